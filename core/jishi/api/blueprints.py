@@ -1,0 +1,30 @@
+"""Every kernel API blueprint, in one list (registered by the default plugin)."""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = (
+    "jishi.api.accounts",
+    "jishi.api.catalog",
+    "jishi.api.cart",
+    "jishi.api.checkout",
+    "jishi.api.orders",
+    "jishi.api.aftersales",
+    "jishi.api.reviews",
+    "jishi.api.platform",
+    "jishi.api.misc",
+)
+
+
+def all_blueprints():
+    out = []
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # not written yet
+            raise
+        out.append(module.blp)
+    return out

@@ -1,0 +1,151 @@
+"""What every API module shares: the error format, auth, strict types.
+
+Errors are JSON ``{"code": ..., "message": ..., "field": ...}`` (plus
+``"errors"`` listing every problem when there are several); bad input is a
+4xx naming the field, never a 500.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import abort, jsonify, request
+from flask_login import current_user
+from flask_smorest import Api
+from marshmallow import Schema, fields, validate
+
+from jishi.i18n import gettext as _
+
+
+class StrictInt(fields.Integer):
+    """An integer that refuses 2.5 and "2" (money in fen, quantities)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("strict", True)
+        super().__init__(**kwargs)
+
+
+def Money(**kwargs):  # noqa: N802 - reads like a field type
+    """Integer fen, never negative unless told."""
+    kwargs.setdefault("validate", validate.Range(min=0))
+    kwargs.setdefault("metadata", {}).setdefault("description", "amount in fen (integer; 1234 = ¥12.34)")
+    return StrictInt(**kwargs)
+
+
+class ErrorSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    field = fields.String(allow_none=True)
+    errors = fields.List(fields.Dict())
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None, errors: list | None = None):
+    body = {"code": code, "message": message, "field": field}
+    if errors:
+        body["errors"] = errors
+    resp = jsonify(body)
+    resp.status_code = status
+    return resp
+
+
+def _first_field(messages, prefix="") -> tuple[str | None, str]:
+    """webargs messages {"json": {"items": {0: {"quantity": ["..."]}}}} -> ("items.0.quantity", "...")."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key in ("json", "query", "form", "headers", "files", "view_args") and not prefix:
+                return _first_field(value, "")
+            name = f"{prefix}.{key}" if prefix else str(key)
+            return _first_field(value, name) if isinstance(value, (dict, list)) and not _is_msg_list(value) else (name, _msg(value))
+    if isinstance(messages, list):
+        return (prefix or None, _msg(messages))
+    return (prefix or None, str(messages))
+
+
+def _is_msg_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _msg(value) -> str:
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+class JishiApi(Api):
+    """flask-smorest Api whose errors use the kernel's error format."""
+
+    def handle_http_exception(self, error):
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        if status == 422 and "messages" in data:
+            field, message = _first_field(data["messages"])
+            return error_response(422, "invalid", message, field)
+        payload = getattr(error, "jishi", None)
+        if payload:
+            return error_response(status, **payload)
+        code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 429: "rate_limited"}.get(status, "error")
+        return error_response(status, code, data.get("message") or error.description or error.name)
+
+
+def fail(status: int, code: str, message: str, field: str | None = None, errors: list | None = None):
+    """Abort with a structured API error."""
+    from werkzeug.exceptions import HTTPException
+
+    exc = HTTPException(description=message)
+    exc.code = status
+    exc.jishi = {"code": code, "message": message, "field": field, "errors": errors}
+    raise exc
+
+
+def fail_problems(problems, status: int = 422):
+    first = problems[0]
+    errors = [{"code": p.code, "message": p.message, "field": p.field, "line": p.line_key, "group": p.group_key} for p in problems]
+    fail(status, first.code, first.message, first.field, errors)
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            fail(401, "unauthorized", _("Sign in first."))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def platform_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            fail(401, "unauthorized", _("Sign in first."))
+        if not current_user.is_platform:
+            fail(403, "forbidden", _("Platform staff only."))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def platform_admin_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            fail(401, "unauthorized", _("Sign in first."))
+        if not current_user.is_platform_admin:
+            fail(403, "forbidden", _("Platform admins only."))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 80):
+        fail(400, "invalid", _("Idempotency-Key must be 1 to 80 characters."), "Idempotency-Key")
+    return key
+
+
+def not_found(what: str = "object"):
+    fail(404, "not_found", _("Not found: %(what)s", what=what))
+
+
+__all__ = ["abort", "Money", "StrictInt", "JishiApi", "fail", "fail_problems", "login_required", "platform_required", "platform_admin_required", "idempotency_key", "not_found", "ErrorSchema"]

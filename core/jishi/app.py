@@ -1,0 +1,191 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any, Iterable
+
+from flask import Flask, abort, g, send_from_directory
+from markupsafe import Markup
+
+from jishi import themes as themes_mod
+from jishi.config import DefaultConfig, from_environ
+from jishi.db import db
+from jishi.plugins import PluginError, load_plugins
+
+log = logging.getLogger("jishi")
+
+REPO_THEMES = Path(__file__).resolve().parents[2] / "themes"
+
+
+class Jishi:
+    """What the kernel keeps in ``app.extensions["jishi"]``."""
+
+    def __init__(self, app: Flask, pm, infos):
+        self.app = app
+        self.pm = pm
+        self.hook = pm.hook
+        self.plugins = infos
+        self.setting_defaults: dict | None = None
+        self.plugin_template_dirs: list[str] = []
+        self.themes: dict[str, themes_mod.Theme] = {}
+        self._payment_methods = None
+
+    def settings_panels(self):
+        panels = [p for result in self.hook.settings_panels() for p in (result or [])]
+        return sorted(panels, key=lambda p: (p.sort, p.key))
+
+    def payment_methods(self):
+        if self._payment_methods is None:
+            methods = [m for r in self.hook.payment_methods() for m in (r or [])]
+            self._payment_methods = {m.code: m for m in sorted(methods, key=lambda m: (m.sort, m.code))}
+        return self._payment_methods
+
+    def enabled_plugin_names(self) -> list[str]:
+        return [p.name for p in self.plugins if p.enabled]
+
+
+def _layered_config(app: Flask, config: dict | None) -> dict:
+    """Instance file, then environment, then the explicit mapping."""
+    layered: dict[str, Any] = {}
+    cfg = Path(app.instance_path) / "jishi.cfg"
+    if cfg.is_file():
+        scratch = Flask("scratch", instance_path=app.instance_path)
+        scratch.config.from_pyfile(str(cfg))
+        layered.update({k: v for k, v in scratch.config.items() if k.isupper() and k in _user_keys(cfg)})
+    layered.update(from_environ())
+    layered.update(config or {})
+    return layered
+
+
+def _user_keys(cfg: Path) -> set[str]:
+    ns: dict[str, Any] = {}
+    exec(compile(cfg.read_text(encoding="utf-8"), str(cfg), "exec"), ns)  # noqa: S102 - the operator's own file
+    return {k for k in ns if k.isupper()}
+
+
+def create_app(config: dict | None = None, plugins: Iterable[object] = (), instance_path: str | None = None) -> Flask:
+    """Build a configured app.
+
+    :param config: overrides applied last (tests, embedding).
+    :param plugins: extra plugin objects registered after the installed ones.
+    :param instance_path: the instance folder (default ``./instance``).
+    """
+    instance_path = instance_path or (config or {}).get("INSTANCE_PATH") or str(Path.cwd() / "instance")
+    app = Flask("jishi", instance_path=instance_path, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_object(DefaultConfig)
+    layered = _layered_config(app, config)
+
+    pm, infos = load_plugins(layered.get("JISHI_PLUGINS", app.config["JISHI_PLUGINS"]), extra_modules=plugins)
+    plugin_defaults: dict[str, Any] = {}
+    for result in pm.hook.config_defaults():
+        for key, value in (result or {}).items():
+            if key in plugin_defaults:
+                raise PluginError(f"config default {key!r} is declared by two plugins")
+            plugin_defaults[key] = value
+    app.config.update(plugin_defaults)
+    app.config.update(layered)
+
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "jishi.db")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgres://"):]
+    elif uri.startswith("postgresql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    if uri.startswith("sqlite"):
+        opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        opts.setdefault("connect_args", {}).setdefault("timeout", 15)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
+    if app.config.get("JISHI_REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["JISHI_REDIS_URL"]
+
+    ext = Jishi(app, pm, infos)
+    app.extensions["jishi"] = ext
+
+    _init_extensions(app)
+    _init_templates(app, ext)
+    _register_blueprints(app, ext)
+
+    for result in pm.hook.app_ready(app=app):
+        pass
+    return app
+
+
+def _instance_secret(app: Flask) -> str:
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _init_extensions(app: Flask) -> None:
+    from jishi.accounts import auth
+    from jishi.api.common import JishiApi
+    from jishi.extensions import babel, csrf, limiter, login_manager, select_locale
+
+    import jishi.models  # noqa: F401 - every kernel table on the metadata
+
+    db.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(auth.load_session_user)
+    login_manager.request_loader(auth.load_bearer_user)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    app.extensions["jishi"].api = JishiApi(app)
+
+
+def _init_templates(app: Flask, ext: Jishi) -> None:
+    from jishi import web_helpers
+
+    dirs = [*app.config.get("JISHI_THEMES_DIRS", []), str(Path(app.instance_path) / "themes"), str(REPO_THEMES)]
+    ext.themes = themes_mod.discover(dirs)
+    for info in ext.plugins:
+        if info.enabled and info.templates_dir:
+            ext.plugin_template_dirs.append(str(info.templates_dir))
+    for result in ext.hook.template_dirs():
+        ext.plugin_template_dirs.extend(str(d) for d in (result or []))
+    app.jinja_env.auto_reload = True
+    app.jinja_loader  # noqa: B018 - force Flask to build its env before we replace the loader
+    app.jinja_env.loader = themes_mod.ThemeLoader(ext)
+    web_helpers.install(app)
+
+    @app.route("/themes/<name>/static/<path:filename>")
+    def theme_static(name: str, filename: str):
+        if name not in ext.themes:
+            abort(404)
+        for theme in themes_mod.chain(ext.themes, name):
+            if (theme.static / filename).is_file():
+                return send_from_directory(theme.static, filename, max_age=3600)
+        abort(404)
+
+
+def _register_blueprints(app: Flask, ext: Jishi) -> None:
+    from jishi.extensions import csrf
+
+    api = ext.api
+    for result in ext.hook.blueprints():
+        for bp in result or []:
+            app.register_blueprint(bp)
+    for result in ext.hook.api_blueprints():
+        for bp in result or []:
+            api.register_blueprint(bp)
+            csrf.exempt(bp)
+
+
+def slot(name: str, **context) -> Markup:
+    """Render a template slot: every plugin's ``template_slot`` markup joined."""
+    from flask import current_app
+
+    parts = current_app.extensions["jishi"].hook.template_slot(slot=name, context=context)
+    return Markup("").join(Markup(p) if not isinstance(p, Markup) else p for p in parts if p)
+
+
+__all__ = ["create_app", "slot", "g"]

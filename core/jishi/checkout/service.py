@@ -1,0 +1,491 @@
+"""The checkout pipeline (DESIGN "the heart"): build, preview, place.
+
+1. lines: the chosen SKUs with their product data (one query)
+2. ``line_price_rules`` -> :func:`jishi.checkout.pricing.resolve_price`
+3. ``split_cart`` -> groups (one order each)
+4. ``delivery_options`` per group; the buyer's choice or the first available
+5. ``order_discounts`` -> each capped and allocated over its lines by
+   ``allocate_discount`` (largest remainder), recorded per line
+6. ``validate_checkout`` -> problems
+7. :func:`place_order`: one transaction writing payment order(s), orders,
+   lines, allocations and history in batches; ``reserve_stock`` per line
+   (atomic conditional UPDATE); ``order_placing``; commit; ``order_placed``.
+
+Every entry point (web, API, console) calls :func:`build_checkout` and
+:func:`place_order`, so they all split, price and allocate the same way.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
+
+from jishi import signals
+from jishi.accounts.models import Address
+from jishi.cart.models import CartLine
+from jishi.catalog.models import Product, Sku
+from jishi.checkout.errors import CheckoutError
+from jishi.checkout.pricing import resolve_price
+from jishi.db import commit, db, rollback, utcnow
+from jishi.hookspecs import DeliveryOption, Discount, Problem
+from jishi.orders.models import Order, OrderAllocation, OrderEvent, OrderLine, PaymentOrder
+
+
+@dataclass
+class AllocationShare:
+    discount_index: int
+    amount: int
+
+
+@dataclass
+class CheckoutLine:
+    """One priced line of a checkout. ``sku`` is the ORM row (read only)."""
+
+    key: str
+    sku_id: int
+    product_id: int
+    seller_id: int | None
+    category_id: int | None
+    name: str
+    spec_text: str
+    image: str
+    quantity: int
+    base_price: int
+    stock: int
+    on_shelf: bool
+    is_virtual: bool
+    weight_grams: int
+    sku: Any = None
+    unit_price: int = 0
+    price_source: str = "base"
+    price_label: str = ""
+    quantity_limit: int | None = None
+    price_data: dict = field(default_factory=dict)
+    shares: list[AllocationShare] = field(default_factory=list)
+    group_key: str = ""
+
+    @property
+    def goods_amount(self) -> int:
+        return self.unit_price * self.quantity
+
+    @property
+    def discount(self) -> int:
+        return sum(s.amount for s in self.shares)
+
+    @property
+    def payable(self) -> int:
+        return self.goods_amount - self.discount
+
+
+@dataclass
+class CheckoutGroup:
+    key: str
+    title: str
+    seller_id: int | None
+    lines: list[CheckoutLine]
+    tags: tuple[str, ...] = ()
+    delivery_options: list[DeliveryOption] = field(default_factory=list)
+    delivery: DeliveryOption | None = None
+    buyer_message: str = ""
+
+    @property
+    def goods_amount(self) -> int:
+        return sum(line.goods_amount for line in self.lines)
+
+    @property
+    def discount_amount(self) -> int:
+        return sum(line.discount for line in self.lines)
+
+    @property
+    def delivery_fee(self) -> int:
+        return self.delivery.fee if self.delivery and self.delivery.available else 0
+
+    @property
+    def pay_amount(self) -> int:
+        return self.goods_amount - self.discount_amount + self.delivery_fee
+
+    @property
+    def is_virtual(self) -> bool:
+        return all(line.is_virtual for line in self.lines)
+
+
+@dataclass
+class AppliedDiscount:
+    discount: Discount
+    amount: int  # after capping
+
+
+@dataclass
+class Checkout:
+    user: Any
+    lines: list[CheckoutLine]
+    groups: list[CheckoutGroup]
+    address: Address | None
+    options: dict
+    from_cart: bool = False
+    discounts: list[AppliedDiscount] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def line(self, key: str) -> CheckoutLine:
+        return self._by_key[key]
+
+    @property
+    def _by_key(self) -> dict[str, CheckoutLine]:
+        return {line.key: line for line in self.lines}
+
+    @property
+    def goods_amount(self) -> int:
+        return sum(g.goods_amount for g in self.groups)
+
+    @property
+    def discount_amount(self) -> int:
+        return sum(g.discount_amount for g in self.groups)
+
+    @property
+    def delivery_fee(self) -> int:
+        return sum(g.delivery_fee for g in self.groups)
+
+    @property
+    def pay_amount(self) -> int:
+        return sum(g.pay_amount for g in self.groups)
+
+
+def _hook():
+    return current_app.extensions["jishi"].hook
+
+
+def line_key(sku_id: int) -> str:
+    return f"sku:{sku_id}"
+
+
+def load_lines(items: Sequence[tuple[int, int]]) -> list[CheckoutLine]:
+    """(sku_id, quantity) pairs -> unpriced lines, in one query."""
+    merged: dict[int, int] = {}
+    for sku_id, qty in items:
+        merged[sku_id] = merged.get(sku_id, 0) + qty
+    if not merged:
+        return []
+    rows = db.session.execute(
+        select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(merged)))
+    ).scalars().all()
+    found = {sku.id: sku for sku in rows}
+    missing = [sid for sid in merged if sid not in found]
+    if missing:
+        from jishi.i18n import gettext as _
+
+        raise CheckoutError([Problem("not_found", _("Product variant %(id)s does not exist.", id=missing[0]), field="items")])
+    lines = []
+    for sku_id, qty in merged.items():
+        sku = found[sku_id]
+        product: Product = sku.product
+        lines.append(
+            CheckoutLine(
+                key=line_key(sku.id),
+                sku_id=sku.id,
+                product_id=product.id,
+                seller_id=product.seller_id,
+                category_id=product.category_id,
+                name=product.name,
+                spec_text=sku.spec_text,
+                image=product.image,
+                quantity=qty,
+                base_price=sku.price,
+                stock=sku.stock,
+                on_shelf=product.on_shelf and sku.is_active,
+                is_virtual=product.is_virtual,
+                weight_grams=sku.weight_grams,
+                sku=sku,
+                unit_price=sku.price,
+            )
+        )
+    return lines
+
+
+def cart_items(user) -> list[tuple[int, int]]:
+    rows = db.session.execute(
+        select(CartLine.sku_id, CartLine.quantity)
+        .where(CartLine.user_id == user.id, CartLine.selected.is_(True))
+        .order_by(CartLine.id)
+    ).all()
+    return [(r.sku_id, r.quantity) for r in rows]
+
+
+def price_lines(lines: list[CheckoutLine], user) -> None:
+    hook = _hook()
+    for line in lines:
+        rules = [r for result in hook.line_price_rules(line=line, user=user) for r in (result or [])]
+        rule = resolve_price(line.base_price, rules)
+        line.unit_price = rule.unit_price
+        line.price_source = rule.source
+        line.price_label = rule.label
+        line.quantity_limit = rule.quantity_limit
+        line.price_data = dict(rule.data)
+
+
+def group_lines(lines: list[CheckoutLine], user) -> list[CheckoutGroup]:
+    groups_spec = _hook().split_cart(lines=lines, user=user) or []
+    by_key = {line.key: line for line in lines}
+    groups, seen = [], set()
+    for spec in groups_spec:
+        glines = []
+        for key in spec.line_keys:
+            if key in seen or key not in by_key:
+                raise RuntimeError(f"split_cart returned line {key!r} twice or unknown")
+            seen.add(key)
+            by_key[key].group_key = spec.key
+            glines.append(by_key[key])
+        groups.append(CheckoutGroup(spec.key, spec.title, spec.seller_id, glines, spec.tags))
+    if seen != set(by_key):
+        raise RuntimeError("split_cart left lines out of every group")
+    return groups
+
+
+def _apply_discounts(checkout: Checkout) -> None:
+    hook = _hook()
+    discounts = [d for result in hook.order_discounts(checkout=checkout) for d in (result or [])]
+    by_key = {line.key: line for line in checkout.lines}
+    for index, discount in enumerate(discounts):
+        keys = discount.line_keys or tuple(by_key)
+        lines = [by_key[k] for k in keys if k in by_key]
+        if discount.funded_by == "seller" and any(line.seller_id != discount.seller_id for line in lines):
+            raise RuntimeError(f"seller-funded discount {discount.source!r} names another seller's lines")
+        available = sum(line.payable for line in lines)
+        amount = max(0, min(discount.amount, available))
+        checkout.discounts.append(AppliedDiscount(discount, amount))
+        if amount == 0:
+            continue
+        capped = Discount(**{**discount.__dict__, "amount": amount})
+        shares = hook.allocate_discount(discount=capped, lines=lines)
+        if sum(shares) != amount or any(s < 0 or s > line.payable for s, line in zip(shares, lines)):
+            raise RuntimeError(f"allocation of {discount.source!r} broke the invariant: {shares}")
+        for share, line in zip(shares, lines):
+            if share:
+                line.shares.append(AllocationShare(index, share))
+
+
+def build_checkout(
+    user,
+    items: Sequence[tuple[int, int]] | None = None,
+    address_id: int | None = None,
+    options: dict | None = None,
+) -> Checkout:
+    """Compute a checkout for ``items`` (or the buyer's selected cart lines).
+
+    ``options``: ``delivery`` {group key: method code}, ``messages`` {group
+    key: text}, and anything marketing plugins read (``coupons``...).
+    """
+    options = dict(options or {})
+    from_cart = items is None
+    if from_cart:
+        items = cart_items(user)
+    for _sku, qty in items:
+        if qty <= 0:
+            from jishi.i18n import gettext as _
+
+            raise CheckoutError([Problem("quantity", _("Quantity must be at least 1."), field="items.quantity")])
+    lines = load_lines(items)
+    price_lines(lines, user)
+    address = None
+    if address_id is not None:
+        address = db.session.get(Address, address_id)
+        if address is None or address.user_id != user.id:
+            from jishi.i18n import gettext as _
+
+            raise CheckoutError([Problem("address", _("Unknown address."), field="address_id")])
+    groups = group_lines(lines, user)
+    checkout = Checkout(user, lines, groups, address, options, from_cart=from_cart)
+    hook = _hook()
+    chosen = options.get("delivery") or {}
+    messages = options.get("messages") or {}
+    for group in groups:
+        group.delivery_options = [o for r in hook.delivery_options(group=group, address=address, checkout=checkout) for o in (r or [])]
+        want = chosen.get(group.key)
+        if want:
+            group.delivery = next((o for o in group.delivery_options if o.code == want), None)
+            if group.delivery is None:
+                from jishi.i18n import gettext as _
+
+                checkout.problems.append(Problem("delivery", _("Delivery method %(code)s is not offered here.", code=want), field="delivery", group_key=group.key))
+        else:
+            group.delivery = next((o for o in group.delivery_options if o.available), None)
+        message = str(messages.get(group.key, "") or "")
+        if len(message) > 200:
+            from jishi.i18n import gettext as _
+
+            checkout.problems.append(Problem("message", _("The message is longer than 200 characters."), field="messages", group_key=group.key))
+        group.buyer_message = message[:200]
+    _apply_discounts(checkout)
+    checkout.problems += [p for r in hook.validate_checkout(checkout=checkout) for p in (r or [])]
+    return checkout
+
+
+def _number(prefix: str = "") -> str:
+    return prefix + datetime.now().strftime("%y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
+
+
+def find_placed(user, idempotency_key: str) -> PaymentOrder | None:
+    return db.session.execute(
+        select(PaymentOrder).where(PaymentOrder.user_id == user.id, PaymentOrder.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+
+
+def place_order(
+    user,
+    items: Sequence[tuple[int, int]] | None = None,
+    address_id: int | None = None,
+    options: dict | None = None,
+    idempotency_key: str | None = None,
+) -> list[PaymentOrder]:
+    """Place a checkout atomically; returns its payment order(s).
+
+    With an ``idempotency_key``, a retried request returns what the first one
+    placed and writes nothing (also when two arrive at once: the unique
+    constraint on (user, key) decides, the loser reads the winner's result).
+    Raises :class:`CheckoutError` with the problems otherwise.
+    """
+    if idempotency_key:
+        existing = find_placed(user, idempotency_key)
+        if existing is not None:
+            return _siblings(existing)
+    checkout = build_checkout(user, items, address_id, options)
+    if checkout.problems:
+        rollback()
+        raise CheckoutError(checkout.problems)
+    try:
+        payments = _write(checkout, idempotency_key)
+        commit()
+    except IntegrityError:
+        rollback()
+        if idempotency_key:
+            existing = find_placed(user, idempotency_key)
+            if existing is not None:
+                return _siblings(existing)
+        raise
+    except CheckoutError:
+        rollback()
+        raise
+    return payments
+
+
+def _siblings(payment: PaymentOrder) -> list[PaymentOrder]:
+    """Every payment order written by the same placement (per-order mode)."""
+    if not payment.idempotency_key or "#" not in payment.idempotency_key:
+        return [payment]
+    base = payment.idempotency_key.split("#", 1)[0]
+    return list(
+        db.session.execute(
+            select(PaymentOrder)
+            .where(PaymentOrder.user_id == payment.user_id, PaymentOrder.idempotency_key.like(base + "#%"))
+            .order_by(PaymentOrder.id)
+        ).scalars()
+    )
+
+
+def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder]:
+    hook = _hook()
+    user = checkout.user
+    per_order = current_app.config["JISHI_PAYMENT_MODE"] == "per_order" and len(checkout.groups) > 1
+    now = utcnow()
+    payments: list[PaymentOrder] = []
+    if per_order:
+        for i, group in enumerate(checkout.groups):
+            key = f"{idempotency_key}#{i}" if idempotency_key else None
+            payments.append(PaymentOrder(number=_number("P"), user_id=user.id, idempotency_key=key, amount=group.pay_amount, created_at=now))
+    else:
+        payments.append(PaymentOrder(number=_number("P"), user_id=user.id, idempotency_key=idempotency_key, amount=checkout.pay_amount, created_at=now))
+    db.session.add_all(payments)
+    db.session.flush()
+
+    address = checkout.address.snapshot() if checkout.address else None
+    orders: list[Order] = []
+    for i, group in enumerate(checkout.groups):
+        payment = payments[i] if per_order else payments[0]
+        delivery = group.delivery
+        orders.append(
+            Order(
+                number=_number(),
+                payment_id=payment.id,
+                user_id=user.id,
+                seller_id=group.seller_id,
+                group_key=group.key,
+                status="pending_payment",
+                goods_amount=group.goods_amount,
+                discount_amount=group.discount_amount,
+                delivery_fee=group.delivery_fee,
+                pay_amount=group.pay_amount,
+                buyer_message=group.buyer_message,
+                delivery_method=delivery.code if delivery else "",
+                delivery_label=delivery.label if delivery else "",
+                delivery_data=dict(delivery.data) if delivery else {},
+                address=address if (delivery is None or delivery.needs_address) else None,
+                is_virtual=group.is_virtual,
+                created_at=now,
+            )
+        )
+    db.session.add_all(orders)
+    db.session.flush()
+
+    order_lines: list[tuple[OrderLine, CheckoutLine, Order]] = []
+    for order, group in zip(orders, checkout.groups):
+        for line in group.lines:
+            ol = OrderLine(
+                order_id=order.id,
+                product_id=line.product_id,
+                sku_id=line.sku_id,
+                name=line.name,
+                spec_text=line.spec_text,
+                image=line.image,
+                category_id=line.category_id,
+                base_price=line.base_price,
+                unit_price=line.unit_price,
+                price_source=line.price_source,
+                quantity=line.quantity,
+                goods_amount=line.goods_amount,
+                discount_amount=line.discount,
+                pay_amount=line.payable,
+            )
+            order_lines.append((ol, line, order))
+    db.session.add_all([ol for ol, _, _ in order_lines])
+    db.session.flush()
+
+    allocations = []
+    for ol, line, order in order_lines:
+        for share in line.shares:
+            applied = checkout.discounts[share.discount_index].discount
+            allocations.append(
+                OrderAllocation(
+                    order_id=order.id,
+                    order_line_id=ol.id,
+                    source=applied.source,
+                    label=applied.label[:100],
+                    funded_by=applied.funded_by,
+                    amount=share.amount,
+                )
+            )
+    events = [
+        OrderEvent(order_id=o.id, from_status="", to_status="pending_payment", actor_id=user.id, actor_role="buyer", created_at=now)
+        for o in orders
+    ]
+    db.session.add_all(allocations + events)
+
+    for ol, line, order in order_lines:
+        reservation = hook.reserve_stock(line=line, order=order)
+        if reservation is not None and reservation.source != "sku":
+            ol.stock_source = reservation.source
+
+    hook.order_placing(checkout=checkout, payments=payments, orders=orders)
+    if checkout.from_cart:
+        db.session.execute(
+            delete(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id.in_([line.sku_id for line in checkout.lines]))
+        )
+    db.session.flush()
+    for payment in payments:
+        signals.queue(signals.order_placed, payment, orders=[o for o in orders if o.payment_id == payment.id])
+    return payments

@@ -1,0 +1,68 @@
+"""Configuration: defaults here, then plugins' defaults, then the instance
+file ``instance/jishi.cfg`` (Python syntax), then ``JISHI_*`` environment
+variables (``JISHI_DATABASE_URL`` -> ``SQLALCHEMY_DATABASE_URI``)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+
+class DefaultConfig:
+    SECRET_KEY = None  # generated into the instance folder when missing
+    SQLALCHEMY_DATABASE_URI = None  # SQLite in the instance folder when missing
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    JISHI_PLUGINS = ""  # comma list of enabled plugins, or "all"
+    JISHI_THEME = "default"
+    JISHI_DEFAULT_DELIVERY = True
+    JISHI_REDIS_URL = None
+    JISHI_PAYMENT_MODE = "combined"  # or "per_order" (订单按店铺支付)
+    JISHI_UNPAID_TIMEOUT_MINUTES = 30
+    JISHI_AUTO_CONFIRM_DAYS = 10
+    JISHI_AUTO_COMPLETE_DAYS = 7
+    JISHI_SANDBOX_SECRET = "sandbox-secret-change-me"
+    JISHI_SANDBOX_APP_ID = "jishi-sandbox"
+    JISHI_SANDBOX_NOTIFY_WINDOW_SECONDS = 300
+    JISHI_SANDBOX_NOTIFY_INLINE = True
+    JISHI_PAGE_SIZE = 20
+    JISHI_MAX_PAGE_SIZE = 100
+    JISHI_THEMES_DIRS: list = []
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    JISHI_LOCALES = ("zh_CN", "en")
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    JISHI_LOGIN_RATE_LIMIT = "10 per minute"
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+    API_TITLE = "Jishi API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    JSON_SORT_KEYS = False
+
+
+ENV_ALIASES = {"JISHI_DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "JISHI_SECRET_KEY": "SECRET_KEY"}
+
+
+def from_environ(environ=None) -> dict:
+    """``JISHI_*`` variables; JSON values (true, 5, [..]) are decoded."""
+    environ = os.environ if environ is None else environ
+    out = {}
+    for key, raw in environ.items():
+        if not key.startswith("JISHI_"):
+            continue
+        try:
+            value = json.loads(raw)
+            if isinstance(value, (dict, list, bool, int)) and not isinstance(value, float):
+                pass
+            else:
+                value = raw
+        except ValueError:
+            value = raw
+        out[ENV_ALIASES.get(key, key)] = value
+    if "JISHI_RATELIMIT_STORAGE_URI" in out:
+        out["RATELIMIT_STORAGE_URI"] = out.pop("JISHI_RATELIMIT_STORAGE_URI")
+    return out

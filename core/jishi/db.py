@@ -1,0 +1,80 @@
+"""Database: the Flask-SQLAlchemy ``db`` object and the declarative ``Base``.
+
+Every model, the kernel's and every plugin's, derives from ``db.Model`` (whose
+base is :class:`Base`), so one metadata with one naming convention holds all
+tables; Alembic then gives each distribution its own history by table prefix.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: every timestamp column stores naive UTC."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def commit() -> None:
+    """Commit the session, then send the signals queued during the transaction."""
+    from jishi import signals
+
+    db.session.commit()
+    signals.send_queued()
+
+
+def rollback() -> None:
+    db.session.rollback()
+    db.session.info.pop("jishi_signals", None)
+
+
+def is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - trivial
+    """WAL, a busy timeout and foreign keys for every SQLite connection."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin) instead of pysqlite's
+    # lazy, deferred transactions that turn a read into a failing upgrade.
+    dbapi_connection.isolation_level = None
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=15000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):  # pragma: no cover - trivial
+    """Start every SQLite transaction as a write transaction (BEGIN IMMEDIATE).
+
+    A transaction that reads and then writes would otherwise fail with
+    "database is locked" when another writer got there in between.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,80 @@
+"""The kernel's own blueprints, API, menus and settings panels."""
+
+from __future__ import annotations
+
+from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl
+from jishi.i18n import lazy_gettext as _l
+
+
+@hookimpl(tryfirst=True)
+def blueprints():
+    from jishi.console.views import bp as console_bp
+    from jishi.payments.views import bp as payments_bp
+    from jishi.web.views import bp as shop_bp
+
+    return [shop_bp, console_bp, payments_bp]
+
+
+@hookimpl(tryfirst=True)
+def api_blueprints():
+    from jishi.api import blueprints as api_bps
+
+    return api_bps.all_blueprints()
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    if console != "platform":
+        return None
+    return [
+        MenuItem(str(_l("Dashboard")), "console.dashboard", sort=0),
+        MenuItem(str(_l("Products")), "console.products", sort=10),
+        MenuItem(str(_l("Categories")), "console.categories", sort=20),
+        MenuItem(str(_l("Orders")), "console.orders", sort=30),
+        MenuItem(str(_l("After-sales")), "console.refunds", sort=40),
+        MenuItem(str(_l("Reviews")), "console.reviews", sort=50),
+        MenuItem(str(_l("Users")), "console.users", sort=60, permission="platform_admin"),
+        MenuItem(str(_l("Reports")), "console.reports", sort=70),
+        MenuItem(str(_l("Settings")), "console.settings", sort=90, permission="platform_admin"),
+    ]
+
+
+@hookimpl
+def settings_panels():
+    return [
+        SettingsPanel(
+            "shop",
+            str(_l("Shop")),
+            (
+                SettingField("shop.name", str(_l("Shop name")), "text", "集市"),
+                SettingField("shop.notice", str(_l("Notice on the home page")), "textarea", ""),
+            ),
+            sort=0,
+        ),
+        SettingsPanel(
+            "theme",
+            str(_l("Theme")),
+            (SettingField("theme.active", str(_l("Active theme")), "theme", None),),
+            sort=5,
+        ),
+        SettingsPanel(
+            "checkout",
+            str(_l("Checkout and delivery")),
+            (
+                SettingField("delivery.flat_fee", str(_l("Delivery fee")), "money", 1000),
+                SettingField("delivery.free_over", str(_l("Free delivery from (0 = never)")), "money", 9900),
+                SettingField("payment.cod_enabled", str(_l("Allow cash on delivery")), "bool", True),
+            ),
+            sort=10,
+        ),
+        SettingsPanel(
+            "reviews",
+            str(_l("Reviews")),
+            (
+                SettingField("reviews.enabled", str(_l("Buyers may review products")), "bool", True),
+                SettingField("reviews.moderation", str(_l("Reviews wait for approval before they show")), "bool", False),
+                SettingField("reviews.days", str(_l("Days after receipt a review may be written")), "int", 30),
+            ),
+            sort=20,
+        ),
+    ]

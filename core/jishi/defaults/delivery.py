@@ -1,0 +1,24 @@
+"""Default delivery: the shop's flat-rate delivery with a free threshold, and
+"no delivery needed" for virtual goods. Off with JISHI_DEFAULT_DELIVERY=False."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from jishi import settings
+from jishi.hookspecs import DeliveryOption, hookimpl
+
+
+@hookimpl(trylast=True)
+def delivery_options(group, address, checkout):
+    from jishi.i18n import gettext as _
+
+    if all(line.is_virtual for line in group.lines):
+        return [DeliveryOption(code="virtual", label=_("No delivery needed"), fee=0, needs_address=False)]
+    if not current_app.config["JISHI_DEFAULT_DELIVERY"]:
+        return None
+    fee = int(settings.get("delivery.flat_fee", 1000))
+    free_over = int(settings.get("delivery.free_over", 9900))
+    if free_over and group.goods_amount >= free_over:
+        fee = 0
+    return [DeliveryOption(code="standard", label=_("Standard delivery"), fee=fee)]

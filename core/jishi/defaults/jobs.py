@@ -1,0 +1,15 @@
+"""Default timed jobs run by ``jishi worker``."""
+
+from __future__ import annotations
+
+from jishi.hookspecs import PeriodicJob, hookimpl
+
+
+@hookimpl
+def periodic_jobs():
+    from jishi.orders import service
+
+    return [
+        PeriodicJob("close_unpaid_orders", service.close_unpaid, every_seconds=60),
+        PeriodicJob("auto_confirm_orders", service.auto_confirm, every_seconds=3600),
+    ]

@@ -1,0 +1,36 @@
+"""Flask extensions, created unbound and initialised in ``create_app``."""
+
+from __future__ import annotations
+
+from flask import request, session
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+login_manager = LoginManager()
+login_manager.login_view = "shop.login"
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def select_locale() -> str:
+    """The user's choice (account, then session), then Accept-Language."""
+    from flask import current_app
+    from flask_login import current_user
+
+    locales = current_app.config["JISHI_LOCALES"]
+    user = getattr(current_user, "locale", None) if current_user else None
+    chosen = user or session.get("locale")
+    if chosen in locales:
+        return chosen
+    best = request.accept_languages.best_match(list(locales) + ["zh", "en-US", "zh-CN"])
+    if best in ("zh", "zh-CN"):
+        return "zh_CN"
+    if best == "en-US":
+        return "en"
+    return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+babel = Babel()

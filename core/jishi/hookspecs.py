@@ -1,0 +1,523 @@
+"""The Jishi extension contract.
+
+Every hook a plugin may implement is declared here, typed and documented.
+The docs' hook reference (``docs/plugin-hooks.md``) is generated from these
+docstrings by ``jishi docs hooks``, and ``tests/test_hook_contract.py`` keeps
+the two together: every hook is documented with its exact argument names and
+has a ``test_hook_<name>`` somewhere in the test suite.
+
+Hooks *compute or contribute* something the kernel then uses; results are
+plain frozen dataclasses, never ORM side effects (the exceptions, called
+inside a transaction on purpose, say so). Things that *happened* are announced
+with blinker signals in :mod:`jishi.signals`.
+
+The kernel's own behaviour for each hook lives in :mod:`jishi.defaults`,
+registered before any plugin, so that a shop works with no plugin installed.
+
+Add arguments to a hook, never rename them: pluggy passes only the arguments
+an implementation names, so old plugins keep working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
+    from flask import Blueprint, Flask
+
+    from jishi.checkout.service import Checkout, CheckoutGroup, CheckoutLine
+
+PROJECT = "jishi"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# ---------------------------------------------------------------------------
+# Result types
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CartGroup:
+    """One group of cart lines that becomes one order.
+
+    ``key`` is stable across requests (e.g. ``"seller:12"``); ``seller_id`` is
+    the owner of the group's products (``None``: the platform / the shop).
+    ``line_keys`` lists the :class:`~jishi.checkout.service.CheckoutLine` keys
+    in the group, in display order.
+    """
+
+    key: str
+    title: str
+    line_keys: tuple[str, ...]
+    seller_id: int | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PriceRule:
+    """A candidate unit price for one line.
+
+    The kernel picks, among all rules collected for a line, the one with the
+    highest ``priority``; among equal priorities, the lowest ``unit_price``.
+    The base SKU price has priority 0 and always takes part. Built-in
+    priorities: member price 10, group price 50, flash price 100.
+    ``quantity_limit`` caps how many units may take this price (the rest of
+    the line then fails validation rather than silently changing price).
+    """
+
+    source: str
+    unit_price: int
+    priority: int = 0
+    label: str = ""
+    quantity_limit: int | None = None
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeliveryOption:
+    """A way to deliver one group, with its fee in fen.
+
+    ``available`` False keeps the option visible with ``reason`` (e.g. "outside
+    the 5 km service radius") but not choosable. ``data`` is stored on the
+    order (e.g. the chosen pickup point or time slot).
+    """
+
+    code: str
+    label: str
+    fee: int
+    available: bool = True
+    reason: str = ""
+    data: dict = field(default_factory=dict)
+    needs_address: bool = True
+
+
+@dataclass(frozen=True)
+class Discount:
+    """An order-level discount contributed by a marketing plugin.
+
+    ``amount`` fen is spread by the kernel over ``line_keys`` (the eligible
+    lines; empty = every line) in proportion to their payable amounts by
+    largest remainder, and recorded per line. ``funded_by`` is ``"platform"``
+    or ``"seller"``: a seller-funded discount must only name lines of that
+    seller's group (the kernel checks). The kernel caps a discount at the
+    payable amount of its lines.
+    """
+
+    source: str
+    label: str
+    amount: int
+    line_keys: tuple[str, ...] = ()
+    funded_by: str = "platform"
+    seller_id: int | None = None
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a checkout cannot proceed. ``field`` names the input at fault."""
+
+    code: str
+    message: str
+    field: str | None = None
+    line_key: str | None = None
+    group_key: str | None = None
+
+
+@dataclass(frozen=True)
+class StockReservation:
+    """What a stock hook did for one line (``source`` names the pool)."""
+
+    source: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    """How a payment continues: send the buyer to ``redirect_url``, or
+    ``offline`` True when no online payment happens now (cash on delivery)."""
+
+    redirect_url: str | None = None
+    offline: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    """A way to pay. ``start(payment)`` is called when the buyer chooses it."""
+
+    code: str
+    label: str
+    start: Callable[[Any], PaymentStart]
+    online: bool = True
+    sort: int = 100
+
+
+@dataclass(frozen=True)
+class LoginProvider:
+    """An extra way to sign in (e.g. WeChat), shown on the login page."""
+
+    code: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """An entry in a console menu. ``console`` is ``"platform"`` or another
+    console a plugin adds (e.g. ``"merchant"``)."""
+
+    label: str
+    endpoint: str
+    console: str = "platform"
+    icon: str = ""
+    sort: int = 100
+    permission: str | None = None
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """One setting in a settings panel; ``kind`` is text, int, bool, money,
+    textarea or choice (with ``choices``)."""
+
+    key: str
+    label: str
+    kind: str = "text"
+    default: Any = None
+    help: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SettingsPanel:
+    """A group of settings shown in the platform console's settings page."""
+
+    key: str
+    title: str
+    fields: tuple[SettingField, ...]
+    sort: int = 100
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A timed job run by ``jishi worker`` every ``every_seconds``.
+
+    ``func()`` runs inside an application context, must be idempotent and
+    returns a short summary (or None).
+    """
+
+    name: str
+    func: Callable[[], Any]
+    every_seconds: int = 60
+
+
+# ---------------------------------------------------------------------------
+# App extension
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def config_defaults() -> dict:
+    """Default configuration values a plugin needs.
+
+    Called once in ``create_app`` before the instance config and environment
+    are read, so deployments may override every value.
+
+    :returns: a dict of config keys to defaults.
+    All results are merged; a key set by two plugins is an error at start-up.
+    Default implementation: none (the kernel's defaults are in ``jishi.config``).
+    """
+
+
+@hookspec
+def blueprints() -> Sequence["Blueprint"]:
+    """Flask blueprints (web pages, consoles) the plugin adds.
+
+    Called once in ``create_app``. :returns: a list of blueprints.
+    All collected and registered in plugin order.
+    Default implementation: the kernel's storefront, console and gateway.
+    """
+
+
+@hookspec
+def api_blueprints() -> Sequence[Any]:
+    """flask-smorest blueprints added to the JSON API under ``/api/v1``.
+
+    Their schemas appear in ``/api/v1/openapi.json``.
+    :returns: a list of ``flask_smorest.Blueprint``. All collected.
+    Default implementation: the kernel's API.
+    """
+
+
+@hookspec
+def register_commands(cli: "click.Group") -> None:
+    """Add click commands to the ``jishi`` command line.
+
+    Called when the CLI starts, with the root ``jishi`` group.
+    :param cli: the root click group; call ``cli.command()`` or ``add_command``.
+    All implementations are called. Default implementation: none.
+    """
+
+
+@hookspec
+def template_dirs() -> Sequence[str]:
+    """Folders of templates the plugin ships (looked up after the active
+    theme and its parents, before the kernel's templates).
+
+    :returns: a list of absolute folder paths. All collected.
+    Default implementation: none.
+    """
+
+
+@hookspec
+def template_slot(slot: str, context: dict) -> Any:
+    """Markup for a named slot in a page (a storefront page block).
+
+    Templates call ``{{ slot("product_detail_after_price", product=p) }}``.
+    :param slot: the slot's name (documented in ``docs/themes.md``).
+    :param context: the template's variables passed to the slot.
+    :returns: a string of HTML (``Markup``) or None.
+    All collected and joined in plugin order.
+    Default implementation: none.
+    """
+
+
+@hookspec
+def console_menu_items(console: str, principal: Any) -> Sequence[MenuItem]:
+    """Entries for a console's navigation menu.
+
+    :param console: which console is being rendered (``"platform"``, ...).
+    :param principal: the signed-in user.
+    :returns: a list of :class:`MenuItem`. All collected, sorted by ``sort``.
+    Default implementation: the platform console's own sections.
+    """
+
+
+@hookspec
+def settings_panels() -> Sequence[SettingsPanel]:
+    """Panels of settings editable in the platform console (stored in the
+    ``settings`` table, read with ``jishi.settings.get``).
+
+    :returns: a list of :class:`SettingsPanel`. All collected, by ``sort``.
+    Default implementation: the kernel's shop, checkout, review and theme panels.
+    """
+
+
+@hookspec
+def periodic_jobs() -> Sequence[PeriodicJob]:
+    """Timed jobs run by ``jishi worker`` (close unpaid orders, expire groups).
+
+    :returns: a list of :class:`PeriodicJob`. All collected.
+    Default implementation: close unpaid orders; auto-confirm receipt.
+    """
+
+
+@hookspec
+def app_ready(app: "Flask") -> None:
+    """Called once at the end of ``create_app`` with the configured app.
+
+    Use it to connect signal receivers (``weak=False``) or add template
+    globals. :param app: the Flask app. All implementations are called.
+    Default implementation: none.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Accounts
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def login_providers() -> Sequence[LoginProvider]:
+    """Extra sign-in methods shown on the login page (WeChat, SMS...).
+
+    :returns: a list of :class:`LoginProvider`. All collected.
+    Default implementation: none (phone + password is built in).
+    """
+
+
+# ---------------------------------------------------------------------------
+# Checkout
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def split_cart(lines: Sequence["CheckoutLine"], user: Any) -> Sequence[CartGroup] | None:
+    """Split the selected cart lines into groups; each group becomes one order.
+
+    Called when the cart page or a checkout is built.
+    :param lines: the checkout lines (with ``seller_id`` set).
+    :param user: the buyer.
+    :returns: the groups, covering every line exactly once.
+    Stops at the first non-None result. Default implementation (trylast): one
+    group holding every line (a single-store shop).
+    """
+
+
+@hookspec
+def line_price_rules(line: "CheckoutLine", user: Any) -> Sequence[PriceRule] | None:
+    """Candidate unit prices for one line (member, flash, group price...).
+
+    :param line: the checkout line (its ``base_price`` is the SKU price).
+    :param user: the buyer (or None for a visitor).
+    :returns: a list of :class:`PriceRule` (or None).
+    All collected; the kernel picks by priority then lowest price
+    (``jishi.checkout.pricing.resolve_price``).
+    Default implementation: the member price for buyers with a member level.
+    """
+
+
+@hookspec
+def delivery_options(group: "CheckoutGroup", address: Any, checkout: "Checkout") -> Sequence[DeliveryOption] | None:
+    """Ways to deliver one group, each with its fee.
+
+    :param group: the group (its lines, seller and goods amount).
+    :param address: the chosen address (or None).
+    :param checkout: the whole checkout (for the buyer and options).
+    :returns: a list of :class:`DeliveryOption`. All collected; the buyer
+    picks one per group (the first available one is preselected).
+    Default implementation: flat-rate shop delivery with a free-shipping
+    threshold (settings ``delivery.flat_fee``, ``delivery.free_over``), and
+    "no delivery needed" for groups of virtual goods only. Integrators turn
+    it off with ``JISHI_DEFAULT_DELIVERY = False`` when delivery plugins are on.
+    """
+
+
+@hookspec
+def order_discounts(checkout: "Checkout") -> Sequence[Discount] | None:
+    """Order-level discounts: coupons, full-reduction activities, points.
+
+    Called after line prices and delivery fees are known.
+    :param checkout: the checkout; ``checkout.options`` holds the buyer's
+        choices (e.g. ``{"coupons": [...]}``), ``checkout.lines`` the priced lines.
+    :returns: a list of :class:`Discount`. All collected, applied in the
+        order returned; each is capped at what its lines still have payable.
+    Default implementation: none.
+    """
+
+
+@hookspec(firstresult=True)
+def allocate_discount(discount: Discount, lines: Sequence["CheckoutLine"]) -> Sequence[int] | None:
+    """Split one discount over its eligible lines.
+
+    :param discount: the discount (its ``amount`` already capped).
+    :param lines: the eligible lines, each with ``payable`` fen left.
+    :returns: one share per line, summing to ``discount.amount``, each
+        between 0 and the line's payable.
+    Stops at the first non-None result. Default implementation (trylast):
+    proportional to payable, largest remainder, earlier line wins ties
+    (``jishi.money.allocate``) — SPEC MS9.
+    """
+
+
+@hookspec
+def validate_checkout(checkout: "Checkout") -> Sequence[Problem] | None:
+    """Reasons the checkout cannot be placed (shop closed, limit exceeded...).
+
+    Called for the preview and again inside the placing transaction.
+    :param checkout: the fully computed checkout.
+    :returns: a list of :class:`Problem`. All collected; any problem stops
+    the placement with a 4xx naming the field.
+    Default implementation: address required when delivery needs one,
+    delivery chosen and available, quantities positive, products on shelf,
+    stock sufficient at preview time.
+    """
+
+
+@hookspec(firstresult=True)
+def reserve_stock(line: "CheckoutLine", order: Any) -> StockReservation | None:
+    """Take stock for one line inside the placing transaction.
+
+    Must use an atomic conditional update (``UPDATE ... WHERE stock >= n``)
+    and check the row count; raise :class:`jishi.checkout.errors.OutOfStock`
+    when there is not enough.
+    :param line: the line (sku, quantity, price source).
+    :param order: the order being written.
+    :returns: a :class:`StockReservation` recording the pool used.
+    Stops at the first non-None result (a flash sale takes its own lines).
+    Default implementation (trylast): the SKU's stock.
+    """
+
+
+@hookspec(firstresult=True)
+def release_stock(order_line: Any, quantity: int, reason: str) -> bool | None:
+    """Give back stock for an order line (order closed, goods returned).
+
+    Called inside the transaction that closes the order or refunds it.
+    :param order_line: the ``OrderLine`` (its ``stock_source`` tells the pool).
+    :param quantity: how many units to give back.
+    :param reason: ``"closed"`` or ``"returned"``.
+    :returns: True when handled. Stops at the first non-None result.
+    Default implementation (trylast): add back to the SKU's stock.
+    """
+
+
+@hookspec
+def order_placing(checkout: "Checkout", payments: Sequence[Any], orders: Sequence[Any]) -> None:
+    """Called inside the placing transaction after orders, lines and
+    allocations are written, before commit.
+
+    Record what the plugin consumed (mark a coupon used, count a per-user
+    limit). Raise :class:`jishi.checkout.errors.CheckoutError` to roll the
+    whole placement back.
+    :param checkout: the checkout that is being placed.
+    :param payments: the new ``PaymentOrder`` rows (one, or one per order
+        when the shop takes payment per store).
+    :param orders: the new ``Order`` rows.
+    All implementations are called. Default implementation: none.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Payments and settlement
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def payment_methods() -> Sequence[PaymentMethod]:
+    """Ways to pay offered to the buyer.
+
+    :returns: a list of :class:`PaymentMethod`. All collected, by ``sort``.
+    Default implementation: the ``sandbox`` online gateway and cash on
+    delivery (``cod``, when the ``payment.cod_enabled`` setting is on).
+    """
+
+
+@hookspec
+def settle_order(order: Any) -> None:
+    """Post settlement for an order that has just been completed.
+
+    Called inside the transaction that completes the order, so entries
+    commit (or roll back) with the state change; must be idempotent for a
+    given order. :param order: the completed ``Order``.
+    All implementations are called. Default implementation: none (a
+    single-store shop keeps all the money).
+    """
+
+
+@hookspec
+def settle_refund(refund: Any) -> None:
+    """Post settlement reversals for a refund that has just been paid out.
+
+    Called inside the refund's transaction. :param refund: the ``Refund``
+    with its lines and recorded reversals.
+    All implementations are called. Default implementation: none.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Orders
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def order_actions(order: Any, principal: Any) -> Sequence[MenuItem] | None:
+    """Extra actions shown on an order (buyer's or console's order page).
+
+    :param order: the ``Order``. :param principal: the signed-in user.
+    :returns: a list of :class:`MenuItem`. All collected.
+    Default implementation: none.
+    """

@@ -1,0 +1,58 @@
+"""Every kernel model in one import, plus the kernel's small tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jishi.accounts.models import Address, ApiToken, MemberLevel, User
+from jishi.aftersales.models import Refund, RefundLine, RefundNote, RefundReversal
+from jishi.cart.models import CartLine
+from jishi.catalog.models import Category, Product, ProductImage, ProductParam, ProductSpec, Sku, Tag, product_tags
+from jishi.db import db, utcnow
+from jishi.orders.models import Order, OrderAllocation, OrderEvent, OrderLine, PaymentOrder
+from jishi.payments.models import PaymentNotification, SandboxTrade
+from jishi.reviews.models import Review
+
+
+class Setting(db.Model):
+    """Platform settings edited in the console (theme, checkout, reviews...)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[object] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SignalFailure(db.Model):
+    """A signal receiver that raised; the event itself stays committed."""
+
+    __tablename__ = "signal_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signal: Mapped[str] = mapped_column(String(60))
+    sender_repr: Mapped[str] = mapped_column(String(200))
+    receiver: Mapped[str] = mapped_column(String(200))
+    error: Mapped[str] = mapped_column(Text)
+    kwargs_repr: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PageVisit(db.Model):
+    """Daily visit counters for reports (visit -> order -> pay funnel)."""
+
+    __tablename__ = "page_visits"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # site, product
+    ref_id: Mapped[int] = mapped_column(primary_key=True, default=0)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+__all__ = [
+    "Address", "ApiToken", "CartLine", "Category", "MemberLevel", "Order", "OrderAllocation",
+    "OrderEvent", "OrderLine", "PageVisit", "PaymentNotification", "PaymentOrder", "Product",
+    "ProductImage", "ProductParam", "ProductSpec", "Refund", "RefundLine", "RefundNote",
+    "RefundReversal", "Review", "SandboxTrade", "Setting", "SignalFailure", "Sku", "Tag", "User",
+    "db", "product_tags", "utcnow",
+]

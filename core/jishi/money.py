@@ -1,0 +1,82 @@
+"""Money: integer fen, always. Parsing and display at the edges, allocation here.
+
+No float ever touches money. ``parse_yuan("12.34") == 1234``;
+``format_fen(1234) == "¥12.34"``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Sequence
+
+
+class MoneyError(ValueError):
+    pass
+
+
+def parse_yuan(text: str | int) -> int:
+    """Parse a yuan amount given as text ("12.3", "12.34") into fen.
+
+    Rejects more than two decimals, negatives and garbage with MoneyError.
+    """
+    if isinstance(text, bool):
+        raise MoneyError("not an amount")
+    if isinstance(text, int):
+        return text * 100
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise MoneyError(f"not an amount: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise MoneyError(f"not a valid amount: {text!r}")
+    fen = value * 100
+    if fen != fen.to_integral_value():
+        raise MoneyError(f"more than two decimals: {text!r}")
+    return int(fen)
+
+
+def format_fen(fen: int | None, symbol: str = "¥") -> str:
+    """1234 -> '¥12.34'; -50 -> '-¥0.50'."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}{symbol}{yuan}.{cents:02d}"
+
+
+def fen_to_yuan_str(fen: int) -> str:
+    """1234 -> '12.34' (no symbol), for forms."""
+    return format_fen(fen, symbol="")
+
+
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Split ``total`` fen over ``weights`` in proportion, by largest remainder.
+
+    Invariants (property-tested): the shares sum to ``total`` exactly; when
+    ``total <= sum(weights)`` no share exceeds its weight; every share is >= 0.
+    Ties in the remainder go to the earlier index (deterministic).
+    All-zero weights put nothing anywhere unless total is 0 (ValueError).
+
+    >>> allocate(10, [2000, 3000, 5000])
+    [2, 3, 5]
+    """
+    if total < 0:
+        raise MoneyError("cannot allocate a negative amount")
+    if any(w < 0 for w in weights):
+        raise MoneyError("negative weight")
+    base = sum(weights)
+    if total == 0:
+        return [0] * len(weights)
+    if base == 0:
+        raise MoneyError("nothing to allocate over")
+    shares = [total * w // base for w in weights]
+    remainders = [(total * w % base, -i) for i, w in enumerate(weights)]
+    left = total - sum(shares)
+    for _, neg_i in sorted(remainders, reverse=True)[:left]:
+        shares[-neg_i] += 1
+    return shares
+
+
+def percent_of(amount: int, permille: int) -> int:
+    """Integer share of ``amount`` at ``permille``/1000, rounded half up."""
+    return (amount * permille + 500) // 1000

@@ -1,0 +1,136 @@
+"""Order operations used by the web, the API, consoles and jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from jishi.db import commit, db, utcnow
+from jishi.orders import state
+from jishi.orders.models import Order, OrderLine, PaymentOrder
+
+
+def _hook():
+    return current_app.extensions["jishi"].hook
+
+
+def release_order_stock(order: Order, reason: str) -> None:
+    hook = _hook()
+    for line in order.lines:
+        qty = line.quantity - line.refunded_quantity
+        if qty > 0:
+            hook.release_stock(order_line=line, quantity=qty, reason=reason)
+
+
+def cancel(order: Order, *, actor=None, actor_kind: str = "buyer", note: str = "") -> None:
+    """Cancel an unpaid order; closes its payment order when nothing else in
+    it is still payable, and gives the stock back."""
+    state.transition(order, "cancel", actor=actor, actor_kind=actor_kind, note=note or "cancelled", reason="cancelled")
+    order.close_reason = "cancelled"
+    release_order_stock(order, "closed")
+    payment = order.payment
+    if all(o.status == state.CLOSED for o in payment.orders):
+        db.session.execute(
+            update(PaymentOrder).where(PaymentOrder.id == payment.id, PaymentOrder.status == "pending").values(status="closed")
+        )
+    commit()
+
+
+def ship(order: Order, *, carrier: str = "", tracking_no: str = "", actor=None, actor_kind: str = "platform", note: str = "") -> None:
+    order.carrier = carrier[:40]
+    order.tracking_no = tracking_no[:60]
+    state.transition(order, "ship", actor=actor, actor_kind=actor_kind, note=note)
+    commit()
+
+
+def receive(order: Order, *, actor=None, actor_kind: str = "buyer", note: str = "") -> None:
+    state.transition(order, "receive", actor=actor, actor_kind=actor_kind, note=note)
+    if order.payment_method == "cod" and order.paid_at is None:
+        order.paid_at = utcnow()  # the cash was collected on delivery
+    commit()
+
+
+def complete(order: Order, *, actor=None, actor_kind: str = "system", note: str = "") -> None:
+    state.transition(order, "complete", actor=actor, actor_kind=actor_kind, note=note)
+    commit()
+
+
+def force_complete(order: Order, *, actor=None) -> None:
+    from jishi.i18n import gettext as _
+
+    state.transition(order, "force_complete", actor=actor, actor_kind="platform", note=_("moved to completed by the platform"))
+    commit()
+
+
+def close_unpaid(now=None) -> int:
+    """Close payment orders unpaid past the timeout (idempotent job).
+
+    The payment order is closed first by a conditional UPDATE; a payment
+    notification racing with it finds it closed and refunds the money.
+    """
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=int(current_app.config["JISHI_UNPAID_TIMEOUT_MINUTES"]))
+    ids = db.session.execute(
+        select(PaymentOrder.id).where(PaymentOrder.status == "pending", PaymentOrder.created_at < cutoff).limit(500)
+    ).scalars().all()
+    closed = 0
+    for pid in ids:
+        won = db.session.execute(
+            update(PaymentOrder).where(PaymentOrder.id == pid, PaymentOrder.status == "pending").values(status="closed")
+        ).rowcount
+        if not won:
+            db.session.rollback()
+            continue
+        orders = db.session.execute(select(Order).where(Order.payment_id == pid, Order.status == state.PENDING)).scalars().all()
+        for order in orders:
+            state.transition(order, "cancel", actor_kind="system", note="payment timed out", reason="timeout")
+            order.close_reason = "timeout"
+            release_order_stock(order, "closed")
+        commit()
+        closed += 1
+    return closed
+
+
+def auto_confirm(now=None) -> int:
+    """Shipped orders not confirmed after JISHI_AUTO_CONFIRM_DAYS are
+    received; received orders complete after JISHI_AUTO_COMPLETE_DAYS."""
+    now = now or utcnow()
+    n = 0
+    cfg = current_app.config
+    for status, days, name in (
+        (state.SHIPPED, cfg["JISHI_AUTO_CONFIRM_DAYS"], "receive"),
+        (state.RECEIVED, cfg["JISHI_AUTO_COMPLETE_DAYS"], "complete"),
+    ):
+        stamp = Order.shipped_at if status == state.SHIPPED else Order.received_at
+        orders = db.session.execute(
+            select(Order).where(Order.status == status, stamp < now - timedelta(days=int(days))).limit(500)
+        ).scalars().all()
+        for order in orders:
+            try:
+                state.transition(order, name, actor_kind="system", note="automatic")
+                if name == "receive" and order.payment_method == "cod" and order.paid_at is None:
+                    order.paid_at = now
+                commit()
+                n += 1
+            except state.TransitionError:
+                db.session.rollback()
+    return n
+
+
+def buyer_order(user, order_id: int) -> Order | None:
+    """The buyer's own order, or None (another buyer's order is 'not found')."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.user_id != user.id:
+        return None
+    return order
+
+
+def lines_of(order_ids) -> dict[int, list[OrderLine]]:
+    out: dict[int, list[OrderLine]] = {}
+    if not order_ids:
+        return out
+    for line in db.session.execute(select(OrderLine).where(OrderLine.order_id.in_(list(order_ids))).order_by(OrderLine.id)).scalars():
+        out.setdefault(line.order_id, []).append(line)
+    return out

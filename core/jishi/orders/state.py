@@ -1,0 +1,121 @@
+"""The order state machine: allowed transitions as data, one function to move.
+
+::
+
+    pending_payment --pay--> paid --ship--> shipped --receive--> received --complete--> completed
+          |                   |               |                    |
+          +--close--> closed <+---------------+--------------------+   (cancel, timeout, full refund)
+
+``paid`` means "awaiting shipment"; a cash-on-delivery order enters it
+without ``paid_at`` (the cash is collected on receipt). The platform may
+also move a paid, shipped or received order straight to ``completed``
+(noted "moved to completed by the platform").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm.attributes import set_committed_value
+
+from jishi import signals
+from jishi.db import db, utcnow
+from jishi.orders.models import Order, OrderEvent
+
+PENDING = "pending_payment"
+PAID = "paid"
+SHIPPED = "shipped"
+RECEIVED = "received"
+COMPLETED = "completed"
+CLOSED = "closed"
+STATUSES = (PENDING, PAID, SHIPPED, RECEIVED, COMPLETED, CLOSED)
+OPEN_STATUSES = (PAID, SHIPPED, RECEIVED)
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    source: tuple[str, ...]
+    target: str
+    actors: tuple[str, ...]  # "system", "buyer", "platform", "seller"
+
+
+TRANSITIONS = {
+    t.name: t
+    for t in (
+        Transition("pay", (PENDING,), PAID, ("system",)),
+        Transition("cancel", (PENDING,), CLOSED, ("buyer", "platform", "seller", "system")),
+        Transition("ship", (PAID,), SHIPPED, ("platform", "seller", "system")),
+        Transition("receive", (SHIPPED,), RECEIVED, ("buyer", "system", "seller", "platform")),
+        Transition("complete", (RECEIVED,), COMPLETED, ("system", "buyer")),
+        Transition("force_complete", (PAID, SHIPPED, RECEIVED), COMPLETED, ("platform",)),
+        Transition("close", (PAID, SHIPPED, RECEIVED), CLOSED, ("platform", "system")),
+    )
+}
+
+_TIMESTAMP = {PAID: "paid_at", SHIPPED: "shipped_at", RECEIVED: "received_at", COMPLETED: "completed_at", CLOSED: "closed_at"}
+_SIGNAL = {
+    PAID: signals.order_paid,
+    SHIPPED: signals.order_shipped,
+    RECEIVED: signals.order_received,
+    COMPLETED: signals.order_completed,
+    CLOSED: signals.order_closed,
+}
+
+
+class TransitionError(Exception):
+    """The order cannot make that move now (HTTP 409)."""
+
+    def __init__(self, order: Order, name: str):
+        from jishi.i18n import gettext as _
+
+        self.order = order
+        self.name = name
+        super().__init__(_("Order %(number)s cannot %(action)s while %(status)s.", number=order.number, action=name, status=order.status))
+
+
+def can(order: Order, name: str, actor_kind: str) -> bool:
+    t = TRANSITIONS[name]
+    return order.status in t.source and actor_kind in t.actors
+
+
+def transition(order: Order, name: str, *, actor=None, actor_kind: str = "system", note: str = "", set_paid_at: bool = True, **signal_kwargs) -> None:
+    """Move ``order`` by transition ``name``, record history, queue the signal.
+
+    The status change is a conditional UPDATE (``WHERE status = <current>``)
+    so two concurrent moves of one order cannot both win. The caller commits
+    with :func:`jishi.db.commit`, which sends the signal after commit.
+    Raises :class:`TransitionError` when not allowed.
+    """
+    t = TRANSITIONS[name]
+    if order.status not in t.source or actor_kind not in t.actors:
+        raise TransitionError(order, name)
+    now = utcnow()
+    values = {"status": t.target}
+    stamp = _TIMESTAMP.get(t.target)
+    if stamp and (t.target != PAID or set_paid_at):
+        values[stamp] = now
+    result = db.session.execute(
+        db.update(Order).where(Order.id == order.id, Order.status == order.status).values(**values).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise TransitionError(order, name)
+    old = order.status
+    for key, value in values.items():
+        set_committed_value(order, key, value)  # already written by the UPDATE
+    db.session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=old,
+            to_status=t.target,
+            actor_id=getattr(actor, "id", None),
+            actor_role=actor_kind,
+            note=note,
+            created_at=now,
+        )
+    )
+    if t.target == COMPLETED:
+        from flask import current_app
+
+        current_app.extensions["jishi"].hook.settle_order(order=order)
+    signals.queue(_SIGNAL[t.target], order, **signal_kwargs)

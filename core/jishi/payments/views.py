@@ -1,0 +1,46 @@
+"""The sandbox gateway's pages and the kernel's notify endpoint."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request
+
+from jishi.db import commit, db
+from jishi.extensions import csrf
+from jishi.payments import sandbox, service
+from jishi.payments.models import SandboxTrade
+
+bp = Blueprint("payments", __name__)
+
+
+@bp.get("/sandbox-gateway/pay/<trade_no>")
+def gateway_page(trade_no: str):
+    trade = db.session.execute(db.select(SandboxTrade).where(SandboxTrade.trade_no == trade_no)).scalar_one_or_none()
+    if trade is None:
+        abort(404)
+    return render_template("payments/gateway.html", trade=trade)
+
+
+@bp.post("/sandbox-gateway/pay/<trade_no>")
+def gateway_pay(trade_no: str):
+    """The buyer confirms on the gateway: the gateway marks its trade paid,
+    sends the signed notification, and sends the buyer back."""
+    trade = db.session.execute(db.select(SandboxTrade).where(SandboxTrade.trade_no == trade_no)).scalar_one_or_none()
+    if trade is None:
+        abort(404)
+    if request.form.get("action") == "cancel":
+        return redirect(trade.return_url)
+    if trade.status == "created":
+        trade.status = "paid"
+        commit()
+    sandbox.deliver(trade, sandbox.notification_for(trade))
+    return redirect(trade.return_url)
+
+
+@bp.post("/payments/notify/<gateway>")
+@csrf.exempt
+def notify(gateway: str):
+    params = request.form.to_dict() or (request.get_json(silent=True) or {})
+    try:
+        return service.handle_notification(gateway, {k: str(v) for k, v in params.items()}), 200, {"Content-Type": "text/plain"}
+    except service.PaymentError as exc:
+        return f"fail: {exc.problem.field}: {exc.problem.message}", exc.status, {"Content-Type": "text/plain"}

@@ -1,0 +1,167 @@
+"""The plugin manager: default plugins, entry-point discovery, enable list.
+
+A plugin is an installed distribution with an entry point in the group
+``jishi.plugins`` naming a module. The module may declare::
+
+    requires = ("multistore",)      # other plugins that must be enabled too
+
+and ship ``templates/`` and ``migrations/`` folders next to it. Installed is
+not enabled: the deployment's ``JISHI_PLUGINS`` (a comma list, or ``all``)
+decides. A plugin that fails to import or lacks a requirement stops the app
+with one :class:`PluginError` line naming it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import pluggy
+from importlib_metadata import entry_points
+
+from jishi import hookspecs
+
+ENTRY_POINT_GROUP = "jishi.plugins"
+
+DEFAULT_PLUGINS = (
+    "jishi.defaults.app",
+    "jishi.defaults.checkout",
+    "jishi.defaults.stock",
+    "jishi.defaults.delivery",
+    "jishi.defaults.payments",
+    "jishi.defaults.jobs",
+)
+
+
+class PluginError(RuntimeError):
+    """A plugin could not be loaded; the message names it."""
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    distribution: str
+    version: str
+    module: str
+    enabled: bool
+    requires: tuple[str, ...] = ()
+    hooks: list[str] = field(default_factory=list)
+    path: Path | None = None
+    error: str | None = None
+
+    @property
+    def migrations_dir(self) -> Path | None:
+        if self.path is None:
+            return None
+        d = self.path / "migrations"
+        return d if (d / "versions").is_dir() else None
+
+    @property
+    def templates_dir(self) -> Path | None:
+        if self.path is None:
+            return None
+        d = self.path / "templates"
+        return d if d.is_dir() else None
+
+
+def new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def installed_plugins() -> list[tuple[str, object]]:
+    """(name, entry point) for every installed plugin, sorted by name."""
+    found = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep)
+    return sorted(found.items())
+
+
+def parse_enable_list(value) -> set[str] | str:
+    if value is None:
+        return set()
+    if isinstance(value, str):
+        if value.strip().lower() in ("all", "*"):
+            return "all"
+        return {v.strip() for v in value.split(",") if v.strip()}
+    return set(value)
+
+
+def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
+    """Build the manager: defaults first, then every enabled installed plugin.
+
+    ``extra_modules`` are plugin objects registered after the installed ones
+    (tests use it through ``make_app(plugins=[...])``).
+    Raises :class:`PluginError` naming the first plugin that cannot load.
+    """
+    pm = new_manager()
+    for modname in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(modname), name=modname)
+
+    enabled = parse_enable_list(enabled_setting)
+    infos: list[PluginInfo] = []
+    installed = installed_plugins()
+    installed_names = {name for name, _ in installed}
+    if enabled != "all":
+        unknown = sorted(enabled - installed_names)
+        if unknown:
+            raise PluginError(
+                f"plugin {unknown[0]!r} is enabled but not installed "
+                f"(installed: {', '.join(sorted(installed_names)) or 'none'})"
+            )
+    for name, ep in installed:
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(
+            name=name,
+            distribution=dist.name if dist else "?",
+            version=dist.version if dist else "?",
+            module=ep.value,
+            enabled=enabled == "all" or name in enabled,
+        )
+        infos.append(info)
+        if not info.enabled:
+            pm.set_blocked(name)
+            continue
+        try:
+            module = ep.load()
+        except Exception as exc:  # noqa: BLE001 - reported as one clear line
+            raise PluginError(
+                f"plugin {name!r} ({info.distribution} {info.version}) failed to load: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        info.requires = tuple(getattr(module, "requires", ()) or ())
+        info.path = Path(module.__file__).parent if getattr(module, "__file__", None) else None
+        pm.register(module, name=name)
+
+    enabled_names = {i.name for i in infos if i.enabled}
+    for info in infos:
+        if not info.enabled:
+            continue
+        missing = [r for r in info.requires if r not in enabled_names]
+        if missing:
+            raise PluginError(
+                f"plugin {info.name!r} requires {', '.join(repr(m) for m in missing)}, "
+                "which is not enabled (add it to JISHI_PLUGINS)"
+            )
+
+    for obj in extra_modules:
+        name = getattr(obj, "__name__", None) or repr(obj)
+        pm.register(obj, name=name)
+
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from exc
+
+    for info in infos:
+        if info.enabled:
+            module = pm.get_plugin(info.name)
+            info.hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
+    return pm, infos
+
+
+def hooks_of(pm: pluggy.PluginManager, plugin: ModuleType | object) -> list[str]:
+    return sorted(h.name for h in pm.get_hookcallers(plugin) or [])

@@ -1,0 +1,61 @@
+"""Platform settings stored in the database, with defaults from the panels.
+
+``get("theme.active")`` reads the ``settings`` table once per request (cached
+on ``flask.g``) and falls back to the default declared by the setting's
+panel (``settings_panels`` hook), then to the app config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, has_request_context
+
+from jishi.db import db
+
+
+def _defaults() -> dict[str, Any]:
+    ext = current_app.extensions["jishi"]
+    if ext.setting_defaults is None:
+        defaults = {}
+        for panel in ext.settings_panels():
+            for f in panel.fields:
+                defaults[f.key] = f.default
+        ext.setting_defaults = defaults
+    return ext.setting_defaults
+
+
+def _stored() -> dict[str, Any]:
+    from jishi.models import Setting
+
+    if has_request_context() and "jishi_settings" in g:
+        return g.jishi_settings
+    rows = db.session.execute(db.select(Setting.key, Setting.value)).all()
+    stored = {k: v for k, v in rows}
+    if has_request_context():
+        g.jishi_settings = stored
+    return stored
+
+
+def get(key: str, default: Any = None) -> Any:
+    stored = _stored()
+    if key in stored:
+        return stored[key]
+    defaults = _defaults()
+    if key in defaults and defaults[key] is not None:
+        return defaults[key]
+    return current_app.config.get("SETTING_" + key.replace(".", "_").upper(), default)
+
+
+def set_many(values: dict[str, Any]) -> None:
+    """Upsert settings in the current transaction (caller commits)."""
+    from jishi.models import Setting
+
+    for key, value in values.items():
+        row = db.session.get(Setting, key)
+        if row is None:
+            db.session.add(Setting(key=key, value=value))
+        else:
+            row.value = value
+    if has_request_context():
+        g.pop("jishi_settings", None)

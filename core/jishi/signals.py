@@ -1,0 +1,107 @@
+"""Domain events: things that happened and were committed.
+
+One blinker namespace. Every signal is sent *after* the transaction that made
+the change has committed, with the acting object as sender and keyword
+arguments as documented. Receivers take ``**kwargs``, are connected with
+``weak=False`` when their plugin is enabled (in the ``app_ready`` hook), and
+must not be used to change the outcome: the return values are ignored.
+
+A receiver that raises does not undo the event: the kernel logs the failure
+to the ``signal_failures`` table with the event's arguments, where the
+platform console lists it. Work that must commit
+atomically with the change is done in a hook called inside the transaction
+(``order_placing``, ``settle_order``, ``settle_refund``) instead.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+user_registered = _signals.signal("user-registered", doc="A buyer registered. sender: the User.")
+order_placed = _signals.signal(
+    "order-placed",
+    doc="A checkout was placed. sender: the PaymentOrder; kwargs: orders (list of Order).",
+)
+order_paid = _signals.signal("order-paid", doc="An order was paid. sender: the Order; kwargs: payment.")
+order_shipped = _signals.signal("order-shipped", doc="An order was shipped. sender: the Order.")
+order_received = _signals.signal("order-received", doc="The buyer received an order. sender: the Order.")
+order_completed = _signals.signal("order-completed", doc="An order was completed. sender: the Order.")
+order_closed = _signals.signal("order-closed", doc="An order was closed (cancelled, timed out, refunded). sender: the Order; kwargs: reason.")
+refund_requested = _signals.signal("refund-requested", doc="A buyer asked for a refund. sender: the Refund.")
+refund_completed = _signals.signal("refund-completed", doc="A refund was paid back. sender: the Refund.")
+payment_succeeded = _signals.signal("payment-succeeded", doc="A payment order was paid. sender: the PaymentOrder.")
+review_posted = _signals.signal("review-posted", doc="A buyer reviewed a product. sender: the Review.")
+product_saved = _signals.signal("product-saved", doc="A product was created or changed. sender: the Product.")
+
+ALL = {
+    s.name: s
+    for s in (
+        user_registered,
+        order_placed,
+        order_paid,
+        order_shipped,
+        order_received,
+        order_completed,
+        order_closed,
+        refund_requested,
+        refund_completed,
+        payment_succeeded,
+        review_posted,
+        product_saved,
+    )
+}
+
+
+def queue(signal, sender, **kwargs) -> None:
+    """Queue ``signal`` to be sent after the current transaction commits
+    (by :func:`jishi.db.commit`); a rollback drops it."""
+    from jishi.db import db
+
+    db.session.info.setdefault("jishi_signals", []).append((signal, sender, kwargs))
+
+
+def send_queued() -> None:
+    from jishi.db import db
+
+    pending = db.session.info.pop("jishi_signals", [])
+    for signal, sender, kwargs in pending:
+        send(signal, sender, **kwargs)
+
+
+def send(signal, sender, **kwargs) -> None:
+    """Send ``signal``; a receiver's exception is logged, recorded, not raised."""
+    import logging
+
+    for receiver in signal.receivers_for(sender):
+        try:
+            receiver(sender, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - a receiver must not undo a committed event
+            logging.getLogger("jishi.signals").exception("receiver %r of %s failed", receiver, signal.name)
+            _record_failure(signal.name, sender, receiver, exc, kwargs)
+
+
+def _record_failure(name, sender, receiver, exc, kwargs) -> None:
+    from jishi.db import db
+    from jishi.models import SignalFailure
+
+    try:
+        db.session.rollback()
+        db.session.add(
+            SignalFailure(
+                signal=name,
+                sender_repr=_ref(sender),
+                receiver=f"{getattr(receiver, '__module__', '?')}.{getattr(receiver, '__qualname__', repr(receiver))}",
+                error=f"{type(exc).__name__}: {exc}"[:1000],
+                kwargs_repr=repr({k: _ref(v) for k, v in kwargs.items()})[:2000],
+            )
+        )
+        db.session.commit()
+    except Exception:  # pragma: no cover - logging must never raise
+        db.session.rollback()
+
+
+def _ref(obj) -> str:
+    ident = getattr(obj, "id", None)
+    return f"{type(obj).__name__}:{ident}" if ident is not None else repr(obj)[:200]

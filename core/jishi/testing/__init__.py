@@ -1,0 +1,108 @@
+"""Test support for the kernel and for every plugin (a pytest plugin,
+registered through the ``pytest11`` entry point, so third-party plugin
+authors get the same fixtures).
+
+Fixtures: ``app`` (built by :func:`make_app`; mark a test
+``@pytest.mark.jishi_plugins("multistore")`` or override the ``app_plugins``
+/ ``app_config`` fixtures to enable plugins), ``client``, ``runner``,
+``factory`` (:mod:`jishi.testing.factories`), ``api`` (an API client helper).
+
+The database is SQLite in the test's temp folder, or PostgreSQL when
+``JISHI_TEST_DATABASE_URL`` is set (tables are created once and truncated
+after each test).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterable
+
+from sqlalchemy import event
+
+from jishi.app import create_app
+
+
+def test_database_url(tmp_path) -> str:
+    return os.environ.get("JISHI_TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/test.db"
+
+
+def is_postgres() -> bool:
+    return (os.environ.get("JISHI_TEST_DATABASE_URL") or "").startswith("postgres")
+
+
+def make_app(tmp_path, plugins: str | Iterable[str] = "", config: dict | None = None, extra_plugins=(), theme: str | None = None):
+    """A configured test app with its tables created.
+
+    :param plugins: enabled installed plugins (names or a comma list).
+    :param extra_plugins: plugin objects registered directly (``pm.register``).
+    """
+    if not isinstance(plugins, str):
+        plugins = ",".join(plugins)
+    cfg = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": test_database_url(tmp_path),
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "JISHI_PLUGINS": plugins,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "shop.test",
+        "JISHI_SANDBOX_NOTIFY_INLINE": True,
+    }
+    if theme:
+        cfg["JISHI_THEME"] = theme
+    cfg.update(config or {})
+    app = create_app(cfg, plugins=extra_plugins, instance_path=str(tmp_path / "instance"))
+    from jishi.db import db
+
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def reset_database(app) -> None:
+    """Empty every table (PostgreSQL: one TRUNCATE; SQLite: the file goes away)."""
+    from jishi.db import db
+
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        db.engine.dispose()
+
+
+class QueryCounter:
+    """Counts SQL statements executed through the app's engine."""
+
+    def __init__(self):
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def duplicates(self) -> list[str]:
+        seen, dup = set(), []
+        for s in self.statements:
+            if s in seen:
+                dup.append(s)
+            seen.add(s)
+        return dup
+
+
+@contextlib.contextmanager
+def count_queries(engine):
+    counter = QueryCounter()
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if statement.strip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
+            return
+        counter.statements.append(statement + " | " + repr(parameters)[:300])
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", before)

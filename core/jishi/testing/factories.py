@@ -1,0 +1,74 @@
+"""Small factories for tests and the demo: users, categories, products."""
+
+from __future__ import annotations
+
+from itertools import count
+
+from jishi.accounts.auth import hash_password, issue_token
+from jishi.accounts.models import Address, User
+from jishi.catalog.models import Category, Product, Sku
+from jishi.db import db
+
+_seq = count(1)
+_FAST_HASH = None
+
+
+def _hash(password: str) -> str:
+    # argon2 is deliberately slow; tests reuse one hash of the common password.
+    global _FAST_HASH
+    if password == "secret123":
+        if _FAST_HASH is None:
+            _FAST_HASH = hash_password(password)
+        return _FAST_HASH
+    return hash_password(password)
+
+
+def user(phone: str | None = None, password: str = "secret123", role: str = "buyer", name: str = "", **kw) -> User:
+    phone = phone or f"139{next(_seq):08d}"
+    u = User(phone=phone, password_hash=_hash(password), role=role, name=name, **kw)
+    db.session.add(u)
+    db.session.commit()
+    return u
+
+
+def admin(**kw) -> User:
+    return user(role="platform_admin", name=kw.pop("name", "管理员"), **kw)
+
+
+def token(u: User) -> str:
+    t = issue_token(u)
+    db.session.commit()
+    return t
+
+
+def category(name: str = "默认分类", parent: Category | None = None) -> Category:
+    c = Category(name=name, parent_id=parent.id if parent else None)
+    db.session.add(c)
+    db.session.flush()
+    c.path = (parent.path if parent else "/") + f"{c.id}/"
+    db.session.commit()
+    return c
+
+
+def product(name: str | None = None, price: int = 1000, stock: int = 100, category: Category | None = None,
+            seller_id: int | None = None, on_shelf: bool = True, skus: list[dict] | None = None, **kw) -> Product:
+    """A product with one SKU (``price``, ``stock``) or the given ``skus``."""
+    from jishi.catalog.service import refresh_product
+
+    p = Product(name=name or f"商品{next(_seq)}", category_id=category.id if category else None, seller_id=seller_id, on_shelf=on_shelf, **kw)
+    for spec in skus or [{"price": price, "stock": stock}]:
+        p.skus.append(Sku(**spec))
+    db.session.add(p)
+    db.session.flush()
+    refresh_product(p)
+    db.session.commit()
+    return p
+
+
+def address(u: User, **kw) -> Address:
+    data = {"name": "张三", "phone": "13800000000", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 1 号", "is_default": True}
+    data.update(kw)
+    a = Address(user_id=u.id, **data)
+    db.session.add(a)
+    db.session.commit()
+    return a

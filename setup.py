@@ -1,0 +1,66 @@
+"""The Jishi kernel distribution.
+
+The package lives in ``core/jishi`` (a src-style layout whose folder is
+``core/``); first-party plugins are separate distributions under ``plugins/``.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="jishi",
+    version="0.1.0",
+    description="Jishi (集市): a plugin-based multi-merchant commerce framework",
+    python_requires=">=3.11",
+    package_dir={"": "core"},
+    packages=find_packages("core"),
+    include_package_data=True,
+    package_data={
+        "jishi": [
+            "templates/**/*",
+            "static/**/*",
+            "translations/*/LC_MESSAGES/*",
+            "migrations/*",
+            "migrations/**/*",
+        ]
+    },
+    install_requires=[
+        "Flask>=3.0",
+        "Flask-SQLAlchemy>=3.1",
+        "SQLAlchemy>=2.0",
+        "Flask-Migrate>=4.0",
+        "alembic>=1.13",
+        "pluggy>=1.5",
+        "blinker>=1.7",
+        "click>=8.1",
+        "Jinja2>=3.1",
+        "importlib-metadata>=6.0",
+        "flask-smorest>=0.44",
+        "marshmallow>=3.20",
+        "Flask-Login>=0.6",
+        "argon2-cffi>=23.1",
+        "Flask-WTF>=1.2",
+        "Flask-Babel>=4.0",
+        "Flask-Limiter>=3.5",
+        "huey>=2.5",
+        "openpyxl>=3.1",
+        "qrcode>=7.4",
+    ],
+    extras_require={
+        "postgres": ["psycopg[binary]>=3.1"],
+        "redis": ["redis>=5.0"],
+        "server": ["gunicorn>=21.2"],
+        "test": [
+            "pytest>=8.0",
+            "hypothesis>=6.90",
+            "playwright>=1.40",
+            "psycopg[binary]>=3.1",
+            "gunicorn>=21.2",
+            "redis>=5.0",
+            "ruff>=0.4",
+        ],
+    },
+    entry_points={
+        "console_scripts": ["jishi = jishi.cli:main"],
+        "pytest11": ["jishi = jishi.testing.pytest_plugin"],
+    },
+)

@@ -1,0 +1,1 @@
+"""Kernel tests. Fixtures come from ``jishi.testing`` (the pytest11 plugin)."""
