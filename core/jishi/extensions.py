@@ -17,9 +17,11 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 def select_locale() -> str:
     """The user's choice (account, then session), then Accept-Language."""
-    from flask import current_app
+    from flask import current_app, has_request_context
     from flask_login import current_user
 
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     locales = current_app.config["JISHI_LOCALES"]
     user = getattr(current_user, "locale", None) if current_user else None
     chosen = user or session.get("locale")

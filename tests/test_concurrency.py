@@ -1,0 +1,125 @@
+"""No overselling and idempotency under real concurrency (K4, K7, K9).
+
+Each buyer runs in its own thread with its own app context, session and
+database connection. On PostgreSQL these are truly concurrent transactions;
+on SQLite BEGIN IMMEDIATE serialises writers, which must also stay correct.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from jishi.checkout.errors import CheckoutError
+from jishi.checkout.service import place_order
+from jishi.db import db
+from jishi.models import Order, PaymentNotification, PaymentOrder, Sku, User
+from jishi.payments import sandbox
+from jishi.payments.service import handle_notification
+
+
+def _run_parallel(app, n, fn):
+    # End the main thread's transaction: on SQLite every transaction is a
+    # write transaction (BEGIN IMMEDIATE) and would block the workers.
+    db.session.commit()
+    barrier = threading.Barrier(n)
+    results, errors = [None] * n, []
+
+    def worker(i):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                results[i] = fn(i)
+            except Exception as exc:  # noqa: BLE001 - collected and asserted on
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results, errors
+
+
+@pytest.fixture
+def app_config():
+    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 10}} if _pg() else {}
+
+
+def _pg():
+    from jishi.testing import is_postgres
+
+    return is_postgres()
+
+
+def test_last_units_sell_exactly_once(app, factory):
+    """K4/K7: 24 buyers race for 5 units: exactly 5 orders, stock 0, never below."""
+    product = factory.product(price=990, stock=5)
+    sku_id = product.skus[0].id
+    buyers = [factory.user() for _ in range(24)]
+    addresses = [factory.address(b).id for b in buyers]
+    buyer_ids = [b.id for b in buyers]
+
+    def buy(i):
+        user = db.session.get(User, buyer_ids[i])
+        try:
+            return place_order(user, [(sku_id, 1)], addresses[i], idempotency_key=f"k{i}")
+        except CheckoutError:
+            return "sold out"
+
+    results, errors = _run_parallel(app, len(buyers), buy)
+    assert not errors, errors
+    assert sum(1 for r in results if r != "sold out") == 5
+    db.session.expire_all()
+    assert db.session.get(Sku, sku_id).stock == 0
+    assert db.session.scalar(db.select(db.func.count()).select_from(Order)) == 5
+
+
+def test_retried_placement_writes_once(app, factory):
+    """K7: the same Idempotency-Key sent 8 times at once places one checkout."""
+    product = factory.product(price=500, stock=50)
+    sku_id = product.skus[0].id
+    buyer = factory.user()
+    addr = factory.address(buyer).id
+    uid = buyer.id
+
+    def place(i):
+        user = db.session.get(User, uid)
+        return [p.id for p in place_order(user, [(sku_id, 2)], addr, idempotency_key="same-key")]
+
+    results, errors = _run_parallel(app, 8, place)
+    assert not errors, errors
+    assert len({tuple(r) for r in results}) == 1
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count()).select_from(PaymentOrder)) == 1
+    assert db.session.get(Sku, sku_id).stock == 48
+
+
+def test_duplicate_notifications_change_state_once(app, factory):
+    """K9: one notification delivered 6 times at once, plus a replay: paid once."""
+    product = factory.product(price=1200, stock=5)
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    with app.test_request_context():
+        [payment] = place_order(buyer, [(product.skus[0].id, 1)], addr.id, idempotency_key="x")
+        trade = sandbox.create_trade(payment)
+        trade.status = "paid"
+        db.session.commit()
+        params = sandbox.notification_for(trade)
+    pid = payment.id
+
+    results, errors = _run_parallel(app, 6, lambda i: handle_notification("sandbox", dict(params)))
+    assert not errors, errors
+    assert results == ["success"] * 6
+    with app.test_request_context():
+        assert handle_notification("sandbox", dict(params)) == "success"
+    db.session.expire_all()
+    payment = db.session.get(PaymentOrder, pid)
+    assert payment.status == "paid"
+    assert db.session.scalar(db.select(db.func.count()).select_from(PaymentNotification)) == 1
+    order = payment.orders[0]
+    assert order.status == "paid"
+    assert [e.to_status for e in order.events] == ["pending_payment", "paid"]
