@@ -18,7 +18,7 @@ Every entry point (web, API, console) calls :func:`build_checkout` and
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Sequence
 
@@ -261,7 +261,7 @@ def _apply_discounts(checkout: Checkout) -> None:
         checkout.discounts.append(AppliedDiscount(discount, amount))
         if amount == 0:
             continue
-        capped = Discount(**{**discount.__dict__, "amount": amount})
+        capped = replace(discount, amount=amount)
         shares = hook.allocate_discount(discount=capped, lines=lines)
         if sum(shares) != amount or any(s < 0 or s > line.payable for s, line in zip(shares, lines)):
             raise RuntimeError(f"allocation of {discount.source!r} broke the invariant: {shares}")
@@ -331,8 +331,15 @@ def _number(prefix: str = "") -> str:
 
 
 def find_placed(user, idempotency_key: str) -> PaymentOrder | None:
+    """The (first) payment order an earlier request with this key placed.
+
+    In per-store payment mode the keys are stored as ``<key>#0``, ``<key>#1``...
+    """
     return db.session.execute(
-        select(PaymentOrder).where(PaymentOrder.user_id == user.id, PaymentOrder.idempotency_key == idempotency_key)
+        select(PaymentOrder)
+        .where(PaymentOrder.user_id == user.id, PaymentOrder.idempotency_key.in_([idempotency_key, idempotency_key + "#0"]))
+        .order_by(PaymentOrder.id)
+        .limit(1)
     ).scalar_one_or_none()
 
 

@@ -1,0 +1,161 @@
+"""Kernel benchmark (issue 2): SQL queries per request, throughput and p99
+against a bare Flask + SQLAlchemy yardstick, growth from 1k to 1M products,
+and the overhead of 10 no-op plugins.
+
+    python bench/catalog.py                       # SQLite, 1k / 100k / 1M
+    python bench/catalog.py --db postgres --sizes 1000,100000
+    python bench/catalog.py --quick               # 1k and 100k, 3 s runs
+
+Every figure is printed; nothing is asserted here (the exact query budgets
+are also asserted in the test suite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import database_url, fmt, gunicorn, seed_catalog, wrk, wrk_post_script  # noqa: E402
+
+
+def prepare_buyer(url: str) -> dict:
+    """A buyer with a token and an address, and a few SKU ids."""
+    from jishi.app import create_app
+    from jishi.db import db
+    from jishi.models import Sku
+    from jishi.testing import factories
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"}, instance_path=tempfile.mkdtemp())
+    with app.app_context():
+        buyer = factories.user(phone="13900000000")
+        token = factories.token(buyer)
+        addr = factories.address(buyer)
+        skus = db.session.execute(db.select(Sku.id).order_by(Sku.id.desc()).limit(30)).scalars().all()
+        info = {"token": token, "address_id": addr.id, "skus": skus, "user_id": buyer.id}
+    return info
+
+
+def query_counts(url: str, info: dict) -> dict:
+    """Exact statements per request, measured in-process."""
+    from jishi.app import create_app
+    from jishi.cart.models import CartLine
+    from jishi.db import db
+    from jishi.testing import count_queries
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False}, instance_path=tempfile.mkdtemp())
+    client = app.test_client()
+    h = {"Authorization": f"Bearer {info['token']}"}
+    out = {}
+    with app.app_context():
+        engine = db.engine
+
+        def measure(name, fn):
+            with count_queries(engine) as q:
+                resp = fn()
+            assert resp.status_code < 300, (name, resp.status_code, resp.get_data(as_text=True)[:300])
+            out[name] = (q.count, len(q.duplicates()))
+
+        measure("product list (20)", lambda: client.get("/api/v1/products?limit=20", headers=h))
+        measure("product list (100)", lambda: client.get("/api/v1/products?limit=100", headers=h))
+        measure("product detail", lambda: client.get(f"/api/v1/products/{info['skus'][0]}", headers=h))
+        db.session.execute(db.delete(CartLine))
+        db.session.commit()
+        measure("add to cart (empty cart)", lambda: client.post("/api/v1/cart/items", json={"sku_id": info["skus"][0], "quantity": 1}, headers=h))
+        for sku in info["skus"][1:30]:
+            client.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}, headers=h)
+        measure("add to cart (30 lines)", lambda: client.post("/api/v1/cart/items", json={"sku_id": info["skus"][0], "quantity": 1}, headers=h))
+        db.session.execute(db.delete(CartLine))
+        db.session.commit()
+        for n in (1, 5, 10):
+            body = {"items": [{"sku_id": s, "quantity": 1} for s in info["skus"][:n]], "address_id": info["address_id"]}
+            measure(f"checkout place ({n} lines)", lambda body=body, n=n: client.post("/api/v1/checkout/place", json=body, headers={**h, "Idempotency-Key": f"qc-{n}"}))
+    return out
+
+
+def run_size(kind: str, size: int, seconds: int, connections: int) -> dict:
+    url = database_url(kind, f"jishi_bench_{size}")
+    print(f"\n== {kind}, {size:,} products: seeding...", flush=True)
+    seed_catalog(url, size)
+    info = prepare_buyer(url)
+    counts = query_counts(url, info)
+    print(f"-- SQL statements per request ({kind}, {size:,} products; duplicates in brackets)")
+    for name, (n, dup) in counts.items():
+        print(f"   {name:28s} {n:3d}  [{dup}]")
+    env = {"JISHI_DATABASE_URL": url, "JISHI_SECRET_KEY": "bench", "JISHI_RATELIMIT_ENABLED": "false"}
+    auth = {"Authorization": f"Bearer {info['token']}"}
+    res = {"counts": counts}
+    with gunicorn("baseline_app:app", env) as base:
+        wrk(base + "/products", seconds=1, connections=connections)
+        res["baseline"] = wrk(base + "/products", seconds=seconds, connections=connections)
+    with gunicorn("jishi.wsgi:app", env) as app_url:
+        wrk(app_url + "/api/v1/products?limit=20", seconds=1, connections=connections)
+        res["list"] = wrk(app_url + "/api/v1/products?limit=20", seconds=seconds, connections=connections, headers=auth)
+        res["detail"] = wrk(app_url + f"/api/v1/products/{info['skus'][0]}", seconds=seconds, connections=connections, headers=auth)
+        cart = wrk_post_script("/api/v1/cart/items", {"sku_id": info["skus"][1], "quantity": 1}, auth)
+        res["cart"] = wrk(app_url + "/api/v1/cart/items", seconds=seconds, connections=connections, script=cart)
+        body = {"items": [{"sku_id": s, "quantity": 1} for s in info["skus"][2:5]], "address_id": info["address_id"]}
+        place = wrk_post_script("/api/v1/checkout/place", body, {**auth, "Idempotency-Key": "b-{i}"})
+        res["checkout"] = wrk(app_url + "/api/v1/checkout/place", seconds=seconds, connections=connections, script=place)
+    b = res["baseline"]
+    print(f"-- throughput ({kind}, {size:,} products, gunicorn 2 sync workers, wrk {connections} connections)")
+    print(f"   bare Flask+SQLAlchemy  {fmt(b)}")
+    for name in ("list", "detail", "cart", "checkout"):
+        r = res[name]
+        print(f"   {name:22s} {fmt(r)}   ratio {r['rps'] / b['rps']:.2f}  p99 x{r['p99_ms'] / b['p99_ms']:.2f}")
+    return res
+
+
+def hook_overhead(kind: str, seconds: int, connections: int) -> None:
+    url = database_url(kind, "jishi_bench_hooks")
+    seed_catalog(url, 1000)
+    info = prepare_buyer(url)
+    env = {"JISHI_DATABASE_URL": url, "JISHI_SECRET_KEY": "bench"}
+    auth = {"Authorization": f"Bearer {info['token']}"}
+    body = {"items": [{"sku_id": s, "quantity": 1} for s in info["skus"][:5]], "address_id": info["address_id"]}
+    script = wrk_post_script("/api/v1/checkout/preview", body, auth)
+    plain, noop = [], []
+    for _ in range(3):  # interleaved rounds against drift
+        with gunicorn("jishi.wsgi:app", env) as u:
+            wrk(u + "/api/v1/checkout/preview", seconds=1, connections=connections, script=script)
+            plain.append(wrk(u + "/api/v1/checkout/preview", seconds=seconds, connections=connections, script=script))
+        with gunicorn("noop_wsgi:app", env) as u:
+            wrk(u + "/api/v1/checkout/preview", seconds=1, connections=connections, script=script)
+            noop.append(wrk(u + "/api/v1/checkout/preview", seconds=seconds, connections=connections, script=script))
+    p = statistics.median(r["p50_ms"] for r in plain)
+    n = statistics.median(r["p50_ms"] for r in noop)
+    rp = statistics.median(r["rps"] for r in plain)
+    rn = statistics.median(r["rps"] for r in noop)
+    print(f"\n-- hook overhead ({kind}, checkout preview of 5 lines, median of 3)")
+    print(f"   no plugins      p50 {p:.2f} ms  {rp:.1f} req/s")
+    print(f"   10 no-op        p50 {n:.2f} ms  {rn:.1f} req/s")
+    print(f"   ratio (p50)     {n / p:.3f}   (target <= 1.03)   rps ratio {rp / rn:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres", "both"])
+    parser.add_argument("--sizes", default="1000,100000,1000000")
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="1k and 100k, 3 s runs")
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.seconds = "1000,100000", 3
+    sizes = [int(s) for s in args.sizes.split(",")]
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    for kind in kinds:
+        results = {size: run_size(kind, size, args.seconds, args.connections) for size in sizes}
+        small, large = min(sizes), max(sizes)
+        if small != large:
+            g = results[large]["list"]["p50_ms"] / results[small]["list"]["p50_ms"]
+            print(f"\n-- growth ({kind}): product-list p50 at {large:,} / at {small:,} = {g:.2f}  (target <= 1.5)")
+        hook_overhead(kind, args.seconds, args.connections)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Shared benchmark machinery: databases, seeding, servers, load.
+
+Servers run under gunicorn (sync workers) on 127.0.0.1; load comes from a
+separate process (``wrk``, installed from Debian when missing). Query counts
+are measured in-process with a cursor listener: they are exact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if path:
+        return path
+    subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = shutil.which("wrk")
+    if not path:
+        sys.exit("wrk is needed (apt-get install wrk)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url(kind: str, name: str) -> str:
+    """A fresh database of ``kind`` (sqlite or postgres) called ``name``."""
+    if kind == "sqlite":
+        d = Path(tempfile.gettempdir()) / "jishi-bench"
+        d.mkdir(exist_ok=True)
+        path = d / f"{name}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def seed_catalog(url: str, n_products: int) -> None:
+    """Create the schema and ``n_products`` on-shelf products with one SKU each,
+    generated inside the database (recursive CTE / generate_series)."""
+    from jishi.app import create_app
+    from jishi.db import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"}, instance_path=tempfile.mkdtemp())
+    with app.app_context():
+        db.create_all()
+        engine = db.engine
+    pg = url.startswith("postgres")
+    series = (
+        f"SELECT generate_series(1, {n_products}) AS x"
+        if pg
+        else f"WITH RECURSIVE cnt(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM cnt WHERE x < {n_products}) SELECT x FROM cnt"
+    )
+    now = "now()" if pg else "CURRENT_TIMESTAMP"
+    true = "true" if pg else "1"
+    false = "false" if pg else "0"
+    with engine.begin() as conn:
+        for i in range(1, 11):
+            conn.execute(text("INSERT INTO categories (id, name, sort, path) VALUES (:i, :n, 0, :p)"), {"i": i, "n": f"分类{i}", "p": f"/{i}/"})
+        conn.execute(text(f"""
+            INSERT INTO products (id, seller_id, category_id, name, subtitle, description, image, price, original_price,
+                                  sales, on_shelf, is_virtual, search_text, extra, created_at, updated_at)
+            SELECT x, NULL, (x % 10) + 1, '商品 ' || x, '', '', '', 100 + (x * 37) % 100000, NULL,
+                   (x * 13) % 5000, {true}, {false}, 'product ' || x, '{{}}', {now}, {now}
+            FROM ({series}) AS s
+        """))
+        conn.execute(text(f"""
+            INSERT INTO skus (id, product_id, code, spec_values, price, original_price, member_price, stock, weight_grams, is_active)
+            SELECT id, id, '', '{{}}', price, NULL, NULL, 1000000, 100, {true} FROM products
+        """))
+        if pg:
+            for table in ("categories", "products", "skus"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+@contextmanager
+def gunicorn(wsgi: str, env: dict, workers: int = 2, threads: int = 1):
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", wsgi, "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "sync",
+           "--log-level", "warning", "--chdir", str(ROOT)]
+    if threads > 1:
+        cmd += ["--threads", str(threads)]
+    full_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT / 'core'}"}
+    proc = subprocess.Popen(cmd, env=full_env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/api/v1/ping", timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited ({proc.returncode})") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+_LAT = re.compile(r"^\s+(50|99)\.000%\s+([\d.]+)(us|ms|s)", re.M)
+
+
+def wrk(url: str, *, seconds: int = 5, connections: int = 8, threads: int = 2, script: str | None = None, headers: dict | None = None) -> dict:
+    """Run wrk against ``url``; returns rps, p50_ms, p99_ms, errors."""
+    cmd = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    for k, v in (headers or {}).items():
+        cmd += ["-H", f"{k}: {v}"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {}
+    for pct, value, unit in _LAT.findall(out):
+        lat[pct] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": sock.group(1) if sock else ""}
+
+
+def wrk_post_script(path: str, body: dict, headers: dict) -> str:
+    """A wrk Lua script that POSTs JSON ``body`` (``{i}`` in idempotency keys
+    replaced by a per-request counter so every request is new)."""
+    lines = ['wrk.method = "POST"', f"wrk.body = [[{json.dumps(body)}]]", 'wrk.headers["Content-Type"] = "application/json"']
+    for k, v in headers.items():
+        if "{i}" in v:
+            continue
+        lines.append(f'wrk.headers["{k}"] = "{v}"')
+    dyn = {k: v for k, v in headers.items() if "{i}" in v}
+    if dyn:
+        lines.append("local counter = 0")
+        lines.append("local tid = tostring(math.random(1, 1000000000))")
+        lines.append("request = function()")
+        lines.append("  counter = counter + 1")
+        for k, v in dyn.items():
+            prefix = v.replace("{i}", "")
+            lines.append(f'  wrk.headers["{k}"] = "{prefix}" .. tid .. "-" .. counter')
+        lines.append(f'  return wrk.format(nil, "{path}")')
+        lines.append("end")
+    f = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    f.write("\n".join(lines) + "\n")
+    f.close()
+    return f.name
+
+
+def fmt(result: dict) -> str:
+    return f"{result['rps']:9.1f} req/s  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms" + (
+        f"  non-2xx {result['non2xx']}" if result["non2xx"] else ""
+    )
