@@ -12,7 +12,8 @@ MODULES = (
     "jishi.api.orders",
     "jishi.api.aftersales",
     "jishi.api.reviews",
-    "jishi.api.platform",
+    "jishi.api.admin_catalog",
+    "jishi.api.admin_orders",
     "jishi.api.misc",
 )
 

@@ -1,0 +1,74 @@
+"""Browser tests: the app served on 127.0.0.1 by a real WSGI server in a
+thread, driven by Debian's headless Chromium through Playwright.
+
+Screenshots go to ``test-artifacts/browser/`` (kept by CI as artifacts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from jishi.testing import make_app, reset_database
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("JISHI_CHROMIUM", "/usr/bin/chromium")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    app = make_app(tmp_path, plugins="", config={"SERVER_NAME": None, "WTF_CSRF_ENABLED": True})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield app
+    finally:
+        server.shutdown()
+        reset_database(app)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shot(request):
+    """``shot(page, "step")`` saves test-artifacts/browser/<test>-NN-step.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    counter = {"n": 0}
+
+    def take(page, name):
+        counter["n"] += 1
+        path = ARTIFACTS / f"{request.node.name}-{counter['n']:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
