@@ -1,0 +1,112 @@
+"""``jishi worker``: runs every ``periodic_jobs()`` job (SPEC K13).
+
+``--once`` runs each job one time in the app context and prints its summary.
+
+Without it the worker is a Huey consumer (``SqliteHuey`` in the instance
+folder, or ``RedisHuey`` when ``JISHI_REDIS_URL`` is set). Huey's own
+periodic tasks are crontab based (minute resolution), which cannot express a
+job's ``every_seconds``; so each job is one Huey task that re-schedules
+itself ``every_seconds`` after it ran (Huey's scheduler has one-second
+resolution). A start writes a new *generation* token in Huey's storage and
+the chains of an earlier start see a stale token and stop, so restarting the
+worker never doubles a job.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+log = logging.getLogger("jishi.worker")
+GENERATION_KEY = "jishi:jobs:generation"
+
+
+def collect_jobs(app) -> dict:
+    jobs = {}
+    for result in app.extensions["jishi"].hook.periodic_jobs():
+        for job in result or []:
+            if job.name in jobs:
+                raise click.ClickException(f"periodic job {job.name!r} is declared twice")
+            jobs[job.name] = job
+    return jobs
+
+
+def run_once(app, jobs: dict) -> list[tuple[str, object, Exception | None]]:
+    """Run every job once; returns (name, summary, error)."""
+    from jishi.db import db
+
+    out = []
+    for name, job in jobs.items():
+        with app.app_context():
+            try:
+                out.append((name, job.func(), None))
+            except Exception as exc:  # noqa: BLE001 - reported, the other jobs still run
+                db.session.rollback()
+                log.exception("job %s failed", name)
+                out.append((name, None, exc))
+    return out
+
+
+def make_huey(app):
+    from huey import RedisHuey, SqliteHuey
+
+    url = app.config.get("JISHI_REDIS_URL")
+    if url:
+        return RedisHuey("jishi", url=url)
+    return SqliteHuey("jishi", filename=str(Path(app.instance_path) / "huey.db"))
+
+
+def schedule_jobs(huey, app, jobs: dict):
+    """Register the self-rescheduling job task on ``huey`` and start one
+    chain per job under a new generation. Returns the task."""
+    generation = uuid.uuid4().hex
+    huey.put(GENERATION_KEY, generation)
+
+    @huey.task(name="jishi.run_job")
+    def run_job(name: str, gen: str):
+        if huey.get(GENERATION_KEY, peek=True) != gen or name not in jobs:
+            return "stale"
+        job = jobs[name]
+        try:
+            [(_, summary, error)] = run_once(app, {name: job})
+            if error is not None:
+                return f"failed: {error}"
+            return summary
+        finally:
+            run_job.schedule((name, gen), delay=max(1, int(job.every_seconds)))
+
+    for name in jobs:
+        run_job(name, generation)
+    return run_job
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run every job once, print each summary and exit.")
+@click.option("--workers", default=1, show_default=True, help="Huey worker threads.")
+@with_appcontext
+def worker(once: bool, workers: int):
+    """Run the timed jobs (close unpaid orders, auto-confirm, plugins' jobs)."""
+    app = current_app._get_current_object()
+    jobs = collect_jobs(app)
+    if once:
+        failed = 0
+        for name, summary, error in run_once(app, jobs):
+            if error is not None:
+                failed += 1
+                click.echo(f"{name}: FAILED {type(error).__name__}: {error}")
+            else:
+                click.echo(f"{name}: {summary if summary is not None else 'ok'}")
+        if failed:
+            raise click.ClickException(f"{failed} job(s) failed")
+        return
+    huey = make_huey(app)
+    schedule_jobs(huey, app, jobs)
+    for name, job in jobs.items():
+        click.echo(f"scheduled {name} every {job.every_seconds}s")
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=False, scheduler_interval=1)
+    consumer.run()

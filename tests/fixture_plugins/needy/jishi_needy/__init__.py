@@ -1,0 +1,3 @@
+"""A plugin that requires another plugin nobody has installed."""
+
+requires = ("nonexistent",)
