@@ -1,0 +1,354 @@
+"""After-sales: refund-only and return-and-refund requests (SPEC K10).
+
+Flow::
+
+    refund_only:   requested --approve--> (executed) refunded
+    return_refund: requested --approve--> approved --ship back--> returning
+                   --confirm returned--> (restock, executed) refunded
+    requested/approved --cancel (buyer)--> cancelled;  requested --reject--> rejected
+
+Executing a refund (:func:`_execute`) works only from what was recorded at
+placement: each line's ``pay_amount`` and each :class:`OrderAllocation`
+share. ``q`` of ``Q`` units give back ``floor(pay_amount * q / Q)`` and
+reverse ``floor(share * q / Q)`` of every allocation; the units that finish a
+line take the remainder instead, so every refund of a line sums exactly to
+its paid amount and every reversal to its recorded share. The line's
+``refunded_quantity`` moves by a conditional UPDATE, so two concurrent
+executions can never refund the same units twice.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from jishi import signals
+from jishi.aftersales.models import KIND_REFUND, KIND_RETURN, Refund, RefundLine, RefundNote, RefundReversal
+from jishi.db import commit, db, rollback, utcnow
+from jishi.i18n import gettext as _
+from jishi.orders import state
+from jishi.orders.models import Order, OrderAllocation, OrderLine
+
+KINDS = (KIND_REFUND, KIND_RETURN)
+OPEN_STATUSES = ("requested", "approved", "returning", "returned")
+REFUNDABLE_ORDER_STATUSES = (state.PAID, state.SHIPPED, state.RECEIVED, state.COMPLETED)
+
+
+class AfterSalesError(Exception):
+    """A refund request or step that is not allowed (HTTP 422, or 409 for a
+    state conflict); ``field`` names the input at fault."""
+
+    def __init__(self, field: str | None, message: str, status: int = 422, code: str = "invalid"):
+        self.field = field
+        self.message = message
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+def _hook():
+    return current_app.extensions["jishi"].hook
+
+
+def _number() -> str:
+    from jishi.checkout.service import _number as number
+
+    return number("R")
+
+
+def _pending_quantities(order_id: int, exclude_refund_id: int | None = None) -> dict[int, int]:
+    """Units of each line already asked for in open (not yet paid) requests."""
+    q = (
+        select(RefundLine.order_line_id, func.sum(RefundLine.quantity))
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .where(Refund.order_id == order_id, Refund.status.in_(OPEN_STATUSES))
+        .group_by(RefundLine.order_line_id)
+    )
+    if exclude_refund_id is not None:
+        q = q.where(Refund.id != exclude_refund_id)
+    return {line_id: int(n or 0) for line_id, n in db.session.execute(q).all()}
+
+
+def line_amount(line: OrderLine, quantity: int, refunded_quantity: int | None = None, refunded_amount: int | None = None) -> int:
+    """What ``quantity`` more units of ``line`` give back (last units: the rest)."""
+    rq = line.refunded_quantity if refunded_quantity is None else refunded_quantity
+    ra = line.refunded_amount if refunded_amount is None else refunded_amount
+    if rq + quantity >= line.quantity:
+        return line.pay_amount - ra
+    return line.pay_amount * quantity // line.quantity
+
+
+def refundable_lines(order: Order) -> list[tuple[OrderLine, int, int]]:
+    """(order line, units still refundable, amount they would give back)."""
+    if order.status not in REFUNDABLE_ORDER_STATUSES:
+        return []
+    pending = _pending_quantities(order.id)
+    out = []
+    for line in order.lines:
+        left = line.quantity - line.refunded_quantity - pending.get(line.id, 0)
+        if left > 0:
+            out.append((line, left, line_amount(line, left) if pending.get(line.id, 0) == 0 else line.pay_amount * left // line.quantity))
+    return out
+
+
+def _note(refund: Refund, actor, status: str, note: str = "") -> None:
+    db.session.add(RefundNote(refund_id=refund.id, actor_id=getattr(actor, "id", None), status=status, note=note[:2000]))
+
+
+def request_refund(user, order: Order, kind: str, lines, reason: str = "") -> Refund:
+    """A buyer asks for ``lines`` [(order_line_id, quantity)] back."""
+    if order is None or order.user_id != user.id:
+        raise AfterSalesError("order_id", _("Unknown order."), status=404, code="not_found")
+    if kind not in KINDS:
+        raise AfterSalesError("kind", _("Unknown refund kind."))
+    if order.status not in REFUNDABLE_ORDER_STATUSES:
+        raise AfterSalesError("order_id", _("This order cannot be refunded while %(status)s.", status=order.status), status=409, code="conflict")
+    if kind == KIND_RETURN and order.status == state.PAID:
+        raise AfterSalesError("kind", _("The goods have not been shipped yet; ask for a refund only."))
+    reason = (reason or "").strip()
+    if len(reason) > 200:
+        raise AfterSalesError("reason", _("The reason is longer than 200 characters."))
+    if not lines:
+        raise AfterSalesError("lines", _("Choose what to refund."))
+    by_id = {line.id: line for line in order.lines}
+    wanted: dict[int, int] = {}
+    for line_id, quantity in lines:
+        if line_id not in by_id:
+            raise AfterSalesError("order_line_id", _("Unknown order line."))
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise AfterSalesError("quantity", _("Quantity must be at least 1."))
+        wanted[line_id] = wanted.get(line_id, 0) + quantity
+    pending = _pending_quantities(order.id)
+    refund = Refund(
+        number=_number(), order_id=order.id, user_id=user.id, seller_id=order.seller_id, kind=kind, reason=reason, amount=0
+    )
+    db.session.add(refund)
+    db.session.flush()
+    total = 0
+    for line_id, quantity in wanted.items():
+        line = by_id[line_id]
+        left = line.quantity - line.refunded_quantity - pending.get(line_id, 0)
+        if quantity > left:
+            rollback()
+            raise AfterSalesError("quantity", _("At most %(n)d of %(name)s can be refunded.", n=max(left, 0), name=line.name))
+        amount = line_amount(line, quantity)
+        total += amount
+        db.session.add(RefundLine(refund_id=refund.id, order_line_id=line_id, quantity=quantity, amount=amount))
+    refund.amount = total + _delivery_part(order, wanted, pending)
+    _note(refund, user, "requested", reason)
+    signals.queue(signals.refund_requested, refund)
+    commit()
+    return refund
+
+
+def _delivery_part(order: Order, wanted: dict[int, int], pending: dict[int, int] | None = None) -> int:
+    """The delivery fee, when this refund empties an order not yet shipped."""
+    if order.status != state.PAID or not order.delivery_fee:
+        return 0
+    pending = pending or {}
+    for line in order.lines:
+        if line.refunded_quantity + pending.get(line.id, 0) + wanted.get(line.id, 0) < line.quantity:
+            return 0
+    return order.delivery_fee
+
+
+def _move(refund: Refund, sources: tuple[str, ...], target: str, **values) -> None:
+    """Conditional status change: two concurrent clicks cannot both win."""
+    won = db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund.id, Refund.status.in_(sources))
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        rollback()
+        raise AfterSalesError("status", _("This request is %(status)s.", status=refund.status), status=409, code="conflict")
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    set_committed_value(refund, "status", target)
+    for key, value in values.items():
+        set_committed_value(refund, key, value)
+
+
+def approve(refund: Refund, actor=None, note: str = "") -> Refund:
+    """Approve a request; a refund-only request is paid back at once."""
+    _move(refund, ("requested",), "approved", decided_at=utcnow())
+    _note(refund, actor, "approved", note)
+    if refund.kind == KIND_REFUND:
+        _execute(refund, actor)
+    commit()
+    return refund
+
+
+def reject(refund: Refund, actor=None, reason: str = "") -> Refund:
+    reason = (reason or "").strip()
+    if not reason:
+        raise AfterSalesError("reason", _("Give a reason."))
+    _move(refund, ("requested",), "rejected", decided_at=utcnow(), reject_reason=reason[:200])
+    _note(refund, actor, "rejected", reason)
+    commit()
+    return refund
+
+
+def buyer_ship_back(refund: Refund, user, carrier: str, tracking_no: str) -> Refund:
+    if refund.user_id != user.id:
+        raise AfterSalesError("refund_id", _("Unknown refund."), status=404, code="not_found")
+    if refund.kind != KIND_RETURN:
+        raise AfterSalesError("kind", _("Nothing is sent back for a refund-only request."), status=409, code="conflict")
+    carrier, tracking_no = (carrier or "").strip(), (tracking_no or "").strip()
+    if not carrier:
+        raise AfterSalesError("carrier", _("Enter the carrier."))
+    if not tracking_no:
+        raise AfterSalesError("tracking_no", _("Enter the tracking number."))
+    _move(refund, ("approved",), "returning", return_carrier=carrier[:40], return_tracking_no=tracking_no[:60])
+    _note(refund, user, "returning", f"{carrier} {tracking_no}")
+    commit()
+    return refund
+
+
+def confirm_returned(refund: Refund, actor=None, note: str = "") -> Refund:
+    """The goods came back: restock them and pay the refund."""
+    _move(refund, ("returning", "approved"), "returned")
+    _note(refund, actor, "returned", note)
+    hook = _hook()
+    for rl in refund.lines:
+        hook.release_stock(order_line=rl.order_line, quantity=rl.quantity, reason="returned")
+    _execute(refund, actor)
+    commit()
+    return refund
+
+
+def cancel_request(refund: Refund, user) -> Refund:
+    if refund.user_id != user.id:
+        raise AfterSalesError("refund_id", _("Unknown refund."), status=404, code="not_found")
+    _move(refund, ("requested", "approved"), "cancelled")
+    _note(refund, user, "cancelled")
+    commit()
+    return refund
+
+
+def _execute(refund: Refund, actor=None) -> None:
+    """Pay the refund back, inside the caller's transaction (see module doc)."""
+    order: Order = db.session.get(Order, refund.order_id)
+    db.session.refresh(order)
+    if order.status not in REFUNDABLE_ORDER_STATUSES:
+        rollback()
+        raise AfterSalesError("order_id", _("This order cannot be refunded while %(status)s.", status=order.status), status=409, code="conflict")
+    was_unshipped = order.status == state.PAID
+    lines = {line.id: line for line in order.lines}
+    allocations: dict[int, list[OrderAllocation]] = {}
+    for alloc in db.session.execute(
+        select(OrderAllocation).where(OrderAllocation.order_id == order.id).order_by(OrderAllocation.id)
+    ).scalars():
+        allocations.setdefault(alloc.order_line_id, []).append(alloc)
+    hook = _hook()
+    total = 0
+    for rl in refund.lines:
+        line = lines[rl.order_line_id]
+        db.session.refresh(line)
+        rq, ra = line.refunded_quantity, line.refunded_amount
+        if rq + rl.quantity > line.quantity:
+            rollback()
+            raise AfterSalesError("quantity", _("%(name)s has already been refunded.", name=line.name), status=409, code="conflict")
+        final = rq + rl.quantity == line.quantity
+        amount = line_amount(line, rl.quantity, rq, ra)
+        won = db.session.execute(
+            update(OrderLine)
+            .where(
+                OrderLine.id == line.id,
+                OrderLine.refunded_quantity == rq,
+                OrderLine.refunded_quantity + rl.quantity <= OrderLine.quantity,
+            )
+            .values(refunded_quantity=OrderLine.refunded_quantity + rl.quantity, refunded_amount=OrderLine.refunded_amount + amount)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won != 1:
+            rollback()
+            raise AfterSalesError("quantity", _("%(name)s was refunded at the same time; try again.", name=line.name), status=409, code="conflict")
+        db.session.refresh(line)
+        rl.amount = amount
+        total += amount
+        for alloc in allocations.get(line.id, []):
+            share = alloc.amount - alloc.reversed_amount if final else alloc.amount * rl.quantity // line.quantity
+            if share <= 0:
+                continue
+            db.session.execute(
+                update(OrderAllocation)
+                .where(OrderAllocation.id == alloc.id)
+                .values(reversed_amount=OrderAllocation.reversed_amount + share)
+                .execution_options(synchronize_session=False)
+            )
+            db.session.add(RefundReversal(refund_line_id=rl.id, allocation_id=alloc.id, amount=share))
+        if was_unshipped and refund.kind == KIND_REFUND:
+            hook.release_stock(order_line=line, quantity=rl.quantity, reason="closed")
+    everything = all(line.refunded_quantity == line.quantity for line in lines.values())
+    if everything and was_unshipped:
+        total += order.delivery_fee
+    refund.amount = total
+    db.session.execute(
+        update(Order)
+        .where(Order.id == order.id)
+        .values(refunded_amount=Order.refunded_amount + total)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(order)
+    if order.refunded_amount > order.pay_amount:
+        rollback()
+        raise AfterSalesError("amount", _("A refund cannot exceed what was paid."), status=409, code="conflict")
+    if not _refund_money(order, total):
+        rollback()
+        raise AfterSalesError("payment", _("The payment gateway refused the refund."), status=502, code="gateway")
+    now = utcnow()
+    _move_executed(refund, now)
+    _note(refund, actor, "refunded")
+    db.session.flush()
+    hook.settle_refund(refund=refund)
+    if everything and order.status != state.COMPLETED:
+        state.transition(order, "close", actor=actor, actor_kind="system", note=_("fully refunded"), reason="refunded")
+        order.close_reason = "refunded"
+    signals.queue(signals.refund_completed, refund)
+
+
+def _refund_money(order: Order, amount: int) -> bool:
+    from jishi.payments.service import refund_money
+
+    if order.payment_method == "cod" and order.paid_at is None:
+        return True  # nothing was collected yet
+    return refund_money(order, amount)
+
+
+def _move_executed(refund: Refund, now) -> None:
+    _move(refund, ("approved", "returned"), "refunded", refunded_at=now)
+
+
+# -- reading ---------------------------------------------------------------
+
+
+def buyer_refund(user, refund_id: int) -> Refund | None:
+    refund = db.session.get(Refund, refund_id)
+    if refund is None or refund.user_id != user.id:
+        return None
+    return refund
+
+
+def notes(refund: Refund) -> list[RefundNote]:
+    return list(db.session.execute(select(RefundNote).where(RefundNote.refund_id == refund.id).order_by(RefundNote.id)).scalars())
+
+
+def list_refunds(*, user_id: int | None = None, status: str | None = None, order_id: int | None = None, cursor: int | None = None, limit: int = 20):
+    """Refunds newest first, keyset by id; returns (rows, next_cursor)."""
+    q = select(Refund).order_by(Refund.id.desc()).limit(limit + 1)
+    if user_id is not None:
+        q = q.where(Refund.user_id == user_id)
+    if status:
+        q = q.where(Refund.status == status)
+    if order_id is not None:
+        q = q.where(Refund.order_id == order_id)
+    if cursor:
+        q = q.where(Refund.id < cursor)
+    rows = list(db.session.execute(q).scalars())
+    nxt = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        nxt = str(rows[-1].id)
+    return rows, nxt

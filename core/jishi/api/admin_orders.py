@@ -1,0 +1,423 @@
+"""The platform's orders, after-sales, reviews and reports (SPEC K8, K10,
+K11, K15, K16). Platform staff only: buyers get 403, visitors 401."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import Response
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import select
+
+from jishi.accounts.models import User
+from jishi.aftersales import service as aftersales
+from jishi.aftersales.models import Refund
+from jishi.api.common import Money, StrictInt, fail, not_found, platform_required
+from jishi.api.orders import OrderDetailSchema, OrderPageSchema, RefundSchema, order_detail, order_page, transition_or_409
+from jishi.api.reviews import ReviewSchema
+from jishi.db import db
+from jishi.i18n import gettext as _
+from jishi.orders import service as orders_service
+from jishi.orders import state
+from jishi.orders.models import Order
+from jishi.reports import service as reports
+from jishi.reviews import service as reviews
+from jishi.reviews.models import Review
+
+blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin", description="Platform: orders, after-sales, reviews, reports")
+
+
+# -- schemas -----------------------------------------------------------------
+
+
+class ReportRangeArgs(Schema):
+    start = fields.Date(metadata={"description": "first day (YYYY-MM-DD), default 29 days ago"})
+    end = fields.Date(metadata={"description": "last day, inclusive (YYYY-MM-DD), default today"})
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise ValidationError(_("The start is after the end."), "start")
+
+
+class AdminOrderListArgs(ReportRangeArgs):
+    status = fields.String(validate=validate.OneOf(state.STATUSES))
+    number = fields.String(validate=validate.Length(max=32))
+    phone = fields.String(validate=validate.Length(max=20), metadata={"description": "the buyer's phone"})
+    cursor = fields.Integer(validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class AdminShipArgs(Schema):
+    carrier = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    tracking_no = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class AdminShipItemArgs(AdminShipArgs):
+    order_id = StrictInt(required=True, validate=validate.Range(min=1))
+
+
+class AdminShipBatchArgs(Schema):
+    items = fields.List(fields.Nested(AdminShipItemArgs), required=True, validate=validate.Length(min=1, max=500))
+
+
+class AdminShipResultSchema(Schema):
+    order_id = fields.Integer()
+    ok = fields.Boolean()
+    status = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class AdminShipBatchResultSchema(Schema):
+    items = fields.List(fields.Nested(AdminShipResultSchema))
+    shipped = fields.Integer()
+
+
+class AdminRefundListArgs(Schema):
+    status = fields.String()
+    order_id = fields.Integer(validate=validate.Range(min=1))
+    cursor = fields.Integer(validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class AdminRefundPageSchema(Schema):
+    items = fields.List(fields.Nested(RefundSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AdminNoteArgs(Schema):
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class AdminRejectArgs(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class AdminReviewListArgs(Schema):
+    visible = fields.Boolean()
+    product_id = fields.Integer(validate=validate.Range(min=1))
+    cursor = fields.Integer(validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class AdminReviewSchema(ReviewSchema):
+    user_id = fields.Integer()
+    deleted_at = fields.DateTime(allow_none=True)
+    deleted_by = fields.String()
+
+
+class AdminReviewPageSchema(Schema):
+    items = fields.List(fields.Nested(AdminReviewSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AdminReplyArgs(Schema):
+    reply = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReportOverviewSchema(Schema):
+    orders = fields.Integer()
+    paid_orders = fields.Integer()
+    paid_amount = Money()
+    buyers = fields.Integer()
+    items = fields.Integer()
+    refunds_amount = Money()
+    net_amount = Money(validate=None)
+    visits = fields.Integer()
+    new_users = fields.Integer()
+
+
+class ReportFunnelSchema(Schema):
+    visits = fields.Integer()
+    ordered = fields.Integer()
+    paid = fields.Integer()
+    order_rate_permille = fields.Integer()
+    pay_rate_permille = fields.Integer()
+
+
+class ReportDaySchema(Schema):
+    day = fields.String()
+    orders = fields.Integer()
+    amount = Money()
+
+
+class ReportSalesSchema(Schema):
+    items = fields.List(fields.Nested(ReportDaySchema))
+
+
+class ReportTopProductSchema(Schema):
+    product_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    quantity = fields.Integer()
+    amount = Money()
+
+
+class ReportTopProductsSchema(Schema):
+    items = fields.List(fields.Nested(ReportTopProductSchema))
+
+
+class OrderExportArgs(ReportRangeArgs):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+    status = fields.String(validate=validate.OneOf(state.STATUSES))
+
+
+# -- orders ---------------------------------------------------------------------
+
+
+def _order(order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None:
+        not_found(_("order"))
+    return order
+
+
+def _span(args):
+    start, end = args.get("start"), args.get("end")
+    return (datetime.combine(start, time()) if start else None, datetime.combine(end, time()) + timedelta(days=1) if end else None)
+
+
+@blp.get("/orders")
+@platform_required
+@blp.arguments(AdminOrderListArgs, location="query")
+@blp.response(200, OrderPageSchema)
+def list_orders(args):
+    """Every order, newest first; filter by status, number, buyer phone, days."""
+    q = select(Order)
+    if args.get("status"):
+        q = q.where(Order.status == args["status"])
+    if args.get("number"):
+        q = q.where(Order.number == args["number"])
+    if args.get("phone"):
+        q = q.where(Order.user_id.in_(select(User.id).where(User.phone == args["phone"])))
+    start, end = _span(args)
+    if start:
+        q = q.where(Order.created_at >= start)
+    if end:
+        q = q.where(Order.created_at < end)
+    return order_page(q, args.get("cursor"), args["limit"])
+
+
+@blp.get("/orders/export")
+@platform_required
+@blp.arguments(OrderExportArgs, location="query")
+@blp.response(200, description="CSV or XLSX file of the orders placed in the range")
+def export_orders(args):
+    """Download the orders placed in a range as CSV or XLSX."""
+    start, end = args.get("start") or date.today() - timedelta(days=29), args.get("end") or date.today()
+    name = f"orders-{start.isoformat()}-{end.isoformat()}"
+    if args["format"] == "xlsx":
+        body = reports.export_xlsx(start, end, args.get("status"))
+        return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    body = "\ufeff" + reports.export_csv(start, end, args.get("status"))
+    return Response(body.encode("utf-8"), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@blp.get("/orders/<int:order_id>")
+@platform_required
+@blp.response(200, OrderDetailSchema)
+def get_order(order_id):
+    return order_detail(_order(order_id))
+
+
+@blp.post("/orders/<int:order_id>/ship")
+@platform_required
+@blp.arguments(AdminShipArgs)
+@blp.response(200, OrderDetailSchema)
+def ship(args, order_id):
+    """Mark a paid order shipped with its carrier and tracking number."""
+    order = _order(order_id)
+    transition_or_409(orders_service.ship, order, carrier=args["carrier"], tracking_no=args["tracking_no"], actor=current_user, actor_kind="platform")
+    return order_detail(order)
+
+
+@blp.post("/orders/ship-batch")
+@platform_required
+@blp.arguments(AdminShipBatchArgs)
+@blp.response(200, AdminShipBatchResultSchema)
+def ship_batch(args):
+    """Ship many orders; each item succeeds or fails on its own."""
+    ids = [i["order_id"] for i in args["items"]]
+    orders = {o.id: o for o in db.session.execute(select(Order).where(Order.id.in_(ids))).scalars()}
+    results, shipped = [], 0
+    for item in args["items"]:
+        order = orders.get(item["order_id"])
+        if order is None:
+            results.append({"order_id": item["order_id"], "ok": False, "status": None, "error": _("Not found: %(what)s", what=_("order"))})
+            continue
+        try:
+            orders_service.ship(order, carrier=item["carrier"], tracking_no=item["tracking_no"], actor=current_user, actor_kind="platform")
+        except state.TransitionError as exc:
+            db.session.rollback()
+            results.append({"order_id": order.id, "ok": False, "status": order.status, "error": str(exc)})
+            continue
+        shipped += 1
+        results.append({"order_id": order.id, "ok": True, "status": order.status, "error": None})
+    return {"items": results, "shipped": shipped}
+
+
+@blp.post("/orders/<int:order_id>/complete")
+@platform_required
+@blp.response(200, OrderDetailSchema)
+def complete(order_id):
+    """Move a paid, shipped or received order to completed (noted as the platform's)."""
+    order = _order(order_id)
+    transition_or_409(orders_service.force_complete, order, actor=current_user)
+    return order_detail(order)
+
+
+@blp.post("/orders/<int:order_id>/close")
+@platform_required
+@blp.response(200, OrderDetailSchema)
+def close(order_id):
+    """Close an unpaid order (stock goes back). A paid order is closed by a full refund."""
+    order = _order(order_id)
+    if order.status != state.PENDING:
+        fail(409, "conflict", _("Only unpaid orders can be closed; refund a paid order instead."), "status")
+    transition_or_409(orders_service.cancel, order, actor=current_user, actor_kind="platform", note=_("closed by the platform"))
+    return order_detail(order)
+
+
+# -- after-sales -------------------------------------------------------------------
+
+
+def _refund(refund_id: int) -> Refund:
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        not_found(_("refund"))
+    return refund
+
+
+def _do(func, *a, **kw):
+    try:
+        return func(*a, **kw)
+    except aftersales.AfterSalesError as exc:
+        db.session.rollback()
+        fail(exc.status, exc.code, exc.message, exc.field)
+    except reviews.ReviewError as exc:
+        db.session.rollback()
+        fail(exc.status, exc.code, exc.message, exc.field)
+
+
+@blp.get("/refunds")
+@platform_required
+@blp.arguments(AdminRefundListArgs, location="query")
+@blp.response(200, AdminRefundPageSchema)
+def list_refunds(args):
+    rows, nxt = aftersales.list_refunds(status=args.get("status"), order_id=args.get("order_id"), cursor=args.get("cursor"), limit=args["limit"])
+    return {"items": rows, "next_cursor": nxt}
+
+
+@blp.get("/refunds/<int:refund_id>")
+@platform_required
+@blp.response(200, RefundSchema)
+def get_refund(refund_id):
+    return _refund(refund_id)
+
+
+@blp.post("/refunds/<int:refund_id>/approve")
+@platform_required
+@blp.arguments(AdminNoteArgs)
+@blp.response(200, RefundSchema)
+def approve_refund(args, refund_id):
+    """Approve: a refund-only request is paid back at once; a return waits for the goods."""
+    return _do(aftersales.approve, _refund(refund_id), current_user, args["note"])
+
+
+@blp.post("/refunds/<int:refund_id>/reject")
+@platform_required
+@blp.arguments(AdminRejectArgs)
+@blp.response(200, RefundSchema)
+def reject_refund(args, refund_id):
+    return _do(aftersales.reject, _refund(refund_id), current_user, args["reason"])
+
+
+@blp.post("/refunds/<int:refund_id>/confirm-returned")
+@platform_required
+@blp.arguments(AdminNoteArgs)
+@blp.response(200, RefundSchema)
+def confirm_returned(args, refund_id):
+    """The returned goods arrived: restock them and pay the refund."""
+    return _do(aftersales.confirm_returned, _refund(refund_id), current_user, args["note"])
+
+
+# -- reviews -----------------------------------------------------------------------
+
+
+def _review(review_id: int) -> Review:
+    review = db.session.get(Review, review_id)
+    if review is None:
+        not_found(_("review"))
+    return review
+
+
+@blp.get("/reviews")
+@platform_required
+@blp.arguments(AdminReviewListArgs, location="query")
+@blp.response(200, AdminReviewPageSchema)
+def list_reviews(args):
+    rows, nxt = reviews.list_reviews(visible=args.get("visible"), product_id=args.get("product_id"), cursor=args.get("cursor"), limit=args["limit"])
+    return {"items": rows, "next_cursor": nxt}
+
+
+@blp.post("/reviews/<int:review_id>/reply")
+@platform_required
+@blp.arguments(AdminReplyArgs)
+@blp.response(200, AdminReviewSchema)
+def reply_review(args, review_id):
+    return _do(reviews.reply, _review(review_id), current_user, args["reply"])
+
+
+@blp.post("/reviews/<int:review_id>/delete")
+@platform_required
+@blp.response(200, AdminReviewSchema)
+def delete_review(review_id):
+    return _do(reviews.delete, _review(review_id), current_user)
+
+
+@blp.post("/reviews/<int:review_id>/approve")
+@platform_required
+@blp.response(200, AdminReviewSchema)
+def approve_review(review_id):
+    return _do(reviews.approve, _review(review_id), current_user)
+
+
+# -- reports -----------------------------------------------------------------------
+
+
+@blp.get("/reports/overview")
+@platform_required
+@blp.arguments(ReportRangeArgs, location="query")
+@blp.response(200, ReportOverviewSchema)
+def report_overview(args):
+    """Orders, paid orders and amount, buyers, items, refunds, visits and new users."""
+    return reports.overview(args.get("start"), args.get("end"))
+
+
+@blp.get("/reports/funnel")
+@platform_required
+@blp.arguments(ReportRangeArgs, location="query")
+@blp.response(200, ReportFunnelSchema)
+def report_funnel(args):
+    """Visits -> buyers who ordered -> buyers who paid."""
+    return reports.funnel(args.get("start"), args.get("end"))
+
+
+@blp.get("/reports/sales")
+@platform_required
+@blp.arguments(ReportRangeArgs, location="query")
+@blp.response(200, ReportSalesSchema)
+def report_sales(args):
+    """Paid orders and amount per day."""
+    return {"items": reports.sales_by_day(args.get("start"), args.get("end"))}
+
+
+@blp.get("/reports/top-products")
+@platform_required
+@blp.arguments(ReportRangeArgs, location="query")
+@blp.response(200, ReportTopProductsSchema)
+def report_top_products(args):
+    """Best-selling products by amount paid (net of refunds)."""
+    return {"items": reports.top_products(args.get("start"), args.get("end"))}

@@ -1,0 +1,223 @@
+"""Checkout preview and placement (SPEC K7, K14).
+
+Both endpoints take the same body and go through
+:func:`jishi.checkout.service.build_checkout`, so the preview shows exactly
+what placing would write. Placing needs an ``Idempotency-Key`` header: a
+retried request with the same key answers the first placement (200) and
+writes nothing.
+"""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from jishi.api.common import Money, StrictInt, fail, fail_problems, idempotency_key, login_required
+from jishi.api.orders import OrderSummarySchema, PaymentOrderSchema
+from jishi.checkout import service as checkout_service
+from jishi.checkout.errors import CheckoutError
+from jishi.db import db
+from jishi.i18n import gettext as _
+
+blp = Blueprint("checkout", __name__, url_prefix="/api/v1", description="Checkout")
+
+
+class CheckoutItemSchema(Schema):
+    sku_id = StrictInt(required=True, validate=validate.Range(min=1))
+    quantity = StrictInt(required=True, validate=validate.Range(min=1, max=9999))
+
+
+class CheckoutArgsSchema(Schema):
+    items = fields.List(fields.Nested(CheckoutItemSchema), validate=validate.Length(min=1, max=100),
+                        metadata={"description": "absent: the selected cart lines"})
+    address_id = StrictInt(allow_none=True)
+    delivery = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "group key -> delivery code"})
+    messages = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=200)), metadata={"description": "group key -> buyer message"})
+    options = fields.Dict(metadata={"description": "read by marketing plugins, e.g. {\"coupons\": [...]}"})
+
+
+class CheckoutLineAllocationSchema(Schema):
+    source = fields.String()
+    label = fields.String()
+    amount = Money()
+
+
+class CheckoutPreviewLineSchema(Schema):
+    key = fields.String()
+    sku_id = fields.Integer()
+    product_id = fields.Integer()
+    name = fields.String()
+    spec_text = fields.String()
+    image = fields.String()
+    quantity = fields.Integer()
+    stock = fields.Integer()
+    base_price = Money()
+    unit_price = Money()
+    price_source = fields.String()
+    price_label = fields.String()
+    goods_amount = Money()
+    discount = Money()
+    payable = Money()
+    allocations = fields.List(fields.Nested(CheckoutLineAllocationSchema))
+
+
+class CheckoutDeliveryOptionSchema(Schema):
+    code = fields.String()
+    label = fields.String()
+    fee = Money()
+    available = fields.Boolean()
+    reason = fields.String()
+    needs_address = fields.Boolean()
+
+
+class CheckoutPreviewGroupSchema(Schema):
+    key = fields.String()
+    title = fields.String()
+    seller_id = fields.Integer(allow_none=True)
+    tags = fields.List(fields.String())
+    lines = fields.List(fields.Nested(CheckoutPreviewLineSchema))
+    delivery_options = fields.List(fields.Nested(CheckoutDeliveryOptionSchema))
+    delivery = fields.String(allow_none=True)
+    message = fields.String()
+    goods_amount = Money()
+    discount_amount = Money()
+    delivery_fee = Money()
+    pay_amount = Money()
+
+
+class CheckoutDiscountSchema(Schema):
+    source = fields.String()
+    label = fields.String()
+    amount = Money()
+    funded_by = fields.String()
+
+
+class CheckoutTotalsSchema(Schema):
+    goods_amount = Money()
+    discount_amount = Money()
+    delivery_fee = Money()
+    pay_amount = Money()
+
+
+class CheckoutProblemSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    field = fields.String(allow_none=True)
+    line = fields.String(allow_none=True)
+    group = fields.String(allow_none=True)
+
+
+class CheckoutPreviewSchema(Schema):
+    groups = fields.List(fields.Nested(CheckoutPreviewGroupSchema))
+    discounts = fields.List(fields.Nested(CheckoutDiscountSchema))
+    totals = fields.Nested(CheckoutTotalsSchema)
+    address_id = fields.Integer(allow_none=True)
+    problems = fields.List(fields.Nested(CheckoutProblemSchema))
+
+
+class CheckoutPlacedSchema(Schema):
+    payments = fields.List(fields.Nested(PaymentOrderSchema))
+    orders = fields.List(fields.Nested(OrderSummarySchema))
+    replayed = fields.Boolean(metadata={"description": "true when this answers an earlier request with the same key"})
+
+
+def _args(args):
+    items = args.get("items")
+    if items is not None:
+        items = [(i["sku_id"], i["quantity"]) for i in items]
+    options = dict(args.get("options") or {})
+    options["delivery"] = dict(args.get("delivery") or {})
+    options["messages"] = dict(args.get("messages") or {})
+    return items, args.get("address_id"), options
+
+
+def preview_dict(co) -> dict:
+    groups = []
+    for g in co.groups:
+        lines = []
+        for line in g.lines:
+            lines.append({
+                "key": line.key, "sku_id": line.sku_id, "product_id": line.product_id, "name": line.name,
+                "spec_text": line.spec_text, "image": line.image, "quantity": line.quantity, "stock": line.stock,
+                "base_price": line.base_price, "unit_price": line.unit_price, "price_source": line.price_source,
+                "price_label": line.price_label, "goods_amount": line.goods_amount, "discount": line.discount,
+                "payable": line.payable,
+                "allocations": [
+                    {"source": co.discounts[s.discount_index].discount.source,
+                     "label": co.discounts[s.discount_index].discount.label, "amount": s.amount}
+                    for s in line.shares
+                ],
+            })
+        groups.append({
+            "key": g.key, "title": g.title, "seller_id": g.seller_id, "tags": list(g.tags), "lines": lines,
+            "delivery_options": [
+                {"code": o.code, "label": o.label, "fee": o.fee, "available": o.available, "reason": o.reason, "needs_address": o.needs_address}
+                for o in g.delivery_options
+            ],
+            "delivery": g.delivery.code if g.delivery else None, "message": g.buyer_message,
+            "goods_amount": g.goods_amount, "discount_amount": g.discount_amount, "delivery_fee": g.delivery_fee,
+            "pay_amount": g.pay_amount,
+        })
+    return {
+        "groups": groups,
+        "discounts": [
+            {"source": d.discount.source, "label": d.discount.label, "amount": d.amount, "funded_by": d.discount.funded_by}
+            for d in co.discounts if d.amount
+        ],
+        "totals": {"goods_amount": co.goods_amount, "discount_amount": co.discount_amount, "delivery_fee": co.delivery_fee, "pay_amount": co.pay_amount},
+        "address_id": co.address.id if co.address else None,
+        "problems": [
+            {"code": p.code, "message": str(p.message), "field": p.field, "line": p.line_key, "group": p.group_key}
+            for p in co.problems
+        ],
+    }
+
+
+@blp.post("/checkout/preview")
+@login_required
+@blp.arguments(CheckoutArgsSchema)
+@blp.response(200, CheckoutPreviewSchema)
+def preview(args):
+    """Groups, delivery options, discounts and their allocation per line,
+    totals and any problems, for ``items`` (or the selected cart lines)."""
+    items, address_id, options = _args(args)
+    try:
+        co = checkout_service.build_checkout(current_user, items, address_id, options)
+    except CheckoutError as exc:
+        db.session.rollback()
+        fail_problems(exc.problems, exc.status)
+    data = preview_dict(co)
+    db.session.rollback()  # a preview writes nothing
+    return data
+
+
+def _placed(payments, replayed: bool) -> dict:
+    orders = [o for p in payments for o in p.orders]
+    return {"payments": payments, "orders": orders, "replayed": replayed}
+
+
+@blp.post("/checkout/place")
+@login_required
+@blp.arguments(CheckoutArgsSchema)
+@blp.response(201, CheckoutPlacedSchema)
+@blp.alt_response(200, schema=CheckoutPlacedSchema, description="A retry with the same Idempotency-Key")
+def place(args):
+    """Place the checkout atomically; needs an ``Idempotency-Key`` header.
+
+    Answers 201 with the payment order(s) and orders; a retry with the same
+    key answers 200 with the same ids and writes nothing.
+    """
+    key = idempotency_key()
+    if not key:
+        fail(400, "invalid", _("The Idempotency-Key header is required."), "Idempotency-Key")
+    existing = checkout_service.find_placed(current_user, key)
+    if existing is not None:
+        return _placed(checkout_service._siblings(existing), True), 200
+    items, address_id, options = _args(args)
+    try:
+        payments = checkout_service.place_order(current_user, items, address_id, options, idempotency_key=key)
+    except CheckoutError as exc:
+        db.session.rollback()
+        fail_problems(exc.problems, exc.status)
+    return _placed(payments, False), 201

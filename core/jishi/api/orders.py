@@ -1,0 +1,345 @@
+"""Buyer's orders and payments (SPEC K8, K9, K14).
+
+The order and refund schemas here are shared by the after-sales and the
+platform's order API.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from jishi.aftersales.models import Refund
+from jishi.api.common import Money, fail, login_required, not_found
+from jishi.db import db
+from jishi.i18n import gettext as _
+from jishi.orders import service as orders_service
+from jishi.orders import state
+from jishi.orders.models import Order, OrderAllocation, PaymentOrder
+
+blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders and payments (buyer)")
+
+
+# -- schemas -----------------------------------------------------------------
+
+
+class OrderAllocationSchema(Schema):
+    id = fields.Integer()
+    source = fields.String()
+    label = fields.String()
+    funded_by = fields.String()
+    amount = Money()
+    reversed_amount = Money()
+
+
+class OrderLineSchema(Schema):
+    id = fields.Integer()
+    product_id = fields.Integer(allow_none=True)
+    sku_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    spec_text = fields.String()
+    image = fields.String()
+    base_price = Money()
+    unit_price = Money()
+    price_source = fields.String()
+    quantity = fields.Integer()
+    goods_amount = Money()
+    discount_amount = Money()
+    pay_amount = Money()
+    refunded_quantity = fields.Integer()
+    refunded_amount = Money()
+    reviewed = fields.Boolean()
+
+
+class OrderLineDetailSchema(OrderLineSchema):
+    allocations = fields.List(fields.Nested(OrderAllocationSchema))
+
+
+class OrderEventSchema(Schema):
+    from_status = fields.String()
+    to_status = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    actor_role = fields.String()
+    note = fields.String()
+    created_at = fields.DateTime()
+
+
+class OrderSummarySchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    payment_number = fields.Function(lambda o: o.payment.number if o.payment else None)
+    user_id = fields.Integer()
+    seller_id = fields.Integer(allow_none=True)
+    group_key = fields.String()
+    status = fields.String()
+    payment_method = fields.String(allow_none=True)
+    goods_amount = Money()
+    discount_amount = Money()
+    delivery_fee = Money()
+    pay_amount = Money()
+    refunded_amount = Money()
+    buyer_message = fields.String()
+    is_virtual = fields.Boolean()
+    created_at = fields.DateTime()
+    paid_at = fields.DateTime(allow_none=True)
+    shipped_at = fields.DateTime(allow_none=True)
+    received_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    close_reason = fields.String()
+
+
+class OrderListItemSchema(OrderSummarySchema):
+    lines = fields.List(fields.Nested(OrderLineSchema))
+
+
+class OrderPageSchema(Schema):
+    items = fields.List(fields.Nested(OrderListItemSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class OrderDeliverySchema(Schema):
+    method = fields.String()
+    label = fields.String()
+    data = fields.Dict()
+    carrier = fields.String()
+    tracking_no = fields.String()
+
+
+class AddressSnapshotSchema(Schema):
+    name = fields.String()
+    phone = fields.String()
+    province = fields.String()
+    city = fields.String()
+    district = fields.String()
+    detail = fields.String()
+
+
+class RefundLineSchema(Schema):
+    id = fields.Integer()
+    order_line_id = fields.Integer()
+    quantity = fields.Integer()
+    amount = Money()
+    name = fields.Function(lambda rl: rl.order_line.name if rl.order_line else "")
+
+
+class RefundSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    order_id = fields.Integer()
+    user_id = fields.Integer()
+    seller_id = fields.Integer(allow_none=True)
+    kind = fields.String()
+    status = fields.String()
+    reason = fields.String()
+    reject_reason = fields.String()
+    amount = Money()
+    return_carrier = fields.String()
+    return_tracking_no = fields.String()
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    refunded_at = fields.DateTime(allow_none=True)
+    lines = fields.List(fields.Nested(RefundLineSchema))
+
+
+class OrderDetailSchema(OrderSummarySchema):
+    lines = fields.List(fields.Nested(OrderLineDetailSchema))
+    events = fields.List(fields.Nested(OrderEventSchema))
+    delivery = fields.Nested(OrderDeliverySchema)
+    address = fields.Nested(AddressSnapshotSchema, allow_none=True)
+    refunds = fields.List(fields.Nested(RefundSchema))
+
+
+class PaymentOrderSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    amount = Money()
+    status = fields.String()
+    method = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    paid_at = fields.DateTime(allow_none=True)
+    orders = fields.List(fields.Nested(OrderSummarySchema))
+
+
+class PaymentPayArgsSchema(Schema):
+    method = fields.String(required=True, validate=validate.Length(min=1, max=30))
+
+
+class PaymentPayResultSchema(Schema):
+    redirect_url = fields.String(allow_none=True)
+    offline = fields.Boolean()
+
+
+class PaymentMethodSchema(Schema):
+    code = fields.String()
+    label = fields.String()
+    online = fields.Boolean()
+
+
+class PaymentMethodListSchema(Schema):
+    items = fields.List(fields.Nested(PaymentMethodSchema))
+
+
+class OrderListArgs(Schema):
+    status = fields.String(validate=validate.OneOf(state.STATUSES))
+    cursor = fields.Integer(validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+# -- helpers used by the other order modules ----------------------------------
+
+
+def order_detail(order: Order) -> dict:
+    """An order with lines, allocations, history, delivery and refunds (4 queries)."""
+    lines = list(order.lines)
+    allocs: dict[int, list] = {}
+    for a in db.session.execute(select(OrderAllocation).where(OrderAllocation.order_id == order.id).order_by(OrderAllocation.id)).scalars():
+        allocs.setdefault(a.order_line_id, []).append(a)
+    line_dicts = []
+    for line in lines:
+        d = OrderLineSchema().dump(line)
+        d["allocations"] = OrderAllocationSchema(many=True).dump(allocs.get(line.id, []))
+        line_dicts.append(d)
+    refunds = list(db.session.execute(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)).scalars())
+    data = OrderSummarySchema().dump(order)
+    data.update(
+        lines=line_dicts,
+        events=OrderEventSchema(many=True).dump(order.events),
+        delivery={
+            "method": order.delivery_method,
+            "label": order.delivery_label,
+            "data": order.delivery_data or {},
+            "carrier": order.carrier,
+            "tracking_no": order.tracking_no,
+        },
+        address=order.address,
+        refunds=RefundSchema(many=True).dump(refunds),
+    )
+    return data
+
+
+def order_page(query, cursor, limit) -> dict:
+    """Keyset page of orders (id descending) with their lines (2 queries)."""
+    query = query.order_by(Order.id.desc()).limit(limit + 1)
+    if cursor:
+        query = query.where(Order.id < cursor)
+    rows = list(db.session.execute(query).scalars())
+    nxt = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        nxt = str(rows[-1].id)
+    lines = orders_service.lines_of([o.id for o in rows])
+    items = []
+    for o in rows:
+        d = OrderSummarySchema().dump(o)
+        d["lines"] = OrderLineSchema(many=True).dump(lines.get(o.id, []))
+        items.append(d)
+    return {"items": items, "next_cursor": nxt}
+
+
+def transition_or_409(func, order, **kwargs):
+    try:
+        func(order, **kwargs)
+    except state.TransitionError as exc:
+        db.session.rollback()
+        fail(409, "conflict", str(exc), "status")
+
+
+def _own_order(order_id: int) -> Order:
+    order = orders_service.buyer_order(current_user, order_id)
+    if order is None:
+        not_found(_("order"))
+    return order
+
+
+def _own_payment(number: str) -> PaymentOrder:
+    payment = db.session.execute(select(PaymentOrder).where(PaymentOrder.number == number)).scalar_one_or_none()
+    if payment is None or payment.user_id != current_user.id:
+        not_found(_("payment"))
+    return payment
+
+
+# -- endpoints -----------------------------------------------------------------
+
+
+@blp.get("/orders")
+@login_required
+@blp.arguments(OrderListArgs, location="query")
+@blp.response(200, OrderPageSchema)
+def list_orders(args):
+    """The buyer's orders, newest first (keyset: pass ``next_cursor`` back as ``cursor``)."""
+    q = select(Order).where(Order.user_id == current_user.id)
+    if args.get("status"):
+        q = q.where(Order.status == args["status"])
+    return order_page(q, args.get("cursor"), args["limit"])
+
+
+@blp.get("/orders/<int:order_id>")
+@login_required
+@blp.response(200, OrderDetailSchema)
+def get_order(order_id):
+    """One of the buyer's orders with lines, allocations, history and refunds."""
+    return order_detail(_own_order(order_id))
+
+
+@blp.post("/orders/<int:order_id>/cancel")
+@login_required
+@blp.response(200, OrderDetailSchema)
+def cancel_order(order_id):
+    """Cancel an unpaid order (stock goes back)."""
+    order = _own_order(order_id)
+    transition_or_409(orders_service.cancel, order, actor=current_user, actor_kind="buyer")
+    return order_detail(order)
+
+
+@blp.post("/orders/<int:order_id>/receive")
+@login_required
+@blp.response(200, OrderDetailSchema)
+def receive_order(order_id):
+    """Confirm receipt of a shipped order."""
+    order = _own_order(order_id)
+    transition_or_409(orders_service.receive, order, actor=current_user, actor_kind="buyer")
+    return order_detail(order)
+
+
+@blp.get("/payments/<number>")
+@login_required
+@blp.response(200, PaymentOrderSchema)
+def get_payment(number):
+    """A payment order (合并支付) and the orders it pays for."""
+    return _own_payment(number)
+
+
+@blp.post("/payments/<number>/pay")
+@login_required
+@blp.arguments(PaymentPayArgsSchema)
+@blp.response(200, PaymentPayResultSchema)
+def pay(args, number):
+    """Start paying: online methods answer a ``redirect_url`` to the gateway;
+    cash on delivery answers ``offline`` true and the orders go to shipping."""
+    from jishi.payments import service as payments
+
+    payment = _own_payment(number)
+    try:
+        started = payments.start(payment, args["method"])
+    except payments.PaymentError as exc:
+        db.session.rollback()
+        fail(exc.status, exc.problem.code, exc.problem.message, exc.problem.field)
+    return {"redirect_url": started.redirect_url, "offline": started.offline}
+
+
+@blp.get("/payment-methods")
+@blp.response(200, PaymentMethodListSchema)
+def payment_methods():
+    """The ways to pay this shop offers."""
+    from jishi import settings
+
+    items = []
+    for m in current_app.extensions["jishi"].payment_methods().values():
+        if m.code == "cod" and not settings.get("payment.cod_enabled", True):
+            continue
+        items.append({"code": m.code, "label": m.label, "online": m.online})
+    return {"items": items}

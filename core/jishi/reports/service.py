@@ -1,0 +1,249 @@
+"""Reports (SPEC K16): overview, funnel, sales by day, top products, exports.
+
+Every figure is one SQL aggregate over a date range; nothing loads all the
+orders into Python. Ranges are ``[start, end]`` in whole days (naive UTC,
+like every timestamp column): ``start`` and ``end`` are dates (or
+datetimes, taken as given, end exclusive).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Iterator
+
+from sqlalchemy import and_, func, select
+
+from jishi.accounts.models import User
+from jishi.aftersales.models import Refund
+from jishi.db import db, utcnow
+from jishi.money import fen_to_yuan_str
+from jishi.orders.models import Order, OrderLine
+
+EXPORT_COLUMNS = (
+    "number", "created_at", "status", "buyer_phone", "goods_amount", "discount_amount", "delivery_fee",
+    "pay_amount", "refunded_amount", "payment_method", "paid_at", "shipped_at", "carrier", "tracking_no",
+)
+
+
+def _range(start, end) -> tuple[datetime, datetime]:
+    """Dates -> [start 00:00, day after end 00:00); datetimes as given."""
+    if start is None:
+        start = utcnow().date() - timedelta(days=29)
+    if end is None:
+        end = utcnow().date()
+    if not isinstance(start, datetime):
+        start = datetime.combine(start, time())
+    if not isinstance(end, datetime):
+        end = datetime.combine(end, time()) + timedelta(days=1)
+    return start, end
+
+
+def _days(start: datetime, end: datetime) -> tuple[str, str]:
+    last = end - timedelta(microseconds=1)
+    return start.date().isoformat(), last.date().isoformat()
+
+
+def _paid(start, end):
+    """Orders paid in the range (cash-on-delivery orders count when placed in it)."""
+    return and_(
+        Order.status != "pending_payment",
+        func.coalesce(Order.paid_at, Order.created_at) >= start,
+        func.coalesce(Order.paid_at, Order.created_at) < end,
+        Order.close_reason.notin_(("cancelled", "timeout")),
+    )
+
+
+def overview(start=None, end=None, seller_id: int | None = None) -> dict:
+    """Headline figures for a range: counts and fen, all integers."""
+    from jishi.models import PageVisit
+
+    s, e = _range(start, end)
+    seller = (Order.seller_id == seller_id,) if seller_id is not None else ()
+    placed = db.session.execute(
+        select(func.count(Order.id)).where(Order.created_at >= s, Order.created_at < e, *seller)
+    ).scalar_one()
+    paid_orders, paid_amount, buyers = db.session.execute(
+        select(func.count(Order.id), func.coalesce(func.sum(Order.pay_amount), 0), func.count(func.distinct(Order.user_id))).where(_paid(s, e), *seller)
+    ).one()
+    items = db.session.execute(
+        select(func.coalesce(func.sum(OrderLine.quantity), 0)).join(Order, Order.id == OrderLine.order_id).where(_paid(s, e), *seller)
+    ).scalar_one()
+    refunds = db.session.execute(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.status == "refunded", Refund.refunded_at >= s, Refund.refunded_at < e,
+            *((Refund.seller_id == seller_id,) if seller_id is not None else ()),
+        )
+    ).scalar_one()
+    d0, d1 = _days(s, e)
+    visits = db.session.execute(
+        select(func.coalesce(func.sum(PageVisit.count), 0)).where(PageVisit.kind == "site", PageVisit.day >= d0, PageVisit.day <= d1)
+    ).scalar_one()
+    new_users = db.session.execute(select(func.count(User.id)).where(User.created_at >= s, User.created_at < e)).scalar_one()
+    return {
+        "orders": int(placed),
+        "paid_orders": int(paid_orders),
+        "paid_amount": int(paid_amount),
+        "buyers": int(buyers),
+        "items": int(items),
+        "refunds_amount": int(refunds),
+        "net_amount": int(paid_amount) - int(refunds),
+        "visits": int(visits),
+        "new_users": int(new_users),
+    }
+
+
+def funnel(start=None, end=None) -> dict:
+    """Visits -> buyers who placed an order -> buyers who paid, with rates
+    in permille (integers)."""
+    from jishi.models import PageVisit
+
+    s, e = _range(start, end)
+    d0, d1 = _days(s, e)
+    visits = int(db.session.execute(
+        select(func.coalesce(func.sum(PageVisit.count), 0)).where(PageVisit.kind == "site", PageVisit.day >= d0, PageVisit.day <= d1)
+    ).scalar_one())
+    ordered, paid = db.session.execute(
+        select(
+            func.count(func.distinct(Order.user_id)),
+            func.count(func.distinct(Order.user_id)).filter(Order.status != "pending_payment", Order.close_reason.notin_(("cancelled", "timeout"))),
+        ).where(Order.created_at >= s, Order.created_at < e)
+    ).one()
+    ordered, paid = int(ordered), int(paid)
+    return {
+        "visits": visits,
+        "ordered": ordered,
+        "paid": paid,
+        "order_rate_permille": ordered * 1000 // visits if visits else 0,
+        "pay_rate_permille": paid * 1000 // ordered if ordered else 0,
+    }
+
+
+def sales_by_day(start=None, end=None, seller_id: int | None = None) -> list[dict]:
+    """[{day: "YYYY-MM-DD", orders, amount}] for days with paid orders."""
+    s, e = _range(start, end)
+    day = func.date(func.coalesce(Order.paid_at, Order.created_at))
+    q = select(day.label("day"), func.count(Order.id), func.coalesce(func.sum(Order.pay_amount), 0)).where(_paid(s, e))
+    if seller_id is not None:
+        q = q.where(Order.seller_id == seller_id)
+    rows = db.session.execute(q.group_by(day).order_by(day)).all()
+    return [{"day": str(d)[:10], "orders": int(n), "amount": int(a)} for d, n, a in rows]
+
+
+def top_products(start=None, end=None, limit: int = 10, seller_id: int | None = None) -> list[dict]:
+    """Best sellers by amount paid: [{product_id, name, quantity, amount}]."""
+    s, e = _range(start, end)
+    q = (
+        select(
+            OrderLine.product_id,
+            func.max(OrderLine.name),
+            func.sum(OrderLine.quantity - OrderLine.refunded_quantity).label("qty"),
+            func.sum(OrderLine.pay_amount - OrderLine.refunded_amount).label("amount"),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(_paid(s, e))
+        .group_by(OrderLine.product_id)
+        .order_by(func.sum(OrderLine.pay_amount - OrderLine.refunded_amount).desc(), OrderLine.product_id)
+        .limit(limit)
+    )
+    if seller_id is not None:
+        q = q.where(Order.seller_id == seller_id)
+    return [{"product_id": pid, "name": name, "quantity": int(qty or 0), "amount": int(amount or 0)} for pid, name, qty, amount in db.session.execute(q).all()]
+
+
+def record_visit(kind: str = "site", ref_id: int = 0, *, commit: bool = True) -> None:
+    """Count one visit for today (an atomic upsert on ``page_visits``)."""
+    from jishi.models import PageVisit
+
+    day = utcnow().date().isoformat()
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(PageVisit).values(day=day, kind=kind[:20], ref_id=int(ref_id or 0), count=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[PageVisit.day, PageVisit.kind, PageVisit.ref_id], set_={"count": PageVisit.count + 1}
+    )
+    db.session.execute(stmt)
+    if commit:
+        db.session.commit()
+
+
+# -- exports ------------------------------------------------------------------
+
+
+def _export_query(start=None, end=None, status: str | None = None, seller_id: int | None = None):
+    s, e = _range(start, end)
+    q = (
+        select(
+            Order.number, Order.created_at, Order.status, User.phone, Order.goods_amount, Order.discount_amount,
+            Order.delivery_fee, Order.pay_amount, Order.refunded_amount, Order.payment_method, Order.paid_at,
+            Order.shipped_at, Order.carrier, Order.tracking_no,
+        )
+        .join(User, User.id == Order.user_id)
+        .where(Order.created_at >= s, Order.created_at < e)
+        .order_by(Order.id)
+    )
+    if status:
+        q = q.where(Order.status == status)
+    if seller_id is not None:
+        q = q.where(Order.seller_id == seller_id)
+    return q
+
+
+_MONEY = {"goods_amount", "discount_amount", "delivery_fee", "pay_amount", "refunded_amount"}
+
+
+def export_rows(start=None, end=None, status: str | None = None, seller_id: int | None = None) -> Iterator[list]:
+    """The export's rows (money as yuan text "12.34"), streamed from the database."""
+    result = db.session.execute(_export_query(start, end, status, seller_id).execution_options(yield_per=500))
+    for row in result:
+        out = []
+        for name, value in zip(EXPORT_COLUMNS, row):
+            if name in _MONEY:
+                value = fen_to_yuan_str(value or 0)
+            elif isinstance(value, datetime):
+                value = value.strftime("%Y-%m-%d %H:%M:%S")
+            elif value is None:
+                value = ""
+            out.append(value)
+        yield out
+
+
+def iter_csv(start=None, end=None, status: str | None = None, seller_id: int | None = None) -> Iterator[str]:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(EXPORT_COLUMNS)
+    for i, row in enumerate(export_rows(start, end, status, seller_id)):
+        writer.writerow(row)
+        if i % 200 == 199:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def export_csv(start=None, end=None, status: str | None = None, seller_id: int | None = None) -> str:
+    """Orders in the range as CSV text (UTF-8, header row first)."""
+    return "".join(iter_csv(start, end, status, seller_id))
+
+
+def export_xlsx(start=None, end=None, status: str | None = None, seller_id: int | None = None) -> bytes:
+    """Orders in the range as an XLSX workbook (openpyxl write-only mode)."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("orders")
+    ws.append(list(EXPORT_COLUMNS))
+    for row in export_rows(start, end, status, seller_id):
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def parse_day(text: str | None) -> date | None:
+    if not text:
+        return None
+    return date.fromisoformat(text)

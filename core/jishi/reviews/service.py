@@ -1,0 +1,170 @@
+"""Reviews after receipt (SPEC K11).
+
+A buyer reviews each order line once, after receipt and within
+``reviews.days`` days of it, while ``reviews.enabled`` is on. With
+``reviews.moderation`` on a review waits (``is_visible`` False) until the
+platform approves it. Sellers and the platform reply; either may delete
+(soft delete: the row stays, with who deleted it).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from jishi import settings, signals
+from jishi.db import commit, db, rollback, utcnow
+from jishi.i18n import gettext as _
+from jishi.orders import state
+from jishi.orders.models import Order, OrderLine
+from jishi.reviews.models import Review
+
+
+class ReviewError(Exception):
+    def __init__(self, field: str | None, message: str, status: int = 422, code: str = "invalid"):
+        self.field = field
+        self.message = message
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+def _why_not(user, line: OrderLine) -> ReviewError | None:
+    order: Order = line.order
+    if order.user_id != user.id:
+        return ReviewError("order_line_id", _("Unknown order line."), status=404, code="not_found")
+    if not settings.get("reviews.enabled", True):
+        return ReviewError("order_line_id", _("Reviews are turned off."), status=409, code="disabled")
+    if order.status not in (state.RECEIVED, state.COMPLETED) or order.received_at is None:
+        return ReviewError("order_line_id", _("You can review a product after you receive it."), status=409, code="conflict")
+    if line.reviewed:
+        return ReviewError("order_line_id", _("You have already reviewed this product."), status=409, code="conflict")
+    if line.refunded_quantity >= line.quantity:
+        return ReviewError("order_line_id", _("This product was refunded."), status=409, code="conflict")
+    days = int(settings.get("reviews.days", 30) or 0)
+    if days and utcnow() - order.received_at > timedelta(days=days):
+        return ReviewError("order_line_id", _("The time to review this product has passed."), status=409, code="conflict")
+    return None
+
+
+def can_review(user, order_line: OrderLine) -> bool:
+    return _why_not(user, order_line) is None
+
+
+def post_review(user, order_line: OrderLine, rating: int, content: str = "", anonymous: bool = False) -> Review:
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise ReviewError("rating", _("Rating must be 1 to 5."))
+    content = (content or "").strip()
+    if len(content) > 2000:
+        raise ReviewError("content", _("The review is longer than 2000 characters."))
+    problem = _why_not(user, order_line)
+    if problem:
+        raise problem
+    won = db.session.execute(
+        update(OrderLine)
+        .where(OrderLine.id == order_line.id, OrderLine.reviewed.is_(False))
+        .values(reviewed=True)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        rollback()
+        raise ReviewError("order_line_id", _("You have already reviewed this product."), status=409, code="conflict")
+    review = Review(
+        order_line_id=order_line.id,
+        product_id=order_line.product_id,
+        user_id=user.id,
+        seller_id=order_line.order.seller_id,
+        rating=rating,
+        content=content,
+        is_anonymous=bool(anonymous),
+        is_visible=not settings.get("reviews.moderation", False),
+    )
+    db.session.add(review)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        rollback()
+        raise ReviewError("order_line_id", _("You have already reviewed this product."), status=409, code="conflict") from None
+    signals.queue(signals.review_posted, review)
+    commit()
+    db.session.refresh(order_line)
+    return review
+
+
+def reply(review: Review, actor, text: str) -> Review:
+    text = (text or "").strip()
+    if not text:
+        raise ReviewError("reply", _("Write a reply."))
+    if len(text) > 2000:
+        raise ReviewError("reply", _("The reply is longer than 2000 characters."))
+    review.reply = text
+    review.replied_at = utcnow()
+    commit()
+    return review
+
+
+def delete(review: Review, actor) -> Review:
+    if review.deleted_at is None:
+        review.deleted_at = utcnow()
+        review.deleted_by = "platform" if getattr(actor, "is_platform", False) else "seller"
+        commit()
+    return review
+
+
+def approve(review: Review, actor) -> Review:
+    if not review.is_visible:
+        review.is_visible = True
+        commit()
+    return review
+
+
+def _visible():
+    return (Review.deleted_at.is_(None), Review.is_visible.is_(True))
+
+
+def product_reviews(product_id: int, *, cursor=None, limit: int = 20):
+    """Visible reviews of a product, newest first; keyset by id."""
+    q = select(Review).where(Review.product_id == product_id, *_visible()).order_by(Review.id.desc()).limit(limit + 1)
+    if cursor:
+        try:
+            q = q.where(Review.id < int(cursor))
+        except (TypeError, ValueError):
+            raise ReviewError("cursor", _("Bad cursor.")) from None
+    rows = list(db.session.execute(q).scalars())
+    nxt = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        nxt = str(rows[-1].id)
+    return rows, nxt
+
+
+def product_rating(product_id: int) -> tuple[int, int]:
+    """(average rating x10 rounded half up, number of visible reviews)."""
+    total, count = db.session.execute(
+        select(func.coalesce(func.sum(Review.rating), 0), func.count(Review.id)).where(Review.product_id == product_id, *_visible())
+    ).one()
+    total, count = int(total or 0), int(count or 0)
+    if not count:
+        return 0, 0
+    return (total * 10 * 2 + count) // (2 * count), count
+
+
+def list_reviews(*, visible: bool | None = None, product_id: int | None = None, include_deleted: bool = False, cursor=None, limit: int = 20):
+    """Reviews for the console, newest first; keyset by id."""
+    q = select(Review).order_by(Review.id.desc()).limit(limit + 1)
+    if visible is not None:
+        q = q.where(Review.is_visible.is_(visible))
+    if product_id is not None:
+        q = q.where(Review.product_id == product_id)
+    if not include_deleted:
+        q = q.where(Review.deleted_at.is_(None))
+    if cursor:
+        q = q.where(Review.id < int(cursor))
+    rows = list(db.session.execute(q).scalars())
+    nxt = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        nxt = str(rows[-1].id)
+    return rows, nxt
