@@ -61,11 +61,8 @@ def make_huey(app):
     return SqliteHuey("jishi", filename=str(Path(app.instance_path) / "huey.db"))
 
 
-def schedule_jobs(huey, app, jobs: dict):
-    """Register the self-rescheduling job task on ``huey`` and start one
-    chain per job under a new generation. Returns the task."""
-    generation = uuid.uuid4().hex
-    huey.put(GENERATION_KEY, generation)
+def job_task(huey, app, jobs: dict):
+    """Register the self-rescheduling task that runs one job on ``huey``."""
 
     @huey.task(name="jishi.run_job")
     def run_job(name: str, gen: str):
@@ -80,9 +77,22 @@ def schedule_jobs(huey, app, jobs: dict):
         finally:
             run_job.schedule((name, gen), delay=max(1, int(job.every_seconds)))
 
-    for name in jobs:
-        run_job(name, generation)
     return run_job
+
+
+def start_chains(huey, task, jobs: dict) -> str:
+    """Start one chain per job under a new generation (older chains stop)."""
+    generation = uuid.uuid4().hex
+    huey.put(GENERATION_KEY, generation)
+    for name in jobs:
+        task(name, generation)
+    return generation
+
+
+def schedule_jobs(huey, app, jobs: dict):
+    task = job_task(huey, app, jobs)
+    start_chains(huey, task, jobs)
+    return task
 
 
 @click.command("worker")

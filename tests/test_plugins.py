@@ -1,0 +1,188 @@
+"""K2: plugin discovery through the ``jishi.plugins`` entry-point group, the
+per-deployment enable list, metadata, and clear errors for plugins that fail
+to load or lack a requirement.
+
+``jishi-hello`` is pip-installed (requirements-dev.txt); ``jishi-broken`` and
+``jishi-needy`` become installed distributions when their folder (holding a
+``.dist-info``) is put on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from jishi.app import create_app
+from jishi.cli import make_cli
+from jishi.hookspecs import hookimpl
+from jishi.plugins import PluginError, installed_plugins
+from jishi.testing import make_app
+
+FIXTURES = Path(__file__).parent / "fixture_plugins"
+
+
+@pytest.fixture
+def install(monkeypatch):
+    """Make a fixture distribution installed for this test only."""
+
+    def install(name: str) -> None:
+        monkeypatch.syspath_prepend(str(FIXTURES / name))
+
+    return install
+
+
+def _app(tmp_path, **config):
+    cfg = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db", "SECRET_KEY": "x", "TESTING": True}
+    cfg.update(config)
+    return create_app(cfg, instance_path=str(tmp_path / "instance"))
+
+
+def _cli(app_factory, *args):
+    return CliRunner().invoke(make_cli(), list(args), obj=ScriptInfo(create_app=app_factory))
+
+
+def test_hello_is_discovered_through_its_entry_point():
+    """K2: discovery is by entry point, with distribution metadata."""
+    found = dict(installed_plugins())
+    assert "hello" in found
+    assert found["hello"].value == "jishi_hello"
+    assert found["hello"].dist.name == "jishi-hello"
+
+
+def test_installed_but_disabled_is_blocked(tmp_path):
+    """K2: installed is not enabled: a disabled plugin's hooks are never called."""
+    app = _app(tmp_path, JISHI_PLUGINS="")
+    ext = app.extensions["jishi"]
+    info = next(i for i in ext.plugins if i.name == "hello")
+    assert info.enabled is False and info.hooks == []
+    assert ext.pm.is_blocked("hello")
+    assert "HELLO_GREETING" not in app.config  # config_defaults not called
+    assert "hello" not in app.blueprints  # blueprints not called
+    with app.test_request_context():
+        from jishi.app import slot
+
+        assert str(slot("hello")) == ""
+
+
+def test_enabled_via_environment(tmp_path, monkeypatch):
+    """K2: JISHI_PLUGINS in the environment enables a plugin."""
+    monkeypatch.setenv("JISHI_PLUGINS", "hello")
+    app = _app(tmp_path)
+    assert app.extensions["jishi"].enabled_plugin_names() == ["hello"]
+    resp = app.test_client().get("/hello/")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"greeting": "Hello from jishi-hello"}
+
+
+def test_enabled_via_config_and_config_overrides_plugin_defaults(tmp_path):
+    """K1/K2: the enable list from config; deployment config beats config_defaults."""
+    app = _app(tmp_path, JISHI_PLUGINS="hello", HELLO_GREETING="你好")
+    info = next(i for i in app.extensions["jishi"].plugins if i.name == "hello")
+    assert info.enabled and info.distribution == "jishi-hello" and info.version == "0.1.0"
+    assert info.requires == ()
+    assert app.test_client().get("/hello/").get_json() == {"greeting": "你好"}
+
+
+def test_enable_all(tmp_path):
+    """K2: ``all`` enables every installed plugin."""
+    app = _app(tmp_path, JISHI_PLUGINS="all")
+    names = app.extensions["jishi"].enabled_plugin_names()
+    assert "hello" in names
+    assert sorted(names) == sorted(n for n, _ in installed_plugins())
+
+
+def test_unknown_plugin_name_is_an_error(tmp_path):
+    """K2: enabling a plugin that is not installed names it."""
+    with pytest.raises(PluginError, match="'nosuch' is enabled but not installed"):
+        _app(tmp_path, JISHI_PLUGINS="hello,nosuch")
+
+
+def test_broken_plugin_stops_the_app_with_one_line(tmp_path, install):
+    """K2: a plugin whose import fails: one clear line naming it; no app."""
+    install("broken")
+    assert "broken" in dict(installed_plugins())
+    with pytest.raises(PluginError) as info:
+        _app(tmp_path, JISHI_PLUGINS="broken")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "'broken'" in message and "jishi-broken" in message
+    assert "ImportError" in message and "imaginary" in message
+
+
+def test_broken_plugin_installed_but_disabled_is_harmless(tmp_path, install):
+    """K2: a broken plugin is never imported unless enabled."""
+    install("broken")
+    app = _app(tmp_path, JISHI_PLUGINS="hello")
+    assert [i.enabled for i in app.extensions["jishi"].plugins if i.name == "broken"] == [False]
+
+
+def test_missing_requirement_names_it(tmp_path, install):
+    """K2: a plugin whose ``requires`` are not enabled stops the app."""
+    install("needy")
+    with pytest.raises(PluginError) as info:
+        _app(tmp_path, JISHI_PLUGINS="needy")
+    assert "'needy'" in str(info.value) and "'nonexistent'" in str(info.value)
+
+
+def test_plugins_list_output(tmp_path):
+    """K2/K13: ``jishi plugins list``: name, distribution, version, enabled, hooks."""
+    result = _cli(lambda: _app(tmp_path, JISHI_PLUGINS="hello"), "plugins", "list")
+    assert result.exit_code == 0, result.output
+    header, *rows = result.output.strip().splitlines()
+    assert header.split() == ["NAME", "DISTRIBUTION", "VERSION", "ENABLED", "HOOKS"]
+    hello = next(r for r in rows if r.startswith("hello "))
+    assert hello.split()[:4] == ["hello", "jishi-hello", "0.1.0", "yes"]
+    for hook in ("blueprints", "config_defaults", "console_menu_items", "periodic_jobs", "register_commands", "template_slot"):
+        assert hook in hello
+
+
+def test_plugins_list_shows_disabled(tmp_path, install):
+    """K2: disabled plugins are listed as such (and never imported)."""
+    install("broken")
+    result = _cli(lambda: _app(tmp_path, JISHI_PLUGINS=""), "plugins", "list")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split() for line in result.output.strip().splitlines()[1:]}
+    assert rows["broken"][:4] == ["broken", "jishi-broken", "0.1.0", "no"]
+    assert rows["hello"][3] == "no"
+
+
+def test_plugins_list_with_a_broken_plugin(tmp_path, install):
+    """K2: ``jishi plugins list`` reports a plugin that fails: one line, exit 1."""
+    install("broken")
+    result = _cli(lambda: _app(tmp_path, JISHI_PLUGINS="broken"), "plugins", "list")
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: plugin 'broken'")
+    assert "Traceback" not in result.output
+
+
+def test_check_pending_catches_a_misspelt_hookimpl(tmp_path):
+    """K3: a hookimpl whose name matches no hookspec fails at start-up."""
+
+    class Misspelt:
+        __name__ = "misspelt"
+
+        @hookimpl
+        def split_carts(self, lines, user):  # the hook is split_cart
+            return None
+
+    with pytest.raises(PluginError, match="misspelt.*split_carts"):
+        make_app(tmp_path, extra_plugins=[Misspelt()])
+
+
+def test_unknown_hook_argument_is_rejected(tmp_path):
+    """K3: an implementation may only name the hook's own arguments."""
+
+    class Wrong:
+        __name__ = "wrong-args"
+
+        @hookimpl
+        def split_cart(self, lines, customer):
+            return None
+
+    with pytest.raises(Exception, match="customer"):
+        make_app(tmp_path, extra_plugins=[Wrong()])
