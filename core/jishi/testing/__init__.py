@@ -53,11 +53,21 @@ def make_app(tmp_path, plugins: str | Iterable[str] = "", config: dict | None = 
         cfg["JISHI_THEME"] = theme
     cfg.update(config or {})
     app = create_app(cfg, plugins=extra_plugins, instance_path=str(tmp_path / "instance"))
+    # The ``app`` fixture keeps one app context pushed, so every test request
+    # shares its ``g``: forget Flask-Login's cached user before each request,
+    # or a second request would run as the first request's user.
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_request_user)
     from jishi.db import db
 
     with app.app_context():
         db.create_all()
     return app
+
+
+def _forget_request_user() -> None:
+    from flask import g
+
+    g.pop("_login_user", None)
 
 
 def reset_database(app) -> None:
