@@ -1,8 +1,49 @@
-"""Catalog rules: keeping denormalised listing columns in step."""
+"""Catalog rules (SPEC K4): listing with keyset pagination, product detail,
+categories, tags, and the platform's product editor.
+
+Listings never COUNT(*): a page is ``limit + 1`` rows read along one of the
+listing indexes on ``products``, and the cursor is the last row's sort key
+and id (opaque base64 JSON). Keyword search is ``LIKE`` on the lower-cased
+``search_text`` column, which finds one- and two-character Chinese terms
+(FTS trigram indexes do not).
+
+Product detail loads in at most three statements: the product with its
+category and tags (joined), its SKUs (``selectinload``), and one ``UNION
+ALL`` reading images, parameters and specs together (:func:`_load_small_lists`),
+whose rows are merged into the session as clean persistent objects and set as
+the loaded collections. The API then answers ``GET /products/<id>`` in four
+statements including the bearer-token lookup.
+"""
 
 from __future__ import annotations
 
-from jishi.catalog.models import Product
+import base64
+import binascii
+import json
+from typing import Any
+
+from sqlalchemy import Text, cast, delete, exists, func, literal, select, tuple_, union_all, update
+from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from jishi import signals
+from jishi.catalog.models import Category, Product, ProductImage, ProductParam, ProductSpec, Sku, Tag, product_tags
+from jishi.db import commit, db, rollback
+from jishi.i18n import gettext as _
+
+SORTS = ("newest", "price_asc", "price_desc", "sales")
+MAX_PRICE = 10**11  # fen; a sanity bound (one billion yuan)
+MAX_STOCK = 10**9
+
+
+class CatalogError(Exception):
+    """Bad catalog input; ``field`` names the offending field."""
+
+    def __init__(self, field: str | None, message: str, code: str = "invalid"):
+        self.field = field
+        self.message = message
+        self.code = code
+        super().__init__(message)
 
 
 def refresh_product(product: Product) -> None:
@@ -13,3 +54,537 @@ def refresh_product(product: Product) -> None:
     product.original_price = max(originals) if originals else product.original_price
     parts = [product.name, product.subtitle or ""] + [t.name for t in product.tags]
     product.search_text = " ".join(parts).lower()[:600]
+
+
+# --- Listing ---------------------------------------------------------------
+
+
+def _sort_key(product: Product, sort: str) -> list:
+    if sort in ("price_asc", "price_desc"):
+        return [product.price, product.id]
+    if sort == "sales":
+        return [product.sales, product.id]
+    return [product.id]
+
+
+def encode_cursor(sort: str, key: list) -> str:
+    raw = json.dumps([sort, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> list[int]:
+    """The sort key stored in ``cursor``; CatalogError("cursor") when it is not ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise CatalogError("cursor", _("Invalid cursor.")) from None
+    want = 2 if sort in ("price_asc", "price_desc", "sales") else 1
+    if (
+        not isinstance(data, list)
+        or len(data) != want + 1
+        or data[0] != sort
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in data[1:])
+    ):
+        raise CatalogError("cursor", _("Invalid cursor."))
+    return data[1:]
+
+
+def _like_escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_products(
+    *,
+    q: str | None = None,
+    category_id: int | None = None,
+    tag_id: int | None = None,
+    min_price: int | None = None,
+    max_price: int | None = None,
+    seller_id: int | None = None,
+    sort: str = "newest",
+    cursor: str | None = None,
+    limit: int = 20,
+    on_shelf: bool | None = True,
+) -> tuple[list[Product], str | None]:
+    """One page of products and the cursor of the next page (``None`` at the end).
+
+    One SQL statement whatever the filters: the category filter covers the
+    category's whole subtree through a subquery on ``Category.path``.
+    ``on_shelf=None`` lists everything (the platform console).
+    """
+    if sort not in SORTS:
+        raise CatalogError("sort", _("Unknown sort order."))
+    if limit < 1:
+        raise CatalogError("limit", _("The page size must be at least 1."))
+    stmt = select(Product)
+    if on_shelf is not None:
+        stmt = stmt.where(Product.on_shelf.is_(on_shelf))
+    for term in (q or "").lower().split()[:5]:
+        stmt = stmt.where(Product.search_text.like(f"%{_like_escape(term)}%", escape="\\"))
+    if category_id is not None:
+        prefix = select(Category.path).where(Category.id == category_id).scalar_subquery()
+        subtree = select(Category.id).where(Category.path.like(prefix.concat("%")))
+        stmt = stmt.where(Product.category_id.in_(subtree))
+    if tag_id is not None:
+        stmt = stmt.where(
+            exists().where(product_tags.c.product_id == Product.id, product_tags.c.tag_id == tag_id)
+        )
+    if min_price is not None:
+        stmt = stmt.where(Product.price >= min_price)
+    if max_price is not None:
+        stmt = stmt.where(Product.price <= max_price)
+    if seller_id is not None:
+        stmt = stmt.where(Product.seller_id == seller_id)
+
+    key = decode_cursor(cursor, sort) if cursor else None
+    if sort == "newest":
+        if key:
+            stmt = stmt.where(Product.id < key[0])
+        stmt = stmt.order_by(Product.id.desc())
+    elif sort == "price_asc":
+        if key:
+            stmt = stmt.where(tuple_(Product.price, Product.id) > tuple_(key[0], key[1]))
+        stmt = stmt.order_by(Product.price.asc(), Product.id.asc())
+    else:
+        column = Product.price if sort == "price_desc" else Product.sales
+        if key:
+            stmt = stmt.where(tuple_(column, Product.id) < tuple_(key[0], key[1]))
+        stmt = stmt.order_by(column.desc(), Product.id.desc())
+
+    rows = list(db.session.execute(stmt.limit(limit + 1)).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(sort, _sort_key(rows[-1], sort))
+    return rows, next_cursor
+
+
+# --- Detail ----------------------------------------------------------------
+
+
+def _load_small_lists(products: list[Product]) -> None:
+    """Images, parameters and specs of ``products`` in one UNION ALL statement.
+
+    Each row becomes a clean persistent instance (``merge(load=False)``, as a
+    cache would restore it) and the collections are set as loaded, so later
+    changes through the ORM flush normally.
+    """
+    if not products:
+        return
+    ids = [p.id for p in products]
+    images = select(
+        literal("i").label("kind"), ProductImage.id, ProductImage.product_id, ProductImage.sort,
+        cast(ProductImage.url, Text).label("a"), cast(literal(""), Text).label("b"),
+    ).where(ProductImage.product_id.in_(ids))
+    params = select(
+        literal("p").label("kind"), ProductParam.id, ProductParam.product_id, ProductParam.sort,
+        cast(ProductParam.name, Text).label("a"), cast(ProductParam.value, Text).label("b"),
+    ).where(ProductParam.product_id.in_(ids))
+    specs = select(
+        literal("s").label("kind"), ProductSpec.id, ProductSpec.product_id, ProductSpec.sort,
+        cast(ProductSpec.name, Text).label("a"), cast(ProductSpec.values, Text).label("b"),
+    ).where(ProductSpec.product_id.in_(ids))
+    stmt = union_all(images, params, specs)
+    rows = db.session.execute(stmt).all()
+    found: dict[int, dict[str, list]] = {pid: {"i": [], "p": [], "s": []} for pid in ids}
+    for kind, oid, pid, sort, a, b in rows:
+        if kind == "i":
+            obj: Any = ProductImage(id=oid, product_id=pid, sort=sort, url=a)
+        elif kind == "p":
+            obj = ProductParam(id=oid, product_id=pid, sort=sort, name=a, value=b)
+        else:
+            obj = ProductSpec(id=oid, product_id=pid, sort=sort, name=a, values=json.loads(b) if b else [])
+        make_transient_to_detached(obj)
+        found[pid][kind].append(db.session.merge(obj, load=False))
+    for product in products:
+        lists = found[product.id]
+        set_committed_value(product, "images", sorted(lists["i"], key=lambda o: (o.sort, o.id)))
+        set_committed_value(product, "params", sorted(lists["p"], key=lambda o: (o.sort, o.id)))
+        set_committed_value(product, "specs", sorted(lists["s"], key=lambda o: (o.sort, o.id)))
+
+
+def get_product(product_id: int, *, visible_only: bool = True) -> Product | None:
+    """A product with category, tags, SKUs, images, params and specs loaded
+    (three statements); ``None`` when missing or (``visible_only``) off shelf."""
+    stmt = (
+        select(Product)
+        .options(joinedload(Product.category), joinedload(Product.tags), selectinload(Product.skus))
+        .where(Product.id == product_id)
+    )
+    if visible_only:
+        stmt = stmt.where(Product.on_shelf.is_(True))
+    product = db.session.execute(stmt).unique().scalar_one_or_none()
+    if product is not None:
+        _load_small_lists([product])
+    return product
+
+
+# --- Categories and tags ---------------------------------------------------
+
+
+def category_tree() -> list[dict]:
+    """Every category as a tree of ``{id, name, sort, children}`` (one query)."""
+    rows = db.session.execute(select(Category).order_by(Category.sort, Category.id)).scalars().all()
+    nodes = {c.id: {"id": c.id, "name": c.name, "sort": c.sort, "parent_id": c.parent_id, "children": []} for c in rows}
+    roots = []
+    for c in rows:
+        node = nodes[c.id]
+        parent = nodes.get(c.parent_id) if c.parent_id else None
+        (parent["children"] if parent else roots).append(node)
+    return roots
+
+
+def _clean_name(value, field: str, max_len: int) -> str:
+    name = (value or "").strip() if isinstance(value, str) else None
+    if not name:
+        raise CatalogError(field, _("This field is required."))
+    if len(name) > max_len:
+        raise CatalogError(field, _("At most %(n)d characters.", n=max_len))
+    return name
+
+
+def save_category(data: dict, category: Category | None = None) -> Category:
+    """Create or update a category: ``name``, ``parent_id``, ``sort``."""
+    name = _clean_name(data.get("name", category.name if category else None), "name", 60)
+    parent_id = data["parent_id"] if "parent_id" in data else (category.parent_id if category else None)
+    parent = None
+    if parent_id is not None:
+        parent = db.session.get(Category, parent_id)
+        if parent is None:
+            raise CatalogError("parent_id", _("Unknown category."))
+        if category is not None and (parent.id == category.id or parent.path.startswith(category.path)):
+            raise CatalogError("parent_id", _("A category cannot move under itself."))
+    sort = data.get("sort", category.sort if category else 0)
+    if not isinstance(sort, int) or isinstance(sort, bool):
+        raise CatalogError("sort", _("Must be an integer."))
+    creating = category is None
+    if creating:
+        category = Category(name=name, parent_id=parent_id, sort=sort)
+        db.session.add(category)
+        db.session.flush()
+        old_path = None
+    else:
+        old_path = category.path
+        category.name, category.parent_id, category.sort = name, parent_id, sort
+    new_path = (parent.path if parent else "/") + f"{category.id}/"
+    category.path = new_path
+    if old_path and old_path != new_path:
+        # Move the whole subtree: rewrite the prefix of every descendant's path.
+        db.session.execute(
+            update(Category)
+            .where(Category.path.like(old_path + "%"), Category.id != category.id)
+            .values(path=literal(new_path) + func.substr(Category.path, len(old_path) + 1))
+            .execution_options(synchronize_session=False)
+        )
+    commit()
+    return category
+
+
+def delete_category(category: Category) -> None:
+    """Delete a category without children or products."""
+    has_child = db.session.execute(select(Category.id).where(Category.parent_id == category.id).limit(1)).first()
+    if has_child:
+        raise CatalogError("id", _("Delete or move the subcategories first."), code="conflict")
+    has_product = db.session.execute(select(Product.id).where(Product.category_id == category.id).limit(1)).first()
+    if has_product:
+        raise CatalogError("id", _("Move the category's products first."), code="conflict")
+    db.session.delete(category)
+    commit()
+
+
+def list_tags() -> list[Tag]:
+    return list(db.session.execute(select(Tag).order_by(Tag.id)).scalars())
+
+
+def save_tag(name: str, tag: Tag | None = None) -> Tag:
+    name = _clean_name(name, "name", 40)
+    clash = db.session.execute(select(Tag).where(Tag.name == name)).scalar_one_or_none()
+    if clash is not None and clash is not tag:
+        raise CatalogError("name", _("A tag with this name exists."), code="conflict")
+    if tag is None:
+        tag = Tag(name=name)
+        db.session.add(tag)
+    else:
+        tag.name = name
+    commit()
+    return tag
+
+
+def delete_tag(tag: Tag) -> None:
+    db.session.execute(delete(product_tags).where(product_tags.c.tag_id == tag.id))
+    db.session.delete(tag)
+    commit()
+
+
+def _tags_by_name(names) -> list[Tag]:
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise CatalogError("tags", _("Tags must be a list of names."))
+    wanted = []
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        if len(name) > 40:
+            raise CatalogError("tags", _("At most %(n)d characters.", n=40))
+        if name not in wanted:
+            wanted.append(name)
+    if not wanted:
+        return []
+    existing = {t.name: t for t in db.session.execute(select(Tag).where(Tag.name.in_(wanted))).scalars()}
+    out = []
+    for name in wanted:
+        tag = existing.get(name)
+        if tag is None:
+            tag = Tag(name=name)
+            db.session.add(tag)
+        out.append(tag)
+    return out
+
+
+# --- The product editor ----------------------------------------------------
+
+
+def _int(value, field: str, *, minimum: int = 0, maximum: int = MAX_PRICE, optional: bool = False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise CatalogError(field, _("Must be an integer."))
+    if value < minimum:
+        raise CatalogError(field, _("Must be at least %(n)d.", n=minimum))
+    if value > maximum:
+        raise CatalogError(field, _("Must be at most %(n)d.", n=maximum))
+    return value
+
+
+def _text(data: dict, key: str, max_len: int, default: str = "") -> str:
+    value = data.get(key, default)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise CatalogError(key, _("Must be text."))
+    if len(value) > max_len:
+        raise CatalogError(key, _("At most %(n)d characters.", n=max_len))
+    return value
+
+
+def _validate_specs(raw) -> list[tuple[str, list[str]]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise CatalogError("specs", _("Specs must be a list."))
+    out: list[tuple[str, list[str]]] = []
+    for i, spec in enumerate(raw):
+        field = f"specs.{i}"
+        if not isinstance(spec, dict):
+            raise CatalogError(field, _("Each spec needs a name and values."))
+        name = _clean_name(spec.get("name"), f"{field}.name", 40)
+        values = spec.get("values")
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v.strip() for v in values):
+            raise CatalogError(f"{field}.values", _("List at least one value."))
+        values = [v.strip() for v in values]
+        if len(set(values)) != len(values):
+            raise CatalogError(f"{field}.values", _("Values must be different."))
+        if any(name == n for n, _v in out):
+            raise CatalogError(f"{field}.name", _("Spec names must be different."))
+        out.append((name, values))
+    return out
+
+
+def _validate_skus(raw, specs: list[tuple[str, list[str]]]) -> list[dict]:
+    if not isinstance(raw, list) or not raw:
+        raise CatalogError("skus", _("Add at least one SKU."))
+    spec_map = dict(specs)
+    seen = set()
+    out = []
+    for i, sku in enumerate(raw):
+        field = f"skus.{i}"
+        if not isinstance(sku, dict):
+            raise CatalogError(field, _("Each SKU must be an object."))
+        values = sku.get("spec_values") or {}
+        if not isinstance(values, dict):
+            raise CatalogError(f"{field}.spec_values", _("Spec values must be an object."))
+        if set(values) != set(spec_map) or any(values[k] not in spec_map[k] for k in spec_map):
+            raise CatalogError(f"{field}.spec_values", _("Spec values must name one value of every spec."))
+        combo = tuple(values[name] for name, _v in specs)
+        if combo in seen:
+            raise CatalogError(f"{field}.spec_values", _("Two SKUs have the same spec values."))
+        seen.add(combo)
+        code = sku.get("code") or ""
+        if not isinstance(code, str) or len(code) > 60:
+            raise CatalogError(f"{field}.code", _("At most %(n)d characters.", n=60))
+        sku_id = sku.get("id")
+        if sku_id is not None:
+            _int(sku_id, f"{field}.id", minimum=1, maximum=2**62)
+        out.append(
+            {
+                "id": sku_id,
+                "spec_values": {name: values[name] for name, _v in specs},
+                "price": _int(sku.get("price"), f"{field}.price"),
+                "original_price": _int(sku.get("original_price"), f"{field}.original_price", optional=True),
+                "member_price": _int(sku.get("member_price"), f"{field}.member_price", optional=True),
+                "stock": _int(sku.get("stock", 0), f"{field}.stock", maximum=MAX_STOCK),
+                "weight_grams": _int(sku.get("weight_grams", 0), f"{field}.weight_grams", maximum=MAX_STOCK),
+                "code": code,
+            }
+        )
+    if len(out) > 600:
+        raise CatalogError("skus", _("Too many SKUs."))
+    return out
+
+
+def save_product(data: dict, product: Product | None = None) -> Product:
+    """Create (``product`` None) or update a product from ``data``; all or nothing.
+
+    Keys: name, subtitle, description, category_id, seller_id, tags (names),
+    images (urls), params [{name, value}], specs [{name, values}], skus
+    [{id?, spec_values, price, original_price, member_price, stock,
+    weight_grams, code}], on_shelf, is_virtual. On update, missing keys keep
+    their values; SKUs not listed are deactivated (orders keep pointing at them).
+    Raises :class:`CatalogError` naming the field.
+    """
+    creating = product is None
+    try:
+        product = _apply(data, product)
+        db.session.flush()
+        refresh_product(product)
+        signals.queue(signals.product_saved, product, created=creating)
+        commit()
+    except CatalogError:
+        rollback()
+        raise
+    return product
+
+
+def _apply(data: dict, product: Product | None) -> Product:
+    if not isinstance(data, dict):
+        raise CatalogError(None, _("Expected an object."))
+    creating = product is None
+    get = (lambda k, d=None: data.get(k, d)) if creating else (lambda k, d=None: data.get(k, getattr(product, k)))
+    name = _clean_name(get("name"), "name", 120)
+    subtitle = _text(data, "subtitle", 200, "" if creating else product.subtitle)
+    description = _text(data, "description", 20000, "" if creating else product.description)
+    category_id = get("category_id")
+    if category_id is not None:
+        _int(category_id, "category_id", minimum=1, maximum=2**62)
+        if db.session.get(Category, category_id) is None:
+            raise CatalogError("category_id", _("Unknown category."))
+    for flag in ("on_shelf", "is_virtual"):
+        if flag in data and not isinstance(data[flag], bool):
+            raise CatalogError(flag, _("Must be true or false."))
+
+    images = data.get("images")
+    if images is not None and (not isinstance(images, list) or not all(isinstance(u, str) and 0 < len(u) <= 300 for u in images)):
+        raise CatalogError("images", _("Images must be a list of URLs."))
+    params = data.get("params")
+    if params is not None:
+        if not isinstance(params, list):
+            raise CatalogError("params", _("Parameters must be a list."))
+        for i, p in enumerate(params):
+            if not isinstance(p, dict):
+                raise CatalogError(f"params.{i}", _("Each parameter needs a name and a value."))
+            _clean_name(p.get("name"), f"params.{i}.name", 40)
+            if not isinstance(p.get("value"), str) or len(p["value"]) > 200:
+                raise CatalogError(f"params.{i}.value", _("At most %(n)d characters.", n=200))
+    if "specs" in data or creating:
+        specs = _validate_specs(data.get("specs"))
+    else:
+        specs = [(s.name, list(s.values)) for s in product.specs]
+    skus = None
+    if "skus" in data or creating:
+        skus = _validate_skus(data.get("skus"), specs)
+    elif "specs" in data:
+        raise CatalogError("skus", _("Send the SKUs together with changed specs."))
+    tags = _tags_by_name(data["tags"]) if "tags" in data else None
+
+    if creating:
+        product = Product(name=name, seller_id=data.get("seller_id"))
+        db.session.add(product)
+    product.name, product.subtitle, product.description, product.category_id = name, subtitle, description, category_id
+    if "on_shelf" in data:
+        product.on_shelf = data["on_shelf"]
+    if "is_virtual" in data:
+        product.is_virtual = data["is_virtual"]
+    if tags is not None:
+        product.tags = tags
+    if images is not None:
+        product.images = [ProductImage(url=u, sort=i) for i, u in enumerate(images)]
+        product.image = images[0] if images else ""
+    if params is not None:
+        product.params = [ProductParam(name=p["name"].strip(), value=p["value"], sort=i) for i, p in enumerate(params)]
+    if "specs" in data or creating:
+        product.specs = [ProductSpec(name=n, values=v, sort=i) for i, (n, v) in enumerate(specs)]
+    if skus is not None:
+        _apply_skus(product, skus, creating)
+    return product
+
+
+def _apply_skus(product: Product, skus: list[dict], creating: bool) -> None:
+    existing = {} if creating else {s.id: s for s in product.skus}
+    by_values = {json.dumps(s.spec_values, sort_keys=True, ensure_ascii=False): s for s in existing.values()}
+    kept = set()
+    for i, item in enumerate(skus):
+        sku = None
+        if item["id"] is not None:
+            sku = existing.get(item["id"])
+            if sku is None:
+                raise CatalogError(f"skus.{i}.id", _("This SKU belongs to another product."))
+        else:
+            sku = by_values.get(json.dumps(item["spec_values"], sort_keys=True, ensure_ascii=False))
+            if sku is not None and sku.id in kept:
+                sku = None
+        if sku is None:
+            sku = Sku(price=item["price"])
+            product.skus.append(sku)
+        if sku.id is not None:
+            kept.add(sku.id)
+        sku.spec_values = item["spec_values"]
+        sku.price = item["price"]
+        sku.original_price = item["original_price"]
+        sku.member_price = item["member_price"]
+        sku.stock = item["stock"]
+        sku.weight_grams = item["weight_grams"]
+        sku.code = item["code"]
+        sku.is_active = True
+    for sku in existing.values():
+        if sku.id not in kept:
+            sku.is_active = False
+
+
+def set_on_shelf(product: Product, on_shelf: bool) -> None:
+    if on_shelf and not any(s.is_active for s in product.skus):
+        raise CatalogError("on_shelf", _("A product needs an active SKU to go on sale."))
+    product.on_shelf = on_shelf
+    signals.queue(signals.product_saved, product, created=False)
+    commit()
+
+
+def set_stock(sku: Sku, stock: int) -> None:
+    """Set a SKU's stock to an absolute number (a stock take), in one UPDATE."""
+    _int(stock, "stock", maximum=MAX_STOCK)
+    db.session.execute(update(Sku).where(Sku.id == sku.id).values(stock=stock).execution_options(synchronize_session=False))
+    commit()
+    db.session.refresh(sku)
+
+
+def adjust_stock(sku: Sku, delta: int) -> bool:
+    """Add ``delta`` (may be negative) atomically; False when it would go below 0."""
+    if not isinstance(delta, int) or isinstance(delta, bool):
+        raise CatalogError("delta", _("Must be an integer."))
+    result = db.session.execute(
+        update(Sku).where(Sku.id == sku.id, Sku.stock + delta >= 0).values(stock=Sku.stock + delta).execution_options(synchronize_session=False)
+    )
+    commit()
+    db.session.refresh(sku)
+    return result.rowcount == 1
+
+
+def delete_product(product: Product) -> None:
+    """Delete a product that was never ordered; otherwise take it off shelf."""
+    from jishi.orders.models import OrderLine
+
+    ordered = db.session.execute(select(OrderLine.id).where(OrderLine.product_id == product.id).limit(1)).first()
+    if ordered:
+        raise CatalogError("id", _("This product has orders; take it off shelf instead."), code="conflict")
+    db.session.delete(product)
+    commit()

@@ -1,0 +1,229 @@
+"""Accounts API (SPEC K5, K14): register, sign in with a bearer token, sign
+out (revokes that token), the profile and the address book."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from jishi.accounts import service
+from jishi.accounts.auth import issue_token, revoke_current_token
+from jishi.accounts.service import AccountError
+from jishi.api.common import StrictInt, fail, login_required, not_found
+from jishi.db import commit
+from jishi.extensions import limiter
+from jishi.i18n import gettext as _
+
+blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts, sign-in and addresses")
+
+
+def account_error(exc: AccountError):
+    status = 409 if exc.code == "conflict" else 422
+    fail(status, exc.code, exc.message, exc.field)
+
+
+# --- Schemas ---------------------------------------------------------------
+
+
+class AccountRegisterSchema(Schema):
+    phone = fields.String(required=True, validate=validate.Length(max=20), metadata={"description": "11 digits, starting with 1"})
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=128))
+    name = fields.String(load_default="", validate=validate.Length(max=60))
+
+
+class AccountLoginSchema(Schema):
+    phone = fields.String(required=True, validate=validate.Length(max=20))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=128))
+
+
+class AccountMemberLevelSchema(Schema):
+    id = StrictInt()
+    name = fields.String()
+    rank = StrictInt()
+
+
+class AccountUserSchema(Schema):
+    id = StrictInt()
+    phone = fields.String()
+    name = fields.String()
+    role = fields.String()
+    locale = fields.String(allow_none=True)
+    member_level = fields.Nested(AccountMemberLevelSchema, allow_none=True)
+    created_at = fields.DateTime()
+
+
+class AccountTokenSchema(Schema):
+    token = fields.String(metadata={"description": "send as `Authorization: Bearer <token>`"})
+    user = fields.Nested(AccountUserSchema)
+
+
+class AccountProfileArgsSchema(Schema):
+    name = fields.String(validate=validate.Length(max=60))
+    locale = fields.String(allow_none=True, metadata={"description": "zh_CN, en, or null to follow the client"})
+
+
+class AccountAddressArgsSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    phone = fields.String(required=True, validate=validate.Length(min=5, max=20))
+    province = fields.String(required=True, validate=validate.Length(min=1, max=30))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=30))
+    district = fields.String(load_default="", validate=validate.Length(max=30))
+    detail = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90), metadata={"description": "degrees"})
+    lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180), metadata={"description": "degrees"})
+    is_default = fields.Boolean()
+
+
+class AccountAddressPatchSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=40))
+    phone = fields.String(validate=validate.Length(min=5, max=20))
+    province = fields.String(validate=validate.Length(min=1, max=30))
+    city = fields.String(validate=validate.Length(min=1, max=30))
+    district = fields.String(validate=validate.Length(max=30))
+    detail = fields.String(validate=validate.Length(min=1, max=200))
+    lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+    is_default = fields.Boolean()
+
+
+class AccountAddressSchema(Schema):
+    id = StrictInt()
+    name = fields.String()
+    phone = fields.String()
+    province = fields.String()
+    city = fields.String()
+    district = fields.String()
+    detail = fields.String()
+    lat = fields.Float(allow_none=True)
+    lng = fields.Float(allow_none=True)
+    is_default = fields.Boolean()
+
+
+class AccountAddressListSchema(Schema):
+    items = fields.List(fields.Nested(AccountAddressSchema))
+
+
+# --- Sign-up, sign-in ------------------------------------------------------
+
+
+def _login_limit() -> str:
+    return current_app.config["JISHI_LOGIN_RATE_LIMIT"]
+
+
+@blp.post("/auth/register")
+@limiter.limit(_login_limit)
+@blp.arguments(AccountRegisterSchema)
+@blp.response(201, AccountTokenSchema)
+def register(data):
+    """Create a buyer account and return a bearer token for it."""
+    try:
+        user = service.register(data["phone"], data["password"], data.get("name", ""))
+    except AccountError as exc:
+        account_error(exc)
+    token = issue_token(user)
+    commit()
+    return {"token": token, "user": user}
+
+
+@blp.post("/auth/login")
+@limiter.limit(_login_limit)
+@blp.arguments(AccountLoginSchema)
+@blp.response(200, AccountTokenSchema)
+def login(data):
+    """Exchange phone and password for a bearer token (rate-limited)."""
+    user = service.authenticate(data["phone"], data["password"])
+    if user is None:
+        fail(401, "bad_credentials", _("Wrong phone number or password."), "password")
+    token = issue_token(user)
+    commit()
+    return {"token": token, "user": user}
+
+
+@blp.post("/auth/logout")
+@login_required
+@blp.response(204)
+def logout():
+    """Revoke the bearer token of this request."""
+    revoke_current_token()
+    commit()
+    return None
+
+
+@blp.get("/me")
+@login_required
+@blp.response(200, AccountUserSchema)
+def me():
+    """The signed-in user."""
+    return current_user
+
+
+@blp.patch("/me")
+@login_required
+@blp.arguments(AccountProfileArgsSchema)
+@blp.response(200, AccountUserSchema)
+def update_me(data):
+    """Change name and language."""
+    try:
+        service.update_profile(current_user, data)
+    except AccountError as exc:
+        account_error(exc)
+    return current_user
+
+
+# --- Addresses -------------------------------------------------------------
+
+
+@blp.get("/addresses")
+@login_required
+@blp.response(200, AccountAddressListSchema)
+def addresses():
+    """The address book, default first."""
+    return {"items": service.list_addresses(current_user)}
+
+
+@blp.post("/addresses")
+@login_required
+@blp.arguments(AccountAddressArgsSchema)
+@blp.response(201, AccountAddressSchema)
+def add_address(data):
+    """Add an address (the first one becomes the default)."""
+    try:
+        return service.add_address(current_user, data)
+    except AccountError as exc:
+        account_error(exc)
+
+
+@blp.get("/addresses/<int:address_id>")
+@login_required
+@blp.response(200, AccountAddressSchema)
+def get_address(address_id: int):
+    address = service.get_address(current_user, address_id)
+    if address is None:
+        not_found(_("address"))
+    return address
+
+
+@blp.patch("/addresses/<int:address_id>")
+@login_required
+@blp.arguments(AccountAddressPatchSchema)
+@blp.response(200, AccountAddressSchema)
+def update_address(data, address_id: int):
+    """Change an address; ``is_default: true`` makes it the default."""
+    try:
+        address = service.update_address(current_user, address_id, data)
+    except AccountError as exc:
+        account_error(exc)
+    if address is None:
+        not_found(_("address"))
+    return address
+
+
+@blp.delete("/addresses/<int:address_id>")
+@login_required
+@blp.response(204)
+def delete_address(address_id: int):
+    if not service.delete_address(current_user, address_id):
+        not_found(_("address"))
+    return None

@@ -1,0 +1,147 @@
+"""Cart API (SPEC K6, K14): one cart across every seller, grouped by the
+``split_cart`` hook and priced by ``line_price_rules`` like the checkout.
+
+``POST /cart/items`` costs at most five statements (token lookup included)
+whatever the cart size: it answers with the changed line, not the whole cart.
+"""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from jishi.api.common import Money, StrictInt, fail, login_required
+from jishi.cart import service
+from jishi.cart.service import MAX_QUANTITY, CartError
+
+blp = Blueprint("cart", __name__, url_prefix="/api/v1", description="The shopping cart")
+
+
+def cart_error(exc: CartError):
+    fail(exc.status, exc.code, exc.message, exc.field)
+
+
+class CartAddSchema(Schema):
+    sku_id = StrictInt(required=True, validate=validate.Range(min=1))
+    quantity = StrictInt(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
+
+
+class CartLinePatchSchema(Schema):
+    quantity = StrictInt(validate=validate.Range(min=1, max=MAX_QUANTITY))
+    selected = fields.Boolean()
+
+
+class CartSelectSchema(Schema):
+    ids = fields.List(StrictInt(validate=validate.Range(min=1)), required=True, validate=validate.Length(max=500))
+    selected = fields.Boolean(required=True)
+
+
+class CartLineRefSchema(Schema):
+    id = StrictInt()
+    sku_id = StrictInt()
+    quantity = StrictInt()
+    selected = fields.Boolean()
+
+
+class CartSelectResultSchema(Schema):
+    updated = StrictInt()
+
+
+class CartViewLineSchema(Schema):
+    id = StrictInt()
+    sku_id = StrictInt(attribute="sku.id")
+    product_id = StrictInt(attribute="product.id")
+    name = fields.String(attribute="product.name")
+    image = fields.String(attribute="product.image")
+    spec_text = fields.String(attribute="sku.spec_text")
+    stock = StrictInt(attribute="sku.stock")
+    quantity = StrictInt()
+    selected = fields.Boolean()
+    base_price = Money()
+    unit_price = Money(metadata={"description": "price this buyer pays (member price applied)"})
+    price_source = fields.String()
+    price_label = fields.String()
+    amount = Money()
+    available = fields.Boolean()
+    problem = fields.String(allow_none=True)
+    problem_code = fields.String(allow_none=True)
+
+
+class CartViewGroupSchema(Schema):
+    key = fields.String()
+    title = fields.String()
+    seller_id = StrictInt(allow_none=True)
+    tags = fields.List(fields.String())
+    selected_amount = Money()
+    lines = fields.List(fields.Nested(CartViewLineSchema))
+
+
+class CartViewSchema(Schema):
+    groups = fields.List(fields.Nested(CartViewGroupSchema))
+    total_amount = Money(metadata={"description": "selected, available lines (before order discounts)"})
+    selected_quantity = StrictInt()
+    quantity = StrictInt()
+    all_selected = fields.Boolean()
+
+
+def _line(line) -> dict:
+    return {"id": line.id, "sku_id": line.sku_id, "quantity": line.quantity, "selected": line.selected}
+
+
+@blp.get("/cart")
+@login_required
+@blp.response(200, CartViewSchema)
+def get_cart():
+    """The cart, grouped (one group per future order) with selected totals."""
+    return service.view(current_user)
+
+
+@blp.post("/cart/items")
+@login_required
+@blp.arguments(CartAddSchema)
+@blp.response(201, CartLineRefSchema)
+def add_item(data):
+    """Add a SKU (adding to its line when already in the cart); checked against stock."""
+    try:
+        line = service.add(current_user, data["sku_id"], data["quantity"])
+    except CartError as exc:
+        cart_error(exc)
+    return _line(line)
+
+
+@blp.patch("/cart/items/<int:line_id>")
+@login_required
+@blp.arguments(CartLinePatchSchema)
+@blp.response(200, CartLineRefSchema)
+def update_item(data, line_id: int):
+    """Change a line's quantity (checked against stock) and/or selection."""
+    try:
+        line = service.update_line(current_user, line_id, data.get("quantity"), data.get("selected"))
+    except CartError as exc:
+        cart_error(exc)
+    return _line(line)
+
+
+@blp.delete("/cart/items/<int:line_id>")
+@login_required
+@blp.response(204)
+def delete_item(line_id: int):
+    try:
+        service.remove(current_user, line_id)
+    except CartError as exc:
+        cart_error(exc)
+    return None
+
+
+@blp.post("/cart/select")
+@login_required
+@blp.arguments(CartSelectSchema)
+@blp.response(200, CartSelectResultSchema)
+def select_lines(data):
+    """Select or unselect several lines at once (ids of other buyers' lines are ignored)."""
+    try:
+        n = service.set_selected(current_user, data["ids"], data["selected"])
+    except CartError as exc:
+        cart_error(exc)
+    return {"updated": n}

@@ -1,0 +1,236 @@
+"""Catalog API (SPEC K4, K14): product listing and detail, categories, tags.
+
+Query budget (tests/api/test_catalog_queries.py): a product page is one
+statement (plus the bearer-token lookup when signed in) whatever its size;
+a product detail is at most four, token lookup included.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from jishi.api.common import Money, StrictInt, fail, not_found
+from jishi.catalog import service
+from jishi.catalog.service import CatalogError
+from jishi.checkout.service import CheckoutLine, line_key, price_lines
+from jishi.i18n import gettext as _
+
+blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products, categories and tags")
+
+
+def catalog_error(exc: CatalogError):
+    status = 409 if exc.code == "conflict" else 422
+    fail(status, exc.code, exc.message, exc.field)
+
+
+# --- Schemas ---------------------------------------------------------------
+
+
+class CatalogListArgsSchema(Schema):
+    q = fields.String(validate=validate.Length(max=50), metadata={"description": "keyword (any length, Chinese too)"})
+    category_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "includes subcategories"})
+    tag_id = fields.Integer(validate=validate.Range(min=1))
+    seller_id = fields.Integer(validate=validate.Range(min=0))
+    min_price = fields.Integer(validate=validate.Range(min=0), metadata={"description": "fen"})
+    max_price = fields.Integer(validate=validate.Range(min=0), metadata={"description": "fen"})
+    sort = fields.String(load_default="newest", validate=validate.OneOf(service.SORTS))
+    cursor = fields.String(validate=validate.Length(max=200), metadata={"description": "next_cursor of the previous page"})
+    limit = fields.Integer(validate=validate.Range(min=1), metadata={"description": "page size, at most JISHI_MAX_PAGE_SIZE"})
+
+
+class CatalogTagSchema(Schema):
+    id = StrictInt()
+    name = fields.String()
+
+
+class CatalogCategoryRefSchema(Schema):
+    id = StrictInt()
+    name = fields.String()
+    parent_id = StrictInt(allow_none=True)
+
+
+class CatalogProductItemSchema(Schema):
+    id = StrictInt()
+    name = fields.String()
+    subtitle = fields.String()
+    image = fields.String()
+    price = Money(metadata={"description": "lowest SKU price, fen"})
+    original_price = Money(allow_none=True)
+    sales = StrictInt()
+    seller_id = StrictInt(allow_none=True)
+    category_id = StrictInt(allow_none=True)
+    is_virtual = fields.Boolean()
+    on_shelf = fields.Boolean()
+
+
+class CatalogProductPageSchema(Schema):
+    items = fields.List(fields.Nested(CatalogProductItemSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class CatalogImageSchema(Schema):
+    url = fields.String()
+
+
+class CatalogParamSchema(Schema):
+    name = fields.String()
+    value = fields.String()
+
+
+class CatalogSpecSchema(Schema):
+    name = fields.String()
+    values = fields.List(fields.String())
+
+
+class CatalogSkuSchema(Schema):
+    id = StrictInt()
+    spec_values = fields.Dict(keys=fields.String(), values=fields.String())
+    spec_text = fields.String()
+    price = Money()
+    original_price = Money(allow_none=True)
+    member_price = Money(allow_none=True, metadata={"description": "price for buyers with a member level"})
+    your_price = Money(metadata={"description": "the unit price the current buyer pays (member price applied)"})
+    price_source = fields.String(metadata={"description": "base, member, or a plugin's source"})
+    stock = StrictInt()
+    code = fields.String()
+    weight_grams = StrictInt()
+    is_active = fields.Boolean()
+
+
+class CatalogProductDetailSchema(CatalogProductItemSchema):
+    description = fields.String()
+    category = fields.Nested(CatalogCategoryRefSchema, allow_none=True)
+    images = fields.List(fields.Nested(CatalogImageSchema))
+    params = fields.List(fields.Nested(CatalogParamSchema))
+    specs = fields.List(fields.Nested(CatalogSpecSchema))
+    tags = fields.List(fields.Nested(CatalogTagSchema))
+    skus = fields.List(fields.Nested(CatalogSkuSchema))
+    stock = StrictInt()
+
+
+class CatalogCategoryNodeSchema(Schema):
+    id = StrictInt()
+    name = fields.String()
+    sort = StrictInt()
+    parent_id = StrictInt(allow_none=True)
+    children = fields.List(fields.Nested(lambda: CatalogCategoryNodeSchema()))
+
+
+class CatalogTagListSchema(Schema):
+    items = fields.List(fields.Nested(CatalogTagSchema))
+
+
+class CatalogCategoryTreeSchema(Schema):
+    items = fields.List(fields.Nested(CatalogCategoryNodeSchema))
+
+
+# --- Helpers ---------------------------------------------------------------
+
+
+def page_limit(args) -> int:
+    maximum = current_app.config["JISHI_MAX_PAGE_SIZE"]
+    limit = args.get("limit") or current_app.config["JISHI_PAGE_SIZE"]
+    if limit > maximum:
+        fail(422, "invalid", _("At most %(n)d per page.", n=maximum), "limit")
+    return limit
+
+
+def priced_skus(product, user) -> list[dict]:
+    """The product's active SKUs with the current buyer's unit price, priced by
+    the same ``line_price_rules`` hook as the cart and checkout."""
+    skus = [s for s in product.skus if s.is_active]
+    lines = [
+        CheckoutLine(
+            key=line_key(s.id), sku_id=s.id, product_id=product.id, seller_id=product.seller_id,
+            category_id=product.category_id, name=product.name, spec_text=s.spec_text, image=product.image,
+            quantity=1, base_price=s.price, stock=s.stock, on_shelf=product.on_shelf and s.is_active,
+            is_virtual=product.is_virtual, weight_grams=s.weight_grams, sku=s, unit_price=s.price,
+        )
+        for s in skus
+    ]
+    price_lines(lines, user)
+    out = []
+    for s, line in zip(skus, lines):
+        out.append(
+            {
+                "id": s.id, "spec_values": s.spec_values or {}, "spec_text": s.spec_text, "price": s.price,
+                "original_price": s.original_price, "member_price": s.member_price, "your_price": line.unit_price,
+                "price_source": line.price_source, "stock": s.stock, "code": s.code, "weight_grams": s.weight_grams,
+                "is_active": s.is_active,
+            }
+        )
+    return out
+
+
+def product_detail(product, user, *, all_skus: bool = False) -> dict:
+    skus = priced_skus(product, user)
+    if all_skus:
+        active = {s["id"] for s in skus}
+        skus += [
+            {"id": s.id, "spec_values": s.spec_values or {}, "spec_text": s.spec_text, "price": s.price,
+             "original_price": s.original_price, "member_price": s.member_price, "your_price": s.price,
+             "price_source": "base", "stock": s.stock, "code": s.code, "weight_grams": s.weight_grams,
+             "is_active": s.is_active}
+            for s in product.skus if s.id not in active
+        ]
+    return {
+        "id": product.id, "name": product.name, "subtitle": product.subtitle, "image": product.image,
+        "price": product.price, "original_price": product.original_price, "sales": product.sales,
+        "seller_id": product.seller_id, "category_id": product.category_id, "is_virtual": product.is_virtual,
+        "on_shelf": product.on_shelf, "description": product.description,
+        "category": product.category, "images": product.images, "params": product.params, "specs": product.specs,
+        "tags": product.tags, "skus": skus, "stock": sum(s.stock for s in product.skus if s.is_active),
+    }
+
+
+def _user():
+    return current_user if current_user.is_authenticated else None
+
+
+# --- Endpoints -------------------------------------------------------------
+
+
+@blp.get("/products")
+@blp.arguments(CatalogListArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, CatalogProductPageSchema)
+def list_products(**args):
+    """Products on sale, one page at a time (keyset pagination: pass
+    ``next_cursor`` back as ``cursor``; ``null`` means the last page)."""
+    limit = page_limit(args)
+    try:
+        items, cursor = service.list_products(
+            q=args.get("q"), category_id=args.get("category_id"), tag_id=args.get("tag_id"),
+            min_price=args.get("min_price"), max_price=args.get("max_price"), seller_id=args.get("seller_id"),
+            sort=args["sort"], cursor=args.get("cursor"), limit=limit,
+        )
+    except CatalogError as exc:
+        catalog_error(exc)
+    return {"items": items, "next_cursor": cursor}
+
+
+@blp.get("/products/<int:product_id>")
+@blp.response(200, CatalogProductDetailSchema)
+def get_product(product_id: int):
+    """A product on sale with its SKUs (each with the price this buyer pays),
+    images, parameters, specs and tags."""
+    product = service.get_product(product_id)
+    if product is None:
+        not_found(_("product"))
+    return product_detail(product, _user())
+
+
+@blp.get("/categories")
+@blp.response(200, CatalogCategoryTreeSchema)
+def categories():
+    """Every category as a tree."""
+    return {"items": service.category_tree()}
+
+
+@blp.get("/tags")
+@blp.response(200, CatalogTagListSchema)
+def tags():
+    """Every product tag."""
+    return {"items": service.list_tags()}

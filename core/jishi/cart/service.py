@@ -1,0 +1,316 @@
+"""The cart (SPEC K6): one cart per buyer across every seller.
+
+Quantities are checked against stock when a line is added or changed (the
+checkout checks again, atomically, when the order is placed). The cart page
+prices and groups lines exactly like the checkout does, by reusing
+:func:`jishi.checkout.service.load_lines`, ``price_lines`` and
+``group_lines`` (so the ``line_price_rules`` and ``split_cart`` hooks apply).
+
+:func:`add` costs three statements whatever the cart size: the SKU with its
+product, the existing line for that SKU, and the INSERT or UPDATE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
+
+from jishi.cart.models import CartLine
+from jishi.catalog.models import Product, Sku
+from jishi.checkout.service import group_lines, load_lines, price_lines
+from jishi.db import commit, db, rollback
+from jishi.i18n import gettext as _
+
+MAX_QUANTITY = 9999
+MAX_LINES = 200
+
+
+class CartError(Exception):
+    """Bad cart input; ``field`` names the offending field."""
+
+    def __init__(self, field: str | None, message: str, code: str = "invalid", status: int = 422):
+        self.field = field
+        self.message = message
+        self.code = code
+        self.status = status
+        super().__init__(message)
+
+
+def _check_quantity(quantity) -> int:
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise CartError("quantity", _("Must be an integer."))
+    if quantity < 1:
+        raise CartError("quantity", _("Quantity must be at least 1."))
+    if quantity > MAX_QUANTITY:
+        raise CartError("quantity", _("At most %(n)d at a time.", n=MAX_QUANTITY))
+    return quantity
+
+
+def _sellable_sku(sku_id) -> Sku:
+    if not isinstance(sku_id, int) or isinstance(sku_id, bool):
+        raise CartError("sku_id", _("Must be an integer."))
+    sku = db.session.execute(
+        select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id == sku_id)
+    ).scalar_one_or_none()
+    if sku is None:
+        raise CartError("sku_id", _("Product variant %(id)s does not exist.", id=sku_id), code="not_found", status=404)
+    if not (sku.is_active and sku.product.on_shelf):
+        raise CartError("sku_id", _("%(name)s is no longer on sale.", name=sku.product.name), code="off_shelf", status=409)
+    return sku
+
+
+def _stock_error(sku: Sku) -> CartError:
+    return CartError(
+        "quantity",
+        _("Only %(n)d of %(name)s left.", n=max(sku.stock, 0), name=sku.product.name),
+        code="out_of_stock",
+        status=409,
+    )
+
+
+def add(user, sku_id: int, quantity: int) -> CartLine:
+    """Put ``quantity`` of a SKU in the cart (adding to an existing line)."""
+    quantity = _check_quantity(quantity)
+    sku = _sellable_sku(sku_id)
+    line = db.session.execute(
+        select(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id == sku.id)
+    ).scalar_one_or_none()
+    total = quantity + (line.quantity if line else 0)
+    if total > MAX_QUANTITY:
+        raise CartError("quantity", _("At most %(n)d at a time.", n=MAX_QUANTITY))
+    if total > sku.stock:
+        raise _stock_error(sku)
+    if line is None:
+        line = CartLine(user_id=user.id, sku_id=sku.id, quantity=quantity, selected=True)
+        line.sku = sku
+        db.session.add(line)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # Another request added the same SKU meanwhile: add to that line.
+            rollback()
+            return add(user, sku_id, quantity)
+    else:
+        line.quantity = total
+        line.selected = True
+    commit_keep(line)
+    return line
+
+
+def commit_keep(*objs) -> None:
+    """Commit without expiring loaded objects, so a response can read
+    ``objs`` without reloading them."""
+    session = db.session
+    old = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        commit()
+    finally:
+        session.expire_on_commit = old
+
+
+def _own_line(user, line_id: int) -> CartLine:
+    line = db.session.execute(
+        select(CartLine)
+        .join(CartLine.sku)
+        .join(Sku.product)
+        .options(contains_eager(CartLine.sku).contains_eager(Sku.product))
+        .where(CartLine.id == line_id, CartLine.user_id == user.id)
+    ).scalar_one_or_none()
+    if line is None:
+        raise CartError("id", _("Not found: %(what)s", what=_("cart line")), code="not_found", status=404)
+    return line
+
+
+def set_quantity(user, line_id: int, quantity: int) -> CartLine:
+    quantity = _check_quantity(quantity)
+    line = _own_line(user, line_id)
+    if quantity > line.sku.stock:
+        raise _stock_error(line.sku)
+    line.quantity = quantity
+    commit_keep(line)
+    return line
+
+
+def update_line(user, line_id: int, quantity: int | None = None, selected: bool | None = None) -> CartLine:
+    """Change quantity and/or selection of one of the user's lines."""
+    if quantity is not None:
+        quantity = _check_quantity(quantity)
+    if selected is not None and not isinstance(selected, bool):
+        raise CartError("selected", _("Must be true or false."))
+    line = _own_line(user, line_id)
+    if quantity is not None:
+        if quantity > line.sku.stock:
+            raise _stock_error(line.sku)
+        line.quantity = quantity
+    if selected is not None:
+        line.selected = selected
+    commit_keep(line)
+    return line
+
+
+def remove(user, line_id: int) -> None:
+    result = db.session.execute(
+        delete(CartLine).where(CartLine.id == line_id, CartLine.user_id == user.id).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        rollback()
+        raise CartError("id", _("Not found: %(what)s", what=_("cart line")), code="not_found", status=404)
+    commit()
+
+
+def set_selected(user, line_ids, selected: bool) -> int:
+    """Select or unselect the user's lines ``line_ids`` (others' ids are ignored)."""
+    if not isinstance(selected, bool):
+        raise CartError("selected", _("Must be true or false."))
+    if not isinstance(line_ids, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in line_ids):
+        raise CartError("ids", _("A list of line ids."))
+    if not line_ids:
+        return 0
+    result = db.session.execute(
+        update(CartLine)
+        .where(CartLine.user_id == user.id, CartLine.id.in_(list(line_ids)))
+        .values(selected=selected)
+        .execution_options(synchronize_session=False)
+    )
+    commit()
+    return result.rowcount
+
+
+def select_all(user, selected: bool) -> None:
+    db.session.execute(
+        update(CartLine).where(CartLine.user_id == user.id).values(selected=selected).execution_options(synchronize_session=False)
+    )
+    commit()
+
+
+def clear(user) -> None:
+    db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
+    commit()
+
+
+def count(user) -> int:
+    from sqlalchemy import func
+
+    return db.session.execute(select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == user.id)).scalar_one()
+
+
+# --- The cart page -----------------------------------------------------------
+
+
+@dataclass
+class CartViewLine:
+    id: int
+    sku: Sku
+    product: Product
+    quantity: int
+    selected: bool
+    unit_price: int
+    base_price: int
+    price_source: str
+    price_label: str
+    available: bool
+    problem: str | None
+    problem_code: str | None = None
+
+    @property
+    def amount(self) -> int:
+        return self.unit_price * self.quantity
+
+
+@dataclass
+class CartViewGroup:
+    key: str
+    title: str
+    seller_id: int | None
+    tags: tuple[str, ...]
+    lines: list[CartViewLine]
+
+    @property
+    def selected_amount(self) -> int:
+        return sum(line.amount for line in self.lines if line.selected and line.available)
+
+
+@dataclass
+class CartView:
+    groups: list[CartViewGroup] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[CartViewLine]:
+        return [line for g in self.groups for line in g.lines]
+
+    @property
+    def selected_lines(self) -> list[CartViewLine]:
+        return [line for line in self.lines if line.selected and line.available]
+
+    @property
+    def total_amount(self) -> int:
+        """Goods amount of the selected, available lines (before order discounts)."""
+        return sum(line.amount for line in self.selected_lines)
+
+    @property
+    def selected_quantity(self) -> int:
+        return sum(line.quantity for line in self.selected_lines)
+
+    @property
+    def quantity(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def all_selected(self) -> bool:
+        lines = self.lines
+        return bool(lines) and all(line.selected for line in lines)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.groups
+
+
+def view(user) -> CartView:
+    """Every cart line, priced and grouped like the checkout; totals count
+    selected lines that can be bought."""
+    rows = db.session.execute(
+        select(CartLine.id, CartLine.sku_id, CartLine.quantity, CartLine.selected)
+        .where(CartLine.user_id == user.id)
+        .order_by(CartLine.id.desc())
+    ).all()
+    if not rows:
+        return CartView()
+    by_sku: dict[int, Any] = {r.sku_id: r for r in rows}
+    lines = load_lines([(r.sku_id, r.quantity) for r in rows])
+    price_lines(lines, user)
+    groups = group_lines(lines, user)
+    out = []
+    for group in groups:
+        vlines = []
+        for cl in group.lines:
+            row = by_sku[cl.sku_id]
+            problem = code = None
+            if not cl.on_shelf:
+                code, problem = "off_shelf", _("%(name)s is no longer on sale.", name=cl.name)
+            elif cl.stock < cl.quantity:
+                code, problem = "out_of_stock", _("Only %(n)d of %(name)s left.", n=max(cl.stock, 0), name=cl.name)
+            elif cl.quantity_limit is not None and cl.quantity > cl.quantity_limit:
+                code, problem = "limit", _("At most %(n)d of %(name)s at this price.", n=cl.quantity_limit, name=cl.name)
+            vlines.append(
+                CartViewLine(
+                    id=row.id,
+                    sku=cl.sku,
+                    product=cl.sku.product,
+                    quantity=cl.quantity,
+                    selected=row.selected,
+                    unit_price=cl.unit_price,
+                    base_price=cl.base_price,
+                    price_source=cl.price_source,
+                    price_label=cl.price_label,
+                    available=problem is None,
+                    problem=problem,
+                    problem_code=code,
+                )
+            )
+        out.append(CartViewGroup(group.key, group.title, group.seller_id, tuple(group.tags), vlines))
+    return CartView(out)
