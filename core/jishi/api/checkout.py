@@ -17,7 +17,7 @@ from jishi.api.common import Money, StrictInt, fail, fail_problems, idempotency_
 from jishi.api.orders import OrderSummarySchema, PaymentOrderSchema
 from jishi.checkout import service as checkout_service
 from jishi.checkout.errors import CheckoutError
-from jishi.db import db
+from jishi.db import db, utcnow
 from jishi.i18n import gettext as _
 
 blp = Blueprint("checkout", __name__, url_prefix="/api/v1", description="Checkout")
@@ -211,13 +211,13 @@ def place(args):
     key = idempotency_key()
     if not key:
         fail(400, "invalid", _("The Idempotency-Key header is required."), "Idempotency-Key")
-    existing = checkout_service.find_placed(current_user, key)
-    if existing is not None:
-        return _placed(checkout_service._siblings(existing), True), 200
     items, address_id, options = _args(args)
+    started = utcnow()
     try:
         payments = checkout_service.place_order(current_user, items, address_id, options, idempotency_key=key)
     except CheckoutError as exc:
         db.session.rollback()
         fail_problems(exc.problems, exc.status)
-    return _placed(payments, False), 201
+    # place_order answers an earlier placement with this key as it was
+    replayed = all(p.created_at < started for p in payments)
+    return _placed(payments, replayed), 200 if replayed else 201

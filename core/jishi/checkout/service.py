@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -439,28 +439,38 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
     db.session.add_all(orders)
     db.session.flush()
 
-    order_lines: list[tuple[OrderLine, CheckoutLine, Order]] = []
+    rows = []
     for order, group in zip(orders, checkout.groups):
         for line in group.lines:
-            ol = OrderLine(
-                order_id=order.id,
-                product_id=line.product_id,
-                sku_id=line.sku_id,
-                name=line.name,
-                spec_text=line.spec_text,
-                image=line.image,
-                category_id=line.category_id,
-                base_price=line.base_price,
-                unit_price=line.unit_price,
-                price_source=line.price_source,
-                quantity=line.quantity,
-                goods_amount=line.goods_amount,
-                discount_amount=line.discount,
-                pay_amount=line.payable,
+            rows.append(
+                dict(
+                    order_id=order.id,
+                    product_id=line.product_id,
+                    sku_id=line.sku_id,
+                    name=line.name,
+                    spec_text=line.spec_text,
+                    image=line.image,
+                    category_id=line.category_id,
+                    base_price=line.base_price,
+                    unit_price=line.unit_price,
+                    price_source=line.price_source,
+                    quantity=line.quantity,
+                    goods_amount=line.goods_amount,
+                    discount_amount=line.discount,
+                    pay_amount=line.payable,
+                )
             )
-            order_lines.append((ol, line, order))
-    db.session.add_all([ol for ol, _, _ in order_lines])
-    db.session.flush()
+    # One executemany INSERT, then one SELECT reading the rows back (the
+    # unit of work would insert row by row on SQLite to learn each id):
+    # placing L lines stays within 12 + L statements.
+    db.session.execute(insert(OrderLine), rows)
+    written = db.session.execute(
+        select(OrderLine).where(OrderLine.order_id.in_([o.id for o in orders])).order_by(OrderLine.id)
+    ).scalars().all()
+    by_line = {(ol.order_id, ol.sku_id): ol for ol in written}
+    order_lines: list[tuple[OrderLine, CheckoutLine, Order]] = [
+        (by_line[(order.id, line.sku_id)], line, order) for order, group in zip(orders, checkout.groups) for line in group.lines
+    ]
 
     allocations = []
     for ol, line, order in order_lines:

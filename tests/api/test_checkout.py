@@ -1,0 +1,207 @@
+"""K7 checkout preview and placement through the JSON API (K14)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from jishi.cart.models import CartLine
+from jishi.db import db
+from jishi.hookspecs import Discount, hookimpl
+from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku
+
+
+def body(items, addr=None, **extra):
+    data = {"items": [{"sku_id": s.id if hasattr(s, "id") else s, "quantity": q} for s, q in items]}
+    if addr is not None:
+        data["address_id"] = addr.id
+    data.update(extra)
+    return data
+
+
+def stock(sku_id):
+    db.session.expire_all()
+    return db.session.get(Sku, sku_id).stock
+
+
+def test_preview_groups_delivery_and_totals(api, factory):
+    """K7: the preview shows groups, delivery options, lines and totals; writes nothing."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=2000, stock=5).skus[0]
+    r = api.post("/checkout/preview", user=buyer, json=body([(sku, 2)], addr))
+    assert r.status_code == 200, r.json
+    data = r.json
+    [group] = data["groups"]
+    assert group["delivery"] == "standard"
+    assert [o["code"] for o in group["delivery_options"]] == ["standard"]
+    assert group["lines"][0]["goods_amount"] == 4000
+    assert data["totals"] == {"goods_amount": 4000, "discount_amount": 0, "delivery_fee": 1000, "pay_amount": 5000}
+    assert data["problems"] == []
+    assert db.session.execute(select(func.count(Order.id))).scalar_one() == 0
+    assert stock(sku.id) == 5
+
+
+def test_preview_reports_problems(api, factory):
+    """K7: missing address and short stock are problems naming the field."""
+    buyer = factory.user()
+    sku = factory.product(price=2000, stock=1).skus[0]
+    r = api.post("/checkout/preview", user=buyer, json=body([(sku, 2)]))
+    assert r.status_code == 200
+    fields = {p["field"] for p in r.json["problems"]}
+    assert {"items", "address_id"} <= fields
+
+
+def test_preview_from_selected_cart_lines(api, factory):
+    """K7: without items, the preview uses the buyer's selected cart lines."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    a = factory.product(price=1000).skus[0]
+    b = factory.product(price=3000).skus[0]
+    db.session.add_all([CartLine(user_id=buyer.id, sku_id=a.id, quantity=2), CartLine(user_id=buyer.id, sku_id=b.id, quantity=1, selected=False)])
+    db.session.commit()
+    r = api.post("/checkout/preview", user=buyer, json={"address_id": addr.id})
+    assert r.status_code == 200
+    assert [line["sku_id"] for line in r.json["groups"][0]["lines"]] == [a.id]
+    assert r.json["totals"]["goods_amount"] == 2000
+
+
+def test_place_is_idempotent(api, factory):
+    """K7: the same Idempotency-Key twice -> one payment, stock taken once."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=2000, stock=5).skus[0]
+    headers = {"Idempotency-Key": "place-1"}
+    r1 = api.post("/checkout/place", user=buyer, json=body([(sku, 2)], addr), headers=headers)
+    assert r1.status_code == 201, r1.json
+    r2 = api.post("/checkout/place", user=buyer, json=body([(sku, 2)], addr), headers=headers)
+    assert r2.status_code == 200, r2.json
+    assert r2.json["replayed"] is True
+    assert [p["id"] for p in r2.json["payments"]] == [p["id"] for p in r1.json["payments"]]
+    assert [o["id"] for o in r2.json["orders"]] == [o["id"] for o in r1.json["orders"]]
+    assert db.session.execute(select(func.count(PaymentOrder.id))).scalar_one() == 1
+    assert db.session.execute(select(func.count(Order.id))).scalar_one() == 1
+    assert stock(sku.id) == 3
+    # another key places again
+    r3 = api.post("/checkout/place", user=buyer, json=body([(sku, 1)], addr), headers={"Idempotency-Key": "place-2"})
+    assert r3.status_code == 201
+    assert stock(sku.id) == 2
+
+
+def test_place_needs_idempotency_key(api, factory):
+    """K7/K14: placing without an Idempotency-Key is a 400 naming the header."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product().skus[0]
+    r = api.post("/checkout/place", user=buyer, json=body([(sku, 1)], addr))
+    assert r.status_code == 400
+    assert r.json["field"] == "Idempotency-Key"
+
+
+def test_place_problems_write_nothing(api, factory):
+    """K7: a checkout with problems answers 4xx with the field and writes nothing."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=2000, stock=1).skus[0]
+    r = api.post("/checkout/place", user=buyer, json=body([(sku, 2)], addr), headers={"Idempotency-Key": "x"})
+    assert r.status_code in (409, 422)
+    assert r.json["field"] == "items"
+    r = api.post("/checkout/place", user=buyer, json=body([(sku, 1)]), headers={"Idempotency-Key": "y"})
+    assert r.status_code == 422
+    assert r.json["field"] == "address_id"
+    r = api.post("/checkout/place", user=buyer, json=body([(999999, 1)], addr), headers={"Idempotency-Key": "z"})
+    assert r.status_code == 422
+    assert r.json["field"] == "items"
+    assert db.session.execute(select(func.count(PaymentOrder.id))).scalar_one() == 0
+    assert stock(sku.id) == 1
+
+
+def test_place_from_cart_empties_cart_lines(api, factory):
+    """K7: placing the selected cart lines removes them from the cart."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    a = factory.product(price=1000).skus[0]
+    b = factory.product(price=3000).skus[0]
+    db.session.add_all([CartLine(user_id=buyer.id, sku_id=a.id, quantity=2), CartLine(user_id=buyer.id, sku_id=b.id, quantity=1, selected=False)])
+    db.session.commit()
+    r = api.post("/checkout/place", user=buyer, json={"address_id": addr.id}, headers={"Idempotency-Key": "cart"})
+    assert r.status_code == 201, r.json
+    left = db.session.execute(select(CartLine.sku_id).where(CartLine.user_id == buyer.id)).scalars().all()
+    assert left == [b.id]
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"items": [{"sku_id": 1, "quantity": "2"}]}, "quantity"),
+        ({"items": [{"sku_id": 1, "quantity": 2.5}]}, "quantity"),
+        ({"items": [{"sku_id": 1, "quantity": 0}]}, "quantity"),
+        ({"items": [{"sku_id": "1", "quantity": 1}]}, "sku_id"),
+        ({"items": [{"sku_id": 1, "quantity": 1}], "address_id": "x"}, "address_id"),
+        ({"items": []}, "items"),
+    ],
+)
+def test_bad_input_names_the_field(api, factory, payload, field):
+    """K14: bad input -> 422 naming the field, never a 500."""
+    buyer = factory.user()
+    factory.product()
+    r = api.post("/checkout/preview", user=buyer, json=payload)
+    assert r.status_code == 422, r.json
+    assert r.json["field"].split(".")[-1] == field
+
+
+def test_anonymous_is_401(api):
+    """K14/K15: checkout needs a signed-in buyer."""
+    assert api.post("/checkout/preview", json={"items": []}).status_code == 401
+
+
+class FullReduction:
+    """A throwaway marketing plugin: 10 yuan off orders from 100 yuan (满100减10)."""
+
+    @hookimpl
+    def order_discounts(self, checkout):
+        if checkout.goods_amount >= 10000:
+            return [Discount(source="test_full_reduction", label="100-10", amount=1000)]
+        return None
+
+
+class TestWithDiscount:
+    @pytest.fixture
+    def extra_plugins(self):
+        return [FullReduction()]
+
+    def test_discount_allocated_per_line(self, api, factory):
+        """K7/MS9: a discount is allocated over the lines (largest remainder) and recorded."""
+        buyer = factory.user()
+        addr = factory.address(buyer)
+        a = factory.product(price=3333, stock=10).skus[0]
+        b = factory.product(price=1001, stock=10).skus[0]
+        r = api.post("/checkout/preview", user=buyer, json=body([(a, 3), (b, 1)], addr))
+        assert r.status_code == 200
+        lines = r.json["groups"][0]["lines"]
+        shares = [sum(al["amount"] for al in line["allocations"]) for line in lines]
+        assert sum(shares) == 1000
+        assert shares == [909, 91]  # 9999 : 1001 by largest remainder
+        assert r.json["discounts"] == [{"source": "test_full_reduction", "label": "100-10", "amount": 1000, "funded_by": "platform"}]
+        assert r.json["totals"]["pay_amount"] == 11000 - 1000  # free delivery over 99 yuan
+        r = api.post("/checkout/place", user=buyer, json=body([(a, 3), (b, 1)], addr), headers={"Idempotency-Key": "d"})
+        assert r.status_code == 201
+        allocs = db.session.execute(select(OrderAllocation.amount).order_by(OrderAllocation.order_line_id)).scalars().all()
+        assert allocs == [909, 91]
+        pays = db.session.execute(select(OrderLine.pay_amount).order_by(OrderLine.id)).scalars().all()
+        assert pays == [9999 - 909, 1001 - 91]
+
+
+@pytest.mark.parametrize("n_lines", [1, 5, 10])
+def test_place_query_budget(api, factory, queries, n_lines):
+    """K7 (performance): placing L lines takes at most 12 + L statements, none repeated."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    skus = [factory.product(price=100 + i, stock=10).skus[0] for i in range(n_lines)]
+    api.headers(buyer)  # issue the token outside the measured block
+    payload = body([(s, 1) for s in skus], addr)
+    with queries() as q:
+        r = api.post("/checkout/place", user=buyer, json=payload, headers={"Idempotency-Key": f"budget-{n_lines}"})
+    assert r.status_code == 201, r.json
+    assert q.count <= 12 + n_lines, "\n".join(q.statements)
+    assert not q.duplicates(), q.duplicates()
