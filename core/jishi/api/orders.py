@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
 from jishi.api.common import Money, fail, login_required, not_found
@@ -24,6 +25,12 @@ blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders an
 
 
 # -- schemas -----------------------------------------------------------------
+
+
+def _computed(name, func):
+    """A read-only field computed from the object (kept as is when the
+    object was already dumped to a dict)."""
+    return fields.Function(lambda o: o.get(name) if isinstance(o, dict) else func(o))
 
 
 class OrderAllocationSchema(Schema):
@@ -70,7 +77,7 @@ class OrderEventSchema(Schema):
 class OrderSummarySchema(Schema):
     id = fields.Integer()
     number = fields.String()
-    payment_number = fields.Function(lambda o: o.payment.number if o.payment else None)
+    payment_number = _computed("payment_number", lambda o: o.payment.number if o.payment else None)
     user_id = fields.Integer()
     seller_id = fields.Integer(allow_none=True)
     group_key = fields.String()
@@ -123,7 +130,7 @@ class RefundLineSchema(Schema):
     order_line_id = fields.Integer()
     quantity = fields.Integer()
     amount = Money()
-    name = fields.Function(lambda rl: rl.order_line.name if rl.order_line else "")
+    name = _computed("name", lambda rl: rl.order_line.name if rl.order_line else "")
 
 
 class RefundSchema(Schema):
@@ -192,22 +199,32 @@ class OrderListArgs(Schema):
 # -- helpers used by the other order modules ----------------------------------
 
 
+def _raw(obj, schema_cls, **extra) -> dict:
+    """The object's values for ``schema_cls`` (not yet serialized), plus ``extra``."""
+    out = {}
+    for name in schema_cls._declared_fields:
+        if name in extra:
+            continue
+        if name == "payment_number":
+            out[name] = obj.payment.number if obj.payment else None
+        elif hasattr(obj, name):
+            out[name] = getattr(obj, name)
+    out.update(extra)
+    return out
+
+
 def order_detail(order: Order) -> dict:
     """An order with lines, allocations, history, delivery and refunds (4 queries)."""
-    lines = list(order.lines)
     allocs: dict[int, list] = {}
     for a in db.session.execute(select(OrderAllocation).where(OrderAllocation.order_id == order.id).order_by(OrderAllocation.id)).scalars():
         allocs.setdefault(a.order_line_id, []).append(a)
-    line_dicts = []
-    for line in lines:
-        d = OrderLineSchema().dump(line)
-        d["allocations"] = OrderAllocationSchema(many=True).dump(allocs.get(line.id, []))
-        line_dicts.append(d)
+    lines = [_raw(line, OrderLineSchema, allocations=allocs.get(line.id, [])) for line in order.lines]
     refunds = list(db.session.execute(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)).scalars())
-    data = OrderSummarySchema().dump(order)
-    data.update(
-        lines=line_dicts,
-        events=OrderEventSchema(many=True).dump(order.events),
+    return _raw(
+        order,
+        OrderSummarySchema,
+        lines=lines,
+        events=list(order.events),
         delivery={
             "method": order.delivery_method,
             "label": order.delivery_label,
@@ -216,14 +233,13 @@ def order_detail(order: Order) -> dict:
             "tracking_no": order.tracking_no,
         },
         address=order.address,
-        refunds=RefundSchema(many=True).dump(refunds),
+        refunds=refunds,
     )
-    return data
 
 
 def order_page(query, cursor, limit) -> dict:
     """Keyset page of orders (id descending) with their lines (2 queries)."""
-    query = query.order_by(Order.id.desc()).limit(limit + 1)
+    query = query.options(selectinload(Order.payment)).order_by(Order.id.desc()).limit(limit + 1)
     if cursor:
         query = query.where(Order.id < cursor)
     rows = list(db.session.execute(query).scalars())
@@ -232,12 +248,7 @@ def order_page(query, cursor, limit) -> dict:
         rows = rows[:limit]
         nxt = str(rows[-1].id)
     lines = orders_service.lines_of([o.id for o in rows])
-    items = []
-    for o in rows:
-        d = OrderSummarySchema().dump(o)
-        d["lines"] = OrderLineSchema(many=True).dump(lines.get(o.id, []))
-        items.append(d)
-    return {"items": items, "next_cursor": nxt}
+    return {"items": [_raw(o, OrderSummarySchema, lines=lines.get(o.id, [])) for o in rows], "next_cursor": nxt}
 
 
 def transition_or_409(func, order, **kwargs):
