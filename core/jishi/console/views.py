@@ -1,12 +1,208 @@
-"""The platform console (blueprint "console", /console)."""
+"""The platform console (blueprint "console", /console): dashboard, reports,
+users and settings here; catalog and sales pages in their own modules."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import date, datetime, time, timedelta
 
-bp = Blueprint("console", __name__, url_prefix="/console")
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from jishi import settings
+from jishi.accounts.models import PLATFORM_ROLES, ROLES, MemberLevel, User
+from jishi.console.common import admin_only, bp
+from jishi.db import db
+from jishi.i18n import gettext as _
+from jishi.money import MoneyError, parse_yuan
+from jishi.web.common import form_int
+
+
+def _reports():
+    from jishi.reports import service
+
+    return service
+
+
+def _range() -> tuple[date, date]:
+    """The report range from ?start=YYYY-MM-DD&end=YYYY-MM-DD (default: the last 30 days)."""
+    today = date.today()
+    try:
+        end = date.fromisoformat(request.args.get("end", "")) if request.args.get("end") else today
+        start = date.fromisoformat(request.args.get("start", "")) if request.args.get("start") else end - timedelta(days=29)
+    except ValueError:
+        flash(_("Dates look like 2026-01-31."), "error")
+        end, start = today, today - timedelta(days=29)
+    if start > end:
+        start, end = end, start
+    return start, end
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    return datetime.combine(start, time.min), datetime.combine(end + timedelta(days=1), time.min)
 
 
 @bp.get("/")
 def dashboard():
-    return render_template("console/dashboard.html")
+    today = date.today()
+    start, end = _bounds(today - timedelta(days=6), today)
+    reports = _reports()
+    return render_template(
+        "console/dashboard.html",
+        today=reports.overview(*_bounds(today, today)),
+        week=reports.overview(start, end),
+    )
+
+
+@bp.get("/reports")
+def reports():
+    start, end = _range()
+    service = _reports()
+    lo, hi = _bounds(start, end)
+    by_day = service.sales_by_day(lo, hi) if hasattr(service, "sales_by_day") else []
+    top = service.top_products(lo, hi) if hasattr(service, "top_products") else []
+    return render_template(
+        "console/reports.html",
+        start=start,
+        end=end,
+        overview=service.overview(lo, hi),
+        funnel=service.funnel(lo, hi),
+        by_day=by_day,
+        top=top,
+    )
+
+
+@bp.get("/reports/export.<fmt>")
+def reports_export(fmt: str):
+    start, end = _range()
+    service = _reports()
+    lo, hi = _bounds(start, end)
+    name = f"jishi-report-{start.isoformat()}-{end.isoformat()}"
+    if fmt == "csv":
+        body = service.export_csv(lo, hi)
+        return current_app.response_class(body, mimetype="text/csv; charset=utf-8",
+                                          headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    if fmt == "xlsx":
+        body = service.export_xlsx(lo, hi)
+        return current_app.response_class(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                          headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+    abort(404)
+
+
+# -- users -------------------------------------------------------------------
+
+
+@bp.get("/users")
+@admin_only
+def users():
+    q = (request.args.get("q") or "").strip()
+    role = request.args.get("role", "")
+    before = form_int("before", source=request.args)
+    query = db.select(User)
+    if q:
+        query = query.where(User.phone.contains(q) | User.name.contains(q))
+    if role in ROLES:
+        query = query.where(User.role == role)
+    if before:
+        query = query.where(User.id < before)
+    rows = db.session.execute(query.order_by(User.id.desc()).limit(51)).scalars().all()
+    more_url = url_for("console.users", q=q, role=role, before=rows[49].id) if len(rows) > 50 else None
+    levels = db.session.execute(db.select(MemberLevel).order_by(MemberLevel.rank)).scalars().all()
+    return render_template("console/users.html", users=rows[:50], q=q, role=role, roles=ROLES, levels=levels, more_url=more_url)
+
+
+@bp.post("/users/<int:user_id>")
+@admin_only
+def user_save(user_id: int):
+    from flask_login import current_user
+
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    role = request.form.get("role", user.role)
+    if role not in ROLES:
+        abort(400)
+    if user.id == current_user.id and role != user.role:
+        flash(_("You cannot change your own role."), "error")
+        return redirect(url_for("console.users"))
+    level_id = form_int("member_level_id")
+    if level_id is not None and db.session.get(MemberLevel, level_id) is None:
+        abort(400)
+    user.role = role
+    user.member_level_id = level_id
+    user.is_active = bool(request.form.get("is_active")) or user.id == current_user.id
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(request.referrer or url_for("console.users"))
+
+
+@bp.post("/member-levels")
+@admin_only
+def member_level_save():
+    name = (request.form.get("name") or "").strip()
+    if not name or len(name) > 40:
+        flash(_("A member level needs a name of at most 40 characters."), "error")
+    else:
+        db.session.add(MemberLevel(name=name, rank=form_int("rank", 1) or 1))
+        db.session.commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for("console.users"))
+
+
+# -- settings ----------------------------------------------------------------
+
+
+def _field_value(field, errors: dict):
+    """A posted value converted to the setting's kind (money: yuan text -> fen)."""
+    raw = request.form.get(field.key)
+    if field.kind == "bool":
+        return bool(raw)
+    raw = (raw or "").strip()
+    if field.kind == "int":
+        if not raw.lstrip("-").isdigit():
+            errors[field.key] = _("Enter a whole number.")
+            return None
+        return int(raw)
+    if field.kind == "money":
+        try:
+            return parse_yuan(raw or "0")
+        except MoneyError:
+            errors[field.key] = _("Prices are amounts in yuan such as 12.50.")
+            return None
+    if field.kind == "theme":
+        if raw not in current_app.extensions["jishi"].themes:
+            errors[field.key] = _("Unknown theme.")
+            return None
+        return raw
+    if field.kind == "choice" and field.choices and raw not in {c[0] for c in field.choices}:
+        errors[field.key] = _("Choose one of the options.")
+        return None
+    return raw
+
+
+@bp.route("/settings", methods=["GET", "POST"], endpoint="settings")
+@admin_only
+def settings_page():
+    ext = current_app.extensions["jishi"]
+    panels = ext.settings_panels()
+    errors: dict = {}
+    if request.method == "POST":
+        panel_key = request.form.get("panel")
+        values = {}
+        for panel in panels:
+            if panel_key and panel.key != panel_key:
+                continue
+            for field in panel.fields:
+                value = _field_value(field, errors)
+                if field.key not in errors:
+                    values[field.key] = value
+        if not errors:
+            settings.set_many(values)
+            db.session.commit()
+            flash(_("Settings saved."), "success")
+            return redirect(url_for("console.settings"))
+        db.session.rollback()
+    themes = sorted(ext.themes.values(), key=lambda t: t.name)
+    return render_template("console/settings.html", panels=panels, themes=themes, errors=errors, value=settings.get), (422 if errors else 200)
+
+
+# Register the other console pages on the blueprint.
+from jishi.console import catalog, sales  # noqa: E402,F401

@@ -1,22 +1,129 @@
-"""Storefront pages (blueprint "shop")."""
+"""Storefront pages (blueprint "shop"): browsing the catalog.
+
+The blueprint lives in :mod:`jishi.web.common`; the pages are split by area
+(:mod:`.account`, :mod:`.shopping`, :mod:`.buyer_orders`) and registered on
+import here.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import abort, render_template, request, url_for
+from flask_login import current_user
 
-bp = Blueprint("shop", __name__)
+from jishi.catalog.models import Category, Tag
+from jishi.db import db
+from jishi.web.common import bp, query_money, record_visit
+
+SORTS = ("newest", "sales", "price_asc", "price_desc")
+
+
+def _catalog():
+    from jishi.catalog import service
+
+    return service
 
 
 @bp.get("/")
 def index():
-    return render_template("shop/index.html")
+    catalog = _catalog()
+    products, next_cursor = catalog.list_products(sort="newest", limit=12)
+    record_visit("home")
+    return render_template(
+        "shop/index.html",
+        categories=catalog.category_tree(),
+        products=products,
+        more_url=url_for("shop.search", sort="newest", cursor=next_cursor) if next_cursor else None,
+    )
 
 
-@bp.get("/pay/return/<number>")
-def payment_return(number: str):
-    return render_template("shop/index.html")
+def _listing(template: str, **context):
+    """Shared by the category and search pages: filters, sort, keyset "more"."""
+    catalog = _catalog()
+    args = request.args
+    sort = args.get("sort") if args.get("sort") in SORTS else "newest"
+    q = (args.get("q") or "").strip()[:60] or None
+    tag_id = args.get("tag", type=int)
+    min_price, max_price = query_money("min"), query_money("max")
+    category = context.get("category")
+    products, next_cursor = catalog.list_products(
+        q=q,
+        category_id=category.id if category else None,
+        tag_id=tag_id,
+        min_price=min_price,
+        max_price=max_price,
+        sort=sort,
+        cursor=args.get("cursor") or None,
+        limit=20,
+    )
+    params = {k: v for k, v in args.items() if k != "cursor" and v}
+    more_url = url_for(request.endpoint, **(request.view_args or {}), **params, cursor=next_cursor) if next_cursor else None
+    tags = db.session.execute(db.select(Tag).order_by(Tag.id).limit(30)).scalars().all()
+    return render_template(
+        template,
+        products=products,
+        more_url=more_url,
+        sort=sort,
+        sorts=SORTS,
+        q=q or "",
+        tag_id=tag_id,
+        tags=tags,
+        params=params,
+        first_page=not args.get("cursor"),
+        **context,
+    )
 
 
-@bp.get("/login")
-def login():
-    return render_template("shop/index.html")
+@bp.get("/category/<int:category_id>")
+def category(category_id: int):
+    cat = db.session.get(Category, category_id)
+    if cat is None:
+        abort(404)
+    children = db.session.execute(db.select(Category).where(Category.parent_id == cat.id).order_by(Category.sort, Category.id)).scalars().all()
+    trail = []
+    node = cat
+    while node is not None and len(trail) < 10:
+        trail.insert(0, node)
+        node = node.parent
+    record_visit("category", cat.id)
+    return _listing("shop/category.html", category=cat, children=children, trail=trail)
+
+
+@bp.get("/search")
+def search():
+    record_visit("search")
+    return _listing("shop/search.html", category=None)
+
+
+@bp.get("/product/<int:product_id>")
+def product(product_id: int):
+    catalog = _catalog()
+    product = catalog.get_product(product_id, visible_only=not getattr(current_user, "is_platform", False))
+    if product is None:
+        abort(404)
+    reviews, rating = [], (0, 0)
+    try:
+        from jishi.reviews import service as reviews_service
+    except ImportError:  # pragma: no cover - before the reviews module lands
+        reviews_service = None
+    if reviews_service is not None:
+        reviews, _next = reviews_service.product_reviews(product.id, limit=10)
+        rating = reviews_service.product_rating(product.id)
+    skus = [s for s in product.skus if s.is_active]
+    wanted = request.args.get("sku", type=int)
+    selected = next((s for s in skus if s.id == wanted), None) or next((s for s in skus if s.stock > 0), None) or (skus[0] if skus else None)
+    is_member = getattr(current_user, "member_level_id", None) is not None
+    record_visit("product", product.id)
+    return render_template(
+        "shop/product.html",
+        product=product,
+        skus=skus,
+        selected=selected,
+        reviews=reviews,
+        rating_x10=rating[0],
+        rating_count=rating[1],
+        is_member=is_member,
+    )
+
+
+# Register the other storefront pages on the blueprint.
+from jishi.web import account, buyer_orders, shopping  # noqa: E402,F401

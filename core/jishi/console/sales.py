@@ -1,0 +1,219 @@
+"""Console: orders and shipping, after-sales, reviews (K8, K10, K11)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from jishi.aftersales.models import Refund
+from jishi.console.common import bp
+from jishi.db import db
+from jishi.i18n import gettext as _
+from jishi.orders import service as orders_service
+from jishi.orders import state
+from jishi.orders.models import Order
+from jishi.reviews.models import Review
+from jishi.web.common import error_text, form_int
+
+PAGE = 30
+
+
+def _page(query, model, endpoint: str, **params):
+    before = form_int("before", source=request.args)
+    if before:
+        query = query.where(model.id < before)
+    rows = db.session.execute(query.order_by(model.id.desc()).limit(PAGE + 1)).scalars().all()
+    more_url = url_for(endpoint, **params, before=rows[PAGE - 1].id) if len(rows) > PAGE else None
+    return rows[:PAGE], more_url
+
+
+@bp.get("/orders")
+def orders():
+    status = request.args.get("status", "")
+    q = (request.args.get("q") or "").strip()
+    query = db.select(Order)
+    if status in state.STATUSES:
+        query = query.where(Order.status == status)
+    if q:
+        query = query.where(Order.number.contains(q))
+    rows, more_url = _page(query, Order, "console.orders", status=status, q=q)
+    return render_template("console/orders.html", orders=rows, lines=orders_service.lines_of([o.id for o in rows]), status=status, q=q,
+                           statuses=state.STATUSES, more_url=more_url)
+
+
+def _order(order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None:
+        abort(404)
+    return order
+
+
+@bp.get("/orders/<int:order_id>")
+def order(order_id: int):
+    order = _order(order_id)
+    refunds = db.session.execute(db.select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)).scalars().all()
+    return render_template("console/order.html", order=order, refunds=refunds,
+                           can_ship=state.can(order, "ship", "platform"),
+                           can_complete=state.can(order, "force_complete", "platform"),
+                           can_cancel=state.can(order, "cancel", "platform"))
+
+
+def _ship(order: Order, carrier: str, tracking_no: str) -> None:
+    orders_service.ship(order, carrier=carrier.strip(), tracking_no=tracking_no.strip(), actor=current_user, actor_kind="platform")
+
+
+@bp.post("/orders/<int:order_id>/ship")
+def order_ship(order_id: int):
+    order = _order(order_id)
+    carrier, tracking_no = request.form.get("carrier", ""), request.form.get("tracking_no", "")
+    if not order.is_virtual and not (carrier.strip() and tracking_no.strip()):
+        flash(_("Enter the carrier and the tracking number."), "error")
+        return redirect(url_for("console.order", order_id=order_id))
+    try:
+        _ship(order, carrier, tracking_no)
+    except state.TransitionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(_("Order %(number)s shipped.", number=order.number), "success")
+    return redirect(url_for("console.order", order_id=order_id))
+
+
+@bp.post("/orders/batch-ship")
+def orders_batch_ship():
+    """Ship every ticked order with its own tracking number and one carrier."""
+    carrier = request.form.get("carrier", "").strip()
+    ids = [int(v) for v in request.form.getlist("order_id") if v.isdigit()]
+    shipped, failed = 0, []
+    for oid in ids:
+        order = db.session.get(Order, oid)
+        tracking_no = request.form.get(f"tracking-{oid}", "").strip()
+        if order is None:
+            continue
+        if not order.is_virtual and not (carrier and tracking_no):
+            failed.append(order.number)
+            continue
+        try:
+            _ship(order, carrier, tracking_no)
+            shipped += 1
+        except state.TransitionError:
+            db.session.rollback()
+            failed.append(order.number)
+    if shipped:
+        flash(_("%(n)d orders shipped.", n=shipped), "success")
+    if failed:
+        flash(_("Not shipped (check the state and tracking number): %(numbers)s", numbers=", ".join(failed)), "error")
+    if not ids:
+        flash(_("Tick the orders to ship first."), "error")
+    return redirect(url_for("console.orders", status=state.PAID))
+
+
+@bp.post("/orders/<int:order_id>/<action>")
+def order_action(order_id: int, action: str):
+    order = _order(order_id)
+    try:
+        if action == "complete":
+            orders_service.force_complete(order, actor=current_user)
+        elif action == "cancel":
+            orders_service.cancel(order, actor=current_user, actor_kind="platform", note=request.form.get("note", ""))
+        else:
+            abort(404)
+    except state.TransitionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("console.order", order_id=order_id))
+
+
+# -- after-sales -------------------------------------------------------------
+
+REFUND_STATUSES = ("requested", "approved", "returning", "returned", "refunded", "rejected", "cancelled")
+
+
+@bp.get("/refunds")
+def refunds():
+    status = request.args.get("status", "")
+    query = db.select(Refund)
+    if status in REFUND_STATUSES:
+        query = query.where(Refund.status == status)
+    rows, more_url = _page(query, Refund, "console.refunds", status=status)
+    return render_template("console/refunds.html", refunds=rows, status=status, statuses=REFUND_STATUSES, more_url=more_url)
+
+
+@bp.get("/refunds/<int:refund_id>")
+def refund(refund_id: int):
+    from jishi.aftersales.models import RefundNote
+
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        abort(404)
+    notes = db.session.execute(db.select(RefundNote).where(RefundNote.refund_id == refund.id).order_by(RefundNote.id)).scalars().all()
+    return render_template("console/refund.html", refund=refund, notes=notes)
+
+
+@bp.post("/refunds/<int:refund_id>/<action>")
+def refund_action(refund_id: int, action: str):
+    from jishi.aftersales import service
+
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        abort(404)
+    try:
+        if action == "approve":
+            service.approve(refund, current_user)
+        elif action == "reject":
+            service.reject(refund, current_user, (request.form.get("reason") or "").strip())
+        elif action == "confirm-returned":
+            service.confirm_returned(refund, current_user)
+        else:
+            abort(404)
+    except service.AfterSalesError as exc:
+        db.session.rollback()
+        flash(error_text(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for("console.refund", refund_id=refund_id))
+
+
+# -- reviews -----------------------------------------------------------------
+
+
+@bp.get("/reviews")
+def reviews():
+    show = request.args.get("show", "")
+    query = db.select(Review)
+    if show == "pending":
+        query = query.where(Review.is_visible.is_(False), Review.deleted_at.is_(None))
+    elif show == "deleted":
+        query = query.where(Review.deleted_at.is_not(None))
+    else:
+        query = query.where(Review.deleted_at.is_(None))
+    rows, more_url = _page(query, Review, "console.reviews", show=show)
+    return render_template("console/reviews.html", reviews=rows, show=show, more_url=more_url)
+
+
+@bp.post("/reviews/<int:review_id>/<action>")
+def review_action(review_id: int, action: str):
+    from jishi.reviews import service
+
+    review = db.session.get(Review, review_id)
+    if review is None:
+        abort(404)
+    try:
+        if action == "reply":
+            service.reply(review, current_user, (request.form.get("reply") or "").strip())
+        elif action == "delete":
+            service.delete(review, current_user)
+        elif action == "approve":
+            service.approve(review, current_user)
+        else:
+            abort(404)
+    except service.ReviewError as exc:
+        db.session.rollback()
+        flash(error_text(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Saved."), "success")
+    return redirect(request.referrer or url_for("console.reviews"))

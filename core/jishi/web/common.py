@@ -1,0 +1,103 @@
+"""What the storefront's view modules share: the blueprint, small form
+parsing helpers and the visit recorder."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, request
+
+from jishi.db import db
+from jishi.i18n import gettext as _
+from jishi.money import MoneyError, parse_yuan
+
+bp = Blueprint("shop", __name__)
+
+
+def error_text(exc: Exception) -> str:
+    """The message of a service error (``XxxError(field, message)``), a
+    CheckoutError's problems, or the exception text."""
+    problems = getattr(exc, "problems", None)
+    if problems:
+        return "; ".join(p.message for p in problems)
+    problem = getattr(exc, "problem", None)
+    if problem is not None:
+        return problem.message
+    return str(getattr(exc, "message", None) or exc)
+
+
+def flash_error(exc: Exception) -> None:
+    flash(error_text(exc), "error")
+
+
+def form_int(name: str, default: int | None = None, *, source=None, minimum: int | None = None) -> int | None:
+    """An integer form / query field; ``default`` when empty or not a whole number."""
+    raw = (source if source is not None else request.values).get(name, "")
+    raw = str(raw).strip()
+    if not raw or not raw.lstrip("-").isdigit():
+        return default
+    value = int(raw)
+    if minimum is not None and value < minimum:
+        return default
+    return value
+
+
+def form_money(name: str, *, source=None, required: bool = False) -> int | None:
+    """A yuan amount typed in a form ("12.34") as integer fen; None when empty.
+
+    Raises :class:`MoneyError` for garbage, negatives or more than two decimals.
+    """
+    raw = str((source if source is not None else request.values).get(name, "")).strip()
+    if not raw:
+        if required:
+            raise MoneyError(_("An amount is required."))
+        return None
+    return parse_yuan(raw)
+
+
+def query_money(name: str) -> int | None:
+    """A yuan filter in the query string; bad input is ignored with a notice."""
+    try:
+        return form_money(name, source=request.args)
+    except MoneyError:
+        flash(_("Prices are amounts in yuan such as 12.50."), "error")
+        return None
+
+
+def safe_next(default: str) -> str:
+    """A local ``next`` target only (no open redirects)."""
+    target = request.values.get("next", "")
+    parts = urlsplit(target)
+    if target and not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return default
+
+
+def record_visit(kind: str, ref_id: int = 0) -> None:
+    """Count a storefront page view for the reports (K16): one "site" visit
+    (the funnel's first step) plus the page's own kind for pages about one
+    thing (a product, a category)."""
+    from jishi.reports import service as reports
+
+    reports.record_visit("site", commit=not ref_id)
+    if ref_id:
+        reports.record_visit(kind, ref_id)
+
+
+def get_or_404(model, ident):
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+@bp.app_context_processor
+def _template_context():
+    """``current_locale()`` and the enabled locales, for every template."""
+    from flask import current_app
+    from flask_babel import get_locale
+
+    def current_locale() -> str:
+        return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+    return {"current_locale": current_locale, "jishi_locales": current_app.config["JISHI_LOCALES"]}

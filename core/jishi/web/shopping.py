@@ -1,0 +1,216 @@
+"""Storefront buying: cart, checkout, paying (K6, K7, K9)."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from jishi.accounts.models import Address
+from jishi.checkout.errors import CheckoutError
+from jishi.checkout.service import build_checkout, place_order
+from jishi.db import db
+from jishi.i18n import gettext as _
+from jishi.orders.models import Order, PaymentOrder
+from jishi.web.common import bp, error_text, flash_error, form_int
+
+
+def _cart():
+    from jishi.cart import service
+
+    return service
+
+
+# -- cart --------------------------------------------------------------------
+
+
+@bp.post("/cart/add")
+@login_required
+def cart_add():
+    service = _cart()
+    sku_id = form_int("sku_id")
+    quantity = form_int("quantity", 1)
+    if sku_id is None:
+        flash(_("Choose a variant first."), "error")
+        return redirect(request.referrer or url_for("shop.index"))
+    try:
+        service.add(current_user, sku_id, quantity)
+    except service.CartError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(request.referrer or url_for("shop.index"))
+    db.session.commit()
+    if request.form.get("buy_now"):
+        return redirect(url_for("shop.checkout"))
+    flash(_("Added to the cart."), "success")
+    return redirect(url_for("shop.cart"))
+
+
+@bp.get("/cart")
+@login_required
+def cart():
+    return render_template("shop/cart.html", cart=_cart().view(current_user))
+
+
+@bp.post("/cart")
+@login_required
+def cart_update():
+    """One form for the whole cart: quantities, selection, remove, go to checkout."""
+    service = _cart()
+    view = service.view(current_user)
+    lines = [line for group in view.groups for line in group.lines]
+    remove_id = form_int("remove")
+    try:
+        if remove_id is not None:
+            service.remove(current_user, remove_id)
+        else:
+            picked = {form_int(v) for v in request.form.getlist("selected")}
+            for line in lines:
+                qty = form_int(f"qty-{line.id}")
+                if qty is not None and qty != line.quantity:
+                    service.set_quantity(current_user, line.id, qty)
+            on = [line.id for line in lines if line.id in picked]
+            off = [line.id for line in lines if line.id not in picked]
+            if on:
+                service.set_selected(current_user, on, True)
+            if off:
+                service.set_selected(current_user, off, False)
+    except service.CartError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for("shop.cart"))
+    db.session.commit()
+    if request.form.get("action") == "checkout":
+        return redirect(url_for("shop.checkout"))
+    return redirect(url_for("shop.cart"))
+
+
+# -- checkout ----------------------------------------------------------------
+
+
+def _options(source) -> dict:
+    delivery, messages = {}, {}
+    for key, value in source.items():
+        if key.startswith("delivery-") and value:
+            delivery[key[len("delivery-"):]] = value
+        elif key.startswith("message-"):
+            messages[key[len("message-"):]] = value.strip()
+    return {"delivery": delivery, "messages": messages}
+
+
+def _addresses(user) -> list[Address]:
+    return list(
+        db.session.execute(
+            db.select(Address).where(Address.user_id == user.id).order_by(Address.is_default.desc(), Address.id)
+        ).scalars()
+    )
+
+
+@bp.get("/checkout")
+@login_required
+def checkout():
+    addresses = _addresses(current_user)
+    address_id = form_int("address_id", source=request.args)
+    if address_id is None or all(a.id != address_id for a in addresses):
+        address_id = addresses[0].id if addresses else None
+    try:
+        co = build_checkout(current_user, None, address_id, _options(request.args))
+    except CheckoutError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for("shop.cart"))
+    if not co.lines:
+        flash(_("Select something in the cart first."), "error")
+        return redirect(url_for("shop.cart"))
+    return render_template(
+        "shop/checkout.html",
+        checkout=co,
+        addresses=addresses,
+        address_id=address_id,
+        # One key per rendering of the page: submitting twice (double click,
+        # retry after a timeout) places the order once (K7).
+        idempotency_key=secrets.token_urlsafe(24),
+    )
+
+
+@bp.post("/checkout")
+@login_required
+def checkout_place():
+    address_id = form_int("address_id")
+    options = _options(request.form)
+    if request.form.get("action") == "refresh":
+        args = {k: v for k, v in request.form.items() if k.startswith(("delivery-", "message-")) and v}
+        return redirect(url_for("shop.checkout", address_id=address_id, **args))
+    key = (request.form.get("idempotency_key") or "").strip()[:80] or None
+    try:
+        payments = place_order(current_user, None, address_id, options, idempotency_key=key)
+    except CheckoutError as exc:
+        flash_error(exc)
+        args = {k: v for k, v in request.form.items() if k.startswith(("delivery-", "message-")) and v}
+        return redirect(url_for("shop.checkout", address_id=address_id, **args))
+    if len(payments) > 1:
+        flash(_("Your orders are placed; each shop is paid separately."), "success")
+    return redirect(url_for("shop.pay", number=payments[0].number))
+
+
+# -- paying ------------------------------------------------------------------
+
+
+def _own_payment(number: str) -> PaymentOrder:
+    payment = db.session.execute(db.select(PaymentOrder).where(PaymentOrder.number == number)).scalar_one_or_none()
+    if payment is None or payment.user_id != current_user.id:
+        abort(404)
+    return payment
+
+
+def _siblings(payment: PaymentOrder) -> list[PaymentOrder]:
+    """Other payment orders placed by the same checkout (per-shop payment)."""
+    key = payment.idempotency_key or ""
+    if "#" not in key:
+        return []
+    base = key.split("#", 1)[0]
+    return [
+        p
+        for p in db.session.execute(
+            db.select(PaymentOrder)
+            .where(PaymentOrder.user_id == payment.user_id, PaymentOrder.idempotency_key.like(base + "#%"), PaymentOrder.id != payment.id)
+            .order_by(PaymentOrder.id)
+        ).scalars()
+    ]
+
+
+@bp.get("/pay/<number>")
+@login_required
+def pay(number: str):
+    payment = _own_payment(number)
+    if payment.status != "pending":
+        return redirect(url_for("shop.payment_return", number=number))
+    methods = list(current_app.extensions["jishi"].payment_methods().values())
+    return render_template("shop/pay.html", payment=payment, methods=methods, siblings=_siblings(payment))
+
+
+@bp.post("/pay/<number>")
+@login_required
+def pay_start(number: str):
+    from jishi.payments import service
+
+    payment = _own_payment(number)
+    try:
+        start = service.start(payment, request.form.get("method", ""))
+    except service.PaymentError as exc:
+        db.session.rollback()
+        flash(error_text(exc), "error")
+        return redirect(url_for("shop.pay", number=number))
+    if start.redirect_url:
+        return redirect(start.redirect_url)
+    return redirect(url_for("shop.payment_return", number=number))
+
+
+@bp.get("/pay/return/<number>")
+@login_required
+def payment_return(number: str):
+    payment = _own_payment(number)
+    db.session.refresh(payment)
+    orders = db.session.execute(db.select(Order).where(Order.payment_id == payment.id).order_by(Order.id)).scalars().all()
+    return render_template("shop/payment_return.html", payment=payment, orders=orders, siblings=_siblings(payment))

@@ -1,0 +1,49 @@
+"""Storefront and console test helpers: demo-like data and signing in
+through the login form."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def sign_in(client, user, password: str = "secret123"):
+    resp = client.post("/login", data={"phone": user.phone, "password": password})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return resp
+
+
+@pytest.fixture
+def login(client):
+    return lambda user, password="secret123": sign_in(client, user, password)
+
+
+@pytest.fixture
+def shop(app, factory):
+    """A small shop: a category tree, a product with specs (two SKUs, a
+    member price), a plain product, tags and params."""
+    from jishi.catalog.models import ProductParam, ProductSpec, Tag
+    from jishi.catalog.service import refresh_product
+    from jishi.db import db
+
+    fruit = factory.category("水果")
+    citrus = factory.category("柑橘", parent=fruit)
+    tea = factory.product(
+        name="龙井茶",
+        category=fruit,
+        skus=[
+            {"price": 1234, "stock": 10, "spec_values": {"规格": "100g"}, "member_price": 1100, "original_price": 1500},
+            {"price": 2468, "stock": 0, "spec_values": {"规格": "200g"}},
+        ],
+        subtitle="明前新茶",
+        description="西湖龙井。",
+    )
+    tea.specs.append(ProductSpec(name="规格", values=["100g", "200g"], sort=0))
+    tea.params.append(ProductParam(name="产地", value="杭州", sort=0))
+    tag = Tag(name="新品")
+    db.session.add(tag)
+    tea.tags.append(tag)
+    refresh_product(tea)
+    orange = factory.product(name="赣南脐橙", price=3990, stock=50, category=citrus)
+    hidden = factory.product(name="下架商品", price=500, on_shelf=False)
+    db.session.commit()
+    return {"fruit": fruit, "citrus": citrus, "tea": tea, "orange": orange, "hidden": hidden, "tag": tag}
