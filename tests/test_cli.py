@@ -16,6 +16,23 @@ from jishi.cli import make_cli
 from jishi.testing import make_app
 
 
+@pytest.fixture
+def make(tmp_path):
+    """make_app, with every app's database emptied and engine closed after."""
+    from jishi import testing
+
+    apps = []
+
+    def make(path=None, **kw):
+        app = make_app(path or tmp_path, **kw)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        testing.reset_database(app)
+
+
 def _invoke(app, *args, **kw):
     return CliRunner().invoke(make_cli(), list(args), obj=ScriptInfo(create_app=lambda: app), **kw)
 
@@ -78,13 +95,13 @@ def test_db_check_fails_when_a_model_changes(tmp_path, monkeypatch):
     assert "cli_test_extra" in result.output
 
 
-def test_users_create_admin(tmp_path):
+def test_users_create_admin(tmp_path, make):
     """K13/K15: ``jishi users create-admin`` makes a platform admin that can sign in."""
     from jishi.accounts.auth import check_password
     from jishi.accounts.models import User
     from jishi.db import db
 
-    app = make_app(tmp_path)
+    app = make(tmp_path)
     result = _invoke(app, "users", "create-admin", "--phone", "13900000009", "--password", "s3cret-pw", "--name", "老板")
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -93,25 +110,25 @@ def test_users_create_admin(tmp_path):
         assert check_password(user, "s3cret-pw")
 
 
-def test_users_create_admin_never_prompts_in_ci(tmp_path, monkeypatch):
+def test_users_create_admin_never_prompts_in_ci(tmp_path, monkeypatch, make):
     """K13: without --password and with CI set, a usage error instead of a prompt."""
     monkeypatch.setenv("CI", "true")
-    result = _invoke(make_app(tmp_path), "users", "create-admin", "--phone", "13900000010")
+    result = _invoke(make(tmp_path), "users", "create-admin", "--phone", "13900000010")
     assert result.exit_code == 2
     assert "--password" in result.output
 
 
-def test_users_create_admin_prompts_for_the_password(tmp_path, monkeypatch):
+def test_users_create_admin_prompts_for_the_password(tmp_path, monkeypatch, make):
     """K13: the password is prompted for (twice) when missing."""
     monkeypatch.delenv("CI", raising=False)
-    result = _invoke(make_app(tmp_path), "users", "create-admin", "--phone", "13900000011", input="pw123456\npw123456\n")
+    result = _invoke(make(tmp_path), "users", "create-admin", "--phone", "13900000011", input="pw123456\npw123456\n")
     assert result.exit_code == 0, result.output
     assert "created" in result.output
 
 
-def test_worker_once_runs_every_job(tmp_path):
+def test_worker_once_runs_every_job(tmp_path, make):
     """K13: ``jishi worker --once`` runs each periodic job and prints its summary."""
-    result = _invoke(make_app(tmp_path, plugins="hello"), "worker", "--once")
+    result = _invoke(make(tmp_path, plugins="hello"), "worker", "--once")
     assert result.exit_code == 0, result.output
     lines = dict(line.split(": ", 1) for line in result.output.strip().splitlines())
     assert lines["close_unpaid_orders"] == "0"
@@ -119,14 +136,14 @@ def test_worker_once_runs_every_job(tmp_path):
     assert lines["hello_tick"] == "hello ticked"
 
 
-def test_worker_schedules_jobs_with_huey(tmp_path):
+def test_worker_schedules_jobs_with_huey(tmp_path, make):
     """K13: the Huey scheduler runs a job and schedules it again every_seconds
     later; a new start makes the old chains stale."""
     from huey import MemoryHuey
 
     from jishi.cli.worker import collect_jobs, job_task, start_chains
 
-    app = make_app(tmp_path, plugins="hello")
+    app = make(tmp_path, plugins="hello")
     jobs = collect_jobs(app)
     huey = MemoryHuey("test", immediate=True)
     task = job_task(huey, app, jobs)
@@ -144,12 +161,12 @@ def test_worker_schedules_jobs_with_huey(tmp_path):
     assert task.call_local("hello_tick", huey.get("jishi:jobs:generation", peek=True)) == "hello ticked"
 
 
-def test_plugin_command_runs_in_app_context(tmp_path):
+def test_plugin_command_runs_in_app_context(tmp_path, make):
     """K3 register_commands: ``jishi hello`` comes from the jishi-hello plugin."""
-    result = _invoke(make_app(tmp_path, plugins="hello"), "hello", "--name", "集市")
+    result = _invoke(make(tmp_path, plugins="hello"), "hello", "--name", "集市")
     assert result.exit_code == 0, result.output
     assert "Hello, 集市! (Hello from jishi-hello)" in result.output
-    missing = _invoke(make_app(tmp_path / "b"), "hello")
+    missing = _invoke(make(tmp_path / "b"), "hello")
     assert missing.exit_code == 2 and "No such command 'hello'" in missing.output
 
 

@@ -48,6 +48,10 @@ class History:
     def version_table(self) -> str:
         return f"alembic_version_{self.name}"
 
+    @property
+    def exists(self) -> bool:
+        return (self.path / "versions").is_dir()
+
     def config(self) -> Config:
         cfg = Config()
         cfg.set_main_option("script_location", str(self.path))
@@ -133,10 +137,8 @@ def histories(app) -> list[History]:
         for req in info.requires:
             visit(req)
         tables = {t for t, o in owners.items() if o == name}
-        if info.migrations_dir is not None:
-            result.append(History(name, info.migrations_dir, tables))
-        elif tables:
-            raise RuntimeError(f"plugin {name!r} defines tables {sorted(tables)} but ships no migrations/versions folder")
+        if info.migrations_dir is not None or (tables and info.path is not None):
+            result.append(History(name, info.path / "migrations", tables))
 
     for name in sorted(infos):
         visit(name)
@@ -162,6 +164,11 @@ def upgrade(app, target: str = "heads", echo=None) -> list[tuple[str, str | None
     with app.app_context():
         with db.engine.begin() as conn:
             for history in histories(app):
+                if not history.exists:
+                    if echo:
+                        echo(f"{history.name}: no migrations yet for tables {sorted(history.tables)} "
+                             f"(jishi db revision --plugin {history.name})")
+                    continue
                 before = current_revision(conn, history)
                 _run(history, conn, lambda script, rev, ctx: script._upgrade_revs(target, rev), destination_rev=target)
                 after = current_revision(conn, history)
@@ -215,7 +222,9 @@ def revision(app, message: str, plugin: str | None = None, autogenerate: bool = 
         name = plugin or KERNEL
         history = next((h for h in all_histories if h.name == name), None)
         if history is None and plugin:
-            info = next(i for i in app.extensions["jishi"].plugins if i.name == plugin and i.enabled)
+            info = next((i for i in app.extensions["jishi"].plugins if i.name == plugin and i.enabled), None)
+            if info is None or info.path is None:
+                raise RuntimeError(f"plugin {plugin!r} is not enabled")
             history = History(plugin, info.path / "migrations", {t for t, o in table_owners().items() if o == plugin})
         (history.path / "versions").mkdir(parents=True, exist_ok=True)
         if not (history.path / "script.py.mako").exists():

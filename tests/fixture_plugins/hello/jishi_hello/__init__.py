@@ -11,6 +11,7 @@ from flask import Blueprint, current_app
 from markupsafe import Markup, escape
 
 from jishi.hookspecs import MenuItem, PeriodicJob, hookimpl
+from jishi_hello import models  # noqa: F401 - the plugin's tables (own migrations)
 
 requires = ()
 
