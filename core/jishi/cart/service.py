@@ -104,7 +104,7 @@ def add(user, sku_id: int, quantity: int) -> CartLine:
 def commit_keep(*objs) -> None:
     """Commit without expiring loaded objects, so a response can read
     ``objs`` without reloading them."""
-    session = db.session
+    session = db.session()
     old = session.expire_on_commit
     session.expire_on_commit = False
     try:

@@ -1,0 +1,127 @@
+"""K4, K6, K14: query budgets, counting every SQL statement of the request,
+the bearer-token lookup (ApiToken joined to User) included.
+
+- GET /products: at most 4 statements whatever the page size, none repeated
+  (in fact 1: a listing does not even look the user up).
+- GET /products/<id>: at most 4 (token; product + category + tags joined;
+  SKUs; one UNION ALL for images, params and specs).
+- POST /cart/items: at most 5 whatever the cart size (token; SKU + product;
+  the existing line; INSERT or UPDATE).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from jishi.catalog.models import ProductImage, ProductParam, ProductSpec, Tag
+from jishi.db import db
+
+
+def _rich_product(factory, i: int, category):
+    p = factory.product(
+        f"好茶{i}", price=1000 + i, category=category,
+        skus=[{"price": 1000 + i, "stock": 50, "spec_values": {"规格": "50g"}}, {"price": 1800 + i, "stock": 50, "spec_values": {"规格": "100g"}}],
+    )
+    p.images = [ProductImage(url=f"/img/{i}/{k}.jpg", sort=k) for k in range(3)]
+    p.params = [ProductParam(name=f"参数{k}", value=str(k), sort=k) for k in range(4)]
+    p.specs = [ProductSpec(name="规格", values=["50g", "100g"], sort=0)]
+    return p
+
+
+@pytest.fixture
+def many_products(factory):
+    cat = factory.category("茶")
+    tags = [Tag(name="新品"), Tag(name="热卖")]
+    db.session.add_all(tags)
+    products = [_rich_product(factory, i, cat) for i in range(55)]
+    for p in products:
+        p.tags = tags
+    db.session.commit()
+    db.session.expire_all()
+    return cat, products
+
+
+@pytest.mark.parametrize("limit", [5, 50])
+@pytest.mark.parametrize("sort", ["newest", "price_asc", "sales"])
+def test_product_listing_budget(api, factory, queries, many_products, limit, sort):
+    """K4/K14: a listing page costs the same few statements for 5 or 50 items."""
+    cat, _products = many_products
+    buyer = factory.user()
+    auth = api.headers(buyer)  # issue the token outside the measured block
+    base = f"/products?limit={limit}&sort={sort}&q=好茶&category_id={cat.id}"
+    cursor = None
+    for page in range(2):  # the first page (full), then a cursor page
+        path = base + (f"&cursor={cursor}" if cursor else "")
+        db.session.expire_all()
+        with queries() as q:
+            resp = api.get(path, headers=auth)
+        assert resp.status_code == 200, resp.json
+        if page == 0:
+            assert len(resp.json["items"]) == limit
+            cursor = resp.json["next_cursor"]
+            assert cursor
+        assert q.count <= 4, q.statements
+        assert q.count == 1, q.statements  # the page; a listing never needs the user
+        assert not q.duplicates(), q.duplicates()
+        assert not any("count(" in s.lower() for s in q.statements)
+
+
+def test_product_detail_budget(api, factory, queries, many_products):
+    """K4/K14: product detail (SKUs, images, params, specs, tags, category,
+    member price) in at most 4 statements, token lookup included."""
+    _cat, products = many_products
+    buyer = factory.user()
+    auth = api.headers(buyer)
+    path = f"/products/{products[3].id}"
+    db.session.expire_all()
+    with queries() as q:
+        resp = api.get(path, headers=auth)
+    assert resp.status_code == 200, resp.json
+    body = resp.json
+    assert len(body["skus"]) == 2 and len(body["images"]) == 3 and len(body["params"]) == 4
+    assert body["specs"] == [{"name": "规格", "values": ["50g", "100g"]}]
+    assert [t["name"] for t in body["tags"]] == ["新品", "热卖"]
+    assert body["category"]["name"] == "茶"
+    assert q.count <= 4, "\n".join(x[:150] for x in q.statements)
+    assert not q.duplicates(), q.duplicates()
+
+
+def test_detail_collections_stay_editable(app, many_products):
+    """The UNION-loaded images/params/specs are ordinary persistent objects:
+    changing them through the ORM after get_product flushes correctly."""
+    from jishi.catalog.service import get_product
+
+    _cat, products = many_products
+    db.session.expire_all()
+    p = get_product(products[0].id)
+    p.images = p.images[:1]
+    p.params.append(ProductParam(name="新", value="x", sort=9))
+    db.session.commit()
+    db.session.expire_all()
+    p = get_product(products[0].id)
+    assert [i.url for i in p.images] == ["/img/0/0.jpg"]
+    assert [x.name for x in p.params][-1] == "新" and len(p.params) == 5
+    assert p.specs[0].values == ["50g", "100g"]
+
+
+@pytest.mark.parametrize("lines_in_cart", [1, 30])
+def test_cart_add_budget(api, factory, queries, many_products, lines_in_cart):
+    """K6: adding to the cart costs at most 5 statements however full the cart is,
+    both for a new line and for an existing one."""
+    _cat, products = many_products
+    buyer = factory.user()
+    for p in products[:lines_in_cart]:
+        assert api.post("/cart/items", user=buyer, json={"sku_id": p.skus[0].id, "quantity": 1}).status_code == 201
+    new_sku = products[40].skus[1].id
+    old_sku = products[0].skus[0].id
+    auth = api.headers(buyer)
+    db.session.expire_all()
+    with queries() as q:
+        resp = api.post("/cart/items", headers=auth, json={"sku_id": new_sku, "quantity": 2})
+    assert resp.status_code == 201, resp.json
+    assert q.count <= 5, q.statements
+    db.session.expire_all()
+    with queries() as q:
+        resp = api.post("/cart/items", headers=auth, json={"sku_id": old_sku, "quantity": 2})
+    assert resp.status_code == 201 and resp.json["quantity"] == 3, resp.json
+    assert q.count <= 5, q.statements
