@@ -1,0 +1,195 @@
+"""K9 payments: the sandbox gateway, notification verification and
+idempotency, late payments, cash on delivery, payment methods (K14)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from flask import g
+from sqlalchemy import func, select, update
+
+from jishi.db import db, utcnow
+from jishi.models import Order, OrderEvent, PaymentNotification, PaymentOrder, SandboxTrade
+from jishi.orders import service as orders_service
+from jishi.payments import sandbox
+
+
+def place(api, buyer, addr, sku, qty=1, key="k"):
+    r = api.post(
+        "/checkout/place",
+        user=buyer,
+        json={"items": [{"sku_id": sku.id, "quantity": qty}], "address_id": addr.id},
+        headers={"Idempotency-Key": key},
+    )
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def start_online(api, buyer, number) -> SandboxTrade:
+    r = api.post(f"/payments/{number}/pay", user=buyer, json={"method": "sandbox"})
+    assert r.status_code == 200, r.json
+    trade_no = urlparse(r.json["redirect_url"]).path.rsplit("/", 1)[-1]
+    return db.session.execute(select(SandboxTrade).where(SandboxTrade.trade_no == trade_no)).scalar_one()
+
+
+def notify(client, params):
+    return client.post("/payments/notify/sandbox", data=params)
+
+
+def signed(app, params):
+    params = {k: v for k, v in params.items() if k != "sign"}
+    params["sign"] = sandbox.sign(params, app.config["JISHI_SANDBOX_SECRET"])
+    return params
+
+
+def payment_status(number):
+    db.session.expire_all()
+    return db.session.execute(select(PaymentOrder.status).where(PaymentOrder.number == number)).scalar_one()
+
+
+def test_pay_on_gateway_page(api, client, factory):
+    """K9: the buyer pays on the gateway page; its signed notification marks the payment paid."""
+    buyer = factory.user()
+    placed = place(api, buyer, factory.address(buyer), factory.product(price=1234).skus[0])
+    number = placed["payments"][0]["number"]
+    trade = start_online(api, buyer, number)
+    assert client.get(f"/sandbox-gateway/pay/{trade.trade_no}").status_code == 200
+    r = client.post(f"/sandbox-gateway/pay/{trade.trade_no}", data={"action": "pay"})
+    assert r.status_code == 302
+    assert payment_status(number) == "paid"
+    order = db.session.get(Order, placed["orders"][0]["id"])
+    assert order.status == "paid" and order.payment_method == "sandbox" and order.paid_at is not None
+
+
+def test_gateway_cancel_leaves_payment_pending(api, client, factory):
+    """K9: leaving the gateway without paying changes nothing."""
+    buyer = factory.user()
+    placed = place(api, buyer, factory.address(buyer), factory.product().skus[0])
+    number = placed["payments"][0]["number"]
+    trade = start_online(api, buyer, number)
+    client.post(f"/sandbox-gateway/pay/{trade.trade_no}", data={"action": "cancel"})
+    assert payment_status(number) == "pending"
+
+
+def test_duplicate_and_replayed_notifications(app, api, client, factory):
+    """K9: the same notification twice (and with a new notify id for the same
+    trade) changes the state once."""
+    buyer = factory.user()
+    placed = place(api, buyer, factory.address(buyer), factory.product().skus[0])
+    number = placed["payments"][0]["number"]
+    trade = start_online(api, buyer, number)
+    trade.status = "paid"
+    db.session.commit()
+    params = sandbox.notification_for(trade)
+    for _ in range(2):
+        r = notify(client, params)
+        assert r.status_code == 200 and r.data == b"success"
+    again = sandbox.notification_for(trade)  # a new notify id for the same trade
+    assert notify(client, again).data == b"success"
+    assert payment_status(number) == "paid"
+    events = db.session.execute(select(func.count(OrderEvent.id)).where(OrderEvent.to_status == "paid")).scalar_one()
+    assert events == 1
+    assert db.session.execute(select(func.count(PaymentNotification.id))).scalar_one() == 2
+    db.session.expire_all()
+    assert db.session.get(SandboxTrade, trade.id).refunded_amount == 0
+
+
+def test_bad_notifications_are_refused(app, api, client, factory):
+    """K9: a forged signature, a wrong amount or an old timestamp is a 400 and changes nothing."""
+    buyer = factory.user()
+    placed = place(api, buyer, factory.address(buyer), factory.product(price=5000).skus[0])
+    number = placed["payments"][0]["number"]
+    trade = start_online(api, buyer, number)
+    good = sandbox.notification_for(trade)
+
+    forged = dict(good, sign="0" * 64)
+    r = notify(client, forged)
+    assert r.status_code == 400 and b"sign" in r.data
+
+    tampered = dict(good, total_amount="1")  # changed after signing
+    r = notify(client, tampered)
+    assert r.status_code == 400 and b"sign" in r.data
+
+    wrong_amount = signed(app, dict(good, total_amount="1", notify_id="n-amount"))
+    r = notify(client, wrong_amount)
+    assert r.status_code == 400 and b"total_amount" in r.data
+
+    old = signed(app, dict(good, timestamp=str(int(time.time()) - 3600), notify_id="n-old"))
+    r = notify(client, old)
+    assert r.status_code == 400 and b"timestamp" in r.data
+
+    other_app = signed(app, dict(good, app_id="someone-else", notify_id="n-app"))
+    assert notify(client, other_app).status_code == 400
+
+    assert payment_status(number) == "pending"
+    assert db.session.execute(select(func.count(PaymentNotification.id))).scalar_one() == 0
+    assert notify(client, good).data == b"success"
+    assert payment_status(number) == "paid"
+
+
+def test_late_notification_after_timeout_is_refunded(app, api, client, factory):
+    """K9: money arriving after close_unpaid closed the payment is refunded at
+    once; the payment and the order stay closed."""
+    buyer = factory.user()
+    sku = factory.product(price=3000, stock=5).skus[0]
+    placed = place(api, buyer, factory.address(buyer), sku, 2)
+    number = placed["payments"][0]["number"]
+    trade = start_online(api, buyer, number)
+    db.session.execute(update(PaymentOrder).where(PaymentOrder.number == number).values(created_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert orders_service.close_unpaid() == 1
+    # the buyer pays on the gateway page that was still open
+    r = client.post(f"/sandbox-gateway/pay/{trade.trade_no}", data={"action": "pay"})
+    assert r.status_code == 302
+    assert payment_status(number) == "closed"
+    db.session.expire_all()
+    trade = db.session.get(SandboxTrade, trade.id)
+    assert trade.status == "refunded" and trade.refunded_amount == trade.amount
+    order = db.session.get(Order, placed["orders"][0]["id"])
+    assert order.status == "closed" and order.close_reason == "timeout"
+    assert db.session.execute(select(PaymentNotification.result)).scalar_one() == "refunded_late"
+    assert db.session.get(type(sku), sku.id).stock == 5
+
+
+def test_cash_on_delivery(api, client, factory):
+    """K9: cash on delivery sends the order to shipping unpaid; receipt records the payment."""
+    buyer, admin = factory.user(), factory.admin()
+    placed = place(api, buyer, factory.address(buyer), factory.product(price=800).skus[0])
+    number, oid = placed["payments"][0]["number"], placed["orders"][0]["id"]
+    r = api.post(f"/payments/{number}/pay", user=buyer, json={"method": "cod"})
+    assert r.status_code == 200 and r.json == {"redirect_url": None, "offline": True}
+    detail = api.get(f"/orders/{oid}", user=buyer).json
+    assert detail["status"] == "paid" and detail["paid_at"] is None and detail["payment_method"] == "cod"
+    assert api.post(f"/payments/{number}/pay", user=buyer, json={"method": "cod"}).status_code == 409
+    assert api.post(f"/admin/orders/{oid}/ship", user=admin, json={"carrier": "EMS", "tracking_no": "E1"}).status_code == 200
+    detail = api.post(f"/orders/{oid}/receive", user=buyer).json
+    assert detail["status"] == "received" and detail["paid_at"] is not None
+
+
+def test_cod_can_be_turned_off(api, factory):
+    """K9: the payment.cod_enabled setting hides and refuses cash on delivery."""
+    from jishi import settings
+
+    buyer = factory.user()
+    placed = place(api, buyer, factory.address(buyer), factory.product().skus[0])
+    assert [m["code"] for m in api.get("/payment-methods").json["items"]] == ["sandbox", "cod"]
+    settings.set_many({"payment.cod_enabled": False})
+    db.session.commit()
+    g.pop("jishi_settings", None)  # requests share the test's app context (and its cache)
+    assert [m["code"] for m in api.get("/payment-methods").json["items"]] == ["sandbox"]
+    r = api.post(f"/payments/{placed['payments'][0]['number']}/pay", user=buyer, json={"method": "cod"})
+    assert r.status_code == 422 and r.json["field"] == "method"
+
+
+def test_pay_bad_input(api, factory):
+    """K14: an unknown method or a missing one names the field."""
+    buyer = factory.user()
+    placed = place(api, buyer, factory.address(buyer), factory.product().skus[0])
+    number = placed["payments"][0]["number"]
+    r = api.post(f"/payments/{number}/pay", user=buyer, json={"method": "bitcoin"})
+    assert r.status_code == 422 and r.json["field"] == "method"
+    r = api.post(f"/payments/{number}/pay", user=buyer, json={})
+    assert r.status_code == 422 and r.json["field"] == "method"
+    assert api.get("/payments/NOPE", user=buyer).status_code == 404
