@@ -73,7 +73,7 @@ class AccountAddressArgsSchema(Schema):
     detail = fields.String(required=True, validate=validate.Length(min=1, max=200))
     lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90), metadata={"description": "degrees"})
     lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180), metadata={"description": "degrees"})
-    is_default = fields.Boolean()
+    is_default = fields.Boolean(truthy={True}, falsy={False})
 
 
 class AccountAddressPatchSchema(Schema):
@@ -85,7 +85,7 @@ class AccountAddressPatchSchema(Schema):
     detail = fields.String(validate=validate.Length(min=1, max=200))
     lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
-    is_default = fields.Boolean()
+    is_default = fields.Boolean(truthy={True}, falsy={False})
 
 
 class AccountAddressSchema(Schema):
@@ -98,7 +98,7 @@ class AccountAddressSchema(Schema):
     detail = fields.String()
     lat = fields.Float(allow_none=True)
     lng = fields.Float(allow_none=True)
-    is_default = fields.Boolean()
+    is_default = fields.Boolean(truthy={True}, falsy={False})
 
 
 class AccountAddressListSchema(Schema):

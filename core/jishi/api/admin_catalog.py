@@ -72,8 +72,8 @@ class AdminProductArgsSchema(Schema):
     params = fields.List(fields.Nested(AdminParamSchema), validate=validate.Length(max=50))
     specs = fields.List(fields.Nested(AdminSpecSchema), validate=validate.Length(max=5))
     skus = fields.List(fields.Nested(AdminSkuArgsSchema), required=True, validate=validate.Length(min=1, max=600))
-    on_shelf = fields.Boolean()
-    is_virtual = fields.Boolean()
+    on_shelf = fields.Boolean(truthy={True}, falsy={False})
+    is_virtual = fields.Boolean(truthy={True}, falsy={False})
 
 
 class AdminProductPatchSchema(Schema):
@@ -86,8 +86,8 @@ class AdminProductPatchSchema(Schema):
     params = fields.List(fields.Nested(AdminParamSchema), validate=validate.Length(max=50))
     specs = fields.List(fields.Nested(AdminSpecSchema), validate=validate.Length(max=5))
     skus = fields.List(fields.Nested(AdminSkuArgsSchema), validate=validate.Length(min=1, max=600))
-    on_shelf = fields.Boolean()
-    is_virtual = fields.Boolean()
+    on_shelf = fields.Boolean(truthy={True}, falsy={False})
+    is_virtual = fields.Boolean(truthy={True}, falsy={False})
 
 
 class AdminListArgsSchema(CatalogListArgsSchema):
@@ -95,7 +95,7 @@ class AdminListArgsSchema(CatalogListArgsSchema):
 
 
 class AdminShelfSchema(Schema):
-    on_shelf = fields.Boolean(required=True)
+    on_shelf = fields.Boolean(truthy={True}, falsy={False}, required=True)
 
 
 class AdminStockSchema(Schema):

@@ -29,12 +29,12 @@ class CartAddSchema(Schema):
 
 class CartLinePatchSchema(Schema):
     quantity = StrictInt(validate=validate.Range(min=1, max=MAX_QUANTITY))
-    selected = fields.Boolean()
+    selected = fields.Boolean(truthy={True}, falsy={False})
 
 
 class CartSelectSchema(Schema):
     ids = fields.List(StrictInt(validate=validate.Range(min=1)), required=True, validate=validate.Length(max=500))
-    selected = fields.Boolean(required=True)
+    selected = fields.Boolean(truthy={True}, falsy={False}, required=True)
 
 
 class CartLineRefSchema(Schema):

@@ -1,0 +1,172 @@
+"""K5, K14, K15: registration, sign-in with bearer tokens, sign-out that
+revokes the token, the profile, the address book and its ownership."""
+
+from __future__ import annotations
+
+import pytest
+
+from jishi import signals
+from jishi.accounts import service
+from jishi.accounts.models import Address, User
+from jishi.db import db
+
+ADDRESS = {"name": "李四", "phone": "13800001111", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 8 号"}
+
+
+def test_register_login_me_logout(client, api):
+    """K5: register, sign in, use the token, sign out; the token then gets 401."""
+    got = []
+
+    def receiver(sender, **kw):
+        got.append(sender.phone)
+
+    signals.user_registered.connect(receiver)
+    try:
+        resp = api.post("/auth/register", json={"phone": "13912345678", "password": "longenough", "name": "小王"})
+    finally:
+        signals.user_registered.disconnect(receiver)
+    assert resp.status_code == 201, resp.json
+    assert resp.json["user"]["phone"] == "13912345678" and resp.json["user"]["role"] == "buyer"
+    assert "password" not in resp.json["user"] and "password_hash" not in resp.json["user"]
+    assert got == ["13912345678"]
+
+    resp = api.post("/auth/login", json={"phone": "13912345678", "password": "longenough"})
+    assert resp.status_code == 200, resp.json
+    token = resp.json["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    me = api.get("/me", headers=auth)
+    assert me.status_code == 200 and me.json["name"] == "小王"
+
+    assert api.post("/auth/logout", headers=auth).status_code == 204
+    again = api.get("/me", headers=auth)
+    assert again.status_code == 401 and again.json["code"] == "unauthorized"
+    # The registration token is a different one and still works.
+    other = api.post("/auth/login", json={"phone": "13912345678", "password": "longenough"}).json["token"]
+    assert api.get("/me", headers={"Authorization": f"Bearer {other}"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"phone": "23912345678", "password": "longenough"}, "phone"),
+        ({"phone": "1391234567", "password": "longenough"}, "phone"),
+        ({"phone": "139123456789", "password": "longenough"}, "phone"),
+        ({"phone": "13912345678", "password": "short"}, "password"),
+        ({"phone": "13912345678"}, "password"),
+        ({"phone": 13912345678, "password": "longenough"}, "phone"),
+        ({"phone": "13912345678", "password": "longenough", "role": "platform_admin"}, "role"),
+    ],
+)
+def test_register_bad_input_names_field(api, body, field):
+    """K5, K14: bad registration input is a 4xx naming the field; no account is made."""
+    resp = api.post("/auth/register", json=body)
+    assert resp.status_code == 422, resp.json
+    assert resp.json["field"] == field, resp.json
+    assert db.session.execute(db.select(User)).first() is None
+
+
+def test_register_duplicate_phone(api, factory):
+    """K5: a phone registers once (409, field phone)."""
+    factory.user(phone="13900000001")
+    resp = api.post("/auth/register", json={"phone": "13900000001", "password": "longenough"})
+    assert resp.status_code == 409 and resp.json["field"] == "phone"
+
+
+def test_login_wrong_password_and_unknown_phone(api, factory):
+    """K5: wrong credentials are a 401 that does not say which part was wrong."""
+    factory.user(phone="13900000002")
+    a = api.post("/auth/login", json={"phone": "13900000002", "password": "wrong-password"})
+    b = api.post("/auth/login", json={"phone": "13900000009", "password": "secret123"})
+    assert a.status_code == b.status_code == 401
+    assert a.json["message"] == b.json["message"]
+    ok = api.post("/auth/login", json={"phone": "13900000002", "password": "secret123"})
+    assert ok.status_code == 200
+
+
+def test_inactive_user_cannot_sign_in(api, factory):
+    """K5: a disabled account neither signs in nor keeps using its token."""
+    u = factory.user(phone="13900000003")
+    assert api.get("/me", user=u).status_code == 200
+    u.is_active = False
+    db.session.commit()
+    assert api.get("/me", user=u).status_code == 401
+    assert api.post("/auth/login", json={"phone": "13900000003", "password": "secret123"}).status_code == 401
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "JISHI_LOGIN_RATE_LIMIT": "3 per minute"}])
+def test_login_is_rate_limited(api, factory, app_config):
+    """K5, K15: repeated sign-in attempts get 429 once over JISHI_LOGIN_RATE_LIMIT."""
+    factory.user(phone="13900000004")
+    codes = [api.post("/auth/login", json={"phone": "13900000004", "password": "wrong-password"}).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    resp = api.post("/auth/login", json={"phone": "13900000004", "password": "secret123"})
+    assert resp.status_code == 429 and resp.json["code"] == "rate_limited"
+
+
+def test_update_me(api, factory):
+    """K5: change name and language; unknown language is a 422 naming it."""
+    u = factory.user()
+    resp = api.patch("/me", user=u, json={"name": "新名字", "locale": "en"})
+    assert resp.status_code == 200 and resp.json["name"] == "新名字" and resp.json["locale"] == "en"
+    bad = api.patch("/me", user=u, json={"locale": "fr"})
+    assert bad.status_code == 422 and bad.json["field"] == "locale"
+    assert api.patch("/me", json={"name": "x"}).status_code == 401
+
+
+def test_addresses_crud_and_single_default(api, factory):
+    """K5: address book; the first address is the default; exactly one default."""
+    u = factory.user()
+    a1 = api.post("/addresses", user=u, json=ADDRESS)
+    assert a1.status_code == 201, a1.json
+    assert a1.json["is_default"] is True
+    a2 = api.post("/addresses", user=u, json={**ADDRESS, "detail": "文二路 2 号"}).json
+    assert a2["is_default"] is False
+    resp = api.patch(f"/addresses/{a2['id']}", user=u, json={"is_default": True, "city": "宁波市"})
+    assert resp.status_code == 200 and resp.json["city"] == "宁波市"
+    listed = api.get("/addresses", user=u).json["items"]
+    assert [a["id"] for a in listed] == [a2["id"], a1.json["id"]]
+    assert [a["is_default"] for a in listed] == [True, False]
+    assert api.get(f"/addresses/{a1.json['id']}", user=u).json["detail"] == "文三路 8 号"
+    # Deleting the default hands it to the remaining address.
+    assert api.delete(f"/addresses/{a2['id']}", user=u).status_code == 204
+    listed = api.get("/addresses", user=u).json["items"]
+    assert [(a["id"], a["is_default"]) for a in listed] == [(a1.json["id"], True)]
+
+
+def test_address_bad_input_names_field(api, factory):
+    """K14: missing or bad address fields are 422 naming the field; nothing written."""
+    u = factory.user()
+    for body, field in [
+        ({k: v for k, v in ADDRESS.items() if k != "city"}, "city"),
+        ({**ADDRESS, "detail": ""}, "detail"),
+        ({**ADDRESS, "lat": 123.0}, "lat"),
+        ({**ADDRESS, "is_default": "yes"}, "is_default"),
+    ]:
+        resp = api.post("/addresses", user=u, json=body)
+        assert resp.status_code == 422 and resp.json["field"] == field, resp.json
+    assert db.session.execute(db.select(Address)).first() is None
+
+
+def test_another_buyers_address_is_404(api, factory):
+    """K15: a buyer cannot read, change or delete another buyer's address."""
+    owner, other = factory.user(), factory.user()
+    addr = factory.address(owner)
+    assert api.get(f"/addresses/{addr.id}", user=other).status_code == 404
+    assert api.patch(f"/addresses/{addr.id}", user=other, json={"city": "x"}).status_code == 404
+    assert api.delete(f"/addresses/{addr.id}", user=other).status_code == 404
+    assert api.get("/addresses", user=other).json["items"] == []
+    assert api.get(f"/addresses/{addr.id}", user=owner).status_code == 200
+    assert api.get("/addresses").status_code == 401
+
+
+def test_service_register_and_authenticate(app):
+    """K5: the service functions the web storefront uses."""
+    with pytest.raises(service.AccountError) as err:
+        service.register("12345", "longenough")
+    assert err.value.field == "phone"
+    u = service.register("13700000000", "longenough", name="甲")
+    assert service.authenticate("13700000000", "longenough").id == u.id
+    assert service.authenticate("13700000000", "nope-nope") is None
+    with pytest.raises(service.AccountError) as err:
+        service.register("13700000000", "longenough")
+    assert err.value.field == "phone"
