@@ -18,6 +18,13 @@ def console_menu(console: str = "platform"):
     return visible
 
 
+def order_actions(order):
+    """Extra actions plugins offer on an order page (``order_actions`` hook)."""
+    hook = current_app.extensions["jishi"].hook
+    items = [i for r in hook.order_actions(order=order, principal=current_user) for i in (r or [])]
+    return sorted(items, key=lambda i: (i.sort, i.label))
+
+
 def theme_static(filename: str) -> str:
     from jishi.themes import active_theme_name
 
@@ -33,6 +40,7 @@ def install(app: Flask) -> None:
     app.jinja_env.globals.update(
         slot=slot,
         console_menu=console_menu,
+        order_actions=order_actions,
         theme_static=theme_static,
         setting=settings.get,
         active_theme=active_theme_name,
