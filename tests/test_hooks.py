@@ -1,0 +1,618 @@
+"""K3: one test per hook, each with a throwaway plugin registered through the
+``extra_plugins`` fixture, proving the kernel *uses* what the hook returns.
+
+``test_hook_contract.py`` checks that every hook in ``jishi/hookspecs.py`` has
+a ``test_hook_<name>`` here (or elsewhere under tests/).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Blueprint
+from flask.cli import ScriptInfo
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from jishi import settings
+from jishi.checkout.errors import CheckoutError
+from jishi.checkout.service import build_checkout, place_order
+from jishi.cli import make_cli
+from jishi.db import db
+from jishi.hookspecs import (
+    CartGroup,
+    DeliveryOption,
+    Discount,
+    LoginProvider,
+    MenuItem,
+    PaymentMethod,
+    PaymentStart,
+    PeriodicJob,
+    PriceRule,
+    Problem,
+    SettingField,
+    SettingsPanel,
+    StockReservation,
+    hookimpl,
+)
+from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku
+from jishi.plugins import PluginError
+from jishi.testing import make_app
+
+
+def plugin(*objs):
+    """Register these throwaway plugin objects in the test's app."""
+    return pytest.mark.parametrize("extra_plugins", [list(objs)], ids=["plugin"])
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+
+def _place(buyer, items, address=None, options=None, key=None):
+    from flask import current_app
+
+    with current_app.test_request_context("/"):
+        return place_order(buyer, items, address.id if address else None, options, idempotency_key=key)
+
+
+def _pay(payment):
+    from flask import current_app
+
+    from jishi.payments import sandbox
+    from jishi.payments.service import handle_notification
+
+    with current_app.test_request_context("/"):
+        trade = sandbox.create_trade(payment)
+        trade.status = "paid"
+        db.session.commit()
+        assert handle_notification("sandbox", sandbox.notification_for(trade)) == "success"
+
+
+def _login(client, user):
+    resp = client.post("/login", data={"phone": user.phone, "password": "secret123"})
+    assert resp.status_code in (302, 303), resp.status_code
+
+
+def _count(model) -> int:
+    return db.session.execute(select(func.count()).select_from(model)).scalar()
+
+
+# ---------------------------------------------------------------------------
+# App extension
+# ---------------------------------------------------------------------------
+
+
+class ConfigDefaults:
+    @hookimpl
+    def config_defaults(self):
+        return {"THROWAWAY_LIMIT": 7, "THROWAWAY_NAME": "default"}
+
+
+@plugin(ConfigDefaults())
+@pytest.mark.parametrize("app_config", [{"THROWAWAY_NAME": "deployment"}])
+def test_hook_config_defaults(app, tmp_path):
+    """K1/K3: plugin defaults land in app.config; deployment config wins;
+    a key declared by two plugins is a start-up error."""
+    assert app.config["THROWAWAY_LIMIT"] == 7
+    assert app.config["THROWAWAY_NAME"] == "deployment"
+    with pytest.raises(PluginError, match="THROWAWAY_LIMIT"):
+        make_app(tmp_path / "two", extra_plugins=[ConfigDefaults(), ConfigDefaults()])
+
+
+throwaway_bp = Blueprint("throwaway", __name__, url_prefix="/throwaway")
+
+
+@throwaway_bp.get("/")
+def throwaway_page():
+    return "throwaway page"
+
+
+class Blueprints:
+    @hookimpl
+    def blueprints(self):
+        return [throwaway_bp]
+
+
+@plugin(Blueprints())
+def test_hook_blueprints(client):
+    """K3: a plugin's blueprint is registered and serves its routes."""
+    resp = client.get("/throwaway/")
+    assert resp.status_code == 200 and resp.get_data(as_text=True) == "throwaway page"
+
+
+def _api_blueprint():
+    from flask_smorest import Blueprint as ApiBlueprint
+
+    blp = ApiBlueprint("throwaway_api", __name__, url_prefix="/api/v1/throwaway", description="Throwaway")
+
+    @blp.get("/ping")
+    @blp.response(200)
+    def ping():
+        """Answer pong."""
+        return {"pong": True}
+
+    return blp
+
+
+class ApiBlueprints:
+    @hookimpl
+    def api_blueprints(self):
+        return [_api_blueprint()]
+
+
+@plugin(ApiBlueprints())
+def test_hook_api_blueprints(client):
+    """K3/K14: a plugin's API blueprint answers and is in the OpenAPI document."""
+    assert client.get("/api/v1/throwaway/ping").get_json() == {"pong": True}
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/throwaway/ping" in spec["paths"]
+
+
+class Commands:
+    @hookimpl
+    def register_commands(self, cli):
+        import click
+
+        @cli.command("throwaway")
+        def throwaway():
+            from flask import current_app
+
+            click.echo(f"throwaway in {current_app.name}")
+
+
+@plugin(Commands())
+def test_hook_register_commands(app):
+    """K3/K13: a plugin's click command joins the ``jishi`` group, in app context."""
+    result = CliRunner().invoke(make_cli(), ["throwaway"], obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "throwaway in jishi"
+
+
+TEMPLATES = Path(__file__).parent / "fixture_plugins" / "hook_templates"
+
+
+class TemplateDirs:
+    @hookimpl
+    def template_dirs(self):
+        return [str(TEMPLATES)]
+
+
+@plugin(TemplateDirs())
+def test_hook_template_dirs(app):
+    """K3/K12: a plugin's template folder is searched after the themes and
+    before the kernel's templates."""
+    from flask import render_template
+
+    with app.test_request_context("/"):
+        assert render_template("throwaway/hello.html", who="集市").strip() == "Hello 集市 from a plugin template"
+    assert str(TEMPLATES) in app.extensions["jishi"].plugin_template_dirs
+
+
+class Slot:
+    @hookimpl
+    def template_slot(self, slot, context):
+        if slot == "home_blocks":
+            return Markup('<section id="throwaway-slot">限时特惠</section>')
+        return None
+
+
+@plugin(Slot())
+def test_hook_template_slot(client):
+    """K3/K12: a slot's markup appears in the storefront page."""
+    html = client.get("/").get_data(as_text=True)
+    assert '<section id="throwaway-slot">限时特惠</section>' in html
+
+
+class Menu:
+    @hookimpl
+    def console_menu_items(self, console, principal):
+        if console == "platform":
+            return [MenuItem("Throwaway section", "throwaway.throwaway_page", sort=150)]
+        return None
+
+    @hookimpl
+    def blueprints(self):
+        return [throwaway_bp]
+
+
+@plugin(Menu())
+def test_hook_console_menu_items(client, factory):
+    """K3: a plugin's menu entry is shown in the platform console."""
+    _login(client, factory.admin())
+    html = client.get("/console/").get_data(as_text=True)
+    assert "Throwaway section" in html
+    assert "/throwaway/" in html
+
+
+class Panels:
+    @hookimpl
+    def settings_panels(self):
+        return [SettingsPanel("throwaway", "Throwaway", (SettingField("throwaway.limit", "Limit", "int", 42),), sort=500)]
+
+
+@plugin(Panels())
+def test_hook_settings_panels(app):
+    """K3: a panel's default is what ``jishi.settings.get`` answers until the
+    platform stores a value."""
+    assert any(p.key == "throwaway" for p in app.extensions["jishi"].settings_panels())
+    with app.test_request_context("/"):
+        assert settings.get("throwaway.limit") == 42
+    with app.test_request_context("/"):
+        settings.set_many({"throwaway.limit": 5})
+        db.session.commit()
+    with app.test_request_context("/"):
+        assert settings.get("throwaway.limit") == 5
+
+
+class Jobs:
+    def __init__(self):
+        self.runs = 0
+
+    def tick(self):
+        self.runs += 1
+        return f"ticked {self.runs}"
+
+    @hookimpl
+    def periodic_jobs(self):
+        return [PeriodicJob("throwaway_tick", self.tick, every_seconds=5)]
+
+
+JOBS = Jobs()
+
+
+@plugin(JOBS)
+def test_hook_periodic_jobs(app):
+    """K3/K13: ``jishi worker --once`` runs the plugin's job and prints its summary."""
+    result = CliRunner().invoke(make_cli(), ["worker", "--once"], obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 0, result.output
+    assert "throwaway_tick: ticked 1" in result.output.splitlines()
+    assert JOBS.runs == 1
+
+
+class Ready(Recorder):
+    @hookimpl
+    def app_ready(self, app):
+        self.calls.append((app, sorted(app.blueprints)))
+
+
+READY = Ready()
+
+
+@plugin(READY)
+def test_hook_app_ready(app):
+    """K3: app_ready is called once with the finished app (blueprints registered)."""
+    [(called_with, blueprints)] = READY.calls
+    assert called_with is app
+    assert "shop" in blueprints and "console" in blueprints
+
+
+class Providers:
+    @hookimpl
+    def login_providers(self):
+        return [LoginProvider("wechat", "微信登录", "/oauth/wechat/start")]
+
+
+@plugin(Providers())
+def test_hook_login_providers(client):
+    """K3/K5: an extra sign-in method is offered on the login page."""
+    html = client.get("/login").get_data(as_text=True)
+    assert "微信登录" in html and "/oauth/wechat/start" in html
+
+
+# ---------------------------------------------------------------------------
+# Checkout
+# ---------------------------------------------------------------------------
+
+
+class SplitBySeller:
+    @hookimpl
+    def split_cart(self, lines, user):
+        groups: dict = {}
+        for line in lines:
+            groups.setdefault(line.seller_id, []).append(line.key)
+        return [CartGroup(f"seller:{s}", f"Store {s}", tuple(keys), seller_id=s) for s, keys in groups.items()]
+
+
+@plugin(SplitBySeller())
+def test_hook_split_cart(app, factory):
+    """K3/K7/MS8: two groups from split_cart become two orders on placement,
+    under one payment order."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    a = factory.product(price=1000, seller_id=1)
+    b = factory.product(price=2000, seller_id=2)
+    [payment] = _place(buyer, [(a.skus[0].id, 1), (b.skus[0].id, 1)], addr)
+    orders = sorted(payment.orders, key=lambda o: o.seller_id)
+    assert [(o.seller_id, o.group_key, o.goods_amount) for o in orders] == [(1, "seller:1", 1000), (2, "seller:2", 2000)]
+
+
+class Prices:
+    @hookimpl
+    def line_price_rules(self, line, user):
+        return [
+            PriceRule("cheap", unit_price=100, priority=5, label="cheap"),
+            PriceRule("flash", unit_price=800, priority=100, label="flash"),
+        ]
+
+
+@plugin(Prices())
+def test_hook_line_price_rules(app, factory):
+    """K3: the highest-priority rule wins even over a lower price; the order
+    line records the price and its source."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    p = factory.product(price=1000)
+    with app.test_request_context("/"):
+        co = build_checkout(buyer, [(p.skus[0].id, 2)], addr.id)
+        assert (co.lines[0].unit_price, co.lines[0].price_source) == (800, "flash")
+    [payment] = _place(buyer, [(p.skus[0].id, 2)], addr)
+    line = payment.orders[0].lines[0]
+    assert (line.unit_price, line.price_source, line.goods_amount) == (800, "flash", 1600)
+
+
+class Pickup:
+    @hookimpl
+    def delivery_options(self, group, address, checkout):
+        return [DeliveryOption("pickup", "到店自提", 0, needs_address=False, data={"point": "西湖店"})]
+
+
+@plugin(Pickup())
+def test_hook_delivery_options(app, factory, api):
+    """K3/K7: a plugin's delivery option appears in the checkout preview and,
+    chosen, is what the order records (no address needed)."""
+    buyer = factory.user()
+    p = factory.product(price=1000)
+    resp = api.post("/checkout/preview", user=buyer, json={"items": [{"sku_id": p.skus[0].id, "quantity": 1}]})
+    assert resp.status_code == 200, resp.get_json()
+    group = resp.get_json()["groups"][0]
+    assert "pickup" in [o["code"] for o in group["delivery_options"]]
+    [payment] = _place(buyer, [(p.skus[0].id, 1)], None, {"delivery": {group["key"]: "pickup"}})
+    order = payment.orders[0]
+    assert (order.delivery_method, order.delivery_fee, order.delivery_data, order.address) == ("pickup", 0, {"point": "西湖店"}, None)
+
+
+class FullReduction:
+    @hookimpl
+    def order_discounts(self, checkout):
+        if checkout.goods_amount >= 10000:
+            return [Discount("full_reduction", "满100减10", 1000)]
+        return None
+
+
+@plugin(SplitBySeller(), FullReduction())
+def test_hook_order_discounts(app, factory):
+    """K3/MS9: 100−10 over stores A 20, B 30, C 50 gives A 18, B 27, C 45 —
+    the discount split 2/3/5 to the fen and recorded per line."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    skus = [factory.product(price=price, seller_id=seller).skus[0] for seller, price in ((1, 2000), (2, 3000), (3, 5000))]
+    [payment] = _place(buyer, [(s.id, 1) for s in skus], addr)
+    orders = sorted(payment.orders, key=lambda o: o.seller_id)
+    assert [o.discount_amount for o in orders] == [200, 300, 500]
+    assert [o.goods_amount - o.discount_amount for o in orders] == [1800, 2700, 4500]
+    allocations = db.session.execute(select(OrderAllocation).order_by(OrderAllocation.order_id)).scalars().all()
+    assert [(a.source, a.amount) for a in allocations] == [("full_reduction", 200), ("full_reduction", 300), ("full_reduction", 500)]
+
+
+class AllToFirst:
+    @hookimpl
+    def order_discounts(self, checkout):
+        return [Discount("coupon", "coupon", 300)]
+
+    @hookimpl
+    def allocate_discount(self, discount, lines):
+        return [discount.amount] + [0] * (len(lines) - 1)
+
+
+@plugin(AllToFirst())
+def test_hook_allocate_discount(app, factory):
+    """K3: an allocate_discount override replaces the proportional default."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    a = factory.product(price=1000).skus[0]
+    b = factory.product(price=1000).skus[0]
+    [payment] = _place(buyer, [(a.id, 1), (b.id, 1)], addr)
+    by_sku = {line.sku_id: line.discount_amount for line in payment.orders[0].lines}
+    assert by_sku == {a.id: 300, b.id: 0}
+
+
+class ShopClosed:
+    @hookimpl
+    def validate_checkout(self, checkout):
+        return [Problem("closed", "The shop is closed today.", field="shop")]
+
+
+@plugin(ShopClosed())
+def test_hook_validate_checkout(app, factory):
+    """K3/K7: a plugin's problem blocks placement; nothing is written."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=1000, stock=5).skus[0]
+    with pytest.raises(CheckoutError) as info:
+        _place(buyer, [(sku.id, 1)], addr)
+    assert ("closed", "shop") in [(p.code, p.field) for p in info.value.problems]
+    assert _count(Order) == 0 and _count(PaymentOrder) == 0
+    assert db.session.get(Sku, sku.id).stock == 5
+
+
+class FlashPool(Recorder):
+    @hookimpl(tryfirst=True)
+    def reserve_stock(self, line, order):
+        self.calls.append((line.sku_id, line.quantity, order.id))
+        return StockReservation("flash", line.quantity)
+
+    @hookimpl(tryfirst=True)
+    def release_stock(self, order_line, quantity, reason):
+        if order_line.stock_source != "flash":
+            return None
+        self.calls.append(("release", order_line.sku_id, quantity, reason))
+        return True
+
+
+@plugin(FlashPool())
+def test_hook_reserve_stock(app, factory, extra_plugins):
+    """K3/FS: a plugin's stock pool takes the line; SKU stock is untouched and
+    the order line records the pool."""
+    [pool] = extra_plugins
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=1000, stock=5).skus[0]
+    [payment] = _place(buyer, [(sku.id, 2)], addr)
+    order = payment.orders[0]
+    assert pool.calls == [(sku.id, 2, order.id)]
+    assert order.lines[0].stock_source == "flash"
+    assert db.session.get(Sku, sku.id).stock == 5
+
+
+@plugin(FlashPool())
+def test_hook_release_stock(app, factory, extra_plugins):
+    """K3/K8: closing an order gives stock back through the pool that took it."""
+    from jishi.orders import service as orders
+
+    [pool] = extra_plugins
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=1000, stock=5).skus[0]
+    [payment] = _place(buyer, [(sku.id, 2)], addr)
+    with app.test_request_context("/"):
+        orders.cancel(payment.orders[0], actor=buyer)
+    assert pool.calls[-1] == ("release", sku.id, 2, "closed")
+    assert db.session.get(Sku, sku.id).stock == 5  # the SKU pool was never used
+
+
+class Rejecting:
+    @hookimpl
+    def order_placing(self, checkout, payments, orders):
+        assert payments and orders and all(o.id for o in orders)
+        raise CheckoutError([Problem("coupon_used", "This coupon was just used.", field="coupons")])
+
+
+@plugin(Rejecting())
+def test_hook_order_placing(app, factory):
+    """K3/K7: order_placing raising CheckoutError rolls the whole placement
+    back: no payment, order, line, and the stock is restored."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=1000, stock=5).skus[0]
+    with pytest.raises(CheckoutError, match="just used"):
+        _place(buyer, [(sku.id, 3)], addr, key="k-1")
+    assert _count(PaymentOrder) == 0 and _count(Order) == 0 and _count(OrderLine) == 0
+    assert db.session.get(Sku, sku.id).stock == 5
+
+
+# ---------------------------------------------------------------------------
+# Payments and settlement
+# ---------------------------------------------------------------------------
+
+
+class Voucher(Recorder):
+    def start(self, payment):
+        self.calls.append(payment.id)
+        return PaymentStart(redirect_url=f"/voucher/{payment.number}")
+
+    @hookimpl
+    def payment_methods(self):
+        return [PaymentMethod("voucher", "礼品卡", start=self.start, online=True, sort=1)]
+
+
+@plugin(Voucher())
+def test_hook_payment_methods(app, factory, extra_plugins):
+    """K3/K9: a plugin's payment method is offered first (sort) and started
+    when chosen."""
+    from jishi.payments import service as payments
+
+    [voucher] = extra_plugins
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    [payment] = _place(buyer, [(factory.product(price=500).skus[0].id, 1)], addr)
+    with app.test_request_context("/"):
+        codes = list(payments.methods())
+        assert codes[0] == "voucher" and "sandbox" in codes
+        started = payments.start(payment, "voucher")
+    assert started.redirect_url == f"/voucher/{payment.number}"
+    assert voucher.calls == [payment.id]
+
+
+class Ledger(Recorder):
+    @hookimpl
+    def settle_order(self, order):
+        assert order.status == "completed"
+        self.calls.append(order.id)
+
+
+@plugin(Ledger())
+def test_hook_settle_order(app, factory, extra_plugins):
+    """K3/MS11: settle_order is called once, inside the completing transaction."""
+    from jishi.orders import service as orders
+    from jishi.orders.state import TransitionError
+
+    [ledger] = extra_plugins
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    [payment] = _place(buyer, [(factory.product(price=500).skus[0].id, 1)], addr)
+    _pay(payment)
+    order = db.session.get(Order, payment.orders[0].id)
+    with app.test_request_context("/"):
+        orders.ship(order, carrier="SF", tracking_no="SF1")
+        orders.receive(order, actor=buyer)
+        assert ledger.calls == []
+        orders.complete(order)
+        with pytest.raises(TransitionError):
+            orders.complete(order)
+    assert ledger.calls == [order.id]
+
+
+class RefundLedger(Recorder):
+    @hookimpl
+    def settle_refund(self, refund):
+        self.calls.append((refund.id, refund.amount, [(rl.order_line_id, rl.quantity) for rl in refund.lines]))
+
+
+@plugin(RefundLedger())
+def test_hook_settle_refund(app, factory, extra_plugins):
+    """K3/K10: settle_refund is called once when a refund is paid back."""
+    from jishi.aftersales import service as aftersales
+
+    [ledger] = extra_plugins
+    buyer = factory.user()
+    admin = factory.admin()
+    addr = factory.address(buyer)
+    [payment] = _place(buyer, [(factory.product(price=3000, stock=5).skus[0].id, 2)], addr)
+    _pay(payment)
+    order = db.session.get(Order, payment.orders[0].id)
+    line = order.lines[0]
+    with app.test_request_context("/"):
+        refund = aftersales.request_refund(buyer, order, "refund_only", [(line.id, 1)], "不想要了")
+        assert ledger.calls == []
+        aftersales.approve(refund, admin)
+    assert ledger.calls == [(refund.id, 3000, [(line.id, 1)])]
+
+
+# ---------------------------------------------------------------------------
+# Orders
+# ---------------------------------------------------------------------------
+
+
+class Actions:
+    @hookimpl
+    def order_actions(self, order, principal):
+        return [MenuItem("开具发票", "throwaway.throwaway_page")]
+
+    @hookimpl
+    def blueprints(self):
+        return [throwaway_bp]
+
+
+@plugin(Actions())
+def test_hook_order_actions(app, client, factory):
+    """K3/K8: a plugin's order action is shown on the buyer's order page."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    [payment] = _place(buyer, [(factory.product(price=500).skus[0].id, 1)], addr)
+    _login(client, buyer)
+    html = client.get(f"/orders/{payment.orders[0].id}").get_data(as_text=True)
+    assert "开具发票" in html and "/throwaway/" in html
