@@ -15,7 +15,23 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
-def select_locale() -> str:
+def select_locale():
+    """The request's locale as a Babel ``Locale`` named by its code.
+
+    ``Locale.parse("zh_CN")`` expands to ``zh_Hans_CN`` and gettext would
+    then look for ``translations/zh_Hans_CN``; dropping the implied script
+    keeps the name ``zh_CN`` (the locale data stays zh_Hans_CN's).
+    """
+    from babel import Locale
+
+    code = select_locale_code()
+    locale = Locale.parse(code)
+    if locale.script and locale.script not in code:
+        locale.script = None
+    return locale
+
+
+def select_locale_code() -> str:
     """The user's choice (account, then session), then Accept-Language."""
     from flask import current_app, has_request_context
     from flask_login import current_user
