@@ -6,6 +6,22 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def fresh_g_per_request(app):
+    """The ``app`` fixture keeps one app context pushed for the whole test,
+    and Flask reuses it for every test request, so ``flask.g`` (Flask-Login's
+    user, Flask-Babel's locale, the settings cache) would carry over from one
+    request to the next. In production every request has its own ``g``; clear
+    those entries before each test request to behave the same."""
+    from flask import g
+
+    def clear():
+        for name in ("_login_user", "_flask_babel", "jishi_settings"):
+            g.pop(name, None)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, clear)
+
+
 def sign_in(client, user, password: str = "secret123"):
     resp = client.post("/login", data={"phone": user.phone, "password": password})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
@@ -47,3 +63,4 @@ def shop(app, factory):
     hidden = factory.product(name="下架商品", price=500, on_shelf=False)
     db.session.commit()
     return {"fruit": fruit, "citrus": citrus, "tea": tea, "orange": orange, "hidden": hidden, "tag": tag}
+

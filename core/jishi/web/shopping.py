@@ -65,7 +65,7 @@ def cart_update():
         if remove_id is not None:
             service.remove(current_user, remove_id)
         else:
-            picked = {form_int(v) for v in request.form.getlist("selected")}
+            picked = {int(v) for v in request.form.getlist("selected") if v.isdigit()}
             for line in lines:
                 qty = form_int(f"qty-{line.id}")
                 if qty is not None and qty != line.quantity:
