@@ -1,0 +1,25 @@
+.PHONY: help install demo test ci lint docs check
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+install:  ## install the kernel, plugins and test tools (editable)
+	pip install -r requirements-dev.txt
+
+demo:  ## fresh demo shop on 127.0.0.1:5000
+	jishi demo
+
+test:  ## the suite on SQLite then PostgreSQL
+	bash scripts/test.sh
+
+ci:  ## what CI runs
+	bash .ci/run
+
+lint:  ## ruff
+	ruff check core tests
+
+docs:  ## regenerate docs/plugin-hooks.md
+	jishi docs hooks
+
+check:  ## models vs migrations, hook docs current
+	jishi db check && jishi docs hooks --check

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The whole test suite, twice: on SQLite, then on PostgreSQL.
+#
+#   bash scripts/test.sh [pytest args...]
+#
+# Installs what it needs when missing (pip install -r requirements-dev.txt).
+# PostgreSQL: JISHI_TEST_DATABASE_URL when set; otherwise a fresh database is
+# created on 127.0.0.1:5432 (user postgres, trust auth) and dropped after; when
+# no server answers, the PostgreSQL run is skipped (CI always has one).
+# Ends with one plain line "N passed, M failed" summing both runs, and exits
+# non-zero when anything failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=${PYTHON:-python}
+ART="$ROOT/test-artifacts"
+mkdir -p "$ART"
+
+if ! "$PY" -c "import jishi, jishi_hello, pytest, psycopg, huey, playwright" >/dev/null 2>&1; then
+    echo "== installing requirements-dev.txt"
+    "$PY" -m pip install -q -r requirements-dev.txt
+fi
+
+summary() {  # junit xml -> "passed failed skipped"
+    "$PY" - "$1" <<'PYEOF'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print(0, 1, 0)  # pytest could not even write its report: count as a failure
+    raise SystemExit
+suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+tests = sum(int(s.get("tests", 0)) for s in suites)
+failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(tests - failed - skipped, failed, skipped)
+PYEOF
+}
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+run_pytest() {  # label, then extra pytest args
+    local label=$1
+    shift
+    local xml="$ART/junit-$label.xml"
+    rm -f "$xml"
+    echo "== pytest on $label"
+    set +e
+    "$PY" -m pytest -q --junitxml="$xml" "$@"
+    set -e
+    read -r p f s < <(summary "$xml")
+    echo "== $label: $p passed, $f failed, $s skipped"
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    SKIPPED=$((SKIPPED + s))
+}
+
+# 1. SQLite (each test gets its own database file)
+JISHI_TEST_DATABASE_URL= run_pytest sqlite "$@"
+
+# 2. PostgreSQL
+PG_URL=${JISHI_TEST_DATABASE_URL:-}
+CREATED_DB=""
+if [ -z "$PG_URL" ] && command -v psql >/dev/null 2>&1 \
+    && psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1" >/dev/null 2>&1; then
+    CREATED_DB="jishi_test_$$_$(date +%s)"
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "create database $CREATED_DB" >/dev/null
+    PG_URL="postgresql+psycopg://postgres@127.0.0.1:5432/$CREATED_DB"
+fi
+if [ -n "$PG_URL" ]; then
+    JISHI_TEST_DATABASE_URL="$PG_URL" run_pytest postgresql "$@"
+else
+    echo "== PostgreSQL run skipped: no server on 127.0.0.1:5432 and JISHI_TEST_DATABASE_URL unset"
+fi
+if [ -n "$CREATED_DB" ]; then
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $CREATED_DB with (force)" >/dev/null || true
+fi
+
+# 3. Smoke checks of the command line with every installed plugin enabled
+SMOKE=$(mktemp -d)
+echo "== smoke: jishi plugins list / themes list (JISHI_PLUGINS=all)"
+if (cd "$SMOKE" && JISHI_PLUGINS=all JISHI_DATABASE_URL="sqlite:///$SMOKE/smoke.db" jishi db upgrade >/dev/null \
+    && JISHI_PLUGINS=all JISHI_DATABASE_URL="sqlite:///$SMOKE/smoke.db" jishi plugins list \
+    && JISHI_PLUGINS=all JISHI_DATABASE_URL="sqlite:///$SMOKE/smoke.db" jishi themes list); then
+    PASSED=$((PASSED + 1))
+else
+    echo "smoke check FAILED"
+    FAILED=$((FAILED + 1))
+fi
+rm -rf "$SMOKE"
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
