@@ -210,3 +210,27 @@ def test_admin_ship_batch_and_close(api, client, factory):
     assert stock(sku.id) == before + 2
     r = api.post("/admin/orders/ship-batch", user=admin, json={"items": [{"order_id": "1", "carrier": "SF", "tracking_no": "1"}]})
     assert r.status_code == 422 and r.json["field"].endswith("order_id")
+
+
+def test_openapi_documents_order_endpoints(client):
+    """K14: openapi.json documents the order endpoints with request and response schemas."""
+    r = client.get("/api/v1/openapi.json")
+    assert r.status_code == 200
+    spec = r.json
+    paths = spec["paths"]
+    for path, method in (
+        ("/api/v1/checkout/place", "post"),
+        ("/api/v1/orders/{order_id}", "get"),
+        ("/api/v1/refunds", "post"),
+        ("/api/v1/reviews", "post"),
+        ("/api/v1/admin/orders/ship-batch", "post"),
+        ("/api/v1/admin/reports/overview", "get"),
+    ):
+        op = paths[path][method]
+        ok = next(v for k, v in op["responses"].items() if k in ("200", "201"))
+        assert "schema" in ok["content"]["application/json"], path
+    place = paths["/api/v1/checkout/place"]["post"]
+    assert "requestBody" in place and "200" in place["responses"]
+    item = spec["components"]["schemas"]["CheckoutItem"]
+    assert item["properties"]["quantity"]["type"] == "integer"
+    assert spec["components"]["schemas"]["OrderDetail"]["properties"]["pay_amount"]["type"] == "integer"
