@@ -4,7 +4,6 @@ revokes the token, the profile, the address book and its ownership."""
 from __future__ import annotations
 
 import pytest
-
 from jishi import signals
 from jishi.accounts import service
 from jishi.accounts.models import Address, User

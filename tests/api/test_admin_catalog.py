@@ -5,7 +5,6 @@ roles and member levels."""
 from __future__ import annotations
 
 import pytest
-
 from jishi.catalog.models import Category, Product, Sku
 from jishi.db import db
 

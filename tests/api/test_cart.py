@@ -4,7 +4,6 @@ stock, selection, grouping by the split hook, member prices, ownership."""
 from __future__ import annotations
 
 import pytest
-
 from jishi.accounts.models import MemberLevel
 from jishi.cart import service
 from jishi.cart.models import CartLine

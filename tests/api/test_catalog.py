@@ -3,8 +3,10 @@ product detail with member price, categories and tags."""
 
 from __future__ import annotations
 
-import pytest
+import base64
+import json
 
+import pytest
 from jishi.accounts.models import MemberLevel
 from jishi.catalog.models import Tag
 from jishi.db import db
@@ -207,3 +209,19 @@ def test_openapi_documents_catalog_schemas(client):
     schemas = spec["components"]["schemas"]
     assert "CatalogProductDetail" in schemas and "CartView" in schemas and "AdminProductArgs" in schemas
     assert schemas["AdminSkuArgs"]["properties"]["price"]["type"] == "integer"
+
+
+def test_huge_numbers_are_4xx_not_500(api, factory):
+    """K14: ids and prices beyond the 32-bit columns answer 404/422, never a 500."""
+    buyer = factory.user()
+    big = 10**25
+    assert api.get(f"/products/{big}").status_code == 404
+    assert api.get(f"/addresses/{big}", user=buyer).status_code == 404
+    assert api.patch(f"/cart/items/{big}", user=buyer, json={"quantity": 1}).status_code == 404
+    for path, field in [(f"/products?category_id={big}", "category_id"), (f"/products?min_price={big}", "min_price")]:
+        resp = api.get(path)
+        assert resp.status_code == 422 and resp.json["field"] == field
+    resp = api.post("/cart/items", user=buyer, json={"sku_id": big, "quantity": 1})
+    assert resp.status_code == 422 and resp.json["field"] == "sku_id"
+    cursor = base64.urlsafe_b64encode(json.dumps(["newest", big]).encode()).decode()
+    assert api.get(f"/products?cursor={cursor}").json["field"] == "cursor"

@@ -12,7 +12,6 @@ the bearer-token lookup (ApiToken joined to User) included.
 from __future__ import annotations
 
 import pytest
-
 from jishi.catalog.models import ProductImage, ProductParam, ProductSpec, Tag
 from jishi.db import db
 

@@ -4,13 +4,20 @@ helpers :func:`login` / :func:`logout`."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jishi import signals
-from jishi.accounts.auth import _hasher, check_password, hash_password, rotate_session_token
+from jishi.accounts.auth import (
+    _hasher,
+    check_password,
+    hash_password,
+    rotate_session_token,
+)
 from jishi.accounts.models import ROLES, Address, MemberLevel, User
 from jishi.db import commit, db, rollback
 from jishi.i18n import gettext as _
@@ -80,10 +87,8 @@ def authenticate(phone: str, password: str) -> User | None:
     if user is None or not user.is_active:
         if _DUMMY_HASH is None:
             _DUMMY_HASH = hash_password("not-a-password")
-        try:
-            _hasher.verify(_DUMMY_HASH, password)
-        except Exception:  # noqa: BLE001 - only spending the time
-            pass
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            _hasher.verify(_DUMMY_HASH, password)  # only to spend the same time
         return None
     if not check_password(user, password):
         return None

@@ -148,7 +148,6 @@ def logout():
     """Revoke the bearer token of this request."""
     revoke_current_token()
     commit()
-    return None
 
 
 @blp.get("/me")
@@ -195,7 +194,7 @@ def add_address(data):
         account_error(exc)
 
 
-@blp.get("/addresses/<int:address_id>")
+@blp.get("/addresses/<int(max=2147483647):address_id>")
 @login_required
 @blp.response(200, AccountAddressSchema)
 def get_address(address_id: int):
@@ -205,7 +204,7 @@ def get_address(address_id: int):
     return address
 
 
-@blp.patch("/addresses/<int:address_id>")
+@blp.patch("/addresses/<int(max=2147483647):address_id>")
 @login_required
 @blp.arguments(AccountAddressPatchSchema)
 @blp.response(200, AccountAddressSchema)
@@ -220,10 +219,9 @@ def update_address(data, address_id: int):
     return address
 
 
-@blp.delete("/addresses/<int:address_id>")
+@blp.delete("/addresses/<int(max=2147483647):address_id>")
 @login_required
 @blp.response(204)
 def delete_address(address_id: int):
     if not service.delete_address(current_user, address_id):
         not_found(_("address"))
-    return None

@@ -13,7 +13,11 @@ from marshmallow import Schema, fields, validate
 from jishi.accounts import service as accounts
 from jishi.accounts.models import ROLES, MemberLevel, User
 from jishi.accounts.service import AccountError
-from jishi.api.accounts import AccountMemberLevelSchema, AccountUserSchema, account_error
+from jishi.api.accounts import (
+    AccountMemberLevelSchema,
+    AccountUserSchema,
+    account_error,
+)
 from jishi.api.catalog import (
     CatalogCategoryNodeSchema,
     CatalogCategoryRefSchema,
@@ -28,10 +32,16 @@ from jishi.api.catalog import (
     page_limit,
     product_detail,
 )
-from jishi.api.common import Money, StrictInt, fail, not_found, platform_admin_required, platform_required
+from jishi.api.common import (
+    Money,
+    StrictInt,
+    not_found,
+    platform_admin_required,
+    platform_required,
+)
 from jishi.catalog import service
 from jishi.catalog.models import Category, Sku, Tag
-from jishi.catalog.service import MAX_STOCK, CatalogError
+from jishi.catalog.service import MAX_ID, MAX_PRICE, MAX_STOCK, CatalogError
 from jishi.db import db
 from jishi.i18n import gettext as _
 
@@ -52,11 +62,11 @@ class AdminParamSchema(Schema):
 
 
 class AdminSkuArgsSchema(Schema):
-    id = StrictInt(validate=validate.Range(min=1), metadata={"description": "an existing SKU to update; absent: new"})
+    id = StrictInt(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "an existing SKU to update; absent: new"})
     spec_values = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
-    price = Money(required=True)
-    original_price = Money(allow_none=True)
-    member_price = Money(allow_none=True)
+    price = Money(required=True, validate=validate.Range(min=0, max=MAX_PRICE))
+    original_price = Money(allow_none=True, validate=validate.Range(min=0, max=MAX_PRICE))
+    member_price = Money(allow_none=True, validate=validate.Range(min=0, max=MAX_PRICE))
     stock = StrictInt(load_default=0, validate=validate.Range(min=0, max=MAX_STOCK))
     weight_grams = StrictInt(load_default=0, validate=validate.Range(min=0, max=MAX_STOCK))
     code = fields.String(load_default="", validate=validate.Length(max=60))
@@ -66,7 +76,7 @@ class AdminProductArgsSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     subtitle = fields.String(validate=validate.Length(max=200))
     description = fields.String(validate=validate.Length(max=20000))
-    category_id = StrictInt(allow_none=True, validate=validate.Range(min=1))
+    category_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     tags = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
     images = fields.List(fields.String(validate=validate.Length(min=1, max=300)), validate=validate.Length(max=20))
     params = fields.List(fields.Nested(AdminParamSchema), validate=validate.Length(max=50))
@@ -80,7 +90,7 @@ class AdminProductPatchSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=120))
     subtitle = fields.String(validate=validate.Length(max=200))
     description = fields.String(validate=validate.Length(max=20000))
-    category_id = StrictInt(allow_none=True, validate=validate.Range(min=1))
+    category_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     tags = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
     images = fields.List(fields.String(validate=validate.Length(min=1, max=300)), validate=validate.Length(max=20))
     params = fields.List(fields.Nested(AdminParamSchema), validate=validate.Length(max=50))
@@ -104,13 +114,13 @@ class AdminStockSchema(Schema):
 
 class AdminCategoryArgsSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    parent_id = StrictInt(allow_none=True, validate=validate.Range(min=1))
+    parent_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     sort = StrictInt(load_default=0)
 
 
 class AdminCategoryPatchSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=60))
-    parent_id = StrictInt(allow_none=True, validate=validate.Range(min=1))
+    parent_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     sort = StrictInt()
 
 
@@ -121,8 +131,8 @@ class AdminTagArgsSchema(Schema):
 class AdminUserListArgsSchema(Schema):
     q = fields.String(validate=validate.Length(max=30))
     role = fields.String(validate=validate.OneOf(ROLES))
-    after_id = fields.Integer(validate=validate.Range(min=1))
-    limit = fields.Integer(validate=validate.Range(min=1))
+    after_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class AdminUserPageSchema(Schema):
@@ -132,7 +142,7 @@ class AdminUserPageSchema(Schema):
 
 class AdminUserPatchSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
-    member_level_id = StrictInt(allow_none=True, validate=validate.Range(min=1))
+    member_level_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class AdminMemberLevelArgsSchema(Schema):
@@ -195,14 +205,14 @@ def create_product(data):
     return _detail(product)
 
 
-@blp.get("/products/<int:product_id>")
+@blp.get("/products/<int(max=2147483647):product_id>")
 @platform_required
 @blp.response(200, CatalogProductDetailSchema)
 def get_product(product_id: int):
     return product_detail(_product(product_id), None, all_skus=True)
 
 
-@blp.patch("/products/<int:product_id>")
+@blp.patch("/products/<int(max=2147483647):product_id>")
 @platform_required
 @blp.arguments(AdminProductPatchSchema)
 @blp.response(200, CatalogProductDetailSchema)
@@ -216,7 +226,7 @@ def update_product(data, product_id: int):
     return _detail(product)
 
 
-@blp.post("/products/<int:product_id>/shelf")
+@blp.post("/products/<int(max=2147483647):product_id>/shelf")
 @platform_required
 @blp.arguments(AdminShelfSchema)
 @blp.response(200, CatalogProductDetailSchema)
@@ -230,7 +240,7 @@ def shelf(data, product_id: int):
     return _detail(product)
 
 
-@blp.delete("/products/<int:product_id>")
+@blp.delete("/products/<int(max=2147483647):product_id>")
 @platform_required
 @blp.response(204)
 def delete_product(product_id: int):
@@ -240,10 +250,9 @@ def delete_product(product_id: int):
         service.delete_product(product)
     except CatalogError as exc:
         catalog_error(exc)
-    return None
 
 
-@blp.put("/skus/<int:sku_id>/stock")
+@blp.put("/skus/<int(max=2147483647):sku_id>/stock")
 @platform_required
 @blp.arguments(AdminStockSchema)
 @blp.response(200, CatalogSkuSchema)
@@ -292,7 +301,7 @@ def create_category(data):
         catalog_error(exc)
 
 
-@blp.patch("/categories/<int:category_id>")
+@blp.patch("/categories/<int(max=2147483647):category_id>")
 @platform_required
 @blp.arguments(AdminCategoryPatchSchema)
 @blp.response(200, CatalogCategoryRefSchema)
@@ -305,7 +314,7 @@ def update_category(data, category_id: int):
         catalog_error(exc)
 
 
-@blp.delete("/categories/<int:category_id>")
+@blp.delete("/categories/<int(max=2147483647):category_id>")
 @platform_required
 @blp.response(204)
 def delete_category(category_id: int):
@@ -314,7 +323,6 @@ def delete_category(category_id: int):
         service.delete_category(_category(category_id))
     except CatalogError as exc:
         catalog_error(exc)
-    return None
 
 
 @blp.get("/tags")
@@ -342,7 +350,7 @@ def _tag(tag_id: int) -> Tag:
     return tag
 
 
-@blp.patch("/tags/<int:tag_id>")
+@blp.patch("/tags/<int(max=2147483647):tag_id>")
 @platform_required
 @blp.arguments(AdminTagArgsSchema)
 @blp.response(200, CatalogTagSchema)
@@ -353,12 +361,11 @@ def update_tag(data, tag_id: int):
         catalog_error(exc)
 
 
-@blp.delete("/tags/<int:tag_id>")
+@blp.delete("/tags/<int(max=2147483647):tag_id>")
 @platform_required
 @blp.response(204)
 def delete_tag(tag_id: int):
     service.delete_tag(_tag(tag_id))
-    return None
 
 
 # --- Users and member levels (platform admins) -----------------------------
@@ -375,7 +382,7 @@ def users(**args):
     return {"items": items, "next_after_id": nxt}
 
 
-@blp.patch("/users/<int:user_id>")
+@blp.patch("/users/<int(max=2147483647):user_id>")
 @platform_admin_required
 @blp.arguments(AdminUserPatchSchema)
 @blp.response(200, AccountUserSchema)
@@ -419,7 +426,7 @@ def create_member_level(data):
         account_error(exc)
 
 
-@blp.patch("/member-levels/<int:level_id>")
+@blp.patch("/member-levels/<int(max=2147483647):level_id>")
 @platform_admin_required
 @blp.arguments(AdminMemberLevelPatchSchema)
 @blp.response(200, AccountMemberLevelSchema)
@@ -430,7 +437,7 @@ def update_member_level(data, level_id: int):
         account_error(exc)
 
 
-@blp.delete("/member-levels/<int:level_id>")
+@blp.delete("/member-levels/<int(max=2147483647):level_id>")
 @platform_admin_required
 @blp.response(204)
 def delete_member_level(level_id: int):
@@ -438,7 +445,6 @@ def delete_member_level(level_id: int):
         accounts.delete_member_level(_level(level_id))
     except AccountError as exc:
         account_error(exc)
-    return None
 
 
-__all__ = ["blp", "CatalogCategoryNodeSchema"]
+__all__ = ["CatalogCategoryNodeSchema", "blp"]

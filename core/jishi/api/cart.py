@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, validate
 from jishi.api.common import Money, StrictInt, fail, login_required
 from jishi.cart import service
 from jishi.cart.service import MAX_QUANTITY, CartError
+from jishi.catalog.service import MAX_ID
 
 blp = Blueprint("cart", __name__, url_prefix="/api/v1", description="The shopping cart")
 
@@ -23,7 +24,7 @@ def cart_error(exc: CartError):
 
 
 class CartAddSchema(Schema):
-    sku_id = StrictInt(required=True, validate=validate.Range(min=1))
+    sku_id = StrictInt(required=True, validate=validate.Range(min=1, max=MAX_ID))
     quantity = StrictInt(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
@@ -33,7 +34,7 @@ class CartLinePatchSchema(Schema):
 
 
 class CartSelectSchema(Schema):
-    ids = fields.List(StrictInt(validate=validate.Range(min=1)), required=True, validate=validate.Length(max=500))
+    ids = fields.List(StrictInt(validate=validate.Range(min=1, max=MAX_ID)), required=True, validate=validate.Length(max=500))
     selected = fields.Boolean(truthy={True}, falsy={False}, required=True)
 
 
@@ -110,7 +111,7 @@ def add_item(data):
     return _line(line)
 
 
-@blp.patch("/cart/items/<int:line_id>")
+@blp.patch("/cart/items/<int(max=2147483647):line_id>")
 @login_required
 @blp.arguments(CartLinePatchSchema)
 @blp.response(200, CartLineRefSchema)
@@ -123,7 +124,7 @@ def update_item(data, line_id: int):
     return _line(line)
 
 
-@blp.delete("/cart/items/<int:line_id>")
+@blp.delete("/cart/items/<int(max=2147483647):line_id>")
 @login_required
 @blp.response(204)
 def delete_item(line_id: int):
@@ -131,7 +132,6 @@ def delete_item(line_id: int):
         service.remove(current_user, line_id)
     except CartError as exc:
         cart_error(exc)
-    return None
 
 
 @blp.post("/cart/select")

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from jishi.api.common import Money, StrictInt, fail, not_found
 from jishi.catalog import service
-from jishi.catalog.service import CatalogError
+from jishi.catalog.service import MAX_ID, MAX_PRICE, CatalogError
 from jishi.checkout.service import CheckoutLine, line_key, price_lines
 from jishi.i18n import gettext as _
 
@@ -31,14 +31,14 @@ def catalog_error(exc: CatalogError):
 
 class CatalogListArgsSchema(Schema):
     q = fields.String(validate=validate.Length(max=50), metadata={"description": "keyword (any length, Chinese too)"})
-    category_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "includes subcategories"})
-    tag_id = fields.Integer(validate=validate.Range(min=1))
-    seller_id = fields.Integer(validate=validate.Range(min=0))
-    min_price = fields.Integer(validate=validate.Range(min=0), metadata={"description": "fen"})
-    max_price = fields.Integer(validate=validate.Range(min=0), metadata={"description": "fen"})
+    category_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "includes subcategories"})
+    tag_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    seller_id = fields.Integer(validate=validate.Range(min=0, max=MAX_ID))
+    min_price = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE), metadata={"description": "fen"})
+    max_price = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE), metadata={"description": "fen"})
     sort = fields.String(load_default="newest", validate=validate.OneOf(service.SORTS))
     cursor = fields.String(validate=validate.Length(max=200), metadata={"description": "next_cursor of the previous page"})
-    limit = fields.Integer(validate=validate.Range(min=1), metadata={"description": "page size, at most JISHI_MAX_PAGE_SIZE"})
+    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "page size, at most JISHI_MAX_PAGE_SIZE"})
 
 
 class CatalogTagSchema(Schema):
@@ -211,7 +211,7 @@ def list_products(**args):
     return {"items": items, "next_cursor": cursor}
 
 
-@blp.get("/products/<int:product_id>")
+@blp.get("/products/<int(max=2147483647):product_id>")
 @blp.response(200, CatalogProductDetailSchema)
 def get_product(product_id: int):
     """A product on sale with its SKUs (each with the price this buyer pays),

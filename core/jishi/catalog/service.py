@@ -22,17 +22,39 @@ import binascii
 import json
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, exists, func, literal, select, tuple_, union_all, update
+from sqlalchemy import (
+    Text,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi import signals
-from jishi.catalog.models import Category, Product, ProductImage, ProductParam, ProductSpec, Sku, Tag, product_tags
+from jishi.catalog.models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductParam,
+    ProductSpec,
+    Sku,
+    Tag,
+    product_tags,
+)
 from jishi.db import commit, db, rollback
 from jishi.i18n import gettext as _
 
 SORTS = ("newest", "price_asc", "price_desc", "sales")
-MAX_PRICE = 10**11  # fen; a sanity bound (one billion yuan)
+# Columns are 32-bit integers on PostgreSQL; bigger input is a 422, not a 500.
+MAX_ID = 2**31 - 1
+MAX_PRICE = 2**31 - 1  # fen (about 21 million yuan)
 MAX_STOCK = 10**9
 
 
@@ -84,7 +106,7 @@ def decode_cursor(cursor: str, sort: str) -> list[int]:
         not isinstance(data, list)
         or len(data) != want + 1
         or data[0] != sort
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in data[1:])
+        or not all(isinstance(v, int) and not isinstance(v, bool) and -MAX_ID <= v <= MAX_ID for v in data[1:])
     ):
         raise CatalogError("cursor", _("Invalid cursor."))
     return data[1:]
@@ -247,7 +269,7 @@ def _clean_name(value, field: str, max_len: int) -> str:
 def save_category(data: dict, category: Category | None = None) -> Category:
     """Create or update a category: ``name``, ``parent_id``, ``sort``."""
     name = _clean_name(data.get("name", category.name if category else None), "name", 60)
-    parent_id = data["parent_id"] if "parent_id" in data else (category.parent_id if category else None)
+    parent_id = data.get("parent_id", category.parent_id if category else None)
     parent = None
     if parent_id is not None:
         parent = db.session.get(Category, parent_id)
@@ -415,7 +437,7 @@ def _validate_skus(raw, specs: list[tuple[str, list[str]]]) -> list[dict]:
             raise CatalogError(f"{field}.code", _("At most %(n)d characters.", n=60))
         sku_id = sku.get("id")
         if sku_id is not None:
-            _int(sku_id, f"{field}.id", minimum=1, maximum=2**62)
+            _int(sku_id, f"{field}.id", minimum=1, maximum=MAX_ID)
         out.append(
             {
                 "id": sku_id,
@@ -466,7 +488,7 @@ def _apply(data: dict, product: Product | None) -> Product:
     description = _text(data, "description", 20000, "" if creating else product.description)
     category_id = get("category_id")
     if category_id is not None:
-        _int(category_id, "category_id", minimum=1, maximum=2**62)
+        _int(category_id, "category_id", minimum=1, maximum=MAX_ID)
         if db.session.get(Category, category_id) is None:
             raise CatalogError("category_id", _("Unknown category."))
     for flag in ("on_shelf", "is_virtual"):
