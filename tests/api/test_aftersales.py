@@ -346,3 +346,52 @@ def test_order_detail_lists_refunds(api, client, factory):
     assert alloc["amount"] == 1000 and alloc["reversed_amount"] == 333
     assert detail["lines"][0]["refunded_quantity"] == 1
     assert service.refundable_lines(db.session.get(Order, oid))[0][1] == 2
+
+
+def test_racing_refunds_pay_once(app, api, client, factory):
+    """K10: eight threads each ask for and approve a full refund of the same
+    order at the same moment: the money goes back exactly once."""
+    import threading
+
+    from jishi.models import User
+
+    buyer, admin = factory.user(), factory.admin()
+    sku = factory.product(price=2000, stock=5).skus[0]
+    oid = place_and_pay(api, client, buyer, [(sku, 2)])
+    [line] = lines_of(oid)
+    line_id, buyer_id, admin_id = line.id, buyer.id, admin.id
+    db.session.commit()
+    n = 8
+    barrier = threading.Barrier(n)
+    outcomes, errors = [], []
+
+    def worker():
+        with app.test_request_context():
+            try:
+                barrier.wait(timeout=30)
+                user = db.session.get(User, buyer_id)
+                try:
+                    refund = service.request_refund(user, db.session.get(Order, oid), "refund_only", [(line_id, 2)], "race")
+                    service.approve(refund, db.session.get(User, admin_id))
+                    outcomes.append("refunded")
+                except service.AfterSalesError as exc:
+                    db.session.rollback()
+                    outcomes.append(exc.field)
+            except Exception as exc:  # noqa: BLE001 - asserted below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert outcomes.count("refunded") == 1, outcomes
+    db.session.expire_all()
+    order = db.session.get(Order, oid)
+    assert order.refunded_amount == order.pay_amount
+    assert db.session.execute(select(SandboxTrade.refunded_amount)).scalar_one() == order.pay_amount
+    assert db.session.execute(select(func.count(Refund.id)).where(Refund.status == "refunded")).scalar_one() == 1
+    assert stock(sku) == 5
