@@ -64,3 +64,61 @@ def shop(app, factory):
     db.session.commit()
     return {"fruit": fruit, "citrus": citrus, "tea": tea, "orange": orange, "hidden": hidden, "tag": tag}
 
+
+
+@pytest.fixture
+def buy(app):
+    """``buy(client, sku, quantity=1, pay=True)``: a signed-in buyer's client
+    puts a SKU in the cart, checks out through the forms and pays on the
+    sandbox gateway; returns the Order."""
+    from urllib.parse import urlsplit
+
+    from webforms import page_form
+
+    from jishi.db import db
+    from jishi.orders.models import Order
+
+    def location(resp):
+        parts = urlsplit(resp.headers["Location"])
+        return parts.path + (("?" + parts.query) if parts.query else "")
+
+    def buy(client, sku, quantity=1, pay=True):
+        assert client.post("/cart/add", data={"sku_id": sku.id, "quantity": quantity}).status_code == 302
+        form = page_form(client.get("/checkout"), "/checkout")
+        placed = client.post("/checkout", data=form | {"action": "place"})
+        assert placed.status_code == 302 and "/pay/" in placed.headers["Location"], placed.headers.get("Location")
+        pay_path = location(placed)
+        if pay:
+            gateway = location(client.post(pay_path, data={"method": "sandbox"}))
+            client.post(gateway, data={"action": "pay"})
+        number = pay_path.rsplit("/", 1)[1]
+        from jishi.orders.models import PaymentOrder
+
+        payment = db.session.execute(db.select(PaymentOrder).where(PaymentOrder.number == number)).scalar_one()
+        order = db.session.execute(db.select(Order).where(Order.payment_id == payment.id)).scalars().first()
+        db.session.refresh(order)
+        return order
+
+    return buy
+
+
+@pytest.fixture
+def buyer(factory):
+    user = factory.user(name="买家甲")
+    factory.address(user)
+    return user
+
+
+@pytest.fixture
+def admin_client(app, factory):
+    admin = factory.admin()
+    c = app.test_client()
+    assert c.post("/login", data={"phone": admin.phone, "password": "secret123"}).status_code == 302
+    return c
+
+
+@pytest.fixture
+def buyer_client(app, buyer):
+    c = app.test_client()
+    assert c.post("/login", data={"phone": buyer.phone, "password": "secret123"}).status_code == 302
+    return c

@@ -15,6 +15,7 @@ class _FormParser:
         class P(HTMLParser):
             current = None
             select = None
+            textarea = None
 
             def handle_starttag(self, tag, attrs):
                 a = dict(attrs)
@@ -42,12 +43,19 @@ class _FormParser:
                         if "disabled" not in a:
                             self.current["fields"][self.select] = a.get("value", "")
                 elif tag == "textarea" and a.get("name"):
-                    self.current["fields"].setdefault(a["name"], "")
+                    self.textarea = a["name"]
+                    self.current["fields"][a["name"]] = ""
                 elif tag == "button" and a.get("name"):
                     self.current["buttons"].append((a["name"], a.get("value", "")))
 
+            def handle_data(self, data):
+                if self.current is not None and self.textarea:
+                    self.current["fields"][self.textarea] += data
+
             def handle_endtag(self, tag):
-                if tag == "form":
+                if tag == "textarea":
+                    self.textarea = None
+                elif tag == "form":
                     self.current = None
                 elif tag == "select":
                     self.select = None
