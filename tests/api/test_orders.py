@@ -234,3 +234,21 @@ def test_openapi_documents_order_endpoints(client):
     item = spec["components"]["schemas"]["CheckoutItem"]
     assert item["properties"]["quantity"]["type"] == "integer"
     assert spec["components"]["schemas"]["OrderDetail"]["properties"]["pay_amount"]["type"] == "integer"
+
+
+def test_order_list_statements_do_not_grow(api, factory, queries):
+    """K8 (performance): listing orders takes the same statements for 2 or 8 orders (no N+1)."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    skus = [factory.product(price=100, stock=50).skus[0] for _ in range(2)]
+    api.headers(buyer)
+    counts = []
+    for n in (2, 6):
+        for i in range(n):
+            place(api, buyer, addr, [(skus[0], 1), (skus[1], 1)], f"n{n}-{i}")
+        with queries() as q:
+            r = api.get("/orders?limit=50", user=buyer)
+        assert r.status_code == 200
+        counts.append(q.count)
+    assert len(r.json["items"]) == 8
+    assert counts[0] == counts[1] <= 5, counts

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from jishi import signals
 from jishi.aftersales.models import KIND_REFUND, KIND_RETURN, Refund, RefundLine, RefundNote, RefundReversal
@@ -85,9 +86,12 @@ def refundable_lines(order: Order) -> list[tuple[OrderLine, int, int]]:
     pending = _pending_quantities(order.id)
     out = []
     for line in order.lines:
-        left = line.quantity - line.refunded_quantity - pending.get(line.id, 0)
+        asked = pending.get(line.id, 0)
+        left = line.quantity - line.refunded_quantity - asked
         if left > 0:
-            out.append((line, left, line_amount(line, left) if pending.get(line.id, 0) == 0 else line.pay_amount * left // line.quantity))
+            # with nothing else pending these units finish the line (the remainder)
+            amount = line_amount(line, left) if not asked else line.pay_amount * left // line.quantity
+            out.append((line, left, amount))
     return out
 
 
@@ -337,7 +341,7 @@ def notes(refund: Refund) -> list[RefundNote]:
 
 def list_refunds(*, user_id: int | None = None, status: str | None = None, order_id: int | None = None, cursor: int | None = None, limit: int = 20):
     """Refunds newest first, keyset by id; returns (rows, next_cursor)."""
-    q = select(Refund).order_by(Refund.id.desc()).limit(limit + 1)
+    q = select(Refund).options(selectinload(Refund.lines).selectinload(RefundLine.order_line)).order_by(Refund.id.desc()).limit(limit + 1)
     if user_id is not None:
         q = q.where(Refund.user_id == user_id)
     if status:

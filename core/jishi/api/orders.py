@@ -219,7 +219,11 @@ def order_detail(order: Order) -> dict:
     for a in db.session.execute(select(OrderAllocation).where(OrderAllocation.order_id == order.id).order_by(OrderAllocation.id)).scalars():
         allocs.setdefault(a.order_line_id, []).append(a)
     lines = [_raw(line, OrderLineSchema, allocations=allocs.get(line.id, [])) for line in order.lines]
-    refunds = list(db.session.execute(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)).scalars())
+    refunds = list(
+        db.session.execute(
+            select(Refund).options(selectinload(Refund.lines)).where(Refund.order_id == order.id).order_by(Refund.id)
+        ).scalars()
+    )
     return _raw(
         order,
         OrderSummarySchema,
