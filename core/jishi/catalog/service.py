@@ -112,6 +112,12 @@ def decode_cursor(cursor: str, sort: str) -> list[int]:
     return data[1:]
 
 
+def category_subtree_ids(category_id: int) -> list[int]:
+    """``category_id`` and every descendant's id (one statement, via ``path``)."""
+    prefix = select(Category.path).where(Category.id == category_id).scalar_subquery()
+    return list(db.session.execute(select(Category.id).where(Category.path.like(prefix.concat("%")))).scalars())
+
+
 def _like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -131,8 +137,8 @@ def list_products(
 ) -> tuple[list[Product], str | None]:
     """One page of products and the cursor of the next page (``None`` at the end).
 
-    One SQL statement whatever the filters: the category filter covers the
-    category's whole subtree through a subquery on ``Category.path``.
+    One SQL statement whatever the page size (two with a category filter,
+    which covers the category's whole subtree through ``Category.path``).
     ``on_shelf=None`` lists everything (the platform console).
     """
     if sort not in SORTS:
@@ -141,13 +147,16 @@ def list_products(
         raise CatalogError("limit", _("The page size must be at least 1."))
     stmt = select(Product)
     if on_shelf is not None:
-        stmt = stmt.where(Product.on_shelf.is_(on_shelf))
+        stmt = stmt.where(Product.on_shelf == on_shelf)  # "= true" (not IS) so PostgreSQL uses the listing indexes
     for term in (q or "").lower().split()[:5]:
         stmt = stmt.where(Product.search_text.like(f"%{_like_escape(term)}%", escape="\\"))
     if category_id is not None:
-        prefix = select(Category.path).where(Category.id == category_id).scalar_subquery()
-        subtree = select(Category.id).where(Category.path.like(prefix.concat("%")))
-        stmt = stmt.where(Product.category_id.in_(subtree))
+        # The subtree's ids first (a small indexed read), so that a leaf
+        # category filters with "category_id = x" along its own index.
+        subtree = category_subtree_ids(category_id)
+        if not subtree:
+            return [], None
+        stmt = stmt.where(Product.category_id.in_(subtree) if len(subtree) > 1 else Product.category_id == subtree[0])
     if tag_id is not None:
         stmt = stmt.where(
             exists().where(product_tags.c.product_id == Product.id, product_tags.c.tag_id == tag_id)
