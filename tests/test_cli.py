@@ -161,6 +161,20 @@ def test_worker_schedules_jobs_with_huey(tmp_path, make):
     assert task.call_local("hello_tick", huey.get("jishi:jobs:generation", peek=True)) == "hello ticked"
 
 
+def test_worker_queue_is_sqlite_or_redis(tmp_path, make):
+    """K13: SqliteHuey in the instance folder, RedisHuey with JISHI_REDIS_URL."""
+    from huey import RedisHuey, SqliteHuey
+
+    from jishi.cli.worker import make_huey
+
+    app = make(tmp_path)
+    huey = make_huey(app)
+    assert isinstance(huey, SqliteHuey)
+    assert huey.storage.filename == str(tmp_path / "instance" / "huey.db")
+    app.config["JISHI_REDIS_URL"] = "redis://127.0.0.1:6379/15"
+    assert isinstance(make_huey(app), RedisHuey)
+
+
 def test_plugin_command_runs_in_app_context(tmp_path, make):
     """K3 register_commands: ``jishi hello`` comes from the jishi-hello plugin."""
     result = _invoke(make(tmp_path, plugins="hello"), "hello", "--name", "集市")

@@ -57,8 +57,8 @@ def make_huey(app):
 
     url = app.config.get("JISHI_REDIS_URL")
     if url:
-        return RedisHuey("jishi", url=url)
-    return SqliteHuey("jishi", filename=str(Path(app.instance_path) / "huey.db"))
+        return RedisHuey("jishi", url=url, results=False)
+    return SqliteHuey("jishi", filename=str(Path(app.instance_path) / "huey.db"), results=False)
 
 
 def job_task(huey, app, jobs: dict):
@@ -73,6 +73,7 @@ def job_task(huey, app, jobs: dict):
             [(_, summary, error)] = run_once(app, {name: job})
             if error is not None:
                 return f"failed: {error}"
+            log.info("job %s: %s", name, summary)
             return summary
         finally:
             run_job.schedule((name, gen), delay=max(1, int(job.every_seconds)))
@@ -114,6 +115,8 @@ def worker(once: bool, workers: int):
         if failed:
             raise click.ClickException(f"{failed} job(s) failed")
         return
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     huey = make_huey(app)
     schedule_jobs(huey, app, jobs)
     for name, job in jobs.items():
