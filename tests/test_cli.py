@@ -4,16 +4,15 @@ worker, docs) and K1: migrations applied by one command."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
-from sqlalchemy import select
-
 from jishi.app import create_app
 from jishi.cli import make_cli
 from jishi.testing import make_app
+from sqlalchemy import select
 
 
 @pytest.fixture
@@ -79,9 +78,8 @@ def test_db_check_passes_for_the_committed_migrations(tmp_path):
 
 def test_db_check_fails_when_a_model_changes(tmp_path, monkeypatch):
     """K1: a column with no migration makes ``jishi db check`` fail."""
-    from sqlalchemy import Column, Integer
-
     from jishi.db import db
+    from sqlalchemy import Column, Integer
 
     app = _fresh(tmp_path)
     table = db.metadata.tables["tags"]
@@ -140,7 +138,6 @@ def test_worker_schedules_jobs_with_huey(tmp_path, make):
     """K13: the Huey scheduler runs a job and schedules it again every_seconds
     later; a new start makes the old chains stale."""
     from huey import MemoryHuey
-
     from jishi.cli.worker import collect_jobs, job_task, start_chains
 
     app = make(tmp_path, plugins="hello")
@@ -150,7 +147,7 @@ def test_worker_schedules_jobs_with_huey(tmp_path, make):
     start_chains(huey, task, jobs)
     scheduled = huey.scheduled()
     assert sorted(t.args[0] for t in scheduled) == sorted(jobs)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     etas = {t.args[0]: (t.eta - now).total_seconds() for t in scheduled}
     assert 20 <= etas["hello_tick"] <= 30  # every_seconds=30
     assert 50 <= etas["close_unpaid_orders"] <= 60
@@ -164,7 +161,6 @@ def test_worker_schedules_jobs_with_huey(tmp_path, make):
 def test_worker_queue_is_sqlite_or_redis(tmp_path, make):
     """K13: SqliteHuey in the instance folder, RedisHuey with JISHI_REDIS_URL."""
     from huey import RedisHuey, SqliteHuey
-
     from jishi.cli.worker import make_huey
 
     app = make(tmp_path)

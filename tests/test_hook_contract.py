@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from jishi.cli.docs import HOOKS_DOC, hook_specs, render
 
 TESTS = Path(__file__).parent
@@ -33,7 +32,7 @@ def test_committed_doc_is_current():
 
 def _entries() -> dict[str, str]:
     text = HOOKS_DOC.read_text(encoding="utf-8")
-    parts = re.split(r"^## ", text, flags=re.M)
+    parts = re.split(r"^## ", text, flags=re.MULTILINE)
     return {p.split("\n", 1)[0].strip(): p for p in parts[1:]}
 
 
@@ -41,19 +40,19 @@ def _entries() -> dict[str, str]:
 def test_every_argument_is_documented(name):
     """K3: each hook's entry shows its exact signature and names each argument."""
     entry = _entries()[name]
-    func = dict((n, f) for n, f, _o in hook_specs())[name]
+    func = {n: f for n, f, _o in hook_specs()}[name]
     args = list(inspect.signature(func).parameters)
     assert f"{name}({', '.join(args)})" in entry
     described = entry.split("- Calling:", 1)[1]  # the docstring part
     for arg in args:
         assert re.search(rf"\b{arg}\b", described), f"{name}: argument {arg!r} not described"
-    assert ("firstresult" in entry) == bool(dict((n, o) for n, _f, o in hook_specs())[name].get("firstresult"))
+    assert ("firstresult" in entry) == bool({n: o for n, _f, o in hook_specs()}[name].get("firstresult"))
     assert "Default implementation" in entry
 
 
 def test_every_hook_has_a_test():
     """K3: every hook has a test function named ``test_hook_<name>``."""
     source = "\n".join(p.read_text(encoding="utf-8") for p in TESTS.rglob("test_*.py"))
-    defined = set(re.findall(r"^\s*def (test_hook_\w+)\(", source, flags=re.M))
+    defined = set(re.findall(r"^\s*def (test_hook_\w+)\(", source, flags=re.MULTILINE))
     missing = [n for n in HOOK_NAMES if f"test_hook_{n}" not in defined]
     assert not missing, f"hooks without a test_hook_<name>: {missing}"

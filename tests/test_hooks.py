@@ -13,9 +13,6 @@ import pytest
 from click.testing import CliRunner
 from flask import Blueprint
 from flask.cli import ScriptInfo
-from markupsafe import Markup
-from sqlalchemy import func, select
-
 from jishi import settings
 from jishi.checkout.errors import CheckoutError
 from jishi.checkout.service import build_checkout, place_order
@@ -40,6 +37,8 @@ from jishi.hookspecs import (
 from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku
 from jishi.plugins import PluginError
 from jishi.testing import make_app
+from markupsafe import Markup
+from sqlalchemy import func, select
 
 
 def plugin(*objs):
@@ -61,7 +60,6 @@ def _place(buyer, items, address=None, options=None, key=None):
 
 def _pay(payment):
     from flask import current_app
-
     from jishi.payments import sandbox
     from jishi.payments.service import handle_notification
 

@@ -10,10 +10,9 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-
 from jishi import migrations
 from jishi.app import create_app
+from sqlalchemy import create_engine, inspect, text
 
 
 def _app(url: str, tmp_path, plugins: str = ""):
@@ -78,8 +77,8 @@ def test_plugin_disabled_means_no_plugin_tables(tmp_path):
 
 def test_table_owners():
     """K1: a plugin's tables are those its package defines; the rest is the kernel's."""
-    import jishi_hello.models  # noqa: F401
     import jishi.models  # noqa: F401
+    import jishi_hello.models  # noqa: F401
 
     owners = migrations.table_owners()
     assert owners["hello_greetings"] == "hello"

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
-
 from jishi.app import create_app
 from jishi.cli import make_cli
 from jishi.hookspecs import hookimpl

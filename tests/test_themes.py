@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 from flask import render_template
 from flask.cli import ScriptInfo
-
 from jishi import settings
 from jishi.cli import make_cli
 from jishi.db import db

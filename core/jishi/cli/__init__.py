@@ -62,8 +62,8 @@ class JishiGroup(click.Group):
     def list_commands(self, ctx):
         try:
             self._load_plugin_commands(ctx)
-        except Exception:  # noqa: BLE001 - help must still list the kernel's commands
-            pass
+        except Exception as exc:  # noqa: BLE001 - help must still list the kernel's commands
+            click.echo(f"Warning: plugin commands unavailable: {exc}", err=True)
         return super().list_commands(ctx)
 
     def invoke(self, ctx):

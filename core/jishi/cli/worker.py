@@ -45,7 +45,7 @@ def run_once(app, jobs: dict) -> list[tuple[str, object, Exception | None]]:
         with app.app_context():
             try:
                 out.append((name, job.func(), None))
-            except Exception as exc:  # noqa: BLE001 - reported, the other jobs still run
+            except Exception as exc:
                 db.session.rollback()
                 log.exception("job %s failed", name)
                 out.append((name, None, exc))

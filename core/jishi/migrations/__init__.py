@@ -161,20 +161,19 @@ def upgrade(app, target: str = "heads", echo=None) -> list[tuple[str, str | None
     from jishi.db import db
 
     report = []
-    with app.app_context():
-        with db.engine.begin() as conn:
-            for history in histories(app):
-                if not history.exists:
-                    if echo:
-                        echo(f"{history.name}: no migrations yet for tables {sorted(history.tables)} "
-                             f"(jishi db revision --plugin {history.name})")
-                    continue
-                before = current_revision(conn, history)
-                _run(history, conn, lambda script, rev, ctx: script._upgrade_revs(target, rev), destination_rev=target)
-                after = current_revision(conn, history)
-                report.append((history.name, before, after))
+    with app.app_context(), db.engine.begin() as conn:
+        for history in histories(app):
+            if not history.exists:
                 if echo:
-                    echo(f"{history.name}: {before or 'empty'} -> {after or 'empty'}")
+                    echo(f"{history.name}: no migrations yet for tables {sorted(history.tables)} "
+                         f"(jishi db revision --plugin {history.name})")
+                continue
+            before = current_revision(conn, history)
+            _run(history, conn, lambda script, rev, ctx: script._upgrade_revs(target, rev), destination_rev=target)
+            after = current_revision(conn, history)
+            report.append((history.name, before, after))
+            if echo:
+                echo(f"{history.name}: {before or 'empty'} -> {after or 'empty'}")
     return report
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import click
 from flask import Blueprint, current_app
+from jishi.hookspecs import MenuItem, PeriodicJob, hookimpl
 from markupsafe import Markup, escape
 
-from jishi.hookspecs import MenuItem, PeriodicJob, hookimpl
 from jishi_hello import models  # noqa: F401 - the plugin's tables (own migrations)
 
 requires = ()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from jishi.db import db, utcnow
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
-
-from jishi.db import db, utcnow
 
 
 class HelloGreeting(db.Model):
