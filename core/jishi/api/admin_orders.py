@@ -14,8 +14,8 @@ from sqlalchemy import select
 from jishi.accounts.models import User
 from jishi.aftersales import service as aftersales
 from jishi.aftersales.models import Refund
-from jishi.api.common import Money, StrictInt, fail, not_found, platform_required
-from jishi.api.orders import OrderDetailSchema, OrderPageSchema, RefundSchema, order_detail, order_page, transition_or_409
+from jishi.api.common import Money, fail, not_found, platform_required
+from jishi.api.orders import Id, QueryId, ids_in_range, OrderDetailSchema, OrderPageSchema, RefundSchema, order_detail, order_page, transition_or_409
 from jishi.api.reviews import ReviewSchema
 from jishi.db import db
 from jishi.i18n import gettext as _
@@ -27,6 +27,7 @@ from jishi.reviews import service as reviews
 from jishi.reviews.models import Review
 
 blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin", description="Platform: orders, after-sales, reviews, reports")
+blp.before_request(ids_in_range)
 
 
 # -- schemas -----------------------------------------------------------------
@@ -46,7 +47,7 @@ class AdminOrderListArgs(ReportRangeArgs):
     status = fields.String(validate=validate.OneOf(state.STATUSES))
     number = fields.String(validate=validate.Length(max=32))
     phone = fields.String(validate=validate.Length(max=20), metadata={"description": "the buyer's phone"})
-    cursor = fields.Integer(validate=validate.Range(min=1))
+    cursor = QueryId()
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -56,7 +57,7 @@ class AdminShipArgs(Schema):
 
 
 class AdminShipItemArgs(AdminShipArgs):
-    order_id = StrictInt(required=True, validate=validate.Range(min=1))
+    order_id = Id(required=True)
 
 
 class AdminShipBatchArgs(Schema):
@@ -77,8 +78,8 @@ class AdminShipBatchResultSchema(Schema):
 
 class AdminRefundListArgs(Schema):
     status = fields.String()
-    order_id = fields.Integer(validate=validate.Range(min=1))
-    cursor = fields.Integer(validate=validate.Range(min=1))
+    order_id = QueryId()
+    cursor = QueryId()
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -97,8 +98,8 @@ class AdminRejectArgs(Schema):
 
 class AdminReviewListArgs(Schema):
     visible = fields.Boolean()
-    product_id = fields.Integer(validate=validate.Range(min=1))
-    cursor = fields.Integer(validate=validate.Range(min=1))
+    product_id = QueryId()
+    cursor = QueryId()
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -175,7 +176,10 @@ def _order(order_id: int) -> Order:
 
 def _span(args):
     start, end = args.get("start"), args.get("end")
-    return (datetime.combine(start, time()) if start else None, datetime.combine(end, time()) + timedelta(days=1) if end else None)
+    end_at = None
+    if end:
+        end_at = datetime.combine(end, time()) + timedelta(days=1) if end < date.max else datetime.max
+    return (datetime.combine(start, time()) if start else None, end_at)
 
 
 @blp.get("/orders")

@@ -9,11 +9,12 @@ from marshmallow import Schema, fields, validate
 from jishi.aftersales import service
 from jishi.aftersales.models import KIND_REFUND, KIND_RETURN
 from jishi.api.common import Money, StrictInt, fail, login_required, not_found
-from jishi.api.orders import RefundSchema, _own_order
+from jishi.api.orders import Id, QueryId, RefundSchema, _own_order, ids_in_range
 from jishi.db import db
 from jishi.i18n import gettext as _
 
 blp = Blueprint("aftersales", __name__, url_prefix="/api/v1", description="After-sales (buyer)")
+blp.before_request(ids_in_range)
 
 
 class RefundableLineSchema(Schema):
@@ -32,12 +33,12 @@ class RefundableSchema(Schema):
 
 
 class RefundLineArgs(Schema):
-    order_line_id = StrictInt(required=True, validate=validate.Range(min=1))
-    quantity = StrictInt(required=True, validate=validate.Range(min=1))
+    order_line_id = Id(required=True)
+    quantity = StrictInt(required=True, validate=validate.Range(min=1, max=9999))
 
 
 class RefundArgs(Schema):
-    order_id = StrictInt(required=True, validate=validate.Range(min=1))
+    order_id = Id(required=True)
     kind = fields.String(required=True, validate=validate.OneOf((KIND_REFUND, KIND_RETURN)))
     lines = fields.List(fields.Nested(RefundLineArgs), required=True, validate=validate.Length(min=1, max=100))
     reason = fields.String(load_default="", validate=validate.Length(max=200))
@@ -50,7 +51,7 @@ class ShipBackArgs(Schema):
 
 class RefundListArgs(Schema):
     status = fields.String()
-    cursor = fields.Integer(validate=validate.Range(min=1))
+    cursor = QueryId()
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -14,24 +14,25 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from jishi.api.common import Money, StrictInt, fail, fail_problems, idempotency_key, login_required
-from jishi.api.orders import OrderSummarySchema, PaymentOrderSchema
+from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema, ids_in_range
 from jishi.checkout import service as checkout_service
 from jishi.checkout.errors import CheckoutError
 from jishi.db import db, utcnow
 from jishi.i18n import gettext as _
 
 blp = Blueprint("checkout", __name__, url_prefix="/api/v1", description="Checkout")
+blp.before_request(ids_in_range)
 
 
 class CheckoutItemSchema(Schema):
-    sku_id = StrictInt(required=True, validate=validate.Range(min=1))
+    sku_id = Id(required=True)
     quantity = StrictInt(required=True, validate=validate.Range(min=1, max=9999))
 
 
 class CheckoutArgsSchema(Schema):
     items = fields.List(fields.Nested(CheckoutItemSchema), validate=validate.Length(min=1, max=100),
                         metadata={"description": "absent: the selected cart lines"})
-    address_id = StrictInt(allow_none=True)
+    address_id = Id(allow_none=True)
     delivery = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "group key -> delivery code"})
     messages = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=200)), metadata={"description": "group key -> buyer message"})
     options = fields.Dict(metadata={"description": "read by marketing plugins, e.g. {\"coupons\": [...]}"})

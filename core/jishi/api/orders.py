@@ -6,7 +6,7 @@ platform's order API.
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
-from jishi.api.common import Money, fail, login_required, not_found
+from jishi.api.common import Money, StrictInt, fail, login_required, not_found
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
@@ -22,6 +22,30 @@ from jishi.orders import state
 from jishi.orders.models import Order, OrderAllocation, PaymentOrder
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders and payments (buyer)")
+
+MAX_ID = 2**31 - 1
+
+
+def Id(**kwargs):  # noqa: N802 - reads like a field type
+    """A strict integer id (1 .. 2**31-1): larger numbers are a 422, not a database error."""
+    kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
+    return StrictInt(**kwargs)
+
+
+def QueryId(**kwargs):  # noqa: N802
+    """An id or cursor in the query string."""
+    kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
+    return fields.Integer(**kwargs)
+
+
+def ids_in_range():
+    """before_request: an id in the path beyond any row is simply not found."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            not_found()
+
+
+blp.before_request(ids_in_range)
 
 
 # -- schemas -----------------------------------------------------------------
@@ -192,7 +216,7 @@ class PaymentMethodListSchema(Schema):
 
 class OrderListArgs(Schema):
     status = fields.String(validate=validate.OneOf(state.STATUSES))
-    cursor = fields.Integer(validate=validate.Range(min=1))
+    cursor = QueryId()
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

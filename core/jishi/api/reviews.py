@@ -7,12 +7,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from jishi.api.common import StrictInt, fail, login_required, not_found
+from jishi.api.orders import Id, QueryId, ids_in_range
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders.models import OrderLine
 from jishi.reviews import service
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/v1", description="Reviews")
+blp.before_request(ids_in_range)
 
 
 def _author(review) -> str:
@@ -44,12 +46,12 @@ class ReviewPageSchema(Schema):
 
 
 class ReviewListArgs(Schema):
-    cursor = fields.Integer(validate=validate.Range(min=1))
+    cursor = QueryId()
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class ReviewArgs(Schema):
-    order_line_id = StrictInt(required=True, validate=validate.Range(min=1))
+    order_line_id = Id(required=True)
     rating = StrictInt(required=True, validate=validate.Range(min=1, max=5))
     content = fields.String(load_default="", validate=validate.Length(max=2000))
     anonymous = fields.Boolean(load_default=False)

@@ -36,7 +36,7 @@ def _range(start, end) -> tuple[datetime, datetime]:
     if not isinstance(start, datetime):
         start = datetime.combine(start, time())
     if not isinstance(end, datetime):
-        end = datetime.combine(end, time()) + timedelta(days=1)
+        end = datetime.combine(end, time()) + timedelta(days=1) if end < date.max else datetime.max
     return start, end
 
 
