@@ -231,6 +231,7 @@ def test_openapi_documents_order_endpoints(client):
         assert "schema" in ok["content"]["application/json"], path
     place = paths["/api/v1/checkout/place"]["post"]
     assert "requestBody" in place and "200" in place["responses"]
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in place["parameters"])
     item = spec["components"]["schemas"]["CheckoutItem"]
     assert item["properties"]["quantity"]["type"] == "integer"
     assert spec["components"]["schemas"]["OrderDetail"]["properties"]["pay_amount"]["type"] == "integer"
