@@ -217,3 +217,13 @@ def test_addresses_crud(client, buyer, login):
     assert address.city == "苏州市"
     client.post(f"/account/addresses/{address.id}/delete")
     assert db.session.get(Address, address.id) is None
+
+
+def test_description_html_is_sanitised(client, factory):
+    """A product description keeps paragraphs and images but never scripts,
+    event handlers or javascript: URLs."""
+    p = factory.product(name="描述商品", description='<p>产地<b>直发</b></p><script>alert(1)</script>'
+                        '<img src="javascript:alert(2)"><img src="https://img.example/a.png" onerror="alert(3)">')
+    page = client.get(f"/product/{p.id}").get_data(as_text=True)
+    assert "<p>产地<b>直发</b></p>" in page and '<img src="https://img.example/a.png" alt="" loading="lazy">' in page
+    assert "alert(" not in page and "onerror" not in page and "javascript:" not in page

@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from jishi import settings
 from jishi.accounts.models import PLATFORM_ROLES, ROLES, MemberLevel, User
 from jishi.console.common import admin_only, bp
-from jishi.db import db
+from jishi.db import db, utcnow
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, parse_yuan
 from jishi.web.common import form_int
@@ -24,7 +24,7 @@ def _reports():
 
 def _range() -> tuple[date, date]:
     """The report range from ?start=YYYY-MM-DD&end=YYYY-MM-DD (default: the last 30 days)."""
-    today = date.today()
+    today = utcnow().date()
     try:
         end = date.fromisoformat(request.args.get("end", "")) if request.args.get("end") else today
         start = date.fromisoformat(request.args.get("start", "")) if request.args.get("start") else end - timedelta(days=29)
@@ -42,7 +42,7 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 @bp.get("/")
 def dashboard():
-    today = date.today()
+    today = utcnow().date()
     start, end = _bounds(today - timedelta(days=6), today)
     reports = _reports()
     return render_template(

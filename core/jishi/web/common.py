@@ -101,3 +101,10 @@ def _template_context():
         return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
     return {"current_locale": current_locale, "jishi_locales": current_app.config["JISHI_LOCALES"]}
+
+
+@bp.app_template_filter("rich_text")
+def _rich_text(value):
+    from jishi.web.richtext import rich_text
+
+    return rich_text(value)
