@@ -7,10 +7,12 @@ import time
 from datetime import timedelta
 from urllib.parse import urlparse
 
+import pytest
 from flask import g
 from sqlalchemy import func, select, update
 
 from jishi.db import db, utcnow
+from jishi.hookspecs import hookimpl
 from jishi.models import Order, OrderEvent, PaymentNotification, PaymentOrder, SandboxTrade
 from jishi.orders import service as orders_service
 from jishi.payments import sandbox
@@ -193,3 +195,76 @@ def test_pay_bad_input(api, factory):
     r = api.post(f"/payments/{number}/pay", user=buyer, json={})
     assert r.status_code == 422 and r.json["field"] == "method"
     assert api.get("/payments/NOPE", user=buyer).status_code == 404
+
+
+class SplitBySeller:
+    """Throwaway plugin: one group (order) per seller, like the multistore plugin."""
+
+    @hookimpl
+    def split_cart(self, lines, user):
+        from jishi.hookspecs import CartGroup
+
+        sellers = sorted({line.seller_id or 0 for line in lines})
+        return [
+            CartGroup(key=f"seller:{s}", title=f"store {s}", seller_id=s or None,
+                      line_keys=tuple(line.key for line in lines if (line.seller_id or 0) == s))
+            for s in sellers
+        ]
+
+
+def _two_store_checkout(api, factory):
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    a = factory.product(price=2000, seller_id=1).skus[0]
+    b = factory.product(price=3000, seller_id=2).skus[0]
+    r = api.post(
+        "/checkout/place", user=buyer, headers={"Idempotency-Key": "two"},
+        json={"items": [{"sku_id": a.id, "quantity": 1}, {"sku_id": b.id, "quantity": 1}], "address_id": addr.id},
+    )
+    assert r.status_code == 201, r.json
+    return buyer, r.json
+
+
+class TestCombinedPayment:
+    @pytest.fixture
+    def extra_plugins(self):
+        return [SplitBySeller()]
+
+    def test_one_payment_for_all_orders(self, api, client, factory):
+        """K8/K9 (合并支付): one payment order pays every store's order at once."""
+        buyer, placed = _two_store_checkout(api, factory)
+        assert len(placed["orders"]) == 2 and len(placed["payments"]) == 1
+        payment = placed["payments"][0]
+        assert payment["amount"] == sum(o["pay_amount"] for o in placed["orders"]) == 2000 + 1000 + 3000 + 1000
+        r = api.post(f"/payments/{payment['number']}/pay", user=buyer, json={"method": "sandbox"})
+        assert r.json["redirect_url"].startswith("http://shop.test/sandbox-gateway/pay/")
+        client.post(urlparse(r.json["redirect_url"]).path, data={"action": "pay"})
+        assert {o["status"] for o in api.get(f"/payments/{payment['number']}", user=buyer).json["orders"]} == {"paid"}
+
+
+class TestPerStorePayment:
+    @pytest.fixture
+    def extra_plugins(self):
+        return [SplitBySeller()]
+
+    @pytest.fixture
+    def app_config(self):
+        return {"JISHI_PAYMENT_MODE": "per_order"}
+
+    def test_each_store_paid_on_its_own(self, api, client, factory):
+        """K9 (订单按店铺支付): one payment per store; paying one leaves the other pending;
+        a retry with the same key answers both."""
+        buyer, placed = _two_store_checkout(api, factory)
+        assert len(placed["payments"]) == 2
+        first, second = placed["payments"]
+        assert [len(p["orders"]) for p in placed["payments"]] == [1, 1]
+        r = api.post(f"/payments/{first['number']}/pay", user=buyer, json={"method": "sandbox"})
+        client.post(urlparse(r.json["redirect_url"]).path, data={"action": "pay"})
+        assert payment_status(first["number"]) == "paid"
+        assert payment_status(second["number"]) == "pending"
+        again = api.post(
+            "/checkout/place", user=buyer, headers={"Idempotency-Key": "two"},
+            json={"items": [{"sku_id": 1, "quantity": 1}], "address_id": 1},
+        )
+        assert again.status_code == 200
+        assert [p["id"] for p in again.json["payments"]] == [first["id"], second["id"]]

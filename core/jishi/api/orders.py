@@ -367,7 +367,10 @@ def pay(args, number):
     except payments.PaymentError as exc:
         db.session.rollback()
         fail(exc.status, exc.problem.code, exc.problem.message, exc.problem.field)
-    return {"redirect_url": started.redirect_url, "offline": started.offline}
+    url = started.redirect_url
+    if url and url.startswith("/"):
+        url = request.host_url.rstrip("/") + url  # app clients need an absolute address
+    return {"redirect_url": url, "offline": started.offline}
 
 
 @blp.get("/payment-methods")
