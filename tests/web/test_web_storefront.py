@@ -15,9 +15,30 @@ class WeChatLogin:
         return [LoginProvider("wechat", "微信登录", "/login/wechat")]
 
 
+class SlotFiller:
+    """Fills storefront slots and reads a checkout option its slot adds."""
+
+    seen_options: list = []
+
+    @hookimpl
+    def template_slot(self, slot, context):
+        if slot == "product_detail_after_price":
+            return f'<p class="test-slot">限时秒杀 {context["product"].name}</p>'
+        if slot == "home_blocks":
+            return '<section class="test-slot">首页活动</section>'
+        if slot == "checkout_group":
+            return f'<input name="opt.gift_note.{context["group"].key}" value="生日快乐">'
+        return None
+
+    @hookimpl
+    def order_placing(self, checkout, payments, orders):
+        self.seen_options.append(checkout.options)
+
+
 @pytest.fixture
 def extra_plugins():
-    return [WeChatLogin()]
+    SlotFiller.seen_options = []
+    return [WeChatLogin(), SlotFiller()]
 
 
 def test_browsing_pages_render(client, shop):
@@ -227,3 +248,17 @@ def test_description_html_is_sanitised(client, factory):
     page = client.get(f"/product/{p.id}").get_data(as_text=True)
     assert "<p>产地<b>直发</b></p>" in page and '<img src="https://img.example/a.png" alt="" loading="lazy">' in page
     assert "alert(" not in page and "onerror" not in page and "javascript:" not in page
+
+
+def test_plugin_slots_render_and_checkout_slot_fields_reach_the_checkout(client, shop, buyer, login):
+    """K3 storefront blocks: plugins fill named slots (home, product detail,
+    checkout group); fields a checkout slot adds (``opt.<name>.<group>``)
+    reach ``checkout.options``."""
+    assert "首页活动" in client.get("/").get_data(as_text=True)
+    assert "限时秒杀 龙井茶" in client.get(f"/product/{shop['tea'].id}").get_data(as_text=True)
+    login(buyer)
+    client.post("/cart/add", data={"sku_id": shop["orange"].skus[0].id, "quantity": 1})
+    form = page_form(client.get("/checkout"), "/checkout")
+    assert form["opt.gift_note.shop"] == "生日快乐"
+    client.post("/checkout", data=form | {"action": "place"})
+    assert SlotFiller.seen_options[-1]["gift_note"] == {"shop": "生日快乐"}

@@ -90,13 +90,30 @@ def cart_update():
 
 
 def _options(source) -> dict:
-    delivery, messages = {}, {}
-    for key, value in source.items():
+    """Checkout options from the form: ``delivery-<group>``, ``message-<group>``,
+    and fields plugins add through the checkout slots: ``opt.<name>.<group>``
+    (per group) or ``opt.<name>`` (whole checkout, repeated for a list)."""
+    delivery, messages, extra = {}, {}, {}
+    for key in source:
+        value = source.get(key, "")
         if key.startswith("delivery-") and value:
             delivery[key[len("delivery-"):]] = value
         elif key.startswith("message-"):
             messages[key[len("message-"):]] = value.strip()
-    return {"delivery": delivery, "messages": messages}
+        elif key.startswith("opt."):
+            name, _sep, group = key[4:].partition(".")
+            if not name or name in ("delivery", "messages"):
+                continue
+            if group:
+                extra.setdefault(name, {})[group] = value
+            else:
+                values = source.getlist(key)
+                extra[name] = values if len(values) > 1 else value
+    return {**extra, "delivery": delivery, "messages": messages}
+
+
+def _option_args(source) -> dict:
+    return {k: v for k, v in source.items() if k.startswith(("delivery-", "message-", "opt.")) and v}
 
 
 def _addresses(user) -> list[Address]:
@@ -140,15 +157,13 @@ def checkout_place():
     address_id = form_int("address_id")
     options = _options(request.form)
     if request.form.get("action") == "refresh":
-        args = {k: v for k, v in request.form.items() if k.startswith(("delivery-", "message-")) and v}
-        return redirect(url_for("shop.checkout", address_id=address_id, **args))
+        return redirect(url_for("shop.checkout", address_id=address_id, **_option_args(request.form)))
     key = (request.form.get("idempotency_key") or "").strip()[:80] or None
     try:
         payments = place_order(current_user, None, address_id, options, idempotency_key=key)
     except CheckoutError as exc:
         flash_error(exc)
-        args = {k: v for k, v in request.form.items() if k.startswith(("delivery-", "message-")) and v}
-        return redirect(url_for("shop.checkout", address_id=address_id, **args))
+        return redirect(url_for("shop.checkout", address_id=address_id, **_option_args(request.form)))
     if len(payments) > 1:
         flash(_("Your orders are placed; each shop is paid separately."), "success")
     return redirect(url_for("shop.pay", number=payments[0].number))
