@@ -171,6 +171,42 @@ def test_worker_queue_is_sqlite_or_redis(tmp_path, make):
     assert isinstance(make_huey(app), RedisHuey)
 
 
+def test_worker_runs_jobs_through_redis(tmp_path, make):
+    """K13: with Redis the same job chains go through a real queue: a start
+    enqueues one task per job, a consumer executing one runs the job and puts
+    its next run on the queue, due ``every_seconds`` later."""
+    import os
+    import uuid
+
+    import redis
+    from huey import RedisHuey
+    from jishi.cli.worker import collect_jobs, job_task, start_chains
+
+    url = os.environ.get("JISHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis server reachable")
+    app = make(tmp_path, plugins="hello")
+    jobs = {"hello_tick": collect_jobs(app)["hello_tick"]}
+    huey = RedisHuey(f"jishi-test-{uuid.uuid4().hex[:8]}", url=url, results=False)
+    try:
+        task = job_task(huey, app, jobs)
+        start_chains(huey, task, jobs)
+        assert huey.pending_count() == 1
+        queued = huey.dequeue()
+        assert queued.args[0] == "hello_tick"
+        huey.execute(queued)
+        # the next run waits in the queue with an eta (the consumer's
+        # scheduler holds it until then)
+        [later] = huey.pending()
+        assert later.args == queued.args
+        now = datetime.now(UTC).replace(tzinfo=None)
+        assert 20 <= (later.eta - now).total_seconds() <= 30
+    finally:
+        huey.flush()
+
+
 def test_plugin_command_runs_in_app_context(tmp_path, make):
     """K3 register_commands: ``jishi hello`` comes from the jishi-hello plugin."""
     result = _invoke(make(tmp_path, plugins="hello"), "hello", "--name", "集市")
