@@ -7,9 +7,11 @@ import csv
 import io
 from urllib.parse import urlparse
 
+import pytest
 from openpyxl import load_workbook
 
 from jishi.db import db, utcnow
+from jishi.hookspecs import CartGroup, hookimpl
 from jishi.models import PageVisit
 from jishi.reports import service
 
@@ -127,3 +129,38 @@ def test_export_csv_and_xlsx(api, client, factory):
     values = list(ws.values)
     assert values[0][0] == "number" and len(values) == 5
     assert api.get("/admin/orders/export?format=pdf", user=admin).json["field"] == "format"
+
+
+
+class SplitBySeller:
+    """Throwaway plugin: one order per seller, like the multistore plugin."""
+
+    @hookimpl
+    def split_cart(self, lines, user):
+        sellers = sorted({line.seller_id or 0 for line in lines})
+        return [
+            CartGroup(key=f"seller:{s}", title="", seller_id=s or None, line_keys=tuple(x.key for x in lines if (x.seller_id or 0) == s))
+            for s in sellers
+        ]
+
+
+@pytest.fixture
+def extra_plugins():
+    return [SplitBySeller()]
+
+
+def test_one_stores_figures(api, client, factory):
+    """K16: reports and the order list narrow to one store with seller_id."""
+    admin, buyer = factory.admin(), factory.user()
+    addr = factory.address(buyer)
+    mine = factory.product(price=4000, stock=10, seller_id=5).skus[0]
+    other = factory.product(price=7000, stock=10, seller_id=6).skus[0]
+    o = order(api, client, buyer, addr, mine, 1, "s5")
+    order(api, client, buyer, addr, other, 1, "s6")
+    r = api.get("/admin/reports/overview?seller_id=5", user=admin).json
+    assert (r["orders"], r["paid_orders"], r["paid_amount"]) == (1, 1, 5000)
+    assert api.get("/admin/reports/funnel?seller_id=5", user=admin).json["paid"] == 1
+    assert [t["amount"] for t in api.get("/admin/reports/top-products?seller_id=6", user=admin).json["items"]] == [7000]
+    assert [x["id"] for x in api.get("/admin/orders?seller_id=5", user=admin).json["items"]] == [o["id"]]
+    rows = list(csv.reader(io.StringIO(api.get("/admin/orders/export?seller_id=6", user=admin).data.decode("utf-8-sig"))))
+    assert len(rows) == 2 and rows[1][7] == "80.00"

@@ -94,9 +94,10 @@ def overview(start=None, end=None, seller_id: int | None = None) -> dict:
     }
 
 
-def funnel(start=None, end=None) -> dict:
+def funnel(start=None, end=None, seller_id: int | None = None) -> dict:
     """Visits -> buyers who placed an order -> buyers who paid, with rates
-    in permille (integers)."""
+    in permille (integers). With ``seller_id``: that store's orders (visits
+    stay the site's)."""
     from jishi.models import PageVisit
 
     s, e = _range(start, end)
@@ -108,7 +109,7 @@ def funnel(start=None, end=None) -> dict:
         select(
             func.count(func.distinct(Order.user_id)),
             func.count(func.distinct(Order.user_id)).filter(Order.status != "pending_payment", Order.close_reason.notin_(("cancelled", "timeout"))),
-        ).where(Order.created_at >= s, Order.created_at < e)
+        ).where(Order.created_at >= s, Order.created_at < e, *((Order.seller_id == seller_id,) if seller_id is not None else ()))
     ).one()
     ordered, paid = int(ordered), int(paid)
     return {
@@ -154,8 +155,10 @@ def top_products(start=None, end=None, limit: int = 10, seller_id: int | None = 
 
 def record_visit(kind: str = "site", ref_id: int = 0, *, commit: bool = True) -> None:
     """Count one visit for today (an atomic upsert on ``page_visits``)."""
+    from jishi.db import fresh_write
     from jishi.models import PageVisit
 
+    fresh_write()  # on SQLite a GET's read transaction must not upgrade to a write
     day = utcnow().date().isoformat()
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
