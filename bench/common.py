@@ -126,7 +126,7 @@ def gunicorn(wsgi: str, env: dict, workers: int = 2, threads: int = 1):
         proc.wait(timeout=20)
 
 
-_LAT = re.compile(r"^\s+(50|99)\.000%\s+([\d.]+)(us|ms|s)", re.M)
+_LAT = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\b", re.M)
 
 
 def wrk(url: str, *, seconds: int = 5, connections: int = 8, threads: int = 2, script: str | None = None, headers: dict | None = None) -> dict:

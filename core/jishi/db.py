@@ -69,12 +69,37 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - 
     cur.close()
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _sqlite_begin_statement() -> str:
+    """Deferred for safe (read-only) HTTP requests, IMMEDIATE for the rest.
+
+    A read that starts as a write transaction would take SQLite's single
+    write lock for the whole request, serialising every worker behind it.
+    A GET handler that must write does so in a transaction whose first
+    statement is the write (commit the read first: see ``fresh_write``).
+    """
+    from flask import has_request_context, request
+
+    if has_request_context() and request.method in SAFE_METHODS:
+        return "BEGIN"
+    return "BEGIN IMMEDIATE"
+
+
+def fresh_write() -> None:
+    """End the current (read) transaction so the next statement starts a new
+    one; call before writing from a GET handler."""
+    db.session.commit()
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):  # pragma: no cover - trivial
-    """Start every SQLite transaction as a write transaction (BEGIN IMMEDIATE).
+    """Start SQLite transactions ourselves (pysqlite's lazy BEGIN is off).
 
-    A transaction that reads and then writes would otherwise fail with
-    "database is locked" when another writer got there in between.
+    Writes start as write transactions (BEGIN IMMEDIATE): a transaction that
+    reads and then writes would otherwise fail with "database is locked"
+    when another writer committed in between.
     """
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(_sqlite_begin_statement())
