@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     out = []
     for row in rows:
-        out.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        cells = [str(c) + " " * (w - _width(str(c))) for c, w in zip(row, widths)]
+        out.append("  ".join(cells).rstrip())
     return "\n".join(out)
 
 
