@@ -35,7 +35,7 @@ def world(factory, api):
     a = factory.address(admin)
     return {"admin": admin, "pid": p.id, "sid": p.skus[0].id, "cid": cat.id, "uid": admin.id, "lid": line.id, "aid": a.id}
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(ep=st.sampled_from(ENDPOINTS), data=body)
 def test_fuzz_bodies(api, world, ep, data):
     """K14: any JSON body is answered with a JSON 2xx/4xx."""
@@ -47,7 +47,7 @@ def test_fuzz_bodies(api, world, ep, data):
 
 qs = st.dictionaries(st.sampled_from(["q","category_id","tag_id","min_price","max_price","sort","cursor","limit","seller_id","on_shelf"]), st.text(max_size=10) | st.integers(-2**66, 2**66).map(str), max_size=4)
 
-@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(args=qs, admin_path=st.booleans())
 def test_fuzz_listing_queries(api, world, args, admin_path):
     """K4, K14: any listing query string is answered with a 2xx/4xx."""
