@@ -1,0 +1,91 @@
+"""K1: the app factory's configuration layers — defaults, plugins'
+config_defaults, ``instance/jishi.cfg``, ``JISHI_*`` environment, explicit
+mapping — and the default SQLite database in the instance folder."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from jishi.app import create_app
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch):
+    """No JISHI_* variables from the caller (CI sets some) leak into these apps."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("JISHI_") and key != "JISHI_TEST_DATABASE_URL":
+            monkeypatch.delenv(key)
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
+    """K1: no URL configured -> SQLite file in the instance folder."""
+    app = create_app(instance_path=str(tmp_path / "inst"))
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'inst' / 'jishi.db'}"
+    assert (tmp_path / "inst").is_dir()
+
+
+def test_secret_key_is_generated_once_and_private(tmp_path):
+    """K1: a missing SECRET_KEY is generated into the instance folder (0600)
+    and reused by the next start."""
+    first = create_app(instance_path=str(tmp_path))
+    second = create_app(instance_path=str(tmp_path))
+    key_file = tmp_path / "secret_key"
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == key_file.read_text().strip()
+    assert len(first.config["SECRET_KEY"]) >= 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_instance_file_then_environment_then_mapping(tmp_path, monkeypatch):
+    """K1: instance/jishi.cfg < JISHI_* environment < explicit config."""
+    (tmp_path / "jishi.cfg").write_text(
+        'JISHI_THEME = "jade"\nJISHI_UNPAID_TIMEOUT_MINUTES = 45\nJISHI_PAYMENT_MODE = "per_order"\n'
+        'JISHI_AUTO_CONFIRM_DAYS = 3\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("JISHI_UNPAID_TIMEOUT_MINUTES", "15")
+    monkeypatch.setenv("JISHI_PAYMENT_MODE", "combined")
+    app = create_app({"JISHI_PAYMENT_MODE": "per_order"}, instance_path=str(tmp_path))
+    assert app.config["JISHI_THEME"] == "jade"  # file only
+    assert app.config["JISHI_AUTO_CONFIRM_DAYS"] == 3  # file only
+    assert app.config["JISHI_UNPAID_TIMEOUT_MINUTES"] == 15  # environment beats file, decoded as int
+    assert app.config["JISHI_PAYMENT_MODE"] == "per_order"  # mapping beats environment
+    assert app.config["JISHI_AUTO_COMPLETE_DAYS"] == 7  # untouched default
+
+
+def test_environment_values_are_decoded(tmp_path, monkeypatch):
+    """K1: JSON-looking values become bool/int/list; other text stays text."""
+    monkeypatch.setenv("JISHI_DEFAULT_DELIVERY", "false")
+    monkeypatch.setenv("JISHI_THEMES_DIRS", '["/nonexistent/themes"]')
+    monkeypatch.setenv("JISHI_SANDBOX_SECRET", "12.5")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["JISHI_DEFAULT_DELIVERY"] is False
+    assert app.config["JISHI_THEMES_DIRS"] == ["/nonexistent/themes"]
+    assert app.config["JISHI_SANDBOX_SECRET"] == "12.5"  # a float is never decoded
+
+
+def test_database_url_from_environment_and_postgres_scheme(tmp_path, monkeypatch):
+    """K1: JISHI_DATABASE_URL selects the database; postgres:// URLs use psycopg 3."""
+    monkeypatch.setenv("JISHI_DATABASE_URL", f"sqlite:///{tmp_path}/other.db")
+    assert create_app(instance_path=str(tmp_path)).config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/other.db"
+    monkeypatch.setenv("JISHI_DATABASE_URL", "postgres://u@db.example/shop")
+    assert create_app(instance_path=str(tmp_path)).config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/shop"
+    monkeypatch.setenv("JISHI_DATABASE_URL", "postgresql://u@db.example/shop")
+    assert create_app(instance_path=str(tmp_path)).config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/shop"
+
+
+def test_plugins_enabled_from_the_instance_file(tmp_path):
+    """K1/K2: the enable list may live in instance/jishi.cfg."""
+    (tmp_path / "jishi.cfg").write_text('JISHI_PLUGINS = "hello"\n', encoding="utf-8")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.extensions["jishi"].enabled_plugin_names() == ["hello"]
+    assert app.config["HELLO_GREETING"] == "Hello from jishi-hello"  # the plugin's default
+
+
+def test_redis_url_moves_rate_limits_to_redis(tmp_path, monkeypatch):
+    """K1: with JISHI_REDIS_URL the rate limiter shares state through Redis."""
+    monkeypatch.setenv("JISHI_REDIS_URL", "redis://127.0.0.1:6379/3")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/3"
