@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -119,3 +120,26 @@ def test_postgresql_upgrade_from_zero_matches_models(tmp_path):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_every_kernel_model_module_is_on_the_metadata():
+    """K1: ``import jishi.models`` loads every kernel models module, so the
+    migrations (and create_all) see every kernel table."""
+    import subprocess
+    import sys
+
+    root = Path(migrations.__file__).resolve().parents[1]
+    modules = sorted(
+        "jishi." + ".".join(p.relative_to(root).with_suffix("").parts)
+        for p in root.rglob("models.py")
+        if "testing" not in p.parts
+    )
+    code = (
+        "import importlib, jishi.models\n"
+        "from jishi.db import db\n"
+        "before = set(db.metadata.tables)\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "print(sorted(set(db.metadata.tables) - before))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", f"tables missing from jishi.models imports: {out}"

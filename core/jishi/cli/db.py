@@ -67,10 +67,11 @@ def check(url: str | None):
 @db_group.command("revision")
 @click.option("-m", "--message", required=True, help="What the revision changes.")
 @click.option("--plugin", default=None, help="Write it into this enabled plugin's history instead of the kernel's.")
+@click.option("--rev-id", default=None, help="Revision id (default: random).")
 @with_appcontext
-def revision(message: str, plugin: str | None):
+def revision(message: str, plugin: str | None, rev_id: str | None):
     """Autogenerate a revision against the (upgraded) database."""
     from jishi import migrations
 
-    for script in migrations.revision(current_app._get_current_object(), message, plugin=plugin):
+    for script in migrations.revision(current_app._get_current_object(), message, plugin=plugin, rev_id=rev_id):
         click.echo(f"Wrote {script.path}")

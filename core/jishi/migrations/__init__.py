@@ -211,7 +211,7 @@ def diffs(app, connection=None) -> dict[str, list]:
     return out
 
 
-def revision(app, message: str, plugin: str | None = None, autogenerate: bool = True):
+def revision(app, message: str, plugin: str | None = None, autogenerate: bool = True, rev_id: str | None = None):
     """Write a new revision for the kernel or ``plugin`` (against the app's
     database, which must be at head). Returns the generated script(s)."""
     from jishi.db import db
@@ -241,7 +241,7 @@ def revision(app, message: str, plugin: str | None = None, autogenerate: bool = 
                 "splice": False,
                 "branch_label": plugin if (plugin and not list(script.walk_revisions())) else None,
                 "version_path": None,
-                "rev_id": None,
+                "rev_id": rev_id,
                 "depends_on": None,
             },
         )
