@@ -3,6 +3,7 @@ hookspecs' docstrings (tests/test_hook_contract.py keeps them equal)."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from pathlib import Path
 
@@ -43,6 +44,18 @@ def signature_of(func) -> str:
     return f"{func.__name__}({params})"
 
 
+def _plain(annotation) -> str:
+    return str(annotation).replace("'", "").replace('"', "")
+
+
+def _markdown(doc: str) -> str:
+    """reST inline literals and roles as Markdown code spans."""
+    import re
+
+    doc = doc.replace("``", "`")
+    return re.sub(r":(?:class|func|mod|meth|data):`~?([^`]+)`", r"`\1`", doc)
+
+
 def render() -> str:
     specs = hook_specs()
     parts = [INTRO, "## Index\n"]
@@ -54,15 +67,37 @@ def render() -> str:
         if opts.get("historic"):
             kind += "; historic"
         annotations = ", ".join(
-            f"{p.name}: {p.annotation}" for p in inspect.signature(func).parameters.values()
+            f"`{p.name}: {_plain(p.annotation)}`" for p in inspect.signature(func).parameters.values()
         )
         parts.append(f"## {name}\n")
         parts.append(f"```python\n{signature_of(func)}\n```\n")
         parts.append(f"- Arguments: {annotations or 'none'}")
-        parts.append(f"- Returns: {inspect.signature(func).return_annotation}")
+        parts.append(f"- Returns: `{_plain(inspect.signature(func).return_annotation)}`")
         parts.append(f"- Calling: {kind}\n")
-        parts.append(inspect.cleandoc(func.__doc__ or "").strip() + "\n")
+        parts.append(_markdown(inspect.cleandoc(func.__doc__ or "").strip()) + "\n")
+    parts.append("# Result types\n")
+    parts.append("Frozen dataclasses in `jishi.hookspecs`, returned by the hooks above.\n")
+    for cls in result_types():
+        parts.append(f"## {cls.__name__}\n")
+        parts.append("```python")
+        for f in dataclasses.fields(cls):
+            default = ""
+            if f.default is not dataclasses.MISSING:
+                default = f" = {f.default!r}"
+            elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+                default = f" = {f.default_factory()!r}"  # type: ignore[misc]
+            parts.append(f"{f.name}: {_plain(f.type)}{default}")
+        parts.append("```\n")
+        parts.append(_markdown(inspect.cleandoc(cls.__doc__ or "").strip()) + "\n")
     return "\n".join(parts).rstrip() + "\n"
+
+
+def result_types() -> list[type]:
+    from jishi import hookspecs
+
+    found = [obj for obj in vars(hookspecs).values()
+             if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == hookspecs.__name__]
+    return sorted(found, key=lambda c: inspect.getsourcelines(c)[1])
 
 
 @click.group("docs")
