@@ -8,6 +8,7 @@ from jishi import signals
 from jishi.accounts import service
 from jishi.accounts.models import Address, User
 from jishi.db import db
+from jishi.hookspecs import LoginProvider, hookimpl
 
 ADDRESS = {"name": "李四", "phone": "13800001111", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 8 号"}
 
@@ -169,3 +170,15 @@ def test_service_register_and_authenticate(app):
     with pytest.raises(service.AccountError) as err:
         service.register("13700000000", "longenough")
     assert err.value.field == "phone"
+
+
+class WeChatLogin:
+    @hookimpl
+    def login_providers(self):
+        return [LoginProvider(code="wechat", label="微信登录", url="/wechat/login")]
+
+
+@pytest.mark.parametrize("extra_plugins", [[WeChatLogin()]])
+def test_login_providers_listed(api, extra_plugins):
+    """K5: login providers are a hook; API clients can list them."""
+    assert api.get("/auth/providers").json == {"items": [{"code": "wechat", "label": "微信登录", "url": "/wechat/login"}]}

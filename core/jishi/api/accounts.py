@@ -105,7 +105,26 @@ class AccountAddressListSchema(Schema):
     items = fields.List(fields.Nested(AccountAddressSchema))
 
 
+class AccountLoginProviderSchema(Schema):
+    code = fields.String()
+    label = fields.String()
+    url = fields.String()
+
+
+class AccountLoginProviderListSchema(Schema):
+    items = fields.List(fields.Nested(AccountLoginProviderSchema))
+
+
 # --- Sign-up, sign-in ------------------------------------------------------
+
+
+@blp.get("/auth/providers")
+@blp.response(200, AccountLoginProviderListSchema)
+def login_providers():
+    """Extra sign-in methods offered by plugins (``login_providers`` hook),
+    besides phone + password."""
+    hook = current_app.extensions["jishi"].hook
+    return {"items": [p for result in hook.login_providers() for p in (result or [])]}
 
 
 def _login_limit() -> str:
