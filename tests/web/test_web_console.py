@@ -229,3 +229,50 @@ def test_order_detail_force_complete(shop, admin_client, buyer_client, buy):
     db.session.refresh(order)
     assert order.status == "completed"
     assert order.events[-1].actor_role == "platform"
+
+
+def test_return_and_refund_through_both_sides(shop, admin_client, buyer_client, buy):
+    """K10: a shipped order's return-and-refund: the platform approves, the
+    buyer enters the return tracking number, the platform confirms the goods
+    came back; the money is refunded and the stock restored."""
+    from jishi.orders import service as orders_service
+
+    sku = shop["orange"].skus[0]
+    order = buy(buyer_client, sku, 2)
+    orders_service.ship(order, carrier="顺丰", tracking_no="SF7", actor_kind="platform")
+    form = page_form(buyer_client.get(f"/orders/{order.id}/refund"), "/refund")
+    buyer_client.post(f"/orders/{order.id}/refund", data=form | {"kind": "return_refund", f"qty-{order.lines[0].id}": "1", "reason": "尺码不合适"})
+    refund = db.session.execute(db.select(Refund)).scalar_one()
+    assert refund.kind == "return_refund" and refund.amount == 3990
+    admin_client.post(f"/console/refunds/{refund.id}/approve")
+    page = buyer_client.get(f"/refunds/{refund.id}")
+    ship_back = page_form(page, "/ship-back") | {"carrier": "中通", "tracking_no": "ZT8"}
+    buyer_client.post(f"/refunds/{refund.id}/ship-back", data=ship_back)
+    db.session.refresh(refund)
+    assert refund.status == "returning" and refund.return_tracking_no == "ZT8"
+    assert "ZT8" in admin_client.get(f"/console/refunds/{refund.id}").get_data(as_text=True)
+    db.session.refresh(sku)
+    stock_before = sku.stock
+    admin_client.post(f"/console/refunds/{refund.id}/confirm-returned")
+    db.session.refresh(refund)
+    db.session.refresh(sku)
+    db.session.refresh(order)
+    assert refund.status == "refunded" and sku.stock == stock_before + 1
+    assert order.refunded_amount == 3990 and order.status == "shipped"
+
+
+def test_review_moderation_approve(shop, admin_client, buyer_client, buy):
+    """K11: with moderation on, a review shows only after the platform approves it."""
+    from jishi.orders import service as orders_service
+
+    admin_client.post("/console/settings", data={"panel": "reviews", "reviews.enabled": "1", "reviews.moderation": "1", "reviews.days": "30"})
+    order = buy(buyer_client, shop["orange"].skus[0])
+    orders_service.ship(order, carrier="顺丰", tracking_no="SF9", actor_kind="platform")
+    buyer_client.post(f"/orders/{order.id}/receive")
+    buyer_client.post(f"/orders/{order.id}/lines/{order.lines[0].id}/review", data={"rating": "3", "content": "一般般"})
+    product_page = f"/product/{shop['orange'].id}"
+    assert "一般般" not in buyer_client.get(product_page).get_data(as_text=True)
+    assert "一般般" in admin_client.get("/console/reviews?show=pending").get_data(as_text=True)
+    review = db.session.execute(db.select(Review)).scalar_one()
+    admin_client.post(f"/console/reviews/{review.id}/approve")
+    assert "一般般" in buyer_client.get(product_page).get_data(as_text=True)
