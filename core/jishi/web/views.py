@@ -56,7 +56,9 @@ def _listing(template: str, **context):
         limit=20,
     )
     params = {k: v for k, v in args.items() if k != "cursor" and v}
-    more_url = url_for(request.endpoint, **(request.view_args or {}), **params, cursor=next_cursor) if next_cursor else None
+    here = dict(request.view_args or {})
+    more_url = url_for(request.endpoint, **here, **params, cursor=next_cursor) if next_cursor else None
+    sort_urls = {s: url_for(request.endpoint, **here, **{**params, "sort": s}) for s in SORTS}
     tags = db.session.execute(db.select(Tag).order_by(Tag.id).limit(30)).scalars().all()
     return render_template(
         template,
@@ -64,6 +66,7 @@ def _listing(template: str, **context):
         more_url=more_url,
         sort=sort,
         sorts=SORTS,
+        sort_urls=sort_urls,
         q=q or "",
         tag_id=tag_id,
         tags=tags,
