@@ -109,3 +109,17 @@ def test_zh_cn_catalog_is_complete_and_compiled():
         po = {m.id: m.string for m in catalog if m.id}
         mo = {m.id: m.string for m in compiled if m.id}
         assert mo == po, f"{locale}: messages.mo is out of date; run scripts/i18n.sh compile"
+
+
+def test_kernel_templates_work_with_no_theme(app, client, shop, buyer, login):
+    """K12: with no theme installed the kernel's own templates render every
+    page (the fallback of every theme)."""
+    app.extensions["jishi"].themes = {}
+    login(buyer)
+    client.post("/cart/add", data={"sku_id": shop["tea"].skus[0].id, "quantity": 1})
+    for url in ("/", f"/category/{shop['fruit'].id}", "/search", f"/product/{shop['tea'].id}", "/cart", "/checkout", "/orders", "/account"):
+        resp = client.get(url)
+        page = resp.get_data(as_text=True)
+        assert resp.status_code == 200, url
+        assert "/static/jishi/kernel.css" in page and "/themes/" not in page, url
+    assert 'data-theme-home="default"' not in client.get("/").get_data(as_text=True)
