@@ -12,6 +12,8 @@ from flask_login import current_user
 
 from jishi.catalog.models import Category, Tag
 from jishi.db import db
+from jishi.i18n import gettext as _
+from jishi.money import format_fen
 from jishi.web.common import bp, query_money, record_visit
 
 SORTS = ("newest", "sales", "price_asc", "price_desc")
@@ -115,6 +117,13 @@ def product(product_id: int):
     wanted = request.args.get("sku", type=int)
     selected = next((s for s in skus if s.id == wanted), None) or next((s for s in skus if s.stock > 0), None) or (skus[0] if skus else None)
     is_member = getattr(current_user, "member_level_id", None) is not None
+    sku_data = [
+        {"id": s.id, "values": s.spec_values or {}, "price": format_fen(s.price), "stock": s.stock,
+         "original": format_fen(s.original_price) if s.original_price and s.original_price > s.price else "",
+         "member": format_fen(s.member_price) if s.member_price else "",
+         "stock_text": _("%(n)s in stock", n=s.stock) if s.stock > 0 else _("Sold out")}
+        for s in skus
+    ]
     record_visit("product", product.id)
     return render_template(
         "shop/product.html",
@@ -125,6 +134,7 @@ def product(product_id: int):
         rating_x10=rating[0],
         rating_count=rating[1],
         is_member=is_member,
+        sku_data=sku_data,
     )
 
 
