@@ -366,7 +366,7 @@ def test_racing_refunds_pay_once(app, api, client, factory):
     outcomes, errors = [], []
 
     def worker():
-        with app.test_request_context():
+        with app.test_request_context(method="POST"):  # as the approving request is
             try:
                 barrier.wait(timeout=30)
                 user = db.session.get(User, buyer_id)
