@@ -73,10 +73,9 @@ def buy(app):
     sandbox gateway; returns the Order."""
     from urllib.parse import urlsplit
 
-    from webforms import page_form
-
     from jishi.db import db
     from jishi.orders.models import Order
+    from webforms import page_form
 
     def location(resp):
         parts = urlsplit(resp.headers["Location"])

@@ -1,13 +1,11 @@
 """The platform console (K4, K8, K10, K11, K15, K16 web side)."""
 
-from webforms import page_form
-
 from jishi import settings
 from jishi.aftersales.models import Refund
 from jishi.catalog.models import Category, Product
 from jishi.db import db
-from jishi.orders.models import Order
 from jishi.reviews.models import Review
+from webforms import page_form
 
 PAGES = ["/console/", "/console/products", "/console/products/new", "/console/categories", "/console/orders",
          "/console/orders?status=paid", "/console/refunds", "/console/reviews", "/console/reviews?show=pending",

@@ -4,7 +4,6 @@ from urllib.parse import urlsplit
 
 from jishi.db import db
 from jishi.orders.models import Order, PaymentOrder
-
 from webforms import page_form
 
 

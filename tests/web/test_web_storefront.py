@@ -2,11 +2,10 @@
 demo-like data, prices show as ¥12.34, and a buyer only sees their own things."""
 
 import pytest
-from webforms import page_form
-
 from jishi.db import db
 from jishi.hookspecs import LoginProvider, hookimpl
 from jishi.orders import service as orders_service
+from webforms import page_form
 
 
 class WeChatLogin:
@@ -18,7 +17,7 @@ class WeChatLogin:
 class SlotFiller:
     """Fills storefront slots and reads a checkout option its slot adds."""
 
-    seen_options: list = []
+    seen_options: list = []  # noqa: RUF012 - reset by the fixture
 
     @hookimpl
     def template_slot(self, slot, context):

@@ -4,7 +4,6 @@ from pathlib import Path
 
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-
 from jishi import settings
 from jishi.db import db
 

@@ -39,9 +39,8 @@ class _FormParser:
                 elif tag == "select":
                     self.select = a.get("name")
                 elif tag == "option" and self.select:
-                    if "selected" in a or self.select not in self.current["fields"]:
-                        if "disabled" not in a:
-                            self.current["fields"][self.select] = a.get("value", "")
+                    if ("selected" in a or self.select not in self.current["fields"]) and "disabled" not in a:
+                        self.current["fields"][self.select] = a.get("value", "")
                 elif tag == "textarea" and a.get("name"):
                     self.textarea = a["name"]
                     self.current["fields"][a["name"]] = ""

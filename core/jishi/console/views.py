@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from jishi import settings
-from jishi.accounts.models import PLATFORM_ROLES, ROLES, MemberLevel, User
+from jishi.accounts.models import ROLES, MemberLevel, User
 from jishi.console.common import admin_only, bp
 from jishi.db import db, utcnow
 from jishi.i18n import gettext as _
@@ -205,4 +205,4 @@ def settings_page():
 
 
 # Register the other console pages on the blueprint.
-from jishi.console import catalog, sales  # noqa: E402,F401
+from jishi.console import catalog, sales  # noqa: F401

@@ -139,4 +139,4 @@ def product(product_id: int):
 
 
 # Register the other storefront pages on the blueprint.
-from jishi.web import account, buyer_orders, shopping  # noqa: E402,F401
+from jishi.web import account, buyer_orders, shopping  # noqa: F401
