@@ -395,3 +395,30 @@ def test_racing_refunds_pay_once(app, api, client, factory):
     assert db.session.execute(select(SandboxTrade.refunded_amount)).scalar_one() == order.pay_amount
     assert db.session.execute(select(func.count(Refund.id)).where(Refund.status == "refunded")).scalar_one() == 1
     assert stock(sku) == 5
+
+
+class FailingSettlement:
+    @hookimpl
+    def settle_refund(self, refund):
+        raise RuntimeError("ledger down")
+
+
+def test_failing_settlement_rolls_the_refund_back(app, client, factory, plugin, api):
+    """K10: settle_refund runs inside the refund's transaction: when it fails,
+    no refund, reversal, stock or money moves."""
+    app.extensions["jishi"].pm.register(FailingSettlement(), name="failing-settlement")
+    buyer, admin = factory.user(), factory.admin()
+    sku = factory.product(price=2000, stock=5).skus[0]
+    oid = place_and_pay(api, client, buyer, [(sku, 2)])
+    [line] = lines_of(oid)
+    refund = service.request_refund(buyer, db.session.get(Order, oid), "refund_only", [(line.id, 2)], "")
+    with pytest.raises(RuntimeError):
+        service.approve(refund, admin)
+    db.session.expire_all()
+    assert db.session.get(Refund, refund.id).status == "requested"
+    order = db.session.get(Order, oid)
+    assert order.refunded_amount == 0 and order.status == "paid"
+    assert lines_of(oid)[0].refunded_quantity == 0
+    assert db.session.execute(select(SandboxTrade.refunded_amount)).scalar_one() == 0
+    assert db.session.execute(select(func.count(RefundReversal.id))).scalar_one() == 0
+    assert stock(sku) == 3

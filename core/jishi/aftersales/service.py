@@ -179,7 +179,7 @@ def approve(refund: Refund, actor=None, note: str = "") -> Refund:
     _move(refund, ("requested",), "approved", decided_at=utcnow())
     _note(refund, actor, "approved", note)
     if refund.kind == KIND_REFUND:
-        _execute(refund, actor)
+        _execute_or_roll_back(refund, actor)
     commit()
     return refund
 
@@ -215,9 +215,13 @@ def confirm_returned(refund: Refund, actor=None, note: str = "") -> Refund:
     _move(refund, ("returning", "approved"), "returned")
     _note(refund, actor, "returned", note)
     hook = _hook()
-    for rl in refund.lines:
-        hook.release_stock(order_line=rl.order_line, quantity=rl.quantity, reason="returned")
-    _execute(refund, actor)
+    try:
+        for rl in refund.lines:
+            hook.release_stock(order_line=rl.order_line, quantity=rl.quantity, reason="returned")
+    except Exception:
+        rollback()
+        raise
+    _execute_or_roll_back(refund, actor)
     commit()
     return refund
 
@@ -229,6 +233,17 @@ def cancel_request(refund: Refund, user) -> Refund:
     _note(refund, user, "cancelled")
     commit()
     return refund
+
+
+def _execute_or_roll_back(refund: Refund, actor=None) -> None:
+    """Run :func:`_execute`; whatever fails (a plugin's hook too) leaves nothing written."""
+    try:
+        _execute(refund, actor)
+    except AfterSalesError:
+        raise  # already rolled back
+    except Exception:
+        rollback()
+        raise
 
 
 def _execute(refund: Refund, actor=None) -> None:
@@ -299,17 +314,17 @@ def _execute(refund: Refund, actor=None) -> None:
     if order.refunded_amount > order.pay_amount:
         rollback()
         raise AfterSalesError("amount", _("A refund cannot exceed what was paid."), status=409, code="conflict")
-    if not _refund_money(order, total):
-        rollback()
-        raise AfterSalesError("payment", _("The payment gateway refused the refund."), status=502, code="gateway")
-    now = utcnow()
-    _move_executed(refund, now)
+    _move_executed(refund, utcnow())
     _note(refund, actor, "refunded")
     db.session.flush()
     hook.settle_refund(refund=refund)
     if everything and order.status != state.COMPLETED:
         state.transition(order, "close", actor=actor, actor_kind="system", note=_("fully refunded"), reason="refunded")
         order.close_reason = "refunded"
+    # The money moves last: anything above that fails rolls back before any is sent.
+    if not _refund_money(order, total):
+        rollback()
+        raise AfterSalesError("payment", _("The payment gateway refused the refund."), status=502, code="gateway")
     signals.queue(signals.refund_completed, refund)
 
 
