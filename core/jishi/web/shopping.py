@@ -201,7 +201,12 @@ def pay(number: str):
     payment = _own_payment(number)
     if payment.status != "pending":
         return redirect(url_for("shop.payment_return", number=number))
-    methods = list(current_app.extensions["jishi"].payment_methods().values())
+    from jishi import settings
+
+    methods = [
+        m for m in current_app.extensions["jishi"].payment_methods().values()
+        if not (m.code == "cod" and not settings.get("payment.cod_enabled", True))
+    ]
     return render_template("shop/pay.html", payment=payment, methods=methods, siblings=_siblings(payment))
 
 
