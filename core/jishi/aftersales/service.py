@@ -248,8 +248,15 @@ def _execute_or_roll_back(refund: Refund, actor=None) -> None:
 
 def _execute(refund: Refund, actor=None) -> None:
     """Pay the refund back, inside the caller's transaction (see module doc)."""
+    # Lock the order row first: refunds of one order then run one after the
+    # other, and each reads what the previous one committed (PostgreSQL;
+    # SQLite serialises writers anyway).
+    db.session.execute(
+        update(Order).where(Order.id == refund.order_id).values(refunded_amount=Order.refunded_amount).execution_options(synchronize_session=False)
+    )
     order: Order = db.session.get(Order, refund.order_id)
     db.session.refresh(order)
+    db.session.execute(select(OrderLine).where(OrderLine.order_id == order.id).execution_options(populate_existing=True)).all()
     if order.status not in REFUNDABLE_ORDER_STATUSES:
         rollback()
         raise AfterSalesError("order_id", _("This order cannot be refunded while %(status)s.", status=order.status), status=409, code="conflict")
