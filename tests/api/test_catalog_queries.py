@@ -135,3 +135,16 @@ def test_cart_add_budget(api, factory, queries, many_products, lines_in_cart):
         resp = api.post("/cart/items", headers=auth, json={"sku_id": old_sku, "quantity": 2})
     assert resp.status_code == 201 and resp.json["quantity"] == 3, resp.json
     assert q.count <= 5, q.statements
+
+
+def test_listing_json_matches_its_documented_schema(app, factory, api):
+    """K14: the list endpoint builds its JSON without a marshmallow dump; the
+    output must still be exactly what CatalogProductPageSchema documents."""
+    from jishi.api.catalog import CatalogProductItemSchema, CatalogProductPageSchema
+
+    for i in range(3):
+        factory.product(name=f"茶{i}", price=100 + i)
+    body = api.get("/products?limit=2").json
+    assert CatalogProductPageSchema().validate(body) == {}
+    assert set(body["items"][0]) == set(CatalogProductItemSchema().fields)
+    assert body["next_cursor"]

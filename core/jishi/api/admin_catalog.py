@@ -29,6 +29,7 @@ from jishi.api.catalog import (
     CatalogTagListSchema,
     CatalogTagSchema,
     catalog_error,
+    listing_response,
     page_limit,
     product_detail,
 )
@@ -189,7 +190,7 @@ def list_products(**args):
         )
     except CatalogError as exc:
         catalog_error(exc)
-    return {"items": items, "next_cursor": cursor}
+    return listing_response(items, cursor)
 
 
 @blp.post("/products")

@@ -81,6 +81,12 @@ def refresh_product(product: Product) -> None:
 # --- Listing ---------------------------------------------------------------
 
 
+LISTING_COLUMNS = (
+    Product.id, Product.name, Product.subtitle, Product.image, Product.price, Product.original_price,
+    Product.sales, Product.seller_id, Product.category_id, Product.is_virtual, Product.on_shelf,
+)
+
+
 def _sort_key(product: Product, sort: str) -> list:
     if sort in ("price_asc", "price_desc"):
         return [product.price, product.id]
@@ -134,8 +140,12 @@ def list_products(
     cursor: str | None = None,
     limit: int = 20,
     on_shelf: bool | None = True,
-) -> tuple[list[Product], str | None]:
+) -> tuple[list, str | None]:
     """One page of products and the cursor of the next page (``None`` at the end).
+
+    Items are rows of :data:`LISTING_COLUMNS` (attribute access like a
+    product: ``row.name``, ``row.price``), not ORM entities: a listing is the
+    hottest path of a shop and needs no identity map or relationships.
 
     One SQL statement whatever the page size (two with a category filter,
     which covers the category's whole subtree through ``Category.path``).
@@ -145,7 +155,7 @@ def list_products(
         raise CatalogError("sort", _("Unknown sort order."))
     if limit < 1:
         raise CatalogError("limit", _("The page size must be at least 1."))
-    stmt = select(Product)
+    stmt = select(*LISTING_COLUMNS)
     if on_shelf is not None:
         stmt = stmt.where(Product.on_shelf == on_shelf)  # "= true" (not IS) so PostgreSQL uses the listing indexes
     for term in (q or "").lower().split()[:5]:
@@ -183,7 +193,7 @@ def list_products(
             stmt = stmt.where(tuple_(column, Product.id) < tuple_(key[0], key[1]))
         stmt = stmt.order_by(column.desc(), Product.id.desc())
 
-    rows = list(db.session.execute(stmt.limit(limit + 1)).scalars())
+    rows = list(db.session.execute(stmt.limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
