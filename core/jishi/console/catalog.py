@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import selectinload
 
 from jishi.catalog.models import Category, Product, Sku
 from jishi.console.common import bp
@@ -28,7 +29,7 @@ def products():
     q = (request.args.get("q") or "").strip()
     shelf = request.args.get("shelf", "")
     before = form_int("before", source=request.args)
-    query = db.select(Product)
+    query = db.select(Product).options(selectinload(Product.skus))
     if q:
         query = query.where(Product.search_text.contains(q.lower()))
     if shelf in ("on", "off"):

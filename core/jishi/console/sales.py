@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
 from jishi.console.common import bp
@@ -134,7 +135,7 @@ REFUND_STATUSES = ("requested", "approved", "returning", "returned", "refunded",
 @bp.get("/refunds")
 def refunds():
     status = request.args.get("status", "")
-    query = db.select(Refund)
+    query = db.select(Refund).options(selectinload(Refund.order))
     if status in REFUND_STATUSES:
         query = query.where(Refund.status == status)
     rows, more_url = _page(query, Refund, "console.refunds", status=status)

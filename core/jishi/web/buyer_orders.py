@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
 from jishi.db import db
@@ -41,7 +42,7 @@ def _own_order(order_id: int) -> Order:
 def orders():
     tab = request.args.get("status") if request.args.get("status") in TABS else "all"
     before = form_int("before", source=request.args)
-    query = db.select(Order).where(Order.user_id == current_user.id)
+    query = db.select(Order).options(selectinload(Order.payment)).where(Order.user_id == current_user.id)
     if tab != "all":
         query = query.where(Order.status == tab)
     if before:
@@ -140,7 +141,9 @@ def refund_new(order_id: int):
 @bp.get("/refunds")
 @login_required
 def refunds():
-    rows = db.session.execute(db.select(Refund).where(Refund.user_id == current_user.id).order_by(Refund.id.desc()).limit(50)).scalars().all()
+    rows = db.session.execute(
+        db.select(Refund).where(Refund.user_id == current_user.id).order_by(Refund.id.desc()).limit(50)
+    ).scalars().all()
     return render_template("shop/refunds.html", refunds=rows)
 
 
