@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, request
+from flask import Blueprint, flash, request
 
-from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, parse_yuan
 
@@ -82,13 +81,6 @@ def record_visit(kind: str, ref_id: int = 0) -> None:
     reports.record_visit("site", commit=not ref_id)
     if ref_id:
         reports.record_visit(kind, ref_id)
-
-
-def get_or_404(model, ident):
-    obj = db.session.get(model, ident)
-    if obj is None:
-        abort(404)
-    return obj
 
 
 @bp.app_context_processor
