@@ -30,6 +30,8 @@ def _providers():
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(safe_next(url_for("shop.index")))
     error = None
     if request.method == "POST":
         phone = (request.form.get("phone") or "").strip()
