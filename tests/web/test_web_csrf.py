@@ -15,7 +15,7 @@ def test_form_post_without_token_is_rejected(client, factory):
     the rendered form it goes through."""
     user = factory.user()
     resp = client.post("/login", data={"phone": user.phone, "password": "secret123"})
-    assert resp.status_code == 400
+    assert resp.status_code == 400 and "表单已过期" in resp.get_data(as_text=True)
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     resp = client.post("/login", data={"phone": user.phone, "password": "secret123", "csrf_token": token})

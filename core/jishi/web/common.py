@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, request
+from flask_wtf.csrf import CSRFError
 
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, parse_yuan
@@ -100,3 +101,12 @@ def _rich_text(value):
     from jishi.web.richtext import rich_text
 
     return rich_text(value)
+
+
+@bp.app_errorhandler(CSRFError)
+def _csrf_error(exc):
+    """A form posted without a valid CSRF token (often an expired page)."""
+    from flask import render_template
+
+    return render_template("error.html", title=_("This form has expired"),
+                           message=_("Go back, reload the page and try again.")), 400
