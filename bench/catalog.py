@@ -1,6 +1,6 @@
 """Kernel benchmark (issue 2): SQL queries per request, throughput and p99
 against a bare Flask + SQLAlchemy yardstick, growth from 1k to 1M products,
-and the overhead of 10 no-op plugins.
+(the overhead of 10 no-op plugins is bench/hooks.py).
 
     python bench/catalog.py                       # SQLite, 1k / 100k / 1M
     python bench/catalog.py --db postgres --sizes 1000,100000
@@ -13,7 +13,6 @@ are also asserted in the test suite).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -110,32 +109,6 @@ def run_size(kind: str, size: int, seconds: int, connections: int) -> dict:
     return res
 
 
-def hook_overhead(kind: str, seconds: int, connections: int) -> None:
-    url = database_url(kind, "jishi_bench_hooks")
-    seed_catalog(url, 1000)
-    info = prepare_buyer(url)
-    env = {"JISHI_DATABASE_URL": url, "JISHI_SECRET_KEY": "bench"}
-    auth = {"Authorization": f"Bearer {info['token']}"}
-    body = {"items": [{"sku_id": s, "quantity": 1} for s in info["skus"][:5]], "address_id": info["address_id"]}
-    script = wrk_post_script("/api/v1/checkout/preview", body, auth)
-    plain, noop = [], []
-    for _ in range(3):  # interleaved rounds against drift
-        with gunicorn("jishi.wsgi:app", env) as u:
-            wrk(u + "/api/v1/checkout/preview", seconds=1, connections=connections, script=script)
-            plain.append(wrk(u + "/api/v1/checkout/preview", seconds=seconds, connections=connections, script=script))
-        with gunicorn("noop_wsgi:app", env) as u:
-            wrk(u + "/api/v1/checkout/preview", seconds=1, connections=connections, script=script)
-            noop.append(wrk(u + "/api/v1/checkout/preview", seconds=seconds, connections=connections, script=script))
-    p = statistics.median(r["p50_ms"] for r in plain)
-    n = statistics.median(r["p50_ms"] for r in noop)
-    rp = statistics.median(r["rps"] for r in plain)
-    rn = statistics.median(r["rps"] for r in noop)
-    print(f"\n-- hook overhead ({kind}, checkout preview of 5 lines, median of 3)")
-    print(f"   no plugins      p50 {p:.2f} ms  {rp:.1f} req/s")
-    print(f"   10 no-op        p50 {n:.2f} ms  {rn:.1f} req/s")
-    print(f"   ratio (p50)     {n / p:.3f}   (target <= 1.03)   rps ratio {rp / rn:.3f}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres", "both"])
@@ -154,7 +127,6 @@ def main() -> None:
         if small != large:
             g = results[large]["list"]["p50_ms"] / results[small]["list"]["p50_ms"]
             print(f"\n-- growth ({kind}): product-list p50 at {large:,} / at {small:,} = {g:.2f}  (target <= 1.5)")
-        hook_overhead(kind, args.seconds, args.connections)
 
 
 if __name__ == "__main__":
