@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import database_url, fmt, gunicorn, seed_catalog, wrk, wrk_post_script  # noqa: E402
+from common import database_url, fmt, gunicorn, seed_catalog, wrk, wrk_post_script
 
 
 def prepare_buyer(url: str) -> dict:

@@ -126,7 +126,7 @@ def gunicorn(wsgi: str, env: dict, workers: int = 2, threads: int = 1):
         proc.wait(timeout=20)
 
 
-_LAT = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\b", re.M)
+_LAT = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\b", re.MULTILINE)
 
 
 def wrk(url: str, *, seconds: int = 5, connections: int = 8, threads: int = 2, script: str | None = None, headers: dict | None = None) -> dict:
@@ -165,9 +165,8 @@ def wrk_post_script(path: str, body: dict, headers: dict) -> str:
             lines.append(f'  wrk.headers["{k}"] = "{prefix}" .. tid .. "-" .. counter')
         lines.append(f'  return wrk.format(nil, "{path}")')
         lines.append("end")
-    f = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    f.write("\n".join(lines) + "\n")
-    f.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write("\n".join(lines) + "\n")
     return f.name
 
 

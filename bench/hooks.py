@@ -18,11 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from catalog import prepare_buyer  # noqa: E402
-from common import database_url, seed_catalog  # noqa: E402
-from noop_wsgi import NoOp  # noqa: E402
-
-from jishi.app import create_app  # noqa: E402
+from catalog import prepare_buyer
+from common import database_url, seed_catalog
+from jishi.app import create_app
+from noop_wsgi import NoOp
 
 
 def per_request_ms(client, call, n) -> float:
