@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from jishi.checkout.errors import CheckoutError
 from jishi.checkout.service import place_order
 from jishi.db import db

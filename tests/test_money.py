@@ -3,7 +3,6 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from jishi.checkout.pricing import resolve_price
 from jishi.hookspecs import PriceRule
 from jishi.money import MoneyError, allocate, format_fen, parse_yuan

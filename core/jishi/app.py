@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from flask import Flask, abort, g, send_from_directory
 from markupsafe import Markup
@@ -126,11 +127,10 @@ def _instance_secret(app: Flask) -> str:
 
 
 def _init_extensions(app: Flask) -> None:
+    import jishi.models  # noqa: F401 - every kernel table on the metadata
     from jishi.accounts import auth
     from jishi.api.common import JishiApi
     from jishi.extensions import babel, csrf, limiter, login_manager, select_locale
-
-    import jishi.models  # noqa: F401 - every kernel table on the metadata
 
     db.init_app(app)
     login_manager.init_app(app)
@@ -188,4 +188,4 @@ def slot(name: str, **context) -> Markup:
     return Markup("").join(Markup(p) if not isinstance(p, Markup) else p for p in parts if p)
 
 
-__all__ = ["create_app", "slot", "g"]
+__all__ = ["create_app", "g", "slot"]

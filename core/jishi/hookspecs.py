@@ -20,8 +20,9 @@ an implementation names, so old plugins keep working.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -233,7 +234,7 @@ def config_defaults() -> dict:
 
 
 @hookspec
-def blueprints() -> Sequence["Blueprint"]:
+def blueprints() -> Sequence[Blueprint]:
     """Flask blueprints (web pages, consoles) the plugin adds.
 
     Called once in ``create_app``. :returns: a list of blueprints.
@@ -253,7 +254,7 @@ def api_blueprints() -> Sequence[Any]:
 
 
 @hookspec
-def register_commands(cli: "click.Group") -> None:
+def register_commands(cli: click.Group) -> None:
     """Add click commands to the ``jishi`` command line.
 
     Called when the CLI starts, with the root ``jishi`` group.
@@ -316,7 +317,7 @@ def periodic_jobs() -> Sequence[PeriodicJob]:
 
 
 @hookspec
-def app_ready(app: "Flask") -> None:
+def app_ready(app: Flask) -> None:
     """Called once at the end of ``create_app`` with the configured app.
 
     Use it to connect signal receivers (``weak=False``) or add template
@@ -345,7 +346,7 @@ def login_providers() -> Sequence[LoginProvider]:
 
 
 @hookspec(firstresult=True)
-def split_cart(lines: Sequence["CheckoutLine"], user: Any) -> Sequence[CartGroup] | None:
+def split_cart(lines: Sequence[CheckoutLine], user: Any) -> Sequence[CartGroup] | None:
     """Split the selected cart lines into groups; each group becomes one order.
 
     Called when the cart page or a checkout is built.
@@ -358,7 +359,7 @@ def split_cart(lines: Sequence["CheckoutLine"], user: Any) -> Sequence[CartGroup
 
 
 @hookspec
-def line_price_rules(line: "CheckoutLine", user: Any) -> Sequence[PriceRule] | None:
+def line_price_rules(line: CheckoutLine, user: Any) -> Sequence[PriceRule] | None:
     """Candidate unit prices for one line (member, flash, group price...).
 
     :param line: the checkout line (its ``base_price`` is the SKU price).
@@ -371,7 +372,7 @@ def line_price_rules(line: "CheckoutLine", user: Any) -> Sequence[PriceRule] | N
 
 
 @hookspec
-def delivery_options(group: "CheckoutGroup", address: Any, checkout: "Checkout") -> Sequence[DeliveryOption] | None:
+def delivery_options(group: CheckoutGroup, address: Any, checkout: Checkout) -> Sequence[DeliveryOption] | None:
     """Ways to deliver one group, each with its fee.
 
     :param group: the group (its lines, seller and goods amount).
@@ -387,7 +388,7 @@ def delivery_options(group: "CheckoutGroup", address: Any, checkout: "Checkout")
 
 
 @hookspec
-def order_discounts(checkout: "Checkout") -> Sequence[Discount] | None:
+def order_discounts(checkout: Checkout) -> Sequence[Discount] | None:
     """Order-level discounts: coupons, full-reduction activities, points.
 
     Called after line prices and delivery fees are known.
@@ -400,7 +401,7 @@ def order_discounts(checkout: "Checkout") -> Sequence[Discount] | None:
 
 
 @hookspec(firstresult=True)
-def allocate_discount(discount: Discount, lines: Sequence["CheckoutLine"]) -> Sequence[int] | None:
+def allocate_discount(discount: Discount, lines: Sequence[CheckoutLine]) -> Sequence[int] | None:
     """Split one discount over its eligible lines.
 
     :param discount: the discount (its ``amount`` already capped).
@@ -414,7 +415,7 @@ def allocate_discount(discount: Discount, lines: Sequence["CheckoutLine"]) -> Se
 
 
 @hookspec
-def validate_checkout(checkout: "Checkout") -> Sequence[Problem] | None:
+def validate_checkout(checkout: Checkout) -> Sequence[Problem] | None:
     """Reasons the checkout cannot be placed (shop closed, limit exceeded...).
 
     Called for the preview and again inside the placing transaction.
@@ -428,7 +429,7 @@ def validate_checkout(checkout: "Checkout") -> Sequence[Problem] | None:
 
 
 @hookspec(firstresult=True)
-def reserve_stock(line: "CheckoutLine", order: Any) -> StockReservation | None:
+def reserve_stock(line: CheckoutLine, order: Any) -> StockReservation | None:
     """Take stock for one line inside the placing transaction.
 
     Must use an atomic conditional update (``UPDATE ... WHERE stock >= n``)
@@ -456,7 +457,7 @@ def release_stock(order_line: Any, quantity: int, reason: str) -> bool | None:
 
 
 @hookspec
-def order_placing(checkout: "Checkout", payments: Sequence[Any], orders: Sequence[Any]) -> None:
+def order_placing(checkout: Checkout, payments: Sequence[Any], orders: Sequence[Any]) -> None:
     """Called inside the placing transaction after orders, lines and
     allocations are written, before commit.
 

@@ -6,8 +6,8 @@ No float ever touches money. ``parse_yuan("12.34") == 1234``;
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Sequence
 
 
 class MoneyError(ValueError):

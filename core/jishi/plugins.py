@@ -127,7 +127,7 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
             continue
         try:
             module = ep.load()
-        except Exception as exc:  # noqa: BLE001 - reported as one clear line
+        except Exception as exc:
             raise PluginError(
                 f"plugin {name!r} ({info.distribution} {info.version}) failed to load: "
                 f"{type(exc).__name__}: {exc}"

@@ -127,7 +127,7 @@ class ThemeLoader(BaseLoader):
                 mtime = os.path.getmtime(path)
                 debug = current_app.debug
 
-                def uptodate(key=key, path=path, mtime=mtime, prefixed=bool(rest)):
+                def uptodate(key=key, path=path, mtime=mtime, prefixed=bool(rest), debug=debug):
                     if not prefixed and has_request_context() and active_theme_name() != key:
                         return False
                     if debug:

@@ -12,9 +12,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
-
 from jishi.testing import make_app, reset_database
+from werkzeug.serving import make_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("JISHI_CHROMIUM", "/usr/bin/chromium")

@@ -18,9 +18,10 @@ Every entry point (web, API, console) calls :func:`build_checkout` and
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, insert, select
@@ -35,7 +36,13 @@ from jishi.checkout.errors import CheckoutError
 from jishi.checkout.pricing import resolve_price
 from jishi.db import commit, db, rollback, utcnow
 from jishi.hookspecs import DeliveryOption, Discount, Problem
-from jishi.orders.models import Order, OrderAllocation, OrderEvent, OrderLine, PaymentOrder
+from jishi.orders.models import (
+    Order,
+    OrderAllocation,
+    OrderEvent,
+    OrderLine,
+    PaymentOrder,
+)
 
 
 @dataclass
@@ -443,22 +450,22 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
     for order, group in zip(orders, checkout.groups):
         for line in group.lines:
             rows.append(
-                dict(
-                    order_id=order.id,
-                    product_id=line.product_id,
-                    sku_id=line.sku_id,
-                    name=line.name,
-                    spec_text=line.spec_text,
-                    image=line.image,
-                    category_id=line.category_id,
-                    base_price=line.base_price,
-                    unit_price=line.unit_price,
-                    price_source=line.price_source,
-                    quantity=line.quantity,
-                    goods_amount=line.goods_amount,
-                    discount_amount=line.discount,
-                    pay_amount=line.payable,
-                )
+                {
+                    "order_id": order.id,
+                    "product_id": line.product_id,
+                    "sku_id": line.sku_id,
+                    "name": line.name,
+                    "spec_text": line.spec_text,
+                    "image": line.image,
+                    "category_id": line.category_id,
+                    "base_price": line.base_price,
+                    "unit_price": line.unit_price,
+                    "price_source": line.price_source,
+                    "quantity": line.quantity,
+                    "goods_amount": line.goods_amount,
+                    "discount_amount": line.discount,
+                    "pay_amount": line.payable,
+                }
             )
     # One executemany INSERT, then one SELECT reading the rows back (the
     # unit of work would insert row by row on SQLite to learn each id):

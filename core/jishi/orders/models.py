@@ -31,7 +31,7 @@ class PaymentOrder(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
 
-    orders: Mapped[list["Order"]] = relationship(back_populates="payment", order_by="Order.id")
+    orders: Mapped[list[Order]] = relationship(back_populates="payment", order_by="Order.id")
 
 
 class Order(db.Model):
@@ -71,8 +71,8 @@ class Order(db.Model):
     close_reason: Mapped[str] = mapped_column(String(60), default="")
 
     payment: Mapped[PaymentOrder] = relationship(back_populates="orders")
-    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.id")
-    events: Mapped[list["OrderEvent"]] = relationship(order_by="OrderEvent.id")
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
+    events: Mapped[list[OrderEvent]] = relationship(order_by="OrderEvent.id")
 
 
 class OrderLine(db.Model):
@@ -98,7 +98,7 @@ class OrderLine(db.Model):
     reviewed: Mapped[bool] = mapped_column(default=False)
 
     order: Mapped[Order] = relationship(back_populates="lines")
-    allocations: Mapped[list["OrderAllocation"]] = relationship(order_by="OrderAllocation.id")
+    allocations: Mapped[list[OrderAllocation]] = relationship(order_by="OrderAllocation.id")
 
 
 class OrderAllocation(db.Model):
