@@ -30,6 +30,12 @@ class SlotFiller:
         return None
 
     @hookimpl
+    def order_actions(self, order, principal):
+        from jishi.hookspecs import MenuItem
+
+        return [MenuItem("电子发票", "shop.order")]
+
+    @hookimpl
     def order_placing(self, checkout, payments, orders):
         self.seen_options.append(checkout.options)
 
@@ -101,6 +107,7 @@ def test_every_buyer_page_renders(app, client, shop, buyer, login, buy):
         assert resp.status_code == 200, url
     detail = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert "¥79.80" in detail and "SF100" in detail and "/receive" in detail
+    assert "电子发票" in detail  # a plugin's order action
 
     resp = client.post(f"/orders/{order.id}/receive")
     assert resp.status_code == 302
