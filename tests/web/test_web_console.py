@@ -10,7 +10,7 @@ from webforms import page_form
 PAGES = ["/console/", "/console/products", "/console/products/new", "/console/categories", "/console/orders",
          "/console/orders?status=paid", "/console/refunds", "/console/reviews", "/console/reviews?show=pending",
          "/console/reports", "/console/reports?start=2026-01-01&end=2026-01-31"]
-ADMIN_PAGES = ["/console/users", "/console/settings"]
+ADMIN_PAGES = ["/console/users", "/console/settings", "/console/signal-failures"]
 
 
 def test_console_access_by_role(app, client, factory, shop, admin_client, buyer_client):
@@ -274,3 +274,26 @@ def test_review_moderation_approve(shop, admin_client, buyer_client, buy):
     review = db.session.execute(db.select(Review)).scalar_one()
     admin_client.post(f"/console/reviews/{review.id}/approve")
     assert "一般般" in buyer_client.get(product_page).get_data(as_text=True)
+
+
+def test_failed_event_handlers_are_listed_and_dismissed(app, admin_client, buyer_client, shop, buy):
+    """A signal receiver that raises is recorded; the dashboard points the
+    admin to the list, where it can be dismissed (signals doc)."""
+    from jishi import signals
+    from jishi.models import SignalFailure
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("积分服务不可用")
+
+    signals.order_paid.connect(broken, weak=False)
+    try:
+        buy(buyer_client, shop["orange"].skus[0])
+    finally:
+        signals.order_paid.disconnect(broken)
+    failure = db.session.execute(db.select(SignalFailure)).scalar_one()
+    assert "/console/signal-failures" in admin_client.get("/console/").get_data(as_text=True)
+    page = admin_client.get("/console/signal-failures").get_data(as_text=True)
+    assert "积分服务不可用" in page and "order-paid" in page
+    admin_client.post(f"/console/signal-failures/{failure.id}/dismiss")
+    db.session.expire_all()
+    assert db.session.execute(db.select(SignalFailure)).first() is None

@@ -45,10 +45,14 @@ def dashboard():
     today = utcnow().date()
     start, end = _bounds(today - timedelta(days=6), today)
     reports = _reports()
+    from jishi.models import SignalFailure
+
+    failures = db.session.execute(db.select(db.func.count(SignalFailure.id))).scalar_one()
     return render_template(
         "console/dashboard.html",
         today=reports.overview(*_bounds(today, today)),
         week=reports.overview(start, end),
+        failures=failures,
     )
 
 
@@ -85,6 +89,34 @@ def reports_export(fmt: str):
         return current_app.response_class(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                           headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
     abort(404)
+
+
+# -- failed signal receivers ---------------------------------------------------
+
+
+@bp.get("/signal-failures")
+@admin_only
+def signal_failures():
+    """Receivers of domain events that raised (see :mod:`jishi.signals`):
+    the event happened, a plugin's reaction to it did not."""
+    from jishi.models import SignalFailure
+
+    rows = db.session.execute(db.select(SignalFailure).order_by(SignalFailure.id.desc()).limit(200)).scalars().all()
+    return render_template("console/signal_failures.html", failures=rows)
+
+
+@bp.post("/signal-failures/<int:failure_id>/dismiss")
+@admin_only
+def signal_failure_dismiss(failure_id: int):
+    from jishi.models import SignalFailure
+
+    row = db.session.get(SignalFailure, failure_id)
+    if row is None:
+        abort(404)
+    db.session.delete(row)
+    db.session.commit()
+    flash(_("Dismissed."), "success")
+    return redirect(url_for("console.signal_failures"))
 
 
 # -- users -------------------------------------------------------------------
