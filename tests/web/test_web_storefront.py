@@ -61,6 +61,7 @@ def test_browsing_pages_render(client, shop):
     page = client.get("/search", query_string={"tag": shop["tag"].id}).get_data(as_text=True)
     assert "龙井茶" in page and "赣南脐橙" not in page
     assert client.get("/search", query_string={"min": "1.234"}).status_code == 200  # bad price: ignored with a notice
+    assert client.get(f"/category/{fruit.id}", query_string={"category_id": "2", "_scheme": "javascript", "_external": "1"}).status_code == 200
     assert client.get(f"/product/{shop['hidden'].id}").status_code == 404
     assert client.get("/category/9999").status_code == 404
 

@@ -17,6 +17,7 @@ from jishi.money import format_fen
 from jishi.web.common import bp, query_money, record_visit
 
 SORTS = ("newest", "sales", "price_asc", "price_desc")
+LISTING_ARGS = ("q", "tag", "min", "max", "sort")  # what the "more" and sort links carry
 
 
 def _catalog():
@@ -57,7 +58,7 @@ def _listing(template: str, **context):
         cursor=args.get("cursor") or None,
         limit=20,
     )
-    params = {k: v for k, v in args.items() if k != "cursor" and v}
+    params = {k: v for k, v in args.items() if k in LISTING_ARGS and v}
     here = dict(request.view_args or {})
     more_url = url_for(request.endpoint, **here, **params, cursor=next_cursor) if next_cursor else None
     sort_urls = {s: url_for(request.endpoint, **here, **{**params, "sort": s}) for s in SORTS}
