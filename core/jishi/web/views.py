@@ -7,14 +7,14 @@ import here.
 
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 
 from jishi.catalog.models import Category, Tag
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.money import format_fen
-from jishi.web.common import bp, query_money, record_visit
+from jishi.web.common import bp, error_text, query_money, record_visit
 
 SORTS = ("newest", "sales", "price_asc", "price_desc")
 LISTING_ARGS = ("q", "tag", "min", "max", "sort")  # what the "more" and sort links carry
@@ -48,16 +48,16 @@ def _listing(template: str, **context):
     tag_id = args.get("tag", type=int)
     min_price, max_price = query_money("min"), query_money("max")
     category = context.get("category")
-    products, next_cursor = catalog.list_products(
-        q=q,
-        category_id=category.id if category else None,
-        tag_id=tag_id,
-        min_price=min_price,
-        max_price=max_price,
-        sort=sort,
-        cursor=args.get("cursor") or None,
-        limit=20,
-    )
+    query = dict(q=q, category_id=category.id if category else None, tag_id=tag_id, min_price=min_price, max_price=max_price, sort=sort, limit=20)
+    try:
+        products, next_cursor = catalog.list_products(cursor=args.get("cursor") or None, **query)
+    except catalog.CatalogError as exc:
+        # A stale or edited "more" link, or a filter the catalog refuses: show
+        # the first page with what is wrong rather than an error page.
+        flash(error_text(exc), "error")
+        if getattr(exc, "field", None) != "cursor":
+            query.update(tag_id=None, min_price=None, max_price=None)
+        products, next_cursor = catalog.list_products(cursor=None, **query)
     params = {k: v for k, v in args.items() if k in LISTING_ARGS and v}
     here = dict(request.view_args or {})
     more_url = url_for(request.endpoint, **here, **params, cursor=next_cursor) if next_cursor else None
