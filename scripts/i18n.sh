@@ -11,11 +11,11 @@ DIR=core/jishi/translations
 POT=${POT:-/tmp/messages.pot}
 
 if [ "${1:-}" != "compile" ]; then
-  pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o "$POT" --no-location --sort-output \
+  pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o "$POT" --no-location --sort-output -w 120 \
     --project=Jishi --copyright-holder="Jishi contributors" core themes
   for locale in zh_CN en; do
     if [ -f "$DIR/$locale/LC_MESSAGES/messages.po" ]; then
-      pybabel -q update -i "$POT" -d "$DIR" -l "$locale" --no-fuzzy-matching --ignore-obsolete
+      pybabel -q update -i "$POT" -d "$DIR" -l "$locale" --no-fuzzy-matching --ignore-obsolete -w 120
     else
       pybabel -q init -i "$POT" -d "$DIR" -l "$locale"
     fi
