@@ -51,6 +51,8 @@ def test_browsing_pages_render(client, shop):
     tea, fruit = shop["tea"], shop["fruit"]
     home = client.get("/").get_data(as_text=True)
     assert "龙井茶" in home and "水果" in home and "下架商品" not in home
+    page = client.get("/categories").get_data(as_text=True)
+    assert "水果" in page and "柑橘" in page
     page = client.get(f"/category/{fruit.id}").get_data(as_text=True)
     assert "龙井茶" in page and "柑橘" in page  # the subcategory chip
     assert "赣南脐橙" in page  # products of subcategories are listed too

@@ -94,6 +94,12 @@ def category(category_id: int):
     return _listing("shop/category.html", category=cat, children=children, trail=trail)
 
 
+@bp.get("/categories")
+def categories():
+    """Every category, as a tree (the phone tab bar's "Browse")."""
+    return render_template("shop/categories.html", categories=_catalog().category_tree())
+
+
 @bp.get("/search")
 def search():
     record_visit("search")
