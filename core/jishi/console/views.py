@@ -63,10 +63,17 @@ def reports():
     lo, hi = _bounds(start, end)
     by_day = service.sales_by_day(lo, hi) if hasattr(service, "sales_by_day") else []
     top = service.top_products(lo, hi) if hasattr(service, "top_products") else []
+    amounts = {row["day"]: row["amount"] for row in by_day}
+    days = (end - start).days + 1
+    if days <= 92:  # one bar per day of the range, empty days included
+        chart = [((start + timedelta(days=i)).isoformat(), amounts.get((start + timedelta(days=i)).isoformat(), 0)) for i in range(days)]
+    else:
+        chart = [(row["day"], row["amount"]) for row in by_day]
     return render_template(
         "console/reports.html",
         start=start,
         end=end,
+        chart=chart,
         overview=service.overview(lo, hi),
         funnel=service.funnel(lo, hi),
         by_day=by_day,
