@@ -9,7 +9,7 @@ because the buyer chose the flash sale.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from jishi.hookspecs import PriceRule
 
