@@ -168,8 +168,11 @@ def _init_templates(app: Flask, ext: Jishi) -> None:
 
 
 def _register_blueprints(app: Flask, ext: Jishi) -> None:
+    from jishi.api.common import domain_error
+    from jishi.errors import DomainError
     from jishi.extensions import csrf
 
+    app.register_error_handler(DomainError, domain_error)
     api = ext.api
     for result in ext.hook.blueprints():
         for bp in result or []:

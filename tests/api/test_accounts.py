@@ -182,3 +182,15 @@ class WeChatLogin:
 def test_login_providers_listed(api, extra_plugins):
     """K5: login providers are a hook; API clients can list them."""
     assert api.get("/auth/providers").json == {"items": [{"code": "wechat", "label": "微信登录", "url": "/wechat/login"}]}
+
+
+def test_domain_errors_share_one_api_answer(app, api):
+    """K14: a service's DomainError raised in any API view becomes the
+    standard {code, message, field} 4xx through one handler, after rollback."""
+    from jishi.accounts.service import AccountError
+    from jishi.errors import DomainError
+
+    assert issubclass(AccountError, DomainError)
+    resp = api.post("/auth/register", json={"phone": "12", "password": "longenough1"})
+    assert resp.status_code == 422
+    assert resp.json["field"] == "phone" and resp.json["code"] == "invalid" and resp.json["message"]

@@ -20,6 +20,7 @@ from jishi.accounts.auth import (
 )
 from jishi.accounts.models import ROLES, Address, MemberLevel, User
 from jishi.db import commit, db, rollback
+from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 
 PHONE_RE = re.compile(r"^1\d{10}$")
@@ -32,14 +33,8 @@ REQUIRED_ADDRESS_FIELDS = ("name", "phone", "province", "city", "detail")
 _DUMMY_HASH = None
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """Bad account input; ``field`` names the offending field."""
-
-    def __init__(self, field: str | None, message: str, code: str = "invalid"):
-        self.field = field
-        self.message = message
-        self.code = code
-        super().__init__(message)
 
 
 def _check_phone(phone) -> str:

@@ -24,8 +24,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from jishi import signals
-from jishi.aftersales.models import KIND_REFUND, KIND_RETURN, Refund, RefundLine, RefundNote, RefundReversal
+from jishi.aftersales.models import (
+    KIND_REFUND,
+    KIND_RETURN,
+    Refund,
+    RefundLine,
+    RefundNote,
+    RefundReversal,
+)
 from jishi.db import commit, db, rollback, utcnow
+from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 from jishi.orders import state
 from jishi.orders.models import Order, OrderAllocation, OrderLine
@@ -35,16 +43,12 @@ OPEN_STATUSES = ("requested", "approved", "returning", "returned")
 REFUNDABLE_ORDER_STATUSES = (state.PAID, state.SHIPPED, state.RECEIVED, state.COMPLETED)
 
 
-class AfterSalesError(Exception):
+class AfterSalesError(DomainError):
     """A refund request or step that is not allowed (HTTP 422, or 409 for a
     state conflict); ``field`` names the input at fault."""
 
     def __init__(self, field: str | None, message: str, status: int = 422, code: str = "invalid"):
-        self.field = field
-        self.message = message
-        self.status = status
-        self.code = code
-        super().__init__(message)
+        super().__init__(field, message, code=code, status=status)
 
 
 def _hook():

@@ -10,18 +10,12 @@ from marshmallow import Schema, fields, validate
 
 from jishi.accounts import service
 from jishi.accounts.auth import issue_token, revoke_current_token
-from jishi.accounts.service import AccountError
 from jishi.api.common import StrictInt, fail, login_required, not_found
 from jishi.db import commit
 from jishi.extensions import limiter
 from jishi.i18n import gettext as _
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts, sign-in and addresses")
-
-
-def account_error(exc: AccountError):
-    status = 409 if exc.code == "conflict" else 422
-    fail(status, exc.code, exc.message, exc.field)
 
 
 # --- Schemas ---------------------------------------------------------------
@@ -137,10 +131,7 @@ def _login_limit() -> str:
 @blp.response(201, AccountTokenSchema)
 def register(data):
     """Create a buyer account and return a bearer token for it."""
-    try:
-        user = service.register(data["phone"], data["password"], data.get("name", ""))
-    except AccountError as exc:
-        account_error(exc)
+    user = service.register(data["phone"], data["password"], data.get("name", ""))
     token = issue_token(user)
     commit()
     return {"token": token, "user": user}
@@ -183,10 +174,7 @@ def me():
 @blp.response(200, AccountUserSchema)
 def update_me(data):
     """Change name and language."""
-    try:
-        service.update_profile(current_user, data)
-    except AccountError as exc:
-        account_error(exc)
+    service.update_profile(current_user, data)
     return current_user
 
 
@@ -207,10 +195,7 @@ def addresses():
 @blp.response(201, AccountAddressSchema)
 def add_address(data):
     """Add an address (the first one becomes the default)."""
-    try:
-        return service.add_address(current_user, data)
-    except AccountError as exc:
-        account_error(exc)
+    return service.add_address(current_user, data)
 
 
 @blp.get("/addresses/<int(max=2147483647):address_id>")
@@ -229,10 +214,7 @@ def get_address(address_id: int):
 @blp.response(200, AccountAddressSchema)
 def update_address(data, address_id: int):
     """Change an address; ``is_default: true`` makes it the default."""
-    try:
-        address = service.update_address(current_user, address_id, data)
-    except AccountError as exc:
-        account_error(exc)
+    address = service.update_address(current_user, address_id, data)
     if address is None:
         not_found(_("address"))
     return address

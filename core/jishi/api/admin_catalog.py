@@ -12,11 +12,9 @@ from marshmallow import Schema, fields, validate
 
 from jishi.accounts import service as accounts
 from jishi.accounts.models import ROLES, MemberLevel, User
-from jishi.accounts.service import AccountError
 from jishi.api.accounts import (
     AccountMemberLevelSchema,
     AccountUserSchema,
-    account_error,
 )
 from jishi.api.catalog import (
     CatalogCategoryNodeSchema,
@@ -28,7 +26,6 @@ from jishi.api.catalog import (
     CatalogSkuSchema,
     CatalogTagListSchema,
     CatalogTagSchema,
-    catalog_error,
     listing_response,
     page_limit,
     product_detail,
@@ -42,7 +39,7 @@ from jishi.api.common import (
 )
 from jishi.catalog import service
 from jishi.catalog.models import Category, Sku, Tag
-from jishi.catalog.service import MAX_ID, MAX_PRICE, MAX_STOCK, CatalogError
+from jishi.catalog.service import MAX_ID, MAX_PRICE, MAX_STOCK
 from jishi.db import db
 from jishi.i18n import gettext as _
 
@@ -182,14 +179,11 @@ def _detail(product):
 def list_products(**args):
     """Every product, on or off shelf (filter with ``on_shelf``)."""
     limit = page_limit(args)
-    try:
-        items, cursor = service.list_products(
-            q=args.get("q"), category_id=args.get("category_id"), tag_id=args.get("tag_id"),
-            min_price=args.get("min_price"), max_price=args.get("max_price"), seller_id=args.get("seller_id"),
-            sort=args["sort"], cursor=args.get("cursor"), limit=limit, on_shelf=args.get("on_shelf"),
-        )
-    except CatalogError as exc:
-        catalog_error(exc)
+    items, cursor = service.list_products(
+        q=args.get("q"), category_id=args.get("category_id"), tag_id=args.get("tag_id"),
+        min_price=args.get("min_price"), max_price=args.get("max_price"), seller_id=args.get("seller_id"),
+        sort=args["sort"], cursor=args.get("cursor"), limit=limit, on_shelf=args.get("on_shelf"),
+    )
     return listing_response(items, cursor)
 
 
@@ -199,10 +193,7 @@ def list_products(**args):
 @blp.response(201, CatalogProductDetailSchema)
 def create_product(data):
     """Create a product with its SKUs (prices in fen; spec values must match the specs)."""
-    try:
-        product = service.save_product(data)
-    except CatalogError as exc:
-        catalog_error(exc)
+    product = service.save_product(data)
     return _detail(product)
 
 
@@ -220,10 +211,7 @@ def get_product(product_id: int):
 def update_product(data, product_id: int):
     """Change a product; SKUs left out of ``skus`` are deactivated."""
     product = _product(product_id)
-    try:
-        product = service.save_product(data, product)
-    except CatalogError as exc:
-        catalog_error(exc)
+    product = service.save_product(data, product)
     return _detail(product)
 
 
@@ -234,10 +222,7 @@ def update_product(data, product_id: int):
 def shelf(data, product_id: int):
     """Put a product on or off shelf."""
     product = _product(product_id)
-    try:
-        service.set_on_shelf(product, data["on_shelf"])
-    except CatalogError as exc:
-        catalog_error(exc)
+    service.set_on_shelf(product, data["on_shelf"])
     return _detail(product)
 
 
@@ -247,10 +232,7 @@ def shelf(data, product_id: int):
 def delete_product(product_id: int):
     """Delete a product that was never ordered (409 otherwise: take it off shelf)."""
     product = _product(product_id)
-    try:
-        service.delete_product(product)
-    except CatalogError as exc:
-        catalog_error(exc)
+    service.delete_product(product)
 
 
 @blp.put("/skus/<int(max=2147483647):sku_id>/stock")
@@ -262,10 +244,7 @@ def set_stock(data, sku_id: int):
     sku = db.session.get(Sku, sku_id)
     if sku is None:
         not_found(_("SKU"))
-    try:
-        service.set_stock(sku, data["stock"])
-    except CatalogError as exc:
-        catalog_error(exc)
+    service.set_stock(sku, data["stock"])
     return {
         "id": sku.id, "spec_values": sku.spec_values or {}, "spec_text": sku.spec_text, "price": sku.price,
         "original_price": sku.original_price, "member_price": sku.member_price, "your_price": sku.price,
@@ -296,10 +275,7 @@ def categories():
 @blp.arguments(AdminCategoryArgsSchema)
 @blp.response(201, CatalogCategoryRefSchema)
 def create_category(data):
-    try:
-        return service.save_category(data)
-    except CatalogError as exc:
-        catalog_error(exc)
+    return service.save_category(data)
 
 
 @blp.patch("/categories/<int(max=2147483647):category_id>")
@@ -309,10 +285,7 @@ def create_category(data):
 def update_category(data, category_id: int):
     """Rename, reorder or move a category (its subtree moves with it)."""
     category = _category(category_id)
-    try:
-        return service.save_category(data, category)
-    except CatalogError as exc:
-        catalog_error(exc)
+    return service.save_category(data, category)
 
 
 @blp.delete("/categories/<int(max=2147483647):category_id>")
@@ -320,10 +293,7 @@ def update_category(data, category_id: int):
 @blp.response(204)
 def delete_category(category_id: int):
     """Delete an empty category (409 while it has subcategories or products)."""
-    try:
-        service.delete_category(_category(category_id))
-    except CatalogError as exc:
-        catalog_error(exc)
+    service.delete_category(_category(category_id))
 
 
 @blp.get("/tags")
@@ -338,10 +308,7 @@ def tags():
 @blp.arguments(AdminTagArgsSchema)
 @blp.response(201, CatalogTagSchema)
 def create_tag(data):
-    try:
-        return service.save_tag(data["name"])
-    except CatalogError as exc:
-        catalog_error(exc)
+    return service.save_tag(data["name"])
 
 
 def _tag(tag_id: int) -> Tag:
@@ -356,10 +323,7 @@ def _tag(tag_id: int) -> Tag:
 @blp.arguments(AdminTagArgsSchema)
 @blp.response(200, CatalogTagSchema)
 def update_tag(data, tag_id: int):
-    try:
-        return service.save_tag(data["name"], _tag(tag_id))
-    except CatalogError as exc:
-        catalog_error(exc)
+    return service.save_tag(data["name"], _tag(tag_id))
 
 
 @blp.delete("/tags/<int(max=2147483647):tag_id>")
@@ -392,13 +356,10 @@ def update_user(data, user_id: int):
     user = db.session.get(User, user_id)
     if user is None:
         not_found(_("user"))
-    try:
-        if "role" in data:
-            accounts.set_role(user, data["role"], actor=current_user)
-        if "member_level_id" in data:
-            accounts.set_member_level(user, data["member_level_id"])
-    except AccountError as exc:
-        account_error(exc)
+    if "role" in data:
+        accounts.set_role(user, data["role"], actor=current_user)
+    if "member_level_id" in data:
+        accounts.set_member_level(user, data["member_level_id"])
     return user
 
 
@@ -421,10 +382,7 @@ def member_levels():
 @blp.arguments(AdminMemberLevelArgsSchema)
 @blp.response(201, AccountMemberLevelSchema)
 def create_member_level(data):
-    try:
-        return accounts.save_member_level(data)
-    except AccountError as exc:
-        account_error(exc)
+    return accounts.save_member_level(data)
 
 
 @blp.patch("/member-levels/<int(max=2147483647):level_id>")
@@ -432,20 +390,14 @@ def create_member_level(data):
 @blp.arguments(AdminMemberLevelPatchSchema)
 @blp.response(200, AccountMemberLevelSchema)
 def update_member_level(data, level_id: int):
-    try:
-        return accounts.save_member_level(data, _level(level_id))
-    except AccountError as exc:
-        account_error(exc)
+    return accounts.save_member_level(data, _level(level_id))
 
 
 @blp.delete("/member-levels/<int(max=2147483647):level_id>")
 @platform_admin_required
 @blp.response(204)
 def delete_member_level(level_id: int):
-    try:
-        accounts.delete_member_level(_level(level_id))
-    except AccountError as exc:
-        account_error(exc)
+    accounts.delete_member_level(_level(level_id))
 
 
 __all__ = ["CatalogCategoryNodeSchema", "blp"]

@@ -15,7 +15,17 @@ from jishi.accounts.models import User
 from jishi.aftersales import service as aftersales
 from jishi.aftersales.models import Refund
 from jishi.api.common import Money, fail, not_found, platform_required
-from jishi.api.orders import Id, QueryId, ids_in_range, OrderDetailSchema, OrderPageSchema, RefundSchema, order_detail, order_page, transition_or_409
+from jishi.api.orders import (
+    Id,
+    OrderDetailSchema,
+    OrderPageSchema,
+    QueryId,
+    RefundSchema,
+    ids_in_range,
+    order_detail,
+    order_page,
+    transition_or_409,
+)
 from jishi.api.reviews import ReviewSchema
 from jishi.db import db
 from jishi.i18n import gettext as _
@@ -298,14 +308,7 @@ def _refund(refund_id: int) -> Refund:
 
 
 def _do(func, *a, **kw):
-    try:
-        return func(*a, **kw)
-    except aftersales.AfterSalesError as exc:
-        db.session.rollback()
-        fail(exc.status, exc.code, exc.message, exc.field)
-    except reviews.ReviewError as exc:
-        db.session.rollback()
-        fail(exc.status, exc.code, exc.message, exc.field)
+    return func(*a, **kw)
 
 
 @blp.get("/refunds")

@@ -8,9 +8,8 @@ from marshmallow import Schema, fields, validate
 
 from jishi.aftersales import service
 from jishi.aftersales.models import KIND_REFUND, KIND_RETURN
-from jishi.api.common import Money, StrictInt, fail, login_required, not_found
+from jishi.api.common import Money, StrictInt, login_required, not_found
 from jishi.api.orders import Id, QueryId, RefundSchema, _own_order, ids_in_range
-from jishi.db import db
 from jishi.i18n import gettext as _
 
 blp = Blueprint("aftersales", __name__, url_prefix="/api/v1", description="After-sales (buyer)")
@@ -60,11 +59,6 @@ class RefundPageSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
-def raise_api(exc: service.AfterSalesError):
-    db.session.rollback()
-    fail(exc.status, exc.code, exc.message, exc.field)
-
-
 def _own_refund(refund_id: int):
     refund = service.buyer_refund(current_user, refund_id)
     if refund is None:
@@ -96,12 +90,9 @@ def create_refund(args):
     """Ask for a refund (``refund_only``) or a return (``return_refund``) of
     some units of some lines."""
     order = _own_order(args["order_id"])
-    try:
-        return service.request_refund(
-            current_user, order, args["kind"], [(li["order_line_id"], li["quantity"]) for li in args["lines"]], args["reason"]
-        )
-    except service.AfterSalesError as exc:
-        raise_api(exc)
+    return service.request_refund(
+        current_user, order, args["kind"], [(li["order_line_id"], li["quantity"]) for li in args["lines"]], args["reason"]
+    )
 
 
 @blp.get("/refunds")
@@ -128,10 +119,7 @@ def get_refund(refund_id):
 def ship_back(args, refund_id):
     """The buyer sent the goods back (return-and-refund, after approval)."""
     refund = _own_refund(refund_id)
-    try:
-        return service.buyer_ship_back(refund, current_user, args["carrier"], args["tracking_no"])
-    except service.AfterSalesError as exc:
-        raise_api(exc)
+    return service.buyer_ship_back(refund, current_user, args["carrier"], args["tracking_no"])
 
 
 @blp.post("/refunds/<int:refund_id>/cancel")
@@ -139,7 +127,4 @@ def ship_back(args, refund_id):
 @blp.response(200, RefundSchema)
 def cancel(refund_id):
     refund = _own_refund(refund_id)
-    try:
-        return service.cancel_request(refund, current_user)
-    except service.AfterSalesError as exc:
-        raise_api(exc)
+    return service.cancel_request(refund, current_user)

@@ -11,16 +11,12 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from jishi.api.common import Money, StrictInt, fail, login_required
+from jishi.api.common import Money, StrictInt, login_required
 from jishi.cart import service
-from jishi.cart.service import MAX_QUANTITY, CartError
+from jishi.cart.service import MAX_QUANTITY
 from jishi.catalog.service import MAX_ID
 
 blp = Blueprint("cart", __name__, url_prefix="/api/v1", description="The shopping cart")
-
-
-def cart_error(exc: CartError):
-    fail(exc.status, exc.code, exc.message, exc.field)
 
 
 class CartAddSchema(Schema):
@@ -104,10 +100,7 @@ def get_cart():
 @blp.response(201, CartLineRefSchema)
 def add_item(data):
     """Add a SKU (adding to its line when already in the cart); checked against stock."""
-    try:
-        line = service.add(current_user, data["sku_id"], data["quantity"])
-    except CartError as exc:
-        cart_error(exc)
+    line = service.add(current_user, data["sku_id"], data["quantity"])
     return _line(line)
 
 
@@ -117,10 +110,7 @@ def add_item(data):
 @blp.response(200, CartLineRefSchema)
 def update_item(data, line_id: int):
     """Change a line's quantity (checked against stock) and/or selection."""
-    try:
-        line = service.update_line(current_user, line_id, data.get("quantity"), data.get("selected"))
-    except CartError as exc:
-        cart_error(exc)
+    line = service.update_line(current_user, line_id, data.get("quantity"), data.get("selected"))
     return _line(line)
 
 
@@ -128,10 +118,7 @@ def update_item(data, line_id: int):
 @login_required
 @blp.response(204)
 def delete_item(line_id: int):
-    try:
-        service.remove(current_user, line_id)
-    except CartError as exc:
-        cart_error(exc)
+    service.remove(current_user, line_id)
 
 
 @blp.post("/cart/select")
@@ -140,8 +127,5 @@ def delete_item(line_id: int):
 @blp.response(200, CartSelectResultSchema)
 def select_lines(data):
     """Select or unselect several lines at once (ids of other buyers' lines are ignored)."""
-    try:
-        n = service.set_selected(current_user, data["ids"], data["selected"])
-    except CartError as exc:
-        cart_error(exc)
+    n = service.set_selected(current_user, data["ids"], data["selected"])
     return {"updated": n}

@@ -14,16 +14,11 @@ from marshmallow import Schema, fields, validate
 
 from jishi.api.common import Money, StrictInt, fail, not_found
 from jishi.catalog import service
-from jishi.catalog.service import MAX_ID, MAX_PRICE, CatalogError
+from jishi.catalog.service import MAX_ID, MAX_PRICE
 from jishi.checkout.service import CheckoutLine, line_key, price_lines
 from jishi.i18n import gettext as _
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products, categories and tags")
-
-
-def catalog_error(exc: CatalogError):
-    status = 409 if exc.code == "conflict" else 422
-    fail(status, exc.code, exc.message, exc.field)
 
 
 # --- Schemas ---------------------------------------------------------------
@@ -200,14 +195,11 @@ def list_products(**args):
     """Products on sale, one page at a time (keyset pagination: pass
     ``next_cursor`` back as ``cursor``; ``null`` means the last page)."""
     limit = page_limit(args)
-    try:
-        items, cursor = service.list_products(
-            q=args.get("q"), category_id=args.get("category_id"), tag_id=args.get("tag_id"),
-            min_price=args.get("min_price"), max_price=args.get("max_price"), seller_id=args.get("seller_id"),
-            sort=args["sort"], cursor=args.get("cursor"), limit=limit,
-        )
-    except CatalogError as exc:
-        catalog_error(exc)
+    items, cursor = service.list_products(
+        q=args.get("q"), category_id=args.get("category_id"), tag_id=args.get("tag_id"),
+        min_price=args.get("min_price"), max_price=args.get("max_price"), seller_id=args.get("seller_id"),
+        sort=args["sort"], cursor=args.get("cursor"), limit=limit,
+    )
     return listing_response(items, cursor)
 
 

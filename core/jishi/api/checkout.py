@@ -13,10 +13,15 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from jishi.api.common import Money, StrictInt, fail, fail_problems, idempotency_key, login_required
+from jishi.api.common import (
+    Money,
+    StrictInt,
+    fail,
+    idempotency_key,
+    login_required,
+)
 from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema, ids_in_range
 from jishi.checkout import service as checkout_service
-from jishi.checkout.errors import CheckoutError
 from jishi.db import db, utcnow
 from jishi.i18n import gettext as _
 
@@ -183,11 +188,7 @@ def preview(args):
     """Groups, delivery options, discounts and their allocation per line,
     totals and any problems, for ``items`` (or the selected cart lines)."""
     items, address_id, options = _args(args)
-    try:
-        co = checkout_service.build_checkout(current_user, items, address_id, options)
-    except CheckoutError as exc:
-        db.session.rollback()
-        fail_problems(exc.problems, exc.status)
+    co = checkout_service.build_checkout(current_user, items, address_id, options)
     data = preview_dict(co)
     db.session.rollback()  # a preview writes nothing
     return data
@@ -218,11 +219,7 @@ def place(args):
         fail(400, "invalid", _("The Idempotency-Key header is required."), "Idempotency-Key")
     items, address_id, options = _args(args)
     started = utcnow()
-    try:
-        payments = checkout_service.place_order(current_user, items, address_id, options, idempotency_key=key)
-    except CheckoutError as exc:
-        db.session.rollback()
-        fail_problems(exc.problems, exc.status)
+    payments = checkout_service.place_order(current_user, items, address_id, options, idempotency_key=key)
     # place_order answers an earlier placement with this key as it was
     replayed = all(p.created_at < started for p in payments)
     return _placed(payments, replayed), 200 if replayed else 201

@@ -25,7 +25,7 @@ class StrictInt(fields.Integer):
         super().__init__(**kwargs)
 
 
-def Money(**kwargs):  # noqa: N802 - reads like a field type
+def Money(**kwargs):
     """Integer fen, never negative unless told."""
     kwargs.setdefault("validate", validate.Range(min=0))
     kwargs.setdefault("metadata", {}).setdefault("description", "amount in fen (integer; 1234 = ¥12.34)")
@@ -87,6 +87,20 @@ class JishiApi(Api):
         return error_response(status, code, data.get("message") or error.description or error.name)
 
 
+def domain_error(exc):
+    """The answer to a :class:`jishi.errors.DomainError` a view let through:
+    roll back, then for the API ``{"code", "message", "field"[, "errors"]}``
+    with its status; for pages, the plain HTTP error of that status."""
+    from werkzeug.exceptions import default_exceptions
+
+    from jishi.db import rollback
+
+    rollback()
+    if request.path.startswith("/api/"):
+        return error_response(exc.status, exc.code, exc.message, exc.field, exc.errors)
+    return default_exceptions.get(exc.status, default_exceptions[400])(description=exc.message)
+
+
 def fail(status: int, code: str, message: str, field: str | None = None, errors: list | None = None):
     """Abort with a structured API error."""
     from werkzeug.exceptions import HTTPException
@@ -95,12 +109,6 @@ def fail(status: int, code: str, message: str, field: str | None = None, errors:
     exc.code = status
     exc.jishi = {"code": code, "message": message, "field": field, "errors": errors}
     raise exc
-
-
-def fail_problems(problems, status: int = 422):
-    first = problems[0]
-    errors = [{"code": p.code, "message": p.message, "field": p.field, "line": p.line_key, "group": p.group_key} for p in problems]
-    fail(status, first.code, first.message, first.field, errors)
 
 
 def login_required(view):
@@ -148,4 +156,4 @@ def not_found(what: str = "object"):
     fail(404, "not_found", _("Not found: %(what)s", what=what))
 
 
-__all__ = ["abort", "Money", "StrictInt", "JishiApi", "fail", "fail_problems", "login_required", "platform_required", "platform_admin_required", "idempotency_key", "not_found", "ErrorSchema"]
+__all__ = ["ErrorSchema", "JishiApi", "Money", "StrictInt", "abort", "fail", "idempotency_key", "login_required", "not_found", "platform_admin_required", "platform_required"]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
-from jishi.api.common import Money, StrictInt, fail, login_required, not_found
+from jishi.api.common import Money, StrictInt, login_required, not_found
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
@@ -26,13 +26,13 @@ blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders an
 MAX_ID = 2**31 - 1
 
 
-def Id(**kwargs):  # noqa: N802 - reads like a field type
+def Id(**kwargs):
     """A strict integer id (1 .. 2**31-1): larger numbers are a 422, not a database error."""
     kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
     return StrictInt(**kwargs)
 
 
-def QueryId(**kwargs):  # noqa: N802
+def QueryId(**kwargs):
     """An id or cursor in the query string."""
     kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
     return fields.Integer(**kwargs)
@@ -280,11 +280,7 @@ def order_page(query, cursor, limit) -> dict:
 
 
 def transition_or_409(func, order, **kwargs):
-    try:
-        func(order, **kwargs)
-    except state.TransitionError as exc:
-        db.session.rollback()
-        fail(409, "conflict", str(exc), "status")
+    func(order, **kwargs)
 
 
 def _own_order(order_id: int) -> Order:
@@ -362,11 +358,7 @@ def pay(args, number):
     from jishi.payments import service as payments
 
     payment = _own_payment(number)
-    try:
-        started = payments.start(payment, args["method"])
-    except payments.PaymentError as exc:
-        db.session.rollback()
-        fail(exc.status, exc.problem.code, exc.problem.message, exc.problem.field)
+    started = payments.start(payment, args["method"])
     url = started.redirect_url
     if url and url.startswith("/"):
         url = request.host_url.rstrip("/") + url  # app clients need an absolute address

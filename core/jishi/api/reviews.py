@@ -81,7 +81,4 @@ def post_review(args):
     line = db.session.get(OrderLine, args["order_line_id"])
     if line is None or line.order.user_id != current_user.id:
         not_found(_("order line"))
-    try:
-        return service.post_review(current_user, line, args["rating"], args["content"], args["anonymous"])
-    except service.ReviewError as exc:
-        raise_api(exc)
+    return service.post_review(current_user, line, args["rating"], args["content"], args["anonymous"])

@@ -23,21 +23,15 @@ from jishi.cart.models import CartLine
 from jishi.catalog.models import Product, Sku
 from jishi.checkout.service import group_lines, load_lines, price_lines
 from jishi.db import commit, db, rollback
+from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 
 MAX_QUANTITY = 9999
 MAX_LINES = 200
 
 
-class CartError(Exception):
+class CartError(DomainError):
     """Bad cart input; ``field`` names the offending field."""
-
-    def __init__(self, field: str | None, message: str, code: str = "invalid", status: int = 422):
-        self.field = field
-        self.message = message
-        self.code = code
-        self.status = status
-        super().__init__(message)
 
 
 def _check_quantity(quantity) -> int:

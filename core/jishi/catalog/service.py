@@ -49,6 +49,7 @@ from jishi.catalog.models import (
     product_tags,
 )
 from jishi.db import commit, db, rollback
+from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 
 SORTS = ("newest", "price_asc", "price_desc", "sales")
@@ -58,14 +59,8 @@ MAX_PRICE = 2**31 - 1  # fen (about 21 million yuan)
 MAX_STOCK = 10**9
 
 
-class CatalogError(Exception):
+class CatalogError(DomainError):
     """Bad catalog input; ``field`` names the offending field."""
-
-    def __init__(self, field: str | None, message: str, code: str = "invalid"):
-        self.field = field
-        self.message = message
-        self.code = code
-        super().__init__(message)
 
 
 def refresh_product(product: Product) -> None:

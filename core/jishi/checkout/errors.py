@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from jishi.errors import DomainError
 from jishi.hookspecs import Problem
 
 
-class CheckoutError(Exception):
-    """The checkout cannot be placed; ``problems`` say why (HTTP 409/422)."""
+class CheckoutError(DomainError):
+    """The checkout cannot be placed; ``problems`` say why (HTTP 409/422).
+
+    The first problem gives ``field``/``code``; ``errors`` lists them all.
+    """
 
     status = 422
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
-        super().__init__("; ".join(p.message for p in self.problems))
+        first = self.problems[0]
+        super().__init__(
+            first.field,
+            first.message,
+            code=first.code,
+            status=self.status,
+            errors=[
+                {"code": p.code, "message": p.message, "field": p.field, "line": p.line_key, "group": p.group_key}
+                for p in self.problems
+            ],
+        )
+        self.args = ("; ".join(p.message for p in self.problems),)  # str(exc): every problem
 
 
 class OutOfStock(CheckoutError):

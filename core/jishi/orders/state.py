@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi import signals
 from jishi.db import db, utcnow
+from jishi.errors import DomainError
 from jishi.orders.models import Order, OrderEvent
 
 PENDING = "pending_payment"
@@ -63,15 +64,16 @@ _SIGNAL = {
 }
 
 
-class TransitionError(Exception):
-    """The order cannot make that move now (HTTP 409)."""
+class TransitionError(DomainError):
+    """The order cannot make that move now (HTTP 409, field "status")."""
 
     def __init__(self, order: Order, name: str):
         from jishi.i18n import gettext as _
 
         self.order = order
         self.name = name
-        super().__init__(_("Order %(number)s cannot %(action)s while %(status)s.", number=order.number, action=name, status=order.status))
+        message = _("Order %(number)s cannot %(action)s while %(status)s.", number=order.number, action=name, status=order.status)
+        super().__init__("status", message, code="conflict", status=409)
 
 
 def can(order: Order, name: str, actor_kind: str) -> bool:

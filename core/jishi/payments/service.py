@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jishi import signals
 from jishi.db import commit, db, rollback, utcnow
+from jishi.errors import DomainError
 from jishi.hookspecs import PaymentStart, Problem
 from jishi.orders import state
 from jishi.orders.models import Order, PaymentOrder
@@ -24,13 +25,12 @@ from jishi.payments import sandbox
 from jishi.payments.models import PaymentNotification, SandboxTrade
 
 
-class PaymentError(Exception):
-    status = 422
+class PaymentError(DomainError):
+    """A payment step that is refused (``problem`` kept for older callers)."""
 
     def __init__(self, message: str, field: str | None = None, code: str = "payment", status: int = 422):
         self.problem = Problem(code, message, field=field)
-        self.status = status
-        super().__init__(message)
+        super().__init__(field, message, code=code, status=status)
 
 
 def methods() -> dict:

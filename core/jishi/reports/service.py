@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from typing import Iterator
 
 from sqlalchemy import and_, func, select
 

@@ -16,19 +16,18 @@ from sqlalchemy.exc import IntegrityError
 
 from jishi import settings, signals
 from jishi.db import commit, db, rollback, utcnow
+from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 from jishi.orders import state
 from jishi.orders.models import Order, OrderLine
 from jishi.reviews.models import Review
 
 
-class ReviewError(Exception):
+class ReviewError(DomainError):
+    """A review that is not allowed; ``field`` names the input at fault."""
+
     def __init__(self, field: str | None, message: str, status: int = 422, code: str = "invalid"):
-        self.field = field
-        self.message = message
-        self.status = status
-        self.code = code
-        super().__init__(message)
+        super().__init__(field, message, code=code, status=status)
 
 
 def _why_not(user, line: OrderLine) -> ReviewError | None:
