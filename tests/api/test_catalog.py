@@ -225,3 +225,12 @@ def test_huge_numbers_are_4xx_not_500(api, factory):
     assert resp.status_code == 422 and resp.json["field"] == "sku_id"
     cursor = base64.urlsafe_b64encode(json.dumps(["newest", big]).encode()).decode()
     assert api.get(f"/products?cursor={cursor}").json["field"] == "cursor"
+
+
+def test_price_bounds_beyond_the_column_are_clamped(app, factory):
+    """K4: the listing service never sends an out-of-range price to the database."""
+    from jishi.catalog import service
+
+    factory.product(name="茶", price=500)
+    assert [r.name for r in service.list_products(max_price=10**11)[0]] == ["茶"]
+    assert service.list_products(min_price=10**11) == ([], None)

@@ -166,10 +166,14 @@ def list_products(
         stmt = stmt.where(
             exists().where(product_tags.c.product_id == Product.id, product_tags.c.tag_id == tag_id)
         )
+    # Bounds beyond the price column's range are clamped here, so that no
+    # caller (API, storefront form, plugin) can send the database an overflow.
     if min_price is not None:
-        stmt = stmt.where(Product.price >= min_price)
+        if min_price > MAX_PRICE:
+            return [], None
+        stmt = stmt.where(Product.price >= max(min_price, 0))
     if max_price is not None:
-        stmt = stmt.where(Product.price <= max_price)
+        stmt = stmt.where(Product.price <= min(max_price, MAX_PRICE))
     if seller_id is not None:
         stmt = stmt.where(Product.seller_id == seller_id)
 
