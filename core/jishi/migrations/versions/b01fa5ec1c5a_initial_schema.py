@@ -2,7 +2,7 @@
 
 Revision ID: b01fa5ec1c5a
 Revises: 
-Create Date: 2026-11-22 04:12:04.778599
+Create Date: 2026-11-22 05:50:55.433662
 
 """
 from collections.abc import Sequence
