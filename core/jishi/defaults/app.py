@@ -36,6 +36,7 @@ def console_menu_items(console, principal):
         MenuItem(str(_l("Users")), "console.users", sort=60, permission="platform_admin"),
         MenuItem(str(_l("Reports")), "console.reports", sort=70),
         MenuItem(str(_l("Settings")), "console.settings", sort=90, permission="platform_admin"),
+        MenuItem(str(_l("Failed event handlers")), "console.signal_failures", sort=95, permission="platform_admin"),
     ]
 
 
