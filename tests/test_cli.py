@@ -253,3 +253,12 @@ def test_listing_commands_work_without_a_schema(tmp_path, args):
     """K13: listing plugins and themes needs no database."""
     result = _invoke(_fresh(tmp_path), *args)
     assert result.exit_code == 0, result.output
+
+
+def test_worker_refuses_a_database_without_schema(tmp_path, monkeypatch):
+    """K13: `jishi worker` on an empty database says to run `jishi db upgrade`."""
+    monkeypatch.setenv("JISHI_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(make_cli(), ["worker", "--once"])
+    assert result.exit_code != 0
+    assert "jishi db upgrade" in result.output

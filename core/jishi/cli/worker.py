@@ -96,6 +96,18 @@ def schedule_jobs(huey, app, jobs: dict):
     return task
 
 
+def _require_schema() -> None:
+    """Refuse to start on a database without the kernel's tables, with the fix."""
+    from sqlalchemy import inspect
+
+    from jishi.db import db
+
+    if not inspect(db.engine).has_table("orders"):
+        raise click.ClickException(
+            f"the database {db.engine.url.render_as_string(hide_password=True)} has no schema yet: run `jishi db upgrade`"
+        )
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Run every job once, print each summary and exit.")
 @click.option("--workers", default=1, show_default=True, help="Huey worker threads.")
@@ -103,6 +115,7 @@ def schedule_jobs(huey, app, jobs: dict):
 def worker(once: bool, workers: int):
     """Run the timed jobs (close unpaid orders, auto-confirm, plugins' jobs)."""
     app = current_app._get_current_object()
+    _require_schema()
     jobs = collect_jobs(app)
     if once:
         failed = 0
