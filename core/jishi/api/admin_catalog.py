@@ -33,6 +33,7 @@ from jishi.api.catalog import (
 from jishi.api.common import (
     Money,
     StrictInt,
+    get_or_404,
     not_found,
     platform_admin_required,
     platform_required,
@@ -257,10 +258,7 @@ def set_stock(data, sku_id: int):
 
 
 def _category(category_id: int) -> Category:
-    category = db.session.get(Category, category_id)
-    if category is None:
-        not_found(_("category"))
-    return category
+    return get_or_404(Category, category_id, _("category"))
 
 
 @blp.get("/categories")
@@ -312,10 +310,7 @@ def create_tag(data):
 
 
 def _tag(tag_id: int) -> Tag:
-    tag = db.session.get(Tag, tag_id)
-    if tag is None:
-        not_found(_("tag"))
-    return tag
+    return get_or_404(Tag, tag_id, _("tag"))
 
 
 @blp.patch("/tags/<int(max=2147483647):tag_id>")
@@ -364,10 +359,7 @@ def update_user(data, user_id: int):
 
 
 def _level(level_id: int) -> MemberLevel:
-    level = db.session.get(MemberLevel, level_id)
-    if level is None:
-        not_found(_("member level"))
-    return level
+    return get_or_404(MemberLevel, level_id, _("member level"))
 
 
 @blp.get("/member-levels")

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from jishi.accounts.models import User
 from jishi.aftersales import service as aftersales
 from jishi.aftersales.models import Refund
-from jishi.api.common import Money, fail, not_found, platform_required
+from jishi.api.common import Money, fail, get_or_404, platform_required
 from jishi.api.orders import (
     Id,
     OrderDetailSchema,
@@ -179,10 +179,7 @@ class OrderExportArgs(ReportRangeArgs):
 
 
 def _order(order_id: int) -> Order:
-    order = db.session.get(Order, order_id)
-    if order is None:
-        not_found(_("order"))
-    return order
+    return get_or_404(Order, order_id, _("order"))
 
 
 def _span(args):
@@ -301,10 +298,7 @@ def close(order_id):
 
 
 def _refund(refund_id: int) -> Refund:
-    refund = db.session.get(Refund, refund_id)
-    if refund is None:
-        not_found(_("refund"))
-    return refund
+    return get_or_404(Refund, refund_id, _("refund"))
 
 
 def _do(func, *a, **kw):
@@ -357,10 +351,7 @@ def confirm_returned(args, refund_id):
 
 
 def _review(review_id: int) -> Review:
-    review = db.session.get(Review, review_id)
-    if review is None:
-        not_found(_("review"))
-    return review
+    return get_or_404(Review, review_id, _("review"))
 
 
 @blp.get("/reviews")

@@ -152,8 +152,18 @@ def idempotency_key() -> str | None:
     return key
 
 
+def get_or_404(model, ident: int, what: str):
+    """``db.session.get(model, ident)`` or a 404 naming ``what``."""
+    from jishi.db import db
+
+    obj = db.session.get(model, ident)
+    if obj is None:
+        not_found(what)
+    return obj
+
+
 def not_found(what: str = "object"):
     fail(404, "not_found", _("Not found: %(what)s", what=what))
 
 
-__all__ = ["ErrorSchema", "JishiApi", "Money", "StrictInt", "abort", "fail", "idempotency_key", "login_required", "not_found", "platform_admin_required", "platform_required"]
+__all__ = ["ErrorSchema", "JishiApi", "Money", "StrictInt", "abort", "fail", "get_or_404", "idempotency_key", "login_required", "not_found", "platform_admin_required", "platform_required"]
