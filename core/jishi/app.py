@@ -106,6 +106,7 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
     if app.config.get("JISHI_REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["JISHI_REDIS_URL"]
 
+    app.json.ensure_ascii = False  # UTF-8 JSON: Chinese text is a third of the bytes of \uXXXX escapes
     ext = Jishi(app, pm, infos)
     app.extensions["jishi"] = ext
 

@@ -234,3 +234,11 @@ def test_price_bounds_beyond_the_column_are_clamped(app, factory):
     factory.product(name="茶", price=500)
     assert [r.name for r in service.list_products(max_price=10**11)[0]] == ["茶"]
     assert service.list_products(min_price=10**11) == ([], None)
+
+
+def test_json_is_utf8_not_escaped(app, factory, api):
+    """K14: Chinese text travels as UTF-8, not \\uXXXX escapes."""
+    factory.product(name="龙井")
+    resp = api.get("/products")
+    assert "龙井".encode() in resp.data and b"\\u" not in resp.data
+    assert resp.json["items"][0]["name"] == "龙井"
