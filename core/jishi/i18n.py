@@ -17,4 +17,11 @@ def gettext(string: str, **variables) -> str:
     return _gettext(string, **variables)
 
 
+def N_(string: str) -> str:
+    """Mark ``string`` for extraction without translating it now: for text
+    stored in the database (order history notes) and translated when shown,
+    so each reader sees it in their own language."""
+    return string
+
+
 _ = gettext

@@ -271,3 +271,18 @@ def test_plugin_slots_render_and_checkout_slot_fields_reach_the_checkout(client,
     assert form["opt.gift_note.shop"] == "生日快乐"
     client.post("/checkout", data=form | {"action": "place"})
     assert SlotFiller.seen_options[-1]["gift_note"] == {"shop": "生日快乐"}
+
+
+def test_history_notes_are_stored_once_and_shown_in_each_readers_language(app, client, shop, buyer, login, buy):
+    """K8/i18n: a system note is stored as its English msgid and translated
+    when shown, so the buyer reads it in zh_CN and an English reader in en."""
+    from jishi.orders.models import OrderEvent
+
+    login(buyer)
+    order = buy(client, shop["tea"].skus[0])
+    orders_service.force_complete(order, actor=None)
+    note = db.session.execute(db.select(OrderEvent.note).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "completed")).scalar_one()
+    assert note == "moved to completed by the platform"
+    assert "平台改为已完成" in client.get(f"/orders/{order.id}").get_data(as_text=True)
+    client.post("/locale", data={"locale": "en"})
+    assert "moved to completed by the platform" in client.get(f"/orders/{order.id}").get_data(as_text=True)

@@ -32,7 +32,7 @@ class Refund(db.Model):
     decided_at: Mapped[datetime | None]
     refunded_at: Mapped[datetime | None]
 
-    lines: Mapped[list["RefundLine"]] = relationship(back_populates="refund", order_by="RefundLine.id")
+    lines: Mapped[list[RefundLine]] = relationship(back_populates="refund", order_by="RefundLine.id")
     order = relationship("Order")
 
 
@@ -46,7 +46,7 @@ class RefundLine(db.Model):
 
     refund: Mapped[Refund] = relationship(back_populates="lines")
     order_line = relationship("OrderLine")
-    reversals: Mapped[list["RefundReversal"]] = relationship(order_by="RefundReversal.id")
+    reversals: Mapped[list[RefundReversal]] = relationship(order_by="RefundReversal.id")
 
 
 class RefundReversal(db.Model):

@@ -34,6 +34,7 @@ from jishi.aftersales.models import (
 )
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
+from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from jishi.orders import state
 from jishi.orders.models import Order, OrderAllocation, OrderLine
@@ -330,7 +331,7 @@ def _execute(refund: Refund, actor=None) -> None:
     db.session.flush()
     hook.settle_refund(refund=refund)
     if everything and order.status != state.COMPLETED:
-        state.transition(order, "close", actor=actor, actor_kind="system", note=_("fully refunded"), reason="refunded")
+        state.transition(order, "close", actor=actor, actor_kind="system", note=N_("fully refunded"), reason="refunded")
         order.close_reason = "refunded"
     # The money moves last: anything above that fails rolls back before any is sent.
     if not _refund_money(order, total):

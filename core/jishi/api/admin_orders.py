@@ -28,6 +28,7 @@ from jishi.api.orders import (
 )
 from jishi.api.reviews import ReviewSchema
 from jishi.db import db
+from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
@@ -290,7 +291,7 @@ def close(order_id):
     order = _order(order_id)
     if order.status != state.PENDING:
         fail(409, "conflict", _("Only unpaid orders can be closed; refund a paid order instead."), "status")
-    transition_or_409(orders_service.cancel, order, actor=current_user, actor_kind="platform", note=_("closed by the platform"))
+    transition_or_409(orders_service.cancel, order, actor=current_user, actor_kind="platform", note=N_("closed by the platform"))
     return order_detail(order)
 
 

@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from jishi.db import commit, db, utcnow
+from jishi.i18n import N_
 from jishi.orders import state
 from jishi.orders.models import Order, OrderLine, PaymentOrder
 
@@ -27,7 +28,7 @@ def release_order_stock(order: Order, reason: str) -> None:
 def cancel(order: Order, *, actor=None, actor_kind: str = "buyer", note: str = "") -> None:
     """Cancel an unpaid order; closes its payment order when nothing else in
     it is still payable, and gives the stock back."""
-    state.transition(order, "cancel", actor=actor, actor_kind=actor_kind, note=note or "cancelled", reason="cancelled")
+    state.transition(order, "cancel", actor=actor, actor_kind=actor_kind, note=note or N_("cancelled"), reason="cancelled")
     order.close_reason = "cancelled"
     release_order_stock(order, "closed")
     payment = order.payment
@@ -58,9 +59,7 @@ def complete(order: Order, *, actor=None, actor_kind: str = "system", note: str 
 
 
 def force_complete(order: Order, *, actor=None) -> None:
-    from jishi.i18n import gettext as _
-
-    state.transition(order, "force_complete", actor=actor, actor_kind="platform", note=_("moved to completed by the platform"))
+    state.transition(order, "force_complete", actor=actor, actor_kind="platform", note=N_("moved to completed by the platform"))
     commit()
 
 
@@ -85,7 +84,7 @@ def close_unpaid(now=None) -> int:
             continue
         orders = db.session.execute(select(Order).where(Order.payment_id == pid, Order.status == state.PENDING)).scalars().all()
         for order in orders:
-            state.transition(order, "cancel", actor_kind="system", note="payment timed out", reason="timeout")
+            state.transition(order, "cancel", actor_kind="system", note=N_("payment timed out"), reason="timeout")
             order.close_reason = "timeout"
             release_order_stock(order, "closed")
         commit()
@@ -109,7 +108,7 @@ def auto_confirm(now=None) -> int:
         ).scalars().all()
         for order in orders:
             try:
-                state.transition(order, name, actor_kind="system", note="automatic")
+                state.transition(order, name, actor_kind="system", note=N_("automatic"))
                 if name == "receive" and order.payment_method == "cod" and order.paid_at is None:
                     order.paid_at = now
                 commit()

@@ -19,6 +19,7 @@ from jishi import signals
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import PaymentStart, Problem
+from jishi.i18n import N_
 from jishi.orders import state
 from jishi.orders.models import Order, PaymentOrder
 from jishi.payments import sandbox
@@ -72,7 +73,7 @@ def start_cod(payment: PaymentOrder) -> PaymentStart:
     for order in payment.orders:
         if order.status == state.PENDING:
             order.payment_method = "cod"
-            state.transition(order, "pay", actor_kind="system", note="cash on delivery", set_paid_at=False, payment=payment)
+            state.transition(order, "pay", actor_kind="system", note=N_("cash on delivery"), set_paid_at=False, payment=payment)
     commit()
     return PaymentStart(offline=True)
 
