@@ -24,7 +24,6 @@ from jishi.api.orders import (
     ids_in_range,
     order_detail,
     order_page,
-    transition_or_409,
 )
 from jishi.api.reviews import ReviewSchema
 from jishi.db import db
@@ -244,7 +243,7 @@ def get_order(order_id):
 def ship(args, order_id):
     """Mark a paid order shipped with its carrier and tracking number."""
     order = _order(order_id)
-    transition_or_409(orders_service.ship, order, carrier=args["carrier"], tracking_no=args["tracking_no"], actor=current_user, actor_kind="platform")
+    orders_service.ship(order, carrier=args["carrier"], tracking_no=args["tracking_no"], actor=current_user, actor_kind="platform")
     return order_detail(order)
 
 
@@ -279,7 +278,7 @@ def ship_batch(args):
 def complete(order_id):
     """Move a paid, shipped or received order to completed (noted as the platform's)."""
     order = _order(order_id)
-    transition_or_409(orders_service.force_complete, order, actor=current_user)
+    orders_service.force_complete(order, actor=current_user)
     return order_detail(order)
 
 
@@ -291,7 +290,7 @@ def close(order_id):
     order = _order(order_id)
     if order.status != state.PENDING:
         fail(409, "conflict", _("Only unpaid orders can be closed; refund a paid order instead."), "status")
-    transition_or_409(orders_service.cancel, order, actor=current_user, actor_kind="platform", note=N_("closed by the platform"))
+    orders_service.cancel(order, actor=current_user, actor_kind="platform", note=N_("closed by the platform"))
     return order_detail(order)
 
 

@@ -13,7 +13,7 @@ from jishi.console.common import bp
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, fen_to_yuan_str, parse_yuan
-from jishi.web.common import error_text, form_int
+from jishi.web.common import error_text, form_int, form_outcome
 
 PAGE = 30
 
@@ -233,13 +233,8 @@ def product_shelf(product_id: int):
     if product is None:
         abort(404)
     service = _catalog()
-    try:
+    with form_outcome(lambda: _("On shelf.") if product.on_shelf else _("Off shelf.")):
         service.set_on_shelf(product, request.form.get("on_shelf") == "1")
-    except service.CatalogError as exc:
-        db.session.rollback()
-        flash(error_text(exc), "error")
-    else:
-        flash(_("On shelf.") if product.on_shelf else _("Off shelf."), "success")
     return redirect(request.referrer or url_for("console.products"))
 
 
@@ -253,14 +248,8 @@ def sku_stock(sku_id: int):
         flash(_("Stock is a whole number of units."), "error")
     else:
         service = _catalog()
-        try:
+        with form_outcome(_("Stock saved.")):
             service.set_stock(sku, stock)
-        except service.CatalogError as exc:
-            db.session.rollback()
-            flash(error_text(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Stock saved."), "success")
     return redirect(request.referrer or url_for("console.product_edit", product_id=sku.product_id))
 
 
@@ -284,13 +273,8 @@ def category_save():
         if cat is None:
             abort(404)
     data = {"name": (request.form.get("name") or "").strip(), "parent_id": form_int("parent_id"), "sort": form_int("sort", 0) or 0}
-    try:
+    with form_outcome(_("Category saved.")):
         service.save_category(data, cat)
-    except service.CatalogError as exc:
-        db.session.rollback()
-        flash(error_text(exc), "error")
-    else:
-        flash(_("Category saved."), "success")
     return redirect(url_for("console.categories"))
 
 
@@ -300,11 +284,6 @@ def category_delete(category_id: int):
     if cat is None:
         abort(404)
     service = _catalog()
-    try:
+    with form_outcome(_("Category deleted.")):
         service.delete_category(cat)
-    except service.CatalogError as exc:
-        db.session.rollback()
-        flash(error_text(exc), "error")
-    else:
-        flash(_("Category deleted."), "success")
     return redirect(url_for("console.categories"))

@@ -14,7 +14,7 @@ from jishi.orders import service as orders_service
 from jishi.orders import state
 from jishi.orders.models import Order
 from jishi.reviews.models import Review
-from jishi.web.common import error_text, form_int
+from jishi.web.common import form_int, form_outcome
 
 PAGE = 30
 
@@ -160,7 +160,7 @@ def refund_action(refund_id: int, action: str):
     refund = db.session.get(Refund, refund_id)
     if refund is None:
         abort(404)
-    try:
+    with form_outcome():
         if action == "approve":
             service.approve(refund, current_user)
         elif action == "reject":
@@ -169,12 +169,6 @@ def refund_action(refund_id: int, action: str):
             service.confirm_returned(refund, current_user)
         else:
             abort(404)
-    except service.AfterSalesError as exc:
-        db.session.rollback()
-        flash(error_text(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Saved."), "success")
     return redirect(url_for("console.refund", refund_id=refund_id))
 
 
@@ -202,7 +196,7 @@ def review_action(review_id: int, action: str):
     review = db.session.get(Review, review_id)
     if review is None:
         abort(404)
-    try:
+    with form_outcome():
         if action == "reply":
             service.reply(review, current_user, (request.form.get("reply") or "").strip())
         elif action == "delete":
@@ -211,10 +205,4 @@ def review_action(review_id: int, action: str):
             service.approve(review, current_user)
         else:
             abort(404)
-    except service.ReviewError as exc:
-        db.session.rollback()
-        flash(error_text(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Saved."), "success")
     return redirect(request.referrer or url_for("console.reviews"))

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user
 
 from jishi.accounts.models import Address
 from jishi.db import db
 from jishi.extensions import limiter
 from jishi.i18n import gettext as _
-from jishi.web.common import bp, error_text, safe_next
+from jishi.web.common import bp, error_text, form_outcome, safe_next
 
 
 def _accounts():
@@ -86,13 +95,8 @@ def logout():
 def account():
     if request.method == "POST":
         service = _accounts()
-        try:
+        with form_outcome():
             service.update_profile(current_user, {"name": request.form.get("name") or ""})
-        except service.AccountError as exc:
-            db.session.rollback()
-            flash(error_text(exc), "error")
-        else:
-            flash(_("Saved."), "success")
         return redirect(url_for("shop.account"))
     return render_template("shop/account.html", addresses=_accounts().list_addresses(current_user), locales=current_app.config["JISHI_LOCALES"])
 
@@ -179,12 +183,6 @@ def address_delete(address_id: int):
     if address is None or address.user_id != current_user.id:
         abort(404)
     service = _accounts()
-    try:
+    with form_outcome(_("Address deleted.")):
         service.delete_address(current_user, address_id)
-    except service.AccountError as exc:
-        db.session.rollback()
-        flash(error_text(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Address deleted."), "success")
     return redirect(url_for("shop.addresses"))

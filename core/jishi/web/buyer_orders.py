@@ -12,7 +12,7 @@ from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
 from jishi.orders.models import Order, OrderLine
-from jishi.web.common import bp, error_text, form_int
+from jishi.web.common import bp, error_text, form_int, form_outcome
 
 PAGE = 20
 TABS = ("all", state.PENDING, state.PAID, state.SHIPPED, state.RECEIVED, state.COMPLETED, state.CLOSED)
@@ -169,19 +169,13 @@ def refund(refund_id: int):
 def refund_action(refund_id: int, action: str):
     refund = _own_refund(refund_id)
     service = _aftersales()
-    try:
+    with form_outcome():
         if action == "ship-back":
             service.buyer_ship_back(refund, current_user, (request.form.get("carrier") or "").strip(), (request.form.get("tracking_no") or "").strip())
         elif action == "cancel":
             service.cancel_request(refund, current_user)
         else:
             abort(404)
-    except service.AfterSalesError as exc:
-        db.session.rollback()
-        flash(error_text(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Saved."), "success")
     return redirect(url_for("shop.refund", refund_id=refund_id))
 
 

@@ -3,11 +3,14 @@ parsing helpers and the visit recorder."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, request
 from flask_wtf.csrf import CSRFError
 
+from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, parse_yuan
 
@@ -28,6 +31,25 @@ def error_text(exc: Exception) -> str:
 
 def flash_error(exc: Exception) -> None:
     flash(error_text(exc), "error")
+
+
+@contextmanager
+def form_outcome(success: str | Callable[[], str] | None = None):
+    """Run a form's action in the block: a :class:`DomainError` rolls back
+    and is flashed as an error; otherwise the work is committed and
+    ``success`` (default "Saved."; a callable when it depends on the result)
+    is flashed. Other exceptions (``abort(404)``) pass through."""
+    from jishi.db import db
+
+    try:
+        yield
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+    else:
+        db.session.commit()
+        message = success() if callable(success) else success
+        flash(message or _("Saved."), "success")
 
 
 def form_int(name: str, default: int | None = None, *, source=None, minimum: int | None = None) -> int | None:
