@@ -18,15 +18,11 @@ bp = Blueprint("shop", __name__)
 
 
 def error_text(exc: Exception) -> str:
-    """The message of a service error (``XxxError(field, message)``), a
-    CheckoutError's problems, or the exception text."""
-    problems = getattr(exc, "problems", None)
-    if problems:
-        return "; ".join(p.message for p in problems)
-    problem = getattr(exc, "problem", None)
-    if problem is not None:
-        return problem.message
-    return str(getattr(exc, "message", None) or exc)
+    """What to show for an error: a DomainError's message (every problem of
+    a CheckoutError, which lists several), else the exception text."""
+    if isinstance(exc, DomainError) and not exc.errors:
+        return exc.message
+    return str(exc)
 
 
 def flash_error(exc: Exception) -> None:
