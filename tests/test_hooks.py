@@ -30,6 +30,7 @@ from jishi.hookspecs import (
     PriceRule,
     Problem,
     SettingField,
+    SellerProfile,
     SettingsPanel,
     StockReservation,
     hookimpl,
@@ -614,3 +615,152 @@ def test_hook_order_actions(app, client, factory):
     _login(client, buyer)
     html = client.get(f"/orders/{payment.orders[0].id}").get_data(as_text=True)
     assert "开具发票" in html and "/throwaway/" in html
+
+
+# ---------------------------------------------------------------------------
+# Catalog visibility, sellers and order notices (added for multistore, MS5/MS8)
+# ---------------------------------------------------------------------------
+
+
+class HideSeller:
+    """Hides seller 7's products and blocks buying seller 8's."""
+
+    @hookimpl
+    def product_filters(self, context):
+        from jishi.catalog.models import Product
+
+        return [Product.seller_id.is_distinct_from(7)]
+
+    @hookimpl
+    def purchase_blockers(self, product, user):
+        if product.seller_id == 8:
+            return [Problem("seller_resting", "商家休息中")]
+        return None
+
+    @hookimpl
+    def seller_profiles(self, seller_ids):
+        return {i: SellerProfile(id=i, name=f"店铺{i}", url=f"/shops/{i}", status_label="已打烊" if i == 8 else "") for i in seller_ids}
+
+    @hookimpl
+    def order_notices(self, order, principal):
+        if order.seller_id == 8 and order.status == "pending_payment":
+            return ["该商户已关闭,请联系商家处理"]
+        return None
+
+
+@plugin(HideSeller())
+def test_hook_product_filters(app, api, queries, factory):
+    """K3/MS5: a plugin's filter hides products from listings, search and
+    detail in the same single listing statement; consoles still see them."""
+    mine = factory.product(name="自营茶叶")
+    hidden = factory.product(name="隐藏茶叶", seller_id=7)
+    other = factory.product(name="八号茶叶", seller_id=8)
+    db.session.commit()
+    with queries() as q:
+        items = api.get("/products?q=茶叶").get_json()["items"]
+    assert q.count == 1
+    assert {i["id"] for i in items} == {mine.id, other.id}
+    assert api.get(f"/products/{hidden.id}").status_code == 404
+    assert api.get(f"/products/{other.id}").status_code == 200
+    admin = factory.admin()
+    admin_items = api.get("/admin/products?limit=100", user=admin).get_json()["items"]
+    assert hidden.id in {i["id"] for i in admin_items}
+
+
+@plugin(HideSeller())
+def test_hook_purchase_blockers(app, api, client, factory):
+    """K3/MS5: a blocked product shows the reason instead of buy buttons,
+    says so in the API, and cannot be added to the cart (409 with the code)."""
+    buyer = factory.user()
+    blocked = factory.product(name="休息的店", seller_id=8)
+    fine = factory.product(name="营业的店")
+    db.session.commit()
+    body = api.get(f"/products/{blocked.id}", user=buyer).get_json()
+    assert body["purchasable"] is False and body["blockers"] == [{"code": "seller_resting", "message": "商家休息中"}]
+    assert api.get(f"/products/{fine.id}", user=buyer).get_json()["purchasable"] is True
+    resp = api.post("/cart/items", user=buyer, json={"sku_id": blocked.skus[0].id, "quantity": 1})
+    assert resp.status_code == 409 and resp.get_json()["code"] == "seller_resting"
+    assert api.post("/cart/items", user=buyer, json={"sku_id": fine.skus[0].id, "quantity": 1}).status_code == 201
+    html = client.get(f"/product/{blocked.id}").get_data(as_text=True)
+    assert "商家休息中" in html and "add-to-cart" not in html
+
+
+@plugin(HideSeller())
+def test_hook_seller_profiles(app, api, client, factory):
+    """K3/MS8: the seller's name, link and state tag appear on the product
+    page, in the product API and in the order detail."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    product = factory.product(name="三号店的茶", seller_id=3)
+    db.session.commit()
+    body = api.get(f"/products/{product.id}").get_json()
+    assert body["seller"]["name"] == "店铺3" and body["seller"]["url"] == "/shops/3"
+    assert api.get(f"/products/{factory.product().id}").get_json()["seller"] is None
+    html = client.get(f"/product/{product.id}").get_data(as_text=True)
+    assert 'href="/shops/3"' in html
+    [payment] = _place(buyer, [(product.skus[0].id, 1)], addr)
+    order_id = payment.orders[0].id
+    assert api.get(f"/orders/{order_id}", user=buyer).get_json()["seller"] is None  # one group: the shop's
+    db.session.execute(db.update(Order).where(Order.id == order_id).values(seller_id=3))
+    db.session.commit()
+    assert api.get(f"/orders/{order_id}", user=buyer).get_json()["seller"]["name"] == "店铺3"
+    _login(client, buyer)
+    assert 'href="/shops/3"' in client.get(f"/orders/{order_id}").get_data(as_text=True)
+
+
+@plugin(HideSeller())
+def test_hook_order_notices(app, api, client, factory):
+    """K3/MS5: a plugin's notice shows on the buyer's order page and API."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    product = factory.product(seller_id=9)
+    db.session.commit()
+    [payment] = _place(buyer, [(product.skus[0].id, 1)], addr)
+    order = payment.orders[0]
+    assert api.get(f"/orders/{order.id}", user=buyer).get_json()["notices"] == []
+    db.session.execute(db.update(Order).where(Order.id == order.id).values(seller_id=8))
+    db.session.commit()
+    assert api.get(f"/orders/{order.id}", user=buyer).get_json()["notices"] == ["该商户已关闭,请联系商家处理"]
+    _login(client, buyer)
+    assert "该商户已关闭" in client.get(f"/orders/{order.id}").get_data(as_text=True)
+
+
+class Transitions:
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def order_transitioned(self, order, name, from_status, actor_kind):
+        from jishi.orders.models import OrderEvent
+
+        # Inside the transaction: the history row of this move is pending too.
+        assert any(isinstance(o, OrderEvent) and o.to_status == order.status for o in db.session.new)
+        self.calls.append((name, from_status, order.status, actor_kind))
+        if order.buyer_message == "refuse":
+            raise RuntimeError("ledger unavailable")
+
+
+_transitions = Transitions()
+
+
+@plugin(_transitions)
+def test_hook_order_transitioned(app, factory):
+    """K3/MS11: called in the transaction of every move; raising rolls the
+    move back."""
+    from jishi.orders import state
+
+    _transitions.calls.clear()
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    [payment] = _place(buyer, [(factory.product(price=500).skus[0].id, 1)], addr)
+    _pay(payment)
+    order = db.session.get(Order, payment.orders[0].id)
+    state.transition(order, "ship", actor_kind="platform")
+    db.session.commit()
+    assert _transitions.calls == [("pay", "pending_payment", "paid", "system"), ("ship", "paid", "shipped", "platform")]
+    order.buyer_message = "refuse"
+    db.session.commit()
+    with pytest.raises(RuntimeError):
+        state.transition(order, "receive", actor_kind="buyer")
+    db.session.rollback()
+    assert db.session.get(Order, order.id).status == "shipped"

@@ -130,6 +130,25 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class SellerProfile:
+    """What buyers see about a seller (a product's or an order's owner).
+
+    ``url`` links to the seller's shop page; ``status`` is the seller's
+    business state (``"open"`` sells normally) with ``status_label`` the
+    text shown next to the name (e.g. "已打烊"); ``can_sell`` False means
+    its products cannot be bought now.
+    """
+
+    id: int
+    name: str
+    url: str = ""
+    logo: str = ""
+    status: str = "open"
+    status_label: str = ""
+    can_sell: bool = True
+
+
+@dataclass(frozen=True)
 class StockReservation:
     """What a stock hook did for one line (``source`` names the pool)."""
 
@@ -327,6 +346,53 @@ def app_ready(app: Flask) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Catalog
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def product_filters(context: str) -> Sequence[Any] | None:
+    """Extra SQL conditions on the products buyers may see.
+
+    Called for every storefront and API product listing and search
+    (``context="listing"``) and product detail (``context="detail"``); not
+    for the consoles. Conditions must be SQLAlchemy boolean expressions on
+    ``Product`` columns (a subquery is fine): they are ANDed into the one
+    listing statement, so they add no query.
+    :param context: ``"listing"`` or ``"detail"``.
+    :returns: a list of SQL expressions (or None). All collected.
+    Default implementation: none (on-shelf products are visible).
+    """
+
+
+@hookspec
+def purchase_blockers(product: Any, user: Any) -> Sequence[Problem] | None:
+    """Reasons a visible product cannot be bought right now (the seller is
+    resting, a sale has not started...).
+
+    Called on the product page (the buy buttons are replaced by the first
+    message), in the product detail API (``purchasable`` / ``blockers``) and
+    when a line is added to the cart (answered 409 with the problem's code).
+    Checkout re-checks in ``validate_checkout``.
+    :param product: the ``Product``. :param user: the buyer (or None).
+    :returns: a list of :class:`Problem` (or None). All collected.
+    Default implementation: none.
+    """
+
+
+@hookspec(firstresult=True)
+def seller_profiles(seller_ids: Sequence[int]) -> dict[int, SellerProfile] | None:
+    """Names, links and states of sellers, for product pages, the cart and
+    order details (``seller_id`` None, the shop itself, is never asked).
+
+    :param seller_ids: distinct seller ids; answer them all in one query.
+    :returns: a dict ``seller_id -> SellerProfile``. Stops at the first
+    non-None result. Default implementation: none (a single-store shop has
+    no other sellers).
+    """
+
+
+# ---------------------------------------------------------------------------
 # Accounts
 # ---------------------------------------------------------------------------
 
@@ -512,6 +578,33 @@ def settle_refund(refund: Any) -> None:
 # ---------------------------------------------------------------------------
 # Orders
 # ---------------------------------------------------------------------------
+
+
+@hookspec
+def order_notices(order: Any, principal: Any) -> Sequence[str] | None:
+    """Notices shown on an order in the buyer's order center and order API
+    (e.g. "the shop is closed; contact it if you paid").
+
+    :param order: the ``Order``. :param principal: the signed-in user.
+    :returns: a list of plain-text messages (or None). All collected.
+    Default implementation: none.
+    """
+
+
+@hookspec
+def order_transitioned(order: Any, name: str, from_status: str, actor_kind: str) -> None:
+    """Called inside the transaction of every order state change, after the
+    status is written and the history recorded, before commit.
+
+    Post what must commit atomically with the change (a ledger entry when an
+    order is paid). Raise to roll the change back.
+    :param order: the ``Order`` (already in its new status).
+    :param name: the transition's name (``pay``, ``ship``, ``complete``...,
+        see ``jishi.orders.state.TRANSITIONS``).
+    :param from_status: the status before. :param actor_kind: ``system``,
+        ``buyer``, ``platform`` or ``seller``.
+    All implementations are called. Default implementation: none.
+    """
 
 
 @hookspec

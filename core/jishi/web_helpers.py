@@ -25,6 +25,28 @@ def order_actions(order):
     return sorted(items, key=lambda i: (i.sort, i.label))
 
 
+def order_notices(order) -> list[str]:
+    """Notices plugins attach to an order (``order_notices`` hook)."""
+    hook = current_app.extensions["jishi"].hook
+    return [n for r in hook.order_notices(order=order, principal=current_user) for n in (r or [])]
+
+
+def seller_profile(seller_id):
+    """The ``SellerProfile`` of one seller (None for the shop itself)."""
+    if seller_id is None:
+        return None
+    from jishi.catalog.service import seller_profiles
+
+    return seller_profiles([seller_id]).get(seller_id)
+
+
+def purchase_blockers(product) -> list:
+    """Why ``product`` cannot be bought now (``purchase_blockers`` hook)."""
+    from jishi.catalog.service import purchase_blockers as blockers
+
+    return blockers(product, current_user if current_user.is_authenticated else None)
+
+
 def theme_static(filename: str) -> str:
     from jishi.themes import active_theme_name
 
@@ -41,6 +63,9 @@ def install(app: Flask) -> None:
         slot=slot,
         console_menu=console_menu,
         order_actions=order_actions,
+        order_notices=order_notices,
+        seller_profile=seller_profile,
+        purchase_blockers=purchase_blockers,
         theme_static=theme_static,
         setting=settings.get,
         active_theme=active_theme_name,

@@ -95,7 +95,25 @@ class CatalogSkuSchema(Schema):
     is_active = fields.Boolean()
 
 
+class SellerProfileSchema(Schema):
+    id = StrictInt()
+    name = fields.String()
+    url = fields.String()
+    logo = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    can_sell = fields.Boolean()
+
+
+class BlockerSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+
+
 class CatalogProductDetailSchema(CatalogProductItemSchema):
+    seller = fields.Nested(SellerProfileSchema, allow_none=True, metadata={"description": "the seller (null: the shop itself)"})
+    purchasable = fields.Boolean(metadata={"description": "false when ``blockers`` says why it cannot be bought now"})
+    blockers = fields.List(fields.Nested(BlockerSchema))
     description = fields.String()
     category = fields.Nested(CatalogCategoryRefSchema, allow_none=True)
     images = fields.List(fields.Nested(CatalogImageSchema))
@@ -162,6 +180,7 @@ def priced_skus(product, user) -> list[dict]:
 
 def product_detail(product, user, *, all_skus: bool = False) -> dict:
     skus = priced_skus(product, user)
+    blockers = service.purchase_blockers(product, user)
     if all_skus:
         active = {s["id"] for s in skus}
         skus += [
@@ -178,6 +197,8 @@ def product_detail(product, user, *, all_skus: bool = False) -> dict:
         "on_shelf": product.on_shelf, "description": product.description,
         "category": product.category, "images": product.images, "params": product.params, "specs": product.specs,
         "tags": product.tags, "skus": skus, "stock": sum(s.stock for s in product.skus if s.is_active),
+        "seller": service.seller_profiles([product.seller_id]).get(product.seller_id),
+        "purchasable": not blockers, "blockers": blockers,
     }
 
 

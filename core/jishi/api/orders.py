@@ -14,12 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
+from jishi.api.catalog import SellerProfileSchema
 from jishi.api.common import Money, StrictInt, login_required, not_found
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
+from jishi.catalog.service import seller_profiles
 from jishi.orders.models import Order, OrderAllocation, PaymentOrder
+from jishi.web_helpers import order_notices
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders and payments (buyer)")
 
@@ -177,6 +180,8 @@ class RefundSchema(Schema):
 
 
 class OrderDetailSchema(OrderSummarySchema):
+    seller = fields.Nested(SellerProfileSchema, allow_none=True, metadata={"description": "the seller (null: the shop itself)"})
+    notices = fields.List(fields.String(), metadata={"description": "notices plugins attach (e.g. the shop has closed)"})
     lines = fields.List(fields.Nested(OrderLineDetailSchema))
     events = fields.List(fields.Nested(OrderEventSchema))
     delivery = fields.Nested(OrderDeliverySchema)
@@ -262,6 +267,8 @@ def order_detail(order: Order) -> dict:
         },
         address=order.address,
         refunds=refunds,
+        seller=seller_profiles([order.seller_id]).get(order.seller_id),
+        notices=order_notices(order),
     )
 
 

@@ -44,7 +44,7 @@ def _check_quantity(quantity) -> int:
     return quantity
 
 
-def _sellable_sku(sku_id) -> Sku:
+def _sellable_sku(sku_id, user=None) -> Sku:
     if not isinstance(sku_id, int) or isinstance(sku_id, bool):
         raise CartError("sku_id", _("Must be an integer."))
     sku = db.session.execute(
@@ -54,6 +54,10 @@ def _sellable_sku(sku_id) -> Sku:
         raise CartError("sku_id", _("Product variant %(id)s does not exist.", id=sku_id), code="not_found", status=404)
     if not (sku.is_active and sku.product.on_shelf):
         raise CartError("sku_id", _("%(name)s is no longer on sale.", name=sku.product.name), code="off_shelf", status=409)
+    from jishi.catalog.service import purchase_blockers
+
+    for problem in purchase_blockers(sku.product, user):
+        raise CartError("sku_id", problem.message, code=problem.code, status=409)
     return sku
 
 
@@ -69,7 +73,7 @@ def _stock_error(sku: Sku) -> CartError:
 def add(user, sku_id: int, quantity: int) -> CartLine:
     """Put ``quantity`` of a SKU in the cart (adding to an existing line)."""
     quantity = _check_quantity(quantity)
-    sku = _sellable_sku(sku_id)
+    sku = _sellable_sku(sku_id, user)
     line = db.session.execute(
         select(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id == sku.id)
     ).scalar_one_or_none()

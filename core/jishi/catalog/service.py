@@ -34,6 +34,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from flask import current_app
 from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -153,6 +154,8 @@ def list_products(
     stmt = select(*LISTING_COLUMNS)
     if on_shelf is not None:
         stmt = stmt.where(Product.on_shelf == on_shelf)  # "= true" (not IS) so PostgreSQL uses the listing indexes
+    if on_shelf:
+        stmt = _visible(stmt, "listing")
     for term in (q or "").lower().split()[:5]:
         stmt = stmt.where(Product.search_text.like(f"%{_like_escape(term)}%", escape="\\"))
     if category_id is not None:
@@ -244,6 +247,28 @@ def _load_small_lists(products: list[Product]) -> None:
         set_committed_value(product, "specs", sorted(lists["s"], key=lambda o: (o.sort, o.id)))
 
 
+def _visible(stmt, context: str):
+    """AND the ``product_filters`` plugins contribute into a buyer-facing query."""
+    for conditions in current_app.extensions["jishi"].hook.product_filters(context=context):
+        for condition in conditions or ():
+            stmt = stmt.where(condition)
+    return stmt
+
+
+def purchase_blockers(product: Product, user) -> list:
+    """Why ``product`` cannot be bought now (``purchase_blockers`` hook)."""
+    results = current_app.extensions["jishi"].hook.purchase_blockers(product=product, user=user)
+    return [p for r in results for p in (r or ())]
+
+
+def seller_profiles(seller_ids) -> dict:
+    """``seller_id -> SellerProfile`` for the non-None ids (one hook call)."""
+    ids = sorted({i for i in seller_ids if i is not None})
+    if not ids:
+        return {}
+    return current_app.extensions["jishi"].hook.seller_profiles(seller_ids=ids) or {}
+
+
 def get_product(product_id: int, *, visible_only: bool = True) -> Product | None:
     """A product with category, tags, SKUs, images, params and specs loaded
     (three statements); ``None`` when missing or (``visible_only``) off shelf."""
@@ -253,7 +278,7 @@ def get_product(product_id: int, *, visible_only: bool = True) -> Product | None
         .where(Product.id == product_id)
     )
     if visible_only:
-        stmt = stmt.where(Product.on_shelf.is_(True))
+        stmt = _visible(stmt.where(Product.on_shelf.is_(True)), "detail")
     product = db.session.execute(stmt).unique().scalar_one_or_none()
     if product is not None:
         _load_small_lists([product])

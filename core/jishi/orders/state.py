@@ -116,8 +116,10 @@ def transition(order: Order, name: str, *, actor=None, actor_kind: str = "system
             created_at=now,
         )
     )
-    if t.target == COMPLETED:
-        from flask import current_app
+    from flask import current_app
 
-        current_app.extensions["jishi"].hook.settle_order(order=order)
+    hook = current_app.extensions["jishi"].hook
+    hook.order_transitioned(order=order, name=name, from_status=old, actor_kind=actor_kind)
+    if t.target == COMPLETED:
+        hook.settle_order(order=order)
     signals.queue(_SIGNAL[t.target], order, **signal_kwargs)
