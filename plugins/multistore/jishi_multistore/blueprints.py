@@ -1,0 +1,30 @@
+"""The plugin's blueprints; each area module adds its views to them.
+
+- ``shop``: storefront pages (apply, merchant list, shop page) at ``/``.
+- ``merchant``: the merchant console at ``/merchant`` (see :mod:`.principal`).
+- ``admin``: the platform's multistore pages at ``/console/multistore``
+  (platform staff, like the kernel's console).
+- ``api``: JSON API under ``/api/v1`` (buyer ``/shops``, ``/merchant/...``
+  for merchant staff, ``/admin/multistore/...`` for the platform).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+from flask_login import current_user
+from flask_smorest import Blueprint as ApiBlueprint
+from jishi.extensions import login_manager
+
+shop = Blueprint("multistore", __name__)
+merchant = Blueprint("merchant", __name__, url_prefix="/merchant")
+admin = Blueprint("multistore_admin", __name__, url_prefix="/console/multistore")
+api = ApiBlueprint("multistore_api", __name__, description="Multi-merchant mall (多商户): shops, merchant console, platform management.")
+
+
+@admin.before_request
+def _platform_only():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not getattr(current_user, "is_platform", False):
+        abort(403)
+    return None
