@@ -138,6 +138,13 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(auth.load_session_user)
     login_manager.request_loader(auth.load_bearer_user)
     csrf.init_app(app)
+    # The kernel's catalogs, then each enabled plugin's ``translations/``
+    # folder: Flask-Babel merges them, so a plugin ships its own strings.
+    dirs = [str(Path(__file__).parent / "translations")]
+    for info in app.extensions["jishi"].plugins:
+        if info.enabled and info.path is not None and (info.path / "translations").is_dir():
+            dirs.append(str(info.path / "translations"))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     app.extensions["jishi"].api = JishiApi(app)
