@@ -764,3 +764,28 @@ def test_hook_order_transitioned(app, factory):
         state.transition(order, "receive", actor_kind="buyer")
     db.session.rollback()
     assert db.session.get(Order, order.id).status == "shipped"
+
+
+class DemoAdds:
+    seen: dict = {}
+
+    @hookimpl
+    def demo_data(self, data):
+        DemoAdds.seen = dict(data)
+        owner = data["buyer"]
+        data["logins"]["demo merchant"] = (owner.phone, "demo1234")
+        return "1 demo merchant"
+
+
+@plugin(DemoAdds())
+def test_hook_demo_data(app):
+    """K3/K13: ``jishi demo`` hands plugins what it made, prints their
+    summary and their demo logins."""
+    from jishi.demo import load_demo
+
+    logins: dict = {}
+    summary = load_demo(logins)
+    assert summary.endswith("; 1 demo merchant")
+    assert logins["demo merchant"][1] == "demo1234" and "platform admin" in logins
+    seen = DemoAdds.seen
+    assert len(seen["products"]) >= 20 and seen["admin"].is_platform_admin and "生鲜水果" in seen["categories"]

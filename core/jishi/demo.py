@@ -11,12 +11,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from jishi.accounts.models import MemberLevel, User
-from jishi.catalog.models import ProductParam, ProductSpec, Tag
+from jishi.catalog.models import Category, ProductParam, ProductSpec, Tag
 from jishi.db import db
 
 ADMIN = ("13800000000", "admin1234")
 BUYER = ("13800000001", "demo1234")
-DEMO_LOGINS = {"platform admin": ADMIN, "buyer": BUYER}
+DEMO_LOGINS = {"platform admin": ADMIN, "buyer": BUYER}  # plugins add theirs (demo_data hook)
 
 # (top category, sub category, [(name, subtitle, price fen, stock, specs or None)])
 CATALOG = [
@@ -73,8 +73,10 @@ def _skus(price: int, stock: int, specs: dict | None) -> list[dict]:
     return out
 
 
-def load_demo() -> str:
-    """Fill an empty database; returns a one-line summary."""
+def load_demo(logins: dict | None = None) -> str:
+    """Fill an empty database; returns a one-line summary. ``logins``, when
+    given, receives every demo account (role -> (phone, password)),
+    plugins' included."""
     from jishi.testing import factories
 
     if db.session.execute(select(func.count(User.id))).scalar():
@@ -111,7 +113,21 @@ def load_demo() -> str:
             products.append(product)
 
     orders = _demo_orders(buyer, address, products)
-    return f"{len(products)} products, {len(tops)} top categories, {orders} orders"
+    if logins is not None:
+        logins.update(DEMO_LOGINS)
+    summary = f"{len(products)} products, {len(tops)} top categories, {orders} orders"
+    from flask import current_app
+
+    categories = {c.name: c for c in db.session.execute(select(Category)).scalars()}
+    data = {
+        "admin": db.session.execute(select(User).where(User.phone == ADMIN[0])).scalar_one(),
+        "buyer": buyer, "address": address, "categories": categories, "tags": tags,
+        "products": products, "logins": logins if logins is not None else dict(DEMO_LOGINS),
+    }
+    for part in current_app.extensions["jishi"].hook.demo_data(data=data):
+        if part:
+            summary += "; " + part
+    return summary
 
 
 def _demo_orders(buyer, address, products) -> int:

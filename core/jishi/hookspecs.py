@@ -336,6 +336,22 @@ def periodic_jobs() -> Sequence[PeriodicJob]:
 
 
 @hookspec
+def demo_data(data: dict) -> str | None:
+    """Add the plugin's demo data to ``jishi demo``'s shop.
+
+    Called once, after the kernel's demo data is committed, inside an app
+    context. Use the plugin's own services (so the demo exercises the real
+    code paths) and commit.
+    :param data: what the kernel made: ``admin``, ``buyer``, ``address``,
+        ``categories`` (name -> Category), ``tags`` (name -> Tag),
+        ``products`` (list), and ``logins`` (role -> (phone, password)), a
+        dict the plugin may add its demo accounts to (they are printed).
+    :returns: a short summary ("5 merchants, 12 products") or None.
+    All implementations are called, in plugin order. Default implementation: none.
+    """
+
+
+@hookspec
 def app_ready(app: Flask) -> None:
     """Called once at the end of ``create_app`` with the configured app.
 

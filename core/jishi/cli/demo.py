@@ -17,7 +17,7 @@ def demo(host: str, port: int, no_serve: bool, instance_path: Path | None):
     """Build a fresh demo shop (all plugins, demo data) and serve it."""
     from jishi import migrations
     from jishi.app import create_app
-    from jishi.demo import DEMO_LOGINS, load_demo
+    from jishi.demo import load_demo
 
     instance_path = (instance_path or Path.cwd() / "instance").resolve()
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -27,15 +27,16 @@ def demo(host: str, port: int, no_serve: bool, instance_path: Path | None):
     url = f"sqlite:///{db_file}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "JISHI_PLUGINS": "all"}, instance_path=str(instance_path))
     migrations.upgrade(app)
+    logins: dict = {}
     with app.app_context():
-        summary = load_demo()
+        summary = load_demo(logins)
     base = f"http://{host}:{port}"
     click.echo(f"Demo database: {db_file} ({summary})")
     click.echo(f"Plugins enabled: {', '.join(app.extensions['jishi'].enabled_plugin_names()) or 'none'}")
     click.echo(f"Storefront:  {base}/")
     click.echo(f"Console:     {base}/console/")
     click.echo(f"API docs:    {base}/api/v1/openapi.json")
-    for role, (phone, password) in DEMO_LOGINS.items():
+    for role, (phone, password) in logins.items():
         click.echo(f"Login ({role}): {phone} / {password}")
     click.echo(f"Serve it again later: JISHI_DATABASE_URL={url} JISHI_PLUGINS=all jishi run")
     if no_serve:
