@@ -9,6 +9,7 @@ with the hook's arguments:
 - :mod:`.products`    merchant products, product review, listing, comments (MS7, MS14)
 - :mod:`.orders`      cross-store split, checkout checks, merchant orders (MS8–MS10)
 - :mod:`.finance`     commission, ledger, withdrawals, merchant data (MS11, MS12, MS16)
+- :mod:`.demo`        the mall's demo data for ``jishi demo``
 
 An area's pages and API live in ``<area>_views.py`` and ``<area>_api.py``,
 registered on the shared blueprints of :mod:`.blueprints`.
@@ -25,7 +26,7 @@ from jishi_multistore import models  # noqa: F401 - the plugin's tables
 
 requires = ()
 
-AREAS = ("onboarding", "merchants", "products", "orders", "finance")
+AREAS = ("onboarding", "merchants", "products", "orders", "finance", "demo")
 _modules: list = []
 for _area in AREAS:
     for _suffix in ("", "_views", "_api"):
@@ -109,6 +110,12 @@ def periodic_jobs():
 @hookimpl
 def register_commands(cli):
     _each("register_commands", cli=cli)
+
+
+@hookimpl
+def demo_data(data):
+    parts = [p for p in (impl(data=data) for impl in _impls("demo_data")) if p]
+    return ", ".join(parts) or None
 
 
 @hookimpl
