@@ -156,6 +156,11 @@ class LineCommission(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     merchant_id: Mapped[int] = mapped_column(index=True)
     rate_bp: Mapped[int]
+    # Written once when the order completes (see ledger.settle_order): the
+    # line's commission base (what the merchant earned on it) and the
+    # commission taken, from which refunds reverse proportionally.
+    base: Mapped[int | None]
+    amount: Mapped[int | None]
 
 
 class LedgerJournal(db.Model):
@@ -172,6 +177,7 @@ class LedgerJournal(db.Model):
     kind: Mapped[str] = mapped_column(String(30))  # paid, completed, refund, withdraw_request, ...
     source_type: Mapped[str] = mapped_column(String(20))  # order, refund, withdrawal
     source_id: Mapped[int]
+    order_id: Mapped[int | None] = mapped_column(index=True)  # the order the event belongs to (None: withdrawals)
     memo: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
