@@ -7,12 +7,12 @@ a product detail is at most four, token lookup included.
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import current_app, request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from jishi.api.common import Money, StrictInt, fail, not_found
+from jishi.api.common import Money, StrictInt, fail, json_response, not_found, query_arguments
 from jishi.catalog import service
 from jishi.catalog.service import MAX_ID, MAX_PRICE
 from jishi.checkout.service import CheckoutLine, line_key, price_lines
@@ -209,12 +209,57 @@ def _user():
 # --- Endpoints -------------------------------------------------------------
 
 
+# The product list is the hottest request of a shop, so its few query
+# arguments are checked by hand (:func:`parse_list_args`) instead of through
+# webargs; CatalogListArgsSchema still documents them in the OpenAPI document
+# (``query_arguments``), and the errors have the same shape as webargs': a
+# 422 ``{"code": "invalid", "message": ..., "field": ...}`` naming the first
+# bad field in the schema's order, with marshmallow's messages.
+
+_INT_ARGS = {name: (f.validators[0].min, f.validators[0].max) for name, f in CatalogListArgsSchema().fields.items() if isinstance(f, fields.Integer)}
+_LIST_ARG_ORDER = tuple(CatalogListArgsSchema().fields)
+_TEXT_MAX = {"q": 50, "cursor": 200}
+_SORT_MESSAGE = "Must be one of: " + ", ".join(service.SORTS) + "."
+
+
+def parse_list_args(query) -> dict:
+    """``request.args`` of GET /products as the schema would load them:
+    integers strictly (``[+-]digits``; "1.5", "abc" and "" are refused),
+    ranges and lengths checked, unknown names ignored, the first value of a
+    repeated name taken."""
+    out: dict = {"sort": "newest"}
+    for name in _LIST_ARG_ORDER:
+        raw = query.get(name)
+        if raw is None:
+            continue
+        bounds = _INT_ARGS.get(name)
+        if bounds is not None:
+            digits = raw[1:] if raw[:1] in "+-" else raw
+            if not (digits.isdigit() and digits.isascii()):
+                fail(422, "invalid", "Not a valid integer.", name)
+            value = int(raw) if len(digits) <= 18 else None
+            low, high = bounds
+            if value is None or not low <= value <= high:
+                fail(422, "invalid", f"Must be greater than or equal to {low} and less than or equal to {high}.", name)
+            out[name] = value
+        elif name == "sort":
+            if raw not in service.SORTS:
+                fail(422, "invalid", _SORT_MESSAGE, name)
+            out[name] = raw
+        else:
+            if len(raw) > _TEXT_MAX[name]:
+                fail(422, "invalid", f"Longer than maximum length {_TEXT_MAX[name]}.", name)
+            out[name] = raw
+    return out
+
+
 @blp.get("/products")
-@blp.arguments(CatalogListArgsSchema, location="query", as_kwargs=True)
+@query_arguments(CatalogListArgsSchema)
 @blp.response(200, CatalogProductPageSchema)
-def list_products(**args):
+def list_products():
     """Products on sale, one page at a time (keyset pagination: pass
     ``next_cursor`` back as ``cursor``; ``null`` means the last page)."""
+    args = parse_list_args(request.args)
     limit = page_limit(args)
     items, cursor = service.list_products(
         q=args.get("q"), category_id=args.get("category_id"), tag_id=args.get("tag_id"),
@@ -224,11 +269,15 @@ def list_products(**args):
     return listing_response(items, cursor)
 
 
+_ITEM_KEYS = tuple(c.key for c in service.LISTING_COLUMNS)
+
+
 def listing_response(items, cursor):
     """The page as JSON without a marshmallow dump: the rows already hold
     exactly the fields of CatalogProductItemSchema (the hot path; a test
     checks the output against the schema)."""
-    return jsonify({"items": [row._asdict() for row in items], "next_cursor": cursor})
+    keys = _ITEM_KEYS
+    return json_response({"items": [dict(zip(keys, row)) for row in items], "next_cursor": cursor})
 
 
 @blp.get("/products/<int(max=2147483647):product_id>")

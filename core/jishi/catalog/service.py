@@ -23,7 +23,9 @@ import json
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Text,
+    bindparam,
     cast,
     delete,
     exists,
@@ -146,61 +148,162 @@ def list_products(
     One SQL statement whatever the page size (two with a category filter,
     which covers the category's whole subtree through ``Category.path``).
     ``on_shelf=None`` lists everything (the platform console).
+
+    The statement is built once per *shape* (sort, which filters are present,
+    the plugins' ``product_filters`` conditions) with bound parameters for
+    every value, and reused (:func:`_listing_statement`): a page then costs
+    one cache lookup and one Core execute on the session's connection.
     """
     if sort not in SORTS:
         raise CatalogError("sort", _("Unknown sort order."))
     if limit < 1:
         raise CatalogError("limit", _("The page size must be at least 1."))
-    stmt = select(*LISTING_COLUMNS)
-    if on_shelf is not None:
-        stmt = stmt.where(Product.on_shelf == on_shelf)  # "= true" (not IS) so PostgreSQL uses the listing indexes
+    params: dict[str, Any] = {"limit": limit + 1}
+    conditions: tuple = ()
     if on_shelf:
-        stmt = _visible(stmt, "listing")
-    for term in (q or "").lower().split()[:5]:
-        stmt = stmt.where(Product.search_text.like(f"%{_like_escape(term)}%", escape="\\"))
+        conditions = _visible_conditions("listing")
+    terms = (q or "").lower().split()[:5]
+    for i, term in enumerate(terms):
+        params[f"term{i}"] = f"%{_like_escape(term)}%"
+    categories = 0
     if category_id is not None:
         # The subtree's ids first (a small indexed read), so that a leaf
         # category filters with "category_id = x" along its own index.
         subtree = category_subtree_ids(category_id)
         if not subtree:
             return [], None
-        stmt = stmt.where(Product.category_id.in_(subtree) if len(subtree) > 1 else Product.category_id == subtree[0])
+        categories = 1 if len(subtree) == 1 else 2
+        params["categories"] = subtree[0] if categories == 1 else subtree
     if tag_id is not None:
-        stmt = stmt.where(
-            exists().where(product_tags.c.product_id == Product.id, product_tags.c.tag_id == tag_id)
-        )
+        params["tag_id"] = tag_id
     # Bounds beyond the price column's range are clamped here, so that no
     # caller (API, storefront form, plugin) can send the database an overflow.
     if min_price is not None:
         if min_price > MAX_PRICE:
             return [], None
-        stmt = stmt.where(Product.price >= max(min_price, 0))
+        params["min_price"] = max(min_price, 0)
     if max_price is not None:
-        stmt = stmt.where(Product.price <= min(max_price, MAX_PRICE))
+        params["max_price"] = min(max_price, MAX_PRICE)
     if seller_id is not None:
-        stmt = stmt.where(Product.seller_id == seller_id)
-
+        params["seller_id"] = seller_id
     key = decode_cursor(cursor, sort) if cursor else None
-    if sort == "newest":
-        if key:
-            stmt = stmt.where(Product.id < key[0])
-        stmt = stmt.order_by(Product.id.desc())
-    elif sort == "price_asc":
-        if key:
-            stmt = stmt.where(tuple_(Product.price, Product.id) > tuple_(key[0], key[1]))
-        stmt = stmt.order_by(Product.price.asc(), Product.id.asc())
-    else:
-        column = Product.price if sort == "price_desc" else Product.sales
-        if key:
-            stmt = stmt.where(tuple_(column, Product.id) < tuple_(key[0], key[1]))
-        stmt = stmt.order_by(column.desc(), Product.id.desc())
+    if key:
+        params["key0"] = key[0]
+        if len(key) > 1:
+            params["key1"] = key[1]
 
-    rows = list(db.session.execute(stmt.limit(limit + 1)))
+    shape = (
+        sort, None if on_shelf is None else bool(on_shelf), len(terms), categories, tag_id is not None, min_price is not None,
+        max_price is not None, seller_id is not None, bool(key),
+    )
+    stmt = _listing_statement(shape, conditions)
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # as session.execute would (a no-op when nothing is pending)
+    rows = session.connection().execute(stmt, params).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(sort, _sort_key(rows[-1], sort))
     return rows, next_cursor
+
+
+_LISTING_CACHE: dict[tuple, Any] = {}
+_LISTING_CACHE_SIZE = 512
+
+
+def _visible_conditions(context: str) -> tuple:
+    """The ``product_filters`` conditions as a tuple (the hook is called on
+    every listing; see :func:`_visible`)."""
+    return tuple(
+        condition
+        for conditions in current_app.extensions["jishi"].hook.product_filters(context=context)
+        for condition in conditions or ()
+    )
+
+
+def _conditions_key(conditions: tuple) -> tuple | None:
+    """A hashable key saying "these conditions render the same SQL with the
+    same values", or None when that cannot be told (then no caching)."""
+    if not conditions:
+        return ()
+    out = []
+    for condition in conditions:
+        ck = condition._generate_cache_key() if hasattr(condition, "_generate_cache_key") else None
+        if ck is None:
+            return None
+        values = []
+        for bp in ck.bindparams:
+            if bp.callable is not None:
+                return None
+            values.append(bp.value)
+        try:
+            key = (ck.key, tuple(values))
+            hash(key)
+        except TypeError:
+            return None
+        out.append(key)
+    return tuple(out)
+
+
+def _listing_statement(shape: tuple, conditions: tuple):
+    """The listing SELECT for ``shape`` with bind parameters for every value;
+    built once per shape and plugin conditions, then taken from a cache (the
+    plugins' conditions are part of the key, compared by their SQL and
+    values, so a plugin whose conditions change gets a new statement)."""
+    ckey = _conditions_key(conditions)
+    cache_key = None if ckey is None else (shape, ckey)
+    if cache_key is not None:
+        stmt = _LISTING_CACHE.get(cache_key)
+        if stmt is not None:
+            return stmt
+    stmt = _build_listing_statement(shape, conditions)
+    if cache_key is not None:
+        if len(_LISTING_CACHE) >= _LISTING_CACHE_SIZE:
+            _LISTING_CACHE.clear()
+        _LISTING_CACHE[cache_key] = stmt
+    return stmt
+
+
+def _build_listing_statement(shape: tuple, conditions: tuple):
+    sort, on_shelf, n_terms, categories, has_tag, has_min, has_max, has_seller, has_key = shape
+    stmt = select(*LISTING_COLUMNS)
+    if on_shelf is not None:
+        # "= true" (not IS) so PostgreSQL uses the listing indexes
+        stmt = stmt.where(Product.on_shelf == on_shelf)
+    for condition in conditions:
+        stmt = stmt.where(condition)
+    for i in range(n_terms):
+        stmt = stmt.where(Product.search_text.like(bindparam(f"term{i}"), escape="\\"))
+    if categories == 1:
+        stmt = stmt.where(Product.category_id == bindparam("categories"))
+    elif categories == 2:
+        stmt = stmt.where(Product.category_id.in_(bindparam("categories", expanding=True)))
+    if has_tag:
+        stmt = stmt.where(
+            exists().where(product_tags.c.product_id == Product.id, product_tags.c.tag_id == bindparam("tag_id"))
+        )
+    if has_min:
+        stmt = stmt.where(Product.price >= bindparam("min_price"))
+    if has_max:
+        stmt = stmt.where(Product.price <= bindparam("max_price"))
+    if has_seller:
+        stmt = stmt.where(Product.seller_id == bindparam("seller_id"))
+    key0, key1 = bindparam("key0", type_=Integer), bindparam("key1", type_=Integer)
+    if sort == "newest":
+        if has_key:
+            stmt = stmt.where(Product.id < key0)
+        stmt = stmt.order_by(Product.id.desc())
+    elif sort == "price_asc":
+        if has_key:
+            stmt = stmt.where(tuple_(Product.price, Product.id) > tuple_(key0, key1))
+        stmt = stmt.order_by(Product.price.asc(), Product.id.asc())
+    else:
+        column = Product.price if sort == "price_desc" else Product.sales
+        if has_key:
+            stmt = stmt.where(tuple_(column, Product.id) < tuple_(key0, key1))
+        stmt = stmt.order_by(column.desc(), Product.id.desc())
+    return stmt.limit(bindparam("limit", type_=Integer))
 
 
 # --- Detail ----------------------------------------------------------------
