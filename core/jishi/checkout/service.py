@@ -8,8 +8,9 @@
    ``allocate_discount`` (largest remainder), recorded per line
 6. ``validate_checkout`` -> problems
 7. :func:`place_order`: one transaction writing payment order(s), orders,
-   lines, allocations and history in batches; ``reserve_stock`` per line
-   (atomic conditional UPDATE); ``order_placing``; commit; ``order_placed``.
+   lines, allocations and history in batches; ``reserve_stock`` per line for
+   plugins' pools, the rest of the stock in ONE atomic conditional UPDATE;
+   ``order_placing``; commit; ``order_placed``.
 
 Every entry point (web, API, console) calls :func:`build_checkout` and
 :func:`place_order`, so they all split, price and allocate the same way.
@@ -402,10 +403,22 @@ def _siblings(payment: PaymentOrder) -> list[PaymentOrder]:
     )
 
 
+def payment_mode() -> str:
+    """``"combined"`` (one payment for every order of a checkout) or
+    ``"per_order"`` (one payment per store): the platform's ``payment.mode``
+    setting, else the ``JISHI_PAYMENT_MODE`` config."""
+    from jishi import settings
+
+    mode = settings.get("payment.mode")
+    if mode in ("combined", "per_order"):
+        return mode
+    return current_app.config["JISHI_PAYMENT_MODE"]
+
+
 def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder]:
     hook = _hook()
     user = checkout.user
-    per_order = current_app.config["JISHI_PAYMENT_MODE"] == "per_order" and len(checkout.groups) > 1
+    per_order = payment_mode() == "per_order" and len(checkout.groups) > 1
     now = utcnow()
     payments: list[PaymentOrder] = []
     if per_order:
@@ -468,8 +481,7 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
                 }
             )
     # One executemany INSERT, then one SELECT reading the rows back (the
-    # unit of work would insert row by row on SQLite to learn each id):
-    # placing L lines stays within 12 + L statements.
+    # unit of work would insert row by row on SQLite to learn each id).
     db.session.execute(insert(OrderLine), rows)
     written = db.session.execute(
         select(OrderLine).where(OrderLine.order_id.in_([o.id for o in orders])).order_by(OrderLine.id)
@@ -499,10 +511,18 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
     ]
     db.session.add_all(allocations + events)
 
+    # Plugins' pools (a flash sale) take their own lines one by one; every
+    # other line comes out of its SKU's stock in ONE conditional UPDATE.
+    from jishi.defaults.stock import reserve_sku_stock
+
+    sku_pool: list[CheckoutLine] = []
     for ol, line, order in order_lines:
         reservation = hook.reserve_stock(line=line, order=order)
-        if reservation is not None and reservation.source != "sku":
+        if reservation is None:
+            sku_pool.append(line)
+        elif reservation.source != "sku":
             ol.stock_source = reservation.source
+    reserve_sku_stock(sku_pool)
 
     hook.order_placing(checkout=checkout, payments=payments, orders=orders)
     if checkout.from_cart:

@@ -3,7 +3,7 @@ allocation, the kernel's own checkout validation."""
 
 from __future__ import annotations
 
-from jishi.hookspecs import CartGroup, PriceRule, Problem, hookimpl
+from jishi.hookspecs import CartGroup, PriceRule, Problem, SettingField, SettingsPanel, hookimpl
 from jishi.money import allocate
 
 MEMBER_PRICE_PRIORITY = 10
@@ -53,3 +53,28 @@ def validate_checkout(checkout):
         elif group.delivery.needs_address and checkout.address is None:
             problems.append(Problem("address", str(_l("Choose a delivery address.")), field="address_id", group_key=group.key))
     return problems
+
+
+@hookimpl
+def settings_panels():
+    """How a checkout of several stores is paid (``payment.mode``; unset:
+    the ``JISHI_PAYMENT_MODE`` config)."""
+    from jishi.i18n import lazy_gettext as _l
+
+    return [
+        SettingsPanel(
+            "payment",
+            str(_l("Payment")),
+            (
+                SettingField(
+                    "payment.mode",
+                    str(_l("Orders of several stores are paid")),
+                    "choice",
+                    None,
+                    help=str(_l("Once for all the orders of a checkout, or one payment per store.")),
+                    choices=(("combined", str(_l("together, in one payment"))), ("per_order", str(_l("per store, one payment each")))),  # 合并支付 / 按店铺分别支付
+                ),
+            ),
+            sort=12,
+        )
+    ]

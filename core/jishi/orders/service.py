@@ -63,6 +63,40 @@ def force_complete(order: Order, *, actor=None) -> None:
     commit()
 
 
+def close_paid(order: Order, *, actor=None, note: str = "") -> None:
+    """Close a paid, shipped or received order (the platform's "close"):
+    everything still refundable is refunded at once through after-sales, so
+    the stock goes back (when not shipped), the allocations are reversed,
+    the money is returned and settlement reverses, exactly as a full refund
+    does; the order then moves by the kernel's ``close`` transition.
+
+    Refused (409) while the buyer has an after-sales request open: decide it
+    first. Commits, or writes nothing.
+    """
+    from jishi.aftersales import service as aftersales
+    from jishi.aftersales.models import KIND_REFUND, Refund, RefundLine
+    from jishi.errors import DomainError
+    from jishi.i18n import gettext as _
+
+    if not state.can(order, "close", "platform"):
+        raise state.TransitionError(order, "close")
+    if aftersales._pending_quantities(order.id):
+        raise DomainError("status", _("This order has an open after-sales request; decide it first."), code="conflict", status=409)
+    left = [(line, line.quantity - line.refunded_quantity) for line in order.lines if line.quantity > line.refunded_quantity]
+    if not left:
+        raise state.TransitionError(order, "close")
+    refund = Refund(
+        number=aftersales._number(), order_id=order.id, user_id=order.user_id, seller_id=order.seller_id,
+        kind=KIND_REFUND, reason=(note or N_("closed by the platform"))[:200], amount=0,
+    )
+    db.session.add(refund)
+    db.session.flush()
+    for line, quantity in left:
+        db.session.add(RefundLine(refund_id=refund.id, order_line_id=line.id, quantity=quantity, amount=aftersales.line_amount(line, quantity)))
+    db.session.flush()
+    aftersales.approve(refund, actor, note or N_("closed by the platform"))
+
+
 def close_unpaid(now=None) -> int:
     """Close payment orders unpaid past the timeout (idempotent job).
 
