@@ -512,16 +512,22 @@ def validate_checkout(checkout: Checkout) -> Sequence[Problem] | None:
 
 @hookspec(firstresult=True)
 def reserve_stock(line: CheckoutLine, order: Any) -> StockReservation | None:
-    """Take stock for one line inside the placing transaction.
+    """Take stock for one line from a plugin's own pool, inside the placing
+    transaction (a flash sale takes its lines).
 
-    Must use an atomic conditional update (``UPDATE ... WHERE stock >= n``)
-    and check the row count; raise :class:`jishi.checkout.errors.OutOfStock`
-    when there is not enough.
+    Called for every line; return None to leave the line to the kernel.
+    A pool must use an atomic conditional update (``UPDATE ... WHERE stock
+    >= n``) and check the row count; raise
+    :class:`jishi.checkout.errors.OutOfStock` when there is not enough.
     :param line: the line (sku, quantity, price source).
     :param order: the order being written.
-    :returns: a :class:`StockReservation` recording the pool used.
-    Stops at the first non-None result (a flash sale takes its own lines).
-    Default implementation (trylast): the SKU's stock.
+    :returns: a :class:`StockReservation` recording the pool used, or None.
+    Stops at the first non-None result.
+    Default implementation: none. Every line no plugin takes comes out of
+    its SKU's stock, all such lines of the checkout together in ONE atomic
+    conditional statement (``jishi.defaults.stock.reserve_sku_stock``: all
+    or nothing, naming the first short line), so placing costs the same
+    number of statements for any number of lines.
     """
 
 
