@@ -1,0 +1,268 @@
+"""Settlement, withdrawals and merchant data (MS11, MS12, MS16).
+
+- :mod:`.ledger`       commission rates and the double-entry ledger (the
+  accounts and every posting are documented there)
+- :mod:`.withdrawals`  withdrawal rules, requests, review, payout, overview
+- this module          the kernel hooks, the settings panels, the console
+  menus and the merchant data page's figures
+
+Hooks:
+
+- ``order_placing``: freezes the commission rate of every merchant order line
+  (one lookup, one INSERT ... SELECT per checkout; nothing without merchant
+  orders).
+- ``order_transitioned``: ``pay`` of an online-paid merchant order posts
+  ``paid`` (in the payment's transaction); ``close`` of a paid order still
+  holding money posts ``closed``. Orders closed before payment and the
+  platform's own orders (``seller_id`` None) post nothing.
+- ``settle_order``: completion posts ``completed`` (online) or
+  ``cod_settled`` (cash on delivery: settled, never withdrawable).
+- ``settle_refund``: reverses the refunded part (``refund`` / ``cod_refund``).
+
+Merchant data (MS16) visits are the kernel's ``page_visits`` counters of the
+merchant's shop page (kind ``"shop"``, ref = merchant id) plus the product
+pages (kind ``"product"``) of its products.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from jishi.db import db, utcnow
+from jishi.hookspecs import MenuItem, SettingField, SettingsPanel
+from jishi.i18n import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from jishi_multistore import ledger, withdrawals
+
+
+# -- hooks -------------------------------------------------------------------
+
+
+def hook_order_placing(checkout, payments, orders):
+    ledger.freeze_rates(checkout, orders)
+
+
+def hook_order_transitioned(order, name, from_status, actor_kind):
+    if order.seller_id is None:
+        return
+    if name == "pay":
+        ledger.post_paid(order)
+    elif name == "close" and from_status != "pending_payment":
+        ledger.post_closed(order)
+
+
+def hook_settle_order(order):
+    ledger.settle_order(order)
+
+
+def hook_settle_refund(refund):
+    ledger.settle_refund(refund)
+
+
+def hook_settings_panels():
+    return [
+        SettingsPanel(
+            "multistore_commission",
+            str(_l("Multi-merchant: commission")),  # 多商户-佣金
+            (
+                SettingField(
+                    ledger.COMMISSION_SETTING, str(_l("Default commission (basis points, 100 = 1%)")), "int", ledger.DEFAULT_COMMISSION_BP,
+                    help=str(_l("Used when neither the merchant nor the product's category has a rate of its own.")),
+                ),
+            ),
+            sort=60,
+        ),
+        SettingsPanel(
+            "multistore_withdraw",
+            str(_l("Multi-merchant: withdrawals")),  # 多商户-提现规则
+            (
+                SettingField(withdrawals.PAYOUT_SETTING, str(_l("Payout")), "choice", "manual", choices=(("manual", str(_l("Manual payout (offline)"))),)),  # 手动打款
+                SettingField(withdrawals.MIN_SETTING, str(_l("Minimum per withdrawal")), "money", withdrawals.MIN_FLOOR, help=str(_l("At least 5 yuan."))),  # 单笔提现不得低于5元
+                SettingField(withdrawals.INTERVAL_SETTING, str(_l("One withdrawal per how many days")), "int", 1, help=str(_l("At least 1."))),  # 提现周期
+                SettingField(withdrawals.AGREEMENT_SETTING, str(_l("Withdrawal agreement")), "textarea", ""),  # 提现协议
+            ),
+            sort=61,
+        ),
+    ]
+
+
+def hook_console_menu_items(console, principal):
+    if console == "platform":
+        return [
+            MenuItem(str(_l("Withdrawals")), "multistore_admin.withdrawals", sort=84),  # 提现审批
+            MenuItem(str(_l("Settlement overview")), "multistore_admin.settlement", sort=85),  # 资金对账
+            MenuItem(str(_l("Commission")), "multistore_admin.commission", sort=86),  # 佣金
+        ]
+    if console == "merchant":
+        from jishi_multistore.principal import current_principal
+
+        p = current_principal()
+        items = []
+        if p is not None and p.can("money"):
+            items.append(MenuItem(str(_l("Finance / Withdrawals")), "merchant.finance", console="merchant", sort=70))  # 提现
+        if p is not None and p.can("data"):
+            items.append(MenuItem(str(_l("Data")), "merchant.data", console="merchant", sort=80))  # 数据
+        return items
+    return None
+
+
+# -- merchant data (MS16) ------------------------------------------------------
+
+
+def day_range(start: date | None, end: date | None) -> tuple[date, date]:
+    today = utcnow().date()
+    end = end or today
+    start = start or (end - timedelta(days=29))
+    if start > end:
+        start, end = end, start
+    return start, end
+
+
+def _moments(start: date, end: date) -> tuple[datetime, datetime]:
+    return datetime.combine(start, time()), datetime.combine(end, time()) + timedelta(days=1)
+
+
+def _paid_in(s: datetime, e: datetime):
+    from jishi.orders.models import Order
+
+    moment = func.coalesce(Order.paid_at, Order.created_at)
+    return (Order.status != "pending_payment", moment >= s, moment < e, Order.close_reason.notin_(("cancelled", "timeout")))
+
+
+def visits(merchant_id: int, start: date, end: date) -> dict:
+    """Shop page + product page visits of the merchant: {shop, product, total}."""
+    from jishi.catalog.models import Product
+    from jishi.models import PageVisit
+
+    d0, d1 = start.isoformat(), end.isoformat()
+    rows = db.session.execute(
+        select(PageVisit.kind, func.coalesce(func.sum(PageVisit.count), 0))
+        .where(
+            PageVisit.day >= d0,
+            PageVisit.day <= d1,
+            or_(
+                (PageVisit.kind == "shop") & (PageVisit.ref_id == merchant_id),
+                (PageVisit.kind == "product") & PageVisit.ref_id.in_(select(Product.id).where(Product.seller_id == merchant_id)),
+            ),
+        )
+        .group_by(PageVisit.kind)
+    ).all()
+    by_kind = {k: int(n) for k, n in rows}
+    shop, product = by_kind.get("shop", 0), by_kind.get("product", 0)
+    return {"shop": shop, "product": product, "total": shop + product}
+
+
+def product_analysis(merchant_id: int, start: date, end: date, limit: int = 50) -> dict:
+    """Summary (on shelf, product views, products visited) and per product:
+    views, paid buyers, units, amount and the pay conversion (permille of
+    buyers per view)."""
+    from jishi.catalog.models import Product
+    from jishi.models import PageVisit
+    from jishi.orders.models import Order, OrderLine
+
+    s, e = _moments(start, end)
+    d0, d1 = start.isoformat(), end.isoformat()
+    on_shelf = db.session.execute(select(func.count(Product.id)).where(Product.seller_id == merchant_id, Product.on_shelf.is_(True))).scalar_one()
+    views = dict(
+        db.session.execute(
+            select(PageVisit.ref_id, func.sum(PageVisit.count))
+            .where(PageVisit.kind == "product", PageVisit.day >= d0, PageVisit.day <= d1, PageVisit.ref_id.in_(select(Product.id).where(Product.seller_id == merchant_id)))
+            .group_by(PageVisit.ref_id)
+        ).all()
+    )
+    sales = {
+        pid: (int(b), int(q or 0), int(a or 0))
+        for pid, b, q, a in db.session.execute(
+            select(OrderLine.product_id, func.count(func.distinct(Order.user_id)), func.sum(OrderLine.quantity), func.sum(OrderLine.pay_amount))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.seller_id == merchant_id, *_paid_in(s, e))
+            .group_by(OrderLine.product_id)
+        ).all()
+        if pid is not None
+    }
+    ids = set(views) | set(sales)
+    names = dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(list(ids)))).all()) if ids else {}
+    rows = []
+    for pid in ids:
+        v = int(views.get(pid, 0) or 0)
+        buyers, qty, amount = sales.get(pid, (0, 0, 0))
+        rows.append(
+            {
+                "product_id": pid,
+                "name": names.get(pid, ""),
+                "views": v,
+                "buyers": buyers,
+                "quantity": qty,
+                "amount": amount,
+                "pay_rate_permille": buyers * 1000 // v if v else 0,
+            }
+        )
+    rows.sort(key=lambda r: (-r["amount"], -r["views"], r["product_id"]))
+    return {
+        "on_shelf": int(on_shelf),
+        "views": sum(int(v or 0) for v in views.values()),
+        "visited_products": sum(1 for v in views.values() if v),
+        "products": rows[:limit],
+    }
+
+
+def merchant_data(merchant_id: int, start: date | None = None, end: date | None = None) -> dict:
+    """The merchant data page (商铺概况, 交易分析, 商品分析) for a date range.
+
+    Paid, refunded and the order figures are for the range; the money
+    figures (paid out, awaiting withdrawal, non-withdrawable) are the
+    current balances."""
+    from jishi.reports import service as reports
+
+    start, end = day_range(start, end)
+    ov = reports.overview(start, end, seller_id=merchant_id)
+    fn = reports.funnel(start, end, seller_id=merchant_id)
+    v = visits(merchant_id, start, end)
+    bal = ledger.balances(merchant_id)
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "overview": {
+            "paid_amount": ov["paid_amount"],
+            "refunded_amount": ov["refunds_amount"],
+            "paid_out": bal[ledger.PAID_OUT],
+            "awaiting_withdrawal": bal[ledger.AVAILABLE],
+            "pending_payout": bal[ledger.PAYOUT_PENDING],
+            "non_withdrawable": bal[ledger.PENDING],
+            "cod_collected": bal[ledger.COD_COLLECTED],
+            "paid_orders": ov["paid_orders"],
+            "buyers": ov["buyers"],
+            "items": ov["items"],
+            "visits": v["total"],
+            "shop_visits": v["shop"],
+            "product_visits": v["product"],
+        },
+        "funnel": {
+            "visits": v["total"],
+            "ordered": fn["ordered"],
+            "paid": fn["paid"],
+            "order_rate_permille": fn["ordered"] * 1000 // v["total"] if v["total"] else 0,
+            "order_pay_rate_permille": fn["paid"] * 1000 // fn["ordered"] if fn["ordered"] else 0,
+            "pay_rate_permille": fn["paid"] * 1000 // v["total"] if v["total"] else 0,
+        },
+        "products": product_analysis(merchant_id, start, end),
+    }
+
+
+def finance_summary(merchant) -> dict:
+    """The merchant's balances and the withdrawal rules (its finance page)."""
+    bal = ledger.balances(merchant.id)
+    r = withdrawals.rules()
+    next_day = withdrawals.next_allowed_day(merchant.id, r["interval_days"])
+    today = withdrawals.local_day(utcnow())
+    return {
+        "withdrawable": bal[ledger.AVAILABLE],
+        "pending_payout": bal[ledger.PAYOUT_PENDING],
+        "non_withdrawable": bal[ledger.PENDING],
+        "paid_out": bal[ledger.PAID_OUT],
+        "cod_collected": bal[ledger.COD_COLLECTED],
+        "rules": r,
+        "next_allowed_day": next_day.isoformat() if next_day and next_day > today else None,
+        "account": dict(merchant.withdraw_account or {}),
+    }

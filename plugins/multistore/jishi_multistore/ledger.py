@@ -1,0 +1,553 @@
+"""Commission and the double-entry ledger (MS11).
+
+Money lands in the platform's payment account; what the platform owes each
+merchant is kept as ledger entries, never as a balance column. A balance is
+``SUM(amount)`` of an account's entries.
+
+Conventions
+-----------
+Every :class:`~jishi_multistore.models.LedgerJournal` is one event; its
+:class:`~jishi_multistore.models.LedgerEntry` rows sum to zero. ``amount``
+is fen, positive = credit. Merchant accounts are credit-balance accounts
+(their sums are what the platform owes / has paid the merchant, never
+negative); the platform's ``cash``, ``subsidy``, ``payouts`` and
+``cod_offline`` are debit-balance accounts (their sums are <= 0).
+``(kind, source_type, source_id)`` is unique: calling a hook again for the
+same event posts nothing.
+
+Merchant accounts (``merchant_id`` set):
+
+- ``pending``         不可提现: paid online, order not completed
+- ``available``       可提现 / 待提现: completed, after commission and refunds
+- ``payout_pending``  待打款: withdrawal requested or approved, not yet paid
+- ``paid_out``        已打款: paid to the merchant (cumulative)
+- ``cod_collected``   cash on delivery the merchant collected itself
+  (settled, never withdrawable: the money never reached the platform)
+
+Platform accounts (``merchant_id`` None):
+
+- ``cash``        the platform's payment account (debit: money held)
+- ``subsidy``     platform-funded discount shares the platform bears
+- ``commission``  commission income
+- ``payouts``     money sent to merchants (mirror of their ``paid_out``)
+- ``refund_due``  money of a paid order the platform closed without a refund,
+  owed back to the buyer
+- ``cod_offline`` memo of cash collected by merchants (mirror of ``cod_collected``)
+
+Postings (P = the order's pay amount, S = platform-funded discount shares
+recorded in ``OrderAllocation`` with ``funded_by="platform"``; merchant-funded
+shares simply are not part of what the merchant earns)::
+
+  paid        (order, online pay)   cash -P, subsidy -S, M.pending +(P+S)
+  completed   (order)               M.pending -X, M.available +X,
+                                    M.available -C, commission +C
+              X = what is left of the order in pending; C = commission
+  cod_settled (order, COD complete) M.cod_collected +N, cod_offline -N
+              N = P - refunded (no commission: the platform holds no money)
+  refund      (refund, before completion)
+                                    M.pending -(R+Sr), cash +R, subsidy +Sr
+  refund      (refund, after completion)
+                                    M.available -(R+Sr), cash +R, subsidy +Sr,
+                                    commission -Cr, M.available +Cr
+  cod_refund  (refund of a settled COD order)
+                                    M.cod_collected -R, cod_offline +R
+  closed      (order closed by the platform while paid, money not refunded)
+                                    M.pending -rem, refund_due +(rem-Sl), subsidy +Sl
+  withdraw_request (withdrawal)     M.available -W, M.payout_pending +W
+  withdraw_reject  (withdrawal)     M.payout_pending -W, M.available +W
+  withdraw_paid    (withdrawal)     M.payout_pending -W, M.paid_out +W,
+                                    cash +W, payouts -W
+
+R = the refund's amount, Sr = the platform-funded shares it reverses
+(``RefundReversal``). Approving a withdrawal moves no money (it stays in
+``payout_pending``).
+
+Commission
+----------
+The rate (basis points) is frozen on each merchant order line when the order
+is placed (:class:`LineCommission`), resolved as: the merchant's own rate
+(``Merchant.commission_bp``), else the rate of the line's category or its
+nearest ancestor with one (``CategoryCommission``), else the rate of the
+merchant's commission category (``Merchant.commission_category_id``), else
+the platform default (setting ``multistore.commission_default_bp``).
+
+At completion the commission of a line is ``round(base * rate / 10000)``
+(half up) where ``base`` is what the merchant earns on the line: its paid
+amount plus its platform-funded shares, minus what was refunded before. The
+delivery fee goes to the merchant (it ships) and bears no commission. Base and
+commission are stored on the line. A refund after completion reverses
+``due(after) - due(before)`` where ``due(x) = commission * x // base`` of the
+base refunded since completion (the whole commission once the line is fully
+refunded), so the reversals of a line add up to exactly its commission.
+
+A refund after completion is refused (409 ``merchant_balance``) when the
+merchant's withdrawable balance cannot cover it (it was already withdrawn):
+the platform settles that with the merchant first, and balances never go
+negative.
+
+Locking: postings that take money out of ``available`` (and the ones that
+add to it) first bump ``Merchant.ledger_version`` with an atomic UPDATE —
+the merchant row lock that serialises them on PostgreSQL (SQLite write
+transactions are serial already). Payment postings only add to ``pending``
+and take no lock (a payment of several merchants' orders would otherwise
+lock several rows in arbitrary order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from jishi.db import db, utcnow
+from jishi.errors import DomainError
+from sqlalchemy import String, and_, case, cast, func, insert, literal_column, null, select, union_all, update
+
+from jishi_multistore.models import CategoryCommission, LedgerEntry, LedgerJournal, LineCommission, Merchant
+
+# Merchant accounts
+PENDING = "pending"
+AVAILABLE = "available"
+PAYOUT_PENDING = "payout_pending"
+PAID_OUT = "paid_out"
+COD_COLLECTED = "cod_collected"
+MERCHANT_ACCOUNTS = (PENDING, AVAILABLE, PAYOUT_PENDING, PAID_OUT, COD_COLLECTED)
+# Platform accounts
+CASH = "cash"
+SUBSIDY = "subsidy"
+COMMISSION = "commission"
+PAYOUTS = "payouts"
+REFUND_DUE = "refund_due"
+COD_OFFLINE = "cod_offline"
+PLATFORM_ACCOUNTS = (CASH, SUBSIDY, COMMISSION, PAYOUTS, REFUND_DUE, COD_OFFLINE)
+
+DEFAULT_COMMISSION_BP = 0
+COMMISSION_SETTING = "multistore.commission_default_bp"
+MAX_BP = 10000
+
+
+class LedgerError(DomainError):
+    pass
+
+
+# -- posting -----------------------------------------------------------------
+
+
+def posted(kind: str, source_type: str, source_id: int) -> bool:
+    return db.session.execute(
+        select(LedgerJournal.id).where(
+            LedgerJournal.kind == kind, LedgerJournal.source_type == source_type, LedgerJournal.source_id == source_id
+        )
+    ).first() is not None
+
+
+def post(
+    kind: str,
+    source_type: str,
+    source_id: int,
+    merchant_id: int,
+    legs: Iterable[tuple[int | None, str, int]],
+    *,
+    order_id: int | None = None,
+    memo: str = "",
+) -> LedgerJournal | None:
+    """Write one balanced journal of ``legs`` (merchant_id or None, account,
+    amount); None when this event was posted before (a replay)."""
+    legs = [(m, a, int(x)) for m, a, x in legs if x]
+    if sum(x for _m, _a, x in legs) != 0:
+        raise AssertionError(f"journal {kind} {source_type}:{source_id} does not balance: {legs}")
+    if posted(kind, source_type, source_id):
+        return None
+    now = utcnow()
+    journal = LedgerJournal(
+        merchant_id=merchant_id, kind=kind, source_type=source_type, source_id=source_id, order_id=order_id, memo=memo[:200], created_at=now
+    )
+    db.session.add(journal)
+    db.session.flush()
+    if legs:
+        db.session.execute(
+            insert(LedgerEntry),
+            [{"journal_id": journal.id, "merchant_id": m, "account": a, "amount": x, "created_at": now} for m, a, x in legs],
+        )
+    return journal
+
+
+def lock(merchant_id: int) -> None:
+    """Take the merchant's ledger lock for the rest of the transaction."""
+    db.session.execute(
+        update(Merchant)
+        .where(Merchant.id == merchant_id)
+        .values(ledger_version=Merchant.ledger_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def balances(merchant_id: int, *, start=None, end=None) -> dict[str, int]:
+    """The merchant's accounts: {account: fen} (every merchant account present).
+    With ``start``/``end`` (datetimes): the net movement in that range."""
+    q = select(LedgerEntry.account, func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.merchant_id == merchant_id)
+    if start is not None:
+        q = q.where(LedgerEntry.created_at >= start)
+    if end is not None:
+        q = q.where(LedgerEntry.created_at < end)
+    out = dict.fromkeys(MERCHANT_ACCOUNTS, 0)
+    for account, total in db.session.execute(q.group_by(LedgerEntry.account)).all():
+        out[account] = int(total)
+    return out
+
+
+def balance(merchant_id: int, account: str) -> int:
+    return int(
+        db.session.execute(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.merchant_id == merchant_id, LedgerEntry.account == account)
+        ).scalar_one()
+    )
+
+
+def platform_balances() -> dict[str, int]:
+    out = dict.fromkeys(PLATFORM_ACCOUNTS, 0)
+    rows = db.session.execute(
+        select(LedgerEntry.account, func.sum(LedgerEntry.amount)).where(LedgerEntry.merchant_id.is_(None)).group_by(LedgerEntry.account)
+    ).all()
+    for account, total in rows:
+        out[account] = int(total or 0)
+    return out
+
+
+def _order_account(order_id: int, account: str) -> int:
+    return int(
+        db.session.execute(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+            .join(LedgerJournal, LedgerJournal.id == LedgerEntry.journal_id)
+            .where(LedgerJournal.order_id == order_id, LedgerEntry.account == account, LedgerEntry.merchant_id.isnot(None))
+        ).scalar_one()
+    )
+
+
+def journals(merchant_id: int | None = None, *, limit: int = 50, before_id: int | None = None) -> list[LedgerJournal]:
+    q = select(LedgerJournal).order_by(LedgerJournal.id.desc()).limit(limit)
+    if merchant_id is not None:
+        q = q.where(LedgerJournal.merchant_id == merchant_id)
+    if before_id is not None:
+        q = q.where(LedgerJournal.id < before_id)
+    rows = db.session.execute(q).scalars().all()
+    if rows:
+        entries: dict[int, list[LedgerEntry]] = {}
+        for e in db.session.execute(select(LedgerEntry).where(LedgerEntry.journal_id.in_([j.id for j in rows])).order_by(LedgerEntry.id)).scalars():
+            entries.setdefault(e.journal_id, []).append(e)
+        from sqlalchemy.orm.attributes import set_committed_value
+
+        for j in rows:
+            set_committed_value(j, "entries", entries.get(j.id, []))
+    return rows
+
+
+# -- commission rates --------------------------------------------------------
+
+
+def _rate_rows(merchant_ids: Sequence[int], category_ids: Sequence[int]):
+    """Everything the rates of these merchants' lines depend on, in ONE
+    statement: the merchants' own rates and commission categories, the
+    category rates, the paths of the lines' (and merchants') categories and
+    the stored platform default."""
+    from jishi.catalog.models import Category
+    from jishi.models import Setting
+
+    text_null = cast(null(), String)
+    int_null = cast(null(), db.Integer)
+    parts = [
+        select(
+            literal_column("'m'").label("k"),
+            Merchant.id.label("id"),
+            Merchant.commission_bp.label("rate"),
+            Merchant.commission_category_id.label("ref"),
+            text_null.label("txt"),
+        ).where(Merchant.id.in_(list(merchant_ids))),
+        select(literal_column("'c'"), CategoryCommission.category_id, CategoryCommission.rate_bp, int_null, text_null),
+        select(literal_column("'p'"), Category.id, int_null, int_null, cast(Category.path, String)).where(
+            Category.id.in_(list(category_ids)) | Category.id.in_(select(Merchant.commission_category_id).where(Merchant.id.in_(list(merchant_ids))))
+        ),
+        select(literal_column("'s'"), literal_column("0"), int_null, int_null, cast(Setting.value, String)).where(Setting.key == COMMISSION_SETTING),
+    ]
+    return db.session.execute(union_all(*parts)).all()
+
+
+class RateTable:
+    """Resolves a (merchant, category) to its rate in basis points."""
+
+    def __init__(self, rows):
+        self.merchants: dict[int, tuple[int | None, int | None]] = {}
+        self.categories: dict[int, int] = {}
+        self.paths: dict[int, str] = {}
+        self.default = DEFAULT_COMMISSION_BP
+        for k, ident, rate, ref, txt in rows:
+            if k == "m":
+                self.merchants[ident] = (rate, ref)
+            elif k == "c":
+                self.categories[ident] = int(rate)
+            elif k == "p":
+                self.paths[ident] = txt or ""
+            elif k == "s":
+                self.default = parse_bp(txt, DEFAULT_COMMISSION_BP)
+
+    def _category_rate(self, category_id: int | None) -> int | None:
+        if category_id is None:
+            return None
+        path = self.paths.get(category_id) or f"/{category_id}/"
+        for part in reversed([p for p in path.split("/") if p]):
+            if part.isdigit() and int(part) in self.categories:
+                return self.categories[int(part)]
+        return self.categories.get(category_id)
+
+    def rate(self, merchant_id: int, category_id: int | None) -> int:
+        own, commission_category = self.merchants.get(merchant_id, (None, None))
+        if own is not None:
+            return int(own)
+        for cat in (category_id, commission_category):
+            found = self._category_rate(cat)
+            if found is not None:
+                return found
+        return self.default
+
+
+def parse_bp(value, default: int = DEFAULT_COMMISSION_BP) -> int:
+    """A stored setting value (JSON text or int) as basis points in [0, 10000]."""
+    try:
+        n = int(str(value).strip().strip('"'))
+    except (TypeError, ValueError):
+        return default
+    return n if 0 <= n <= MAX_BP else default
+
+
+def rate_table(pairs: Iterable[tuple[int, int | None]]) -> RateTable:
+    pairs = list(pairs)
+    return RateTable(_rate_rows(sorted({m for m, _c in pairs}), sorted({c for _m, c in pairs if c is not None})))
+
+
+def freeze_rates(checkout, orders) -> None:
+    """Write the commission rate of every merchant order line: one lookup,
+    one INSERT ... SELECT (nothing at all without merchant orders)."""
+    from jishi.orders.models import Order, OrderLine
+
+    merchant_orders = [o for o in orders if o.seller_id is not None]
+    if not merchant_orders:
+        return
+    pairs = {(line.seller_id, line.category_id) for line in checkout.lines if line.seller_id is not None}
+    table = rate_table(pairs)
+    whens = []
+    for m, c in sorted(pairs, key=lambda p: (p[0], p[1] or 0)):
+        cond = OrderLine.category_id.is_(None) if c is None else OrderLine.category_id == c
+        whens.append((and_(Order.seller_id == m, cond), table.rate(m, c)))
+    rate = case(*whens, else_=table.default) if whens else literal_column(str(table.default))
+    db.session.execute(
+        insert(LineCommission).from_select(
+            ["order_line_id", "order_id", "merchant_id", "rate_bp"],
+            select(OrderLine.id, OrderLine.order_id, Order.seller_id, rate)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.order_id.in_([o.id for o in merchant_orders])),
+        )
+    )
+
+
+def current_rate(merchant_id: int, category_id: int | None) -> int:
+    return rate_table([(merchant_id, category_id)]).rate(merchant_id, category_id)
+
+
+def commission_of(base: int, rate_bp: int) -> int:
+    """Half-up rounding to the fen."""
+    if base <= 0 or rate_bp <= 0:
+        return 0
+    return (base * rate_bp + MAX_BP // 2) // MAX_BP
+
+
+# -- order events ------------------------------------------------------------
+
+
+def _platform_shares(order_id: int) -> dict[int, tuple[int, int]]:
+    """{order_line_id: (platform-funded amount, reversed so far)}."""
+    from jishi.orders.models import OrderAllocation
+
+    rows = db.session.execute(
+        select(OrderAllocation.order_line_id, func.sum(OrderAllocation.amount), func.sum(OrderAllocation.reversed_amount))
+        .where(OrderAllocation.order_id == order_id, OrderAllocation.funded_by == "platform")
+        .group_by(OrderAllocation.order_line_id)
+    ).all()
+    return {line_id: (int(a or 0), int(r or 0)) for line_id, a, r in rows}
+
+
+def is_online(order) -> bool:
+    return order.payment_method != "cod" and order.paid_at is not None
+
+
+def post_paid(order) -> LedgerJournal | None:
+    """An online payment of a merchant order: the money waits, not withdrawable."""
+    if order.seller_id is None or not is_online(order):
+        return None
+    subsidy = sum(a for a, _r in _platform_shares(order.id).values())
+    return post(
+        "paid", "order", order.id, order.seller_id,
+        [(None, CASH, -order.pay_amount), (None, SUBSIDY, -subsidy), (order.seller_id, PENDING, order.pay_amount + subsidy)],
+        order_id=order.id, memo=order.number,
+    )
+
+
+def post_closed(order) -> LedgerJournal | None:
+    """A paid order closed with money still held for it (the platform closed
+    it without refunding): the money is owed back to the buyer."""
+    if order.seller_id is None or not posted("paid", "order", order.id):
+        return None
+    remaining = _order_account(order.id, PENDING)
+    if remaining <= 0:
+        return None
+    subsidy = sum(a - r for a, r in _platform_shares(order.id).values())
+    subsidy = min(max(subsidy, 0), remaining)
+    return post(
+        "closed", "order", order.id, order.seller_id,
+        [(order.seller_id, PENDING, -remaining), (None, REFUND_DUE, remaining - subsidy), (None, SUBSIDY, subsidy)],
+        order_id=order.id, memo=order.number,
+    )
+
+
+def settle_order(order) -> LedgerJournal | None:
+    """Completion: the order's money becomes withdrawable, less commission
+    (online), or its cash-on-delivery settlement is recorded."""
+    if order.seller_id is None:
+        return None
+    mid = order.seller_id
+    if order.payment_method == "cod":
+        if posted("cod_settled", "order", order.id):
+            return None
+        collected = order.pay_amount - order.refunded_amount
+        return post(
+            "cod_settled", "order", order.id, mid,
+            [(mid, COD_COLLECTED, collected), (None, COD_OFFLINE, -collected)],
+            order_id=order.id, memo=order.number,
+        )
+    if not posted("paid", "order", order.id) or posted("completed", "order", order.id):
+        return None
+    from jishi.orders.models import OrderLine
+
+    lock(mid)
+    remaining = _order_account(order.id, PENDING)
+    shares = _platform_shares(order.id)
+    lines = db.session.execute(
+        select(OrderLine.id, OrderLine.category_id, OrderLine.pay_amount, OrderLine.refunded_amount).where(OrderLine.order_id == order.id)
+    ).all()
+    frozen = {
+        lc.order_line_id: lc
+        for lc in db.session.execute(select(LineCommission).where(LineCommission.order_id == order.id)).scalars()
+    }
+    missing = [line for line in lines if line.id not in frozen]
+    if missing:  # placed before the plugin froze rates: today's rate
+        table = rate_table([(mid, line.category_id) for line in missing])
+        for line in missing:
+            lc = LineCommission(order_line_id=line.id, order_id=order.id, merchant_id=mid, rate_bp=table.rate(mid, line.category_id))
+            db.session.add(lc)
+            frozen[line.id] = lc
+    commission = 0
+    for line in lines:
+        amount, reversed_ = shares.get(line.id, (0, 0))
+        base = max(0, line.pay_amount - line.refunded_amount + amount - reversed_)
+        lc = frozen[line.id]
+        lc.base = base
+        lc.amount = commission_of(base, lc.rate_bp)
+        commission += lc.amount
+    commission = min(commission, remaining)
+    return post(
+        "completed", "order", order.id, mid,
+        [(mid, PENDING, -remaining), (mid, AVAILABLE, remaining), (mid, AVAILABLE, -commission), (None, COMMISSION, commission)],
+        order_id=order.id, memo=order.number,
+    )
+
+
+def settle_refund(refund) -> LedgerJournal | None:
+    """Reverse what was recorded for the refunded part of a merchant order."""
+    from jishi.aftersales.models import RefundLine, RefundReversal
+    from jishi.orders.models import Order, OrderAllocation, OrderLine
+
+    order = db.session.get(Order, refund.order_id)
+    if order is None or order.seller_id is None:
+        return None
+    mid = order.seller_id
+    if posted("refund", "refund", refund.id) or posted("cod_refund", "refund", refund.id):
+        return None
+    amount = int(refund.amount)
+    if posted("cod_settled", "order", order.id):
+        lock(mid)
+        amount = min(amount, balance(mid, COD_COLLECTED))
+        return post("cod_refund", "refund", refund.id, mid, [(mid, COD_COLLECTED, -amount), (None, COD_OFFLINE, amount)], order_id=order.id, memo=refund.number)
+    if not posted("paid", "order", order.id):
+        return None  # cash on delivery not settled yet, or nothing was paid online: nothing recorded
+    refund_lines = db.session.execute(
+        select(RefundLine.id, RefundLine.order_line_id, RefundLine.amount).where(RefundLine.refund_id == refund.id)
+    ).all()
+    reversed_by_line: dict[int, int] = {}
+    if refund_lines:
+        for rl_id, total in db.session.execute(
+            select(RefundReversal.refund_line_id, func.sum(RefundReversal.amount))
+            .join(OrderAllocation, OrderAllocation.id == RefundReversal.allocation_id)
+            .where(RefundReversal.refund_line_id.in_([r.id for r in refund_lines]), OrderAllocation.funded_by == "platform")
+            .group_by(RefundReversal.refund_line_id)
+        ).all():
+            reversed_by_line[rl_id] = int(total or 0)
+    subsidy_back = sum(reversed_by_line.values())
+    if not posted("completed", "order", order.id):
+        return post(
+            "refund", "refund", refund.id, mid,
+            [(mid, PENDING, -(amount + subsidy_back)), (None, CASH, amount), (None, SUBSIDY, subsidy_back)],
+            order_id=order.id, memo=refund.number,
+        )
+    # After completion: out of the withdrawable balance, commission given back.
+    lock(mid)
+    line_ids = [r.order_line_id for r in refund_lines]
+    shares = _platform_shares(order.id)
+    state = {
+        row.id: row
+        for row in db.session.execute(
+            select(OrderLine.id, OrderLine.pay_amount, OrderLine.refunded_amount, LineCommission.base, LineCommission.amount.label("commission"))
+            .join(LineCommission, LineCommission.order_line_id == OrderLine.id)
+            .where(OrderLine.id.in_(line_ids))
+        ).all()
+    } if line_ids else {}
+    commission_back = 0
+    for rl in refund_lines:
+        row = state.get(rl.order_line_id)
+        if row is None or not row.base or not row.commission:
+            continue
+        a, r = shares.get(rl.order_line_id, (0, 0))
+        remaining_now = row.pay_amount - row.refunded_amount + a - r
+        after = row.base - remaining_now
+        before = after - (rl.amount + reversed_by_line.get(rl.id, 0))
+        commission_back += _due(row.commission, row.base, after) - _due(row.commission, row.base, before)
+    out = amount + subsidy_back
+    available = balance(mid, AVAILABLE)
+    if out - commission_back > available:
+        from jishi.i18n import gettext as _
+
+        raise LedgerError(
+            "amount",
+            _("The merchant's withdrawable balance (%(balance)s) cannot cover this refund; settle it with the merchant first.", balance=available),  # 商户可提现余额不足
+            code="merchant_balance",
+            status=409,
+        )
+    return post(
+        "refund", "refund", refund.id, mid,
+        [
+            (mid, AVAILABLE, -out),
+            (None, CASH, amount),
+            (None, SUBSIDY, subsidy_back),
+            (None, COMMISSION, -commission_back),
+            (mid, AVAILABLE, commission_back),
+        ],
+        order_id=order.id, memo=refund.number,
+    )
+
+
+def _due(commission: int, base: int, refunded_base: int) -> int:
+    """Commission reversed once ``refunded_base`` of ``base`` is refunded."""
+    if refunded_base <= 0:
+        return 0
+    if refunded_base >= base:
+        return commission
+    return commission * refunded_base // base
