@@ -1,0 +1,399 @@
+"""Merchants API (MS4–MS6, MS13, MS15, MS17).
+
+- Buyers: ``GET /api/v1/shops`` (the merchant list, sortable by distance)
+  and ``GET /api/v1/shops/<id>``.
+- Merchant staff: ``/api/v1/merchant/profile``, ``/merchant/staff``,
+  ``/merchant/dashboard`` (the acting merchant always comes from the
+  signed-in principal).
+- Platform: ``/api/v1/admin/multistore/merchants...`` and
+  ``/admin/multistore/announcements...``.
+"""
+
+from __future__ import annotations
+
+from flask import Response
+from flask_login import current_user
+from jishi.api.common import Money, StrictInt, not_found, platform_required
+from jishi.db import commit, db
+from jishi.i18n import gettext as _
+from marshmallow import Schema, fields, validate
+
+from jishi_multistore import merchants as service
+from jishi_multistore.blueprints import api as blp
+from jishi_multistore.models import BUSINESS_STATES, Announcement
+from jishi_multistore.principal import current_principal, merchant, merchant_api
+
+MAX_ID = 2**31 - 1
+STRICT_BOOL = {"truthy": {True}, "falsy": {False}}
+
+
+# --- Schemas ---------------------------------------------------------------------
+
+
+class ShopItemSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    stars = fields.Integer()
+    avg_spend = fields.Integer(allow_none=True, metadata={"description": "fen per person"})
+    hours = fields.String()
+    category = fields.String()
+    address = fields.String()
+    lat = fields.Float(allow_none=True)
+    lng = fields.Float(allow_none=True)
+    logo = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    url = fields.String()
+    joined_at = fields.DateTime(allow_none=True)
+    distance_m = fields.Integer(allow_none=True, metadata={"description": "metres from the visitor (with lat/lng)"})
+    distance_text = fields.String()
+
+
+class ShopPageSchema(Schema):
+    items = fields.List(fields.Nested(ShopItemSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ShopListArgs(Schema):
+    sort = fields.String(load_default="newest", validate=validate.OneOf(service.SHOP_SORTS),
+                         metadata={"description": "newest (join time), name, or distance (needs lat, lng)"})
+    lat = fields.Float(validate=validate.Range(min=-90, max=90), allow_nan=False)
+    lng = fields.Float(validate=validate.Range(min=-180, max=180), allow_nan=False)
+    q = fields.String(validate=validate.Length(max=60))
+    category = fields.String(validate=validate.Length(max=40))
+    cursor = fields.String(validate=validate.Length(max=300))
+    limit = StrictInt(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ShopDetailSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    category = fields.String()
+    logo = fields.String()
+    images = fields.List(fields.String())
+    intro = fields.String()
+    stars = fields.Integer()
+    hours = fields.String()
+    avg_spend = fields.Integer(allow_none=True)
+    address = fields.String()
+    lat = fields.Float(allow_none=True)
+    lng = fields.Float(allow_none=True)
+    service_phone = fields.String()
+    service_wechat = fields.String()
+    announcement = fields.String()
+    returns_enabled = fields.Boolean()
+    status = fields.Function(service.effective_status)
+    status_label = fields.Function(lambda m: service.status_labels().get(service.effective_status(m), ""))
+    notice = fields.Function(service.shop_page_notice, metadata={"description": "what the shop page says when not open"})
+    can_sell = fields.Function(lambda m: service.effective_status(m) == "open")
+    joined_at = fields.DateTime(attribute="approved_at", allow_none=True)
+
+
+class ProfileSchema(ShopDetailSchema):
+    return_address = fields.String()
+    return_recipient = fields.String()
+    return_phone = fields.String()
+    application_fields = fields.Function(lambda m: [
+        {"key": f.key, "label": f.label, "kind": f.kind, "required": f.required, "editable": f.editable, "value": (m.fields or {}).get(f.key, "")}
+        for f in _app_fields()
+    ])
+
+
+class ProfileArgs(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=60))
+    category = fields.String(validate=validate.Length(max=40))
+    logo = fields.String(validate=validate.Length(max=300))
+    images = fields.List(fields.String(validate=validate.Length(min=1, max=300)), validate=validate.Length(max=service.MAX_IMAGES))
+    intro = fields.String(validate=validate.Length(max=5000))
+    hours = fields.String(validate=validate.Length(max=40), metadata={"description": "HH:MM-HH:MM; empty: 24 hours"})
+    avg_spend = Money(allow_none=True, validate=validate.Range(min=0, max=10**9))
+    address = fields.String(validate=validate.Length(max=200))
+    lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90), allow_nan=False)
+    lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180), allow_nan=False)
+    service_phone = fields.String(validate=validate.Length(max=30))
+    service_wechat = fields.String(validate=validate.Length(max=60))
+    announcement = fields.String(validate=validate.Length(max=100, error="The announcement is limited to 100 characters."))
+    returns_enabled = fields.Boolean(**STRICT_BOOL)
+    return_address = fields.String(validate=validate.Length(max=200))
+    return_recipient = fields.String(validate=validate.Length(max=40))
+    return_phone = fields.String(validate=validate.Length(max=30))
+    fields = fields.Dict(keys=fields.String(validate=validate.Length(max=40)), values=fields.String(validate=validate.Length(max=500)),
+                         metadata={"description": "answers to editable application fields"})  # last: shadows the module
+
+
+class AnnouncementSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    body = fields.String()
+    created_at = fields.DateTime()
+
+
+class AnnouncementArgs(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    body = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class AnnouncementPatch(Schema):
+    title = fields.String(validate=validate.Length(min=1, max=100))
+    body = fields.String(validate=validate.Length(max=5000))
+
+
+class AnnouncementList(Schema):
+    items = fields.List(fields.Nested(AnnouncementSchema))
+
+
+class DashboardSchema(Schema):
+    merchant = fields.Nested(ShopDetailSchema)
+    role = fields.String()
+    permissions = fields.List(fields.String())
+    announcements = fields.List(fields.Nested(AnnouncementSchema))
+
+
+class MemberSchema(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    role = fields.String()
+    name = fields.Function(lambda mm: mm.user.display_name() if mm.user else "")
+    phone = fields.Function(lambda mm: mm.user.phone if mm.user else "")
+    created_at = fields.DateTime()
+
+
+class MemberList(Schema):
+    items = fields.List(fields.Nested(MemberSchema))
+
+
+class ClerkArgs(Schema):
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=20))
+
+
+class AdminMerchantSchema(ProfileSchema):
+    owner_id = fields.Integer()
+    owner_phone = fields.Function(lambda m: m.owner.phone if m.owner else "")
+    business_status = fields.String(attribute="status")
+    deleted = fields.Function(lambda m: m.deleted_at is not None)
+    deleted_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class AdminMerchantPage(Schema):
+    items = fields.List(fields.Nested(AdminMerchantSchema))
+    next_after_id = fields.Integer(allow_none=True)
+
+
+class AdminListArgs(Schema):
+    q = fields.String(validate=validate.Length(max=60))
+    status = fields.String(validate=validate.OneOf(service.LIST_STATUSES), metadata={"description": "business state, or deleted"})
+    after_id = StrictInt(validate=validate.Range(min=1, max=MAX_ID))
+    limit = StrictInt(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AdminExportArgs(Schema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+    q = fields.String(validate=validate.Length(max=60))
+    status = fields.String(validate=validate.OneOf(service.LIST_STATUSES))
+
+
+class AdminPatch(Schema):
+    status = fields.String(validate=validate.OneOf(BUSINESS_STATES), metadata={"description": "business state"})
+    stars = StrictInt(validate=validate.Range(min=1, max=5))
+
+
+class DeleteResultSchema(Schema):
+    products = fields.Integer(metadata={"description": "products taken off shelf"})
+    orders_closed = fields.Integer(metadata={"description": "unpaid orders cancelled"})
+
+
+def _app_fields():
+    from jishi_multistore import onboarding
+
+    return onboarding.fields()
+
+
+# --- Buyers ----------------------------------------------------------------------
+
+
+@blp.get("/shops")
+@blp.arguments(ShopListArgs, location="query")
+@blp.response(200, ShopPageSchema)
+def list_shops(args):
+    """Open, resting and closed-for-today merchants (shut ones are not
+    listed): by join time, name, or distance from ``lat``/``lng`` (nearest
+    first, ``distance_m`` given)."""
+    items, cursor = service.list_shops(
+        sort=args["sort"], lat=args.get("lat"), lng=args.get("lng"), q=args.get("q"), category=args.get("category"),
+        cursor=args.get("cursor"), limit=args["limit"],
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
+@blp.get("/shops/<int:merchant_id>")
+@blp.response(200, ShopDetailSchema)
+def get_shop(merchant_id):
+    """A shop's profile; a shut or deleted shop answers with its notice."""
+    m = service.shop_for_buyer(merchant_id)
+    if m is None:
+        not_found(_("shop"))
+    return m
+
+
+# --- Merchant staff --------------------------------------------------------------
+
+
+@blp.get("/merchant/dashboard")
+@merchant_api()
+@blp.response(200, DashboardSchema)
+def dashboard():
+    """The acting merchant, the caller's role and the platform's announcements."""
+    p = current_principal(allow_platform_view=False)
+    from jishi_multistore.principal import PERMISSIONS
+
+    return {"merchant": p.merchant, "role": p.role, "permissions": [x for x in PERMISSIONS if p.can(x)],
+            "announcements": service.announcements(20)}
+
+
+@blp.get("/merchant/profile")
+@merchant_api("settings")
+@blp.response(200, ProfileSchema)
+def get_profile():
+    return merchant()
+
+
+@blp.patch("/merchant/profile")
+@merchant_api("settings")
+@blp.arguments(ProfileArgs)
+@blp.response(200, ProfileSchema)
+def patch_profile(data):
+    """Edit the shop profile (not the business state nor the stars: the platform sets those)."""
+    m = service.update_profile(merchant(), data)
+    commit()
+    return m
+
+
+@blp.get("/merchant/staff")
+@merchant_api("settings")
+@blp.response(200, MemberList)
+def list_staff():
+    return {"items": service.staff(merchant())}
+
+
+@blp.post("/merchant/staff")
+@merchant_api("settings")
+@blp.arguments(ClerkArgs)
+@blp.response(201, MemberSchema)
+def add_clerk(data):
+    """Add an existing user, by phone, as a clerk (ships and handles orders; no money, no settings)."""
+    member = service.add_clerk(merchant(), data["phone"])
+    commit()
+    return member
+
+
+@blp.delete("/merchant/staff/<int:member_id>")
+@merchant_api("settings")
+@blp.response(204)
+def remove_clerk(member_id):
+    service.remove_clerk(merchant(), member_id)
+    commit()
+    return ""
+
+
+# --- Platform --------------------------------------------------------------------
+
+
+def _merchant(merchant_id: int):
+    m = service.get_merchant(merchant_id)
+    if m is None:
+        not_found(_("merchant"))
+    return m
+
+
+@blp.get("/admin/multistore/merchants")
+@platform_required
+@blp.arguments(AdminListArgs, location="query")
+@blp.response(200, AdminMerchantPage)
+def admin_list(args):
+    """Approved merchants, newest first: search by name, filter by status (``deleted`` lists deleted ones)."""
+    items, next_id = service.list_for_platform(args.get("q"), args.get("status"), args.get("after_id"), args["limit"])
+    return {"items": items, "next_after_id": next_id}
+
+
+@blp.get("/admin/multistore/merchants/export")
+@platform_required
+@blp.arguments(AdminExportArgs, location="query")
+@blp.response(200, description="CSV or XLSX file of the merchants")
+def admin_export(args):
+    if args["format"] == "xlsx":
+        return Response(service.export_xlsx(args.get("q"), args.get("status")),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": 'attachment; filename="merchants.xlsx"'})
+    return Response(service.export_csv(args.get("q"), args.get("status")), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="merchants.csv"'})
+
+
+@blp.get("/admin/multistore/merchants/<int:merchant_id>")
+@platform_required
+@blp.response(200, AdminMerchantSchema)
+def admin_get(merchant_id):
+    return _merchant(merchant_id)
+
+
+@blp.patch("/admin/multistore/merchants/<int:merchant_id>")
+@platform_required
+@blp.arguments(AdminPatch)
+@blp.response(200, AdminMerchantSchema)
+def admin_patch(data, merchant_id):
+    """Set the business state (open, resting, closed_today, shut) and the stars (1–5)."""
+    m = service.set_state(_merchant(merchant_id), status=data.get("status"), stars=data.get("stars"))
+    commit()
+    return m
+
+
+@blp.delete("/admin/multistore/merchants/<int:merchant_id>")
+@platform_required
+@blp.response(200, DeleteResultSchema)
+def admin_delete(merchant_id):
+    """Soft-delete: products off shelf, unpaid orders cancelled (stock
+    released), paid orders kept for the platform, members lose the console."""
+    return service.delete_merchant(_merchant(merchant_id), current_user)
+
+
+@blp.get("/admin/multistore/announcements")
+@platform_required
+@blp.response(200, AnnouncementList)
+def list_announcements():
+    return {"items": service.announcements(200)}
+
+
+@blp.post("/admin/multistore/announcements")
+@platform_required
+@blp.arguments(AnnouncementArgs)
+@blp.response(201, AnnouncementSchema)
+def create_announcement(data):
+    a = service.save_announcement(data)
+    commit()
+    return a
+
+
+def _announcement(announcement_id: int) -> Announcement:
+    a = db.session.get(Announcement, announcement_id) if 1 <= announcement_id <= MAX_ID else None
+    if a is None:
+        not_found(_("announcement"))
+    return a
+
+
+@blp.patch("/admin/multistore/announcements/<int:announcement_id>")
+@platform_required
+@blp.arguments(AnnouncementPatch)
+@blp.response(200, AnnouncementSchema)
+def update_announcement(data, announcement_id):
+    a = service.save_announcement(data, _announcement(announcement_id))
+    commit()
+    return a
+
+
+@blp.delete("/admin/multistore/announcements/<int:announcement_id>")
+@platform_required
+@blp.response(204)
+def delete_announcement(announcement_id):
+    db.session.delete(_announcement(announcement_id))
+    commit()
+    return ""

@@ -1,0 +1,246 @@
+"""Onboarding API (MS2, MS3).
+
+- ``/api/v1/shops/application``: the signed-in member's application (GET:
+  status plus the form's rules; POST: apply).
+- ``/api/v1/admin/multistore/onboarding``, ``.../application-fields``,
+  ``.../applications``: the platform's rules and review.
+"""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from jishi.api.common import StrictInt, login_required, not_found, platform_required
+from jishi.db import commit
+from jishi.i18n import gettext as _
+from marshmallow import Schema, fields, validate
+
+from jishi_multistore import onboarding as service
+from jishi_multistore.blueprints import api as blp
+from jishi_multistore.models import REVIEW_APPROVED, REVIEW_STATUSES
+
+MAX_ID = 2**31 - 1
+STRICT_BOOL = {"truthy": {True}, "falsy": {False}}
+
+
+class AppFieldSchema(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    label = fields.String()
+    kind = fields.String()
+    required = fields.Boolean()
+    editable = fields.Boolean()
+    sort = fields.Integer()
+
+
+class AppFieldArgs(Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    label = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    kind = fields.String(load_default="text", validate=validate.OneOf(service.FIELD_KINDS))
+    required = fields.Boolean(load_default=False, **STRICT_BOOL)
+    editable = fields.Boolean(load_default=True, **STRICT_BOOL)
+    sort = StrictInt(load_default=0, validate=validate.Range(min=-10000, max=10000))
+
+
+class AppFieldPatch(Schema):
+    key = fields.String(validate=validate.Length(min=1, max=40))
+    label = fields.String(validate=validate.Length(min=1, max=60))
+    kind = fields.String(validate=validate.OneOf(service.FIELD_KINDS))
+    required = fields.Boolean(**STRICT_BOOL)
+    editable = fields.Boolean(**STRICT_BOOL)
+    sort = StrictInt(validate=validate.Range(min=-10000, max=10000))
+
+
+class AppFieldList(Schema):
+    items = fields.List(fields.Nested(AppFieldSchema))
+
+
+class RulesSchema(Schema):
+    agreement = fields.String()
+    review = fields.Boolean(metadata={"description": "applications need the platform's approval"})
+    fields = fields.List(fields.Nested(AppFieldSchema))  # last: shadows the module
+
+
+class RulesArgs(Schema):
+    agreement = fields.String(validate=validate.Length(max=20000))
+    review = fields.Boolean(**STRICT_BOOL)
+
+
+class ApplicationSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    category = fields.String()
+    status = fields.String(attribute="review_status", metadata={"description": "pending, approved or rejected"})
+    reject_reason = fields.String()
+    owner_id = fields.Integer()
+    owner_phone = fields.Function(lambda m: m.owner.phone if m.owner else "")
+    created_at = fields.DateTime()
+    reviewed_at = fields.DateTime(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+    console_url = fields.Function(lambda m: "/merchant/" if m.review_status == REVIEW_APPROVED else None)
+    fields = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "answers to the application fields, by key"})  # last: shadows the module
+
+
+class MyApplicationSchema(Schema):
+    application = fields.Nested(ApplicationSchema, allow_none=True)
+    can_apply = fields.Boolean()
+    rules = fields.Nested(RulesSchema)
+
+
+class ApplyArgs(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    category = fields.String(load_default="", validate=validate.Length(max=40))
+    agree = fields.Boolean(required=True, **STRICT_BOOL, metadata={"description": "must be true: the agreement is accepted"})
+    fields = fields.Dict(keys=fields.String(validate=validate.Length(max=40)), values=fields.String(validate=validate.Length(max=500)), load_default=dict)  # last: shadows the module
+
+
+class ApplicationListArgs(Schema):
+    status = fields.String(validate=validate.OneOf(REVIEW_STATUSES))
+    q = fields.String(validate=validate.Length(max=60))
+    after_id = StrictInt(validate=validate.Range(min=1, max=MAX_ID))
+    limit = StrictInt(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ApplicationPage(Schema):
+    items = fields.List(fields.Nested(ApplicationSchema))
+    next_after_id = fields.Integer(allow_none=True)
+
+
+class RejectArgs(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+def _rules() -> dict:
+    return {"agreement": service.agreement(), "review": service.review_enabled(), "fields": service.fields()}
+
+
+# --- Member --------------------------------------------------------------------
+
+
+@blp.get("/shops/application")
+@login_required
+@blp.response(200, MyApplicationSchema)
+def my_application():
+    """The signed-in member's application (null if none) and the form's rules."""
+    m = service.application_of(current_user)
+    return {"application": m, "can_apply": m is None or m.review_status == "rejected", "rules": _rules()}
+
+
+@blp.post("/shops/application")
+@login_required
+@blp.arguments(ApplyArgs)
+@blp.response(201, ApplicationSchema)
+def apply(data):
+    """Apply to open a shop (申请开店); a rejected applicant may apply again.
+    Required fields missing: 422 naming ``fields.<key>``; ``agree`` false: 422."""
+    m = service.apply(current_user, data)
+    commit()
+    return m
+
+
+# --- Platform ------------------------------------------------------------------
+
+
+@blp.get("/admin/multistore/onboarding")
+@platform_required
+@blp.response(200, RulesSchema)
+def get_rules():
+    """Agreement, review switch and application fields."""
+    return _rules()
+
+
+@blp.put("/admin/multistore/onboarding")
+@platform_required
+@blp.arguments(RulesArgs)
+@blp.response(200, RulesSchema)
+def put_rules(data):
+    service.set_rules(agreement_text=data.get("agreement"), review=data.get("review"))
+    commit()
+    return _rules()
+
+
+@blp.get("/admin/multistore/application-fields")
+@platform_required
+@blp.response(200, AppFieldList)
+def list_fields():
+    return {"items": service.fields()}
+
+
+@blp.post("/admin/multistore/application-fields")
+@platform_required
+@blp.arguments(AppFieldArgs)
+@blp.response(201, AppFieldSchema)
+def create_field(data):
+    field = service.save_field(data)
+    commit()
+    return field
+
+
+def _field(field_id: int):
+    field = service.get_field(field_id)
+    if field is None:
+        not_found(_("application field"))
+    return field
+
+
+@blp.patch("/admin/multistore/application-fields/<int:field_id>")
+@platform_required
+@blp.arguments(AppFieldPatch)
+@blp.response(200, AppFieldSchema)
+def update_field(data, field_id):
+    field = service.save_field(data, _field(field_id))
+    commit()
+    return field
+
+
+@blp.delete("/admin/multistore/application-fields/<int:field_id>")
+@platform_required
+@blp.response(204)
+def delete_field(field_id):
+    service.delete_field(_field(field_id))
+    commit()
+    return ""
+
+
+@blp.get("/admin/multistore/applications")
+@platform_required
+@blp.arguments(ApplicationListArgs, location="query")
+@blp.response(200, ApplicationPage)
+def list_applications(args):
+    """Applications, newest first (filter by ``status``, search by name)."""
+    items, next_id = service.list_applications(args.get("status"), args.get("q"), args.get("after_id"), args["limit"])
+    return {"items": items, "next_after_id": next_id}
+
+
+def _application(merchant_id: int):
+    m = service.get_application(merchant_id)
+    if m is None:
+        not_found(_("application"))
+    return m
+
+
+@blp.get("/admin/multistore/applications/<int:merchant_id>")
+@platform_required
+@blp.response(200, ApplicationSchema)
+def get_application(merchant_id):
+    return _application(merchant_id)
+
+
+@blp.post("/admin/multistore/applications/<int:merchant_id>/approve")
+@platform_required
+@blp.response(200, ApplicationSchema)
+def approve(merchant_id):
+    """Approve: the applicant becomes the shop's admin (409 unless pending)."""
+    m = service.approve(_application(merchant_id), current_user)
+    commit()
+    return m
+
+
+@blp.post("/admin/multistore/applications/<int:merchant_id>/reject")
+@platform_required
+@blp.arguments(RejectArgs)
+@blp.response(200, ApplicationSchema)
+def reject(data, merchant_id):
+    """Reject with a reason the applicant sees (409 unless pending)."""
+    m = service.reject(_application(merchant_id), data["reason"], current_user)
+    commit()
+    return m
