@@ -650,7 +650,15 @@ def sqlite_math(dbapi_connection) -> None:
 
 
 def hook_app_ready(app):
+    from flask import g
     from sqlalchemy import event
+
+    @app.before_request
+    def _fresh_principal():
+        # The merchant principal is cached on ``g``; tests run many requests
+        # in one app context, where a membership granted between two
+        # requests (an approval) must be seen by the next one.
+        g.pop("multistore_principal", None)
 
     with app.app_context():
         engine = db.engine

@@ -30,7 +30,7 @@ STRICT_BOOL = {"truthy": {True}, "falsy": {False}}
 # --- Schemas ---------------------------------------------------------------------
 
 
-class ShopItemSchema(Schema):
+class MerchantsShopItemSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     stars = fields.Integer()
@@ -49,12 +49,12 @@ class ShopItemSchema(Schema):
     distance_text = fields.String()
 
 
-class ShopPageSchema(Schema):
-    items = fields.List(fields.Nested(ShopItemSchema))
+class MerchantsShopPageSchema(Schema):
+    items = fields.List(fields.Nested(MerchantsShopItemSchema))
     next_cursor = fields.String(allow_none=True)
 
 
-class ShopListArgs(Schema):
+class MerchantsShopListArgs(Schema):
     sort = fields.String(load_default="newest", validate=validate.OneOf(service.SHOP_SORTS),
                          metadata={"description": "newest (join time), name, or distance (needs lat, lng)"})
     lat = fields.Float(validate=validate.Range(min=-90, max=90), allow_nan=False)
@@ -65,7 +65,7 @@ class ShopListArgs(Schema):
     limit = StrictInt(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-class ShopDetailSchema(Schema):
+class MerchantsShopDetailSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     category = fields.String()
@@ -89,7 +89,7 @@ class ShopDetailSchema(Schema):
     joined_at = fields.DateTime(attribute="approved_at", allow_none=True)
 
 
-class ProfileSchema(ShopDetailSchema):
+class MerchantsProfileSchema(MerchantsShopDetailSchema):
     return_address = fields.String()
     return_recipient = fields.String()
     return_phone = fields.String()
@@ -99,7 +99,7 @@ class ProfileSchema(ShopDetailSchema):
     ])
 
 
-class ProfileArgs(Schema):
+class MerchantsProfileArgs(Schema):
     name = fields.String(validate=validate.Length(min=1, max=60))
     category = fields.String(validate=validate.Length(max=40))
     logo = fields.String(validate=validate.Length(max=300))
@@ -121,35 +121,35 @@ class ProfileArgs(Schema):
                          metadata={"description": "answers to editable application fields"})  # last: shadows the module
 
 
-class AnnouncementSchema(Schema):
+class MerchantsAnnouncementSchema(Schema):
     id = fields.Integer()
     title = fields.String()
     body = fields.String()
     created_at = fields.DateTime()
 
 
-class AnnouncementArgs(Schema):
+class MerchantsAnnouncementArgs(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=100))
     body = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
-class AnnouncementPatch(Schema):
+class MerchantsAnnouncementPatch(Schema):
     title = fields.String(validate=validate.Length(min=1, max=100))
     body = fields.String(validate=validate.Length(max=5000))
 
 
-class AnnouncementList(Schema):
-    items = fields.List(fields.Nested(AnnouncementSchema))
+class MerchantsAnnouncementList(Schema):
+    items = fields.List(fields.Nested(MerchantsAnnouncementSchema))
 
 
-class DashboardSchema(Schema):
-    merchant = fields.Nested(ShopDetailSchema)
+class MerchantsDashboardSchema(Schema):
+    merchant = fields.Nested(MerchantsShopDetailSchema)
     role = fields.String()
     permissions = fields.List(fields.String())
-    announcements = fields.List(fields.Nested(AnnouncementSchema))
+    announcements = fields.List(fields.Nested(MerchantsAnnouncementSchema))
 
 
-class MemberSchema(Schema):
+class MerchantsMemberSchema(Schema):
     id = fields.Integer()
     user_id = fields.Integer()
     role = fields.String()
@@ -158,15 +158,15 @@ class MemberSchema(Schema):
     created_at = fields.DateTime()
 
 
-class MemberList(Schema):
-    items = fields.List(fields.Nested(MemberSchema))
+class MerchantsMemberList(Schema):
+    items = fields.List(fields.Nested(MerchantsMemberSchema))
 
 
-class ClerkArgs(Schema):
+class MerchantsClerkArgs(Schema):
     phone = fields.String(required=True, validate=validate.Length(min=1, max=20))
 
 
-class AdminMerchantSchema(ProfileSchema):
+class MerchantsAdminMerchantSchema(MerchantsProfileSchema):
     owner_id = fields.Integer()
     owner_phone = fields.Function(lambda m: m.owner.phone if m.owner else "")
     business_status = fields.String(attribute="status")
@@ -175,30 +175,30 @@ class AdminMerchantSchema(ProfileSchema):
     created_at = fields.DateTime()
 
 
-class AdminMerchantPage(Schema):
-    items = fields.List(fields.Nested(AdminMerchantSchema))
+class MerchantsAdminMerchantPage(Schema):
+    items = fields.List(fields.Nested(MerchantsAdminMerchantSchema))
     next_after_id = fields.Integer(allow_none=True)
 
 
-class AdminListArgs(Schema):
+class MerchantsAdminListArgs(Schema):
     q = fields.String(validate=validate.Length(max=60))
     status = fields.String(validate=validate.OneOf(service.LIST_STATUSES), metadata={"description": "business state, or deleted"})
     after_id = StrictInt(validate=validate.Range(min=1, max=MAX_ID))
     limit = StrictInt(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class AdminExportArgs(Schema):
+class MerchantsAdminExportArgs(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
     q = fields.String(validate=validate.Length(max=60))
     status = fields.String(validate=validate.OneOf(service.LIST_STATUSES))
 
 
-class AdminPatch(Schema):
+class MerchantsAdminPatch(Schema):
     status = fields.String(validate=validate.OneOf(BUSINESS_STATES), metadata={"description": "business state"})
     stars = StrictInt(validate=validate.Range(min=1, max=5))
 
 
-class DeleteResultSchema(Schema):
+class MerchantsDeleteResultSchema(Schema):
     products = fields.Integer(metadata={"description": "products taken off shelf"})
     orders_closed = fields.Integer(metadata={"description": "unpaid orders cancelled"})
 
@@ -213,8 +213,8 @@ def _app_fields():
 
 
 @blp.get("/shops")
-@blp.arguments(ShopListArgs, location="query")
-@blp.response(200, ShopPageSchema)
+@blp.arguments(MerchantsShopListArgs, location="query")
+@blp.response(200, MerchantsShopPageSchema)
 def list_shops(args):
     """Open, resting and closed-for-today merchants (shut ones are not
     listed): by join time, name, or distance from ``lat``/``lng`` (nearest
@@ -227,7 +227,7 @@ def list_shops(args):
 
 
 @blp.get("/shops/<int:merchant_id>")
-@blp.response(200, ShopDetailSchema)
+@blp.response(200, MerchantsShopDetailSchema)
 def get_shop(merchant_id):
     """A shop's profile; a shut or deleted shop answers with its notice."""
     m = service.shop_for_buyer(merchant_id)
@@ -241,7 +241,7 @@ def get_shop(merchant_id):
 
 @blp.get("/merchant/dashboard")
 @merchant_api()
-@blp.response(200, DashboardSchema)
+@blp.response(200, MerchantsDashboardSchema)
 def dashboard():
     """The acting merchant, the caller's role and the platform's announcements."""
     p = current_principal(allow_platform_view=False)
@@ -253,15 +253,15 @@ def dashboard():
 
 @blp.get("/merchant/profile")
 @merchant_api("settings")
-@blp.response(200, ProfileSchema)
+@blp.response(200, MerchantsProfileSchema)
 def get_profile():
     return merchant()
 
 
 @blp.patch("/merchant/profile")
 @merchant_api("settings")
-@blp.arguments(ProfileArgs)
-@blp.response(200, ProfileSchema)
+@blp.arguments(MerchantsProfileArgs)
+@blp.response(200, MerchantsProfileSchema)
 def patch_profile(data):
     """Edit the shop profile (not the business state nor the stars: the platform sets those)."""
     m = service.update_profile(merchant(), data)
@@ -271,15 +271,15 @@ def patch_profile(data):
 
 @blp.get("/merchant/staff")
 @merchant_api("settings")
-@blp.response(200, MemberList)
+@blp.response(200, MerchantsMemberList)
 def list_staff():
     return {"items": service.staff(merchant())}
 
 
 @blp.post("/merchant/staff")
 @merchant_api("settings")
-@blp.arguments(ClerkArgs)
-@blp.response(201, MemberSchema)
+@blp.arguments(MerchantsClerkArgs)
+@blp.response(201, MerchantsMemberSchema)
 def add_clerk(data):
     """Add an existing user, by phone, as a clerk (ships and handles orders; no money, no settings)."""
     member = service.add_clerk(merchant(), data["phone"])
@@ -308,8 +308,8 @@ def _merchant(merchant_id: int):
 
 @blp.get("/admin/multistore/merchants")
 @platform_required
-@blp.arguments(AdminListArgs, location="query")
-@blp.response(200, AdminMerchantPage)
+@blp.arguments(MerchantsAdminListArgs, location="query")
+@blp.response(200, MerchantsAdminMerchantPage)
 def admin_list(args):
     """Approved merchants, newest first: search by name, filter by status (``deleted`` lists deleted ones)."""
     items, next_id = service.list_for_platform(args.get("q"), args.get("status"), args.get("after_id"), args["limit"])
@@ -318,7 +318,7 @@ def admin_list(args):
 
 @blp.get("/admin/multistore/merchants/export")
 @platform_required
-@blp.arguments(AdminExportArgs, location="query")
+@blp.arguments(MerchantsAdminExportArgs, location="query")
 @blp.response(200, description="CSV or XLSX file of the merchants")
 def admin_export(args):
     if args["format"] == "xlsx":
@@ -331,15 +331,15 @@ def admin_export(args):
 
 @blp.get("/admin/multistore/merchants/<int:merchant_id>")
 @platform_required
-@blp.response(200, AdminMerchantSchema)
+@blp.response(200, MerchantsAdminMerchantSchema)
 def admin_get(merchant_id):
     return _merchant(merchant_id)
 
 
 @blp.patch("/admin/multistore/merchants/<int:merchant_id>")
 @platform_required
-@blp.arguments(AdminPatch)
-@blp.response(200, AdminMerchantSchema)
+@blp.arguments(MerchantsAdminPatch)
+@blp.response(200, MerchantsAdminMerchantSchema)
 def admin_patch(data, merchant_id):
     """Set the business state (open, resting, closed_today, shut) and the stars (1–5)."""
     m = service.set_state(_merchant(merchant_id), status=data.get("status"), stars=data.get("stars"))
@@ -349,7 +349,7 @@ def admin_patch(data, merchant_id):
 
 @blp.delete("/admin/multistore/merchants/<int:merchant_id>")
 @platform_required
-@blp.response(200, DeleteResultSchema)
+@blp.response(200, MerchantsDeleteResultSchema)
 def admin_delete(merchant_id):
     """Soft-delete: products off shelf, unpaid orders cancelled (stock
     released), paid orders kept for the platform, members lose the console."""
@@ -358,15 +358,15 @@ def admin_delete(merchant_id):
 
 @blp.get("/admin/multistore/announcements")
 @platform_required
-@blp.response(200, AnnouncementList)
+@blp.response(200, MerchantsAnnouncementList)
 def list_announcements():
     return {"items": service.announcements(200)}
 
 
 @blp.post("/admin/multistore/announcements")
 @platform_required
-@blp.arguments(AnnouncementArgs)
-@blp.response(201, AnnouncementSchema)
+@blp.arguments(MerchantsAnnouncementArgs)
+@blp.response(201, MerchantsAnnouncementSchema)
 def create_announcement(data):
     a = service.save_announcement(data)
     commit()
@@ -382,8 +382,8 @@ def _announcement(announcement_id: int) -> Announcement:
 
 @blp.patch("/admin/multistore/announcements/<int:announcement_id>")
 @platform_required
-@blp.arguments(AnnouncementPatch)
-@blp.response(200, AnnouncementSchema)
+@blp.arguments(MerchantsAnnouncementPatch)
+@blp.response(200, MerchantsAnnouncementSchema)
 def update_announcement(data, announcement_id):
     a = service.save_announcement(data, _announcement(announcement_id))
     commit()

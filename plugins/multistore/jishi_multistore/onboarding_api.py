@@ -22,7 +22,7 @@ MAX_ID = 2**31 - 1
 STRICT_BOOL = {"truthy": {True}, "falsy": {False}}
 
 
-class AppFieldSchema(Schema):
+class OnboardingAppFieldSchema(Schema):
     id = fields.Integer()
     key = fields.String()
     label = fields.String()
@@ -32,7 +32,7 @@ class AppFieldSchema(Schema):
     sort = fields.Integer()
 
 
-class AppFieldArgs(Schema):
+class OnboardingAppFieldArgs(Schema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=40))
     label = fields.String(required=True, validate=validate.Length(min=1, max=60))
     kind = fields.String(load_default="text", validate=validate.OneOf(service.FIELD_KINDS))
@@ -41,7 +41,7 @@ class AppFieldArgs(Schema):
     sort = StrictInt(load_default=0, validate=validate.Range(min=-10000, max=10000))
 
 
-class AppFieldPatch(Schema):
+class OnboardingAppFieldPatch(Schema):
     key = fields.String(validate=validate.Length(min=1, max=40))
     label = fields.String(validate=validate.Length(min=1, max=60))
     kind = fields.String(validate=validate.OneOf(service.FIELD_KINDS))
@@ -50,22 +50,22 @@ class AppFieldPatch(Schema):
     sort = StrictInt(validate=validate.Range(min=-10000, max=10000))
 
 
-class AppFieldList(Schema):
-    items = fields.List(fields.Nested(AppFieldSchema))
+class OnboardingAppFieldList(Schema):
+    items = fields.List(fields.Nested(OnboardingAppFieldSchema))
 
 
-class RulesSchema(Schema):
+class OnboardingRulesSchema(Schema):
     agreement = fields.String()
     review = fields.Boolean(metadata={"description": "applications need the platform's approval"})
-    fields = fields.List(fields.Nested(AppFieldSchema))  # last: shadows the module
+    fields = fields.List(fields.Nested(OnboardingAppFieldSchema))  # last: shadows the module
 
 
-class RulesArgs(Schema):
+class OnboardingRulesArgs(Schema):
     agreement = fields.String(validate=validate.Length(max=20000))
     review = fields.Boolean(**STRICT_BOOL)
 
 
-class ApplicationSchema(Schema):
+class OnboardingApplicationSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     category = fields.String()
@@ -80,32 +80,32 @@ class ApplicationSchema(Schema):
     fields = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "answers to the application fields, by key"})  # last: shadows the module
 
 
-class MyApplicationSchema(Schema):
-    application = fields.Nested(ApplicationSchema, allow_none=True)
+class OnboardingMyApplicationSchema(Schema):
+    application = fields.Nested(OnboardingApplicationSchema, allow_none=True)
     can_apply = fields.Boolean()
-    rules = fields.Nested(RulesSchema)
+    rules = fields.Nested(OnboardingRulesSchema)
 
 
-class ApplyArgs(Schema):
+class OnboardingApplyArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     category = fields.String(load_default="", validate=validate.Length(max=40))
     agree = fields.Boolean(required=True, **STRICT_BOOL, metadata={"description": "must be true: the agreement is accepted"})
     fields = fields.Dict(keys=fields.String(validate=validate.Length(max=40)), values=fields.String(validate=validate.Length(max=500)), load_default=dict)  # last: shadows the module
 
 
-class ApplicationListArgs(Schema):
+class OnboardingApplicationListArgs(Schema):
     status = fields.String(validate=validate.OneOf(REVIEW_STATUSES))
     q = fields.String(validate=validate.Length(max=60))
     after_id = StrictInt(validate=validate.Range(min=1, max=MAX_ID))
     limit = StrictInt(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class ApplicationPage(Schema):
-    items = fields.List(fields.Nested(ApplicationSchema))
+class OnboardingApplicationPage(Schema):
+    items = fields.List(fields.Nested(OnboardingApplicationSchema))
     next_after_id = fields.Integer(allow_none=True)
 
 
-class RejectArgs(Schema):
+class OnboardingRejectArgs(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
@@ -118,7 +118,7 @@ def _rules() -> dict:
 
 @blp.get("/shops/application")
 @login_required
-@blp.response(200, MyApplicationSchema)
+@blp.response(200, OnboardingMyApplicationSchema)
 def my_application():
     """The signed-in member's application (null if none) and the form's rules."""
     m = service.application_of(current_user)
@@ -127,8 +127,8 @@ def my_application():
 
 @blp.post("/shops/application")
 @login_required
-@blp.arguments(ApplyArgs)
-@blp.response(201, ApplicationSchema)
+@blp.arguments(OnboardingApplyArgs)
+@blp.response(201, OnboardingApplicationSchema)
 def apply(data):
     """Apply to open a shop (申请开店); a rejected applicant may apply again.
     Required fields missing: 422 naming ``fields.<key>``; ``agree`` false: 422."""
@@ -142,7 +142,7 @@ def apply(data):
 
 @blp.get("/admin/multistore/onboarding")
 @platform_required
-@blp.response(200, RulesSchema)
+@blp.response(200, OnboardingRulesSchema)
 def get_rules():
     """Agreement, review switch and application fields."""
     return _rules()
@@ -150,8 +150,8 @@ def get_rules():
 
 @blp.put("/admin/multistore/onboarding")
 @platform_required
-@blp.arguments(RulesArgs)
-@blp.response(200, RulesSchema)
+@blp.arguments(OnboardingRulesArgs)
+@blp.response(200, OnboardingRulesSchema)
 def put_rules(data):
     service.set_rules(agreement_text=data.get("agreement"), review=data.get("review"))
     commit()
@@ -160,15 +160,15 @@ def put_rules(data):
 
 @blp.get("/admin/multistore/application-fields")
 @platform_required
-@blp.response(200, AppFieldList)
+@blp.response(200, OnboardingAppFieldList)
 def list_fields():
     return {"items": service.fields()}
 
 
 @blp.post("/admin/multistore/application-fields")
 @platform_required
-@blp.arguments(AppFieldArgs)
-@blp.response(201, AppFieldSchema)
+@blp.arguments(OnboardingAppFieldArgs)
+@blp.response(201, OnboardingAppFieldSchema)
 def create_field(data):
     field = service.save_field(data)
     commit()
@@ -184,8 +184,8 @@ def _field(field_id: int):
 
 @blp.patch("/admin/multistore/application-fields/<int:field_id>")
 @platform_required
-@blp.arguments(AppFieldPatch)
-@blp.response(200, AppFieldSchema)
+@blp.arguments(OnboardingAppFieldPatch)
+@blp.response(200, OnboardingAppFieldSchema)
 def update_field(data, field_id):
     field = service.save_field(data, _field(field_id))
     commit()
@@ -203,8 +203,8 @@ def delete_field(field_id):
 
 @blp.get("/admin/multistore/applications")
 @platform_required
-@blp.arguments(ApplicationListArgs, location="query")
-@blp.response(200, ApplicationPage)
+@blp.arguments(OnboardingApplicationListArgs, location="query")
+@blp.response(200, OnboardingApplicationPage)
 def list_applications(args):
     """Applications, newest first (filter by ``status``, search by name)."""
     items, next_id = service.list_applications(args.get("status"), args.get("q"), args.get("after_id"), args["limit"])
@@ -220,14 +220,14 @@ def _application(merchant_id: int):
 
 @blp.get("/admin/multistore/applications/<int:merchant_id>")
 @platform_required
-@blp.response(200, ApplicationSchema)
+@blp.response(200, OnboardingApplicationSchema)
 def get_application(merchant_id):
     return _application(merchant_id)
 
 
 @blp.post("/admin/multistore/applications/<int:merchant_id>/approve")
 @platform_required
-@blp.response(200, ApplicationSchema)
+@blp.response(200, OnboardingApplicationSchema)
 def approve(merchant_id):
     """Approve: the applicant becomes the shop's admin (409 unless pending)."""
     m = service.approve(_application(merchant_id), current_user)
@@ -237,8 +237,8 @@ def approve(merchant_id):
 
 @blp.post("/admin/multistore/applications/<int:merchant_id>/reject")
 @platform_required
-@blp.arguments(RejectArgs)
-@blp.response(200, ApplicationSchema)
+@blp.arguments(OnboardingRejectArgs)
+@blp.response(200, OnboardingApplicationSchema)
 def reject(data, merchant_id):
     """Reject with a reason the applicant sees (409 unless pending)."""
     m = service.reject(_application(merchant_id), data["reason"], current_user)
