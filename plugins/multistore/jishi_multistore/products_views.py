@@ -1,0 +1,392 @@
+"""Console pages of merchant products and comments (MS7, MS14).
+
+Merchant console (``/merchant``): the merchant's products (filter by review
+status and shelf), the product form (platform categories, tags and
+parameters only, listing choice), list / unlist / delete; its product
+reviews with reply and delete.
+
+Platform console (``/console/multistore``): every merchant product with its
+merchant (pinned first), the review queue, list / unlist / pin / delete;
+merchant product reviews with delete.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from jishi.catalog.service import seller_profiles
+from jishi.db import db
+from jishi.errors import DomainError
+from jishi.i18n import gettext as _
+from jishi.web.common import error_text, form_int, form_outcome
+
+from jishi_multistore import products as service
+from jishi_multistore.blueprints import admin as admin_bp
+from jishi_multistore.blueprints import merchant as merchant_bp
+from jishi_multistore.models import REVIEW_STATUSES
+from jishi_multistore.principal import current_principal, merchant, merchant_page
+
+# Times typed in the console are shop-local (the kernel shows Asia/Shanghai).
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _shelf_arg():
+    shelf = request.args.get("shelf", "")
+    return {"on": True, "off": False}.get(shelf)
+
+
+def _status_arg():
+    status = request.args.get("status", "")
+    return status if status in REVIEW_STATUSES else None
+
+
+def _local(dt: datetime | None) -> str:
+    if dt is None:
+        return ""
+    return dt.replace(tzinfo=UTC).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+def _parse_local(text: str) -> datetime | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        local = datetime.fromisoformat(text)
+    except ValueError:
+        raise service.ProductError("list_at", _("Times look like 2026-01-31 09:30.")) from None
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=LOCAL_TZ)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+# --- Merchant console: products -----------------------------------------------------
+
+
+@merchant_bp.get("/products")
+@merchant_page("products")
+def products():
+    status, shelf = _status_arg(), _shelf_arg()
+    page = form_int("page", 1, source=request.args, minimum=1) or 1
+    rows, more = service.list_products(merchant_id=merchant().id, review_status=status, on_shelf=shelf, q=request.args.get("q"), page=page)
+    return render_template(
+        "multistore/products/merchant_list.html",
+        rows=rows,
+        more=more,
+        page=page,
+        status=status or "",
+        shelf=request.args.get("shelf", ""),
+        q=request.args.get("q", ""),
+        counts=service.review_counts(merchant().id),
+        review_enabled=service.review_enabled(),
+        principal=current_principal(),
+    )
+
+
+def _form_state(product, state) -> dict:
+    """What the product form shows: from the posted form, else the product."""
+    from jishi.console.catalog import parse_specs, spec_combinations
+    from jishi.money import fen_to_yuan_str
+
+    if request.method == "POST":
+        f = request.form
+        specs = parse_specs(f.get("specs", ""))
+        posted = {}
+        for i in range(form_int("sku_count", 0) or 0):
+            prefix = f"sku-{i}-"
+            values = {k[len(prefix) + 5:]: v for k, v in f.items() if k.startswith(prefix + "spec-")}
+            posted["|".join(f"{k}={values[k]}" for k in sorted(values))] = {
+                "id": form_int(prefix + "id"),
+                "spec_values": values,
+                "price": f.get(prefix + "price", ""),
+                "original_price": f.get(prefix + "original_price", ""),
+                "member_price": f.get(prefix + "member_price", ""),
+                "stock": f.get(prefix + "stock", "0"),
+                "code": f.get(prefix + "code", ""),
+                "is_active": bool(f.get(prefix + "is_active")),
+            }
+        skus = []
+        for values in spec_combinations(specs):
+            key = "|".join(f"{k}={values[k]}" for k in sorted(values))
+            skus.append(posted.get(key) or {"id": None, "spec_values": values, "price": "", "original_price": "", "member_price": "", "stock": "0", "code": "", "is_active": True})
+        return {
+            "name": f.get("name", ""),
+            "subtitle": f.get("subtitle", ""),
+            "category_id": form_int("category_id"),
+            "description": f.get("description", ""),
+            "images": f.get("images", ""),
+            "tags": ", ".join(f.getlist("tags")),
+            "tag_list": f.getlist("tags"),
+            "params": f.get("params", ""),
+            "specs": f.get("specs", ""),
+            "on_shelf": False,
+            "is_virtual": bool(f.get("is_virtual")),
+            "listing": f.get("listing", service.ON_APPROVAL),
+            "list_at": f.get("list_at", ""),
+            "skus": skus,
+        }
+    if product is None:
+        return {"name": "", "subtitle": "", "category_id": None, "description": "", "images": "", "tags": "", "tag_list": [], "params": "",
+                "specs": "", "on_shelf": False, "is_virtual": False, "listing": service.ON_APPROVAL, "list_at": "",
+                "skus": [{"id": None, "spec_values": {}, "price": "", "original_price": "", "member_price": "", "stock": "0", "code": "", "is_active": True}]}
+
+    def yuan(v):
+        return fen_to_yuan_str(v) if v is not None else ""
+
+    return {
+        "name": product.name,
+        "subtitle": product.subtitle,
+        "category_id": product.category_id,
+        "description": product.description,
+        "images": "\n".join(i.url for i in product.images),
+        "tags": ", ".join(t.name for t in product.tags),
+        "tag_list": [t.name for t in product.tags],
+        "params": "\n".join(f"{p.name}: {p.value}" for p in product.params),
+        "specs": "\n".join(f"{s.name}: {', '.join(s.values)}" for s in product.specs),
+        "on_shelf": product.on_shelf,
+        "is_virtual": product.is_virtual,
+        "listing": state.listing if state else service.ON_APPROVAL,
+        "list_at": _local(state.list_at) if state else "",
+        "skus": [
+            {"id": s.id, "spec_values": dict(s.spec_values or {}), "price": yuan(s.price), "original_price": yuan(s.original_price),
+             "member_price": yuan(s.member_price), "stock": str(s.stock), "code": s.code, "is_active": s.is_active}
+            for s in product.skus
+        ],
+    }
+
+
+def _product_form(product):
+    from jishi.console.catalog import FormError, product_data
+
+    state = service.state_of(product) if product is not None else None
+    form = _form_state(product, state)
+    error = None
+    if request.method == "POST" and request.form.get("action") == "save":
+        try:
+            data = product_data(form)
+            data.pop("on_shelf", None)
+            if product is None:
+                saved = service.create_product(merchant(), data, listing=form["listing"], list_at=_parse_local(form["list_at"]))
+                flash(_("Product submitted for review.") if service.state_of(saved).review_status == "pending" else _("Product saved."), "success")
+            else:
+                if state.review_status != "approved":
+                    data.update(listing=form["listing"], list_at=_parse_local(form["list_at"]))
+                saved = service.update_product(merchant(), product, data)
+                flash(_("Product saved."), "success")
+        except (FormError, DomainError) as exc:
+            db.session.rollback()
+            error = {"field": getattr(exc, "field", None), "message": error_text(exc)}
+        else:
+            return redirect(url_for("merchant.product_edit", product_id=saved.id))
+    options = service.catalog_options()
+    return (
+        render_template(
+            "multistore/products/merchant_form.html",
+            product=product,
+            state=state,
+            form=form,
+            error=error,
+            options=options,
+            listings=service.LISTINGS,
+            review_enabled=service.review_enabled(),
+            principal=current_principal(),
+        ),
+        422 if error else 200,
+    )
+
+
+@merchant_bp.route("/products/new", methods=["GET", "POST"])
+@merchant_page("products")
+def product_new():
+    return _product_form(None)
+
+
+def _own(product_id: int):
+    product = service.merchant_product(merchant().id, product_id)
+    if product is None:
+        abort(404)
+    return product
+
+
+@merchant_bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+@merchant_page("products")
+def product_edit(product_id: int):
+    return _product_form(_own(product_id))
+
+
+@merchant_bp.post("/products/<int:product_id>/shelf")
+@merchant_page("products")
+def product_shelf(product_id: int):
+    product = _own(product_id)
+    on = request.form.get("on_shelf") == "1"
+    with form_outcome(_("On shelf.") if on else _("Off shelf.")):
+        service.set_shelf(product, on)
+    return redirect(request.referrer or url_for("merchant.products"))
+
+
+@merchant_bp.post("/products/<int:product_id>/delete")
+@merchant_page("products")
+def product_delete(product_id: int):
+    product = _own(product_id)
+    with form_outcome(_("Product deleted.")):
+        service.delete(product)
+    return redirect(url_for("merchant.products"))
+
+
+# --- Merchant console: comments -----------------------------------------------------
+
+
+@merchant_bp.get("/comments")
+@merchant_page("comments")
+def comments():
+    page = form_int("page", 1, source=request.args, minimum=1) or 1
+    product_id = form_int("product_id", source=request.args, minimum=1)
+    rows, more = service.list_comments(merchant_id=merchant().id, product_id=product_id, page=page)
+    return render_template("multistore/products/merchant_comments.html", rows=rows, more=more, page=page, product_id=product_id, principal=current_principal())
+
+
+def _own_comment(review_id: int):
+    review = service.merchant_comment(merchant().id, review_id)
+    if review is None:
+        abort(404)
+    return review
+
+
+@merchant_bp.post("/comments/<int:review_id>/reply")
+@merchant_page("comments")
+def comment_reply(review_id: int):
+    review = _own_comment(review_id)
+    with form_outcome(_("Reply saved.")):
+        service.reply_comment(review, current_user, request.form.get("reply", ""))
+    return redirect(request.referrer or url_for("merchant.comments"))
+
+
+@merchant_bp.post("/comments/<int:review_id>/delete")
+@merchant_page("comments")
+def comment_delete(review_id: int):
+    review = _own_comment(review_id)
+    with form_outcome(_("Review deleted.")):
+        service.delete_comment(review, current_user)
+    return redirect(request.referrer or url_for("merchant.comments"))
+
+
+# --- Platform console ---------------------------------------------------------------
+
+
+def _platform_list(template: str, *, review_status=None):
+    merchant_id = form_int("merchant_id", source=request.args, minimum=1)
+    status = review_status or _status_arg()
+    page = form_int("page", 1, source=request.args, minimum=1) or 1
+    rows, more = service.list_products(
+        merchant_id=merchant_id, review_status=status, on_shelf=_shelf_arg(), q=request.args.get("q"), page=page
+    )
+    profiles = seller_profiles([p.seller_id for p, _s, _m in rows])
+    return render_template(
+        template,
+        rows=rows,
+        more=more,
+        page=page,
+        profiles=profiles,
+        merchants=service.live_merchants(),
+        merchant_id=merchant_id,
+        status=status or "",
+        shelf=request.args.get("shelf", ""),
+        q=request.args.get("q", ""),
+        counts=service.review_counts(merchant_id),
+    )
+
+
+@admin_bp.get("/products", endpoint="products")
+def products_admin():
+    return _platform_list("multistore/products/admin_list.html")
+
+
+@admin_bp.get("/products/review")
+def product_queue():
+    return _platform_list("multistore/products/admin_queue.html", review_status="pending")
+
+
+def _merchant_product(product_id: int):
+    product = service.merchant_owned(product_id)
+    if product is None:
+        abort(404)
+    return product
+
+
+@admin_bp.get("/products/<int:product_id>")
+def product_admin(product_id: int):
+    product = _merchant_product(product_id)
+    state = service.state_of(product)
+    names = service.merchant_names([product.seller_id])
+    profile = seller_profiles([product.seller_id]).get(product.seller_id)
+    return render_template("multistore/products/admin_product.html", product=product, state=state, merchant_name=names.get(product.seller_id, ""), profile=profile)
+
+
+@admin_bp.post("/products/<int:product_id>/approve")
+def product_approve(product_id: int):
+    product = _merchant_product(product_id)
+    with form_outcome(_("Product approved.")):
+        service.approve(product)
+    return redirect(request.referrer or url_for("multistore_admin.product_queue"))
+
+
+@admin_bp.post("/products/<int:product_id>/reject")
+def product_reject(product_id: int):
+    product = _merchant_product(product_id)
+    with form_outcome(_("Product rejected.")):
+        service.reject(product, request.form.get("reason", ""))
+    return redirect(request.referrer or url_for("multistore_admin.product_queue"))
+
+
+@admin_bp.post("/products/<int:product_id>/shelf")
+def product_admin_shelf(product_id: int):
+    product = _merchant_product(product_id)
+    on = request.form.get("on_shelf") == "1"
+    with form_outcome(_("On shelf.") if on else _("Off shelf.")):
+        service.set_shelf(product, on)
+    return redirect(request.referrer or url_for("multistore_admin.products"))
+
+
+@admin_bp.post("/products/<int:product_id>/pin")
+def product_pin(product_id: int):
+    product = _merchant_product(product_id)
+    pinned = request.form.get("pinned", "1") == "1"
+    with form_outcome(_("Pinned.") if pinned else _("Unpinned.")):
+        service.set_pinned(product, pinned)
+    return redirect(request.referrer or url_for("multistore_admin.products"))
+
+
+@admin_bp.post("/products/<int:product_id>/delete")
+def product_admin_delete(product_id: int):
+    product = _merchant_product(product_id)
+    with form_outcome(_("Product deleted.")):
+        service.delete(product)
+    return redirect(url_for("multistore_admin.products"))
+
+
+@admin_bp.get("/comments", endpoint="comments")
+def comments_admin():
+    merchant_id = form_int("merchant_id", source=request.args, minimum=1)
+    page = form_int("page", 1, source=request.args, minimum=1) or 1
+    rows, more = service.list_comments(merchant_id=merchant_id, page=page)
+    return render_template(
+        "multistore/products/admin_comments.html",
+        rows=rows,
+        more=more,
+        page=page,
+        merchant_id=merchant_id,
+        merchants=service.live_merchants(),
+        profiles=seller_profiles([r.seller_id for r, _p, _m in rows]),
+    )
+
+
+@admin_bp.post("/comments/<int:review_id>/delete")
+def comment_admin_delete(review_id: int):
+    review = service.merchant_comment(None, review_id)
+    if review is None:
+        abort(404)
+    with form_outcome(_("Review deleted.")):
+        service.delete_comment(review, current_user)
+    return redirect(request.referrer or url_for("multistore_admin.comments"))
