@@ -9,10 +9,40 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+
+
+class JishiLimiter(Limiter):
+    """Flask-Limiter whose ``before_request`` pass returns at once when it
+    has nothing to check.
+
+    That pass only enforces application, default, blueprint and meta
+    limits (and limits hinted for an endpoint at run time); a route's own
+    ``@limiter.limit`` is checked by the decorator's wrapper. The kernel
+    sets none of the former, so every request (the product list first)
+    paid ~0.05 ms to find no limit. As soon as any is configured, or the
+    storage is down (in-memory fallback), the full check runs as before.
+    """
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if in_middleware and callable_name is None and self._middleware_idle():
+            return None
+        return super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+
+    def _middleware_idle(self) -> bool:
+        try:
+            manager = self.limit_manager
+            return not (
+                manager._application_limits or manager._default_limits or manager._blueprint_limits
+                or manager._endpoint_hints or self._meta_limits or self._storage_dead
+            )
+        except AttributeError:  # a Flask-Limiter whose internals moved: always check
+            return False
+
+
 login_manager = LoginManager()
 login_manager.login_view = "shop.login"
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = JishiLimiter(key_func=get_remote_address, default_limits=[])
 
 
 def select_locale():

@@ -228,10 +228,12 @@ def parse_list_args(query) -> dict:
     ranges and lengths checked, unknown names ignored, the first value of a
     repeated name taken."""
     out: dict = {"sort": "newest"}
+    if not query:
+        return out
     for name in _LIST_ARG_ORDER:
-        raw = query.get(name)
-        if raw is None:
+        if name not in query:  # (MultiDict.get raises and catches a KeyError per miss)
             continue
+        raw = query[name]
         bounds = _INT_ARGS.get(name)
         if bounds is not None:
             digits = raw[1:] if raw[:1] in "+-" else raw
