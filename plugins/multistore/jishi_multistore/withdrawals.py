@@ -137,7 +137,7 @@ def request_withdrawal(merchant: Merchant, user, amount, *, method: str | None =
     if r["agreement"] and not agree:
         raise WithdrawalError("agree", _("Accept the withdrawal agreement first."), code="agreement")  # 提现协议
     if account:
-        account = clean_account(account, method)
+        account = clean_account(account, account.get("method") or method)
     else:
         stored = dict(merchant.withdraw_account or {})
         if not stored:
