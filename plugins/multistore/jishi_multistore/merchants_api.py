@@ -62,7 +62,7 @@ class MerchantsShopListArgs(Schema):
     q = fields.String(validate=validate.Length(max=60))
     category = fields.String(validate=validate.Length(max=40))
     cursor = fields.String(validate=validate.Length(max=300))
-    limit = StrictInt(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class MerchantsShopDetailSchema(Schema):
@@ -183,8 +183,8 @@ class MerchantsAdminMerchantPage(Schema):
 class MerchantsAdminListArgs(Schema):
     q = fields.String(validate=validate.Length(max=60))
     status = fields.String(validate=validate.OneOf(service.LIST_STATUSES), metadata={"description": "business state, or deleted"})
-    after_id = StrictInt(validate=validate.Range(min=1, max=MAX_ID))
-    limit = StrictInt(load_default=50, validate=validate.Range(min=1, max=200))
+    after_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class MerchantsAdminExportArgs(Schema):

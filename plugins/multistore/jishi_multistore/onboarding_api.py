@@ -96,8 +96,8 @@ class OnboardingApplyArgs(Schema):
 class OnboardingApplicationListArgs(Schema):
     status = fields.String(validate=validate.OneOf(REVIEW_STATUSES))
     q = fields.String(validate=validate.Length(max=60))
-    after_id = StrictInt(validate=validate.Range(min=1, max=MAX_ID))
-    limit = StrictInt(load_default=50, validate=validate.Range(min=1, max=200))
+    after_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class OnboardingApplicationPage(Schema):
