@@ -375,7 +375,7 @@ def place_order(
         raise CheckoutError(checkout.problems)
     try:
         payments = _write(checkout, idempotency_key)
-        commit()
+        _commit_keeping(payments)
     except IntegrityError:
         rollback()
         if idempotency_key:
@@ -387,6 +387,24 @@ def place_order(
         rollback()
         raise
     return payments
+
+
+def _commit_keeping(payments: list[PaymentOrder]) -> None:
+    """Commit, expiring everything but what was just written (the payments
+    and their orders, loaded whole by RETURNING): the caller's answer reads
+    them without selecting them again, while the rest (SKUs whose stock an
+    UPDATE changed...) is read afresh as after any commit."""
+    session = db.session()
+    keep = {id(p) for p in payments} | {id(o) for p in payments for o in p.orders}
+    old = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        commit()
+    finally:
+        session.expire_on_commit = old
+    for obj in list(session.identity_map.values()):
+        if id(obj) not in keep:
+            session.expire(obj)
 
 
 def _siblings(payment: PaymentOrder) -> list[PaymentOrder]:
@@ -415,49 +433,57 @@ def payment_mode() -> str:
     return current_app.config["JISHI_PAYMENT_MODE"]
 
 
+def _insert_returning(model, rows: list[dict]) -> list:
+    """INSERT ``rows`` in ONE statement and return the new ORM objects in
+    the order of ``rows`` (matched by their unique ``number``: SQLite cannot
+    both batch and promise the order of RETURNING)."""
+    written = db.session.execute(insert(model).returning(model), rows).scalars().all()
+    by_number = {obj.number: obj for obj in written}
+    return [by_number[row["number"]] for row in rows]
+
+
 def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder]:
     hook = _hook()
     user = checkout.user
     per_order = payment_mode() == "per_order" and len(checkout.groups) > 1
     now = utcnow()
-    payments: list[PaymentOrder] = []
     if per_order:
-        for i, group in enumerate(checkout.groups):
-            key = f"{idempotency_key}#{i}" if idempotency_key else None
-            payments.append(PaymentOrder(number=_number("P"), user_id=user.id, idempotency_key=key, amount=group.pay_amount, created_at=now))
+        payment_rows = [
+            {"number": _number("P"), "user_id": user.id, "idempotency_key": f"{idempotency_key}#{i}" if idempotency_key else None,
+             "amount": group.pay_amount, "created_at": now}
+            for i, group in enumerate(checkout.groups)
+        ]
     else:
-        payments.append(PaymentOrder(number=_number("P"), user_id=user.id, idempotency_key=idempotency_key, amount=checkout.pay_amount, created_at=now))
-    db.session.add_all(payments)
-    db.session.flush()
+        payment_rows = [{"number": _number("P"), "user_id": user.id, "idempotency_key": idempotency_key, "amount": checkout.pay_amount, "created_at": now}]
+    payments = _insert_returning(PaymentOrder, payment_rows)
 
     address = checkout.address.snapshot() if checkout.address else None
-    orders: list[Order] = []
+    order_rows = []
     for i, group in enumerate(checkout.groups):
         payment = payments[i] if per_order else payments[0]
         delivery = group.delivery
-        orders.append(
-            Order(
-                number=_number(),
-                payment_id=payment.id,
-                user_id=user.id,
-                seller_id=group.seller_id,
-                group_key=group.key,
-                status="pending_payment",
-                goods_amount=group.goods_amount,
-                discount_amount=group.discount_amount,
-                delivery_fee=group.delivery_fee,
-                pay_amount=group.pay_amount,
-                buyer_message=group.buyer_message,
-                delivery_method=delivery.code if delivery else "",
-                delivery_label=delivery.label if delivery else "",
-                delivery_data=dict(delivery.data) if delivery else {},
-                address=address if (delivery is None or delivery.needs_address) else None,
-                is_virtual=group.is_virtual,
-                created_at=now,
-            )
+        order_rows.append(
+            {
+                "number": _number(),
+                "payment_id": payment.id,
+                "user_id": user.id,
+                "seller_id": group.seller_id,
+                "group_key": group.key,
+                "status": "pending_payment",
+                "goods_amount": group.goods_amount,
+                "discount_amount": group.discount_amount,
+                "delivery_fee": group.delivery_fee,
+                "pay_amount": group.pay_amount,
+                "buyer_message": group.buyer_message,
+                "delivery_method": delivery.code if delivery else "",
+                "delivery_label": delivery.label if delivery else "",
+                "delivery_data": dict(delivery.data) if delivery else {},
+                "address": address if (delivery is None or delivery.needs_address) else None,
+                "is_virtual": group.is_virtual,
+                "created_at": now,
+            }
         )
-    db.session.add_all(orders)
-    db.session.flush()
+    orders = _insert_returning(Order, order_rows)
 
     rows = []
     for order, group in zip(orders, checkout.groups):
@@ -481,7 +507,8 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
                 }
             )
     # One executemany INSERT, then one SELECT reading the rows back (the
-    # unit of work would insert row by row on SQLite to learn each id).
+    # unit of work would insert row by row on SQLite to learn each id):
+    # placing costs the same statements for 1 or 30 lines, 1 or 20 stores.
     db.session.execute(insert(OrderLine), rows)
     written = db.session.execute(
         select(OrderLine).where(OrderLine.order_id.in_([o.id for o in orders])).order_by(OrderLine.id)
@@ -496,20 +523,24 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
         for share in line.shares:
             applied = checkout.discounts[share.discount_index].discount
             allocations.append(
-                OrderAllocation(
-                    order_id=order.id,
-                    order_line_id=ol.id,
-                    source=applied.source,
-                    label=applied.label[:100],
-                    funded_by=applied.funded_by,
-                    amount=share.amount,
-                )
+                {
+                    "order_id": order.id,
+                    "order_line_id": ol.id,
+                    "source": applied.source,
+                    "label": applied.label[:100],
+                    "funded_by": applied.funded_by,
+                    "amount": share.amount,
+                }
             )
-    events = [
-        OrderEvent(order_id=o.id, from_status="", to_status="pending_payment", actor_id=user.id, actor_role="buyer", created_at=now)
-        for o in orders
-    ]
-    db.session.add_all(allocations + events)
+    # Allocations and history: one executemany INSERT each, whatever the
+    # number of orders and lines (nobody reads their ids here).
+    if allocations:
+        db.session.execute(insert(OrderAllocation), allocations)
+    db.session.execute(
+        insert(OrderEvent),
+        [{"order_id": o.id, "from_status": "", "to_status": "pending_payment", "actor_id": user.id, "actor_role": "buyer", "note": "", "created_at": now}
+         for o in orders],
+    )
 
     # Plugins' pools (a flash sale) take their own lines one by one; every
     # other line comes out of its SKU's stock in ONE conditional UPDATE.
@@ -530,6 +561,10 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
             delete(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id.in_([line.sku_id for line in checkout.lines]))
         )
     db.session.flush()
+    from sqlalchemy.orm.attributes import set_committed_value
+
     for payment in payments:
-        signals.queue(signals.order_placed, payment, orders=[o for o in orders if o.payment_id == payment.id])
+        mine = sorted((o for o in orders if o.payment_id == payment.id), key=lambda o: o.id)
+        set_committed_value(payment, "orders", mine)  # known: no lazy load
+        signals.queue(signals.order_placed, payment, orders=mine)
     return payments

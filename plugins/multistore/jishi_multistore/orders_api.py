@@ -29,7 +29,7 @@ from jishi_multistore.principal import merchant, merchant_api
 # -- schemas -----------------------------------------------------------------
 
 
-class OrderListArgs(Schema):
+class MerchantOrderListArgs(Schema):
     status = fields.String(validate=validate.OneOf(state.STATUSES))
     start = fields.Date(metadata={"description": "placed on or after this day (YYYY-MM-DD)"})
     end = fields.Date(metadata={"description": "placed on or before this day, inclusive"})
@@ -44,7 +44,7 @@ class OrderListArgs(Schema):
             raise ValidationError(_("The start is after the end."), "start")
 
 
-class AdminOrderListArgs(OrderListArgs):
+class MsAdminOrderListArgs(MerchantOrderListArgs):
     merchant_id = QueryId()
 
 
@@ -62,20 +62,20 @@ class MerchantOrderDetailSchema(OrderDetailSchema):
     moves = fields.List(fields.String(), metadata={"description": "status changes the merchant may make now"})
 
 
-class ShipArgs(Schema):
+class MerchantShipArgs(Schema):
     carrier = fields.String(load_default="", validate=validate.Length(max=40))
     tracking_no = fields.String(load_default="", validate=validate.Length(max=60))
 
 
-class ShipItemArgs(ShipArgs):
+class MerchantShipItemArgs(MerchantShipArgs):
     order_id = Id(required=True)
 
 
-class ShipBatchArgs(Schema):
-    items = fields.List(fields.Nested(ShipItemArgs), required=True, validate=validate.Length(min=1, max=200))
+class MerchantShipBatchArgs(Schema):
+    items = fields.List(fields.Nested(MerchantShipItemArgs), required=True, validate=validate.Length(min=1, max=200))
 
 
-class ShipResultSchema(Schema):
+class MerchantShipResultSchema(Schema):
     order_id = fields.Integer()
     ok = fields.Boolean()
     status = fields.String(allow_none=True)
@@ -84,18 +84,18 @@ class ShipResultSchema(Schema):
     error = fields.String(allow_none=True)
 
 
-class ShipBatchResultSchema(Schema):
-    items = fields.List(fields.Nested(ShipResultSchema))
+class MerchantShipBatchResultSchema(Schema):
+    items = fields.List(fields.Nested(MerchantShipResultSchema))
     shipped = fields.Integer()
     failed = fields.Integer()
 
 
-class MoveArgs(ShipArgs):
+class MerchantOrderMoveArgs(MerchantShipArgs):
     name = fields.String(required=True, validate=validate.OneOf(("ship", *svc.SELLER_MOVES)))
     note = fields.String(load_default="", validate=validate.Length(max=200))
 
 
-class ExportArgs(Schema):
+class MerchantOrderExportArgs(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
     status = fields.String(validate=validate.OneOf(state.STATUSES))
     start = fields.Date()
@@ -107,7 +107,7 @@ class ExportArgs(Schema):
             raise ValidationError(_("The start is after the end."), "start")
 
 
-class AdminExportArgs(ExportArgs):
+class MsAdminOrderExportArgs(MerchantOrderExportArgs):
     merchant_id = QueryId()
 
 
@@ -145,7 +145,7 @@ def _file(args, merchant_id):
 
 @api.get("/merchant/orders")
 @merchant_api("orders")
-@api.arguments(OrderListArgs, location="query")
+@api.arguments(MerchantOrderListArgs, location="query")
 @api.response(200, MerchantOrderPageSchema)
 def merchant_list_orders(args):
     """The merchant's orders, newest first; filter by status, days, number, buyer phone."""
@@ -155,7 +155,7 @@ def merchant_list_orders(args):
 
 @api.get("/merchant/orders/export")
 @merchant_api("orders")
-@api.arguments(ExportArgs, location="query")
+@api.arguments(MerchantOrderExportArgs, location="query")
 @api.response(200, description="CSV or XLSX file of the merchant's orders placed in the range")
 def merchant_export_orders(args):
     """Download the merchant's orders (default: the last 30 days) as CSV or XLSX."""
@@ -171,7 +171,7 @@ def merchant_get_order(order_id):
 
 @api.post("/merchant/orders/<int:order_id>/ship")
 @merchant_api("orders")
-@api.arguments(ShipArgs)
+@api.arguments(MerchantShipArgs)
 @api.response(200, MerchantOrderDetailSchema)
 def merchant_ship_order(args, order_id):
     """Ship a paid order with its carrier and tracking number."""
@@ -182,8 +182,8 @@ def merchant_ship_order(args, order_id):
 
 @api.post("/merchant/orders/ship-batch")
 @merchant_api("orders")
-@api.arguments(ShipBatchArgs)
-@api.response(200, ShipBatchResultSchema)
+@api.arguments(MerchantShipBatchArgs)
+@api.response(200, MerchantShipBatchResultSchema)
 def merchant_ship_batch(args):
     """Ship many orders, each with its own carrier and tracking number; each
     succeeds or fails on its own (the result says which and why)."""
@@ -194,7 +194,7 @@ def merchant_ship_batch(args):
 
 @api.post("/merchant/orders/<int:order_id>/status")
 @merchant_api("orders")
-@api.arguments(MoveArgs)
+@api.arguments(MerchantOrderMoveArgs)
 @api.response(200, MerchantOrderDetailSchema)
 def merchant_move_order(args, order_id):
     """Change the status along the state machine: ``ship``, ``receive``
@@ -209,7 +209,7 @@ def merchant_move_order(args, order_id):
 
 @api.get("/admin/multistore/orders")
 @platform_required
-@api.arguments(AdminOrderListArgs, location="query")
+@api.arguments(MsAdminOrderListArgs, location="query")
 @api.response(200, MerchantOrderPageSchema)
 def admin_list_orders(args):
     """Every merchant's orders with the merchant's name; filter by merchant,
@@ -220,7 +220,7 @@ def admin_list_orders(args):
 
 @api.get("/admin/multistore/orders/export")
 @platform_required
-@api.arguments(AdminExportArgs, location="query")
+@api.arguments(MsAdminOrderExportArgs, location="query")
 @api.response(200, description="CSV or XLSX file of one merchant's (or every) order placed in the range")
 def admin_export_orders(args):
     return _file(args, args.get("merchant_id"))
