@@ -168,6 +168,7 @@ class SettlementSchema(Schema):
 
 
 class RateArgs(Schema):
+    category_id = Id(required=True)
     rate_bp = StrictInt(required=True, allow_none=True, validate=validate.Range(min=0, max=ledger.MAX_BP), metadata={"description": "basis points; null removes the rate"})
 
 
@@ -267,7 +268,9 @@ def set_category_rate(category_id: int, rate_bp: int | None) -> None:
     from jishi.catalog.models import Category
 
     if db.session.get(Category, category_id) is None:
-        not_found("category")
+        from jishi.errors import DomainError
+
+        raise DomainError("category_id", _("Unknown category."))
     row = db.session.get(CategoryCommission, category_id)
     if rate_bp is None:
         if row is not None:
@@ -478,14 +481,14 @@ def admin_set_default_commission(args):
     return commission_overview()
 
 
-@api.put("/admin/multistore/commissions/categories/<int:category_id>")
+@api.put("/admin/multistore/commissions/categories")
 @platform_required
 @api.arguments(RateArgs)
 @api.response(200, CommissionSchema)
-def admin_set_category_commission(args, category_id):
-    """Set (or with null remove) a category's default rate; it applies to its
-    subcategories without a rate of their own."""
-    set_category_rate(category_id, args["rate_bp"])
+def admin_set_category_commission(args):
+    """Set (or with ``rate_bp`` null remove) a category's default rate; it
+    applies to its subcategories without a rate of their own."""
+    set_category_rate(args["category_id"], args["rate_bp"])
     commit()
     return commission_overview()
 

@@ -202,9 +202,10 @@ def test_commission_settings_api(app, api, factory, ms):
     assert r.status_code == 200 and r.json["default_bp"] == 600
     assert api.put("/admin/multistore/commissions/default", user=platform, json={"rate_bp": 10001}).status_code == 422
     assert api.put("/admin/multistore/commissions/default", user=platform, json={"rate_bp": "5"}).status_code == 422
-    r = api.put(f"/admin/multistore/commissions/categories/{cat.id}", user=platform, json={"rate_bp": 250})
+    r = api.put("/admin/multistore/commissions/categories", user=platform, json={"category_id": cat.id, "rate_bp": 250})
     assert r.json["categories"] == [{"category_id": cat.id, "name": "数码", "rate_bp": 250}]
-    assert api.put("/admin/multistore/commissions/categories/999999", user=platform, json={"rate_bp": 250}).status_code == 404
+    r = api.put("/admin/multistore/commissions/categories", user=platform, json={"category_id": 999999, "rate_bp": 250})
+    assert r.status_code == 422 and r.json["field"] == "category_id"
     r = api.put(f"/admin/multistore/merchants/{m.id}/commission", user=platform, json={"category_id": cat.id})
     assert r.status_code == 200 and r.json["effective_bp"] == 250
     r = api.put(f"/admin/multistore/merchants/{m.id}/commission", user=platform, json={"rate_bp": 1500})
@@ -213,7 +214,7 @@ def test_commission_settings_api(app, api, factory, ms):
     assert api.put(f"/admin/multistore/merchants/{m.id}/commission", user=ms.admin_of(m), json={"rate_bp": 0}).status_code == 403
     listed = api.get("/admin/multistore/commissions", user=platform).json
     assert listed["default_bp"] == 600 and listed["merchants"][0]["rate_bp"] == 1500
-    r = api.put(f"/admin/multistore/commissions/categories/{cat.id}", user=platform, json={"rate_bp": None})
+    r = api.put("/admin/multistore/commissions/categories", user=platform, json={"category_id": cat.id, "rate_bp": None})
     assert r.json["categories"] == []
     order = earning(factory, ms, m, 10000)
     ledger_view = api.get(f"/admin/multistore/merchants/{m.id}/ledger", user=platform).json
