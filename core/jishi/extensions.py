@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request, session
+from flask.globals import request_ctx
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -28,6 +29,20 @@ class JishiLimiter(Limiter):
             return None
         return super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
 
+    def init_app(self, app) -> None:
+        super().init_app(app)
+        # Its after_request (headers, conditional deductions) and teardown
+        # (context reset) only act on the per-request limiter context; skip
+        # them for a request that never made one (no limit was checked).
+        after = app.after_request_funcs.get(None, [])
+        for i, func in enumerate(after):
+            if getattr(func, "func", None) is getattr(Limiter, "_Limiter__inject_headers", object()) and func.args == (self,):
+                after[i] = _when_limiter_context(func, pass_through=True)
+        teardown = app.teardown_request_funcs.get(None, [])
+        for i, func in enumerate(teardown):
+            if getattr(func, "__func__", None) is getattr(Limiter, "_Limiter__release_context", object()) and func.__self__ is self:
+                teardown[i] = _when_limiter_context(func, pass_through=False)
+
     def _middleware_idle(self) -> bool:
         try:
             manager = self.limit_manager
@@ -37,6 +52,16 @@ class JishiLimiter(Limiter):
             )
         except AttributeError:  # a Flask-Limiter whose internals moved: always check
             return False
+
+
+def _when_limiter_context(func, *, pass_through: bool):
+    def hook(arg=None):
+        if hasattr(request_ctx._get_current_object(), "_limiter_request_context"):
+            return func(arg)
+        return arg if pass_through else None
+
+    hook.__wrapped__ = func
+    return hook
 
 
 login_manager = LoginManager()

@@ -197,15 +197,26 @@ def list_products(
         max_price is not None, seller_id is not None, bool(key),
     )
     stmt = _listing_statement(shape, conditions)
-    session = db.session()
-    if session.autoflush:
-        session.flush()  # as session.execute would (a no-op when nothing is pending)
-    rows = session.connection().execute(stmt, params).all()
+    rows = _read(stmt, params)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(sort, _sort_key(rows[-1], sort))
     return rows, next_cursor
+
+
+def _read(stmt, params: dict) -> list:
+    """Rows of a read-only Core statement, in the session's transaction when
+    it has one (after an autoflush, as ``session.execute`` would do), else on
+    a pooled connection of its own: a lone read needs no ORM transaction set
+    up and torn down around it."""
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # a no-op when nothing is pending
+    if session.in_transaction():
+        return session.connection().execute(stmt, params).all()
+    with session.get_bind(clause=stmt).connect() as conn:
+        return conn.execute(stmt, params).all()
 
 
 _LISTING_CACHE: dict[tuple, Any] = {}
