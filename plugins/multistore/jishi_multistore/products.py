@@ -30,6 +30,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import render_template
+from markupsafe import Markup
 from jishi import settings
 from jishi.catalog import service as catalog
 from jishi.catalog.models import Category, Product, Sku, Tag
@@ -145,7 +146,7 @@ def hook_template_slot(slot, context):
     products = pinned_products(merchant.id)
     if not products:
         return None
-    return render_template("multistore/products/_shop_pinned.html", products=products, merchant=merchant)
+    return Markup(render_template("multistore/products/_shop_pinned.html", products=products, merchant=merchant))
 
 
 def pinned_products(merchant_id: int, limit: int = 12) -> list[Product]:

@@ -153,3 +153,18 @@ def test_menus_per_principal(app, ms, factory, login, client):
     login(clerk)
     assert client.get("/merchant/products").status_code == 403
     assert client.get("/merchant/comments").status_code == 200
+
+
+def test_shop_page_shows_pinned_products_first(app, client, ms, factory):
+    """MS7: the merchant's shop page shows its pinned on-sale products at the top."""
+    from jishi_multistore import products
+
+    m1 = ms.merchant("一号店")
+    top = ms.product(m1, name="招牌茶")
+    ms.product(m1, name="普通茶")
+    products.set_pinned(top, True)
+    html = client.get(f"/shops/{m1.id}").get_data(as_text=True)
+    assert "shop-pinned" in html
+    pinned = html[html.index("shop-pinned"):]
+    pinned = pinned[: pinned.index("</section>")]
+    assert "招牌茶" in pinned and "普通茶" not in pinned
