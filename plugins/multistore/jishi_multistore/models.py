@@ -45,6 +45,12 @@ class Merchant(db.Model):
     __table_args__ = (
         # Bounding-box prefilter of the distance sort (MS13).
         Index("ix_multistore_merchants_geo", "lat", "lng"),
+        # Distance sort (MS13): one index seek per 0.01° latitude strip of the
+        # bounding box, each scanning only the box's longitudes.
+        Index("ix_multistore_merchants_strip", "lat_strip", "lng"),
+        # Buyers' list by join time and by name (MS13).
+        Index("ix_multistore_merchants_joined", "approved_at", "id"),
+        Index("ix_multistore_merchants_name", "name", "id"),
         Index("ix_multistore_merchants_listing", "review_status", "status", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +72,7 @@ class Merchant(db.Model):
     # Coordinates are not money: float degrees are fine here.
     lat: Mapped[float | None]
     lng: Mapped[float | None]
+    lat_strip: Mapped[int | None]  # floor(lat * 100), kept in step with lat (merchants.LAT_STRIPS_PER_DEGREE)
     service_phone: Mapped[str] = mapped_column(String(30), default="")
     service_wechat: Mapped[str] = mapped_column(String(60), default="")
     announcement: Mapped[str] = mapped_column(String(100), default="")  # ≤ 100 characters (MS6)
