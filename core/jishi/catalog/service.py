@@ -247,7 +247,7 @@ def _conditions_key(conditions: tuple) -> tuple | None:
         for bp in ck.bindparams:
             if bp.callable is not None:
                 return None
-            values.append(bp.value)
+            values.append(tuple(bp.value) if isinstance(bp.value, list) else bp.value)  # IN lists
         try:
             key = (ck.key, tuple(values))
             hash(key)
