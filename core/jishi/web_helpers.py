@@ -40,6 +40,13 @@ def seller_profile(seller_id):
     return seller_profiles([seller_id]).get(seller_id)
 
 
+def seller_profiles(seller_ids) -> dict:
+    """``seller_id -> SellerProfile`` for many rows at once (one hook call)."""
+    from jishi.catalog.service import seller_profiles as profiles
+
+    return profiles(list(seller_ids))
+
+
 def purchase_blockers(product) -> list:
     """Why ``product`` cannot be bought now (``purchase_blockers`` hook)."""
     from jishi.catalog.service import purchase_blockers as blockers
@@ -65,6 +72,7 @@ def install(app: Flask) -> None:
         order_actions=order_actions,
         order_notices=order_notices,
         seller_profile=seller_profile,
+        seller_profiles=seller_profiles,
         purchase_blockers=purchase_blockers,
         theme_static=theme_static,
         setting=settings.get,
