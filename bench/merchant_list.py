@@ -47,7 +47,7 @@ def seed(url: str, n: int) -> None:
     with app.app_context():
         db.create_all()
         engine = db.engine
-    series = (f"SELECT generate_series(1, {n}) AS x" if pg
+    series = (f"SELECT generate_series(CAST(1 AS BIGINT), {n}) AS x" if pg
               else f"WITH RECURSIVE cnt(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM cnt WHERE x < {n}) SELECT x FROM cnt")
     now = "now()" if pg else "CURRENT_TIMESTAMP"
     true = "true" if pg else "1"
