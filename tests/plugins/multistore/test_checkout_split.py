@@ -284,3 +284,53 @@ def test_order_notices_when_the_merchant_is_shut(api, client, factory, ms, login
     assert NOTICE_SHUT_PAID in listing and NOTICE_SHUT_SHIPPED in listing
     set_status(a, "resting")  # resting is not shut: no notice
     assert api.get(f"/orders/{oa['id']}", user=buyer).json["notices"] == []
+
+
+class DrainsOneSku:
+    """Empties one SKU's stock while the placement runs (another buyer won
+    the race), leaving every line to the kernel's batched stock UPDATE."""
+
+    sku_id = None
+
+    @hookimpl
+    def reserve_stock(self, line, order):
+        from sqlalchemy import update
+
+        if line.sku_id == self.sku_id:
+            db.session.execute(update(Sku).where(Sku.id == self.sku_id).values(stock=0).execution_options(synchronize_session=False))
+        return None
+
+
+DRAIN = DrainsOneSku()
+
+
+@with_plugins(DRAIN)
+def test_batched_stock_update_names_the_short_line_and_writes_nothing(api, factory, ms):
+    """MS8/K7: the stock of every line is taken in one conditional statement;
+    when one line is short at that moment the whole placement is refused
+    (409 naming that line) and nothing is written, the other line's stock
+    included."""
+    buyer, addr, a, b, sa, sb, own = mall(factory, ms)
+    DRAIN.sku_id = sb.id
+    r = api.post("/checkout/place", user=buyer, json=body([(sa, 2), (sb, 1)], addr), headers={"Idempotency-Key": "drain"})
+    assert r.status_code == 409, r.json
+    assert r.json["code"] == "out_of_stock" and r.json["errors"][0]["line"] == f"sku:{sb.id}"
+    db.session.expire_all()
+    assert db.session.get(Sku, sa.id).stock == 10 and db.session.get(Sku, sb.id).stock == 10
+    assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == 0
+    DRAIN.sku_id = None
+    data = place(api, buyer, [(sa, 2), (sb, 1)], addr, "drain-2")
+    db.session.expire_all()
+    assert db.session.get(Sku, sa.id).stock == 8 and db.session.get(Sku, sb.id).stock == 9
+    assert len(data["orders"]) == 2
+
+
+def test_checkout_page_shows_the_merchant_tag(client, factory, ms, login, api):
+    """MS8/MS5: the checkout page titles each group with the shop and its state."""
+    buyer, addr, a, b, sa, sb, own = mall(factory, ms)
+    for sku in (sa, sb):
+        api.post("/cart/items", user=buyer, json={"sku_id": sku.id, "quantity": 1})
+    set_status(b, "resting")
+    login(buyer)
+    html = client.get("/checkout").get_data(as_text=True)
+    assert profile(b).status_label in html and "乙店" in html
