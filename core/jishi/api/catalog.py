@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, missing, validate
 
 from jishi.api.common import Money, StrictInt, fail, json_response, not_found, query_arguments
 from jishi.catalog import service
@@ -216,41 +216,56 @@ def _user():
 # 422 ``{"code": "invalid", "message": ..., "field": ...}`` naming the first
 # bad field in the schema's order, with marshmallow's messages.
 
-_INT_ARGS = {name: (f.validators[0].min, f.validators[0].max) for name, f in CatalogListArgsSchema().fields.items() if isinstance(f, fields.Integer)}
-_LIST_ARG_ORDER = tuple(CatalogListArgsSchema().fields)
-_TEXT_MAX = {"q": 50, "cursor": 200}
-_SORT_MESSAGE = "Must be one of: " + ", ".join(service.SORTS) + "."
+def _arg_rules(schema: Schema) -> tuple:
+    """(name, kind, rule) for each field of ``schema``, in its order, read
+    from the schema itself so the checks and the documentation agree:
+    ``("int", (min, max))``, ``("choice", choices)`` or ``("text", max_len)``."""
+    rules = []
+    for name, field in schema.fields.items():
+        by_type = {type(v): v for v in field.validators}
+        if isinstance(field, fields.Integer):
+            rng = by_type[validate.Range]
+            rules.append((name, "int", (rng.min, rng.max)))
+        elif validate.OneOf in by_type:
+            rules.append((name, "choice", tuple(by_type[validate.OneOf].choices)))
+        else:
+            rules.append((name, "text", by_type[validate.Length].max))
+    return tuple(rules)
+
+
+_LIST_ARGS = _arg_rules(CatalogListArgsSchema())
+_LIST_DEFAULTS = {n: f.load_default for n, f in CatalogListArgsSchema().fields.items() if f.load_default is not missing}
 
 
 def parse_list_args(query) -> dict:
-    """``request.args`` of GET /products as the schema would load them:
-    integers strictly (``[+-]digits``; "1.5", "abc" and "" are refused),
-    ranges and lengths checked, unknown names ignored, the first value of a
-    repeated name taken."""
-    out: dict = {"sort": "newest"}
+    """``request.args`` of GET /products as CatalogListArgsSchema would load
+    them, with the same messages: integers strictly (``[+-]digits``; "1.5",
+    "abc" and "" are refused), ranges, choices and lengths checked, unknown
+    names ignored, the first value of a repeated name taken. The first bad
+    field in the schema's order is a 422 naming it."""
+    out = dict(_LIST_DEFAULTS)
     if not query:
         return out
-    for name in _LIST_ARG_ORDER:
+    for name, kind, rule in _LIST_ARGS:
         if name not in query:  # (MultiDict.get raises and catches a KeyError per miss)
             continue
         raw = query[name]
-        bounds = _INT_ARGS.get(name)
-        if bounds is not None:
+        if kind == "int":
             digits = raw[1:] if raw[:1] in "+-" else raw
             if not (digits.isdigit() and digits.isascii()):
                 fail(422, "invalid", "Not a valid integer.", name)
             value = int(raw) if len(digits) <= 18 else None
-            low, high = bounds
+            low, high = rule
             if value is None or not low <= value <= high:
                 fail(422, "invalid", f"Must be greater than or equal to {low} and less than or equal to {high}.", name)
             out[name] = value
-        elif name == "sort":
-            if raw not in service.SORTS:
-                fail(422, "invalid", _SORT_MESSAGE, name)
+        elif kind == "choice":
+            if raw not in rule:
+                fail(422, "invalid", "Must be one of: " + ", ".join(rule) + ".", name)
             out[name] = raw
         else:
-            if len(raw) > _TEXT_MAX[name]:
-                fail(422, "invalid", f"Longer than maximum length {_TEXT_MAX[name]}.", name)
+            if len(raw) > rule:
+                fail(422, "invalid", f"Longer than maximum length {rule}.", name)
             out[name] = raw
     return out
 

@@ -210,12 +210,16 @@ def _read(stmt, params: dict) -> list:
     it has one (after an autoflush, as ``session.execute`` would do), else on
     a pooled connection of its own: a lone read needs no ORM transaction set
     up and torn down around it."""
-    session = db.session()
-    if session.autoflush:
-        session.flush()  # a no-op when nothing is pending
-    if session.in_transaction():
-        return session.connection().execute(stmt, params).all()
-    with session.get_bind(clause=stmt).connect() as conn:
+    if db.session.registry.has():
+        session = db.session()
+        if session.autoflush:
+            session.flush()  # a no-op when nothing is pending
+        if session.in_transaction():
+            return session.connection().execute(stmt, params).all()
+        bind = session.get_bind(clause=stmt)
+    else:  # no session in this app context yet: do not make one for this
+        bind = db.engine
+    with bind.connect() as conn:
         return conn.execute(stmt, params).all()
 
 
