@@ -26,8 +26,10 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture
-def live_app(tmp_path):
-    app = make_app(tmp_path, plugins="", config={"SERVER_NAME": None, "WTF_CSRF_ENABLED": True})
+def live_app(tmp_path, request):
+    marker = request.node.get_closest_marker("jishi_plugins")
+    plugins = list(marker.args) if marker else []
+    app = make_app(tmp_path, plugins=plugins, config={"SERVER_NAME": None, "WTF_CSRF_ENABLED": True})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

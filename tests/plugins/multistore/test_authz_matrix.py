@@ -86,7 +86,7 @@ def build_world(factory, ms) -> World:
     from flask import current_app
     from jishi.checkout.service import place_order
     from jishi.models import Review
-    from jishi_multistore.models import MerchantMember, Withdrawal
+    from jishi_multistore.models import Announcement, ApplicationField, MerchantMember, Withdrawal
 
     buyer = factory.user(name="买家")
     orderer = factory.user(name="下单人")
@@ -115,6 +115,13 @@ def build_world(factory, ms) -> World:
         db.session.add_all([review, withdrawal])
         db.session.commit()
         member = db.session.execute(db.select(MerchantMember).where(MerchantMember.user_id == clerk.id)).scalar_one()
+        # Platform-wide objects (one each per key, so "own/other" is just two of them).
+        field = ApplicationField(key=f"f_{key}", label="字段")
+        announcement = Announcement(title=f"公告{key}")
+        db.session.add_all([field, announcement])
+        db.session.commit()
+        objects[("application_field", key)] = field.id
+        objects[("announcement", key)] = announcement.id
         objects.update({
             ("merchant", key): m.id, ("product", key): product.id, ("pending_product", key): pending.id,
             ("order", key): order.id, ("review", key): review.id, ("withdrawal", key): withdrawal.id,
@@ -130,11 +137,13 @@ def _call(client, api, row: Row, path: str, who: str, world: World):
     user = world.users.get(who)
     if row.is_api:
         return api.call(row.method, path, user=user, json=row.json)
-    client.get("/logout")
-    client.delete_cookie("session", domain="shop.test")
-    if user is not None:
-        resp = client.post("/login", data={"phone": user.phone, "password": "secret123"})
-        assert resp.status_code in (302, 303)
+    # Sign in by writing Flask-Login's session keys (what /login stores)
+    # instead of posting the password: argon2 per call would dominate.
+    with client.session_transaction() as sess:
+        sess.clear()
+        if user is not None:
+            sess["_user_id"] = user.get_id()
+            sess["_fresh"] = True
     if row.method == "GET":
         return client.get(path)
     return client.open(path, method=row.method, data=row.data or {})

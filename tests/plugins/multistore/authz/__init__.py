@@ -18,7 +18,8 @@ admin of M2, platform admin} × {M1's object, M2's object}.
 
 ``obj`` names the object substituted for ``{obj}`` in ``path``: one of
 ``merchant``, ``product``, ``pending_product``, ``order``, ``review``,
-``withdrawal``, ``member`` (the clerk's membership) — or None for a route
+``withdrawal``, ``member`` (the clerk's membership), ``application_field``,
+``announcement`` (platform-wide: "own/other" are just two of them) — or None for a route
 without an object (then "own/other" does not apply).
 
 A denied call must answer 401, 403 or 404 (a web page may redirect an
