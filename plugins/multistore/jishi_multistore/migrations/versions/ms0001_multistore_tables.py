@@ -2,7 +2,7 @@
 
 Revision ID: ms0001
 Revises: 
-Create Date: 2026-11-22 06:32:30.873497
+Create Date: 2026-11-22 07:13:10.983857
 
 """
 from typing import Sequence, Union
@@ -48,6 +48,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=30), nullable=False),
     sa.Column('source_type', sa.String(length=20), nullable=False),
     sa.Column('source_id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=True),
     sa.Column('memo', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_multistore_journals')),
@@ -56,6 +57,7 @@ def upgrade() -> None:
     with op.batch_alter_table('multistore_journals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_multistore_journals_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_multistore_journals_merchant_id'), ['merchant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_multistore_journals_order_id'), ['order_id'], unique=False)
 
     op.create_table('multistore_category_commissions',
     sa.Column('category_id', sa.Integer(), nullable=False),
@@ -95,6 +97,7 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=200), nullable=False),
     sa.Column('lat', sa.Double(), nullable=True),
     sa.Column('lng', sa.Double(), nullable=True),
+    sa.Column('lat_strip', sa.Integer(), nullable=True),
     sa.Column('service_phone', sa.String(length=30), nullable=False),
     sa.Column('service_wechat', sa.String(length=60), nullable=False),
     sa.Column('announcement', sa.String(length=100), nullable=False),
@@ -117,8 +120,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('multistore_merchants', schema=None) as batch_op:
         batch_op.create_index('ix_multistore_merchants_geo', ['lat', 'lng'], unique=False)
+        batch_op.create_index('ix_multistore_merchants_joined', ['approved_at', 'id'], unique=False)
         batch_op.create_index('ix_multistore_merchants_listing', ['review_status', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_multistore_merchants_name', ['name', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_multistore_merchants_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index('ix_multistore_merchants_strip', ['lat_strip', 'lng'], unique=False)
 
     op.create_table('multistore_members',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -177,6 +183,8 @@ def upgrade() -> None:
     sa.Column('order_id', sa.Integer(), nullable=False),
     sa.Column('merchant_id', sa.Integer(), nullable=False),
     sa.Column('rate_bp', sa.Integer(), nullable=False),
+    sa.Column('base', sa.Integer(), nullable=True),
+    sa.Column('amount', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_multistore_line_commissions_order_id_orders'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['order_line_id'], ['order_lines.id'], name=op.f('fk_multistore_line_commissions_order_line_id_order_lines'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('order_line_id', name=op.f('pk_multistore_line_commissions'))
@@ -211,8 +219,11 @@ def downgrade() -> None:
 
     op.drop_table('multistore_members')
     with op.batch_alter_table('multistore_merchants', schema=None) as batch_op:
+        batch_op.drop_index('ix_multistore_merchants_strip')
         batch_op.drop_index(batch_op.f('ix_multistore_merchants_owner_id'))
+        batch_op.drop_index('ix_multistore_merchants_name')
         batch_op.drop_index('ix_multistore_merchants_listing')
+        batch_op.drop_index('ix_multistore_merchants_joined')
         batch_op.drop_index('ix_multistore_merchants_geo')
 
     op.drop_table('multistore_merchants')
@@ -223,6 +234,7 @@ def downgrade() -> None:
     op.drop_table('multistore_entries')
     op.drop_table('multistore_category_commissions')
     with op.batch_alter_table('multistore_journals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_multistore_journals_order_id'))
         batch_op.drop_index(batch_op.f('ix_multistore_journals_merchant_id'))
         batch_op.drop_index(batch_op.f('ix_multistore_journals_created_at'))
 
