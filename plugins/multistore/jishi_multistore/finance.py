@@ -35,7 +35,6 @@ from sqlalchemy import func, or_, select
 
 from jishi_multistore import ledger, withdrawals
 
-
 # -- hooks -------------------------------------------------------------------
 
 

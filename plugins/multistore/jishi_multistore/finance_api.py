@@ -243,8 +243,8 @@ def _datetimes(args):
 
 
 def commission_overview() -> dict:
-    from jishi.catalog.models import Category
     from jishi import settings
+    from jishi.catalog.models import Category
 
     default = ledger.parse_bp(settings.get(ledger.COMMISSION_SETTING, ledger.DEFAULT_COMMISSION_BP))
     cats = db.session.execute(

@@ -99,9 +99,27 @@ from collections.abc import Iterable, Sequence
 
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
-from sqlalchemy import String, and_, case, cast, func, insert, literal_column, null, select, union_all, update
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
 
-from jishi_multistore.models import CategoryCommission, LedgerEntry, LedgerJournal, LineCommission, Merchant
+from jishi_multistore.models import (
+    CategoryCommission,
+    LedgerEntry,
+    LedgerJournal,
+    LineCommission,
+    Merchant,
+)
 
 # Merchant accounts
 PENDING = "pending"

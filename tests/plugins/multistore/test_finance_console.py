@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from jishi.db import db
 from jishi.orders.models import Order
-from sqlalchemy import select
-
 from jishi_multistore import ledger
 from jishi_multistore.models import CategoryCommission, Merchant, Withdrawal
+from sqlalchemy import select
 
 from .test_finance_helpers import complete, pay, place, refund
 from .test_withdrawals_api import earning

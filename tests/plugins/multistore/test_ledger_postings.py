@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from jishi.db import db
 from jishi.orders.models import Order
-from sqlalchemy import select
-
 from jishi_multistore import ledger
 from jishi_multistore.models import CategoryCommission, LedgerJournal, LineCommission
+from sqlalchemy import select
 
 from .test_finance_helpers import (
     DiscountPlugin,
@@ -69,7 +68,7 @@ def test_commission_rate_precedence_and_freezing(app, factory, ms):
     orders = {o.seller_id: o for o in _orders(payment)}
     assert set(orders) == {None, a.id, b.id, c.id}
     by_product = {}
-    for sid, order in orders.items():
+    for order in orders.values():
         rates = _rates(order)
         for line in order.lines:
             by_product[line.product_id] = rates.get(line.id)

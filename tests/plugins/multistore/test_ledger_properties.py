@@ -21,12 +21,20 @@ from hypothesis import strategies as st
 from jishi.db import db, rollback
 from jishi.errors import DomainError
 from jishi.orders.models import Order, OrderAllocation
-from sqlalchemy import func, select
-
 from jishi_multistore import finance, ledger, withdrawals
 from jishi_multistore.models import LedgerEntry, LedgerJournal, Merchant, Withdrawal
+from sqlalchemy import func, select
 
-from .test_finance_helpers import DiscountPlugin, fetch, journal_count, journal_sums, pay, pay_cod, place, refund
+from .test_finance_helpers import (
+    DiscountPlugin,
+    fetch,
+    journal_count,
+    journal_sums,
+    pay,
+    pay_cod,
+    place,
+    refund,
+)
 
 
 @pytest.fixture
@@ -61,7 +69,7 @@ ORDERS = st.lists(
 
 
 def _run(step, orders, wids, merchant_id, user):
-    from jishi.orders import service, state
+    from jishi.orders import service
 
     name = step[0]
     if name in ("pay", "ship", "receive", "complete", "force_complete", "refund"):

@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from jishi.db import db
 from jishi.orders.models import Order
-from sqlalchemy import select
-
 from jishi_multistore import ledger, withdrawals
 from jishi_multistore.models import Merchant, Withdrawal
+from sqlalchemy import select
 
 from .test_finance_helpers import complete, pay, place
 

@@ -9,10 +9,9 @@ import threading
 
 import pytest
 from jishi.db import db
-from sqlalchemy import func, select
-
 from jishi_multistore import ledger, withdrawals
 from jishi_multistore.models import Withdrawal
+from sqlalchemy import func, select
 
 from .test_finance_helpers import journal_sums
 from .test_withdrawals_api import ALIPAY, earning
