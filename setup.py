@@ -44,6 +44,7 @@ setup(
         "huey>=2.5",
         "openpyxl>=3.1",
         "qrcode>=7.4",
+        "orjson>=3.8",  # the product list's JSON (falls back to json without it)
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1"],
