@@ -11,7 +11,6 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 
-
 class JishiLimiter(Limiter):
     """Flask-Limiter whose ``before_request`` pass returns at once when it
     has nothing to check.

@@ -12,7 +12,14 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, missing, validate
 
-from jishi.api.common import Money, StrictInt, fail, json_response, not_found, query_arguments
+from jishi.api.common import (
+    Money,
+    StrictInt,
+    fail,
+    json_response,
+    not_found,
+    query_arguments,
+)
 from jishi.catalog import service
 from jishi.catalog.service import MAX_ID, MAX_PRICE
 from jishi.checkout.service import CheckoutLine, line_key, price_lines

@@ -22,6 +22,7 @@ import binascii
 import json
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import (
     Integer,
     Text,
@@ -36,7 +37,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from flask import current_app
 from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
