@@ -27,6 +27,8 @@ platform sees and deletes merchant reviews.
 
 from __future__ import annotations
 
+import functools
+
 from datetime import datetime
 
 from flask import render_template
@@ -122,10 +124,17 @@ def _not_approved():
     return exists().where(ProductState.product_id == Product.id, ProductState.review_status != REVIEW_APPROVED)
 
 
+@functools.cache
+def _visible_conditions() -> tuple:
+    # Built once: the same expression objects each call let the kernel reuse
+    # its cached listing statement (the condition reads state through SQL).
+    return (~_not_approved(),)
+
+
 def hook_product_filters(context):
     # Products without a state row (self-operated, or made before the plugin)
     # are left to the kernel's rules.
-    return [~_not_approved()]
+    return list(_visible_conditions())
 
 
 def hook_purchase_blockers(product, user):
