@@ -54,8 +54,9 @@ def make_app(tmp_path, plugins: str | Iterable[str] = "", config: dict | None = 
     cfg.update(config or {})
     app = create_app(cfg, plugins=extra_plugins, instance_path=str(tmp_path / "instance"))
     # The ``app`` fixture keeps one app context pushed, so every test request
-    # shares its ``g``: forget Flask-Login's cached user before each request,
-    # or a second request would run as the first request's user.
+    # shares its ``g``: forget what a request caches there (Flask-Login's
+    # user, Flask-Babel's locale, the settings cache) before each request, as
+    # production's fresh ``g`` per request would.
     app.before_request_funcs.setdefault(None, []).insert(0, _forget_request_user)
     from jishi.db import db
 
@@ -64,10 +65,14 @@ def make_app(tmp_path, plugins: str | Iterable[str] = "", config: dict | None = 
     return app
 
 
+REQUEST_CACHED = ("_login_user", "_flask_babel", "jishi_settings")
+
+
 def _forget_request_user() -> None:
     from flask import g
 
-    g.pop("_login_user", None)
+    for name in REQUEST_CACHED:
+        g.pop(name, None)
 
 
 def reset_database(app) -> None:

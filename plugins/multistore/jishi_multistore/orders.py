@@ -118,8 +118,8 @@ def hook_validate_checkout(checkout):
 
 # --- Order-center notices (seed 001 §4.5.3) -----------------------------------
 
-NOTICE_SHUT_PAID = N_("This merchant has closed. If you have paid, contact the merchant.")  # 该商户已关闭,若已付款,请联系商家处理
-NOTICE_SHUT_SHIPPED = N_("This merchant has closed. If the goods do not arrive, contact the merchant.")  # 该商户已关闭,若之后未收到货,请联系商家处理
+NOTICE_SHUT_PAID = N_("This merchant has closed. If you have paid, contact the mall.")  # 该商户已关闭,若已付款,请联系商家处理
+NOTICE_SHUT_SHIPPED = N_("This merchant has closed. If the goods do not arrive, contact the mall.")  # 该商户已关闭,若之后未收到货,请联系商家处理
 
 
 def hook_order_notices(order, principal):

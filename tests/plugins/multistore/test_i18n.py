@@ -59,8 +59,8 @@ def test_seed_wording_of_the_buyer_notices():
         "The shop is resting": "商家休息中",
         "This shop has closed for today, have a look at others": "该商户已打烊，看看其他吧",
         "This shop is closed, have a look at others": "该商户已关闭，看看其他吧",
-        "This merchant has closed. If you have paid, contact the merchant.": "该商户已关闭，若已付款，请联系商家处理",
-        "This merchant has closed. If the goods do not arrive, contact the merchant.": "该商户已关闭，若之后未收到货，请联系商家处理",
+        "This merchant has closed. If you have paid, contact the mall.": "该商户已关闭，若已付款，请联系商家处理",
+        "This merchant has closed. If the goods do not arrive, contact the mall.": "该商户已关闭，若之后未收到货，请联系商家处理",
     }
     assert {k: zh[k].string for k in expected} == expected
 
