@@ -152,7 +152,9 @@ def _init_extensions(app: Flask) -> None:
     import jishi.models  # noqa: F401 - every kernel table on the metadata
     from jishi.accounts import auth
     from jishi.api.common import JishiApi
-    from jishi.extensions import babel, csrf, limiter, login_manager, select_locale
+    from flask_babel import Babel
+
+    from jishi.extensions import csrf, limiter, login_manager, select_locale
 
     db.init_app(app)
     login_manager.init_app(app)
@@ -166,7 +168,10 @@ def _init_extensions(app: Flask) -> None:
         if info.enabled and info.path is not None and (info.path / "translations").is_dir():
             dirs.append(str(info.path / "translations"))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
-    babel.init_app(app, locale_selector=select_locale)
+    # One Babel per app: Flask-Babel caches merged catalogs on the Babel
+    # object's domain, and apps with different plugins (tests, several apps
+    # in one process) have different catalogs.
+    Babel().init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     app.extensions["jishi"].api = JishiApi(app)
 
@@ -196,12 +201,32 @@ def _init_templates(app: Flask, ext: Jishi) -> None:
         abort(404)
 
 
+def _refuse_nul() -> None:
+    """Answer 422 naming the field for a NUL character in any query or form
+    value or JSON body: no database stores it (PostgreSQL refuses it, SQLite
+    cuts the string there), so it would be a 500 or a silent truncation."""
+    from flask import request
+
+    from jishi.errors import DomainError
+    from jishi.i18n import gettext as _
+
+    for source in (request.args, request.form if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") else {}):
+        for key, value in source.items(multi=True) if source else ():
+            if "\x00" in value or "\x00" in key:
+                raise DomainError(key, _("Must not contain NUL characters."), code="invalid", status=422)
+    if request.is_json:
+        raw = request.get_data(cache=True)
+        if b"\\u0000" in raw or b"\x00" in raw:
+            raise DomainError(None, _("Must not contain NUL characters."), code="invalid", status=422)
+
+
 def _register_blueprints(app: Flask, ext: Jishi) -> None:
     from jishi.api.common import domain_error
     from jishi.errors import DomainError
     from jishi.extensions import csrf
 
     app.register_error_handler(DomainError, domain_error)
+    app.before_request(_refuse_nul)
     api = ext.api
     for result in ext.hook.blueprints():
         for bp in result or []:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import request, session
 from flask.globals import request_ctx
-from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -104,5 +103,3 @@ def select_locale_code() -> str:
         return "en"
     return best or current_app.config["BABEL_DEFAULT_LOCALE"]
 
-
-babel = Babel()
