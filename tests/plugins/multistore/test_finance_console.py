@@ -8,7 +8,7 @@ from jishi_multistore import ledger
 from jishi_multistore.models import CategoryCommission, Merchant, Withdrawal
 from sqlalchemy import select
 
-from .test_finance_helpers import complete, pay, place, refund
+from .finance_helpers import complete, pay, place, refund
 from .test_withdrawals_api import earning
 
 

@@ -10,7 +10,7 @@ from jishi_multistore import ledger
 from jishi_multistore.models import CategoryCommission, LedgerJournal, LineCommission
 from sqlalchemy import select
 
-from .test_finance_helpers import (
+from .finance_helpers import (
     DiscountPlugin,
     balances,
     complete,

@@ -25,7 +25,7 @@ from jishi_multistore import finance, ledger, withdrawals
 from jishi_multistore.models import LedgerEntry, LedgerJournal, Merchant, Withdrawal
 from sqlalchemy import func, select
 
-from .test_finance_helpers import (
+from .finance_helpers import (
     DiscountPlugin,
     fetch,
     journal_count,

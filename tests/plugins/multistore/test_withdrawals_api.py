@@ -12,7 +12,7 @@ from jishi_multistore import ledger, withdrawals
 from jishi_multistore.models import Merchant, Withdrawal
 from sqlalchemy import select
 
-from .test_finance_helpers import complete, pay, place
+from .finance_helpers import complete, pay, place
 
 
 def _setting(key, value):

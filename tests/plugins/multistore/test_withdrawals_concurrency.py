@@ -13,7 +13,7 @@ from jishi_multistore import ledger, withdrawals
 from jishi_multistore.models import Withdrawal
 from sqlalchemy import func, select
 
-from .test_finance_helpers import journal_sums
+from .finance_helpers import journal_sums
 from .test_withdrawals_api import ALIPAY, earning
 
 
