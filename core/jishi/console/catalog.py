@@ -76,8 +76,9 @@ def _sku_key(values: dict) -> str:
     return "|".join(f"{k}={values[k]}" for k in sorted(values))
 
 
-def _form_state(product: Product | None) -> dict:
-    """What the product form shows: from the product, or from the posted form."""
+def product_form_state(product: Product | None) -> dict:
+    """What the product form shows: from the product, or from the posted form
+    (also used by plugins' product forms, e.g. the merchant console's)."""
     if request.method == "POST":
         f = request.form
         specs = parse_specs(f.get("specs", ""))
@@ -197,7 +198,7 @@ def _categories() -> list[Category]:
 
 
 def _product_form(product: Product | None):
-    state = _form_state(product)
+    state = product_form_state(product)
     error = None
     if request.method == "POST" and request.form.get("action") == "save":
         service = _catalog()

@@ -86,75 +86,26 @@ def products():
 
 
 def _form_state(product, state) -> dict:
-    """What the product form shows: from the posted form, else the product."""
-    from jishi.console.catalog import parse_specs, spec_combinations
-    from jishi.money import fen_to_yuan_str
+    """The kernel's product form state plus the merchant form's own fields:
+    tags as checkboxes, the listing choice; never on shelf from the form."""
+    from jishi.console.catalog import product_form_state
 
+    form = product_form_state(product)
     if request.method == "POST":
         f = request.form
-        specs = parse_specs(f.get("specs", ""))
-        posted = {}
-        for i in range(form_int("sku_count", 0) or 0):
-            prefix = f"sku-{i}-"
-            values = {k[len(prefix) + 5:]: v for k, v in f.items() if k.startswith(prefix + "spec-")}
-            posted["|".join(f"{k}={values[k]}" for k in sorted(values))] = {
-                "id": form_int(prefix + "id"),
-                "spec_values": values,
-                "price": f.get(prefix + "price", ""),
-                "original_price": f.get(prefix + "original_price", ""),
-                "member_price": f.get(prefix + "member_price", ""),
-                "stock": f.get(prefix + "stock", "0"),
-                "code": f.get(prefix + "code", ""),
-                "is_active": bool(f.get(prefix + "is_active")),
-            }
-        skus = []
-        for values in spec_combinations(specs):
-            key = "|".join(f"{k}={values[k]}" for k in sorted(values))
-            skus.append(posted.get(key) or {"id": None, "spec_values": values, "price": "", "original_price": "", "member_price": "", "stock": "0", "code": "", "is_active": True})
-        return {
-            "name": f.get("name", ""),
-            "subtitle": f.get("subtitle", ""),
-            "category_id": form_int("category_id"),
-            "description": f.get("description", ""),
-            "images": f.get("images", ""),
-            "tags": ", ".join(f.getlist("tags")),
-            "tag_list": f.getlist("tags"),
-            "params": f.get("params", ""),
-            "specs": f.get("specs", ""),
-            "on_shelf": False,
-            "is_virtual": bool(f.get("is_virtual")),
-            "listing": f.get("listing", service.ON_APPROVAL),
-            "list_at": f.get("list_at", ""),
-            "skus": skus,
-        }
-    if product is None:
-        return {"name": "", "subtitle": "", "category_id": None, "description": "", "images": "", "tags": "", "tag_list": [], "params": "",
-                "specs": "", "on_shelf": False, "is_virtual": False, "listing": service.ON_APPROVAL, "list_at": "",
-                "skus": [{"id": None, "spec_values": {}, "price": "", "original_price": "", "member_price": "", "stock": "0", "code": "", "is_active": True}]}
-
-    def yuan(v):
-        return fen_to_yuan_str(v) if v is not None else ""
-
-    return {
-        "name": product.name,
-        "subtitle": product.subtitle,
-        "category_id": product.category_id,
-        "description": product.description,
-        "images": "\n".join(i.url for i in product.images),
-        "tags": ", ".join(t.name for t in product.tags),
-        "tag_list": [t.name for t in product.tags],
-        "params": "\n".join(f"{p.name}: {p.value}" for p in product.params),
-        "specs": "\n".join(f"{s.name}: {', '.join(s.values)}" for s in product.specs),
-        "on_shelf": product.on_shelf,
-        "is_virtual": product.is_virtual,
-        "listing": state.listing if state else service.ON_APPROVAL,
-        "list_at": _local(state.list_at) if state else "",
-        "skus": [
-            {"id": s.id, "spec_values": dict(s.spec_values or {}), "price": yuan(s.price), "original_price": yuan(s.original_price),
-             "member_price": yuan(s.member_price), "stock": str(s.stock), "code": s.code, "is_active": s.is_active}
-            for s in product.skus
-        ],
-    }
+        form.update(
+            tags=", ".join(f.getlist("tags")), tag_list=f.getlist("tags"), on_shelf=False,
+            listing=f.get("listing", service.ON_APPROVAL), list_at=f.get("list_at", ""),
+        )
+    elif product is None:
+        form.update(tag_list=[], listing=service.ON_APPROVAL, list_at="")
+    else:
+        form.update(
+            tag_list=[t.name for t in product.tags],
+            listing=state.listing if state else service.ON_APPROVAL,
+            list_at=_local(state.list_at) if state else "",
+        )
+    return form
 
 
 def _product_form(product):
