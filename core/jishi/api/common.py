@@ -193,10 +193,12 @@ def idempotency_key() -> str | None:
 
 
 def get_or_404(model, ident: int, what: str):
-    """``db.session.get(model, ident)`` or a 404 naming ``what``."""
+    """``db.session.get(model, ident)`` or a 404 naming ``what`` (also for an
+    id outside the integer column's range, which the database would refuse)."""
+    from jishi.catalog.service import MAX_ID
     from jishi.db import db
 
-    obj = db.session.get(model, ident)
+    obj = db.session.get(model, ident) if 1 <= ident <= MAX_ID else None
     if obj is None:
         not_found(what)
     return obj

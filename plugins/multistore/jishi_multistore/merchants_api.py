@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from flask import Response
 from flask_login import current_user
-from jishi.api.common import Money, StrictInt, not_found, platform_required
+from jishi.api.common import Money, StrictInt, get_or_404, not_found, platform_required
+from jishi.catalog.service import MAX_ID
 from jishi.db import commit, db
 from jishi.i18n import gettext as _
 from marshmallow import Schema, fields, validate
@@ -23,7 +24,6 @@ from jishi_multistore.blueprints import api as blp
 from jishi_multistore.models import BUSINESS_STATES, Announcement
 from jishi_multistore.principal import current_principal, merchant, merchant_api
 
-MAX_ID = 2**31 - 1
 STRICT_BOOL = {"truthy": {True}, "falsy": {False}}
 
 
@@ -374,10 +374,7 @@ def create_announcement(data):
 
 
 def _announcement(announcement_id: int) -> Announcement:
-    a = db.session.get(Announcement, announcement_id) if 1 <= announcement_id <= MAX_ID else None
-    if a is None:
-        not_found(_("announcement"))
-    return a
+    return get_or_404(Announcement, announcement_id, _("announcement"))
 
 
 @blp.patch("/admin/multistore/announcements/<int:announcement_id>")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 from jishi.api.common import StrictInt, login_required, not_found, platform_required
+from jishi.catalog.service import MAX_ID
 from jishi.db import commit
 from jishi.i18n import gettext as _
 from marshmallow import Schema, fields, validate
@@ -18,7 +19,6 @@ from jishi_multistore import onboarding as service
 from jishi_multistore.blueprints import api as blp
 from jishi_multistore.models import REVIEW_APPROVED, REVIEW_STATUSES
 
-MAX_ID = 2**31 - 1
 STRICT_BOOL = {"truthy": {True}, "falsy": {False}}
 
 
