@@ -789,3 +789,115 @@ def test_hook_demo_data(app):
     assert logins["demo merchant"][1] == "demo1234" and "platform admin" in logins
     seen = DemoAdds.seen
     assert len(seen["products"]) >= 20 and seen["admin"].is_platform_admin and "生鲜水果" in seen["categories"]
+
+
+scoped_bp = Blueprint("scoped", __name__, url_prefix="/scoped")
+
+
+@scoped_bp.route("/page", methods=["GET", "POST"])
+def scoped_page():
+    from jishi.sellers import current_scope, seller_page
+
+    @seller_page("settings")
+    def view():
+        return f"seller={current_scope().seller_id}"
+
+    return view()
+
+
+@scoped_bp.route("/api", methods=["GET", "POST"])
+def scoped_api():
+    from flask import jsonify
+    from jishi.sellers import current_scope, seller_api
+
+    @seller_api("orders")
+    def view():
+        return jsonify(seller=current_scope("api").seller_id)
+
+    return view()
+
+
+class SellerScopes:
+    """Users named "merchant-7" act for seller 7 (read-only when named
+    "viewer-7", clerks without ``settings`` when named "clerk-7")."""
+
+    @hookimpl
+    def blueprints(self):
+        return [scoped_bp]
+
+    @hookimpl
+    def seller_scope(self, user, via):
+        from jishi.hookspecs import SellerScope
+
+        kind, _, seller = (user.name or "").partition("-")
+        if not seller:
+            return None
+        if kind == "viewer" and via == "api":
+            return None
+        perms = {"orders"} if kind == "clerk" else {"orders", "settings"}
+        return SellerScope(int(seller), "店铺" + seller, kind, frozenset(perms), read_only=kind == "viewer")
+
+
+@plugin(SellerScopes())
+def test_hook_seller_scope(app, client, factory):
+    """K3: seller pages and API take the seller from the ``seller_scope``
+    hook (never from the request); the kernel's default gives platform staff
+    the shop itself (seller None); read-only scopes may only read; a missing
+    permission is 403; nobody else has a scope."""
+    merchant = factory.user(name="merchant-7")
+    clerk = factory.user(name="clerk-7")
+    viewer = factory.user(name="viewer-7", role="platform_admin")
+    buyer = factory.user()
+    admin = factory.user(role="platform_admin")
+    staff = factory.user(role="platform_staff")
+    db.session.commit()
+    assert client.get("/scoped/page").status_code == 302  # to the login page
+    assert client.get("/scoped/api").status_code == 401
+    expected = [
+        (merchant, 200, "seller=7", 200, 7, 200),
+        (clerk, 403, None, 200, 7, 403),
+        (viewer, 200, "seller=7", 200, None, 403),  # read-only on pages; API: the platform's own shop
+        (admin, 200, "seller=None", 200, None, 200),
+        (staff, 403, None, 200, None, 403),  # platform staff lack "settings"
+        (buyer, 403, None, 403, None, 403),
+    ]
+    for user, page, text, api_status, api_seller, post in expected:
+        client.get("/logout")
+        _login(client, user)
+        resp = client.get("/scoped/page?seller_id=99")
+        assert resp.status_code == page, (user.name, resp.status_code)
+        if text:
+            assert resp.get_data(as_text=True) == text
+        resp = client.get("/scoped/api?seller_id=99")
+        assert resp.status_code == api_status, (user.name, resp.status_code)
+        if api_status == 200:
+            assert resp.get_json()["seller"] == api_seller
+        else:
+            assert resp.get_json()["code"] == "forbidden"
+        assert client.post("/scoped/page", data={"seller_id": 99}).status_code in ((post,) if post == 403 else (200, 400))
+
+
+class TrackingSpecs:
+    @staticmethod
+    def tracking_events(order_id):  # pragma: no cover - a spec, never called
+        """A plugin-declared hook."""
+
+
+class PluginWithHooks:
+    """A plugin declaring a hook of its own (``hookspecs`` attribute)."""
+
+    import pluggy as _pluggy
+
+    hookspecs = type("Specs", (), {"tracking_events": _pluggy.HookspecMarker("jishi")(TrackingSpecs.tracking_events)})
+
+
+class ImplementsPluginHook:
+    @hookimpl
+    def tracking_events(self, order_id):
+        return [f"event of {order_id}"]
+
+
+@plugin(PluginWithHooks(), ImplementsPluginHook())
+def test_plugin_declared_hookspecs(app):
+    """K3: a plugin's ``hookspecs`` attribute adds hooks other plugins implement."""
+    assert app.extensions["jishi"].hook.tracking_events(order_id=5) == [["event of 5"]]

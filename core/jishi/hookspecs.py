@@ -149,6 +149,31 @@ class SellerProfile:
 
 
 @dataclass(frozen=True)
+class SellerScope:
+    """Which seller the signed-in user acts for, and what they may do.
+
+    Every seller-scoped page and API of a plugin (pickup points, delivery
+    templates, shipping...) takes the seller from here, never from the
+    request. ``seller_id`` None is the shop itself (the platform's own shop).
+    ``permissions`` uses the words ``orders``, ``comments``, ``products``,
+    ``money``, ``settings``, ``data``. ``read_only`` scopes (the platform
+    looking at a merchant's console) may only read. ``layout`` is the
+    template seller pages extend, ``console`` the menu they show.
+    """
+
+    seller_id: int | None
+    name: str
+    role: str
+    permissions: frozenset = frozenset()
+    read_only: bool = False
+    console: str = "platform"
+    layout: str = "console/base.html"
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+@dataclass(frozen=True)
 class StockReservation:
     """What a stock hook did for one line (``source`` names the pool)."""
 
@@ -405,6 +430,23 @@ def seller_profiles(seller_ids: Sequence[int]) -> dict[int, SellerProfile] | Non
     :returns: a dict ``seller_id -> SellerProfile``. Stops at the first
     non-None result. Default implementation: none (a single-store shop has
     no other sellers).
+    """
+
+
+@hookspec(firstresult=True)
+def seller_scope(user: Any, via: str) -> SellerScope | None:
+    """The seller ``user`` acts for on seller pages (``via="console"``) or
+    the seller API (``via="api"``), with their permissions.
+
+    :param user: the signed-in user (never anonymous).
+    :param via: ``"console"`` or ``"api"``; a plugin may offer a read-only
+        console view it does not offer through the API.
+    :returns: a :class:`SellerScope`, or None when this plugin has no say.
+    Stops at the first non-None result. Default implementation: platform
+    staff act for the shop itself (``seller_id`` None; the platform admin
+    with every permission, platform staff with ``orders``, ``comments`` and
+    ``products``); anyone else has no scope. Read it through
+    :func:`jishi.sellers.current_scope`.
     """
 
 

@@ -90,6 +90,15 @@ def parse_enable_list(value) -> set[str] | str:
     return set(value)
 
 
+def _add_plugin_hookspecs(pm: pluggy.PluginManager, plugin) -> None:
+    """A plugin may declare hooks of its own for other plugins to implement
+    (e.g. ``tracking_provider`` of delivery_express): a ``hookspecs``
+    attribute naming a module or class of ``@hookspec`` functions."""
+    specs = getattr(plugin, "hookspecs", None)
+    if specs is not None and not isinstance(specs, (str, bytes)):
+        pm.add_hookspecs(specs)
+
+
 def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     """Build the manager: defaults first, then every enabled installed plugin.
 
@@ -134,6 +143,7 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
             ) from exc
         info.requires = tuple(getattr(module, "requires", ()) or ())
         info.path = Path(module.__file__).parent if getattr(module, "__file__", None) else None
+        _add_plugin_hookspecs(pm, module)
         pm.register(module, name=name)
 
     enabled_names = {i.name for i in infos if i.enabled}
@@ -149,6 +159,7 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
 
     for obj in extra_modules:
         name = getattr(obj, "__name__", None) or repr(obj)
+        _add_plugin_hookspecs(pm, obj)
         pm.register(obj, name=name)
 
     try:

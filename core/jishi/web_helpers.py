@@ -54,6 +54,13 @@ def purchase_blockers(product) -> list:
     return blockers(product, current_user if current_user.is_authenticated else None)
 
 
+def seller_scope():
+    """The signed-in user's ``SellerScope`` on seller pages (or None)."""
+    from jishi.sellers import current_scope
+
+    return current_scope("console")
+
+
 def theme_static(filename: str) -> str:
     from jishi.themes import active_theme_name
 
@@ -74,6 +81,7 @@ def install(app: Flask) -> None:
         seller_profile=seller_profile,
         seller_profiles=seller_profiles,
         purchase_blockers=purchase_blockers,
+        seller_scope=seller_scope,
         theme_static=theme_static,
         setting=settings.get,
         active_theme=active_theme_name,

@@ -79,3 +79,24 @@ def settings_panels():
             sort=20,
         ),
     ]
+
+
+PLATFORM_STAFF_PERMISSIONS = frozenset({"orders", "comments", "products"})
+ALL_SELLER_PERMISSIONS = frozenset({"orders", "comments", "products", "money", "settings", "data"})
+
+
+@hookimpl(trylast=True)
+def seller_scope(user, via):
+    """Platform staff act for the shop itself (seller_id None)."""
+    from jishi import settings
+    from jishi.hookspecs import SellerScope
+
+    if not getattr(user, "is_platform", False):
+        return None
+    admin = getattr(user, "is_platform_admin", False)
+    return SellerScope(
+        seller_id=None,
+        name=str(settings.get("shop.name", "集市")),
+        role="platform_admin" if admin else "platform_staff",
+        permissions=ALL_SELLER_PERMISSIONS if admin else PLATFORM_STAFF_PERMISSIONS,
+    )

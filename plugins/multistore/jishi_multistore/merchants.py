@@ -173,6 +173,28 @@ def shop_page_notice(m: Merchant) -> str:
 # --- Menus --------------------------------------------------------------------
 
 
+def hook_seller_scope(user, via):
+    """Merchant staff act for their merchant on every plugin's seller pages
+    and API; the platform's read-only view of a merchant counts on pages
+    only (``via="console"``)."""
+    from jishi.hookspecs import SellerScope
+
+    from jishi_multistore.principal import CLERK_PERMISSIONS, PERMISSIONS, current_principal
+
+    p = current_principal(allow_platform_view=(via == "console"))
+    if p is None:
+        return None
+    return SellerScope(
+        seller_id=p.merchant.id,
+        name=p.merchant.name,
+        role=p.role,
+        permissions=frozenset(CLERK_PERMISSIONS if p.role == "clerk" else PERMISSIONS),
+        read_only=p.read_only,
+        console="merchant",
+        layout="multistore/merchant/base.html",
+    )
+
+
 def hook_console_menu_items(console, principal):
     if console == "platform":
         return [

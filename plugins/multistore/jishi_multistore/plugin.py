@@ -144,6 +144,11 @@ def seller_profiles(seller_ids):
     return _first("seller_profiles", seller_ids=seller_ids)
 
 
+@hookimpl
+def seller_scope(user, via):
+    return _first("seller_scope", user=user, via=via)
+
+
 # --- Checkout ------------------------------------------------------------
 
 
