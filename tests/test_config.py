@@ -89,3 +89,26 @@ def test_redis_url_moves_rate_limits_to_redis(tmp_path, monkeypatch):
     monkeypatch.setenv("JISHI_REDIS_URL", "redis://127.0.0.1:6379/3")
     app = create_app(instance_path=str(tmp_path))
     assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/3"
+
+
+def test_default_delivery_steps_aside_for_delivery_plugins(app):
+    """K1/DE: the kernel's flat-rate delivery is on by default ("auto") until
+    an enabled installed plugin offers delivery methods; true/false force it."""
+    from jishi.plugins import PluginInfo
+
+    ext = app.extensions["jishi"]
+    assert app.config["JISHI_DEFAULT_DELIVERY"] == "auto" and ext.default_delivery is True
+    fake = PluginInfo(name="courier", distribution="x", version="1", module="x", enabled=True, hooks=["delivery_options"])
+    ext.plugins.append(fake)
+    try:
+        assert ext.default_delivery is False
+        fake.enabled = False
+        assert ext.default_delivery is True
+        fake.enabled = True
+        app.config["JISHI_DEFAULT_DELIVERY"] = True
+        assert ext.default_delivery is True
+        app.config["JISHI_DEFAULT_DELIVERY"] = False
+        assert ext.default_delivery is False
+    finally:
+        ext.plugins.remove(fake)
+        app.config["JISHI_DEFAULT_DELIVERY"] = "auto"

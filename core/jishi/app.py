@@ -35,6 +35,16 @@ class Jishi:
         self.themes: dict[str, themes_mod.Theme] = {}
         self._payment_methods = None
 
+    @property
+    def default_delivery(self) -> bool:
+        """Whether the kernel's flat-rate delivery is offered:
+        ``JISHI_DEFAULT_DELIVERY`` true or false, or ``"auto"`` (the default):
+        only while no enabled plugin offers delivery methods of its own."""
+        value = self.app.config["JISHI_DEFAULT_DELIVERY"]
+        if value == "auto":
+            return not any(i.enabled and "delivery_options" in i.hooks for i in self.plugins)
+        return bool(value)
+
     def settings_panels(self):
         panels = [p for result in self.hook.settings_panels() for p in (result or [])]
         return sorted(panels, key=lambda p: (p.sort, p.key))

@@ -14,7 +14,7 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     JISHI_PLUGINS = ""  # comma list of enabled plugins, or "all"
     JISHI_THEME = "default"
-    JISHI_DEFAULT_DELIVERY = True
+    JISHI_DEFAULT_DELIVERY = "auto"  # true, false, or "auto": off while a delivery plugin is enabled
     JISHI_REDIS_URL = None
     JISHI_PAYMENT_MODE = "combined"  # or "per_order" (订单按店铺支付)
     JISHI_UNPAID_TIMEOUT_MINUTES = 30

@@ -507,7 +507,8 @@ def delivery_options(group: CheckoutGroup, address: Any, checkout: Checkout) -> 
     Default implementation: flat-rate shop delivery with a free-shipping
     threshold (settings ``delivery.flat_fee``, ``delivery.free_over``), and
     "no delivery needed" for groups of virtual goods only. Integrators turn
-    it off with ``JISHI_DEFAULT_DELIVERY = False`` when delivery plugins are on.
+    it off with ``JISHI_DEFAULT_DELIVERY = False``; by default (``"auto"``) it
+    steps aside while an enabled installed plugin implements this hook.
     """
 
 

@@ -1,5 +1,7 @@
 """Default delivery: the shop's flat-rate delivery with a free threshold, and
-"no delivery needed" for virtual goods. Off with JISHI_DEFAULT_DELIVERY=False."""
+"no delivery needed" for virtual goods. The flat rate steps aside when a
+delivery plugin is enabled (``JISHI_DEFAULT_DELIVERY = "auto"``, the
+default), or by ``JISHI_DEFAULT_DELIVERY = False``."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ def delivery_options(group, address, checkout):
 
     if all(line.is_virtual for line in group.lines):
         return [DeliveryOption(code="virtual", label=_("No delivery needed"), fee=0, needs_address=False)]
-    if not current_app.config["JISHI_DEFAULT_DELIVERY"]:
+    if not current_app.extensions["jishi"].default_delivery:
         return None
     fee = int(settings.get("delivery.flat_fee", 1000))
     free_over = int(settings.get("delivery.free_over", 9900))

@@ -6,6 +6,7 @@
           |                   |               |                    |
           +--close--> closed <+---------------+--------------------+   (cancel, timeout, full refund)
 
+An order picked up at the counter goes ``paid --hand_over--> received``.
 ``paid`` means "awaiting shipment"; a cash-on-delivery order enters it
 without ``paid_at`` (the cash is collected on receipt). The platform may
 also move a paid, shipped or received order straight to ``completed``
@@ -48,6 +49,8 @@ TRANSITIONS = {
         Transition("cancel", (PENDING,), CLOSED, ("buyer", "platform", "seller", "system")),
         Transition("ship", (PAID,), SHIPPED, ("platform", "seller", "system")),
         Transition("receive", (SHIPPED,), RECEIVED, ("buyer", "system", "seller", "platform")),
+        # Handed to the buyer without shipping (pickup at the counter, 核销).
+        Transition("hand_over", (PAID,), RECEIVED, ("seller", "platform", "system")),
         Transition("complete", (RECEIVED,), COMPLETED, ("system", "buyer")),
         Transition("force_complete", (PAID, SHIPPED, RECEIVED), COMPLETED, ("platform",)),
         Transition("close", (PAID, SHIPPED, RECEIVED), CLOSED, ("platform", "system")),
