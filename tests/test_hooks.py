@@ -785,10 +785,36 @@ def test_hook_demo_data(app):
 
     logins: dict = {}
     summary = load_demo(logins)
-    assert summary.endswith("; 1 demo merchant")
+    assert "; 1 demo merchant;" in summary
     assert logins["demo merchant"][1] == "demo1234" and "platform admin" in logins
     seen = DemoAdds.seen
     assert len(seen["products"]) >= 20 and seen["admin"].is_platform_admin and "生鲜水果" in seen["categories"]
+
+
+class DemoOrders:
+    order_count_at_setup = None
+
+    @hookimpl
+    def demo_data(self, data):
+        DemoOrders.order_count_at_setup = _count(Order)
+        data["demo_sku"] = data["products"][1].skus[0].id
+
+    @hookimpl
+    def demo_orders(self, data):
+        [payment] = _place(data["buyer"], [(data["demo_sku"], 1)], data["address"])
+        return f"plugin order {payment.orders[0].number}"
+
+
+@plugin(DemoOrders())
+def test_hook_demo_orders(app):
+    """K3/K13: demo orders are placed after every plugin set up (``demo_data``
+    sees no order yet); the kernel's come first, then the plugins'."""
+    from jishi.demo import load_demo
+
+    summary = load_demo({})
+    assert DemoOrders.order_count_at_setup == 0
+    assert "; 2 orders; plugin order " in summary
+    assert _count(Order) == 3
 
 
 scoped_bp = Blueprint("scoped", __name__, url_prefix="/scoped")

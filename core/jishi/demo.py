@@ -112,10 +112,9 @@ def load_demo(logins: dict | None = None) -> str:
             )
             products.append(product)
 
-    orders = _demo_orders(buyer, address, products)
     if logins is not None:
         logins.update(DEMO_LOGINS)
-    summary = f"{len(products)} products, {len(tops)} top categories, {orders} orders"
+    summary = f"{len(products)} products, {len(tops)} top categories"
     from flask import current_app
 
     categories = {c.name: c for c in db.session.execute(select(Category)).scalars()}
@@ -124,10 +123,20 @@ def load_demo(logins: dict | None = None) -> str:
         "buyer": buyer, "address": address, "categories": categories, "tags": tags,
         "products": products, "logins": logins if logins is not None else dict(DEMO_LOGINS),
     }
-    for part in current_app.extensions["jishi"].hook.demo_data(data=data):
+    hook = current_app.extensions["jishi"].hook
+    for part in hook.demo_data(data=data):
+        if part:
+            summary += "; " + part
+    # Orders last, once every plugin has set up (delivery methods...).
+    for part in hook.demo_orders(data=data):
         if part:
             summary += "; " + part
     return summary
+
+
+def kernel_demo_orders(data: dict) -> str:
+    """The kernel's part of ``demo_orders``."""
+    return f"{_demo_orders(data['buyer'], data['address'], data['products'])} orders"
 
 
 def _demo_orders(buyer, address, products) -> int:

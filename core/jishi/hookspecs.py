@@ -377,6 +377,21 @@ def demo_data(data: dict) -> str | None:
 
 
 @hookspec
+def demo_orders(data: dict) -> str | None:
+    """Place the plugin's demo orders, after every plugin's ``demo_data``.
+
+    Setting up (merchants, delivery templates, pickup points...) happens in
+    ``demo_data``; orders come here, once every plugin has set up, so that a
+    demo order can use any plugin's delivery methods or discounts. Use the
+    real checkout and payment services and commit.
+    :param data: the same dict ``demo_data`` received, with what plugins added
+        to it (multistore adds ``merchants``, name -> Merchant).
+    :returns: a short summary or None. Default implementation: the kernel's
+    own two orders (one paid, one waiting for payment).
+    """
+
+
+@hookspec
 def app_ready(app: Flask) -> None:
     """Called once at the end of ``create_app`` with the configured app.
 

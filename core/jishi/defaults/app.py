@@ -100,3 +100,11 @@ def seller_scope(user, via):
         role="platform_admin" if admin else "platform_staff",
         permissions=ALL_SELLER_PERMISSIONS if admin else PLATFORM_STAFF_PERMISSIONS,
     )
+
+
+@hookimpl(tryfirst=True)
+def demo_orders(data):
+    """The kernel's demo orders come first: one paid, one awaiting payment."""
+    from jishi.demo import kernel_demo_orders
+
+    return kernel_demo_orders(data)

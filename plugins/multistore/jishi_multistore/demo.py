@@ -67,15 +67,14 @@ def hook_demo_data(data: dict) -> str:
         made.append((shop, status))
     commit()
 
-    fruit, snacks = made[0][0], made[1][0]
+    fruit = made[0][0]
     clerk = factories.user(phone=CLERK, password=PASSWORD, name="鲜果多多店员")
     db.session.add(MerchantMember(merchant_id=fruit.id, user_id=clerk.id, role="clerk"))
     commit()
-    settled = _cross_store_order(data, fruit, snacks)
-    # States last: a resting, closed or shut shop could not have sold above.
-    for shop, status in made:
-        merchants.set_state(shop, status=status)
-    commit()
+    # Other plugins' demo data set these shops up (delivery, coupons...);
+    # their business states are set after the demo orders (demo_orders).
+    data["merchants"] = {shop.name: shop for shop, _status in made}
+    data["multistore_states"] = [(shop.id, status) for shop, status in made]
     applicant = factories.user(phone=APPLICANT[0], password=PASSWORD, name="花艺工坊店主")
     onboarding.set_rules(review=True)
     onboarding.apply(applicant, {"name": APPLICANT[1], "category": "鲜花", "agree": True})
@@ -87,8 +86,20 @@ def hook_demo_data(data: dict) -> str:
         "merchant (零食小铺)": (SHOPS[1][1], PASSWORD),
         "member with an application": (APPLICANT[0], PASSWORD),
     })
-    return f"{len(made)} merchants (open, resting, closed for the day, shut), 1 application, " \
-           f"1 cross-store checkout, {settled} withdrawable"
+    return f"{len(made)} merchants (open, resting, closed for the day, shut), 1 application"
+
+
+def hook_demo_orders(data: dict) -> str:
+    """Once every plugin has set up: the cross-store checkout, then the
+    shops' business states (a resting, closed or shut shop could not sell)."""
+    from jishi_multistore.models import Merchant
+
+    shops = data["merchants"]
+    settled = _cross_store_order(data, shops[SHOPS[0][0]], shops[SHOPS[1][0]])
+    for shop_id, status in data["multistore_states"]:
+        merchants.set_state(db.session.get(Merchant, shop_id), status=status)
+    commit()
+    return f"1 cross-store checkout, {settled} withdrawable"
 
 
 def _cross_store_order(data: dict, fruit, snacks) -> str:

@@ -112,9 +112,15 @@ def register_commands(cli):
     _each("register_commands", cli=cli)
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # merchants first: other plugins' demo data set them up
 def demo_data(data):
     parts = [p for p in (impl(data=data) for impl in _impls("demo_data")) if p]
+    return ", ".join(parts) or None
+
+
+@hookimpl
+def demo_orders(data):
+    parts = [p for p in (impl(data=data) for impl in _impls("demo_orders")) if p]
     return ", ".join(parts) or None
 
 
