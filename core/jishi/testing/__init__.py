@@ -65,7 +65,7 @@ def make_app(tmp_path, plugins: str | Iterable[str] = "", config: dict | None = 
     return app
 
 
-REQUEST_CACHED = ("_login_user", "_flask_babel", "jishi_settings")
+REQUEST_CACHED = ("_login_user", "_flask_babel", "jishi_settings", "jishi_seller_scope")
 
 
 def _forget_request_user() -> None:
