@@ -498,11 +498,15 @@ def split_cart(lines: Sequence[CheckoutLine], user: Any) -> Sequence[CartGroup] 
 
 
 @hookspec
-def line_price_rules(line: CheckoutLine, user: Any) -> Sequence[PriceRule] | None:
+def line_price_rules(line: CheckoutLine, user: Any, options: dict) -> Sequence[PriceRule] | None:
     """Candidate unit prices for one line (member, flash, group price...).
 
     :param line: the checkout line (its ``base_price`` is the SKU price).
     :param user: the buyer (or None for a visitor).
+    :param options: the checkout's options (``checkout.options``: the
+        buyer's choices, e.g. ``{"groupbuy": {"activity_id": 3}}``); empty
+        when pricing the cart or a product page. A price the buyer must ask
+        for (a group price) applies only when its option is there.
     :returns: a list of :class:`PriceRule` (or None).
     All collected; the kernel picks by priority then lowest price
     (``jishi.checkout.pricing.resolve_price``).

@@ -225,10 +225,11 @@ def cart_items(user) -> list[tuple[int, int]]:
     return [(r.sku_id, r.quantity) for r in rows]
 
 
-def price_lines(lines: list[CheckoutLine], user) -> None:
+def price_lines(lines: list[CheckoutLine], user, options: dict | None = None) -> None:
     hook = _hook()
+    options = options or {}
     for line in lines:
-        rules = [r for result in hook.line_price_rules(line=line, user=user) for r in (result or [])]
+        rules = [r for result in hook.line_price_rules(line=line, user=user, options=options) for r in (result or [])]
         rule = resolve_price(line.base_price, rules)
         line.unit_price = rule.unit_price
         line.price_source = rule.source
@@ -299,7 +300,7 @@ def build_checkout(
 
             raise CheckoutError([Problem("quantity", _("Quantity must be at least 1."), field="items.quantity")])
     lines = load_lines(items)
-    price_lines(lines, user)
+    price_lines(lines, user, options)
     address = None
     if address_id is not None:
         address = db.session.get(Address, address_id)
