@@ -1,0 +1,63 @@
+"""Demo data: a running group buy on a demo product, and one open group
+(paid by the demo buyer) so ``jishi demo`` shows a group to join."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from jishi.db import commit, db, utcnow
+
+from jishi_groupbuy import service
+from jishi_groupbuy.models import Activity
+
+
+def _product(data: dict):
+    products = [p for p in data.get("products") or [] if p.on_shelf and p.skus and not p.is_virtual]
+    return products[0] if products else None
+
+
+def demo_data(data: dict) -> str | None:
+    product = _product(data)
+    if product is None:
+        return None
+    now = utcnow()
+    skus = [{"sku_id": s.id, "group_price": max(1, s.price * 8 // 10)} for s in product.skus if s.is_active]
+    activity = service.save_activity(
+        {
+            "product_id": product.id, "title": "3 人团 · " + product.name[:40], "group_size": 3, "time_limit_minutes": 24 * 60,
+            "per_user_limit": 5, "starts_at": now - timedelta(hours=1), "ends_at": now + timedelta(days=30), "skus": skus,
+        },
+        seller_id=product.seller_id, platform=True,
+    )
+    commit()
+    data["groupbuy_activity_id"] = activity.id
+    return "1 group-buy activity"
+
+
+def demo_orders(data: dict) -> str | None:
+    from flask import current_app
+    from jishi.checkout.service import place_order
+
+    aid = data.get("groupbuy_activity_id")
+    buyer, address = data.get("buyer"), data.get("address")
+    if not aid or buyer is None:
+        return None
+    activity = db.session.get(Activity, aid)
+    sku_id = activity.skus[0].sku_id
+    with current_app.test_request_context("/"):
+        payment = place_order(buyer, [(sku_id, 1)], getattr(address, "id", None), {service.OPTION: {"activity_id": aid}},
+                              idempotency_key="demo-groupbuy-1")[0]
+        pay(payment)
+    return "1 open group"
+
+
+def pay(payment) -> None:
+    """Pay ``payment`` through the sandbox gateway's real, signed
+    notification (as the kernel's demo does). Needs a request context."""
+    from jishi.payments import sandbox
+    from jishi.payments.service import handle_notification
+
+    trade = sandbox.create_trade(payment)
+    trade.status = "paid"
+    db.session.commit()
+    handle_notification("sandbox", sandbox.notification_for(trade))

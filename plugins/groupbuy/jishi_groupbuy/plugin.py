@@ -1,0 +1,111 @@
+"""The groupbuy plugin object (entry point ``groupbuy``).
+
+Hooks implemented (see ``docs/plugins/groupbuy.md``):
+
+- ``line_price_rules``  the group price (priority 50), only when the checkout
+  carries ``options["groupbuy"]``; the per-buyer limit as ``quantity_limit``
+- ``validate_checkout`` activity running, one line, group open and not full
+- ``order_placing``     open a group or take a seat (atomic), count the limit
+- ``order_transitioned`` pay / cancel / close move members and groups;
+  ship / hand_over / force_complete are refused until the group succeeds
+- ``periodic_jobs``     ``groupbuy_expire_groups`` (fail, cancel, refund)
+- ``template_slot``     the product page box, the order page's group link
+- ``order_notices``     "waiting for the group" on a member's order
+- ``blueprints`` / ``api_blueprints`` / ``console_menu_items``
+- ``demo_data`` / ``demo_orders``
+"""
+
+from __future__ import annotations
+
+from jishi.hookspecs import MenuItem, PeriodicJob, hookimpl
+
+from jishi_groupbuy import models  # noqa: F401 - the plugin's tables
+from jishi_groupbuy import service
+
+requires = ()
+
+
+@hookimpl
+def blueprints():
+    from jishi_groupbuy import views
+
+    return [views.bp]
+
+
+@hookimpl
+def api_blueprints():
+    from jishi_groupbuy import api
+
+    return [api.blp]
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    from jishi.i18n import gettext as _
+
+    if console in ("platform", "merchant"):
+        return [MenuItem(_("Group buys"), "groupbuy.activities", console=console, sort=60, permission="products")]
+    return None
+
+
+@hookimpl
+def template_slot(slot, context):
+    from jishi_groupbuy import views
+
+    return views.slot(slot, context)
+
+
+@hookimpl
+def periodic_jobs():
+    return [PeriodicJob("groupbuy_expire_groups", service.expire_groups, every_seconds=60)]
+
+
+@hookimpl
+def line_price_rules(line, user, options):
+    return service.price_rules(line, user, options)
+
+
+@hookimpl
+def validate_checkout(checkout):
+    return service.validate(checkout)
+
+
+@hookimpl
+def order_placing(checkout, payments, orders):
+    service.place(checkout, orders)
+
+
+@hookimpl
+def order_transitioned(order, name, from_status, actor_kind):
+    service.on_order_transition(order, name, from_status)
+
+
+@hookimpl
+def order_notices(order, principal):
+    from jishi.i18n import gettext as _
+
+    member = service.member_of_order(order.id)
+    if member is None:
+        return None
+    from jishi.db import db
+
+    group = db.session.get(models.Group, member.group_id)
+    if group.state in (service.PENDING, service.FORMING) and member.status in service.LIVE_MEMBER:
+        return [_("Group buy: %(paid)d of %(size)d members have paid; the order ships when the group is full.", paid=group.paid, size=group.size)]
+    if group.state == service.FAILED:
+        return [_("Group buy failed: the group did not fill in time; paid orders are refunded automatically.")]
+    return None
+
+
+@hookimpl
+def demo_data(data):
+    from jishi_groupbuy import demo
+
+    return demo.demo_data(data)
+
+
+@hookimpl
+def demo_orders(data):
+    from jishi_groupbuy import demo
+
+    return demo.demo_orders(data)

@@ -1,0 +1,33 @@
+"""Fixtures for the groupbuy plugin's tests: every test runs with the plugin
+enabled (``app_plugins``; ``@pytest.mark.jishi_plugins("multistore",
+"groupbuy")`` adds multistore), ``gb`` is the helpers module."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def app_plugins(request):
+    marker = request.node.get_closest_marker("jishi_plugins")
+    return list(marker.args) if marker else ["groupbuy"]
+
+
+@pytest.fixture
+def gb(app):
+    from . import helpers
+
+    return helpers
+
+
+@pytest.fixture
+def login(client):
+    """``login(user)``: sign ``user`` in on the test client (web pages)."""
+
+    def do(user):
+        client.get("/logout")
+        resp = client.post("/login", data={"phone": user.phone, "password": "secret123"})
+        assert resp.status_code in (302, 303), resp.status_code
+        return client
+
+    return do
