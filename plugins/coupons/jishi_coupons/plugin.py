@@ -1,0 +1,89 @@
+"""The coupons plugin object (entry point ``coupons``): every hook it
+implements, dispatched to :mod:`.checkout` (discounts, validation, marking
+used, giving back), :mod:`.views` / :mod:`.api` (pages and API) and
+:mod:`.demo`."""
+
+from __future__ import annotations
+
+from jishi.hookspecs import MenuItem, hookimpl
+
+from jishi_coupons import checkout as co
+from jishi_coupons import models  # noqa: F401 - the plugin's tables
+
+requires = ()
+
+
+@hookimpl
+def blueprints():
+    from jishi_coupons.views import bp, seller
+
+    return [bp, seller]
+
+
+@hookimpl
+def api_blueprints():
+    from jishi_coupons.api import blp
+
+    return [blp]
+
+
+@hookimpl
+def template_slot(slot, context):
+    from jishi_coupons.views import render_slot
+
+    return render_slot(slot, context)
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    from jishi.i18n import lazy_gettext as _l
+    from jishi.sellers import current_scope
+
+    if console not in ("platform", "merchant"):
+        return None
+    scope = current_scope()
+    if scope is None or not (scope.can("products") or scope.can("settings")):
+        return None
+    if scope.console != console:
+        return None
+    return [MenuItem(_l("Coupons"), "coupons_seller.index", console=console, sort=60)]
+
+
+@hookimpl
+def order_discounts(checkout):
+    return co.order_discounts(checkout)
+
+
+@hookimpl
+def validate_checkout(checkout):
+    return co.validate_checkout(checkout)
+
+
+@hookimpl
+def order_placing(checkout, payments, orders):
+    co.order_placing(checkout, payments, orders)
+
+
+@hookimpl
+def order_transitioned(order, name, from_status, actor_kind):
+    co.order_transitioned(order, name, from_status, actor_kind)
+
+
+@hookimpl
+def settle_refund(refund):
+    co.settle_refund(refund)
+
+
+@hookimpl
+def demo_data(data):
+    from jishi_coupons.demo import demo_data as run
+
+    return run(data)
+
+
+@hookimpl
+def app_ready(app):
+    from jishi_coupons.service import describe, scope_text
+
+    app.jinja_env.globals["coupon_describe"] = describe
+    app.jinja_env.globals["coupon_scope"] = scope_text
