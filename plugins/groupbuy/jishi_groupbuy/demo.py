@@ -44,7 +44,7 @@ def demo_orders(data: dict) -> str | None:
         return None
     activity = db.session.get(Activity, aid)
     sku_id = activity.skus[0].sku_id
-    with current_app.test_request_context("/"):
+    with current_app.test_request_context("/", method="POST"):
         payment = place_order(buyer, [(sku_id, 1)], getattr(address, "id", None), {service.OPTION: {"activity_id": aid}},
                               idempotency_key="demo-groupbuy-1")[0]
         pay(payment)

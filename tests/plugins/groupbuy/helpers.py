@@ -68,7 +68,7 @@ def pay(order: Order) -> None:
     from jishi.payments.service import handle_notification
 
     payment = db.session.get(Order, order.id).payment
-    with current_app.test_request_context("/"):
+    with current_app.test_request_context("/", method="POST"):
         trade = sandbox.create_trade(payment)
         trade.status = "paid"
         db.session.commit()
