@@ -1,0 +1,115 @@
+"""The pickup plugin object (entry point ``pickup``).
+
+Hooks: ``delivery_options`` / ``validate_checkout`` (the "pickup" option and
+the chosen point), ``order_transitioned`` (issue the code on ``pay``, void
+it on ``close``/``cancel``, inside the transaction), ``template_slot``
+(checkout point select, buyer's code and QR, console order detail),
+``console_menu_items``, ``blueprints`` / ``api_blueprints``,
+``config_defaults``, ``demo_data`` / ``demo_orders``.
+"""
+
+from __future__ import annotations
+
+from jishi.hookspecs import MenuItem, hookimpl
+from jishi.i18n import gettext as _
+
+from jishi_pickup import api as _api  # noqa: F401 - registers the API views
+from jishi_pickup import models  # noqa: F401 - the plugin's tables
+from jishi_pickup import service
+from jishi_pickup import views as _views  # noqa: F401 - registers the pages
+from jishi_pickup.blueprints import api, web
+
+requires = ()
+
+
+@hookimpl
+def config_defaults():
+    return {"JISHI_PICKUP_VERIFY_RATE_LIMIT": "20 per minute"}
+
+
+@hookimpl
+def blueprints():
+    return [web]
+
+
+@hookimpl
+def api_blueprints():
+    return [api]
+
+
+# --- Checkout -----------------------------------------------------------------
+
+
+@hookimpl
+def delivery_options(group, address, checkout):
+    return service.delivery_options(group, address, checkout)
+
+
+@hookimpl
+def validate_checkout(checkout):
+    return service.validate_checkout(checkout)
+
+
+# --- Orders -------------------------------------------------------------------
+
+
+@hookimpl
+def order_transitioned(order, name, from_status, actor_kind):
+    """Inside the transaction of the state change: the code commits (or
+    rolls back) with the payment; closing an order voids its code."""
+    if order.delivery_method != service.CODE:
+        return
+    if name == "pay":
+        service.issue_code(order)
+    elif order.status == "closed":
+        service.void_codes(order)
+
+
+# --- Pages --------------------------------------------------------------------
+
+
+@hookimpl
+def template_slot(slot, context):
+    from jishi_pickup import views
+
+    if slot == "checkout_group":
+        return views.checkout_group_slot(context.get("group"), context.get("checkout"))
+    if slot == "order_detail_delivery":
+        return views.order_delivery_slot(context.get("order"))
+    if slot == "console_order_detail":
+        return views.console_order_slot(context.get("order"))
+    return None
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    if console not in ("platform", "merchant"):
+        return None
+    from jishi.sellers import current_scope
+
+    scope = current_scope("console")
+    if scope is None or scope.console != console:
+        return None
+    items = []
+    if scope.can("orders"):
+        items.append(MenuItem(_("Pickup verification"), "pickup.verify", console=console, sort=35))  # 核销
+    if scope.can("settings"):
+        items.append(MenuItem(_("Pickup points"), "pickup.points", console=console, sort=86))  # 自提点
+    return items
+
+
+# --- Demo ---------------------------------------------------------------------
+
+
+@hookimpl
+def demo_data(data):
+    from jishi_pickup import demo
+
+    return demo.demo_data(data)
+
+
+@hookimpl
+def demo_orders(data):
+    from jishi_pickup import demo
+
+    return demo.demo_orders(data)
