@@ -1,0 +1,104 @@
+"""The delivery_express plugin object (entry point ``delivery_express``).
+
+- :mod:`.fees`      the fee of a parcel (pure function)
+- :mod:`.service`   templates, sellers' choices, the checkout option, shipping, tracking
+- :mod:`.views`     platform console and seller console pages
+- :mod:`.api`       platform, seller and buyer JSON API
+- :mod:`.hookspecs` the ``tracking_provider`` hook it declares
+- :mod:`.demo`      demo templates and a shipped order with tracking
+"""
+
+from __future__ import annotations
+
+from jishi.hookspecs import MenuItem, hookimpl
+
+from jishi_delivery_express import models  # noqa: F401 - the plugin's tables
+from jishi_delivery_express.hookspecs import TrackingSpecs
+
+requires = ()
+hookspecs = TrackingSpecs  # declares ``tracking_events`` (the tracking_provider hook)
+
+
+@hookimpl
+def blueprints():
+    from jishi_delivery_express import views
+
+    return [views.admin, views.seller]
+
+
+@hookimpl
+def api_blueprints():
+    from jishi_delivery_express import api
+
+    return [api.api]
+
+
+@hookimpl
+def delivery_options(group, address, checkout):
+    """SPEC DE: one ``express`` option per group with physical goods."""
+    from jishi_delivery_express import service
+
+    option = service.option_for(group, address)
+    return [option] if option is not None else None
+
+
+@hookimpl(trylast=True)
+def tracking_events(order):
+    """The built-in manual provider: events the seller added by hand."""
+    from jishi_delivery_express import service
+
+    if order.delivery_method != service.CODE:
+        return None
+    return service.manual_events(order)
+
+
+@hookimpl
+def template_slot(slot, context):
+    if slot not in ("order_detail_delivery", "console_order_detail"):
+        return None
+    order = context.get("order")
+    if order is None or order.delivery_method != "express":
+        return None
+    from flask import render_template
+
+    from jishi_delivery_express import service
+
+    if slot == "order_detail_delivery":
+        return render_template("express/_timeline.html", order=order, events=service.tracking_events(order))
+    return render_template("express/_console_link.html", order=order)
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    from jishi.i18n import gettext as _
+    from jishi.sellers import current_scope
+
+    items = []
+    if console == "platform" and getattr(principal, "is_platform_admin", False):
+        items.append(MenuItem(_("Delivery templates"), "express_admin.templates", sort=62, permission="platform_admin"))
+    if console not in ("platform", "merchant") or not getattr(principal, "is_authenticated", False):
+        return items
+    scope = current_scope("console")
+    if scope is None or scope.console != console:
+        return items
+    if scope.can("orders"):
+        items.append(MenuItem(_("Express shipping"), "express_seller.orders", console=console, sort=31))
+    if scope.can("settings"):
+        items.append(MenuItem(_("Delivery settings"), "express_seller.settings", console=console, sort=86))
+    if scope.can("products"):
+        items.append(MenuItem(_("Product delivery templates"), "express_seller.products", console=console, sort=87))
+    return items
+
+
+@hookimpl
+def demo_data(data):
+    from jishi_delivery_express import demo
+
+    return demo.demo_data(data)
+
+
+@hookimpl
+def demo_orders(data):
+    from jishi_delivery_express import demo
+
+    return demo.demo_orders(data)
