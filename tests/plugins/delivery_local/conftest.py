@@ -101,3 +101,11 @@ def login(client):
         return client
 
     return do
+
+
+@pytest.fixture
+def ms(app):
+    """:mod:`jishi_multistore.testing` (tests marked with multistore only)."""
+    from jishi_multistore import testing
+
+    return testing
