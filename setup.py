@@ -21,6 +21,7 @@ setup(
             "translations/*/LC_MESSAGES/*",
             "migrations/*",
             "migrations/**/*",
+            "scaffold/plugin/**/*",
         ]
     },
     install_requires=[

@@ -79,6 +79,7 @@ def make_cli() -> JishiGroup:
     from jishi.cli import demo as demo_cmds
     from jishi.cli import docs as docs_cmds
     from jishi.cli import info as info_cmds
+    from jishi.cli import plugin as plugin_cmds
     from jishi.cli import users as users_cmds
     from jishi.cli import worker as worker_cmds
 
@@ -94,6 +95,7 @@ def make_cli() -> JishiGroup:
     group.add_command(users_cmds.users_group)
     group.add_command(worker_cmds.worker)
     group.add_command(docs_cmds.docs_group)
+    group.add_command(plugin_cmds.plugin_group)
     return group
 
 
