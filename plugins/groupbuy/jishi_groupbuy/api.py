@@ -22,6 +22,8 @@ use any product; a merchant's admin only its own products' activities
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from flask_login import current_user
 from flask_smorest import Blueprint
 from jishi.api.common import Money, StrictInt, fail, login_required, not_found
@@ -53,8 +55,8 @@ class ActivityArgs(Schema):
     time_limit_minutes = StrictInt(required=True, validate=validate.Range(min=1, max=service.MAX_TIME_LIMIT_MINUTES),
                                    metadata={"description": "how long a group may take to fill, from the leader's payment"})
     per_user_limit = StrictInt(load_default=0, validate=validate.Range(min=0, max=10000), metadata={"description": "units per buyer; 0: no limit"})
-    starts_at = fields.AwareDateTime(required=True, default_timezone=None, metadata={"description": "ISO 8601; without an offset: UTC"})
-    ends_at = fields.AwareDateTime(required=True, default_timezone=None)
+    starts_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc, metadata={"description": "ISO 8601; without an offset: UTC"})
+    ends_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
     enabled = fields.Boolean(load_default=True)
     skus = fields.List(fields.Nested(SkuPriceSchema), required=True, validate=validate.Length(min=1, max=200))
 

@@ -215,7 +215,15 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
     activity.per_user_limit = per_user
     activity.starts_at, activity.ends_at = starts, ends
     activity.enabled = bool(data.get("enabled", True))
-    activity.skus = [ActivitySku(sku_id=sid, group_price=p) for sid, p in prices.items()]
+    existing = {s.sku_id: s for s in activity.skus}
+    for sid, row in existing.items():
+        if sid in prices:
+            row.group_price = prices[sid]
+        else:
+            activity.skus.remove(row)
+    for sid, p in prices.items():
+        if sid not in existing:
+            activity.skus.append(ActivitySku(sku_id=sid, group_price=p))
     db.session.flush()
     return activity
 
