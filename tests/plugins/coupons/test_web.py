@@ -1,0 +1,91 @@
+"""CP pages: claim centre, claiming from product and shop pages, my coupons,
+the seller console forms (yuan and 折 typed, fen and basis points stored),
+the merchant coupon select per store at checkout."""
+
+from __future__ import annotations
+
+import pytest
+from jishi.db import db
+from sqlalchemy import select
+
+from .helpers import give, template
+
+
+def test_claim_centre_and_my_coupons(client, login, factory):
+    """CP: anonymous visitors see the centre; a buyer claims there and finds
+    the coupon under my coupons; the button becomes "claimed"."""
+    t = template(name="满100减10")
+    page = client.get("/coupons").get_data(as_text=True)
+    assert "满100减10" in page
+    buyer = factory.user()
+    login(buyer)
+    r = client.post(f"/coupons/{t.id}/claim", data={"next": "/coupons"})
+    assert r.status_code in (302, 303) and r.headers["Location"].endswith("/coupons")
+    page = client.get("/account/coupons").get_data(as_text=True)
+    assert "满100减10" in page
+    assert f'/coupons/{t.id}/claim' not in client.get("/coupons").get_data(as_text=True)
+    r = client.post(f"/coupons/{t.id}/claim")  # over the limit: a message, not an error page
+    assert r.status_code in (302, 303)
+    assert "/account/coupons" in client.get("/account").get_data(as_text=True)
+    assert client.post("/coupons/999999/claim").status_code == 404
+
+
+def test_product_page_offers_covering_coupons(client, factory):
+    """CP: the product page (slot product_detail_after_price) shows coupons
+    covering the product, not others."""
+    p = factory.product(name="好茶")
+    q = factory.product(name="别的")
+    template(name="茶专享", scope="products", scope_ids=[p.id])
+    assert "茶专享" in client.get(f"/product/{p.id}").get_data(as_text=True)
+    assert "茶专享" not in client.get(f"/product/{q.id}").get_data(as_text=True)
+
+
+@pytest.mark.jishi_plugins("multistore", "coupons")
+def test_shop_page_and_merchant_console(client, login, factory, ms):
+    """CP: a merchant admin creates a coupon in its console (满50减5 typed in
+    yuan; a 8.5折 one with a 20 yuan cap); its shop page offers them; a bad
+    form answers 422 naming the problem; the platform's list does not show them."""
+    m = ms.merchant("茶店")
+    login(ms.admin_of(m))
+    assert client.get("/seller/coupons/").status_code == 200
+    form = {"name": "店铺满50减5", "kind": "fixed", "threshold": "50", "amount": "5", "scope": "all",
+            "starts_at": "2026-01-01T00:00", "ends_at": "2036-01-01T00:00", "total_quantity": "10"}
+    assert client.post("/seller/coupons/new", data=form).status_code in (302, 303)
+    form2 = dict(form, name="85折", kind="percent", threshold="", amount="", rate="8.5", max_discount="20")
+    assert client.post("/seller/coupons/new", data=form2).status_code in (302, 303)
+    bad = client.post("/seller/coupons/new", data=dict(form, total_quantity="many"))
+    assert bad.status_code == 422 and "total_quantity" in bad.get_data(as_text=True)
+    from jishi_coupons.models import CouponTemplate
+
+    rows = {t.name: t for t in db.session.scalars(select(CouponTemplate))}
+    assert rows["店铺满50减5"].seller_id == m.id and rows["店铺满50减5"].threshold == 5000 and rows["店铺满50减5"].amount == 500
+    assert rows["85折"].percent_off == 1500 and rows["85折"].max_discount == 2000
+    act = {"name": "店铺满减", "tier1_threshold": "100", "tier1_amount": "10", "tier2_threshold": "200", "tier2_amount": "30",
+           "scope": "all", "starts_at": "2026-01-01T00:00", "ends_at": "2036-01-01T00:00"}
+    assert client.post("/seller/coupons/activities/new", data=act).status_code in (302, 303)
+    page = client.get("/seller/coupons/").get_data(as_text=True)
+    assert "店铺满减" in page and "85折" in page
+    assert "店铺满50减5" in client.get(f"/shops/{m.id}").get_data(as_text=True)
+    login(factory.admin())
+    assert "店铺满50减5" not in client.get("/seller/coupons/").get_data(as_text=True)
+    login(ms.clerk(m))
+    assert client.get("/seller/coupons/").status_code == 403
+
+
+@pytest.mark.jishi_plugins("multistore", "coupons")
+def test_checkout_page_offers_a_shop_coupon_per_store(client, login, factory, ms):
+    """CP: the checkout page has one select per merchant order
+    (opt.coupons.<group key>) and one for the platform coupon."""
+    buyer = factory.user()
+    factory.address(buyer)
+    m1, m2 = ms.merchant("甲"), ms.merchant("乙")
+    p1, p2 = ms.product(m1, price=6000), ms.product(m2, price=6000)
+    c1 = give(buyer, template(m1.id, name="甲券", threshold=5000, amount=500))
+    cp = give(buyer, template(None, name="平台券", threshold=10000, amount=1000))
+    login(buyer)
+    for p in (p1, p2):
+        client.post("/cart/add", data={"sku_id": p.skus[0].id, "quantity": 1})
+    page = client.get("/checkout").get_data(as_text=True)
+    assert f'name="opt.coupons.seller:{m1.id}"' in page or 'name="opt.coupons.' in page
+    assert f'value="{c1.id}" selected' in page and f'value="{cp.id}" selected' in page
+    assert 'name="opt.coupons.platform"' in page
