@@ -51,7 +51,7 @@ def test_place_stores_fee_and_method(api, factory, svc):
     assert r.status_code == 201, r.json
     order = db.session.get(Order, r.json["orders"][0]["id"])
     assert order.delivery_method == "express" and order.delivery_fee == 1500 and order.pay_amount == 7500
-    assert order.delivery_label == "Express delivery"
+    assert order.delivery_label == "快递发货"  # stored as shown to the buyer (zh_CN by default)
     assert order.delivery_data["templates"][0]["id"] == t.id
 
 

@@ -50,7 +50,7 @@ def test_existing_orders_show_delivery_when_disabled(app, factory, svc, tmp_path
             r = client.get(path)
             assert r.status_code == 200, path
             html = r.get_data(as_text=True)
-            assert "Express delivery" in html and "韵达快递" in html and "YD42" in html, path
+            assert "快递发货" in html and "韵达快递" in html and "YD42" in html, path
             assert "已揽收" not in html  # the timeline is the plugin's
         from jishi.testing import factories
 
@@ -60,6 +60,6 @@ def test_existing_orders_show_delivery_when_disabled(app, factory, svc, tmp_path
         r = client.get(f"/api/v1/orders/{oid}", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200
         d = r.json["delivery"]
-        assert (d["method"], d["label"], d["carrier"], d["tracking_no"]) == ("express", "Express delivery", "韵达快递", "YD42")
+        assert (d["method"], d["label"], d["carrier"], d["tracking_no"]) == ("express", "快递发货", "韵达快递", "YD42")
         assert client.get(f"/api/v1/orders/{oid}/tracking", headers={"Authorization": f"Bearer {token}"}).status_code == 404
         db.session.remove()
