@@ -64,7 +64,7 @@ def _status_text(order) -> str:
         "shipped": _("Out for delivery"),
         "received": _("Delivered"),
         "completed": _("Delivered"),
-        "closed": _("Cancelled"),
+        "closed": _("Delivery cancelled"),
     }.get(order.status, order.status)
 
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
+from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from sqlalchemy import select, update
 
@@ -358,7 +359,7 @@ def deliver(order, actor=None) -> None:
     """Delivered: the kernel's ``receive`` by the seller; commits."""
     from jishi.orders import service as orders_service
 
-    orders_service.receive(order, actor=actor, actor_kind="seller", note="delivered")
+    orders_service.receive(order, actor=actor, actor_kind="seller", note=N_("delivered locally"))
 
 
 def seller_order(scope, order_id: int):

@@ -109,3 +109,12 @@ def ms(app):
     from jishi_multistore import testing
 
     return testing
+
+
+@pytest.fixture
+def client(app):
+    """The test client, asking for English pages and messages (the shop's
+    default is Chinese; test_i18n.py checks the Chinese)."""
+    c = app.test_client()
+    c.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return c

@@ -86,6 +86,7 @@ def test_plugin_disabled_local_vanishes_old_orders_display(app, api, factory, ld
     plain = make_app(tmp_path, plugins=[])
     with plain.app_context():
         client = plain.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
         headers = {"Authorization": f"Bearer {token}"}
         detail = client.get(f"/api/v1/orders/{order_id}", headers=headers)
         assert detail.status_code == 200
