@@ -348,22 +348,44 @@ def my_coupon(user, coupon_id: int) -> UserCoupon | None:
 
 def describe(t) -> str:
     """满100减10 / 9折 最高减20元 / 无门槛减5元, in the current language."""
-    from jishi.money import fen_to_yuan_str
-
     if isinstance(t, Activity):
-        return "; ".join(_("¥%(t)s off ¥%(a)s", t=fen_to_yuan_str(th), a=fen_to_yuan_str(am)) for th, am in t.tiers)
+        return "; ".join(_("¥%(a)s off over ¥%(t)s", t=_yuan(th), a=_yuan(am)) for th, am in t.tiers)
     if t.kind == KIND_PERCENT:
-        rate = (BP - t.percent_off)
-        text = _("%(rate)s%% of the price", rate=_pct(rate))
+        pay = BP - t.percent_off  # basis points of the price paid: 9000 is 90 %, 9折
+        text = _rate_text(pay)
         if t.max_discount:
-            text += _(", at most ¥%(cap)s off", cap=fen_to_yuan_str(t.max_discount))
+            text += _(", at most ¥%(cap)s off", cap=_yuan(t.max_discount))
     else:
-        text = _("¥%(a)s off", a=fen_to_yuan_str(t.amount))
+        text = _("¥%(a)s off", a=_yuan(t.amount))
     if t.threshold:
-        text = _("Over ¥%(t)s: ", t=fen_to_yuan_str(t.threshold)) + text
+        text = _("Over ¥%(t)s: ", t=_yuan(t.threshold)) + text
     else:
         text = _("No threshold: ") + text
     return text
+
+
+def _yuan(fen: int) -> str:
+    """10000 -> "100", 990 -> "9.90" (whole yuan without decimals)."""
+    from jishi.money import fen_to_yuan_str
+
+    return str(fen // 100) if fen % 100 == 0 else fen_to_yuan_str(fen)
+
+
+def _rate_text(pay_bp: int) -> str:
+    """The rate as buyers read it: "9折" in Chinese, "10% off" otherwise
+    (a number format rather than a sentence, so not a catalog entry)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    if locale is not None and locale.language == "zh":
+        return f"{_zhe(pay_bp)}折"
+    return f"{_pct(BP - pay_bp)}% off"
+
+
+def _zhe(bp: int) -> str:
+    """9000 basis points paid -> "9" (折), 8500 -> "8.5", 8880 -> "8.88"."""
+    whole, rest = divmod(bp, 1000)
+    return f"{whole}" if not rest else f"{whole}.{rest:03d}".rstrip("0")
 
 
 def _pct(bp: int) -> str:

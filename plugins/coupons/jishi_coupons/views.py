@@ -193,9 +193,9 @@ def _percent_bp(name: str):
     try:
         tenths = parse_yuan(raw)  # the same two-decimal parser: 8.5 -> 850
     except MoneyError:
-        raise service.CouponError(name, _("Give the discount as 折, e.g. 9 or 8.5.")) from None
+        raise service.CouponError(name, _("Give the rate as the tenths of the price paid, e.g. 9 or 8.5.")) from None
     if not 1 <= tenths <= 999:
-        raise service.CouponError(name, _("Give the discount as 折, e.g. 9 or 8.5."))
+        raise service.CouponError(name, _("Give the rate as the tenths of the price paid, e.g. 9 or 8.5."))
     return 10000 - tenths * 10
 
 
