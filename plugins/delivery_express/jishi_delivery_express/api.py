@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from flask_login import current_user
 from flask_smorest import Blueprint as ApiBlueprint
-from jishi.api.common import Money, StrictInt, login_required, not_found, platform_admin_required
+from jishi.api.common import (
+    Money,
+    StrictInt,
+    login_required,
+    not_found,
+    platform_admin_required,
+)
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.sellers import current_scope, seller_api
@@ -25,8 +31,8 @@ from jishi_delivery_express.fees import CHARGE_BY
 
 api = ApiBlueprint("express_api", __name__, url_prefix="/api/v1", description="Express delivery (快递发货): templates, shipping, tracking.")
 
-Units = lambda **kw: StrictInt(validate=validate.Range(min=1, max=service.MAX_UNITS), **kw)  # noqa: E731
-Fee = lambda **kw: Money(validate=validate.Range(min=0, max=service.MAX_FEE), **kw)  # noqa: E731
+Units = lambda **kw: StrictInt(validate=validate.Range(min=1, max=service.MAX_UNITS), **kw)
+Fee = lambda **kw: Money(validate=validate.Range(min=0, max=service.MAX_FEE), **kw)
 
 
 # -- schemas -------------------------------------------------------------------------

@@ -120,9 +120,7 @@ class Template:
             return False
         if self.free_over_amount and amount < self.free_over_amount:
             return False
-        if self.free_over_pieces and pieces < self.free_over_pieces:
-            return False
-        return True
+        return not (self.free_over_pieces and pieces < self.free_over_pieces)
 
 
 @dataclass(frozen=True)

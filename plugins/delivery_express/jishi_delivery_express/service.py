@@ -9,7 +9,7 @@ nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app
 from jishi.catalog.models import Product
@@ -512,15 +512,26 @@ def manual_events(order: Order) -> list:
 
 
 def parse_time(value) -> datetime:
+    """A tracking event's time as naive UTC (how the kernel stores times).
+
+    A ``datetime`` is taken as UTC unless it carries an offset; text is ISO
+    (``2026-05-01 14:30``, ``2026-05-01T14:30+08:00``), read in the shop's
+    time zone (``BABEL_DEFAULT_TIMEZONE``) when it has no offset, as the
+    console's date-time input sends it."""
+    from zoneinfo import ZoneInfo
+
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
     text = str(value or "").strip()
     if not text:
         raise DomainError("time", _("Enter the time."))
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise DomainError("time", _("Use a time like 2026-05-01 14:30.")) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC"))
+    return when.astimezone(UTC).replace(tzinfo=None)
 
 
 def add_event(seller_id: int | None, order: Order, when, text: str, *, actor) -> ExpressTrackingEvent:

@@ -7,7 +7,7 @@ import pytest
 from jishi.db import db
 from jishi.orders.models import Order
 
-from .helpers import PIECE, WEIGHT, place, template
+from .helpers import WEIGHT, place, template
 
 
 def preview(api, user, items, address=None, **kw):
@@ -137,7 +137,7 @@ def test_product_template_then_seller_default_then_platform_default(api, factory
     addr = factory.address(buyer)
     a = factory.product()
     b = factory.product()
-    fee = lambda p: express(preview(api, buyer, [(p.skus[0], 1)], addr)["groups"][0])["fee"]  # noqa: E731
+    fee = lambda p: express(preview(api, buyer, [(p.skus[0], 1)], addr)["groups"][0])["fee"]
     assert platform.is_default and fee(a) == 800
     svc.choose_templates(None, [chosen.id, special.id], chosen.id)
     assert fee(a) == 600

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jishi_delivery_express.fees import Item, Rate, RegionRule, Template, compute_fee, norm_region
+from jishi_delivery_express.fees import (
+    Item,
+    Rate,
+    RegionRule,
+    Template,
+    compute_fee,
+    norm_region,
+)
 
 # A: by piece, first 1 piece ¥10, each additional piece ¥5
 A = Template(1, "按件", "piece", Rate(1, 1000, 1, 500))

@@ -181,6 +181,12 @@ def test_tracking_events_and_buyer_timeline(api, client, shop, factory):
     for t, text in (("2026-05-01T10:00", "已揽收"), ("2026-05-02 08:30", "派送中")):
         r = api.post(f"/seller/express/orders/{o.id}/tracking", user=admin, json={"time": t, "text": text})
         assert r.status_code == 201, r.json
+    from datetime import datetime
+
+    from jishi_delivery_express.models import ExpressTrackingEvent
+
+    # a time without an offset is the shop's (Asia/Shanghai): stored as UTC
+    assert db.session.query(ExpressTrackingEvent).filter_by(text="已揽收").one().happened_at == datetime(2026, 5, 1, 2, 0)
     r = api.post(f"/seller/express/orders/{o.id}/tracking", user=admin, json={"time": "yesterday", "text": "x"})
     assert r.status_code == 422 and r.json["field"] == "time"
     r = api.post(f"/seller/express/orders/{o.id}/tracking", user=admin, json={"time": "2026-05-02", "text": " "})
