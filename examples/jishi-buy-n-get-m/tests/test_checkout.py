@@ -43,7 +43,7 @@ def test_quantity_7_gets_2_units_free(api, factory, shop_rule):
     buyer = factory.user()
     sku = shop_rule.skus[0]
     data = preview(api, buyer, [(sku, 7)])
-    assert data["discounts"] == [{"source": "buy_n_get_m", "label": "Buy 3 pay 2", "amount": 2000, "funded_by": "seller"}]
+    assert data["discounts"] == [{"source": "buy_n_get_m", "label": "买3付2", "amount": 2000, "funded_by": "seller"}]
     line = lines_by_sku(data)[sku.id]
     assert (line["goods_amount"], line["discount"], line["payable"]) == (7000, 2000, 5000)
     assert data["totals"]["discount_amount"] == 2000
@@ -165,6 +165,9 @@ def test_multistore_rule_of_a_shop_product_still_applies(api, factory, ms, login
 
 
 def test_product_page_shows_the_rule(client, factory, shop_rule):
-    """The product page's slot shows the rule to buyers."""
+    """The product page's slot shows the rule to buyers, in their language
+    (the plugin ships its own zh_CN catalog)."""
     html = client.get(f"/product/{shop_rule.id}").get_data(as_text=True)
-    assert 'class="promo-badge buy-n-get-m"' in html and "Buy 3 pay 2" in html
+    assert 'class="promo-badge buy-n-get-m"' in html and "买3付2" in html
+    html = client.get(f"/product/{shop_rule.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Buy 3 pay 2" in html

@@ -59,7 +59,7 @@ def test_platform_sets_changes_and_removes_a_rule(client, factory, login, post_r
     rule = db.session.execute(select(BuyNGetMRule)).scalar_one()
     assert (rule.buy_qty, rule.pay_qty, rule.seller_id) == (5, 3, None)
     html = client.get("/seller/buy-n-get-m/").get_data(as_text=True)
-    assert "Buy 5 pay 3" in html
+    assert "买5付3" in html
     assert client.get(f"/seller/buy-n-get-m/products/{product.id}").status_code == 200
     assert client.post(f"/seller/buy-n-get-m/{rule.id}/delete").status_code == 302
     assert count_rules() == 0
