@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from jishi.db import db, utcnow
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 KIND_FIXED = "fixed"  # 满X减Y (threshold 0: no threshold, 无门槛)

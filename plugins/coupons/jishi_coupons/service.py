@@ -15,6 +15,7 @@ transaction:
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 from jishi.db import commit, db, rollback, utcnow
@@ -177,7 +178,7 @@ def parse_tiers(value) -> list[list[int]]:
             raise CouponError("tiers", _("Each tier takes off at least 1 fen and at most its threshold."))
         tiers.append([threshold, amount])
     tiers.sort()
-    for (t1, a1), (t2, a2) in zip(tiers, tiers[1:]):
+    for (t1, a1), (t2, a2) in itertools.pairwise(tiers):
         if t1 == t2 or a2 <= a1:
             raise CouponError("tiers", _("Higher tiers must have higher thresholds and take off more."))
     return tiers

@@ -70,7 +70,7 @@ def test_total_quantity_never_exceeded(app, factory):
     results, errors = _run_parallel(app, 20, lambda i: _claim(uids[i], tid))
     assert not errors, errors
     assert sum(isinstance(r, int) for r in results) == 5
-    assert set(r for r in results if not isinstance(r, int)) == {"sold_out"}
+    assert {r for r in results if not isinstance(r, int)} == {"sold_out"}
     db.session.expire_all()
     assert db.session.get(CouponTemplate, tid).claimed_count == 5
     assert db.session.scalar(select(func.count()).select_from(UserCoupon)) == 5
@@ -86,7 +86,7 @@ def test_per_user_limit_never_exceeded(app, factory):
     results, errors = _run_parallel(app, 10, lambda i: _claim(uid, tid))
     assert not errors, errors
     assert sum(isinstance(r, int) for r in results) == 2
-    assert set(r for r in results if not isinstance(r, int)) == {"limit"}
+    assert {r for r in results if not isinstance(r, int)} == {"limit"}
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(UserCoupon).where(UserCoupon.user_id == uid)) == 2
     assert db.session.get(CouponTemplate, tid).claimed_count == 2

@@ -132,7 +132,7 @@ def test_coupon_comes_back_only_when_every_order_is_closed(api, factory, ms):
     changes nothing)."""
     from jishi.orders import state
 
-    buyer, addr, merchants, skus = abc(factory, ms)
+    buyer, addr, _merchants, skus = abc(factory, ms)
     cp = give(buyer, template())
     data = place(api, buyer, [(s, 1) for s in skus], addr, "k")
     ids = [o["id"] for o in data["orders"]]
