@@ -89,3 +89,22 @@ def test_checkout_page_offers_a_shop_coupon_per_store(client, login, factory, ms
     assert f'name="opt.coupons.seller:{m1.id}"' in page or 'name="opt.coupons.' in page
     assert f'value="{c1.id}" selected' in page and f'value="{cp.id}" selected' in page
     assert 'name="opt.coupons.platform"' in page
+
+
+def test_platform_console_menu_and_form(client, login, factory):
+    """CP: platform staff find "Coupons" in the platform console and create a
+    platform coupon (seller null) and an activity there."""
+    login(factory.admin())
+    assert "/seller/coupons/" in client.get("/console/").get_data(as_text=True)
+    form = {"name": "平台券", "kind": "fixed", "threshold": "100", "amount": "10", "scope": "all",
+            "starts_at": "2026-01-01T00:00", "ends_at": "2036-01-01T00:00", "total_quantity": "10", "per_user_limit": "1"}
+    assert client.post("/seller/coupons/new", data=form).status_code in (302, 303)
+    from jishi_coupons.models import CouponTemplate
+
+    [t] = db.session.scalars(select(CouponTemplate)).all()
+    assert t.seller_id is None and t.threshold == 10000 and t.amount == 1000
+    r = client.post("/seller/coupons/activities/new", data={"name": "满减", "tier1_threshold": "100", "tier1_amount": "200",
+                                                            "starts_at": "2026-01-01T00:00", "ends_at": "2036-01-01T00:00"})
+    assert r.status_code == 422  # takes off more than its threshold
+    login(factory.user())
+    assert client.get("/seller/coupons/").status_code == 403
