@@ -13,8 +13,12 @@ from jishi.db import db, utcnow
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+# Class names are prefixed: the kernel's declarative registry is shared by
+# every plugin (flashsale and coupons also have an ``Activity``); the short
+# names below are aliases for this plugin's code.
 
-class Activity(db.Model):
+
+class GroupBuyActivity(db.Model):
     """A group-buy activity (拼团活动) on one product.
 
     ``seller_id`` is the product's seller (None: the shop / platform's own
@@ -38,10 +42,10 @@ class Activity(db.Model):
     created_by_platform: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    skus: Mapped[list[ActivitySku]] = relationship(order_by="ActivitySku.id", cascade="all, delete-orphan")
+    skus: Mapped[list[GroupBuySku]] = relationship(lambda: GroupBuySku, order_by=lambda: GroupBuySku.id, cascade="all, delete-orphan")
 
 
-class ActivitySku(db.Model):
+class GroupBuySku(db.Model):
     __tablename__ = "groupbuy_activity_skus"
     __table_args__ = (UniqueConstraint("activity_id", "sku_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +54,7 @@ class ActivitySku(db.Model):
     group_price: Mapped[int]
 
 
-class Group(db.Model):
+class GroupBuyGroup(db.Model):
     """One group (团). ``state`` moves only through
     :data:`jishi_groupbuy.service.TRANSITIONS`.
 
@@ -75,11 +79,11 @@ class Group(db.Model):
     expires_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
-    activity: Mapped[Activity] = relationship()
-    members: Mapped[list[Member]] = relationship(order_by="Member.id", viewonly=True)
+    activity: Mapped[GroupBuyActivity] = relationship(lambda: GroupBuyActivity)
+    members: Mapped[list[GroupBuyMember]] = relationship(lambda: GroupBuyMember, order_by=lambda: GroupBuyMember.id, viewonly=True)
 
 
-class Member(db.Model):
+class GroupBuyMember(db.Model):
     """A buyer's place in a group, tied to the order that pays for it.
 
     ``status``: ``pending`` (seat reserved, order unpaid), ``paid``,
@@ -103,7 +107,7 @@ class Member(db.Model):
     left_at: Mapped[datetime | None]
 
 
-class Usage(db.Model):
+class GroupBuyUsage(db.Model):
     """Units a buyer holds in an activity's live memberships (per-user limit),
     moved by conditional UPDATEs (``WHERE units + n <= limit``)."""
 
@@ -111,3 +115,10 @@ class Usage(db.Model):
     activity_id: Mapped[int] = mapped_column(ForeignKey("groupbuy_activities.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     units: Mapped[int] = mapped_column(default=0)
+
+
+Activity = GroupBuyActivity
+ActivitySku = GroupBuySku
+Group = GroupBuyGroup
+Member = GroupBuyMember
+Usage = GroupBuyUsage

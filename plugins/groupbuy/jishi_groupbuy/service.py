@@ -100,9 +100,10 @@ class GroupNotReady(order_state.TransitionError):
     def __init__(self, order: Order, name: str, group: Group):
         self.order = order
         self.name = name
+        actions = {"ship": _("be shipped"), "hand_over": _("be handed over"), "force_complete": _("be completed")}
         message = _(
             "Order %(number)s waits for its group to fill (%(paid)d of %(size)d paid); it cannot %(action)s yet.",
-            number=order.number, paid=group.paid, size=group.size, action=name,
+            number=order.number, paid=group.paid, size=group.size, action=actions.get(name, name),
         )
         DomainError.__init__(self, "status", message, code="conflict", status=409)
 

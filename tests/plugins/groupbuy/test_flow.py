@@ -57,9 +57,10 @@ def test_join_by_token_success_releases_orders_for_shipping(api, factory, setup)
     second = gb.order(gb.place_api(api, b, sku_id, activity.id, token).json["orders"][0]["id"])
     gb.pay(second)
     # a paid member of a forming group cannot be shipped
-    resp = api.post(f"/admin/orders/{first.id}/ship", json={"carrier": "SF", "tracking_no": "1"}, user=admin)
+    resp = api.post(f"/admin/orders/{first.id}/ship", json={"carrier": "SF", "tracking_no": "1"}, user=admin,
+                    headers={"Accept-Language": "en"})
     assert resp.status_code == 409, resp.json
-    assert "group" in resp.json["message"]
+    assert resp.json["field"] == "status" and "waits for its group to fill (2 of 3 paid)" in resp.json["message"], resp.json
     assert gb.order(first.id).status == "paid"
     with pytest.raises(service.GroupNotReady):
         orders_service.ship(gb.order(second.id), carrier="SF", tracking_no="2", actor_kind="platform")
