@@ -157,3 +157,15 @@ def test_menu_entry_for_sellers_only(client, factory, login):
     """The platform console's menu links the page for the shop's staff."""
     login(factory.admin())
     assert 'href="/seller/buy-n-get-m/"' in client.get("/seller/buy-n-get-m/").get_data(as_text=True)
+
+
+@pytest.mark.jishi_plugins("multistore", "buy_n_get_m")
+def test_merchant_console_menu_for_admins_not_clerks(client, factory, ms, login):
+    """Under multistore the entry sits in the merchant console for the
+    merchant's admin; a clerk's menu does not show it."""
+    a = ms.merchant()
+    login(ms.admin_of(a))
+    assert 'href="/seller/buy-n-get-m/"' in client.get("/merchant/").get_data(as_text=True)
+    login(ms.clerk(a))
+    r = client.get("/merchant/")
+    assert r.status_code == 200 and 'href="/seller/buy-n-get-m/"' not in r.get_data(as_text=True)
