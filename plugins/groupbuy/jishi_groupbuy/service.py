@@ -47,7 +47,7 @@ from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from jishi.orders import state as order_state
 from jishi.orders.models import Order
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jishi_groupbuy.models import Activity, ActivitySku, Group, Member, Usage
@@ -462,12 +462,18 @@ def _member_move(member: Member, source: str, target: str, **values) -> bool:
 def _paid(member: Member, group: Group, at: datetime) -> None:
     if not _member_move(member, M_PENDING, M_PAID, paid_at=at):
         return
+    # Counted only while the group can still fill: a payment landing after
+    # the deadline (or after the group failed) is not, and the expiry job
+    # refunds it with the rest of the group.
     counted = db.session.execute(
-        update(Group).where(Group.id == group.id, Group.state.in_((PENDING, FORMING))).values(paid=Group.paid + 1).execution_options(synchronize_session=False)
+        update(Group)
+        .where(Group.id == group.id, Group.state.in_((PENDING, FORMING)), or_(Group.expires_at.is_(None), Group.expires_at > at))
+        .values(paid=Group.paid + 1)
+        .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(group)
     if not counted:
-        return  # the group failed meanwhile: the expiry job refunds this member
+        return
     if group.state == PENDING:
         limit = db.session.get(Activity, group.activity_id).time_limit_minutes
         move(group, "open", opened_at=at, expires_at=at + timedelta(minutes=limit))

@@ -255,3 +255,23 @@ def test_late_payment_into_a_failed_group_is_refunded(factory, setup):
     assert gb.group_of(first).paid == 1  # not counted in a failed group
     service.expire_groups()
     assert gb.order(late.id).status == "closed" and gb.member_of(late).status == "refunded"
+
+
+def test_payment_after_the_deadline_is_not_counted(factory, setup):
+    """GB: a member paying after the deadline (before the job ran) does not make the group succeed; the job fails it and refunds everyone."""
+    product, sku_id, activity = setup
+    a, b, c = (gb.buyer(factory) for _ in range(3))
+    first = gb.place(a, sku_id, activity.id)
+    gb.pay(first)
+    token = gb.group_of(first).token
+    second = gb.place(b, sku_id, activity.id, token)
+    gb.pay(second)
+    third = gb.place(c, sku_id, activity.id, token)
+    gb.expire(gb.group_of(first))
+    gb.pay(third)
+    group = gb.group_of(first)
+    assert (group.state, group.paid) == (service.FORMING, 2)
+    service.expire_groups()
+    assert gb.group_of(first).state == service.FAILED
+    assert all(gb.order(o.id).status == "closed" for o in (first, second, third))
+    assert all(gb.member_of(o).status == "refunded" for o in (first, second, third))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from jishi.db import db
 from jishi.orders.models import Order
 from jishi_groupbuy import service
@@ -104,3 +106,14 @@ def test_demo_has_a_running_activity_and_an_open_group(app):
     assert service.is_running(activity)
     group = db.session.execute(db.select(Group)).scalar_one()
     assert group.state == service.FORMING and group.paid == 1
+
+
+@pytest.mark.jishi_plugins("multistore", "groupbuy")
+def test_demo_with_multistore(app):
+    """GB: the demo also builds with multistore on (merchants first, then the group buy)."""
+    from jishi.demo import load_demo
+    from jishi_groupbuy.models import Group
+
+    with app.test_request_context("/"):
+        load_demo()
+    assert db.session.execute(db.select(Group)).scalar_one().state == service.FORMING
