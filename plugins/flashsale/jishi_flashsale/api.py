@@ -1,0 +1,329 @@
+"""Flash-sale JSON API (SPEC FS), under ``/api/v1/flashsale``.
+
+Buyers:
+
+- ``GET  /flashsale/activities``        running (and, within a week, upcoming)
+  flash sales with prices, stock left and the server time (anyone)
+- ``GET  /flashsale/products/<id>``     the product's flash sale (anyone)
+- ``POST /flashsale/buy``               buy one flash SKU (signed in). Sold
+  out is answered 409 ``sold_out`` from the per-process flag, Redis or ONE
+  read of the flash SKU, before anything is written (also to a visitor: a
+  sold-out state is public); otherwise the order is placed through the
+  kernel's checkout (flash price, flash stock, per-buyer limit).
+  A retry with the same ``Idempotency-Key`` answers the first placement.
+
+Sellers (``seller_api("products")``; the seller comes from the principal):
+platform staff acting for the platform see and edit every activity and may
+use any product; a merchant's admin only its own products' activities
+(another merchant's ids are 404); clerks are 403.
+
+- ``GET|POST /flashsale/seller/activities``, ``GET|PUT /flashsale/seller/activities/<id>``
+"""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+from flask import request
+from flask_login import current_user
+from flask_smorest import Blueprint
+from jishi.api.checkout import CheckoutPlacedSchema
+from jishi.api.common import Money, StrictInt, fail, idempotency_key, not_found
+from jishi.api.orders import Id
+from jishi.checkout import service as checkout_service
+from jishi.checkout.errors import CheckoutError, OutOfStock
+from jishi.db import commit, db, utcnow
+from jishi.i18n import gettext as _
+from jishi.sellers import current_scope, seller_api
+from marshmallow import Schema, ValidationError, fields, validate
+
+from jishi_flashsale import gate, service
+
+blp = Blueprint("flashsale_api", __name__, url_prefix="/api/v1", description="Flash sales (秒杀): activities, flash prices, buying.")
+
+
+# -- schemas -------------------------------------------------------------------------
+
+
+class SkuArgs(Schema):
+    sku_id = Id(required=True)
+    flash_price = Money(required=True, validate=validate.Range(min=1, max=service.MAX_PRICE))
+    stock = StrictInt(required=True, validate=validate.Range(min=0, max=service.MAX_STOCK), metadata={"description": "flash stock, apart from the SKU's stock"})
+
+
+class ActivityArgs(Schema):
+    product_id = Id(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    per_user_limit = StrictInt(load_default=1, validate=validate.Range(min=0, max=service.MAX_LIMIT), metadata={"description": "units per buyer and flash SKU; 0: no limit"})
+    starts_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc, metadata={"description": "ISO 8601; without an offset: UTC"})
+    ends_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    enabled = fields.Boolean(load_default=True)
+    skus = fields.List(fields.Nested(SkuArgs), required=True, validate=validate.Length(min=1, max=200))
+
+
+class ActivityUpdateArgs(ActivityArgs):
+    class Meta:
+        exclude = ("product_id",)
+
+
+class FlashSkuSchema(Schema):
+    sku_id = fields.Integer()
+    flash_price = fields.Integer()
+    stock = fields.Integer()
+    sold = fields.Integer()
+    remaining = fields.Integer()
+
+
+class ActivitySchema(Schema):
+    id = fields.Integer()
+    seller_id = fields.Integer(allow_none=True)
+    product_id = fields.Integer()
+    title = fields.String()
+    per_user_limit = fields.Integer()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    enabled = fields.Boolean()
+    created_by_platform = fields.Boolean()
+    state = fields.Function(lambda a: service.state_of(a), metadata={"description": "upcoming, running, ended, off"})
+    skus = fields.List(fields.Nested(FlashSkuSchema))
+
+
+class OfferSkuSchema(Schema):
+    sku_id = fields.Integer()
+    spec_text = fields.String()
+    price = fields.Integer(metadata={"description": "the normal price, fen"})
+    flash_price = fields.Integer()
+    remaining = fields.Integer(metadata={"description": "flash stock left"})
+    stock = fields.Integer(metadata={"description": "flash stock"})
+    used = fields.Integer(allow_none=True, metadata={"description": "units the signed-in buyer holds"})
+
+
+class OfferSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    product_id = fields.Integer()
+    product_name = fields.String()
+    image = fields.String()
+    state = fields.String()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    per_user_limit = fields.Integer()
+    seconds_left = fields.Integer(metadata={"description": "to the start when upcoming, to the end when running"})
+    skus = fields.List(fields.Nested(OfferSkuSchema))
+
+
+class ListingSchema(Schema):
+    server_time = fields.DateTime()
+    activities = fields.List(fields.Nested(OfferSchema))
+
+
+class ProductOfferSchema(Schema):
+    server_time = fields.DateTime()
+    product_id = fields.Integer()
+    activity = fields.Nested(OfferSchema, allow_none=True)
+
+
+class BuyArgs(Schema):
+    sku_id = Id(required=True)
+    quantity = StrictInt(load_default=1, validate=validate.Range(min=1, max=9999))
+    address_id = Id(allow_none=True, load_default=None)
+    delivery = fields.Dict(keys=fields.String(), values=fields.String())
+    messages = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=200)))
+    options = fields.Dict()
+
+
+_buy_args = BuyArgs()
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def offer(activity, user=None, at=None) -> dict:
+    """An activity as buyers see it (prices, stock left, countdown)."""
+    at = at or utcnow()
+    from jishi.catalog.models import Product
+
+    product = db.session.get(Product, activity.product_id)
+    skus = {s.id: s for s in product.skus if s.is_active} if product else {}
+    used = {}
+    if user is not None and activity.per_user_limit:
+        from jishi_flashsale.models import Usage
+
+        used = dict(db.session.execute(
+            db.select(Usage.flash_sku_id, Usage.units).where(Usage.user_id == user.id, Usage.flash_sku_id.in_([f.id for f in activity.skus]))
+        ).all())
+    state = service.state_of(activity, at)
+    target = activity.starts_at if state == "upcoming" else activity.ends_at
+    return {
+        "id": activity.id, "title": activity.title, "product_id": activity.product_id, "product_name": product.name if product else "",
+        "image": product.image if product else "", "state": state, "starts_at": activity.starts_at, "ends_at": activity.ends_at,
+        "per_user_limit": activity.per_user_limit, "seconds_left": max(int((target - at).total_seconds()), 0),
+        "skus": [
+            {"sku_id": f.sku_id, "spec_text": skus[f.sku_id].spec_text, "price": skus[f.sku_id].price, "flash_price": f.flash_price,
+             "remaining": f.remaining, "stock": f.stock, "used": used.get(f.id, 0) if user is not None else None}
+            for f in activity.skus if f.sku_id in skus
+        ],
+    }
+
+
+def _acting():
+    scope = current_scope("api")
+    platform = scope.seller_id is None and bool(getattr(current_user, "is_platform", False))
+    return scope, platform
+
+
+def _own_activity(activity_id: int):
+    scope, platform = _acting()
+    a = service.activity_for(activity_id, seller_id=scope.seller_id, platform=platform)
+    if a is None:
+        not_found("activity")
+    return a
+
+
+def _buyer():
+    return current_user if current_user.is_authenticated else None
+
+
+# -- buyers --------------------------------------------------------------------------------
+
+
+@blp.get("/flashsale/activities")
+@blp.response(200, ListingSchema)
+def listing():
+    """Running flash sales (soonest to end first), then those starting
+    within a week; ``server_time`` lets a client run its countdown."""
+    at = utcnow()
+    user = _buyer()
+    return {"server_time": at, "activities": [offer(a, user, at) for a in service.listing(at)]}
+
+
+@blp.get("/flashsale/products/<int:product_id>")
+@blp.response(200, ProductOfferSchema)
+def product_offer(product_id):
+    """The product's running (or next, within a week) flash sale; ``activity`` null: none."""
+    from jishi.catalog.service import get_product
+
+    product = get_product(product_id) if 0 < product_id < 2**31 else None
+    if product is None:
+        not_found("product")
+    at = utcnow()
+    activity = service.current_for_product(product.id, at)
+    return {"server_time": at, "product_id": product.id, "activity": offer(activity, _buyer(), at) if activity else None}
+
+
+def _sold_out():
+    fail(409, "sold_out", _("Sold out."), "sku_id")
+
+
+@blp.post("/flashsale/buy")
+@blp.doc(requestBody={"content": {"application/json": {"schema": BuyArgs}}}, parameters=[{
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 80},
+    "description": "a unique string per purchase attempt; a retry sends the same one",
+}])
+@blp.response(201, CheckoutPlacedSchema)
+@blp.alt_response(409, description="sold_out (nothing written), flashsale_limit, out_of_stock")
+def buy():
+    """Buy one flash SKU at its flash price.
+
+    Answers 409 ``sold_out`` without writing anything when the flash stock
+    is gone (checked before sign-in: it is public), 404 when the SKU is not
+    in a running flash sale, 401 signed out, 409 ``flashsale_limit`` over
+    the per-buyer limit; 201 with the payment order and order otherwise
+    (the body may carry ``address_id``, ``delivery``, ``messages`` and
+    ``options`` as for ``/checkout/place``)."""
+    try:
+        args = _buy_args.load(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        from jishi.api.common import _first_field
+
+        field, message = _first_field(exc.messages)
+        fail(422, "invalid", message, field)
+    sku_id, quantity = args["sku_id"], args["quantity"]
+    if gate.is_sold_out(sku_id):
+        _sold_out()
+    row = service.running_flash(sku_id)
+    if row is None:
+        fail(404, "not_found", _("This variant is not in a running flash sale."), "sku_id")
+    if row.stock - row.sold <= 0:
+        gate.mark_sold_out(sku_id)
+        _sold_out()
+    if not current_user.is_authenticated:
+        fail(401, "unauthorized", _("Sign in first."))
+    if row.stock - row.sold < quantity:
+        fail(409, "out_of_stock", _("Only %(n)d left.", n=row.stock - row.sold), "quantity")
+    if row.per_user_limit and quantity > row.per_user_limit:
+        fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
+    user = current_user._get_current_object()
+    key = idempotency_key()
+    if key:
+        existing = checkout_service.find_placed(user, key)
+        if existing is not None:
+            return {"payments": checkout_service._siblings(existing), "orders": [o for p in checkout_service._siblings(existing) for o in p.orders], "replayed": True}, 200
+    verdict = gate.take(row, user.id, quantity)
+    if verdict == gate.SOLD_OUT:
+        gate.mark_sold_out(sku_id)
+        _sold_out()
+    if verdict == gate.LIMIT:
+        fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
+    options = dict(args.get("options") or {})
+    options["delivery"] = dict(args.get("delivery") or {})
+    options["messages"] = dict(args.get("messages") or {})
+    try:
+        payments = checkout_service.place_order(user, [(sku_id, quantity)], args.get("address_id"), options, idempotency_key=key)
+    except OutOfStock:
+        gate.give_back(row.id, user.id, quantity, row.per_user_limit)
+        _sold_out()
+    except BaseException:
+        gate.give_back(row.id, user.id, quantity, row.per_user_limit)
+        raise
+    return {"payments": payments, "orders": [o for p in payments for o in p.orders], "replayed": False}, 201
+
+
+# -- sellers and the platform --------------------------------------------------------------
+
+
+@blp.get("/flashsale/seller/activities")
+@seller_api("products")
+@blp.response(200, ActivitySchema(many=True))
+def activities():
+    """Activities the acting seller may see (the platform: all)."""
+    scope, platform = _acting()
+    return service.visible_activities(seller_id=scope.seller_id, platform=platform)
+
+
+@blp.post("/flashsale/seller/activities")
+@seller_api("products")
+@blp.arguments(ActivityArgs)
+@blp.response(201, ActivitySchema)
+def activity_create(args):
+    """Create an activity on ``product_id`` (a merchant: its own products
+    only; another merchant's product is 404). 409 when another enabled
+    flash sale of the product overlaps the window."""
+    scope, platform = _acting()
+    a = service.save_activity(args, seller_id=scope.seller_id, platform=platform)
+    commit()
+    return a
+
+
+@blp.get("/flashsale/seller/activities/<int:activity_id>")
+@seller_api("products")
+@blp.response(200, ActivitySchema)
+def activity_get(activity_id):
+    return _own_activity(activity_id)
+
+
+@blp.put("/flashsale/seller/activities/<int:activity_id>")
+@seller_api("products")
+@blp.arguments(ActivityUpdateArgs)
+@blp.response(200, ActivitySchema)
+def activity_update(args, activity_id):
+    """Change an activity (every field but the product); a flash stock never
+    goes below what is sold (409)."""
+    scope, platform = _acting()
+    a = _own_activity(activity_id)
+    service.save_activity(args, seller_id=scope.seller_id, platform=platform, activity=a)
+    commit()
+    return a
+
+
+__all__ = ["blp", "CheckoutError"]

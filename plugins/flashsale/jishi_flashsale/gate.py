@@ -1,0 +1,200 @@
+"""The fast front of a flash sale: answer "sold out" without touching the
+order tables, and (with Redis) let through no more buyers than there are
+units.
+
+1. A per-process flag per SKU: set when this process saw the flash stock
+   at 0 (a read or a refused conditional UPDATE), valid for
+   ``FLASHSALE_SOLDOUT_TTL`` seconds (default 1). A sold-out answer is then
+   a dictionary look-up. Given-back units clear the flag in this process;
+   other processes see them when their flag expires (a buyer refused within
+   that second of a release loses nothing: nothing was written).
+2. With ``JISHI_REDIS_URL`` set (and ``FLASHSALE_REDIS`` not False): a Lua
+   script (``register_script``) holds per flash SKU the units left and per
+   buyer the units taken, and decides atomically whether a purchase may go
+   on to the database. A refused purchase is answered from Redis; an
+   admitted one places its order through the kernel, whose conditional
+   UPDATE in the database stays the source of truth. When the database
+   refuses or fails, the unit is given back to Redis; the periodic
+   ``flashsale_reconcile`` job resets the counters from the database.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import current_app
+
+_flags: dict[int, float] = {}
+_clients: dict[str, object] = {}
+_scripts: dict[str, object] = {}
+_lock = threading.Lock()
+
+TAKE = """
+local left = redis.call('GET', KEYS[1])
+if not left then return -2 end
+local n = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+if tonumber(left) < n then return 0 end
+if limit > 0 then
+  local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if used + n > limit then return -1 end
+  redis.call('INCRBY', KEYS[2], n)
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+end
+redis.call('DECRBY', KEYS[1], n)
+return 1
+"""
+
+OK, SOLD_OUT, LIMIT, UNKNOWN = 1, 0, -1, -2
+
+
+def _ttl() -> float:
+    return float(current_app.config.get("FLASHSALE_SOLDOUT_TTL", 1.0))
+
+
+def is_sold_out(sku_id: int) -> bool:
+    until = _flags.get(sku_id)
+    if until is None:
+        return False
+    if until > time.monotonic():
+        return True
+    _flags.pop(sku_id, None)
+    return False
+
+
+def mark_sold_out(sku_id: int) -> None:
+    _flags[sku_id] = time.monotonic() + _ttl()
+
+
+def clear(sku_id: int) -> None:
+    _flags.pop(sku_id, None)
+
+
+def clear_all() -> None:
+    _flags.clear()
+
+
+# -- Redis ---------------------------------------------------------------------------
+
+
+def redis_client():
+    """The Redis client when ``JISHI_REDIS_URL`` is set (and
+    ``FLASHSALE_REDIS`` is not False), else None."""
+    cfg = current_app.config
+    url = cfg.get("JISHI_REDIS_URL")
+    if not url or not cfg.get("FLASHSALE_REDIS", True):
+        return None
+    client = _clients.get(url)
+    if client is None:
+        import redis
+
+        with _lock:
+            client = _clients.get(url)
+            if client is None:
+                client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+                _clients[url] = client
+                _scripts[url] = client.register_script(TAKE)
+    return client
+
+
+def _prefix() -> str:
+    return current_app.config.get("FLASHSALE_REDIS_PREFIX", "jishi:flashsale:")
+
+
+def _left_key(fsid: int) -> str:
+    return f"{_prefix()}{fsid}:left"
+
+
+def _user_key(fsid: int, user_id: int) -> str:
+    return f"{_prefix()}{fsid}:u:{user_id}"
+
+
+def _expire_seconds(ends_at) -> int:
+    from jishi.db import utcnow
+
+    return max(int((ends_at - utcnow()).total_seconds()) + 3600, 60)
+
+
+def set_left(fsid: int, left: int, ends_at) -> None:
+    client = redis_client()
+    if client is not None:
+        client.set(_left_key(fsid), max(left, 0), ex=_expire_seconds(ends_at))
+
+
+def take(row, user_id: int, n: int) -> int:
+    """Ask the Redis gate for ``n`` units of flash SKU ``row`` (a
+    :func:`jishi_flashsale.service.running_flash` row) for ``user_id``.
+    Returns OK, SOLD_OUT or LIMIT; OK when Redis is not configured. A Redis
+    failure lets the purchase through to the database (which decides)."""
+    client = redis_client()
+    if client is None:
+        return OK
+    from jishi.db import db
+    from jishi_flashsale.models import Usage
+    from sqlalchemy import select
+
+    script = _scripts[current_app.config["JISHI_REDIS_URL"]]
+    ttl = _expire_seconds(row.ends_at)
+    keys = [_left_key(row.id), _user_key(row.id, user_id)]
+    try:
+        for _attempt in range(2):
+            result = int(script(keys=keys, args=[n, row.per_user_limit or 0, ttl]))
+            if result != UNKNOWN:
+                return result
+            # first use since Redis started: seed from the database (NX: a
+            # concurrent seeding wins once), and the buyer's units
+            pipe = client.pipeline()
+            pipe.set(keys[0], max(row.stock - row.sold, 0), ex=ttl, nx=True)
+            if row.per_user_limit:
+                used = db.session.execute(select(Usage.units).where(Usage.flash_sku_id == row.id, Usage.user_id == user_id)).scalar() or 0
+                pipe.set(keys[1], int(used), ex=ttl, nx=True)
+            pipe.execute()
+    except Exception as exc:  # noqa: BLE001 - Redis down: the database decides alone
+        current_app.logger.warning("flashsale: redis gate unavailable: %s", exc)
+        return OK
+    return OK
+
+
+def give_back(fsid: int, user_id: int, n: int, limit: int) -> None:
+    """Return ``n`` units taken by :func:`take` (the database refused)."""
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline()
+        pipe.incrby(_left_key(fsid), n)
+        if limit:
+            pipe.decrby(_user_key(fsid, user_id), n)
+        pipe.execute()
+    except Exception as exc:  # noqa: BLE001 - the reconcile job repairs it
+        current_app.logger.warning("flashsale: redis give-back failed: %s", exc)
+
+
+def given_back(fsid: int, sku_id: int, user_id: int, n: int) -> None:
+    """Units came back in the database (an order closed or returned)."""
+    clear(sku_id)
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        if client.exists(_left_key(fsid)):
+            pipe = client.pipeline()
+            pipe.incrby(_left_key(fsid), n)
+            pipe.decrby(_user_key(fsid, user_id), n)
+            pipe.execute()
+    except Exception as exc:  # noqa: BLE001
+        current_app.logger.warning("flashsale: redis give-back failed: %s", exc)
+
+
+def forget(fsid: int, sku_id: int) -> None:
+    """An activity changed: drop the flag and Redis's left counter (seeded
+    again from the database on next use)."""
+    clear(sku_id)
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        client.delete(_left_key(fsid))
+    except Exception:  # noqa: BLE001
+        pass

@@ -1,0 +1,89 @@
+"""The flashsale plugin object (entry point ``flashsale``).
+
+Hooks implemented (see ``docs/plugins/flashsale.md``):
+
+- ``config_defaults``   ``FLASHSALE_UNPAID_MINUTES`` (5), ``FLASHSALE_SOLDOUT_TTL``
+  (1 s), ``FLASHSALE_REDIS`` (True: use ``JISHI_REDIS_URL`` when set)
+- ``line_price_rules``  the flash price (priority 100) while a sale runs,
+  ``quantity_limit`` = what the buyer may still take
+- ``reserve_stock``     flash lines come out of the flash stock (atomic)
+- ``release_stock``     flash lines give their units back exactly once
+- ``periodic_jobs``     ``flashsale_close_unpaid`` (30 s), ``flashsale_reconcile`` (30 s)
+- ``template_slot``     ``product_detail_after_price``: price, stock left, countdown
+- ``blueprints`` / ``api_blueprints`` / ``console_menu_items``
+- ``demo_data``
+"""
+
+from __future__ import annotations
+
+from jishi.hookspecs import MenuItem, PeriodicJob, hookimpl
+
+from jishi_flashsale import models  # noqa: F401 - the plugin's tables
+from jishi_flashsale import service
+
+requires = ()
+
+
+@hookimpl
+def config_defaults():
+    return {"FLASHSALE_UNPAID_MINUTES": 5, "FLASHSALE_SOLDOUT_TTL": 1.0, "FLASHSALE_REDIS": True, "FLASHSALE_REDIS_PREFIX": "jishi:flashsale:"}
+
+
+@hookimpl
+def blueprints():
+    from jishi_flashsale import views
+
+    return [views.bp]
+
+
+@hookimpl
+def api_blueprints():
+    from jishi_flashsale import api
+
+    return [api.blp]
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    from jishi.i18n import gettext as _
+
+    if console in ("platform", "merchant"):
+        return [MenuItem(_("Flash sales"), "flashsale.activities", console=console, sort=61, permission="products")]
+    return None
+
+
+@hookimpl
+def template_slot(slot, context):
+    from jishi_flashsale import views
+
+    return views.slot(slot, context)
+
+
+@hookimpl
+def periodic_jobs():
+    return [
+        PeriodicJob("flashsale_close_unpaid", service.close_unpaid, every_seconds=30),
+        PeriodicJob("flashsale_reconcile", service.reconcile, every_seconds=30),
+    ]
+
+
+@hookimpl
+def line_price_rules(line, user):
+    return service.price_rules(line, user)
+
+
+@hookimpl
+def reserve_stock(line, order):
+    return service.reserve(line, order)
+
+
+@hookimpl
+def release_stock(order_line, quantity, reason):
+    return service.release(order_line, quantity, reason)
+
+
+@hookimpl
+def demo_data(data):
+    from jishi_flashsale import demo
+
+    return demo.demo_data(data)

@@ -1,0 +1,459 @@
+"""Flash sales (秒杀, SPEC FS): the rules, no Flask request in here.
+
+Stock. Each flash SKU has its own stock (``FlashSku.stock``), kept apart
+from the SKU's normal stock. A placed order takes it inside the kernel's
+placing transaction (``reserve_stock`` hook) with ONE conditional statement::
+
+    UPDATE flashsale_skus SET sold = sold + n WHERE id = ? AND sold + n <= stock
+
+checking the row count, so no interleaving of any number of processes can
+sell more than ``stock`` (on PostgreSQL the row lock re-checks the condition
+on the newest row; SQLite serialises writers). A CHECK constraint
+(``0 <= sold <= stock``) backs it.
+
+Per-buyer limit. ``flashsale_usage`` holds one row per (flash SKU, buyer):
+the first purchase inserts it (``INSERT .. ON CONFLICT DO NOTHING``, so two
+parallel first purchases of one buyer cannot both insert), later ones move
+it with ``UPDATE .. SET units = units + n WHERE units + n <= limit``. Both
+happen in the placing transaction: a refused order writes nothing.
+
+Giving back. ``release_stock`` (order closed unpaid, goods returned) moves
+the line's :class:`Reservation` by ``released = released + n WHERE released
++ n <= quantity``; only when that wins are ``sold`` and the buyer's units
+decreased, so each unit comes back exactly once however often, or however
+concurrently, the kernel asks.
+
+Unpaid flash orders close after ``FLASHSALE_UNPAID_MINUTES`` (default 5)
+by :func:`close_unpaid` (periodic job, idempotent, the same conditional
+close of the payment order as the kernel's own job). A payment that arrives
+after that is refunded by the kernel's notification handling (it refunds
+any payment of a closed payment order).
+
+Sold out fast. :mod:`jishi_flashsale.gate` keeps a per-process "sold out"
+flag (a short TTL) and, with Redis configured, an atomic Lua gate; the
+database statement above stays the source of truth.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from jishi.checkout.errors import CheckoutError, OutOfStock
+from jishi.db import commit, db, utcnow
+from jishi.errors import DomainError
+from jishi.hookspecs import PriceRule, Problem, StockReservation
+from jishi.i18n import N_
+from jishi.i18n import gettext as _
+from jishi.orders import state as order_state
+from jishi.orders.models import Order, PaymentOrder
+from sqlalchemy import select, update
+
+from jishi_flashsale import gate
+from jishi_flashsale.models import Activity, FlashSku, Reservation, Usage
+
+PRICE_SOURCE = "flashsale"
+FLASH_PRICE_PRIORITY = 100  # the kernel's built-in priority for flash prices
+MAX_PRICE = 10**10
+MAX_STOCK = 10**7
+MAX_LIMIT = 10000
+
+
+class FlashSaleError(DomainError):
+    """Bad input or a conflicting state (4xx naming the field)."""
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def is_running(activity: Activity, at: datetime | None = None) -> bool:
+    at = at or now()
+    return bool(activity.enabled) and activity.starts_at <= at < activity.ends_at
+
+
+def state_of(activity: Activity, at: datetime | None = None) -> str:
+    """``upcoming``, ``running``, ``ended`` or ``off`` (disabled)."""
+    at = at or now()
+    if not activity.enabled:
+        return "off"
+    if at < activity.starts_at:
+        return "upcoming"
+    return "running" if at < activity.ends_at else "ended"
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+def running_flash(sku_id: int, at: datetime | None = None):
+    """The running flash offer of ``sku_id`` as one row (``id``,
+    ``activity_id``, ``flash_price``, ``stock``, ``sold``,
+    ``per_user_limit``, ``ends_at``), or None. ONE indexed query."""
+    at = at or now()
+    return db.session.execute(
+        select(
+            FlashSku.id, FlashSku.activity_id, FlashSku.flash_price, FlashSku.stock, FlashSku.sold,
+            Activity.per_user_limit, Activity.ends_at,
+        )
+        .join(Activity, Activity.id == FlashSku.activity_id)
+        .where(FlashSku.sku_id == sku_id, Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at)
+        .order_by(Activity.id)
+        .limit(1)
+    ).first()
+
+
+def current_for_product(product_id: int, at: datetime | None = None, horizon_days: int = 7) -> Activity | None:
+    """The product's running activity, else its next one starting within
+    ``horizon_days`` (for a countdown to the start)."""
+    at = at or now()
+    return db.session.execute(
+        select(Activity)
+        .where(
+            Activity.product_id == product_id, Activity.enabled.is_(True), Activity.ends_at > at,
+            Activity.starts_at <= at + timedelta(days=horizon_days),
+        )
+        .order_by(Activity.starts_at, Activity.id)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def listing(at: datetime | None = None, limit: int = 100) -> list[Activity]:
+    """Running activities (soonest to end first), then upcoming ones within a
+    week, of on-shelf products buyers may see."""
+    from jishi.catalog.models import Product
+
+    at = at or now()
+    q = (
+        select(Activity)
+        .join(Product, Product.id == Activity.product_id)
+        .where(Activity.enabled.is_(True), Activity.ends_at > at, Activity.starts_at <= at + timedelta(days=7), Product.on_shelf.is_(True))
+        .order_by((Activity.starts_at > at), Activity.ends_at, Activity.id)
+        .limit(limit)
+    )
+    for cond in _visible_product_filters():
+        q = q.where(cond)
+    return list(db.session.execute(q).scalars())
+
+
+def _visible_product_filters():
+    hook = current_app.extensions["jishi"].hook
+    return [c for r in hook.product_filters(context="listing") for c in (r or [])]
+
+
+def used_units(flash_sku_id: int, user_id: int) -> int:
+    return int(db.session.execute(select(Usage.units).where(Usage.flash_sku_id == flash_sku_id, Usage.user_id == user_id)).scalar() or 0)
+
+
+# -- activities (console / seller API) -------------------------------------------------
+
+
+def _product(product_id):
+    from jishi.catalog.models import Product
+
+    return db.session.get(Product, product_id) if isinstance(product_id, int) and not isinstance(product_id, bool) and 0 < product_id < 2**31 else None
+
+
+def _naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _int(value, lo, hi) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+
+
+def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity: Activity | None = None) -> Activity:
+    """Create (or update) an activity from validated input.
+
+    ``seller_id`` is the acting seller from :func:`jishi.sellers.current_scope`
+    (never the request): a merchant may only use its own products; the
+    platform (``platform=True``) any product, the activity then belonging to
+    the product's seller. A flash SKU's stock can never go below what is
+    already sold. Raises :class:`FlashSaleError` naming the field; writes
+    nothing then (the caller rolls back).
+    """
+    product = _product(data.get("product_id")) if activity is None else _product(activity.product_id)
+    if product is None or (not platform and product.seller_id != seller_id):
+        raise FlashSaleError("product_id", _("Unknown product."), code="not_found", status=404 if activity is None else 422)
+    title = (data.get("title") or "").strip()
+    if not title or len(title) > 60:
+        raise FlashSaleError("title", _("Enter a title of at most 60 characters."))
+    per_user = data.get("per_user_limit", 1)
+    per_user = 0 if per_user is None else per_user
+    if not _int(per_user, 0, MAX_LIMIT):
+        raise FlashSaleError("per_user_limit", _("The per-buyer limit must be between 0 (no limit) and %(n)d.", n=MAX_LIMIT))
+    starts, ends = data.get("starts_at"), data.get("ends_at")
+    if not isinstance(starts, datetime):
+        raise FlashSaleError("starts_at", _("Enter the start time."))
+    if not isinstance(ends, datetime):
+        raise FlashSaleError("ends_at", _("Enter the end time."))
+    starts, ends = _naive_utc(starts), _naive_utc(ends)
+    if ends <= starts:
+        raise FlashSaleError("ends_at", _("The end must be after the start."))
+    rows = data.get("skus") or []
+    if not rows:
+        raise FlashSaleError("skus", _("Give a flash price and stock for at least one variant."))
+    own = {s.id: s for s in product.skus}
+    wanted: dict[int, tuple[int, int]] = {}
+    for i, row in enumerate(rows):
+        sku_id, price, stock = row.get("sku_id"), row.get("flash_price"), row.get("stock")
+        if sku_id not in own:
+            raise FlashSaleError(f"skus.{i}.sku_id", _("This variant is not one of the product's."))
+        if sku_id in wanted:
+            raise FlashSaleError(f"skus.{i}.sku_id", _("Listed twice."))
+        if not _int(price, 1, MAX_PRICE):
+            raise FlashSaleError(f"skus.{i}.flash_price", _("The flash price is a positive amount in fen."))
+        if price > own[sku_id].price:
+            raise FlashSaleError(f"skus.{i}.flash_price", _("The flash price must not exceed the variant's price."))
+        if not _int(stock, 0, MAX_STOCK):
+            raise FlashSaleError(f"skus.{i}.stock", _("The flash stock must be between 0 and %(n)d.", n=MAX_STOCK))
+        wanted[sku_id] = (price, stock)
+    overlap = select(Activity.id).where(
+        Activity.product_id == product.id, Activity.enabled.is_(True), Activity.starts_at < ends, Activity.ends_at > starts
+    )
+    if activity is not None:
+        overlap = overlap.where(Activity.id != activity.id)
+    if bool(data.get("enabled", True)) and db.session.execute(overlap.limit(1)).first() is not None:
+        raise FlashSaleError("starts_at", _("Another flash sale of this product overlaps this time."), code="conflict", status=409)
+    if activity is None:
+        activity = Activity(product_id=product.id, seller_id=product.seller_id, created_by_platform=platform)
+        db.session.add(activity)
+    activity.title = title
+    activity.per_user_limit = per_user
+    activity.starts_at, activity.ends_at = starts, ends
+    activity.enabled = bool(data.get("enabled", True))
+    existing = {s.sku_id: s for s in activity.skus}
+    for i, (sid, row) in enumerate(list(existing.items())):
+        if sid in wanted:
+            price, stock = wanted[sid]
+            # never below what is sold: a conditional UPDATE, so a sale
+            # racing with the edit cannot be lost
+            won = db.session.execute(
+                update(FlashSku).where(FlashSku.id == row.id, FlashSku.sold <= stock).values(flash_price=price, stock=stock)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not won:
+                raise FlashSaleError("skus", _("The flash stock cannot be less than the units already sold (%(n)d).", n=row.sold), code="conflict", status=409)
+            db.session.refresh(row)
+        else:
+            if row.sold:
+                raise FlashSaleError("skus", _("A variant with flash sales cannot be removed; set its stock to what is sold."), code="conflict", status=409)
+            activity.skus.remove(row)
+    for sid, (price, stock) in wanted.items():
+        if sid not in existing:
+            activity.skus.append(FlashSku(sku_id=sid, flash_price=price, stock=stock, sold=0))
+    db.session.flush()
+    for fs in activity.skus:
+        gate.forget(fs.id, fs.sku_id)
+    return activity
+
+
+def visible_activities(*, seller_id: int | None, platform: bool) -> list[Activity]:
+    """The platform sees every activity; a seller its own products' ones."""
+    q = select(Activity).order_by(Activity.id.desc())
+    if not platform:
+        q = q.where(Activity.seller_id == seller_id) if seller_id is not None else q.where(Activity.seller_id.is_(None))
+    return list(db.session.execute(q.limit(500)).scalars())
+
+
+def activity_for(activity_id: int, *, seller_id: int | None, platform: bool) -> Activity | None:
+    """An activity the acting seller may see (None: not found, also for
+    another merchant's activity)."""
+    a = db.session.get(Activity, activity_id) if 0 < activity_id < 2**31 else None
+    if a is None or (not platform and a.seller_id != seller_id):
+        return None
+    return a
+
+
+# -- pricing and checkout (kernel hooks) ----------------------------------------------
+
+
+def price_rules(line, user) -> list[PriceRule] | None:
+    """The flash price for a SKU in a running flash sale (priority 100: it
+    beats member and group prices). ``quantity_limit`` is what the buyer may
+    still take under the per-buyer limit. While the sale runs the line's
+    ``stock`` is the flash stock left (the units this line can come from),
+    so the kernel's stock check and the cart speak of flash stock."""
+    row = running_flash(line.sku_id)
+    if row is None:
+        return None
+    quantity_limit = None
+    if row.per_user_limit and user is not None and getattr(user, "id", None) is not None:
+        quantity_limit = max(row.per_user_limit - used_units(row.id, user.id), 0)
+    elif row.per_user_limit:
+        quantity_limit = row.per_user_limit
+    line.stock = max(row.stock - row.sold, 0)
+    return [
+        PriceRule(
+            source=PRICE_SOURCE, unit_price=row.flash_price, priority=FLASH_PRICE_PRIORITY, label=_("Flash price"),
+            quantity_limit=quantity_limit,
+            data={"flash_sku_id": row.id, "activity_id": row.activity_id, "per_user_limit": row.per_user_limit},
+        )
+    ]
+
+
+def _take_units(flash_sku_id: int, user_id: int, n: int, limit: int) -> None:
+    """Count ``n`` more units for the buyer, never beyond ``limit``: the
+    first purchase inserts the row (ON CONFLICT DO NOTHING: a parallel first
+    purchase of the same buyer cannot insert twice), later ones move it by a
+    conditional UPDATE. Raises :class:`CheckoutError` (limit)."""
+    if n > limit:
+        raise _limit_error(limit)
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    inserted = db.session.execute(
+        dialect_insert(Usage.__table__).values(flash_sku_id=flash_sku_id, user_id=user_id, units=n).on_conflict_do_nothing().returning(Usage.__table__.c.units)
+    ).first()
+    if inserted is not None:
+        return
+    won = db.session.execute(
+        update(Usage)
+        .where(Usage.flash_sku_id == flash_sku_id, Usage.user_id == user_id, Usage.units + n <= limit)
+        .values(units=Usage.units + n)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        raise _limit_error(limit)
+
+
+class LimitReached(CheckoutError):
+    """The buyer would pass the per-buyer limit (409)."""
+
+    status = 409
+
+
+def _limit_error(limit: int) -> CheckoutError:
+    return LimitReached([Problem("flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=limit), field="items.quantity")])
+
+
+def reserve(line, order) -> StockReservation | None:
+    """``reserve_stock``: take a flash-priced line out of the flash stock
+    (per-buyer units first, then the hot row, so its lock is held for the
+    shortest time). Raises :class:`OutOfStock` when the flash stock is short."""
+    if line.price_source != PRICE_SOURCE:
+        return None
+    fsid = line.price_data["flash_sku_id"]
+    limit = line.price_data.get("per_user_limit") or 0
+    n = line.quantity
+    if limit:
+        _take_units(fsid, order.user_id, n, limit)
+    left = db.session.execute(
+        update(FlashSku)
+        .where(FlashSku.id == fsid, FlashSku.sold + n <= FlashSku.stock)
+        .values(sold=FlashSku.sold + n)
+        .returning(FlashSku.stock - FlashSku.sold)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if left is None:
+        gate.mark_sold_out(line.sku_id)
+        raise OutOfStock(line.key, line.name)
+    if left <= 0:
+        gate.mark_sold_out(line.sku_id)
+    db.session.add(Reservation(order_id=order.id, sku_id=line.sku_id, flash_sku_id=fsid, user_id=order.user_id, quantity=n, released=0, created_at=now()))
+    return StockReservation(source=PRICE_SOURCE, quantity=n)
+
+
+def release(order_line, quantity: int, reason: str) -> bool | None:
+    """``release_stock``: give a flash line's units back, exactly once.
+
+    Back to the flash stock while the activity has not ended; after it
+    ended, returned goods go back to the SKU's normal stock. The buyer's
+    units under the limit are given back too."""
+    if getattr(order_line, "stock_source", None) != PRICE_SOURCE or quantity <= 0:
+        return None
+    res = db.session.execute(
+        select(Reservation).where(Reservation.order_id == order_line.order_id, Reservation.sku_id == order_line.sku_id)
+    ).scalar_one_or_none()
+    if res is None:
+        return None
+    won = db.session.execute(
+        update(Reservation)
+        .where(Reservation.id == res.id, Reservation.released + quantity <= Reservation.quantity)
+        .values(released=Reservation.released + quantity)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        return True  # already given back: never twice
+    fs = db.session.get(FlashSku, res.flash_sku_id)
+    activity = db.session.get(Activity, fs.activity_id)
+    if reason == "returned" and activity.ends_at <= now():
+        from jishi.catalog.models import Sku
+
+        db.session.execute(update(Sku).where(Sku.id == res.sku_id).values(stock=Sku.stock + quantity).execution_options(synchronize_session=False))
+    else:
+        db.session.execute(
+            update(FlashSku).where(FlashSku.id == fs.id, FlashSku.sold >= quantity).values(sold=FlashSku.sold - quantity)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.execute(
+        update(Usage)
+        .where(Usage.flash_sku_id == fs.id, Usage.user_id == res.user_id, Usage.units >= quantity)
+        .values(units=Usage.units - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    gate.given_back(fs.id, res.sku_id, res.user_id, quantity)
+    return True
+
+
+# -- jobs -------------------------------------------------------------------------------
+
+
+def unpaid_minutes() -> int:
+    return int(current_app.config.get("FLASHSALE_UNPAID_MINUTES", 5))
+
+
+def close_unpaid(at: datetime | None = None) -> str:
+    """Close the payment orders of flash orders unpaid for
+    ``FLASHSALE_UNPAID_MINUTES`` (idempotent job): the payment order closes
+    first by a conditional UPDATE (a payment notification racing with it
+    finds it closed and the kernel refunds the money), then its unpaid
+    orders are cancelled and their stock given back (flash stock exactly
+    once, see :func:`release`)."""
+    from jishi.orders.service import release_order_stock
+
+    at = at or now()
+    cutoff = at - timedelta(minutes=unpaid_minutes())
+    pids = db.session.execute(
+        select(Order.payment_id)
+        .join(Reservation, Reservation.order_id == Order.id)
+        .where(Order.status == order_state.PENDING, Reservation.created_at < cutoff)
+        .distinct()
+        .limit(500)
+    ).scalars().all()
+    closed = 0
+    for pid in pids:
+        won = db.session.execute(
+            update(PaymentOrder).where(PaymentOrder.id == pid, PaymentOrder.status == "pending").values(status="closed")
+        ).rowcount
+        if not won:
+            db.session.rollback()
+            continue
+        orders = db.session.execute(select(Order).where(Order.payment_id == pid, Order.status == order_state.PENDING)).scalars().all()
+        for order in orders:
+            order_state.transition(order, "cancel", actor_kind="system", note=N_("flash sale payment timed out"), reason="timeout")
+            order.close_reason = "timeout"
+            release_order_stock(order, "closed")
+        commit()
+        closed += 1
+    return f"{closed} unpaid flash-sale payments closed"
+
+
+def reconcile(at: datetime | None = None) -> str:
+    """Set the Redis gate's counters of running flash SKUs from the database
+    (the source of truth); a no-op without Redis."""
+    if not gate.redis_client():
+        return "no redis"
+    at = at or now()
+    rows = db.session.execute(
+        select(FlashSku.id, FlashSku.stock, FlashSku.sold, Activity.ends_at)
+        .join(Activity, Activity.id == FlashSku.activity_id)
+        .where(Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at)
+        .limit(1000)
+    ).all()
+    for fsid, stock, sold, ends in rows:
+        gate.set_left(fsid, stock - sold, ends)
+    return f"{len(rows)} flash SKUs reconciled"

@@ -1,0 +1,36 @@
+"""Fixtures for the flashsale plugin's tests: every test runs with the
+plugin enabled (``app_plugins``; ``@pytest.mark.jishi_plugins("multistore",
+"flashsale")`` adds multistore); the per-process sold-out flags are cleared
+around each test (ids are reused between tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def app_plugins(request):
+    marker = request.node.get_closest_marker("jishi_plugins")
+    return list(marker.args) if marker else ["flashsale"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_flags():
+    from jishi_flashsale import gate
+
+    gate.clear_all()
+    yield
+    gate.clear_all()
+
+
+@pytest.fixture
+def login(client):
+    """``login(user)``: sign ``user`` in on the test client (web pages)."""
+
+    def do(user):
+        client.get("/logout")
+        resp = client.post("/login", data={"phone": user.phone, "password": "secret123"})
+        assert resp.status_code in (302, 303), resp.status_code
+        return client
+
+    return do

@@ -1,0 +1,313 @@
+"""FS: flash price, flash stock apart from normal stock, per-buyer limit,
+sold out answered without writing, unpaid timeout, late payment refunded,
+stock given back exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from jishi.db import commit, db, utcnow
+from jishi.models import Order, Sku
+from jishi.orders.models import OrderLine, PaymentOrder
+from jishi_flashsale import service
+from jishi_flashsale.models import Reservation, Usage
+
+from . import helpers as fs
+
+
+def _count(model):
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def test_flash_price_and_flash_stock_apart_from_normal_stock(api, factory):
+    """FS: a running sale prices the SKU at the flash price (priority over member price) and takes the flash stock, not the SKU stock."""
+    product = factory.product(price=1000, stock=7)
+    a = fs.activity(product, stock=3, price=300, per_user=0)
+    sku_id = product.skus[0].id
+    user = fs.buyer(factory)
+    resp = fs.buy_api(api, user, sku_id, quantity=2)
+    assert resp.status_code == 201, resp.json
+    order = fs.order(resp.json["orders"][0]["id"])
+    assert order.goods_amount == 600
+    line = order.lines[0]
+    assert (line.unit_price, line.price_source, line.stock_source) == (300, "flashsale", "flashsale")
+    assert db.session.get(Sku, sku_id).stock == 7  # normal stock untouched
+    f = fs.flash_sku(a.id)
+    assert (f.sold, f.remaining) == (2, 1)
+
+
+def test_flash_sale_with_no_normal_stock_still_sells(api, factory):
+    """FS: flash stock is separate: a SKU with normal stock 0 sells its flash units."""
+    product = factory.product(price=1000, stock=0)
+    a = fs.activity(product, stock=2, per_user=0)
+    user = fs.buyer(factory)
+    resp = fs.buy_api(api, user, product.skus[0].id)
+    assert resp.status_code == 201, resp.json
+    assert fs.flash_sku(a.id).sold == 1
+
+
+def test_no_flash_price_outside_the_window(api, factory):
+    """FS: before the start and after the end the SKU sells at its normal price from normal stock; buy is 404."""
+    product = factory.product(price=1000, stock=5)
+    now = utcnow()
+    fs.activity(product, starts_at=now + timedelta(hours=1), ends_at=now + timedelta(hours=2))
+    user = fs.buyer(factory)
+    assert fs.buy_api(api, user, product.skus[0].id).status_code == 404
+    order = fs.place(user, product.skus[0].id)
+    assert order.lines[0].unit_price == 1000 and order.lines[0].stock_source == "sku"
+    assert db.session.get(Sku, product.skus[0].id).stock == 4
+
+
+def test_sold_out_answers_409_and_writes_nothing(api, factory, queries):
+    """FS: once the flash stock is gone, buy answers 409 sold_out with no write and no order-table read; a visitor too."""
+    product = factory.product(price=1000, stock=50)
+    a = fs.activity(product, stock=1, per_user=0)
+    sku_id = product.skus[0].id
+    first, second = fs.buyer(factory), fs.buyer(factory)
+    assert fs.buy_api(api, first, sku_id).status_code == 201
+    orders, payments = _count(Order), _count(PaymentOrder)
+    api.headers(second)  # the test client's token, made outside the measured block
+    with queries() as q:
+        resp = fs.buy_api(api, second, sku_id)
+    assert resp.status_code == 409 and resp.json["code"] == "sold_out", resp.json
+    assert not [s for s in q.statements if any(t in s.lower() for t in ("insert", "update", "delete", "orders", "payment_orders"))], q.statements
+    assert (_count(Order), _count(PaymentOrder)) == (orders, payments)
+    # answered from the per-process flag: no flash-sku read either
+    with queries() as q:
+        resp = fs.buy_api(api, second, sku_id)
+    assert resp.status_code == 409
+    assert not [s for s in q.statements if "flashsale_skus" in s]
+    # from the database when the flag is not set (another process)
+    from jishi_flashsale import gate
+
+    gate.clear_all()
+    resp = api.post("/flashsale/buy", json={"sku_id": sku_id})
+    assert resp.status_code == 409 and resp.json["code"] == "sold_out"
+    assert fs.flash_sku(a.id).sold == 1
+
+
+def test_buy_validation_and_auth(api, factory):
+    """FS: bad input is a 4xx naming the field; signed out is 401 while units remain."""
+    product = factory.product(price=1000, stock=5)
+    fs.activity(product, stock=5, per_user=2)
+    sku_id = product.skus[0].id
+    user = fs.buyer(factory)
+    assert api.post("/flashsale/buy", json={"sku_id": sku_id}).status_code == 401
+    resp = api.post("/flashsale/buy", json={"sku_id": "x"}, user=user)
+    assert resp.status_code == 422 and resp.json["field"] == "sku_id"
+    resp = api.post("/flashsale/buy", json={"sku_id": sku_id, "quantity": 0}, user=user)
+    assert resp.status_code == 422 and resp.json["field"] == "quantity"
+    resp = fs.buy_api(api, user, sku_id, quantity=3)
+    assert resp.status_code == 409 and resp.json["code"] == "flashsale_limit"
+    resp = api.post("/flashsale/buy", json={"sku_id": sku_id}, user=user)  # no address
+    assert resp.status_code == 422 and resp.json["field"] == "address_id", resp.json
+    assert _count(Order) == 0
+
+
+def test_per_user_limit_over_several_orders(api, factory):
+    """FS: limit 2: 1 + 1 placed, the third unit refused (409), through buy and through the kernel checkout alike."""
+    product = factory.product(price=1000, stock=50)
+    a = fs.activity(product, stock=10, per_user=2)
+    sku_id = product.skus[0].id
+    user = fs.buyer(factory)
+    assert fs.buy_api(api, user, sku_id).status_code == 201
+    assert fs.buy_api(api, user, sku_id).status_code == 201
+    resp = fs.buy_api(api, user, sku_id)
+    assert resp.status_code in (409, 422) and resp.json["code"] in ("flashsale_limit", "limit"), resp.json
+    body = {"items": [{"sku_id": sku_id, "quantity": 1}], "address_id": fs.address_id(user)}
+    resp = api.post("/checkout/place", json=body, user=user, headers={"Idempotency-Key": "k-limit"})
+    assert resp.status_code in (409, 422) and resp.json["code"] in ("limit", "flashsale_limit"), resp.json
+    f = fs.flash_sku(a.id)
+    assert f.sold == 2 and service.used_units(f.id, user.id) == 2
+
+
+def test_idempotent_retry_places_once(api, factory):
+    """FS: the same Idempotency-Key twice places one order and takes one unit."""
+    product = factory.product(price=1000, stock=5)
+    a = fs.activity(product, stock=5, per_user=0)
+    user = fs.buyer(factory)
+    r1 = fs.buy_api(api, user, product.skus[0].id, key="same")
+    r2 = fs.buy_api(api, user, product.skus[0].id, key="same")
+    assert r1.status_code == 201 and r2.status_code == 200
+    assert r1.json["orders"][0]["id"] == r2.json["orders"][0]["id"]
+    assert fs.flash_sku(a.id).sold == 1 and _count(Order) == 1
+
+
+def test_cancel_returns_flash_stock_and_limit_exactly_once(api, factory):
+    """FS: cancelling an unpaid flash order gives its units and the buyer's limit back once; a second release changes nothing."""
+    from jishi.orders import service as orders_service
+
+    product = factory.product(price=1000, stock=5)
+    a = fs.activity(product, stock=2, per_user=1)
+    user = fs.buyer(factory)
+    resp = fs.buy_api(api, user, product.skus[0].id)
+    order = fs.order(resp.json["orders"][0]["id"])
+    orders_service.cancel(order, actor=user)
+    f = fs.flash_sku(a.id)
+    assert f.sold == 0 and service.used_units(f.id, user.id) == 0
+    # the kernel asking again (a retried job, a bug) gives nothing more
+    line = db.session.get(OrderLine, order.lines[0].id)
+    assert service.release(line, 1, "closed") is True
+    commit()
+    f = fs.flash_sku(a.id)
+    assert f.sold == 0 and db.session.get(Sku, product.skus[0].id).stock == 5
+    assert db.session.execute(db.select(Reservation.released)).scalar() == 1
+    # the buyer may buy again
+    assert fs.buy_api(api, user, product.skus[0].id).status_code == 201
+
+
+def test_unpaid_flash_orders_close_after_the_flash_timeout(api, factory):
+    """FS: after FLASHSALE_UNPAID_MINUTES the job closes the unpaid flash order and returns the unit once; a second run does nothing."""
+    product = factory.product(price=1000, stock=5)
+    a = fs.activity(product, stock=1, per_user=1)
+    user = fs.buyer(factory)
+    resp = fs.buy_api(api, user, product.skus[0].id)
+    oid = resp.json["orders"][0]["id"]
+    assert "0 unpaid" in service.close_unpaid()  # not yet
+    fs.age_reservations(6)
+    assert "1 unpaid" in service.close_unpaid()
+    order = fs.order(oid)
+    assert order.status == "closed" and order.close_reason == "timeout"
+    assert order.payment.status == "closed"
+    assert fs.flash_sku(a.id).sold == 0
+    assert "0 unpaid" in service.close_unpaid()
+    assert fs.flash_sku(a.id).sold == 0
+    other = fs.buyer(factory)
+    assert fs.buy_api(api, other, product.skus[0].id).status_code == 201
+
+
+def test_unpaid_timeout_is_configurable_and_paid_orders_stay(api, factory, app):
+    """FS: FLASHSALE_UNPAID_MINUTES decides; paid flash orders are never closed by the job."""
+    app.config["FLASHSALE_UNPAID_MINUTES"] = 30
+    product = factory.product(price=1000, stock=5)
+    a = fs.activity(product, stock=5, per_user=0)
+    u1, u2 = fs.buyer(factory), fs.buyer(factory)
+    o1 = fs.order(fs.buy_api(api, u1, product.skus[0].id).json["orders"][0]["id"])
+    o2 = fs.order(fs.buy_api(api, u2, product.skus[0].id).json["orders"][0]["id"])
+    fs.pay(o2)
+    fs.age_reservations(10)
+    service.close_unpaid()
+    assert fs.order(o1.id).status == "pending_payment"
+    fs.age_reservations(31)
+    service.close_unpaid()
+    assert fs.order(o1.id).status == "closed" and fs.order(o2.id).status == "paid"
+    assert fs.flash_sku(a.id).sold == 1
+
+
+def test_late_payment_after_the_flash_close_is_refunded(api, factory):
+    """FS: a payment arriving after the flash order was closed by the timeout is refunded automatically, not accepted."""
+    from flask import current_app
+    from jishi.payments import sandbox
+    from jishi.payments.models import PaymentNotification, SandboxTrade
+    from jishi.payments.service import handle_notification
+
+    product = factory.product(price=1000, stock=5)
+    a = fs.activity(product, stock=1, per_user=1)
+    user = fs.buyer(factory)
+    oid = fs.buy_api(api, user, product.skus[0].id).json["orders"][0]["id"]
+    order = fs.order(oid)
+    with current_app.test_request_context("/", method="POST"):
+        trade = sandbox.create_trade(order.payment)
+        db.session.commit()
+        trade_id = trade.id
+    fs.age_reservations(6)
+    service.close_unpaid()
+    assert fs.order(oid).status == "closed"
+    with current_app.test_request_context("/", method="POST"):
+        trade = db.session.get(SandboxTrade, trade_id)
+        assert handle_notification("sandbox", sandbox.notification_for(trade)) == "success"
+    db.session.expire_all()
+    order = fs.order(oid)
+    trade = db.session.get(SandboxTrade, trade_id)
+    assert order.status == "closed" and order.paid_at is None and order.payment.status == "closed"
+    assert trade.status == "refunded" and trade.refunded_amount == trade.amount
+    assert db.session.execute(db.select(PaymentNotification.result)).scalar() == "refunded_late"
+    assert fs.flash_sku(a.id).sold == 0  # the unit stayed given back, once
+
+
+def test_full_refund_of_a_paid_flash_order_returns_the_unit(api, factory):
+    """FS: the platform closing a paid flash order (full refund) returns the flash unit once, while the sale runs."""
+    from jishi.orders import service as orders_service
+
+    product = factory.product(price=1000, stock=5)
+    a = fs.activity(product, stock=1, per_user=1)
+    user = fs.buyer(factory)
+    oid = fs.buy_api(api, user, product.skus[0].id).json["orders"][0]["id"]
+    fs.pay(fs.order(oid))
+    assert fs.flash_sku(a.id).sold == 1
+    orders_service.close_paid(fs.order(oid), actor=factory.admin())
+    assert fs.order(oid).status == "closed"
+    f = fs.flash_sku(a.id)
+    assert f.sold == 0 and service.used_units(f.id, user.id) == 0
+    assert db.session.get(Sku, product.skus[0].id).stock == 5
+
+
+def test_activity_validation(factory):
+    """FS: activities name the field at fault; the flash stock never goes below what is sold; overlapping sales are refused."""
+    import pytest
+
+    product = factory.product(price=1000, stock=5)
+    now = utcnow()
+    base = {"product_id": product.id, "title": "t", "per_user_limit": 1, "starts_at": now, "ends_at": now + timedelta(hours=1),
+            "skus": [{"sku_id": product.skus[0].id, "flash_price": 500, "stock": 3}]}
+
+    def err(**changes):
+        data = {**base, **changes}
+        with pytest.raises(service.FlashSaleError) as exc:
+            service.save_activity(data, seller_id=None, platform=True)
+        db.session.rollback()
+        return exc.value.field
+
+    assert err(title="") == "title"
+    assert err(ends_at=now - timedelta(hours=1)) == "ends_at"
+    assert err(skus=[{"sku_id": product.skus[0].id, "flash_price": 1500, "stock": 3}]) == "skus.0.flash_price"
+    assert err(skus=[{"sku_id": product.skus[0].id, "flash_price": 500, "stock": -1}]) == "skus.0.stock"
+    assert err(skus=[{"sku_id": 999999, "flash_price": 500, "stock": 1}]) == "skus.0.sku_id"
+    assert err(per_user_limit=-1) == "per_user_limit"
+    a = service.save_activity(base, seller_id=None, platform=True)
+    commit()
+    assert err() == "starts_at"  # overlaps
+    user = fs.buyer(factory)
+    fs.place(user, product.skus[0].id)
+    with pytest.raises(service.FlashSaleError) as exc:
+        service.save_activity({**base, "skus": [{"sku_id": product.skus[0].id, "flash_price": 500, "stock": 0}]}, seller_id=None, platform=True, activity=a)
+    assert exc.value.status == 409
+    db.session.rollback()
+    assert fs.flash_sku(a.id).stock == 3
+
+
+def test_listing_and_product_api(api, factory):
+    """FS: the listing API shows running and upcoming sales with prices, stock left, countdown seconds and server time."""
+    p1, p2 = factory.product(price=1000, stock=5), factory.product(price=2000, stock=5)
+    now = utcnow()
+    a1 = fs.activity(p1, stock=4, price=100, per_user=1)
+    fs.activity(p2, stock=2, price=900, starts_at=now + timedelta(hours=2), ends_at=now + timedelta(hours=3))
+    user = fs.buyer(factory)
+    fs.buy_api(api, user, p1.skus[0].id)
+    resp = api.get("/flashsale/activities", user=user)
+    assert resp.status_code == 200
+    acts = resp.json["activities"]
+    assert [a["state"] for a in acts] == ["running", "upcoming"]
+    assert acts[0]["skus"][0] == {"sku_id": p1.skus[0].id, "spec_text": p1.skus[0].spec_text, "price": 1000, "flash_price": 100,
+                                  "remaining": 3, "stock": 4, "used": 1}
+    assert 0 < acts[1]["seconds_left"] <= 7200 and "server_time" in resp.json
+    resp = api.get(f"/flashsale/products/{p1.id}")
+    assert resp.json["activity"]["id"] == a1.id and resp.json["activity"]["skus"][0]["used"] is None
+    assert api.get(f"/flashsale/products/{p2.id}").json["activity"]["state"] == "upcoming"
+    assert api.get("/flashsale/products/99999999").status_code == 404
+
+
+def test_hook_line_price_rules_quantity_limit(factory, app):
+    """FS: line_price_rules gives the flash price (priority 100) with quantity_limit = what the buyer may still take."""
+    from jishi.checkout.service import load_lines, price_lines
+
+    product = factory.product(price=1000, stock=5)
+    fs.activity(product, stock=5, per_user=3, price=400)
+    user = fs.buyer(factory)
+    fs.place(user, product.skus[0].id)
+    lines = load_lines([(product.skus[0].id, 1)])
+    price_lines(lines, user)
+    assert (lines[0].unit_price, lines[0].price_source, lines[0].quantity_limit, lines[0].stock) == (400, "flashsale", 2, 4)
+    lines = load_lines([(product.skus[0].id, 1)])
+    price_lines(lines, None)
+    assert lines[0].quantity_limit == 3
