@@ -93,7 +93,9 @@ def test_redis_url_moves_rate_limits_to_redis(tmp_path, monkeypatch):
 
 def test_default_delivery_steps_aside_for_delivery_plugins(app):
     """K1/DE: the kernel's flat-rate delivery is on by default ("auto") until
-    an enabled installed plugin offers delivery methods; true/false force it."""
+    an enabled installed plugin that ships anywhere offers delivery methods
+    (not one declaring ``replaces_default_delivery = False``); true/false
+    force it."""
     from jishi.plugins import PluginInfo
 
     ext = app.extensions["jishi"]
@@ -105,6 +107,9 @@ def test_default_delivery_steps_aside_for_delivery_plugins(app):
         fake.enabled = False
         assert ext.default_delivery is True
         fake.enabled = True
+        fake.replaces_default_delivery = False  # pickup, local delivery: add a way, do not ship
+        assert ext.default_delivery is True
+        fake.replaces_default_delivery = True
         app.config["JISHI_DEFAULT_DELIVERY"] = True
         assert ext.default_delivery is True
         app.config["JISHI_DEFAULT_DELIVERY"] = False

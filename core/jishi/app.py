@@ -39,10 +39,14 @@ class Jishi:
     def default_delivery(self) -> bool:
         """Whether the kernel's flat-rate delivery is offered:
         ``JISHI_DEFAULT_DELIVERY`` true or false, or ``"auto"`` (the default):
-        only while no enabled plugin offers delivery methods of its own."""
+        only while no enabled plugin that ships anywhere (express) offers its
+        own methods. Plugins that only add a way to receive goods (pickup,
+        local delivery) declare ``replaces_default_delivery = False``."""
         value = self.app.config["JISHI_DEFAULT_DELIVERY"]
         if value == "auto":
-            return not any(i.enabled and "delivery_options" in i.hooks for i in self.plugins)
+            return not any(
+                i.enabled and "delivery_options" in i.hooks and i.replaces_default_delivery for i in self.plugins
+            )
         return bool(value)
 
     def settings_panels(self):

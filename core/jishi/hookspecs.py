@@ -527,7 +527,9 @@ def delivery_options(group: CheckoutGroup, address: Any, checkout: Checkout) -> 
     threshold (settings ``delivery.flat_fee``, ``delivery.free_over``), and
     "no delivery needed" for groups of virtual goods only. Integrators turn
     it off with ``JISHI_DEFAULT_DELIVERY = False``; by default (``"auto"``) it
-    steps aside while an enabled installed plugin implements this hook.
+    steps aside while an enabled installed plugin implements this hook,
+    unless that plugin's module says ``replaces_default_delivery = False``
+    (it adds a way to receive goods, such as pickup, but does not ship).
     """
 
 

@@ -49,6 +49,10 @@ class PluginInfo:
     requires: tuple[str, ...] = ()
     hooks: list[str] = field(default_factory=list)
     path: Path | None = None
+    # A delivery plugin that ships anywhere (express) replaces the kernel's
+    # flat-rate delivery; one that only adds a way (pickup, local delivery)
+    # says ``replaces_default_delivery = False`` in its plugin module.
+    replaces_default_delivery: bool = True
     error: str | None = None
 
     @property
@@ -142,6 +146,7 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         info.requires = tuple(getattr(module, "requires", ()) or ())
+        info.replaces_default_delivery = bool(getattr(module, "replaces_default_delivery", True))
         info.path = Path(module.__file__).parent if getattr(module, "__file__", None) else None
         _add_plugin_hookspecs(pm, module)
         pm.register(module, name=name)
