@@ -102,6 +102,7 @@ def test_plugin_disabled_local_vanishes_old_orders_display(app, api, factory, ld
         assert page.status_code == 200 and "Local delivery" in page.get_data(as_text=True)
         assert client.get("/api/v1/local/slots").status_code == 404  # the route is gone
         db.session.remove()
+        db.engine.dispose()  # the second app's connections (PostgreSQL)
 
 
 @MS
