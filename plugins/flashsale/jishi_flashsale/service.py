@@ -48,6 +48,7 @@ from jishi.i18n import gettext as _
 from jishi.orders import state as order_state
 from jishi.orders.models import Order, PaymentOrder
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from jishi_flashsale import gate
 from jishi_flashsale.models import Activity, FlashSku, Reservation, Usage
@@ -426,18 +427,26 @@ def close_unpaid(at: datetime | None = None) -> str:
     ).scalars().all()
     closed = 0
     for pid in pids:
-        won = db.session.execute(
-            update(PaymentOrder).where(PaymentOrder.id == pid, PaymentOrder.status == "pending").values(status="closed")
-        ).rowcount
-        if not won:
+        try:
+            won = db.session.execute(
+                update(PaymentOrder).where(PaymentOrder.id == pid, PaymentOrder.status == "pending").values(status="closed")
+            ).rowcount
+            if not won:
+                db.session.rollback()
+                continue
+            orders = db.session.execute(select(Order).where(Order.payment_id == pid, Order.status == order_state.PENDING)).scalars().all()
+            for order in orders:
+                order_state.transition(order, "cancel", actor_kind="system", note=N_("flash sale payment timed out"), reason="timeout")
+                order.close_reason = "timeout"
+                release_order_stock(order, "closed")
+            commit()
+        except (OperationalError, order_state.TransitionError) as exc:
+            # a buyer's cancel or a payment racing with us (a deadlock the
+            # database broke, or the order moved first): nothing was kept;
+            # the next run looks again
             db.session.rollback()
+            current_app.logger.info("flashsale: payment %s not closed this run: %s", pid, exc)
             continue
-        orders = db.session.execute(select(Order).where(Order.payment_id == pid, Order.status == order_state.PENDING)).scalars().all()
-        for order in orders:
-            order_state.transition(order, "cancel", actor_kind="system", note=N_("flash sale payment timed out"), reason="timeout")
-            order.close_reason = "timeout"
-            release_order_stock(order, "closed")
-        commit()
         closed += 1
     return f"{closed} unpaid flash-sale payments closed"
 
