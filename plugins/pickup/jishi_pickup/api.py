@@ -133,7 +133,6 @@ def update_point(args, point_id):
 def delete_point(point_id):
     service.delete_point(_point(point_id))
     commit()
-    return None
 
 
 # -- seller: verification ------------------------------------------------------------

@@ -14,8 +14,10 @@ from jishi.hookspecs import MenuItem, hookimpl
 from jishi.i18n import gettext as _
 
 from jishi_pickup import api as _api  # noqa: F401 - registers the API views
-from jishi_pickup import models  # noqa: F401 - the plugin's tables
-from jishi_pickup import service
+from jishi_pickup import (
+    models,  # noqa: F401 - the plugin's tables
+    service,
+)
 from jishi_pickup import views as _views  # noqa: F401 - registers the pages
 from jishi_pickup.blueprints import api, web
 

@@ -7,6 +7,7 @@ principal's :class:`~jishi.sellers.SellerScope`, never from the request.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 
@@ -19,7 +20,13 @@ from jishi.i18n import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from jishi_pickup.models import CODE_ACTIVE, CODE_USED, CODE_VOID, PickupCode, PickupPoint
+from jishi_pickup.models import (
+    CODE_ACTIVE,
+    CODE_USED,
+    CODE_VOID,
+    PickupCode,
+    PickupPoint,
+)
 
 CODE = "pickup"  # the delivery method's code (order.delivery_method)
 OPTION = "pickup"  # checkout.options["pickup"][group key] = point id
@@ -76,7 +83,7 @@ def clean_point(values: dict, *, partial: bool = False) -> dict:
             number = float(value)
         except (TypeError, ValueError):
             raise PickupError(key, _("Must be a number.")) from None
-        if not (-bound <= number <= bound) or number != number:
+        if not math.isfinite(number) or not (-bound <= number <= bound):
             raise PickupError(key, _("Must be between %(low)s and %(high)s.", low=-bound, high=bound))
         out[key] = number
     if ("lat" in out) != ("lng" in out) or (("lat" in out) and (out["lat"] is None) != (out["lng"] is None)):
@@ -191,16 +198,18 @@ def delivery_options(group, address, checkout) -> list[DeliveryOption]:
     if not cache[group.seller_id]:
         return options
     point, _problem = _chosen(checkout, group)
-    options.append(
-        DeliveryOption(
-            code=CODE,
-            label=label_for(point),
-            fee=0,
-            data=point.snapshot() if point is not None else {},
-            needs_address=False,
-        )
+    pickup = DeliveryOption(
+        code=CODE,
+        label=label_for(point),
+        fee=0,
+        data=point.snapshot() if point is not None else {},
+        needs_address=False,
     )
-    return options
+    # The kernel preselects the first option: a buyer without an address
+    # starts with pickup when its point is known (nothing left to choose).
+    if address is None and point is not None:
+        return [pickup, *options]
+    return [*options, pickup]
 
 
 def _keeps_flat_rate() -> bool:
@@ -347,6 +356,8 @@ def verify(scope, user, raw_code) -> tuple[PickupCode, object]:
     actor_kind = "platform" if scope.seller_id is None else "seller"
     try:
         state.transition(order, "hand_over", actor=user, actor_kind=actor_kind, note=N_("picked up"))
+        if order.payment_method == "cod" and order.paid_at is None:
+            order.paid_at = now  # the cash was collected at the counter (as the kernel's receive does)
         state.transition(order, "complete", actor=user, actor_kind="system", note=N_("picked up"))
     except state.TransitionError:
         db.session.rollback()

@@ -110,7 +110,7 @@ def verify():
     if request.method == "POST":
         try:
             _row, order = service.verify(scope, current_user, request.form.get("code"))
-            number, point = order.number, (order.delivery_data or {}).get("name", "")
+            number = order.number
             commit()
             flash(_("Picked up: order %(number)s is complete.", number=number), "success")
             return redirect(url_for("pickup.verify", done=order.id))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app
 from jishi.db import db
-
 from jishi_pickup import service
 from jishi_pickup.models import PickupCode
 

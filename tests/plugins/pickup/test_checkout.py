@@ -170,3 +170,14 @@ def test_web_checkout_renders_point_select_and_places(app, client, factory, pk, 
     assert "/pay/" in resp.headers["Location"], resp.headers["Location"]
     order = db.session.execute(db.select(Order)).scalar_one()
     assert order.delivery_method == "pickup" and order.delivery_data["point_id"] == b.id
+
+
+def test_preselection(app, api, factory, pk):
+    """PU2: with no address and one point, pickup is preselected; with an
+    address, standard delivery stays the default."""
+    buyer = factory.user()
+    sku = factory.product(price=2000).skus[0].id
+    pk.point(None)
+    assert _preview(api, buyer, [(sku, 1)]).json["groups"][0]["delivery"] == "pickup"
+    address = factory.address(buyer)
+    assert _preview(api, buyer, [(sku, 1)], address_id=address.id).json["groups"][0]["delivery"] == "standard"

@@ -8,7 +8,6 @@ import re
 
 from jishi.db import db
 from jishi.models import Order
-
 from jishi_pickup.models import PickupCode
 
 
@@ -107,7 +106,6 @@ def test_buyer_sees_code_point_and_qr(app, api, client, factory, pk, login):
 def test_qr_encodes_the_code(app, factory, pk):
     """PU4: the QR image is drawn by segno from the code itself."""
     import segno
-
     from jishi_pickup import service
 
     svg = service.qr_svg("123456789012")
@@ -169,3 +167,21 @@ def test_unpaid_cancelled_order_never_gets_a_code(app, api, factory, pk):
     assert resp.status_code == 200 and resp.json["status"] == "awaiting_payment" and resp.json["code"] is None
     assert api.post(f"/orders/{order.id}/cancel", user=buyer).status_code == 200
     assert pk.code_of(order) is None
+
+
+def test_cash_on_delivery_pickup_gets_a_code(app, api, factory, pk):
+    """PU4: paying at the counter (cash on delivery) also issues the code;
+    verification then completes the order."""
+    buyer = factory.user()
+    product = factory.product(price=1500)
+    pk.point(None)
+    [payment] = pk.place(buyer, [(product.skus[0].id, 1)])
+    resp = api.post(f"/payments/{payment.number}/pay", user=buyer, json={"method": "cod"})
+    assert resp.status_code == 200 and resp.json["offline"] is True, resp.json
+    order = payment.orders[0]
+    code = pk.code_of(order)
+    assert code is not None and code.status == "active"
+    assert api.post("/seller/pickup/verify", user=factory.admin(), json={"code": code.code}).status_code == 200
+    db.session.expire_all()
+    done = db.session.get(Order, order.id)
+    assert done.status == "completed" and done.paid_at is not None  # cash collected at the counter

@@ -51,7 +51,6 @@ def test_same_code_verified_once(app, factory, pk, ms, clerks):
     """PU5: N clerks of the merchant submit the same code at once: one 'picked
     up', the others 'already used'; one hand-over, one completion."""
     from jishi.sellers import SellerScope
-
     from jishi_pickup import service
 
     m = ms.merchant("茶庄")

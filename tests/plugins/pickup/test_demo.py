@@ -8,9 +8,8 @@ import re
 
 import pytest
 from jishi.db import db
-from sqlalchemy import func, select
-
 from jishi_pickup.models import PickupCode, PickupPoint
+from sqlalchemy import func, select
 
 
 def _load():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from jishi.db import db
-
 from jishi_pickup.models import PickupPoint
 
 GOOD = {"name": "西湖店", "address": "杭州市南山路 1 号", "hours": "09:00-21:00", "phone": "0571-1234567", "lat": 30.25, "lng": 120.16}
@@ -102,7 +101,7 @@ def test_console_pages(app, client, factory, login):
     admin = factory.admin()
     login(admin)
     page = client.get("/seller/pickup/points")
-    assert page.status_code == 200 and "No pickup points yet" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "还没有自提点" in page.get_data(as_text=True)
     bad = client.post("/seller/pickup/points", data={**GOOD, "lat": "200"})
     assert bad.status_code == 422 and 'data-field="lat"' in bad.get_data(as_text=True)
     ok = client.post("/seller/pickup/points", data={**GOOD, "is_active": "1"})
