@@ -16,7 +16,7 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import Blueprint
 from jishi.api.common import Money, StrictInt, fail
-from jishi.api.orders import Id, QueryId
+from jishi.api.orders import QueryId
 from jishi.db import commit
 from jishi.i18n import gettext as _
 from jishi.orders import state

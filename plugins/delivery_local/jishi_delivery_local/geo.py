@@ -31,4 +31,4 @@ def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> int:
     """:func:`haversine_m` rounded to whole metres (what the rules compare)."""
-    return int(round(haversine_m(lat1, lng1, lat2, lng2)))
+    return round(haversine_m(lat1, lng1, lat2, lng2))

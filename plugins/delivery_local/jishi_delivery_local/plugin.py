@@ -14,8 +14,10 @@ from jishi.hookspecs import MenuItem, hookimpl
 from markupsafe import Markup
 
 from jishi_delivery_local import checkout as co
-from jishi_delivery_local import models  # noqa: F401 - the plugin's tables
-from jishi_delivery_local import service
+from jishi_delivery_local import (
+    models,  # noqa: F401 - the plugin's tables
+    service,
+)
 
 requires = ()
 

@@ -28,7 +28,12 @@ from jishi.i18n import gettext as _
 from sqlalchemy import select, update
 
 from jishi_delivery_local import rules
-from jishi_delivery_local.models import LocalDelivery, LocalSettings, SlotUsage, seller_key
+from jishi_delivery_local.models import (
+    LocalDelivery,
+    LocalSettings,
+    SlotUsage,
+    seller_key,
+)
 
 METHOD = "local"
 CARRIER = "同城配送"

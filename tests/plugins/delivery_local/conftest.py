@@ -39,7 +39,6 @@ class Helpers:
 
     def setup(self, seller_id=None, **kw):
         from jishi.db import db
-
         from jishi_delivery_local import service
 
         cfg = service.save(seller_id, settings(**kw))
@@ -77,7 +76,6 @@ class Helpers:
 
     def used(self, seller_id=None) -> int:
         from jishi.db import db
-
         from jishi_delivery_local.models import SlotUsage, seller_key
 
         db.session.expire_all()

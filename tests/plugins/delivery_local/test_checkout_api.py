@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from jishi.db import db
 from jishi.models import Order
-
 from jishi_delivery_local.models import LocalDelivery
 
 

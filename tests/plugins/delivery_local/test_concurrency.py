@@ -16,7 +16,6 @@ from jishi.checkout.errors import CheckoutError
 from jishi.checkout.service import place_order
 from jishi.db import db
 from jishi.models import Order, Sku, User
-
 from jishi_delivery_local.models import LocalDelivery, SlotUsage
 
 

@@ -12,7 +12,6 @@ from jishi.aftersales.models import KIND_REFUND
 from jishi.db import db, utcnow
 from jishi.models import Order, OrderEvent, PaymentOrder
 from jishi.orders import service as orders_service
-
 from jishi_delivery_local import service
 from jishi_delivery_local.models import LocalDelivery
 
@@ -133,7 +132,7 @@ def test_refund_while_out_for_delivery_releases(api, ld, placed):
 
 def test_closed_after_delivery_keeps_the_slot(api, ld, placed):
     """LD: an order closed after it was delivered does not give the slot back."""
-    buyer, admin, order_id = placed
+    _buyer, admin, order_id = placed
     _paid(ld, order_id)
     api.post(f"/seller/local/orders/{order_id}/dispatch", json={"courier_name": "王师傅", "courier_phone": "139"}, user=admin)
     api.post(f"/seller/local/orders/{order_id}/deliver", user=admin)
@@ -144,7 +143,7 @@ def test_closed_after_delivery_keeps_the_slot(api, ld, placed):
 
 def test_buyer_cancel_releases(api, ld, placed):
     """LD: the buyer cancels the unpaid order: the slot comes back once."""
-    buyer, admin, order_id = placed
+    buyer, _admin, order_id = placed
     assert api.post(f"/orders/{order_id}/cancel", user=buyer).status_code == 200
     assert _order(order_id).status == "closed" and ld.used() == 0
     assert api.post(f"/orders/{order_id}/cancel", user=buyer).status_code == 409
@@ -153,7 +152,7 @@ def test_buyer_cancel_releases(api, ld, placed):
 
 def test_unpaid_timeout_releases(app, ld, placed):
     """LD: the unpaid-order job closes the order: the slot comes back."""
-    buyer, admin, order_id = placed
+    _buyer, _admin, order_id = placed
     order = _order(order_id)
     db.session.execute(db.update(PaymentOrder).where(PaymentOrder.id == order.payment_id).values(created_at=utcnow() - timedelta(days=1)))
     db.session.commit()

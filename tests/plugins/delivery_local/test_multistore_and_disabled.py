@@ -8,7 +8,6 @@ import pytest
 from jishi.db import db
 from jishi.models import Order
 from jishi.testing import make_app
-
 from jishi_delivery_local import service
 
 MS = pytest.mark.jishi_plugins("multistore", "delivery_local")

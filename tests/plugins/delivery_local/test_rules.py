@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 import pytest
-
 from jishi_delivery_local import geo, rules
 
 SHOP = (30.2741, 120.1551)
 
 
 def cfg(**kw) -> rules.Config:
-    base = dict(
-        enabled=True, lat=SHOP[0], lng=SHOP[1], radius_m=5000,
-        tiers=(rules.Tier(3000, 500), rules.Tier(5000, 800)), min_amount=2000, free_over=9900,
-        windows=(rules.Window(time(10), time(12), 3), rules.Window(time(14), time(16), 3)),
-        days_ahead=3, lead_minutes=30,
-    )
+    base = {
+        "enabled": True, "lat": SHOP[0], "lng": SHOP[1], "radius_m": 5000,
+        "tiers": (rules.Tier(3000, 500), rules.Tier(5000, 800)), "min_amount": 2000, "free_over": 9900,
+        "windows": (rules.Window(time(10), time(12), 3), rules.Window(time(14), time(16), 3)),
+        "days_ahead": 3, "lead_minutes": 30,
+    }
     base.update(kw)
     return rules.Config(**base)
 

@@ -9,7 +9,6 @@ import re
 import pytest
 from jishi.db import db
 from jishi.models import Order
-
 from jishi_delivery_local import service
 
 
