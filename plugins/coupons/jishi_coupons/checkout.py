@@ -46,7 +46,7 @@ from jishi_coupons.models import (
     EXPIRED,
     UNUSED,
     USED,
-    Activity,
+    CouponActivity,
     CouponTemplate,
     CouponUsage,
     UserCoupon,
@@ -75,7 +75,7 @@ class Option:
 @dataclass
 class Plan:
     discounts: list[Discount] = field(default_factory=list)
-    activities: list[tuple[Activity, int]] = field(default_factory=list)
+    activities: list[tuple[CouponActivity, int]] = field(default_factory=list)
     options: dict[str, list[Option]] = field(default_factory=dict)  # slot -> options
     chosen: dict[str, Option] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -162,8 +162,8 @@ def compute_plan(checkout, now: datetime | None = None) -> Plan:
 
     # 1-2. activities: per merchant the best one, then the platform's best one.
     activities = list(db.session.scalars(
-        select(Activity).where(Activity.status == ACTIVE, Activity.starts_at <= now, Activity.ends_at > now,
-                               owner_filter(Activity.seller_id)).order_by(Activity.id)))
+        select(CouponActivity).where(CouponActivity.status == ACTIVE, CouponActivity.starts_at <= now, CouponActivity.ends_at > now,
+                               owner_filter(CouponActivity.seller_id)).order_by(CouponActivity.id)))
     for owner in [*sellers, None]:
         best = None
         for a in (a for a in activities if a.seller_id == owner):

@@ -114,7 +114,7 @@ class CouponUsage(db.Model):
     released_at: Mapped[datetime | None]
 
 
-class Activity(db.Model):
+class CouponActivity(db.Model):
     """A full-reduction activity (满减活动): applies without a coupon.
     ``tiers`` is ``[[threshold, amount], ...]`` in fen, ascending; the highest
     tier reached applies."""

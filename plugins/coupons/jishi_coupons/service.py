@@ -37,7 +37,7 @@ from jishi_coupons.models import (
     STOPPED,
     UNUSED,
     USED,
-    Activity,
+    CouponActivity,
     CouponTemplate,
     UserCoupon,
 )
@@ -184,13 +184,13 @@ def parse_tiers(value) -> list[list[int]]:
     return tiers
 
 
-def create_activity(seller_id: int | None, data: dict, user=None) -> Activity:
+def create_activity(seller_id: int | None, data: dict, user=None) -> CouponActivity:
     """A new 满减 activity of ``seller_id`` (None: the platform)."""
     name = _name(data)
     tiers = parse_tiers(data.get("tiers"))
     scope, ids = _scope(data, seller_id)
     starts, ends = _window(data)
-    a = Activity(seller_id=seller_id, name=name, tiers=tiers, scope=scope, scope_ids=ids, starts_at=starts, ends_at=ends,
+    a = CouponActivity(seller_id=seller_id, name=name, tiers=tiers, scope=scope, scope_ids=ids, starts_at=starts, ends_at=ends,
                  status=ACTIVE, created_by=getattr(user, "id", None))
     db.session.add(a)
     commit()
@@ -205,8 +205,8 @@ def own_template(seller_id: int | None, template_id: int) -> CouponTemplate | No
     return t
 
 
-def own_activity(seller_id: int | None, activity_id: int) -> Activity | None:
-    a = db.session.get(Activity, activity_id) if 1 <= activity_id < 2**31 else None
+def own_activity(seller_id: int | None, activity_id: int) -> CouponActivity | None:
+    a = db.session.get(CouponActivity, activity_id) if 1 <= activity_id < 2**31 else None
     if a is None or a.seller_id != seller_id:
         return None
     return a
@@ -225,9 +225,9 @@ def seller_templates(seller_id: int | None) -> list[CouponTemplate]:
         select(CouponTemplate).where(_seller_is(CouponTemplate.seller_id, seller_id)).order_by(CouponTemplate.id.desc()).limit(500)))
 
 
-def seller_activities(seller_id: int | None) -> list[Activity]:
+def seller_activities(seller_id: int | None) -> list[CouponActivity]:
     return list(db.session.scalars(
-        select(Activity).where(_seller_is(Activity.seller_id, seller_id)).order_by(Activity.id.desc()).limit(500)))
+        select(CouponActivity).where(_seller_is(CouponActivity.seller_id, seller_id)).order_by(CouponActivity.id.desc()).limit(500)))
 
 
 def _seller_is(column, seller_id):
@@ -349,7 +349,7 @@ def my_coupon(user, coupon_id: int) -> UserCoupon | None:
 
 def describe(t) -> str:
     """满100减10 / 9折 最高减20元 / 无门槛减5元, in the current language."""
-    if isinstance(t, Activity):
+    if isinstance(t, CouponActivity):
         return "; ".join(_("¥%(a)s off over ¥%(t)s", t=_yuan(th), a=_yuan(am)) for th, am in t.tiers)
     if t.kind == KIND_PERCENT:
         pay = BP - t.percent_off  # basis points of the price paid: 9000 is 90 %, 9折

@@ -20,14 +20,14 @@ def _load(app):
 
 def _check(app, client, login, merchant: bool):
     from jishi.models import User
-    from jishi_coupons.models import Activity, CouponTemplate, UserCoupon
+    from jishi_coupons.models import CouponActivity, CouponTemplate, UserCoupon
 
     summary = _load(app)
     assert "满100减10" in summary
     templates = list(db.session.scalars(select(CouponTemplate)))
     assert any(t.name == "满100减10" and t.seller_id is None and t.threshold == 10000 and t.amount == 1000 for t in templates)
     assert any(t.seller_id is not None for t in templates) == merchant
-    assert db.session.scalars(select(Activity)).first() is not None
+    assert db.session.scalars(select(CouponActivity)).first() is not None
     held = db.session.scalars(select(UserCoupon)).all()
     assert len(held) == 1 and held[0].status == "unused"
     buyer = db.session.get(User, held[0].user_id)

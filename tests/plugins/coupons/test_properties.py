@@ -41,7 +41,7 @@ def test_allocation_invariants_through_the_pipeline(app, factory, ms, prices, qu
     from jishi.models import Sku
     from jishi_coupons import service
     from jishi_coupons.checkout import PLAN_ATTR
-    from jishi_coupons.models import Activity, CouponTemplate, UserCoupon
+    from jishi_coupons.models import CouponActivity, CouponTemplate, UserCoupon
 
     world = app.config.setdefault("_coupon_world", {})
     if not world:
@@ -49,7 +49,7 @@ def test_allocation_invariants_through_the_pipeline(app, factory, ms, prices, qu
         merchants = [ms.merchant(f"店{i}") for i in range(3)]
         world.update(buyer=buyer.id, merchants=[m.id for m in merchants],
                      skus=[ms.product(m, price=1000, stock=99).skus[0].id for m in merchants])
-    for model in (UserCoupon, CouponTemplate, Activity):
+    for model in (UserCoupon, CouponTemplate, CouponActivity):
         db.session.execute(delete(model))
     for sku_id, price in zip(world["skus"], prices):
         db.session.get(Sku, sku_id).price = price
