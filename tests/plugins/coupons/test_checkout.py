@@ -174,3 +174,29 @@ def test_web_checkout_offers_and_uses_the_chosen_coupon(client, login, factory):
                                        "opt.coupons.platform": str(a.id), "csrf_token": ""})
     assert r.status_code in (302, 303), r.status_code
     assert coupon(a.id).status == "used"
+
+
+def test_unpaid_timeout_returns_the_coupon_and_an_expired_one_stays_expired(app, api, factory):
+    """CP: the unpaid-order job closes the order and gives the coupon back
+    (unused); a coupon whose validity ended meanwhile comes back as expired."""
+    from jishi.orders.service import close_unpaid
+
+    buyer, addr, (p,) = _shop(factory, 15000)
+    keep = give(buyer, template(name="keep"))
+    items = [(p.skus[0], 1)]
+    r = api.post("/checkout/place", user=buyer, json=body(items, addr, [keep.id]), headers={"Idempotency-Key": "t1"})
+    assert r.status_code == 201 and coupon(keep.id).status == "used"
+    with app.test_request_context("/"):
+        assert close_unpaid(now=utcnow() + timedelta(days=2)) == 1
+    row = coupon(keep.id)
+    assert row.status == "unused" and row.returned_count == 1 and row.open_orders == 0
+    lapse = give(buyer, template(name="lapse", valid_days=1))
+    r = api.post("/checkout/place", user=buyer, json=body(items, addr, [lapse.id]), headers={"Idempotency-Key": "t2"})
+    assert r.status_code == 201
+    row = coupon(lapse.id)
+    row.valid_until = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    with app.test_request_context("/"):
+        assert close_unpaid(now=utcnow() + timedelta(days=2)) == 1
+    assert coupon(lapse.id).status == "expired"
+    assert [c["status"] for c in api.get("/me/coupons?status=expired", user=buyer).json] == ["expired"]
