@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 from jishi.db import db
-from sqlalchemy import select
-
 from jishi_buy_n_get_m import plugin
 from jishi_buy_n_get_m.models import BuyNGetMRule
+from sqlalchemy import select
 
 
 def test_demo_rules_for_the_shop(factory):
