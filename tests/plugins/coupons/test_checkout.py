@@ -200,3 +200,25 @@ def test_unpaid_timeout_returns_the_coupon_and_an_expired_one_stays_expired(app,
         assert close_unpaid(now=utcnow() + timedelta(days=2)) == 1
     assert coupon(lapse.id).status == "expired"
     assert [c["status"] for c in api.get("/me/coupons?status=expired", user=buyer).json] == ["expired"]
+
+
+def test_web_form_field_opt_coupons_as_a_list(client, login, factory):
+    """CP: the plain ``opt.coupons`` form field (repeated for several) is read
+    like the API's list: exactly those coupons, another buyer's id refused."""
+    import re
+
+    buyer, addr, (p,) = _shop(factory, 15000)
+    a = give(buyer, template(name="A"))
+    b = give(buyer, template(name="B", amount=500))
+    theirs = give(factory.user(), template(name="C"))
+    login(buyer)
+    client.post("/cart/add", data={"sku_id": p.skus[0].id, "quantity": 1})
+    page = client.get(f"/checkout?opt.coupons={b.id}").get_data(as_text=True)
+    assert f'value="{b.id}" selected' in page
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    r = client.post("/checkout", data={"address_id": addr.id, "idempotency_key": key, "action": "place", "opt.coupons": [str(theirs.id)]})
+    assert r.status_code in (302, 303) and "/checkout" in r.headers["Location"]
+    assert coupon(theirs.id).status == "unused"
+    r = client.post("/checkout", data={"address_id": addr.id, "idempotency_key": key, "action": "place", "opt.coupons": [str(b.id)]})
+    assert r.status_code in (302, 303) and "/pay" in r.headers["Location"]
+    assert coupon(b.id).status == "used" and coupon(a.id).status == "unused"
