@@ -38,7 +38,7 @@ Fee = lambda **kw: Money(validate=validate.Range(min=0, max=service.MAX_FEE), **
 # -- schemas -------------------------------------------------------------------------
 
 
-class RegionSchema(Schema):
+class ExpressRegionSchema(Schema):
     province = fields.String(required=True, validate=validate.Length(min=1, max=30))
     city = fields.String(load_default="", validate=validate.Length(max=30))
     served = fields.Boolean(load_default=True)
@@ -48,7 +48,7 @@ class RegionSchema(Schema):
     additional_fee = Fee(allow_none=True)
 
 
-class TemplateArgs(Schema):
+class ExpressTemplateArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     charge_by = fields.String(required=True, validate=validate.OneOf(CHARGE_BY), metadata={"description": "piece or weight (grams)"})
     first_units = Units(required=True, metadata={"description": "pieces, or grams when by weight"})
@@ -58,68 +58,68 @@ class TemplateArgs(Schema):
     free_over_amount = Fee(load_default=0, metadata={"description": "free shipping from this goods amount (fen); 0: none"})
     free_over_pieces = StrictInt(load_default=0, validate=validate.Range(min=0, max=service.MAX_UNITS),
                                  metadata={"description": "and from this many pieces; 0: none"})
-    regions = fields.List(fields.Nested(RegionSchema), load_default=list, validate=validate.Length(max=100))
+    regions = fields.List(fields.Nested(ExpressRegionSchema), load_default=list, validate=validate.Length(max=100))
 
 
-class TemplateSchema(TemplateArgs):
+class ExpressTemplateSchema(ExpressTemplateArgs):
     id = fields.Integer()
     is_default = fields.Boolean()
-    regions = fields.List(fields.Nested(RegionSchema))
+    regions = fields.List(fields.Nested(ExpressRegionSchema))
 
 
-class TemplateListSchema(Schema):
-    items = fields.List(fields.Nested(TemplateSchema))
+class ExpressTemplateListSchema(Schema):
+    items = fields.List(fields.Nested(ExpressTemplateSchema))
 
 
-class SellerTemplateSchema(TemplateSchema):
+class ExpressSellerTemplateSchema(ExpressTemplateSchema):
     chosen = fields.Boolean()
     seller_default = fields.Boolean()
 
 
-class SellerTemplatesSchema(Schema):
-    items = fields.List(fields.Nested(SellerTemplateSchema))
+class ExpressSellerTemplatesSchema(Schema):
+    items = fields.List(fields.Nested(ExpressSellerTemplateSchema))
     platform_default_id = fields.Integer(allow_none=True)
 
 
-class ChooseArgs(Schema):
+class ExpressChooseArgs(Schema):
     template_ids = fields.List(StrictInt(), required=True, validate=validate.Length(max=100))
     default_id = StrictInt(allow_none=True, load_default=None)
 
 
-class ProductTemplateSchema(Schema):
+class ExpressProductTemplateSchema(Schema):
     product_id = fields.Integer()
     name = fields.String()
     template_id = fields.Integer(allow_none=True)
 
 
-class ProductListArgs(Schema):
+class ExpressProductListArgs(Schema):
     after = StrictInt(load_default=None, validate=validate.Range(min=0, max=service.MAX_ID))
 
 
-class ProductListSchema(Schema):
-    items = fields.List(fields.Nested(ProductTemplateSchema))
+class ExpressProductListSchema(Schema):
+    items = fields.List(fields.Nested(ExpressProductTemplateSchema))
 
 
-class ProductTemplateArgs(Schema):
+class ExpressProductTemplateArgs(Schema):
     template_id = StrictInt(required=True, allow_none=True, metadata={"description": "one of the seller's templates; null: the seller's default"})
 
 
-class ShipArgs(Schema):
+class ExpressShipArgs(Schema):
     carrier = fields.String(required=True, validate=validate.Length(min=1, max=40),
                             metadata={"description": "a carrier code (" + ", ".join([*carriers.CARRIERS, carriers.OTHER]) + ") or name"})
     carrier_name = fields.String(load_default="", validate=validate.Length(max=40), metadata={"description": "the name when carrier is other"})
     tracking_no = fields.String(required=True, validate=validate.Length(max=60))
 
 
-class ShipItemArgs(ShipArgs):
+class ExpressShipItemArgs(ExpressShipArgs):
     order_id = StrictInt(required=True)
 
 
-class BatchArgs(Schema):
-    items = fields.List(fields.Nested(ShipItemArgs), required=True, validate=validate.Length(min=1, max=200))
+class ExpressBatchArgs(Schema):
+    items = fields.List(fields.Nested(ExpressShipItemArgs), required=True, validate=validate.Length(min=1, max=200))
 
 
-class ShipResultSchema(Schema):
+class ExpressShipResultSchema(Schema):
     order_id = fields.Integer(allow_none=True)
     ok = fields.Boolean()
     code = fields.String(allow_none=True)
@@ -129,19 +129,19 @@ class ShipResultSchema(Schema):
     tracking_no = fields.String()
 
 
-class BatchResultSchema(Schema):
-    items = fields.List(fields.Nested(ShipResultSchema))
+class ExpressBatchResultSchema(Schema):
+    items = fields.List(fields.Nested(ExpressShipResultSchema))
     shipped = fields.Integer()
     failed = fields.Integer()
 
 
-class EventSchema(Schema):
+class ExpressEventSchema(Schema):
     time = fields.DateTime()
     text = fields.String()
     location = fields.String()
 
 
-class TrackingSchema(Schema):
+class ExpressTrackingSchema(Schema):
     order_id = fields.Integer()
     number = fields.String()
     status = fields.String()
@@ -150,10 +150,10 @@ class TrackingSchema(Schema):
     carrier = fields.String()
     tracking_no = fields.String()
     shipped_at = fields.DateTime(allow_none=True)
-    events = fields.List(fields.Nested(EventSchema))
+    events = fields.List(fields.Nested(ExpressEventSchema))
 
 
-class EventArgs(Schema):
+class ExpressEventArgs(Schema):
     time = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"description": "ISO time, e.g. 2026-05-01T14:30"})
     text = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
@@ -192,7 +192,7 @@ def _seller_id() -> int | None:
 
 @api.get("/admin/express/templates")
 @platform_admin_required
-@api.response(200, TemplateListSchema)
+@api.response(200, ExpressTemplateListSchema)
 def admin_list_templates():
     """Every delivery template (the platform's default has ``is_default``)."""
     return {"items": [template_dict(t) for t in service.templates()]}
@@ -200,8 +200,8 @@ def admin_list_templates():
 
 @api.post("/admin/express/templates")
 @platform_admin_required
-@api.arguments(TemplateArgs)
-@api.response(201, TemplateSchema)
+@api.arguments(ExpressTemplateArgs)
+@api.response(201, ExpressTemplateSchema)
 def admin_create_template(args):
     """Create a template; the first one becomes the platform's default."""
     return template_dict(service.save_template(args))
@@ -209,15 +209,15 @@ def admin_create_template(args):
 
 @api.get("/admin/express/templates/<int:template_id>")
 @platform_admin_required
-@api.response(200, TemplateSchema)
+@api.response(200, ExpressTemplateSchema)
 def admin_get_template(template_id):
     return template_dict(service.get_template(template_id))
 
 
 @api.put("/admin/express/templates/<int:template_id>")
 @platform_admin_required
-@api.arguments(TemplateArgs)
-@api.response(200, TemplateSchema)
+@api.arguments(ExpressTemplateArgs)
+@api.response(200, ExpressTemplateSchema)
 def admin_update_template(args, template_id):
     """Replace a template's rates, threshold and region rules."""
     return template_dict(service.save_template(args, service.get_template(template_id)))
@@ -234,7 +234,7 @@ def admin_delete_template(template_id):
 
 @api.post("/admin/express/templates/<int:template_id>/default")
 @platform_admin_required
-@api.response(200, TemplateSchema)
+@api.response(200, ExpressTemplateSchema)
 def admin_default_template(template_id):
     """Make this the platform's default template: sellers who chose none use it."""
     t = service.get_template(template_id)
@@ -247,7 +247,7 @@ def admin_default_template(template_id):
 
 @api.get("/seller/express/templates")
 @seller_api("settings")
-@api.response(200, SellerTemplatesSchema)
+@api.response(200, ExpressSellerTemplatesSchema)
 def seller_templates():
     """The platform's templates, which the seller chose and its default."""
     return _seller_templates()
@@ -267,8 +267,8 @@ def _seller_templates() -> dict:
 
 @api.put("/seller/express/templates")
 @seller_api("settings")
-@api.arguments(ChooseArgs)
-@api.response(200, SellerTemplatesSchema)
+@api.arguments(ExpressChooseArgs)
+@api.response(200, ExpressSellerTemplatesSchema)
 def seller_choose_templates(args):
     """Choose the templates the seller uses and its default (sellers cannot
     create templates)."""
@@ -278,8 +278,8 @@ def seller_choose_templates(args):
 
 @api.get("/seller/express/products")
 @seller_api("products")
-@api.arguments(ProductListArgs, location="query")
-@api.response(200, ProductListSchema)
+@api.arguments(ExpressProductListArgs, location="query")
+@api.response(200, ExpressProductListSchema)
 def seller_products(args):
     """The seller's products (200 per page, ``after`` the last id) with their template."""
     rows = service.seller_products(_seller_id(), after=args.get("after"))
@@ -288,8 +288,8 @@ def seller_products(args):
 
 @api.put("/seller/express/products/<int:product_id>")
 @seller_api("products")
-@api.arguments(ProductTemplateArgs)
-@api.response(200, ProductTemplateSchema)
+@api.arguments(ExpressProductTemplateArgs)
+@api.response(200, ExpressProductTemplateSchema)
 def seller_set_product_template(args, product_id):
     """Point one of the seller's products to one of its templates."""
     seller_id = _seller_id()
@@ -300,8 +300,8 @@ def seller_set_product_template(args, product_id):
 
 @api.post("/seller/express/orders/<int:order_id>/ship")
 @seller_api("orders")
-@api.arguments(ShipArgs)
-@api.response(200, TrackingSchema)
+@api.arguments(ExpressShipArgs)
+@api.response(200, ExpressTrackingSchema)
 def seller_ship(args, order_id):
     """Ship a paid express order with a carrier and a tracking number."""
     seller_id = _seller_id()
@@ -312,8 +312,8 @@ def seller_ship(args, order_id):
 
 @api.post("/seller/express/orders/ship-batch")
 @seller_api("orders")
-@api.arguments(BatchArgs)
-@api.response(200, BatchResultSchema)
+@api.arguments(ExpressBatchArgs)
+@api.response(200, ExpressBatchResultSchema)
 def seller_ship_batch(args):
     """Ship many orders; each item succeeds or fails on its own, a failed
     item writes nothing (unknown or other seller's order, not awaiting
@@ -330,15 +330,15 @@ def seller_ship_batch(args):
 
 @api.get("/seller/express/orders/<int:order_id>/tracking")
 @seller_api("orders")
-@api.response(200, TrackingSchema)
+@api.response(200, ExpressTrackingSchema)
 def seller_tracking(order_id):
     return tracking_dict(service.seller_order(_seller_id(), order_id))
 
 
 @api.post("/seller/express/orders/<int:order_id>/tracking")
 @seller_api("orders")
-@api.arguments(EventArgs)
-@api.response(201, TrackingSchema)
+@api.arguments(ExpressEventArgs)
+@api.response(201, ExpressTrackingSchema)
 def seller_add_event(args, order_id):
     """Add a tracking event (time, text) by hand to a shipped order."""
     seller_id = _seller_id()
@@ -352,7 +352,7 @@ def seller_add_event(args, order_id):
 
 @api.get("/orders/<int:order_id>/tracking")
 @login_required
-@api.response(200, TrackingSchema)
+@api.response(200, ExpressTrackingSchema)
 def buyer_tracking(order_id):
     """The buyer's own order: delivery method, carrier, tracking number and
     the timeline (newest first). Another buyer's order is 404."""

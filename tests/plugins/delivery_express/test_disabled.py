@@ -63,3 +63,4 @@ def test_existing_orders_show_delivery_when_disabled(app, factory, svc, tmp_path
         assert (d["method"], d["label"], d["carrier"], d["tracking_no"]) == ("express", "快递发货", "韵达快递", "YD42")
         assert client.get(f"/api/v1/orders/{oid}/tracking", headers={"Authorization": f"Bearer {token}"}).status_code == 404
         db.session.remove()
+        db.engine.dispose()  # the second app's connections (PostgreSQL) go now
