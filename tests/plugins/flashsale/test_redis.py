@@ -1,0 +1,160 @@
+"""FS: the Redis gate (JISHI_REDIS_URL): an atomic Lua script admits no
+more purchases than units left and no buyer past the limit; the database
+stays the source of truth (refusals give the unit back, the reconcile job
+resets the counters). Runs against a real ``redis-server`` started here
+(skipped when it is not installed)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+from jishi.db import db
+from jishi.models import Order, User
+
+from . import helpers as fs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    exe = shutil.which("redis-server")
+    if not exe:
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def app_config(redis_url):
+    from jishi.testing import is_postgres
+
+    cfg = {"JISHI_REDIS_URL": redis_url, "FLASHSALE_REDIS_PREFIX": f"t{time.monotonic_ns()}:", "RATELIMIT_STORAGE_URI": "memory://"}
+    if is_postgres():
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 25, "max_overflow": 10}
+    return cfg
+
+
+def _left(app, fsid):
+    from jishi_flashsale import gate
+
+    with app.app_context():
+        v = gate.redis_client().get(gate._left_key(fsid))
+    return None if v is None else int(v)
+
+
+def test_redis_gate_counts_and_answers_sold_out(app, api, factory):
+    """FS: with Redis, each purchase takes a unit in Redis; the last one makes buy answer 409 sold_out from the gate."""
+    product = factory.product(price=1000, stock=100)
+    a = fs.activity(product, stock=2, per_user=1)
+    sku = product.skus[0].id
+    fsid = fs.flash_sku(a.id).id
+    u1, u2, u3 = fs.buyer(factory), fs.buyer(factory), fs.buyer(factory)
+    assert fs.buy_api(api, u1, sku).status_code == 201
+    assert _left(app, fsid) == 1
+    assert fs.buy_api(api, u2, sku).status_code == 201
+    assert _left(app, fsid) == 0
+    resp = fs.buy_api(api, u3, sku)
+    assert resp.status_code == 409 and resp.json["code"] == "sold_out"
+    assert db.session.scalar(db.select(db.func.count()).select_from(Order)) == 2
+
+
+def test_redis_gate_per_user_limit_and_give_back_on_refusal(app, api, factory):
+    """FS: the Redis gate refuses a buyer past the limit; a purchase the database refuses (no address) gives its Redis unit back."""
+    product = factory.product(price=1000, stock=100)
+    a = fs.activity(product, stock=5, per_user=1)
+    sku = product.skus[0].id
+    fsid = fs.flash_sku(a.id).id
+    u = fs.buyer(factory)
+    resp = api.post("/flashsale/buy", json={"sku_id": sku}, user=u)  # no address: the checkout refuses
+    assert resp.status_code == 422
+    assert _left(app, fsid) == 5
+    assert fs.buy_api(api, u, sku).status_code == 201
+    resp = fs.buy_api(api, u, sku)
+    assert resp.status_code == 409 and resp.json["code"] == "flashsale_limit"
+    assert _left(app, fsid) == 4
+
+
+def test_release_and_reconcile_put_redis_back_in_line_with_the_database(app, api, factory):
+    """FS: a cancelled flash order gives its unit back in Redis too; reconcile resets Redis from the database."""
+    from jishi.orders import service as orders_service
+    from jishi_flashsale import gate, service
+
+    product = factory.product(price=1000, stock=100)
+    a = fs.activity(product, stock=3, per_user=1)
+    sku = product.skus[0].id
+    fsid = fs.flash_sku(a.id).id
+    u = fs.buyer(factory)
+    oid = fs.buy_api(api, u, sku).json["orders"][0]["id"]
+    assert _left(app, fsid) == 2
+    orders_service.cancel(fs.order(oid), actor=u)
+    assert _left(app, fsid) == 3
+    gate.redis_client().set(gate._left_key(fsid), 0)  # drift (a crashed worker)
+    assert "1 flash SKUs" in service.reconcile()
+    assert _left(app, fsid) == 3
+    assert fs.buy_api(api, u, sku).status_code == 201
+
+
+def test_redis_gate_under_concurrency_never_oversells(app, factory):
+    """FS: 20 threads through the Redis gate and the database on 5 units: 5 orders, Redis 0, the database sold 5."""
+    from jishi.checkout.errors import CheckoutError
+    from jishi_flashsale import gate, service
+
+    product = factory.product(price=1000, stock=100)
+    a = fs.activity(product, stock=5, per_user=1)
+    sku = product.skus[0].id
+    fsid = fs.flash_sku(a.id).id
+    ids = [fs.buyer(factory).id for _ in range(20)]
+    db.session.commit()
+    barrier = threading.Barrier(20)
+    results, errors = [None] * 20, []
+
+    def worker(i):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                row = service.running_flash(sku)
+                if gate.take(row, ids[i], 1) != gate.OK:
+                    results[i] = "gate"
+                    return
+                try:
+                    fs.place(db.session.get(User, ids[i]), sku)
+                    results[i] = "ok"
+                except CheckoutError:
+                    gate.give_back(row.id, ids[i], 1, row.per_user_limit)
+                    results[i] = "db"
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert results.count("ok") == 5 and results.count("gate") == 15
+    assert _left(app, fsid) == 0 and fs.flash_sku(a.id).sold == 5
