@@ -19,7 +19,7 @@ Money is integer fen; distances are integer metres; coordinates floats.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from jishi_delivery_local.geo import distance_m, valid_point
@@ -217,13 +217,3 @@ def find_slot(cfg: Config, slot_id: SlotId, now_local: datetime, used: int = 0) 
     if slot.full:
         return SlotCheck(False, FULL, slot)
     return SlotCheck(True, OK, slot)
-
-
-@dataclass
-class Problems:
-    """Validation errors of a settings form: (field, message) pairs."""
-
-    items: list[tuple[str, str]] = field(default_factory=list)
-
-    def add(self, name: str, message: str) -> None:
-        self.items.append((name, message))
