@@ -22,7 +22,7 @@ use any product; a merchant's admin only its own products' activities
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -55,8 +55,8 @@ class ActivityArgs(Schema):
     time_limit_minutes = StrictInt(required=True, validate=validate.Range(min=1, max=service.MAX_TIME_LIMIT_MINUTES),
                                    metadata={"description": "how long a group may take to fill, from the leader's payment"})
     per_user_limit = StrictInt(load_default=0, validate=validate.Range(min=0, max=10000), metadata={"description": "units per buyer; 0: no limit"})
-    starts_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc, metadata={"description": "ISO 8601; without an offset: UTC"})
-    ends_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    starts_at = fields.AwareDateTime(required=True, default_timezone=UTC, metadata={"description": "ISO 8601; without an offset: UTC"})
+    ends_at = fields.AwareDateTime(required=True, default_timezone=UTC)
     enabled = fields.Boolean(load_default=True)
     skus = fields.List(fields.Nested(SkuPriceSchema), required=True, validate=validate.Length(min=1, max=200))
 
@@ -256,4 +256,4 @@ def activity_groups(activity_id):
     return list(db.session.execute(select(Group).where(Group.activity_id == a.id).order_by(Group.id.desc()).limit(200)).scalars())
 
 
-__all__ = ["blp", "fail", "_"]
+__all__ = ["_", "blp", "fail"]

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from jishi.checkout.errors import CheckoutError
@@ -231,9 +231,8 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
 
 def _naive_utc(value: datetime) -> datetime:
     if value.tzinfo is not None:
-        from datetime import timezone
 
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 

@@ -17,10 +17,19 @@ any product; a merchant's staff only their merchant's products.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from jishi.checkout.errors import CheckoutError
 from jishi.checkout.service import build_checkout, place_order
@@ -43,9 +52,8 @@ def _tz() -> ZoneInfo:
 def local(dt: datetime | None, fmt: str = "%Y-%m-%dT%H:%M") -> str:
     if dt is None:
         return ""
-    from datetime import timezone
 
-    return dt.replace(tzinfo=timezone.utc).astimezone(_tz()).strftime(fmt)
+    return dt.replace(tzinfo=UTC).astimezone(_tz()).strftime(fmt)
 
 
 def parse_local(text: str) -> datetime | None:
@@ -313,6 +321,6 @@ def activity(activity_id: int):
         "title": a.title, "group_size": a.group_size, "time_limit": a.time_limit_minutes, "time_unit": "minutes",
         "per_user_limit": a.per_user_limit, "starts_at": local(a.starts_at), "ends_at": local(a.ends_at), "enabled": "1" if a.enabled else "",
     }
-    prices = {s.sku_id: "%d.%02d" % divmod(s.group_price, 100) for s in a.skus}
+    prices = {s.sku_id: f"{s.group_price // 100}.{s.group_price % 100:02d}" for s in a.skus}
     return render_template("groupbuy/activity_form.html", activity=a, product=product, products=[], form=form, platform=platform,
                            prices=prices, groups=groups)

@@ -103,7 +103,7 @@ def test_concurrent_payments_succeed_the_group_once(app, factory):
         gb.pay(db.session.get(Order, order_ids[i]))
         return "paid"
 
-    results, errors = _run_parallel(app, 3, pay)
+    _results, errors = _run_parallel(app, 3, pay)
     assert not errors, errors
     db.session.expire_all()
     group = gb.group_of(first)

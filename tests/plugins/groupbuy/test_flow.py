@@ -46,7 +46,7 @@ def test_open_prices_and_group_waits_for_leader_payment(api, factory, setup):
 
 def test_join_by_token_success_releases_orders_for_shipping(api, factory, setup):
     """GB: others join by the share token; the group succeeds when paid members reach the size; only then orders ship."""
-    product, sku_id, activity = setup
+    _product, sku_id, activity = setup
     admin = factory.admin()
     a, b, c = (gb.buyer(factory) for _ in range(3))
     first = gb.order(gb.place_api(api, a, sku_id, activity.id).json["orders"][0]["id"])
@@ -117,7 +117,7 @@ def test_unpaid_joiner_seat_is_released_when_order_closes(api, factory):
 def test_failure_refunds_every_paid_member_and_restores_stock(app, factory, setup):
     """GB: an expired group fails in the worker job; every paid member is refunded through after-sales,
     unpaid members' orders are cancelled, stock comes back; a second run refunds nothing twice."""
-    product, sku_id, activity = setup
+    _product, sku_id, activity = setup
     a, b, c = (gb.buyer(factory) for _ in range(3))
     first = gb.place(a, sku_id, activity.id, quantity=2)
     gb.pay(first)
@@ -158,7 +158,7 @@ def test_expiry_job_is_registered_with_the_worker(app):
 
 def test_member_refund_before_success_leaves_the_group(api, factory, setup):
     """GB: a paid member who gets a full refund leaves the group; the seat is free for another buyer."""
-    product, sku_id, activity = setup
+    _product, sku_id, activity = setup
     admin = factory.admin()
     a, b, c, d = (gb.buyer(factory) for _ in range(4))
     first = gb.place(a, sku_id, activity.id)
@@ -182,7 +182,7 @@ def test_member_refund_before_success_leaves_the_group(api, factory, setup):
 
 def test_leader_unpaid_order_closing_cancels_the_group(factory, setup):
     """GB: pending --abandon--> cancelled when the leader's unpaid order closes."""
-    product, sku_id, activity = setup
+    _product, sku_id, activity = setup
     a = gb.buyer(factory)
     first = gb.place(a, sku_id, activity.id)
     orders_service.cancel(gb.order(first.id), actor_kind="buyer")
@@ -208,7 +208,7 @@ def test_per_user_limit(api, factory):
 
 def test_bad_group_options_are_4xx_naming_the_field(api, factory, setup):
     """GB: unknown activity, unknown token, two lines, activity not running: 422 naming the field, nothing written."""
-    product, sku_id, activity = setup
+    _product, sku_id, activity = setup
     other = factory.product(price=500)
     u = gb.buyer(factory)
     r = api.post("/checkout/place", json={**gb.checkout_body(u, sku_id, 999999)}, user=u, headers={"Idempotency-Key": "x1"})
@@ -231,7 +231,7 @@ def test_bad_group_options_are_4xx_naming_the_field(api, factory, setup):
 
 def test_a_buyer_cannot_join_the_same_group_twice(api, factory, setup):
     """GB: one seat per buyer per group."""
-    product, sku_id, activity = setup
+    _product, sku_id, activity = setup
     a = gb.buyer(factory)
     first = gb.place(a, sku_id, activity.id)
     gb.pay(first)
@@ -241,7 +241,7 @@ def test_a_buyer_cannot_join_the_same_group_twice(api, factory, setup):
 
 def test_late_payment_into_a_failed_group_is_refunded(factory, setup):
     """GB: a member whose payment lands after the group failed is refunded by the next job run."""
-    product, sku_id, activity = setup
+    _product, sku_id, activity = setup
     a, b = gb.buyer(factory), gb.buyer(factory)
     first = gb.place(a, sku_id, activity.id)
     gb.pay(first)
@@ -259,7 +259,7 @@ def test_late_payment_into_a_failed_group_is_refunded(factory, setup):
 
 def test_payment_after_the_deadline_is_not_counted(factory, setup):
     """GB: a member paying after the deadline (before the job ran) does not make the group succeed; the job fails it and refunds everyone."""
-    product, sku_id, activity = setup
+    _product, sku_id, activity = setup
     a, b, c = (gb.buyer(factory) for _ in range(3))
     first = gb.place(a, sku_id, activity.id)
     gb.pay(first)

@@ -50,7 +50,7 @@ def test_merchant_group_success_then_merchant_ships(api, factory, mall):
 
 def test_merchant_group_failure_refunds_and_reverses(app, factory, mall):
     """GB/MS11: a failed merchant group refunds every member; stock and the merchant's ledger come back."""
-    m, p, ms = mall
+    m, p, _ms = mall
     activity = gb.activity(p, size=3, platform=False)
     a, b = gb.buyer(factory), gb.buyer(factory)
     first = gb.place(a, p.skus[0].id, activity.id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from jishi.db import db
 from jishi.orders.models import Order
 from jishi_groupbuy import service
