@@ -99,6 +99,7 @@ def example_files() -> list[Path]:
 
 
 def test_there_is_an_example_to_check():
+    """K3: the example exists, with its package and its tests."""
     files = example_files()
     assert any(p.name == "plugin.py" for p in files), files
     assert any(p.parent.name == "tests" for p in files), files
@@ -106,7 +107,7 @@ def test_there_is_an_example_to_check():
 
 @pytest.mark.parametrize("path", example_files(), ids=lambda p: str(p.relative_to(EXAMPLES)))
 def test_example_imports_only_the_public_api(path):
-    """The example plugin (its package and its tests) stays on the public API."""
+    """K3: the example plugin (its package and its tests) stays on the public API."""
     assert violations(path.read_text(encoding="utf-8"), str(path)) == []
 
 
@@ -134,7 +135,7 @@ def test_the_check_lets_the_public_api_through():
 
 
 def test_guide_lists_the_same_modules():
-    """docs/writing-a-marketing-plugin.md lists exactly PUBLIC_API."""
+    """K3: docs/writing-a-marketing-plugin.md lists exactly PUBLIC_API."""
     text = GUIDE.read_text(encoding="utf-8")
     section = re.search(r"<!-- public-api -->(.*?)<!-- /public-api -->", text, re.DOTALL)
     assert section, "the guide has no <!-- public-api --> section"
@@ -144,4 +145,5 @@ def test_guide_lists_the_same_modules():
 
 @pytest.mark.parametrize("module", PUBLIC_API)
 def test_public_modules_import(module):
+    """K3: every module of the public API exists."""
     importlib.import_module(module)

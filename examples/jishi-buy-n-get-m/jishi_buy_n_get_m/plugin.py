@@ -5,6 +5,7 @@
   remainder), recorded per order line and reversed by refunds.
 - ``blueprints`` / ``console_menu_items``: the seller page, in the platform
   console (the shop itself) or the merchant console (multistore).
+- ``api_blueprints``: the same for app clients, and a product's rule for buyers.
 - ``template_slot``: a "buy 3 pay 2" badge on the product page.
 - ``demo_data``: rules on a few demo products.
 
@@ -32,6 +33,13 @@ def blueprints():
     from jishi_buy_n_get_m.views import bp
 
     return [bp]
+
+
+@hookimpl
+def api_blueprints():
+    from jishi_buy_n_get_m.api import blp
+
+    return [blp]
 
 
 @hookimpl

@@ -38,7 +38,7 @@ def shop_rule(factory, login, post_rule):
 
 
 def test_quantity_7_gets_2_units_free(api, factory, shop_rule):
-    """Buy 3 pay 2 with quantity 7: 2 complete sets, 2 free units (¥20 off),
+    """K3/K7: buy 3 pay 2 with quantity 7: 2 complete sets, 2 free units (¥20 off),
     a seller-funded discount."""
     buyer = factory.user()
     sku = shop_rule.skus[0]
@@ -50,14 +50,14 @@ def test_quantity_7_gets_2_units_free(api, factory, shop_rule):
 
 
 def test_below_a_full_set_nothing_is_free(api, factory, shop_rule):
-    """Quantity 2 under buy 3 pay 2: no discount at all."""
+    """K3: quantity 2 under buy 3 pay 2: no discount at all."""
     data = preview(api, factory.user(), [(shop_rule.skus[0], 2)])
     assert data["discounts"] == []
     assert data["totals"]["discount_amount"] == 0
 
 
 def test_mixed_with_other_lines(api, factory, shop_rule):
-    """Lines of other products are neither counted nor discounted."""
+    """K3: lines of other products are neither counted nor discounted."""
     other = factory.product(price=500, stock=50).skus[0]
     sku = shop_rule.skus[0]
     data = preview(api, factory.user(), [(sku, 4), (other, 6)])
@@ -69,7 +69,7 @@ def test_mixed_with_other_lines(api, factory, shop_rule):
 
 
 def test_cheapest_sku_free_and_allocated_by_largest_remainder(api, factory, login, post_rule):
-    """Two SKUs of one product count together; the cheapest unit is free and
+    """K3/MS9: two SKUs of one product count together; the cheapest unit is free and
     the kernel spreads that amount over both lines by largest remainder."""
     product = factory.product(skus=[{"price": 1000, "stock": 9, "spec_values": {"规格": "大"}}, {"price": 800, "stock": 9, "spec_values": {"规格": "小"}}])
     login(factory.admin())
@@ -83,7 +83,7 @@ def test_cheapest_sku_free_and_allocated_by_largest_remainder(api, factory, logi
 
 
 def test_inactive_rule_gives_nothing(api, factory, login, post_rule):
-    """A rule saved inactive takes no part in checkout."""
+    """K3: a rule saved inactive takes no part in checkout."""
     product = factory.product(price=1000)
     login(factory.admin())
     assert post_rule(product.id, 2, 1, active=False).status_code == 302
@@ -104,7 +104,7 @@ class FlashSale:
 
 @pytest.mark.parametrize("extra_plugins", [[FlashSale]])
 def test_lines_at_a_promotional_price_are_left_out(api, factory, shop_rule, extra_plugins):
-    """No double deal: a line priced by another promotion (flash, group)
+    """K3 (price precedence): no double deal: a line priced by another promotion (flash, group)
     gets no free units; base and member prices do."""
     data = preview(api, factory.user(), [(shop_rule.skus[0], 6)])
     assert lines_by_sku(data)[shop_rule.skus[0].id]["unit_price"] == 600
@@ -112,7 +112,7 @@ def test_lines_at_a_promotional_price_are_left_out(api, factory, shop_rule, extr
 
 
 def test_place_records_seller_funded_allocation(api, factory, shop_rule):
-    """Placing writes the discount on the order and its line, funded by the seller."""
+    """K7/K8: placing writes the discount on the order and its line, funded by the seller."""
     buyer = factory.user()
     address = factory.address(buyer)
     sku = shop_rule.skus[0]
@@ -129,7 +129,7 @@ def test_place_records_seller_funded_allocation(api, factory, shop_rule):
 
 @pytest.mark.jishi_plugins("multistore", "buy_n_get_m")
 def test_multistore_discount_stays_in_its_merchants_order(api, factory, ms, login, post_rule):
-    """With multistore: merchant A's rule discounts only A's order (funded by
+    """MS8/MS9: with multistore, merchant A's rule discounts only A's order (funded by
     A); merchant B's order in the same checkout is untouched."""
     a, b = ms.merchant("甲店"), ms.merchant("乙店")
     pa = ms.product(a, price=1000, stock=20)
@@ -154,7 +154,7 @@ def test_multistore_discount_stays_in_its_merchants_order(api, factory, ms, logi
 
 @pytest.mark.jishi_plugins("multistore", "buy_n_get_m")
 def test_multistore_rule_of_a_shop_product_still_applies(api, factory, ms, login, post_rule):
-    """With multistore on, the platform's own (self-operated) products keep
+    """MS1/MS9: with multistore on, the platform's own (self-operated) products keep
     their rules (seller_id None)."""
     own = factory.product(price=1000, stock=20)
     login(factory.admin())
@@ -165,7 +165,7 @@ def test_multistore_rule_of_a_shop_product_still_applies(api, factory, ms, login
 
 
 def test_product_page_shows_the_rule(client, factory, shop_rule):
-    """The product page's slot shows the rule to buyers, in their language
+    """K3 (page blocks): the product page's slot shows the rule to buyers, in their language
     (the plugin ships its own zh_CN catalog)."""
     html = client.get(f"/product/{shop_rule.id}").get_data(as_text=True)
     assert 'class="promo-badge buy-n-get-m"' in html and "买3付2" in html

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 
 def test_demo_rules_for_the_shop(factory):
+    """K13 (demo): a rule on the shop's first demo product."""
     products = [factory.product(), factory.product()]
     assert plugin.demo_data({"products": products}) == "1 buy-3-pay-2 rules"
     rule = db.session.execute(select(BuyNGetMRule)).scalar_one()
@@ -19,6 +20,7 @@ def test_demo_rules_for_the_shop(factory):
 
 @pytest.mark.jishi_plugins("multistore", "buy_n_get_m")
 def test_demo_rules_for_merchants(factory, ms):
+    """K13/MS1 (demo): and on each demo merchant's product."""
     m = ms.merchant()
     mp = ms.product(m)
     plugin.demo_data({"products": [factory.product()], "merchants": {m.name: m}})

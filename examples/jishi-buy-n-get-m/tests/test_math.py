@@ -20,12 +20,12 @@ from jishi_buy_n_get_m.rules import free_amount, free_units
     ],
 )
 def test_free_units(quantity, buy, pay, free):
-    """Buy N pay M: free units = complete sets x (N - M)."""
+    """K3: buy N pay M: free units = complete sets x (N - M)."""
     assert free_units(quantity, buy, pay) == free
 
 
 def test_cheapest_units_are_free():
-    """Across a product's SKUs, the free units are the cheapest ones."""
+    """K3: across a product's SKUs, the free units are the cheapest ones."""
     assert free_amount([(1000, 2), (800, 1)], 1) == 800
     assert free_amount([(1000, 5), (800, 1)], 2) == 1800
     assert free_amount([(1000, 3)], 0) == 0

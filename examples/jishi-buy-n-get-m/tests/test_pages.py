@@ -25,7 +25,7 @@ def count_rules():
 
 
 def test_every_route_has_an_authz_test(app):
-    """Adding a route without a row in ROUTES fails here."""
+    """K15: adding a route without a row in ROUTES fails here."""
     endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("buy_n_get_m.")}
     assert endpoints == set(ROUTES)
     names = set(globals())
@@ -33,7 +33,7 @@ def test_every_route_has_an_authz_test(app):
 
 
 def test_who_may_open_the_page(client, factory, login):
-    """Signed out: sent to sign in (nothing changes); buyer: 403; platform
+    """K15: signed out: sent to sign in (nothing changes); buyer: 403; platform
     admin (the shop itself): the page."""
     product = factory.product()
     login(None)
@@ -51,7 +51,7 @@ def test_who_may_open_the_page(client, factory, login):
 
 
 def test_platform_sets_changes_and_removes_a_rule(client, factory, login, post_rule):
-    """The shop's staff set a rule, change it, see it listed, remove it."""
+    """K15: the shop's staff set a rule, change it, see it listed, remove it."""
     product = factory.product(name="苹果")
     login(factory.admin())
     assert post_rule(product.id, 3, 2).status_code == 302
@@ -70,7 +70,7 @@ def test_platform_sets_changes_and_removes_a_rule(client, factory, login, post_r
     [("3", "3", "pay_qty"), ("3", "0", "pay_qty"), ("1", "1", "buy_qty"), ("100", "2", "buy_qty"), ("2.5", "1", "buy_qty"), ("x", "1", "buy_qty")],
 )
 def test_bad_input_names_the_field_and_writes_nothing(client, factory, login, post_rule, buy, pay, field):
-    """Pay must be at least 1 and below buy; buy from 2 to 99; whole numbers."""
+    """K14 (bad input): pay must be at least 1 and below buy; buy from 2 to 99; whole numbers."""
     product = factory.product()
     login(factory.admin())
     r = post_rule(product.id, buy, pay)
@@ -80,6 +80,7 @@ def test_bad_input_names_the_field_and_writes_nothing(client, factory, login, po
 
 
 def test_missing_product_is_named(client, factory, login):
+    """K14 (bad input): no product chosen is a 422 naming product_id."""
     login(factory.admin())
     r = client.post("/seller/buy-n-get-m/", data={"product_id": "", "buy_qty": "3", "pay_qty": "2"})
     assert r.status_code == 422 and 'data-field="product_id"' in r.get_data(as_text=True)
@@ -87,7 +88,7 @@ def test_missing_product_is_named(client, factory, login):
 
 @pytest.mark.jishi_plugins("multistore", "buy_n_get_m")
 def test_another_sellers_product_is_404(client, factory, ms, login, post_rule):
-    """Merchant A's admin sets rules on A's products only: B's product (or a
+    """K15/MS7: merchant A's admin sets rules on A's products only: B's product (or a
     self-operated one) answers 404 on edit and save; the platform acting for
     the shop cannot touch a merchant's product either."""
     a, b = ms.merchant(), ms.merchant()
@@ -114,7 +115,7 @@ def test_another_sellers_product_is_404(client, factory, ms, login, post_rule):
 
 @pytest.mark.jishi_plugins("multistore", "buy_n_get_m")
 def test_another_sellers_rule_cannot_be_deleted(client, factory, ms, login, post_rule):
-    """B's admin and the platform get 404 deleting A's rule; it stays."""
+    """K15: B's admin and the platform get 404 deleting A's rule; it stays."""
     a, b = ms.merchant(), ms.merchant()
     pa = ms.product(a)
     login(ms.admin_of(a))
@@ -133,7 +134,7 @@ def test_another_sellers_rule_cannot_be_deleted(client, factory, ms, login, post
 
 @pytest.mark.jishi_plugins("multistore", "buy_n_get_m")
 def test_clerk_and_read_only_view(client, factory, ms, login, post_rule):
-    """A clerk (orders + comments only) gets 403; the platform's read-only
+    """MS17/MS4: a clerk (orders + comments only) gets 403; the platform's read-only
     view of merchant A sees A's rules but cannot change them."""
     from jishi_multistore.principal import SESSION_VIEW_KEY
 
@@ -154,14 +155,14 @@ def test_clerk_and_read_only_view(client, factory, ms, login, post_rule):
 
 
 def test_menu_entry_for_sellers_only(client, factory, login):
-    """The platform console's menu links the page for the shop's staff."""
+    """K3 (console menu): the platform console's menu links the page for the shop's staff."""
     login(factory.admin())
     assert 'href="/seller/buy-n-get-m/"' in client.get("/seller/buy-n-get-m/").get_data(as_text=True)
 
 
 @pytest.mark.jishi_plugins("multistore", "buy_n_get_m")
 def test_merchant_console_menu_for_admins_not_clerks(client, factory, ms, login):
-    """Under multistore the entry sits in the merchant console for the
+    """MS17: under multistore the entry sits in the merchant console for the
     merchant's admin; a clerk's menu does not show it."""
     a = ms.merchant()
     login(ms.admin_of(a))
