@@ -525,7 +525,10 @@ def delivery_options(group: CheckoutGroup, address: Any, checkout: Checkout) -> 
     picks one per group (the first available one is preselected).
     Default implementation: flat-rate shop delivery with a free-shipping
     threshold (settings ``delivery.flat_fee``, ``delivery.free_over``), and
-    "no delivery needed" for groups of virtual goods only. Integrators turn
+    "no delivery needed" for groups of virtual goods only, listed before any
+    plugin's options (so preselected; a plugin whose option needs a further
+    choice, a pickup point or a time slot, marks its hookimpl ``trylast``
+    so that it follows other plugins' too). Integrators turn
     it off with ``JISHI_DEFAULT_DELIVERY = False``; by default (``"auto"``) it
     steps aside while an enabled installed plugin implements this hook,
     unless that plugin's module says ``replaces_default_delivery = False``

@@ -11,7 +11,7 @@ from jishi import settings
 from jishi.hookspecs import DeliveryOption, hookimpl
 
 
-@hookimpl(trylast=True)
+@hookimpl(tryfirst=True)  # listed, and so preselected, before plugins' ways
 def delivery_options(group, address, checkout):
     from jishi.i18n import gettext as _
 

@@ -4,7 +4,6 @@ atomic claim when the order is placed."""
 
 from __future__ import annotations
 
-from flask import current_app
 from jishi.checkout.errors import CheckoutError
 from jishi.hookspecs import DeliveryOption, Problem
 from jishi.i18n import gettext as _
@@ -18,25 +17,6 @@ FIELD = "options.local_slot"
 
 def _km(metres: int) -> str:
     return f"{metres / 1000:.1f} km"  # display only (not money)
-
-
-def _only_delivery_plugin() -> bool:
-    """Whether no other enabled plugin offers delivery methods: then the
-    kernel's flat rate has stepped aside because of this plugin alone."""
-    infos = current_app.extensions["jishi"].plugins
-    return not any(i.enabled and i.name != "delivery_local" and "delivery_options" in i.hooks for i in infos)
-
-
-def _flat_rate(group) -> DeliveryOption:
-    """The kernel's flat-rate delivery, kept while local delivery is the
-    only delivery plugin: local delivery adds a way, it replaces none."""
-    from jishi import settings
-
-    fee = int(settings.get("delivery.flat_fee", 1000))
-    free_over = int(settings.get("delivery.free_over", 9900))
-    if free_over and group.goods_amount >= free_over:
-        fee = 0
-    return DeliveryOption(code="standard", label=_("Standard delivery"), fee=fee)
 
 
 def chosen_slot(checkout, group) -> object:
@@ -81,12 +61,9 @@ def hook_delivery_options(group, address, checkout):
     if all(line.is_virtual for line in group.lines):
         return None
     cfg = _configs(checkout).get(group.seller_id) or service.config_for(group.seller_id)
-    out = []
-    if _only_delivery_plugin():
-        out.append(_flat_rate(group))
-    if cfg.enabled:
-        out.append(option_for(group, address, checkout, cfg))
-    return out
+    if not cfg.enabled:
+        return None
+    return [option_for(group, address, checkout, cfg)]
 
 
 def _configs(checkout) -> dict:

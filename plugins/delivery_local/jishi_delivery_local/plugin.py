@@ -20,6 +20,9 @@ from jishi_delivery_local import (
 )
 
 requires = ()
+# Local delivery adds a way to receive goods; it does not ship anywhere, so
+# the kernel's flat-rate delivery stays while no shipping plugin is enabled.
+replaces_default_delivery = False
 
 
 # --- App extension -------------------------------------------------------
