@@ -24,7 +24,7 @@ from jishi_pickup.views import qr_response, verify_rate_limit
 # -- schemas ---------------------------------------------------------------------
 
 
-class PointSchema(Schema):
+class PickupPointSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     address = fields.String()
@@ -35,11 +35,11 @@ class PointSchema(Schema):
     is_active = fields.Boolean()
 
 
-class PointListSchema(Schema):
-    items = fields.List(fields.Nested(PointSchema))
+class PickupPointListSchema(Schema):
+    items = fields.List(fields.Nested(PickupPointSchema))
 
 
-class PointArgs(Schema):
+class PickupPointArgs(Schema):
     """Checked by :func:`jishi_pickup.service.clean_point` (raw values, so a
     wrong type is a 422 naming its field, in the kernel's error format)."""
 
@@ -55,14 +55,14 @@ class PointArgs(Schema):
     is_active = fields.Raw(metadata={"description": "boolean; default true"})
 
 
-class VerifyArgs(Schema):
+class PickupVerifyArgs(Schema):
     class Meta:
         unknown = "exclude"
 
     code = fields.Raw(load_default=None, metadata={"description": "the 12-digit pickup code (spaces or dashes between groups allowed)"})
 
 
-class VerifiedSchema(Schema):
+class PickupVerifiedSchema(Schema):
     order_id = fields.Integer()
     order_number = fields.String()
     status = fields.String()
@@ -71,7 +71,7 @@ class VerifiedSchema(Schema):
     verified_by = fields.Integer()
 
 
-class PickupSchema(Schema):
+class OrderPickupSchema(Schema):
     order_id = fields.Integer()
     status = fields.String(metadata={"description": "awaiting_payment, active, used or void"})
     code = fields.String(allow_none=True, metadata={"description": "only while active"})
@@ -92,7 +92,7 @@ def _point(point_id: int):
 
 @api.get("/seller/pickup/points")
 @seller_api("settings")
-@api.response(200, PointListSchema)
+@api.response(200, PickupPointListSchema)
 def list_points():
     """The signed-in seller's pickup points."""
     return {"items": service.points_of(current_scope("api").seller_id)}
@@ -100,8 +100,8 @@ def list_points():
 
 @api.post("/seller/pickup/points")
 @seller_api("settings")
-@api.arguments(PointArgs)
-@api.response(201, PointSchema)
+@api.arguments(PickupPointArgs)
+@api.response(201, PickupPointSchema)
 def create_point(args):
     """Add a pickup point (name, address, hours, phone, lat/lng, is_active)."""
     point = service.create_point(current_scope("api").seller_id, args)
@@ -111,15 +111,15 @@ def create_point(args):
 
 @api.get("/seller/pickup/points/<int:point_id>")
 @seller_api("settings")
-@api.response(200, PointSchema)
+@api.response(200, PickupPointSchema)
 def get_point(point_id):
     return _point(point_id)
 
 
 @api.put("/seller/pickup/points/<int:point_id>")
 @seller_api("settings")
-@api.arguments(PointArgs)
-@api.response(200, PointSchema)
+@api.arguments(PickupPointArgs)
+@api.response(200, PickupPointSchema)
 def update_point(args, point_id):
     """Change the given fields of a point (orders keep their snapshot)."""
     point = service.update_point(_point(point_id), args)
@@ -141,8 +141,8 @@ def delete_point(point_id):
 @api.post("/seller/pickup/verify")
 @seller_api("orders")
 @verify_rate_limit
-@api.arguments(VerifyArgs)
-@api.response(200, VerifiedSchema)
+@api.arguments(PickupVerifyArgs)
+@api.response(200, PickupVerifiedSchema)
 def verify(args):
     """Verify a buyer's pickup code (核销): the order is handed over and
     completed. 400 malformed (field ``code``), 404 ``wrong_code`` (also for
@@ -170,7 +170,7 @@ def _buyer_order(order_id: int):
 
 @api.get("/orders/<int:order_id>/pickup")
 @login_required
-@api.response(200, PickupSchema)
+@api.response(200, OrderPickupSchema)
 def order_pickup(order_id):
     """The pickup of the buyer's own order: the point and, once paid, the
     code (while valid) with its QR image's URL."""

@@ -185,3 +185,21 @@ def test_cash_on_delivery_pickup_gets_a_code(app, api, factory, pk):
     db.session.expire_all()
     done = db.session.get(Order, order.id)
     assert done.status == "completed" and done.paid_at is not None  # cash collected at the counter
+
+
+def test_console_order_page_shows_point_not_code(app, client, factory, pk, login):
+    """PU4: the platform console's order page shows the point and the code's
+    state, never the code itself."""
+    order, code = pk.paid_pickup_order(factory)
+    login(factory.admin())
+    html = client.get(f"/console/orders/{order.id}").get_data(as_text=True)
+    assert "西湖店" in html and "已发放，未核销" in html
+    assert code.code not in html
+
+
+def test_openapi_lists_the_routes(app, client):
+    """PU: the plugin's API is documented in the OpenAPI document."""
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path in ("/api/v1/seller/pickup/points", "/api/v1/seller/pickup/points/{point_id}", "/api/v1/seller/pickup/verify",
+                 "/api/v1/orders/{order_id}/pickup", "/api/v1/orders/{order_id}/pickup/qr.svg"):
+        assert path in paths, path
