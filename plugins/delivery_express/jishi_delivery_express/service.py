@@ -254,14 +254,29 @@ def seller_product(seller_id: int | None, product_id) -> Product:
 def set_product_template(seller_id: int | None, product: Product, template_id: int | None) -> None:
     """Point ``product`` to one of the seller's chosen templates (None: the
     seller's default)."""
-    if product.seller_id != seller_id:
-        raise NotFound(_("product"))
-    if template_id is not None and template_id not in {c.template_id for c in seller_choices(seller_id)}:
-        raise DomainError("template_id", _("Choose one of your delivery templates."))
-    db.session.execute(delete(ExpressProductTemplate).where(ExpressProductTemplate.product_id == product.id))
-    if template_id is not None:
-        db.session.add(ExpressProductTemplate(product_id=product.id, template_id=template_id))
-    commit()
+    set_product_templates(seller_id, [(product, template_id)])
+
+
+def set_product_templates(seller_id: int | None, pairs) -> None:
+    """Several (product, template id or None) at once: all are checked
+    first, then written in one transaction (nothing half-written)."""
+    chosen = {c.template_id for c in seller_choices(seller_id)}
+    for product, template_id in pairs:
+        if product.seller_id != seller_id:
+            raise NotFound(_("product"))
+        if template_id is not None and template_id not in chosen:
+            raise DomainError("template_id", _("Choose one of your delivery templates."))
+    try:
+        ids = [p.id for p, _t in pairs]
+        if ids:
+            db.session.execute(delete(ExpressProductTemplate).where(ExpressProductTemplate.product_id.in_(ids)))
+        for product, template_id in pairs:
+            if template_id is not None:
+                db.session.add(ExpressProductTemplate(product_id=product.id, template_id=template_id))
+        commit()
+    except Exception:
+        rollback()
+        raise
 
 
 # --- The checkout option -----------------------------------------------------------------

@@ -179,21 +179,22 @@ def settings():
 def products():
     scope = _scope()
     if request.method == "POST":
+        pairs = []
         for key in request.form:
             if not key.startswith("template-"):
                 continue
-            pid = key.removeprefix("template-")
-            value = request.form.get(key, "")
+            pid, value = key.removeprefix("template-"), request.form.get(key, "")
             try:
                 product = service.seller_product(scope.seller_id, int(pid) if pid.isdigit() else -1)
             except service.NotFound:
                 abort(404)
-            try:
-                service.set_product_template(scope.seller_id, product, int(value) if value.isdigit() else None)
-            except DomainError as exc:
-                flash(f"{product.name}: {exc.message}", "error")
-                return redirect(url_for("express_seller.products"))
-        flash(_("Saved."), "success")
+            pairs.append((product, int(value) if value.isdigit() else None))
+        try:
+            service.set_product_templates(scope.seller_id, pairs)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(_("Saved."), "success")
         return redirect(url_for("express_seller.products"))
     chosen = service.seller_choices(scope.seller_id)
     names = {t.id: t.name for t in service.templates()}

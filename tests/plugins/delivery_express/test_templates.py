@@ -158,3 +158,11 @@ def test_seller_console_pages(client, factory, svc):
     assert db.session.get(ExpressProductTemplate, p.id).template_id == a.id
     other = factory.product(seller_id=55)
     assert client.post("/seller/express/products", data={f"template-{other.id}": str(a.id)}).status_code == 404
+    # one bad row (template b, which the seller gave up): nothing of the form is written
+    q = factory.product(name="杯")
+    svc.choose_templates(None, [a.id, b.id], a.id)
+    svc.set_product_template(None, p, b.id)
+    svc.choose_templates(None, [a.id], a.id)  # b given up: p falls back
+    r = client.post("/seller/express/products", data={f"template-{p.id}": str(a.id), f"template-{q.id}": str(b.id)})
+    assert r.status_code == 302
+    assert db.session.get(ExpressProductTemplate, p.id) is None and db.session.get(ExpressProductTemplate, q.id) is None
