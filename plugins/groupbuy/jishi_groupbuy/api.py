@@ -43,12 +43,12 @@ blp = Blueprint("groupbuy_api", __name__, url_prefix="/api/v1", description="Gro
 # -- schemas -------------------------------------------------------------------
 
 
-class SkuPriceSchema(Schema):
+class GroupBuySkuPriceSchema(Schema):
     sku_id = Id(required=True)
     group_price = Money(required=True, validate=validate.Range(min=1, max=service.MAX_PRICE))
 
 
-class ActivityArgs(Schema):
+class GroupBuyActivityArgs(Schema):
     product_id = Id(required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=60))
     group_size = StrictInt(required=True, validate=validate.Range(min=2, max=service.MAX_GROUP_SIZE))
@@ -58,20 +58,20 @@ class ActivityArgs(Schema):
     starts_at = fields.AwareDateTime(required=True, default_timezone=UTC, metadata={"description": "ISO 8601; without an offset: UTC"})
     ends_at = fields.AwareDateTime(required=True, default_timezone=UTC)
     enabled = fields.Boolean(load_default=True)
-    skus = fields.List(fields.Nested(SkuPriceSchema), required=True, validate=validate.Length(min=1, max=200))
+    skus = fields.List(fields.Nested(GroupBuySkuPriceSchema), required=True, validate=validate.Length(min=1, max=200))
 
 
-class ActivityUpdateArgs(ActivityArgs):
+class GroupBuyActivityUpdateArgs(GroupBuyActivityArgs):
     class Meta:
         exclude = ("product_id",)
 
 
-class SkuPriceOutSchema(Schema):
+class GroupBuySkuPriceOutSchema(Schema):
     sku_id = fields.Integer()
     group_price = fields.Integer()
 
 
-class ActivitySchema(Schema):
+class GroupBuyActivitySchema(Schema):
     id = fields.Integer()
     seller_id = fields.Integer(allow_none=True)
     product_id = fields.Integer()
@@ -84,10 +84,10 @@ class ActivitySchema(Schema):
     enabled = fields.Boolean()
     created_by_platform = fields.Boolean()
     running = fields.Function(lambda a: service.is_running(a))
-    skus = fields.List(fields.Nested(SkuPriceOutSchema))
+    skus = fields.List(fields.Nested(GroupBuySkuPriceOutSchema))
 
 
-class GroupSchema(Schema):
+class GroupBuyGroupSchema(Schema):
     token = fields.String()
     activity_id = fields.Integer()
     state = fields.String(metadata={"description": "pending, forming, succeeded, failed, cancelled"})
@@ -100,7 +100,7 @@ class GroupSchema(Schema):
     share_path = fields.Function(lambda g: f"/groupbuy/groups/{g.token}")
 
 
-class SkuOfferSchema(Schema):
+class GroupBuySkuOfferSchema(Schema):
     sku_id = fields.Integer()
     spec_text = fields.String()
     price = fields.Integer()
@@ -108,23 +108,23 @@ class SkuOfferSchema(Schema):
     stock = fields.Integer()
 
 
-class ProductGroupBuySchema(Schema):
+class GroupBuyProductSchema(Schema):
     product_id = fields.Integer()
-    activity = fields.Nested(ActivitySchema, allow_none=True)
-    skus = fields.List(fields.Nested(SkuOfferSchema))
-    groups = fields.List(fields.Nested(GroupSchema))
+    activity = fields.Nested(GroupBuyActivitySchema, allow_none=True)
+    skus = fields.List(fields.Nested(GroupBuySkuOfferSchema))
+    groups = fields.List(fields.Nested(GroupBuyGroupSchema))
     used_units = fields.Integer(allow_none=True, metadata={"description": "units the signed-in buyer holds in this activity"})
 
 
-class MembershipSchema(Schema):
+class GroupBuyMembershipSchema(Schema):
     order_id = fields.Integer()
     status = fields.String(metadata={"description": "pending (unpaid), paid, left, refunded"})
     quantity = fields.Integer()
     is_leader = fields.Boolean()
-    group = fields.Nested(GroupSchema)
+    group = fields.Nested(GroupBuyGroupSchema)
 
 
-class GroupDetailSchema(GroupSchema):
+class GroupBuyGroupDetailSchema(GroupBuyGroupSchema):
     share_path = fields.String()
     product_id = fields.Integer()
     title = fields.String()
@@ -153,7 +153,7 @@ def _own_activity(activity_id: int) -> Activity:
 
 
 @blp.get("/groupbuy/products/<int:product_id>")
-@blp.response(200, ProductGroupBuySchema)
+@blp.response(200, GroupBuyProductSchema)
 def product_offer(product_id):
     """The product's running group buy: group prices per SKU and the open
     groups one may join (soonest to expire first). ``activity`` null: none."""
@@ -175,7 +175,7 @@ def product_offer(product_id):
 
 
 @blp.get("/groupbuy/groups/<token>")
-@blp.response(200, GroupDetailSchema)
+@blp.response(200, GroupBuyGroupDetailSchema)
 def group_detail(token):
     """One group by its share token (no member names: only counts)."""
     group = service.group_by_token(token)
@@ -192,7 +192,7 @@ def group_detail(token):
 
 @blp.get("/groupbuy/my-groups")
 @login_required
-@blp.response(200, MembershipSchema(many=True))
+@blp.response(200, GroupBuyMembershipSchema(many=True))
 def my_groups():
     """The signed-in buyer's memberships, newest first."""
     rows = db.session.execute(
@@ -206,7 +206,7 @@ def my_groups():
 
 @blp.get("/groupbuy/activities")
 @seller_api("products")
-@blp.response(200, ActivitySchema(many=True))
+@blp.response(200, GroupBuyActivitySchema(many=True))
 def activities():
     """Activities the acting seller may see (the platform: all)."""
     scope, platform = _acting()
@@ -215,8 +215,8 @@ def activities():
 
 @blp.post("/groupbuy/activities")
 @seller_api("products")
-@blp.arguments(ActivityArgs)
-@blp.response(201, ActivitySchema)
+@blp.arguments(GroupBuyActivityArgs)
+@blp.response(201, GroupBuyActivitySchema)
 def activity_create(args):
     """Create an activity on ``product_id`` (a merchant: its own products
     only; another merchant's product is 404). 409 when another enabled
@@ -229,15 +229,15 @@ def activity_create(args):
 
 @blp.get("/groupbuy/activities/<int:activity_id>")
 @seller_api("products")
-@blp.response(200, ActivitySchema)
+@blp.response(200, GroupBuyActivitySchema)
 def activity_get(activity_id):
     return _own_activity(activity_id)
 
 
 @blp.put("/groupbuy/activities/<int:activity_id>")
 @seller_api("products")
-@blp.arguments(ActivityUpdateArgs)
-@blp.response(200, ActivitySchema)
+@blp.arguments(GroupBuyActivityUpdateArgs)
+@blp.response(200, GroupBuyActivitySchema)
 def activity_update(args, activity_id):
     """Change an activity (every field but the product); running groups keep
     their size and deadline."""
@@ -250,7 +250,7 @@ def activity_update(args, activity_id):
 
 @blp.get("/groupbuy/activities/<int:activity_id>/groups")
 @seller_api("products")
-@blp.response(200, GroupSchema(many=True))
+@blp.response(200, GroupBuyGroupSchema(many=True))
 def activity_groups(activity_id):
     a = _own_activity(activity_id)
     return list(db.session.execute(select(Group).where(Group.activity_id == a.id).order_by(Group.id.desc()).limit(200)).scalars())

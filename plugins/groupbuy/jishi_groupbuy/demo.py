@@ -44,11 +44,32 @@ def demo_orders(data: dict) -> str | None:
         return None
     activity = db.session.get(Activity, aid)
     sku_id = activity.skus[0].sku_id
+    items, address_id = [(sku_id, 1)], getattr(address, "id", None)
+    options = {service.OPTION: {"activity_id": aid}, "delivery": _delivery_choice(buyer, items, address_id, {service.OPTION: {"activity_id": aid}})}
     with current_app.test_request_context("/", method="POST"):
-        payment = place_order(buyer, [(sku_id, 1)], getattr(address, "id", None), {service.OPTION: {"activity_id": aid}},
-                              idempotency_key="demo-groupbuy-1")[0]
+        payment = place_order(buyer, items, address_id, options, idempotency_key="demo-groupbuy-1")[0]
         pay(payment)
     return "1 open group"
+
+
+def _delivery_choice(buyer, items, address_id, options) -> dict:
+    """The first delivery option (of whatever delivery plugins are on) with
+    which the checkout has no problem: a pickup point or a time slot may
+    need choices the demo does not make."""
+    from jishi.checkout.service import build_checkout
+    from jishi.db import rollback
+
+    co = build_checkout(buyer, items, address_id, options)
+    group = co.groups[0]
+    for option in group.delivery_options:
+        if not option.available:
+            continue
+        tried = build_checkout(buyer, items, address_id, {**options, "delivery": {group.key: option.code}})
+        if not tried.problems:
+            rollback()
+            return {group.key: option.code}
+    rollback()
+    return {}
 
 
 def pay(payment) -> None:
