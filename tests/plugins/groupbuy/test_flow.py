@@ -175,6 +175,10 @@ def test_member_refund_before_success_leaves_the_group(api, factory, setup):
     assert gb.member_of(second).status == "refunded"
     group = gb.group_of(first)
     assert (group.seats, group.paid, group.state) == (1, 1, service.FORMING)
+    # leaving again (a replayed close) frees nothing more
+    service._left_paid(gb.member_of(second), group, service.now())
+    group = gb.group_of(first)
+    assert (group.seats, group.paid) == (1, 1)
     for u in (c, d):
         gb.pay(gb.place(u, sku_id, activity.id, token))
     assert gb.group_of(first).state == service.SUCCEEDED
