@@ -211,8 +211,38 @@ def product_offer(product_id):
     return {"server_time": at, "product_id": product.id, "activity": offer(activity, _buyer(), at) if activity else None}
 
 
+_SOLD_OUT_TEXT: dict[str, str] = {}
+
+
+def _quick_locale() -> str:
+    """The request's locale without loading the user (the kernel's choice
+    minus the account's preference: the session's, then Accept-Language),
+    so a sold-out answer costs no database query."""
+    from flask import current_app, session
+
+    locales = current_app.config["JISHI_LOCALES"]
+    chosen = session.get("locale")
+    if chosen in locales:
+        return chosen
+    best = request.accept_languages.best_match(list(locales) + ["zh", "en-US", "zh-CN"])
+    if best in ("zh", "zh-CN"):
+        return "zh_CN"
+    if best == "en-US":
+        return "en"
+    return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def _sold_out():
-    fail(409, "sold_out", _("Sold out."), "sku_id")
+    """409 ``sold_out``: translated once per locale, answered without
+    touching the database."""
+    code = _quick_locale()
+    text = _SOLD_OUT_TEXT.get(code)
+    if text is None:
+        from flask_babel import force_locale
+
+        with force_locale(code):
+            text = _SOLD_OUT_TEXT[code] = str(_("Sold out."))
+    fail(409, "sold_out", text, "sku_id")
 
 
 @blp.post("/flashsale/buy")
@@ -231,8 +261,11 @@ def buy():
     the per-buyer limit; 201 with the payment order and order otherwise
     (the body may carry ``address_id``, ``delivery``, ``messages`` and
     ``options`` as for ``/checkout/place``)."""
+    raw = request.get_json(silent=True) or {}
+    if isinstance(raw, dict) and type(raw.get("sku_id")) is int and gate.is_sold_out(raw["sku_id"]):
+        _sold_out()  # the hot path of a sold-out sale: nothing parsed, read or written
     try:
-        args = _buy_args.load(request.get_json(silent=True) or {})
+        args = _buy_args.load(raw)
     except ValidationError as exc:
         from jishi.api.common import _first_field
 
@@ -255,7 +288,7 @@ def buy():
         fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
     user = current_user._get_current_object()
     key = idempotency_key()
-    if key:
+    if key and gate.redis_client() is not None:  # a retry must not take a second Redis unit
         existing = checkout_service.find_placed(user, key)
         if existing is not None:
             return {"payments": checkout_service._siblings(existing), "orders": [o for p in checkout_service._siblings(existing) for o in p.orders], "replayed": True}, 200
@@ -268,6 +301,7 @@ def buy():
     options = dict(args.get("options") or {})
     options["delivery"] = dict(args.get("delivery") or {})
     options["messages"] = dict(args.get("messages") or {})
+    started = utcnow()
     try:
         payments = checkout_service.place_order(user, [(sku_id, quantity)], args.get("address_id"), options, idempotency_key=key)
     except OutOfStock:
@@ -276,6 +310,9 @@ def buy():
     except BaseException:
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
         raise
+    if all(p.created_at < started for p in payments):  # a retry answered by the kernel: no unit was taken now
+        gate.give_back(row.id, user.id, quantity, row.per_user_limit)
+        return {"payments": payments, "orders": [o for p in payments for o in p.orders], "replayed": True}, 200
     return {"payments": payments, "orders": [o for p in payments for o in p.orders], "replayed": False}, 201
 
 

@@ -4,11 +4,11 @@ units.
 
 1. A per-process flag per SKU: set when this process saw the flash stock
    at 0 (a read or a refused conditional UPDATE), valid for
-   ``FLASHSALE_SOLDOUT_TTL`` seconds (default 1). A sold-out answer is then
+   ``JISHI_FLASHSALE_SOLDOUT_TTL`` seconds (default 1). A sold-out answer is then
    a dictionary look-up. Given-back units clear the flag in this process;
    other processes see them when their flag expires (a buyer refused within
    that second of a release loses nothing: nothing was written).
-2. With ``JISHI_REDIS_URL`` set (and ``FLASHSALE_REDIS`` not False): a Lua
+2. With ``JISHI_REDIS_URL`` set (and ``JISHI_FLASHSALE_REDIS`` not False): a Lua
    script (``register_script``) holds per flash SKU the units left and per
    buyer the units taken, and decides atomically whether a purchase may go
    on to the database. A refused purchase is answered from Redis; an
@@ -50,7 +50,7 @@ OK, SOLD_OUT, LIMIT, UNKNOWN = 1, 0, -1, -2
 
 
 def _ttl() -> float:
-    return float(current_app.config.get("FLASHSALE_SOLDOUT_TTL", 1.0))
+    return float(current_app.config.get("JISHI_FLASHSALE_SOLDOUT_TTL", 1.0))
 
 
 def is_sold_out(sku_id: int) -> bool:
@@ -80,10 +80,10 @@ def clear_all() -> None:
 
 def redis_client():
     """The Redis client when ``JISHI_REDIS_URL`` is set (and
-    ``FLASHSALE_REDIS`` is not False), else None."""
+    ``JISHI_FLASHSALE_REDIS`` is not False), else None."""
     cfg = current_app.config
     url = cfg.get("JISHI_REDIS_URL")
-    if not url or not cfg.get("FLASHSALE_REDIS", True):
+    if not url or not cfg.get("JISHI_FLASHSALE_REDIS", True):
         return None
     client = _clients.get(url)
     if client is None:
@@ -99,7 +99,7 @@ def redis_client():
 
 
 def _prefix() -> str:
-    return current_app.config.get("FLASHSALE_REDIS_PREFIX", "jishi:flashsale:")
+    return current_app.config.get("JISHI_FLASHSALE_REDIS_PREFIX", "jishi:flashsale:")
 
 
 def _left_key(fsid: int) -> str:

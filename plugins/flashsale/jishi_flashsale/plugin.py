@@ -2,8 +2,8 @@
 
 Hooks implemented (see ``docs/plugins/flashsale.md``):
 
-- ``config_defaults``   ``FLASHSALE_UNPAID_MINUTES`` (5), ``FLASHSALE_SOLDOUT_TTL``
-  (1 s), ``FLASHSALE_REDIS`` (True: use ``JISHI_REDIS_URL`` when set)
+- ``config_defaults``   ``JISHI_FLASHSALE_UNPAID_MINUTES`` (5), ``JISHI_FLASHSALE_SOLDOUT_TTL``
+  (1 s), ``JISHI_FLASHSALE_REDIS`` (True: use ``JISHI_REDIS_URL`` when set)
 - ``line_price_rules``  the flash price (priority 100) while a sale runs,
   ``quantity_limit`` = what the buyer may still take
 - ``reserve_stock``     flash lines come out of the flash stock (atomic)
@@ -26,7 +26,7 @@ requires = ()
 
 @hookimpl
 def config_defaults():
-    return {"FLASHSALE_UNPAID_MINUTES": 5, "FLASHSALE_SOLDOUT_TTL": 1.0, "FLASHSALE_REDIS": True, "FLASHSALE_REDIS_PREFIX": "jishi:flashsale:"}
+    return {"JISHI_FLASHSALE_UNPAID_MINUTES": 5, "JISHI_FLASHSALE_SOLDOUT_TTL": 1.0, "JISHI_FLASHSALE_REDIS": True, "JISHI_FLASHSALE_REDIS_PREFIX": "jishi:flashsale:"}
 
 
 @hookimpl

@@ -23,7 +23,7 @@ the line's :class:`Reservation` by ``released = released + n WHERE released
 decreased, so each unit comes back exactly once however often, or however
 concurrently, the kernel asks.
 
-Unpaid flash orders close after ``FLASHSALE_UNPAID_MINUTES`` (default 5)
+Unpaid flash orders close after ``JISHI_FLASHSALE_UNPAID_MINUTES`` (default 5)
 by :func:`close_unpaid` (periodic job, idempotent, the same conditional
 close of the payment order as the kernel's own job). A payment that arrives
 after that is refunded by the kernel's notification handling (it refunds
@@ -89,9 +89,16 @@ def state_of(activity: Activity, at: datetime | None = None) -> str:
 def running_flash(sku_id: int, at: datetime | None = None):
     """The running flash offer of ``sku_id`` as one row (``id``,
     ``activity_id``, ``flash_price``, ``stock``, ``sold``,
-    ``per_user_limit``, ``ends_at``), or None. ONE indexed query."""
+    ``per_user_limit``, ``ends_at``), or None. ONE indexed query, made
+    once per request (the buy endpoint's pre-check and the price rule share
+    it; the conditional UPDATE decides anyway)."""
+    from flask import has_request_context, request
+
+    cache = request._get_current_object().__dict__.setdefault("_flashsale_running", {}) if has_request_context() and at is None else None
+    if cache is not None and sku_id in cache:
+        return cache[sku_id]
     at = at or now()
-    return db.session.execute(
+    row = db.session.execute(
         select(
             FlashSku.id, FlashSku.activity_id, FlashSku.flash_price, FlashSku.stock, FlashSku.sold,
             Activity.per_user_limit, Activity.ends_at,
@@ -101,6 +108,9 @@ def running_flash(sku_id: int, at: datetime | None = None):
         .order_by(Activity.id)
         .limit(1)
     ).first()
+    if cache is not None:
+        cache[sku_id] = row
+    return row
 
 
 def current_for_product(product_id: int, at: datetime | None = None, horizon_days: int = 7) -> Activity | None:
@@ -404,12 +414,12 @@ def release(order_line, quantity: int, reason: str) -> bool | None:
 
 
 def unpaid_minutes() -> int:
-    return int(current_app.config.get("FLASHSALE_UNPAID_MINUTES", 5))
+    return int(current_app.config.get("JISHI_FLASHSALE_UNPAID_MINUTES", 5))
 
 
 def close_unpaid(at: datetime | None = None) -> str:
     """Close the payment orders of flash orders unpaid for
-    ``FLASHSALE_UNPAID_MINUTES`` (idempotent job): the payment order closes
+    ``JISHI_FLASHSALE_UNPAID_MINUTES`` (idempotent job): the payment order closes
     first by a conditional UPDATE (a payment notification racing with it
     finds it closed and the kernel refunds the money), then its unpaid
     orders are cancelled and their stock given back (flash stock exactly

@@ -157,7 +157,7 @@ def test_cancel_returns_flash_stock_and_limit_exactly_once(api, factory):
 
 
 def test_unpaid_flash_orders_close_after_the_flash_timeout(api, factory):
-    """FS: after FLASHSALE_UNPAID_MINUTES the job closes the unpaid flash order and returns the unit once; a second run does nothing."""
+    """FS: after JISHI_FLASHSALE_UNPAID_MINUTES the job closes the unpaid flash order and returns the unit once; a second run does nothing."""
     product = factory.product(price=1000, stock=5)
     a = fs.activity(product, stock=1, per_user=1)
     user = fs.buyer(factory)
@@ -177,8 +177,8 @@ def test_unpaid_flash_orders_close_after_the_flash_timeout(api, factory):
 
 
 def test_unpaid_timeout_is_configurable_and_paid_orders_stay(api, factory, app):
-    """FS: FLASHSALE_UNPAID_MINUTES decides; paid flash orders are never closed by the job."""
-    app.config["FLASHSALE_UNPAID_MINUTES"] = 30
+    """FS: JISHI_FLASHSALE_UNPAID_MINUTES decides; paid flash orders are never closed by the job."""
+    app.config["JISHI_FLASHSALE_UNPAID_MINUTES"] = 30
     product = factory.product(price=1000, stock=5)
     a = fs.activity(product, stock=5, per_user=0)
     u1, u2 = fs.buyer(factory), fs.buyer(factory)

@@ -1,0 +1,158 @@
+"""Shared machinery of the flash-sale stress test and benchmark: seed a
+flash sale with many buyers, fire a burst of purchase attempts at a real
+gunicorn server, and check the database afterwards.
+
+Used by ``bench/flashsale_stress.py`` (scripts/stress_flashsale.sh, run by
+CI) and ``bench/flashsale.py`` (figures).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import tempfile
+import threading
+import time
+from datetime import timedelta
+
+
+def seed(url: str, *, buyers: int = 200, units: int = 100, per_user: int = 2, normal_stock: int = 1000) -> dict:
+    """Schema (the kernel's and the plugin's), one product with a running
+    flash sale of ``units`` units (normal stock ``normal_stock``), and
+    ``buyers`` buyers each with an API token and an address."""
+    from jishi.accounts.auth import issue_token
+    from jishi.accounts.models import Address, User
+    from jishi.app import create_app
+    from jishi.db import db, utcnow
+    from jishi.testing import factories
+    from jishi_flashsale import service
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_PLUGINS": "flashsale"}, instance_path=tempfile.mkdtemp())
+    with app.app_context():
+        db.create_all()
+        product = factories.product(name="秒杀压测商品", price=10000, stock=normal_stock)
+        now = utcnow()
+        activity = service.save_activity(
+            {"product_id": product.id, "title": "stress", "per_user_limit": per_user, "starts_at": now - timedelta(minutes=5),
+             "ends_at": now + timedelta(hours=2), "skus": [{"sku_id": product.skus[0].id, "flash_price": 100, "stock": units}]},
+            seller_id=None, platform=True,
+        )
+        db.session.commit()
+        pw = factories._hash("secret123")
+        users = [User(phone=f"137{i:08d}", password_hash=pw, role="buyer", name=f"b{i}") for i in range(buyers)]
+        db.session.add_all(users)
+        db.session.flush()
+        addresses = [Address(user_id=u.id, name="张三", phone="13800000000", province="浙江省", city="杭州市", district="西湖区",
+                             detail="文三路 1 号", is_default=True) for u in users]
+        db.session.add_all(addresses)
+        tokens = [issue_token(u) for u in users]
+        db.session.commit()
+        info = {
+            "sku_id": product.skus[0].id, "product_id": product.id, "activity_id": activity.id, "flash_sku_id": activity.skus[0].id,
+            "buyers": [{"user_id": u.id, "token": t, "address_id": a.id} for u, t, a in zip(users, tokens, addresses)],
+            "units": units, "per_user": per_user, "normal_stock": normal_stock,
+        }
+    return info
+
+
+def _post(host: str, port: int, path: str, body: dict, headers: dict) -> tuple[int, float, str]:
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        payload = json.dumps(body)
+        conn.request("POST", path, body=payload, headers={"Content-Type": "application/json", **headers})
+        resp = conn.getresponse()
+        data = resp.read()
+        status = resp.status
+    except OSError as exc:
+        return -1, time.perf_counter() - started, str(exc)
+    finally:
+        conn.close()
+    code = ""
+    if status >= 400:
+        try:
+            code = json.loads(data).get("code", "")
+        except ValueError:
+            code = data[:100].decode(errors="replace")
+    return status, time.perf_counter() - started, code
+
+
+def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32) -> dict:
+    """``attempts`` POST /api/v1/flashsale/buy from the buyers in turn
+    (attempt i by buyer i % n, each with its own Idempotency-Key), from
+    ``concurrency`` threads with a connection each, all released at once.
+    Returns counts by status/code, attempts/s, p50/p99 latency (ms)."""
+    host, port = base.split("//", 1)[1].split(":")
+    port = int(port)
+    buyers = info["buyers"]
+    results: list = [None] * attempts
+    next_i = iter(range(attempts))
+    lock = threading.Lock()
+    barrier = threading.Barrier(concurrency + 1)
+    run = f"{time.time_ns()}"
+
+    def worker():
+        barrier.wait()
+        while True:
+            with lock:
+                i = next(next_i, None)
+            if i is None:
+                return
+            b = buyers[i % len(buyers)]
+            results[i] = _post(host, port, "/api/v1/flashsale/buy", {"sku_id": info["sku_id"], "quantity": 1, "address_id": b["address_id"]},
+                               {"Authorization": f"Bearer {b['token']}", "Idempotency-Key": f"stress-{run}-{i}"})
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    counts: dict[str, int] = {}
+    for status, _lat, code in results:
+        key = f"{status} {code}".strip()
+        counts[key] = counts.get(key, 0) + 1
+    lats = sorted(r[1] * 1000 for r in results)
+    return {
+        "attempts": attempts, "seconds": elapsed, "rps": attempts / elapsed, "counts": counts,
+        "p50_ms": statistics.median(lats), "p99_ms": lats[min(len(lats) - 1, int(len(lats) * 0.99))],
+        "server_errors": sum(1 for r in results if r[0] >= 500 or r[0] < 0),
+    }
+
+
+def check(url: str, info: dict) -> list[str]:
+    """What the database says after the burst; returns the failures (empty: PASS)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    failures = []
+    with engine.connect() as conn:
+        orders = conn.execute(text("SELECT count(*) FROM orders")).scalar()
+        stock, sold = conn.execute(text("SELECT stock, sold FROM flashsale_skus WHERE id = :i"), {"i": info["flash_sku_id"]}).one()
+        top = conn.execute(text(
+            "SELECT user_id, sum(ol.quantity) AS n FROM orders o JOIN order_lines ol ON ol.order_id = o.id GROUP BY user_id ORDER BY n DESC LIMIT 1"
+        )).first()
+        units = conn.execute(text("SELECT coalesce(sum(ol.quantity), 0) FROM order_lines ol")).scalar()
+        normal = conn.execute(text("SELECT stock FROM skus WHERE id = :i"), {"i": info["sku_id"]}).scalar()
+        usage_max = conn.execute(text("SELECT coalesce(max(units), 0) FROM flashsale_usage")).scalar()
+        reservations = conn.execute(text("SELECT coalesce(sum(quantity), 0) FROM flashsale_reservations")).scalar()
+    engine.dispose()
+    want = info["units"]
+    if units != want:
+        failures.append(f"units ordered {units}, expected exactly {want}")
+    if orders != want:
+        failures.append(f"orders {orders}, expected exactly {want} (one unit each)")
+    if stock - sold != 0:
+        failures.append(f"flash stock left {stock - sold}, expected 0")
+    if sold != want or reservations != want:
+        failures.append(f"flash sold {sold} / reserved {reservations}, expected {want}")
+    if top is not None and top[1] > info["per_user"]:
+        failures.append(f"buyer {top[0]} holds {top[1]} units, above the limit {info['per_user']}")
+    if usage_max > info["per_user"]:
+        failures.append(f"a per-buyer counter reads {usage_max}, above the limit {info['per_user']}")
+    if normal != info["normal_stock"]:
+        failures.append(f"normal stock {normal}, expected untouched {info['normal_stock']}")
+    return failures

@@ -1,0 +1,117 @@
+"""Flash-sale stress test (SPEC FS), run by CI through scripts/stress_flashsale.sh.
+
+A real gunicorn server with several worker processes on a fresh database
+(PostgreSQL by default), one flash sale of 100 units with a per-buyer limit
+of 2, and 1,000 purchase attempts from 200 buyers fired at
+``POST /api/v1/flashsale/buy`` by 32 threads at once. Then the database
+must show exactly 100 orders of one unit, flash stock 0, no buyer above the
+limit, normal stock untouched, and no answer may be a 5xx.
+
+    python bench/flashsale_stress.py [--db postgres|sqlite] [--workers 4] [--redis]
+
+Prints PASS or FAIL (with the reasons) and exits non-zero on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import database_url, gunicorn  # noqa: E402
+from flashsale_common import burst, check, seed  # noqa: E402
+
+
+@contextmanager
+def redis_server():
+    exe = shutil.which("redis-server")
+    if not exe:
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import redis
+
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def run(db: str, workers: int, attempts: int, buyers: int, units: int, per_user: int, concurrency: int, redis_url: str | None) -> bool:
+    label = f"{db}, {workers} workers" + (", Redis gate" if redis_url else ", database only")
+    url = database_url(db, f"jishi_fs_stress_{os.getpid()}")
+    info = seed(url, buyers=buyers, units=units, per_user=per_user)
+    env = {"JISHI_DATABASE_URL": url, "JISHI_SECRET_KEY": "stress", "JISHI_PLUGINS": "flashsale"}
+    if redis_url:
+        env["JISHI_REDIS_URL"] = redis_url
+    else:
+        os.environ.pop("JISHI_REDIS_URL", None)
+    with gunicorn("jishi.wsgi:app", env, workers=workers) as base:
+        result = burst(base, info, attempts=attempts, concurrency=concurrency)
+    failures = check(url, info)
+    if result["server_errors"]:
+        failures.append(f"{result['server_errors']} answers were 5xx or failed connections")
+    created = result["counts"].get("201", 0)
+    if created != units:
+        failures.append(f"{created} purchases answered 201, expected {units}")
+    print(f"== flash-sale stress ({label}): {attempts} attempts from {buyers} buyers on {units} units (limit {per_user}), {concurrency} connections")
+    print(f"   {result['seconds']:.1f} s, {result['rps']:.0f} attempts/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms")
+    print("   answers: " + ", ".join(f"{k}: {v}" for k, v in sorted(result["counts"].items())))
+    if failures:
+        print(f"FAIL flash-sale stress ({label}):")
+        for f in failures:
+            print("   - " + f)
+    else:
+        print(f"PASS flash-sale stress ({label}): exactly {units} orders, flash stock 0, nobody above the limit, no 5xx")
+    if db == "postgres":
+        from sqlalchemy import create_engine, text
+
+        from common import PG_ADMIN_URL
+
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "jishi_fs_stress_{os.getpid()}" WITH (FORCE)'))
+        admin.dispose()
+    return not failures
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--attempts", type=int, default=1000)
+    ap.add_argument("--buyers", type=int, default=200)
+    ap.add_argument("--units", type=int, default=100)
+    ap.add_argument("--per-user", type=int, default=2)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--redis", action="store_true", help="also run with the Redis gate (needs redis-server)")
+    args = ap.parse_args()
+    ok = run(args.db, args.workers, args.attempts, args.buyers, args.units, args.per_user, args.concurrency, None)
+    if args.redis:
+        with redis_server() as redis_url:
+            ok = run(args.db, args.workers, args.attempts, args.buyers, args.units, args.per_user, args.concurrency, redis_url) and ok
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
