@@ -927,3 +927,30 @@ class ImplementsPluginHook:
 def test_plugin_declared_hookspecs(app):
     """K3: a plugin's ``hookspecs`` attribute adds hooks other plugins implement."""
     assert app.extensions["jishi"].hook.tracking_events(order_id=5) == [["event of 5"]]
+
+
+class Extras:
+    def __init__(self, key="points"):
+        self.key = key
+
+    @hookimpl
+    def checkout_extras(self, checkout):
+        return {self.key: {"lines": len(checkout.lines), "usable": 120}}
+
+
+@plugin(Extras())
+def test_hook_checkout_extras(app, api, factory):
+    """K3/K14: what a plugin adds to the checkout preview shows under
+    ``plugins.<key>``; two plugins answering one key is an error."""
+    buyer = factory.user()
+    product = factory.product()
+    db.session.commit()
+    body = {"items": [{"sku_id": product.skus[0].id, "quantity": 2}]}
+    resp = api.post("/checkout/preview", user=buyer, json=body)
+    assert resp.status_code == 200 and resp.get_json()["plugins"] == {"points": {"lines": 1, "usable": 120}}
+    app.extensions["jishi"].pm.register(Extras(), name="second-points")
+    try:
+        with pytest.raises(RuntimeError, match="points"):
+            api.post("/checkout/preview", user=buyer, json=body)
+    finally:
+        app.extensions["jishi"].pm.unregister(name="second-points")

@@ -549,6 +549,18 @@ def order_discounts(checkout: Checkout) -> Sequence[Discount] | None:
     """
 
 
+@hookspec
+def checkout_extras(checkout: Checkout) -> dict | None:
+    """What a plugin adds to the API's checkout preview, e.g. the coupons a
+    buyer can choose from and which are chosen.
+
+    :returns: a dict of JSON-ready values under keys of the plugin's own
+        (normally its name: ``{"coupons": {...}}``), shown in the preview as
+        ``plugins.<key>``. Two plugins answering the same key is an error.
+    All implementations are called. Default implementation: none.
+    """
+
+
 @hookspec(firstresult=True)
 def allocate_discount(discount: Discount, lines: Sequence[CheckoutLine]) -> Sequence[int] | None:
     """Split one discount over its eligible lines.

@@ -120,6 +120,7 @@ class CheckoutPreviewSchema(Schema):
     totals = fields.Nested(CheckoutTotalsSchema)
     address_id = fields.Integer(allow_none=True)
     problems = fields.List(fields.Nested(CheckoutProblemSchema))
+    plugins = fields.Dict(keys=fields.String(), metadata={"description": "what plugins add (checkout_extras hook), by key, e.g. coupons"})
 
 
 class CheckoutPlacedSchema(Schema):
@@ -190,8 +191,21 @@ def preview(args):
     items, address_id, options = _args(args)
     co = checkout_service.build_checkout(current_user, items, address_id, options)
     data = preview_dict(co)
+    data["plugins"] = _extras(co)
     db.session.rollback()  # a preview writes nothing
     return data
+
+
+def _extras(co) -> dict:
+    from flask import current_app
+
+    extras: dict = {}
+    for result in current_app.extensions["jishi"].hook.checkout_extras(checkout=co):
+        for key, value in (result or {}).items():
+            if key in extras:
+                raise RuntimeError(f"two plugins add {key!r} to the checkout preview")
+            extras[key] = value
+    return extras
 
 
 def _placed(payments, replayed: bool) -> dict:

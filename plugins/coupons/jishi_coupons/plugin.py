@@ -55,6 +55,15 @@ def order_discounts(checkout):
 
 
 @hookimpl
+def checkout_extras(checkout):
+    """The preview's ``plugins.coupons``: coupons per merchant order and
+    platform-wide, what each would take off, and which are chosen."""
+    from jishi_coupons.api import CouponsCheckoutOptionsSchema, options_dict
+
+    return {"coupons": CouponsCheckoutOptionsSchema().dump(options_dict(checkout))}
+
+
+@hookimpl
 def validate_checkout(checkout):
     return co.validate_checkout(checkout)
 

@@ -44,6 +44,10 @@ def test_seed_example_platform_coupon_18_27_45(api, factory, ms):
     opts = api.post("/coupons/checkout-options", user=buyer, json=body(items, addr)).json
     assert opts["platform"]["chosen"] == cp.id and opts["chosen"] == [cp.id]
     assert [g["seller_id"] for g in opts["groups"]] == [a.id, b.id, c.id]
+    # The kernel's checkout preview carries the same (checkout_extras hook).
+    preview = api.post("/checkout/preview", user=buyer, json=body(items, addr)).json
+    assert preview["plugins"]["coupons"] == opts
+    assert [d["amount"] for d in preview["discounts"]] == [1000]
     data = place(api, buyer, items, addr, "seed")
     orders = {o["seller_id"]: o for o in data["orders"]}
     assert {sid: o["goods_amount"] - o["discount_amount"] for sid, o in orders.items()} == {a.id: 1800, b.id: 2700, c.id: 4500}
