@@ -33,9 +33,13 @@ def api_blueprints():
     return [api.api]
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def delivery_options(group, address, checkout):
-    """SPEC DE: one ``express`` option per group with physical goods."""
+    """SPEC DE: one ``express`` option per group with physical goods.
+
+    ``tryfirst``: express comes first in the list, so it is the option
+    preselected when the buyer has not chosen (pickup and local delivery
+    need a choice of point or slot the buyer makes)."""
     from jishi_delivery_express import service
 
     option = service.option_for(group, address)
