@@ -74,6 +74,20 @@ if [ -n "$PG_URL" ]; then
 else
     echo "== PostgreSQL run skipped: no server on 127.0.0.1:5432 and JISHI_TEST_DATABASE_URL unset"
 fi
+# 2b. The third-party example plugins (examples/), pip-installed and tested
+#     like an outside plugin: SQLite, then the PostgreSQL database above
+echo "== examples: scripts/test_examples.sh"
+set +e
+JISHI_TEST_DATABASE_URL="$PG_URL" bash scripts/test_examples.sh 2>&1 | tee "$ART/examples.log"
+set -e
+if [[ $(tail -n 1 "$ART/examples.log") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    PASSED=$((PASSED + BASH_REMATCH[1]))
+    FAILED=$((FAILED + BASH_REMATCH[2]))
+else
+    echo "examples: no summary line"
+    FAILED=$((FAILED + 1))
+fi
+
 if [ -n "$CREATED_DB" ]; then
     psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $CREATED_DB with (force)" >/dev/null || true
 fi
