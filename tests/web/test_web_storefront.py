@@ -39,6 +39,10 @@ class SlotFiller:
     def order_placing(self, checkout, payments, orders):
         self.seen_options.append(checkout.options)
 
+    @hookimpl
+    def validate_checkout(self, checkout):
+        self.seen_options.append(checkout.options)  # previews too
+
 
 @pytest.fixture
 def extra_plugins():
@@ -270,6 +274,17 @@ def test_plugin_slots_render_and_checkout_slot_fields_reach_the_checkout(client,
     form = page_form(client.get("/checkout"), "/checkout")
     assert form["opt.gift_note.shop"] == "生日快乐"
     client.post("/checkout", data=form | {"action": "place"})
+    assert SlotFiller.seen_options[-1]["gift_note"] == {"shop": "生日快乐"}
+    # "Recalculate" carries every field over, a repeated one whole.
+    from werkzeug.datastructures import MultiDict
+
+    data = MultiDict(list((form | {"action": "refresh"}).items()))
+    data.add("opt.codes", "A1")
+    data.add("opt.codes", "B2")
+    resp = client.post("/checkout", data=data)
+    assert resp.status_code == 302
+    client.get(resp.headers["Location"])
+    assert SlotFiller.seen_options[-1]["codes"] == ["A1", "B2"]
     assert SlotFiller.seen_options[-1]["gift_note"] == {"shop": "生日快乐"}
 
 

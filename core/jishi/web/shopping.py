@@ -89,8 +89,9 @@ def cart_update():
 # -- checkout ----------------------------------------------------------------
 
 
-def _options(source) -> dict:
-    """Checkout options from the form: ``delivery-<group>``, ``message-<group>``,
+def checkout_options(source) -> dict:
+    """Checkout options from a form or query string (public: plugins with a
+    checkout page of their own read their forms with it): ``delivery-<group>``, ``message-<group>``,
     and fields plugins add through the checkout slots: ``opt.<name>.<group>``
     (per group) or ``opt.<name>`` (whole checkout, repeated for a list)."""
     delivery, messages, extra = {}, {}, {}
@@ -113,7 +114,12 @@ def _options(source) -> dict:
 
 
 def _option_args(source) -> dict:
-    return {k: v for k, v in source.items() if k.startswith(("delivery-", "message-", "opt.")) and v}
+    """The checkout fields to carry over a redirect (repeated ones whole)."""
+    return {
+        k: [v for v in source.getlist(k) if v]
+        for k in source
+        if k.startswith(("delivery-", "message-", "opt.")) and any(source.getlist(k))
+    }
 
 
 def _addresses(user) -> list[Address]:
@@ -132,7 +138,7 @@ def checkout():
     if address_id is None or all(a.id != address_id for a in addresses):
         address_id = addresses[0].id if addresses else None
     try:
-        co = build_checkout(current_user, None, address_id, _options(request.args))
+        co = build_checkout(current_user, None, address_id, checkout_options(request.args))
     except CheckoutError as exc:
         db.session.rollback()
         flash_error(exc)
@@ -155,7 +161,7 @@ def checkout():
 @login_required
 def checkout_place():
     address_id = form_int("address_id")
-    options = _options(request.form)
+    options = checkout_options(request.form)
     if request.form.get("action") == "refresh":
         return redirect(url_for("shop.checkout", address_id=address_id, **_option_args(request.form)))
     key = (request.form.get("idempotency_key") or "").strip()[:80] or None
@@ -234,3 +240,5 @@ def payment_return(number: str):
     db.session.refresh(payment)
     orders = db.session.execute(db.select(Order).where(Order.payment_id == payment.id).order_by(Order.id)).scalars().all()
     return render_template("shop/payment_return.html", payment=payment, orders=orders, siblings=_siblings(payment))
+
+_options = checkout_options  # transitional name, still imported by the flashsale plugin

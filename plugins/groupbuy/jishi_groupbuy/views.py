@@ -135,7 +135,7 @@ def _choice_args(source) -> dict:
 
 
 def _options(source, args) -> dict:
-    from jishi.web.shopping import _options as kernel_options
+    from jishi.web.shopping import checkout_options as kernel_options
 
     options = kernel_options(source)
     options[service.OPTION] = {"activity_id": args["activity_id"], "group_token": args["group_token"]}
