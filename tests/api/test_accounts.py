@@ -194,3 +194,17 @@ def test_domain_errors_share_one_api_answer(app, api):
     resp = api.post("/auth/register", json={"phone": "12", "password": "longenough1"})
     assert resp.status_code == 422
     assert resp.json["field"] == "phone" and resp.json["code"] == "invalid" and resp.json["message"]
+
+
+def test_bearer_token_wins_over_a_session_cookie(client, api, factory):
+    """K14: a request that sends ``Authorization: Bearer`` acts as the
+    token's user even when the client also holds another user's session;
+    a bad token is anonymous, never the cookie's user."""
+    alice = factory.user(name="alice")
+    bob = factory.user(name="bob")
+    db.session.commit()
+    assert client.post("/login", data={"phone": alice.phone, "password": "secret123"}).status_code in (302, 303)
+    assert client.get("/api/v1/me").get_json()["name"] == "alice"  # the session alone
+    assert api.get("/me", user=bob).get_json()["name"] == "bob"
+    resp = client.get("/api/v1/me", headers={"Authorization": "Bearer not-a-token"})
+    assert resp.status_code == 401

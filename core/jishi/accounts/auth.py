@@ -36,6 +36,11 @@ def check_password(user: User, password: str) -> bool:
 
 
 def load_session_user(session_id: str) -> User | None:
+    """The session cookie's user, unless the request authenticates itself
+    with ``Authorization: Bearer``: explicit credentials win over a cookie
+    (Flask-Login then asks :func:`load_bearer_user`)."""
+    if request and request.headers.get("Authorization", "").startswith("Bearer "):
+        return None
     uid, _, token = (session_id or "").partition(":")
     if not uid.isdigit() or not token:
         return None
