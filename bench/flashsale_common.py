@@ -156,3 +156,74 @@ def check(url: str, info: dict) -> list[str]:
     if normal != info["normal_stock"]:
         failures.append(f"normal stock {normal}, expected untouched {info['normal_stock']}")
     return failures
+
+
+def new_sale(url: str, info: dict, *, units: int = 100, per_user: int = 2) -> dict:
+    """A fresh product with a running flash sale for the same buyers (the
+    per-buyer counters are per flash SKU, so the buyers start afresh);
+    returns ``info`` pointing at it."""
+    from jishi.app import create_app
+    from jishi.db import db, utcnow
+    from jishi.testing import factories
+    from jishi_flashsale import service
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_PLUGINS": "flashsale"}, instance_path=tempfile.mkdtemp())
+    with app.app_context():
+        product = factories.product(name="秒杀", price=10000, stock=info["normal_stock"])
+        now = utcnow()
+        activity = service.save_activity(
+            {"product_id": product.id, "title": "bench", "per_user_limit": per_user, "starts_at": now - timedelta(minutes=5),
+             "ends_at": now + timedelta(hours=2), "skus": [{"sku_id": product.skus[0].id, "flash_price": 100, "stock": units}]},
+            seller_id=None, platform=True,
+        )
+        db.session.commit()
+        out = {**info, "sku_id": product.skus[0].id, "product_id": product.id, "activity_id": activity.id,
+               "flash_sku_id": activity.skus[0].id, "units": units, "per_user": per_user}
+        db.session.remove()
+        db.engine.dispose()
+    return out
+
+
+def get_burst(base: str, path: str, *, attempts: int = 1000, concurrency: int = 32) -> dict:
+    """The same driver as :func:`burst` on a GET (the trivial endpoint), so
+    the two are measured alike."""
+    host, port = base.split("//", 1)[1].split(":")
+    port = int(port)
+    results: list = [None] * attempts
+    next_i = iter(range(attempts))
+    lock = threading.Lock()
+    barrier = threading.Barrier(concurrency + 1)
+
+    def one():
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status, time.perf_counter() - started
+        except OSError:
+            return -1, time.perf_counter() - started
+        finally:
+            conn.close()
+
+    def worker():
+        barrier.wait()
+        while True:
+            with lock:
+                i = next(next_i, None)
+            if i is None:
+                return
+            results[i] = one()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    lats = sorted(r[1] * 1000 for r in results)
+    return {"attempts": attempts, "seconds": elapsed, "rps": attempts / elapsed, "p50_ms": statistics.median(lats),
+            "p99_ms": lats[min(len(lats) - 1, int(len(lats) * 0.99))], "server_errors": sum(1 for r in results if r[0] >= 500 or r[0] < 0)}

@@ -211,9 +211,6 @@ def product_offer(product_id):
     return {"server_time": at, "product_id": product.id, "activity": offer(activity, _buyer(), at) if activity else None}
 
 
-_SOLD_OUT_TEXT: dict[str, str] = {}
-
-
 def _quick_locale() -> str:
     """The request's locale without loading the user (the kernel's choice
     minus the account's preference: the session's, then Accept-Language),
@@ -232,17 +229,85 @@ def _quick_locale() -> str:
     return best or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+BUY_PATH = "/api/v1/flashsale/buy"
+
+
+_SOLD_OUT_BODY: dict[str, bytes] = {}
+
+
+def _loads(data: bytes):
+    try:
+        import orjson
+
+        return orjson.loads(data)
+    except ImportError:  # pragma: no cover - orjson is a kernel dependency
+        import json
+
+        return json.loads(data)
+
+
+def soldout_first():
+    """A ``before_request`` function put FIRST by the plugin's ``app_ready``:
+    a purchase of a SKU this process knows is sold out is answered 409
+    before anything else runs (no CSRF or rate-limit bookkeeping, no view
+    machinery, no user, no database). Anything else goes on as usual (the
+    body stays cached for the view)."""
+    if request.path != BUY_PATH or request.method != "POST":
+        return None
+    try:
+        raw = _loads(request.get_data(cache=True))
+    except ValueError:
+        return None
+    if not (isinstance(raw, dict) and type(raw.get("sku_id")) is int and gate.is_sold_out(raw["sku_id"])):
+        return None
+    from flask import current_app
+
+    if request.cookies:  # a browser session may hold a chosen locale
+        body = _sold_out_body(_quick_locale())
+    else:
+        key = "h:" + request.headers.get("Accept-Language", "")[:200]
+        body = _SOLD_OUT_BODY.get(key)
+        if body is None:
+            if len(_SOLD_OUT_BODY) > 500:
+                _SOLD_OUT_BODY.clear()
+            body = _SOLD_OUT_BODY[key] = _sold_out_body(_quick_locale())
+    return current_app.response_class(body, status=409, mimetype="application/json")
+
+
+def _sold_out_body(locale: str) -> bytes:
+    body = _SOLD_OUT_BODY.get(locale)
+    if body is None:
+        import json
+
+        text = _translated("Sold out.", locale)
+        body = _SOLD_OUT_BODY[locale] = json.dumps({"code": "sold_out", "message": text, "field": "sku_id"}, ensure_ascii=False).encode()
+    return body
+
+
+def _translated(text: str, locale: str) -> str:
+    """``text`` in ``locale`` from the app's catalogs (this plugin's first),
+    without the request's own locale selection (which loads the user)."""
+    from babel.support import Translations
+    from flask import current_app
+
+    for folder in reversed(current_app.config.get("BABEL_TRANSLATION_DIRECTORIES", "").split(";")):
+        if folder:
+            out = Translations.load(folder, [locale]).gettext(text)
+            if out != text:
+                return out
+    return text
+
+
+def _sold_out_text() -> str:
+    import json
+
+    return json.loads(_sold_out_body(_quick_locale()))["message"]
+
+
 def _sold_out():
     """409 ``sold_out``: translated once per locale, answered without
     touching the database."""
-    code = _quick_locale()
-    text = _SOLD_OUT_TEXT.get(code)
-    if text is None:
-        from flask_babel import force_locale
-
-        with force_locale(code):
-            text = _SOLD_OUT_TEXT[code] = str(_("Sold out."))
-    fail(409, "sold_out", text, "sku_id")
+    fail(409, "sold_out", _sold_out_text(), "sku_id")
 
 
 @blp.post("/flashsale/buy")
@@ -262,8 +327,6 @@ def buy():
     (the body may carry ``address_id``, ``delivery``, ``messages`` and
     ``options`` as for ``/checkout/place``)."""
     raw = request.get_json(silent=True) or {}
-    if isinstance(raw, dict) and type(raw.get("sku_id")) is int and gate.is_sold_out(raw["sku_id"]):
-        _sold_out()  # the hot path of a sold-out sale: nothing parsed, read or written
     try:
         args = _buy_args.load(raw)
     except ValidationError as exc:

@@ -10,6 +10,7 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
 - ``release_stock``     flash lines give their units back exactly once
 - ``periodic_jobs``     ``flashsale_close_unpaid`` (30 s), ``flashsale_reconcile`` (30 s)
 - ``template_slot``     ``product_detail_after_price``: price, stock left, countdown
+- ``app_ready``         the sold-out answer first among ``before_request`` functions
 - ``blueprints`` / ``api_blueprints`` / ``console_menu_items``
 - ``demo_data``
 """
@@ -27,6 +28,15 @@ requires = ()
 @hookimpl
 def config_defaults():
     return {"JISHI_FLASHSALE_UNPAID_MINUTES": 5, "JISHI_FLASHSALE_SOLDOUT_TTL": 1.0, "JISHI_FLASHSALE_REDIS": True, "JISHI_FLASHSALE_REDIS_PREFIX": "jishi:flashsale:"}
+
+
+@hookimpl
+def app_ready(app):
+    """Put the sold-out answer in front of every other ``before_request``
+    function (see :func:`jishi_flashsale.api.soldout_first`)."""
+    from jishi_flashsale import api
+
+    app.before_request_funcs.setdefault(None, []).insert(0, api.soldout_first)
 
 
 @hookimpl

@@ -311,3 +311,25 @@ def test_hook_line_price_rules_quantity_limit(factory, app):
     lines = load_lines([(product.skus[0].id, 1)])
     price_lines(lines, None)
     assert lines[0].quantity_limit == 3
+
+
+def test_sold_out_answer_is_translated_and_first(api, factory, app):
+    """FS: the fast sold-out answer speaks Chinese by default and English on Accept-Language: en; it runs before every other before_request."""
+    from jishi_flashsale import api as fs_api
+    from jishi_flashsale import gate
+
+    funcs = [f.__qualname__ for f in app.before_request_funcs[None]]
+    assert funcs.index("soldout_first") < min(i for i, q in enumerate(funcs) if "csrf" in q or "limit" in q.lower()), funcs
+    product = factory.product(price=1000, stock=5)
+    fs.activity(product, stock=0, per_user=0)
+    sku_id = product.skus[0].id
+    resp = api.post("/flashsale/buy", json={"sku_id": sku_id})
+    assert resp.status_code == 409 and resp.json["message"] == "已售罄。"
+    assert gate.is_sold_out(sku_id)
+    resp = api.post("/flashsale/buy", json={"sku_id": sku_id}, headers={"Accept-Language": "en"})
+    assert resp.status_code == 409 and resp.json == {"code": "sold_out", "message": "Sold out.", "field": "sku_id"}
+    resp = api.post("/flashsale/buy", json={"sku_id": sku_id})
+    assert resp.json["message"] == "已售罄。"
+    # a malformed body is not the gate's business: the view names the field
+    resp = api.post("/flashsale/buy", data="{not json", headers={"Content-Type": "application/json"})
+    assert resp.status_code == 422 and resp.json["field"] == "sku_id"
