@@ -33,9 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import database_url, gunicorn, wrk, wrk_post_script  # noqa: E402
-from flashsale_common import burst, get_burst, new_sale, seed  # noqa: E402
-from flashsale_stress import redis_server  # noqa: E402
+from common import database_url, gunicorn, wrk, wrk_post_script
+from flashsale_common import burst, get_burst, new_sale, seed
+from flashsale_stress import redis_server
 
 
 def _ratio(a, b):

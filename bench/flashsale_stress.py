@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import database_url, gunicorn  # noqa: E402
-from flashsale_common import burst, check, seed  # noqa: E402
+from common import database_url, gunicorn
+from flashsale_common import burst, check, seed
 
 
 @contextmanager
@@ -83,9 +83,8 @@ def run(db: str, workers: int, attempts: int, buyers: int, units: int, per_user:
     else:
         print(f"PASS flash-sale stress ({label}): exactly {units} orders, flash stock 0, nobody above the limit, no 5xx")
     if db == "postgres":
-        from sqlalchemy import create_engine, text
-
         from common import PG_ADMIN_URL
+        from sqlalchemy import create_engine, text
 
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:

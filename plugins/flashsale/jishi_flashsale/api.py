@@ -22,7 +22,7 @@ use any product; a merchant's admin only its own products' activities
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from flask import request
 from flask_login import current_user
@@ -55,8 +55,8 @@ class ActivityArgs(Schema):
     product_id = Id(required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=60))
     per_user_limit = StrictInt(load_default=1, validate=validate.Range(min=0, max=service.MAX_LIMIT), metadata={"description": "units per buyer and flash SKU; 0: no limit"})
-    starts_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc, metadata={"description": "ISO 8601; without an offset: UTC"})
-    ends_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    starts_at = fields.AwareDateTime(required=True, default_timezone=UTC, metadata={"description": "ISO 8601; without an offset: UTC"})
+    ends_at = fields.AwareDateTime(required=True, default_timezone=UTC)
     enabled = fields.Boolean(load_default=True)
     skus = fields.List(fields.Nested(SkuArgs), required=True, validate=validate.Length(min=1, max=200))
 
@@ -426,4 +426,4 @@ def activity_update(args, activity_id):
     return a
 
 
-__all__ = ["blp", "CheckoutError"]
+__all__ = ["CheckoutError", "blp"]

@@ -131,8 +131,9 @@ def take(row, user_id: int, n: int) -> int:
     if client is None:
         return OK
     from jishi.db import db
-    from jishi_flashsale.models import Usage
     from sqlalchemy import select
+
+    from jishi_flashsale.models import Usage
 
     script = _scripts[current_app.config["JISHI_REDIS_URL"]]
     ttl = _expire_seconds(row.ends_at)
@@ -196,5 +197,5 @@ def forget(fsid: int, sku_id: int) -> None:
         return
     try:
         client.delete(_left_key(fsid))
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as exc:  # noqa: BLE001 - seeded again from the database on next use
+        current_app.logger.warning("flashsale: redis forget failed: %s", exc)

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from jishi.hookspecs import MenuItem, PeriodicJob, hookimpl
 
-from jishi_flashsale import models  # noqa: F401 - the plugin's tables
-from jishi_flashsale import service
+from jishi_flashsale import (
+    models,  # noqa: F401 - the plugin's tables
+    service,
+)
 
 requires = ()
 

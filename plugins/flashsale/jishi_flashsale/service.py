@@ -36,7 +36,7 @@ database statement above stays the source of truth.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from jishi.checkout.errors import CheckoutError, OutOfStock
@@ -166,7 +166,7 @@ def _product(product_id):
 
 def _naive_utc(value: datetime) -> datetime:
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 

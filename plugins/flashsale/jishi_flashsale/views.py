@@ -18,10 +18,19 @@ any product; a merchant's staff only their merchant's products.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from jishi.checkout.errors import CheckoutError
 from jishi.checkout.service import build_checkout, place_order
@@ -44,7 +53,7 @@ def _tz() -> ZoneInfo:
 def local(dt: datetime | None, fmt: str = "%Y-%m-%dT%H:%M") -> str:
     if dt is None:
         return ""
-    return dt.replace(tzinfo=timezone.utc).astimezone(_tz()).strftime(fmt)
+    return dt.replace(tzinfo=UTC).astimezone(_tz()).strftime(fmt)
 
 
 def parse_local(text: str) -> datetime | None:
@@ -61,7 +70,7 @@ def parse_local(text: str) -> datetime | None:
 
 
 def epoch_ms(dt: datetime) -> int:
-    return int(dt.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(dt.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 @bp.app_template_global("flashsale_local")
@@ -303,7 +312,7 @@ def activity(activity_id: int):
         "title": a.title, "per_user_limit": a.per_user_limit, "starts_at": local(a.starts_at), "ends_at": local(a.ends_at),
         "enabled": "1" if a.enabled else "",
     }
-    prices = {s.sku_id: "%d.%02d" % divmod(s.flash_price, 100) for s in a.skus}
+    prices = {s.sku_id: f"{s.flash_price // 100}.{s.flash_price % 100:02d}" for s in a.skus}
     stocks = {s.sku_id: s.stock for s in a.skus}
     return render_template("flashsale/activity_form.html", activity=a, product=product, products=[], form=form, platform=platform,
                            prices=prices, stocks=stocks)

@@ -145,7 +145,7 @@ def test_concurrent_releases_give_back_exactly_once(app, factory):
         db.session.commit()
         return "done"
 
-    results, errors = _run_parallel(app, 8, release)
+    _results, errors = _run_parallel(app, 8, release)
     assert not errors, errors
     db.session.expire_all()
     f = fs.flash_sku(a.id)
@@ -185,7 +185,7 @@ def test_timeout_job_racing_with_itself_and_a_cancel(app, factory):
             db.session.rollback()
             return "deadlock"
 
-    results, errors = _run_parallel(app, 3, act)
+    _results, errors = _run_parallel(app, 3, act)
     assert not errors, errors
     db.session.expire_all()
     assert db.session.get(Order, oid).status == "closed"
@@ -217,7 +217,7 @@ def test_late_payment_racing_with_the_timeout_is_never_kept(app, factory):
         with current_app.test_request_context("/", method="POST"):
             return handle_notification("sandbox", sandbox.notification_for(db.session.get(SandboxTrade, trade_id)))
 
-    results, errors = _run_parallel(app, 2, act)
+    _results, errors = _run_parallel(app, 2, act)
     assert not errors, errors
     db.session.expire_all()
     o = db.session.get(Order, oid)

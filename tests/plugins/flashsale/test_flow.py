@@ -10,7 +10,7 @@ from jishi.db import commit, db, utcnow
 from jishi.models import Order, Sku
 from jishi.orders.models import OrderLine, PaymentOrder
 from jishi_flashsale import service
-from jishi_flashsale.models import Reservation, Usage
+from jishi_flashsale.models import Reservation
 
 from . import helpers as fs
 
@@ -315,7 +315,6 @@ def test_hook_line_price_rules_quantity_limit(factory, app):
 
 def test_sold_out_answer_is_translated_and_first(api, factory, app):
     """FS: the fast sold-out answer speaks Chinese by default and English on Accept-Language: en; it runs before every other before_request."""
-    from jishi_flashsale import api as fs_api
     from jishi_flashsale import gate
 
     funcs = [f.__qualname__ for f in app.before_request_funcs[None]]

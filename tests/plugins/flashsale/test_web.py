@@ -96,8 +96,7 @@ def test_console_form_creates_and_edits(client, factory, login):
 
 def test_hook_demo_data(app, factory):
     """FS: demo_data makes a running flash sale (window around now, for days) on a demo product."""
-    from jishi_flashsale import demo
-    from jishi_flashsale import service
+    from jishi_flashsale import demo, service
 
     p = factory.product(price=1000, stock=5)
     assert demo.demo_data({"products": [p]}) == "1 running flash sale"
