@@ -368,7 +368,11 @@ def test_hook_delivery_options(app, factory, api):
     resp = api.post("/checkout/preview", user=buyer, json={"items": [{"sku_id": p.skus[0].id, "quantity": 1}]})
     assert resp.status_code == 200, resp.get_json()
     group = resp.get_json()["groups"][0]
-    assert "pickup" in [o["code"] for o in group["delivery_options"]]
+    assert [o["code"] for o in group["delivery_options"]] == ["standard", "pickup"]  # the kernel's first
+    assert group["delivery"] == "pickup"  # no address yet: the first way that needs none
+    address = factory.address(buyer)
+    body = {"items": [{"sku_id": p.skus[0].id, "quantity": 1}], "address_id": address.id}
+    assert api.post("/checkout/preview", user=buyer, json=body).get_json()["groups"][0]["delivery"] == "standard"
     [payment] = _place(buyer, [(p.skus[0].id, 1)], None, {"delivery": {group["key"]: "pickup"}})
     order = payment.orders[0]
     assert (order.delivery_method, order.delivery_fee, order.delivery_data, order.address) == ("pickup", 0, {"point": "西湖店"}, None)

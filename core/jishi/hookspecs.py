@@ -522,7 +522,8 @@ def delivery_options(group: CheckoutGroup, address: Any, checkout: Checkout) -> 
     :param address: the chosen address (or None).
     :param checkout: the whole checkout (for the buyer and options).
     :returns: a list of :class:`DeliveryOption`. All collected; the buyer
-    picks one per group (the first available one is preselected).
+    picks one per group (the first available one is preselected; without an
+    address, the first available one that needs none).
     Default implementation: flat-rate shop delivery with a free-shipping
     threshold (settings ``delivery.flat_fee``, ``delivery.free_over``), and
     "no delivery needed" for groups of virtual goods only, listed before any

@@ -323,7 +323,9 @@ def build_checkout(
 
                 checkout.problems.append(Problem("delivery", _("Delivery method %(code)s is not offered here.", code=want), field="delivery", group_key=group.key))
         else:
-            group.delivery = next((o for o in group.delivery_options if o.available), None)
+            # The first available way; without an address, the first that needs none.
+            available = [o for o in group.delivery_options if o.available]
+            group.delivery = next((o for o in available if address is not None or not o.needs_address), None) or next(iter(available), None)
         message = str(messages.get(group.key, "") or "")
         if len(message) > 200:
             from jishi.i18n import gettext as _

@@ -22,6 +22,9 @@ from jishi_pickup import views as _views  # noqa: F401 - registers the pages
 from jishi_pickup.blueprints import api, web
 
 requires = ()
+# Pickup adds a way to receive goods; it does not ship, so the kernel's
+# flat-rate delivery stays while no shipping plugin (express) is enabled.
+replaces_default_delivery = False
 
 
 @hookimpl

@@ -11,7 +11,6 @@ import math
 import re
 import secrets
 
-from flask import current_app
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import DeliveryOption, Problem
@@ -189,14 +188,11 @@ def delivery_options(group, address, checkout) -> list[DeliveryOption]:
     no address), with the chosen point's snapshot as its data."""
     if all(line.is_virtual for line in group.lines):
         return []
-    options: list[DeliveryOption] = []
-    if _keeps_flat_rate():
-        options.append(_flat_rate(group))
     cache = _points_cache(checkout)
     if group.seller_id not in cache:
         cache[group.seller_id] = points_of(group.seller_id, active_only=True)
     if not cache[group.seller_id]:
-        return options
+        return []
     point, _problem = _chosen(checkout, group)
     pickup = DeliveryOption(
         code=CODE,
@@ -205,32 +201,7 @@ def delivery_options(group, address, checkout) -> list[DeliveryOption]:
         data=point.snapshot() if point is not None else {},
         needs_address=False,
     )
-    # The kernel preselects the first option: a buyer without an address
-    # starts with pickup when its point is known (nothing left to choose).
-    if address is None and point is not None:
-        return [pickup, *options]
-    return [*options, pickup]
-
-
-def _keeps_flat_rate() -> bool:
-    """Pickup adds a way to receive goods; it does not ship. While it is the
-    only enabled delivery plugin (``JISHI_DEFAULT_DELIVERY = "auto"``), it
-    keeps offering the kernel's flat-rate delivery, which would otherwise
-    step aside for it; another delivery plugin (express) takes that role."""
-    ext = current_app.extensions["jishi"]
-    if current_app.config.get("JISHI_DEFAULT_DELIVERY") != "auto":
-        return False
-    return not any(i.enabled and "delivery_options" in i.hooks and i.name != "pickup" for i in ext.plugins)
-
-
-def _flat_rate(group) -> DeliveryOption:
-    from jishi import settings
-
-    fee = int(settings.get("delivery.flat_fee", 1000))
-    free_over = int(settings.get("delivery.free_over", 9900))
-    if free_over and group.goods_amount >= free_over:
-        fee = 0
-    return DeliveryOption(code="standard", label=_("Standard delivery"), fee=fee)
+    return [pickup]
 
 
 def validate_checkout(checkout) -> list[Problem]:
