@@ -70,12 +70,15 @@ _SIGNAL = {
 class TransitionError(DomainError):
     """The order cannot make that move now (HTTP 409, field "status")."""
 
-    def __init__(self, order: Order, name: str):
+    def __init__(self, order: Order, name: str, message: str | None = None):
+        """``message``: why, when a plugin refuses the move (raised from
+        ``order_transitioned``, which rolls the move back)."""
         from jishi.i18n import gettext as _
 
         self.order = order
         self.name = name
-        message = _("Order %(number)s cannot %(action)s while %(status)s.", number=order.number, action=name, status=order.status)
+        if message is None:
+            message = _("Order %(number)s cannot %(action)s while %(status)s.", number=order.number, action=name, status=order.status)
         super().__init__("status", message, code="conflict", status=409)
 
 

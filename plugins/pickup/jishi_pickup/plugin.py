@@ -61,9 +61,15 @@ def validate_checkout(checkout):
 @hookimpl
 def order_transitioned(order, name, from_status, actor_kind):
     """Inside the transaction of the state change: the code commits (or
-    rolls back) with the payment; closing an order voids its code."""
+    rolls back) with the payment; closing an order voids its code; a pickup
+    order is handed over at the counter, never shipped (refused, rolled back)."""
     if order.delivery_method != service.CODE:
         return
+    if name == "ship":
+        from jishi.i18n import gettext as _
+        from jishi.orders.state import TransitionError
+
+        raise TransitionError(order, name, _("Order %(number)s is picked up at the store; verify its pickup code instead of shipping it.", number=order.number))
     if name == "pay":
         service.issue_code(order)
     elif order.status == "closed":

@@ -54,3 +54,19 @@ def test_disabled_plugin_keeps_old_orders_readable(app, tmp_path, factory, pk):
         assert client.get(f"/orders/{order_id}/pickup/qr.svg").status_code == 404
         db.session.remove()
         db.engine.dispose()  # close its connections now, not at garbage collection
+
+
+def test_a_pickup_order_cannot_be_shipped(app, api, factory, pk):
+    """PU: a paid pickup order is handed over at the counter; shipping it
+    (the platform's ship endpoint) is refused with 409 and nothing changes."""
+    from jishi.db import db
+    from jishi.models import Order
+
+    admin = factory.user(role="platform_admin")
+    order, _code = pk.paid_pickup_order(factory)
+    resp = api.post(f"/admin/orders/{order.id}/ship", user=admin, json={"carrier": "顺丰速运", "tracking_no": "SF1"})
+    assert resp.status_code == 409, resp.get_json()
+    assert "pickup code" in resp.get_json()["message"]
+    db.session.expire_all()
+    fresh = db.session.get(Order, order.id)
+    assert (fresh.status, fresh.carrier, fresh.tracking_no) == ("paid", "", "")
