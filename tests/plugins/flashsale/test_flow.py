@@ -332,3 +332,39 @@ def test_sold_out_answer_is_translated_and_first(api, factory, app):
     # a malformed body is not the gate's business: the view names the field
     resp = api.post("/flashsale/buy", data="{not json", headers={"Content-Type": "application/json"})
     assert resp.status_code == 422 and resp.json["field"] == "sku_id"
+
+
+def test_returned_goods_after_the_sale_go_to_normal_stock(factory):
+    """FS: a unit returned after the sale ended goes back to the SKU's normal stock (once); during the sale, to the flash stock."""
+    from jishi_flashsale.models import Activity
+
+    product = factory.product(price=1000, stock=5)
+    a = fs.activity(product, stock=4, per_user=0)
+    user = fs.buyer(factory)
+    o1, o2 = fs.place(user, product.skus[0].id), fs.place(user, product.skus[0].id)
+    l1 = db.session.execute(db.select(OrderLine).where(OrderLine.order_id == o1.id)).scalar_one()
+    assert service.release(l1, 1, "returned") is True
+    commit()
+    assert fs.flash_sku(a.id).sold == 1 and db.session.get(Sku, product.skus[0].id).stock == 5
+    db.session.execute(db.update(Activity).where(Activity.id == a.id).values(ends_at=utcnow() - timedelta(minutes=1)))
+    commit()
+    l2 = db.session.execute(db.select(OrderLine).where(OrderLine.order_id == o2.id)).scalar_one()
+    assert service.release(l2, 1, "returned") is True
+    assert service.release(l2, 1, "returned") is True  # twice: once
+    commit()
+    db.session.expire_all()
+    assert fs.flash_sku(a.id).sold == 1 and db.session.get(Sku, product.skus[0].id).stock == 6
+    # a line the plugin did not take is left to the kernel
+    other = factory.product(price=500, stock=3)
+    o3 = fs.place(user, other.skus[0].id)
+    l3 = db.session.execute(db.select(OrderLine).where(OrderLine.order_id == o3.id)).scalar_one()
+    assert service.release(l3, 1, "closed") is None
+
+
+def test_hook_console_menu_items_and_reconcile_without_redis(app, factory):
+    """FS: the platform and merchant consoles get a "Flash sales" entry (products permission); reconcile is a no-op without Redis."""
+    hook = app.extensions["jishi"].hook
+    items = [i for r in hook.console_menu_items(console="platform", principal=factory.admin()) for i in (r or [])]
+    mine = [i for i in items if i.endpoint == "flashsale.activities"]
+    assert len(mine) == 1 and mine[0].permission == "products"
+    assert service.reconcile() == "no redis"
