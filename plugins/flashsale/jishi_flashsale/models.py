@@ -13,8 +13,12 @@ from jishi.db import db, utcnow
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+# Class names are prefixed: the kernel's declarative registry is shared by
+# every plugin (groupbuy and coupons have activities too); the short names at
+# the end of this module are aliases for this plugin's code.
 
-class Activity(db.Model):
+
+class FlashSaleActivity(db.Model):
     """A flash sale (秒杀活动) on one product, for a time window.
 
     ``seller_id`` is the product's seller (None: the shop's own goods);
@@ -61,14 +65,14 @@ class FlashSku(db.Model):
     stock: Mapped[int]
     sold: Mapped[int] = mapped_column(default=0)
 
-    activity: Mapped[Activity] = relationship(back_populates="skus")
+    activity: Mapped[FlashSaleActivity] = relationship(back_populates="skus")
 
     @property
     def remaining(self) -> int:
         return max(self.stock - self.sold, 0)
 
 
-class Usage(db.Model):
+class FlashSaleUsage(db.Model):
     """Units a buyer holds of one flash SKU (the per-buyer limit), moved by
     ``UPDATE .. SET units = units + n WHERE units + n <= limit``."""
 
@@ -78,7 +82,7 @@ class Usage(db.Model):
     units: Mapped[int] = mapped_column(default=0)
 
 
-class Reservation(db.Model):
+class FlashSaleReservation(db.Model):
     """Flash stock taken by one order line; ``released`` counts the units
     given back (``released + n <= quantity``: each unit comes back once)."""
 
@@ -92,3 +96,8 @@ class Reservation(db.Model):
     quantity: Mapped[int]
     released: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+Activity = FlashSaleActivity
+Usage = FlashSaleUsage
+Reservation = FlashSaleReservation

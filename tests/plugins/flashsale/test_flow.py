@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from jishi.db import commit, db, utcnow
 from jishi.models import Order, Sku
 from jishi.orders.models import OrderLine, PaymentOrder
@@ -368,3 +369,19 @@ def test_hook_console_menu_items_and_reconcile_without_redis(app, factory):
     mine = [i for i in items if i.endpoint == "flashsale.activities"]
     assert len(mine) == 1 and mine[0].permission == "products"
     assert service.reconcile() == "no redis"
+
+
+@pytest.mark.jishi_plugins("multistore", "groupbuy", "coupons", "flashsale")
+def test_with_the_other_marketing_plugins(api, factory):
+    """FS: enabled together with groupbuy, coupons and multistore, the flash sale prices, sells and sells out the same way."""
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    product = factory.product(price=1000, stock=5)
+    a = fs.activity(product, stock=1, price=200, per_user=1)
+    u1, u2 = fs.buyer(factory), fs.buyer(factory)
+    resp = fs.buy_api(api, u1, product.skus[0].id)
+    assert resp.status_code == 201, resp.json
+    assert fs.order(resp.json["orders"][0]["id"]).goods_amount == 200
+    assert fs.buy_api(api, u2, product.skus[0].id).json["code"] == "sold_out"
+    assert fs.flash_sku(a.id).sold == 1
