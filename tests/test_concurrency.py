@@ -7,8 +7,6 @@ on SQLite BEGIN IMMEDIATE serialises writers, which must also stay correct.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from jishi.checkout.errors import CheckoutError
 from jishi.checkout.service import place_order
@@ -16,42 +14,17 @@ from jishi.db import db
 from jishi.models import Order, PaymentNotification, PaymentOrder, Sku, User
 from jishi.payments import sandbox
 from jishi.payments.service import handle_notification
+from jishi.testing import parallel_config, run_parallel
 
 
 def _run_parallel(app, n, fn):
-    # End the main thread's transaction: on SQLite every transaction is a
-    # write transaction (BEGIN IMMEDIATE) and would block the workers.
-    db.session.commit()
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def worker(i):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                results[i] = fn(i)
-            except Exception as exc:  # noqa: BLE001 - collected and asserted on
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results, errors
+    return run_parallel(app, n, fn)
 
 
 @pytest.fixture
 def app_config():
-    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 10}} if _pg() else {}
+    return parallel_config()
 
-
-def _pg():
-    from jishi.testing import is_postgres
-
-    return is_postgres()
 
 
 def test_last_units_sell_exactly_once(app, factory):

@@ -121,3 +121,54 @@ def count_queries(engine):
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", before)
+
+
+#: ``app_config`` for tests that open many connections at once (PostgreSQL).
+PARALLEL_POOL = {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 10}}
+
+
+def parallel_config() -> dict:
+    """Config for a concurrency test's ``app_config`` fixture: a pool wide
+    enough for every thread on PostgreSQL, nothing to change on SQLite."""
+    return dict(PARALLEL_POOL) if is_postgres() else {}
+
+
+def run_parallel(app, n: int, fn, *, request: dict | None = None, timeout: float = 120):
+    """Run ``fn(i)`` for ``i`` in ``range(n)`` in ``n`` threads released at
+    once by a barrier, each with its own app context, session and database
+    connection (truly concurrent transactions on PostgreSQL; SQLite's BEGIN
+    IMMEDIATE serialises the writers, which must stay correct too).
+
+    ``request``: keyword arguments of a ``test_request_context`` to run
+    ``fn`` in (e.g. ``{"method": "POST"}``, so that SQLite's writers begin
+    immediately as in a real POST). Returns ``(results, errors)``: what each
+    call returned (None where it raised) and the exceptions raised.
+    """
+    import threading
+
+    from jishi.db import db
+
+    # End the caller's transaction: on SQLite it would block the workers.
+    db.session.commit()
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+    errors: list = []
+
+    def worker(i):
+        with app.app_context():
+            try:
+                ctx = app.test_request_context("/", **request) if request is not None else contextlib.nullcontext()
+                with ctx:
+                    barrier.wait(timeout=30)
+                    results[i] = fn(i)
+            except Exception as exc:  # noqa: BLE001 - returned to the caller
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    return results, errors

@@ -5,51 +5,25 @@ placements at once is used once (the other placement fails cleanly)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from jishi.checkout.errors import CheckoutError
 from jishi.checkout.service import place_order
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.models import Order, User
+from jishi.testing import parallel_config, run_parallel
 from sqlalchemy import func, select
 
 from .helpers import give, template
 
 
-def _pg():
-    from jishi.testing import is_postgres
-
-    return is_postgres()
-
-
 @pytest.fixture
 def app_config():
-    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 10}} if _pg() else {}
+    return parallel_config()
 
 
 def _run_parallel(app, n, fn):
-    db.session.commit()
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def worker(i):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                results[i] = fn(i)
-            except Exception as exc:  # noqa: BLE001 - collected and asserted on
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results, errors
+    return run_parallel(app, n, fn)
 
 
 def _claim(uid, tid):

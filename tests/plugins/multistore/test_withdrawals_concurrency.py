@@ -5,10 +5,9 @@ SQLite BEGIN IMMEDIATE serialises them, which must stay correct too)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from jishi.db import db
+from jishi.testing import parallel_config, run_parallel
 from jishi_multistore import ledger, withdrawals
 from jishi_multistore.models import Withdrawal
 from sqlalchemy import func, select
@@ -19,32 +18,11 @@ from .test_withdrawals_api import ALIPAY, earning
 
 @pytest.fixture
 def app_config():
-    from jishi.testing import is_postgres
-
-    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 20, "max_overflow": 10}} if is_postgres() else {}
+    return parallel_config()
 
 
 def _race(app, n, fn):
-    db.session.commit()  # end the main thread's transaction (SQLite: it would block the workers)
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def worker(i):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                results[i] = fn(i)
-            except Exception as exc:  # noqa: BLE001 - asserted on below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results, errors
+    return run_parallel(app, n, fn)
 
 
 def _api_race(app, ms, m, amount, n):

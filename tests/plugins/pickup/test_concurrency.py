@@ -6,43 +6,19 @@ stay correct."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from jishi.db import db
 from jishi.models import Order, OrderEvent, User
+from jishi.testing import parallel_config, run_parallel
 
 
 @pytest.fixture
 def app_config():
-    from jishi.testing import is_postgres
-
-    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 12, "max_overflow": 4}} if is_postgres() else {}
+    return parallel_config()
 
 
 def _run_parallel(app, n, fn):
-    db.session.commit()
-    db.session.close()
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def worker(i):
-        with app.app_context():
-            try:
-                with app.test_request_context("/", method="POST"):  # a POST: SQLite writers BEGIN IMMEDIATE
-                    barrier.wait(timeout=30)
-                    results[i] = fn(i)
-            except Exception as exc:  # noqa: BLE001 - collected and asserted on
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results, errors
+    return run_parallel(app, n, fn, request={"method": "POST"})
 
 
 @pytest.mark.jishi_plugins("multistore", "pickup")
