@@ -21,7 +21,6 @@ from jishi_flashsale.models import Reservation, Usage
 from . import helpers as fs
 
 
-
 @pytest.fixture
 def app_config():
     return parallel_config()
