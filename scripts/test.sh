@@ -74,6 +74,15 @@ if [ -n "$PG_URL" ]; then
 else
     echo "== PostgreSQL run skipped: no server on 127.0.0.1:5432 and JISHI_TEST_DATABASE_URL unset"
 fi
+# 2a. Flash-sale stress: gunicorn (4 workers) + PostgreSQL through HTTP,
+#     1,000 attempts from 200 buyers on 100 units; PASS/FAIL counts as one test
+if [ -n "$PG_URL" ]; then
+    echo "== flash-sale stress"
+    STRESS_ARGS=""
+    if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then STRESS_ARGS="--redis"; fi
+    if bash scripts/stress_flashsale.sh $STRESS_ARGS; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
+fi
+
 # 2b. The third-party example plugins (examples/), pip-installed and tested
 #     like an outside plugin: SQLite, then the PostgreSQL database above
 echo "== examples: scripts/test_examples.sh"

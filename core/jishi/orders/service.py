@@ -27,7 +27,12 @@ def release_order_stock(order: Order, reason: str) -> None:
 
 def cancel(order: Order, *, actor=None, actor_kind: str = "buyer", note: str = "") -> None:
     """Cancel an unpaid order; closes its payment order when nothing else in
-    it is still payable, and gives the stock back."""
+    it is still payable, and gives the stock back.
+
+    The payment row is locked first, in the order payment notifications and
+    the unpaid-order timeout lock (payment, then its orders): a buyer's
+    cancel racing either cannot deadlock on PostgreSQL."""
+    db.session.execute(select(PaymentOrder.id).where(PaymentOrder.id == order.payment_id).with_for_update())
     state.transition(order, "cancel", actor=actor, actor_kind=actor_kind, note=note or N_("cancelled"), reason="cancelled")
     order.close_reason = "cancelled"
     release_order_stock(order, "closed")
