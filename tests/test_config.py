@@ -117,3 +117,30 @@ def test_default_delivery_steps_aside_for_delivery_plugins(app):
     finally:
         ext.plugins.remove(fake)
         app.config["JISHI_DEFAULT_DELIVERY"] = "auto"
+
+
+def test_shop_time_helpers(app):
+    """K: times are stored naive UTC and typed/read in the shop's zone
+    (BABEL_DEFAULT_TIMEZONE, Asia/Shanghai = UTC+8)."""
+    from datetime import datetime, timedelta, timezone
+
+    import pytest
+    from jishi.i18n import from_shop_time, parse_shop_time, shop_timezone, to_shop_time
+
+    assert str(shop_timezone()) == "Asia/Shanghai"
+    stored = datetime(2026, 5, 1, 6, 30)
+    local = to_shop_time(stored)
+    assert (local.hour, local.minute, local.utcoffset()) == (14, 30, timedelta(hours=8))
+    assert to_shop_time(None) is None
+    assert from_shop_time(datetime(2026, 5, 1, 14, 30)) == stored
+    assert from_shop_time(datetime(2026, 5, 1, 6, 30, tzinfo=timezone.utc)) == stored
+    assert parse_shop_time("2026-05-01 14:30") == stored
+    assert parse_shop_time("2026-05-01T07:30+01:00") == stored
+    assert parse_shop_time("  ") is None
+    with pytest.raises(ValueError):
+        parse_shop_time("yesterday")
+    app.config["BABEL_DEFAULT_TIMEZONE"] = "UTC"
+    try:
+        assert parse_shop_time("2026-05-01 06:30") == stored
+    finally:
+        app.config["BABEL_DEFAULT_TIMEZONE"] = "Asia/Shanghai"

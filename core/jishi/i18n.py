@@ -25,3 +25,53 @@ def N_(string: str) -> str:
 
 
 _ = gettext
+
+
+# --- The shop's time zone ----------------------------------------------------
+# Times are stored as naive UTC. People type and read them in the shop's time
+# zone (BABEL_DEFAULT_TIMEZONE, Asia/Shanghai by default): sale windows,
+# delivery slots, "today's" withdrawals. These helpers are the one place that
+# converts, for the kernel and every plugin.
+
+
+def shop_timezone():
+    """The shop's time zone (``BABEL_DEFAULT_TIMEZONE``) as a ``ZoneInfo``."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
+    return ZoneInfo(name or "Asia/Shanghai")
+
+
+def to_shop_time(moment):
+    """A stored (naive UTC) time as the shop's aware local time; None stays None."""
+    from datetime import UTC
+
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(shop_timezone())
+
+
+def from_shop_time(moment):
+    """A time as stored (naive UTC): a naive ``moment`` is read as the shop's
+    local wall-clock time, an aware one keeps its offset."""
+    from datetime import UTC
+
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=shop_timezone())
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def parse_shop_time(text):
+    """ISO text typed in a form ("2026-05-01 14:30", offset optional, read as
+    shop time without one) -> naive UTC; "" -> None. Raises ``ValueError``
+    for anything else."""
+    from datetime import datetime
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    return from_shop_time(datetime.fromisoformat(text))

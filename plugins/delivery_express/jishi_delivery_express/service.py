@@ -533,7 +533,7 @@ def parse_time(value) -> datetime:
     (``2026-05-01 14:30``, ``2026-05-01T14:30+08:00``), read in the shop's
     time zone (``BABEL_DEFAULT_TIMEZONE``) when it has no offset, as the
     console's date-time input sends it."""
-    from zoneinfo import ZoneInfo
+    from jishi.i18n import parse_shop_time
 
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
@@ -541,12 +541,9 @@ def parse_time(value) -> datetime:
     if not text:
         raise DomainError("time", _("Enter the time."))
     try:
-        when = datetime.fromisoformat(text)
+        return parse_shop_time(text)
     except ValueError:
         raise DomainError("time", _("Use a time like 2026-05-01 14:30.")) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC"))
-    return when.astimezone(UTC).replace(tzinfo=None)
 
 
 def add_event(seller_id: int | None, order: Order, when, text: str, *, actor) -> ExpressTrackingEvent:

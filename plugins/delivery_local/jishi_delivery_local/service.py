@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
-from jishi.i18n import N_
+from jishi.i18n import N_, to_shop_time
 from jishi.i18n import gettext as _
 from sqlalchemy import select, update
 
@@ -52,16 +50,9 @@ class LocalDeliveryError(DomainError):
 # --- Time --------------------------------------------------------------------
 
 
-def shop_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
-
-
 def now_local(now: datetime | None = None) -> datetime:
     """The shop's local wall-clock time (naive), from naive UTC ``now``."""
-    from datetime import UTC
-
-    now = now or utcnow()
-    return now.replace(tzinfo=UTC).astimezone(shop_tz()).replace(tzinfo=None)
+    return to_shop_time(now or utcnow()).replace(tzinfo=None)
 
 
 # --- Settings ----------------------------------------------------------------

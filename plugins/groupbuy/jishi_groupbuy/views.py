@@ -17,13 +17,11 @@ any product; a merchant's staff only their merchant's products.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -35,6 +33,7 @@ from jishi.checkout.errors import CheckoutError
 from jishi.checkout.service import build_checkout, place_order
 from jishi.db import commit, db, rollback
 from jishi.i18n import gettext as _
+from jishi.i18n import parse_shop_time, to_shop_time
 from jishi.sellers import current_scope, seller_page
 from jishi.web.common import flash_error, form_int
 from markupsafe import Markup
@@ -45,28 +44,15 @@ from jishi_groupbuy.models import Activity, Group
 bp = Blueprint("groupbuy", __name__)
 
 
-def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
-
-
 def local(dt: datetime | None, fmt: str = "%Y-%m-%dT%H:%M") -> str:
-    if dt is None:
-        return ""
-
-    return dt.replace(tzinfo=UTC).astimezone(_tz()).strftime(fmt)
+    return to_shop_time(dt).strftime(fmt) if dt is not None else ""
 
 
 def parse_local(text: str) -> datetime | None:
-    text = (text or "").strip()
-    if not text:
-        return None
     try:
-        value = datetime.fromisoformat(text)
+        return parse_shop_time(text)
     except ValueError:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=_tz())
-    return service._naive_utc(value)
 
 
 @bp.app_template_global("groupbuy_local")

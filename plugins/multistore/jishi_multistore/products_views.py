@@ -12,8 +12,7 @@ merchant product reviews with delete.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -21,6 +20,7 @@ from jishi.catalog.service import seller_profiles
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
+from jishi.i18n import parse_shop_time, to_shop_time
 from jishi.web.common import error_text, form_int, form_outcome
 
 from jishi_multistore import products as service
@@ -28,9 +28,6 @@ from jishi_multistore.blueprints import admin as admin_bp
 from jishi_multistore.blueprints import merchant as merchant_bp
 from jishi_multistore.models import REVIEW_STATUSES
 from jishi_multistore.principal import current_principal, merchant, merchant_page
-
-# Times typed in the console are shop-local (the kernel shows Asia/Shanghai).
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _shelf_arg():
@@ -44,22 +41,15 @@ def _status_arg():
 
 
 def _local(dt: datetime | None) -> str:
-    if dt is None:
-        return ""
-    return dt.replace(tzinfo=UTC).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+    """Times typed and shown in the console are shop-local."""
+    return to_shop_time(dt).strftime("%Y-%m-%dT%H:%M") if dt is not None else ""
 
 
 def _parse_local(text: str) -> datetime | None:
-    text = (text or "").strip()
-    if not text:
-        return None
     try:
-        local = datetime.fromisoformat(text)
+        return parse_shop_time(text)
     except ValueError:
         raise service.ProductError("list_at", _("Times look like 2026-01-31 09:30.")) from None
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=LOCAL_TZ)
-    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 # --- Merchant console: products -----------------------------------------------------

@@ -20,13 +20,12 @@ conditional UPDATE: two clicks cannot both win.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from jishi import settings
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
+from jishi.i18n import to_shop_time
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -65,13 +64,9 @@ def rules() -> dict:
     }
 
 
-def _tz():
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
-
-
 def local_day(moment: datetime):
     """The calendar day of a naive UTC time in the shop's time zone."""
-    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(_tz()).date()
+    return to_shop_time(moment).date()
 
 
 def last_request(merchant_id: int) -> Withdrawal | None:
