@@ -66,7 +66,8 @@ def test_a_pickup_order_cannot_be_shipped(app, api, factory, pk):
     order, _code = pk.paid_pickup_order(factory)
     resp = api.post(f"/admin/orders/{order.id}/ship", user=admin, json={"carrier": "顺丰速运", "tracking_no": "SF1"})
     assert resp.status_code == 409, resp.get_json()
-    assert "pickup code" in resp.get_json()["message"]
+    body = resp.get_json()
+    assert body["field"] == "status" and order.number in body["message"] and "提货码" in body["message"]
     db.session.expire_all()
     fresh = db.session.get(Order, order.id)
     assert (fresh.status, fresh.carrier, fresh.tracking_no) == ("paid", "", "")
