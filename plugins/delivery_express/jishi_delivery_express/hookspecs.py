@@ -1,7 +1,7 @@
 """Hooks the plugin declares for other plugins (``tracking_provider``).
 
 A carrier integration (Kuaidi100, a carrier's own API...) implements
-:func:`tracking_events`; the first one answering wins, and the plugin's
+:func:`tracking_provider`; the first one answering wins, and the plugin's
 built-in manual provider (events a seller adds by hand) answers last.
 """
 
@@ -27,7 +27,7 @@ class TrackingEvent:
 
 class TrackingSpecs:
     @hookspec(firstresult=True)
-    def tracking_events(self, order: Any) -> list[TrackingEvent] | None:
+    def tracking_provider(self, order: Any) -> list[TrackingEvent] | None:
         """The tracking timeline of a shipped express order.
 
         Called for the buyer's order page, the buyer API

@@ -16,7 +16,7 @@ from jishi_delivery_express import models  # noqa: F401 - the plugin's tables
 from jishi_delivery_express.hookspecs import TrackingSpecs
 
 requires = ()
-hookspecs = TrackingSpecs  # declares ``tracking_events`` (the tracking_provider hook)
+hookspecs = TrackingSpecs  # declares the ``tracking_provider`` hook
 
 
 @hookimpl
@@ -47,7 +47,7 @@ def delivery_options(group, address, checkout):
 
 
 @hookimpl(trylast=True)
-def tracking_events(order):
+def tracking_provider(order):
     """The built-in manual provider: events the seller added by hand."""
     from jishi_delivery_express import service
 

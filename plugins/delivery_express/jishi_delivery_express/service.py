@@ -511,9 +511,9 @@ def recent_shipped(seller_id: int | None, limit: int = 50) -> list[Order]:
 
 
 def tracking_events(order: Order) -> list:
-    """The order's timeline from the ``tracking_events`` hook, newest first."""
+    """The order's timeline from the ``tracking_provider`` hook, newest first."""
     hook = current_app.extensions["jishi"].hook
-    events = list(hook.tracking_events(order=order) or [])
+    events = list(hook.tracking_provider(order=order) or [])
     return sorted(events, key=lambda e: e.time, reverse=True)
 
 

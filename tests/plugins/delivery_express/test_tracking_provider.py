@@ -1,5 +1,5 @@
 """DE-TRACK: the plugin-declared ``tracking_provider`` hook
-(``tracking_events(order)``, firstresult): a throwaway provider answers
+(``tracking_provider(order)``, firstresult): a throwaway provider answers
 before the built-in manual one; answering None lets the manual one speak."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class Provider:
     def __init__(self):
         self.asked = []
 
-    def tracking_events(self, order):
+    def tracking_provider(self, order):
         from jishi_delivery_express.hookspecs import TrackingEvent
 
         self.asked.append(order.id)
@@ -37,14 +37,14 @@ def extra_plugins():
     from jishi.hookspecs import hookimpl
 
     PROVIDER.asked.clear()
-    PROVIDER.tracking_events = hookimpl(Provider.tracking_events).__get__(PROVIDER)
+    PROVIDER.tracking_provider = hookimpl(Provider.tracking_provider).__get__(PROVIDER)
     return [PROVIDER]
 
 
-def test_hook_tracking_events(app, api, factory, svc):
+def test_hook_tracking_provider(app, api, factory, svc):
     """DE-TRACK: the provider's events win (newest first); an order it does
     not know falls through to the manual events."""
-    assert "tracking_events" in {h.name for h in app.extensions["jishi"].pm.get_hookcallers(PROVIDER)}
+    assert "tracking_provider" in {h.name for h in app.extensions["jishi"].pm.get_hookcallers(PROVIDER)}
     template()
     admin, buyer = factory.admin(), factory.user()
     addr = factory.address(buyer)
@@ -64,7 +64,7 @@ def test_hookspec_is_declared_by_the_plugin(app):
     """DE-TRACK: the hook exists only through the plugin's ``hookspecs``
     attribute, as firstresult."""
     hook = app.extensions["jishi"].hook
-    assert hook.tracking_events.spec.opts.get("firstresult") is True
+    assert hook.tracking_provider.spec.opts.get("firstresult") is True
     from jishi_delivery_express import plugin
     from jishi_delivery_express.hookspecs import TrackingSpecs
 
