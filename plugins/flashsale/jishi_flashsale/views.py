@@ -160,7 +160,7 @@ def checkout():
         flash_error(exc)
         return redirect(url_for("flashsale.listing"))
     return render_template("flashsale/checkout.html", checkout=co, addresses=addresses, address_id=address_id, args=args,
-                           idempotency_key=secrets.token_urlsafe(24))
+                           address_next=request.full_path, idempotency_key=secrets.token_urlsafe(24))
 
 
 @bp.post("/flashsale/checkout")

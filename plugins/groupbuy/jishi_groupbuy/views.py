@@ -162,7 +162,7 @@ def checkout():
         flash_error(exc)
         return redirect(url_for("shop.index"))
     return render_template("groupbuy/checkout.html", checkout=co, addresses=addresses, address_id=address_id, args=args,
-                           idempotency_key=secrets.token_urlsafe(24))
+                           address_next=request.full_path, idempotency_key=secrets.token_urlsafe(24))
 
 
 @bp.post("/groupbuy/checkout")
