@@ -42,14 +42,14 @@ def test_buy_in_a_flash_sale_with_the_countdown(live_app, browser, shot):
             seller_id=None, platform=True,
         )
         db.session.commit()
-        a, b = factories.user(phone="13900000001"), factories.user(phone="13900000002")
+        a, b = factories.user(phone="13700000001"), factories.user(phone="13700000002")
         factories.address(a)
         factories.address(b, name="韩梅梅")
         product_id, a_id = product.id, a.id
 
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
-    _login(page, base, "13900000001")
+    _login(page, base, "13700000001")
     page.goto(f"{base}/product/{product_id}")
     box = page.locator(".flashsale-box")
     assert box.count() == 1
@@ -83,7 +83,7 @@ def test_buy_in_a_flash_sale_with_the_countdown(live_app, browser, shot):
 
     ctx_b = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page_b = ctx_b.new_page()
-    _login(page_b, base, "13900000002")
+    _login(page_b, base, "13700000002")
     page_b.goto(f"{base}/product/{product_id}")
     assert "已售罄" in page_b.inner_text(".flashsale-box")
     shot(page_b, "sold-out")

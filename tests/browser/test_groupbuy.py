@@ -51,14 +51,14 @@ def test_open_share_join_succeed(live_app, browser, shot):
             seller_id=None, platform=True,
         )
         db.session.commit()
-        a, b = factories.user(phone="13900000001"), factories.user(phone="13900000002")
+        a, b = factories.user(phone="13700000001"), factories.user(phone="13700000002")
         factories.address(a)
         factories.address(b, name="韩梅梅")
         product_id, a_id, b_id = product.id, a.id, b.id
 
     ctx_a = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = ctx_a.new_page()
-    _login(page, base, "13900000001")
+    _login(page, base, "13700000001")
     page.goto(f"{base}/product/{product_id}")
     assert page.locator(".groupbuy-box").count() == 1
     shot(page, "a-product")
@@ -81,7 +81,7 @@ def test_open_share_join_succeed(live_app, browser, shot):
 
     ctx_b = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
     page_b = ctx_b.new_page()
-    _login(page_b, base, "13900000002")
+    _login(page_b, base, "13700000002")
     page_b.goto(f"{base}/groupbuy/groups/{token}")
     shot(page_b, "b-share-page")
     _submit(page_b, "button[data-groupbuy-join]")

@@ -40,9 +40,9 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
     with live_app.app_context():
         factories.category("茶叶")
         factories.admin(phone="13800000000", password="admin1234")
-        applicant = factories.user(phone="13900000002", name="龙井茶农")
-        buyer = factories.user(phone="13900000003", name="买家")
-        factories.address(buyer, name="李雷", phone="13900000003")
+        applicant = factories.user(phone="13700000002", name="龙井茶农")
+        buyer = factories.user(phone="13700000003", name="买家")
+        factories.address(buyer, name="李雷", phone="13700000003")
         cups = ms.merchant("青瓷茶具店", lat=30.25, lng=120.16)
         ms.product(cups, name="青瓷茶杯", price=3900, stock=20)
         cups_admin_phone = ms.admin_of(cups).phone
@@ -50,7 +50,7 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
 
     # 1. A member applies (申请开店).
     member = browser.new_context(viewport=viewport, locale="zh-CN")
-    page = _login(member, base, "13900000002", "secret123")
+    page = _login(member, base, "13700000002", "secret123")
     page.goto(base + "/shops/apply")
     page.fill("input[name=name]", "龙井茶庄")
     page.fill("input[name=category]", "茶叶")
@@ -97,7 +97,7 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
 
     # 5. A buyer buys from both merchants in one checkout and pays once.
     shopper = browser.new_context(viewport=viewport, locale="zh-CN")
-    buy = _login(shopper, base, "13900000003", "secret123")
+    buy = _login(shopper, base, "13700000003", "secret123")
     buy.goto(base + "/shops")
     shot(buy, "shop-list")
     for product_id in (tea_id, cup_id):

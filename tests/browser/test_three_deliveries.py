@@ -35,8 +35,8 @@ def test_checkout_with_express_pickup_and_local(live_app, browser, shot):
         local.save(c.id, {"enabled": True, "lat": 30.2741, "lng": 120.1551, "radius_m": 5000,
                           "tiers": [{"max_distance_m": 3000, "fee": 500}], "min_amount": 0,
                           "slots": [{"start": "10:00", "end": "12:00", "capacity": 5}], "days_ahead": 3, "lead_minutes": 30})
-        buyer = factories.user(phone="13900000009", name="买家")
-        factories.address(buyer, name="李雷", phone="13900000009", lat=30.2650, lng=120.1500)
+        buyer = factories.user(phone="13700000009", name="买家")
+        factories.address(buyer, name="李雷", phone="13700000009", lat=30.2650, lng=120.1500)
         commit()
         ids = [p.id for p in products]
         a_id, b_id, c_id = a.id, b.id, c.id
@@ -44,7 +44,7 @@ def test_checkout_with_express_pickup_and_local(live_app, browser, shot):
     ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
     page = ctx.new_page()
     page.goto(base + "/login")
-    page.fill("input[name=phone]", "13900000009")
+    page.fill("input[name=phone]", "13700000009")
     page.fill("input[name=password]", "secret123")
     _submit(page, "form.form button[type=submit]")
     for product_id in ids:
