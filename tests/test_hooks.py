@@ -353,6 +353,68 @@ def test_hook_line_price_rules(app, factory):
     assert (line.unit_price, line.price_source, line.goods_amount) == (800, "flash", 1600)
 
 
+class PooledPrice:
+    """A price with its own stock (3 units in pool "promo"), and a losing one."""
+
+    @hookimpl
+    def line_price_rules(self, line, user):
+        return [
+            PriceRule("promo", unit_price=700, priority=60, stock=3, stock_source="promo"),
+            PriceRule("loser", unit_price=1, priority=1, stock=0, stock_source="nowhere"),
+        ]
+
+    @hookimpl
+    def reserve_stock(self, line, order):
+        from jishi.hookspecs import StockReservation
+
+        return StockReservation(source="promo", quantity=line.quantity) if line.stock_source == "promo" else None
+
+
+@plugin(PooledPrice())
+def test_hook_line_price_rules_stock(app, factory, queries, api):
+    """K3/FS: the winning rule's ``stock`` is the line's stock (the kernel's
+    "only N left" check speaks of it, not of the SKU's 50); the order line is
+    written with its ``stock_source`` in the INSERT (no UPDATE after), and
+    that pool's ``reserve_stock`` takes it; a losing rule changes nothing."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=1000, stock=50).skus[0]
+    with app.test_request_context("/"):
+        co = build_checkout(buyer, [(sku.id, 4)], addr.id)
+        line = co.lines[0]
+        assert (line.unit_price, line.stock, line.stock_source) == (700, 3, "promo")
+        assert [p.code for p in co.problems] == ["out_of_stock"]
+    api.headers(buyer)
+    with queries() as q:
+        r = api.post("/checkout/place", user=buyer, json={"items": [{"sku_id": sku.id, "quantity": 2}], "address_id": addr.id},
+                     headers={"Idempotency-Key": "pooled"})
+    assert r.status_code == 201, r.json
+    assert not [x for x in q.statements if x.startswith("UPDATE order_lines")], q.statements
+    ol = db.session.execute(select(OrderLine)).scalar_one()
+    assert (ol.stock_source, ol.unit_price) == ("promo", 700)
+    assert db.session.get(Sku, sku.id).stock == 50  # the promo pool took it, not the SKU
+
+
+class NoPoolTaker:
+    """A rule naming a pool nobody reserves from: the SKU's stock is used."""
+
+    @hookimpl
+    def line_price_rules(self, line, user):
+        return [PriceRule("promo", unit_price=700, priority=60, stock=3, stock_source="promo")]
+
+
+@plugin(NoPoolTaker())
+def test_hook_line_price_rules_unclaimed_pool(app, factory):
+    """K3: a line whose pool no ``reserve_stock`` takes comes out of its SKU,
+    and the order line says so."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=1000, stock=50).skus[0]
+    [payment] = _place(buyer, [(sku.id, 2)], addr)
+    assert payment.orders[0].lines[0].stock_source == "sku"
+    assert db.session.get(Sku, sku.id).stock == 48
+
+
 class Pickup:
     @hookimpl
     def delivery_options(self, group, address, checkout):

@@ -48,6 +48,19 @@ def rollback() -> None:
     db.session.info.pop("jishi_signals", None)
 
 
+def conflict_insert(target):
+    """``INSERT`` into ``target`` (a model or a table) that takes
+    ``on_conflict_do_nothing`` / ``on_conflict_do_update`` (and
+    ``.excluded``), for the session's database: PostgreSQL's or SQLite's
+    construct (both speak ``ON CONFLICT``). The one place that picks it, for
+    the kernel and for plugins' atomic upserts."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(target)
+
+
 def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 

@@ -69,6 +69,14 @@ class PriceRule:
     priorities: member price 10, group price 50, flash price 100.
     ``quantity_limit`` caps how many units may take this price (the rest of
     the line then fails validation rather than silently changing price).
+
+    A price that comes with its own stock (a flash sale's units) says so:
+    ``stock`` is how many units are left at this price and ``stock_source``
+    names the pool they come from. When the rule wins, the line's ``stock``
+    (the kernel's "only N left" checks, the cart, the product page) is
+    ``stock`` and the order line is written with ``stock_source``, which the
+    pool's ``reserve_stock`` then takes and ``release_stock`` recognises.
+    A rule that loses changes nothing.
     """
 
     source: str
@@ -77,6 +85,8 @@ class PriceRule:
     label: str = ""
     quantity_limit: int | None = None
     data: dict = field(default_factory=dict)
+    stock: int | None = None
+    stock_source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,38 @@ def test_place_is_idempotent(api, factory):
     assert stock(sku.id) == 2
 
 
+def test_retry_answers_the_first_placement_when_it_could_not_place_again(api, factory):
+    """K7: a retry whose checkout is no longer valid (the cart it emptied,
+    the last unit it took) still answers the first placement, 200, and
+    writes nothing: the key decides, not the checkout."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=1000, stock=1).skus[0]
+    db.session.add(CartLine(user_id=buyer.id, sku_id=sku.id, quantity=1))
+    db.session.commit()
+    r1 = api.post("/checkout/place", user=buyer, json={"address_id": addr.id}, headers={"Idempotency-Key": "once"})
+    assert r1.status_code == 201, r1.json
+    r2 = api.post("/checkout/place", user=buyer, json={"address_id": addr.id}, headers={"Idempotency-Key": "once"})  # the cart is empty now
+    assert (r2.status_code, r2.json["replayed"]) == (200, True)
+    r3 = api.post("/checkout/place", user=buyer, json=body([(sku, 1)], addr), headers={"Idempotency-Key": "once"})  # and sold out
+    assert (r3.status_code, [p["id"] for p in r3.json["payments"]]) == (200, [p["id"] for p in r1.json["payments"]])
+    assert db.session.execute(select(func.count(PaymentOrder.id))).scalar_one() == 1
+    assert stock(sku.id) == 0
+
+
+@pytest.mark.parametrize("key", ["", "k" * 73, "a#1"])
+def test_place_refuses_a_bad_idempotency_key(api, factory, key):
+    """K7/K14: a key of 0 or more than 72 characters, or with "#" (the kernel
+    keeps "<key>#n" for a per-store placement's other payments), is a 400
+    naming the header; nothing is written."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product().skus[0]
+    r = api.post("/checkout/place", user=buyer, json=body([(sku, 1)], addr), headers={"Idempotency-Key": key})
+    assert (r.status_code, r.json["field"]) == (400, "Idempotency-Key")
+    assert db.session.execute(select(func.count(PaymentOrder.id))).scalar_one() == 0
+
+
 def test_place_needs_idempotency_key(api, factory):
     """K7/K14: placing without an Idempotency-Key is a 400 naming the header."""
     buyer = factory.user()

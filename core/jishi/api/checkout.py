@@ -219,7 +219,7 @@ def _placed(payments, replayed: bool) -> dict:
 @blp.response(201, CheckoutPlacedSchema)
 @blp.alt_response(200, schema=CheckoutPlacedSchema, description="A retry with the same Idempotency-Key")
 @blp.doc(parameters=[{
-    "in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 80},
+    "in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 72, "pattern": "^[^#]+$"},
     "description": "any unique string per checkout attempt; a retry sends the same one",
 }])
 def place(args):

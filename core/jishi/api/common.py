@@ -185,10 +185,16 @@ def platform_admin_required(view):
     return wrapper
 
 
+IDEMPOTENCY_KEY_MAX = 72  # the column holds 80: room for the "#n" of a per-store payment's siblings
+
+
 def idempotency_key() -> str | None:
+    """The request's ``Idempotency-Key`` (None without one): 1 to 72
+    characters without ``#`` (the kernel stores the other payment orders of a
+    per-store placement as ``<key>#1``, ``<key>#2``...)."""
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not (1 <= len(key) <= 80):
-        fail(400, "invalid", _("Idempotency-Key must be 1 to 80 characters."), "Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= IDEMPOTENCY_KEY_MAX and "#" not in key):
+        fail(400, "invalid", _("Idempotency-Key must be 1 to 72 characters, without #."), "Idempotency-Key")
     return key
 
 

@@ -35,7 +35,7 @@ from jishi.cart.models import CartLine
 from jishi.catalog.models import Product, Sku
 from jishi.checkout.errors import CheckoutError
 from jishi.checkout.pricing import resolve_price
-from jishi.db import commit, db, rollback, utcnow
+from jishi.db import commit, conflict_insert, db, rollback, utcnow
 from jishi.hookspecs import DeliveryOption, Discount, Problem
 from jishi.orders.models import (
     Order,
@@ -76,6 +76,7 @@ class CheckoutLine:
     price_label: str = ""
     quantity_limit: int | None = None
     price_data: dict = field(default_factory=dict)
+    stock_source: str = "sku"
     shares: list[AllocationShare] = field(default_factory=list)
     group_key: str = ""
 
@@ -236,6 +237,9 @@ def price_lines(lines: list[CheckoutLine], user, options: dict | None = None) ->
         line.price_label = rule.label
         line.quantity_limit = rule.quantity_limit
         line.price_data = dict(rule.data)
+        if rule.stock is not None:
+            line.stock = rule.stock
+        line.stock_source = rule.stock_source or "sku"
 
 
 def group_lines(lines: list[CheckoutLine], user) -> list[CheckoutGroup]:
@@ -344,7 +348,10 @@ def _number(prefix: str = "") -> str:
 def find_placed(user, idempotency_key: str) -> PaymentOrder | None:
     """The (first) payment order an earlier request with this key placed.
 
-    In per-store payment mode the keys are stored as ``<key>#0``, ``<key>#1``...
+    In per-store payment mode the first payment order carries ``<key>`` and
+    the others ``<key>#1``, ``<key>#2``... (earlier placements stored the
+    first as ``<key>#0``): whatever the shape of a retry, its first payment
+    order collides with the first placement's.
     """
     return db.session.execute(
         select(PaymentOrder)
@@ -352,6 +359,10 @@ def find_placed(user, idempotency_key: str) -> PaymentOrder | None:
         .order_by(PaymentOrder.id)
         .limit(1)
     ).scalar_one_or_none()
+
+
+class _AlreadyPlaced(Exception):
+    """The payment order's (user, idempotency key) exists: a retry."""
 
 
 def place_order(
@@ -364,30 +375,25 @@ def place_order(
     """Place a checkout atomically; returns its payment order(s).
 
     With an ``idempotency_key``, a retried request returns what the first one
-    placed and writes nothing (also when two arrive at once: the unique
-    constraint on (user, key) decides, the loser reads the winner's result).
+    placed and writes nothing (also when two arrive at once). The unique
+    (user, key) of the payment order decides: the payment order is the
+    first row written, by ``INSERT .. ON CONFLICT DO NOTHING``, so a first
+    placement costs no look-up; a retry finds its key taken (or its checkout
+    no longer valid: the cart it emptied, the stock it took) and answers the
+    first placement, rolling back whatever it had begun.
     Raises :class:`CheckoutError` with the problems otherwise.
     """
-    if idempotency_key:
-        existing = find_placed(user, idempotency_key)
-        if existing is not None:
-            return _siblings(existing)
-    checkout = build_checkout(user, items, address_id, options)
-    if checkout.problems:
-        rollback()
-        raise CheckoutError(checkout.problems)
     try:
+        checkout = build_checkout(user, items, address_id, options)
+        if checkout.problems:
+            raise CheckoutError(checkout.problems)
         payments = _write(checkout, idempotency_key)
         _commit_keeping(payments)
-    except IntegrityError:
+    except (CheckoutError, IntegrityError, _AlreadyPlaced):
         rollback()
-        if idempotency_key:
-            existing = find_placed(user, idempotency_key)
-            if existing is not None:
-                return _siblings(existing)
-        raise
-    except CheckoutError:
-        rollback()
+        existing = find_placed(user, idempotency_key) if idempotency_key else None
+        if existing is not None:
+            return _siblings(existing)
         raise
     return payments
 
@@ -411,14 +417,18 @@ def _commit_keeping(payments: list[PaymentOrder]) -> None:
 
 
 def _siblings(payment: PaymentOrder) -> list[PaymentOrder]:
-    """Every payment order written by the same placement (per-order mode)."""
-    if not payment.idempotency_key or "#" not in payment.idempotency_key:
+    """Every payment order written by the same placement (per-order mode:
+    ``<key>``, ``<key>#1``...; a replay only, so one query is fine)."""
+    if not payment.idempotency_key:
         return [payment]
     base = payment.idempotency_key.split("#", 1)[0]
     return list(
         db.session.execute(
             select(PaymentOrder)
-            .where(PaymentOrder.user_id == payment.user_id, PaymentOrder.idempotency_key.like(base + "#%"))
+            .where(
+                PaymentOrder.user_id == payment.user_id,
+                (PaymentOrder.idempotency_key == base) | PaymentOrder.idempotency_key.startswith(base + "#", autoescape=True),
+            )
             .order_by(PaymentOrder.id)
         ).scalars()
     )
@@ -436,29 +446,34 @@ def payment_mode() -> str:
     return current_app.config["JISHI_PAYMENT_MODE"]
 
 
-def _insert_returning(model, rows: list[dict]) -> list:
+def _insert_returning(model, rows: list[dict], *, on_conflict_do_nothing: bool = False) -> list:
     """INSERT ``rows`` in ONE statement and return the new ORM objects in
     the order of ``rows`` (matched by their unique ``number``: SQLite cannot
-    both batch and promise the order of RETURNING)."""
-    written = db.session.execute(insert(model).returning(model), rows).scalars().all()
+    both batch and promise the order of RETURNING). With
+    ``on_conflict_do_nothing`` a row whose unique key exists is skipped (and
+    missing from the result)."""
+    stmt = conflict_insert(model).on_conflict_do_nothing() if on_conflict_do_nothing else insert(model)
+    written = db.session.execute(stmt.returning(model), rows).scalars().all()
     by_number = {obj.number: obj for obj in written}
-    return [by_number[row["number"]] for row in rows]
+    return [by_number[row["number"]] for row in rows if row["number"] in by_number]
 
 
 def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder]:
     hook = _hook()
     user = checkout.user
-    per_order = payment_mode() == "per_order" and len(checkout.groups) > 1
+    per_order = len(checkout.groups) > 1 and payment_mode() == "per_order"  # one order: no setting to read
     now = utcnow()
     if per_order:
         payment_rows = [
-            {"number": _number("P"), "user_id": user.id, "idempotency_key": f"{idempotency_key}#{i}" if idempotency_key else None,
+            {"number": _number("P"), "user_id": user.id, "idempotency_key": (f"{idempotency_key}#{i}" if i else idempotency_key) if idempotency_key else None,
              "amount": group.pay_amount, "created_at": now}
             for i, group in enumerate(checkout.groups)
         ]
     else:
         payment_rows = [{"number": _number("P"), "user_id": user.id, "idempotency_key": idempotency_key, "amount": checkout.pay_amount, "created_at": now}]
-    payments = _insert_returning(PaymentOrder, payment_rows)
+    payments = _insert_returning(PaymentOrder, payment_rows, on_conflict_do_nothing=idempotency_key is not None)
+    if len(payments) < len(payment_rows):
+        raise _AlreadyPlaced(idempotency_key)  # the key is taken: a retry (place_order answers the first placement)
 
     address = checkout.address.snapshot() if checkout.address else None
     order_rows = []
@@ -503,19 +518,19 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
                     "base_price": line.base_price,
                     "unit_price": line.unit_price,
                     "price_source": line.price_source,
+                    "stock_source": line.stock_source,
                     "quantity": line.quantity,
                     "goods_amount": line.goods_amount,
                     "discount_amount": line.discount,
                     "pay_amount": line.payable,
                 }
             )
-    # One executemany INSERT, then one SELECT reading the rows back (the
-    # unit of work would insert row by row on SQLite to learn each id):
-    # placing costs the same statements for 1 or 30 lines, 1 or 20 stores.
-    db.session.execute(insert(OrderLine), rows)
-    written = db.session.execute(
-        select(OrderLine).where(OrderLine.order_id.in_([o.id for o in orders])).order_by(OrderLine.id)
-    ).scalars().all()
+    # ONE INSERT .. RETURNING for every line (SQLAlchemy batches the rows
+    # into multi-row VALUES; the unit of work would insert row by row on
+    # SQLite to learn each id): placing costs the same statements for 1 or
+    # 30 lines, 1 or 20 stores. A line is matched back by (order, SKU),
+    # unique within a placement, since RETURNING's order is not promised.
+    written = db.session.execute(insert(OrderLine).returning(OrderLine), rows).scalars().all()
     by_line = {(ol.order_id, ol.sku_id): ol for ol in written}
     order_lines: list[tuple[OrderLine, CheckoutLine, Order]] = [
         (by_line[(order.id, line.sku_id)], line, order) for order, group in zip(orders, checkout.groups) for line in group.lines
@@ -549,13 +564,16 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
     # other line comes out of its SKU's stock in ONE conditional UPDATE.
     from jishi.defaults.stock import reserve_sku_stock
 
+    # A line was written with the pool its price rule named; only a pool
+    # other than the one named costs an UPDATE.
     sku_pool: list[CheckoutLine] = []
     for ol, line, order in order_lines:
         reservation = hook.reserve_stock(line=line, order=order)
         if reservation is None:
             sku_pool.append(line)
-        elif reservation.source != "sku":
-            ol.stock_source = reservation.source
+        source = reservation.source if reservation is not None else "sku"
+        if ol.stock_source != source:
+            ol.stock_source = source
     reserve_sku_stock(sku_pool)
 
     hook.order_placing(checkout=checkout, payments=payments, orders=orders)

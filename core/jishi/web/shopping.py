@@ -164,7 +164,7 @@ def checkout_place():
     options = checkout_options(request.form)
     if request.form.get("action") == "refresh":
         return redirect(url_for("shop.checkout", address_id=address_id, **_option_args(request.form)))
-    key = (request.form.get("idempotency_key") or "").strip()[:80] or None
+    key = (request.form.get("idempotency_key") or "").replace("#", "").strip()[:72] or None
     try:
         payments = place_order(current_user, None, address_id, options, idempotency_key=key)
     except CheckoutError as exc:
@@ -187,18 +187,9 @@ def _own_payment(number: str) -> PaymentOrder:
 
 def _siblings(payment: PaymentOrder) -> list[PaymentOrder]:
     """Other payment orders placed by the same checkout (per-shop payment)."""
-    key = payment.idempotency_key or ""
-    if "#" not in key:
-        return []
-    base = key.split("#", 1)[0]
-    return [
-        p
-        for p in db.session.execute(
-            db.select(PaymentOrder)
-            .where(PaymentOrder.user_id == payment.user_id, PaymentOrder.idempotency_key.like(base + "#%"), PaymentOrder.id != payment.id)
-            .order_by(PaymentOrder.id)
-        ).scalars()
-    ]
+    from jishi.checkout.service import _siblings as placed_together
+
+    return [p for p in placed_together(payment) if p.id != payment.id] if payment.idempotency_key else []
 
 
 @bp.get("/pay/<number>")
