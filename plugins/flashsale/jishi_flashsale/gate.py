@@ -63,6 +63,11 @@ def is_sold_out(sku_id: int) -> bool:
     return False
 
 
+def any_sold_out() -> bool:
+    """Whether any SKU is flagged (the WSGI gate's first, cheapest test)."""
+    return bool(_flags)
+
+
 def mark_sold_out(sku_id: int) -> None:
     _flags[sku_id] = time.monotonic() + _ttl()
 

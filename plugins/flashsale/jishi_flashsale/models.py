@@ -74,7 +74,8 @@ class FlashSku(db.Model):
 
 class FlashSaleUsage(db.Model):
     """Units a buyer holds of one flash SKU (the per-buyer limit), moved by
-    ``UPDATE .. SET units = units + n WHERE units + n <= limit``."""
+    one upsert ``INSERT .. ON CONFLICT DO UPDATE SET units = units + n WHERE
+    units + n <= limit``."""
 
     __tablename__ = "flashsale_usage"
     flash_sku_id: Mapped[int] = mapped_column(ForeignKey("flashsale_skus.id", ondelete="CASCADE"), primary_key=True)

@@ -35,10 +35,13 @@ def config_defaults():
 @hookimpl
 def app_ready(app):
     """Put the sold-out answer in front of every other ``before_request``
-    function (see :func:`jishi_flashsale.api.soldout_first`)."""
+    function (see :func:`jishi_flashsale.api.soldout_first`), and, for API
+    clients without cookies, in front of Flask itself
+    (:class:`jishi_flashsale.api.SoldOutGate`, WSGI middleware)."""
     from jishi_flashsale import api
 
     app.before_request_funcs.setdefault(None, []).insert(0, api.soldout_first)
+    app.wsgi_app = api.SoldOutGate(app.wsgi_app)
 
 
 @hookimpl

@@ -40,14 +40,14 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from jishi.checkout.errors import CheckoutError, OutOfStock
-from jishi.db import commit, db, utcnow
+from jishi.db import commit, conflict_insert, db, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import PriceRule, Problem, StockReservation
 from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from jishi.orders import state as order_state
 from jishi.orders.models import Order, PaymentOrder
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, insert, literal, select, update
 from sqlalchemy.exc import OperationalError
 
 from jishi_flashsale import gate
@@ -86,30 +86,36 @@ def state_of(activity: Activity, at: datetime | None = None) -> str:
 # -- reading ---------------------------------------------------------------------
 
 
-def running_flash(sku_id: int, at: datetime | None = None):
+def running_flash(sku_id: int, user_id: int | None = None, at: datetime | None = None):
     """The running flash offer of ``sku_id`` as one row (``id``,
     ``activity_id``, ``flash_price``, ``stock``, ``sold``,
-    ``per_user_limit``, ``ends_at``), or None. ONE indexed query, made
-    once per request (the buy endpoint's pre-check and the price rule share
-    it; the conditional UPDATE decides anyway)."""
+    ``per_user_limit``, ``ends_at``, and ``used``: the units ``user_id``
+    already holds, 0 without a user), or None. ONE indexed query (the
+    buyer's counter joined in), made once per request and buyer (the buy
+    endpoint's pre-check and the price rule share it; the conditional
+    UPDATE decides anyway)."""
     from flask import has_request_context, request
 
     cache = request._get_current_object().__dict__.setdefault("_flashsale_running", {}) if has_request_context() and at is None else None
-    if cache is not None and sku_id in cache:
-        return cache[sku_id]
+    if cache is not None and (sku_id, user_id) in cache:
+        return cache[sku_id, user_id]
     at = at or now()
+    if user_id is None:
+        used = literal(0).label("used")
+        q = select(FlashSku.id, FlashSku.activity_id, FlashSku.flash_price, FlashSku.stock, FlashSku.sold,
+                   Activity.per_user_limit, Activity.ends_at, used)
+    else:
+        q = select(FlashSku.id, FlashSku.activity_id, FlashSku.flash_price, FlashSku.stock, FlashSku.sold,
+                   Activity.per_user_limit, Activity.ends_at, func.coalesce(Usage.units, 0).label("used"))
+        q = q.outerjoin(Usage, and_(Usage.flash_sku_id == FlashSku.id, Usage.user_id == user_id))
     row = db.session.execute(
-        select(
-            FlashSku.id, FlashSku.activity_id, FlashSku.flash_price, FlashSku.stock, FlashSku.sold,
-            Activity.per_user_limit, Activity.ends_at,
-        )
-        .join(Activity, Activity.id == FlashSku.activity_id)
+        q.join(Activity, Activity.id == FlashSku.activity_id)
         .where(FlashSku.sku_id == sku_id, Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at)
         .order_by(Activity.id)
         .limit(1)
     ).first()
     if cache is not None:
-        cache[sku_id] = row
+        cache[sku_id, user_id] = row
     return row
 
 
@@ -283,51 +289,47 @@ def activity_for(activity_id: int, *, seller_id: int | None, platform: bool) -> 
 def price_rules(line, user) -> list[PriceRule] | None:
     """The flash price for a SKU in a running flash sale (priority 100: it
     beats member and group prices). ``quantity_limit`` is what the buyer may
-    still take under the per-buyer limit. While the sale runs the line's
-    ``stock`` is the flash stock left (the units this line can come from),
-    so the kernel's stock check and the cart speak of flash stock."""
-    row = running_flash(line.sku_id)
+    still take under the per-buyer limit. The rule carries the flash stock
+    left (``stock``, pool ``flashsale``): while the sale runs, the line's
+    units come from it, so the kernel's stock checks, the cart and the
+    product page speak of flash stock, and the order line is written with
+    ``stock_source = 'flashsale'`` for :func:`reserve`."""
+    user_id = getattr(user, "id", None) if user is not None else None
+    row = running_flash(line.sku_id, user_id)
     if row is None:
         return None
     quantity_limit = None
-    if row.per_user_limit and user is not None and getattr(user, "id", None) is not None:
-        quantity_limit = max(row.per_user_limit - used_units(row.id, user.id), 0)
-    elif row.per_user_limit:
-        quantity_limit = row.per_user_limit
-    line.stock = max(row.stock - row.sold, 0)
+    if row.per_user_limit:
+        quantity_limit = max(row.per_user_limit - row.used, 0)
     return [
         PriceRule(
             source=PRICE_SOURCE, unit_price=row.flash_price, priority=FLASH_PRICE_PRIORITY, label=_("Flash price"),
-            quantity_limit=quantity_limit,
+            quantity_limit=quantity_limit, stock=max(row.stock - row.sold, 0), stock_source=PRICE_SOURCE,
             data={"flash_sku_id": row.id, "activity_id": row.activity_id, "per_user_limit": row.per_user_limit},
         )
     ]
 
 
 def _take_units(flash_sku_id: int, user_id: int, n: int, limit: int) -> None:
-    """Count ``n`` more units for the buyer, never beyond ``limit``: the
-    first purchase inserts the row (ON CONFLICT DO NOTHING: a parallel first
-    purchase of the same buyer cannot insert twice), later ones move it by a
-    conditional UPDATE. Raises :class:`CheckoutError` (limit)."""
+    """Count ``n`` more units for the buyer, never beyond ``limit``, in ONE
+    atomic upsert: the first purchase inserts the row, a later one (or a
+    parallel first one, which waits for the row) moves it only while
+    ``units + n <= limit``::
+
+        INSERT INTO flashsale_usage .. ON CONFLICT (flash_sku_id, user_id)
+        DO UPDATE SET units = units + n WHERE units + n <= limit RETURNING units
+
+    No row back: the limit is reached; raises :class:`CheckoutError`."""
     if n > limit:
         raise _limit_error(limit)
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    inserted = db.session.execute(
-        dialect_insert(Usage.__table__).values(flash_sku_id=flash_sku_id, user_id=user_id, units=n).on_conflict_do_nothing().returning(Usage.__table__.c.units)
-    ).first()
-    if inserted is not None:
-        return
-    won = db.session.execute(
-        update(Usage)
-        .where(Usage.flash_sku_id == flash_sku_id, Usage.user_id == user_id, Usage.units + n <= limit)
-        .values(units=Usage.units + n)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if won != 1:
+    table = Usage.__table__
+    stmt = conflict_insert(table).values(flash_sku_id=flash_sku_id, user_id=user_id, units=n)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.flash_sku_id, table.c.user_id],
+        set_={"units": table.c.units + stmt.excluded.units},
+        where=table.c.units + stmt.excluded.units <= limit,
+    ).returning(table.c.units)
+    if db.session.execute(stmt).first() is None:
         raise _limit_error(limit)
 
 
@@ -364,7 +366,8 @@ def reserve(line, order) -> StockReservation | None:
         raise OutOfStock(line.key, line.name)
     if left <= 0:
         gate.mark_sold_out(line.sku_id)
-    db.session.add(Reservation(order_id=order.id, sku_id=line.sku_id, flash_sku_id=fsid, user_id=order.user_id, quantity=n, released=0, created_at=now()))
+    db.session.execute(insert(Reservation.__table__).values(
+        order_id=order.id, sku_id=line.sku_id, flash_sku_id=fsid, user_id=order.user_id, quantity=n, released=0, created_at=now()))
     return StockReservation(source=PRICE_SOURCE, quantity=n)
 
 

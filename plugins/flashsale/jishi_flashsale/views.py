@@ -125,7 +125,7 @@ def buy():
     if args["sku_id"] is None or args["quantity"] is None or args["quantity"] < 1:
         flash(_("Choose a variant first."), "error")
         return redirect(request.referrer or url_for("flashsale.listing"))
-    row = None if gate.is_sold_out(args["sku_id"]) else service.running_flash(args["sku_id"])
+    row = None if gate.is_sold_out(args["sku_id"]) else service.running_flash(args["sku_id"], current_user.id)
     if row is None or row.stock - row.sold <= 0:
         flash(_("Sold out.") if row is not None or gate.is_sold_out(args["sku_id"]) else _("This variant is not in a running flash sale."), "error")
         return redirect(request.referrer or url_for("flashsale.listing"))
@@ -146,7 +146,7 @@ def checkout():
     args = _choice_args(request.args)
     if args["sku_id"] is None or args["quantity"] is None or args["quantity"] < 1:
         abort(404)
-    if service.running_flash(args["sku_id"]) is None:
+    if service.running_flash(args["sku_id"], current_user.id) is None:
         flash(_("This variant is not in a running flash sale."), "error")
         return redirect(url_for("flashsale.listing"))
     addresses = _addresses()

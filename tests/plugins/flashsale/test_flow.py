@@ -87,6 +87,39 @@ def test_sold_out_answers_409_and_writes_nothing(api, factory, queries):
     assert fs.flash_sku(a.id).sold == 1
 
 
+def test_sold_out_answered_in_front_of_flask(app, api, client, factory):
+    """FS: for a client without cookies, a purchase of a flagged SKU is
+    answered by the WSGI gate before Flask builds a request (no before_request
+    runs), with the very body Flask gave; anything else passes on with its
+    body intact."""
+    product = factory.product(price=1000, stock=50)
+    fs.activity(product, stock=1, per_user=0)
+    other = factory.product(price=1000, stock=50)
+    sku_id = product.skus[0].id
+    assert fs.buy_api(api, fs.buyer(factory), sku_id).status_code == 201  # the last unit: flagged
+    seen = []
+    app.before_request_funcs.setdefault(None, []).insert(0, lambda: seen.append(1))  # before soldout_first
+    headers = {"Accept-Language": "zh-CN"}
+
+    def buy(sku, **kw):
+        return client.post("/api/v1/flashsale/buy", json={"sku_id": sku}, headers=headers, **kw)
+
+    first = buy(sku_id)  # through Flask: translated and cached
+    assert (first.status_code, first.json["code"], len(seen)) == (409, "sold_out", 1)
+    assert first.json["message"] == "已售罄。"
+    again = buy(sku_id)
+    assert (again.status_code, again.get_data(), len(seen)) == (409, first.get_data(), 1)  # Flask never ran
+    assert again.headers["Content-Type"] == "application/json"
+    passed = buy(other.skus[0].id)  # not flagged: on to the view, which reads the body the gate read
+    assert (passed.status_code, passed.json["field"], len(seen)) == (404, "sku_id", 2)
+    client.set_cookie("session", "x", domain=(app.config.get("SERVER_NAME") or "localhost").split(":")[0])
+    cookie = buy(sku_id)  # a browser session may hold a language: Flask answers
+    assert (cookie.status_code, cookie.json["code"], len(seen)) == (409, "sold_out", 3)
+    client.delete_cookie("session", domain=(app.config.get("SERVER_NAME") or "localhost").split(":")[0])
+    bad = client.post("/api/v1/flashsale/buy", data=b"{not json", headers={**headers, "Content-Type": "application/json"})
+    assert bad.status_code == 422 and len(seen) == 4
+
+
 def test_buy_validation_and_auth(api, factory):
     """FS: bad input is a 4xx naming the field; signed out is 401 while units remain."""
     product = factory.product(price=1000, stock=5)
