@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 
 def seed(url: str, *, buyers: int = 200, units: int = 100, per_user: int = 2, normal_stock: int = 1000) -> dict:
@@ -227,3 +233,47 @@ def get_burst(base: str, path: str, *, attempts: int = 1000, concurrency: int = 
     lats = sorted(r[1] * 1000 for r in results)
     return {"attempts": attempts, "seconds": elapsed, "rps": attempts / elapsed, "p50_ms": statistics.median(lats),
             "p99_ms": lats[min(len(lats) - 1, int(len(lats) * 0.99))], "server_errors": sum(1 for r in results if r[0] >= 500 or r[0] < 0)}
+
+
+@contextmanager
+def consumers(env: dict, n: int = 1, nice: int = 19):
+    """``n`` processes of ``jishi flashsale work`` (the queue's consumers)
+    with the server's environment, at ``nice`` (the web workers answering
+    buyers come first; the orders are placed in the gaps, as a consumer on
+    a machine of its own would); stopped on exit."""
+    root = Path(__file__).resolve().parents[1]
+    full = {**os.environ, **env, "PYTHONPATH": f"{root / 'bench'}:{root / 'core'}"}
+    procs = [subprocess.Popen(["nice", "-n", str(nice), sys.executable, "-c", "from jishi.cli import main; main()", "flashsale", "work", "--quiet"], env=full, cwd=str(root),
+                              start_new_session=True, stdout=subprocess.DEVNULL) for _ in range(n)]
+    for p in procs:
+        # A new session is a scheduler autogroup of its own (sched(7)), where
+        # the process's nice value does not count against other groups; the
+        # group's own nice value does.
+        try:
+            Path(f"/proc/{p.pid}/autogroup").write_text(str(nice))
+        except OSError:
+            pass
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in procs:
+            p.wait(timeout=20)
+
+
+def drained(redis_url: str, prefix: str = "jishi:flashsale:", timeout: float = 120.0) -> float:
+    """Wait until the queue and the processing list are empty; returns the
+    seconds waited (raises TimeoutError)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    started = time.perf_counter()
+    while client.llen(prefix + "queue") + client.llen(prefix + "processing"):
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError("the flash-sale queue did not drain")
+        time.sleep(0.01)
+    return time.perf_counter() - started

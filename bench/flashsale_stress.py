@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import database_url, gunicorn
-from flashsale_common import burst, check, seed
+from flashsale_common import burst, check, consumers, drained, seed
 
 
 @contextmanager
@@ -56,8 +56,9 @@ def redis_server():
         proc.wait(timeout=10)
 
 
-def run(db: str, workers: int, attempts: int, buyers: int, units: int, per_user: int, concurrency: int, redis_url: str | None) -> bool:
-    label = f"{db}, {workers} workers" + (", Redis gate" if redis_url else ", database only")
+def run(db: str, workers: int, attempts: int, buyers: int, units: int, per_user: int, concurrency: int, redis_url: str | None,
+        queue: bool = False) -> bool:
+    label = f"{db}, {workers} workers" + ((", Redis gate + queue" if queue else ", Redis gate") if redis_url else ", database only")
     url = database_url(db, f"jishi_fs_stress_{os.getpid()}")
     info = seed(url, buyers=buyers, units=units, per_user=per_user)
     env = {"JISHI_DATABASE_URL": url, "JISHI_SECRET_KEY": "stress", "JISHI_PLUGINS": "flashsale"}
@@ -65,16 +66,22 @@ def run(db: str, workers: int, attempts: int, buyers: int, units: int, per_user:
         env["JISHI_REDIS_URL"] = redis_url
     else:
         os.environ.pop("JISHI_REDIS_URL", None)
-    with gunicorn("jishi.wsgi:app", env, workers=workers) as base:
+    if queue:
+        env["JISHI_FLASHSALE_QUEUE"] = "true"
+    drain = None
+    with gunicorn("jishi.wsgi:app", env, workers=workers) as base, consumers(env, 1 if queue else 0):
         result = burst(base, info, attempts=attempts, concurrency=concurrency)
+        if queue:
+            drain = drained(redis_url)
     failures = check(url, info)
     if result["server_errors"]:
         failures.append(f"{result['server_errors']} answers were 5xx or failed connections")
-    created = result["counts"].get("201", 0)
+    created = result["counts"].get("202" if queue else "201", 0)
     if created != units:
-        failures.append(f"{created} purchases answered 201, expected {units}")
+        failures.append(f"{created} purchases answered {'202 (queued)' if queue else '201'}, expected {units}")
     print(f"== flash-sale stress ({label}): {attempts} attempts from {buyers} buyers on {units} units (limit {per_user}), {concurrency} connections")
-    print(f"   {result['seconds']:.1f} s, {result['rps']:.0f} attempts/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms")
+    print(f"   {result['seconds']:.1f} s, {result['rps']:.0f} attempts/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
+          + (f"; every queued order placed {drain:.1f} s after the last answer" if drain is not None else ""))
     print("   answers: " + ", ".join(f"{k}: {v}" for k, v in sorted(result["counts"].items())))
     if failures:
         print(f"FAIL flash-sale stress ({label}):")
@@ -102,12 +109,14 @@ def main() -> int:
     ap.add_argument("--units", type=int, default=100)
     ap.add_argument("--per-user", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--redis", action="store_true", help="also run with the Redis gate (needs redis-server)")
+    ap.add_argument("--redis", action="store_true", help="also run with the Redis gate, then gate + queue (needs redis-server)")
     args = ap.parse_args()
     ok = run(args.db, args.workers, args.attempts, args.buyers, args.units, args.per_user, args.concurrency, None)
     if args.redis:
         with redis_server() as redis_url:
             ok = run(args.db, args.workers, args.attempts, args.buyers, args.units, args.per_user, args.concurrency, redis_url) and ok
+        with redis_server() as redis_url:
+            ok = run(args.db, args.workers, args.attempts, args.buyers, args.units, args.per_user, args.concurrency, redis_url, queue=True) and ok
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

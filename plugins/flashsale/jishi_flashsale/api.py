@@ -29,7 +29,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from jishi.api.checkout import CheckoutPlacedSchema
 from jishi.api.common import Money, StrictInt, fail, idempotency_key, not_found
-from jishi.api.orders import Id
+from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema
 from jishi.checkout import service as checkout_service
 from jishi.checkout.errors import CheckoutError, OutOfStock
 from jishi.db import commit, db, utcnow
@@ -38,6 +38,7 @@ from jishi.sellers import current_scope, seller_api
 from marshmallow import Schema, ValidationError, fields, validate
 
 from jishi_flashsale import gate, service
+from jishi_flashsale import queue as fs_queue
 
 blp = Blueprint("flashsale_api", __name__, url_prefix="/api/v1", description="Flash sales (秒杀): activities, flash prices, buying.")
 
@@ -133,6 +134,15 @@ class BuyArgs(Schema):
 
 
 _buy_args = BuyArgs()
+
+
+class TicketSchema(Schema):
+    ticket = fields.String()
+    status = fields.String(metadata={"description": "queued, placed (the payment orders and orders below) or failed (code, message)"})
+    payments = fields.List(fields.Nested(PaymentOrderSchema))
+    orders = fields.List(fields.Nested(OrderSummarySchema))
+    code = fields.String(allow_none=True, metadata={"description": "why a failed ticket failed (out_of_stock, flashsale_limit, address...)"})
+    message = fields.String(allow_none=True)
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -371,6 +381,7 @@ def _sold_out():
     "description": "a unique string per purchase attempt; a retry sends the same one",
 }])
 @blp.response(201, CheckoutPlacedSchema)
+@blp.alt_response(202, schema=TicketSchema, description="queued (JISHI_FLASHSALE_QUEUE): poll /flashsale/tickets/<ticket>")
 @blp.alt_response(409, description="sold_out (nothing written), flashsale_limit, out_of_stock")
 def buy():
     """Buy one flash SKU at its flash price.
@@ -393,7 +404,11 @@ def buy():
     if gate.is_sold_out(sku_id):
         _sold_out()
     user = current_user._get_current_object() if current_user.is_authenticated else None
-    row = service.running_flash(sku_id, user.id if user is not None else None)  # with the buyer's units, in one query
+    queued = fs_queue.enabled()
+    if queued:  # Redis holds the units and the buyers' counts: the offer may be a second old
+        row = gate.cached_offer(sku_id)
+    else:
+        row = service.running_flash(sku_id, user.id if user is not None else None)  # with the buyer's units, in one query
     if row is None:
         fail(404, "not_found", _("This variant is not in a running flash sale."), "sku_id")
     if row.stock - row.sold <= 0:
@@ -406,6 +421,14 @@ def buy():
     if row.per_user_limit and quantity > row.per_user_limit:
         fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
     key = idempotency_key()
+    options = dict(args.get("options") or {})
+    options["delivery"] = dict(args.get("delivery") or {})
+    options["messages"] = dict(args.get("messages") or {})
+    options["flashsale"] = {"sku_id": sku_id, "flash_sku_id": row.id}  # at this flash price or not at all
+    if queued:
+        answer = _enqueue(row, user, sku_id, quantity, args.get("address_id"), options, key)
+        if answer is not None:
+            return answer
     verdict = gate.take(row, user.id, quantity)
     if verdict != gate.OK and key:
         # Refused by Redis: a retry of a purchase that was placed answers
@@ -419,9 +442,6 @@ def buy():
         _sold_out()
     if verdict == gate.LIMIT:
         fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
-    options = dict(args.get("options") or {})
-    options["delivery"] = dict(args.get("delivery") or {})
-    options["messages"] = dict(args.get("messages") or {})
     started = utcnow()
     try:
         payments = checkout_service.place_order(user, [(sku_id, quantity)], args.get("address_id"), options, idempotency_key=key)
@@ -435,6 +455,66 @@ def buy():
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
         return {"payments": payments, "orders": [o for p in payments for o in p.orders], "replayed": True}, 200
     return {"payments": payments, "orders": [o for p in payments for o in p.orders], "replayed": False}, 201
+
+
+def _enqueue(row, user, sku_id, quantity, address_id, options, key):
+    """The queued path (``JISHI_FLASHSALE_QUEUE``): the gate takes the units
+    and queues the placement in one Redis script; answers the ticket (202
+    while queued). None when Redis fails: the caller places directly."""
+    from flask import current_app
+    from flask_babel import get_locale
+
+    job = {"sku_id": sku_id, "address_id": address_id, "options": options, "locale": str(get_locale() or "")}
+    try:
+        verdict, ticket_id = fs_queue.enqueue(row, user.id, quantity, job, key)
+    except Exception as exc:  # noqa: BLE001 - Redis away: the database path decides
+        current_app.logger.warning("flashsale: queue unavailable, placing directly: %s", exc)
+        return None
+    if verdict == gate.SOLD_OUT:
+        gate.mark_sold_out(sku_id)
+        _sold_out()
+    if verdict == gate.LIMIT:
+        fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
+    data = {"ticket": ticket_id, "status": "queued", "payment_ids": []}  # just queued: nothing more to read
+    if verdict == fs_queue.EXISTING:  # a retry: the ticket as it stands
+        data = fs_queue.ticket(ticket_id, user.id) or data
+    body, status = _ticket_answer(data)
+    from flask import jsonify
+
+    return jsonify(TicketSchema().dump(body)), status  # a Response: not the 201 schema
+
+
+def _ticket_answer(data: dict):
+    from jishi.orders.models import PaymentOrder
+
+    payments = []
+    if data.get("payment_ids"):
+        payments = list(db.session.execute(
+            db.select(PaymentOrder).where(PaymentOrder.id.in_(data["payment_ids"]), PaymentOrder.user_id == current_user.id).order_by(PaymentOrder.id)
+        ).scalars())
+    body = {
+        "ticket": data["ticket"], "status": data["status"], "payments": payments, "orders": [o for p in payments for o in p.orders],
+        "code": data.get("code"), "message": data.get("message"),
+    }
+    return body, 202 if data["status"] == "queued" else 200
+
+
+@blp.get("/flashsale/tickets/<ticket_id>")
+@blp.response(200, TicketSchema)
+@blp.alt_response(202, schema=TicketSchema, description="still queued")
+def ticket(ticket_id):
+    """A queued purchase (``JISHI_FLASHSALE_QUEUE``): ``queued`` (202),
+    ``placed`` with its payment orders and orders, or ``failed`` with the
+    reason (its units went back to the sale). Only the buyer's own tickets
+    (another buyer's is 404)."""
+    if not current_user.is_authenticated:
+        fail(401, "unauthorized", _("Sign in first."))
+    if not fs_queue.enabled():
+        not_found("ticket")
+    data = fs_queue.ticket(ticket_id, current_user.id)
+    if data is None:
+        not_found("ticket")
+    return _ticket_answer(data)
 
 
 # -- sellers and the platform --------------------------------------------------------------

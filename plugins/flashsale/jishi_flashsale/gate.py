@@ -74,10 +74,34 @@ def mark_sold_out(sku_id: int) -> None:
 
 def clear(sku_id: int) -> None:
     _flags.pop(sku_id, None)
+    _offers.pop(sku_id, None)
 
 
 def clear_all() -> None:
     _flags.clear()
+    _offers.clear()
+
+
+_offers: dict[int, tuple[float, object]] = {}
+
+
+def cached_offer(sku_id: int):
+    """The SKU's running flash row (:func:`jishi_flashsale.service.running_flash`
+    without a buyer), remembered by this process for
+    ``JISHI_FLASHSALE_SOLDOUT_TTL`` seconds: the queued path's admission reads
+    no table (Redis holds the units and the buyers' counts; the placement
+    reads everything afresh and refuses a sale that ended meanwhile)."""
+    from jishi_flashsale import service
+
+    hit = _offers.get(sku_id)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    row = service.running_flash(sku_id)
+    if len(_offers) > 10000:
+        _offers.clear()
+    _offers[sku_id] = (now + _ttl(), row)
+    return row
 
 
 # -- Redis ---------------------------------------------------------------------------
@@ -135,11 +159,6 @@ def take(row, user_id: int, n: int) -> int:
     client = redis_client()
     if client is None:
         return OK
-    from jishi.db import db
-    from sqlalchemy import select
-
-    from jishi_flashsale.models import Usage
-
     script = _scripts[current_app.config["JISHI_REDIS_URL"]]
     ttl = _expire_seconds(row.ends_at)
     keys = [_left_key(row.id), _user_key(row.id, user_id)]
@@ -148,18 +167,29 @@ def take(row, user_id: int, n: int) -> int:
             result = int(script(keys=keys, args=[n, row.per_user_limit or 0, ttl]))
             if result != UNKNOWN:
                 return result
-            # first use since Redis started: seed from the database (NX: a
-            # concurrent seeding wins once), and the buyer's units
-            pipe = client.pipeline()
-            pipe.set(keys[0], max(row.stock - row.sold, 0), ex=ttl, nx=True)
-            if row.per_user_limit:
-                used = db.session.execute(select(Usage.units).where(Usage.flash_sku_id == row.id, Usage.user_id == user_id)).scalar() or 0
-                pipe.set(keys[1], int(used), ex=ttl, nx=True)
-            pipe.execute()
+            seed(row, user_id)
     except Exception as exc:  # noqa: BLE001 - Redis down: the database decides alone
         current_app.logger.warning("flashsale: redis gate unavailable: %s", exc)
         return OK
     return OK
+
+
+def seed(row, user_id: int) -> None:
+    """First use since Redis started: set the units left from the database
+    (NX: a concurrent seeding wins once), and the buyer's units."""
+    from jishi.db import db
+    from sqlalchemy import select
+
+    from jishi_flashsale.models import Usage
+
+    client = redis_client()
+    ttl = _expire_seconds(row.ends_at)
+    pipe = client.pipeline()
+    pipe.set(_left_key(row.id), max(row.stock - row.sold, 0), ex=ttl, nx=True)
+    if row.per_user_limit:
+        used = db.session.execute(select(Usage.units).where(Usage.flash_sku_id == row.id, Usage.user_id == user_id)).scalar() or 0
+        pipe.set(_user_key(row.id, user_id), int(used), ex=ttl, nx=True)
+    pipe.execute()
 
 
 def give_back(fsid: int, user_id: int, n: int, limit: int) -> None:

@@ -3,9 +3,13 @@
 Hooks implemented (see ``docs/plugins/flashsale.md``):
 
 - ``config_defaults``   ``JISHI_FLASHSALE_UNPAID_MINUTES`` (5), ``JISHI_FLASHSALE_SOLDOUT_TTL``
-  (1 s), ``JISHI_FLASHSALE_REDIS`` (True: use ``JISHI_REDIS_URL`` when set)
+  (1 s), ``JISHI_FLASHSALE_REDIS`` (True: use ``JISHI_REDIS_URL`` when set),
+  ``JISHI_FLASHSALE_QUEUE`` (False: queued placement behind the gate)
+- ``register_commands`` ``jishi flashsale work``: the queue's consumer
 - ``line_price_rules``  the flash price (priority 100) while a sale runs,
   ``quantity_limit`` = what the buyer may still take
+- ``validate_checkout`` a flash purchase is placed at its flash price or refused
+  (``flashsale_ended``), never at the normal price
 - ``reserve_stock``     flash lines come out of the flash stock (atomic)
 - ``release_stock``     flash lines give their units back exactly once
 - ``periodic_jobs``     ``flashsale_close_unpaid`` (30 s), ``flashsale_reconcile`` (30 s)
@@ -29,7 +33,40 @@ requires = ()
 
 @hookimpl
 def config_defaults():
-    return {"JISHI_FLASHSALE_UNPAID_MINUTES": 5, "JISHI_FLASHSALE_SOLDOUT_TTL": 1.0, "JISHI_FLASHSALE_REDIS": True, "JISHI_FLASHSALE_REDIS_PREFIX": "jishi:flashsale:"}
+    return {"JISHI_FLASHSALE_UNPAID_MINUTES": 5, "JISHI_FLASHSALE_SOLDOUT_TTL": 1.0, "JISHI_FLASHSALE_REDIS": True, "JISHI_FLASHSALE_REDIS_PREFIX": "jishi:flashsale:",
+            "JISHI_FLASHSALE_QUEUE": False}
+
+
+@hookimpl
+def register_commands(cli):
+    """``jishi flashsale work``: the consumer of queued purchases."""
+    import click
+    from flask import current_app
+    from flask.cli import with_appcontext
+
+    @cli.group("flashsale")
+    def flashsale():
+        """Flash sales (秒杀)."""
+
+    @flashsale.command("work")
+    @click.option("--max-jobs", type=int, default=None, help="Stop after this many jobs.")
+    @click.option("--until-empty", is_flag=True, help="Stop when the queue is empty.")
+    @click.option("--quiet", is_flag=True, help="No line per job.")
+    @with_appcontext
+    def work(max_jobs, until_empty, quiet):
+        """Place queued flash-sale purchases (JISHI_FLASHSALE_QUEUE) through
+        the checkout, one after another; run one or several."""
+        from jishi_flashsale import gate
+        from jishi_flashsale import queue as fs_queue
+
+        if gate.redis_client() is None:
+            raise click.ClickException("the flash-sale queue needs JISHI_REDIS_URL")
+        moved = fs_queue.recover()
+        if moved:
+            click.echo(f"{moved} jobs left by a stopped consumer queued again")
+        done = fs_queue.work(max_jobs=max_jobs, idle_exit=until_empty, log=None if quiet else click.echo, release_session=True)
+        click.echo(f"{done} queued purchases handled")
+        current_app.logger.info("flashsale queue: %s jobs", done)
 
 
 @hookimpl
@@ -85,6 +122,11 @@ def periodic_jobs():
 @hookimpl
 def line_price_rules(line, user):
     return service.price_rules(line, user)
+
+
+@hookimpl
+def validate_checkout(checkout):
+    return service.validate(checkout)
 
 
 @hookimpl

@@ -310,6 +310,23 @@ def price_rules(line, user) -> list[PriceRule] | None:
     ]
 
 
+def validate(checkout) -> list[Problem] | None:
+    """``validate_checkout``: a purchase made through the flash sale
+    (``options["flashsale"] = {"sku_id", "flash_sku_id"}``, set by the buy
+    endpoint and the queue) is placed at that flash sale's price or not at
+    all: when the sale ended (or changed) between the buyer's click and the
+    placement, the SKU would otherwise be priced normally."""
+    want = (checkout.options or {}).get("flashsale")
+    if not isinstance(want, dict):
+        return None
+    for line in checkout.lines:
+        if line.sku_id == want.get("sku_id") and (
+            line.price_source != PRICE_SOURCE or line.price_data.get("flash_sku_id") != want.get("flash_sku_id")
+        ):
+            return [Problem("flashsale_ended", _("This flash sale has ended."), field="sku_id", line_key=line.key)]
+    return None
+
+
 def _take_units(flash_sku_id: int, user_id: int, n: int, limit: int) -> None:
     """Count ``n`` more units for the buyer, never beyond ``limit``, in ONE
     atomic upsert: the first purchase inserts the row, a later one (or a

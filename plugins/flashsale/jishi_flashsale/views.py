@@ -179,9 +179,15 @@ def checkout_place():
     if gate.is_sold_out(args["sku_id"]):
         flash(_("Sold out."), "error")
         return redirect(url_for("flashsale.listing"))
-    key = (request.form.get("idempotency_key") or "").strip()[:80] or None
+    key = (request.form.get("idempotency_key") or "").replace("#", "").strip()[:72] or None
+    row = service.running_flash(args["sku_id"], current_user.id)
+    if row is None:
+        flash(_("This flash sale has ended."), "error")
+        return redirect(url_for("flashsale.listing"))
+    options = _options(request.form)
+    options["flashsale"] = {"sku_id": args["sku_id"], "flash_sku_id": row.id}  # at this flash price or not at all
     try:
-        payments = place_order(current_user, [(args["sku_id"], args["quantity"])], address_id, _options(request.form), idempotency_key=key)
+        payments = place_order(current_user, [(args["sku_id"], args["quantity"])], address_id, options, idempotency_key=key)
     except CheckoutError as exc:
         flash_error(exc)
         return redirect(url_for("flashsale.checkout", address_id=address_id, **keep))

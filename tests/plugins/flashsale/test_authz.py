@@ -27,7 +27,7 @@ class Row:
     endpoint: str
     method: str
     path: str  # formatted with the world: {a1}, {p1}, {sku1}
-    access: str  # public, signed_in, seller (products permission, own objects)
+    access: str  # public, signed_in, seller (products permission, own objects), ticket_owner
     body: str = ""
     own_object: bool = True  # the path names M1's object (admin2 must not reach it)
 
@@ -37,6 +37,9 @@ ROWS = [
     Row("flashsale_api.listing", "GET", "/api/v1/flashsale/activities", "public"),
     Row("flashsale_api.product_offer", "GET", "/api/v1/flashsale/products/{p1}", "public"),
     Row("flashsale_api.buy", "POST", "/api/v1/flashsale/buy", "signed_in", body="buy"),
+    # a ticket is its buyer's only: with the queue off (here) nobody has one;
+    # with it on, tests/plugins/flashsale/test_queue.py::test_ticket_is_the_buyers_own
+    Row("flashsale_api.ticket", "GET", "/api/v1/flashsale/tickets/{ticket}", "ticket_owner"),
     Row("flashsale_api.activities", "GET", "/api/v1/flashsale/seller/activities", "seller", own_object=False),
     Row("flashsale_api.activity_create", "POST", "/api/v1/flashsale/seller/activities", "seller", body="activity"),
     Row("flashsale_api.activity_get", "GET", "/api/v1/flashsale/seller/activities/{a1}", "seller"),
@@ -59,6 +62,8 @@ def allowed(row: Row, who: str) -> bool:
         return True
     if row.access == "signed_in":
         return who != "anonymous"
+    if row.access == "ticket_owner":
+        return False
     if who == "platform":
         return True
     if who not in ("admin1", "admin2"):
@@ -85,7 +90,7 @@ def world(app, factory):
     for u in users.values():
         if not db.session.execute(db.text("select 1 from addresses where user_id = :u"), {"u": u.id}).first():
             factory.address(u)
-    return {"m1": m1, "m2": m2, "p1": p1.id, "p2": p2.id, "a1": a1.id, "a2": a2.id, "sku1": p1.skus[0].id, "users": users}
+    return {"m1": m1, "m2": m2, "p1": p1.id, "p2": p2.id, "a1": a1.id, "a2": a2.id, "sku1": p1.skus[0].id, "ticket": "0" * 32, "users": users}
 
 
 _windows = itertools.count(40, 2)

@@ -1,0 +1,196 @@
+"""FS: queued placement behind the Redis gate (``JISHI_FLASHSALE_QUEUE``,
+排队下单): the buy request takes the units in Redis and queues the order in
+one script, answering 202 with a ticket; ``jishi flashsale work`` places it
+through the kernel's checkout (the database stays the source of truth); a
+failed ticket gives its units back exactly once; a sale that ended before the
+placement never becomes a normal-price order; the ticket is the buyer's own.
+Runs against a real ``redis-server`` (skipped when it is not installed)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from jishi.db import db, utcnow
+from jishi.models import Order
+from jishi_flashsale import gate
+from jishi_flashsale import queue as fs_queue
+
+from . import helpers as fs
+
+
+@pytest.fixture
+def app_config(redis_url):
+    return {"JISHI_REDIS_URL": redis_url, "JISHI_FLASHSALE_REDIS_PREFIX": f"q{time.monotonic_ns()}:",
+            "JISHI_FLASHSALE_QUEUE": True, "RATELIMIT_STORAGE_URI": "memory://"}
+
+
+def _left(fsid):
+    v = gate.redis_client().get(gate._left_key(fsid))
+    return None if v is None else int(v)
+
+
+def _orders():
+    return db.session.scalar(db.select(db.func.count()).select_from(Order))
+
+
+def _work():
+    done = fs_queue.work(idle_exit=True, block=0.05)
+    db.session.expire_all()
+    return done
+
+
+def _sale(factory, *, stock=3, per_user=1, price=300):
+    product = factory.product(price=1000, stock=50)
+    a = fs.activity(product, stock=stock, per_user=per_user, price=price)
+    return product.skus[0].id, fs.flash_sku(a.id).id, a
+
+
+def test_queued_purchase_is_placed_by_the_consumer(app, api, factory):
+    """FS: buy answers 202 with a ticket and writes no order; the consumer
+    places it at the flash price from the flash stock; the ticket then
+    answers 200 with the payment order and order."""
+    sku, fsid, _a = _sale(factory)
+    u = fs.buyer(factory)
+    resp = fs.buy_api(api, u, sku, key="q-1")
+    assert resp.status_code == 202, resp.json
+    assert resp.json["status"] == "queued" and resp.json["orders"] == [] and len(resp.json["ticket"]) == 32
+    ticket = resp.json["ticket"]
+    assert _orders() == 0 and _left(fsid) == 2
+    assert api.get(f"/flashsale/tickets/{ticket}", user=u).status_code == 202
+    assert _work() == 1
+    placed = api.get(f"/flashsale/tickets/{ticket}", user=u)
+    assert placed.status_code == 200 and placed.json["status"] == "placed", placed.json
+    [order] = placed.json["orders"]
+    o = fs.order(order["id"])
+    assert (o.user_id, o.goods_amount, o.lines[0].unit_price, o.lines[0].stock_source) == (u.id, 300, 300, "flashsale")
+    assert placed.json["payments"][0]["amount"] == o.pay_amount
+    assert fs.flash_sku(_a.id).sold == 1 and fs_queue.pending() == 0
+
+
+def test_retry_with_the_same_key_takes_nothing_more(app, api, factory):
+    """FS: the same Idempotency-Key answers the same ticket (queued, then
+    placed) and takes no second unit; one order."""
+    sku, fsid, _a = _sale(factory, stock=5, per_user=3)
+    u = fs.buyer(factory)
+    first = fs.buy_api(api, u, sku, key="same")
+    again = fs.buy_api(api, u, sku, key="same")
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json["ticket"] == first.json["ticket"] and _left(fsid) == 4
+    _work()
+    third = fs.buy_api(api, u, sku, key="same")
+    assert third.status_code == 200 and third.json["status"] == "placed" and len(third.json["orders"]) == 1
+    assert _orders() == 1 and _left(fsid) == 4
+
+
+def test_sold_out_and_limit_refused_at_the_gate(app, api, factory):
+    """FS: past the units, 409 sold_out; past the per-buyer limit, 409
+    flashsale_limit; nothing is queued for either."""
+    sku, fsid, _a = _sale(factory, stock=2, per_user=1)
+    u1, u2, u3 = fs.buyer(factory), fs.buyer(factory), fs.buyer(factory)
+    assert fs.buy_api(api, u1, sku).status_code == 202
+    limit = fs.buy_api(api, u1, sku)
+    assert (limit.status_code, limit.json["code"]) == (409, "flashsale_limit")
+    assert fs.buy_api(api, u2, sku).status_code == 202
+    sold = fs.buy_api(api, u3, sku)
+    assert (sold.status_code, sold.json["code"]) == (409, "sold_out")
+    assert fs_queue.pending() == 2 and _left(fsid) == 0
+    assert _work() == 2 and _orders() == 2 and fs.flash_sku(_a.id).sold == 2
+
+
+def test_a_failed_ticket_gives_its_units_back_once(app, api, factory):
+    """FS: a purchase the checkout refuses (the address is not the buyer's)
+    fails its ticket with the reason and gives the unit and the buyer's
+    count back to the gate, once however often it is failed."""
+    sku, fsid, _a = _sale(factory, stock=1, per_user=1)
+    u, other = fs.buyer(factory), fs.buyer(factory)
+    resp = api.post("/flashsale/buy", json={"sku_id": sku, "address_id": fs.address_id(other)}, user=u, headers={"Idempotency-Key": "bad"})
+    assert resp.status_code == 202 and _left(fsid) == 0
+    _work()
+    t = api.get(f"/flashsale/tickets/{resp.json['ticket']}", user=u)
+    assert (t.status_code, t.json["status"], t.json["code"]) == (200, "failed", "address"), t.json
+    assert _left(fsid) == 1 and _orders() == 0
+    job = {"ticket": resp.json["ticket"], "fsid": fsid, "user_id": u.id, "sku_id": sku}
+    assert fs_queue._fail(job, "again", "again") is False and _left(fsid) == 1
+    ok = fs.buy_api(api, u, sku)  # the buyer's count came back too
+    assert ok.status_code == 202
+    _work()
+    assert _orders() == 1
+
+
+def test_sale_ended_before_placement_is_not_a_normal_price_order(app, api, factory):
+    """FS: a job whose sale ended before the consumer took it fails
+    (flashsale_ended) instead of buying at the normal price; the unit goes
+    back."""
+    sku, fsid, a = _sale(factory, stock=2)
+    u = fs.buyer(factory)
+    resp = fs.buy_api(api, u, sku)
+    assert resp.status_code == 202
+    a.ends_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    _work()
+    t = api.get(f"/flashsale/tickets/{resp.json['ticket']}", user=u)
+    assert (t.json["status"], t.json["code"]) == ("failed", "flashsale_ended"), t.json
+    assert _orders() == 0 and _left(fsid) == 2
+
+
+def test_a_job_taken_twice_places_once(app, api, factory):
+    """FS: a consumer that stopped after taking a job leaves it on the
+    processing list; recover() queues it again and placing it (even twice)
+    makes one order: the ticket is the placement's idempotency key."""
+    sku, _fsid, _a = _sale(factory, stock=3)
+    u = fs.buyer(factory)
+    ticket = fs.buy_api(api, u, sku).json["ticket"]
+    client = gate.redis_client()
+    queue_key, processing_key = fs_queue._keys()
+    raw = client.lmove(queue_key, processing_key, "LEFT", "RIGHT")  # taken, then the consumer died
+    assert fs_queue.place(json.loads(raw)) == "placed"  # it had even placed it
+    assert fs_queue.recover() == 1 and fs_queue.pending() == 1
+    assert _work() == 1
+    assert _orders() == 1 and fs_queue.pending() == 0
+    assert api.get(f"/flashsale/tickets/{ticket}", user=u).json["status"] == "placed"
+
+
+def test_ticket_is_the_buyers_own(app, api, factory):
+    """FS / authz: the ticket route answers the buyer only: another buyer,
+    a merchant or the platform gets 404 (no data), a visitor 401; an unknown
+    ticket is 404."""
+    sku, _fsid, _a = _sale(factory)
+    u = fs.buyer(factory)
+    ticket = fs.buy_api(api, u, sku).json["ticket"]
+    _work()
+    path = f"/flashsale/tickets/{ticket}"
+    assert api.get(path, user=u).status_code == 200
+    assert api.get(path).status_code == 401
+    for who in (fs.buyer(factory), factory.admin()):
+        resp = api.get(path, user=who)
+        assert resp.status_code == 404 and "orders" not in resp.json
+    assert api.get("/flashsale/tickets/" + "0" * 32, user=u).status_code == 404
+
+
+def test_cli_work_until_empty(app, api, factory):
+    """FS: ``jishi flashsale work --until-empty`` places what is queued and stops."""
+    sku, _fsid, _a = _sale(factory, stock=3, per_user=0)
+    for _ in range(2):
+        assert fs.buy_api(api, fs.buyer(factory), sku).status_code == 202
+    db.session.remove()
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+    from jishi.cli import make_cli
+
+    result = CliRunner().invoke(make_cli(), ["flashsale", "work", "--until-empty", "--quiet"], obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 0, result.output
+    assert "2 queued purchases handled" in result.output
+    assert _orders() == 2
+
+
+def test_without_redis_the_queue_is_off(app, api, factory):
+    """FS: the queue needs the Redis gate; with Redis unset, buy places
+    directly (201) and the ticket route is 404."""
+    app.config["JISHI_REDIS_URL"] = None
+    sku, _fsid, _a = _sale(factory)
+    u = fs.buyer(factory)
+    assert fs.buy_api(api, u, sku).status_code == 201
+    assert api.get("/flashsale/tickets/" + "0" * 32, user=u).status_code == 404
