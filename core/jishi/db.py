@@ -93,16 +93,32 @@ def _sqlite_begin_statement() -> str:
     A GET handler that must write does so in a transaction whose first
     statement is the write (commit the read first: see ``fresh_write``).
     """
-    from flask import has_request_context, request
+    from flask import g, has_request_context, request
 
-    if has_request_context() and request.method in SAFE_METHODS:
+    if has_request_context() and (request.method in SAFE_METHODS or g.get("jishi_reads_only")):
         return "BEGIN"
     return "BEGIN IMMEDIATE"
 
 
+def reads_only() -> None:
+    """Declare, before its first statement, that this (POST...) request only
+    reads until :func:`fresh_write`: on SQLite its transactions then start
+    deferred instead of holding the single write lock (a flash-sale request
+    whose order is queued elsewhere). No effect on PostgreSQL."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.jishi_reads_only = True
+
+
 def fresh_write() -> None:
     """End the current (read) transaction so the next statement starts a new
-    one; call before writing from a GET handler."""
+    one (a write transaction, also after :func:`reads_only`); call before
+    writing from a GET handler."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.pop("jishi_reads_only", None)
     db.session.commit()
 
 

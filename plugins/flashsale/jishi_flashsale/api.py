@@ -32,7 +32,7 @@ from jishi.api.common import Money, StrictInt, fail, idempotency_key, not_found
 from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema
 from jishi.checkout import service as checkout_service
 from jishi.checkout.errors import CheckoutError, OutOfStock
-from jishi.db import commit, db, utcnow
+from jishi.db import commit, db, fresh_write, reads_only, utcnow
 from jishi.i18n import gettext as _
 from jishi.sellers import current_scope, seller_api
 from marshmallow import Schema, ValidationError, fields, validate
@@ -403,8 +403,10 @@ def buy():
     sku_id, quantity = args["sku_id"], args["quantity"]
     if gate.is_sold_out(sku_id):
         _sold_out()
-    user = current_user._get_current_object() if current_user.is_authenticated else None
     queued = fs_queue.enabled()
+    if queued:
+        reads_only()  # the order is placed by the queue's consumer: no write lock on SQLite
+    user = current_user._get_current_object() if current_user.is_authenticated else None
     if queued:  # Redis holds the units and the buyers' counts: the offer may be a second old
         row = gate.cached_offer(sku_id)
     else:
@@ -429,6 +431,7 @@ def buy():
         answer = _enqueue(row, user, sku_id, quantity, args.get("address_id"), options, key)
         if answer is not None:
             return answer
+        fresh_write()  # Redis failed: this request places the order itself
     verdict = gate.take(row, user.id, quantity)
     if verdict != gate.OK and key:
         # Refused by Redis: a retry of a purchase that was placed answers
