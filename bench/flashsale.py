@@ -51,8 +51,7 @@ def bench_mode(db: str, url: str, info: dict, workers: int, redis_url: str | Non
         env["JISHI_REDIS_URL"] = redis_url
     else:
         os.environ.pop("JISHI_REDIS_URL", None)
-    if queue:
-        env["JISHI_FLASHSALE_QUEUE"] = "true"
+    env["JISHI_FLASHSALE_QUEUE"] = "true" if queue else "false"
     mode = ("Redis gate + queue" if queue else "Redis gate") if redis_url else "database only"
     out = {"db": db, "mode": mode, "drains": []}
 

@@ -253,6 +253,15 @@ def consumers(env: dict, n: int = 1, nice: int = 19):
             Path(f"/proc/{p.pid}/autogroup").write_text(str(nice))
         except OSError:
             pass
+    if procs:  # purchases are queued only once a consumer's heartbeat is there
+        import redis
+
+        client = redis.Redis.from_url(env["JISHI_REDIS_URL"])
+        key = env.get("JISHI_FLASHSALE_REDIS_PREFIX", "jishi:flashsale:") + "consumer"
+        for _ in range(600):
+            if client.exists(key) or any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.05)
     try:
         yield procs
     finally:

@@ -66,8 +66,7 @@ def run(db: str, workers: int, attempts: int, buyers: int, units: int, per_user:
         env["JISHI_REDIS_URL"] = redis_url
     else:
         os.environ.pop("JISHI_REDIS_URL", None)
-    if queue:
-        env["JISHI_FLASHSALE_QUEUE"] = "true"
+    env["JISHI_FLASHSALE_QUEUE"] = "true" if queue else "false"
     drain = None
     with gunicorn("jishi.wsgi:app", env, workers=workers) as base, consumers(env, 1 if queue else 0):
         result = burst(base, info, attempts=attempts, concurrency=concurrency)

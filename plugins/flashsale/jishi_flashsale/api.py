@@ -431,7 +431,7 @@ def buy():
         answer = _enqueue(row, user, sku_id, quantity, args.get("address_id"), options, key)
         if answer is not None:
             return answer
-        fresh_write()  # Redis failed: this request places the order itself
+        fresh_write()  # no consumer running, or Redis failed: this request places the order itself
     verdict = gate.take(row, user.id, quantity)
     if verdict != gate.OK and key:
         # Refused by Redis: a retry of a purchase that was placed answers
@@ -463,7 +463,8 @@ def buy():
 def _enqueue(row, user, sku_id, quantity, address_id, options, key):
     """The queued path (``JISHI_FLASHSALE_QUEUE``): the gate takes the units
     and queues the placement in one Redis script; answers the ticket (202
-    while queued). None when Redis fails: the caller places directly."""
+    while queued). None when no consumer runs or Redis fails: the caller
+    places directly."""
     from flask import current_app
     from flask_babel import get_locale
 
@@ -472,6 +473,8 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key):
         verdict, ticket_id = fs_queue.enqueue(row, user.id, quantity, job, key)
     except Exception as exc:  # noqa: BLE001 - Redis away: the database path decides
         current_app.logger.warning("flashsale: queue unavailable, placing directly: %s", exc)
+        return None
+    if verdict == fs_queue.NO_CONSUMER:  # nobody would place it: this request does
         return None
     if verdict == gate.SOLD_OUT:
         gate.mark_sold_out(sku_id)

@@ -4,7 +4,8 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
 
 - ``config_defaults``   ``JISHI_FLASHSALE_UNPAID_MINUTES`` (5), ``JISHI_FLASHSALE_SOLDOUT_TTL``
   (1 s), ``JISHI_FLASHSALE_REDIS`` (True: use ``JISHI_REDIS_URL`` when set),
-  ``JISHI_FLASHSALE_QUEUE`` (False: queued placement behind the gate)
+  ``JISHI_FLASHSALE_QUEUE`` (True: queued placement behind the gate while a
+  ``jishi flashsale work`` consumer runs)
 - ``register_commands`` ``jishi flashsale work``: the queue's consumer
 - ``line_price_rules``  the flash price (priority 100) while a sale runs,
   ``quantity_limit`` = what the buyer may still take
@@ -34,7 +35,7 @@ requires = ()
 @hookimpl
 def config_defaults():
     return {"JISHI_FLASHSALE_UNPAID_MINUTES": 5, "JISHI_FLASHSALE_SOLDOUT_TTL": 1.0, "JISHI_FLASHSALE_REDIS": True, "JISHI_FLASHSALE_REDIS_PREFIX": "jishi:flashsale:",
-            "JISHI_FLASHSALE_QUEUE": False}
+            "JISHI_FLASHSALE_QUEUE": True}
 
 
 @hookimpl

@@ -9,6 +9,11 @@ pushes the job on a Redis list, all or nothing. The request answers ``202``
 with the ticket at once; a sale's burst costs the web workers a Redis call
 per winner instead of a full checkout.
 
+Purchases are queued only while a consumer is alive (its heartbeat key,
+refreshed every second, checked by the same script): with none running,
+buy places directly as without the queue, so turning the queue on never
+strands an order.
+
 The consumer, ``jishi flashsale work`` (one process or several), takes jobs
 with ``BLMOVE`` onto a processing list and places each through the kernel's
 checkout with the idempotency key ``fsq-<ticket>`` (so a job taken twice,
@@ -42,6 +47,7 @@ if KEYS[3] ~= '' then
   local t = redis.call('GET', KEYS[3])
   if t then return {2, t} end
 end
+if redis.call('EXISTS', KEYS[6]) == 0 then return {-3, ''} end
 local left = redis.call('GET', KEYS[1])
 if not left then return {-2, ''} end
 local n = tonumber(ARGV[1])
@@ -70,7 +76,8 @@ if tonumber(redis.call('HGET', KEYS[1], 'limit')) > 0 then redis.call('DECRBY', 
 return 1
 """
 
-QUEUED, EXISTING = 1, 2
+QUEUED, EXISTING, NO_CONSUMER = 1, 2, -3
+HEARTBEAT_SECONDS = 10  # a consumer refreshes its heartbeat at least every second
 
 _scripts: dict[str, tuple] = {}
 
@@ -83,6 +90,16 @@ def enabled() -> bool:
 def _keys():
     prefix = current_app.config.get("JISHI_FLASHSALE_REDIS_PREFIX", "jishi:flashsale:")
     return prefix + "queue", prefix + "processing"
+
+
+def _heartbeat_key() -> str:
+    return current_app.config.get("JISHI_FLASHSALE_REDIS_PREFIX", "jishi:flashsale:") + "consumer"
+
+
+def beat() -> None:
+    """A consumer is alive (refreshed by :func:`work` at least every second;
+    purchases are queued only while one is)."""
+    gate.redis_client().set(_heartbeat_key(), "1", ex=HEARTBEAT_SECONDS)
 
 
 def _ticket_key(ticket: str) -> str:
@@ -104,13 +121,15 @@ def _script(name: str):
 def enqueue(row, user_id: int, quantity: int, job: dict, idempotency_key: str | None) -> tuple[int, str]:
     """Ask the gate for the units and queue the placement, atomically.
     Returns ``(QUEUED, ticket)``, ``(EXISTING, ticket)`` for a retry with the
-    same key, ``(gate.SOLD_OUT, "")`` or ``(gate.LIMIT, "")``. Raises on a
-    Redis failure (the caller places directly: the database decides)."""
+    same key, ``(gate.SOLD_OUT, "")``, ``(gate.LIMIT, "")``, or
+    ``(NO_CONSUMER, "")`` when no consumer's heartbeat is there (nothing
+    taken: the caller places directly). Raises on a Redis failure (the
+    caller places directly: the database decides)."""
     ticket = secrets.token_hex(16)
     queue_key, _ = _keys()
     ttl = gate._expire_seconds(row.ends_at)
     keys = [gate._left_key(row.id), gate._user_key(row.id, user_id),
-            _by_idempotency_key(user_id, idempotency_key) if idempotency_key else "", queue_key, _ticket_key(ticket)]
+            _by_idempotency_key(user_id, idempotency_key) if idempotency_key else "", queue_key, _ticket_key(ticket), _heartbeat_key()]
     payload = json.dumps({**job, "ticket": ticket, "user_id": user_id, "fsid": row.id, "quantity": quantity}, separators=(",", ":"))
     args = [quantity, row.per_user_limit or 0, ttl, ticket, payload, TICKET_TTL, user_id, row.id]
     for _attempt in range(2):
@@ -209,6 +228,7 @@ def work(*, max_jobs: int | None = None, block: float = 1.0, idle_exit: bool = F
     queue_key, processing_key = _keys()
     done = 0
     while max_jobs is None or done < max_jobs:
+        beat()
         raw = client.blmove(queue_key, processing_key, block, "LEFT", "RIGHT")
         if raw is None:
             if idle_exit:

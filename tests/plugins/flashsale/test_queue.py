@@ -24,7 +24,14 @@ from . import helpers as fs
 @pytest.fixture
 def app_config(redis_url):
     return {"JISHI_REDIS_URL": redis_url, "JISHI_FLASHSALE_REDIS_PREFIX": f"q{time.monotonic_ns()}:",
-            "JISHI_FLASHSALE_QUEUE": True, "RATELIMIT_STORAGE_URI": "memory://"}
+            "RATELIMIT_STORAGE_URI": "memory://"}  # JISHI_FLASHSALE_QUEUE is on by default
+
+
+@pytest.fixture(autouse=True)
+def consumer_alive(app):
+    """Purchases are queued only while a consumer's heartbeat is there."""
+    with app.app_context():
+        fs_queue.beat()
 
 
 def _left(fsid):
@@ -194,3 +201,14 @@ def test_without_redis_the_queue_is_off(app, api, factory):
     u = fs.buyer(factory)
     assert fs.buy_api(api, u, sku).status_code == 201
     assert api.get("/flashsale/tickets/" + "0" * 32, user=u).status_code == 404
+
+
+def test_without_a_consumer_buy_places_directly(app, api, factory):
+    """FS: with the queue on but no consumer's heartbeat, nothing is queued
+    (no order would ever be placed): buy places directly, 201, through the
+    synchronous gate."""
+    gate.redis_client().delete(fs_queue._heartbeat_key())
+    sku, fsid, _a = _sale(factory, stock=2)
+    resp = fs.buy_api(api, fs.buyer(factory), sku)
+    assert resp.status_code == 201, resp.json
+    assert fs_queue.pending() == 0 and _orders() == 1 and _left(fsid) == 1
