@@ -71,8 +71,10 @@ FAIL = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'failed', 'code', ARGV[1], 'message', ARGV[2])
 local n = tonumber(redis.call('HGET', KEYS[1], 'n'))
-redis.call('INCRBY', KEYS[2], n)
-if tonumber(redis.call('HGET', KEYS[1], 'limit')) > 0 then redis.call('DECRBY', KEYS[3], n) end
+-- a counter dropped meanwhile (the activity changed) is seeded again from
+-- the database on next use: never create it from this unit alone
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('INCRBY', KEYS[2], n) end
+if tonumber(redis.call('HGET', KEYS[1], 'limit')) > 0 and redis.call('EXISTS', KEYS[3]) == 1 then redis.call('DECRBY', KEYS[3], n) end
 return 1
 """
 

@@ -212,3 +212,20 @@ def test_without_a_consumer_buy_places_directly(app, api, factory):
     resp = fs.buy_api(api, fs.buyer(factory), sku)
     assert resp.status_code == 201, resp.json
     assert fs_queue.pending() == 0 and _orders() == 1 and _left(fsid) == 1
+
+
+def test_a_failed_ticket_never_creates_a_dropped_counter(app, api, factory):
+    """FS: when the activity changed while a job waited (its Redis counter
+    dropped, to be seeded from the database), failing the ticket does not
+    create the counter from its own unit: the next purchase seeds it from
+    the database (2 left), not from the given-back 1."""
+    sku, fsid, _a = _sale(factory, stock=2)
+    u, other = fs.buyer(factory), fs.buyer(factory)
+    resp = api.post("/flashsale/buy", json={"sku_id": sku, "address_id": fs.address_id(other)}, user=u, headers={"Idempotency-Key": "drop"})
+    assert resp.status_code == 202 and _left(fsid) == 1
+    gate.forget(fsid, sku)
+    _work()
+    assert _left(fsid) is None
+    assert fs.buy_api(api, fs.buyer(factory), sku).status_code == 202
+    assert _left(fsid) == 1  # seeded 2 from the database, then this purchase took one
+
