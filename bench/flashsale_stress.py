@@ -17,11 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,30 +26,13 @@ from common import database_url, gunicorn
 from flashsale_common import burst, check, consumers, drained, seed
 
 
-@contextmanager
 def redis_server():
-    exe = shutil.which("redis-server")
-    if not exe:
-        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        import redis
+    """A throwaway redis-server (``jishi.testing.redis_server``); exits when none is installed."""
+    from jishi.testing import redis_server as server
 
-        client = redis.Redis(port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    if not shutil.which("redis-server"):
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    return server()
 
 
 def run(db: str, workers: int, attempts: int, buyers: int, units: int, per_user: int, concurrency: int, redis_url: str | None,

@@ -172,3 +172,37 @@ def run_parallel(app, n: int, fn, *, request: dict | None = None, timeout: float
     for t in threads:
         t.join(timeout=timeout)
     return results, errors
+
+
+@contextlib.contextmanager
+def redis_server():
+    """A throwaway ``redis-server`` on a free 127.0.0.1 port (no persistence);
+    yields its URL and stops it after. ``RuntimeError`` when redis-server is
+    not installed (tests skip on it, the benchmarks stop)."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    exe = shutil.which("redis-server")
+    if not exe:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import redis
+
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -90,12 +90,11 @@ def enabled() -> bool:
 
 
 def _keys():
-    prefix = current_app.config.get("JISHI_FLASHSALE_REDIS_PREFIX", "jishi:flashsale:")
-    return prefix + "queue", prefix + "processing"
+    return gate._prefix() + "queue", gate._prefix() + "processing"
 
 
 def _heartbeat_key() -> str:
-    return current_app.config.get("JISHI_FLASHSALE_REDIS_PREFIX", "jishi:flashsale:") + "consumer"
+    return gate._prefix() + "consumer"
 
 
 def beat() -> None:
@@ -105,11 +104,11 @@ def beat() -> None:
 
 
 def _ticket_key(ticket: str) -> str:
-    return current_app.config.get("JISHI_FLASHSALE_REDIS_PREFIX", "jishi:flashsale:") + "ticket:" + ticket
+    return gate._prefix() + "ticket:" + ticket
 
 
 def _by_idempotency_key(user_id: int, key: str) -> str:
-    return current_app.config.get("JISHI_FLASHSALE_REDIS_PREFIX", "jishi:flashsale:") + f"tk:{user_id}:{key}"
+    return gate._prefix() + f"tk:{user_id}:{key}"
 
 
 def _script(name: str):
@@ -240,8 +239,8 @@ def work(*, max_jobs: int | None = None, block: float = 1.0, idle_exit: bool = F
         started = time.perf_counter()
         try:
             status = place(job)
-        except Exception as exc:
-            current_app.logger.exception("flashsale queue: job %s raised: %s", job.get("ticket"), exc)
+        except Exception:  # the database away, or a bug: try again, then give up
+            current_app.logger.exception("flashsale queue: job %s raised", job.get("ticket"))
             job["attempts"] = job.get("attempts", 0) + 1
             if job["attempts"] < MAX_ATTEMPTS:
                 pipe = client.pipeline()
