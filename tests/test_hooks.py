@@ -969,18 +969,28 @@ def test_hook_seller_scope(app, client, factory):
         assert client.post("/scoped/page", data={"seller_id": 99}).status_code in ((post,) if post == 403 else (200, 400))
 
 
-class TrackingSpecs:
-    @staticmethod
+def _tracking_specs():
+    """A plugin's declared hooks: a module of ``@hookspec`` functions (a
+    class of plain functions makes pluggy >= 1.7 warn that their first
+    parameter is not ``self``)."""
+    import types
+
+    import pluggy
+
+    module = types.ModuleType("tracking_specs")
+
+    @pluggy.HookspecMarker("jishi")
     def tracking_events(order_id):  # pragma: no cover - a spec, never called
         """A plugin-declared hook."""
+
+    module.tracking_events = tracking_events
+    return module
 
 
 class PluginWithHooks:
     """A plugin declaring a hook of its own (``hookspecs`` attribute)."""
 
-    import pluggy as _pluggy
-
-    hookspecs = type("Specs", (), {"tracking_events": _pluggy.HookspecMarker("jishi")(TrackingSpecs.tracking_events)})
+    hookspecs = _tracking_specs()
 
 
 class ImplementsPluginHook:

@@ -25,16 +25,15 @@ class TrackingEvent:
     location: str = ""
 
 
-class TrackingSpecs:
-    @hookspec(firstresult=True)
-    def tracking_provider(self, order: Any) -> list[TrackingEvent] | None:
-        """The tracking timeline of a shipped express order.
+@hookspec(firstresult=True)
+def tracking_provider(order: Any) -> list[TrackingEvent] | None:
+    """The tracking timeline of a shipped express order.
 
-        Called for the buyer's order page, the buyer API
-        (``GET /api/v1/orders/<id>/tracking``) and the seller's order page.
-        :param order: the ``Order`` (``order.carrier``, ``order.tracking_no``).
-        :returns: the events (any order; they are shown newest first), or
-        None to let the next provider answer. Stops at the first non-None
-        result. Default implementation (trylast): the events the seller
-        added by hand (``express_tracking_events``).
-        """
+    Called for the buyer's order page, the buyer API
+    (``GET /api/v1/orders/<id>/tracking``) and the seller's order page.
+    :param order: the ``Order`` (``order.carrier``, ``order.tracking_no``).
+    :returns: the events (any order; they are shown newest first), or
+    None to let the next provider answer. Stops at the first non-None
+    result. Default implementation (trylast): the events the seller
+    added by hand (``express_tracking_events``).
+    """

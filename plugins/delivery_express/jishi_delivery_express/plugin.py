@@ -13,10 +13,10 @@ from __future__ import annotations
 from jishi.hookspecs import MenuItem, hookimpl
 
 from jishi_delivery_express import models  # noqa: F401 - the plugin's tables
-from jishi_delivery_express.hookspecs import TrackingSpecs
+from jishi_delivery_express import hookspecs as _declared
 
 requires = ()
-hookspecs = TrackingSpecs  # declares the ``tracking_provider`` hook
+hookspecs = _declared  # the module declaring the ``tracking_provider`` hook
 
 
 @hookimpl

@@ -66,7 +66,7 @@ def test_hookspec_is_declared_by_the_plugin(app):
     hook = app.extensions["jishi"].hook
     assert hook.tracking_provider.spec.opts.get("firstresult") is True
     from jishi_delivery_express import plugin
-    from jishi_delivery_express.hookspecs import TrackingSpecs
+    from jishi_delivery_express import hookspecs
 
-    assert plugin.hookspecs is TrackingSpecs
+    assert plugin.hookspecs is hookspecs
     db.session.rollback()
