@@ -53,6 +53,7 @@ setup(
         "server": ["gunicorn>=21.2"],
         "test": [
             "pytest>=8.0",
+            "pytest-xdist>=3.5",
             "hypothesis>=6.90",
             "playwright>=1.40",
             "psycopg[binary]>=3.1",

@@ -45,9 +45,12 @@ def query_counts(url: str, info: dict) -> dict:
     from jishi.app import create_app
     from jishi.cart.models import CartLine
     from jishi.db import db
-    from jishi.testing import count_queries
+    from jishi.testing import ServedClient, count_queries
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False}, instance_path=tempfile.mkdtemp())
+    # Each request in a fresh app context (its own g, session and settings
+    # cache), as gunicorn serves it: counts are what production executes.
+    app.test_client_class = ServedClient
     client = app.test_client()
     h = {"Authorization": f"Bearer {info['token']}"}
     out = {}

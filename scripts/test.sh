@@ -10,16 +10,41 @@
 # Ends with one plain line "N passed, M failed" summing both runs, and exits
 # non-zero when anything failed.
 set -euo pipefail
+START=${JISHI_TEST_START:-$(date +%s)}
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PY=${PYTHON:-python}
 ART="$ROOT/test-artifacts"
 mkdir -p "$ART"
 
-if ! "$PY" -c "import jishi, jishi_hello, pytest, psycopg, huey, playwright" >/dev/null 2>&1; then
+# Everything runs from the project's own virtualenv (.venv, created on first
+# use), never from whatever the machine has installed: what passes here
+# passes on a fresh machine with today's packages. PYTHON=... uses another
+# interpreter as it is (an environment you manage yourself).
+if [ -n "${PYTHON:-}" ]; then
+    PY=$PYTHON
+else
+    VENV=${JISHI_VENV:-$ROOT/.venv}
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "== creating the virtualenv $VENV"
+        python3 -m venv "$VENV"
+    fi
+    PY=$VENV/bin/python
+    export PATH="$VENV/bin:$PATH"
+    STAMP=$VENV/.jishi-installed
+    if [ ! -f "$STAMP" ] || [ -n "$(find requirements-dev.txt setup.py plugins/*/pyproject.toml examples/*/pyproject.toml -newer "$STAMP" 2>/dev/null)" ]; then
+        echo "== installing requirements-dev.txt into $VENV"
+        "$PY" -m pip install -q --upgrade pip
+        "$PY" -m pip install -q -r requirements-dev.txt
+        touch "$STAMP"
+    fi
+fi
+if ! "$PY" -c "import jishi, pytest, xdist, psycopg, huey, playwright" >/dev/null 2>&1; then
     echo "== installing requirements-dev.txt"
     "$PY" -m pip install -q -r requirements-dev.txt
 fi
+# Parallel workers (pytest-xdist; one database per worker): 2 on this
+# project's CI machine, JISHI_TEST_WORKERS=0 runs in one process.
+WORKERS=${JISHI_TEST_WORKERS:-auto}
 
 summary() {  # junit xml -> "passed failed skipped"
     "$PY" - "$1" <<'PYEOF'
@@ -48,7 +73,7 @@ run_pytest() {  # label, then extra pytest args
     rm -f "$xml"
     echo "== pytest on $label"
     set +e
-    "$PY" -m pytest -q --junitxml="$xml" "$@"
+    "$PY" -m pytest -q -n "$WORKERS" --dist loadfile --junitxml="$xml" "$@"
     set -e
     read -r p f s < <(summary "$xml")
     echo "== $label: $p passed, $f failed, $s skipped"
@@ -119,5 +144,6 @@ smoke db check
 smoke docs hooks --check
 rm -rf "$SMOKE"
 
+echo "== took $(( $(date +%s) - START )) s"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

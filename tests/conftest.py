@@ -1,1 +1,15 @@
-"""Kernel tests. Fixtures come from ``jishi.testing`` (the pytest11 plugin)."""
+"""Kernel tests. Fixtures come from ``jishi.testing`` (the pytest11 plugin).
+
+The fixture plugin ``jishi-hello`` is installed for the test session only:
+its folder (holding a committed ``*.dist-info`` with the entry point) goes
+on ``sys.path``, so entry-point discovery finds it exactly as if pip had
+installed it, while ``jishi demo`` and ``JISHI_PLUGINS=all`` outside the
+tests never see it.
+"""
+
+import sys
+from pathlib import Path
+
+HELLO = str(Path(__file__).parent / "fixture_plugins" / "hello")
+if HELLO not in sys.path:
+    sys.path.insert(0, HELLO)

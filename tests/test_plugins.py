@@ -185,3 +185,22 @@ def test_unknown_hook_argument_is_rejected(tmp_path):
 
     with pytest.raises(Exception, match="customer"):
         make_app(tmp_path, extra_plugins=[Wrong()])
+
+
+def test_fixture_plugin_is_not_installed_outside_the_tests():
+    """K2: the test fixture plugin ``hello`` is found only inside the test
+    session; a process started from the same environment (``jishi demo``,
+    ``JISHI_PLUGINS=all``) does not see it."""
+    import os
+    import subprocess
+    import sys
+
+    from jishi.plugins import installed_plugins
+
+    assert "hello" in dict(installed_plugins())  # this session: on sys.path
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", "from jishi.plugins import installed_plugins; print(sorted(dict(installed_plugins())))"],
+        capture_output=True, text=True, check=True, env=env, cwd=str(FIXTURES.parent.parent),
+    ).stdout
+    assert "'multistore'" in out and "'hello'" not in out

@@ -146,9 +146,9 @@ def test_set_stock(api, admin, factory):
 
 def test_delete_product(api, admin, factory):
     """K4: a product without orders can be deleted."""
-    p = factory.product()
-    assert api.delete(f"/admin/products/{p.id}", user=admin).status_code == 204
-    assert api.get(f"/admin/products/{p.id}", user=admin).status_code == 404
+    pid = factory.product().id
+    assert api.delete(f"/admin/products/{pid}", user=admin).status_code == 204
+    assert api.get(f"/admin/products/{pid}", user=admin).status_code == 404
 
 
 def test_categories_crud_and_move(api, admin, factory):

@@ -249,8 +249,9 @@ def test_addresses_crud(client, buyer, login):
     client.post(f"/account/addresses/{address.id}/edit", data={"name": "李四", "phone": "13900000000", "province": "江苏省", "city": "苏州市", "detail": "观前街 3 号"})
     db.session.refresh(address)
     assert address.city == "苏州市"
-    client.post(f"/account/addresses/{address.id}/delete")
-    assert db.session.get(Address, address.id) is None
+    address_id = address.id  # the request deletes the row: the test's object is gone with it
+    client.post(f"/account/addresses/{address_id}/delete")
+    assert db.session.get(Address, address_id) is None
 
 
 def test_description_html_is_sanitised(client, factory):

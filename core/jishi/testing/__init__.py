@@ -15,9 +15,11 @@ after each test).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 from collections.abc import Iterable
 
+from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from jishi.app import create_app
@@ -53,11 +55,7 @@ def make_app(tmp_path, plugins: str | Iterable[str] = "", config: dict | None = 
         cfg["JISHI_THEME"] = theme
     cfg.update(config or {})
     app = create_app(cfg, plugins=extra_plugins, instance_path=str(tmp_path / "instance"))
-    # The ``app`` fixture keeps one app context pushed, so every test request
-    # shares its ``g``: forget what a request caches there (Flask-Login's
-    # user, Flask-Babel's locale, the settings cache) before each request, as
-    # production's fresh ``g`` per request would.
-    app.before_request_funcs.setdefault(None, []).insert(0, _forget_request_user)
+    app.test_client_class = ServedClient
     from jishi.db import db
 
     with app.app_context():
@@ -65,14 +63,146 @@ def make_app(tmp_path, plugins: str | Iterable[str] = "", config: dict | None = 
     return app
 
 
-REQUEST_CACHED = ("_login_user", "_flask_babel", "jishi_settings", "jishi_seller_scope")
+class ServedClient(FlaskClient):
+    """Flask's test client, serving each request as a real server does: in a
+    fresh app context with its own ``g`` and database session, even while
+    the test holds the app's context open (the ``app`` fixture does).
+    Statement counts of a request are then what production executes.
+
+    Around each request the test's own session behaves as if it had shared
+    the request's: what the test added is committed before, and what it
+    loaded is expired after (the next access reads the request's writes).
+    """
+
+    def open(self, *args, **kwargs):
+        from jishi.db import db
+
+        outer = _has_app_context()
+        if outer:
+            db.session.commit()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if outer:
+            db.session.expire_all()
+        return response
 
 
-def _forget_request_user() -> None:
-    from flask import g
+def _has_app_context() -> bool:
+    from flask import has_app_context
 
-    for name in REQUEST_CACHED:
-        g.pop(name, None)
+    return has_app_context()
+
+
+_APP_CACHE: dict[tuple, tuple] = {}
+APP_CACHE_SIZE = 24
+
+
+def _plugin_key(obj):
+    import types
+
+    if isinstance(obj, (types.ModuleType, type)):
+        return ("object", id(obj))
+    # An instance (most tests make a new one per test): the same class built
+    # with the same attributes makes the same app; the test's own instance is
+    # swapped in for the cached one, so the test sees its own calls.
+    return ("instance", type(obj).__module__, type(obj).__qualname__, repr(sorted(vars(obj).items(), key=str)))
+
+
+def _cache_key(plugins, config, extra_plugins) -> tuple | None:
+    if not isinstance(plugins, str):
+        plugins = ",".join(plugins)
+    try:
+        cfg = repr(sorted((config or {}).items()))
+        extras = tuple(_plugin_key(p) for p in extra_plugins or ())
+    except TypeError:
+        return None
+    return (plugins, cfg, extras)
+
+
+def cached_app(tmp_path_factory, plugins: str | Iterable[str] = "", config: dict | None = None, extra_plugins=()):
+    """The app :func:`make_app` builds for this configuration, built once per
+    test session and reset between tests by :func:`reset_app` (most recently
+    used first; at most ``APP_CACHE_SIZE`` kept). Answers None for a
+    configuration that cannot be a key."""
+    key = _cache_key(plugins, config, extra_plugins)
+    if key is None:
+        return None
+    extra_plugins = list(extra_plugins or ())
+    hit = _APP_CACHE.pop(key, None)
+    if hit is None:
+        app = make_app(tmp_path_factory.mktemp("app"), plugins=plugins, config=config, extra_plugins=extra_plugins)
+        app.extensions["jishi_testing"] = {"config": dict(app.config), "extras": extra_plugins}
+        hit = (app,)
+        while len(_APP_CACHE) >= APP_CACHE_SIZE:
+            old_key = next(iter(_APP_CACHE))
+            reset_database(_APP_CACHE.pop(old_key)[0])
+    else:
+        _swap_extra_plugins(hit[0], extra_plugins)
+    _APP_CACHE[key] = hit
+    return hit[0]
+
+
+def dispose_cached_apps() -> None:
+    """Close every cached app's connections (before its database is dropped)."""
+    from jishi.db import db
+
+    while _APP_CACHE:
+        app = _APP_CACHE.popitem()[1][0]
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _swap_extra_plugins(app, extra_plugins) -> None:
+    state = app.extensions["jishi_testing"]
+    if all(a is b for a, b in zip(state["extras"], extra_plugins, strict=True)):
+        return
+    pm = app.extensions["jishi"].pm
+    for obj in state["extras"]:
+        pm.unregister(plugin=obj)
+    for obj in extra_plugins:
+        pm.register(obj, name=getattr(obj, "__name__", None) or repr(obj))
+    state["extras"] = extra_plugins
+
+
+def reset_app(app) -> None:
+    """Make a cached app as it was built: every table empty (sequences
+    restarted), the config it was built with, nothing counted by the rate
+    limiter."""
+    state = app.extensions["jishi_testing"]
+    app.config.clear()
+    app.config.update(state["config"])
+    ext = app.extensions["jishi"]
+    ext.setting_defaults = None
+    ext._payment_methods = None
+    clear_tables(app)
+    if app.config.get("RATELIMIT_ENABLED"):
+        from jishi.extensions import limiter
+
+        with app.app_context():
+            limiter.reset()
+
+
+def clear_tables(app) -> None:
+    """Delete every row of every table (PostgreSQL: one TRUNCATE ... RESTART
+    IDENTITY; SQLite: DELETE, ids start at 1 again)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    from jishi.db import db
+
+    with app.app_context():
+        db.session.remove()
+        engine = db.engine
+        existing = set(sa_inspect(engine).get_table_names())
+        tables = [t for t in db.metadata.sorted_tables if t.name in existing]
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            else:
+                for t in reversed(tables):
+                    conn.exec_driver_sql(f'DELETE FROM "{t.name}"')
+                if "sqlite_sequence" in {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master")}:
+                    conn.exec_driver_sql("DELETE FROM sqlite_sequence")
 
 
 def reset_database(app) -> None:

@@ -8,8 +8,51 @@ from jishi import testing
 
 
 def pytest_configure(config):
+    _worker_database(config)
     config.addinivalue_line("markers", "jishi_plugins(*names): enable these installed plugins in the app fixture")
     config.addinivalue_line("markers", "postgres: needs PostgreSQL (JISHI_TEST_DATABASE_URL)")
+    config.addinivalue_line("markers", "jishi_fresh_app: build an app for this test alone (not the shared one)")
+
+
+def _worker_database(config) -> None:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own:
+    ``<database>_<worker>`` next to ``JISHI_TEST_DATABASE_URL``'s, created
+    empty at start and dropped at the end (SQLite needs nothing: every app
+    has its own file)."""
+    import os
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("JISHI_TEST_DATABASE_URL") or ""
+    if not worker or not url.startswith("postgres"):
+        return
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    os.environ["JISHI_TEST_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+    config._jishi_worker_database = (base, name)
+
+
+def _admin(base, *statements) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for sql in statements:
+                conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+def pytest_unconfigure(config):
+    created = getattr(config, "_jishi_worker_database", None)
+    if created is None:
+        return
+    testing.dispose_cached_apps()
+    base, name = created
+    _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -30,8 +73,18 @@ def extra_plugins():
 
 
 @pytest.fixture
-def app(tmp_path, app_plugins, app_config, extra_plugins):
-    app = testing.make_app(tmp_path, plugins=app_plugins, config=app_config, extra_plugins=extra_plugins)
+def app(request, tmp_path, tmp_path_factory, app_plugins, app_config, extra_plugins):
+    """The test's app, its context pushed.
+
+    Apps are built once per configuration (enabled plugins, ``app_config``,
+    the ``extra_plugins`` objects) and reused: each test starts with empty
+    tables and the config the app was built with. Mark a test
+    ``@pytest.mark.jishi_fresh_app`` when it needs an app of its own (one it
+    changes in ways a reset does not undo: routes, hooks, extensions).
+    """
+    fresh = request.node.get_closest_marker("jishi_fresh_app") is not None
+    cached = None if fresh else testing.cached_app(tmp_path_factory, app_plugins, app_config, extra_plugins)
+    app = cached or testing.make_app(tmp_path, plugins=app_plugins, config=app_config, extra_plugins=extra_plugins)
     ctx = app.app_context()
     ctx.push()
     try:
@@ -41,7 +94,10 @@ def app(tmp_path, app_plugins, app_config, extra_plugins):
 
         db.session.remove()
         ctx.pop()
-        testing.reset_database(app)
+        if cached is not None:
+            testing.reset_app(app)
+        else:
+            testing.reset_database(app)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ def test_disabled_no_express_option(api, factory):
     assert "express" not in codes and codes == ["standard"]
 
 
+@pytest.mark.jishi_fresh_app  # a second app opens this test's database file
 def test_existing_orders_show_delivery_when_disabled(app, factory, svc, tmp_path):
     """DE-OFF: an express order shipped while the plugin was on still shows
     its delivery label, carrier and tracking number on the buyer's page, the

@@ -66,6 +66,7 @@ def test_merchant_console_menu_and_pages(client, factory, ms, ld, login):
     assert "/seller/local/orders" in page and 'href="/seller/local/settings"' not in page
 
 
+@pytest.mark.jishi_fresh_app  # a second app opens this test's database file
 def test_plugin_disabled_local_vanishes_old_orders_display(app, api, factory, ld, tmp_path):
     """LD: with the plugin disabled "local" is no longer offered, and an
     existing local order still shows (kernel label and stored data)."""

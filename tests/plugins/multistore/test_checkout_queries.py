@@ -22,12 +22,13 @@ class FullReduction:
 
 
 # Statements of POST /checkout/place with multistore enabled, whatever the
-# number of merchants and lines: token, lines, seller profiles, settings,
+# number of merchants and lines, each request served in a fresh context as
+# gunicorn serves it: token, lines, address, seller profiles, settings,
 # INSERT payment (ON CONFLICT DO NOTHING: the idempotency key needs no
 # look-up first), INSERT orders, INSERT lines (RETURNING), INSERT history,
-# the stock UPDATE = 9; + 1 INSERT of allocations when a discount applies;
+# the stock UPDATE = 10; + 1 INSERT of allocations when a discount applies;
 # + finance's frozen commission rates (at most 2).
-KERNEL_STATEMENTS = 9
+KERNEL_STATEMENTS = 10
 
 
 def _world(factory, ms, merchants: int, lines_each: int):

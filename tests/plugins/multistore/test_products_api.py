@@ -306,8 +306,9 @@ def test_platform_list_pin_unlist_delete(api, world, ms, factory):
     r = api.post(f"{A}/{b.id}/shelf", user=admin, json={"on_shelf": False})
     assert r.status_code == 200 and r.json["on_shelf"] is False
     assert not buyer_sees(api, world["buyer"], b.id)
-    assert api.delete(f"{A}/{b.id}", user=admin).status_code == 204
-    assert db.session.get(Product, b.id) is None and db.session.get(ProductState, b.id) is None
+    b_id = b.id  # the request deletes the row: the test's object is gone with it
+    assert api.delete(f"{A}/{b_id}", user=admin).status_code == 204
+    assert db.session.get(Product, b_id) is None and db.session.get(ProductState, b_id) is None
 
     for path in (f"{A}/{own.id}", f"{A}/{own.id}/pin"):
         assert api.get(path, user=admin).status_code in (404, 405)

@@ -86,9 +86,10 @@ def test_platform_rejects_pins_lists_and_deletes(app, client, ms, factory, login
     client.post(f"/console/multistore/products/{b.id}/shelf", data={"on_shelf": "0"})
     db.session.expire_all()
     assert db.session.get(Product, b.id).on_shelf is False
-    client.post(f"/console/multistore/products/{b.id}/delete")
+    b_id = b.id  # the request deletes the row: the test's object is gone with it
+    client.post(f"/console/multistore/products/{b_id}/delete")
     db.session.expire_all()
-    assert db.session.get(Product, b.id) is None
+    assert db.session.get(Product, b_id) is None
     own = factory.product(name="自营茶")
     assert client.get(f"/console/multistore/products/{own.id}").status_code == 404
     assert client.post(f"/console/multistore/products/{own.id}/delete").status_code == 404
@@ -96,7 +97,7 @@ def test_platform_rejects_pins_lists_and_deletes(app, client, ms, factory, login
     login(ms.admin_of(m1))
     mine = client.get("/merchant/products?status=rejected").get_data(as_text=True)
     assert "丙茶" in mine and "信息不全" in mine
-    assert client.get(f"/merchant/products/{b.id}").status_code == 404
+    assert client.get(f"/merchant/products/{b_id}").status_code == 404
     assert client.get(f"/merchant/products/{c.id}").status_code == 200
     client.post(f"/merchant/products/{a.id}/shelf", data={"on_shelf": "0"})
     db.session.expire_all()

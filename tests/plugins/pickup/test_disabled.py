@@ -4,10 +4,13 @@ point on the order page, the point's snapshot in the order API)."""
 
 from __future__ import annotations
 
+import pytest
+
 from jishi import testing
 from jishi.db import db
 
 
+@pytest.mark.jishi_fresh_app  # a second app opens this test's database file
 def test_disabled_plugin_keeps_old_orders_readable(app, tmp_path, factory, pk):
     """PU7: place and pay a pickup order with the plugin on, then read it in
     an app (same database) where the plugin is off."""

@@ -1,7 +1,8 @@
 """jishi-hello: the smallest real plugin, used by Jishi's own tests (K2, K3).
 
-Installed by ``requirements-dev.txt`` (``-e tests/fixture_plugins/hello``);
-like every plugin it does nothing until enabled (``JISHI_PLUGINS=hello``).
+Installed for the test session only (``tests/conftest.py`` puts its folder,
+with a committed ``*.dist-info``, on ``sys.path``); like every plugin it does
+nothing until enabled (``JISHI_PLUGINS=hello``).
 """
 
 from __future__ import annotations
