@@ -2,9 +2,29 @@
 
 The package lives in ``core/jishi`` (a src-style layout whose folder is
 ``core/``); first-party plugins are separate distributions under ``plugins/``.
+The first-party themes are package data (``core/jishi/themes_builtin``), and
+the built wheel carries a copy of ``docs/plugin-hooks.md`` as
+``jishi/reference/plugin-hooks.md`` for ``jishi docs hooks --check``.
 """
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+HOOKS_DOC = Path(__file__).parent / "docs" / "plugin-hooks.md"
+
+
+class BuildPy(build_py):
+    """build_py that also ships the generated hook reference in the package."""
+
+    def run(self):
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return  # an editable install runs from the checkout, which has docs/
+        target = Path(self.build_lib) / "jishi" / "reference" / "plugin-hooks.md"
+        self.mkpath(str(target.parent))
+        self.copy_file(str(HOOKS_DOC), str(target))
 
 setup(
     name="jishi",
@@ -22,8 +42,10 @@ setup(
             "migrations/*",
             "migrations/**/*",
             "scaffold/plugin/**/*",
+            "themes_builtin/**/*",
         ]
     },
+    cmdclass={"build_py": BuildPy},
     install_requires=[
         "Flask>=3.0",
         "Flask-SQLAlchemy>=3.1",
@@ -60,6 +82,7 @@ setup(
             "gunicorn>=21.2",
             "redis>=5.0",
             "ruff>=0.4",
+            "setuptools>=70.1",  # builds the wheel (bdist_wheel built in) in tests/test_wheel.py
         ],
     },
     entry_points={

@@ -1,4 +1,4 @@
-"""Kernel benchmark (issue 2): SQL queries per request, throughput and p99
+"""Kernel benchmark: SQL queries per request, throughput and p99
 against a bare Flask + SQLAlchemy yardstick, growth from 1k to 1M products,
 (the overhead of 10 no-op plugins is bench/hooks.py).
 

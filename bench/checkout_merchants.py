@@ -1,4 +1,4 @@
-"""Cross-store checkout cost with the multistore plugin (issue 3 "Proof").
+"""Cross-store checkout cost with the multistore plugin (MS8, MS9).
 
 Places the same checkout again and again through ``POST /api/v1/checkout/place``
 (in-process, the WSGI app called through Flask's test client: no HTTP server)

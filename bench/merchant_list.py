@@ -1,4 +1,4 @@
-"""Multistore benchmark (issue 3 "Proof"): the buyers' merchant list sorted by
+"""Multistore benchmark (MS13): the buyers' merchant list sorted by
 distance over 10k and 100k merchants.
 
     python bench/merchant_list.py                    # SQLite and PostgreSQL, 10k and 100k

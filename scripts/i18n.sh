@@ -49,8 +49,8 @@ PY
 }
 
 MODE=${1:-}
-# The kernel and the themes.
-refresh core/jishi/translations core themes
+# The kernel with its built-in themes (core/jishi/themes_builtin).
+refresh core/jishi/translations core
 # Each first-party plugin: plugins/<name>/jishi_<name>/translations.
 for pkg in plugins/*/jishi_*; do
   [ -d "$pkg" ] || continue

@@ -229,6 +229,17 @@ def test_docs_hooks_check(tmp_path):
     assert stale.exit_code == 1
 
 
+def test_docs_hooks_check_defaults_to_the_checkouts_reference():
+    """K3: run from the source checkout, ``jishi docs hooks --check`` compares
+    docs/plugin-hooks.md of that checkout (tests/test_wheel.py covers a wheel)."""
+    from jishi.cli.docs import HOOKS_DOC, in_source_checkout
+
+    assert in_source_checkout()
+    result = CliRunner().invoke(make_cli(), ["docs", "hooks", "--check"])
+    assert result.exit_code == 0, result.output
+    assert f"{HOOKS_DOC} is current." in result.output
+
+
 def test_demo_builds_a_shop_without_serving(tmp_path):
     """K13: ``jishi demo --no-serve`` migrates a fresh SQLite, loads demo data
     and prints the URLs and logins."""

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_slot_is_documented():
     used = set()
-    for folder in (ROOT / "core" / "jishi" / "templates", ROOT / "themes"):
+    for folder in (ROOT / "core" / "jishi" / "templates", ROOT / "core" / "jishi" / "themes_builtin"):
         for path in folder.rglob("*.html"):
             used |= set(re.findall(r'slot\("([a-z_]+)"', path.read_text(encoding="utf-8")))
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "docs" / "themes.md").read_text(encoding="utf-8"), re.MULTILINE))

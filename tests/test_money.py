@@ -9,7 +9,7 @@ from jishi.money import MoneyError, allocate, format_fen, parse_yuan
 
 
 def test_seed_example_100_minus_10():
-    """MS9 [seed 001 4.3]: 100−10 over A 20, B 30, C 50 -> 2, 3, 5 off (pays 18, 27, 45)."""
+    """MS9: 100−10 over A 20, B 30, C 50 -> 2, 3, 5 off (pays 18, 27, 45)."""
     shares = allocate(1000, [2000, 3000, 5000])
     assert shares == [200, 300, 500]
     assert [w - s for w, s in zip([2000, 3000, 5000], shares)] == [1800, 2700, 4500]

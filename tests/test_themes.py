@@ -13,7 +13,7 @@ from flask.cli import ScriptInfo
 from jishi import settings
 from jishi.cli import make_cli
 from jishi.db import db
-from jishi.themes import KERNEL_TEMPLATES, ThemeError, discover
+from jishi.themes import KERNEL_TEMPLATES, ThemeError, builtin_themes_dir, discover
 
 
 def _theme(root: Path, name: str, parent: str | None = None, templates: dict | None = None, static: dict | None = None):
@@ -151,8 +151,11 @@ def test_parent_loop_is_an_error(tmp_path):
 
 
 def test_bundled_jade_inherits_default():
-    """K12: the repository's themes form a valid chain (jade -> default)."""
-    repo_themes = Path(__file__).resolve().parents[1] / "themes"
-    themes = discover([repo_themes])
+    """K12: the built-in themes, shipped in the package, form a valid chain
+    (jade -> default)."""
+    builtin = builtin_themes_dir()
+    assert builtin == KERNEL_TEMPLATES.parent / "themes_builtin"
+    themes = discover([builtin])
     assert themes["default"].parent is None
     assert themes.get("jade") is None or themes["jade"].parent == "default"
+    assert set(themes) == {"default", "jade"}

@@ -19,8 +19,6 @@ from jishi.plugins import PluginError, load_plugins
 
 log = logging.getLogger("jishi")
 
-REPO_THEMES = Path(__file__).resolve().parents[2] / "themes"
-
 
 class Jishi:
     """What the kernel keeps in ``app.extensions["jishi"]``."""
@@ -193,7 +191,7 @@ def _init_extensions(app: Flask) -> None:
 def _init_templates(app: Flask, ext: Jishi) -> None:
     from jishi import web_helpers
 
-    dirs = [*app.config.get("JISHI_THEMES_DIRS", []), str(Path(app.instance_path) / "themes"), str(REPO_THEMES)]
+    dirs = [*app.config.get("JISHI_THEMES_DIRS", []), str(Path(app.instance_path) / "themes"), str(themes_mod.builtin_themes_dir())]
     ext.themes = themes_mod.discover(dirs)
     for info in ext.plugins:
         if info.enabled and info.templates_dir:

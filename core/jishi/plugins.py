@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import pluggy
 from importlib_metadata import entry_points
@@ -53,7 +52,6 @@ class PluginInfo:
     # flat-rate delivery; one that only adds a way (pickup, local delivery)
     # says ``replaces_default_delivery = False`` in its plugin module.
     replaces_default_delivery: bool = True
-    error: str | None = None
 
     @property
     def migrations_dir(self) -> Path | None:
@@ -178,6 +176,3 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
             info.hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
     return pm, infos
 
-
-def hooks_of(pm: pluggy.PluginManager, plugin: ModuleType | object) -> list[str]:
-    return sorted(h.name for h in pm.get_hookcallers(plugin) or [])

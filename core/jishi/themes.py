@@ -10,6 +10,12 @@ The active theme is read per request (setting ``theme.active``, else
 ``JISHI_THEME``) and each cached template remembers the theme it was loaded
 for, so a switch in the console takes effect on the next request with no
 restart.
+
+The first-party themes (``default``, ``jade``) are package data in
+``jishi/themes_builtin/``, found with :mod:`importlib.resources`, so an
+installed wheel has them; other themes come from the folders listed in
+``JISHI_THEMES_DIRS`` and the instance's ``themes/`` folder, which win over a
+built-in theme of the same name.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from flask import current_app, has_request_context
@@ -44,6 +51,15 @@ class Theme:
 
 class ThemeError(RuntimeError):
     pass
+
+
+def builtin_themes_dir() -> Path:
+    """The folder of the themes shipped in the ``jishi`` package."""
+    root = resources.files("jishi") / "themes_builtin"
+    if not isinstance(root, Path):
+        # Templates and static files are served from disk (Jinja, send_from_directory).
+        raise ThemeError(f"jishi is not installed as files on disk ({root}): its themes cannot be served")
+    return root
 
 
 def discover(dirs) -> dict[str, Theme]:

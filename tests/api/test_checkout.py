@@ -228,8 +228,8 @@ class TestWithDiscount:
 def test_place_query_budget(api, factory, queries, n_lines):
     """K7 (performance): placing 1, 5 or 10 lines takes the same 9 statements
     (token, lines, address, settings, INSERT payment ON CONFLICT, orders,
-    lines RETURNING, history, and ONE stock UPDATE), none repeated (issue 2's
-    budget was 12 + L)."""
+    lines RETURNING, history, and ONE stock UPDATE), none repeated (the
+    budget is 12 + L)."""
     buyer = factory.user()
     addr = factory.address(buyer)
     skus = [factory.product(price=100 + i, stock=10).skus[0] for i in range(n_lines)]

@@ -1,5 +1,5 @@
 """The multi-merchant mall end to end in headless Chromium (MS3, MS7, MS8,
-MS10, MS11; issue 3 "Proof").
+MS10, MS11).
 
 A member applies to open a shop, the platform approves; the new merchant
 adds a product, the platform approves it; a buyer buys from two merchants in

@@ -1,4 +1,4 @@
-"""DE/PU/LD with MS8 in headless Chromium (issue 4 "Proof"): one checkout
+"""DE/PU/LD with MS8 in headless Chromium: one checkout
 across three merchants, express for A, pickup for B, local delivery for C,
 chosen per order on the checkout page; paid once. Screenshots go to
 test-artifacts/browser/."""

@@ -92,15 +92,6 @@ def authenticate(phone: str, password: str) -> User | None:
     return user
 
 
-def change_password(user: User, old: str, new: str) -> None:
-    if not check_password(user, old):
-        raise AccountError("old_password", _("The current password is wrong."))
-    _check_password(new)
-    user.password_hash = hash_password(new)
-    rotate_session_token(user)
-    commit()
-
-
 def login(user: User, remember: bool = False) -> None:
     """Start a web session (Flask-Login)."""
     from flask_login import login_user
@@ -253,12 +244,6 @@ def delete_address(user: User, address_id: int) -> bool:
             nxt.is_default = True
     commit()
     return True
-
-
-def default_address(user: User) -> Address | None:
-    return db.session.execute(
-        select(Address).where(Address.user_id == user.id, Address.is_default.is_(True)).limit(1)
-    ).scalar_one_or_none()
 
 
 # --- Roles and member levels (platform admin) ------------------------------

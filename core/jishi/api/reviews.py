@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from jishi.api.common import StrictInt, fail, login_required, not_found
+from jishi.api.common import StrictInt, login_required, not_found
 from jishi.api.orders import Id, QueryId, ids_in_range
 from jishi.db import db
 from jishi.i18n import gettext as _
@@ -55,11 +55,6 @@ class ReviewArgs(Schema):
     rating = StrictInt(required=True, validate=validate.Range(min=1, max=5))
     content = fields.String(load_default="", validate=validate.Length(max=2000))
     anonymous = fields.Boolean(load_default=False)
-
-
-def raise_api(exc: service.ReviewError):
-    db.session.rollback()
-    fail(exc.status, exc.code, exc.message, exc.field)
 
 
 @blp.get("/products/<int:product_id>/reviews")

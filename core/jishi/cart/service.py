@@ -179,13 +179,6 @@ def set_selected(user, line_ids, selected: bool) -> int:
     return result.rowcount
 
 
-def select_all(user, selected: bool) -> None:
-    db.session.execute(
-        update(CartLine).where(CartLine.user_id == user.id).values(selected=selected).execution_options(synchronize_session=False)
-    )
-    commit()
-
-
 def clear(user) -> None:
     db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
     commit()

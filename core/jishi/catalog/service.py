@@ -750,18 +750,6 @@ def set_stock(sku: Sku, stock: int) -> None:
     db.session.refresh(sku)
 
 
-def adjust_stock(sku: Sku, delta: int) -> bool:
-    """Add ``delta`` (may be negative) atomically; False when it would go below 0."""
-    if not isinstance(delta, int) or isinstance(delta, bool):
-        raise CatalogError("delta", _("Must be an integer."))
-    result = db.session.execute(
-        update(Sku).where(Sku.id == sku.id, Sku.stock + delta >= 0).values(stock=Sku.stock + delta).execution_options(synchronize_session=False)
-    )
-    commit()
-    db.session.refresh(sku)
-    return result.rowcount == 1
-
-
 def delete_product(product: Product) -> None:
     """Delete a product that was never ordered; otherwise take it off shelf."""
     from jishi.orders.models import OrderLine

@@ -1,5 +1,16 @@
 """``jishi docs hooks``: regenerate ``docs/plugin-hooks.md`` from the
-hookspecs' docstrings (tests/test_hook_contract.py keeps them equal)."""
+hookspecs' docstrings (tests/test_hook_contract.py keeps them equal).
+
+Which file the command writes or checks when ``--output`` is not given:
+
+- run from a source checkout (this module is ``core/jishi/cli/docs.py`` of a
+  tree with ``docs/``): that tree's ``docs/plugin-hooks.md``;
+- run from an installed wheel: ``--check`` compares with the copy of the
+  reference the wheel ships (``jishi/reference/plugin-hooks.md``, copied from
+  ``docs/`` by setup.py when the wheel is built), so it tells whether the
+  installed hookspecs are the ones the shipped reference documents; writing
+  needs an explicit ``--output`` (nothing is written into site-packages).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +22,22 @@ import click
 
 REPO = Path(__file__).resolve().parents[3]
 HOOKS_DOC = REPO / "docs" / "plugin-hooks.md"
+# Where the built wheel carries its copy of HOOKS_DOC, inside the package.
+SHIPPED_HOOKS_DOC = ("reference", "plugin-hooks.md")
+
+
+def in_source_checkout() -> bool:
+    """True when this kernel runs from the repository (an editable install
+    or PYTHONPATH=core), which has the docs/ folder."""
+    return (REPO / "core" / "jishi" / "cli" / "docs.py") == Path(__file__).resolve() and HOOKS_DOC.parent.is_dir()
+
+
+def shipped_reference() -> str | None:
+    """The reference the installed wheel ships, or None (not in a checkout)."""
+    from importlib import resources
+
+    item = resources.files("jishi").joinpath(*SHIPPED_HOOKS_DOC)
+    return item.read_text(encoding="utf-8") if item.is_file() else None
 
 INTRO = """\
 # Plugin hooks
@@ -106,11 +133,28 @@ def docs_group():
 
 
 @docs_group.command("hooks")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=HOOKS_DOC, show_default=True)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to write or check. Default: docs/plugin-hooks.md of the source checkout; "
+    "from an installed wheel, --check compares with the reference the wheel ships.",
+)
 @click.option("--check", is_flag=True, help="Only check that the file is current (exit 1 when not).")
-def hooks(output: Path, check: bool):
+def hooks(output: Path | None, check: bool):
     """Regenerate docs/plugin-hooks.md from core/jishi/hookspecs.py."""
     text = render()
+    if output is None and not in_source_checkout():
+        if not check:
+            raise click.UsageError("jishi is installed, not run from a source checkout: give --output FILE")
+        shipped = shipped_reference()
+        if shipped is None:
+            raise click.ClickException("this installation ships no hook reference; give --output FILE to check")
+        if shipped != text:
+            raise click.ClickException("the hook reference shipped with jishi does not match its hookspecs")
+        click.echo("The hook reference shipped with jishi is current.")
+        return
+    output = output or HOOKS_DOC
     if check:
         current = output.read_text(encoding="utf-8") if output.exists() else ""
         if current != text:

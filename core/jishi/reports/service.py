@@ -244,9 +244,3 @@ def export_xlsx(start=None, end=None, status: str | None = None, seller_id: int 
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
-
-
-def parse_day(text: str | None) -> date | None:
-    if not text:
-        return None
-    return date.fromisoformat(text)

@@ -10,7 +10,7 @@ moment):
 3. merchant coupons: at most ONE per merchant order (seller-funded, its lines only);
 4. the platform coupon: at most ONE per checkout (platform-funded, spread by the
    kernel over its eligible lines of every merchant in proportion to what they
-   still pay — seed 001 §4.3: A 20 / B 30 / C 50 with 100−10 pay 18 / 27 / 45).
+   still pay — MS9: A 20 / B 30 / C 50 with 100−10 pay 18 / 27 / 45).
 
 Activities and coupons therefore stack: activities first, then one merchant
 coupon per store, then one platform coupon on what remains.

@@ -1,4 +1,4 @@
-"""jishi-delivery-local: local delivery (同城配送, SPEC LD; seed 001 §2.3.3, §3.3.4).
+"""jishi-delivery-local: local delivery (同城配送, SPEC LD).
 
 Per seller (the shop itself, or a multistore merchant): a service radius
 around the shop, a fee by distance in tiers, a minimum order amount, an

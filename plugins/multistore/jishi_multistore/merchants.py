@@ -2,7 +2,7 @@
 shop profile, the buyers' merchant list, announcements and staff
 (MS4, MS5, MS6, MS13, MS15, MS17).
 
-Buyer-facing effects of the business states (seed 001 §4.5), through the
+Buyer-facing effects of the business states (MS5), through the
 kernel's catalog hooks:
 
 =============  =========================  =====================  =========
@@ -141,7 +141,7 @@ def hook_product_filters(context):
 
 def hook_purchase_blockers(product, user):
     """A resting or closed-for-today merchant's products are shown but cannot
-    be bought (seed 001 §4.5.1, §4.5.2)."""
+    be bought (MS5)."""
     seller_id = getattr(product, "seller_id", None)
     if seller_id is None:
         return None
@@ -159,7 +159,7 @@ def hook_purchase_blockers(product, user):
 
 
 def shop_page_notice(m: Merchant) -> str:
-    """What the shop page says about a merchant that is not open (§4.5)."""
+    """What the shop page says about a merchant that is not open (MS5)."""
     state = effective_status(m)
     if state == CLOSED_TODAY:
         return _("This shop has closed for today, have a look at others")  # 该商户已打烊,看看其他吧

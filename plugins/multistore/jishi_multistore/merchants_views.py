@@ -264,7 +264,7 @@ def shops():
 @shop.get("/shops/<int:merchant_id>", endpoint="shop_page")
 def shop_page(merchant_id):
     """A shop's page: profile, announcement, products, and the notice of a
-    shop that is not open (seed 001 §4.5)."""
+    shop that is not open (MS5)."""
     from jishi.catalog.service import list_products
 
     m = service.shop_for_buyer(merchant_id)

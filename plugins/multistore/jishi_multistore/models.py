@@ -22,7 +22,7 @@ REVIEW_APPROVED = "approved"
 REVIEW_REJECTED = "rejected"
 REVIEW_STATUSES = (REVIEW_PENDING, REVIEW_APPROVED, REVIEW_REJECTED)
 
-# Business states (营业状态), set by the platform only (seed 001 §3.3.2, §4.5).
+# Business states (营业状态), set by the platform only (MS4, MS5).
 OPEN = "open"  # 营业中
 RESTING = "resting"  # 休息中: products visible, not purchasable
 CLOSED_TODAY = "closed_today"  # 已打烊: cart tag, shop page says so

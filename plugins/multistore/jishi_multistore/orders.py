@@ -6,7 +6,8 @@
 - :func:`hook_validate_checkout`: lines of a merchant that cannot sell now
   (resting, closed for the day, shut, deleted) stop the checkout, one
   problem per line naming the line and its group.
-- :func:`hook_order_notices`: the order-center notices of seed 001 §4.5.3.
+- :func:`hook_order_notices`: the order-center notices of a shut merchant's
+  orders awaiting shipment or receipt (MS5).
 - Merchant orders (MS10): list/filter, ship (one or a batch), status moves as
   actor ``seller``, packing slips, exports; the platform's view of every
   merchant order with "move to completed" and "close".
@@ -116,7 +117,7 @@ def hook_validate_checkout(checkout):
     return problems
 
 
-# --- Order-center notices (seed 001 §4.5.3) -----------------------------------
+# --- Order-center notices (MS5) -----------------------------------------------
 
 NOTICE_SHUT_PAID = N_("This merchant has closed. If you have paid, contact the mall.")  # 该商户已关闭,若已付款,请联系商家处理
 NOTICE_SHUT_SHIPPED = N_("This merchant has closed. If the goods do not arrive, contact the mall.")  # 该商户已关闭,若之后未收到货,请联系商家处理

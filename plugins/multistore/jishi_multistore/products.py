@@ -11,7 +11,7 @@ rules around it:
   creates them (an unknown tag is a 422 naming ``tags``);
 - ``seller_id`` is always the acting merchant's, never the request's;
 - with the ``multistore.product_review`` setting on, the *first* submission
-  waits for the platform's review; later edits do not (seed 001 §2.4.2);
+  waits for the platform's review; later edits do not (MS7);
   with it off, products are approved at once;
 - a product that is not approved is never on shelf, so buyers never see or
   buy it (and :func:`hook_product_filters` hides it even if a console put
@@ -318,7 +318,7 @@ def create_product(merchant: Merchant, data: dict, *, listing: str = ON_APPROVAL
 
 def update_product(merchant: Merchant, product: Product, data: dict) -> Product:
     """Edit the merchant's own product. Later edits are not reviewed again
-    (seed 001 §2.4.2); a rejected product is resubmitted by editing it.
+    (MS7); a rejected product is resubmitted by editing it.
     The listing choice may change while the product awaits review."""
     state = state_of(product)
     listing = data.get("listing") if isinstance(data, dict) else None

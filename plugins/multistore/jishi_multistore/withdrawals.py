@@ -230,13 +230,6 @@ def list_withdrawals(*, merchant_id: int | None = None, status: str | None = Non
     return list(db.session.execute(q).scalars())
 
 
-def check_filter(status: str | None, method: str | None) -> None:
-    if status and status not in STATUSES:
-        raise WithdrawalError("status", _("Unknown status."))
-    if method and method not in METHODS:
-        raise WithdrawalError("method", _("Unknown withdrawal method."))
-
-
 def overview(start: datetime | None = None, end: datetime | None = None, merchant_id: int | None = None) -> dict:
     """The platform's settlement overview (资金对账): totals and one row per
     merchant. Figures are the ledger's net movement in ``[start, end)`` (all

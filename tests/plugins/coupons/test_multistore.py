@@ -1,5 +1,5 @@
 """CP with multistore: platform coupons spread across merchants in
-proportion (seed 001 §4.3: A 20 / B 30 / C 50 with 100−10 pay 18 / 27 / 45),
+proportion (MS9: A 20 / B 30 / C 50 with 100−10 pay 18 / 27 / 45),
 merchant coupons inside their own order, one merchant coupon per merchant
 order, merchants defining their own coupons only, giving coupons back when
 every order they touched is closed or refunded, partial refunds net of the
@@ -35,7 +35,7 @@ def place(api, buyer, items, addr, key, coupons=None):
 
 
 def test_seed_example_platform_coupon_18_27_45(api, factory, ms):
-    """CP/MS9 (seed 001 §4.3): a platform 满100减10 coupon on A 20 + B 30 + C 50
+    """CP/MS9: a platform 满100减10 coupon on A 20 + B 30 + C 50
     yuan: the orders pay 18, 27, 45 for goods; the shares are stored per line
     as platform-funded; the coupon is used once for the three orders."""
     buyer, addr, (a, b, c), skus = abc(factory, ms)

@@ -1,5 +1,5 @@
-"""The three delivery plugins together, with multistore (issue 4 "Proof":
-a cross-store checkout with express for A, pickup for B, local for C)."""
+"""The three delivery plugins together, with multistore (a
+cross-store checkout with express for A, pickup for B, local for C)."""
 
 from __future__ import annotations
 

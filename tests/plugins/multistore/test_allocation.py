@@ -66,7 +66,7 @@ def _orders(data):
 
 @with_plugins(FullReduction())
 def test_seed_example_100_minus_10_over_three_merchants(api, factory, ms):
-    """MS9 (seed 001 4.3): 100−10 on A 20 + B 30 + C 50 yuan pays A 18, B 27,
+    """MS9: 100−10 on A 20 + B 30 + C 50 yuan pays A 18, B 27,
     C 45: three orders, one payment of 90 yuan; the shares are stored per line."""
     buyer, addr, (a, b, c), skus = abc(factory, ms)
     items = [(s, 1) for s in skus]

@@ -1,4 +1,4 @@
-"""MS17 / issue 3 "Proof": the authorization matrix.
+"""MS17: the authorization matrix.
 
 Every route the multistore plugin adds (and the kernel routes it touches,
 ``authz/kernel.py``) × {anonymous, buyer, clerk of M1, admin of M1, admin of

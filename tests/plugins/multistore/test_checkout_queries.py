@@ -1,4 +1,4 @@
-"""MS8/MS9 (issue 3 Proof, bench): placing a cross-store checkout costs the
+"""MS8/MS9 (bench/checkout_merchants.py): placing a cross-store checkout costs the
 same statements for 1 merchant or 3 (orders, lines, allocations and the
 stock of every line are written in batches): exact counts."""
 
@@ -45,7 +45,7 @@ def _world(factory, ms, merchants: int, lines_each: int):
 @with_plugins(FullReduction())
 @pytest.mark.parametrize("merchants,lines_each", [(1, 1), (1, 9), (3, 9), (5, 2)])
 def test_place_statements_do_not_grow_with_merchants(api, factory, ms, queries, merchants, lines_each):
-    """MS8/MS9: exact statement count; 3 merchants × 9 lines ≤ 21 (issue 3)."""
+    """MS8/MS9: exact statement count; 3 merchants × 9 lines ≤ 21."""
     buyer, addr, skus = _world(factory, ms, merchants, lines_each)
     api.headers(buyer)  # the token is issued outside the measured block
     payload = body([(s, 1) for s in skus], addr)
@@ -57,7 +57,7 @@ def test_place_statements_do_not_grow_with_merchants(api, factory, ms, queries, 
     commission = sum(1 for s in q.statements if "commission" in s.split("|")[0].lower())
     assert commission <= 2
     assert q.count == KERNEL_STATEMENTS + discounted + commission, "\n".join(s[:160] for s in q.statements)
-    assert q.count <= 21  # issue 3: 3 merchants × 9 lines ≤ 21
+    assert q.count <= 21  # the budget: 3 merchants × 9 lines ≤ 21
     assert not q.duplicates(), q.duplicates()
     stocks = {s: 1 for s in q.statements if s.startswith("UPDATE skus")}
     assert len(stocks) == 1  # the stock of every line in one statement

@@ -1,6 +1,6 @@
 """MS8: the cross-store cart and checkout, through the API and the storefront.
 
-Also the order-center notices of seed 001 §4.5.3 (MS5) and the platform's
+Also the order-center notices of a shut merchant's orders (MS5) and the platform's
 payment mode setting.
 """
 
@@ -241,7 +241,7 @@ def test_storefront_checkout_names_the_closed_merchant(client, factory, ms, logi
 
 
 def test_order_detail_shows_the_merchant_with_a_link(api, client, factory, ms, login):
-    """MS8 (seed 4.4): order detail shows the merchant of its products with a
+    """MS8: order detail shows the merchant of its products with a
     link to the shop, in the API and on the order page."""
     buyer, addr, a, b, sa, sb, own = mall(factory, ms)
     data = place(api, buyer, [(sa, 1), (own, 1)], addr, "detail-1")
@@ -256,11 +256,11 @@ def test_order_detail_shows_the_merchant_with_a_link(api, client, factory, ms, l
     assert f'href="{profile(a).url}"' in html and "甲店" in html
 
 
-# --- order-center notices (seed 001 §4.5.3) ---------------------------------------------
+# --- order-center notices (MS5) -------------------------------------------------------
 
 
 def test_order_notices_when_the_merchant_is_shut(api, client, factory, ms, login):
-    """MS5 (seed 4.5.3): a shut merchant's order awaiting shipment says "if
+    """MS5: a shut merchant's order awaiting shipment says "if
     you have paid, contact the merchant"; awaiting receipt "if the goods do
     not arrive"; in the order API, the order page and the order list."""
     from jishi.orders import service as orders_service
@@ -276,7 +276,7 @@ def test_order_notices_when_the_merchant_is_shut(api, client, factory, ms, login
     set_status(b, "shut")
     order_b = db.session.get(Order, ob["id"])
     orders_service.ship(order_b, carrier="顺丰", tracking_no="SF1", actor_kind="seller")
-    assert api.get(f"/orders/{oa['id']}", user=buyer).json["notices"] == ["该商户已关闭，若已付款，请联系商家处理"]  # seed 001 §4.5.3, zh_CN by default
+    assert api.get(f"/orders/{oa['id']}", user=buyer).json["notices"] == ["该商户已关闭，若已付款，请联系商家处理"]  # zh_CN by default
     assert api.get(f"/orders/{ob['id']}", user=buyer).json["notices"] == ["该商户已关闭，若之后未收到货，请联系商家处理"]
     login(buyer)
     assert "该商户已关闭，若已付款，请联系商家处理" in client.get(f"/orders/{oa['id']}").get_data(as_text=True)

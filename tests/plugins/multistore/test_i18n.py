@@ -53,7 +53,8 @@ def test_zh_cn_catalog_is_complete_and_compiled():
 
 
 def test_seed_wording_of_the_buyer_notices():
-    """Seed 001 §4.5: the buyer-facing notices say exactly the seed's words."""
+    """MS5: the buyer-facing notices of a merchant's states say exactly the
+    agreed Chinese words."""
     zh = _catalog("zh_CN")
     expected = {
         "The shop is resting": "商家休息中",

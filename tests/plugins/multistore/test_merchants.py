@@ -90,7 +90,7 @@ def test_listing_stays_one_statement(app, api, ms, factory, queries):
 
 def test_shop_page_states(client, ms, factory):
     """MS5/MS6: the shop page shows profile and products; closed-for-today
-    and shut shops say so (§4.5); shut shops show no products; visits are counted."""
+    and shut shops say so (MS5); shut shops show no products; visits are counted."""
     from jishi.models import PageVisit
 
     m = ms.merchant("页面店", announcement="今日全场九折")

@@ -244,7 +244,7 @@ def test_platform_lists_every_merchant_order_and_filters(api, factory, ms):
 
 
 def test_platform_moves_an_order_to_completed(api, factory, ms):
-    """MS10 (seed 2.4.3): the platform moves a merchant order to completed;
+    """MS10: the platform moves a merchant order to completed;
     the history notes "moved to completed by the platform" (the kernel's msgid)."""
     a, b, clerk, xa, xb, ya, sa = world(api, factory, ms)
     platform = factory.admin()

@@ -1,4 +1,4 @@
-"""Rows of the multistore authorization matrix (MS17, issue 3 "Proof").
+"""Rows of the multistore authorization matrix (MS17).
 
 Every route the plugin adds has at least one :class:`Row` in one of the area
 files here (``onboarding.py``, ``merchants.py``, ``products.py``,
