@@ -59,6 +59,7 @@ setup(
             "gunicorn>=21.2",
             "redis>=5.0",
             "ruff>=0.4",
+            "mypy>=1.10",
         ],
     },
     entry_points={
