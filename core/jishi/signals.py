@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from blinker import Namespace, NamedSignal
+from blinker import NamedSignal, Namespace
 
 _signals = Namespace()
 
