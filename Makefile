@@ -1,4 +1,4 @@
-.PHONY: help install demo test ci lint docs check
+.PHONY: help install demo test ci lint typecheck docs check
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,6 +17,9 @@ ci:  ## what CI runs
 
 lint:  ## ruff
 	ruff check core tests
+
+typecheck:  ## mypy over the hook contract, the public API and examples/ (mypy.ini)
+	bash scripts/typecheck.sh
 
 docs:  ## regenerate docs/plugin-hooks.md
 	jishi docs hooks

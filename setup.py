@@ -83,6 +83,7 @@ setup(
             "redis>=5.0",
             "ruff>=0.4",
             "setuptools>=70.1",  # builds the wheel (bdist_wheel built in) in tests/test_wheel.py
+            "mypy>=1.10",
         ],
     },
     entry_points={

@@ -353,6 +353,62 @@ def test_hook_line_price_rules(app, factory):
     assert (line.unit_price, line.price_source, line.goods_amount) == (800, "flash", 1600)
 
 
+class BatchPrices:
+    """Rules for every line at once: one call per pricing, whatever the lines."""
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def price_rules(self, lines, user, options):
+        self.calls.append(([line.key for line in lines], getattr(user, "id", None), dict(options)))
+        return {line.key: [PriceRule("batch", unit_price=line.base_price - 100, priority=20, label="batch")]
+                for line in lines if line.base_price >= 1000}
+
+    @hookimpl
+    def line_price_rules(self, line, user):
+        return [PriceRule("member-like", unit_price=line.base_price - 50, priority=10)]
+
+
+BATCH = BatchPrices()
+
+
+@plugin(BATCH)
+def test_hook_price_rules(app, factory):
+    """K3: ``price_rules`` is called ONCE for all the lines of a checkout and
+    its rules join each line's ``line_price_rules`` rules (priority decides);
+    a line it leaves out keeps the per-line rules; the order lines record it."""
+    BATCH.calls.clear()
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    a = factory.product(price=1000).skus[0]
+    b = factory.product(price=500).skus[0]
+    with app.test_request_context("/"):
+        co = build_checkout(buyer, [(a.id, 1), (b.id, 2)], addr.id, {"note": 1})
+        assert [(x.unit_price, x.price_source) for x in co.lines] == [(900, "batch"), (450, "member-like")]
+    assert [(sorted(keys), uid, opts.get("note")) for keys, uid, opts in BATCH.calls] == [
+        (sorted([f"sku:{a.id}", f"sku:{b.id}"]), buyer.id, 1)
+    ]
+    [payment] = _place(buyer, [(a.id, 1), (b.id, 2)], addr)
+    assert sorted((x.unit_price, x.price_source) for x in payment.orders[0].lines) == [(450, "member-like"), (900, "batch")]
+
+
+class StrayKey:
+    @hookimpl
+    def price_rules(self, lines, user):
+        return {"sku:0": [PriceRule("stray", unit_price=1, priority=99)]}
+
+
+@plugin(StrayKey())
+def test_hook_price_rules_unknown_line_is_an_error(app, factory):
+    """K3: rules for a line that is not being priced are a plugin bug, never
+    silently ignored."""
+    buyer = factory.user()
+    sku = factory.product(price=1000).skus[0]
+    with app.test_request_context("/"), pytest.raises(RuntimeError, match="sku:0"):
+        build_checkout(buyer, [(sku.id, 1)])
+
+
 class PooledPrice:
     """A price with its own stock (3 units in pool "promo"), and a losing one."""
 

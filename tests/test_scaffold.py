@@ -73,7 +73,7 @@ def test_skeleton_layout(tmp_path):
         if path.suffix == ".py":
             ast.parse(text, str(path))
     plugin = (pkg / "plugin.py").read_text()
-    assert "def line_price_rules(line, user)" in plugin and "def template_slot(slot, context)" in plugin
+    assert "def price_rules(lines, user)" in plugin and "def template_slot(slot, context)" in plugin
     assert 'pytest.mark.jishi_plugins("gift_wrap")' in (root / "tests" / "test_gift_wrap.py").read_text()
 
 
@@ -116,13 +116,13 @@ def test_generated_plugin_installs_passes_its_tests_and_migrates(tmp_path):
     env = _env(site)
     code, out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=src, env=env)
     assert code == 0, out
-    assert "3 passed" in out, out
+    assert "4 passed" in out, out
 
     work = tmp_path / "work"
     work.mkdir()
     env.update(JISHI_PLUGINS=NAME, JISHI_DATABASE_URL=f"sqlite:///{work}/scratch.db")
     code, out = _run([*JISHI, "plugins", "list"], cwd=work, env=env)
-    assert code == 0 and NAME in out and "line_price_rules" in out, out
+    assert code == 0 and NAME in out and "price_rules" in out, out
     code, out = _run([*JISHI, "db", "upgrade"], cwd=work, env=env)
     assert code == 0 and f"{NAME}: empty -> {NAME}_0001" in out, out
     code, out = _run([*JISHI, "db", "check"], cwd=work, env=env)

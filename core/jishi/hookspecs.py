@@ -20,17 +20,24 @@ an implementation names, so old plugins keep working.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - the kernel's types, for annotations only
     import click
     from flask import Blueprint, Flask
+    from flask_smorest import Blueprint as ApiBlueprint
+    from markupsafe import Markup
+    from sqlalchemy import ColumnElement
 
+    from jishi.accounts.models import Address, User
+    from jishi.aftersales.models import Refund
+    from jishi.catalog.models import Product
     from jishi.checkout.service import Checkout, CheckoutGroup, CheckoutLine
+    from jishi.orders.models import Order, OrderLine, PaymentOrder
 
 PROJECT = "jishi"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -206,7 +213,7 @@ class PaymentMethod:
 
     code: str
     label: str
-    start: Callable[[Any], PaymentStart]
+    start: Callable[[PaymentOrder], PaymentStart]
     online: bool = True
     sort: int = 100
 
@@ -265,7 +272,7 @@ class PeriodicJob:
     """
 
     name: str
-    func: Callable[[], Any]
+    func: Callable[[], str | None]
     every_seconds: int = 60
 
 
@@ -284,6 +291,12 @@ def config_defaults() -> dict:
     :returns: a dict of config keys to defaults.
     All results are merged; a key set by two plugins is an error at start-up.
     Default implementation: none (the kernel's defaults are in ``jishi.config``).
+
+    Example::
+
+        @hookimpl
+        def config_defaults():
+            return {"JISHI_GIFTS_MAX_PER_ORDER": 3}
     """
 
 
@@ -294,16 +307,32 @@ def blueprints() -> Sequence[Blueprint]:
     Called once in ``create_app``. :returns: a list of blueprints.
     All collected and registered in plugin order.
     Default implementation: the kernel's storefront, console and gateway.
+
+    Example::
+
+        @hookimpl
+        def blueprints():
+            from jishi_gifts.views import bp  # a flask.Blueprint
+
+            return [bp]
     """
 
 
 @hookspec
-def api_blueprints() -> Sequence[Any]:
+def api_blueprints() -> Sequence[ApiBlueprint]:
     """flask-smorest blueprints added to the JSON API under ``/api/v1``.
 
     Their schemas appear in ``/api/v1/openapi.json``.
     :returns: a list of ``flask_smorest.Blueprint``. All collected.
     Default implementation: the kernel's API.
+
+    Example::
+
+        @hookimpl
+        def api_blueprints():
+            from jishi_gifts.api import blp  # a flask_smorest.Blueprint
+
+            return [blp]
     """
 
 
@@ -314,6 +343,14 @@ def register_commands(cli: click.Group) -> None:
     Called when the CLI starts, with the root ``jishi`` group.
     :param cli: the root click group; call ``cli.command()`` or ``add_command``.
     All implementations are called. Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command("gifts-report", help="How many gifts were given.")
+            def gifts_report():
+                click.echo(service.report())
     """
 
 
@@ -324,11 +361,17 @@ def template_dirs() -> Sequence[str]:
 
     :returns: a list of absolute folder paths. All collected.
     Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def template_dirs():
+            return [str(Path(__file__).parent / "templates")]
     """
 
 
 @hookspec
-def template_slot(slot: str, context: dict) -> Any:
+def template_slot(slot: str, context: dict) -> Markup | str | None:
     """Markup for a named slot in a page (a storefront page block).
 
     Templates call ``{{ slot("product_detail_after_price", product=p) }}``.
@@ -337,17 +380,33 @@ def template_slot(slot: str, context: dict) -> Any:
     :returns: a string of HTML (``Markup``) or None.
     All collected and joined in plugin order.
     Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def template_slot(slot, context):
+            if slot != "product_detail_after_price":
+                return None
+            return Markup(render_template("gifts/badge.html", product=context["product"]))
     """
 
 
 @hookspec
-def console_menu_items(console: str, principal: Any) -> Sequence[MenuItem]:
+def console_menu_items(console: str, principal: User) -> Sequence[MenuItem]:
     """Entries for a console's navigation menu.
 
     :param console: which console is being rendered (``"platform"``, ...).
     :param principal: the signed-in user.
     :returns: a list of :class:`MenuItem`. All collected, sorted by ``sort``.
     Default implementation: the platform console's own sections.
+
+    Example::
+
+        @hookimpl
+        def console_menu_items(console, principal):
+            if console != "platform":
+                return None
+            return [MenuItem(_("Gifts"), "gifts.index", sort=70, permission="products")]
     """
 
 
@@ -358,6 +417,13 @@ def settings_panels() -> Sequence[SettingsPanel]:
 
     :returns: a list of :class:`SettingsPanel`. All collected, by ``sort``.
     Default implementation: the kernel's shop, checkout, review and theme panels.
+
+    Example::
+
+        @hookimpl
+        def settings_panels():
+            field = SettingField("gifts.max_per_order", _("Gifts per order"), kind="int", default=3)
+            return [SettingsPanel("gifts", _("Gifts"), (field,))]
     """
 
 
@@ -367,6 +433,12 @@ def periodic_jobs() -> Sequence[PeriodicJob]:
 
     :returns: a list of :class:`PeriodicJob`. All collected.
     Default implementation: close unpaid orders; auto-confirm receipt.
+
+    Example::
+
+        @hookimpl
+        def periodic_jobs():
+            return [PeriodicJob("gifts_expire", service.expire_gifts, every_seconds=300)]
     """
 
 
@@ -383,6 +455,15 @@ def demo_data(data: dict) -> str | None:
         dict the plugin may add its demo accounts to (they are printed).
     :returns: a short summary ("5 merchants, 12 products") or None.
     All implementations are called, in plugin order. Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def demo_data(data):
+            for product in data["products"][:2]:
+                service.add_gift(product, "Tote bag")
+            commit()
+            return "2 gifts"
     """
 
 
@@ -398,6 +479,13 @@ def demo_orders(data: dict) -> str | None:
         to it (multistore adds ``merchants``, name -> Merchant).
     :returns: a short summary or None. Default implementation: the kernel's
     own two orders (one paid, one waiting for payment).
+
+    Example::
+
+        @hookimpl
+        def demo_orders(data):
+            order = service.place_demo_order(data["buyer"], data["address"])
+            return f"1 order with a gift ({order.number})"
     """
 
 
@@ -408,6 +496,12 @@ def app_ready(app: Flask) -> None:
     Use it to connect signal receivers (``weak=False``) or add template
     globals. :param app: the Flask app. All implementations are called.
     Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def app_ready(app):
+            app.jinja_env.globals["gift_badge"] = service.badge
     """
 
 
@@ -417,7 +511,7 @@ def app_ready(app: Flask) -> None:
 
 
 @hookspec
-def product_filters(context: str) -> Sequence[Any] | None:
+def product_filters(context: str) -> Sequence[ColumnElement[bool]] | None:
     """Extra SQL conditions on the products buyers may see.
 
     Called for every storefront and API product listing and search
@@ -428,11 +522,17 @@ def product_filters(context: str) -> Sequence[Any] | None:
     :param context: ``"listing"`` or ``"detail"``.
     :returns: a list of SQL expressions (or None). All collected.
     Default implementation: none (on-shelf products are visible).
+
+    Example::
+
+        @hookimpl
+        def product_filters(context):
+            return [Product.id.not_in(select(HiddenProduct.product_id))]
     """
 
 
 @hookspec
-def purchase_blockers(product: Any, user: Any) -> Sequence[Problem] | None:
+def purchase_blockers(product: Product, user: User | None) -> Sequence[Problem] | None:
     """Reasons a visible product cannot be bought right now (the seller is
     resting, a sale has not started...).
 
@@ -443,6 +543,14 @@ def purchase_blockers(product: Any, user: Any) -> Sequence[Problem] | None:
     :param product: the ``Product``. :param user: the buyer (or None).
     :returns: a list of :class:`Problem` (or None). All collected.
     Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def purchase_blockers(product, user):
+            if service.preorders_closed(product.id):
+                return [Problem("preorder_closed", _("Pre-orders are closed."))]
+            return None
     """
 
 
@@ -455,11 +563,18 @@ def seller_profiles(seller_ids: Sequence[int]) -> dict[int, SellerProfile] | Non
     :returns: a dict ``seller_id -> SellerProfile``. Stops at the first
     non-None result. Default implementation: none (a single-store shop has
     no other sellers).
+
+    Example::
+
+        @hookimpl
+        def seller_profiles(seller_ids):
+            shops = db.session.execute(select(Shop).where(Shop.id.in_(seller_ids))).scalars()
+            return {s.id: SellerProfile(s.id, s.name, url=f"/shops/{s.id}") for s in shops}
     """
 
 
 @hookspec(firstresult=True)
-def seller_scope(user: Any, via: str) -> SellerScope | None:
+def seller_scope(user: User, via: str) -> SellerScope | None:
     """The seller ``user`` acts for on seller pages (``via="console"``) or
     the seller API (``via="api"``), with their permissions.
 
@@ -472,6 +587,16 @@ def seller_scope(user: Any, via: str) -> SellerScope | None:
     with every permission, platform staff with ``orders``, ``comments`` and
     ``products``); anyone else has no scope. Read it through
     :func:`jishi.sellers.current_scope`.
+
+    Example::
+
+        @hookimpl
+        def seller_scope(user, via):
+            staff = service.staff_of(user.id)
+            if staff is None:
+                return None
+            return SellerScope(staff.shop_id, staff.shop_name, staff.role,
+                               permissions=frozenset({"orders", "products"}), console="merchant")
     """
 
 
@@ -486,6 +611,12 @@ def login_providers() -> Sequence[LoginProvider]:
 
     :returns: a list of :class:`LoginProvider`. All collected.
     Default implementation: none (phone + password is built in).
+
+    Example::
+
+        @hookimpl
+        def login_providers():
+            return [LoginProvider("wechat", _("WeChat"), url="/login/wechat")]
     """
 
 
@@ -495,7 +626,7 @@ def login_providers() -> Sequence[LoginProvider]:
 
 
 @hookspec(firstresult=True)
-def split_cart(lines: Sequence[CheckoutLine], user: Any) -> Sequence[CartGroup] | None:
+def split_cart(lines: Sequence[CheckoutLine], user: User | None) -> Sequence[CartGroup] | None:
     """Split the selected cart lines into groups; each group becomes one order.
 
     Called when the cart page or a checkout is built.
@@ -504,11 +635,21 @@ def split_cart(lines: Sequence[CheckoutLine], user: Any) -> Sequence[CartGroup] 
     :returns: the groups, covering every line exactly once.
     Stops at the first non-None result. Default implementation (trylast): one
     group holding every line (a single-store shop).
+
+    Example::
+
+        @hookimpl
+        def split_cart(lines, user):
+            keys = {}
+            for line in lines:
+                keys.setdefault(line.seller_id, []).append(line.key)
+            return [CartGroup(f"seller:{sid}", service.shop_name(sid), tuple(k), seller_id=sid)
+                    for sid, k in keys.items()]
     """
 
 
 @hookspec
-def line_price_rules(line: CheckoutLine, user: Any, options: dict) -> Sequence[PriceRule] | None:
+def line_price_rules(line: CheckoutLine, user: User | None, options: dict) -> Sequence[PriceRule] | None:
     """Candidate unit prices for one line (member, flash, group price...).
 
     :param line: the checkout line (its ``base_price`` is the SKU price).
@@ -520,12 +661,54 @@ def line_price_rules(line: CheckoutLine, user: Any, options: dict) -> Sequence[P
     :returns: a list of :class:`PriceRule` (or None).
     All collected; the kernel picks by priority then lowest price
     (``jishi.checkout.pricing.resolve_price``).
+    Called once per line: use it only for rules computed from the line
+    itself (no query). A plugin that loads its rules from the database
+    implements :func:`price_rules` instead, which prices every line of a
+    checkout in one call.
     Default implementation: the member price for buyers with a member level.
+
+    Example::
+
+        @hookimpl
+        def line_price_rules(line, user, options):
+            if line.quantity < 10:  # computed from the line alone: no query
+                return None
+            return [PriceRule("bulk", line.base_price * 95 // 100, priority=20, label=_("10+ price"))]
     """
 
 
 @hookspec
-def delivery_options(group: CheckoutGroup, address: Any, checkout: Checkout) -> Sequence[DeliveryOption] | None:
+def price_rules(lines: Sequence[CheckoutLine], user: User | None, options: dict) -> Mapping[str, Sequence[PriceRule]] | None:
+    """Candidate unit prices for all the lines of a cart, checkout or
+    product page at once: the batch form of :func:`line_price_rules`.
+
+    Called once per pricing (before ``line_price_rules``), so a plugin loads
+    its rules for every line in one query, whatever the number of lines.
+    :param lines: the lines to price (``sku_id``, ``product_id``,
+        ``quantity``, ``base_price``...); never empty.
+    :param user: the buyer (or None for a visitor).
+    :param options: the checkout's options, as for :func:`line_price_rules`
+        (empty for the cart and product pages).
+    :returns: a dict ``line key -> list of PriceRule`` for the lines the
+        plugin prices (others left out), or None. A key that is not one of
+        ``lines`` is an error.
+    All collected; each line's rules join its ``line_price_rules`` rules
+    (those first, then these, each in plugin order) and the kernel picks as
+    for :func:`line_price_rules`.
+    Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def price_rules(lines, user, options):
+            offers = service.offer_prices({line.product_id for line in lines})  # ONE query
+            return {line.key: [PriceRule("offers", offers[line.product_id], priority=20)]
+                    for line in lines if line.product_id in offers}
+    """
+
+
+@hookspec
+def delivery_options(group: CheckoutGroup, address: Address | None, checkout: Checkout) -> Sequence[DeliveryOption] | None:
     """Ways to deliver one group, each with its fee.
 
     :param group: the group (its lines, seller and goods amount).
@@ -544,6 +727,13 @@ def delivery_options(group: CheckoutGroup, address: Any, checkout: Checkout) -> 
     steps aside while an enabled installed plugin implements this hook,
     unless that plugin's module says ``replaces_default_delivery = False``
     (it adds a way to receive goods, such as pickup, but does not ship).
+
+    Example::
+
+        @hookimpl
+        def delivery_options(group, address, checkout):
+            fee = 0 if group.goods_amount >= 9900 else 800
+            return [DeliveryOption("courier", _("Courier"), fee)]
     """
 
 
@@ -557,6 +747,14 @@ def order_discounts(checkout: Checkout) -> Sequence[Discount] | None:
     :returns: a list of :class:`Discount`. All collected, applied in the
         order returned; each is capped at what its lines still have payable.
     Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def order_discounts(checkout):
+            if checkout.goods_amount < 10000:
+                return None
+            return [Discount("full_reduction", _("10 off every 100"), 1000)]
     """
 
 
@@ -569,6 +767,12 @@ def checkout_extras(checkout: Checkout) -> dict | None:
         (normally its name: ``{"coupons": {...}}``), shown in the preview as
         ``plugins.<key>``. Two plugins answering the same key is an error.
     All implementations are called. Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def checkout_extras(checkout):
+            return {"gifts": {"count": service.gift_count(checkout.lines)}}
     """
 
 
@@ -583,6 +787,18 @@ def allocate_discount(discount: Discount, lines: Sequence[CheckoutLine]) -> Sequ
     Stops at the first non-None result. Default implementation (trylast):
     proportional to payable, largest remainder, earlier line wins ties
     (``jishi.money.allocate``) — SPEC MS9.
+
+    Example::
+
+        @hookimpl
+        def allocate_discount(discount, lines):
+            if discount.source != "first_line_deal":
+                return None  # the kernel's proportional split
+            shares, left = [], discount.amount
+            for line in lines:
+                shares.append(min(left, line.payable))
+                left -= shares[-1]
+            return shares
     """
 
 
@@ -597,11 +813,19 @@ def validate_checkout(checkout: Checkout) -> Sequence[Problem] | None:
     Default implementation: address required when delivery needs one,
     delivery chosen and available, quantities positive, products on shelf,
     stock sufficient at preview time.
+
+    Example::
+
+        @hookimpl
+        def validate_checkout(checkout):
+            if service.closed_today():
+                return [Problem("closed", _("The shop is closed today."))]
+            return None
     """
 
 
 @hookspec(firstresult=True)
-def reserve_stock(line: CheckoutLine, order: Any) -> StockReservation | None:
+def reserve_stock(line: CheckoutLine, order: Order) -> StockReservation | None:
     """Take stock for one line from a plugin's own pool, inside the placing
     transaction (a flash sale takes its lines).
 
@@ -618,11 +842,20 @@ def reserve_stock(line: CheckoutLine, order: Any) -> StockReservation | None:
     conditional statement (``jishi.defaults.stock.reserve_sku_stock``: all
     or nothing, naming the first short line), so placing costs the same
     number of statements for any number of lines.
+
+    Example::
+
+        @hookimpl
+        def reserve_stock(line, order):
+            if line.stock_source != "gifts":
+                return None
+            service.take(line.price_data["pool_id"], line.quantity)  # conditional UPDATE; raises OutOfStock
+            return StockReservation("gifts", line.quantity)
     """
 
 
 @hookspec(firstresult=True)
-def release_stock(order_line: Any, quantity: int, reason: str) -> bool | None:
+def release_stock(order_line: OrderLine, quantity: int, reason: str) -> bool | None:
     """Give back stock for an order line (order closed, goods returned).
 
     Called inside the transaction that closes the order or refunds it.
@@ -631,11 +864,20 @@ def release_stock(order_line: Any, quantity: int, reason: str) -> bool | None:
     :param reason: ``"closed"`` or ``"returned"``.
     :returns: True when handled. Stops at the first non-None result.
     Default implementation (trylast): add back to the SKU's stock.
+
+    Example::
+
+        @hookimpl
+        def release_stock(order_line, quantity, reason):
+            if order_line.stock_source != "gifts":
+                return None
+            service.give_back(order_line.id, quantity)
+            return True
     """
 
 
 @hookspec
-def order_placing(checkout: Checkout, payments: Sequence[Any], orders: Sequence[Any]) -> None:
+def order_placing(checkout: Checkout, payments: Sequence[PaymentOrder], orders: Sequence[Order]) -> None:
     """Called inside the placing transaction after orders, lines and
     allocations are written, before commit.
 
@@ -647,6 +889,14 @@ def order_placing(checkout: Checkout, payments: Sequence[Any], orders: Sequence[
         when the shop takes payment per store).
     :param orders: the new ``Order`` rows.
     All implementations are called. Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def order_placing(checkout, payments, orders):
+            code = checkout.options.get("voucher")
+            if code:
+                service.mark_used(code, orders[0].id)  # raises CheckoutError when already used
     """
 
 
@@ -662,11 +912,17 @@ def payment_methods() -> Sequence[PaymentMethod]:
     :returns: a list of :class:`PaymentMethod`. All collected, by ``sort``.
     Default implementation: the ``sandbox`` online gateway and cash on
     delivery (``cod``, when the ``payment.cod_enabled`` setting is on).
+
+    Example::
+
+        @hookimpl
+        def payment_methods():
+            return [PaymentMethod("wechat", _("WeChat Pay"), start=wechat.start)]
     """
 
 
 @hookspec
-def settle_order(order: Any) -> None:
+def settle_order(order: Order) -> None:
     """Post settlement for an order that has just been completed.
 
     Called inside the transaction that completes the order, so entries
@@ -674,16 +930,29 @@ def settle_order(order: Any) -> None:
     given order. :param order: the completed ``Order``.
     All implementations are called. Default implementation: none (a
     single-store shop keeps all the money).
+
+    Example::
+
+        @hookimpl
+        def settle_order(order):
+            if order.seller_id is not None:
+                ledger.post_income(order)  # one entry per order: idempotent
     """
 
 
 @hookspec
-def settle_refund(refund: Any) -> None:
+def settle_refund(refund: Refund) -> None:
     """Post settlement reversals for a refund that has just been paid out.
 
     Called inside the refund's transaction. :param refund: the ``Refund``
     with its lines and recorded reversals.
     All implementations are called. Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def settle_refund(refund):
+            ledger.post_reversal(refund)
     """
 
 
@@ -693,18 +962,26 @@ def settle_refund(refund: Any) -> None:
 
 
 @hookspec
-def order_notices(order: Any, principal: Any) -> Sequence[str] | None:
+def order_notices(order: Order, principal: User) -> Sequence[str] | None:
     """Notices shown on an order in the buyer's order center and order API
     (e.g. "the shop is closed; contact it if you paid").
 
     :param order: the ``Order``. :param principal: the signed-in user.
     :returns: a list of plain-text messages (or None). All collected.
     Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def order_notices(order, principal):
+            if order.status == "paid" and service.is_preorder(order.id):
+                return [_("A pre-order: it ships within 7 days.")]
+            return None
     """
 
 
 @hookspec
-def order_transitioned(order: Any, name: str, from_status: str, actor_kind: str) -> None:
+def order_transitioned(order: Order, name: str, from_status: str, actor_kind: str) -> None:
     """Called inside the transaction of every order state change, after the
     status is written and the history recorded, before commit.
 
@@ -716,14 +993,29 @@ def order_transitioned(order: Any, name: str, from_status: str, actor_kind: str)
     :param from_status: the status before. :param actor_kind: ``system``,
         ``buyer``, ``platform`` or ``seller``.
     All implementations are called. Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def order_transitioned(order, name, from_status, actor_kind):
+            if name == "pay":
+                ledger.post_payment(order)
     """
 
 
 @hookspec
-def order_actions(order: Any, principal: Any) -> Sequence[MenuItem] | None:
+def order_actions(order: Order, principal: User) -> Sequence[MenuItem] | None:
     """Extra actions shown on an order (buyer's or console's order page).
 
     :param order: the ``Order``. :param principal: the signed-in user.
     :returns: a list of :class:`MenuItem`. All collected.
     Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def order_actions(order, principal):
+            if order.user_id != principal.id:
+                return None
+            return [MenuItem(_("Ask for an invoice"), "invoices.request")]
     """

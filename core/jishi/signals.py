@@ -15,25 +15,57 @@ atomically with the change is done in a hook called inside the transaction
 
 from __future__ import annotations
 
-from blinker import Namespace
+from dataclasses import dataclass, field
+
+from blinker import NamedSignal, Namespace
 
 _signals = Namespace()
 
-user_registered = _signals.signal("user-registered", doc="A buyer registered. sender: the User.")
-order_placed = _signals.signal(
-    "order-placed",
-    doc="A checkout was placed. sender: the PaymentOrder; kwargs: orders (list of Order).",
+
+@dataclass(frozen=True)
+class SignalArguments:
+    """What a signal is sent with: ``sender`` describes the sender, ``kwargs``
+    each keyword argument (name -> what it is). Rendered into the hook
+    reference (``docs/plugin-hooks.md``); the tests check that every send
+    passes exactly documented keyword arguments."""
+
+    sender: str
+    kwargs: dict[str, str] = field(default_factory=dict)
+
+
+#: signal name -> its :class:`SignalArguments`
+ARGUMENTS: dict[str, SignalArguments] = {}
+
+
+def _signal(name: str, doc: str, sender: str, **kwargs: str) -> NamedSignal:
+    """Declare a signal: ``doc`` says what happened, ``sender`` what the
+    sender is, ``kwargs`` each keyword argument receivers get."""
+    text = f"{doc} sender: {sender}"
+    if kwargs:
+        text += "; kwargs: " + ", ".join(f"{k} ({v})" for k, v in kwargs.items())
+    ARGUMENTS[name] = SignalArguments(sender, dict(kwargs))
+    return _signals.signal(name, doc=text + ".")
+
+
+user_registered = _signal("user-registered", "A buyer registered.", "the ``User``")
+order_placed = _signal(
+    "order-placed", "A checkout was placed.", "the ``PaymentOrder``", orders="list of the ``Order`` rows it paid for"
 )
-order_paid = _signals.signal("order-paid", doc="An order was paid. sender: the Order; kwargs: payment.")
-order_shipped = _signals.signal("order-shipped", doc="An order was shipped. sender: the Order.")
-order_received = _signals.signal("order-received", doc="The buyer received an order. sender: the Order.")
-order_completed = _signals.signal("order-completed", doc="An order was completed. sender: the Order.")
-order_closed = _signals.signal("order-closed", doc="An order was closed (cancelled, timed out, refunded). sender: the Order; kwargs: reason.")
-refund_requested = _signals.signal("refund-requested", doc="A buyer asked for a refund. sender: the Refund.")
-refund_completed = _signals.signal("refund-completed", doc="A refund was paid back. sender: the Refund.")
-payment_succeeded = _signals.signal("payment-succeeded", doc="A payment order was paid. sender: the PaymentOrder.")
-review_posted = _signals.signal("review-posted", doc="A buyer reviewed a product. sender: the Review.")
-product_saved = _signals.signal("product-saved", doc="A product was created or changed. sender: the Product.")
+order_paid = _signal("order-paid", "An order was paid.", "the ``Order``", payment="the ``PaymentOrder`` that paid it")
+order_shipped = _signal("order-shipped", "An order was shipped.", "the ``Order``")
+order_received = _signal("order-received", "The buyer received an order.", "the ``Order``")
+order_completed = _signal("order-completed", "An order was completed.", "the ``Order``")
+order_closed = _signal(
+    "order-closed", "An order was closed (cancelled, timed out, refunded).", "the ``Order``",
+    reason="why: ``cancelled``, ``timeout``, ``refunded``, or a plugin's word (``merchant_deleted``)",
+)
+refund_requested = _signal("refund-requested", "A buyer asked for a refund.", "the ``Refund``")
+refund_completed = _signal("refund-completed", "A refund was paid back.", "the ``Refund``")
+payment_succeeded = _signal("payment-succeeded", "A payment order was paid.", "the ``PaymentOrder``")
+review_posted = _signal("review-posted", "A buyer reviewed a product.", "the ``Review``")
+product_saved = _signal(
+    "product-saved", "A product was created or changed.", "the ``Product``", created="True when the product is new"
+)
 
 ALL = {
     s.name: s

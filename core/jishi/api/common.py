@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import http
 from copy import deepcopy
+from typing import Any, NoReturn
 
 from flask import abort, current_app, jsonify, request
 from flask_login import current_user
@@ -37,7 +38,7 @@ def Money(**kwargs):
 try:  # orjson: a third of the time of json.dumps for a product page
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 
 def json_response(data, status: int = 200):
@@ -80,7 +81,7 @@ class ErrorSchema(Schema):
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None, errors: list | None = None):
-    body = {"code": code, "message": message, "field": field}
+    body: dict[str, Any] = {"code": code, "message": message, "field": field}
     if errors:
         body["errors"] = errors
     resp = jsonify(body)
@@ -141,13 +142,13 @@ def domain_error(exc):
     return default_exceptions.get(exc.status, default_exceptions[400])(description=exc.message)
 
 
-def fail(status: int, code: str, message: str, field: str | None = None, errors: list | None = None):
+def fail(status: int, code: str, message: str, field: str | None = None, errors: list | None = None) -> NoReturn:
     """Abort with a structured API error."""
     from werkzeug.exceptions import HTTPException
 
     exc = HTTPException(description=message)
     exc.code = status
-    exc.jishi = {"code": code, "message": message, "field": field, "errors": errors}
+    exc.jishi = {"code": code, "message": message, "field": field, "errors": errors}  # type: ignore[attr-defined]
     raise exc
 
 
@@ -210,7 +211,7 @@ def get_or_404(model, ident: int, what: str):
     return obj
 
 
-def not_found(what: str = "object"):
+def not_found(what: str = "object") -> NoReturn:
     fail(404, "not_found", _("Not found: %(what)s", what=what))
 
 

@@ -1,7 +1,8 @@
 """The checkout pipeline (DESIGN "the heart"): build, preview, place.
 
 1. lines: the chosen SKUs with their product data (one query)
-2. ``line_price_rules`` -> :func:`jishi.checkout.pricing.resolve_price`
+2. ``price_rules`` (once) and ``line_price_rules`` (per line) ->
+   :func:`jishi.checkout.pricing.resolve_price`
 3. ``split_cart`` -> groups (one order each)
 4. ``delivery_options`` per group; the buyer's choice or the first available
 5. ``order_discounts`` -> each capped and allocated over its lines by
@@ -227,10 +228,23 @@ def cart_items(user) -> list[tuple[int, int]]:
 
 
 def price_lines(lines: list[CheckoutLine], user, options: dict | None = None) -> None:
+    """Price every line: ``price_rules`` once for all the lines (a plugin
+    loads its rules in one query), ``line_price_rules`` per line (rules
+    computed from the line alone), resolved by
+    :func:`jishi.checkout.pricing.resolve_price`."""
     hook = _hook()
     options = options or {}
+    batch: dict[str, list] = {}
+    if lines:
+        known = {line.key for line in lines}
+        for result in hook.price_rules(lines=lines, user=user, options=options):
+            for key, rules in (result or {}).items():
+                if key not in known:
+                    raise RuntimeError(f"price_rules returned rules for unknown line {key!r}")
+                batch.setdefault(key, []).extend(rules or [])
     for line in lines:
         rules = [r for result in hook.line_price_rules(line=line, user=user, options=options) for r in (result or [])]
+        rules += batch.get(line.key, [])
         rule = resolve_price(line.base_price, rules)
         line.unit_price = rule.unit_price
         line.price_source = rule.source

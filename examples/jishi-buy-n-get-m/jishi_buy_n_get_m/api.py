@@ -17,7 +17,7 @@ from flask_smorest import Blueprint
 from jishi.api.common import StrictInt, fail, not_found
 from jishi.db import commit
 from jishi.i18n import gettext as _
-from jishi.sellers import current_scope, seller_api
+from jishi.sellers import SellerScope, current_scope, seller_api
 from marshmallow import Schema, fields, validate
 
 from jishi_buy_n_get_m import rules
@@ -51,8 +51,16 @@ def _dump(rule) -> dict:
             "active": rule.active, "label": rules.label(rule.buy_qty, rule.pay_qty)}
 
 
+def _scope() -> SellerScope:
+    """The signed-in seller's scope: ``seller_api`` only lets a user with one in."""
+    scope = current_scope(via="api")
+    if scope is None:  # pragma: no cover - seller_api answered 403 already
+        fail(403, "forbidden", _("Seller staff only."))
+    return scope
+
+
 def _own_product(product_id: int):
-    product = rules.own_product(current_scope("api").seller_id, product_id) if 1 <= product_id <= MAX_ID else None
+    product = rules.own_product(_scope().seller_id, product_id) if 1 <= product_id <= MAX_ID else None
     if product is None:
         not_found(_("product"))
     return product
@@ -73,7 +81,7 @@ def product_rule(product_id: int):
 @blp.response(200, BuyNGetMRuleListSchema)
 def seller_rules():
     """The signed-in seller's rules."""
-    return {"items": [_dump(rule) for rule, _product in rules.rules_of(current_scope("api").seller_id)]}
+    return {"items": [_dump(rule) for rule, _product in rules.rules_of(_scope().seller_id)]}
 
 
 @blp.put("/seller/buy-n-get-m/rules/<int:product_id>")

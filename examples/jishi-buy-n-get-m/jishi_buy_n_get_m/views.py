@@ -13,12 +13,20 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from jishi.db import commit, db, rollback
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
-from jishi.sellers import current_scope, seller_page
+from jishi.sellers import SellerScope, current_scope, seller_page
 
 from jishi_buy_n_get_m import rules
 from jishi_buy_n_get_m.models import MAX_QTY, BuyNGetMRule
 
 bp = Blueprint("buy_n_get_m", __name__, url_prefix="/seller/buy-n-get-m")
+
+
+def _scope() -> SellerScope:
+    """The signed-in seller's scope: ``seller_page`` only lets a user with one in."""
+    scope = current_scope(via="console")
+    if scope is None:  # pragma: no cover - seller_page answered 403 already
+        abort(403)
+    return scope
 
 
 def _form_values(form) -> dict:
@@ -38,7 +46,7 @@ def _active(form) -> bool:
 
 
 def _render(status: int = 200, product=None, form=None, error: DomainError | None = None):
-    scope = current_scope()
+    scope = _scope()
     return render_template(
         "buy_n_get_m/rules.html",
         rows=rules.rules_of(scope.seller_id),
@@ -60,7 +68,7 @@ def index():
 @bp.get("/products/<int:product_id>")
 @seller_page("products")
 def edit(product_id: int):
-    product = rules.own_product(current_scope().seller_id, product_id)
+    product = rules.own_product(_scope().seller_id, product_id)
     if product is None:
         abort(404)
     rule = rules.rule_for_product(product.id)
@@ -75,7 +83,7 @@ def edit(product_id: int):
 def save():
     form = request.form
     raw_id = form.get("product_id", "").strip()
-    product = rules.own_product(current_scope().seller_id, int(raw_id)) if raw_id.isdigit() else None
+    product = rules.own_product(_scope().seller_id, int(raw_id)) if raw_id.isdigit() else None
     if product is None:
         if not raw_id.isdigit():
             err = DomainError("product_id", _("Choose a product."))
@@ -97,7 +105,7 @@ def save():
 @seller_page("products")
 def delete(rule_id: int):
     rule = db.session.get(BuyNGetMRule, rule_id) if 1 <= rule_id <= 2**31 - 1 else None
-    if rule is None or rule.seller_id != current_scope().seller_id:
+    if rule is None or rule.seller_id != _scope().seller_id:
         abort(404)
     rules.delete_rule(rule)
     commit()

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - for annotations only
+    from jishi.orders.models import Order
 
 hookspec = pluggy.HookspecMarker("jishi")
 
@@ -26,7 +29,7 @@ class TrackingEvent:
 
 
 @hookspec(firstresult=True)
-def tracking_provider(order: Any) -> list[TrackingEvent] | None:
+def tracking_provider(order: Order) -> list[TrackingEvent] | None:
     """The tracking timeline of a shipped express order.
 
     Called for the buyer's order page, the buyer API
@@ -36,4 +39,13 @@ def tracking_provider(order: Any) -> list[TrackingEvent] | None:
     None to let the next provider answer. Stops at the first non-None
     result. Default implementation (trylast): the events the seller
     added by hand (``express_tracking_events``).
+
+    Example::
+
+        @hookimpl
+        def tracking_provider(order):
+            if order.carrier != "sf":
+                return None  # the next provider answers
+            steps = sf_client.track(order.tracking_no)
+            return [TrackingEvent(time=s["time"], text=s["text"], location=s["city"]) for s in steps]
     """

@@ -7,8 +7,8 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
   ``JISHI_FLASHSALE_QUEUE`` (True: queued placement behind the gate while a
   ``jishi flashsale work`` consumer runs)
 - ``register_commands`` ``jishi flashsale work``: the queue's consumer
-- ``line_price_rules``  the flash price (priority 100) while a sale runs,
-  ``quantity_limit`` = what the buyer may still take
+- ``price_rules``       the flash price (priority 100) while a sale runs,
+  ``quantity_limit`` = what the buyer may still take (one query for all lines)
 - ``validate_checkout`` a flash purchase is placed at its flash price or refused
   (``flashsale_ended``), never at the normal price
 - ``reserve_stock``     flash lines come out of the flash stock (atomic)
@@ -121,8 +121,8 @@ def periodic_jobs():
 
 
 @hookimpl
-def line_price_rules(line, user):
-    return service.price_rules(line, user)
+def price_rules(lines, user):
+    return service.price_rules(lines, user)
 
 
 @hookimpl

@@ -94,29 +94,48 @@ def running_flash(sku_id: int, user_id: int | None = None, at: datetime | None =
     buyer's counter joined in), made once per request and buyer (the buy
     endpoint's pre-check and the price rule share it; the conditional
     UPDATE decides anyway)."""
+    return running_flash_many([sku_id], user_id, at).get(sku_id)
+
+
+def running_flash_many(sku_ids, user_id: int | None = None, at: datetime | None = None) -> dict:
+    """:func:`running_flash` for several SKUs: ``sku_id -> row`` for those
+    in a running flash sale, in ONE query for all of them (none when every
+    SKU was already looked up in this request, for this buyer)."""
     from flask import has_request_context, request
 
     cache = request._get_current_object().__dict__.setdefault("_flashsale_running", {}) if has_request_context() and at is None else None
-    if cache is not None and (sku_id, user_id) in cache:
-        return cache[sku_id, user_id]
-    at = at or now()
-    if user_id is None:
-        used = literal(0).label("used")
-        q = select(FlashSku.id, FlashSku.activity_id, FlashSku.flash_price, FlashSku.stock, FlashSku.sold,
-                   Activity.per_user_limit, Activity.ends_at, used)
-    else:
-        q = select(FlashSku.id, FlashSku.activity_id, FlashSku.flash_price, FlashSku.stock, FlashSku.sold,
-                   Activity.per_user_limit, Activity.ends_at, func.coalesce(Usage.units, 0).label("used"))
-        q = q.outerjoin(Usage, and_(Usage.flash_sku_id == FlashSku.id, Usage.user_id == user_id))
-    row = db.session.execute(
-        q.join(Activity, Activity.id == FlashSku.activity_id)
-        .where(FlashSku.sku_id == sku_id, Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at)
-        .order_by(Activity.id)
-        .limit(1)
-    ).first()
-    if cache is not None:
-        cache[sku_id, user_id] = row
-    return row
+    wanted = list(dict.fromkeys(sku_ids))
+    found = {}
+    missing = []
+    for sku_id in wanted:
+        if cache is not None and (sku_id, user_id) in cache:
+            found[sku_id] = cache[sku_id, user_id]
+        else:
+            missing.append(sku_id)
+    if missing:
+        at = at or now()
+        columns = [FlashSku.id, FlashSku.activity_id, FlashSku.flash_price, FlashSku.stock, FlashSku.sold,
+                   Activity.per_user_limit, Activity.ends_at]
+        if user_id is None:
+            q = select(*columns, literal(0).label("used"), FlashSku.sku_id)
+        else:
+            q = select(*columns, func.coalesce(Usage.units, 0).label("used"), FlashSku.sku_id)
+            q = q.outerjoin(Usage, and_(Usage.flash_sku_id == FlashSku.id, Usage.user_id == user_id))
+        where = FlashSku.sku_id == missing[0] if len(missing) == 1 else FlashSku.sku_id.in_(missing)
+        rows = db.session.execute(
+            q.join(Activity, Activity.id == FlashSku.activity_id)
+            .where(where, Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at)
+            .order_by(FlashSku.sku_id, Activity.id)
+        ).all()
+        for sku_id in missing:
+            found[sku_id] = None
+        for row in rows:
+            if found[row.sku_id] is None:  # the earliest activity of the SKU
+                found[row.sku_id] = row
+        if cache is not None:
+            for sku_id in missing:
+                cache[sku_id, user_id] = found[sku_id]
+    return {sku_id: row for sku_id, row in found.items() if row is not None}
 
 
 def current_for_product(product_id: int, at: datetime | None = None, horizon_days: int = 7) -> Activity | None:
@@ -286,28 +305,34 @@ def activity_for(activity_id: int, *, seller_id: int | None, platform: bool) -> 
 # -- pricing and checkout (kernel hooks) ----------------------------------------------
 
 
-def price_rules(line, user) -> list[PriceRule] | None:
-    """The flash price for a SKU in a running flash sale (priority 100: it
-    beats member and group prices). ``quantity_limit`` is what the buyer may
+def price_rules(lines, user) -> dict[str, list[PriceRule]]:
+    """The flash price of every line whose SKU is in a running flash sale
+    (priority 100: it beats member and group prices), for the
+    ``price_rules`` hook: ONE query for all the lines (see
+    :func:`running_flash_many`). ``quantity_limit`` is what the buyer may
     still take under the per-buyer limit. The rule carries the flash stock
     left (``stock``, pool ``flashsale``): while the sale runs, the line's
     units come from it, so the kernel's stock checks, the cart and the
     product page speak of flash stock, and the order line is written with
     ``stock_source = 'flashsale'`` for :func:`reserve`."""
     user_id = getattr(user, "id", None) if user is not None else None
-    row = running_flash(line.sku_id, user_id)
-    if row is None:
-        return None
-    quantity_limit = None
-    if row.per_user_limit:
-        quantity_limit = max(row.per_user_limit - row.used, 0)
-    return [
-        PriceRule(
-            source=PRICE_SOURCE, unit_price=row.flash_price, priority=FLASH_PRICE_PRIORITY, label=_("Flash price"),
-            quantity_limit=quantity_limit, stock=max(row.stock - row.sold, 0), stock_source=PRICE_SOURCE,
-            data={"flash_sku_id": row.id, "activity_id": row.activity_id, "per_user_limit": row.per_user_limit},
-        )
-    ]
+    running = running_flash_many([line.sku_id for line in lines], user_id)
+    out = {}
+    for line in lines:
+        row = running.get(line.sku_id)
+        if row is None:
+            continue
+        quantity_limit = None
+        if row.per_user_limit:
+            quantity_limit = max(row.per_user_limit - row.used, 0)
+        out[line.key] = [
+            PriceRule(
+                source=PRICE_SOURCE, unit_price=row.flash_price, priority=FLASH_PRICE_PRIORITY, label=_("Flash price"),
+                quantity_limit=quantity_limit, stock=max(row.stock - row.sold, 0), stock_source=PRICE_SOURCE,
+                data={"flash_sku_id": row.id, "activity_id": row.activity_id, "per_user_limit": row.per_user_limit},
+            )
+        ]
+    return out
 
 
 def validate(checkout) -> list[Problem] | None:

@@ -2,7 +2,7 @@
 
 Hooks implemented (see ``docs/plugins/groupbuy.md``):
 
-- ``line_price_rules``  the group price (priority 50), only when the checkout
+- ``price_rules``       the group price (priority 50), only when the checkout
   carries ``options["groupbuy"]``; the per-buyer limit as ``quantity_limit``
 - ``validate_checkout`` activity running, one line, group open and not full
 - ``order_placing``     open a group or take a seat (atomic), count the limit
@@ -63,8 +63,8 @@ def periodic_jobs():
 
 
 @hookimpl
-def line_price_rules(line, user, options):
-    return service.price_rules(line, user, options)
+def price_rules(lines, user, options):
+    return service.price_rules(lines, user, options)
 
 
 @hookimpl

@@ -281,25 +281,34 @@ def used_units(activity_id: int, user_id: int) -> int:
     return int(db.session.execute(select(Usage.units).where(Usage.activity_id == activity_id, Usage.user_id == user_id)).scalar() or 0)
 
 
-def price_rules(line, user, options) -> list[PriceRule] | None:
+def price_rules(lines, user, options) -> dict[str, list[PriceRule]] | None:
+    """The group price of the lines in the activity the checkout asks for
+    (``options["groupbuy"]``), for the ``price_rules`` hook: the activity,
+    its SKUs and the buyer's units are loaded once, whatever the number of
+    lines."""
     picked = choice(options)
     if picked is None or picked["activity_id"] is None or user is None:
         return None
     activity = db.session.get(Activity, picked["activity_id"])
-    if activity is None or activity.product_id != line.product_id or not activity.enabled:
+    if activity is None or not activity.enabled:
         return None
-    price = next((s.group_price for s in activity.skus if s.sku_id == line.sku_id), None)
-    if price is None:
+    mine = [line for line in lines if line.product_id == activity.product_id]
+    if not mine:
         return None
+    prices = {s.sku_id: s.group_price for s in activity.skus}
     quantity_limit = None
-    if activity.per_user_limit:
+    if activity.per_user_limit and any(line.sku_id in prices for line in mine):
         quantity_limit = max(activity.per_user_limit - used_units(activity.id, user.id), 0)
-    return [
-        PriceRule(
-            source=PRICE_SOURCE, unit_price=price, priority=GROUP_PRICE_PRIORITY, label=_("Group price"),
-            quantity_limit=quantity_limit, data={"activity_id": activity.id, "group_token": picked["group_token"]},
-        )
-    ]
+    return {
+        line.key: [
+            PriceRule(
+                source=PRICE_SOURCE, unit_price=prices[line.sku_id], priority=GROUP_PRICE_PRIORITY, label=_("Group price"),
+                quantity_limit=quantity_limit, data={"activity_id": activity.id, "group_token": picked["group_token"]},
+            )
+        ]
+        for line in mine
+        if line.sku_id in prices
+    }
 
 
 def _forming_group(token: str) -> Group | None:

@@ -418,3 +418,26 @@ def test_with_the_other_marketing_plugins(api, factory):
     assert fs.order(resp.json["orders"][0]["id"]).goods_amount == 200
     assert fs.buy_api(api, u2, product.skus[0].id).json["code"] == "sold_out"
     assert fs.flash_sku(a.id).sold == 1
+
+
+def test_hook_price_rules_one_statement_for_any_number_of_lines(api, factory, queries):
+    """FS: the flash prices of a 1-line and a 10-line checkout cost the same
+    statements (``price_rules`` loads every line's flash offer and the buyer's
+    units in ONE query), and the whole preview costs the same too."""
+    products = [factory.product(price=1000 + i, stock=5) for i in range(10)]
+    for product in products:
+        fs.activity(product, stock=5, per_user=3, price=400)
+    user = fs.buyer(factory)
+    api.headers(user)  # issue the token outside the measured blocks
+    plugin, total = [], []
+    for n in (1, 10):
+        body = {"items": [{"sku_id": p.skus[0].id, "quantity": 1} for p in products[:n]], "address_id": fs.address_id(user)}
+        with queries() as q:
+            r = api.post("/checkout/preview", json=body, user=user)
+        assert r.status_code == 200, r.json
+        lines = [line for g in r.json["groups"] for line in g["lines"]]
+        assert [(line["unit_price"], line["price_source"]) for line in lines] == [(400, "flashsale")] * n
+        plugin.append(sum("flashsale_" in s for s in q.statements))
+        total.append(q.count)
+    assert plugin == [1, 1], plugin
+    assert total[0] == total[1], total

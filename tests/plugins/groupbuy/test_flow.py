@@ -279,3 +279,25 @@ def test_payment_after_the_deadline_is_not_counted(factory, setup):
     assert gb.group_of(first).state == service.FAILED
     assert all(gb.order(o.id).status == "closed" for o in (first, second, third))
     assert all(gb.member_of(o).status == "refunded" for o in (first, second, third))
+
+
+def test_hook_price_rules_same_statements_for_any_number_of_lines(api, factory, queries):
+    """GB: pricing a 1-line and a 10-line checkout asking for a group price
+    costs groupbuy the same statements (``price_rules`` loads the activity, its
+    SKUs and the buyer's units once); the group price goes to the activity's
+    SKUs only, each with the per-buyer limit."""
+    product = factory.product(skus=[{"price": 1000 + i, "stock": 10} for i in range(10)])
+    a = gb.activity(product, price=500, per_user=4)
+    user = gb.buyer(factory)
+    api.headers(user)  # issue the token outside the measured blocks
+    counts = []
+    for n in (1, 10):
+        body = {"items": [{"sku_id": s.id, "quantity": 1} for s in product.skus[:n]], "address_id": gb.address_id(user),
+                "options": {"groupbuy": {"activity_id": a.id}}}
+        with queries() as q:
+            r = api.post("/checkout/preview", json=body, user=user)
+        assert r.status_code == 200, r.json
+        lines = [line for g in r.json["groups"] for line in g["lines"]]
+        assert [(line["unit_price"], line["price_source"]) for line in lines] == [(500, "groupbuy")] * n
+        counts.append(sum("groupbuy_" in s for s in q.statements))
+    assert counts[0] == counts[1], counts
