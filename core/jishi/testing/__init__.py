@@ -138,7 +138,23 @@ def cached_app(tmp_path_factory, plugins: str | Iterable[str] = "", config: dict
     else:
         _swap_extra_plugins(hit[0], extra_plugins)
     _APP_CACHE[key] = hit
+    _close_other_pools(hit[0])
     return hit[0]
+
+
+_LAST_APP: list = []
+
+
+def _close_other_pools(app) -> None:
+    """Only the app in use keeps database connections open: the previous
+    one's pool is closed when another app is taken (two dozen cached apps
+    with a pool each would exhaust PostgreSQL's connections)."""
+    from jishi.db import db
+
+    if _LAST_APP and _LAST_APP[0] is not app:
+        with _LAST_APP[0].app_context():
+            db.engine.dispose()
+    _LAST_APP[:] = [app]
 
 
 def dispose_cached_apps() -> None:
