@@ -226,7 +226,7 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
         info.path = Path(module.__file__).parent if getattr(module, "__file__", None) else None
         _add_plugin_hookspecs(pm, module)
         registered[name] = _register(pm, name, module, owners)
-        info.modules = tuple(m.__name__ for m in registered[name])
+        info.modules = tuple(getattr(m, "__name__", None) or repr(m) for m in registered[name])
 
     enabled_names = {i.name for i in infos if i.enabled}
     for info in infos:

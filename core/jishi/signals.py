@@ -83,18 +83,24 @@ def connect(signal: Signal, receiver: Callable, *, plugin: str, sender=ANY) -> C
     process). :returns: the wrapper connected to the signal.
     """
     key = (signal, receiver, plugin)
-    wrapper = _plugin_receivers.get(key)
-    if wrapper is None:
-
-        @functools.wraps(receiver)
-        def wrapper(sender, **kwargs):
-            if not plugin_enabled(plugin):
-                return None
-            return receiver(sender, **kwargs)
-
-        wrapper.jishi_plugin = plugin  # type: ignore[attr-defined]
-        _plugin_receivers[key] = wrapper
+    if key not in _plugin_receivers:
+        _plugin_receivers[key] = _for_plugin(receiver, plugin)
+    wrapper = _plugin_receivers[key]
     signal.connect(wrapper, sender=sender, weak=False)
+    return wrapper
+
+
+def _for_plugin(receiver: Callable, plugin: str) -> Callable:
+    """``receiver``, called only where ``plugin`` is enabled; it keeps the
+    receiver's module and name (``signal_failures`` names the receiver)."""
+
+    @functools.wraps(receiver)
+    def wrapper(sender, **kwargs):
+        if not plugin_enabled(plugin):
+            return None
+        return receiver(sender, **kwargs)
+
+    wrapper.jishi_plugin = plugin  # type: ignore[attr-defined]
     return wrapper
 
 
