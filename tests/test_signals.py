@@ -35,12 +35,27 @@ def _clean():
     CALLS.clear()
 
 
-def test_receiver_runs_only_in_apps_where_its_plugin_is_enabled(tmp_path):
+@pytest.fixture
+def build(tmp_path):
+    """``make_app`` in a folder of its own; every app's data and connections
+    go away after the test."""
+    apps = []
+
+    def build(*extra_plugins):
+        apps.append(make_app(tmp_path / str(len(apps)), extra_plugins=extra_plugins))
+        return apps[-1]
+
+    yield build
+    for app in apps:
+        reset_database(app)
+
+
+def test_receiver_runs_only_in_apps_where_its_plugin_is_enabled(build):
     """Two apps in one process, the plugin enabled in ``with_probe`` only: a
     signal sent in ``without`` does not reach the receiver; in ``with_probe``
     it does."""
-    with_probe = make_app(tmp_path / "a", extra_plugins=[Probe()])
-    without = make_app(tmp_path / "b")
+    with_probe = build(Probe())
+    without = build()
     assert not without.extensions["jishi"].pm.has_plugin("signal_probe")
 
     with without.app_context():
@@ -52,9 +67,9 @@ def test_receiver_runs_only_in_apps_where_its_plugin_is_enabled(tmp_path):
     assert CALLS == [(with_probe, "order-a", {"payment": "p"})]
 
 
-def test_receiver_connected_by_two_apps_runs_once_per_send(tmp_path):
-    first = make_app(tmp_path / "a", extra_plugins=[Probe()])
-    second = make_app(tmp_path / "b", extra_plugins=[Probe()])
+def test_receiver_connected_by_two_apps_runs_once_per_send(build):
+    first = build(Probe())
+    second = build(Probe())
     assert len([r for r in signals.order_paid.receivers.values() if getattr(r, "jishi_plugin", None) == "signal_probe"]) == 1
 
     with second.app_context():
@@ -64,13 +79,13 @@ def test_receiver_connected_by_two_apps_runs_once_per_send(tmp_path):
     assert [(app, sender) for app, sender, _ in CALLS] == [(second, "order-2"), (first, "order-1")]
 
 
-def test_receiver_without_an_app_is_not_called(tmp_path):
-    make_app(tmp_path, extra_plugins=[Probe()])
+def test_receiver_without_an_app_is_not_called(build):
+    build(Probe())
     signals.send(signals.order_paid, "no-app")
     assert CALLS == []
 
 
-def test_a_failing_plugin_receiver_is_recorded_under_its_own_name(tmp_path):
+def test_a_failing_plugin_receiver_is_recorded_under_its_own_name(build):
     """The connected wrapper keeps the receiver's module and name, so
     ``signal_failures`` names the plugin's function."""
     from jishi.db import db
@@ -80,7 +95,7 @@ def test_a_failing_plugin_receiver_is_recorded_under_its_own_name(tmp_path):
     def boom(sender, **kwargs):
         raise RuntimeError("receiver down")
 
-    app = make_app(tmp_path, extra_plugins=[Probe()])
+    app = build(Probe())
     signals.connect(signals.order_paid, boom, plugin="signal_probe")
     try:
         with app.app_context():
@@ -90,5 +105,4 @@ def test_a_failing_plugin_receiver_is_recorded_under_its_own_name(tmp_path):
             assert failure.error == "RuntimeError: receiver down"
     finally:
         signals.disconnect(signals.order_paid, boom, plugin="signal_probe")
-        reset_database(app)
     assert len(CALLS) == 1  # the other receiver still ran
