@@ -187,6 +187,121 @@ def test_unknown_hook_argument_is_rejected(tmp_path):
         make_app(tmp_path, extra_plugins=[Wrong()])
 
 
+def _dist(tmp_path, monkeypatch, name: str, files: dict[str, str]) -> None:
+    """An installed distribution ``jishi-<name>`` with the entry point
+    ``<name> = jishi_<name>.plugin`` and the package's ``files``."""
+    root = tmp_path / "site"
+    info = root / f"jishi_{name}-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: jishi-{name}\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text(f"[jishi.plugins]\n{name} = jishi_{name}.plugin\n")
+    pkg = root / f"jishi_{name}"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for rel, text in files.items():
+        (pkg / rel).write_text(text)
+    monkeypatch.syspath_prepend(str(root))
+
+
+HOOKIMPL = "from jishi.hookspecs import hookimpl\n\n"
+
+
+def test_declared_modules_are_registered_under_plugin_dot_module(tmp_path, monkeypatch):
+    """One convention: the plugin module and each submodule it declares in
+    ``modules`` are registered as ``<plugin>.<module>``; their hooks are the
+    plugin's hooks, called plugin module first, then in declared order."""
+    _dist(tmp_path, monkeypatch, "layered", {
+        "plugin.py": HOOKIMPL + 'modules = ("checkout", "pages")\n\n'
+                     "@hookimpl\ndef template_slot(slot, context):\n    return 'a' if slot == 'probe' else None\n",
+        "checkout.py": HOOKIMPL + "@hookimpl\ndef validate_checkout(checkout):\n    return None\n\n"
+                       "@hookimpl\ndef template_slot(slot, context):\n    return 'b' if slot == 'probe' else None\n",
+        "pages.py": HOOKIMPL + "@hookimpl\ndef template_slot(slot, context):\n    return 'c' if slot == 'probe' else None\n",
+    })
+    app = _app(tmp_path, JISHI_PLUGINS="layered")
+    ext = app.extensions["jishi"]
+    import jishi_layered.checkout
+    import jishi_layered.pages
+
+    assert ext.pm.get_plugin("layered.checkout") is jishi_layered.checkout
+    assert ext.pm.get_plugin("layered.pages") is jishi_layered.pages
+    info = next(i for i in ext.plugins if i.name == "layered")
+    assert info.modules == ("jishi_layered.plugin", "jishi_layered.checkout", "jishi_layered.pages")
+    assert info.hooks == ["template_slot", "validate_checkout"]
+    with app.test_request_context():
+        from jishi.app import slot
+
+        assert str(slot("probe")) == "abc"
+
+
+def test_misspelt_hook_in_a_declared_module_stops_the_app(tmp_path, monkeypatch):
+    """K3: a misspelt hook in a submodule fails loading like one in the
+    plugin module: one line naming the plugin, the module and the hook."""
+    _dist(tmp_path, monkeypatch, "typo", {
+        "plugin.py": 'modules = ("orders",)\n',
+        "orders.py": HOOKIMPL + "@hookimpl\ndef order_placng(checkout, payments, orders):\n    pass\n",
+    })
+    with pytest.raises(PluginError) as info:
+        _app(tmp_path, JISHI_PLUGINS="typo")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "plugin 'typo'" in message and "jishi_typo.orders" in message and "'order_placng'" in message
+
+
+def test_missing_or_malformed_declared_module_stops_the_app(tmp_path, monkeypatch):
+    """A declared submodule that does not exist, or ``modules`` that is not
+    a tuple of names, is a PluginError naming the plugin."""
+    _dist(tmp_path, monkeypatch, "nomod", {"plugin.py": 'modules = ("checkout",)\n'})
+    with pytest.raises(PluginError, match=r"plugin 'nomod': module jishi_nomod.checkout .*failed to load: ModuleNotFoundError"):
+        _app(tmp_path, JISHI_PLUGINS="nomod")
+    _dist(tmp_path / "b", monkeypatch, "strmod", {"plugin.py": 'modules = "checkout"\n', "checkout.py": ""})
+    with pytest.raises(PluginError, match="plugin 'strmod': 'modules' must be a tuple"):
+        _app(tmp_path, JISHI_PLUGINS="strmod")
+
+
+def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
+    """K2: the hooks listed are the ones really implemented, in the plugin
+    module and the area modules it declares (none it does not have, such as
+    ``config_defaults`` or ``order_actions``)."""
+    expected = [
+        "api_blueprints", "app_ready", "blueprints", "console_menu_items", "demo_data", "demo_orders",
+        "order_notices", "order_placing", "order_transitioned", "periodic_jobs", "product_filters",
+        "purchase_blockers", "seller_profiles", "seller_scope", "settings_panels", "settle_order",
+        "settle_refund", "split_cart", "template_slot", "validate_checkout",
+    ]
+    app = _app(tmp_path, JISHI_PLUGINS="multistore")
+    info = next(i for i in app.extensions["jishi"].plugins if i.name == "multistore")
+    assert info.hooks == expected
+    assert [m.rsplit(".", 1)[1] for m in info.modules] == ["plugin", "onboarding", "merchants", "products", "orders", "finance", "demo"]
+    result = _cli(lambda: app, "plugins", "list")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("multistore "))
+    assert row.split(None, 4)[4].split(", ") == expected
+
+
+def test_every_installed_plugin_follows_the_one_convention(tmp_path):
+    """Every ``@hookimpl`` of an installed plugin is in its plugin module or
+    a submodule it declares (so pluggy registers and checks it), and no
+    module hides hooks behind ``hook_<name>`` functions."""
+    import ast
+    import sys
+
+    app = _app(tmp_path, JISHI_PLUGINS="all")
+    checked = 0
+    for info in app.extensions["jishi"].plugins:
+        registered = {sys.modules[m].__file__ for m in info.modules}
+        for path in sorted(info.path.rglob("*.py")):
+            if "migrations" in path.parts or "tests" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+            assert not [f.name for f in functions if f.name.startswith("hook_")], path
+            impls = [f.name for f in functions if any("hookimpl" in ast.unparse(d) for d in f.decorator_list)]
+            if impls:
+                assert str(path) in registered, f"{info.name}: hooks {impls} in {path.name}, which is not declared in 'modules'"
+                checked += 1
+    assert checked >= 14  # the first-party plugins' plugin and hook modules
+
+
 def test_fixture_plugin_is_not_installed_outside_the_tests():
     """K2: the test fixture plugin ``hello`` is found only inside the test
     session; a process started from the same environment (``jishi demo``,

@@ -74,6 +74,7 @@ def test_skeleton_layout(tmp_path):
             ast.parse(text, str(path))
     plugin = (pkg / "plugin.py").read_text()
     assert "def price_rules(lines, user)" in plugin and "def template_slot(slot, context)" in plugin
+    assert "\nmodules = ()" in plugin and "hook_" not in plugin  # the one plugin convention
     assert 'pytest.mark.jishi_plugins("gift_wrap")' in (root / "tests" / "test_gift_wrap.py").read_text()
 
 
@@ -123,6 +124,8 @@ def test_generated_plugin_installs_passes_its_tests_and_migrates(tmp_path):
     env.update(JISHI_PLUGINS=NAME, JISHI_DATABASE_URL=f"sqlite:///{work}/scratch.db")
     code, out = _run([*JISHI, "plugins", "list"], cwd=work, env=env)
     assert code == 0 and NAME in out and "price_rules" in out, out
+    row = next(line for line in out.splitlines() if line.startswith(NAME + " "))
+    assert row.split(None, 4)[4] == "price_rules, template_slot", out  # exactly the hooks it implements
     code, out = _run([*JISHI, "db", "upgrade"], cwd=work, env=env)
     assert code == 0 and f"{NAME}: empty -> {NAME}_0001" in out, out
     code, out = _run([*JISHI, "db", "check"], cwd=work, env=env)

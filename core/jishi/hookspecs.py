@@ -493,8 +493,10 @@ def demo_orders(data: dict) -> str | None:
 def app_ready(app: Flask) -> None:
     """Called once at the end of ``create_app`` with the configured app.
 
-    Use it to connect signal receivers (``weak=False``) or add template
-    globals. :param app: the Flask app. All implementations are called.
+    Use it to connect signal receivers (with
+    ``jishi.signals.connect(signal, receiver, plugin=...)``, so they run only
+    in apps where the plugin is enabled) or add template globals.
+    :param app: the Flask app. All implementations are called.
     Default implementation: none.
 
     Example::

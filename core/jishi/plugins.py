@@ -1,14 +1,23 @@
 """The plugin manager: default plugins, entry-point discovery, enable list.
 
 A plugin is an installed distribution with an entry point in the group
-``jishi.plugins`` naming a module. The module may declare::
+``jishi.plugins`` naming its plugin module. The module may declare::
 
     requires = ("multistore",)      # other plugins that must be enabled too
+    modules = ("checkout", "views") # submodules of its package holding hooks
 
-and ship ``templates/`` and ``migrations/`` folders next to it. Installed is
-not enabled: the deployment's ``JISHI_PLUGINS`` (a comma list, or ``all``)
-decides. A plugin that fails to import or lacks a requirement stops the app
-with one :class:`PluginError` line naming it.
+and ship ``templates/`` and ``migrations/`` folders next to it. Its hooks are
+``@hookimpl`` functions named exactly after the hook, in the plugin module or
+in one of the declared submodules: the plugin module is registered with
+pluggy under the plugin's name, each submodule under ``<plugin>.<module>``,
+all of them or none (a disabled plugin is never imported). A misspelt hook in
+any of them stops the app with a :class:`PluginError` naming the plugin, the
+module and the hook, and :attr:`PluginInfo.hooks` lists exactly the hooks
+they implement.
+
+Installed is not enabled: the deployment's ``JISHI_PLUGINS`` (a comma list,
+or ``all``) decides. A plugin that fails to import or lacks a requirement
+stops the app with one :class:`PluginError` line naming it.
 """
 
 from __future__ import annotations
@@ -47,6 +56,9 @@ class PluginInfo:
     enabled: bool
     requires: tuple[str, ...] = ()
     hooks: list[str] = field(default_factory=list)
+    #: the modules registered with pluggy: the plugin module, then the
+    #: submodules it declares in ``modules`` (dotted names)
+    modules: tuple[str, ...] = ()
     path: Path | None = None
     # A delivery plugin that ships anywhere (express) replaces the kernel's
     # flat-rate delivery; one that only adds a way (pickup, local delivery)
@@ -101,6 +113,68 @@ def _add_plugin_hookspecs(pm: pluggy.PluginManager, plugin) -> None:
         pm.add_hookspecs(specs)
 
 
+def _submodules(name: str, plugin) -> list[tuple[str, ModuleType]]:
+    """The submodules a plugin module declares in ``modules``, imported:
+    ``(registration name, module)`` in declared order."""
+    declared = getattr(plugin, "modules", ())
+    if isinstance(declared, str) or not all(isinstance(m, str) for m in declared or ()):
+        raise PluginError(f"plugin {name!r}: 'modules' must be a tuple of submodule names, not {declared!r}")
+    if not declared:
+        return []
+    package = getattr(plugin, "__package__", None)
+    if not package:
+        raise PluginError(f"plugin {name!r} declares 'modules' but is not a module of a package")
+    out = []
+    for sub in declared:
+        try:
+            module = importlib.import_module(f"{package}.{sub}")
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {name!r}: module {package}.{sub} (declared in 'modules') failed to load: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        out.append((f"{name}.{sub}", module))
+    return out
+
+
+def _register(pm: pluggy.PluginManager, name: str, plugin, owners: dict[str, tuple[str, str]]) -> list:
+    """Register a plugin module and its declared submodules; returns them.
+
+    Pluggy calls the implementations of one hook last registered first, so
+    the submodules go in reversed and the plugin module last: among a
+    plugin's own implementations the plugin module's runs first, then the
+    submodules' in declared order.
+    """
+    parts = [(name, plugin), *_submodules(name, plugin)]
+    for reg_name, obj in reversed(parts):
+        owners[reg_name] = (name, getattr(obj, "__name__", None) or repr(obj))
+        try:
+            pm.register(obj, name=reg_name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise PluginError(f"plugin {name!r}, module {owners[reg_name][1]}: {exc}") from exc
+    return [obj for _, obj in parts]
+
+
+def _check_pending(pm: pluggy.PluginManager, owners: dict[str, tuple[str, str]]) -> None:
+    """Every implementation must match a hook (the kernel's or one a plugin
+    declares); the error names the plugin, its module and the hook."""
+    for hook_name, caller in vars(pm.hook).items():
+        if hook_name.startswith("_") or caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.optionalhook:
+                continue
+            plugin, module = owners.get(impl.plugin_name, (impl.plugin_name, impl.plugin_name))
+            raise PluginError(
+                f"plugin {plugin!r}, module {module}: unknown hook {hook_name!r} "
+                "(no hook of jishi.hookspecs or of an enabled plugin has this name)"
+            )
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from exc
+
+
 def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     """Build the manager: defaults first, then every enabled installed plugin.
 
@@ -109,6 +183,8 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
     Raises :class:`PluginError` naming the first plugin that cannot load.
     """
     pm = new_manager()
+    owners: dict[str, tuple[str, str]] = {}  # registration name -> (plugin, module)
+    registered: dict[str, list] = {}  # plugin name -> its registered modules
     for modname in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(modname), name=modname)
 
@@ -147,7 +223,8 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
         info.replaces_default_delivery = bool(getattr(module, "replaces_default_delivery", True))
         info.path = Path(module.__file__).parent if getattr(module, "__file__", None) else None
         _add_plugin_hookspecs(pm, module)
-        pm.register(module, name=name)
+        registered[name] = _register(pm, name, module, owners)
+        info.modules = tuple(getattr(m, "__name__", None) or repr(m) for m in registered[name])
 
     enabled_names = {i.name for i in infos if i.enabled}
     for info in infos:
@@ -163,16 +240,12 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
     for obj in extra_modules:
         name = getattr(obj, "__name__", None) or repr(obj)
         _add_plugin_hookspecs(pm, obj)
-        pm.register(obj, name=name)
+        _register(pm, name, obj, owners)
 
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from exc
+    _check_pending(pm, owners)
 
     for info in infos:
         if info.enabled:
-            module = pm.get_plugin(info.name)
-            info.hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
+            info.hooks = sorted({h.name for m in registered[info.name] for h in pm.get_hookcallers(m) or []})
     return pm, infos
 

@@ -2,9 +2,18 @@
 
 One blinker namespace. Every signal is sent *after* the transaction that made
 the change has committed, with the acting object as sender and keyword
-arguments as documented. Receivers take ``**kwargs``, are connected with
-``weak=False`` when their plugin is enabled (in the ``app_ready`` hook), and
-must not be used to change the outcome: the return values are ignored.
+arguments as documented. Receivers take ``**kwargs`` and must not be used to
+change the outcome: the return values are ignored.
+
+The signals are process-wide while plugins are enabled per app, so a plugin
+connects its receivers with :func:`connect`, naming itself::
+
+    @hookimpl
+    def app_ready(app):
+        signals.connect(signals.order_completed, award_points, plugin="points")
+
+The receiver then runs only for signals sent in an app where that plugin is
+enabled, and once per send however many apps connected it.
 
 A receiver that raises does not undo the event: the kernel logs the failure
 to the ``signal_failures`` table with the event's arguments, where the
@@ -15,9 +24,11 @@ atomically with the change is done in a hook called inside the transaction
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from blinker import NamedSignal, Namespace
+from blinker import ANY, NamedSignal, Namespace, Signal
 
 _signals = Namespace()
 
@@ -84,6 +95,61 @@ ALL = {
         product_saved,
     )
 }
+
+
+# (signal, receiver, plugin) -> the connected wrapper
+_plugin_receivers: dict[tuple[Signal, Callable, str], Callable] = {}
+
+
+def connect(signal: Signal, receiver: Callable, *, plugin: str, sender=ANY) -> Callable:
+    """Connect ``receiver`` to ``signal`` on behalf of ``plugin`` (its name,
+    the entry point's name): it is called only for signals sent in an app
+    where ``plugin`` is enabled (``current_app``'s plugin manager has it),
+    never in another app of the same process, nor without an app.
+
+    Connecting the same receiver for the same plugin again (``app_ready``
+    runs for every app built) changes nothing: it runs once per send.
+    ``sender`` limits it to one sender, as blinker's ``connect``. The
+    receiver is held strongly (a plugin's function lives as long as the
+    process). :returns: the wrapper connected to the signal.
+    """
+    key = (signal, receiver, plugin)
+    if key not in _plugin_receivers:
+        _plugin_receivers[key] = _for_plugin(receiver, plugin)
+    wrapper = _plugin_receivers[key]
+    signal.connect(wrapper, sender=sender, weak=False)
+    return wrapper
+
+
+def _for_plugin(receiver: Callable, plugin: str) -> Callable:
+    """``receiver``, called only where ``plugin`` is enabled; it keeps the
+    receiver's module and name (``signal_failures`` names the receiver)."""
+
+    @functools.wraps(receiver)
+    def wrapper(sender, **kwargs):
+        if not plugin_enabled(plugin):
+            return None
+        return receiver(sender, **kwargs)
+
+    wrapper.jishi_plugin = plugin  # type: ignore[attr-defined]
+    return wrapper
+
+
+def disconnect(signal: Signal, receiver: Callable, *, plugin: str) -> None:
+    """Undo :func:`connect` of ``receiver`` for ``plugin`` (every sender)."""
+    wrapper = _plugin_receivers.pop((signal, receiver, plugin), None)
+    if wrapper is not None:
+        signal.disconnect(wrapper)
+
+
+def plugin_enabled(plugin: str) -> bool:
+    """Whether ``plugin`` is enabled in the current app (False without one)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return False
+    ext = current_app.extensions.get("jishi")
+    return ext is not None and ext.pm.has_plugin(plugin)
 
 
 def queue(signal, sender, **kwargs) -> None:

@@ -1,11 +1,15 @@
 """Local delivery at checkout (LD): the ``local`` option per group, the
 buyer's slot (``options["local_slot"][group key]``), its checks and the
-atomic claim when the order is placed."""
+atomic claim when the order is placed.
+
+The plugin's checkout and order hooks (``delivery_options``,
+``validate_checkout``, ``order_placing``, ``order_transitioned``) are the
+``@hookimpl`` functions below, registered as ``delivery_local.checkout``."""
 
 from __future__ import annotations
 
 from jishi.checkout.errors import CheckoutError
-from jishi.hookspecs import DeliveryOption, Problem
+from jishi.hookspecs import DeliveryOption, Problem, hookimpl
 from jishi.i18n import gettext as _
 from jishi.money import format_fen
 
@@ -57,7 +61,8 @@ def option_for(group, address, checkout, cfg: rules.Config) -> DeliveryOption:
                           reason=reason(q, cfg), data=data)
 
 
-def hook_delivery_options(group, address, checkout):
+@hookimpl(trylast=True)  # after other delivery plugins: never the preselected option
+def delivery_options(group, address, checkout):
     if all(line.is_virtual for line in group.lines):
         return None
     cfg = _configs(checkout).get(group.seller_id) or service.config_for(group.seller_id)
@@ -90,7 +95,8 @@ def slot_problem(check: rules.SlotCheck, group_key: str) -> Problem:
     return Problem(code, messages.get(check.code, messages["invalid"]), field=FIELD, group_key=group_key)
 
 
-def hook_validate_checkout(checkout):
+@hookimpl
+def validate_checkout(checkout):
     problems = []
     for group in checkout.groups:
         option = group.delivery
@@ -116,7 +122,8 @@ class SlotFull(CheckoutError):
     status = 409
 
 
-def hook_order_placing(checkout, payments, orders):
+@hookimpl
+def order_placing(checkout, payments, orders):
     """Claim each local order's slot atomically; a full slot rolls the whole
     placement back (409 naming ``options.local_slot``)."""
     by_key = {g.key: g for g in checkout.groups}
@@ -133,5 +140,6 @@ def hook_order_placing(checkout, payments, orders):
             raise SlotFull([slot_problem(rules.SlotCheck(False, rules.FULL), group.key)])
 
 
-def hook_order_transitioned(order, name, from_status, actor_kind):
+@hookimpl
+def order_transitioned(order, name, from_status, actor_kind):
     service.on_transition(order, name, from_status)

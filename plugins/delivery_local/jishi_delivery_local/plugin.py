@@ -1,8 +1,9 @@
-"""The delivery_local plugin object (entry point ``delivery_local``).
+"""The delivery_local plugin module (entry point ``delivery_local``): the
+app-extension hooks; the checkout and order hooks are in :mod:`.checkout`.
 
 - :mod:`.geo`, :mod:`.rules`  pure distance, fee and slot rules
 - :mod:`.service`             settings, slot counters (claim/release), dispatch
-- :mod:`.checkout`            the ``local`` delivery option, slot checks, the claim
+- :mod:`.checkout`            hooks: the ``local`` delivery option, slot checks, the claim
 - :mod:`.views`, :mod:`.api`  seller console pages, seller and public API
 - :mod:`.demo`                demo settings and a demo local order
 """
@@ -20,6 +21,7 @@ from jishi_delivery_local import (
 )
 
 requires = ()
+modules = ("checkout",)  # delivery_options, validate_checkout, order_placing, order_transitioned
 # Local delivery adds a way to receive goods; it does not ship anywhere, so
 # the kernel's flat-rate delivery stays while no shipping plugin is enabled.
 replaces_default_delivery = False
@@ -101,32 +103,6 @@ def template_slot(slot, context):
         return Markup(render_template("delivery_local/_order_delivery.html", order=order, data=order.delivery_data or {},
                                       status_text=_status_text(order), forms=forms))
     return None
-
-
-# --- Checkout ------------------------------------------------------------
-
-
-@hookimpl(trylast=True)  # after other delivery plugins: never the preselected option
-def delivery_options(group, address, checkout):
-    return co.hook_delivery_options(group, address, checkout)
-
-
-@hookimpl
-def validate_checkout(checkout):
-    return co.hook_validate_checkout(checkout)
-
-
-@hookimpl
-def order_placing(checkout, payments, orders):
-    co.hook_order_placing(checkout, payments, orders)
-
-
-# --- Orders ----------------------------------------------------------------
-
-
-@hookimpl
-def order_transitioned(order, name, from_status, actor_kind):
-    co.hook_order_transitioned(order, name, from_status, actor_kind)
 
 
 # --- Demo ------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import current_app
 from jishi import settings
 from jishi.db import commit, db
+from jishi.hookspecs import hookimpl
 from jishi.testing import factories
 
 from jishi_multistore import merchants, onboarding, products, withdrawals
@@ -38,7 +39,8 @@ APPLICANT = ("13800000015", "花艺工坊")
 CLERK = "13800000016"
 
 
-def hook_demo_data(data: dict) -> str:
+@hookimpl(tryfirst=True)  # merchants first: other plugins' demo data set them up
+def demo_data(data: dict) -> str:
     admin = data["admin"]
     categories = data["categories"]
     from jishi_multistore import ledger
@@ -89,7 +91,8 @@ def hook_demo_data(data: dict) -> str:
     return f"{len(made)} merchants (open, resting, closed for the day, shut), 1 application"
 
 
-def hook_demo_orders(data: dict) -> str:
+@hookimpl
+def demo_orders(data: dict) -> str:
     """Once every plugin has set up: the cross-store checkout, then the
     shops' business states (a resting, closed or shut shop could not sell)."""
     from jishi_multistore.models import Merchant

@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from jishi.db import db, utcnow
-from jishi.hookspecs import MenuItem, SettingField, SettingsPanel
+from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl
 from jishi.i18n import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
@@ -38,11 +38,13 @@ from jishi_multistore import ledger, withdrawals
 # -- hooks -------------------------------------------------------------------
 
 
-def hook_order_placing(checkout, payments, orders):
+@hookimpl
+def order_placing(checkout, payments, orders):
     ledger.freeze_rates(checkout, orders)
 
 
-def hook_order_transitioned(order, name, from_status, actor_kind):
+@hookimpl
+def order_transitioned(order, name, from_status, actor_kind):
     if order.seller_id is None:
         return
     if name == "pay":
@@ -51,15 +53,18 @@ def hook_order_transitioned(order, name, from_status, actor_kind):
         ledger.post_closed(order)
 
 
-def hook_settle_order(order):
+@hookimpl
+def settle_order(order):
     ledger.settle_order(order)
 
 
-def hook_settle_refund(refund):
+@hookimpl
+def settle_refund(refund):
     ledger.settle_refund(refund)
 
 
-def hook_settings_panels():
+@hookimpl
+def settings_panels():
     return [
         SettingsPanel(
             "multistore_commission",
@@ -86,7 +91,8 @@ def hook_settings_panels():
     ]
 
 
-def hook_console_menu_items(console, principal):
+@hookimpl
+def console_menu_items(console, principal):
     if console == "platform":
         return [
             MenuItem(str(_l("Withdrawals")), "multistore_admin.withdrawals", sort=84),  # 提现审批

@@ -16,7 +16,7 @@ deleted /      no (hidden)                no                     no
 not approved
 =============  =========================  =====================  =========
 
-:func:`hook_seller_profiles` gives the kernel (product page, cart, order
+:func:`seller_profiles` gives the kernel (product page, cart, order
 details) each merchant's name, shop link, state and ``can_sell``; a deleted
 or unapproved merchant reports the ``shut`` state.
 """
@@ -36,7 +36,7 @@ from datetime import datetime
 from flask import has_request_context, url_for
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
-from jishi.hookspecs import MenuItem, Problem, SellerProfile
+from jishi.hookspecs import MenuItem, Problem, SellerProfile, hookimpl
 from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from sqlalchemy import and_, delete, event, func, literal, or_, select, update
@@ -100,7 +100,8 @@ def shop_url(merchant_id: int) -> str:
 # --- Kernel hooks: what buyers see --------------------------------------------
 
 
-def hook_seller_profiles(seller_ids):
+@hookimpl
+def seller_profiles(seller_ids):
     """One query for all ``seller_ids`` (MS5, MS8)."""
     rows = db.session.execute(
         select(Merchant.id, Merchant.name, Merchant.logo, Merchant.status, Merchant.review_status, Merchant.deleted_at)
@@ -132,14 +133,16 @@ def _visible_conditions() -> tuple:
     return (or_(Product.seller_id.is_(None), Product.seller_id.not_in(hidden_merchant_ids())),)
 
 
-def hook_product_filters(context):
+@hookimpl
+def product_filters(context):
     """Hide products of shut, deleted or unapproved merchants: one condition
     ANDed into the kernel's single listing statement (MS5). Built once, so
     the kernel's statement cache keeps hitting (the state is read by SQL)."""
     return list(_visible_conditions())
 
 
-def hook_purchase_blockers(product, user):
+@hookimpl
+def purchase_blockers(product, user):
     """A resting or closed-for-today merchant's products are shown but cannot
     be bought (MS5)."""
     seller_id = getattr(product, "seller_id", None)
@@ -173,7 +176,8 @@ def shop_page_notice(m: Merchant) -> str:
 # --- Menus --------------------------------------------------------------------
 
 
-def hook_seller_scope(user, via):
+@hookimpl
+def seller_scope(user, via):
     """Merchant staff act for their merchant on every plugin's seller pages
     and API; the platform's read-only view of a merchant counts on pages
     only (``via="console"``)."""
@@ -195,7 +199,8 @@ def hook_seller_scope(user, via):
     )
 
 
-def hook_console_menu_items(console, principal):
+@hookimpl
+def console_menu_items(console, principal):
     if console == "platform":
         return [
             MenuItem(_("Merchants"), "multistore_admin.merchants", sort=80),  # 子商户管理
@@ -706,7 +711,8 @@ def sqlite_math(dbapi_connection) -> None:
         dbapi_connection.create_function(name, 1, safe(fn), deterministic=True)
 
 
-def hook_app_ready(app):
+@hookimpl
+def app_ready(app):
     from flask import g
     from sqlalchemy import event
 

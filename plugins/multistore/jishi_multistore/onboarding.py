@@ -20,7 +20,7 @@ from flask import url_for
 from jishi import settings
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
-from jishi.hookspecs import MenuItem, SettingField, SettingsPanel
+from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl
 from jishi.i18n import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import select, update
@@ -57,7 +57,8 @@ def review_status_labels() -> dict[str, str]:
 # --- Hooks ----------------------------------------------------------------------
 
 
-def hook_settings_panels():
+@hookimpl
+def settings_panels():
     return [
         SettingsPanel(
             "multistore_onboarding",
@@ -73,7 +74,8 @@ def hook_settings_panels():
     ]
 
 
-def hook_console_menu_items(console, principal):
+@hookimpl
+def console_menu_items(console, principal):
     if console != "platform":
         return None
     return [
@@ -82,7 +84,8 @@ def hook_console_menu_items(console, principal):
     ]
 
 
-def hook_template_slot(slot, context):
+@hookimpl
+def template_slot(slot, context):
     if slot != "account_links":
         return None
     user = context.get("user")

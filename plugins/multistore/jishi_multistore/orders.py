@@ -1,12 +1,12 @@
 """Cross-store cart and checkout, merchant orders (MS8–MS10).
 
-- :func:`hook_split_cart`: one group per merchant (``seller:<id>``), titled
+- :func:`split_cart`: one group per merchant (``seller:<id>``), titled
   with the shop's name and tagged with its business state; the platform's
   own products (``seller_id`` None) form the self-operated group ``shop``.
-- :func:`hook_validate_checkout`: lines of a merchant that cannot sell now
+- :func:`validate_checkout`: lines of a merchant that cannot sell now
   (resting, closed for the day, shut, deleted) stop the checkout, one
   problem per line naming the line and its group.
-- :func:`hook_order_notices`: the order-center notices of a shut merchant's
+- :func:`order_notices`: the order-center notices of a shut merchant's
   orders awaiting shipment or receipt (MS5).
 - Merchant orders (MS10): list/filter, ship (one or a batch), status moves as
   actor ``seller``, packing slips, exports; the platform's view of every
@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from jishi.accounts.models import User
 from jishi.db import db
 from jishi.errors import DomainError
-from jishi.hookspecs import CartGroup, MenuItem, Problem
+from jishi.hookspecs import CartGroup, MenuItem, Problem, hookimpl
 from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
@@ -52,7 +52,8 @@ def _profiles(seller_ids) -> dict:
     return seller_profiles(seller_ids)
 
 
-def hook_split_cart(lines, user):
+@hookimpl
+def split_cart(lines, user):
     """One group per merchant in the order the lines come (self-operated
     first), with the shop's name and its state tag (one query)."""
     if not lines:
@@ -86,7 +87,8 @@ def hook_split_cart(lines, user):
     return groups
 
 
-def hook_validate_checkout(checkout):
+@hookimpl
+def validate_checkout(checkout):
     """A merchant that cannot sell now (resting, closed for the day, shut,
     deleted) blocks its lines: one problem per line, naming line and group."""
     missing = object()
@@ -123,7 +125,8 @@ NOTICE_SHUT_PAID = N_("This merchant has closed. If you have paid, contact the m
 NOTICE_SHUT_SHIPPED = N_("This merchant has closed. If the goods do not arrive, contact the mall.")  # 该商户已关闭,若之后未收到货,请联系商家处理
 
 
-def hook_order_notices(order, principal):
+@hookimpl
+def order_notices(order, principal):
     if order.seller_id is None or order.status not in (state.PAID, state.SHIPPED):
         return None
     merchant = db.session.get(Merchant, order.seller_id)  # identity map: one query per merchant
@@ -135,7 +138,8 @@ def hook_order_notices(order, principal):
 # --- Menus ------------------------------------------------------------------------
 
 
-def hook_console_menu_items(console, principal):
+@hookimpl
+def console_menu_items(console, principal):
     if console == "platform":
         return [MenuItem(_("Merchant orders"), "multistore_admin.orders", console="platform", sort=33)]  # 子商户订单
     if console == "merchant":

@@ -14,7 +14,7 @@ rules around it:
   waits for the platform's review; later edits do not (MS7);
   with it off, products are approved at once;
 - a product that is not approved is never on shelf, so buyers never see or
-  buy it (and :func:`hook_product_filters` hides it even if a console put
+  buy it (and :func:`product_filters` hides it even if a console put
   it on shelf);
 - the listing choice is applied on approval: list at once, stay off, or
   list at ``list_at`` (on approval when that time has passed) — the timed
@@ -38,7 +38,7 @@ from jishi.catalog import service as catalog
 from jishi.catalog.models import Category, Product, Sku, Tag
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
-from jishi.hookspecs import MenuItem, PeriodicJob, Problem, SettingField, SettingsPanel
+from jishi.hookspecs import MenuItem, PeriodicJob, Problem, SettingField, SettingsPanel, hookimpl
 from jishi.i18n import gettext as _
 from jishi.i18n import lazy_gettext as _l
 from jishi.reviews import service as reviews
@@ -74,7 +74,8 @@ class ProductError(DomainError):
 # --- Hooks: settings, menus, jobs, buyer visibility --------------------------------
 
 
-def hook_settings_panels():
+@hookimpl
+def settings_panels():
     return [
         SettingsPanel(
             "multistore_products",
@@ -93,7 +94,8 @@ def hook_settings_panels():
     ]
 
 
-def hook_console_menu_items(console, principal):
+@hookimpl
+def console_menu_items(console, principal):
     if console == "platform":
         return [
             MenuItem(str(_l("Merchant products")), "multistore_admin.products", sort=62),  # 子商户产品
@@ -115,7 +117,8 @@ def hook_console_menu_items(console, principal):
     return None
 
 
-def hook_periodic_jobs():
+@hookimpl
+def periodic_jobs():
     return [PeriodicJob("multistore_list_due_products", list_due_products, every_seconds=60)]
 
 
@@ -131,13 +134,15 @@ def _visible_conditions() -> tuple:
     return (~_not_approved(),)
 
 
-def hook_product_filters(context):
+@hookimpl
+def product_filters(context):
     # Products without a state row (self-operated, or made before the plugin)
     # are left to the kernel's rules.
     return list(_visible_conditions())
 
 
-def hook_purchase_blockers(product, user):
+@hookimpl
+def purchase_blockers(product, user):
     if getattr(product, "seller_id", None) is None:
         return None
     status = db.session.execute(select(ProductState.review_status).where(ProductState.product_id == product.id)).scalar()
@@ -146,7 +151,8 @@ def hook_purchase_blockers(product, user):
     return None
 
 
-def hook_template_slot(slot, context):
+@hookimpl
+def template_slot(slot, context):
     if slot != "multistore_shop_top":
         return None
     merchant = context.get("merchant")

@@ -289,10 +289,10 @@ def test_replaying_hooks_posts_nothing(app, factory, ms):
     n, bal = journal_count(), balances(m.id)
     from jishi.aftersales.models import Refund
 
-    finance.hook_order_transitioned(order=order, name="pay", from_status="pending_payment", actor_kind="system")
-    finance.hook_settle_order(order=order)
-    finance.hook_settle_refund(refund=db.session.get(Refund, r.id))
-    finance.hook_settle_refund(refund=db.session.get(Refund, r2.id))
+    finance.order_transitioned(order=order, name="pay", from_status="pending_payment", actor_kind="system")
+    finance.settle_order(order=order)
+    finance.settle_refund(refund=db.session.get(Refund, r.id))
+    finance.settle_refund(refund=db.session.get(Refund, r2.id))
     db.session.commit()
     assert journal_count() == n and balances(m.id) == bal
     kinds = sorted(j.kind for j in db.session.execute(select(LedgerJournal)).scalars())

@@ -144,11 +144,11 @@ def _replay(orders):
     for oid, _cod in orders:
         order = fetch(oid)
         if order.paid_at is not None or order.payment_method == "cod":
-            finance.hook_order_transitioned(order=order, name="pay", from_status="pending_payment", actor_kind="system")
+            finance.order_transitioned(order=order, name="pay", from_status="pending_payment", actor_kind="system")
         if order.status == "completed":
-            finance.hook_settle_order(order=order)
+            finance.settle_order(order=order)
         for r in db.session.execute(select(Refund).where(Refund.order_id == oid, Refund.status == "refunded")).scalars():
-            finance.hook_settle_refund(refund=r)
+            finance.settle_refund(refund=r)
     db.session.commit()
     assert (journal_count(), _sum(select(func.sum(func.abs(LedgerEntry.amount))))) == before
 
