@@ -74,11 +74,9 @@ def hook_settings_panels():
 
 
 def hook_console_menu_items(console, principal):
-    if console != "platform":
-        return None
     return [
-        MenuItem(_("Applications"), "multistore_admin.applications", sort=81),  # 子商户审核
-        MenuItem(_("Onboarding rules"), "multistore_admin.onboarding_rules", sort=82),  # 入驻规则
+        MenuItem(_("Applications"), "multistore_admin.applications", console="platform", sort=81),  # 子商户审核
+        MenuItem(_("Onboarding rules"), "multistore_admin.onboarding_rules", console="platform", sort=82),  # 入驻规则
     ]
 
 
