@@ -10,24 +10,15 @@ Routes (blueprint ``flashsale``):
 - ``GET  /seller/flashsale/activities``      activities (seller scope, ``products``)
 - ``GET|POST /seller/flashsale/activities/new`` and ``/<id>``  create / edit
 
-The console pages take the seller from :func:`jishi.sellers.current_scope`:
-platform staff (scope ``seller_id`` None) act for the platform and may use
-any product; a merchant's staff only their merchant's products.
+Who acts for which seller, the product picker, the price and time fields and
+the checkout page come from :mod:`jishi.promotions`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jishi import promotions
 from jishi.db import db, utcnow
