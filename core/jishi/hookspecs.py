@@ -229,15 +229,31 @@ class LoginProvider:
 
 @dataclass(frozen=True)
 class MenuItem:
-    """An entry in a console menu. ``console`` is ``"platform"`` or another
-    console a plugin adds (e.g. ``"merchant"``)."""
+    """An entry in a console menu.
+
+    The kernel shows an item only where it means what it says:
+
+    - ``console``: the console it belongs to (``"platform"``, or one a plugin
+      adds, e.g. ``"merchant"``); it never shows in another console. An entry
+      for a seller page (:func:`jishi.sellers.seller_page`) works in whichever
+      console the seller's scope uses: declare ``console=console`` (the
+      console being rendered) and a ``permission``.
+    - ``permission``: who sees it. ``None``: everyone who may open the
+      console. ``"platform_admin"``: platform admins only. Any other word
+      (``orders``, ``comments``, ``products``, ``money``, ``settings``,
+      ``data``) is asked of the signed-in user's :class:`SellerScope`
+      (``current_scope("console")``), which must be for this console; a
+      tuple of words: any one of them.
+    - ``icon``: a short text symbol (an emoji or one character) shown before
+      the label; not an image or a CSS class.
+    """
 
     label: str
     endpoint: str
     console: str = "platform"
     icon: str = ""
     sort: int = 100
-    permission: str | None = None
+    permission: str | tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -395,9 +411,15 @@ def template_slot(slot: str, context: dict) -> Markup | str | None:
 def console_menu_items(console: str, principal: User) -> Sequence[MenuItem]:
     """Entries for a console's navigation menu.
 
+    Declare who sees an entry with its ``console`` and ``permission``
+    (see :class:`MenuItem`) instead of checking the user here: the kernel
+    drops items of another console and items whose permission the signed-in
+    user lacks, so the menu never links to a page that answers 403.
+
     :param console: which console is being rendered (``"platform"``, ...).
     :param principal: the signed-in user.
-    :returns: a list of :class:`MenuItem`. All collected, sorted by ``sort``.
+    :returns: a list of :class:`MenuItem`. All collected, filtered, sorted by
+        ``sort``.
     Default implementation: the platform console's own sections.
 
     Example::

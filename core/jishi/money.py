@@ -14,10 +14,15 @@ class MoneyError(ValueError):
     pass
 
 
+#: parse_yuan refuses amounts of 10**17 yuan and more (beyond a 64-bit fen column).
+MAX_YUAN_DIGITS = 16
+
+
 def parse_yuan(text: str | int) -> int:
     """Parse a yuan amount given as text ("12.3", "12.34") into fen.
 
-    Rejects more than two decimals, negatives and garbage with MoneyError.
+    Rejects more than two decimals, negatives, amounts of 10**17 yuan or more
+    and garbage with MoneyError.
     """
     if isinstance(text, bool):
         raise MoneyError("not an amount")
@@ -29,6 +34,8 @@ def parse_yuan(text: str | int) -> int:
         raise MoneyError(f"not an amount: {text!r}") from None
     if not value.is_finite() or value < 0:
         raise MoneyError(f"not a valid amount: {text!r}")
+    if value.adjusted() > MAX_YUAN_DIGITS:  # "1e999990": no billion-digit integers
+        raise MoneyError(f"too large an amount: {text!r}")
     fen = value * 100
     if fen != fen.to_integral_value():
         raise MoneyError(f"more than two decimals: {text!r}")

@@ -8,14 +8,37 @@ from flask_login import current_user
 from jishi.money import format_fen
 
 
+def menu_item_visible(item, console: str, principal, scope) -> bool:
+    """Whether ``item`` (a :class:`~jishi.hookspecs.MenuItem`) shows in
+    ``console`` for ``principal`` acting with seller ``scope``: the item's
+    console is this one, and its permission holds (``"platform_admin"``:
+    the user is a platform admin; other words: the scope is for this console
+    and ``scope.can`` one of them)."""
+    if item.console != console:
+        return False
+    wanted = item.permission
+    if wanted is None:
+        return True
+    for permission in (wanted,) if isinstance(wanted, str) else wanted:
+        if permission == "platform_admin":
+            if getattr(principal, "is_platform_admin", False):
+                return True
+        elif scope is not None and scope.console == console and scope.can(permission):
+            return True
+    return False
+
+
 def console_menu(console: str = "platform"):
+    """The menu of ``console`` for the signed-in user (``console_menu_items``
+    hook), without the items they may not see, by ``sort`` then label."""
+    from jishi.sellers import current_scope
+
     items = [i for r in current_app.extensions["jishi"].hook.console_menu_items(console=console, principal=current_user) for i in (r or [])]
-    visible = []
-    for item in sorted(items, key=lambda i: (i.sort, i.label)):
-        if item.permission == "platform_admin" and not getattr(current_user, "is_platform_admin", False):
-            continue
-        visible.append(item)
-    return visible
+    scope = current_scope("console")
+    return [
+        item for item in sorted(items, key=lambda i: (i.sort, str(i.label)))
+        if menu_item_visible(item, console, current_user, scope)
+    ]
 
 
 def order_actions(order):

@@ -129,7 +129,10 @@ class CheckoutPlacedSchema(Schema):
     replayed = fields.Boolean(metadata={"description": "true when this answers an earlier request with the same key"})
 
 
-def _args(args):
+def checkout_args(args):
+    """``(items, address_id, options)`` for ``build_checkout`` / ``place_order``
+    from arguments loaded with :class:`CheckoutArgsSchema` (``delivery`` and
+    ``messages`` go into the options, as the checkout expects)."""
     items = args.get("items")
     if items is not None:
         items = [(i["sku_id"], i["quantity"]) for i in items]
@@ -188,7 +191,7 @@ def preview_dict(co) -> dict:
 def preview(args):
     """Groups, delivery options, discounts and their allocation per line,
     totals and any problems, for ``items`` (or the selected cart lines)."""
-    items, address_id, options = _args(args)
+    items, address_id, options = checkout_args(args)
     co = checkout_service.build_checkout(current_user, items, address_id, options)
     data = preview_dict(co)
     data["plugins"] = _extras(co)
@@ -231,7 +234,7 @@ def place(args):
     key = idempotency_key()
     if not key:
         fail(400, "invalid", _("The Idempotency-Key header is required."), "Idempotency-Key")
-    items, address_id, options = _args(args)
+    items, address_id, options = checkout_args(args)
     started = utcnow()
     payments = checkout_service.place_order(current_user, items, address_id, options, idempotency_key=key)
     # place_order answers an earlier placement with this key as it was

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
 from jishi.api.catalog import SellerProfileSchema
-from jishi.api.common import Money, StrictInt, login_required, not_found
+from jishi.api.common import MAX_ID, Id, Money, QueryId, StrictInt, login_required, not_found  # noqa: F401 - Id, QueryId: shared by the order API modules
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
@@ -25,21 +25,6 @@ from jishi.orders.models import Order, OrderAllocation, PaymentOrder
 from jishi.web_helpers import order_notices
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders and payments (buyer)")
-
-MAX_ID = 2**31 - 1
-
-
-def Id(**kwargs):
-    """A strict integer id (1 .. 2**31-1): larger numbers are a 422, not a database error."""
-    kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
-    return StrictInt(**kwargs)
-
-
-def QueryId(**kwargs):
-    """An id or cursor in the query string."""
-    kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
-    return fields.Integer(**kwargs)
-
 
 def ids_in_range():
     """before_request: an id in the path beyond any row is simply not found."""
@@ -228,8 +213,9 @@ class OrderListArgs(Schema):
 # -- helpers used by the other order modules ----------------------------------
 
 
-def _raw(obj, schema_cls, **extra) -> dict:
-    """The object's values for ``schema_cls`` (not yet serialized), plus ``extra``."""
+def schema_values(obj, schema_cls, **extra) -> dict:
+    """The object's values for ``schema_cls`` (not yet serialized), plus
+    ``extra``: dump it with the schema, or with a schema derived from it."""
     out = {}
     for name in schema_cls._declared_fields:
         if name in extra:
@@ -247,13 +233,13 @@ def order_detail(order: Order) -> dict:
     allocs: dict[int, list] = {}
     for a in db.session.execute(select(OrderAllocation).where(OrderAllocation.order_id == order.id).order_by(OrderAllocation.id)).scalars():
         allocs.setdefault(a.order_line_id, []).append(a)
-    lines = [_raw(line, OrderLineSchema, allocations=allocs.get(line.id, [])) for line in order.lines]
+    lines = [schema_values(line, OrderLineSchema, allocations=allocs.get(line.id, [])) for line in order.lines]
     refunds = list(
         db.session.execute(
             select(Refund).options(selectinload(Refund.lines)).where(Refund.order_id == order.id).order_by(Refund.id)
         ).scalars()
     )
-    return _raw(
+    return schema_values(
         order,
         OrderSummarySchema,
         lines=lines,
@@ -283,7 +269,7 @@ def order_page(query, cursor, limit) -> dict:
         rows = rows[:limit]
         nxt = str(rows[-1].id)
     lines = orders_service.lines_of([o.id for o in rows])
-    return {"items": [_raw(o, OrderSummarySchema, lines=lines.get(o.id, [])) for o in rows], "next_cursor": nxt}
+    return {"items": [schema_values(o, OrderSummarySchema, lines=lines.get(o.id, [])) for o in rows], "next_cursor": nxt}
 
 
 def func(order, **kwargs):

@@ -407,7 +407,7 @@ def place_order(
         rollback()
         existing = find_placed(user, idempotency_key) if idempotency_key else None
         if existing is not None:
-            return _siblings(existing)
+            return placed_together(existing)
         raise
     return payments
 
@@ -430,7 +430,7 @@ def _commit_keeping(payments: list[PaymentOrder]) -> None:
             session.expire(obj)
 
 
-def _siblings(payment: PaymentOrder) -> list[PaymentOrder]:
+def placed_together(payment: PaymentOrder) -> list[PaymentOrder]:
     """Every payment order written by the same placement (per-order mode:
     ``<key>``, ``<key>#1``...; a replay only, so one query is fine)."""
     if not payment.idempotency_key:

@@ -187,7 +187,7 @@ def _own_payment(number: str) -> PaymentOrder:
 
 def _siblings(payment: PaymentOrder) -> list[PaymentOrder]:
     """Other payment orders placed by the same checkout (per-shop payment)."""
-    from jishi.checkout.service import _siblings as placed_together
+    from jishi.checkout.service import placed_together
 
     return [p for p in placed_together(payment) if p.id != payment.id] if payment.idempotency_key else []
 
@@ -232,4 +232,3 @@ def payment_return(number: str):
     orders = db.session.execute(db.select(Order).where(Order.payment_id == payment.id).order_by(Order.id)).scalars().all()
     return render_template("shop/payment_return.html", payment=payment, orders=orders, siblings=_siblings(payment))
 
-_options = checkout_options  # transitional name, still imported by the flashsale plugin

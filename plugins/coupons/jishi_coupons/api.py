@@ -16,9 +16,9 @@ import functools
 
 from flask_login import current_user
 from flask_smorest import Blueprint
-from jishi.api.checkout import CheckoutArgsSchema, _args
 from jishi.api.common import Money, StrictInt, fail, login_required, not_found
-from jishi.checkout import service as checkout_service
+from jishi.checkout import entry as checkout_entry
+from jishi.checkout.entry import CheckoutArgsSchema, checkout_args
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.sellers import current_scope, seller_api
@@ -270,7 +270,7 @@ def options_dict(co) -> dict:
 @blp.response(200, CouponsCheckoutOptionsSchema)
 def checkout_options_cart():
     """Coupons for a checkout of the selected cart lines, the best chosen."""
-    co = checkout_service.build_checkout(current_user, None, None, {})
+    co = checkout_entry.build_checkout(current_user, None, None, {})
     data = options_dict(co)
     db.session.rollback()
     return data
@@ -284,8 +284,8 @@ def checkout_options(args):
     """Coupons for the checkout described by the body (exactly the body of
     ``/checkout/preview``; ``options.coupons`` as there): per merchant order
     and platform-wide, each with what it would take off and which are chosen."""
-    items, address_id, options = _args(args)
-    co = checkout_service.build_checkout(current_user, items, address_id, options)
+    items, address_id, options = checkout_args(args)
+    co = checkout_entry.build_checkout(current_user, items, address_id, options)
     data = options_dict(co)
     db.session.rollback()
     return data

@@ -37,16 +37,9 @@ def template_slot(slot, context):
 @hookimpl
 def console_menu_items(console, principal):
     from jishi.i18n import lazy_gettext as _l
-    from jishi.sellers import current_scope
 
-    if console not in ("platform", "merchant"):
-        return None
-    scope = current_scope()
-    if scope is None or not (scope.can("products") or scope.can("settings")):
-        return None
-    if scope.console != console:
-        return None
-    return [MenuItem(_l("Coupons"), "coupons_seller.index", console=console, sort=60)]
+    # a seller page: in the console of the user's seller scope
+    return [MenuItem(_l("Coupons"), "coupons_seller.index", console=console, sort=60, permission=("products", "settings"))]
 
 
 @hookimpl

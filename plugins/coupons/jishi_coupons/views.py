@@ -21,10 +21,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from jishi.db import db
 from jishi.errors import DomainError
+from jishi.forms import flash_error, safe_next
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, parse_yuan
 from jishi.sellers import current_scope, seller_page
-from jishi.web.common import flash_error, safe_next
 from markupsafe import Markup
 
 from jishi_coupons import service
@@ -47,7 +47,7 @@ def centre():
 
 
 def _profiles(rows) -> dict:
-    from jishi.web_helpers import seller_profiles
+    from jishi.catalog.service import seller_profiles
 
     ids = {t.seller_id for t in rows if t.seller_id is not None}
     return seller_profiles(sorted(ids)) if ids else {}

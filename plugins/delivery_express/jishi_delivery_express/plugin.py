@@ -75,23 +75,14 @@ def template_slot(slot, context):
 @hookimpl
 def console_menu_items(console, principal):
     from jishi.i18n import gettext as _
-    from jishi.sellers import current_scope
 
-    items = []
-    if console == "platform" and getattr(principal, "is_platform_admin", False):
-        items.append(MenuItem(_("Delivery templates"), "express_admin.templates", sort=62, permission="platform_admin"))
-    if console not in ("platform", "merchant") or not getattr(principal, "is_authenticated", False):
-        return items
-    scope = current_scope("console")
-    if scope is None or scope.console != console:
-        return items
-    if scope.can("orders"):
-        items.append(MenuItem(_("Express shipping"), "express_seller.orders", console=console, sort=31))
-    if scope.can("settings"):
-        items.append(MenuItem(_("Delivery settings"), "express_seller.settings", console=console, sort=86))
-    if scope.can("products"):
-        items.append(MenuItem(_("Product delivery templates"), "express_seller.products", console=console, sort=87))
-    return items
+    # the seller pages: in the console of the user's seller scope
+    return [
+        MenuItem(_("Delivery templates"), "express_admin.templates", console="platform", sort=62, permission="platform_admin"),
+        MenuItem(_("Express shipping"), "express_seller.orders", console=console, sort=31, permission="orders"),
+        MenuItem(_("Delivery settings"), "express_seller.settings", console=console, sort=86, permission="settings"),
+        MenuItem(_("Product delivery templates"), "express_seller.products", console=console, sort=87, permission="products"),
+    ]
 
 
 @hookimpl

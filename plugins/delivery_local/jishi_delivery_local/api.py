@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 from flask_smorest import Blueprint
-from jishi.api.common import Money, StrictInt, fail
-from jishi.api.orders import QueryId
+from jishi.api.common import Money, QueryId, StrictInt, fail
 from jishi.db import commit
 from jishi.i18n import gettext as _
 from jishi.orders import state

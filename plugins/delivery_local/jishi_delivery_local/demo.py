@@ -43,8 +43,8 @@ def place(data: dict) -> str | None:
     """One local order from the shop's own products: placed with a slot,
     paid, out for delivery."""
     from flask import current_app
+    from jishi.checkout.entry import build_checkout, place_order
     from jishi.checkout.errors import CheckoutError
-    from jishi.checkout.service import build_checkout, place_order
     from jishi.orders.models import Order
     from jishi.payments import sandbox
     from jishi.payments.service import handle_notification

@@ -47,19 +47,12 @@ def api_blueprints():
 @hookimpl
 def console_menu_items(console, principal):
     from jishi.i18n import gettext as _
-    from jishi.sellers import current_scope
 
-    if not getattr(principal, "is_authenticated", False):
-        return None
-    scope = current_scope("console")
-    if scope is None or scope.console != console:
-        return None
-    items = []
-    if scope.can("settings"):
-        items.append(MenuItem(_("Local delivery"), "delivery_local.settings", console=console, sort=62))
-    if scope.can("orders"):
-        items.append(MenuItem(_("Local deliveries"), "delivery_local.orders", console=console, sort=63))
-    return items
+    # seller pages: in the console of the user's seller scope
+    return [
+        MenuItem(_("Local delivery"), "delivery_local.settings", console=console, sort=62, permission="settings"),
+        MenuItem(_("Local deliveries"), "delivery_local.orders", console=console, sort=63, permission="orders"),
+    ]
 
 
 def _status_text(order) -> str:

@@ -9,10 +9,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from jishi.db import db
 from jishi.errors import DomainError
+from jishi.forms import flash_error
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, fen_to_yuan_str, parse_yuan
 from jishi.sellers import current_scope, seller_page
-from jishi.web.common import flash_error
 
 from jishi_delivery_local import service
 from jishi_delivery_local.service import LocalDeliveryError

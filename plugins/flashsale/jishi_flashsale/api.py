@@ -27,18 +27,31 @@ from datetime import UTC
 from flask import request
 from flask_login import current_user
 from flask_smorest import Blueprint
-from jishi.api.checkout import CheckoutPlacedSchema
-from jishi.api.common import Money, StrictInt, fail, idempotency_key, not_found
-from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema
-from jishi.checkout import service as checkout_service
+from jishi import promotions
+from jishi.api.common import (
+    Id,
+    Money,
+    StrictInt,
+    fail,
+    first_field,
+    idempotency_key,
+    not_found,
+)
+from jishi.checkout import entry as checkout_entry
+from jishi.checkout.entry import (
+    CheckoutPlacedSchema,
+    OrderSummarySchema,
+    PaymentOrderSchema,
+)
 from jishi.checkout.errors import CheckoutError, OutOfStock
 from jishi.db import commit, db, fresh_write, reads_only, utcnow
 from jishi.i18n import gettext as _
-from jishi.sellers import current_scope, seller_api
+from jishi.sellers import seller_api
 from marshmallow import Schema, ValidationError, fields, validate
 
 from jishi_flashsale import gate, service
 from jishi_flashsale import queue as fs_queue
+from jishi_flashsale.models import Activity
 
 blp = Blueprint("flashsale_api", __name__, url_prefix="/api/v1", description="Flash sales (秒杀): activities, flash prices, buying.")
 
@@ -174,20 +187,6 @@ def offer(activity, user=None, at=None) -> dict:
             for f in activity.skus if f.sku_id in skus
         ],
     }
-
-
-def _acting():
-    scope = current_scope("api")
-    platform = scope.seller_id is None and bool(getattr(current_user, "is_platform", False))
-    return scope, platform
-
-
-def _own_activity(activity_id: int):
-    scope, platform = _acting()
-    a = service.activity_for(activity_id, seller_id=scope.seller_id, platform=platform)
-    if a is None:
-        not_found("activity")
-    return a
 
 
 def _buyer():
@@ -396,9 +395,7 @@ def buy():
     try:
         args = _buy_args.load(raw)
     except ValidationError as exc:
-        from jishi.api.common import _first_field
-
-        field, message = _first_field(exc.messages)
+        field, message = first_field(exc.messages)
         fail(422, "invalid", message, field)
     sku_id, quantity = args["sku_id"], args["quantity"]
     if gate.is_sold_out(sku_id):
@@ -436,10 +433,9 @@ def buy():
     if verdict != gate.OK and key:
         # Refused by Redis: a retry of a purchase that was placed answers
         # that placement (its unit is the one Redis counted), not "sold out".
-        existing = checkout_service.find_placed(user, key)
+        existing = checkout_entry.find_placed(user, key)
         if existing is not None:
-            payments = checkout_service._siblings(existing)
-            return {"payments": payments, "orders": [o for p in payments for o in p.orders], "replayed": True}, 200
+            return checkout_entry.placed_answer(checkout_entry.placed_together(existing), True), 200
     if verdict == gate.SOLD_OUT:
         gate.mark_sold_out(sku_id)
         _sold_out()
@@ -447,7 +443,7 @@ def buy():
         fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
     started = utcnow()
     try:
-        payments = checkout_service.place_order(user, [(sku_id, quantity)], args.get("address_id"), options, idempotency_key=key)
+        payments = checkout_entry.place_order(user, [(sku_id, quantity)], args.get("address_id"), options, idempotency_key=key)
     except OutOfStock:
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
         _sold_out()
@@ -456,8 +452,8 @@ def buy():
         raise
     if all(p.created_at < started for p in payments):  # a retry answered by the kernel: no unit was taken now
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
-        return {"payments": payments, "orders": [o for p in payments for o in p.orders], "replayed": True}, 200
-    return {"payments": payments, "orders": [o for p in payments for o in p.orders], "replayed": False}, 201
+        return checkout_entry.placed_answer(payments, True), 200
+    return checkout_entry.placed_answer(payments, False), 201
 
 
 def _enqueue(row, user, sku_id, quantity, address_id, options, key):
@@ -531,7 +527,7 @@ def ticket(ticket_id):
 @blp.response(200, ActivitySchema(many=True))
 def activities():
     """Activities the acting seller may see (the platform: all)."""
-    scope, platform = _acting()
+    scope, platform = promotions.acting("api")
     return service.visible_activities(seller_id=scope.seller_id, platform=platform)
 
 
@@ -543,7 +539,7 @@ def activity_create(args):
     """Create an activity on ``product_id`` (a merchant: its own products
     only; another merchant's product is 404). 409 when another enabled
     flash sale of the product overlaps the window."""
-    scope, platform = _acting()
+    scope, platform = promotions.acting("api")
     a = service.save_activity(args, seller_id=scope.seller_id, platform=platform)
     commit()
     return a
@@ -553,7 +549,7 @@ def activity_create(args):
 @seller_api("products")
 @blp.response(200, ActivitySchema)
 def activity_get(activity_id):
-    return _own_activity(activity_id)
+    return promotions.api_activity(Activity, activity_id)
 
 
 @blp.put("/flashsale/seller/activities/<int:activity_id>")
@@ -563,8 +559,8 @@ def activity_get(activity_id):
 def activity_update(args, activity_id):
     """Change an activity (every field but the product); a flash stock never
     goes below what is sold (409)."""
-    scope, platform = _acting()
-    a = _own_activity(activity_id)
+    scope, platform = promotions.acting("api")
+    a = promotions.api_activity(Activity, activity_id)
     service.save_activity(args, seller_id=scope.seller_id, platform=platform, activity=a)
     commit()
     return a

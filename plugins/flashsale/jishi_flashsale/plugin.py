@@ -100,9 +100,8 @@ def api_blueprints():
 def console_menu_items(console, principal):
     from jishi.i18n import gettext as _
 
-    if console in ("platform", "merchant"):
-        return [MenuItem(_("Flash sales"), "flashsale.activities", console=console, sort=61, permission="products")]
-    return None
+    # a seller page: in the console of the user's seller scope
+    return [MenuItem(_("Flash sales"), "flashsale.activities", console=console, sort=61, permission="products")]
 
 
 @hookimpl

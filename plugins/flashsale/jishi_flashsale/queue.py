@@ -175,7 +175,7 @@ def place(job: dict) -> str:
     context in the buyer's language (messages, hooks that read the
     request); returns the ticket's new status."""
     from jishi.accounts.models import User
-    from jishi.checkout import service as checkout_service
+    from jishi.checkout import entry as checkout_entry
     from jishi.checkout.errors import CheckoutError
     from jishi.db import db, rollback
 
@@ -189,7 +189,7 @@ def place(job: dict) -> str:
 
                 _fail(job, "unauthorized", _("Sign in first."))
                 return "failed"
-            payments = checkout_service.place_order(
+            payments = checkout_entry.place_order(
                 user, [(job["sku_id"], job["quantity"])], job.get("address_id"), job.get("options") or {},
                 idempotency_key=f"fsq-{job['ticket']}",
             )

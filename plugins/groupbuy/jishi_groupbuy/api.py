@@ -26,11 +26,11 @@ from datetime import UTC
 
 from flask_login import current_user
 from flask_smorest import Blueprint
-from jishi.api.common import Money, StrictInt, fail, login_required, not_found
-from jishi.api.orders import Id
+from jishi import promotions
+from jishi.api.common import Id, Money, StrictInt, fail, login_required, not_found
 from jishi.db import commit, db
 from jishi.i18n import gettext as _
-from jishi.sellers import current_scope, seller_api
+from jishi.sellers import seller_api
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -135,20 +135,6 @@ class GroupBuyGroupDetailSchema(GroupBuyGroupSchema):
 # -- helpers ---------------------------------------------------------------------
 
 
-def _acting():
-    scope = current_scope("api")
-    platform = scope.seller_id is None and bool(getattr(current_user, "is_platform", False))
-    return scope, platform
-
-
-def _own_activity(activity_id: int) -> Activity:
-    scope, platform = _acting()
-    a = service.activity_for(activity_id, seller_id=scope.seller_id, platform=platform)
-    if a is None:
-        not_found("activity")
-    return a
-
-
 # -- buyers ------------------------------------------------------------------------
 
 
@@ -209,7 +195,7 @@ def my_groups():
 @blp.response(200, GroupBuyActivitySchema(many=True))
 def activities():
     """Activities the acting seller may see (the platform: all)."""
-    scope, platform = _acting()
+    scope, platform = promotions.acting("api")
     return service.visible_activities(seller_id=scope.seller_id, platform=platform)
 
 
@@ -221,7 +207,7 @@ def activity_create(args):
     """Create an activity on ``product_id`` (a merchant: its own products
     only; another merchant's product is 404). 409 when another enabled
     activity of the product overlaps the window."""
-    scope, platform = _acting()
+    scope, platform = promotions.acting("api")
     a = service.save_activity(args, seller_id=scope.seller_id, platform=platform)
     commit()
     return a
@@ -231,7 +217,7 @@ def activity_create(args):
 @seller_api("products")
 @blp.response(200, GroupBuyActivitySchema)
 def activity_get(activity_id):
-    return _own_activity(activity_id)
+    return promotions.api_activity(Activity, activity_id)
 
 
 @blp.put("/groupbuy/activities/<int:activity_id>")
@@ -241,8 +227,8 @@ def activity_get(activity_id):
 def activity_update(args, activity_id):
     """Change an activity (every field but the product); running groups keep
     their size and deadline."""
-    scope, platform = _acting()
-    a = _own_activity(activity_id)
+    scope, platform = promotions.acting("api")
+    a = promotions.api_activity(Activity, activity_id)
     service.save_activity(args, seller_id=scope.seller_id, platform=platform, activity=a)
     commit()
     return a
@@ -252,7 +238,7 @@ def activity_update(args, activity_id):
 @seller_api("products")
 @blp.response(200, GroupBuyGroupSchema(many=True))
 def activity_groups(activity_id):
-    a = _own_activity(activity_id)
+    a = promotions.api_activity(Activity, activity_id)
     return list(db.session.execute(select(Group).where(Group.activity_id == a.id).order_by(Group.id.desc()).limit(200)).scalars())
 
 

@@ -36,7 +36,7 @@ def demo_data(data: dict) -> str | None:
 
 def demo_orders(data: dict) -> str | None:
     from flask import current_app
-    from jishi.checkout.service import place_order
+    from jishi.checkout.entry import place_order
 
     aid = data.get("groupbuy_activity_id")
     buyer, address = data.get("buyer"), data.get("address")
@@ -56,7 +56,7 @@ def _delivery_choice(buyer, items, address_id, options) -> dict:
     """The first delivery option (of whatever delivery plugins are on) with
     which the checkout has no problem: a pickup point or a time slot may
     need choices the demo does not make."""
-    from jishi.checkout.service import build_checkout
+    from jishi.checkout.entry import build_checkout
     from jishi.db import rollback
 
     co = build_checkout(buyer, items, address_id, options)

@@ -45,9 +45,8 @@ def api_blueprints():
 def console_menu_items(console, principal):
     from jishi.i18n import gettext as _
 
-    if console in ("platform", "merchant"):
-        return [MenuItem(_("Group buys"), "groupbuy.activities", console=console, sort=60, permission="products")]
-    return None
+    # a seller page: in the console of the user's seller scope
+    return [MenuItem(_("Group buys"), "groupbuy.activities", console=console, sort=60, permission="products")]
 
 
 @hookimpl

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from jishi import promotions
 from jishi.checkout.errors import CheckoutError
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
@@ -238,19 +239,13 @@ def _naive_utc(value: datetime) -> datetime:
 
 def visible_activities(*, seller_id: int | None, platform: bool):
     """The platform sees every activity; a seller its own products' ones."""
-    q = select(Activity).order_by(Activity.id.desc())
-    if not platform:
-        q = q.where(Activity.seller_id == seller_id) if seller_id is not None else q.where(Activity.seller_id.is_(None))
-    return list(db.session.execute(q.limit(500)).scalars())
+    return promotions.visible_activities(Activity, seller_id=seller_id, platform=platform)
 
 
 def activity_for(activity_id: int, *, seller_id: int | None, platform: bool) -> Activity | None:
     """An activity the acting seller may see (None: not found, also for
     another merchant's activity)."""
-    a = db.session.get(Activity, activity_id) if 0 < activity_id < 2**31 else None
-    if a is None or (not platform and a.seller_id != seller_id):
-        return None
-    return a
+    return promotions.activity_for(Activity, activity_id, seller_id=seller_id, platform=platform)
 
 
 # -- pricing and checkout ------------------------------------------------------

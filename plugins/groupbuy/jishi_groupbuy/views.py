@@ -9,33 +9,20 @@ Routes (blueprint ``groupbuy``):
 - ``GET  /seller/groupbuy/activities``  activities (seller scope, ``products``)
 - ``GET|POST /seller/groupbuy/activities/new`` and ``/<id>``  create / edit
 
-The console pages take the seller from :func:`jishi.sellers.current_scope`:
-platform staff (scope ``seller_id`` None) act for the platform and may use
-any product; a merchant's staff only their merchant's products.
+Who acts for which seller, the product picker, the price and time fields and
+the checkout page come from :mod:`jishi.promotions`.
 """
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime
-
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from jishi.checkout.errors import CheckoutError
-from jishi.checkout.service import build_checkout, place_order
-from jishi.db import commit, db, rollback
+from jishi import promotions
+from jishi.db import db
+from jishi.forms import form_int
 from jishi.i18n import gettext as _
-from jishi.i18n import parse_shop_time, to_shop_time
-from jishi.sellers import current_scope, seller_page
-from jishi.web.common import flash_error, form_int
+from jishi.money import fen_to_yuan_str
+from jishi.sellers import seller_page
 from markupsafe import Markup
 
 from jishi_groupbuy import service
@@ -43,16 +30,7 @@ from jishi_groupbuy.models import Activity, Group
 
 bp = Blueprint("groupbuy", __name__)
 
-
-def local(dt: datetime | None, fmt: str = "%Y-%m-%dT%H:%M") -> str:
-    return to_shop_time(dt).strftime(fmt) if dt is not None else ""
-
-
-def parse_local(text: str) -> datetime | None:
-    try:
-        return parse_shop_time(text)
-    except ValueError:
-        return None
+local = promotions.local_input
 
 
 @bp.app_template_global("groupbuy_local")
@@ -111,21 +89,13 @@ def group_page(token: str):
 
 
 def _choice_args(source) -> dict:
-    args = {
-        "sku_id": form_int("sku_id", source=source),
-        "quantity": form_int("quantity", 1, source=source),
-        "activity_id": form_int("activity_id", source=source),
-        "group_token": (source.get("group_token") or "").strip() or None,
-    }
+    args = promotions.choice_args(source, "activity_id")
+    args["group_token"] = (source.get("group_token") or "").strip() or None
     return args
 
 
-def _options(source, args) -> dict:
-    from jishi.web.shopping import checkout_options as kernel_options
-
-    options = kernel_options(source)
-    options[service.OPTION] = {"activity_id": args["activity_id"], "group_token": args["group_token"]}
-    return options
+def _choice(args) -> dict:
+    return {service.OPTION: {"activity_id": args["activity_id"], "group_token": args["group_token"]}}
 
 
 @bp.post("/groupbuy/buy")
@@ -139,30 +109,14 @@ def buy():
     return redirect(url_for("groupbuy.checkout", **{k: v for k, v in args.items() if v is not None}))
 
 
-def _addresses():
-    from jishi.accounts.models import Address
-
-    return list(db.session.execute(db.select(Address).where(Address.user_id == current_user.id).order_by(Address.is_default.desc(), Address.id)).scalars())
-
-
 @bp.get("/groupbuy/checkout")
 @login_required
 def checkout():
     args = _choice_args(request.args)
     if args["sku_id"] is None or args["activity_id"] is None or args["quantity"] is None:
         abort(404)
-    addresses = _addresses()
-    address_id = form_int("address_id", source=request.args)
-    if address_id is None or all(a.id != address_id for a in addresses):
-        address_id = addresses[0].id if addresses else None
-    try:
-        co = build_checkout(current_user, [(args["sku_id"], args["quantity"])], address_id, _options(request.args, args))
-    except CheckoutError as exc:
-        rollback()
-        flash_error(exc)
-        return redirect(url_for("shop.index"))
-    return render_template("groupbuy/checkout.html", checkout=co, addresses=addresses, address_id=address_id, args=args,
-                           address_next=request.full_path, idempotency_key=secrets.token_urlsafe(24))
+    return promotions.checkout_page("groupbuy/checkout.html", args["sku_id"], args["quantity"], _choice(args),
+                                    failed=url_for("shop.index"), args=args)
 
 
 @bp.post("/groupbuy/checkout")
@@ -170,74 +124,39 @@ def checkout():
 def checkout_place():
     args = _choice_args(request.form)
     address_id = form_int("address_id")
-    keep = {k: v for k, v in args.items() if v is not None}
-    keep.update({k: v for k, v in request.form.items() if k.startswith(("delivery-", "message-", "opt.")) and v})
+    keep = promotions.carried_fields(args, request.form)
     if args["sku_id"] is None or args["activity_id"] is None or args["quantity"] is None:
         abort(400)
     if request.form.get("action") == "refresh":
         return redirect(url_for("groupbuy.checkout", address_id=address_id, **keep))
-    key = (request.form.get("idempotency_key") or "").strip()[:80] or None
-    try:
-        payments = place_order(current_user, [(args["sku_id"], args["quantity"])], address_id, _options(request.form, args), idempotency_key=key)
-    except CheckoutError as exc:
-        flash_error(exc)
-        return redirect(url_for("groupbuy.checkout", address_id=address_id, **keep))
-    return redirect(url_for("shop.pay", number=payments[0].number))
+    return promotions.place_checkout(args["sku_id"], args["quantity"], _choice(args),
+                                     retry=url_for("groupbuy.checkout", address_id=address_id, **keep))
 
 
 # -- console (platform and merchants) -------------------------------------------
 
 
-def acting():
-    """(scope, platform): platform staff acting for the platform may use any
-    product; anyone else acts for the seller of their scope."""
-    scope = current_scope("console")
-    platform = scope is not None and scope.seller_id is None and bool(getattr(current_user, "is_platform", False))
-    return scope, platform
-
-
 @bp.get("/seller/groupbuy/activities")
 @seller_page("products")
 def activities():
-    scope, platform = acting()
+    scope, platform = promotions.acting()
     rows = service.visible_activities(seller_id=scope.seller_id, platform=platform)
     counts = {a.id: service.count_by_state(a.id) for a in rows}
     return render_template("groupbuy/activities.html", rows=rows, counts=counts, platform=platform, scope=scope)
 
 
 def _form_data(form) -> dict:
-    skus = []
-    for key in form:
-        if key.startswith("price-"):
-            sid = key[len("price-"):]
-            value = (form.get(key) or "").strip()
-            if not value or not sid.isdigit():
-                continue
-            skus.append({"sku_id": int(sid), "group_price": _yuan_to_fen(value)})
     return {
         "product_id": form_int("product_id", source=form),
         "title": form.get("title", ""),
         "group_size": form_int("group_size", source=form),
         "time_limit_minutes": _limit_minutes(form),
         "per_user_limit": form_int("per_user_limit", 0, source=form),
-        "starts_at": parse_local(form.get("starts_at", "")),
-        "ends_at": parse_local(form.get("ends_at", "")),
+        "starts_at": promotions.parse_local_input(form.get("starts_at", "")),
+        "ends_at": promotions.parse_local_input(form.get("ends_at", "")),
         "enabled": form.get("enabled") == "1",
-        "skus": skus,
+        "skus": [{"sku_id": sid, "group_price": fen} for sid, fen in promotions.price_fields(form)],
     }
-
-
-def _yuan_to_fen(text: str):
-    """"12.5" -> 1250; anything else -> None (a 4xx naming the price)."""
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    if value != value.quantize(Decimal("0.01")) or value <= 0:
-        return None
-    return int(value * 100)
 
 
 def _limit_minutes(form):
@@ -247,66 +166,42 @@ def _limit_minutes(form):
     return n * 60 if form.get("time_unit") == "hours" else n
 
 
-def _products_for(scope, platform):
-    from jishi.catalog.models import Product
-
-    q = db.select(Product).order_by(Product.id.desc()).limit(300)
-    if not platform:
-        q = q.where(Product.seller_id == scope.seller_id) if scope.seller_id is not None else q.where(Product.seller_id.is_(None))
-    return list(db.session.execute(q).scalars())
-
-
 @bp.route("/seller/groupbuy/activities/new", methods=["GET", "POST"])
 @seller_page("products")
 def activity_new():
-    scope, platform = acting()
+    scope, platform = promotions.acting()
     product_id = form_int("product_id", source=request.values)
-    product = None
-    if product_id is not None:
-        from jishi.catalog.models import Product
-
-        product = db.session.get(Product, product_id) if 0 < product_id < 2**31 else None
-        if product is None or (not platform and product.seller_id != scope.seller_id):
-            abort(404)
+    product = None if product_id is None else promotions.product_for(product_id, scope, platform)
+    if product_id is not None and product is None:
+        abort(404)
     if request.method == "POST" and product is not None and request.form.get("action") == "save":
-        try:
-            activity = service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform)
-        except service.GroupBuyError as exc:
-            rollback()
-            flash_error(exc)
-        else:
-            commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("groupbuy.activity", activity_id=activity.id))
-    return render_template("groupbuy/activity_form.html", activity=None, product=product, products=_products_for(scope, platform),
+        saved = promotions.save_form(lambda: service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform),
+                                     "groupbuy.activity")
+        if saved is not None:
+            return saved
+    return render_template("groupbuy/activity_form.html", activity=None, product=product, products=promotions.products_for(scope, platform),
                            form=request.form, platform=platform, prices={})
 
 
 @bp.route("/seller/groupbuy/activities/<int:activity_id>", methods=["GET", "POST"])
 @seller_page("products")
 def activity(activity_id: int):
-    scope, platform = acting()
+    scope, platform = promotions.acting()
     a = service.activity_for(activity_id, seller_id=scope.seller_id, platform=platform)
     if a is None:
         abort(404)
-    from jishi.catalog.models import Product
-
-    product = db.session.get(Product, a.product_id)
     if request.method == "POST":
-        try:
-            service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform, activity=a)
-        except service.GroupBuyError as exc:
-            rollback()
-            flash_error(exc)
-        else:
-            commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("groupbuy.activity", activity_id=a.id))
+        saved = promotions.save_form(lambda: service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform, activity=a),
+                                     "groupbuy.activity")
+        if saved is not None:
+            return saved
     groups = list(db.session.execute(db.select(Group).where(Group.activity_id == a.id).order_by(Group.id.desc()).limit(100)).scalars())
     form = request.form if request.method == "POST" else {
         "title": a.title, "group_size": a.group_size, "time_limit": a.time_limit_minutes, "time_unit": "minutes",
         "per_user_limit": a.per_user_limit, "starts_at": local(a.starts_at), "ends_at": local(a.ends_at), "enabled": "1" if a.enabled else "",
     }
-    prices = {s.sku_id: f"{s.group_price // 100}.{s.group_price % 100:02d}" for s in a.skus}
-    return render_template("groupbuy/activity_form.html", activity=a, product=product, products=[], form=form, platform=platform,
-                           prices=prices, groups=groups)
+    prices = {s.sku_id: fen_to_yuan_str(s.group_price) for s in a.skus}
+    from jishi.catalog.models import Product
+
+    return render_template("groupbuy/activity_form.html", activity=a, product=db.session.get(Product, a.product_id), products=[], form=form,
+                           platform=platform, prices=prices, groups=groups)

@@ -93,23 +93,13 @@ def settings_panels():
 
 @hookimpl
 def console_menu_items(console, principal):
-    if console == "platform":
-        return [
-            MenuItem(str(_l("Withdrawals")), "multistore_admin.withdrawals", sort=84),  # 提现审批
-            MenuItem(str(_l("Settlement overview")), "multistore_admin.settlement", sort=85),  # 资金对账
-            MenuItem(str(_l("Commission")), "multistore_admin.commission", sort=86),  # 佣金
-        ]
-    if console == "merchant":
-        from jishi_multistore.principal import current_principal
-
-        p = current_principal()
-        items = []
-        if p is not None and p.can("money"):
-            items.append(MenuItem(str(_l("Finance / Withdrawals")), "merchant.finance", console="merchant", sort=70))  # 提现
-        if p is not None and p.can("data"):
-            items.append(MenuItem(str(_l("Data")), "merchant.data", console="merchant", sort=80))  # 数据
-        return items
-    return None
+    return [
+        MenuItem(str(_l("Withdrawals")), "multistore_admin.withdrawals", console="platform", sort=84),  # 提现审批
+        MenuItem(str(_l("Settlement overview")), "multistore_admin.settlement", console="platform", sort=85),  # 资金对账
+        MenuItem(str(_l("Commission")), "multistore_admin.commission", console="platform", sort=86),  # 佣金
+        MenuItem(str(_l("Finance / Withdrawals")), "merchant.finance", console="merchant", sort=70, permission="money"),  # 提现
+        MenuItem(str(_l("Data")), "merchant.data", console="merchant", sort=80, permission="data"),  # 数据
+    ]
 
 
 # -- merchant data (MS16) ------------------------------------------------------

@@ -10,8 +10,15 @@ merchant's ledger. Money is integer fen; rates are basis points (100 = 1%).
 from __future__ import annotations
 
 from flask_login import current_user
-from jishi.api.common import Money, StrictInt, get_or_404, not_found, platform_required
-from jishi.api.orders import Id, QueryId
+from jishi.api.common import (
+    Id,
+    Money,
+    QueryId,
+    StrictInt,
+    get_or_404,
+    not_found,
+    platform_required,
+)
 from jishi.db import commit, db
 from jishi.i18n import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema

@@ -18,9 +18,9 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from jishi.db import db
 from jishi.errors import DomainError
+from jishi.forms import form_int, form_money, form_outcome
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError
-from jishi.web.common import form_int, form_money, form_outcome
 from sqlalchemy import select
 
 from jishi_multistore import finance, ledger, withdrawals

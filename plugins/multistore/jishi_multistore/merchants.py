@@ -201,25 +201,13 @@ def seller_scope(user, via):
 
 @hookimpl
 def console_menu_items(console, principal):
-    if console == "platform":
-        return [
-            MenuItem(_("Merchants"), "multistore_admin.merchants", sort=80),  # 子商户管理
-            MenuItem(_("Announcements"), "multistore_admin.announcements", sort=84),  # 公告
-        ]
-    if console == "merchant":
-        from jishi_multistore.principal import current_principal
-
-        p = current_principal()
-        if p is None:
-            return None
-        items = [MenuItem(_("Dashboard"), "merchant.dashboard", console="merchant", sort=0)]
-        if p.can("settings"):
-            items += [
-                MenuItem(_("Shop profile"), "merchant.profile", console="merchant", sort=80),  # 商铺详情
-                MenuItem(_("Staff"), "merchant.staff", console="merchant", sort=85),  # 店员
-            ]
-        return items
-    return None
+    return [
+        MenuItem(_("Merchants"), "multistore_admin.merchants", console="platform", sort=80),  # 子商户管理
+        MenuItem(_("Announcements"), "multistore_admin.announcements", console="platform", sort=84),  # 公告
+        MenuItem(_("Dashboard"), "merchant.dashboard", console="merchant", sort=0),
+        MenuItem(_("Shop profile"), "merchant.profile", console="merchant", sort=80, permission="settings"),  # 商铺详情
+        MenuItem(_("Staff"), "merchant.staff", console="merchant", sort=85, permission="settings"),  # 店员
+    ]
 
 
 # --- Platform management (MS4) ------------------------------------------------

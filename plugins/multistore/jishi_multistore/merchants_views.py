@@ -4,19 +4,33 @@ list and shop page (MS4–MS6, MS13, MS15, MS17)."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from jishi.db import commit, rollback
 from jishi.errors import DomainError
+from jishi.forms import form_int, form_money, form_outcome, record_visit
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError
-from jishi.web.common import form_int, form_money, form_outcome, record_visit
 
 from jishi_multistore import merchants as service
 from jishi_multistore.blueprints import admin, shop
 from jishi_multistore.blueprints import merchant as merchant_bp
 from jishi_multistore.models import BUSINESS_STATES, Announcement
-from jishi_multistore.principal import SESSION_VIEW_KEY, current_principal, merchant, merchant_page
+from jishi_multistore.principal import (
+    SESSION_VIEW_KEY,
+    current_principal,
+    merchant,
+    merchant_page,
+)
 
 # --- Merchant console ---------------------------------------------------------------
 

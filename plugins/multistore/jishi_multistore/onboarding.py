@@ -76,11 +76,9 @@ def settings_panels():
 
 @hookimpl
 def console_menu_items(console, principal):
-    if console != "platform":
-        return None
     return [
-        MenuItem(_("Applications"), "multistore_admin.applications", sort=81),  # 子商户审核
-        MenuItem(_("Onboarding rules"), "multistore_admin.onboarding_rules", sort=82),  # 入驻规则
+        MenuItem(_("Applications"), "multistore_admin.applications", console="platform", sort=81),  # 子商户审核
+        MenuItem(_("Onboarding rules"), "multistore_admin.onboarding_rules", console="platform", sort=82),  # 入驻规则
     ]
 
 

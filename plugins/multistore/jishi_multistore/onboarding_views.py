@@ -8,8 +8,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jishi.db import commit, rollback
 from jishi.errors import DomainError
+from jishi.forms import form_int, form_outcome
 from jishi.i18n import gettext as _
-from jishi.web.common import form_int, form_outcome
 
 from jishi_multistore import onboarding as service
 from jishi_multistore.blueprints import admin, shop

@@ -140,15 +140,10 @@ def order_notices(order, principal):
 
 @hookimpl
 def console_menu_items(console, principal):
-    if console == "platform":
-        return [MenuItem(_("Merchant orders"), "multistore_admin.orders", console="platform", sort=33)]  # 子商户订单
-    if console == "merchant":
-        from jishi_multistore.principal import current_principal
-
-        p = current_principal()
-        if p is not None and p.can("orders"):
-            return [MenuItem(_("Orders"), "merchant.orders", console="merchant", sort=20, permission="orders")]  # 订单
-    return None
+    return [
+        MenuItem(_("Merchant orders"), "multistore_admin.orders", console="platform", sort=33),  # 子商户订单
+        MenuItem(_("Orders"), "merchant.orders", console="merchant", sort=20, permission="orders"),  # 订单
+    ]
 
 
 # --- MS10: merchant orders ----------------------------------------------------------

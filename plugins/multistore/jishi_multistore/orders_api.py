@@ -12,8 +12,8 @@ from jishi.api.orders import (
     OrderDetailSchema,
     OrderListItemSchema,
     QueryId,
-    _raw,
     order_detail,
+    schema_values,
 )
 from jishi.db import db
 from jishi.i18n import gettext as _
@@ -24,7 +24,6 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from jishi_multistore import orders as svc
 from jishi_multistore.blueprints import api
 from jishi_multistore.principal import merchant, merchant_api
-
 
 # -- schemas -----------------------------------------------------------------
 
@@ -124,7 +123,7 @@ def _filter(args) -> svc.OrderFilter:
 def _page(rows, nxt) -> dict:
     lines = orders_service.lines_of([o.id for o in rows])
     names = svc.merchant_names(o.seller_id for o in rows)
-    items = [_raw(o, MerchantOrderItemSchema, lines=lines.get(o.id, []), merchant_name=names.get(o.seller_id)) for o in rows]
+    items = [schema_values(o, MerchantOrderItemSchema, lines=lines.get(o.id, []), merchant_name=names.get(o.seller_id)) for o in rows]
     return {"items": items, "next_cursor": str(nxt) if nxt else None}
 
 

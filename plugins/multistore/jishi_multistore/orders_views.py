@@ -9,10 +9,10 @@ from flask_login import current_user
 from jishi.aftersales.models import Refund
 from jishi.db import db
 from jishi.errors import DomainError
+from jishi.forms import flash_error, form_int, form_outcome
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
-from jishi.web.common import flash_error, form_int, form_outcome
 from sqlalchemy import select
 
 from jishi_multistore import orders as svc

@@ -96,25 +96,13 @@ def settings_panels():
 
 @hookimpl
 def console_menu_items(console, principal):
-    if console == "platform":
-        return [
-            MenuItem(str(_l("Merchant products")), "multistore_admin.products", sort=62),  # 子商户产品
-            MenuItem(str(_l("Product review")), "multistore_admin.product_queue", sort=63),  # 产品审核
-            MenuItem(str(_l("Merchant comments")), "multistore_admin.comments", sort=64),  # 产品评论
-        ]
-    if console == "merchant":
-        from jishi_multistore.principal import current_principal
-
-        p = current_principal()
-        if p is None:
-            return []
-        items = []
-        if p.can("products"):
-            items.append(MenuItem(str(_l("Products")), "merchant.products", console="merchant", sort=20))  # 产品管理
-        if p.can("comments"):
-            items.append(MenuItem(str(_l("Comments")), "merchant.comments", console="merchant", sort=25))  # 产品评论
-        return items
-    return None
+    return [
+        MenuItem(str(_l("Merchant products")), "multistore_admin.products", console="platform", sort=62),  # 子商户产品
+        MenuItem(str(_l("Product review")), "multistore_admin.product_queue", console="platform", sort=63),  # 产品审核
+        MenuItem(str(_l("Merchant comments")), "multistore_admin.comments", console="platform", sort=64),  # 产品评论
+        MenuItem(str(_l("Products")), "merchant.products", console="merchant", sort=20, permission="products"),  # 产品管理
+        MenuItem(str(_l("Comments")), "merchant.comments", console="merchant", sort=25, permission="comments"),  # 产品评论
+    ]
 
 
 @hookimpl

@@ -19,9 +19,9 @@ from flask_login import current_user
 from jishi.catalog.service import seller_profiles
 from jishi.db import db
 from jishi.errors import DomainError
+from jishi.forms import error_text, form_int, form_outcome
 from jishi.i18n import gettext as _
 from jishi.i18n import parse_shop_time, to_shop_time
-from jishi.web.common import error_text, form_int, form_outcome
 
 from jishi_multistore import products as service
 from jishi_multistore.blueprints import admin as admin_bp

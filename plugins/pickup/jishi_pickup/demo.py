@@ -40,7 +40,7 @@ def demo_data(data: dict) -> str | None:
 def demo_orders(data: dict) -> str | None:
     """The buyer buys one of the shop's goods for pickup and pays."""
     from flask import current_app
-    from jishi.checkout.service import build_checkout, place_order
+    from jishi.checkout.entry import build_checkout, place_order
     from jishi.payments import sandbox
     from jishi.payments.service import handle_notification
 

@@ -94,19 +94,11 @@ def template_slot(slot, context):
 
 @hookimpl
 def console_menu_items(console, principal):
-    if console not in ("platform", "merchant"):
-        return None
-    from jishi.sellers import current_scope
-
-    scope = current_scope("console")
-    if scope is None or scope.console != console:
-        return None
-    items = []
-    if scope.can("orders"):
-        items.append(MenuItem(_("Pickup verification"), "pickup.verify", console=console, sort=35))  # 核销
-    if scope.can("settings"):
-        items.append(MenuItem(_("Pickup points"), "pickup.points", console=console, sort=86))  # 自提点
-    return items
+    # seller pages: in the console of the user's seller scope
+    return [
+        MenuItem(_("Pickup verification"), "pickup.verify", console=console, sort=35, permission="orders"),  # 核销
+        MenuItem(_("Pickup points"), "pickup.points", console=console, sort=86, permission="settings"),  # 自提点
+    ]
 
 
 # --- Demo ---------------------------------------------------------------------

@@ -1,0 +1,30 @@
+"""Form helpers for a plugin's pages (console and storefront).
+
+Public API for plugins (see docs/writing-plugins.md): the same helpers the
+kernel's own pages use, so a plugin's forms read, fail and answer alike.
+
+- :func:`form_int`: a whole-number field (``default`` when empty or not a number)
+- :func:`form_money`: a yuan field ("12.34") as integer fen; ``MoneyError`` for garbage
+- :func:`form_outcome`: ``with form_outcome(): ...`` commits and flashes "Saved.",
+  or rolls a :class:`~jishi.errors.DomainError` back and flashes it
+- :func:`flash_error` / :func:`error_text`: show an error (every problem of a ``CheckoutError``)
+- :func:`safe_next`: a local ``next`` target only (no open redirects)
+- :func:`checkout_options`: the checkout options of a checkout form
+  (``delivery-<group>``, ``message-<group>``, ``opt.<name>[.<group>]``)
+- :func:`record_visit`: count a storefront page view for the reports
+"""
+
+from __future__ import annotations
+
+from jishi.web.common import (
+    error_text,
+    flash_error,
+    form_int,
+    form_money,
+    form_outcome,
+    record_visit,
+    safe_next,
+)
+from jishi.web.shopping import checkout_options
+
+__all__ = ["checkout_options", "error_text", "flash_error", "form_int", "form_money", "form_outcome", "record_visit", "safe_next"]
