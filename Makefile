@@ -15,8 +15,8 @@ test:  ## the suite on SQLite then PostgreSQL
 ci:  ## what CI runs
 	bash .ci/run
 
-lint:  ## ruff
-	ruff check core tests
+lint:  ## ruff (lint + format check) and mypy
+	ruff check . && ruff format --check . && bash scripts/typecheck.sh
 
 typecheck:  ## mypy over the hook contract, the public API and examples/ (mypy.ini)
 	bash scripts/typecheck.sh

@@ -81,7 +81,8 @@ setup(
             "psycopg[binary]>=3.1",
             "gunicorn>=21.2",
             "redis>=5.0",
-            "ruff>=0.4",
+            "ruff>=0.15",
+            "pre-commit>=3.5",
             "setuptools>=70.1",  # builds the wheel (bdist_wheel built in) in tests/test_wheel.py
             "mypy>=1.10",
         ],

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite, twice: on SQLite, then on PostgreSQL.
+# Lint, format and type checks, then the whole test suite twice (SQLite, then
+# PostgreSQL; pytest-xdist workers), the flash-sale stress test, the example
+# plugins and CLI smoke checks.
 #
 #   bash scripts/test.sh [pytest args...]
 #
-# Installs what it needs when missing (pip install -r requirements-dev.txt).
+# Runs from the project's virtualenv .venv (created and filled from
+# requirements-dev.txt on first use and when a requirements file changes);
+# PYTHON=... runs with that interpreter as it is instead.
 # PostgreSQL: JISHI_TEST_DATABASE_URL when set; otherwise a fresh database is
 # created on 127.0.0.1:5432 (user postgres, trust auth) and dropped after; when
 # no server answers, the PostgreSQL run is skipped (CI always has one).
@@ -82,7 +86,18 @@ run_pytest() {  # label, then extra pytest args
     SKIPPED=$((SKIPPED + s))
 }
 
-# 1. SQLite (each test gets its own database file)
+# 0. Lint, format and types (each counts as one test)
+check() {  # label, then the command
+    local label=$1
+    shift
+    echo "== $label"
+    if "$@"; then PASSED=$((PASSED + 1)); else echo "$label FAILED"; FAILED=$((FAILED + 1)); fi
+}
+check "ruff check" "$PY" -m ruff check .
+check "ruff format --check" "$PY" -m ruff format --check .
+check "mypy (scripts/typecheck.sh)" env PYTHON="$PY" bash scripts/typecheck.sh
+
+# 1. SQLite (a database file per app configuration and worker)
 JISHI_TEST_DATABASE_URL= run_pytest sqlite "$@"
 
 # 2. PostgreSQL
