@@ -37,6 +37,10 @@ PUBLIC_API = (
     "jishi.catalog.models",
     "jishi.testing",
     "jishi.testing.factories",
+    "jishi.testing.principals",
+    "jishi.testing.flows",
+    "jishi.testing.authz",
+    "jishi.testing.i18n",
 )
 
 
