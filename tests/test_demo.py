@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from jishi.demo import ADMIN, BUYER, load_demo
+from jishi.testing.principals import sign_in_form
 from sqlalchemy import func, select
 
 
@@ -13,11 +14,6 @@ def demo(app):
     with app.test_request_context("/"):
         summary = load_demo()
     return summary
-
-
-def _login(client, phone, password):
-    resp = client.post("/login", data={"phone": phone, "password": password})
-    assert resp.status_code in (302, 303)
 
 
 def test_demo_data(app, demo):
@@ -54,11 +50,11 @@ def test_demo_pages_render(app, client, demo):
     category = db.session.execute(select(Category).order_by(Category.id)).scalars().first()
     for url in ("/", f"/product/{product.id}", f"/category/{category.id}", "/search?q=大米", "/login"):
         assert client.get(url).status_code == 200, url
-    _login(client, *BUYER)
+    sign_in_form(client, *BUYER)
     order = db.session.execute(select(Order).order_by(Order.id)).scalars().first()
     for url in ("/cart", "/orders", f"/orders/{order.id}", "/account/addresses"):
         assert client.get(url).status_code == 200, url
     client.post("/logout")
-    _login(client, *ADMIN)
+    sign_in_form(client, *ADMIN)
     for url in ("/console/", "/console/products", "/console/orders", f"/console/orders/{order.id}", "/console/settings"):
         assert client.get(url).status_code == 200, url

@@ -49,6 +49,10 @@ PUBLIC_API = (
     "jishi.reviews.models",
     "jishi.testing",
     "jishi.testing.factories",
+    "jishi.testing.principals",
+    "jishi.testing.flows",
+    "jishi.testing.authz",
+    "jishi.testing.i18n",
 )
 
 #: Kernel modules first-party plugins still import outside PUBLIC_API

@@ -15,7 +15,7 @@ from flask import Blueprint
 from flask.cli import ScriptInfo
 from jishi import settings
 from jishi.checkout.errors import CheckoutError
-from jishi.checkout.service import build_checkout, place_order
+from jishi.checkout.service import build_checkout
 from jishi.cli import make_cli
 from jishi.db import db
 from jishi.hookspecs import (
@@ -37,7 +37,8 @@ from jishi.hookspecs import (
 )
 from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku
 from jishi.plugins import PluginError
-from jishi.testing import make_app
+from jishi.testing import flows, make_app
+from jishi.testing.principals import sign_in_form
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -52,28 +53,7 @@ class Recorder:
         self.calls = []
 
 
-def _place(buyer, items, address=None, options=None, key=None):
-    from flask import current_app
-
-    with current_app.test_request_context("/"):
-        return place_order(buyer, items, address.id if address else None, options, idempotency_key=key)
-
-
-def _pay(payment):
-    from flask import current_app
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
-
-    with current_app.test_request_context("/"):
-        trade = sandbox.create_trade(payment)
-        trade.status = "paid"
-        db.session.commit()
-        assert handle_notification("sandbox", sandbox.notification_for(trade)) == "success"
-
-
-def _login(client, user):
-    resp = client.post("/login", data={"phone": user.phone, "password": "secret123"})
-    assert resp.status_code in (302, 303), resp.status_code
+_place, _pay, _login = flows.place, flows.pay, sign_in_form
 
 
 def _count(model) -> int:

@@ -1,36 +1,11 @@
-"""Storefront and console test helpers: demo-like data and signing in
-through the login form."""
+"""Storefront and console test helpers: demo-like data; ``admin_client``
+and ``buyer_client`` sign in through the login form (``login`` comes from
+the ``jishi.testing`` kit)."""
 
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """The ``app`` fixture keeps one app context pushed for the whole test,
-    and Flask reuses it for every test request, so ``flask.g`` (Flask-Login's
-    user, Flask-Babel's locale, the settings cache) would carry over from one
-    request to the next. In production every request has its own ``g``; clear
-    those entries before each test request to behave the same."""
-    from flask import g
-
-    def clear():
-        for name in ("_login_user", "_flask_babel", "jishi_settings"):
-            g.pop(name, None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, clear)
-
-
-def sign_in(client, user, password: str = "secret123"):
-    resp = client.post("/login", data={"phone": user.phone, "password": password})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
-    return resp
-
-
-@pytest.fixture
-def login(client):
-    return lambda user, password="secret123": sign_in(client, user, password)
+from jishi.testing.principals import sign_in_form
 
 
 @pytest.fixture
@@ -111,13 +86,9 @@ def buyer(factory):
 @pytest.fixture
 def admin_client(app, factory):
     admin = factory.admin()
-    c = app.test_client()
-    assert c.post("/login", data={"phone": admin.phone, "password": "secret123"}).status_code == 302
-    return c
+    return sign_in_form(app.test_client(), admin)
 
 
 @pytest.fixture
 def buyer_client(app, buyer):
-    c = app.test_client()
-    assert c.post("/login", data={"phone": buyer.phone, "password": "secret123"}).status_code == 302
-    return c
+    return sign_in_form(app.test_client(), buyer)

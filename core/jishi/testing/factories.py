@@ -76,17 +76,8 @@ def address(u: User, **kw) -> Address:
 
 def pay(payment) -> None:
     """Pay a payment order through the sandbox gateway's real notification
-    path (signature, amount check, idempotency, order transitions)."""
-    from flask import current_app
+    path (signature, amount check, idempotency, order transitions):
+    :func:`jishi.testing.flows.pay`."""
+    from jishi.testing import flows
 
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
-
-    with current_app.test_request_context("/"):
-        trade = sandbox.create_trade(payment)
-        trade.status = "paid"
-        db.session.commit()
-        answer = handle_notification("sandbox", sandbox.notification_for(trade))
-        if answer != "success":
-            raise AssertionError(f"the sandbox notification was refused: {answer!r}")
-    db.session.expire_all()
+    flows.pay(payment)

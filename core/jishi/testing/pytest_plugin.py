@@ -167,3 +167,34 @@ def queries(app):
     from jishi.db import db
 
     return lambda: testing.count_queries(db.engine)
+
+
+# --- The test kit (jishi.testing.principals, flows, authz, i18n) -------------
+
+
+@pytest.fixture
+def login(client):
+    """``login(user)``: sign ``user`` in on ``client`` for web pages
+    (``None``: sign out); returns the client. ``login(user, form=True)``
+    posts the ``/login`` form instead (``password=`` to try another)."""
+    from jishi.testing import principals
+
+    def do(user, *, form: bool = False, password: str = principals.PASSWORD):
+        if form:
+            return principals.sign_in_form(client, user, password)
+        return principals.sign_in(client, user)
+
+    return do
+
+
+@pytest.fixture
+def ms(app):
+    """Multistore's factories (:mod:`jishi_multistore.testing`: ``merchant``,
+    ``admin_of``, ``clerk``, ``product``); skips the test where the
+    multistore plugin is not installed."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("jishi_multistore") is None:
+        pytest.skip("the multistore plugin is not installed")
+    return importlib.import_module("jishi_multistore.testing")

@@ -1,6 +1,6 @@
 """Fixtures for jishi-buy-n-get-m's tests, on top of Jishi's own pytest
-fixtures (``app``, ``client``, ``api``, ``factory``; the ``jishi.testing``
-pytest plugin is installed with Jishi). Every test runs with this plugin
+fixtures (``app``, ``client``, ``api``, ``factory``, ``login``, ``ms``; the
+``jishi.testing`` pytest plugin is installed with Jishi). Every test runs with this plugin
 enabled; ``@pytest.mark.jishi_plugins("multistore", "buy_n_get_m")`` adds
 multistore for a test (skipped when multistore is not installed)."""
 
@@ -16,28 +16,6 @@ def app_plugins(request):
     if "multistore" in names:
         pytest.importorskip("jishi_multistore")
     return names
-
-
-@pytest.fixture
-def login(client):
-    """``login(user)``: sign ``user`` in on the web test client."""
-
-    def do(user):
-        client.post("/logout")  # POST: a GET would leave the previous user signed in
-        if user is not None:
-            resp = client.post("/login", data={"phone": user.phone, "password": "secret123"})
-            assert resp.status_code in (302, 303), resp.status_code
-        return client
-
-    return do
-
-
-@pytest.fixture
-def ms(app):
-    """Multistore's test factories (merchant, admin_of, clerk, product)."""
-    from jishi_multistore import testing
-
-    return testing
 
 
 @pytest.fixture

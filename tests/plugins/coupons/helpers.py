@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jishi.db import db, utcnow
-from sqlalchemy import select
+from jishi.testing import flows
 
 
 def template(seller_id=None, **kw):
@@ -36,31 +36,12 @@ def give(user, t):
 
 
 def body(items, addr=None, coupons=None, **extra):
-    data = {"items": [{"sku_id": s.id if hasattr(s, "id") else s, "quantity": q} for s, q in items]}
-    if addr is not None:
-        data["address_id"] = addr.id
-    if coupons is not None:
-        data["options"] = {"coupons": coupons}
-    data.update(extra)
-    return data
+    """A checkout body (:func:`jishi.testing.flows.checkout_body`) choosing ``coupons``."""
+    return flows.checkout_body(items, addr, {"coupons": coupons} if coupons is not None else None, **extra)
 
 
-def pay(payment):
-    from flask import current_app
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
-
-    with current_app.test_request_context("/"):
-        trade = sandbox.create_trade(payment)
-        trade.status = "paid"
-        db.session.commit()
-        assert handle_notification("sandbox", sandbox.notification_for(trade)) == "success"
-
-
-def pay_number(number):
-    from jishi.models import PaymentOrder
-
-    pay(db.session.execute(select(PaymentOrder).where(PaymentOrder.number == number)).scalar_one())
+#: pay a payment order by its number (the sandbox gateway's notification)
+pay_number = flows.pay
 
 
 def coupon(cid):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from jishi.db import db
 from jishi.models import Order, OrderAllocation
+from jishi.testing import flows
 from sqlalchemy import select
 
 from .helpers import activity, body, coupon, give, pay_number, template
@@ -29,9 +30,7 @@ def abc(factory, ms, prices=(2000, 3000, 5000)):
 
 
 def place(api, buyer, items, addr, key, coupons=None):
-    r = api.post("/checkout/place", user=buyer, json=body(items, addr, coupons), headers={"Idempotency-Key": key})
-    assert r.status_code == 201, r.json
-    return r.json
+    return flows.place_api(api, buyer, items, addr, {"coupons": coupons} if coupons is not None else None, key=key)
 
 
 def test_seed_example_platform_coupon_18_27_45(api, factory, ms):

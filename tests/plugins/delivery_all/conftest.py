@@ -12,10 +12,3 @@ ALL = ("multistore", "delivery_express", "pickup", "delivery_local")
 def app_plugins(request):
     marker = request.node.get_closest_marker("jishi_plugins")
     return list(marker.args) if marker else list(ALL)
-
-
-@pytest.fixture
-def ms(app):
-    from jishi_multistore import testing
-
-    return testing

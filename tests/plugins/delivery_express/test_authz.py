@@ -10,7 +10,7 @@ checked by :func:`test_single_store_scope`.
 
 ``access``:
 - ``platform``: the platform admin only (templates are platform settings);
-- ``orderer``: the buyer who placed the order;
+- ``buyer``: the buyer who placed the order;
 - ``seller:<permission>``: staff of the object's seller holding the
   permission (clerks hold ``orders`` only here); without an object, any
   seller scope with it, including the platform admin acting for the shop.
@@ -18,34 +18,18 @@ checked by :func:`test_single_store_scope`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from jishi.db import db
+from jishi.testing import authz, principals
+from jishi.testing.authz import Row
 
 from .helpers import PIECE, WEIGHT, place
 
 pytestmark = pytest.mark.jishi_plugins("multistore", "delivery_express")
 
-PRINCIPALS = ("anonymous", "buyer", "orderer", "clerk1", "admin1", "admin2", "platform")
-MERCHANT_OF = {"clerk1": "m1", "admin1": "m1", "admin2": "m2"}
-CLERK_PERMISSIONS = {"orders", "comments"}
-PREFIXES = ("express_admin.", "express_seller.", "express_api.")
+PRINCIPALS = ("anonymous", "other_buyer", "buyer", "clerk1", "admin1", "admin2", "platform")
+BLUEPRINTS = ("express_admin", "express_seller", "express_api")
 SHIP = {"carrier": "sf", "tracking_no": "SF1"}
-
-
-@dataclass(frozen=True)
-class Row:
-    method: str
-    path: str
-    access: str
-    obj: str | None = None
-    json: dict | None = None
-    data: dict | None = None
-
-    @property
-    def is_api(self) -> bool:
-        return self.path.startswith("/api/")
 
 
 ROWS = [
@@ -85,23 +69,8 @@ ROWS = [
     Row("GET", "/api/v1/seller/express/orders/{obj}/tracking", "seller:orders", "shipped"),
     Row("POST", "/api/v1/seller/express/orders/{obj}/tracking", "seller:orders", "shipped", json={"time": "2026-05-01T10:00", "text": "到了"}),
     # buyer API
-    Row("GET", "/api/v1/orders/{obj}/tracking", "orderer", "shipped"),
+    Row("GET", "/api/v1/orders/{obj}/tracking", "buyer", "shipped"),
 ]
-
-
-def expected_allowed(row: Row, who: str, owner: str | None) -> bool:
-    if row.access == "platform":
-        return who == "platform"
-    if row.access == "orderer":
-        return who == "orderer"
-    permission = row.access.partition(":")[2]
-    if who == "platform":
-        return owner is None  # acts for the shop itself: no merchant's object
-    if who not in MERCHANT_OF:
-        return False
-    if who == "clerk1" and permission not in CLERK_PERMISSIONS:
-        return False
-    return owner is None or MERCHANT_OF[who] == owner
 
 
 def build_world(factory):
@@ -110,82 +79,32 @@ def build_world(factory):
 
     t1 = service.save_template(PIECE)
     t2 = service.save_template(WEIGHT)
-    orderer = factory.user(name="下单人")
+    who = principals.standard(factory, multistore=True)
+    orderer = who["buyer"]
     addr = factory.address(orderer)
-    users = {"buyer": factory.user(name="别的买家"), "orderer": orderer, "platform": factory.admin()}
     objects = {("template", "m1"): t1.id, ("template", "m2"): t2.id}
-    for key in ("m1", "m2"):
-        m = ms.merchant(f"商户{key}")
+    for key, m in who.merchants.items():
         service.choose_templates(m.id, [t1.id])
-        if key == "m1":
-            users["admin1"], users["clerk1"] = ms.admin_of(m), ms.clerk(m)
-        else:
-            users["admin2"] = ms.admin_of(m)
         product = ms.product(m, price=2000, stock=20)
         paid = place(orderer, [(product.skus[0], 1)], addr)[0]
         shipped = place(orderer, [(product.skus[0], 1)], addr)[0]
         service.ship(m.id, shipped, "zto", f"ZT{key}", actor=ms.admin_of(m))
         assert paid.seller_id == m.id and paid.delivery_method == "express"
         objects.update({("product", key): product.id, ("order", key): paid.id, ("shipped", key): shipped.id})
-    return users, objects
+    return who.users, objects
 
 
-def _call(client, api, row, path, who, users, obj_id):
-    user = users.get(who)
-    if row.is_api:
-        return api.call(row.method, path, user=user, json=row.json)
-    with client.session_transaction() as sess:
-        sess.clear()
-        if user is not None:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-    if row.method == "GET":
-        return client.get(path)
-    data = {k.format(obj=obj_id): v for k, v in (row.data or {}).items()}
-    return client.open(path, method=row.method, data=data)
-
-
-def _denied(resp, row, who) -> bool:
-    if resp.status_code in (401, 403, 404):
-        return True
-    return not row.is_api and who == "anonymous" and resp.status_code in (302, 303) and "/login" in resp.headers.get("Location", "")
-
-
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.method} {r.path}")
+@pytest.mark.parametrize("row", ROWS, ids=authz.label)
 def test_matrix(app, client, api, factory, row):
     """DE-AUTHZ: every route × principal × own/other merchant's object."""
     users, objects = build_world(factory)
-    owners = ("m1", "m2") if row.obj else (None,)
-    cases = sorted(((who, owner) for who in PRINCIPALS for owner in owners), key=lambda c: expected_allowed(row, *c))
-    failures = []
-    for who, owner in cases:
-        obj_id = objects[(row.obj, owner)] if row.obj else None
-        path = row.path.format(obj=obj_id) if row.obj else row.path
-        resp = _call(client, api, row, path, who, users, obj_id)
-        db.session.rollback()
-        allowed = expected_allowed(row, who, owner)
-        if resp.status_code >= 500:
-            failures.append(f"{who} on {owner}: {resp.status_code}")
-        elif allowed and _denied(resp, row, who):
-            failures.append(f"{who} on {owner}: expected access, got {resp.status_code}")
-        elif not allowed and not _denied(resp, row, who):
-            failures.append(f"{who} on {owner}: expected 401/403/404, got {resp.status_code}")
-    assert not failures, f"{row.method} {row.path} ({row.access}):\n" + "\n".join(failures)
+    authz.assert_row(row, authz.World(users, objects), client=client, api=api, principals=PRINCIPALS,
+                     allowed=authz.standard_access)
 
 
 def test_every_route_has_a_row(app):
     """DE-AUTHZ: a route of the plugin without a row here fails."""
-    adapter = app.url_map.bind("shop.test")
-    covered = set()
-    for row in ROWS:
-        rule, _ = adapter.match(row.path.format(obj=1), method=row.method, return_rule=True)
-        covered.add((rule.rule, row.method))
-    missing = [
-        f"{m} {rule.rule} ({rule.endpoint})"
-        for rule in app.url_map.iter_rules() if rule.endpoint.startswith(PREFIXES)
-        for m in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}) if (rule.rule, m) not in covered
-    ]
-    assert not missing, "routes without an authz row:\n" + "\n".join(missing)
+    covered = authz.assert_every_route_has_a_row(app, ROWS, blueprints=BLUEPRINTS)
     assert len(covered) == len(ROWS)
 
 

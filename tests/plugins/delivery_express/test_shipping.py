@@ -9,6 +9,7 @@ import io
 import pytest
 from jishi.db import db
 from jishi.orders.models import Order
+from jishi.testing.principals import sign_in
 
 from .helpers import place, template
 
@@ -29,10 +30,7 @@ def shop(factory, svc):
 
 def login(client, user):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the English msgids
-    with client.session_transaction() as sess:
-        sess.clear()
-        sess["_user_id"] = user.get_id()
-        sess["_fresh"] = True
+    sign_in(client, user)
 
 
 def test_ship_one_via_kernel_fields(api, shop):

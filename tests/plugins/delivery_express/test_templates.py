@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from jishi.db import db
+from jishi.testing.principals import sign_in
 from jishi_delivery_express.models import ExpressProductTemplate, ExpressTemplate
 
 from .helpers import PIECE, WEIGHT
@@ -16,10 +17,7 @@ BODY = {**WEIGHT, "free_over_amount": 9900, "free_over_pieces": 2,
 
 def login(client, user):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with client.session_transaction() as sess:
-        sess.clear()
-        sess["_user_id"] = user.get_id()
-        sess["_fresh"] = True
+    sign_in(client, user)
 
 
 def test_platform_api_crud(api, factory):

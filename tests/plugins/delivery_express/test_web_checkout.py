@@ -7,16 +7,14 @@ from __future__ import annotations
 from jishi.cart.models import CartLine
 from jishi.db import db
 from jishi.orders.models import Order
+from jishi.testing.principals import sign_in
 
 from .helpers import template
 
 
 def _sign_in(client, user):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
-    with client.session_transaction() as sess:
-        sess.clear()
-        sess["_user_id"] = user.get_id()
-        sess["_fresh"] = True
+    sign_in(client, user)
 
 
 def test_web_checkout_with_express(client, factory, svc):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from jishi.testing import flows
 
 
 @pytest.fixture
@@ -62,17 +63,7 @@ class Helpers:
         body.update(extra)
         return body
 
-    def pay(self, payment):
-        from flask import current_app
-        from jishi.db import db
-        from jishi.payments import sandbox
-        from jishi.payments.service import handle_notification
-
-        with current_app.test_request_context("/"):
-            trade = sandbox.create_trade(payment)
-            trade.status = "paid"
-            db.session.commit()
-            assert handle_notification("sandbox", sandbox.notification_for(trade)) == "success"
+    pay = staticmethod(flows.pay)
 
     def used(self, seller_id=None) -> int:
         from jishi.db import db
@@ -85,28 +76,6 @@ class Helpers:
 @pytest.fixture
 def ld(app):
     return Helpers()
-
-
-@pytest.fixture
-def login(client):
-    """``login(user)``: sign ``user`` in on the test client (web pages)."""
-
-    def do(user):
-        with client.session_transaction() as sess:
-            sess.clear()
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-        return client
-
-    return do
-
-
-@pytest.fixture
-def ms(app):
-    """:mod:`jishi_multistore.testing` (tests marked with multistore only)."""
-    from jishi_multistore import testing
-
-    return testing
 
 
 @pytest.fixture

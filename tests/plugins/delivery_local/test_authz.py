@@ -14,162 +14,83 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from jishi.db import db
+from jishi.testing import authz, flows, principals
+from jishi.testing.authz import Row
 
 pytestmark = pytest.mark.jishi_plugins("multistore", "delivery_local")
 
-PRINCIPALS = ("anonymous", "buyer", "clerk1", "admin1", "admin2", "platform")
+PRINCIPALS = ("anonymous", "other_buyer", "clerk1", "admin1", "admin2", "platform")
 SELLER_OF = {"clerk1": "m1", "admin1": "m1", "admin2": "m2", "platform": "shop"}
-PERMISSIONS = {"clerk1": {"orders", "comments"}}
-PREFIXES = ("delivery_local.", "delivery_local_api.")
+BLUEPRINTS = ("delivery_local", "delivery_local_api")
 COURIER = {"courier_name": "王师傅", "courier_phone": "13900000001"}
 
 
-@dataclass(frozen=True)
-class Row:
-    method: str
-    path: str
-    access: str  # "public" or "seller:<permission>"
-    obj: bool = False
-    json: dict | None = None
-    data: dict | None = None
-
-    @property
-    def is_api(self) -> bool:
-        return self.path.startswith("/api/")
-
-
 SETTINGS_JSON = {"enabled": False, "radius_m": 3000}
-ROWS = [
+ROWS = [  # access: "public" or "seller:<permission>"
     # seller API
     Row("GET", "/api/v1/seller/local/settings", "seller:settings"),
     Row("PUT", "/api/v1/seller/local/settings", "seller:settings", json=SETTINGS_JSON),
     Row("GET", "/api/v1/seller/local/orders", "seller:orders"),
-    Row("POST", "/api/v1/seller/local/orders/{obj}/dispatch", "seller:orders", obj=True, json=COURIER),
-    Row("POST", "/api/v1/seller/local/orders/{obj}/deliver", "seller:orders", obj=True),
+    Row("POST", "/api/v1/seller/local/orders/{obj}/dispatch", "seller:orders", obj="order", json=COURIER),
+    Row("POST", "/api/v1/seller/local/orders/{obj}/deliver", "seller:orders", obj="order"),
     # public API
     Row("GET", "/api/v1/local/slots", "public"),
     # seller console
     Row("GET", "/seller/local/settings", "seller:settings"),
     Row("POST", "/seller/local/settings", "seller:settings", data={"radius_m": "3000"}),
     Row("GET", "/seller/local/orders", "seller:orders"),
-    Row("POST", "/seller/local/orders/{obj}/dispatch", "seller:orders", obj=True, data=COURIER),
-    Row("POST", "/seller/local/orders/{obj}/deliver", "seller:orders", obj=True),
+    Row("POST", "/seller/local/orders/{obj}/dispatch", "seller:orders", obj="order", data=COURIER),
+    Row("POST", "/seller/local/orders/{obj}/deliver", "seller:orders", obj="order"),
 ]
 
 
-def allowed(row: Row, who: str, owner: str | None) -> bool:
-    if row.access == "public":
-        return True
-    permission = row.access.partition(":")[2]
-    if who not in SELLER_OF:
-        return False
-    if who in PERMISSIONS and permission not in PERMISSIONS[who]:
-        return False
-    return owner is None or SELLER_OF[who] == owner
-
-
 @dataclass
-class World:
-    users: dict
-    orders: dict  # owner -> order id
-    sellers: dict  # owner -> seller id (None for the shop)
+class World(authz.World):
+    sellers: dict = None  # owner -> seller id (None for the shop)
+
+    @property
+    def orders(self) -> dict:  # owner -> order id
+        return {owner: oid for (_kind, owner), oid in self.objects.items()}
 
 
 def build_world(factory, ms, ld) -> World:
-    from flask import current_app
-    from jishi.checkout.service import place_order
-
-    buyer = factory.user(name="买家")
-    orderer = factory.user(name="下单人")
+    offsets = {"m1": 0.001, "m2": 0.002}
+    places = {key: {"lat": ld.SHOP[0] + offset, "lng": ld.SHOP[1]} for key, offset in offsets.items()}
+    who = principals.standard(factory, multistore=True, merchant_options=places)
+    orderer = who["buyer"]
     address = factory.address(orderer, lat=ld.NEAR[0], lng=ld.NEAR[1])
-    users = {"buyer": buyer, "platform": factory.admin()}
     orders, sellers = {}, {"shop": None}
     ld.setup(None)
     shop_sku = factory.product(name="店铺草莓", price=3000, stock=50).skus[0].id
     items = {"shop": (shop_sku, "shop")}
-    for key, offset in (("m1", 0.001), ("m2", 0.002)):
-        m = ms.merchant(f"商户{key}", lat=ld.SHOP[0] + offset, lng=ld.SHOP[1])
-        if key == "m1":
-            users["admin1"], users["clerk1"] = ms.admin_of(m), ms.clerk(m)
-        else:
-            users["admin2"] = ms.admin_of(m)
-        ld.setup(m.id, lat=ld.SHOP[0] + offset, lng=ld.SHOP[1])
+    for key, m in who.merchants.items():
+        ld.setup(m.id, **places[key])
         sellers[key] = m.id
         items[key] = (ms.product(m, name=f"{key}的橙", price=3000, stock=50).skus[0].id, f"seller:{m.id}")
     for owner, (sku, group) in items.items():
-        with current_app.test_request_context("/"):
-            [payment] = place_order(orderer, [(sku, 1)], address.id, {"delivery": {group: "local"}, "local_slot": {group: ld.tomorrow()}},
-                                    idempotency_key=f"authz-{owner}")
+        [payment] = flows.place(orderer, [(sku, 1)], address, {"delivery": {group: "local"}, "local_slot": {group: ld.tomorrow()}},
+                                key=f"authz-{owner}")
         ld.pay(payment)
-        orders[owner] = payment.orders[0].id
+        orders[("order", owner)] = payment.orders[0].id
         assert payment.orders[0].delivery_method == "local"
-    return World(users, orders, sellers)
+    return World(who.users, orders, sellers=sellers)
 
 
-def _call(client, api, row: Row, path: str, who: str, world: World):
-    user = world.users.get(who)
-    if row.is_api:
-        return api.call(row.method, path, user=user, json=row.json)
-    with client.session_transaction() as sess:
-        sess.clear()
-        if user is not None:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-    if row.method == "GET":
-        return client.get(path)
-    return client.open(path, method=row.method, data=row.data or {})
+def allowed(row: Row, who: str, owner: str | None) -> bool:
+    # the platform admin acts for the shop itself (owner "shop")
+    return authz.standard_access(row, who, owner, merchant_of=SELLER_OF)
 
 
-def _denied(resp, row: Row, who: str) -> bool:
-    if resp.status_code in (401, 403, 404):
-        return True
-    if not row.is_api and who == "anonymous" and resp.status_code in (302, 303):
-        return "/login" in resp.headers.get("Location", "")
-    return False
-
-
-def _label(row: Row) -> str:
-    return f"{row.method} {row.path}"
-
-
-@pytest.mark.parametrize("row", ROWS, ids=_label)
+@pytest.mark.parametrize("row", ROWS, ids=authz.label)
 def test_matrix(app, client, api, factory, ms, ld, row: Row):
     """LD: who may call what, on the shop's, their own and another merchant's orders."""
-    world = build_world(factory, ms, ld)
-    owners = ("shop", "m1", "m2") if row.obj else (None,)
-    cases = [(who, owner) for who in PRINCIPALS for owner in owners]
-    cases.sort(key=lambda c: allowed(row, *c))  # denied calls first: allowed ones change the world
-    failures = []
-    for who, owner in cases:
-        path = row.path.format(obj=world.orders[owner]) if row.obj else row.path
-        resp = _call(client, api, row, path, who, world)
-        db.session.rollback()
-        ok = allowed(row, who, owner)
-        if resp.status_code >= 500:
-            failures.append(f"{who} on {owner}: {resp.status_code}")
-        elif ok and _denied(resp, row, who):
-            failures.append(f"{who} on {owner}: expected access, got {resp.status_code}")
-        elif not ok and not _denied(resp, row, who):
-            failures.append(f"{who} on {owner}: expected 401/403/404, got {resp.status_code}")
-    assert not failures, f"{_label(row)} ({row.access}):\n" + "\n".join(failures)
+    authz.assert_row(row, build_world(factory, ms, ld), client=client, api=api, principals=PRINCIPALS,
+                     owners=("shop", "m1", "m2"), allowed=allowed)
 
 
 def test_every_route_has_a_row(app):
     """LD: a route of the plugin without a row in ROWS fails here."""
-    adapter = app.url_map.bind("shop.test")
-    covered = set()
-    for row in ROWS:
-        rule, _args = adapter.match(row.path.format(obj=1), method=row.method, return_rule=True)
-        covered.add((rule.rule, row.method))
-    missing = []
-    for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith(PREFIXES):
-            continue
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            if (rule.rule, method) not in covered:
-                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
-    assert not missing, "routes without a row in tests/plugins/delivery_local/test_authz.py:\n" + "\n".join(missing)
+    covered = authz.assert_every_route_has_a_row(app, ROWS, blueprints=BLUEPRINTS)
     assert len(covered) == len(ROWS)
 
 

@@ -23,19 +23,6 @@ def _clear_flags():
     gate.clear_all()
 
 
-@pytest.fixture
-def login(client):
-    """``login(user)``: sign ``user`` in on the test client (web pages)."""
-
-    def do(user):
-        client.get("/logout")
-        resp = client.post("/login", data={"phone": user.phone, "password": "secret123"})
-        assert resp.status_code in (302, 303), resp.status_code
-        return client
-
-    return do
-
-
 @pytest.fixture(scope="module")
 def redis_url():
     """A real redis-server for this module's tests (skipped without one)."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from flask import current_app
 from jishi.db import commit, db, utcnow
 from jishi.orders.models import Order
+from jishi.testing import flows
 from jishi_flashsale import service
 from jishi_flashsale.models import Activity, FlashSku
 
@@ -33,10 +33,7 @@ def buyer(factory):
     return u
 
 
-def address_id(user) -> int:
-    from jishi.accounts.models import Address
-
-    return db.session.execute(db.select(Address.id).where(Address.user_id == user.id)).scalars().first()
+address_id = flows.address_id
 
 
 def buy_api(api, user, sku_id, quantity=1, key=None):
@@ -54,18 +51,8 @@ def place(user, sku_id, quantity=1) -> Order:
     return payments[0].orders[0]
 
 
-def pay(order: Order) -> None:
-    """Pay the order's payment through the sandbox's signed notification."""
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
-
-    payment = db.session.get(Order, order.id).payment
-    with current_app.test_request_context("/", method="POST"):
-        trade = sandbox.create_trade(payment)
-        trade.status = "paid"
-        db.session.commit()
-        handle_notification("sandbox", sandbox.notification_for(trade))
-    db.session.expire_all()
+#: pay an order's payment through the sandbox's signed notification
+pay = flows.pay
 
 
 def flash_sku(activity_id: int, sku_id: int | None = None) -> FlashSku:

@@ -18,16 +18,3 @@ def gb(app):
     from . import helpers
 
     return helpers
-
-
-@pytest.fixture
-def login(client):
-    """``login(user)``: sign ``user`` in on the test client (web pages)."""
-
-    def do(user):
-        client.get("/logout")
-        resp = client.post("/login", data={"phone": user.phone, "password": "secret123"})
-        assert resp.status_code in (302, 303), resp.status_code
-        return client
-
-    return do

@@ -1,5 +1,6 @@
 """Fixtures for the multistore plugin's tests: every test here runs with the
-plugin enabled (``app_plugins``), ``ms`` is :mod:`jishi_multistore.testing`."""
+plugin enabled (``app_plugins``); ``ms`` and ``login`` come from the
+``jishi.testing`` kit."""
 
 from __future__ import annotations
 
@@ -10,23 +11,3 @@ import pytest
 def app_plugins(request):
     marker = request.node.get_closest_marker("jishi_plugins")
     return list(marker.args) if marker else ["multistore"]
-
-
-@pytest.fixture
-def ms(app):
-    from jishi_multistore import testing
-
-    return testing
-
-
-@pytest.fixture
-def login(client):
-    """``login(user)``: sign ``user`` in on the test client (web pages)."""
-
-    def do(user):
-        client.get("/logout")
-        resp = client.post("/login", data={"phone": user.phone, "password": "secret123"})
-        assert resp.status_code in (302, 303), resp.status_code
-        return client
-
-    return do

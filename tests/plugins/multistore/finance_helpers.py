@@ -1,8 +1,9 @@
 """Helpers shared by the finance, ledger and withdrawal tests (no tests here).
 
-Orders go through the real paths: ``place_order`` (the plugin's split), the
-sandbox gateway's notification, ``start_cod``, the order services and the
-after-sales service, so every ledger posting comes from the kernel's hooks.
+Orders go through the real paths (:mod:`jishi.testing.flows`: ``place_order``
+with the plugin's split, the sandbox gateway's notification, the order and
+after-sales services; ``start_cod`` here), so every ledger posting comes
+from the kernel's hooks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from flask import current_app
 from jishi.db import db
 from jishi.hookspecs import Discount, hookimpl
+from jishi.testing import flows
 from sqlalchemy import func, select
 
 
@@ -27,23 +29,7 @@ class DiscountPlugin:
 
 
 def place(buyer, items, address, *, discounts=(), key=None):
-    from jishi.checkout.service import place_order
-
-    with current_app.test_request_context("/"):
-        payments = place_order(buyer, items, address.id, options={"test_discounts": list(discounts)}, idempotency_key=key)
-    return payments
-
-
-def pay(payment):
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
-
-    with current_app.test_request_context("/"):
-        trade = sandbox.create_trade(payment)
-        trade.status = "paid"
-        db.session.commit()
-        assert handle_notification("sandbox", sandbox.notification_for(trade)) == "success"
-    db.session.expire_all()
+    return flows.place(buyer, items, address, {"test_discounts": list(discounts)}, key=key)
 
 
 def pay_cod(payment):
@@ -57,52 +43,8 @@ def pay_cod(payment):
     db.session.expire_all()
 
 
-def fetch(order_id):
-    from jishi.orders.models import Order
-
-    db.session.expire_all()
-    return db.session.get(Order, order_id)
-
-
-def ship(order):
-    from jishi.orders import service
-
-    service.ship(order, carrier="SF", tracking_no="1", actor_kind="platform")
-
-
-def receive(order):
-    from jishi.orders import service
-
-    service.receive(order, actor_kind="buyer")
-
-
-def complete(order):
-    """ship (if needed), receive, complete."""
-    from jishi.orders import service
-
-    order = fetch(order.id)
-    if order.status == "paid":
-        ship(order)
-    if order.status == "shipped":
-        receive(order)
-    service.complete(order, actor_kind="buyer")
-    return fetch(order.id)
-
-
-def refund(order, lines, kind="refund_only"):
-    """The buyer asks for ``lines`` [(order_line_id, qty)] and the platform
-    approves; returns the refund (executed for refund-only requests)."""
-    from jishi.aftersales import service
-    from jishi.models import User
-
-    order = fetch(order.id)
-    user = db.session.get(User, order.user_id)
-    r = service.request_refund(user, order, kind, lines)
-    service.approve(r)
-    if kind == "return_refund":
-        service.confirm_returned(r)
-    db.session.expire_all()
-    return r
+#: the kit's order steps (ship, receive, complete, refund) and payment
+fetch, pay, ship, receive, complete, refund = flows.fetch, flows.pay, flows.ship, flows.receive, flows.complete, flows.refund
 
 
 def journal_sums():

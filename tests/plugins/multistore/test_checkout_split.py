@@ -9,42 +9,23 @@ from __future__ import annotations
 import pytest
 from jishi.db import db
 from jishi.hookspecs import DeliveryOption, hookimpl
-from jishi.models import Order, PaymentOrder, Sku
+from jishi.models import Order, Sku
+from jishi.testing import flows
 from sqlalchemy import func, select
 
 
 # --- helpers (imported by the other order tests) -----------------------------------
 
 
-def body(items, addr=None, **extra):
-    data = {"items": [{"sku_id": s.id if hasattr(s, "id") else s, "quantity": q} for s, q in items]}
-    if addr is not None:
-        data["address_id"] = addr.id
-    data.update(extra)
-    return data
-
-
-def pay(payment):
-    """Pay a payment order through the sandbox gateway's notification."""
-    from flask import current_app
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
-
-    with current_app.test_request_context("/"):
-        trade = sandbox.create_trade(payment)
-        trade.status = "paid"
-        db.session.commit()
-        assert handle_notification("sandbox", sandbox.notification_for(trade)) == "success"
+body = flows.checkout_body
 
 
 def place(api, buyer, items, addr, key, **extra):
-    r = api.post("/checkout/place", user=buyer, json=body(items, addr, **extra), headers={"Idempotency-Key": key})
-    assert r.status_code == 201, r.json
-    return r.json
+    return flows.place_api(api, buyer, items, addr, key=key, **extra)
 
 
-def pay_number(number):
-    pay(db.session.execute(select(PaymentOrder).where(PaymentOrder.number == number)).scalar_one())
+#: pay a payment order (or the one with this number) on the sandbox gateway
+pay = pay_number = flows.pay
 
 
 def set_status(m, status):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 from jishi.db import db
+from jishi.testing import flows
 from jishi_pickup import service
 from jishi_pickup.models import PickupCode
 
@@ -33,20 +34,19 @@ def place(user, items, points: dict | None = None, *, address_id=None, key=None)
 
 
 def pay(payment, *, twice=False):
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
+    """Pay (:func:`jishi.testing.flows.pay`); ``twice``: the gateway then
+    repeats its notification twice (each answered ``success``, nothing changes)."""
+    note = flows.pay(payment)
+    if twice:
+        from jishi.payments import sandbox
+        from jishi.payments.models import SandboxTrade
+        from jishi.payments.service import handle_notification
 
-    with current_app.test_request_context("/"):
-        trade = sandbox.create_trade(payment)
-        trade.status = "paid"
-        db.session.commit()
-        note = sandbox.notification_for(trade)
-        assert handle_notification("sandbox", note) == "success"
-        if twice:
+        with current_app.test_request_context("/"):
             assert handle_notification("sandbox", dict(note)) == "success"
-            note2 = dict(sandbox.notification_for(trade))
-            assert handle_notification("sandbox", note2) == "success"
-    db.session.expire_all()
+            trade = db.session.execute(db.select(SandboxTrade).where(SandboxTrade.trade_no == note["trade_no"])).scalar_one()
+            assert handle_notification("sandbox", dict(sandbox.notification_for(trade))) == "success"
+        db.session.expire_all()
 
 
 def code_of(order) -> PickupCode | None:

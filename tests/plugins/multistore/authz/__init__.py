@@ -29,20 +29,6 @@ but those (a 409 for a second shipment is fine) and never a 5xx.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from jishi.testing.authz import Row
 
-
-@dataclass(frozen=True)
-class Row:
-    method: str
-    path: str
-    access: str
-    obj: str | None = None
-    json: dict | None = None
-    data: dict | None = None  # form fields for web POSTs
-    note: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def is_api(self) -> bool:
-        return self.path.startswith("/api/")
+__all__ = ["Row"]
