@@ -4,6 +4,9 @@ Two levels of categories, about twenty products with Chinese names (some
 with specs and several SKUs, member prices, parameters and tags), a member
 level, a platform admin, a buyer with an address, and a couple of orders:
 one paid, one waiting for payment.
+
+Public API for plugins (see docs/writing-plugins.md): :func:`pay`, for a
+plugin's ``demo_data`` hook.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ BUYER = ("13800000001", "demo1234")
 DEMO_LOGINS = {"platform admin": ADMIN, "buyer": BUYER}  # plugins add theirs (demo_data hook)
 
 # (top category, sub category, [(name, subtitle, price fen, stock, specs or None)])
-CATALOG = [
+CATALOG: list[tuple[str, str, list[tuple[str, str, int, int, dict[str, list[str]] | None]]]] = [
     ("生鲜水果", "时令水果", [
         ("云南高原蓝莓 125g×4盒", "果粉完整 酸甜多汁", 5990, 200, None),
         ("海南贵妃芒 5斤装", "香甜软糯 产地直发", 3990, 150, None),
@@ -134,6 +137,20 @@ def load_demo(logins: dict | None = None) -> str:
     return summary
 
 
+def pay(payment) -> str:
+    """Pay a payment order through the sandbox gateway's real, signed
+    notification (signature, amount check, idempotency, the orders'
+    transitions), as a buyer paying would: for demo and test data. Needs a
+    request context; answers the gateway's reply (``"success"``)."""
+    from jishi.payments import sandbox
+    from jishi.payments.service import handle_notification
+
+    trade = sandbox.create_trade(payment)
+    trade.status = "paid"
+    db.session.commit()
+    return handle_notification("sandbox", sandbox.notification_for(trade))
+
+
 def kernel_demo_orders(data: dict) -> str:
     """The kernel's part of ``demo_orders``."""
     return f"{_demo_orders(data['buyer'], data['address'], data['products'])} orders"
@@ -144,14 +161,9 @@ def _demo_orders(buyer, address, products) -> int:
     from flask import current_app
 
     from jishi.checkout.service import place_order
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
 
     with current_app.test_request_context("/"):
         paid = place_order(buyer, [(products[0].skus[0].id, 2), (products[5].skus[0].id, 1)], address.id, idempotency_key="demo-1")[0]
-        trade = sandbox.create_trade(paid)
-        trade.status = "paid"
-        db.session.commit()
-        handle_notification("sandbox", sandbox.notification_for(trade))
+        pay(paid)
         place_order(buyer, [(products[3].skus[0].id, 3)], address.id, idempotency_key="demo-2")
     return 2

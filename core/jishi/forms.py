@@ -12,10 +12,16 @@ kernel's own pages use, so a plugin's forms read, fail and answer alike.
 - :func:`checkout_options`: the checkout options of a checkout form
   (``delivery-<group>``, ``message-<group>``, ``opt.<name>[.<group>]``)
 - :func:`record_visit`: count a storefront page view for the reports
+- a product form like the console's (a merchant's products, say):
+  :func:`product_form_state` ``(product)`` (what the form shows: the product,
+  or the posted form), :func:`product_data` ``(state)`` (the dict
+  :func:`jishi.catalog.service.save_product` takes; raises :class:`FormError`
+  with the ``field`` and ``message`` of a bad value)
 """
 
 from __future__ import annotations
 
+from jishi.console.catalog import FormError, product_data, product_form_state
 from jishi.web.common import (
     error_text,
     flash_error,
@@ -27,4 +33,7 @@ from jishi.web.common import (
 )
 from jishi.web.shopping import checkout_options
 
-__all__ = ["checkout_options", "error_text", "flash_error", "form_int", "form_money", "form_outcome", "record_visit", "safe_next"]
+__all__ = [
+    "FormError", "checkout_options", "error_text", "flash_error", "form_int", "form_money", "form_outcome",
+    "product_data", "product_form_state", "record_visit", "safe_next",
+]

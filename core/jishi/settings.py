@@ -3,6 +3,10 @@
 ``get("theme.active")`` reads the ``settings`` table once per request (cached
 on ``flask.g``) and falls back to the default declared by the setting's
 panel (``settings_panels`` hook), then to the app config.
+
+Public API for plugins: :func:`get`, :func:`set_many`, and the ``Setting``
+model (``key``, JSON ``value``) for a query that reads a stored setting in
+the same statement as other rows; write settings with :func:`set_many` only.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from typing import Any
 from flask import current_app, g, has_request_context
 
 from jishi.db import db
+from jishi.models import Setting
+
+__all__ = ["Setting", "get", "set_many"]
 
 
 def _defaults() -> dict[str, Any]:
@@ -26,8 +33,6 @@ def _defaults() -> dict[str, Any]:
 
 
 def _stored() -> dict[str, Any]:
-    from jishi.models import Setting
-
     if has_request_context() and "jishi_settings" in g:
         return g.jishi_settings
     rows = db.session.execute(db.select(Setting.key, Setting.value)).all()
@@ -49,8 +54,6 @@ def get(key: str, default: Any = None) -> Any:
 
 def set_many(values: dict[str, Any]) -> None:
     """Upsert settings in the current transaction (caller commits)."""
-    from jishi.models import Setting
-
     for key, value in values.items():
         row = db.session.get(Setting, key)
         if row is None:

@@ -11,6 +11,8 @@ from jishi.db import db, utcnow
 
 KIND_REFUND = "refund_only"
 KIND_RETURN = "return_refund"
+#: A request still in progress (the buyer waits for a decision, a return or the money).
+OPEN_STATUSES = ("requested", "approved", "returning", "returned")
 
 
 class Refund(db.Model):

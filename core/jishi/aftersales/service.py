@@ -27,6 +27,7 @@ from jishi import signals
 from jishi.aftersales.models import (
     KIND_REFUND,
     KIND_RETURN,
+    OPEN_STATUSES,
     Refund,
     RefundLine,
     RefundNote,
@@ -40,7 +41,6 @@ from jishi.orders import state
 from jishi.orders.models import Order, OrderAllocation, OrderLine
 
 KINDS = (KIND_REFUND, KIND_RETURN)
-OPEN_STATUSES = ("requested", "approved", "returning", "returned")
 REFUNDABLE_ORDER_STATUSES = (state.PAID, state.SHIPPED, state.RECEIVED, state.COMPLETED)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
@@ -138,7 +139,7 @@ def list_products(
     cursor: str | None = None,
     limit: int = 20,
     on_shelf: bool | None = True,
-) -> tuple[list, str | None]:
+) -> tuple[Sequence[Any], str | None]:
     """One page of products and the cursor of the next page (``None`` at the end).
 
     Items are rows of :data:`LISTING_COLUMNS` (attribute access like a
@@ -205,7 +206,7 @@ def list_products(
     return rows, next_cursor
 
 
-def _read(stmt, params: dict) -> list:
+def _read(stmt, params: dict) -> Sequence[Any]:
     """Rows of a read-only Core statement, in the session's transaction when
     it has one (after an autoflush, as ``session.execute`` would do), else on
     a pooled connection of its own: a lone read needs no ORM transaction set
@@ -216,7 +217,7 @@ def _read(stmt, params: dict) -> list:
             session.flush()  # a no-op when nothing is pending
         if session.in_transaction():
             return session.connection().execute(stmt, params).all()
-        bind = session.get_bind(clause=stmt)
+        bind: Any = session.get_bind(clause=stmt)  # the Engine (the session holds no Connection here)
     else:  # no session in this app context yet: do not make one for this
         bind = db.engine
     with bind.connect() as conn:
@@ -409,8 +410,8 @@ def get_product(product_id: int, *, visible_only: bool = True) -> Product | None
 def category_tree() -> list[dict]:
     """Every category as a tree of ``{id, name, sort, children}`` (one query)."""
     rows = db.session.execute(select(Category).order_by(Category.sort, Category.id)).scalars().all()
-    nodes = {c.id: {"id": c.id, "name": c.name, "sort": c.sort, "parent_id": c.parent_id, "children": []} for c in rows}
-    roots = []
+    nodes: dict[int, dict[str, Any]] = {c.id: {"id": c.id, "name": c.name, "sort": c.sort, "parent_id": c.parent_id, "children": []} for c in rows}
+    roots: list[dict[str, Any]] = []
     for c in rows:
         node = nodes[c.id]
         parent = nodes.get(c.parent_id) if c.parent_id else None
@@ -441,8 +442,8 @@ def save_category(data: dict, category: Category | None = None) -> Category:
     sort = data.get("sort", category.sort if category else 0)
     if not isinstance(sort, int) or isinstance(sort, bool):
         raise CatalogError("sort", _("Must be an integer."))
-    creating = category is None
-    if creating:
+    old_path: str | None
+    if category is None:
         category = Category(name=name, parent_id=parent_id, sort=sort)
         db.session.add(category)
         db.session.flush()
@@ -645,8 +646,8 @@ def _apply(data: dict, product: Product | None) -> Product:
     creating = product is None
     get = (lambda k, d=None: data.get(k, d)) if creating else (lambda k, d=None: data.get(k, getattr(product, k)))
     name = _clean_name(get("name"), "name", 120)
-    subtitle = _text(data, "subtitle", 200, "" if creating else product.subtitle)
-    description = _text(data, "description", 20000, "" if creating else product.description)
+    subtitle = _text(data, "subtitle", 200, "" if product is None else product.subtitle)
+    description = _text(data, "description", 20000, "" if product is None else product.description)
     category_id = get("category_id")
     if category_id is not None:
         _int(category_id, "category_id", minimum=1, maximum=MAX_ID)
@@ -669,7 +670,7 @@ def _apply(data: dict, product: Product | None) -> Product:
             _clean_name(p.get("name"), f"params.{i}.name", 40)
             if not isinstance(p.get("value"), str) or len(p["value"]) > 200:
                 raise CatalogError(f"params.{i}.value", _("At most %(n)d characters.", n=200))
-    if "specs" in data or creating:
+    if "specs" in data or product is None:
         specs = _validate_specs(data.get("specs"))
     else:
         specs = [(s.name, list(s.values)) for s in product.specs]
@@ -680,7 +681,7 @@ def _apply(data: dict, product: Product | None) -> Product:
         raise CatalogError("skus", _("Send the SKUs together with changed specs."))
     tags = _tags_by_name(data["tags"]) if "tags" in data else None
 
-    if creating:
+    if product is None:
         product = Product(name=name, seller_id=data.get("seller_id"))
         db.session.add(product)
     product.name, product.subtitle, product.description, product.category_id = name, subtitle, description, category_id

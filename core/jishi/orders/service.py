@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from jishi.db import commit, db, utcnow
 from jishi.i18n import N_
@@ -115,9 +116,9 @@ def close_unpaid(now=None) -> int:
     ).scalars().all()
     closed = 0
     for pid in ids:
-        won = db.session.execute(
+        won = cast(CursorResult, db.session.execute(
             update(PaymentOrder).where(PaymentOrder.id == pid, PaymentOrder.status == "pending").values(status="closed")
-        ).rowcount
+        )).rowcount
         if not won:
             db.session.rollback()
             continue

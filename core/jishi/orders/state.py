@@ -16,7 +16,9 @@ also move a paid, shipped or received order straight to ``completed``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
+from sqlalchemy import CursorResult
 from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi import signals
@@ -99,13 +101,13 @@ def transition(order: Order, name: str, *, actor=None, actor_kind: str = "system
     if order.status not in t.source or actor_kind not in t.actors:
         raise TransitionError(order, name)
     now = utcnow()
-    values = {"status": t.target}
+    values: dict[str, Any] = {"status": t.target}
     stamp = _TIMESTAMP.get(t.target)
     if stamp and (t.target != PAID or set_paid_at):
         values[stamp] = now
-    result = db.session.execute(
+    result = cast(CursorResult, db.session.execute(
         db.update(Order).where(Order.id == order.id, Order.status == order.status).values(**values).execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         raise TransitionError(order, name)
     old = order.status

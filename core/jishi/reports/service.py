@@ -4,6 +4,11 @@ Every figure is one SQL aggregate over a date range; nothing loads all the
 orders into Python. Ranges are ``[start, end]`` in whole days (naive UTC,
 like every timestamp column): ``start`` and ``end`` are dates (or
 datetimes, taken as given, end exclusive).
+
+Public API for plugins (see docs/writing-plugins.md): the figures of one
+seller (``seller_id``; None: the shop itself) and the exports, and the
+``PageVisit`` model (daily counters ``day``, ``kind``, ``ref_id``, ``count``
+written by :func:`record_visit`) for a plugin's own visit figures.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import and_, func, select
 from jishi.accounts.models import User
 from jishi.aftersales.models import Refund
 from jishi.db import db, utcnow
+from jishi.models import PageVisit
 from jishi.money import fen_to_yuan_str
 from jishi.orders.models import Order, OrderLine
 
@@ -57,8 +63,6 @@ def _paid(start, end):
 
 def overview(start=None, end=None, seller_id: int | None = None) -> dict:
     """Headline figures for a range: counts and fen, all integers."""
-    from jishi.models import PageVisit
-
     s, e = _range(start, end)
     seller = (Order.seller_id == seller_id,) if seller_id is not None else ()
     placed = db.session.execute(
@@ -98,8 +102,6 @@ def funnel(start=None, end=None, seller_id: int | None = None) -> dict:
     """Visits -> buyers who placed an order -> buyers who paid, with rates
     in permille (integers). With ``seller_id``: that store's orders (visits
     stay the site's)."""
-    from jishi.models import PageVisit
-
     s, e = _range(start, end)
     d0, d1 = _days(s, e)
     visits = int(db.session.execute(
@@ -156,14 +158,12 @@ def top_products(start=None, end=None, limit: int = 10, seller_id: int | None = 
 def record_visit(kind: str = "site", ref_id: int = 0, *, commit: bool = True) -> None:
     """Count one visit for today (an atomic upsert on ``page_visits``)."""
     from jishi.db import fresh_write
-    from jishi.models import PageVisit
 
     fresh_write()  # on SQLite a GET's read transaction must not upgrade to a write
     day = utcnow().date().isoformat()
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     stmt = insert(PageVisit).values(day=day, kind=kind[:20], ref_id=int(ref_id or 0), count=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=[PageVisit.day, PageVisit.kind, PageVisit.ref_id], set_={"count": PageVisit.count + 1}

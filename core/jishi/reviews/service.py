@@ -10,8 +10,9 @@ platform approves it. Sellers and the platform reply; either may delete
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jishi import settings, signals
@@ -61,12 +62,12 @@ def post_review(user, order_line: OrderLine, rating: int, content: str = "", ano
     problem = _why_not(user, order_line)
     if problem:
         raise problem
-    won = db.session.execute(
+    won = cast(CursorResult, db.session.execute(
         update(OrderLine)
         .where(OrderLine.id == order_line.id, OrderLine.reviewed.is_(False))
         .values(reviewed=True)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     if won != 1:
         rollback()
         raise ReviewError("order_line_id", _("You have already reviewed this product."), status=409, code="conflict")

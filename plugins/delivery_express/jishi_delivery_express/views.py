@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from jishi.access import login_redirect
 from jishi.errors import DomainError
-from jishi.extensions import login_manager
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, fen_to_yuan_str, parse_yuan
 from jishi.sellers import current_scope, seller_page
@@ -30,7 +30,7 @@ REGION_ROWS_EXTRA = 3
 @admin.before_request
 def _platform_admin_only():
     if not current_user.is_authenticated:
-        return login_manager.unauthorized()
+        return login_redirect()
     if not getattr(current_user, "is_platform_admin", False):
         abort(403)
     return None

@@ -45,9 +45,8 @@ def place(data: dict) -> str | None:
     from flask import current_app
     from jishi.checkout.entry import build_checkout, place_order
     from jishi.checkout.errors import CheckoutError
+    from jishi.demo import pay
     from jishi.orders.models import Order
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
 
     buyer, address = data.get("buyer"), data.get("address")
     products = [p for p in data.get("products") or [] if p.seller_id is None and not p.is_virtual and p.skus and p.skus[0].stock > 2]
@@ -68,10 +67,7 @@ def place(data: dict) -> str | None:
         except CheckoutError:
             db.session.rollback()
             return None
-        trade = sandbox.create_trade(payment)
-        trade.status = "paid"
-        commit()
-        handle_notification("sandbox", sandbox.notification_for(trade))
+        pay(payment)
         order = db.session.get(Order, payment.orders[0].id)
         service.dispatch(order, "王师傅", "13900000001")
     return "1 local order out for delivery"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jishi.db import commit, db, utcnow
+from jishi.demo import pay
 
 from jishi_groupbuy import service
 from jishi_groupbuy.models import Activity
@@ -70,15 +71,3 @@ def _delivery_choice(buyer, items, address_id, options) -> dict:
             return {group.key: option.code}
     rollback()
     return {}
-
-
-def pay(payment) -> None:
-    """Pay ``payment`` through the sandbox gateway's real, signed
-    notification (as the kernel's demo does). Needs a request context."""
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
-
-    trade = sandbox.create_trade(payment)
-    trade.status = "paid"
-    db.session.commit()
-    handle_notification("sandbox", sandbox.notification_for(trade))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, abort
 from flask_login import current_user
 from flask_smorest import Blueprint as ApiBlueprint
-from jishi.extensions import login_manager
+from jishi.access import login_redirect
 
 shop = Blueprint("multistore", __name__)
 merchant = Blueprint("merchant", __name__, url_prefix="/merchant")
@@ -24,7 +24,7 @@ api = ApiBlueprint("multistore_api", __name__, url_prefix="/api/v1", description
 @admin.before_request
 def _platform_only():
     if not current_user.is_authenticated:
-        return login_manager.unauthorized()
+        return login_redirect()
     if not getattr(current_user, "is_platform", False):
         abort(403)
     return None

@@ -110,9 +110,8 @@ def _cross_store_order(data: dict, fruit, snacks) -> str:
     the order completes and 鲜果多多 asks for a withdrawal."""
     from jishi.checkout.entry import place_order
     from jishi.money import format_fen
+    from jishi.demo import pay
     from jishi.orders import state
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
 
     from jishi_multistore import ledger
 
@@ -121,10 +120,7 @@ def _cross_store_order(data: dict, fruit, snacks) -> str:
     snack_sku = products.list_products(merchant_id=snacks.id)[0][0][0].skus[0].id
     with current_app.test_request_context("/"):
         [payment] = place_order(buyer, [(fruit_sku, 2), (snack_sku, 3)], address.id, {"messages": {}}, idempotency_key="demo-mall-1")
-        trade = sandbox.create_trade(payment)
-        trade.status = "paid"
-        commit()
-        handle_notification("sandbox", sandbox.notification_for(trade))
+        pay(payment)
         order = next(o for o in payment.orders if o.seller_id == fruit.id)
         order = db.session.get(type(order), order.id)
         order.carrier, order.tracking_no = "顺丰速运", "SF1000200030"

@@ -128,7 +128,7 @@ def _paid_in(s: datetime, e: datetime):
 def visits(merchant_id: int, start: date, end: date) -> dict:
     """Shop page + product page visits of the merchant: {shop, product, total}."""
     from jishi.catalog.models import Product
-    from jishi.models import PageVisit
+    from jishi.reports.service import PageVisit
 
     d0, d1 = start.isoformat(), end.isoformat()
     rows = db.session.execute(
@@ -153,8 +153,8 @@ def product_analysis(merchant_id: int, start: date, end: date, limit: int = 50) 
     views, paid buyers, units, amount and the pay conversion (permille of
     buyers per view)."""
     from jishi.catalog.models import Product
-    from jishi.models import PageVisit
     from jishi.orders.models import Order, OrderLine
+    from jishi.reports.service import PageVisit
 
     s, e = _moments(start, end)
     d0, d1 = start.isoformat(), end.isoformat()

@@ -270,7 +270,7 @@ def _rate_rows(merchant_ids: Sequence[int], category_ids: Sequence[int]):
     category rates, the paths of the lines' (and merchants') categories and
     the stored platform default."""
     from jishi.catalog.models import Category
-    from jishi.models import Setting
+    from jishi.settings import Setting
 
     text_null = cast(null(), String)
     int_null = cast(null(), db.Integer)

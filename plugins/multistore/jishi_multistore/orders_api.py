@@ -6,15 +6,8 @@ from __future__ import annotations
 
 from flask import Response
 from flask_login import current_user
-from jishi.api.common import platform_required
-from jishi.api.orders import (
-    Id,
-    OrderDetailSchema,
-    OrderListItemSchema,
-    QueryId,
-    order_detail,
-    schema_values,
-)
+from jishi.api.common import Id, QueryId, platform_required
+from jishi.api.schemas import OrderDetailSchema, OrderListItemSchema, order_detail, schema_values
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service

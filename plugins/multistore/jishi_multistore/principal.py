@@ -93,10 +93,10 @@ def merchant_page(permission: str | None = None):
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            from jishi.extensions import login_manager
+            from jishi.access import login_redirect
 
             if not current_user.is_authenticated:
-                return login_manager.unauthorized()
+                return login_redirect()
             principal = current_principal()
             if principal is None:
                 abort(403)

@@ -19,7 +19,7 @@ from flask_login import current_user
 from jishi.catalog.service import seller_profiles
 from jishi.db import db
 from jishi.errors import DomainError
-from jishi.forms import error_text, form_int, form_outcome
+from jishi.forms import FormError, error_text, form_int, form_outcome, product_data, product_form_state
 from jishi.i18n import gettext as _
 from jishi.i18n import parse_shop_time, to_shop_time
 
@@ -78,8 +78,6 @@ def products():
 def _form_state(product, state) -> dict:
     """The kernel's product form state plus the merchant form's own fields:
     tags as checkboxes, the listing choice; never on shelf from the form."""
-    from jishi.console.catalog import product_form_state
-
     form = product_form_state(product)
     if request.method == "POST":
         f = request.form
@@ -99,8 +97,6 @@ def _form_state(product, state) -> dict:
 
 
 def _product_form(product):
-    from jishi.console.catalog import FormError, product_data
-
     state = service.state_of(product) if product is not None else None
     form = _form_state(product, state)
     error = None

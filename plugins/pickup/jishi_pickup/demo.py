@@ -41,8 +41,7 @@ def demo_orders(data: dict) -> str | None:
     """The buyer buys one of the shop's goods for pickup and pays."""
     from flask import current_app
     from jishi.checkout.entry import build_checkout, place_order
-    from jishi.payments import sandbox
-    from jishi.payments.service import handle_notification
+    from jishi.demo import pay
 
     buyer, products = data.get("buyer"), data.get("products") or []
     own = [p for p in products if p.seller_id is None and not p.is_virtual and p.skus]
@@ -59,10 +58,7 @@ def demo_orders(data: dict) -> str | None:
         point = service.points_of(group.seller_id, active_only=True)[0]
         options = {"delivery": {group.key: service.CODE}, service.OPTION: {group.key: point.id}}
         [payment] = place_order(buyer, items, None, options, idempotency_key="demo-pickup-1")
-        trade = sandbox.create_trade(payment)
-        trade.status = "paid"
-        db.session.commit()
-        handle_notification("sandbox", sandbox.notification_for(trade))
+        pay(payment)
     order = payment.orders[0]
     code = service.code_of(order.id)
     return "1 pickup order with its pickup code" if code is not None else "1 pickup order (no code)"

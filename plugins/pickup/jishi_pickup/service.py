@@ -339,8 +339,7 @@ def verify(scope, user, raw_code) -> tuple[PickupCode, object]:
 
 def _open_aftersales(order) -> bool:
     """Whether the buyer has a refund request still open on the order."""
-    from jishi.aftersales.models import Refund
-    from jishi.aftersales.service import OPEN_STATUSES
+    from jishi.aftersales.models import OPEN_STATUSES, Refund
 
     return db.session.execute(select(Refund.id).where(Refund.order_id == order.id, Refund.status.in_(OPEN_STATUSES)).limit(1)).first() is not None
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from jishi.access import rate_limit
 from jishi.db import commit, db, rollback
-from jishi.extensions import limiter
 from jishi.i18n import gettext as _
 from jishi.sellers import current_scope, seller_page
 from markupsafe import Markup
@@ -32,7 +32,7 @@ def verify_key() -> str:
     return f"addr:{get_remote_address()}"
 
 
-verify_rate_limit = limiter.shared_limit(verify_limit, scope="pickup-verify", key_func=verify_key, methods=["POST"])
+verify_rate_limit = rate_limit(verify_limit, scope="pickup-verify", key_func=verify_key, methods=["POST"])
 
 
 # --- Points ---------------------------------------------------------------------

@@ -1,0 +1,22 @@
+"""The kernel API's order schemas, for a plugin's own order endpoints (a
+merchant's or a platform's order list and detail) that answer orders the way
+``/api/v1/orders`` does.
+
+Public API for plugins (see docs/writing-plugins.md):
+
+- :class:`OrderListItemSchema`, :class:`OrderDetailSchema`: an order in a
+  list (with its lines) and in full; subclass them to add your fields
+- :func:`order_detail` ``(order)``: the values :class:`OrderDetailSchema`
+  dumps (lines, allocations, history, delivery, refunds, seller, notices)
+- :func:`schema_values` ``(obj, schema_cls, **extra)``: an object's values for
+  ``schema_cls`` plus ``extra``
+
+Id fields for the paths and arguments (``Id``, ``QueryId``) are in
+:mod:`jishi.api.common`.
+"""
+
+from __future__ import annotations
+
+from jishi.api.orders import OrderDetailSchema, OrderListItemSchema, order_detail, schema_values
+
+__all__ = ["OrderDetailSchema", "OrderListItemSchema", "order_detail", "schema_values"]
