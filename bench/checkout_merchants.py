@@ -76,7 +76,7 @@ def run(kind: str, n: int) -> list[tuple]:
             headers = {"Authorization": f"Bearer {token}"}
             db.session.remove()
 
-            def place(key: str):
+            def place(key: str, payload=payload, headers=headers, merchants=merchants):
                 r = client.post("/api/v1/checkout/place", json=payload, headers={**headers, "Idempotency-Key": key})
                 assert r.status_code == 201, r.get_json()
                 assert len(r.get_json()["orders"]) == merchants
@@ -109,7 +109,7 @@ def main() -> None:
         for merchants, lines_each, count, p50, p90 in rows:
             print(f"{merchants:>9} {merchants * lines_each:>5} {count:>10} {p50:>8.1f} {p90:>8.1f}")
         base = rows[0][2]
-        extra = {f"{m}×{l}": c - base for m, l, c, *_ in rows}
+        extra = {f"{m}×{n}": c - base for m, n, c, *_ in rows}
         print("statements added over 1 merchant × 1 line:", extra)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import database_url  # noqa: E402
+from common import database_url
 
 LAT0, LNG0, SPAN = 29.5, 119.5, 1.5
 

@@ -5,6 +5,7 @@ mapping — and the default SQLite database in the instance folder."""
 from __future__ import annotations
 
 import stat
+from datetime import UTC
 
 import pytest
 from jishi.app import create_app
@@ -122,7 +123,7 @@ def test_default_delivery_steps_aside_for_delivery_plugins(app):
 def test_shop_time_helpers(app):
     """K: times are stored naive UTC and typed/read in the shop's zone
     (BABEL_DEFAULT_TIMEZONE, Asia/Shanghai = UTC+8)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import pytest
     from jishi.i18n import from_shop_time, parse_shop_time, shop_timezone, to_shop_time
@@ -133,7 +134,7 @@ def test_shop_time_helpers(app):
     assert (local.hour, local.minute, local.utcoffset()) == (14, 30, timedelta(hours=8))
     assert to_shop_time(None) is None
     assert from_shop_time(datetime(2026, 5, 1, 14, 30)) == stored
-    assert from_shop_time(datetime(2026, 5, 1, 6, 30, tzinfo=timezone.utc)) == stored
+    assert from_shop_time(datetime(2026, 5, 1, 6, 30, tzinfo=UTC)) == stored
     assert parse_shop_time("2026-05-01 14:30") == stored
     assert parse_shop_time("2026-05-01T07:30+01:00") == stored
     assert parse_shop_time("  ") is None

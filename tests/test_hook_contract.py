@@ -95,7 +95,7 @@ def test_every_hook_has_an_example(name):
     impls = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
     assert len(impls) == 1, f"{name}: the example defines no function {name}()"
     impl = impls[0]
-    assert any(isinstance(d, ast.Name) and d.id == "hookimpl" or isinstance(d, ast.Call) and getattr(d.func, "id", "") == "hookimpl"
+    assert any((isinstance(d, ast.Name) and d.id == "hookimpl") or (isinstance(d, ast.Call) and getattr(d.func, "id", "") == "hookimpl")
                for d in impl.decorator_list), f"{name}: the example is not marked @hookimpl"
     taken = [a.arg for a in impl.args.args]
     allowed = list(inspect.signature(func).parameters)

@@ -95,7 +95,7 @@ def _postgres_server() -> str | None:
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         engine.dispose()
-    except Exception:  # noqa: BLE001 - no server: skip
+    except Exception:
         return None
     return url
 

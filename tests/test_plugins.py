@@ -169,7 +169,7 @@ def test_check_pending_catches_a_misspelt_hookimpl(tmp_path):
         def split_carts(self, lines, user):  # the hook is split_cart
             return None
 
-    with pytest.raises(PluginError, match="misspelt.*split_carts"):
+    with pytest.raises(PluginError, match=r"misspelt.*split_carts"):
         make_app(tmp_path, extra_plugins=[Misspelt()])
 
 

@@ -138,7 +138,7 @@ def test_static_files_through_the_chain(client):
 def test_missing_parent_is_an_error(tmp_path):
     """K12: a theme whose parent is not installed is refused, naming both."""
     _theme(tmp_path, "orphan", parent="ghost")
-    with pytest.raises(ThemeError, match="'orphan'.*'ghost'"):
+    with pytest.raises(ThemeError, match=r"'orphan'.*'ghost'"):
         discover([tmp_path])
 
 

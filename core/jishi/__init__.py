@@ -8,4 +8,4 @@ result dataclasses), :mod:`jishi.signals`, :mod:`jishi.money`,
 from jishi.hookspecs import hookimpl
 
 __version__ = "0.1.0"
-__all__ = ["hookimpl", "__version__"]
+__all__ = ["__version__", "hookimpl"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import pluggy
 from importlib_metadata import entry_points

@@ -27,7 +27,7 @@ from flask_login import current_user
 
 from jishi.hookspecs import SellerScope
 
-__all__ = ["SellerScope", "current_scope", "seller_page", "seller_api", "owns"]
+__all__ = ["SellerScope", "current_scope", "owns", "seller_api", "seller_page"]
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 

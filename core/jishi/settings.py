@@ -36,7 +36,7 @@ def _stored() -> dict[str, Any]:
     if has_request_context() and "jishi_settings" in g:
         return g.jishi_settings
     rows = db.session.execute(db.select(Setting.key, Setting.value)).all()
-    stored = {k: v for k, v in rows}
+    stored = dict(rows)
     if has_request_context():
         g.jishi_settings = stored
     return stored

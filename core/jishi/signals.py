@@ -196,7 +196,7 @@ def _record_failure(name, sender, receiver, exc, kwargs) -> None:
             )
         )
         db.session.commit()
-    except Exception:  # noqa: BLE001 - recording a failure must never raise
+    except Exception:
         db.session.rollback()
 
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 import pytest
-from sqlalchemy import func, select
-
 from jishi import signals
 from jishi.aftersales import service
 from jishi.aftersales.models import Refund, RefundLine, RefundReversal
 from jishi.db import db
 from jishi.hookspecs import Discount, hookimpl
 from jishi.models import Order, OrderAllocation, OrderLine, SandboxTrade, Sku
+from sqlalchemy import func, select
 
 
 class FullReduction:
@@ -377,7 +376,7 @@ def test_racing_refunds_pay_once(app, api, client, factory):
                 except service.AfterSalesError as exc:
                     db.session.rollback()
                     outcomes.append(exc.field)
-            except Exception as exc:  # noqa: BLE001 - asserted below
+            except Exception as exc:
                 errors.append(exc)
             finally:
                 db.session.remove()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
-
 from jishi.cart.models import CartLine
 from jishi.db import db
 from jishi.hookspecs import Discount, hookimpl
 from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku
+from sqlalchemy import func, select
 
 
 def body(items, addr=None, **extra):

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlparse
 
-from sqlalchemy import select, update
-
 from jishi.db import db, utcnow
 from jishi.models import Order, PaymentOrder, Sku
 from jishi.orders import service as orders_service
+from sqlalchemy import select, update
 
 
 def place(api, buyer, addr, items, key):

@@ -9,13 +9,12 @@ from urllib.parse import urlparse
 
 import pytest
 from flask import g
-from sqlalchemy import func, select, update
-
 from jishi.db import db, utcnow
 from jishi.hookspecs import hookimpl
 from jishi.models import Order, OrderEvent, PaymentNotification, PaymentOrder, SandboxTrade
 from jishi.orders import service as orders_service
 from jishi.payments import sandbox
+from sqlalchemy import func, select, update
 
 
 def place(api, buyer, addr, sku, qty=1, key="k"):

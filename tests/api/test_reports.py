@@ -8,12 +8,11 @@ import io
 from urllib.parse import urlparse
 
 import pytest
-from openpyxl import load_workbook
-
 from jishi.db import db, utcnow
 from jishi.hookspecs import CartGroup, hookimpl
 from jishi.models import PageVisit
 from jishi.reports import service
+from openpyxl import load_workbook
 
 
 def order(api, client, buyer, addr, sku, qty, key, pay=True):
@@ -93,7 +92,7 @@ def test_record_visit_upserts(app, factory):
 
 def test_reports_are_sql_aggregates(api, client, factory, queries):
     """K16 (performance): the overview takes the same few statements for 1 or many orders."""
-    admin = factory.admin()
+    factory.admin()
     buyer = factory.user()
     addr = factory.address(buyer)
     sku = factory.product(price=100, stock=100).skus[0]

@@ -7,12 +7,11 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from flask import g
-from sqlalchemy import update
-
 from jishi import settings, signals
 from jishi.db import db, utcnow
 from jishi.models import Order, OrderLine
 from jishi.reviews import service
+from sqlalchemy import update
 
 
 def bought(api, client, factory, buyer, price=1000, receive=True, product=None):

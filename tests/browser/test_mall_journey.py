@@ -40,7 +40,7 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
     with live_app.app_context():
         factories.category("茶叶")
         factories.admin(phone="13800000000", password="admin1234")
-        applicant = factories.user(phone="13700000002", name="龙井茶农")
+        factories.user(phone="13700000002", name="龙井茶农")  # the applicant
         buyer = factories.user(phone="13700000003", name="买家")
         factories.address(buyer, name="李雷", phone="13700000003")
         cups = ms.merchant("青瓷茶具店", lat=30.25, lng=120.16)

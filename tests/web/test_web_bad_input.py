@@ -5,7 +5,8 @@ message, never a 500 (shared rule: bad input is never a server error)."""
 def test_bad_input_never_gives_a_server_error(app, client, shop, buyer, factory, login):
     """Garbage ids, cursors, dates, money and enum values in queries and forms."""
     a = factory.admin()
-    ac = app.test_client(); ac.post("/login", data={"phone": a.phone, "password": "secret123"})
+    ac = app.test_client()
+    ac.post("/login", data={"phone": a.phone, "password": "secret123"})
     login(buyer)
     urls = ["/search?cursor=garbage", "/search?cursor=eyJ4Ijox", "/search?sort=bogus&tag=abc&min=-1&max=1e9", "/search?tag=999999",
             "/orders?before=abc&status=zzz", "/orders?before=-5", "/checkout?address_id=abc&delivery-shop=nope",
@@ -18,10 +19,12 @@ def test_bad_input_never_gives_a_server_error(app, client, shop, buyer, factory,
     bad = []
     for u in urls:
         r = client.get(u)
-        if r.status_code >= 500: bad.append((u, r.status_code))
+        if r.status_code >= 500:
+            bad.append((u, r.status_code))
     for u in curls:
         r = ac.get(u)
-        if r.status_code >= 500: bad.append((u, r.status_code))
+        if r.status_code >= 500:
+            bad.append((u, r.status_code))
     posts = [("/cart/add", {"sku_id": "abc", "quantity": "x"}), ("/cart/add", {"sku_id": "99999", "quantity": "1"}), ("/cart/add", {"sku_id": str(shop["tea"].skus[0].id), "quantity": "-3"}),
              ("/cart", {"remove": "99999"}), ("/cart", {"qty-99999": "5", "selected": "abc"}), ("/checkout", {"address_id": "abc", "action": "place"}),
              ("/checkout", {"address_id": "99999", "action": "place", "idempotency_key": "k" * 200}), ("/pay/nonexistent", {"method": "x"}),
@@ -29,7 +32,8 @@ def test_bad_input_never_gives_a_server_error(app, client, shop, buyer, factory,
              ("/locale", {}), ("/orders/1/lines/1/review", {"rating": "9"})]
     for u, d in posts:
         r = client.post(u, data=d)
-        if r.status_code >= 500: bad.append((u, r.status_code))
+        if r.status_code >= 500:
+            bad.append((u, r.status_code))
     cposts = [("/console/products/new", {"action": "save", "sku_count": "abc"}), ("/console/products/new", {"action": "save", "name": "x", "sku_count": "1", "sku-0-price": "1", "sku-0-stock": "abc", "sku-0-is_active": "1"}),
               ("/console/categories", {"name": "", "parent_id": "abc"}), ("/console/categories", {"name": "x", "parent_id": "99999"}), ("/console/categories", {"name": "x", "id": "99999"}),
               ("/console/orders/batch-ship", {"order_id": ["abc", "99999"]}), ("/console/refunds/99999/approve", {}), ("/console/reviews/99999/reply", {}),
@@ -38,5 +42,6 @@ def test_bad_input_never_gives_a_server_error(app, client, shop, buyer, factory,
               (f"/console/skus/{shop['tea'].skus[0].id}/stock", {"stock": "99999999999999999999"}), (f"/console/products/{shop['tea'].id}/shelf", {})]
     for u, d in cposts:
         r = ac.post(u, data=d)
-        if r.status_code >= 500: bad.append((u, r.status_code))
+        if r.status_code >= 500:
+            bad.append((u, r.status_code))
     assert not bad, bad

@@ -1,11 +1,10 @@
 """Cart and checkout grouped by the split hook, one payment per store (K6, K7, K9)."""
 
 import pytest
-from webforms import page_form
-
 from jishi.db import db
 from jishi.hookspecs import CartGroup, hookimpl
 from jishi.orders.models import Order, PaymentOrder
+from webforms import page_form
 
 
 class SplitBySeller:

@@ -17,7 +17,7 @@ class WeChatLogin:
 class SlotFiller:
     """Fills storefront slots and reads a checkout option its slot adds."""
 
-    seen_options: list = []  # noqa: RUF012 - reset by the fixture
+    seen_options: list = []
 
     @hookimpl
     def template_slot(self, slot, context):
@@ -52,7 +52,7 @@ def extra_plugins():
 
 def test_browsing_pages_render(client, shop):
     """K4: home, category, search with filters and sort, product detail."""
-    tea, fruit = shop["tea"], shop["fruit"]
+    fruit = shop["fruit"]
     home = client.get("/").get_data(as_text=True)
     assert "龙井茶" in home and "水果" in home and "下架商品" not in home
     page = client.get("/categories").get_data(as_text=True)

@@ -110,4 +110,4 @@ class Address(db.Model):
         return f"{self.province}{self.city}{self.district}{self.detail}"
 
 
-__all__ = ["User", "ApiToken", "Address", "MemberLevel"]
+__all__ = ["Address", "ApiToken", "MemberLevel", "User"]

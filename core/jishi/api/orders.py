@@ -16,11 +16,11 @@ from sqlalchemy.orm import selectinload
 from jishi.aftersales.models import Refund
 from jishi.api.catalog import SellerProfileSchema
 from jishi.api.common import MAX_ID, Id, Money, QueryId, StrictInt, login_required, not_found  # noqa: F401 - Id, QueryId: shared by the order API modules
+from jishi.catalog.service import seller_profiles
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
-from jishi.catalog.service import seller_profiles
 from jishi.orders.models import Order, OrderAllocation, PaymentOrder
 from jishi.web_helpers import order_notices
 

@@ -30,7 +30,7 @@ class Category(db.Model):
     # Materialised path "/1/4/9/" so a category's whole subtree is one LIKE.
     path: Mapped[str] = mapped_column(String(255), default="/", index=True)
 
-    parent: Mapped["Category | None"] = relationship(remote_side=[id])
+    parent: Mapped[Category | None] = relationship(remote_side=[id])
 
     @property
     def depth(self) -> int:
@@ -79,16 +79,16 @@ class Product(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     category: Mapped[Category | None] = relationship()
-    skus: Mapped[list["Sku"]] = relationship(
+    skus: Mapped[list[Sku]] = relationship(
         back_populates="product", order_by="Sku.id", cascade="all, delete-orphan"
     )
-    images: Mapped[list["ProductImage"]] = relationship(
+    images: Mapped[list[ProductImage]] = relationship(
         order_by="ProductImage.sort", cascade="all, delete-orphan"
     )
-    params: Mapped[list["ProductParam"]] = relationship(
+    params: Mapped[list[ProductParam]] = relationship(
         order_by="ProductParam.sort", cascade="all, delete-orphan"
     )
-    specs: Mapped[list["ProductSpec"]] = relationship(
+    specs: Mapped[list[ProductSpec]] = relationship(
         order_by="ProductSpec.sort", cascade="all, delete-orphan"
     )
     tags: Mapped[list[Tag]] = relationship(secondary=product_tags, order_by=Tag.id)

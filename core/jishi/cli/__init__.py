@@ -62,7 +62,7 @@ class JishiGroup(click.Group):
     def list_commands(self, ctx):
         try:
             self._load_plugin_commands(ctx)
-        except Exception as exc:  # noqa: BLE001 - help must still list the kernel's commands
+        except Exception as exc:
             click.echo(f"Warning: plugin commands unavailable: {exc}", err=True)
         return super().list_commands(ctx)
 

@@ -77,7 +77,7 @@ def _active_theme() -> str:
     name = current_app.config.get("JISHI_THEME")
     try:
         name = settings.get("theme.active") or name
-    except Exception:  # noqa: BLE001 - no schema yet: the configured theme
+    except Exception:
         from jishi.db import db
 
         db.session.rollback()

@@ -244,4 +244,4 @@ def settings_page():
 
 
 # Register the other console pages on the blueprint.
-from jishi.console import catalog, sales  # noqa: F401
+from jishi.console import catalog, sales  # noqa: E402, F401

@@ -344,7 +344,7 @@ def run_parallel(app, n: int, fn, *, request: dict | None = None, timeout: float
                 with ctx:
                     barrier.wait(timeout=30)
                     results[i] = fn(i)
-            except Exception as exc:  # noqa: BLE001 - returned to the caller
+            except Exception as exc:
                 errors.append(exc)
             finally:
                 db.session.remove()

@@ -64,7 +64,7 @@ def source_messages(package) -> set[str]:
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
     keywords = dict(DEFAULT_KEYWORDS)
-    keywords.update({k: None for k in KEYWORDS})
+    keywords.update(dict.fromkeys(KEYWORDS))
     found = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(str(package_dir(package)), METHOD_MAP, keywords=keywords):
         found.add(message if isinstance(message, str) else message[0])

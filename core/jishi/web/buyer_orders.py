@@ -122,7 +122,7 @@ def refund_new(order_id: int):
     if request.method == "POST":
         kind = request.form.get("kind", "")
         wanted = []
-        for line, max_qty, _max_amount in refundable:
+        for line, _max_qty, _max_amount in refundable:
             qty = form_int(f"qty-{line.id}", 0)
             if qty:
                 wanted.append((line.id, qty))

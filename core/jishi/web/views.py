@@ -48,7 +48,7 @@ def _listing(template: str, **context):
     tag_id = args.get("tag", type=int)
     min_price, max_price = query_money("min"), query_money("max")
     category = context.get("category")
-    query = dict(q=q, category_id=category.id if category else None, tag_id=tag_id, min_price=min_price, max_price=max_price, sort=sort, limit=20)
+    query = {"q": q, "category_id": category.id if category else None, "tag_id": tag_id, "min_price": min_price, "max_price": max_price, "sort": sort, "limit": 20}
     try:
         products, next_cursor = catalog.list_products(cursor=args.get("cursor") or None, **query)
     except catalog.CatalogError as exc:
@@ -146,4 +146,4 @@ def product(product_id: int):
 
 
 # Register the other storefront pages on the blueprint.
-from jishi.web import account, buyer_orders, shopping  # noqa: F401
+from jishi.web import account, buyer_orders, shopping  # noqa: E402, F401

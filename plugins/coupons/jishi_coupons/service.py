@@ -274,7 +274,7 @@ def claimed_counts(user, template_ids) -> dict[int, int]:
         select(UserCoupon.template_id, func.count()).where(UserCoupon.user_id == user.id, UserCoupon.template_id.in_(list(template_ids)))
         .group_by(UserCoupon.template_id)
     ).all()
-    return {tid: n for tid, n in rows}
+    return dict(rows)
 
 
 def claim(user, template_id: int, now: datetime | None = None) -> UserCoupon:

@@ -31,8 +31,10 @@ from jishi_delivery_express.fees import CHARGE_BY
 
 api = ApiBlueprint("express_api", __name__, url_prefix="/api/v1", description="Express delivery (快递发货): templates, shipping, tracking.")
 
-Units = lambda **kw: StrictInt(validate=validate.Range(min=1, max=service.MAX_UNITS), **kw)
-Fee = lambda **kw: Money(validate=validate.Range(min=0, max=service.MAX_FEE), **kw)
+def Units(**kw):
+    return StrictInt(validate=validate.Range(min=1, max=service.MAX_UNITS), **kw)
+def Fee(**kw):
+    return Money(validate=validate.Range(min=0, max=service.MAX_FEE), **kw)
 
 
 # -- schemas -------------------------------------------------------------------------

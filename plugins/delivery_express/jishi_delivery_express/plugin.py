@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from jishi.hookspecs import MenuItem, hookimpl
 
-from jishi_delivery_express import models  # noqa: F401 - the plugin's tables
 from jishi_delivery_express import hookspecs as _declared
+from jishi_delivery_express import models  # noqa: F401 - the plugin's tables
 
 requires = ()
 hookspecs = _declared  # the module declaring the ``tracking_provider`` hook

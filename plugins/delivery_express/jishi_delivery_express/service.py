@@ -488,7 +488,7 @@ def ship_csv(seller_id: int | None, raw: bytes, *, actor) -> list[dict]:
     items = [ShipItem(key=str(n), order=found.get(number), carrier=carrier, carrier_name="", tracking_no=tracking)
              for n, number, carrier, tracking in rows]
     results = ship_many(seller_id, items, actor=actor)
-    for result, (n, number, carrier, tracking) in zip(results, rows):
+    for result, (n, number, _carrier, _tracking) in zip(results, rows):
         result.update(row=n, number=number)
     return results
 

@@ -162,7 +162,7 @@ def parse_hhmm(text: str) -> time:
 def parse_slot_id(text) -> SlotId:
     """``"YYYY-MM-DD HH:MM-HH:MM"`` -> :class:`SlotId`; ValueError when malformed."""
     if not isinstance(text, str):
-        raise ValueError("not a string")  # noqa: TRY004 - callers treat every bad slot alike
+        raise ValueError("not a string")
     m = _SLOT_RE.match(text.strip())
     if not m:
         raise ValueError(text)

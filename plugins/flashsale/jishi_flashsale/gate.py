@@ -168,7 +168,7 @@ def take(row, user_id: int, n: int) -> int:
             if result != UNKNOWN:
                 return result
             seed(row, user_id)
-    except Exception as exc:  # noqa: BLE001 - Redis down: the database decides alone
+    except Exception as exc:
         current_app.logger.warning("flashsale: redis gate unavailable: %s", exc)
         return OK
     return OK
@@ -203,7 +203,7 @@ def give_back(fsid: int, user_id: int, n: int, limit: int) -> None:
         if limit:
             pipe.decrby(_user_key(fsid, user_id), n)
         pipe.execute()
-    except Exception as exc:  # noqa: BLE001 - the reconcile job repairs it
+    except Exception as exc:
         current_app.logger.warning("flashsale: redis give-back failed: %s", exc)
 
 
@@ -219,7 +219,7 @@ def given_back(fsid: int, sku_id: int, user_id: int, n: int) -> None:
             pipe.incrby(_left_key(fsid), n)
             pipe.decrby(_user_key(fsid, user_id), n)
             pipe.execute()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         current_app.logger.warning("flashsale: redis give-back failed: %s", exc)
 
 
@@ -232,5 +232,5 @@ def forget(fsid: int, sku_id: int) -> None:
         return
     try:
         client.delete(_left_key(fsid))
-    except Exception as exc:  # noqa: BLE001 - seeded again from the database on next use
+    except Exception as exc:
         current_app.logger.warning("flashsale: redis forget failed: %s", exc)

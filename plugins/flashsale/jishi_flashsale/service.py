@@ -261,7 +261,7 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
     activity.starts_at, activity.ends_at = starts, ends
     activity.enabled = bool(data.get("enabled", True))
     existing = {s.sku_id: s for s in activity.skus}
-    for i, (sid, row) in enumerate(list(existing.items())):
+    for sid, row in list(existing.items()):
         if sid in wanted:
             price, stock = wanted[sid]
             # never below what is sold: a conditional UPDATE, so a sale

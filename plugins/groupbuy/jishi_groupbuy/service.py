@@ -535,7 +535,7 @@ def expire_groups(at: datetime | None = None) -> str:
         .order_by(Member.id)
         .limit(500)
     ).all()
-    for _mid, order_id, status in rows:
+    for _mid, order_id, _status in rows:
         order = db.session.get(Order, order_id)
         try:
             if order.status == order_state.PENDING:

@@ -109,8 +109,8 @@ def _cross_store_order(data: dict, fruit, snacks) -> str:
     """The buyer buys from two shops at once and pays once; 鲜果多多 ships,
     the order completes and 鲜果多多 asks for a withdrawal."""
     from jishi.checkout.entry import place_order
-    from jishi.money import format_fen
     from jishi.demo import pay
+    from jishi.money import format_fen
     from jishi.orders import state
 
     from jishi_multistore import ledger

@@ -23,10 +23,9 @@ or unapproved merchant reports the ``shut`` state.
 
 from __future__ import annotations
 
-import functools
-
 import base64
 import csv
+import functools
 import io
 import json
 import math
@@ -649,7 +648,7 @@ def format_distance(metres: float | None) -> str:
     if metres is None:
         return ""
     if metres < 1000:
-        return f"{int(round(metres))}m"
+        return f"{round(metres)}m"
     return f"{metres / 1000:.1f}km"
 
 
@@ -660,7 +659,7 @@ def _shop_item(r) -> dict:
         "category": r.category, "address": r.address, "lat": r.lat, "lng": r.lng, "logo": r.logo,
         "status": r.status, "status_label": status_labels().get(r.status, ""), "url": shop_url(r.id),
         "joined_at": r.approved_at,
-        "distance_m": None if distance is None else int(round(distance)),
+        "distance_m": None if distance is None else round(distance),
         "distance_text": format_distance(distance),
     }
 
@@ -673,9 +672,9 @@ def shop_for_buyer(merchant_id: int) -> Merchant | None:
 
 def categories() -> list[str]:
     """Distinct categories of listed merchants (for the list's filter)."""
-    return [c for c in db.session.execute(
+    return list(db.session.execute(
         select(Merchant.category).where(listed(), Merchant.category != "").distinct().order_by(Merchant.category).limit(100)
-    ).scalars()]
+    ).scalars())
 
 
 # --- SQLite math (MS13) --------------------------------------------------------
@@ -686,7 +685,7 @@ def sqlite_math(dbapi_connection) -> None:
     try:
         dbapi_connection.execute("SELECT sin(0), cos(0), asin(0), sqrt(1)").fetchall()
         return
-    except Exception:  # noqa: BLE001 - "no such function"
+    except Exception:  # noqa: S110 - the functions are missing: define them below
         pass
 
     def safe(fn):

@@ -28,11 +28,9 @@ platform sees and deletes merchant reviews.
 from __future__ import annotations
 
 import functools
-
 from datetime import datetime
 
 from flask import render_template
-from markupsafe import Markup
 from jishi import settings
 from jishi.catalog import service as catalog
 from jishi.catalog.models import Category, Product, Sku, Tag
@@ -43,6 +41,7 @@ from jishi.i18n import gettext as _
 from jishi.i18n import lazy_gettext as _l
 from jishi.reviews import service as reviews
 from jishi.reviews.models import Review
+from markupsafe import Markup
 from sqlalchemy import event, exists, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 

@@ -137,7 +137,8 @@ def test_product_template_then_seller_default_then_platform_default(api, factory
     addr = factory.address(buyer)
     a = factory.product()
     b = factory.product()
-    fee = lambda p: express(preview(api, buyer, [(p.skus[0], 1)], addr)["groups"][0])["fee"]
+    def fee(p):
+        return express(preview(api, buyer, [(p.skus[0], 1)], addr)["groups"][0])["fee"]
     assert platform.is_default and fee(a) == 800
     svc.choose_templates(None, [chosen.id, special.id], chosen.id)
     assert fee(a) == 600

@@ -65,8 +65,7 @@ def test_hookspec_is_declared_by_the_plugin(app):
     attribute, as firstresult."""
     hook = app.extensions["jishi"].hook
     assert hook.tracking_provider.spec.opts.get("firstresult") is True
-    from jishi_delivery_express import plugin
-    from jishi_delivery_express import hookspecs
+    from jishi_delivery_express import hookspecs, plugin
 
     assert plugin.hookspecs is hookspecs
     db.session.rollback()

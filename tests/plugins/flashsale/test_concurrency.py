@@ -100,7 +100,7 @@ def test_several_buyers_each_racing_under_the_limit(app, factory):
     db.session.expire_all()
     assert results.count("ok") == 4
     per_user = dict(db.session.execute(db.select(Order.user_id, db.func.count()).group_by(Order.user_id)).all())
-    assert per_user == {u: 1 for u in uids}
+    assert per_user == dict.fromkeys(uids, 1)
     assert fs.flash_sku(a.id).sold == 4
 
 

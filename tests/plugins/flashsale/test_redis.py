@@ -114,7 +114,7 @@ def test_redis_gate_under_concurrency_never_oversells(app, factory):
                 except CheckoutError:
                     gate.give_back(row.id, ids[i], 1, row.per_user_limit)
                     results[i] = "db"
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(exc)
             finally:
                 db.session.remove()

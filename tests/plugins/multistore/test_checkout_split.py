@@ -13,7 +13,6 @@ from jishi.models import Order, Sku
 from jishi.testing import flows
 from sqlalchemy import func, select
 
-
 # --- helpers (imported by the other order tests) -----------------------------------
 
 
@@ -245,7 +244,7 @@ def test_order_notices_when_the_merchant_is_shut(api, client, factory, ms, login
     you have paid, contact the merchant"; awaiting receipt "if the goods do
     not arrive"; in the order API, the order page and the order list."""
     from jishi.orders import service as orders_service
-    from jishi_multistore.orders import NOTICE_SHUT_PAID, NOTICE_SHUT_SHIPPED
+    from jishi_multistore.orders import NOTICE_SHUT_PAID
 
     buyer, addr, a, b, sa, sb, own = mall(factory, ms)
     data = place(api, buyer, [(sa, 1), (sb, 1)], addr, "notice-1")
@@ -280,7 +279,6 @@ class DrainsOneSku:
 
         if line.sku_id == self.sku_id:
             db.session.execute(update(Sku).where(Sku.id == self.sku_id).values(stock=0).execution_options(synchronize_session=False))
-        return None
 
 
 DRAIN = DrainsOneSku()

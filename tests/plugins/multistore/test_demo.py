@@ -29,7 +29,7 @@ def test_demo_mall(app, client, login):
     listing = client.get("/shops").get_data(as_text=True)
     assert "鲜果多多" in listing and "旧货铺" not in listing  # shut shops are not listed
     assert client.get(f"/shops/{shops['旧货铺'].id}").status_code in (200, 404)
-    for role, (phone, password) in logins.items():
+    for role, (phone, _password) in logins.items():
         assert db.session.execute(select(User).where(User.phone == phone)).scalar_one() is not None, role
     client.post("/login", data={"phone": logins["merchant (鲜果多多)"][0], "password": logins["merchant (鲜果多多)"][1]})
     for path in ("/merchant/", "/merchant/orders", "/merchant/products", "/merchant/finance", "/merchant/data", "/merchant/profile"):

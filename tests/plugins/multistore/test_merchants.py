@@ -8,9 +8,8 @@ import io
 
 import pytest
 from jishi.db import db
-from sqlalchemy import select
-
 from jishi_multistore.models import Merchant, MerchantMember
+from sqlalchemy import select
 
 
 @pytest.fixture
@@ -359,7 +358,7 @@ def test_staff(api, client, login, ms, factory):
         assert client.get(path).status_code == 403
     assert client.get("/merchant/").status_code == 200
     client.post("/logout")  # the API calls below use bearer tokens
-    admin_row = [x for x in api.get("/merchant/staff", user=admin).json["items"] if x["role"] == "admin"][0]
+    admin_row = next(x for x in api.get("/merchant/staff", user=admin).json["items"] if x["role"] == "admin")
     assert api.delete(f"/merchant/staff/{admin_row['id']}", user=admin).status_code == 409
     assert api.delete(f"/merchant/staff/{added.json['id']}", user=ms.admin_of(other)).status_code == 404
     assert api.delete(f"/merchant/staff/{added.json['id']}", user=admin).status_code == 204

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from jishi.db import db
-from sqlalchemy import select
-
 from jishi_multistore.models import Merchant, MerchantMember
+from sqlalchemy import select
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ from flask import g
 from jishi import settings
 from jishi.catalog.models import Product
 from jishi.db import db, utcnow
-from sqlalchemy import func, select
-
 from jishi_multistore.models import ProductState
+from sqlalchemy import func, select
 
 P = "/merchant/products"
 A = "/admin/multistore/products"
@@ -344,7 +343,6 @@ def test_unapproved_product_put_on_shelf_elsewhere_stays_hidden(api, world, ms):
 def test_pinned_products_slot_on_the_shop_page(app, world, ms):
     """MS7: slot "multistore_shop_top" shows the merchant's pinned on-sale products."""
     from jishi.app import slot
-
     from jishi_multistore import products
 
     a = ms.product(world["m1"], name="置顶苹果")

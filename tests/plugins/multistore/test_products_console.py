@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from jishi.catalog.models import Product
 from jishi.db import db
+from jishi_multistore.models import ProductState
 from sqlalchemy import func, select
 
-from jishi_multistore.models import ProductState
 from tests.plugins.multistore.test_comments_api import make_review
 
 

@@ -5,7 +5,6 @@ point on the order page, the point's snapshot in the order API)."""
 from __future__ import annotations
 
 import pytest
-
 from jishi import testing
 from jishi.db import db
 
