@@ -26,6 +26,7 @@ class BuildPy(build_py):
         self.mkpath(str(target.parent))
         self.copy_file(str(HOOKS_DOC), str(target))
 
+
 setup(
     name="jishi",
     version="0.1.0",

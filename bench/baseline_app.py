@@ -23,4 +23,6 @@ def ping():
 def products():
     with engine.connect() as conn:
         rows = conn.execute(QUERY, {"t": True}).all()
-    return jsonify(items=[{"id": r.id, "name": r.name, "price": r.price, "image": r.image, "sales": r.sales} for r in rows])
+    return jsonify(
+        items=[{"id": r.id, "name": r.name, "price": r.price, "image": r.image, "sales": r.sales} for r in rows]
+    )

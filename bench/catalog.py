@@ -47,7 +47,10 @@ def query_counts(url: str, info: dict) -> dict:
     from jishi.db import db
     from jishi.testing import ServedClient, count_queries
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False}, instance_path=tempfile.mkdtemp())
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False},
+        instance_path=tempfile.mkdtemp(),
+    )
     # Each request in a fresh app context (its own g, session and settings
     # cache), as gunicorn serves it: counts are what production executes.
     app.test_client_class = ServedClient
@@ -68,15 +71,26 @@ def query_counts(url: str, info: dict) -> dict:
         measure("product detail", lambda: client.get(f"/api/v1/products/{info['skus'][0]}", headers=h))
         db.session.execute(db.delete(CartLine))
         db.session.commit()
-        measure("add to cart (empty cart)", lambda: client.post("/api/v1/cart/items", json={"sku_id": info["skus"][0], "quantity": 1}, headers=h))
+        measure(
+            "add to cart (empty cart)",
+            lambda: client.post("/api/v1/cart/items", json={"sku_id": info["skus"][0], "quantity": 1}, headers=h),
+        )
         for sku in info["skus"][1:30]:
             client.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}, headers=h)
-        measure("add to cart (30 lines)", lambda: client.post("/api/v1/cart/items", json={"sku_id": info["skus"][0], "quantity": 1}, headers=h))
+        measure(
+            "add to cart (30 lines)",
+            lambda: client.post("/api/v1/cart/items", json={"sku_id": info["skus"][0], "quantity": 1}, headers=h),
+        )
         db.session.execute(db.delete(CartLine))
         db.session.commit()
         for n in (1, 5, 10):
             body = {"items": [{"sku_id": s, "quantity": 1} for s in info["skus"][:n]], "address_id": info["address_id"]}
-            measure(f"checkout place ({n} lines)", lambda body=body, n=n: client.post("/api/v1/checkout/place", json=body, headers={**h, "Idempotency-Key": f"qc-{n}"}))
+            measure(
+                f"checkout place ({n} lines)",
+                lambda body=body, n=n: client.post(
+                    "/api/v1/checkout/place", json=body, headers={**h, "Idempotency-Key": f"qc-{n}"}
+                ),
+            )
     return out
 
 
@@ -114,12 +128,16 @@ def run_size(kind: str, size: int, seconds: int, connections: int, rounds: int =
         res["list"] = _median_run([o for _, o in pairs])
         res["list_ratio"] = statistics.median(o["rps"] / b["rps"] for b, o in pairs)
         res["list_rounds"] = pairs
-        res["detail"] = wrk(app_url + f"/api/v1/products/{info['skus'][0]}", seconds=seconds, connections=connections, headers=auth)
+        res["detail"] = wrk(
+            app_url + f"/api/v1/products/{info['skus'][0]}", seconds=seconds, connections=connections, headers=auth
+        )
         cart = wrk_post_script("/api/v1/cart/items", {"sku_id": info["skus"][1], "quantity": 1}, auth)
         res["cart"] = wrk(app_url + "/api/v1/cart/items", seconds=seconds, connections=connections, script=cart)
         body = {"items": [{"sku_id": s, "quantity": 1} for s in info["skus"][2:5]], "address_id": info["address_id"]}
         place = wrk_post_script("/api/v1/checkout/place", body, {**auth, "Idempotency-Key": "b-{i}"})
-        res["checkout"] = wrk(app_url + "/api/v1/checkout/place", seconds=seconds, connections=connections, script=place)
+        res["checkout"] = wrk(
+            app_url + "/api/v1/checkout/place", seconds=seconds, connections=connections, script=place
+        )
     b = res["baseline"]
     print(f"-- throughput ({kind}, {size:,} products, gunicorn 2 sync workers, wrk {connections} connections)")
     if rounds > 1:

@@ -71,7 +71,9 @@ def run(kind: str, n: int) -> list[tuple]:
                 m = ms.merchant(f"店{merchants}-{lines_each}-{i}")
                 for j in range(lines_each):
                     # every cart reaches 100 yuan: the discount applies to all
-                    skus.append(ms.product(m, price=10000 // (merchants * lines_each) + 100 + j, stock=10**6).skus[0].id)
+                    skus.append(
+                        ms.product(m, price=10000 // (merchants * lines_each) + 100 + j, stock=10**6).skus[0].id
+                    )
             payload = {"items": [{"sku_id": s, "quantity": 1} for s in skus], "address_id": addr.id}
             headers = {"Authorization": f"Bearer {token}"}
             db.session.remove()

@@ -31,7 +31,9 @@ def ensure_wrk() -> str:
     path = shutil.which("wrk")
     if path:
         return path
-    subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "wrk"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     path = shutil.which("wrk")
     if not path:
         sys.exit("wrk is needed (apt-get install wrk)")
@@ -82,21 +84,30 @@ def seed_catalog(url: str, n_products: int) -> None:
     false = "false" if pg else "0"
     with engine.begin() as conn:
         for i in range(1, 11):
-            conn.execute(text("INSERT INTO categories (id, name, sort, path) VALUES (:i, :n, 0, :p)"), {"i": i, "n": f"分类{i}", "p": f"/{i}/"})
-        conn.execute(text(f"""
+            conn.execute(
+                text("INSERT INTO categories (id, name, sort, path) VALUES (:i, :n, 0, :p)"),
+                {"i": i, "n": f"分类{i}", "p": f"/{i}/"},
+            )
+        conn.execute(
+            text(f"""
             INSERT INTO products (id, seller_id, category_id, name, subtitle, description, image, price, original_price,
                                   sales, on_shelf, is_virtual, search_text, extra, created_at, updated_at)
             SELECT x, NULL, (x % 10) + 1, '商品 ' || x, '', '', '', 100 + (x * 37) % 100000, NULL,
                    (x * 13) % 5000, {true}, {false}, 'product ' || x, '{{}}', {now}, {now}
             FROM ({series}) AS s
-        """))
-        conn.execute(text(f"""
+        """)
+        )
+        conn.execute(
+            text(f"""
             INSERT INTO skus (id, product_id, code, spec_values, price, original_price, member_price, stock, weight_grams, is_active)
             SELECT id, id, '', '{{}}', price, NULL, NULL, 1000000, 100, {true} FROM products
-        """))
+        """)
+        )
         if pg:
             for table in ("categories", "products", "skus"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
             conn.execute(text("ANALYZE"))
     engine.dispose()
 
@@ -104,8 +115,22 @@ def seed_catalog(url: str, n_products: int) -> None:
 @contextmanager
 def gunicorn(wsgi: str, env: dict, workers: int = 2, threads: int = 1):
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", wsgi, "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "sync",
-           "--log-level", "warning", "--chdir", str(ROOT)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        wsgi,
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        str(workers),
+        "-k",
+        "sync",
+        "--log-level",
+        "warning",
+        "--chdir",
+        str(ROOT),
+    ]
     if threads > 1:
         cmd += ["--threads", str(threads)]
     full_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT / 'core'}"}
@@ -129,7 +154,15 @@ def gunicorn(wsgi: str, env: dict, workers: int = 2, threads: int = 1):
 _LAT = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\b", re.MULTILINE)
 
 
-def wrk(url: str, *, seconds: int = 5, connections: int = 8, threads: int = 2, script: str | None = None, headers: dict | None = None) -> dict:
+def wrk(
+    url: str,
+    *,
+    seconds: int = 5,
+    connections: int = 8,
+    threads: int = 2,
+    script: str | None = None,
+    headers: dict | None = None,
+) -> dict:
     """Run wrk against ``url``; returns rps, p50_ms, p99_ms, errors."""
     cmd = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     for k, v in (headers or {}).items():
@@ -143,13 +176,23 @@ def wrk(url: str, *, seconds: int = 5, connections: int = 8, threads: int = 2, s
         lat[pct] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": sock.group(1) if sock else ""}
+    return {
+        "rps": rps,
+        "p50_ms": lat.get("50"),
+        "p99_ms": lat.get("99"),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sock.group(1) if sock else "",
+    }
 
 
 def wrk_post_script(path: str, body: dict, headers: dict) -> str:
     """A wrk Lua script that POSTs JSON ``body`` (``{i}`` in idempotency keys
     replaced by a per-request counter so every request is new)."""
-    lines = ['wrk.method = "POST"', f"wrk.body = [[{json.dumps(body)}]]", 'wrk.headers["Content-Type"] = "application/json"']
+    lines = [
+        'wrk.method = "POST"',
+        f"wrk.body = [[{json.dumps(body)}]]",
+        'wrk.headers["Content-Type"] = "application/json"',
+    ]
     for k, v in headers.items():
         if "{i}" in v:
             continue

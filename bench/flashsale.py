@@ -45,7 +45,9 @@ def _ratio(a, b):
     return a / b if b else float("nan")
 
 
-def bench_mode(db: str, url: str, info: dict, workers: int, redis_url: str | None, rounds: int, queue: bool = False) -> dict:
+def bench_mode(
+    db: str, url: str, info: dict, workers: int, redis_url: str | None, rounds: int, queue: bool = False
+) -> dict:
     env = {"JISHI_DATABASE_URL": url, "JISHI_SECRET_KEY": "bench", "JISHI_PLUGINS": "flashsale"}
     if redis_url:
         env["JISHI_REDIS_URL"] = redis_url
@@ -81,8 +83,11 @@ def bench_mode(db: str, url: str, info: dict, workers: int, redis_url: str | Non
         out.update(ping=ping, burst=b, failures=failures, burst_pairs=bursts)
         # sold out, steady state, wrk against wrk
         b0 = sale["buyers"][0]
-        script = wrk_post_script("/api/v1/flashsale/buy", {"sku_id": sale["sku_id"], "quantity": 1, "address_id": b0["address_id"]},
-                                 {"Authorization": f"Bearer {b0['token']}"})
+        script = wrk_post_script(
+            "/api/v1/flashsale/buy",
+            {"sku_id": sale["sku_id"], "quantity": 1, "address_id": b0["address_id"]},
+            {"Authorization": f"Bearer {b0['token']}"},
+        )
         wrk(base + "/api/v1/ping", seconds=1, connections=8)
         pairs = []
         for _ in range(rounds):
@@ -105,11 +110,19 @@ def check_sale(url: str, sale: dict) -> list[str]:
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        stock, sold = conn.execute(text("SELECT stock, sold FROM flashsale_skus WHERE id = :i"), {"i": sale["flash_sku_id"]}).one()
-        units = conn.execute(text("SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE sku_id = :s"), {"s": sale["sku_id"]}).scalar()
-        top = conn.execute(text(
-            "SELECT coalesce(max(n), 0) FROM (SELECT sum(ol.quantity) AS n FROM orders o JOIN order_lines ol ON ol.order_id = o.id "
-            "WHERE ol.sku_id = :s GROUP BY o.user_id) t"), {"s": sale["sku_id"]}).scalar()
+        stock, sold = conn.execute(
+            text("SELECT stock, sold FROM flashsale_skus WHERE id = :i"), {"i": sale["flash_sku_id"]}
+        ).one()
+        units = conn.execute(
+            text("SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE sku_id = :s"), {"s": sale["sku_id"]}
+        ).scalar()
+        top = conn.execute(
+            text(
+                "SELECT coalesce(max(n), 0) FROM (SELECT sum(ol.quantity) AS n FROM orders o JOIN order_lines ol ON ol.order_id = o.id "
+                "WHERE ol.sku_id = :s GROUP BY o.user_id) t"
+            ),
+            {"s": sale["sku_id"]},
+        ).scalar()
     engine.dispose()
     bad = []
     if units != sale["units"] or sold != stock:
@@ -122,26 +135,43 @@ def check_sale(url: str, sale: dict) -> list[str]:
 def report(r: dict) -> None:
     ping, b = r["ping"], r["burst"]
     print(f"\n== {r['db']}, {r['mode']}")
-    print(f"   ping (driver, 32 conns):  {ping['rps']:8.0f} req/s   p50 {ping['p50_ms']:7.1f} ms   p99 {ping['p99_ms']:7.1f} ms")
-    print(f"   burst 1000 attempts:      {b['rps']:8.0f} att/s   p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   ({', '.join(f'{k}: {v}' for k, v in sorted(b['counts'].items()))})")
+    print(
+        f"   ping (driver, 32 conns):  {ping['rps']:8.0f} req/s   p50 {ping['p50_ms']:7.1f} ms   p99 {ping['p99_ms']:7.1f} ms"
+    )
+    print(
+        f"   burst 1000 attempts:      {b['rps']:8.0f} att/s   p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   ({', '.join(f'{k}: {v}' for k, v in sorted(b['counts'].items()))})"
+    )
     rounds = ", ".join(f"{_ratio(bb['rps'], pp['rps']):.2f}" for pp, bb in r["burst_pairs"])
-    print(f"   burst ÷ ping:             rate {_ratio(b['rps'], ping['rps']):.2f} (median; rounds {rounds})   p50 ×{_ratio(b['p50_ms'], ping['p50_ms']):.1f}"
-          f"   p99 ×{_ratio(b['p99_ms'], ping['p99_ms']):.1f}   (target rate ≥ {'0.25' if r['mode'] == 'database only' else '0.5'})")
+    print(
+        f"   burst ÷ ping:             rate {_ratio(b['rps'], ping['rps']):.2f} (median; rounds {rounds})   p50 ×{_ratio(b['p50_ms'], ping['p50_ms']):.1f}"
+        f"   p99 ×{_ratio(b['p99_ms'], ping['p99_ms']):.1f}   (target rate ≥ {'0.25' if r['mode'] == 'database only' else '0.5'})"
+    )
     ratios = [_ratio(ws["rps"], wp["rps"]) for wp, ws in r["soldout_pairs"]]
     wp, ws = r["soldout_pairs"][-1]
     if r["drains"]:
         ends = [bb["seconds"] + d for (pp, bb), d in zip(r["burst_pairs"], r["drains"])]
-        print(f"   queue: the last order placed {statistics.median(r['drains']):.2f} s after the burst's last answer (median; "
-              f"rounds {', '.join(f'{d:.2f}' for d in r['drains'])}); 1000 attempts ÷ (burst + drain) = "
-              f"{statistics.median(1000 / e / pp['rps'] for e, (pp, _bb) in zip(ends, r['burst_pairs'])):.2f} of ping")
-    print(f"   wrk ping:                 {wp['rps']:8.0f} req/s   p50 {wp['p50_ms']:7.2f} ms   p99 {wp['p99_ms']:7.2f} ms")
-    print(f"   wrk sold out (409):       {ws['rps']:8.0f} req/s   p50 {ws['p50_ms']:7.2f} ms   p99 {ws['p99_ms']:7.2f} ms   non-2xx {ws['non2xx']}")
-    print(f"   sold out ÷ ping:          {statistics.median(ratios):.2f} (rounds {', '.join(f'{x:.2f}' for x in ratios)}; target ≥ 0.8)")
+        print(
+            f"   queue: the last order placed {statistics.median(r['drains']):.2f} s after the burst's last answer (median; "
+            f"rounds {', '.join(f'{d:.2f}' for d in r['drains'])}); 1000 attempts ÷ (burst + drain) = "
+            f"{statistics.median(1000 / e / pp['rps'] for e, (pp, _bb) in zip(ends, r['burst_pairs'])):.2f} of ping"
+        )
+    print(
+        f"   wrk ping:                 {wp['rps']:8.0f} req/s   p50 {wp['p50_ms']:7.2f} ms   p99 {wp['p99_ms']:7.2f} ms"
+    )
+    print(
+        f"   wrk sold out (409):       {ws['rps']:8.0f} req/s   p50 {ws['p50_ms']:7.2f} ms   p99 {ws['p99_ms']:7.2f} ms   non-2xx {ws['non2xx']}"
+    )
+    print(
+        f"   sold out ÷ ping:          {statistics.median(ratios):.2f} (rounds {', '.join(f'{x:.2f}' for x in ratios)}; target ≥ 0.8)"
+    )
     if "b4" in r:
         print(f"   burst at 4 conns:         {r['b4']['rps']:8.0f} att/s   p99 {r['b4']['p99_ms']:.0f} ms")
         print(f"   burst at 64 conns:        {r['b64']['rps']:8.0f} att/s   p99 {r['b64']['p99_ms']:.0f} ms")
         print(f"   64 ÷ 4:                   {_ratio(r['b64']['rps'], r['b4']['rps']):.2f} (target ≥ 0.9)")
-    print("   correctness: " + ("every sale exactly sold out, nobody above the limit" if not r["failures"] else "; ".join(r["failures"])))
+    print(
+        "   correctness: "
+        + ("every sale exactly sold out, nobody above the limit" if not r["failures"] else "; ".join(r["failures"]))
+    )
 
 
 def main() -> int:
@@ -151,8 +181,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-redis", action="store_true")
     args = ap.parse_args()
-    print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; cpus {os.cpu_count()}; "
-          f"gunicorn {args.workers} sync workers")
+    print(
+        f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; cpus {os.cpu_count()}; "
+        f"gunicorn {args.workers} sync workers"
+    )
     dbs = ("postgres", "sqlite") if args.db == "both" else (args.db,)
     for db in dbs:
         url = database_url(db, "jishi_fs_bench")

@@ -34,30 +34,56 @@ def seed(url: str, *, buyers: int = 200, units: int = 100, per_user: int = 2, no
     from jishi.testing import factories
     from jishi_flashsale import service
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_PLUGINS": "flashsale"}, instance_path=tempfile.mkdtemp())
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_PLUGINS": "flashsale"},
+        instance_path=tempfile.mkdtemp(),
+    )
     with app.app_context():
         db.create_all()
         product = factories.product(name="秒杀压测商品", price=10000, stock=normal_stock)
         now = utcnow()
         activity = service.save_activity(
-            {"product_id": product.id, "title": "stress", "per_user_limit": per_user, "starts_at": now - timedelta(minutes=5),
-             "ends_at": now + timedelta(hours=2), "skus": [{"sku_id": product.skus[0].id, "flash_price": 100, "stock": units}]},
-            seller_id=None, platform=True,
+            {
+                "product_id": product.id,
+                "title": "stress",
+                "per_user_limit": per_user,
+                "starts_at": now - timedelta(minutes=5),
+                "ends_at": now + timedelta(hours=2),
+                "skus": [{"sku_id": product.skus[0].id, "flash_price": 100, "stock": units}],
+            },
+            seller_id=None,
+            platform=True,
         )
         db.session.commit()
         pw = factories._hash("secret123")
         users = [User(phone=f"137{i:08d}", password_hash=pw, role="buyer", name=f"b{i}") for i in range(buyers)]
         db.session.add_all(users)
         db.session.flush()
-        addresses = [Address(user_id=u.id, name="张三", phone="13800000000", province="浙江省", city="杭州市", district="西湖区",
-                             detail="文三路 1 号", is_default=True) for u in users]
+        addresses = [
+            Address(
+                user_id=u.id,
+                name="张三",
+                phone="13800000000",
+                province="浙江省",
+                city="杭州市",
+                district="西湖区",
+                detail="文三路 1 号",
+                is_default=True,
+            )
+            for u in users
+        ]
         db.session.add_all(addresses)
         tokens = [issue_token(u) for u in users]
         db.session.commit()
         info = {
-            "sku_id": product.skus[0].id, "product_id": product.id, "activity_id": activity.id, "flash_sku_id": activity.skus[0].id,
+            "sku_id": product.skus[0].id,
+            "product_id": product.id,
+            "activity_id": activity.id,
+            "flash_sku_id": activity.skus[0].id,
             "buyers": [{"user_id": u.id, "token": t, "address_id": a.id} for u, t, a in zip(users, tokens, addresses)],
-            "units": units, "per_user": per_user, "normal_stock": normal_stock,
+            "units": units,
+            "per_user": per_user,
+            "normal_stock": normal_stock,
         }
     return info
 
@@ -106,8 +132,13 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
             if i is None:
                 return
             b = buyers[i % len(buyers)]
-            results[i] = _post(host, port, "/api/v1/flashsale/buy", {"sku_id": info["sku_id"], "quantity": 1, "address_id": b["address_id"]},
-                               {"Authorization": f"Bearer {b['token']}", "Idempotency-Key": f"stress-{run}-{i}"})
+            results[i] = _post(
+                host,
+                port,
+                "/api/v1/flashsale/buy",
+                {"sku_id": info["sku_id"], "quantity": 1, "address_id": b["address_id"]},
+                {"Authorization": f"Bearer {b['token']}", "Idempotency-Key": f"stress-{run}-{i}"},
+            )
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     for t in threads:
@@ -123,8 +154,12 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
         counts[key] = counts.get(key, 0) + 1
     lats = sorted(r[1] * 1000 for r in results)
     return {
-        "attempts": attempts, "seconds": elapsed, "rps": attempts / elapsed, "counts": counts,
-        "p50_ms": statistics.median(lats), "p99_ms": lats[min(len(lats) - 1, int(len(lats) * 0.99))],
+        "attempts": attempts,
+        "seconds": elapsed,
+        "rps": attempts / elapsed,
+        "counts": counts,
+        "p50_ms": statistics.median(lats),
+        "p99_ms": lats[min(len(lats) - 1, int(len(lats) * 0.99))],
         "server_errors": sum(1 for r in results if r[0] >= 500 or r[0] < 0),
     }
 
@@ -137,10 +172,14 @@ def check(url: str, info: dict) -> list[str]:
     failures = []
     with engine.connect() as conn:
         orders = conn.execute(text("SELECT count(*) FROM orders")).scalar()
-        stock, sold = conn.execute(text("SELECT stock, sold FROM flashsale_skus WHERE id = :i"), {"i": info["flash_sku_id"]}).one()
-        top = conn.execute(text(
-            "SELECT user_id, sum(ol.quantity) AS n FROM orders o JOIN order_lines ol ON ol.order_id = o.id GROUP BY user_id ORDER BY n DESC LIMIT 1"
-        )).first()
+        stock, sold = conn.execute(
+            text("SELECT stock, sold FROM flashsale_skus WHERE id = :i"), {"i": info["flash_sku_id"]}
+        ).one()
+        top = conn.execute(
+            text(
+                "SELECT user_id, sum(ol.quantity) AS n FROM orders o JOIN order_lines ol ON ol.order_id = o.id GROUP BY user_id ORDER BY n DESC LIMIT 1"
+            )
+        ).first()
         units = conn.execute(text("SELECT coalesce(sum(ol.quantity), 0) FROM order_lines ol")).scalar()
         normal = conn.execute(text("SELECT stock FROM skus WHERE id = :i"), {"i": info["sku_id"]}).scalar()
         usage_max = conn.execute(text("SELECT coalesce(max(units), 0) FROM flashsale_usage")).scalar()
@@ -173,18 +212,35 @@ def new_sale(url: str, info: dict, *, units: int = 100, per_user: int = 2) -> di
     from jishi.testing import factories
     from jishi_flashsale import service
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_PLUGINS": "flashsale"}, instance_path=tempfile.mkdtemp())
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_PLUGINS": "flashsale"},
+        instance_path=tempfile.mkdtemp(),
+    )
     with app.app_context():
         product = factories.product(name="秒杀", price=10000, stock=info["normal_stock"])
         now = utcnow()
         activity = service.save_activity(
-            {"product_id": product.id, "title": "bench", "per_user_limit": per_user, "starts_at": now - timedelta(minutes=5),
-             "ends_at": now + timedelta(hours=2), "skus": [{"sku_id": product.skus[0].id, "flash_price": 100, "stock": units}]},
-            seller_id=None, platform=True,
+            {
+                "product_id": product.id,
+                "title": "bench",
+                "per_user_limit": per_user,
+                "starts_at": now - timedelta(minutes=5),
+                "ends_at": now + timedelta(hours=2),
+                "skus": [{"sku_id": product.skus[0].id, "flash_price": 100, "stock": units}],
+            },
+            seller_id=None,
+            platform=True,
         )
         db.session.commit()
-        out = {**info, "sku_id": product.skus[0].id, "product_id": product.id, "activity_id": activity.id,
-               "flash_sku_id": activity.skus[0].id, "units": units, "per_user": per_user}
+        out = {
+            **info,
+            "sku_id": product.skus[0].id,
+            "product_id": product.id,
+            "activity_id": activity.id,
+            "flash_sku_id": activity.skus[0].id,
+            "units": units,
+            "per_user": per_user,
+        }
         db.session.remove()
         db.engine.dispose()
     return out
@@ -231,8 +287,14 @@ def get_burst(base: str, path: str, *, attempts: int = 1000, concurrency: int = 
         t.join()
     elapsed = time.perf_counter() - started
     lats = sorted(r[1] * 1000 for r in results)
-    return {"attempts": attempts, "seconds": elapsed, "rps": attempts / elapsed, "p50_ms": statistics.median(lats),
-            "p99_ms": lats[min(len(lats) - 1, int(len(lats) * 0.99))], "server_errors": sum(1 for r in results if r[0] >= 500 or r[0] < 0)}
+    return {
+        "attempts": attempts,
+        "seconds": elapsed,
+        "rps": attempts / elapsed,
+        "p50_ms": statistics.median(lats),
+        "p99_ms": lats[min(len(lats) - 1, int(len(lats) * 0.99))],
+        "server_errors": sum(1 for r in results if r[0] >= 500 or r[0] < 0),
+    }
 
 
 @contextmanager
@@ -243,8 +305,26 @@ def consumers(env: dict, n: int = 1, nice: int = 19):
     a machine of its own would); stopped on exit."""
     root = Path(__file__).resolve().parents[1]
     full = {**os.environ, **env, "PYTHONPATH": f"{root / 'bench'}:{root / 'core'}"}
-    procs = [subprocess.Popen(["nice", "-n", str(nice), sys.executable, "-c", "from jishi.cli import main; main()", "flashsale", "work", "--quiet"], env=full, cwd=str(root),
-                              start_new_session=True, stdout=subprocess.DEVNULL) for _ in range(n)]
+    procs = [
+        subprocess.Popen(
+            [
+                "nice",
+                "-n",
+                str(nice),
+                sys.executable,
+                "-c",
+                "from jishi.cli import main; main()",
+                "flashsale",
+                "work",
+                "--quiet",
+            ],
+            env=full,
+            cwd=str(root),
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(n)
+    ]
     for p in procs:
         # A new session is a scheduler autogroup of its own (sched(7)), where
         # the process's nice value does not count against other groups; the

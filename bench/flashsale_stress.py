@@ -35,9 +35,20 @@ def redis_server():
     return server()
 
 
-def run(db: str, workers: int, attempts: int, buyers: int, units: int, per_user: int, concurrency: int, redis_url: str | None,
-        queue: bool = False) -> bool:
-    label = f"{db}, {workers} workers" + ((", Redis gate + queue" if queue else ", Redis gate") if redis_url else ", database only")
+def run(
+    db: str,
+    workers: int,
+    attempts: int,
+    buyers: int,
+    units: int,
+    per_user: int,
+    concurrency: int,
+    redis_url: str | None,
+    queue: bool = False,
+) -> bool:
+    label = f"{db}, {workers} workers" + (
+        (", Redis gate + queue" if queue else ", Redis gate") if redis_url else ", database only"
+    )
     url = database_url(db, f"jishi_fs_stress_{os.getpid()}")
     info = seed(url, buyers=buyers, units=units, per_user=per_user)
     env = {"JISHI_DATABASE_URL": url, "JISHI_SECRET_KEY": "stress", "JISHI_PLUGINS": "flashsale"}
@@ -57,16 +68,22 @@ def run(db: str, workers: int, attempts: int, buyers: int, units: int, per_user:
     created = result["counts"].get("202" if queue else "201", 0)
     if created != units:
         failures.append(f"{created} purchases answered {'202 (queued)' if queue else '201'}, expected {units}")
-    print(f"== flash-sale stress ({label}): {attempts} attempts from {buyers} buyers on {units} units (limit {per_user}), {concurrency} connections")
-    print(f"   {result['seconds']:.1f} s, {result['rps']:.0f} attempts/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
-          + (f"; every queued order placed {drain:.1f} s after the last answer" if drain is not None else ""))
+    print(
+        f"== flash-sale stress ({label}): {attempts} attempts from {buyers} buyers on {units} units (limit {per_user}), {concurrency} connections"
+    )
+    print(
+        f"   {result['seconds']:.1f} s, {result['rps']:.0f} attempts/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
+        + (f"; every queued order placed {drain:.1f} s after the last answer" if drain is not None else "")
+    )
     print("   answers: " + ", ".join(f"{k}: {v}" for k, v in sorted(result["counts"].items())))
     if failures:
         print(f"FAIL flash-sale stress ({label}):")
         for f in failures:
             print("   - " + f)
     else:
-        print(f"PASS flash-sale stress ({label}): exactly {units} orders, flash stock 0, nobody above the limit, no 5xx")
+        print(
+            f"PASS flash-sale stress ({label}): exactly {units} orders, flash stock 0, nobody above the limit, no 5xx"
+        )
     if db == "postgres":
         from common import PG_ADMIN_URL
         from sqlalchemy import create_engine, text
@@ -87,14 +104,41 @@ def main() -> int:
     ap.add_argument("--units", type=int, default=100)
     ap.add_argument("--per-user", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--redis", action="store_true", help="also run with the Redis gate, then gate + queue (needs redis-server)")
+    ap.add_argument(
+        "--redis", action="store_true", help="also run with the Redis gate, then gate + queue (needs redis-server)"
+    )
     args = ap.parse_args()
     ok = run(args.db, args.workers, args.attempts, args.buyers, args.units, args.per_user, args.concurrency, None)
     if args.redis:
         with redis_server() as redis_url:
-            ok = run(args.db, args.workers, args.attempts, args.buyers, args.units, args.per_user, args.concurrency, redis_url) and ok
+            ok = (
+                run(
+                    args.db,
+                    args.workers,
+                    args.attempts,
+                    args.buyers,
+                    args.units,
+                    args.per_user,
+                    args.concurrency,
+                    redis_url,
+                )
+                and ok
+            )
         with redis_server() as redis_url:
-            ok = run(args.db, args.workers, args.attempts, args.buyers, args.units, args.per_user, args.concurrency, redis_url, queue=True) and ok
+            ok = (
+                run(
+                    args.db,
+                    args.workers,
+                    args.attempts,
+                    args.buyers,
+                    args.units,
+                    args.per_user,
+                    args.concurrency,
+                    redis_url,
+                    queue=True,
+                )
+                and ok
+            )
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -69,10 +69,16 @@ def main() -> None:
     info = prepare_buyer(url)
     results = {False: [], True: []}
     for i in range(args.rounds):
-        for noop in ((False, True) if i % 2 == 0 else (True, False)):
+        for noop in (False, True) if i % 2 == 0 else (True, False):
             cmd = [sys.executable, __file__, "--n", str(args.n), "--worker", f"{url}|{json.dumps(info)}|{int(noop)}"]
-            results[noop].append(json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]))
-    print(f"-- hook overhead ({args.db}; each round a fresh process per configuration; median of {args.rounds} rounds of {args.n} requests)")
+            results[noop].append(
+                json.loads(
+                    subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+                )
+            )
+    print(
+        f"-- hook overhead ({args.db}; each round a fresh process per configuration; median of {args.rounds} rounds of {args.n} requests)"
+    )
     for name in results[False][0]:
         pa = statistics.median(r[name] for r in results[False])
         pb = statistics.median(r[name] for r in results[True])

@@ -32,8 +32,15 @@ LAT0, LNG0, SPAN = 29.5, 119.5, 1.5
 def make_app(url: str):
     from jishi.app import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
-                       "JISHI_PLUGINS": "multistore"}, instance_path=tempfile.mkdtemp())
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "RATELIMIT_ENABLED": False,
+            "JISHI_PLUGINS": "multistore",
+        },
+        instance_path=tempfile.mkdtemp(),
+    )
 
 
 def seed(url: str, n: int) -> None:
@@ -47,18 +54,32 @@ def seed(url: str, n: int) -> None:
     with app.app_context():
         db.create_all()
         engine = db.engine
-    series = (f"SELECT generate_series(CAST(1 AS BIGINT), {n}) AS x" if pg
-              else f"WITH RECURSIVE cnt(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM cnt WHERE x < {n}) SELECT x FROM cnt")
+    series = (
+        f"SELECT generate_series(CAST(1 AS BIGINT), {n}) AS x"
+        if pg
+        else f"WITH RECURSIVE cnt(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM cnt WHERE x < {n}) SELECT x FROM cnt"
+    )
     now = "now()" if pg else "CURRENT_TIMESTAMP"
     true = "true" if pg else "1"
     known = {
-        "id": "x", "owner_id": "1", "name": "'商户 ' || x", "category": "'餐饮'", "review_status": "'approved'",
-        "status": "'open'", "stars": "1 + x % 5", "hours": "'00:00-24:00'", "avg_spend": "1000 + (x * 37) % 9000",
+        "id": "x",
+        "owner_id": "1",
+        "name": "'商户 ' || x",
+        "category": "'餐饮'",
+        "review_status": "'approved'",
+        "status": "'open'",
+        "stars": "1 + x % 5",
+        "hours": "'00:00-24:00'",
+        "avg_spend": "1000 + (x * 37) % 9000",
         "lat": f"{LAT0} + ((x * 7919) % 100003) * {SPAN} / 100003.0",
         "lng": f"{LNG0} + ((x * 104729) % 99991) * {SPAN} / 99991.0",
         "lat_strip": f"CAST(floor(({LAT0} + ((x * 7919) % 100003) * {SPAN} / 100003.0) * 100) AS INTEGER)",
-        "returns_enabled": true, "ledger_version": "0", "created_at": now, "reviewed_at": now,
-        "approved_at": now, "address": "'杭州市'",
+        "returns_enabled": true,
+        "ledger_version": "0",
+        "created_at": now,
+        "reviewed_at": now,
+        "approved_at": now,
+        "address": "'杭州市'",
     }
     columns, values = [], []
     for col in Merchant.__table__.columns:
@@ -73,12 +94,22 @@ def seed(url: str, n: int) -> None:
         columns.append(col.name)
         values.append(expr)
     with engine.begin() as conn:
-        conn.execute(text(f"INSERT INTO users (id, phone, password_hash, role, name, session_token, is_active, created_at) "
-                          f"VALUES (1, '13900000000', 'x', 'buyer', '店主', 'bench', {true}, {now})"))
-        conn.execute(text(f"INSERT INTO multistore_merchants ({', '.join(columns)}) SELECT {', '.join(values)} FROM ({series}) AS s"))
+        conn.execute(
+            text(
+                f"INSERT INTO users (id, phone, password_hash, role, name, session_token, is_active, created_at) "
+                f"VALUES (1, '13900000000', 'x', 'buyer', '店主', 'bench', {true}, {now})"
+            )
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO multistore_merchants ({', '.join(columns)}) SELECT {', '.join(values)} FROM ({series}) AS s"
+            )
+        )
         if pg:
             for table in ("users", "multistore_merchants"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
             conn.execute(text("ANALYZE"))
     engine.dispose()
 
@@ -118,8 +149,12 @@ def measure(url: str, requests: int) -> dict:
             assert r.status_code == 200
     times.sort()
     return {
-        "statements": statements, "statements_all": sorted(set(per_path)), "p50": statistics.median(times),
-        "p90": times[int(len(times) * 0.9)], "nearest": body["items"][0]["distance_text"], "farthest": body["items"][-1]["distance_text"],
+        "statements": statements,
+        "statements_all": sorted(set(per_path)),
+        "p50": statistics.median(times),
+        "p90": times[int(len(times) * 0.9)],
+        "nearest": body["items"][0]["distance_text"],
+        "farthest": body["items"][-1]["distance_text"],
     }
 
 
@@ -139,12 +174,18 @@ def main() -> None:
             seed(url, n)
             seeded = time.perf_counter() - t0
             results[n] = r = measure(url, args.requests)
-            print(f"{kind:8} {n:>7} merchants (seeded in {seeded:5.1f} s): {r['statements']} SQL statement(s) per request "
-                  f"(all visitors: {r['statements_all']}), p50 {r['p50']:.2f} ms, p90 {r['p90']:.2f} ms; "
-                  f"first page {r['nearest']} .. {r['farthest']}", flush=True)
+            print(
+                f"{kind:8} {n:>7} merchants (seeded in {seeded:5.1f} s): {r['statements']} SQL statement(s) per request "
+                f"(all visitors: {r['statements_all']}), p50 {r['p50']:.2f} ms, p90 {r['p90']:.2f} ms; "
+                f"first page {r['nearest']} .. {r['farthest']}",
+                flush=True,
+            )
         if len(sizes) >= 2:
             lo, hi = min(sizes), max(sizes)
-            print(f"{kind:8} p50 ratio {hi // 1000}k ÷ {lo // 1000}k = {results[hi]['p50'] / results[lo]['p50']:.2f} (target ≤ 1.5)", flush=True)
+            print(
+                f"{kind:8} p50 ratio {hi // 1000}k ÷ {lo // 1000}k = {results[hi]['p50'] / results[lo]['p50']:.2f} (target ≤ 1.5)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -100,7 +100,9 @@ def test_users_create_admin(tmp_path, make):
     from jishi.db import db
 
     app = make(tmp_path)
-    result = _invoke(app, "users", "create-admin", "--phone", "13900000009", "--password", "s3cret-pw", "--name", "老板")
+    result = _invoke(
+        app, "users", "create-admin", "--phone", "13900000009", "--password", "s3cret-pw", "--name", "老板"
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.execute(select(User).where(User.phone == "13900000009")).scalar_one()

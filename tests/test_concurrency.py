@@ -26,7 +26,6 @@ def app_config():
     return parallel_config()
 
 
-
 def test_last_units_sell_exactly_once(app, factory):
     """K4/K7: 24 buyers race for 5 units: exactly 5 orders, stock 0, never below."""
     product = factory.product(price=990, stock=5)

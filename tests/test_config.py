@@ -43,7 +43,7 @@ def test_instance_file_then_environment_then_mapping(tmp_path, monkeypatch):
     """K1: instance/jishi.cfg < JISHI_* environment < explicit config."""
     (tmp_path / "jishi.cfg").write_text(
         'JISHI_THEME = "jade"\nJISHI_UNPAID_TIMEOUT_MINUTES = 45\nJISHI_PAYMENT_MODE = "per_order"\n'
-        'JISHI_AUTO_CONFIRM_DAYS = 3\n',
+        "JISHI_AUTO_CONFIRM_DAYS = 3\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("JISHI_UNPAID_TIMEOUT_MINUTES", "15")
@@ -72,9 +72,15 @@ def test_database_url_from_environment_and_postgres_scheme(tmp_path, monkeypatch
     monkeypatch.setenv("JISHI_DATABASE_URL", f"sqlite:///{tmp_path}/other.db")
     assert create_app(instance_path=str(tmp_path)).config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/other.db"
     monkeypatch.setenv("JISHI_DATABASE_URL", "postgres://u@db.example/shop")
-    assert create_app(instance_path=str(tmp_path)).config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/shop"
+    assert (
+        create_app(instance_path=str(tmp_path)).config["SQLALCHEMY_DATABASE_URI"]
+        == "postgresql+psycopg://u@db.example/shop"
+    )
     monkeypatch.setenv("JISHI_DATABASE_URL", "postgresql://u@db.example/shop")
-    assert create_app(instance_path=str(tmp_path)).config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/shop"
+    assert (
+        create_app(instance_path=str(tmp_path)).config["SQLALCHEMY_DATABASE_URI"]
+        == "postgresql+psycopg://u@db.example/shop"
+    )
 
 
 def test_plugins_enabled_from_the_instance_file(tmp_path):
@@ -101,7 +107,9 @@ def test_default_delivery_steps_aside_for_delivery_plugins(app):
 
     ext = app.extensions["jishi"]
     assert app.config["JISHI_DEFAULT_DELIVERY"] == "auto" and ext.default_delivery is True
-    fake = PluginInfo(name="courier", distribution="x", version="1", module="x", enabled=True, hooks=["delivery_options"])
+    fake = PluginInfo(
+        name="courier", distribution="x", version="1", module="x", enabled=True, hooks=["delivery_options"]
+    )
     ext.plugins.append(fake)
     try:
         assert ext.default_delivery is False

@@ -56,5 +56,11 @@ def test_demo_pages_render(app, client, demo):
         assert client.get(url).status_code == 200, url
     client.post("/logout")
     sign_in_form(client, *ADMIN)
-    for url in ("/console/", "/console/products", "/console/orders", f"/console/orders/{order.id}", "/console/settings"):
+    for url in (
+        "/console/",
+        "/console/products",
+        "/console/orders",
+        f"/console/orders/{order.id}",
+        "/console/settings",
+    ):
         assert client.get(url).status_code == 200, url

@@ -40,8 +40,13 @@ def test_guides_cite_real_endpoints(app):
 def test_guides_cite_hooks_with_their_arguments():
     """A hook cited in prose as ``name(args)`` names exactly its arguments."""
     cited = re.findall(r"`(\w+)\(([^)`]*)\)`", _text())
-    wrong = sorted({f"{name}({args})" for name, args in cited
-                    if name in SPECS and [a.strip() for a in args.split(",") if a.strip()] != SPECS[name]})
+    wrong = sorted(
+        {
+            f"{name}({args})"
+            for name, args in cited
+            if name in SPECS and [a.strip() for a in args.split(",") if a.strip()] != SPECS[name]
+        }
+    )
     assert ("line_price_rules", "line, user, options") in cited
     assert not wrong, f"hooks cited with the wrong arguments: {wrong}"
 

@@ -12,7 +12,9 @@ def test_every_slot_is_documented():
     for folder in (ROOT / "core" / "jishi" / "templates", ROOT / "core" / "jishi" / "themes_builtin"):
         for path in folder.rglob("*.html"):
             used |= set(re.findall(r'slot\("([a-z_]+)"', path.read_text(encoding="utf-8")))
-    documented = set(re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "docs" / "themes.md").read_text(encoding="utf-8"), re.MULTILINE))
+    documented = set(
+        re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "docs" / "themes.md").read_text(encoding="utf-8"), re.MULTILINE)
+    )
     assert used, "no slots found: the template folders moved?"
     assert used - documented == set(), f"slots missing from docs/themes.md: {sorted(used - documented)}"
 
@@ -32,5 +34,7 @@ def test_every_plugin_slot_is_declared_and_in_the_reference():
     for plugin, slot, where, context in plugin_slots():
         assert where and context, (plugin, slot)
         assert f"| `{slot}` | `{plugin}` |" in reference
-    kernel = set(re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "docs" / "themes.md").read_text(encoding="utf-8"), re.MULTILINE))
+    kernel = set(
+        re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "docs" / "themes.md").read_text(encoding="utf-8"), re.MULTILINE)
+    )
     assert not {slot for _p, slot in calls} & kernel, "a plugin slot reuses a kernel slot's name"

@@ -61,6 +61,7 @@ PUBLIC_API = (
     "jishi.testing.i18n",
 )
 
+
 def violations(source: str, filename: str = "<src>") -> list[str]:
     """Every import of jishi outside PUBLIC_API in ``source`` ("line: what")."""
     tree = ast.parse(source, filename)
@@ -110,7 +111,11 @@ def _jishi_aliases(tree) -> set[str]:
             for alias in node.names:
                 if alias.name == "jishi" or alias.name.startswith("jishi."):
                     names.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and not node.level and (node.module == "jishi" or (node.module or "").startswith("jishi.")):
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and not node.level
+            and (node.module == "jishi" or (node.module or "").startswith("jishi."))
+        ):
             for alias in node.names:
                 names.add(alias.asname or alias.name)
     return names

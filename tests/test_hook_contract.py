@@ -37,9 +37,21 @@ ALL_SPECS = {name: (f, o) for name, f, o in hook_specs()} | {name: (f, o) for _p
 
 def test_hookspecs_are_found():
     """K3: the generator sees every hook of the contract."""
-    assert {"split_cart", "line_price_rules", "delivery_options", "order_discounts", "allocate_discount",
-            "validate_checkout", "reserve_stock", "payment_methods", "settle_order", "blueprints",
-            "register_commands", "template_slot", "console_menu_items"} <= set(HOOK_NAMES)
+    assert {
+        "split_cart",
+        "line_price_rules",
+        "delivery_options",
+        "order_discounts",
+        "allocate_discount",
+        "validate_checkout",
+        "reserve_stock",
+        "payment_methods",
+        "settle_order",
+        "blueprints",
+        "register_commands",
+        "template_slot",
+        "console_menu_items",
+    } <= set(HOOK_NAMES)
 
 
 def test_committed_doc_is_current():
@@ -95,8 +107,11 @@ def test_every_hook_has_an_example(name):
     impls = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
     assert len(impls) == 1, f"{name}: the example defines no function {name}()"
     impl = impls[0]
-    assert any((isinstance(d, ast.Name) and d.id == "hookimpl") or (isinstance(d, ast.Call) and getattr(d.func, "id", "") == "hookimpl")
-               for d in impl.decorator_list), f"{name}: the example is not marked @hookimpl"
+    assert any(
+        (isinstance(d, ast.Name) and d.id == "hookimpl")
+        or (isinstance(d, ast.Call) and getattr(d.func, "id", "") == "hookimpl")
+        for d in impl.decorator_list
+    ), f"{name}: the example is not marked @hookimpl"
     taken = [a.arg for a in impl.args.args]
     allowed = list(inspect.signature(func).parameters)
     assert set(taken) <= set(allowed), f"{name}: the example takes {taken}, the hook has {allowed}"
@@ -106,7 +121,10 @@ def test_every_hook_has_an_example(name):
 def test_the_example_check_fails_without_an_example():
     """The example check itself: a docstring without ``Example::`` has none."""
     assert split_example("Text.\n\n:param x: a thing.") == ("Text.\n\n:param x: a thing.", None)
-    assert split_example("Text.\n\nExample::\n\n    @hookimpl\n    def h(x):\n        return x\n")[1] == "@hookimpl\ndef h(x):\n    return x"
+    assert (
+        split_example("Text.\n\nExample::\n\n    @hookimpl\n    def h(x):\n        return x\n")[1]
+        == "@hookimpl\ndef h(x):\n    return x"
+    )
 
 
 @functools.cache
@@ -121,8 +139,12 @@ def _signal_sends() -> list[tuple[str, str, set[str]]]:
     attr_to_name = {attr: name for attr, name, _sig, _args in signal_specs()}
     transition_params = {"actor", "actor_kind", "note", "set_paid_at"}
     found = []
-    files = [p for base in (ROOT / "core" / "jishi", ROOT / "plugins") for p in base.rglob("*.py")
-             if "/tests/" not in str(p) and "egg-info" not in str(p)]
+    files = [
+        p
+        for base in (ROOT / "core" / "jishi", ROOT / "plugins")
+        for p in base.rglob("*.py")
+        if "/tests/" not in str(p) and "egg-info" not in str(p)
+    ]
     for path in files:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -131,11 +153,19 @@ def _signal_sends() -> list[tuple[str, str, set[str]]]:
             fname = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             keywords = {k.arg for k in node.keywords if k.arg}
             where = f"{path.relative_to(ROOT)}:{node.lineno}"
-            if fname in ("queue", "send") and node.args and isinstance(node.args[0], ast.Attribute) \
-                    and node.args[0].attr in attr_to_name:
+            if (
+                fname in ("queue", "send")
+                and node.args
+                and isinstance(node.args[0], ast.Attribute)
+                and node.args[0].attr in attr_to_name
+            ):
                 found.append((where, attr_to_name[node.args[0].attr], keywords))
-            elif fname == "transition" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
-                    and node.args[1].value in TRANSITIONS:
+            elif (
+                fname == "transition"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value in TRANSITIONS
+            ):
                 signal = _SIGNAL.get(TRANSITIONS[node.args[1].value].target)
                 found.append((where, signal.name if signal else "", keywords - transition_params))
     assert signals.ALL

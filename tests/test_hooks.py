@@ -210,7 +210,9 @@ def test_hook_console_menu_items(client, factory):
 class Panels:
     @hookimpl
     def settings_panels(self):
-        return [SettingsPanel("throwaway", "Throwaway", (SettingField("throwaway.limit", "Limit", "int", 42),), sort=500)]
+        return [
+            SettingsPanel("throwaway", "Throwaway", (SettingField("throwaway.limit", "Limit", "int", 42),), sort=500)
+        ]
 
 
 @plugin(Panels())
@@ -306,7 +308,10 @@ def test_hook_split_cart(app, factory):
     b = factory.product(price=2000, seller_id=2)
     [payment] = _place(buyer, [(a.skus[0].id, 1), (b.skus[0].id, 1)], addr)
     orders = sorted(payment.orders, key=lambda o: o.seller_id)
-    assert [(o.seller_id, o.group_key, o.goods_amount) for o in orders] == [(1, "seller:1", 1000), (2, "seller:2", 2000)]
+    assert [(o.seller_id, o.group_key, o.goods_amount) for o in orders] == [
+        (1, "seller:1", 1000),
+        (2, "seller:2", 2000),
+    ]
 
 
 class Prices:
@@ -342,8 +347,11 @@ class BatchPrices:
     @hookimpl
     def price_rules(self, lines, user, options):
         self.calls.append(([line.key for line in lines], getattr(user, "id", None), dict(options)))
-        return {line.key: [PriceRule("batch", unit_price=line.base_price - 100, priority=20, label="batch")]
-                for line in lines if line.base_price >= 1000}
+        return {
+            line.key: [PriceRule("batch", unit_price=line.base_price - 100, priority=20, label="batch")]
+            for line in lines
+            if line.base_price >= 1000
+        }
 
     @hookimpl
     def line_price_rules(self, line, user):
@@ -370,7 +378,10 @@ def test_hook_price_rules(app, factory):
         (sorted([f"sku:{a.id}", f"sku:{b.id}"]), buyer.id, 1)
     ]
     [payment] = _place(buyer, [(a.id, 1), (b.id, 2)], addr)
-    assert sorted((x.unit_price, x.price_source) for x in payment.orders[0].lines) == [(450, "member-like"), (900, "batch")]
+    assert sorted((x.unit_price, x.price_source) for x in payment.orders[0].lines) == [
+        (450, "member-like"),
+        (900, "batch"),
+    ]
 
 
 class StrayKey:
@@ -422,8 +433,12 @@ def test_hook_line_price_rules_stock(app, factory, queries, api):
         assert [p.code for p in co.problems] == ["out_of_stock"]
     api.headers(buyer)
     with queries() as q:
-        r = api.post("/checkout/place", user=buyer, json={"items": [{"sku_id": sku.id, "quantity": 2}], "address_id": addr.id},
-                     headers={"Idempotency-Key": "pooled"})
+        r = api.post(
+            "/checkout/place",
+            user=buyer,
+            json={"items": [{"sku_id": sku.id, "quantity": 2}], "address_id": addr.id},
+            headers={"Idempotency-Key": "pooled"},
+        )
     assert r.status_code == 201, r.json
     assert not [x for x in q.statements if x.startswith("UPDATE order_lines")], q.statements
     ol = db.session.execute(select(OrderLine)).scalar_one()
@@ -473,7 +488,12 @@ def test_hook_delivery_options(app, factory, api):
     assert api.post("/checkout/preview", user=buyer, json=body).get_json()["groups"][0]["delivery"] == "standard"
     [payment] = _place(buyer, [(p.skus[0].id, 1)], None, {"delivery": {group["key"]: "pickup"}})
     order = payment.orders[0]
-    assert (order.delivery_method, order.delivery_fee, order.delivery_data, order.address) == ("pickup", 0, {"point": "西湖店"}, None)
+    assert (order.delivery_method, order.delivery_fee, order.delivery_data, order.address) == (
+        "pickup",
+        0,
+        {"point": "西湖店"},
+        None,
+    )
 
 
 class FullReduction:
@@ -490,13 +510,19 @@ def test_hook_order_discounts(app, factory):
     the discount split 2/3/5 to the fen and recorded per line."""
     buyer = factory.user()
     addr = factory.address(buyer)
-    skus = [factory.product(price=price, seller_id=seller).skus[0] for seller, price in ((1, 2000), (2, 3000), (3, 5000))]
+    skus = [
+        factory.product(price=price, seller_id=seller).skus[0] for seller, price in ((1, 2000), (2, 3000), (3, 5000))
+    ]
     [payment] = _place(buyer, [(s.id, 1) for s in skus], addr)
     orders = sorted(payment.orders, key=lambda o: o.seller_id)
     assert [o.discount_amount for o in orders] == [200, 300, 500]
     assert [o.goods_amount - o.discount_amount for o in orders] == [1800, 2700, 4500]
     allocations = db.session.execute(select(OrderAllocation).order_by(OrderAllocation.order_id)).scalars().all()
-    assert [(a.source, a.amount) for a in allocations] == [("full_reduction", 200), ("full_reduction", 300), ("full_reduction", 500)]
+    assert [(a.source, a.amount) for a in allocations] == [
+        ("full_reduction", 200),
+        ("full_reduction", 300),
+        ("full_reduction", 500),
+    ]
 
 
 class AllToFirst:
@@ -741,7 +767,10 @@ class HideSeller:
 
     @hookimpl
     def seller_profiles(self, seller_ids):
-        return {i: SellerProfile(id=i, name=f"店铺{i}", url=f"/shops/{i}", status_label="已打烊" if i == 8 else "") for i in seller_ids}
+        return {
+            i: SellerProfile(id=i, name=f"店铺{i}", url=f"/shops/{i}", status_label="已打烊" if i == 8 else "")
+            for i in seller_ids
+        }
 
     @hookimpl
     def order_notices(self, order, principal):
@@ -1002,7 +1031,9 @@ def test_hook_seller_scope(app, client, factory):
             assert resp.get_json()["seller"] == api_seller
         else:
             assert resp.get_json()["code"] == "forbidden"
-        assert client.post("/scoped/page", data={"seller_id": 99}).status_code in ((post,) if post == 403 else (200, 400))
+        assert client.post("/scoped/page", data={"seller_id": 99}).status_code in (
+            (post,) if post == 403 else (200, 400)
+        )
 
 
 def _tracking_specs():

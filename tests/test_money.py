@@ -46,7 +46,9 @@ def test_parse_yuan(text, fen):
     assert parse_yuan(text) == fen
 
 
-@pytest.mark.parametrize("text", ["1.234", "-1", "abc", "", "NaN", "inf", True, "1e17", "1e999990", "1e999999", "1e99999999"])
+@pytest.mark.parametrize(
+    "text", ["1.234", "-1", "abc", "", "NaN", "inf", True, "1e17", "1e999990", "1e999999", "1e99999999"]
+)
 def test_parse_yuan_rejects(text):
     with pytest.raises(MoneyError):
         parse_yuan(text)

@@ -134,7 +134,14 @@ def test_plugins_list_output(tmp_path):
     assert header.split() == ["NAME", "DISTRIBUTION", "VERSION", "ENABLED", "HOOKS"]
     hello = next(r for r in rows if r.startswith("hello "))
     assert hello.split()[:4] == ["hello", "jishi-hello", "0.1.0", "yes"]
-    for hook in ("blueprints", "config_defaults", "console_menu_items", "periodic_jobs", "register_commands", "template_slot"):
+    for hook in (
+        "blueprints",
+        "config_defaults",
+        "console_menu_items",
+        "periodic_jobs",
+        "register_commands",
+        "template_slot",
+    ):
         assert hook in hello
 
 
@@ -210,13 +217,19 @@ def test_declared_modules_are_registered_under_plugin_dot_module(tmp_path, monke
     """One convention: the plugin module and each submodule it declares in
     ``modules`` are registered as ``<plugin>.<module>``; their hooks are the
     plugin's hooks, called plugin module first, then in declared order."""
-    _dist(tmp_path, monkeypatch, "layered", {
-        "plugin.py": HOOKIMPL + 'modules = ("checkout", "pages")\n\n'
-                     "@hookimpl\ndef template_slot(slot, context):\n    return 'a' if slot == 'probe' else None\n",
-        "checkout.py": HOOKIMPL + "@hookimpl\ndef validate_checkout(checkout):\n    return None\n\n"
-                       "@hookimpl\ndef template_slot(slot, context):\n    return 'b' if slot == 'probe' else None\n",
-        "pages.py": HOOKIMPL + "@hookimpl\ndef template_slot(slot, context):\n    return 'c' if slot == 'probe' else None\n",
-    })
+    _dist(
+        tmp_path,
+        monkeypatch,
+        "layered",
+        {
+            "plugin.py": HOOKIMPL + 'modules = ("checkout", "pages")\n\n'
+            "@hookimpl\ndef template_slot(slot, context):\n    return 'a' if slot == 'probe' else None\n",
+            "checkout.py": HOOKIMPL + "@hookimpl\ndef validate_checkout(checkout):\n    return None\n\n"
+            "@hookimpl\ndef template_slot(slot, context):\n    return 'b' if slot == 'probe' else None\n",
+            "pages.py": HOOKIMPL
+            + "@hookimpl\ndef template_slot(slot, context):\n    return 'c' if slot == 'probe' else None\n",
+        },
+    )
     app = _app(tmp_path, JISHI_PLUGINS="layered")
     ext = app.extensions["jishi"]
     import jishi_layered.checkout
@@ -236,10 +249,15 @@ def test_declared_modules_are_registered_under_plugin_dot_module(tmp_path, monke
 def test_misspelt_hook_in_a_declared_module_stops_the_app(tmp_path, monkeypatch):
     """K3: a misspelt hook in a submodule fails loading like one in the
     plugin module: one line naming the plugin, the module and the hook."""
-    _dist(tmp_path, monkeypatch, "typo", {
-        "plugin.py": 'modules = ("orders",)\n',
-        "orders.py": HOOKIMPL + "@hookimpl\ndef order_placng(checkout, payments, orders):\n    pass\n",
-    })
+    _dist(
+        tmp_path,
+        monkeypatch,
+        "typo",
+        {
+            "plugin.py": 'modules = ("orders",)\n',
+            "orders.py": HOOKIMPL + "@hookimpl\ndef order_placng(checkout, payments, orders):\n    pass\n",
+        },
+    )
     with pytest.raises(PluginError) as info:
         _app(tmp_path, JISHI_PLUGINS="typo")
     message = str(info.value)
@@ -251,7 +269,9 @@ def test_missing_or_malformed_declared_module_stops_the_app(tmp_path, monkeypatc
     """A declared submodule that does not exist, or ``modules`` that is not
     a tuple of names, is a PluginError naming the plugin."""
     _dist(tmp_path, monkeypatch, "nomod", {"plugin.py": 'modules = ("checkout",)\n'})
-    with pytest.raises(PluginError, match=r"plugin 'nomod': module jishi_nomod.checkout .*failed to load: ModuleNotFoundError"):
+    with pytest.raises(
+        PluginError, match=r"plugin 'nomod': module jishi_nomod.checkout .*failed to load: ModuleNotFoundError"
+    ):
         _app(tmp_path, JISHI_PLUGINS="nomod")
     _dist(tmp_path / "b", monkeypatch, "strmod", {"plugin.py": 'modules = "checkout"\n', "checkout.py": ""})
     with pytest.raises(PluginError, match="plugin 'strmod': 'modules' must be a tuple"):
@@ -263,15 +283,39 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
     module and the area modules it declares (none it does not have, such as
     ``config_defaults`` or ``order_actions``)."""
     expected = [
-        "api_blueprints", "app_ready", "blueprints", "console_menu_items", "demo_data", "demo_orders",
-        "order_notices", "order_placing", "order_transitioned", "periodic_jobs", "product_filters",
-        "purchase_blockers", "seller_profiles", "seller_scope", "settings_panels", "settle_order",
-        "settle_refund", "split_cart", "template_slot", "validate_checkout",
+        "api_blueprints",
+        "app_ready",
+        "blueprints",
+        "console_menu_items",
+        "demo_data",
+        "demo_orders",
+        "order_notices",
+        "order_placing",
+        "order_transitioned",
+        "periodic_jobs",
+        "product_filters",
+        "purchase_blockers",
+        "seller_profiles",
+        "seller_scope",
+        "settings_panels",
+        "settle_order",
+        "settle_refund",
+        "split_cart",
+        "template_slot",
+        "validate_checkout",
     ]
     app = _app(tmp_path, JISHI_PLUGINS="multistore")
     info = next(i for i in app.extensions["jishi"].plugins if i.name == "multistore")
     assert info.hooks == expected
-    assert [m.rsplit(".", 1)[1] for m in info.modules] == ["plugin", "onboarding", "merchants", "products", "orders", "finance", "demo"]
+    assert [m.rsplit(".", 1)[1] for m in info.modules] == [
+        "plugin",
+        "onboarding",
+        "merchants",
+        "products",
+        "orders",
+        "finance",
+        "demo",
+    ]
     result = _cli(lambda: app, "plugins", "list")
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if line.startswith("multistore "))
@@ -297,7 +341,9 @@ def test_every_installed_plugin_follows_the_one_convention(tmp_path):
             assert not [f.name for f in functions if f.name.startswith("hook_")], path
             impls = [f.name for f in functions if any("hookimpl" in ast.unparse(d) for d in f.decorator_list)]
             if impls:
-                assert str(path) in registered, f"{info.name}: hooks {impls} in {path.name}, which is not declared in 'modules'"
+                assert str(path) in registered, (
+                    f"{info.name}: hooks {impls} in {path.name}, which is not declared in 'modules'"
+                )
                 checked += 1
     assert checked >= 14  # the first-party plugins' plugin and hook modules
 
@@ -316,6 +362,10 @@ def test_fixture_plugin_is_not_installed_outside_the_tests():
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run(
         [sys.executable, "-c", "from jishi.plugins import installed_plugins; print(sorted(dict(installed_plugins())))"],
-        capture_output=True, text=True, check=True, env=env, cwd=str(FIXTURES.parent.parent),
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=str(FIXTURES.parent.parent),
     ).stdout
     assert "'multistore'" in out and "'hello'" not in out

@@ -18,19 +18,29 @@ from werkzeug.datastructures import MultiDict
 
 
 def _scope(seller_id):
-    return SellerScope(seller_id=seller_id, name="s", role="admin", permissions=frozenset({"products"}), console="merchant")
+    return SellerScope(
+        seller_id=seller_id, name="s", role="admin", permissions=frozenset({"products"}), console="merchant"
+    )
 
 
 def test_visible_activities_and_activity_for(app, factory):
     shop, mine, other = factory.product(), factory.product(seller_id=7), factory.product(seller_id=8)
-    assert {p.id for p in promotions.visible_activities(Product, seller_id=None, platform=True)} >= {shop.id, mine.id, other.id}
+    assert {p.id for p in promotions.visible_activities(Product, seller_id=None, platform=True)} >= {
+        shop.id,
+        mine.id,
+        other.id,
+    }
     assert [p.id for p in promotions.visible_activities(Product, seller_id=7, platform=False)] == [mine.id]
     assert shop.id in {p.id for p in promotions.visible_activities(Product, seller_id=None, platform=False)}
     assert mine.id not in {p.id for p in promotions.visible_activities(Product, seller_id=None, platform=False)}
     assert promotions.activity_for(Product, mine.id, seller_id=7, platform=False) is mine
-    assert promotions.activity_for(Product, other.id, seller_id=7, platform=False) is None  # another seller's: not found
+    assert (
+        promotions.activity_for(Product, other.id, seller_id=7, platform=False) is None
+    )  # another seller's: not found
     assert promotions.activity_for(Product, other.id, seller_id=7, platform=True) is other
-    assert promotions.activity_for(Product, 2**31, seller_id=None, platform=True) is None  # beyond any id: no query error
+    assert (
+        promotions.activity_for(Product, 2**31, seller_id=None, platform=True) is None
+    )  # beyond any id: no query error
     assert promotions.activity_for(Product, 0, seller_id=None, platform=True) is None
 
 
@@ -58,8 +68,18 @@ def test_acting(app, factory):
 
 @pytest.mark.parametrize(
     ("value", "fen"),
-    [("12.5", 1250), (" 3 ", 300), ("0.01", 1), ("0", 0), ("12.345", None), ("-1", None), ("abc", None), ("NaN", None),
-     ("Infinity", None), ("1e999999", None)],
+    [
+        ("12.5", 1250),
+        (" 3 ", 300),
+        ("0.01", 1),
+        ("0", 0),
+        ("12.345", None),
+        ("-1", None),
+        ("abc", None),
+        ("NaN", None),
+        ("Infinity", None),
+        ("1e999999", None),
+    ],
 )
 def test_price_fields_parse_yuan(value, fen):
     """Prices go through ``jishi.money.parse_yuan``: what is not an amount is
@@ -79,11 +99,25 @@ def test_local_time_fields(app):
 
 
 def test_choice_args_and_carried_fields():
-    form = MultiDict([("sku_id", "4"), ("quantity", ""), ("activity_id", "x"), ("delivery-g1", "express"), ("message-g1", ""),
-                      ("opt.coupon", "9"), ("other", "y")])
+    form = MultiDict(
+        [
+            ("sku_id", "4"),
+            ("quantity", ""),
+            ("activity_id", "x"),
+            ("delivery-g1", "express"),
+            ("message-g1", ""),
+            ("opt.coupon", "9"),
+            ("other", "y"),
+        ]
+    )
     args = promotions.choice_args(form, "activity_id")
     assert args == {"sku_id": 4, "quantity": 1, "activity_id": None}
-    assert promotions.carried_fields(args, form) == {"sku_id": 4, "quantity": 1, "delivery-g1": "express", "opt.coupon": "9"}
+    assert promotions.carried_fields(args, form) == {
+        "sku_id": 4,
+        "quantity": 1,
+        "delivery-g1": "express",
+        "opt.coupon": "9",
+    }
     assert promotions.idempotency_key({"idempotency_key": " a#b" + "c" * 100}) == ("ab" + "c" * 100)[:72]
     assert promotions.idempotency_key({}) is None
 
@@ -91,6 +125,7 @@ def test_choice_args_and_carried_fields():
 def test_save_form(app, factory):
     product = factory.product()
     with app.test_request_context("/"):
+
         def fails():
             product.name = "changed"
             raise DomainError("title", "Enter a title.")

@@ -64,8 +64,14 @@ def test_skeleton_layout(tmp_path):
     assert meta["project"]["entry-points"]["jishi.plugins"] == {"gift_wrap": "jishi_gift_wrap.plugin"}
     assert "migrations/**/*" in meta["tool"]["setuptools"]["package-data"]["jishi_gift_wrap"]
     pkg = root / "jishi_gift_wrap"
-    for rel in ("__init__.py", "plugin.py", "models.py", "migrations/script.py.mako",
-                "migrations/versions/gift_wrap_0001_tables.py", "templates/gift_wrap/badge.html"):
+    for rel in (
+        "__init__.py",
+        "plugin.py",
+        "models.py",
+        "migrations/script.py.mako",
+        "migrations/versions/gift_wrap_0001_tables.py",
+        "templates/gift_wrap/badge.html",
+    ):
         assert (pkg / rel).is_file(), rel
     for path in [*root.rglob("*.py"), *root.rglob("*.toml"), *root.rglob("*.html"), *root.rglob("*.md")]:
         text = path.read_text()

@@ -70,7 +70,10 @@ def test_receiver_runs_only_in_apps_where_its_plugin_is_enabled(build):
 def test_receiver_connected_by_two_apps_runs_once_per_send(build):
     first = build(Probe())
     second = build(Probe())
-    assert len([r for r in signals.order_paid.receivers.values() if getattr(r, "jishi_plugin", None) == "signal_probe"]) == 1
+    assert (
+        len([r for r in signals.order_paid.receivers.values() if getattr(r, "jishi_plugin", None) == "signal_probe"])
+        == 1
+    )
 
     with second.app_context():
         signals.send(signals.order_paid, "order-2")
@@ -101,7 +104,9 @@ def test_a_failing_plugin_receiver_is_recorded_under_its_own_name(build):
         with app.app_context():
             signals.send(signals.order_paid, "order-x")
             [failure] = db.session.execute(select(SignalFailure)).scalars()
-            assert failure.receiver.endswith("test_a_failing_plugin_receiver_is_recorded_under_its_own_name.<locals>.boom")
+            assert failure.receiver.endswith(
+                "test_a_failing_plugin_receiver_is_recorded_under_its_own_name.<locals>.boom"
+            )
             assert failure.error == "RuntimeError: receiver down"
     finally:
         signals.disconnect(signals.order_paid, boom, plugin="signal_probe")

@@ -105,8 +105,15 @@ ACCOUNT_PAGE = Row("GET", "/account", "signed_in")
 @pytest.mark.parametrize("row", [ADMIN_ORDERS, ACCOUNT_PAGE], ids=authz.label)
 def test_matrix_passes_when_the_rules_hold(client, api, factory, row):
     who = principals.standard(factory)
-    failures = authz.run_row(row, authz.World(who.users), client=client, api=api, principals=principals.STANDARD,
-                             allowed=lambda r, w, o: authz.standard_access(r, w, o, merchant_of={}), strict=True)
+    failures = authz.run_row(
+        row,
+        authz.World(who.users),
+        client=client,
+        api=api,
+        principals=principals.STANDARD,
+        allowed=lambda r, w, o: authz.standard_access(r, w, o, merchant_of={}),
+        strict=True,
+    )
     assert failures == []
 
 
@@ -115,15 +122,32 @@ def test_matrix_reports_each_wrong_expectation(client, api, factory):
     status is compared; a page's login redirect counts as denied."""
     who = principals.standard(factory)
     world = authz.World(who.users)
-    wrong = authz.run_row(ADMIN_ORDERS, world, client=client, api=api, principals=("anonymous", "buyer", "platform"),
-                          allowed=lambda r, w, o: w != "platform")
-    assert wrong == ["platform: expected 401/403/404, got 200",  # denied cases run first
-                     "anonymous: expected access, got 401", "buyer: expected access, got 403"]
-    exact = authz.run_row(ACCOUNT_PAGE, world, client=client, api=api, principals=("anonymous", "buyer"),
-                          allowed=lambda r, w, o: 200 if w == "buyer" else 404)
+    wrong = authz.run_row(
+        ADMIN_ORDERS,
+        world,
+        client=client,
+        api=api,
+        principals=("anonymous", "buyer", "platform"),
+        allowed=lambda r, w, o: w != "platform",
+    )
+    assert wrong == [
+        "platform: expected 401/403/404, got 200",  # denied cases run first
+        "anonymous: expected access, got 401",
+        "buyer: expected access, got 403",
+    ]
+    exact = authz.run_row(
+        ACCOUNT_PAGE,
+        world,
+        client=client,
+        api=api,
+        principals=("anonymous", "buyer"),
+        allowed=lambda r, w, o: 200 if w == "buyer" else 404,
+    )
     assert exact == ["anonymous: expected 404, got 302"]
     with pytest.raises(AssertionError, match="GET /account"):
-        authz.assert_row(ACCOUNT_PAGE, world, client=client, api=api, principals=("anonymous",), allowed=lambda *a: True)
+        authz.assert_row(
+            ACCOUNT_PAGE, world, client=client, api=api, principals=("anonymous",), allowed=lambda *a: True
+        )
 
 
 def test_matrix_fills_objects_and_values(client, api, factory):
@@ -143,7 +167,10 @@ def test_matrix_fills_objects_and_values(client, api, factory):
             return Resp()
 
     assert authz.run_row(row, world, client=None, api=Api(), principals=("platform",), allowed=lambda *a: False) == []
-    assert seen == [("POST", "/api/v1/x/7", {"id-7": ["7", "x", "{nope}"]}), ("POST", "/api/v1/x/8", {"id-8": ["8", "x", "{nope}"]})]
+    assert seen == [
+        ("POST", "/api/v1/x/7", {"id-7": ["7", "x", "{nope}"]}),
+        ("POST", "/api/v1/x/8", {"id-8": ["8", "x", "{nope}"]}),
+    ]
 
 
 def test_every_route_check_names_what_is_missing(app):
@@ -156,7 +183,9 @@ def test_every_route_check_names_what_is_missing(app):
     rows = [Row("GET", "/sandbox-gateway/pay/{trade}", "public"), Row("POST", "/payments/notify/sandbox", "public")]
     with pytest.raises(AssertionError) as err:
         authz.assert_every_route_has_a_row(app, rows, blueprints=["payments"])
-    assert "without an authorization row:\n  POST /sandbox-gateway/pay/<trade_no> (payments.gateway_pay)\n" in str(err.value)
+    assert "without an authorization row:\n  POST /sandbox-gateway/pay/<trade_no> (payments.gateway_pay)\n" in str(
+        err.value
+    )
     rows.append(Row("POST", "/sandbox-gateway/pay/T1?x=1", "public"))
     covered = authz.assert_every_route_has_a_row(app, rows, blueprints=["payments"])
     assert len(covered) == len(rows) == 3

@@ -50,9 +50,15 @@ def site(tmp_path_factory):
     shutil.copytree(ROOT / "core", src / "core", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     _run([sys.executable, "setup.py", "-q", "sdist", "-d", str(dist)], cwd=src)
     (sdist,) = dist.glob("jishi-*.tar.gz")
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), str(sdist)], cwd=tmp)
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), str(sdist)],
+        cwd=tmp,
+    )
     (wheel,) = dist.glob("jishi-*.whl")
-    _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site), str(wheel)], cwd=tmp)
+    _run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+        cwd=tmp,
+    )
     return site
 
 
@@ -66,7 +72,11 @@ def _jishi(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     """``jishi ARGS`` with the wheel's jishi, run outside the checkout."""
     return subprocess.run(
         [sys.executable, "-c", "from jishi.cli import main; main()", *args],
-        cwd=cwd, env=_env(site), capture_output=True, text=True, timeout=120,
+        cwd=cwd,
+        env=_env(site),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -102,11 +112,15 @@ print(json.dumps({"status": page.status_code, "page": page.get_data(as_text=True
 
 
 def test_wheel_renders_the_storefront_with_the_default_theme(site, tmp_path):
-    out = json.loads(_run([sys.executable, "-c", STOREFRONT, str(tmp_path)], cwd=tmp_path, env=_env(site)).stdout.splitlines()[-1])
+    out = json.loads(
+        _run([sys.executable, "-c", STOREFRONT, str(tmp_path)], cwd=tmp_path, env=_env(site)).stdout.splitlines()[-1]
+    )
     assert out["status"] == 200
     assert "/themes/default/static/css/site.css" in out["page"]
     assert out["css_status"] == 200
-    assert out["css"] == (site / "jishi" / "themes_builtin" / "default" / "static" / "css" / "site.css").read_text(encoding="utf-8")
+    assert out["css"] == (site / "jishi" / "themes_builtin" / "default" / "static" / "css" / "site.css").read_text(
+        encoding="utf-8"
+    )
     assert all(Path(p).is_relative_to(site) for p in out["themes"].values()), out["themes"]
 
 

@@ -129,9 +129,9 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
         app.config["SECRET_KEY"] = _instance_secret(app)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgres://"):]
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgres://") :]
     elif uri.startswith("postgresql://"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://") :]
     if uri.startswith("sqlite"):
         opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         opts.setdefault("connect_args", {}).setdefault("timeout", 15)
@@ -190,7 +190,11 @@ def _init_extensions(app: Flask) -> None:
 def _init_templates(app: Flask, ext: Jishi) -> None:
     from jishi import web_helpers
 
-    dirs = [*app.config.get("JISHI_THEMES_DIRS", []), str(Path(app.instance_path) / "themes"), str(themes_mod.builtin_themes_dir())]
+    dirs = [
+        *app.config.get("JISHI_THEMES_DIRS", []),
+        str(Path(app.instance_path) / "themes"),
+        str(themes_mod.builtin_themes_dir()),
+    ]
     ext.themes = themes_mod.discover(dirs)
     for info in ext.plugins:
         if info.enabled and info.templates_dir:
@@ -221,7 +225,10 @@ def _refuse_nul() -> None:
     from jishi.errors import DomainError
     from jishi.i18n import gettext as _
 
-    for source in (request.args, request.form if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") else {}):
+    for source in (
+        request.args,
+        request.form if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") else {},
+    ):
         for key, value in source.items(multi=True) if source else ():
             if "\x00" in value or "\x00" in key:
                 raise DomainError(key, _("Must not contain NUL characters."), code="invalid", status=422)

@@ -23,42 +23,74 @@ DEMO_LOGINS = {"platform admin": ADMIN, "buyer": BUYER}  # plugins add theirs (d
 
 # (top category, sub category, [(name, subtitle, price fen, stock, specs or None)])
 CATALOG: list[tuple[str, str, list[tuple[str, str, int, int, dict[str, list[str]] | None]]]] = [
-    ("生鲜水果", "时令水果", [
-        ("云南高原蓝莓 125g×4盒", "果粉完整 酸甜多汁", 5990, 200, None),
-        ("海南贵妃芒 5斤装", "香甜软糯 产地直发", 3990, 150, None),
-        ("赣南脐橙", "果园现摘", 2990, 300, {"规格": ["5斤装", "10斤装"]}),
-    ]),
-    ("生鲜水果", "新鲜蔬菜", [
-        ("有机小番茄 500g", "沙瓤多汁", 1590, 120, None),
-        ("山东大葱 2斤", "葱白长 香味足", 990, 80, None),
-    ]),
-    ("粮油副食", "米面粮油", [
-        ("五常大米 5kg", "稻花香2号 当季新米", 6990, 100, None),
-        ("压榨花生油 5L", "一级压榨 浓香型", 8990, 60, None),
-        ("手工挂面", "鸡蛋面 细圆", 1290, 200, {"口味": ["原味", "鸡蛋", "菠菜"]}),
-    ]),
-    ("粮油副食", "休闲零食", [
-        ("每日坚果 30袋", "7种坚果果干", 9990, 90, None),
-        ("麻辣牛肉干 200g", "四川风味", 3590, 150, {"口味": ["麻辣", "五香"]}),
-        ("手工芝麻糖", "老字号 传统工艺", 1990, 70, None),
-    ]),
-    ("数码家电", "手机配件", [
-        ("氮化镓快充充电器 65W", "三口快充 折叠插脚", 12900, 50, {"颜色": ["白色", "黑色"]}),
-        ("磁吸无线充电宝 10000mAh", "轻薄便携", 14900, 40, None),
-        ("编织数据线 1.5m", "Type-C 耐折", 2900, 300, {"长度": ["1m", "1.5m", "2m"]}),
-    ]),
-    ("数码家电", "生活电器", [
-        ("便携榨汁杯", "无线充电 350ml", 9900, 60, {"颜色": ["粉色", "绿色"]}),
-        ("电热水壶 1.7L", "304不锈钢 自动断电", 8900, 45, None),
-        ("迷你加湿器", "静音 夜灯", 5900, 0, None),
-    ]),
-    ("服饰鞋包", "男装", [
-        ("纯棉圆领T恤", "精梳棉 不易变形", 6900, 100, {"颜色": ["白色", "黑色"], "尺码": ["M", "L", "XL"]}),
-    ]),
-    ("服饰鞋包", "女装", [
-        ("针织开衫", "软糯亲肤", 15900, 40, {"颜色": ["米白", "雾蓝"], "尺码": ["S", "M", "L"]}),
-        ("帆布托特包", "大容量 通勤", 7900, 80, None),
-    ]),
+    (
+        "生鲜水果",
+        "时令水果",
+        [
+            ("云南高原蓝莓 125g×4盒", "果粉完整 酸甜多汁", 5990, 200, None),
+            ("海南贵妃芒 5斤装", "香甜软糯 产地直发", 3990, 150, None),
+            ("赣南脐橙", "果园现摘", 2990, 300, {"规格": ["5斤装", "10斤装"]}),
+        ],
+    ),
+    (
+        "生鲜水果",
+        "新鲜蔬菜",
+        [
+            ("有机小番茄 500g", "沙瓤多汁", 1590, 120, None),
+            ("山东大葱 2斤", "葱白长 香味足", 990, 80, None),
+        ],
+    ),
+    (
+        "粮油副食",
+        "米面粮油",
+        [
+            ("五常大米 5kg", "稻花香2号 当季新米", 6990, 100, None),
+            ("压榨花生油 5L", "一级压榨 浓香型", 8990, 60, None),
+            ("手工挂面", "鸡蛋面 细圆", 1290, 200, {"口味": ["原味", "鸡蛋", "菠菜"]}),
+        ],
+    ),
+    (
+        "粮油副食",
+        "休闲零食",
+        [
+            ("每日坚果 30袋", "7种坚果果干", 9990, 90, None),
+            ("麻辣牛肉干 200g", "四川风味", 3590, 150, {"口味": ["麻辣", "五香"]}),
+            ("手工芝麻糖", "老字号 传统工艺", 1990, 70, None),
+        ],
+    ),
+    (
+        "数码家电",
+        "手机配件",
+        [
+            ("氮化镓快充充电器 65W", "三口快充 折叠插脚", 12900, 50, {"颜色": ["白色", "黑色"]}),
+            ("磁吸无线充电宝 10000mAh", "轻薄便携", 14900, 40, None),
+            ("编织数据线 1.5m", "Type-C 耐折", 2900, 300, {"长度": ["1m", "1.5m", "2m"]}),
+        ],
+    ),
+    (
+        "数码家电",
+        "生活电器",
+        [
+            ("便携榨汁杯", "无线充电 350ml", 9900, 60, {"颜色": ["粉色", "绿色"]}),
+            ("电热水壶 1.7L", "304不锈钢 自动断电", 8900, 45, None),
+            ("迷你加湿器", "静音 夜灯", 5900, 0, None),
+        ],
+    ),
+    (
+        "服饰鞋包",
+        "男装",
+        [
+            ("纯棉圆领T恤", "精梳棉 不易变形", 6900, 100, {"颜色": ["白色", "黑色"], "尺码": ["M", "L", "XL"]}),
+        ],
+    ),
+    (
+        "服饰鞋包",
+        "女装",
+        [
+            ("针织开衫", "软糯亲肤", 15900, 40, {"颜色": ["米白", "雾蓝"], "尺码": ["S", "M", "L"]}),
+            ("帆布托特包", "大容量 通勤", 7900, 80, None),
+        ],
+    ),
 ]
 
 
@@ -71,8 +103,16 @@ def _skus(price: int, stock: int, specs: dict | None) -> list[dict]:
     out = []
     for i, combo in enumerate(combos):
         p = price + 500 * i
-        out.append({"spec_values": combo, "price": p, "stock": stock, "member_price": p * 95 // 100,
-                    "original_price": p * 12 // 10, "code": f"D{i + 1:03d}"})
+        out.append(
+            {
+                "spec_values": combo,
+                "price": p,
+                "stock": stock,
+                "member_price": p * 95 // 100,
+                "original_price": p * 12 // 10,
+                "code": f"D{i + 1:03d}",
+            }
+        )
     return out
 
 
@@ -123,8 +163,12 @@ def load_demo(logins: dict | None = None) -> str:
     categories = {c.name: c for c in db.session.execute(select(Category)).scalars()}
     data = {
         "admin": db.session.execute(select(User).where(User.phone == ADMIN[0])).scalar_one(),
-        "buyer": buyer, "address": address, "categories": categories, "tags": tags,
-        "products": products, "logins": logins if logins is not None else dict(DEMO_LOGINS),
+        "buyer": buyer,
+        "address": address,
+        "categories": categories,
+        "tags": tags,
+        "products": products,
+        "logins": logins if logins is not None else dict(DEMO_LOGINS),
     }
     hook = current_app.extensions["jishi"].hook
     for part in hook.demo_data(data=data):
@@ -163,7 +207,9 @@ def _demo_orders(buyer, address, products) -> int:
     from jishi.checkout.service import place_order
 
     with current_app.test_request_context("/"):
-        paid = place_order(buyer, [(products[0].skus[0].id, 2), (products[5].skus[0].id, 1)], address.id, idempotency_key="demo-1")[0]
+        paid = place_order(
+            buyer, [(products[0].skus[0].id, 2), (products[5].skus[0].id, 1)], address.id, idempotency_key="demo-1"
+        )[0]
         pay(paid)
         place_order(buyer, [(products[3].skus[0].id, 3)], address.id, idempotency_key="demo-2")
     return 2

@@ -14,7 +14,14 @@ from __future__ import annotations
 class DomainError(Exception):
     status = 422
 
-    def __init__(self, field: str | None, message: str, code: str = "invalid", status: int | None = None, errors: list | None = None):
+    def __init__(
+        self,
+        field: str | None,
+        message: str,
+        code: str = "invalid",
+        status: int | None = None,
+        errors: list | None = None,
+    ):
         self.field = field
         self.message = message
         self.code = code

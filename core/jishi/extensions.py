@@ -34,19 +34,28 @@ class JishiLimiter(Limiter):
         # them for a request that never made one (no limit was checked).
         after = app.after_request_funcs.get(None, [])
         for i, func in enumerate(after):
-            if getattr(func, "func", None) is getattr(Limiter, "_Limiter__inject_headers", object()) and func.args == (self,):
+            if getattr(func, "func", None) is getattr(Limiter, "_Limiter__inject_headers", object()) and func.args == (
+                self,
+            ):
                 after[i] = _when_limiter_context(func, pass_through=True)
         teardown = app.teardown_request_funcs.get(None, [])
         for i, func in enumerate(teardown):
-            if getattr(func, "__func__", None) is getattr(Limiter, "_Limiter__release_context", object()) and func.__self__ is self:
+            if (
+                getattr(func, "__func__", None) is getattr(Limiter, "_Limiter__release_context", object())
+                and func.__self__ is self
+            ):
                 teardown[i] = _when_limiter_context(func, pass_through=False)
 
     def _middleware_idle(self) -> bool:
         try:
             manager = self.limit_manager
             return not (
-                manager._application_limits or manager._default_limits or manager._blueprint_limits
-                or manager._endpoint_hints or self._meta_limits or self._storage_dead
+                manager._application_limits
+                or manager._default_limits
+                or manager._blueprint_limits
+                or manager._endpoint_hints
+                or self._meta_limits
+                or self._storage_dead
             )
         except AttributeError:  # a Flask-Limiter whose internals moved: always check
             return False
@@ -102,4 +111,3 @@ def select_locale_code() -> str:
     if best == "en-US":
         return "en"
     return best or current_app.config["BABEL_DEFAULT_LOCALE"]
-

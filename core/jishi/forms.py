@@ -34,6 +34,15 @@ from jishi.web.common import (
 from jishi.web.shopping import checkout_options
 
 __all__ = [
-    "FormError", "checkout_options", "error_text", "flash_error", "form_int", "form_money", "form_outcome",
-    "product_data", "product_form_state", "record_visit", "safe_next",
+    "FormError",
+    "checkout_options",
+    "error_text",
+    "flash_error",
+    "form_int",
+    "form_money",
+    "form_outcome",
+    "product_data",
+    "product_form_state",
+    "record_visit",
+    "safe_next",
 ]

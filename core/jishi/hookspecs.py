@@ -702,7 +702,9 @@ def line_price_rules(line: CheckoutLine, user: User | None, options: dict) -> Se
 
 
 @hookspec
-def price_rules(lines: Sequence[CheckoutLine], user: User | None, options: dict) -> Mapping[str, Sequence[PriceRule]] | None:
+def price_rules(
+    lines: Sequence[CheckoutLine], user: User | None, options: dict
+) -> Mapping[str, Sequence[PriceRule]] | None:
     """Candidate unit prices for all the lines of a cart, checkout or
     product page at once: the batch form of :func:`line_price_rules`.
 
@@ -732,7 +734,9 @@ def price_rules(lines: Sequence[CheckoutLine], user: User | None, options: dict)
 
 
 @hookspec
-def delivery_options(group: CheckoutGroup, address: Address | None, checkout: Checkout) -> Sequence[DeliveryOption] | None:
+def delivery_options(
+    group: CheckoutGroup, address: Address | None, checkout: Checkout
+) -> Sequence[DeliveryOption] | None:
     """Ways to deliver one group, each with its fee.
 
     :param group: the group (its lines, seller and goods amount).

@@ -217,8 +217,7 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
             module = ep.load()
         except Exception as exc:
             raise PluginError(
-                f"plugin {name!r} ({info.distribution} {info.version}) failed to load: "
-                f"{type(exc).__name__}: {exc}"
+                f"plugin {name!r} ({info.distribution} {info.version}) failed to load: {type(exc).__name__}: {exc}"
             ) from exc
         info.requires = tuple(getattr(module, "requires", ()) or ())
         info.replaces_default_delivery = bool(getattr(module, "replaces_default_delivery", True))
@@ -249,4 +248,3 @@ def load_plugins(enabled_setting, extra_modules=()) -> tuple[pluggy.PluginManage
         if info.enabled:
             info.hooks = sorted({h.name for m in registered[info.name] for h in pm.get_hookcallers(m) or []})
     return pm, infos
-

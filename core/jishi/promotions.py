@@ -102,7 +102,11 @@ def api_activity(model, activity_id: int):
     from jishi.api.common import not_found
 
     scope, platform = acting("api")
-    row = activity_for(model, activity_id, seller_id=scope.seller_id if scope else None, platform=platform) if scope else None
+    row = (
+        activity_for(model, activity_id, seller_id=scope.seller_id if scope else None, platform=platform)
+        if scope
+        else None
+    )
     if row is None:
         not_found("activity")
     return row
@@ -115,7 +119,11 @@ def products_for(scope: SellerScope, platform: bool, limit: int = 300) -> list:
 
     q = db.select(Product).order_by(Product.id.desc()).limit(limit)
     if not platform:
-        q = q.where(Product.seller_id == scope.seller_id) if scope.seller_id is not None else q.where(Product.seller_id.is_(None))
+        q = (
+            q.where(Product.seller_id == scope.seller_id)
+            if scope.seller_id is not None
+            else q.where(Product.seller_id.is_(None))
+        )
     return list(db.session.execute(q).scalars())
 
 
@@ -158,7 +166,7 @@ def price_fields(form: Mapping, prefix: str = "price-") -> list[tuple[int, int |
     for key in form:
         if not key.startswith(prefix):
             continue
-        sid, value = key[len(prefix):], (form.get(key) or "").strip()
+        sid, value = key[len(prefix) :], (form.get(key) or "").strip()
         if not value or not sid.isdigit():
             continue
         try:
@@ -205,9 +213,11 @@ def buyer_addresses(user) -> list:
     """The buyer's addresses, the default one first."""
     from jishi.accounts.models import Address
 
-    return list(db.session.execute(
-        db.select(Address).where(Address.user_id == user.id).order_by(Address.is_default.desc(), Address.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            db.select(Address).where(Address.user_id == user.id).order_by(Address.is_default.desc(), Address.id)
+        ).scalars()
+    )
 
 
 def carried_fields(args: Mapping, form: Mapping) -> dict:
@@ -254,8 +264,15 @@ def checkout_page(template: str, sku_id: int, quantity: int, options: Mapping, *
         rollback()
         flash_error(exc)
         return redirect(failed)
-    return render_template(template, checkout=co, addresses=addresses, address_id=address_id,
-                           address_next=request.full_path, idempotency_key=secrets.token_urlsafe(24), **context)
+    return render_template(
+        template,
+        checkout=co,
+        addresses=addresses,
+        address_id=address_id,
+        address_next=request.full_path,
+        idempotency_key=secrets.token_urlsafe(24),
+        **context,
+    )
 
 
 def place_checkout(sku_id: int, quantity: int, options: Mapping, *, retry: str):
@@ -268,8 +285,13 @@ def place_checkout(sku_id: int, quantity: int, options: Mapping, *, retry: str):
     from jishi.web.common import flash_error, form_int
 
     try:
-        payments = place_order(current_user, [(sku_id, quantity)], form_int("address_id", source=request.form),
-                               _options(request.form, options), idempotency_key=idempotency_key(request.form))
+        payments = place_order(
+            current_user,
+            [(sku_id, quantity)],
+            form_int("address_id", source=request.form),
+            _options(request.form, options),
+            idempotency_key=idempotency_key(request.form),
+        )
     except CheckoutError as exc:
         flash_error(exc)
         return redirect(retry)

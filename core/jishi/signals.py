@@ -67,7 +67,9 @@ order_shipped = _signal("order-shipped", "An order was shipped.", "the ``Order``
 order_received = _signal("order-received", "The buyer received an order.", "the ``Order``")
 order_completed = _signal("order-completed", "An order was completed.", "the ``Order``")
 order_closed = _signal(
-    "order-closed", "An order was closed (cancelled, timed out, refunded).", "the ``Order``",
+    "order-closed",
+    "An order was closed (cancelled, timed out, refunded).",
+    "the ``Order``",
     reason="why: ``cancelled``, ``timeout``, ``refunded``, or a plugin's word (``merchant_deleted``)",
 )
 refund_requested = _signal("refund-requested", "A buyer asked for a refund.", "the ``Refund``")

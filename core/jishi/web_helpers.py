@@ -33,10 +33,15 @@ def console_menu(console: str = "platform"):
     hook), without the items they may not see, by ``sort`` then label."""
     from jishi.sellers import current_scope
 
-    items = [i for r in current_app.extensions["jishi"].hook.console_menu_items(console=console, principal=current_user) for i in (r or [])]
+    items = [
+        i
+        for r in current_app.extensions["jishi"].hook.console_menu_items(console=console, principal=current_user)
+        for i in (r or [])
+    ]
     scope = current_scope("console")
     return [
-        item for item in sorted(items, key=lambda i: (i.sort, str(i.label)))
+        item
+        for item in sorted(items, key=lambda i: (i.sort, str(i.label)))
         if menu_item_visible(item, console, current_user, scope)
     ]
 

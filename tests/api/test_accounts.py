@@ -10,7 +10,14 @@ from jishi.accounts.models import Address, User
 from jishi.db import db
 from jishi.hookspecs import LoginProvider, hookimpl
 
-ADDRESS = {"name": "李四", "phone": "13800001111", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 8 号"}
+ADDRESS = {
+    "name": "李四",
+    "phone": "13800001111",
+    "province": "浙江省",
+    "city": "杭州市",
+    "district": "西湖区",
+    "detail": "文三路 8 号",
+}
 
 
 def test_register_login_me_logout(client, api):
@@ -97,7 +104,10 @@ def test_inactive_user_cannot_sign_in(api, factory):
 def test_login_is_rate_limited(api, factory, app_config):
     """K5, K15: repeated sign-in attempts get 429 once over JISHI_LOGIN_RATE_LIMIT."""
     factory.user(phone="13900000004")
-    codes = [api.post("/auth/login", json={"phone": "13900000004", "password": "wrong-password"}).status_code for _ in range(4)]
+    codes = [
+        api.post("/auth/login", json={"phone": "13900000004", "password": "wrong-password"}).status_code
+        for _ in range(4)
+    ]
     assert codes == [401, 401, 401, 429]
     resp = api.post("/auth/login", json={"phone": "13900000004", "password": "secret123"})
     assert resp.status_code == 429 and resp.json["code"] == "rate_limited"
@@ -181,7 +191,9 @@ class WeChatLogin:
 @pytest.mark.parametrize("extra_plugins", [[WeChatLogin()]])
 def test_login_providers_listed(api, extra_plugins):
     """K5: login providers are a hook; API clients can list them."""
-    assert api.get("/auth/providers").json == {"items": [{"code": "wechat", "label": "微信登录", "url": "/wechat/login"}]}
+    assert api.get("/auth/providers").json == {
+        "items": [{"code": "wechat", "label": "微信登录", "url": "/wechat/login"}]
+    }
 
 
 def test_domain_errors_share_one_api_answer(app, api):

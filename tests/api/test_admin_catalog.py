@@ -36,7 +36,12 @@ def staff(factory):
 def test_permissions(api, factory, admin, staff):
     """K15: anonymous 401, buyers 403; staff run the catalog; only admins manage users."""
     buyer = factory.user()
-    for method, path in [("get", "/admin/products"), ("post", "/admin/categories"), ("get", "/admin/users"), ("get", "/admin/member-levels")]:
+    for method, path in [
+        ("get", "/admin/products"),
+        ("post", "/admin/categories"),
+        ("get", "/admin/users"),
+        ("get", "/admin/member-levels"),
+    ]:
         anon = getattr(api, method)(path, json={} if method == "post" else None)
         assert anon.status_code == 401, (path, anon.json)
         assert getattr(api, method)(path, user=buyer, json={} if method == "post" else None).status_code == 403, path
@@ -72,8 +77,14 @@ def test_create_product(api, admin):
         ({"skus": []}, "skus"),
         ({"skus": [{"spec_values": {"重量": "1kg"}, "price": 100}]}, "skus.0.spec_values"),
         ({"skus": [{"spec_values": {}, "price": 100}]}, "skus.0.spec_values"),
-        ({"skus": [{"spec_values": {"重量": "100g"}, "price": 1}, {"spec_values": {"重量": "100g"}, "price": 2}]}, "skus.1.spec_values"),
-        ({"specs": [{"name": "重量", "values": ["a", "a"]}], "skus": [{"spec_values": {"重量": "a"}, "price": 1}]}, "specs.0.values"),
+        (
+            {"skus": [{"spec_values": {"重量": "100g"}, "price": 1}, {"spec_values": {"重量": "100g"}, "price": 2}]},
+            "skus.1.spec_values",
+        ),
+        (
+            {"specs": [{"name": "重量", "values": ["a", "a"]}], "skus": [{"spec_values": {"重量": "a"}, "price": 1}]},
+            "specs.0.values",
+        ),
         ({"name": ""}, "name"),
         ({"category_id": 999}, "category_id"),
         ({"on_shelf": "yes"}, "on_shelf"),
@@ -118,7 +129,11 @@ def test_update_product_skus_and_shelf(api, admin):
 
     # A SKU id of another product is refused.
     other = api.post("/admin/products", user=admin, json=PRODUCT).json
-    bad = api.patch(f"/admin/products/{pid}", user=admin, json={"skus": [{"id": other["skus"][0]["id"], "spec_values": {"重量": "100g"}, "price": 1}]})
+    bad = api.patch(
+        f"/admin/products/{pid}",
+        user=admin,
+        json={"skus": [{"id": other["skus"][0]["id"], "spec_values": {"重量": "100g"}, "price": 1}]},
+    )
     assert bad.status_code == 422 and bad.json["field"] == "skus.0.id"
 
     off = api.post(f"/admin/products/{pid}/shelf", user=admin, json={"on_shelf": False})

@@ -68,7 +68,11 @@ def buyer_address(buyer):
 
 def lines_of(order_id):
     db.session.expire_all()
-    return db.session.execute(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)).scalars().all()
+    return (
+        db.session.execute(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))
+        .scalars()
+        .all()
+    )
 
 
 def stock(sku):
@@ -80,7 +84,12 @@ def ask(api, buyer, order_id, lines, kind="refund_only", reason="changed my mind
     return api.post(
         "/refunds",
         user=buyer,
-        json={"order_id": order_id, "kind": kind, "lines": [{"order_line_id": i, "quantity": q} for i, q in lines], "reason": reason},
+        json={
+            "order_id": order_id,
+            "kind": kind,
+            "lines": [{"order_line_id": i, "quantity": q} for i, q in lines],
+            "reason": reason,
+        },
     )
 
 
@@ -97,7 +106,10 @@ def test_partial_refunds_sum_exactly(api, client, factory, plugin):
     la, lb = lines_of(oid)
 
     r = api.get(f"/orders/{oid}/refundable", user=buyer)
-    assert [(x["order_line_id"], x["max_quantity"], x["max_amount"]) for x in r.json["lines"]] == [(la.id, 3, la.pay_amount), (lb.id, 1, lb.pay_amount)]
+    assert [(x["order_line_id"], x["max_quantity"], x["max_amount"]) for x in r.json["lines"]] == [
+        (la.id, 3, la.pay_amount),
+        (lb.id, 1, lb.pay_amount),
+    ]
 
     r = ask(api, buyer, oid, [(la.id, 1)])
     assert r.status_code == 201, r.json
@@ -122,10 +134,14 @@ def test_partial_refunds_sum_exactly(api, client, factory, plugin):
     for line in lines_of(oid):
         assert line.refunded_quantity == line.quantity
         assert line.refunded_amount == line.pay_amount
-        got = db.session.execute(select(func.sum(RefundLine.amount)).where(RefundLine.order_line_id == line.id)).scalar_one()
+        got = db.session.execute(
+            select(func.sum(RefundLine.amount)).where(RefundLine.order_line_id == line.id)
+        ).scalar_one()
         assert got == line.pay_amount
     for alloc in db.session.execute(select(OrderAllocation)).scalars():
-        reversed_sum = db.session.execute(select(func.sum(RefundReversal.amount)).where(RefundReversal.allocation_id == alloc.id)).scalar_one()
+        reversed_sum = db.session.execute(
+            select(func.sum(RefundReversal.amount)).where(RefundReversal.allocation_id == alloc.id)
+        ).scalar_one()
         assert reversed_sum == alloc.amount == alloc.reversed_amount
     trade = db.session.execute(select(SandboxTrade)).scalar_one()
     assert trade.refunded_amount == paid and trade.status == "refunded"
@@ -182,7 +198,10 @@ def test_return_and_refund_restocks_on_confirm(api, client, factory):
     r = ask(api, buyer, oid, [(line.id, 1)], kind="return_refund")
     assert r.status_code == 201, r.json
     rid = r.json["id"]
-    assert api.post(f"/refunds/{rid}/ship-back", user=buyer, json={"carrier": "YTO", "tracking_no": "Y1"}).status_code == 409
+    assert (
+        api.post(f"/refunds/{rid}/ship-back", user=buyer, json={"carrier": "YTO", "tracking_no": "Y1"}).status_code
+        == 409
+    )
     r = api.post(f"/admin/refunds/{rid}/approve", user=admin, json={})
     assert r.json["status"] == "approved"
     assert stock(sku) == 2
@@ -229,7 +248,8 @@ def test_unpaid_order_cannot_be_refunded(api, factory):
     buyer = factory.user()
     sku = factory.product().skus[0]
     r = api.post(
-        "/checkout/place", user=buyer,
+        "/checkout/place",
+        user=buyer,
         json={"items": [{"sku_id": sku.id, "quantity": 1}], "address_id": buyer_address(buyer).id},
         headers={"Idempotency-Key": "u"},
     )
@@ -298,7 +318,9 @@ def test_other_buyers_refunds_are_not_found(api, client, factory):
     assert ask(api, other, oid, [(line.id, 1)]).status_code == 404
     assert api.get(f"/refunds/{rid}", user=other).status_code == 404
     assert api.post(f"/refunds/{rid}/cancel", user=other).status_code == 404
-    assert api.post(f"/refunds/{rid}/ship-back", user=other, json={"carrier": "a", "tracking_no": "b"}).status_code == 404
+    assert (
+        api.post(f"/refunds/{rid}/ship-back", user=other, json={"carrier": "a", "tracking_no": "b"}).status_code == 404
+    )
     assert api.get("/refunds", user=other).json["items"] == []
     assert api.post(f"/admin/refunds/{rid}/approve", user=buyer, json={}).status_code == 403
     assert api.get(f"/refunds/{rid}", user=buyer).json["lines"][0]["order_line_id"] == line.id
@@ -370,7 +392,9 @@ def test_racing_refunds_pay_once(app, api, client, factory):
                 barrier.wait(timeout=30)
                 user = db.session.get(User, buyer_id)
                 try:
-                    refund = service.request_refund(user, db.session.get(Order, oid), "refund_only", [(line_id, 2)], "race")
+                    refund = service.request_refund(
+                        user, db.session.get(Order, oid), "refund_only", [(line_id, 2)], "race"
+                    )
                     service.approve(refund, db.session.get(User, admin_id))
                     outcomes.append("refunded")
                 except service.AfterSalesError as exc:

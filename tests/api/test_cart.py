@@ -35,7 +35,12 @@ def test_add_merge_update_select_remove(api, factory):
     assert {line["name"] for line in group["lines"]} == {"甲", "乙"}
 
     resp = api.patch(f"/cart/items/{r1.json['id']}", user=buyer, json={"quantity": 1, "selected": False})
-    assert resp.status_code == 200 and resp.json == {"id": r1.json["id"], "sku_id": a.skus[0].id, "quantity": 1, "selected": False}
+    assert resp.status_code == 200 and resp.json == {
+        "id": r1.json["id"],
+        "sku_id": a.skus[0].id,
+        "quantity": 1,
+        "selected": False,
+    }
     cart = lines(api, buyer)
     assert cart["total_amount"] == 250 and cart["quantity"] == 2 and cart["all_selected"] is False
 
@@ -140,7 +145,13 @@ class SplitBySeller:
         for line in lines:
             groups.setdefault(line.seller_id, []).append(line.key)
         return [
-            CartGroup(key=f"seller:{sid or 0}", title=f"店铺{sid or 0}", line_keys=tuple(keys), seller_id=sid, tags=("营业中",))
+            CartGroup(
+                key=f"seller:{sid or 0}",
+                title=f"店铺{sid or 0}",
+                line_keys=tuple(keys),
+                seller_id=sid,
+                tags=("营业中",),
+            )
             for sid, keys in sorted(groups.items(), key=lambda kv: kv[0] or 0)
         ]
 
@@ -159,7 +170,10 @@ def test_lines_grouped_by_split_hook(api, factory):
     for p in (p1, p2, p3):
         api.post("/cart/items", user=buyer, json={"sku_id": p.skus[0].id, "quantity": 1})
     cart = lines(api, buyer)
-    assert [(g["key"], g["selected_amount"], len(g["lines"])) for g in cart["groups"]] == [("seller:0", 100, 1), ("seller:5", 500, 2)]
+    assert [(g["key"], g["selected_amount"], len(g["lines"])) for g in cart["groups"]] == [
+        ("seller:0", 100, 1),
+        ("seller:5", 500, 2),
+    ]
     assert cart["groups"][1]["tags"] == ["营业中"] and cart["groups"][1]["seller_id"] == 5
     assert cart["total_amount"] == 600
 

@@ -35,7 +35,11 @@ def shop(factory):
     refresh_product(p["longjing"])
     refresh_product(p["pen"])
     db.session.commit()
-    return {"cat": {"drinks": drinks, "tea": tea, "green": green, "other": other}, "tag": {"new": t_new, "hot": t_hot}, "p": p}
+    return {
+        "cat": {"drinks": drinks, "tea": tea, "green": green, "other": other},
+        "tag": {"new": t_new, "hot": t_hot},
+        "p": p,
+    }
 
 
 def names(resp):

@@ -79,7 +79,12 @@ def test_good_arguments_work(api, shop):
     assert names(api.get("/products?limit=%2B2")) == ["Pilot Pen", "云南咖啡豆"]  # "+2", as int() reads it
     assert names(api.get("/products?min_price=3000")) == ["云南咖啡豆", "安溪铁观音", "西湖龙井"]
     assert names(api.get("/products?max_price=5600")) == ["Pilot Pen", "云南咖啡豆", "安溪铁观音"]
-    assert names(api.get("/products?min_price=0&max_price=2147483647")) == ["Pilot Pen", "云南咖啡豆", "安溪铁观音", "西湖龙井"]
+    assert names(api.get("/products?min_price=0&max_price=2147483647")) == [
+        "Pilot Pen",
+        "云南咖啡豆",
+        "安溪铁观音",
+        "西湖龙井",
+    ]
     assert names(api.get(f"/products?category_id={cat['tea'].id}")) == ["安溪铁观音", "西湖龙井"]
     assert names(api.get(f"/products?category_id={cat['green'].id}")) == ["西湖龙井"]
     assert names(api.get(f"/products?tag_id={tag.id}")) == ["Pilot Pen", "西湖龙井"]
@@ -107,8 +112,24 @@ def test_good_arguments_work(api, shop):
 
 INT_FIELDS = ["limit", "min_price", "max_price", "category_id", "tag_id", "seller_id"]
 NOT_INTEGERS = [
-    "abc", "1.5", "", "1e3", "0x10", "--1", "+", "5 ", " 5", "1_000", "\uff12", "\u00b2", "\u0663",
-    "true", "false", "True", "null", "１０",
+    "abc",
+    "1.5",
+    "",
+    "1e3",
+    "0x10",
+    "--1",
+    "+",
+    "5 ",
+    " 5",
+    "1_000",
+    "\uff12",
+    "\u00b2",
+    "\u0663",
+    "true",
+    "false",
+    "True",
+    "null",
+    "１０",
 ]
 
 
@@ -134,13 +155,29 @@ def test_non_integers_are_422_naming_the_field(api, shop, field, raw):
 @pytest.mark.parametrize(
     ("field", "raw"),
     [
-        ("limit", "0"), ("limit", "-1"), ("limit", "101"), ("limit", "2147483648"), ("limit", "9" * 30),
-        ("min_price", "-1"), ("min_price", "2147483648"), ("max_price", "-5"), ("max_price", "10" * 20),
-        ("category_id", "0"), ("category_id", "-3"), ("category_id", "2147483648"),
-        ("tag_id", "0"), ("tag_id", "2147483648"),
-        ("seller_id", "-1"), ("seller_id", "2147483648"),
-        ("sort", "cheapest"), ("sort", ""), ("sort", "PRICE_ASC"), ("sort", "newest "),
-        ("cursor", "garbage!"), ("cursor", "x" * 201), ("cursor", "e30"),  # "{}"
+        ("limit", "0"),
+        ("limit", "-1"),
+        ("limit", "101"),
+        ("limit", "2147483648"),
+        ("limit", "9" * 30),
+        ("min_price", "-1"),
+        ("min_price", "2147483648"),
+        ("max_price", "-5"),
+        ("max_price", "10" * 20),
+        ("category_id", "0"),
+        ("category_id", "-3"),
+        ("category_id", "2147483648"),
+        ("tag_id", "0"),
+        ("tag_id", "2147483648"),
+        ("seller_id", "-1"),
+        ("seller_id", "2147483648"),
+        ("sort", "cheapest"),
+        ("sort", ""),
+        ("sort", "PRICE_ASC"),
+        ("sort", "newest "),
+        ("cursor", "garbage!"),
+        ("cursor", "x" * 201),
+        ("cursor", "e30"),  # "{}"
         ("q", "茶" * 51),
     ],
 )
@@ -156,10 +193,18 @@ def test_messages_match_the_documented_schema(api, shop, app):
     same (first) field as loading CatalogListArgsSchema would."""
     schema = CatalogListArgsSchema()
     cases = [
-        {"limit": "abc"}, {"min_price": "-1"}, {"max_price": "2147483648"}, {"sort": "cheapest"},
-        {"category_id": "0"}, {"q": "x" * 51}, {"cursor": "c" * 201}, {"seller_id": "true"},
-        {"limit": "abc", "category_id": "abc"}, {"sort": "x", "tag_id": "0", "limit": "-1"},
-        {"max_price": "x", "min_price": "y"}, {"cursor": "c" * 201, "q": "x" * 51},
+        {"limit": "abc"},
+        {"min_price": "-1"},
+        {"max_price": "2147483648"},
+        {"sort": "cheapest"},
+        {"category_id": "0"},
+        {"q": "x" * 51},
+        {"cursor": "c" * 201},
+        {"seller_id": "true"},
+        {"limit": "abc", "category_id": "abc"},
+        {"sort": "x", "tag_id": "0", "limit": "-1"},
+        {"max_price": "x", "min_price": "y"},
+        {"cursor": "c" * 201, "q": "x" * 51},
     ]
     for args in cases:
         errors = schema.validate(args)
@@ -469,8 +514,13 @@ def test_anonymous_api_get_sets_no_cookie(api, client, factory, shop):
     """K14: an anonymous API GET (nor a bearer one) opens and saves no
     cookie session."""
     pid = shop["p"]["pen"].id
-    for path in ("/api/v1/products", "/api/v1/products?limit=1", f"/api/v1/products/{pid}", "/api/v1/categories",
-                 "/api/v1/products?limit=abc"):
+    for path in (
+        "/api/v1/products",
+        "/api/v1/products?limit=1",
+        f"/api/v1/products/{pid}",
+        "/api/v1/categories",
+        "/api/v1/products?limit=abc",
+    ):
         resp = client.get(path)
         assert resp.status_code in (200, 422), path
         assert "Set-Cookie" not in resp.headers, (path, resp.headers.get("Set-Cookie"))

@@ -57,7 +57,12 @@ def test_preview_from_selected_cart_lines(api, factory):
     addr = factory.address(buyer)
     a = factory.product(price=1000).skus[0]
     b = factory.product(price=3000).skus[0]
-    db.session.add_all([CartLine(user_id=buyer.id, sku_id=a.id, quantity=2), CartLine(user_id=buyer.id, sku_id=b.id, quantity=1, selected=False)])
+    db.session.add_all(
+        [
+            CartLine(user_id=buyer.id, sku_id=a.id, quantity=2),
+            CartLine(user_id=buyer.id, sku_id=b.id, quantity=1, selected=False),
+        ]
+    )
     db.session.commit()
     r = api.post("/checkout/preview", user=buyer, json={"address_id": addr.id})
     assert r.status_code == 200
@@ -98,9 +103,13 @@ def test_retry_answers_the_first_placement_when_it_could_not_place_again(api, fa
     db.session.commit()
     r1 = api.post("/checkout/place", user=buyer, json={"address_id": addr.id}, headers={"Idempotency-Key": "once"})
     assert r1.status_code == 201, r1.json
-    r2 = api.post("/checkout/place", user=buyer, json={"address_id": addr.id}, headers={"Idempotency-Key": "once"})  # the cart is empty now
+    r2 = api.post(
+        "/checkout/place", user=buyer, json={"address_id": addr.id}, headers={"Idempotency-Key": "once"}
+    )  # the cart is empty now
     assert (r2.status_code, r2.json["replayed"]) == (200, True)
-    r3 = api.post("/checkout/place", user=buyer, json=body([(sku, 1)], addr), headers={"Idempotency-Key": "once"})  # and sold out
+    r3 = api.post(
+        "/checkout/place", user=buyer, json=body([(sku, 1)], addr), headers={"Idempotency-Key": "once"}
+    )  # and sold out
     assert (r3.status_code, [p["id"] for p in r3.json["payments"]]) == (200, [p["id"] for p in r1.json["payments"]])
     assert db.session.execute(select(func.count(PaymentOrder.id))).scalar_one() == 1
     assert stock(sku.id) == 0
@@ -153,7 +162,12 @@ def test_place_from_cart_empties_cart_lines(api, factory):
     addr = factory.address(buyer)
     a = factory.product(price=1000).skus[0]
     b = factory.product(price=3000).skus[0]
-    db.session.add_all([CartLine(user_id=buyer.id, sku_id=a.id, quantity=2), CartLine(user_id=buyer.id, sku_id=b.id, quantity=1, selected=False)])
+    db.session.add_all(
+        [
+            CartLine(user_id=buyer.id, sku_id=a.id, quantity=2),
+            CartLine(user_id=buyer.id, sku_id=b.id, quantity=1, selected=False),
+        ]
+    )
     db.session.commit()
     r = api.post("/checkout/place", user=buyer, json={"address_id": addr.id}, headers={"Idempotency-Key": "cart"})
     assert r.status_code == 201, r.json
@@ -213,11 +227,15 @@ class TestWithDiscount:
         shares = [sum(al["amount"] for al in line["allocations"]) for line in lines]
         assert sum(shares) == 1000
         assert shares == [909, 91]  # 9999 : 1001 by largest remainder
-        assert r.json["discounts"] == [{"source": "test_full_reduction", "label": "100-10", "amount": 1000, "funded_by": "platform"}]
+        assert r.json["discounts"] == [
+            {"source": "test_full_reduction", "label": "100-10", "amount": 1000, "funded_by": "platform"}
+        ]
         assert r.json["totals"]["pay_amount"] == 11000 - 1000  # free delivery over 99 yuan
         r = api.post("/checkout/place", user=buyer, json=body([(a, 3), (b, 1)], addr), headers={"Idempotency-Key": "d"})
         assert r.status_code == 201
-        allocs = db.session.execute(select(OrderAllocation.amount).order_by(OrderAllocation.order_line_id)).scalars().all()
+        allocs = (
+            db.session.execute(select(OrderAllocation.amount).order_by(OrderAllocation.order_line_id)).scalars().all()
+        )
         assert allocs == [909, 91]
         pays = db.session.execute(select(OrderLine.pay_amount).order_by(OrderLine.id)).scalars().all()
         assert pays == [9999 - 909, 1001 - 91]

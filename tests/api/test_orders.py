@@ -128,7 +128,11 @@ def test_close_unpaid_job(api, factory):
     sku = factory.product(price=100, stock=5).skus[0]
     old = place(api, buyer, addr, [(sku, 2)], "old")
     fresh = place(api, buyer, addr, [(sku, 1)], "fresh")
-    db.session.execute(update(PaymentOrder).where(PaymentOrder.id == old["payments"][0]["id"]).values(created_at=utcnow() - timedelta(hours=2)))
+    db.session.execute(
+        update(PaymentOrder)
+        .where(PaymentOrder.id == old["payments"][0]["id"])
+        .values(created_at=utcnow() - timedelta(hours=2))
+    )
     db.session.commit()
     assert orders_service.close_unpaid() == 1
     assert orders_service.close_unpaid() == 0
@@ -156,7 +160,13 @@ def test_other_buyers_objects_are_not_found(api, factory):
 def test_buyer_cannot_use_platform_endpoints(api, factory):
     """K15: /admin is for platform staff: a buyer gets 403, a visitor 401."""
     buyer = factory.user()
-    for path in ("/admin/orders", "/admin/refunds", "/admin/reviews", "/admin/reports/overview", "/admin/orders/export"):
+    for path in (
+        "/admin/orders",
+        "/admin/refunds",
+        "/admin/reviews",
+        "/admin/reports/overview",
+        "/admin/orders/export",
+    ):
         assert api.get(path, user=buyer).status_code == 403, path
         assert api.get(path).status_code == 401, path
     assert api.post("/admin/orders/1/ship", user=buyer, json={"carrier": "a", "tracking_no": "b"}).status_code == 403
@@ -197,7 +207,13 @@ def test_admin_ship_batch_and_close(api, client, factory):
     r = api.post(
         "/admin/orders/ship-batch",
         user=admin,
-        json={"items": [{"order_id": pid, "carrier": "SF", "tracking_no": "1"}, {"order_id": uid, "carrier": "SF", "tracking_no": "2"}, {"order_id": 999999, "carrier": "SF", "tracking_no": "3"}]},
+        json={
+            "items": [
+                {"order_id": pid, "carrier": "SF", "tracking_no": "1"},
+                {"order_id": uid, "carrier": "SF", "tracking_no": "2"},
+                {"order_id": 999999, "carrier": "SF", "tracking_no": "3"},
+            ]
+        },
     )
     assert r.status_code == 200
     assert [(i["order_id"], i["ok"]) for i in r.json["items"]] == [(pid, True), (uid, False), (999999, False)]
@@ -207,7 +223,9 @@ def test_admin_ship_batch_and_close(api, client, factory):
     r = api.post(f"/admin/orders/{uid}/close", user=admin)
     assert r.status_code == 200 and r.json["status"] == "closed"
     assert stock(sku.id) == before + 2
-    r = api.post("/admin/orders/ship-batch", user=admin, json={"items": [{"order_id": "1", "carrier": "SF", "tracking_no": "1"}]})
+    r = api.post(
+        "/admin/orders/ship-batch", user=admin, json={"items": [{"order_id": "1", "carrier": "SF", "tracking_no": "1"}]}
+    )
     assert r.status_code == 422 and r.json["field"].endswith("order_id")
 
 

@@ -138,7 +138,9 @@ def test_late_notification_after_timeout_is_refunded(app, api, client, factory):
     placed = place(api, buyer, factory.address(buyer), sku, 2)
     number = placed["payments"][0]["number"]
     trade = start_online(api, buyer, number)
-    db.session.execute(update(PaymentOrder).where(PaymentOrder.number == number).values(created_at=utcnow() - timedelta(hours=1)))
+    db.session.execute(
+        update(PaymentOrder).where(PaymentOrder.number == number).values(created_at=utcnow() - timedelta(hours=1))
+    )
     db.session.commit()
     assert orders_service.close_unpaid() == 1
     # the buyer pays on the gateway page that was still open
@@ -164,7 +166,10 @@ def test_cash_on_delivery(api, client, factory):
     detail = api.get(f"/orders/{oid}", user=buyer).json
     assert detail["status"] == "paid" and detail["paid_at"] is None and detail["payment_method"] == "cod"
     assert api.post(f"/payments/{number}/pay", user=buyer, json={"method": "cod"}).status_code == 409
-    assert api.post(f"/admin/orders/{oid}/ship", user=admin, json={"carrier": "EMS", "tracking_no": "E1"}).status_code == 200
+    assert (
+        api.post(f"/admin/orders/{oid}/ship", user=admin, json={"carrier": "EMS", "tracking_no": "E1"}).status_code
+        == 200
+    )
     detail = api.post(f"/orders/{oid}/receive", user=buyer).json
     assert detail["status"] == "received" and detail["paid_at"] is not None
 
@@ -205,8 +210,12 @@ class SplitBySeller:
 
         sellers = sorted({line.seller_id or 0 for line in lines})
         return [
-            CartGroup(key=f"seller:{s}", title=f"store {s}", seller_id=s or None,
-                      line_keys=tuple(line.key for line in lines if (line.seller_id or 0) == s))
+            CartGroup(
+                key=f"seller:{s}",
+                title=f"store {s}",
+                seller_id=s or None,
+                line_keys=tuple(line.key for line in lines if (line.seller_id or 0) == s),
+            )
             for s in sellers
         ]
 
@@ -217,7 +226,9 @@ def _two_store_checkout(api, factory):
     a = factory.product(price=2000, seller_id=1).skus[0]
     b = factory.product(price=3000, seller_id=2).skus[0]
     r = api.post(
-        "/checkout/place", user=buyer, headers={"Idempotency-Key": "two"},
+        "/checkout/place",
+        user=buyer,
+        headers={"Idempotency-Key": "two"},
         json={"items": [{"sku_id": a.id, "quantity": 1}, {"sku_id": b.id, "quantity": 1}], "address_id": addr.id},
     )
     assert r.status_code == 201, r.json
@@ -262,7 +273,9 @@ class TestPerStorePayment:
         assert payment_status(first["number"]) == "paid"
         assert payment_status(second["number"]) == "pending"
         again = api.post(
-            "/checkout/place", user=buyer, headers={"Idempotency-Key": "two"},
+            "/checkout/place",
+            user=buyer,
+            headers={"Idempotency-Key": "two"},
             json={"items": [{"sku_id": 1, "quantity": 1}], "address_id": 1},
         )
         assert again.status_code == 200

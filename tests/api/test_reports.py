@@ -41,7 +41,11 @@ def shop(api, client, factory):
     order(api, client, b, ab, p1.skus[0], 1, "3")  # 5000 + 1000
     order(api, client, b, ab, p2.skus[0], 3, "4", pay=False)
     line = api.get(f"/orders/{o1['id']}", user=a).json["lines"][0]
-    rid = api.post("/refunds", user=a, json={"order_id": o1["id"], "kind": "refund_only", "lines": [{"order_line_id": line["id"], "quantity": 1}]}).json["id"]
+    rid = api.post(
+        "/refunds",
+        user=a,
+        json={"order_id": o1["id"], "kind": "refund_only", "lines": [{"order_line_id": line["id"], "quantity": 1}]},
+    ).json["id"]
     assert api.post(f"/admin/refunds/{rid}/approve", user=admin, json={}).status_code == 200
     for _ in range(10):
         service.record_visit("site")
@@ -130,7 +134,6 @@ def test_export_csv_and_xlsx(api, client, factory):
     assert api.get("/admin/orders/export?format=pdf", user=admin).json["field"] == "format"
 
 
-
 class SplitBySeller:
     """Throwaway plugin: one order per seller, like the multistore plugin."""
 
@@ -138,7 +141,12 @@ class SplitBySeller:
     def split_cart(self, lines, user):
         sellers = sorted({line.seller_id or 0 for line in lines})
         return [
-            CartGroup(key=f"seller:{s}", title="", seller_id=s or None, line_keys=tuple(x.key for x in lines if (x.seller_id or 0) == s))
+            CartGroup(
+                key=f"seller:{s}",
+                title="",
+                seller_id=s or None,
+                line_keys=tuple(x.key for x in lines if (x.seller_id or 0) == s),
+            )
             for s in sellers
         ]
 
@@ -161,5 +169,7 @@ def test_one_stores_figures(api, client, factory):
     assert api.get("/admin/reports/funnel?seller_id=5", user=admin).json["paid"] == 1
     assert [t["amount"] for t in api.get("/admin/reports/top-products?seller_id=6", user=admin).json["items"]] == [7000]
     assert [x["id"] for x in api.get("/admin/orders?seller_id=5", user=admin).json["items"]] == [o["id"]]
-    rows = list(csv.reader(io.StringIO(api.get("/admin/orders/export?seller_id=6", user=admin).data.decode("utf-8-sig"))))
+    rows = list(
+        csv.reader(io.StringIO(api.get("/admin/orders/export?seller_id=6", user=admin).data.decode("utf-8-sig")))
+    )
     assert len(rows) == 2 and rows[1][7] == "80.00"

@@ -28,7 +28,9 @@ def bought(api, client, factory, buyer, price=1000, receive=True, product=None):
     oid = r.json["orders"][0]["id"]
     r2 = api.post(f"/payments/{r.json['payments'][0]['number']}/pay", user=buyer, json={"method": "sandbox"})
     client.post(urlparse(r2.json["redirect_url"]).path, data={"action": "pay"})
-    assert api.post(f"/admin/orders/{oid}/ship", user=admin, json={"carrier": "SF", "tracking_no": "1"}).status_code == 200
+    assert (
+        api.post(f"/admin/orders/{oid}/ship", user=admin, json={"carrier": "SF", "tracking_no": "1"}).status_code == 200
+    )
     if receive:
         assert api.post(f"/orders/{oid}/receive", user=buyer).status_code == 200
     line_id = db.session.execute(db.select(OrderLine.id).where(OrderLine.order_id == oid)).scalar_one()
@@ -91,7 +93,9 @@ def test_moderation_and_platform_actions(api, client, factory):
     set_settings(reviews_moderation=True)
     buyer, admin = factory.user(), factory.admin()
     _, line_id, product = bought(api, client, factory, buyer)
-    r = api.post("/reviews", user=buyer, json={"order_line_id": line_id, "rating": 3, "content": "一般", "anonymous": True})
+    r = api.post(
+        "/reviews", user=buyer, json={"order_line_id": line_id, "rating": 3, "content": "一般", "anonymous": True}
+    )
     assert r.status_code == 201 and r.json["is_visible"] is False
     rid = r.json["id"]
     assert api.get(f"/products/{product.id}/reviews").json["items"] == []
@@ -104,10 +108,17 @@ def test_moderation_and_platform_actions(api, client, factory):
     assert api.post(f"/admin/reviews/{rid}/reply", user=admin, json={}).json["field"] == "reply"
     [shown] = api.get(f"/products/{product.id}/reviews").json["items"]
     assert shown["reply"] == "谢谢"
-    assert shown["author"] not in (buyer.phone, buyer.name) and buyer.phone[-4:] not in shown["author"]  # "Anonymous", translated
+    assert (
+        shown["author"] not in (buyer.phone, buyer.name) and buyer.phone[-4:] not in shown["author"]
+    )  # "Anonymous", translated
     r = api.post(f"/admin/reviews/{rid}/delete", user=admin)
     assert r.json["deleted_by"] == "platform"
-    assert api.get(f"/products/{product.id}/reviews").json == {"items": [], "next_cursor": None, "rating_x10": 0, "count": 0}
+    assert api.get(f"/products/{product.id}/reviews").json == {
+        "items": [],
+        "next_cursor": None,
+        "rating_x10": 0,
+        "count": 0,
+    }
     assert api.post("/admin/reviews/999999/delete", user=admin).status_code == 404
 
 
@@ -140,7 +151,9 @@ def test_rating_average_and_paging(api, client, factory):
         for rating in (5, 4, 4):
             buyer = factory.user()
             _, line_id, _ = bought(api, client, factory, buyer, product=product)
-            assert api.post("/reviews", user=buyer, json={"order_line_id": line_id, "rating": rating}).status_code == 201
+            assert (
+                api.post("/reviews", user=buyer, json={"order_line_id": line_id, "rating": rating}).status_code == 201
+            )
     finally:
         signals.review_posted.disconnect(on_posted)
     assert len(posted) == 3

@@ -58,7 +58,14 @@ def test_register_buy_pay_ship_receive_review(live_app, browser, shot):
 
     _submit(page, "button[name=action][value=checkout]")
     _submit(page, "a[href*='addresses/new']")
-    for field, value in {"name": "李雷", "phone": "13912345678", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "龙井路 1 号"}.items():
+    for field, value in {
+        "name": "李雷",
+        "phone": "13912345678",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "detail": "龙井路 1 号",
+    }.items():
         page.fill(f"input[name={field}]", value)
     _submit(page, "form.form button[type=submit]")
     assert "/checkout" in page.url

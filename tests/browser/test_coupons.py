@@ -36,9 +36,19 @@ def test_claim_platform_coupon_and_use_it_across_two_merchants(live_app, browser
         tea = ms.product(tea_shop, name="明前龙井", price=8000, stock=10).id
         cup = ms.product(cup_shop, name="青瓷茶杯", price=4000, stock=10).id
         now = utcnow()
-        template = service.create_template(None, {
-            "name": "平台满100减10", "kind": "fixed", "threshold": 10000, "amount": 1000, "scope": "all",
-            "starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=30), "total_quantity": 10})
+        template = service.create_template(
+            None,
+            {
+                "name": "平台满100减10",
+                "kind": "fixed",
+                "threshold": 10000,
+                "amount": 1000,
+                "scope": "all",
+                "starts_at": now - timedelta(days=1),
+                "ends_at": now + timedelta(days=30),
+                "total_quantity": 10,
+            },
+        )
         template_id = template.id
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()

@@ -36,10 +36,16 @@ def test_buy_in_a_flash_sale_with_the_countdown(live_app, browser, shot):
         product = factories.product(name="阳澄湖大闸蟹", price=19900, stock=0)
         now = utcnow()
         service.save_activity(
-            {"product_id": product.id, "title": "整点秒杀", "per_user_limit": 1,
-             "starts_at": now - timedelta(minutes=10), "ends_at": now + timedelta(hours=2, minutes=30),
-             "skus": [{"sku_id": product.skus[0].id, "flash_price": 9900, "stock": 1}]},
-            seller_id=None, platform=True,
+            {
+                "product_id": product.id,
+                "title": "整点秒杀",
+                "per_user_limit": 1,
+                "starts_at": now - timedelta(minutes=10),
+                "ends_at": now + timedelta(hours=2, minutes=30),
+                "skus": [{"sku_id": product.skus[0].id, "flash_price": 9900, "stock": 1}],
+            },
+            seller_id=None,
+            platform=True,
         )
         db.session.commit()
         a, b = factories.user(phone="13700000001"), factories.user(phone="13700000002")

@@ -45,10 +45,18 @@ def test_open_share_join_succeed(live_app, browser, shot):
         product = factories.product(name="阳山水蜜桃", price=9900, stock=20)
         now = utcnow()
         service.save_activity(
-            {"product_id": product.id, "title": "双人团", "group_size": 2, "time_limit_minutes": 60, "per_user_limit": 2,
-             "starts_at": now - timedelta(hours=1), "ends_at": now + timedelta(days=1),
-             "skus": [{"sku_id": product.skus[0].id, "group_price": 6900}]},
-            seller_id=None, platform=True,
+            {
+                "product_id": product.id,
+                "title": "双人团",
+                "group_size": 2,
+                "time_limit_minutes": 60,
+                "per_user_limit": 2,
+                "starts_at": now - timedelta(hours=1),
+                "ends_at": now + timedelta(days=1),
+                "skus": [{"sku_id": product.skus[0].id, "group_price": 6900}],
+            },
+            seller_id=None,
+            platform=True,
         )
         db.session.commit()
         a, b = factories.user(phone="13700000001"), factories.user(phone="13700000002")

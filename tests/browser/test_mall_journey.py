@@ -116,12 +116,21 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
     with live_app.app_context():
         [payment] = db.session.execute(db.select(PaymentOrder)).scalars().all()
         orders = {o.seller_id: o for o in payment.orders}
-        assert payment.status == "paid" and payment.amount == 12800 + 3900 + sum(o.delivery_fee for o in orders.values())
+        assert payment.status == "paid" and payment.amount == 12800 + 3900 + sum(
+            o.delivery_fee for o in orders.values()
+        )
         assert set(orders) == {shop.id, cups.id} and all(o.status == "paid" for o in orders.values())
         tea_order, cup_order = orders[shop.id].id, orders[cups.id].id
 
     # 6. Each merchant ships its own order.
-    for ctx_page, order_id, tracking in ((page, tea_order, "SF0001"), (_login(browser.new_context(viewport=viewport, locale="zh-CN"), base, cups_admin_phone, "secret123"), cup_order, "YT0002")):
+    for ctx_page, order_id, tracking in (
+        (page, tea_order, "SF0001"),
+        (
+            _login(browser.new_context(viewport=viewport, locale="zh-CN"), base, cups_admin_phone, "secret123"),
+            cup_order,
+            "YT0002",
+        ),
+    ):
         ctx_page.goto(f"{base}/merchant/orders")
         ctx_page.goto(f"{base}/merchant/orders/{order_id}")
         ctx_page.fill("input[name=carrier]", "顺丰速运")

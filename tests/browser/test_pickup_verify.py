@@ -40,8 +40,12 @@ def test_buyer_picks_up_and_clerk_verifies(live_app, browser, shot):
         buyer = factories.user(phone="13900000011", name="买家")
         shop = ms.merchant("龙井茶庄", lat=30.25, lng=120.16)
         ms.clerk(shop, factories.user(phone="13900000012", name="店员小王"))
-        service.create_point(shop.id, {"name": "茶庄门店", "address": "杭州市龙井路 1 号", "hours": "09:00-18:00", "phone": "0571-1"})
-        second = service.create_point(shop.id, {"name": "茶庄湖滨店", "address": "杭州市湖滨路 8 号", "hours": "10:00-21:00", "phone": "0571-2"})
+        service.create_point(
+            shop.id, {"name": "茶庄门店", "address": "杭州市龙井路 1 号", "hours": "09:00-18:00", "phone": "0571-1"}
+        )
+        second = service.create_point(
+            shop.id, {"name": "茶庄湖滨店", "address": "杭州市湖滨路 8 号", "hours": "10:00-21:00", "phone": "0571-2"}
+        )
         db.session.commit()
         second_id, shop_id = second.id, shop.id
         tea = ms.product(shop, name="明前龙井", price=12800, stock=10)

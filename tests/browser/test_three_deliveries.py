@@ -27,14 +27,39 @@ def test_checkout_with_express_pickup_and_local(live_app, browser, shot):
     base = live_app.config["LIVE_URL"]
     with live_app.app_context():
         a, b, c = ms.merchant("快递店A"), ms.merchant("自提店B"), ms.merchant("同城店C")
-        products = [ms.product(a, name="A的茶杯", price=2000), ms.product(b, name="B的茶叶", price=3000), ms.product(c, name="C的鲜花", price=5000)]
-        template = express.save_template({"name": "全国按件", "charge_by": "piece", "first_units": 1, "first_fee": 800,
-                                          "additional_units": 1, "additional_fee": 300})
+        products = [
+            ms.product(a, name="A的茶杯", price=2000),
+            ms.product(b, name="B的茶叶", price=3000),
+            ms.product(c, name="C的鲜花", price=5000),
+        ]
+        template = express.save_template(
+            {
+                "name": "全国按件",
+                "charge_by": "piece",
+                "first_units": 1,
+                "first_fee": 800,
+                "additional_units": 1,
+                "additional_fee": 300,
+            }
+        )
         express.make_default(template)
-        pickup.create_point(b.id, {"name": "B店柜台", "address": "文三路1号", "hours": "09:00-21:00", "phone": "0571-8888"})
-        local.save(c.id, {"enabled": True, "lat": 30.2741, "lng": 120.1551, "radius_m": 5000,
-                          "tiers": [{"max_distance_m": 3000, "fee": 500}], "min_amount": 0,
-                          "slots": [{"start": "10:00", "end": "12:00", "capacity": 5}], "days_ahead": 3, "lead_minutes": 30})
+        pickup.create_point(
+            b.id, {"name": "B店柜台", "address": "文三路1号", "hours": "09:00-21:00", "phone": "0571-8888"}
+        )
+        local.save(
+            c.id,
+            {
+                "enabled": True,
+                "lat": 30.2741,
+                "lng": 120.1551,
+                "radius_m": 5000,
+                "tiers": [{"max_distance_m": 3000, "fee": 500}],
+                "min_amount": 0,
+                "slots": [{"start": "10:00", "end": "12:00", "capacity": 5}],
+                "days_ahead": 3,
+                "lead_minutes": 30,
+            },
+        )
         buyer = factories.user(phone="13700000009", name="买家")
         factories.address(buyer, name="李雷", phone="13700000009", lat=30.2650, lng=120.1500)
         commit()
@@ -59,7 +84,11 @@ def test_checkout_with_express_pickup_and_local(live_app, browser, shot):
 
     # Each merchant's order offers exactly its methods.
     def codes(name):
-        return sorted(group(name).locator("select[name^='delivery-'] option:not([disabled])").evaluate_all("els => els.map(e => e.value)"))
+        return sorted(
+            group(name)
+            .locator("select[name^='delivery-'] option:not([disabled])")
+            .evaluate_all("els => els.map(e => e.value)")
+        )
 
     assert codes("快递店A") == ["express"]
     assert codes("自提店B") == ["express", "pickup"]

@@ -53,8 +53,17 @@ def world(factory, make_activity) -> dict:
     p2 = ms.product(m2, price=2000, stock=50)
     a1 = make_activity(p1, "M1-ACT-SECRET")
     a2 = make_activity(p2, "M2-ACT-SECRET")
-    return {"m1": m1, "m2": m2, "p1": p1.id, "p2": p2.id, "a1": a1.id, "a2": a2.id, "sku1": p1.skus[0].id,
-            "sku2": p2.skus[0].id, "users": who.users}
+    return {
+        "m1": m1,
+        "m2": m2,
+        "p1": p1.id,
+        "p2": p2.id,
+        "a1": a1.id,
+        "a2": a2.id,
+        "sku1": p1.skus[0].id,
+        "sku2": p2.skus[0].id,
+        "users": who.users,
+    }
 
 
 def no_secrets(case, resp, expected):
@@ -71,5 +80,15 @@ def no_secrets(case, resp, expected):
 def assert_row(row: Row, w: dict, *, client, api, headers=None) -> None:
     """Run ``row`` as every principal, strictly (see ``authz.run_row``)."""
     objects = {("product", "m1"): w["p1"], ("activity", "m1"): w["a1"]}
-    authz.assert_row(row, authz.World(w["users"], objects, w), client=client, api=api, principals=PRINCIPALS,
-                     owners=("m1",), allowed=allowed, check=no_secrets, headers=headers, strict=True)
+    authz.assert_row(
+        row,
+        authz.World(w["users"], objects, w),
+        client=client,
+        api=api,
+        principals=PRINCIPALS,
+        owners=("m1",),
+        allowed=allowed,
+        check=no_secrets,
+        headers=headers,
+        strict=True,
+    )

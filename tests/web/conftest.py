@@ -40,7 +40,6 @@ def shop(app, factory):
     return {"fruit": fruit, "citrus": citrus, "tea": tea, "orange": orange, "hidden": hidden, "tag": tag}
 
 
-
 @pytest.fixture
 def buy(app):
     """``buy(client, sku, quantity=1, pay=True)``: a signed-in buyer's client

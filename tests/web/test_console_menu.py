@@ -16,7 +16,9 @@ class _User:
         self.is_platform_admin = admin
 
 
-PLATFORM = SellerScope(seller_id=None, name="shop", role="platform_staff", permissions=frozenset({"orders", "products"}))
+PLATFORM = SellerScope(
+    seller_id=None, name="shop", role="platform_staff", permissions=frozenset({"orders", "products"})
+)
 MERCHANT_CLERK = SellerScope(seller_id=7, name="m", role="clerk", permissions=frozenset({"orders"}), console="merchant")
 
 
@@ -36,8 +38,20 @@ MERCHANT_CLERK = SellerScope(seller_id=7, name="m", role="clerk", permissions=fr
         (MenuItem("a", "x.a", console="merchant", permission="products"), "merchant", _User(), MERCHANT_CLERK, False),
         # a scope of another console does not open this one's items
         (MenuItem("a", "x.a", permission="orders"), "platform", _User(), MERCHANT_CLERK, False),
-        (MenuItem("a", "x.a", console="merchant", permission=("products", "orders")), "merchant", _User(), MERCHANT_CLERK, True),
-        (MenuItem("a", "x.a", console="merchant", permission=("products", "money")), "merchant", _User(), MERCHANT_CLERK, False),
+        (
+            MenuItem("a", "x.a", console="merchant", permission=("products", "orders")),
+            "merchant",
+            _User(),
+            MERCHANT_CLERK,
+            True,
+        ),
+        (
+            MenuItem("a", "x.a", console="merchant", permission=("products", "money")),
+            "merchant",
+            _User(),
+            MERCHANT_CLERK,
+            False,
+        ),
     ],
 )
 def test_menu_item_visible(item, console, user, scope, shown):

@@ -7,9 +7,19 @@ from jishi.db import db
 from jishi.reviews.models import Review
 from webforms import page_form
 
-PAGES = ["/console/", "/console/products", "/console/products/new", "/console/categories", "/console/orders",
-         "/console/orders?status=paid", "/console/refunds", "/console/reviews", "/console/reviews?show=pending",
-         "/console/reports", "/console/reports?start=2026-01-01&end=2026-01-31"]
+PAGES = [
+    "/console/",
+    "/console/products",
+    "/console/products/new",
+    "/console/categories",
+    "/console/orders",
+    "/console/orders?status=paid",
+    "/console/refunds",
+    "/console/reviews",
+    "/console/reviews?show=pending",
+    "/console/reports",
+    "/console/reports?start=2026-01-01&end=2026-01-31",
+]
 ADMIN_PAGES = ["/console/users", "/console/settings", "/console/signal-failures"]
 
 
@@ -37,22 +47,41 @@ def test_console_access_by_role(app, client, factory, shop, admin_client, buyer_
 def test_create_product_with_specs_skus_and_yuan_prices(admin_client, shop):
     """K4: the product form turns specs into SKU rows; prices typed in yuan
     become fen (12.34 -> 1234) without floats; bad prices are refused."""
-    base = {"name": "茶杯", "category_id": str(shop["fruit"].id), "specs": "颜色: 红, 蓝", "tags": "新品, 热卖",
-            "params": "材质: 陶瓷", "images": "https://img.example/cup.png", "on_shelf": "1", "sku_count": "1",
-            "sku-0-price": "", "sku-0-stock": "0", "sku-0-is_active": "1"}
+    base = {
+        "name": "茶杯",
+        "category_id": str(shop["fruit"].id),
+        "specs": "颜色: 红, 蓝",
+        "tags": "新品, 热卖",
+        "params": "材质: 陶瓷",
+        "images": "https://img.example/cup.png",
+        "on_shelf": "1",
+        "sku_count": "1",
+        "sku-0-price": "",
+        "sku-0-stock": "0",
+        "sku-0-is_active": "1",
+    }
     form_page = admin_client.post("/console/products/new", data=base | {"action": "skus"})
     assert form_page.status_code == 200
     fields = page_form(form_page, "")
     assert fields["sku_count"] == "2"
     assert fields["sku-0-spec-颜色"] == "红" and fields["sku-1-spec-颜色"] == "蓝"
-    fields |= {"sku-0-price": "12.34", "sku-0-stock": "5", "sku-1-price": "12.5", "sku-1-stock": "7", "sku-1-member_price": "11"}
+    fields |= {
+        "sku-0-price": "12.34",
+        "sku-0-stock": "5",
+        "sku-1-price": "12.5",
+        "sku-1-stock": "7",
+        "sku-1-member_price": "11",
+    }
     bad = admin_client.post("/console/products/new", data=fields | {"sku-1-price": "12.345", "action": "save"})
     assert bad.status_code == 422 and "skus.1.price" in bad.get_data(as_text=True)
     assert db.session.execute(db.select(Product).where(Product.name == "茶杯")).scalar_one_or_none() is None
     resp = admin_client.post("/console/products/new", data=fields | {"action": "save"})
     assert resp.status_code == 302
     product = db.session.execute(db.select(Product).where(Product.name == "茶杯")).scalar_one()
-    assert sorted((s.spec_values["颜色"], s.price, s.stock, s.member_price) for s in product.skus) == [("红", 1234, 5, None), ("蓝", 1250, 7, 1100)]
+    assert sorted((s.spec_values["颜色"], s.price, s.stock, s.member_price) for s in product.skus) == [
+        ("红", 1234, 5, None),
+        ("蓝", 1250, 7, 1100),
+    ]
     assert product.on_shelf and product.price == 1234 and product.image == "https://img.example/cup.png"
     assert {t.name for t in product.tags} == {"新品", "热卖"} and product.params[0].value == "陶瓷"
     edit = admin_client.get(f"/console/products/{product.id}")
@@ -85,7 +114,9 @@ def test_category_tree_crud(admin_client, shop):
     """K4: add, rename, move and delete categories from the console."""
     admin_client.post("/console/categories", data={"name": "茶叶", "parent_id": "", "sort": "1"})
     cat = db.session.execute(db.select(Category).where(Category.name == "茶叶")).scalar_one()
-    admin_client.post("/console/categories", data={"id": cat.id, "name": "绿茶", "parent_id": shop["fruit"].id, "sort": "2"})
+    admin_client.post(
+        "/console/categories", data={"id": cat.id, "name": "绿茶", "parent_id": shop["fruit"].id, "sort": "2"}
+    )
     db.session.refresh(cat)
     assert cat.name == "绿茶" and cat.parent_id == shop["fruit"].id and cat.path == f"{shop['fruit'].path}{cat.id}/"
     page = admin_client.get("/console/categories").get_data(as_text=True)
@@ -112,8 +143,15 @@ def test_ship_one_and_batch_ship(app, shop, admin_client, buyer_client, buy):
     assert resp.status_code == 302
     db.session.refresh(first)
     assert first.status == "shipped" and first.tracking_no == "SF1"
-    resp = admin_client.post("/console/orders/batch-ship", data={"order_id": [str(second.id), str(third.id)], "carrier": "圆通",
-                                                                 f"tracking-{second.id}": "YT2", f"tracking-{third.id}": "YT3"})
+    resp = admin_client.post(
+        "/console/orders/batch-ship",
+        data={
+            "order_id": [str(second.id), str(third.id)],
+            "carrier": "圆通",
+            f"tracking-{second.id}": "YT2",
+            f"tracking-{third.id}": "YT3",
+        },
+    )
     assert resp.status_code == 302
     for order, no in ((second, "YT2"), (third, "YT3")):
         db.session.refresh(order)
@@ -140,7 +178,10 @@ def test_refund_approve_and_reject(shop, admin_client, buyer_client, buy):
     assert refund.status == "refunded" and order.status == "closed" and order.refunded_amount == order.pay_amount
 
     other = buy(buyer_client, sku)
-    buyer_client.post(f"/orders/{other.id}/refund", data=page_form(buyer_client.get(f"/orders/{other.id}/refund"), "/refund") | {"reason": "不想要了"})
+    buyer_client.post(
+        f"/orders/{other.id}/refund",
+        data=page_form(buyer_client.get(f"/orders/{other.id}/refund"), "/refund") | {"reason": "不想要了"},
+    )
     refund2 = db.session.execute(db.select(Refund).where(Refund.order_id == other.id)).scalar_one()
     admin_client.post(f"/console/refunds/{refund2.id}/reject", data={"reason": ""})
     db.session.refresh(refund2)
@@ -177,7 +218,10 @@ def test_users_role_and_member_level(admin_client, buyer):
 
     admin_client.post("/console/member-levels", data={"name": "金卡", "rank": "2"})
     level = db.session.execute(db.select(MemberLevel)).scalar_one()
-    admin_client.post(f"/console/users/{buyer.id}", data={"role": "platform_staff", "member_level_id": str(level.id), "is_active": "1"})
+    admin_client.post(
+        f"/console/users/{buyer.id}",
+        data={"role": "platform_staff", "member_level_id": str(level.id), "is_active": "1"},
+    )
     db.session.refresh(buyer)
     assert buyer.role == "platform_staff" and buyer.member_level_id == level.id and buyer.is_active
     page = admin_client.get("/console/users", query_string={"q": buyer.phone}).get_data(as_text=True)
@@ -194,7 +238,11 @@ def test_reports_overview_funnel_and_exports(client, admin_client, buyer_client,
     assert order.pay_amount and f"¥{order.pay_amount // 100}.{order.pay_amount % 100:02d}" in page
     assert 'class="funnel"' in page
     csv_resp = admin_client.get("/console/reports/export.csv")
-    assert csv_resp.status_code == 200 and csv_resp.mimetype == "text/csv" and order.number in csv_resp.get_data(as_text=True)
+    assert (
+        csv_resp.status_code == 200
+        and csv_resp.mimetype == "text/csv"
+        and order.number in csv_resp.get_data(as_text=True)
+    )
     xlsx = admin_client.get("/console/reports/export.xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert admin_client.get("/console/reports/export.pdf").status_code == 404
@@ -208,9 +256,19 @@ def test_settings_panels_save_with_kinds(app, admin_client):
         assert f'id="panel-{panel.key}"' in page
     assert 'value="10.00"' in page  # the flat delivery fee default, ¥10.00
     form = page_form(admin_client.get("/console/settings"), "/console/settings")
-    bad = admin_client.post("/console/settings", data={"panel": "checkout", "delivery.flat_fee": "8.888", "delivery.free_over": "99"})
+    bad = admin_client.post(
+        "/console/settings", data={"panel": "checkout", "delivery.flat_fee": "8.888", "delivery.free_over": "99"}
+    )
     assert bad.status_code == 422 and "field-error" in bad.get_data(as_text=True)
-    resp = admin_client.post("/console/settings", data={"panel": "checkout", "delivery.flat_fee": "8.5", "delivery.free_over": "99", "csrf_token": form.get("csrf_token", "")})
+    resp = admin_client.post(
+        "/console/settings",
+        data={
+            "panel": "checkout",
+            "delivery.flat_fee": "8.5",
+            "delivery.free_over": "99",
+            "csrf_token": form.get("csrf_token", ""),
+        },
+    )
     assert resp.status_code == 302
     db.session.expire_all()
     from flask import g
@@ -239,7 +297,10 @@ def test_return_and_refund_through_both_sides(shop, admin_client, buyer_client, 
     order = buy(buyer_client, sku, 2)
     orders_service.ship(order, carrier="顺丰", tracking_no="SF7", actor_kind="platform")
     form = page_form(buyer_client.get(f"/orders/{order.id}/refund"), "/refund")
-    buyer_client.post(f"/orders/{order.id}/refund", data=form | {"kind": "return_refund", f"qty-{order.lines[0].id}": "1", "reason": "尺码不合适"})
+    buyer_client.post(
+        f"/orders/{order.id}/refund",
+        data=form | {"kind": "return_refund", f"qty-{order.lines[0].id}": "1", "reason": "尺码不合适"},
+    )
     refund = db.session.execute(db.select(Refund)).scalar_one()
     assert refund.kind == "return_refund" and refund.amount == 3990
     admin_client.post(f"/console/refunds/{refund.id}/approve")
@@ -263,7 +324,10 @@ def test_review_moderation_approve(shop, admin_client, buyer_client, buy):
     """K11: with moderation on, a review shows only after the platform approves it."""
     from jishi.orders import service as orders_service
 
-    admin_client.post("/console/settings", data={"panel": "reviews", "reviews.enabled": "1", "reviews.moderation": "1", "reviews.days": "30"})
+    admin_client.post(
+        "/console/settings",
+        data={"panel": "reviews", "reviews.enabled": "1", "reviews.moderation": "1", "reviews.days": "30"},
+    )
     order = buy(buyer_client, shop["orange"].skus[0])
     orders_service.ship(order, carrier="顺丰", tracking_no="SF9", actor_kind="platform")
     buyer_client.post(f"/orders/{order.id}/receive")

@@ -17,7 +17,12 @@ def test_register_cart_checkout_pay_through_forms(app, client, shop):
     rendered idempotency key, pay on the sandbox gateway, see the order paid.
     Posting the same checkout form twice places one order (K7)."""
     reg = client.get("/register")
-    data = page_form(reg, "/register") | {"phone": "13700000001", "password": "secret123", "password2": "secret123", "name": "小王"}
+    data = page_form(reg, "/register") | {
+        "phone": "13700000001",
+        "password": "secret123",
+        "password2": "secret123",
+        "name": "小王",
+    }
     resp = client.post("/register", data=data)
     assert resp.status_code == 302
 
@@ -33,10 +38,19 @@ def test_register_cart_checkout_pay_through_forms(app, client, shop):
     resp = client.post("/cart", data=page_form(cart, "/cart") | {"action": "checkout"})
     assert path(resp) == "/checkout"
     checkout = client.get("/checkout")
-    assert "Choose a delivery address" in checkout.get_data(as_text=True) or "请选择收货地址" in checkout.get_data(as_text=True)
+    assert "Choose a delivery address" in checkout.get_data(as_text=True) or "请选择收货地址" in checkout.get_data(
+        as_text=True
+    )
 
     new_address = client.get("/account/addresses/new?next=/checkout")
-    form = page_form(new_address, "/account/addresses/new") | {"name": "王五", "phone": "13800000000", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 1 号"}
+    form = page_form(new_address, "/account/addresses/new") | {
+        "name": "王五",
+        "phone": "13800000000",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "detail": "文三路 1 号",
+    }
     resp = client.post("/account/addresses/new", data=form)
     assert path(resp) == "/checkout"
 

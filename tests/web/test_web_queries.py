@@ -26,7 +26,13 @@ def test_storefront_and_console_lists_do_not_grow_per_row(app, client, factory, 
     products = many(2)
     for p in products:
         buy(buyer_client, p.skus[0], pay=False)
-    urls = {"/": client, "/search": client, "/orders": buyer_client, "/console/products": admin_client, "/console/orders": admin_client}
+    urls = {
+        "/": client,
+        "/search": client,
+        "/orders": buyer_client,
+        "/console/products": admin_client,
+        "/console/orders": admin_client,
+    }
     small = {url: _count(queries, c, url) for url, c in urls.items()}
     for p in many(4):
         buy(buyer_client, p.skus[0], pay=False)

@@ -14,7 +14,13 @@ class SplitBySeller:
         for line in lines:
             groups.setdefault(line.seller_id, []).append(line.key)
         return [
-            CartGroup(key=f"seller:{sid or 0}", title=f"店铺{sid or 0}", line_keys=tuple(keys), seller_id=sid, tags=("营业中",))
+            CartGroup(
+                key=f"seller:{sid or 0}",
+                title=f"店铺{sid or 0}",
+                line_keys=tuple(keys),
+                seller_id=sid,
+                tags=("营业中",),
+            )
             for sid, keys in groups.items()
         ]
 

@@ -67,7 +67,12 @@ def test_browsing_pages_render(client, shop):
     page = client.get("/search", query_string={"tag": shop["tag"].id}).get_data(as_text=True)
     assert "龙井茶" in page and "赣南脐橙" not in page
     assert client.get("/search", query_string={"min": "1.234"}).status_code == 200  # bad price: ignored with a notice
-    assert client.get(f"/category/{fruit.id}", query_string={"category_id": "2", "_scheme": "javascript", "_external": "1"}).status_code == 200
+    assert (
+        client.get(
+            f"/category/{fruit.id}", query_string={"category_id": "2", "_scheme": "javascript", "_external": "1"}
+        ).status_code
+        == 200
+    )
     assert client.get(f"/product/{shop['hidden'].id}").status_code == 404
     assert client.get("/category/9999").status_code == 404
 
@@ -106,9 +111,21 @@ def test_every_buyer_page_renders(app, client, shop, buyer, login, buy):
     assert order.status == "paid"
     orders_service.ship(order, carrier="顺丰", tracking_no="SF100", actor_kind="platform")
     client.post("/cart/add", data={"sku_id": shop["tea"].skus[0].id, "quantity": 1})
-    pages = ["/", "/cart", "/checkout", "/account", "/account/addresses", "/account/addresses/new", "/refunds",
-             f"/orders/{order.id}", f"/orders/{order.id}/refund", f"/pay/return/{order.payment.number}"]
-    pages += [f"/orders?status={s}" for s in ("all", "pending_payment", "paid", "shipped", "received", "completed", "closed")]
+    pages = [
+        "/",
+        "/cart",
+        "/checkout",
+        "/account",
+        "/account/addresses",
+        "/account/addresses/new",
+        "/refunds",
+        f"/orders/{order.id}",
+        f"/orders/{order.id}/refund",
+        f"/pay/return/{order.payment.number}",
+    ]
+    pages += [
+        f"/orders?status={s}" for s in ("all", "pending_payment", "paid", "shipped", "received", "completed", "closed")
+    ]
     for url in pages:
         resp = client.get(url)
         assert resp.status_code == 200, url
@@ -189,8 +206,13 @@ def test_other_buyers_objects_are_not_found(app, client, shop, buyer, factory, l
     from jishi.accounts.models import Address
 
     address = db.session.execute(db.select(Address).where(Address.user_id == buyer.id)).scalar_one()
-    for url in (f"/orders/{order.id}", f"/orders/{order.id}/refund", f"/pay/{order.payment.number}",
-                f"/pay/return/{order.payment.number}", f"/account/addresses/{address.id}/edit"):
+    for url in (
+        f"/orders/{order.id}",
+        f"/orders/{order.id}/refund",
+        f"/pay/{order.payment.number}",
+        f"/pay/return/{order.payment.number}",
+        f"/account/addresses/{address.id}/edit",
+    ):
         assert other_client.get(url).status_code == 404, url
     assert other_client.post(f"/orders/{order.id}/cancel").status_code == 404
     assert other_client.post(f"/account/addresses/{address.id}/delete").status_code == 404
@@ -241,12 +263,21 @@ def test_addresses_crud(client, buyer, login):
     from jishi.accounts.models import Address
 
     login(buyer)
-    resp = client.post("/account/addresses/new", data={"name": "李四", "phone": "123", "province": "江苏省", "city": "南京市", "detail": "中山路 2 号"})
+    resp = client.post(
+        "/account/addresses/new",
+        data={"name": "李四", "phone": "123", "province": "江苏省", "city": "南京市", "detail": "中山路 2 号"},
+    )
     assert resp.status_code == 422
-    resp = client.post("/account/addresses/new", data={"name": "李四", "phone": "13900000000", "province": "江苏省", "city": "南京市", "detail": "中山路 2 号"})
+    resp = client.post(
+        "/account/addresses/new",
+        data={"name": "李四", "phone": "13900000000", "province": "江苏省", "city": "南京市", "detail": "中山路 2 号"},
+    )
     assert resp.status_code == 302
     address = db.session.execute(db.select(Address).where(Address.name == "李四")).scalar_one()
-    client.post(f"/account/addresses/{address.id}/edit", data={"name": "李四", "phone": "13900000000", "province": "江苏省", "city": "苏州市", "detail": "观前街 3 号"})
+    client.post(
+        f"/account/addresses/{address.id}/edit",
+        data={"name": "李四", "phone": "13900000000", "province": "江苏省", "city": "苏州市", "detail": "观前街 3 号"},
+    )
     db.session.refresh(address)
     assert address.city == "苏州市"
     address_id = address.id  # the request deletes the row: the test's object is gone with it
@@ -257,8 +288,11 @@ def test_addresses_crud(client, buyer, login):
 def test_description_html_is_sanitised(client, factory):
     """A product description keeps paragraphs and images but never scripts,
     event handlers or javascript: URLs."""
-    p = factory.product(name="描述商品", description='<p>产地<b>直发</b></p><script>alert(1)</script>'
-                        '<img src="javascript:alert(2)"><img src="https://img.example/a.png" onerror="alert(3)">')
+    p = factory.product(
+        name="描述商品",
+        description="<p>产地<b>直发</b></p><script>alert(1)</script>"
+        '<img src="javascript:alert(2)"><img src="https://img.example/a.png" onerror="alert(3)">',
+    )
     page = client.get(f"/product/{p.id}").get_data(as_text=True)
     assert "<p>产地<b>直发</b></p>" in page and '<img src="https://img.example/a.png" alt="" loading="lazy">' in page
     assert "alert(" not in page and "onerror" not in page and "javascript:" not in page
@@ -297,7 +331,9 @@ def test_history_notes_are_stored_once_and_shown_in_each_readers_language(app, c
     login(buyer)
     order = buy(client, shop["tea"].skus[0])
     orders_service.force_complete(order, actor=None)
-    note = db.session.execute(db.select(OrderEvent.note).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "completed")).scalar_one()
+    note = db.session.execute(
+        db.select(OrderEvent.note).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "completed")
+    ).scalar_one()
     assert note == "moved to completed by the platform"
     assert "平台改为已完成" in client.get(f"/orders/{order.id}").get_data(as_text=True)
     client.post("/locale", data={"locale": "en"})

@@ -116,7 +116,16 @@ def test_kernel_templates_work_with_no_theme(app, client, shop, buyer, login):
     app.extensions["jishi"].themes = {}
     login(buyer)
     client.post("/cart/add", data={"sku_id": shop["tea"].skus[0].id, "quantity": 1})
-    for url in ("/", f"/category/{shop['fruit'].id}", "/search", f"/product/{shop['tea'].id}", "/cart", "/checkout", "/orders", "/account"):
+    for url in (
+        "/",
+        f"/category/{shop['fruit'].id}",
+        "/search",
+        f"/product/{shop['tea'].id}",
+        "/cart",
+        "/checkout",
+        "/orders",
+        "/account",
+    ):
         resp = client.get(url)
         page = resp.get_data(as_text=True)
         assert resp.status_code == 200, url

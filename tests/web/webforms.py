@@ -20,7 +20,12 @@ class _FormParser:
             def handle_starttag(self, tag, attrs):
                 a = dict(attrs)
                 if tag == "form":
-                    self.current = {"action": a.get("action", ""), "method": a.get("method", "get").lower(), "fields": {}, "buttons": []}
+                    self.current = {
+                        "action": a.get("action", ""),
+                        "method": a.get("method", "get").lower(),
+                        "fields": {},
+                        "buttons": [],
+                    }
                     forms.append(self.current)
                 elif self.current is None:
                     return

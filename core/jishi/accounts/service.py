@@ -179,7 +179,9 @@ def _clean_address(data: dict, partial: bool) -> dict:
     for key, low, high in (("lat", -90, 90), ("lng", -180, 180)):
         if key in data:
             value = data[key]
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high
+            ):
                 raise AccountError(key, _("Out of range."))
             out[key] = value
     if "is_default" in data:
@@ -249,11 +251,15 @@ def delete_address(user: User, address_id: int) -> bool:
 # --- Roles and member levels (platform admin) ------------------------------
 
 
-def list_users(*, q: str | None = None, role: str | None = None, after_id: int | None = None, limit: int = 20) -> tuple[list[User], int | None]:
+def list_users(
+    *, q: str | None = None, role: str | None = None, after_id: int | None = None, limit: int = 20
+) -> tuple[list[User], int | None]:
     """Users newest first, keyset by id; returns (users, next after_id)."""
     stmt = select(User).order_by(User.id.desc())
     if q:
-        stmt = stmt.where(User.phone.contains(q.strip(), autoescape=True) | User.name.contains(q.strip(), autoescape=True))
+        stmt = stmt.where(
+            User.phone.contains(q.strip(), autoescape=True) | User.name.contains(q.strip(), autoescape=True)
+        )
     if role:
         stmt = stmt.where(User.role == role)
     if after_id:

@@ -75,7 +75,9 @@ def _pending_quantities(order_id: int, exclude_refund_id: int | None = None) -> 
     return {line_id: int(n or 0) for line_id, n in db.session.execute(q).all()}
 
 
-def line_amount(line: OrderLine, quantity: int, refunded_quantity: int | None = None, refunded_amount: int | None = None) -> int:
+def line_amount(
+    line: OrderLine, quantity: int, refunded_quantity: int | None = None, refunded_amount: int | None = None
+) -> int:
     """What ``quantity`` more units of ``line`` give back (last units: the rest)."""
     rq = line.refunded_quantity if refunded_quantity is None else refunded_quantity
     ra = line.refunded_amount if refunded_amount is None else refunded_amount
@@ -101,7 +103,9 @@ def refundable_lines(order: Order) -> list[tuple[OrderLine, int, int]]:
 
 
 def _note(refund: Refund, actor, status: str, note: str = "") -> None:
-    db.session.add(RefundNote(refund_id=refund.id, actor_id=getattr(actor, "id", None), status=status, note=note[:2000]))
+    db.session.add(
+        RefundNote(refund_id=refund.id, actor_id=getattr(actor, "id", None), status=status, note=note[:2000])
+    )
 
 
 def request_refund(user, order: Order, kind: str, lines, reason: str = "") -> Refund:
@@ -111,7 +115,12 @@ def request_refund(user, order: Order, kind: str, lines, reason: str = "") -> Re
     if kind not in KINDS:
         raise AfterSalesError("kind", _("Unknown refund kind."))
     if order.status not in REFUNDABLE_ORDER_STATUSES:
-        raise AfterSalesError("order_id", _("This order cannot be refunded while %(status)s.", status=order.status), status=409, code="conflict")
+        raise AfterSalesError(
+            "order_id",
+            _("This order cannot be refunded while %(status)s.", status=order.status),
+            status=409,
+            code="conflict",
+        )
     if kind == KIND_RETURN and order.status == state.PAID:
         raise AfterSalesError("kind", _("The goods have not been shipped yet; ask for a refund only."))
     reason = (reason or "").strip()
@@ -129,7 +138,13 @@ def request_refund(user, order: Order, kind: str, lines, reason: str = "") -> Re
         wanted[line_id] = wanted.get(line_id, 0) + quantity
     pending = _pending_quantities(order.id)
     refund = Refund(
-        number=_number(), order_id=order.id, user_id=user.id, seller_id=order.seller_id, kind=kind, reason=reason, amount=0
+        number=_number(),
+        order_id=order.id,
+        user_id=user.id,
+        seller_id=order.seller_id,
+        kind=kind,
+        reason=reason,
+        amount=0,
     )
     db.session.add(refund)
     db.session.flush()
@@ -139,7 +154,9 @@ def request_refund(user, order: Order, kind: str, lines, reason: str = "") -> Re
         left = line.quantity - line.refunded_quantity - pending.get(line_id, 0)
         if quantity > left:
             rollback()
-            raise AfterSalesError("quantity", _("At most %(n)d of %(name)s can be refunded.", n=max(left, 0), name=line.name))
+            raise AfterSalesError(
+                "quantity", _("At most %(n)d of %(name)s can be refunded.", n=max(left, 0), name=line.name)
+            )
         amount = line_amount(line, quantity)
         total += amount
         db.session.add(RefundLine(refund_id=refund.id, order_line_id=line_id, quantity=quantity, amount=amount))
@@ -171,7 +188,9 @@ def _move(refund: Refund, sources: tuple[str, ...], target: str, **values) -> No
     ).rowcount
     if won != 1:
         rollback()
-        raise AfterSalesError("status", _("This request is %(status)s.", status=refund.status), status=409, code="conflict")
+        raise AfterSalesError(
+            "status", _("This request is %(status)s.", status=refund.status), status=409, code="conflict"
+        )
     from sqlalchemy.orm.attributes import set_committed_value
 
     set_committed_value(refund, "status", target)
@@ -257,14 +276,24 @@ def _execute(refund: Refund, actor=None) -> None:
     # other, and each reads what the previous one committed (PostgreSQL;
     # SQLite serialises writers anyway).
     db.session.execute(
-        update(Order).where(Order.id == refund.order_id).values(refunded_amount=Order.refunded_amount).execution_options(synchronize_session=False)
+        update(Order)
+        .where(Order.id == refund.order_id)
+        .values(refunded_amount=Order.refunded_amount)
+        .execution_options(synchronize_session=False)
     )
     order: Order = db.session.get(Order, refund.order_id)
     db.session.refresh(order)
-    db.session.execute(select(OrderLine).where(OrderLine.order_id == order.id).execution_options(populate_existing=True)).all()
+    db.session.execute(
+        select(OrderLine).where(OrderLine.order_id == order.id).execution_options(populate_existing=True)
+    ).all()
     if order.status not in REFUNDABLE_ORDER_STATUSES:
         rollback()
-        raise AfterSalesError("order_id", _("This order cannot be refunded while %(status)s.", status=order.status), status=409, code="conflict")
+        raise AfterSalesError(
+            "order_id",
+            _("This order cannot be refunded while %(status)s.", status=order.status),
+            status=409,
+            code="conflict",
+        )
     was_unshipped = order.status == state.PAID
     lines = {line.id: line for line in order.lines}
     allocations: dict[int, list[OrderAllocation]] = {}
@@ -280,7 +309,9 @@ def _execute(refund: Refund, actor=None) -> None:
         rq, ra = line.refunded_quantity, line.refunded_amount
         if rq + rl.quantity > line.quantity:
             rollback()
-            raise AfterSalesError("quantity", _("%(name)s has already been refunded.", name=line.name), status=409, code="conflict")
+            raise AfterSalesError(
+                "quantity", _("%(name)s has already been refunded.", name=line.name), status=409, code="conflict"
+            )
         final = rq + rl.quantity == line.quantity
         amount = line_amount(line, rl.quantity, rq, ra)
         won = db.session.execute(
@@ -290,12 +321,20 @@ def _execute(refund: Refund, actor=None) -> None:
                 OrderLine.refunded_quantity == rq,
                 OrderLine.refunded_quantity + rl.quantity <= OrderLine.quantity,
             )
-            .values(refunded_quantity=OrderLine.refunded_quantity + rl.quantity, refunded_amount=OrderLine.refunded_amount + amount)
+            .values(
+                refunded_quantity=OrderLine.refunded_quantity + rl.quantity,
+                refunded_amount=OrderLine.refunded_amount + amount,
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
             rollback()
-            raise AfterSalesError("quantity", _("%(name)s was refunded at the same time; try again.", name=line.name), status=409, code="conflict")
+            raise AfterSalesError(
+                "quantity",
+                _("%(name)s was refunded at the same time; try again.", name=line.name),
+                status=409,
+                code="conflict",
+            )
         db.session.refresh(line)
         rl.amount = amount
         total += amount
@@ -363,12 +402,28 @@ def buyer_refund(user, refund_id: int) -> Refund | None:
 
 
 def notes(refund: Refund) -> list[RefundNote]:
-    return list(db.session.execute(select(RefundNote).where(RefundNote.refund_id == refund.id).order_by(RefundNote.id)).scalars())
+    return list(
+        db.session.execute(
+            select(RefundNote).where(RefundNote.refund_id == refund.id).order_by(RefundNote.id)
+        ).scalars()
+    )
 
 
-def list_refunds(*, user_id: int | None = None, status: str | None = None, order_id: int | None = None, cursor: int | None = None, limit: int = 20):
+def list_refunds(
+    *,
+    user_id: int | None = None,
+    status: str | None = None,
+    order_id: int | None = None,
+    cursor: int | None = None,
+    limit: int = 20,
+):
     """Refunds newest first, keyset by id; returns (rows, next_cursor)."""
-    q = select(Refund).options(selectinload(Refund.lines).selectinload(RefundLine.order_line)).order_by(Refund.id.desc()).limit(limit + 1)
+    q = (
+        select(Refund)
+        .options(selectinload(Refund.lines).selectinload(RefundLine.order_line))
+        .order_by(Refund.id.desc())
+        .limit(limit + 1)
+    )
     if user_id is not None:
         q = q.where(Refund.user_id == user_id)
     if status:

@@ -22,7 +22,9 @@ blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Account
 
 
 class AccountRegisterSchema(Schema):
-    phone = fields.String(required=True, validate=validate.Length(max=20), metadata={"description": "11 digits, starting with 1"})
+    phone = fields.String(
+        required=True, validate=validate.Length(max=20), metadata={"description": "11 digits, starting with 1"}
+    )
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=128))
     name = fields.String(load_default="", validate=validate.Length(max=60))
 

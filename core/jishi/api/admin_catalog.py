@@ -44,7 +44,9 @@ from jishi.catalog.service import MAX_ID, MAX_PRICE, MAX_STOCK
 from jishi.db import db
 from jishi.i18n import gettext as _
 
-blp = Blueprint("admin_catalog", __name__, url_prefix="/api/v1/admin", description="Platform: catalog, users, member levels")
+blp = Blueprint(
+    "admin_catalog", __name__, url_prefix="/api/v1/admin", description="Platform: catalog, users, member levels"
+)
 
 
 # --- Schemas ---------------------------------------------------------------
@@ -52,7 +54,9 @@ blp = Blueprint("admin_catalog", __name__, url_prefix="/api/v1/admin", descripti
 
 class AdminSpecSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    values = fields.List(fields.String(validate=validate.Length(min=1, max=40)), required=True, validate=validate.Length(min=1, max=50))
+    values = fields.List(
+        fields.String(validate=validate.Length(min=1, max=40)), required=True, validate=validate.Length(min=1, max=50)
+    )
 
 
 class AdminParamSchema(Schema):
@@ -61,7 +65,9 @@ class AdminParamSchema(Schema):
 
 
 class AdminSkuArgsSchema(Schema):
-    id = StrictInt(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "an existing SKU to update; absent: new"})
+    id = StrictInt(
+        validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "an existing SKU to update; absent: new"}
+    )
     spec_values = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
     price = Money(required=True, validate=validate.Range(min=0, max=MAX_PRICE))
     original_price = Money(allow_none=True, validate=validate.Range(min=0, max=MAX_PRICE))
@@ -181,9 +187,16 @@ def list_products(**args):
     """Every product, on or off shelf (filter with ``on_shelf``)."""
     limit = page_limit(args)
     items, cursor = service.list_products(
-        q=args.get("q"), category_id=args.get("category_id"), tag_id=args.get("tag_id"),
-        min_price=args.get("min_price"), max_price=args.get("max_price"), seller_id=args.get("seller_id"),
-        sort=args["sort"], cursor=args.get("cursor"), limit=limit, on_shelf=args.get("on_shelf"),
+        q=args.get("q"),
+        category_id=args.get("category_id"),
+        tag_id=args.get("tag_id"),
+        min_price=args.get("min_price"),
+        max_price=args.get("max_price"),
+        seller_id=args.get("seller_id"),
+        sort=args["sort"],
+        cursor=args.get("cursor"),
+        limit=limit,
+        on_shelf=args.get("on_shelf"),
     )
     return listing_response(items, cursor)
 
@@ -247,9 +260,17 @@ def set_stock(data, sku_id: int):
         not_found(_("SKU"))
     service.set_stock(sku, data["stock"])
     return {
-        "id": sku.id, "spec_values": sku.spec_values or {}, "spec_text": sku.spec_text, "price": sku.price,
-        "original_price": sku.original_price, "member_price": sku.member_price, "your_price": sku.price,
-        "price_source": "base", "stock": sku.stock, "code": sku.code, "weight_grams": sku.weight_grams,
+        "id": sku.id,
+        "spec_values": sku.spec_values or {},
+        "spec_text": sku.spec_text,
+        "price": sku.price,
+        "original_price": sku.original_price,
+        "member_price": sku.member_price,
+        "your_price": sku.price,
+        "price_source": "base",
+        "stock": sku.stock,
+        "code": sku.code,
+        "weight_grams": sku.weight_grams,
         "is_active": sku.is_active,
     }
 

@@ -36,7 +36,9 @@ from jishi.reports import service as reports
 from jishi.reviews import service as reviews
 from jishi.reviews.models import Review
 
-blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin", description="Platform: orders, after-sales, reviews, reports")
+blp = Blueprint(
+    "admin_orders", __name__, url_prefix="/api/v1/admin", description="Platform: orders, after-sales, reviews, reports"
+)
 blp.before_request(ids_in_range)
 
 
@@ -223,10 +225,15 @@ def export_orders(args):
     name = f"orders-{start.isoformat()}-{end.isoformat()}"
     if args["format"] == "xlsx":
         body = reports.export_xlsx(start, end, args.get("status"), args.get("seller_id"))
-        return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        return Response(
+            body,
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
     body = "\ufeff" + reports.export_csv(start, end, args.get("status"), args.get("seller_id"))
-    return Response(body.encode("utf-8"), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(
+        body.encode("utf-8"), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    )
 
 
 @blp.get("/orders/<int:order_id>")
@@ -243,7 +250,9 @@ def get_order(order_id):
 def ship(args, order_id):
     """Mark a paid order shipped with its carrier and tracking number."""
     order = _order(order_id)
-    orders_service.ship(order, carrier=args["carrier"], tracking_no=args["tracking_no"], actor=current_user, actor_kind="platform")
+    orders_service.ship(
+        order, carrier=args["carrier"], tracking_no=args["tracking_no"], actor=current_user, actor_kind="platform"
+    )
     return order_detail(order)
 
 
@@ -259,10 +268,23 @@ def ship_batch(args):
     for item in args["items"]:
         order = orders.get(item["order_id"])
         if order is None:
-            results.append({"order_id": item["order_id"], "ok": False, "status": None, "error": _("Not found: %(what)s", what=_("order"))})
+            results.append(
+                {
+                    "order_id": item["order_id"],
+                    "ok": False,
+                    "status": None,
+                    "error": _("Not found: %(what)s", what=_("order")),
+                }
+            )
             continue
         try:
-            orders_service.ship(order, carrier=item["carrier"], tracking_no=item["tracking_no"], actor=current_user, actor_kind="platform")
+            orders_service.ship(
+                order,
+                carrier=item["carrier"],
+                tracking_no=item["tracking_no"],
+                actor=current_user,
+                actor_kind="platform",
+            )
         except state.TransitionError as exc:
             db.session.rollback()
             results.append({"order_id": order.id, "ok": False, "status": order.status, "error": str(exc)})
@@ -310,7 +332,9 @@ def _do(func, *a, **kw):
 @blp.arguments(AdminRefundListArgs, location="query")
 @blp.response(200, AdminRefundPageSchema)
 def list_refunds(args):
-    rows, nxt = aftersales.list_refunds(status=args.get("status"), order_id=args.get("order_id"), cursor=args.get("cursor"), limit=args["limit"])
+    rows, nxt = aftersales.list_refunds(
+        status=args.get("status"), order_id=args.get("order_id"), cursor=args.get("cursor"), limit=args["limit"]
+    )
     return {"items": rows, "next_cursor": nxt}
 
 
@@ -359,7 +383,9 @@ def _review(review_id: int) -> Review:
 @blp.arguments(AdminReviewListArgs, location="query")
 @blp.response(200, AdminReviewPageSchema)
 def list_reviews(args):
-    rows, nxt = reviews.list_reviews(visible=args.get("visible"), product_id=args.get("product_id"), cursor=args.get("cursor"), limit=args["limit"])
+    rows, nxt = reviews.list_reviews(
+        visible=args.get("visible"), product_id=args.get("product_id"), cursor=args.get("cursor"), limit=args["limit"]
+    )
     return {"items": rows, "next_cursor": nxt}
 
 

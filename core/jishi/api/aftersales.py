@@ -75,8 +75,15 @@ def refundable(order_id):
     return {
         "order_id": order.id,
         "lines": [
-            {"order_line_id": line.id, "name": line.name, "spec_text": line.spec_text, "quantity": line.quantity,
-             "refunded_quantity": line.refunded_quantity, "max_quantity": q, "max_amount": amount}
+            {
+                "order_line_id": line.id,
+                "name": line.name,
+                "spec_text": line.spec_text,
+                "quantity": line.quantity,
+                "refunded_quantity": line.refunded_quantity,
+                "max_quantity": q,
+                "max_amount": amount,
+            }
             for line, q, amount in service.refundable_lines(order)
         ],
     }
@@ -91,7 +98,11 @@ def create_refund(args):
     some units of some lines."""
     order = _own_order(args["order_id"])
     return service.request_refund(
-        current_user, order, args["kind"], [(li["order_line_id"], li["quantity"]) for li in args["lines"]], args["reason"]
+        current_user,
+        order,
+        args["kind"],
+        [(li["order_line_id"], li["quantity"]) for li in args["lines"]],
+        args["reason"],
     )
 
 
@@ -101,7 +112,9 @@ def create_refund(args):
 @blp.response(200, RefundPageSchema)
 def list_refunds(args):
     """The buyer's refund requests, newest first (keyset)."""
-    rows, nxt = service.list_refunds(user_id=current_user.id, status=args.get("status"), cursor=args.get("cursor"), limit=args["limit"])
+    rows, nxt = service.list_refunds(
+        user_id=current_user.id, status=args.get("status"), cursor=args.get("cursor"), limit=args["limit"]
+    )
     return {"items": rows, "next_cursor": nxt}
 
 

@@ -30,7 +30,9 @@ class CartLinePatchSchema(Schema):
 
 
 class CartSelectSchema(Schema):
-    ids = fields.List(StrictInt(validate=validate.Range(min=1, max=MAX_ID)), required=True, validate=validate.Length(max=500))
+    ids = fields.List(
+        StrictInt(validate=validate.Range(min=1, max=MAX_ID)), required=True, validate=validate.Length(max=500)
+    )
     selected = fields.Boolean(truthy={True}, falsy={False}, required=True)
 
 

@@ -33,14 +33,20 @@ blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products
 
 class CatalogListArgsSchema(Schema):
     q = fields.String(validate=validate.Length(max=50), metadata={"description": "keyword (any length, Chinese too)"})
-    category_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "includes subcategories"})
+    category_id = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "includes subcategories"}
+    )
     tag_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     seller_id = fields.Integer(validate=validate.Range(min=0, max=MAX_ID))
     min_price = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE), metadata={"description": "fen"})
     max_price = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE), metadata={"description": "fen"})
     sort = fields.String(load_default="newest", validate=validate.OneOf(service.SORTS))
-    cursor = fields.String(validate=validate.Length(max=200), metadata={"description": "next_cursor of the previous page"})
-    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "page size, at most JISHI_MAX_PAGE_SIZE"})
+    cursor = fields.String(
+        validate=validate.Length(max=200), metadata={"description": "next_cursor of the previous page"}
+    )
+    limit = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "page size, at most JISHI_MAX_PAGE_SIZE"}
+    )
 
 
 class CatalogTagSchema(Schema):
@@ -118,7 +124,9 @@ class BlockerSchema(Schema):
 
 
 class CatalogProductDetailSchema(CatalogProductItemSchema):
-    seller = fields.Nested(SellerProfileSchema, allow_none=True, metadata={"description": "the seller (null: the shop itself)"})
+    seller = fields.Nested(
+        SellerProfileSchema, allow_none=True, metadata={"description": "the seller (null: the shop itself)"}
+    )
     purchasable = fields.Boolean(metadata={"description": "false when ``blockers`` says why it cannot be bought now"})
     blockers = fields.List(fields.Nested(BlockerSchema))
     description = fields.String()
@@ -164,10 +172,22 @@ def priced_skus(product, user) -> list[dict]:
     skus = [s for s in product.skus if s.is_active]
     lines = [
         CheckoutLine(
-            key=line_key(s.id), sku_id=s.id, product_id=product.id, seller_id=product.seller_id,
-            category_id=product.category_id, name=product.name, spec_text=s.spec_text, image=product.image,
-            quantity=1, base_price=s.price, stock=s.stock, on_shelf=product.on_shelf and s.is_active,
-            is_virtual=product.is_virtual, weight_grams=s.weight_grams, sku=s, unit_price=s.price,
+            key=line_key(s.id),
+            sku_id=s.id,
+            product_id=product.id,
+            seller_id=product.seller_id,
+            category_id=product.category_id,
+            name=product.name,
+            spec_text=s.spec_text,
+            image=product.image,
+            quantity=1,
+            base_price=s.price,
+            stock=s.stock,
+            on_shelf=product.on_shelf and s.is_active,
+            is_virtual=product.is_virtual,
+            weight_grams=s.weight_grams,
+            sku=s,
+            unit_price=s.price,
         )
         for s in skus
     ]
@@ -176,9 +196,17 @@ def priced_skus(product, user) -> list[dict]:
     for s, line in zip(skus, lines):
         out.append(
             {
-                "id": s.id, "spec_values": s.spec_values or {}, "spec_text": s.spec_text, "price": s.price,
-                "original_price": s.original_price, "member_price": s.member_price, "your_price": line.unit_price,
-                "price_source": line.price_source, "stock": s.stock, "code": s.code, "weight_grams": s.weight_grams,
+                "id": s.id,
+                "spec_values": s.spec_values or {},
+                "spec_text": s.spec_text,
+                "price": s.price,
+                "original_price": s.original_price,
+                "member_price": s.member_price,
+                "your_price": line.unit_price,
+                "price_source": line.price_source,
+                "stock": s.stock,
+                "code": s.code,
+                "weight_grams": s.weight_grams,
                 "is_active": s.is_active,
             }
         )
@@ -191,21 +219,46 @@ def product_detail(product, user, *, all_skus: bool = False) -> dict:
     if all_skus:
         active = {s["id"] for s in skus}
         skus += [
-            {"id": s.id, "spec_values": s.spec_values or {}, "spec_text": s.spec_text, "price": s.price,
-             "original_price": s.original_price, "member_price": s.member_price, "your_price": s.price,
-             "price_source": "base", "stock": s.stock, "code": s.code, "weight_grams": s.weight_grams,
-             "is_active": s.is_active}
-            for s in product.skus if s.id not in active
+            {
+                "id": s.id,
+                "spec_values": s.spec_values or {},
+                "spec_text": s.spec_text,
+                "price": s.price,
+                "original_price": s.original_price,
+                "member_price": s.member_price,
+                "your_price": s.price,
+                "price_source": "base",
+                "stock": s.stock,
+                "code": s.code,
+                "weight_grams": s.weight_grams,
+                "is_active": s.is_active,
+            }
+            for s in product.skus
+            if s.id not in active
         ]
     return {
-        "id": product.id, "name": product.name, "subtitle": product.subtitle, "image": product.image,
-        "price": product.price, "original_price": product.original_price, "sales": product.sales,
-        "seller_id": product.seller_id, "category_id": product.category_id, "is_virtual": product.is_virtual,
-        "on_shelf": product.on_shelf, "description": product.description,
-        "category": product.category, "images": product.images, "params": product.params, "specs": product.specs,
-        "tags": product.tags, "skus": skus, "stock": sum(s.stock for s in product.skus if s.is_active),
+        "id": product.id,
+        "name": product.name,
+        "subtitle": product.subtitle,
+        "image": product.image,
+        "price": product.price,
+        "original_price": product.original_price,
+        "sales": product.sales,
+        "seller_id": product.seller_id,
+        "category_id": product.category_id,
+        "is_virtual": product.is_virtual,
+        "on_shelf": product.on_shelf,
+        "description": product.description,
+        "category": product.category,
+        "images": product.images,
+        "params": product.params,
+        "specs": product.specs,
+        "tags": product.tags,
+        "skus": skus,
+        "stock": sum(s.stock for s in product.skus if s.is_active),
         "seller": service.seller_profiles([product.seller_id]).get(product.seller_id),
-        "purchasable": not blockers, "blockers": blockers,
+        "purchasable": not blockers,
+        "blockers": blockers,
     }
 
 
@@ -222,6 +275,7 @@ def _user():
 # (``query_arguments``), and the errors have the same shape as webargs': a
 # 422 ``{"code": "invalid", "message": ..., "field": ...}`` naming the first
 # bad field in the schema's order, with marshmallow's messages.
+
 
 def _arg_rules(schema: Schema) -> tuple:
     """(name, kind, rule) for each field of ``schema``, in its order, read
@@ -286,9 +340,15 @@ def list_products():
     args = parse_list_args(request.args)
     limit = page_limit(args)
     items, cursor = service.list_products(
-        q=args.get("q"), category_id=args.get("category_id"), tag_id=args.get("tag_id"),
-        min_price=args.get("min_price"), max_price=args.get("max_price"), seller_id=args.get("seller_id"),
-        sort=args["sort"], cursor=args.get("cursor"), limit=limit,
+        q=args.get("q"),
+        category_id=args.get("category_id"),
+        tag_id=args.get("tag_id"),
+        min_price=args.get("min_price"),
+        max_price=args.get("max_price"),
+        seller_id=args.get("seller_id"),
+        sort=args["sort"],
+        cursor=args.get("cursor"),
+        limit=limit,
     )
     return listing_response(items, cursor)
 

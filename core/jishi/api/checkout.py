@@ -35,12 +35,21 @@ class CheckoutItemSchema(Schema):
 
 
 class CheckoutArgsSchema(Schema):
-    items = fields.List(fields.Nested(CheckoutItemSchema), validate=validate.Length(min=1, max=100),
-                        metadata={"description": "absent: the selected cart lines"})
+    items = fields.List(
+        fields.Nested(CheckoutItemSchema),
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "absent: the selected cart lines"},
+    )
     address_id = Id(allow_none=True)
-    delivery = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "group key -> delivery code"})
-    messages = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=200)), metadata={"description": "group key -> buyer message"})
-    options = fields.Dict(metadata={"description": "read by marketing plugins, e.g. {\"coupons\": [...]}"})
+    delivery = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": "group key -> delivery code"}
+    )
+    messages = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(validate=validate.Length(max=200)),
+        metadata={"description": "group key -> buyer message"},
+    )
+    options = fields.Dict(metadata={"description": 'read by marketing plugins, e.g. {"coupons": [...]}'})
 
 
 class CheckoutLineAllocationSchema(Schema):
@@ -120,7 +129,9 @@ class CheckoutPreviewSchema(Schema):
     totals = fields.Nested(CheckoutTotalsSchema)
     address_id = fields.Integer(allow_none=True)
     problems = fields.List(fields.Nested(CheckoutProblemSchema))
-    plugins = fields.Dict(keys=fields.String(), metadata={"description": "what plugins add (checkout_extras hook), by key, e.g. coupons"})
+    plugins = fields.Dict(
+        keys=fields.String(), metadata={"description": "what plugins add (checkout_extras hook), by key, e.g. coupons"}
+    )
 
 
 class CheckoutPlacedSchema(Schema):
@@ -147,35 +158,77 @@ def preview_dict(co) -> dict:
     for g in co.groups:
         lines = []
         for line in g.lines:
-            lines.append({
-                "key": line.key, "sku_id": line.sku_id, "product_id": line.product_id, "name": line.name,
-                "spec_text": line.spec_text, "image": line.image, "quantity": line.quantity, "stock": line.stock,
-                "base_price": line.base_price, "unit_price": line.unit_price, "price_source": line.price_source,
-                "price_label": line.price_label, "goods_amount": line.goods_amount, "discount": line.discount,
-                "payable": line.payable,
-                "allocations": [
-                    {"source": co.discounts[s.discount_index].discount.source,
-                     "label": co.discounts[s.discount_index].discount.label, "amount": s.amount}
-                    for s in line.shares
+            lines.append(
+                {
+                    "key": line.key,
+                    "sku_id": line.sku_id,
+                    "product_id": line.product_id,
+                    "name": line.name,
+                    "spec_text": line.spec_text,
+                    "image": line.image,
+                    "quantity": line.quantity,
+                    "stock": line.stock,
+                    "base_price": line.base_price,
+                    "unit_price": line.unit_price,
+                    "price_source": line.price_source,
+                    "price_label": line.price_label,
+                    "goods_amount": line.goods_amount,
+                    "discount": line.discount,
+                    "payable": line.payable,
+                    "allocations": [
+                        {
+                            "source": co.discounts[s.discount_index].discount.source,
+                            "label": co.discounts[s.discount_index].discount.label,
+                            "amount": s.amount,
+                        }
+                        for s in line.shares
+                    ],
+                }
+            )
+        groups.append(
+            {
+                "key": g.key,
+                "title": g.title,
+                "seller_id": g.seller_id,
+                "tags": list(g.tags),
+                "lines": lines,
+                "delivery_options": [
+                    {
+                        "code": o.code,
+                        "label": o.label,
+                        "fee": o.fee,
+                        "available": o.available,
+                        "reason": o.reason,
+                        "needs_address": o.needs_address,
+                    }
+                    for o in g.delivery_options
                 ],
-            })
-        groups.append({
-            "key": g.key, "title": g.title, "seller_id": g.seller_id, "tags": list(g.tags), "lines": lines,
-            "delivery_options": [
-                {"code": o.code, "label": o.label, "fee": o.fee, "available": o.available, "reason": o.reason, "needs_address": o.needs_address}
-                for o in g.delivery_options
-            ],
-            "delivery": g.delivery.code if g.delivery else None, "message": g.buyer_message,
-            "goods_amount": g.goods_amount, "discount_amount": g.discount_amount, "delivery_fee": g.delivery_fee,
-            "pay_amount": g.pay_amount,
-        })
+                "delivery": g.delivery.code if g.delivery else None,
+                "message": g.buyer_message,
+                "goods_amount": g.goods_amount,
+                "discount_amount": g.discount_amount,
+                "delivery_fee": g.delivery_fee,
+                "pay_amount": g.pay_amount,
+            }
+        )
     return {
         "groups": groups,
         "discounts": [
-            {"source": d.discount.source, "label": d.discount.label, "amount": d.amount, "funded_by": d.discount.funded_by}
-            for d in co.discounts if d.amount
+            {
+                "source": d.discount.source,
+                "label": d.discount.label,
+                "amount": d.amount,
+                "funded_by": d.discount.funded_by,
+            }
+            for d in co.discounts
+            if d.amount
         ],
-        "totals": {"goods_amount": co.goods_amount, "discount_amount": co.discount_amount, "delivery_fee": co.delivery_fee, "pay_amount": co.pay_amount},
+        "totals": {
+            "goods_amount": co.goods_amount,
+            "discount_amount": co.discount_amount,
+            "delivery_fee": co.delivery_fee,
+            "pay_amount": co.pay_amount,
+        },
         "address_id": co.address.id if co.address else None,
         "problems": [
             {"code": p.code, "message": str(p.message), "field": p.field, "line": p.line_key, "group": p.group_key}
@@ -221,10 +274,17 @@ def _placed(payments, replayed: bool) -> dict:
 @blp.arguments(CheckoutArgsSchema)
 @blp.response(201, CheckoutPlacedSchema)
 @blp.alt_response(200, schema=CheckoutPlacedSchema, description="A retry with the same Idempotency-Key")
-@blp.doc(parameters=[{
-    "in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 72, "pattern": "^[^#]+$"},
-    "description": "any unique string per checkout attempt; a retry sends the same one",
-}])
+@blp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": True,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 72, "pattern": "^[^#]+$"},
+            "description": "any unique string per checkout attempt; a retry sends the same one",
+        }
+    ]
+)
 def place(args):
     """Place the checkout atomically; needs an ``Idempotency-Key`` header.
 

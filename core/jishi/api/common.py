@@ -112,7 +112,11 @@ def first_field(messages, prefix="") -> tuple[str | None, str]:
             if key in ("json", "query", "form", "headers", "files", "view_args") and not prefix:
                 return first_field(value, "")
             name = f"{prefix}.{key}" if prefix else str(key)
-            return first_field(value, name) if isinstance(value, (dict, list)) and not _is_msg_list(value) else (name, _msg(value))
+            return (
+                first_field(value, name)
+                if isinstance(value, (dict, list)) and not _is_msg_list(value)
+                else (name, _msg(value))
+            )
     if isinstance(messages, list):
         return (prefix or None, _msg(messages))
     return (prefix or None, str(messages))
@@ -140,7 +144,15 @@ class JishiApi(Api):
         payload = getattr(error, "jishi", None)
         if payload:
             return error_response(status, **payload)
-        code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 429: "rate_limited"}.get(status, "error")
+        code = {
+            400: "bad_request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            409: "conflict",
+            429: "rate_limited",
+        }.get(status, "error")
         return error_response(status, code, data.get("message") or error.description or error.name)
 
 
@@ -231,4 +243,23 @@ def not_found(what: str = "object") -> NoReturn:
     fail(404, "not_found", _("Not found: %(what)s", what=what))
 
 
-__all__ = ["MAX_ID", "ErrorSchema", "Id", "JishiApi", "Money", "QueryId", "StrictInt", "abort", "fail", "first_field", "get_or_404", "idempotency_key", "json_response", "login_required", "not_found", "platform_admin_required", "platform_required", "query_arguments"]
+__all__ = [
+    "MAX_ID",
+    "ErrorSchema",
+    "Id",
+    "JishiApi",
+    "Money",
+    "QueryId",
+    "StrictInt",
+    "abort",
+    "fail",
+    "first_field",
+    "get_or_404",
+    "idempotency_key",
+    "json_response",
+    "login_required",
+    "not_found",
+    "platform_admin_required",
+    "platform_required",
+    "query_arguments",
+]

@@ -26,6 +26,7 @@ from jishi.web_helpers import order_notices
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders and payments (buyer)")
 
+
 def ids_in_range():
     """before_request: an id in the path beyond any row is simply not found."""
     for value in (request.view_args or {}).values():
@@ -165,8 +166,12 @@ class RefundSchema(Schema):
 
 
 class OrderDetailSchema(OrderSummarySchema):
-    seller = fields.Nested(SellerProfileSchema, allow_none=True, metadata={"description": "the seller (null: the shop itself)"})
-    notices = fields.List(fields.String(), metadata={"description": "notices plugins attach (e.g. the shop has closed)"})
+    seller = fields.Nested(
+        SellerProfileSchema, allow_none=True, metadata={"description": "the seller (null: the shop itself)"}
+    )
+    notices = fields.List(
+        fields.String(), metadata={"description": "notices plugins attach (e.g. the shop has closed)"}
+    )
     lines = fields.List(fields.Nested(OrderLineDetailSchema))
     events = fields.List(fields.Nested(OrderEventSchema))
     delivery = fields.Nested(OrderDeliverySchema)
@@ -231,7 +236,9 @@ def schema_values(obj, schema_cls, **extra) -> dict:
 def order_detail(order: Order) -> dict:
     """An order with lines, allocations, history, delivery and refunds (4 queries)."""
     allocs: dict[int, list] = {}
-    for a in db.session.execute(select(OrderAllocation).where(OrderAllocation.order_id == order.id).order_by(OrderAllocation.id)).scalars():
+    for a in db.session.execute(
+        select(OrderAllocation).where(OrderAllocation.order_id == order.id).order_by(OrderAllocation.id)
+    ).scalars():
         allocs.setdefault(a.order_line_id, []).append(a)
     lines = [schema_values(line, OrderLineSchema, allocations=allocs.get(line.id, [])) for line in order.lines]
     refunds = list(
@@ -269,7 +276,10 @@ def order_page(query, cursor, limit) -> dict:
         rows = rows[:limit]
         nxt = str(rows[-1].id)
     lines = orders_service.lines_of([o.id for o in rows])
-    return {"items": [schema_values(o, OrderSummarySchema, lines=lines.get(o.id, [])) for o in rows], "next_cursor": nxt}
+    return {
+        "items": [schema_values(o, OrderSummarySchema, lines=lines.get(o.id, [])) for o in rows],
+        "next_cursor": nxt,
+    }
 
 
 def func(order, **kwargs):

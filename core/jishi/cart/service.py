@@ -53,7 +53,9 @@ def _sellable_sku(sku_id, user=None) -> Sku:
     if sku is None:
         raise CartError("sku_id", _("Product variant %(id)s does not exist.", id=sku_id), code="not_found", status=404)
     if not (sku.is_active and sku.product.on_shelf):
-        raise CartError("sku_id", _("%(name)s is no longer on sale.", name=sku.product.name), code="off_shelf", status=409)
+        raise CartError(
+            "sku_id", _("%(name)s is no longer on sale.", name=sku.product.name), code="off_shelf", status=409
+        )
     from jishi.catalog.service import purchase_blockers
 
     for problem in purchase_blockers(sku.product, user):
@@ -153,7 +155,9 @@ def update_line(user, line_id: int, quantity: int | None = None, selected: bool 
 
 def remove(user, line_id: int) -> None:
     result = db.session.execute(
-        delete(CartLine).where(CartLine.id == line_id, CartLine.user_id == user.id).execution_options(synchronize_session=False)
+        delete(CartLine)
+        .where(CartLine.id == line_id, CartLine.user_id == user.id)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         rollback()
@@ -165,7 +169,9 @@ def set_selected(user, line_ids, selected: bool) -> int:
     """Select or unselect the user's lines ``line_ids`` (others' ids are ignored)."""
     if not isinstance(selected, bool):
         raise CartError("selected", _("Must be true or false."))
-    if not isinstance(line_ids, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in line_ids):
+    if not isinstance(line_ids, (list, tuple)) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in line_ids
+    ):
         raise CartError("ids", _("A list of line ids."))
     if not line_ids:
         return 0
@@ -187,7 +193,9 @@ def clear(user) -> None:
 def count(user) -> int:
     from sqlalchemy import func
 
-    return db.session.execute(select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == user.id)).scalar_one()
+    return db.session.execute(
+        select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == user.id)
+    ).scalar_one()
 
 
 # --- The cart page -----------------------------------------------------------
@@ -286,7 +294,10 @@ def view(user) -> CartView:
             elif cl.stock < cl.quantity:
                 code, problem = "out_of_stock", _("Only %(n)d of %(name)s left.", n=max(cl.stock, 0), name=cl.name)
             elif cl.quantity_limit is not None and cl.quantity > cl.quantity_limit:
-                code, problem = "limit", _("At most %(n)d of %(name)s at this price.", n=cl.quantity_limit, name=cl.name)
+                code, problem = (
+                    "limit",
+                    _("At most %(n)d of %(name)s at this price.", n=cl.quantity_limit, name=cl.name),
+                )
             vlines.append(
                 CartViewLine(
                     id=row.id,

@@ -79,18 +79,10 @@ class Product(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     category: Mapped[Category | None] = relationship()
-    skus: Mapped[list[Sku]] = relationship(
-        back_populates="product", order_by="Sku.id", cascade="all, delete-orphan"
-    )
-    images: Mapped[list[ProductImage]] = relationship(
-        order_by="ProductImage.sort", cascade="all, delete-orphan"
-    )
-    params: Mapped[list[ProductParam]] = relationship(
-        order_by="ProductParam.sort", cascade="all, delete-orphan"
-    )
-    specs: Mapped[list[ProductSpec]] = relationship(
-        order_by="ProductSpec.sort", cascade="all, delete-orphan"
-    )
+    skus: Mapped[list[Sku]] = relationship(back_populates="product", order_by="Sku.id", cascade="all, delete-orphan")
+    images: Mapped[list[ProductImage]] = relationship(order_by="ProductImage.sort", cascade="all, delete-orphan")
+    params: Mapped[list[ProductParam]] = relationship(order_by="ProductParam.sort", cascade="all, delete-orphan")
+    specs: Mapped[list[ProductSpec]] = relationship(order_by="ProductSpec.sort", cascade="all, delete-orphan")
     tags: Mapped[list[Tag]] = relationship(secondary=product_tags, order_by=Tag.id)
 
     @property

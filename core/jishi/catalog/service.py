@@ -81,8 +81,17 @@ def refresh_product(product: Product) -> None:
 
 
 LISTING_COLUMNS = (
-    Product.id, Product.name, Product.subtitle, Product.image, Product.price, Product.original_price,
-    Product.sales, Product.seller_id, Product.category_id, Product.is_virtual, Product.on_shelf,
+    Product.id,
+    Product.name,
+    Product.subtitle,
+    Product.image,
+    Product.price,
+    Product.original_price,
+    Product.sales,
+    Product.seller_id,
+    Product.category_id,
+    Product.is_virtual,
+    Product.on_shelf,
 )
 
 
@@ -194,8 +203,15 @@ def list_products(
             params["key1"] = key[1]
 
     shape = (
-        sort, None if on_shelf is None else bool(on_shelf), len(terms), categories, tag_id is not None, min_price is not None,
-        max_price is not None, seller_id is not None, bool(key),
+        sort,
+        None if on_shelf is None else bool(on_shelf),
+        len(terms),
+        categories,
+        tag_id is not None,
+        min_price is not None,
+        max_price is not None,
+        seller_id is not None,
+        bool(key),
     )
     stmt = _listing_statement(shape, conditions)
     rows = _read(stmt, params)
@@ -336,16 +352,28 @@ def _load_small_lists(products: list[Product]) -> None:
         return
     ids = [p.id for p in products]
     images = select(
-        literal("i").label("kind"), ProductImage.id, ProductImage.product_id, ProductImage.sort,
-        cast(ProductImage.url, Text).label("a"), cast(literal(""), Text).label("b"),
+        literal("i").label("kind"),
+        ProductImage.id,
+        ProductImage.product_id,
+        ProductImage.sort,
+        cast(ProductImage.url, Text).label("a"),
+        cast(literal(""), Text).label("b"),
     ).where(ProductImage.product_id.in_(ids))
     params = select(
-        literal("p").label("kind"), ProductParam.id, ProductParam.product_id, ProductParam.sort,
-        cast(ProductParam.name, Text).label("a"), cast(ProductParam.value, Text).label("b"),
+        literal("p").label("kind"),
+        ProductParam.id,
+        ProductParam.product_id,
+        ProductParam.sort,
+        cast(ProductParam.name, Text).label("a"),
+        cast(ProductParam.value, Text).label("b"),
     ).where(ProductParam.product_id.in_(ids))
     specs = select(
-        literal("s").label("kind"), ProductSpec.id, ProductSpec.product_id, ProductSpec.sort,
-        cast(ProductSpec.name, Text).label("a"), cast(ProductSpec.values, Text).label("b"),
+        literal("s").label("kind"),
+        ProductSpec.id,
+        ProductSpec.product_id,
+        ProductSpec.sort,
+        cast(ProductSpec.name, Text).label("a"),
+        cast(ProductSpec.values, Text).label("b"),
     ).where(ProductSpec.product_id.in_(ids))
     stmt = union_all(images, params, specs)
     rows = db.session.execute(stmt).all()
@@ -410,7 +438,9 @@ def get_product(product_id: int, *, visible_only: bool = True) -> Product | None
 def category_tree() -> list[dict]:
     """Every category as a tree of ``{id, name, sort, children}`` (one query)."""
     rows = db.session.execute(select(Category).order_by(Category.sort, Category.id)).scalars().all()
-    nodes: dict[int, dict[str, Any]] = {c.id: {"id": c.id, "name": c.name, "sort": c.sort, "parent_id": c.parent_id, "children": []} for c in rows}
+    nodes: dict[int, dict[str, Any]] = {
+        c.id: {"id": c.id, "name": c.name, "sort": c.sort, "parent_id": c.parent_id, "children": []} for c in rows
+    }
     roots: list[dict[str, Any]] = []
     for c in rows:
         node = nodes[c.id]
@@ -658,7 +688,9 @@ def _apply(data: dict, product: Product | None) -> Product:
             raise CatalogError(flag, _("Must be true or false."))
 
     images = data.get("images")
-    if images is not None and (not isinstance(images, list) or not all(isinstance(u, str) and 0 < len(u) <= 300 for u in images)):
+    if images is not None and (
+        not isinstance(images, list) or not all(isinstance(u, str) and 0 < len(u) <= 300 for u in images)
+    ):
         raise CatalogError("images", _("Images must be a list of URLs."))
     params = data.get("params")
     if params is not None:
@@ -746,7 +778,9 @@ def set_on_shelf(product: Product, on_shelf: bool) -> None:
 def set_stock(sku: Sku, stock: int) -> None:
     """Set a SKU's stock to an absolute number (a stock take), in one UPDATE."""
     _int(stock, "stock", maximum=MAX_STOCK)
-    db.session.execute(update(Sku).where(Sku.id == sku.id).values(stock=stock).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(Sku).where(Sku.id == sku.id).values(stock=stock).execution_options(synchronize_session=False)
+    )
     commit()
     db.session.refresh(sku)
 

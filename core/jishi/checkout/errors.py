@@ -36,4 +36,6 @@ class OutOfStock(CheckoutError):
     def __init__(self, line_key: str, name: str):
         from jishi.i18n import gettext as _
 
-        super().__init__([Problem("out_of_stock", _("%(name)s is out of stock.", name=name), field="items", line_key=line_key)])
+        super().__init__(
+            [Problem("out_of_stock", _("%(name)s is out of stock.", name=name), field="items", line_key=line_key)]
+        )

@@ -182,15 +182,21 @@ def load_lines(items: Sequence[tuple[int, int]]) -> list[CheckoutLine]:
         merged[sku_id] = merged.get(sku_id, 0) + qty
     if not merged:
         return []
-    rows = db.session.execute(
-        select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(merged)))
-    ).scalars().all()
+    rows = (
+        db.session.execute(
+            select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(merged)))
+        )
+        .scalars()
+        .all()
+    )
     found = {sku.id: sku for sku in rows}
     missing = [sid for sid in merged if sid not in found]
     if missing:
         from jishi.i18n import gettext as _
 
-        raise CheckoutError([Problem("not_found", _("Product variant %(id)s does not exist.", id=missing[0]), field="items")])
+        raise CheckoutError(
+            [Problem("not_found", _("Product variant %(id)s does not exist.", id=missing[0]), field="items")]
+        )
     lines = []
     for sku_id, qty in merged.items():
         sku = found[sku_id]
@@ -332,23 +338,38 @@ def build_checkout(
     chosen = options.get("delivery") or {}
     messages = options.get("messages") or {}
     for group in groups:
-        group.delivery_options = [o for r in hook.delivery_options(group=group, address=address, checkout=checkout) for o in (r or [])]
+        group.delivery_options = [
+            o for r in hook.delivery_options(group=group, address=address, checkout=checkout) for o in (r or [])
+        ]
         want = chosen.get(group.key)
         if want:
             group.delivery = next((o for o in group.delivery_options if o.code == want), None)
             if group.delivery is None:
                 from jishi.i18n import gettext as _
 
-                checkout.problems.append(Problem("delivery", _("Delivery method %(code)s is not offered here.", code=want), field="delivery", group_key=group.key))
+                checkout.problems.append(
+                    Problem(
+                        "delivery",
+                        _("Delivery method %(code)s is not offered here.", code=want),
+                        field="delivery",
+                        group_key=group.key,
+                    )
+                )
         else:
             # The first available way; without an address, the first that needs none.
             available = [o for o in group.delivery_options if o.available]
-            group.delivery = next((o for o in available if address is not None or not o.needs_address), None) or next(iter(available), None)
+            group.delivery = next((o for o in available if address is not None or not o.needs_address), None) or next(
+                iter(available), None
+            )
         message = str(messages.get(group.key, "") or "")
         if len(message) > 200:
             from jishi.i18n import gettext as _
 
-            checkout.problems.append(Problem("message", _("The message is longer than 200 characters."), field="messages", group_key=group.key))
+            checkout.problems.append(
+                Problem(
+                    "message", _("The message is longer than 200 characters."), field="messages", group_key=group.key
+                )
+            )
         group.buyer_message = message[:200]
     _apply_discounts(checkout)
     checkout.problems += [p for r in hook.validate_checkout(checkout=checkout) for p in (r or [])]
@@ -369,7 +390,9 @@ def find_placed(user, idempotency_key: str) -> PaymentOrder | None:
     """
     return db.session.execute(
         select(PaymentOrder)
-        .where(PaymentOrder.user_id == user.id, PaymentOrder.idempotency_key.in_([idempotency_key, idempotency_key + "#0"]))
+        .where(
+            PaymentOrder.user_id == user.id, PaymentOrder.idempotency_key.in_([idempotency_key, idempotency_key + "#0"])
+        )
         .order_by(PaymentOrder.id)
         .limit(1)
     ).scalar_one_or_none()
@@ -441,7 +464,8 @@ def placed_together(payment: PaymentOrder) -> list[PaymentOrder]:
             select(PaymentOrder)
             .where(
                 PaymentOrder.user_id == payment.user_id,
-                (PaymentOrder.idempotency_key == base) | PaymentOrder.idempotency_key.startswith(base + "#", autoescape=True),
+                (PaymentOrder.idempotency_key == base)
+                | PaymentOrder.idempotency_key.startswith(base + "#", autoescape=True),
             )
             .order_by(PaymentOrder.id)
         ).scalars()
@@ -479,12 +503,25 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
     now = utcnow()
     if per_order:
         payment_rows = [
-            {"number": _number("P"), "user_id": user.id, "idempotency_key": (f"{idempotency_key}#{i}" if i else idempotency_key) if idempotency_key else None,
-             "amount": group.pay_amount, "created_at": now}
+            {
+                "number": _number("P"),
+                "user_id": user.id,
+                "idempotency_key": (f"{idempotency_key}#{i}" if i else idempotency_key) if idempotency_key else None,
+                "amount": group.pay_amount,
+                "created_at": now,
+            }
             for i, group in enumerate(checkout.groups)
         ]
     else:
-        payment_rows = [{"number": _number("P"), "user_id": user.id, "idempotency_key": idempotency_key, "amount": checkout.pay_amount, "created_at": now}]
+        payment_rows = [
+            {
+                "number": _number("P"),
+                "user_id": user.id,
+                "idempotency_key": idempotency_key,
+                "amount": checkout.pay_amount,
+                "created_at": now,
+            }
+        ]
     payments = _insert_returning(PaymentOrder, payment_rows, on_conflict_do_nothing=idempotency_key is not None)
     if len(payments) < len(payment_rows):
         raise _AlreadyPlaced(idempotency_key)  # the key is taken: a retry (place_order answers the first placement)
@@ -547,7 +584,9 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
     written = db.session.execute(insert(OrderLine).returning(OrderLine), rows).scalars().all()
     by_line = {(ol.order_id, ol.sku_id): ol for ol in written}
     order_lines: list[tuple[OrderLine, CheckoutLine, Order]] = [
-        (by_line[(order.id, line.sku_id)], line, order) for order, group in zip(orders, checkout.groups) for line in group.lines
+        (by_line[(order.id, line.sku_id)], line, order)
+        for order, group in zip(orders, checkout.groups)
+        for line in group.lines
     ]
 
     allocations = []
@@ -570,8 +609,18 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
         db.session.execute(insert(OrderAllocation), allocations)
     db.session.execute(
         insert(OrderEvent),
-        [{"order_id": o.id, "from_status": "", "to_status": "pending_payment", "actor_id": user.id, "actor_role": "buyer", "note": "", "created_at": now}
-         for o in orders],
+        [
+            {
+                "order_id": o.id,
+                "from_status": "",
+                "to_status": "pending_payment",
+                "actor_id": user.id,
+                "actor_role": "buyer",
+                "note": "",
+                "created_at": now,
+            }
+            for o in orders
+        ],
     )
 
     # Plugins' pools (a flash sale) take their own lines one by one; every
@@ -593,7 +642,9 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
     hook.order_placing(checkout=checkout, payments=payments, orders=orders)
     if checkout.from_cart:
         db.session.execute(
-            delete(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id.in_([line.sku_id for line in checkout.lines]))
+            delete(CartLine).where(
+                CartLine.user_id == user.id, CartLine.sku_id.in_([line.sku_id for line in checkout.lines])
+            )
         )
     db.session.flush()
     from sqlalchemy.orm.attributes import set_committed_value

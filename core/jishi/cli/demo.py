@@ -11,8 +11,13 @@ import click
 @click.option("--host", default="127.0.0.1", show_default=True, help="The interface to serve on.")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Build the demo database, print the URLs and exit.")
-@click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Instance folder (default ./instance).")
+@click.option(
+    "--instance",
+    "instance_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Instance folder (default ./instance).",
+)
 def demo(host: str, port: int, no_serve: bool, instance_path: Path | None):
     """Build a fresh demo shop (all plugins, demo data) and serve it."""
     from jishi import migrations

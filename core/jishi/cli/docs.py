@@ -44,6 +44,7 @@ def shipped_reference() -> str | None:
     item = resources.files("jishi").joinpath(*SHIPPED_HOOKS_DOC)
     return item.read_text(encoding="utf-8") if item.is_file() else None
 
+
 INTRO = """\
 # Plugin hooks
 
@@ -133,15 +134,22 @@ def plugin_slots() -> list[tuple[str, str, str, str]]:
 
 def plugin_slot_calls() -> set[tuple[str, str]]:
     """(plugin, slot) for every ``slot("...")`` call in a first-party plugin's templates."""
-    return {(plugin, name) for plugin, path in plugin_templates() for name in SLOT_CALL.findall(path.read_text(encoding="utf-8"))}
+    return {
+        (plugin, name)
+        for plugin, path in plugin_templates()
+        for name in SLOT_CALL.findall(path.read_text(encoding="utf-8"))
+    }
 
 
 def signal_specs() -> list[tuple[str, str, object, object]]:
     """(attribute, signal name, signal, SignalArguments) in declaration order."""
     from jishi import signals
 
-    by_name = {sig.name: attr for attr, sig in vars(signals).items() if getattr(sig, "name", None) in signals.ALL
-               and sig is signals.ALL[sig.name]}
+    by_name = {
+        sig.name: attr
+        for attr, sig in vars(signals).items()
+        if getattr(sig, "name", None) in signals.ALL and sig is signals.ALL[sig.name]
+    }
     return [(by_name[name], name, sig, signals.ARGUMENTS[name]) for name, sig in signals.ALL.items()]
 
 
@@ -174,14 +182,14 @@ def _hook_entry(name: str, func, opts: dict, declared_by: str | None = None) -> 
     kind = "firstresult: stops at the first non-None result" if opts.get("firstresult") else "all results collected"
     if opts.get("historic"):
         kind += "; historic"
-    annotations = ", ".join(
-        f"`{p.name}: {_plain(p.annotation)}`" for p in inspect.signature(func).parameters.values()
-    )
+    annotations = ", ".join(f"`{p.name}: {_plain(p.annotation)}`" for p in inspect.signature(func).parameters.values())
     text, example = split_example(func.__doc__ or "")
     parts = [f"## {name}\n"]
     if declared_by:
-        parts.append(f"Declared by the `{declared_by}` plugin (`{func.__module__}`); "
-                     f"implement it with `@jishi.hookimpl` like any hook.\n")
+        parts.append(
+            f"Declared by the `{declared_by}` plugin (`{func.__module__}`); "
+            f"implement it with `@jishi.hookimpl` like any hook.\n"
+        )
     parts.append(f"```python\n{signature_of(func)}\n```\n")
     parts.append(f"- Arguments: {annotations or 'none'}")
     parts.append(f"- Returns: `{_plain(inspect.signature(func).return_annotation)}`")
@@ -201,7 +209,9 @@ def render() -> str:
     for name, _func, opts in specs:
         parts.append(f"- [`{name}`](#{name})" + (" (firstresult)" if opts.get("firstresult") else ""))
     for plugin, name, _func, opts in declared:
-        parts.append(f"- [`{name}`](#{name}) (declared by `{plugin}`)" + (" (firstresult)" if opts.get("firstresult") else ""))
+        parts.append(
+            f"- [`{name}`](#{name}) (declared by `{plugin}`)" + (" (firstresult)" if opts.get("firstresult") else "")
+        )
     parts.append("- [Signals](#signals)")
     parts.append("- [Template slots defined by plugins](#template-slots-defined-by-plugins)")
     parts.append("- [Result types](#result-types)")
@@ -209,15 +219,19 @@ def render() -> str:
     for name, func, opts in specs:
         parts += _hook_entry(name, func, opts)
     parts.append("# Hooks declared by plugins\n")
-    parts.append("A plugin may declare hooks of its own for other plugins to implement (a\n"
-                 "module of `@hookspec` functions, see docs/writing-plugins.md). They exist\n"
-                 "only while the declaring plugin is enabled.\n")
+    parts.append(
+        "A plugin may declare hooks of its own for other plugins to implement (a\n"
+        "module of `@hookspec` functions, see docs/writing-plugins.md). They exist\n"
+        "only while the declaring plugin is enabled.\n"
+    )
     for plugin, name, func, opts in declared:
         parts += _hook_entry(name, func, opts, declared_by=plugin)
     parts.append("# Signals\n")
-    parts.append("Blinker signals in `jishi.signals`, sent after the transaction that made the\n"
-                 "change has committed. A receiver takes the sender and `**kwargs`; connect it\n"
-                 "when the plugin is enabled (see docs/writing-plugins.md).\n")
+    parts.append(
+        "Blinker signals in `jishi.signals`, sent after the transaction that made the\n"
+        "change has committed. A receiver takes the sender and `**kwargs`; connect it\n"
+        "when the plugin is enabled (see docs/writing-plugins.md).\n"
+    )
     for attr, name, sig, args in signal_list:
         what = _markdown(sig.__doc__.split(" sender: ", 1)[0])
         parts.append(f"## {name}\n")
@@ -230,9 +244,11 @@ def render() -> str:
             parts.append("- Keyword arguments: none")
         parts.append("")
     parts.append("# Template slots defined by plugins\n")
-    parts.append("Slots a first-party plugin's own pages call, for other plugins' `template_slot`\n"
-                 "hook (declared in the template by a `{# slot NAME: where; context: names #}`\n"
-                 "comment). The kernel's slots are listed in docs/themes.md.\n")
+    parts.append(
+        "Slots a first-party plugin's own pages call, for other plugins' `template_slot`\n"
+        "hook (declared in the template by a `{# slot NAME: where; context: names #}`\n"
+        "comment). The kernel's slots are listed in docs/themes.md.\n"
+    )
     parts.append("| Slot | Plugin | Page | Context |")
     parts.append("|---|---|---|---|")
     for plugin, slot, where, context in slots:
@@ -259,8 +275,11 @@ def render() -> str:
 def result_types() -> list[type]:
     from jishi import hookspecs
 
-    found = [obj for obj in vars(hookspecs).values()
-             if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == hookspecs.__name__]
+    found = [
+        obj
+        for obj in vars(hookspecs).values()
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == hookspecs.__name__
+    ]
     return sorted(found, key=lambda c: inspect.getsourcelines(c)[1])
 
 
@@ -300,5 +319,7 @@ def hooks(output: Path | None, check: bool):
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {output} ({len(hook_specs())} hooks, {len(plugin_hook_specs())} declared by plugins, "
-               f"{len(signal_specs())} signals, {len(plugin_slots())} plugin slots).")
+    click.echo(
+        f"Wrote {output} ({len(hook_specs())} hooks, {len(plugin_hook_specs())} declared by plugins, "
+        f"{len(signal_specs())} signals, {len(plugin_slots())} plugin slots)."
+    )

@@ -63,7 +63,9 @@ def themes_list():
     active = _active_theme()
     rows = [("NAME", "TITLE", "PARENT", "ACTIVE", "PATH")]
     for theme in ext.themes.values():
-        rows.append((theme.name, theme.title, theme.parent or "-", "yes" if theme.name == active else "no", str(theme.path)))
+        rows.append(
+            (theme.name, theme.title, theme.parent or "-", "yes" if theme.name == active else "no", str(theme.path))
+        )
     if len(rows) == 1:
         click.echo("No themes found.")
         return

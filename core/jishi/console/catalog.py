@@ -85,7 +85,7 @@ def product_form_state(product: Product | None) -> dict:
         posted = {}
         for i in range(form_int("sku_count", 0) or 0):
             prefix = f"sku-{i}-"
-            values = {k[len(prefix) + 5:]: v for k, v in f.items() if k.startswith(prefix + "spec-")}
+            values = {k[len(prefix) + 5 :]: v for k, v in f.items() if k.startswith(prefix + "spec-")}
             posted[_sku_key(values)] = {
                 "id": form_int(prefix + "id"),
                 "spec_values": values,
@@ -98,7 +98,19 @@ def product_form_state(product: Product | None) -> dict:
             }
         skus = []
         for values in spec_combinations(specs):
-            skus.append(posted.get(_sku_key(values)) or {"id": None, "spec_values": values, "price": "", "original_price": "", "member_price": "", "stock": "0", "code": "", "is_active": True})
+            skus.append(
+                posted.get(_sku_key(values))
+                or {
+                    "id": None,
+                    "spec_values": values,
+                    "price": "",
+                    "original_price": "",
+                    "member_price": "",
+                    "stock": "0",
+                    "code": "",
+                    "is_active": True,
+                }
+            )
         return {
             "name": f.get("name", ""),
             "subtitle": f.get("subtitle", ""),
@@ -113,9 +125,30 @@ def product_form_state(product: Product | None) -> dict:
             "skus": skus,
         }
     if product is None:
-        return {"name": "", "subtitle": "", "category_id": None, "description": "", "images": "", "tags": "", "params": "", "specs": "",
-                "on_shelf": False, "is_virtual": False,
-                "skus": [{"id": None, "spec_values": {}, "price": "", "original_price": "", "member_price": "", "stock": "0", "code": "", "is_active": True}]}
+        return {
+            "name": "",
+            "subtitle": "",
+            "category_id": None,
+            "description": "",
+            "images": "",
+            "tags": "",
+            "params": "",
+            "specs": "",
+            "on_shelf": False,
+            "is_virtual": False,
+            "skus": [
+                {
+                    "id": None,
+                    "spec_values": {},
+                    "price": "",
+                    "original_price": "",
+                    "member_price": "",
+                    "stock": "0",
+                    "code": "",
+                    "is_active": True,
+                }
+            ],
+        }
 
     def yuan(v):
         return fen_to_yuan_str(v) if v is not None else ""
@@ -132,8 +165,16 @@ def product_form_state(product: Product | None) -> dict:
         "on_shelf": product.on_shelf,
         "is_virtual": product.is_virtual,
         "skus": [
-            {"id": s.id, "spec_values": dict(s.spec_values or {}), "price": yuan(s.price), "original_price": yuan(s.original_price),
-             "member_price": yuan(s.member_price), "stock": str(s.stock), "code": s.code, "is_active": s.is_active}
+            {
+                "id": s.id,
+                "spec_values": dict(s.spec_values or {}),
+                "price": yuan(s.price),
+                "original_price": yuan(s.original_price),
+                "member_price": yuan(s.member_price),
+                "stock": str(s.stock),
+                "code": s.code,
+                "is_active": s.is_active,
+            }
             for s in product.skus
         ],
     }
@@ -212,7 +253,9 @@ def _product_form(product: Product | None):
             flash(_("Product saved."), "success")
             return redirect(url_for("console.product_edit", product_id=saved.id))
     status = 422 if error else 200
-    return render_template("console/product_form.html", product=product, form=state, categories=_categories(), error=error), status
+    return render_template(
+        "console/product_form.html", product=product, form=state, categories=_categories(), error=error
+    ), status
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
@@ -260,7 +303,12 @@ def sku_stock(sku_id: int):
 @bp.get("/categories")
 def categories():
     categories = _categories()
-    return render_template("console/categories.html", tree=_catalog().category_tree(), categories=categories, by_id={c.id: c for c in categories})
+    return render_template(
+        "console/categories.html",
+        tree=_catalog().category_tree(),
+        categories=categories,
+        by_id={c.id: c for c in categories},
+    )
 
 
 @bp.post("/categories")
@@ -273,7 +321,11 @@ def category_save():
         cat = db.session.get(Category, cat_id)
         if cat is None:
             abort(404)
-    data = {"name": (request.form.get("name") or "").strip(), "parent_id": form_int("parent_id"), "sort": form_int("sort", 0) or 0}
+    data = {
+        "name": (request.form.get("name") or "").strip(),
+        "parent_id": form_int("parent_id"),
+        "sort": form_int("sort", 0) or 0,
+    }
     with form_outcome(_("Category saved.")):
         service.save_category(data, cat)
     return redirect(url_for("console.categories"))

@@ -38,8 +38,15 @@ def orders():
     if q:
         query = query.where(Order.number.contains(q))
     rows, more_url = _page(query, Order, "console.orders", status=status, q=q)
-    return render_template("console/orders.html", orders=rows, lines=orders_service.lines_of([o.id for o in rows]), status=status, q=q,
-                           statuses=state.STATUSES, more_url=more_url)
+    return render_template(
+        "console/orders.html",
+        orders=rows,
+        lines=orders_service.lines_of([o.id for o in rows]),
+        status=status,
+        q=q,
+        statuses=state.STATUSES,
+        more_url=more_url,
+    )
 
 
 def _order(order_id: int) -> Order:
@@ -52,15 +59,23 @@ def _order(order_id: int) -> Order:
 @bp.get("/orders/<int:order_id>")
 def order(order_id: int):
     order = _order(order_id)
-    refunds = db.session.execute(db.select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)).scalars().all()
-    return render_template("console/order.html", order=order, refunds=refunds,
-                           can_ship=state.can(order, "ship", "platform"),
-                           can_complete=state.can(order, "force_complete", "platform"),
-                           can_cancel=state.can(order, "cancel", "platform"))
+    refunds = (
+        db.session.execute(db.select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)).scalars().all()
+    )
+    return render_template(
+        "console/order.html",
+        order=order,
+        refunds=refunds,
+        can_ship=state.can(order, "ship", "platform"),
+        can_complete=state.can(order, "force_complete", "platform"),
+        can_cancel=state.can(order, "cancel", "platform"),
+    )
 
 
 def _ship(order: Order, carrier: str, tracking_no: str) -> None:
-    orders_service.ship(order, carrier=carrier.strip(), tracking_no=tracking_no.strip(), actor=current_user, actor_kind="platform")
+    orders_service.ship(
+        order, carrier=carrier.strip(), tracking_no=tracking_no.strip(), actor=current_user, actor_kind="platform"
+    )
 
 
 @bp.post("/orders/<int:order_id>/ship")
@@ -139,7 +154,9 @@ def refunds():
     if status in REFUND_STATUSES:
         query = query.where(Refund.status == status)
     rows, more_url = _page(query, Refund, "console.refunds", status=status)
-    return render_template("console/refunds.html", refunds=rows, status=status, statuses=REFUND_STATUSES, more_url=more_url)
+    return render_template(
+        "console/refunds.html", refunds=rows, status=status, statuses=REFUND_STATUSES, more_url=more_url
+    )
 
 
 @bp.get("/refunds/<int:refund_id>")
@@ -149,7 +166,11 @@ def refund(refund_id: int):
     refund = db.session.get(Refund, refund_id)
     if refund is None:
         abort(404)
-    notes = db.session.execute(db.select(RefundNote).where(RefundNote.refund_id == refund.id).order_by(RefundNote.id)).scalars().all()
+    notes = (
+        db.session.execute(db.select(RefundNote).where(RefundNote.refund_id == refund.id).order_by(RefundNote.id))
+        .scalars()
+        .all()
+    )
     return render_template("console/refund.html", refund=refund, notes=notes)
 
 

@@ -27,7 +27,9 @@ def _range() -> tuple[date, date]:
     today = utcnow().date()
     try:
         end = date.fromisoformat(request.args.get("end", "")) if request.args.get("end") else today
-        start = date.fromisoformat(request.args.get("start", "")) if request.args.get("start") else end - timedelta(days=29)
+        start = (
+            date.fromisoformat(request.args.get("start", "")) if request.args.get("start") else end - timedelta(days=29)
+        )
     except ValueError:
         flash(_("Dates look like 2026-01-31."), "error")
         end, start = today, today - timedelta(days=29)
@@ -66,7 +68,10 @@ def reports():
     amounts = {row["day"]: row["amount"] for row in by_day}
     days = (end - start).days + 1
     if days <= 92:  # one bar per day of the range, empty days included
-        chart = [((start + timedelta(days=i)).isoformat(), amounts.get((start + timedelta(days=i)).isoformat(), 0)) for i in range(days)]
+        chart = [
+            ((start + timedelta(days=i)).isoformat(), amounts.get((start + timedelta(days=i)).isoformat(), 0))
+            for i in range(days)
+        ]
     else:
         chart = [(row["day"], row["amount"]) for row in by_day]
     return render_template(
@@ -89,12 +94,18 @@ def reports_export(fmt: str):
     name = f"jishi-report-{start.isoformat()}-{end.isoformat()}"
     if fmt == "csv":
         body = service.export_csv(lo, hi)
-        return current_app.response_class(body, mimetype="text/csv; charset=utf-8",
-                                          headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+        return current_app.response_class(
+            body,
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f"attachment; filename={name}.csv"},
+        )
     if fmt == "xlsx":
         body = service.export_xlsx(lo, hi)
-        return current_app.response_class(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                          headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+        return current_app.response_class(
+            body,
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
+        )
     abort(404)
 
 
@@ -145,7 +156,9 @@ def users():
     rows = db.session.execute(query.order_by(User.id.desc()).limit(51)).scalars().all()
     more_url = url_for("console.users", q=q, role=role, before=rows[49].id) if len(rows) > 50 else None
     levels = db.session.execute(db.select(MemberLevel).order_by(MemberLevel.rank)).scalars().all()
-    return render_template("console/users.html", users=rows[:50], q=q, role=role, roles=ROLES, levels=levels, more_url=more_url)
+    return render_template(
+        "console/users.html", users=rows[:50], q=q, role=role, roles=ROLES, levels=levels, more_url=more_url
+    )
 
 
 @bp.post("/users/<int:user_id>")
@@ -240,7 +253,9 @@ def settings_page():
             return redirect(url_for("console.settings"))
         db.session.rollback()
     themes = sorted(ext.themes.values(), key=lambda t: t.name)
-    return render_template("console/settings.html", panels=panels, themes=themes, errors=errors, value=settings.get), (422 if errors else 200)
+    return render_template("console/settings.html", panels=panels, themes=themes, errors=errors, value=settings.get), (
+        422 if errors else 200
+    )
 
 
 # Register the other console pages on the blueprint.

@@ -73,7 +73,9 @@ def settings_panels():
             str(_l("Reviews")),
             (
                 SettingField("reviews.enabled", str(_l("Buyers may review products")), "bool", True),
-                SettingField("reviews.moderation", str(_l("Reviews wait for approval before they show")), "bool", False),
+                SettingField(
+                    "reviews.moderation", str(_l("Reviews wait for approval before they show")), "bool", False
+                ),
                 SettingField("reviews.days", str(_l("Days after receipt a review may be written")), "int", 30),
             ),
             sort=20,

@@ -40,18 +40,50 @@ def validate_checkout(checkout):
         problems.append(Problem("empty", str(_l("Nothing to check out.")), field="items"))
     for line in checkout.lines:
         if not line.on_shelf:
-            problems.append(Problem("off_shelf", str(_l("%(name)s is no longer on sale.", name=line.name)), field="items", line_key=line.key))
+            problems.append(
+                Problem(
+                    "off_shelf",
+                    str(_l("%(name)s is no longer on sale.", name=line.name)),
+                    field="items",
+                    line_key=line.key,
+                )
+            )
         elif line.stock < line.quantity:
-            problems.append(Problem("out_of_stock", str(_l("Only %(n)d of %(name)s left.", n=max(line.stock, 0), name=line.name)), field="items", line_key=line.key))
+            problems.append(
+                Problem(
+                    "out_of_stock",
+                    str(_l("Only %(n)d of %(name)s left.", n=max(line.stock, 0), name=line.name)),
+                    field="items",
+                    line_key=line.key,
+                )
+            )
         if line.quantity_limit is not None and line.quantity > line.quantity_limit:
-            problems.append(Problem("limit", str(_l("At most %(n)d of %(name)s at this price.", n=line.quantity_limit, name=line.name)), field="items", line_key=line.key))
+            problems.append(
+                Problem(
+                    "limit",
+                    str(_l("At most %(n)d of %(name)s at this price.", n=line.quantity_limit, name=line.name)),
+                    field="items",
+                    line_key=line.key,
+                )
+            )
     for group in checkout.groups:
         if group.delivery is None:
-            problems.append(Problem("delivery", str(_l("Choose a delivery method.")), field="delivery", group_key=group.key))
+            problems.append(
+                Problem("delivery", str(_l("Choose a delivery method.")), field="delivery", group_key=group.key)
+            )
         elif not group.delivery.available:
-            problems.append(Problem("delivery", group.delivery.reason or str(_l("This delivery method is not available.")), field="delivery", group_key=group.key))
+            problems.append(
+                Problem(
+                    "delivery",
+                    group.delivery.reason or str(_l("This delivery method is not available.")),
+                    field="delivery",
+                    group_key=group.key,
+                )
+            )
         elif group.delivery.needs_address and checkout.address is None:
-            problems.append(Problem("address", str(_l("Choose a delivery address.")), field="address_id", group_key=group.key))
+            problems.append(
+                Problem("address", str(_l("Choose a delivery address.")), field="address_id", group_key=group.key)
+            )
     return problems
 
 
@@ -72,7 +104,10 @@ def settings_panels():
                     "choice",
                     None,
                     help=str(_l("Once for all the orders of a checkout, or one payment per store.")),
-                    choices=(("combined", str(_l("together, in one payment"))), ("per_order", str(_l("per store, one payment each")))),  # 合并支付 / 按店铺分别支付
+                    choices=(
+                        ("combined", str(_l("together, in one payment"))),
+                        ("per_order", str(_l("per store, one payment each"))),
+                    ),  # 合并支付 / 按店铺分别支付
                 ),
             ),
             sort=12,

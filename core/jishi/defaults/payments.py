@@ -11,8 +11,14 @@ from jishi.i18n import lazy_gettext as _l
 def payment_methods():
     from jishi.payments import service
 
-    methods = [PaymentMethod(code="sandbox", label=_l("Online payment (sandbox)"), start=service.start_sandbox, online=True, sort=10)]
-    methods.append(PaymentMethod(code="cod", label=_l("Cash on delivery"), start=_cod_if_enabled, online=False, sort=90))
+    methods = [
+        PaymentMethod(
+            code="sandbox", label=_l("Online payment (sandbox)"), start=service.start_sandbox, online=True, sort=10
+        )
+    ]
+    methods.append(
+        PaymentMethod(code="cod", label=_l("Cash on delivery"), start=_cod_if_enabled, online=False, sort=90)
+    )
     return methods
 
 

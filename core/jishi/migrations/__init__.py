@@ -165,8 +165,10 @@ def upgrade(app, target: str = "heads", echo=None) -> list[tuple[str, str | None
         for history in histories(app):
             if not history.exists:
                 if echo:
-                    echo(f"{history.name}: no migrations yet for tables {sorted(history.tables)} "
-                         f"(jishi db revision --plugin {history.name})")
+                    echo(
+                        f"{history.name}: no migrations yet for tables {sorted(history.tables)} "
+                        f"(jishi db revision --plugin {history.name})"
+                    )
                 continue
             before = current_revision(conn, history)
             _run(history, conn, lambda script, rev, ctx: script._upgrade_revs(target, rev), destination_rev=target)

@@ -34,18 +34,24 @@ def cancel(order: Order, *, actor=None, actor_kind: str = "buyer", note: str = "
     the unpaid-order timeout lock (payment, then its orders): a buyer's
     cancel racing either cannot deadlock on PostgreSQL."""
     db.session.execute(select(PaymentOrder.id).where(PaymentOrder.id == order.payment_id).with_for_update())
-    state.transition(order, "cancel", actor=actor, actor_kind=actor_kind, note=note or N_("cancelled"), reason="cancelled")
+    state.transition(
+        order, "cancel", actor=actor, actor_kind=actor_kind, note=note or N_("cancelled"), reason="cancelled"
+    )
     order.close_reason = "cancelled"
     release_order_stock(order, "closed")
     payment = order.payment
     if all(o.status == state.CLOSED for o in payment.orders):
         db.session.execute(
-            update(PaymentOrder).where(PaymentOrder.id == payment.id, PaymentOrder.status == "pending").values(status="closed")
+            update(PaymentOrder)
+            .where(PaymentOrder.id == payment.id, PaymentOrder.status == "pending")
+            .values(status="closed")
         )
     commit()
 
 
-def ship(order: Order, *, carrier: str = "", tracking_no: str = "", actor=None, actor_kind: str = "platform", note: str = "") -> None:
+def ship(
+    order: Order, *, carrier: str = "", tracking_no: str = "", actor=None, actor_kind: str = "platform", note: str = ""
+) -> None:
     order.carrier = carrier[:40]
     order.tracking_no = tracking_no[:60]
     state.transition(order, "ship", actor=actor, actor_kind=actor_kind, note=note)
@@ -65,7 +71,9 @@ def complete(order: Order, *, actor=None, actor_kind: str = "system", note: str 
 
 
 def force_complete(order: Order, *, actor=None) -> None:
-    state.transition(order, "force_complete", actor=actor, actor_kind="platform", note=N_("moved to completed by the platform"))
+    state.transition(
+        order, "force_complete", actor=actor, actor_kind="platform", note=N_("moved to completed by the platform")
+    )
     commit()
 
 
@@ -87,18 +95,34 @@ def close_paid(order: Order, *, actor=None, note: str = "") -> None:
     if not state.can(order, "close", "platform"):
         raise state.TransitionError(order, "close")
     if aftersales._pending_quantities(order.id):
-        raise DomainError("status", _("This order has an open after-sales request; decide it first."), code="conflict", status=409)
-    left = [(line, line.quantity - line.refunded_quantity) for line in order.lines if line.quantity > line.refunded_quantity]
+        raise DomainError(
+            "status", _("This order has an open after-sales request; decide it first."), code="conflict", status=409
+        )
+    left = [
+        (line, line.quantity - line.refunded_quantity) for line in order.lines if line.quantity > line.refunded_quantity
+    ]
     if not left:
         raise state.TransitionError(order, "close")
     refund = Refund(
-        number=aftersales._number(), order_id=order.id, user_id=order.user_id, seller_id=order.seller_id,
-        kind=KIND_REFUND, reason=(note or N_("closed by the platform"))[:200], amount=0,
+        number=aftersales._number(),
+        order_id=order.id,
+        user_id=order.user_id,
+        seller_id=order.seller_id,
+        kind=KIND_REFUND,
+        reason=(note or N_("closed by the platform"))[:200],
+        amount=0,
     )
     db.session.add(refund)
     db.session.flush()
     for line, quantity in left:
-        db.session.add(RefundLine(refund_id=refund.id, order_line_id=line.id, quantity=quantity, amount=aftersales.line_amount(line, quantity)))
+        db.session.add(
+            RefundLine(
+                refund_id=refund.id,
+                order_line_id=line.id,
+                quantity=quantity,
+                amount=aftersales.line_amount(line, quantity),
+            )
+        )
     db.session.flush()
     aftersales.approve(refund, actor, note or N_("closed by the platform"))
 
@@ -111,18 +135,31 @@ def close_unpaid(now=None) -> int:
     """
     now = now or utcnow()
     cutoff = now - timedelta(minutes=int(current_app.config["JISHI_UNPAID_TIMEOUT_MINUTES"]))
-    ids = db.session.execute(
-        select(PaymentOrder.id).where(PaymentOrder.status == "pending", PaymentOrder.created_at < cutoff).limit(500)
-    ).scalars().all()
+    ids = (
+        db.session.execute(
+            select(PaymentOrder.id).where(PaymentOrder.status == "pending", PaymentOrder.created_at < cutoff).limit(500)
+        )
+        .scalars()
+        .all()
+    )
     closed = 0
     for pid in ids:
-        won = cast(CursorResult, db.session.execute(
-            update(PaymentOrder).where(PaymentOrder.id == pid, PaymentOrder.status == "pending").values(status="closed")
-        )).rowcount
+        won = cast(
+            CursorResult,
+            db.session.execute(
+                update(PaymentOrder)
+                .where(PaymentOrder.id == pid, PaymentOrder.status == "pending")
+                .values(status="closed")
+            ),
+        ).rowcount
         if not won:
             db.session.rollback()
             continue
-        orders = db.session.execute(select(Order).where(Order.payment_id == pid, Order.status == state.PENDING)).scalars().all()
+        orders = (
+            db.session.execute(select(Order).where(Order.payment_id == pid, Order.status == state.PENDING))
+            .scalars()
+            .all()
+        )
         for order in orders:
             state.transition(order, "cancel", actor_kind="system", note=N_("payment timed out"), reason="timeout")
             order.close_reason = "timeout"
@@ -143,9 +180,13 @@ def auto_confirm(now=None) -> int:
         (state.RECEIVED, cfg["JISHI_AUTO_COMPLETE_DAYS"], "complete"),
     ):
         stamp = Order.shipped_at if status == state.SHIPPED else Order.received_at
-        orders = db.session.execute(
-            select(Order).where(Order.status == status, stamp < now - timedelta(days=int(days))).limit(500)
-        ).scalars().all()
+        orders = (
+            db.session.execute(
+                select(Order).where(Order.status == status, stamp < now - timedelta(days=int(days))).limit(500)
+            )
+            .scalars()
+            .all()
+        )
         for order in orders:
             try:
                 state.transition(order, name, actor_kind="system", note=N_("automatic"))
@@ -170,6 +211,8 @@ def lines_of(order_ids) -> dict[int, list[OrderLine]]:
     out: dict[int, list[OrderLine]] = {}
     if not order_ids:
         return out
-    for line in db.session.execute(select(OrderLine).where(OrderLine.order_id.in_(list(order_ids))).order_by(OrderLine.id)).scalars():
+    for line in db.session.execute(
+        select(OrderLine).where(OrderLine.order_id.in_(list(order_ids))).order_by(OrderLine.id)
+    ).scalars():
         out.setdefault(line.order_id, []).append(line)
     return out

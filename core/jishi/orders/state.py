@@ -59,7 +59,13 @@ TRANSITIONS = {
     )
 }
 
-_TIMESTAMP = {PAID: "paid_at", SHIPPED: "shipped_at", RECEIVED: "received_at", COMPLETED: "completed_at", CLOSED: "closed_at"}
+_TIMESTAMP = {
+    PAID: "paid_at",
+    SHIPPED: "shipped_at",
+    RECEIVED: "received_at",
+    COMPLETED: "completed_at",
+    CLOSED: "closed_at",
+}
 _SIGNAL = {
     PAID: signals.order_paid,
     SHIPPED: signals.order_shipped,
@@ -80,7 +86,12 @@ class TransitionError(DomainError):
         self.order = order
         self.name = name
         if message is None:
-            message = _("Order %(number)s cannot %(action)s while %(status)s.", number=order.number, action=name, status=order.status)
+            message = _(
+                "Order %(number)s cannot %(action)s while %(status)s.",
+                number=order.number,
+                action=name,
+                status=order.status,
+            )
         super().__init__("status", message, code="conflict", status=409)
 
 
@@ -89,7 +100,16 @@ def can(order: Order, name: str, actor_kind: str) -> bool:
     return order.status in t.source and actor_kind in t.actors
 
 
-def transition(order: Order, name: str, *, actor=None, actor_kind: str = "system", note: str = "", set_paid_at: bool = True, **signal_kwargs) -> None:
+def transition(
+    order: Order,
+    name: str,
+    *,
+    actor=None,
+    actor_kind: str = "system",
+    note: str = "",
+    set_paid_at: bool = True,
+    **signal_kwargs,
+) -> None:
     """Move ``order`` by transition ``name``, record history, queue the signal.
 
     The status change is a conditional UPDATE (``WHERE status = <current>``)
@@ -105,9 +125,15 @@ def transition(order: Order, name: str, *, actor=None, actor_kind: str = "system
     stamp = _TIMESTAMP.get(t.target)
     if stamp and (t.target != PAID or set_paid_at):
         values[stamp] = now
-    result = cast(CursorResult, db.session.execute(
-        db.update(Order).where(Order.id == order.id, Order.status == order.status).values(**values).execution_options(synchronize_session=False)
-    ))
+    result = cast(
+        CursorResult,
+        db.session.execute(
+            db.update(Order)
+            .where(Order.id == order.id, Order.status == order.status)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     if result.rowcount != 1:
         raise TransitionError(order, name)
     old = order.status

@@ -65,7 +65,9 @@ def start_cod(payment: PaymentOrder) -> PaymentStart:
     if any(o.is_virtual for o in payment.orders):
         raise PaymentError(_("Virtual goods cannot be paid on delivery."), field="method")
     won = db.session.execute(
-        update(PaymentOrder).where(PaymentOrder.id == payment.id, PaymentOrder.status == "pending").values(status="cod", method="cod")
+        update(PaymentOrder)
+        .where(PaymentOrder.id == payment.id, PaymentOrder.status == "pending")
+        .values(status="cod", method="cod")
     ).rowcount
     if not won:
         rollback()
@@ -73,7 +75,9 @@ def start_cod(payment: PaymentOrder) -> PaymentStart:
     for order in payment.orders:
         if order.status == state.PENDING:
             order.payment_method = "cod"
-            state.transition(order, "pay", actor_kind="system", note=N_("cash on delivery"), set_paid_at=False, payment=payment)
+            state.transition(
+                order, "pay", actor_kind="system", note=N_("cash on delivery"), set_paid_at=False, payment=payment
+            )
     commit()
     return PaymentStart(offline=True)
 
@@ -98,7 +102,9 @@ def handle_notification(gateway: str, params: dict) -> str:
     notify_id = str(params.get("notify_id", ""))
     if not notify_id:
         raise PaymentError("missing notify_id", field="notify_id", status=400)
-    payment = db.session.execute(select(PaymentOrder).where(PaymentOrder.number == params.get("out_trade_no"))).scalar_one_or_none()
+    payment = db.session.execute(
+        select(PaymentOrder).where(PaymentOrder.number == params.get("out_trade_no"))
+    ).scalar_one_or_none()
     if payment is None:
         raise PaymentError("unknown out_trade_no", field="out_trade_no", status=400)
     if amount != payment.amount:
@@ -106,7 +112,14 @@ def handle_notification(gateway: str, params: dict) -> str:
     if params.get("trade_status") != "TRADE_SUCCESS":
         return "success"
 
-    record = PaymentNotification(gateway=gateway, notify_id=notify_id, payment_number=payment.number, amount=amount, payload=dict(params), result="pending")
+    record = PaymentNotification(
+        gateway=gateway,
+        notify_id=notify_id,
+        payment_number=payment.number,
+        amount=amount,
+        payload=dict(params),
+        result="pending",
+    )
     try:
         with db.session.begin_nested():
             db.session.add(record)

@@ -41,6 +41,10 @@ def gateway_pay(trade_no: str):
 def notify(gateway: str):
     params = request.form.to_dict() or (request.get_json(silent=True) or {})
     try:
-        return service.handle_notification(gateway, {k: str(v) for k, v in params.items()}), 200, {"Content-Type": "text/plain"}
+        return (
+            service.handle_notification(gateway, {k: str(v) for k, v in params.items()}),
+            200,
+            {"Content-Type": "text/plain"},
+        )
     except service.PaymentError as exc:
         return f"fail: {exc.problem.field}: {exc.problem.message}", exc.status, {"Content-Type": "text/plain"}

@@ -28,8 +28,20 @@ from jishi.money import fen_to_yuan_str
 from jishi.orders.models import Order, OrderLine
 
 EXPORT_COLUMNS = (
-    "number", "created_at", "status", "buyer_phone", "goods_amount", "discount_amount", "delivery_fee",
-    "pay_amount", "refunded_amount", "payment_method", "paid_at", "shipped_at", "carrier", "tracking_no",
+    "number",
+    "created_at",
+    "status",
+    "buyer_phone",
+    "goods_amount",
+    "discount_amount",
+    "delivery_fee",
+    "pay_amount",
+    "refunded_amount",
+    "payment_method",
+    "paid_at",
+    "shipped_at",
+    "carrier",
+    "tracking_no",
 )
 
 
@@ -69,22 +81,32 @@ def overview(start=None, end=None, seller_id: int | None = None) -> dict:
         select(func.count(Order.id)).where(Order.created_at >= s, Order.created_at < e, *seller)
     ).scalar_one()
     paid_orders, paid_amount, buyers = db.session.execute(
-        select(func.count(Order.id), func.coalesce(func.sum(Order.pay_amount), 0), func.count(func.distinct(Order.user_id))).where(_paid(s, e), *seller)
+        select(
+            func.count(Order.id), func.coalesce(func.sum(Order.pay_amount), 0), func.count(func.distinct(Order.user_id))
+        ).where(_paid(s, e), *seller)
     ).one()
     items = db.session.execute(
-        select(func.coalesce(func.sum(OrderLine.quantity), 0)).join(Order, Order.id == OrderLine.order_id).where(_paid(s, e), *seller)
+        select(func.coalesce(func.sum(OrderLine.quantity), 0))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(_paid(s, e), *seller)
     ).scalar_one()
     refunds = db.session.execute(
         select(func.coalesce(func.sum(Refund.amount), 0)).where(
-            Refund.status == "refunded", Refund.refunded_at >= s, Refund.refunded_at < e,
+            Refund.status == "refunded",
+            Refund.refunded_at >= s,
+            Refund.refunded_at < e,
             *((Refund.seller_id == seller_id,) if seller_id is not None else ()),
         )
     ).scalar_one()
     d0, d1 = _days(s, e)
     visits = db.session.execute(
-        select(func.coalesce(func.sum(PageVisit.count), 0)).where(PageVisit.kind == "site", PageVisit.day >= d0, PageVisit.day <= d1)
+        select(func.coalesce(func.sum(PageVisit.count), 0)).where(
+            PageVisit.kind == "site", PageVisit.day >= d0, PageVisit.day <= d1
+        )
     ).scalar_one()
-    new_users = db.session.execute(select(func.count(User.id)).where(User.created_at >= s, User.created_at < e)).scalar_one()
+    new_users = db.session.execute(
+        select(func.count(User.id)).where(User.created_at >= s, User.created_at < e)
+    ).scalar_one()
     return {
         "orders": int(placed),
         "paid_orders": int(paid_orders),
@@ -104,14 +126,24 @@ def funnel(start=None, end=None, seller_id: int | None = None) -> dict:
     stay the site's)."""
     s, e = _range(start, end)
     d0, d1 = _days(s, e)
-    visits = int(db.session.execute(
-        select(func.coalesce(func.sum(PageVisit.count), 0)).where(PageVisit.kind == "site", PageVisit.day >= d0, PageVisit.day <= d1)
-    ).scalar_one())
+    visits = int(
+        db.session.execute(
+            select(func.coalesce(func.sum(PageVisit.count), 0)).where(
+                PageVisit.kind == "site", PageVisit.day >= d0, PageVisit.day <= d1
+            )
+        ).scalar_one()
+    )
     ordered, paid = db.session.execute(
         select(
             func.count(func.distinct(Order.user_id)),
-            func.count(func.distinct(Order.user_id)).filter(Order.status != "pending_payment", Order.close_reason.notin_(("cancelled", "timeout"))),
-        ).where(Order.created_at >= s, Order.created_at < e, *((Order.seller_id == seller_id,) if seller_id is not None else ()))
+            func.count(func.distinct(Order.user_id)).filter(
+                Order.status != "pending_payment", Order.close_reason.notin_(("cancelled", "timeout"))
+            ),
+        ).where(
+            Order.created_at >= s,
+            Order.created_at < e,
+            *((Order.seller_id == seller_id,) if seller_id is not None else ()),
+        )
     ).one()
     ordered, paid = int(ordered), int(paid)
     return {
@@ -152,7 +184,10 @@ def top_products(start=None, end=None, limit: int = 10, seller_id: int | None = 
     )
     if seller_id is not None:
         q = q.where(Order.seller_id == seller_id)
-    return [{"product_id": pid, "name": name, "quantity": int(qty or 0), "amount": int(amount or 0)} for pid, name, qty, amount in db.session.execute(q).all()]
+    return [
+        {"product_id": pid, "name": name, "quantity": int(qty or 0), "amount": int(amount or 0)}
+        for pid, name, qty, amount in db.session.execute(q).all()
+    ]
 
 
 def record_visit(kind: str = "site", ref_id: int = 0, *, commit: bool = True) -> None:
@@ -180,9 +215,20 @@ def _export_query(start=None, end=None, status: str | None = None, seller_id: in
     s, e = _range(start, end)
     q = (
         select(
-            Order.number, Order.created_at, Order.status, User.phone, Order.goods_amount, Order.discount_amount,
-            Order.delivery_fee, Order.pay_amount, Order.refunded_amount, Order.payment_method, Order.paid_at,
-            Order.shipped_at, Order.carrier, Order.tracking_no,
+            Order.number,
+            Order.created_at,
+            Order.status,
+            User.phone,
+            Order.goods_amount,
+            Order.discount_amount,
+            Order.delivery_fee,
+            Order.pay_amount,
+            Order.refunded_amount,
+            Order.payment_method,
+            Order.paid_at,
+            Order.shipped_at,
+            Order.carrier,
+            Order.tracking_no,
         )
         .join(User, User.id == Order.user_id)
         .where(Order.created_at >= s, Order.created_at < e)

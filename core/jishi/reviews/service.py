@@ -38,14 +38,18 @@ def _why_not(user, line: OrderLine) -> ReviewError | None:
     if not settings.get("reviews.enabled", True):
         return ReviewError("order_line_id", _("Reviews are turned off."), status=409, code="disabled")
     if order.status not in (state.RECEIVED, state.COMPLETED) or order.received_at is None:
-        return ReviewError("order_line_id", _("You can review a product after you receive it."), status=409, code="conflict")
+        return ReviewError(
+            "order_line_id", _("You can review a product after you receive it."), status=409, code="conflict"
+        )
     if line.reviewed:
         return ReviewError("order_line_id", _("You have already reviewed this product."), status=409, code="conflict")
     if line.refunded_quantity >= line.quantity:
         return ReviewError("order_line_id", _("This product was refunded."), status=409, code="conflict")
     days = int(settings.get("reviews.days", 30) or 0)
     if days and utcnow() - order.received_at > timedelta(days=days):
-        return ReviewError("order_line_id", _("The time to review this product has passed."), status=409, code="conflict")
+        return ReviewError(
+            "order_line_id", _("The time to review this product has passed."), status=409, code="conflict"
+        )
     return None
 
 
@@ -62,12 +66,15 @@ def post_review(user, order_line: OrderLine, rating: int, content: str = "", ano
     problem = _why_not(user, order_line)
     if problem:
         raise problem
-    won = cast(CursorResult, db.session.execute(
-        update(OrderLine)
-        .where(OrderLine.id == order_line.id, OrderLine.reviewed.is_(False))
-        .values(reviewed=True)
-        .execution_options(synchronize_session=False)
-    )).rowcount
+    won = cast(
+        CursorResult,
+        db.session.execute(
+            update(OrderLine)
+            .where(OrderLine.id == order_line.id, OrderLine.reviewed.is_(False))
+            .values(reviewed=True)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
     if won != 1:
         rollback()
         raise ReviewError("order_line_id", _("You have already reviewed this product."), status=409, code="conflict")
@@ -86,7 +93,9 @@ def post_review(user, order_line: OrderLine, rating: int, content: str = "", ano
         db.session.flush()
     except IntegrityError:
         rollback()
-        raise ReviewError("order_line_id", _("You have already reviewed this product."), status=409, code="conflict") from None
+        raise ReviewError(
+            "order_line_id", _("You have already reviewed this product."), status=409, code="conflict"
+        ) from None
     signals.queue(signals.review_posted, review)
     commit()
     db.session.refresh(order_line)
@@ -143,7 +152,9 @@ def product_reviews(product_id: int, *, cursor=None, limit: int = 20):
 def product_rating(product_id: int) -> tuple[int, int]:
     """(average rating x10 rounded half up, number of visible reviews)."""
     total, count = db.session.execute(
-        select(func.coalesce(func.sum(Review.rating), 0), func.count(Review.id)).where(Review.product_id == product_id, *_visible())
+        select(func.coalesce(func.sum(Review.rating), 0), func.count(Review.id)).where(
+            Review.product_id == product_id, *_visible()
+        )
     ).one()
     total, count = int(total or 0), int(count or 0)
     if not count:
@@ -151,7 +162,14 @@ def product_rating(product_id: int) -> tuple[int, int]:
     return (total * 10 * 2 + count) // (2 * count), count
 
 
-def list_reviews(*, visible: bool | None = None, product_id: int | None = None, include_deleted: bool = False, cursor=None, limit: int = 20):
+def list_reviews(
+    *,
+    visible: bool | None = None,
+    product_id: int | None = None,
+    include_deleted: bool = False,
+    cursor=None,
+    limit: int = 20,
+):
     """Reviews for the console, newest first; keyset by id."""
     q = select(Review).order_by(Review.id.desc()).limit(limit + 1)
     if visible is not None:

@@ -33,7 +33,9 @@ def is_postgres() -> bool:
     return (os.environ.get("JISHI_TEST_DATABASE_URL") or "").startswith("postgres")
 
 
-def make_app(tmp_path, plugins: str | Iterable[str] = "", config: dict | None = None, extra_plugins=(), theme: str | None = None):
+def make_app(
+    tmp_path, plugins: str | Iterable[str] = "", config: dict | None = None, extra_plugins=(), theme: str | None = None
+):
     """A configured test app with its tables created.
 
     :param plugins: enabled installed plugins (names or a comma list).
@@ -214,7 +216,7 @@ def clear_tables(app) -> None:
             return
         with engine.begin() as conn:
             probe = " UNION ALL ".join(
-                f"SELECT {i} FROM (SELECT 1 FROM \"{t.name}\" LIMIT 1) AS x{i}" for i, t in enumerate(tables)
+                f'SELECT {i} FROM (SELECT 1 FROM "{t.name}" LIMIT 1) AS x{i}' for i, t in enumerate(tables)
             )
             used = {row[0] for row in conn.exec_driver_sql(probe)}
             for i in sorted(used, reverse=True):
@@ -373,8 +375,11 @@ def redis_server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         import redis
 

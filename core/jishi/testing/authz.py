@@ -144,9 +144,19 @@ def call(case: Case, *, client, api, headers: dict | None = None):
     return client.open(path, method=row.method, data=body or {}, headers=headers)
 
 
-def run_row(row: Row, world: World, *, client, api, principals: Iterable[str], allowed: Callable,
-            owners: Iterable[str] = ("m1", "m2"), check: Callable | None = None,
-            headers: Callable | None = None, strict: bool = False) -> list[str]:
+def run_row(
+    row: Row,
+    world: World,
+    *,
+    client,
+    api,
+    principals: Iterable[str],
+    allowed: Callable,
+    owners: Iterable[str] = ("m1", "m2"),
+    check: Callable | None = None,
+    headers: Callable | None = None,
+    strict: bool = False,
+) -> list[str]:
     """Try ``row`` as each principal on each owner's object (a row without
     ``obj``: once each); returns the failures (empty: as expected).
 
@@ -195,8 +205,15 @@ def assert_row(row: Row, world: World, **kw) -> None:
     assert not failures, f"{label(row)} ({row.access}):\n" + "\n".join(failures)
 
 
-def standard_access(row: Row, who: str, owner: str | None, *, merchant_of: dict = MERCHANT_OF,
-                    clerk_permissions: Iterable[str] = CLERK_PERMISSIONS, access: str | None = None) -> bool:
+def standard_access(
+    row: Row,
+    who: str,
+    owner: str | None,
+    *,
+    merchant_of: dict = MERCHANT_OF,
+    clerk_permissions: Iterable[str] = CLERK_PERMISSIONS,
+    access: str | None = None,
+) -> bool:
     """The common access rules, by ``row.access``:
 
     - ``public``: everyone; ``signed_in``: every signed-in principal;
@@ -254,8 +271,10 @@ def assert_every_route_has_a_row(app, rows: Iterable, *, blueprints: Iterable[st
     prefixes = tuple(f"{name}." for name in blueprints)
     missing = [
         f"{method} {rule.rule} ({rule.endpoint})"
-        for rule in app.url_map.iter_rules() if rule.endpoint.startswith(prefixes)
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}) if (rule.rule, method) not in covered
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith(prefixes)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        if (rule.rule, method) not in covered
     ]
     assert not missing, "routes without an authorization row:\n" + "\n".join(missing)
     return covered

@@ -50,12 +50,26 @@ def category(name: str = "默认分类", parent: Category | None = None) -> Cate
     return c
 
 
-def product(name: str | None = None, price: int = 1000, stock: int = 100, category: Category | None = None,
-            seller_id: int | None = None, on_shelf: bool = True, skus: list[dict] | None = None, **kw) -> Product:
+def product(
+    name: str | None = None,
+    price: int = 1000,
+    stock: int = 100,
+    category: Category | None = None,
+    seller_id: int | None = None,
+    on_shelf: bool = True,
+    skus: list[dict] | None = None,
+    **kw,
+) -> Product:
     """A product with one SKU (``price``, ``stock``) or the given ``skus``."""
     from jishi.catalog.service import refresh_product
 
-    p = Product(name=name or f"商品{next(_seq)}", category_id=category.id if category else None, seller_id=seller_id, on_shelf=on_shelf, **kw)
+    p = Product(
+        name=name or f"商品{next(_seq)}",
+        category_id=category.id if category else None,
+        seller_id=seller_id,
+        on_shelf=on_shelf,
+        **kw,
+    )
     for spec in skus or [{"price": price, "stock": stock}]:
         p.skus.append(Sku(**spec))
     db.session.add(p)
@@ -66,7 +80,15 @@ def product(name: str | None = None, price: int = 1000, stock: int = 100, catego
 
 
 def address(u: User, **kw) -> Address:
-    data = {"name": "张三", "phone": "13800000000", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 1 号", "is_default": True}
+    data = {
+        "name": "张三",
+        "phone": "13800000000",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "detail": "文三路 1 号",
+        "is_default": True,
+    }
     data.update(kw)
     a = Address(user_id=u.id, **data)
     db.session.add(a)

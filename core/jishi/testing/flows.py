@@ -66,15 +66,22 @@ def place(user, items, address=None, options=None, *, key: str | None = None) ->
     from jishi.checkout.service import place_order
 
     with current_app.test_request_context("/", method="POST"):
-        return place_order(user, [(_sku_id(s), q) for s, q in items], _address_id(address), options or {},
-                           idempotency_key=key)
+        return place_order(
+            user, [(_sku_id(s), q) for s, q in items], _address_id(address), options or {}, idempotency_key=key
+        )
 
 
-def place_api(api, user, items, address=None, options=None, *, key: str | None = None, expect: int | None = 201, **extra) -> dict:
+def place_api(
+    api, user, items, address=None, options=None, *, key: str | None = None, expect: int | None = 201, **extra
+) -> dict:
     """``POST /api/v1/checkout/place`` as ``user`` with the ``api`` fixture;
     asserts the status ``expect`` (None: any) and returns the JSON."""
-    resp = api.post("/checkout/place", user=user, json=checkout_body(items, address, options, **extra),
-                    headers={"Idempotency-Key": key or f"flows-{next(_keys)}"})
+    resp = api.post(
+        "/checkout/place",
+        user=user,
+        json=checkout_body(items, address, options, **extra),
+        headers={"Idempotency-Key": key or f"flows-{next(_keys)}"},
+    )
     if expect is not None:
         assert resp.status_code == expect, (resp.status_code, resp.get_json())
     return resp.get_json()

@@ -45,7 +45,9 @@ def read_catalog(package, locale: str, *, compiled: bool = False):
     from babel.messages.mofile import read_mo
     from babel.messages.pofile import read_po
 
-    path = package_dir(package) / "translations" / locale / "LC_MESSAGES" / ("messages.mo" if compiled else "messages.po")
+    path = (
+        package_dir(package) / "translations" / locale / "LC_MESSAGES" / ("messages.mo" if compiled else "messages.po")
+    )
     with open(path, "rb") as fh:
         return read_mo(fh) if compiled else read_po(fh, locale=locale)
 
@@ -66,7 +68,9 @@ def source_messages(package) -> set[str]:
     keywords = dict(DEFAULT_KEYWORDS)
     keywords.update(dict.fromkeys(KEYWORDS))
     found = set()
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(str(package_dir(package)), METHOD_MAP, keywords=keywords):
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+        str(package_dir(package)), METHOD_MAP, keywords=keywords
+    ):
         found.add(message if isinstance(message, str) else message[0])
     return found
 
@@ -94,7 +98,9 @@ def check_catalogs(package, *, locales=("zh_CN", "en"), min_messages: int = 1, s
             known = {m.id if isinstance(m.id, str) else m.id[0] for m in zh if m.id}
             absent = sorted(source_messages(package) - known)
             if absent:
-                problems.append(f"zh_CN: marked in the sources but not in the catalog (run the extract step): {absent[:20]}")
+                problems.append(
+                    f"zh_CN: marked in the sources but not in the catalog (run the extract step): {absent[:20]}"
+                )
     en = catalogs.get("en")
     if en is not None:
         wrong = [m.id for m in en if m.id and isinstance(m.id, str) and m.string != m.id]

@@ -80,8 +80,9 @@ class Principals:
         return m.id if m is not None else None
 
 
-def standard(factory, *, multistore: bool | None = None, addresses: bool = False,
-             merchant_options: dict | None = None) -> Principals:
+def standard(
+    factory, *, multistore: bool | None = None, addresses: bool = False, merchant_options: dict | None = None
+) -> Principals:
     """Create the :data:`STANDARD` principals. ``multistore``: create
     merchants ``m1`` and ``m2`` with their staff (default: when the current
     app has the multistore plugin enabled); without it ``admin1``,
@@ -91,8 +92,12 @@ def standard(factory, *, multistore: bool | None = None, addresses: bool = False
     ``jishi_multistore.testing.merchant`` (a location, a status...)."""
     if multistore is None:
         multistore = "multistore" in enabled_plugins()
-    users = {"anonymous": None, "buyer": factory.user(name="买家"), "other_buyer": factory.user(name="别的买家"),
-             "platform": factory.admin()}
+    users = {
+        "anonymous": None,
+        "buyer": factory.user(name="买家"),
+        "other_buyer": factory.user(name="别的买家"),
+        "platform": factory.admin(),
+    }
     merchants = {}
     if multistore:
         from jishi_multistore import testing as ms

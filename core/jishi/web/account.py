@@ -53,7 +53,9 @@ def login():
             login_user(user, remember=bool(request.form.get("remember")))
             return redirect(safe_next(url_for("shop.index")))
     status = 401 if error else 200
-    return render_template("shop/login.html", error=error, providers=_providers(), next=request.values.get("next", "")), status
+    return render_template(
+        "shop/login.html", error=error, providers=_providers(), next=request.values.get("next", "")
+    ), status
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -98,7 +100,11 @@ def account():
         with form_outcome():
             service.update_profile(current_user, {"name": request.form.get("name") or ""})
         return redirect(url_for("shop.account"))
-    return render_template("shop/account.html", addresses=_accounts().list_addresses(current_user), locales=current_app.config["JISHI_LOCALES"])
+    return render_template(
+        "shop/account.html",
+        addresses=_accounts().list_addresses(current_user),
+        locales=current_app.config["JISHI_LOCALES"],
+    )
 
 
 @bp.post("/locale")
@@ -151,7 +157,9 @@ def address_new():
             db.session.commit()
             flash(_("Address saved."), "success")
             return redirect(safe_next(url_for("shop.addresses")))
-    return render_template("shop/address_form.html", error=error, address=data, next=request.values.get("next", "")), (422 if error else 200)
+    return render_template("shop/address_form.html", error=error, address=data, next=request.values.get("next", "")), (
+        422 if error else 200
+    )
 
 
 @bp.route("/account/addresses/<int:address_id>/edit", methods=["GET", "POST"])
@@ -173,7 +181,9 @@ def address_edit(address_id: int):
             db.session.commit()
             flash(_("Address saved."), "success")
             return redirect(safe_next(url_for("shop.addresses")))
-    return render_template("shop/address_form.html", error=error, address=data, editing=address, next=request.values.get("next", "")), (422 if error else 200)
+    return render_template(
+        "shop/address_form.html", error=error, address=data, editing=address, next=request.values.get("next", "")
+    ), (422 if error else 200)
 
 
 @bp.post("/account/addresses/<int:address_id>/delete")

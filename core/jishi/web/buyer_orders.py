@@ -66,7 +66,9 @@ def order(order_id: int):
     if order.status in (state.RECEIVED, state.COMPLETED):
         reviews = _reviews()
         reviewable = {line.id for line in order.lines if reviews.can_review(current_user, line)}
-    refunds = db.session.execute(db.select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)).scalars().all()
+    refunds = (
+        db.session.execute(db.select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)).scalars().all()
+    )
     return render_template(
         "shop/order.html",
         order=order,
@@ -127,7 +129,9 @@ def refund_new(order_id: int):
             if qty:
                 wanted.append((line.id, qty))
         try:
-            refund = service.request_refund(current_user, order, kind, wanted, (request.form.get("reason") or "").strip())
+            refund = service.request_refund(
+                current_user, order, kind, wanted, (request.form.get("reason") or "").strip()
+            )
         except service.AfterSalesError as exc:
             db.session.rollback()
             error = {"field": getattr(exc, "field", None), "message": error_text(exc)}
@@ -135,15 +139,21 @@ def refund_new(order_id: int):
             db.session.commit()
             flash(_("Your request is sent."), "success")
             return redirect(url_for("shop.refund", refund_id=refund.id))
-    return render_template("shop/refund_form.html", order=order, refundable=refundable, error=error), (422 if error else 200)
+    return render_template("shop/refund_form.html", order=order, refundable=refundable, error=error), (
+        422 if error else 200
+    )
 
 
 @bp.get("/refunds")
 @login_required
 def refunds():
-    rows = db.session.execute(
-        db.select(Refund).where(Refund.user_id == current_user.id).order_by(Refund.id.desc()).limit(50)
-    ).scalars().all()
+    rows = (
+        db.session.execute(
+            db.select(Refund).where(Refund.user_id == current_user.id).order_by(Refund.id.desc()).limit(50)
+        )
+        .scalars()
+        .all()
+    )
     return render_template("shop/refunds.html", refunds=rows)
 
 
@@ -160,7 +170,11 @@ def refund(refund_id: int):
     from jishi.aftersales.models import RefundNote
 
     refund = _own_refund(refund_id)
-    notes = db.session.execute(db.select(RefundNote).where(RefundNote.refund_id == refund.id).order_by(RefundNote.id)).scalars().all()
+    notes = (
+        db.session.execute(db.select(RefundNote).where(RefundNote.refund_id == refund.id).order_by(RefundNote.id))
+        .scalars()
+        .all()
+    )
     return render_template("shop/refund.html", refund=refund, notes=notes)
 
 
@@ -171,7 +185,12 @@ def refund_action(refund_id: int, action: str):
     service = _aftersales()
     with form_outcome():
         if action == "ship-back":
-            service.buyer_ship_back(refund, current_user, (request.form.get("carrier") or "").strip(), (request.form.get("tracking_no") or "").strip())
+            service.buyer_ship_back(
+                refund,
+                current_user,
+                (request.form.get("carrier") or "").strip(),
+                (request.form.get("tracking_no") or "").strip(),
+            )
         elif action == "cancel":
             service.cancel_request(refund, current_user)
         else:
@@ -197,7 +216,13 @@ def review_new(order_id: int, line_id: int):
     if request.method == "POST":
         rating = form_int("rating", 0)
         try:
-            service.post_review(current_user, line, rating, (request.form.get("content") or "").strip(), bool(request.form.get("anonymous")))
+            service.post_review(
+                current_user,
+                line,
+                rating,
+                (request.form.get("content") or "").strip(),
+                bool(request.form.get("anonymous")),
+            )
         except service.ReviewError as exc:
             db.session.rollback()
             error = {"field": getattr(exc, "field", None), "message": error_text(exc)}

@@ -126,5 +126,6 @@ def _csrf_error(exc):
     """A form posted without a valid CSRF token (often an expired page)."""
     from flask import render_template
 
-    return render_template("error.html", title=_("This form has expired"),
-                           message=_("Go back, reload the page and try again.")), 400
+    return render_template(
+        "error.html", title=_("This form has expired"), message=_("Go back, reload the page and try again.")
+    ), 400

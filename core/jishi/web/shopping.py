@@ -98,9 +98,9 @@ def checkout_options(source) -> dict:
     for key in source:
         value = source.get(key, "")
         if key.startswith("delivery-") and value:
-            delivery[key[len("delivery-"):]] = value
+            delivery[key[len("delivery-") :]] = value
         elif key.startswith("message-"):
-            messages[key[len("message-"):]] = value.strip()
+            messages[key[len("message-") :]] = value.strip()
         elif key.startswith("opt."):
             name, _sep, group = key[4:].partition(".")
             if not name or name in ("delivery", "messages"):
@@ -201,7 +201,8 @@ def pay(number: str):
     from jishi import settings
 
     methods = [
-        m for m in current_app.extensions["jishi"].payment_methods().values()
+        m
+        for m in current_app.extensions["jishi"].payment_methods().values()
         if not (m.code == "cod" and not settings.get("payment.cod_enabled", True))
     ]
     return render_template("shop/pay.html", payment=payment, methods=methods, siblings=_siblings(payment))
@@ -229,6 +230,7 @@ def pay_start(number: str):
 def payment_return(number: str):
     payment = _own_payment(number)
     db.session.refresh(payment)
-    orders = db.session.execute(db.select(Order).where(Order.payment_id == payment.id).order_by(Order.id)).scalars().all()
+    orders = (
+        db.session.execute(db.select(Order).where(Order.payment_id == payment.id).order_by(Order.id)).scalars().all()
+    )
     return render_template("shop/payment_return.html", payment=payment, orders=orders, siblings=_siblings(payment))
-

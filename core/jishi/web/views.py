@@ -48,7 +48,15 @@ def _listing(template: str, **context):
     tag_id = args.get("tag", type=int)
     min_price, max_price = query_money("min"), query_money("max")
     category = context.get("category")
-    query = {"q": q, "category_id": category.id if category else None, "tag_id": tag_id, "min_price": min_price, "max_price": max_price, "sort": sort, "limit": 20}
+    query = {
+        "q": q,
+        "category_id": category.id if category else None,
+        "tag_id": tag_id,
+        "min_price": min_price,
+        "max_price": max_price,
+        "sort": sort,
+        "limit": 20,
+    }
     try:
         products, next_cursor = catalog.list_products(cursor=args.get("cursor") or None, **query)
     except catalog.CatalogError as exc:
@@ -84,7 +92,11 @@ def category(category_id: int):
     cat = db.session.get(Category, category_id)
     if cat is None:
         abort(404)
-    children = db.session.execute(db.select(Category).where(Category.parent_id == cat.id).order_by(Category.sort, Category.id)).scalars().all()
+    children = (
+        db.session.execute(db.select(Category).where(Category.parent_id == cat.id).order_by(Category.sort, Category.id))
+        .scalars()
+        .all()
+    )
     trail = []
     node = cat
     while node is not None and len(trail) < 10:
@@ -122,13 +134,22 @@ def product(product_id: int):
         rating = reviews_service.product_rating(product.id)
     skus = [s for s in product.skus if s.is_active]
     wanted = request.args.get("sku", type=int)
-    selected = next((s for s in skus if s.id == wanted), None) or next((s for s in skus if s.stock > 0), None) or (skus[0] if skus else None)
+    selected = (
+        next((s for s in skus if s.id == wanted), None)
+        or next((s for s in skus if s.stock > 0), None)
+        or (skus[0] if skus else None)
+    )
     is_member = getattr(current_user, "member_level_id", None) is not None
     sku_data = [
-        {"id": s.id, "values": s.spec_values or {}, "price": format_fen(s.price), "stock": s.stock,
-         "original": format_fen(s.original_price) if s.original_price and s.original_price > s.price else "",
-         "member": format_fen(s.member_price) if s.member_price else "",
-         "stock_text": _("%(n)s in stock", n=s.stock) if s.stock > 0 else _("Sold out")}
+        {
+            "id": s.id,
+            "values": s.spec_values or {},
+            "price": format_fen(s.price),
+            "stock": s.stock,
+            "original": format_fen(s.original_price) if s.original_price and s.original_price > s.price else "",
+            "member": format_fen(s.member_price) if s.member_price else "",
+            "stock_text": _("%(n)s in stock", n=s.stock) if s.stock > 0 else _("Sold out"),
+        }
         for s in skus
     ]
     record_visit("product", product.id)

@@ -47,8 +47,13 @@ class BuyNGetMRuleArgsSchema(Schema):
 
 
 def _dump(rule) -> dict:
-    return {"product_id": rule.product_id, "buy_qty": rule.buy_qty, "pay_qty": rule.pay_qty,
-            "active": rule.active, "label": rules.label(rule.buy_qty, rule.pay_qty)}
+    return {
+        "product_id": rule.product_id,
+        "buy_qty": rule.buy_qty,
+        "pay_qty": rule.pay_qty,
+        "active": rule.active,
+        "label": rules.label(rule.buy_qty, rule.pay_qty),
+    }
 
 
 def _scope() -> SellerScope:

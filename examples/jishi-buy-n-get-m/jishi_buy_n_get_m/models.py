@@ -13,7 +13,7 @@ MAX_QTY = 99
 
 
 class BuyNGetMRule(db.Model):
-    """"Buy ``buy_qty`` pay ``pay_qty``" on one product (买3付2).
+    """ "Buy ``buy_qty`` pay ``pay_qty``" on one product (买3付2).
 
     ``seller_id`` copies the product's owner when the rule is saved (None:
     the shop itself; a merchant id under multistore) so a seller's rules are

@@ -69,7 +69,7 @@ def template_slot(slot, context):
 
 @hookimpl
 def demo_data(data):
-    """"Buy 3 pay 2" on the first demo product of the shop and of each merchant."""
+    """ "Buy 3 pay 2" on the first demo product of the shop and of each merchant."""
     from jishi.db import commit
 
     products = [p for p in data.get("products") or [] if p.seller_id is None][:1]

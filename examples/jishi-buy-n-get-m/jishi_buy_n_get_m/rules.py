@@ -65,11 +65,15 @@ def checkout_discounts(lines: Sequence) -> list[Discount]:
             by_product.setdefault(line.product_id, []).append(line)
     if not by_product:
         return []
-    rules = db.session.execute(
-        select(BuyNGetMRule)
-        .where(BuyNGetMRule.product_id.in_(list(by_product)), BuyNGetMRule.active.is_(True))
-        .order_by(BuyNGetMRule.product_id)
-    ).scalars().all()
+    rules = (
+        db.session.execute(
+            select(BuyNGetMRule)
+            .where(BuyNGetMRule.product_id.in_(list(by_product)), BuyNGetMRule.active.is_(True))
+            .order_by(BuyNGetMRule.product_id)
+        )
+        .scalars()
+        .all()
+    )
     out = []
     for rule in rules:
         # a rule applies only to its own seller's lines (the product's owner)
@@ -103,17 +107,26 @@ def own_product(seller_id: int | None, product_id: int) -> Product | None:
     """The product if ``seller_id`` owns it, else None (callers answer 404)."""
     if not 1 <= product_id <= 2**31 - 1:
         return None
-    return db.session.execute(select(Product).where(Product.id == product_id, _owned_by(seller_id))).scalar_one_or_none()
+    return db.session.execute(
+        select(Product).where(Product.id == product_id, _owned_by(seller_id))
+    ).scalar_one_or_none()
 
 
 def own_products(seller_id: int | None, limit: int = 300) -> list[Product]:
-    return list(db.session.execute(select(Product).where(_owned_by(seller_id)).order_by(Product.id.desc()).limit(limit)).scalars())
+    return list(
+        db.session.execute(
+            select(Product).where(_owned_by(seller_id)).order_by(Product.id.desc()).limit(limit)
+        ).scalars()
+    )
 
 
 def rules_of(seller_id: int | None) -> list[tuple[BuyNGetMRule, Product]]:
     seller_cond = BuyNGetMRule.seller_id.is_(None) if seller_id is None else BuyNGetMRule.seller_id == seller_id
     rows = db.session.execute(
-        select(BuyNGetMRule, Product).join(Product, Product.id == BuyNGetMRule.product_id).where(seller_cond).order_by(BuyNGetMRule.id)
+        select(BuyNGetMRule, Product)
+        .join(Product, Product.id == BuyNGetMRule.product_id)
+        .where(seller_cond)
+        .order_by(BuyNGetMRule.id)
     ).all()
     return [(r, p) for r, p in rows]
 
@@ -147,7 +160,9 @@ def save_rule(product: Product, buy_qty: int, pay_qty: int, active: bool = True)
         db.session.flush()
     except IntegrityError:  # the same product saved twice at once
         db.session.rollback()
-        raise DomainError("product_id", _("This product's rule was just changed; try again."), code="conflict") from None
+        raise DomainError(
+            "product_id", _("This product's rule was just changed; try again."), code="conflict"
+        ) from None
     return rule
 
 

@@ -24,8 +24,12 @@ def post_rule(client):
     signed-in user (the way a seller sets a rule)."""
 
     def do(product_id, buy=3, pay=2, active=True):
-        data = {"product_id": str(product_id), "buy_qty": str(buy), "pay_qty": str(pay),
-                "active": ["0", "1"] if active else ["0"]}
+        data = {
+            "product_id": str(product_id),
+            "buy_qty": str(buy),
+            "pay_qty": str(pay),
+            "active": ["0", "1"] if active else ["0"],
+        }
         return client.post("/seller/buy-n-get-m/", data=data)
 
     return do

@@ -38,7 +38,10 @@ def test_openapi_documents_the_routes(client):
 def test_buyers_read_a_products_rule(api, factory):
     """K14: anyone reads a product's active rule; none or inactive: 404."""
     admin, product, plain = factory.admin(), factory.product(), factory.product()
-    assert api.put(f"/seller/buy-n-get-m/rules/{product.id}", user=admin, json={"buy_qty": 3, "pay_qty": 2}).status_code == 200
+    assert (
+        api.put(f"/seller/buy-n-get-m/rules/{product.id}", user=admin, json={"buy_qty": 3, "pay_qty": 2}).status_code
+        == 200
+    )
     for user in (None, factory.user()):
         r = api.get(f"/buy-n-get-m/products/{product.id}", user=user)
         assert r.status_code == 200
@@ -70,8 +73,14 @@ def test_seller_api_who_may(api, factory):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"buy_qty": 3, "pay_qty": 3}, "pay_qty"), ({"buy_qty": 1, "pay_qty": 1}, "buy_qty"), ({"buy_qty": "3", "pay_qty": 2}, "buy_qty"),
-     ({"buy_qty": 2.5, "pay_qty": 1}, "buy_qty"), ({"pay_qty": 1}, "buy_qty"), ({"buy_qty": 3, "pay_qty": 2, "active": "yes"}, "active")],
+    [
+        ({"buy_qty": 3, "pay_qty": 3}, "pay_qty"),
+        ({"buy_qty": 1, "pay_qty": 1}, "buy_qty"),
+        ({"buy_qty": "3", "pay_qty": 2}, "buy_qty"),
+        ({"buy_qty": 2.5, "pay_qty": 1}, "buy_qty"),
+        ({"pay_qty": 1}, "buy_qty"),
+        ({"buy_qty": 3, "pay_qty": 2, "active": "yes"}, "active"),
+    ],
 )
 def test_seller_api_bad_input_names_the_field(api, factory, body, field):
     """K14: bad input is a 422 naming the field; nothing is written."""
@@ -93,7 +102,10 @@ def test_seller_api_other_sellers_products_are_404(api, factory, ms):
     assert api.put(f"/seller/buy-n-get-m/rules/{pa.id}", user=admin_a, json=body).status_code == 200
     assert api.put(f"/seller/buy-n-get-m/rules/{pb.id}", user=admin_b, json=body).status_code == 200
     for pid in (pb.id, own.id, 999999):
-        assert api.put(f"/seller/buy-n-get-m/rules/{pid}", user=admin_a, json={"buy_qty": 2, "pay_qty": 1}).status_code == 404
+        assert (
+            api.put(f"/seller/buy-n-get-m/rules/{pid}", user=admin_a, json={"buy_qty": 2, "pay_qty": 1}).status_code
+            == 404
+        )
         assert api.delete(f"/seller/buy-n-get-m/rules/{pid}", user=admin_a).status_code == 404
     assert [i["product_id"] for i in api.get("/seller/buy-n-get-m/rules", user=admin_a).json["items"]] == [pa.id]
     clerk = ms.clerk(a)
@@ -101,7 +113,12 @@ def test_seller_api_other_sellers_products_are_404(api, factory, ms):
     assert api.put(f"/seller/buy-n-get-m/rules/{pa.id}", user=clerk, json=body).status_code == 403
     platform = factory.admin()
     assert api.get("/seller/buy-n-get-m/rules", user=platform).json["items"] == []
-    assert api.put(f"/seller/buy-n-get-m/rules/{pa.id}", user=platform, json={"buy_qty": 2, "pay_qty": 1}).status_code == 404
+    assert (
+        api.put(f"/seller/buy-n-get-m/rules/{pa.id}", user=platform, json={"buy_qty": 2, "pay_qty": 1}).status_code
+        == 404
+    )
     assert api.delete(f"/seller/buy-n-get-m/rules/{pb.id}", user=platform).status_code == 404
-    rows = db.session.execute(select(BuyNGetMRule.product_id, BuyNGetMRule.seller_id, BuyNGetMRule.buy_qty).order_by(BuyNGetMRule.id)).all()
+    rows = db.session.execute(
+        select(BuyNGetMRule.product_id, BuyNGetMRule.seller_id, BuyNGetMRule.buy_qty).order_by(BuyNGetMRule.id)
+    ).all()
     assert [tuple(r) for r in rows] == [(pa.id, a.id, 3), (pb.id, b.id, 3)]

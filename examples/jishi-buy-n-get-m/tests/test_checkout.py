@@ -71,7 +71,12 @@ def test_mixed_with_other_lines(api, factory, shop_rule):
 def test_cheapest_sku_free_and_allocated_by_largest_remainder(api, factory, login, post_rule):
     """K3/MS9: two SKUs of one product count together; the cheapest unit is free and
     the kernel spreads that amount over both lines by largest remainder."""
-    product = factory.product(skus=[{"price": 1000, "stock": 9, "spec_values": {"规格": "大"}}, {"price": 800, "stock": 9, "spec_values": {"规格": "小"}}])
+    product = factory.product(
+        skus=[
+            {"price": 1000, "stock": 9, "spec_values": {"规格": "大"}},
+            {"price": 800, "stock": 9, "spec_values": {"规格": "小"}},
+        ]
+    )
     login(factory.admin())
     assert post_rule(product.id, 3, 2).status_code == 302
     login(None)
@@ -124,7 +129,9 @@ def test_place_records_seller_funded_allocation(api, factory, shop_rule):
     detail = api.get(f"/orders/{order['id']}", user=buyer).json
     [line] = detail["lines"]
     assert line["discount_amount"] == 2000 and line["pay_amount"] == 5000
-    assert [(a["source"], a["funded_by"], a["amount"]) for a in line["allocations"]] == [("buy_n_get_m", "seller", 2000)]
+    assert [(a["source"], a["funded_by"], a["amount"]) for a in line["allocations"]] == [
+        ("buy_n_get_m", "seller", 2000)
+    ]
 
 
 @pytest.mark.jishi_plugins("multistore", "buy_n_get_m")

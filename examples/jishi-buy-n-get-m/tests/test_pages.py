@@ -39,10 +39,16 @@ def test_who_may_open_the_page(client, factory, login):
     login(None)
     r = client.get("/seller/buy-n-get-m/")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
-    assert client.post("/seller/buy-n-get-m/", data={"product_id": product.id, "buy_qty": 3, "pay_qty": 2}).status_code == 302
+    assert (
+        client.post("/seller/buy-n-get-m/", data={"product_id": product.id, "buy_qty": 3, "pay_qty": 2}).status_code
+        == 302
+    )
     login(factory.user())
     assert client.get("/seller/buy-n-get-m/").status_code == 403
-    assert client.post("/seller/buy-n-get-m/", data={"product_id": product.id, "buy_qty": 3, "pay_qty": 2}).status_code == 403
+    assert (
+        client.post("/seller/buy-n-get-m/", data={"product_id": product.id, "buy_qty": 3, "pay_qty": 2}).status_code
+        == 403
+    )
     assert count_rules() == 0
     login(factory.admin())
     r = client.get("/seller/buy-n-get-m/")
@@ -67,7 +73,14 @@ def test_platform_sets_changes_and_removes_a_rule(client, factory, login, post_r
 
 @pytest.mark.parametrize(
     ("buy", "pay", "field"),
-    [("3", "3", "pay_qty"), ("3", "0", "pay_qty"), ("1", "1", "buy_qty"), ("100", "2", "buy_qty"), ("2.5", "1", "buy_qty"), ("x", "1", "buy_qty")],
+    [
+        ("3", "3", "pay_qty"),
+        ("3", "0", "pay_qty"),
+        ("1", "1", "buy_qty"),
+        ("100", "2", "buy_qty"),
+        ("2.5", "1", "buy_qty"),
+        ("x", "1", "buy_qty"),
+    ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(client, factory, login, post_rule, buy, pay, field):
     """K14 (bad input): pay must be at least 1 and below buy; buy from 2 to 99; whole numbers."""

@@ -28,7 +28,9 @@ from jishi_coupons import service
 from jishi_coupons.checkout import PLATFORM, plan_for
 from jishi_coupons.models import KINDS, SCOPES
 
-blp = Blueprint("coupons_api", __name__, url_prefix="/api/v1", description="Coupons (优惠券) and full-reduction activities (满减).")
+blp = Blueprint(
+    "coupons_api", __name__, url_prefix="/api/v1", description="Coupons (优惠券) and full-reduction activities (满减)."
+)
 
 MAX_ID = 2**31 - 1
 
@@ -64,12 +66,14 @@ class CouponsTemplateSchema(Schema):
     scope_ids = fields.List(fields.Integer())
     starts_at = fields.DateTime()
     ends_at = fields.DateTime()
-    valid_days = fields.Integer(allow_none=True, metadata={"description": "days valid from claiming; null: starts_at..ends_at"})
+    valid_days = fields.Integer(
+        allow_none=True, metadata={"description": "days valid from claiming; null: starts_at..ends_at"}
+    )
     total_quantity = fields.Integer()
     claimed_count = fields.Integer()
     per_user_limit = fields.Integer()
     status = fields.String()
-    description = fields.Function(lambda t: service.describe(getattr(t, '_t', t)))
+    description = fields.Function(lambda t: service.describe(getattr(t, "_t", t)))
 
 
 class CouponsClaimableSchema(CouponsTemplateSchema):
@@ -82,10 +86,14 @@ class CouponsTemplateArgs(Schema):
     kind = fields.String(load_default="fixed", validate=validate.OneOf(KINDS))
     threshold = Money(load_default=0, validate=validate.Range(min=0, max=service.MAX_FEN))
     amount = Money(validate=validate.Range(min=1, max=service.MAX_FEN))
-    percent_off = StrictInt(validate=validate.Range(min=1, max=9999), metadata={"description": "basis points off (1000 = 9折)"})
+    percent_off = StrictInt(
+        validate=validate.Range(min=1, max=9999), metadata={"description": "basis points off (1000 = 9折)"}
+    )
     max_discount = Money(allow_none=True, validate=validate.Range(min=1, max=service.MAX_FEN))
     scope = fields.String(load_default="all", validate=validate.OneOf(SCOPES))
-    scope_ids = fields.List(StrictInt(validate=validate.Range(min=1, max=MAX_ID)), load_default=list, validate=validate.Length(max=200))
+    scope_ids = fields.List(
+        StrictInt(validate=validate.Range(min=1, max=MAX_ID)), load_default=list, validate=validate.Length(max=200)
+    )
     starts_at = fields.DateTime(required=True)
     ends_at = fields.DateTime(required=True)
     valid_days = StrictInt(allow_none=True, validate=validate.Range(min=1, max=service.MAX_DAYS))
@@ -116,7 +124,9 @@ class CouponsActivityArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     tiers = fields.List(fields.Nested(CouponsTierSchema), required=True, validate=validate.Length(min=1, max=10))
     scope = fields.String(load_default="all", validate=validate.OneOf(SCOPES))
-    scope_ids = fields.List(StrictInt(validate=validate.Range(min=1, max=MAX_ID)), load_default=list, validate=validate.Length(max=200))
+    scope_ids = fields.List(
+        StrictInt(validate=validate.Range(min=1, max=MAX_ID)), load_default=list, validate=validate.Length(max=200)
+    )
     starts_at = fields.DateTime(required=True)
     ends_at = fields.DateTime(required=True)
 
@@ -124,7 +134,9 @@ class CouponsActivityArgs(Schema):
 class CouponsUserCouponSchema(Schema):
     id = fields.Integer()
     template = fields.Nested(CouponsTemplateSchema)
-    status = fields.Function(lambda c: service.display_status(c), metadata={"description": "unused, used, expired or not_started"})
+    status = fields.Function(
+        lambda c: service.display_status(c), metadata={"description": "unused, used, expired or not_started"}
+    )
     claimed_at = fields.DateTime()
     valid_from = fields.DateTime()
     valid_until = fields.DateTime()
@@ -137,7 +149,9 @@ class CouponsMineArgs(Schema):
 
 class CouponsListArgs(Schema):
     product_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
-    shop_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "a multistore merchant's coupons"})
+    shop_id = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "a multistore merchant's coupons"}
+    )
 
 
 class CouponsOptionSchema(Schema):
@@ -153,7 +167,7 @@ class CouponsOptionSchema(Schema):
 
 
 class CouponsSlotSchema(Schema):
-    slot = fields.String(metadata={"description": "\"platform\" or the group key of a merchant order"})
+    slot = fields.String(metadata={"description": '"platform" or the group key of a merchant order'})
     title = fields.String()
     seller_id = fields.Integer(allow_none=True)
     coupons = fields.List(fields.Nested(CouponsOptionSchema))
@@ -169,10 +183,14 @@ class CouponsAppliedSchema(Schema):
 
 
 class CouponsCheckoutOptionsSchema(Schema):
-    groups = fields.List(fields.Nested(CouponsSlotSchema), metadata={"description": "merchant coupons per merchant order"})
+    groups = fields.List(
+        fields.Nested(CouponsSlotSchema), metadata={"description": "merchant coupons per merchant order"}
+    )
     platform = fields.Nested(CouponsSlotSchema, metadata={"description": "platform-wide coupons"})
     chosen = fields.List(fields.Integer(), metadata={"description": "send as options.coupons to keep this choice"})
-    discounts = fields.List(fields.Nested(CouponsAppliedSchema), metadata={"description": "activities and coupons applied, in order"})
+    discounts = fields.List(
+        fields.Nested(CouponsAppliedSchema), metadata={"description": "activities and coupons applied, in order"}
+    )
     problems = fields.List(fields.Dict())
 
 
@@ -243,12 +261,24 @@ def _slot(plan, slot: str, title: str, seller_id):
     opts = plan.options.get(slot, [])
     chosen = plan.chosen.get(slot)
     return {
-        "slot": slot, "title": title, "seller_id": seller_id, "chosen": chosen.coupon.id if chosen else None,
-        "coupons": [{
-            "user_coupon_id": o.coupon.id, "template_id": o.coupon.template_id, "name": o.coupon.template.name,
-            "description": service.describe(o.coupon.template), "amount": o.amount, "usable": o.usable, "chosen": o.chosen,
-            "reason": o.reason, "valid_until": o.coupon.valid_until,
-        } for o in opts],
+        "slot": slot,
+        "title": title,
+        "seller_id": seller_id,
+        "chosen": chosen.coupon.id if chosen else None,
+        "coupons": [
+            {
+                "user_coupon_id": o.coupon.id,
+                "template_id": o.coupon.template_id,
+                "name": o.coupon.template.name,
+                "description": service.describe(o.coupon.template),
+                "amount": o.amount,
+                "usable": o.usable,
+                "chosen": o.chosen,
+                "reason": o.reason,
+                "valid_until": o.coupon.valid_until,
+            }
+            for o in opts
+        ],
     }
 
 
@@ -258,10 +288,20 @@ def options_dict(co) -> dict:
         "groups": [_slot(plan, g.key, g.title, g.seller_id) for g in co.groups if g.seller_id is not None],
         "platform": _slot(plan, PLATFORM, "", None),
         "chosen": plan.chosen_ids(),
-        "discounts": [{"source": d.discount.source, "label": d.discount.label, "amount": d.amount, "funded_by": d.discount.funded_by,
-                       "seller_id": d.discount.seller_id}
-                      for d in co.discounts if d.amount and d.discount.source.startswith(("coupon:", "activity:"))],
-        "problems": [{"code": p.code, "message": str(p.message), "field": p.field, "group": p.group_key} for p in plan.problems],
+        "discounts": [
+            {
+                "source": d.discount.source,
+                "label": d.discount.label,
+                "amount": d.amount,
+                "funded_by": d.discount.funded_by,
+                "seller_id": d.discount.seller_id,
+            }
+            for d in co.discounts
+            if d.amount and d.discount.source.startswith(("coupon:", "activity:"))
+        ],
+        "problems": [
+            {"code": p.code, "message": str(p.message), "field": p.field, "group": p.group_key} for p in plan.problems
+        ],
     }
 
 

@@ -89,10 +89,16 @@ def _facts(checkout) -> dict[str, LineFacts]:
     from jishi.catalog.models import Category
 
     cids = {line.category_id for line in checkout.lines if line.category_id}
-    paths = dict(db.session.execute(select(Category.id, Category.path).where(Category.id.in_(cids))).all()) if cids else {}
+    paths = (
+        dict(db.session.execute(select(Category.id, Category.path).where(Category.id.in_(cids))).all()) if cids else {}
+    )
     return {
-        line.key: LineFacts(line.key, line.seller_id, line.product_id,
-                            (paths.get(line.category_id) or f"/{line.category_id}/") if line.category_id else "")
+        line.key: LineFacts(
+            line.key,
+            line.seller_id,
+            line.product_id,
+            (paths.get(line.category_id) or f"/{line.category_id}/") if line.category_id else "",
+        )
         for line in checkout.lines
     }
 
@@ -124,7 +130,9 @@ def _parse_choice(raw) -> tuple[dict[str, object] | None, list[Problem]]:
         for v in raw[:20]:
             i = as_id(v)
             if i == "bad":
-                problems.append(Problem("coupon_invalid", _("Coupons are given as a list of coupon ids."), field="coupons"))
+                problems.append(
+                    Problem("coupon_invalid", _("Coupons are given as a list of coupon ids."), field="coupons")
+                )
             elif i is not None:
                 ids.append(i)
         return {"*": ids}, problems
@@ -133,7 +141,9 @@ def _parse_choice(raw) -> tuple[dict[str, object] | None, list[Problem]]:
         for slot, v in list(raw.items())[:50]:
             i = as_id(v)
             if i == "bad":
-                problems.append(Problem("coupon_invalid", _("Coupons are given as a list of coupon ids."), field="coupons"))
+                problems.append(
+                    Problem("coupon_invalid", _("Coupons are given as a list of coupon ids."), field="coupons")
+                )
                 continue
             out[str(slot)] = i
         return out, problems
@@ -161,9 +171,18 @@ def compute_plan(checkout, now: datetime | None = None) -> Plan:
         return or_(column.is_(None), column.in_(sellers)) if sellers else column.is_(None)
 
     # 1-2. activities: per merchant the best one, then the platform's best one.
-    activities = list(db.session.scalars(
-        select(CouponActivity).where(CouponActivity.status == ACTIVE, CouponActivity.starts_at <= now, CouponActivity.ends_at > now,
-                               owner_filter(CouponActivity.seller_id)).order_by(CouponActivity.id)))
+    activities = list(
+        db.session.scalars(
+            select(CouponActivity)
+            .where(
+                CouponActivity.status == ACTIVE,
+                CouponActivity.starts_at <= now,
+                CouponActivity.ends_at > now,
+                owner_filter(CouponActivity.seller_id),
+            )
+            .order_by(CouponActivity.id)
+        )
+    )
     for owner in [*sellers, None]:
         best = None
         for a in (a for a in activities if a.seller_id == owner):
@@ -175,16 +194,33 @@ def compute_plan(checkout, now: datetime | None = None) -> Plan:
             a, amount, keys = best
             amount, _shares = take(remaining, keys, amount)
             plan.activities.append((a, amount))
-            plan.discounts.append(Discount(
-                f"activity:{a.id}", a.name, amount, line_keys=keys, funded_by=a.funded_by, seller_id=a.seller_id,
-                data={"activity_id": a.id}))
+            plan.discounts.append(
+                Discount(
+                    f"activity:{a.id}",
+                    a.name,
+                    amount,
+                    line_keys=keys,
+                    funded_by=a.funded_by,
+                    seller_id=a.seller_id,
+                    data={"activity_id": a.id},
+                )
+            )
 
     # 3-4. the buyer's coupons of these sellers, valid now.
-    coupons = list(db.session.scalars(
-        select(UserCoupon).join(CouponTemplate, CouponTemplate.id == UserCoupon.template_id)
-        .where(UserCoupon.user_id == checkout.user.id, UserCoupon.status == UNUSED, UserCoupon.valid_from <= now,
-               UserCoupon.valid_until > now, owner_filter(CouponTemplate.seller_id))
-        .order_by(UserCoupon.valid_until, UserCoupon.id)))
+    coupons = list(
+        db.session.scalars(
+            select(UserCoupon)
+            .join(CouponTemplate, CouponTemplate.id == UserCoupon.template_id)
+            .where(
+                UserCoupon.user_id == checkout.user.id,
+                UserCoupon.status == UNUSED,
+                UserCoupon.valid_from <= now,
+                UserCoupon.valid_until > now,
+                owner_filter(CouponTemplate.seller_id),
+            )
+            .order_by(UserCoupon.valid_until, UserCoupon.id)
+        )
+    )
     choice, problems = _parse_choice((checkout.options or {}).get("coupons"))
     plan.problems += problems
     for c in coupons:
@@ -201,9 +237,14 @@ def compute_plan(checkout, now: datetime | None = None) -> Plan:
                     continue
                 slot = PLATFORM if c.template.seller_id is None else group_of_seller[c.template.seller_id]
                 if slot in wanted:
-                    plan.problems.append(Problem("coupon_stacking", _(
-                        "Only one platform coupon per checkout and one shop coupon per shop order."), field="coupons",
-                        group_key=None if slot == PLATFORM else slot))
+                    plan.problems.append(
+                        Problem(
+                            "coupon_stacking",
+                            _("Only one platform coupon per checkout and one shop coupon per shop order."),
+                            field="coupons",
+                            group_key=None if slot == PLATFORM else slot,
+                        )
+                    )
                     continue
                 wanted[slot] = cid
             for slot in plan.options:
@@ -214,10 +255,19 @@ def compute_plan(checkout, now: datetime | None = None) -> Plan:
                     wanted[slot] = None
                     continue
                 c = by_id.get(cid)
-                real = None if c is None else (PLATFORM if c.template.seller_id is None else group_of_seller[c.template.seller_id])
+                real = (
+                    None
+                    if c is None
+                    else (PLATFORM if c.template.seller_id is None else group_of_seller[c.template.seller_id])
+                )
                 if c is None or real != slot:
-                    plan.problems.append(_unknown(checkout.user, cid, now) if c is None else Problem(
-                        "coupon_not_applicable", _("Coupon %(id)s does not belong there.", id=cid), field="coupons"))
+                    plan.problems.append(
+                        _unknown(checkout.user, cid, now)
+                        if c is None
+                        else Problem(
+                            "coupon_not_applicable", _("Coupon %(id)s does not belong there.", id=cid), field="coupons"
+                        )
+                    )
                     wanted[slot] = None
                     continue
                 wanted[slot] = cid
@@ -229,8 +279,14 @@ def compute_plan(checkout, now: datetime | None = None) -> Plan:
             t = o.coupon.template
             keys = keys_for(t.seller_id, t.scope, t.scope_ids)
             base = sum(remaining[k] for k in keys)
-            o.amount = coupon_amount(t.kind, base, threshold=t.threshold, amount=t.amount, percent_off=t.percent_off,
-                                     max_discount=t.max_discount)
+            o.amount = coupon_amount(
+                t.kind,
+                base,
+                threshold=t.threshold,
+                amount=t.amount,
+                percent_off=t.percent_off,
+                max_discount=t.max_discount,
+            )
             if not keys:
                 o.reason = _("Nothing in this order is covered.")
             elif not o.amount:
@@ -241,22 +297,43 @@ def compute_plan(checkout, now: datetime | None = None) -> Plan:
         if slot in wanted:
             pick = next((o for o in opts if o.coupon.id == wanted[slot]), None) if wanted[slot] else None
             if pick is not None and not pick.usable:
-                plan.problems.append(Problem("coupon_not_applicable", _("Coupon %(name)s does not apply: %(reason)s",
-                                             name=pick.coupon.template.name, reason=pick.reason), field="coupons",
-                                             group_key=None if slot == PLATFORM else slot))
+                plan.problems.append(
+                    Problem(
+                        "coupon_not_applicable",
+                        _(
+                            "Coupon %(name)s does not apply: %(reason)s",
+                            name=pick.coupon.template.name,
+                            reason=pick.reason,
+                        ),
+                        field="coupons",
+                        group_key=None if slot == PLATFORM else slot,
+                    )
+                )
                 pick = None
         else:
             usable = [o for o in opts if o.usable]
-            pick = max(usable, key=lambda o: (o.amount, -o.coupon.valid_until.timestamp(), -o.coupon.id)) if usable else None
+            pick = (
+                max(usable, key=lambda o: (o.amount, -o.coupon.valid_until.timestamp(), -o.coupon.id))
+                if usable
+                else None
+            )
         if pick is None:
             continue
         t = pick.coupon.template
         amount, _shares = take(remaining, pick._keys, pick.amount)
         pick.chosen = True
         plan.chosen[slot] = pick
-        plan.discounts.append(Discount(
-            f"coupon:{pick.coupon.id}", t.name, amount, line_keys=pick._keys, funded_by=t.funded_by, seller_id=t.seller_id,
-            data={"user_coupon_id": pick.coupon.id, "template_id": t.id}))
+        plan.discounts.append(
+            Discount(
+                f"coupon:{pick.coupon.id}",
+                t.name,
+                amount,
+                line_keys=pick._keys,
+                funded_by=t.funded_by,
+                seller_id=t.seller_id,
+                data={"user_coupon_id": pick.coupon.id, "template_id": t.id},
+            )
+        )
     # the platform coupons' amounts above were computed after the merchant coupons chosen
     return plan
 
@@ -270,7 +347,9 @@ def _unknown(user, cid, now) -> Problem:
             return Problem("coupon_expired", _("Coupon %(id)s has expired.", id=cid), field="coupons")
         if c.valid_from > now:
             return Problem("coupon_not_started", _("Coupon %(id)s is not valid yet.", id=cid), field="coupons")
-        return Problem("coupon_not_applicable", _("Coupon %(id)s does not apply to these goods.", id=cid), field="coupons")
+        return Problem(
+            "coupon_not_applicable", _("Coupon %(id)s does not apply to these goods.", id=cid), field="coupons"
+        )
     # Another buyer's coupon reads exactly like one that does not exist.
     return Problem("coupon_unknown", _("Unknown coupon %(id)s.", id=cid), field="coupons")
 
@@ -322,17 +401,30 @@ def order_placing(checkout, payments, orders) -> None:
             continue  # capped to nothing by another discount: not used
         won = db.session.execute(
             update(UserCoupon)
-            .where(UserCoupon.id == option.coupon.id, UserCoupon.user_id == checkout.user.id, UserCoupon.status == UNUSED,
-                   UserCoupon.valid_until > now)
+            .where(
+                UserCoupon.id == option.coupon.id,
+                UserCoupon.user_id == checkout.user.id,
+                UserCoupon.status == UNUSED,
+                UserCoupon.valid_until > now,
+            )
             .values(status=USED, used_at=now, payment_id=payment_of[next(iter(per_order))], open_orders=len(per_order))
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
-            raise CheckoutError([Problem("coupon_used", _("Coupon %(name)s has just been used in another order.",
-                                                          name=option.coupon.template.name), field="coupons")])
+            raise CheckoutError(
+                [
+                    Problem(
+                        "coupon_used",
+                        _("Coupon %(name)s has just been used in another order.", name=option.coupon.template.name),
+                        field="coupons",
+                    )
+                ]
+            )
         use_no = option.coupon.returned_count + 1
-        usages += [{"user_coupon_id": option.coupon.id, "order_id": oid, "amount": amount, "use_no": use_no, "released": False}
-                   for oid, amount in per_order.items()]
+        usages += [
+            {"user_coupon_id": option.coupon.id, "order_id": oid, "amount": amount, "use_no": use_no, "released": False}
+            for oid, amount in per_order.items()
+        ]
     if usages:
         db.session.execute(insert(CouponUsage), usages)
 
@@ -345,24 +437,37 @@ def release_order(order_id: int) -> list[int]:
     counter, decremented atomically, reaches 0), as ``unused`` when still
     valid, else ``expired``. Returns the ids of the coupons given back."""
     now = utcnow()
-    released = db.session.execute(
-        update(CouponUsage).where(CouponUsage.order_id == order_id, CouponUsage.released.is_(False))
-        .values(released=True, released_at=now).returning(CouponUsage.user_coupon_id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()
+    released = (
+        db.session.execute(
+            update(CouponUsage)
+            .where(CouponUsage.order_id == order_id, CouponUsage.released.is_(False))
+            .values(released=True, released_at=now)
+            .returning(CouponUsage.user_coupon_id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
     back = []
     for cid in released:
         left = db.session.execute(
-            update(UserCoupon).where(UserCoupon.id == cid, UserCoupon.status == USED, UserCoupon.open_orders > 0)
-            .values(open_orders=UserCoupon.open_orders - 1).returning(UserCoupon.open_orders)
+            update(UserCoupon)
+            .where(UserCoupon.id == cid, UserCoupon.status == USED, UserCoupon.open_orders > 0)
+            .values(open_orders=UserCoupon.open_orders - 1)
+            .returning(UserCoupon.open_orders)
             .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
         if left != 0:
             continue
         won = db.session.execute(
-            update(UserCoupon).where(UserCoupon.id == cid, UserCoupon.status == USED, UserCoupon.open_orders == 0)
-            .values(status=case((UserCoupon.valid_until > now, UNUSED), else_=EXPIRED), used_at=None, payment_id=None,
-                    returned_count=UserCoupon.returned_count + 1)
+            update(UserCoupon)
+            .where(UserCoupon.id == cid, UserCoupon.status == USED, UserCoupon.open_orders == 0)
+            .values(
+                status=case((UserCoupon.valid_until > now, UNUSED), else_=EXPIRED),
+                used_at=None,
+                payment_id=None,
+                returned_count=UserCoupon.returned_count + 1,
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
         if won:
@@ -386,7 +491,9 @@ def settle_refund(refund) -> None:
     from sqlalchemy import func
 
     left = db.session.scalar(
-        select(func.count()).select_from(OrderLine).where(OrderLine.order_id == refund.order_id,
-                                                          OrderLine.refunded_quantity < OrderLine.quantity))
+        select(func.count())
+        .select_from(OrderLine)
+        .where(OrderLine.order_id == refund.order_id, OrderLine.refunded_quantity < OrderLine.quantity)
+    )
     if left == 0:
         release_order(refund.order_id)

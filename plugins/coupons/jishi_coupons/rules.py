@@ -35,8 +35,9 @@ class LineFacts:
     category_path: str  # the category's materialised path "/1/4/", "" when none
 
 
-def coupon_amount(kind: str, base: int, *, threshold: int = 0, amount: int = 0, percent_off: int = 0,
-                  max_discount: int | None = None) -> int:
+def coupon_amount(
+    kind: str, base: int, *, threshold: int = 0, amount: int = 0, percent_off: int = 0, max_discount: int | None = None
+) -> int:
     """Fen a coupon takes off ``base`` (the eligible lines' payable), 0 when
     the threshold is not reached or nothing is eligible."""
     if base <= 0 or base < threshold:

@@ -93,7 +93,9 @@ def _scope(data: dict, seller_id: int | None) -> tuple[str, list[int]]:
     if scope not in SCOPES:
         raise CouponError("scope", _("Unknown scope."))
     ids = data.get("scope_ids") or []
-    if not isinstance(ids, list) or any(isinstance(i, bool) or not isinstance(i, int) or not 1 <= i < 2**31 for i in ids):
+    if not isinstance(ids, list) or any(
+        isinstance(i, bool) or not isinstance(i, int) or not 1 <= i < 2**31 for i in ids
+    ):
         raise CouponError("scope_ids", _("scope_ids must be a list of ids."))
     ids = sorted(set(ids))
     if len(ids) > 200:
@@ -153,9 +155,22 @@ def create_template(seller_id: int | None, data: dict, user=None) -> CouponTempl
     total = _int(data, "total_quantity", required=True, minimum=1, maximum=MAX_QUANTITY)
     per_user = _int(data, "per_user_limit", minimum=1, maximum=100, default=1)
     t = CouponTemplate(
-        seller_id=seller_id, name=name, kind=kind, threshold=threshold, amount=amount, percent_off=percent_off,
-        max_discount=max_discount, scope=scope, scope_ids=ids, starts_at=starts, ends_at=ends, valid_days=valid_days,
-        total_quantity=total, claimed_count=0, per_user_limit=per_user, status=ACTIVE,
+        seller_id=seller_id,
+        name=name,
+        kind=kind,
+        threshold=threshold,
+        amount=amount,
+        percent_off=percent_off,
+        max_discount=max_discount,
+        scope=scope,
+        scope_ids=ids,
+        starts_at=starts,
+        ends_at=ends,
+        valid_days=valid_days,
+        total_quantity=total,
+        claimed_count=0,
+        per_user_limit=per_user,
+        status=ACTIVE,
         created_by=getattr(user, "id", None),
     )
     db.session.add(t)
@@ -170,8 +185,11 @@ def parse_tiers(value) -> list[list[int]]:
     for tier in value:
         if isinstance(tier, dict):
             tier = [tier.get("threshold"), tier.get("amount")]
-        if (not isinstance(tier, (list, tuple)) or len(tier) != 2
-                or any(isinstance(v, bool) or not isinstance(v, int) for v in tier)):
+        if (
+            not isinstance(tier, (list, tuple))
+            or len(tier) != 2
+            or any(isinstance(v, bool) or not isinstance(v, int) for v in tier)
+        ):
             raise CouponError("tiers", _("Each tier is a threshold and an amount in fen."))
         threshold, amount = tier
         if not (1 <= threshold <= MAX_FEN and 1 <= amount <= threshold):
@@ -190,8 +208,17 @@ def create_activity(seller_id: int | None, data: dict, user=None) -> CouponActiv
     tiers = parse_tiers(data.get("tiers"))
     scope, ids = _scope(data, seller_id)
     starts, ends = _window(data)
-    a = CouponActivity(seller_id=seller_id, name=name, tiers=tiers, scope=scope, scope_ids=ids, starts_at=starts, ends_at=ends,
-                 status=ACTIVE, created_by=getattr(user, "id", None))
+    a = CouponActivity(
+        seller_id=seller_id,
+        name=name,
+        tiers=tiers,
+        scope=scope,
+        scope_ids=ids,
+        starts_at=starts,
+        ends_at=ends,
+        status=ACTIVE,
+        created_by=getattr(user, "id", None),
+    )
     db.session.add(a)
     commit()
     return a
@@ -215,19 +242,33 @@ def own_activity(seller_id: int | None, activity_id: int) -> CouponActivity | No
 def stop(obj) -> None:
     """Stop a template (no more claims; claimed coupons stay usable) or an activity."""
     model = type(obj)
-    db.session.execute(update(model).where(model.id == obj.id).values(status=STOPPED).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(model).where(model.id == obj.id).values(status=STOPPED).execution_options(synchronize_session=False)
+    )
     commit()
     db.session.refresh(obj)
 
 
 def seller_templates(seller_id: int | None) -> list[CouponTemplate]:
-    return list(db.session.scalars(
-        select(CouponTemplate).where(_seller_is(CouponTemplate.seller_id, seller_id)).order_by(CouponTemplate.id.desc()).limit(500)))
+    return list(
+        db.session.scalars(
+            select(CouponTemplate)
+            .where(_seller_is(CouponTemplate.seller_id, seller_id))
+            .order_by(CouponTemplate.id.desc())
+            .limit(500)
+        )
+    )
 
 
 def seller_activities(seller_id: int | None) -> list[CouponActivity]:
-    return list(db.session.scalars(
-        select(CouponActivity).where(_seller_is(CouponActivity.seller_id, seller_id)).order_by(CouponActivity.id.desc()).limit(500)))
+    return list(
+        db.session.scalars(
+            select(CouponActivity)
+            .where(_seller_is(CouponActivity.seller_id, seller_id))
+            .order_by(CouponActivity.id.desc())
+            .limit(500)
+        )
+    )
 
 
 def _seller_is(column, seller_id):
@@ -243,7 +284,9 @@ def claimable(now: datetime | None = None, *, seller_id=..., product=None, limit
     ``product``: those covering the product."""
     now = now or utcnow()
     q = select(CouponTemplate).where(
-        CouponTemplate.status == ACTIVE, CouponTemplate.starts_at <= now, CouponTemplate.ends_at > now,
+        CouponTemplate.status == ACTIVE,
+        CouponTemplate.starts_at <= now,
+        CouponTemplate.ends_at > now,
         CouponTemplate.claimed_count < CouponTemplate.total_quantity,
     )
     if seller_id is not ...:
@@ -271,7 +314,8 @@ def claimed_counts(user, template_ids) -> dict[int, int]:
     if user is None or not getattr(user, "is_authenticated", False) or not template_ids:
         return {}
     rows = db.session.execute(
-        select(UserCoupon.template_id, func.count()).where(UserCoupon.user_id == user.id, UserCoupon.template_id.in_(list(template_ids)))
+        select(UserCoupon.template_id, func.count())
+        .where(UserCoupon.user_id == user.id, UserCoupon.template_id.in_(list(template_ids)))
         .group_by(UserCoupon.template_id)
     ).all()
     return dict(rows)
@@ -288,29 +332,52 @@ def claim(user, template_id: int, now: datetime | None = None) -> UserCoupon:
     tid, limit, valid_days, starts, ends = t.id, t.per_user_limit, t.valid_days, t.starts_at, t.ends_at
     won = db.session.execute(
         update(CouponTemplate)
-        .where(CouponTemplate.id == tid, CouponTemplate.status == ACTIVE, CouponTemplate.claimed_count + 1 <= CouponTemplate.total_quantity)
+        .where(
+            CouponTemplate.id == tid,
+            CouponTemplate.status == ACTIVE,
+            CouponTemplate.claimed_count + 1 <= CouponTemplate.total_quantity,
+        )
         .values(claimed_count=CouponTemplate.claimed_count + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
         rollback()
         raise CouponError("template_id", _("All of these coupons have been claimed."), code="sold_out", status=409)
-    have = db.session.scalar(select(func.count()).select_from(UserCoupon).where(UserCoupon.template_id == tid, UserCoupon.user_id == user.id))
+    have = db.session.scalar(
+        select(func.count()).select_from(UserCoupon).where(UserCoupon.template_id == tid, UserCoupon.user_id == user.id)
+    )
     if have >= limit:
         rollback()
-        raise CouponError("template_id", _("You have already claimed this coupon (at most %(n)d each).", n=limit), code="limit", status=409)
+        raise CouponError(
+            "template_id",
+            _("You have already claimed this coupon (at most %(n)d each).", n=limit),
+            code="limit",
+            status=409,
+        )
     if valid_days:
         valid_from, valid_until = now, now + timedelta(days=valid_days)
     else:
         valid_from, valid_until = starts, ends
-    coupon = UserCoupon(template_id=tid, user_id=user.id, seq=have + 1, status=UNUSED, claimed_at=now,
-                        valid_from=valid_from, valid_until=valid_until)
+    coupon = UserCoupon(
+        template_id=tid,
+        user_id=user.id,
+        seq=have + 1,
+        status=UNUSED,
+        claimed_at=now,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
     db.session.add(coupon)
     try:
         db.session.flush()
     except IntegrityError:
         rollback()
-        raise CouponError("template_id", _("You have already claimed this coupon (at most %(n)d each).", n=limit), code="limit", status=409) from None
+        raise CouponError(
+            "template_id",
+            _("You have already claimed this coupon (at most %(n)d each).", n=limit),
+            code="limit",
+            status=409,
+        ) from None
     commit()
     return coupon
 

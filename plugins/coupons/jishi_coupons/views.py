@@ -42,8 +42,12 @@ seller = Blueprint("coupons_seller", __name__, url_prefix="/seller/coupons")
 def centre():
     """领券中心: every coupon that can be claimed now."""
     rows = service.claimable()
-    return render_template("coupons/centre.html", templates=rows, mine=service.claimed_counts(current_user, [t.id for t in rows]),
-                           profiles=_profiles(rows))
+    return render_template(
+        "coupons/centre.html",
+        templates=rows,
+        mine=service.claimed_counts(current_user, [t.id for t in rows]),
+        profiles=_profiles(rows),
+    )
 
 
 def _profiles(rows) -> dict:
@@ -85,8 +89,14 @@ def render_slot(slot: str, context: dict):
         rows = service.claimable(product=product, limit=5)
         if not rows:
             return None
-        return Markup(render_template("coupons/_claim_box.html", templates=rows, next=request.path,
-                                      mine=service.claimed_counts(current_user, [t.id for t in rows])))
+        return Markup(
+            render_template(
+                "coupons/_claim_box.html",
+                templates=rows,
+                next=request.path,
+                mine=service.claimed_counts(current_user, [t.id for t in rows]),
+            )
+        )
     if slot == "multistore_shop_top":
         merchant = context.get("merchant")
         if merchant is None:
@@ -94,8 +104,14 @@ def render_slot(slot: str, context: dict):
         rows = service.claimable(seller_id=merchant.id, limit=10)
         if not rows:
             return None
-        return Markup(render_template("coupons/_claim_box.html", templates=rows, next=request.path,
-                                      mine=service.claimed_counts(current_user, [t.id for t in rows])))
+        return Markup(
+            render_template(
+                "coupons/_claim_box.html",
+                templates=rows,
+                next=request.path,
+                mine=service.claimed_counts(current_user, [t.id for t in rows]),
+            )
+        )
     if slot in ("checkout_group", "checkout_bottom"):
         checkout = context.get("checkout")
         if checkout is None:
@@ -112,9 +128,16 @@ def render_slot(slot: str, context: dict):
         activities = [(a, amount) for a, amount in plan.activities if slot == "checkout_bottom"]
         if not options and not activities:
             return None
-        return Markup(render_template("coupons/_checkout_choice.html", slot_key=key, options=options,
-                                      chosen=plan.chosen.get(key), activities=activities,
-                                      problems=[p for p in plan.problems if (p.group_key or PLATFORM) == key]))
+        return Markup(
+            render_template(
+                "coupons/_checkout_choice.html",
+                slot_key=key,
+                options=options,
+                chosen=plan.chosen.get(key),
+                activities=activities,
+                problems=[p for p in plan.problems if (p.group_key or PLATFORM) == key],
+            )
+        )
     if slot == "account_links":
         return Markup('<a href="%s">%s</a>') % (url_for("coupons.mine"), _("My coupons"))
     return None
@@ -139,8 +162,9 @@ def seller_coupons_page(view):
 @seller_coupons_page
 def index():
     sid = current_scope().seller_id
-    return render_template("coupons/seller_index.html", templates=service.seller_templates(sid),
-                           activities=service.seller_activities(sid))
+    return render_template(
+        "coupons/seller_index.html", templates=service.seller_templates(sid), activities=service.seller_activities(sid)
+    )
 
 
 def _form_dt(name: str):
@@ -186,7 +210,7 @@ def _form_ids(name: str):
 
 
 def _percent_bp(name: str):
-    """"9" (折) -> 1000 basis points off; "8.5" -> 1500."""
+    """ "9" (折) -> 1000 basis points off; "8.5" -> 1500."""
     raw = (request.form.get(name) or "").strip()
     if not raw:
         return None
@@ -207,11 +231,18 @@ def template_new():
         try:
             kind = request.form.get("kind") or "fixed"
             data = {
-                "name": request.form.get("name", ""), "kind": kind, "threshold": _form_money("threshold") or 0,
-                "amount": _form_money("amount"), "percent_off": _percent_bp("rate") if kind == KIND_PERCENT else None,
-                "max_discount": _form_money("max_discount"), "scope": request.form.get("scope") or "all",
-                "scope_ids": _form_ids("scope_ids"), "starts_at": _form_dt("starts_at"), "ends_at": _form_dt("ends_at"),
-                "valid_days": _form_int("valid_days"), "total_quantity": _form_int("total_quantity"),
+                "name": request.form.get("name", ""),
+                "kind": kind,
+                "threshold": _form_money("threshold") or 0,
+                "amount": _form_money("amount"),
+                "percent_off": _percent_bp("rate") if kind == KIND_PERCENT else None,
+                "max_discount": _form_money("max_discount"),
+                "scope": request.form.get("scope") or "all",
+                "scope_ids": _form_ids("scope_ids"),
+                "starts_at": _form_dt("starts_at"),
+                "ends_at": _form_dt("ends_at"),
+                "valid_days": _form_int("valid_days"),
+                "total_quantity": _form_int("total_quantity"),
                 "per_user_limit": _form_int("per_user_limit") or 1,
             }
             service.create_template(scope.seller_id, data, current_user)
@@ -240,8 +271,14 @@ def activity_new():
                 if t is None and a is None:
                     continue
                 tiers.append([t, a])
-            data = {"name": request.form.get("name", ""), "tiers": tiers, "scope": request.form.get("scope") or "all",
-                    "scope_ids": _form_ids("scope_ids"), "starts_at": _form_dt("starts_at"), "ends_at": _form_dt("ends_at")}
+            data = {
+                "name": request.form.get("name", ""),
+                "tiers": tiers,
+                "scope": request.form.get("scope") or "all",
+                "scope_ids": _form_ids("scope_ids"),
+                "starts_at": _form_dt("starts_at"),
+                "ends_at": _form_dt("ends_at"),
+            }
             service.create_activity(scope.seller_id, data, current_user)
         except DomainError as exc:
             db.session.rollback()

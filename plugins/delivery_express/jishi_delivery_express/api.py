@@ -29,10 +29,18 @@ from marshmallow import Schema, fields, validate
 from jishi_delivery_express import carriers, service
 from jishi_delivery_express.fees import CHARGE_BY
 
-api = ApiBlueprint("express_api", __name__, url_prefix="/api/v1", description="Express delivery (快递发货): templates, shipping, tracking.")
+api = ApiBlueprint(
+    "express_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Express delivery (快递发货): templates, shipping, tracking.",
+)
+
 
 def Units(**kw):
     return StrictInt(validate=validate.Range(min=1, max=service.MAX_UNITS), **kw)
+
+
 def Fee(**kw):
     return Money(validate=validate.Range(min=0, max=service.MAX_FEE), **kw)
 
@@ -52,14 +60,21 @@ class ExpressRegionSchema(Schema):
 
 class ExpressTemplateArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    charge_by = fields.String(required=True, validate=validate.OneOf(CHARGE_BY), metadata={"description": "piece or weight (grams)"})
+    charge_by = fields.String(
+        required=True, validate=validate.OneOf(CHARGE_BY), metadata={"description": "piece or weight (grams)"}
+    )
     first_units = Units(required=True, metadata={"description": "pieces, or grams when by weight"})
     first_fee = Fee(required=True)
     additional_units = Units(required=True)
     additional_fee = Fee(required=True)
-    free_over_amount = Fee(load_default=0, metadata={"description": "free shipping from this goods amount (fen); 0: none"})
-    free_over_pieces = StrictInt(load_default=0, validate=validate.Range(min=0, max=service.MAX_UNITS),
-                                 metadata={"description": "and from this many pieces; 0: none"})
+    free_over_amount = Fee(
+        load_default=0, metadata={"description": "free shipping from this goods amount (fen); 0: none"}
+    )
+    free_over_pieces = StrictInt(
+        load_default=0,
+        validate=validate.Range(min=0, max=service.MAX_UNITS),
+        metadata={"description": "and from this many pieces; 0: none"},
+    )
     regions = fields.List(fields.Nested(ExpressRegionSchema), load_default=list, validate=validate.Length(max=100))
 
 
@@ -103,13 +118,22 @@ class ExpressProductListSchema(Schema):
 
 
 class ExpressProductTemplateArgs(Schema):
-    template_id = StrictInt(required=True, allow_none=True, metadata={"description": "one of the seller's templates; null: the seller's default"})
+    template_id = StrictInt(
+        required=True,
+        allow_none=True,
+        metadata={"description": "one of the seller's templates; null: the seller's default"},
+    )
 
 
 class ExpressShipArgs(Schema):
-    carrier = fields.String(required=True, validate=validate.Length(min=1, max=40),
-                            metadata={"description": "a carrier code (" + ", ".join([*carriers.CARRIERS, carriers.OTHER]) + ") or name"})
-    carrier_name = fields.String(load_default="", validate=validate.Length(max=40), metadata={"description": "the name when carrier is other"})
+    carrier = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "a carrier code (" + ", ".join([*carriers.CARRIERS, carriers.OTHER]) + ") or name"},
+    )
+    carrier_name = fields.String(
+        load_default="", validate=validate.Length(max=40), metadata={"description": "the name when carrier is other"}
+    )
     tracking_no = fields.String(required=True, validate=validate.Length(max=60))
 
 
@@ -156,7 +180,11 @@ class ExpressTrackingSchema(Schema):
 
 
 class ExpressEventArgs(Schema):
-    time = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"description": "ISO time, e.g. 2026-05-01T14:30"})
+    time = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "ISO time, e.g. 2026-05-01T14:30"},
+    )
     text = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
@@ -165,12 +193,26 @@ class ExpressEventArgs(Schema):
 
 def template_dict(t) -> dict:
     return {
-        "id": t.id, "name": t.name, "charge_by": t.charge_by, "first_units": t.first_units, "first_fee": t.first_fee,
-        "additional_units": t.additional_units, "additional_fee": t.additional_fee, "free_over_amount": t.free_over_amount,
-        "free_over_pieces": t.free_over_pieces, "is_default": t.is_default,
+        "id": t.id,
+        "name": t.name,
+        "charge_by": t.charge_by,
+        "first_units": t.first_units,
+        "first_fee": t.first_fee,
+        "additional_units": t.additional_units,
+        "additional_fee": t.additional_fee,
+        "free_over_amount": t.free_over_amount,
+        "free_over_pieces": t.free_over_pieces,
+        "is_default": t.is_default,
         "regions": [
-            {"province": r.province, "city": r.city, "served": r.served, "first_units": r.first_units, "first_fee": r.first_fee,
-             "additional_units": r.additional_units, "additional_fee": r.additional_fee}
+            {
+                "province": r.province,
+                "city": r.city,
+                "served": r.served,
+                "first_units": r.first_units,
+                "first_fee": r.first_fee,
+                "additional_units": r.additional_units,
+                "additional_fee": r.additional_fee,
+            }
             for r in t.regions
         ],
     }
@@ -178,8 +220,13 @@ def template_dict(t) -> dict:
 
 def tracking_dict(order) -> dict:
     return {
-        "order_id": order.id, "number": order.number, "status": order.status, "delivery_method": order.delivery_method,
-        "delivery_label": order.delivery_label, "carrier": order.carrier, "tracking_no": order.tracking_no,
+        "order_id": order.id,
+        "number": order.number,
+        "status": order.status,
+        "delivery_method": order.delivery_method,
+        "delivery_label": order.delivery_label,
+        "carrier": order.carrier,
+        "tracking_no": order.tracking_no,
         "shipped_at": order.shipped_at,
         "events": [{"time": e.time, "text": e.text, "location": e.location} for e in service.tracking_events(order)],
     }
@@ -308,7 +355,9 @@ def seller_ship(args, order_id):
     """Ship a paid express order with a carrier and a tracking number."""
     seller_id = _seller_id()
     order = service.seller_order(seller_id, order_id)
-    service.ship(seller_id, order, args["carrier"], args["tracking_no"], actor=current_user, carrier_name=args["carrier_name"])
+    service.ship(
+        seller_id, order, args["carrier"], args["tracking_no"], actor=current_user, carrier_name=args["carrier_name"]
+    )
     return tracking_dict(order)
 
 
@@ -322,7 +371,12 @@ def seller_ship_batch(args):
     shipment, blank tracking number, unknown carrier)."""
     seller_id = _seller_id()
     found = service.orders_by_id(seller_id, [i["order_id"] for i in args["items"]])
-    items = [service.ShipItem(str(i["order_id"]), found.get(i["order_id"]), i["carrier"], i["carrier_name"], i["tracking_no"]) for i in args["items"]]
+    items = [
+        service.ShipItem(
+            str(i["order_id"]), found.get(i["order_id"]), i["carrier"], i["carrier_name"], i["tracking_no"]
+        )
+        for i in args["items"]
+    ]
     results = service.ship_many(seller_id, items, actor=current_user)
     for result, item in zip(results, args["items"]):
         result["order_id"] = item["order_id"]  # echo what was asked

@@ -54,13 +54,19 @@ def templates(include_deleted: bool = False) -> list[ExpressTemplate]:
 
 
 def get_template(template_id) -> ExpressTemplate:
-    t = db.session.get(ExpressTemplate, template_id) if isinstance(template_id, int) and 0 < template_id <= MAX_ID else None
+    t = (
+        db.session.get(ExpressTemplate, template_id)
+        if isinstance(template_id, int) and 0 < template_id <= MAX_ID
+        else None
+    )
     if t is None or t.deleted:
         raise NotFound(_("delivery template"))
     return t
 
 
-def _int(data: dict, key: str, *, minimum: int = 0, maximum: int = MAX_FEE, required: bool = True, prefix: str = "") -> int | None:
+def _int(
+    data: dict, key: str, *, minimum: int = 0, maximum: int = MAX_FEE, required: bool = True, prefix: str = ""
+) -> int | None:
     value = data.get(key)
     name = prefix + key
     if value is None or value == "":
@@ -112,7 +118,9 @@ def clean_template(data: dict) -> tuple[dict, list[dict]]:
         if not province:
             raise DomainError(prefix + "province", _("Enter the province."))
         if len(province) > 30 or len(city) > 30:
-            raise DomainError(prefix + ("province" if len(province) > 30 else "city"), _("At most %(n)d characters.", n=30))
+            raise DomainError(
+                prefix + ("province" if len(province) > 30 else "city"), _("At most %(n)d characters.", n=30)
+            )
         key = (F.norm_region(province), F.norm_region(city))
         if key in seen:
             raise DomainError(prefix + "province", _("%(region)s is listed twice.", region=province + city))
@@ -120,8 +128,15 @@ def clean_template(data: dict) -> tuple[dict, list[dict]]:
         served = raw.get("served", True)
         if isinstance(served, str):
             served = served.lower() not in ("0", "false", "no", "off", "")
-        rule = {"province": province, "city": city, "served": bool(served),
-                "first_units": None, "first_fee": None, "additional_units": None, "additional_fee": None}
+        rule = {
+            "province": province,
+            "city": city,
+            "served": bool(served),
+            "first_units": None,
+            "first_fee": None,
+            "additional_units": None,
+            "additional_fee": None,
+        }
         if rule["served"]:
             rule["first_units"] = _int(raw, "first_units", minimum=1, maximum=MAX_UNITS, prefix=prefix)
             rule["first_fee"] = _int(raw, "first_fee", prefix=prefix)
@@ -138,7 +153,11 @@ def save_template(data: dict, template: ExpressTemplate | None = None) -> Expres
         if template is None:
             template = ExpressTemplate(**fields)
             db.session.add(template)
-            if not db.session.execute(select(ExpressTemplate.id).where(ExpressTemplate.is_default.is_(True), ExpressTemplate.deleted.is_(False)).limit(1)).first():
+            if not db.session.execute(
+                select(ExpressTemplate.id)
+                .where(ExpressTemplate.is_default.is_(True), ExpressTemplate.deleted.is_(False))
+                .limit(1)
+            ).first():
                 template.is_default = True  # the first template is the platform's default
         else:
             for k, v in fields.items():
@@ -199,7 +218,12 @@ def choose_templates(seller_id: int | None, template_ids, default_id=None) -> li
     for tid in ids:
         if not isinstance(tid, int) or isinstance(tid, bool):
             raise DomainError("template_ids", _("Template ids are whole numbers."))
-    found = {t.id for t in db.session.execute(select(ExpressTemplate).where(ExpressTemplate.id.in_(ids or [0]), ExpressTemplate.deleted.is_(False))).scalars()}
+    found = {
+        t.id
+        for t in db.session.execute(
+            select(ExpressTemplate).where(ExpressTemplate.id.in_(ids or [0]), ExpressTemplate.deleted.is_(False))
+        ).scalars()
+    }
     unknown = [tid for tid in ids if tid not in found]
     if unknown:
         raise DomainError("template_ids", _("Unknown delivery template %(id)s.", id=unknown[0]))
@@ -229,7 +253,9 @@ def _seller_cond(seller_id: int | None):
     return Product.seller_id.is_(None) if seller_id is None else Product.seller_id == seller_id
 
 
-def seller_products(seller_id: int | None, limit: int = 200, after: int | None = None) -> list[tuple[Product, int | None]]:
+def seller_products(
+    seller_id: int | None, limit: int = 200, after: int | None = None
+) -> list[tuple[Product, int | None]]:
     """The seller's products with the template each points to (or None)."""
     q = (
         select(Product, ExpressProductTemplate.template_id)
@@ -290,8 +316,13 @@ def to_spec(t: ExpressTemplate) -> F.Template:
             rate = F.Rate(r.first_units, r.first_fee or 0, r.additional_units or 1, r.additional_fee or 0)
         regions.append(F.RegionRule(r.province, r.city or "", r.served, rate))
     return F.Template(
-        t.id, t.name, t.charge_by, F.Rate(t.first_units, t.first_fee, t.additional_units, t.additional_fee),
-        tuple(regions), t.free_over_amount or 0, t.free_over_pieces or 0,
+        t.id,
+        t.name,
+        t.charge_by,
+        F.Rate(t.first_units, t.first_fee, t.additional_units, t.additional_fee),
+        tuple(regions),
+        t.free_over_amount or 0,
+        t.free_over_pieces or 0,
     )
 
 
@@ -302,14 +333,23 @@ def resolve_templates(seller_id: int | None, product_ids) -> dict[int, ExpressTe
     product_ids = list(dict.fromkeys(product_ids))
     chosen = seller_choices(seller_id)
     chosen_ids = {c.template_id for c in chosen}
-    links = dict(db.session.execute(
-        select(ExpressProductTemplate.product_id, ExpressProductTemplate.template_id).where(ExpressProductTemplate.product_id.in_(product_ids or [0]))
-    ).all())
+    links = dict(
+        db.session.execute(
+            select(ExpressProductTemplate.product_id, ExpressProductTemplate.template_id).where(
+                ExpressProductTemplate.product_id.in_(product_ids or [0])
+            )
+        ).all()
+    )
     default_id = next((c.template_id for c in chosen if c.is_default), None)
     wanted = {tid for tid in links.values() if tid in chosen_ids}
     if default_id is not None:
         wanted.add(default_id)
-    by_id = {t.id: t for t in db.session.execute(select(ExpressTemplate).where(ExpressTemplate.id.in_(wanted or {0}), ExpressTemplate.deleted.is_(False))).scalars()}
+    by_id = {
+        t.id: t
+        for t in db.session.execute(
+            select(ExpressTemplate).where(ExpressTemplate.id.in_(wanted or {0}), ExpressTemplate.deleted.is_(False))
+        ).scalars()
+    }
     fallback = by_id.get(default_id) if default_id is not None else None
     if fallback is None:
         fallback = platform_default()
@@ -332,7 +372,9 @@ def option_for(group, address):
     resolved = resolve_templates(group.seller_id, [line.product_id for line in lines])
     missing = [line for line in lines if resolved.get(line.product_id) is None]
     if missing:
-        return DeliveryOption(CODE, label, 0, available=False, reason=_("No delivery template applies to %(name)s.", name=missing[0].name))
+        return DeliveryOption(
+            CODE, label, 0, available=False, reason=_("No delivery template applies to %(name)s.", name=missing[0].name)
+        )
     specs: dict[int, F.Template] = {}
     items = []
     for line in lines:
@@ -344,8 +386,19 @@ def option_for(group, address):
     city = getattr(address, "city", None) if address is not None else None
     result = F.compute_fee(items, province, city)
     if not result.available:
-        return DeliveryOption(CODE, label, 0, available=False, reason=_("Express delivery does not reach %(region)s.", region=result.unserved_region))
-    data = {"templates": [{"id": p.template_id, "name": specs[p.template_id].name, "units": p.units, "fee": p.fee, "free": p.free} for p in result.parts]}
+        return DeliveryOption(
+            CODE,
+            label,
+            0,
+            available=False,
+            reason=_("Express delivery does not reach %(region)s.", region=result.unserved_region),
+        )
+    data = {
+        "templates": [
+            {"id": p.template_id, "name": specs[p.template_id].name, "units": p.units, "fee": p.fee, "free": p.free}
+            for p in result.parts
+        ]
+    }
     return DeliveryOption(CODE, label, result.fee, data=data)
 
 
@@ -369,15 +422,21 @@ def seller_order(seller_id: int | None, order_id) -> Order:
     return order
 
 
-def check_ship(seller_id: int | None, order: Order | None, carrier: str, tracking_no: str, carrier_name: str = "") -> tuple[str, str]:
+def check_ship(
+    seller_id: int | None, order: Order | None, carrier: str, tracking_no: str, carrier_name: str = ""
+) -> tuple[str, str]:
     """Why ``order`` cannot ship as asked (a DomainError), else (carrier
     name, tracking number) to store."""
     if order is None or order.seller_id != seller_id:
         raise DomainError("order", _("Unknown order."), code="not_found", status=404)
     if order.delivery_method != CODE:
-        raise DomainError("order", _("Order %(number)s is not an express order.", number=order.number), code="conflict", status=409)
+        raise DomainError(
+            "order", _("Order %(number)s is not an express order.", number=order.number), code="conflict", status=409
+        )
     if order.status != state.PAID:
-        raise DomainError("order", _("Order %(number)s is not awaiting shipment.", number=order.number), code="conflict", status=409)
+        raise DomainError(
+            "order", _("Order %(number)s is not awaiting shipment.", number=order.number), code="conflict", status=409
+        )
     name = carriers.resolve(carrier, carrier_name)
     if name is None:
         if (carrier or "").strip().lower() == carriers.OTHER:
@@ -391,7 +450,9 @@ def check_ship(seller_id: int | None, order: Order | None, carrier: str, trackin
     return name, tracking_no
 
 
-def ship(seller_id: int | None, order: Order, carrier: str, tracking_no: str, *, actor, carrier_name: str = "") -> Order:
+def ship(
+    seller_id: int | None, order: Order, carrier: str, tracking_no: str, *, actor, carrier_name: str = ""
+) -> Order:
     """Ship one paid express order of the seller (commits, or writes nothing)."""
     name, number = check_ship(seller_id, order, carrier, tracking_no, carrier_name)
     kind = "seller" if seller_id is not None else "platform"
@@ -419,12 +480,30 @@ def ship_many(seller_id: int | None, items: list[ShipItem], *, actor) -> list[di
             if order is not None and order.seller_id == seller_id:
                 db.session.refresh(order)
             visible = order is not None and order.seller_id == seller_id
-            results.append({"key": item.key, "order_id": order.id if visible else None, "ok": False, "code": exc.code,
-                            "field": exc.field, "error": str(exc.message)})
+            results.append(
+                {
+                    "key": item.key,
+                    "order_id": order.id if visible else None,
+                    "ok": False,
+                    "code": exc.code,
+                    "field": exc.field,
+                    "error": str(exc.message),
+                }
+            )
             continue
         seen.add(order.id)
-        results.append({"key": item.key, "order_id": order.id, "ok": True, "code": None, "field": None, "error": None,
-                        "carrier": order.carrier, "tracking_no": order.tracking_no})
+        results.append(
+            {
+                "key": item.key,
+                "order_id": order.id,
+                "ok": True,
+                "code": None,
+                "field": None,
+                "error": None,
+                "carrier": order.carrier,
+                "tracking_no": order.tracking_no,
+            }
+        )
     return results
 
 
@@ -485,8 +564,10 @@ def parse_csv(raw: bytes) -> list[tuple[int, str, str, str]]:
 def ship_csv(seller_id: int | None, raw: bytes, *, actor) -> list[dict]:
     rows = parse_csv(raw)
     found = orders_by_number(seller_id, [r[1] for r in rows])
-    items = [ShipItem(key=str(n), order=found.get(number), carrier=carrier, carrier_name="", tracking_no=tracking)
-             for n, number, carrier, tracking in rows]
+    items = [
+        ShipItem(key=str(n), order=found.get(number), carrier=carrier, carrier_name="", tracking_no=tracking)
+        for n, number, carrier, tracking in rows
+    ]
     results = ship_many(seller_id, items, actor=actor)
     for result, (n, number, _carrier, _tracking) in zip(results, rows):
         result.update(row=n, number=number)
@@ -495,16 +576,26 @@ def ship_csv(seller_id: int | None, raw: bytes, *, actor) -> list[dict]:
 
 def awaiting_shipment(seller_id: int | None, limit: int = 200) -> list[Order]:
     cond = Order.seller_id.is_(None) if seller_id is None else Order.seller_id == seller_id
-    return list(db.session.execute(
-        select(Order).where(cond, Order.status == state.PAID, Order.delivery_method == CODE).order_by(Order.id).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Order)
+            .where(cond, Order.status == state.PAID, Order.delivery_method == CODE)
+            .order_by(Order.id)
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def recent_shipped(seller_id: int | None, limit: int = 50) -> list[Order]:
     cond = Order.seller_id.is_(None) if seller_id is None else Order.seller_id == seller_id
-    return list(db.session.execute(
-        select(Order).where(cond, Order.delivery_method == CODE, Order.shipped_at.is_not(None)).order_by(Order.shipped_at.desc(), Order.id.desc()).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Order)
+            .where(cond, Order.delivery_method == CODE, Order.shipped_at.is_not(None))
+            .order_by(Order.shipped_at.desc(), Order.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
 
 
 # --- Tracking -----------------------------------------------------------------------------------
@@ -521,7 +612,9 @@ def manual_events(order: Order) -> list:
     from jishi_delivery_express.hookspecs import TrackingEvent
 
     rows = db.session.execute(
-        select(ExpressTrackingEvent).where(ExpressTrackingEvent.order_id == order.id).order_by(ExpressTrackingEvent.happened_at, ExpressTrackingEvent.id)
+        select(ExpressTrackingEvent)
+        .where(ExpressTrackingEvent.order_id == order.id)
+        .order_by(ExpressTrackingEvent.happened_at, ExpressTrackingEvent.id)
     ).scalars()
     return [TrackingEvent(time=r.happened_at, text=r.text) for r in rows]
 
@@ -558,7 +651,9 @@ def add_event(seller_id: int | None, order: Order, when, text: str, *, actor) ->
         raise DomainError("text", _("Enter what happened."))
     if len(text) > 200:
         raise DomainError("text", _("At most %(n)d characters.", n=200))
-    event = ExpressTrackingEvent(order_id=order.id, happened_at=happened, text=text, created_by=getattr(actor, "id", None))
+    event = ExpressTrackingEvent(
+        order_id=order.id, happened_at=happened, text=text, created_by=getattr(actor, "id", None)
+    )
     db.session.add(event)
     commit()
     return event

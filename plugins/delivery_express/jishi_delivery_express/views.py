@@ -61,8 +61,13 @@ def _form_data(form) -> dict:
         province = form.get(prefix + "province", "").strip()
         if not province:
             continue
-        row = {"province": province, "city": form.get(prefix + "city", ""), "served": form.get(prefix + "served", "1") == "1",
-               "first_units": form.get(prefix + "first_units", ""), "additional_units": form.get(prefix + "additional_units", "")}
+        row = {
+            "province": province,
+            "city": form.get(prefix + "city", ""),
+            "served": form.get(prefix + "served", "1") == "1",
+            "first_units": form.get(prefix + "first_units", ""),
+            "additional_units": form.get(prefix + "additional_units", ""),
+        }
         for k in FEE_FIELDS:
             row[k] = _yuan(form.get(prefix + k, ""), f"regions.{len(regions)}.{k}")
         regions.append(row)
@@ -72,18 +77,36 @@ def _form_data(form) -> dict:
 
 def _form_values(t) -> dict:
     if t is None:
-        return {"name": "", "charge_by": "piece", "first_units": 1, "first_fee": "", "additional_units": 1, "additional_fee": "",
-                "free_over_amount": "", "free_over_pieces": "", "regions": []}
+        return {
+            "name": "",
+            "charge_by": "piece",
+            "first_units": 1,
+            "first_fee": "",
+            "additional_units": 1,
+            "additional_fee": "",
+            "free_over_amount": "",
+            "free_over_pieces": "",
+            "regions": [],
+        }
     return {
-        "name": t.name, "charge_by": t.charge_by, "first_units": t.first_units, "first_fee": fen_to_yuan_str(t.first_fee),
-        "additional_units": t.additional_units, "additional_fee": fen_to_yuan_str(t.additional_fee),
+        "name": t.name,
+        "charge_by": t.charge_by,
+        "first_units": t.first_units,
+        "first_fee": fen_to_yuan_str(t.first_fee),
+        "additional_units": t.additional_units,
+        "additional_fee": fen_to_yuan_str(t.additional_fee),
         "free_over_amount": fen_to_yuan_str(t.free_over_amount) if t.free_over_amount else "",
         "free_over_pieces": t.free_over_pieces or "",
         "regions": [
-            {"province": r.province, "city": r.city, "served": r.served, "first_units": r.first_units or "",
-             "first_fee": fen_to_yuan_str(r.first_fee) if r.first_fee is not None else "",
-             "additional_units": r.additional_units or "",
-             "additional_fee": fen_to_yuan_str(r.additional_fee) if r.additional_fee is not None else ""}
+            {
+                "province": r.province,
+                "city": r.city,
+                "served": r.served,
+                "first_units": r.first_units or "",
+                "first_fee": fen_to_yuan_str(r.first_fee) if r.first_fee is not None else "",
+                "additional_units": r.additional_units or "",
+                "additional_fee": fen_to_yuan_str(r.additional_fee) if r.additional_fee is not None else "",
+            }
             for r in t.regions
         ],
     }
@@ -118,19 +141,38 @@ def _template_form(t):
             t = service.save_template(_form_data(request.form), t)
         except DomainError as exc:
             error = exc
-            values = {k: request.form.get(k, "") for k in ("name", "charge_by", "first_units", "first_fee", "additional_units", "additional_fee", "free_over_amount", "free_over_pieces")}
+            values = {
+                k: request.form.get(k, "")
+                for k in (
+                    "name",
+                    "charge_by",
+                    "first_units",
+                    "first_fee",
+                    "additional_units",
+                    "additional_fee",
+                    "free_over_amount",
+                    "free_over_pieces",
+                )
+            }
             values["regions"] = []
             for i in range(100):
                 prefix = f"region-{i}-"
                 if prefix + "province" not in request.form:
                     break
-                values["regions"].append({k: request.form.get(prefix + k, "") for k in ("province", "city", "first_units", "first_fee", "additional_units", "additional_fee")}
-                                         | {"served": request.form.get(prefix + "served", "1") == "1"})
+                values["regions"].append(
+                    {
+                        k: request.form.get(prefix + k, "")
+                        for k in ("province", "city", "first_units", "first_fee", "additional_units", "additional_fee")
+                    }
+                    | {"served": request.form.get(prefix + "served", "1") == "1"}
+                )
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("express_admin.templates"))
     rows = list(values["regions"]) + [{"province": "", "city": "", "served": True}] * REGION_ROWS_EXTRA
-    return render_template("express/admin_template_form.html", template=t, values=values, rows=rows, error=error), (422 if error else 200)
+    return render_template("express/admin_template_form.html", template=t, values=values, rows=rows, error=error), (
+        422 if error else 200
+    )
 
 
 @admin.route("/templates/<int:template_id>/default", methods=["POST"])
@@ -163,15 +205,23 @@ def settings():
         try:
             ids = [int(v) for v in request.form.getlist("template_id") if v.isdigit()]
             default = request.form.get("default_id", "")
-            service.choose_templates(scope.seller_id, ids, int(default) if default.isdigit() and int(default) in ids else None)
+            service.choose_templates(
+                scope.seller_id, ids, int(default) if default.isdigit() and int(default) in ids else None
+            )
         except DomainError as exc:
             error = exc
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("express_seller.settings"))
     choices = {c.template_id: c for c in service.seller_choices(scope.seller_id)}
-    return render_template("express/seller_settings.html", scope=scope, templates=service.templates(), choices=choices,
-                           platform_default=service.platform_default(), error=error), (422 if error else 200)
+    return render_template(
+        "express/seller_settings.html",
+        scope=scope,
+        templates=service.templates(),
+        choices=choices,
+        platform_default=service.platform_default(),
+        error=error,
+    ), (422 if error else 200)
 
 
 @seller.route("/products", methods=["GET", "POST"])
@@ -198,8 +248,12 @@ def products():
         return redirect(url_for("express_seller.products"))
     chosen = service.seller_choices(scope.seller_id)
     names = {t.id: t.name for t in service.templates()}
-    return render_template("express/seller_products.html", scope=scope, rows=service.seller_products(scope.seller_id),
-                           chosen=[(c.template_id, names.get(c.template_id, ""), c.is_default) for c in chosen])
+    return render_template(
+        "express/seller_products.html",
+        scope=scope,
+        rows=service.seller_products(scope.seller_id),
+        chosen=[(c.template_id, names.get(c.template_id, ""), c.is_default) for c in chosen],
+    )
 
 
 @seller.route("/orders")
@@ -210,8 +264,14 @@ def orders():
 
 
 def _orders_page(scope, results=None, status=200):
-    return render_template("express/seller_orders.html", scope=scope, orders=service.awaiting_shipment(scope.seller_id),
-                           shipped=service.recent_shipped(scope.seller_id), carriers=carriers.choices(), results=results), status
+    return render_template(
+        "express/seller_orders.html",
+        scope=scope,
+        orders=service.awaiting_shipment(scope.seller_id),
+        shipped=service.recent_shipped(scope.seller_id),
+        carriers=carriers.choices(),
+        results=results,
+    ), status
 
 
 @seller.route("/orders/ship", methods=["POST"])
@@ -225,8 +285,13 @@ def orders_ship():
         return redirect(url_for("express_seller.orders"))
     found = service.orders_by_id(scope.seller_id, ids)
     items = [
-        service.ShipItem(str(i), found.get(i), request.form.get(f"carrier-{i}", ""), request.form.get(f"carrier_name-{i}", ""),
-                         request.form.get(f"tracking-{i}", ""))
+        service.ShipItem(
+            str(i),
+            found.get(i),
+            request.form.get(f"carrier-{i}", ""),
+            request.form.get(f"carrier_name-{i}", ""),
+            request.form.get(f"tracking-{i}", ""),
+        )
         for i in dict.fromkeys(ids)
     ]
     results = service.ship_many(scope.seller_id, items, actor=current_user)
@@ -264,7 +329,13 @@ def _order_or_404(scope, order_id):
 def order(order_id):
     scope = _scope()
     o = _order_or_404(scope, order_id)
-    return render_template("express/seller_order.html", scope=scope, order=o, events=service.tracking_events(o), carriers=carriers.choices())
+    return render_template(
+        "express/seller_order.html",
+        scope=scope,
+        order=o,
+        events=service.tracking_events(o),
+        carriers=carriers.choices(),
+    )
 
 
 @seller.route("/orders/<int:order_id>/ship", methods=["POST"])
@@ -273,8 +344,14 @@ def order_ship(order_id):
     scope = _scope()
     o = _order_or_404(scope, order_id)
     try:
-        service.ship(scope.seller_id, o, request.form.get("carrier", ""), request.form.get("tracking_no", ""), actor=current_user,
-                     carrier_name=request.form.get("carrier_name", ""))
+        service.ship(
+            scope.seller_id,
+            o,
+            request.form.get("carrier", ""),
+            request.form.get("tracking_no", ""),
+            actor=current_user,
+            carrier_name=request.form.get("carrier_name", ""),
+        )
     except DomainError as exc:
         flash(exc.message, "error")
     else:
@@ -288,7 +365,9 @@ def order_event(order_id):
     scope = _scope()
     o = _order_or_404(scope, order_id)
     try:
-        service.add_event(scope.seller_id, o, request.form.get("time", ""), request.form.get("text", ""), actor=current_user)
+        service.add_event(
+            scope.seller_id, o, request.form.get("time", ""), request.form.get("text", ""), actor=current_user
+        )
     except DomainError as exc:
         flash(exc.message, "error")
     else:

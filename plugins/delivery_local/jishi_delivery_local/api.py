@@ -24,7 +24,12 @@ from marshmallow import Schema, fields, validate
 
 from jishi_delivery_local import rules, service
 
-api = Blueprint("delivery_local_api", __name__, url_prefix="/api/v1", description="Local delivery (同城配送): settings, slots, dispatch.")
+api = Blueprint(
+    "delivery_local_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Local delivery (同城配送): settings, slots, dispatch.",
+)
 
 
 # -- schemas -------------------------------------------------------------------
@@ -43,13 +48,23 @@ class WindowSchema(Schema):
 
 class SettingsSchema(Schema):
     enabled = fields.Boolean(load_default=False)
-    lat = fields.Float(allow_none=True, load_default=None, allow_nan=False, metadata={"description": "shop latitude, degrees"})
-    lng = fields.Float(allow_none=True, load_default=None, allow_nan=False, metadata={"description": "shop longitude, degrees"})
+    lat = fields.Float(
+        allow_none=True, load_default=None, allow_nan=False, metadata={"description": "shop latitude, degrees"}
+    )
+    lng = fields.Float(
+        allow_none=True, load_default=None, allow_nan=False, metadata={"description": "shop longitude, degrees"}
+    )
     radius_m = StrictInt(load_default=rules.DEFAULT_RADIUS_M, metadata={"description": "service radius in metres"})
     tiers = fields.List(fields.Nested(TierSchema), load_default=list, validate=validate.Length(max=service.MAX_TIERS))
     min_amount = Money(load_default=0, metadata={"description": "minimum goods amount of an order, fen"})
-    free_over = Money(allow_none=True, load_default=None, metadata={"description": "free delivery from this goods amount (fen); null: never"})
-    slots = fields.List(fields.Nested(WindowSchema), load_default=list, validate=validate.Length(max=service.MAX_WINDOWS))
+    free_over = Money(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "free delivery from this goods amount (fen); null: never"},
+    )
+    slots = fields.List(
+        fields.Nested(WindowSchema), load_default=list, validate=validate.Length(max=service.MAX_WINDOWS)
+    )
     days_ahead = StrictInt(load_default=rules.DEFAULT_DAYS_AHEAD)
     lead_minutes = StrictInt(load_default=rules.DEFAULT_LEAD_MINUTES)
 
@@ -96,7 +111,9 @@ class LocalOrderSchema(Schema):
 
 
 class LocalOrderListArgs(Schema):
-    status = fields.String(load_default=None, validate=validate.OneOf(("paid", "shipped", "received", "completed", "closed")))
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(("paid", "shipped", "received", "completed", "closed"))
+    )
     date = fields.Date(load_default=None, metadata={"description": "the slot's day"})
 
 
@@ -115,21 +132,35 @@ class DispatchArgs(Schema):
 def slot_dict(slot: rules.Slot) -> dict:
     available = slot.bookable and not slot.full
     return {
-        "id": slot.id, "date": slot.day.isoformat(), "start": f"{slot.window.start:%H:%M}", "end": f"{slot.window.end:%H:%M}",
-        "capacity": slot.window.capacity, "remaining": slot.remaining, "available": available,
+        "id": slot.id,
+        "date": slot.day.isoformat(),
+        "start": f"{slot.window.start:%H:%M}",
+        "end": f"{slot.window.end:%H:%M}",
+        "capacity": slot.window.capacity,
+        "remaining": slot.remaining,
+        "available": available,
         "reason": None if available else (slot.why or "full"),
     }
 
 
 def order_dict(order, delivery) -> dict:
     return {
-        "order_id": order.id, "number": order.number, "status": order.status,
-        "slot": f"{delivery.day.isoformat()} {delivery.slot_window}" if delivery else (order.delivery_data or {}).get("slot", ""),
+        "order_id": order.id,
+        "number": order.number,
+        "status": order.status,
+        "slot": f"{delivery.day.isoformat()} {delivery.slot_window}"
+        if delivery
+        else (order.delivery_data or {}).get("slot", ""),
         "distance_m": delivery.distance_m if delivery else (order.delivery_data or {}).get("distance_m"),
-        "courier_name": delivery.courier_name if delivery else "", "courier_phone": delivery.courier_phone if delivery else "",
-        "goods_amount": order.goods_amount, "delivery_fee": order.delivery_fee, "pay_amount": order.pay_amount,
-        "address": order.address, "slot_released": bool(delivery and delivery.released_at),
-        "dispatched_at": delivery.dispatched_at if delivery else None, "delivered_at": delivery.delivered_at if delivery else None,
+        "courier_name": delivery.courier_name if delivery else "",
+        "courier_phone": delivery.courier_phone if delivery else "",
+        "goods_amount": order.goods_amount,
+        "delivery_fee": order.delivery_fee,
+        "pay_amount": order.pay_amount,
+        "address": order.address,
+        "slot_released": bool(delivery and delivery.released_at),
+        "dispatched_at": delivery.dispatched_at if delivery else None,
+        "delivered_at": delivery.delivered_at if delivery else None,
     }
 
 
@@ -211,5 +242,10 @@ def public_slots(args):
     slots = service.slots(seller_id, cfg)
     if args.get("date"):
         slots = [s for s in slots if s.day == args["date"]]
-    return {"seller_id": seller_id, "radius_m": cfg.radius_m, "min_amount": cfg.min_amount, "free_over": cfg.free_over,
-            "slots": [slot_dict(s) for s in slots]}
+    return {
+        "seller_id": seller_id,
+        "radius_m": cfg.radius_m,
+        "min_amount": cfg.min_amount,
+        "free_over": cfg.free_over,
+        "slots": [slot_dict(s) for s in slots],
+    }

@@ -35,11 +35,17 @@ def reason(q: rules.Quote, cfg: rules.Config) -> str:
     if q.code == rules.NO_LOCATION:
         return _("This address has no location; pick it on the map or add its coordinates.")
     if q.code == rules.OUT_OF_RANGE:
-        return _("This address is %(distance)s away, outside the %(radius)s delivery radius.",
-                 distance=_km(q.distance_m), radius=_km(cfg.radius_m))
+        return _(
+            "This address is %(distance)s away, outside the %(radius)s delivery radius.",
+            distance=_km(q.distance_m),
+            radius=_km(cfg.radius_m),
+        )
     if q.code == rules.BELOW_MINIMUM:
-        return _("Local delivery starts at %(minimum)s of goods; add %(short)s more.",
-                 minimum=format_fen(cfg.min_amount), short=format_fen(q.short))
+        return _(
+            "Local delivery starts at %(minimum)s of goods; add %(short)s more.",
+            minimum=format_fen(cfg.min_amount),
+            short=format_fen(q.short),
+        )
     return ""
 
 
@@ -55,10 +61,20 @@ def option_for(group, address, checkout, cfg: rules.Config) -> DeliveryOption:
         except ValueError:
             pass
         else:
-            data.update(slot=f"{sid.day.isoformat()} {sid.window_key}", slot_date=sid.day.isoformat(), slot_window=sid.window_key)
+            data.update(
+                slot=f"{sid.day.isoformat()} {sid.window_key}",
+                slot_date=sid.day.isoformat(),
+                slot_window=sid.window_key,
+            )
     label = _("Local delivery")
-    return DeliveryOption(code=service.METHOD, label=label, fee=q.fee if q.available else 0, available=q.available,
-                          reason=reason(q, cfg), data=data)
+    return DeliveryOption(
+        code=service.METHOD,
+        label=label,
+        fee=q.fee if q.available else 0,
+        available=q.available,
+        reason=reason(q, cfg),
+        data=data,
+    )
 
 
 @hookimpl(trylast=True)  # after other delivery plugins: never the preselected option

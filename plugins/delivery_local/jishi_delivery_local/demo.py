@@ -15,12 +15,20 @@ BUYER_AT = (30.2650, 120.1500)  # about 1.1 km south-west of the lake shop
 
 def settings(lat: float, lng: float) -> dict:
     return {
-        "enabled": True, "lat": lat, "lng": lng, "radius_m": 5000,
+        "enabled": True,
+        "lat": lat,
+        "lng": lng,
+        "radius_m": 5000,
         "tiers": [{"max_distance_m": 3000, "fee": 500}, {"max_distance_m": 5000, "fee": 800}],
-        "min_amount": 2000, "free_over": 9900,
-        "slots": [{"start": "10:00", "end": "12:00", "capacity": 5}, {"start": "14:00", "end": "16:00", "capacity": 5},
-                  {"start": "18:00", "end": "20:00", "capacity": 5}],
-        "days_ahead": 3, "lead_minutes": 30,
+        "min_amount": 2000,
+        "free_over": 9900,
+        "slots": [
+            {"start": "10:00", "end": "12:00", "capacity": 5},
+            {"start": "14:00", "end": "16:00", "capacity": 5},
+            {"start": "18:00", "end": "20:00", "capacity": 5},
+        ],
+        "days_ahead": 3,
+        "lead_minutes": 30,
     }
 
 
@@ -49,7 +57,11 @@ def place(data: dict) -> str | None:
     from jishi.orders.models import Order
 
     buyer, address = data.get("buyer"), data.get("address")
-    products = [p for p in data.get("products") or [] if p.seller_id is None and not p.is_virtual and p.skus and p.skus[0].stock > 2]
+    products = [
+        p
+        for p in data.get("products") or []
+        if p.seller_id is None and not p.is_virtual and p.skus and p.skus[0].stock > 2
+    ]
     if buyer is None or address is None or not products:
         return None
     product = max(products, key=lambda p: p.skus[0].price)
@@ -62,8 +74,13 @@ def place(data: dict) -> str | None:
         try:
             key = build_checkout(buyer, items, address.id).groups[0].key
             db.session.rollback()
-            [payment] = place_order(buyer, items, address.id, {"delivery": {key: "local"}, "local_slot": {key: free[0].id}},
-                                    idempotency_key="demo-local-1")
+            [payment] = place_order(
+                buyer,
+                items,
+                address.id,
+                {"delivery": {key: "local"}, "local_slot": {key: free[0].id}},
+                idempotency_key="demo-local-1",
+            )
         except CheckoutError:
             db.session.rollback()
             return None

@@ -82,7 +82,11 @@ def template_slot(slot, context):
         selected = co.chosen_slot(checkout, group)
         if not isinstance(selected, str) or not any(s.id == selected for s in slots):
             selected = next((s.id for s in slots if s.bookable and not s.full), None)
-        return Markup(render_template("delivery_local/_checkout_group.html", group=group, option=option, slots=slots, selected=selected))
+        return Markup(
+            render_template(
+                "delivery_local/_checkout_group.html", group=group, option=option, slots=slots, selected=selected
+            )
+        )
     if slot in ("order_detail_delivery", "console_order_detail"):
         order = context.get("order")
         if order is None or order.delivery_method != service.METHOD:
@@ -93,8 +97,15 @@ def template_slot(slot, context):
 
             scope = current_scope("console")
             forms = owns(scope, order.seller_id) and scope.can("orders") and not scope.read_only
-        return Markup(render_template("delivery_local/_order_delivery.html", order=order, data=order.delivery_data or {},
-                                      status_text=_status_text(order), forms=forms))
+        return Markup(
+            render_template(
+                "delivery_local/_order_delivery.html",
+                order=order,
+                data=order.delivery_data or {},
+                status_text=_status_text(order),
+                forms=forms,
+            )
+        )
     return None
 
 

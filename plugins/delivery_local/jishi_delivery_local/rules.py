@@ -152,7 +152,7 @@ class SlotId:
 
 
 def parse_hhmm(text: str) -> time:
-    """"09:30" -> time(9, 30); ValueError for anything else."""
+    """ "09:30" -> time(9, 30); ValueError for anything else."""
     if not isinstance(text, str) or not re.fullmatch(r"\d{2}:\d{2}", text.strip()):
         raise ValueError(text)
     hour, minute = (int(p) for p in text.strip().split(":"))

@@ -59,7 +59,9 @@ def now_local(now: datetime | None = None) -> datetime:
 
 
 def settings_row(seller_id: int | None) -> LocalSettings | None:
-    return db.session.execute(select(LocalSettings).where(LocalSettings.seller_key == seller_key(seller_id))).scalar_one_or_none()
+    return db.session.execute(
+        select(LocalSettings).where(LocalSettings.seller_key == seller_key(seller_id))
+    ).scalar_one_or_none()
 
 
 def config_of(row: LocalSettings | None) -> rules.Config:
@@ -74,7 +76,8 @@ def config_of(row: LocalSettings | None) -> rules.Config:
         min_amount=row.min_amount,
         free_over=row.free_over,
         windows=tuple(
-            rules.Window(rules.parse_hhmm(w["start"]), rules.parse_hhmm(w["end"]), int(w["capacity"])) for w in (row.windows or [])
+            rules.Window(rules.parse_hhmm(w["start"]), rules.parse_hhmm(w["end"]), int(w["capacity"]))
+            for w in (row.windows or [])
         ),
         days_ahead=row.days_ahead,
         lead_minutes=row.lead_minutes,
@@ -88,7 +91,11 @@ def config_for(seller_id: int | None) -> rules.Config:
 def configs_for(seller_ids) -> dict[int | None, rules.Config]:
     """Configs of several sellers in one query (checkout of many stores)."""
     keys = {seller_key(s): s for s in seller_ids}
-    rows = db.session.execute(select(LocalSettings).where(LocalSettings.seller_key.in_(list(keys)))).scalars().all() if keys else []
+    rows = (
+        db.session.execute(select(LocalSettings).where(LocalSettings.seller_key.in_(list(keys)))).scalars().all()
+        if keys
+        else []
+    )
     by_key = {r.seller_key: r for r in rows}
     return {sid: config_of(by_key.get(key)) for key, sid in keys.items()}
 
@@ -121,22 +128,41 @@ def validate(data: dict) -> rules.Config:
     enabled = bool(data.get("enabled"))
     lat, lng = data.get("lat"), data.get("lng")
     if (lat is None) != (lng is None):
-        raise LocalDeliveryError("lat" if lat is None else "lng", _("Give both the latitude and the longitude of the shop."))
+        raise LocalDeliveryError(
+            "lat" if lat is None else "lng", _("Give both the latitude and the longitude of the shop.")
+        )
     if lat is not None:
         for name, value, bound in (("lat", lat, 90), ("lng", lng, 180)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or abs(value) > bound:
-                raise LocalDeliveryError(name, _("The latitude is a number from -90 to 90 and the longitude from -180 to 180."))
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or abs(value) > bound
+            ):
+                raise LocalDeliveryError(
+                    name, _("The latitude is a number from -90 to 90 and the longitude from -180 to 180.")
+                )
         lat, lng = float(lat), float(lng)
     elif enabled:
         raise LocalDeliveryError("lat", _("Enter the shop's coordinates to offer local delivery."))
-    radius = _int(data.get("radius_m", rules.DEFAULT_RADIUS_M), "radius_m", 1, MAX_RADIUS_M,
-                  _("The service radius is 1 to %(max)d metres.", max=MAX_RADIUS_M))
+    radius = _int(
+        data.get("radius_m", rules.DEFAULT_RADIUS_M),
+        "radius_m",
+        1,
+        MAX_RADIUS_M,
+        _("The service radius is 1 to %(max)d metres.", max=MAX_RADIUS_M),
+    )
     tiers = []
     for i, tier in enumerate(data.get("tiers") or []):
         if not isinstance(tier, dict):
             raise LocalDeliveryError(f"tiers.{i}", _("Each fee tier has a distance and a fee."))
-        max_m = _int(tier.get("max_distance_m"), f"tiers.{i}.max_distance_m", 1, radius,
-                     _("A tier's distance is 1 metre up to the service radius (%(radius)d m).", radius=radius))
+        max_m = _int(
+            tier.get("max_distance_m"),
+            f"tiers.{i}.max_distance_m",
+            1,
+            radius,
+            _("A tier's distance is 1 metre up to the service radius (%(radius)d m).", radius=radius),
+        )
         fee = _int(tier.get("fee"), f"tiers.{i}.fee", 0, MAX_FEE, _("A tier's fee is 0 to 1000 yuan, in fen."))
         tiers.append(rules.Tier(max_m, fee))
     if len(tiers) > MAX_TIERS:
@@ -147,10 +173,22 @@ def validate(data: dict) -> rules.Config:
             raise LocalDeliveryError("tiers", _("Two fee tiers have the same distance."))
     if enabled and not tiers:
         raise LocalDeliveryError("tiers", _("Add at least one fee tier (a fee of 0 is fine)."))
-    min_amount = _int(data.get("min_amount") or 0, "min_amount", 0, MAX_AMOUNT, _("The minimum order amount is a whole number of fen, 0 or more."))
+    min_amount = _int(
+        data.get("min_amount") or 0,
+        "min_amount",
+        0,
+        MAX_AMOUNT,
+        _("The minimum order amount is a whole number of fen, 0 or more."),
+    )
     free_over = data.get("free_over")
     if free_over is not None:
-        free_over = _int(free_over, "free_over", 1, MAX_AMOUNT, _("The free-delivery threshold is a whole number of fen above 0, or empty."))
+        free_over = _int(
+            free_over,
+            "free_over",
+            1,
+            MAX_AMOUNT,
+            _("The free-delivery threshold is a whole number of fen above 0, or empty."),
+        )
     windows = []
     for i, w in enumerate(data.get("slots") or []):
         if not isinstance(w, dict):
@@ -165,20 +203,41 @@ def validate(data: dict) -> rules.Config:
             raise LocalDeliveryError(f"slots.{i}.end", _("Times are HH:MM, e.g. 10:00.")) from None
         if end <= start:
             raise LocalDeliveryError(f"slots.{i}.end", _("A time slot ends after it starts."))
-        capacity = _int(w.get("capacity"), f"slots.{i}.capacity", 1, MAX_CAPACITY,
-                        _("A time slot takes 1 to %(max)d orders.", max=MAX_CAPACITY))
+        capacity = _int(
+            w.get("capacity"),
+            f"slots.{i}.capacity",
+            1,
+            MAX_CAPACITY,
+            _("A time slot takes 1 to %(max)d orders.", max=MAX_CAPACITY),
+        )
         windows.append(rules.Window(start, end, capacity))
     if len(windows) > MAX_WINDOWS:
         raise LocalDeliveryError("slots", _("At most %(n)d time slots a day.", n=MAX_WINDOWS))
     windows.sort(key=lambda w: (w.start, w.end))
     for i in range(1, len(windows)):
         if windows[i].start < windows[i - 1].end:
-            raise LocalDeliveryError("slots", _("Time slots %(a)s and %(b)s overlap.", a=windows[i - 1].key, b=windows[i].key))
+            raise LocalDeliveryError(
+                "slots", _("Time slots %(a)s and %(b)s overlap.", a=windows[i - 1].key, b=windows[i].key)
+            )
     if enabled and not windows:
         raise LocalDeliveryError("slots", _("Add at least one delivery time slot."))
-    days_ahead = _int(data.get("days_ahead", rules.DEFAULT_DAYS_AHEAD), "days_ahead", 1, 14, _("Slots are bookable 1 to 14 days ahead."))
-    lead = _int(data.get("lead_minutes", rules.DEFAULT_LEAD_MINUTES), "lead_minutes", 0, 1440, _("The lead time is 0 to 1440 minutes."))
-    return rules.Config(enabled, lat, lng, radius, tuple(tiers), min_amount, free_over, tuple(windows), days_ahead, lead)
+    days_ahead = _int(
+        data.get("days_ahead", rules.DEFAULT_DAYS_AHEAD),
+        "days_ahead",
+        1,
+        14,
+        _("Slots are bookable 1 to 14 days ahead."),
+    )
+    lead = _int(
+        data.get("lead_minutes", rules.DEFAULT_LEAD_MINUTES),
+        "lead_minutes",
+        0,
+        1440,
+        _("The lead time is 0 to 1440 minutes."),
+    )
+    return rules.Config(
+        enabled, lat, lng, radius, tuple(tiers), min_amount, free_over, tuple(windows), days_ahead, lead
+    )
 
 
 def save(seller_id: int | None, data: dict) -> rules.Config:
@@ -241,7 +300,9 @@ def _insert_ignore(values: dict):
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - other databases: a savepoint catches the duplicate
         return None
-    return insert(SlotUsage).values(**values).on_conflict_do_nothing(index_elements=["seller_key", "day", "slot_window"])
+    return (
+        insert(SlotUsage).values(**values).on_conflict_do_nothing(index_elements=["seller_key", "day", "slot_window"])
+    )
 
 
 def _ensure_usage_row(key: int, day: date, window: str) -> None:
@@ -266,15 +327,23 @@ def claim(order, cfg: rules.Config, day: date, window: rules.Window, distance: i
     _ensure_usage_row(key, day, window.key)
     usage_id = db.session.execute(
         update(SlotUsage)
-        .where(SlotUsage.seller_key == key, SlotUsage.day == day, SlotUsage.slot_window == window.key,
-               SlotUsage.used + 1 <= window.capacity)
+        .where(
+            SlotUsage.seller_key == key,
+            SlotUsage.day == day,
+            SlotUsage.slot_window == window.key,
+            SlotUsage.used + 1 <= window.capacity,
+        )
         .values(used=SlotUsage.used + 1)
         .returning(SlotUsage.id)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
     if usage_id is None:
         return False
-    db.session.add(LocalDelivery(order_id=order.id, seller_key=key, usage_id=usage_id, day=day, slot_window=window.key, distance_m=distance))
+    db.session.add(
+        LocalDelivery(
+            order_id=order.id, seller_key=key, usage_id=usage_id, day=day, slot_window=window.key, distance_m=distance
+        )
+    )
     return True
 
 
@@ -282,7 +351,11 @@ def release(order) -> bool:
     """Give the order's slot back, at most once, unless it was delivered."""
     usage_id = db.session.execute(
         update(LocalDelivery)
-        .where(LocalDelivery.order_id == order.id, LocalDelivery.released_at.is_(None), LocalDelivery.delivered_at.is_(None))
+        .where(
+            LocalDelivery.order_id == order.id,
+            LocalDelivery.released_at.is_(None),
+            LocalDelivery.delivered_at.is_(None),
+        )
         .values(released_at=utcnow())
         .returning(LocalDelivery.usage_id)
         .execution_options(synchronize_session=False)
@@ -290,7 +363,9 @@ def release(order) -> bool:
     if usage_id is None:
         return False
     db.session.execute(
-        update(SlotUsage).where(SlotUsage.id == usage_id, SlotUsage.used > 0).values(used=SlotUsage.used - 1)
+        update(SlotUsage)
+        .where(SlotUsage.id == usage_id, SlotUsage.used > 0)
+        .values(used=SlotUsage.used - 1)
         .execution_options(synchronize_session=False)
     )
     return True
@@ -310,13 +385,17 @@ def on_transition(order, name: str, from_status: str) -> None:
             release(order)
     elif name == "ship":
         db.session.execute(
-            update(LocalDelivery).where(LocalDelivery.order_id == order.id, LocalDelivery.dispatched_at.is_(None))
-            .values(dispatched_at=now).execution_options(synchronize_session=False)
+            update(LocalDelivery)
+            .where(LocalDelivery.order_id == order.id, LocalDelivery.dispatched_at.is_(None))
+            .values(dispatched_at=now)
+            .execution_options(synchronize_session=False)
         )
     elif name in ("receive", "hand_over"):
         db.session.execute(
-            update(LocalDelivery).where(LocalDelivery.order_id == order.id, LocalDelivery.delivered_at.is_(None))
-            .values(delivered_at=now).execution_options(synchronize_session=False)
+            update(LocalDelivery)
+            .where(LocalDelivery.order_id == order.id, LocalDelivery.delivered_at.is_(None))
+            .values(delivered_at=now)
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -345,7 +424,9 @@ def dispatch(order, courier_name: str, courier_phone: str, actor=None) -> None:
     data["courier_name"], data["courier_phone"] = name, phone
     order.delivery_data = data
     db.session.execute(
-        update(LocalDelivery).where(LocalDelivery.order_id == order.id).values(courier_name=name, courier_phone=phone)
+        update(LocalDelivery)
+        .where(LocalDelivery.order_id == order.id)
+        .values(courier_name=name, courier_phone=phone)
         .execution_options(synchronize_session=False)
     )
     orders_service.ship(order, carrier=CARRIER, tracking_no=f"{name} {phone}", actor=actor, actor_kind="seller")

@@ -27,7 +27,9 @@ def _float(name: str):
     try:
         value = float(raw)
     except ValueError:
-        raise LocalDeliveryError(name, _("The latitude is a number from -90 to 90 and the longitude from -180 to 180.")) from None
+        raise LocalDeliveryError(
+            name, _("The latitude is a number from -90 to 90 and the longitude from -180 to 180.")
+        ) from None
     if not math.isfinite(value):
         raise LocalDeliveryError(name, _("The latitude is a number from -90 to 90 and the longitude from -180 to 180."))
     return value
@@ -63,11 +65,15 @@ def form_data() -> dict:
         if not parts:
             continue
         if len(parts) != 2 or not parts[0].isdigit():
-            raise LocalDeliveryError("tiers", _("Line %(n)d: write a distance in metres and a fee in yuan, e.g. 3000 5.00.", n=n))
+            raise LocalDeliveryError(
+                "tiers", _("Line %(n)d: write a distance in metres and a fee in yuan, e.g. 3000 5.00.", n=n)
+            )
         try:
             fee = parse_yuan(parts[1])
         except MoneyError:
-            raise LocalDeliveryError("tiers", _("Line %(n)d: write a distance in metres and a fee in yuan, e.g. 3000 5.00.", n=n)) from None
+            raise LocalDeliveryError(
+                "tiers", _("Line %(n)d: write a distance in metres and a fee in yuan, e.g. 3000 5.00.", n=n)
+            ) from None
         tiers.append({"max_distance_m": int(parts[0]), "fee": fee})
     slots = []
     for n, line in enumerate((request.form.get("slots") or "").splitlines(), 1):
@@ -76,7 +82,9 @@ def form_data() -> dict:
             continue
         window = parts[0].split("-")
         if len(parts) != 2 or len(window) != 2 or not parts[1].isdigit():
-            raise LocalDeliveryError("slots", _("Line %(n)d: write a time slot and its capacity, e.g. 10:00-12:00 5.", n=n))
+            raise LocalDeliveryError(
+                "slots", _("Line %(n)d: write a time slot and its capacity, e.g. 10:00-12:00 5.", n=n)
+            )
         slots.append({"start": window[0], "end": window[1], "capacity": int(parts[1])})
     return {
         "enabled": request.form.get("enabled") == "1",
@@ -125,8 +133,9 @@ def settings():
             flash(_("Saved."), "success")
             return redirect(url_for("delivery_local.settings"))
     cfg = service.config_for(scope.seller_id)
-    return render_template("delivery_local/settings.html", cfg=cfg, form=form or _form_view(cfg), error=error,
-                           read_only=scope.read_only), (422 if error else 200)
+    return render_template(
+        "delivery_local/settings.html", cfg=cfg, form=form or _form_view(cfg), error=error, read_only=scope.read_only
+    ), (422 if error else 200)
 
 
 @bp.get("/seller/local/orders")
@@ -159,7 +168,9 @@ def _back():
 def dispatch(order_id: int):
     order = _own(order_id)
     try:
-        service.dispatch(order, request.form.get("courier_name", ""), request.form.get("courier_phone", ""), actor=current_user)
+        service.dispatch(
+            order, request.form.get("courier_name", ""), request.form.get("courier_phone", ""), actor=current_user
+        )
     except DomainError as exc:
         db.session.rollback()
         flash_error(exc)

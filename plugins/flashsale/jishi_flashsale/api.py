@@ -53,7 +53,9 @@ from jishi_flashsale import gate, service
 from jishi_flashsale import queue as fs_queue
 from jishi_flashsale.models import Activity
 
-blp = Blueprint("flashsale_api", __name__, url_prefix="/api/v1", description="Flash sales (秒杀): activities, flash prices, buying.")
+blp = Blueprint(
+    "flashsale_api", __name__, url_prefix="/api/v1", description="Flash sales (秒杀): activities, flash prices, buying."
+)
 
 
 # -- schemas -------------------------------------------------------------------------
@@ -62,14 +64,24 @@ blp = Blueprint("flashsale_api", __name__, url_prefix="/api/v1", description="Fl
 class SkuArgs(Schema):
     sku_id = Id(required=True)
     flash_price = Money(required=True, validate=validate.Range(min=1, max=service.MAX_PRICE))
-    stock = StrictInt(required=True, validate=validate.Range(min=0, max=service.MAX_STOCK), metadata={"description": "flash stock, apart from the SKU's stock"})
+    stock = StrictInt(
+        required=True,
+        validate=validate.Range(min=0, max=service.MAX_STOCK),
+        metadata={"description": "flash stock, apart from the SKU's stock"},
+    )
 
 
 class ActivityArgs(Schema):
     product_id = Id(required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    per_user_limit = StrictInt(load_default=1, validate=validate.Range(min=0, max=service.MAX_LIMIT), metadata={"description": "units per buyer and flash SKU; 0: no limit"})
-    starts_at = fields.AwareDateTime(required=True, default_timezone=UTC, metadata={"description": "ISO 8601; without an offset: UTC"})
+    per_user_limit = StrictInt(
+        load_default=1,
+        validate=validate.Range(min=0, max=service.MAX_LIMIT),
+        metadata={"description": "units per buyer and flash SKU; 0: no limit"},
+    )
+    starts_at = fields.AwareDateTime(
+        required=True, default_timezone=UTC, metadata={"description": "ISO 8601; without an offset: UTC"}
+    )
     ends_at = fields.AwareDateTime(required=True, default_timezone=UTC)
     enabled = fields.Boolean(load_default=True)
     skus = fields.List(fields.Nested(SkuArgs), required=True, validate=validate.Length(min=1, max=200))
@@ -151,10 +163,15 @@ _buy_args = BuyArgs()
 
 class TicketSchema(Schema):
     ticket = fields.String()
-    status = fields.String(metadata={"description": "queued, placed (the payment orders and orders below) or failed (code, message)"})
+    status = fields.String(
+        metadata={"description": "queued, placed (the payment orders and orders below) or failed (code, message)"}
+    )
     payments = fields.List(fields.Nested(PaymentOrderSchema))
     orders = fields.List(fields.Nested(OrderSummarySchema))
-    code = fields.String(allow_none=True, metadata={"description": "why a failed ticket failed (out_of_stock, flashsale_limit, address...)"})
+    code = fields.String(
+        allow_none=True,
+        metadata={"description": "why a failed ticket failed (out_of_stock, flashsale_limit, address...)"},
+    )
     message = fields.String(allow_none=True)
 
 
@@ -172,19 +189,38 @@ def offer(activity, user=None, at=None) -> dict:
     if user is not None and activity.per_user_limit:
         from jishi_flashsale.models import Usage
 
-        used = dict(db.session.execute(
-            db.select(Usage.flash_sku_id, Usage.units).where(Usage.user_id == user.id, Usage.flash_sku_id.in_([f.id for f in activity.skus]))
-        ).all())
+        used = dict(
+            db.session.execute(
+                db.select(Usage.flash_sku_id, Usage.units).where(
+                    Usage.user_id == user.id, Usage.flash_sku_id.in_([f.id for f in activity.skus])
+                )
+            ).all()
+        )
     state = service.state_of(activity, at)
     target = activity.starts_at if state == "upcoming" else activity.ends_at
     return {
-        "id": activity.id, "title": activity.title, "product_id": activity.product_id, "product_name": product.name if product else "",
-        "image": product.image if product else "", "state": state, "starts_at": activity.starts_at, "ends_at": activity.ends_at,
-        "per_user_limit": activity.per_user_limit, "seconds_left": max(int((target - at).total_seconds()), 0),
+        "id": activity.id,
+        "title": activity.title,
+        "product_id": activity.product_id,
+        "product_name": product.name if product else "",
+        "image": product.image if product else "",
+        "state": state,
+        "starts_at": activity.starts_at,
+        "ends_at": activity.ends_at,
+        "per_user_limit": activity.per_user_limit,
+        "seconds_left": max(int((target - at).total_seconds()), 0),
         "skus": [
-            {"sku_id": f.sku_id, "spec_text": skus[f.sku_id].spec_text, "price": skus[f.sku_id].price, "flash_price": f.flash_price,
-             "remaining": f.remaining, "stock": f.stock, "used": used.get(f.id, 0) if user is not None else None}
-            for f in activity.skus if f.sku_id in skus
+            {
+                "sku_id": f.sku_id,
+                "spec_text": skus[f.sku_id].spec_text,
+                "price": skus[f.sku_id].price,
+                "flash_price": f.flash_price,
+                "remaining": f.remaining,
+                "stock": f.stock,
+                "used": used.get(f.id, 0) if user is not None else None,
+            }
+            for f in activity.skus
+            if f.sku_id in skus
         ],
     }
 
@@ -217,7 +253,11 @@ def product_offer(product_id):
         not_found("product")
     at = utcnow()
     activity = service.current_for_product(product.id, at)
-    return {"server_time": at, "product_id": product.id, "activity": offer(activity, _buyer(), at) if activity else None}
+    return {
+        "server_time": at,
+        "product_id": product.id,
+        "activity": offer(activity, _buyer(), at) if activity else None,
+    }
 
 
 def _quick_locale() -> str:
@@ -310,7 +350,9 @@ class SoldOutGate:
         ):
             body = self._answer(environ)
             if body is not None:
-                start_response("409 CONFLICT", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+                start_response(
+                    "409 CONFLICT", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                )
                 return [body]
         return self.wsgi_app(environ, start_response)
 
@@ -344,7 +386,9 @@ def _sold_out_body(locale: str) -> bytes:
         import json
 
         text = _translated("Sold out.", locale)
-        body = _SOLD_OUT_BODY[locale] = json.dumps({"code": "sold_out", "message": text, "field": "sku_id"}, ensure_ascii=False).encode()
+        body = _SOLD_OUT_BODY[locale] = json.dumps(
+            {"code": "sold_out", "message": text, "field": "sku_id"}, ensure_ascii=False
+        ).encode()
     return body
 
 
@@ -375,12 +419,22 @@ def _sold_out():
 
 
 @blp.post("/flashsale/buy")
-@blp.doc(requestBody={"content": {"application/json": {"schema": BuyArgs}}}, parameters=[{
-    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 72, "pattern": "^[^#]+$"},
-    "description": "a unique string per purchase attempt; a retry sends the same one",
-}])
+@blp.doc(
+    requestBody={"content": {"application/json": {"schema": BuyArgs}}},
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 72, "pattern": "^[^#]+$"},
+            "description": "a unique string per purchase attempt; a retry sends the same one",
+        }
+    ],
+)
 @blp.response(201, CheckoutPlacedSchema)
-@blp.alt_response(202, schema=TicketSchema, description="queued (JISHI_FLASHSALE_QUEUE): poll /flashsale/tickets/<ticket>")
+@blp.alt_response(
+    202, schema=TicketSchema, description="queued (JISHI_FLASHSALE_QUEUE): poll /flashsale/tickets/<ticket>"
+)
 @blp.alt_response(409, description="sold_out (nothing written), flashsale_limit, out_of_stock")
 def buy():
     """Buy one flash SKU at its flash price.
@@ -407,7 +461,9 @@ def buy():
     if queued:  # Redis holds the units and the buyers' counts: the offer may be a second old
         row = gate.cached_offer(sku_id)
     else:
-        row = service.running_flash(sku_id, user.id if user is not None else None)  # with the buyer's units, in one query
+        row = service.running_flash(
+            sku_id, user.id if user is not None else None
+        )  # with the buyer's units, in one query
     if row is None:
         fail(404, "not_found", _("This variant is not in a running flash sale."), "sku_id")
     if row.stock - row.sold <= 0:
@@ -443,7 +499,9 @@ def buy():
         fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
     started = utcnow()
     try:
-        payments = checkout_entry.place_order(user, [(sku_id, quantity)], args.get("address_id"), options, idempotency_key=key)
+        payments = checkout_entry.place_order(
+            user, [(sku_id, quantity)], args.get("address_id"), options, idempotency_key=key
+        )
     except OutOfStock:
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
         _sold_out()
@@ -491,12 +549,20 @@ def _ticket_answer(data: dict):
 
     payments = []
     if data.get("payment_ids"):
-        payments = list(db.session.execute(
-            db.select(PaymentOrder).where(PaymentOrder.id.in_(data["payment_ids"]), PaymentOrder.user_id == current_user.id).order_by(PaymentOrder.id)
-        ).scalars())
+        payments = list(
+            db.session.execute(
+                db.select(PaymentOrder)
+                .where(PaymentOrder.id.in_(data["payment_ids"]), PaymentOrder.user_id == current_user.id)
+                .order_by(PaymentOrder.id)
+            ).scalars()
+        )
     body = {
-        "ticket": data["ticket"], "status": data["status"], "payments": payments, "orders": [o for p in payments for o in p.orders],
-        "code": data.get("code"), "message": data.get("message"),
+        "ticket": data["ticket"],
+        "status": data["status"],
+        "payments": payments,
+        "orders": [o for p in payments for o in p.orders],
+        "code": data.get("code"),
+        "message": data.get("message"),
     }
     return body, 202 if data["status"] == "queued" else 200
 

@@ -187,7 +187,12 @@ def seed(row, user_id: int) -> None:
     pipe = client.pipeline()
     pipe.set(_left_key(row.id), max(row.stock - row.sold, 0), ex=ttl, nx=True)
     if row.per_user_limit:
-        used = db.session.execute(select(Usage.units).where(Usage.flash_sku_id == row.id, Usage.user_id == user_id)).scalar() or 0
+        used = (
+            db.session.execute(
+                select(Usage.units).where(Usage.flash_sku_id == row.id, Usage.user_id == user_id)
+            ).scalar()
+            or 0
+        )
         pipe.set(_user_key(row.id, user_id), int(used), ex=ttl, nx=True)
     pipe.execute()
 

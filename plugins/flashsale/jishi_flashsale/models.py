@@ -40,7 +40,9 @@ class FlashSaleActivity(db.Model):
     created_by_platform: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    skus: Mapped[list[FlashSku]] = relationship(order_by="FlashSku.id", cascade="all, delete-orphan", back_populates="activity")
+    skus: Mapped[list[FlashSku]] = relationship(
+        order_by="FlashSku.id", cascade="all, delete-orphan", back_populates="activity"
+    )
 
 
 class FlashSku(db.Model):
@@ -88,7 +90,10 @@ class FlashSaleReservation(db.Model):
     given back (``released + n <= quantity``: each unit comes back once)."""
 
     __tablename__ = "flashsale_reservations"
-    __table_args__ = (UniqueConstraint("order_id", "sku_id"), Index("ix_flashsale_reservations_open", "released", "created_at"))
+    __table_args__ = (
+        UniqueConstraint("order_id", "sku_id"),
+        Index("ix_flashsale_reservations_open", "released", "created_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     sku_id: Mapped[int]

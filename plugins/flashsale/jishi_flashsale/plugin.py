@@ -34,8 +34,13 @@ requires = ()
 
 @hookimpl
 def config_defaults():
-    return {"JISHI_FLASHSALE_UNPAID_MINUTES": 5, "JISHI_FLASHSALE_SOLDOUT_TTL": 1.0, "JISHI_FLASHSALE_REDIS": True, "JISHI_FLASHSALE_REDIS_PREFIX": "jishi:flashsale:",
-            "JISHI_FLASHSALE_QUEUE": True}
+    return {
+        "JISHI_FLASHSALE_UNPAID_MINUTES": 5,
+        "JISHI_FLASHSALE_SOLDOUT_TTL": 1.0,
+        "JISHI_FLASHSALE_REDIS": True,
+        "JISHI_FLASHSALE_REDIS_PREFIX": "jishi:flashsale:",
+        "JISHI_FLASHSALE_QUEUE": True,
+    }
 
 
 @hookimpl
@@ -65,7 +70,9 @@ def register_commands(cli):
         moved = fs_queue.recover()
         if moved:
             click.echo(f"{moved} jobs left by a stopped consumer queued again")
-        done = fs_queue.work(max_jobs=max_jobs, idle_exit=until_empty, log=None if quiet else click.echo, release_session=True)
+        done = fs_queue.work(
+            max_jobs=max_jobs, idle_exit=until_empty, log=None if quiet else click.echo, release_session=True
+        )
         click.echo(f"{done} queued purchases handled")
         current_app.logger.info("flashsale queue: %s jobs", done)
 

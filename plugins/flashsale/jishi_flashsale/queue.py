@@ -129,9 +129,17 @@ def enqueue(row, user_id: int, quantity: int, job: dict, idempotency_key: str | 
     ticket = secrets.token_hex(16)
     queue_key, _ = _keys()
     ttl = gate._expire_seconds(row.ends_at)
-    keys = [gate._left_key(row.id), gate._user_key(row.id, user_id),
-            _by_idempotency_key(user_id, idempotency_key) if idempotency_key else "", queue_key, _ticket_key(ticket), _heartbeat_key()]
-    payload = json.dumps({**job, "ticket": ticket, "user_id": user_id, "fsid": row.id, "quantity": quantity}, separators=(",", ":"))
+    keys = [
+        gate._left_key(row.id),
+        gate._user_key(row.id, user_id),
+        _by_idempotency_key(user_id, idempotency_key) if idempotency_key else "",
+        queue_key,
+        _ticket_key(ticket),
+        _heartbeat_key(),
+    ]
+    payload = json.dumps(
+        {**job, "ticket": ticket, "user_id": user_id, "fsid": row.id, "quantity": quantity}, separators=(",", ":")
+    )
     args = [quantity, row.per_user_limit or 0, ttl, ticket, payload, TICKET_TTL, user_id, row.id]
     for _attempt in range(2):
         verdict, out = _script("enqueue")(keys=keys, args=args)
@@ -167,7 +175,9 @@ def _fail(job: dict, code: str, message: str) -> bool:
 
 
 def _placed(job: dict, payment_ids: list[int]) -> None:
-    gate.redis_client().hset(_ticket_key(job["ticket"]), mapping={"status": "placed", "payments": ",".join(map(str, payment_ids))})
+    gate.redis_client().hset(
+        _ticket_key(job["ticket"]), mapping={"status": "placed", "payments": ",".join(map(str, payment_ids))}
+    )
 
 
 def place(job: dict) -> str:
@@ -190,7 +200,10 @@ def place(job: dict) -> str:
                 _fail(job, "unauthorized", _("Sign in first."))
                 return "failed"
             payments = checkout_entry.place_order(
-                user, [(job["sku_id"], job["quantity"])], job.get("address_id"), job.get("options") or {},
+                user,
+                [(job["sku_id"], job["quantity"])],
+                job.get("address_id"),
+                job.get("options") or {},
                 idempotency_key=f"fsq-{job['ticket']}",
             )
         except CheckoutError as exc:
@@ -216,7 +229,9 @@ def recover() -> int:
     return moved
 
 
-def work(*, max_jobs: int | None = None, block: float = 1.0, idle_exit: bool = False, log=None, release_session: bool = False) -> int:
+def work(
+    *, max_jobs: int | None = None, block: float = 1.0, idle_exit: bool = False, log=None, release_session: bool = False
+) -> int:
     """Take and place jobs until ``max_jobs`` are done (None: forever), or,
     with ``idle_exit``, until the queue is empty. Returns the jobs done.
     ``release_session``: a fresh database session per job (the consumer

@@ -104,7 +104,11 @@ def running_flash_many(sku_ids, user_id: int | None = None, at: datetime | None 
     SKU was already looked up in this request, for this buyer)."""
     from flask import has_request_context, request
 
-    cache = request._get_current_object().__dict__.setdefault("_flashsale_running", {}) if has_request_context() and at is None else None
+    cache = (
+        request._get_current_object().__dict__.setdefault("_flashsale_running", {})
+        if has_request_context() and at is None
+        else None
+    )
     wanted = list(dict.fromkeys(sku_ids))
     found = {}
     missing = []
@@ -115,8 +119,15 @@ def running_flash_many(sku_ids, user_id: int | None = None, at: datetime | None 
             missing.append(sku_id)
     if missing:
         at = at or now()
-        columns = [FlashSku.id, FlashSku.activity_id, FlashSku.flash_price, FlashSku.stock, FlashSku.sold,
-                   Activity.per_user_limit, Activity.ends_at]
+        columns = [
+            FlashSku.id,
+            FlashSku.activity_id,
+            FlashSku.flash_price,
+            FlashSku.stock,
+            FlashSku.sold,
+            Activity.per_user_limit,
+            Activity.ends_at,
+        ]
         if user_id is None:
             q = select(*columns, literal(0).label("used"), FlashSku.sku_id)
         else:
@@ -146,7 +157,9 @@ def current_for_product(product_id: int, at: datetime | None = None, horizon_day
     return db.session.execute(
         select(Activity)
         .where(
-            Activity.product_id == product_id, Activity.enabled.is_(True), Activity.ends_at > at,
+            Activity.product_id == product_id,
+            Activity.enabled.is_(True),
+            Activity.ends_at > at,
             Activity.starts_at <= at + timedelta(days=horizon_days),
         )
         .order_by(Activity.starts_at, Activity.id)
@@ -163,7 +176,12 @@ def listing(at: datetime | None = None, limit: int = 100) -> list[Activity]:
     q = (
         select(Activity)
         .join(Product, Product.id == Activity.product_id)
-        .where(Activity.enabled.is_(True), Activity.ends_at > at, Activity.starts_at <= at + timedelta(days=7), Product.on_shelf.is_(True))
+        .where(
+            Activity.enabled.is_(True),
+            Activity.ends_at > at,
+            Activity.starts_at <= at + timedelta(days=7),
+            Product.on_shelf.is_(True),
+        )
         .order_by((Activity.starts_at > at), Activity.ends_at, Activity.id)
         .limit(limit)
     )
@@ -178,7 +196,12 @@ def _visible_product_filters():
 
 
 def used_units(flash_sku_id: int, user_id: int) -> int:
-    return int(db.session.execute(select(Usage.units).where(Usage.flash_sku_id == flash_sku_id, Usage.user_id == user_id)).scalar() or 0)
+    return int(
+        db.session.execute(
+            select(Usage.units).where(Usage.flash_sku_id == flash_sku_id, Usage.user_id == user_id)
+        ).scalar()
+        or 0
+    )
 
 
 # -- activities (console / seller API) -------------------------------------------------
@@ -187,7 +210,11 @@ def used_units(flash_sku_id: int, user_id: int) -> int:
 def _product(product_id):
     from jishi.catalog.models import Product
 
-    return db.session.get(Product, product_id) if isinstance(product_id, int) and not isinstance(product_id, bool) and 0 < product_id < 2**31 else None
+    return (
+        db.session.get(Product, product_id)
+        if isinstance(product_id, int) and not isinstance(product_id, bool) and 0 < product_id < 2**31
+        else None
+    )
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -212,14 +239,18 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
     """
     product = _product(data.get("product_id")) if activity is None else _product(activity.product_id)
     if product is None or (not platform and product.seller_id != seller_id):
-        raise FlashSaleError("product_id", _("Unknown product."), code="not_found", status=404 if activity is None else 422)
+        raise FlashSaleError(
+            "product_id", _("Unknown product."), code="not_found", status=404 if activity is None else 422
+        )
     title = (data.get("title") or "").strip()
     if not title or len(title) > 60:
         raise FlashSaleError("title", _("Enter a title of at most 60 characters."))
     per_user = data.get("per_user_limit", 1)
     per_user = 0 if per_user is None else per_user
     if not _int(per_user, 0, MAX_LIMIT):
-        raise FlashSaleError("per_user_limit", _("The per-buyer limit must be between 0 (no limit) and %(n)d.", n=MAX_LIMIT))
+        raise FlashSaleError(
+            "per_user_limit", _("The per-buyer limit must be between 0 (no limit) and %(n)d.", n=MAX_LIMIT)
+        )
     starts, ends = data.get("starts_at"), data.get("ends_at")
     if not isinstance(starts, datetime):
         raise FlashSaleError("starts_at", _("Enter the start time."))
@@ -247,12 +278,17 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
             raise FlashSaleError(f"skus.{i}.stock", _("The flash stock must be between 0 and %(n)d.", n=MAX_STOCK))
         wanted[sku_id] = (price, stock)
     overlap = select(Activity.id).where(
-        Activity.product_id == product.id, Activity.enabled.is_(True), Activity.starts_at < ends, Activity.ends_at > starts
+        Activity.product_id == product.id,
+        Activity.enabled.is_(True),
+        Activity.starts_at < ends,
+        Activity.ends_at > starts,
     )
     if activity is not None:
         overlap = overlap.where(Activity.id != activity.id)
     if bool(data.get("enabled", True)) and db.session.execute(overlap.limit(1)).first() is not None:
-        raise FlashSaleError("starts_at", _("Another flash sale of this product overlaps this time."), code="conflict", status=409)
+        raise FlashSaleError(
+            "starts_at", _("Another flash sale of this product overlaps this time."), code="conflict", status=409
+        )
     if activity is None:
         activity = Activity(product_id=product.id, seller_id=product.seller_id, created_by_platform=platform)
         db.session.add(activity)
@@ -267,15 +303,27 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
             # never below what is sold: a conditional UPDATE, so a sale
             # racing with the edit cannot be lost
             won = db.session.execute(
-                update(FlashSku).where(FlashSku.id == row.id, FlashSku.sold <= stock).values(flash_price=price, stock=stock)
+                update(FlashSku)
+                .where(FlashSku.id == row.id, FlashSku.sold <= stock)
+                .values(flash_price=price, stock=stock)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if not won:
-                raise FlashSaleError("skus", _("The flash stock cannot be less than the units already sold (%(n)d).", n=row.sold), code="conflict", status=409)
+                raise FlashSaleError(
+                    "skus",
+                    _("The flash stock cannot be less than the units already sold (%(n)d).", n=row.sold),
+                    code="conflict",
+                    status=409,
+                )
             db.session.refresh(row)
         else:
             if row.sold:
-                raise FlashSaleError("skus", _("A variant with flash sales cannot be removed; set its stock to what is sold."), code="conflict", status=409)
+                raise FlashSaleError(
+                    "skus",
+                    _("A variant with flash sales cannot be removed; set its stock to what is sold."),
+                    code="conflict",
+                    status=409,
+                )
             activity.skus.remove(row)
     for sid, (price, stock) in wanted.items():
         if sid not in existing:
@@ -322,8 +370,13 @@ def price_rules(lines, user) -> dict[str, list[PriceRule]]:
             quantity_limit = max(row.per_user_limit - row.used, 0)
         out[line.key] = [
             PriceRule(
-                source=PRICE_SOURCE, unit_price=row.flash_price, priority=FLASH_PRICE_PRIORITY, label=_("Flash price"),
-                quantity_limit=quantity_limit, stock=max(row.stock - row.sold, 0), stock_source=PRICE_SOURCE,
+                source=PRICE_SOURCE,
+                unit_price=row.flash_price,
+                priority=FLASH_PRICE_PRIORITY,
+                label=_("Flash price"),
+                quantity_limit=quantity_limit,
+                stock=max(row.stock - row.sold, 0),
+                stock_source=PRICE_SOURCE,
                 data={"flash_sku_id": row.id, "activity_id": row.activity_id, "per_user_limit": row.per_user_limit},
             )
         ]
@@ -377,7 +430,9 @@ class LimitReached(CheckoutError):
 
 
 def _limit_error(limit: int) -> CheckoutError:
-    return LimitReached([Problem("flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=limit), field="items.quantity")])
+    return LimitReached(
+        [Problem("flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=limit), field="items.quantity")]
+    )
 
 
 def reserve(line, order) -> StockReservation | None:
@@ -403,8 +458,17 @@ def reserve(line, order) -> StockReservation | None:
         raise OutOfStock(line.key, line.name)
     if left <= 0:
         gate.mark_sold_out(line.sku_id)
-    db.session.execute(insert(Reservation.__table__).values(
-        order_id=order.id, sku_id=line.sku_id, flash_sku_id=fsid, user_id=order.user_id, quantity=n, released=0, created_at=now()))
+    db.session.execute(
+        insert(Reservation.__table__).values(
+            order_id=order.id,
+            sku_id=line.sku_id,
+            flash_sku_id=fsid,
+            user_id=order.user_id,
+            quantity=n,
+            released=0,
+            created_at=now(),
+        )
+    )
     return StockReservation(source=PRICE_SOURCE, quantity=n)
 
 
@@ -434,10 +498,17 @@ def release(order_line, quantity: int, reason: str) -> bool | None:
     if reason == "returned" and activity.ends_at <= now():
         from jishi.catalog.models import Sku
 
-        db.session.execute(update(Sku).where(Sku.id == res.sku_id).values(stock=Sku.stock + quantity).execution_options(synchronize_session=False))
+        db.session.execute(
+            update(Sku)
+            .where(Sku.id == res.sku_id)
+            .values(stock=Sku.stock + quantity)
+            .execution_options(synchronize_session=False)
+        )
     else:
         db.session.execute(
-            update(FlashSku).where(FlashSku.id == fs.id, FlashSku.sold >= quantity).values(sold=FlashSku.sold - quantity)
+            update(FlashSku)
+            .where(FlashSku.id == fs.id, FlashSku.sold >= quantity)
+            .values(sold=FlashSku.sold - quantity)
             .execution_options(synchronize_session=False)
         )
     db.session.execute(
@@ -468,25 +539,37 @@ def close_unpaid(at: datetime | None = None) -> str:
 
     at = at or now()
     cutoff = at - timedelta(minutes=unpaid_minutes())
-    pids = db.session.execute(
-        select(Order.payment_id)
-        .join(Reservation, Reservation.order_id == Order.id)
-        .where(Order.status == order_state.PENDING, Reservation.created_at < cutoff)
-        .distinct()
-        .limit(500)
-    ).scalars().all()
+    pids = (
+        db.session.execute(
+            select(Order.payment_id)
+            .join(Reservation, Reservation.order_id == Order.id)
+            .where(Order.status == order_state.PENDING, Reservation.created_at < cutoff)
+            .distinct()
+            .limit(500)
+        )
+        .scalars()
+        .all()
+    )
     closed = 0
     for pid in pids:
         try:
             won = db.session.execute(
-                update(PaymentOrder).where(PaymentOrder.id == pid, PaymentOrder.status == "pending").values(status="closed")
+                update(PaymentOrder)
+                .where(PaymentOrder.id == pid, PaymentOrder.status == "pending")
+                .values(status="closed")
             ).rowcount
             if not won:
                 db.session.rollback()
                 continue
-            orders = db.session.execute(select(Order).where(Order.payment_id == pid, Order.status == order_state.PENDING)).scalars().all()
+            orders = (
+                db.session.execute(select(Order).where(Order.payment_id == pid, Order.status == order_state.PENDING))
+                .scalars()
+                .all()
+            )
             for order in orders:
-                order_state.transition(order, "cancel", actor_kind="system", note=N_("flash sale payment timed out"), reason="timeout")
+                order_state.transition(
+                    order, "cancel", actor_kind="system", note=N_("flash sale payment timed out"), reason="timeout"
+                )
                 order.close_reason = "timeout"
                 release_order_stock(order, "closed")
             commit()

@@ -71,8 +71,16 @@ def slot(name: str, context: dict):
     offers = _offers(activity, product)
     if not offers:
         return None
-    return Markup(render_template("flashsale/_product_box.html", activity=activity, offers=offers, product=product,
-                                  state=service.state_of(activity, at), now=at))
+    return Markup(
+        render_template(
+            "flashsale/_product_box.html",
+            activity=activity,
+            offers=offers,
+            product=product,
+            state=service.state_of(activity, at),
+            now=at,
+        )
+    )
 
 
 # -- buyer pages ---------------------------------------------------------------------------
@@ -103,7 +111,12 @@ def buy():
         return redirect(request.referrer or url_for("flashsale.listing"))
     row = None if gate.is_sold_out(args["sku_id"]) else service.running_flash(args["sku_id"], current_user.id)
     if row is None or row.stock - row.sold <= 0:
-        flash(_("Sold out.") if row is not None or gate.is_sold_out(args["sku_id"]) else _("This variant is not in a running flash sale."), "error")
+        flash(
+            _("Sold out.")
+            if row is not None or gate.is_sold_out(args["sku_id"])
+            else _("This variant is not in a running flash sale."),
+            "error",
+        )
         return redirect(request.referrer or url_for("flashsale.listing"))
     return redirect(url_for("flashsale.checkout", **args))
 
@@ -117,8 +130,9 @@ def checkout():
     if service.running_flash(args["sku_id"], current_user.id) is None:
         flash(_("This variant is not in a running flash sale."), "error")
         return redirect(url_for("flashsale.listing"))
-    return promotions.checkout_page("flashsale/checkout.html", args["sku_id"], args["quantity"], {},
-                                    failed=url_for("flashsale.listing"), args=args)
+    return promotions.checkout_page(
+        "flashsale/checkout.html", args["sku_id"], args["quantity"], {}, failed=url_for("flashsale.listing"), args=args
+    )
 
 
 @bp.post("/flashsale/checkout")
@@ -139,8 +153,9 @@ def checkout_place():
         flash(_("This flash sale has ended."), "error")
         return redirect(url_for("flashsale.listing"))
     choice = {"flashsale": {"sku_id": args["sku_id"], "flash_sku_id": row.id}}  # at this flash price or not at all
-    return promotions.place_checkout(args["sku_id"], args["quantity"], choice,
-                                     retry=url_for("flashsale.checkout", address_id=address_id, **keep))
+    return promotions.place_checkout(
+        args["sku_id"], args["quantity"], choice, retry=url_for("flashsale.checkout", address_id=address_id, **keep)
+    )
 
 
 # -- console (platform and merchants) ----------------------------------------------------------
@@ -151,7 +166,9 @@ def checkout_place():
 def activities():
     scope, platform = promotions.acting()
     rows = service.visible_activities(seller_id=scope.seller_id, platform=platform)
-    return render_template("flashsale/activities.html", rows=rows, platform=platform, scope=scope, state_of=service.state_of)
+    return render_template(
+        "flashsale/activities.html", rows=rows, platform=platform, scope=scope, state_of=service.state_of
+    )
 
 
 def _form_data(form) -> dict:
@@ -179,12 +196,22 @@ def activity_new():
     if product_id is not None and product is None:
         abort(404)
     if request.method == "POST" and product is not None and request.form.get("action") == "save":
-        saved = promotions.save_form(lambda: service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform),
-                                     "flashsale.activity")
+        saved = promotions.save_form(
+            lambda: service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform),
+            "flashsale.activity",
+        )
         if saved is not None:
             return saved
-    return render_template("flashsale/activity_form.html", activity=None, product=product, products=promotions.products_for(scope, platform),
-                           form=request.form, platform=platform, prices={}, stocks={})
+    return render_template(
+        "flashsale/activity_form.html",
+        activity=None,
+        product=product,
+        products=promotions.products_for(scope, platform),
+        form=request.form,
+        platform=platform,
+        prices={},
+        stocks={},
+    )
 
 
 @bp.route("/seller/flashsale/activities/<int:activity_id>", methods=["GET", "POST"])
@@ -195,17 +222,36 @@ def activity(activity_id: int):
     if a is None:
         abort(404)
     if request.method == "POST":
-        saved = promotions.save_form(lambda: service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform, activity=a),
-                                     "flashsale.activity")
+        saved = promotions.save_form(
+            lambda: service.save_activity(
+                _form_data(request.form), seller_id=scope.seller_id, platform=platform, activity=a
+            ),
+            "flashsale.activity",
+        )
         if saved is not None:
             return saved
-    form = request.form if request.method == "POST" else {
-        "title": a.title, "per_user_limit": a.per_user_limit, "starts_at": local(a.starts_at), "ends_at": local(a.ends_at),
-        "enabled": "1" if a.enabled else "",
-    }
+    form = (
+        request.form
+        if request.method == "POST"
+        else {
+            "title": a.title,
+            "per_user_limit": a.per_user_limit,
+            "starts_at": local(a.starts_at),
+            "ends_at": local(a.ends_at),
+            "enabled": "1" if a.enabled else "",
+        }
+    )
     prices = {s.sku_id: fen_to_yuan_str(s.flash_price) for s in a.skus}
     stocks = {s.sku_id: s.stock for s in a.skus}
     from jishi.catalog.models import Product
 
-    return render_template("flashsale/activity_form.html", activity=a, product=db.session.get(Product, a.product_id), products=[], form=form,
-                           platform=platform, prices=prices, stocks=stocks)
+    return render_template(
+        "flashsale/activity_form.html",
+        activity=a,
+        product=db.session.get(Product, a.product_id),
+        products=[],
+        form=form,
+        platform=platform,
+        prices=prices,
+        stocks=stocks,
+    )

@@ -37,7 +37,9 @@ from sqlalchemy import select
 from jishi_groupbuy import service
 from jishi_groupbuy.models import Activity, Group, Member
 
-blp = Blueprint("groupbuy_api", __name__, url_prefix="/api/v1", description="Group buying (拼团): activities, groups, share links.")
+blp = Blueprint(
+    "groupbuy_api", __name__, url_prefix="/api/v1", description="Group buying (拼团): activities, groups, share links."
+)
 
 
 # -- schemas -------------------------------------------------------------------
@@ -52,10 +54,19 @@ class GroupBuyActivityArgs(Schema):
     product_id = Id(required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=60))
     group_size = StrictInt(required=True, validate=validate.Range(min=2, max=service.MAX_GROUP_SIZE))
-    time_limit_minutes = StrictInt(required=True, validate=validate.Range(min=1, max=service.MAX_TIME_LIMIT_MINUTES),
-                                   metadata={"description": "how long a group may take to fill, from the leader's payment"})
-    per_user_limit = StrictInt(load_default=0, validate=validate.Range(min=0, max=10000), metadata={"description": "units per buyer; 0: no limit"})
-    starts_at = fields.AwareDateTime(required=True, default_timezone=UTC, metadata={"description": "ISO 8601; without an offset: UTC"})
+    time_limit_minutes = StrictInt(
+        required=True,
+        validate=validate.Range(min=1, max=service.MAX_TIME_LIMIT_MINUTES),
+        metadata={"description": "how long a group may take to fill, from the leader's payment"},
+    )
+    per_user_limit = StrictInt(
+        load_default=0,
+        validate=validate.Range(min=0, max=10000),
+        metadata={"description": "units per buyer; 0: no limit"},
+    )
+    starts_at = fields.AwareDateTime(
+        required=True, default_timezone=UTC, metadata={"description": "ISO 8601; without an offset: UTC"}
+    )
     ends_at = fields.AwareDateTime(required=True, default_timezone=UTC)
     enabled = fields.Boolean(load_default=True)
     skus = fields.List(fields.Nested(GroupBuySkuPriceSchema), required=True, validate=validate.Length(min=1, max=200))
@@ -113,7 +124,9 @@ class GroupBuyProductSchema(Schema):
     activity = fields.Nested(GroupBuyActivitySchema, allow_none=True)
     skus = fields.List(fields.Nested(GroupBuySkuOfferSchema))
     groups = fields.List(fields.Nested(GroupBuyGroupSchema))
-    used_units = fields.Integer(allow_none=True, metadata={"description": "units the signed-in buyer holds in this activity"})
+    used_units = fields.Integer(
+        allow_none=True, metadata={"description": "units the signed-in buyer holds in this activity"}
+    )
 
 
 class GroupBuyMembershipSchema(Schema):
@@ -153,11 +166,24 @@ def product_offer(product_id):
         return {"product_id": product.id, "activity": None, "skus": [], "groups": [], "used_units": None}
     skus = {s.id: s for s in product.skus if s.is_active}
     offers = [
-        {"sku_id": a.sku_id, "spec_text": skus[a.sku_id].spec_text, "price": skus[a.sku_id].price, "group_price": a.group_price, "stock": skus[a.sku_id].stock}
-        for a in activity.skus if a.sku_id in skus
+        {
+            "sku_id": a.sku_id,
+            "spec_text": skus[a.sku_id].spec_text,
+            "price": skus[a.sku_id].price,
+            "group_price": a.group_price,
+            "stock": skus[a.sku_id].stock,
+        }
+        for a in activity.skus
+        if a.sku_id in skus
     ]
     used = service.used_units(activity.id, current_user.id) if current_user.is_authenticated else None
-    return {"product_id": product.id, "activity": activity, "skus": offers, "groups": service.open_groups(activity.id, limit=20), "used_units": used}
+    return {
+        "product_id": product.id,
+        "activity": activity,
+        "skus": offers,
+        "groups": service.open_groups(activity.id, limit=20),
+        "used_units": used,
+    }
 
 
 @blp.get("/groupbuy/groups/<token>")
@@ -169,10 +195,23 @@ def group_detail(token):
         not_found("group")
     activity = db.session.get(Activity, group.activity_id)
     mine = service._live_member(group.id, current_user.id) if current_user.is_authenticated else None
-    joinable = group.state == service.FORMING and group.seats < group.size and group.expires_at > service.now() and mine is None
-    out = {k: getattr(group, k) for k in ("token", "activity_id", "state", "size", "seats", "paid", "opened_at", "expires_at", "finished_at")}
-    out.update(share_path=f"/groupbuy/groups/{group.token}", product_id=activity.product_id, title=activity.title, joinable=joinable,
-               you=mine.status if mine else None)
+    joinable = (
+        group.state == service.FORMING
+        and group.seats < group.size
+        and group.expires_at > service.now()
+        and mine is None
+    )
+    out = {
+        k: getattr(group, k)
+        for k in ("token", "activity_id", "state", "size", "seats", "paid", "opened_at", "expires_at", "finished_at")
+    }
+    out.update(
+        share_path=f"/groupbuy/groups/{group.token}",
+        product_id=activity.product_id,
+        title=activity.title,
+        joinable=joinable,
+        you=mine.status if mine else None,
+    )
     return out
 
 
@@ -182,9 +221,16 @@ def group_detail(token):
 def my_groups():
     """The signed-in buyer's memberships, newest first."""
     rows = db.session.execute(
-        select(Member, Group).join(Group, Group.id == Member.group_id).where(Member.user_id == current_user.id).order_by(Member.id.desc()).limit(100)
+        select(Member, Group)
+        .join(Group, Group.id == Member.group_id)
+        .where(Member.user_id == current_user.id)
+        .order_by(Member.id.desc())
+        .limit(100)
     ).all()
-    return [{"order_id": m.order_id, "status": m.status, "quantity": m.quantity, "is_leader": m.is_leader, "group": g} for m, g in rows]
+    return [
+        {"order_id": m.order_id, "status": m.status, "quantity": m.quantity, "is_leader": m.is_leader, "group": g}
+        for m, g in rows
+    ]
 
 
 # -- sellers and the platform ---------------------------------------------------------
@@ -239,7 +285,11 @@ def activity_update(args, activity_id):
 @blp.response(200, GroupBuyGroupSchema(many=True))
 def activity_groups(activity_id):
     a = promotions.api_activity(Activity, activity_id)
-    return list(db.session.execute(select(Group).where(Group.activity_id == a.id).order_by(Group.id.desc()).limit(200)).scalars())
+    return list(
+        db.session.execute(
+            select(Group).where(Group.activity_id == a.id).order_by(Group.id.desc()).limit(200)
+        ).scalars()
+    )
 
 
 __all__ = ["_", "blp", "fail"]

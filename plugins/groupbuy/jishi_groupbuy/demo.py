@@ -25,10 +25,17 @@ def demo_data(data: dict) -> str | None:
     skus = [{"sku_id": s.id, "group_price": max(1, s.price * 8 // 10)} for s in product.skus if s.is_active]
     activity = service.save_activity(
         {
-            "product_id": product.id, "title": "3 人团 · " + product.name[:40], "group_size": 3, "time_limit_minutes": 24 * 60,
-            "per_user_limit": 5, "starts_at": now - timedelta(hours=1), "ends_at": now + timedelta(days=30), "skus": skus,
+            "product_id": product.id,
+            "title": "3 人团 · " + product.name[:40],
+            "group_size": 3,
+            "time_limit_minutes": 24 * 60,
+            "per_user_limit": 5,
+            "starts_at": now - timedelta(hours=1),
+            "ends_at": now + timedelta(days=30),
+            "skus": skus,
         },
-        seller_id=product.seller_id, platform=True,
+        seller_id=product.seller_id,
+        platform=True,
     )
     commit()
     data["groupbuy_activity_id"] = activity.id
@@ -46,7 +53,10 @@ def demo_orders(data: dict) -> str | None:
     activity = db.session.get(Activity, aid)
     sku_id = activity.skus[0].sku_id
     items, address_id = [(sku_id, 1)], getattr(address, "id", None)
-    options = {service.OPTION: {"activity_id": aid}, "delivery": _delivery_choice(buyer, items, address_id, {service.OPTION: {"activity_id": aid}})}
+    options = {
+        service.OPTION: {"activity_id": aid},
+        "delivery": _delivery_choice(buyer, items, address_id, {service.OPTION: {"activity_id": aid}}),
+    }
     with current_app.test_request_context("/", method="POST"):
         payment = place_order(buyer, items, address_id, options, idempotency_key="demo-groupbuy-1")[0]
         pay(payment)

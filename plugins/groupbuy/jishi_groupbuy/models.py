@@ -42,7 +42,9 @@ class GroupBuyActivity(db.Model):
     created_by_platform: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    skus: Mapped[list[GroupBuySku]] = relationship(lambda: GroupBuySku, order_by=lambda: GroupBuySku.id, cascade="all, delete-orphan")
+    skus: Mapped[list[GroupBuySku]] = relationship(
+        lambda: GroupBuySku, order_by=lambda: GroupBuySku.id, cascade="all, delete-orphan"
+    )
 
 
 class GroupBuySku(db.Model):
@@ -64,7 +66,10 @@ class GroupBuyGroup(db.Model):
     """
 
     __tablename__ = "groupbuy_groups"
-    __table_args__ = (Index("ix_groupbuy_groups_activity_state", "activity_id", "state"), Index("ix_groupbuy_groups_state_expires", "state", "expires_at"))
+    __table_args__ = (
+        Index("ix_groupbuy_groups_activity_state", "activity_id", "state"),
+        Index("ix_groupbuy_groups_state_expires", "state", "expires_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = mapped_column(ForeignKey("groupbuy_activities.id", ondelete="CASCADE"))
     seller_id: Mapped[int | None]
@@ -80,7 +85,9 @@ class GroupBuyGroup(db.Model):
     finished_at: Mapped[datetime | None]
 
     activity: Mapped[GroupBuyActivity] = relationship(lambda: GroupBuyActivity)
-    members: Mapped[list[GroupBuyMember]] = relationship(lambda: GroupBuyMember, order_by=lambda: GroupBuyMember.id, viewonly=True)
+    members: Mapped[list[GroupBuyMember]] = relationship(
+        lambda: GroupBuyMember, order_by=lambda: GroupBuyMember.id, viewonly=True
+    )
 
 
 class GroupBuyMember(db.Model):
@@ -92,7 +99,10 @@ class GroupBuyMember(db.Model):
     """
 
     __tablename__ = "groupbuy_members"
-    __table_args__ = (Index("ix_groupbuy_members_group", "group_id", "status"), Index("ix_groupbuy_members_user", "user_id", "activity_id"))
+    __table_args__ = (
+        Index("ix_groupbuy_members_group", "group_id", "status"),
+        Index("ix_groupbuy_members_user", "user_id", "activity_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groupbuy_groups.id", ondelete="CASCADE"))
     activity_id: Mapped[int] = mapped_column(ForeignKey("groupbuy_activities.id", ondelete="CASCADE"))

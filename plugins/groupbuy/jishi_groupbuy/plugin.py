@@ -92,7 +92,13 @@ def order_notices(order, principal):
 
     group = db.session.get(models.Group, member.group_id)
     if group.state in (service.PENDING, service.FORMING) and member.status in service.LIVE_MEMBER:
-        return [_("Group buy: %(paid)d of %(size)d members have paid; the order ships when the group is full.", paid=group.paid, size=group.size)]
+        return [
+            _(
+                "Group buy: %(paid)d of %(size)d members have paid; the order ships when the group is full.",
+                paid=group.paid,
+                size=group.size,
+            )
+        ]
     if group.state == service.FAILED:
         return [_("Group buy failed: the group did not fill in time; paid orders are refunded automatically.")]
     return None

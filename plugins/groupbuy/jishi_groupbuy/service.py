@@ -104,7 +104,10 @@ class GroupNotReady(order_state.TransitionError):
         actions = {"ship": _("be shipped"), "hand_over": _("be handed over"), "force_complete": _("be completed")}
         message = _(
             "Order %(number)s waits for its group to fill (%(paid)d of %(size)d paid); it cannot %(action)s yet.",
-            number=order.number, paid=group.paid, size=group.size, action=actions.get(name, name),
+            number=order.number,
+            paid=group.paid,
+            size=group.size,
+            action=actions.get(name, name),
         )
         DomainError.__init__(self, "status", message, code="conflict", status=409)
 
@@ -142,7 +145,12 @@ def running_activity(product_id: int, at: datetime | None = None) -> Activity | 
     at = at or now()
     return db.session.execute(
         select(Activity)
-        .where(Activity.product_id == product_id, Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at)
+        .where(
+            Activity.product_id == product_id,
+            Activity.enabled.is_(True),
+            Activity.starts_at <= at,
+            Activity.ends_at > at,
+        )
         .order_by(Activity.id)
         .limit(1)
     ).scalar_one_or_none()
@@ -164,7 +172,9 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
     """
     product = _product(data.get("product_id")) if activity is None else _product(activity.product_id)
     if product is None or (not platform and product.seller_id != seller_id):
-        raise GroupBuyError("product_id", _("Unknown product."), code="not_found", status=404 if activity is None else 422)
+        raise GroupBuyError(
+            "product_id", _("Unknown product."), code="not_found", status=404 if activity is None else 422
+        )
     title = (data.get("title") or "").strip()
     if not title or len(title) > 60:
         raise GroupBuyError("title", _("Enter a title of at most 60 characters."))
@@ -202,12 +212,20 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
             raise GroupBuyError(f"skus.{i}.group_price", _("The group price must not exceed the variant's price."))
         prices[sku_id] = price
     overlap = select(Activity.id).where(
-        Activity.product_id == product.id, Activity.enabled.is_(True), Activity.starts_at < ends, Activity.ends_at > starts
+        Activity.product_id == product.id,
+        Activity.enabled.is_(True),
+        Activity.starts_at < ends,
+        Activity.ends_at > starts,
     )
     if activity is not None:
         overlap = overlap.where(Activity.id != activity.id)
     if db.session.execute(overlap.limit(1)).first() is not None:
-        raise GroupBuyError("starts_at", _("Another group-buy activity of this product overlaps this time."), code="conflict", status=409)
+        raise GroupBuyError(
+            "starts_at",
+            _("Another group-buy activity of this product overlaps this time."),
+            code="conflict",
+            status=409,
+        )
     if activity is None:
         activity = Activity(product_id=product.id, seller_id=product.seller_id, created_by_platform=platform)
         db.session.add(activity)
@@ -232,7 +250,6 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
 
 def _naive_utc(value: datetime) -> datetime:
     if value.tzinfo is not None:
-
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
@@ -273,7 +290,12 @@ def choice(options: dict | None) -> dict | None:
 
 
 def used_units(activity_id: int, user_id: int) -> int:
-    return int(db.session.execute(select(Usage.units).where(Usage.activity_id == activity_id, Usage.user_id == user_id)).scalar() or 0)
+    return int(
+        db.session.execute(
+            select(Usage.units).where(Usage.activity_id == activity_id, Usage.user_id == user_id)
+        ).scalar()
+        or 0
+    )
 
 
 def price_rules(lines, user, options) -> dict[str, list[PriceRule]] | None:
@@ -297,8 +319,12 @@ def price_rules(lines, user, options) -> dict[str, list[PriceRule]] | None:
     return {
         line.key: [
             PriceRule(
-                source=PRICE_SOURCE, unit_price=prices[line.sku_id], priority=GROUP_PRICE_PRIORITY, label=_("Group price"),
-                quantity_limit=quantity_limit, data={"activity_id": activity.id, "group_token": picked["group_token"]},
+                source=PRICE_SOURCE,
+                unit_price=prices[line.sku_id],
+                priority=GROUP_PRICE_PRIORITY,
+                label=_("Group price"),
+                quantity_limit=quantity_limit,
+                data={"activity_id": activity.id, "group_token": picked["group_token"]},
             )
         ]
         for line in mine
@@ -323,7 +349,14 @@ def validate(checkout) -> list[Problem]:
         return [Problem("groupbuy_lines", _("A group-buy order holds exactly one product variant."), field="items")]
     line = checkout.lines[0]
     if line.price_source != PRICE_SOURCE or line.price_data.get("activity_id") != activity.id:
-        return [Problem("groupbuy_sku", _("This variant is not part of the group-buy activity."), field="items", line_key=line.key)]
+        return [
+            Problem(
+                "groupbuy_sku",
+                _("This variant is not part of the group-buy activity."),
+                field="items",
+                line_key=line.key,
+            )
+        ]
     token = picked["group_token"]
     at = now()
     if token is None:
@@ -345,7 +378,9 @@ def validate(checkout) -> list[Problem]:
 
 def _live_member(group_id: int, user_id: int) -> Member | None:
     return db.session.execute(
-        select(Member).where(Member.group_id == group_id, Member.user_id == user_id, Member.status.in_(LIVE_MEMBER)).limit(1)
+        select(Member)
+        .where(Member.group_id == group_id, Member.user_id == user_id, Member.status.in_(LIVE_MEMBER))
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -358,10 +393,14 @@ def _take_units(activity: Activity, user_id: int, n: int) -> None:
         if n > activity.per_user_limit:
             raise _limit_error(activity)
     for _attempt in range(2):
-        won = db.session.execute(update(Usage).where(*cond).values(units=Usage.units + n).execution_options(synchronize_session=False)).rowcount
+        won = db.session.execute(
+            update(Usage).where(*cond).values(units=Usage.units + n).execution_options(synchronize_session=False)
+        ).rowcount
         if won:
             return
-        exists = db.session.execute(select(Usage.units).where(Usage.activity_id == activity.id, Usage.user_id == user_id)).first()
+        exists = db.session.execute(
+            select(Usage.units).where(Usage.activity_id == activity.id, Usage.user_id == user_id)
+        ).first()
         if exists is not None:
             raise _limit_error(activity)
         try:
@@ -374,7 +413,15 @@ def _take_units(activity: Activity, user_id: int, n: int) -> None:
 
 
 def _limit_error(activity: Activity) -> CheckoutError:
-    return CheckoutError([Problem("limit", _("At most %(n)d per buyer in this group buy.", n=activity.per_user_limit), field="items.quantity")])
+    return CheckoutError(
+        [
+            Problem(
+                "limit",
+                _("At most %(n)d per buyer in this group buy.", n=activity.per_user_limit),
+                field="items.quantity",
+            )
+        ]
+    )
 
 
 def _release_units(member: Member) -> None:
@@ -398,8 +445,15 @@ def place(checkout, orders) -> None:
     _take_units(activity, checkout.user.id, line.quantity)
     if token is None:
         group = Group(
-            activity_id=activity.id, seller_id=activity.seller_id, token=secrets.token_urlsafe(12), leader_id=checkout.user.id,
-            state=PENDING, size=activity.group_size, seats=1, paid=0, created_at=now(),
+            activity_id=activity.id,
+            seller_id=activity.seller_id,
+            token=secrets.token_urlsafe(12),
+            leader_id=checkout.user.id,
+            state=PENDING,
+            size=activity.group_size,
+            seats=1,
+            paid=0,
+            created_at=now(),
         )
         db.session.add(group)
         db.session.flush()
@@ -414,12 +468,27 @@ def place(checkout, orders) -> None:
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
-            raise CheckoutError([Problem("groupbuy_full", _("This group is full or no longer open."), field="options.groupbuy.group_token")])
+            raise CheckoutError(
+                [
+                    Problem(
+                        "groupbuy_full",
+                        _("This group is full or no longer open."),
+                        field="options.groupbuy.group_token",
+                    )
+                ]
+            )
         leader = False
     db.session.add(
         Member(
-            group_id=group.id, activity_id=activity.id, user_id=checkout.user.id, order_id=order.id, sku_id=line.sku_id,
-            quantity=line.quantity, is_leader=leader, status=M_PENDING, joined_at=now(),
+            group_id=group.id,
+            activity_id=activity.id,
+            user_id=checkout.user.id,
+            order_id=order.id,
+            sku_id=line.sku_id,
+            quantity=line.quantity,
+            is_leader=leader,
+            status=M_PENDING,
+            joined_at=now(),
         )
     )
     db.session.flush()
@@ -455,7 +524,10 @@ def on_order_transition(order: Order, name: str, from_status: str) -> None:
 
 def _member_move(member: Member, source: str, target: str, **values) -> bool:
     won = db.session.execute(
-        update(Member).where(Member.id == member.id, Member.status == source).values(status=target, **values).execution_options(synchronize_session=False)
+        update(Member)
+        .where(Member.id == member.id, Member.status == source)
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
     ).rowcount
     if won == 1:
         db.session.refresh(member)
@@ -470,7 +542,11 @@ def _paid(member: Member, group: Group, at: datetime) -> None:
     # refunds it with the rest of the group.
     counted = db.session.execute(
         update(Group)
-        .where(Group.id == group.id, Group.state.in_((PENDING, FORMING)), or_(Group.expires_at.is_(None), Group.expires_at > at))
+        .where(
+            Group.id == group.id,
+            Group.state.in_((PENDING, FORMING)),
+            or_(Group.expires_at.is_(None), Group.expires_at > at),
+        )
         .values(paid=Group.paid + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -488,7 +564,10 @@ def _left_unpaid(member: Member, group: Group, at: datetime) -> None:
         return
     _release_units(member)
     db.session.execute(
-        update(Group).where(Group.id == group.id, Group.state.in_((PENDING, FORMING)), Group.seats > 0).values(seats=Group.seats - 1).execution_options(synchronize_session=False)
+        update(Group)
+        .where(Group.id == group.id, Group.state.in_((PENDING, FORMING)), Group.seats > 0)
+        .values(seats=Group.seats - 1)
+        .execution_options(synchronize_session=False)
     )
     db.session.refresh(group)
     if member.is_leader:
@@ -521,7 +600,11 @@ def expire_groups(at: datetime | None = None) -> str:
 
     at = at or now()
     failed = 0
-    ids = db.session.execute(select(Group.id).where(Group.state == FORMING, Group.expires_at <= at).limit(500)).scalars().all()
+    ids = (
+        db.session.execute(select(Group.id).where(Group.state == FORMING, Group.expires_at <= at).limit(500))
+        .scalars()
+        .all()
+    )
     for gid in ids:
         group = db.session.get(Group, gid)
         if move(group, "fail", finished_at=at, where=(Group.expires_at <= at,)):
@@ -558,7 +641,12 @@ def open_groups(activity_id: int, limit: int = 10, at: datetime | None = None) -
     return list(
         db.session.execute(
             select(Group)
-            .where(Group.activity_id == activity_id, Group.state == FORMING, Group.expires_at > at, Group.seats < Group.size)
+            .where(
+                Group.activity_id == activity_id,
+                Group.state == FORMING,
+                Group.expires_at > at,
+                Group.seats < Group.size,
+            )
             .order_by(Group.expires_at)
             .limit(limit)
         ).scalars()
@@ -572,9 +660,15 @@ def group_by_token(token: str) -> Group | None:
 
 
 def paid_members(group: Group) -> list[Member]:
-    return list(db.session.execute(select(Member).where(Member.group_id == group.id, Member.status == M_PAID).order_by(Member.id)).scalars())
+    return list(
+        db.session.execute(
+            select(Member).where(Member.group_id == group.id, Member.status == M_PAID).order_by(Member.id)
+        ).scalars()
+    )
 
 
 def count_by_state(activity_id: int) -> dict[str, int]:
-    rows = db.session.execute(select(Group.state, func.count()).where(Group.activity_id == activity_id).group_by(Group.state)).all()
+    rows = db.session.execute(
+        select(Group.state, func.count()).where(Group.activity_id == activity_id).group_by(Group.state)
+    ).all()
     return {s: int(n) for s, n in rows}

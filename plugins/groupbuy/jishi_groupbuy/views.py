@@ -54,7 +54,11 @@ def slot(name: str, context: dict):
         if not prices:
             return None
         groups = service.open_groups(activity.id, limit=5)
-        return Markup(render_template("groupbuy/_product_box.html", activity=activity, prices=prices, groups=groups, product=product))
+        return Markup(
+            render_template(
+                "groupbuy/_product_box.html", activity=activity, prices=prices, groups=groups, product=product
+            )
+        )
     if name == "order_detail_bottom":
         order = context.get("order")
         member = service.member_of_order(order.id) if order is not None else None
@@ -80,11 +84,23 @@ def group_page(token: str):
     skus = {s.id: s for s in product.skus if s.is_active} if product else {}
     prices = [(skus[a.sku_id], a.group_price) for a in activity.skus if a.sku_id in skus]
     mine = service._live_member(group.id, current_user.id) if current_user.is_authenticated else None
-    joinable = group.state == service.FORMING and group.seats < group.size and group.expires_at > service.now() and mine is None
+    joinable = (
+        group.state == service.FORMING
+        and group.seats < group.size
+        and group.expires_at > service.now()
+        and mine is None
+    )
     share_url = url_for("groupbuy.group_page", token=group.token, _external=True)
     return render_template(
-        "groupbuy/group.html", group=group, activity=activity, product=product, prices=prices, members=service.paid_members(group),
-        mine=mine, joinable=joinable, share_url=share_url,
+        "groupbuy/group.html",
+        group=group,
+        activity=activity,
+        product=product,
+        prices=prices,
+        members=service.paid_members(group),
+        mine=mine,
+        joinable=joinable,
+        share_url=share_url,
     )
 
 
@@ -115,8 +131,14 @@ def checkout():
     args = _choice_args(request.args)
     if args["sku_id"] is None or args["activity_id"] is None or args["quantity"] is None:
         abort(404)
-    return promotions.checkout_page("groupbuy/checkout.html", args["sku_id"], args["quantity"], _choice(args),
-                                    failed=url_for("shop.index"), args=args)
+    return promotions.checkout_page(
+        "groupbuy/checkout.html",
+        args["sku_id"],
+        args["quantity"],
+        _choice(args),
+        failed=url_for("shop.index"),
+        args=args,
+    )
 
 
 @bp.post("/groupbuy/checkout")
@@ -129,8 +151,12 @@ def checkout_place():
         abort(400)
     if request.form.get("action") == "refresh":
         return redirect(url_for("groupbuy.checkout", address_id=address_id, **keep))
-    return promotions.place_checkout(args["sku_id"], args["quantity"], _choice(args),
-                                     retry=url_for("groupbuy.checkout", address_id=address_id, **keep))
+    return promotions.place_checkout(
+        args["sku_id"],
+        args["quantity"],
+        _choice(args),
+        retry=url_for("groupbuy.checkout", address_id=address_id, **keep),
+    )
 
 
 # -- console (platform and merchants) -------------------------------------------
@@ -175,12 +201,21 @@ def activity_new():
     if product_id is not None and product is None:
         abort(404)
     if request.method == "POST" and product is not None and request.form.get("action") == "save":
-        saved = promotions.save_form(lambda: service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform),
-                                     "groupbuy.activity")
+        saved = promotions.save_form(
+            lambda: service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform),
+            "groupbuy.activity",
+        )
         if saved is not None:
             return saved
-    return render_template("groupbuy/activity_form.html", activity=None, product=product, products=promotions.products_for(scope, platform),
-                           form=request.form, platform=platform, prices={})
+    return render_template(
+        "groupbuy/activity_form.html",
+        activity=None,
+        product=product,
+        products=promotions.products_for(scope, platform),
+        form=request.form,
+        platform=platform,
+        prices={},
+    )
 
 
 @bp.route("/seller/groupbuy/activities/<int:activity_id>", methods=["GET", "POST"])
@@ -191,17 +226,43 @@ def activity(activity_id: int):
     if a is None:
         abort(404)
     if request.method == "POST":
-        saved = promotions.save_form(lambda: service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform, activity=a),
-                                     "groupbuy.activity")
+        saved = promotions.save_form(
+            lambda: service.save_activity(
+                _form_data(request.form), seller_id=scope.seller_id, platform=platform, activity=a
+            ),
+            "groupbuy.activity",
+        )
         if saved is not None:
             return saved
-    groups = list(db.session.execute(db.select(Group).where(Group.activity_id == a.id).order_by(Group.id.desc()).limit(100)).scalars())
-    form = request.form if request.method == "POST" else {
-        "title": a.title, "group_size": a.group_size, "time_limit": a.time_limit_minutes, "time_unit": "minutes",
-        "per_user_limit": a.per_user_limit, "starts_at": local(a.starts_at), "ends_at": local(a.ends_at), "enabled": "1" if a.enabled else "",
-    }
+    groups = list(
+        db.session.execute(
+            db.select(Group).where(Group.activity_id == a.id).order_by(Group.id.desc()).limit(100)
+        ).scalars()
+    )
+    form = (
+        request.form
+        if request.method == "POST"
+        else {
+            "title": a.title,
+            "group_size": a.group_size,
+            "time_limit": a.time_limit_minutes,
+            "time_unit": "minutes",
+            "per_user_limit": a.per_user_limit,
+            "starts_at": local(a.starts_at),
+            "ends_at": local(a.ends_at),
+            "enabled": "1" if a.enabled else "",
+        }
+    )
     prices = {s.sku_id: fen_to_yuan_str(s.group_price) for s in a.skus}
     from jishi.catalog.models import Product
 
-    return render_template("groupbuy/activity_form.html", activity=a, product=db.session.get(Product, a.product_id), products=[], form=form,
-                           platform=platform, prices=prices, groups=groups)
+    return render_template(
+        "groupbuy/activity_form.html",
+        activity=a,
+        product=db.session.get(Product, a.product_id),
+        products=[],
+        form=form,
+        platform=platform,
+        prices=prices,
+        groups=groups,
+    )

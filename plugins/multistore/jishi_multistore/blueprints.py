@@ -18,7 +18,12 @@ from jishi.access import login_redirect
 shop = Blueprint("multistore", __name__)
 merchant = Blueprint("merchant", __name__, url_prefix="/merchant")
 admin = Blueprint("multistore_admin", __name__, url_prefix="/console/multistore")
-api = ApiBlueprint("multistore_api", __name__, url_prefix="/api/v1", description="Multi-merchant mall (多商户): shops, merchant console, platform management.")
+api = ApiBlueprint(
+    "multistore_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Multi-merchant mall (多商户): shops, merchant console, platform management.",
+)
 
 
 @admin.before_request

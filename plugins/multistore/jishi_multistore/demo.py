@@ -24,16 +24,41 @@ PASSWORD = "demo1234"
 # name, owner phone, category name in the kernel demo, state, stars, lat, lng,
 # avg spend (fen), [(product, price fen, stock)]
 SHOPS = [
-    ("鲜果多多", "13800000010", "时令水果", OPEN, 5, 30.2741, 120.1551, 3500,
-     [("丹东草莓 3斤装", 8990, 80), ("阳光玫瑰葡萄 2斤", 5990, 60), ("四川耙耙柑 5斤", 4590, 100)]),
-    ("零食小铺", "13800000011", "休闲零食", OPEN, 4, 30.2592, 120.1303, 2500,
-     [("原味猪肉脯 200g", 2990, 120), ("蜂蜜黄油薯片", 1290, 200)]),
-    ("数码优选", "13800000012", "手机配件", RESTING, 5, 30.2873, 120.1618, 9900,
-     [("蓝牙降噪耳机", 29900, 30)]),
-    ("老街茶馆", "13800000013", "休闲零食", CLOSED_TODAY, 5, 30.2455, 120.1697, 6800,
-     [("西湖龙井 明前 50g", 12800, 40)]),
-    ("旧货铺", "13800000014", "生活电器", SHUT, 3, 30.3011, 120.1102, 5000,
-     [("复古收音机", 19900, 5)]),
+    (
+        "鲜果多多",
+        "13800000010",
+        "时令水果",
+        OPEN,
+        5,
+        30.2741,
+        120.1551,
+        3500,
+        [("丹东草莓 3斤装", 8990, 80), ("阳光玫瑰葡萄 2斤", 5990, 60), ("四川耙耙柑 5斤", 4590, 100)],
+    ),
+    (
+        "零食小铺",
+        "13800000011",
+        "休闲零食",
+        OPEN,
+        4,
+        30.2592,
+        120.1303,
+        2500,
+        [("原味猪肉脯 200g", 2990, 120), ("蜂蜜黄油薯片", 1290, 200)],
+    ),
+    ("数码优选", "13800000012", "手机配件", RESTING, 5, 30.2873, 120.1618, 9900, [("蓝牙降噪耳机", 29900, 30)]),
+    (
+        "老街茶馆",
+        "13800000013",
+        "休闲零食",
+        CLOSED_TODAY,
+        5,
+        30.2455,
+        120.1697,
+        6800,
+        [("西湖龙井 明前 50g", 12800, 40)],
+    ),
+    ("旧货铺", "13800000014", "生活电器", SHUT, 3, 30.3011, 120.1102, 5000, [("复古收音机", 19900, 5)]),
 ]
 APPLICANT = ("13800000015", "花艺工坊")
 CLERK = "13800000016"
@@ -54,15 +79,28 @@ def demo_data(data: dict) -> str:
         commit()
         if shop.review_status != "approved":
             onboarding.approve(shop, admin)
-        merchants.update_profile(shop, {
-            "intro": f"{name}:杭州本地好店。", "address": "浙江省杭州市西湖区", "lat": lat, "lng": lng,
-            "avg_spend": avg, "service_phone": phone, "announcement": "新店开业,全场包邮。",
-        })
+        merchants.update_profile(
+            shop,
+            {
+                "intro": f"{name}:杭州本地好店。",
+                "address": "浙江省杭州市西湖区",
+                "lat": lat,
+                "lng": lng,
+                "avg_spend": avg,
+                "service_phone": phone,
+                "announcement": "新店开业,全场包邮。",
+            },
+        )
         for product_name, price, stock in items:
-            product = products.create_product(shop, {
-                "name": product_name, "category_id": categories[category].id,
-                "skus": [{"price": price, "stock": stock}], "description": f"<p>{product_name}</p>",
-            })
+            product = products.create_product(
+                shop,
+                {
+                    "name": product_name,
+                    "category_id": categories[category].id,
+                    "skus": [{"price": price, "stock": stock}],
+                    "description": f"<p>{product_name}</p>",
+                },
+            )
             if products.state_of(product).review_status != "approved":
                 products.approve(product)
         merchants.set_state(shop, status=OPEN, stars=stars)
@@ -80,14 +118,18 @@ def demo_data(data: dict) -> str:
     applicant = factories.user(phone=APPLICANT[0], password=PASSWORD, name="花艺工坊店主")
     onboarding.set_rules(review=True)
     onboarding.apply(applicant, {"name": APPLICANT[1], "category": "鲜花", "agree": True})
-    merchants.save_announcement({"title": "双十二招商活动报名开始", "body": "参与活动的商户请在 12 月 5 日前联系平台运营。"})
+    merchants.save_announcement(
+        {"title": "双十二招商活动报名开始", "body": "参与活动的商户请在 12 月 5 日前联系平台运营。"}
+    )
     commit()
-    data["logins"].update({
-        "merchant (鲜果多多)": (SHOPS[0][1], PASSWORD),
-        "merchant clerk (鲜果多多)": (CLERK, PASSWORD),
-        "merchant (零食小铺)": (SHOPS[1][1], PASSWORD),
-        "member with an application": (APPLICANT[0], PASSWORD),
-    })
+    data["logins"].update(
+        {
+            "merchant (鲜果多多)": (SHOPS[0][1], PASSWORD),
+            "merchant clerk (鲜果多多)": (CLERK, PASSWORD),
+            "merchant (零食小铺)": (SHOPS[1][1], PASSWORD),
+            "member with an application": (APPLICANT[0], PASSWORD),
+        }
+    )
     return f"{len(made)} merchants (open, resting, closed for the day, shut), 1 application"
 
 
@@ -119,7 +161,9 @@ def _cross_store_order(data: dict, fruit, snacks) -> str:
     fruit_sku = products.list_products(merchant_id=fruit.id)[0][0][0].skus[0].id
     snack_sku = products.list_products(merchant_id=snacks.id)[0][0][0].skus[0].id
     with current_app.test_request_context("/"):
-        [payment] = place_order(buyer, [(fruit_sku, 2), (snack_sku, 3)], address.id, {"messages": {}}, idempotency_key="demo-mall-1")
+        [payment] = place_order(
+            buyer, [(fruit_sku, 2), (snack_sku, 3)], address.id, {"messages": {}}, idempotency_key="demo-mall-1"
+        )
         pay(payment)
         order = next(o for o in payment.orders if o.seller_id == fruit.id)
         order = db.session.get(type(order), order.id)
@@ -131,7 +175,13 @@ def _cross_store_order(data: dict, fruit, snacks) -> str:
     available = ledger.balance(fruit.id, ledger.AVAILABLE)
     if available >= 1000:
         owner = db.session.get(type(buyer), fruit.owner_id)
-        withdrawals.request_withdrawal(fruit, owner, available // 2, method="alipay",
-                                       account={"name": "鲜果多多", "account": "fruit@example.com"}, agree=True)
+        withdrawals.request_withdrawal(
+            fruit,
+            owner,
+            available // 2,
+            method="alipay",
+            account={"name": "鲜果多多", "account": "fruit@example.com"},
+            agree=True,
+        )
         commit()
     return format_fen(available)

@@ -71,7 +71,10 @@ def settings_panels():
             str(_l("Multi-merchant: commission")),  # 多商户-佣金
             (
                 SettingField(
-                    ledger.COMMISSION_SETTING, str(_l("Default commission (basis points, 100 = 1%)")), "int", ledger.DEFAULT_COMMISSION_BP,
+                    ledger.COMMISSION_SETTING,
+                    str(_l("Default commission (basis points, 100 = 1%)")),
+                    "int",
+                    ledger.DEFAULT_COMMISSION_BP,
                     help=str(_l("Used when neither the merchant nor the product's category has a rate of its own.")),
                 ),
             ),
@@ -81,10 +84,30 @@ def settings_panels():
             "multistore_withdraw",
             str(_l("Multi-merchant: withdrawals")),  # 多商户-提现规则
             (
-                SettingField(withdrawals.PAYOUT_SETTING, str(_l("Payout")), "choice", "manual", choices=(("manual", str(_l("Manual payout (offline)"))),)),  # 手动打款
-                SettingField(withdrawals.MIN_SETTING, str(_l("Minimum per withdrawal")), "money", withdrawals.MIN_FLOOR, help=str(_l("At least 5 yuan."))),  # 单笔提现不得低于5元
-                SettingField(withdrawals.INTERVAL_SETTING, str(_l("One withdrawal per how many days")), "int", 1, help=str(_l("At least 1."))),  # 提现周期
-                SettingField(withdrawals.AGREEMENT_SETTING, str(_l("Withdrawal agreement")), "textarea", ""),  # 提现协议
+                SettingField(
+                    withdrawals.PAYOUT_SETTING,
+                    str(_l("Payout")),
+                    "choice",
+                    "manual",
+                    choices=(("manual", str(_l("Manual payout (offline)"))),),
+                ),  # 手动打款
+                SettingField(
+                    withdrawals.MIN_SETTING,
+                    str(_l("Minimum per withdrawal")),
+                    "money",
+                    withdrawals.MIN_FLOOR,
+                    help=str(_l("At least 5 yuan.")),
+                ),  # 单笔提现不得低于5元
+                SettingField(
+                    withdrawals.INTERVAL_SETTING,
+                    str(_l("One withdrawal per how many days")),
+                    "int",
+                    1,
+                    help=str(_l("At least 1.")),
+                ),  # 提现周期
+                SettingField(
+                    withdrawals.AGREEMENT_SETTING, str(_l("Withdrawal agreement")), "textarea", ""
+                ),  # 提现协议
             ),
             sort=61,
         ),
@@ -95,9 +118,13 @@ def settings_panels():
 def console_menu_items(console, principal):
     return [
         MenuItem(str(_l("Withdrawals")), "multistore_admin.withdrawals", console="platform", sort=84),  # 提现审批
-        MenuItem(str(_l("Settlement overview")), "multistore_admin.settlement", console="platform", sort=85),  # 资金对账
+        MenuItem(
+            str(_l("Settlement overview")), "multistore_admin.settlement", console="platform", sort=85
+        ),  # 资金对账
         MenuItem(str(_l("Commission")), "multistore_admin.commission", console="platform", sort=86),  # 佣金
-        MenuItem(str(_l("Finance / Withdrawals")), "merchant.finance", console="merchant", sort=70, permission="money"),  # 提现
+        MenuItem(
+            str(_l("Finance / Withdrawals")), "merchant.finance", console="merchant", sort=70, permission="money"
+        ),  # 提现
         MenuItem(str(_l("Data")), "merchant.data", console="merchant", sort=80, permission="data"),  # 数据
     ]
 
@@ -122,7 +149,12 @@ def _paid_in(s: datetime, e: datetime):
     from jishi.orders.models import Order
 
     moment = func.coalesce(Order.paid_at, Order.created_at)
-    return (Order.status != "pending_payment", moment >= s, moment < e, Order.close_reason.notin_(("cancelled", "timeout")))
+    return (
+        Order.status != "pending_payment",
+        moment >= s,
+        moment < e,
+        Order.close_reason.notin_(("cancelled", "timeout")),
+    )
 
 
 def visits(merchant_id: int, start: date, end: date) -> dict:
@@ -138,7 +170,8 @@ def visits(merchant_id: int, start: date, end: date) -> dict:
             PageVisit.day <= d1,
             or_(
                 (PageVisit.kind == "shop") & (PageVisit.ref_id == merchant_id),
-                (PageVisit.kind == "product") & PageVisit.ref_id.in_(select(Product.id).where(Product.seller_id == merchant_id)),
+                (PageVisit.kind == "product")
+                & PageVisit.ref_id.in_(select(Product.id).where(Product.seller_id == merchant_id)),
             ),
         )
         .group_by(PageVisit.kind)
@@ -158,18 +191,30 @@ def product_analysis(merchant_id: int, start: date, end: date, limit: int = 50) 
 
     s, e = _moments(start, end)
     d0, d1 = start.isoformat(), end.isoformat()
-    on_shelf = db.session.execute(select(func.count(Product.id)).where(Product.seller_id == merchant_id, Product.on_shelf.is_(True))).scalar_one()
+    on_shelf = db.session.execute(
+        select(func.count(Product.id)).where(Product.seller_id == merchant_id, Product.on_shelf.is_(True))
+    ).scalar_one()
     views = dict(
         db.session.execute(
             select(PageVisit.ref_id, func.sum(PageVisit.count))
-            .where(PageVisit.kind == "product", PageVisit.day >= d0, PageVisit.day <= d1, PageVisit.ref_id.in_(select(Product.id).where(Product.seller_id == merchant_id)))
+            .where(
+                PageVisit.kind == "product",
+                PageVisit.day >= d0,
+                PageVisit.day <= d1,
+                PageVisit.ref_id.in_(select(Product.id).where(Product.seller_id == merchant_id)),
+            )
             .group_by(PageVisit.ref_id)
         ).all()
     )
     sales = {
         pid: (int(b), int(q or 0), int(a or 0))
         for pid, b, q, a in db.session.execute(
-            select(OrderLine.product_id, func.count(func.distinct(Order.user_id)), func.sum(OrderLine.quantity), func.sum(OrderLine.pay_amount))
+            select(
+                OrderLine.product_id,
+                func.count(func.distinct(Order.user_id)),
+                func.sum(OrderLine.quantity),
+                func.sum(OrderLine.pay_amount),
+            )
             .join(Order, Order.id == OrderLine.order_id)
             .where(Order.seller_id == merchant_id, *_paid_in(s, e))
             .group_by(OrderLine.product_id)
@@ -177,7 +222,9 @@ def product_analysis(merchant_id: int, start: date, end: date, limit: int = 50) 
         if pid is not None
     }
     ids = set(views) | set(sales)
-    names = dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(list(ids)))).all()) if ids else {}
+    names = (
+        dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(list(ids)))).all()) if ids else {}
+    )
     rows = []
     for pid in ids:
         v = int(views.get(pid, 0) or 0)

@@ -35,10 +35,20 @@ MAX_FEN = 10**12
 
 
 class AccountSchema(Schema):
-    method = fields.String(required=True, validate=validate.OneOf(withdrawals.METHODS), metadata={"description": "bank, alipay or wechat"})
-    name = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"description": "account holder (户名)"})
-    account = fields.String(required=True, validate=validate.Length(min=1, max=60), metadata={"description": "card number / Alipay / WeChat account"})
-    bank = fields.String(load_default="", validate=validate.Length(max=60), metadata={"description": "bank name (required for bank)"})
+    method = fields.String(
+        required=True, validate=validate.OneOf(withdrawals.METHODS), metadata={"description": "bank, alipay or wechat"}
+    )
+    name = fields.String(
+        required=True, validate=validate.Length(min=1, max=40), metadata={"description": "account holder (户名)"}
+    )
+    account = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=60),
+        metadata={"description": "card number / Alipay / WeChat account"},
+    )
+    bank = fields.String(
+        load_default="", validate=validate.Length(max=60), metadata={"description": "bank name (required for bank)"}
+    )
 
 
 class AccountOutSchema(Schema):
@@ -60,7 +70,9 @@ class FinanceSchema(Schema):
     pending_payout = fields.Integer(metadata={"description": "待打款: requested or approved, not yet paid"})
     non_withdrawable = fields.Integer(metadata={"description": "不可提现: paid online, order not completed"})
     paid_out = fields.Integer(metadata={"description": "已打款"})
-    cod_collected = fields.Integer(metadata={"description": "cash on delivery collected by the merchant (never withdrawable)"})
+    cod_collected = fields.Integer(
+        metadata={"description": "cash on delivery collected by the merchant (never withdrawable)"}
+    )
     rules = fields.Nested(RulesSchema)
     next_allowed_day = fields.String(allow_none=True)
     account = fields.Dict()
@@ -123,9 +135,15 @@ class AdminWithdrawalListArgs(WithdrawalListArgs):
 
 class WithdrawArgs(Schema):
     amount = Money(required=True, validate=validate.Range(min=1, max=MAX_FEN))
-    method = fields.String(validate=validate.OneOf(withdrawals.METHODS), metadata={"description": "with no account: the stored account's method"})
+    method = fields.String(
+        validate=validate.OneOf(withdrawals.METHODS),
+        metadata={"description": "with no account: the stored account's method"},
+    )
     account = fields.Nested(AccountSchema, metadata={"description": "omit to reuse the stored account"})
-    agree = fields.Boolean(load_default=False, metadata={"description": "accepts the withdrawal agreement (required when the platform set one)"})
+    agree = fields.Boolean(
+        load_default=False,
+        metadata={"description": "accepts the withdrawal agreement (required when the platform set one)"},
+    )
 
 
 class RejectArgs(Schema):
@@ -176,7 +194,12 @@ class SettlementSchema(Schema):
 
 class RateArgs(Schema):
     category_id = Id(required=True)
-    rate_bp = StrictInt(required=True, allow_none=True, validate=validate.Range(min=0, max=ledger.MAX_BP), metadata={"description": "basis points; null removes the rate"})
+    rate_bp = StrictInt(
+        required=True,
+        allow_none=True,
+        validate=validate.Range(min=0, max=ledger.MAX_BP),
+        metadata={"description": "basis points; null removes the rate"},
+    )
 
 
 class DefaultRateArgs(Schema):
@@ -184,7 +207,11 @@ class DefaultRateArgs(Schema):
 
 
 class MerchantCommissionArgs(Schema):
-    rate_bp = StrictInt(allow_none=True, validate=validate.Range(min=0, max=ledger.MAX_BP), metadata={"description": "the merchant's own rate; null: none"})
+    rate_bp = StrictInt(
+        allow_none=True,
+        validate=validate.Range(min=0, max=ledger.MAX_BP),
+        metadata={"description": "the merchant's own rate; null: none"},
+    )
     category_id = Id(allow_none=True, metadata={"description": "the merchant's commission category; null: none"})
 
 
@@ -255,17 +282,31 @@ def commission_overview() -> dict:
 
     default = ledger.parse_bp(settings.get(ledger.COMMISSION_SETTING, ledger.DEFAULT_COMMISSION_BP))
     cats = db.session.execute(
-        select(CategoryCommission.category_id, Category.name, CategoryCommission.rate_bp).join(Category, Category.id == CategoryCommission.category_id).order_by(Category.id)
+        select(CategoryCommission.category_id, Category.name, CategoryCommission.rate_bp)
+        .join(Category, Category.id == CategoryCommission.category_id)
+        .order_by(Category.id)
     ).all()
-    merchants = db.session.execute(
-        select(Merchant).where(Merchant.deleted_at.is_(None), Merchant.review_status == "approved").order_by(Merchant.id)
-    ).scalars().all()
+    merchants = (
+        db.session.execute(
+            select(Merchant)
+            .where(Merchant.deleted_at.is_(None), Merchant.review_status == "approved")
+            .order_by(Merchant.id)
+        )
+        .scalars()
+        .all()
+    )
     table = ledger.rate_table([(m.id, None) for m in merchants]) if merchants else None
     return {
         "default_bp": default,
         "categories": [{"category_id": c, "name": n, "rate_bp": r} for c, n, r in cats],
         "merchants": [
-            {"merchant_id": m.id, "name": m.name, "rate_bp": m.commission_bp, "category_id": m.commission_category_id, "effective_bp": table.rate(m.id, None)}
+            {
+                "merchant_id": m.id,
+                "name": m.name,
+                "rate_bp": m.commission_bp,
+                "category_id": m.commission_category_id,
+                "effective_bp": table.rate(m.id, None),
+            }
             for m in merchants
         ],
     }
@@ -330,7 +371,10 @@ def merchant_journals(args):
     mid = merchant().id
     rows = ledger.journals(mid, limit=args["limit"], before_id=args.get("cursor"))
     items = [
-        {**{k: getattr(j, k) for k in ("id", "kind", "source_type", "source_id", "order_id", "memo", "created_at")}, "entries": [e for e in j.entries if e.merchant_id == mid]}
+        {
+            **{k: getattr(j, k) for k in ("id", "kind", "source_type", "source_id", "order_id", "memo", "created_at")},
+            "entries": [e for e in j.entries if e.merchant_id == mid],
+        }
         for j in rows
     ]
     nxt = rows[-1].id if len(rows) == args["limit"] else None
@@ -362,7 +406,13 @@ def merchant_set_account(args):
 @api.response(200, WithdrawalPageSchema)
 def merchant_withdrawals(args):
     """The merchant's withdrawal records, filterable by status and method."""
-    rows = withdrawals.list_withdrawals(merchant_id=merchant().id, status=args.get("status"), method=args.get("method"), before_id=args.get("cursor"), limit=args["limit"])
+    rows = withdrawals.list_withdrawals(
+        merchant_id=merchant().id,
+        status=args.get("status"),
+        method=args.get("method"),
+        before_id=args.get("cursor"),
+        limit=args["limit"],
+    )
     return _withdrawal_page(rows, args["limit"])
 
 
@@ -375,7 +425,12 @@ def merchant_withdraw(args):
     Without ``account`` the stored one is reused; a given account is stored
     for next time. 409 ``insufficient`` / ``too_soon``; 422 ``below_minimum``."""
     w = withdrawals.request_withdrawal(
-        merchant(), current_user, args["amount"], method=args.get("method"), account=args.get("account"), agree=args.get("agree", False)
+        merchant(),
+        current_user,
+        args["amount"],
+        method=args.get("method"),
+        account=args.get("account"),
+        agree=args.get("agree", False),
     )
     commit()
     return w
@@ -408,7 +463,11 @@ def merchant_data(args):
 def admin_withdrawals(args):
     """Every merchant's withdrawals; filter by status, method and merchant."""
     rows = withdrawals.list_withdrawals(
-        merchant_id=args.get("merchant_id"), status=args.get("status"), method=args.get("method"), before_id=args.get("cursor"), limit=args["limit"]
+        merchant_id=args.get("merchant_id"),
+        status=args.get("status"),
+        method=args.get("method"),
+        before_id=args.get("cursor"),
+        limit=args["limit"],
     )
     return _withdrawal_page(rows, args["limit"])
 
@@ -509,7 +568,13 @@ def admin_set_merchant_commission(args, merchant_id):
     m = live_merchant(merchant_id)
     set_merchant_commission(m, args)
     commit()
-    return {"merchant_id": m.id, "name": m.name, "rate_bp": m.commission_bp, "category_id": m.commission_category_id, "effective_bp": ledger.current_rate(m.id, None)}
+    return {
+        "merchant_id": m.id,
+        "name": m.name,
+        "rate_bp": m.commission_bp,
+        "category_id": m.commission_category_id,
+        "effective_bp": ledger.current_rate(m.id, None),
+    }
 
 
 @api.get("/admin/multistore/merchants/<int:merchant_id>/ledger")
@@ -521,4 +586,8 @@ def admin_merchant_ledger(args, merchant_id):
     m = db.session.get(Merchant, merchant_id)
     if m is None:
         not_found("merchant")
-    return {"merchant_id": m.id, "balances": ledger.balances(m.id), "journals": ledger.journals(m.id, limit=args["limit"], before_id=args.get("cursor"))}
+    return {
+        "merchant_id": m.id,
+        "balances": ledger.balances(m.id),
+        "journals": ledger.journals(m.id, limit=args["limit"], before_id=args.get("cursor")),
+    }

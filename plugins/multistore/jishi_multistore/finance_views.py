@@ -111,10 +111,18 @@ def withdrawals_page():
     method = _choice("method", withdrawals.METHODS)
     merchant_id = form_int("merchant_id", source=request.args, minimum=1)
     rows = withdrawals.list_withdrawals(merchant_id=merchant_id, status=status, method=method, limit=200)
-    merchants = db.session.execute(select(Merchant.id, Merchant.name).where(Merchant.review_status == "approved").order_by(Merchant.id)).all()
+    merchants = db.session.execute(
+        select(Merchant.id, Merchant.name).where(Merchant.review_status == "approved").order_by(Merchant.id)
+    ).all()
     return render_template(
-        "multistore/finance/admin_withdrawals.html", rows=rows, status=status, method=method, merchant_id=merchant_id,
-        statuses=withdrawals.STATUSES, methods=withdrawals.METHODS, merchants=merchants,
+        "multistore/finance/admin_withdrawals.html",
+        rows=rows,
+        status=status,
+        method=method,
+        merchant_id=merchant_id,
+        statuses=withdrawals.STATUSES,
+        methods=withdrawals.METHODS,
+        merchants=merchants,
     )
 
 
@@ -123,7 +131,11 @@ def withdrawal_action(withdrawal_id, action):
     w = db.session.get(Withdrawal, withdrawal_id)
     if w is None or action not in ("approve", "reject", "pay"):
         abort(404)
-    messages = {"approve": _("Approved: pay offline, then confirm the payout."), "reject": _("Rejected: the money is withdrawable again."), "pay": _("Payout confirmed.")}
+    messages = {
+        "approve": _("Approved: pay offline, then confirm the payout."),
+        "reject": _("Rejected: the money is withdrawable again."),
+        "pay": _("Payout confirmed."),
+    }
     with form_outcome(messages[action]):
         if action == "approve":
             withdrawals.approve(w)
@@ -131,7 +143,11 @@ def withdrawal_action(withdrawal_id, action):
             withdrawals.reject(w, request.form.get("reason", ""))
         else:
             withdrawals.confirm_paid(w)
-    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/console/multistore/withdrawals") else url_for("multistore_admin.withdrawals"))
+    return redirect(
+        request.form.get("back")
+        if (request.form.get("back") or "").startswith("/console/multistore/withdrawals")
+        else url_for("multistore_admin.withdrawals")
+    )
 
 
 @admin.get("/settlement", endpoint="settlement")
@@ -142,7 +158,9 @@ def settlement_page():
     s = datetime.combine(start, time()) if start else None
     e = datetime.combine(end, time()) + timedelta(days=1) if end else None
     data = withdrawals.overview(s, e)
-    return render_template("multistore/finance/admin_settlement.html", data=data, start=start, end=end, platform=ledger.platform_balances())
+    return render_template(
+        "multistore/finance/admin_settlement.html", data=data, start=start, end=end, platform=ledger.platform_balances()
+    )
 
 
 def _percent_bp(raw: str, field: str) -> int | None:

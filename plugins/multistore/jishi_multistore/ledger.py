@@ -150,11 +150,16 @@ class LedgerError(DomainError):
 
 
 def posted(kind: str, source_type: str, source_id: int) -> bool:
-    return db.session.execute(
-        select(LedgerJournal.id).where(
-            LedgerJournal.kind == kind, LedgerJournal.source_type == source_type, LedgerJournal.source_id == source_id
-        )
-    ).first() is not None
+    return (
+        db.session.execute(
+            select(LedgerJournal.id).where(
+                LedgerJournal.kind == kind,
+                LedgerJournal.source_type == source_type,
+                LedgerJournal.source_id == source_id,
+            )
+        ).first()
+        is not None
+    )
 
 
 def post(
@@ -176,14 +181,23 @@ def post(
         return None
     now = utcnow()
     journal = LedgerJournal(
-        merchant_id=merchant_id, kind=kind, source_type=source_type, source_id=source_id, order_id=order_id, memo=memo[:200], created_at=now
+        merchant_id=merchant_id,
+        kind=kind,
+        source_type=source_type,
+        source_id=source_id,
+        order_id=order_id,
+        memo=memo[:200],
+        created_at=now,
     )
     db.session.add(journal)
     db.session.flush()
     if legs:
         db.session.execute(
             insert(LedgerEntry),
-            [{"journal_id": journal.id, "merchant_id": m, "account": a, "amount": x, "created_at": now} for m, a, x in legs],
+            [
+                {"journal_id": journal.id, "merchant_id": m, "account": a, "amount": x, "created_at": now}
+                for m, a, x in legs
+            ],
         )
     return journal
 
@@ -204,7 +218,9 @@ def lock(merchant_id: int) -> None:
 def balances(merchant_id: int, *, start=None, end=None) -> dict[str, int]:
     """The merchant's accounts: {account: fen} (every merchant account present).
     With ``start``/``end`` (datetimes): the net movement in that range."""
-    q = select(LedgerEntry.account, func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.merchant_id == merchant_id)
+    q = select(LedgerEntry.account, func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.merchant_id == merchant_id
+    )
     if start is not None:
         q = q.where(LedgerEntry.created_at >= start)
     if end is not None:
@@ -218,7 +234,9 @@ def balances(merchant_id: int, *, start=None, end=None) -> dict[str, int]:
 def balance(merchant_id: int, account: str) -> int:
     return int(
         db.session.execute(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.merchant_id == merchant_id, LedgerEntry.account == account)
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                LedgerEntry.merchant_id == merchant_id, LedgerEntry.account == account
+            )
         ).scalar_one()
     )
 
@@ -226,7 +244,9 @@ def balance(merchant_id: int, account: str) -> int:
 def platform_balances() -> dict[str, int]:
     out = dict.fromkeys(PLATFORM_ACCOUNTS, 0)
     rows = db.session.execute(
-        select(LedgerEntry.account, func.sum(LedgerEntry.amount)).where(LedgerEntry.merchant_id.is_(None)).group_by(LedgerEntry.account)
+        select(LedgerEntry.account, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.merchant_id.is_(None))
+        .group_by(LedgerEntry.account)
     ).all()
     for account, total in rows:
         out[account] = int(total or 0)
@@ -238,7 +258,9 @@ def _order_account(order_id: int, account: str) -> int:
         db.session.execute(
             select(func.coalesce(func.sum(LedgerEntry.amount), 0))
             .join(LedgerJournal, LedgerJournal.id == LedgerEntry.journal_id)
-            .where(LedgerJournal.order_id == order_id, LedgerEntry.account == account, LedgerEntry.merchant_id.isnot(None))
+            .where(
+                LedgerJournal.order_id == order_id, LedgerEntry.account == account, LedgerEntry.merchant_id.isnot(None)
+            )
         ).scalar_one()
     )
 
@@ -252,7 +274,9 @@ def journals(merchant_id: int | None = None, *, limit: int = 50, before_id: int 
     rows = db.session.execute(q).scalars().all()
     if rows:
         entries: dict[int, list[LedgerEntry]] = {}
-        for e in db.session.execute(select(LedgerEntry).where(LedgerEntry.journal_id.in_([j.id for j in rows])).order_by(LedgerEntry.id)).scalars():
+        for e in db.session.execute(
+            select(LedgerEntry).where(LedgerEntry.journal_id.in_([j.id for j in rows])).order_by(LedgerEntry.id)
+        ).scalars():
             entries.setdefault(e.journal_id, []).append(e)
         from sqlalchemy.orm.attributes import set_committed_value
 
@@ -284,9 +308,12 @@ def _rate_rows(merchant_ids: Sequence[int], category_ids: Sequence[int]):
         ).where(Merchant.id.in_(list(merchant_ids))),
         select(literal_column("'c'"), CategoryCommission.category_id, CategoryCommission.rate_bp, int_null, text_null),
         select(literal_column("'p'"), Category.id, int_null, int_null, cast(Category.path, String)).where(
-            Category.id.in_(list(category_ids)) | Category.id.in_(select(Merchant.commission_category_id).where(Merchant.id.in_(list(merchant_ids))))
+            Category.id.in_(list(category_ids))
+            | Category.id.in_(select(Merchant.commission_category_id).where(Merchant.id.in_(list(merchant_ids))))
         ),
-        select(literal_column("'s'"), literal_column("0"), int_null, int_null, cast(Setting.value, String)).where(Setting.key == COMMISSION_SETTING),
+        select(literal_column("'s'"), literal_column("0"), int_null, int_null, cast(Setting.value, String)).where(
+            Setting.key == COMMISSION_SETTING
+        ),
     ]
     return db.session.execute(union_all(*parts)).all()
 
@@ -387,7 +414,9 @@ def _platform_shares(order_id: int) -> dict[int, tuple[int, int]]:
     from jishi.orders.models import OrderAllocation
 
     rows = db.session.execute(
-        select(OrderAllocation.order_line_id, func.sum(OrderAllocation.amount), func.sum(OrderAllocation.reversed_amount))
+        select(
+            OrderAllocation.order_line_id, func.sum(OrderAllocation.amount), func.sum(OrderAllocation.reversed_amount)
+        )
         .where(OrderAllocation.order_id == order_id, OrderAllocation.funded_by == "platform")
         .group_by(OrderAllocation.order_line_id)
     ).all()
@@ -404,9 +433,17 @@ def post_paid(order) -> LedgerJournal | None:
         return None
     subsidy = sum(a for a, _r in _platform_shares(order.id).values())
     return post(
-        "paid", "order", order.id, order.seller_id,
-        [(None, CASH, -order.pay_amount), (None, SUBSIDY, -subsidy), (order.seller_id, PENDING, order.pay_amount + subsidy)],
-        order_id=order.id, memo=order.number,
+        "paid",
+        "order",
+        order.id,
+        order.seller_id,
+        [
+            (None, CASH, -order.pay_amount),
+            (None, SUBSIDY, -subsidy),
+            (order.seller_id, PENDING, order.pay_amount + subsidy),
+        ],
+        order_id=order.id,
+        memo=order.number,
     )
 
 
@@ -421,9 +458,13 @@ def post_closed(order) -> LedgerJournal | None:
     subsidy = sum(a - r for a, r in _platform_shares(order.id).values())
     subsidy = min(max(subsidy, 0), remaining)
     return post(
-        "closed", "order", order.id, order.seller_id,
+        "closed",
+        "order",
+        order.id,
+        order.seller_id,
         [(order.seller_id, PENDING, -remaining), (None, REFUND_DUE, remaining - subsidy), (None, SUBSIDY, subsidy)],
-        order_id=order.id, memo=order.number,
+        order_id=order.id,
+        memo=order.number,
     )
 
 
@@ -438,9 +479,13 @@ def settle_order(order) -> LedgerJournal | None:
             return None
         collected = order.pay_amount - order.refunded_amount
         return post(
-            "cod_settled", "order", order.id, mid,
+            "cod_settled",
+            "order",
+            order.id,
+            mid,
             [(mid, COD_COLLECTED, collected), (None, COD_OFFLINE, -collected)],
-            order_id=order.id, memo=order.number,
+            order_id=order.id,
+            memo=order.number,
         )
     if not posted("paid", "order", order.id) or posted("completed", "order", order.id):
         return None
@@ -450,7 +495,9 @@ def settle_order(order) -> LedgerJournal | None:
     remaining = _order_account(order.id, PENDING)
     shares = _platform_shares(order.id)
     lines = db.session.execute(
-        select(OrderLine.id, OrderLine.category_id, OrderLine.pay_amount, OrderLine.refunded_amount).where(OrderLine.order_id == order.id)
+        select(OrderLine.id, OrderLine.category_id, OrderLine.pay_amount, OrderLine.refunded_amount).where(
+            OrderLine.order_id == order.id
+        )
     ).all()
     frozen = {
         lc.order_line_id: lc
@@ -460,7 +507,9 @@ def settle_order(order) -> LedgerJournal | None:
     if missing:  # placed before the plugin froze rates: today's rate
         table = rate_table([(mid, line.category_id) for line in missing])
         for line in missing:
-            lc = LineCommission(order_line_id=line.id, order_id=order.id, merchant_id=mid, rate_bp=table.rate(mid, line.category_id))
+            lc = LineCommission(
+                order_line_id=line.id, order_id=order.id, merchant_id=mid, rate_bp=table.rate(mid, line.category_id)
+            )
             db.session.add(lc)
             frozen[line.id] = lc
     commission = 0
@@ -473,9 +522,18 @@ def settle_order(order) -> LedgerJournal | None:
         commission += lc.amount
     commission = min(commission, remaining)
     return post(
-        "completed", "order", order.id, mid,
-        [(mid, PENDING, -remaining), (mid, AVAILABLE, remaining), (mid, AVAILABLE, -commission), (None, COMMISSION, commission)],
-        order_id=order.id, memo=order.number,
+        "completed",
+        "order",
+        order.id,
+        mid,
+        [
+            (mid, PENDING, -remaining),
+            (mid, AVAILABLE, remaining),
+            (mid, AVAILABLE, -commission),
+            (None, COMMISSION, commission),
+        ],
+        order_id=order.id,
+        memo=order.number,
     )
 
 
@@ -498,7 +556,15 @@ def settle_refund(refund) -> LedgerJournal | None:
             return post("cod_refund", "refund", refund.id, mid, [], order_id=order.id, memo=refund.number)
         lock(mid)
         amount = min(amount, balance(mid, COD_COLLECTED))
-        return post("cod_refund", "refund", refund.id, mid, [(mid, COD_COLLECTED, -amount), (None, COD_OFFLINE, amount)], order_id=order.id, memo=refund.number)
+        return post(
+            "cod_refund",
+            "refund",
+            refund.id,
+            mid,
+            [(mid, COD_COLLECTED, -amount), (None, COD_OFFLINE, amount)],
+            order_id=order.id,
+            memo=refund.number,
+        )
     if not posted("paid", "order", order.id):
         return None  # cash on delivery not settled yet, or nothing was paid online: nothing recorded
     refund_lines = db.session.execute(
@@ -509,29 +575,45 @@ def settle_refund(refund) -> LedgerJournal | None:
         for rl_id, total in db.session.execute(
             select(RefundReversal.refund_line_id, func.sum(RefundReversal.amount))
             .join(OrderAllocation, OrderAllocation.id == RefundReversal.allocation_id)
-            .where(RefundReversal.refund_line_id.in_([r.id for r in refund_lines]), OrderAllocation.funded_by == "platform")
+            .where(
+                RefundReversal.refund_line_id.in_([r.id for r in refund_lines]), OrderAllocation.funded_by == "platform"
+            )
             .group_by(RefundReversal.refund_line_id)
         ).all():
             reversed_by_line[rl_id] = int(total or 0)
     subsidy_back = sum(reversed_by_line.values())
     if not posted("completed", "order", order.id):
         return post(
-            "refund", "refund", refund.id, mid,
+            "refund",
+            "refund",
+            refund.id,
+            mid,
             [(mid, PENDING, -(amount + subsidy_back)), (None, CASH, amount), (None, SUBSIDY, subsidy_back)],
-            order_id=order.id, memo=refund.number,
+            order_id=order.id,
+            memo=refund.number,
         )
     # After completion: out of the withdrawable balance, commission given back.
     lock(mid)
     line_ids = [r.order_line_id for r in refund_lines]
     shares = _platform_shares(order.id)
-    state = {
-        row.id: row
-        for row in db.session.execute(
-            select(OrderLine.id, OrderLine.pay_amount, OrderLine.refunded_amount, LineCommission.base, LineCommission.amount.label("commission"))
-            .join(LineCommission, LineCommission.order_line_id == OrderLine.id)
-            .where(OrderLine.id.in_(line_ids))
-        ).all()
-    } if line_ids else {}
+    state = (
+        {
+            row.id: row
+            for row in db.session.execute(
+                select(
+                    OrderLine.id,
+                    OrderLine.pay_amount,
+                    OrderLine.refunded_amount,
+                    LineCommission.base,
+                    LineCommission.amount.label("commission"),
+                )
+                .join(LineCommission, LineCommission.order_line_id == OrderLine.id)
+                .where(OrderLine.id.in_(line_ids))
+            ).all()
+        }
+        if line_ids
+        else {}
+    )
     commission_back = 0
     for rl in refund_lines:
         row = state.get(rl.order_line_id)
@@ -549,12 +631,18 @@ def settle_refund(refund) -> LedgerJournal | None:
 
         raise LedgerError(
             "amount",
-            _("The merchant's withdrawable balance (%(balance)s) cannot cover this refund; settle it with the merchant first.", balance=available),  # 商户可提现余额不足
+            _(
+                "The merchant's withdrawable balance (%(balance)s) cannot cover this refund; settle it with the merchant first.",
+                balance=available,
+            ),  # 商户可提现余额不足
             code="merchant_balance",
             status=409,
         )
     return post(
-        "refund", "refund", refund.id, mid,
+        "refund",
+        "refund",
+        refund.id,
+        mid,
         [
             (mid, AVAILABLE, -out),
             (None, CASH, amount),
@@ -562,7 +650,8 @@ def settle_refund(refund) -> LedgerJournal | None:
             (None, COMMISSION, -commission_back),
             (mid, AVAILABLE, commission_back),
         ],
-        order_id=order.id, memo=refund.number,
+        order_id=order.id,
+        memo=refund.number,
     )
 
 

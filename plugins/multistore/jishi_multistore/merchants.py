@@ -103,8 +103,9 @@ def shop_url(merchant_id: int) -> str:
 def seller_profiles(seller_ids):
     """One query for all ``seller_ids`` (MS5, MS8)."""
     rows = db.session.execute(
-        select(Merchant.id, Merchant.name, Merchant.logo, Merchant.status, Merchant.review_status, Merchant.deleted_at)
-        .where(Merchant.id.in_(list(seller_ids)))
+        select(
+            Merchant.id, Merchant.name, Merchant.logo, Merchant.status, Merchant.review_status, Merchant.deleted_at
+        ).where(Merchant.id.in_(list(seller_ids)))
     ).all()
     labels = status_labels()
     out: dict[int, SellerProfile] = {}
@@ -112,8 +113,13 @@ def seller_profiles(seller_ids):
         live = review == REVIEW_APPROVED and deleted_at is None
         state = status if live else SHUT
         out[mid] = SellerProfile(
-            id=mid, name=name, url=shop_url(mid), logo=logo or "", status=state,
-            status_label=labels.get(state, ""), can_sell=live and state == OPEN,
+            id=mid,
+            name=name,
+            url=shop_url(mid),
+            logo=logo or "",
+            status=state,
+            status_label=labels.get(state, ""),
+            can_sell=live and state == OPEN,
         )
     return out
 
@@ -251,7 +257,11 @@ def get_merchant(merchant_id: int, *, include_deleted: bool = True, approved: bo
     if not (1 <= merchant_id <= MAX_ID):
         return None
     m = db.session.get(Merchant, merchant_id)
-    if m is None or (approved and m.review_status != REVIEW_APPROVED) or (not include_deleted and m.deleted_at is not None):
+    if (
+        m is None
+        or (approved and m.review_status != REVIEW_APPROVED)
+        or (not include_deleted and m.deleted_at is not None)
+    ):
         return None
     return m
 
@@ -291,21 +301,36 @@ def delete_merchant(m: Merchant, actor=None) -> dict:
 
     now = utcnow()
     won = db.session.execute(
-        update(Merchant).where(Merchant.id == m.id, Merchant.deleted_at.is_(None)).values(deleted_at=now)
+        update(Merchant)
+        .where(Merchant.id == m.id, Merchant.deleted_at.is_(None))
+        .values(deleted_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
         raise MerchantError(None, _("This merchant has already been deleted."), code="conflict")
     products = db.session.execute(
-        update(Product).where(Product.seller_id == m.id, Product.on_shelf.is_(True))
-        .values(on_shelf=False, updated_at=now).execution_options(synchronize_session=False)
+        update(Product)
+        .where(Product.seller_id == m.id, Product.on_shelf.is_(True))
+        .values(on_shelf=False, updated_at=now)
+        .execution_options(synchronize_session=False)
     ).rowcount
-    orders = db.session.execute(
-        select(Order).where(Order.seller_id == m.id, Order.status == state.PENDING).order_by(Order.id)
-    ).scalars().all()
+    orders = (
+        db.session.execute(
+            select(Order).where(Order.seller_id == m.id, Order.status == state.PENDING).order_by(Order.id)
+        )
+        .scalars()
+        .all()
+    )
     payment_ids = set()
     for order in orders:
-        state.transition(order, "cancel", actor=actor, actor_kind="system", note=N_("closed: the merchant was deleted"), reason="merchant_deleted")
+        state.transition(
+            order,
+            "cancel",
+            actor=actor,
+            actor_kind="system",
+            note=N_("closed: the merchant was deleted"),
+            reason="merchant_deleted",
+        )
         order.close_reason = "merchant_deleted"
         release_order_stock(order, "closed")
         payment_ids.add(order.payment_id)
@@ -314,15 +339,33 @@ def delete_merchant(m: Merchant, actor=None) -> dict:
             select(func.count()).select_from(Order).where(Order.payment_id == pid, Order.status != state.CLOSED)
         ).scalar_one()
         if not still_open:
-            db.session.execute(update(PaymentOrder).where(PaymentOrder.id == pid, PaymentOrder.status == "pending").values(status="closed"))
+            db.session.execute(
+                update(PaymentOrder)
+                .where(PaymentOrder.id == pid, PaymentOrder.status == "pending")
+                .values(status="closed")
+            )
     db.session.execute(delete(MerchantMember).where(MerchantMember.merchant_id == m.id))
     db.session.expire(m)
     commit()
     return {"products": products, "orders_closed": len(orders)}
 
 
-EXPORT_COLUMNS = ("id", "name", "category", "status", "stars", "owner_phone", "service_phone", "address",
-                  "lat", "lng", "avg_spend", "hours", "approved_at", "deleted_at")
+EXPORT_COLUMNS = (
+    "id",
+    "name",
+    "category",
+    "status",
+    "stars",
+    "owner_phone",
+    "service_phone",
+    "address",
+    "lat",
+    "lng",
+    "avg_spend",
+    "hours",
+    "approved_at",
+    "deleted_at",
+)
 
 
 def export_rows(q=None, status=None):
@@ -340,9 +383,18 @@ def export_rows(q=None, status=None):
             phones.update(db.session.execute(select(User.id, User.phone).where(User.id.in_(ids))).all())
         for m in batch:
             yield [
-                m.id, m.name, m.category, "deleted" if m.deleted_at else m.status, m.stars, phones.get(m.owner_id, ""),
-                m.service_phone, m.address, "" if m.lat is None else m.lat, "" if m.lng is None else m.lng,
-                "" if m.avg_spend is None else fen_to_yuan_str(m.avg_spend), m.hours,
+                m.id,
+                m.name,
+                m.category,
+                "deleted" if m.deleted_at else m.status,
+                m.stars,
+                phones.get(m.owner_id, ""),
+                m.service_phone,
+                m.address,
+                "" if m.lat is None else m.lat,
+                "" if m.lng is None else m.lng,
+                "" if m.avg_spend is None else fen_to_yuan_str(m.avg_spend),
+                m.hours,
                 m.approved_at.strftime("%Y-%m-%d %H:%M:%S") if m.approved_at else "",
                 m.deleted_at.strftime("%Y-%m-%d %H:%M:%S") if m.deleted_at else "",
             ]
@@ -382,9 +434,18 @@ def export_xlsx(q=None, status=None) -> bytes:
 
 HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 PROFILE_TEXT = {  # field -> max length
-    "name": 60, "category": 40, "logo": 300, "intro": 5000, "hours": 40, "address": 200,
-    "service_phone": 30, "service_wechat": 60, "announcement": 100,
-    "return_address": 200, "return_recipient": 40, "return_phone": 30,
+    "name": 60,
+    "category": 40,
+    "logo": 300,
+    "intro": 5000,
+    "hours": 40,
+    "address": 200,
+    "service_phone": 30,
+    "service_wechat": 60,
+    "announcement": 100,
+    "return_address": 200,
+    "return_recipient": 40,
+    "return_phone": 30,
 }
 PROFILE_FIELDS = tuple(PROFILE_TEXT) + ("images", "avg_spend", "lat", "lng", "returns_enabled", "fields")
 MAX_IMAGES = 9
@@ -432,7 +493,11 @@ def update_profile(m: Merchant, data: dict) -> Merchant:
             raise MerchantError("hours", _("Business hours look like 09:00-21:30."))
     if "images" in data:
         images = data["images"]
-        if not isinstance(images, list) or len(images) > MAX_IMAGES or not all(isinstance(i, str) and 0 < len(i.strip()) <= 300 for i in images):
+        if (
+            not isinstance(images, list)
+            or len(images) > MAX_IMAGES
+            or not all(isinstance(i, str) and 0 < len(i.strip()) <= 300 for i in images)
+        ):
             raise MerchantError("images", _("Up to %(n)d image addresses of at most 300 characters.", n=MAX_IMAGES))
         values["images"] = [i.strip() for i in images]
     if "avg_spend" in data:
@@ -488,8 +553,18 @@ SHOP_SORTS = ("newest", "name", "distance")
 # costs little, a box holding many more merchants than a page costs sorting.
 RADII_KM = (1, 2, 4, 8, 16, 32, 64, 128, 512, 2048, None)
 LISTED_COLUMNS = (
-    Merchant.id, Merchant.name, Merchant.stars, Merchant.avg_spend, Merchant.hours, Merchant.category,
-    Merchant.address, Merchant.lat, Merchant.lng, Merchant.logo, Merchant.status, Merchant.approved_at,
+    Merchant.id,
+    Merchant.name,
+    Merchant.stars,
+    Merchant.avg_spend,
+    Merchant.hours,
+    Merchant.category,
+    Merchant.address,
+    Merchant.lat,
+    Merchant.lng,
+    Merchant.logo,
+    Merchant.status,
+    Merchant.approved_at,
 )
 
 
@@ -499,7 +574,9 @@ def listed(*, geo: bool = False):
     ``geo``: the terms are written ``column || ''`` so that no planner
     (SQLite's especially) picks the listing index over the (lat, lng) index
     of the distance sort's bounding box."""
-    review, status = (Merchant.review_status + "", Merchant.status + "") if geo else (Merchant.review_status, Merchant.status)
+    review, status = (
+        (Merchant.review_status + "", Merchant.status + "") if geo else (Merchant.review_status, Merchant.status)
+    )
     return and_(review == REVIEW_APPROVED, status.in_((OPEN, RESTING, CLOSED_TODAY)), Merchant.deleted_at.is_(None))
 
 
@@ -510,7 +587,9 @@ def distance_sql(lat: float, lng: float):
     rad = math.pi / 180
     half_dlat = (Merchant.lat - lat) * (rad / 2)
     half_dlng = (Merchant.lng - lng) * (rad / 2)
-    a = func.sin(half_dlat) * func.sin(half_dlat) + literal(math.cos(lat * rad)) * func.cos(Merchant.lat * rad) * func.sin(half_dlng) * func.sin(half_dlng)
+    a = func.sin(half_dlat) * func.sin(half_dlat) + literal(math.cos(lat * rad)) * func.cos(
+        Merchant.lat * rad
+    ) * func.sin(half_dlng) * func.sin(half_dlng)
     return literal(2 * EARTH_RADIUS_M) * func.asin(func.sqrt(a))
 
 
@@ -552,9 +631,20 @@ def encode_cursor(values: list) -> str:
 def decode_cursor(cursor: str, sort: str) -> list:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        ok = isinstance(raw, list) and len(raw) == 3 and raw[0] == sort and isinstance(raw[2], int) and 0 < raw[2] <= MAX_ID
+        ok = (
+            isinstance(raw, list)
+            and len(raw) == 3
+            and raw[0] == sort
+            and isinstance(raw[2], int)
+            and 0 < raw[2] <= MAX_ID
+        )
         if ok and sort == "distance":
-            ok = isinstance(raw[1], (int, float)) and not isinstance(raw[1], bool) and math.isfinite(raw[1]) and raw[1] >= 0
+            ok = (
+                isinstance(raw[1], (int, float))
+                and not isinstance(raw[1], bool)
+                and math.isfinite(raw[1])
+                and raw[1] >= 0
+            )
         elif ok:
             ok = isinstance(raw[1], str) and len(raw[1]) <= 100
         if ok and sort == "newest":
@@ -566,8 +656,16 @@ def decode_cursor(cursor: str, sort: str) -> list:
     return raw
 
 
-def list_shops(*, sort: str = "newest", lat: float | None = None, lng: float | None = None,
-               q: str | None = None, category: str | None = None, cursor: str | None = None, limit: int = 20) -> tuple[list[dict], str | None]:
+def list_shops(
+    *,
+    sort: str = "newest",
+    lat: float | None = None,
+    lng: float | None = None,
+    q: str | None = None,
+    category: str | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> tuple[list[dict], str | None]:
     """One page of the buyers' merchant list and the next page's cursor.
 
     ``distance`` needs the visitor's ``lat``/``lng`` and lists merchants
@@ -603,7 +701,9 @@ def list_shops(*, sort: str = "newest", lat: float | None = None, lng: float | N
         if sort == "newest":
             if key:
                 at = datetime.fromisoformat(key[1])
-                stmt = stmt.where(or_(Merchant.approved_at < at, and_(Merchant.approved_at == at, Merchant.id < key[2])))
+                stmt = stmt.where(
+                    or_(Merchant.approved_at < at, and_(Merchant.approved_at == at, Merchant.id < key[2]))
+                )
             stmt = stmt.order_by(Merchant.approved_at.desc(), Merchant.id.desc())
         else:
             if key:
@@ -655,9 +755,19 @@ def format_distance(metres: float | None) -> str:
 def _shop_item(r) -> dict:
     distance = getattr(r, "distance", None)
     return {
-        "id": r.id, "name": r.name, "stars": r.stars, "avg_spend": r.avg_spend, "hours": r.hours,
-        "category": r.category, "address": r.address, "lat": r.lat, "lng": r.lng, "logo": r.logo,
-        "status": r.status, "status_label": status_labels().get(r.status, ""), "url": shop_url(r.id),
+        "id": r.id,
+        "name": r.name,
+        "stars": r.stars,
+        "avg_spend": r.avg_spend,
+        "hours": r.hours,
+        "category": r.category,
+        "address": r.address,
+        "lat": r.lat,
+        "lng": r.lng,
+        "logo": r.logo,
+        "status": r.status,
+        "status_label": status_labels().get(r.status, ""),
+        "url": shop_url(r.id),
         "joined_at": r.approved_at,
         "distance_m": None if distance is None else round(distance),
         "distance_text": format_distance(distance),
@@ -672,9 +782,15 @@ def shop_for_buyer(merchant_id: int) -> Merchant | None:
 
 def categories() -> list[str]:
     """Distinct categories of listed merchants (for the list's filter)."""
-    return list(db.session.execute(
-        select(Merchant.category).where(listed(), Merchant.category != "").distinct().order_by(Merchant.category).limit(100)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Merchant.category)
+            .where(listed(), Merchant.category != "")
+            .distinct()
+            .order_by(Merchant.category)
+            .limit(100)
+        ).scalars()
+    )
 
 
 # --- SQLite math (MS13) --------------------------------------------------------
@@ -694,7 +810,12 @@ def sqlite_math(dbapi_connection) -> None:
 
         return call
 
-    for name, fn in (("sin", math.sin), ("cos", math.cos), ("asin", lambda x: math.asin(max(-1.0, min(1.0, x)))), ("sqrt", lambda x: math.sqrt(max(0.0, x)))):
+    for name, fn in (
+        ("sin", math.sin),
+        ("cos", math.cos),
+        ("asin", lambda x: math.asin(max(-1.0, min(1.0, x)))),
+        ("sqrt", lambda x: math.sqrt(max(0.0, x))),
+    ):
         dbapi_connection.create_function(name, 1, safe(fn), deterministic=True)
 
 
@@ -749,9 +870,11 @@ def announcements(limit: int = 50) -> list[Announcement]:
 
 
 def staff(m: Merchant) -> list[MerchantMember]:
-    return db.session.execute(
-        select(MerchantMember).where(MerchantMember.merchant_id == m.id).order_by(MerchantMember.id)
-    ).scalars().all()
+    return (
+        db.session.execute(select(MerchantMember).where(MerchantMember.merchant_id == m.id).order_by(MerchantMember.id))
+        .scalars()
+        .all()
+    )
 
 
 def add_clerk(m: Merchant, phone) -> MerchantMember:
@@ -786,4 +909,3 @@ def remove_clerk(m: Merchant, member_id: int) -> None:
         raise MerchantError(None, _("The shop's admin cannot be removed."), code="conflict")
     db.session.delete(member)
     db.session.flush()
-

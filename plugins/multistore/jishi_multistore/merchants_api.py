@@ -55,8 +55,11 @@ class MerchantsShopPageSchema(Schema):
 
 
 class MerchantsShopListArgs(Schema):
-    sort = fields.String(load_default="newest", validate=validate.OneOf(service.SHOP_SORTS),
-                         metadata={"description": "newest (join time), name, or distance (needs lat, lng)"})
+    sort = fields.String(
+        load_default="newest",
+        validate=validate.OneOf(service.SHOP_SORTS),
+        metadata={"description": "newest (join time), name, or distance (needs lat, lng)"},
+    )
     lat = fields.Float(validate=validate.Range(min=-90, max=90), allow_nan=False)
     lng = fields.Float(validate=validate.Range(min=-180, max=180), allow_nan=False)
     q = fields.String(validate=validate.Length(max=60))
@@ -84,7 +87,9 @@ class MerchantsShopDetailSchema(Schema):
     returns_enabled = fields.Boolean()
     status = fields.Function(service.effective_status)
     status_label = fields.Function(lambda m: service.status_labels().get(service.effective_status(m), ""))
-    notice = fields.Function(service.shop_page_notice, metadata={"description": "what the shop page says when not open"})
+    notice = fields.Function(
+        service.shop_page_notice, metadata={"description": "what the shop page says when not open"}
+    )
     can_sell = fields.Function(lambda m: service.effective_status(m) == "open")
     joined_at = fields.DateTime(attribute="approved_at", allow_none=True)
 
@@ -93,17 +98,28 @@ class MerchantsProfileSchema(MerchantsShopDetailSchema):
     return_address = fields.String()
     return_recipient = fields.String()
     return_phone = fields.String()
-    application_fields = fields.Function(lambda m: [
-        {"key": f.key, "label": f.label, "kind": f.kind, "required": f.required, "editable": f.editable, "value": (m.fields or {}).get(f.key, "")}
-        for f in _app_fields()
-    ])
+    application_fields = fields.Function(
+        lambda m: [
+            {
+                "key": f.key,
+                "label": f.label,
+                "kind": f.kind,
+                "required": f.required,
+                "editable": f.editable,
+                "value": (m.fields or {}).get(f.key, ""),
+            }
+            for f in _app_fields()
+        ]
+    )
 
 
 class MerchantsProfileArgs(Schema):
     name = fields.String(validate=validate.Length(min=1, max=60))
     category = fields.String(validate=validate.Length(max=40))
     logo = fields.String(validate=validate.Length(max=300))
-    images = fields.List(fields.String(validate=validate.Length(min=1, max=300)), validate=validate.Length(max=service.MAX_IMAGES))
+    images = fields.List(
+        fields.String(validate=validate.Length(min=1, max=300)), validate=validate.Length(max=service.MAX_IMAGES)
+    )
     intro = fields.String(validate=validate.Length(max=5000))
     hours = fields.String(validate=validate.Length(max=40), metadata={"description": "HH:MM-HH:MM; empty: 24 hours"})
     avg_spend = Money(allow_none=True, validate=validate.Range(min=0, max=10**9))
@@ -112,13 +128,18 @@ class MerchantsProfileArgs(Schema):
     lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180), allow_nan=False)
     service_phone = fields.String(validate=validate.Length(max=30))
     service_wechat = fields.String(validate=validate.Length(max=60))
-    announcement = fields.String(validate=validate.Length(max=100, error="The announcement is limited to 100 characters."))
+    announcement = fields.String(
+        validate=validate.Length(max=100, error="The announcement is limited to 100 characters.")
+    )
     returns_enabled = fields.Boolean(**STRICT_BOOL)
     return_address = fields.String(validate=validate.Length(max=200))
     return_recipient = fields.String(validate=validate.Length(max=40))
     return_phone = fields.String(validate=validate.Length(max=30))
-    fields = fields.Dict(keys=fields.String(validate=validate.Length(max=40)), values=fields.String(validate=validate.Length(max=500)),
-                         metadata={"description": "answers to editable application fields"})  # last: shadows the module
+    fields = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=40)),
+        values=fields.String(validate=validate.Length(max=500)),
+        metadata={"description": "answers to editable application fields"},
+    )  # last: shadows the module
 
 
 class MerchantsAnnouncementSchema(Schema):
@@ -182,7 +203,9 @@ class MerchantsAdminMerchantPage(Schema):
 
 class MerchantsAdminListArgs(Schema):
     q = fields.String(validate=validate.Length(max=60))
-    status = fields.String(validate=validate.OneOf(service.LIST_STATUSES), metadata={"description": "business state, or deleted"})
+    status = fields.String(
+        validate=validate.OneOf(service.LIST_STATUSES), metadata={"description": "business state, or deleted"}
+    )
     after_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -220,8 +243,13 @@ def list_shops(args):
     listed): by join time, name, or distance from ``lat``/``lng`` (nearest
     first, ``distance_m`` given)."""
     items, cursor = service.list_shops(
-        sort=args["sort"], lat=args.get("lat"), lng=args.get("lng"), q=args.get("q"), category=args.get("category"),
-        cursor=args.get("cursor"), limit=args["limit"],
+        sort=args["sort"],
+        lat=args.get("lat"),
+        lng=args.get("lng"),
+        q=args.get("q"),
+        category=args.get("category"),
+        cursor=args.get("cursor"),
+        limit=args["limit"],
     )
     return {"items": items, "next_cursor": cursor}
 
@@ -247,8 +275,12 @@ def dashboard():
     p = current_principal(allow_platform_view=False)
     from jishi_multistore.principal import PERMISSIONS
 
-    return {"merchant": p.merchant, "role": p.role, "permissions": [x for x in PERMISSIONS if p.can(x)],
-            "announcements": service.announcements(20)}
+    return {
+        "merchant": p.merchant,
+        "role": p.role,
+        "permissions": [x for x in PERMISSIONS if p.can(x)],
+        "announcements": service.announcements(20),
+    }
 
 
 @blp.get("/merchant/profile")
@@ -322,11 +354,16 @@ def admin_list(args):
 @blp.response(200, description="CSV or XLSX file of the merchants")
 def admin_export(args):
     if args["format"] == "xlsx":
-        return Response(service.export_xlsx(args.get("q"), args.get("status")),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": 'attachment; filename="merchants.xlsx"'})
-    return Response(service.export_csv(args.get("q"), args.get("status")), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="merchants.csv"'})
+        return Response(
+            service.export_xlsx(args.get("q"), args.get("status")),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": 'attachment; filename="merchants.xlsx"'},
+        )
+    return Response(
+        service.export_csv(args.get("q"), args.get("status")),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="merchants.csv"'},
+    )
 
 
 @blp.get("/admin/multistore/merchants/<int:merchant_id>")

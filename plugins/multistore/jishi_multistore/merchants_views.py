@@ -39,8 +39,13 @@ from jishi_multistore.principal import (
 @merchant_page()
 def dashboard():
     p = current_principal()
-    return render_template("multistore/merchant/dashboard.html", principal=p, m=p.merchant,
-                           status_names=service.status_names(), announcements=service.announcements(10))
+    return render_template(
+        "multistore/merchant/dashboard.html",
+        principal=p,
+        m=p.merchant,
+        status_names=service.status_names(),
+        announcements=service.announcements(10),
+    )
 
 
 def _profile_form(m) -> dict:
@@ -79,8 +84,14 @@ def profile():
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("merchant.profile"))
-    return render_template("multistore/merchants/profile.html", m=m, error=error, app_fields=onboarding.fields(),
-                           status_names=service.status_names(), form=request.form if error else None), status
+    return render_template(
+        "multistore/merchants/profile.html",
+        m=m,
+        error=error,
+        app_fields=onboarding.fields(),
+        status_names=service.status_names(),
+        form=request.form if error else None,
+    ), status
 
 
 @merchant_bp.get("/staff", endpoint="staff")
@@ -126,20 +137,31 @@ def merchants():
     q, status = _list_args()
     items, next_id = service.list_for_platform(q, status or None, form_int("after_id", minimum=1))
     more_url = url_for("multistore_admin.merchants", q=q, status=status, after_id=next_id) if next_id else None
-    return render_template("multistore/merchants/list.html", items=items, q=q, status=status, more_url=more_url,
-                           status_names=service.status_names())
+    return render_template(
+        "multistore/merchants/list.html",
+        items=items,
+        q=q,
+        status=status,
+        more_url=more_url,
+        status_names=service.status_names(),
+    )
 
 
 @admin.get("/merchants/export.<fmt>", endpoint="merchants_export")
 def merchants_export(fmt):
     q, status = _list_args()
     if fmt == "csv":
-        return current_app.response_class(service.export_csv(q, status or None), mimetype="text/csv; charset=utf-8",
-                                          headers={"Content-Disposition": "attachment; filename=merchants.csv"})
+        return current_app.response_class(
+            service.export_csv(q, status or None),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": "attachment; filename=merchants.csv"},
+        )
     if fmt == "xlsx":
-        return current_app.response_class(service.export_xlsx(q, status or None),
-                                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                          headers={"Content-Disposition": "attachment; filename=merchants.xlsx"})
+        return current_app.response_class(
+            service.export_xlsx(q, status or None),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": "attachment; filename=merchants.xlsx"},
+        )
     abort(404)
 
 
@@ -155,8 +177,14 @@ def merchant_detail(merchant_id):
     from jishi_multistore import onboarding
 
     m = _merchant(merchant_id)
-    return render_template("multistore/merchants/detail.html", m=m, status_names=service.status_names(),
-                           states=BUSINESS_STATES, app_fields=onboarding.fields(), members=service.staff(m))
+    return render_template(
+        "multistore/merchants/detail.html",
+        m=m,
+        status_names=service.status_names(),
+        states=BUSINESS_STATES,
+        app_fields=onboarding.fields(),
+        members=service.staff(m),
+    )
 
 
 @admin.post("/merchants/<int:merchant_id>/state", endpoint="merchant_state")
@@ -179,7 +207,14 @@ def merchant_delete(merchant_id):
         rollback()
         flash(exc.message, "error")
     else:
-        flash(_("Merchant deleted: %(p)d products taken off shelf, %(o)d unpaid orders closed.", p=result["products"], o=result["orders_closed"]), "success")
+        flash(
+            _(
+                "Merchant deleted: %(p)d products taken off shelf, %(o)d unpaid orders closed.",
+                p=result["products"],
+                o=result["orders_closed"],
+            ),
+            "success",
+        )
     return redirect(url_for("multistore_admin.merchants"))
 
 
@@ -264,15 +299,36 @@ def shops():
         sort = "newest"
     q, category = request.args.get("q", "").strip()[:60], request.args.get("category", "").strip()[:40]
     try:
-        items, cursor = service.list_shops(sort=sort, lat=lat, lng=lng, q=q, category=category or None,
-                                           cursor=request.args.get("cursor") or None, limit=20)
+        items, cursor = service.list_shops(
+            sort=sort,
+            lat=lat,
+            lng=lng,
+            q=q,
+            category=category or None,
+            cursor=request.args.get("cursor") or None,
+            limit=20,
+        )
     except DomainError as exc:  # a stale or garbled cursor: start over
         flash(exc.message, "error")
         items, cursor = service.list_shops(sort=sort, lat=lat, lng=lng, q=q, category=category or None, limit=20)
-    keep = {k: v for k, v in {"sort": sort, "lat": lat, "lng": lng, "q": q, "category": category}.items() if v not in (None, "")}
+    keep = {
+        k: v
+        for k, v in {"sort": sort, "lat": lat, "lng": lng, "q": q, "category": category}.items()
+        if v not in (None, "")
+    }
     more_url = url_for("multistore.shops", cursor=cursor, **keep) if cursor else None
-    return render_template("multistore/shop/list.html", items=items, sort=sort, lat=lat, lng=lng, q=q, category=category,
-                           categories=service.categories(), more_url=more_url, keep=keep)
+    return render_template(
+        "multistore/shop/list.html",
+        items=items,
+        sort=sort,
+        lat=lat,
+        lng=lng,
+        q=q,
+        category=category,
+        categories=service.categories(),
+        more_url=more_url,
+        keep=keep,
+    )
 
 
 @shop.get("/shops/<int:merchant_id>", endpoint="shop_page")
@@ -290,10 +346,21 @@ def shop_page(merchant_id):
     if state != "shut":
         sort = request.args.get("sort", "newest")
         try:
-            products, cursor = list_products(seller_id=m.id, sort=sort if sort in ("newest", "sales", "price_asc", "price_desc") else "newest",
-                                             cursor=request.args.get("cursor") or None, limit=20)
+            products, cursor = list_products(
+                seller_id=m.id,
+                sort=sort if sort in ("newest", "sales", "price_asc", "price_desc") else "newest",
+                cursor=request.args.get("cursor") or None,
+                limit=20,
+            )
         except DomainError:
             products, cursor = list_products(seller_id=m.id, limit=20)
     more_url = url_for("multistore.shop_page", merchant_id=m.id, cursor=cursor) if cursor else None
-    return render_template("multistore/shop/shop.html", merchant=m, state=state, notice=service.shop_page_notice(m),
-                           status_label=service.status_labels().get(state, ""), products=products, more_url=more_url)
+    return render_template(
+        "multistore/shop/shop.html",
+        merchant=m,
+        state=state,
+        notice=service.shop_page_notice(m),
+        status_label=service.status_labels().get(state, ""),
+        products=products,
+        more_url=more_url,
+    )

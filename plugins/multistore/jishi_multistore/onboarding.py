@@ -51,7 +51,11 @@ def field_kind_labels() -> dict[str, str]:
 
 
 def review_status_labels() -> dict[str, str]:
-    return {REVIEW_PENDING: _("Pending review"), REVIEW_APPROVED: _("Approved"), REVIEW_REJECTED: _("Rejected")}  # 待审核 / 已通过 / 已拒绝
+    return {
+        REVIEW_PENDING: _("Pending review"),
+        REVIEW_APPROVED: _("Approved"),
+        REVIEW_REJECTED: _("Rejected"),
+    }  # 待审核 / 已通过 / 已拒绝
 
 
 # --- Hooks ----------------------------------------------------------------------
@@ -64,10 +68,20 @@ def settings_panels():
             "multistore_onboarding",
             _("Merchant onboarding"),  # 招商入驻
             (
-                SettingField("multistore.application_review", _("Review merchant applications"), "bool", True,
-                             help=_("Off: an application is approved as soon as it is submitted.")),  # 商家入驻审核
-                SettingField("multistore.agreement", _("Merchant agreement"), "textarea", "",
-                             help=_("Applicants must accept it.")),  # 入驻协议
+                SettingField(
+                    "multistore.application_review",
+                    _("Review merchant applications"),
+                    "bool",
+                    True,
+                    help=_("Off: an application is approved as soon as it is submitted."),
+                ),  # 商家入驻审核
+                SettingField(
+                    "multistore.agreement",
+                    _("Merchant agreement"),
+                    "textarea",
+                    "",
+                    help=_("Applicants must accept it."),
+                ),  # 入驻协议
             ),
             sort=60,
         )
@@ -121,7 +135,11 @@ def set_rules(*, agreement_text: str | None = None, review: bool | None = None) 
 
 
 def fields() -> list[ApplicationField]:
-    return db.session.execute(select(ApplicationField).order_by(ApplicationField.sort, ApplicationField.id)).scalars().all()
+    return (
+        db.session.execute(select(ApplicationField).order_by(ApplicationField.sort, ApplicationField.id))
+        .scalars()
+        .all()
+    )
 
 
 def get_field(field_id: int) -> ApplicationField | None:
@@ -173,7 +191,10 @@ def delete_field(field: ApplicationField) -> None:
 def application_of(user) -> Merchant | None:
     """The user's current (not deleted) application or merchant."""
     return db.session.execute(
-        select(Merchant).where(Merchant.owner_id == user.id, Merchant.deleted_at.is_(None)).order_by(Merchant.id.desc()).limit(1)
+        select(Merchant)
+        .where(Merchant.owner_id == user.id, Merchant.deleted_at.is_(None))
+        .order_by(Merchant.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -232,8 +253,12 @@ def apply(user, data: dict) -> Merchant:
     if existing is not None and existing.review_status == REVIEW_APPROVED:
         raise OnboardingError(None, _("You already have a shop."), code="conflict")
     taken = db.session.execute(
-        select(Merchant.id).where(Merchant.name == name, Merchant.deleted_at.is_(None), Merchant.review_status != REVIEW_REJECTED,
-                                  Merchant.owner_id != user.id)
+        select(Merchant.id).where(
+            Merchant.name == name,
+            Merchant.deleted_at.is_(None),
+            Merchant.review_status != REVIEW_REJECTED,
+            Merchant.owner_id != user.id,
+        )
     ).first()
     if taken:
         raise OnboardingError("name", _("Another shop already has this name."), code="conflict")
@@ -279,7 +304,8 @@ def approve(m: Merchant, actor) -> Merchant:
         raise OnboardingError(None, _("The applicant already works in another shop."), code="conflict")
     now = utcnow()
     won = db.session.execute(
-        update(Merchant).where(Merchant.id == m.id, Merchant.review_status == REVIEW_PENDING, Merchant.deleted_at.is_(None))
+        update(Merchant)
+        .where(Merchant.id == m.id, Merchant.review_status == REVIEW_PENDING, Merchant.deleted_at.is_(None))
         .values(review_status=REVIEW_APPROVED, reviewed_at=now, approved_at=now, reject_reason="")
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -297,7 +323,8 @@ def reject(m: Merchant, reason, actor) -> Merchant:
     if len(reason.strip()) > 200:
         raise OnboardingError("reason", _("At most %(n)d characters.", n=200))
     won = db.session.execute(
-        update(Merchant).where(Merchant.id == m.id, Merchant.review_status == REVIEW_PENDING, Merchant.deleted_at.is_(None))
+        update(Merchant)
+        .where(Merchant.id == m.id, Merchant.review_status == REVIEW_PENDING, Merchant.deleted_at.is_(None))
         .values(review_status=REVIEW_REJECTED, reviewed_at=utcnow(), reject_reason=reason.strip())
         .execution_options(synchronize_session=False)
     ).rowcount

@@ -77,7 +77,11 @@ class OnboardingApplicationSchema(Schema):
     reviewed_at = fields.DateTime(allow_none=True)
     approved_at = fields.DateTime(allow_none=True)
     console_url = fields.Function(lambda m: "/merchant/" if m.review_status == REVIEW_APPROVED else None)
-    fields = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "answers to the application fields, by key"})  # last: shadows the module
+    fields = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "answers to the application fields, by key"},
+    )  # last: shadows the module
 
 
 class OnboardingMyApplicationSchema(Schema):
@@ -89,8 +93,14 @@ class OnboardingMyApplicationSchema(Schema):
 class OnboardingApplyArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     category = fields.String(load_default="", validate=validate.Length(max=40))
-    agree = fields.Boolean(required=True, **STRICT_BOOL, metadata={"description": "must be true: the agreement is accepted"})
-    fields = fields.Dict(keys=fields.String(validate=validate.Length(max=40)), values=fields.String(validate=validate.Length(max=500)), load_default=dict)  # last: shadows the module
+    agree = fields.Boolean(
+        required=True, **STRICT_BOOL, metadata={"description": "must be true: the agreement is accepted"}
+    )
+    fields = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=40)),
+        values=fields.String(validate=validate.Length(max=500)),
+        load_default=dict,
+    )  # last: shadows the module
 
 
 class OnboardingApplicationListArgs(Schema):

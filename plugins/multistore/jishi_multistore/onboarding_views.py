@@ -40,12 +40,21 @@ def apply_page():
             error, status = exc, (exc.status if exc.status < 500 else 422)
             m = service.application_of(current_user)
         else:
-            flash(_("Your application has been submitted.") if m.review_status == "pending" else _("Your shop is open."), "success")
+            flash(
+                _("Your application has been submitted.") if m.review_status == "pending" else _("Your shop is open."),
+                "success",
+            )
             return redirect(url_for("multistore.apply"))
     can_apply = m is None or m.review_status == "rejected"
     return render_template(
-        "multistore/onboarding/apply.html", application=m, can_apply=can_apply, fields=service.fields(),
-        agreement=service.agreement(), error=error, form=form, labels=service.review_status_labels(),
+        "multistore/onboarding/apply.html",
+        application=m,
+        can_apply=can_apply,
+        fields=service.fields(),
+        agreement=service.agreement(),
+        error=error,
+        form=form,
+        labels=service.review_status_labels(),
     ), status
 
 
@@ -58,9 +67,19 @@ def applications():
     if status not in REVIEW_STATUSES:
         status = ""
     items, next_id = service.list_applications(status or None, request.args.get("q"), form_int("after_id", minimum=1))
-    more_url = url_for("multistore_admin.applications", status=status, q=request.args.get("q", ""), after_id=next_id) if next_id else None
-    return render_template("multistore/onboarding/applications.html", items=items, status=status, q=request.args.get("q", ""),
-                           more_url=more_url, labels=service.review_status_labels())
+    more_url = (
+        url_for("multistore_admin.applications", status=status, q=request.args.get("q", ""), after_id=next_id)
+        if next_id
+        else None
+    )
+    return render_template(
+        "multistore/onboarding/applications.html",
+        items=items,
+        status=status,
+        q=request.args.get("q", ""),
+        more_url=more_url,
+        labels=service.review_status_labels(),
+    )
 
 
 def _application(merchant_id: int):
@@ -72,8 +91,12 @@ def _application(merchant_id: int):
 
 @admin.get("/applications/<int:merchant_id>", endpoint="application")
 def application(merchant_id):
-    return render_template("multistore/onboarding/application.html", m=_application(merchant_id), fields=service.fields(),
-                           labels=service.review_status_labels())
+    return render_template(
+        "multistore/onboarding/application.html",
+        m=_application(merchant_id),
+        fields=service.fields(),
+        labels=service.review_status_labels(),
+    )
 
 
 @admin.post("/applications/<int:merchant_id>/approve", endpoint="application_approve")
@@ -99,16 +122,28 @@ def application_reject(merchant_id):
 def onboarding_rules():
     if request.method == "POST":
         with form_outcome():
-            service.set_rules(agreement_text=request.form.get("agreement", ""), review=request.form.get("review") == "1")
+            service.set_rules(
+                agreement_text=request.form.get("agreement", ""), review=request.form.get("review") == "1"
+            )
         return redirect(url_for("multistore_admin.onboarding_rules"))
-    return render_template("multistore/onboarding/rules.html", agreement=service.agreement(), review=service.review_enabled(),
-                           fields=service.fields(), kinds=service.field_kind_labels())
+    return render_template(
+        "multistore/onboarding/rules.html",
+        agreement=service.agreement(),
+        review=service.review_enabled(),
+        fields=service.fields(),
+        kinds=service.field_kind_labels(),
+    )
 
 
 def _field_form() -> dict:
     f = request.form
-    data = {"key": f.get("key", "").strip(), "label": f.get("label", ""), "kind": f.get("kind", "text"),
-            "required": f.get("required") == "1", "editable": f.get("editable") == "1"}
+    data = {
+        "key": f.get("key", "").strip(),
+        "label": f.get("label", ""),
+        "kind": f.get("kind", "text"),
+        "required": f.get("required") == "1",
+        "editable": f.get("editable") == "1",
+    }
     data["sort"] = form_int("sort", 0, source=f)
     return data
 

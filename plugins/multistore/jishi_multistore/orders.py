@@ -110,7 +110,12 @@ def validate_checkout(checkout):
             Problem(
                 "merchant_unavailable",
                 # 商家休息中/已打烊/已关闭: 请移除该商品后再结算
-                _("%(shop)s cannot take orders now (%(state)s): remove %(name)s to check out.", shop=shop, state=state_label, name=line.name),
+                _(
+                    "%(shop)s cannot take orders now (%(state)s): remove %(name)s to check out.",
+                    shop=shop,
+                    state=state_label,
+                    name=line.name,
+                ),
                 field="items",
                 line_key=line.key,
                 group_key=line.group_key or group_key(line.seller_id),
@@ -121,8 +126,12 @@ def validate_checkout(checkout):
 
 # --- Order-center notices (MS5) -----------------------------------------------
 
-NOTICE_SHUT_PAID = N_("This merchant has closed. If you have paid, contact the mall.")  # 该商户已关闭,若已付款,请联系商家处理
-NOTICE_SHUT_SHIPPED = N_("This merchant has closed. If the goods do not arrive, contact the mall.")  # 该商户已关闭,若之后未收到货,请联系商家处理
+NOTICE_SHUT_PAID = N_(
+    "This merchant has closed. If you have paid, contact the mall."
+)  # 该商户已关闭,若已付款,请联系商家处理
+NOTICE_SHUT_SHIPPED = N_(
+    "This merchant has closed. If the goods do not arrive, contact the mall."
+)  # 该商户已关闭,若之后未收到货,请联系商家处理
 
 
 @hookimpl
@@ -187,7 +196,9 @@ def order_query(f: OrderFilter, *, merchant_id: int | None = None, merchants_onl
     return q
 
 
-def list_orders(f: OrderFilter, *, merchant_id: int | None = None, cursor: int | None = None, limit: int = 20) -> tuple[list[Order], int | None]:
+def list_orders(
+    f: OrderFilter, *, merchant_id: int | None = None, cursor: int | None = None, limit: int = 20
+) -> tuple[list[Order], int | None]:
     """A keyset page (id descending): (orders, next cursor)."""
     q = order_query(f, merchant_id=merchant_id).order_by(Order.id.desc()).limit(limit + 1)
     if cursor:
@@ -213,7 +224,10 @@ def merchant_orders(merchant_id: int, ids) -> list[Order]:
     ids = [i for i in ids if isinstance(i, int) and 0 < i <= 2**31 - 1]
     if not ids:
         return []
-    found = {o.id: o for o in db.session.execute(select(Order).where(Order.id.in_(ids), Order.seller_id == merchant_id)).scalars()}
+    found = {
+        o.id: o
+        for o in db.session.execute(select(Order).where(Order.id.in_(ids), Order.seller_id == merchant_id)).scalars()
+    }
     return [found[i] for i in dict.fromkeys(ids) if i in found]
 
 
@@ -264,8 +278,21 @@ def ship_batch(merchant_id: int, items, *, actor) -> list[dict]:
         oid = item.get("order_id")
         order = orders.get(oid)
         if order is None or oid in seen:
-            err = OrderNotFound() if order is None else DomainError("order_id", _("Listed twice."), code="duplicate", status=422)
-            results.append({"order_id": oid, "ok": False, "status": None, "code": err.code, "field": err.field, "error": str(err.message)})
+            err = (
+                OrderNotFound()
+                if order is None
+                else DomainError("order_id", _("Listed twice."), code="duplicate", status=422)
+            )
+            results.append(
+                {
+                    "order_id": oid,
+                    "ok": False,
+                    "status": None,
+                    "code": err.code,
+                    "field": err.field,
+                    "error": str(err.message),
+                }
+            )
             continue
         seen.add(oid)
         try:
@@ -273,9 +300,20 @@ def ship_batch(merchant_id: int, items, *, actor) -> list[dict]:
         except DomainError as exc:
             db.session.rollback()
             db.session.refresh(order)
-            results.append({"order_id": oid, "ok": False, "status": order.status, "code": exc.code, "field": exc.field, "error": str(exc.message)})
+            results.append(
+                {
+                    "order_id": oid,
+                    "ok": False,
+                    "status": order.status,
+                    "code": exc.code,
+                    "field": exc.field,
+                    "error": str(exc.message),
+                }
+            )
             continue
-        results.append({"order_id": oid, "ok": True, "status": order.status, "code": None, "field": None, "error": None})
+        results.append(
+            {"order_id": oid, "ok": True, "status": order.status, "code": None, "field": None, "error": None}
+        )
     return results
 
 

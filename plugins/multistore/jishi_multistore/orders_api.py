@@ -108,15 +108,22 @@ class MsAdminOrderExportArgs(MerchantOrderExportArgs):
 
 def _filter(args) -> svc.OrderFilter:
     return svc.OrderFilter(
-        status=args.get("status"), start=args.get("start"), end=args.get("end"),
-        number=args.get("number"), phone=args.get("phone"), merchant_id=args.get("merchant_id"),
+        status=args.get("status"),
+        start=args.get("start"),
+        end=args.get("end"),
+        number=args.get("number"),
+        phone=args.get("phone"),
+        merchant_id=args.get("merchant_id"),
     )
 
 
 def _page(rows, nxt) -> dict:
     lines = orders_service.lines_of([o.id for o in rows])
     names = svc.merchant_names(o.seller_id for o in rows)
-    items = [schema_values(o, MerchantOrderItemSchema, lines=lines.get(o.id, []), merchant_name=names.get(o.seller_id)) for o in rows]
+    items = [
+        schema_values(o, MerchantOrderItemSchema, lines=lines.get(o.id, []), merchant_name=names.get(o.seller_id))
+        for o in rows
+    ]
     return {"items": items, "next_cursor": str(nxt) if nxt else None}
 
 
@@ -128,7 +135,9 @@ def _detail(order) -> dict:
 
 
 def _file(args, merchant_id):
-    body, mimetype, name = svc.export(merchant_id, args["format"], args.get("start"), args.get("end"), args.get("status"))
+    body, mimetype, name = svc.export(
+        merchant_id, args["format"], args.get("start"), args.get("end"), args.get("status")
+    )
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -141,7 +150,9 @@ def _file(args, merchant_id):
 @api.response(200, MerchantOrderPageSchema)
 def merchant_list_orders(args):
     """The merchant's orders, newest first; filter by status, days, number, buyer phone."""
-    rows, nxt = svc.list_orders(_filter(args), merchant_id=merchant().id, cursor=args.get("cursor"), limit=args["limit"])
+    rows, nxt = svc.list_orders(
+        _filter(args), merchant_id=merchant().id, cursor=args.get("cursor"), limit=args["limit"]
+    )
     return _page(rows, nxt)
 
 
@@ -192,7 +203,14 @@ def merchant_move_order(args, order_id):
     """Change the status along the state machine: ``ship``, ``receive``
     (shipped → received) or ``cancel`` (an unpaid order)."""
     order = svc.merchant_order(merchant().id, order_id)
-    svc.move(order, args["name"], actor=current_user, note=args["note"], carrier=args["carrier"], tracking_no=args["tracking_no"])
+    svc.move(
+        order,
+        args["name"],
+        actor=current_user,
+        note=args["note"],
+        carrier=args["carrier"],
+        tracking_no=args["tracking_no"],
+    )
     return _detail(order)
 
 

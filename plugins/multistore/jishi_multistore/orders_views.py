@@ -48,7 +48,9 @@ def _filter(with_merchant: bool = False) -> svc.OrderFilter:
 
 
 def _args() -> dict:
-    return {k: v for k, v in request.args.items() if k in ("status", "start", "end", "number", "phone", "merchant_id") and v}
+    return {
+        k: v for k, v in request.args.items() if k in ("status", "start", "end", "number", "phone", "merchant_id") and v
+    }
 
 
 def _listing(f: svc.OrderFilter, merchant_id: int | None, endpoint: str):
@@ -80,8 +82,14 @@ def orders():
     f = _filter()
     rows, more_url = _listing(f, merchant().id, "merchant.orders")
     return render_template(
-        "multistore/orders/merchant_list.html", principal=current_principal(), orders=rows,
-        lines=orders_service.lines_of([o.id for o in rows]), f=f, statuses=state.STATUSES, more_url=more_url, args=_args(),
+        "multistore/orders/merchant_list.html",
+        principal=current_principal(),
+        orders=rows,
+        lines=orders_service.lines_of([o.id for o in rows]),
+        f=f,
+        statuses=state.STATUSES,
+        more_url=more_url,
+        args=_args(),
     )
 
 
@@ -90,8 +98,12 @@ def orders():
 def order(order_id: int):
     o = _merchant_order(order_id)
     return render_template(
-        "multistore/orders/merchant_detail.html", principal=current_principal(), order=o, moves=svc.seller_moves(o),
-        refunds=_refunds(o), needs_tracking=svc.needs_tracking(o),
+        "multistore/orders/merchant_detail.html",
+        principal=current_principal(),
+        order=o,
+        moves=svc.seller_moves(o),
+        refunds=_refunds(o),
+        needs_tracking=svc.needs_tracking(o),
     )
 
 
@@ -117,8 +129,14 @@ def order_status(order_id: int):
     o = _merchant_order(order_id)
     name = request.form.get("name", "")
     with form_outcome():
-        svc.move(o, name, actor=current_user, note=request.form.get("note", ""),
-                 carrier=request.form.get("carrier", ""), tracking_no=request.form.get("tracking_no", ""))
+        svc.move(
+            o,
+            name,
+            actor=current_user,
+            note=request.form.get("note", ""),
+            carrier=request.form.get("carrier", ""),
+            tracking_no=request.form.get("tracking_no", ""),
+        )
     return redirect(url_for("merchant.order", order_id=order_id))
 
 
@@ -133,7 +151,11 @@ def orders_ship_batch():
         return redirect(url_for("merchant.orders", status=state.PAID))
     common = request.form.get("carrier", "")
     items = [
-        {"order_id": i, "carrier": request.form.get(f"carrier-{i}") or common, "tracking_no": request.form.get(f"tracking-{i}", "")}
+        {
+            "order_id": i,
+            "carrier": request.form.get(f"carrier-{i}") or common,
+            "tracking_no": request.form.get(f"tracking-{i}", ""),
+        }
         for i in ids
     ]
     results = svc.ship_batch(merchant().id, items, actor=current_user)
@@ -154,7 +176,9 @@ def packing_slip():
     if not found:
         abort(404)
     return render_template(
-        "multistore/orders/packing_slip.html", orders=found, shop=merchant(),
+        "multistore/orders/packing_slip.html",
+        orders=found,
+        shop=merchant(),
         lines=orders_service.lines_of([o.id for o in found]),
     )
 
@@ -187,11 +211,21 @@ def _platform_order(order_id: int):
 def orders_admin():
     f = _filter(with_merchant=True)
     rows, more_url = _listing(f, None, "multistore_admin.orders")
-    merchants = list(db.session.execute(select(Merchant.id, Merchant.name).where(Merchant.approved_at.is_not(None)).order_by(Merchant.name)).all())
+    merchants = list(
+        db.session.execute(
+            select(Merchant.id, Merchant.name).where(Merchant.approved_at.is_not(None)).order_by(Merchant.name)
+        ).all()
+    )
     return render_template(
-        "multistore/orders/admin_list.html", orders=rows, lines=orders_service.lines_of([o.id for o in rows]),
-        names=svc.merchant_names(o.seller_id for o in rows), merchants=merchants, f=f, statuses=state.STATUSES,
-        more_url=more_url, args=_args(),
+        "multistore/orders/admin_list.html",
+        orders=rows,
+        lines=orders_service.lines_of([o.id for o in rows]),
+        names=svc.merchant_names(o.seller_id for o in rows),
+        merchants=merchants,
+        f=f,
+        statuses=state.STATUSES,
+        more_url=more_url,
+        args=_args(),
     )
 
 
@@ -199,8 +233,11 @@ def orders_admin():
 def order_admin(order_id: int):
     o = _platform_order(order_id)
     return render_template(
-        "multistore/orders/admin_detail.html", order=o, merchant_name=svc.merchant_names([o.seller_id]).get(o.seller_id),
-        refunds=_refunds(o), can_complete=state.can(o, "force_complete", "platform"),
+        "multistore/orders/admin_detail.html",
+        order=o,
+        merchant_name=svc.merchant_names([o.seller_id]).get(o.seller_id),
+        refunds=_refunds(o),
+        can_complete=state.can(o, "force_complete", "platform"),
         can_close=o.status == state.PENDING or state.can(o, "close", "platform"),
     )
 

@@ -68,7 +68,12 @@ def membership(user) -> MerchantMember | None:
 def current_principal(*, allow_platform_view: bool = True) -> MerchantPrincipal | None:
     """The merchant principal of this request (cached on ``g`` per user and
     mode: tests share one app context between requests)."""
-    key = (getattr(current_user, "id", None), getattr(current_user, "session_token", None), session.get(SESSION_VIEW_KEY), allow_platform_view)
+    key = (
+        getattr(current_user, "id", None),
+        getattr(current_user, "session_token", None),
+        session.get(SESSION_VIEW_KEY),
+        allow_platform_view,
+    )
     cached = g.get("multistore_principal")
     if cached is not None and cached[0] == key:
         return cached[1]

@@ -80,7 +80,9 @@ def settings_panels():
             "multistore_products",
             str(_l("Merchant products")),  # 子商户产品
             (
-                SettingField(SETTING_REVIEW, str(_l("Review merchants' new products before they go on sale")), "bool", True),  # 商品审核
+                SettingField(
+                    SETTING_REVIEW, str(_l("Review merchants' new products before they go on sale")), "bool", True
+                ),  # 商品审核
                 SettingField(
                     SETTING_PARAMS,
                     str(_l("Product parameters merchants may use, one per line (empty: any name)")),  # 产品参数
@@ -99,8 +101,12 @@ def console_menu_items(console, principal):
         MenuItem(str(_l("Merchant products")), "multistore_admin.products", console="platform", sort=62),  # 子商户产品
         MenuItem(str(_l("Product review")), "multistore_admin.product_queue", console="platform", sort=63),  # 产品审核
         MenuItem(str(_l("Merchant comments")), "multistore_admin.comments", console="platform", sort=64),  # 产品评论
-        MenuItem(str(_l("Products")), "merchant.products", console="merchant", sort=20, permission="products"),  # 产品管理
-        MenuItem(str(_l("Comments")), "merchant.comments", console="merchant", sort=25, permission="comments"),  # 产品评论
+        MenuItem(
+            str(_l("Products")), "merchant.products", console="merchant", sort=20, permission="products"
+        ),  # 产品管理
+        MenuItem(
+            str(_l("Comments")), "merchant.comments", console="merchant", sort=25, permission="comments"
+        ),  # 产品评论
     ]
 
 
@@ -132,7 +138,9 @@ def product_filters(context):
 def purchase_blockers(product, user):
     if getattr(product, "seller_id", None) is None:
         return None
-    status = db.session.execute(select(ProductState.review_status).where(ProductState.product_id == product.id)).scalar()
+    status = db.session.execute(
+        select(ProductState.review_status).where(ProductState.product_id == product.id)
+    ).scalar()
     if status is not None and status != REVIEW_APPROVED:
         return [Problem("not_approved", _("This product is not on sale yet."), field="sku_id")]  # 产品未审核
     return None
@@ -223,7 +231,12 @@ def _check_platform_refs(data: dict, *, creating: bool) -> None:
         cid = data.get("category_id")
         if cid is None:
             raise ProductError("category_id", _("Choose one of the platform's categories."))  # 请选择分类
-        if not isinstance(cid, int) or isinstance(cid, bool) or not 1 <= cid <= catalog.MAX_ID or db.session.get(Category, cid) is None:
+        if (
+            not isinstance(cid, int)
+            or isinstance(cid, bool)
+            or not 1 <= cid <= catalog.MAX_ID
+            or db.session.get(Category, cid) is None
+        ):
             raise ProductError("category_id", _("Unknown category."))
     if "tags" in data:
         names = data["tags"]
@@ -234,7 +247,9 @@ def _check_platform_refs(data: dict, *, creating: bool) -> None:
             known = set(db.session.execute(select(Tag.name).where(Tag.name.in_(wanted))).scalars())
             unknown = sorted(wanted - known)
             if unknown:
-                raise ProductError("tags", _("Unknown tag: %(names)s. Merchants use the platform's tags.", names=", ".join(unknown)))
+                raise ProductError(
+                    "tags", _("Unknown tag: %(names)s. Merchants use the platform's tags.", names=", ".join(unknown))
+                )
     allowed = allowed_param_names()
     if allowed and isinstance(data.get("params"), list):
         for i, p in enumerate(data["params"]):
@@ -273,7 +288,9 @@ def _clean(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("seller_id", "on_shelf", "listing", "list_at", "id")}
 
 
-def create_product(merchant: Merchant, data: dict, *, listing: str = ON_APPROVAL, list_at: datetime | None = None) -> Product:
+def create_product(
+    merchant: Merchant, data: dict, *, listing: str = ON_APPROVAL, list_at: datetime | None = None
+) -> Product:
     """A new product of ``merchant`` with its state, in one transaction (MS7)."""
     data = _clean(data)
     _check_platform_refs(data, creating=True)
@@ -320,13 +337,20 @@ def update_product(merchant: Merchant, product: Product, data: dict) -> Product:
     _check_platform_refs(data, creating=False)
     if listing is not None:
         if state.review_status == REVIEW_APPROVED:
-            raise ProductError("listing", _("The product is approved: put it on or off shelf instead."), code="conflict")
+            raise ProductError(
+                "listing", _("The product is approved: put it on or off shelf instead."), code="conflict"
+            )
         state.listing, state.list_at = _check_listing(listing, list_at)
     resubmit = state.review_status == REVIEW_REJECTED
     now = utcnow()
     if resubmit:
         if review_enabled():
-            state.review_status, state.reject_reason, state.submitted_at, state.reviewed_at = REVIEW_PENDING, "", now, None
+            state.review_status, state.reject_reason, state.submitted_at, state.reviewed_at = (
+                REVIEW_PENDING,
+                "",
+                now,
+                None,
+            )
         else:
             state.review_status, state.reject_reason, state.reviewed_at = REVIEW_APPROVED, "", now
             if _lists_now(state, now):
@@ -344,7 +368,9 @@ def state_of(product: Product) -> ProductState:
     if state is None:
         # A merchant product made outside this plugin (e.g. before it was
         # enabled): treat it as approved, as the kernel already sold it.
-        state = ProductState(product_id=product.id, merchant_id=product.seller_id, review_status=REVIEW_APPROVED, listing=STAY_OFF)
+        state = ProductState(
+            product_id=product.id, merchant_id=product.seller_id, review_status=REVIEW_APPROVED, listing=STAY_OFF
+        )
         db.session.add(state)
         db.session.flush()
     return state
@@ -443,7 +469,9 @@ def list_due_products(now: datetime | None = None) -> str:
     now = now or utcnow()
     due = (
         select(ProductState.product_id)
-        .where(ProductState.listing == AT_TIME, ProductState.list_at <= now, ProductState.review_status == REVIEW_APPROVED)
+        .where(
+            ProductState.listing == AT_TIME, ProductState.list_at <= now, ProductState.review_status == REVIEW_APPROVED
+        )
         .scalar_subquery()
     )
     listed = db.session.execute(
@@ -458,7 +486,9 @@ def list_due_products(now: datetime | None = None) -> str:
     ).rowcount
     db.session.execute(
         update(ProductState)
-        .where(ProductState.listing == AT_TIME, ProductState.list_at <= now, ProductState.review_status == REVIEW_APPROVED)
+        .where(
+            ProductState.listing == AT_TIME, ProductState.list_at <= now, ProductState.review_status == REVIEW_APPROVED
+        )
         .values(list_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -546,7 +576,12 @@ def review_counts(merchant_id: int | None = None) -> dict[str, int]:
 
 
 def list_comments(
-    *, merchant_id: int | None = None, product_id: int | None = None, include_deleted: bool = False, page: int = 1, limit: int = PAGE
+    *,
+    merchant_id: int | None = None,
+    product_id: int | None = None,
+    include_deleted: bool = False,
+    page: int = 1,
+    limit: int = PAGE,
 ) -> tuple[list[tuple[Review, Product | None, Merchant | None]], bool]:
     """Reviews of merchant products, newest first; ``merchant_id`` None: every merchant's."""
     page, limit = _page_args(page, limit)

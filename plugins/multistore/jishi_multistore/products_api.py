@@ -34,7 +34,9 @@ def Id(**kwargs):
 
 class MsProdSpecArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    values = fields.List(fields.String(validate=validate.Length(min=1, max=40)), required=True, validate=validate.Length(min=1, max=50))
+    values = fields.List(
+        fields.String(validate=validate.Length(min=1, max=40)), required=True, validate=validate.Length(min=1, max=50)
+    )
 
 
 class MsProdParamArgs(Schema):
@@ -57,14 +59,24 @@ class MsProdProductFields(Schema):
     subtitle = fields.String(validate=validate.Length(max=200))
     description = fields.String(validate=validate.Length(max=20000))
     category_id = Id(metadata={"description": "one of the platform's categories"})
-    tags = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20), metadata={"description": "names of existing platform tags"})
+    tags = fields.List(
+        fields.String(validate=validate.Length(max=40)),
+        validate=validate.Length(max=20),
+        metadata={"description": "names of existing platform tags"},
+    )
     images = fields.List(fields.String(validate=validate.Length(min=1, max=300)), validate=validate.Length(max=20))
     params = fields.List(fields.Nested(MsProdParamArgs), validate=validate.Length(max=50))
     specs = fields.List(fields.Nested(MsProdSpecArgs), validate=validate.Length(max=5))
     is_virtual = fields.Boolean(truthy={True}, falsy={False})
-    listing = fields.String(validate=validate.OneOf(service.LISTINGS), metadata={"description": "on_approval, stay_off or at_time"})
-    list_at = fields.AwareDateTime(default_timezone=None, allow_none=True, metadata={"description": "with listing=at_time (UTC when no offset)"})
-    seller_id = fields.Raw(load_only=True, metadata={"description": "ignored: a product always belongs to the signed-in merchant"})
+    listing = fields.String(
+        validate=validate.OneOf(service.LISTINGS), metadata={"description": "on_approval, stay_off or at_time"}
+    )
+    list_at = fields.AwareDateTime(
+        default_timezone=None, allow_none=True, metadata={"description": "with listing=at_time (UTC when no offset)"}
+    )
+    seller_id = fields.Raw(
+        load_only=True, metadata={"description": "ignored: a product always belongs to the signed-in merchant"}
+    )
 
 
 class MsProdProductCreateArgs(MsProdProductFields):
@@ -154,7 +166,9 @@ class MsProdProductPageSchema(Schema):
     items = fields.List(fields.Nested(MsProdProductSchema))
     page = StrictInt()
     has_more = fields.Boolean()
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "products per review status"})
+    counts = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": "products per review status"}
+    )
 
 
 class MsProdOptionSchema(Schema):
@@ -253,8 +267,17 @@ def product_detail(product) -> dict:
         params=[{"name": p.name, "value": p.value} for p in product.params],
         specs=[{"name": s.name, "values": list(s.values)} for s in product.specs],
         skus=[
-            {"id": s.id, "spec_values": s.spec_values or {}, "price": s.price, "original_price": s.original_price,
-             "member_price": s.member_price, "stock": s.stock, "code": s.code, "weight_grams": s.weight_grams, "is_active": s.is_active}
+            {
+                "id": s.id,
+                "spec_values": s.spec_values or {},
+                "price": s.price,
+                "original_price": s.original_price,
+                "member_price": s.member_price,
+                "stock": s.stock,
+                "code": s.code,
+                "weight_grams": s.weight_grams,
+                "is_active": s.is_active,
+            }
             for s in product.skus
         ],
     )
@@ -380,7 +403,9 @@ def merchant_product_create(args):
     on it waits for the platform, otherwise it is approved at once. ``listing``
     says what happens on approval."""
     data, listing = _split_listing(dict(args))
-    product = service.create_product(merchant(), data, listing=listing.get("listing", service.ON_APPROVAL), list_at=listing.get("list_at"))
+    product = service.create_product(
+        merchant(), data, listing=listing.get("listing", service.ON_APPROVAL), list_at=listing.get("list_at")
+    )
     return product_detail(service.merchant_product(merchant().id, product.id))
 
 
@@ -569,4 +594,3 @@ def admin_comment_delete(review_id):
     if review is None:
         not_found("review")
     return _one_comment(service.delete_comment(review, current_user))
-

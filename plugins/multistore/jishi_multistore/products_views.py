@@ -60,7 +60,9 @@ def _parse_local(text: str) -> datetime | None:
 def products():
     status, shelf = _status_arg(), _shelf_arg()
     page = form_int("page", 1, source=request.args, minimum=1) or 1
-    rows, more = service.list_products(merchant_id=merchant().id, review_status=status, on_shelf=shelf, q=request.args.get("q"), page=page)
+    rows, more = service.list_products(
+        merchant_id=merchant().id, review_status=status, on_shelf=shelf, q=request.args.get("q"), page=page
+    )
     return render_template(
         "multistore/products/merchant_list.html",
         rows=rows,
@@ -82,8 +84,11 @@ def _form_state(product, state) -> dict:
     if request.method == "POST":
         f = request.form
         form.update(
-            tags=", ".join(f.getlist("tags")), tag_list=f.getlist("tags"), on_shelf=False,
-            listing=f.get("listing", service.ON_APPROVAL), list_at=f.get("list_at", ""),
+            tags=", ".join(f.getlist("tags")),
+            tag_list=f.getlist("tags"),
+            on_shelf=False,
+            listing=f.get("listing", service.ON_APPROVAL),
+            list_at=f.get("list_at", ""),
         )
     elif product is None:
         form.update(tag_list=[], listing=service.ON_APPROVAL, list_at="")
@@ -105,8 +110,15 @@ def _product_form(product):
             data = product_data(form)
             data.pop("on_shelf", None)
             if product is None:
-                saved = service.create_product(merchant(), data, listing=form["listing"], list_at=_parse_local(form["list_at"]))
-                flash(_("Product submitted for review.") if service.state_of(saved).review_status == "pending" else _("Product saved."), "success")
+                saved = service.create_product(
+                    merchant(), data, listing=form["listing"], list_at=_parse_local(form["list_at"])
+                )
+                flash(
+                    _("Product submitted for review.")
+                    if service.state_of(saved).review_status == "pending"
+                    else _("Product saved."),
+                    "success",
+                )
             else:
                 if state.review_status != "approved":
                     data.update(listing=form["listing"], list_at=_parse_local(form["list_at"]))
@@ -181,7 +193,14 @@ def comments():
     page = form_int("page", 1, source=request.args, minimum=1) or 1
     product_id = form_int("product_id", source=request.args, minimum=1)
     rows, more = service.list_comments(merchant_id=merchant().id, product_id=product_id, page=page)
-    return render_template("multistore/products/merchant_comments.html", rows=rows, more=more, page=page, product_id=product_id, principal=current_principal())
+    return render_template(
+        "multistore/products/merchant_comments.html",
+        rows=rows,
+        more=more,
+        page=page,
+        product_id=product_id,
+        principal=current_principal(),
+    )
 
 
 def _own_comment(review_id: int):
@@ -258,7 +277,13 @@ def product_admin(product_id: int):
     state = service.state_of(product)
     names = service.merchant_names([product.seller_id])
     profile = seller_profiles([product.seller_id]).get(product.seller_id)
-    return render_template("multistore/products/admin_product.html", product=product, state=state, merchant_name=names.get(product.seller_id, ""), profile=profile)
+    return render_template(
+        "multistore/products/admin_product.html",
+        product=product,
+        state=state,
+        merchant_name=names.get(product.seller_id, ""),
+        profile=profile,
+    )
 
 
 @admin_bp.post("/products/<int:product_id>/approve")

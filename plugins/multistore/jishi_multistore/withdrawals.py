@@ -121,14 +121,18 @@ def save_account(merchant: Merchant, data: dict) -> dict:
     return account
 
 
-def request_withdrawal(merchant: Merchant, user, amount, *, method: str | None = None, account: dict | None = None, agree: bool = False) -> Withdrawal:
+def request_withdrawal(
+    merchant: Merchant, user, amount, *, method: str | None = None, account: dict | None = None, agree: bool = False
+) -> Withdrawal:
     """A merchant asks for ``amount`` fen of its withdrawable balance (the
     caller commits). ``account`` None reuses the stored account."""
     r = rules()
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise WithdrawalError("amount", _("Enter the amount in fen."))
     if amount < r["min_amount"]:
-        raise WithdrawalError("amount", _("A withdrawal is at least %(min)s.", min=_yuan(r["min_amount"])), code="below_minimum")  # 单笔提现不得低于5元
+        raise WithdrawalError(
+            "amount", _("A withdrawal is at least %(min)s.", min=_yuan(r["min_amount"])), code="below_minimum"
+        )  # 单笔提现不得低于5元
     if r["agreement"] and not agree:
         raise WithdrawalError("agree", _("Accept the withdrawal agreement first."), code="agreement")  # 提现协议
     if account:
@@ -145,17 +149,36 @@ def request_withdrawal(merchant: Merchant, user, amount, *, method: str | None =
     next_day = next_allowed_day(merchant.id, r["interval_days"])
     if next_day is not None and local_day(utcnow()) < next_day:
         raise WithdrawalError(
-            "amount", _("One withdrawal per %(n)d days: the next is possible on %(day)s.", n=r["interval_days"], day=next_day.isoformat()),
-            code="too_soon", status=409,
+            "amount",
+            _(
+                "One withdrawal per %(n)d days: the next is possible on %(day)s.",
+                n=r["interval_days"],
+                day=next_day.isoformat(),
+            ),
+            code="too_soon",
+            status=409,
         )  # X天内只能提现一次
     available = ledger.balance(merchant.id, ledger.AVAILABLE)
     if amount > available:
-        raise WithdrawalError("amount", _("Only %(n)s can be withdrawn.", n=_yuan(available)), code="insufficient", status=409)  # 可提现金额不足
-    w = Withdrawal(merchant_id=merchant.id, amount=amount, method=account["method"], account=account, status="pending", requested_by=getattr(user, "id", None), created_at=utcnow())
+        raise WithdrawalError(
+            "amount", _("Only %(n)s can be withdrawn.", n=_yuan(available)), code="insufficient", status=409
+        )  # 可提现金额不足
+    w = Withdrawal(
+        merchant_id=merchant.id,
+        amount=amount,
+        method=account["method"],
+        account=account,
+        status="pending",
+        requested_by=getattr(user, "id", None),
+        created_at=utcnow(),
+    )
     db.session.add(w)
     db.session.flush()
     ledger.post(
-        "withdraw_request", "withdrawal", w.id, merchant.id,
+        "withdraw_request",
+        "withdrawal",
+        w.id,
+        merchant.id,
         [(merchant.id, ledger.AVAILABLE, -amount), (merchant.id, ledger.PAYOUT_PENDING, amount)],
         memo=f"W{w.id}",
     )
@@ -173,7 +196,9 @@ def _move(w: Withdrawal, sources: tuple[str, ...], target: str, **values) -> Non
     ).rowcount
     if won != 1:
         db.session.refresh(w)
-        raise WithdrawalError("status", _("This withdrawal is %(status)s.", status=w.status), code="conflict", status=409)
+        raise WithdrawalError(
+            "status", _("This withdrawal is %(status)s.", status=w.status), code="conflict", status=409
+        )
     set_committed_value(w, "status", target)
     for key, value in values.items():
         set_committed_value(w, key, value)
@@ -193,7 +218,10 @@ def reject(w: Withdrawal, reason: str) -> Withdrawal:
     ledger.lock(w.merchant_id)
     _move(w, OPEN, "rejected", reviewed_at=utcnow(), reject_reason=reason)
     ledger.post(
-        "withdraw_reject", "withdrawal", w.id, w.merchant_id,
+        "withdraw_reject",
+        "withdrawal",
+        w.id,
+        w.merchant_id,
         [(w.merchant_id, ledger.PAYOUT_PENDING, -w.amount), (w.merchant_id, ledger.AVAILABLE, w.amount)],
         memo=f"W{w.id}",
     )
@@ -205,7 +233,10 @@ def confirm_paid(w: Withdrawal) -> Withdrawal:
     ledger.lock(w.merchant_id)
     _move(w, ("approved",), "paid", paid_at=utcnow())
     ledger.post(
-        "withdraw_paid", "withdrawal", w.id, w.merchant_id,
+        "withdraw_paid",
+        "withdrawal",
+        w.id,
+        w.merchant_id,
         [
             (w.merchant_id, ledger.PAYOUT_PENDING, -w.amount),
             (w.merchant_id, ledger.PAID_OUT, w.amount),
@@ -217,7 +248,14 @@ def confirm_paid(w: Withdrawal) -> Withdrawal:
     return w
 
 
-def list_withdrawals(*, merchant_id: int | None = None, status: str | None = None, method: str | None = None, before_id: int | None = None, limit: int = 20) -> list[Withdrawal]:
+def list_withdrawals(
+    *,
+    merchant_id: int | None = None,
+    status: str | None = None,
+    method: str | None = None,
+    before_id: int | None = None,
+    limit: int = 20,
+) -> list[Withdrawal]:
     q = select(Withdrawal).order_by(Withdrawal.id.desc()).limit(limit)
     if merchant_id is not None:
         q = q.where(Withdrawal.merchant_id == merchant_id)
@@ -258,7 +296,11 @@ def overview(start: datetime | None = None, end: datetime | None = None, merchan
         row(mid)[account] = int(total or 0)
     for mid, n in db.session.execute(wq.group_by(Withdrawal.merchant_id)).all():
         row(mid)["withdrawals"] = int(n)
-    names = dict(db.session.execute(select(Merchant.id, Merchant.name).where(Merchant.id.in_(list(per)))).all()) if per else {}
+    names = (
+        dict(db.session.execute(select(Merchant.id, Merchant.name).where(Merchant.id.in_(list(per)))).all())
+        if per
+        else {}
+    )
     rows = []
     for mid in sorted(per):
         r = per[mid]
@@ -274,7 +316,10 @@ def overview(start: datetime | None = None, end: datetime | None = None, merchan
                 "cod_collected": r[ledger.COD_COLLECTED],
             }
         )
-    totals = {k: sum(r[k] for r in rows) for k in ("withdrawals", "paid_out", "pending_payout", "withdrawable", "non_withdrawable", "cod_collected")}
+    totals = {
+        k: sum(r[k] for r in rows)
+        for k in ("withdrawals", "paid_out", "pending_payout", "withdrawable", "non_withdrawable", "cod_collected")
+    }
     return {"totals": totals, "merchants": rows}
 
 

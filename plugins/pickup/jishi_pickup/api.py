@@ -59,7 +59,10 @@ class PickupVerifyArgs(Schema):
     class Meta:
         unknown = "exclude"
 
-    code = fields.Raw(load_default=None, metadata={"description": "the 12-digit pickup code (spaces or dashes between groups allowed)"})
+    code = fields.Raw(
+        load_default=None,
+        metadata={"description": "the 12-digit pickup code (spaces or dashes between groups allowed)"},
+    )
 
 
 class PickupVerifiedSchema(Schema):
@@ -150,7 +153,12 @@ def verify(args):
     ``not_awaiting_pickup``; 429 past the rate limit. Nothing changes on a
     refusal."""
     row, order = service.verify(current_scope("api"), current_user, args.get("code"))
-    out = {"order_id": order.id, "order_number": order.number, "status": order.status, "point": dict(order.delivery_data or {})}
+    out = {
+        "order_id": order.id,
+        "order_number": order.number,
+        "status": order.status,
+        "point": dict(order.delivery_data or {}),
+    }
     commit()
     out.update(verified_at=row.used_at, verified_by=row.used_by)
     return out

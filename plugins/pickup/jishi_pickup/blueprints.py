@@ -12,4 +12,9 @@ from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
 
 web = Blueprint("pickup", __name__)
-api = ApiBlueprint("pickup_api", __name__, url_prefix="/api/v1", description="Pickup at the store (到店自提): pickup points, pickup codes, verification.")
+api = ApiBlueprint(
+    "pickup_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Pickup at the store (到店自提): pickup points, pickup codes, verification.",
+)

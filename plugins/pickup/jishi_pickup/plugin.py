@@ -69,7 +69,14 @@ def order_transitioned(order, name, from_status, actor_kind):
         from jishi.i18n import gettext as _
         from jishi.orders.state import TransitionError
 
-        raise TransitionError(order, name, _("Order %(number)s is picked up at the store; verify its pickup code instead of shipping it.", number=order.number))
+        raise TransitionError(
+            order,
+            name,
+            _(
+                "Order %(number)s is picked up at the store; verify its pickup code instead of shipping it.",
+                number=order.number,
+            ),
+        )
     if name == "pay":
         service.issue_code(order)
     elif order.status == "closed":

@@ -149,7 +149,12 @@ def _chosen(checkout, group):
     if options is None:
         options = {}
     if not isinstance(options, dict):
-        return None, Problem("pickup_point", _("Pickup points must be given per order group."), field="options.pickup", group_key=group.key)
+        return None, Problem(
+            "pickup_point",
+            _("Pickup points must be given per order group."),
+            field="options.pickup",
+            group_key=group.key,
+        )
     raw = options.get(group.key)
     cache = _points_cache(checkout)
     points = cache.get(group.seller_id)
@@ -158,13 +163,25 @@ def _chosen(checkout, group):
     if raw in (None, ""):
         if len(points) == 1:
             return points[0], None
-        return None, Problem("pickup_point", _("Choose a pickup point for %(group)s.", group=group.title or _("this order")), field="options.pickup", group_key=group.key)
+        return None, Problem(
+            "pickup_point",
+            _("Choose a pickup point for %(group)s.", group=group.title or _("this order")),
+            field="options.pickup",
+            group_key=group.key,
+        )
     point_id = raw
     if isinstance(raw, str) and raw.strip().isdigit():
         point_id = int(raw.strip())
-    point = next((p for p in points if isinstance(point_id, int) and not isinstance(point_id, bool) and p.id == point_id), None)
+    point = next(
+        (p for p in points if isinstance(point_id, int) and not isinstance(point_id, bool) and p.id == point_id), None
+    )
     if point is None:
-        return None, Problem("pickup_point", _("This pickup point is not available for %(group)s.", group=group.title or _("this order")), field="options.pickup", group_key=group.key)
+        return None, Problem(
+            "pickup_point",
+            _("This pickup point is not available for %(group)s.", group=group.title or _("this order")),
+            field="options.pickup",
+            group_key=group.key,
+        )
     return point, None
 
 
@@ -239,14 +256,23 @@ def issue_code(order) -> PickupCode | None:
     data = order.delivery_data or {}
     point_id = data.get("point_id") if isinstance(data.get("point_id"), int) else None
     for _attempt in range(8):
-        row = PickupCode(order_id=order.id, seller_id=order.seller_id, point_id=point_id, code=new_code(), status=CODE_ACTIVE, created_at=utcnow())
+        row = PickupCode(
+            order_id=order.id,
+            seller_id=order.seller_id,
+            point_id=point_id,
+            code=new_code(),
+            status=CODE_ACTIVE,
+            created_at=utcnow(),
+        )
         try:
             with db.session.begin_nested():
                 db.session.add(row)
                 db.session.flush()
             return row
         except IntegrityError:
-            existing = db.session.execute(select(PickupCode).where(PickupCode.order_id == order.id)).scalar_one_or_none()
+            existing = db.session.execute(
+                select(PickupCode).where(PickupCode.order_id == order.id)
+            ).scalar_one_or_none()
             if existing is not None:
                 return existing
             # a code collision (10**-12 per issued code): draw again
@@ -283,7 +309,7 @@ def normalize_code(raw) -> str:
 
 
 def display_code(code: str) -> str:
-    return " ".join(code[i:i + 4] for i in range(0, len(code), 4))
+    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def verify(scope, user, raw_code) -> tuple[PickupCode, object]:
@@ -309,11 +335,18 @@ def verify(scope, user, raw_code) -> tuple[PickupCode, object]:
     if row.status == CODE_USED:
         raise PickupError("code", _("This pickup code was already used."), code="code_used", status=409)
     if row.status == CODE_VOID or order.status == state.CLOSED:
-        raise PickupError("code", _("This pickup code is void: the order was closed or refunded."), code="code_void", status=409)
+        raise PickupError(
+            "code", _("This pickup code is void: the order was closed or refunded."), code="code_void", status=409
+        )
     if order.status != state.PAID:
         raise PickupError("code", _("This order is not awaiting pickup."), code="not_awaiting_pickup", status=409)
     if _open_aftersales(order):
-        raise PickupError("code", _("This order has an open after-sales request; decide it first."), code="aftersales_open", status=409)
+        raise PickupError(
+            "code",
+            _("This order has an open after-sales request; decide it first."),
+            code="aftersales_open",
+            status=409,
+        )
     now = utcnow()
     won = db.session.execute(
         update(PickupCode)
@@ -332,7 +365,9 @@ def verify(scope, user, raw_code) -> tuple[PickupCode, object]:
         state.transition(order, "complete", actor=user, actor_kind="system", note=N_("picked up"))
     except state.TransitionError:
         db.session.rollback()
-        raise PickupError("code", _("This order is not awaiting pickup."), code="not_awaiting_pickup", status=409) from None
+        raise PickupError(
+            "code", _("This order is not awaiting pickup."), code="not_awaiting_pickup", status=409
+        ) from None
     db.session.expire(row)
     return row, order
 
@@ -341,7 +376,12 @@ def _open_aftersales(order) -> bool:
     """Whether the buyer has a refund request still open on the order."""
     from jishi.aftersales.models import OPEN_STATUSES, Refund
 
-    return db.session.execute(select(Refund.id).where(Refund.order_id == order.id, Refund.status.in_(OPEN_STATUSES)).limit(1)).first() is not None
+    return (
+        db.session.execute(
+            select(Refund.id).where(Refund.order_id == order.id, Refund.status.in_(OPEN_STATUSES)).limit(1)
+        ).first()
+        is not None
+    )
 
 
 def recent_verifications(seller_id: int | None, limit: int = 20) -> list[tuple[PickupCode, object]]:

@@ -67,7 +67,9 @@ def points():
             rollback()
             error = exc
     rows = service.points_of(scope.seller_id)
-    return render_template("pickup/points.html", points=rows, form=form, error=error, scope=scope), (error.status if error else 200)
+    return render_template("pickup/points.html", points=rows, form=form, error=error, scope=scope), (
+        error.status if error else 200
+    )
 
 
 @web.route("/seller/pickup/points/<int:point_id>", methods=["GET", "POST"])
@@ -85,7 +87,9 @@ def point_edit(point_id: int):
             rollback()
             error = exc
             point = _own_point_or_404(point_id)
-    return render_template("pickup/point_form.html", point=point, error=error, scope=current_scope()), (error.status if error else 200)
+    return render_template("pickup/point_form.html", point=point, error=error, scope=current_scope()), (
+        error.status if error else 200
+    )
 
 
 @web.post("/seller/pickup/points/<int:point_id>/delete")
@@ -121,7 +125,9 @@ def verify():
     if done_id.isdigit():
         done = _verified_order(scope.seller_id, int(done_id))
     recent = service.recent_verifications(scope.seller_id)
-    return render_template("pickup/verify.html", error=error, done=done, recent=recent, scope=scope), (error.status if error else 200)
+    return render_template("pickup/verify.html", error=error, done=done, recent=recent, scope=scope), (
+        error.status if error else 200
+    )
 
 
 def _verified_order(seller_id, order_id):
@@ -178,10 +184,19 @@ def checkout_group_slot(group, checkout):
     offered = next((o for o in group.delivery_options if o.code == service.CODE), None)
     if offered is None:
         return None
-    points = service._points_cache(checkout).get(group.seller_id) or service.points_of(group.seller_id, active_only=True)
+    points = service._points_cache(checkout).get(group.seller_id) or service.points_of(
+        group.seller_id, active_only=True
+    )
     chosen = (offered.data or {}).get("point_id")
-    return Markup(render_template("pickup/_checkout_group.html", group=group, points=points, chosen=chosen,
-                                  selected=group.delivery is not None and group.delivery.code == service.CODE))
+    return Markup(
+        render_template(
+            "pickup/_checkout_group.html",
+            group=group,
+            points=points,
+            chosen=chosen,
+            selected=group.delivery is not None and group.delivery.code == service.CODE,
+        )
+    )
 
 
 def order_delivery_slot(order):
@@ -191,12 +206,23 @@ def order_delivery_slot(order):
         return None
     code = service.code_of(order.id)
     mine = current_user.is_authenticated and current_user.id == order.user_id
-    return Markup(render_template("pickup/_order_delivery.html", order=order, point=order.delivery_data or {}, code=code if mine else None,
-                                  display_code=service.display_code))
+    return Markup(
+        render_template(
+            "pickup/_order_delivery.html",
+            order=order,
+            point=order.delivery_data or {},
+            code=code if mine else None,
+            display_code=service.display_code,
+        )
+    )
 
 
 def console_order_slot(order):
     """A console's order page: the point and the code's state (never the code)."""
     if order is None or order.delivery_method != service.CODE:
         return None
-    return Markup(render_template("pickup/_console_order.html", order=order, point=order.delivery_data or {}, code=service.code_of(order.id)))
+    return Markup(
+        render_template(
+            "pickup/_console_order.html", order=order, point=order.delivery_data or {}, code=service.code_of(order.id)
+        )
+    )

@@ -12,8 +12,17 @@ def template(seller_id=None, **kw):
     from jishi_coupons import service
 
     now = utcnow()
-    data = {"name": kw.pop("name", "满100减10"), "kind": "fixed", "threshold": 10000, "amount": 1000, "scope": "all",
-            "starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=30), "total_quantity": 100, "per_user_limit": 1}
+    data = {
+        "name": kw.pop("name", "满100减10"),
+        "kind": "fixed",
+        "threshold": 10000,
+        "amount": 1000,
+        "scope": "all",
+        "starts_at": now - timedelta(days=1),
+        "ends_at": now + timedelta(days=30),
+        "total_quantity": 100,
+        "per_user_limit": 1,
+    }
     data.update(kw)
     return service.create_template(seller_id, data)
 
@@ -22,8 +31,13 @@ def activity(seller_id=None, **kw):
     from jishi_coupons import service
 
     now = utcnow()
-    data = {"name": kw.pop("name", "满减"), "tiers": [[10000, 1000], [20000, 3000]], "scope": "all",
-            "starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=30)}
+    data = {
+        "name": kw.pop("name", "满减"),
+        "tiers": [[10000, 1000], [20000, 3000]],
+        "scope": "all",
+        "starts_at": now - timedelta(days=1),
+        "ends_at": now + timedelta(days=30),
+    }
     data.update(kw)
     return service.create_activity(seller_id, data)
 

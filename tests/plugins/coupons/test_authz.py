@@ -87,8 +87,15 @@ def no_data_leaked(case, resp, expected):
 @pytest.mark.parametrize("row", ROWS, ids=authz.label)
 def test_matrix(app, client, api, factory, row):
     """CP: who may call what, on own and other sellers' (buyers') objects."""
-    authz.assert_row(row, build_world(factory), client=client, api=api, principals=PRINCIPALS,
-                     allowed=expected_allowed, check=no_data_leaked)
+    authz.assert_row(
+        row,
+        build_world(factory),
+        client=client,
+        api=api,
+        principals=PRINCIPALS,
+        allowed=expected_allowed,
+        check=no_data_leaked,
+    )
 
 
 def test_every_route_has_a_row(app):

@@ -46,7 +46,9 @@ def test_best_coupon_preselected(api, factory):
     (15 yuan) is chosen; on 300 yuan the cap makes 9折 20 yuan, still best."""
     buyer, addr, (p,) = _shop(factory, 15000)
     fixed = give(buyer, template(name="满100减10"))
-    pct = give(buyer, template(name="9折", kind="percent", percent_off=1000, max_discount=2000, threshold=0, amount=None))
+    pct = give(
+        buyer, template(name="9折", kind="percent", percent_off=1000, max_discount=2000, threshold=0, amount=None)
+    )
     small = give(buyer, template(name="无门槛5元", threshold=0, amount=500))
     data = _options(api, buyer, [(p.skus[0], 1)], addr)
     amounts = {o["user_coupon_id"]: o["amount"] for o in data["platform"]["coupons"]}
@@ -127,7 +129,9 @@ def test_not_yet_valid_coupon_is_not_offered(api, factory):
     row.valid_from = utcnow() + timedelta(days=1)
     db.session.commit()
     assert _options(api, buyer, [(p.skus[0], 1)], addr)["platform"]["coupons"] == []
-    assert [x["code"] for x in _preview(api, buyer, [(p.skus[0], 1)], addr, [c.id])["problems"]] == ["coupon_not_started"]
+    assert [x["code"] for x in _preview(api, buyer, [(p.skus[0], 1)], addr, [c.id])["problems"]] == [
+        "coupon_not_started"
+    ]
 
 
 def test_activity_first_then_coupon_on_what_remains(api, factory):
@@ -170,8 +174,16 @@ def test_web_checkout_offers_and_uses_the_chosen_coupon(client, login, factory):
     import re
 
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
-    r = client.post("/checkout", data={"address_id": addr.id, "idempotency_key": key, "action": "place",
-                                       "opt.coupons.platform": str(a.id), "csrf_token": ""})
+    r = client.post(
+        "/checkout",
+        data={
+            "address_id": addr.id,
+            "idempotency_key": key,
+            "action": "place",
+            "opt.coupons.platform": str(a.id),
+            "csrf_token": "",
+        },
+    )
     assert r.status_code in (302, 303), r.status_code
     assert coupon(a.id).status == "used"
 
@@ -216,9 +228,14 @@ def test_web_form_field_opt_coupons_as_a_list(client, login, factory):
     page = client.get(f"/checkout?opt.coupons={b.id}").get_data(as_text=True)
     assert f'value="{b.id}" selected' in page
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
-    r = client.post("/checkout", data={"address_id": addr.id, "idempotency_key": key, "action": "place", "opt.coupons": [str(theirs.id)]})
+    r = client.post(
+        "/checkout",
+        data={"address_id": addr.id, "idempotency_key": key, "action": "place", "opt.coupons": [str(theirs.id)]},
+    )
     assert r.status_code in (302, 303) and "/checkout" in r.headers["Location"]
     assert coupon(theirs.id).status == "unused"
-    r = client.post("/checkout", data={"address_id": addr.id, "idempotency_key": key, "action": "place", "opt.coupons": [str(b.id)]})
+    r = client.post(
+        "/checkout", data={"address_id": addr.id, "idempotency_key": key, "action": "place", "opt.coupons": [str(b.id)]}
+    )
     assert r.status_code in (302, 303) and "/pay" in r.headers["Location"]
     assert coupon(b.id).status == "used" and coupon(a.id).status == "unused"

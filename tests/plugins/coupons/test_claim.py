@@ -98,8 +98,15 @@ def test_platform_creates_coupons_by_api(api, factory):
     """CP: platform staff create platform coupons (seller null) with every field checked."""
     admin = factory.admin()
     now = utcnow()
-    base = {"name": "9折", "kind": "percent", "percent_off": 1000, "max_discount": 2000, "starts_at": now.isoformat(),
-            "ends_at": (now + timedelta(days=2)).isoformat(), "total_quantity": 10}
+    base = {
+        "name": "9折",
+        "kind": "percent",
+        "percent_off": 1000,
+        "max_discount": 2000,
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=2)).isoformat(),
+        "total_quantity": 10,
+    }
     r = api.post("/seller/coupons/templates", user=admin, json=base)
     assert r.status_code == 201, r.json
     assert r.json["seller_id"] is None and r.json["funded_by"] == "platform" and r.json["percent_off"] == 1000
@@ -120,14 +127,28 @@ def test_platform_creates_coupons_by_api(api, factory):
         r = api.post("/seller/coupons/templates", user=admin, json=data)
         assert r.status_code == 422, (patch, r.json)
         assert r.json["field"] == field, (patch, r.json)
-    r = api.post("/seller/coupons/activities", user=admin, json={
-        "name": "满减", "tiers": [{"threshold": 20000, "amount": 3000}, {"threshold": 10000, "amount": 1000}],
-        "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=2)).isoformat()})
+    r = api.post(
+        "/seller/coupons/activities",
+        user=admin,
+        json={
+            "name": "满减",
+            "tiers": [{"threshold": 20000, "amount": 3000}, {"threshold": 10000, "amount": 1000}],
+            "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(days=2)).isoformat(),
+        },
+    )
     assert r.status_code == 201, r.json
     assert r.json["tiers"] == [{"threshold": 10000, "amount": 1000}, {"threshold": 20000, "amount": 3000}]
-    r = api.post("/seller/coupons/activities", user=admin, json={
-        "name": "坏", "tiers": [{"threshold": 10000, "amount": 3000}, {"threshold": 20000, "amount": 1000}],
-        "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=2)).isoformat()})
+    r = api.post(
+        "/seller/coupons/activities",
+        user=admin,
+        json={
+            "name": "坏",
+            "tiers": [{"threshold": 10000, "amount": 3000}, {"threshold": 20000, "amount": 1000}],
+            "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(days=2)).isoformat(),
+        },
+    )
     assert r.status_code == 422 and r.json["field"] == "tiers"
     assert len(api.get("/seller/coupons/templates", user=admin).json) == 1
     assert api.get("/seller/coupons/templates", user=factory.user()).status_code == 403

@@ -25,7 +25,9 @@ def _check(app, client, login, merchant: bool):
     summary = _load(app)
     assert "满100减10" in summary
     templates = list(db.session.scalars(select(CouponTemplate)))
-    assert any(t.name == "满100减10" and t.seller_id is None and t.threshold == 10000 and t.amount == 1000 for t in templates)
+    assert any(
+        t.name == "满100减10" and t.seller_id is None and t.threshold == 10000 and t.amount == 1000 for t in templates
+    )
     assert any(t.seller_id is not None for t in templates) == merchant
     assert db.session.scalars(select(CouponActivity)).first() is not None
     held = db.session.scalars(select(UserCoupon)).all()

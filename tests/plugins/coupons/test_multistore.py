@@ -49,7 +49,11 @@ def test_seed_example_platform_coupon_18_27_45(api, factory, ms):
     assert [d["amount"] for d in preview["discounts"]] == [1000]
     data = place(api, buyer, items, addr, "seed")
     orders = {o["seller_id"]: o for o in data["orders"]}
-    assert {sid: o["goods_amount"] - o["discount_amount"] for sid, o in orders.items()} == {a.id: 1800, b.id: 2700, c.id: 4500}
+    assert {sid: o["goods_amount"] - o["discount_amount"] for sid, o in orders.items()} == {
+        a.id: 1800,
+        b.id: 2700,
+        c.id: 4500,
+    }
     allocs = db.session.scalars(select(OrderAllocation)).all()
     assert {x.source for x in allocs} == {f"coupon:{cp.id}"} and {x.funded_by for x in allocs} == {"platform"}
     assert sum(x.amount for x in allocs) == 1000
@@ -66,9 +70,16 @@ def test_merchant_coupon_stays_in_its_order_and_platform_on_the_rest(api, factor
     items = [(s, 1) for s in skus]
     preview = api.post("/checkout/preview", user=buyer, json=body(items, addr)).json
     disc = {g["seller_id"]: g["discount_amount"] for g in preview["groups"]}
-    assert disc == {a.id: 211, b.id: 500 + 263, c.id: 526}  # 1000 over 2000/2500/5000: 210.5, 263.2, 526.3 by largest remainder
+    assert disc == {
+        a.id: 211,
+        b.id: 500 + 263,
+        c.id: 526,
+    }  # 1000 over 2000/2500/5000: 210.5, 263.2, 526.3 by largest remainder
     assert sum(disc.values()) == 1500
-    assert {d["source"]: d["funded_by"] for d in preview["discounts"]} == {f"coupon:{shop.id}": "seller", f"coupon:{plat.id}": "platform"}
+    assert {d["source"]: d["funded_by"] for d in preview["discounts"]} == {
+        f"coupon:{shop.id}": "seller",
+        f"coupon:{plat.id}": "platform",
+    }
 
 
 def test_one_merchant_coupon_per_merchant_order(api, factory, ms):
@@ -111,8 +122,14 @@ def test_merchant_defines_coupons_for_its_own_shop_only(api, factory, ms):
     from jishi.db import utcnow
 
     now = utcnow()
-    base = {"name": "店券", "amount": 500, "threshold": 5000, "starts_at": now.isoformat(),
-            "ends_at": now.replace(year=now.year + 1).isoformat(), "total_quantity": 5}
+    base = {
+        "name": "店券",
+        "amount": 500,
+        "threshold": 5000,
+        "starts_at": now.isoformat(),
+        "ends_at": now.replace(year=now.year + 1).isoformat(),
+        "total_quantity": 5,
+    }
     r = api.post("/seller/coupons/templates", user=admin1, json={**base, "seller_id": m2.id})
     assert r.status_code == 422  # unknown field: the seller never comes from the body
     r = api.post("/seller/coupons/templates", user=admin1, json={**base, "scope": "products", "scope_ids": [p1.id]})

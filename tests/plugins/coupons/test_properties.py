@@ -27,7 +27,9 @@ coupon_st = st.tuples(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(
     prices=st.lists(st.integers(1, 30000), min_size=3, max_size=3),
     quantities=st.lists(st.integers(0, 3), min_size=3, max_size=3),
@@ -47,8 +49,11 @@ def test_allocation_invariants_through_the_pipeline(app, factory, ms, prices, qu
     if not world:
         buyer = factory.user()
         merchants = [ms.merchant(f"店{i}") for i in range(3)]
-        world.update(buyer=buyer.id, merchants=[m.id for m in merchants],
-                     skus=[ms.product(m, price=1000, stock=99).skus[0].id for m in merchants])
+        world.update(
+            buyer=buyer.id,
+            merchants=[m.id for m in merchants],
+            skus=[ms.product(m, price=1000, stock=99).skus[0].id for m in merchants],
+        )
     for model in (UserCoupon, CouponTemplate, CouponActivity):
         db.session.execute(delete(model))
     for sku_id, price in zip(world["skus"], prices):
@@ -65,10 +70,19 @@ def test_allocation_invariants_through_the_pipeline(app, factory, ms, prices, qu
     held = []
     for kind, threshold, amount, bp, cap, owner in coupons:
         seller = None if owner is None else world["merchants"][owner]
-        t = service.create_template(seller, {
-            "name": "券", "kind": kind, "threshold": max(threshold, amount) if kind == "fixed" and threshold else threshold,
-            "amount": amount if kind == "fixed" else None, "percent_off": bp if kind == "percent" else None,
-            "max_discount": cap if kind == "percent" else None, "total_quantity": 5, **window})
+        t = service.create_template(
+            seller,
+            {
+                "name": "券",
+                "kind": kind,
+                "threshold": max(threshold, amount) if kind == "fixed" and threshold else threshold,
+                "amount": amount if kind == "fixed" else None,
+                "percent_off": bp if kind == "percent" else None,
+                "max_discount": cap if kind == "percent" else None,
+                "total_quantity": 5,
+                **window,
+            },
+        )
         held.append(service.claim(buyer, t.id).id)
     items = [(s, q) for s, q in zip(world["skus"], quantities) if q]
     if not items:

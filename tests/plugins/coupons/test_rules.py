@@ -61,8 +61,11 @@ def test_scope():
 @settings(max_examples=300, deadline=None)
 @given(
     payables=st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=8),
-    discounts=st.lists(st.tuples(st.integers(min_value=0, max_value=10**7), st.lists(st.integers(0, 7), min_size=1, max_size=8)),
-                       min_size=1, max_size=6),
+    discounts=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=10**7), st.lists(st.integers(0, 7), min_size=1, max_size=8)),
+        min_size=1,
+        max_size=6,
+    ),
 )
 def test_property_allocation_sums_exactly_and_never_exceeds_a_line(payables, discounts):
     """CP/MS9: applying discounts in sequence (activities, then coupons),

@@ -23,7 +23,7 @@ def test_claim_centre_and_my_coupons(client, login, factory):
     assert r.status_code in (302, 303) and r.headers["Location"].endswith("/coupons")
     page = client.get("/account/coupons").get_data(as_text=True)
     assert "满100减10" in page
-    assert f'/coupons/{t.id}/claim' not in client.get("/coupons").get_data(as_text=True)
+    assert f"/coupons/{t.id}/claim" not in client.get("/coupons").get_data(as_text=True)
     r = client.post(f"/coupons/{t.id}/claim")  # over the limit: a message, not an error page
     assert r.status_code in (302, 303)
     assert "/account/coupons" in client.get("/account").get_data(as_text=True)
@@ -48,8 +48,16 @@ def test_shop_page_and_merchant_console(client, login, factory, ms):
     m = ms.merchant("茶店")
     login(ms.admin_of(m))
     assert client.get("/seller/coupons/").status_code == 200
-    form = {"name": "店铺满50减5", "kind": "fixed", "threshold": "50", "amount": "5", "scope": "all",
-            "starts_at": "2026-01-01T00:00", "ends_at": "2036-01-01T00:00", "total_quantity": "10"}
+    form = {
+        "name": "店铺满50减5",
+        "kind": "fixed",
+        "threshold": "50",
+        "amount": "5",
+        "scope": "all",
+        "starts_at": "2026-01-01T00:00",
+        "ends_at": "2036-01-01T00:00",
+        "total_quantity": "10",
+    }
     assert client.post("/seller/coupons/new", data=form).status_code in (302, 303)
     form2 = dict(form, name="85折", kind="percent", threshold="", amount="", rate="8.5", max_discount="20")
     assert client.post("/seller/coupons/new", data=form2).status_code in (302, 303)
@@ -58,10 +66,22 @@ def test_shop_page_and_merchant_console(client, login, factory, ms):
     from jishi_coupons.models import CouponTemplate
 
     rows = {t.name: t for t in db.session.scalars(select(CouponTemplate))}
-    assert rows["店铺满50减5"].seller_id == m.id and rows["店铺满50减5"].threshold == 5000 and rows["店铺满50减5"].amount == 500
+    assert (
+        rows["店铺满50减5"].seller_id == m.id
+        and rows["店铺满50减5"].threshold == 5000
+        and rows["店铺满50减5"].amount == 500
+    )
     assert rows["85折"].percent_off == 1500 and rows["85折"].max_discount == 2000
-    act = {"name": "店铺满减", "tier1_threshold": "100", "tier1_amount": "10", "tier2_threshold": "200", "tier2_amount": "30",
-           "scope": "all", "starts_at": "2026-01-01T00:00", "ends_at": "2036-01-01T00:00"}
+    act = {
+        "name": "店铺满减",
+        "tier1_threshold": "100",
+        "tier1_amount": "10",
+        "tier2_threshold": "200",
+        "tier2_amount": "30",
+        "scope": "all",
+        "starts_at": "2026-01-01T00:00",
+        "ends_at": "2036-01-01T00:00",
+    }
     assert client.post("/seller/coupons/activities/new", data=act).status_code in (302, 303)
     page = client.get("/seller/coupons/").get_data(as_text=True)
     assert "店铺满减" in page and "85折" in page
@@ -96,15 +116,32 @@ def test_platform_console_menu_and_form(client, login, factory):
     platform coupon (seller null) and an activity there."""
     login(factory.admin())
     assert "/seller/coupons/" in client.get("/console/").get_data(as_text=True)
-    form = {"name": "平台券", "kind": "fixed", "threshold": "100", "amount": "10", "scope": "all",
-            "starts_at": "2026-01-01T00:00", "ends_at": "2036-01-01T00:00", "total_quantity": "10", "per_user_limit": "1"}
+    form = {
+        "name": "平台券",
+        "kind": "fixed",
+        "threshold": "100",
+        "amount": "10",
+        "scope": "all",
+        "starts_at": "2026-01-01T00:00",
+        "ends_at": "2036-01-01T00:00",
+        "total_quantity": "10",
+        "per_user_limit": "1",
+    }
     assert client.post("/seller/coupons/new", data=form).status_code in (302, 303)
     from jishi_coupons.models import CouponTemplate
 
     [t] = db.session.scalars(select(CouponTemplate)).all()
     assert t.seller_id is None and t.threshold == 10000 and t.amount == 1000
-    r = client.post("/seller/coupons/activities/new", data={"name": "满减", "tier1_threshold": "100", "tier1_amount": "200",
-                                                            "starts_at": "2026-01-01T00:00", "ends_at": "2036-01-01T00:00"})
+    r = client.post(
+        "/seller/coupons/activities/new",
+        data={
+            "name": "满减",
+            "tier1_threshold": "100",
+            "tier1_amount": "200",
+            "starts_at": "2026-01-01T00:00",
+            "ends_at": "2036-01-01T00:00",
+        },
+    )
     assert r.status_code == 422  # takes off more than its threshold
     login(factory.user())
     assert client.get("/seller/coupons/").status_code == 403

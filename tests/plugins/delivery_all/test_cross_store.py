@@ -24,31 +24,73 @@ def _world(api, ms, factory):
     admin_a, admin_b, admin_c = ms.admin_of(a), ms.admin_of(b), ms.admin_of(c)
     # Express: the platform makes a template; A chooses it. The platform's
     # default template serves sellers that chose none (B and C here).
-    resp = api.post("/admin/express/templates", user=platform, json={
-        "name": "全国按件", "charge_by": "piece", "first_units": 1, "first_fee": 800,
-        "additional_units": 1, "additional_fee": 300,
-        "regions": [{"province": "西藏", "served": False}],
-    })
+    resp = api.post(
+        "/admin/express/templates",
+        user=platform,
+        json={
+            "name": "全国按件",
+            "charge_by": "piece",
+            "first_units": 1,
+            "first_fee": 800,
+            "additional_units": 1,
+            "additional_fee": 300,
+            "regions": [{"province": "西藏", "served": False}],
+        },
+    )
     assert resp.status_code in (200, 201), resp.get_json()
     template_id = resp.get_json()["id"]
     assert api.post(f"/admin/express/templates/{template_id}/default", user=platform).status_code == 200
-    resp = api.put("/seller/express/templates", user=admin_a, json={"template_ids": [template_id], "default_id": template_id})
+    resp = api.put(
+        "/seller/express/templates", user=admin_a, json={"template_ids": [template_id], "default_id": template_id}
+    )
     assert resp.status_code == 200, resp.get_json()
     # Pickup: B has a counter.
-    resp = api.post("/seller/pickup/points", user=admin_b, json={
-        "name": "B店柜台", "address": "杭州市西湖区文三路1号", "lat": 30.28, "lng": 120.13, "hours": "09:00-21:00", "phone": "0571-8888",
-    })
+    resp = api.post(
+        "/seller/pickup/points",
+        user=admin_b,
+        json={
+            "name": "B店柜台",
+            "address": "杭州市西湖区文三路1号",
+            "lat": 30.28,
+            "lng": 120.13,
+            "hours": "09:00-21:00",
+            "phone": "0571-8888",
+        },
+    )
     assert resp.status_code in (200, 201), resp.get_json()
     point_id = resp.get_json()["id"]
     # Local delivery: C serves 5 km around its shop.
-    resp = api.put("/seller/local/settings", user=admin_c, json={
-        "enabled": True, "lat": SHOP_C[0], "lng": SHOP_C[1], "radius_m": 5000,
-        "tiers": [{"max_distance_m": 3000, "fee": 500}, {"max_distance_m": 5000, "fee": 800}],
-        "min_amount": 2000, "slots": [{"start": "10:00", "end": "12:00", "capacity": 2}], "days_ahead": 3, "lead_minutes": 30,
-    })
+    resp = api.put(
+        "/seller/local/settings",
+        user=admin_c,
+        json={
+            "enabled": True,
+            "lat": SHOP_C[0],
+            "lng": SHOP_C[1],
+            "radius_m": 5000,
+            "tiers": [{"max_distance_m": 3000, "fee": 500}, {"max_distance_m": 5000, "fee": 800}],
+            "min_amount": 2000,
+            "slots": [{"start": "10:00", "end": "12:00", "capacity": 2}],
+            "days_ahead": 3,
+            "lead_minutes": 30,
+        },
+    )
     assert resp.status_code == 200, resp.get_json()
-    return {"a": a, "b": b, "c": c, "pa": pa, "pb": pb, "pc": pc, "buyer": buyer, "address": address,
-            "point_id": point_id, "admin_a": admin_a, "admin_b": admin_b, "admin_c": admin_c, "platform": platform}
+    return {
+        "a": a,
+        "b": b,
+        "c": c,
+        "pa": pa,
+        "pb": pb,
+        "pc": pc,
+        "buyer": buyer,
+        "address": address,
+        "point_id": point_id,
+        "admin_a": admin_a,
+        "admin_b": admin_b,
+        "admin_c": admin_c,
+        "platform": platform,
+    }
 
 
 def test_cross_store_checkout_with_three_methods(app, api, ms, factory):
@@ -68,7 +110,8 @@ def test_cross_store_checkout_with_three_methods(app, api, ms, factory):
     slots = api.get(f"/local/slots?seller_id={w['c'].id}").get_json()["slots"]
     slot = next(s["id"] for s in slots if s["available"])
     body = {
-        "items": items, "address_id": w["address"].id,
+        "items": items,
+        "address_id": w["address"].id,
         "delivery": {key[w["a"].id]: "express", key[w["b"].id]: "pickup", key[w["c"].id]: "local"},
         "options": {"pickup": {key[w["b"].id]: w["point_id"]}, "local_slot": {key[w["c"].id]: slot}},
     }
@@ -83,7 +126,10 @@ def test_cross_store_checkout_with_three_methods(app, api, ms, factory):
     placed = resp.get_json()
     assert len(placed["payments"]) == 1 and len(placed["orders"]) == 3
     factories.pay(db.session.get(PaymentOrder, placed["payments"][0]["id"]))
-    orders = {o.seller_id: o for o in db.session.execute(db.select(Order).where(Order.id.in_([o["id"] for o in placed["orders"]]))).scalars()}
+    orders = {
+        o.seller_id: o
+        for o in db.session.execute(db.select(Order).where(Order.id.in_([o["id"] for o in placed["orders"]]))).scalars()
+    }
     oa, ob, oc = orders[w["a"].id], orders[w["b"].id], orders[w["c"].id]
     assert (oa.delivery_method, ob.delivery_method, oc.delivery_method) == ("express", "pickup", "local")
     assert oa.address and ob.address is None and oc.address  # pickup needs no address
@@ -91,10 +137,21 @@ def test_cross_store_checkout_with_three_methods(app, api, ms, factory):
     assert all(o.status == "paid" for o in orders.values())
 
     # A ships with a tracking number and adds an event; the buyer sees both.
-    resp = api.post(f"/seller/express/orders/{oa.id}/ship", user=w["admin_a"], json={"carrier": "sf", "tracking_no": "SF123456789"})
+    resp = api.post(
+        f"/seller/express/orders/{oa.id}/ship", user=w["admin_a"], json={"carrier": "sf", "tracking_no": "SF123456789"}
+    )
     assert resp.status_code == 200, resp.get_json()
-    assert api.post(f"/seller/express/orders/{ob.id}/ship", user=w["admin_a"], json={"carrier": "sf", "tracking_no": "X1"}).status_code == 404
-    resp = api.post(f"/seller/express/orders/{oa.id}/tracking", user=w["admin_a"], json={"text": "已揽收", "time": "2026-11-20 10:00"})
+    assert (
+        api.post(
+            f"/seller/express/orders/{ob.id}/ship", user=w["admin_a"], json={"carrier": "sf", "tracking_no": "X1"}
+        ).status_code
+        == 404
+    )
+    resp = api.post(
+        f"/seller/express/orders/{oa.id}/tracking",
+        user=w["admin_a"],
+        json={"text": "已揽收", "time": "2026-11-20 10:00"},
+    )
     assert resp.status_code in (200, 201), resp.get_json()
     tracking = api.get(f"/orders/{oa.id}/tracking", user=buyer).get_json()
     assert tracking["carrier"] == "顺丰速运" and tracking["tracking_no"] == "SF123456789"
@@ -111,12 +168,19 @@ def test_cross_store_checkout_with_three_methods(app, api, ms, factory):
     assert api.post("/seller/pickup/verify", user=clerk_b, json={"code": code}).status_code == 409  # used
 
     # C dispatches and delivers in the booked slot.
-    resp = api.post(f"/seller/local/orders/{oc.id}/dispatch", user=w["admin_c"], json={"courier_name": "王师傅", "courier_phone": "13900001111"})
+    resp = api.post(
+        f"/seller/local/orders/{oc.id}/dispatch",
+        user=w["admin_c"],
+        json={"courier_name": "王师傅", "courier_phone": "13900001111"},
+    )
     assert resp.status_code == 200, resp.get_json()
     assert api.post(f"/seller/local/orders/{oc.id}/deliver", user=w["admin_c"]).status_code == 200
 
     db.session.expire_all()
-    final = {o.seller_id: o.status for o in db.session.execute(db.select(Order).where(Order.id.in_([oa.id, ob.id, oc.id]))).scalars()}
+    final = {
+        o.seller_id: o.status
+        for o in db.session.execute(db.select(Order).where(Order.id.in_([oa.id, ob.id, oc.id]))).scalars()
+    }
     assert final == {w["a"].id: "shipped", w["b"].id: "completed", w["c"].id: "received"}
     # The buyer's order API shows each delivery.
     detail = api.get(f"/orders/{ob.id}", user=buyer).get_json()

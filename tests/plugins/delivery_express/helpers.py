@@ -7,8 +7,22 @@ import itertools
 from jishi.db import db
 from jishi.testing import flows
 
-PIECE = {"name": "按件", "charge_by": "piece", "first_units": 1, "first_fee": 1000, "additional_units": 1, "additional_fee": 500}
-WEIGHT = {"name": "按重", "charge_by": "weight", "first_units": 1000, "first_fee": 1200, "additional_units": 500, "additional_fee": 400}
+PIECE = {
+    "name": "按件",
+    "charge_by": "piece",
+    "first_units": 1,
+    "first_fee": 1000,
+    "additional_units": 1,
+    "additional_fee": 500,
+}
+WEIGHT = {
+    "name": "按重",
+    "charge_by": "weight",
+    "first_units": 1000,
+    "first_fee": 1200,
+    "additional_units": 500,
+    "additional_fee": 400,
+}
 
 
 def template(**kw):

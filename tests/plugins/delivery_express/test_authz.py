@@ -58,7 +58,13 @@ ROWS = [
     Row("POST", "/seller/express/orders/import", "seller:orders", data={}),
     Row("GET", "/seller/express/orders/{obj}", "seller:orders", "order"),
     Row("POST", "/seller/express/orders/{obj}/ship", "seller:orders", "order", data=SHIP),
-    Row("POST", "/seller/express/orders/{obj}/events", "seller:orders", "shipped", data={"time": "2026-05-01T10:00", "text": "到了"}),
+    Row(
+        "POST",
+        "/seller/express/orders/{obj}/events",
+        "seller:orders",
+        "shipped",
+        data={"time": "2026-05-01T10:00", "text": "到了"},
+    ),
     # seller API
     Row("GET", "/api/v1/seller/express/templates", "seller:settings"),
     Row("PUT", "/api/v1/seller/express/templates", "seller:settings", json={"template_ids": []}),
@@ -67,7 +73,13 @@ ROWS = [
     Row("POST", "/api/v1/seller/express/orders/{obj}/ship", "seller:orders", "order", json=SHIP),
     Row("POST", "/api/v1/seller/express/orders/ship-batch", "seller:orders", json={"items": [{"order_id": 1, **SHIP}]}),
     Row("GET", "/api/v1/seller/express/orders/{obj}/tracking", "seller:orders", "shipped"),
-    Row("POST", "/api/v1/seller/express/orders/{obj}/tracking", "seller:orders", "shipped", json={"time": "2026-05-01T10:00", "text": "到了"}),
+    Row(
+        "POST",
+        "/api/v1/seller/express/orders/{obj}/tracking",
+        "seller:orders",
+        "shipped",
+        json={"time": "2026-05-01T10:00", "text": "到了"},
+    ),
     # buyer API
     Row("GET", "/api/v1/orders/{obj}/tracking", "buyer", "shipped"),
 ]
@@ -98,8 +110,9 @@ def build_world(factory):
 def test_matrix(app, client, api, factory, row):
     """DE-AUTHZ: every route × principal × own/other merchant's object."""
     users, objects = build_world(factory)
-    authz.assert_row(row, authz.World(users, objects), client=client, api=api, principals=PRINCIPALS,
-                     allowed=authz.standard_access)
+    authz.assert_row(
+        row, authz.World(users, objects), client=client, api=api, principals=PRINCIPALS, allowed=authz.standard_access
+    )
 
 
 def test_every_route_has_a_row(app):
@@ -117,15 +130,24 @@ def test_batch_and_csv_refuse_other_merchants_orders(app, client, api, factory):
 
     users, objects = build_world(factory)
     m1_order = db.session.get(Order, objects[("order", "m1")])
-    r = api.post("/seller/express/orders/ship-batch", user=users["admin2"], json={"items": [{"order_id": m1_order.id, **SHIP}]})
+    r = api.post(
+        "/seller/express/orders/ship-batch", user=users["admin2"], json={"items": [{"order_id": m1_order.id, **SHIP}]}
+    )
     assert r.status_code == 200 and r.json["items"][0]["code"] == "not_found" and r.json["shipped"] == 0
     with client.session_transaction() as sess:
         sess["_user_id"] = users["admin2"].get_id()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     csv_raw = f"{m1_order.number},sf,X1\n".encode()
-    r = client.post("/seller/express/orders/import", data={"file": (io.BytesIO(csv_raw), "a.csv")}, content_type="multipart/form-data")
+    r = client.post(
+        "/seller/express/orders/import",
+        data={"file": (io.BytesIO(csv_raw), "a.csv")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200 and "Unknown order." in r.get_data(as_text=True)
-    r = client.post("/seller/express/orders/ship", data={"order_id": str(m1_order.id), f"carrier-{m1_order.id}": "sf", f"tracking-{m1_order.id}": "X2"})
+    r = client.post(
+        "/seller/express/orders/ship",
+        data={"order_id": str(m1_order.id), f"carrier-{m1_order.id}": "sf", f"tracking-{m1_order.id}": "X2"},
+    )
     assert r.status_code == 200 and "Unknown order." in r.get_data(as_text=True)
     html = client.get("/seller/express/orders").get_data(as_text=True)
     assert m1_order.number not in html
@@ -134,7 +156,9 @@ def test_batch_and_csv_refuse_other_merchants_orders(app, client, api, factory):
     # and M1's own clerk can ship it in a batch
     with client.session_transaction() as sess:
         sess.clear()
-    r = api.post("/seller/express/orders/ship-batch", user=users["clerk1"], json={"items": [{"order_id": m1_order.id, **SHIP}]})
+    r = api.post(
+        "/seller/express/orders/ship-batch", user=users["clerk1"], json={"items": [{"order_id": m1_order.id, **SHIP}]}
+    )
     assert r.json["shipped"] == 1
 
 
@@ -145,8 +169,12 @@ def test_single_store_scope(app, api, factory):
     settings; buyers and visitors get nothing."""
     staff = factory.user(role="platform_staff")
     admin, buyer = factory.admin(), factory.user()
-    checks = [("GET", "/seller/express/templates", "settings"), ("GET", "/seller/express/products", "products"),
-              ("POST", "/seller/express/orders/ship-batch", "orders"), ("GET", "/admin/express/templates", "platform")]
+    checks = [
+        ("GET", "/seller/express/templates", "settings"),
+        ("GET", "/seller/express/products", "products"),
+        ("POST", "/seller/express/orders/ship-batch", "orders"),
+        ("GET", "/admin/express/templates", "platform"),
+    ]
     body = {"items": [{"order_id": 1, **SHIP}]}
     for method, path, perm in checks:
         json = body if method == "POST" else None

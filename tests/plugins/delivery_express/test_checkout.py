@@ -11,7 +11,11 @@ from .helpers import WEIGHT, place, template
 
 
 def preview(api, user, items, address=None, **kw):
-    body = {"items": [{"sku_id": s.id, "quantity": q} for s, q in items], "address_id": address.id if address else None, **kw}
+    body = {
+        "items": [{"sku_id": s.id, "quantity": q} for s, q in items],
+        "address_id": address.id if address else None,
+        **kw,
+    }
     r = api.post("/checkout/preview", user=user, json=body)
     assert r.status_code == 200, r.json
     return r.json
@@ -46,8 +50,12 @@ def test_place_stores_fee_and_method(api, factory, svc):
     buyer = factory.user()
     addr = factory.address(buyer)
     sku = factory.product(price=3000).skus[0]
-    r = api.post("/checkout/place", user=buyer, json={"items": [{"sku_id": sku.id, "quantity": 2}], "address_id": addr.id,
-                                                      "delivery": {"shop": "express"}}, headers={"Idempotency-Key": "p1"})
+    r = api.post(
+        "/checkout/place",
+        user=buyer,
+        json={"items": [{"sku_id": sku.id, "quantity": 2}], "address_id": addr.id, "delivery": {"shop": "express"}},
+        headers={"Idempotency-Key": "p1"},
+    )
     assert r.status_code == 201, r.json
     order = db.session.get(Order, r.json["orders"][0]["id"])
     assert order.delivery_method == "express" and order.delivery_fee == 1500 and order.pay_amount == 7500
@@ -65,8 +73,12 @@ def test_no_template_at_all_is_unavailable_with_reason(api, factory, svc):
     opt = express(data["groups"][0])
     assert opt["available"] is False and "茶叶" in opt["reason"]
     assert data["groups"][0]["delivery"] is None
-    r = api.post("/checkout/place", user=buyer, json={"items": [{"sku_id": sku.id, "quantity": 1}], "address_id": addr.id},
-                 headers={"Idempotency-Key": "x"})
+    r = api.post(
+        "/checkout/place",
+        user=buyer,
+        json={"items": [{"sku_id": sku.id, "quantity": 1}], "address_id": addr.id},
+        headers={"Idempotency-Key": "x"},
+    )
     assert r.status_code == 422 and r.json["field"] == "delivery"
     assert db.session.query(Order).count() == 0
 
@@ -118,7 +130,12 @@ def test_unserved_region_names_region(api, factory, svc):
 def test_region_rule_price_at_checkout(api, factory, svc):
     """DE-CHECKOUT: weight template with a 浙江 rule: 1600 g to 杭州 =
     ¥6 + 2 × ¥2; to 江苏 = ¥12 + 2 × ¥4."""
-    template(**WEIGHT, regions=[{"province": "浙江", "first_units": 1000, "first_fee": 600, "additional_units": 500, "additional_fee": 200}])
+    template(
+        **WEIGHT,
+        regions=[
+            {"province": "浙江", "first_units": 1000, "first_fee": 600, "additional_units": 500, "additional_fee": 200}
+        ],
+    )
     buyer = factory.user()
     zj = factory.address(buyer)
     js = factory.address(buyer, province="江苏省", city="南京市", is_default=False)
@@ -137,8 +154,10 @@ def test_product_template_then_seller_default_then_platform_default(api, factory
     addr = factory.address(buyer)
     a = factory.product()
     b = factory.product()
+
     def fee(p):
         return express(preview(api, buyer, [(p.skus[0], 1)], addr)["groups"][0])["fee"]
+
     assert platform.is_default and fee(a) == 800
     svc.choose_templates(None, [chosen.id, special.id], chosen.id)
     assert fee(a) == 600

@@ -34,7 +34,13 @@ def _check_shipped():
     from jishi.orders.models import Order
     from jishi_delivery_express import service
 
-    order = db.session.execute(select(Order).where(Order.delivery_method == "express", Order.tracking_no != "", Order.seller_id.is_(None))).scalars().first()
+    order = (
+        db.session.execute(
+            select(Order).where(Order.delivery_method == "express", Order.tracking_no != "", Order.seller_id.is_(None))
+        )
+        .scalars()
+        .first()
+    )
     assert order is not None and order.carrier == "顺丰速运"
     assert len(service.tracking_events(order)) == 3
 

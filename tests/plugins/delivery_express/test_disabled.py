@@ -17,7 +17,9 @@ def test_disabled_no_express_option(api, factory):
     buyer = factory.user()
     addr = factory.address(buyer)
     sku = factory.product().skus[0]
-    r = api.post("/checkout/preview", user=buyer, json={"items": [{"sku_id": sku.id, "quantity": 1}], "address_id": addr.id})
+    r = api.post(
+        "/checkout/preview", user=buyer, json={"items": [{"sku_id": sku.id, "quantity": 1}], "address_id": addr.id}
+    )
     codes = [o["code"] for o in r.json["groups"][0]["delivery_options"]]
     assert "express" not in codes and codes == ["standard"]
 
@@ -62,6 +64,9 @@ def test_existing_orders_show_delivery_when_disabled(app, factory, svc, tmp_path
         assert r.status_code == 200
         d = r.json["delivery"]
         assert (d["method"], d["label"], d["carrier"], d["tracking_no"]) == ("express", "快递发货", "韵达快递", "YD42")
-        assert client.get(f"/api/v1/orders/{oid}/tracking", headers={"Authorization": f"Bearer {token}"}).status_code == 404
+        assert (
+            client.get(f"/api/v1/orders/{oid}/tracking", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 404
+        )
         db.session.remove()
         db.engine.dispose()  # the second app's connections (PostgreSQL) go now

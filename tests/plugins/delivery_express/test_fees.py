@@ -78,10 +78,16 @@ def test_tie_on_first_fee_lowest_id_leads():
 def test_region_override_province_and_city():
     """DE-FEE: a city's rule wins over its province's, which wins over the
     base rate; names match with or without 省/市 suffixes."""
-    t = Template(3, "区域", "weight", Rate(1000, 1200, 500, 400), regions=(
-        RegionRule("浙江", rate=Rate(1000, 600, 500, 200)),
-        RegionRule("浙江省", "杭州", rate=Rate(1000, 500, 500, 100)),
-    ))
+    t = Template(
+        3,
+        "区域",
+        "weight",
+        Rate(1000, 1200, 500, 400),
+        regions=(
+            RegionRule("浙江", rate=Rate(1000, 600, 500, 200)),
+            RegionRule("浙江省", "杭州", rate=Rate(1000, 500, 500, 100)),
+        ),
+    )
     items = [Item(t, 1, weight_grams=1600)]
     assert fee(items, "浙江省", "宁波市") == 600 + 2 * 200
     assert fee(items, "浙江省", "杭州市") == 500 + 2 * 100
@@ -92,7 +98,13 @@ def test_region_override_province_and_city():
 def test_region_not_served_names_the_region():
     """DE-FEE: a region marked not served makes the parcel undeliverable,
     naming the region (新疆维吾尔自治区 matches the rule 新疆)."""
-    t = Template(4, "偏远", "piece", Rate(1, 1000, 1, 500), regions=(RegionRule("新疆", served=False), RegionRule("四川", "甘孜", served=False)))
+    t = Template(
+        4,
+        "偏远",
+        "piece",
+        Rate(1, 1000, 1, 500),
+        regions=(RegionRule("新疆", served=False), RegionRule("四川", "甘孜", served=False)),
+    )
     result = compute_fee([Item(t, 1), Item(A, 1)], "新疆维吾尔自治区", "乌鲁木齐市")
     assert not result.available and result.unserved_region == "新疆"
     result = compute_fee([Item(t, 1)], "四川省", "甘孜藏族自治州")
@@ -159,7 +171,12 @@ templates = st.lists(st.tuples(st.sampled_from(["piece", "weight"]), rates), min
 @st.composite
 def parcels(draw):
     ts = draw(templates)
-    items = draw(st.lists(st.builds(Item, st.sampled_from(ts), st.integers(1, 20), st.integers(0, 5000), st.integers(0, 100000)), max_size=6))
+    items = draw(
+        st.lists(
+            st.builds(Item, st.sampled_from(ts), st.integers(1, 20), st.integers(0, 5000), st.integers(0, 100000)),
+            max_size=6,
+        )
+    )
     extra = draw(st.builds(Item, st.sampled_from(ts), st.integers(1, 20), st.integers(0, 5000), st.integers(0, 100000)))
     return items, extra
 

@@ -24,7 +24,11 @@ def test_merchant_flow(api, client, factory, svc):
     m1, m2 = ms.merchant("一号店"), ms.merchant("二号店")
     admin1, clerk1, admin2 = ms.admin_of(m1), ms.clerk(m1), ms.admin_of(m2)
     assert api.put("/seller/express/templates", user=clerk1, json={"template_ids": [heavy.id]}).status_code == 403
-    r = api.put("/seller/express/templates", user=admin1, json={"template_ids": [platform.id, heavy.id], "default_id": platform.id})
+    r = api.put(
+        "/seller/express/templates",
+        user=admin1,
+        json={"template_ids": [platform.id, heavy.id], "default_id": platform.id},
+    )
     assert r.status_code == 200
     assert svc.seller_choices(None) == [] and svc.seller_choices(m2.id) == []
     p = ms.product(m1, skus=[{"price": 1000, "stock": 10, "weight_grams": 1500}])
@@ -38,13 +42,27 @@ def test_merchant_flow(api, client, factory, svc):
     [order] = place(buyer, [(p.skus[0], 2)], addr)
     assert order.seller_id == m1.id and order.delivery_fee == 1200 + 4 * 400  # 3000 g: 1000 first + 4 × 500
 
-    assert api.post(f"/seller/express/orders/{order.id}/ship", user=admin2, json={"carrier": "sf", "tracking_no": "X"}).status_code == 404
-    r = api.post(f"/seller/express/orders/{order.id}/ship", user=clerk1, json={"carrier": "圆通速递", "tracking_no": "YT8"})
+    assert (
+        api.post(
+            f"/seller/express/orders/{order.id}/ship", user=admin2, json={"carrier": "sf", "tracking_no": "X"}
+        ).status_code
+        == 404
+    )
+    r = api.post(
+        f"/seller/express/orders/{order.id}/ship", user=clerk1, json={"carrier": "圆通速递", "tracking_no": "YT8"}
+    )
     assert r.status_code == 200, r.json
     db.session.expire_all()
     order = db.session.get(Order, order.id)
     assert (order.status, order.carrier, order.events[-1].actor_role) == ("shipped", "圆通速递", "seller")
-    assert api.post(f"/seller/express/orders/{order.id}/tracking", user=clerk1, json={"time": "2026-05-01T09:00", "text": "已揽收"}).status_code == 201
+    assert (
+        api.post(
+            f"/seller/express/orders/{order.id}/tracking",
+            user=clerk1,
+            json={"time": "2026-05-01T09:00", "text": "已揽收"},
+        ).status_code
+        == 201
+    )
     assert api.get(f"/seller/express/orders/{order.id}/tracking", user=admin2).status_code == 404
     assert [e["text"] for e in api.get(f"/orders/{order.id}/tracking", user=buyer).json["events"]] == ["已揽收"]
 

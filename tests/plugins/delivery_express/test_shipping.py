@@ -37,7 +37,9 @@ def test_ship_one_via_kernel_fields(api, shop):
     """DE-SHIP: ship writes order.carrier (the carrier's name) and
     order.tracking_no through the kernel's orders.service.ship."""
     o = shop["orders"][0]
-    r = api.post(f"/seller/express/orders/{o.id}/ship", user=shop["admin"], json={"carrier": "sf", "tracking_no": " SF100 "})
+    r = api.post(
+        f"/seller/express/orders/{o.id}/ship", user=shop["admin"], json={"carrier": "sf", "tracking_no": " SF100 "}
+    )
     assert r.status_code == 200, r.json
     assert r.json["carrier"] == "顺丰速运" and r.json["tracking_no"] == "SF100" and r.json["status"] == "shipped"
     db.session.expire_all()
@@ -45,7 +47,9 @@ def test_ship_one_via_kernel_fields(api, shop):
     assert (o.status, o.carrier, o.tracking_no) == ("shipped", "顺丰速运", "SF100")
     assert o.events[-1].actor_role == "platform"
     # again: not awaiting shipment
-    r = api.post(f"/seller/express/orders/{o.id}/ship", user=shop["admin"], json={"carrier": "sf", "tracking_no": "SF101"})
+    r = api.post(
+        f"/seller/express/orders/{o.id}/ship", user=shop["admin"], json={"carrier": "sf", "tracking_no": "SF101"}
+    )
     assert r.status_code == 409 and r.json["field"] == "order"
 
 
@@ -53,15 +57,23 @@ def test_ship_bad_input_names_field(api, shop):
     """DE-SHIP: unknown carrier, blank tracking number, other without a
     name: 4xx naming the field, nothing written."""
     o = shop["orders"][0]
-    cases = [({"carrier": "DHL-ish", "tracking_no": "1"}, "carrier"), ({"carrier": "zto", "tracking_no": "  "}, "tracking_no"),
-             ({"carrier": "other", "tracking_no": "1"}, "carrier_name"), ({"carrier": "zto"}, "tracking_no"),
-             ({"carrier": "zto", "tracking_no": "x" * 61}, "tracking_no")]
+    cases = [
+        ({"carrier": "DHL-ish", "tracking_no": "1"}, "carrier"),
+        ({"carrier": "zto", "tracking_no": "  "}, "tracking_no"),
+        ({"carrier": "other", "tracking_no": "1"}, "carrier_name"),
+        ({"carrier": "zto"}, "tracking_no"),
+        ({"carrier": "zto", "tracking_no": "x" * 61}, "tracking_no"),
+    ]
     for body, field in cases:
         r = api.post(f"/seller/express/orders/{o.id}/ship", user=shop["admin"], json=body)
         assert r.status_code == 422 and r.json["field"] == field, (body, r.json)
     db.session.expire_all()
     assert db.session.get(Order, o.id).status == "paid"
-    r = api.post(f"/seller/express/orders/{o.id}/ship", user=shop["admin"], json={"carrier": "other", "carrier_name": "德邦快递", "tracking_no": "DB1"})
+    r = api.post(
+        f"/seller/express/orders/{o.id}/ship",
+        user=shop["admin"],
+        json={"carrier": "other", "carrier_name": "德邦快递", "tracking_no": "DB1"},
+    )
     assert r.status_code == 200 and r.json["carrier"] == "德邦快递"
 
 
@@ -95,7 +107,11 @@ def test_ship_batch_per_item_results(api, shop, factory):
 def test_ship_batch_bad_body(api, shop):
     r = api.post("/seller/express/orders/ship-batch", user=shop["admin"], json={"items": []})
     assert r.status_code == 422 and r.json["field"] == "items"
-    r = api.post("/seller/express/orders/ship-batch", user=shop["admin"], json={"items": [{"order_id": "1", "carrier": "sf", "tracking_no": "1"}]})
+    r = api.post(
+        "/seller/express/orders/ship-batch",
+        user=shop["admin"],
+        json={"items": [{"order_id": "1", "carrier": "sf", "tracking_no": "1"}]},
+    )
     assert r.status_code == 422 and r.json["field"].startswith("items")
 
 
@@ -106,10 +122,18 @@ def test_console_ship_ticked_orders(client, shop):
     login(client, shop["admin"])
     r = client.get("/seller/express/orders")
     assert r.status_code == 200 and a.number in r.get_data(as_text=True)
-    r = client.post("/seller/express/orders/ship", data={
-        "order_id": [str(a.id), str(b.id)], f"carrier-{a.id}": "yto", f"tracking-{a.id}": "YT1",
-        f"carrier-{b.id}": "yto", f"tracking-{b.id}": "", f"carrier-{c.id}": "yto", f"tracking-{c.id}": "YT3",
-    })
+    r = client.post(
+        "/seller/express/orders/ship",
+        data={
+            "order_id": [str(a.id), str(b.id)],
+            f"carrier-{a.id}": "yto",
+            f"tracking-{a.id}": "YT1",
+            f"carrier-{b.id}": "yto",
+            f"tracking-{b.id}": "",
+            f"carrier-{c.id}": "yto",
+            f"tracking-{c.id}": "YT3",
+        },
+    )
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "1 shipped, 1 not shipped." in html and "Enter the tracking number." in html
@@ -130,22 +154,32 @@ def test_csv_upload_per_row_errors(client, shop, factory):
     from jishi.orders import service as orders_service
 
     orders_service.ship(c, carrier="EMS", tracking_no="E0")
-    csv_text = "\n".join([
-        "订单号,快递公司,快递单号",
-        f"{a.number},顺丰速运,SF1",
-        f"{b.number},韵达快递,",
-        "NOPE123,sf,SF3",
-        f"{foreign.number},sf,SF4",
-        f"{c.number},sf,SF5",
-        f"{b.number},闪电快递,SF6",
-    ])
+    csv_text = "\n".join(
+        [
+            "订单号,快递公司,快递单号",
+            f"{a.number},顺丰速运,SF1",
+            f"{b.number},韵达快递,",
+            "NOPE123,sf,SF3",
+            f"{foreign.number},sf,SF4",
+            f"{c.number},sf,SF5",
+            f"{b.number},闪电快递,SF6",
+        ]
+    )
     login(client, shop["admin"])
-    r = client.post("/seller/express/orders/import", data={"file": (io.BytesIO(csv_text.encode("utf-8-sig")), "ship.csv")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/seller/express/orders/import",
+        data={"file": (io.BytesIO(csv_text.encode("utf-8-sig")), "ship.csv")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "1 shipped, 5 not shipped." in html
-    for message in ("Enter the tracking number.", "Unknown order.", "is not awaiting shipment", "Unknown carrier 闪电快递."):
+    for message in (
+        "Enter the tracking number.",
+        "Unknown order.",
+        "is not awaiting shipment",
+        "Unknown carrier 闪电快递.",
+    ):
         assert message in html, message
     assert html.count("Unknown order.") == 2  # NOPE123 and the other seller's order: not told apart
     db.session.expire_all()
@@ -173,7 +207,9 @@ def test_tracking_events_and_buyer_timeline(api, client, shop, factory):
     the API and on the order page; another buyer gets 404."""
     o = shop["orders"][0]
     admin, buyer = shop["admin"], shop["buyer"]
-    r = api.post(f"/seller/express/orders/{o.id}/tracking", user=admin, json={"time": "2026-05-01T10:00", "text": "已揽收"})
+    r = api.post(
+        f"/seller/express/orders/{o.id}/tracking", user=admin, json={"time": "2026-05-01T10:00", "text": "已揽收"}
+    )
     assert r.status_code == 409  # not shipped yet
     api.post(f"/seller/express/orders/{o.id}/ship", user=admin, json={"carrier": "jd", "tracking_no": "JD9"})
     for t, text in (("2026-05-01T10:00", "已揽收"), ("2026-05-02 08:30", "派送中")):
@@ -184,7 +220,9 @@ def test_tracking_events_and_buyer_timeline(api, client, shop, factory):
     from jishi_delivery_express.models import ExpressTrackingEvent
 
     # a time without an offset is the shop's (Asia/Shanghai): stored as UTC
-    assert db.session.query(ExpressTrackingEvent).filter_by(text="已揽收").one().happened_at == datetime(2026, 5, 1, 2, 0)
+    assert db.session.query(ExpressTrackingEvent).filter_by(text="已揽收").one().happened_at == datetime(
+        2026, 5, 1, 2, 0
+    )
     r = api.post(f"/seller/express/orders/{o.id}/tracking", user=admin, json={"time": "yesterday", "text": "x"})
     assert r.status_code == 422 and r.json["field"] == "time"
     r = api.post(f"/seller/express/orders/{o.id}/tracking", user=admin, json={"time": "2026-05-02", "text": " "})
@@ -202,7 +240,11 @@ def test_tracking_events_and_buyer_timeline(api, client, shop, factory):
     login(client, admin)
     html = client.get(f"/seller/express/orders/{o.id}").get_data(as_text=True)
     assert "派送中" in html
-    r = client.post(f"/seller/express/orders/{o.id}/events", data={"time": "2026-05-03T09:00", "text": "已签收"}, follow_redirects=True)
+    r = client.post(
+        f"/seller/express/orders/{o.id}/events",
+        data={"time": "2026-05-03T09:00", "text": "已签收"},
+        follow_redirects=True,
+    )
     assert "已签收" in r.get_data(as_text=True)
 
 
@@ -212,7 +254,11 @@ def test_refund_of_unshipped_express_order_returns_delivery_fee(api, shop):
     o = shop["orders"][0]
     assert o.delivery_fee == 1000 and o.pay_amount == 3000
     [line] = o.lines
-    r = api.post("/refunds", user=shop["buyer"], json={"order_id": o.id, "kind": "refund_only", "lines": [{"order_line_id": line.id, "quantity": 1}]})
+    r = api.post(
+        "/refunds",
+        user=shop["buyer"],
+        json={"order_id": o.id, "kind": "refund_only", "lines": [{"order_line_id": line.id, "quantity": 1}]},
+    )
     assert r.status_code == 201, r.json
     assert r.json["amount"] == 3000
     r = api.post(f"/admin/refunds/{r.json['id']}/approve", user=shop["admin"], json={})
@@ -226,5 +272,9 @@ def test_refund_after_shipping_keeps_delivery_fee(api, shop):
     o = shop["orders"][1]
     api.post(f"/seller/express/orders/{o.id}/ship", user=shop["admin"], json={"carrier": "sto", "tracking_no": "S1"})
     [line] = o.lines
-    r = api.post("/refunds", user=shop["buyer"], json={"order_id": o.id, "kind": "refund_only", "lines": [{"order_line_id": line.id, "quantity": 1}]})
+    r = api.post(
+        "/refunds",
+        user=shop["buyer"],
+        json={"order_id": o.id, "kind": "refund_only", "lines": [{"order_line_id": line.id, "quantity": 1}]},
+    )
     assert r.json["amount"] == 2000

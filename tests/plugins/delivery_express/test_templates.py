@@ -10,9 +10,16 @@ from jishi_delivery_express.models import ExpressProductTemplate, ExpressTemplat
 
 from .helpers import PIECE, WEIGHT
 
-BODY = {**WEIGHT, "free_over_amount": 9900, "free_over_pieces": 2,
-        "regions": [{"province": "浙江", "first_units": 1000, "first_fee": 600, "additional_units": 500, "additional_fee": 200},
-                    {"province": "新疆", "served": False}, {"province": "四川", "city": "甘孜", "served": False}]}
+BODY = {
+    **WEIGHT,
+    "free_over_amount": 9900,
+    "free_over_pieces": 2,
+    "regions": [
+        {"province": "浙江", "first_units": 1000, "first_fee": 600, "additional_units": 500, "additional_fee": 200},
+        {"province": "新疆", "served": False},
+        {"province": "四川", "city": "甘孜", "served": False},
+    ],
+}
 
 
 def login(client, user):
@@ -28,8 +35,15 @@ def test_platform_api_crud(api, factory):
     assert r.status_code == 201, r.json
     t1 = r.json
     assert t1["is_default"] and t1["free_over_amount"] == 9900 and len(t1["regions"]) == 3
-    assert t1["regions"][1] == {"province": "新疆", "city": "", "served": False, "first_units": None, "first_fee": None,
-                                "additional_units": None, "additional_fee": None}
+    assert t1["regions"][1] == {
+        "province": "新疆",
+        "city": "",
+        "served": False,
+        "first_units": None,
+        "first_fee": None,
+        "additional_units": None,
+        "additional_fee": None,
+    }
     r = api.post("/admin/express/templates", user=admin, json=PIECE)
     t2 = r.json
     assert not t2["is_default"]
@@ -43,19 +57,28 @@ def test_platform_api_crud(api, factory):
     assert [t["id"] for t in api.get("/admin/express/templates", user=admin).json["items"]] == [t1["id"]]
 
 
-@pytest.mark.parametrize("patch, field", [
-    ({"name": ""}, "name"),
-    ({"charge_by": "volume"}, "charge_by"),
-    ({"first_units": 0}, "first_units"),
-    ({"first_fee": -1}, "first_fee"),
-    ({"first_fee": 12.5}, "first_fee"),
-    ({"first_fee": "800"}, "first_fee"),
-    ({"additional_units": 0}, "additional_units"),
-    ({"free_over_pieces": -2}, "free_over_pieces"),
-    ({"regions": [{"province": ""}]}, "regions.0.province"),
-    ({"regions": [{"province": "浙江", "first_units": 1, "first_fee": 1, "additional_units": 1}]}, "regions.0.additional_fee"),
-    ({"regions": [{"province": "浙江", "served": False}, {"province": "浙江省", "served": False}]}, "regions.1.province"),
-])
+@pytest.mark.parametrize(
+    "patch, field",
+    [
+        ({"name": ""}, "name"),
+        ({"charge_by": "volume"}, "charge_by"),
+        ({"first_units": 0}, "first_units"),
+        ({"first_fee": -1}, "first_fee"),
+        ({"first_fee": 12.5}, "first_fee"),
+        ({"first_fee": "800"}, "first_fee"),
+        ({"additional_units": 0}, "additional_units"),
+        ({"free_over_pieces": -2}, "free_over_pieces"),
+        ({"regions": [{"province": ""}]}, "regions.0.province"),
+        (
+            {"regions": [{"province": "浙江", "first_units": 1, "first_fee": 1, "additional_units": 1}]},
+            "regions.0.additional_fee",
+        ),
+        (
+            {"regions": [{"province": "浙江", "served": False}, {"province": "浙江省", "served": False}]},
+            "regions.1.province",
+        ),
+    ],
+)
 def test_platform_api_bad_input(api, factory, patch, field):
     """DE-TPL: bad input is a 422 naming the field; nothing is written."""
     r = api.post("/admin/express/templates", user=factory.admin(), json={**PIECE, **patch})
@@ -70,16 +93,34 @@ def test_platform_console_pages(client, factory):
     login(client, admin)
     assert client.get("/console/express/templates").status_code == 200
     assert client.get("/console/express/templates/new").status_code == 200
-    form = {"name": "表单模板", "charge_by": "weight", "first_units": "1000", "first_fee": "12.5", "additional_units": "500",
-            "additional_fee": "4", "free_over_amount": "99", "free_over_pieces": "",
-            "region-0-province": "西藏", "region-0-served": "0", "region-1-province": "浙江", "region-1-city": "杭州", "region-1-served": "1",
-            "region-1-first_units": "1000", "region-1-first_fee": "6", "region-1-additional_units": "500", "region-1-additional_fee": "2",
-            "region-2-province": ""}
+    form = {
+        "name": "表单模板",
+        "charge_by": "weight",
+        "first_units": "1000",
+        "first_fee": "12.5",
+        "additional_units": "500",
+        "additional_fee": "4",
+        "free_over_amount": "99",
+        "free_over_pieces": "",
+        "region-0-province": "西藏",
+        "region-0-served": "0",
+        "region-1-province": "浙江",
+        "region-1-city": "杭州",
+        "region-1-served": "1",
+        "region-1-first_units": "1000",
+        "region-1-first_fee": "6",
+        "region-1-additional_units": "500",
+        "region-1-additional_fee": "2",
+        "region-2-province": "",
+    }
     r = client.post("/console/express/templates/new", data=form)
     assert r.status_code == 302
     t = db.session.query(ExpressTemplate).one()
     assert (t.first_fee, t.additional_fee, t.free_over_amount, t.free_over_pieces) == (1250, 400, 9900, 0)
-    assert [(r.province, r.city, r.served, r.first_fee) for r in t.regions] == [("西藏", "", False, None), ("浙江", "杭州", True, 600)]
+    assert [(r.province, r.city, r.served, r.first_fee) for r in t.regions] == [
+        ("西藏", "", False, None),
+        ("浙江", "杭州", True, 600),
+    ]
     r = client.post("/console/express/templates/new", data={**form, "first_fee": "1.234"})
     assert r.status_code == 422 and "first_fee" in r.get_data(as_text=True)
     r = client.post(f"/console/express/templates/{t.id}", data={**form, "name": "改过"})

@@ -26,7 +26,10 @@ class Provider:
         self.asked.append(order.id)
         if not order.tracking_no.startswith("API"):
             return None
-        return [TrackingEvent(datetime(2026, 5, 1, 8), "快件已揽收", "杭州"), TrackingEvent(datetime(2026, 5, 2, 9), "已签收", "上海")]
+        return [
+            TrackingEvent(datetime(2026, 5, 1, 8), "快件已揽收", "杭州"),
+            TrackingEvent(datetime(2026, 5, 2, 9), "已签收", "上海"),
+        ]
 
 
 PROVIDER = Provider()

@@ -28,7 +28,10 @@ def test_web_checkout_with_express(client, factory, svc):
     _sign_in(client, buyer)
     html = client.get("/checkout").get_data(as_text=True)
     assert 'value="express"' in html and "快递发货 ¥15.00" in html
-    r = client.post("/checkout", data={"address_id": str(addr.id), "delivery-shop": "express", "action": "place", "idempotency_key": "w1"})
+    r = client.post(
+        "/checkout",
+        data={"address_id": str(addr.id), "delivery-shop": "express", "action": "place", "idempotency_key": "w1"},
+    )
     assert r.status_code == 302 and "/pay/" in r.headers["Location"]
     order = db.session.query(Order).one()
     assert (order.delivery_method, order.delivery_fee, order.pay_amount) == ("express", 1500, 5500)
@@ -48,6 +51,9 @@ def test_web_checkout_unserved_region_shows_reason(client, factory, svc):
     _sign_in(client, buyer)
     html = client.get(f"/checkout?address_id={addr.id}").get_data(as_text=True)
     assert "disabled" in html and "快递不配送至西藏。" in html
-    r = client.post("/checkout", data={"address_id": str(addr.id), "delivery-shop": "express", "action": "place", "idempotency_key": "w2"})
+    r = client.post(
+        "/checkout",
+        data={"address_id": str(addr.id), "delivery-shop": "express", "action": "place", "idempotency_key": "w2"},
+    )
     assert r.status_code == 302 and "/checkout" in r.headers["Location"]
     assert db.session.query(Order).count() == 0

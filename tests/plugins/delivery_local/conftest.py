@@ -24,11 +24,16 @@ FAR = (30.2741 + 0.1, 120.1551)  # ~11 km north
 
 def settings(**kw) -> dict:
     data = {
-        "enabled": True, "lat": SHOP[0], "lng": SHOP[1], "radius_m": 5000,
+        "enabled": True,
+        "lat": SHOP[0],
+        "lng": SHOP[1],
+        "radius_m": 5000,
         "tiers": [{"max_distance_m": 3000, "fee": 500}, {"max_distance_m": 5000, "fee": 800}],
-        "min_amount": 2000, "free_over": 9900,
+        "min_amount": 2000,
+        "free_over": 9900,
         "slots": [{"start": "10:00", "end": "12:00", "capacity": 3}, {"start": "14:00", "end": "16:00", "capacity": 3}],
-        "days_ahead": 3, "lead_minutes": 30,
+        "days_ahead": 3,
+        "lead_minutes": 30,
     }
     data.update(kw)
     return data
@@ -70,7 +75,9 @@ class Helpers:
         from jishi_delivery_local.models import SlotUsage, seller_key
 
         db.session.expire_all()
-        return sum(db.session.execute(db.select(SlotUsage.used).where(SlotUsage.seller_key == seller_key(seller_id))).scalars())
+        return sum(
+            db.session.execute(db.select(SlotUsage.used).where(SlotUsage.seller_key == seller_key(seller_id))).scalars()
+        )
 
 
 @pytest.fixture

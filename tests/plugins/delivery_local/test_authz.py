@@ -68,8 +68,13 @@ def build_world(factory, ms, ld) -> World:
         sellers[key] = m.id
         items[key] = (ms.product(m, name=f"{key}的橙", price=3000, stock=50).skus[0].id, f"seller:{m.id}")
     for owner, (sku, group) in items.items():
-        [payment] = flows.place(orderer, [(sku, 1)], address, {"delivery": {group: "local"}, "local_slot": {group: ld.tomorrow()}},
-                                key=f"authz-{owner}")
+        [payment] = flows.place(
+            orderer,
+            [(sku, 1)],
+            address,
+            {"delivery": {group: "local"}, "local_slot": {group: ld.tomorrow()}},
+            key=f"authz-{owner}",
+        )
         ld.pay(payment)
         orders[("order", owner)] = payment.orders[0].id
         assert payment.orders[0].delivery_method == "local"
@@ -84,8 +89,15 @@ def allowed(row: Row, who: str, owner: str | None) -> bool:
 @pytest.mark.parametrize("row", ROWS, ids=authz.label)
 def test_matrix(app, client, api, factory, ms, ld, row: Row):
     """LD: who may call what, on the shop's, their own and another merchant's orders."""
-    authz.assert_row(row, build_world(factory, ms, ld), client=client, api=api, principals=PRINCIPALS,
-                     owners=("shop", "m1", "m2"), allowed=allowed)
+    authz.assert_row(
+        row,
+        build_world(factory, ms, ld),
+        client=client,
+        api=api,
+        principals=PRINCIPALS,
+        owners=("shop", "m1", "m2"),
+        allowed=allowed,
+    )
 
 
 def test_every_route_has_a_row(app):

@@ -55,7 +55,14 @@ def test_preview_fee_and_slot(api, world, ld):
     ld.setup()
     preview = _preview(api, buyer, ld.body(sku, 1, address.id, slot=ld.tomorrow()))
     option, group = _local(preview)
-    assert option == {"code": "local", "label": "Local delivery", "fee": 500, "available": True, "reason": "", "needs_address": True}
+    assert option == {
+        "code": "local",
+        "label": "Local delivery",
+        "fee": 500,
+        "available": True,
+        "reason": "",
+        "needs_address": True,
+    }
     assert group["delivery"] == "local" and group["delivery_fee"] == 500 and group["pay_amount"] == 3500
     assert preview["problems"] == []
 
@@ -95,15 +102,18 @@ def test_second_tier_and_free_threshold(api, factory, world, ld):
     assert option["fee"] == 0 and group["delivery_fee"] == 0 and group["pay_amount"] == 12000
 
 
-@pytest.mark.parametrize("slot, code", [
-    (None, "local_slot"),
-    ("", "local_slot"),
-    ("tomorrow", "local_slot"),
-    (12, "local_slot"),
-    ({"x": 1}, "local_slot"),
-    ("WINDOW:10:00-11:00", "local_slot"),
-    ("YESTERDAY", "local_slot"),
-])
+@pytest.mark.parametrize(
+    "slot, code",
+    [
+        (None, "local_slot"),
+        ("", "local_slot"),
+        ("tomorrow", "local_slot"),
+        (12, "local_slot"),
+        ({"x": 1}, "local_slot"),
+        ("WINDOW:10:00-11:00", "local_slot"),
+        ("YESTERDAY", "local_slot"),
+    ],
+)
 def test_bad_slots_name_the_field(api, world, ld, slot, code):
     """LD: a missing, malformed, unknown or past slot is a 422 naming options.local_slot."""
     buyer, address, sku = world
@@ -146,7 +156,10 @@ def test_place_claims_the_slot_and_stores_the_delivery(api, world, ld):
     assert order.delivery_method == "local" and order.delivery_fee == 500 and order.pay_amount == 3500
     assert order.delivery_data["slot"] == slot and 1000 < order.delivery_data["distance_m"] < 1300
     delivery = db.session.execute(db.select(LocalDelivery).where(LocalDelivery.order_id == order_id)).scalar_one()
-    assert f"{delivery.day.isoformat()} {delivery.slot_window}" == slot and delivery.distance_m == order.delivery_data["distance_m"]
+    assert (
+        f"{delivery.day.isoformat()} {delivery.slot_window}" == slot
+        and delivery.distance_m == order.delivery_data["distance_m"]
+    )
     assert ld.used() == 1
     # A retry with the same key claims nothing more.
     again = _place(api, buyer, ld.body(sku, 1, address.id, slot=slot), "k-place")
@@ -159,7 +172,9 @@ def test_place_claims_the_slot_and_stores_the_delivery(api, world, ld):
 def test_full_slot_is_refused(api, factory, world, ld):
     """LD: a full slot cannot be booked (preview problem, 422), others still can."""
     buyer, address, sku = world
-    ld.setup(slots=[{"start": "10:00", "end": "12:00", "capacity": 1}, {"start": "14:00", "end": "16:00", "capacity": 1}])
+    ld.setup(
+        slots=[{"start": "10:00", "end": "12:00", "capacity": 1}, {"start": "14:00", "end": "16:00", "capacity": 1}]
+    )
     assert _place(api, buyer, ld.body(sku, 1, address.id, slot=ld.tomorrow()), "a").status_code == 201
     other = factory.user()
     addr2 = factory.address(other, lat=ld.NEAR[0], lng=ld.NEAR[1])
@@ -179,7 +194,9 @@ def test_public_slots(api, client, world, ld):
     resp = api.get(f"/local/slots?date={tomorrow}")
     assert resp.status_code == 200
     assert [(s["id"], s["remaining"], s["available"]) for s in resp.json["slots"]] == [
-        (f"{tomorrow} 10:00-12:00", 3, True), (f"{tomorrow} 14:00-16:00", 3, True)]
+        (f"{tomorrow} 10:00-12:00", 3, True),
+        (f"{tomorrow} 14:00-16:00", 3, True),
+    ]
     assert _place(api, buyer, ld.body(sku, 1, address.id, slot=ld.tomorrow()), "k").status_code == 201
     resp = client.get(f"/api/v1/local/slots?date={tomorrow}")  # anonymous, no token
     assert resp.json["slots"][0]["remaining"] == 2

@@ -48,8 +48,13 @@ def _race(app, factory, ld, n: int, capacity: int):
         user = db.session.get(User, ids[i])
         with current_app.test_request_context("/"):
             try:
-                place_order(user, [(sku_id, 1)], addresses[i], {"delivery": {"shop": "local"}, "local_slot": {"shop": slot}},
-                            idempotency_key=f"k{i}")
+                place_order(
+                    user,
+                    [(sku_id, 1)],
+                    addresses[i],
+                    {"delivery": {"shop": "local"}, "local_slot": {"shop": slot}},
+                    idempotency_key=f"k{i}",
+                )
                 return "placed"
             except CheckoutError as exc:
                 assert exc.field == "options.local_slot", exc.field

@@ -22,8 +22,11 @@ def test_chinese_by_default(app, factory, ld):
     sku = factory.product(price=3000, stock=5).skus[0].id
     client = app.test_client()
     token = factory.token(buyer)
-    resp = client.post("/api/v1/checkout/preview", json={"items": [{"sku_id": sku, "quantity": 1}], "address_id": bare.id},
-                       headers={"Authorization": f"Bearer {token}"})
+    resp = client.post(
+        "/api/v1/checkout/preview",
+        json={"items": [{"sku_id": sku, "quantity": 1}], "address_id": bare.id},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     local = next(o for o in resp.json["groups"][0]["delivery_options"] if o["code"] == "local")
     assert local["label"] == "同城配送" and local["reason"] == "该地址没有定位，请在地图上选点或补充坐标。"
     admin = factory.admin()

@@ -17,7 +17,10 @@ MS = pytest.mark.jishi_plugins("multistore", "delivery_local")
 def test_cross_store_checkout_with_two_merchants(api, factory, ms, ld):
     """LD/MS8: each merchant's group gets its own local option (own radius,
     fee, slots); each order claims its own merchant's slot."""
-    near, far_shop = ms.merchant("鲜果多多", lat=ld.SHOP[0], lng=ld.SHOP[1]), ms.merchant("远方小店", lat=ld.FAR[0], lng=ld.FAR[1])
+    near, far_shop = (
+        ms.merchant("鲜果多多", lat=ld.SHOP[0], lng=ld.SHOP[1]),
+        ms.merchant("远方小店", lat=ld.FAR[0], lng=ld.FAR[1]),
+    )
     ld.setup(near.id)
     ld.setup(far_shop.id, lat=ld.FAR[0], lng=ld.FAR[1])
     plain = ms.merchant("没设置")
@@ -32,8 +35,11 @@ def test_cross_store_checkout_with_two_merchants(api, factory, ms, ld):
     assert set(options[plain.id]) == {"standard"}
 
     g_near, g_plain = f"seller:{near.id}", f"seller:{plain.id}"
-    body2 = {"items": [{"sku_id": skus[0], "quantity": 1}, {"sku_id": skus[2], "quantity": 1}], "address_id": address.id,
-             "delivery": {g_near: "local", g_plain: "standard"}}
+    body2 = {
+        "items": [{"sku_id": skus[0], "quantity": 1}, {"sku_id": skus[2], "quantity": 1}],
+        "address_id": address.id,
+        "delivery": {g_near: "local", g_plain: "standard"},
+    }
     resp = api.post("/checkout/place", json=body2, user=buyer, headers={"Idempotency-Key": "a"})
     assert resp.status_code == 422 and resp.json["field"] == "options.local_slot"
     body2["options"] = {"local_slot": {g_near: ld.tomorrow()}}
@@ -48,9 +54,15 @@ def test_cross_store_checkout_with_two_merchants(api, factory, ms, ld):
     # The merchant's clerk sends it out; the merchant's admin sees it listed.
     ld.pay(db.session.get(Order, orders[near.id]["id"]).payment)
     clerk = ms.clerk(near)
-    resp = api.post(f"/seller/local/orders/{orders[near.id]['id']}/dispatch", json={"courier_name": "小李", "courier_phone": "13700000000"}, user=clerk)
+    resp = api.post(
+        f"/seller/local/orders/{orders[near.id]['id']}/dispatch",
+        json={"courier_name": "小李", "courier_phone": "13700000000"},
+        user=clerk,
+    )
     assert resp.status_code == 200 and resp.json["status"] == "shipped"
-    assert [i["order_id"] for i in api.get("/seller/local/orders", user=ms.admin_of(near)).json["items"]] == [orders[near.id]["id"]]
+    assert [i["order_id"] for i in api.get("/seller/local/orders", user=ms.admin_of(near)).json["items"]] == [
+        orders[near.id]["id"]
+    ]
 
 
 @MS
@@ -74,7 +86,12 @@ def test_plugin_disabled_local_vanishes_old_orders_display(app, api, factory, ld
     buyer = factory.user()
     address = factory.address(buyer, lat=ld.NEAR[0], lng=ld.NEAR[1])
     sku = factory.product(price=3000, stock=10).skus[0].id
-    resp = api.post("/checkout/place", json=ld.body(sku, 1, address.id, slot=ld.tomorrow()), user=buyer, headers={"Idempotency-Key": "k"})
+    resp = api.post(
+        "/checkout/place",
+        json=ld.body(sku, 1, address.id, slot=ld.tomorrow()),
+        user=buyer,
+        headers={"Idempotency-Key": "k"},
+    )
     order_id = resp.json["orders"][0]["id"]
     from jishi.testing import factories
 
@@ -93,7 +110,11 @@ def test_plugin_disabled_local_vanishes_old_orders_display(app, api, factory, ld
         delivery = detail.json["delivery"]
         assert delivery["method"] == "local" and delivery["label"] == "Local delivery"
         assert delivery["data"]["slot"] == ld.tomorrow()
-        preview = client.post("/api/v1/checkout/preview", json={"items": [{"sku_id": sku, "quantity": 1}], "address_id": address_id}, headers=headers)
+        preview = client.post(
+            "/api/v1/checkout/preview",
+            json={"items": [{"sku_id": sku, "quantity": 1}], "address_id": address_id},
+            headers=headers,
+        )
         assert [o["code"] for o in preview.json["groups"][0]["delivery_options"]] == ["standard"]
         with client.session_transaction() as sess:
             sess["_user_id"] = user_key

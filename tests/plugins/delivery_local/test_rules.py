@@ -12,10 +12,16 @@ SHOP = (30.2741, 120.1551)
 
 def cfg(**kw) -> rules.Config:
     base = {
-        "enabled": True, "lat": SHOP[0], "lng": SHOP[1], "radius_m": 5000,
-        "tiers": (rules.Tier(3000, 500), rules.Tier(5000, 800)), "min_amount": 2000, "free_over": 9900,
+        "enabled": True,
+        "lat": SHOP[0],
+        "lng": SHOP[1],
+        "radius_m": 5000,
+        "tiers": (rules.Tier(3000, 500), rules.Tier(5000, 800)),
+        "min_amount": 2000,
+        "free_over": 9900,
         "windows": (rules.Window(time(10), time(12), 3), rules.Window(time(14), time(16), 3)),
-        "days_ahead": 3, "lead_minutes": 30,
+        "days_ahead": 3,
+        "lead_minutes": 30,
     }
     base.update(kw)
     return rules.Config(**base)
@@ -136,8 +142,18 @@ def test_slot_ids_parse_strictly():
     """LD: slot ids are "YYYY-MM-DD HH:MM-HH:MM"."""
     sid = rules.parse_slot_id("2026-11-23 10:00-12:00")
     assert sid.day == date(2026, 11, 23) and sid.window_key == "10:00-12:00"
-    for bad in ("", "2026-11-23", "2026-11-23 10:00", "2026-13-01 10:00-12:00", "2026-11-23 25:00-26:00",
-                "x 10:00-12:00", 5, None, {"a": 1}, "2026-11-23 10:00-12:00 extra"):
+    for bad in (
+        "",
+        "2026-11-23",
+        "2026-11-23 10:00",
+        "2026-13-01 10:00-12:00",
+        "2026-11-23 25:00-26:00",
+        "x 10:00-12:00",
+        5,
+        None,
+        {"a": 1},
+        "2026-11-23 10:00-12:00 extra",
+    ):
         with pytest.raises(ValueError):
             rules.parse_slot_id(bad)
 
@@ -148,9 +164,12 @@ def test_slot_grid_days_and_lead_time():
     now = datetime(2026, 11, 22, 9, 40)
     grid = rules.slot_grid(c, now)
     assert [s.id for s in grid] == [
-        "2026-11-22 10:00-12:00", "2026-11-22 14:00-16:00",
-        "2026-11-23 10:00-12:00", "2026-11-23 14:00-16:00",
-        "2026-11-24 10:00-12:00", "2026-11-24 14:00-16:00",
+        "2026-11-22 10:00-12:00",
+        "2026-11-22 14:00-16:00",
+        "2026-11-23 10:00-12:00",
+        "2026-11-23 14:00-16:00",
+        "2026-11-24 10:00-12:00",
+        "2026-11-24 14:00-16:00",
     ]
     assert not grid[0].bookable and grid[0].why == "too_soon"  # 10:00 < 09:40 + 30 min
     assert grid[1].bookable

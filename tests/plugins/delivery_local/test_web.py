@@ -19,8 +19,18 @@ def test_settings_page_saves_and_names_bad_fields(client, factory, login, ld):
     login(admin)
     page = client.get("/seller/local/settings")
     assert page.status_code == 200 and "Local delivery" in page.get_data(as_text=True)
-    form = {"enabled": "1", "lat": "30.2741", "lng": "120.1551", "radius_m": "5000", "tiers": "5000 8\n3000 5.00",
-            "min_amount": "20", "free_over": "99", "slots": "14:00-16:00 4\n10:00-12:00 5", "days_ahead": "3", "lead_minutes": "30"}
+    form = {
+        "enabled": "1",
+        "lat": "30.2741",
+        "lng": "120.1551",
+        "radius_m": "5000",
+        "tiers": "5000 8\n3000 5.00",
+        "min_amount": "20",
+        "free_over": "99",
+        "slots": "14:00-16:00 4\n10:00-12:00 5",
+        "days_ahead": "3",
+        "lead_minutes": "30",
+    }
     resp = client.post("/seller/local/settings", data=form)
     assert resp.status_code == 302
     cfg = service.config_for(None)
@@ -73,13 +83,18 @@ def test_settings_api_validation(api, factory, ld):
         assert resp.status_code == 422, patch
         assert resp.json["field"] == field, (patch, resp.json)
     assert api.get("/seller/local/settings", user=admin).json == {
-        **good, "tiers": good["tiers"], "slots": good["slots"]}
+        **good,
+        "tiers": good["tiers"],
+        "slots": good["slots"],
+    }
 
 
 def test_checkout_page_offers_slots_and_places(client, factory, login, ld):
     """LD: the checkout page renders a slot select per group (full slots
     disabled); the form's opt.local_slot.<group> places the order with it."""
-    ld.setup(slots=[{"start": "10:00", "end": "12:00", "capacity": 1}, {"start": "14:00", "end": "16:00", "capacity": 2}])
+    ld.setup(
+        slots=[{"start": "10:00", "end": "12:00", "capacity": 1}, {"start": "14:00", "end": "16:00", "capacity": 2}]
+    )
     sku = factory.product(name="草莓", price=3000, stock=20).skus[0].id
     # someone already took the only 10:00 place tomorrow
     other = factory.user()
@@ -87,8 +102,13 @@ def test_checkout_page_offers_slots_and_places(client, factory, login, ld):
     from jishi.checkout.service import place_order
 
     with current_app.test_request_context("/"):
-        place_order(other, [(sku, 1)], factory.address(other, lat=ld.NEAR[0], lng=ld.NEAR[1]).id,
-                    {"delivery": {"shop": "local"}, "local_slot": {"shop": ld.tomorrow()}}, idempotency_key="x")
+        place_order(
+            other,
+            [(sku, 1)],
+            factory.address(other, lat=ld.NEAR[0], lng=ld.NEAR[1]).id,
+            {"delivery": {"shop": "local"}, "local_slot": {"shop": ld.tomorrow()}},
+            idempotency_key="x",
+        )
     buyer = factory.user()
     address = factory.address(buyer, lat=ld.NEAR[0], lng=ld.NEAR[1])
     login(buyer)
@@ -99,8 +119,16 @@ def test_checkout_page_offers_slots_and_places(client, factory, login, ld):
     assert "disabled" in full
     free = re.search(rf'<option value="{re.escape(ld.tomorrow("14:00-16:00"))}"[^>]*>', page).group(0)
     assert "disabled" not in free
-    resp = client.post("/checkout", data={"address_id": address.id, "delivery-shop": "local", "opt.local_slot.shop": ld.tomorrow("14:00-16:00"),
-                                          "action": "place", "idempotency_key": "web-1"})
+    resp = client.post(
+        "/checkout",
+        data={
+            "address_id": address.id,
+            "delivery-shop": "local",
+            "opt.local_slot.shop": ld.tomorrow("14:00-16:00"),
+            "action": "place",
+            "idempotency_key": "web-1",
+        },
+    )
     assert resp.status_code == 302 and "/pay/" in resp.headers["Location"]
     order = db.session.execute(db.select(Order).where(Order.user_id == buyer.id)).scalar_one()
     assert order.delivery_method == "local" and order.delivery_data["slot"] == ld.tomorrow("14:00-16:00")
@@ -126,7 +154,12 @@ def test_seller_orders_page_and_buttons(client, api, factory, login, ld):
     buyer = factory.user()
     address = factory.address(buyer, lat=ld.NEAR[0], lng=ld.NEAR[1])
     sku = factory.product(price=3000, stock=20).skus[0].id
-    resp = api.post("/checkout/place", json=ld.body(sku, 1, address.id, slot=ld.tomorrow()), user=buyer, headers={"Idempotency-Key": "k"})
+    resp = api.post(
+        "/checkout/place",
+        json=ld.body(sku, 1, address.id, slot=ld.tomorrow()),
+        user=buyer,
+        headers={"Idempotency-Key": "k"},
+    )
     order_id = resp.json["orders"][0]["id"]
     ld.pay(db.session.get(Order, order_id).payment)
     admin = factory.admin()
@@ -137,8 +170,10 @@ def test_seller_orders_page_and_buttons(client, api, factory, login, ld):
     assert "local-dispatch" in console and ld.tomorrow() in console
     bad = client.post(f"/seller/local/orders/{order_id}/dispatch", data={"courier_name": "", "courier_phone": "139"})
     assert bad.status_code == 302 and db.session.get(Order, order_id).status == "paid"
-    resp = client.post(f"/seller/local/orders/{order_id}/dispatch", data={"courier_name": "王师傅", "courier_phone": "13900000001",
-                                                                          "next": f"/console/orders/{order_id}"})
+    resp = client.post(
+        f"/seller/local/orders/{order_id}/dispatch",
+        data={"courier_name": "王师傅", "courier_phone": "13900000001", "next": f"/console/orders/{order_id}"},
+    )
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/console/orders/{order_id}")
     db.session.expire_all()
     assert db.session.get(Order, order_id).status == "shipped"
@@ -149,12 +184,15 @@ def test_seller_orders_page_and_buttons(client, api, factory, login, ld):
     assert db.session.get(Order, order_id).events[-1].actor_role == "seller"
 
 
-@pytest.mark.parametrize("who, settings_status, orders_status", [
-    ("anonymous", 302, 302),
-    ("buyer", 403, 403),
-    ("staff", 403, 200),  # platform staff: orders but not settings
-    ("admin", 200, 200),
-])
+@pytest.mark.parametrize(
+    "who, settings_status, orders_status",
+    [
+        ("anonymous", 302, 302),
+        ("buyer", 403, 403),
+        ("staff", 403, 200),  # platform staff: orders but not settings
+        ("admin", 200, 200),
+    ],
+)
 def test_single_store_page_access(client, api, factory, login, ld, who, settings_status, orders_status):
     """LD: without multistore the platform acts for the shop: admin all,
     staff orders only, buyers and visitors nothing."""

@@ -17,12 +17,20 @@ _keys = itertools.count(1)
 def activity(product, *, stock=10, per_user=1, price=None, seller_id="auto", platform=True, **kw) -> Activity:
     now = utcnow()
     data = {
-        "product_id": product.id, "title": "秒杀", "per_user_limit": per_user,
-        "starts_at": kw.pop("starts_at", now - timedelta(hours=1)), "ends_at": kw.pop("ends_at", now + timedelta(days=1)),
-        "skus": [{"sku_id": s.id, "flash_price": price if price is not None else s.price // 2, "stock": stock} for s in product.skus],
+        "product_id": product.id,
+        "title": "秒杀",
+        "per_user_limit": per_user,
+        "starts_at": kw.pop("starts_at", now - timedelta(hours=1)),
+        "ends_at": kw.pop("ends_at", now + timedelta(days=1)),
+        "skus": [
+            {"sku_id": s.id, "flash_price": price if price is not None else s.price // 2, "stock": stock}
+            for s in product.skus
+        ],
     }
     data.update(kw)
-    a = service.save_activity(data, seller_id=product.seller_id if seller_id == "auto" else seller_id, platform=platform)
+    a = service.save_activity(
+        data, seller_id=product.seller_id if seller_id == "auto" else seller_id, platform=platform
+    )
     commit()
     return a
 

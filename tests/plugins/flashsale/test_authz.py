@@ -24,8 +24,10 @@ def _body(kind: str, w: dict, who: str) -> dict | None:
     day = next(windows)
     if kind in ("activity", "activity_update"):
         body = {
-            "title": "新秒杀", "per_user_limit": 1,
-            "starts_at": (now + timedelta(days=day)).isoformat(), "ends_at": (now + timedelta(days=day + 1)).isoformat(),
+            "title": "新秒杀",
+            "per_user_limit": 1,
+            "starts_at": (now + timedelta(days=day)).isoformat(),
+            "ends_at": (now + timedelta(days=day + 1)).isoformat(),
             "skus": [{"sku_id": w["sku1"], "flash_price": 500, "stock": 5}],
         }
         if kind == "activity":
@@ -33,9 +35,15 @@ def _body(kind: str, w: dict, who: str) -> dict | None:
         return body
     if kind == "web_activity":
         return {
-            "action": "save", "product_id": str(w["p1"]), "title": "新秒杀", "per_user_limit": "1",
-            "starts_at": f"{2030 + day}-01-01T10:00", "ends_at": f"{2030 + day}-01-02T10:00", "enabled": "1",
-            f"price-{w['sku1']}": "5.00", f"stock-{w['sku1']}": "5",
+            "action": "save",
+            "product_id": str(w["p1"]),
+            "title": "新秒杀",
+            "per_user_limit": "1",
+            "starts_at": f"{2030 + day}-01-01T10:00",
+            "ends_at": f"{2030 + day}-01-02T10:00",
+            "enabled": "1",
+            f"price-{w['sku1']}": "5.00",
+            f"stock-{w['sku1']}": "5",
         }
     if kind == "buy":
         user = w["users"].get(who)
@@ -75,7 +83,9 @@ ROWS = [
 
 @pytest.fixture
 def world(app, factory):
-    w = promotion_authz.world(factory, lambda p, title: fs.activity(p, stock=1000, per_user=0, platform=False, title=title))
+    w = promotion_authz.world(
+        factory, lambda p, title: fs.activity(p, stock=1000, per_user=0, platform=False, title=title)
+    )
     return {**w, "ticket": "0" * 32}
 
 
@@ -115,10 +125,20 @@ def test_merchant_cannot_touch_another_merchants_activity(api, world):
     assert resp.status_code == 201, resp.json
     assert resp.json["seller_id"] == world["m1"].id and resp.json["created_by_platform"] is True
     # a merchant's own activity records the merchant
-    resp = api.post("/flashsale/seller/activities", json={**body, "starts_at": (utcnow() + timedelta(days=900)).isoformat(),
-                                                          "ends_at": (utcnow() + timedelta(days=901)).isoformat()},
-                    user=world["users"]["admin1"])
-    assert resp.status_code == 201 and resp.json["seller_id"] == world["m1"].id and resp.json["created_by_platform"] is False
+    resp = api.post(
+        "/flashsale/seller/activities",
+        json={
+            **body,
+            "starts_at": (utcnow() + timedelta(days=900)).isoformat(),
+            "ends_at": (utcnow() + timedelta(days=901)).isoformat(),
+        },
+        user=world["users"]["admin1"],
+    )
+    assert (
+        resp.status_code == 201
+        and resp.json["seller_id"] == world["m1"].id
+        and resp.json["created_by_platform"] is False
+    )
 
 
 @pytest.mark.jishi_plugins("multistore", "flashsale")
@@ -136,8 +156,14 @@ def test_single_store_platform_and_buyers(api, factory):
     p = factory.product(price=1000)
     admin, buyer = factory.admin(), fs.buyer(factory)
     now = utcnow()
-    body = {"product_id": p.id, "title": "秒杀", "per_user_limit": 1, "starts_at": now.isoformat(),
-            "ends_at": (now + timedelta(days=1)).isoformat(), "skus": [{"sku_id": p.skus[0].id, "flash_price": 800, "stock": 3}]}
+    body = {
+        "product_id": p.id,
+        "title": "秒杀",
+        "per_user_limit": 1,
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=1)).isoformat(),
+        "skus": [{"sku_id": p.skus[0].id, "flash_price": 800, "stock": 3}],
+    }
     assert api.post("/flashsale/seller/activities", json=body).status_code == 401
     assert api.post("/flashsale/seller/activities", json=body, user=buyer).status_code == 403
     resp = api.post("/flashsale/seller/activities", json=body, user=admin)

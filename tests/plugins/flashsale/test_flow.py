@@ -71,7 +71,11 @@ def test_sold_out_answers_409_and_writes_nothing(api, factory, queries):
     with queries() as q:
         resp = fs.buy_api(api, second, sku_id)
     assert resp.status_code == 409 and resp.json["code"] == "sold_out", resp.json
-    assert not [s for s in q.statements if any(t in s.lower() for t in ("insert", "update", "delete", "orders", "payment_orders"))], q.statements
+    assert not [
+        s
+        for s in q.statements
+        if any(t in s.lower() for t in ("insert", "update", "delete", "orders", "payment_orders"))
+    ], q.statements
     assert (_count(Order), _count(PaymentOrder)) == (orders, payments)
     # answered from the per-process flag: no flash-sku read either
     with queries() as q:
@@ -116,7 +120,9 @@ def test_sold_out_answered_in_front_of_flask(app, api, client, factory):
     cookie = buy(sku_id)  # a browser session may hold a language: Flask answers
     assert (cookie.status_code, cookie.json["code"], len(seen)) == (409, "sold_out", 3)
     client.delete_cookie("session", domain=(app.config.get("SERVER_NAME") or "localhost").split(":")[0])
-    bad = client.post("/api/v1/flashsale/buy", data=b"{not json", headers={**headers, "Content-Type": "application/json"})
+    bad = client.post(
+        "/api/v1/flashsale/buy", data=b"{not json", headers={**headers, "Content-Type": "application/json"}
+    )
     assert bad.status_code == 422 and len(seen) == 4
 
 
@@ -282,8 +288,14 @@ def test_activity_validation(factory):
 
     product = factory.product(price=1000, stock=5)
     now = utcnow()
-    base = {"product_id": product.id, "title": "t", "per_user_limit": 1, "starts_at": now, "ends_at": now + timedelta(hours=1),
-            "skus": [{"sku_id": product.skus[0].id, "flash_price": 500, "stock": 3}]}
+    base = {
+        "product_id": product.id,
+        "title": "t",
+        "per_user_limit": 1,
+        "starts_at": now,
+        "ends_at": now + timedelta(hours=1),
+        "skus": [{"sku_id": product.skus[0].id, "flash_price": 500, "stock": 3}],
+    }
 
     def err(**changes):
         data = {**base, **changes}
@@ -304,7 +316,12 @@ def test_activity_validation(factory):
     user = fs.buyer(factory)
     fs.place(user, product.skus[0].id)
     with pytest.raises(service.FlashSaleError) as exc:
-        service.save_activity({**base, "skus": [{"sku_id": product.skus[0].id, "flash_price": 500, "stock": 0}]}, seller_id=None, platform=True, activity=a)
+        service.save_activity(
+            {**base, "skus": [{"sku_id": product.skus[0].id, "flash_price": 500, "stock": 0}]},
+            seller_id=None,
+            platform=True,
+            activity=a,
+        )
     assert exc.value.status == 409
     db.session.rollback()
     assert fs.flash_sku(a.id).stock == 3
@@ -322,8 +339,15 @@ def test_listing_and_product_api(api, factory):
     assert resp.status_code == 200
     acts = resp.json["activities"]
     assert [a["state"] for a in acts] == ["running", "upcoming"]
-    assert acts[0]["skus"][0] == {"sku_id": p1.skus[0].id, "spec_text": p1.skus[0].spec_text, "price": 1000, "flash_price": 100,
-                                  "remaining": 3, "stock": 4, "used": 1}
+    assert acts[0]["skus"][0] == {
+        "sku_id": p1.skus[0].id,
+        "spec_text": p1.skus[0].spec_text,
+        "price": 1000,
+        "flash_price": 100,
+        "remaining": 3,
+        "stock": 4,
+        "used": 1,
+    }
     assert 0 < acts[1]["seconds_left"] <= 7200 and "server_time" in resp.json
     resp = api.get(f"/flashsale/products/{p1.id}")
     assert resp.json["activity"]["id"] == a1.id and resp.json["activity"]["skus"][0]["used"] is None
@@ -341,7 +365,12 @@ def test_hook_line_price_rules_quantity_limit(factory, app):
     fs.place(user, product.skus[0].id)
     lines = load_lines([(product.skus[0].id, 1)])
     price_lines(lines, user)
-    assert (lines[0].unit_price, lines[0].price_source, lines[0].quantity_limit, lines[0].stock) == (400, "flashsale", 2, 4)
+    assert (lines[0].unit_price, lines[0].price_source, lines[0].quantity_limit, lines[0].stock) == (
+        400,
+        "flashsale",
+        2,
+        4,
+    )
     lines = load_lines([(product.skus[0].id, 1)])
     price_lines(lines, None)
     assert lines[0].quantity_limit == 3
@@ -352,7 +381,9 @@ def test_sold_out_answer_is_translated_and_first(api, factory, app):
     from jishi_flashsale import gate
 
     funcs = [f.__qualname__ for f in app.before_request_funcs[None]]
-    assert funcs.index("soldout_first") < min(i for i, q in enumerate(funcs) if "csrf" in q or "limit" in q.lower()), funcs
+    assert funcs.index("soldout_first") < min(i for i, q in enumerate(funcs) if "csrf" in q or "limit" in q.lower()), (
+        funcs
+    )
     product = factory.product(price=1000, stock=5)
     fs.activity(product, stock=0, per_user=0)
     sku_id = product.skus[0].id
@@ -431,7 +462,10 @@ def test_hook_price_rules_one_statement_for_any_number_of_lines(api, factory, qu
     api.headers(user)  # issue the token outside the measured blocks
     plugin, total = [], []
     for n in (1, 10):
-        body = {"items": [{"sku_id": p.skus[0].id, "quantity": 1} for p in products[:n]], "address_id": fs.address_id(user)}
+        body = {
+            "items": [{"sku_id": p.skus[0].id, "quantity": 1} for p in products[:n]],
+            "address_id": fs.address_id(user),
+        }
         with queries() as q:
             r = api.post("/checkout/preview", json=body, user=user)
         assert r.status_code == 200, r.json

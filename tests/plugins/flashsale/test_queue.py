@@ -23,8 +23,11 @@ from . import helpers as fs
 
 @pytest.fixture
 def app_config(redis_url):
-    return {"JISHI_REDIS_URL": redis_url, "JISHI_FLASHSALE_REDIS_PREFIX": f"q{time.monotonic_ns()}:",
-            "RATELIMIT_STORAGE_URI": "memory://"}  # JISHI_FLASHSALE_QUEUE is on by default
+    return {
+        "JISHI_REDIS_URL": redis_url,
+        "JISHI_FLASHSALE_REDIS_PREFIX": f"q{time.monotonic_ns()}:",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }  # JISHI_FLASHSALE_QUEUE is on by default
 
 
 @pytest.fixture(autouse=True)
@@ -113,7 +116,12 @@ def test_a_failed_ticket_gives_its_units_back_once(app, api, factory):
     count back to the gate, once however often it is failed."""
     sku, fsid, _a = _sale(factory, stock=1, per_user=1)
     u, other = fs.buyer(factory), fs.buyer(factory)
-    resp = api.post("/flashsale/buy", json={"sku_id": sku, "address_id": fs.address_id(other)}, user=u, headers={"Idempotency-Key": "bad"})
+    resp = api.post(
+        "/flashsale/buy",
+        json={"sku_id": sku, "address_id": fs.address_id(other)},
+        user=u,
+        headers={"Idempotency-Key": "bad"},
+    )
     assert resp.status_code == 202 and _left(fsid) == 0
     _work()
     t = api.get(f"/flashsale/tickets/{resp.json['ticket']}", user=u)
@@ -187,7 +195,9 @@ def test_cli_work_until_empty(app, api, factory):
     from flask.cli import ScriptInfo
     from jishi.cli import make_cli
 
-    result = CliRunner().invoke(make_cli(), ["flashsale", "work", "--until-empty", "--quiet"], obj=ScriptInfo(create_app=lambda: app))
+    result = CliRunner().invoke(
+        make_cli(), ["flashsale", "work", "--until-empty", "--quiet"], obj=ScriptInfo(create_app=lambda: app)
+    )
     assert result.exit_code == 0, result.output
     assert "2 queued purchases handled" in result.output
     assert _orders() == 2
@@ -221,11 +231,15 @@ def test_a_failed_ticket_never_creates_a_dropped_counter(app, api, factory):
     the database (2 left), not from the given-back 1."""
     sku, fsid, _a = _sale(factory, stock=2)
     u, other = fs.buyer(factory), fs.buyer(factory)
-    resp = api.post("/flashsale/buy", json={"sku_id": sku, "address_id": fs.address_id(other)}, user=u, headers={"Idempotency-Key": "drop"})
+    resp = api.post(
+        "/flashsale/buy",
+        json={"sku_id": sku, "address_id": fs.address_id(other)},
+        user=u,
+        headers={"Idempotency-Key": "drop"},
+    )
     assert resp.status_code == 202 and _left(fsid) == 1
     gate.forget(fsid, sku)
     _work()
     assert _left(fsid) is None
     assert fs.buy_api(api, fs.buyer(factory), sku).status_code == 202
     assert _left(fsid) == 1  # seeded 2 from the database, then this purchase took one
-

@@ -20,7 +20,11 @@ from . import helpers as fs
 def app_config(redis_url):
     from jishi.testing import is_postgres
 
-    cfg = {"JISHI_REDIS_URL": redis_url, "JISHI_FLASHSALE_REDIS_PREFIX": f"t{time.monotonic_ns()}:", "RATELIMIT_STORAGE_URI": "memory://"}
+    cfg = {
+        "JISHI_REDIS_URL": redis_url,
+        "JISHI_FLASHSALE_REDIS_PREFIX": f"t{time.monotonic_ns()}:",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
     if is_postgres():
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 25, "max_overflow": 10}
     return cfg

@@ -58,8 +58,16 @@ def test_web_buy_checkout_and_pay_page(client, factory, login):
     assert page.status_code == 200 and "¥3.00" in html
     key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
     address = re.search(r'name="address_id" value="(\d+)"', html).group(1)
-    resp = client.post("/flashsale/checkout", data={"sku_id": product.skus[0].id, "quantity": 1, "address_id": address,
-                                                    "idempotency_key": key, "action": "place"})
+    resp = client.post(
+        "/flashsale/checkout",
+        data={
+            "sku_id": product.skus[0].id,
+            "quantity": 1,
+            "address_id": address,
+            "idempotency_key": key,
+            "action": "place",
+        },
+    )
     assert resp.status_code == 302 and "/pay/" in resp.headers["Location"], resp.headers.get("Location")
     order = db.session.execute(db.select(Order)).scalar_one()
     assert order.goods_amount == 300 and fs.flash_sku(a.id).sold == 1
@@ -79,8 +87,17 @@ def test_console_form_creates_and_edits(client, factory, login):
     login(factory.admin())
     assert client.get("/seller/flashsale/activities").status_code == 200
     sid = product.skus[0].id
-    form = {"action": "save", "product_id": product.id, "title": "午间秒杀", "per_user_limit": "1", "starts_at": "2030-01-01T10:00",
-            "ends_at": "2030-01-01T12:00", "enabled": "1", f"price-{sid}": "4.50", f"stock-{sid}": "7"}
+    form = {
+        "action": "save",
+        "product_id": product.id,
+        "title": "午间秒杀",
+        "per_user_limit": "1",
+        "starts_at": "2030-01-01T10:00",
+        "ends_at": "2030-01-01T12:00",
+        "enabled": "1",
+        f"price-{sid}": "4.50",
+        f"stock-{sid}": "7",
+    }
     resp = client.post("/seller/flashsale/activities/new", data={**form, f"price-{sid}": "abc"})
     assert resp.status_code == 200 and db.session.scalar(db.select(db.func.count()).select_from(Activity)) == 0
     resp = client.post("/seller/flashsale/activities/new", data=form)

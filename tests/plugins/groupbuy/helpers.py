@@ -17,12 +17,19 @@ _keys = itertools.count(1)
 def activity(product, *, size=3, minutes=60, per_user=0, price=None, seller_id="auto", platform=True, **kw) -> Activity:
     now = utcnow()
     data = {
-        "product_id": product.id, "title": "拼团", "group_size": size, "time_limit_minutes": minutes, "per_user_limit": per_user,
-        "starts_at": kw.pop("starts_at", now - timedelta(hours=1)), "ends_at": kw.pop("ends_at", now + timedelta(days=1)),
+        "product_id": product.id,
+        "title": "拼团",
+        "group_size": size,
+        "time_limit_minutes": minutes,
+        "per_user_limit": per_user,
+        "starts_at": kw.pop("starts_at", now - timedelta(hours=1)),
+        "ends_at": kw.pop("ends_at", now + timedelta(days=1)),
         "skus": [{"sku_id": s.id, "group_price": price if price is not None else s.price // 2} for s in product.skus],
     }
     data.update(kw)
-    a = service.save_activity(data, seller_id=product.seller_id if seller_id == "auto" else seller_id, platform=platform)
+    a = service.save_activity(
+        data, seller_id=product.seller_id if seller_id == "auto" else seller_id, platform=platform
+    )
     commit()
     return a
 
@@ -40,12 +47,20 @@ def checkout_body(user, sku_id, activity_id, token=None, quantity=1) -> dict:
     opt = {"activity_id": activity_id}
     if token is not None:
         opt["group_token"] = token
-    return {"items": [{"sku_id": sku_id, "quantity": quantity}], "address_id": address_id(user), "options": {"groupbuy": opt}}
+    return {
+        "items": [{"sku_id": sku_id, "quantity": quantity}],
+        "address_id": address_id(user),
+        "options": {"groupbuy": opt},
+    }
 
 
 def place_api(api, user, sku_id, activity_id, token=None, quantity=1):
-    return api.post("/checkout/place", json=checkout_body(user, sku_id, activity_id, token, quantity), user=user,
-                    headers={"Idempotency-Key": f"gb-{next(_keys)}"})
+    return api.post(
+        "/checkout/place",
+        json=checkout_body(user, sku_id, activity_id, token, quantity),
+        user=user,
+        headers={"Idempotency-Key": f"gb-{next(_keys)}"},
+    )
 
 
 def place(user, sku_id, activity_id, token=None, quantity=1) -> Order:
@@ -55,7 +70,9 @@ def place(user, sku_id, activity_id, token=None, quantity=1) -> Order:
     opt = {"activity_id": activity_id}
     if token is not None:
         opt["group_token"] = token
-    payments = place_order(user, [(sku_id, quantity)], address_id(user), {"groupbuy": opt}, idempotency_key=f"gb-{next(_keys)}")
+    payments = place_order(
+        user, [(sku_id, quantity)], address_id(user), {"groupbuy": opt}, idempotency_key=f"gb-{next(_keys)}"
+    )
     return payments[0].orders[0]
 
 

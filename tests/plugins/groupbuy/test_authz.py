@@ -24,8 +24,12 @@ def _body(kind: str, w: dict, who: str = "") -> dict | None:
     day = next(windows)
     if kind in ("activity", "activity_update"):
         body = {
-            "title": "新团", "group_size": 2, "time_limit_minutes": 30, "per_user_limit": 0,
-            "starts_at": (now + timedelta(days=day)).isoformat(), "ends_at": (now + timedelta(days=day + 1)).isoformat(),
+            "title": "新团",
+            "group_size": 2,
+            "time_limit_minutes": 30,
+            "per_user_limit": 0,
+            "starts_at": (now + timedelta(days=day)).isoformat(),
+            "ends_at": (now + timedelta(days=day + 1)).isoformat(),
             "skus": [{"sku_id": w["sku1"], "group_price": 500}],
         }
         if kind == "activity":
@@ -33,8 +37,17 @@ def _body(kind: str, w: dict, who: str = "") -> dict | None:
         return body
     if kind == "web_activity":
         return {
-            "action": "save", "product_id": str(w["p1"]), "title": "新团", "group_size": "2", "time_limit": "1", "time_unit": "hours",
-            "per_user_limit": "0", "starts_at": f"{2030 + day}-01-01T10:00", "ends_at": f"{2030 + day}-01-02T10:00", "enabled": "1", f"price-{w['sku1']}": "5.00",
+            "action": "save",
+            "product_id": str(w["p1"]),
+            "title": "新团",
+            "group_size": "2",
+            "time_limit": "1",
+            "time_unit": "hours",
+            "per_user_limit": "0",
+            "starts_at": f"{2030 + day}-01-01T10:00",
+            "ends_at": f"{2030 + day}-01-02T10:00",
+            "enabled": "1",
+            f"price-{w['sku1']}": "5.00",
         }
     if kind == "web_buy":
         return {"sku_id": str(w["sku1"]), "quantity": "1", "activity_id": str(w["a1"])}
@@ -112,8 +125,15 @@ def test_single_store_platform_and_buyers(api, factory):
     p = factory.product(price=1000)
     admin, buyer = factory.admin(), gb.buyer(factory)
     now = utcnow()
-    body = {"product_id": p.id, "title": "团", "group_size": 2, "time_limit_minutes": 60, "starts_at": now.isoformat(),
-            "ends_at": (now + timedelta(days=1)).isoformat(), "skus": [{"sku_id": p.skus[0].id, "group_price": 800}]}
+    body = {
+        "product_id": p.id,
+        "title": "团",
+        "group_size": 2,
+        "time_limit_minutes": 60,
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=1)).isoformat(),
+        "skus": [{"sku_id": p.skus[0].id, "group_price": 800}],
+    }
     assert api.post("/groupbuy/activities", json=body).status_code == 401
     assert api.post("/groupbuy/activities", json=body, user=buyer).status_code == 403
     resp = api.post("/groupbuy/activities", json=body, user=admin)

@@ -23,7 +23,11 @@ def test_open_prices_and_group_waits_for_leader_payment(api, factory, setup):
     """GB: the group price applies only with options.groupbuy; the group opens (forming) when the leader pays."""
     product, sku_id, activity = setup
     leader = gb.buyer(factory)
-    plain = api.post("/checkout/preview", json={"items": [{"sku_id": sku_id, "quantity": 1}], "address_id": gb.address_id(leader)}, user=leader)
+    plain = api.post(
+        "/checkout/preview",
+        json={"items": [{"sku_id": sku_id, "quantity": 1}], "address_id": gb.address_id(leader)},
+        user=leader,
+    )
     assert plain.status_code == 200, plain.json
     assert plain.json["groups"][0]["lines"][0]["unit_price"] == 1000
     resp = gb.place_api(api, leader, sku_id, activity.id)
@@ -57,10 +61,16 @@ def test_join_by_token_success_releases_orders_for_shipping(api, factory, setup)
     second = gb.order(gb.place_api(api, b, sku_id, activity.id, token).json["orders"][0]["id"])
     gb.pay(second)
     # a paid member of a forming group cannot be shipped
-    resp = api.post(f"/admin/orders/{first.id}/ship", json={"carrier": "SF", "tracking_no": "1"}, user=admin,
-                    headers={"Accept-Language": "en"})
+    resp = api.post(
+        f"/admin/orders/{first.id}/ship",
+        json={"carrier": "SF", "tracking_no": "1"},
+        user=admin,
+        headers={"Accept-Language": "en"},
+    )
     assert resp.status_code == 409, resp.json
-    assert resp.json["field"] == "status" and "waits for its group to fill (2 of 3 paid)" in resp.json["message"], resp.json
+    assert resp.json["field"] == "status" and "waits for its group to fill (2 of 3 paid)" in resp.json["message"], (
+        resp.json
+    )
     assert gb.order(first.id).status == "paid"
     with pytest.raises(service.GroupNotReady):
         orders_service.ship(gb.order(second.id), carrier="SF", tracking_no="2", actor_kind="platform")
@@ -137,7 +147,9 @@ def test_failure_refunds_every_paid_member_and_restores_stock(app, factory, setu
         assert order.status == "closed" and order.close_reason == "refunded"
         assert order.refunded_amount == order.pay_amount
         assert gb.member_of(o).status == "refunded"
-        trade = db.session.execute(db.select(SandboxTrade).where(SandboxTrade.out_trade_no == order.payment.number)).scalar_one()
+        trade = db.session.execute(
+            db.select(SandboxTrade).where(SandboxTrade.out_trade_no == order.payment.number)
+        ).scalar_one()
         assert trade.refunded_amount == order.pay_amount
     assert gb.order(unpaid.id).status == "closed" and gb.member_of(unpaid).status == "left"
     db.session.expire_all()
@@ -167,7 +179,11 @@ def test_member_refund_before_success_leaves_the_group(api, factory, setup):
     second = gb.place(b, sku_id, activity.id, token)
     gb.pay(second)
     line_id = gb.order(second.id).lines[0].id
-    resp = api.post("/refunds", json={"order_id": second.id, "kind": "refund_only", "lines": [{"order_line_id": line_id, "quantity": 1}]}, user=b)
+    resp = api.post(
+        "/refunds",
+        json={"order_id": second.id, "kind": "refund_only", "lines": [{"order_line_id": line_id, "quantity": 1}]},
+        user=b,
+    )
     assert resp.status_code == 201, resp.json
     resp = api.post(f"/admin/refunds/{resp.json['id']}/approve", json={}, user=admin)
     assert resp.status_code == 200, resp.json
@@ -215,18 +231,34 @@ def test_bad_group_options_are_4xx_naming_the_field(api, factory, setup):
     _product, sku_id, activity = setup
     other = factory.product(price=500)
     u = gb.buyer(factory)
-    r = api.post("/checkout/place", json={**gb.checkout_body(u, sku_id, 999999)}, user=u, headers={"Idempotency-Key": "x1"})
+    r = api.post(
+        "/checkout/place", json={**gb.checkout_body(u, sku_id, 999999)}, user=u, headers={"Idempotency-Key": "x1"}
+    )
     assert r.status_code == 422 and r.json["field"] == "options.groupbuy.activity_id", r.json
-    r = api.post("/checkout/place", json=gb.checkout_body(u, sku_id, activity.id, token="nope"), user=u, headers={"Idempotency-Key": "x2"})
+    r = api.post(
+        "/checkout/place",
+        json=gb.checkout_body(u, sku_id, activity.id, token="nope"),
+        user=u,
+        headers={"Idempotency-Key": "x2"},
+    )
     assert r.status_code == 422 and r.json["field"] == "options.groupbuy.group_token", r.json
     body = gb.checkout_body(u, sku_id, activity.id)
     body["items"].append({"sku_id": other.skus[0].id, "quantity": 1})
     r = api.post("/checkout/place", json=body, user=u, headers={"Idempotency-Key": "x3"})
     assert r.status_code == 422 and r.json["field"] == "items", r.json
-    r = api.post("/checkout/place", json={**gb.checkout_body(u, sku_id, "abc")}, user=u, headers={"Idempotency-Key": "x4"})
+    r = api.post(
+        "/checkout/place", json={**gb.checkout_body(u, sku_id, "abc")}, user=u, headers={"Idempotency-Key": "x4"}
+    )
     assert r.status_code == 422, r.json
-    ended = gb.activity(other, starts_at=service.now() - service.timedelta(days=3), ends_at=service.now() - service.timedelta(days=1))
-    r = api.post("/checkout/place", json=gb.checkout_body(u, other.skus[0].id, ended.id), user=u, headers={"Idempotency-Key": "x5"})
+    ended = gb.activity(
+        other, starts_at=service.now() - service.timedelta(days=3), ends_at=service.now() - service.timedelta(days=1)
+    )
+    r = api.post(
+        "/checkout/place",
+        json=gb.checkout_body(u, other.skus[0].id, ended.id),
+        user=u,
+        headers={"Idempotency-Key": "x5"},
+    )
     assert r.status_code == 422 and r.json["code"] in ("groupbuy_not_running", "invalid"), r.json
     from jishi.orders.models import Order
 
@@ -292,8 +324,11 @@ def test_hook_price_rules_same_statements_for_any_number_of_lines(api, factory, 
     api.headers(user)  # issue the token outside the measured blocks
     counts = []
     for n in (1, 10):
-        body = {"items": [{"sku_id": s.id, "quantity": 1} for s in product.skus[:n]], "address_id": gb.address_id(user),
-                "options": {"groupbuy": {"activity_id": a.id}}}
+        body = {
+            "items": [{"sku_id": s.id, "quantity": 1} for s in product.skus[:n]],
+            "address_id": gb.address_id(user),
+            "options": {"groupbuy": {"activity_id": a.id}},
+        }
         with queries() as q:
             r = api.post("/checkout/preview", json=body, user=user)
         assert r.status_code == 200, r.json

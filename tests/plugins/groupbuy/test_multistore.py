@@ -26,10 +26,19 @@ def test_merchant_group_success_then_merchant_ships(api, factory, mall):
     """GB/MS10: the merchant cannot ship a member's order before the group succeeds, can after."""
     m, p, ms = mall
     admin = ms.admin_of(m)
-    resp = api.post("/groupbuy/activities", user=admin, json={
-        "product_id": p.id, "title": "双人团", "group_size": 2, "time_limit_minutes": 60,
-        "starts_at": service.now().isoformat(), "ends_at": (service.now() + service.timedelta(days=1)).isoformat(),
-        "skus": [{"sku_id": p.skus[0].id, "group_price": 700}]})
+    resp = api.post(
+        "/groupbuy/activities",
+        user=admin,
+        json={
+            "product_id": p.id,
+            "title": "双人团",
+            "group_size": 2,
+            "time_limit_minutes": 60,
+            "starts_at": service.now().isoformat(),
+            "ends_at": (service.now() + service.timedelta(days=1)).isoformat(),
+            "skus": [{"sku_id": p.skus[0].id, "group_price": 700}],
+        },
+    )
     assert resp.status_code == 201, resp.json
     assert resp.json["seller_id"] == m.id and resp.json["created_by_platform"] is False
     aid = resp.json["id"]

@@ -59,7 +59,9 @@ def test_succeed_needs_every_seat_paid(app, factory):
 def test_fail_is_guarded_by_the_deadline(app, factory):
     """GB: the job fails a group only past its deadline."""
     g = _group(factory, state="forming")
-    db.session.execute(db.update(Group).where(Group.id == g.id).values(expires_at=service.now() + service.timedelta(minutes=5)))
+    db.session.execute(
+        db.update(Group).where(Group.id == g.id).values(expires_at=service.now() + service.timedelta(minutes=5))
+    )
     db.session.commit()
     assert service.expire_groups().startswith("0 groups failed")
     db.session.refresh(g)
@@ -70,7 +72,10 @@ def test_choice_parses_form_and_json_options():
     """GB: options.groupbuy from JSON or the web form; malformed ids become None."""
     assert service.choice({}) is None
     assert service.choice({"groupbuy": {"activity_id": 3}}) == {"activity_id": 3, "group_token": None}
-    assert service.choice({"groupbuy": {"activity_id": "7", "group_token": "abc"}}) == {"activity_id": 7, "group_token": "abc"}
+    assert service.choice({"groupbuy": {"activity_id": "7", "group_token": "abc"}}) == {
+        "activity_id": 7,
+        "group_token": "abc",
+    }
     assert service.choice({"groupbuy": {"activity_id": 2.5}})["activity_id"] is None
     assert service.choice({"groupbuy": {"activity_id": True}})["activity_id"] is None
     assert service.choice({"groupbuy": "x"}) == {"activity_id": None, "group_token": None}

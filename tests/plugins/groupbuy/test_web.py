@@ -41,8 +41,17 @@ def test_buy_with_group_on_the_web_opens_then_joins(client, factory, login):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "7.50" in html and "data-groupbuy-place" in html
     key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
-    resp = client.post("/groupbuy/checkout", data={"sku_id": p.skus[0].id, "quantity": 1, "activity_id": activity.id,
-                                                   "address_id": gb.address_id(a), "idempotency_key": key, "action": "place"})
+    resp = client.post(
+        "/groupbuy/checkout",
+        data={
+            "sku_id": p.skus[0].id,
+            "quantity": 1,
+            "activity_id": activity.id,
+            "address_id": gb.address_id(a),
+            "idempotency_key": key,
+            "action": "place",
+        },
+    )
     assert resp.status_code == 302 and "/pay/" in resp.headers["Location"], resp.headers.get("Location")
     first = db.session.execute(db.select(Order).where(Order.user_id == a.id)).scalar_one()
     assert first.goods_amount == 750
@@ -51,13 +60,25 @@ def test_buy_with_group_on_the_web_opens_then_joins(client, factory, login):
     login(b)
     html = client.get(f"/groupbuy/groups/{token}").get_data(as_text=True)
     assert "data-groupbuy-join" in html and f"/groupbuy/groups/{token}" in html
-    resp = client.post("/groupbuy/buy", data={"sku_id": p.skus[0].id, "quantity": 1, "activity_id": activity.id, "group_token": token})
+    resp = client.post(
+        "/groupbuy/buy", data={"sku_id": p.skus[0].id, "quantity": 1, "activity_id": activity.id, "group_token": token}
+    )
     loc = resp.headers["Location"]
     assert "group_token=" in loc
     html = client.get(loc).get_data(as_text=True)
     key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
-    resp = client.post("/groupbuy/checkout", data={"sku_id": p.skus[0].id, "quantity": 1, "activity_id": activity.id, "group_token": token,
-                                                   "address_id": gb.address_id(b), "idempotency_key": key, "action": "place"})
+    resp = client.post(
+        "/groupbuy/checkout",
+        data={
+            "sku_id": p.skus[0].id,
+            "quantity": 1,
+            "activity_id": activity.id,
+            "group_token": token,
+            "address_id": gb.address_id(b),
+            "idempotency_key": key,
+            "action": "place",
+        },
+    )
     assert "/pay/" in resp.headers["Location"]
     second = db.session.execute(db.select(Order).where(Order.user_id == b.id)).scalar_one()
     gb.pay(second)
@@ -78,17 +99,41 @@ def test_console_creates_an_activity(client, factory, login):
     login(admin)
     assert client.get("/seller/groupbuy/activities").status_code == 200
     assert client.get(f"/seller/groupbuy/activities/new?product_id={p.id}").status_code == 200
-    resp = client.post("/seller/groupbuy/activities/new", data={
-        "action": "save", "product_id": p.id, "title": "控制台团", "group_size": "3", "time_limit": "2", "time_unit": "hours",
-        "per_user_limit": "1", "starts_at": "2030-01-01T10:00", "ends_at": "2030-01-02T10:00", "enabled": "1", f"price-{p.skus[0].id}": "8.80"})
+    resp = client.post(
+        "/seller/groupbuy/activities/new",
+        data={
+            "action": "save",
+            "product_id": p.id,
+            "title": "控制台团",
+            "group_size": "3",
+            "time_limit": "2",
+            "time_unit": "hours",
+            "per_user_limit": "1",
+            "starts_at": "2030-01-01T10:00",
+            "ends_at": "2030-01-02T10:00",
+            "enabled": "1",
+            f"price-{p.skus[0].id}": "8.80",
+        },
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     a = db.session.execute(db.select(Activity)).scalar_one()
     assert (a.group_size, a.time_limit_minutes, a.per_user_limit, a.skus[0].group_price) == (3, 120, 1, 880)
     assert a.starts_at.hour == 2  # 10:00 in Asia/Shanghai is 02:00 UTC
     # a bad price is refused, naming it, and nothing changes
-    resp = client.post(f"/seller/groupbuy/activities/{a.id}", data={
-        "title": "控制台团", "group_size": "3", "time_limit": "2", "time_unit": "hours", "per_user_limit": "1",
-        "starts_at": "2030-01-01T10:00", "ends_at": "2030-01-02T10:00", "enabled": "1", f"price-{p.skus[0].id}": "12.345"})
+    resp = client.post(
+        f"/seller/groupbuy/activities/{a.id}",
+        data={
+            "title": "控制台团",
+            "group_size": "3",
+            "time_limit": "2",
+            "time_unit": "hours",
+            "per_user_limit": "1",
+            "starts_at": "2030-01-01T10:00",
+            "ends_at": "2030-01-02T10:00",
+            "enabled": "1",
+            f"price-{p.skus[0].id}": "12.345",
+        },
+    )
     assert resp.status_code == 200
     db.session.expire_all()
     assert db.session.get(Activity, a.id).skus[0].group_price == 880

@@ -24,7 +24,16 @@ class DiscountPlugin:
         out = []
         for i, (amount, funded_by, seller_id) in enumerate(checkout.options.get("test_discounts") or ()):
             keys = tuple(line.key for line in checkout.lines if funded_by == "platform" or line.seller_id == seller_id)
-            out.append(Discount(source=f"test{i}", label="test", amount=amount, line_keys=keys, funded_by=funded_by, seller_id=seller_id))
+            out.append(
+                Discount(
+                    source=f"test{i}",
+                    label="test",
+                    amount=amount,
+                    line_keys=keys,
+                    funded_by=funded_by,
+                    seller_id=seller_id,
+                )
+            )
         return out
 
 
@@ -44,7 +53,14 @@ def pay_cod(payment):
 
 
 #: the kit's order steps (ship, receive, complete, refund) and payment
-fetch, pay, ship, receive, complete, refund = flows.fetch, flows.pay, flows.ship, flows.receive, flows.complete, flows.refund
+fetch, pay, ship, receive, complete, refund = (
+    flows.fetch,
+    flows.pay,
+    flows.ship,
+    flows.receive,
+    flows.complete,
+    flows.refund,
+)
 
 
 def journal_sums():
@@ -52,7 +68,9 @@ def journal_sums():
     from jishi_multistore.models import LedgerEntry, LedgerJournal
 
     rows = db.session.execute(
-        select(LedgerJournal.id, func.coalesce(func.sum(LedgerEntry.amount), 0)).outerjoin(LedgerEntry, LedgerEntry.journal_id == LedgerJournal.id).group_by(LedgerJournal.id)
+        select(LedgerJournal.id, func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .outerjoin(LedgerEntry, LedgerEntry.journal_id == LedgerJournal.id)
+        .group_by(LedgerJournal.id)
     ).all()
     return {jid: int(total) for jid, total in rows}
 

@@ -77,10 +77,16 @@ def test_seed_example_100_minus_10_over_three_merchants(api, factory, ms):
     assert len(data["orders"]) == 3 and len(data["payments"]) == 1
     # Goods only (free delivery is the kernel's default above 99 yuan per order;
     # here each store's order pays the flat fee on top of its goods).
-    assert {sid: o["goods_amount"] - o["discount_amount"] for sid, o in orders.items()} == {a.id: 1800, b.id: 2700, c.id: 4500}
+    assert {sid: o["goods_amount"] - o["discount_amount"] for sid, o in orders.items()} == {
+        a.id: 1800,
+        b.id: 2700,
+        c.id: 4500,
+    }
     assert data["payments"][0]["amount"] == sum(o["pay_amount"] for o in data["orders"])
     assert sum(o["goods_amount"] - o["discount_amount"] for o in data["orders"]) == 9000
-    allocs = db.session.execute(select(OrderAllocation.order_id, OrderAllocation.amount, OrderAllocation.funded_by)).all()
+    allocs = db.session.execute(
+        select(OrderAllocation.order_id, OrderAllocation.amount, OrderAllocation.funded_by)
+    ).all()
     assert sorted((r.order_id, r.amount) for r in allocs) == sorted(
         [(orders[a.id]["id"], 200), (orders[b.id]["id"], 300), (orders[c.id]["id"], 500)]
     )
@@ -117,7 +123,11 @@ def test_merchant_funded_discount_stays_in_its_order(api, factory, ms):
     platform = by_source["full_reduction"]
     assert sum(v[0] for v in platform.values()) == 1000 and {v[1] for v in platform.values()} == {"platform"}
     # B has 30 − 5 = 25 payable when the platform's 10 is spread over 20 : 25 : 50.
-    assert platform[orders[a.id]["id"]][0] == 211 and platform[orders[b.id]["id"]][0] == 263 and platform[orders[c.id]["id"]][0] == 526
+    assert (
+        platform[orders[a.id]["id"]][0] == 211
+        and platform[orders[b.id]["id"]][0] == 263
+        and platform[orders[c.id]["id"]][0] == 526
+    )
     assert orders[a.id]["discount_amount"] == 211 and orders[b.id]["discount_amount"] == 763
 
 
@@ -137,8 +147,16 @@ def test_merchant_funded_discount_naming_other_lines_is_refused(api, factory, ms
 
 
 def _refund(api, buyer, platform, order_id, lines):
-    r = api.post("/refunds", user=buyer, json={"order_id": order_id, "kind": "refund_only", "reason": "不要了",
-                                                 "lines": [{"order_line_id": lid, "quantity": q} for lid, q in lines]})
+    r = api.post(
+        "/refunds",
+        user=buyer,
+        json={
+            "order_id": order_id,
+            "kind": "refund_only",
+            "reason": "不要了",
+            "lines": [{"order_line_id": lid, "quantity": q} for lid, q in lines],
+        },
+    )
     assert r.status_code == 201, r.json
     r2 = api.post(f"/admin/refunds/{r.json['id']}/approve", user=platform, json={})
     assert r2.status_code == 200, r2.json
@@ -207,7 +225,9 @@ MANY = Many()
 
 
 @with_plugins(MANY)
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(case=carts())
 def test_property_shares_sum_exactly_and_stay_within_bases(app, case):
     """MS9 (property): for random carts across merchants and random platform
@@ -220,13 +240,29 @@ def test_property_shares_sum_exactly_and_stay_within_bases(app, case):
     lines_spec, amounts = case
     lines = []
     for i, (m, price, qty) in enumerate(lines_spec):
-        lines.append(CheckoutLine(
-            key=f"sku:{i}", sku_id=i, product_id=i, seller_id=m + 1, category_id=None, name=f"p{i}", spec_text="",
-            image="", quantity=qty, base_price=price, stock=99, on_shelf=True, is_virtual=False, weight_grams=0,
-            unit_price=price,
-        ))
-    groups = [CheckoutGroup(f"seller:{m + 1}", "", m + 1, [line for line in lines if line.seller_id == m + 1])
-              for m in sorted({s[0] for s in lines_spec})]
+        lines.append(
+            CheckoutLine(
+                key=f"sku:{i}",
+                sku_id=i,
+                product_id=i,
+                seller_id=m + 1,
+                category_id=None,
+                name=f"p{i}",
+                spec_text="",
+                image="",
+                quantity=qty,
+                base_price=price,
+                stock=99,
+                on_shelf=True,
+                is_virtual=False,
+                weight_grams=0,
+                unit_price=price,
+            )
+        )
+    groups = [
+        CheckoutGroup(f"seller:{m + 1}", "", m + 1, [line for line in lines if line.seller_id == m + 1])
+        for m in sorted({s[0] for s in lines_spec})
+    ]
     MANY.amounts = amounts
     with app.test_request_context("/"):
         co = Checkout(None, lines, groups, None, {})

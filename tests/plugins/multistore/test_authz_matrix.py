@@ -68,8 +68,12 @@ def build_world(factory, ms) -> World:
         order = payment.orders[0]
         assert order.seller_id == m.id
         line = order.lines[0]
-        review = Review(order_line_id=line.id, product_id=product.id, user_id=orderer.id, seller_id=m.id, rating=5, content="好")
-        withdrawal = Withdrawal(merchant_id=m.id, amount=500, method="alipay", account={"account": "a@example.com", "name": "张三"})
+        review = Review(
+            order_line_id=line.id, product_id=product.id, user_id=orderer.id, seller_id=m.id, rating=5, content="好"
+        )
+        withdrawal = Withdrawal(
+            merchant_id=m.id, amount=500, method="alipay", account={"account": "a@example.com", "name": "张三"}
+        )
         db.session.add_all([review, withdrawal])
         db.session.commit()
         member = db.session.execute(db.select(MerchantMember).where(MerchantMember.user_id == clerk.id)).scalar_one()
@@ -80,18 +84,26 @@ def build_world(factory, ms) -> World:
         db.session.commit()
         objects[("application_field", key)] = field.id
         objects[("announcement", key)] = announcement.id
-        objects.update({
-            ("merchant", key): m.id, ("product", key): product.id, ("pending_product", key): pending.id,
-            ("order", key): order.id, ("review", key): review.id, ("withdrawal", key): withdrawal.id,
-            ("member", key): member.id,
-        })
+        objects.update(
+            {
+                ("merchant", key): m.id,
+                ("product", key): product.id,
+                ("pending_product", key): pending.id,
+                ("order", key): order.id,
+                ("review", key): review.id,
+                ("withdrawal", key): withdrawal.id,
+                ("member", key): member.id,
+            }
+        )
     return World(who.users, objects)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=kit.label)
 def test_matrix(app, client, api, factory, ms, row: Row):
     """MS17: who may call what, own and other merchant's objects."""
-    kit.assert_row(row, build_world(factory, ms), client=client, api=api, principals=PRINCIPALS, allowed=expected_allowed)
+    kit.assert_row(
+        row, build_world(factory, ms), client=client, api=api, principals=PRINCIPALS, allowed=expected_allowed
+    )
 
 
 def test_every_route_has_a_policy_row(app):

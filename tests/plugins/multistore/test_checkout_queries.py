@@ -50,7 +50,9 @@ def test_place_statements_do_not_grow_with_merchants(api, factory, ms, queries, 
     api.headers(buyer)  # the token is issued outside the measured block
     payload = body([(s, 1) for s in skus], addr)
     with queries() as q:
-        r = api.post("/checkout/place", user=buyer, json=payload, headers={"Idempotency-Key": f"q-{merchants}-{lines_each}"})
+        r = api.post(
+            "/checkout/place", user=buyer, json=payload, headers={"Idempotency-Key": f"q-{merchants}-{lines_each}"}
+        )
     assert r.status_code == 201, r.json
     assert len(r.json["orders"]) == merchants
     discounted = merchants * lines_each * 1500 >= 10000

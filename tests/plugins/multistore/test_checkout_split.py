@@ -129,7 +129,14 @@ def test_each_merchant_order_has_its_own_delivery_choice(api, factory, ms):
     r = api.post("/checkout/preview", user=buyer, json=body([(sa, 1), (sb, 1)], addr))
     groups = {g["key"]: g for g in r.json["groups"]}
     assert {o["code"] for o in groups[f"seller:{a.id}"]["delivery_options"]} == {"standard", "pickup"}
-    data = place(api, buyer, [(sa, 1), (sb, 1)], addr, "deliv-1", delivery={f"seller:{a.id}": "pickup", f"seller:{b.id}": "standard"})
+    data = place(
+        api,
+        buyer,
+        [(sa, 1), (sb, 1)],
+        addr,
+        "deliv-1",
+        delivery={f"seller:{a.id}": "pickup", f"seller:{b.id}": "standard"},
+    )
     orders = {o["seller_id"]: db.session.get(Order, o["id"]) for o in data["orders"]}
     assert orders[a.id].delivery_method == "pickup" and orders[a.id].delivery_fee == 0 and orders[a.id].address is None
     assert orders[a.id].delivery_data == {"store": "甲店"}
@@ -196,10 +203,15 @@ def test_storefront_checkout_splits_with_messages(client, factory, ms, login, ap
     html = client.get("/checkout").get_data(as_text=True)
     assert f'name="message-seller:{a.id}"' in html and f'name="message-seller:{b.id}"' in html
     assert "甲店" in html and "乙店" in html
-    r = client.post("/checkout", data={
-        "address_id": addr.id, "idempotency_key": "web-split",
-        f"message-seller:{a.id}": "甲留言", f"message-seller:{b.id}": "乙留言",
-    })
+    r = client.post(
+        "/checkout",
+        data={
+            "address_id": addr.id,
+            "idempotency_key": "web-split",
+            f"message-seller:{a.id}": "甲留言",
+            f"message-seller:{b.id}": "乙留言",
+        },
+    )
     assert r.status_code in (302, 303), r.get_data(as_text=True)[:500]
     orders = {o.seller_id: o for o in db.session.execute(select(Order)).scalars()}
     assert set(orders) == {a.id, b.id}
@@ -256,13 +268,22 @@ def test_order_notices_when_the_merchant_is_shut(api, client, factory, ms, login
     set_status(b, "shut")
     order_b = db.session.get(Order, ob["id"])
     orders_service.ship(order_b, carrier="顺丰", tracking_no="SF1", actor_kind="seller")
-    assert api.get(f"/orders/{oa['id']}", user=buyer).json["notices"] == ["该商户已关闭，若已付款，请联系商家处理"]  # zh_CN by default
-    assert api.get(f"/orders/{ob['id']}", user=buyer).json["notices"] == ["该商户已关闭，若之后未收到货，请联系商家处理"]
+    assert api.get(f"/orders/{oa['id']}", user=buyer).json["notices"] == [
+        "该商户已关闭，若已付款，请联系商家处理"
+    ]  # zh_CN by default
+    assert api.get(f"/orders/{ob['id']}", user=buyer).json["notices"] == [
+        "该商户已关闭，若之后未收到货，请联系商家处理"
+    ]
     login(buyer)
     assert "该商户已关闭，若已付款，请联系商家处理" in client.get(f"/orders/{oa['id']}").get_data(as_text=True)
     listing = client.get("/orders").get_data(as_text=True)
     assert "该商户已关闭，若已付款" in listing and "该商户已关闭，若之后未收到货" in listing
-    assert client.get(f"/orders/{oa['id']}", headers={"Accept-Language": "en"}).get_data(as_text=True).count(NOTICE_SHUT_PAID) == 1
+    assert (
+        client.get(f"/orders/{oa['id']}", headers={"Accept-Language": "en"})
+        .get_data(as_text=True)
+        .count(NOTICE_SHUT_PAID)
+        == 1
+    )
     set_status(a, "resting")  # resting is not shut: no notice
     assert api.get(f"/orders/{oa['id']}", user=buyer).json["notices"] == []
 
@@ -278,7 +299,9 @@ class DrainsOneSku:
         from sqlalchemy import update
 
         if line.sku_id == self.sku_id:
-            db.session.execute(update(Sku).where(Sku.id == self.sku_id).values(stock=0).execution_options(synchronize_session=False))
+            db.session.execute(
+                update(Sku).where(Sku.id == self.sku_id).values(stock=0).execution_options(synchronize_session=False)
+            )
 
 
 DRAIN = DrainsOneSku()
@@ -292,7 +315,9 @@ def test_batched_stock_update_names_the_short_line_and_writes_nothing(api, facto
     included."""
     buyer, addr, a, b, sa, sb, own = mall(factory, ms)
     DRAIN.sku_id = sb.id
-    r = api.post("/checkout/place", user=buyer, json=body([(sa, 2), (sb, 1)], addr), headers={"Idempotency-Key": "drain"})
+    r = api.post(
+        "/checkout/place", user=buyer, json=body([(sa, 2), (sb, 1)], addr), headers={"Idempotency-Key": "drain"}
+    )
     assert r.status_code == 409, r.json
     assert r.json["code"] == "out_of_stock" and r.json["errors"][0]["line"] == f"sku:{sb.id}"
     db.session.expire_all()

@@ -17,18 +17,33 @@ _seq = count(1)
 def make_order_line(buyer, product) -> OrderLine:
     """A received order of one unit of ``product`` (seller = its seller)."""
     n = next(_seq)
-    pay = PaymentOrder(number=f"MSP{n}{utcnow().timestamp():.0f}", user_id=buyer.id, amount=product.price, status="paid")
+    pay = PaymentOrder(
+        number=f"MSP{n}{utcnow().timestamp():.0f}", user_id=buyer.id, amount=product.price, status="paid"
+    )
     db.session.add(pay)
     db.session.flush()
     order = Order(
-        number=f"MSO{n}{utcnow().timestamp():.0f}", payment_id=pay.id, user_id=buyer.id, seller_id=product.seller_id,
-        status="received", goods_amount=product.price, pay_amount=product.price, received_at=utcnow(),
+        number=f"MSO{n}{utcnow().timestamp():.0f}",
+        payment_id=pay.id,
+        user_id=buyer.id,
+        seller_id=product.seller_id,
+        status="received",
+        goods_amount=product.price,
+        pay_amount=product.price,
+        received_at=utcnow(),
     )
     db.session.add(order)
     db.session.flush()
     line = OrderLine(
-        order_id=order.id, product_id=product.id, sku_id=product.skus[0].id, name=product.name, base_price=product.price,
-        unit_price=product.price, quantity=1, goods_amount=product.price, pay_amount=product.price,
+        order_id=order.id,
+        product_id=product.id,
+        sku_id=product.skus[0].id,
+        name=product.name,
+        base_price=product.price,
+        unit_price=product.price,
+        quantity=1,
+        goods_amount=product.price,
+        pay_amount=product.price,
     )
     db.session.add(line)
     db.session.commit()
@@ -37,7 +52,14 @@ def make_order_line(buyer, product) -> OrderLine:
 
 def make_review(buyer, product, content="好吃", rating=5) -> Review:
     line = make_order_line(buyer, product)
-    review = Review(order_line_id=line.id, product_id=product.id, user_id=buyer.id, seller_id=product.seller_id, rating=rating, content=content)
+    review = Review(
+        order_line_id=line.id,
+        product_id=product.id,
+        user_id=buyer.id,
+        seller_id=product.seller_id,
+        rating=rating,
+        content=content,
+    )
     line.reviewed = True
     db.session.add(review)
     db.session.commit()
@@ -51,9 +73,16 @@ def world(app, ms, factory):
     p1, p2 = ms.product(m1, name="苹果"), ms.product(m2, name="香蕉")
     own = factory.product(name="自营米")
     return {
-        "m1": m1, "m2": m2, "a1": ms.admin_of(m1), "a2": ms.admin_of(m2), "clerk": ms.clerk(m1),
-        "platform": factory.admin(), "buyer": buyer,
-        "r1": make_review(buyer, p1, "一号店好"), "r2": make_review(buyer, p2, "二号店好"), "r_own": make_review(buyer, own, "自营好"),
+        "m1": m1,
+        "m2": m2,
+        "a1": ms.admin_of(m1),
+        "a2": ms.admin_of(m2),
+        "clerk": ms.clerk(m1),
+        "platform": factory.admin(),
+        "buyer": buyer,
+        "r1": make_review(buyer, p1, "一号店好"),
+        "r2": make_review(buyer, p2, "二号店好"),
+        "r_own": make_review(buyer, own, "自营好"),
         "p1": p1,
     }
 
@@ -76,7 +105,10 @@ def test_merchant_sees_replies_deletes_own_reviews(api, world):
     assert r.status_code == 200 and r.json["deleted_at"] and r.json["deleted_by"] == "seller"
     assert api.get(f"/products/{world['p1'].id}/reviews").json["items"] == []
     assert api.get("/merchant/comments", user=world["a1"]).json["items"] == []
-    assert len(api.get("/merchant/comments", user=world["a1"], query_string={"include_deleted": "true"}).json["items"]) == 1
+    assert (
+        len(api.get("/merchant/comments", user=world["a1"], query_string={"include_deleted": "true"}).json["items"])
+        == 1
+    )
     r = api.post(f"/merchant/comments/{rid}/reply", user=world["a1"], json={"reply": "再回"})
     assert r.status_code == 409 and r.json["field"] == "reply"
 

@@ -56,7 +56,13 @@ def test_owner_sees_the_promotions_and_every_entry_opens(app, ms, login, client)
     menu = _menu(app, owner, "merchant")
     endpoints = {e for e, _c, _u in menu}
     assert PROMOTIONS <= endpoints
-    assert {"merchant.products", "merchant.finance", "merchant.staff", "coupons_seller.index", "pickup.points"} <= endpoints
+    assert {
+        "merchant.products",
+        "merchant.finance",
+        "merchant.staff",
+        "coupons_seller.index",
+        "pickup.points",
+    } <= endpoints
     assert {c for _e, c, _u in menu} == {"merchant"}
     codes = _opens(client, login, owner, [u for _e, _c, u in menu])
     assert all(code == 200 for code in codes.values()), codes

@@ -19,7 +19,12 @@ def test_demo_mall(app, client, login):
         summary = load_demo(logins)
     assert "5 merchants" in summary
     shops = {m.name: m for m in db.session.execute(select(Merchant)).scalars()}
-    assert {m.status for m in shops.values() if m.review_status == "approved"} == {"open", "resting", "closed_today", "shut"}
+    assert {m.status for m in shops.values() if m.review_status == "approved"} == {
+        "open",
+        "resting",
+        "closed_today",
+        "shut",
+    }
     assert shops["花艺工坊"].review_status == "pending"
     fruit = shops["鲜果多多"]
     assert ledger.balance(fruit.id, ledger.AVAILABLE) > 0
@@ -31,6 +36,15 @@ def test_demo_mall(app, client, login):
     assert client.get(f"/shops/{shops['旧货铺'].id}").status_code in (200, 404)
     for role, (phone, _password) in logins.items():
         assert db.session.execute(select(User).where(User.phone == phone)).scalar_one() is not None, role
-    client.post("/login", data={"phone": logins["merchant (鲜果多多)"][0], "password": logins["merchant (鲜果多多)"][1]})
-    for path in ("/merchant/", "/merchant/orders", "/merchant/products", "/merchant/finance", "/merchant/data", "/merchant/profile"):
+    client.post(
+        "/login", data={"phone": logins["merchant (鲜果多多)"][0], "password": logins["merchant (鲜果多多)"][1]}
+    )
+    for path in (
+        "/merchant/",
+        "/merchant/orders",
+        "/merchant/products",
+        "/merchant/finance",
+        "/merchant/data",
+        "/merchant/profile",
+    ):
         assert client.get(path).status_code == 200, path

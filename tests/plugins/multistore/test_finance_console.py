@@ -26,7 +26,9 @@ def test_merchant_finance_console_withdraw_and_account(app, client, factory, ms,
     login(ms.admin_of(m))
     page = client.get("/merchant/finance").get_data(as_text=True)
     assert 'data-balance="withdrawable">¥80.00' in page and "/merchant/data" in page
-    r = client.post("/merchant/finance/withdraw", data={"amount": "12.5", "method": "wechat", "name": "王五", "account": "wx_wang"})
+    r = client.post(
+        "/merchant/finance/withdraw", data={"amount": "12.5", "method": "wechat", "name": "王五", "account": "wx_wang"}
+    )
     assert r.status_code == 302
     w = db.session.execute(select(Withdrawal)).scalar_one()
     assert (w.amount, w.method, w.status) == (1250, "wechat", "pending")
@@ -34,12 +36,23 @@ def test_merchant_finance_console_withdraw_and_account(app, client, factory, ms,
     assert db.session.get(Merchant, m.id).withdraw_account["account"] == "wx_wang"
     r = client.post("/merchant/finance/withdraw", data={"amount": "abc", "use_stored": "1"}, follow_redirects=True)
     assert db.session.scalar(select(db.func.count()).select_from(Withdrawal)) == 1  # refused, flashed
-    r = client.post("/merchant/finance/account", data={"method": "bank", "name": "王五", "account": "6222", "bank": ""}, follow_redirects=True)
+    r = client.post(
+        "/merchant/finance/account",
+        data={"method": "bank", "name": "王五", "account": "6222", "bank": ""},
+        follow_redirects=True,
+    )
     db.session.expire_all()
     assert db.session.get(Merchant, m.id).withdraw_account["method"] == "wechat"  # bank needs the bank's name
-    client.post("/merchant/finance/account", data={"method": "bank", "name": "王五", "account": "6222", "bank": "建设银行"})
+    client.post(
+        "/merchant/finance/account", data={"method": "bank", "name": "王五", "account": "6222", "bank": "建设银行"}
+    )
     db.session.expire_all()
-    assert db.session.get(Merchant, m.id).withdraw_account == {"method": "bank", "name": "王五", "account": "6222", "bank": "建设银行"}
+    assert db.session.get(Merchant, m.id).withdraw_account == {
+        "method": "bank",
+        "name": "王五",
+        "account": "6222",
+        "bank": "建设银行",
+    }
     page = client.get("/merchant/finance?status=pending&method=wechat").get_data(as_text=True)
     assert 'data-status="pending"' in page and "wx_wang" in page
     assert 'data-status="pending"' not in client.get("/merchant/finance?status=paid").get_data(as_text=True)
@@ -53,7 +66,12 @@ def test_platform_console_review_overview_commission(app, client, factory, ms, l
     earning(factory, ms, m, 9000)
     from jishi_multistore import withdrawals
 
-    w = withdrawals.request_withdrawal(db.session.get(Merchant, m.id), ms.admin_of(m), 2000, account={"method": "alipay", "name": "张", "account": "a@b"})
+    w = withdrawals.request_withdrawal(
+        db.session.get(Merchant, m.id),
+        ms.admin_of(m),
+        2000,
+        account={"method": "alipay", "name": "张", "account": "a@b"},
+    )
     db.session.commit()
     wid = w.id
     platform = factory.admin()
@@ -63,9 +81,15 @@ def test_platform_console_review_overview_commission(app, client, factory, ms, l
     page = client.get("/console/multistore/withdrawals?status=pending").get_data(as_text=True)
     assert f'data-id="{wid}"' in page and "一号店" in page
     nav = client.get("/console/multistore/settlement").get_data(as_text=True)
-    for endpoint in ("/console/multistore/withdrawals", "/console/multistore/settlement", "/console/multistore/commission"):
+    for endpoint in (
+        "/console/multistore/withdrawals",
+        "/console/multistore/settlement",
+        "/console/multistore/commission",
+    ):
         assert endpoint in nav
-    assert client.post(f"/console/multistore/withdrawals/{wid}/pay").status_code == 302  # refused: not approved (flashed)
+    assert (
+        client.post(f"/console/multistore/withdrawals/{wid}/pay").status_code == 302
+    )  # refused: not approved (flashed)
     assert db.session.get(Withdrawal, wid).status == "pending"
     client.post(f"/console/multistore/withdrawals/{wid}/approve")
     client.post(f"/console/multistore/withdrawals/{wid}/pay")
@@ -73,7 +97,11 @@ def test_platform_console_review_overview_commission(app, client, factory, ms, l
     assert db.session.get(Withdrawal, wid).status == "paid"
     assert client.post(f"/console/multistore/withdrawals/{wid}/oops").status_code == 404
     page = client.get("/console/multistore/settlement").get_data(as_text=True)
-    assert 'data-figure="paid_out">¥20.00' in page and 'data-figure="withdrawable">¥70.00' in page and f'data-merchant="{m.id}"' in page
+    assert (
+        'data-figure="paid_out">¥20.00' in page
+        and 'data-figure="withdrawable">¥70.00' in page
+        and f'data-merchant="{m.id}"' in page
+    )
     assert client.get("/console/multistore/settlement?start=2001-01-01&end=2001-01-31").status_code == 200
     # Commission.
     cat = factory.category("服装")
@@ -138,7 +166,12 @@ def test_merchant_data_api_and_page(app, api, client, factory, ms, login):
     f = r.json["funnel"]
     assert (f["visits"], f["ordered"], f["paid"]) == (9, 2, 2) and f["order_rate_permille"] == 222
     prods = {row["product_id"]: row for row in r.json["products"]["products"]}
-    assert prods[p1.id]["views"] == 5 and prods[p1.id]["quantity"] == 3 and prods[p1.id]["buyers"] == 2 and prods[p1.id]["pay_rate_permille"] == 400
+    assert (
+        prods[p1.id]["views"] == 5
+        and prods[p1.id]["quantity"] == 3
+        and prods[p1.id]["buyers"] == 2
+        and prods[p1.id]["pay_rate_permille"] == 400
+    )
     assert foreign.id not in prods
     assert r.json["products"]["on_shelf"] == 2 and r.json["products"]["visited_products"] == 2
     old = api.get("/merchant/data?start=2001-01-01&end=2001-01-02", user=ms.admin_of(m)).json

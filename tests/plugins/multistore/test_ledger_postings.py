@@ -41,7 +41,10 @@ def _orders(payment):
 
 
 def _rates(order):
-    return {lc.order_line_id: lc.rate_bp for lc in db.session.execute(select(LineCommission).where(LineCommission.order_id == order.id)).scalars()}
+    return {
+        lc.order_line_id: lc.rate_bp
+        for lc in db.session.execute(select(LineCommission).where(LineCommission.order_id == order.id)).scalars()
+    }
 
 
 def test_commission_rate_precedence_and_freezing(app, factory, ms):
@@ -53,7 +56,9 @@ def test_commission_rate_precedence_and_freezing(app, factory, ms):
     tea = factory.category("茶", parent=food)
     toys = factory.category("玩具")
     other = factory.category("其他")
-    db.session.add_all([CategoryCommission(category_id=food.id, rate_bp=300), CategoryCommission(category_id=other.id, rate_bp=800)])
+    db.session.add_all(
+        [CategoryCommission(category_id=food.id, rate_bp=300), CategoryCommission(category_id=other.id, rate_bp=800)]
+    )
     db.session.commit()
     _setting(ledger.COMMISSION_SETTING, 500)
     a = ms.merchant("甲", commission_category_id=other.id)
@@ -141,7 +146,12 @@ def test_seed_allocation_platform_bears_its_discount(app, factory, ms):
     addr = factory.address(buyer)
     shops = [ms.merchant(n) for n in ("A", "B", "C")]
     prods = [ms.product(s, price=price) for s, price in zip(shops, (2000, 3000, 5000))]
-    [payment] = place(buyer, [(p.skus[0].id, 1) for p in prods], addr, discounts=[(1000, "platform", None), (300, "seller", shops[2].id)])
+    [payment] = place(
+        buyer,
+        [(p.skus[0].id, 1) for p in prods],
+        addr,
+        discounts=[(1000, "platform", None), (300, "seller", shops[2].id)],
+    )
     orders = {o.seller_id: o for o in _orders(payment)}
     pay(payment)
     paid = {sid: fetch(o.id).pay_amount for sid, o in orders.items()}
@@ -205,7 +215,9 @@ def test_refund_after_withdrawal_is_refused_when_balance_is_gone(app, factory, m
     pay(payment)
     order = complete(_orders(payment)[0])
     available = balances(m.id)[ledger.AVAILABLE]
-    withdrawals.request_withdrawal(m, ms.admin_of(m), available, method="alipay", account={"name": "张三", "account": "a@b.c"})
+    withdrawals.request_withdrawal(
+        m, ms.admin_of(m), available, method="alipay", account={"name": "张三", "account": "a@b.c"}
+    )
     db.session.commit()
     before = journal_count()
     with pytest.raises(DomainError) as info:

@@ -93,14 +93,20 @@ def _run(step, orders, wids, merchant_id, user):
     if name == "withdraw":
         m = db.session.get(Merchant, merchant_id)
         amount = ledger.balance(merchant_id, ledger.AVAILABLE) * step[1] // 100
-        w = withdrawals.request_withdrawal(m, user, amount, account={"method": "alipay", "name": "张", "account": "a@b"})
+        w = withdrawals.request_withdrawal(
+            m, user, amount, account={"method": "alipay", "name": "张", "account": "a@b"}
+        )
         db.session.commit()
         wids.append(w.id)
         return
     if not wids:
         return
     w = db.session.get(Withdrawal, wids[step[1] % len(wids)])
-    {"approve": withdrawals.approve, "payout": withdrawals.confirm_paid, "reject": lambda w: withdrawals.reject(w, "不符")}[name](w)
+    {
+        "approve": withdrawals.approve,
+        "payout": withdrawals.confirm_paid,
+        "reject": lambda w: withdrawals.reject(w, "不符"),
+    }[name](w)
     db.session.commit()
 
 
@@ -114,24 +120,47 @@ def _check(merchant_id, orders):
     bal = ledger.balances(merchant_id)
     assert all(v >= 0 for v in bal.values()), bal
     ids = [oid for oid, _cod in orders]
-    online = db.session.execute(
-        select(Order).where(Order.id.in_(ids), Order.paid_at.isnot(None), Order.payment_method != "cod")
-    ).scalars().all()
+    online = (
+        db.session.execute(
+            select(Order).where(Order.id.in_(ids), Order.paid_at.isnot(None), Order.payment_method != "cod")
+        )
+        .scalars()
+        .all()
+    )
     shares = _sum(
         select(func.sum(OrderAllocation.amount - OrderAllocation.reversed_amount)).where(
             OrderAllocation.order_id.in_([o.id for o in online] or [0]), OrderAllocation.funded_by == "platform"
         )
     )
     owed = sum(o.pay_amount - o.refunded_amount for o in online if o.status != "closed" or o.refunded_amount) + shares
-    mine = select(func.sum(LedgerEntry.amount)).join(LedgerJournal, LedgerJournal.id == LedgerEntry.journal_id).where(LedgerJournal.merchant_id == merchant_id)
+    mine = (
+        select(func.sum(LedgerEntry.amount))
+        .join(LedgerJournal, LedgerJournal.id == LedgerEntry.journal_id)
+        .where(LedgerJournal.merchant_id == merchant_id)
+    )
     commission = _sum(mine.where(LedgerEntry.account == ledger.COMMISSION))
-    assert owed == bal[ledger.PENDING] + bal[ledger.AVAILABLE] + bal[ledger.PAYOUT_PENDING] + bal[ledger.PAID_OUT] + commission
-    paid_out = _sum(select(func.sum(Withdrawal.amount)).where(Withdrawal.merchant_id == merchant_id, Withdrawal.status == "paid"))
-    pending = _sum(select(func.sum(Withdrawal.amount)).where(Withdrawal.merchant_id == merchant_id, Withdrawal.status.in_(withdrawals.OPEN)))
+    assert (
+        owed
+        == bal[ledger.PENDING] + bal[ledger.AVAILABLE] + bal[ledger.PAYOUT_PENDING] + bal[ledger.PAID_OUT] + commission
+    )
+    paid_out = _sum(
+        select(func.sum(Withdrawal.amount)).where(Withdrawal.merchant_id == merchant_id, Withdrawal.status == "paid")
+    )
+    pending = _sum(
+        select(func.sum(Withdrawal.amount)).where(
+            Withdrawal.merchant_id == merchant_id, Withdrawal.status.in_(withdrawals.OPEN)
+        )
+    )
     assert (bal[ledger.PAID_OUT], bal[ledger.PAYOUT_PENDING]) == (paid_out, pending)
     cash = _sum(mine.where(LedgerEntry.account == ledger.CASH))
     assert -cash == sum(o.pay_amount - o.refunded_amount for o in online) - paid_out
-    cod = db.session.execute(select(Order).where(Order.id.in_(ids), Order.payment_method == "cod", Order.status == "completed")).scalars().all()
+    cod = (
+        db.session.execute(
+            select(Order).where(Order.id.in_(ids), Order.payment_method == "cod", Order.status == "completed")
+        )
+        .scalars()
+        .all()
+    )
     assert bal[ledger.COD_COLLECTED] == sum(o.pay_amount - o.refunded_amount for o in cod)
     return bal
 
@@ -147,7 +176,9 @@ def _replay(orders):
             finance.order_transitioned(order=order, name="pay", from_status="pending_payment", actor_kind="system")
         if order.status == "completed":
             finance.settle_order(order=order)
-        for r in db.session.execute(select(Refund).where(Refund.order_id == oid, Refund.status == "refunded")).scalars():
+        for r in db.session.execute(
+            select(Refund).where(Refund.order_id == oid, Refund.status == "refunded")
+        ).scalars():
             finance.settle_refund(refund=r)
     db.session.commit()
     assert (journal_count(), _sum(select(func.sum(func.abs(LedgerEntry.amount))))) == before
@@ -172,7 +203,12 @@ def test_ledger_invariants(app, factory, ms, monkeypatch, specs, steps, rate):
     for price1, price2, qty, pct, cod in specs:
         p1, p2 = ms.product(m, price=price1), ms.product(m, price=price2)
         discount = (price1 + price2) * qty * pct // 100
-        [payment] = place(buyer, [(p1.skus[0].id, qty), (p2.skus[0].id, qty)], addr, discounts=[(discount, "platform", None)] if discount else [])
+        [payment] = place(
+            buyer,
+            [(p1.skus[0].id, qty), (p2.skus[0].id, qty)],
+            addr,
+            discounts=[(discount, "platform", None)] if discount else [],
+        )
         orders.append((payment.orders[0].id, cod))
     wids: list[int] = []
     for step in steps:

@@ -35,7 +35,9 @@ def test_states_effects_on_products(api, ms, factory, platform):
     assert listed() == {p.id, own.id}
     assert api.post("/cart/items", user=buyer, json={"sku_id": sku, "quantity": 1}).status_code in (200, 201)
     for status, code in (("resting", "merchant_resting"), ("closed_today", "merchant_closed_today")):
-        assert api.patch(f"/admin/multistore/merchants/{m.id}", user=platform, json={"status": status}).status_code == 200
+        assert (
+            api.patch(f"/admin/multistore/merchants/{m.id}", user=platform, json={"status": status}).status_code == 200
+        )
         assert listed() == {p.id, own.id}
         detail = api.get(f"/products/{p.id}", user=buyer)
         assert detail.status_code == 200 and detail.json["purchasable"] is False
@@ -68,7 +70,13 @@ def test_seller_profiles_one_query(app, ms, queries):
         profiles = seller_profiles(ids)
     assert q.count == 1
     assert [(profiles[i].status, profiles[i].can_sell) for i in ids] == [
-        ("open", True), ("resting", False), ("closed_today", False), ("shut", False), ("shut", False), ("shut", False)]
+        ("open", True),
+        ("resting", False),
+        ("closed_today", False),
+        ("shut", False),
+        ("shut", False),
+        ("shut", False),
+    ]
     assert profiles[a.id].status_label == "" and profiles[b.id].status_label and profiles[d.id].status_label
     assert profiles[a.id].url == f"/shops/{a.id}" and profiles[a.id].name == "开店"
 
@@ -96,7 +104,12 @@ def test_shop_page_states(client, ms, factory):
     p = ms.product(m, name="店内商品")
     html = client.get(f"/shops/{m.id}").get_data(as_text=True)
     assert "页面店" in html and "今日全场九折" in html and "店内商品" in html and 'data-status="open"' in html
-    assert db.session.execute(select(PageVisit.count).where(PageVisit.kind == "shop", PageVisit.ref_id == m.id)).scalar_one() == 1
+    assert (
+        db.session.execute(
+            select(PageVisit.count).where(PageVisit.kind == "shop", PageVisit.ref_id == m.id)
+        ).scalar_one()
+        == 1
+    )
     m.status = "closed_today"
     db.session.commit()
     html = client.get(f"/shops/{m.id}").get_data(as_text=True)
@@ -123,7 +136,9 @@ def test_platform_list_search_filter_view_patch(api, ms, platform):
     items = api.get("/admin/multistore/merchants", user=platform).json["items"]
     assert {i["name"] for i in items} == {"苹果小铺", "香蕉小铺"} and all(i["stars"] == 5 for i in items)
     assert [i["id"] for i in api.get("/admin/multistore/merchants?q=苹果", user=platform).json["items"]] == [a.id]
-    assert [i["id"] for i in api.get("/admin/multistore/merchants?status=resting", user=platform).json["items"]] == [b.id]
+    assert [i["id"] for i in api.get("/admin/multistore/merchants?status=resting", user=platform).json["items"]] == [
+        b.id
+    ]
     assert api.get("/admin/multistore/merchants?status=nope", user=platform).status_code == 422
     page1 = api.get("/admin/multistore/merchants?limit=1", user=platform).json
     page2 = api.get(f"/admin/multistore/merchants?limit=1&after_id={page1['next_after_id']}", user=platform).json
@@ -148,7 +163,15 @@ def test_export_csv_xlsx(api, client, login, ms, platform):
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(resp.get_data().decode("utf-8-sig"))))
     assert rows[0][:4] == ["id", "name", "category", "status"] and {r[1] for r in rows[1:]} == {"导出一", "导出二"}
-    shut = list(csv.reader(io.StringIO(api.get("/admin/multistore/merchants/export?format=csv&status=shut", user=platform).get_data().decode("utf-8-sig"))))
+    shut = list(
+        csv.reader(
+            io.StringIO(
+                api.get("/admin/multistore/merchants/export?format=csv&status=shut", user=platform)
+                .get_data()
+                .decode("utf-8-sig")
+            )
+        )
+    )
     assert [r[1] for r in shut[1:]] == ["导出二"]
     x = api.get("/admin/multistore/merchants/export?format=xlsx", user=platform)
     ws = load_workbook(io.BytesIO(x.get_data())).active
@@ -178,8 +201,12 @@ def test_delete_merchant(app, api, ms, factory, platform):
     addr = factory.address(buyer)
     order_ids = []
     for i in range(2):
-        resp = api.post("/checkout/place", user=buyer, json={"items": [{"sku_id": sku_id, "quantity": 2}], "address_id": addr.id},
-                        headers={"Idempotency-Key": f"delete-test-{i}"})
+        resp = api.post(
+            "/checkout/place",
+            user=buyer,
+            json={"items": [{"sku_id": sku_id, "quantity": 2}], "address_id": addr.id},
+            headers={"Idempotency-Key": f"delete-test-{i}"},
+        )
         assert resp.status_code == 201, resp.json
         order_ids.append(resp.json["orders"][0]["id"])
     paid = db.session.get(Order, order_ids[0])
@@ -194,7 +221,9 @@ def test_delete_merchant(app, api, ms, factory, platform):
     db.session.expire_all()
     assert db.session.get(Merchant, m.id).deleted_at is not None
     assert db.session.get(Order, order_ids[1]).status == "closed"
-    event = db.session.execute(select(OrderEvent).where(OrderEvent.order_id == order_ids[1], OrderEvent.to_status == "closed")).scalar_one()
+    event = db.session.execute(
+        select(OrderEvent).where(OrderEvent.order_id == order_ids[1], OrderEvent.to_status == "closed")
+    ).scalar_one()
     assert event.actor_role == "system"
     assert db.session.get(Order, order_ids[0]).status == "paid"
     assert db.session.get(Sku, sku_id).stock == 8  # the unpaid order's 2 came back
@@ -202,9 +231,16 @@ def test_delete_merchant(app, api, ms, factory, platform):
     for user in (clerk, admin):
         assert api.get("/merchant/dashboard", user=user).status_code == 403
     assert db.session.execute(select(MerchantMember).where(MerchantMember.merchant_id == m.id)).first() is None
-    assert api.post(f"/admin/orders/{order_ids[0]}/ship", user=platform, json={"carrier": "顺丰", "tracking_no": "SF1"}).status_code == 200
+    assert (
+        api.post(
+            f"/admin/orders/{order_ids[0]}/ship", user=platform, json={"carrier": "顺丰", "tracking_no": "SF1"}
+        ).status_code
+        == 200
+    )
     assert api.delete(f"/admin/multistore/merchants/{m.id}", user=platform).status_code == 409
-    assert [i["id"] for i in api.get("/admin/multistore/merchants?status=deleted", user=platform).json["items"]] == [m.id]
+    assert [i["id"] for i in api.get("/admin/multistore/merchants?status=deleted", user=platform).json["items"]] == [
+        m.id
+    ]
     assert api.get("/admin/multistore/merchants", user=platform).json["items"] == []
     assert api.get("/shops", user=buyer).json["items"] == []
     # the former admin may open a shop again
@@ -218,7 +254,11 @@ def test_read_only_console(client, login, ms, platform):
     assert client.get("/merchant/").status_code == 403
     assert client.post(f"/console/multistore/merchants/{m.id}/view").status_code == 302
     page = client.get("/merchant/")
-    assert page.status_code == 200 and "只读店" in page.get_data(as_text=True) and "readonly-tag" in page.get_data(as_text=True)
+    assert (
+        page.status_code == 200
+        and "只读店" in page.get_data(as_text=True)
+        and "readonly-tag" in page.get_data(as_text=True)
+    )
     assert client.get("/merchant/profile").status_code == 200
     assert client.post("/merchant/profile", data={"name": "改名"}).status_code == 403
     assert client.post("/merchant/staff", data={"phone": "1"}).status_code == 403
@@ -260,27 +300,59 @@ def test_profile_api(api, ms, platform):
     db.session.commit()
     m = ms.merchant("资料店", fields={"license": "L1", "wx": "old"})
     admin = ms.admin_of(m)
-    body = {"name": "资料店2", "category": "咖啡", "logo": "https://img/logo.png", "images": ["https://img/1.png"], "intro": "介绍",
-            "hours": "09:00-21:30", "avg_spend": 3500, "address": "西湖区", "lat": 30.27, "lng": 120.15,
-            "service_phone": "0571-1234", "service_wechat": "shopwx", "announcement": "公" * 100,
-            "returns_enabled": False, "return_address": "退货地址", "return_recipient": "王五", "return_phone": "13900000000",
-            "fields": {"wx": "new"}}
+    body = {
+        "name": "资料店2",
+        "category": "咖啡",
+        "logo": "https://img/logo.png",
+        "images": ["https://img/1.png"],
+        "intro": "介绍",
+        "hours": "09:00-21:30",
+        "avg_spend": 3500,
+        "address": "西湖区",
+        "lat": 30.27,
+        "lng": 120.15,
+        "service_phone": "0571-1234",
+        "service_wechat": "shopwx",
+        "announcement": "公" * 100,
+        "returns_enabled": False,
+        "return_address": "退货地址",
+        "return_recipient": "王五",
+        "return_phone": "13900000000",
+        "fields": {"wx": "new"},
+    }
     resp = api.patch("/merchant/profile", user=admin, json=body)
     assert resp.status_code == 200, resp.json
     got = resp.json
-    assert got["name"] == "资料店2" and got["avg_spend"] == 3500 and got["lat"] == 30.27 and got["returns_enabled"] is False
+    assert (
+        got["name"] == "资料店2"
+        and got["avg_spend"] == 3500
+        and got["lat"] == 30.27
+        and got["returns_enabled"] is False
+    )
     assert {f["key"]: f["value"] for f in got["application_fields"]} == {"license": "L1", "wx": "new"}
     too_long = api.patch("/merchant/profile", user=admin, json={"announcement": "公" * 101})
     assert too_long.status_code == 422 and too_long.json["field"] == "announcement"
-    for bad, field in (({"fields": {"license": "L2"}}, "fields.license"), ({"fields": {"wx": ""}}, "fields.wx"),
-                       ({"status": "open"}, "status"), ({"stars": 5}, "stars"), ({"hours": "9点到5点"}, "hours"),
-                       ({"avg_spend": 12.5}, "avg_spend"), ({"lat": 95}, "lat"), ({"lat": None, "lng": 120.0}, "lat"),
-                       ({"name": ""}, "name"), ({"returns_enabled": "no"}, "returns_enabled")):
+    for bad, field in (
+        ({"fields": {"license": "L2"}}, "fields.license"),
+        ({"fields": {"wx": ""}}, "fields.wx"),
+        ({"status": "open"}, "status"),
+        ({"stars": 5}, "stars"),
+        ({"hours": "9点到5点"}, "hours"),
+        ({"avg_spend": 12.5}, "avg_spend"),
+        ({"lat": 95}, "lat"),
+        ({"lat": None, "lng": 120.0}, "lat"),
+        ({"name": ""}, "name"),
+        ({"returns_enabled": "no"}, "returns_enabled"),
+    ):
         r = api.patch("/merchant/profile", user=admin, json=bad)
         assert r.status_code == 422 and r.json["field"] == field, (bad, r.json)
     db.session.expire_all()
     fresh = db.session.get(Merchant, m.id)
-    assert fresh.announcement == "公" * 100 and fresh.fields == {"license": "L1", "wx": "new"} and fresh.hours == "09:00-21:30"
+    assert (
+        fresh.announcement == "公" * 100
+        and fresh.fields == {"license": "L1", "wx": "new"}
+        and fresh.hours == "09:00-21:30"
+    )
     assert api.patch("/merchant/profile", user=admin, json={"hours": ""}).json["hours"] == "00:00-24:00"
     clerk = ms.clerk(m)
     assert api.get("/merchant/profile", user=clerk).status_code == 403
@@ -293,12 +365,26 @@ def test_profile_page(client, login, ms):
     m = ms.merchant("页资料")
     login(ms.admin_of(m))
     assert client.get("/merchant/profile").status_code == 200
-    form = {"name": "页资料", "hours": "08:00-20:00", "avg_spend": "35.50", "lat": "31.2", "lng": "121.4", "announcement": "欢迎",
-            "returns_enabled": "1", "images": "https://a/1.png\nhttps://a/2.png"}
+    form = {
+        "name": "页资料",
+        "hours": "08:00-20:00",
+        "avg_spend": "35.50",
+        "lat": "31.2",
+        "lng": "121.4",
+        "announcement": "欢迎",
+        "returns_enabled": "1",
+        "images": "https://a/1.png\nhttps://a/2.png",
+    }
     assert client.post("/merchant/profile", data=form).status_code == 302
     db.session.expire_all()
     fresh = db.session.get(Merchant, m.id)
-    assert (fresh.avg_spend, fresh.lat, fresh.hours, fresh.images, fresh.returns_enabled) == (3550, 31.2, "08:00-20:00", ["https://a/1.png", "https://a/2.png"], True)
+    assert (fresh.avg_spend, fresh.lat, fresh.hours, fresh.images, fresh.returns_enabled) == (
+        3550,
+        31.2,
+        "08:00-20:00",
+        ["https://a/1.png", "https://a/2.png"],
+        True,
+    )
     bad = client.post("/merchant/profile", data={**form, "announcement": "长" * 101})
     assert bad.status_code == 422 and 'data-field="announcement"' in bad.get_data(as_text=True)
     db.session.expire_all()
@@ -313,7 +399,12 @@ def test_announcements(api, client, login, ms, platform):
     a = api.post("/admin/multistore/announcements", user=platform, json={"title": "春节放假", "body": "2月停发"})
     assert a.status_code == 201
     assert api.post("/admin/multistore/announcements", user=platform, json={"title": ""}).json["field"] == "title"
-    assert api.patch(f"/admin/multistore/announcements/{a.json['id']}", user=platform, json={"title": "春节安排"}).json["title"] == "春节安排"
+    assert (
+        api.patch(f"/admin/multistore/announcements/{a.json['id']}", user=platform, json={"title": "春节安排"}).json[
+            "title"
+        ]
+        == "春节安排"
+    )
     m = ms.merchant()
     clerk = ms.clerk(m)
     assert [x["title"] for x in api.get("/merchant/dashboard", user=clerk).json["announcements"]] == ["春节安排"]
@@ -375,7 +466,12 @@ def test_menus(client, login, ms, platform):
     """Console menus: platform entries; merchant entries by permission."""
     login(platform)
     html = client.get("/console/multistore/merchants").get_data(as_text=True)
-    for path in ("/console/multistore/merchants", "/console/multistore/applications", "/console/multistore/onboarding", "/console/multistore/announcements"):
+    for path in (
+        "/console/multistore/merchants",
+        "/console/multistore/applications",
+        "/console/multistore/onboarding",
+        "/console/multistore/announcements",
+    ):
         assert f'href="{path}"' in html
     m = ms.merchant()
     login(ms.admin_of(m))

@@ -40,7 +40,12 @@ def test_sorts_and_fields(api, ms):
     assert "关闭店" not in names and "未审店" not in names and "休息店" in names
     assert names.index("北京店") < names.index("远店") < names.index("中店") < names.index("近店")
     item = next(i for i in newest["items"] if i["name"] == "近店")
-    assert item["stars"] == 5 and item["avg_spend"] == 2000 and item["hours"] == "09:00-21:00" and item["category"] == "餐饮"
+    assert (
+        item["stars"] == 5
+        and item["avg_spend"] == 2000
+        and item["hours"] == "09:00-21:00"
+        and item["category"] == "餐饮"
+    )
     assert item["lat"] == 30.251 and item["distance_m"] is None and item["url"] == f"/shops/{shops['近店'].id}"
     assert next(i for i in newest["items"] if i["name"] == "休息店")["status"] == "resting"
     by_name = [i["name"] for i in api.get("/shops?sort=name").json["items"]]

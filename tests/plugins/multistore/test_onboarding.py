@@ -35,9 +35,13 @@ def test_rules_and_fields_crud(api, platform):
     assert dup.status_code == 409 and dup.json["field"] == "key"
     bad = api.post("/admin/multistore/application-fields", user=platform, json={"key": "Bad Key", "label": "x"})
     assert bad.status_code == 422 and bad.json["field"] == "key"
-    extra = api.post("/admin/multistore/application-fields", user=platform, json={"key": "a", "label": "x", "color": "red"})
+    extra = api.post(
+        "/admin/multistore/application-fields", user=platform, json={"key": "a", "label": "x", "color": "red"}
+    )
     assert extra.status_code == 422 and extra.json["field"] == "color"
-    patched = api.patch(f"/admin/multistore/application-fields/{f['id']}", user=platform, json={"required": False, "label": "执照"})
+    patched = api.patch(
+        f"/admin/multistore/application-fields/{f['id']}", user=platform, json={"required": False, "label": "执照"}
+    )
     assert patched.status_code == 200 and patched.json["required"] is False and patched.json["label"] == "执照"
     assert api.delete(f"/admin/multistore/application-fields/{f['id']}", user=platform).status_code == 204
     assert api.delete(f"/admin/multistore/application-fields/{f['id']}", user=platform).status_code == 404
@@ -54,14 +58,28 @@ def test_apply_review_approve(api, platform, factory):
     assert mine["application"] is None and mine["can_apply"] is True and mine["rules"]["review"] is True
     missing = api.post("/shops/application", user=member, json={"name": "一号店", "agree": True})
     assert missing.status_code == 422 and missing.json["field"] == "fields.license"
-    no_agree = api.post("/shops/application", user=member, json={"name": "一号店", "agree": False, "fields": {"license": "http://x/l.png"}})
+    no_agree = api.post(
+        "/shops/application",
+        user=member,
+        json={"name": "一号店", "agree": False, "fields": {"license": "http://x/l.png"}},
+    )
     assert no_agree.status_code == 422 and no_agree.json["field"] == "agree"
-    unknown = api.post("/shops/application", user=member, json={"name": "一号店", "agree": True, "fields": {"license": "x", "nope": "1"}})
+    unknown = api.post(
+        "/shops/application",
+        user=member,
+        json={"name": "一号店", "agree": True, "fields": {"license": "x", "nope": "1"}},
+    )
     assert unknown.status_code == 422 and unknown.json["field"] == "fields.nope"
     assert db.session.execute(select(Merchant)).first() is None  # nothing half-written
-    resp = api.post("/shops/application", user=member, json={"name": "一号店", "category": "餐饮", "agree": True, "fields": {"license": "http://x/l.png"}})
+    resp = api.post(
+        "/shops/application",
+        user=member,
+        json={"name": "一号店", "category": "餐饮", "agree": True, "fields": {"license": "http://x/l.png"}},
+    )
     assert resp.status_code == 201 and resp.json["status"] == "pending" and resp.json["console_url"] is None
-    again = api.post("/shops/application", user=member, json={"name": "二号店", "agree": True, "fields": {"license": "x"}})
+    again = api.post(
+        "/shops/application", user=member, json={"name": "二号店", "agree": True, "fields": {"license": "x"}}
+    )
     assert again.status_code == 409
     assert api.get("/merchant/dashboard", user=member).status_code == 403
     listed = api.get("/admin/multistore/applications?status=pending", user=platform).json["items"]
@@ -70,13 +88,22 @@ def test_apply_review_approve(api, platform, factory):
     assert ok.status_code == 200 and ok.json["status"] == "approved" and ok.json["approved_at"]
     assert api.post(f"/admin/multistore/applications/{resp.json['id']}/approve", user=platform).status_code == 409
     mine = api.get("/shops/application", user=member).json
-    assert mine["application"]["status"] == "approved" and mine["application"]["console_url"] == "/merchant/" and mine["can_apply"] is False
+    assert (
+        mine["application"]["status"] == "approved"
+        and mine["application"]["console_url"] == "/merchant/"
+        and mine["can_apply"] is False
+    )
     dash = api.get("/merchant/dashboard", user=member)
     assert dash.status_code == 200 and dash.json["role"] == "admin" and dash.json["merchant"]["name"] == "一号店"
     assert dash.json["merchant"]["stars"] == 5 and dash.json["merchant"]["status"] == "open"
     member_row = db.session.execute(select(MerchantMember).where(MerchantMember.user_id == member.id)).scalar_one()
     assert member_row.role == "admin"
-    assert api.post("/shops/application", user=member, json={"name": "三号店", "agree": True, "fields": {"license": "x"}}).status_code == 409
+    assert (
+        api.post(
+            "/shops/application", user=member, json={"name": "三号店", "agree": True, "fields": {"license": "x"}}
+        ).status_code
+        == 409
+    )
 
 
 def test_reject_then_reapply(api, platform, factory):
@@ -91,7 +118,12 @@ def test_reject_then_reapply(api, platform, factory):
     assert mine["application"]["reject_reason"] == "资料不全" and mine["can_apply"] is True
     assert api.get("/merchant/dashboard", user=member).status_code == 403
     again = api.post("/shops/application", user=member, json={"name": "小店2", "agree": True})
-    assert again.status_code == 201 and again.json["id"] == app_id and again.json["status"] == "pending" and again.json["reject_reason"] == ""
+    assert (
+        again.status_code == 201
+        and again.json["id"] == app_id
+        and again.json["status"] == "pending"
+        and again.json["reject_reason"] == ""
+    )
     assert db.session.execute(select(Merchant).where(Merchant.owner_id == member.id)).scalars().all().__len__() == 1
 
 
@@ -165,15 +197,25 @@ def test_reject_web_and_rules_page(client, login, factory, platform):
     login(platform)
     assert client.get("/console/multistore/onboarding").status_code == 200
     client.post("/console/multistore/onboarding", data={"agreement": "协议A", "review": "1"})
-    client.post("/console/multistore/onboarding/fields", data={"key": "wx", "label": "微信", "kind": "text", "editable": "1", "sort": "2"})
+    client.post(
+        "/console/multistore/onboarding/fields",
+        data={"key": "wx", "label": "微信", "kind": "text", "editable": "1", "sort": "2"},
+    )
     from jishi_multistore import onboarding
 
     assert onboarding.agreement() == "协议A" and onboarding.review_enabled() is True
     (field,) = onboarding.fields()
     assert field.key == "wx" and field.editable and not field.required and field.sort == 2
-    client.post(f"/console/multistore/onboarding/fields/{field.id}", data={"key": "wx", "label": "微信号", "kind": "text", "required": "1", "sort": "3"})
+    client.post(
+        f"/console/multistore/onboarding/fields/{field.id}",
+        data={"key": "wx", "label": "微信号", "kind": "text", "required": "1", "sort": "3"},
+    )
     db.session.expire_all()
-    assert onboarding.fields()[0].label == "微信号" and onboarding.fields()[0].required and not onboarding.fields()[0].editable
+    assert (
+        onboarding.fields()[0].label == "微信号"
+        and onboarding.fields()[0].required
+        and not onboarding.fields()[0].editable
+    )
     member = factory.user()
     login(member)
     assert "协议A" in client.get("/shops/apply").get_data(as_text=True)

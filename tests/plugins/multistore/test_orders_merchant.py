@@ -49,7 +49,14 @@ def test_merchant_lists_and_filters_its_orders(api, factory, ms):
     assert api.get(f"/merchant/orders?number={xb.number}", user=admin).json["items"] == []  # B's order
     assert [o["id"] for o in api.get("/merchant/orders?phone=13811112222", user=admin).json["items"]] == [xa.id]
     today = date.today()
-    assert len(api.get(f"/merchant/orders?start={today - timedelta(days=1)}&end={today + timedelta(days=1)}", user=admin).json["items"]) == 2
+    assert (
+        len(
+            api.get(
+                f"/merchant/orders?start={today - timedelta(days=1)}&end={today + timedelta(days=1)}", user=admin
+            ).json["items"]
+        )
+        == 2
+    )
     assert api.get(f"/merchant/orders?start={today + timedelta(days=1)}", user=admin).json["items"] == []
     r = api.get(f"/merchant/orders?start={today}&end={today - timedelta(days=1)}", user=admin)
     assert r.status_code == 422 and r.json["field"] == "start"
@@ -57,7 +64,9 @@ def test_merchant_lists_and_filters_its_orders(api, factory, ms):
     # keyset pages
     page = api.get("/merchant/orders?limit=1", user=admin).json
     assert [o["id"] for o in page["items"]] == [ya.id] and page["next_cursor"]
-    assert [o["id"] for o in api.get(f"/merchant/orders?limit=1&cursor={page['next_cursor']}", user=admin).json["items"]] == [xa.id]
+    assert [
+        o["id"] for o in api.get(f"/merchant/orders?limit=1&cursor={page['next_cursor']}", user=admin).json["items"]
+    ] == [xa.id]
 
 
 def test_order_detail_and_another_merchants_order_is_404(api, factory, ms):
@@ -85,7 +94,12 @@ def test_ship_one_order(api, factory, ms):
     a, b, clerk, xa, xb, ya, sa = world(api, factory, ms)
     r = api.post(f"/merchant/orders/{xa.id}/ship", user=clerk, json={"carrier": "顺丰", "tracking_no": ""})
     assert r.status_code == 422 and r.json["field"] == "tracking_no"
-    assert api.post(f"/merchant/orders/{xa.id}/ship", user=clerk, json={"carrier": "x" * 41, "tracking_no": "1"}).status_code == 422
+    assert (
+        api.post(
+            f"/merchant/orders/{xa.id}/ship", user=clerk, json={"carrier": "x" * 41, "tracking_no": "1"}
+        ).status_code
+        == 422
+    )
     r = api.post(f"/merchant/orders/{xa.id}/ship", user=clerk, json={"carrier": "顺丰", "tracking_no": "SF123"})
     assert r.status_code == 200, r.json
     assert r.json["status"] == "shipped" and r.json["delivery"]["tracking_no"] == "SF123"
@@ -95,7 +109,12 @@ def test_ship_one_order(api, factory, ms):
     db.session.expire_all()
     assert db.session.get(Order, xa.id).tracking_no == "SF123"
     # An unpaid order cannot ship.
-    assert api.post(f"/merchant/orders/{ya.id}/ship", user=clerk, json={"carrier": "顺丰", "tracking_no": "SF2"}).status_code == 409
+    assert (
+        api.post(
+            f"/merchant/orders/{ya.id}/ship", user=clerk, json={"carrier": "顺丰", "tracking_no": "SF2"}
+        ).status_code
+        == 409
+    )
 
 
 def test_batch_ship_reports_each_order(api, factory, ms):
@@ -144,7 +163,9 @@ def test_status_changes_along_the_state_machine(api, factory, ms):
     assert r.json["events"][-1]["actor_role"] == "seller" and r.json["events"][-1]["note"] == "买家要求"
     db.session.expire_all()
     assert db.session.get(Sku, sa.id).stock == stock + 2
-    r = api.post(f"/merchant/orders/{xa.id}/status", user=admin, json={"name": "ship", "carrier": "圆通", "tracking_no": "YT1"})
+    r = api.post(
+        f"/merchant/orders/{xa.id}/status", user=admin, json={"name": "ship", "carrier": "圆通", "tracking_no": "YT1"}
+    )
     assert r.status_code == 200 and r.json["status"] == "shipped" and r.json["moves"] == ["receive"]
     r = api.post(f"/merchant/orders/{xa.id}/status", user=admin, json={"name": "receive"})
     assert r.status_code == 200 and r.json["status"] == "received"
@@ -186,12 +207,26 @@ def test_console_list_ship_batch_and_packing_slips(api, client, factory, ms, log
     assert ya.number not in client.get("/merchant/orders?status=paid").get_data(as_text=True)
     # print one and several
     slip = client.get(f"/merchant/orders/packing-slip?ids={xa.id}")
-    assert slip.status_code == 200 and "@media print" in slip.get_data(as_text=True) and xa.number in slip.get_data(as_text=True)
-    both = client.get(f"/merchant/orders/packing-slip?order_id={xa.id}&order_id={ya.id}&order_id={xb.id}").get_data(as_text=True)
+    assert (
+        slip.status_code == 200
+        and "@media print" in slip.get_data(as_text=True)
+        and xa.number in slip.get_data(as_text=True)
+    )
+    both = client.get(f"/merchant/orders/packing-slip?order_id={xa.id}&order_id={ya.id}&order_id={xb.id}").get_data(
+        as_text=True
+    )
     assert both.count('class="slip"') == 2 and xb.number not in both
     assert client.get(f"/merchant/orders/packing-slip?ids={xb.id}").status_code == 404
     # batch ship from the list's form
-    r = client.post("/merchant/orders/ship-batch", data={"order_id": [str(xa.id), str(ya.id)], "carrier": "顺丰", f"tracking-{xa.id}": "SF77", f"tracking-{ya.id}": "SF78"})
+    r = client.post(
+        "/merchant/orders/ship-batch",
+        data={
+            "order_id": [str(xa.id), str(ya.id)],
+            "carrier": "顺丰",
+            f"tracking-{xa.id}": "SF77",
+            f"tracking-{ya.id}": "SF78",
+        },
+    )
     assert r.status_code in (302, 303)
     db.session.expire_all()
     assert db.session.get(Order, xa.id).status == "shipped" and db.session.get(Order, xa.id).tracking_no == "SF77"
@@ -211,7 +246,9 @@ def test_console_ship_one_shows_errors(api, client, factory, ms, login):
     """MS10: the detail page's ship form refuses a missing tracking number."""
     a, b, clerk, xa, xb, ya, sa = world(api, factory, ms)
     login(ms.admin_of(a))
-    r = client.post(f"/merchant/orders/{xa.id}/ship", data={"carrier": "顺丰", "tracking_no": ""}, follow_redirects=True)
+    r = client.post(
+        f"/merchant/orders/{xa.id}/ship", data={"carrier": "顺丰", "tracking_no": ""}, follow_redirects=True
+    )
     assert r.status_code == 200
     db.session.expire_all()
     assert db.session.get(Order, xa.id).status == "paid"
@@ -233,9 +270,18 @@ def test_platform_lists_every_merchant_order_and_filters(api, factory, ms):
     place(api, buyer, [(own, 1)], factory.address(buyer), "own")
     r = api.get("/admin/multistore/orders", user=platform)
     assert r.status_code == 200
-    assert {(o["id"], o["merchant_name"]) for o in r.json["items"]} == {(xa.id, "甲店"), (xb.id, "乙店"), (ya.id, "甲店")}
-    assert {o["id"] for o in api.get(f"/admin/multistore/orders?merchant_id={b.id}", user=platform).json["items"]} == {xb.id}
-    assert {o["id"] for o in api.get(f"/admin/multistore/orders?merchant_id={a.id}&status=paid", user=platform).json["items"]} == {xa.id}
+    assert {(o["id"], o["merchant_name"]) for o in r.json["items"]} == {
+        (xa.id, "甲店"),
+        (xb.id, "乙店"),
+        (ya.id, "甲店"),
+    }
+    assert {o["id"] for o in api.get(f"/admin/multistore/orders?merchant_id={b.id}", user=platform).json["items"]} == {
+        xb.id
+    }
+    assert {
+        o["id"]
+        for o in api.get(f"/admin/multistore/orders?merchant_id={a.id}&status=paid", user=platform).json["items"]
+    } == {xa.id}
     assert api.get("/admin/multistore/orders", user=ms.admin_of(a)).status_code == 403
     r = api.get(f"/admin/multistore/orders/{xb.id}", user=platform)
     assert r.status_code == 200 and r.json["merchant_name"] == "乙店"
@@ -286,7 +332,11 @@ def test_platform_close_waits_for_open_after_sales(api, factory, ms):
     a, b, clerk, xa, xb, ya, sa = world(api, factory, ms)
     platform = factory.admin()
     buyer = db.session.get(type(platform), xa.user_id)
-    r = api.post("/refunds", user=buyer, json={"order_id": xa.id, "kind": "refund_only", "lines": [{"order_line_id": xa.lines[0].id, "quantity": 1}]})
+    r = api.post(
+        "/refunds",
+        user=buyer,
+        json={"order_id": xa.id, "kind": "refund_only", "lines": [{"order_line_id": xa.lines[0].id, "quantity": 1}]},
+    )
     assert r.status_code == 201
     r = api.post(f"/admin/multistore/orders/{xa.id}/close", user=platform)
     assert r.status_code == 409 and r.json["field"] == "status"

@@ -29,7 +29,12 @@ def test_disabled_plugin_leaves_a_single_store_shop(app, client, api, factory):
     a = factory.product(seller_id=1, price=1000)
     b = factory.product(seller_id=2, price=2000)
     items = [{"sku_id": a.skus[0].id, "quantity": 1}, {"sku_id": b.skus[0].id, "quantity": 1}]
-    resp = api.post("/checkout/place", user=buyer, json={"items": items, "address_id": address.id}, headers={"Idempotency-Key": "one"})
+    resp = api.post(
+        "/checkout/place",
+        user=buyer,
+        json={"items": items, "address_id": address.id},
+        headers={"Idempotency-Key": "one"},
+    )
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     assert len(body["payments"]) == 1 and len(body["orders"]) == 1

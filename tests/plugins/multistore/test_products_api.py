@@ -116,7 +116,9 @@ def test_platform_catalog_only_and_nothing_half_written(api, world):
         assert r.status_code == 422, (field, r.json)
         assert r.json["field"] == field, r.json
     set_settings({"multistore.product_params": "产地\n保质期"})
-    r = api.post(P, user=world["a1"], json=body(world, params=[{"name": "产地", "value": "x"}, {"name": "颜色", "value": "红"}]))
+    r = api.post(
+        P, user=world["a1"], json=body(world, params=[{"name": "产地", "value": "x"}, {"name": "颜色", "value": "红"}])
+    )
     assert r.status_code == 422 and r.json["field"] == "params.1.name"
     assert product_count() == before
     assert db.session.execute(select(func.count()).select_from(ProductState)).scalar_one() == 0
@@ -173,7 +175,11 @@ def test_timed_listing_runs_in_the_worker(app, api, world):
     assert run_listing_job(app) == "0 listed"
     assert db.session.get(Product, pid).on_shelf is False
     # time passes
-    db.session.execute(ProductState.__table__.update().where(ProductState.product_id == pid).values(list_at=utcnow() - timedelta(minutes=1)))
+    db.session.execute(
+        ProductState.__table__.update()
+        .where(ProductState.product_id == pid)
+        .values(list_at=utcnow() - timedelta(minutes=1))
+    )
     db.session.commit()
     assert run_listing_job(app) == "1 listed"
     assert db.session.get(Product, pid).on_shelf is True
@@ -293,7 +299,10 @@ def test_platform_list_pin_unlist_delete(api, world, ms, factory):
     items = api.get(A, user=admin).json["items"]
     assert [i["name"] for i in items] == ["C", "B", "A"]
     assert {i["name"]: i["merchant"]["name"] for i in items} == {"A": "一号店", "B": "二号店", "C": "一号店"}
-    assert [i["name"] for i in api.get(A, user=admin, query_string={"merchant_id": world["m1"].id}).json["items"]] == ["C", "A"]
+    assert [i["name"] for i in api.get(A, user=admin, query_string={"merchant_id": world["m1"].id}).json["items"]] == [
+        "C",
+        "A",
+    ]
     assert [i["name"] for i in api.get(A, user=admin, query_string={"review_status": "pending"}).json["items"]] == ["C"]
 
     assert api.post(f"{A}/{a.id}/pin", user=admin).json["pinned"] is True

@@ -23,9 +23,21 @@ def _world(ms, factory):
 
 def form(cat, **kw):
     data = {
-        "action": "save", "name": "龙井", "subtitle": "", "category_id": str(cat.id), "tags": ["春茶"], "params": "产地: 杭州",
-        "specs": "", "description": "", "images": "", "listing": "on_approval", "list_at": "", "sku_count": "1",
-        "sku-0-price": "12.50", "sku-0-stock": "8", "sku-0-is_active": "1",
+        "action": "save",
+        "name": "龙井",
+        "subtitle": "",
+        "category_id": str(cat.id),
+        "tags": ["春茶"],
+        "params": "产地: 杭州",
+        "specs": "",
+        "description": "",
+        "images": "",
+        "listing": "on_approval",
+        "list_at": "",
+        "sku_count": "1",
+        "sku-0-price": "12.50",
+        "sku-0-stock": "8",
+        "sku-0-is_active": "1",
     }
     data.update(kw)
     return data
@@ -166,6 +178,6 @@ def test_shop_page_shows_pinned_products_first(app, client, ms, factory):
     products.set_pinned(top, True)
     html = client.get(f"/shops/{m1.id}").get_data(as_text=True)
     assert "shop-pinned" in html
-    pinned = html[html.index("shop-pinned"):]
+    pinned = html[html.index("shop-pinned") :]
     pinned = pinned[: pinned.index("</section>")]
     assert "招牌茶" in pinned and "普通茶" not in pinned

@@ -63,7 +63,11 @@ def test_withdrawal_lifecycle(app, api, factory, ms):
     r = api.post("/merchant/withdrawals", user=admin, json={"amount": 3000, "account": ALIPAY})
     assert r.status_code == 201, r.json
     first = r.json
-    assert first["status"] == "pending" and first["method"] == "alipay" and first["account"]["account"] == "zhang@example.com"
+    assert (
+        first["status"] == "pending"
+        and first["method"] == "alipay"
+        and first["account"]["account"] == "zhang@example.com"
+    )
     fin = api.get("/merchant/finance", user=admin).json
     assert (fin["withdrawable"], fin["pending_payout"], fin["paid_out"]) == (7000, 3000, 0)
     assert fin["account"]["method"] == "alipay" and fin["next_allowed_day"]
@@ -76,7 +80,9 @@ def test_withdrawal_lifecycle(app, api, factory, ms):
     assert r.status_code == 201 and r.json["account"] == {**ALIPAY, "bank": ""}
     second = r.json
     # Platform review.
-    assert api.post(f"/admin/multistore/withdrawals/{first['id']}/pay", user=platform).status_code == 409  # not approved yet
+    assert (
+        api.post(f"/admin/multistore/withdrawals/{first['id']}/pay", user=platform).status_code == 409
+    )  # not approved yet
     assert api.post(f"/admin/multistore/withdrawals/{first['id']}/approve", user=admin).status_code == 403
     r = api.post(f"/admin/multistore/withdrawals/{first['id']}/approve", user=platform)
     assert r.status_code == 200 and r.json["status"] == "approved"
@@ -87,7 +93,12 @@ def test_withdrawal_lifecycle(app, api, factory, ms):
     assert r.status_code == 422 and r.json["field"] == "reason"
     r = api.post(f"/admin/multistore/withdrawals/{second['id']}/reject", user=platform, json={"reason": "账户信息有误"})
     assert r.status_code == 200 and r.json["status"] == "rejected" and r.json["reject_reason"] == "账户信息有误"
-    assert api.post(f"/admin/multistore/withdrawals/{second['id']}/reject", user=platform, json={"reason": "x"}).status_code == 409
+    assert (
+        api.post(
+            f"/admin/multistore/withdrawals/{second['id']}/reject", user=platform, json={"reason": "x"}
+        ).status_code
+        == 409
+    )
     fin = api.get("/merchant/finance", user=admin).json
     assert (fin["withdrawable"], fin["pending_payout"], fin["paid_out"]) == (7000, 0, 3000)
     # Records and filters.
@@ -95,7 +106,10 @@ def test_withdrawal_lifecycle(app, api, factory, ms):
     assert [w["id"] for w in api.get("/merchant/withdrawals?status=paid", user=admin).json["items"]] == [first["id"]]
     assert api.get("/merchant/withdrawals?method=bank", user=admin).json["items"] == []
     assert api.get("/merchant/withdrawals?status=nope", user=admin).status_code == 422
-    assert [w["id"] for w in api.get("/admin/multistore/withdrawals?status=rejected&method=alipay", user=platform).json["items"]] == [second["id"]]
+    assert [
+        w["id"]
+        for w in api.get("/admin/multistore/withdrawals?status=rejected&method=alipay", user=platform).json["items"]
+    ] == [second["id"]]
     assert api.get(f"/merchant/withdrawals/{first['id']}", user=admin).json["status"] == "paid"
 
 
@@ -106,15 +120,26 @@ def test_change_account_and_other_merchants(app, api, factory, ms):
     earning(factory, ms, m1, 5000)
     earning(factory, ms, m2, 5000)
     a1, a2, platform = ms.admin_of(m1), ms.admin_of(m2), factory.admin()
-    r = api.put("/merchant/withdraw-account", user=a1, json={"method": "bank", "name": "李四", "account": "6222000011112222", "bank": "工商银行"})
+    r = api.put(
+        "/merchant/withdraw-account",
+        user=a1,
+        json={"method": "bank", "name": "李四", "account": "6222000011112222", "bank": "工商银行"},
+    )
     assert r.status_code == 200 and r.json["bank"] == "工商银行"
-    assert api.put("/merchant/withdraw-account", user=a1, json={"method": "paypal", "name": "x", "account": "y"}).status_code == 422
+    assert (
+        api.put(
+            "/merchant/withdraw-account", user=a1, json={"method": "paypal", "name": "x", "account": "y"}
+        ).status_code
+        == 422
+    )
     w1 = api.post("/merchant/withdrawals", user=a1, json={"amount": 600}).json
     assert w1["method"] == "bank"
     w2 = api.post("/merchant/withdrawals", user=a2, json={"amount": 700, "account": ALIPAY}).json
     assert api.get(f"/merchant/withdrawals/{w2['id']}", user=a1).status_code == 404
     assert [w["id"] for w in api.get("/merchant/withdrawals", user=a1).json["items"]] == [w1["id"]]
-    assert [w["id"] for w in api.get(f"/admin/multistore/withdrawals?merchant_id={m2.id}", user=platform).json["items"]] == [w2["id"]]
+    assert [
+        w["id"] for w in api.get(f"/admin/multistore/withdrawals?merchant_id={m2.id}", user=platform).json["items"]
+    ] == [w2["id"]]
 
 
 def test_interval_of_five_days(app, factory, ms, monkeypatch):
@@ -146,7 +171,12 @@ def test_rules_agreement_minimum_and_bad_input(app, api, factory, ms):
     m = ms.merchant()
     earning(factory, ms, m, 2000)
     admin = ms.admin_of(m)
-    assert api.get("/merchant/finance", user=admin).json["rules"] == {"payout": "manual", "min_amount": 500, "interval_days": 1, "agreement": "提现协议正文"}
+    assert api.get("/merchant/finance", user=admin).json["rules"] == {
+        "payout": "manual",
+        "min_amount": 500,
+        "interval_days": 1,
+        "agreement": "提现协议正文",
+    }
     r = api.post("/merchant/withdrawals", user=admin, json={"amount": 1000, "account": ALIPAY})
     assert r.status_code == 422 and r.json["field"] == "agree"
     for bad in ("1000", 10.5, None, True, -5, 10**13):
@@ -154,7 +184,12 @@ def test_rules_agreement_minimum_and_bad_input(app, api, factory, ms):
         assert r.status_code == 422 and r.json["field"] == "amount", (bad, r.json)
     r = api.post("/merchant/withdrawals", user=admin, json={"amount": 2001, "account": ALIPAY, "agree": True})
     assert r.status_code == 409 and r.json["code"] == "insufficient"
-    assert api.post("/merchant/withdrawals", user=admin, json={"amount": 2000, "account": ALIPAY, "agree": True}).status_code == 201
+    assert (
+        api.post(
+            "/merchant/withdrawals", user=admin, json={"amount": 2000, "account": ALIPAY, "agree": True}
+        ).status_code
+        == 201
+    )
     assert db.session.scalar(select(db.func.count()).select_from(Withdrawal)) == 1
 
 
@@ -178,9 +213,18 @@ def test_settlement_overview(app, api, factory, ms):
     assert api.get("/admin/multistore/settlement", user=ms.admin_of(m1)).status_code == 403
     r = api.get("/admin/multistore/settlement", user=platform)
     assert r.status_code == 200
-    assert r.json["totals"] == {"withdrawals": 2, "paid_out": 5000, "pending_payout": 1000, "withdrawable": 3000, "non_withdrawable": 4000, "cod_collected": 0}
+    assert r.json["totals"] == {
+        "withdrawals": 2,
+        "paid_out": 5000,
+        "pending_payout": 1000,
+        "withdrawable": 3000,
+        "non_withdrawable": 4000,
+        "cod_collected": 0,
+    }
     rows = {row["merchant_id"]: row for row in r.json["merchants"]}
-    assert rows[m1.id]["merchant_name"] == "一号" and rows[m1.id]["paid_out"] == 5000 and rows[m1.id]["withdrawals"] == 2
+    assert (
+        rows[m1.id]["merchant_name"] == "一号" and rows[m1.id]["paid_out"] == 5000 and rows[m1.id]["withdrawals"] == 2
+    )
     assert rows[m2.id]["non_withdrawable"] == 4000 and rows[m2.id]["withdrawals"] == 0
     assert r.json["platform"]["commission"] == 1000
     r = api.get(f"/admin/multistore/settlement?merchant_id={m2.id}", user=platform)
@@ -209,11 +253,21 @@ def test_commission_settings_api(app, api, factory, ms):
     assert r.status_code == 200 and r.json["effective_bp"] == 250
     r = api.put(f"/admin/multistore/merchants/{m.id}/commission", user=platform, json={"rate_bp": 1500})
     assert r.json["effective_bp"] == 1500 and r.json["category_id"] == cat.id
-    assert api.put(f"/admin/multistore/merchants/{m.id}/commission", user=platform, json={"category_id": 999999}).status_code == 422
-    assert api.put(f"/admin/multistore/merchants/{m.id}/commission", user=ms.admin_of(m), json={"rate_bp": 0}).status_code == 403
+    assert (
+        api.put(
+            f"/admin/multistore/merchants/{m.id}/commission", user=platform, json={"category_id": 999999}
+        ).status_code
+        == 422
+    )
+    assert (
+        api.put(f"/admin/multistore/merchants/{m.id}/commission", user=ms.admin_of(m), json={"rate_bp": 0}).status_code
+        == 403
+    )
     listed = api.get("/admin/multistore/commissions", user=platform).json
     assert listed["default_bp"] == 600 and listed["merchants"][0]["rate_bp"] == 1500
-    r = api.put("/admin/multistore/commissions/categories", user=platform, json={"category_id": cat.id, "rate_bp": None})
+    r = api.put(
+        "/admin/multistore/commissions/categories", user=platform, json={"category_id": cat.id, "rate_bp": None}
+    )
     assert r.json["categories"] == []
     order = earning(factory, ms, m, 10000)
     ledger_view = api.get(f"/admin/multistore/merchants/{m.id}/ledger", user=platform).json

@@ -33,7 +33,9 @@ def _api_race(app, ms, m, amount, n):
 
     def request(i):
         client = app.test_client()
-        r = client.post("/api/v1/merchant/withdrawals", json={"amount": amount}, headers={"Authorization": f"Bearer {token}"})
+        r = client.post(
+            "/api/v1/merchant/withdrawals", json={"amount": amount}, headers={"Authorization": f"Bearer {token}"}
+        )
         return r.status_code, (r.get_json() or {}).get("code")
 
     return _race(app, n, request)
@@ -44,7 +46,9 @@ def _check_books(m):
     bal = ledger.balances(m.id)
     assert bal[ledger.AVAILABLE] >= 0
     assert set(journal_sums().values()) == {0}
-    taken = db.session.scalar(select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(Withdrawal.merchant_id == m.id))
+    taken = db.session.scalar(
+        select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(Withdrawal.merchant_id == m.id)
+    )
     assert bal[ledger.PAYOUT_PENDING] == taken
     return bal, taken
 

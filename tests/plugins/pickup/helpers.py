@@ -44,7 +44,9 @@ def pay(payment, *, twice=False):
 
         with current_app.test_request_context("/"):
             assert handle_notification("sandbox", dict(note)) == "success"
-            trade = db.session.execute(db.select(SandboxTrade).where(SandboxTrade.trade_no == note["trade_no"])).scalar_one()
+            trade = db.session.execute(
+                db.select(SandboxTrade).where(SandboxTrade.trade_no == note["trade_no"])
+            ).scalar_one()
             assert handle_notification("sandbox", dict(sandbox.notification_for(trade))) == "success"
         db.session.expire_all()
 

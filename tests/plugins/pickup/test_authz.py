@@ -87,8 +87,16 @@ def wrong_code_answer(case, resp, expected):
 def test_matrix(app, app_plugins, client, api, factory, pk, row: Row):
     """PU6/MS17: who may call what, own and other sellers' objects."""
     world = build_world(factory, pk, "multistore" in app_plugins)
-    authz.assert_row(row, world, client=client, api=api, principals=PRINCIPALS, owners=world.owners,
-                     allowed=lambda *case: expected_allowed(world, *case), check=wrong_code_answer)
+    authz.assert_row(
+        row,
+        world,
+        client=client,
+        api=api,
+        principals=PRINCIPALS,
+        owners=world.owners,
+        allowed=lambda *case: expected_allowed(world, *case),
+        check=wrong_code_answer,
+    )
 
 
 @pytest.mark.jishi_plugins("multistore", "pickup")

@@ -54,7 +54,12 @@ def test_single_point_used_without_choice_no_address(app, api, factory, pk):
     assert order.delivery_fee == 0 and order.pay_amount == 2000
     assert order.address is None
     data = order.delivery_data
-    assert data["point_id"] == p.id and data["name"] == "西湖店" and data["hours"] == "08:00-22:00" and data["phone"] == "0571-1"
+    assert (
+        data["point_id"] == p.id
+        and data["name"] == "西湖店"
+        and data["hours"] == "08:00-22:00"
+        and data["phone"] == "0571-1"
+    )
     assert data["address"] == "杭州市南山路 1 号"
     assert "西湖店" in order.delivery_label
 
@@ -86,8 +91,14 @@ def test_bad_point_is_a_problem(app, api, factory, pk, bad):
     pk.point(None, name="B店")
     inactive = pk.point(None, name="停用", is_active=False)
     other = pk.point(999, name="别家")
-    value = {"inactive": {"shop": inactive.id}, "other": {"shop": other.id}, "garbage": {"shop": "abc"},
-             "missing_id": {"shop": 2**40}, "not_a_dict": "x", "bool": {"shop": True}}[bad]
+    value = {
+        "inactive": {"shop": inactive.id},
+        "other": {"shop": other.id},
+        "garbage": {"shop": "abc"},
+        "missing_id": {"shop": 2**40},
+        "not_a_dict": "x",
+        "bool": {"shop": True},
+    }[bad]
     resp = _place(api, buyer, [(sku, 1)], {"shop": "pickup"}, {"pickup": value})
     assert resp.status_code == 422, resp.json
     assert resp.json["field"] == "options.pickup"
@@ -145,7 +156,13 @@ def test_cross_store_one_pickup_one_shipped(app, api, factory, pk, ms):
     preview = _preview(api, buyer, [(s1, 1), (s2, 1)])
     groups = {g["seller_id"]: g for g in preview.json["groups"]}
     assert "pickup" not in [o["code"] for o in groups[m2.id]["delivery_options"]]
-    resp = _place(api, buyer, [(s1, 1), (s2, 1)], {groups[m1.id]["key"]: "pickup", groups[m2.id]["key"]: "standard"}, address_id=address.id)
+    resp = _place(
+        api,
+        buyer,
+        [(s1, 1), (s2, 1)],
+        {groups[m1.id]["key"]: "pickup", groups[m2.id]["key"]: "standard"},
+        address_id=address.id,
+    )
     assert resp.status_code == 201, resp.json
     orders = {o.seller_id: o for o in db.session.execute(db.select(Order)).scalars()}
     assert orders[m1.id].delivery_method == "pickup" and orders[m1.id].address is None
@@ -165,7 +182,10 @@ def test_web_checkout_renders_point_select_and_places(app, client, factory, pk, 
     assert page.status_code == 200, page.status_code
     html = page.get_data(as_text=True)
     assert 'name="opt.pickup.shop"' in html and "B店" in html and 'value="pickup"' in html
-    resp = client.post("/checkout", data={"action": "place", "delivery-shop": "pickup", "opt.pickup.shop": str(b.id), "idempotency_key": "w1"})
+    resp = client.post(
+        "/checkout",
+        data={"action": "place", "delivery-shop": "pickup", "opt.pickup.shop": str(b.id), "idempotency_key": "w1"},
+    )
     assert resp.status_code in (302, 303), resp.status_code
     assert "/pay/" in resp.headers["Location"], resp.headers["Location"]
     order = db.session.execute(db.select(Order)).scalar_one()

@@ -142,7 +142,16 @@ def test_buyer_refund_request_then_refund_voids(app, api, factory, pk):
     buyer = db.session.get(User, order.user_id)
     admin = factory.admin()
     line = db.session.get(Order, order.id).lines[0]
-    resp = api.post("/refunds", user=buyer, json={"order_id": order.id, "kind": "refund_only", "lines": [{"order_line_id": line.id, "quantity": 1}], "reason": "不要了"})
+    resp = api.post(
+        "/refunds",
+        user=buyer,
+        json={
+            "order_id": order.id,
+            "kind": "refund_only",
+            "lines": [{"order_line_id": line.id, "quantity": 1}],
+            "reason": "不要了",
+        },
+    )
     assert resp.status_code == 201, resp.json
     refund_id = resp.json["id"]
     resp = api.post("/seller/pickup/verify", user=admin, json={"code": code.code})
@@ -200,6 +209,11 @@ def test_console_order_page_shows_point_not_code(app, client, factory, pk, login
 def test_openapi_lists_the_routes(app, client):
     """PU: the plugin's API is documented in the OpenAPI document."""
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    for path in ("/api/v1/seller/pickup/points", "/api/v1/seller/pickup/points/{point_id}", "/api/v1/seller/pickup/verify",
-                 "/api/v1/orders/{order_id}/pickup", "/api/v1/orders/{order_id}/pickup/qr.svg"):
+    for path in (
+        "/api/v1/seller/pickup/points",
+        "/api/v1/seller/pickup/points/{point_id}",
+        "/api/v1/seller/pickup/verify",
+        "/api/v1/orders/{order_id}/pickup",
+        "/api/v1/orders/{order_id}/pickup/qr.svg",
+    ):
         assert path in paths, path

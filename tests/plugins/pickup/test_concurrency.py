@@ -33,7 +33,9 @@ def test_same_code_verified_once(app, factory, pk, ms, clerks):
     pt = pk.point(m.id)
     order, code = pk.paid_pickup_order(factory, seller_id=m.id, product=ms.product(m, price=3000), pt=pt)
     clerk_ids = [ms.clerk(m).id for _ in range(clerks)]
-    scope = SellerScope(seller_id=m.id, name=m.name, role="clerk", permissions=frozenset({"orders"}), console="merchant")
+    scope = SellerScope(
+        seller_id=m.id, name=m.name, role="clerk", permissions=frozenset({"orders"}), console="merchant"
+    )
     text, order_id = code.code, order.id
 
     def verify(i):

@@ -40,6 +40,8 @@ def test_demo_mall(app, client):
     summary = _load()
     assert "pickup order with its pickup code" in summary
     merchants = db.session.execute(select(Merchant.id).where(Merchant.review_status == "approved")).scalars().all()
-    with_points = set(db.session.execute(select(PickupPoint.seller_id).where(PickupPoint.seller_id.is_not(None))).scalars())
+    with_points = set(
+        db.session.execute(select(PickupPoint.seller_id).where(PickupPoint.seller_id.is_not(None))).scalars()
+    )
     assert set(merchants) <= with_points
     assert db.session.execute(select(func.count(PickupCode.id))).scalar() == 1

@@ -7,7 +7,14 @@ import pytest
 from jishi.db import db
 from jishi_pickup.models import PickupPoint
 
-GOOD = {"name": "西湖店", "address": "杭州市南山路 1 号", "hours": "09:00-21:00", "phone": "0571-1234567", "lat": 30.25, "lng": 120.16}
+GOOD = {
+    "name": "西湖店",
+    "address": "杭州市南山路 1 号",
+    "hours": "09:00-21:00",
+    "phone": "0571-1234567",
+    "lat": 30.25,
+    "lng": 120.16,
+}
 
 
 def test_crud_api(app, api, factory):
@@ -18,7 +25,11 @@ def test_crud_api(app, api, factory):
     pid = resp.json["id"]
     assert resp.json["is_active"] is True and resp.json["lat"] == 30.25
     assert db.session.get(PickupPoint, pid).seller_id is None
-    resp = api.put(f"/seller/pickup/points/{pid}", user=admin, json={"hours": "10:00-20:00", "is_active": False, "lat": None, "lng": None})
+    resp = api.put(
+        f"/seller/pickup/points/{pid}",
+        user=admin,
+        json={"hours": "10:00-20:00", "is_active": False, "lat": None, "lng": None},
+    )
     assert resp.status_code == 200, resp.json
     assert resp.json["hours"] == "10:00-20:00" and resp.json["is_active"] is False and resp.json["lat"] is None
     assert resp.json["name"] == "西湖店"

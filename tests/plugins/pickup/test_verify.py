@@ -15,9 +15,16 @@ def _snapshot(order_id):
     db.session.expire_all()
     order = db.session.get(Order, order_id)
     code = db.session.execute(db.select(PickupCode).where(PickupCode.order_id == order_id)).scalar_one_or_none()
-    events = db.session.scalar(db.select(db.func.count()).select_from(OrderEvent).where(OrderEvent.order_id == order_id))
-    return (order.status, order.received_at, order.completed_at, events,
-            (code.status, code.used_at, code.used_by) if code else None)
+    events = db.session.scalar(
+        db.select(db.func.count()).select_from(OrderEvent).where(OrderEvent.order_id == order_id)
+    )
+    return (
+        order.status,
+        order.received_at,
+        order.completed_at,
+        events,
+        (code.status, code.used_at, code.used_by) if code else None,
+    )
 
 
 def test_platform_admin_verifies_shop_order(app, api, factory, pk):
@@ -32,7 +39,11 @@ def test_platform_admin_verifies_shop_order(app, api, factory, pk):
     db.session.expire_all()
     o = db.session.get(Order, order.id)
     assert o.status == "completed" and o.received_at is not None and o.completed_at is not None
-    events = db.session.execute(db.select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).scalars().all()
+    events = (
+        db.session.execute(db.select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id))
+        .scalars()
+        .all()
+    )
     assert [(e.from_status, e.to_status) for e in events][-2:] == [("paid", "received"), ("received", "completed")]
     assert events[-2].actor_id == admin.id and events[-2].actor_role == "platform"
     assert events[-1].actor_role == "system" and events[-1].note == "picked up"
@@ -48,7 +59,9 @@ def test_code_with_spaces_is_accepted(app, api, factory, pk):
     assert api.post("/seller/pickup/verify", user=admin, json={"code": spaced}).status_code == 200
 
 
-@pytest.mark.parametrize("bad", ["", "12345", "1234567890123", "abcdefghijkl", "１２３４５６７８９０１２", None, 123456789012, ["1"]])
+@pytest.mark.parametrize(
+    "bad", ["", "12345", "1234567890123", "abcdefghijkl", "１２３４５６７８９０１２", None, 123456789012, ["1"]]
+)
 def test_malformed_code_is_400(app, api, factory, pk, bad):
     """PU5: a malformed code: 400 naming field "code"; nothing changes."""
     order, _code = pk.paid_pickup_order(factory)
@@ -139,7 +152,11 @@ def test_merchant_clerk_verifies_own_and_not_other(app, api, factory, pk, ms):
     assert resp.status_code == 200, resp.json
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == "completed"
-    events = db.session.execute(db.select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).scalars().all()
+    events = (
+        db.session.execute(db.select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id))
+        .scalars()
+        .all()
+    )
     assert events[-2].actor_role == "seller" and events[-2].actor_id == clerk.id
 
 
@@ -158,7 +175,16 @@ def test_multistore_completion_settles(app, api, factory, pk, ms):
     assert len(kinds) >= 2, kinds  # paid, then settled on completion
 
 
-@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "JISHI_PICKUP_VERIFY_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": "memory://"}])
+@pytest.mark.parametrize(
+    "app_config",
+    [
+        {
+            "RATELIMIT_ENABLED": True,
+            "JISHI_PICKUP_VERIFY_RATE_LIMIT": "3 per minute",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    ],
+)
 def test_verify_is_rate_limited_per_user(app, api, client, factory, pk, login):
     """PU5: verification attempts are limited per user (API and page share
     the budget); another user keeps theirs."""

@@ -15,7 +15,13 @@ C = "/console/multistore"
 ROWS = [
     # --- member: apply, see the status
     Row("GET", "/api/v1/shops/application", "signed_in"),
-    Row("POST", "/api/v1/shops/application", "signed_in", json={"name": "新店", "agree": False}, note="422: agreement not accepted"),
+    Row(
+        "POST",
+        "/api/v1/shops/application",
+        "signed_in",
+        json={"name": "新店", "agree": False},
+        note="422: agreement not accepted",
+    ),
     Row("GET", "/shops/apply", "signed_in"),
     Row("POST", "/shops/apply", "signed_in", data={"name": "新店"}, note="422: agreement not accepted"),
     # --- platform API: rules, fields, review
@@ -28,7 +34,14 @@ ROWS = [
     Row("GET", f"{A}/applications", "platform"),
     Row("GET", f"{A}/applications/{{obj}}", "platform", obj="merchant"),
     Row("POST", f"{A}/applications/{{obj}}/approve", "platform", obj="merchant", note="409: already approved"),
-    Row("POST", f"{A}/applications/{{obj}}/reject", "platform", obj="merchant", json={"reason": "资料不全"}, note="409: already approved"),
+    Row(
+        "POST",
+        f"{A}/applications/{{obj}}/reject",
+        "platform",
+        obj="merchant",
+        json={"reason": "资料不全"},
+        note="409: already approved",
+    ),
     # --- platform console
     Row("GET", f"{C}/applications", "platform"),
     Row("GET", f"{C}/applications/{{obj}}", "platform", obj="merchant"),
@@ -37,6 +50,12 @@ ROWS = [
     Row("GET", f"{C}/onboarding", "platform"),
     Row("POST", f"{C}/onboarding", "platform", data={"agreement": "协议", "review": "1"}),
     Row("POST", f"{C}/onboarding/fields", "platform", data={"key": "wx", "label": "微信"}),
-    Row("POST", f"{C}/onboarding/fields/{{obj}}", "platform", obj="application_field", data={"key": "wx2", "label": "微信"}),
+    Row(
+        "POST",
+        f"{C}/onboarding/fields/{{obj}}",
+        "platform",
+        obj="application_field",
+        data={"key": "wx2", "label": "微信"},
+    ),
     Row("POST", f"{C}/onboarding/fields/{{obj}}/delete", "platform", obj="application_field"),
 ]
