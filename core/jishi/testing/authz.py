@@ -170,8 +170,8 @@ def run_row(
     """
     from jishi.db import db
 
-    owners = tuple(owners) if row.obj else (None,)
-    cases = [(who, owner) for who in principals for owner in owners]
+    tried: tuple[str | None, ...] = tuple(owners) if row.obj else (None,)
+    cases = [(who, owner) for who in principals for owner in tried]
     cases.sort(key=lambda c: allowed(row, *c) is True)  # denied first: allowed calls may change the world
     failures = []
     for who, owner in cases:

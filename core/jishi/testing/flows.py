@@ -94,7 +94,9 @@ def payment_of(obj):
     if isinstance(obj, str):
         return db.session.execute(db.select(PaymentOrder).where(PaymentOrder.number == obj)).scalar_one()
     if isinstance(obj, Order):
-        return db.session.get(Order, obj.id).payment
+        order = db.session.get(Order, obj.id)
+        assert order is not None, f"order {obj.id} is gone"
+        return order.payment
     return obj
 
 

@@ -36,6 +36,7 @@ def package_dir(package: ModuleType | str | Path) -> Path:
         import importlib
 
         package = importlib.import_module(package)
+    assert package.__file__ is not None, f"{package.__name__} is a namespace package"
     return Path(package.__file__).resolve().parent
 
 
