@@ -59,6 +59,7 @@ PUBLIC_API = (
     "jishi.testing.flows",
     "jishi.testing.authz",
     "jishi.testing.i18n",
+    "jishi.testing.browser",
 )
 
 

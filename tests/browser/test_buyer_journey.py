@@ -11,11 +11,7 @@ from __future__ import annotations
 from jishi.db import db
 from jishi.models import Order, Review
 from jishi.testing import factories
-
-
-def _submit(page, selector):
-    with page.expect_navigation():
-        page.click(selector)
+from jishi.testing.browser import submit
 
 
 def test_register_buy_pay_ship_receive_review(live_app, browser, shot):
@@ -36,28 +32,28 @@ def test_register_buy_pay_ship_receive_review(live_app, browser, shot):
     page.fill("input[name=phone]", "13912345678")
     page.fill("input[name=password]", "buyer12345")
     page.fill("input[name=password2]", "buyer12345")
-    _submit(page, "form.form button[type=submit]")
+    submit(page, "form.form button[type=submit]")
     shot(page, "registered")
 
     page.fill("form.search input[name=q]", "茶")
-    _submit(page, "form.search button[type=submit]")
+    submit(page, "form.search button[type=submit]")
     assert page.locator("a.product-card").count() == 2  # one Chinese character: 青瓷茶杯, 景德镇茶壶
     shot(page, "search")
     page.fill("form.search input[name=q]", "龙井")
-    _submit(page, "form.search button[type=submit]")
+    submit(page, "form.search button[type=submit]")
     assert page.locator("a.product-card").count() == 1
 
     for name in ("西湖龙井", "青瓷茶杯"):
         page.goto(base + "/search?q=" + name)
-        _submit(page, "a.product-card")
+        submit(page, "a.product-card")
         assert name in page.inner_text("h1")
-        _submit(page, "form.add-to-cart button.btn-secondary")
+        submit(page, "form.add-to-cart button.btn-secondary")
     page.goto(base + "/cart")
     assert page.locator("form.cart input[name=selected]").count() == 2
     shot(page, "cart")
 
-    _submit(page, "button[name=action][value=checkout]")
-    _submit(page, "a[href*='addresses/new']")
+    submit(page, "button[name=action][value=checkout]")
+    submit(page, "a[href*='addresses/new']")
     for field, value in {
         "name": "李雷",
         "phone": "13912345678",
@@ -67,15 +63,15 @@ def test_register_buy_pay_ship_receive_review(live_app, browser, shot):
         "detail": "龙井路 1 号",
     }.items():
         page.fill(f"input[name={field}]", value)
-    _submit(page, "form.form button[type=submit]")
+    submit(page, "form.form button[type=submit]")
     assert "/checkout" in page.url
     shot(page, "checkout")
-    _submit(page, "button[name=action][value=place]")
+    submit(page, "button[name=action][value=place]")
     shot(page, "pay")
-    _submit(page, "form.pay-methods button[type=submit]")
+    submit(page, "form.pay-methods button[type=submit]")
     assert "sandbox-gateway" in page.url
     shot(page, "gateway")
-    _submit(page, "button[name=action][value=pay]")
+    submit(page, "button[name=action][value=pay]")
     shot(page, "paid")
 
     with live_app.app_context():
@@ -92,22 +88,22 @@ def test_register_buy_pay_ship_receive_review(live_app, browser, shot):
     admin.goto(base + "/login")
     admin.fill("input[name=phone]", "13800000000")
     admin.fill("input[name=password]", "admin1234")
-    _submit(admin, "form.form button[type=submit]")
+    submit(admin, "form.form button[type=submit]")
     admin.goto(f"{base}/console/orders/{order_id}")
     admin.fill("input[name=carrier]", "顺丰速运")
     admin.fill("input[name=tracking_no]", "SF1234567890")
-    _submit(admin, "form.row-form button[type=submit]")
+    submit(admin, "form.row-form button[type=submit]")
     shot(admin, "console-shipped")
     with live_app.app_context():
         assert db.session.get(Order, order_id).status == "shipped"
 
     page.goto(f"{base}/orders/{order_id}")
     assert "SF1234567890" in page.content()
-    _submit(page, "form[action$='/receive'] button")
+    submit(page, "form[action$='/receive'] button")
     shot(page, "received")
-    _submit(page, "a[href*='/review']")
+    submit(page, "a[href*='/review']")
     page.fill("textarea[name=content]", "茶香浓郁，包装精美。")
-    _submit(page, "form.form button[type=submit]")
+    submit(page, "form.form button[type=submit]")
     shot(page, "reviewed")
 
     with live_app.app_context():

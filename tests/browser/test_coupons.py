@@ -13,13 +13,9 @@ import pytest
 from jishi.db import db, utcnow
 from jishi.models import PaymentOrder
 from jishi.testing import factories
+from jishi.testing.browser import submit
 
 pytestmark = pytest.mark.jishi_plugins("multistore", "coupons")
-
-
-def _submit(page, selector):
-    with page.expect_navigation():
-        page.click(selector)
 
 
 def test_claim_platform_coupon_and_use_it_across_two_merchants(live_app, browser, shot):
@@ -55,13 +51,13 @@ def test_claim_platform_coupon_and_use_it_across_two_merchants(live_app, browser
     page.goto(base + "/login")
     page.fill("input[name=phone]", "13900000013")
     page.fill("input[name=password]", "secret123")
-    _submit(page, "form.form button[type=submit]")
+    submit(page, "form.form button[type=submit]")
 
     # 1. The claim centre: claim the platform coupon.
     page.goto(base + "/coupons")
     assert "平台满100减10" in page.content()
     shot(page, "claim-centre")
-    _submit(page, f"form[action$='/coupons/{template_id}/claim'] button")
+    submit(page, f"form[action$='/coupons/{template_id}/claim'] button")
     assert "已领取" in page.content()
     shot(page, "claimed")
     page.goto(base + "/account/coupons")
@@ -71,9 +67,9 @@ def test_claim_platform_coupon_and_use_it_across_two_merchants(live_app, browser
     # 2. Goods of two merchants in the cart; the checkout preselects the coupon.
     for product_id in (tea, cup):
         page.goto(f"{base}/product/{product_id}")
-        _submit(page, "form.add-to-cart button.btn-secondary")
+        submit(page, "form.add-to-cart button.btn-secondary")
     page.goto(base + "/cart")
-    _submit(page, "button[name=action][value=checkout]")
+    submit(page, "button[name=action][value=checkout]")
     select = page.locator("select[name='opt.coupons.platform']")
     assert select.count() == 1
     with live_app.app_context():
@@ -83,7 +79,7 @@ def test_claim_platform_coupon_and_use_it_across_two_merchants(live_app, browser
     shot(page, "checkout-coupon-preselected")
 
     # 3. Place and check the allocation: 10 yuan over 80 + 40 -> 6.67 + 3.33.
-    _submit(page, "button[name=action][value=place]")
+    submit(page, "button[name=action][value=place]")
     shot(page, "pay")
     with live_app.app_context():
         [payment] = db.session.execute(db.select(PaymentOrder)).scalars().all()

@@ -11,20 +11,9 @@ import pytest
 from jishi.db import db, utcnow
 from jishi.models import Order
 from jishi.testing import factories
+from jishi.testing.browser import sign_in, submit
 
 pytestmark = pytest.mark.jishi_plugins("flashsale")
-
-
-def _submit(page, selector):
-    with page.expect_navigation():
-        page.click(selector)
-
-
-def _login(page, base, phone):
-    page.goto(base + "/login")
-    page.fill("input[name=phone]", phone)
-    page.fill("input[name=password]", "secret123")
-    _submit(page, "form.form button[type=submit]")
 
 
 def test_buy_in_a_flash_sale_with_the_countdown(live_app, browser, shot):
@@ -55,7 +44,7 @@ def test_buy_in_a_flash_sale_with_the_countdown(live_app, browser, shot):
 
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
-    _login(page, base, "13700000001")
+    sign_in(page, base, "13700000001")
     page.goto(f"{base}/product/{product_id}")
     box = page.locator(".flashsale-box")
     assert box.count() == 1
@@ -68,15 +57,15 @@ def test_buy_in_a_flash_sale_with_the_countdown(live_app, browser, shot):
     assert "¥99.00" in box.inner_text()
     shot(page, "product-countdown")
 
-    _submit(page, "button[data-flashsale-buy]")
+    submit(page, "button[data-flashsale-buy]")
     assert "/flashsale/checkout" in page.url
     assert "¥99.00" in page.inner_text(".checkout-bar")
     shot(page, "checkout")
-    _submit(page, "button[data-flashsale-place]")
+    submit(page, "button[data-flashsale-place]")
     shot(page, "pay")
-    _submit(page, "form.pay-methods button[type=submit]")
+    submit(page, "form.pay-methods button[type=submit]")
     assert "sandbox-gateway" in page.url
-    _submit(page, "button[name=action][value=pay]")
+    submit(page, "button[name=action][value=pay]")
     shot(page, "paid")
     with live_app.app_context():
         order = db.session.execute(db.select(Order).where(Order.user_id == a_id)).scalar_one()
@@ -89,7 +78,7 @@ def test_buy_in_a_flash_sale_with_the_countdown(live_app, browser, shot):
 
     ctx_b = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page_b = ctx_b.new_page()
-    _login(page_b, base, "13700000002")
+    sign_in(page_b, base, "13700000002")
     page_b.goto(f"{base}/product/{product_id}")
     assert "已售罄" in page_b.inner_text(".flashsale-box")
     shot(page_b, "sold-out")

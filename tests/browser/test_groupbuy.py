@@ -10,28 +10,17 @@ import pytest
 from jishi.db import db, utcnow
 from jishi.models import Order
 from jishi.testing import factories
+from jishi.testing.browser import sign_in, submit
 
 pytestmark = pytest.mark.jishi_plugins("groupbuy")
 
 
-def _submit(page, selector):
-    with page.expect_navigation():
-        page.click(selector)
-
-
-def _login(page, base, phone):
-    page.goto(base + "/login")
-    page.fill("input[name=phone]", phone)
-    page.fill("input[name=password]", "secret123")
-    _submit(page, "form.form button[type=submit]")
-
-
 def _place_and_pay(page, shot, who):
-    _submit(page, "button[data-groupbuy-place]")
+    submit(page, "button[data-groupbuy-place]")
     shot(page, f"{who}-pay")
-    _submit(page, "form.pay-methods button[type=submit]")
+    submit(page, "form.pay-methods button[type=submit]")
     assert "sandbox-gateway" in page.url
-    _submit(page, "button[name=action][value=pay]")
+    submit(page, "button[name=action][value=pay]")
     shot(page, f"{who}-paid")
 
 
@@ -66,11 +55,11 @@ def test_open_share_join_succeed(live_app, browser, shot):
 
     ctx_a = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = ctx_a.new_page()
-    _login(page, base, "13700000001")
+    sign_in(page, base, "13700000001")
     page.goto(f"{base}/product/{product_id}")
     assert page.locator(".groupbuy-box").count() == 1
     shot(page, "a-product")
-    _submit(page, "button[data-groupbuy-start]")
+    submit(page, "button[data-groupbuy-start]")
     assert "/groupbuy/checkout" in page.url
     shot(page, "a-checkout")
     _place_and_pay(page, shot, "a")
@@ -82,17 +71,17 @@ def test_open_share_join_succeed(live_app, browser, shot):
         token = group.token
     page.goto(f"{base}/orders/{order_a.id}")
     shot(page, "a-order")
-    _submit(page, ".groupbuy-order a")
+    submit(page, ".groupbuy-order a")
     share_url = page.input_value("input[data-share-url]")
     assert share_url.endswith(f"/groupbuy/groups/{token}")
     shot(page, "a-share")
 
     ctx_b = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
     page_b = ctx_b.new_page()
-    _login(page_b, base, "13700000002")
+    sign_in(page_b, base, "13700000002")
     page_b.goto(f"{base}/groupbuy/groups/{token}")
     shot(page_b, "b-share-page")
-    _submit(page_b, "button[data-groupbuy-join]")
+    submit(page_b, "button[data-groupbuy-join]")
     assert "group_token=" in page_b.url
     shot(page_b, "b-checkout")
     _place_and_pay(page_b, shot, "b")

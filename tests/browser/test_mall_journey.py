@@ -14,22 +14,9 @@ import pytest
 from jishi.db import db
 from jishi.models import Order, PaymentOrder
 from jishi.testing import factories
+from jishi.testing.browser import sign_in, submit
 
 pytestmark = pytest.mark.jishi_plugins("multistore")
-
-
-def _submit(page, selector):
-    with page.expect_navigation():
-        page.click(selector)
-
-
-def _login(context, base, phone, password):
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=phone]", phone)
-    page.fill("input[name=password]", password)
-    _submit(page, "form.form button[type=submit]")
-    return page
 
 
 def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
@@ -50,22 +37,22 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
 
     # 1. A member applies (申请开店).
     member = browser.new_context(viewport=viewport, locale="zh-CN")
-    page = _login(member, base, "13700000002", "secret123")
+    page = sign_in(member, base, "13700000002", "secret123")
     page.goto(base + "/shops/apply")
     page.fill("input[name=name]", "龙井茶庄")
     page.fill("input[name=category]", "茶叶")
     page.check("input[name=agree]")
     shot(page, "apply")
-    _submit(page, "form.form button[type=submit]")
+    submit(page, "form.form button[type=submit]")
     shot(page, "applied")
 
     # 2. The platform approves.
     platform = browser.new_context(viewport=viewport, locale="zh-CN")
-    admin = _login(platform, base, "13800000000", "admin1234")
+    admin = sign_in(platform, base, "13800000000", "admin1234")
     admin.goto(base + "/console/multistore/applications")
     shot(admin, "applications")
-    _submit(admin, "a[href*='/console/multistore/applications/']")
-    _submit(admin, "form[action$='/approve'] button")
+    submit(admin, "a[href*='/console/multistore/applications/']")
+    submit(admin, "form[action$='/approve'] button")
     shot(admin, "approved")
     with live_app.app_context():
         shop = db.session.execute(db.select(Merchant).where(Merchant.name == "龙井茶庄")).scalar_one()
@@ -80,13 +67,13 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
     page.fill("input[name='sku-0-price']", "128.00")
     page.fill("input[name='sku-0-stock']", "10")
     shot(page, "product-form")
-    _submit(page, "button[name=action][value=save]")
+    submit(page, "button[name=action][value=save]")
     shot(page, "product-submitted")
 
     # 4. The platform approves the product; it goes on sale.
     admin.goto(base + "/console/multistore/products/review")
     shot(admin, "product-review")
-    _submit(admin, "form[action$='/approve'] button")
+    submit(admin, "form[action$='/approve'] button")
     with live_app.app_context():
         from jishi.models import Product
 
@@ -97,21 +84,21 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
 
     # 5. A buyer buys from both merchants in one checkout and pays once.
     shopper = browser.new_context(viewport=viewport, locale="zh-CN")
-    buy = _login(shopper, base, "13700000003", "secret123")
+    buy = sign_in(shopper, base, "13700000003", "secret123")
     buy.goto(base + "/shops")
     shot(buy, "shop-list")
     for product_id in (tea_id, cup_id):
         buy.goto(f"{base}/product/{product_id}")
-        _submit(buy, "form.add-to-cart button.btn-secondary")
+        submit(buy, "form.add-to-cart button.btn-secondary")
     buy.goto(base + "/cart")
     assert "龙井茶庄" in buy.content() and "青瓷茶具店" in buy.content()
     shot(buy, "cart-two-shops")
-    _submit(buy, "button[name=action][value=checkout]")
+    submit(buy, "button[name=action][value=checkout]")
     shot(buy, "checkout-two-orders")
-    _submit(buy, "button[name=action][value=place]")
+    submit(buy, "button[name=action][value=place]")
     shot(buy, "pay")
-    _submit(buy, "form.pay-methods button[type=submit]")
-    _submit(buy, "button[name=action][value=pay]")
+    submit(buy, "form.pay-methods button[type=submit]")
+    submit(buy, "button[name=action][value=pay]")
     shot(buy, "paid")
     with live_app.app_context():
         [payment] = db.session.execute(db.select(PaymentOrder)).scalars().all()
@@ -126,7 +113,7 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
     for ctx_page, order_id, tracking in (
         (page, tea_order, "SF0001"),
         (
-            _login(browser.new_context(viewport=viewport, locale="zh-CN"), base, cups_admin_phone, "secret123"),
+            sign_in(browser.new_context(viewport=viewport, locale="zh-CN"), base, cups_admin_phone, "secret123"),
             cup_order,
             "YT0002",
         ),
@@ -135,7 +122,7 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
         ctx_page.goto(f"{base}/merchant/orders/{order_id}")
         ctx_page.fill("input[name=carrier]", "顺丰速运")
         ctx_page.fill("input[name=tracking_no]", tracking)
-        _submit(ctx_page, "form[action$='/ship'] button")
+        submit(ctx_page, "form[action$='/ship'] button")
         shot(ctx_page, f"shipped-{tracking}")
     # A merchant cannot open the other's order.
     assert page.goto(f"{base}/merchant/orders/{cup_order}").status == 404
@@ -144,10 +131,10 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
     #    merchant's withdrawable balance appears.
     buy.goto(f"{base}/orders/{tea_order}")
     assert "龙井茶庄" in buy.content()
-    _submit(buy, "form[action$='/receive'] button")
+    submit(buy, "form[action$='/receive'] button")
     shot(buy, "received")
     admin.goto(f"{base}/console/multistore/orders/{tea_order}")
-    _submit(admin, "form[action$='/complete'] button")
+    submit(admin, "form[action$='/complete'] button")
     shot(admin, "completed")
     with live_app.app_context():
         assert db.session.get(Order, tea_order).status == "completed"

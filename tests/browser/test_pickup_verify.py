@@ -13,22 +13,9 @@ import pytest
 from jishi.db import db
 from jishi.models import Order
 from jishi.testing import factories
+from jishi.testing.browser import sign_in, submit
 
 pytestmark = pytest.mark.jishi_plugins("multistore", "pickup")
-
-
-def _submit(page, selector):
-    with page.expect_navigation():
-        page.click(selector)
-
-
-def _login(context, base, phone, password):
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=phone]", phone)
-    page.fill("input[name=password]", password)
-    _submit(page, "form.form button[type=submit]")
-    return page
 
 
 def test_buyer_picks_up_and_clerk_verifies(live_app, browser, shot):
@@ -55,18 +42,18 @@ def test_buyer_picks_up_and_clerk_verifies(live_app, browser, shot):
 
     # 1. The buyer checks out for pickup at the second point, and pays.
     shopper = browser.new_context(viewport=viewport, locale="zh-CN")
-    buy = _login(shopper, base, "13900000011", "secret123")
+    buy = sign_in(shopper, base, "13900000011", "secret123")
     buy.goto(f"{base}/product/{tea_id}")
-    _submit(buy, "form.add-to-cart button.btn-secondary")
+    submit(buy, "form.add-to-cart button.btn-secondary")
     buy.goto(base + "/cart")
-    _submit(buy, "button[name=action][value=checkout]")
+    submit(buy, "button[name=action][value=checkout]")
     key = f"seller:{shop_id}"
     buy.select_option(f"select[name='delivery-{key}']", "pickup")
     buy.select_option(f"select[name='opt.pickup.{key}']", str(second_id))
     shot(buy, "checkout-pickup")
-    _submit(buy, "button[name=action][value=place]")
-    _submit(buy, "form.pay-methods button[type=submit]")
-    _submit(buy, "button[name=action][value=pay]")
+    submit(buy, "button[name=action][value=place]")
+    submit(buy, "form.pay-methods button[type=submit]")
+    submit(buy, "button[name=action][value=pay]")
     with live_app.app_context():
         order = db.session.execute(db.select(Order)).scalar_one()
         assert order.status == "paid" and order.delivery_method == "pickup"
@@ -81,21 +68,21 @@ def test_buyer_picks_up_and_clerk_verifies(live_app, browser, shot):
 
     # 2. The clerk signs in, opens the verification page and enters the code.
     counter = browser.new_context(viewport=viewport, locale="zh-CN")
-    clerk = _login(counter, base, "13900000012", "secret123")
+    clerk = sign_in(counter, base, "13900000012", "secret123")
     clerk.goto(base + "/merchant/")
     clerk.click("nav.console-menu a[href='/seller/pickup/verify']")
     clerk.wait_for_selector("form.pickup-verify")
     shot(clerk, "verify-page")
     clerk.fill("form.pickup-verify input[name=code]", f"{code[:4]} {code[4:8]} {code[8:]}")
     shot(clerk, "code-entered")
-    _submit(clerk, "form.pickup-verify button[type=submit]")
+    submit(clerk, "form.pickup-verify button[type=submit]")
     assert clerk.locator(".pickup-done").is_visible()
     assert "核销成功" in clerk.content()
     shot(clerk, "verified")
 
     # 3. The same code again is refused.
     clerk.fill("form.pickup-verify input[name=code]", code)
-    _submit(clerk, "form.pickup-verify button[type=submit]")
+    submit(clerk, "form.pickup-verify button[type=submit]")
     assert "已被核销" in clerk.content()
     shot(clerk, "used-again")
     with live_app.app_context():

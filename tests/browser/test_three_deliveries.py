@@ -9,13 +9,9 @@ import pytest
 from jishi.db import commit, db
 from jishi.models import PaymentOrder
 from jishi.testing import factories
+from jishi.testing.browser import submit
 
 pytestmark = pytest.mark.jishi_plugins("multistore", "delivery_express", "pickup", "delivery_local")
-
-
-def _submit(page, selector):
-    with page.expect_navigation():
-        page.click(selector)
 
 
 def test_checkout_with_express_pickup_and_local(live_app, browser, shot):
@@ -71,12 +67,12 @@ def test_checkout_with_express_pickup_and_local(live_app, browser, shot):
     page.goto(base + "/login")
     page.fill("input[name=phone]", "13700000009")
     page.fill("input[name=password]", "secret123")
-    _submit(page, "form.form button[type=submit]")
+    submit(page, "form.form button[type=submit]")
     for product_id in ids:
         page.goto(f"{base}/product/{product_id}")
-        _submit(page, "form.add-to-cart button.btn-secondary")
+        submit(page, "form.add-to-cart button.btn-secondary")
     page.goto(base + "/cart")
-    _submit(page, "button[name=action][value=checkout]")
+    submit(page, "button[name=action][value=checkout]")
     shot(page, "three-shops-checkout")
 
     def group(name):
@@ -95,14 +91,14 @@ def test_checkout_with_express_pickup_and_local(live_app, browser, shot):
     assert codes("同城店C") == ["express", "local"]
     group("自提店B").locator("select[name^='delivery-']").select_option("pickup")
     group("同城店C").locator("select[name^='delivery-']").select_option("local")
-    _submit(page, "button[name=action][value=refresh]")
+    submit(page, "button[name=action][value=refresh]")
     assert group("自提店B").locator("select[name^='opt.pickup.']").input_value()
     assert group("同城店C").locator("select[name^='opt.local_slot.']").input_value()
     shot(page, "three-methods-chosen")
-    _submit(page, "button[name=action][value=place]")
+    submit(page, "button[name=action][value=place]")
     shot(page, "three-methods-pay")
-    _submit(page, "form.pay-methods button[type=submit]")
-    _submit(page, "button[name=action][value=pay]")
+    submit(page, "form.pay-methods button[type=submit]")
+    submit(page, "button[name=action][value=pay]")
     shot(page, "three-methods-paid")
 
     with live_app.app_context():

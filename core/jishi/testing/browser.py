@@ -1,0 +1,29 @@
+"""Helpers for browser tests driven by Playwright (headless Chromium): a
+form submit that waits for the next page, and signing in through the login
+form. Playwright is imported by your tests, not here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The password of users the factories create.
+PASSWORD = "secret123"
+
+
+def submit(page: Any, selector: str) -> None:
+    """Click ``selector`` (a submit button or link) and wait for the page it
+    leads to."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
+def sign_in(page: Any, base: str, phone: str, password: str = PASSWORD) -> Any:
+    """Sign in on ``page`` (or a new page of a browser context) through the
+    storefront's login form at ``base``; returns the page."""
+    if not hasattr(page, "goto"):  # a BrowserContext
+        page = page.new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=password]", password)
+    submit(page, "form.form button[type=submit]")
+    return page
