@@ -16,3 +16,43 @@ def test_nul_in_query_form_and_json_is_refused(app, client, api, factory):
     assert client.post("/login", data={"phone": "139\x00", "password": "x"}).status_code == 422
     # Ordinary input still works.
     assert api.get("/products?q=%E9%BE%99").status_code == 200
+
+
+def _raw_json(api, path, user, text: str):
+    """``text`` as the JSON body, exactly as written (``\\ud800`` escapes stay
+    escapes); PATCH for ``/me``, else POST."""
+    return api.client.open(
+        "/api/v1" + path,
+        method="PATCH" if path == "/me" else "POST",
+        data=text.encode(),
+        content_type="application/json",
+        headers=api.headers(user),
+    )
+
+
+def test_nul_and_lone_surrogate_in_json_name_the_field(app, api, factory):
+    """K14: a NUL or a lone surrogate (``"\\ud800x"``, text no UTF-8 holds: a 500
+    from PostgreSQL's driver) in any JSON string is a 422 naming the field,
+    nested ones by their path; the six characters ``\\u0000`` are text."""
+    buyer = factory.user()
+    address = factory.address(buyer)
+    sku = factory.product(name="龙井", price=1000).skus[0].id
+    cases = [
+        ('{"sku_id": SKU, "quantity": 1, "note": "a\\u0000b"}', "/cart/items", "note"),
+        ('{"name": "\\ud800x"}', "/me", "name"),
+        ('{"name": "x\\udfff"}', "/me", "name"),
+        (
+            '{"items": [{"sku_id": SKU, "quantity": 1}], "address_id": ADDR, "options": {"messages": {"k": "\\ud800"}}}',
+            "/checkout/preview",
+            "options.messages.k",
+        ),
+        ('{"\\ud800": 1}', "/me", "\\ud800"),
+    ]
+    for body, path, field in cases:
+        resp = _raw_json(api, path, buyer, body.replace("SKU", str(sku)).replace("ADDR", str(address.id)))
+        assert resp.status_code == 422, (body, resp.status_code, resp.get_json())
+        assert resp.get_json()["code"] == "invalid" and resp.get_json()["field"] == field, (body, resp.get_json())
+    # the six characters backslash-u-0-0-0-0 are ordinary text, stored as typed
+    resp = _raw_json(api, "/me", buyer, '{"name": "a\\\\u0000b"}')
+    assert resp.status_code == 200, resp.get_json()
+    assert api.get("/me", user=buyer).get_json()["name"] == "a\\u0000b"

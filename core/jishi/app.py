@@ -219,7 +219,9 @@ def _init_templates(app: Flask, ext: Jishi) -> None:
 def _refuse_nul() -> None:
     """Answer 422 naming the field for a NUL character in any query or form
     value or JSON body: no database stores it (PostgreSQL refuses it, SQLite
-    cuts the string there), so it would be a 500 or a silent truncation."""
+    cuts the string there), so it would be a 500 or a silent truncation;
+    likewise a lone surrogate in a JSON string (the driver cannot encode it).
+    The six characters ``\\u0000`` in a string are text, not a NUL."""
     from flask import request
 
     from jishi.errors import DomainError
@@ -233,9 +235,36 @@ def _refuse_nul() -> None:
             if "\x00" in value or "\x00" in key:
                 raise DomainError(key, _("Must not contain NUL characters."), code="invalid", status=422)
     if request.is_json:
-        raw = request.get_data(cache=True)
-        if b"\\u0000" in raw or b"\x00" in raw:
-            raise DomainError(None, _("Must not contain NUL characters."), code="invalid", status=422)
+        bad = _unstorable_text(request.get_json(silent=True))
+        if bad is not None:
+            field, nul = bad
+            message = _("Must not contain NUL characters.") if nul else _("Not valid text (a lone surrogate).")
+            raise DomainError(field, message, code="invalid", status=422)
+
+
+def _unstorable_text(value, path: str = "") -> tuple[str | None, bool] | None:
+    """The first string (key or value) of a parsed JSON body no database
+    stores, as ``(field, is_nul)``: one with a NUL, or with a lone surrogate
+    (``"\\ud800x"`` parses to text no UTF-8 can encode); its field is the dotted
+    path (``items.0.note``), None for the body itself."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return (path or None, True)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return (path or None, False)
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        key_text = key.encode("utf-8", "backslashreplace").decode() if isinstance(key, str) else str(key)
+        name = f"{path}.{key_text}" if path else key_text  # a lone surrogate named by its escape
+        bad = _unstorable_text(key, name) if isinstance(key, str) else None
+        if bad is None:
+            bad = _unstorable_text(item, name)
+        if bad is not None:
+            return bad
+    return None
 
 
 def _register_blueprints(app: Flask, ext: Jishi) -> None:

@@ -6,6 +6,8 @@ help), so modules can mark strings at import time with ``lazy_gettext``.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import has_app_context
 from flask_babel import gettext as _gettext
 from flask_babel import lazy_gettext, ngettext  # noqa: F401 - re-exported
@@ -55,14 +57,37 @@ def to_shop_time(moment):
     return moment.astimezone(shop_timezone())
 
 
-def from_shop_time(moment):
-    """A time as stored (naive UTC): a naive ``moment`` is read as the shop's
-    local wall-clock time, an aware one keeps its offset."""
+#: The moments a shop stores (naive UTC), first and past the last: years 1000
+#: to 9998, so that every stored time can still be shown in any time zone and
+#: moved by days (near year 1 or 9999 an offset leaves the calendar).
+MIN_MOMENT = datetime(1000, 1, 1)
+MAX_MOMENT = datetime(9999, 1, 1)
+
+
+def naive_utc(moment):
+    """``moment`` as stored (naive UTC): an aware one is converted, a naive
+    one is taken as UTC already. Raises ``ValueError`` for a time outside
+    :data:`MIN_MOMENT` .. :data:`MAX_MOMENT` (``0001-01-01T00:00:00+01:01``
+    is no moment the calendar has); callers answer it naming their field."""
     from datetime import UTC
 
+    if moment.tzinfo is not None:
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueError("date and time out of range") from None
+    if not MIN_MOMENT <= moment < MAX_MOMENT:
+        raise ValueError("date and time out of range")
+    return moment
+
+
+def from_shop_time(moment):
+    """A time as stored (naive UTC): a naive ``moment`` is read as the shop's
+    local wall-clock time, an aware one keeps its offset. Raises
+    ``ValueError`` out of range (:func:`naive_utc`)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=shop_timezone())
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    return naive_utc(moment)
 
 
 def parse_shop_time(text):

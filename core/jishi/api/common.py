@@ -51,6 +51,31 @@ def QueryId(**kwargs):
     return fields.Integer(**kwargs)
 
 
+class UtcDateTime(fields.AwareDateTime):
+    """An ISO 8601 date-time loaded as stored (naive UTC): with an offset it
+    is converted, without one it is read as UTC (``default_timezone=None``:
+    an offset is required). A time the calendar cannot hold once converted
+    (``0001-01-01T00:00:00+01:01``) or outside the years 1000 to 9998 is a
+    422 naming the field, never an ``OverflowError``."""
+
+    default_error_messages = {"range": "Not a date and time between the years 1000 and 9998."}
+
+    def __init__(self, **kwargs):
+        from datetime import UTC
+
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from jishi.i18n import naive_utc
+
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return naive_utc(moment)
+        except ValueError:
+            raise self.make_error("range") from None
+
+
 try:  # orjson: a third of the time of json.dumps for a product page
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
@@ -251,6 +276,7 @@ __all__ = [
     "Money",
     "QueryId",
     "StrictInt",
+    "UtcDateTime",
     "abort",
     "fail",
     "first_field",

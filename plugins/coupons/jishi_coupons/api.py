@@ -16,7 +16,7 @@ import functools
 
 from flask_login import current_user
 from flask_smorest import Blueprint
-from jishi.api.common import Money, StrictInt, fail, login_required, not_found
+from jishi.api.common import Money, StrictInt, UtcDateTime, fail, login_required, not_found
 from jishi.checkout import entry as checkout_entry
 from jishi.checkout.entry import CheckoutArgsSchema, checkout_args
 from jishi.db import db
@@ -94,8 +94,8 @@ class CouponsTemplateArgs(Schema):
     scope_ids = fields.List(
         StrictInt(validate=validate.Range(min=1, max=MAX_ID)), load_default=list, validate=validate.Length(max=200)
     )
-    starts_at = fields.DateTime(required=True)
-    ends_at = fields.DateTime(required=True)
+    starts_at = UtcDateTime(required=True, metadata={"description": "ISO 8601; without an offset: UTC"})
+    ends_at = UtcDateTime(required=True)
     valid_days = StrictInt(allow_none=True, validate=validate.Range(min=1, max=service.MAX_DAYS))
     total_quantity = StrictInt(required=True, validate=validate.Range(min=1, max=service.MAX_QUANTITY))
     per_user_limit = StrictInt(load_default=1, validate=validate.Range(min=1, max=100))
@@ -127,8 +127,8 @@ class CouponsActivityArgs(Schema):
     scope_ids = fields.List(
         StrictInt(validate=validate.Range(min=1, max=MAX_ID)), load_default=list, validate=validate.Length(max=200)
     )
-    starts_at = fields.DateTime(required=True)
-    ends_at = fields.DateTime(required=True)
+    starts_at = UtcDateTime(required=True, metadata={"description": "ISO 8601; without an offset: UTC"})
+    ends_at = UtcDateTime(required=True)
 
 
 class CouponsUserCouponSchema(Schema):

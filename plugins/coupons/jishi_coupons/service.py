@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
+from jishi.i18n import naive_utc
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -72,11 +73,10 @@ def _dt(data: dict, key: str) -> datetime:
     value = data.get(key)
     if not isinstance(value, datetime):
         raise CouponError(key, _("%(field)s is required.", field=key))
-    if value.tzinfo is not None:
-        from datetime import UTC
-
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    try:
+        return naive_utc(value)
+    except ValueError:
+        raise CouponError(key, _("%(field)s is not a date and time.", field=key)) from None
 
 
 def _name(data: dict) -> str:

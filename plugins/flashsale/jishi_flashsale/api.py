@@ -22,8 +22,6 @@ use any product; a merchant's admin only its own products' activities
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask import request
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -32,6 +30,7 @@ from jishi.api.common import (
     Id,
     Money,
     StrictInt,
+    UtcDateTime,
     fail,
     first_field,
     idempotency_key,
@@ -79,10 +78,8 @@ class ActivityArgs(Schema):
         validate=validate.Range(min=0, max=service.MAX_LIMIT),
         metadata={"description": "units per buyer and flash SKU; 0: no limit"},
     )
-    starts_at = fields.AwareDateTime(
-        required=True, default_timezone=UTC, metadata={"description": "ISO 8601; without an offset: UTC"}
-    )
-    ends_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    starts_at = UtcDateTime(required=True, metadata={"description": "ISO 8601; without an offset: UTC"})
+    ends_at = UtcDateTime(required=True)
     enabled = fields.Boolean(load_default=True)
     skus = fields.List(fields.Nested(SkuArgs), required=True, validate=validate.Length(min=1, max=200))
 

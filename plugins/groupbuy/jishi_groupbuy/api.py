@@ -22,12 +22,10 @@ use any product; a merchant's admin only its own products' activities
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask_login import current_user
 from flask_smorest import Blueprint
 from jishi import promotions
-from jishi.api.common import Id, Money, StrictInt, fail, login_required, not_found
+from jishi.api.common import Id, Money, StrictInt, UtcDateTime, fail, login_required, not_found
 from jishi.db import commit, db
 from jishi.i18n import gettext as _
 from jishi.sellers import seller_api
@@ -64,10 +62,8 @@ class GroupBuyActivityArgs(Schema):
         validate=validate.Range(min=0, max=10000),
         metadata={"description": "units per buyer; 0: no limit"},
     )
-    starts_at = fields.AwareDateTime(
-        required=True, default_timezone=UTC, metadata={"description": "ISO 8601; without an offset: UTC"}
-    )
-    ends_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    starts_at = UtcDateTime(required=True, metadata={"description": "ISO 8601; without an offset: UTC"})
+    ends_at = UtcDateTime(required=True)
     enabled = fields.Boolean(load_default=True)
     skus = fields.List(fields.Nested(GroupBuySkuPriceSchema), required=True, validate=validate.Length(min=1, max=200))
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from jishi import promotions
@@ -44,7 +44,7 @@ from jishi.checkout.errors import CheckoutError
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import PriceRule, Problem
-from jishi.i18n import N_
+from jishi.i18n import N_, naive_utc
 from jishi.i18n import gettext as _
 from jishi.orders import state as order_state
 from jishi.orders.models import Order
@@ -192,7 +192,7 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
         raise GroupBuyError("starts_at", _("Enter the start time."))
     if not isinstance(ends, datetime):
         raise GroupBuyError("ends_at", _("Enter the end time."))
-    starts, ends = _naive_utc(starts), _naive_utc(ends)
+    starts, ends = _naive_utc(starts, "starts_at"), _naive_utc(ends, "ends_at")
     if ends <= starts:
         raise GroupBuyError("ends_at", _("The end must be after the start."))
     skus = data.get("skus") or []
@@ -248,10 +248,15 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
     return activity
 
 
-def _naive_utc(value: datetime) -> datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+def _naive_utc(value: datetime, field: str) -> datetime:
+    """``value`` as stored (naive UTC); a time out of the calendar's range
+    is refused naming ``field``."""
+    try:
+        return naive_utc(value)
+    except ValueError:
+        raise GroupBuyError(
+            field, _("Enter the start time.") if field == "starts_at" else _("Enter the end time.")
+        ) from None
 
 
 def visible_activities(*, seller_id: int | None, platform: bool):

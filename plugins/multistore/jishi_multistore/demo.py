@@ -2,7 +2,8 @@
 
 Built through the plugin's own services, so the demo walks the real paths:
 members apply and are approved, merchants add products that the platform
-approves, a buyer checks out across two shops and pays once, one merchant
+approves, a buyer checks out across two shops and pays (once, or per shop in the
+per-store payment mode), one merchant
 ships and completes its order (its money becomes withdrawable) and asks for
 a withdrawal. Merchants end in every business state, plus one application
 waiting for review.
@@ -148,7 +149,8 @@ def demo_orders(data: dict) -> str:
 
 
 def _cross_store_order(data: dict, fruit, snacks) -> str:
-    """The buyer buys from two shops at once and pays once; 鲜果多多 ships,
+    """The buyer buys from two shops at once and pays (once, or once per
+    shop in the per-store payment mode); 鲜果多多 ships,
     the order completes and 鲜果多多 asks for a withdrawal."""
     from jishi.checkout.entry import place_order
     from jishi.demo import pay
@@ -161,11 +163,13 @@ def _cross_store_order(data: dict, fruit, snacks) -> str:
     fruit_sku = products.list_products(merchant_id=fruit.id)[0][0][0].skus[0].id
     snack_sku = products.list_products(merchant_id=snacks.id)[0][0][0].skus[0].id
     with current_app.test_request_context("/"):
-        [payment] = place_order(
+        # One payment for both shops (combined), or one per shop (per_order).
+        payments = place_order(
             buyer, [(fruit_sku, 2), (snack_sku, 3)], address.id, {"messages": {}}, idempotency_key="demo-mall-1"
         )
-        pay(payment)
-        order = next(o for o in payment.orders if o.seller_id == fruit.id)
+        for payment in payments:
+            pay(payment)
+        order = next(o for payment in payments for o in payment.orders if o.seller_id == fruit.id)
         order = db.session.get(type(order), order.id)
         order.carrier, order.tracking_no = "顺丰速运", "SF1000200030"
         state.transition(order, "ship", actor_kind="seller", note="")

@@ -20,6 +20,7 @@ from jishi.api.common import (
     platform_required,
 )
 from jishi.db import commit, db
+from jishi.i18n import MAX_MOMENT, MIN_MOMENT
 from jishi.i18n import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
@@ -150,9 +151,13 @@ class RejectArgs(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+#: the days a range may name (a day at the calendar's edge cannot be moved or converted)
+DAYS = validate.Range(min=MIN_MOMENT.date(), max=MAX_MOMENT.date(), max_inclusive=False)
+
+
 class RangeArgs(Schema):
-    start = fields.Date()
-    end = fields.Date()
+    start = fields.Date(validate=DAYS)
+    end = fields.Date(validate=DAYS)
 
     @validates_schema
     def _order(self, data, **kwargs):

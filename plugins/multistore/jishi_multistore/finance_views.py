@@ -19,6 +19,7 @@ from flask_login import current_user
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.forms import form_int, form_money, form_outcome
+from jishi.i18n import MAX_MOMENT, MIN_MOMENT
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError
 from sqlalchemy import select
@@ -35,9 +36,10 @@ def _day(name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         return None
+    return day if MIN_MOMENT.date() <= day < MAX_MOMENT.date() else None  # the calendar's edge: the default
 
 
 def _choice(name: str, allowed) -> str | None:

@@ -39,6 +39,7 @@ from jishi.errors import DomainError
 from jishi.hookspecs import MenuItem, PeriodicJob, Problem, SettingField, SettingsPanel, hookimpl
 from jishi.i18n import gettext as _
 from jishi.i18n import lazy_gettext as _l
+from jishi.i18n import naive_utc
 from jishi.reviews import service as reviews
 from jishi.reviews.models import Review
 from markupsafe import Markup
@@ -264,11 +265,10 @@ def _check_listing(listing, list_at) -> tuple[str, datetime | None]:
     if listing == AT_TIME:
         if not isinstance(list_at, datetime):
             raise ProductError("list_at", _("Set the time to put the product on sale."))
-        if list_at.tzinfo is not None:
-            from datetime import UTC
-
-            list_at = list_at.astimezone(UTC).replace(tzinfo=None)
-        return listing, list_at
+        try:
+            return listing, naive_utc(list_at)
+        except ValueError:
+            raise ProductError("list_at", _("Times look like 2026-01-31 09:30.")) from None
     return listing, None
 
 

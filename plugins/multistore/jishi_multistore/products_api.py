@@ -11,7 +11,7 @@ merchant product reviews.
 from __future__ import annotations
 
 from flask_login import current_user
-from jishi.api.common import Money, StrictInt, not_found, platform_required
+from jishi.api.common import Money, StrictInt, UtcDateTime, not_found, platform_required
 from jishi.catalog.service import MAX_ID, MAX_PRICE, MAX_STOCK, seller_profiles
 from marshmallow import Schema, fields, validate
 
@@ -71,7 +71,7 @@ class MsProdProductFields(Schema):
     listing = fields.String(
         validate=validate.OneOf(service.LISTINGS), metadata={"description": "on_approval, stay_off or at_time"}
     )
-    list_at = fields.AwareDateTime(
+    list_at = UtcDateTime(
         default_timezone=None, allow_none=True, metadata={"description": "with listing=at_time (UTC when no offset)"}
     )
     seller_id = fields.Raw(
