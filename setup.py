@@ -59,6 +59,7 @@ setup(
         "Jinja2>=3.1",
         "importlib-metadata>=6.0",
         "flask-smorest>=0.44",
+        "apispec>=6.0",  # jishi.api.common's plugin documenting the error responses
         "marshmallow>=3.20",
         "Flask-Login>=0.6",
         "argon2-cffi>=23.1",
@@ -78,6 +79,7 @@ setup(
             "pytest>=8.0",
             "pytest-xdist>=3.5",
             "hypothesis>=6.90",
+            "schemathesis>=4.0",  # tests/api/test_openapi_conformance.py
             "playwright>=1.40",
             "psycopg[binary]>=3.1",
             "gunicorn>=21.2",

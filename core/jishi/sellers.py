@@ -83,6 +83,8 @@ def seller_api(permission: str | None = None):
     scope or ``permission`` (JSON errors); read-only scopes may only GET."""
 
     def decorate(view):
+        from jishi.api.common import documents_errors
+
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             from jishi.api.common import fail
@@ -99,6 +101,6 @@ def seller_api(permission: str | None = None):
                 fail(403, "forbidden", _("You may not do this."))
             return view(*args, **kwargs)
 
-        return wrapper
+        return documents_errors(wrapper, 401, 403)
 
     return decorate

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from jishi.accounts import service
 from jishi.accounts.auth import issue_token, revoke_current_token
-from jishi.api.common import StrictInt, fail, login_required, not_found
+from jishi.api.common import DateTime, StrictInt, fail, login_required, not_found
 from jishi.db import commit
 from jishi.extensions import limiter
 from jishi.i18n import gettext as _
@@ -47,7 +47,7 @@ class AccountUserSchema(Schema):
     role = fields.String()
     locale = fields.String(allow_none=True)
     member_level = fields.Nested(AccountMemberLevelSchema, allow_none=True)
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class AccountTokenSchema(Schema):
@@ -143,6 +143,7 @@ def register(data):
 @limiter.limit(_login_limit)
 @blp.arguments(AccountLoginSchema)
 @blp.response(200, AccountTokenSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
 def login(data):
     """Exchange phone and password for a bearer token (rate-limited)."""
     user = service.authenticate(data["phone"], data["password"])

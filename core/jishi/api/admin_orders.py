@@ -14,7 +14,7 @@ from sqlalchemy import select
 from jishi.accounts.models import User
 from jishi.aftersales import service as aftersales
 from jishi.aftersales.models import Refund
-from jishi.api.common import Money, fail, get_or_404, platform_required
+from jishi.api.common import DateTime, Money, fail, get_or_404, platform_required
 from jishi.api.orders import (
     Id,
     OrderDetailSchema,
@@ -118,7 +118,7 @@ class AdminReviewListArgs(Schema):
 
 class AdminReviewSchema(ReviewSchema):
     user_id = fields.Integer()
-    deleted_at = fields.DateTime(allow_none=True)
+    deleted_at = DateTime(allow_none=True)
     deleted_by = fields.String()
 
 

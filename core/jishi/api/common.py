@@ -2,7 +2,12 @@
 
 Errors are JSON ``{"code": ..., "message": ..., "field": ...}`` (plus
 ``"errors"`` listing every problem when there are several); bad input is a
-4xx naming the field, never a 500.
+4xx naming the field, never a 500. Date-times are sent in UTC with their
+offset (``2026-12-04T02:36:46+00:00``, :class:`DateTime`).
+
+The OpenAPI document describes both: every operation documents the error
+body for the statuses it can answer (:class:`ErrorResponsesPlugin`; auth
+decorators add theirs with :func:`documents_errors`).
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from __future__ import annotations
 import functools
 import http
 from copy import deepcopy
+from datetime import UTC
 from typing import Any, NoReturn
 
+from apispec import BasePlugin
 from flask import abort, current_app, jsonify, request
 from flask_login import current_user
 from flask_smorest import Api
@@ -33,6 +40,19 @@ def Money(**kwargs):
     kwargs.setdefault("validate", validate.Range(min=0))
     kwargs.setdefault("metadata", {}).setdefault("description", "amount in fen (integer; 1234 = ¥12.34)")
     return StrictInt(**kwargs)
+
+
+class DateTime(fields.DateTime):
+    """A date-time sent with its offset: the stored naive times are UTC, so
+    ``2026-12-04T02:36:46`` goes out as ``2026-12-04T02:36:46+00:00`` (an
+    aware value keeps its own offset). Reading is marshmallow's
+    :class:`~marshmallow.fields.DateTime`. Use it for every date-time a
+    response carries; the OpenAPI document declares ``format: date-time``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 #: the largest id (ids are 1 .. 2**31-1, the database's integer)
@@ -65,6 +85,11 @@ class UtcDateTime(fields.AwareDateTime):
 
         kwargs.setdefault("default_timezone", UTC)
         super().__init__(**kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)  # stored naive UTC goes out with its offset
+        return super()._serialize(value, attr, obj, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         from jishi.i18n import naive_utc
@@ -115,10 +140,78 @@ def query_arguments(schema, error_status_code: int = 422):
 
 
 class ErrorSchema(Schema):
-    code = fields.String()
-    message = fields.String()
-    field = fields.String(allow_none=True)
-    errors = fields.List(fields.Dict())
+    """The body of every API error (4xx and 5xx)."""
+
+    code = fields.String(
+        required=True, metadata={"description": "machine-readable: invalid, conflict, not_found, unauthorized..."}
+    )
+    message = fields.String(required=True, metadata={"description": "for people, in the request's language"})
+    field = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the input at fault (``items.0.quantity``, ``Idempotency-Key``) or null"},
+    )
+    errors = fields.List(fields.Dict(), metadata={"description": "every problem, when there are several"})
+
+
+#: the statuses the kernel's error body is documented for, by name
+ERROR_RESPONSES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
+ERROR_RESPONSES[422] = "UNPROCESSABLE_ENTITY"
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def documents_errors(view, *statuses: int):
+    """Mark ``view`` (an auth decorator's wrapper) as answering ``statuses``
+    (401, 403) so the OpenAPI document lists them for its operation; the
+    mark follows ``functools.wraps`` outwards. Returns ``view``."""
+    view._jishi_errors = tuple(sorted({*getattr(view, "_jishi_errors", ()), *statuses}))
+    return view
+
+
+class ErrorResponsesPlugin(BasePlugin):
+    """apispec plugin documenting the error body, in one place, for the
+    statuses each operation can answer: 422 with parameters or a body, 400
+    with a body (malformed JSON) or a header parameter, 404 with a path
+    parameter, 409 and 422 for writes (a :class:`jishi.errors.DomainError`),
+    401/403 as its auth decorator marks them (:func:`documents_errors`),
+    and the ``default`` response for anything else. Integer path ids are
+    1 .. 2**31-1 (outside: 404)."""
+
+    def __init__(self):
+        super().__init__()
+        self.app = None
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        rule = kwargs.get("rule")
+        view = self.app.view_functions.get(rule.endpoint) if self.app is not None and rule is not None else None
+        marked = getattr(view, "_jishi_errors", ())
+        for method, operation in (operations or {}).items():
+            params = [*operation.get("parameters", []), *kwargs.get("parameters", [])]
+            statuses = set(marked)
+            if params or "requestBody" in operation:
+                statuses.add(422)
+            if "requestBody" in operation or any(p.get("in") == "header" for p in params if isinstance(p, dict)):
+                statuses.add(400)
+            if "{" in (path or ""):
+                statuses.add(404)
+            if method in WRITE_METHODS:
+                statuses.update((409, 422))
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                # an error documented by its description alone gets the error body
+                if str(status)[0] in "45" and isinstance(response, dict) and "content" not in response:
+                    response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            for status in sorted(statuses):
+                if status in ERROR_RESPONSES and str(status) not in responses and status not in responses:
+                    responses[str(status)] = ERROR_RESPONSES[status]
+
+    def path_helper(self, path=None, operations=None, parameters=None, **kwargs):
+        for param in parameters or []:
+            if not isinstance(param, dict) or param.get("in") != "path":
+                continue
+            schema = param.get("schema") or {}
+            if schema.get("type") == "integer":
+                schema["minimum"], schema["maximum"] = 1, MAX_ID
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None, errors: list | None = None):
@@ -158,7 +251,21 @@ def _msg(value) -> str:
 
 
 class JishiApi(Api):
-    """flask-smorest Api whose errors use the kernel's error format."""
+    """flask-smorest Api whose errors use the kernel's error format, and
+    whose OpenAPI document says so (:class:`ErrorSchema` for every error
+    response, :class:`ErrorResponsesPlugin`)."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app=None, **kwargs):
+        self.errors_plugin = ErrorResponsesPlugin()
+        spec_kwargs = kwargs.setdefault("spec_kwargs", {})
+        spec_kwargs.setdefault("extra_plugins", []).append(self.errors_plugin)
+        super().__init__(app, **kwargs)
+
+    def init_app(self, app, *args, **kwargs):
+        self.errors_plugin.app = app
+        super().init_app(app, *args, **kwargs)
 
     def handle_http_exception(self, error):
         status = error.code or 500
@@ -212,7 +319,7 @@ def login_required(view):
             fail(401, "unauthorized", _("Sign in first."))
         return view(*args, **kwargs)
 
-    return wrapper
+    return documents_errors(wrapper, 401)
 
 
 def platform_required(view):
@@ -224,7 +331,7 @@ def platform_required(view):
             fail(403, "forbidden", _("Platform staff only."))
         return view(*args, **kwargs)
 
-    return wrapper
+    return documents_errors(wrapper, 401, 403)
 
 
 def platform_admin_required(view):
@@ -236,7 +343,7 @@ def platform_admin_required(view):
             fail(403, "forbidden", _("Platform admins only."))
         return view(*args, **kwargs)
 
-    return wrapper
+    return documents_errors(wrapper, 401, 403)
 
 
 IDEMPOTENCY_KEY_MAX = 72  # the column holds 80: room for the "#n" of a per-store payment's siblings
@@ -270,6 +377,8 @@ def not_found(what: str = "object") -> NoReturn:
 
 __all__ = [
     "MAX_ID",
+    "DateTime",
+    "ErrorResponsesPlugin",
     "ErrorSchema",
     "Id",
     "JishiApi",
@@ -278,6 +387,7 @@ __all__ = [
     "StrictInt",
     "UtcDateTime",
     "abort",
+    "documents_errors",
     "fail",
     "first_field",
     "get_or_404",

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
 from jishi.api.catalog import SellerProfileSchema
-from jishi.api.common import MAX_ID, Id, Money, QueryId, StrictInt, login_required, not_found  # noqa: F401 - Id, QueryId: shared by the order API modules
+from jishi.api.common import MAX_ID, DateTime, Id, Money, QueryId, StrictInt, login_required, not_found  # noqa: F401 - Id, QueryId: shared by the order API modules
 from jishi.catalog.service import seller_profiles
 from jishi.db import db
 from jishi.i18n import gettext as _
@@ -84,7 +84,7 @@ class OrderEventSchema(Schema):
     actor_id = fields.Integer(allow_none=True)
     actor_role = fields.String()
     note = fields.String()
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class OrderSummarySchema(Schema):
@@ -103,12 +103,12 @@ class OrderSummarySchema(Schema):
     refunded_amount = Money()
     buyer_message = fields.String()
     is_virtual = fields.Boolean()
-    created_at = fields.DateTime()
-    paid_at = fields.DateTime(allow_none=True)
-    shipped_at = fields.DateTime(allow_none=True)
-    received_at = fields.DateTime(allow_none=True)
-    completed_at = fields.DateTime(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
+    created_at = DateTime()
+    paid_at = DateTime(allow_none=True)
+    shipped_at = DateTime(allow_none=True)
+    received_at = DateTime(allow_none=True)
+    completed_at = DateTime(allow_none=True)
+    closed_at = DateTime(allow_none=True)
     close_reason = fields.String()
 
 
@@ -159,9 +159,9 @@ class RefundSchema(Schema):
     amount = Money()
     return_carrier = fields.String()
     return_tracking_no = fields.String()
-    created_at = fields.DateTime()
-    decided_at = fields.DateTime(allow_none=True)
-    refunded_at = fields.DateTime(allow_none=True)
+    created_at = DateTime()
+    decided_at = DateTime(allow_none=True)
+    refunded_at = DateTime(allow_none=True)
     lines = fields.List(fields.Nested(RefundLineSchema))
 
 
@@ -185,8 +185,8 @@ class PaymentOrderSchema(Schema):
     amount = Money()
     status = fields.String()
     method = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    paid_at = fields.DateTime(allow_none=True)
+    created_at = DateTime()
+    paid_at = DateTime(allow_none=True)
     orders = fields.List(fields.Nested(OrderSummarySchema))
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from jishi.api.common import StrictInt, login_required, not_found
+from jishi.api.common import DateTime, StrictInt, login_required, not_found
 from jishi.api.orders import Id, QueryId, ids_in_range
 from jishi.db import db
 from jishi.i18n import gettext as _
@@ -34,8 +34,8 @@ class ReviewSchema(Schema):
     is_visible = fields.Boolean()
     author = fields.Function(_author)
     reply = fields.String()
-    replied_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
+    replied_at = DateTime(allow_none=True)
+    created_at = DateTime()
 
 
 class ReviewPageSchema(Schema):

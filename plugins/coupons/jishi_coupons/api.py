@@ -16,7 +16,7 @@ import functools
 
 from flask_login import current_user
 from flask_smorest import Blueprint
-from jishi.api.common import Money, StrictInt, UtcDateTime, fail, login_required, not_found
+from jishi.api.common import DateTime, Money, StrictInt, UtcDateTime, fail, login_required, not_found
 from jishi.checkout import entry as checkout_entry
 from jishi.checkout.entry import CheckoutArgsSchema, checkout_args
 from jishi.db import db
@@ -64,8 +64,8 @@ class CouponsTemplateSchema(Schema):
     max_discount = Money(allow_none=True)
     scope = fields.String()
     scope_ids = fields.List(fields.Integer())
-    starts_at = fields.DateTime()
-    ends_at = fields.DateTime()
+    starts_at = DateTime()
+    ends_at = DateTime()
     valid_days = fields.Integer(
         allow_none=True, metadata={"description": "days valid from claiming; null: starts_at..ends_at"}
     )
@@ -114,8 +114,8 @@ class CouponsActivitySchema(Schema):
     tiers = fields.Function(lambda a: [{"threshold": t, "amount": m} for t, m in a.tiers])
     scope = fields.String()
     scope_ids = fields.List(fields.Integer())
-    starts_at = fields.DateTime()
-    ends_at = fields.DateTime()
+    starts_at = DateTime()
+    ends_at = DateTime()
     status = fields.String()
     description = fields.Function(service.describe)
 
@@ -137,10 +137,10 @@ class CouponsUserCouponSchema(Schema):
     status = fields.Function(
         lambda c: service.display_status(c), metadata={"description": "unused, used, expired or not_started"}
     )
-    claimed_at = fields.DateTime()
-    valid_from = fields.DateTime()
-    valid_until = fields.DateTime()
-    used_at = fields.DateTime(allow_none=True)
+    claimed_at = DateTime()
+    valid_from = DateTime()
+    valid_until = DateTime()
+    used_at = DateTime(allow_none=True)
 
 
 class CouponsMineArgs(Schema):
@@ -163,7 +163,7 @@ class CouponsOptionSchema(Schema):
     usable = fields.Boolean()
     chosen = fields.Boolean()
     reason = fields.String()
-    valid_until = fields.DateTime()
+    valid_until = DateTime()
 
 
 class CouponsSlotSchema(Schema):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import Blueprint as ApiBlueprint
 from jishi.api.common import (
+    DateTime,
     Money,
     StrictInt,
     login_required,
@@ -162,7 +163,7 @@ class ExpressBatchResultSchema(Schema):
 
 
 class ExpressEventSchema(Schema):
-    time = fields.DateTime()
+    time = DateTime()
     text = fields.String()
     location = fields.String()
 
@@ -175,7 +176,7 @@ class ExpressTrackingSchema(Schema):
     delivery_label = fields.String()
     carrier = fields.String()
     tracking_no = fields.String()
-    shipped_at = fields.DateTime(allow_none=True)
+    shipped_at = DateTime(allow_none=True)
     events = fields.List(fields.Nested(ExpressEventSchema))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 from flask_smorest import Blueprint
-from jishi.api.common import Money, QueryId, StrictInt, fail
+from jishi.api.common import DateTime, Money, QueryId, StrictInt, fail
 from jishi.db import commit
 from jishi.i18n import gettext as _
 from jishi.orders import state
@@ -106,8 +106,8 @@ class LocalOrderSchema(Schema):
     pay_amount = Money()
     address = fields.Dict(allow_none=True)
     slot_released = fields.Boolean()
-    dispatched_at = fields.DateTime(allow_none=True)
-    delivered_at = fields.DateTime(allow_none=True)
+    dispatched_at = DateTime(allow_none=True)
+    delivered_at = DateTime(allow_none=True)
 
 
 class LocalOrderListArgs(Schema):

@@ -27,6 +27,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from jishi import promotions
 from jishi.api.common import (
+    DateTime,
     Id,
     Money,
     StrictInt,
@@ -103,8 +104,8 @@ class ActivitySchema(Schema):
     product_id = fields.Integer()
     title = fields.String()
     per_user_limit = fields.Integer()
-    starts_at = fields.DateTime()
-    ends_at = fields.DateTime()
+    starts_at = DateTime()
+    ends_at = DateTime()
     enabled = fields.Boolean()
     created_by_platform = fields.Boolean()
     state = fields.Function(lambda a: service.state_of(a), metadata={"description": "upcoming, running, ended, off"})
@@ -128,20 +129,20 @@ class OfferSchema(Schema):
     product_name = fields.String()
     image = fields.String()
     state = fields.String()
-    starts_at = fields.DateTime()
-    ends_at = fields.DateTime()
+    starts_at = DateTime()
+    ends_at = DateTime()
     per_user_limit = fields.Integer()
     seconds_left = fields.Integer(metadata={"description": "to the start when upcoming, to the end when running"})
     skus = fields.List(fields.Nested(OfferSkuSchema))
 
 
 class ListingSchema(Schema):
-    server_time = fields.DateTime()
+    server_time = DateTime()
     activities = fields.List(fields.Nested(OfferSchema))
 
 
 class ProductOfferSchema(Schema):
-    server_time = fields.DateTime()
+    server_time = DateTime()
     product_id = fields.Integer()
     activity = fields.Nested(OfferSchema, allow_none=True)
 
@@ -433,6 +434,7 @@ def _sold_out():
     202, schema=TicketSchema, description="queued (JISHI_FLASHSALE_QUEUE): poll /flashsale/tickets/<ticket>"
 )
 @blp.alt_response(409, description="sold_out (nothing written), flashsale_limit, out_of_stock")
+@blp.alt_response(401, response="UNAUTHORIZED")
 def buy():
     """Buy one flash SKU at its flash price.
 
@@ -567,6 +569,7 @@ def _ticket_answer(data: dict):
 @blp.get("/flashsale/tickets/<ticket_id>")
 @blp.response(200, TicketSchema)
 @blp.alt_response(202, schema=TicketSchema, description="still queued")
+@blp.alt_response(401, response="UNAUTHORIZED")
 def ticket(ticket_id):
     """A queued purchase (``JISHI_FLASHSALE_QUEUE``): ``queued`` (202),
     ``placed`` with its payment orders and orders, or ``failed`` with the

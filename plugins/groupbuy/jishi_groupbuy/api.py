@@ -25,7 +25,7 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import Blueprint
 from jishi import promotions
-from jishi.api.common import Id, Money, StrictInt, UtcDateTime, fail, login_required, not_found
+from jishi.api.common import DateTime, Id, Money, StrictInt, UtcDateTime, fail, login_required, not_found
 from jishi.db import commit, db
 from jishi.i18n import gettext as _
 from jishi.sellers import seller_api
@@ -86,8 +86,8 @@ class GroupBuyActivitySchema(Schema):
     group_size = fields.Integer()
     time_limit_minutes = fields.Integer()
     per_user_limit = fields.Integer()
-    starts_at = fields.DateTime()
-    ends_at = fields.DateTime()
+    starts_at = DateTime()
+    ends_at = DateTime()
     enabled = fields.Boolean()
     created_by_platform = fields.Boolean()
     running = fields.Function(lambda a: service.is_running(a))
@@ -101,9 +101,9 @@ class GroupBuyGroupSchema(Schema):
     size = fields.Integer()
     seats = fields.Integer(metadata={"description": "members holding a seat (paid or not)"})
     paid = fields.Integer(metadata={"description": "members whose order is paid"})
-    opened_at = fields.DateTime(allow_none=True)
-    expires_at = fields.DateTime(allow_none=True)
-    finished_at = fields.DateTime(allow_none=True)
+    opened_at = DateTime(allow_none=True)
+    expires_at = DateTime(allow_none=True)
+    finished_at = DateTime(allow_none=True)
     share_path = fields.Function(lambda g: f"/groupbuy/groups/{g.token}")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 from jishi.api.common import (
+    DateTime,
     Id,
     Money,
     QueryId,
@@ -92,7 +93,7 @@ class JournalSchema(Schema):
     source_id = fields.Integer()
     order_id = fields.Integer(allow_none=True)
     memo = fields.String()
-    created_at = fields.DateTime()
+    created_at = DateTime()
     entries = fields.List(fields.Nested(EntrySchema))
 
 
@@ -115,9 +116,9 @@ class WithdrawalSchema(Schema):
     account = fields.Dict()
     status = fields.String()
     reject_reason = fields.String()
-    created_at = fields.DateTime()
-    reviewed_at = fields.DateTime(allow_none=True)
-    paid_at = fields.DateTime(allow_none=True)
+    created_at = DateTime()
+    reviewed_at = DateTime(allow_none=True)
+    paid_at = DateTime(allow_none=True)
 
 
 class WithdrawalPageSchema(Schema):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import Response
 from flask_login import current_user
-from jishi.api.common import Money, StrictInt, get_or_404, not_found, platform_required
+from jishi.api.common import DateTime, Money, StrictInt, get_or_404, not_found, platform_required
 from jishi.catalog.service import MAX_ID
 from jishi.db import commit, db
 from jishi.i18n import gettext as _
@@ -44,7 +44,7 @@ class MerchantsShopItemSchema(Schema):
     status = fields.String()
     status_label = fields.String()
     url = fields.String()
-    joined_at = fields.DateTime(allow_none=True)
+    joined_at = DateTime(allow_none=True)
     distance_m = fields.Integer(allow_none=True, metadata={"description": "metres from the visitor (with lat/lng)"})
     distance_text = fields.String()
 
@@ -91,7 +91,7 @@ class MerchantsShopDetailSchema(Schema):
         service.shop_page_notice, metadata={"description": "what the shop page says when not open"}
     )
     can_sell = fields.Function(lambda m: service.effective_status(m) == "open")
-    joined_at = fields.DateTime(attribute="approved_at", allow_none=True)
+    joined_at = DateTime(attribute="approved_at", allow_none=True)
 
 
 class MerchantsProfileSchema(MerchantsShopDetailSchema):
@@ -146,7 +146,7 @@ class MerchantsAnnouncementSchema(Schema):
     id = fields.Integer()
     title = fields.String()
     body = fields.String()
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class MerchantsAnnouncementArgs(Schema):
@@ -176,7 +176,7 @@ class MerchantsMemberSchema(Schema):
     role = fields.String()
     name = fields.Function(lambda mm: mm.user.display_name() if mm.user else "")
     phone = fields.Function(lambda mm: mm.user.phone if mm.user else "")
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class MerchantsMemberList(Schema):
@@ -192,8 +192,8 @@ class MerchantsAdminMerchantSchema(MerchantsProfileSchema):
     owner_phone = fields.Function(lambda m: m.owner.phone if m.owner else "")
     business_status = fields.String(attribute="status")
     deleted = fields.Function(lambda m: m.deleted_at is not None)
-    deleted_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
+    deleted_at = DateTime(allow_none=True)
+    created_at = DateTime()
 
 
 class MerchantsAdminMerchantPage(Schema):

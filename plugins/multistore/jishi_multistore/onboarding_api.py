@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from jishi.api.common import StrictInt, login_required, not_found, platform_required
+from jishi.api.common import DateTime, StrictInt, login_required, not_found, platform_required
 from jishi.catalog.service import MAX_ID
 from jishi.db import commit
 from jishi.i18n import gettext as _
@@ -73,9 +73,9 @@ class OnboardingApplicationSchema(Schema):
     reject_reason = fields.String()
     owner_id = fields.Integer()
     owner_phone = fields.Function(lambda m: m.owner.phone if m.owner else "")
-    created_at = fields.DateTime()
-    reviewed_at = fields.DateTime(allow_none=True)
-    approved_at = fields.DateTime(allow_none=True)
+    created_at = DateTime()
+    reviewed_at = DateTime(allow_none=True)
+    approved_at = DateTime(allow_none=True)
     console_url = fields.Function(lambda m: "/merchant/" if m.review_status == REVIEW_APPROVED else None)
     fields = fields.Dict(
         keys=fields.String(),

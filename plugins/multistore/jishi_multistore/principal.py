@@ -122,6 +122,8 @@ def merchant_api(permission: str | None = None):
     console feature: the API answers members only."""
 
     def decorate(view):
+        from jishi.api.common import documents_errors
+
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             from jishi.api.common import fail
@@ -136,7 +138,7 @@ def merchant_api(permission: str | None = None):
                 fail(403, "forbidden", _("Your role in this shop does not allow that."))
             return view(*args, **kwargs)
 
-        return wrapper
+        return documents_errors(wrapper, 401, 403)
 
     return decorate
 

@@ -11,7 +11,7 @@ merchant product reviews.
 from __future__ import annotations
 
 from flask_login import current_user
-from jishi.api.common import Money, StrictInt, UtcDateTime, not_found, platform_required
+from jishi.api.common import DateTime, Money, StrictInt, UtcDateTime, not_found, platform_required
 from jishi.catalog.service import MAX_ID, MAX_PRICE, MAX_STOCK, seller_profiles
 from marshmallow import Schema, fields, validate
 
@@ -146,10 +146,10 @@ class MsProdProductSchema(Schema):
     review_status = fields.String(metadata={"description": "pending, approved or rejected"})
     reject_reason = fields.String()
     listing = fields.String()
-    list_at = fields.DateTime(allow_none=True)
+    list_at = DateTime(allow_none=True)
     pinned = fields.Boolean()
-    submitted_at = fields.DateTime()
-    reviewed_at = fields.DateTime(allow_none=True)
+    submitted_at = DateTime()
+    reviewed_at = DateTime(allow_none=True)
 
 
 class MsProdProductDetailSchema(MsProdProductSchema):
@@ -211,10 +211,10 @@ class MsProdCommentSchema(Schema):
     author = fields.String()
     is_visible = fields.Boolean()
     reply = fields.String()
-    replied_at = fields.DateTime(allow_none=True)
-    deleted_at = fields.DateTime(allow_none=True)
+    replied_at = DateTime(allow_none=True)
+    deleted_at = DateTime(allow_none=True)
     deleted_by = fields.String()
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class MsProdCommentPageSchema(Schema):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import url_for
 from flask_login import current_user
-from jishi.api.common import fail, login_required, not_found
+from jishi.api.common import DateTime, fail, login_required, not_found
 from jishi.db import commit
 from jishi.i18n import gettext as _
 from jishi.sellers import current_scope, seller_api
@@ -70,7 +70,7 @@ class PickupVerifiedSchema(Schema):
     order_number = fields.String()
     status = fields.String()
     point = fields.Dict()
-    verified_at = fields.DateTime()
+    verified_at = DateTime()
     verified_by = fields.Integer()
 
 
@@ -80,7 +80,7 @@ class OrderPickupSchema(Schema):
     code = fields.String(allow_none=True, metadata={"description": "only while active"})
     qr_url = fields.String(allow_none=True)
     point = fields.Dict(metadata={"description": "the point's snapshot taken at checkout"})
-    used_at = fields.DateTime(allow_none=True)
+    used_at = DateTime(allow_none=True)
 
 
 # -- seller: points ------------------------------------------------------------------
