@@ -13,7 +13,6 @@ import re
 
 import pytest
 from flask_login.utils import encode_cookie
-
 from jishi.db import db
 from jishi.orders.models import Order
 from jishi.testing import flows, principals
