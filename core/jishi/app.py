@@ -31,6 +31,8 @@ class Jishi:
         self.setting_defaults: dict | None = None
         self.plugin_template_dirs: list[str] = []
         self.themes: dict[str, themes_mod.Theme] = {}
+        #: names of the JSON API blueprints (CSRF-exempt: see extensions.api_cookie_writes_need_csrf_token)
+        self.api_blueprint_names: set[str] = set()
         self._payment_methods = None
 
     @property
@@ -78,6 +80,11 @@ class _CookieSessions(SecureCookieSessionInterface):
                 response.vary.add("Cookie")
             return None
         return super().save_session(app, session, response)
+
+    def get_cookie_secure(self, app) -> bool:
+        from jishi.extensions import cookie_secure
+
+        return cookie_secure("SESSION_COOKIE_SECURE")
 
 
 def _layered_config(app: Flask, config: dict | None) -> dict:
@@ -270,10 +277,11 @@ def _unstorable_text(value, path: str = "") -> tuple[str | None, bool] | None:
 def _register_blueprints(app: Flask, ext: Jishi) -> None:
     from jishi.api.common import domain_error
     from jishi.errors import DomainError
-    from jishi.extensions import csrf
+    from jishi.extensions import api_cookie_writes_need_csrf_token, csrf
 
     app.register_error_handler(DomainError, domain_error)
     app.before_request(_refuse_nul)
+    app.before_request(api_cookie_writes_need_csrf_token)
     api = ext.api
     for result in ext.hook.blueprints():
         for bp in result or []:
@@ -282,6 +290,7 @@ def _register_blueprints(app: Flask, ext: Jishi) -> None:
         for bp in result or []:
             api.register_blueprint(bp)
             csrf.exempt(bp)
+            ext.api_blueprint_names.add(bp.name)
 
 
 def slot(name: str, **context) -> Markup:

@@ -34,13 +34,31 @@ class DefaultConfig:
     RATELIMIT_HEADERS_ENABLED = True
     JISHI_LOGIN_RATE_LIMIT = "10 per minute"
     WTF_CSRF_TIME_LIMIT = None
+    # Session and remember-me cookies: never sent on another site's POST;
+    # Secure when None means "when served over HTTPS" (extensions.cookie_secure).
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SECURE = None
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = None
     API_TITLE = "Jishi API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
+    API_SPEC_OPTIONS = {
+        "info": {
+            "description": (
+                "Authenticate with `Authorization: Bearer <token>` (the token from `POST /api/v1/auth/login`). "
+                "The storefront's session cookie is also read, but a write (POST, PUT, PATCH, DELETE) "
+                "authenticated by a cookie must carry the page's CSRF token in `X-CSRFToken`, "
+                "else 403 `csrf_failed`."
+            )
+        },
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearerAuth": []}, {}],
+    }
     JSON_SORT_KEYS = False
 
 

@@ -71,7 +71,97 @@ def _when_limiter_context(func, *, pass_through: bool):
     return hook
 
 
-login_manager = LoginManager()
+class JishiLoginManager(LoginManager):
+    """Flask-Login, except that a request sending ``Authorization: Bearer``
+    is authenticated by that token alone: Flask-Login would try a
+    ``remember_token`` cookie first and never ask the request loader, so a
+    client holding both was anonymous (and the cookie's user id was
+    written into its session)."""
+
+    def _load_user(self):
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return self._update_request_context_with_user(self._load_user_from_request(request))
+        return super()._load_user()
+
+    def _set_cookie(self, response):
+        """The ``remember_token`` cookie, ``Secure`` as :func:`cookie_secure`
+        decides (Flask-Login reads only a fixed ``REMEMBER_COOKIE_SECURE``)."""
+        super()._set_cookie(response)
+        if not cookie_secure("REMEMBER_COOKIE_SECURE"):
+            return
+        from flask import current_app
+
+        name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        headers = response.headers.getlist("Set-Cookie")
+        response.headers.remove("Set-Cookie")
+        for header in headers:
+            if header.startswith(f"{name}=") and "; Secure" not in header:
+                header += "; Secure"
+            response.headers.add("Set-Cookie", header)
+
+
+def cookie_secure(key: str) -> bool:
+    """Whether the session or remember cookie is ``Secure``: ``key``
+    (``SESSION_COOKIE_SECURE`` / ``REMEMBER_COOKIE_SECURE``) when set to
+    true or false; when ``None`` (the default), whenever the site is served
+    over HTTPS: ``PREFERRED_URL_SCHEME = "https"`` or the request itself
+    came over HTTPS."""
+    from flask import current_app, has_request_context
+
+    value = current_app.config.get(key)
+    if value is not None:
+        return bool(value)
+    return current_app.config.get("PREFERRED_URL_SCHEME") == "https" or (has_request_context() and request.is_secure)
+
+
+def is_api_request() -> bool:
+    """Whether the current request is routed to a JSON API blueprint (one
+    registered through the ``api_blueprints`` hook, so CSRF-exempt)."""
+    from flask import current_app
+
+    names = getattr(current_app.extensions.get("jishi"), "api_blueprint_names", None)
+    return bool(names) and any(name in names for name in request.blueprints)
+
+
+def api_cookie_writes_need_csrf_token() -> None:
+    """``before_request``: a write to the JSON API authenticated by a cookie
+    (the web session or ``remember_token``) must carry the page's CSRF
+    token in an ``X-CSRFToken`` header, else 403 ``csrf_failed``.
+
+    The API blueprints are CSRF-exempt because their clients (apps,
+    mini-programs, scripts) authenticate with a bearer token, which no
+    other site can make a browser send. A cookie is sent by the browser on
+    its own, so without this check any site's form could cancel the
+    signed-in buyer's orders or approve withdrawals with an admin's
+    cookie. Reads (GET, HEAD, OPTIONS) and bearer requests are not
+    affected; nor is anything while ``WTF_CSRF_ENABLED`` is off.
+    """
+    from flask import current_app
+    from flask_login import current_user
+    from flask_wtf.csrf import CSRFError
+
+    if (
+        request.method not in current_app.config["WTF_CSRF_METHODS"]
+        or not current_app.config["WTF_CSRF_ENABLED"]
+        or request.headers.get("Authorization", "").startswith("Bearer ")
+        or not is_api_request()
+        or not current_user.is_authenticated
+    ):
+        return
+    try:
+        csrf.protect()
+    except CSRFError:
+        from jishi.api.common import fail
+        from jishi.i18n import gettext as _
+
+        fail(
+            403,
+            "csrf_failed",
+            _("A cookie-authenticated API write needs the X-CSRFToken header; API clients send a bearer token."),
+        )
+
+
+login_manager = JishiLoginManager()
 login_manager.login_view = "shop.login"
 csrf = CSRFProtect()
 limiter = JishiLimiter(key_func=get_remote_address, default_limits=[])

@@ -98,12 +98,23 @@ def test_bad_input_names_the_field(api, factory, body, field):
 
 
 def test_unknown_and_off_shelf_skus(api, factory):
-    """K6: unknown SKUs are 404, off-shelf products cannot be added (409)."""
+    """K6/K15: unknown SKUs are 404; a SKU of an off-shelf product cannot be
+    added and answers exactly like an unknown one (its product page is a
+    404 too): same status, code and message, no product name."""
     buyer = factory.user()
-    off = factory.product(on_shelf=False)
-    assert api.post("/cart/items", user=buyer, json={"sku_id": 999, "quantity": 1}).status_code == 404
+    off = factory.product(name="秘密新品", on_shelf=False)
+    unknown_id = off.skus[0].id + 1000
+    unknown = api.post("/cart/items", user=buyer, json={"sku_id": unknown_id, "quantity": 1})
+    assert unknown.status_code == 404
     resp = api.post("/cart/items", user=buyer, json={"sku_id": off.skus[0].id, "quantity": 1})
-    assert resp.status_code == 409 and resp.json["code"] == "off_shelf"
+    assert resp.status_code == 404 and resp.json["code"] == "not_found", resp.json
+    assert resp.json == {
+        **unknown.json,
+        "message": unknown.json["message"].replace(str(unknown_id), str(off.skus[0].id)),
+    }
+    assert "秘密新品" not in resp.get_data(as_text=True)
+    assert api.get(f"/products/{off.id}", user=buyer).status_code == 404
+    assert db.session.execute(db.select(CartLine)).first() is None
 
 
 def test_another_buyers_line_is_404(api, factory):

@@ -99,3 +99,18 @@ def test_bad_input_never_gives_a_server_error(app, client, shop, buyer, factory,
         if r.status_code >= 500:
             bad.append((u, r.status_code))
     assert not bad, bad
+
+
+def test_web_cart_add_of_an_off_shelf_sku_says_what_an_unknown_sku_says(client, factory, buyer, login):
+    """K15: the storefront's add-to-cart of an off-shelf product's SKU shows
+    the unknown-SKU message (not the hidden product's name) and adds nothing."""
+    off = factory.product(name="未上架秘密款", on_shelf=False)
+    sku_id, unknown_id = off.skus[0].id, off.skus[0].id + 1000
+    login(buyer)
+    flashes = []
+    for sid in (sku_id, unknown_id):
+        assert client.post("/cart/add", data={"sku_id": sid, "quantity": 1}).status_code == 302
+        with client.session_transaction() as sess:
+            flashes.append(sess.pop("_flashes", []))
+    assert flashes[0] and flashes[0] == [(c, m.replace(str(unknown_id), str(sku_id))) for c, m in flashes[1]]
+    assert "未上架秘密款" not in client.get("/cart").get_data(as_text=True) + str(flashes)

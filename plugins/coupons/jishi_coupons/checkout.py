@@ -20,7 +20,8 @@ The buyer's choice arrives in ``checkout.options["coupons"]``:
 - absent: the best coupons are chosen (per store the merchant coupon taking
   the most, then the platform coupon taking the most on what is left; ties:
   the one expiring first, then the oldest);
-- a list of user-coupon ids (API): exactly those (``[]``: none);
+- a list of user-coupon ids (API): exactly those (``[]``: none; an id of 0
+  or less is refused like an unknown id);
 - a dict ``{"platform" | <group key>: id or "0"}`` (the web form's
   ``opt.coupons.<slot>`` fields): per slot, ``"0"``/empty is none and a missing
   slot gets the best.
@@ -110,14 +111,16 @@ def _parse_choice(raw) -> tuple[dict[str, object] | None, list[Problem]]:
         return None, []
     problems: list[Problem] = []
 
-    def as_id(value):
+    def as_id(value, *, slot_form: bool):
+        # A non-positive id is refused like an unknown one (it reaches
+        # ``_unknown``); only a slot of the dict form says "none" with 0.
         if isinstance(value, bool):
             return "bad"
         if isinstance(value, int):
-            return value if value > 0 else None
+            return None if value == 0 and slot_form else value
         if isinstance(value, str):
             value = value.strip()
-            if value in ("", "0", "none"):
+            if value in ("", "none") or (value == "0" and slot_form):
                 return None
             if value.isdigit() and len(value) < 11:
                 return int(value)
@@ -128,7 +131,7 @@ def _parse_choice(raw) -> tuple[dict[str, object] | None, list[Problem]]:
     if isinstance(raw, list):
         ids = []
         for v in raw[:20]:
-            i = as_id(v)
+            i = as_id(v, slot_form=False)
             if i == "bad":
                 problems.append(
                     Problem("coupon_invalid", _("Coupons are given as a list of coupon ids."), field="coupons")
@@ -139,7 +142,7 @@ def _parse_choice(raw) -> tuple[dict[str, object] | None, list[Problem]]:
     if isinstance(raw, dict):
         out = {}
         for slot, v in list(raw.items())[:50]:
-            i = as_id(v)
+            i = as_id(v, slot_form=True)
             if i == "bad":
                 problems.append(
                     Problem("coupon_invalid", _("Coupons are given as a list of coupon ids."), field="coupons")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from jishi.db import db, utcnow
 
 from .helpers import activity, body, coupon, give, template
@@ -94,6 +95,26 @@ def test_other_buyers_and_bad_coupon_ids(api, factory):
     assert [x["code"] for x in _preview(api, buyer, items, addr, ["abc"])["problems"]] == ["coupon_invalid"]
     assert [x["code"] for x in _preview(api, buyer, items, addr, {"platform": "x"})["problems"]] == ["coupon_invalid"]
     assert _options(api, buyer, items, addr)["platform"]["coupons"] == []  # expired ones are not offered
+
+
+@pytest.mark.parametrize("bad_id", [0, -1, -(2**31), "0"])
+def test_non_positive_coupon_ids_are_refused_like_unknown_ids(api, factory, bad_id):
+    """CP: ``options.coupons`` with an id of 0 or less is not silently
+    dropped (the buyer's best coupon is then not applied either): the preview
+    shows ``coupon_unknown`` on ``coupons`` and placing answers 422 naming
+    the field, nothing used. In the web form's slot dict "0" still means none."""
+    buyer, addr, (p,) = _shop(factory, 15000)
+    mine = give(buyer, template(name="mine"))
+    items = [(p.skus[0], 1)]
+    data = _preview(api, buyer, items, addr, [bad_id])
+    assert [(x["code"], x["field"]) for x in data["problems"]] == [("coupon_unknown", "coupons")]
+    assert data["totals"]["discount_amount"] == 0
+    r = api.post("/checkout/place", user=buyer, json=body(items, addr, [bad_id]), headers={"Idempotency-Key": "np"})
+    assert r.status_code == 422 and r.json["code"] == "coupon_unknown" and r.json["field"] == "coupons", r.json
+    assert coupon(mine.id).status == "unused"
+    data = _preview(api, buyer, items, addr, [mine.id, bad_id])
+    assert [x["code"] for x in data["problems"]] == ["coupon_unknown"]
+    assert _preview(api, buyer, items, addr, {"platform": "0"})["problems"] == []
 
 
 def test_scope_categories_and_products(api, factory):

@@ -11,6 +11,7 @@ from flask import g
 from jishi import settings
 from jishi.catalog.models import Product
 from jishi.db import db, utcnow
+from jishi.testing import principals
 from jishi_multistore.models import ProductState
 from sqlalchemy import func, select
 
@@ -340,11 +341,25 @@ def test_delete_ordered_product_is_a_conflict(api, world, ms, factory):
 
 def test_unapproved_product_put_on_shelf_elsewhere_stays_hidden(api, world, ms):
     """MS7: even if a kernel console puts a pending product on shelf, buyers
-    neither see nor buy it (product_filters, purchase_blockers)."""
+    neither see nor buy it (product_filters, purchase_blockers); adding its
+    SKU to the cart answers exactly like an unknown SKU (no name, no hint
+    that it exists), through the API and the web cart alike."""
     p = ms.product(world["m1"], name="偷跑", review_status="pending", on_shelf=True)
     assert not buyer_sees(api, world["buyer"], p.id)
-    r = api.post("/cart/items", user=world["buyer"], json={"sku_id": p.skus[0].id, "quantity": 1})
-    assert r.status_code == 409 and r.json["code"] == "not_approved"
+    sku_id, unknown_id = p.skus[0].id, p.skus[0].id + 1000
+    r = api.post("/cart/items", user=world["buyer"], json={"sku_id": sku_id, "quantity": 1})
+    unknown = api.post("/cart/items", user=world["buyer"], json={"sku_id": unknown_id, "quantity": 1})
+    assert r.status_code == unknown.status_code == 404 and r.json["code"] == "not_found"
+    assert r.json == {**unknown.json, "message": unknown.json["message"].replace(str(unknown_id), str(sku_id))}
+    assert "偷跑" not in r.get_data(as_text=True)
+    client = principals.sign_in(api.client, world["buyer"])
+    flashes = []
+    for sid in (sku_id, unknown_id):
+        assert client.post("/cart/add", data={"sku_id": sid, "quantity": 1}).status_code == 302
+        with client.session_transaction() as sess:
+            flashes.append(sess.pop("_flashes", []))
+    assert flashes[0] and flashes[0] == [(c, m.replace(str(unknown_id), str(sku_id))) for c, m in flashes[1]]
+    assert "偷跑" not in str(flashes[0])
     q = ms.product(world["m1"], name="正常")
     assert buyer_sees(api, world["buyer"], q.id)
 
