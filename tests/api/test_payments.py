@@ -277,7 +277,6 @@ class TestCombinedPayment:
         client.post(urlparse(r.json["redirect_url"]).path, data={"action": "pay"})
         assert {o["status"] for o in api.get(f"/payments/{payment['number']}", user=buyer).json["orders"]} == {"paid"}
 
-
     def test_cancelling_one_order_lowers_the_payment(self, app, api, client, factory, login):
         """K8/K9 (合并支付): cancelling one order of a payment lowers what the
         payment asks (API and pay page); a notification for the old amount
