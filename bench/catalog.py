@@ -30,7 +30,10 @@ def prepare_buyer(url: str) -> dict:
     from jishi.models import Sku
     from jishi.testing import factories
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"}, instance_path=tempfile.mkdtemp())
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_SANDBOX_SECRET": "bench"},
+        instance_path=tempfile.mkdtemp(),
+    )
     with app.app_context():
         buyer = factories.user(phone="13900000000")
         token = factories.token(buyer)
@@ -48,7 +51,12 @@ def query_counts(url: str, info: dict) -> dict:
     from jishi.testing import ServedClient, count_queries
 
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False},
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "JISHI_SANDBOX_SECRET": "bench",
+            "RATELIMIT_ENABLED": False,
+        },
         instance_path=tempfile.mkdtemp(),
     )
     # Each request in a fresh app context (its own g, session and settings
@@ -108,7 +116,12 @@ def run_size(kind: str, size: int, seconds: int, connections: int, rounds: int =
     print(f"-- SQL statements per request ({kind}, {size:,} products; duplicates in brackets)")
     for name, (n, dup) in counts.items():
         print(f"   {name:28s} {n:3d}  [{dup}]")
-    env = {"JISHI_DATABASE_URL": url, "JISHI_SECRET_KEY": "bench", "JISHI_RATELIMIT_ENABLED": "false"}
+    env = {
+        "JISHI_DATABASE_URL": url,
+        "JISHI_SECRET_KEY": "bench",
+        "JISHI_SANDBOX_SECRET": "bench",
+        "JISHI_RATELIMIT_ENABLED": "false",
+    }
     auth = {"Authorization": f"Bearer {info['token']}"}
     res = {"counts": counts}
     # Both servers stay up (idle workers cost no CPU) and the list and the

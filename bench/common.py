@@ -69,7 +69,10 @@ def seed_catalog(url: str, n_products: int) -> None:
     from jishi.app import create_app
     from jishi.db import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"}, instance_path=tempfile.mkdtemp())
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_SANDBOX_SECRET": "bench"},
+        instance_path=tempfile.mkdtemp(),
+    )
     with app.app_context():
         db.create_all()
         engine = db.engine

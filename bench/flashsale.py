@@ -48,7 +48,12 @@ def _ratio(a, b):
 def bench_mode(
     db: str, url: str, info: dict, workers: int, redis_url: str | None, rounds: int, queue: bool = False
 ) -> dict:
-    env = {"JISHI_DATABASE_URL": url, "JISHI_SECRET_KEY": "bench", "JISHI_PLUGINS": "flashsale"}
+    env = {
+        "JISHI_DATABASE_URL": url,
+        "JISHI_SECRET_KEY": "bench",
+        "JISHI_SANDBOX_SECRET": "bench",
+        "JISHI_PLUGINS": "flashsale",
+    }
     if redis_url:
         env["JISHI_REDIS_URL"] = redis_url
     else:

@@ -35,7 +35,12 @@ def seed(url: str, *, buyers: int = 200, units: int = 100, per_user: int = 2, no
     from jishi_flashsale import service
 
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_PLUGINS": "flashsale"},
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "JISHI_SANDBOX_SECRET": "bench",
+            "JISHI_PLUGINS": "flashsale",
+        },
         instance_path=tempfile.mkdtemp(),
     )
     with app.app_context():
@@ -213,7 +218,12 @@ def new_sale(url: str, info: dict, *, units: int = 100, per_user: int = 2) -> di
     from jishi_flashsale import service
 
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_PLUGINS": "flashsale"},
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "JISHI_SANDBOX_SECRET": "bench",
+            "JISHI_PLUGINS": "flashsale",
+        },
         instance_path=tempfile.mkdtemp(),
     )
     with app.app_context():

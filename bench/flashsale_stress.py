@@ -51,7 +51,12 @@ def run(
     )
     url = database_url(db, f"jishi_fs_stress_{os.getpid()}")
     info = seed(url, buyers=buyers, units=units, per_user=per_user)
-    env = {"JISHI_DATABASE_URL": url, "JISHI_SECRET_KEY": "stress", "JISHI_PLUGINS": "flashsale"}
+    env = {
+        "JISHI_DATABASE_URL": url,
+        "JISHI_SECRET_KEY": "stress",
+        "JISHI_SANDBOX_SECRET": "stress",
+        "JISHI_PLUGINS": "flashsale",
+    }
     if redis_url:
         env["JISHI_REDIS_URL"] = redis_url
     else:

@@ -34,7 +34,7 @@ def per_request_ms(client, call, n) -> float:
 
 def measure(url: str, info: dict, with_noop: bool, n: int) -> dict:
     """Per-request ms for each case in a fresh app (run in its own process)."""
-    cfg = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"}
+    cfg = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "JISHI_SANDBOX_SECRET": "bench"}
     plugins = [NoOp(i) for i in range(10)] if with_noop else []
     client = create_app(cfg, plugins=plugins, instance_path=tempfile.mkdtemp()).test_client()
     h = {"Authorization": f"Bearer {info['token']}"}

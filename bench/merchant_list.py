@@ -36,6 +36,7 @@ def make_app(url: str):
         {
             "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": "bench",
+            "JISHI_SANDBOX_SECRET": "bench",
             "RATELIMIT_ENABLED": False,
             "JISHI_PLUGINS": "multistore",
         },

@@ -31,4 +31,4 @@ class NoOp:
         return None
 
 
-app = create_app(plugins=[NoOp(i) for i in range(10)])
+app = create_app({"JISHI_SANDBOX_SECRET": "bench"}, plugins=[NoOp(i) for i in range(10)])

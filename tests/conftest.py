@@ -7,8 +7,14 @@ installed it, while ``jishi demo`` and ``JISHI_PLUGINS=all`` outside the
 tests never see it.
 """
 
+import os
 import sys
 from pathlib import Path
+
+# Apps the tests build outside the ``app`` fixture (the command line, the
+# configuration tests, subprocesses) are not TESTING: the documented default
+# sandbox secret would be refused there (test_config checks the refusal).
+os.environ.setdefault("JISHI_SANDBOX_SECRET", "jishi-tests-sandbox-secret")
 
 HELLO = str(Path(__file__).parent / "fixture_plugins" / "hello")
 if HELLO not in sys.path:

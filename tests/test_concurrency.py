@@ -94,3 +94,27 @@ def test_duplicate_notifications_change_state_once(app, factory):
     order = payment.orders[0]
     assert order.status == "paid"
     assert [e.to_status for e in order.events] == ["pending_payment", "paid"]
+
+
+def test_concurrent_placements_with_one_key_answer_one_placement(app, factory):
+    """K7: the same placement sent 8 times at once with one Idempotency-Key:
+    exactly one answer is the placement (201, ``replayed`` false), every
+    other a replay of it (200, ``replayed`` true, the same ids)."""
+    from jishi.testing.principals import bearer
+
+    sku_id = factory.product(price=700, stock=50).skus[0].id
+    buyer = factory.user()
+    body = {"items": [{"sku_id": sku_id, "quantity": 1}], "address_id": factory.address(buyer).id}
+    headers = dict(bearer(buyer), **{"Idempotency-Key": "same-key"})
+
+    def place(i):
+        resp = app.test_client().post("/api/v1/checkout/place", json=body, headers=headers)
+        return resp.status_code, resp.get_json()
+
+    results, errors = run_parallel(app, 8, place)
+    assert not errors, errors
+    answers = sorted((status, r["replayed"], tuple(p["id"] for p in r["payments"])) for status, r in results)
+    assert [(status, replayed) for status, replayed, _ids in answers] == [(200, True)] * 7 + [(201, False)]
+    assert len({ids for _s, _r, ids in answers}) == 1
+    db.session.expire_all()
+    assert db.session.get(Sku, sku_id).stock == 49

@@ -19,6 +19,7 @@ def clean_environ(monkeypatch):
     for key in list(os.environ):
         if key.startswith("JISHI_") and key != "JISHI_TEST_DATABASE_URL":
             monkeypatch.delenv(key)
+    monkeypatch.setenv("JISHI_SANDBOX_SECRET", "test-sandbox-secret")  # the default is refused outside tests
 
 
 def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
@@ -153,3 +154,37 @@ def test_shop_time_helpers(app):
         assert parse_shop_time("2026-05-01 06:30") == stored
     finally:
         app.config["BABEL_DEFAULT_TIMEZONE"] = "Asia/Shanghai"
+
+
+def test_default_sandbox_secret_is_refused_outside_debug_demo_and_tests(tmp_path, monkeypatch):
+    """K9: anyone who read the docs could sign a payment notification with
+    the documented sandbox secret: create_app refuses it, naming the
+    setting, unless the app is a demo, in debug or under test."""
+    from jishi.config import ConfigError, DefaultConfig
+
+    monkeypatch.delenv("JISHI_SANDBOX_SECRET")
+    with pytest.raises(ConfigError, match="JISHI_SANDBOX_SECRET"):
+        create_app(instance_path=str(tmp_path))
+    with pytest.raises(ConfigError, match="JISHI_SANDBOX_SECRET"):
+        create_app({"JISHI_SANDBOX_SECRET": DefaultConfig.JISHI_SANDBOX_SECRET}, instance_path=str(tmp_path))
+    for allowed in ({"JISHI_DEMO": True}, {"DEBUG": True}, {"TESTING": True}):
+        app = create_app(allowed, instance_path=str(tmp_path))
+        assert app.config["JISHI_SANDBOX_SECRET"] == DefaultConfig.JISHI_SANDBOX_SECRET
+    monkeypatch.setenv("JISHI_DEMO", "true")
+    assert create_app(instance_path=str(tmp_path)).config["JISHI_DEMO"] is True
+    monkeypatch.delenv("JISHI_DEMO")
+    monkeypatch.setenv("JISHI_SANDBOX_SECRET", "a-secret-of-our-own")
+    assert create_app(instance_path=str(tmp_path)).config["JISHI_SANDBOX_SECRET"] == "a-secret-of-our-own"
+
+
+def test_cli_names_the_refused_sandbox_secret(tmp_path, monkeypatch):
+    """K9/K13: a command refused at start-up prints one error naming the setting, no traceback."""
+    from click.testing import CliRunner
+    from jishi.cli import make_cli
+
+    monkeypatch.delenv("JISHI_SANDBOX_SECRET")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(make_cli(), ["plugins", "list"])
+    assert result.exit_code == 1
+    assert "Error: JISHI_SANDBOX_SECRET is the documented default" in result.output
+    assert "Traceback" not in result.output

@@ -88,6 +88,7 @@ def _env(site) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JISHI_", "PYTEST_"))}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["JISHI_SANDBOX_SECRET"] = "scaffold-test-secret"  # the documented default is refused outside tests
     return env
 
 

@@ -65,6 +65,7 @@ def site(tmp_path_factory):
 def _env(site: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JISHI_")}
     env["PYTHONPATH"] = str(site)
+    env["JISHI_SANDBOX_SECRET"] = "wheel-test-secret"  # the documented default is refused outside tests
     return env
 
 

@@ -13,7 +13,7 @@ from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 
 from jishi import themes as themes_mod
-from jishi.config import DefaultConfig, from_environ
+from jishi.config import DefaultConfig, check_secrets, from_environ
 from jishi.db import db
 from jishi.plugins import PluginError, load_plugins
 
@@ -130,6 +130,7 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
     app.config.update(plugin_defaults)
     app.config.update(layered)
 
+    check_secrets(app.config, debug=app.debug, testing=app.testing)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "jishi.db")
     if not app.config.get("SECRET_KEY"):

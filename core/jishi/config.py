@@ -20,7 +20,8 @@ class DefaultConfig:
     JISHI_UNPAID_TIMEOUT_MINUTES = 30
     JISHI_AUTO_CONFIRM_DAYS = 10
     JISHI_AUTO_COMPLETE_DAYS = 7
-    JISHI_SANDBOX_SECRET = "sandbox-secret-change-me"
+    JISHI_SANDBOX_SECRET = "sandbox-secret-change-me"  # refused outside debug, demo and tests
+    JISHI_DEMO = False  # a demo shop (``jishi demo``): the default sandbox secret is accepted
     JISHI_SANDBOX_APP_ID = "jishi-sandbox"
     JISHI_SANDBOX_NOTIFY_WINDOW_SECONDS = 300
     JISHI_SANDBOX_NOTIFY_INLINE = True
@@ -60,6 +61,24 @@ class DefaultConfig:
         "security": [{"bearerAuth": []}, {}],
     }
     JSON_SORT_KEYS = False
+
+
+class ConfigError(RuntimeError):
+    """A configuration the app refuses to start with."""
+
+
+def check_secrets(config, *, debug: bool, testing: bool) -> None:
+    """Refuse the documented default ``JISHI_SANDBOX_SECRET`` outside debug,
+    demo (``JISHI_DEMO``) and tests: anyone who read the docs could sign a
+    payment notification with it."""
+    if config.get("JISHI_SANDBOX_SECRET") != DefaultConfig.JISHI_SANDBOX_SECRET:
+        return
+    if debug or testing or config.get("JISHI_DEMO"):
+        return
+    raise ConfigError(
+        "JISHI_SANDBOX_SECRET is the documented default; anyone could sign payment notifications with it. "
+        "Set JISHI_SANDBOX_SECRET to a secret of your own (or run a demo, JISHI_DEMO=true, or debug, FLASK_DEBUG=1)."
+    )
 
 
 ENV_ALIASES = {"JISHI_DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "JISHI_SECRET_KEY": "SECRET_KEY"}

@@ -156,6 +156,32 @@ def test_late_notification_after_timeout_is_refunded(app, api, client, factory):
     assert db.session.get(type(sku), sku.id).stock == 5
 
 
+def test_notification_with_another_payments_trade_is_refused(app, api, client, factory):
+    """K9: a correctly signed notification naming payment A with the trade of
+    payment B (same amount) or an amount other than its trade's is refused;
+    A stays pending, nothing is recorded."""
+    buyer = factory.user()
+    sku = factory.product(price=2500).skus[0]
+    addr = factory.address(buyer)
+    a = place(api, buyer, addr, sku, key="a")["payments"][0]["number"]
+    b = place(api, buyer, addr, sku, key="b")["payments"][0]["number"]
+    trade_b = start_online(api, buyer, b)
+    trade_b.status = "paid"
+    db.session.commit()
+    start_online(api, buyer, a)  # A has a trade of its own, unpaid
+
+    crossed = signed(app, dict(sandbox.notification_for(trade_b), out_trade_no=a, notify_id="n-cross"))
+    r = notify(client, crossed)
+    assert r.status_code == 400 and b"trade_no" in r.data
+    unknown = signed(app, dict(sandbox.notification_for(trade_b), trade_no="SBX-made-up", notify_id="n-unknown"))
+    r = notify(client, unknown)
+    assert r.status_code == 400 and b"trade_no" in r.data
+    assert payment_status(a) == "pending" and payment_status(b) == "pending"
+    assert db.session.execute(select(func.count(PaymentNotification.id))).scalar_one() == 0
+    assert notify(client, sandbox.notification_for(trade_b)).data == b"success"  # B's own pays B only
+    assert payment_status(b) == "paid" and payment_status(a) == "pending"
+
+
 def test_cash_on_delivery(api, client, factory):
     """K9: cash on delivery sends the order to shipping unpaid; receipt records the payment."""
     buyer, admin = factory.user(), factory.admin()
@@ -250,6 +276,56 @@ class TestCombinedPayment:
         assert r.json["redirect_url"].startswith("http://shop.test/sandbox-gateway/pay/")
         client.post(urlparse(r.json["redirect_url"]).path, data={"action": "pay"})
         assert {o["status"] for o in api.get(f"/payments/{payment['number']}", user=buyer).json["orders"]} == {"paid"}
+
+    def test_cancelling_one_order_lowers_the_payment(self, app, api, client, factory, login):
+        """K8/K9 (合并支付): cancelling one order of a payment lowers what the
+        payment asks (API and pay page); a notification for the old amount
+        marks nothing paid and is recorded nowhere; one for what is left pays
+        only the order still payable."""
+        buyer = factory.user()
+        a = factory.product(price=1234, seller_id=1, is_virtual=True).skus[0]
+        b = factory.product(price=555, seller_id=2, is_virtual=True).skus[0]
+        r = api.post(
+            "/checkout/place",
+            user=buyer,
+            headers={"Idempotency-Key": "cancel-one"},
+            json={"items": [{"sku_id": a.id, "quantity": 1}, {"sku_id": b.id, "quantity": 1}]},
+        )
+        assert r.status_code == 201, r.json
+        [payment] = r.json["payments"]
+        number = payment["number"]
+        assert payment["amount"] == 1789
+        keep, drop = sorted(r.json["orders"], key=lambda o: -o["pay_amount"])
+        assert (keep["pay_amount"], drop["pay_amount"]) == (1234, 555)
+        stale = start_online(api, buyer, number)  # a gateway page opened for 1789
+        assert stale.amount == 1789
+
+        assert api.post(f"/orders/{drop['id']}/cancel", user=buyer).status_code == 200
+        assert api.get(f"/payments/{number}", user=buyer).json["amount"] == 1234
+        login(buyer)
+        page = client.get(f"/pay/{number}").get_data(as_text=True)
+        assert "¥12.34" in page and "¥17.89" not in page
+        db.session.expire_all()
+        assert db.session.get(SandboxTrade, stale.id).status == "closed"  # its page takes no money
+
+        # paying the stale page, or a notification for 1789: refused, nothing recorded
+        client.post(f"/sandbox-gateway/pay/{stale.trade_no}", data={"action": "pay"})
+        old = signed(app, dict(sandbox.notification_for(stale), notify_id="n-stale"))
+        resp = notify(client, old)
+        assert resp.status_code == 400 and b"total_amount" in resp.data
+        assert payment_status(number) == "pending"
+        assert db.session.execute(select(func.count(PaymentNotification.id))).scalar_one() == 0
+        assert {o["status"] for o in api.get(f"/payments/{number}", user=buyer).json["orders"]} == {
+            "pending_payment",
+            "closed",
+        }
+
+        trade = start_online(api, buyer, number)
+        assert trade.amount == 1234 and trade.trade_no != stale.trade_no
+        assert notify(client, sandbox.notification_for(trade)).data == b"success"
+        assert payment_status(number) == "paid"
+        statuses = {o["id"]: o["status"] for o in api.get(f"/payments/{number}", user=buyer).json["orders"]}
+        assert statuses == {keep["id"]: "paid", drop["id"]: "closed"}
 
 
 class TestPerStorePayment:

@@ -22,7 +22,7 @@ from jishi.api.common import (
 )
 from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema, ids_in_range
 from jishi.checkout import service as checkout_service
-from jishi.db import db, utcnow
+from jishi.db import db
 from jishi.i18n import gettext as _
 
 blp = Blueprint("checkout", __name__, url_prefix="/api/v1", description="Checkout")
@@ -295,8 +295,6 @@ def place(args):
     if not key:
         fail(400, "invalid", _("The Idempotency-Key header is required."), "Idempotency-Key")
     items, address_id, options = checkout_args(args)
-    started = utcnow()
     payments = checkout_service.place_order(current_user, items, address_id, options, idempotency_key=key)
     # place_order answers an earlier placement with this key as it was
-    replayed = all(p.created_at < started for p in payments)
-    return _placed(payments, replayed), 200 if replayed else 201
+    return _placed(payments, payments.replayed), 200 if payments.replayed else 201

@@ -10,7 +10,8 @@ as for ``/api/v1/checkout/place``:
   (preview; write nothing, roll back after reading it)
 - :func:`place_order` ``(user, items, address_id, options, idempotency_key=...)``:
   place it atomically; answers the payment orders (a retry with the same key
-  answers the first placement's)
+  answers the first placement's), a list whose ``replayed`` is True for a
+  retry (of concurrent identical requests, exactly one is not)
 - :func:`find_placed` ``(user, key)`` and :func:`placed_together` ``(payment)``:
   an earlier placement with this key, and every payment order it wrote
 - :func:`checkout_args`: ``(items, address_id, options)`` from arguments loaded

@@ -398,6 +398,18 @@ def find_placed(user, idempotency_key: str) -> PaymentOrder | None:
     ).scalar_one_or_none()
 
 
+class Placed(list):
+    """The payment orders :func:`place_order` answers (a list), with
+    ``replayed``: True when they are an earlier placement's with the same
+    idempotency key and this call wrote nothing. Decided by the unique key
+    itself, so of concurrent identical requests exactly one is the
+    placement."""
+
+    def __init__(self, payments, replayed: bool = False):
+        super().__init__(payments)
+        self.replayed = replayed
+
+
 class _AlreadyPlaced(Exception):
     """The payment order's (user, idempotency key) exists: a retry."""
 
@@ -408,8 +420,9 @@ def place_order(
     address_id: int | None = None,
     options: dict | None = None,
     idempotency_key: str | None = None,
-) -> list[PaymentOrder]:
-    """Place a checkout atomically; returns its payment order(s).
+) -> Placed:
+    """Place a checkout atomically; returns its payment order(s), a
+    :class:`Placed` list (``.replayed``: answered an earlier placement).
 
     With an ``idempotency_key``, a retried request returns what the first one
     placed and writes nothing (also when two arrive at once). The unique
@@ -430,9 +443,9 @@ def place_order(
         rollback()
         existing = find_placed(user, idempotency_key) if idempotency_key else None
         if existing is not None:
-            return placed_together(existing)
+            return Placed(placed_together(existing), replayed=True)
         raise
-    return payments
+    return Placed(payments)
 
 
 def _commit_keeping(payments: list[PaymentOrder]) -> None:

@@ -67,9 +67,11 @@ class JishiGroup(click.Group):
         return super().list_commands(ctx)
 
     def invoke(self, ctx):
+        from jishi.config import ConfigError
+
         try:
             return super().invoke(ctx)
-        except PluginError as exc:
+        except (PluginError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
 
 

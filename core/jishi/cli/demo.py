@@ -30,7 +30,9 @@ def demo(host: str, port: int, no_serve: bool, instance_path: Path | None):
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_file) + suffix).unlink(missing_ok=True)
     url = f"sqlite:///{db_file}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "JISHI_PLUGINS": "all"}, instance_path=str(instance_path))
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "JISHI_PLUGINS": "all", "JISHI_DEMO": True}, instance_path=str(instance_path)
+    )
     migrations.upgrade(app)
     logins: dict = {}
     with app.app_context():
@@ -43,7 +45,7 @@ def demo(host: str, port: int, no_serve: bool, instance_path: Path | None):
     click.echo(f"API docs:    {base}/api/v1/openapi.json")
     for role, (phone, password) in logins.items():
         click.echo(f"Login ({role}): {phone} / {password}")
-    click.echo(f"Serve it again later: JISHI_DATABASE_URL={url} JISHI_PLUGINS=all jishi run")
+    click.echo(f"Serve it again later: JISHI_DATABASE_URL={url} JISHI_PLUGINS=all JISHI_DEMO=true jishi run")
     if no_serve:
         return
     app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from jishi import signals
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
-from jishi.orders.models import Order, OrderEvent
+from jishi.orders.models import Order, OrderEvent, PaymentOrder
 
 PENDING = "pending_payment"
 PAID = "paid"
@@ -150,6 +150,8 @@ def transition(
             created_at=now,
         )
     )
+    if old == PENDING and t.target == CLOSED:
+        _leave_payment(order)
     from flask import current_app
 
     hook = current_app.extensions["jishi"].hook
@@ -157,3 +159,37 @@ def transition(
     if t.target == COMPLETED:
         hook.settle_order(order=order)
     signals.queue(_SIGNAL[t.target], order, **signal_kwargs)
+
+
+def _leave_payment(order: Order) -> None:
+    """An unpaid order closed while its payment is still pending and pays
+    for other orders still payable (合并支付): the payment asks that much
+    less, in one conditional UPDATE, and the gateway trades started for the
+    old amount are closed (a notification for the old amount is refused,
+    see :func:`jishi.payments.service.handle_notification`). When the order
+    was the last payable one, the payment keeps its amount: the caller
+    closes it (a late payment for it is refunded in full)."""
+    from sqlalchemy import exists, select, update
+
+    still_payable = exists(
+        select(Order.id).where(Order.payment_id == order.payment_id, Order.status == PENDING, Order.id != order.id)
+    )
+    lowered = cast(
+        CursorResult,
+        db.session.execute(
+            update(PaymentOrder)
+            .where(PaymentOrder.id == order.payment_id, PaymentOrder.status == "pending", still_payable)
+            .values(amount=PaymentOrder.amount - order.pay_amount)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
+    if not lowered:
+        return
+    from sqlalchemy.orm.util import identity_key
+
+    payment = db.session.identity_map.get(identity_key(PaymentOrder, order.payment_id))
+    if payment is not None:
+        db.session.expire(payment, ["amount"])
+    from jishi.payments import sandbox
+
+    sandbox.close_trades(order.payment_id)

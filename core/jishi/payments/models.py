@@ -39,6 +39,6 @@ class SandboxTrade(db.Model):
     subject: Mapped[str] = mapped_column(String(120), default="")
     notify_url: Mapped[str] = mapped_column(String(300))
     return_url: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(20), default="created")  # created, paid, refunded
+    status: Mapped[str] = mapped_column(String(20), default="created")  # created, paid, refunded, closed
     refunded_amount: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

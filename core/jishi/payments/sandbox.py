@@ -44,6 +44,8 @@ def create_trade(payment) -> SandboxTrade:
     ).scalar_one_or_none()
     if trade is not None and trade.amount == payment.amount:
         return trade
+    if trade is not None:  # started for an amount the payment no longer asks
+        trade.status = "closed"
     trade = SandboxTrade(
         trade_no="SBX" + secrets.token_hex(10),
         out_trade_no=payment.number,
@@ -54,6 +56,24 @@ def create_trade(payment) -> SandboxTrade:
     )
     db.session.add(trade)
     return trade
+
+
+def close_trades(payment_id: int) -> int:
+    """Close the payment's trades not paid yet (the gateway's "close trade"
+    call, made when the amount a payment asks changes): their page no longer
+    takes money. Returns how many were closed."""
+    from sqlalchemy import CursorResult, select, update
+
+    from jishi.orders.models import PaymentOrder
+
+    number = select(PaymentOrder.number).where(PaymentOrder.id == payment_id).scalar_subquery()
+    result = db.session.execute(
+        update(SandboxTrade)
+        .where(SandboxTrade.out_trade_no == number, SandboxTrade.status == "created")
+        .values(status="closed")
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount if isinstance(result, CursorResult) else 0
 
 
 def notification_for(trade: SandboxTrade, *, status: str = "TRADE_SUCCESS") -> dict:
@@ -76,9 +96,12 @@ def deliver(trade: SandboxTrade, params: dict) -> None:
     through verification of the serialized form), else an HTTP POST from a
     thread with retries, as a real gateway does."""
     if current_app.config["JISHI_SANDBOX_NOTIFY_INLINE"]:
-        from jishi.payments.service import handle_notification
+        from jishi.payments.service import PaymentError, handle_notification
 
-        handle_notification("sandbox", {k: str(v) for k, v in params.items()})
+        try:
+            handle_notification("sandbox", {k: str(v) for k, v in params.items()})
+        except PaymentError:
+            db.session.rollback()  # refused, as the kernel's 4xx answer would be over HTTP
         return
     body = urllib.parse.urlencode(params).encode()
     url = trade.notify_url

@@ -107,6 +107,15 @@ def handle_notification(gateway: str, params: dict) -> str:
     ).scalar_one_or_none()
     if payment is None:
         raise PaymentError("unknown out_trade_no", field="out_trade_no", status=400)
+    # The gateway's trade must be one started for this payment, for this
+    # amount; and the amount what the payment asks now (an order of it
+    # cancelled since lowers it, and closes the trades of the old amount).
+    trade_no = str(params.get("trade_no", ""))
+    trade = db.session.execute(select(SandboxTrade).where(SandboxTrade.trade_no == trade_no)).scalar_one_or_none()
+    if trade is None or trade.out_trade_no != payment.number:
+        raise PaymentError("trade_no is not a trade of this payment", field="trade_no", status=400)
+    if amount != trade.amount:
+        raise PaymentError("amount does not match the trade", field="total_amount", status=400)
     if amount != payment.amount:
         raise PaymentError("amount does not match the payment", field="total_amount", status=400)
     if params.get("trade_status") != "TRADE_SUCCESS":
@@ -127,11 +136,9 @@ def handle_notification(gateway: str, params: dict) -> str:
         rollback()
         return "success"  # duplicate or replay: already handled
 
-    trade_no = str(params.get("trade_no", ""))
-    trade = db.session.execute(select(SandboxTrade).where(SandboxTrade.trade_no == trade_no)).scalar_one_or_none()
     won = db.session.execute(
         update(PaymentOrder)
-        .where(PaymentOrder.id == payment.id, PaymentOrder.status == "pending")
+        .where(PaymentOrder.id == payment.id, PaymentOrder.status == "pending", PaymentOrder.amount == amount)
         .values(status="paid", method="sandbox", paid_at=utcnow(), gateway_trade_no=trade_no)
     ).rowcount
     if won:
@@ -143,15 +150,17 @@ def handle_notification(gateway: str, params: dict) -> str:
         signals.queue(signals.payment_succeeded, payment)
     else:
         db.session.refresh(payment)
+        if payment.status == "pending":  # an order of it was cancelled meanwhile: it asks less now
+            rollback()
+            raise PaymentError("amount does not match the payment", field="total_amount", status=400)
         if payment.status == "closed" or (payment.status == "paid" and payment.gateway_trade_no != trade_no):
             # Money arrived for a payment we no longer accept (timed out, or a
             # second trade for an already paid order): give it back at once.
             record.result = "refunded_late"
-            if trade is not None:
-                sandbox.refund(trade.trade_no, amount)
+            sandbox.refund(trade.trade_no, amount)
         else:
             record.result = "already_paid"
-    if trade is not None and trade.status == "created":
+    if trade.status == "created":
         trade.status = "paid" if record.result != "refunded_late" else "refunded"
         if record.result == "refunded_late":
             trade.refunded_amount = trade.amount

@@ -27,8 +27,8 @@ def gateway_pay(trade_no: str):
     trade = db.session.execute(db.select(SandboxTrade).where(SandboxTrade.trade_no == trade_no)).scalar_one_or_none()
     if trade is None:
         abort(404)
-    if request.form.get("action") == "cancel":
-        return redirect(trade.return_url)
+    if request.form.get("action") == "cancel" or trade.status == "closed":
+        return redirect(trade.return_url)  # a closed trade takes no money
     if trade.status == "created":
         trade.status = "paid"
         commit()

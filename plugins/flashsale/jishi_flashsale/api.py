@@ -496,7 +496,6 @@ def buy():
         _sold_out()
     if verdict == gate.LIMIT:
         fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
-    started = utcnow()
     try:
         payments = checkout_entry.place_order(
             user, [(sku_id, quantity)], args.get("address_id"), options, idempotency_key=key
@@ -507,7 +506,7 @@ def buy():
     except BaseException:
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
         raise
-    if all(p.created_at < started for p in payments):  # a retry answered by the kernel: no unit was taken now
+    if payments.replayed:  # a retry answered by the kernel: no unit was taken now
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
         return checkout_entry.placed_answer(payments, True), 200
     return checkout_entry.placed_answer(payments, False), 201
