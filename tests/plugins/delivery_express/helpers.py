@@ -6,6 +6,7 @@ import itertools
 
 from jishi.db import db
 from jishi.testing import flows
+from jishi.testing.principals import sign_in
 
 PIECE = {
     "name": "按件",
@@ -23,6 +24,12 @@ WEIGHT = {
     "additional_units": 500,
     "additional_fee": 400,
 }
+
+
+def login(client, user):
+    """Sign ``user`` in on ``client``, pages in English (the msgids)."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    sign_in(client, user)
 
 
 def template(**kw):

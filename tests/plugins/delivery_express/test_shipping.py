@@ -9,9 +9,8 @@ import io
 import pytest
 from jishi.db import db
 from jishi.orders.models import Order
-from jishi.testing.principals import sign_in
 
-from .helpers import place, template
+from .helpers import login, place, template
 
 
 @pytest.fixture
@@ -26,11 +25,6 @@ def shop(factory, svc):
     orders = [place(buyer, [(sku, 1)], addr)[0] for _ in range(3)]
     assert all(o.status == "paid" and o.delivery_method == "express" for o in orders)
     return {"admin": admin, "buyer": buyer, "addr": addr, "sku": sku, "orders": orders}
-
-
-def login(client, user):
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the English msgids
-    sign_in(client, user)
 
 
 def test_ship_one_via_kernel_fields(api, shop):

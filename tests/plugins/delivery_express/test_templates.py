@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 from jishi.db import db
-from jishi.testing.principals import sign_in
 from jishi_delivery_express.models import ExpressProductTemplate, ExpressTemplate
 
-from .helpers import PIECE, WEIGHT
+from .helpers import PIECE, WEIGHT, login
 
 BODY = {
     **WEIGHT,
@@ -20,11 +19,6 @@ BODY = {
         {"province": "四川", "city": "甘孜", "served": False},
     ],
 }
-
-
-def login(client, user):
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    sign_in(client, user)
 
 
 def test_platform_api_crud(api, factory):
