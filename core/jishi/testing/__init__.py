@@ -112,6 +112,11 @@ def _plugin_key(obj):
 def _cache_key(plugins, config, extra_plugins) -> tuple | None:
     if not isinstance(plugins, str):
         plugins = ",".join(plugins)
+    if (config or {}).get("RATELIMIT_ENABLED"):
+        # Flask-Limiter keeps one storage and one on/off switch for every
+        # app it was initialised with (the last one wins): an app that
+        # counts requests is built for its test alone, as before.
+        return None
     try:
         cfg = repr(sorted((config or {}).items()))
         extras = tuple(_plugin_key(p) for p in extra_plugins or ())
@@ -141,6 +146,11 @@ def cached_app(tmp_path_factory, plugins: str | Iterable[str] = "", config: dict
         _swap_extra_plugins(hit[0], extra_plugins)
     _APP_CACHE[key] = hit
     _close_other_pools(hit[0])
+    from jishi.extensions import limiter
+
+    # The limiter's switch is the last initialised app's: a rate-limited
+    # app built since must not leave it on for this one.
+    limiter.enabled = bool(hit[0].config.get("RATELIMIT_ENABLED", True))
     return hit[0]
 
 
@@ -184,8 +194,7 @@ def _swap_extra_plugins(app, extra_plugins) -> None:
 
 def reset_app(app) -> None:
     """Make a cached app as it was built: every table empty (sequences
-    restarted), the config it was built with, nothing counted by the rate
-    limiter."""
+    restarted) and the config it was built with."""
     state = app.extensions["jishi_testing"]
     app.config.clear()
     app.config.update(state["config"])
@@ -193,11 +202,6 @@ def reset_app(app) -> None:
     ext.setting_defaults = None
     ext._payment_methods = None
     clear_tables(app)
-    if app.config.get("RATELIMIT_ENABLED"):
-        from jishi.extensions import limiter
-
-        with app.app_context():
-            limiter.reset()
 
 
 def clear_tables(app) -> None:
