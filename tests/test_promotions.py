@@ -55,6 +55,21 @@ def test_product_picker(app, factory):
     assert promotions.product_for(2**40, _scope(None), True) is None
 
 
+def test_picked_product(app, factory):
+    """The form's product: none named, the seller's own, or a 404."""
+    import pytest
+    from werkzeug.exceptions import NotFound
+
+    mine, other = factory.product(seller_id=7), factory.product(seller_id=8)
+    with app.test_request_context("/"):
+        assert promotions.picked_product(_scope(7), False) is None
+    with app.test_request_context(f"/?product_id={mine.id}"):
+        assert promotions.picked_product(_scope(7), False) is mine
+    with app.test_request_context("/", method="POST", data={"product_id": str(other.id)}):
+        with pytest.raises(NotFound):
+            promotions.picked_product(_scope(7), False)
+
+
 def test_acting(app, factory):
     admin, buyer = factory.admin(), factory.user()
     with app.test_request_context("/"):

@@ -140,6 +140,23 @@ def product_for(product_id: int | None, scope: SellerScope, platform: bool):
     return product
 
 
+def picked_product(scope: SellerScope, platform: bool):
+    """The product an activity form names (``product_id`` in the query or
+    the form): None when it names none; 404 when it names one the acting
+    seller may not use."""
+    from flask import abort
+
+    from jishi.web.common import form_int
+
+    product_id = form_int("product_id", source=request.values)
+    if product_id is None:
+        return None
+    product = product_for(product_id, scope, platform)
+    if product is None:
+        abort(404)
+    return product
+
+
 # -- the activity form ---------------------------------------------------------------
 
 

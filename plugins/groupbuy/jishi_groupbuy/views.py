@@ -196,10 +196,7 @@ def _limit_minutes(form):
 @seller_page("products")
 def activity_new():
     scope, platform = promotions.acting()
-    product_id = form_int("product_id", source=request.values)
-    product = None if product_id is None else promotions.product_for(product_id, scope, platform)
-    if product_id is not None and product is None:
-        abort(404)
+    product = promotions.picked_product(scope, platform)
     if request.method == "POST" and product is not None and request.form.get("action") == "save":
         saved = promotions.save_form(
             lambda: service.save_activity(_form_data(request.form), seller_id=scope.seller_id, platform=platform),
