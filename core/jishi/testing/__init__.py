@@ -19,6 +19,7 @@ import contextvars
 import os
 from collections.abc import Iterable
 
+from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
@@ -79,19 +80,13 @@ class ServedClient(FlaskClient):
     def open(self, *args, **kwargs):
         from jishi.db import db
 
-        outer = _has_app_context()
+        outer = has_app_context()
         if outer:
             db.session.commit()
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if outer:
             db.session.expire_all()
         return response
-
-
-def _has_app_context() -> bool:
-    from flask import has_app_context
-
-    return has_app_context()
 
 
 _APP_CACHE: dict[tuple, tuple] = {}
