@@ -402,6 +402,13 @@ def _visible(stmt, context: str):
     return stmt
 
 
+def visible_products(stmt):
+    """``stmt`` (a query joining ``Product``) narrowed to the products a buyer
+    may open: on the shelf and passing every plugin's ``product_filters``
+    for ``"detail"``; adds no statement."""
+    return _visible(stmt.where(Product.on_shelf.is_(True)), "detail")
+
+
 def purchase_blockers(product: Product, user) -> list:
     """Why ``product`` cannot be bought now (``purchase_blockers`` hook)."""
     results = current_app.extensions["jishi"].hook.purchase_blockers(product=product, user=user)
@@ -425,7 +432,7 @@ def get_product(product_id: int, *, visible_only: bool = True) -> Product | None
         .where(Product.id == product_id)
     )
     if visible_only:
-        stmt = _visible(stmt.where(Product.on_shelf.is_(True)), "detail")
+        stmt = visible_products(stmt)
     product = db.session.execute(stmt).unique().scalar_one_or_none()
     if product is not None:
         _load_small_lists([product])

@@ -175,20 +175,27 @@ def line_key(sku_id: int) -> str:
     return f"sku:{sku_id}"
 
 
-def load_lines(items: Sequence[tuple[int, int]]) -> list[CheckoutLine]:
-    """(sku_id, quantity) pairs -> unpriced lines, in one query."""
+def load_lines(items: Sequence[tuple[int, int]], *, visible_only: bool = False) -> list[CheckoutLine]:
+    """(sku_id, quantity) pairs -> unpriced lines, in one query.
+
+    ``visible_only``: a SKU the buyer could not see on its product page (an
+    inactive SKU, a product off the shelf or hidden by a plugin's
+    ``product_filters``) is answered as unknown, exactly like a SKU that does
+    not exist, so that a checkout of explicit items tells nobody the name,
+    price or stock of what is not for sale. The buyer's own cart lines
+    (``visible_only=False``) are shown with a problem instead: the buyer
+    added them when they were for sale."""
     merged: dict[int, int] = {}
     for sku_id, qty in items:
         merged[sku_id] = merged.get(sku_id, 0) + qty
     if not merged:
         return []
-    rows = (
-        db.session.execute(
-            select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(merged)))
-        )
-        .scalars()
-        .all()
-    )
+    stmt = select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(merged)))
+    if visible_only:
+        from jishi.catalog.service import visible_products
+
+        stmt = visible_products(stmt.where(Sku.is_active.is_(True)))
+    rows = db.session.execute(stmt).scalars().all()
     found = {sku.id: sku for sku in rows}
     missing = [sid for sid in merged if sid not in found]
     if missing:
@@ -323,7 +330,7 @@ def build_checkout(
             from jishi.i18n import gettext as _
 
             raise CheckoutError([Problem("quantity", _("Quantity must be at least 1."), field="items.quantity")])
-    lines = load_lines(items)
+    lines = load_lines(items, visible_only=not from_cart)
     price_lines(lines, user, options)
     address = None
     if address_id is not None:
