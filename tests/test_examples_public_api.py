@@ -30,6 +30,7 @@ PUBLIC_API = (
     "jishi.hookspecs",
     "jishi.sellers",
     "jishi.access",
+    "jishi.roles",
     "jishi.db",
     "jishi.signals",
     "jishi.money",

@@ -207,6 +207,36 @@ def test_hook_console_menu_items(client, factory):
     assert "/throwaway/" in html
 
 
+class Gifts:
+    @hookimpl
+    def permissions(self):
+        from jishi.hookspecs import Permission
+
+        return [
+            Permission("gifts", "Gifts", consoles=("platform",), sort=5),
+            Permission("orders", "Shadowed orders"),  # the kernel declared it first
+        ]
+
+
+@plugin(Gifts())
+def test_hook_permissions(app, client, factory):
+    """K3 / seed 000 §9: a plugin's permission can be given to a platform
+    role (not to a seller's: it is platform-only); a code the kernel
+    declared keeps the kernel's label."""
+    from jishi import roles
+    from jishi.accounts.models import StaffRole
+
+    with app.test_request_context("/"):
+        platform = {p.code: str(p.label) for p in roles.declared("platform")}
+        assert platform["gifts"] == "Gifts" and list(platform)[0] == "gifts"
+        assert platform["orders"] != "Shadowed orders"
+        assert "gifts" not in {p.code for p in roles.declared("seller")}
+    _login(client, factory.admin())
+    assert client.post("/console/roles", data={"name": "礼品", "permissions": ["gifts"]}).status_code == 302
+    role = db.session.execute(db.select(StaffRole).where(StaffRole.name == "礼品")).scalar_one()
+    assert role.permissions == ["gifts"]
+
+
 class Panels:
     @hookimpl
     def settings_panels(self):

@@ -257,6 +257,25 @@ class MenuItem:
 
 
 @dataclass(frozen=True)
+class Permission:
+    """A named right that staff roles are made of (products, orders,
+    after-sales, finance...), declared by the kernel and plugins through the
+    ``permissions`` hook.
+
+    ``code`` is the word routes and menu items ask for (``"orders"``);
+    ``label`` what the role form shows; ``consoles`` where it can be given:
+    ``"platform"`` (platform staff roles) and/or ``"seller"`` (roles a
+    seller's admin makes for its own staff). Codes are shared: a plugin
+    declaring a code the kernel declares adds nothing.
+    """
+
+    code: str
+    label: str
+    consoles: tuple[str, ...] = ("platform", "seller")
+    sort: int = 100
+
+
+@dataclass(frozen=True)
 class SettingField:
     """One setting in a settings panel; ``kind`` is text, int, bool, money,
     textarea or choice (with ``choices``)."""
@@ -429,6 +448,29 @@ def console_menu_items(console: str, principal: User) -> Sequence[MenuItem]:
             if console != "platform":
                 return None
             return [MenuItem(_("Gifts"), "gifts.index", sort=70, permission="products")]
+    """
+
+
+@hookspec
+def permissions() -> Sequence[Permission]:
+    """The permissions staff roles can be made of (see :class:`Permission`).
+
+    A platform admin (and a seller's admin, in its own console) creates
+    roles from these and assigns them to staff; every console page and API
+    endpoint asks for one (:func:`jishi.access.requires`,
+    :func:`jishi.access.platform_api`, :func:`jishi.sellers.seller_page`).
+
+    :returns: a list of :class:`Permission`. All collected; the first
+        declaration of a code wins.
+    Default implementation: the kernel's ``products``, ``orders``,
+    ``aftersales``, ``comments``, ``marketing``, ``money``, ``settings``
+    and ``data``.
+
+    Example::
+
+        @hookimpl
+        def permissions():
+            return [Permission("gifts", _("Gifts"), consoles=("platform",))]
     """
 
 

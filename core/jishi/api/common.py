@@ -323,27 +323,19 @@ def login_required(view):
 
 
 def platform_required(view):
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            fail(401, "unauthorized", _("Sign in first."))
-        if not current_user.is_platform:
-            fail(403, "forbidden", _("Platform staff only."))
-        return view(*args, **kwargs)
+    """Any platform staff member (:func:`jishi.access.platform_api` with no
+    permission): for endpoints every staff role may use."""
+    from jishi.access import platform_api
 
-    return documents_errors(wrapper, 401, 403)
+    return platform_api(None)(view)
 
 
 def platform_admin_required(view):
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            fail(401, "unauthorized", _("Sign in first."))
-        if not current_user.is_platform_admin:
-            fail(403, "forbidden", _("Platform admins only."))
-        return view(*args, **kwargs)
+    """Platform admins only (:func:`jishi.access.platform_api` with
+    :data:`jishi.access.ADMIN_ONLY`)."""
+    from jishi.access import ADMIN_ONLY, platform_api
 
-    return documents_errors(wrapper, 401, 403)
+    return platform_api(ADMIN_ONLY)(view)
 
 
 IDEMPOTENCY_KEY_MAX = 72  # the column holds 80: room for the "#n" of a per-store payment's siblings

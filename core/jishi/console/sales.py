@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
-from jishi.console.common import bp
+from jishi.console.common import bp, requires
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
@@ -29,6 +29,7 @@ def _page(query, model, endpoint: str, **params):
 
 
 @bp.get("/orders")
+@requires("orders")
 def orders():
     status = request.args.get("status", "")
     q = (request.args.get("q") or "").strip()
@@ -57,6 +58,7 @@ def _order(order_id: int) -> Order:
 
 
 @bp.get("/orders/<int:order_id>")
+@requires("orders")
 def order(order_id: int):
     order = _order(order_id)
     refunds = (
@@ -79,6 +81,7 @@ def _ship(order: Order, carrier: str, tracking_no: str) -> None:
 
 
 @bp.post("/orders/<int:order_id>/ship")
+@requires("orders")
 def order_ship(order_id: int):
     order = _order(order_id)
     carrier, tracking_no = request.form.get("carrier", ""), request.form.get("tracking_no", "")
@@ -96,6 +99,7 @@ def order_ship(order_id: int):
 
 
 @bp.post("/orders/batch-ship")
+@requires("orders")
 def orders_batch_ship():
     """Ship every ticked order with its own tracking number and one carrier."""
     carrier = request.form.get("carrier", "").strip()
@@ -125,6 +129,7 @@ def orders_batch_ship():
 
 
 @bp.post("/orders/<int:order_id>/<action>")
+@requires("orders")
 def order_action(order_id: int, action: str):
     order = _order(order_id)
     try:
@@ -148,6 +153,7 @@ REFUND_STATUSES = ("requested", "approved", "returning", "returned", "refunded",
 
 
 @bp.get("/refunds")
+@requires("aftersales")
 def refunds():
     status = request.args.get("status", "")
     query = db.select(Refund).options(selectinload(Refund.order))
@@ -160,6 +166,7 @@ def refunds():
 
 
 @bp.get("/refunds/<int:refund_id>")
+@requires("aftersales")
 def refund(refund_id: int):
     from jishi.aftersales.models import RefundNote
 
@@ -175,6 +182,7 @@ def refund(refund_id: int):
 
 
 @bp.post("/refunds/<int:refund_id>/<action>")
+@requires("aftersales")
 def refund_action(refund_id: int, action: str):
     from jishi.aftersales import service
 
@@ -197,6 +205,7 @@ def refund_action(refund_id: int, action: str):
 
 
 @bp.get("/reviews")
+@requires("comments")
 def reviews():
     show = request.args.get("show", "")
     query = db.select(Review)
@@ -211,6 +220,7 @@ def reviews():
 
 
 @bp.post("/reviews/<int:review_id>/<action>")
+@requires("comments")
 def review_action(review_id: int, action: str):
     from jishi.reviews import service
 

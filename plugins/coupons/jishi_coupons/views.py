@@ -9,7 +9,7 @@ Storefront (blueprint ``coupons``): the claim centre ``/coupons``, claiming
 
 Seller console (blueprint ``coupons_seller``, ``/seller/coupons``): the
 platform's coupons for platform staff, a merchant's own for its staff
-(permission ``products`` or ``settings``; the seller comes from the principal).
+(permission ``marketing``; the seller comes from the principal).
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def seller_coupons_page(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         scope = current_scope()
-        if not (scope.can("products") or scope.can("settings")):
+        if not scope.can("marketing"):
             abort(403)
         return view(*args, **kwargs)
 

@@ -188,7 +188,7 @@ def seller_scope(user, via):
     only (``via="console"``)."""
     from jishi.hookspecs import SellerScope
 
-    from jishi_multistore.principal import CLERK_PERMISSIONS, PERMISSIONS, current_principal
+    from jishi_multistore.principal import current_principal
 
     p = current_principal(allow_platform_view=(via == "console"))
     if p is None:
@@ -197,21 +197,45 @@ def seller_scope(user, via):
         seller_id=p.merchant.id,
         name=p.merchant.name,
         role=p.role,
-        permissions=frozenset(CLERK_PERMISSIONS if p.role == "clerk" else PERMISSIONS),
+        permissions=p.permissions if p.role == "clerk" else _all_seller_permissions(),
         read_only=p.read_only,
         console="merchant",
         layout="multistore/merchant/base.html",
     )
 
 
+def _all_seller_permissions() -> frozenset:
+    from jishi.roles import declared
+
+    from jishi_multistore.principal import MERCHANT_ADMIN, PERMISSIONS
+
+    return frozenset({*PERMISSIONS, MERCHANT_ADMIN, *(p.code for p in declared("seller"))})
+
+
+@hookimpl
+def permissions():
+    """The platform's multistore rights (seed 000 §9: 商户管理, 佣金设置)."""
+    from jishi.hookspecs import Permission
+
+    return [
+        Permission("merchants", _("Merchants"), consoles=("platform",), sort=90),  # 商户管理
+        Permission("commission", _("Commission settings"), consoles=("platform",), sort=91),  # 佣金设置
+    ]
+
+
 @hookimpl
 def console_menu_items(console, principal):
     return [
-        MenuItem(_("Merchants"), "multistore_admin.merchants", console="platform", sort=80),  # 子商户管理
-        MenuItem(_("Announcements"), "multistore_admin.announcements", console="platform", sort=84),  # 公告
+        MenuItem(
+            _("Merchants"), "multistore_admin.merchants", console="platform", sort=80, permission="merchants"
+        ),  # 子商户管理
+        MenuItem(
+            _("Announcements"), "multistore_admin.announcements", console="platform", sort=84, permission="merchants"
+        ),  # 公告
         MenuItem(_("Dashboard"), "merchant.dashboard", console="merchant", sort=0),
         MenuItem(_("Shop profile"), "merchant.profile", console="merchant", sort=80, permission="settings"),  # 商铺详情
-        MenuItem(_("Staff"), "merchant.staff", console="merchant", sort=85, permission="settings"),  # 店员
+        MenuItem(_("Staff"), "merchant.staff", console="merchant", sort=85, permission="merchant_admin"),  # 店员
+        MenuItem(_("Staff roles"), "merchant.roles", console="merchant", sort=86, permission="merchant_admin"),  # 角色
     ]
 
 
@@ -875,6 +899,38 @@ def staff(m: Merchant) -> list[MerchantMember]:
         .scalars()
         .all()
     )
+
+
+def role_holders(m: Merchant, role) -> int:
+    """How many of ``m``'s staff hold ``role``."""
+    from sqlalchemy import func
+
+    q = select(func.count(MerchantMember.id)).where(
+        MerchantMember.merchant_id == m.id, MerchantMember.role_id == role.id
+    )
+    return db.session.execute(q).scalar_one()
+
+
+def set_member_role(m: Merchant, member_id, role_id) -> MerchantMember:
+    """Give clerk ``member_id`` of ``m`` the role ``role_id`` of ``m`` (None:
+    the default clerk permissions). Another merchant's clerk or role is
+    unknown (404 / 422 naming ``role_id``); the admin has no role."""
+    from jishi.roles import get_role
+
+    member = db.session.get(MerchantMember, member_id) if isinstance(member_id, int) else None
+    if member is None or member.merchant_id != m.id:
+        raise MerchantError("member_id", _("No such clerk."), code="not_found", status=404)
+    if member.role != ROLE_CLERK:
+        raise MerchantError("member_id", _("The shop admin holds every permission."), code="conflict")
+    if role_id is None:
+        member.role_id = None
+    else:
+        role = get_role(role_id, m.id)
+        if role is None:
+            raise MerchantError("role_id", _("No such role."))
+        member.role_id = role.id
+    db.session.flush()
+    return member
 
 
 def add_clerk(m: Merchant, phone) -> MerchantMember:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from flask import Response
 from flask_login import current_user
-from jishi.api.common import Id, QueryId, platform_required
+from jishi.access import platform_api
+from jishi.api.common import Id, QueryId
 from jishi.api.schemas import OrderDetailSchema, OrderListItemSchema, order_detail, schema_values
 from jishi.db import db
 from jishi.i18n import gettext as _
@@ -218,7 +219,7 @@ def merchant_move_order(args, order_id):
 
 
 @api.get("/admin/multistore/orders")
-@platform_required
+@platform_api("orders")
 @api.arguments(MsAdminOrderListArgs, location="query")
 @api.response(200, MerchantOrderPageSchema)
 def admin_list_orders(args):
@@ -229,7 +230,7 @@ def admin_list_orders(args):
 
 
 @api.get("/admin/multistore/orders/export")
-@platform_required
+@platform_api("orders")
 @api.arguments(MsAdminOrderExportArgs, location="query")
 @api.response(200, description="CSV or XLSX file of one merchant's (or every) order placed in the range")
 def admin_export_orders(args):
@@ -237,14 +238,14 @@ def admin_export_orders(args):
 
 
 @api.get("/admin/multistore/orders/<int:order_id>")
-@platform_required
+@platform_api("orders")
 @api.response(200, MerchantOrderDetailSchema)
 def admin_get_order(order_id):
     return _detail(svc.platform_order(order_id))
 
 
 @api.post("/admin/multistore/orders/<int:order_id>/complete")
-@platform_required
+@platform_api("orders")
 @api.response(200, MerchantOrderDetailSchema)
 def admin_complete_order(order_id):
     """Move a paid, shipped or received order to completed (history notes
@@ -255,7 +256,7 @@ def admin_complete_order(order_id):
 
 
 @api.post("/admin/multistore/orders/<int:order_id>/close")
-@platform_required
+@platform_api("orders")
 @api.response(200, MerchantOrderDetailSchema)
 def admin_close_order(order_id):
     """Close an order: unpaid ones are cancelled (stock back); paid, shipped

@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from jishi.access import requires
 from jishi.aftersales.models import Refund
 from jishi.db import db
 from jishi.errors import DomainError
@@ -208,6 +209,7 @@ def _platform_order(order_id: int):
 
 
 @admin_bp.get("/orders", endpoint="orders")
+@requires("orders")
 def orders_admin():
     f = _filter(with_merchant=True)
     rows, more_url = _listing(f, None, "multistore_admin.orders")
@@ -230,6 +232,7 @@ def orders_admin():
 
 
 @admin_bp.get("/orders/<int:order_id>", endpoint="order")
+@requires("orders")
 def order_admin(order_id: int):
     o = _platform_order(order_id)
     return render_template(
@@ -243,6 +246,7 @@ def order_admin(order_id: int):
 
 
 @admin_bp.post("/orders/<int:order_id>/complete", endpoint="order_complete")
+@requires("orders")
 def order_admin_complete(order_id: int):
     o = _platform_order(order_id)
     with form_outcome(_("Moved to completed.")):
@@ -251,6 +255,7 @@ def order_admin_complete(order_id: int):
 
 
 @admin_bp.post("/orders/<int:order_id>/close", endpoint="order_close")
+@requires("orders")
 def order_admin_close(order_id: int):
     o = _platform_order(order_id)
     try:
