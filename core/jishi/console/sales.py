@@ -14,7 +14,7 @@ from jishi.orders import changes, state
 from jishi.orders import service as orders_service
 from jishi.orders.models import Order
 from jishi.reviews.models import Review
-from jishi.web.common import form_int, form_outcome
+from jishi.web.common import form_int, form_outcome, safe_next
 
 PAGE = 30
 
@@ -76,11 +76,12 @@ def order(order_id: int):
 
 @bp.post("/orders/<int:order_id>/price")
 def order_price(order_id: int):
-    """改价: the unpaid order's new total and the reason."""
+    """改价: the unpaid order's new total and the reason (back to ``next``:
+    the multistore platform page posts here too)."""
     order = _order(order_id)
     with form_outcome(_("The price was changed.")):
         changes.change_price_from_form(order, request.form, actor=current_user, actor_kind="platform")
-    return redirect(url_for("console.order", order_id=order_id))
+    return redirect(safe_next(url_for("console.order", order_id=order_id)))
 
 
 @bp.post("/orders/<int:order_id>/address")
@@ -89,7 +90,7 @@ def order_address(order_id: int):
     order = _order(order_id)
     with form_outcome(_("The address was changed.")):
         changes.change_address_from_form(order, request.form, actor=current_user, actor_kind="platform")
-    return redirect(url_for("console.order", order_id=order_id))
+    return redirect(safe_next(url_for("console.order", order_id=order_id)))
 
 
 def _ship(order: Order, carrier: str, tracking_no: str) -> None:

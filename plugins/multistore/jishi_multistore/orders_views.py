@@ -261,6 +261,8 @@ def order_admin(order_id: int):
         refunds=_refunds(o),
         can_complete=state.can(o, "force_complete", "platform"),
         can_close=o.status == state.PENDING or state.can(o, "close", "platform"),
+        price_url=url_for("console.order_price", order_id=o.id),
+        address_url=url_for("console.order_address", order_id=o.id),
     )
 
 

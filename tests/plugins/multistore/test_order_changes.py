@@ -104,3 +104,23 @@ def test_merchant_console_forms(api, client, factory, ms, login):
     assert "电话确认" in r.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Order, oa.id).address["detail"] == "中山路 8 号"
+
+
+def test_platform_changes_a_merchant_order_from_its_page(api, client, factory, ms, login):
+    """C6: the platform's merchant-order page carries the change forms; they
+    post to the platform console's routes and come back to the page."""
+    _a, _b, _buyer, oa, ob, payment = _world(api, factory, ms)
+    login(factory.admin())
+    page_url = f"/console/multistore/orders/{oa.id}"
+    page = client.get(page_url).get_data(as_text=True)
+    assert "order-change-price" in page and f'value="{page_url}"' in page
+    amount = 1500 + oa.delivery_fee
+    r = client.post(
+        f"/console/orders/{oa.id}/price",
+        data={"pay_amount": f"{amount // 100}.{amount % 100:02d}", "reason": "平台调价", "next": page_url},
+    )
+    assert r.status_code == 302 and r.headers["Location"].endswith(page_url)
+    assert "平台调价" in client.get(page_url).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(PaymentOrder, payment["id"]).amount == amount + ob.pay_amount
+    assert [e.actor_role for e in db.session.get(Order, oa.id).events if e.kind == "price"] == ["platform"]
