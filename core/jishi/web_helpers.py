@@ -98,6 +98,7 @@ def theme_static(filename: str) -> str:
 def install(app: Flask) -> None:
     from jishi import settings
     from jishi.app import slot
+    from jishi.orders.changes import describe as order_event_text
     from jishi.themes import active_theme_name
 
     app.jinja_env.filters["money"] = format_fen
@@ -106,6 +107,7 @@ def install(app: Flask) -> None:
         console_menu=console_menu,
         order_actions=order_actions,
         order_notices=order_notices,
+        order_event_text=order_event_text,
         seller_profile=seller_profile,
         seller_profiles=seller_profiles,
         purchase_blockers=purchase_blockers,

@@ -17,9 +17,11 @@ from jishi.aftersales import service as aftersales
 from jishi.aftersales.models import Refund
 from jishi.api.common import DateTime, Money, fail, get_or_404
 from jishi.api.orders import (
+    AddressChangeArgs,
     Id,
     OrderDetailSchema,
     OrderPageSchema,
+    PriceChangeArgs,
     QueryId,
     RefundSchema,
     ids_in_range,
@@ -30,8 +32,8 @@ from jishi.api.reviews import ReviewSchema
 from jishi.db import db
 from jishi.i18n import N_
 from jishi.i18n import gettext as _
+from jishi.orders import changes, state
 from jishi.orders import service as orders_service
-from jishi.orders import state
 from jishi.orders.models import Order
 from jishi.reports import service as reports
 from jishi.reviews import service as reviews
@@ -254,6 +256,31 @@ def ship(args, order_id):
     orders_service.ship(
         order, carrier=args["carrier"], tracking_no=args["tracking_no"], actor=current_user, actor_kind="platform"
     )
+    return order_detail(order)
+
+
+@blp.post("/orders/<int:order_id>/price")
+@platform_api("orders")
+@blp.arguments(PriceChangeArgs)
+@blp.response(200, OrderDetailSchema)
+def change_price(args, order_id):
+    """Change an unpaid order's payable amount (改价) with the reason: its
+    payment asks the new amount at once (a notification for the old one is
+    refused); 409 once paid."""
+    order = _order(order_id)
+    changes.change_price(order, args["pay_amount"], args["reason"], actor=current_user, actor_kind="platform")
+    return order_detail(order)
+
+
+@blp.post("/orders/<int:order_id>/address")
+@platform_api("orders")
+@blp.arguments(AddressChangeArgs)
+@blp.response(200, OrderDetailSchema)
+def change_address(args, order_id):
+    """Change the delivery address of an order not shipped yet, with the
+    reason; 409 once shipped."""
+    order = _order(order_id)
+    changes.change_address(order, args["address"], args["reason"], actor=current_user, actor_kind="platform")
     return order_detail(order)
 
 

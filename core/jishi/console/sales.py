@@ -10,11 +10,11 @@ from jishi.aftersales.models import Refund
 from jishi.console.common import bp, requires
 from jishi.db import db
 from jishi.i18n import gettext as _
+from jishi.orders import changes, state
 from jishi.orders import service as orders_service
-from jishi.orders import state
 from jishi.orders.models import Order
 from jishi.reviews.models import Review
-from jishi.web.common import form_int, form_outcome
+from jishi.web.common import form_int, form_outcome, safe_next
 
 PAGE = 30
 
@@ -71,7 +71,30 @@ def order(order_id: int):
         can_ship=state.can(order, "ship", "platform"),
         can_complete=state.can(order, "force_complete", "platform"),
         can_cancel=state.can(order, "cancel", "platform"),
+        price_url=url_for("console.order_price", order_id=order.id),
+        address_url=url_for("console.order_address", order_id=order.id),
     )
+
+
+@bp.post("/orders/<int:order_id>/price")
+@requires("orders")
+def order_price(order_id: int):
+    """改价: the unpaid order's new total and the reason (back to ``next``:
+    the multistore platform page posts here too)."""
+    order = _order(order_id)
+    with form_outcome(_("The price was changed.")):
+        changes.change_price_from_form(order, request.form, actor=current_user, actor_kind="platform")
+    return redirect(safe_next(url_for("console.order", order_id=order_id)))
+
+
+@bp.post("/orders/<int:order_id>/address")
+@requires("orders")
+def order_address(order_id: int):
+    """The delivery address of an order not shipped yet, and the reason."""
+    order = _order(order_id)
+    with form_outcome(_("The address was changed.")):
+        changes.change_address_from_form(order, request.form, actor=current_user, actor_kind="platform")
+    return redirect(safe_next(url_for("console.order", order_id=order_id)))
 
 
 def _ship(order: Order, carrier: str, tracking_no: str) -> None:

@@ -8,7 +8,14 @@ from flask import Response
 from flask_login import current_user
 from jishi.access import platform_api
 from jishi.api.common import Id, QueryId
-from jishi.api.schemas import OrderDetailSchema, OrderListItemSchema, order_detail, schema_values
+from jishi.api.schemas import (
+    AddressChangeArgs,
+    OrderDetailSchema,
+    OrderListItemSchema,
+    PriceChangeArgs,
+    order_detail,
+    schema_values,
+)
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
@@ -194,6 +201,30 @@ def merchant_ship_batch(args):
     results = svc.ship_batch(merchant().id, args["items"], actor=current_user)
     shipped = sum(1 for r in results if r["ok"])
     return {"items": results, "shipped": shipped, "failed": len(results) - shipped}
+
+
+@api.post("/merchant/orders/<int:order_id>/price")
+@merchant_api("orders")
+@api.arguments(PriceChangeArgs)
+@api.response(200, MerchantOrderDetailSchema)
+def merchant_change_price(args, order_id):
+    """Change the payable amount of the merchant's unpaid order (改价) with
+    the reason: its payment asks the new amount at once; 409 once paid."""
+    order = svc.merchant_order(merchant().id, order_id)
+    orders_service.change_price(order, args["pay_amount"], args["reason"], actor=current_user, actor_kind="seller")
+    return _detail(order)
+
+
+@api.post("/merchant/orders/<int:order_id>/address")
+@merchant_api("orders")
+@api.arguments(AddressChangeArgs)
+@api.response(200, MerchantOrderDetailSchema)
+def merchant_change_address(args, order_id):
+    """Change the delivery address of the merchant's order not shipped yet,
+    with the reason; 409 once shipped."""
+    order = svc.merchant_order(merchant().id, order_id)
+    orders_service.change_address(order, args["address"], args["reason"], actor=current_user, actor_kind="seller")
+    return _detail(order)
 
 
 @api.post("/merchant/orders/<int:order_id>/status")

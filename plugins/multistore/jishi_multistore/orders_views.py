@@ -105,6 +105,8 @@ def order(order_id: int):
         moves=svc.seller_moves(o),
         refunds=_refunds(o),
         needs_tracking=svc.needs_tracking(o),
+        price_url=url_for("merchant.order_price", order_id=o.id),
+        address_url=url_for("merchant.order_address", order_id=o.id),
     )
 
 
@@ -121,6 +123,26 @@ def order_ship(order_id: int):
     o = _merchant_order(order_id)
     with form_outcome(_("Shipped.")):
         svc.ship(o, request.form.get("carrier", ""), request.form.get("tracking_no", ""), actor=current_user)
+    return redirect(url_for("merchant.order", order_id=order_id))
+
+
+@merchant_bp.post("/orders/<int:order_id>/price")
+@merchant_page("orders")
+def order_price(order_id: int):
+    """改价 of the merchant's unpaid order: the new total and the reason."""
+    o = _merchant_order(order_id)
+    with form_outcome(_("The price was changed.")):
+        orders_service.change_price_from_form(o, request.form, actor=current_user, actor_kind="seller")
+    return redirect(url_for("merchant.order", order_id=order_id))
+
+
+@merchant_bp.post("/orders/<int:order_id>/address")
+@merchant_page("orders")
+def order_address(order_id: int):
+    """The delivery address of the merchant's order not shipped yet."""
+    o = _merchant_order(order_id)
+    with form_outcome(_("The address was changed.")):
+        orders_service.change_address_from_form(o, request.form, actor=current_user, actor_kind="seller")
     return redirect(url_for("merchant.order", order_id=order_id))
 
 
@@ -242,6 +264,8 @@ def order_admin(order_id: int):
         refunds=_refunds(o),
         can_complete=state.can(o, "force_complete", "platform"),
         can_close=o.status == state.PENDING or state.can(o, "close", "platform"),
+        price_url=url_for("console.order_price", order_id=o.id),
+        address_url=url_for("console.order_address", order_id=o.id),
     )
 
 
