@@ -228,7 +228,7 @@ def test_hook_permissions(app, client, factory):
 
     with app.test_request_context("/"):
         platform = {p.code: str(p.label) for p in roles.declared("platform")}
-        assert platform["gifts"] == "Gifts" and list(platform)[0] == "gifts"
+        assert platform["gifts"] == "Gifts" and next(iter(platform)) == "gifts"
         assert platform["orders"] != "Shadowed orders"
         assert "gifts" not in {p.code for p in roles.declared("seller")}
     _login(client, factory.admin())

@@ -1,7 +1,7 @@
 """staff roles
 
 Revision ID: k0002
-Revises: b01fa5ec1c5a
+Revises: 3663212c3015
 Create Date: 2026-12-04 08:42:22.637611
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'k0002'
-down_revision: Union[str, Sequence[str], None] = 'b01fa5ec1c5a'
+down_revision: Union[str, Sequence[str], None] = '3663212c3015'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
