@@ -9,6 +9,7 @@ request. Codes are never logged and never shown in lists.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from jishi.db import conflict_insert, db, utcnow
 from jishi.errors import DomainError
@@ -16,6 +17,9 @@ from jishi.hookspecs import Problem
 from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from sqlalchemy import func, select, update
+
+if TYPE_CHECKING:
+    from jishi.orders.models import Order, OrderLine
 
 from jishi_virtual.models import (
     DELIVERED,
@@ -248,7 +252,7 @@ def _claimed(order_ids: Sequence[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def _virtual_lines(orders) -> list[tuple[object, object, VirtualGood]]:
+def _virtual_lines(orders) -> list[tuple[Order, OrderLine, VirtualGood]]:
     """(order, line, delivery) of every line of ``orders`` whose product has a delivery."""
     from jishi.orders.models import OrderLine
 

@@ -167,3 +167,28 @@ def test_codes_ran_out_at_payment_flagged_then_delivered(app, factory, vg, login
     assert order.status == "completed"
     assert sorted(c.code for c in vg.codes_of(order.id)) == ["G-1", "G-2"]
     assert service.delivery_of(order.id).status == "delivered"
+
+
+def test_refund_after_delivery_keeps_codes_given(app, factory, vg):
+    """C7: a delivered code is the buyer's: refunding the order (if the
+    seller agrees) never puts it back into the stock for another buyer."""
+    buyer = factory.user()
+    product = vg.card(codes=("F-1", "F-2"))
+    order = vg.paid_order(buyer, product)
+    assert order.status == "completed"
+    flows.refund(order)
+    assert [c.code for c in vg.codes_of(order.id)] == ["F-1"]
+    assert vg.free_codes(product) == ["F-2"]
+
+
+def test_seller_api_shows_own_order_and_refuses_needless_retry(app, factory, vg, api):
+    """C7: the shop's staff read the order's codes through the seller API;
+    "deliver again" on a delivered order is a 409 naming the order."""
+    buyer = factory.user()
+    admin = factory.admin()
+    product = vg.card(codes=("H-1",))
+    order = vg.paid_order(buyer, product)
+    body = api.get(f"/seller/virtual/orders/{order.id}", user=admin)
+    assert body.status_code == 200 and body.json["items"][0]["codes"] == ["H-1"]
+    again = api.post(f"/seller/virtual/orders/{order.id}/deliver", user=admin)
+    assert again.status_code == 409 and again.json["code"] == "not_short" and again.json["field"] == "order"
