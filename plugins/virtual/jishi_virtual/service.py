@@ -17,6 +17,7 @@ from jishi.hookspecs import Problem
 from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 if TYPE_CHECKING:
     from jishi.orders.models import Order, OrderLine
@@ -74,7 +75,12 @@ def products_of(seller_id: int | None) -> list:
 
     column = Product.seller_id
     where = column.is_(None) if seller_id is None else column == seller_id
-    stmt = select(Product).where(where, Product.is_virtual.is_(True)).order_by(Product.id.desc())
+    stmt = (
+        select(Product)
+        .where(where, Product.is_virtual.is_(True))
+        .options(selectinload(Product.skus))  # the page counts codes per SKU: no query per product
+        .order_by(Product.id.desc())
+    )
     return list(db.session.execute(stmt).scalars())
 
 

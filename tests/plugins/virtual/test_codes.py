@@ -66,3 +66,16 @@ def test_remove_unused_codes_keeps_given_ones(app, factory, vg, login, client):
     from jishi_virtual.models import VirtualCode
 
     assert [c for (c,) in db.session.execute(db.select(VirtualCode.code)).all()] == ["R-1"]
+
+
+def test_products_page_queries_do_not_grow(app, factory, vg, login, client, queries):
+    """C7: the virtual goods page costs the same statements for 1 or 6 products."""
+    login(factory.admin())
+    vg.card(codes=("S-1",), name="卡1")
+    with queries() as one:
+        assert client.get("/seller/virtual/").status_code == 200
+    for i in range(5):
+        vg.card(codes=(f"S-{i + 2}",), name=f"卡{i + 2}")
+    with queries() as six:
+        assert client.get("/seller/virtual/").status_code == 200
+    assert six.count == one.count

@@ -192,3 +192,23 @@ def test_seller_api_shows_own_order_and_refuses_needless_retry(app, factory, vg,
     assert body.status_code == 200 and body.json["items"][0]["codes"] == ["H-1"]
     again = api.post(f"/seller/virtual/orders/{order.id}/deliver", user=admin)
     assert again.status_code == 409 and again.json["code"] == "not_short" and again.json["field"] == "order"
+
+
+def test_web_checkout_names_the_virtual_line_of_a_mixed_cart(app, factory, vg, api, login, client):
+    """C7: the web checkout of a cart holding a gift card and tea shows the
+    refusal naming the gift card (a page, not an error); placing it is refused."""
+    buyer = factory.user()
+    factory.address(buyer)
+    card = vg.card(name="礼品卡Y")
+    tea = factory.product(name="碧螺春", price=3000)
+    for sku in (card.skus[0], tea.skus[0]):
+        assert api.post("/cart/items", user=buyer, json={"sku_id": sku.id, "quantity": 1}).status_code == 201
+    login(buyer)
+    page = client.get("/checkout")
+    assert page.status_code == 200
+    assert "礼品卡Y 为虚拟商品，线上发放，请单独下单" in page.get_data(as_text=True)
+    placed = client.post("/checkout", data={"idempotency_key": "w1"}, follow_redirects=True)
+    assert placed.status_code == 200 and "礼品卡Y 为虚拟商品" in placed.get_data(as_text=True)
+    from jishi.orders.models import Order
+
+    assert db.session.execute(db.select(Order)).first() is None
