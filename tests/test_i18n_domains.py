@@ -152,3 +152,34 @@ def test_stored_notes_read_the_same_whatever_else_is_enabled(apps, plugin):
     for note, text in zip(notes, readings[0]):
         expected = kernel.get(note) or own.get(note)
         assert text == (expected.string if expected else note), note
+
+
+@pytest.mark.jishi_plugins(*PLUGINS)
+def test_named_collisions_read_as_meant(app, client, factory, login):
+    """A4: with every plugin enabled the storefront's categories page says
+    商品分类 (coupons says 指定分类 for its own scope), and the flash-sale list's
+    link to an activity says 编辑 (not multistore's 营业中)."""
+    from datetime import timedelta
+
+    from jishi.db import commit, utcnow
+    from jishi_flashsale import service as flashsale
+
+    page = client.get("/categories").get_data(as_text=True)
+    assert "<h1>商品分类</h1>" in page and "指定分类" not in page
+    product = factory.product(price=1000)
+    flashsale.save_activity(
+        {
+            "product_id": product.id,
+            "title": "秒杀",
+            "per_user_limit": 1,
+            "starts_at": utcnow() + timedelta(hours=1),
+            "ends_at": utcnow() + timedelta(days=1),
+            "skus": [{"sku_id": s.id, "flash_price": 500, "stock": 5} for s in product.skus],
+        },
+        seller_id=None,
+        platform=True,
+    )
+    commit()
+    login(factory.admin())
+    page = client.get("/seller/flashsale/activities").get_data(as_text=True)
+    assert ">编辑</a>" in page and "营业中" not in page
