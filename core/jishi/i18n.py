@@ -20,10 +20,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from flask import current_app, has_app_context
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
 
 #: The kernel's domain (its catalogs are ``jishi/translations``).
 KERNEL = "jishi"
@@ -46,7 +52,7 @@ def _skipped_dirs() -> tuple[str, ...]:
 def _caller_file(depth: int = 2) -> str:
     """The file of the code that asked for a translation: the first frame
     above ``depth`` that is neither this module nor Jinja's machinery."""
-    frame = sys._getframe(depth)
+    frame: FrameType | None = sys._getframe(depth)
     skipped = _skipped_dirs()
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -61,7 +67,7 @@ class Domains:
     """The translation domains of one app (``app.extensions["jishi"].i18n``):
     the kernel's and one per enabled plugin that ships ``translations/``."""
 
-    def __init__(self, kernel_dir: Path, plugins: list[tuple[str, Path]], theme_dirs: list[Path] = ()):
+    def __init__(self, kernel_dir: Path, plugins: list[tuple[str, Path]], theme_dirs: Iterable[Path] = ()):
         #: plugin name -> its package folder (the one holding ``translations/``)
         self.plugins = {name: Path(path) for name, path in plugins}
         self.kernel_dir = Path(kernel_dir)
@@ -79,7 +85,7 @@ class Domains:
                     if child.is_dir():
                         self._template_folders.setdefault(child.name, name)
         self._by_file: dict[str, str] = {}
-        self._translations: dict[tuple[str, str], object] = {}
+        self._translations: dict[tuple[str, str], NullTranslations] = {}
 
     def domain_of_file(self, filename: str) -> str:
         found = self._by_file.get(filename)
@@ -100,10 +106,11 @@ class Domains:
                 return self._template_folders.get(first, KERNEL)
         return KERNEL
 
-    def translations(self, domain: str, locale) -> object:
+    def translations(self, domain: str, locale) -> NullTranslations:
         """The catalog of ``domain`` for ``locale`` (a plugin's falls back to
         the kernel's, never the other way round)."""
-        from babel.support import NullTranslations, Translations
+        from babel import support
+        from babel.support import Translations
 
         key = (domain, str(locale))
         found = self._translations.get(key)
@@ -111,7 +118,7 @@ class Domains:
             return found
         kernel = self._translations.get((KERNEL, str(locale)))
         if kernel is None:
-            kernel = Translations.load(str(self.kernel_dir), [locale]) if locale else NullTranslations()
+            kernel = Translations.load(str(self.kernel_dir), [locale]) if locale else support.NullTranslations()
             self._translations[(KERNEL, str(locale))] = kernel
         if domain == KERNEL or domain not in self.plugins or not locale:
             found = kernel
