@@ -183,3 +183,21 @@ def test_named_collisions_read_as_meant(app, client, factory, login):
     login(factory.admin())
     page = client.get("/seller/flashsale/activities").get_data(as_text=True)
     assert ">编辑</a>" in page and "营业中" not in page
+
+
+def test_which_files_translate_in_which_domain(tmp_path):
+    """A4: a plugin's modules and templates are in its domain; kernel files
+    and a theme's own templates in the kernel's; a theme's override of a
+    plugin's template (``<theme>/templates/<plugin folder>/...``) keeps the
+    plugin's domain, so its strings still read as the plugin translates them."""
+    plugin = tmp_path / "jishi_gifts"
+    (plugin / "templates" / "gifts").mkdir(parents=True)
+    theme = tmp_path / "themes" / "red" / "templates"
+    (theme / "gifts").mkdir(parents=True)
+    domains = i18n.Domains(KERNEL_DIR / "translations", [("gifts", plugin)], [theme])
+    assert domains.domain_of_file(str(plugin / "views.py")) == "gifts"
+    assert domains.domain_of_file(str(plugin / "templates" / "gifts" / "box.html")) == "gifts"
+    assert domains.domain_of_file(str(theme / "gifts" / "box.html")) == "gifts"
+    assert domains.domain_of_file(str(theme / "base.html")) == i18n.KERNEL
+    assert domains.domain_of_file(str(KERNEL_DIR / "templates" / "base.html")) == i18n.KERNEL
+    assert domains.domain_of_file("<template>") == i18n.KERNEL
