@@ -886,6 +886,41 @@ def test_hook_order_notices(app, api, client, factory):
     assert "该商户已关闭" in client.get(f"/orders/{order.id}").get_data(as_text=True)
 
 
+class CounterLabel:
+    @hookimpl
+    def order_status_label(self, order, status):
+        if order.buyer_message == "counter" and status == "paid":
+            return "柜台待取"
+        return None
+
+
+@plugin(CounterLabel())
+def test_hook_order_status_label(app, client, factory):
+    """Issue 13 A4: a plugin names a status for its own orders (pickup's
+    待自提) on the buyer's order list and page, its history included; other
+    orders keep the kernel's 待发货."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    product = factory.product()
+    db.session.commit()
+    ids = []
+    for message in ("counter", ""):
+        [payment] = _place(buyer, [(product.skus[0].id, 1)], addr)
+        order = payment.orders[0]
+        db.session.execute(db.update(Order).where(Order.id == order.id).values(buyer_message=message))
+        db.session.commit()
+        flows.pay(payment)
+        ids.append(order.id)
+    _login(client, buyer)
+    page = client.get(f"/orders/{ids[0]}").get_data(as_text=True)
+    assert '<span class="status">柜台待取</span>' in page and "待发货" not in page
+    assert '<span class="status">待发货</span>' in client.get(f"/orders/{ids[1]}").get_data(as_text=True)
+    listing = client.get("/orders").get_data(as_text=True)
+    assert (
+        listing.count('<span class="status">柜台待取</span>') == 1 and '<span class="status">待发货</span>' in listing
+    )
+
+
 class Transitions:
     def __init__(self):
         self.calls = []

@@ -1050,6 +1050,29 @@ def order_notices(order: Order, principal: User) -> Sequence[str] | None:
     """
 
 
+@hookspec(firstresult=True)
+def order_status_label(order: Order, status: str) -> str | None:
+    """The words for ``status`` (the order's status now or in its history)
+    where the kernel's would mislead for this order: a paid order waiting at
+    a pickup counter reads "Awaiting pickup" (待自提), not "Awaiting
+    shipment" (待发货). Shown on order lists and pages, web and console.
+
+    :param order: the ``Order``. :param status: one of
+        ``jishi.orders.state.STATUSES``.
+    :returns: the translated label, or None to keep the kernel's. Stops at
+    the first non-None result; answer from the order's own columns (it is
+    asked once per order of a list, no query). Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def order_status_label(order, status):
+            if order.delivery_method == "pickup" and status == "paid":
+                return _("Awaiting pickup")
+            return None
+    """
+
+
 @hookspec
 def order_transitioned(order: Order, name: str, from_status: str, actor_kind: str) -> None:
     """Called inside the transaction of every order state change, after the

@@ -59,6 +59,15 @@ def order_notices(order) -> list[str]:
     return [n for r in hook.order_notices(order=order, principal=current_user) for n in (r or [])]
 
 
+def order_status_label(order, status: str | None = None) -> str | None:
+    """A plugin's words for ``order``'s ``status`` (its current one by
+    default; ``order_status_label`` hook), or None for the kernel's."""
+    if order is None:
+        return None
+    hook = current_app.extensions["jishi"].hook
+    return hook.order_status_label(order=order, status=status or order.status)
+
+
 def seller_profile(seller_id):
     """The ``SellerProfile`` of one seller (None for the shop itself)."""
     if seller_id is None:
@@ -108,6 +117,7 @@ def install(app: Flask) -> None:
         order_actions=order_actions,
         order_notices=order_notices,
         order_event_text=order_event_text,
+        order_status_label=order_status_label,
         seller_profile=seller_profile,
         seller_profiles=seller_profiles,
         purchase_blockers=purchase_blockers,

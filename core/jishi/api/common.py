@@ -237,7 +237,7 @@ def first_field(messages, prefix="") -> tuple[str | None, str]:
             )
     if isinstance(messages, list):
         return (prefix or None, _msg(messages))
-    return (prefix or None, str(messages))
+    return (prefix or None, _msg(messages))
 
 
 def _is_msg_list(value) -> bool:
@@ -245,9 +245,12 @@ def _is_msg_list(value) -> bool:
 
 
 def _msg(value) -> str:
+    """The message(s) of a field, marshmallow's own in the reader's language."""
+    from jishi.api.messages import translate
+
     if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    return str(value)
+        return "; ".join(translate(str(v)) for v in value)
+    return translate(str(value))
 
 
 class JishiApi(Api):

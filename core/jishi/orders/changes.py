@@ -236,8 +236,11 @@ def _address_text(address) -> str:
 
 def describe(event: OrderEvent) -> str:
     """What a change event says, in the reader's language (the reason as
-    typed); a state transition's note translated. Used by every page and
-    the API's ``text``."""
+    typed); a state transition's note translated (:func:`jishi.i18n.note_text`:
+    a plugin's note in its own catalog). Used by every page and the API's
+    ``text``."""
+    from jishi.i18n import note_text
+
     data = event.data or {}
     if event.kind == "price":
         text = _(
@@ -248,7 +251,7 @@ def describe(event: OrderEvent) -> str:
     elif event.kind == "address":
         text = _("Delivery address changed to %(address)s", address=_address_text(data.get("new")))
     else:
-        return _(event.note) if event.note else ""
+        return note_text(event.note) if event.note else ""
     if event.note:
         text = _("%(change)s; reason: %(reason)s", change=text, reason=event.note)
     return text
