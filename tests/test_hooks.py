@@ -33,6 +33,7 @@ from jishi.hookspecs import (
     SettingField,
     SettingsPanel,
     StockReservation,
+    StorefrontLink,
     hookimpl,
 )
 from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku
@@ -184,6 +185,35 @@ def test_hook_template_slot(client):
     """K3/K12: a slot's markup appears in the storefront page."""
     html = client.get("/").get_data(as_text=True)
     assert '<section id="throwaway-slot">限时特惠</section>' in html
+
+
+class Links:
+    @hookimpl
+    def storefront_links(self):
+        return [
+            StorefrontLink("Throwaway corner", "throwaway.throwaway_page", icon="T", places=("home", "tabbar")),
+            StorefrontLink("Early corner", "throwaway.throwaway_page", sort=5, places=("header",)),
+        ]
+
+    @hookimpl
+    def blueprints(self):
+        return [throwaway_bp]
+
+
+@plugin(Links())
+def test_hook_storefront_links(client):
+    """Issue 13 A6 (K3): a plugin's entrances are linked where it asks:
+    the home page's entrances, the header, the tab bar — and nowhere else."""
+    html = client.get("/").get_data(as_text=True)
+    entrances = html[html.index('<ul class="entrances">') :]
+    header = html[html.index('<header class="site-header') : html.index("</header>")]
+    tabbar = html[html.index('<nav class="tabbar"') :]
+    tabbar = tabbar[: tabbar.index("</nav>")]
+    assert "Throwaway corner" in entrances[: entrances.index("</ul>")] and "Throwaway corner" in tabbar
+    assert "Throwaway corner" not in header
+    assert '<a href="/throwaway/" data-entrance="throwaway.throwaway_page">Early corner</a>' in header
+    assert "Early corner" not in tabbar
+    assert client.get("/throwaway/").status_code == 200
 
 
 class Menu:

@@ -117,6 +117,7 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
     """
     instance_path = instance_path or (config or {}).get("INSTANCE_PATH") or str(Path.cwd() / "instance")
     app = Flask("jishi", instance_path=instance_path, instance_relative_config=True)
+    app.jinja_environment = themes_mod.ThemedEnvironment  # before anything builds app.jinja_env
     app.session_interface = _CookieSessions()
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_object(DefaultConfig)

@@ -228,6 +228,25 @@ class LoginProvider:
 
 
 @dataclass(frozen=True)
+class StorefrontLink:
+    """An entrance to a plugin's storefront page (秒杀, 店铺街, 领券中心),
+    shown by the kernel's templates only while the plugin is enabled.
+
+    - ``endpoint``: the page's endpoint (``url_for`` without arguments).
+    - ``places``: where it shows: ``"home"`` (the home page's entrances),
+      ``"header"`` (the header's links), ``"tabbar"`` (the phone's tab bar;
+      keep it for the few pages a buyer visits often).
+    - ``icon``: a short text symbol (an emoji or one character).
+    """
+
+    label: str
+    endpoint: str
+    icon: str = ""
+    sort: int = 100
+    places: tuple[str, ...] = ("home", "header")
+
+
+@dataclass(frozen=True)
 class MenuItem:
     """An entry in a console menu.
 
@@ -423,6 +442,24 @@ def template_slot(slot: str, context: dict) -> Markup | str | None:
             if slot != "product_detail_after_price":
                 return None
             return Markup(render_template("gifts/badge.html", product=context["product"]))
+    """
+
+
+@hookspec
+def storefront_links() -> Sequence[StorefrontLink]:
+    """Entrances to a plugin's storefront pages: the home page, header and
+    tab bar link to them (see :class:`StorefrontLink`), so the pages are
+    reachable while the plugin is enabled and gone when it is not.
+
+    :returns: a list of :class:`StorefrontLink`. All collected, sorted by
+        ``sort`` then label.
+    Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def storefront_links():
+            return [StorefrontLink(_("Flash sale"), "flashsale.listing", icon="⚡", sort=10)]
     """
 
 

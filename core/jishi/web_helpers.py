@@ -104,6 +104,32 @@ def theme_static(filename: str) -> str:
     return url_for("theme_static", name=active_theme_name(), filename=filename)
 
 
+def cart_badge() -> int:
+    """Units in the signed-in buyer's cart as the storefront last saw them
+    (kept in the session by the cart pages: no query), 0 when unknown."""
+    from flask import session
+
+    kept = session.get("cart_count")
+    if not kept or not current_user.is_authenticated or kept[0] != current_user.id:
+        return 0
+    return int(kept[1])
+
+
+def storefront_links(place: str) -> list:
+    """The ``storefront_links`` hook's links for ``place`` (``"home"``,
+    ``"header"``, ``"tabbar"``), sorted, once per request."""
+    from flask import g
+
+    links = g.get("_jishi_storefront_links")
+    if links is None:
+        links = sorted(
+            (link for result in current_app.extensions["jishi"].hook.storefront_links() for link in (result or [])),
+            key=lambda link: (link.sort, link.label),
+        )
+        g._jishi_storefront_links = links
+    return [(link, url_for(link.endpoint)) for link in links if place in link.places]
+
+
 def install(app: Flask) -> None:
     from jishi import settings
     from jishi.app import slot
@@ -125,4 +151,6 @@ def install(app: Flask) -> None:
         theme_static=theme_static,
         setting=settings.get,
         active_theme=active_theme_name,
+        cart_badge=cart_badge,
+        storefront_links=storefront_links,
     )

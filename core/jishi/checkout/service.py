@@ -34,7 +34,7 @@ from jishi import signals
 from jishi.accounts.models import Address
 from jishi.cart.models import CartLine
 from jishi.catalog.models import Product, Sku
-from jishi.checkout.errors import CheckoutError
+from jishi.checkout.errors import CheckoutError, TotalChanged
 from jishi.checkout.pricing import resolve_price
 from jishi.db import commit, conflict_insert, db, rollback, utcnow
 from jishi.hookspecs import DeliveryOption, Discount, Problem
@@ -427,6 +427,7 @@ def place_order(
     address_id: int | None = None,
     options: dict | None = None,
     idempotency_key: str | None = None,
+    expected_total: int | None = None,
 ) -> Placed:
     """Place a checkout atomically; returns its payment order(s), a
     :class:`Placed` list (``.replayed``: answered an earlier placement).
@@ -438,12 +439,19 @@ def place_order(
     placement costs no look-up; a retry finds its key taken (or its checkout
     no longer valid: the cart it emptied, the stock it took) and answers the
     first placement, rolling back whatever it had begun.
+
+    ``expected_total``: the total (fen) the buyer saw; when it is not the
+    checkout's ``pay_amount`` now (a price, delivery fee or discount
+    changed), nothing is placed and :class:`TotalChanged` names the new
+    total. The comparison costs no statement.
     Raises :class:`CheckoutError` with the problems otherwise.
     """
     try:
         checkout = build_checkout(user, items, address_id, options)
         if checkout.problems:
             raise CheckoutError(checkout.problems)
+        if expected_total is not None and expected_total != checkout.pay_amount:
+            raise TotalChanged(checkout.pay_amount)
         payments = _write(checkout, idempotency_key)
         _commit_keeping(payments)
     except (CheckoutError, IntegrityError, _AlreadyPlaced):

@@ -5,7 +5,7 @@ used, giving back), :mod:`.views` / :mod:`.api` (pages and API) and
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, hookimpl
+from jishi.hookspecs import MenuItem, StorefrontLink, hookimpl
 
 from jishi_coupons import checkout as co
 from jishi_coupons import models  # noqa: F401 - the plugin's tables
@@ -32,6 +32,13 @@ def template_slot(slot, context):
     from jishi_coupons.views import render_slot
 
     return render_slot(slot, context)
+
+
+@hookimpl
+def storefront_links():
+    from jishi.i18n import lazy_gettext as _l
+
+    return [StorefrontLink(_l("Coupon centre"), "coupons.centre", icon="🎫", sort=30)]
 
 
 @hookimpl

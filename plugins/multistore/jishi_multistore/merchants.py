@@ -35,7 +35,7 @@ from datetime import datetime
 from flask import has_request_context, url_for
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
-from jishi.hookspecs import MenuItem, Problem, SellerProfile, hookimpl
+from jishi.hookspecs import MenuItem, Problem, SellerProfile, StorefrontLink, hookimpl
 from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from sqlalchemy import and_, delete, event, func, literal, or_, select, update
@@ -97,6 +97,14 @@ def shop_url(merchant_id: int) -> str:
 
 
 # --- Kernel hooks: what buyers see --------------------------------------------
+
+
+@hookimpl
+def storefront_links():
+    """店铺街 from the home page, header and tab bar."""
+    return [
+        StorefrontLink(_("Shop street"), "multistore.shops", icon="🏬", sort=20, places=("home", "header", "tabbar"))
+    ]
 
 
 @hookimpl
