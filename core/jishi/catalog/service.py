@@ -692,6 +692,8 @@ def _apply(data: dict, product: Product | None) -> Product:
         not isinstance(images, list) or not all(isinstance(u, str) and 0 < len(u) <= 300 for u in images)
     ):
         raise CatalogError("images", _("Images must be a list of URLs."))
+    if images:
+        images = _own_media(images, data.get("seller_id") if creating else product.seller_id)  # type: ignore[union-attr]
     params = data.get("params")
     if params is not None:
         if not isinstance(params, list):
@@ -733,6 +735,18 @@ def _apply(data: dict, product: Product | None) -> Product:
     if skus is not None:
         _apply_skus(product, skus, creating)
     return product
+
+
+def _own_media(images: list[str], seller_id: int | None) -> list[str]:
+    """The product's images with ``media:<id>`` resolved; the media library's
+    addresses must be the product's seller's own (else 422 naming
+    ``images.<i>``)."""
+    from jishi import media
+
+    try:
+        return media.resolve_urls(images, seller_id, "images")
+    except media.MediaError as exc:
+        raise CatalogError(exc.field if len(images) > 1 else "images.0", exc.message, code=exc.code) from None
 
 
 def _apply_skus(product: Product, skus: list[dict], creating: bool) -> None:
