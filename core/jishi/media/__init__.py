@@ -167,18 +167,23 @@ def library(owner: Owner, *, limit: int = 60, before_id: int | None = None) -> l
     return list(db.session.execute(stmt.order_by(MediaAsset.id.desc()).limit(limit)).scalars())
 
 
-def owned(asset_id: int, owner: Owner) -> MediaAsset | None:
-    """The owner's asset ``asset_id`` (None: missing, deleted or another owner's)."""
+def owned(asset_id: int, owner: Owner, *, deleted: bool = False) -> MediaAsset | None:
+    """The owner's asset ``asset_id`` (None: missing, another owner's, or
+    deleted unless ``deleted``)."""
     asset = db.session.get(MediaAsset, asset_id)
-    if asset is None or asset.deleted_at is not None or (asset.owner_kind, asset.owner_id) != (owner.kind, owner.id):
+    if asset is None or (asset.owner_kind, asset.owner_id) != (owner.kind, owner.id):
+        return None
+    if asset.deleted_at is not None and not deleted:
         return None
     return asset
 
 
 def delete(asset: MediaAsset) -> None:
     """Take ``asset`` out of its library (a soft delete): rows already
-    showing it keep their address, the files stay. Commits."""
-    asset.deleted_at = utcnow()
+    showing it keep their address, the files stay. Deleting it again
+    changes nothing. Commits."""
+    if asset.deleted_at is None:
+        asset.deleted_at = utcnow()
     commit()
 
 

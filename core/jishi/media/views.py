@@ -59,7 +59,7 @@ def upload():
 @bp.post("/seller/media/<int:asset_id>/delete", endpoint="delete")
 @seller_page("products")
 def delete(asset_id: int):
-    asset = media.owned(asset_id, _owner())
+    asset = media.owned(asset_id, _owner(), deleted=True)
     if asset is None:
         abort(404)
     media.delete(asset)
