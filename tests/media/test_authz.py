@@ -51,9 +51,11 @@ def library_scoped(case, resp, expected):
     """An allowed list shows the caller's own media only."""
     if expected is True and case.row.method == "GET" and case.row.path == "/api/v1/seller/media":
         owner = case.world.seller_of()[case.who]
-        return [] if [i["id"] for i in resp.json["items"]] == [case.world.objects[("media", owner)]] else [
-            f"{case.who} sees {resp.json['items']}"
-        ]
+        return (
+            []
+            if [i["id"] for i in resp.json["items"]] == [case.world.objects[("media", owner)]]
+            else [f"{case.who} sees {resp.json['items']}"]
+        )
     return []
 
 

@@ -265,3 +265,32 @@ def test_product_form_has_a_picker(app, client, factory, login):
     login(factory.admin())
     page = client.get("/console/products/new").text
     assert 'data-media-picker="multi"' in page and "/api/v1/seller/media" in page and "media-picker.js" in page
+
+
+@pytest.mark.jishi_plugins("multistore")
+def test_category_image_is_the_platforms_media(app, api, client, factory, ms, login):
+    """B: a category's image (console form with a picker, admin API): the
+    platform's media (``media:<id>`` resolved) or another site's address; a
+    merchant's media is refused with 422 naming ``image``; the storefront's
+    category page shows it."""
+    admin = factory.admin()
+    mine = _upload(api, admin, factory.image_bytes("PNG", color=(5, 50, 5))).json
+    theirs = _upload(api, ms.admin_of(ms.merchant("一号店")), factory.image_bytes("PNG", color=(50, 5, 5))).json
+    resp = api.post("/admin/categories", user=admin, json={"name": "水果", "image": f"media:{mine['id']}"})
+    assert resp.status_code == 201, resp.json
+    cat_id = resp.json["id"]
+    tree = api.get("/categories").json["items"]
+    assert tree[0]["image"] == mine["urls"]["large"]
+    bad = api.patch(f"/admin/categories/{cat_id}", user=admin, json={"image": theirs["urls"]["medium"]})
+    assert bad.status_code == 422 and bad.json["field"] == "image", bad.json
+    ok = api.patch(f"/admin/categories/{cat_id}", user=admin, json={"image": "https://img.example.com/a.png"})
+    assert ok.status_code == 200
+    login(admin)
+    page = client.get("/console/categories").text
+    assert 'name="image"' in page and 'data-media-picker="single"' in page
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(
+        "/console/categories",
+        data={"csrf_token": token, "id": cat_id, "name": "水果", "sort": "0", "image": mine["urls"]["large"]},
+    )
+    assert mine["urls"]["large"] in client.get("/categories").text

@@ -89,7 +89,10 @@ def test_upload_goes_to_the_bucket(app, api, factory, s3_endpoint):
     # a file that is not an image writes no object
     before = client.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0)
     bad = api.post(
-        "/seller/media", user=admin, data={"file": (io.BytesIO(b"%PDF-1.4"), "b.jpg")}, content_type="multipart/form-data"
+        "/seller/media",
+        user=admin,
+        data={"file": (io.BytesIO(b"%PDF-1.4"), "b.jpg")},
+        content_type="multipart/form-data",
     )
     assert bad.status_code == 422 and bad.json["field"] == "file"
     assert client.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == before
