@@ -53,6 +53,7 @@ PUBLIC_API = (
     "jishi.reviews.models",
     "jishi.reviews.service",
     "jishi.reports.service",
+    "jishi.media",
     "jishi.demo",
     "jishi.testing",
     "jishi.testing.factories",

@@ -120,12 +120,18 @@ class AdminCategoryArgsSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     parent_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     sort = StrictInt(load_default=0)
+    image = fields.String(
+        validate=validate.Length(max=300), metadata={"description": "an image address, or media:<id> (the platform's)"}
+    )
 
 
 class AdminCategoryPatchSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=60))
     parent_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     sort = StrictInt()
+    image = fields.String(
+        validate=validate.Length(max=300), metadata={"description": "an image address, or media:<id> (the platform's)"}
+    )
 
 
 class AdminTagArgsSchema(Schema):

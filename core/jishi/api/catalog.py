@@ -144,6 +144,7 @@ class CatalogCategoryNodeSchema(Schema):
     name = fields.String()
     sort = StrictInt()
     parent_id = StrictInt(allow_none=True)
+    image = fields.String()
     children = fields.List(fields.Nested(lambda: CatalogCategoryNodeSchema()))
 
 

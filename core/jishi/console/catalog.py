@@ -332,6 +332,7 @@ def category_save():
         "name": (request.form.get("name") or "").strip(),
         "parent_id": form_int("parent_id"),
         "sort": form_int("sort", 0) or 0,
+        "image": request.form.get("image", ""),
     }
     with form_outcome(_("Category saved.")):
         service.save_category(data, cat)

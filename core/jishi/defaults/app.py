@@ -9,10 +9,11 @@ from jishi.i18n import lazy_gettext as _l
 @hookimpl(tryfirst=True)
 def blueprints():
     from jishi.console.views import bp as console_bp
+    from jishi.media.views import bp as media_bp
     from jishi.payments.views import bp as payments_bp
     from jishi.web.views import bp as shop_bp
 
-    return [shop_bp, console_bp, payments_bp]
+    return [shop_bp, console_bp, payments_bp, media_bp]
 
 
 @hookimpl(tryfirst=True)
@@ -24,9 +25,12 @@ def api_blueprints():
 
 @hookimpl
 def console_menu_items(console, principal):
+    # the media library is a seller page: in the console of the user's seller scope
+    media = MenuItem(str(_l("Media library")), "media.library", console=console, sort=15, permission="products")
     if console != "platform":
-        return None
+        return [media]
     return [
+        media,
         MenuItem(str(_l("Dashboard")), "console.dashboard", sort=0),
         MenuItem(str(_l("Products")), "console.products", sort=10, permission="products"),
         MenuItem(str(_l("Categories")), "console.categories", sort=20, permission="products"),

@@ -33,6 +33,7 @@ import re
 from datetime import datetime
 
 from flask import has_request_context, url_for
+from jishi import media
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import MenuItem, Problem, SellerProfile, StorefrontLink, hookimpl
@@ -532,6 +533,11 @@ def update_profile(m: Merchant, data: dict) -> Merchant:
         ):
             raise MerchantError("images", _("Up to %(n)d image addresses of at most 300 characters.", n=MAX_IMAGES))
         values["images"] = [i.strip() for i in images]
+    # Addresses of the media library must be the merchant's own media.
+    if values.get("logo"):
+        values["logo"] = media.resolve_urls([values["logo"]], m.id, "logo")[0]
+    if values.get("images"):
+        values["images"] = media.resolve_urls(values["images"], m.id, "images")
     if "avg_spend" in data:
         spend = data["avg_spend"]
         if spend is not None and (isinstance(spend, bool) or not isinstance(spend, int) or not 0 <= spend <= 10**9):
