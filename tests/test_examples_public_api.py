@@ -220,6 +220,7 @@ def test_translation_helpers_the_guide_lists_exist():
         "pgettext",
         "N_",
         "note_text",
+        "gettext_in",
         "to_shop_time",
         "parse_shop_time",
     ):

@@ -293,6 +293,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "order_placing",
         "order_transitioned",
         "periodic_jobs",
+        "permissions",
         "product_filters",
         "purchase_blockers",
         "seller_profiles",

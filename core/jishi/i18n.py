@@ -216,6 +216,16 @@ def note_text(text: str) -> str:
     return text
 
 
+def gettext_in(locale: str, string: str) -> str:
+    """``string`` in ``locale`` (not the request's: no user is loaded to
+    choose it), from the calling plugin's catalog then the kernel's; for an
+    answer built before the request's locale is known (a sold-out gate)."""
+    domains = _domains() if has_app_context() else None
+    if domains is None:
+        return string
+    return domains.translations(domains.domain_of_file(_caller_file()), locale).gettext(string)
+
+
 def install_jinja(app) -> None:
     """Templates translate in the domain of the file they are written in."""
 

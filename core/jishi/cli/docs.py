@@ -64,7 +64,16 @@ implementation (`_`, `service`, `ledger`... stand for the plugin's own code).
 
 #: The plugins shipped in this repository (``plugins/``), whose declared hooks
 #: and template slots the reference documents.
-FIRST_PARTY_PLUGINS = ("coupons", "delivery_express", "delivery_local", "flashsale", "groupbuy", "multistore", "pickup", "virtual")
+FIRST_PARTY_PLUGINS = (
+    "coupons",
+    "delivery_express",
+    "delivery_local",
+    "flashsale",
+    "groupbuy",
+    "multistore",
+    "pickup",
+    "virtual",
+)
 
 #: ``{# slot NAME: where it is; context: a, b #}`` right before a plugin
 #: template's ``slot("NAME", ...)`` call declares the slot.
@@ -132,12 +141,24 @@ def plugin_slots() -> list[tuple[str, str, str, str]]:
     return [(plugin, slot, where, context) for (plugin, slot), (where, context) in sorted(found.items())]
 
 
+def kernel_slots() -> set[str]:
+    """The kernel's slots (the table in docs/themes.md)."""
+    themes = REPO / "docs" / "themes.md"
+    if not themes.is_file():
+        return set()
+    return set(re.findall(r"^\| `([a-z_]+)` \|", themes.read_text(encoding="utf-8"), re.MULTILINE))
+
+
 def plugin_slot_calls() -> set[tuple[str, str]]:
-    """(plugin, slot) for every ``slot("...")`` call in a first-party plugin's templates."""
+    """(plugin, slot) for every ``slot("...")`` call in a first-party plugin's
+    templates that opens a slot of the plugin's own (a plugin page may also
+    render a kernel slot, e.g. ``console_order_detail`` on its order page)."""
+    kernel = kernel_slots()
     return {
         (plugin, name)
         for plugin, path in plugin_templates()
         for name in SLOT_CALL.findall(path.read_text(encoding="utf-8"))
+        if name not in kernel
     }
 
 

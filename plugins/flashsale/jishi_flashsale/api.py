@@ -391,17 +391,11 @@ def _sold_out_body(locale: str) -> bytes:
 
 
 def _translated(text: str, locale: str) -> str:
-    """``text`` in ``locale`` from the app's catalogs (this plugin's first),
+    """``text`` in ``locale`` from this plugin's catalog (then the kernel's),
     without the request's own locale selection (which loads the user)."""
-    from babel.support import Translations
-    from flask import current_app
+    from jishi.i18n import gettext_in
 
-    for folder in reversed(current_app.config.get("BABEL_TRANSLATION_DIRECTORIES", "").split(";")):
-        if folder:
-            out = Translations.load(folder, [locale]).gettext(text)
-            if out != text:
-                return out
-    return text
+    return gettext_in(locale, text)
 
 
 def _sold_out_text() -> str:

@@ -431,7 +431,7 @@ def test_hook_console_menu_items_and_reconcile_without_redis(app, factory):
     hook = app.extensions["jishi"].hook
     items = [i for r in hook.console_menu_items(console="platform", principal=factory.admin()) for i in (r or [])]
     mine = [i for i in items if i.endpoint == "flashsale.activities"]
-    assert len(mine) == 1 and mine[0].permission == "products"
+    assert len(mine) == 1 and mine[0].permission == "marketing"
     assert service.reconcile() == "no redis"
 
 
