@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from jishi.db import db
 from jishi.models import Product
+from jishi.payments import sandbox
 from jishi.payments.service import handle_notification
 from jishi.testing import flows
 from sqlalchemy import select
@@ -33,13 +34,21 @@ def test_paying_counts_units_once_in_one_statement(app, factory, queries):
     [large] = flows.place(buyer, items, addr)
     counts = []
     for payment in (small, large):
-        with queries() as q:
-            note = flows.pay(payment)
+        with app.test_request_context("/", method="POST"):
+            trade = sandbox.create_trade(payment)
+            trade.status = "paid"
+            db.session.commit()
+            note = sandbox.notification_for(trade)
+            with queries() as q:
+                assert handle_notification("sandbox", dict(note)) == "success"
         counts.append(q.count)
         assert len(_updates_of_products(q)) == 1, q.statements
     assert sales(one, *many, two_skus) == [3, 1, 2, 3, 4, 3]
-    # the same statements for 1 line as for 6 (nothing per line)
-    assert counts[0] == counts[1], counts
+    # The same statements for 1 line as for 6 (nothing per line), and as
+    # many as before sales were counted: the products' UPDATE is one more,
+    # the order's payment method one fewer (written by the status UPDATE).
+    # bench/README.md gives the figure.
+    assert counts == [9, 9], counts
     with app.test_request_context("/"):
         assert handle_notification("sandbox", dict(note)) == "success"
     assert sales(one, *many, two_skus) == [3, 1, 2, 3, 4, 3]

@@ -78,9 +78,14 @@ def start_cod(payment: PaymentOrder) -> PaymentStart:
     paid = []
     for order in payment.orders:
         if order.status == state.PENDING:
-            order.payment_method = "cod"
             state.transition(
-                order, "pay", actor_kind="system", note=N_("cash on delivery"), set_paid_at=False, payment=payment
+                order,
+                "pay",
+                actor_kind="system",
+                note=N_("cash on delivery"),
+                set_paid_at=False,
+                set_columns={"payment_method": "cod"},
+                payment=payment,
             )
             paid.append(order.id)
     # Sold once the order is confirmed for shipping, as a paid one; a
@@ -154,8 +159,14 @@ def handle_notification(gateway: str, params: dict) -> str:
         paid = []
         for order in db.session.execute(select(Order).where(Order.payment_id == payment.id)).scalars():
             if order.status == state.PENDING:
-                order.payment_method = "sandbox"
-                state.transition(order, "pay", actor_kind="system", note=f"sandbox {trade_no}", payment=payment)
+                state.transition(
+                    order,
+                    "pay",
+                    actor_kind="system",
+                    note=f"sandbox {trade_no}",
+                    set_columns={"payment_method": "sandbox"},
+                    payment=payment,
+                )
                 paid.append(order.id)
         # 已售: once, as the payment moved once (a replay never gets here).
         catalog.count_sales(paid)
