@@ -124,7 +124,7 @@ def product(product_id: int):
     enabled: the product with its category and SKUs; one statement for its
     images, parameters, specs, tags and every plugin's ``product_page_loaders``;
     the reviews with the rating; the visit counters; the settings; and the
-    signed-in user, if any (``tests/web/test_product_page_queries.py``)."""
+    signed-in user, if any (``tests/plugins/test_product_page_queries.py``)."""
     from jishi.reviews import service as reviews_service
 
     user = current_user if getattr(current_user, "is_authenticated", False) else None
