@@ -70,11 +70,13 @@ setup(
         "openpyxl>=3.1",
         "qrcode>=7.4",
         "orjson>=3.8",  # the product list's JSON (falls back to json without it)
+        "Pillow>=10.0",  # the media library: reads, checks and re-encodes uploads
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1"],
         "redis": ["redis>=5.0"],
         "server": ["gunicorn>=21.2"],
+        "s3": ["boto3>=1.34"],  # JISHI_MEDIA_STORAGE="s3": media in an S3-compatible object store
         "test": [
             "pytest>=8.0",
             "pytest-xdist>=3.5",
@@ -88,6 +90,8 @@ setup(
             "pre-commit>=3.5",
             "setuptools>=70.1",  # builds the wheel (bdist_wheel built in) in tests/test_wheel.py
             "mypy>=1.10",
+            "boto3>=1.34",
+            "moto[s3,server]>=5.0",  # tests/media/test_s3.py: a real S3 endpoint on 127.0.0.1
         ],
     },
     entry_points={

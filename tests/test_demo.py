@@ -41,6 +41,28 @@ def test_demo_data(app, demo):
     assert "20 products" in demo
 
 
+def test_demo_products_show_real_pictures(app, client, demo):
+    """Issue 13 B: every demo product has a picture drawn at build time, in
+    the platform's media library, served from the instance folder (no
+    network); the storefront's pages show it."""
+    from io import BytesIO
+
+    from jishi.db import db
+    from jishi.models import MediaAsset, OrderLine, Product
+    from PIL import Image
+
+    products = db.session.execute(select(Product).order_by(Product.id)).scalars().all()
+    assert all(p.image.startswith("/media/") and [i.url for i in p.images] == [p.image] for p in products)
+    assert len({p.image for p in products}) == len(products)
+    assets = db.session.execute(select(MediaAsset)).scalars().all()
+    assert len(assets) == len(products) and {(a.owner_kind, a.owner_id) for a in assets} == {("platform", 0)}
+    resp = client.get(products[0].image)
+    assert resp.status_code == 200 and Image.open(BytesIO(resp.data)).size == (600, 600)
+    home = client.get("/").get_data(as_text=True)
+    assert sum(p.image in home for p in products) >= 4
+    assert all(line.image for line in db.session.execute(select(OrderLine)).scalars())
+
+
 def test_demo_pages_render(app, client, demo):
     """K13: storefront, product, cart, orders and console pages answer 200."""
     from jishi.db import db

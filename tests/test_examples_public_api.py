@@ -30,6 +30,7 @@ PUBLIC_API = (
     "jishi.hookspecs",
     "jishi.sellers",
     "jishi.access",
+    "jishi.roles",
     "jishi.db",
     "jishi.signals",
     "jishi.money",
@@ -52,6 +53,7 @@ PUBLIC_API = (
     "jishi.reviews.models",
     "jishi.reviews.service",
     "jishi.reports.service",
+    "jishi.media",
     "jishi.demo",
     "jishi.testing",
     "jishi.testing.factories",
@@ -202,3 +204,23 @@ def test_guide_lists_the_same_modules():
 def test_public_modules_import(module):
     """K3: every module of the public API exists."""
     importlib.import_module(module)
+
+
+def test_translation_helpers_the_guide_lists_exist():
+    """Issue 13 A4: the helpers of a plugin's own translation domain the
+    guide's jishi.i18n row names are there (and named in the row)."""
+    import jishi.i18n
+
+    text = GUIDE.read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| `jishi.i18n` |"))
+    for name in (
+        "gettext",
+        "lazy_gettext",
+        "ngettext",
+        "pgettext",
+        "N_",
+        "note_text",
+        "to_shop_time",
+        "parse_shop_time",
+    ):
+        assert f"`{name}`" in row and callable(getattr(jishi.i18n, name)), name

@@ -34,6 +34,7 @@ from jishi.hookspecs import (
     SettingField,
     SettingsPanel,
     StockReservation,
+    StorefrontLink,
     hookimpl,
 )
 from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku, User
@@ -187,6 +188,35 @@ def test_hook_template_slot(client):
     assert '<section id="throwaway-slot">限时特惠</section>' in html
 
 
+class Links:
+    @hookimpl
+    def storefront_links(self):
+        return [
+            StorefrontLink("Throwaway corner", "throwaway.throwaway_page", icon="T", places=("home", "tabbar")),
+            StorefrontLink("Early corner", "throwaway.throwaway_page", sort=5, places=("header",)),
+        ]
+
+    @hookimpl
+    def blueprints(self):
+        return [throwaway_bp]
+
+
+@plugin(Links())
+def test_hook_storefront_links(client):
+    """Issue 13 A6 (K3): a plugin's entrances are linked where it asks:
+    the home page's entrances, the header, the tab bar — and nowhere else."""
+    html = client.get("/").get_data(as_text=True)
+    entrances = html[html.index('<ul class="entrances">') :]
+    header = html[html.index('<header class="site-header') : html.index("</header>")]
+    tabbar = html[html.index('<nav class="tabbar"') :]
+    tabbar = tabbar[: tabbar.index("</nav>")]
+    assert "Throwaway corner" in entrances[: entrances.index("</ul>")] and "Throwaway corner" in tabbar
+    assert "Throwaway corner" not in header
+    assert '<a href="/throwaway/" data-entrance="throwaway.throwaway_page">Early corner</a>' in header
+    assert "Early corner" not in tabbar
+    assert client.get("/throwaway/").status_code == 200
+
+
 class Menu:
     @hookimpl
     def console_menu_items(self, console, principal):
@@ -206,6 +236,36 @@ def test_hook_console_menu_items(client, factory):
     html = client.get("/console/").get_data(as_text=True)
     assert "Throwaway section" in html
     assert "/throwaway/" in html
+
+
+class Gifts:
+    @hookimpl
+    def permissions(self):
+        from jishi.hookspecs import Permission
+
+        return [
+            Permission("gifts", "Gifts", consoles=("platform",), sort=5),
+            Permission("orders", "Shadowed orders"),  # the kernel declared it first
+        ]
+
+
+@plugin(Gifts())
+def test_hook_permissions(app, client, factory):
+    """K3 / seed 000 §9: a plugin's permission can be given to a platform
+    role (not to a seller's: it is platform-only); a code the kernel
+    declared keeps the kernel's label."""
+    from jishi import roles
+    from jishi.accounts.models import StaffRole
+
+    with app.test_request_context("/"):
+        platform = {p.code: str(p.label) for p in roles.declared("platform")}
+        assert platform["gifts"] == "Gifts" and next(iter(platform)) == "gifts"
+        assert platform["orders"] != "Shadowed orders"
+        assert "gifts" not in {p.code for p in roles.declared("seller")}
+    _login(client, factory.admin())
+    assert client.post("/console/roles", data={"name": "礼品", "permissions": ["gifts"]}).status_code == 302
+    role = db.session.execute(db.select(StaffRole).where(StaffRole.name == "礼品")).scalar_one()
+    assert role.permissions == ["gifts"]
 
 
 class Panels:
@@ -937,6 +997,41 @@ def test_hook_order_notices(app, api, client, factory):
     assert api.get(f"/orders/{order.id}", user=buyer).get_json()["notices"] == ["该商户已关闭,请联系商家处理"]
     _login(client, buyer)
     assert "该商户已关闭" in client.get(f"/orders/{order.id}").get_data(as_text=True)
+
+
+class CounterLabel:
+    @hookimpl
+    def order_status_label(self, order, status):
+        if order.buyer_message == "counter" and status == "paid":
+            return "柜台待取"
+        return None
+
+
+@plugin(CounterLabel())
+def test_hook_order_status_label(app, client, factory):
+    """Issue 13 A4: a plugin names a status for its own orders (pickup's
+    待自提) on the buyer's order list and page, its history included; other
+    orders keep the kernel's 待发货."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    product = factory.product()
+    db.session.commit()
+    ids = []
+    for message in ("counter", ""):
+        [payment] = _place(buyer, [(product.skus[0].id, 1)], addr)
+        order = payment.orders[0]
+        db.session.execute(db.update(Order).where(Order.id == order.id).values(buyer_message=message))
+        db.session.commit()
+        flows.pay(payment)
+        ids.append(order.id)
+    _login(client, buyer)
+    page = client.get(f"/orders/{ids[0]}").get_data(as_text=True)
+    assert '<span class="status">柜台待取</span>' in page and "待发货" not in page
+    assert '<span class="status">待发货</span>' in client.get(f"/orders/{ids[1]}").get_data(as_text=True)
+    listing = client.get("/orders").get_data(as_text=True)
+    assert (
+        listing.count('<span class="status">柜台待取</span>') == 1 and '<span class="status">待发货</span>' in listing
+    )
 
 
 class Transitions:

@@ -302,6 +302,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "settle_order",
         "settle_refund",
         "split_cart",
+        "storefront_links",
         "template_slot",
         "validate_checkout",
     ]

@@ -71,9 +71,18 @@ def test_skeleton_layout(tmp_path):
         "migrations/script.py.mako",
         "migrations/versions/gift_wrap_0001_tables.py",
         "templates/gift_wrap/badge.html",
+        "translations/zh_CN/LC_MESSAGES/messages.po",
+        "translations/zh_CN/LC_MESSAGES/messages.mo",
+        "translations/en/LC_MESSAGES/messages.mo",
     ):
         assert (pkg / rel).is_file(), rel
-    for path in [*root.rglob("*.py"), *root.rglob("*.toml"), *root.rglob("*.html"), *root.rglob("*.md")]:
+    for path in [
+        *root.rglob("*.py"),
+        *root.rglob("*.toml"),
+        *root.rglob("*.html"),
+        *root.rglob("*.md"),
+        *root.rglob("*.po"),
+    ]:
         text = path.read_text()
         assert "@@" not in text, path  # every placeholder replaced
         if path.suffix == ".py":
@@ -120,11 +129,12 @@ def test_generated_plugin_installs_passes_its_tests_and_migrates(tmp_path):
     assert code == 0, out
     assert (site / f"jishi_{NAME}" / "templates" / NAME / "badge.html").is_file()
     assert (site / f"jishi_{NAME}" / "migrations" / "versions" / f"{NAME}_0001_tables.py").is_file()
+    assert (site / f"jishi_{NAME}" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.mo").is_file()
 
     env = _env(site)
     code, out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=src, env=env)
     assert code == 0, out
-    assert "4 passed" in out, out
+    assert "6 passed" in out, out  # with its own translation domain (issue 13 A4)
 
     work = tmp_path / "work"
     work.mkdir()

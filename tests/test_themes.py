@@ -121,6 +121,28 @@ def test_switching_theme_needs_no_restart(app, client):
     assert client.get("/").get_data(as_text=True).strip() == "BASE INDEX"
 
 
+def test_switching_theme_needs_no_restart_outside_debug(app, client):
+    """Issue 13 A8 (K12): as under ``jishi demo`` (``app.run(debug=False)``
+    turns Jinja's auto_reload off, so cached templates are never checked),
+    storing ``theme.active`` still changes the next request's templates:
+    the template cache is keyed by the active theme."""
+    reload_before = app.jinja_env.auto_reload
+    app.debug = False  # what app.run(debug=False) does: auto_reload follows TEMPLATES_AUTO_RELOAD / debug
+    try:
+        assert app.jinja_env.auto_reload is False
+        assert client.get("/").get_data(as_text=True).strip() == "BASE INDEX"
+        with app.test_request_context("/"):
+            settings.set_many({"theme.active": "child"})
+            db.session.commit()
+        assert client.get("/").get_data(as_text=True).strip() == "CHILD INDEX"
+        with app.test_request_context("/"):
+            settings.set_many({"theme.active": "base"})
+            db.session.commit()
+        assert client.get("/").get_data(as_text=True).strip() == "BASE INDEX"
+    finally:
+        app.jinja_env.auto_reload = reload_before
+
+
 def _static(client, url):
     with client.get(url) as resp:  # file responses must be closed
         return resp.status_code, resp.get_data(as_text=True)

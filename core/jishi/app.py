@@ -34,6 +34,8 @@ class Jishi:
         #: names of the JSON API blueprints (CSRF-exempt: see extensions.api_cookie_writes_need_csrf_token)
         self.api_blueprint_names: set[str] = set()
         self._payment_methods = None
+        #: the translation domains (jishi.i18n.Domains), set with the templates
+        self.i18n = None
 
     @property
     def default_delivery(self) -> bool:
@@ -115,6 +117,7 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
     """
     instance_path = instance_path or (config or {}).get("INSTANCE_PATH") or str(Path.cwd() / "instance")
     app = Flask("jishi", instance_path=instance_path, instance_relative_config=True)
+    app.jinja_environment = themes_mod.ThemedEnvironment  # before anything builds app.jinja_env
     app.session_interface = _CookieSessions()
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_object(DefaultConfig)
@@ -180,13 +183,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(auth.load_session_user)
     login_manager.request_loader(auth.load_bearer_user)
     csrf.init_app(app)
-    # The kernel's catalogs, then each enabled plugin's ``translations/``
-    # folder: Flask-Babel merges them, so a plugin ships its own strings.
-    dirs = [str(Path(__file__).parent / "translations")]
-    for info in app.extensions["jishi"].plugins:
-        if info.enabled and info.path is not None and (info.path / "translations").is_dir():
-            dirs.append(str(info.path / "translations"))
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
+    # Flask-Babel's own catalog is the kernel's; each enabled plugin
+    # translates in a domain of its own (jishi.i18n.Domains, set up with the
+    # templates), so no plugin changes what another's or the kernel's text reads.
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     # One Babel per app: Flask-Babel caches merged catalogs on the Babel
     # object's domain, and apps with different plugins (tests, several apps
     # in one process) have different catalogs.
@@ -196,7 +196,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _init_templates(app: Flask, ext: Jishi) -> None:
-    from jishi import web_helpers
+    from jishi import i18n, web_helpers
 
     dirs = [
         *app.config.get("JISHI_THEMES_DIRS", []),
@@ -212,6 +212,12 @@ def _init_templates(app: Flask, ext: Jishi) -> None:
     app.jinja_env.auto_reload = True
     app.jinja_loader  # noqa: B018 - force Flask to build its env before we replace the loader
     app.jinja_env.loader = themes_mod.ThemeLoader(ext)
+    ext.i18n = i18n.Domains(
+        Path(__file__).parent / "translations",
+        [(info.name, info.path) for info in ext.plugins if info.enabled and info.path is not None],
+        [theme.templates for theme in ext.themes.values()],
+    )
+    i18n.install_jinja(app)
     web_helpers.install(app)
 
     @app.route("/themes/<name>/static/<path:filename>")

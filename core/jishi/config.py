@@ -28,6 +28,22 @@ class DefaultConfig:
     JISHI_PAGE_SIZE = 20
     JISHI_MAX_PAGE_SIZE = 100
     JISHI_THEMES_DIRS: list = []
+    # The media library (docs/configuration.md#media): uploads up to this many
+    # bytes and pixels, re-encoded to these sizes (longest side) in this format.
+    JISHI_MEDIA_MAX_BYTES = 10 * 1024 * 1024
+    JISHI_MEDIA_MAX_PIXELS = 40_000_000
+    JISHI_MEDIA_SIZES = {"thumb": 200, "medium": 600, "large": 1200}
+    JISHI_MEDIA_FORMAT = "WEBP"  # or "JPEG"
+    JISHI_MEDIA_STORAGE = "local"  # or "s3" (pip install 'jishi[s3]')
+    JISHI_MEDIA_ROOT = None  # local storage folder; default <instance>/media
+    JISHI_MEDIA_URL = "/media/"  # where the kernel serves local media
+    JISHI_MEDIA_S3_BUCKET = None
+    JISHI_MEDIA_S3_ENDPOINT_URL = None  # e.g. https://minio.example.com; None: AWS
+    JISHI_MEDIA_S3_REGION = None
+    JISHI_MEDIA_S3_ACCESS_KEY = None  # None: boto3's own credential chain
+    JISHI_MEDIA_S3_SECRET_KEY = None
+    JISHI_MEDIA_S3_PUBLIC_URL = None  # buyers' address of the bucket; default <endpoint>/<bucket>
+    JISHI_MEDIA_S3_PREFIX = "media/"
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     JISHI_LOCALES = ("zh_CN", "en")

@@ -5,8 +5,11 @@ with specs and several SKUs, member prices, parameters and tags), a member
 level, a platform admin, a buyer with an address, and a couple of orders:
 one paid, one waiting for payment.
 
-Public API for plugins (see docs/writing-plugins.md): :func:`pay`, for a
-plugin's ``demo_data`` hook.
+Every product gets a picture drawn at build time (:mod:`jishi.media.pictures`)
+and stored in the platform's media library: no download, no network.
+
+Public API for plugins (see docs/writing-plugins.md): :func:`pay`,
+:func:`picture` and :func:`show_pictures`, for a plugin's ``demo_data`` hook.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from jishi.accounts.models import MemberLevel, User
-from jishi.catalog.models import Category, ProductParam, ProductSpec, Tag
+from jishi.catalog.models import Category, Product, ProductImage, ProductParam, ProductSpec, Tag
 from jishi.db import db
+from jishi.money import format_fen
 
 ADMIN = ("13800000000", "admin1234")
 BUYER = ("13800000001", "demo1234")
@@ -94,6 +98,47 @@ CATALOG: list[tuple[str, str, list[tuple[str, str, int, int, dict[str, list[str]
 ]
 
 
+#: the object drawn on a demo product's picture, by sub category (jishi.media.pictures.MOTIFS)
+MOTIF_OF_CATEGORY = {
+    "时令水果": "fruit",
+    "新鲜蔬菜": "fruit",
+    "米面粮油": "bag",
+    "休闲零食": "packet",
+    "手机配件": "device",
+    "生活电器": "bottle",
+    "男装": "shirt",
+    "女装": "shirt",
+}
+
+
+def motif_for(name: str, category: str = "") -> str:
+    """The picture motif of a demo product: by its name's words, else its category."""
+    for word, motif in (("油", "bottle"), ("壶", "bottle"), ("杯", "bottle"), ("包", "bag"), ("茶", "packet")):
+        if word in name:
+            return motif
+    return MOTIF_OF_CATEGORY.get(category, "packet")
+
+
+def picture(name: str, seller_id: int | None, *, motif: str = "packet", caption: str = "") -> str:
+    """Draw a demo picture for ``name`` (a product or a shop), store it in
+    ``seller_id``'s media library (None: the platform's) and answer its
+    large image's address. ``caption`` is drawn instead of the name where no
+    CJK font is installed."""
+    from jishi import media
+    from jishi.media.pictures import picture as draw
+
+    data = draw(name, motif=motif, caption=caption or "JISHI")
+    asset = media.upload(data, media.owner_of(seller_id), filename=f"{name}.png")
+    return media.asset_url(asset, "large")
+
+
+def show_pictures(product: Product, urls: list[str]) -> None:
+    """Set a demo product's images (the first is its main image); commits."""
+    product.images = [ProductImage(url=u, sort=i) for i, u in enumerate(urls)]
+    product.image = urls[0] if urls else ""
+    db.session.commit()
+
+
 def _skus(price: int, stock: int, specs: dict | None) -> list[dict]:
     if not specs:
         return [{"price": price, "stock": stock, "member_price": price * 95 // 100, "original_price": price * 12 // 10}]
@@ -154,6 +199,13 @@ def load_demo(logins: dict | None = None) -> str:
                 original_price=price * 12 // 10,
             )
             products.append(product)
+            url = picture(
+                name,
+                None,
+                motif=motif_for(name, sub_name),
+                caption=f"JISHI No.{len(products):02d}  {format_fen(price)}",
+            )
+            show_pictures(product, [url])
 
     if logins is not None:
         logins.update(DEMO_LOGINS)

@@ -228,6 +228,25 @@ class LoginProvider:
 
 
 @dataclass(frozen=True)
+class StorefrontLink:
+    """An entrance to a plugin's storefront page (秒杀, 店铺街, 领券中心),
+    shown by the kernel's templates only while the plugin is enabled.
+
+    - ``endpoint``: the page's endpoint (``url_for`` without arguments).
+    - ``places``: where it shows: ``"home"`` (the home page's entrances),
+      ``"header"`` (the header's links), ``"tabbar"`` (the phone's tab bar;
+      keep it for the few pages a buyer visits often).
+    - ``icon``: a short text symbol (an emoji or one character).
+    """
+
+    label: str
+    endpoint: str
+    icon: str = ""
+    sort: int = 100
+    places: tuple[str, ...] = ("home", "header")
+
+
+@dataclass(frozen=True)
 class MenuItem:
     """An entry in a console menu.
 
@@ -254,6 +273,25 @@ class MenuItem:
     icon: str = ""
     sort: int = 100
     permission: str | tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A named right that staff roles are made of (products, orders,
+    after-sales, finance...), declared by the kernel and plugins through the
+    ``permissions`` hook.
+
+    ``code`` is the word routes and menu items ask for (``"orders"``);
+    ``label`` what the role form shows; ``consoles`` where it can be given:
+    ``"platform"`` (platform staff roles) and/or ``"seller"`` (roles a
+    seller's admin makes for its own staff). Codes are shared: a plugin
+    declaring a code the kernel declares adds nothing.
+    """
+
+    code: str
+    label: str
+    consoles: tuple[str, ...] = ("platform", "seller")
+    sort: int = 100
 
 
 @dataclass(frozen=True)
@@ -427,6 +465,24 @@ def template_slot(slot: str, context: dict) -> Markup | str | None:
 
 
 @hookspec
+def storefront_links() -> Sequence[StorefrontLink]:
+    """Entrances to a plugin's storefront pages: the home page, header and
+    tab bar link to them (see :class:`StorefrontLink`), so the pages are
+    reachable while the plugin is enabled and gone when it is not.
+
+    :returns: a list of :class:`StorefrontLink`. All collected, sorted by
+        ``sort`` then label.
+    Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def storefront_links():
+            return [StorefrontLink(_("Flash sale"), "flashsale.listing", icon="⚡", sort=10)]
+    """
+
+
+@hookspec
 def console_menu_items(console: str, principal: User) -> Sequence[MenuItem]:
     """Entries for a console's navigation menu.
 
@@ -448,6 +504,29 @@ def console_menu_items(console: str, principal: User) -> Sequence[MenuItem]:
             if console != "platform":
                 return None
             return [MenuItem(_("Gifts"), "gifts.index", sort=70, permission="products")]
+    """
+
+
+@hookspec
+def permissions() -> Sequence[Permission]:
+    """The permissions staff roles can be made of (see :class:`Permission`).
+
+    A platform admin (and a seller's admin, in its own console) creates
+    roles from these and assigns them to staff; every console page and API
+    endpoint asks for one (:func:`jishi.access.requires`,
+    :func:`jishi.access.platform_api`, :func:`jishi.sellers.seller_page`).
+
+    :returns: a list of :class:`Permission`. All collected; the first
+        declaration of a code wins.
+    Default implementation: the kernel's ``products``, ``orders``,
+    ``aftersales``, ``comments``, ``marketing``, ``money``, ``settings``
+    and ``data``.
+
+    Example::
+
+        @hookimpl
+        def permissions():
+            return [Permission("gifts", _("Gifts"), consoles=("platform",))]
     """
 
 
@@ -1055,6 +1134,29 @@ def order_notices(order: Order, principal: User) -> Sequence[str] | None:
         def order_notices(order, principal):
             if order.status == "paid" and service.is_preorder(order.id):
                 return [_("A pre-order: it ships within 7 days.")]
+            return None
+    """
+
+
+@hookspec(firstresult=True)
+def order_status_label(order: Order, status: str) -> str | None:
+    """The words for ``status`` (the order's status now or in its history)
+    where the kernel's would mislead for this order: a paid order waiting at
+    a pickup counter reads "Awaiting pickup" (待自提), not "Awaiting
+    shipment" (待发货). Shown on order lists and pages, web and console.
+
+    :param order: the ``Order``. :param status: one of
+        ``jishi.orders.state.STATUSES``.
+    :returns: the translated label, or None to keep the kernel's. Stops at
+    the first non-None result; answer from the order's own columns (it is
+    asked once per order of a list, no query). Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def order_status_label(order, status):
+            if order.delivery_method == "pickup" and status == "paid":
+                return _("Awaiting pickup")
             return None
     """
 

@@ -1,28 +1,246 @@
 """gettext for kernel and plugins: ``from jishi.i18n import gettext as _``.
 
+Each plugin translates in its own domain: its package's
+``translations/<locale>/LC_MESSAGES/messages.mo``, then the kernel's catalog
+for a msgid it does not have. Which domain a call uses is decided by where
+the calling code lives: a module of a plugin's package, or a template file
+shipped in its ``templates/`` (or a theme's override of one of its templates,
+``<theme>/templates/<plugin folder>/...``), is in the plugin's domain;
+everything else (kernel modules and templates, theme templates) in the
+kernel's. So no plugin can change what a kernel string, or another plugin's,
+reads: each plugin may say "Open" or "Categories" the way its own pages mean
+it.
+
 Falls back to the untranslated text outside an app context (imports, CLI
-help), so modules can mark strings at import time with ``lazy_gettext``.
+help), so modules can mark strings at import time with ``lazy_gettext``
+(its domain is the one of the module that called it).
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
-from flask import has_app_context
-from flask_babel import gettext as _gettext
-from flask_babel import lazy_gettext, ngettext  # noqa: F401 - re-exported
+from flask import current_app, has_app_context
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
+
+#: The kernel's domain (its catalogs are ``jishi/translations``).
+KERNEL = "jishi"
+
+_THIS_FILE = os.path.normcase(os.path.abspath(__file__))
+_SKIPPED_DIRS: tuple[str, ...] = ()
+
+
+def _skipped_dirs() -> tuple[str, ...]:
+    """Code between a ``_()`` and the code that wrote it: Jinja's i18n
+    extension and runtime (a template's ``_()`` calls through them)."""
+    global _SKIPPED_DIRS
+    if not _SKIPPED_DIRS:
+        import jinja2
+
+        _SKIPPED_DIRS = (os.path.normcase(os.path.dirname(os.path.abspath(jinja2.__file__))) + os.sep,)
+    return _SKIPPED_DIRS
+
+
+def _caller_file(depth: int = 2) -> str:
+    """The file of the code that asked for a translation: the first frame
+    above ``depth`` that is neither this module nor Jinja's machinery."""
+    frame: FrameType | None = sys._getframe(depth)
+    skipped = _skipped_dirs()
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        norm = os.path.normcase(filename)
+        if norm != _THIS_FILE and not norm.startswith(skipped):
+            return filename
+        frame = frame.f_back
+    return ""
+
+
+class Domains:
+    """The translation domains of one app (``app.extensions["jishi"].i18n``):
+    the kernel's and one per enabled plugin that ships ``translations/``."""
+
+    def __init__(self, kernel_dir: Path, plugins: list[tuple[str, Path]], theme_dirs: Iterable[Path] = ()):
+        #: plugin name -> its package folder (the one holding ``translations/``)
+        self.plugins = {name: Path(path) for name, path in plugins}
+        self.kernel_dir = Path(kernel_dir)
+        self._roots = sorted(
+            ((os.path.normcase(str(path.resolve())) + os.sep, name) for name, path in self.plugins.items()),
+            key=lambda r: -len(r[0]),
+        )
+        self._theme_dirs = [os.path.normcase(str(Path(d).resolve())) + os.sep for d in theme_dirs]
+        # A theme's override of a plugin's template: the plugin's top template folders.
+        self._template_folders: dict[str, str] = {}
+        for name, path in self.plugins.items():
+            templates = path / "templates"
+            if templates.is_dir():
+                for child in templates.iterdir():
+                    if child.is_dir():
+                        self._template_folders.setdefault(child.name, name)
+        self._by_file: dict[str, str] = {}
+        self._translations: dict[tuple[str, str], NullTranslations] = {}
+
+    def domain_of_file(self, filename: str) -> str:
+        found = self._by_file.get(filename)
+        if found is None:
+            found = self._by_file[filename] = self._find_domain(filename)
+        return found
+
+    def _find_domain(self, filename: str) -> str:
+        if not filename or filename.startswith("<"):
+            return KERNEL
+        norm = os.path.normcase(os.path.realpath(filename))
+        for root, name in self._roots:
+            if norm.startswith(root):
+                return name
+        for root in self._theme_dirs:
+            if norm.startswith(root):
+                first = norm[len(root) :].split(os.sep, 1)[0]
+                return self._template_folders.get(first, KERNEL)
+        return KERNEL
+
+    def translations(self, domain: str, locale) -> NullTranslations:
+        """The catalog of ``domain`` for ``locale`` (a plugin's falls back to
+        the kernel's, never the other way round)."""
+        from babel import support
+        from babel.support import Translations
+
+        key = (domain, str(locale))
+        found = self._translations.get(key)
+        if found is not None:
+            return found
+        kernel = self._translations.get((KERNEL, str(locale)))
+        if kernel is None:
+            kernel = Translations.load(str(self.kernel_dir), [locale]) if locale else support.NullTranslations()
+            self._translations[(KERNEL, str(locale))] = kernel
+        if domain == KERNEL or domain not in self.plugins or not locale:
+            found = kernel
+        else:
+            own = Translations.load(str(self.plugins[domain] / "translations"), [locale])
+            if isinstance(own, Translations):
+                own.add_fallback(kernel)
+                found = own
+            else:
+                found = kernel
+        self._translations[key] = found
+        return found
+
+    def for_file(self, filename: str):
+        from flask_babel import get_locale
+
+        return self.translations(self.domain_of_file(filename), get_locale())
+
+
+def _domains() -> Domains | None:
+    ext = current_app.extensions.get("jishi")
+    return getattr(ext, "i18n", None)
+
+
+def _catalog(filename: str):
+    domains = _domains()
+    if domains is None:
+        from flask_babel import get_translations
+
+        return get_translations()
+    return domains.for_file(filename)
 
 
 def gettext(string: str, **variables) -> str:
+    """``string`` translated in the caller's domain (see the module's doc),
+    ``%(name)s`` filled from ``variables``."""
     if not has_app_context():
         return string % variables if variables else string
-    return _gettext(string, **variables)
+    text = _catalog(_caller_file()).ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    """The singular or plural of a message for ``num`` (``%(num)d`` is filled)."""
+    variables.setdefault("num", num)
+    if not has_app_context():
+        return (singular if num == 1 else plural) % variables
+    return _catalog(_caller_file()).ungettext(singular, plural, num) % variables
+
+
+def pgettext(context: str, string: str, **variables) -> str:
+    """``string`` in a context: the same English for two meanings
+    (``pgettext("merchant status", "Open")``) translated apart."""
+    if not has_app_context():
+        return string % variables if variables else string
+    text = _catalog(_caller_file()).upgettext(context, string)
+    return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables):
+    """A string translated when it is used (in the caller's domain, and the
+    locale of the request that shows it): for text defined at import time."""
+    from flask_babel.speaklater import LazyString
+
+    filename = _caller_file()
+
+    def translate():
+        if not has_app_context():
+            return string % variables if variables else string
+        text = _catalog(filename).ugettext(string)
+        return text % variables if variables else text
+
+    return LazyString(translate)
+
+
+def note_text(text: str) -> str:
+    """Text stored marked with :func:`N_` (an order's history notes), in the
+    reader's language: the kernel's catalog, then each enabled plugin's, so
+    a note a plugin wrote reads as that plugin translates it."""
+    if not text or not has_app_context():
+        return text
+    domains = _domains()
+    if domains is None:
+        from flask_babel import get_translations
+
+        return get_translations().ugettext(text)
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    for domain in (KERNEL, *domains.plugins):
+        catalog = domains.translations(domain, locale)
+        own = getattr(catalog, "_catalog", {})
+        if text in own:
+            return own[text]
+    return text
+
+
+def install_jinja(app) -> None:
+    """Templates translate in the domain of the file they are written in."""
+
+    def t_gettext(string):
+        return _catalog(_caller_file()).ugettext(string)
+
+    def t_ngettext(singular, plural, num):
+        return _catalog(_caller_file()).ungettext(singular, plural, num)
+
+    def t_pgettext(context, string):
+        return _catalog(_caller_file()).upgettext(context, string)
+
+    def t_npgettext(context, singular, plural, num):
+        return _catalog(_caller_file()).unpgettext(context, singular, plural, num)
+
+    app.jinja_env.install_gettext_callables(
+        gettext=t_gettext, ngettext=t_ngettext, pgettext=t_pgettext, npgettext=t_npgettext, newstyle=True
+    )
+    app.jinja_env.globals["note_text"] = note_text
 
 
 def N_(string: str) -> str:
     """Mark ``string`` for extraction without translating it now: for text
-    stored in the database (order history notes) and translated when shown,
-    so each reader sees it in their own language."""
+    stored in the database (order history notes) and translated when shown
+    with :func:`note_text`, so each reader sees it in their own language."""
     return string
 
 

@@ -12,6 +12,7 @@ from jishi.aftersales.models import Refund, RefundLine, RefundNote, RefundRevers
 from jishi.cart.models import CartLine
 from jishi.catalog.models import Category, Product, ProductImage, ProductParam, ProductSpec, Sku, Tag, product_tags
 from jishi.db import db, utcnow
+from jishi.media.models import MediaAsset
 from jishi.orders.models import Order, OrderAllocation, OrderEvent, OrderLine, PaymentOrder
 from jishi.payments.models import PaymentNotification, SandboxTrade
 from jishi.reviews.models import Review
@@ -54,6 +55,7 @@ __all__ = [
     "ApiToken",
     "CartLine",
     "Category",
+    "MediaAsset",
     "MemberLevel",
     "Order",
     "OrderAllocation",

@@ -308,6 +308,7 @@ def place_checkout(sku_id: int, quantity: int, options: Mapping, *, retry: str):
             form_int("address_id", source=request.form),
             _options(request.form, options),
             idempotency_key=idempotency_key(request.form),
+            expected_total=form_int("expected_total", source=request.form, minimum=0),
         )
     except CheckoutError as exc:
         flash_error(exc)

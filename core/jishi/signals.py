@@ -72,6 +72,13 @@ order_closed = _signal(
     "the ``Order``",
     reason="why: ``cancelled``, ``timeout``, ``refunded``, or a plugin's word (``merchant_deleted``)",
 )
+order_changed = _signal(
+    "order-changed",
+    "The seller or the platform changed an order's price (before payment) or delivery address (before shipping).",
+    "the ``Order`` (with its new values)",
+    change="``price`` or ``address``",
+    old="the amount (fen) or the address (dict) before the change",
+)
 refund_requested = _signal("refund-requested", "A buyer asked for a refund.", "the ``Refund``")
 refund_completed = _signal("refund-completed", "A refund was paid back.", "the ``Refund``")
 payment_succeeded = _signal("payment-succeeded", "A payment order was paid.", "the ``PaymentOrder``")
@@ -90,6 +97,7 @@ ALL = {
         order_received,
         order_completed,
         order_closed,
+        order_changed,
         refund_requested,
         refund_completed,
         payment_succeeded,

@@ -7,9 +7,11 @@ explicitly: ``"kernel:base.html"`` is the kernel's, ``"default:base.html"`` is
 the ``default`` theme's chain, so an override can extend what it replaces.
 
 The active theme is read per request (setting ``theme.active``, else
-``JISHI_THEME``) and each cached template remembers the theme it was loaded
-for, so a switch in the console takes effect on the next request with no
-restart.
+``JISHI_THEME``) and the template cache is keyed by it
+(:class:`ThemedEnvironment`), so a switch in the console takes effect on the
+next request with no restart, with or without debug (Jinja's
+``auto_reload``, which Flask turns off outside debug, only decides whether
+a changed file is read again).
 
 The first-party themes (``default``, ``jade``) are package data in
 ``jishi/themes_builtin/``, found with :mod:`importlib.resources`, so an
@@ -22,12 +24,15 @@ from __future__ import annotations
 
 import os
 import tomllib
+import weakref
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from flask import current_app, has_request_context
+from flask.templating import Environment
 from jinja2 import BaseLoader, TemplateNotFound
+from jinja2.utils import internalcode
 
 KERNEL_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -110,9 +115,49 @@ def active_theme_name() -> str:
     return name if name in ext.themes else next(iter(ext.themes), "")
 
 
+def _split(template: str) -> tuple[str | None, str]:
+    """``"jade:shop/x.html"`` -> ``("jade", "shop/x.html")``; no prefix -> ``(None, template)``."""
+    prefix, _, rest = template.partition(":")
+    if rest and "/" not in prefix:
+        return prefix, rest
+    return None, template
+
+
+class ThemedEnvironment(Environment):
+    """Flask's Jinja environment whose template cache is keyed by the theme
+    a name resolves in as well as by the name: ``shop/product.html`` loaded
+    while ``jade`` is active is another entry than while ``default`` is, so
+    switching the active theme renders the new theme's templates at once,
+    also when ``auto_reload`` is off (``jishi demo``, production), and
+    switching back finds the first ones still cached."""
+
+    @internalcode
+    def _load_template(self, name, globals):
+        if self.loader is None:
+            raise TypeError("no loader for this environment specified")
+        theme_key = self.loader.cache_key(name) if isinstance(self.loader, ThemeLoader) else None
+        cache_key = (weakref.ref(self.loader), theme_key, name)
+        if self.cache is not None:
+            template = self.cache.get(cache_key)
+            if template is not None and (not self.auto_reload or template.is_up_to_date):
+                if globals:
+                    template.globals.update(globals)
+                return template
+        template = self.loader.load(self, name, self.make_globals(globals))
+        if self.cache is not None:
+            self.cache[cache_key] = template
+        return template
+
+
 class ThemeLoader(BaseLoader):
     def __init__(self, ext):
         self.ext = ext
+
+    def cache_key(self, template: str) -> str | None:
+        """The theme ``template`` resolves in now: the active theme for a
+        name without a prefix, None for a prefixed one (always the same place)."""
+        prefix, _name = _split(template)
+        return active_theme_name() if prefix is None else None
 
     def search_path(self, prefix: str | None) -> tuple[str, list[Path]]:
         themes = self.ext.themes
@@ -129,13 +174,8 @@ class ThemeLoader(BaseLoader):
         return theme, dirs
 
     def get_source(self, environment, template):
-        prefix, _, rest = template.partition(":")
-        if rest and "/" not in prefix:
-            key, dirs = self.search_path(prefix)
-            name = rest
-        else:
-            key, dirs = self.search_path(None)
-            name = template
+        prefix, name = _split(template)
+        _key, dirs = self.search_path(prefix)
         for d in dirs:
             path = d / name
             if path.is_file():
@@ -143,9 +183,9 @@ class ThemeLoader(BaseLoader):
                 mtime = os.path.getmtime(path)
                 debug = current_app.debug
 
-                def uptodate(key=key, path=path, mtime=mtime, prefixed=bool(rest), debug=debug):
-                    if not prefixed and has_request_context() and active_theme_name() != key:
-                        return False
+                # The cache is keyed by theme (ThemedEnvironment); in debug a
+                # changed file is read again.
+                def uptodate(path=path, mtime=mtime, debug=debug):
                     if debug:
                         try:
                             return os.path.getmtime(path) == mtime

@@ -59,6 +59,15 @@ def order_notices(order) -> list[str]:
     return [n for r in hook.order_notices(order=order, principal=current_user) for n in (r or [])]
 
 
+def order_status_label(order, status: str | None = None) -> str | None:
+    """A plugin's words for ``order``'s ``status`` (its current one by
+    default; ``order_status_label`` hook), or None for the kernel's."""
+    if order is None:
+        return None
+    hook = current_app.extensions["jishi"].hook
+    return hook.order_status_label(order=order, status=status or order.status)
+
+
 def seller_profile(seller_id):
     """The ``SellerProfile`` of one seller (None for the shop itself)."""
     if seller_id is None:
@@ -95,9 +104,36 @@ def theme_static(filename: str) -> str:
     return url_for("theme_static", name=active_theme_name(), filename=filename)
 
 
+def cart_badge() -> int:
+    """Units in the signed-in buyer's cart as the storefront last saw them
+    (kept in the session by the cart pages: no query), 0 when unknown."""
+    from flask import session
+
+    kept = session.get("cart_count")
+    if not kept or not current_user.is_authenticated or kept[0] != current_user.id:
+        return 0
+    return int(kept[1])
+
+
+def storefront_links(place: str) -> list:
+    """The ``storefront_links`` hook's links for ``place`` (``"home"``,
+    ``"header"``, ``"tabbar"``), sorted, once per request."""
+    from flask import g
+
+    links = g.get("_jishi_storefront_links")
+    if links is None:
+        links = sorted(
+            (link for result in current_app.extensions["jishi"].hook.storefront_links() for link in (result or [])),
+            key=lambda link: (link.sort, link.label),
+        )
+        g._jishi_storefront_links = links
+    return [(link, url_for(link.endpoint)) for link in links if place in link.places]
+
+
 def install(app: Flask) -> None:
     from jishi import settings
     from jishi.app import slot
+    from jishi.orders.changes import describe as order_event_text
     from jishi.themes import active_theme_name
 
     app.jinja_env.filters["money"] = format_fen
@@ -106,6 +142,8 @@ def install(app: Flask) -> None:
         console_menu=console_menu,
         order_actions=order_actions,
         order_notices=order_notices,
+        order_event_text=order_event_text,
+        order_status_label=order_status_label,
         seller_profile=seller_profile,
         seller_profiles=seller_profiles,
         purchase_blockers=purchase_blockers,
@@ -113,4 +151,6 @@ def install(app: Flask) -> None:
         theme_static=theme_static,
         setting=settings.get,
         active_theme=active_theme_name,
+        cart_badge=cart_badge,
+        storefront_links=storefront_links,
     )

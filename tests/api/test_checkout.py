@@ -257,3 +257,36 @@ def test_place_query_budget(api, factory, queries, n_lines):
     assert r.status_code == 201, r.json
     assert q.count == 9, "\n".join(q.statements)
     assert not q.duplicates(), q.duplicates()
+
+
+@pytest.mark.parametrize("hidden", ["off_shelf", "inactive_sku"])
+def test_explicit_items_of_a_hidden_product_are_unknown_skus(api, factory, hidden):
+    """K7/K15: a checkout naming a SKU the buyer could not open (product off
+    the shelf, SKU inactive) answers exactly like a SKU that does not exist:
+    422 not_found on ``items``, without the product's name, price or stock;
+    nothing is written. The same product in the buyer's cart is shown with
+    a problem (the buyer added it while it was for sale)."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    product = factory.product(name="秘密新品", price=2345, stock=7)
+    sku = product.skus[0]
+    db.session.add(CartLine(user_id=buyer.id, sku_id=sku.id, quantity=1))
+    if hidden == "off_shelf":
+        product.on_shelf = False
+    else:
+        sku.is_active = False
+    db.session.commit()
+    unknown = api.post("/checkout/preview", user=buyer, json=body([(999999, 1)], addr))
+    for path, key in (("/checkout/preview", None), ("/checkout/place", "hidden-1")):
+        headers = {"Idempotency-Key": key} if key else {}
+        r = api.post(path, user=buyer, json=body([(sku, 1)], addr), headers=headers)
+        assert r.status_code == 422, r.json
+        assert (
+            (r.json["code"], r.json["field"]) == ("not_found", "items") == (unknown.json["code"], unknown.json["field"])
+        )
+        text = r.get_data(as_text=True)
+        assert "秘密新品" not in text and "2345" not in text
+    r = api.post("/checkout/preview", user=buyer, json={"address_id": addr.id})  # from the cart
+    assert r.status_code == 200 and r.json["problems"], r.json
+    assert db.session.execute(select(func.count(PaymentOrder.id))).scalar_one() == 0
+    assert stock(sku.id) == 7

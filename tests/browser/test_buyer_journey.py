@@ -99,7 +99,7 @@ def test_register_buy_pay_ship_receive_review(live_app, browser, shot):
 
     page.goto(f"{base}/orders/{order_id}")
     assert "SF1234567890" in page.content()
-    submit(page, "form[action$='/receive'] button")
+    submit(page, "form[action$='/receive'] button", confirm=True)
     shot(page, "received")
     submit(page, "a[href*='/review']")
     page.fill("textarea[name=content]", "茶香浓郁，包装精美。")

@@ -131,7 +131,7 @@ def test_apply_approve_list_buy_ship_settle(live_app, browser, shot):
     #    merchant's withdrawable balance appears.
     buy.goto(f"{base}/orders/{tea_order}")
     assert "龙井茶庄" in buy.content()
-    submit(buy, "form[action$='/receive'] button")
+    submit(buy, "form[action$='/receive'] button", confirm=True)
     shot(buy, "received")
     admin.goto(f"{base}/console/multistore/orders/{tea_order}")
     submit(admin, "form[action$='/complete'] button")

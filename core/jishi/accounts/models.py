@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jishi.db import db, utcnow
@@ -24,6 +24,19 @@ class MemberLevel(db.Model):
     rank: Mapped[int] = mapped_column(default=1)
 
 
+class StaffRole(db.Model):
+    """A role made of named permissions (:class:`jishi.hookspecs.Permission`
+    codes): the platform's own (``seller_id`` None) for platform staff, or a
+    seller's for its staff (multistore merchants)."""
+
+    __tablename__ = "staff_roles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[int | None] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    permissions: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class User(db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +49,8 @@ class User(db.Model):
     # logging out revokes every session of the user (Flask-Login alternative id).
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     locale: Mapped[str | None] = mapped_column(String(10))
+    # Platform staff's role (None: the default staff permissions).
+    staff_role_id: Mapped[int | None] = mapped_column(ForeignKey("staff_roles.id", ondelete="SET NULL"))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -191,6 +191,15 @@ def _clean_address(data: dict, partial: bool) -> dict:
     return out
 
 
+def clean_address(data: dict) -> dict:
+    """A complete address checked as the address book checks it (name,
+    phone, province, city, district, detail, lat, lng; ``is_default`` is not
+    an address's): raises :class:`AccountError` naming the field."""
+    values = _clean_address(data, partial=False)
+    values.pop("is_default", None)
+    return values
+
+
 def _clear_default(user: User, keep_id: int | None) -> None:
     stmt = update(Address).where(Address.user_id == user.id, Address.is_default.is_(True))
     if keep_id is not None:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from jishi.access import ADMIN_ONLY, platform_api
 from jishi.accounts import service as accounts
 from jishi.accounts.models import ROLES, MemberLevel, User
 from jishi.api.accounts import (
@@ -35,8 +36,6 @@ from jishi.api.common import (
     StrictInt,
     get_or_404,
     not_found,
-    platform_admin_required,
-    platform_required,
 )
 from jishi.catalog import service
 from jishi.catalog.models import Category, Sku, Tag
@@ -121,12 +120,18 @@ class AdminCategoryArgsSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     parent_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     sort = StrictInt(load_default=0)
+    image = fields.String(
+        validate=validate.Length(max=300), metadata={"description": "an image address, or media:<id> (the platform's)"}
+    )
 
 
 class AdminCategoryPatchSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=60))
     parent_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     sort = StrictInt()
+    image = fields.String(
+        validate=validate.Length(max=300), metadata={"description": "an image address, or media:<id> (the platform's)"}
+    )
 
 
 class AdminTagArgsSchema(Schema):
@@ -180,7 +185,7 @@ def _detail(product):
 
 
 @blp.get("/products")
-@platform_required
+@platform_api("products")
 @blp.arguments(AdminListArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, CatalogProductPageSchema)
 def list_products(**args):
@@ -202,7 +207,7 @@ def list_products(**args):
 
 
 @blp.post("/products")
-@platform_required
+@platform_api("products")
 @blp.arguments(AdminProductArgsSchema)
 @blp.response(201, CatalogProductDetailSchema)
 def create_product(data):
@@ -212,14 +217,14 @@ def create_product(data):
 
 
 @blp.get("/products/<int(max=2147483647):product_id>")
-@platform_required
+@platform_api("products")
 @blp.response(200, CatalogProductDetailSchema)
 def get_product(product_id: int):
     return product_detail(_product(product_id), None, all_skus=True)
 
 
 @blp.patch("/products/<int(max=2147483647):product_id>")
-@platform_required
+@platform_api("products")
 @blp.arguments(AdminProductPatchSchema)
 @blp.response(200, CatalogProductDetailSchema)
 def update_product(data, product_id: int):
@@ -230,7 +235,7 @@ def update_product(data, product_id: int):
 
 
 @blp.post("/products/<int(max=2147483647):product_id>/shelf")
-@platform_required
+@platform_api("products")
 @blp.arguments(AdminShelfSchema)
 @blp.response(200, CatalogProductDetailSchema)
 def shelf(data, product_id: int):
@@ -241,7 +246,7 @@ def shelf(data, product_id: int):
 
 
 @blp.delete("/products/<int(max=2147483647):product_id>")
-@platform_required
+@platform_api("products")
 @blp.response(204)
 def delete_product(product_id: int):
     """Delete a product that was never ordered (409 otherwise: take it off shelf)."""
@@ -250,7 +255,7 @@ def delete_product(product_id: int):
 
 
 @blp.put("/skus/<int(max=2147483647):sku_id>/stock")
-@platform_required
+@platform_api("products")
 @blp.arguments(AdminStockSchema)
 @blp.response(200, CatalogSkuSchema)
 def set_stock(data, sku_id: int):
@@ -283,14 +288,14 @@ def _category(category_id: int) -> Category:
 
 
 @blp.get("/categories")
-@platform_required
+@platform_api("products")
 @blp.response(200, CatalogCategoryTreeSchema)
 def categories():
     return {"items": service.category_tree()}
 
 
 @blp.post("/categories")
-@platform_required
+@platform_api("products")
 @blp.arguments(AdminCategoryArgsSchema)
 @blp.response(201, CatalogCategoryRefSchema)
 def create_category(data):
@@ -298,7 +303,7 @@ def create_category(data):
 
 
 @blp.patch("/categories/<int(max=2147483647):category_id>")
-@platform_required
+@platform_api("products")
 @blp.arguments(AdminCategoryPatchSchema)
 @blp.response(200, CatalogCategoryRefSchema)
 def update_category(data, category_id: int):
@@ -308,7 +313,7 @@ def update_category(data, category_id: int):
 
 
 @blp.delete("/categories/<int(max=2147483647):category_id>")
-@platform_required
+@platform_api("products")
 @blp.response(204)
 def delete_category(category_id: int):
     """Delete an empty category (409 while it has subcategories or products)."""
@@ -316,14 +321,14 @@ def delete_category(category_id: int):
 
 
 @blp.get("/tags")
-@platform_required
+@platform_api("products")
 @blp.response(200, CatalogTagListSchema)
 def tags():
     return {"items": service.list_tags()}
 
 
 @blp.post("/tags")
-@platform_required
+@platform_api("products")
 @blp.arguments(AdminTagArgsSchema)
 @blp.response(201, CatalogTagSchema)
 def create_tag(data):
@@ -335,7 +340,7 @@ def _tag(tag_id: int) -> Tag:
 
 
 @blp.patch("/tags/<int(max=2147483647):tag_id>")
-@platform_required
+@platform_api("products")
 @blp.arguments(AdminTagArgsSchema)
 @blp.response(200, CatalogTagSchema)
 def update_tag(data, tag_id: int):
@@ -343,7 +348,7 @@ def update_tag(data, tag_id: int):
 
 
 @blp.delete("/tags/<int(max=2147483647):tag_id>")
-@platform_required
+@platform_api("products")
 @blp.response(204)
 def delete_tag(tag_id: int):
     service.delete_tag(_tag(tag_id))
@@ -353,7 +358,7 @@ def delete_tag(tag_id: int):
 
 
 @blp.get("/users")
-@platform_admin_required
+@platform_api(ADMIN_ONLY)
 @blp.arguments(AdminUserListArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, AdminUserPageSchema)
 def users(**args):
@@ -364,7 +369,7 @@ def users(**args):
 
 
 @blp.patch("/users/<int(max=2147483647):user_id>")
-@platform_admin_required
+@platform_api(ADMIN_ONLY)
 @blp.arguments(AdminUserPatchSchema)
 @blp.response(200, AccountUserSchema)
 def update_user(data, user_id: int):
@@ -384,14 +389,14 @@ def _level(level_id: int) -> MemberLevel:
 
 
 @blp.get("/member-levels")
-@platform_admin_required
+@platform_api(ADMIN_ONLY)
 @blp.response(200, AdminMemberLevelListSchema)
 def member_levels():
     return {"items": accounts.list_member_levels()}
 
 
 @blp.post("/member-levels")
-@platform_admin_required
+@platform_api(ADMIN_ONLY)
 @blp.arguments(AdminMemberLevelArgsSchema)
 @blp.response(201, AccountMemberLevelSchema)
 def create_member_level(data):
@@ -399,7 +404,7 @@ def create_member_level(data):
 
 
 @blp.patch("/member-levels/<int(max=2147483647):level_id>")
-@platform_admin_required
+@platform_api(ADMIN_ONLY)
 @blp.arguments(AdminMemberLevelPatchSchema)
 @blp.response(200, AccountMemberLevelSchema)
 def update_member_level(data, level_id: int):
@@ -407,7 +412,7 @@ def update_member_level(data, level_id: int):
 
 
 @blp.delete("/member-levels/<int(max=2147483647):level_id>")
-@platform_admin_required
+@platform_api(ADMIN_ONLY)
 @blp.response(204)
 def delete_member_level(level_id: int):
     accounts.delete_member_level(_level(level_id))

@@ -11,14 +11,17 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
+from jishi.access import platform_api
 from jishi.accounts.models import User
 from jishi.aftersales import service as aftersales
 from jishi.aftersales.models import Refund
-from jishi.api.common import DateTime, Money, fail, get_or_404, platform_required
+from jishi.api.common import DateTime, Money, fail, get_or_404
 from jishi.api.orders import (
+    AddressChangeArgs,
     Id,
     OrderDetailSchema,
     OrderPageSchema,
+    PriceChangeArgs,
     QueryId,
     RefundSchema,
     ids_in_range,
@@ -29,8 +32,8 @@ from jishi.api.reviews import ReviewSchema
 from jishi.db import db
 from jishi.i18n import N_
 from jishi.i18n import gettext as _
+from jishi.orders import changes, state
 from jishi.orders import service as orders_service
-from jishi.orders import state
 from jishi.orders.models import Order
 from jishi.reports import service as reports
 from jishi.reviews import service as reviews
@@ -193,7 +196,7 @@ def _span(args):
 
 
 @blp.get("/orders")
-@platform_required
+@platform_api("orders")
 @blp.arguments(AdminOrderListArgs, location="query")
 @blp.response(200, OrderPageSchema)
 def list_orders(args):
@@ -216,7 +219,7 @@ def list_orders(args):
 
 
 @blp.get("/orders/export")
-@platform_required
+@platform_api("orders")
 @blp.arguments(OrderExportArgs, location="query")
 @blp.response(200, description="CSV or XLSX file of the orders placed in the range")
 def export_orders(args):
@@ -237,14 +240,14 @@ def export_orders(args):
 
 
 @blp.get("/orders/<int:order_id>")
-@platform_required
+@platform_api("orders")
 @blp.response(200, OrderDetailSchema)
 def get_order(order_id):
     return order_detail(_order(order_id))
 
 
 @blp.post("/orders/<int:order_id>/ship")
-@platform_required
+@platform_api("orders")
 @blp.arguments(AdminShipArgs)
 @blp.response(200, OrderDetailSchema)
 def ship(args, order_id):
@@ -256,8 +259,33 @@ def ship(args, order_id):
     return order_detail(order)
 
 
+@blp.post("/orders/<int:order_id>/price")
+@platform_api("orders")
+@blp.arguments(PriceChangeArgs)
+@blp.response(200, OrderDetailSchema)
+def change_price(args, order_id):
+    """Change an unpaid order's payable amount (改价) with the reason: its
+    payment asks the new amount at once (a notification for the old one is
+    refused); 409 once paid."""
+    order = _order(order_id)
+    changes.change_price(order, args["pay_amount"], args["reason"], actor=current_user, actor_kind="platform")
+    return order_detail(order)
+
+
+@blp.post("/orders/<int:order_id>/address")
+@platform_api("orders")
+@blp.arguments(AddressChangeArgs)
+@blp.response(200, OrderDetailSchema)
+def change_address(args, order_id):
+    """Change the delivery address of an order not shipped yet, with the
+    reason; 409 once shipped."""
+    order = _order(order_id)
+    changes.change_address(order, args["address"], args["reason"], actor=current_user, actor_kind="platform")
+    return order_detail(order)
+
+
 @blp.post("/orders/ship-batch")
-@platform_required
+@platform_api("orders")
 @blp.arguments(AdminShipBatchArgs)
 @blp.response(200, AdminShipBatchResultSchema)
 def ship_batch(args):
@@ -295,7 +323,7 @@ def ship_batch(args):
 
 
 @blp.post("/orders/<int:order_id>/complete")
-@platform_required
+@platform_api("orders")
 @blp.response(200, OrderDetailSchema)
 def complete(order_id):
     """Move a paid, shipped or received order to completed (noted as the platform's)."""
@@ -305,7 +333,7 @@ def complete(order_id):
 
 
 @blp.post("/orders/<int:order_id>/close")
-@platform_required
+@platform_api("orders")
 @blp.response(200, OrderDetailSchema)
 def close(order_id):
     """Close an unpaid order (stock goes back). A paid order is closed by a full refund."""
@@ -328,7 +356,7 @@ def _do(func, *a, **kw):
 
 
 @blp.get("/refunds")
-@platform_required
+@platform_api("aftersales")
 @blp.arguments(AdminRefundListArgs, location="query")
 @blp.response(200, AdminRefundPageSchema)
 def list_refunds(args):
@@ -339,14 +367,14 @@ def list_refunds(args):
 
 
 @blp.get("/refunds/<int:refund_id>")
-@platform_required
+@platform_api("aftersales")
 @blp.response(200, RefundSchema)
 def get_refund(refund_id):
     return _refund(refund_id)
 
 
 @blp.post("/refunds/<int:refund_id>/approve")
-@platform_required
+@platform_api("aftersales")
 @blp.arguments(AdminNoteArgs)
 @blp.response(200, RefundSchema)
 def approve_refund(args, refund_id):
@@ -355,7 +383,7 @@ def approve_refund(args, refund_id):
 
 
 @blp.post("/refunds/<int:refund_id>/reject")
-@platform_required
+@platform_api("aftersales")
 @blp.arguments(AdminRejectArgs)
 @blp.response(200, RefundSchema)
 def reject_refund(args, refund_id):
@@ -363,7 +391,7 @@ def reject_refund(args, refund_id):
 
 
 @blp.post("/refunds/<int:refund_id>/confirm-returned")
-@platform_required
+@platform_api("aftersales")
 @blp.arguments(AdminNoteArgs)
 @blp.response(200, RefundSchema)
 def confirm_returned(args, refund_id):
@@ -379,7 +407,7 @@ def _review(review_id: int) -> Review:
 
 
 @blp.get("/reviews")
-@platform_required
+@platform_api("comments")
 @blp.arguments(AdminReviewListArgs, location="query")
 @blp.response(200, AdminReviewPageSchema)
 def list_reviews(args):
@@ -390,7 +418,7 @@ def list_reviews(args):
 
 
 @blp.post("/reviews/<int:review_id>/reply")
-@platform_required
+@platform_api("comments")
 @blp.arguments(AdminReplyArgs)
 @blp.response(200, AdminReviewSchema)
 def reply_review(args, review_id):
@@ -398,14 +426,14 @@ def reply_review(args, review_id):
 
 
 @blp.post("/reviews/<int:review_id>/delete")
-@platform_required
+@platform_api("comments")
 @blp.response(200, AdminReviewSchema)
 def delete_review(review_id):
     return _do(reviews.delete, _review(review_id), current_user)
 
 
 @blp.post("/reviews/<int:review_id>/approve")
-@platform_required
+@platform_api("comments")
 @blp.response(200, AdminReviewSchema)
 def approve_review(review_id):
     return _do(reviews.approve, _review(review_id), current_user)
@@ -415,7 +443,7 @@ def approve_review(review_id):
 
 
 @blp.get("/reports/overview")
-@platform_required
+@platform_api("data")
 @blp.arguments(ReportRangeArgs, location="query")
 @blp.response(200, ReportOverviewSchema)
 def report_overview(args):
@@ -424,7 +452,7 @@ def report_overview(args):
 
 
 @blp.get("/reports/funnel")
-@platform_required
+@platform_api("data")
 @blp.arguments(ReportRangeArgs, location="query")
 @blp.response(200, ReportFunnelSchema)
 def report_funnel(args):
@@ -433,7 +461,7 @@ def report_funnel(args):
 
 
 @blp.get("/reports/sales")
-@platform_required
+@platform_api("data")
 @blp.arguments(ReportRangeArgs, location="query")
 @blp.response(200, ReportSalesSchema)
 def report_sales(args):
@@ -442,7 +470,7 @@ def report_sales(args):
 
 
 @blp.get("/reports/top-products")
-@platform_required
+@platform_api("data")
 @blp.arguments(ReportRangeArgs, location="query")
 @blp.response(200, ReportTopProductsSchema)
 def report_top_products(args):

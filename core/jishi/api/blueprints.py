@@ -15,6 +15,7 @@ MODULES = (
     "jishi.api.admin_catalog",
     "jishi.api.admin_orders",
     "jishi.api.misc",
+    "jishi.api.media",
 )
 
 

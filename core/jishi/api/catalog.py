@@ -144,6 +144,7 @@ class CatalogCategoryNodeSchema(Schema):
     name = fields.String()
     sort = StrictInt()
     parent_id = StrictInt(allow_none=True)
+    image = fields.String()
     children = fields.List(fields.Nested(lambda: CatalogCategoryNodeSchema()))
 
 
@@ -304,6 +305,8 @@ def parse_list_args(query) -> dict:
     "abc" and "" are refused), ranges, choices and lengths checked, unknown
     names ignored, the first value of a repeated name taken. The first bad
     field in the schema's order is a 422 naming it."""
+    from jishi.api.messages import translate  # marshmallow's words, in the reader's language
+
     out = dict(_LIST_DEFAULTS)
     if not query:
         return out
@@ -314,19 +317,24 @@ def parse_list_args(query) -> dict:
         if kind == "int":
             digits = raw[1:] if raw[:1] in "+-" else raw
             if not (digits.isdigit() and digits.isascii()):
-                fail(422, "invalid", "Not a valid integer.", name)
+                fail(422, "invalid", translate("Not a valid integer."), name)
             value = int(raw) if len(digits) <= 18 else None
             low, high = rule
             if value is None or not low <= value <= high:
-                fail(422, "invalid", f"Must be greater than or equal to {low} and less than or equal to {high}.", name)
+                fail(
+                    422,
+                    "invalid",
+                    translate(f"Must be greater than or equal to {low} and less than or equal to {high}."),
+                    name,
+                )
             out[name] = value
         elif kind == "choice":
             if raw not in rule:
-                fail(422, "invalid", "Must be one of: " + ", ".join(rule) + ".", name)
+                fail(422, "invalid", translate("Must be one of: " + ", ".join(rule) + "."), name)
             out[name] = raw
         else:
             if len(raw) > rule:
-                fail(422, "invalid", f"Longer than maximum length {rule}.", name)
+                fail(422, "invalid", translate(f"Longer than maximum length {rule}."), name)
             out[name] = raw
     return out
 

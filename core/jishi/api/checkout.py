@@ -9,11 +9,13 @@ writes nothing.
 
 from __future__ import annotations
 
+from flask import jsonify
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from jishi.api.common import (
+    ErrorSchema,
     Money,
     StrictInt,
     fail,
@@ -22,6 +24,7 @@ from jishi.api.common import (
 )
 from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema, ids_in_range
 from jishi.checkout import service as checkout_service
+from jishi.checkout.errors import TotalChanged
 from jishi.db import db
 from jishi.i18n import gettext as _
 
@@ -132,6 +135,22 @@ class CheckoutPreviewSchema(Schema):
     plugins = fields.Dict(
         keys=fields.String(), metadata={"description": "what plugins add (checkout_extras hook), by key, e.g. coupons"}
     )
+
+
+class CheckoutPlaceArgsSchema(CheckoutArgsSchema):
+    expected_total = Money(
+        metadata={
+            "description": "the total (fen) the buyer saw (the preview's totals.pay_amount); "
+            "when it is not the total now, nothing is placed: 409 total_changed with the new pay_amount"
+        }
+    )
+
+
+class TotalChangedSchema(ErrorSchema):
+    """A 409: ``total_changed`` (nothing placed) names the total now in
+    ``pay_amount``; other conflicts (out of stock) have no ``pay_amount``."""
+
+    pay_amount = Money(metadata={"description": "with code total_changed: the total now, in fen"})
 
 
 class CheckoutPlacedSchema(Schema):
@@ -271,9 +290,15 @@ def _placed(payments, replayed: bool) -> dict:
 
 @blp.post("/checkout/place")
 @login_required
-@blp.arguments(CheckoutArgsSchema)
+@blp.arguments(CheckoutPlaceArgsSchema)
 @blp.response(201, CheckoutPlacedSchema)
 @blp.alt_response(200, schema=CheckoutPlacedSchema, description="A retry with the same Idempotency-Key")
+@blp.alt_response(
+    409,
+    schema=TotalChangedSchema,
+    description="Not placed: the total is not expected_total (total_changed, with the new pay_amount), "
+    "or a conflict such as out of stock",
+)
 @blp.doc(
     parameters=[
         {
@@ -289,12 +314,21 @@ def place(args):
     """Place the checkout atomically; needs an ``Idempotency-Key`` header.
 
     Answers 201 with the payment order(s) and orders; a retry with the same
-    key answers 200 with the same ids and writes nothing.
+    key answers 200 with the same ids and writes nothing. With
+    ``expected_total`` (the total the buyer saw) a checkout whose total is
+    now different is not placed: 409 ``total_changed`` with ``pay_amount``.
     """
     key = idempotency_key()
     if not key:
         fail(400, "invalid", _("The Idempotency-Key header is required."), "Idempotency-Key")
     items, address_id, options = checkout_args(args)
-    payments = checkout_service.place_order(current_user, items, address_id, options, idempotency_key=key)
+    try:
+        payments = checkout_service.place_order(
+            current_user, items, address_id, options, idempotency_key=key, expected_total=args.get("expected_total")
+        )
+    except TotalChanged as exc:
+        resp = jsonify({"code": exc.code, "message": exc.message, "field": exc.field, "pay_amount": exc.pay_amount})
+        resp.status_code = 409
+        return resp
     # place_order answers an earlier placement with this key as it was
     return _placed(payments, payments.replayed), 200 if payments.replayed else 201

@@ -237,7 +237,7 @@ def first_field(messages, prefix="") -> tuple[str | None, str]:
             )
     if isinstance(messages, list):
         return (prefix or None, _msg(messages))
-    return (prefix or None, str(messages))
+    return (prefix or None, _msg(messages))
 
 
 def _is_msg_list(value) -> bool:
@@ -245,9 +245,12 @@ def _is_msg_list(value) -> bool:
 
 
 def _msg(value) -> str:
+    """The message(s) of a field, marshmallow's own in the reader's language."""
+    from jishi.api.messages import translate
+
     if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    return str(value)
+        return "; ".join(translate(str(v)) for v in value)
+    return translate(str(value))
 
 
 class JishiApi(Api):
@@ -323,27 +326,19 @@ def login_required(view):
 
 
 def platform_required(view):
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            fail(401, "unauthorized", _("Sign in first."))
-        if not current_user.is_platform:
-            fail(403, "forbidden", _("Platform staff only."))
-        return view(*args, **kwargs)
+    """Any platform staff member (:func:`jishi.access.platform_api` with no
+    permission): for endpoints every staff role may use."""
+    from jishi.access import platform_api
 
-    return documents_errors(wrapper, 401, 403)
+    return platform_api(None)(view)
 
 
 def platform_admin_required(view):
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            fail(401, "unauthorized", _("Sign in first."))
-        if not current_user.is_platform_admin:
-            fail(403, "forbidden", _("Platform admins only."))
-        return view(*args, **kwargs)
+    """Platform admins only (:func:`jishi.access.platform_api` with
+    :data:`jishi.access.ADMIN_ONLY`)."""
+    from jishi.access import ADMIN_ONLY, platform_api
 
-    return documents_errors(wrapper, 401, 403)
+    return platform_api(ADMIN_ONLY)(view)
 
 
 IDEMPOTENCY_KEY_MAX = 72  # the column holds 80: room for the "#n" of a per-store payment's siblings

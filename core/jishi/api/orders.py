@@ -21,6 +21,7 @@ from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
+from jishi.orders.changes import describe as describe_event
 from jishi.orders.models import Order, OrderAllocation, PaymentOrder
 from jishi.web_helpers import order_notices
 
@@ -68,6 +69,10 @@ class OrderLineSchema(Schema):
     quantity = fields.Integer()
     goods_amount = Money()
     discount_amount = Money()
+    adjustment_amount = Money(
+        validate=None,
+        metadata={"description": "this line's share of the order's price change (fen, negative: lowered)"},
+    )
     pay_amount = Money()
     refunded_quantity = fields.Integer()
     refunded_amount = Money()
@@ -84,6 +89,12 @@ class OrderEventSchema(Schema):
     actor_id = fields.Integer(allow_none=True)
     actor_role = fields.String()
     note = fields.String()
+    kind = fields.String(metadata={"description": "empty for a state move; ``price`` or ``address`` for a change"})
+    data = fields.Dict(allow_none=True, metadata={"description": "a change's ``old`` and ``new`` values"})
+    text = fields.Function(
+        lambda e: e.get("text") if isinstance(e, dict) else describe_event(e),
+        metadata={"description": "what the event says, in the reader's language (a change with its reason)"},
+    )
     created_at = DateTime()
 
 
@@ -99,6 +110,9 @@ class OrderSummarySchema(Schema):
     goods_amount = Money()
     discount_amount = Money()
     delivery_fee = Money()
+    adjustment_amount = Money(
+        validate=None, metadata={"description": "price change by the seller or the platform (fen, negative: lowered)"}
+    )
     pay_amount = Money()
     refunded_amount = Money()
     buyer_message = fields.String()
@@ -136,6 +150,31 @@ class AddressSnapshotSchema(Schema):
     city = fields.String()
     district = fields.String()
     detail = fields.String()
+
+
+class PriceChangeArgs(Schema):
+    pay_amount = StrictInt(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "the order's new payable amount in fen (at least the delivery fee)"},
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class AddressArgsSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    province = fields.String(required=True, validate=validate.Length(min=1, max=30))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=30))
+    district = fields.String(load_default="", validate=validate.Length(max=30))
+    detail = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+
+
+class AddressChangeArgs(Schema):
+    address = fields.Nested(AddressArgsSchema, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class RefundLineSchema(Schema):

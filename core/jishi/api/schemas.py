@@ -10,6 +10,9 @@ Public API for plugins (see docs/writing-plugins.md):
   dumps (lines, allocations, history, delivery, refunds, seller, notices)
 - :func:`schema_values` ``(obj, schema_cls, **extra)``: an object's values for
   ``schema_cls`` plus ``extra``
+- :class:`PriceChangeArgs`, :class:`AddressChangeArgs`: the bodies of an
+  order's price change (改价) and address change, as the platform's order
+  API takes them
 
 Id fields for the paths and arguments (``Id``, ``QueryId``) are in
 :mod:`jishi.api.common`.
@@ -17,6 +20,20 @@ Id fields for the paths and arguments (``Id``, ``QueryId``) are in
 
 from __future__ import annotations
 
-from jishi.api.orders import OrderDetailSchema, OrderListItemSchema, order_detail, schema_values
+from jishi.api.orders import (
+    AddressChangeArgs,
+    OrderDetailSchema,
+    OrderListItemSchema,
+    PriceChangeArgs,
+    order_detail,
+    schema_values,
+)
 
-__all__ = ["OrderDetailSchema", "OrderListItemSchema", "order_detail", "schema_values"]
+__all__ = [
+    "AddressChangeArgs",
+    "OrderDetailSchema",
+    "OrderListItemSchema",
+    "PriceChangeArgs",
+    "order_detail",
+    "schema_values",
+]

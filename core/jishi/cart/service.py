@@ -47,14 +47,14 @@ def _check_quantity(quantity) -> int:
 def _sellable_sku(sku_id, user=None) -> Sku:
     if not isinstance(sku_id, int) or isinstance(sku_id, bool):
         raise CartError("sku_id", _("Must be an integer."))
-    from jishi.catalog.service import _visible, purchase_blockers
+    from jishi.catalog.service import purchase_blockers, visible_products
 
     # A SKU of a product buyers cannot see (off the shelf, or hidden by a
     # ``product_filters`` plugin: an unreviewed merchant product) answers
     # exactly like an unknown SKU: its product page is a 404 too, so the
     # answer must not name it.
     stmt = select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id == sku_id)
-    sku = db.session.execute(_visible(stmt.where(Product.on_shelf.is_(True)), "detail")).scalar_one_or_none()
+    sku = db.session.execute(visible_products(stmt)).scalar_one_or_none()
     if sku is None:
         raise CartError("sku_id", _("Product variant %(id)s does not exist.", id=sku_id), code="not_found", status=404)
     if not sku.is_active:

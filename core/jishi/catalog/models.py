@@ -29,6 +29,8 @@ class Category(db.Model):
     sort: Mapped[int] = mapped_column(default=0)
     # Materialised path "/1/4/9/" so a category's whole subtree is one LIKE.
     path: Mapped[str] = mapped_column(String(255), default="/", index=True)
+    # An image address (the platform's media library, or any site's).
+    image: Mapped[str] = mapped_column(String(300), default="")
 
     parent: Mapped[Category | None] = relationship(remote_side=[id])
 

@@ -454,6 +454,13 @@ def _visible(stmt, context: str):
     return stmt
 
 
+def visible_products(stmt):
+    """``stmt`` (a query joining ``Product``) narrowed to the products a buyer
+    may open: on the shelf and passing every plugin's ``product_filters``
+    for ``"detail"``; adds no statement."""
+    return _visible(stmt.where(Product.on_shelf.is_(True)), "detail")
+
+
 def purchase_blockers(product: Product, user) -> list:
     """Why ``product`` cannot be bought now (``purchase_blockers`` hook)."""
     results = current_app.extensions["jishi"].hook.purchase_blockers(product=product, user=user)
@@ -477,7 +484,7 @@ def get_product(product_id: int, *, visible_only: bool = True) -> Product | None
         .where(Product.id == product_id)
     )
     if visible_only:
-        stmt = _visible(stmt.where(Product.on_shelf.is_(True)), "detail")
+        stmt = visible_products(stmt)
     product = db.session.execute(stmt).unique().scalar_one_or_none()
     if product is not None:
         _load_small_lists([product])
@@ -533,7 +540,8 @@ def category_tree() -> list[dict]:
     """Every category as a tree of ``{id, name, sort, children}`` (one query)."""
     rows = db.session.execute(select(Category).order_by(Category.sort, Category.id)).scalars().all()
     nodes: dict[int, dict[str, Any]] = {
-        c.id: {"id": c.id, "name": c.name, "sort": c.sort, "parent_id": c.parent_id, "children": []} for c in rows
+        c.id: {"id": c.id, "name": c.name, "sort": c.sort, "parent_id": c.parent_id, "image": c.image, "children": []}
+        for c in rows
     }
     roots: list[dict[str, Any]] = []
     for c in rows:
@@ -553,7 +561,8 @@ def _clean_name(value, field: str, max_len: int) -> str:
 
 
 def save_category(data: dict, category: Category | None = None) -> Category:
-    """Create or update a category: ``name``, ``parent_id``, ``sort``."""
+    """Create or update a category: ``name``, ``parent_id``, ``sort``,
+    ``image`` (an address; the media library's must be the platform's own)."""
     name = _clean_name(data.get("name", category.name if category else None), "name", 60)
     parent_id = data.get("parent_id", category.parent_id if category else None)
     parent = None
@@ -566,15 +575,21 @@ def save_category(data: dict, category: Category | None = None) -> Category:
     sort = data.get("sort", category.sort if category else 0)
     if not isinstance(sort, int) or isinstance(sort, bool):
         raise CatalogError("sort", _("Must be an integer."))
+    image = data.get("image", category.image if category else "")
+    if not isinstance(image, str) or len(image.strip()) > 300:
+        raise CatalogError("image", _("At most %(n)d characters.", n=300))
+    image = image.strip()
+    if image and (category is None or image != category.image):
+        image = _own_media([image], None, field="image")[0]
     old_path: str | None
     if category is None:
-        category = Category(name=name, parent_id=parent_id, sort=sort)
+        category = Category(name=name, parent_id=parent_id, sort=sort, image=image)
         db.session.add(category)
         db.session.flush()
         old_path = None
     else:
         old_path = category.path
-        category.name, category.parent_id, category.sort = name, parent_id, sort
+        category.name, category.parent_id, category.sort, category.image = name, parent_id, sort, image
     new_path = (parent.path if parent else "/") + f"{category.id}/"
     category.path = new_path
     if old_path and old_path != new_path:
@@ -786,6 +801,8 @@ def _apply(data: dict, product: Product | None) -> Product:
         not isinstance(images, list) or not all(isinstance(u, str) and 0 < len(u) <= 300 for u in images)
     ):
         raise CatalogError("images", _("Images must be a list of URLs."))
+    if images:
+        images = _own_media(images, data.get("seller_id") if creating else product.seller_id)  # type: ignore[union-attr]
     params = data.get("params")
     if params is not None:
         if not isinstance(params, list):
@@ -827,6 +844,19 @@ def _apply(data: dict, product: Product | None) -> Product:
     if skus is not None:
         _apply_skus(product, skus, creating)
     return product
+
+
+def _own_media(images: list[str], seller_id: int | None, field: str = "images") -> list[str]:
+    """``images`` with ``media:<id>`` resolved; the media library's addresses
+    must be the seller's own (else 422 naming ``images.<i>``, or ``field``
+    for a single image field)."""
+    from jishi import media
+
+    try:
+        return media.resolve_urls(images, seller_id, field)
+    except media.MediaError as exc:
+        named = exc.field if len(images) > 1 or field != "images" else f"{field}.0"
+        raise CatalogError(named, exc.message, code=exc.code) from None
 
 
 def _apply_skus(product: Product, skus: list[dict], creating: bool) -> None:

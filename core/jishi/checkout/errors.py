@@ -39,3 +39,26 @@ class OutOfStock(CheckoutError):
         super().__init__(
             [Problem("out_of_stock", _("%(name)s is out of stock.", name=name), field="items", line_key=line_key)]
         )
+
+
+class TotalChanged(CheckoutError):
+    """The buyer placed a checkout whose total is no longer what they saw
+    (``expected_total`` of :func:`~jishi.checkout.service.place_order`):
+    nothing is placed; ``pay_amount`` is the total now (HTTP 409)."""
+
+    status = 409
+
+    def __init__(self, pay_amount: int):
+        from jishi.i18n import gettext as _
+        from jishi.money import format_fen
+
+        self.pay_amount = pay_amount
+        super().__init__(
+            [
+                Problem(
+                    "total_changed",
+                    _("The total is now %(total)s; check it and place the order again.", total=format_fen(pay_amount)),
+                    field="expected_total",
+                )
+            ]
+        )

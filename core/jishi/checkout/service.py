@@ -34,7 +34,7 @@ from jishi import signals
 from jishi.accounts.models import Address
 from jishi.cart.models import CartLine
 from jishi.catalog.models import Product, Sku
-from jishi.checkout.errors import CheckoutError
+from jishi.checkout.errors import CheckoutError, TotalChanged
 from jishi.checkout.pricing import resolve_price
 from jishi.db import commit, conflict_insert, db, rollback, utcnow
 from jishi.hookspecs import DeliveryOption, Discount, Problem
@@ -175,20 +175,27 @@ def line_key(sku_id: int) -> str:
     return f"sku:{sku_id}"
 
 
-def load_lines(items: Sequence[tuple[int, int]]) -> list[CheckoutLine]:
-    """(sku_id, quantity) pairs -> unpriced lines, in one query."""
+def load_lines(items: Sequence[tuple[int, int]], *, visible_only: bool = False) -> list[CheckoutLine]:
+    """(sku_id, quantity) pairs -> unpriced lines, in one query.
+
+    ``visible_only``: a SKU the buyer could not see on its product page (an
+    inactive SKU, a product off the shelf or hidden by a plugin's
+    ``product_filters``) is answered as unknown, exactly like a SKU that does
+    not exist, so that a checkout of explicit items tells nobody the name,
+    price or stock of what is not for sale. The buyer's own cart lines
+    (``visible_only=False``) are shown with a problem instead: the buyer
+    added them when they were for sale."""
     merged: dict[int, int] = {}
     for sku_id, qty in items:
         merged[sku_id] = merged.get(sku_id, 0) + qty
     if not merged:
         return []
-    rows = (
-        db.session.execute(
-            select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(merged)))
-        )
-        .scalars()
-        .all()
-    )
+    stmt = select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(merged)))
+    if visible_only:
+        from jishi.catalog.service import visible_products
+
+        stmt = visible_products(stmt.where(Sku.is_active.is_(True)))
+    rows = db.session.execute(stmt).scalars().all()
     found = {sku.id: sku for sku in rows}
     missing = [sid for sid in merged if sid not in found]
     if missing:
@@ -323,7 +330,7 @@ def build_checkout(
             from jishi.i18n import gettext as _
 
             raise CheckoutError([Problem("quantity", _("Quantity must be at least 1."), field="items.quantity")])
-    lines = load_lines(items)
+    lines = load_lines(items, visible_only=not from_cart)
     price_lines(lines, user, options)
     address = None
     if address_id is not None:
@@ -420,6 +427,7 @@ def place_order(
     address_id: int | None = None,
     options: dict | None = None,
     idempotency_key: str | None = None,
+    expected_total: int | None = None,
 ) -> Placed:
     """Place a checkout atomically; returns its payment order(s), a
     :class:`Placed` list (``.replayed``: answered an earlier placement).
@@ -431,12 +439,19 @@ def place_order(
     placement costs no look-up; a retry finds its key taken (or its checkout
     no longer valid: the cart it emptied, the stock it took) and answers the
     first placement, rolling back whatever it had begun.
+
+    ``expected_total``: the total (fen) the buyer saw; when it is not the
+    checkout's ``pay_amount`` now (a price, delivery fee or discount
+    changed), nothing is placed and :class:`TotalChanged` names the new
+    total. The comparison costs no statement.
     Raises :class:`CheckoutError` with the problems otherwise.
     """
     try:
         checkout = build_checkout(user, items, address_id, options)
         if checkout.problems:
             raise CheckoutError(checkout.problems)
+        if expected_total is not None and expected_total != checkout.pay_amount:
+            raise TotalChanged(checkout.pay_amount)
         payments = _write(checkout, idempotency_key)
         _commit_keeping(payments)
     except (CheckoutError, IntegrityError, _AlreadyPlaced):

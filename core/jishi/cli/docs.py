@@ -64,7 +64,7 @@ implementation (`_`, `service`, `ledger`... stand for the plugin's own code).
 
 #: The plugins shipped in this repository (``plugins/``), whose declared hooks
 #: and template slots the reference documents.
-FIRST_PARTY_PLUGINS = ("coupons", "delivery_express", "delivery_local", "flashsale", "groupbuy", "multistore", "pickup")
+FIRST_PARTY_PLUGINS = ("coupons", "delivery_express", "delivery_local", "flashsale", "groupbuy", "multistore", "pickup", "virtual")
 
 #: ``{# slot NAME: where it is; context: a, b #}`` right before a plugin
 #: template's ``slot("NAME", ...)`` call declares the slot.

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 
 from jishi.catalog.models import Category, Product, Sku
-from jishi.console.common import bp
+from jishi.console.common import bp, requires
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, fen_to_yuan_str, parse_yuan
@@ -25,6 +25,7 @@ def _catalog():
 
 
 @bp.get("/products")
+@requires("products")
 def products():
     q = (request.args.get("q") or "").strip()
     shelf = request.args.get("shelf", "")
@@ -259,11 +260,13 @@ def _product_form(product: Product | None):
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
+@requires("products")
 def product_new():
     return _product_form(None)
 
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+@requires("products")
 def product_edit(product_id: int):
     product = _catalog().get_product(product_id, visible_only=False)
     if product is None:
@@ -272,6 +275,7 @@ def product_edit(product_id: int):
 
 
 @bp.post("/products/<int:product_id>/shelf")
+@requires("products")
 def product_shelf(product_id: int):
     product = db.session.get(Product, product_id)
     if product is None:
@@ -283,6 +287,7 @@ def product_shelf(product_id: int):
 
 
 @bp.post("/skus/<int:sku_id>/stock")
+@requires("products")
 def sku_stock(sku_id: int):
     sku = db.session.get(Sku, sku_id)
     stock = form_int("stock", minimum=0)
@@ -301,6 +306,7 @@ def sku_stock(sku_id: int):
 
 
 @bp.get("/categories")
+@requires("products")
 def categories():
     categories = _categories()
     return render_template(
@@ -312,6 +318,7 @@ def categories():
 
 
 @bp.post("/categories")
+@requires("products")
 def category_save():
     """Create (no id) or rename / move / re-sort (with id) a category."""
     service = _catalog()
@@ -325,6 +332,7 @@ def category_save():
         "name": (request.form.get("name") or "").strip(),
         "parent_id": form_int("parent_id"),
         "sort": form_int("sort", 0) or 0,
+        "image": request.form.get("image", ""),
     }
     with form_outcome(_("Category saved.")):
         service.save_category(data, cat)
@@ -332,6 +340,7 @@ def category_save():
 
 
 @bp.post("/categories/<int:category_id>/delete")
+@requires("products")
 def category_delete(category_id: int):
     cat = db.session.get(Category, category_id)
     if cat is None:

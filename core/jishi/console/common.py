@@ -1,35 +1,21 @@
 """The platform console's blueprint and access rules (K15).
 
-Every page needs a platform role: anonymous visitors go to the login page,
-buyers get 403. Pages marked :func:`admin_only` need the platform admin role.
+Every page asks for a permission (:func:`jishi.access.requires`): anonymous
+visitors go to the login page, anyone without it gets 403, a page that
+declares none is for platform admins only. :func:`admin_only` marks pages
+no role can open (users, roles, developer pages).
 """
 
 from __future__ import annotations
 
-import functools
+from flask import Blueprint
 
-from flask import Blueprint, abort
-from flask_login import current_user
-
-from jishi.extensions import login_manager
+from jishi.access import ADMIN_ONLY, guard_platform, requires
 
 bp = Blueprint("console", __name__, url_prefix="/console")
+guard_platform(bp)
 
+#: Platform admins only.
+admin_only = requires(ADMIN_ONLY)
 
-@bp.before_request
-def _platform_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not getattr(current_user, "is_platform", False):
-        abort(403)
-    return None
-
-
-def admin_only(view):
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_platform_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
+__all__ = ["admin_only", "bp", "requires"]

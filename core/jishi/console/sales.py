@@ -7,14 +7,14 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
-from jishi.console.common import bp
+from jishi.console.common import bp, requires
 from jishi.db import db
 from jishi.i18n import gettext as _
+from jishi.orders import changes, state
 from jishi.orders import service as orders_service
-from jishi.orders import state
 from jishi.orders.models import Order
 from jishi.reviews.models import Review
-from jishi.web.common import form_int, form_outcome
+from jishi.web.common import form_int, form_outcome, safe_next
 
 PAGE = 30
 
@@ -29,6 +29,7 @@ def _page(query, model, endpoint: str, **params):
 
 
 @bp.get("/orders")
+@requires("orders")
 def orders():
     status = request.args.get("status", "")
     q = (request.args.get("q") or "").strip()
@@ -57,6 +58,7 @@ def _order(order_id: int) -> Order:
 
 
 @bp.get("/orders/<int:order_id>")
+@requires("orders")
 def order(order_id: int):
     order = _order(order_id)
     refunds = (
@@ -69,7 +71,30 @@ def order(order_id: int):
         can_ship=state.can(order, "ship", "platform"),
         can_complete=state.can(order, "force_complete", "platform"),
         can_cancel=state.can(order, "cancel", "platform"),
+        price_url=url_for("console.order_price", order_id=order.id),
+        address_url=url_for("console.order_address", order_id=order.id),
     )
+
+
+@bp.post("/orders/<int:order_id>/price")
+@requires("orders")
+def order_price(order_id: int):
+    """改价: the unpaid order's new total and the reason (back to ``next``:
+    the multistore platform page posts here too)."""
+    order = _order(order_id)
+    with form_outcome(_("The price was changed.")):
+        changes.change_price_from_form(order, request.form, actor=current_user, actor_kind="platform")
+    return redirect(safe_next(url_for("console.order", order_id=order_id)))
+
+
+@bp.post("/orders/<int:order_id>/address")
+@requires("orders")
+def order_address(order_id: int):
+    """The delivery address of an order not shipped yet, and the reason."""
+    order = _order(order_id)
+    with form_outcome(_("The address was changed.")):
+        changes.change_address_from_form(order, request.form, actor=current_user, actor_kind="platform")
+    return redirect(safe_next(url_for("console.order", order_id=order_id)))
 
 
 def _ship(order: Order, carrier: str, tracking_no: str) -> None:
@@ -79,6 +104,7 @@ def _ship(order: Order, carrier: str, tracking_no: str) -> None:
 
 
 @bp.post("/orders/<int:order_id>/ship")
+@requires("orders")
 def order_ship(order_id: int):
     order = _order(order_id)
     carrier, tracking_no = request.form.get("carrier", ""), request.form.get("tracking_no", "")
@@ -96,6 +122,7 @@ def order_ship(order_id: int):
 
 
 @bp.post("/orders/batch-ship")
+@requires("orders")
 def orders_batch_ship():
     """Ship every ticked order with its own tracking number and one carrier."""
     carrier = request.form.get("carrier", "").strip()
@@ -125,6 +152,7 @@ def orders_batch_ship():
 
 
 @bp.post("/orders/<int:order_id>/<action>")
+@requires("orders")
 def order_action(order_id: int, action: str):
     order = _order(order_id)
     try:
@@ -148,6 +176,7 @@ REFUND_STATUSES = ("requested", "approved", "returning", "returned", "refunded",
 
 
 @bp.get("/refunds")
+@requires("aftersales")
 def refunds():
     status = request.args.get("status", "")
     query = db.select(Refund).options(selectinload(Refund.order))
@@ -160,6 +189,7 @@ def refunds():
 
 
 @bp.get("/refunds/<int:refund_id>")
+@requires("aftersales")
 def refund(refund_id: int):
     from jishi.aftersales.models import RefundNote
 
@@ -175,6 +205,7 @@ def refund(refund_id: int):
 
 
 @bp.post("/refunds/<int:refund_id>/<action>")
+@requires("aftersales")
 def refund_action(refund_id: int, action: str):
     from jishi.aftersales import service
 
@@ -197,6 +228,7 @@ def refund_action(refund_id: int, action: str):
 
 
 @bp.get("/reviews")
+@requires("comments")
 def reviews():
     show = request.args.get("show", "")
     query = db.select(Review)
@@ -211,6 +243,7 @@ def reviews():
 
 
 @bp.post("/reviews/<int:review_id>/<action>")
+@requires("comments")
 def review_action(review_id: int, action: str):
     from jishi.reviews import service
 

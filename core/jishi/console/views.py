@@ -7,13 +7,14 @@ from datetime import date, datetime, time, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
+from jishi import roles as roles_mod
 from jishi import settings
 from jishi.accounts.models import ROLES, MemberLevel, User
-from jishi.console.common import admin_only, bp
+from jishi.console.common import admin_only, bp, requires
 from jishi.db import db, utcnow
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, parse_yuan
-from jishi.web.common import form_int
+from jishi.web.common import form_int, form_outcome
 
 
 def _reports():
@@ -43,6 +44,7 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 @bp.get("/")
+@requires(None)
 def dashboard():
     today = utcnow().date()
     start, end = _bounds(today - timedelta(days=6), today)
@@ -59,6 +61,7 @@ def dashboard():
 
 
 @bp.get("/reports")
+@requires("data")
 def reports():
     start, end = _range()
     service = _reports()
@@ -87,6 +90,7 @@ def reports():
 
 
 @bp.get("/reports/export.<fmt>")
+@requires("data")
 def reports_export(fmt: str):
     start, end = _range()
     service = _reports()
@@ -157,7 +161,14 @@ def users():
     more_url = url_for("console.users", q=q, role=role, before=rows[49].id) if len(rows) > 50 else None
     levels = db.session.execute(db.select(MemberLevel).order_by(MemberLevel.rank)).scalars().all()
     return render_template(
-        "console/users.html", users=rows[:50], q=q, role=role, roles=ROLES, levels=levels, more_url=more_url
+        "console/users.html",
+        users=rows[:50],
+        q=q,
+        role=role,
+        roles=ROLES,
+        levels=levels,
+        more_url=more_url,
+        staff_roles=roles_mod.roles_of(None),
     )
 
 
@@ -178,12 +189,67 @@ def user_save(user_id: int):
     level_id = form_int("member_level_id")
     if level_id is not None and db.session.get(MemberLevel, level_id) is None:
         abort(400)
+    staff_role_id = form_int("staff_role_id")
+    if staff_role_id is not None and roles_mod.get_role(staff_role_id, None) is None:
+        abort(400)
+    if "staff_role_id" in request.form:
+        user.staff_role_id = staff_role_id if role == "platform_staff" else None
     user.role = role
     user.member_level_id = level_id
     user.is_active = bool(request.form.get("is_active")) or user.id == current_user.id
     db.session.commit()
     flash(_("Saved."), "success")
     return redirect(request.referrer or url_for("console.users"))
+
+
+# -- staff roles (seed 000 §9 多层级权限) -------------------------------------------
+
+
+def _role_or_404(role_id: int):
+    role = roles_mod.get_role(role_id, None)
+    if role is None:
+        abort(404)
+    return role
+
+
+@bp.get("/roles")
+@admin_only
+def roles():
+    rows = roles_mod.roles_of(None)
+    counts = dict(
+        db.session.execute(
+            db.select(User.staff_role_id, db.func.count(User.id))
+            .where(User.staff_role_id.is_not(None))
+            .group_by(User.staff_role_id)
+        ).all()
+    )
+    return render_template("console/roles.html", roles=rows, permissions=roles_mod.declared("platform"), holders=counts)
+
+
+@bp.post("/roles")
+@admin_only
+def role_create():
+    with form_outcome():
+        roles_mod.save_role(None, request.form.get("name"), request.form.getlist("permissions"))
+    return redirect(url_for("console.roles"))
+
+
+@bp.post("/roles/<int:role_id>")
+@admin_only
+def role_save(role_id: int):
+    role = _role_or_404(role_id)
+    with form_outcome():
+        roles_mod.save_role(None, request.form.get("name"), request.form.getlist("permissions"), role=role)
+    return redirect(url_for("console.roles"))
+
+
+@bp.post("/roles/<int:role_id>/delete")
+@admin_only
+def role_delete(role_id: int):
+    role = _role_or_404(role_id)
+    with form_outcome(_("Role deleted.")):
+        roles_mod.delete_role(role, roles_mod.role_holders(role))
+    return redirect(url_for("console.roles"))
 
 
 @bp.post("/member-levels")
@@ -231,7 +297,7 @@ def _field_value(field, errors: dict):
 
 
 @bp.route("/settings", methods=["GET", "POST"], endpoint="settings")
-@admin_only
+@requires("settings")
 def settings_page():
     ext = current_app.extensions["jishi"]
     panels = ext.settings_panels()

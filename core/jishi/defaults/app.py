@@ -9,10 +9,11 @@ from jishi.i18n import lazy_gettext as _l
 @hookimpl(tryfirst=True)
 def blueprints():
     from jishi.console.views import bp as console_bp
+    from jishi.media.views import bp as media_bp
     from jishi.payments.views import bp as payments_bp
     from jishi.web.views import bp as shop_bp
 
-    return [shop_bp, console_bp, payments_bp]
+    return [shop_bp, console_bp, payments_bp, media_bp]
 
 
 @hookimpl(tryfirst=True)
@@ -24,18 +25,22 @@ def api_blueprints():
 
 @hookimpl
 def console_menu_items(console, principal):
+    # the media library is a seller page: in the console of the user's seller scope
+    media = MenuItem(str(_l("Media library")), "media.library", console=console, sort=15, permission="products")
     if console != "platform":
-        return None
+        return [media]
     return [
+        media,
         MenuItem(str(_l("Dashboard")), "console.dashboard", sort=0),
-        MenuItem(str(_l("Products")), "console.products", sort=10),
-        MenuItem(str(_l("Categories")), "console.categories", sort=20),
-        MenuItem(str(_l("Orders")), "console.orders", sort=30),
-        MenuItem(str(_l("After-sales")), "console.refunds", sort=40),
-        MenuItem(str(_l("Reviews")), "console.reviews", sort=50),
+        MenuItem(str(_l("Products")), "console.products", sort=10, permission="products"),
+        MenuItem(str(_l("Categories")), "console.categories", sort=20, permission="products"),
+        MenuItem(str(_l("Orders")), "console.orders", sort=30, permission="orders"),
+        MenuItem(str(_l("After-sales")), "console.refunds", sort=40, permission="aftersales"),
+        MenuItem(str(_l("Reviews")), "console.reviews", sort=50, permission="comments"),
         MenuItem(str(_l("Users")), "console.users", sort=60, permission="platform_admin"),
-        MenuItem(str(_l("Reports")), "console.reports", sort=70),
-        MenuItem(str(_l("Settings")), "console.settings", sort=90, permission="platform_admin"),
+        MenuItem(str(_l("Staff roles")), "console.roles", sort=61, permission="platform_admin"),
+        MenuItem(str(_l("Reports")), "console.reports", sort=70, permission="data"),
+        MenuItem(str(_l("Settings")), "console.settings", sort=90, permission="settings"),
         MenuItem(str(_l("Failed event handlers")), "console.signal_failures", sort=95, permission="platform_admin"),
     ]
 
@@ -83,8 +88,11 @@ def settings_panels():
     ]
 
 
-PLATFORM_STAFF_PERMISSIONS = frozenset({"orders", "comments", "products"})
-ALL_SELLER_PERMISSIONS = frozenset({"orders", "comments", "products", "money", "settings", "data"})
+@hookimpl(tryfirst=True)
+def permissions():
+    from jishi.roles import kernel_permissions
+
+    return kernel_permissions()
 
 
 @hookimpl(trylast=True)
@@ -95,12 +103,14 @@ def seller_scope(user, via):
 
     if not getattr(user, "is_platform", False):
         return None
+    from jishi.roles import platform_permissions
+
     admin = getattr(user, "is_platform_admin", False)
     return SellerScope(
         seller_id=None,
         name=str(settings.get("shop.name", "集市")),
         role="platform_admin" if admin else "platform_staff",
-        permissions=ALL_SELLER_PERMISSIONS if admin else PLATFORM_STAFF_PERMISSIONS,
+        permissions=platform_permissions(user),
     )
 
 

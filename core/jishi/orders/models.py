@@ -52,6 +52,9 @@ class Order(db.Model):
     goods_amount: Mapped[int] = mapped_column(default=0)
     discount_amount: Mapped[int] = mapped_column(default=0)
     delivery_fee: Mapped[int] = mapped_column(default=0)
+    # 改价: what the seller or the platform changed the price by before
+    # payment (signed: negative lowers it); pay_amount includes it.
+    adjustment_amount: Mapped[int] = mapped_column(default=0, server_default="0")
     pay_amount: Mapped[int] = mapped_column(default=0)
     refunded_amount: Mapped[int] = mapped_column(default=0)
     buyer_message: Mapped[str] = mapped_column(String(200), default="")
@@ -92,7 +95,9 @@ class OrderLine(db.Model):
     quantity: Mapped[int]
     goods_amount: Mapped[int]  # unit_price * quantity
     discount_amount: Mapped[int] = mapped_column(default=0)
-    pay_amount: Mapped[int]  # goods_amount - discount_amount
+    # this line's share of the order's price change (signed, see Order)
+    adjustment_amount: Mapped[int] = mapped_column(default=0, server_default="0")
+    pay_amount: Mapped[int]  # goods_amount - discount_amount + adjustment_amount
     refunded_amount: Mapped[int] = mapped_column(default=0)
     refunded_quantity: Mapped[int] = mapped_column(default=0)
     reviewed: Mapped[bool] = mapped_column(default=False)
@@ -116,7 +121,10 @@ class OrderAllocation(db.Model):
 
 
 class OrderEvent(db.Model):
-    """One state transition with its actor, time and note."""
+    """One state transition with its actor, time and note, or a change of
+    the order in its state (``kind`` ``price`` or ``address``: from and to
+    status equal, ``data`` the old and new values, ``note`` the reason the
+    seller or the platform gave, shown as typed)."""
 
     __tablename__ = "order_events"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -126,4 +134,6 @@ class OrderEvent(db.Model):
     actor_id: Mapped[int | None]
     actor_role: Mapped[str] = mapped_column(String(30), default="system")
     note: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    data: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,6 +11,13 @@ from sqlalchemy import CursorResult, select, update
 from jishi.db import commit, db, utcnow
 from jishi.i18n import N_
 from jishi.orders import state
+from jishi.orders.changes import (  # noqa: F401 - re-exported: order changes are part of the service
+    OrderChangeError,
+    change_address,
+    change_address_from_form,
+    change_price,
+    change_price_from_form,
+)
 from jishi.orders.models import Order, OrderLine, PaymentOrder
 
 

@@ -193,6 +193,6 @@ def _leave_payment(order: Order) -> None:
     payment = db.session.identity_map.get(identity_key(PaymentOrder, order.payment_id))
     if payment is not None:
         db.session.expire(payment, ["amount"])
-    from jishi.payments import sandbox
+    from jishi.payments import service as payments
 
-    sandbox.close_trades(order.payment_id)
+    payments.amount_changed(order.payment_id)

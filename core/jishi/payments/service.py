@@ -95,6 +95,21 @@ def start_cod(payment: PaymentOrder) -> PaymentStart:
     return PaymentStart(offline=True)
 
 
+def amount_changed(payment_id: int) -> None:
+    """The amount a pending payment asks has changed (an order of it was
+    cancelled or its price changed), inside the transaction that changed it:
+    every gateway trade started for the old amount is closed, so its page
+    takes no more money, and paying again starts a trade for the new amount.
+    A notification for the old amount is refused by
+    :func:`handle_notification` in any case (its amount is checked against
+    what the payment asks now).
+
+    This is where a real gateway's "close trade" call belongs (one per
+    gateway whose trades this payment started); the sandbox closes its own
+    rows."""
+    sandbox.close_trades(payment_id)
+
+
 def handle_notification(gateway: str, params: dict) -> str:
     """Verify and apply one gateway notification; returns what to answer the
     gateway: ``"success"`` (stop retrying) or raises PaymentError (4xx)."""

@@ -5,7 +5,9 @@ in paths ``PACKAGE`` becomes ``jishi_<name>`` and ``NAME`` the plugin's name,
 and in contents ``@@name@@``, ``@@package@@``, ``@@dist@@``, ``@@title@@``
 and ``@@date@@`` are replaced (no Jinja: the skeleton's own templates are
 Jinja). The kernel's ``script.py.mako`` is copied into the migrations folder
-so ``jishi db revision --plugin <name>`` works from the start.
+so ``jishi db revision --plugin <name>`` works from the start, and each
+``translations/<locale>/LC_MESSAGES/messages.po`` is compiled to its ``.mo``
+(the plugin's own translation domain).
 
 ``tests/test_scaffold.py`` installs a generated plugin with pip, runs its
 tests and ``jishi db check``: the skeleton's migration must match its model.
@@ -61,6 +63,20 @@ def render(text: str, values: dict[str, str]) -> str:
     return text
 
 
+def compile_catalog(po: Path) -> Path:
+    """Write the ``messages.mo`` next to a ``messages.po`` (the plugin's own
+    translation domain ships compiled, as ``pybabel compile`` does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    mo = po.with_suffix(".mo")
+    with mo.open("wb") as fh:
+        write_mo(fh, catalog)
+    return mo
+
+
 def create(name: str, dest: Path) -> list[Path]:
     """Write the skeleton of plugin ``name`` into the new folder ``dest``.
 
@@ -83,6 +99,8 @@ def create(name: str, dest: Path) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             written.append(path)
+        for po in [p for p in written if p.name == "messages.po"]:
+            written.append(compile_catalog(po))
         mako = dest / values["package"] / "migrations" / "script.py.mako"
         shutil.copy(Path(__file__).parent.parent / "migrations" / "script.py.mako", mako)
         written.append(mako)

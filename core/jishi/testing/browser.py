@@ -10,9 +10,13 @@ from typing import Any
 PASSWORD = "secret123"
 
 
-def submit(page: Any, selector: str) -> None:
+def submit(page: Any, selector: str, *, confirm: bool = False) -> None:
     """Click ``selector`` (a submit button or link) and wait for the page it
-    leads to."""
+    leads to. ``confirm``: accept the question the button asks first
+    (``data-confirm``, such as 确认收货); Playwright dismisses unanswered
+    questions, which would leave the page where it is."""
+    if confirm:
+        page.once("dialog", lambda dialog: dialog.accept())
     with page.expect_navigation():
         page.click(selector)
 

@@ -103,3 +103,28 @@ def pay(payment) -> None:
     from jishi.testing import flows
 
     flows.pay(payment)
+
+
+def image_bytes(
+    fmt: str = "PNG", size: tuple[int, int] = (64, 48), color=(200, 30, 30), *, orientation: int | None = None
+) -> bytes:
+    """An image file's bytes drawn with Pillow (``fmt``: PNG, JPEG, WEBP,
+    GIF): a ``color`` field with a white top-left quarter, so a rotation
+    shows; ``orientation`` writes that EXIF orientation (JPEG) along with a
+    camera make and GPS tag."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    im = Image.new("RGB", size, color)
+    im.paste((255, 255, 255), (0, 0, size[0] // 2, size[1] // 2))
+    buf = BytesIO()
+    kwargs = {}
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation  # Orientation
+        exif[0x010F] = "JishiCam"  # Make
+        exif[0x8825] = {1: "N", 2: (30.0, 16.0, 0.0)}  # GPSInfo
+        kwargs["exif"] = exif.tobytes()
+    im.save(buf, fmt, **kwargs)
+    return buf.getvalue()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from jishi.accounts.models import Address
@@ -20,6 +20,17 @@ def _cart():
     from jishi.cart import service
 
     return service
+
+
+def remember_cart_count(count: int | None) -> None:
+    """Keep the number of units in the buyer's cart in the session for the
+    header's and tab bar's cart badge (``cart_badge()``), so pages need no
+    query for it. Set where the storefront changes or shows the cart;
+    ``None``: unknown (no badge until the cart is next shown or changed)."""
+    if count is None:
+        session.pop("cart_count", None)
+    else:
+        session["cart_count"] = [current_user.id, count]
 
 
 # -- cart --------------------------------------------------------------------
@@ -43,14 +54,23 @@ def cart_add():
     db.session.commit()
     if request.form.get("buy_now"):
         return redirect(url_for("shop.checkout"))
-    flash(_("Added to the cart."), "success")
-    return redirect(url_for("shop.cart"))
+    remember_cart_count(service.count(current_user))
+    # Back where the buyer was (the product page), with a toast and the
+    # cart badge, instead of leaving for the cart.
+    flash(_("Added to the cart."), "toast")
+    return redirect(request.referrer or url_for("shop.cart"))
+
+
+def _cart_units(view) -> int:
+    return sum(line.quantity for group in view.groups for line in group.lines)
 
 
 @bp.get("/cart")
 @login_required
 def cart():
-    return render_template("shop/cart.html", cart=_cart().view(current_user))
+    view = _cart().view(current_user)
+    remember_cart_count(_cart_units(view))
+    return render_template("shop/cart.html", cart=view)
 
 
 @bp.post("/cart")
@@ -166,10 +186,20 @@ def checkout_place():
         return redirect(url_for("shop.checkout", address_id=address_id, **_option_args(request.form)))
     key = (request.form.get("idempotency_key") or "").replace("#", "").strip()[:72] or None
     try:
-        payments = place_order(current_user, None, address_id, options, idempotency_key=key)
+        # The total the page showed: a different total now (the page was
+        # stale) is refused with the new one, never charged.
+        payments = place_order(
+            current_user,
+            None,
+            address_id,
+            options,
+            idempotency_key=key,
+            expected_total=form_int("expected_total", minimum=0),
+        )
     except CheckoutError as exc:
         flash_error(exc)
         return redirect(url_for("shop.checkout", address_id=address_id, **_option_args(request.form)))
+    remember_cart_count(None)  # the placed lines left the cart
     if len(payments) > 1:
         flash(_("Your orders are placed; each shop is paid separately."), "success")
     return redirect(url_for("shop.pay", number=payments[0].number))

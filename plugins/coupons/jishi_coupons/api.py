@@ -5,7 +5,7 @@
   ``GET|POST /coupons/checkout-options`` (the coupons of a checkout per slot,
   which are chosen, and the activities; same body as ``/checkout/preview``).
 - Sellers (the platform, or a multistore merchant — always the signed-in
-  principal's seller, permission ``products`` or ``settings``):
+  principal's seller, permission ``marketing``):
   ``/seller/coupons/templates``, ``/seller/coupons/activities`` and their
   ``/<id>/stop``.
 """
@@ -42,7 +42,7 @@ def seller_coupons_api(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         scope = current_scope("api")
-        if not (scope.can("products") or scope.can("settings")):
+        if not scope.can("marketing"):
             fail(403, "forbidden", _("You may not do this."))
         return view(*args, **kwargs)
 

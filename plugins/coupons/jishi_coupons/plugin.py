@@ -5,7 +5,7 @@ used, giving back), :mod:`.views` / :mod:`.api` (pages and API) and
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, hookimpl
+from jishi.hookspecs import MenuItem, StorefrontLink, hookimpl
 
 from jishi_coupons import checkout as co
 from jishi_coupons import models  # noqa: F401 - the plugin's tables
@@ -42,13 +42,18 @@ def template_slot(slot, context):
 
 
 @hookimpl
+def storefront_links():
+    from jishi.i18n import lazy_gettext as _l
+
+    return [StorefrontLink(_l("Coupon centre"), "coupons.centre", icon="🎫", sort=30)]
+
+
+@hookimpl
 def console_menu_items(console, principal):
     from jishi.i18n import lazy_gettext as _l
 
     # a seller page: in the console of the user's seller scope
-    return [
-        MenuItem(_l("Coupons"), "coupons_seller.index", console=console, sort=60, permission=("products", "settings"))
-    ]
+    return [MenuItem(_l("Coupons"), "coupons_seller.index", console=console, sort=60, permission="marketing")]
 
 
 @hookimpl

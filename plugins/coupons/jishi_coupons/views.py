@@ -9,13 +9,12 @@ Storefront (blueprint ``coupons``): the claim centre ``/coupons``, claiming
 
 Seller console (blueprint ``coupons_seller``, ``/seller/coupons``): the
 platform's coupons for platform staff, a merchant's own for its staff
-(permission ``products`` or ``settings``; the seller comes from the principal).
+(permission ``marketing``; the seller comes from the principal).
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -23,6 +22,7 @@ from jishi.db import db
 from jishi.errors import DomainError
 from jishi.forms import flash_error, safe_next
 from jishi.i18n import gettext as _
+from jishi.i18n import parse_shop_time
 from jishi.money import MoneyError, parse_yuan
 from jishi.sellers import current_scope, seller_page
 from markupsafe import Markup
@@ -149,7 +149,7 @@ def seller_coupons_page(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         scope = current_scope()
-        if not (scope.can("products") or scope.can("settings")):
+        if not scope.can("marketing"):
             abort(403)
         return view(*args, **kwargs)
 
@@ -170,7 +170,7 @@ def _form_dt(name: str):
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw)
+        return parse_shop_time(raw)  # typed in the shop's time zone
     except ValueError:
         raise service.CouponError(name, _("%(field)s is not a date and time.", field=name)) from None
 

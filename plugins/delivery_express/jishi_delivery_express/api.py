@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from flask_login import current_user
 from flask_smorest import Blueprint as ApiBlueprint
+from jishi.access import platform_api
 from jishi.api.common import (
     DateTime,
     Money,
     StrictInt,
     login_required,
     not_found,
-    platform_admin_required,
 )
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
@@ -241,7 +241,7 @@ def _seller_id() -> int | None:
 
 
 @api.get("/admin/express/templates")
-@platform_admin_required
+@platform_api("settings")
 @api.response(200, ExpressTemplateListSchema)
 def admin_list_templates():
     """Every delivery template (the platform's default has ``is_default``)."""
@@ -249,7 +249,7 @@ def admin_list_templates():
 
 
 @api.post("/admin/express/templates")
-@platform_admin_required
+@platform_api("settings")
 @api.arguments(ExpressTemplateArgs)
 @api.response(201, ExpressTemplateSchema)
 def admin_create_template(args):
@@ -258,14 +258,14 @@ def admin_create_template(args):
 
 
 @api.get("/admin/express/templates/<int:template_id>")
-@platform_admin_required
+@platform_api("settings")
 @api.response(200, ExpressTemplateSchema)
 def admin_get_template(template_id):
     return template_dict(service.get_template(template_id))
 
 
 @api.put("/admin/express/templates/<int:template_id>")
-@platform_admin_required
+@platform_api("settings")
 @api.arguments(ExpressTemplateArgs)
 @api.response(200, ExpressTemplateSchema)
 def admin_update_template(args, template_id):
@@ -274,7 +274,7 @@ def admin_update_template(args, template_id):
 
 
 @api.delete("/admin/express/templates/<int:template_id>")
-@platform_admin_required
+@platform_api("settings")
 @api.response(204)
 def admin_delete_template(template_id):
     """Delete a template; sellers' choices and products' links to it go."""
@@ -283,7 +283,7 @@ def admin_delete_template(template_id):
 
 
 @api.post("/admin/express/templates/<int:template_id>/default")
-@platform_admin_required
+@platform_api("settings")
 @api.response(200, ExpressTemplateSchema)
 def admin_default_template(template_id):
     """Make this the platform's default template: sellers who chose none use it."""

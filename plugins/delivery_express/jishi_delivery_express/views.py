@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from jishi.access import login_redirect
+from jishi.access import guard_platform, requires
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, fen_to_yuan_str, parse_yuan
@@ -27,13 +27,7 @@ FEE_FIELDS = ("first_fee", "additional_fee")
 REGION_ROWS_EXTRA = 3
 
 
-@admin.before_request
-def _platform_admin_only():
-    if not current_user.is_authenticated:
-        return login_redirect()
-    if not getattr(current_user, "is_platform_admin", False):
-        abort(403)
-    return None
+guard_platform(admin)  # every page asks for "settings"
 
 
 # -- platform templates ------------------------------------------------------------------
@@ -113,16 +107,19 @@ def _form_values(t) -> dict:
 
 
 @admin.route("/templates")
+@requires("settings")
 def templates():
     return render_template("express/admin_templates.html", templates=service.templates())
 
 
 @admin.route("/templates/new", methods=["GET", "POST"])
+@requires("settings")
 def template_new():
     return _template_form(None)
 
 
 @admin.route("/templates/<int:template_id>", methods=["GET", "POST"])
+@requires("settings")
 def template_edit(template_id):
     return _template_form(_template_or_404(template_id))
 
@@ -176,6 +173,7 @@ def _template_form(t):
 
 
 @admin.route("/templates/<int:template_id>/default", methods=["POST"])
+@requires("settings")
 def template_default(template_id):
     service.make_default(_template_or_404(template_id))
     flash(_("Saved."), "success")
@@ -183,6 +181,7 @@ def template_default(template_id):
 
 
 @admin.route("/templates/<int:template_id>/delete", methods=["POST"])
+@requires("settings")
 def template_delete(template_id):
     service.delete_template(_template_or_404(template_id))
     flash(_("Deleted."), "success")

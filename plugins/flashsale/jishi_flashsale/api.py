@@ -12,7 +12,7 @@ Buyers:
   kernel's checkout (flash price, flash stock, per-buyer limit).
   A retry with the same ``Idempotency-Key`` answers the first placement.
 
-Sellers (``seller_api("products")``; the seller comes from the principal):
+Sellers (``seller_api("marketing")``; the seller comes from the principal):
 platform staff acting for the platform see and edit every activity and may
 use any product; a merchant's admin only its own products' activities
 (another merchant's ids are 404); clerks are 403.
@@ -588,7 +588,7 @@ def ticket(ticket_id):
 
 
 @blp.get("/flashsale/seller/activities")
-@seller_api("products")
+@seller_api("marketing")
 @blp.response(200, ActivitySchema(many=True))
 def activities():
     """Activities the acting seller may see (the platform: all)."""
@@ -597,7 +597,7 @@ def activities():
 
 
 @blp.post("/flashsale/seller/activities")
-@seller_api("products")
+@seller_api("marketing")
 @blp.arguments(ActivityArgs)
 @blp.response(201, ActivitySchema)
 def activity_create(args):
@@ -611,14 +611,14 @@ def activity_create(args):
 
 
 @blp.get("/flashsale/seller/activities/<int:activity_id>")
-@seller_api("products")
+@seller_api("marketing")
 @blp.response(200, ActivitySchema)
 def activity_get(activity_id):
     return promotions.api_activity(Activity, activity_id)
 
 
 @blp.put("/flashsale/seller/activities/<int:activity_id>")
-@seller_api("products")
+@seller_api("marketing")
 @blp.arguments(ActivityUpdateArgs)
 @blp.response(200, ActivitySchema)
 def activity_update(args, activity_id):

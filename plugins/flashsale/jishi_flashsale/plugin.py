@@ -23,7 +23,7 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, PeriodicJob, hookimpl
+from jishi.hookspecs import MenuItem, PeriodicJob, StorefrontLink, hookimpl
 
 from jishi_flashsale import (
     models,  # noqa: F401 - the plugin's tables
@@ -109,7 +109,14 @@ def console_menu_items(console, principal):
     from jishi.i18n import gettext as _
 
     # a seller page: in the console of the user's seller scope
-    return [MenuItem(_("Flash sales"), "flashsale.activities", console=console, sort=61, permission="products")]
+    return [MenuItem(_("Flash sales"), "flashsale.activities", console=console, sort=61, permission="marketing")]
+
+
+@hookimpl
+def storefront_links():
+    from jishi.i18n import gettext as _
+
+    return [StorefrontLink(_("Flash sale"), "flashsale.listing", icon="⚡", sort=10)]
 
 
 @hookimpl

@@ -169,7 +169,7 @@ def checkout_place():
 
 
 @bp.get("/seller/flashsale/activities")
-@seller_page("products")
+@seller_page("marketing")
 def activities():
     scope, platform = promotions.acting()
     rows = service.visible_activities(seller_id=scope.seller_id, platform=platform)
@@ -195,7 +195,7 @@ def _form_data(form) -> dict:
 
 
 @bp.route("/seller/flashsale/activities/new", methods=["GET", "POST"])
-@seller_page("products")
+@seller_page("marketing")
 def activity_new():
     scope, platform = promotions.acting()
     product = promotions.picked_product(scope, platform)
@@ -219,7 +219,7 @@ def activity_new():
 
 
 @bp.route("/seller/flashsale/activities/<int:activity_id>", methods=["GET", "POST"])
-@seller_page("products")
+@seller_page("marketing")
 def activity(activity_id: int):
     scope, platform = promotions.acting()
     a = service.activity_for(activity_id, seller_id=scope.seller_id, platform=platform)

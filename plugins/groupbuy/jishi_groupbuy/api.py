@@ -11,7 +11,7 @@ Opening and joining a group is the kernel's checkout:
 ``POST /api/v1/checkout`` with one item and ``"options": {"groupbuy":
 {"activity_id": 3, "group_token": "..."}}`` (no token: open a new group).
 
-Sellers (``seller_api("products")``; the seller comes from the principal):
+Sellers (``seller_api("marketing")``; the seller comes from the principal):
 platform staff acting for the platform see and edit every activity and may
 use any product; a merchant's admin only its own products' activities
 (another merchant's ids are 404); clerks are 403.
@@ -233,7 +233,7 @@ def my_groups():
 
 
 @blp.get("/groupbuy/activities")
-@seller_api("products")
+@seller_api("marketing")
 @blp.response(200, GroupBuyActivitySchema(many=True))
 def activities():
     """Activities the acting seller may see (the platform: all)."""
@@ -242,7 +242,7 @@ def activities():
 
 
 @blp.post("/groupbuy/activities")
-@seller_api("products")
+@seller_api("marketing")
 @blp.arguments(GroupBuyActivityArgs)
 @blp.response(201, GroupBuyActivitySchema)
 def activity_create(args):
@@ -256,14 +256,14 @@ def activity_create(args):
 
 
 @blp.get("/groupbuy/activities/<int:activity_id>")
-@seller_api("products")
+@seller_api("marketing")
 @blp.response(200, GroupBuyActivitySchema)
 def activity_get(activity_id):
     return promotions.api_activity(Activity, activity_id)
 
 
 @blp.put("/groupbuy/activities/<int:activity_id>")
-@seller_api("products")
+@seller_api("marketing")
 @blp.arguments(GroupBuyActivityUpdateArgs)
 @blp.response(200, GroupBuyActivitySchema)
 def activity_update(args, activity_id):
@@ -277,7 +277,7 @@ def activity_update(args, activity_id):
 
 
 @blp.get("/groupbuy/activities/<int:activity_id>/groups")
-@seller_api("products")
+@seller_api("marketing")
 @blp.response(200, GroupBuyGroupSchema(many=True))
 def activity_groups(activity_id):
     a = promotions.api_activity(Activity, activity_id)

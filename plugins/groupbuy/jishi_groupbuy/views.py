@@ -173,7 +173,7 @@ def checkout_place():
 
 
 @bp.get("/seller/groupbuy/activities")
-@seller_page("products")
+@seller_page("marketing")
 def activities():
     scope, platform = promotions.acting()
     rows = service.visible_activities(seller_id=scope.seller_id, platform=platform)
@@ -203,7 +203,7 @@ def _limit_minutes(form):
 
 
 @bp.route("/seller/groupbuy/activities/new", methods=["GET", "POST"])
-@seller_page("products")
+@seller_page("marketing")
 def activity_new():
     scope, platform = promotions.acting()
     product = promotions.picked_product(scope, platform)
@@ -226,7 +226,7 @@ def activity_new():
 
 
 @bp.route("/seller/groupbuy/activities/<int:activity_id>", methods=["GET", "POST"])
-@seller_page("products")
+@seller_page("marketing")
 def activity(activity_id: int):
     scope, platform = promotions.acting()
     a = service.activity_for(activity_id, seller_id=scope.seller_id, platform=platform)

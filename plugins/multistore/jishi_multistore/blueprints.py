@@ -10,10 +10,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
-from flask_login import current_user
+from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
-from jishi.access import login_redirect
+from jishi.access import guard_platform
 
 shop = Blueprint("multistore", __name__)
 merchant = Blueprint("merchant", __name__, url_prefix="/merchant")
@@ -26,10 +25,6 @@ api = ApiBlueprint(
 )
 
 
-@admin.before_request
-def _platform_only():
-    if not current_user.is_authenticated:
-        return login_redirect()
-    if not getattr(current_user, "is_platform", False):
-        abort(403)
-    return None
+# Each page asks for its permission (jishi.access.requires): merchants,
+# money, commission, products, orders, comments.
+guard_platform(admin)

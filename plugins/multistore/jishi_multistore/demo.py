@@ -12,9 +12,10 @@ waiting for review.
 from __future__ import annotations
 
 from flask import current_app
-from jishi import settings
+from jishi import demo, settings
 from jishi.db import commit, db
 from jishi.hookspecs import hookimpl
+from jishi.money import format_fen
 from jishi.testing import factories
 
 from jishi_multistore import merchants, onboarding, products, withdrawals
@@ -80,9 +81,12 @@ def demo_data(data: dict) -> str:
         commit()
         if shop.review_status != "approved":
             onboarding.approve(shop, admin)
+        logo = demo.picture(name, shop.id, motif="sign", caption=f"SHOP {len(made) + 1}")
         merchants.update_profile(
             shop,
             {
+                "logo": logo,
+                "images": [logo],
                 "intro": f"{name}:杭州本地好店。",
                 "address": "浙江省杭州市西湖区",
                 "lat": lat,
@@ -102,6 +106,9 @@ def demo_data(data: dict) -> str:
                     "description": f"<p>{product_name}</p>",
                 },
             )
+            caption = f"SHOP {len(made) + 1}  {format_fen(price)}"
+            url = demo.picture(product_name, shop.id, motif=demo.motif_for(product_name, category), caption=caption)
+            demo.show_pictures(product, [url])
             if products.state_of(product).review_status != "approved":
                 products.approve(product)
         merchants.set_state(shop, status=OPEN, stars=stars)

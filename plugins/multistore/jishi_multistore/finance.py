@@ -117,11 +117,19 @@ def settings_panels():
 @hookimpl
 def console_menu_items(console, principal):
     return [
-        MenuItem(str(_l("Withdrawals")), "multistore_admin.withdrawals", console="platform", sort=84),  # 提现审批
         MenuItem(
-            str(_l("Settlement overview")), "multistore_admin.settlement", console="platform", sort=85
+            str(_l("Withdrawals")), "multistore_admin.withdrawals", console="platform", sort=84, permission="money"
+        ),  # 提现审批
+        MenuItem(
+            str(_l("Settlement overview")),
+            "multistore_admin.settlement",
+            console="platform",
+            sort=85,
+            permission="money",
         ),  # 资金对账
-        MenuItem(str(_l("Commission")), "multistore_admin.commission", console="platform", sort=86),  # 佣金
+        MenuItem(
+            str(_l("Commission")), "multistore_admin.commission", console="platform", sort=86, permission="commission"
+        ),  # 佣金
         MenuItem(
             str(_l("Finance / Withdrawals")), "merchant.finance", console="merchant", sort=70, permission="money"
         ),  # 提现

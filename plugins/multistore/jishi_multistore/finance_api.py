@@ -10,6 +10,7 @@ merchant's ledger. Money is integer fen; rates are basis points (100 = 1%).
 from __future__ import annotations
 
 from flask_login import current_user
+from jishi.access import platform_api
 from jishi.api.common import (
     DateTime,
     Id,
@@ -18,7 +19,6 @@ from jishi.api.common import (
     StrictInt,
     get_or_404,
     not_found,
-    platform_required,
 )
 from jishi.db import commit, db
 from jishi.i18n import MAX_MOMENT, MIN_MOMENT
@@ -463,7 +463,7 @@ def merchant_data(args):
 
 
 @api.get("/admin/multistore/withdrawals")
-@platform_required
+@platform_api("money")
 @api.arguments(AdminWithdrawalListArgs, location="query")
 @api.response(200, WithdrawalPageSchema)
 def admin_withdrawals(args):
@@ -479,14 +479,14 @@ def admin_withdrawals(args):
 
 
 @api.get("/admin/multistore/withdrawals/<int:withdrawal_id>")
-@platform_required
+@platform_api("money")
 @api.response(200, WithdrawalSchema)
 def admin_withdrawal(withdrawal_id):
     return get_or_404(Withdrawal, withdrawal_id, "withdrawal")
 
 
 @api.post("/admin/multistore/withdrawals/<int:withdrawal_id>/approve")
-@platform_required
+@platform_api("money")
 @api.response(200, WithdrawalSchema)
 def admin_approve_withdrawal(withdrawal_id):
     """Approve a pending withdrawal; the platform then pays offline and confirms."""
@@ -496,7 +496,7 @@ def admin_approve_withdrawal(withdrawal_id):
 
 
 @api.post("/admin/multistore/withdrawals/<int:withdrawal_id>/reject")
-@platform_required
+@platform_api("money")
 @api.arguments(RejectArgs)
 @api.response(200, WithdrawalSchema)
 def admin_reject_withdrawal(args, withdrawal_id):
@@ -508,7 +508,7 @@ def admin_reject_withdrawal(args, withdrawal_id):
 
 
 @api.post("/admin/multistore/withdrawals/<int:withdrawal_id>/pay")
-@platform_required
+@platform_api("money")
 @api.response(200, WithdrawalSchema)
 def admin_pay_withdrawal(withdrawal_id):
     """Confirm the offline payout of an approved withdrawal (打款)."""
@@ -518,7 +518,7 @@ def admin_pay_withdrawal(withdrawal_id):
 
 
 @api.get("/admin/multistore/settlement")
-@platform_required
+@platform_api("money")
 @api.arguments(SettlementArgs, location="query")
 @api.response(200, SettlementSchema)
 def admin_settlement(args):
@@ -534,7 +534,7 @@ def admin_settlement(args):
 
 
 @api.get("/admin/multistore/commissions")
-@platform_required
+@platform_api("commission")
 @api.response(200, CommissionSchema)
 def admin_commissions():
     """The platform default, the category rates and each merchant's rate."""
@@ -542,7 +542,7 @@ def admin_commissions():
 
 
 @api.put("/admin/multistore/commissions/default")
-@platform_required
+@platform_api("commission")
 @api.arguments(DefaultRateArgs)
 @api.response(200, CommissionSchema)
 def admin_set_default_commission(args):
@@ -554,7 +554,7 @@ def admin_set_default_commission(args):
 
 
 @api.put("/admin/multistore/commissions/categories")
-@platform_required
+@platform_api("commission")
 @api.arguments(RateArgs)
 @api.response(200, CommissionSchema)
 def admin_set_category_commission(args):
@@ -566,7 +566,7 @@ def admin_set_category_commission(args):
 
 
 @api.put("/admin/multistore/merchants/<int:merchant_id>/commission")
-@platform_required
+@platform_api("commission")
 @api.arguments(MerchantCommissionArgs)
 @api.response(200, MerchantRateSchema)
 def admin_set_merchant_commission(args, merchant_id):
@@ -584,7 +584,7 @@ def admin_set_merchant_commission(args, merchant_id):
 
 
 @api.get("/admin/multistore/merchants/<int:merchant_id>/ledger")
-@platform_required
+@platform_api("money")
 @api.arguments(PageArgs, location="query")
 @api.response(200, LedgerSchema)
 def admin_merchant_ledger(args, merchant_id):

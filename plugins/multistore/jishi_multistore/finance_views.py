@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
+from jishi.access import requires
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.forms import form_int, form_money, form_outcome
@@ -108,6 +109,7 @@ def data_page():
 
 
 @admin.get("/withdrawals", endpoint="withdrawals")
+@requires("money")
 def withdrawals_page():
     status = _choice("status", withdrawals.STATUSES)
     method = _choice("method", withdrawals.METHODS)
@@ -129,6 +131,7 @@ def withdrawals_page():
 
 
 @admin.post("/withdrawals/<int:withdrawal_id>/<action>", endpoint="withdrawal_action")
+@requires("money")
 def withdrawal_action(withdrawal_id, action):
     w = db.session.get(Withdrawal, withdrawal_id)
     if w is None or action not in ("approve", "reject", "pay"):
@@ -153,6 +156,7 @@ def withdrawal_action(withdrawal_id, action):
 
 
 @admin.get("/settlement", endpoint="settlement")
+@requires("money")
 def settlement_page():
     start, end = _day("start"), _day("end")
     if start and end and start > end:
@@ -180,6 +184,7 @@ def _percent_bp(raw: str, field: str) -> int | None:
 
 
 @admin.get("/commission", endpoint="commission")
+@requires("commission")
 def commission_page():
     from jishi.catalog.models import Category
 
@@ -190,6 +195,7 @@ def commission_page():
 
 
 @admin.post("/commission/default", endpoint="commission_default")
+@requires("commission")
 def commission_default():
     from jishi import settings
 
@@ -200,6 +206,7 @@ def commission_default():
 
 
 @admin.post("/commission/categories", endpoint="commission_category")
+@requires("commission")
 def commission_category():
     from jishi_multistore.finance_api import set_category_rate
 
@@ -216,6 +223,7 @@ def commission_category():
 
 
 @admin.post("/commission/merchants/<int:merchant_id>", endpoint="commission_merchant")
+@requires("commission")
 def commission_merchant(merchant_id):
     from jishi_multistore.finance_api import set_merchant_commission
 

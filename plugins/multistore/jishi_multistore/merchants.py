@@ -33,9 +33,10 @@ import re
 from datetime import datetime
 
 from flask import has_request_context, url_for
+from jishi import media
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
-from jishi.hookspecs import MenuItem, Problem, SellerProfile, hookimpl
+from jishi.hookspecs import MenuItem, Problem, SellerProfile, StorefrontLink, hookimpl
 from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from sqlalchemy import and_, delete, event, func, literal, or_, select, update
@@ -125,6 +126,14 @@ def product_page_loaders(product):
     if product.seller_id is None:
         return None
     return [PageLoader("multistore.merchant", select(Merchant).where(Merchant.id == product.seller_id))]
+
+
+@hookimpl
+def storefront_links():
+    """店铺街 from the home page, header and tab bar."""
+    return [
+        StorefrontLink(_("Shop street"), "multistore.shops", icon="🏬", sort=20, places=("home", "header", "tabbar"))
+    ]
 
 
 @hookimpl
@@ -220,7 +229,7 @@ def seller_scope(user, via):
     only (``via="console"``)."""
     from jishi.hookspecs import SellerScope
 
-    from jishi_multistore.principal import CLERK_PERMISSIONS, PERMISSIONS, current_principal
+    from jishi_multistore.principal import current_principal
 
     p = current_principal(allow_platform_view=(via == "console"))
     if p is None:
@@ -229,21 +238,45 @@ def seller_scope(user, via):
         seller_id=p.merchant.id,
         name=p.merchant.name,
         role=p.role,
-        permissions=frozenset(CLERK_PERMISSIONS if p.role == "clerk" else PERMISSIONS),
+        permissions=p.permissions if p.role == "clerk" else _all_seller_permissions(),
         read_only=p.read_only,
         console="merchant",
         layout="multistore/merchant/base.html",
     )
 
 
+def _all_seller_permissions() -> frozenset:
+    from jishi.roles import declared
+
+    from jishi_multistore.principal import MERCHANT_ADMIN, PERMISSIONS
+
+    return frozenset({*PERMISSIONS, MERCHANT_ADMIN, *(p.code for p in declared("seller"))})
+
+
+@hookimpl
+def permissions():
+    """The platform's multistore rights (seed 000 §9: 商户管理, 佣金设置)."""
+    from jishi.hookspecs import Permission
+
+    return [
+        Permission("merchants", _("Merchants"), consoles=("platform",), sort=90),  # 商户管理
+        Permission("commission", _("Commission settings"), consoles=("platform",), sort=91),  # 佣金设置
+    ]
+
+
 @hookimpl
 def console_menu_items(console, principal):
     return [
-        MenuItem(_("Merchants"), "multistore_admin.merchants", console="platform", sort=80),  # 子商户管理
-        MenuItem(_("Announcements"), "multistore_admin.announcements", console="platform", sort=84),  # 公告
+        MenuItem(
+            _("Merchants"), "multistore_admin.merchants", console="platform", sort=80, permission="merchants"
+        ),  # 子商户管理
+        MenuItem(
+            _("Announcements"), "multistore_admin.announcements", console="platform", sort=84, permission="merchants"
+        ),  # 公告
         MenuItem(_("Dashboard"), "merchant.dashboard", console="merchant", sort=0),
         MenuItem(_("Shop profile"), "merchant.profile", console="merchant", sort=80, permission="settings"),  # 商铺详情
-        MenuItem(_("Staff"), "merchant.staff", console="merchant", sort=85, permission="settings"),  # 店员
+        MenuItem(_("Staff"), "merchant.staff", console="merchant", sort=85, permission="merchant_admin"),  # 店员
+        MenuItem(_("Staff roles"), "merchant.roles", console="merchant", sort=86, permission="merchant_admin"),  # 角色
     ]
 
 
@@ -532,6 +565,11 @@ def update_profile(m: Merchant, data: dict) -> Merchant:
         ):
             raise MerchantError("images", _("Up to %(n)d image addresses of at most 300 characters.", n=MAX_IMAGES))
         values["images"] = [i.strip() for i in images]
+    # Addresses of the media library must be the merchant's own media.
+    if values.get("logo"):
+        values["logo"] = media.resolve_urls([values["logo"]], m.id, "logo")[0]
+    if values.get("images"):
+        values["images"] = media.resolve_urls(values["images"], m.id, "images")
     if "avg_spend" in data:
         spend = data["avg_spend"]
         if spend is not None and (isinstance(spend, bool) or not isinstance(spend, int) or not 0 <= spend <= 10**9):
@@ -907,6 +945,38 @@ def staff(m: Merchant) -> list[MerchantMember]:
         .scalars()
         .all()
     )
+
+
+def role_holders(m: Merchant, role) -> int:
+    """How many of ``m``'s staff hold ``role``."""
+    from sqlalchemy import func
+
+    q = select(func.count(MerchantMember.id)).where(
+        MerchantMember.merchant_id == m.id, MerchantMember.role_id == role.id
+    )
+    return db.session.execute(q).scalar_one()
+
+
+def set_member_role(m: Merchant, member_id, role_id) -> MerchantMember:
+    """Give clerk ``member_id`` of ``m`` the role ``role_id`` of ``m`` (None:
+    the default clerk permissions). Another merchant's clerk or role is
+    unknown (404 / 422 naming ``role_id``); the admin has no role."""
+    from jishi.roles import get_role
+
+    member = db.session.get(MerchantMember, member_id) if isinstance(member_id, int) else None
+    if member is None or member.merchant_id != m.id:
+        raise MerchantError("member_id", _("No such clerk."), code="not_found", status=404)
+    if member.role != ROLE_CLERK:
+        raise MerchantError("member_id", _("The shop admin holds every permission."), code="conflict")
+    if role_id is None:
+        member.role_id = None
+    else:
+        role = get_role(role_id, m.id)
+        if role is None:
+            raise MerchantError("role_id", _("No such role."))
+        member.role_id = role.id
+    db.session.flush()
+    return member
 
 
 def add_clerk(m: Merchant, phone) -> MerchantMember:

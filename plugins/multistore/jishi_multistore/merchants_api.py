@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from flask import Response
 from flask_login import current_user
-from jishi.api.common import DateTime, Money, StrictInt, get_or_404, not_found, platform_required
+from jishi.access import platform_api
+from jishi.api.common import DateTime, Money, StrictInt, get_or_404, not_found
 from jishi.catalog.service import MAX_ID
 from jishi.db import commit, db
 from jishi.i18n import gettext as _
@@ -22,7 +23,7 @@ from marshmallow import Schema, fields, validate
 from jishi_multistore import merchants as service
 from jishi_multistore.blueprints import api as blp
 from jishi_multistore.models import BUSINESS_STATES, Announcement
-from jishi_multistore.principal import current_principal, merchant, merchant_api
+from jishi_multistore.principal import MERCHANT_ADMIN, current_principal, merchant, merchant_api
 
 STRICT_BOOL = {"truthy": {True}, "falsy": {False}}
 
@@ -174,6 +175,9 @@ class MerchantsMemberSchema(Schema):
     id = fields.Integer()
     user_id = fields.Integer()
     role = fields.String()
+    role_id = fields.Integer(
+        allow_none=True, metadata={"description": "A clerk's staff role (null: default clerk rights)"}
+    )
     name = fields.Function(lambda mm: mm.user.display_name() if mm.user else "")
     phone = fields.Function(lambda mm: mm.user.phone if mm.user else "")
     created_at = DateTime()
@@ -185,6 +189,32 @@ class MerchantsMemberList(Schema):
 
 class MerchantsClerkArgs(Schema):
     phone = fields.String(required=True, validate=validate.Length(min=1, max=20))
+
+
+class MerchantsMemberRoleArgs(Schema):
+    role_id = StrictInt(required=True, allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
+
+
+class MerchantsRoleSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    permissions = fields.List(fields.String())
+    created_at = DateTime()
+
+
+class MerchantsRoleList(Schema):
+    items = fields.List(fields.Nested(MerchantsRoleSchema))
+    permissions = fields.List(fields.Dict(), metadata={"description": "What a role may hold: code and label"})
+
+
+class MerchantsRoleArgs(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    permissions = fields.List(fields.String(validate=validate.Length(max=40)), required=True)
+
+
+class MerchantsRolePatchArgs(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=40))
+    permissions = fields.List(fields.String(validate=validate.Length(max=40)))
 
 
 class MerchantsAdminMerchantSchema(MerchantsProfileSchema):
@@ -273,12 +303,15 @@ def get_shop(merchant_id):
 def dashboard():
     """The acting merchant, the caller's role and the platform's announcements."""
     p = current_principal(allow_platform_view=False)
+    from jishi.roles import declared
+
     from jishi_multistore.principal import PERMISSIONS
 
+    words = dict.fromkeys([*PERMISSIONS, *(x.code for x in declared("seller"))])
     return {
         "merchant": p.merchant,
         "role": p.role,
-        "permissions": [x for x in PERMISSIONS if p.can(x)],
+        "permissions": [x for x in words if p.can(x)],
         "announcements": service.announcements(20),
     }
 
@@ -302,14 +335,14 @@ def patch_profile(data):
 
 
 @blp.get("/merchant/staff")
-@merchant_api("settings")
+@merchant_api(MERCHANT_ADMIN)
 @blp.response(200, MerchantsMemberList)
 def list_staff():
     return {"items": service.staff(merchant())}
 
 
 @blp.post("/merchant/staff")
-@merchant_api("settings")
+@merchant_api(MERCHANT_ADMIN)
 @blp.arguments(MerchantsClerkArgs)
 @blp.response(201, MerchantsMemberSchema)
 def add_clerk(data):
@@ -320,10 +353,84 @@ def add_clerk(data):
 
 
 @blp.delete("/merchant/staff/<int:member_id>")
-@merchant_api("settings")
+@merchant_api(MERCHANT_ADMIN)
 @blp.response(204)
 def remove_clerk(member_id):
     service.remove_clerk(merchant(), member_id)
+    commit()
+    return ""
+
+
+@blp.put("/merchant/staff/<int:member_id>/role")
+@merchant_api(MERCHANT_ADMIN)
+@blp.arguments(MerchantsMemberRoleArgs)
+@blp.response(200, MerchantsMemberSchema)
+def set_clerk_role(data, member_id):
+    """Give a clerk one of the shop's roles (null: the default clerk rights). Shop admin only."""
+    member = service.set_member_role(merchant(), member_id, data["role_id"])
+    commit()
+    return member
+
+
+# --- Merchant staff roles (seed 002 §4 权限管理) -----------------------------------
+
+
+def _role(role_id: int):
+    from jishi.roles import get_role
+
+    role = get_role(role_id, merchant().id)
+    if role is None:
+        not_found(_("role"))
+    return role
+
+
+@blp.get("/merchant/roles")
+@merchant_api(MERCHANT_ADMIN)
+@blp.response(200, MerchantsRoleList)
+def list_roles():
+    """The shop's staff roles and the permissions a role may hold. Shop admin only."""
+    from jishi.roles import declared, roles_of
+
+    return {
+        "items": roles_of(merchant().id),
+        "permissions": [{"code": x.code, "label": str(x.label)} for x in declared("seller")],
+    }
+
+
+@blp.post("/merchant/roles")
+@merchant_api(MERCHANT_ADMIN)
+@blp.arguments(MerchantsRoleArgs)
+@blp.response(201, MerchantsRoleSchema)
+def create_role(data):
+    from jishi.roles import save_role
+
+    role = save_role(merchant().id, data["name"], data["permissions"])
+    commit()
+    return role
+
+
+@blp.patch("/merchant/roles/<int:role_id>")
+@merchant_api(MERCHANT_ADMIN)
+@blp.arguments(MerchantsRolePatchArgs)
+@blp.response(200, MerchantsRoleSchema)
+def update_role(data, role_id):
+    from jishi.roles import save_role
+
+    role = _role(role_id)
+    save_role(role.seller_id, data.get("name", role.name), data.get("permissions", role.permissions), role=role)
+    commit()
+    return role
+
+
+@blp.delete("/merchant/roles/<int:role_id>")
+@merchant_api(MERCHANT_ADMIN)
+@blp.response(204)
+def delete_role(role_id):
+    """Delete a role no clerk holds (409 while one does)."""
+    from jishi.roles import delete_role as drop
+
+    role = _role(role_id)
+    drop(role, service.role_holders(merchant(), role))
     commit()
     return ""
 
@@ -339,7 +446,7 @@ def _merchant(merchant_id: int):
 
 
 @blp.get("/admin/multistore/merchants")
-@platform_required
+@platform_api("merchants")
 @blp.arguments(MerchantsAdminListArgs, location="query")
 @blp.response(200, MerchantsAdminMerchantPage)
 def admin_list(args):
@@ -349,7 +456,7 @@ def admin_list(args):
 
 
 @blp.get("/admin/multistore/merchants/export")
-@platform_required
+@platform_api("merchants")
 @blp.arguments(MerchantsAdminExportArgs, location="query")
 @blp.response(200, description="CSV or XLSX file of the merchants")
 def admin_export(args):
@@ -367,14 +474,14 @@ def admin_export(args):
 
 
 @blp.get("/admin/multistore/merchants/<int:merchant_id>")
-@platform_required
+@platform_api("merchants")
 @blp.response(200, MerchantsAdminMerchantSchema)
 def admin_get(merchant_id):
     return _merchant(merchant_id)
 
 
 @blp.patch("/admin/multistore/merchants/<int:merchant_id>")
-@platform_required
+@platform_api("merchants")
 @blp.arguments(MerchantsAdminPatch)
 @blp.response(200, MerchantsAdminMerchantSchema)
 def admin_patch(data, merchant_id):
@@ -385,7 +492,7 @@ def admin_patch(data, merchant_id):
 
 
 @blp.delete("/admin/multistore/merchants/<int:merchant_id>")
-@platform_required
+@platform_api("merchants")
 @blp.response(200, MerchantsDeleteResultSchema)
 def admin_delete(merchant_id):
     """Soft-delete: products off shelf, unpaid orders cancelled (stock
@@ -394,14 +501,14 @@ def admin_delete(merchant_id):
 
 
 @blp.get("/admin/multistore/announcements")
-@platform_required
+@platform_api("merchants")
 @blp.response(200, MerchantsAnnouncementList)
 def list_announcements():
     return {"items": service.announcements(200)}
 
 
 @blp.post("/admin/multistore/announcements")
-@platform_required
+@platform_api("merchants")
 @blp.arguments(MerchantsAnnouncementArgs)
 @blp.response(201, MerchantsAnnouncementSchema)
 def create_announcement(data):
@@ -415,7 +522,7 @@ def _announcement(announcement_id: int) -> Announcement:
 
 
 @blp.patch("/admin/multistore/announcements/<int:announcement_id>")
-@platform_required
+@platform_api("merchants")
 @blp.arguments(MerchantsAnnouncementPatch)
 @blp.response(200, MerchantsAnnouncementSchema)
 def update_announcement(data, announcement_id):
@@ -425,7 +532,7 @@ def update_announcement(data, announcement_id):
 
 
 @blp.delete("/admin/multistore/announcements/<int:announcement_id>")
-@platform_required
+@platform_api("merchants")
 @blp.response(204)
 def delete_announcement(announcement_id):
     db.session.delete(_announcement(announcement_id))

@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from jishi.access import requires
 from jishi.db import commit, rollback
 from jishi.errors import DomainError
 from jishi.forms import form_int, form_money, form_outcome, record_visit
@@ -26,6 +27,7 @@ from jishi_multistore.blueprints import admin, shop
 from jishi_multistore.blueprints import merchant as merchant_bp
 from jishi_multistore.models import BUSINESS_STATES, Announcement
 from jishi_multistore.principal import (
+    MERCHANT_ADMIN,
     SESSION_VIEW_KEY,
     current_principal,
     merchant,
@@ -95,13 +97,16 @@ def profile():
 
 
 @merchant_bp.get("/staff", endpoint="staff")
-@merchant_page("settings")
+@merchant_page(MERCHANT_ADMIN)
 def staff():
-    return render_template("multistore/merchants/staff.html", m=merchant(), members=service.staff(merchant()))
+    from jishi.roles import roles_of
+
+    m = merchant()
+    return render_template("multistore/merchants/staff.html", m=m, members=service.staff(m), roles=roles_of(m.id))
 
 
 @merchant_bp.post("/staff", endpoint="staff_add")
-@merchant_page("settings")
+@merchant_page(MERCHANT_ADMIN)
 def staff_add():
     with form_outcome(_("Clerk added.")):
         service.add_clerk(merchant(), request.form.get("phone", ""))
@@ -109,7 +114,7 @@ def staff_add():
 
 
 @merchant_bp.post("/staff/<int:member_id>/delete", endpoint="staff_remove")
-@merchant_page("settings")
+@merchant_page(MERCHANT_ADMIN)
 def staff_remove(member_id):
     try:
         service.remove_clerk(merchant(), member_id)
@@ -124,6 +129,80 @@ def staff_remove(member_id):
     return redirect(url_for("merchant.staff"))
 
 
+@merchant_bp.post("/staff/<int:member_id>/role", endpoint="staff_role")
+@merchant_page(MERCHANT_ADMIN)
+def staff_role(member_id):
+    role_id = form_int("role_id")
+    try:
+        service.set_member_role(merchant(), member_id, role_id)
+    except service.MerchantError as exc:
+        rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+    else:
+        commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for("merchant.staff"))
+
+
+# --- Merchant console: staff roles (seed 002 §4 权限管理) -----------------------------
+
+
+def _shop_role(role_id: int):
+    from jishi.roles import get_role
+
+    role = get_role(role_id, merchant().id)
+    if role is None:
+        abort(404)
+    return role
+
+
+@merchant_bp.get("/roles", endpoint="roles")
+@merchant_page(MERCHANT_ADMIN)
+def roles():
+    from jishi.roles import declared, roles_of
+
+    m = merchant()
+    rows = roles_of(m.id)
+    holders = {r.id: service.role_holders(m, r) for r in rows}
+    return render_template(
+        "multistore/merchants/roles.html", m=m, roles=rows, permissions=declared("seller"), holders=holders
+    )
+
+
+@merchant_bp.post("/roles", endpoint="role_create")
+@merchant_page(MERCHANT_ADMIN)
+def role_create():
+    from jishi.roles import save_role
+
+    with form_outcome():
+        save_role(merchant().id, request.form.get("name"), request.form.getlist("permissions"))
+    return redirect(url_for("merchant.roles"))
+
+
+@merchant_bp.post("/roles/<int:role_id>", endpoint="role_save")
+@merchant_page(MERCHANT_ADMIN)
+def role_save(role_id):
+    from jishi.roles import save_role
+
+    role = _shop_role(role_id)
+    with form_outcome():
+        save_role(role.seller_id, request.form.get("name"), request.form.getlist("permissions"), role=role)
+    return redirect(url_for("merchant.roles"))
+
+
+@merchant_bp.post("/roles/<int:role_id>/delete", endpoint="role_delete")
+@merchant_page(MERCHANT_ADMIN)
+def role_delete(role_id):
+    from jishi.roles import delete_role
+
+    role = _shop_role(role_id)
+    with form_outcome(_("Role deleted.")):
+        delete_role(role, service.role_holders(merchant(), role))
+    return redirect(url_for("merchant.roles"))
+
+
 # --- Platform: merchants --------------------------------------------------------------
 
 
@@ -133,6 +212,7 @@ def _list_args():
 
 
 @admin.get("/merchants", endpoint="merchants")
+@requires("merchants")
 def merchants():
     q, status = _list_args()
     items, next_id = service.list_for_platform(q, status or None, form_int("after_id", minimum=1))
@@ -148,6 +228,7 @@ def merchants():
 
 
 @admin.get("/merchants/export.<fmt>", endpoint="merchants_export")
+@requires("merchants")
 def merchants_export(fmt):
     q, status = _list_args()
     if fmt == "csv":
@@ -173,6 +254,7 @@ def _merchant(merchant_id: int):
 
 
 @admin.get("/merchants/<int:merchant_id>", endpoint="merchant")
+@requires("merchants")
 def merchant_detail(merchant_id):
     from jishi_multistore import onboarding
 
@@ -188,6 +270,7 @@ def merchant_detail(merchant_id):
 
 
 @admin.post("/merchants/<int:merchant_id>/state", endpoint="merchant_state")
+@requires("merchants")
 def merchant_state(merchant_id):
     m = _merchant(merchant_id)
     with form_outcome():
@@ -199,6 +282,7 @@ def merchant_state(merchant_id):
 
 
 @admin.post("/merchants/<int:merchant_id>/delete", endpoint="merchant_delete")
+@requires("merchants")
 def merchant_delete(merchant_id):
     m = _merchant(merchant_id)
     try:
@@ -219,6 +303,7 @@ def merchant_delete(merchant_id):
 
 
 @admin.post("/merchants/<int:merchant_id>/view", endpoint="merchant_view")
+@requires("merchants")
 def merchant_view(merchant_id):
     """Open the merchant's console read-only (前往子商户管理后台, MS4)."""
     m = _merchant(merchant_id)
@@ -229,6 +314,7 @@ def merchant_view(merchant_id):
 
 
 @admin.post("/view/leave", endpoint="leave_view")
+@requires("merchants")
 def leave_view():
     """Leave a merchant console opened read-only; back to that merchant's page."""
     viewing = session.pop(SESSION_VIEW_KEY, None)
@@ -241,6 +327,7 @@ def leave_view():
 
 
 @admin.route("/announcements", methods=["GET", "POST"], endpoint="announcements")
+@requires("merchants")
 def announcements():
     if request.method == "POST":
         with form_outcome(_("Announcement published.")):
@@ -259,6 +346,7 @@ def _announcement(announcement_id: int) -> Announcement:
 
 
 @admin.post("/announcements/<int:announcement_id>", endpoint="announcement_update")
+@requires("merchants")
 def announcement_update(announcement_id):
     a = _announcement(announcement_id)
     with form_outcome():
@@ -267,6 +355,7 @@ def announcement_update(announcement_id):
 
 
 @admin.post("/announcements/<int:announcement_id>/delete", endpoint="announcement_delete")
+@requires("merchants")
 def announcement_delete(announcement_id):
     from jishi.db import db
 

@@ -108,6 +108,8 @@ class MerchantMember(db.Model):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("multistore_merchants.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     role: Mapped[str] = mapped_column(String(20), default=ROLE_CLERK)
+    # A clerk's role (a kernel StaffRole of this merchant); None: CLERK_PERMISSIONS.
+    role_id: Mapped[int | None] = mapped_column(ForeignKey("staff_roles.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     merchant: Mapped[Merchant] = relationship(lazy="joined")

@@ -91,8 +91,16 @@ def settings_panels():
 @hookimpl
 def console_menu_items(console, principal):
     return [
-        MenuItem(_("Applications"), "multistore_admin.applications", console="platform", sort=81),  # 子商户审核
-        MenuItem(_("Onboarding rules"), "multistore_admin.onboarding_rules", console="platform", sort=82),  # 入驻规则
+        MenuItem(
+            _("Applications"), "multistore_admin.applications", console="platform", sort=81, permission="merchants"
+        ),  # 子商户审核
+        MenuItem(
+            _("Onboarding rules"),
+            "multistore_admin.onboarding_rules",
+            console="platform",
+            sort=82,
+            permission="merchants",
+        ),  # 入驻规则
     ]
 
 

@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from jishi.api.common import DateTime, StrictInt, login_required, not_found, platform_required
+from jishi.access import platform_api
+from jishi.api.common import DateTime, StrictInt, login_required, not_found
 from jishi.catalog.service import MAX_ID
 from jishi.db import commit
 from jishi.i18n import gettext as _
@@ -151,7 +152,7 @@ def apply(data):
 
 
 @blp.get("/admin/multistore/onboarding")
-@platform_required
+@platform_api("merchants")
 @blp.response(200, OnboardingRulesSchema)
 def get_rules():
     """Agreement, review switch and application fields."""
@@ -159,7 +160,7 @@ def get_rules():
 
 
 @blp.put("/admin/multistore/onboarding")
-@platform_required
+@platform_api("merchants")
 @blp.arguments(OnboardingRulesArgs)
 @blp.response(200, OnboardingRulesSchema)
 def put_rules(data):
@@ -169,14 +170,14 @@ def put_rules(data):
 
 
 @blp.get("/admin/multistore/application-fields")
-@platform_required
+@platform_api("merchants")
 @blp.response(200, OnboardingAppFieldList)
 def list_fields():
     return {"items": service.fields()}
 
 
 @blp.post("/admin/multistore/application-fields")
-@platform_required
+@platform_api("merchants")
 @blp.arguments(OnboardingAppFieldArgs)
 @blp.response(201, OnboardingAppFieldSchema)
 def create_field(data):
@@ -193,7 +194,7 @@ def _field(field_id: int):
 
 
 @blp.patch("/admin/multistore/application-fields/<int:field_id>")
-@platform_required
+@platform_api("merchants")
 @blp.arguments(OnboardingAppFieldPatch)
 @blp.response(200, OnboardingAppFieldSchema)
 def update_field(data, field_id):
@@ -203,7 +204,7 @@ def update_field(data, field_id):
 
 
 @blp.delete("/admin/multistore/application-fields/<int:field_id>")
-@platform_required
+@platform_api("merchants")
 @blp.response(204)
 def delete_field(field_id):
     service.delete_field(_field(field_id))
@@ -212,7 +213,7 @@ def delete_field(field_id):
 
 
 @blp.get("/admin/multistore/applications")
-@platform_required
+@platform_api("merchants")
 @blp.arguments(OnboardingApplicationListArgs, location="query")
 @blp.response(200, OnboardingApplicationPage)
 def list_applications(args):
@@ -229,14 +230,14 @@ def _application(merchant_id: int):
 
 
 @blp.get("/admin/multistore/applications/<int:merchant_id>")
-@platform_required
+@platform_api("merchants")
 @blp.response(200, OnboardingApplicationSchema)
 def get_application(merchant_id):
     return _application(merchant_id)
 
 
 @blp.post("/admin/multistore/applications/<int:merchant_id>/approve")
-@platform_required
+@platform_api("merchants")
 @blp.response(200, OnboardingApplicationSchema)
 def approve(merchant_id):
     """Approve: the applicant becomes the shop's admin (409 unless pending)."""
@@ -246,7 +247,7 @@ def approve(merchant_id):
 
 
 @blp.post("/admin/multistore/applications/<int:merchant_id>/reject")
-@platform_required
+@platform_api("merchants")
 @blp.arguments(OnboardingRejectArgs)
 @blp.response(200, OnboardingApplicationSchema)
 def reject(data, merchant_id):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from jishi.access import requires
 from jishi.db import commit, rollback
 from jishi.errors import DomainError
 from jishi.forms import form_int, form_outcome
@@ -62,6 +63,7 @@ def apply_page():
 
 
 @admin.get("/applications", endpoint="applications")
+@requires("merchants")
 def applications():
     status = request.args.get("status", "pending")
     if status not in REVIEW_STATUSES:
@@ -90,6 +92,7 @@ def _application(merchant_id: int):
 
 
 @admin.get("/applications/<int:merchant_id>", endpoint="application")
+@requires("merchants")
 def application(merchant_id):
     return render_template(
         "multistore/onboarding/application.html",
@@ -100,6 +103,7 @@ def application(merchant_id):
 
 
 @admin.post("/applications/<int:merchant_id>/approve", endpoint="application_approve")
+@requires("merchants")
 def application_approve(merchant_id):
     m = _application(merchant_id)
     with form_outcome(_("Approved.")):
@@ -108,6 +112,7 @@ def application_approve(merchant_id):
 
 
 @admin.post("/applications/<int:merchant_id>/reject", endpoint="application_reject")
+@requires("merchants")
 def application_reject(merchant_id):
     m = _application(merchant_id)
     with form_outcome(_("Rejected.")):
@@ -119,6 +124,7 @@ def application_reject(merchant_id):
 
 
 @admin.route("/onboarding", methods=["GET", "POST"], endpoint="onboarding_rules")
+@requires("merchants")
 def onboarding_rules():
     if request.method == "POST":
         with form_outcome():
@@ -149,6 +155,7 @@ def _field_form() -> dict:
 
 
 @admin.post("/onboarding/fields", endpoint="field_create")
+@requires("merchants")
 def field_create():
     with form_outcome(_("Field added.")):
         service.save_field(_field_form())
@@ -163,6 +170,7 @@ def _field(field_id: int):
 
 
 @admin.post("/onboarding/fields/<int:field_id>", endpoint="field_update")
+@requires("merchants")
 def field_update(field_id):
     field = _field(field_id)
     with form_outcome():
@@ -171,6 +179,7 @@ def field_update(field_id):
 
 
 @admin.post("/onboarding/fields/<int:field_id>/delete", endpoint="field_delete")
+@requires("merchants")
 def field_delete(field_id):
     field = _field(field_id)
     with form_outcome(_("Field deleted.")):

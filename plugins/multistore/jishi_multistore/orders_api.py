@@ -6,8 +6,16 @@ from __future__ import annotations
 
 from flask import Response
 from flask_login import current_user
-from jishi.api.common import Id, QueryId, platform_required
-from jishi.api.schemas import OrderDetailSchema, OrderListItemSchema, order_detail, schema_values
+from jishi.access import platform_api
+from jishi.api.common import Id, QueryId
+from jishi.api.schemas import (
+    AddressChangeArgs,
+    OrderDetailSchema,
+    OrderListItemSchema,
+    PriceChangeArgs,
+    order_detail,
+    schema_values,
+)
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
@@ -195,6 +203,30 @@ def merchant_ship_batch(args):
     return {"items": results, "shipped": shipped, "failed": len(results) - shipped}
 
 
+@api.post("/merchant/orders/<int:order_id>/price")
+@merchant_api("orders")
+@api.arguments(PriceChangeArgs)
+@api.response(200, MerchantOrderDetailSchema)
+def merchant_change_price(args, order_id):
+    """Change the payable amount of the merchant's unpaid order (改价) with
+    the reason: its payment asks the new amount at once; 409 once paid."""
+    order = svc.merchant_order(merchant().id, order_id)
+    orders_service.change_price(order, args["pay_amount"], args["reason"], actor=current_user, actor_kind="seller")
+    return _detail(order)
+
+
+@api.post("/merchant/orders/<int:order_id>/address")
+@merchant_api("orders")
+@api.arguments(AddressChangeArgs)
+@api.response(200, MerchantOrderDetailSchema)
+def merchant_change_address(args, order_id):
+    """Change the delivery address of the merchant's order not shipped yet,
+    with the reason; 409 once shipped."""
+    order = svc.merchant_order(merchant().id, order_id)
+    orders_service.change_address(order, args["address"], args["reason"], actor=current_user, actor_kind="seller")
+    return _detail(order)
+
+
 @api.post("/merchant/orders/<int:order_id>/status")
 @merchant_api("orders")
 @api.arguments(MerchantOrderMoveArgs)
@@ -218,7 +250,7 @@ def merchant_move_order(args, order_id):
 
 
 @api.get("/admin/multistore/orders")
-@platform_required
+@platform_api("orders")
 @api.arguments(MsAdminOrderListArgs, location="query")
 @api.response(200, MerchantOrderPageSchema)
 def admin_list_orders(args):
@@ -229,7 +261,7 @@ def admin_list_orders(args):
 
 
 @api.get("/admin/multistore/orders/export")
-@platform_required
+@platform_api("orders")
 @api.arguments(MsAdminOrderExportArgs, location="query")
 @api.response(200, description="CSV or XLSX file of one merchant's (or every) order placed in the range")
 def admin_export_orders(args):
@@ -237,14 +269,14 @@ def admin_export_orders(args):
 
 
 @api.get("/admin/multistore/orders/<int:order_id>")
-@platform_required
+@platform_api("orders")
 @api.response(200, MerchantOrderDetailSchema)
 def admin_get_order(order_id):
     return _detail(svc.platform_order(order_id))
 
 
 @api.post("/admin/multistore/orders/<int:order_id>/complete")
-@platform_required
+@platform_api("orders")
 @api.response(200, MerchantOrderDetailSchema)
 def admin_complete_order(order_id):
     """Move a paid, shipped or received order to completed (history notes
@@ -255,7 +287,7 @@ def admin_complete_order(order_id):
 
 
 @api.post("/admin/multistore/orders/<int:order_id>/close")
-@platform_required
+@platform_api("orders")
 @api.response(200, MerchantOrderDetailSchema)
 def admin_close_order(order_id):
     """Close an order: unpaid ones are cancelled (stock back); paid, shipped

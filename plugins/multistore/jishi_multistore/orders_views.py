@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from jishi.access import requires
 from jishi.aftersales.models import Refund
 from jishi.db import db
 from jishi.errors import DomainError
@@ -104,6 +105,8 @@ def order(order_id: int):
         moves=svc.seller_moves(o),
         refunds=_refunds(o),
         needs_tracking=svc.needs_tracking(o),
+        price_url=url_for("merchant.order_price", order_id=o.id),
+        address_url=url_for("merchant.order_address", order_id=o.id),
     )
 
 
@@ -120,6 +123,26 @@ def order_ship(order_id: int):
     o = _merchant_order(order_id)
     with form_outcome(_("Shipped.")):
         svc.ship(o, request.form.get("carrier", ""), request.form.get("tracking_no", ""), actor=current_user)
+    return redirect(url_for("merchant.order", order_id=order_id))
+
+
+@merchant_bp.post("/orders/<int:order_id>/price")
+@merchant_page("orders")
+def order_price(order_id: int):
+    """改价 of the merchant's unpaid order: the new total and the reason."""
+    o = _merchant_order(order_id)
+    with form_outcome(_("The price was changed.")):
+        orders_service.change_price_from_form(o, request.form, actor=current_user, actor_kind="seller")
+    return redirect(url_for("merchant.order", order_id=order_id))
+
+
+@merchant_bp.post("/orders/<int:order_id>/address")
+@merchant_page("orders")
+def order_address(order_id: int):
+    """The delivery address of the merchant's order not shipped yet."""
+    o = _merchant_order(order_id)
+    with form_outcome(_("The address was changed.")):
+        orders_service.change_address_from_form(o, request.form, actor=current_user, actor_kind="seller")
     return redirect(url_for("merchant.order", order_id=order_id))
 
 
@@ -208,6 +231,7 @@ def _platform_order(order_id: int):
 
 
 @admin_bp.get("/orders", endpoint="orders")
+@requires("orders")
 def orders_admin():
     f = _filter(with_merchant=True)
     rows, more_url = _listing(f, None, "multistore_admin.orders")
@@ -230,6 +254,7 @@ def orders_admin():
 
 
 @admin_bp.get("/orders/<int:order_id>", endpoint="order")
+@requires("orders")
 def order_admin(order_id: int):
     o = _platform_order(order_id)
     return render_template(
@@ -239,10 +264,13 @@ def order_admin(order_id: int):
         refunds=_refunds(o),
         can_complete=state.can(o, "force_complete", "platform"),
         can_close=o.status == state.PENDING or state.can(o, "close", "platform"),
+        price_url=url_for("console.order_price", order_id=o.id),
+        address_url=url_for("console.order_address", order_id=o.id),
     )
 
 
 @admin_bp.post("/orders/<int:order_id>/complete", endpoint="order_complete")
+@requires("orders")
 def order_admin_complete(order_id: int):
     o = _platform_order(order_id)
     with form_outcome(_("Moved to completed.")):
@@ -251,6 +279,7 @@ def order_admin_complete(order_id: int):
 
 
 @admin_bp.post("/orders/<int:order_id>/close", endpoint="order_close")
+@requires("orders")
 def order_admin_close(order_id: int):
     o = _platform_order(order_id)
     try:

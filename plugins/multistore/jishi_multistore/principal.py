@@ -7,7 +7,10 @@ principal, never from the request:
 - a platform user who opened a merchant's console from the platform console
   (``session["multistore_view"]``) sees it read-only (MS4): every write is 403.
 
-Clerks hold :data:`CLERK_PERMISSIONS` only; a merchant admin holds them all.
+A merchant admin holds every seller permission (``jishi.roles.declared``);
+a clerk holds its role's (a ``StaffRole`` of the merchant, made by the
+admin), or :data:`CLERK_PERMISSIONS` without one. Only the admin manages
+staff and roles (:data:`MERCHANT_ADMIN`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,12 @@ from jishi_multistore.models import REVIEW_APPROVED, ROLE_ADMIN, Merchant, Merch
 #   money     ledger, withdrawals, withdrawal account
 #   settings  shop profile, return and delivery settings, staff
 #   data      the merchant data page
+#   (and what the kernel and other plugins declare: aftersales, marketing...)
 PERMISSIONS = ("orders", "comments", "products", "money", "settings", "data")
 CLERK_PERMISSIONS = frozenset({"orders", "comments"})
+#: The word of pages only the merchant's admin may open (staff and roles):
+#: no role holds it, so no clerk can hand out rights.
+MERCHANT_ADMIN = "merchant_admin"
 SESSION_VIEW_KEY = "multistore_view"
 
 
@@ -39,15 +46,29 @@ class MerchantPrincipal:
     merchant: Merchant
     role: str  # "admin", "clerk" or "platform" (read-only view)
     user: object
+    permissions: frozenset = frozenset()
 
     @property
     def read_only(self) -> bool:
         return self.role == "platform"
 
     def can(self, permission: str) -> bool:
-        if self.role == "platform":
-            return True  # reads only: writes are refused before this is asked
-        return self.role == ROLE_ADMIN or permission in CLERK_PERMISSIONS
+        if self.role in ("platform", ROLE_ADMIN):
+            return True  # the platform's view reads only: writes are refused before this is asked
+        return permission in self.permissions
+
+
+def member_permissions(member: MerchantMember) -> frozenset:
+    """What ``member`` may do: every seller permission for the admin; the
+    clerk's role (of this merchant), else :data:`CLERK_PERMISSIONS`."""
+    from jishi.roles import declared, get_role
+
+    if member.role == ROLE_ADMIN:
+        return frozenset({*PERMISSIONS, *(p.code for p in declared("seller"))})
+    if member.role_id is not None:
+        role = get_role(member.role_id, member.merchant_id)
+        return frozenset(role.permissions or ()) if role is not None else frozenset()
+    return CLERK_PERMISSIONS
 
 
 def membership(user) -> MerchantMember | None:
@@ -81,12 +102,12 @@ def current_principal(*, allow_platform_view: bool = True) -> MerchantPrincipal 
     if current_user.is_authenticated:
         member = membership(current_user)
         if member is not None:
-            principal = MerchantPrincipal(member.merchant, member.role, current_user)
+            principal = MerchantPrincipal(member.merchant, member.role, current_user, member_permissions(member))
         elif allow_platform_view and getattr(current_user, "is_platform", False):
             viewing = session.get(SESSION_VIEW_KEY)
             merchant = db.session.get(Merchant, viewing) if isinstance(viewing, int) else None
             if merchant is not None and merchant.deleted_at is None:
-                principal = MerchantPrincipal(merchant, "platform", current_user)
+                principal = MerchantPrincipal(merchant, "platform", current_user, frozenset(PERMISSIONS))
     g.multistore_principal = (key, principal)
     return principal
 

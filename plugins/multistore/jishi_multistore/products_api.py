@@ -11,7 +11,8 @@ merchant product reviews.
 from __future__ import annotations
 
 from flask_login import current_user
-from jishi.api.common import DateTime, Money, StrictInt, UtcDateTime, not_found, platform_required
+from jishi.access import platform_api
+from jishi.api.common import DateTime, Money, StrictInt, UtcDateTime, not_found
 from jishi.catalog.service import MAX_ID, MAX_PRICE, MAX_STOCK, seller_profiles
 from marshmallow import Schema, fields, validate
 
@@ -497,7 +498,7 @@ def _merchant_product(product_id):
 
 
 @api.get(f"{ADMIN}/products")
-@platform_required
+@platform_api("products")
 @api.arguments(MsProdAdminListArgs, location="query")
 @api.response(200, MsProdProductPageSchema)
 def admin_products(args):
@@ -507,7 +508,7 @@ def admin_products(args):
 
 
 @api.get(f"{ADMIN}/products/pending")
-@platform_required
+@platform_api("products")
 @api.arguments(MsProdAdminListArgs, location="query")
 @api.response(200, MsProdProductPageSchema)
 def admin_product_queue(args):
@@ -517,14 +518,14 @@ def admin_product_queue(args):
 
 
 @api.get(f"{ADMIN}/products/<int:product_id>")
-@platform_required
+@platform_api("products")
 @api.response(200, MsProdProductDetailSchema)
 def admin_product_get(product_id):
     return product_detail(_merchant_product(product_id))
 
 
 @api.post(f"{ADMIN}/products/<int:product_id>/approve")
-@platform_required
+@platform_api("products")
 @api.response(200, MsProdProductDetailSchema)
 def admin_product_approve(product_id):
     """Approve a pending product; its listing choice applies now."""
@@ -533,7 +534,7 @@ def admin_product_approve(product_id):
 
 
 @api.post(f"{ADMIN}/products/<int:product_id>/reject")
-@platform_required
+@platform_api("products")
 @api.arguments(MsProdRejectArgs)
 @api.response(200, MsProdProductDetailSchema)
 def admin_product_reject(args, product_id):
@@ -542,7 +543,7 @@ def admin_product_reject(args, product_id):
 
 
 @api.post(f"{ADMIN}/products/<int:product_id>/shelf")
-@platform_required
+@platform_api("products")
 @api.arguments(MsProdShelfArgs)
 @api.response(200, MsProdProductDetailSchema)
 def admin_product_shelf(args, product_id):
@@ -552,7 +553,7 @@ def admin_product_shelf(args, product_id):
 
 
 @api.post(f"{ADMIN}/products/<int:product_id>/pin")
-@platform_required
+@platform_api("products")
 @api.response(200, MsProdProductDetailSchema)
 def admin_product_pin(product_id):
     """Pin (置顶): first in the platform list and on the merchant's shop page."""
@@ -561,7 +562,7 @@ def admin_product_pin(product_id):
 
 
 @api.delete(f"{ADMIN}/products/<int:product_id>/pin")
-@platform_required
+@platform_api("products")
 @api.response(200, MsProdProductDetailSchema)
 def admin_product_unpin(product_id):
     service.set_pinned(_merchant_product(product_id), False)
@@ -569,7 +570,7 @@ def admin_product_unpin(product_id):
 
 
 @api.delete(f"{ADMIN}/products/<int:product_id>")
-@platform_required
+@platform_api("products")
 @api.response(204)
 def admin_product_delete(product_id):
     """Delete a merchant product never ordered (409 otherwise: unlist it)."""
@@ -578,7 +579,7 @@ def admin_product_delete(product_id):
 
 
 @api.get(f"{ADMIN}/comments")
-@platform_required
+@platform_api("comments")
 @api.arguments(MsProdAdminCommentListArgs, location="query")
 @api.response(200, MsProdCommentPageSchema)
 def admin_comments(args):
@@ -587,7 +588,7 @@ def admin_comments(args):
 
 
 @api.delete(f"{ADMIN}/comments/<int:review_id>")
-@platform_required
+@platform_api("comments")
 @api.response(200, MsProdCommentSchema)
 def admin_comment_delete(review_id):
     review = service.merchant_comment(None, review_id)

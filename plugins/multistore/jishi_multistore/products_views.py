@@ -16,6 +16,7 @@ from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from jishi.access import requires
 from jishi.catalog.service import seller_profiles
 from jishi.db import db
 from jishi.errors import DomainError
@@ -255,11 +256,13 @@ def _platform_list(template: str, *, review_status=None):
 
 
 @admin_bp.get("/products", endpoint="products")
+@requires("products")
 def products_admin():
     return _platform_list("multistore/products/admin_list.html")
 
 
 @admin_bp.get("/products/review")
+@requires("products")
 def product_queue():
     return _platform_list("multistore/products/admin_queue.html", review_status="pending")
 
@@ -272,6 +275,7 @@ def _merchant_product(product_id: int):
 
 
 @admin_bp.get("/products/<int:product_id>")
+@requires("products")
 def product_admin(product_id: int):
     product = _merchant_product(product_id)
     state = service.state_of(product)
@@ -287,6 +291,7 @@ def product_admin(product_id: int):
 
 
 @admin_bp.post("/products/<int:product_id>/approve")
+@requires("products")
 def product_approve(product_id: int):
     product = _merchant_product(product_id)
     with form_outcome(_("Product approved.")):
@@ -295,6 +300,7 @@ def product_approve(product_id: int):
 
 
 @admin_bp.post("/products/<int:product_id>/reject")
+@requires("products")
 def product_reject(product_id: int):
     product = _merchant_product(product_id)
     with form_outcome(_("Product rejected.")):
@@ -303,6 +309,7 @@ def product_reject(product_id: int):
 
 
 @admin_bp.post("/products/<int:product_id>/shelf")
+@requires("products")
 def product_admin_shelf(product_id: int):
     product = _merchant_product(product_id)
     on = request.form.get("on_shelf") == "1"
@@ -312,6 +319,7 @@ def product_admin_shelf(product_id: int):
 
 
 @admin_bp.post("/products/<int:product_id>/pin")
+@requires("products")
 def product_pin(product_id: int):
     product = _merchant_product(product_id)
     pinned = request.form.get("pinned", "1") == "1"
@@ -321,6 +329,7 @@ def product_pin(product_id: int):
 
 
 @admin_bp.post("/products/<int:product_id>/delete")
+@requires("products")
 def product_admin_delete(product_id: int):
     product = _merchant_product(product_id)
     with form_outcome(_("Product deleted.")):
@@ -329,6 +338,7 @@ def product_admin_delete(product_id: int):
 
 
 @admin_bp.get("/comments", endpoint="comments")
+@requires("comments")
 def comments_admin():
     merchant_id = form_int("merchant_id", source=request.args, minimum=1)
     page = form_int("page", 1, source=request.args, minimum=1) or 1
@@ -345,6 +355,7 @@ def comments_admin():
 
 
 @admin_bp.post("/comments/<int:review_id>/delete")
+@requires("comments")
 def comment_admin_delete(review_id: int):
     review = service.merchant_comment(None, review_id)
     if review is None:

@@ -59,6 +59,14 @@ def validate_checkout(checkout):
 
 
 @hookimpl
+def order_status_label(order, status):
+    """A paid pickup order waits at the counter: 待自提, not 待发货."""
+    if order.delivery_method == service.CODE and status == "paid":
+        return _("Awaiting pickup")
+    return None
+
+
+@hookimpl
 def order_transitioned(order, name, from_status, actor_kind):
     """Inside the transaction of the state change: the code commits (or
     rolls back) with the payment; closing an order voids its code; a pickup

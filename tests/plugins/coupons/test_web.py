@@ -145,3 +145,33 @@ def test_platform_console_menu_and_form(client, login, factory):
     assert r.status_code == 422  # takes off more than its threshold
     login(factory.user())
     assert client.get("/seller/coupons/").status_code == 403
+
+
+def test_console_and_claim_centre_in_shop_time(client, login, factory):
+    """Issue 13 A5: the coupon form asks for 开始时间/结束时间 in the shop's
+    time zone (Asia/Shanghai, no "UTC"): 2036-01-01 00:30 typed is stored as
+    2035-12-31 16:30 UTC, and the console list and claim centre show the
+    shop's dates and times again."""
+    from datetime import datetime
+
+    from jishi_coupons.models import CouponTemplate
+
+    login(factory.admin())
+    form_page = client.get("/seller/coupons/new").get_data(as_text=True)
+    assert "开始时间" in form_page and "结束时间" in form_page and "UTC" not in form_page
+    form = {
+        "name": "跨年券",
+        "kind": "fixed",
+        "threshold": "50",
+        "amount": "5",
+        "scope": "all",
+        "starts_at": "2026-01-01T00:30",
+        "ends_at": "2036-01-01T00:30",
+        "total_quantity": "10",
+    }
+    assert client.post("/seller/coupons/new", data=form).status_code in (302, 303)
+    t = db.session.scalars(select(CouponTemplate).where(CouponTemplate.name == "跨年券")).one()
+    assert (t.starts_at, t.ends_at) == (datetime(2025, 12, 31, 16, 30), datetime(2035, 12, 31, 16, 30))
+    console = client.get("/seller/coupons/").get_data(as_text=True)
+    assert "2026-01-01 – 2036-01-01" in console
+    assert "2036-01-01 00:30" in client.get("/coupons").get_data(as_text=True)

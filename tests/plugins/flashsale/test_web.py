@@ -126,3 +126,23 @@ def test_hook_periodic_jobs(app):
     hook = app.extensions["jishi"].hook
     names = {j.name for r in hook.periodic_jobs() for j in (r or [])}
     assert {"flashsale_close_unpaid", "flashsale_reconcile"} <= names
+
+
+def test_countdown_reads_in_chinese(client, factory):
+    """Issue 13 A4: the countdown says 距结束 2天 23:59:58 in Chinese (days
+    from the server's catalog, for the page and its script), 2d in English."""
+    product = factory.product(price=1000, stock=5)
+    now = utcnow()
+    fs.activity(product, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=3))
+
+    def shown(html):  # the time left the page counted, as it must read
+        target = int(re.search(r'data-fs-target="(\d+)"', html).group(1))
+        left = (target - int(re.search(r'data-fs-now="(\d+)"', html).group(1))) // 1000
+        return left // 86400, f"{left % 86400 // 3600:02d}:{left % 3600 // 60:02d}:{left % 60:02d}"
+
+    html = client.get(f"/product/{product.id}").get_data(as_text=True)
+    days, clock = shown(html)
+    assert days == 2 and "距结束</span> <time" in html and f">2天 {clock}</time>" in html
+    assert 'data-fs-days="{d}天"' in html
+    english = client.get(f"/product/{product.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f">2d {shown(english)[1]}</time>" in english and "Ends in</span>" in english

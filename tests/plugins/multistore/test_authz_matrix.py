@@ -80,8 +80,12 @@ def build_world(factory, ms) -> World:
         # Platform-wide objects (one each per key, so "own/other" is just two of them).
         field = ApplicationField(key=f"f_{key}", label="字段")
         announcement = Announcement(title=f"公告{key}")
-        db.session.add_all([field, announcement])
+        from jishi.accounts.models import StaffRole
+
+        role = StaffRole(seller_id=m.id, name=f"角色{key}", permissions=["orders"])
+        db.session.add_all([field, announcement, role])
         db.session.commit()
+        objects[("role", key)] = role.id
         objects[("application_field", key)] = field.id
         objects[("announcement", key)] = announcement.id
         objects.update(

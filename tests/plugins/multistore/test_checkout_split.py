@@ -146,17 +146,21 @@ def test_each_merchant_order_has_its_own_delivery_choice(api, factory, ms):
 @pytest.mark.parametrize("status", ["resting", "closed_today", "shut", "deleted"])
 def test_checkout_refuses_lines_of_a_merchant_that_cannot_sell(api, factory, ms, status):
     """MS5/MS8: lines of a resting, closed-for-the-day, shut or deleted
-    merchant stop the checkout with a problem naming the line and the group;
-    nothing is written."""
+    merchant in the buyer's cart stop the checkout with a problem naming the
+    line and the group; nothing is written. A shut or deleted merchant's
+    products are hidden: named as explicit items they are unknown SKUs (the
+    answer names nothing of them), while a resting shop's are shown."""
     from jishi.db import utcnow
 
     buyer, addr, a, b, sa, sb, own = mall(factory, ms)
+    for sku in (sa, sb):
+        assert api.post("/cart/items", user=buyer, json={"sku_id": sku.id, "quantity": 1}).status_code == 201
     if status == "deleted":
         b.deleted_at = utcnow()
         db.session.commit()
     else:
         set_status(b, status)
-    payload = body([(sa, 1), (sb, 1)], addr)
+    payload = {"address_id": addr.id}  # the buyer's cart
     r = api.post("/checkout/preview", user=buyer, json=payload)
     assert r.status_code == 200
     [problem] = [p for p in r.json["problems"] if p["code"] == "merchant_unavailable"]
@@ -165,6 +169,15 @@ def test_checkout_refuses_lines_of_a_merchant_that_cannot_sell(api, factory, ms,
     assert r.status_code == 422, r.json
     assert r.json["code"] == "merchant_unavailable" and r.json["field"] == "items"
     assert [e["line"] for e in r.json["errors"] if e["code"] == "merchant_unavailable"] == [f"sku:{sb.id}"]
+    explicit = body([(sa, 1), (sb, 1)], addr)
+    r = api.post("/checkout/preview", user=buyer, json=explicit)
+    if status in ("shut", "deleted"):
+        assert r.status_code == 422 and r.json["code"] == "not_found" and r.json["field"] == "items", r.json
+        assert "乙茶" not in r.get_data(as_text=True)
+    else:
+        assert [p["line"] for p in r.json["problems"] if p["code"] == "merchant_unavailable"] == [f"sku:{sb.id}"]
+    r = api.post("/checkout/place", user=buyer, json=explicit, headers={"Idempotency-Key": f"refuse2-{status}"})
+    assert r.status_code == 422, r.json
     assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == 0
     assert db.session.get(Sku, sa.id).stock == 10 and db.session.get(Sku, sb.id).stock == 10
     # Without B's line the checkout goes through.

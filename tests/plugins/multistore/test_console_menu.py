@@ -11,7 +11,7 @@ from flask_login import login_user
 from jishi.web_helpers import console_menu
 
 pytestmark = pytest.mark.jishi_plugins(
-    "multistore", "groupbuy", "flashsale", "coupons", "pickup", "delivery_local", "delivery_express"
+    "multistore", "groupbuy", "flashsale", "coupons", "pickup", "delivery_local", "delivery_express", "virtual"
 )
 
 PROMOTIONS = {"groupbuy.activities", "flashsale.activities"}

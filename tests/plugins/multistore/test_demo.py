@@ -33,6 +33,17 @@ def test_demo_mall(app, client, login):
 
     listing = client.get("/shops").get_data(as_text=True)
     assert "鲜果多多" in listing and "旧货铺" not in listing  # shut shops are not listed
+    # Issue 13 B: shops and their products show pictures from their own media library
+    from jishi.models import MediaAsset, Product
+
+    assert fruit.logo.startswith("/media/") and fruit.logo in listing and fruit.images == [fruit.logo]
+    own = {
+        a.files["large"]
+        for a in db.session.execute(select(MediaAsset).where(MediaAsset.owner_id == fruit.id)).scalars()
+    }
+    goods = db.session.execute(select(Product).where(Product.seller_id == fruit.id)).scalars().all()
+    assert goods and all(p.image.removeprefix("/media/") in own for p in goods)
+    assert client.get(goods[0].image).status_code == 200
     assert client.get(f"/shops/{shops['旧货铺'].id}").status_code in (200, 404)
     for role, (phone, _password) in logins.items():
         assert db.session.execute(select(User).where(User.phone == phone)).scalar_one() is not None, role

@@ -88,6 +88,16 @@ def test_create_with_review_waits_then_approval_lists(api, world):
     assert not buyer_sees(api, world["buyer"], p["id"])
     sku = p["skus"][0]["id"]
     assert api.post("/cart/items", user=world["buyer"], json={"sku_id": sku, "quantity": 1}).status_code in (404, 409)
+    # Named in a checkout, its SKU is an unknown SKU: nothing of it is told.
+    for path in ("/checkout/preview", "/checkout/place"):
+        r = api.post(
+            path,
+            user=world["buyer"],
+            json={"items": [{"sku_id": sku, "quantity": 1}]},
+            headers={"Idempotency-Key": "unreviewed"},
+        )
+        assert r.status_code == 422 and (r.json["code"], r.json["field"]) == ("not_found", "items"), r.json
+        assert "苹果" not in r.get_data(as_text=True) and "1000" not in r.get_data(as_text=True)
 
     queue = api.get(f"{A}/pending", user=world["platform"]).json
     assert [(i["id"], i["merchant"]["name"]) for i in queue["items"]] == [(p["id"], "一号店")]

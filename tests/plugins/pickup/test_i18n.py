@@ -21,3 +21,28 @@ def test_pages_in_chinese_and_english(app, client, factory, pk, login):
     assert "提货码错误" in bad.get_data(as_text=True)
     en = client.get("/seller/pickup/verify", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Pickup verification" in en
+
+
+def test_a_paid_pickup_order_reads_awaiting_pickup(app, client, factory, pk, login):
+    """Issue 13 A4 (order_status_label hook): a paid pickup order reads 待自提
+    in the buyer's order list and page and in the console, not 待发货; an
+    order delivered the kernel's way still reads 待发货."""
+    from jishi.testing import flows
+
+    buyer = factory.user()
+    order, _code = pk.paid_pickup_order(factory, buyer=buyer)
+    shipped_way = factory.product(price=900, stock=5)
+    [payment] = flows.place(buyer, [(shipped_way.skus[0].id, 1)], factory.address(buyer))
+    flows.pay(payment)
+    other = payment.orders[0]
+    login(buyer)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert '<span class="status">待自提</span>' in page and "待发货" not in page
+    listing = client.get("/orders").get_data(as_text=True)
+    assert '<span class="status">待自提</span>' in listing and '<span class="status">待发货</span>' in listing
+    assert '<span class="status">待发货</span>' in client.get(f"/orders/{other.id}").get_data(as_text=True)
+    login(factory.admin())
+    console = client.get(f"/console/orders/{order.id}").get_data(as_text=True)
+    assert '<span class="status">待自提</span>' in console
+    english = client.get(f"/console/orders/{order.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<span class="status">Awaiting pickup</span>' in english

@@ -1,0 +1,140 @@
+/* Storefront behaviour, all of it optional: every page works without it.
+
+   - Live forms: a form marked data-live-form is posted in the background
+     on every change, as its data-live-action button would post it (the
+     checkout's Recalculate, the cart's Update), and each part of the page
+     marked data-live="<name>" is replaced by the same part of the answer:
+     totals are never stale. Submit buttons wait while it runs. The button
+     stays (pages without JavaScript, a failed request).
+   - Quantity steppers: an input[data-stepper] gets - and + buttons.
+   - Confirmations: a button or form with data-confirm="question" asks first.
+   - Galleries: a thumbnail [data-gallery-thumb="<url>"] in a [data-gallery]
+     shows its image in the gallery's big picture (img.hero).
+*/
+(function () {
+  "use strict";
+
+  function liveForm(form) {
+    if (!window.fetch || !window.DOMParser || !window.FormData) return;
+    var seq = 0;
+    var timer = null;
+    var action = form.getAttribute("data-live-action");
+
+    function parts(root) {
+      var out = {};
+      root.querySelectorAll("[data-live]").forEach(function (el) { out[el.getAttribute("data-live")] = el; });
+      return out;
+    }
+
+    function busy(on) {
+      if (on) form.setAttribute("aria-busy", "true"); else form.removeAttribute("aria-busy");
+      document.documentElement.toggleAttribute("data-live-busy", on);
+      if (on) {
+        form.querySelectorAll("button[type=submit]:not([disabled])").forEach(function (b) {
+          b.disabled = true;
+          b.setAttribute("data-live-disabled", "");
+        });
+      } else {
+        form.querySelectorAll("button[data-live-disabled]").forEach(function (b) {
+          b.disabled = false;
+          b.removeAttribute("data-live-disabled");
+        });
+      }
+    }
+
+    function run() {
+      var mine = ++seq;
+      var data = new FormData(form);
+      if (action) data.set("action", action);
+      busy(true);
+      // form.action would be the button named "action": read the attribute
+      fetch(form.getAttribute("action") || location.href, { method: "POST", body: data, credentials: "same-origin" })
+        .then(function (resp) {
+          if (!resp.ok) throw new Error(String(resp.status));
+          return resp.text().then(function (html) { return { url: resp.url, html: html }; });
+        })
+        .then(function (answer) {
+          if (mine !== seq) return; // a later change is on its way
+          var doc = new DOMParser().parseFromString(answer.html, "text/html");
+          var now = parts(document);
+          var fresh = parts(doc);
+          var same = new URL(answer.url).pathname === location.pathname &&
+            Object.keys(now).sort().join("|") === Object.keys(fresh).sort().join("|");
+          if (!same) { // another page (the cart emptied, signed out...): go there
+            location.href = answer.url;
+            return;
+          }
+          Object.keys(now).forEach(function (name) { now[name].replaceWith(document.importNode(fresh[name], true)); });
+          busy(false);
+          form.dispatchEvent(new CustomEvent("live:updated", { bubbles: true }));
+        })
+        .catch(function () {
+          if (mine !== seq) return;
+          busy(false);
+        });
+    }
+
+    form.addEventListener("change", function (e) {
+      if (e.target.closest("[data-live-ignore]")) return;
+      clearTimeout(timer);
+      if (e.target.type === "number") { // typing or stepping: wait for a pause, placing waits too
+        busy(true);
+        timer = setTimeout(run, 250);
+      } else {
+        run(); // at once, so a click on Place right after waits for the new total
+      }
+    });
+    form.classList.add("is-live");
+  }
+
+  function stepper(input) {
+    if (input.closest(".stepper")) return;
+    var box = document.createElement("span");
+    box.className = "stepper";
+    input.parentNode.insertBefore(box, input);
+    function button(text, delta, label) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "step";
+      b.textContent = text;
+      b.setAttribute("aria-label", label);
+      b.setAttribute("data-step", String(delta));
+      b.addEventListener("click", function () {
+        var min = input.min !== "" ? Number(input.min) : 1;
+        var max = input.max !== "" ? Number(input.max) : Infinity;
+        var value = Math.min(max, Math.max(min, (parseInt(input.value, 10) || min) + delta));
+        if (String(value) === input.value) return;
+        input.value = String(value);
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+      return b;
+    }
+    box.appendChild(button("\u2212", -1, input.getAttribute("data-less") || "-"));
+    box.appendChild(input);
+    box.appendChild(button("+", 1, input.getAttribute("data-more") || "+"));
+  }
+
+  document.addEventListener("click", function (e) {
+    var thumb = e.target.closest("[data-gallery-thumb]");
+    if (thumb) {
+      var gallery = thumb.closest("[data-gallery]");
+      var hero = gallery && gallery.querySelector("img.hero");
+      if (hero) {
+        e.preventDefault();
+        hero.src = thumb.getAttribute("data-gallery-thumb");
+        gallery.querySelectorAll("[data-gallery-thumb]").forEach(function (t) {
+          t.setAttribute("aria-current", t === thumb ? "true" : "false");
+        });
+      }
+      return;
+    }
+    var ask = e.target.closest("button[data-confirm], input[type=submit][data-confirm]");
+    if (ask && !window.confirm(ask.getAttribute("data-confirm"))) e.preventDefault();
+  });
+
+  document.querySelectorAll("input[data-stepper]").forEach(stepper);
+  document.querySelectorAll("form[data-live-form]").forEach(liveForm);
+  document.addEventListener("live:updated", function () {
+    document.querySelectorAll("input[data-stepper]").forEach(stepper);
+  });
+})();

@@ -1,0 +1,20 @@
+"""Fixtures for the virtual plugin's tests: every test here runs with the
+plugin enabled (``app_plugins``; ``@pytest.mark.jishi_plugins("multistore",
+"virtual")`` switches multistore on). ``vg`` is :mod:`.helpers`."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def app_plugins(request):
+    marker = request.node.get_closest_marker("jishi_plugins")
+    return list(marker.args) if marker else ["virtual"]
+
+
+@pytest.fixture
+def vg(app):
+    from . import helpers
+
+    return helpers
