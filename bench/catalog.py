@@ -1,4 +1,5 @@
-"""Kernel benchmark: SQL queries per request, throughput and p99
+"""Kernel benchmark: SQL queries per request (the HTML product page too,
+with no plugin and with every first-party plugin), throughput and p99
 against a bare Flask + SQLAlchemy yardstick, growth from 1k to 1M products,
 (the overhead of 10 no-op plugins is bench/hooks.py).
 
@@ -39,7 +40,8 @@ def prepare_buyer(url: str) -> dict:
         token = factories.token(buyer)
         addr = factories.address(buyer)
         skus = db.session.execute(db.select(Sku.id).order_by(Sku.id.desc()).limit(30)).scalars().all()
-        info = {"token": token, "address_id": addr.id, "skus": skus, "user_id": buyer.id}
+        product_id = db.session.get(Sku, skus[0]).product_id
+        info = {"token": token, "address_id": addr.id, "skus": skus, "user_id": buyer.id, "product_id": product_id}
     return info
 
 
@@ -102,6 +104,43 @@ def query_counts(url: str, info: dict) -> dict:
     return out
 
 
+#: every first-party plugin, for the product page's count "whatever plugins are enabled"
+ALL_PLUGINS = "multistore,delivery_express,pickup,delivery_local,coupons,groupbuy,flashsale"
+
+
+def product_page_counts(url: str, info: dict) -> dict:
+    """Exact statements of the storefront product page (HTML, a visitor),
+    each request served in a fresh app context, with no plugin and with
+    every first-party plugin enabled (their tables created when missing)."""
+    from jishi.app import create_app
+    from jishi.db import db
+    from jishi.testing import ServedClient, count_queries
+
+    out = {}
+    for label, plugins in (("none", ""), ("all plugins", ALL_PLUGINS)):
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "SECRET_KEY": "bench",
+                "JISHI_SANDBOX_SECRET": "bench",
+                "RATELIMIT_ENABLED": False,
+                "JISHI_PLUGINS": plugins,
+            },
+            instance_path=tempfile.mkdtemp(),
+        )
+        app.test_client_class = ServedClient
+        client = app.test_client()
+        with app.app_context():
+            db.create_all()
+            path = f"/product/{info['product_id']}"
+            client.get(path)
+            with count_queries(db.engine) as q:
+                resp = client.get(path)
+            assert resp.status_code == 200, (label, resp.status_code)
+            out[f"product page HTML ({label})"] = (q.count, len(q.duplicates()))
+    return out
+
+
 def _median_run(runs: list[dict]) -> dict:
     """The run with the median req/s (its p50 and p99 with it)."""
     return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
@@ -113,6 +152,7 @@ def run_size(kind: str, size: int, seconds: int, connections: int, rounds: int =
     seed_catalog(url, size)
     info = prepare_buyer(url)
     counts = query_counts(url, info)
+    counts.update(product_page_counts(url, info))
     print(f"-- SQL statements per request ({kind}, {size:,} products; duplicates in brackets)")
     for name, (n, dup) in counts.items():
         print(f"   {name:28s} {n:3d}  [{dup}]")

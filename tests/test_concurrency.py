@@ -118,3 +118,31 @@ def test_concurrent_placements_with_one_key_answer_one_placement(app, factory):
     assert len({ids for _s, _r, ids in answers}) == 1
     db.session.expire_all()
     assert db.session.get(Sku, sku_id).stock == 49
+
+
+def test_concurrent_payments_count_every_unit_once(app, factory):
+    """A2/K9: 8 payments of the same two products (in either line order)
+    notified at once, each notification delivered twice: ``sales`` ends at
+    exactly the units paid (no lost update, no double count, no deadlock)."""
+    a = factory.product(price=100, stock=100)
+    b = factory.product(price=200, stock=100)
+    buyers = [factory.user() for _ in range(8)]
+    notes = []
+    with app.test_request_context():
+        for i, buyer in enumerate(buyers):
+            lines = [(a.skus[0].id, 1), (b.skus[0].id, 2)]
+            addr = factory.address(buyer).id
+            [payment] = place_order(buyer, lines if i % 2 else lines[::-1], addr, idempotency_key=f"s{i}")
+            trade = sandbox.create_trade(payment)
+            trade.status = "paid"
+            db.session.commit()
+            notes.append(sandbox.notification_for(trade))
+    a_id, b_id = a.id, b.id
+
+    results, errors = _run_parallel(app, 16, lambda i: handle_notification("sandbox", dict(notes[i % 8])))
+    assert not errors, errors
+    assert results == ["success"] * 16
+    db.session.expire_all()
+    from jishi.models import Product
+
+    assert (db.session.get(Product, a_id).sales, db.session.get(Product, b_id).sales) == (8, 16)

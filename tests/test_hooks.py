@@ -24,6 +24,7 @@ from jishi.hookspecs import (
     Discount,
     LoginProvider,
     MenuItem,
+    PageLoader,
     PaymentMethod,
     PaymentStart,
     PeriodicJob,
@@ -36,7 +37,7 @@ from jishi.hookspecs import (
     StorefrontLink,
     hookimpl,
 )
-from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku
+from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku, User
 from jishi.plugins import PluginError
 from jishi.testing import flows, make_app
 from jishi.testing.principals import sign_in_form
@@ -856,6 +857,88 @@ def test_hook_product_filters(app, api, queries, factory):
     admin = factory.admin()
     admin_items = api.get("/admin/products?limit=100", user=admin).get_json()["items"]
     assert hidden.id in {i["id"] for i in admin_items}
+
+
+class PageRows:
+    """Reads kernel tables through ``product_page_loaders`` and shows them
+    in the product page's slot."""
+
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def product_page_loaders(self, product, user):
+        from jishi.models import Category, Sku
+
+        skus = select(Sku).where(Sku.product_id == product.id).order_by(Sku.id.desc())
+        cols = (
+            select(Sku.id.label("sku_id"), Sku.spec_values.label("values"), Category.name.label("category"))
+            .join(Category, Category.id == product.category_id)
+            .where(Sku.product_id == product.id)
+        )
+        none = select(Sku).where(Sku.product_id == -1)
+        who = select(User.id.label("id"), User.created_at.label("at")).where(User.id == (user.id if user else -1))
+        return [
+            PageLoader("rows.skus", skus),
+            PageLoader("rows.cols", cols),
+            PageLoader("rows.none", none),
+            PageLoader("rows.who", who),
+        ]
+
+    @hookimpl
+    def template_slot(self, slot, context):
+        if slot != "product_detail_after_price" or "loaded" not in context:
+            return None
+        loaded = context["loaded"]
+        self.seen.append(loaded)
+        skus = loaded["rows.skus"]
+        return Markup("<p id='rows'>%s|%s|%s|%s</p>") % (
+            ",".join(f"{s.id}:{s.price}:{s.is_active}" for s in skus),
+            loaded.first("rows.cols")["category"],
+            len(loaded["rows.none"]),
+            loaded.first("rows.who") is not None,
+        )
+
+
+@plugin(PageRows())
+def test_hook_product_page_loaders(app, client, factory, queries, extra_plugins):
+    """D: a plugin's loaders run in the product page's ONE loaders statement
+    (with the kernel's images, params, specs and tags): model rows come back
+    as clean instances of the session (types as the columns say: bool,
+    datetime, JSON), column rows as dicts, a loader matching nothing as an
+    empty list; the slot gets them as ``context["loaded"]``."""
+    from datetime import datetime
+
+    from jishi.models import Sku
+
+    plugin_obj = extra_plugins[0]
+    cat = factory.category("茶类")
+    p = factory.product(
+        category=cat,
+        skus=[{"price": 100, "stock": 1, "spec_values": {"色": "红"}}, {"price": 200, "stock": 2, "is_active": False}],
+    )
+    a, b = p.skus[0].id, p.skus[1].id
+    with queries() as q:
+        html = client.get(f"/product/{p.id}").get_data(as_text=True)
+    assert f"<p id='rows'>{b}:200:False,{a}:100:True|茶类|0|False</p>" in html
+    assert len([s for s in q.statements if "json_" in s]) == 1 and q.count == 5, q.statements
+    loaded = plugin_obj.seen[-1]
+    assert [type(s) for s in loaded["rows.skus"]] == [Sku, Sku]
+    assert {r["sku_id"]: r["values"] for r in loaded["rows.cols"]} == {a: {"色": "红"}, b: {}}
+    assert loaded["rows.none"] == [] and loaded.first("rows.none") is None
+    _login(client, factory.user())
+    client.get(f"/product/{p.id}")
+    assert isinstance(plugin_obj.seen[-1].first("rows.who")["at"], datetime)
+
+
+def test_page_loaders_refuse_a_shared_key(app):
+    """D: two loaders with one key are a programming error, said at once."""
+    from jishi.loaders import run
+    from jishi.models import Sku
+
+    q = select(Sku)
+    with pytest.raises(ValueError, match="share a key"):
+        run([PageLoader("x", q), PageLoader("x", q)])
 
 
 @plugin(HideSeller())

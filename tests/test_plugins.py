@@ -295,6 +295,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "periodic_jobs",
         "permissions",
         "product_filters",
+        "product_page_loaders",
         "purchase_blockers",
         "seller_profiles",
         "seller_scope",

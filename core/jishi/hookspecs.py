@@ -330,6 +330,25 @@ class PeriodicJob:
     every_seconds: int = 60
 
 
+@dataclass(frozen=True)
+class PageLoader:
+    """Rows a page needs, read together with every other loader of the page
+    in ONE statement (see ``product_page_loaders``).
+
+    ``key`` names the rows in the page's ``loaded`` mapping; prefix it with
+    your plugin's name (``"flashsale.activity"``). ``query`` is a SELECT:
+    of one model (``select(Activity).where(...)``: the rows come back as
+    clean instances of it, as if loaded by the session; relationships are
+    not loaded, set them from another loader's rows) or of labelled columns
+    (the rows come back as dicts by label). Order and LIMIT it as you would
+    run it; it may use other loaders' queries as subqueries (their WHERE and
+    LIMIT included), never the rows of another loader.
+    """
+
+    key: str
+    query: Any
+
+
 # ---------------------------------------------------------------------------
 # App extension
 # ---------------------------------------------------------------------------
@@ -654,6 +673,38 @@ def purchase_blockers(product: Product, user: User | None) -> Sequence[Problem] 
             if service.preorders_closed(product.id):
                 return [Problem("preorder_closed", _("Pre-orders are closed."))]
             return None
+    """
+
+
+@hookspec
+def product_page_loaders(product: Product, user: User | None) -> Sequence[PageLoader] | None:
+    """The rows the plugin's product page slots need, as queries the kernel
+    runs together with every plugin's (and its own images, parameters, specs
+    and tags) in ONE statement, so that the product page costs the same
+    statements whatever plugins are enabled.
+
+    The rows reach ``template_slot`` as ``context["loaded"]``, a mapping
+    ``key -> list of rows`` (``loaded.first(key)``: the first row or None)
+    holding every loader's key, also where no row matched. A slot rendered
+    without ``loaded`` (another page, a theme) reads for itself.
+    :param product: the ``Product`` (its category and SKUs loaded).
+    :param user: the signed-in buyer, or None.
+    :returns: a list of :class:`PageLoader` (or None). All collected.
+    Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def product_page_loaders(product, user):
+            badge = select(Badge).where(Badge.product_id == product.id).limit(1)
+            return [PageLoader("badges.badge", badge)]
+
+        @hookimpl
+        def template_slot(slot, context):
+            if slot != "product_detail_after_price" or "loaded" not in context:
+                return None
+            badge = context["loaded"].first("badges.badge")
+            return Markup(render_template("badges/badge.html", badge=badge)) if badge else None
     """
 
 

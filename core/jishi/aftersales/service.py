@@ -12,7 +12,8 @@ placement: each line's ``pay_amount`` and each :class:`OrderAllocation`
 share. ``q`` of ``Q`` units give back ``floor(pay_amount * q / Q)`` and
 reverse ``floor(share * q / Q)`` of every allocation; the units that finish a
 line take the remainder instead, so every refund of a line sums exactly to
-its paid amount and every reversal to its recorded share. The line's
+its paid amount and every reversal to its recorded share; the refunded units
+leave their products' ``sales`` (one UPDATE). The line's
 ``refunded_quantity`` moves by a conditional UPDATE, so two concurrent
 executions can never refund the same units twice.
 """
@@ -33,6 +34,7 @@ from jishi.aftersales.models import (
     RefundNote,
     RefundReversal,
 )
+from jishi.catalog import service as catalog
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
 from jishi.i18n import N_
@@ -303,6 +305,7 @@ def _execute(refund: Refund, actor=None) -> None:
         allocations.setdefault(alloc.order_line_id, []).append(alloc)
     hook = _hook()
     total = 0
+    units_back: dict[int, int] = {}
     for rl in refund.lines:
         line = lines[rl.order_line_id]
         db.session.refresh(line)
@@ -338,6 +341,8 @@ def _execute(refund: Refund, actor=None) -> None:
         db.session.refresh(line)
         rl.amount = amount
         total += amount
+        if line.product_id is not None:
+            units_back[line.product_id] = units_back.get(line.product_id, 0) + rl.quantity
         for alloc in allocations.get(line.id, []):
             share = alloc.amount - alloc.reversed_amount if final else alloc.amount * rl.quantity // line.quantity
             if share <= 0:
@@ -351,6 +356,7 @@ def _execute(refund: Refund, actor=None) -> None:
             db.session.add(RefundReversal(refund_line_id=rl.id, allocation_id=alloc.id, amount=share))
         if was_unshipped and refund.kind == KIND_REFUND:
             hook.release_stock(order_line=line, quantity=rl.quantity, reason="closed")
+    catalog.uncount_sales(units_back)  # 已售: the refunded units are not sold
     everything = all(line.refunded_quantity == line.quantity for line in lines.values())
     if everything and was_unshipped:
         total += order.delivery_fee

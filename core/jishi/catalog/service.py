@@ -12,7 +12,14 @@ category and tags (joined), its SKUs (``selectinload``), and one ``UNION
 ALL`` reading images, parameters and specs together (:func:`_load_small_lists`),
 whose rows are merged into the session as clean persistent objects and set as
 the loaded collections. The API then answers ``GET /products/<id>`` in four
-statements including the bearer-token lookup.
+statements including the bearer-token lookup. The storefront's product page
+(:func:`product_page`) reads the product with its SKUs joined, then its
+images, parameters, specs and tags in ONE statement together with every
+plugin's ``product_page_loaders`` (:mod:`jishi.loaders`).
+
+``Product.sales`` (已售) moves only with payments and refunds:
+:func:`count_sales` when a payment is marked paid, :func:`uncount_sales`
+when a refund is executed.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from sqlalchemy import (
     Integer,
     Text,
     bindparam,
+    case,
     cast,
     delete,
     exists,
@@ -93,6 +101,50 @@ LISTING_COLUMNS = (
     Product.is_virtual,
     Product.on_shelf,
 )
+
+
+def count_sales(order_ids: Sequence[int]) -> None:
+    """Add the units of the lines of ``order_ids`` (orders just paid) to
+    their products' ``sales`` (已售, the "sales" sort): ONE UPDATE for every
+    product of them, the units summed by a correlated subquery (no read
+    first), in the caller's transaction. The caller makes it happen once per
+    order (the payment's conditional UPDATE); ``updated_at`` is kept, a sale
+    is no edit."""
+    from jishi.orders.models import OrderLine
+
+    ids = sorted(set(order_ids))
+    if not ids:
+        return
+    sold = (
+        select(func.coalesce(func.sum(OrderLine.quantity), 0))
+        .where(OrderLine.product_id == Product.id, OrderLine.order_id.in_(ids))
+        .scalar_subquery()
+    )
+    of_orders = select(OrderLine.product_id).where(OrderLine.order_id.in_(ids))
+    db.session.execute(
+        update(Product)
+        .where(Product.id.in_(of_orders))
+        .values(sales=Product.sales + sold, updated_at=Product.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def uncount_sales(units: dict[int, int]) -> None:
+    """Take refunded units back from ``sales``: ``units`` is product id ->
+    units; ONE UPDATE, never below 0, in the caller's transaction."""
+    units = {pid: n for pid, n in units.items() if pid is not None and n > 0}
+    if not units:
+        return
+    back = case(units, value=Product.id, else_=0)
+    db.session.execute(
+        update(Product)
+        .where(Product.id.in_(sorted(units)))
+        .values(
+            sales=case((Product.sales > back, Product.sales - back), else_=0),
+            updated_at=Product.updated_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _sort_key(product: Product, sort: str) -> list:
@@ -437,6 +489,48 @@ def get_product(product_id: int, *, visible_only: bool = True) -> Product | None
     if product is not None:
         _load_small_lists([product])
     return product
+
+
+def product_page(product_id: int, *, visible_only: bool = True, user=None):
+    """The storefront product page's product and what its slots need, in
+    two statements: the product with its category and SKUs (joined), then
+    ONE statement running every :class:`~jishi.hookspecs.PageLoader` (the
+    kernel's images, parameters, specs and tags, and each plugin's
+    ``product_page_loaders``) together (:func:`jishi.loaders.run`).
+    Returns ``(product, loaded)``; ``(None, None)`` when missing or
+    (``visible_only``) off shelf."""
+    from jishi.hookspecs import PageLoader
+    from jishi.loaders import run
+
+    stmt = (
+        select(Product).options(joinedload(Product.category), joinedload(Product.skus)).where(Product.id == product_id)
+    )
+    if visible_only:
+        stmt = _visible(stmt.where(Product.on_shelf.is_(True)), "detail")
+    product = db.session.execute(stmt).unique().scalar_one_or_none()
+    if product is None:
+        return None, None
+    pid = product.id
+    own = [
+        PageLoader("images", select(ProductImage).where(ProductImage.product_id == pid)),
+        PageLoader("params", select(ProductParam).where(ProductParam.product_id == pid)),
+        PageLoader("specs", select(ProductSpec).where(ProductSpec.product_id == pid)),
+        PageLoader(
+            "tags",
+            select(Tag).join(product_tags, product_tags.c.tag_id == Tag.id).where(product_tags.c.product_id == pid),
+        ),
+    ]
+    theirs = [
+        ld
+        for found in current_app.extensions["jishi"].hook.product_page_loaders(product=product, user=user)
+        for ld in found or ()
+    ]
+    loaded = run(own + theirs)
+    for key in ("images", "params", "specs"):
+        rows = loaded.pop(key)
+        set_committed_value(product, key, sorted(rows, key=lambda o: (o.sort, o.id)))
+    set_committed_value(product, "tags", sorted(loaded.pop("tags"), key=lambda t: t.id))
+    return product, loaded
 
 
 # --- Categories and tags ---------------------------------------------------

@@ -108,6 +108,7 @@ def transition(
     actor_kind: str = "system",
     note: str = "",
     set_paid_at: bool = True,
+    set_columns: dict[str, Any] | None = None,
     **signal_kwargs,
 ) -> None:
     """Move ``order`` by transition ``name``, record history, queue the signal.
@@ -115,13 +116,15 @@ def transition(
     The status change is a conditional UPDATE (``WHERE status = <current>``)
     so two concurrent moves of one order cannot both win. The caller commits
     with :func:`jishi.db.commit`, which sends the signal after commit.
+    ``set_columns``: more columns of the order that UPDATE writes (say the
+    payment method on "pay"), instead of a flush of their own.
     Raises :class:`TransitionError` when not allowed.
     """
     t = TRANSITIONS[name]
     if order.status not in t.source or actor_kind not in t.actors:
         raise TransitionError(order, name)
     now = utcnow()
-    values: dict[str, Any] = {"status": t.target}
+    values: dict[str, Any] = {**(set_columns or {}), "status": t.target}
     stamp = _TIMESTAMP.get(t.target)
     if stamp and (t.target != PAID or set_paid_at):
         values[stamp] = now

@@ -3,7 +3,9 @@
 :func:`handle_notification` is idempotent: a notification is recorded under
 its unique ``notify_id`` in the same transaction that marks the payment paid,
 and the payment moves by a conditional UPDATE (``WHERE status='pending'``),
-so duplicates, replays and concurrent deliveries change state once. A payment
+so duplicates, replays and concurrent deliveries change state once; the
+units of the orders it pays are added to their products' ``sales`` in that
+transaction, in one UPDATE (:func:`jishi.catalog.service.count_sales`). A payment
 that arrives after its order was closed (timeout) is refunded at once.
 """
 
@@ -16,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from jishi import signals
+from jishi.catalog import service as catalog
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import PaymentStart, Problem
@@ -72,12 +75,22 @@ def start_cod(payment: PaymentOrder) -> PaymentStart:
     if not won:
         rollback()
         raise PaymentError(_("This payment is no longer pending."), field="payment", status=409)
+    paid = []
     for order in payment.orders:
         if order.status == state.PENDING:
-            order.payment_method = "cod"
             state.transition(
-                order, "pay", actor_kind="system", note=N_("cash on delivery"), set_paid_at=False, payment=payment
+                order,
+                "pay",
+                actor_kind="system",
+                note=N_("cash on delivery"),
+                set_paid_at=False,
+                set_columns={"payment_method": "cod"},
+                payment=payment,
             )
+            paid.append(order.id)
+    # Sold once the order is confirmed for shipping, as a paid one; a
+    # refused delivery is refunded through after-sales, which takes it back.
+    catalog.count_sales(paid)
     commit()
     return PaymentStart(offline=True)
 
@@ -158,10 +171,20 @@ def handle_notification(gateway: str, params: dict) -> str:
     ).rowcount
     if won:
         record.result = "paid"
+        paid = []
         for order in db.session.execute(select(Order).where(Order.payment_id == payment.id)).scalars():
             if order.status == state.PENDING:
-                order.payment_method = "sandbox"
-                state.transition(order, "pay", actor_kind="system", note=f"sandbox {trade_no}", payment=payment)
+                state.transition(
+                    order,
+                    "pay",
+                    actor_kind="system",
+                    note=f"sandbox {trade_no}",
+                    set_columns={"payment_method": "sandbox"},
+                    payment=payment,
+                )
+                paid.append(order.id)
+        # 已售: once, as the payment moved once (a replay never gets here).
+        catalog.count_sales(paid)
         signals.queue(signals.payment_succeeded, payment)
     else:
         db.session.refresh(payment)

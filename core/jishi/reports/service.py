@@ -190,8 +190,9 @@ def top_products(start=None, end=None, limit: int = 10, seller_id: int | None = 
     ]
 
 
-def record_visit(kind: str = "site", ref_id: int = 0, *, commit: bool = True) -> None:
-    """Count one visit for today (an atomic upsert on ``page_visits``)."""
+def record_visit(kind: str = "site", ref_id: int = 0, *, commit: bool = True, also=()) -> None:
+    """Count one visit for today (an atomic upsert on ``page_visits``);
+    ``also``: more ``(kind, ref_id)`` counted in the same statement."""
     from jishi.db import fresh_write
 
     fresh_write()  # on SQLite a GET's read transaction must not upgrade to a write
@@ -199,7 +200,8 @@ def record_visit(kind: str = "site", ref_id: int = 0, *, commit: bool = True) ->
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(PageVisit).values(day=day, kind=kind[:20], ref_id=int(ref_id or 0), count=1)
+    keys = list(dict.fromkeys((k[:20], int(r or 0)) for k, r in ((kind, ref_id), *also)))
+    stmt = insert(PageVisit).values([{"day": day, "kind": k, "ref_id": r, "count": 1} for k, r in keys])
     stmt = stmt.on_conflict_do_update(
         index_elements=[PageVisit.day, PageVisit.kind, PageVisit.ref_id], set_={"count": PageVisit.count + 1}
     )

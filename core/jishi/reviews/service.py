@@ -162,6 +162,25 @@ def product_rating(product_id: int) -> tuple[int, int]:
     return (total * 10 * 2 + count) // (2 * count), count
 
 
+def product_reviews_rated(product_id: int, *, limit: int = 10) -> tuple[list[Review], tuple[int, int]]:
+    """The newest ``limit`` visible reviews of a product and its
+    :func:`product_rating`, in ONE statement (the count and the sum are
+    window aggregates over every visible review, computed before LIMIT)."""
+    count = func.count(Review.id).over()
+    total = func.sum(Review.rating).over()
+    q = (
+        select(Review, count, total)
+        .where(Review.product_id == product_id, *_visible())
+        .order_by(Review.id.desc())
+        .limit(limit)
+    )
+    rows = db.session.execute(q).all()
+    if not rows:
+        return [], (0, 0)
+    n, t = int(rows[0][1] or 0), int(rows[0][2] or 0)
+    return [r[0] for r in rows], ((t * 10 * 2 + n) // (2 * n), n)
+
+
 def list_reviews(
     *,
     visible: bool | None = None,

@@ -95,11 +95,18 @@ def record_visit(kind: str, ref_id: int = 0) -> None:
     """Count a storefront page view for the reports (K16): one "site" visit
     (the funnel's first step) plus the page's own kind for pages about one
     thing (a product, a category)."""
+    from jishi.db import db
     from jishi.reports import service as reports
 
-    reports.record_visit("site", commit=not ref_id)
-    if ref_id:
-        reports.record_visit(kind, ref_id)
+    # One statement for both counters; what the page loaded stays loaded
+    # (only page_visits is written, so nothing is stale after the commit).
+    session = db.session()
+    old = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        reports.record_visit("site", also=((kind, ref_id),) if ref_id else ())
+    finally:
+        session.expire_on_commit = old
 
 
 @bp.app_context_processor

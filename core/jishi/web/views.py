@@ -120,18 +120,20 @@ def search():
 
 @bp.get("/product/<int:product_id>")
 def product(product_id: int):
-    catalog = _catalog()
-    product = catalog.get_product(product_id, visible_only=not getattr(current_user, "is_platform", False))
+    """The product page, in at most six statements whatever plugins are
+    enabled: the product with its category and SKUs; one statement for its
+    images, parameters, specs, tags and every plugin's ``product_page_loaders``;
+    the reviews with the rating; the visit counters; the settings; and the
+    signed-in user, if any (``tests/plugins/test_product_page_queries.py``)."""
+    from jishi.reviews import service as reviews_service
+
+    user = current_user if getattr(current_user, "is_authenticated", False) else None
+    product, loaded = _catalog().product_page(
+        product_id, visible_only=not getattr(current_user, "is_platform", False), user=user
+    )
     if product is None:
         abort(404)
-    reviews, rating = [], (0, 0)
-    try:
-        from jishi.reviews import service as reviews_service
-    except ImportError:  # pragma: no cover - before the reviews module lands
-        reviews_service = None
-    if reviews_service is not None:
-        reviews, _next = reviews_service.product_reviews(product.id, limit=10)
-        rating = reviews_service.product_rating(product.id)
+    reviews, rating = reviews_service.product_reviews_rated(product.id, limit=10)
     skus = [s for s in product.skus if s.is_active]
     wanted = request.args.get("sku", type=int)
     selected = (
@@ -163,6 +165,7 @@ def product(product_id: int):
         rating_count=rating[1],
         is_member=is_member,
         sku_data=sku_data,
+        loaded=loaded,
     )
 
 

@@ -28,6 +28,13 @@ def api_blueprints():
 
 
 @hookimpl
+def product_page_loaders(product, user):
+    from jishi_coupons.service import page_loaders
+
+    return page_loaders(product, user)
+
+
+@hookimpl
 def template_slot(slot, context):
     from jishi_coupons.views import render_slot
 

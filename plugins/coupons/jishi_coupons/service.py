@@ -278,11 +278,7 @@ def _seller_is(column, seller_id):
 # --- Claiming ---------------------------------------------------------------
 
 
-def claimable(now: datetime | None = None, *, seller_id=..., product=None, limit: int = 100) -> list[CouponTemplate]:
-    """Templates a buyer may claim now (the claim centre; a product's or a
-    shop's). ``seller_id``: only that seller's (None: the platform's).
-    ``product``: those covering the product."""
-    now = now or utcnow()
+def _claimable_query(now: datetime, seller_id=..., product=None):
     q = select(CouponTemplate).where(
         CouponTemplate.status == ACTIVE,
         CouponTemplate.starts_at <= now,
@@ -293,13 +289,56 @@ def claimable(now: datetime | None = None, *, seller_id=..., product=None, limit
         q = q.where(_seller_is(CouponTemplate.seller_id, seller_id))
     if product is not None:
         q = q.where(or_(CouponTemplate.seller_id.is_(None), CouponTemplate.seller_id == product.seller_id))
-    rows = list(db.session.scalars(q.order_by(CouponTemplate.id).limit(500)))
-    if product is not None:
-        from jishi_coupons.rules import LineFacts, covers
+    return q.order_by(CouponTemplate.id).limit(500)
 
-        facts = LineFacts("p", product.seller_id, product.id, _category_path(product.category_id))
-        rows = [t for t in rows if covers(t.seller_id, t.scope, t.scope_ids, facts)]
+
+def _covering(rows, product, category_path: str | None = None) -> list:
+    from jishi_coupons.rules import LineFacts, covers
+
+    path = _category_path(product.category_id) if category_path is None else category_path
+    facts = LineFacts("p", product.seller_id, product.id, path)
+    return [t for t in rows if covers(t.seller_id, t.scope, t.scope_ids, facts)]
+
+
+def claimable(now: datetime | None = None, *, seller_id=..., product=None, limit: int = 100) -> list[CouponTemplate]:
+    """Templates a buyer may claim now (the claim centre; a product's or a
+    shop's). ``seller_id``: only that seller's (None: the platform's).
+    ``product``: those covering the product."""
+    now = now or utcnow()
+    rows = list(db.session.scalars(_claimable_query(now, seller_id, product)))
+    if product is not None:
+        rows = _covering(rows, product)
     return rows[:limit]
+
+
+def page_loaders(product, user, now: datetime | None = None) -> list:
+    """The product page's reads (``product_page_loaders``): the templates
+    that may cover the product and, for a signed-in buyer, how many of each
+    they hold, run with the page's other loaders."""
+    from jishi.hookspecs import PageLoader
+
+    now = now or utcnow()
+    candidates = _claimable_query(now, product=product)
+    loaders = [PageLoader("coupons.templates", candidates)]
+    if user is not None:
+        ids = select(candidates.subquery().c.id)
+        mine = (
+            select(UserCoupon.template_id.label("template_id"), func.count().label("n"))
+            .where(UserCoupon.user_id == user.id, UserCoupon.template_id.in_(ids))
+            .group_by(UserCoupon.template_id)
+        )
+        loaders.append(PageLoader("coupons.mine", mine))
+    return loaders
+
+
+def page_claimable(product, loaded, limit: int = 5) -> tuple[list, dict[int, int]]:
+    """What :func:`page_loaders` read: the product's claimable templates
+    (at most ``limit``) and the buyer's counts of them."""
+    category = product.category
+    path = (category.path or f"/{category.id}/") if category is not None else ""
+    rows = _covering(loaded["coupons.templates"], product, path)[:limit]
+    mine = {r["template_id"]: r["n"] for r in loaded.get("coupons.mine", ())}
+    return rows, mine
 
 
 def _category_path(category_id: int | None) -> str:

@@ -86,17 +86,15 @@ def render_slot(slot: str, context: dict):
         product = context.get("product")
         if product is None:
             return None
-        rows = service.claimable(product=product, limit=5)
+        loaded = context.get("loaded")
+        if loaded is not None and "coupons.templates" in loaded:  # read with the page (product_page_loaders)
+            rows, mine = service.page_claimable(product, loaded)
+        else:
+            rows = service.claimable(product=product, limit=5)
+            mine = service.claimed_counts(current_user, [t.id for t in rows]) if rows else {}
         if not rows:
             return None
-        return Markup(
-            render_template(
-                "coupons/_claim_box.html",
-                templates=rows,
-                next=request.path,
-                mine=service.claimed_counts(current_user, [t.id for t in rows]),
-            )
-        )
+        return Markup(render_template("coupons/_claim_box.html", templates=rows, next=request.path, mine=mine))
     if slot == "multistore_shop_top":
         merchant = context.get("merchant")
         if merchant is None:

@@ -15,6 +15,7 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
 - ``release_stock``     flash lines give their units back exactly once
 - ``periodic_jobs``     ``flashsale_close_unpaid`` (30 s), ``flashsale_reconcile`` (30 s)
 - ``template_slot``     ``product_detail_after_price``: price, stock left, countdown
+- ``product_page_loaders`` the slot's activity and flash SKUs, read with the page
 - ``app_ready``         the sold-out answer first among ``before_request`` functions
 - ``blueprints`` / ``api_blueprints`` / ``console_menu_items``
 - ``demo_data``
@@ -116,6 +117,11 @@ def storefront_links():
     from jishi.i18n import gettext as _
 
     return [StorefrontLink(_("Flash sale"), "flashsale.listing", icon="⚡", sort=10)]
+
+
+@hookimpl
+def product_page_loaders(product):
+    return service.page_loaders(product.id)
 
 
 @hookimpl

@@ -150,11 +150,10 @@ def running_flash_many(sku_ids, user_id: int | None = None, at: datetime | None 
     return {sku_id: row for sku_id, row in found.items() if row is not None}
 
 
-def current_for_product(product_id: int, at: datetime | None = None, horizon_days: int = 7) -> Activity | None:
-    """The product's running activity, else its next one starting within
-    ``horizon_days`` (for a countdown to the start)."""
+def current_query(product_id: int, at: datetime | None = None, horizon_days: int = 7):
+    """The SELECT of :func:`current_for_product` (also a page loader's)."""
     at = at or now()
-    return db.session.execute(
+    return (
         select(Activity)
         .where(
             Activity.product_id == product_id,
@@ -164,7 +163,23 @@ def current_for_product(product_id: int, at: datetime | None = None, horizon_day
         )
         .order_by(Activity.starts_at, Activity.id)
         .limit(1)
-    ).scalar_one_or_none()
+    )
+
+
+def current_for_product(product_id: int, at: datetime | None = None, horizon_days: int = 7) -> Activity | None:
+    """The product's running activity, else its next one starting within
+    ``horizon_days`` (for a countdown to the start)."""
+    return db.session.execute(current_query(product_id, at, horizon_days)).scalar_one_or_none()
+
+
+def page_loaders(product_id: int, at: datetime | None = None) -> list:
+    """The product page's reads (``product_page_loaders``): the current
+    activity and its flash SKUs, run with the page's other loaders."""
+    from jishi.hookspecs import PageLoader
+
+    current = current_query(product_id, at).subquery()
+    skus = select(FlashSku).where(FlashSku.activity_id.in_(select(current.c.id))).order_by(FlashSku.id)
+    return [PageLoader("flashsale.activity", current_query(product_id, at)), PageLoader("flashsale.skus", skus)]
 
 
 def listing(at: datetime | None = None, limit: int = 100) -> list[Activity]:

@@ -27,6 +27,7 @@ from jishi.i18n import gettext as _
 from jishi.money import fen_to_yuan_str
 from jishi.sellers import seller_page
 from markupsafe import Markup
+from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi_flashsale import gate, service
 from jishi_flashsale.models import Activity
@@ -65,7 +66,13 @@ def slot(name: str, context: dict):
     if product is None:
         return None
     at = utcnow()
-    activity = service.current_for_product(product.id, at)
+    loaded = context.get("loaded")
+    if loaded is not None and "flashsale.activity" in loaded:  # read with the page (product_page_loaders)
+        activity = loaded.first("flashsale.activity")
+        if activity is not None:
+            set_committed_value(activity, "skus", loaded["flashsale.skus"])
+    else:
+        activity = service.current_for_product(product.id, at)
     if activity is None:
         return None
     offers = _offers(activity, product)

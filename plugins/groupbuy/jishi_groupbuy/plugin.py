@@ -10,6 +10,7 @@ Hooks implemented (see ``docs/plugins/groupbuy.md``):
   ship / hand_over / force_complete are refused until the group succeeds
 - ``periodic_jobs``     ``groupbuy_expire_groups`` (fail, cancel, refund)
 - ``template_slot``     the product page box, the order page's group link
+- ``product_page_loaders`` the box's activity, SKUs and open groups, read with the page
 - ``order_notices``     "waiting for the group" on a member's order
 - ``blueprints`` / ``api_blueprints`` / ``console_menu_items``
 - ``demo_data`` / ``demo_orders``
@@ -47,6 +48,11 @@ def console_menu_items(console, principal):
 
     # a seller page: in the console of the user's seller scope
     return [MenuItem(_("Group buys"), "groupbuy.activities", console=console, sort=60, permission="marketing")]
+
+
+@hookimpl
+def product_page_loaders(product):
+    return service.page_loaders(product.id)
 
 
 @hookimpl

@@ -141,9 +141,10 @@ def is_running(activity: Activity, at: datetime | None = None) -> bool:
     return activity.enabled and activity.starts_at <= at < activity.ends_at
 
 
-def running_activity(product_id: int, at: datetime | None = None) -> Activity | None:
+def running_query(product_id: int, at: datetime | None = None):
+    """The SELECT of :func:`running_activity` (also a page loader's)."""
     at = at or now()
-    return db.session.execute(
+    return (
         select(Activity)
         .where(
             Activity.product_id == product_id,
@@ -153,7 +154,28 @@ def running_activity(product_id: int, at: datetime | None = None) -> Activity | 
         )
         .order_by(Activity.id)
         .limit(1)
-    ).scalar_one_or_none()
+    )
+
+
+def running_activity(product_id: int, at: datetime | None = None) -> Activity | None:
+    return db.session.execute(running_query(product_id, at)).scalar_one_or_none()
+
+
+def page_loaders(product_id: int, at: datetime | None = None) -> list:
+    """The product page's reads (``product_page_loaders``): the running
+    activity, its SKUs and its first open groups, run with the page's other
+    loaders."""
+    from jishi.hookspecs import PageLoader
+
+    at = at or now()
+    running = select(running_query(product_id, at).subquery().c.id)
+    return [
+        PageLoader("groupbuy.activity", running_query(product_id, at)),
+        PageLoader(
+            "groupbuy.skus", select(ActivitySku).where(ActivitySku.activity_id.in_(running)).order_by(ActivitySku.id)
+        ),
+        PageLoader("groupbuy.groups", open_groups_query(running, 5, at)),
+    ]
 
 
 def _product(product_id):
@@ -641,21 +663,27 @@ def expire_groups(at: datetime | None = None) -> str:
 # -- reading -----------------------------------------------------------------------
 
 
-def open_groups(activity_id: int, limit: int = 10, at: datetime | None = None) -> list[Group]:
+def open_groups_query(activity_id, limit: int = 10, at: datetime | None = None):
+    """The SELECT of :func:`open_groups`; ``activity_id`` an id or a subquery of one."""
     at = at or now()
-    return list(
-        db.session.execute(
-            select(Group)
-            .where(
-                Group.activity_id == activity_id,
-                Group.state == FORMING,
-                Group.expires_at > at,
-                Group.seats < Group.size,
-            )
-            .order_by(Group.expires_at)
-            .limit(limit)
-        ).scalars()
+    of_activity = (
+        Group.activity_id.in_(activity_id) if not isinstance(activity_id, int) else Group.activity_id == activity_id
     )
+    return (
+        select(Group)
+        .where(
+            of_activity,
+            Group.state == FORMING,
+            Group.expires_at > at,
+            Group.seats < Group.size,
+        )
+        .order_by(Group.expires_at, Group.id)
+        .limit(limit)
+    )
+
+
+def open_groups(activity_id: int, limit: int = 10, at: datetime | None = None) -> list[Group]:
+    return list(db.session.execute(open_groups_query(activity_id, limit, at)).scalars())
 
 
 def group_by_token(token: str) -> Group | None:

@@ -24,6 +24,7 @@ from jishi.i18n import gettext as _
 from jishi.money import fen_to_yuan_str
 from jishi.sellers import seller_page
 from markupsafe import Markup
+from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi_groupbuy import service
 from jishi_groupbuy.models import Activity, Group
@@ -46,14 +47,23 @@ def slot(name: str, context: dict):
         product = context.get("product")
         if product is None:
             return None
-        activity = service.running_activity(product.id)
+        loaded = context.get("loaded")
+        if loaded is not None and "groupbuy.activity" in loaded:  # read with the page (product_page_loaders)
+            activity = loaded.first("groupbuy.activity")
+            if activity is not None:
+                set_committed_value(activity, "skus", loaded["groupbuy.skus"])
+            groups = loaded["groupbuy.groups"]
+        else:
+            activity = service.running_activity(product.id)
+            groups = None
         if activity is None:
             return None
         skus = {s.id: s for s in product.skus if s.is_active}
         prices = [(skus[a.sku_id], a.group_price) for a in activity.skus if a.sku_id in skus]
         if not prices:
             return None
-        groups = service.open_groups(activity.id, limit=5)
+        if groups is None:
+            groups = service.open_groups(activity.id, limit=5)
         return Markup(
             render_template(
                 "groupbuy/_product_box.html", activity=activity, prices=prices, groups=groups, product=product

@@ -100,6 +100,34 @@ def shop_url(merchant_id: int) -> str:
 # --- Kernel hooks: what buyers see --------------------------------------------
 
 
+_PROFILE = ("name", "logo", "status", "review_status", "deleted_at")
+
+
+def _held_merchants(ids) -> dict[int, Merchant]:
+    """The merchants of ``ids`` this request's session already holds loaded
+    (the product page's loader read them): no statement for those."""
+    from sqlalchemy import inspect
+    from sqlalchemy.orm.util import identity_key
+
+    out = {}
+    for mid in ids:
+        m = db.session.identity_map.get(identity_key(Merchant, mid))
+        if m is not None and not (inspect(m).unloaded & {"id", *_PROFILE}):
+            out[mid] = m
+    return out
+
+
+@hookimpl
+def product_page_loaders(product):
+    """The product's merchant, read with the page: ``seller_profiles`` and
+    ``purchase_blockers`` then find it in the session (no statement)."""
+    from jishi.hookspecs import PageLoader
+
+    if product.seller_id is None:
+        return None
+    return [PageLoader("multistore.merchant", select(Merchant).where(Merchant.id == product.seller_id))]
+
+
 @hookimpl
 def storefront_links():
     """店铺街 from the home page, header and tab bar."""
@@ -110,12 +138,16 @@ def storefront_links():
 
 @hookimpl
 def seller_profiles(seller_ids):
-    """One query for all ``seller_ids`` (MS5, MS8)."""
-    rows = db.session.execute(
-        select(
-            Merchant.id, Merchant.name, Merchant.logo, Merchant.status, Merchant.review_status, Merchant.deleted_at
-        ).where(Merchant.id.in_(list(seller_ids)))
-    ).all()
+    """One query for all ``seller_ids`` not already loaded (MS5, MS8)."""
+    held = _held_merchants(seller_ids)
+    rows = [(m.id, *(getattr(m, k) for k in _PROFILE)) for m in held.values()]
+    rest = [i for i in seller_ids if i not in held]
+    if rest:
+        rows += db.session.execute(
+            select(
+                Merchant.id, Merchant.name, Merchant.logo, Merchant.status, Merchant.review_status, Merchant.deleted_at
+            ).where(Merchant.id.in_(rest))
+        ).all()
     labels = status_labels()
     out: dict[int, SellerProfile] = {}
     for mid, name, logo, status, review, deleted_at in rows:

@@ -154,12 +154,23 @@ def product_filters(context):
 
 
 @hookimpl
+def product_page_loaders(product):
+    """The product's review state, read with the page (``purchase_blockers``
+    then finds it in the session)."""
+    from jishi.hookspecs import PageLoader
+
+    if product.seller_id is None:
+        return None
+    return [PageLoader("multistore.product_state", select(ProductState).where(ProductState.product_id == product.id))]
+
+
+@hookimpl
 def purchase_blockers(product, user):
     if getattr(product, "seller_id", None) is None:
         return None
-    status = db.session.execute(
-        select(ProductState.review_status).where(ProductState.product_id == product.id)
-    ).scalar()
+    # by primary key: found in the session when the product page's loader read it
+    state = db.session.get(ProductState, product.id)
+    status = state.review_status if state is not None else None
     if status is not None and status != REVIEW_APPROVED:
         return [Problem("not_approved", _("This product is not on sale yet."), field="sku_id")]  # 产品未审核
     return None

@@ -1,0 +1,188 @@
+"""Issue 13 D: the storefront product page (HTML) costs at most six SQL
+statements, none repeated, counted per real request (each request in a
+fresh app context, ``jishi.testing.ServedClient``), with no plugin and with
+every first-party plugin enabled and contributing (a running flash sale, a
+group buy with an open group, claimable coupons, a merchant's product); each
+plugin's rows come in the one statement of ``product_page_loaders``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from jishi.catalog.models import ProductImage, ProductParam, ProductSpec, Tag
+from jishi.db import db, utcnow
+from jishi.orders.models import Order, OrderLine, PaymentOrder
+from jishi.testing.principals import sign_in_form
+
+from .coupons import helpers as cp
+from .flashsale import helpers as fs
+from .groupbuy import helpers as gb
+
+ALL = ("multistore", "delivery_express", "pickup", "delivery_local", "coupons", "groupbuy", "flashsale")
+BUDGET = 6
+
+
+def _rich_product(factory, **kw):
+    """Two variants, images, parameters, specs, tags and two reviews."""
+    from jishi.reviews.models import Review
+
+    p = factory.product(
+        name="龙井",
+        skus=[
+            {"price": 1000, "stock": 5, "spec_values": {"规格": "小"}},
+            {"price": 2000, "stock": 0, "spec_values": {"规格": "大"}},
+        ],
+        **kw,
+    )
+    db.session.add_all(
+        [
+            ProductImage(product_id=p.id, url="/static/a.jpg", sort=1),
+            ProductImage(product_id=p.id, url="/static/b.jpg", sort=0),
+            ProductParam(product_id=p.id, name="产地", value="杭州", sort=0),
+            ProductSpec(product_id=p.id, name="规格", values=["小", "大"], sort=0),
+        ]
+    )
+    p.tags.append(Tag(name="明前茶"))
+    db.session.commit()
+    buyer = factory.user(name="评价人")
+    for i, (rating, text) in enumerate(((5, "好茶"), (4, "不错"))):
+        line = _received_line(buyer, p, i)
+        db.session.add(Review(order_line_id=line.id, product_id=p.id, user_id=buyer.id, rating=rating, content=text))
+    db.session.commit()
+    return p
+
+
+def _received_line(buyer, product, n):
+    """A received order line of one unit of ``product`` (written directly: a
+    review needs one, the delivery plugins' checkout is not under test)."""
+    pay = PaymentOrder(number=f"PPQ{n}", user_id=buyer.id, amount=product.price, status="paid")
+    db.session.add(pay)
+    db.session.flush()
+    order = Order(
+        number=f"OPQ{n}",
+        payment_id=pay.id,
+        user_id=buyer.id,
+        seller_id=product.seller_id,
+        status="received",
+        goods_amount=product.price,
+        pay_amount=product.price,
+        received_at=utcnow(),
+    )
+    db.session.add(order)
+    db.session.flush()
+    line = OrderLine(
+        order_id=order.id,
+        product_id=product.id,
+        sku_id=product.skus[0].id,
+        name=product.name,
+        base_price=product.price,
+        unit_price=product.price,
+        quantity=1,
+        goods_amount=product.price,
+        pay_amount=product.price,
+        reviewed=True,
+    )
+    db.session.add(line)
+    db.session.flush()
+    return line
+
+
+def _count(queries, client, url):
+    client.get(url)  # a first request may read what a process caches
+    with queries() as q:
+        resp = client.get(url)
+    assert resp.status_code == 200, resp.status_code
+    return q, resp.get_data(as_text=True)
+
+
+def _assert_budget(q):
+    assert q.count <= BUDGET, "\n".join(s[:200] for s in q.statements)
+    assert not q.duplicates(), q.duplicates()
+
+
+def _kernel_parts(page):
+    for text in ("龙井", "明前茶", "产地", "杭州", "/static/b.jpg", "好茶", "不错", "4.5"):
+        assert text in page, text
+
+
+def test_product_page_without_plugins(app, client, factory, queries):
+    """D/K4: no plugin: the product, its SKUs, images, params, specs, tags,
+    reviews and rating, the visit counters and the settings in five
+    statements (six signed in); the same for a product without any of it."""
+    p = _rich_product(factory)
+    q, page = _count(queries, client, f"/product/{p.id}")
+    _assert_budget(q)
+    assert q.count == 5, q.statements
+    _kernel_parts(page)
+    plain = factory.product(name="白开水")
+    q, _page = _count(queries, client, f"/product/{plain.id}")
+    assert q.count == 5 and not q.duplicates(), q.statements
+    sign_in_form(client, factory.user())
+    q, _page = _count(queries, client, f"/product/{p.id}")
+    _assert_budget(q)
+
+
+@pytest.mark.jishi_plugins(*ALL)
+def test_product_page_with_every_plugin(app, client, factory, queries, ms):
+    """D: every first-party plugin enabled, each with something to show on a
+    merchant's product (a running flash sale, a group buy with an open
+    group, a claimable coupon): still at most six statements, none repeated,
+    for a visitor and for a signed-in buyer holding the coupon; each plugin's
+    rows come in the one loaders statement (no statement of its own)."""
+    merchant = ms.merchant("茶庄")
+    p = _rich_product(factory, seller_id=merchant.id)
+    from jishi_multistore.models import ProductState
+
+    db.session.add(ProductState(product_id=p.id, merchant_id=merchant.id, review_status="approved"))
+    db.session.commit()
+    fs.activity(p, stock=7, price=500)
+    act = gb.activity(p, size=3, price=800)
+    from jishi_groupbuy.models import Group
+
+    starter = factory.user()
+    db.session.add(
+        Group(
+            activity_id=act.id,
+            seller_id=merchant.id,
+            token="opengroup1",
+            leader_id=starter.id,
+            state="forming",
+            size=3,
+            seats=1,
+            paid=1,
+            opened_at=utcnow(),
+            expires_at=utcnow() + timedelta(minutes=30),
+        )
+    )
+    db.session.commit()
+    template = cp.template(name="满10减1", threshold=1000, amount=100)
+    url = f"/product/{p.id}"
+
+    q, page = _count(queries, client, url)
+    _assert_budget(q)
+    assert q.count == 5, q.statements  # as with no plugin
+    _kernel_parts(page)
+    assert "flashsale-box" in page and "groupbuy-box" in page and "满10减1" in page and "茶庄" in page
+    assert "groupbuy/groups/opengroup1" in page  # the open group
+    loaders = [s for s in q.statements if "json_" in s]
+    assert len(loaders) == 1
+    for table in ("flashsale_", "groupbuy_", "coupon_templates"):
+        assert not [s for s in q.statements if table in s and s not in loaders], (table, q.statements)
+
+    buyer = factory.user()
+    cp.give(buyer, template)
+    sign_in_form(client, buyer)
+    q, page = _count(queries, client, url)
+    _assert_budget(q)
+    assert "flashsale-box" in page and "groupbuy-box" in page and "满10减1" in page
+
+
+@pytest.mark.jishi_plugins(*ALL)
+def test_product_page_with_every_plugin_and_nothing_to_show(app, client, factory, queries):
+    """D: every plugin enabled, none with anything for this product of the shop's own."""
+    p = _rich_product(factory)
+    q, page = _count(queries, client, f"/product/{p.id}")
+    _assert_budget(q)
+    _kernel_parts(page)
+    assert "flashsale-box" not in page and "groupbuy-box" not in page
