@@ -246,6 +246,14 @@ class MenuItem:
       tuple of words: any one of them.
     - ``icon``: a short text symbol (an emoji or one character) shown before
       the label; not an image or a CSS class.
+    - ``group``: the menu section it sits in, one of :data:`MENU_GROUPS`
+      (``"products"`` 商品, ``"orders"`` 订单, ``"marketing"`` 营销,
+      ``"finance"`` 财务, ``"merchants"`` 商户, ``"settings"`` 设置); the
+      kernel shows the sections in that order. ``""`` (the default): above
+      every section (the console's home). Another word makes a section of
+      its own, shown after the known ones and titled with the word itself.
+    - ``developer``: a page for developers (e.g. failed event handlers),
+      listed only when the ``JISHI_DEVELOPER_PAGES`` setting is on.
     """
 
     label: str
@@ -254,6 +262,13 @@ class MenuItem:
     icon: str = ""
     sort: int = 100
     permission: str | tuple[str, ...] | None = None
+    group: str = ""
+    developer: bool = False
+
+
+#: The console menu's sections, in the order the kernel shows them
+#: (:attr:`MenuItem.group`).
+MENU_GROUPS: tuple[str, ...] = ("products", "orders", "marketing", "finance", "merchants", "settings")
 
 
 @dataclass(frozen=True)
@@ -418,8 +433,9 @@ def console_menu_items(console: str, principal: User) -> Sequence[MenuItem]:
 
     :param console: which console is being rendered (``"platform"``, ...).
     :param principal: the signed-in user.
-    :returns: a list of :class:`MenuItem`. All collected, filtered, sorted by
-        ``sort``.
+    :returns: a list of :class:`MenuItem`. All collected, filtered, grouped
+        by ``group`` (in the order of :data:`MENU_GROUPS`, unknown groups
+        last) and sorted by ``sort`` within a group.
     Default implementation: the platform console's own sections.
 
     Example::
@@ -428,7 +444,7 @@ def console_menu_items(console: str, principal: User) -> Sequence[MenuItem]:
         def console_menu_items(console, principal):
             if console != "platform":
                 return None
-            return [MenuItem(_("Gifts"), "gifts.index", sort=70, permission="products")]
+            return [MenuItem(_("Gifts"), "gifts.index", sort=70, permission="products", group="marketing")]
     """
 
 

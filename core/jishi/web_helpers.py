@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Flask, current_app, url_for
 from flask_login import current_user
 
@@ -39,11 +41,50 @@ def console_menu(console: str = "platform"):
         for i in (r or [])
     ]
     scope = current_scope("console")
+    developer = bool(current_app.config.get("JISHI_DEVELOPER_PAGES"))
     return [
         item
         for item in sorted(items, key=lambda i: (i.sort, str(i.label)))
-        if menu_item_visible(item, console, current_user, scope)
+        if menu_item_visible(item, console, current_user, scope) and (developer or not item.developer)
     ]
+
+
+@dataclass(frozen=True)
+class MenuGroup:
+    """One section of a console menu: ``key`` ("" for the entries above
+    every section), its title and its entries."""
+
+    key: str
+    label: str
+    items: tuple
+
+
+def menu_group_labels() -> dict[str, str]:
+    from jishi.i18n import gettext as _
+
+    return {
+        "products": _("Products"),
+        "orders": _("Orders"),
+        "marketing": _("Marketing"),
+        "finance": _("Finance"),
+        "merchants": _("Merchants"),
+        "settings": _("Settings"),
+    }
+
+
+def console_menu_groups(console: str = "platform") -> list[MenuGroup]:
+    """:func:`console_menu` in sections: the ungrouped entries first, then
+    :data:`jishi.hookspecs.MENU_GROUPS` in their order, then unknown groups
+    by name; empty sections are left out."""
+    from jishi.hookspecs import MENU_GROUPS
+
+    by_group: dict[str, list] = {}
+    for item in console_menu(console):
+        by_group.setdefault(item.group or "", []).append(item)
+    order = {key: i for i, key in enumerate(("", *MENU_GROUPS))}
+    labels = menu_group_labels()
+    keys = sorted(by_group, key=lambda k: (order.get(k, len(order)), k))
+    return [MenuGroup(k, labels.get(k, k), tuple(by_group[k])) for k in keys]
 
 
 def order_actions(order):
@@ -104,6 +145,7 @@ def install(app: Flask) -> None:
     app.jinja_env.globals.update(
         slot=slot,
         console_menu=console_menu,
+        console_menu_groups=console_menu_groups,
         order_actions=order_actions,
         order_notices=order_notices,
         seller_profile=seller_profile,

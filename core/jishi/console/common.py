@@ -33,3 +33,17 @@ def admin_only(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def developer_page(view):
+    """A page for developers: 404 unless ``JISHI_DEVELOPER_PAGES`` is on."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        from flask import current_app
+
+        if not current_app.config.get("JISHI_DEVELOPER_PAGES"):
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -9,7 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from jishi import settings
 from jishi.accounts.models import ROLES, MemberLevel, User
-from jishi.console.common import admin_only, bp
+from jishi.console.common import admin_only, bp, developer_page
 from jishi.db import db, utcnow
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, parse_yuan
@@ -49,7 +49,11 @@ def dashboard():
     reports = _reports()
     from jishi.models import SignalFailure
 
-    failures = db.session.execute(db.select(db.func.count(SignalFailure.id))).scalar_one()
+    failures = (
+        db.session.execute(db.select(db.func.count(SignalFailure.id))).scalar_one()
+        if current_app.config.get("JISHI_DEVELOPER_PAGES")
+        else 0
+    )
     return render_template(
         "console/dashboard.html",
         today=reports.overview(*_bounds(today, today)),
@@ -114,6 +118,7 @@ def reports_export(fmt: str):
 
 @bp.get("/signal-failures")
 @admin_only
+@developer_page
 def signal_failures():
     """Receivers of domain events that raised (see :mod:`jishi.signals`):
     the event happened, a plugin's reaction to it did not."""
@@ -125,6 +130,7 @@ def signal_failures():
 
 @bp.post("/signal-failures/<int:failure_id>/dismiss")
 @admin_only
+@developer_page
 def signal_failure_dismiss(failure_id: int):
     from jishi.models import SignalFailure
 

@@ -28,15 +28,22 @@ def console_menu_items(console, principal):
         return None
     return [
         MenuItem(str(_l("Dashboard")), "console.dashboard", sort=0),
-        MenuItem(str(_l("Products")), "console.products", sort=10),
-        MenuItem(str(_l("Categories")), "console.categories", sort=20),
-        MenuItem(str(_l("Orders")), "console.orders", sort=30),
-        MenuItem(str(_l("After-sales")), "console.refunds", sort=40),
-        MenuItem(str(_l("Reviews")), "console.reviews", sort=50),
-        MenuItem(str(_l("Users")), "console.users", sort=60, permission="platform_admin"),
-        MenuItem(str(_l("Reports")), "console.reports", sort=70),
-        MenuItem(str(_l("Settings")), "console.settings", sort=90, permission="platform_admin"),
-        MenuItem(str(_l("Failed event handlers")), "console.signal_failures", sort=95, permission="platform_admin"),
+        MenuItem(str(_l("Products")), "console.products", sort=10, group="products"),
+        MenuItem(str(_l("Categories")), "console.categories", sort=20, group="products"),
+        MenuItem(str(_l("Orders")), "console.orders", sort=30, group="orders"),
+        MenuItem(str(_l("After-sales")), "console.refunds", sort=40, group="orders"),
+        MenuItem(str(_l("Reviews")), "console.reviews", sort=50, group="products"),
+        MenuItem(str(_l("Users")), "console.users", sort=60, permission="platform_admin", group="settings"),
+        MenuItem(str(_l("Reports")), "console.reports", sort=70, group="finance"),
+        MenuItem(str(_l("Settings")), "console.settings", sort=90, permission="platform_admin", group="settings"),
+        MenuItem(
+            str(_l("Failed event handlers")),
+            "console.signal_failures",
+            sort=95,
+            permission="platform_admin",
+            group="settings",
+            developer=True,
+        ),
     ]
 
 

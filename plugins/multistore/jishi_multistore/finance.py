@@ -117,15 +117,26 @@ def settings_panels():
 @hookimpl
 def console_menu_items(console, principal):
     return [
-        MenuItem(str(_l("Withdrawals")), "multistore_admin.withdrawals", console="platform", sort=84),  # 提现审批
         MenuItem(
-            str(_l("Settlement overview")), "multistore_admin.settlement", console="platform", sort=85
+            str(_l("Withdrawals")), "multistore_admin.withdrawals", console="platform", sort=84, group="finance"
+        ),  # 提现审批
+        MenuItem(
+            str(_l("Settlement overview")), "multistore_admin.settlement", console="platform", sort=85, group="finance"
         ),  # 资金对账
-        MenuItem(str(_l("Commission")), "multistore_admin.commission", console="platform", sort=86),  # 佣金
         MenuItem(
-            str(_l("Finance / Withdrawals")), "merchant.finance", console="merchant", sort=70, permission="money"
+            str(_l("Commission")), "multistore_admin.commission", console="platform", sort=86, group="finance"
+        ),  # 佣金
+        MenuItem(
+            str(_l("Finance / Withdrawals")),
+            "merchant.finance",
+            console="merchant",
+            sort=70,
+            permission="money",
+            group="finance",
         ),  # 提现
-        MenuItem(str(_l("Data")), "merchant.data", console="merchant", sort=80, permission="data"),  # 数据
+        MenuItem(
+            str(_l("Data")), "merchant.data", console="merchant", sort=80, permission="data", group="finance"
+        ),  # 数据
     ]
 
 

@@ -91,8 +91,12 @@ def settings_panels():
 @hookimpl
 def console_menu_items(console, principal):
     return [
-        MenuItem(_("Applications"), "multistore_admin.applications", console="platform", sort=81),  # 子商户审核
-        MenuItem(_("Onboarding rules"), "multistore_admin.onboarding_rules", console="platform", sort=82),  # 入驻规则
+        MenuItem(
+            _("Applications"), "multistore_admin.applications", console="platform", sort=81, group="merchants"
+        ),  # 子商户审核
+        MenuItem(
+            _("Onboarding rules"), "multistore_admin.onboarding_rules", console="platform", sort=82, group="merchants"
+        ),  # 入驻规则
     ]
 
 

@@ -150,8 +150,12 @@ def order_notices(order, principal):
 @hookimpl
 def console_menu_items(console, principal):
     return [
-        MenuItem(_("Merchant orders"), "multistore_admin.orders", console="platform", sort=33),  # 子商户订单
-        MenuItem(_("Orders"), "merchant.orders", console="merchant", sort=20, permission="orders"),  # 订单
+        MenuItem(
+            _("Merchant orders"), "multistore_admin.orders", console="platform", sort=33, group="orders"
+        ),  # 子商户订单
+        MenuItem(
+            _("Orders"), "merchant.orders", console="merchant", sort=20, permission="orders", group="orders"
+        ),  # 订单
     ]
 
 
