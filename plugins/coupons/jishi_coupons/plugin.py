@@ -40,7 +40,14 @@ def console_menu_items(console, principal):
 
     # a seller page: in the console of the user's seller scope
     return [
-        MenuItem(_l("Coupons"), "coupons_seller.index", console=console, sort=60, permission=("products", "settings"))
+        MenuItem(
+            _l("Coupons"),
+            "coupons_seller.index",
+            console=console,
+            sort=60,
+            permission=("products", "settings"),
+            group="marketing",
+        )
     ]
 
 
