@@ -102,7 +102,7 @@ def console_menu_items(console, principal):
 
 @hookimpl
 def template_slot(slot, context):
-    if slot != "account_links":
+    if slot not in ("account_links", "header_user_nav"):
         return None
     user = context.get("user")
     if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "is_platform", False):
@@ -111,6 +111,8 @@ def template_slot(slot, context):
 
     if membership(user) is not None:
         return Markup('<a href="{}">{}</a>').format(url_for("merchant.dashboard"), _("Merchant console"))
+    if slot == "header_user_nav":  # the header links a merchant's staff to its console only
+        return None
     return Markup('<a href="{}">{}</a>').format(url_for("multistore.apply"), escape(_("Open a shop")))  # 申请开店
 
 
