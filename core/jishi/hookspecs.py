@@ -266,6 +266,26 @@ class MenuItem:
     developer: bool = False
 
 
+@dataclass(frozen=True)
+class TodoItem:
+    """A to-do count on a console's home page (待发货 3, 待审核商户 1...),
+    linking to the page where the work is done.
+
+    ``console`` and ``permission`` mean what they mean on a :class:`MenuItem`
+    (the kernel shows the item only in its console, to users the permission
+    lets in). ``count`` is the number of things waiting (0: shown as done);
+    ``endpoint`` with ``args`` (query or path values) is the page to do them.
+    """
+
+    label: str
+    count: int
+    endpoint: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    console: str = "platform"
+    permission: str | tuple[str, ...] | None = None
+    sort: int = 100
+
+
 #: The console menu's sections, in the order the kernel shows them
 #: (:attr:`MenuItem.group`).
 MENU_GROUPS: tuple[str, ...] = ("products", "orders", "marketing", "finance", "merchants", "settings")
@@ -445,6 +465,35 @@ def console_menu_items(console: str, principal: User) -> Sequence[MenuItem]:
             if console != "platform":
                 return None
             return [MenuItem(_("Gifts"), "gifts.index", sort=70, permission="products", group="marketing")]
+    """
+
+
+@hookspec
+def console_todos(console: str, principal: User) -> Sequence[TodoItem]:
+    """To-do counts for a console's home page: the work waiting (orders to
+    ship, applications to review, withdrawals to pay) with a link to it.
+
+    Count with one query per call (every count in one statement where you
+    can), for the seller the signed-in user acts for
+    (``current_scope("console")``) on a seller console. Declare ``console``
+    and ``permission`` instead of checking the user: the kernel drops items
+    of another console and items the user may not open.
+
+    :param console: the console whose home is rendered (``"platform"``, ...).
+    :param principal: the signed-in user.
+    :returns: a list of :class:`TodoItem`. All collected, filtered, sorted by
+        ``sort``.
+    Default implementation: the platform console's orders to ship and
+    after-sales requests.
+
+    Example::
+
+        @hookimpl
+        def console_todos(console, principal):
+            if console != "platform":
+                return None
+            waiting = db.session.execute(select(func.count(Gift.id)).where(Gift.sent.is_(False))).scalar_one()
+            return [TodoItem(_("Gifts to send"), waiting, "gifts.index", {"sent": "0"}, permission="products")]
     """
 
 

@@ -11,7 +11,8 @@ from jishi.money import format_fen
 
 
 def menu_item_visible(item, console: str, principal, scope) -> bool:
-    """Whether ``item`` (a :class:`~jishi.hookspecs.MenuItem`) shows in
+    """Whether ``item`` (a :class:`~jishi.hookspecs.MenuItem` or
+    :class:`~jishi.hookspecs.TodoItem`) shows in
     ``console`` for ``principal`` acting with seller ``scope``: the item's
     console is this one, and its permission holds (``"platform_admin"``:
     the user is a platform admin; other words: the scope is for this console
@@ -87,6 +88,22 @@ def console_menu_groups(console: str = "platform") -> list[MenuGroup]:
     return [MenuGroup(k, labels.get(k, k), tuple(by_group[k])) for k in keys]
 
 
+def console_todos(console: str = "platform") -> list:
+    """The to-do counts of ``console``'s home (``console_todos`` hook) the
+    signed-in user may see (the rules of :func:`menu_item_visible`), by
+    ``sort`` then label."""
+    from jishi.sellers import current_scope
+
+    hook = current_app.extensions["jishi"].hook
+    items = [i for r in hook.console_todos(console=console, principal=current_user) for i in (r or [])]
+    scope = current_scope("console")
+    return [
+        item
+        for item in sorted(items, key=lambda i: (i.sort, str(i.label)))
+        if menu_item_visible(item, console, current_user, scope)
+    ]
+
+
 def order_actions(order):
     """Extra actions plugins offer on an order page (``order_actions`` hook)."""
     hook = current_app.extensions["jishi"].hook
@@ -146,6 +163,7 @@ def install(app: Flask) -> None:
         slot=slot,
         console_menu=console_menu,
         console_menu_groups=console_menu_groups,
+        console_todos=console_todos,
         order_actions=order_actions,
         order_notices=order_notices,
         seller_profile=seller_profile,

@@ -44,9 +44,8 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 @bp.get("/")
 def dashboard():
-    today = utcnow().date()
-    start, end = _bounds(today - timedelta(days=6), today)
-    reports = _reports()
+    """The platform's home: today's and the last 7 days' figures and the
+    to-do counts (``console_todos``)."""
     from jishi.models import SignalFailure
 
     failures = (
@@ -54,12 +53,7 @@ def dashboard():
         if current_app.config.get("JISHI_DEVELOPER_PAGES")
         else 0
     )
-    return render_template(
-        "console/dashboard.html",
-        today=reports.overview(*_bounds(today, today)),
-        week=reports.overview(start, end),
-        failures=failures,
-    )
+    return render_template("console/dashboard.html", figures=_reports().home_figures(), failures=failures)
 
 
 @bp.get("/reports")

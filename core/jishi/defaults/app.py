@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl
+from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, TodoItem, hookimpl
 from jishi.i18n import lazy_gettext as _l
 
 
@@ -44,6 +44,30 @@ def console_menu_items(console, principal):
             group="settings",
             developer=True,
         ),
+    ]
+
+
+@hookimpl
+def console_todos(console, principal):
+    """The platform's orders to ship (待发货) and after-sales requests (售后), one query."""
+    if console != "platform":
+        return None
+    from sqlalchemy import func, select
+
+    from jishi.aftersales.models import Refund
+    from jishi.db import db
+    from jishi.orders import state
+    from jishi.orders.models import Order
+
+    to_ship, requests = db.session.execute(
+        select(
+            select(func.count(Order.id)).where(Order.status == state.PAID).scalar_subquery(),
+            select(func.count(Refund.id)).where(Refund.status == "requested").scalar_subquery(),
+        )
+    ).one()
+    return [
+        TodoItem(str(_l("To ship")), int(to_ship), "console.orders", {"status": state.PAID}, sort=10),
+        TodoItem(str(_l("After-sales requests")), int(requests), "console.refunds", {"status": "requested"}, sort=40),
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def test_storefront_header_links_merchant_staff_to_their_console(client, factory, ms, login):
-    """C5: a signed-in merchant clerk sees 商家后台 in the header; a buyer does not."""
+    """C5: a signed-in merchant clerk sees 商户后台 in the header; a buyer does not."""
     m = ms.merchant("茶铺")
     login(ms.clerk(m))
     header = client.get("/").get_data(as_text=True).split("</header>")[0]
@@ -13,3 +13,58 @@ def test_storefront_header_links_merchant_staff_to_their_console(client, factory
     login(factory.user())
     header = client.get("/").get_data(as_text=True).split("</header>")[0]
     assert 'href="/merchant/"' not in header
+
+
+def test_merchant_home_shows_its_figures_and_todos(client, factory, ms, login, queries):
+    """C9: the merchant's home has its own today/7-day figures and to-dos
+    (待发货 linking to its paid orders, 商品审核中), not another merchant's;
+    a clerk does not see the money to-do; the to-dos are one query."""
+    from jishi.money import format_fen
+    from jishi.testing import flows
+    from jishi.web_helpers import console_todos
+
+    m, other = ms.merchant("茶铺"), ms.merchant("别家")
+    buyer = factory.user()
+    sku = ms.product(m, price=1500).skus[0]
+    payment = flows.place(buyer, [(sku, 2)], factory.address(buyer))[0]
+    flows.pay(payment)
+    ms.product(m, review_status="pending", on_shelf=False)
+    ms.product(other, review_status="pending", on_shelf=False)
+    login(ms.admin_of(m))
+    html = client.get("/merchant/").get_data(as_text=True)
+    start = html.index('href="/merchant/orders?status=paid"')
+    assert '<span class="todo-count">1</span> 待发货' in html[start : start + 200]
+    start = html.index('href="/merchant/products?status=pending"')
+    assert '<span class="todo-count">1</span>' in html[start : start + 200]
+    assert 'data-todo="merchant.finance"' in html
+    today = html[html.index('data-range="today"') :]
+    assert 'data-figure="orders">1<' in today and f'data-figure="paid_amount">{format_fen(payment.amount)}<' in today
+    login(ms.clerk(m))
+    html = client.get("/merchant/").get_data(as_text=True)
+    assert 'data-todo="merchant.orders"' in html and 'data-todo="merchant.finance"' not in html
+    from flask_login import login_user
+
+    with client.application.test_request_context("/merchant/"):
+        login_user(ms.admin_of(m))
+        from jishi.sellers import current_scope
+
+        current_scope("console")
+        with queries() as q:
+            console_todos("merchant")
+        assert q.count == 1
+
+
+def test_platform_home_counts_multistore_work(client, factory, ms, login):
+    """C9: the platform sees 待审核商户 and 待审核商品 with links to the queues."""
+    ms.merchant("待审店", approved=False)
+    m = ms.merchant("茶铺")
+    ms.product(m, review_status="pending", on_shelf=False)
+    login(factory.admin())
+    html = client.get("/console/").get_data(as_text=True)
+    for href in (
+        'href="/console/multistore/applications?status=pending"',
+        'href="/console/multistore/products/review"',
+    ):
+        start = html.index(href + " data-todo")
+        assert '<span class="todo-count">1</span>' in html[start : start + 200], href
+    assert 'data-todo="multistore_admin.withdrawals"' in html
