@@ -293,8 +293,10 @@ MENU_GROUPS: tuple[str, ...] = ("products", "orders", "marketing", "finance", "m
 
 @dataclass(frozen=True)
 class SettingField:
-    """One setting in a settings panel; ``kind`` is text, int, bool, money,
-    textarea or choice (with ``choices``)."""
+    """One setting in a settings panel; ``kind`` is text, int, bool, money
+    (typed in yuan, stored in fen), percent (typed as a percentage with up to
+    two decimals, stored as integer basis points, 100 = 1%), textarea or
+    choice (with ``choices``)."""
 
     key: str
     label: str

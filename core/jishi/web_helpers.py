@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app, url_for
 from flask_login import current_user
 
-from jishi.money import format_fen
+from jishi.money import format_bp, format_fen
 
 
 def menu_item_visible(item, console: str, principal, scope) -> bool:
@@ -159,6 +159,7 @@ def install(app: Flask) -> None:
     from jishi.themes import active_theme_name
 
     app.jinja_env.filters["money"] = format_fen
+    app.jinja_env.filters["percent"] = format_bp
     app.jinja_env.globals.update(
         slot=slot,
         console_menu=console_menu,

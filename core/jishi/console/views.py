@@ -12,7 +12,7 @@ from jishi.accounts.models import ROLES, MemberLevel, User
 from jishi.console.common import admin_only, bp, developer_page
 from jishi.db import db, utcnow
 from jishi.i18n import gettext as _
-from jishi.money import MoneyError, parse_yuan
+from jishi.money import MoneyError, parse_percent, parse_yuan
 from jishi.web.common import form_int
 
 
@@ -203,7 +203,8 @@ def member_level_save():
 
 
 def _field_value(field, errors: dict):
-    """A posted value converted to the setting's kind (money: yuan text -> fen)."""
+    """A posted value converted to the setting's kind (money: yuan text ->
+    fen; percent: a percentage -> basis points)."""
     raw = request.form.get(field.key)
     if field.kind == "bool":
         return bool(raw)
@@ -218,6 +219,12 @@ def _field_value(field, errors: dict):
             return parse_yuan(raw or "0")
         except MoneyError:
             errors[field.key] = _("Prices are amounts in yuan such as 12.50.")
+            return None
+    if field.kind == "percent":
+        try:
+            return parse_percent(raw or "0")
+        except MoneyError:
+            errors[field.key] = _("Enter a percentage from 0 to 100 with at most two decimals, such as 5 or 2.5.")
             return None
     if field.kind == "theme":
         if raw not in current_app.extensions["jishi"].themes:

@@ -72,8 +72,8 @@ def settings_panels():
             (
                 SettingField(
                     ledger.COMMISSION_SETTING,
-                    str(_l("Default commission (basis points, 100 = 1%)")),
-                    "int",
+                    str(_l("Default commission")),
+                    "percent",
                     ledger.DEFAULT_COMMISSION_BP,
                     help=str(_l("Used when neither the merchant nor the product's category has a rate of its own.")),
                 ),

@@ -68,3 +68,30 @@ def test_platform_home_counts_multistore_work(client, factory, ms, login):
         start = html.index(href + " data-todo")
         assert '<span class="todo-count">1</span>' in html[start : start + 200], href
     assert 'data-todo="multistore_admin.withdrawals"' in html
+
+
+def test_commission_is_one_unit_in_every_form(client, api, factory, login):
+    """C5: the default commission is typed as a percentage on the settings
+    page and the commission page alike (stored as basis points); the API
+    speaks basis points, as it speaks fen for money."""
+    from flask import g
+    from jishi import settings
+    from jishi.db import db
+    from jishi_multistore import ledger
+
+    admin = factory.admin()
+    login(admin)
+    settings.set_many({ledger.COMMISSION_SETTING: 525})
+    db.session.commit()
+    g.pop("jishi_settings", None)
+    page = client.get("/console/settings").get_data(as_text=True)
+    assert f'name="{ledger.COMMISSION_SETTING}" inputmode="decimal" value="5.25"' in page and "基点" not in page
+    assert 'name="rate" value="5.25"' in client.get("/console/multistore/commission").get_data(as_text=True)
+    resp = client.post("/console/settings", data={"panel": "multistore_commission", ledger.COMMISSION_SETTING: "7.5"})
+    assert resp.status_code == 302
+    assert api.get("/admin/multistore/commissions", user=admin).json["default_bp"] == 750
+    bad = client.post("/console/settings", data={"panel": "multistore_commission", ledger.COMMISSION_SETTING: "750"})
+    assert bad.status_code == 422
+    resp = client.post("/console/multistore/commission/default", data={"rate": "abc"}, follow_redirects=True)
+    assert "0 到 100" in resp.get_data(as_text=True) or "百分比" in resp.get_data(as_text=True)
+    assert api.get("/admin/multistore/commissions", user=admin).json["default_bp"] == 750
