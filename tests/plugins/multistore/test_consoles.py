@@ -95,3 +95,30 @@ def test_commission_is_one_unit_in_every_form(client, api, factory, login):
     resp = client.post("/console/multistore/commission/default", data={"rate": "abc"}, follow_redirects=True)
     assert "0 到 100" in resp.get_data(as_text=True) or "百分比" in resp.get_data(as_text=True)
     assert api.get("/admin/multistore/commissions", user=admin).json["default_bp"] == 750
+
+
+def test_platform_orders_refunds_and_reviews_show_names(client, factory, ms, login):
+    """C4: platform order lists and pages name the merchant and the buyer,
+    the refund page the buyer, the reviews list the product — no ids."""
+    from jishi.testing import flows
+
+    m = ms.merchant("茶铺")
+    buyer = factory.user(name="王小明")
+    sku = ms.product(m, name="明前龙井", price=1500).skus[0]
+    payment = flows.place(buyer, [(sku, 1)], factory.address(buyer))[0]
+    flows.pay(payment)
+    order = payment.orders[0]
+    refund = flows.refund(order)
+    login(factory.admin())
+    listing = client.get("/console/orders").get_data(as_text=True)
+    assert '<span class="tag seller-name">茶铺</span>' in listing and f"商户 {m.id}<" not in listing
+    page = client.get(f"/console/orders/{order.id}").get_data(as_text=True)
+    assert '<span class="buyer-name">王小明</span>' in page and '<span class="seller-name">茶铺</span>' in page
+    assert f"#{buyer.id}<" not in page
+    page = client.get(f"/console/refunds/{refund.id}").get_data(as_text=True)
+    assert '<span class="buyer-name">王小明</span>' in page and f"#{buyer.id}<" not in page
+    from .test_comments_api import make_review
+
+    make_review(buyer, sku.product)
+    page = client.get("/console/reviews").get_data(as_text=True)
+    assert ">明前龙井</a>" in page and f">#{sku.product.id}</a>" not in page
