@@ -1,8 +1,8 @@
 """Errors answered as pages on the web and as JSON on the API.
 
 Flask-smorest registers one app-wide handler for every HTTP error, which
-answers JSON; the kernel replaces it with :func:`http_error`: requests under
-``/api/`` keep the JSON answer (:meth:`jishi.api.common.JishiApi.handle_http_exception`),
+answers JSON; the kernel replaces it with :func:`http_error`: API requests
+(:func:`is_api_request`) keep the JSON answer (:meth:`jishi.api.common.JishiApi.handle_http_exception`),
 every other request gets ``error.html`` in the user's language, with the
 status preserved and a way back (the previous page, the storefront, and on a
 console page that console's home).
@@ -19,7 +19,12 @@ from jishi.i18n import gettext as _
 
 
 def is_api_request() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
+    """An API request: routed to an API blueprint (``api_blueprints`` hook,
+    wherever it is mounted), or under ``/api/`` (also a path no route
+    matched)."""
+    from jishi.extensions import is_api_request as routed_to_api
+
+    return request.path == "/api" or request.path.startswith("/api/") or routed_to_api()
 
 
 def _titles() -> dict[int, str]:
@@ -113,11 +118,8 @@ def error_page(status: int, message: str | None = None):
 
 
 def _own_message(exc: HTTPException) -> str | None:
-    """A message a view gave the error (``fail(...)``, ``abort(404, "...")``),
-    not werkzeug's English default."""
-    payload = getattr(exc, "jishi", None)
-    if payload and payload.get("message"):
-        return str(payload["message"])
+    """A message a view gave the error (``abort(404, "...")``), not
+    werkzeug's English default."""
     default = default_exceptions.get(exc.code or 500)
     if exc.description and (default is None or exc.description != default.description):
         return str(exc.description)
@@ -127,7 +129,7 @@ def _own_message(exc: HTTPException) -> str | None:
 def http_error(exc: HTTPException):
     """The app-wide handler of HTTP errors (aborts and unhandled exceptions)."""
     api = current_app.extensions["jishi"].api
-    if is_api_request():
+    if is_api_request() or getattr(exc, "jishi", None):  # fail(...) is the API's structured error
         return api.handle_http_exception(exc)
     status = exc.code or 500
     if status >= 500:
