@@ -3,8 +3,10 @@ keeps answering JSON."""
 
 from __future__ import annotations
 
+import pytest
 from jishi.catalog import service as catalog
 from jishi.db import db
+from jishi.hookspecs import hookimpl
 
 
 def _is_page(resp, status: int) -> str:
@@ -48,3 +50,37 @@ def test_console_error_page_links_to_the_console_home(app, factory, login, clien
     login(factory.user(role="platform_admin"))
     text = _is_page(client.get("/console/products/999999"), 404)
     assert 'href="/console/"' in text
+
+
+class Broken:
+    """A page and an API endpoint that fail with an unexpected exception."""
+
+    @hookimpl
+    def blueprints(self):
+        from flask import Blueprint
+
+        bp = Blueprint("broken", __name__)
+
+        @bp.get("/broken")
+        def broken():
+            raise RuntimeError("boom")
+
+        @bp.get("/api/v1/broken")
+        def broken_api():
+            raise RuntimeError("boom")
+
+        return [bp]
+
+
+@pytest.mark.parametrize("extra_plugins", [[Broken()]], ids=["plugin"])
+def test_unexpected_error_is_a_500_page_and_api_json(app, client):
+    """A3: an unhandled exception is a Chinese 500 page (nothing of the
+    exception shown), and JSON under /api/."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        text = _is_page(client.get("/broken"), 500)
+        assert "出错了" in text and "boom" not in text
+        resp = client.get("/api/v1/broken")
+        assert resp.status_code == 500 and resp.mimetype == "application/json"
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
