@@ -66,3 +66,28 @@ def test_price_precedence():
     assert resolve_price(1000, rules).source == "flash"
     assert resolve_price(1000, rules[:1] + rules[2:]).source == "other"
     assert resolve_price(1000, []).source == "base"
+
+
+@pytest.mark.parametrize(
+    ("text", "bp"), [("5", 500), ("5.25", 525), ("0.5%", 50), (" 12.3 ", 1230), ("0", 0), ("100", 10000)]
+)
+def test_parse_percent(text, bp):
+    """C5: rates are typed as percentages (two decimals at most), stored as basis points."""
+    from jishi.money import format_bp, parse_percent
+
+    assert parse_percent(text) == bp
+    assert parse_percent(format_bp(bp)) == bp
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-1", "100.01", "1.234", "nan", "inf", "1e9"])
+def test_parse_percent_refuses(text):
+    from jishi.money import parse_percent
+
+    with pytest.raises(MoneyError):
+        parse_percent(text)
+
+
+def test_format_bp():
+    from jishi.money import format_bp
+
+    assert [format_bp(v) for v in (525, 500, 50, 5, 0, None)] == ["5.25", "5", "0.5", "0.05", "0", ""]

@@ -287,6 +287,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "app_ready",
         "blueprints",
         "console_menu_items",
+        "console_todos",
         "demo_data",
         "demo_orders",
         "order_notices",
@@ -317,6 +318,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "products",
         "orders",
         "finance",
+        "home",
         "demo",
     ]
     result = _cli(lambda: app, "plugins", "list")

@@ -282,11 +282,16 @@ def _unstorable_text(value, path: str = "") -> tuple[str | None, bool] | None:
 
 
 def _register_blueprints(app: Flask, ext: Jishi) -> None:
+    from werkzeug.exceptions import HTTPException
+
     from jishi.api.common import domain_error
     from jishi.errors import DomainError
     from jishi.extensions import api_cookie_writes_need_csrf_token, csrf
+    from jishi.web.errors import http_error
 
     app.register_error_handler(DomainError, domain_error)
+    # Replaces flask-smorest's JSON-for-everything handler: pages get pages.
+    app.register_error_handler(HTTPException, http_error)
     app.before_request(_refuse_nul)
     app.before_request(api_cookie_writes_need_csrf_token)
     api = ext.api

@@ -21,6 +21,7 @@ class DefaultConfig:
     JISHI_AUTO_CONFIRM_DAYS = 10
     JISHI_AUTO_COMPLETE_DAYS = 7
     JISHI_SANDBOX_SECRET = "sandbox-secret-change-me"  # refused outside debug, demo and tests
+    JISHI_DEVELOPER_PAGES = False  # console pages for developers (failed event handlers): menu entry and page
     JISHI_DEMO = False  # a demo shop (``jishi demo``): the default sandbox secret is accepted
     JISHI_SANDBOX_APP_ID = "jishi-sandbox"
     JISHI_SANDBOX_NOTIFY_WINDOW_SECONDS = 300

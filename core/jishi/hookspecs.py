@@ -265,6 +265,14 @@ class MenuItem:
       tuple of words: any one of them.
     - ``icon``: a short text symbol (an emoji or one character) shown before
       the label; not an image or a CSS class.
+    - ``group``: the menu section it sits in, one of :data:`MENU_GROUPS`
+      (``"products"`` 商品, ``"orders"`` 订单, ``"marketing"`` 营销,
+      ``"finance"`` 财务, ``"merchants"`` 商户, ``"settings"`` 设置); the
+      kernel shows the sections in that order. ``""`` (the default): above
+      every section (the console's home). Another word makes a section of
+      its own, shown after the known ones and titled with the word itself.
+    - ``developer``: a page for developers (e.g. failed event handlers),
+      listed only when the ``JISHI_DEVELOPER_PAGES`` setting is on.
     """
 
     label: str
@@ -273,6 +281,33 @@ class MenuItem:
     icon: str = ""
     sort: int = 100
     permission: str | tuple[str, ...] | None = None
+    group: str = ""
+    developer: bool = False
+
+
+@dataclass(frozen=True)
+class TodoItem:
+    """A to-do count on a console's home page (待发货 3, 待审核商户 1...),
+    linking to the page where the work is done.
+
+    ``console`` and ``permission`` mean what they mean on a :class:`MenuItem`
+    (the kernel shows the item only in its console, to users the permission
+    lets in). ``count`` is the number of things waiting (0: shown as done);
+    ``endpoint`` with ``args`` (query or path values) is the page to do them.
+    """
+
+    label: str
+    count: int
+    endpoint: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    console: str = "platform"
+    permission: str | tuple[str, ...] | None = None
+    sort: int = 100
+
+
+#: The console menu's sections, in the order the kernel shows them
+#: (:attr:`MenuItem.group`).
+MENU_GROUPS: tuple[str, ...] = ("products", "orders", "marketing", "finance", "merchants", "settings")
 
 
 @dataclass(frozen=True)
@@ -296,8 +331,10 @@ class Permission:
 
 @dataclass(frozen=True)
 class SettingField:
-    """One setting in a settings panel; ``kind`` is text, int, bool, money,
-    textarea or choice (with ``choices``)."""
+    """One setting in a settings panel; ``kind`` is text, int, bool, money
+    (typed in yuan, stored in fen), percent (typed as a percentage with up to
+    two decimals, stored as integer basis points, 100 = 1%), textarea or
+    choice (with ``choices``)."""
 
     key: str
     label: str
@@ -493,8 +530,9 @@ def console_menu_items(console: str, principal: User) -> Sequence[MenuItem]:
 
     :param console: which console is being rendered (``"platform"``, ...).
     :param principal: the signed-in user.
-    :returns: a list of :class:`MenuItem`. All collected, filtered, sorted by
-        ``sort``.
+    :returns: a list of :class:`MenuItem`. All collected, filtered, grouped
+        by ``group`` (in the order of :data:`MENU_GROUPS`, unknown groups
+        last) and sorted by ``sort`` within a group.
     Default implementation: the platform console's own sections.
 
     Example::
@@ -503,7 +541,36 @@ def console_menu_items(console: str, principal: User) -> Sequence[MenuItem]:
         def console_menu_items(console, principal):
             if console != "platform":
                 return None
-            return [MenuItem(_("Gifts"), "gifts.index", sort=70, permission="products")]
+            return [MenuItem(_("Gifts"), "gifts.index", sort=70, permission="products", group="marketing")]
+    """
+
+
+@hookspec
+def console_todos(console: str, principal: User) -> Sequence[TodoItem]:
+    """To-do counts for a console's home page: the work waiting (orders to
+    ship, applications to review, withdrawals to pay) with a link to it.
+
+    Count with one query per call (every count in one statement where you
+    can), for the seller the signed-in user acts for
+    (``current_scope("console")``) on a seller console. Declare ``console``
+    and ``permission`` instead of checking the user: the kernel drops items
+    of another console and items the user may not open.
+
+    :param console: the console whose home is rendered (``"platform"``, ...).
+    :param principal: the signed-in user.
+    :returns: a list of :class:`TodoItem`. All collected, filtered, sorted by
+        ``sort``.
+    Default implementation: the platform console's orders to ship and
+    after-sales requests.
+
+    Example::
+
+        @hookimpl
+        def console_todos(console, principal):
+            if console != "platform":
+                return None
+            waiting = db.session.execute(select(func.count(Gift.id)).where(Gift.sent.is_(False))).scalar_one()
+            return [TodoItem(_("Gifts to send"), waiting, "gifts.index", {"sent": "0"}, permission="products")]
     """
 
 

@@ -56,6 +56,39 @@ def fen_to_yuan_str(fen: int) -> str:
     return format_fen(fen, symbol="")
 
 
+#: 100% in basis points.
+MAX_BP = 10000
+
+
+def parse_percent(text: str) -> int:
+    """A percentage typed by a person ("5", "5.25", "0.5%") as integer basis
+    points (100 = 1%): the one unit rates are entered in, stored as an int.
+
+    Rejects garbage, negatives, more than 100% and more than two decimals
+    with MoneyError."""
+    raw = str(text).strip().removesuffix("%").strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise MoneyError(f"not a percentage: {text!r}") from None
+    if not value.is_finite() or not (0 <= value <= 100):
+        raise MoneyError(f"not a percentage from 0 to 100: {text!r}")
+    bp = value * 100
+    if bp != bp.to_integral_value():
+        raise MoneyError(f"more than two decimals: {text!r}")
+    return int(bp)
+
+
+def format_bp(bp: int | None) -> str:
+    """Basis points as the percentage a person types: 525 -> '5.25',
+    500 -> '5', 50 -> '0.5' (no % sign; None -> '')."""
+    if bp is None:
+        return ""
+    sign = "-" if bp < 0 else ""
+    whole, frac = divmod(abs(int(bp)), 100)
+    return f"{sign}{whole}" + (f".{frac:02d}".rstrip("0") if frac else "")
+
+
 def allocate(total: int, weights: Sequence[int]) -> list[int]:
     """Split ``total`` fen over ``weights`` in proportion, by largest remainder.
 

@@ -54,6 +54,7 @@ __all__ = [
     "place_checkout",
     "price_fields",
     "product_for",
+    "product_names",
     "products_for",
     "save_form",
     "visible_activities",
@@ -125,6 +126,18 @@ def products_for(scope: SellerScope, platform: bool, limit: int = 300) -> list:
             else q.where(Product.seller_id.is_(None))
         )
     return list(db.session.execute(q).scalars())
+
+
+def product_names(rows) -> dict[int, str]:
+    """``product_id -> name`` of the activities ``rows`` (one query), for
+    lists that name products instead of showing their ids; a deleted
+    product is missing."""
+    from jishi.catalog.models import Product
+
+    ids = {r.product_id for r in rows if r.product_id}
+    if not ids:
+        return {}
+    return dict(db.session.execute(db.select(Product.id, Product.name).where(Product.id.in_(ids))).all())
 
 
 def product_for(product_id: int | None, scope: SellerScope, platform: bool):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Flask, current_app, url_for
 from flask_login import current_user
 
-from jishi.money import format_fen
+from jishi.money import format_bp, format_fen
 
 
 def menu_item_visible(item, console: str, principal, scope) -> bool:
-    """Whether ``item`` (a :class:`~jishi.hookspecs.MenuItem`) shows in
+    """Whether ``item`` (a :class:`~jishi.hookspecs.MenuItem` or
+    :class:`~jishi.hookspecs.TodoItem`) shows in
     ``console`` for ``principal`` acting with seller ``scope``: the item's
     console is this one, and its permission holds (``"platform_admin"``:
     the user is a platform admin; other words: the scope is for this console
@@ -38,6 +41,61 @@ def console_menu(console: str = "platform"):
         for r in current_app.extensions["jishi"].hook.console_menu_items(console=console, principal=current_user)
         for i in (r or [])
     ]
+    scope = current_scope("console")
+    developer = bool(current_app.config.get("JISHI_DEVELOPER_PAGES"))
+    return [
+        item
+        for item in sorted(items, key=lambda i: (i.sort, str(i.label)))
+        if menu_item_visible(item, console, current_user, scope) and (developer or not item.developer)
+    ]
+
+
+@dataclass(frozen=True)
+class MenuGroup:
+    """One section of a console menu: ``key`` ("" for the entries above
+    every section), its title and its entries."""
+
+    key: str
+    label: str
+    items: tuple
+
+
+def menu_group_labels() -> dict[str, str]:
+    from jishi.i18n import gettext as _
+
+    return {
+        "products": _("Products"),
+        "orders": _("Orders"),
+        "marketing": _("Marketing"),
+        "finance": _("Finance"),
+        "merchants": _("Merchants"),
+        "settings": _("Settings"),
+    }
+
+
+def console_menu_groups(console: str = "platform") -> list[MenuGroup]:
+    """:func:`console_menu` in sections: the ungrouped entries first, then
+    :data:`jishi.hookspecs.MENU_GROUPS` in their order, then unknown groups
+    by name; empty sections are left out."""
+    from jishi.hookspecs import MENU_GROUPS
+
+    by_group: dict[str, list] = {}
+    for item in console_menu(console):
+        by_group.setdefault(item.group or "", []).append(item)
+    order = {key: i for i, key in enumerate(("", *MENU_GROUPS))}
+    labels = menu_group_labels()
+    keys = sorted(by_group, key=lambda k: (order.get(k, len(order)), k))
+    return [MenuGroup(k, labels.get(k, k), tuple(by_group[k])) for k in keys]
+
+
+def console_todos(console: str = "platform") -> list:
+    """The to-do counts of ``console``'s home (``console_todos`` hook) the
+    signed-in user may see (the rules of :func:`menu_item_visible`), by
+    ``sort`` then label."""
+    from jishi.sellers import current_scope
+
+    hook = current_app.extensions["jishi"].hook
+    items = [i for r in hook.console_todos(console=console, principal=current_user) for i in (r or [])]
     scope = current_scope("console")
     return [
         item
@@ -137,9 +195,12 @@ def install(app: Flask) -> None:
     from jishi.themes import active_theme_name
 
     app.jinja_env.filters["money"] = format_fen
+    app.jinja_env.filters["percent"] = format_bp
     app.jinja_env.globals.update(
         slot=slot,
         console_menu=console_menu,
+        console_menu_groups=console_menu_groups,
+        console_todos=console_todos,
         order_actions=order_actions,
         order_notices=order_notices,
         order_event_text=order_event_text,

@@ -100,3 +100,58 @@ def test_console_renders_menu_icons(client, factory):
     assert '<span class="menu-icon" aria-hidden="true">⚙</span> Admin-only entry' in html
     assert '<span class="menu-icon" aria-hidden="true">🛒</span> Products entry' in html
     assert "Merchant-only entry" not in html
+
+
+class GroupedMenu:
+    """Entries in known groups, an unknown group and a developer page."""
+
+    @hookimpl
+    def console_menu_items(self, console, principal):
+        return [
+            MenuItem("Zeta entry", "console.orders", group="zeta", sort=1),
+            MenuItem("Settings entry", "console.settings", group="settings", sort=1),
+            MenuItem("Marketing entry", "console.products", group="marketing", sort=1),
+            MenuItem("Alpha entry", "console.reports", group="alpha", sort=1),
+            MenuItem("Dev entry", "console.users", group="settings", developer=True),
+        ]
+
+
+def _groups(app, user):
+    from jishi.web_helpers import console_menu_groups
+
+    with app.test_request_context("/"):
+        login_user(user)
+        return [(g.key, [str(i.label) for i in g.items]) for g in console_menu_groups("platform")]
+
+
+@pytest.mark.parametrize("extra_plugins", [[GroupedMenu()]], ids=["plugin"])
+def test_menu_groups_in_fixed_order_unknown_last_developer_hidden(app, factory):
+    """C5: the kernel shows ungrouped entries first, then 商品/订单/营销/财务/
+    商户/设置 in that order, then unknown groups by name; developer entries
+    only with JISHI_DEVELOPER_PAGES."""
+    groups = _groups(app, factory.admin())
+    keys = [k for k, _items in groups]
+    assert keys[0] == "" and keys[-2:] == ["alpha", "zeta"]
+    assert keys.index("products") < keys.index("orders") < keys.index("marketing") < keys.index("finance")
+    assert keys.index("finance") < keys.index("settings") < keys.index("alpha")
+    items = dict(groups)
+    assert len(items[""]) == 1 and "Marketing entry" in items["marketing"]
+    assert "Dev entry" not in items["settings"]
+    app.config["JISHI_DEVELOPER_PAGES"] = True
+    try:
+        assert "Dev entry" in dict(_groups(app, factory.admin()))["settings"]
+    finally:
+        app.config["JISHI_DEVELOPER_PAGES"] = False
+
+
+def test_console_menu_is_rendered_in_groups_with_a_language_switch(client, factory, login):
+    """C5: the console layout shows group titles (in zh_CN by default) and a
+    zh_CN/en switch that changes the console's language."""
+    login(factory.admin())
+    html = client.get("/console/").get_data(as_text=True)
+    assert '<h2 class="menu-group-title">商品</h2>' in html and '<h2 class="menu-group-title">订单</h2>' in html
+    assert html.index('data-group="products"') < html.index('data-group="orders"') < html.index('data-group="settings"')
+    assert 'name="locale" value="en"' in html
+    client.post("/locale", data={"locale": "en"}, headers={"Referer": "http://localhost/console/"})
+    html = client.get("/console/").get_data(as_text=True)
+    assert '<h2 class="menu-group-title">Products</h2>' in html

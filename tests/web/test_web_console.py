@@ -1,5 +1,6 @@
 """The platform console (K4, K8, K10, K11, K15, K16 web side)."""
 
+import pytest
 from jishi import settings
 from jishi.aftersales.models import Refund
 from jishi.catalog.models import Category, Product
@@ -20,7 +21,7 @@ PAGES = [
     "/console/reports",
     "/console/reports?start=2026-01-01&end=2026-01-31",
 ]
-ADMIN_PAGES = ["/console/users", "/console/settings", "/console/signal-failures"]
+ADMIN_PAGES = ["/console/users", "/console/settings"]
 
 
 def test_console_access_by_role(app, client, factory, shop, admin_client, buyer_client):
@@ -340,9 +341,12 @@ def test_review_moderation_approve(shop, admin_client, buyer_client, buy):
     assert "一般般" in buyer_client.get(product_page).get_data(as_text=True)
 
 
+@pytest.mark.parametrize("app_config", [{"JISHI_DEVELOPER_PAGES": True}])
 def test_failed_event_handlers_are_listed_and_dismissed(app, admin_client, buyer_client, shop, buy):
     """A signal receiver that raises is recorded; the dashboard points the
-    admin to the list, where it can be dismissed (signals doc)."""
+    admin to the list, where it can be dismissed (signals doc). C5: with
+    JISHI_DEVELOPER_PAGES on, the page is in the menu and open to admins
+    only."""
     from jishi import signals
     from jishi.models import SignalFailure
 
@@ -356,8 +360,18 @@ def test_failed_event_handlers_are_listed_and_dismissed(app, admin_client, buyer
         signals.order_paid.disconnect(broken)
     failure = db.session.execute(db.select(SignalFailure)).scalar_one()
     assert "/console/signal-failures" in admin_client.get("/console/").get_data(as_text=True)
+    assert buyer_client.get("/console/signal-failures").status_code == 403
     page = admin_client.get("/console/signal-failures").get_data(as_text=True)
     assert "积分服务不可用" in page and "order-paid" in page
     admin_client.post(f"/console/signal-failures/{failure.id}/dismiss")
     db.session.expire_all()
     assert db.session.execute(db.select(SignalFailure)).first() is None
+
+
+def test_developer_pages_are_off_by_default(app, admin_client):
+    """C5: without JISHI_DEVELOPER_PAGES the failed-handlers page is neither
+    in the menu nor open (404, as a page)."""
+    assert "/console/signal-failures" not in admin_client.get("/console/").get_data(as_text=True)
+    resp = admin_client.get("/console/signal-failures")
+    assert resp.status_code == 404 and resp.mimetype == "text/html"
+    assert admin_client.post("/console/signal-failures/1/dismiss").status_code == 404

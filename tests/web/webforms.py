@@ -68,13 +68,15 @@ class _FormParser:
 
     def find(self, action_part: str) -> dict:
         for form in self.forms:
-            if action_part in form["action"]:
+            # "" is a form posting to its own page (no action), not any form
+            if (action_part in form["action"]) if action_part else not form["action"]:
                 return form
         raise AssertionError(f"no form posting to {action_part!r}; forms: {[f['action'] for f in self.forms]}")
 
 
 def page_form(resp, action_part: str) -> dict:
-    """The default field values of the form on ``resp`` whose action contains ``action_part``."""
+    """The default field values of the form on ``resp`` whose action contains
+    ``action_part`` (``""``: the form posting to the page itself)."""
     form = _FormParser(resp.get_data(as_text=True)).find(action_part)
     return dict(form["fields"])
 

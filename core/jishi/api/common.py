@@ -294,15 +294,15 @@ class JishiApi(Api):
 def domain_error(exc):
     """The answer to a :class:`jishi.errors.DomainError` a view let through:
     roll back, then for the API ``{"code", "message", "field"[, "errors"]}``
-    with its status; for pages, the plain HTTP error of that status."""
-    from werkzeug.exceptions import default_exceptions
-
+    with its status; for pages, the error page with the message and status
+    (:func:`jishi.web.errors.error_page`)."""
     from jishi.db import rollback
+    from jishi.web.errors import error_page, is_api_request
 
     rollback()
-    if request.path.startswith("/api/"):
+    if is_api_request():
         return error_response(exc.status, exc.code, exc.message, exc.field, exc.errors)
-    return default_exceptions.get(exc.status, default_exceptions[400])(description=exc.message)
+    return error_page(exc.status, exc.message)
 
 
 def fail(status: int, code: str, message: str, field: str | None = None, errors: list | None = None) -> NoReturn:

@@ -8,7 +8,9 @@ no role can open (users, roles, developer pages).
 
 from __future__ import annotations
 
-from flask import Blueprint
+import functools
+
+from flask import Blueprint, abort
 
 from jishi.access import ADMIN_ONLY, guard_platform, requires
 
@@ -18,4 +20,18 @@ guard_platform(bp)
 #: Platform admins only.
 admin_only = requires(ADMIN_ONLY)
 
-__all__ = ["admin_only", "bp", "requires"]
+__all__ = ["admin_only", "bp", "developer_page", "requires"]
+
+
+def developer_page(view):
+    """A page for developers: 404 unless ``JISHI_DEVELOPER_PAGES`` is on."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        from flask import current_app
+
+        if not current_app.config.get("JISHI_DEVELOPER_PAGES"):
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -6,7 +6,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from jishi.accounts.models import User
 from jishi.aftersales.models import Refund
+from jishi.catalog.models import Product
 from jishi.console.common import bp, requires
 from jishi.db import db
 from jishi.i18n import gettext as _
@@ -67,6 +69,7 @@ def order(order_id: int):
     return render_template(
         "console/order.html",
         order=order,
+        buyer=db.session.get(User, order.user_id),
         refunds=refunds,
         can_ship=state.can(order, "ship", "platform"),
         can_complete=state.can(order, "force_complete", "platform"),
@@ -201,7 +204,9 @@ def refund(refund_id: int):
         .scalars()
         .all()
     )
-    return render_template("console/refund.html", refund=refund, notes=notes)
+    return render_template(
+        "console/refund.html", refund=refund, notes=notes, buyer=db.session.get(User, refund.user_id)
+    )
 
 
 @bp.post("/refunds/<int:refund_id>/<action>")
@@ -239,7 +244,11 @@ def reviews():
     else:
         query = query.where(Review.deleted_at.is_(None))
     rows, more_url = _page(query, Review, "console.reviews", show=show)
-    return render_template("console/reviews.html", reviews=rows, show=show, more_url=more_url)
+    ids = {r.product_id for r in rows if r.product_id}
+    names = (
+        dict(db.session.execute(db.select(Product.id, Product.name).where(Product.id.in_(ids))).all()) if ids else {}
+    )
+    return render_template("console/reviews.html", reviews=rows, show=show, more_url=more_url, product_names=names)
 
 
 @bp.post("/reviews/<int:review_id>/<action>")

@@ -10,10 +10,10 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from jishi import roles as roles_mod
 from jishi import settings
 from jishi.accounts.models import ROLES, MemberLevel, User
-from jishi.console.common import admin_only, bp, requires
+from jishi.console.common import admin_only, bp, developer_page, requires
 from jishi.db import db, utcnow
 from jishi.i18n import gettext as _
-from jishi.money import MoneyError, parse_yuan
+from jishi.money import MoneyError, parse_percent, parse_yuan
 from jishi.web.common import form_int, form_outcome
 
 
@@ -46,18 +46,16 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 @bp.get("/")
 @requires(None)
 def dashboard():
-    today = utcnow().date()
-    start, end = _bounds(today - timedelta(days=6), today)
-    reports = _reports()
+    """The platform's home: today's and the last 7 days' figures and the
+    to-do counts (``console_todos``)."""
     from jishi.models import SignalFailure
 
-    failures = db.session.execute(db.select(db.func.count(SignalFailure.id))).scalar_one()
-    return render_template(
-        "console/dashboard.html",
-        today=reports.overview(*_bounds(today, today)),
-        week=reports.overview(start, end),
-        failures=failures,
+    failures = (
+        db.session.execute(db.select(db.func.count(SignalFailure.id))).scalar_one()
+        if current_app.config.get("JISHI_DEVELOPER_PAGES")
+        else 0
     )
+    return render_template("console/dashboard.html", figures=_reports().home_figures(), failures=failures)
 
 
 @bp.get("/reports")
@@ -118,6 +116,7 @@ def reports_export(fmt: str):
 
 @bp.get("/signal-failures")
 @admin_only
+@developer_page
 def signal_failures():
     """Receivers of domain events that raised (see :mod:`jishi.signals`):
     the event happened, a plugin's reaction to it did not."""
@@ -129,6 +128,7 @@ def signal_failures():
 
 @bp.post("/signal-failures/<int:failure_id>/dismiss")
 @admin_only
+@developer_page
 def signal_failure_dismiss(failure_id: int):
     from jishi.models import SignalFailure
 
@@ -269,7 +269,8 @@ def member_level_save():
 
 
 def _field_value(field, errors: dict):
-    """A posted value converted to the setting's kind (money: yuan text -> fen)."""
+    """A posted value converted to the setting's kind (money: yuan text ->
+    fen; percent: a percentage -> basis points)."""
     raw = request.form.get(field.key)
     if field.kind == "bool":
         return bool(raw)
@@ -284,6 +285,12 @@ def _field_value(field, errors: dict):
             return parse_yuan(raw or "0")
         except MoneyError:
             errors[field.key] = _("Prices are amounts in yuan such as 12.50.")
+            return None
+    if field.kind == "percent":
+        try:
+            return parse_percent(raw or "0")
+        except MoneyError:
+            errors[field.key] = _("Enter a percentage from 0 to 100 with at most two decimals, such as 5 or 2.5.")
             return None
     if field.kind == "theme":
         if raw not in current_app.extensions["jishi"].themes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl
+from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, TodoItem, hookimpl
 from jishi.i18n import lazy_gettext as _l
 
 
@@ -32,16 +32,56 @@ def console_menu_items(console, principal):
     return [
         media,
         MenuItem(str(_l("Dashboard")), "console.dashboard", sort=0),
-        MenuItem(str(_l("Products")), "console.products", sort=10, permission="products"),
-        MenuItem(str(_l("Categories")), "console.categories", sort=20, permission="products"),
-        MenuItem(str(_l("Orders")), "console.orders", sort=30, permission="orders"),
-        MenuItem(str(_l("After-sales")), "console.refunds", sort=40, permission="aftersales"),
-        MenuItem(str(_l("Reviews")), "console.reviews", sort=50, permission="comments"),
-        MenuItem(str(_l("Users")), "console.users", sort=60, permission="platform_admin"),
-        MenuItem(str(_l("Staff roles")), "console.roles", sort=61, permission="platform_admin"),
-        MenuItem(str(_l("Reports")), "console.reports", sort=70, permission="data"),
-        MenuItem(str(_l("Settings")), "console.settings", sort=90, permission="settings"),
-        MenuItem(str(_l("Failed event handlers")), "console.signal_failures", sort=95, permission="platform_admin"),
+        MenuItem(str(_l("Products")), "console.products", sort=10, permission="products", group="products"),
+        MenuItem(str(_l("Categories")), "console.categories", sort=20, permission="products", group="products"),
+        MenuItem(str(_l("Orders")), "console.orders", sort=30, permission="orders", group="orders"),
+        MenuItem(str(_l("After-sales")), "console.refunds", sort=40, permission="aftersales", group="orders"),
+        MenuItem(str(_l("Reviews")), "console.reviews", sort=50, permission="comments", group="products"),
+        MenuItem(str(_l("Users")), "console.users", sort=60, permission="platform_admin", group="settings"),
+        MenuItem(str(_l("Staff roles")), "console.roles", sort=61, permission="platform_admin", group="settings"),
+        MenuItem(str(_l("Reports")), "console.reports", sort=70, permission="data", group="finance"),
+        MenuItem(str(_l("Settings")), "console.settings", sort=90, permission="settings", group="settings"),
+        MenuItem(
+            str(_l("Failed event handlers")),
+            "console.signal_failures",
+            sort=95,
+            permission="platform_admin",
+            group="settings",
+            developer=True,
+        ),
+    ]
+
+
+@hookimpl
+def console_todos(console, principal):
+    """The platform's orders to ship (待发货) and after-sales requests (售后), one query."""
+    if console != "platform":
+        return None
+    from sqlalchemy import func, select
+
+    from jishi.aftersales.models import Refund
+    from jishi.db import db
+    from jishi.orders import state
+    from jishi.orders.models import Order
+
+    to_ship, requests = db.session.execute(
+        select(
+            select(func.count(Order.id)).where(Order.status == state.PAID).scalar_subquery(),
+            select(func.count(Refund.id)).where(Refund.status == "requested").scalar_subquery(),
+        )
+    ).one()
+    return [
+        TodoItem(
+            str(_l("To ship")), int(to_ship), "console.orders", {"status": state.PAID}, permission="orders", sort=10
+        ),
+        TodoItem(
+            str(_l("After-sales requests")),
+            int(requests),
+            "console.refunds",
+            {"status": "requested"},
+            permission="aftersales",
+            sort=40,
+        ),
     ]
 
 

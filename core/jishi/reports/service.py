@@ -120,6 +120,49 @@ def overview(start=None, end=None, seller_id: int | None = None) -> dict:
     }
 
 
+def home_figures(seller_id: int | None = None, *, now: datetime | None = None) -> dict:
+    """A console home's figures in one query: ``{"today": {...}, "week":
+    {...}}``, each with ``orders`` (placed), ``paid_amount`` (fen paid) and
+    ``buyers`` (distinct buyers who paid). Days are the shop's local days
+    (``BABEL_DEFAULT_TIMEZONE``); "week" is the last 7 days, today included.
+
+    ``seller_id``: that seller's orders (None: every order, like
+    :func:`overview`)."""
+    from sqlalchemy import case, or_
+
+    from jishi.i18n import from_shop_time, to_shop_time
+
+    now = now or utcnow()
+    local_today = to_shop_time(now).date()
+    day0 = from_shop_time(datetime.combine(local_today, time()))
+    week0 = from_shop_time(datetime.combine(local_today - timedelta(days=6), time()))
+    end = from_shop_time(datetime.combine(local_today + timedelta(days=1), time()))
+    paid_at = func.coalesce(Order.paid_at, Order.created_at)
+    paid = and_(Order.status != "pending_payment", Order.close_reason.notin_(("cancelled", "timeout")))
+    seller = (Order.seller_id == seller_id,) if seller_id is not None else ()
+
+    def placed(start):
+        return func.count(case((and_(Order.created_at >= start, Order.created_at < end), Order.id)))
+
+    def paid_in(start):
+        return and_(paid, paid_at >= start, paid_at < end)
+
+    row = db.session.execute(
+        select(
+            placed(day0),
+            placed(week0),
+            func.coalesce(func.sum(case((paid_in(day0), Order.pay_amount), else_=0)), 0),
+            func.coalesce(func.sum(case((paid_in(week0), Order.pay_amount), else_=0)), 0),
+            func.count(func.distinct(case((paid_in(day0), Order.user_id)))),
+            func.count(func.distinct(case((paid_in(week0), Order.user_id)))),
+        ).where(or_(Order.created_at >= week0, paid_at >= week0), *seller)
+    ).one()
+    return {
+        "today": {"orders": int(row[0]), "paid_amount": int(row[2]), "buyers": int(row[4])},
+        "week": {"orders": int(row[1]), "paid_amount": int(row[3]), "buyers": int(row[5])},
+    }
+
+
 def funnel(start=None, end=None, seller_id: int | None = None) -> dict:
     """Visits -> buyers who placed an order -> buyers who paid, with rates
     in permille (integers). With ``seller_id``: that store's orders (visits

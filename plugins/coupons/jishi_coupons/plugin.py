@@ -53,7 +53,11 @@ def console_menu_items(console, principal):
     from jishi.i18n import lazy_gettext as _l
 
     # a seller page: in the console of the user's seller scope
-    return [MenuItem(_l("Coupons"), "coupons_seller.index", console=console, sort=60, permission="marketing")]
+    return [
+        MenuItem(
+            _l("Coupons"), "coupons_seller.index", console=console, sort=60, permission="marketing", group="marketing"
+        )
+    ]
 
 
 @hookimpl

@@ -79,12 +79,36 @@ def console_menu_items(console, principal):
     # the seller pages: in the console of the user's seller scope
     return [
         MenuItem(
-            _("Delivery templates"), "express_admin.templates", console="platform", sort=62, permission="platform_admin"
+            _("Delivery templates"),
+            "express_admin.templates",
+            console="platform",
+            sort=62,
+            permission="platform_admin",
+            group="settings",
         ),
-        MenuItem(_("Express shipping"), "express_seller.orders", console=console, sort=31, permission="orders"),
-        MenuItem(_("Delivery settings"), "express_seller.settings", console=console, sort=86, permission="settings"),
         MenuItem(
-            _("Product delivery templates"), "express_seller.products", console=console, sort=87, permission="products"
+            _("Express shipping"),
+            "express_seller.orders",
+            console=console,
+            sort=31,
+            permission="orders",
+            group="orders",
+        ),
+        MenuItem(
+            _("Delivery settings"),
+            "express_seller.settings",
+            console=console,
+            sort=86,
+            permission="settings",
+            group="settings",
+        ),
+        MenuItem(
+            _("Product delivery templates"),
+            "express_seller.products",
+            console=console,
+            sort=87,
+            permission="products",
+            group="products",
         ),
     ]
 

@@ -50,8 +50,22 @@ def console_menu_items(console, principal):
 
     # seller pages: in the console of the user's seller scope
     return [
-        MenuItem(_("Local delivery"), "delivery_local.settings", console=console, sort=62, permission="settings"),
-        MenuItem(_("Local deliveries"), "delivery_local.orders", console=console, sort=63, permission="orders"),
+        MenuItem(
+            _("Local delivery"),
+            "delivery_local.settings",
+            console=console,
+            sort=62,
+            permission="settings",
+            group="settings",
+        ),
+        MenuItem(
+            _("Local deliveries"),
+            "delivery_local.orders",
+            console=console,
+            sort=63,
+            permission="orders",
+            group="orders",
+        ),
     ]
 
 

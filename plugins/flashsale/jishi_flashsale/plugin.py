@@ -109,7 +109,16 @@ def console_menu_items(console, principal):
     from jishi.i18n import gettext as _
 
     # a seller page: in the console of the user's seller scope
-    return [MenuItem(_("Flash sales"), "flashsale.activities", console=console, sort=61, permission="marketing")]
+    return [
+        MenuItem(
+            _("Flash sales"),
+            "flashsale.activities",
+            console=console,
+            sort=61,
+            permission="marketing",
+            group="marketing",
+        )
+    ]
 
 
 @hookimpl

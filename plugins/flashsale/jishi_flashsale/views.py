@@ -174,7 +174,12 @@ def activities():
     scope, platform = promotions.acting()
     rows = service.visible_activities(seller_id=scope.seller_id, platform=platform)
     return render_template(
-        "flashsale/activities.html", rows=rows, platform=platform, scope=scope, state_of=service.state_of
+        "flashsale/activities.html",
+        rows=rows,
+        platform=platform,
+        scope=scope,
+        state_of=service.state_of,
+        product_names=promotions.product_names(rows),
     )
 
 

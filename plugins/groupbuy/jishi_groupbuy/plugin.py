@@ -47,7 +47,11 @@ def console_menu_items(console, principal):
     from jishi.i18n import gettext as _
 
     # a seller page: in the console of the user's seller scope
-    return [MenuItem(_("Group buys"), "groupbuy.activities", console=console, sort=60, permission="marketing")]
+    return [
+        MenuItem(
+            _("Group buys"), "groupbuy.activities", console=console, sort=60, permission="marketing", group="marketing"
+        )
+    ]
 
 
 @hookimpl

@@ -178,7 +178,14 @@ def activities():
     scope, platform = promotions.acting()
     rows = service.visible_activities(seller_id=scope.seller_id, platform=platform)
     counts = {a.id: service.count_by_state(a.id) for a in rows}
-    return render_template("groupbuy/activities.html", rows=rows, counts=counts, platform=platform, scope=scope)
+    return render_template(
+        "groupbuy/activities.html",
+        rows=rows,
+        counts=counts,
+        platform=platform,
+        scope=scope,
+        product_names=promotions.product_names(rows),
+    )
 
 
 def _form_data(form) -> dict:

@@ -72,8 +72,8 @@ def settings_panels():
             (
                 SettingField(
                     ledger.COMMISSION_SETTING,
-                    str(_l("Default commission (basis points, 100 = 1%)")),
-                    "int",
+                    str(_l("Default commission")),
+                    "percent",
                     ledger.DEFAULT_COMMISSION_BP,
                     help=str(_l("Used when neither the merchant nor the product's category has a rate of its own.")),
                 ),
@@ -118,22 +118,40 @@ def settings_panels():
 def console_menu_items(console, principal):
     return [
         MenuItem(
-            str(_l("Withdrawals")), "multistore_admin.withdrawals", console="platform", sort=84, permission="money"
+            str(_l("Withdrawals")),
+            "multistore_admin.withdrawals",
+            console="platform",
+            permission="money",
+            sort=84,
+            group="finance",
         ),  # 提现审批
         MenuItem(
             str(_l("Settlement overview")),
             "multistore_admin.settlement",
             console="platform",
-            sort=85,
             permission="money",
+            sort=85,
+            group="finance",
         ),  # 资金对账
         MenuItem(
-            str(_l("Commission")), "multistore_admin.commission", console="platform", sort=86, permission="commission"
+            str(_l("Commission")),
+            "multistore_admin.commission",
+            console="platform",
+            permission="commission",
+            sort=86,
+            group="finance",
         ),  # 佣金
         MenuItem(
-            str(_l("Finance / Withdrawals")), "merchant.finance", console="merchant", sort=70, permission="money"
+            str(_l("Finance / Withdrawals")),
+            "merchant.finance",
+            console="merchant",
+            sort=70,
+            permission="money",
+            group="finance",
         ),  # 提现
-        MenuItem(str(_l("Data")), "merchant.data", console="merchant", sort=80, permission="data"),  # 数据
+        MenuItem(
+            str(_l("Data")), "merchant.data", console="merchant", sort=80, permission="data", group="finance"
+        ),  # 数据
     ]
 
 

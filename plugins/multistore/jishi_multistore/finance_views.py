@@ -12,7 +12,6 @@ merchant rates).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -22,7 +21,7 @@ from jishi.errors import DomainError
 from jishi.forms import form_int, form_money, form_outcome
 from jishi.i18n import MAX_MOMENT, MIN_MOMENT
 from jishi.i18n import gettext as _
-from jishi.money import MoneyError
+from jishi.money import MoneyError, parse_percent
 from sqlalchemy import select
 
 from jishi_multistore import finance, ledger, withdrawals
@@ -170,17 +169,16 @@ def settlement_page():
 
 
 def _percent_bp(raw: str, field: str) -> int | None:
-    """A percentage typed in a form ("5", "5.5", "0.25") as basis points; None when empty."""
-    raw = (raw or "").strip().rstrip("%").strip()
+    """A percentage typed in a form ("5", "5.5", "0.25") as basis points
+    (:func:`jishi.money.parse_percent`, the unit every commission form
+    uses); None when empty."""
+    raw = (raw or "").strip()
     if not raw:
         return None
     try:
-        value = Decimal(raw) * 100
-    except InvalidOperation:
-        raise DomainError(field, _("Enter a percentage such as 5 or 2.5.")) from None
-    if not value.is_finite() or value != value.to_integral_value() or not (0 <= value <= ledger.MAX_BP):
-        raise DomainError(field, _("Enter a percentage from 0 to 100 with at most two decimals."))
-    return int(value)
+        return parse_percent(raw)
+    except MoneyError:
+        raise DomainError(field, _("Enter a percentage from 0 to 100 with at most two decimals.")) from None
 
 
 @admin.get("/commission", endpoint="commission")

@@ -268,15 +268,36 @@ def permissions():
 def console_menu_items(console, principal):
     return [
         MenuItem(
-            _("Merchants"), "multistore_admin.merchants", console="platform", sort=80, permission="merchants"
+            _("Merchants"),
+            "multistore_admin.merchants",
+            console="platform",
+            permission="merchants",
+            sort=80,
+            group="merchants",
         ),  # 子商户管理
         MenuItem(
-            _("Announcements"), "multistore_admin.announcements", console="platform", sort=84, permission="merchants"
+            _("Announcements"),
+            "multistore_admin.announcements",
+            console="platform",
+            permission="merchants",
+            sort=84,
+            group="merchants",
         ),  # 公告
         MenuItem(_("Dashboard"), "merchant.dashboard", console="merchant", sort=0),
-        MenuItem(_("Shop profile"), "merchant.profile", console="merchant", sort=80, permission="settings"),  # 商铺详情
-        MenuItem(_("Staff"), "merchant.staff", console="merchant", sort=85, permission="merchant_admin"),  # 店员
-        MenuItem(_("Staff roles"), "merchant.roles", console="merchant", sort=86, permission="merchant_admin"),  # 角色
+        MenuItem(
+            _("Shop profile"), "merchant.profile", console="merchant", sort=80, permission="settings", group="settings"
+        ),  # 商铺详情
+        MenuItem(
+            _("Staff"), "merchant.staff", console="merchant", sort=85, permission="merchant_admin", group="settings"
+        ),  # 店员
+        MenuItem(
+            _("Staff roles"),
+            "merchant.roles",
+            console="merchant",
+            sort=86,
+            permission="merchant_admin",
+            group="settings",
+        ),  # 角色
     ]
 
 

@@ -40,11 +40,14 @@ from jishi_multistore.principal import (
 @merchant_bp.get("/")
 @merchant_page()
 def dashboard():
+    from jishi.reports import service as reports
+
     p = current_principal()
     return render_template(
         "multistore/merchant/dashboard.html",
         principal=p,
         m=p.merchant,
+        figures=reports.home_figures(seller_id=p.merchant.id),
         status_names=service.status_names(),
         announcements=service.announcements(10),
     )

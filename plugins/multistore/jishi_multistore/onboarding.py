@@ -92,21 +92,27 @@ def settings_panels():
 def console_menu_items(console, principal):
     return [
         MenuItem(
-            _("Applications"), "multistore_admin.applications", console="platform", sort=81, permission="merchants"
+            _("Applications"),
+            "multistore_admin.applications",
+            console="platform",
+            permission="merchants",
+            sort=81,
+            group="merchants",
         ),  # 子商户审核
         MenuItem(
             _("Onboarding rules"),
             "multistore_admin.onboarding_rules",
             console="platform",
-            sort=82,
             permission="merchants",
+            sort=82,
+            group="merchants",
         ),  # 入驻规则
     ]
 
 
 @hookimpl
 def template_slot(slot, context):
-    if slot != "account_links":
+    if slot not in ("account_links", "header_user_nav"):
         return None
     user = context.get("user")
     if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "is_platform", False):
@@ -115,6 +121,8 @@ def template_slot(slot, context):
 
     if membership(user) is not None:
         return Markup('<a href="{}">{}</a>').format(url_for("merchant.dashboard"), _("Merchant console"))
+    if slot == "header_user_nav":  # the header links a merchant's staff to its console only
+        return None
     return Markup('<a href="{}">{}</a>').format(url_for("multistore.apply"), escape(_("Open a shop")))  # 申请开店
 
 

@@ -151,9 +151,16 @@ def order_notices(order, principal):
 def console_menu_items(console, principal):
     return [
         MenuItem(
-            _("Merchant orders"), "multistore_admin.orders", console="platform", sort=33, permission="orders"
+            _("Merchant orders"),
+            "multistore_admin.orders",
+            console="platform",
+            permission="orders",
+            sort=33,
+            group="orders",
         ),  # 子商户订单
-        MenuItem(_("Orders"), "merchant.orders", console="merchant", sort=20, permission="orders"),  # 订单
+        MenuItem(
+            _("Orders"), "merchant.orders", console="merchant", sort=20, permission="orders", group="orders"
+        ),  # 订单
     ]
 
 

@@ -194,8 +194,12 @@ def orders_ship_batch():
 @merchant_bp.get("/orders/packing-slip")
 @merchant_page("orders")
 def packing_slip():
-    """Printable packing slips (出货单) of one or several orders: ``ids``."""
-    found = svc.merchant_orders(merchant().id, _ids())
+    """Printable packing slips (出货单) of one or several orders: ``ids``
+    (none: 400 asking to select one)."""
+    ids = _ids()
+    if not ids:
+        abort(400, description=_("Select at least one order to print its packing slip."))
+    found = svc.merchant_orders(merchant().id, ids)
     if not found:
         abort(404)
     return render_template(

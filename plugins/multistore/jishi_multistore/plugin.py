@@ -33,7 +33,7 @@ from jishi_multistore import finance_views, finance_api  # noqa: F401
 # isort: on
 
 requires = ()
-modules = ("onboarding", "merchants", "products", "orders", "finance", "demo")
+modules = ("onboarding", "merchants", "products", "orders", "finance", "home", "demo")
 
 
 @hookimpl

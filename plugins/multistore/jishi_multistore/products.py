@@ -103,28 +103,41 @@ def console_menu_items(console, principal):
             str(_l("Merchant products")),
             "multistore_admin.products",
             console="platform",
-            sort=62,
             permission="products",
+            sort=62,
+            group="products",
         ),  # 子商户产品
         MenuItem(
             str(_l("Product review")),
             "multistore_admin.product_queue",
             console="platform",
-            sort=63,
             permission="products",
+            sort=63,
+            group="products",
         ),  # 产品审核
         MenuItem(
             str(_l("Merchant comments")),
             "multistore_admin.comments",
             console="platform",
-            sort=64,
             permission="comments",
+            sort=64,
+            group="products",
         ),  # 产品评论
         MenuItem(
-            str(_l("Products")), "merchant.products", console="merchant", sort=20, permission="products"
+            str(_l("Products")),
+            "merchant.products",
+            console="merchant",
+            sort=20,
+            permission="products",
+            group="products",
         ),  # 产品管理
         MenuItem(
-            str(_l("Comments")), "merchant.comments", console="merchant", sort=25, permission="comments"
+            str(_l("Comments")),
+            "merchant.comments",
+            console="merchant",
+            sort=25,
+            permission="comments",
+            group="products",
         ),  # 产品评论
     ]
 

@@ -111,8 +111,12 @@ def template_slot(slot, context):
 def console_menu_items(console, principal):
     # seller pages: in the console of the user's seller scope
     return [
-        MenuItem(_("Pickup verification"), "pickup.verify", console=console, sort=35, permission="orders"),  # 核销
-        MenuItem(_("Pickup points"), "pickup.points", console=console, sort=86, permission="settings"),  # 自提点
+        MenuItem(
+            _("Pickup verification"), "pickup.verify", console=console, sort=35, permission="orders", group="orders"
+        ),  # 核销
+        MenuItem(
+            _("Pickup points"), "pickup.points", console=console, sort=86, permission="settings", group="settings"
+        ),  # 自提点
     ]
 
 
