@@ -24,13 +24,15 @@ from jishi_multistore.models import REVIEW_APPROVED, ROLE_ADMIN, Merchant, Merch
 
 # What a permission covers:
 #   orders    list, ship, change status, packing slips, export orders
+#   aftersales  the merchant's after-sales requests: approve, reject, goods received back
 #   comments  see, reply to and delete the merchant's product reviews
 #   products  add and edit products, choose listing
 #   money     ledger, withdrawals, withdrawal account
 #   settings  shop profile, return and delivery settings, staff
 #   data      the merchant data page
-PERMISSIONS = ("orders", "comments", "products", "money", "settings", "data")
-CLERK_PERMISSIONS = frozenset({"orders", "comments"})
+PERMISSIONS = ("orders", "aftersales", "comments", "products", "money", "settings", "data")
+#: The one place that says what a clerk may do (``MerchantPrincipal.can``).
+CLERK_PERMISSIONS = frozenset({"orders", "aftersales", "comments"})
 SESSION_VIEW_KEY = "multistore_view"
 
 
