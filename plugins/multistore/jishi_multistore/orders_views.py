@@ -86,6 +86,7 @@ def orders():
         principal=current_principal(),
         orders=rows,
         lines=orders_service.lines_of([o.id for o in rows]),
+        fulfilments=svc.fulfilments(rows),
         f=f,
         statuses=state.STATUSES,
         more_url=more_url,
@@ -104,6 +105,7 @@ def order(order_id: int):
         moves=svc.seller_moves(o),
         refunds=_refunds(o),
         needs_tracking=svc.needs_tracking(o),
+        fulfilment=orders_service.fulfilment(o),
     )
 
 
@@ -221,6 +223,7 @@ def orders_admin():
         orders=rows,
         lines=orders_service.lines_of([o.id for o in rows]),
         names=svc.merchant_names(o.seller_id for o in rows),
+        fulfilments=svc.fulfilments(rows),
         merchants=merchants,
         f=f,
         statuses=state.STATUSES,
