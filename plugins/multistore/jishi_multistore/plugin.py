@@ -49,6 +49,9 @@ def api_blueprints():
 
 @hookimpl
 def app_ready(app):
+    from jishi_multistore import merchants, ratings
     from jishi_multistore.principal import current_principal
 
     app.jinja_env.globals["ms_principal"] = current_principal
+    app.jinja_env.globals["ms_rating"] = merchants.rating_text
+    ratings.connect()
