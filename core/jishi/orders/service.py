@@ -70,9 +70,7 @@ def check_shipment(order: Order, carrier: str = "", tracking_no: str = "") -> No
             number=order.number,
             method=how.label,
         )
-        raise DomainError(
-            "status", f"{message} {how.note}".strip(), code="not_shippable", status=409
-        )
+        raise DomainError("status", f"{message} {how.note}".strip(), code="not_shippable", status=409)
     if how.mode == "dispatch":
         raise DomainError(
             "status",

@@ -22,7 +22,9 @@ ACTIONS = ("approve", "reject", "confirm-returned")
 
 class RefundNotFound(DomainError):
     def __init__(self):
-        super().__init__("refund_id", _("Not found: %(what)s", what=_("after-sales request")), code="not_found", status=404)
+        super().__init__(
+            "refund_id", _("Not found: %(what)s", what=_("after-sales request")), code="not_found", status=404
+        )
 
 
 def merchant_refund(merchant_id: int, refund_id: int) -> Refund:

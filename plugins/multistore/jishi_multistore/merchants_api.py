@@ -231,7 +231,9 @@ class MerchantsAdminPatch(Schema):
     stars = StrictInt(
         validate=validate.Range(min=1, max=5),
         allow_none=True,
-        metadata={"description": "the platform's stars, winning over the computed ones; null: computed from ratings again"},
+        metadata={
+            "description": "the platform's stars, winning over the computed ones; null: computed from ratings again"
+        },
     )
 
 

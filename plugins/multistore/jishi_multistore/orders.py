@@ -152,9 +152,7 @@ def console_menu_items(console, principal):
     return [
         MenuItem(_("Merchant orders"), "multistore_admin.orders", console="platform", sort=33),  # 子商户订单
         MenuItem(_("Orders"), "merchant.orders", console="merchant", sort=20, permission="orders"),  # 订单
-        MenuItem(
-            _("After-sales"), "merchant.refunds", console="merchant", sort=21, permission="aftersales"
-        ),  # 售后
+        MenuItem(_("After-sales"), "merchant.refunds", console="merchant", sort=21, permission="aftersales"),  # 售后
     ]
 
 

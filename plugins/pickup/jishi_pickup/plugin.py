@@ -90,7 +90,9 @@ def order_fulfilment(order):
 
     if order.delivery_method != service.CODE:
         return None
-    return Fulfilment("handover", _("Pickup at the store"), note=_("Verify the pickup code when the buyer collects it."))
+    return Fulfilment(
+        "handover", _("Pickup at the store"), note=_("Verify the pickup code when the buyer collects it.")
+    )
 
 
 # --- Pages --------------------------------------------------------------------

@@ -93,7 +93,12 @@ def test_platform_console_lists_methods_and_refuses_pickup(app, client, api, ms,
     assert all(f'data-mode="{m}"' in page for m in ("parcel", "handover", "dispatch"))
     resp = client.post(
         "/console/orders/batch-ship",
-        data={"order_id": [str(oa.id), str(ob.id)], "carrier": "顺丰", f"tracking-{oa.id}": "SF9", f"tracking-{ob.id}": "X"},
+        data={
+            "order_id": [str(oa.id), str(ob.id)],
+            "carrier": "顺丰",
+            f"tracking-{oa.id}": "SF9",
+            f"tracking-{ob.id}": "X",
+        },
         follow_redirects=True,
     )
     assert ob.number in resp.get_data(as_text=True)

@@ -94,7 +94,9 @@ def test_platform_override_wins_until_cleared(app, api, client, login, factory, 
     assert (_m(m).stars, _m(m).stars_override) == (2, None)
 
 
-@pytest.mark.parametrize(("count", "total", "expected"), [(0, 0, (None, 5)), (3, 13, (43, 4)), (2, 9, (45, 5)), (1, 1, (10, 1))])
+@pytest.mark.parametrize(
+    ("count", "total", "expected"), [(0, 0, (None, 5)), (3, 13, (43, 4)), (2, 9, (45, 5)), (1, 1, (10, 1))]
+)
 def test_computed_average_is_integer_and_rounded_half_up(count, total, expected):
     """C2: the average × 10 and the stars, integers only."""
     assert ratings.computed(count, total) == expected
