@@ -114,6 +114,34 @@ class DeliveryOption:
     needs_address: bool = True
 
 
+#: How an order leaves its seller (:class:`Fulfilment` ``mode``).
+FULFILMENT_MODES = ("parcel", "plain", "dispatch", "handover")
+
+
+@dataclass(frozen=True)
+class Fulfilment:
+    """How an order of one delivery method leaves its seller (``order_fulfilment``).
+
+    ``mode`` is one of :data:`FULFILMENT_MODES`:
+
+    - ``parcel``: shipped with a carrier and a tracking number (both required);
+    - ``plain``: shipped with nothing to track (virtual goods);
+    - ``dispatch``: handed to a rider by the method's own action, never
+      shipped by hand: ``action`` is its endpoint (POST, called with
+      ``order_id``; it honours a ``next`` form field), ``fields`` the form
+      fields it takes as (name, label) pairs;
+    - ``handover``: never shipped (the buyer collects it); ``note`` says how.
+
+    ``label`` names the delivery method in order lists.
+    """
+
+    mode: str
+    label: str
+    action: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+    note: str = ""
+
+
 @dataclass(frozen=True)
 class Discount:
     """An order-level discount contributed by a marketing plugin.
@@ -1248,6 +1276,32 @@ def order_transitioned(order: Order, name: str, from_status: str, actor_kind: st
         def order_transitioned(order, name, from_status, actor_kind):
             if name == "pay":
                 ledger.post_payment(order)
+    """
+
+
+@hookspec(firstresult=True)
+def order_fulfilment(order: Order) -> Fulfilment | None:
+    """How ``order`` leaves its seller, as its delivery method says: asked by
+    the consoles' shipping (an order's page, batch shipping and their APIs),
+    which show carrier and tracking fields only for ``parcel`` orders, offer
+    a ``dispatch`` order's own action, and refuse (409) to ship a
+    ``dispatch`` or ``handover`` order by hand.
+
+    :param order: the ``Order`` (``order.delivery_method`` is the code of the
+        :class:`DeliveryOption` chosen at checkout).
+    :returns: a :class:`Fulfilment` for an order of your delivery method,
+        None for others. Stops at the first non-None result.
+    Default implementation (trylast): ``plain`` for virtual goods or an
+    order without an address, else ``parcel``.
+
+    Example::
+
+        @hookimpl
+        def order_fulfilment(order):
+            if order.delivery_method != "local":
+                return None
+            return Fulfilment("dispatch", _("Local delivery"), action="local.dispatch",
+                              fields=(("courier_name", _("Courier")), ("courier_phone", _("Phone"))))
     """
 
 

@@ -83,6 +83,12 @@ refund_requested = _signal("refund-requested", "A buyer asked for a refund.", "t
 refund_completed = _signal("refund-completed", "A refund was paid back.", "the ``Refund``")
 payment_succeeded = _signal("payment-succeeded", "A payment order was paid.", "the ``PaymentOrder``")
 review_posted = _signal("review-posted", "A buyer reviewed a product.", "the ``Review``")
+review_moderated = _signal(
+    "review-moderated",
+    "A review was hidden (deleted by the seller or the platform) or approved (shown after moderation).",
+    "the ``Review``",
+    action="``deleted`` or ``approved``",
+)
 product_saved = _signal(
     "product-saved", "A product was created or changed.", "the ``Product``", created="True when the product is new"
 )
@@ -102,6 +108,7 @@ ALL = {
         refund_completed,
         payment_succeeded,
         review_posted,
+        review_moderated,
         product_saved,
     )
 }

@@ -163,3 +163,28 @@ def test_rating_average_and_paging(api, client, factory):
     rest = api.get(f"/products/{product.id}/reviews?limit=2&cursor={page['next_cursor']}").json
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     assert api.get(f"/products/{product.id}/reviews?limit=0").status_code == 422
+
+
+def test_review_moderated_is_sent_on_approve_and_delete(api, client, factory):
+    """K11 (issue 13 C2): approving a waiting review and deleting one send
+    ``review_moderated`` (action ``approved`` / ``deleted``) once, after the
+    commit; approving a visible review or deleting twice sends nothing."""
+    set_settings(reviews_moderation=True)
+    admin = factory.admin()
+    buyer = factory.user()
+    _, line_id, _ = bought(api, client, factory, buyer)
+    rid = api.post("/reviews", user=buyer, json={"order_line_id": line_id, "rating": 3}).json["id"]
+    sent = []
+
+    def on_moderated(sender, **kw):
+        sent.append((sender.id, kw["action"]))
+
+    signals.review_moderated.connect(on_moderated)
+    try:
+        for _ in range(2):
+            assert api.post(f"/admin/reviews/{rid}/approve", user=admin).status_code == 200
+        for _ in range(2):
+            assert api.post(f"/admin/reviews/{rid}/delete", user=admin).status_code == 200
+    finally:
+        signals.review_moderated.disconnect(on_moderated)
+    assert sent == [(rid, "approved"), (rid, "deleted")]

@@ -43,6 +43,8 @@ from jishi.orders import state
 from jishi.orders.models import Order, OrderAllocation, OrderLine
 
 KINDS = (KIND_REFUND, KIND_RETURN)
+#: Every status of a request, in the order of its life.
+STATUSES = ("requested", "approved", "returning", "returned", "refunded", "rejected", "cancelled")
 REFUNDABLE_ORDER_STATUSES = (state.PAID, state.SHIPPED, state.RECEIVED, state.COMPLETED)
 
 
@@ -400,6 +402,15 @@ def _move_executed(refund: Refund, now) -> None:
 # -- reading ---------------------------------------------------------------
 
 
+def seller_refund(seller_id: int, refund_id: int) -> Refund | None:
+    """The refund of one of ``seller_id``'s orders, or None (another
+    seller's request is "not found")."""
+    refund = db.session.get(Refund, refund_id) if 0 < refund_id <= 2**31 - 1 else None
+    if refund is None or refund.seller_id is None or refund.seller_id != seller_id:
+        return None
+    return refund
+
+
 def buyer_refund(user, refund_id: int) -> Refund | None:
     refund = db.session.get(Refund, refund_id)
     if refund is None or refund.user_id != user.id:
@@ -418,12 +429,14 @@ def notes(refund: Refund) -> list[RefundNote]:
 def list_refunds(
     *,
     user_id: int | None = None,
+    seller_id: int | None = None,
     status: str | None = None,
     order_id: int | None = None,
     cursor: int | None = None,
     limit: int = 20,
 ):
-    """Refunds newest first, keyset by id; returns (rows, next_cursor)."""
+    """Refunds newest first, keyset by id; returns (rows, next_cursor).
+    ``seller_id`` keeps one seller's (a merchant's after-sales list)."""
     q = (
         select(Refund)
         .options(selectinload(Refund.lines).selectinload(RefundLine.order_line))
@@ -432,6 +445,8 @@ def list_refunds(
     )
     if user_id is not None:
         q = q.where(Refund.user_id == user_id)
+    if seller_id is not None:
+        q = q.where(Refund.seller_id == seller_id)
     if status:
         q = q.where(Refund.status == status)
     if order_id is not None:

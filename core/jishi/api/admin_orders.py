@@ -30,6 +30,7 @@ from jishi.api.orders import (
 )
 from jishi.api.reviews import ReviewSchema
 from jishi.db import db
+from jishi.errors import DomainError
 from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from jishi.orders import changes, state
@@ -253,6 +254,7 @@ def get_order(order_id):
 def ship(args, order_id):
     """Mark a paid order shipped with its carrier and tracking number."""
     order = _order(order_id)
+    orders_service.check_shipment(order, args["carrier"], args["tracking_no"])
     orders_service.ship(
         order, carrier=args["carrier"], tracking_no=args["tracking_no"], actor=current_user, actor_kind="platform"
     )
@@ -306,6 +308,7 @@ def ship_batch(args):
             )
             continue
         try:
+            orders_service.check_shipment(order, item["carrier"], item["tracking_no"])
             orders_service.ship(
                 order,
                 carrier=item["carrier"],
@@ -313,9 +316,9 @@ def ship_batch(args):
                 actor=current_user,
                 actor_kind="platform",
             )
-        except state.TransitionError as exc:
+        except DomainError as exc:
             db.session.rollback()
-            results.append({"order_id": order.id, "ok": False, "status": order.status, "error": str(exc)})
+            results.append({"order_id": order.id, "ok": False, "status": order.status, "error": str(exc.message)})
             continue
         shipped += 1
         results.append({"order_id": order.id, "ok": True, "status": order.status, "error": None})

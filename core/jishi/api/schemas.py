@@ -6,6 +6,8 @@ Public API for plugins (see docs/writing-plugins.md):
 
 - :class:`OrderListItemSchema`, :class:`OrderDetailSchema`: an order in a
   list (with its lines) and in full; subclass them to add your fields
+- :class:`RefundSchema`: an after-sales request (a merchant's after-sales
+  endpoints answer like the platform's)
 - :func:`order_detail` ``(order)``: the values :class:`OrderDetailSchema`
   dumps (lines, allocations, history, delivery, refunds, seller, notices)
 - :func:`schema_values` ``(obj, schema_cls, **extra)``: an object's values for
@@ -25,6 +27,7 @@ from jishi.api.orders import (
     OrderDetailSchema,
     OrderListItemSchema,
     PriceChangeArgs,
+    RefundSchema,
     order_detail,
     schema_values,
 )
@@ -34,6 +37,7 @@ __all__ = [
     "OrderDetailSchema",
     "OrderListItemSchema",
     "PriceChangeArgs",
+    "RefundSchema",
     "order_detail",
     "schema_values",
 ]

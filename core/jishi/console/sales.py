@@ -11,12 +11,13 @@ from jishi.aftersales.models import Refund
 from jishi.catalog.models import Product
 from jishi.console.common import bp, requires
 from jishi.db import db
+from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 from jishi.orders import changes, state
 from jishi.orders import service as orders_service
 from jishi.orders.models import Order
 from jishi.reviews.models import Review
-from jishi.web.common import form_int, form_outcome, safe_next
+from jishi.web.common import flash_error, form_int, form_outcome, safe_next
 
 PAGE = 30
 
@@ -45,6 +46,7 @@ def orders():
         "console/orders.html",
         orders=rows,
         lines=orders_service.lines_of([o.id for o in rows]),
+        fulfilments={o.id: orders_service.fulfilment(o) for o in rows},
         status=status,
         q=q,
         statuses=state.STATUSES,
@@ -71,6 +73,7 @@ def order(order_id: int):
         order=order,
         buyer=db.session.get(User, order.user_id),
         refunds=refunds,
+        fulfilment=orders_service.fulfilment(order),
         can_ship=state.can(order, "ship", "platform"),
         can_complete=state.can(order, "force_complete", "platform"),
         can_cancel=state.can(order, "cancel", "platform"),
@@ -101,6 +104,8 @@ def order_address(order_id: int):
 
 
 def _ship(order: Order, carrier: str, tracking_no: str) -> None:
+    """Ship by hand: refused (409/422) when the delivery method says otherwise."""
+    orders_service.check_shipment(order, carrier, tracking_no)
     orders_service.ship(
         order, carrier=carrier.strip(), tracking_no=tracking_no.strip(), actor=current_user, actor_kind="platform"
     )
@@ -111,14 +116,11 @@ def _ship(order: Order, carrier: str, tracking_no: str) -> None:
 def order_ship(order_id: int):
     order = _order(order_id)
     carrier, tracking_no = request.form.get("carrier", ""), request.form.get("tracking_no", "")
-    if not order.is_virtual and not (carrier.strip() and tracking_no.strip()):
-        flash(_("Enter the carrier and the tracking number."), "error")
-        return redirect(url_for("console.order", order_id=order_id))
     try:
         _ship(order, carrier, tracking_no)
-    except state.TransitionError as exc:
+    except DomainError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash_error(exc)
     else:
         flash(_("Order %(number)s shipped.", number=order.number), "success")
     return redirect(url_for("console.order", order_id=order_id))
@@ -136,15 +138,12 @@ def orders_batch_ship():
         tracking_no = request.form.get(f"tracking-{oid}", "").strip()
         if order is None:
             continue
-        if not order.is_virtual and not (carrier and tracking_no):
-            failed.append(order.number)
-            continue
         try:
             _ship(order, carrier, tracking_no)
             shipped += 1
-        except state.TransitionError:
+        except DomainError as exc:
             db.session.rollback()
-            failed.append(order.number)
+            failed.append(f"{order.number} ({exc.message})")
     if shipped:
         flash(_("%(n)d orders shipped.", n=shipped), "success")
     if failed:

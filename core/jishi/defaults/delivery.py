@@ -1,5 +1,6 @@
 """Default delivery: the shop's flat-rate delivery with a free threshold, and
-"no delivery needed" for virtual goods. The flat rate steps aside when a
+"no delivery needed" for virtual goods; how an order no delivery plugin
+claims is fulfilled (``order_fulfilment``). The flat rate steps aside when a
 delivery plugin is enabled (``JISHI_DEFAULT_DELIVERY = "auto"``, the
 default), or by ``JISHI_DEFAULT_DELIVERY = False``."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 from flask import current_app
 
 from jishi import settings
-from jishi.hookspecs import DeliveryOption, hookimpl
+from jishi.hookspecs import DeliveryOption, Fulfilment, hookimpl
 
 
 @hookimpl(tryfirst=True)  # listed, and so preselected, before plugins' ways
@@ -24,3 +25,14 @@ def delivery_options(group, address, checkout):
     if free_over and group.goods_amount >= free_over:
         fee = 0
     return [DeliveryOption(code="standard", label=_("Standard delivery"), fee=fee)]
+
+
+@hookimpl(trylast=True)  # a delivery plugin answers for its own orders first
+def order_fulfilment(order):
+    """Virtual goods (or no address): shipped with nothing to track; any
+    other order: a parcel with a carrier and a tracking number."""
+    from jishi.i18n import gettext as _
+
+    if order.is_virtual or order.address is None:
+        return Fulfilment("plain", order.delivery_label or _("No delivery needed"))
+    return Fulfilment("parcel", order.delivery_label or _("Standard delivery"))

@@ -56,6 +56,46 @@ def cancel(order: Order, *, actor=None, actor_kind: str = "buyer", note: str = "
     commit()
 
 
+def fulfilment(order: Order):
+    """How ``order`` leaves its seller (a ``jishi.hookspecs.Fulfilment``):
+    its delivery method's answer to ``order_fulfilment``."""
+    return _hook().order_fulfilment(order=order)
+
+
+def check_shipment(order: Order, carrier: str = "", tracking_no: str = "") -> None:
+    """Refuse to ship ``order`` by hand when its delivery method says
+    otherwise: a ``handover`` (picked up) or ``dispatch`` (a rider) order is
+    a 409 naming ``status`` (code ``not_shippable``); a ``parcel`` needs the carrier and the
+    tracking number (422 naming the field). Writes nothing."""
+    from jishi.errors import DomainError
+    from jishi.i18n import gettext as _
+
+    how = fulfilment(order)
+    if how.mode == "handover":
+        message = _(
+            "Order %(number)s is collected by the buyer (%(method)s), never shipped.",
+            number=order.number,
+            method=how.label,
+        )
+        raise DomainError("status", f"{message} {how.note}".strip(), code="not_shippable", status=409)
+    if how.mode == "dispatch":
+        raise DomainError(
+            "status",
+            _(
+                "Order %(number)s goes out with a rider (%(method)s): dispatch it instead of shipping it.",
+                number=order.number,
+                method=how.label,
+            ),
+            code="not_shippable",
+            status=409,
+        )
+    if how.mode == "parcel":
+        if not (carrier or "").strip():
+            raise DomainError("carrier", _("Enter the carrier."))
+        if not (tracking_no or "").strip():
+            raise DomainError("tracking_no", _("Enter the tracking number."))
+
+
 def ship(
     order: Order, *, carrier: str = "", tracking_no: str = "", actor=None, actor_kind: str = "platform", note: str = ""
 ) -> None:

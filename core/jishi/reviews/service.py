@@ -118,6 +118,7 @@ def delete(review: Review, actor) -> Review:
     if review.deleted_at is None:
         review.deleted_at = utcnow()
         review.deleted_by = "platform" if getattr(actor, "is_platform", False) else "seller"
+        signals.queue(signals.review_moderated, review, action="deleted")
         commit()
     return review
 
@@ -125,6 +126,7 @@ def delete(review: Review, actor) -> Review:
 def approve(review: Review, actor) -> Review:
     if not review.is_visible:
         review.is_visible = True
+        signals.queue(signals.review_moderated, review, action="approved")
         commit()
     return review
 

@@ -13,7 +13,7 @@
   idempotency, the order transitions and their signals), as a gateway's
   callback arrives.
 - :func:`ship`, :func:`receive`, :func:`complete`: ``orders.service``.
-- :func:`refund`: ``aftersales.service`` (request, approve, and for a
+- :func:`request_refund`: the buyer's request only; :func:`refund`: ``aftersales.service`` (request, approve, and for a
   return the goods' arrival).
 
 Each returns what the next step takes; objects are re-read after each step
@@ -160,11 +160,9 @@ def complete(order):
     return fetch(order)
 
 
-def refund(order, lines=None, kind: str = "refund_only"):
+def request_refund(order, lines=None, kind: str = "refund_only", reason: str = ""):
     """The buyer asks to refund ``lines`` [(order_line_id, quantity)] (by
-    default every line in full) and the platform approves; a
-    ``return_refund`` also confirms the goods came back. Returns the refund
-    (executed, unless the request waits for something else)."""
+    default every line in full); nobody has decided yet. Returns the request."""
     from jishi.accounts.models import User
     from jishi.aftersales import service
 
@@ -172,7 +170,17 @@ def refund(order, lines=None, kind: str = "refund_only"):
     if lines is None:
         lines = [(line.id, line.quantity) for line in order.lines]
     user = db.session.get(User, order.user_id)
-    r = service.request_refund(user, order, kind, lines)
+    return service.request_refund(user, order, kind, lines, reason)
+
+
+def refund(order, lines=None, kind: str = "refund_only"):
+    """The buyer asks to refund ``lines`` [(order_line_id, quantity)] (by
+    default every line in full) and the platform approves; a
+    ``return_refund`` also confirms the goods came back. Returns the refund
+    (executed, unless the request waits for something else)."""
+    from jishi.aftersales import service
+
+    r = request_refund(order, lines, kind)
     service.approve(r)
     if kind == "return_refund":
         service.confirm_returned(r)

@@ -28,7 +28,7 @@ STANDARD = ("anonymous", "buyer", "other_buyer", "clerk1", "admin1", "admin2", "
 #: The merchant each multistore principal works for.
 MERCHANT_OF = {"clerk1": "m1", "admin1": "m1", "admin2": "m2"}
 #: What a clerk holds (``jishi_multistore.principal``); admins hold everything.
-CLERK_PERMISSIONS = frozenset({"orders", "comments"})
+CLERK_PERMISSIONS = frozenset({"orders", "aftersales", "comments"})
 PASSWORD = "secret123"
 
 

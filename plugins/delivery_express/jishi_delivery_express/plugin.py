@@ -46,6 +46,19 @@ def delivery_options(group, address, checkout):
     return [option] if option is not None else None
 
 
+@hookimpl
+def order_fulfilment(order):
+    """An express order is a parcel: carrier and tracking number."""
+    from jishi.hookspecs import Fulfilment
+    from jishi.i18n import gettext as _
+
+    from jishi_delivery_express import service
+
+    if order.delivery_method != service.CODE:
+        return None
+    return Fulfilment("parcel", _("Express delivery"))
+
+
 @hookimpl(trylast=True)
 def tracking_provider(order):
     """The built-in manual provider: events the seller added by hand."""

@@ -9,7 +9,7 @@ The plugin's checkout and order hooks (``delivery_options``,
 from __future__ import annotations
 
 from jishi.checkout.errors import CheckoutError
-from jishi.hookspecs import DeliveryOption, Problem, hookimpl
+from jishi.hookspecs import DeliveryOption, Fulfilment, Problem, hookimpl
 from jishi.i18n import gettext as _
 from jishi.money import format_fen
 
@@ -159,3 +159,17 @@ def order_placing(checkout, payments, orders):
 @hookimpl
 def order_transitioned(order, name, from_status, actor_kind):
     service.on_transition(order, name, from_status)
+
+
+@hookimpl
+def order_fulfilment(order):
+    """A local order goes out with a rider: the seller's dispatch action
+    (courier's name and phone), never a tracking number."""
+    if order.delivery_method != service.METHOD:
+        return None
+    return Fulfilment(
+        "dispatch",
+        _("Local delivery"),
+        action="delivery_local.dispatch",
+        fields=(("courier_name", _("Courier")), ("courier_phone", _("Courier's phone"))),
+    )

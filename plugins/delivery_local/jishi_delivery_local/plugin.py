@@ -21,7 +21,7 @@ from jishi_delivery_local import (
 )
 
 requires = ()
-modules = ("checkout",)  # delivery_options, validate_checkout, order_placing, order_transitioned
+modules = ("checkout",)  # delivery_options, validate_checkout, order_placing, order_transitioned, order_fulfilment
 # Local delivery adds a way to receive goods; it does not ship anywhere, so
 # the kernel's flat-rate delivery stays while no shipping plugin is enabled.
 replaces_default_delivery = False

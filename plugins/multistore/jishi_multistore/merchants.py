@@ -352,18 +352,23 @@ def get_merchant(merchant_id: int, *, include_deleted: bool = True, approved: bo
     return m
 
 
-def set_state(m: Merchant, *, status: str | None = None, stars: int | None = None) -> Merchant:
-    """The platform sets the business state and the stars (1–5)."""
+def set_state(
+    m: Merchant, *, status: str | None = None, stars: int | None = None, clear_stars: bool = False
+) -> Merchant:
+    """The platform sets the business state and overrides the stars (1–5);
+    ``clear_stars`` drops the override: the stars computed from ratings again."""
     if m.deleted_at is not None:
         raise MerchantError("status", _("This merchant has been deleted."), code="conflict")
     if status is not None:
         if status not in BUSINESS_STATES:
             raise MerchantError("status", _("Unknown status."))
         m.status = status
-    if stars is not None:
-        if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
-            raise MerchantError("stars", _("Stars are a whole number from 1 to 5."))
-        m.stars = stars
+    from jishi_multistore import ratings
+
+    if clear_stars:
+        ratings.set_override(m, None)
+    elif stars is not None:
+        ratings.set_override(m, stars)
     return m
 
 
@@ -647,6 +652,8 @@ LISTED_COLUMNS = (
     Merchant.id,
     Merchant.name,
     Merchant.stars,
+    Merchant.rating_x10,
+    Merchant.rating_count,
     Merchant.avg_spend,
     Merchant.hours,
     Merchant.category,
@@ -835,6 +842,11 @@ def _distance_rows(base, dist, key, lat, lng, limit):
     return rows
 
 
+def rating_text(x10: int | None) -> str:
+    """An average rating × 10 as buyers read it ("4.3"; "" without ratings)."""
+    return "" if x10 is None else f"{x10 // 10}.{x10 % 10}"
+
+
 def format_distance(metres: float | None) -> str:
     if metres is None:
         return ""
@@ -849,6 +861,8 @@ def _shop_item(r) -> dict:
         "id": r.id,
         "name": r.name,
         "stars": r.stars,
+        "rating": rating_text(r.rating_x10),
+        "rating_count": r.rating_count,
         "avg_spend": r.avg_spend,
         "hours": r.hours,
         "category": r.category,

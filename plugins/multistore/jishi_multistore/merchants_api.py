@@ -35,6 +35,8 @@ class MerchantsShopItemSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     stars = fields.Integer()
+    rating = fields.String(metadata={"description": 'average of the latest ratings ("4.3"; "" without ratings)'})
+    rating_count = fields.Integer()
     avg_spend = fields.Integer(allow_none=True, metadata={"description": "fen per person"})
     hours = fields.String()
     category = fields.String()
@@ -77,6 +79,11 @@ class MerchantsShopDetailSchema(Schema):
     images = fields.List(fields.String())
     intro = fields.String()
     stars = fields.Integer()
+    rating = fields.Function(
+        lambda m: service.rating_text(m.rating_x10),
+        metadata={"description": 'average of the latest ratings ("4.3"; "" without ratings)'},
+    )
+    rating_count = fields.Integer(metadata={"description": "ratings in that average"})
     hours = fields.String()
     avg_spend = fields.Integer(allow_none=True)
     address = fields.String()
@@ -221,6 +228,9 @@ class MerchantsAdminMerchantSchema(MerchantsProfileSchema):
     owner_id = fields.Integer()
     owner_phone = fields.Function(lambda m: m.owner.phone if m.owner else "")
     business_status = fields.String(attribute="status")
+    stars_override = fields.Integer(
+        allow_none=True, metadata={"description": "the platform's stars (null: computed from ratings)"}
+    )
     deleted = fields.Function(lambda m: m.deleted_at is not None)
     deleted_at = DateTime(allow_none=True)
     created_at = DateTime()
@@ -248,7 +258,13 @@ class MerchantsAdminExportArgs(Schema):
 
 class MerchantsAdminPatch(Schema):
     status = fields.String(validate=validate.OneOf(BUSINESS_STATES), metadata={"description": "business state"})
-    stars = StrictInt(validate=validate.Range(min=1, max=5))
+    stars = StrictInt(
+        validate=validate.Range(min=1, max=5),
+        allow_none=True,
+        metadata={
+            "description": "the platform's stars, winning over the computed ones; null: computed from ratings again"
+        },
+    )
 
 
 class MerchantsDeleteResultSchema(Schema):
@@ -485,8 +501,14 @@ def admin_get(merchant_id):
 @blp.arguments(MerchantsAdminPatch)
 @blp.response(200, MerchantsAdminMerchantSchema)
 def admin_patch(data, merchant_id):
-    """Set the business state (open, resting, closed_today, shut) and the stars (1–5)."""
-    m = service.set_state(_merchant(merchant_id), status=data.get("status"), stars=data.get("stars"))
+    """Set the business state (open, resting, closed_today, shut) and override
+    the stars (1–5; null: computed from the ratings again)."""
+    m = service.set_state(
+        _merchant(merchant_id),
+        status=data.get("status"),
+        stars=data.get("stars"),
+        clear_stars="stars" in data and data["stars"] is None,
+    )
     commit()
     return m
 

@@ -277,10 +277,11 @@ def merchant_detail(merchant_id):
 def merchant_state(merchant_id):
     m = _merchant(merchant_id)
     with form_outcome():
-        stars = form_int("stars")
-        if request.form.get("stars") and stars is None:
+        raw = request.form.get("stars") or ""
+        stars = None if raw == "auto" else form_int("stars")
+        if raw and raw != "auto" and stars is None:
             raise service.MerchantError("stars", _("Stars are a whole number from 1 to 5."))
-        service.set_state(m, status=request.form.get("status") or None, stars=stars)
+        service.set_state(m, status=request.form.get("status") or None, stars=stars, clear_stars=raw == "auto")
     return redirect(url_for("multistore_admin.merchant", merchant_id=merchant_id))
 
 

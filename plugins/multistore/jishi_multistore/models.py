@@ -60,7 +60,13 @@ class Merchant(db.Model):
     review_status: Mapped[str] = mapped_column(String(20), default=REVIEW_PENDING)
     reject_reason: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), default=OPEN)
+    # The stars shown (1–5): the platform's override when set, else the
+    # rounded average of the recent ratings, else 5 (see ratings.py).
     stars: Mapped[int] = mapped_column(default=5)
+    stars_override: Mapped[int | None]  # set by the platform; None: computed
+    # Average × 10 of the merchant's last RATING_WINDOW visible ratings (None: none yet).
+    rating_x10: Mapped[int | None]
+    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # Answers to the platform's application fields: {field key: value}.
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
     logo: Mapped[str] = mapped_column(String(300), default="")

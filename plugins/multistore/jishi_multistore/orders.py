@@ -161,6 +161,9 @@ def console_menu_items(console, principal):
         MenuItem(
             _("Orders"), "merchant.orders", console="merchant", sort=20, permission="orders", group="orders"
         ),  # 订单
+        MenuItem(
+            _("After-sales"), "merchant.refunds", console="merchant", sort=21, permission="aftersales", group="orders"
+        ),  # 售后
     ]
 
 
@@ -249,19 +252,22 @@ def platform_order(order_id: int) -> Order:
 
 
 def needs_tracking(order: Order) -> bool:
-    """Parcels need carrier and tracking number; virtual goods and deliveries
-    without an address (pickup, local) do not."""
-    return not order.is_virtual and order.address is not None
+    """Parcels (express, the flat-rate delivery) need carrier and tracking
+    number; virtual goods, riders (local) and pickups do not."""
+    return orders_service.fulfilment(order).mode == "parcel"
+
+
+def fulfilments(orders) -> dict[int, object]:
+    """Each order's ``Fulfilment`` (its delivery method's answer), by id."""
+    return {o.id: orders_service.fulfilment(o) for o in orders}
 
 
 def ship(order: Order, carrier: str, tracking_no: str, *, actor) -> None:
-    """Ship one paid order as its merchant; commits, or writes nothing."""
+    """Ship one paid order as its merchant; commits, or writes nothing. A
+    pickup order (never shipped) or a rider's (dispatched instead) is a 409;
+    a parcel needs its carrier and tracking number (422)."""
     carrier, tracking_no = (carrier or "").strip(), (tracking_no or "").strip()
-    if needs_tracking(order):
-        if not carrier:
-            raise DomainError("carrier", _("Enter the carrier."))
-        if not tracking_no:
-            raise DomainError("tracking_no", _("Enter the tracking number."))
+    orders_service.check_shipment(order, carrier, tracking_no)
     if len(carrier) > 40:
         raise DomainError("carrier", _("At most %(n)d characters.", n=40))
     if len(tracking_no) > 60:

@@ -87,6 +87,7 @@ def orders():
         principal=current_principal(),
         orders=rows,
         lines=orders_service.lines_of([o.id for o in rows]),
+        fulfilments=svc.fulfilments(rows),
         f=f,
         statuses=state.STATUSES,
         more_url=more_url,
@@ -107,6 +108,7 @@ def order(order_id: int):
         needs_tracking=svc.needs_tracking(o),
         price_url=url_for("merchant.order_price", order_id=o.id),
         address_url=url_for("merchant.order_address", order_id=o.id),
+        fulfilment=orders_service.fulfilment(o),
     )
 
 
@@ -249,6 +251,7 @@ def orders_admin():
         orders=rows,
         lines=orders_service.lines_of([o.id for o in rows]),
         names=svc.merchant_names(o.seller_id for o in rows),
+        fulfilments=svc.fulfilments(rows),
         merchants=merchants,
         f=f,
         statuses=state.STATUSES,

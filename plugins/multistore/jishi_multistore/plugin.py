@@ -29,6 +29,7 @@ from jishi_multistore import onboarding_views, onboarding_api  # noqa: F401
 from jishi_multistore import merchants_views, merchants_api  # noqa: F401
 from jishi_multistore import products_views, products_api  # noqa: F401
 from jishi_multistore import orders_views, orders_api  # noqa: F401
+from jishi_multistore import aftersales_views, aftersales_api  # noqa: F401
 from jishi_multistore import finance_views, finance_api  # noqa: F401
 # isort: on
 
@@ -48,6 +49,9 @@ def api_blueprints():
 
 @hookimpl
 def app_ready(app):
+    from jishi_multistore import merchants, ratings
     from jishi_multistore.principal import current_principal
 
     app.jinja_env.globals["ms_principal"] = current_principal
+    app.jinja_env.globals["ms_rating"] = merchants.rating_text
+    ratings.connect()

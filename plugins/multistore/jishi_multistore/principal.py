@@ -27,14 +27,17 @@ from jishi_multistore.models import REVIEW_APPROVED, ROLE_ADMIN, Merchant, Merch
 
 # What a permission covers:
 #   orders    list, ship, change status, packing slips, export orders
+#   aftersales  the merchant's after-sales requests: approve, reject, goods received back
 #   comments  see, reply to and delete the merchant's product reviews
 #   products  add and edit products, choose listing
 #   money     ledger, withdrawals, withdrawal account
 #   settings  shop profile, return and delivery settings, staff
 #   data      the merchant data page
-#   (and what the kernel and other plugins declare: aftersales, marketing...)
-PERMISSIONS = ("orders", "comments", "products", "money", "settings", "data")
-CLERK_PERMISSIONS = frozenset({"orders", "comments"})
+#   aftersales  the after-sales (refund and return) requests of its orders
+#   (and what the kernel and other plugins declare: marketing...)
+PERMISSIONS = ("orders", "aftersales", "comments", "products", "money", "settings", "data")
+#: What a clerk without a role may do (``member_permissions``).
+CLERK_PERMISSIONS = frozenset({"orders", "aftersales", "comments"})
 #: The word of pages only the merchant's admin may open (staff and roles):
 #: no role holds it, so no clerk can hand out rights.
 MERCHANT_ADMIN = "merchant_admin"

@@ -91,6 +91,18 @@ def order_transitioned(order, name, from_status, actor_kind):
         service.void_codes(order)
 
 
+@hookimpl
+def order_fulfilment(order):
+    """A pickup order is handed over at the counter, never shipped."""
+    from jishi.hookspecs import Fulfilment
+
+    if order.delivery_method != service.CODE:
+        return None
+    return Fulfilment(
+        "handover", _("Pickup at the store"), note=_("Verify the pickup code when the buyer collects it.")
+    )
+
+
 # --- Pages --------------------------------------------------------------------
 
 

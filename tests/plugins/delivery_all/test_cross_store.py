@@ -93,6 +93,35 @@ def _world(api, ms, factory):
     }
 
 
+def three_way_body(api, w) -> dict:
+    """The checkout of one of each product: express for A, pickup at B's
+    counter, local delivery by C in its first free slot."""
+    items = [{"sku_id": w[p].skus[0].id, "quantity": 1} for p in ("pa", "pb", "pc")]
+    preview = api.post("/checkout/preview", user=w["buyer"], json={"items": items, "address_id": w["address"].id})
+    key = {g["seller_id"]: g["key"] for g in preview.get_json()["groups"]}
+    slots = api.get(f"/local/slots?seller_id={w['c'].id}").get_json()["slots"]
+    slot = next(s["id"] for s in slots if s["available"])
+    return {
+        "items": items,
+        "address_id": w["address"].id,
+        "delivery": {key[w["a"].id]: "express", key[w["b"].id]: "pickup", key[w["c"].id]: "local"},
+        "options": {"pickup": {key[w["b"].id]: w["point_id"]}, "local_slot": {key[w["c"].id]: slot}},
+    }
+
+
+def place_three_ways(api, w) -> tuple:
+    """Place and pay :func:`three_way_body`; returns A's, B's and C's orders."""
+    resp = api.post("/checkout/place", user=w["buyer"], json=three_way_body(api, w), headers={"Idempotency-Key": "3w"})
+    assert resp.status_code == 201, resp.get_json()
+    placed = resp.get_json()
+    factories.pay(db.session.get(PaymentOrder, placed["payments"][0]["id"]))
+    by_seller = {
+        o.seller_id: o
+        for o in db.session.execute(db.select(Order).where(Order.id.in_([o["id"] for o in placed["orders"]]))).scalars()
+    }
+    return by_seller[w["a"].id], by_seller[w["b"].id], by_seller[w["c"].id]
+
+
 def test_cross_store_checkout_with_three_methods(app, api, ms, factory):
     w = _world(api, ms, factory)
     buyer = w["buyer"]
@@ -106,15 +135,7 @@ def test_cross_store_checkout_with_three_methods(app, api, ms, factory):
         w["b"].id: {"express", "pickup"},
         w["c"].id: {"express", "local"},
     }
-    key = {sid: g["key"] for sid, g in groups.items()}
-    slots = api.get(f"/local/slots?seller_id={w['c'].id}").get_json()["slots"]
-    slot = next(s["id"] for s in slots if s["available"])
-    body = {
-        "items": items,
-        "address_id": w["address"].id,
-        "delivery": {key[w["a"].id]: "express", key[w["b"].id]: "pickup", key[w["c"].id]: "local"},
-        "options": {"pickup": {key[w["b"].id]: w["point_id"]}, "local_slot": {key[w["c"].id]: slot}},
-    }
+    body = three_way_body(api, w)
     preview = api.post("/checkout/preview", user=buyer, json=body).get_json()
     assert preview["problems"] == []
     fees = {g["seller_id"]: g["delivery_fee"] for g in preview["groups"]}

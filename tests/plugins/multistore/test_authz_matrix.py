@@ -67,6 +67,7 @@ def build_world(factory, ms) -> World:
         flows.pay(payment)
         order = payment.orders[0]
         assert order.seller_id == m.id
+        refund = flows.request_refund(order, reason="不想要了")
         line = order.lines[0]
         review = Review(
             order_line_id=line.id, product_id=product.id, user_id=orderer.id, seller_id=m.id, rating=5, content="好"
@@ -94,6 +95,7 @@ def build_world(factory, ms) -> World:
                 ("product", key): product.id,
                 ("pending_product", key): pending.id,
                 ("order", key): order.id,
+                ("refund", key): refund.id,
                 ("review", key): review.id,
                 ("withdrawal", key): withdrawal.id,
                 ("member", key): member.id,

@@ -13,11 +13,11 @@ admin of M2, platform admin} × {M1's object, M2's object}.
 - ``"merchant"``: staff (admin or clerk) of the object's merchant.
 - ``"merchant:<permission>"``: staff of the object's merchant holding that
   permission (see ``jishi_multistore.principal.PERMISSIONS``; clerks hold
-  ``orders`` and ``comments``).
+  ``orders``, ``aftersales`` and ``comments``).
 - ``"platform"``: platform staff and admins.
 
 ``obj`` names the object substituted for ``{obj}`` in ``path``: one of
-``merchant``, ``product``, ``pending_product``, ``order``, ``review``,
+``merchant``, ``product``, ``pending_product``, ``order``, ``refund``, ``review``,
 ``withdrawal``, ``member`` (the clerk's membership), ``application_field``,
 ``announcement`` (platform-wide: "own/other" are just two of them) — or None for a route
 without an object (then "own/other" does not apply).

@@ -1,7 +1,7 @@
 """staff roles of merchant clerks
 
-Revision ID: ms0002
-Revises: ms0001
+Revision ID: ms0003
+Revises: ms0002
 Create Date: 2026-12-04 08:42:53.944424
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = 'ms0002'
-down_revision: Union[str, Sequence[str], None] = 'ms0001'
+revision: str = 'ms0003'
+down_revision: Union[str, Sequence[str], None] = 'ms0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
