@@ -137,7 +137,7 @@ def _signal_sends() -> list[tuple[str, str, set[str]]]:
     from jishi.orders.state import _SIGNAL, TRANSITIONS
 
     attr_to_name = {attr: name for attr, name, _sig, _args in signal_specs()}
-    transition_params = {"actor", "actor_kind", "note", "set_paid_at"}
+    transition_params = {"actor", "actor_kind", "note", "set_paid_at", "set_columns"}
     found = []
     files = [
         p

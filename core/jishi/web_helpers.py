@@ -190,6 +190,7 @@ def storefront_links(place: str) -> list:
 
 def install(app: Flask) -> None:
     from jishi import settings
+    from jishi.access import platform_can
     from jishi.app import slot
     from jishi.orders.changes import describe as order_event_text
     from jishi.themes import active_theme_name
@@ -204,6 +205,7 @@ def install(app: Flask) -> None:
         order_actions=order_actions,
         order_notices=order_notices,
         order_event_text=order_event_text,
+        platform_can=platform_can,
         order_status_label=order_status_label,
         seller_profile=seller_profile,
         seller_profiles=seller_profiles,

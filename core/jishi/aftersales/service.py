@@ -20,8 +20,10 @@ executions can never refund the same units twice.
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import selectinload
 
 from jishi import signals
@@ -184,11 +186,14 @@ def _delivery_part(order: Order, wanted: dict[int, int], pending: dict[int, int]
 
 def _move(refund: Refund, sources: tuple[str, ...], target: str, **values) -> None:
     """Conditional status change: two concurrent clicks cannot both win."""
-    won = db.session.execute(
-        update(Refund)
-        .where(Refund.id == refund.id, Refund.status.in_(sources))
-        .values(status=target, **values)
-        .execution_options(synchronize_session=False)
+    won = cast(
+        CursorResult,
+        db.session.execute(
+            update(Refund)
+            .where(Refund.id == refund.id, Refund.status.in_(sources))
+            .values(status=target, **values)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if won != 1:
         rollback()
@@ -285,7 +290,8 @@ def _execute(refund: Refund, actor=None) -> None:
         .values(refunded_amount=Order.refunded_amount)
         .execution_options(synchronize_session=False)
     )
-    order: Order = db.session.get(Order, refund.order_id)
+    order = db.session.get(Order, refund.order_id)
+    assert order is not None  # the request's order: it cannot be deleted
     db.session.refresh(order)
     db.session.execute(
         select(OrderLine).where(OrderLine.order_id == order.id).execution_options(populate_existing=True)
@@ -319,18 +325,21 @@ def _execute(refund: Refund, actor=None) -> None:
             )
         final = rq + rl.quantity == line.quantity
         amount = line_amount(line, rl.quantity, rq, ra)
-        won = db.session.execute(
-            update(OrderLine)
-            .where(
-                OrderLine.id == line.id,
-                OrderLine.refunded_quantity == rq,
-                OrderLine.refunded_quantity + rl.quantity <= OrderLine.quantity,
-            )
-            .values(
-                refunded_quantity=OrderLine.refunded_quantity + rl.quantity,
-                refunded_amount=OrderLine.refunded_amount + amount,
-            )
-            .execution_options(synchronize_session=False)
+        won = cast(
+            CursorResult,
+            db.session.execute(
+                update(OrderLine)
+                .where(
+                    OrderLine.id == line.id,
+                    OrderLine.refunded_quantity == rq,
+                    OrderLine.refunded_quantity + rl.quantity <= OrderLine.quantity,
+                )
+                .values(
+                    refunded_quantity=OrderLine.refunded_quantity + rl.quantity,
+                    refunded_amount=OrderLine.refunded_amount + amount,
+                )
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if won != 1:
             rollback()

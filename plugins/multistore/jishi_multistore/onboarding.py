@@ -110,6 +110,26 @@ def console_menu_items(console, principal):
     ]
 
 
+STAFF_FLAG = "multistore_staff"
+
+
+def _is_staff(user, *, fresh: bool) -> bool:
+    """Whether ``user`` works for a merchant, remembered in the session for
+    the header (every storefront page: no query per page); the account
+    page (``fresh``) reads it anew. The console itself always checks."""
+    from flask import session
+
+    from jishi_multistore.principal import membership
+
+    key = [user.id, getattr(user, "session_token", "")]
+    cached = session.get(STAFF_FLAG)
+    if not fresh and isinstance(cached, list) and len(cached) == 3 and cached[:2] == key:
+        return bool(cached[2])
+    staff = membership(user) is not None
+    session[STAFF_FLAG] = [*key, staff]
+    return staff
+
+
 @hookimpl
 def template_slot(slot, context):
     if slot not in ("account_links", "header_user_nav"):
@@ -117,9 +137,7 @@ def template_slot(slot, context):
     user = context.get("user")
     if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "is_platform", False):
         return None
-    from jishi_multistore.principal import membership
-
-    if membership(user) is not None:
+    if _is_staff(user, fresh=slot == "account_links"):
         return Markup('<a href="{}">{}</a>').format(url_for("merchant.dashboard"), _("Merchant console"))
     if slot == "header_user_nav":  # the header links a merchant's staff to its console only
         return None
