@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 
 import pytest
 from jishi.db import db, utcnow
-from jishi.i18n import to_shop_time
 from jishi.hookspecs import CartGroup, hookimpl
+from jishi.i18n import to_shop_time
 from jishi.models import PageVisit
 from jishi.reports import service
 from openpyxl import load_workbook

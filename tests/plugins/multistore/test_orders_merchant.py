@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 from jishi.db import db, utcnow
 from jishi.i18n import to_shop_time
