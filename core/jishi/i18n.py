@@ -318,6 +318,29 @@ def from_shop_time(moment):
     return naive_utc(moment)
 
 
+def shop_day_bounds(start=None, end=None):
+    """The stored (naive UTC) bounds of the shop's calendar days ``start``
+    to ``end`` inclusive (``date`` objects, either may be None): the
+    moment ``start`` begins and the moment the day after ``end`` begins, in
+    the shop's time zone, for ``start_at <= column < end_at``. A missing
+    bound is None; a day beyond the stored calendar is ``datetime.min`` /
+    ``datetime.max``. Every "from day ... to day" filter uses it, so a
+    day means the shop's day everywhere."""
+    from datetime import time, timedelta
+
+    def begins(day):
+        try:
+            return from_shop_time(datetime.combine(day, time()))
+        except (ValueError, OverflowError):
+            return datetime.min if day.year < 5000 else datetime.max
+
+    start_at = begins(start) if start is not None else None
+    end_at = None
+    if end is not None:
+        end_at = datetime.max if end.year >= MAX_MOMENT.year else begins(end + timedelta(days=1))
+    return start_at, end_at
+
+
 def parse_shop_time(text):
     """ISO text typed in a form ("2026-05-01 14:30", offset optional, read as
     shop time without one) -> naive UTC; "" -> None. Raises ``ValueError``

@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from jishi.db import db, utcnow
+from jishi.i18n import to_shop_time
 from jishi.models import Order, PaymentOrder, Sku
 from jishi.orders import service as orders_service
 from sqlalchemy import select, update
@@ -185,7 +186,7 @@ def test_admin_list_filters(api, factory):
     assert ids(api.get("/admin/orders?phone=13900000001", user=admin)) == [oa["id"]]
     assert ids(api.get(f"/admin/orders?number={ob['number']}", user=admin)) == [ob["id"]]
     assert ids(api.get("/admin/orders?status=closed", user=admin)) == [ob["id"]]
-    today = utcnow().date()
+    today = to_shop_time(utcnow()).date()
     assert len(ids(api.get(f"/admin/orders?start={today}&end={today}", user=admin))) == 2
     assert ids(api.get(f"/admin/orders?start={today + timedelta(days=1)}", user=admin)) == []
     r = api.get(f"/admin/orders?start={today}&end={today - timedelta(days=1)}", user=admin)

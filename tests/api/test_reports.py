@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import pytest
 from jishi.db import db, utcnow
 from jishi.hookspecs import CartGroup, hookimpl
+from jishi.i18n import to_shop_time
 from jishi.models import PageVisit
 from jishi.reports import service
 from openpyxl import load_workbook
@@ -56,7 +57,7 @@ def shop(api, client, factory):
 def test_overview_and_funnel(api, client, factory):
     """K16: overview figures and the visit -> order -> pay funnel."""
     admin, _, _ = shop(api, client, factory)
-    today = utcnow().date().isoformat()
+    today = to_shop_time(utcnow()).date().isoformat()
     r = api.get(f"/admin/reports/overview?start={today}&end={today}", user=admin)
     assert r.status_code == 200
     assert r.json == {
@@ -79,7 +80,7 @@ def test_overview_and_funnel(api, client, factory):
 def test_sales_by_day_and_top_products(api, client, factory):
     """K16: sales per day and the best sellers, net of refunds."""
     admin, p1, p2 = shop(api, client, factory)
-    today = utcnow().date().isoformat()
+    today = to_shop_time(utcnow()).date().isoformat()
     assert api.get("/admin/reports/sales", user=admin).json["items"] == [{"day": today, "orders": 3, "amount": 18200}]
     top = api.get("/admin/reports/top-products", user=admin).json["items"]
     assert [(t["product_id"], t["quantity"], t["amount"]) for t in top] == [(p1.id, 2, 10000), (p2.id, 1, 1200)]

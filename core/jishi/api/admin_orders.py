@@ -3,7 +3,7 @@ K11, K15, K16). Platform staff only: buyers get 403, visitors 401."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from flask import Response
 from flask_login import current_user
@@ -189,11 +189,9 @@ def _order(order_id: int) -> Order:
 
 
 def _span(args):
-    start, end = args.get("start"), args.get("end")
-    end_at = None
-    if end:
-        end_at = datetime.combine(end, time()) + timedelta(days=1) if end < date.max else datetime.max
-    return (datetime.combine(start, time()) if start else None, end_at)
+    from jishi.i18n import shop_day_bounds
+
+    return shop_day_bounds(args.get("start") or None, args.get("end") or None)
 
 
 @blp.get("/orders")

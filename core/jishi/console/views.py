@@ -3,7 +3,7 @@ users and settings here; catalog and sales pages in their own modules."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
@@ -13,6 +13,7 @@ from jishi.accounts.models import ROLES, MemberLevel, User
 from jishi.console.common import admin_only, bp, developer_page, requires
 from jishi.db import db, utcnow
 from jishi.i18n import gettext as _
+from jishi.i18n import shop_day_bounds, to_shop_time
 from jishi.money import MoneyError, parse_percent, parse_yuan
 from jishi.web.common import form_int, form_outcome
 
@@ -25,7 +26,7 @@ def _reports():
 
 def _range() -> tuple[date, date]:
     """The report range from ?start=YYYY-MM-DD&end=YYYY-MM-DD (default: the last 30 days)."""
-    today = utcnow().date()
+    today = to_shop_time(utcnow()).date()
     try:
         end = date.fromisoformat(request.args.get("end", "")) if request.args.get("end") else today
         start = (
@@ -40,7 +41,9 @@ def _range() -> tuple[date, date]:
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    return datetime.combine(start, time.min), datetime.combine(end + timedelta(days=1), time.min)
+    lo, hi = shop_day_bounds(start, end)
+    assert lo is not None and hi is not None
+    return lo, hi
 
 
 @bp.get("/")

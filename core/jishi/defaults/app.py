@@ -26,7 +26,9 @@ def api_blueprints():
 @hookimpl
 def console_menu_items(console, principal):
     # the media library is a seller page: in the console of the user's seller scope
-    media = MenuItem(str(_l("Media library")), "media.library", console=console, sort=15, permission="products")
+    media = MenuItem(
+        str(_l("Media library")), "media.library", console=console, sort=15, permission="products", group="products"
+    )
     if console != "platform":
         return [media]
     return [

@@ -16,13 +16,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import and_, func, select
 
 from jishi.accounts.models import User
 from jishi.aftersales.models import Refund
 from jishi.db import db, utcnow
+from jishi.i18n import shop_day_bounds, to_shop_time
 from jishi.models import PageVisit
 from jishi.money import fen_to_yuan_str
 from jishi.orders.models import Order, OrderLine
@@ -46,21 +47,39 @@ EXPORT_COLUMNS = (
 
 
 def _range(start, end) -> tuple[datetime, datetime]:
-    """Dates -> [start 00:00, day after end 00:00); datetimes as given."""
-    if start is None:
-        start = utcnow().date() - timedelta(days=29)
-    if end is None:
-        end = utcnow().date()
+    """Dates (the shop's days; default the last 30) -> [start 00:00, day
+    after end 00:00) in the shop's time zone, as stored; datetimes as given."""
+    today = to_shop_time(utcnow()).date()
+    start = today - timedelta(days=29) if start is None else start
+    end = today if end is None else end
     if not isinstance(start, datetime):
-        start = datetime.combine(start, time())
+        start = shop_day_bounds(start=start)[0]
     if not isinstance(end, datetime):
-        end = datetime.combine(end, time()) + timedelta(days=1) if end < date.max else datetime.max
+        end = shop_day_bounds(end=end)[1]
     return start, end
 
 
 def _days(start: datetime, end: datetime) -> tuple[str, str]:
+    """The shop's days a range covers (the visit counters' keys)."""
+    from jishi.i18n import to_shop_time
+
     last = end - timedelta(microseconds=1)
-    return start.date().isoformat(), last.date().isoformat()
+    first = to_shop_time(start).date() if start.year > 1 else start.date()
+    final = to_shop_time(last).date() if end.year < 9999 else last.date()
+    return first.isoformat(), final.isoformat()
+
+
+def _shop_day(moment):
+    """SQL: the shop's calendar day of a stored (naive UTC) moment, with the
+    shop's UTC offset of today (a zone that changes offset within a range
+    may put an order at 1 a.m. on the day before: none of China's does)."""
+    from jishi.i18n import to_shop_time
+
+    offset = to_shop_time(utcnow()).utcoffset()
+    seconds = int(offset.total_seconds()) if offset else 0
+    if db.engine.dialect.name == "sqlite":
+        return func.date(moment, f"{seconds:+d} seconds")
+    return func.date(moment + timedelta(seconds=seconds))
 
 
 def _paid(start, end):
@@ -201,7 +220,7 @@ def funnel(start=None, end=None, seller_id: int | None = None) -> dict:
 def sales_by_day(start=None, end=None, seller_id: int | None = None) -> list[dict]:
     """[{day: "YYYY-MM-DD", orders, amount}] for days with paid orders."""
     s, e = _range(start, end)
-    day = func.date(func.coalesce(Order.paid_at, Order.created_at))
+    day = _shop_day(func.coalesce(Order.paid_at, Order.created_at))
     q = select(day.label("day"), func.count(Order.id), func.coalesce(func.sum(Order.pay_amount), 0)).where(_paid(s, e))
     if seller_id is not None:
         q = q.where(Order.seller_id == seller_id)
@@ -239,7 +258,7 @@ def record_visit(kind: str = "site", ref_id: int = 0, *, commit: bool = True, al
     from jishi.db import fresh_write
 
     fresh_write()  # on SQLite a GET's read transaction must not upgrade to a write
-    day = utcnow().date().isoformat()
+    day = to_shop_time(utcnow()).date().isoformat()  # the shop's day, as the reports count days
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
@@ -298,7 +317,7 @@ def export_rows(start=None, end=None, status: str | None = None, seller_id: int 
             if name in _MONEY:
                 value = fen_to_yuan_str(value or 0)
             elif isinstance(value, datetime):
-                value = value.strftime("%Y-%m-%d %H:%M:%S")
+                value = to_shop_time(value).strftime("%Y-%m-%d %H:%M:%S")  # the shop's time, as the pages show
             elif value is None:
                 value = ""
             out.append(value)

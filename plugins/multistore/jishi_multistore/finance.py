@@ -26,11 +26,12 @@ pages (kind ``"product"``) of its products.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from jishi.db import db, utcnow
 from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl
 from jishi.i18n import lazy_gettext as _l
+from jishi.i18n import shop_day_bounds, to_shop_time
 from sqlalchemy import func, or_, select
 
 from jishi_multistore import ledger, withdrawals
@@ -159,7 +160,7 @@ def console_menu_items(console, principal):
 
 
 def day_range(start: date | None, end: date | None) -> tuple[date, date]:
-    today = utcnow().date()
+    today = to_shop_time(utcnow()).date()
     end = end or today
     start = start or (end - timedelta(days=29))
     if start > end:
@@ -168,7 +169,9 @@ def day_range(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 def _moments(start: date, end: date) -> tuple[datetime, datetime]:
-    return datetime.combine(start, time()), datetime.combine(end, time()) + timedelta(days=1)
+    lo, hi = shop_day_bounds(start, end)
+    assert lo is not None and hi is not None
+    return lo, hi
 
 
 def _paid_in(s: datetime, e: datetime):

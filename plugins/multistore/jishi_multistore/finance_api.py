@@ -275,11 +275,9 @@ def _own_withdrawal(withdrawal_id: int) -> Withdrawal:
 
 
 def _datetimes(args):
-    from datetime import datetime, time, timedelta
+    from jishi.i18n import shop_day_bounds
 
-    start = datetime.combine(args["start"], time()) if args.get("start") else None
-    end = datetime.combine(args["end"], time()) + timedelta(days=1) if args.get("end") else None
-    return start, end
+    return shop_day_bounds(args.get("start") or None, args.get("end") or None)
 
 
 def commission_overview() -> dict:

@@ -11,7 +11,7 @@ merchant rates).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,7 +19,7 @@ from jishi.access import requires
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.forms import form_int, form_money, form_outcome
-from jishi.i18n import MAX_MOMENT, MIN_MOMENT
+from jishi.i18n import MAX_MOMENT, MIN_MOMENT, shop_day_bounds
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, parse_percent
 from sqlalchemy import select
@@ -160,8 +160,7 @@ def settlement_page():
     start, end = _day("start"), _day("end")
     if start and end and start > end:
         start, end = end, start
-    s = datetime.combine(start, time()) if start else None
-    e = datetime.combine(end, time()) + timedelta(days=1) if end else None
+    s, e = shop_day_bounds(start, end)
     data = withdrawals.overview(s, e)
     return render_template(
         "multistore/finance/admin_settlement.html", data=data, start=start, end=end, platform=ledger.platform_balances()

@@ -5,6 +5,7 @@ one query."""
 
 from __future__ import annotations
 
+from jishi.aftersales.models import Refund
 from jishi.db import db
 from jishi.hookspecs import TodoItem, hookimpl
 from jishi.i18n import gettext as _
@@ -55,9 +56,10 @@ def console_todos(console, principal):
     if console != "merchant" or scope is None or scope.console != "merchant" or scope.seller_id is None:
         return None
     mid = scope.seller_id
-    to_ship, products, payouts = db.session.execute(
+    to_ship, requests, products, payouts = db.session.execute(
         select(
             _count(select(Order).where(Order.seller_id == mid, Order.status == state.PAID)),
+            _count(select(Refund).where(Refund.seller_id == mid, Refund.status == "requested")),
             _count(
                 select(ProductState).where(
                     ProductState.merchant_id == mid, ProductState.review_status == REVIEW_PENDING
@@ -70,6 +72,15 @@ def console_todos(console, principal):
     ).one()
     return [
         TodoItem(_("To ship"), int(to_ship), "merchant.orders", {"status": state.PAID}, "merchant", "orders", sort=10),
+        TodoItem(
+            _("After-sales requests"),
+            int(requests),
+            "merchant.refunds",
+            {"status": "requested"},
+            "merchant",
+            "aftersales",
+            sort=20,
+        ),
         TodoItem(
             _("Products in review"),
             int(products),

@@ -37,7 +37,7 @@ from jishi import media
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import MenuItem, Problem, SellerProfile, StorefrontLink, hookimpl
-from jishi.i18n import N_
+from jishi.i18n import N_, to_shop_time
 from jishi.i18n import gettext as _
 from sqlalchemy import and_, delete, event, func, literal, or_, select, update
 
@@ -486,8 +486,8 @@ def export_rows(q=None, status=None):
                 "" if m.lng is None else m.lng,
                 "" if m.avg_spend is None else fen_to_yuan_str(m.avg_spend),
                 m.hours,
-                m.approved_at.strftime("%Y-%m-%d %H:%M:%S") if m.approved_at else "",
-                m.deleted_at.strftime("%Y-%m-%d %H:%M:%S") if m.deleted_at else "",
+                to_shop_time(m.approved_at).strftime("%Y-%m-%d %H:%M:%S") if m.approved_at else "",
+                to_shop_time(m.deleted_at).strftime("%Y-%m-%d %H:%M:%S") if m.deleted_at else "",
             ]
         batch.clear()
 

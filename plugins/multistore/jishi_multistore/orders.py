@@ -21,13 +21,13 @@ seller-funded discounts inside that seller's lines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from jishi.accounts.models import User
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.hookspecs import CartGroup, MenuItem, Problem, hookimpl
-from jishi.i18n import N_
+from jishi.i18n import N_, shop_day_bounds
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
@@ -201,10 +201,11 @@ def order_query(f: OrderFilter, *, merchant_id: int | None = None, merchants_onl
         q = q.where(Order.number == f.number.strip())
     if f.phone:
         q = q.where(Order.user_id.in_(select(User.id).where(User.phone == f.phone.strip())))
-    if f.start:
-        q = q.where(Order.created_at >= datetime.combine(f.start, time()))
-    if f.end and f.end < date.max:
-        q = q.where(Order.created_at < datetime.combine(f.end, time()) + timedelta(days=1))
+    start_at, end_at = shop_day_bounds(f.start or None, f.end or None)
+    if start_at is not None:
+        q = q.where(Order.created_at >= start_at)
+    if end_at is not None and end_at < datetime.max:
+        q = q.where(Order.created_at < end_at)
     return q
 
 

@@ -3,6 +3,8 @@ to their console; the merchant home shows figures and to-dos."""
 
 from __future__ import annotations
 
+from jishi.db import db
+
 
 def test_storefront_header_links_merchant_staff_to_their_console(client, factory, ms, login):
     """C5: a signed-in merchant clerk sees 商户后台 in the header; a buyer does not."""
@@ -30,8 +32,12 @@ def test_merchant_home_shows_its_figures_and_todos(client, factory, ms, login, q
     flows.pay(payment)
     ms.product(m, review_status="pending", on_shelf=False)
     ms.product(other, review_status="pending", on_shelf=False)
+    flows.request_refund(payment.orders[0])
+    db.session.commit()
     login(ms.admin_of(m))
     html = client.get("/merchant/").get_data(as_text=True)
+    start = html.index('href="/merchant/refunds?status=requested"')
+    assert '<span class="todo-count">1</span> 售后申请' in html[start : start + 200]
     start = html.index('href="/merchant/orders?status=paid"')
     assert '<span class="todo-count">1</span> 待发货' in html[start : start + 200]
     start = html.index('href="/merchant/products?status=pending"')

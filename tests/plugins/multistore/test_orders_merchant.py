@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
-from jishi.db import db
+from jishi.db import db, utcnow
+from jishi.i18n import to_shop_time
 from jishi.models import Order, Sku
 from sqlalchemy import select
 
@@ -48,7 +49,7 @@ def test_merchant_lists_and_filters_its_orders(api, factory, ms):
     assert [o["id"] for o in api.get(f"/merchant/orders?number={ya.number}", user=admin).json["items"]] == [ya.id]
     assert api.get(f"/merchant/orders?number={xb.number}", user=admin).json["items"] == []  # B's order
     assert [o["id"] for o in api.get("/merchant/orders?phone=13811112222", user=admin).json["items"]] == [xa.id]
-    today = date.today()
+    today = to_shop_time(utcnow()).date()
     assert (
         len(
             api.get(
