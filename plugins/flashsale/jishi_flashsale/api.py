@@ -154,6 +154,12 @@ class BuyArgs(Schema):
     delivery = fields.Dict(keys=fields.String(), values=fields.String())
     messages = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=200)))
     options = fields.Dict()
+    expected_total = Money(
+        metadata={
+            "description": "the total (fen) the buyer saw; when it is not the total now, nothing is placed "
+            "(409 total_changed, or a failed ticket when queued)"
+        }
+    )
 
 
 _buy_args = BuyArgs()
@@ -474,7 +480,7 @@ def buy():
     options["messages"] = dict(args.get("messages") or {})
     options["flashsale"] = {"sku_id": sku_id, "flash_sku_id": row.id}  # at this flash price or not at all
     if queued:
-        answer = _enqueue(row, user, sku_id, quantity, args.get("address_id"), options, key)
+        answer = _enqueue(row, user, sku_id, quantity, args.get("address_id"), options, key, args.get("expected_total"))
         if answer is not None:
             return answer
         fresh_write()  # no consumer running, or Redis failed: this request places the order itself
@@ -492,7 +498,12 @@ def buy():
         fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
     try:
         payments = checkout_entry.place_order(
-            user, [(sku_id, quantity)], args.get("address_id"), options, idempotency_key=key
+            user,
+            [(sku_id, quantity)],
+            args.get("address_id"),
+            options,
+            idempotency_key=key,
+            expected_total=args.get("expected_total"),
         )
     except OutOfStock:
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
@@ -506,7 +517,7 @@ def buy():
     return checkout_entry.placed_answer(payments, False), 201
 
 
-def _enqueue(row, user, sku_id, quantity, address_id, options, key):
+def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_total=None):
     """The queued path (``JISHI_FLASHSALE_QUEUE``): the gate takes the units
     and queues the placement in one Redis script; answers the ticket (202
     while queued). None when no consumer runs or Redis fails: the caller
@@ -514,7 +525,13 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key):
     from flask import current_app
     from flask_babel import get_locale
 
-    job = {"sku_id": sku_id, "address_id": address_id, "options": options, "locale": str(get_locale() or "")}
+    job = {
+        "sku_id": sku_id,
+        "address_id": address_id,
+        "options": options,
+        "locale": str(get_locale() or ""),
+        "expected_total": expected_total,
+    }
     try:
         verdict, ticket_id = fs_queue.enqueue(row, user.id, quantity, job, key)
     except Exception as exc:

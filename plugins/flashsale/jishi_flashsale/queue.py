@@ -205,6 +205,7 @@ def place(job: dict) -> str:
                 job.get("address_id"),
                 job.get("options") or {},
                 idempotency_key=f"fsq-{job['ticket']}",
+                expected_total=job.get("expected_total"),
             )
         except CheckoutError as exc:
             rollback()

@@ -173,6 +173,29 @@ def test_idempotent_retry_places_once(api, factory):
     assert fs.flash_sku(a.id).sold == 1 and _count(Order) == 1
 
 
+def test_a_stale_expected_total_places_nothing_and_keeps_the_unit(api, factory):
+    """FS / issue 13 A1: the buy request may carry the total the buyer saw;
+    when it is not the total now nothing is placed (409 total_changed on
+    ``expected_total``) and the flash unit is not spent; the true total places."""
+    product = factory.product(price=1000, stock=5)
+    a = fs.activity(product, stock=1, per_user=0, price=500)
+    user = fs.buyer(factory)
+    sku_id = product.skus[0].id
+    body = {"sku_id": sku_id, "quantity": 1, "address_id": fs.address_id(user), "expected_total": 1}
+    r = api.post("/flashsale/buy", json=body, user=user, headers={"Idempotency-Key": "stale"})
+    assert r.status_code == 409 and (r.json["code"], r.json["field"]) == ("total_changed", "expected_total"), r.json
+    assert fs.flash_sku(a.id).sold == 0 and _count(Order) == 0
+    preview = api.post(
+        "/checkout/preview",
+        user=user,
+        json={"address_id": body["address_id"], "items": [{"sku_id": sku_id, "quantity": 1}]},
+    )
+    total = preview.json["totals"]["pay_amount"]
+    r = api.post("/flashsale/buy", json={**body, "expected_total": total}, user=user, headers={"Idempotency-Key": "ok"})
+    assert r.status_code == 201, r.json
+    assert fs.flash_sku(a.id).sold == 1 and _count(Order) == 1
+
+
 def test_cancel_returns_flash_stock_and_limit_exactly_once(api, factory):
     """FS: cancelling an unpaid flash order gives its units and the buyer's limit back once; a second release changes nothing."""
     from jishi.orders import service as orders_service
