@@ -61,3 +61,15 @@ def test_visits_are_counted_on_the_shops_day(app, monkeypatch):
     assert db.session.execute(db.select(PageVisit.day).where(PageVisit.kind == "site")).scalars().all() == [
         "2026-03-02"
     ]
+
+
+def test_reports_take_any_range_of_days(app):
+    """Days at the ends of the calendar clamp instead of overflowing."""
+    for start, end in (
+        (date.min, date.min),
+        (date.min, date.max),
+        (date(1, 1, 2), date(1, 1, 1)),
+        (date.max, date.max),
+    ):
+        assert service.overview(start, end)["orders"] == 0
+        assert service.funnel(start, end)["visits"] == 0

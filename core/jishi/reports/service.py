@@ -61,12 +61,13 @@ def _range(start, end) -> tuple[datetime, datetime]:
 
 def _days(start: datetime, end: datetime) -> tuple[str, str]:
     """The shop's days a range covers (the visit counters' keys)."""
-    from jishi.i18n import to_shop_time
+    from jishi.i18n import MAX_MOMENT, MIN_MOMENT, to_shop_time
 
-    last = end - timedelta(microseconds=1)
-    first = to_shop_time(start).date() if start.year > 1 else start.date()
-    final = to_shop_time(last).date() if end.year < 9999 else last.date()
-    return first.isoformat(), final.isoformat()
+    def local(moment: datetime):  # beyond the stored calendar a day is a day
+        return to_shop_time(moment).date() if MIN_MOMENT <= moment < MAX_MOMENT else moment.date()
+
+    last = end - timedelta(microseconds=1) if end > datetime.min else end
+    return local(start).isoformat(), local(last).isoformat()
 
 
 def _shop_day(moment):
