@@ -43,7 +43,7 @@ def concrete(rule) -> str:
 
 
 def staff_with(*codes: str) -> User:
-    role = StaffRole(seller_id=None, name="r-" + "-".join(codes) + f"-{db.session.query(StaffRole).count()}")
+    role = StaffRole(seller_id=None, name=f"role-{db.session.query(StaffRole).count()}")
     role.permissions = list(codes)
     db.session.add(role)
     db.session.flush()
