@@ -88,7 +88,7 @@ def seed_catalog(url: str, n_products: int) -> None:
     with engine.begin() as conn:
         for i in range(1, 11):
             conn.execute(
-                text("INSERT INTO categories (id, name, sort, path) VALUES (:i, :n, 0, :p)"),
+                text("INSERT INTO categories (id, name, sort, path, image) VALUES (:i, :n, 0, :p, '')"),
                 {"i": i, "n": f"分类{i}", "p": f"/{i}/"},
             )
         conn.execute(
