@@ -128,10 +128,13 @@ def save_role(seller_id: int | None, name, permissions: Iterable, role: StaffRol
     return role
 
 
-def role_holders(role: StaffRole) -> int:
-    """How many platform users hold ``role`` (a seller's roles are counted
-    by the plugin that assigns them)."""
-    return db.session.execute(select(func.count(User.id)).where(User.staff_role_id == role.id)).scalar_one()
+def role_holders() -> dict[int, int]:
+    """``role id -> how many platform users hold it`` (roles nobody holds
+    are absent), in one query; a seller's roles are counted by the plugin
+    that assigns them."""
+    q = select(User.staff_role_id, func.count(User.id)).where(User.staff_role_id.is_not(None))
+    rows = db.session.execute(q.group_by(User.staff_role_id)).all()
+    return {role_id: int(n) for role_id, n in rows if role_id is not None}
 
 
 def delete_role(role: StaffRole, holders: int) -> None:

@@ -218,15 +218,12 @@ def _role_or_404(role_id: int):
 @bp.get("/roles")
 @admin_only
 def roles():
-    rows = roles_mod.roles_of(None)
-    counts = dict(
-        db.session.execute(
-            db.select(User.staff_role_id, db.func.count(User.id))
-            .where(User.staff_role_id.is_not(None))
-            .group_by(User.staff_role_id)
-        ).all()
+    return render_template(
+        "console/roles.html",
+        roles=roles_mod.roles_of(None),
+        permissions=roles_mod.declared("platform"),
+        holders=roles_mod.role_holders(),
     )
-    return render_template("console/roles.html", roles=rows, permissions=roles_mod.declared("platform"), holders=counts)
 
 
 @bp.post("/roles")
@@ -251,7 +248,7 @@ def role_save(role_id: int):
 def role_delete(role_id: int):
     role = _role_or_404(role_id)
     with form_outcome(_("Role deleted.")):
-        roles_mod.delete_role(role, roles_mod.role_holders(role))
+        roles_mod.delete_role(role, roles_mod.role_holders().get(role.id, 0))
     return redirect(url_for("console.roles"))
 
 

@@ -229,7 +229,7 @@ def seller_scope(user, via):
     only (``via="console"``)."""
     from jishi.hookspecs import SellerScope
 
-    from jishi_multistore.principal import current_principal
+    from jishi_multistore.principal import MERCHANT_ADMIN, all_permissions, current_principal
 
     p = current_principal(allow_platform_view=(via == "console"))
     if p is None:
@@ -238,19 +238,11 @@ def seller_scope(user, via):
         seller_id=p.merchant.id,
         name=p.merchant.name,
         role=p.role,
-        permissions=p.permissions if p.role == "clerk" else _all_seller_permissions(),
+        permissions=p.permissions if p.role == "clerk" else frozenset({*all_permissions(), MERCHANT_ADMIN}),
         read_only=p.read_only,
         console="merchant",
         layout="multistore/merchant/base.html",
     )
-
-
-def _all_seller_permissions() -> frozenset:
-    from jishi.roles import declared
-
-    from jishi_multistore.principal import MERCHANT_ADMIN, PERMISSIONS
-
-    return frozenset({*PERMISSIONS, MERCHANT_ADMIN, *(p.code for p in declared("seller"))})
 
 
 @hookimpl
@@ -982,14 +974,17 @@ def staff(m: Merchant) -> list[MerchantMember]:
     )
 
 
-def role_holders(m: Merchant, role) -> int:
-    """How many of ``m``'s staff hold ``role``."""
+def role_holders(m: Merchant) -> dict[int, int]:
+    """``role id -> how many of m's staff hold it`` (roles nobody holds are
+    absent), in one query."""
     from sqlalchemy import func
 
-    q = select(func.count(MerchantMember.id)).where(
-        MerchantMember.merchant_id == m.id, MerchantMember.role_id == role.id
+    q = (
+        select(MerchantMember.role_id, func.count(MerchantMember.id))
+        .where(MerchantMember.merchant_id == m.id, MerchantMember.role_id.is_not(None))
+        .group_by(MerchantMember.role_id)
     )
-    return db.session.execute(q).scalar_one()
+    return {role_id: int(n) for role_id, n in db.session.execute(q).all()}
 
 
 def set_member_role(m: Merchant, member_id, role_id) -> MerchantMember:

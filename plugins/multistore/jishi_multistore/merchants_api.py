@@ -319,15 +319,12 @@ def get_shop(merchant_id):
 def dashboard():
     """The acting merchant, the caller's role and the platform's announcements."""
     p = current_principal(allow_platform_view=False)
-    from jishi.roles import declared
+    from jishi_multistore.principal import all_permissions
 
-    from jishi_multistore.principal import PERMISSIONS
-
-    words = dict.fromkeys([*PERMISSIONS, *(x.code for x in declared("seller"))])
     return {
         "merchant": p.merchant,
         "role": p.role,
-        "permissions": [x for x in words if p.can(x)],
+        "permissions": [x for x in all_permissions() if p.can(x)],
         "announcements": service.announcements(20),
     }
 
@@ -446,7 +443,7 @@ def delete_role(role_id):
     from jishi.roles import delete_role as drop
 
     role = _role(role_id)
-    drop(role, service.role_holders(merchant(), role))
+    drop(role, service.role_holders(merchant()).get(role.id, 0))
     commit()
     return ""
 

@@ -168,7 +168,7 @@ def roles():
 
     m = merchant()
     rows = roles_of(m.id)
-    holders = {r.id: service.role_holders(m, r) for r in rows}
+    holders = service.role_holders(m)
     return render_template(
         "multistore/merchants/roles.html", m=m, roles=rows, permissions=declared("seller"), holders=holders
     )
@@ -202,7 +202,7 @@ def role_delete(role_id):
 
     role = _shop_role(role_id)
     with form_outcome(_("Role deleted.")):
-        delete_role(role, service.role_holders(merchant(), role))
+        delete_role(role, service.role_holders(merchant()).get(role.id, 0))
     return redirect(url_for("merchant.roles"))
 
 

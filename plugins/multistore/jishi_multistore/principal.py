@@ -61,13 +61,21 @@ class MerchantPrincipal:
         return permission in self.permissions
 
 
+def all_permissions() -> tuple[str, ...]:
+    """Every seller permission word, in order: this plugin's and those the
+    kernel and other plugins declare (``permissions`` hook)."""
+    from jishi.roles import declared
+
+    return tuple(dict.fromkeys([*PERMISSIONS, *(p.code for p in declared("seller"))]))
+
+
 def member_permissions(member: MerchantMember) -> frozenset:
     """What ``member`` may do: every seller permission for the admin; the
     clerk's role (of this merchant), else :data:`CLERK_PERMISSIONS`."""
-    from jishi.roles import declared, get_role
+    from jishi.roles import get_role
 
     if member.role == ROLE_ADMIN:
-        return frozenset({*PERMISSIONS, *(p.code for p in declared("seller"))})
+        return frozenset(all_permissions())
     if member.role_id is not None:
         role = get_role(member.role_id, member.merchant_id)
         return frozenset(role.permissions or ()) if role is not None else frozenset()
@@ -110,7 +118,7 @@ def current_principal(*, allow_platform_view: bool = True) -> MerchantPrincipal 
             viewing = session.get(SESSION_VIEW_KEY)
             merchant = db.session.get(Merchant, viewing) if isinstance(viewing, int) else None
             if merchant is not None and merchant.deleted_at is None:
-                principal = MerchantPrincipal(merchant, "platform", current_user, frozenset(PERMISSIONS))
+                principal = MerchantPrincipal(merchant, "platform", current_user, frozenset(all_permissions()))
     g.multistore_principal = (key, principal)
     return principal
 
