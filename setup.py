@@ -70,6 +70,7 @@ setup(
         "openpyxl>=3.1",
         "qrcode>=7.4",
         "orjson>=3.8",  # the product list's JSON (falls back to json without it)
+        "segno>=1.5",  # QR codes of native (scan to pay) payments, as SVG
         "Pillow>=10.0",  # the media library: reads, checks and re-encodes uploads
     ],
     extras_require={

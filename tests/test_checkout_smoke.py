@@ -22,7 +22,7 @@ def test_place_and_pay(app, factory):
         from jishi.db import db
 
         assert db.session.get(Sku, sku.id).stock == 3
-        trade = sandbox.create_trade(payment)
+        trade = sandbox.trade_for(payment)
         trade.status = "paid"
         db.session.commit()
         params = sandbox.notification_for(trade)

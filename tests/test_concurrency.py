@@ -76,7 +76,7 @@ def test_duplicate_notifications_change_state_once(app, factory):
     addr = factory.address(buyer)
     with app.test_request_context():
         [payment] = place_order(buyer, [(product.skus[0].id, 1)], addr.id, idempotency_key="x")
-        trade = sandbox.create_trade(payment)
+        trade = sandbox.trade_for(payment)
         trade.status = "paid"
         db.session.commit()
         params = sandbox.notification_for(trade)
@@ -133,7 +133,7 @@ def test_concurrent_payments_count_every_unit_once(app, factory):
             lines = [(a.skus[0].id, 1), (b.skus[0].id, 2)]
             addr = factory.address(buyer).id
             [payment] = place_order(buyer, lines if i % 2 else lines[::-1], addr, idempotency_key=f"s{i}")
-            trade = sandbox.create_trade(payment)
+            trade = sandbox.trade_for(payment)
             trade.status = "paid"
             db.session.commit()
             notes.append(sandbox.notification_for(trade))

@@ -28,6 +28,7 @@ GUIDE = ROOT / "docs" / "writing-plugins.md"
 #: The modules third-party plugins may import (keep in step with the guide).
 PUBLIC_API = (
     "jishi.hookspecs",
+    "jishi.gateways",
     "jishi.sellers",
     "jishi.access",
     "jishi.roles",

@@ -45,7 +45,7 @@ def test_hookspecs_are_found():
         "allocate_discount",
         "validate_checkout",
         "reserve_stock",
-        "payment_methods",
+        "payment_gateways",
         "settle_order",
         "blueprints",
         "register_commands",

@@ -22,10 +22,12 @@ from jishi.hookspecs import (
     CartGroup,
     DeliveryOption,
     Discount,
+    GatewayNotification,
+    GatewayResult,
     LoginProvider,
     MenuItem,
     PageLoader,
-    PaymentMethod,
+    PaymentGateway,
     PaymentStart,
     PeriodicJob,
     PriceRule,
@@ -697,20 +699,75 @@ def test_hook_order_placing(app, factory):
 # ---------------------------------------------------------------------------
 
 
-class Voucher(Recorder):
-    def start(self, payment):
-        self.calls.append(payment.id)
+class Voucher(PaymentGateway):
+    """A throwaway gateway on the public contract: 礼品卡, its notifications
+    signed with HMAC, its refunds answered at once."""
+
+    code = "voucher"
+    label = "礼品卡"
+    channels = ("pc", "mini_program")
+    sort = 1
+
+    def __init__(self):
+        self.calls = []
+        self.refunds = []
+
+    def start(self, payment, channel, payer):
+        from jishi.gateways import trade_number
+
+        self.calls.append((payment.id, channel, trade_number(payment)))
+        if channel == "mini_program":
+            return PaymentStart(client_params={"voucherTrade": trade_number(payment)})
         return PaymentStart(redirect_url=f"/voucher/{payment.number}")
 
+    @staticmethod
+    def sign(body: str) -> str:
+        import hashlib
+        import hmac
+
+        return hmac.new(b"voucher-key", body.encode(), hashlib.sha256).hexdigest()
+
+    def verify_notification(self, request, kind):
+        import hmac
+        import json
+
+        from jishi.gateways import NotificationRefused, amount_to_fen
+
+        body = request.get_data(as_text=True)
+        if not hmac.compare_digest(request.headers.get("X-Voucher-Sign", ""), self.sign(body)):
+            raise NotificationRefused("bad signature", "X-Voucher-Sign")
+        data = json.loads(body)
+        return GatewayNotification(
+            kind=kind,
+            reference=data["id"],
+            payment_number=data["out_trade_no"],
+            gateway_trade_no=data["trade"],
+            amount=amount_to_fen(data["amount"]),
+            status=data["status"],
+            refund_number=data.get("out_refund_no"),
+        )
+
+    def reply(self, ok, message=""):
+        return ({"code": "OK"}, 200) if ok else ({"code": "FAIL", "message": message}, 400)
+
+    def refund(self, refund):
+        self.refunds.append((refund.number, refund.amount, refund.gateway_trade_no))
+        return GatewayResult("pending", amount=refund.amount, reference="VR-" + refund.number)
+
     @hookimpl
-    def payment_methods(self):
-        return [PaymentMethod("voucher", "礼品卡", start=self.start, online=True, sort=1)]
+    def payment_gateways(self):
+        return [self]
 
 
 @plugin(Voucher())
-def test_hook_payment_methods(app, factory, extra_plugins):
-    """K3/K9: a plugin's payment method is offered first (sort) and started
-    when chosen."""
+def test_hook_payment_gateways(app, client, factory, extra_plugins):
+    """K3/K9, issue 14: a plugin's gateway is offered first (sort) on the
+    channels it names, started when chosen, its notifications verified by it
+    and applied by the kernel (answered in its own form), its refunds
+    committed before it is called and done only when it confirms."""
+    import json
+
+    from jishi.gateways import Payer, fen_to_amount
     from jishi.payments import service as payments
 
     [voucher] = extra_plugins
@@ -718,11 +775,50 @@ def test_hook_payment_methods(app, factory, extra_plugins):
     addr = factory.address(buyer)
     [payment] = _place(buyer, [(factory.product(price=500).skus[0].id, 1)], addr)
     with app.test_request_context("/"):
-        codes = list(payments.methods())
-        assert codes[0] == "voucher" and "sandbox" in codes
-        started = payments.start(payment, "voucher")
-    assert started.redirect_url == f"/voucher/{payment.number}"
-    assert voucher.calls == [payment.id]
+        assert next(iter(payments.gateways())) == "voucher"
+        offered = [g.code for g in payments.offered("mini_program")]
+        assert offered[0] == "voucher" and "sandbox" not in offered
+        started = payments.start(payment, "voucher", "mini_program", Payer(user=buyer))
+        with pytest.raises(payments.PaymentError) as refused:
+            payments.start(payment, "voucher", "native", Payer(user=buyer))
+        assert refused.value.field == "method"
+    assert started.client_params == {"voucherTrade": payment.number}
+    assert voucher.calls == [(payment.id, "mini_program", payment.number)]
+
+    def post(data, path="/payments/notify/voucher"):
+        body = json.dumps(data)
+        return client.post(path, data=body, headers={"X-Voucher-Sign": voucher.sign(body)})
+
+    total = payment.amount  # the goods and the delivery fee
+    paid = {
+        "id": "n1",
+        "out_trade_no": payment.number,
+        "trade": "V-1",
+        "amount": fen_to_amount(total),
+        "status": "paid",
+    }
+    forged = client.post("/payments/notify/voucher", data=json.dumps(paid), headers={"X-Voucher-Sign": "0" * 64})
+    assert forged.status_code == 400 and forged.json["code"] == "FAIL"
+    r = post(paid)
+    assert r.status_code == 200 and r.json == {"code": "OK"}
+    assert post(paid).json == {"code": "OK"}  # a replay: harmless
+    db.session.expire_all()
+    payment = db.session.get(PaymentOrder, payment.id)
+    assert (payment.status, payment.method, payment.gateway_trade_no) == ("paid", "voucher", "V-1")
+    order = payment.orders[0]
+    assert order.payment_method == "voucher"
+
+    refund = flows.refund(order)
+    assert refund.status == "refunding"  # the gateway accepted; not done yet
+    [(number, amount, trade)] = voucher.refunds
+    assert (amount, trade) == (total, "V-1")
+    done = {"id": "n2", "out_trade_no": payment.number, "trade": "V-1", "amount": fen_to_amount(total)}
+    done["status"] = "succeeded"
+    done["out_refund_no"] = number
+    assert post(done, "/payments/notify/voucher/refund").json == {"code": "OK"}
+    db.session.expire_all()
+    assert db.session.get(type(refund), refund.id).status == "refunded"
+    assert payments.balance(payment.id) == {"charged": total, "refunded": total, "reserved": total}
 
 
 class Ledger(Recorder):

@@ -187,8 +187,9 @@ def test_every_route_check_names_what_is_missing(app):
         err.value
     )
     rows.append(Row("POST", "/sandbox-gateway/pay/T1?x=1", "public"))
+    rows.append(Row("POST", "/payments/notify/sandbox/refund", "public"))
     covered = authz.assert_every_route_has_a_row(app, rows, blueprints=["payments"])
-    assert len(covered) == len(rows) == 3
+    assert len(covered) == len(rows) == 4
 
 
 def test_catalog_check_fails_on_a_broken_catalog(tmp_path):

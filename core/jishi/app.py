@@ -33,7 +33,7 @@ class Jishi:
         self.themes: dict[str, themes_mod.Theme] = {}
         #: names of the JSON API blueprints (CSRF-exempt: see extensions.api_cookie_writes_need_csrf_token)
         self.api_blueprint_names: set[str] = set()
-        self._payment_methods = None
+        self._payment_gateways = None
         #: the translation domains (jishi.i18n.Domains), set with the templates
         self.i18n = None
 
@@ -55,11 +55,14 @@ class Jishi:
         panels = [p for result in self.hook.settings_panels() for p in (result or [])]
         return sorted(panels, key=lambda p: (p.sort, p.key))
 
-    def payment_methods(self):
-        if self._payment_methods is None:
-            methods = [m for r in self.hook.payment_methods() for m in (r or [])]
-            self._payment_methods = {m.code: m for m in sorted(methods, key=lambda m: (m.sort, m.code))}
-        return self._payment_methods
+    def payment_gateways(self):
+        """Every gateway by code, in ``sort`` order (the ``payment_gateways`` hook)."""
+        if self._payment_gateways is None:
+            found = [g for r in self.hook.payment_gateways() for g in (r or [])]
+            self._payment_gateways = {g.code: g for g in sorted(found, key=lambda g: (g.sort, g.code))}
+        return self._payment_gateways
+
+    payment_methods = payment_gateways
 
     def enabled_plugin_names(self) -> list[str]:
         return [p.name for p in self.plugins if p.enabled]

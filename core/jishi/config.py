@@ -26,6 +26,16 @@ class DefaultConfig:
     JISHI_SANDBOX_APP_ID = "jishi-sandbox"
     JISHI_SANDBOX_NOTIFY_WINDOW_SECONDS = 300
     JISHI_SANDBOX_NOTIFY_INLINE = True
+    # How the sandbox answers refunds: sync (done at once), async (accepted,
+    # then a signed refund notification), fail (refused), down (unreachable).
+    JISHI_SANDBOX_REFUND_MODE = "sync"
+    # Reconciliation (the reconcile_payments job): a pending payment started
+    # this long ago is queried at its gateway (a lost notification is then
+    # recovered), for this many hours; a refund no gateway answered is sent
+    # again after JISHI_REFUND_RETRY_SECONDS.
+    JISHI_PAYMENT_QUERY_AFTER_SECONDS = 60
+    JISHI_PAYMENT_QUERY_HOURS = 48
+    JISHI_REFUND_RETRY_SECONDS = 60
     JISHI_PAGE_SIZE = 20
     JISHI_MAX_PAGE_SIZE = 100
     JISHI_THEMES_DIRS: list = []

@@ -36,16 +36,28 @@ def utcnow() -> datetime:
 
 
 def commit() -> None:
-    """Commit the session, then send the signals queued during the transaction."""
+    """Commit the session, then send the signals queued during the
+    transaction, then run what :func:`after_commit` deferred."""
     from jishi import signals
 
     db.session.commit()
     signals.send_queued()
+    for fn in db.session.info.pop("jishi_after_commit", []):
+        fn()
 
 
 def rollback() -> None:
     db.session.rollback()
     db.session.info.pop("jishi_signals", None)
+    db.session.info.pop("jishi_after_commit", None)
+
+
+def after_commit(fn) -> None:
+    """Run ``fn()`` once the current transaction commits (by :func:`commit`;
+    a rollback drops it): work that must not happen unless the data it acts
+    on is durable, e.g. calling a payment gateway for a refund row that has
+    to exist first. ``fn`` runs outside that transaction and commits its own."""
+    db.session.info.setdefault("jishi_after_commit", []).append(fn)
 
 
 def conflict_insert(target):

@@ -241,7 +241,7 @@ def pay(payment) -> str:
     from jishi.payments import sandbox
     from jishi.payments.service import handle_notification
 
-    trade = sandbox.create_trade(payment)
+    trade = sandbox.trade_for(payment)
     trade.status = "paid"
     db.session.commit()
     return handle_notification("sandbox", sandbox.notification_for(trade))

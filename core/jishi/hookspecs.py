@@ -226,24 +226,260 @@ class StockReservation:
     quantity: int
 
 
+# -- payment gateways (the payment contract) --------------------------------
+
+#: The ways a buyer's client can pay, a gateway lists those it supports in
+#: :attr:`PaymentGateway.channels`: ``pc`` (a desktop browser page), ``h5``
+#: (a phone browser), ``jsapi`` (inside WeChat's own browser, 公众号),
+#: ``mini_program`` (a WeChat or Alipay mini-program: the client gets the
+#: parameters for ``wx.requestPayment`` / ``my.tradePay``), ``native`` (a
+#: QR code the buyer scans), ``app`` (a native app SDK), ``offline`` (no money
+#: moves online now: cash on delivery).
+PAYMENT_CHANNELS = ("pc", "h5", "jsapi", "mini_program", "native", "app", "offline")
+
+
 @dataclass(frozen=True)
 class PaymentStart:
-    """How a payment continues: send the buyer to ``redirect_url``, or
-    ``offline`` True when no online payment happens now (cash on delivery)."""
+    """How a payment continues, as :meth:`PaymentGateway.start` answers.
+
+    Exactly one of: ``redirect_url`` (send the browser there: a gateway's
+    cashier page), ``qr_code`` (the content to show as a QR code, Native /
+    precreate), ``client_params`` (what a mini-program or app passes to
+    ``wx.requestPayment`` / ``my.tradePay``, already signed), or ``offline``
+    True (nothing to pay online now: cash on delivery). ``gateway_trade_no``:
+    the gateway's trade number when the start created one (Alipay's
+    ``trade_no`` for ``alipay.trade.create``), recorded with the start.
+    """
 
     redirect_url: str | None = None
     offline: bool = False
+    qr_code: str | None = None
+    client_params: Mapping[str, Any] | None = None
+    gateway_trade_no: str | None = None
 
 
 @dataclass(frozen=True)
-class PaymentMethod:
-    """A way to pay. ``start(payment)`` is called when the buyer chooses it."""
+class Payer:
+    """Who is paying, from the signed-in principal and the request: the
+    ``user``, the client's address (``client_ip``; WeChat H5 requires it) and,
+    for WeChat JSAPI / mini-program payments, the buyer's ``openid`` under
+    the app that pays (the client's, as ``wx.login`` gave it, or the bound
+    identity)."""
 
-    code: str
-    label: str
-    start: Callable[[PaymentOrder], PaymentStart]
+    user: User | None
+    client_ip: str = ""
+    openid: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayNotification:
+    """A verified notification, as :meth:`PaymentGateway.verify_notification`
+    returns it (the gateway checked the signature, its own app and merchant
+    ids and the timestamp window; the kernel checks the rest).
+
+    - ``kind``: ``"payment"`` or ``"refund"``.
+    - ``reference``: the notification's own unique id (a repeat of it is
+      harmless: one state change whatever arrives).
+    - ``payment_number``: our payment number (``out_trade_no``).
+    - ``gateway_trade_no``: the gateway's trade number.
+    - ``amount``: fen; the trade's total for a payment, the refund's amount
+      for a refund.
+    - ``status``: for a payment ``"paid"`` or ``"closed"`` (or ``"pending"``:
+      nothing to do); for a refund ``"succeeded"``, ``"failed"``,
+      ``"abnormal"`` (WeChat's 退款异常: money stuck, needs follow-up) or
+      ``"pending"``.
+    - ``refund_number``: our refund number (``out_refund_no`` /
+      ``out_request_no``) for a refund; ``gateway_refund_no`` the gateway's.
+    - ``paid_at``: when the gateway says it was paid (aware or naive UTC).
+    - ``raw``: the decoded payload, kept for audit.
+    """
+
+    kind: str
+    reference: str
+    payment_number: str
+    gateway_trade_no: str
+    amount: int
+    status: str
+    refund_number: str | None = None
+    gateway_refund_no: str | None = None
+    paid_at: Any = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    """What a gateway call (query, close, refund, profit sharing) answered.
+
+    - ``status``: ``"succeeded"`` (paid / refunded / shared: money moved),
+      ``"pending"`` (accepted, not final: wait for a notification or query
+      again), ``"failed"`` (refused; ``message`` says why, nothing moved),
+      ``"abnormal"`` (a refund stuck at the gateway: WeChat's 退款异常),
+      ``"not_paid"`` (a trade that exists and is not paid, or does not exist
+      at the gateway yet), ``"closed"`` (a trade closed: takes no money).
+    - ``amount``: fen the answer is about (what was paid, refunded, shared).
+    - ``reference``: the gateway's number (trade no, refund id, sharing no).
+    - ``paid_at``: for a query that found the trade paid.
+    - ``retryable``: a failure that may succeed when retried with the same
+      number (the gateway was unreachable or busy); False for a refusal.
+    """
+
+    status: str
+    amount: int = 0
+    reference: str = ""
+    message: str = ""
+    paid_at: Any = None
+    retryable: bool = False
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """One refund to send through a gateway (:meth:`PaymentGateway.refund`).
+
+    ``number`` is ours (``out_refund_no`` / ``out_request_no``) and the same
+    on every retry, so the gateway refunds once whatever is retried;
+    ``amount`` fen of the trade ``gateway_trade_no`` (our ``payment_number``,
+    whose total is ``payment_amount``); ``reason`` a short text for the
+    buyer's statement."""
+
+    number: str
+    payment_number: str
+    gateway_trade_no: str
+    payment_amount: int
+    amount: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ProfitShareRequest:
+    """One profit sharing (分账) order: send ``amount`` fen of the paid trade
+    ``gateway_trade_no`` to ``receiver`` (a mapping the gateway understands:
+    ``{"type": "MERCHANT_ID", "account": "...", "name": "..."}`` for WeChat,
+    ``{"type": "loginName"|"userId", "account": "..."}`` for Alipay).
+    ``number`` is ours (``out_order_no``), stable across retries. For a
+    return (分账回退), ``share_number`` / ``gateway_share_no`` name the
+    sharing being returned."""
+
+    number: str
+    payment_number: str
+    gateway_trade_no: str
+    amount: int
+    receiver: Mapping[str, str]
+    description: str = ""
+    share_number: str | None = None
+    gateway_share_no: str | None = None
+
+
+class PaymentGateway:
+    """A way to pay: a payment gateway (WeChat Pay, Alipay, the sandbox) or
+    an offline method (cash on delivery). Return instances of subclasses
+    from :func:`payment_gateways`.
+
+    The kernel owns everything that must not depend on a plugin
+    (:mod:`jishi.payments.service`): the notify route
+    (``POST /payments/notify/<code>`` and ``/payments/notify/<code>/refund``,
+    routed by path, no query string), matching a notification to the
+    payment, the amount and the gateway trade checks, duplicates and replays
+    (one state change per payment), refunding a late payment to a closed
+    order through the same gateway, refund rows committed before the
+    gateway is called, reconciliation of pending payments and refunds. A
+    gateway only talks to its service: it signs, sends, verifies and
+    translates.
+
+    Class attributes:
+
+    - ``code``: unique, short (``"wechatpay"``), the path part of the notify URLs.
+    - ``label``: shown to buyers (lazy translation).
+    - ``channels``: the :data:`PAYMENT_CHANNELS` it supports.
+    - ``online``: money moves online (False: cash on delivery).
+    - ``sort``: order among methods (lower first).
+    - ``test_mode``: pointed at a fake or sandbox service (labelled so).
+    - ``profit_sharing``: implements :meth:`profit_share` and friends.
+
+    Methods the kernel calls (outside any open transaction unless said; a
+    network error raises nothing out: answer ``GatewayResult("failed",
+    retryable=True, message=...)``):
+    """
+
+    code: str = ""
+    label: Any = ""
+    channels: tuple[str, ...] = ("pc", "h5")
     online: bool = True
     sort: int = 100
+    test_mode: bool = False
+    profit_sharing: bool = False
+
+    def available(self, channel: str | None = None) -> bool:
+        """Offered now (configured and enabled; for ``channel`` when given)."""
+        return channel is None or channel in self.channels
+
+    def start(self, payment: PaymentOrder, channel: str, payer: Payer) -> PaymentStart:
+        """Create the trade at the gateway for ``payment.amount`` fen and
+        answer what the client needs. Called each time the buyer chooses this
+        way to pay (the same ``payment.number`` again: reuse or re-create the
+        trade as the gateway allows; the kernel has already closed trades
+        started for another amount). Raise
+        :class:`jishi.payments.service.PaymentError` for a refusal the buyer
+        should read (unsupported channel, missing openid)."""
+        raise NotImplementedError
+
+    def verify_notification(self, request: Any, kind: str) -> GatewayNotification | None:
+        """Verify an incoming notification (``request``: the Flask request;
+        ``kind``: ``"payment"`` or ``"refund"``, from the path) and decode it.
+        Raise :class:`jishi.payments.service.NotificationRefused` when the
+        signature, the app or merchant ids, or the timestamp do not check
+        out; return None for a notification that needs nothing done."""
+        raise NotImplementedError
+
+    def reply(self, ok: bool, message: str = "") -> Any:
+        """The answer the gateway expects (a Flask response value): success
+        stops its retries; failure makes it retry. Default: ``success`` /
+        ``fail`` as plain text with 200 / 400."""
+        if ok:
+            return "success", 200, {"Content-Type": "text/plain"}
+        return f"fail: {message}", 400, {"Content-Type": "text/plain"}
+
+    def query(self, payment: PaymentOrder) -> GatewayResult:
+        """Ask the gateway about ``payment``'s trade (by ``payment.number``):
+        ``succeeded`` with the amount, trade number and time when paid."""
+        return GatewayResult("failed", message="query not supported")
+
+    def close(self, payment: PaymentOrder) -> GatewayResult:
+        """Close the trade so it takes no more money: ``closed``; or
+        ``succeeded`` when it was paid meanwhile (the kernel then records the
+        payment from it, and refunds it when the order is closed)."""
+        return GatewayResult("closed")
+
+    def refund(self, refund: RefundRequest) -> GatewayResult:
+        """Send a refund. ``succeeded`` when the money moved (Alipay answers at
+        once when ``fund_change`` is ``Y``), ``pending`` when the gateway
+        confirms later (a refund notification or :meth:`query_refund`)."""
+        return GatewayResult("failed", message="refunds not supported")
+
+    def query_refund(self, refund: RefundRequest) -> GatewayResult:
+        """Ask how a refund sent before went (by ``refund.number``)."""
+        return GatewayResult("pending")
+
+    def add_receiver(self, receiver: Mapping[str, str]) -> GatewayResult:
+        """Register a profit-sharing receiver (WeChat requires it before a
+        sharing names it; Alipay binds a royalty relation)."""
+        return GatewayResult("failed", message="profit sharing not supported")
+
+    def profit_share(self, share: ProfitShareRequest) -> GatewayResult:
+        """Share part of a paid trade with ``share.receiver`` (分账)."""
+        return GatewayResult("failed", message="profit sharing not supported")
+
+    def profit_return(self, share: ProfitShareRequest) -> GatewayResult:
+        """Return (分账回退) ``share.amount`` of the sharing
+        ``share.share_number`` from its receiver; ``failed`` when the gateway
+        refuses (past its window, receiver's balance short): the kernel then
+        records a debt in the merchant's ledger instead."""
+        return GatewayResult("failed", message="profit sharing not supported")
+
+    def finish_sharing(self, payment: PaymentOrder, number: str) -> GatewayResult:
+        """Unfreeze what remains of the trade for the platform (WeChat's
+        ``/v3/profitsharing/orders/unfreeze``); the default does nothing."""
+        return GatewayResult("succeeded")
 
 
 @dataclass(frozen=True)
@@ -1159,18 +1395,30 @@ def order_placing(checkout: Checkout, payments: Sequence[PaymentOrder], orders: 
 
 
 @hookspec
-def payment_methods() -> Sequence[PaymentMethod]:
-    """Ways to pay offered to the buyer.
+def payment_gateways() -> Sequence[PaymentGateway]:
+    """Ways to pay: payment gateways and offline methods.
 
-    :returns: a list of :class:`PaymentMethod`. All collected, by ``sort``.
-    Default implementation: the ``sandbox`` online gateway and cash on
-    delivery (``cod``, when the ``payment.cod_enabled`` setting is on).
+    :returns: a list of :class:`PaymentGateway` instances (one per ``code``).
+    All collected, by ``sort``. The kernel offers a gateway for a payment
+    only when ``available(channel)`` is true for the buyer's client.
+    Default implementation: the ``sandbox`` gateway (the kernel's local fake, through
+    this same contract) and cash on delivery (``cod``, while the
+    ``payment.cod_enabled`` setting is on). The guide
+    ``docs/writing-a-payment-plugin.md`` walks through a whole gateway.
 
     Example::
 
+        class WechatPay(PaymentGateway):
+            code = "wechatpay"
+            label = _l("WeChat Pay")
+            channels = ("jsapi", "mini_program", "native", "h5")
+
+            def start(self, payment, channel, payer): ...
+            def verify_notification(self, request, kind): ...
+
         @hookimpl
-        def payment_methods():
-            return [PaymentMethod("wechat", _("WeChat Pay"), start=wechat.start)]
+        def payment_gateways():
+            return [WechatPay()]
     """
 
 

@@ -14,7 +14,7 @@ from jishi.catalog.models import Category, Product, ProductImage, ProductParam, 
 from jishi.db import db, utcnow
 from jishi.media.models import MediaAsset
 from jishi.orders.models import Order, OrderAllocation, OrderEvent, OrderLine, PaymentOrder
-from jishi.payments.models import PaymentNotification, SandboxTrade
+from jishi.payments.models import PaymentEvent, PaymentNotification, PaymentRefund, SandboxOperation, SandboxTrade
 from jishi.reviews.models import Review
 
 
@@ -62,8 +62,10 @@ __all__ = [
     "OrderEvent",
     "OrderLine",
     "PageVisit",
+    "PaymentEvent",
     "PaymentNotification",
     "PaymentOrder",
+    "PaymentRefund",
     "Product",
     "ProductImage",
     "ProductParam",
@@ -73,6 +75,7 @@ __all__ = [
     "RefundNote",
     "RefundReversal",
     "Review",
+    "SandboxOperation",
     "SandboxTrade",
     "Setting",
     "SignalFailure",

@@ -277,7 +277,10 @@ class TestRace:
         addr = factory.address(buyer)
         with app.test_request_context("/", method="POST"):
             [payment] = place_order(buyer, [(product.skus[0].id, 1)], addr.id, idempotency_key=f"race-{round_}")
-            trade = sandbox.create_trade(payment)
+            from jishi.payments.service import start
+
+            start(payment, "sandbox", "pc")
+            [trade] = sandbox.trades_of(payment.number)
             trade.status = "paid"
             db.session.commit()
             params = sandbox.notification_for(trade)

@@ -11,9 +11,10 @@ import pytest
 from flask import g
 from jishi.db import db, utcnow
 from jishi.hookspecs import hookimpl
-from jishi.models import Order, OrderEvent, PaymentNotification, PaymentOrder, SandboxTrade
+from jishi.models import Order, OrderEvent, PaymentNotification, PaymentOrder, PaymentRefund, SandboxTrade
 from jishi.orders import service as orders_service
 from jishi.payments import sandbox
+from jishi.payments import service as payments
 from sqlalchemy import func, select, update
 
 
@@ -130,9 +131,9 @@ def test_bad_notifications_are_refused(app, api, client, factory):
     assert payment_status(number) == "paid"
 
 
-def test_late_notification_after_timeout_is_refunded(app, api, client, factory):
-    """K9: money arriving after close_unpaid closed the payment is refunded at
-    once; the payment and the order stay closed."""
+def test_timeout_closes_the_trade_at_the_gateway_first(app, api, client, factory):
+    """K9, issue 14: close_unpaid closes the gateway's trade before the
+    payment is closed locally: the page left open takes no money."""
     buyer = factory.user()
     sku = factory.product(price=3000, stock=5).skus[0]
     placed = place(api, buyer, factory.address(buyer), sku, 2)
@@ -143,6 +144,45 @@ def test_late_notification_after_timeout_is_refunded(app, api, client, factory):
     )
     db.session.commit()
     assert orders_service.close_unpaid() == 1
+    db.session.expire_all()
+    assert db.session.get(SandboxTrade, trade.id).status == "closed"
+    r = client.post(f"/sandbox-gateway/pay/{trade.trade_no}", data={"action": "pay"})
+    assert r.status_code == 302
+    assert payment_status(number) == "closed"
+    assert db.session.get(SandboxTrade, trade.id).status == "closed"
+    assert db.session.execute(select(func.count(PaymentNotification.id))).scalar_one() == 0
+    assert db.session.get(type(sku), sku.id).stock == 5
+
+
+def test_timeout_records_a_trade_paid_meanwhile(app, api, client, factory):
+    """K9, issue 14: when the gateway says the trade was paid (its
+    notification lost), the timeout records the payment instead of closing."""
+    buyer = factory.user()
+    sku = factory.product(price=3000, stock=5).skus[0]
+    placed = place(api, buyer, factory.address(buyer), sku, 1)
+    number = placed["payments"][0]["number"]
+    trade = start_online(api, buyer, number)
+    trade.status = "paid"  # paid at the gateway; the notification never came
+    db.session.execute(
+        update(PaymentOrder).where(PaymentOrder.number == number).values(created_at=utcnow() - timedelta(hours=1))
+    )
+    db.session.commit()
+    assert orders_service.close_unpaid() == 0
+    assert payment_status(number) == "paid"
+    order = db.session.get(Order, placed["orders"][0]["id"])
+    assert order.status == "paid"
+
+
+def test_late_notification_after_cancel_is_refunded(app, api, client, factory):
+    """K9: money arriving after the buyer cancelled (the payment closed) is
+    recorded and refunded at once through the same gateway; the payment and
+    the order stay closed."""
+    buyer = factory.user()
+    sku = factory.product(price=3000, stock=5).skus[0]
+    placed = place(api, buyer, factory.address(buyer), sku, 2)
+    number = placed["payments"][0]["number"]
+    trade = start_online(api, buyer, number)
+    assert api.post(f"/orders/{placed['orders'][0]['id']}/cancel", user=buyer).status_code == 200
     # the buyer pays on the gateway page that was still open
     r = client.post(f"/sandbox-gateway/pay/{trade.trade_no}", data={"action": "pay"})
     assert r.status_code == 302
@@ -151,8 +191,12 @@ def test_late_notification_after_timeout_is_refunded(app, api, client, factory):
     trade = db.session.get(SandboxTrade, trade.id)
     assert trade.status == "refunded" and trade.refunded_amount == trade.amount
     order = db.session.get(Order, placed["orders"][0]["id"])
-    assert order.status == "closed" and order.close_reason == "timeout"
+    assert order.status == "closed" and order.close_reason == "cancelled"
     assert db.session.execute(select(PaymentNotification.result)).scalar_one() == "refunded_late"
+    [refund] = db.session.execute(select(PaymentRefund)).scalars()
+    paid = trade.amount  # the goods and the delivery fee
+    assert (refund.reason, refund.status, refund.amount) == ("late_payment", "succeeded", paid)
+    assert payments.balance(refund.payment_id) == {"charged": paid, "refunded": paid, "reserved": paid}
     assert db.session.get(type(sku), sku.id).stock == 5
 
 
@@ -188,7 +232,13 @@ def test_cash_on_delivery(api, client, factory):
     placed = place(api, buyer, factory.address(buyer), factory.product(price=800).skus[0])
     number, oid = placed["payments"][0]["number"], placed["orders"][0]["id"]
     r = api.post(f"/payments/{number}/pay", user=buyer, json={"method": "cod"})
-    assert r.status_code == 200 and r.json == {"redirect_url": None, "offline": True}
+    assert r.status_code == 200 and r.json == {
+        "redirect_url": None,
+        "qr_code": None,
+        "client_params": None,
+        "offline": True,
+        "test_mode": False,
+    }
     detail = api.get(f"/orders/{oid}", user=buyer).json
     assert detail["status"] == "paid" and detail["paid_at"] is None and detail["payment_method"] == "cod"
     assert api.post(f"/payments/{number}/pay", user=buyer, json={"method": "cod"}).status_code == 409

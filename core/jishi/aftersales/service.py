@@ -46,7 +46,17 @@ from jishi.orders.models import Order, OrderAllocation, OrderLine
 
 KINDS = (KIND_REFUND, KIND_RETURN)
 #: Every status of a request, in the order of its life.
-STATUSES = ("requested", "approved", "returning", "returned", "refunded", "rejected", "cancelled")
+STATUSES = (
+    "requested",
+    "approved",
+    "returning",
+    "returned",
+    "refunding",
+    "refund_failed",
+    "refunded",
+    "rejected",
+    "cancelled",
+)
 REFUNDABLE_ORDER_STATUSES = (state.PAID, state.SHIPPED, state.RECEIVED, state.COMPLETED)
 
 
@@ -382,30 +392,70 @@ def _execute(refund: Refund, actor=None) -> None:
     if order.refunded_amount > order.pay_amount:
         rollback()
         raise AfterSalesError("amount", _("A refund cannot exceed what was paid."), status=409, code="conflict")
-    _move_executed(refund, utcnow())
-    _note(refund, actor, "refunded")
+    # Decided: the money is committed to go back (a gateway refund row,
+    # under the payment's lock); it is "refunded" only once the gateway
+    # says the money moved (money_returned), which may be at once.
+    _move(refund, ("approved", "returned"), "refunding")
+    _note(refund, actor, "refunding")
     db.session.flush()
     hook.settle_refund(refund=refund)
     if everything and order.status != state.COMPLETED:
         state.transition(order, "close", actor=actor, actor_kind="system", note=N_("fully refunded"), reason="refunded")
         order.close_reason = "refunded"
-    # The money moves last: anything above that fails rolls back before any is sent.
-    if not _refund_money(order, total):
+    from jishi.payments import service as payments
+
+    try:
+        sent = payments.reserve_refund(order, total, refund_id=refund.id)
+    except payments.PaymentError as exc:
         rollback()
-        raise AfterSalesError("payment", _("The payment gateway refused the refund."), status=502, code="gateway")
+        raise AfterSalesError("amount", exc.problem.message, status=409, code="conflict") from None
+    if sent is None:  # no money moves (cash on delivery not collected)
+        money_returned(refund.id)
+
+
+def money_returned(refund_id: int) -> None:
+    """The gateway confirmed the refund's money moved (inside the caller's
+    transaction): the refund is ``refunded`` and ``refund_completed`` is sent
+    after the commit. Idempotent."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is None or not _move_quietly(refund, ("refunding", "refund_failed"), "refunded", refunded_at=utcnow()):
+        return
+    _note(refund, None, "refunded")
     signals.queue(signals.refund_completed, refund)
 
 
-def _refund_money(order: Order, amount: int) -> bool:
-    from jishi.payments.service import refund_money
+def money_failed(refund_id: int) -> None:
+    """The gateway refused the refund: ``refund_failed``, visible in the
+    consoles until it is retried."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is not None and _move_quietly(refund, ("refunding",), "refund_failed"):
+        _note(refund, None, "refund_failed")
 
-    if order.payment_method == "cod" and order.paid_at is None:
-        return True  # nothing was collected yet
-    return refund_money(order, amount)
+
+def money_retried(refund_id: int) -> None:
+    """A failed refund is sent again (same number)."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is not None and _move_quietly(refund, ("refund_failed",), "refunding"):
+        _note(refund, None, "refunding")
 
 
-def _move_executed(refund: Refund, now) -> None:
-    _move(refund, ("approved", "returned"), "refunded", refunded_at=now)
+def _move_quietly(refund: Refund, sources: tuple[str, ...], target: str, **values) -> bool:
+    won = cast(
+        CursorResult,
+        db.session.execute(
+            update(Refund)
+            .where(Refund.id == refund.id, Refund.status.in_(sources))
+            .values(status=target, **values)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
+    if won:
+        from sqlalchemy.orm.attributes import set_committed_value
+
+        set_committed_value(refund, "status", target)
+        for key, value in values.items():
+            set_committed_value(refund, key, value)
+    return bool(won)
 
 
 # -- reading ---------------------------------------------------------------

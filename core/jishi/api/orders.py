@@ -6,7 +6,7 @@ platform's order API.
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -18,6 +18,7 @@ from jishi.api.catalog import SellerProfileSchema
 from jishi.api.common import MAX_ID, DateTime, Id, Money, QueryId, StrictInt, login_required, not_found  # noqa: F401 - Id, QueryId: shared by the order API modules
 from jishi.catalog.service import seller_profiles
 from jishi.db import db
+from jishi.hookspecs import PAYMENT_CHANNELS
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
@@ -231,21 +232,46 @@ class PaymentOrderSchema(Schema):
 
 class PaymentPayArgsSchema(Schema):
     method = fields.String(required=True, validate=validate.Length(min=1, max=30))
+    channel = fields.String(
+        load_default="h5",
+        validate=validate.OneOf(PAYMENT_CHANNELS),
+        metadata={
+            "description": "The client: `mini_program` (WeChat/Alipay mini-program: answers `client_params` "
+            "for `wx.requestPayment` / `my.tradePay`), `app`, `h5` (a phone browser: `redirect_url`), "
+            "`pc` (`redirect_url`), `native` (`qr_code` to show), `jsapi` (inside WeChat's browser)."
+        },
+    )
+    openid = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "The payer's id under the paying app (WeChat openid, Alipay buyer id)."},
+    )
 
 
 class PaymentPayResultSchema(Schema):
-    redirect_url = fields.String(allow_none=True)
-    offline = fields.Boolean()
+    redirect_url = fields.String(allow_none=True, metadata={"description": "Send the browser here."})
+    qr_code = fields.String(allow_none=True, metadata={"description": "Show this as a QR code to scan."})
+    client_params = fields.Dict(
+        allow_none=True, metadata={"description": "Pass to `wx.requestPayment` / `my.tradePay` as they are."}
+    )
+    offline = fields.Boolean(metadata={"description": "Nothing to pay online now (cash on delivery)."})
+    test_mode = fields.Boolean(metadata={"description": "The gateway is a test one: no real money."})
 
 
 class PaymentMethodSchema(Schema):
     code = fields.String()
     label = fields.String()
     online = fields.Boolean()
+    channels = fields.List(fields.String())
+    test_mode = fields.Boolean()
 
 
 class PaymentMethodListSchema(Schema):
     items = fields.List(fields.Nested(PaymentMethodSchema))
+
+
+class PaymentMethodArgs(Schema):
+    channel = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_CHANNELS))
 
 
 class OrderListArgs(Schema):
@@ -395,27 +421,48 @@ def get_payment(number):
 @blp.arguments(PaymentPayArgsSchema)
 @blp.response(200, PaymentPayResultSchema)
 def pay(args, number):
-    """Start paying: online methods answer a ``redirect_url`` to the gateway;
-    cash on delivery answers ``offline`` true and the orders go to shipping."""
+    """Start paying with ``method`` on the client's ``channel``. Online
+    methods answer one of: ``redirect_url`` (pc, h5: the gateway's cashier
+    page), ``qr_code`` (native: show it to scan), ``client_params``
+    (mini_program, app, jsapi: pass them to ``wx.requestPayment`` /
+    ``my.tradePay``); the payment is done when the gateway's notification
+    arrives (poll ``GET /payments/<number>``). Cash on delivery answers
+    ``offline`` true and the orders go to shipping. 422 naming ``method``
+    when the method is not offered on that channel."""
+    from jishi.hookspecs import Payer
     from jishi.payments import service as payments
 
     payment = _own_payment(number)
-    started = payments.start(payment, args["method"])
+    payer = Payer(user=current_user, client_ip=request.remote_addr or "", openid=args.get("openid"))
+    gw = payments.gateway(args["method"])
+    started = payments.start(payment, args["method"], args["channel"], payer)
     url = started.redirect_url
     if url and url.startswith("/"):
         url = request.host_url.rstrip("/") + url  # app clients need an absolute address
-    return {"redirect_url": url, "offline": started.offline}
+    return {
+        "redirect_url": url,
+        "qr_code": started.qr_code,
+        "client_params": dict(started.client_params) if started.client_params is not None else None,
+        "offline": started.offline,
+        "test_mode": bool(gw is not None and gw.test_mode),
+    }
 
 
 @blp.get("/payment-methods")
+@blp.arguments(PaymentMethodArgs, location="query")
 @blp.response(200, PaymentMethodListSchema)
-def payment_methods():
-    """The ways to pay this shop offers."""
-    from jishi import settings
+def payment_methods(args):
+    """The ways to pay this shop offers (for ``channel``, when given)."""
+    from jishi.payments import service as payments
 
-    items = []
-    for m in current_app.extensions["jishi"].payment_methods().values():
-        if m.code == "cod" and not settings.get("payment.cod_enabled", True):
-            continue
-        items.append({"code": m.code, "label": m.label, "online": m.online})
+    items = [
+        {
+            "code": g.code,
+            "label": str(g.label),
+            "online": g.online,
+            "channels": list(g.channels),
+            "test_mode": g.test_mode,
+        }
+        for g in payments.offered(args.get("channel"))
+    ]
     return {"items": items}

@@ -174,7 +174,17 @@ def order_action(order_id: int, action: str):
 
 # -- after-sales -------------------------------------------------------------
 
-REFUND_STATUSES = ("requested", "approved", "returning", "returned", "refunded", "rejected", "cancelled")
+REFUND_STATUSES = (
+    "requested",
+    "approved",
+    "returning",
+    "returned",
+    "refunding",
+    "refund_failed",
+    "refunded",
+    "rejected",
+    "cancelled",
+)
 
 
 @bp.get("/refunds")
@@ -203,8 +213,17 @@ def refund(refund_id: int):
         .scalars()
         .all()
     )
+    from jishi.payments.models import PaymentRefund
+
+    money = db.session.execute(
+        db.select(PaymentRefund).where(PaymentRefund.refund_id == refund.id)
+    ).scalar_one_or_none()
     return render_template(
-        "console/refund.html", refund=refund, notes=notes, buyer=db.session.get(User, refund.user_id)
+        "console/refund.html",
+        refund=refund,
+        notes=notes,
+        buyer=db.session.get(User, refund.user_id),
+        money=money,
     )
 
 
@@ -212,6 +231,7 @@ def refund(refund_id: int):
 @requires("aftersales")
 def refund_action(refund_id: int, action: str):
     from jishi.aftersales import service
+    from jishi.payments.models import PaymentRefund
 
     refund = db.session.get(Refund, refund_id)
     if refund is None:
@@ -223,9 +243,62 @@ def refund_action(refund_id: int, action: str):
             service.reject(refund, current_user, (request.form.get("reason") or "").strip())
         elif action == "confirm-returned":
             service.confirm_returned(refund, current_user)
+        elif action == "retry-money":
+            _retry_money(
+                db.session.execute(db.select(PaymentRefund.id).where(PaymentRefund.refund_id == refund.id)).scalar()
+            )
         else:
             abort(404)
     return redirect(url_for("console.refund", refund_id=refund_id))
+
+
+PAYMENT_REFUND_STATUSES = ("requested", "pending", "failed", "abnormal", "succeeded")
+
+
+@bp.get("/payment-refunds")
+@requires("aftersales")
+def payment_refunds():
+    """Money going back through the gateways: every gateway refund (an
+    after-sales refund's, or a late payment's), failed ones first to see."""
+    from jishi.payments.models import PaymentRefund
+
+    status = request.args.get("status", "")
+    query = db.select(PaymentRefund)
+    if status in PAYMENT_REFUND_STATUSES:
+        query = query.where(PaymentRefund.status == status)
+    rows, more_url = _page(query, PaymentRefund, "console.payment_refunds", status=status)
+    return render_template(
+        "console/payment_refunds.html",
+        rows=rows,
+        status=status,
+        statuses=PAYMENT_REFUND_STATUSES,
+        more_url=more_url,
+    )
+
+
+@bp.post("/payment-refunds/<int:refund_id>/retry")
+@requires("aftersales")
+def payment_refund_retry(refund_id: int):
+    """Send a failed refund again, with the same number."""
+    from jishi.payments.models import PaymentRefund
+
+    if db.session.get(PaymentRefund, refund_id) is None:
+        abort(404)
+    with form_outcome():
+        _retry_money(refund_id)
+    return redirect(url_for("console.payment_refunds", status=request.form.get("status", "")))
+
+
+def _retry_money(payment_refund_id: int | None) -> None:
+    from jishi.errors import DomainError
+    from jishi.i18n import gettext as _
+    from jishi.payments import service as payments
+
+    if payment_refund_id is None:
+        raise DomainError("status", _("Only a failed refund can be retried."), status=409)
+    status = payments.retry_refund(payment_refund_id)
+    if status == "failed":
+        raise DomainError("status", _("The payment gateway refused the refund again."), status=502)
 
 
 # -- reviews -----------------------------------------------------------------

@@ -38,6 +38,9 @@ def console_menu_items(console, principal):
         MenuItem(str(_l("Categories")), "console.categories", sort=20, permission="products", group="products"),
         MenuItem(str(_l("Orders")), "console.orders", sort=30, permission="orders", group="orders"),
         MenuItem(str(_l("After-sales")), "console.refunds", sort=40, permission="aftersales", group="orders"),
+        MenuItem(
+            str(_l("Gateway refunds")), "console.payment_refunds", sort=41, permission="aftersales", group="finance"
+        ),
         MenuItem(str(_l("Reviews")), "console.reviews", sort=50, permission="comments", group="products"),
         MenuItem(str(_l("Users")), "console.users", sort=60, permission="platform_admin", group="settings"),
         MenuItem(str(_l("Staff roles")), "console.roles", sort=61, permission="platform_admin", group="settings"),
@@ -65,11 +68,15 @@ def console_todos(console, principal):
     from jishi.db import db
     from jishi.orders import state
     from jishi.orders.models import Order
+    from jishi.payments.models import PaymentRefund
 
-    to_ship, requests = db.session.execute(
+    to_ship, requests, stuck = db.session.execute(
         select(
             select(func.count(Order.id)).where(Order.status == state.PAID).scalar_subquery(),
             select(func.count(Refund.id)).where(Refund.status == "requested").scalar_subquery(),
+            select(func.count(PaymentRefund.id))
+            .where(PaymentRefund.status.in_(("failed", "abnormal")))
+            .scalar_subquery(),
         )
     ).one()
     return [
@@ -83,6 +90,14 @@ def console_todos(console, principal):
             {"status": "requested"},
             permission="aftersales",
             sort=40,
+        ),
+        TodoItem(
+            str(_l("Refunds that failed")),
+            int(stuck),
+            "console.payment_refunds",
+            {"status": "failed"},
+            permission="aftersales",
+            sort=41,
         ),
     ]
 

@@ -8,8 +8,10 @@ from jishi.hookspecs import PeriodicJob, hookimpl
 @hookimpl
 def periodic_jobs():
     from jishi.orders import service
+    from jishi.payments import service as payments
 
     return [
         PeriodicJob("close_unpaid_orders", service.close_unpaid, every_seconds=60),
+        PeriodicJob("reconcile_payments", lambda: str(payments.reconcile()), every_seconds=60),
         PeriodicJob("auto_confirm_orders", service.auto_confirm, every_seconds=3600),
     ]

@@ -161,7 +161,11 @@ def change_price(order: Order, pay_amount, reason, *, actor=None, actor_kind: st
     _record(order, actor, actor_kind, "price", {"old": old, "new": pay_amount}, reason)
     from jishi.payments import service as payments
 
-    payments.amount_changed(payment.id)
+    try:
+        payments.amount_changed(payment.id)
+    except payments.PaymentError:
+        rollback()
+        raise _conflict(_("The order was paid or changed meanwhile; reload it.")) from None
     signals.queue(signals.order_changed, order, change="price", old=old)
     commit()
     db.session.expire(payment)

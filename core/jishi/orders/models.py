@@ -28,6 +28,10 @@ class PaymentOrder(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, paid, closed
     method: Mapped[str | None] = mapped_column(String(30))
     gateway_trade_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Bumped each time the amount asked changes: the trade number sent to
+    # gateways then changes too (a gateway never takes a second amount for
+    # one out_trade_no), see jishi.payments.service.trade_number.
+    trade_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
 

@@ -174,11 +174,24 @@ def close_paid(order: Order, *, actor=None, note: str = "") -> None:
     aftersales.approve(refund, actor, note or N_("closed by the platform"))
 
 
+def close_at_gateways(payment: PaymentOrder) -> bool:
+    """Before closing a pending payment locally (a timeout of your own),
+    close its trades at their gateways: False when it must not be closed now
+    (a gateway says it was paid, and the payment is recorded from that; or
+    a gateway could not be reached: try again on the next pass)."""
+    from jishi.payments import service as payments
+
+    return payments.close_at_gateways(payment)
+
+
 def close_unpaid(now=None) -> int:
     """Close payment orders unpaid past the timeout (idempotent job).
 
-    The payment order is closed first by a conditional UPDATE; a payment
-    notification racing with it finds it closed and refunds the money.
+    Each payment's trades are closed at their gateways first
+    (:func:`jishi.payments.service.close_at_gateways`: a trade found paid is
+    recorded instead); then the payment order is closed by a conditional
+    UPDATE; a payment notification racing with it finds it closed and
+    refunds the money.
     """
     now = now or utcnow()
     cutoff = now - timedelta(minutes=int(current_app.config["JISHI_UNPAID_TIMEOUT_MINUTES"]))
@@ -190,7 +203,14 @@ def close_unpaid(now=None) -> int:
         .all()
     )
     closed = 0
+    from jishi.payments import service as payments
+
     for pid in ids:
+        payment = db.session.get(PaymentOrder, pid)
+        # Closed at its gateways first: a trade paid meanwhile is recorded
+        # instead, one that cannot be closed now waits for the next pass.
+        if payment is None or payment.status != "pending" or not payments.close_at_gateways(payment):
+            continue
         won = cast(
             CursorResult,
             db.session.execute(

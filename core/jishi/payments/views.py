@@ -32,19 +32,19 @@ def gateway_pay(trade_no: str):
     if trade.status == "created":
         trade.status = "paid"
         commit()
-    sandbox.deliver(trade, sandbox.notification_for(trade))
+    sandbox.deliver(trade.notify_url, sandbox.notification_for(trade))
     return redirect(trade.return_url)
 
 
 @bp.post("/payments/notify/<gateway>")
 @csrf.exempt
 def notify(gateway: str):
-    params = request.form.to_dict() or (request.get_json(silent=True) or {})
-    try:
-        return (
-            service.handle_notification(gateway, {k: str(v) for k, v in params.items()}),
-            200,
-            {"Content-Type": "text/plain"},
-        )
-    except service.PaymentError as exc:
-        return f"fail: {exc.problem.field}: {exc.problem.message}", exc.status, {"Content-Type": "text/plain"}
+    """A gateway's payment notification, routed by path (no query string)."""
+    return service.notify(gateway, "payment", request)
+
+
+@bp.post("/payments/notify/<gateway>/refund")
+@csrf.exempt
+def notify_refund(gateway: str):
+    """A gateway's refund notification."""
+    return service.notify(gateway, "refund", request)

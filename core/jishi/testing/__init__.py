@@ -195,7 +195,7 @@ def reset_app(app) -> None:
     app.config.update(state["config"])
     ext = app.extensions["jishi"]
     ext.setting_defaults = None
-    ext._payment_methods = None
+    ext._payment_gateways = None
     clear_tables(app)
 
 

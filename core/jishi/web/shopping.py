@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from jishi.accounts.models import Address
@@ -228,31 +228,50 @@ def pay(number: str):
     payment = _own_payment(number)
     if payment.status != "pending":
         return redirect(url_for("shop.payment_return", number=number))
-    from jishi import settings
+    from jishi.payments import service
 
-    methods = [
-        m
-        for m in current_app.extensions["jishi"].payment_methods().values()
-        if not (m.code == "cod" and not settings.get("payment.cod_enabled", True))
-    ]
+    methods = service.offered(service.channel_for(request.user_agent.string))
     return render_template("shop/pay.html", payment=payment, methods=methods, siblings=_siblings(payment))
 
 
 @bp.post("/pay/<number>")
 @login_required
 def pay_start(number: str):
+    from jishi.hookspecs import Payer
     from jishi.payments import service
 
     payment = _own_payment(number)
+    channel = service.channel_for(request.user_agent.string)
+    payer = Payer(user=current_user, client_ip=request.remote_addr or "")
     try:
-        start = service.start(payment, request.form.get("method", ""))
+        start = service.start(payment, request.form.get("method", ""), channel, payer)
     except service.PaymentError as exc:
         db.session.rollback()
         flash(error_text(exc), "error")
         return redirect(url_for("shop.pay", number=number))
     if start.redirect_url:
         return redirect(start.redirect_url)
+    if start.qr_code or start.client_params:
+        # A QR code to scan (a desktop without a cashier page), or the
+        # parameters WeChat's browser passes to its payment sheet.
+        return render_template(
+            "shop/pay_scan.html",
+            payment=payment,
+            qr_svg=_qr_svg(start.qr_code) if start.qr_code else None,
+            client_params=dict(start.client_params or {}),
+        )
     return redirect(url_for("shop.payment_return", number=number))
+
+
+def _qr_svg(content: str):
+    import io
+
+    import segno
+    from markupsafe import Markup
+
+    out = io.BytesIO()
+    segno.make(content, error="m").save(out, kind="svg", scale=5, xmldecl=False, svgns=True)
+    return Markup(out.getvalue().decode())
 
 
 @bp.get("/pay/return/<number>")

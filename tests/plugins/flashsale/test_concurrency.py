@@ -180,7 +180,7 @@ def test_late_payment_racing_with_the_timeout_is_never_kept(app, factory):
     order = fs.place(user, product.skus[0].id)
     oid = order.id
     with current_app.test_request_context("/", method="POST"):
-        trade = sandbox.create_trade(db.session.get(Order, oid).payment)
+        trade = sandbox.trade_for(db.session.get(Order, oid).payment)
         db.session.commit()
         trade_id = trade.id
     fs.age_reservations(6)

@@ -270,7 +270,7 @@ def test_late_payment_after_the_flash_close_is_refunded(api, factory):
     oid = fs.buy_api(api, user, product.skus[0].id).json["orders"][0]["id"]
     order = fs.order(oid)
     with current_app.test_request_context("/", method="POST"):
-        trade = sandbox.create_trade(order.payment)
+        trade = sandbox.trade_for(order.payment)
         db.session.commit()
         trade_id = trade.id
     fs.age_reservations(6)

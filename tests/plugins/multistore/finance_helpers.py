@@ -2,7 +2,7 @@
 
 Orders go through the real paths (:mod:`jishi.testing.flows`: ``place_order``
 with the plugin's split, the sandbox gateway's notification, the order and
-after-sales services; ``start_cod`` here), so every ledger posting comes
+after-sales services; ``start(payment, "cod")`` here), so every ledger posting comes
 from the kernel's hooks.
 """
 
@@ -43,12 +43,12 @@ def place(buyer, items, address, *, discounts=(), key=None):
 
 def pay_cod(payment):
     from jishi import settings
-    from jishi.payments.service import start_cod
+    from jishi.payments.service import start
 
     settings.set_many({"payment.cod_enabled": True})
     db.session.commit()
     with current_app.test_request_context("/"):
-        start_cod(payment)
+        start(payment, "cod")
     db.session.expire_all()
 
 
