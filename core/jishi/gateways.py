@@ -10,6 +10,9 @@ contract; the guide is ``docs/writing-a-payment-plugin.md``).
 - :func:`trade_number` (the ``out_trade_no`` to send), :func:`notify_url`
   (where the gateway posts notifications), :func:`return_url` (where its
   page sends the buyer back).
+- :func:`gateway` (an installed gateway by code, None without it) and
+  :func:`gateways`: for a plugin that drives a gateway itself (profit
+  sharing after an order completes).
 - :func:`fen_to_amount` / :func:`amount_to_fen`: the two-decimal yuan
   strings gateways speak, from and to integer fen, exactly (no float).
 """
@@ -28,7 +31,15 @@ from jishi.hookspecs import (
     ProfitShareRequest,
     RefundRequest,
 )
-from jishi.payments.service import NotificationRefused, PaymentError, notify_url, return_url, trade_number
+from jishi.payments.service import (
+    NotificationRefused,
+    PaymentError,
+    gateway,
+    gateways,
+    notify_url,
+    return_url,
+    trade_number,
+)
 
 __all__ = [
     "PAYMENT_CHANNELS",
@@ -43,6 +54,8 @@ __all__ = [
     "RefundRequest",
     "amount_to_fen",
     "fen_to_amount",
+    "gateway",
+    "gateways",
     "notify_url",
     "return_url",
     "trade_number",
