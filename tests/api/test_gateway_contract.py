@@ -266,3 +266,41 @@ def test_price_change_closes_the_old_trade_and_numbers_the_next(app, api, factor
     assert new.out_trade_no == f"{payment.number}-1" and new.amount == payment.amount
     flows.pay(payment)
     assert db.session.get(PaymentOrder, payment.id).status == "paid"
+
+
+class TestRefundRace:
+    @pytest.fixture
+    def app_config(self):
+        from jishi.testing import parallel_config
+
+        return parallel_config()
+
+    def test_concurrent_refunds_never_both_pass_the_balance_check(self, app, factory):
+        """Issue 14 (the Spree trap): refunds of one payment are committed
+        under the payment's lock; 6 at once, each for 40% of what was paid,
+        in their own transactions: exactly two pass, the others are refused,
+        and what is reserved never exceeds what was charged. On PostgreSQL
+        the transactions truly overlap; without the lock all six pass."""
+        from jishi.testing import run_parallel
+
+        _buyer, payment = _paid_order(factory, price=5000)
+        pid, total = payment.id, payment.amount
+        share = total * 40 // 100
+        oid = payment.orders[0].id
+
+        def reserve(i):
+            order = db.session.get(Order, oid)
+            try:
+                payments.reserve_refund(order, share)
+            except payments.PaymentError as exc:
+                assert exc.status == 409
+                return "refused"
+            db.session.info.pop("jishi_after_commit", None)  # keep them unsent: only the check is raced
+            db.session.commit()
+            return "reserved"
+
+        results, errors = run_parallel(app, 6, reserve, request={"method": "POST"})
+        assert not errors, errors
+        assert sorted(results) == ["refused"] * 4 + ["reserved"] * 2
+        db.session.expire_all()
+        assert payments.balance(pid) == {"charged": total, "refunded": 0, "reserved": 2 * share}
