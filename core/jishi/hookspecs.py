@@ -1443,9 +1443,11 @@ def settle_order(order: Order) -> None:
 
 @hookspec
 def settle_refund(refund: Refund) -> None:
-    """Post settlement reversals for a refund that has just been paid out.
+    """Post settlement reversals for a refund that has just been decided.
 
-    Called inside the refund's transaction. :param refund: the ``Refund``
+    Called inside the refund's transaction, where its money is committed to
+    go back (the refund is ``refunding``; it becomes ``refunded`` when the
+    gateway confirms, and ``refund_completed`` is sent then). :param refund: the ``Refund``
     with its lines and recorded reversals.
     All implementations are called. Default implementation: none.
 

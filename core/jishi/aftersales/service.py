@@ -2,10 +2,18 @@
 
 Flow::
 
-    refund_only:   requested --approve--> (executed) refunded
+    refund_only:   requested --approve--> (executed) refunding --money back--> refunded
     return_refund: requested --approve--> approved --ship back--> returning
-                   --confirm returned--> (restock, executed) refunded
+                   --confirm returned--> (restock, executed) refunding --money back--> refunded
     requested/approved --cancel (buyer)--> cancelled;  requested --reject--> rejected
+    refunding --the gateway refuses--> refund_failed --retry (console)--> refunding
+
+Executed, a refund is decided: its reversals, ``settle_refund`` and the
+order's close are written, and the money to give back is committed as a
+gateway refund (:func:`jishi.payments.service.reserve_refund`) in the same
+transaction; the gateway is called after the commit, and the refund is
+``refunded`` (``refund_completed`` sent) only when the gateway says the
+money moved — at once, on its notification, or when reconciliation asks.
 
 Executing a refund (:func:`_execute`) works only from what was recorded at
 placement: each line's ``pay_amount`` and each :class:`OrderAllocation`
