@@ -370,6 +370,20 @@ class ProfitShareRequest:
     gateway_share_no: str | None = None
 
 
+@dataclass(frozen=True)
+class BillEntry:
+    """One line of a gateway's daily bill (对账单), as
+    :meth:`PaymentGateway.bill` answers: ``kind`` ``"charge"`` (money in:
+    ``reference`` the gateway's trade number) or ``"refund"`` (money back:
+    ``reference`` our refund number, ``out_refund_no``), ``amount`` in fen,
+    ``trade_number`` our ``out_trade_no``."""
+
+    kind: str
+    reference: str
+    amount: int
+    trade_number: str = ""
+
+
 class PaymentGateway:
     """A way to pay: a payment gateway (WeChat Pay, Alipay, the sandbox) or
     an offline method (cash on delivery). Return instances of subclasses
@@ -475,6 +489,13 @@ class PaymentGateway:
         refuses (past its window, receiver's balance short): the kernel then
         records a debt in the merchant's ledger instead."""
         return GatewayResult("failed", message="profit sharing not supported")
+
+    def bill(self, day: Any) -> Sequence[BillEntry] | None:
+        """The gateway's bill of ``day`` (a ``datetime.date`` in the shop's
+        time zone): every charge and refund it settled that day, for the
+        kernel's daily comparison with its own records (differences are
+        listed in the console). None: the gateway has no bill download."""
+        return None
 
     def finish_sharing(self, payment: PaymentOrder, number: str) -> GatewayResult:
         """Unfreeze what remains of the trade for the platform (WeChat's

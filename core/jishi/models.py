@@ -14,7 +14,14 @@ from jishi.catalog.models import Category, Product, ProductImage, ProductParam, 
 from jishi.db import db, utcnow
 from jishi.media.models import MediaAsset
 from jishi.orders.models import Order, OrderAllocation, OrderEvent, OrderLine, PaymentOrder
-from jishi.payments.models import PaymentEvent, PaymentNotification, PaymentRefund, SandboxOperation, SandboxTrade
+from jishi.payments.models import (
+    BillDifference,
+    PaymentEvent,
+    PaymentNotification,
+    PaymentRefund,
+    SandboxOperation,
+    SandboxTrade,
+)
 from jishi.reviews.models import Review
 
 
@@ -53,6 +60,7 @@ class PageVisit(db.Model):
 __all__ = [
     "Address",
     "ApiToken",
+    "BillDifference",
     "CartLine",
     "Category",
     "MediaAsset",

@@ -304,3 +304,44 @@ class TestRefundRace:
         assert sorted(results) == ["refused"] * 4 + ["reserved"] * 2
         db.session.expire_all()
         assert payments.balance(pid) == {"charged": total, "refunded": 0, "reserved": 2 * share}
+
+
+def test_daily_bill_differences_are_listed(app, factory, client, login):
+    """Issue 14 (no anchor compares the bill; Jishi does): the sandbox's
+    bill of the day against the kernel's events — equal, nothing listed; a
+    charge the gateway settled that Jishi never recorded, and an amount that
+    differs, are listed in the console until marked looked into; comparing
+    again replaces, never duplicates."""
+    from jishi.i18n import to_shop_time
+    from jishi.payments.models import BillDifference
+
+    _buyer, payment = _paid_order(factory)
+    refund = flows.refund(payment.orders[0], kind="refund_only")
+    assert db.session.get(Refund, refund.id).status == "refunded"
+    today = to_shop_time(utcnow()).date()
+    with app.test_request_context("/"):
+        assert payments.compare_bills(today) == f"{today}: sandbox: 0, cod: 0"
+        # money the gateway took that never reached us (no notification, no query yet)
+        buyer = factory.user()
+        [lost] = flows.place(buyer, [(factory.product(price=700).skus[0], 1)], factory.address(buyer))
+        trade = sandbox.trade_for(lost)
+        trade.status = "paid"
+        # and a charge recorded with another amount than the gateway's
+        db.session.execute(
+            update(PaymentEvent).where(PaymentEvent.kind == "charge").values(amount=PaymentEvent.amount - 1)
+        )
+        db.session.commit()
+        gw = payments.gateway("sandbox")
+        found = payments.compare_bill(gw, today)
+        assert sorted((d.kind, d.problem) for d in found) == [("charge", "amount"), ("charge", "missing_here")]
+        assert len(payments.compare_bill(gw, today)) == 2
+    assert db.session.execute(select(func.count(BillDifference.id))).scalar_one() == 2
+    login(factory.admin())
+    page = client.get("/console/payment-bills").get_data(as_text=True)
+    assert "集市无记录" in page and "金额不一致" in page and trade.trade_no in page
+    assert "对账差异" in client.get("/console/").get_data(as_text=True)
+    first = db.session.execute(select(BillDifference.id).order_by(BillDifference.id)).scalars().first()
+    assert client.post(f"/console/payment-bills/{first}/resolve").status_code == 302
+    with app.test_request_context("/"):
+        assert len(payments.compare_bill(payments.gateway("sandbox"), today)) == 2  # the resolved one is kept
+    assert db.session.execute(select(func.count(BillDifference.id))).scalar_one() == 3

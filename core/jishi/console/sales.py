@@ -341,3 +341,34 @@ def review_action(review_id: int, action: str):
         else:
             abort(404)
     return redirect(request.referrer or url_for("console.reviews"))
+
+
+@bp.get("/payment-bills")
+@requires("data")
+def payment_bills():
+    """The daily bills (对账) compared with Jishi's records: what differs,
+    unresolved first."""
+    from jishi.payments.models import BillDifference
+
+    show = request.args.get("show", "open")
+    query = db.select(BillDifference)
+    if show != "all":
+        query = query.where(BillDifference.resolved_at.is_(None))
+    rows, more_url = _page(query, BillDifference, "console.payment_bills", show=show)
+    return render_template("console/payment_bills.html", rows=rows, show=show, more_url=more_url)
+
+
+@bp.post("/payment-bills/<int:difference_id>/resolve")
+@requires("data")
+def payment_bill_resolve(difference_id: int):
+    """Mark a difference looked into (it stays listed under "all")."""
+    from jishi.db import commit, utcnow
+    from jishi.payments.models import BillDifference
+
+    row = db.session.get(BillDifference, difference_id)
+    if row is None:
+        abort(404)
+    if row.resolved_at is None:
+        row.resolved_at = utcnow()
+        commit()
+    return redirect(url_for("console.payment_bills"))

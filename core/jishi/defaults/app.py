@@ -41,6 +41,7 @@ def console_menu_items(console, principal):
         MenuItem(
             str(_l("Gateway refunds")), "console.payment_refunds", sort=41, permission="aftersales", group="finance"
         ),
+        MenuItem(str(_l("Bill checks")), "console.payment_bills", sort=42, permission="data", group="finance"),
         MenuItem(str(_l("Reviews")), "console.reviews", sort=50, permission="comments", group="products"),
         MenuItem(str(_l("Users")), "console.users", sort=60, permission="platform_admin", group="settings"),
         MenuItem(str(_l("Staff roles")), "console.roles", sort=61, permission="platform_admin", group="settings"),
@@ -68,15 +69,16 @@ def console_todos(console, principal):
     from jishi.db import db
     from jishi.orders import state
     from jishi.orders.models import Order
-    from jishi.payments.models import PaymentRefund
+    from jishi.payments.models import BillDifference, PaymentRefund
 
-    to_ship, requests, stuck = db.session.execute(
+    to_ship, requests, stuck, differences = db.session.execute(
         select(
             select(func.count(Order.id)).where(Order.status == state.PAID).scalar_subquery(),
             select(func.count(Refund.id)).where(Refund.status == "requested").scalar_subquery(),
             select(func.count(PaymentRefund.id))
             .where(PaymentRefund.status.in_(("failed", "abnormal")))
             .scalar_subquery(),
+            select(func.count(BillDifference.id)).where(BillDifference.resolved_at.is_(None)).scalar_subquery(),
         )
     ).one()
     return [
@@ -99,6 +101,7 @@ def console_todos(console, principal):
             permission="aftersales",
             sort=41,
         ),
+        TodoItem(str(_l("Bill differences")), int(differences), "console.payment_bills", permission="data", sort=42),
     ]
 
 

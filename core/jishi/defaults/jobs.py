@@ -13,5 +13,6 @@ def periodic_jobs():
     return [
         PeriodicJob("close_unpaid_orders", service.close_unpaid, every_seconds=60),
         PeriodicJob("reconcile_payments", lambda: str(payments.reconcile()), every_seconds=60),
+        PeriodicJob("compare_payment_bills", payments.compare_bills, every_seconds=6 * 3600),
         PeriodicJob("auto_confirm_orders", service.auto_confirm, every_seconds=3600),
     ]

@@ -150,6 +150,32 @@ class SandboxGateway(PaymentGateway):
             return GatewayResult("failed", message="no such refund", retryable=True)
         return _result(op, "refund was refused by the sandbox")
 
+    def bill(self, day):
+        """The sandbox's books of ``day``: its trades paid and refunds done."""
+        from jishi.hookspecs import BillEntry
+        from jishi.i18n import shop_day_bounds
+        from jishi.payments.models import SandboxOperation, SandboxTrade
+
+        start, end = shop_day_bounds(day, day)
+        trades = db.session.execute(
+            db.select(SandboxTrade).where(
+                SandboxTrade.status.in_(("paid", "refunded")),
+                SandboxTrade.created_at >= start,
+                SandboxTrade.created_at < end,
+            )
+        ).scalars()
+        refunds = db.session.execute(
+            db.select(SandboxOperation).where(
+                SandboxOperation.kind == "refund",
+                SandboxOperation.status == "succeeded",
+                SandboxOperation.created_at >= start,
+                SandboxOperation.created_at < end,
+            )
+        ).scalars()
+        return [BillEntry("charge", t.trade_no, t.amount, t.out_trade_no) for t in trades] + [
+            BillEntry("refund", op.number, op.amount) for op in refunds
+        ]
+
     def add_receiver(self, receiver):
         return GatewayResult("succeeded", reference=receiver.get("account", ""))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -126,4 +126,25 @@ class SandboxOperation(db.Model):
     status: Mapped[str] = mapped_column(String(20))  # pending, succeeded, failed
     receiver: Mapped[str] = mapped_column(String(120), default="")
     reference: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BillDifference(db.Model):
+    """A difference between a gateway's daily bill and the kernel's events
+    (:func:`jishi.payments.service.compare_bill`): money the gateway settled
+    that Jishi has no record of (``missing_here``), money Jishi recorded the
+    gateway does not show (``missing_there``), or both with other amounts
+    (``amount``). Kept until someone marks it resolved."""
+
+    __tablename__ = "bill_differences"
+    __table_args__ = (Index("ix_bill_differences_gateway_day", "gateway", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(30))
+    day: Mapped[date]
+    kind: Mapped[str] = mapped_column(String(20))  # charge, refund
+    problem: Mapped[str] = mapped_column(String(20))  # missing_here, missing_there, amount
+    reference: Mapped[str] = mapped_column(String(64))
+    ours: Mapped[int | None]
+    theirs: Mapped[int | None]
+    resolved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from flask import current_app, url_for
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jishi import signals
@@ -834,3 +834,95 @@ def refunds_needing_attention() -> int:
     return db.session.execute(
         select(func.count(PaymentRefund.id)).where(PaymentRefund.status.in_(("failed", "abnormal")))
     ).scalar_one()
+
+
+# -- the daily bill ---------------------------------------------------------------
+
+
+def compare_bill(gw: PaymentGateway, day) -> list:
+    """Compare ``gw``'s bill of the shop day ``day`` with the kernel's
+    events and record the differences (:class:`BillDifference`), replacing
+    the unresolved ones of an earlier comparison of that day (idempotent).
+    A line of the bill is matched with the event of its reference whenever
+    it was recorded (a notification that arrived after midnight is no
+    difference); an event of the day the bill does not show is one. Commits;
+    returns the differences, or [] when the gateway has no bill."""
+    from jishi.i18n import shop_day_bounds
+    from jishi.payments.models import BillDifference
+
+    entries = gw.bill(day)
+    if entries is None:
+        return []
+    start, end = shop_day_bounds(day, day)
+    theirs: dict[tuple[str, str], int] = {}
+    for e in entries:
+        theirs[(e.kind, e.reference)] = theirs.get((e.kind, e.reference), 0) + e.amount
+    charges = dict(
+        db.session.execute(
+            select(PaymentEvent.reference, PaymentEvent.amount).where(
+                PaymentEvent.gateway == gw.code,
+                PaymentEvent.kind == "charge",
+                PaymentEvent.status == "success",
+                or_(
+                    PaymentEvent.reference.in_([r for k, r in theirs if k == "charge"]),
+                    (PaymentEvent.created_at >= start) & (PaymentEvent.created_at < end),
+                ),
+            )
+        ).all()
+    )
+    refunds = dict(
+        db.session.execute(
+            select(PaymentRefund.number, PaymentEvent.amount)
+            .join(PaymentRefund, PaymentRefund.id == PaymentEvent.refund_id)
+            .where(
+                PaymentEvent.gateway == gw.code,
+                PaymentEvent.kind == "refund",
+                PaymentEvent.status == "success",
+                or_(
+                    PaymentRefund.number.in_([r for k, r in theirs if k == "refund"]),
+                    (PaymentEvent.created_at >= start) & (PaymentEvent.created_at < end),
+                ),
+            )
+        ).all()
+    )
+    ours = {("charge", r): a for r, a in charges.items()} | {("refund", n): a for n, a in refunds.items()}
+    found = []
+    for key in sorted(set(ours) | set(theirs)):
+        mine, other = ours.get(key), theirs.get(key)
+        if mine == other:
+            continue
+        problem = "missing_here" if mine is None else "missing_there" if other is None else "amount"
+        found.append(
+            BillDifference(
+                gateway=gw.code, day=day, kind=key[0], problem=problem, reference=key[1][:64], ours=mine, theirs=other
+            )
+        )
+    db.session.execute(
+        delete(BillDifference)
+        .where(BillDifference.gateway == gw.code, BillDifference.day == day, BillDifference.resolved_at.is_(None))
+        .execution_options(synchronize_session="fetch")
+    )
+    db.session.add_all(found)
+    commit()
+    return found
+
+
+def compare_bills(day=None) -> str:
+    """The daily job: every gateway's bill of ``day`` (the shop's yesterday
+    by default) against the kernel's records."""
+    from datetime import timedelta as td
+
+    from jishi.i18n import to_shop_time
+
+    day = day or (to_shop_time(utcnow()).date() - td(days=1))
+    counts = []
+    for gw in gateways().values():
+        try:
+            found = compare_bill(gw, day)
+        except Exception:  # one gateway's failure must not stop the others
+            rollback()
+            log.exception("the bill of %s for %s could not be compared", gw.code, day)
+            counts.append(f"{gw.code}: failed")
+            continue
+        counts.append(f"{gw.code}: {len(found)}")
+    return f"{day}: " + ", ".join(counts)

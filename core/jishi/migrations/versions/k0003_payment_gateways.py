@@ -82,9 +82,26 @@ def upgrade() -> None:
         sa.UniqueConstraint("number", name=op.f("uq_sandbox_operations_number")),
     )
     op.create_index(op.f("ix_sandbox_operations_trade_no"), "sandbox_operations", ["trade_no"])
+    op.create_table(
+        "bill_differences",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("gateway", sa.String(length=30), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("problem", sa.String(length=20), nullable=False),
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("ours", sa.Integer(), nullable=True),
+        sa.Column("theirs", sa.Integer(), nullable=True),
+        sa.Column("resolved_at", sa.DateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bill_differences")),
+    )
+    op.create_index("ix_bill_differences_gateway_day", "bill_differences", ["gateway", "day"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_bill_differences_gateway_day", table_name="bill_differences")
+    op.drop_table("bill_differences")
     op.drop_index(op.f("ix_sandbox_operations_trade_no"), table_name="sandbox_operations")
     op.drop_table("sandbox_operations")
     op.drop_index(op.f("ix_payment_events_refund_id"), table_name="payment_events")
