@@ -10,12 +10,11 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import func, select
-
 from jishi.accounts.models import User
 from jishi.db import commit, db
 from jishi_wechat_login.models import WeChatIdentity, WeChatLoginState
 from jishi_wechat_login.testing import WeChatUser, parse_state
+from sqlalchemy import func, select
 
 
 def _start(client, wx, next_url=None):
@@ -146,7 +145,9 @@ def test_merchant_staff_scan_into_their_console(client, wx, ms, login):
     login(None)
     users = _users()
     _r, state = _start(client, wx, "/merchant/")
-    resp = client.get("/wechat/callback", query_string={"code": wx.scan(wx.web, WeChatUser("o_stranger")), "state": state})
+    resp = client.get(
+        "/wechat/callback", query_string={"code": wx.scan(wx.web, WeChatUser("o_stranger")), "state": state}
+    )
     assert resp.status_code == 403 and _users() == users
     assert client.get("/merchant/").status_code == 302
 
@@ -160,7 +161,10 @@ def test_binding_conflicts_and_unbinding(client, wx, factory, login):
     person = WeChatUser("o_alice")
     login(alice)
     _r, state = parse_state(client.post("/wechat/account/bind").headers["Location"])
-    assert client.get("/wechat/callback", query_string={"code": wx.scan(wx.web, person), "state": state}).status_code == 302
+    assert (
+        client.get("/wechat/callback", query_string={"code": wx.scan(wx.web, person), "state": state}).status_code
+        == 302
+    )
     login(bob)
     _r, state = parse_state(client.post("/wechat/account/bind").headers["Location"])
     resp = client.get("/wechat/callback", query_string={"code": wx.scan(wx.web, person), "state": state})
