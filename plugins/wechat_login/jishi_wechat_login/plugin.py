@@ -11,6 +11,8 @@ purged).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import has_request_context, url_for
 from jishi.hookspecs import LoginProvider, PeriodicJob, SettingField, SettingsPanel, hookimpl
 from jishi.i18n import gettext as _
@@ -75,7 +77,7 @@ def api_blueprints():
 def login_providers():
     if not service.configured("web"):
         return []
-    args = {}
+    args: dict[str, Any] = {}
     if has_request_context():
         from jishi.forms import safe_next
 

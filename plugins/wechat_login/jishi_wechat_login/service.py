@@ -99,7 +99,10 @@ def find_user(application: App, openid: str, unionid: str | None) -> User | None
         if unionid and not ident.unionid:
             ident.unionid = unionid
             commit()
-        return _active(db.session.get(User, ident.user_id))
+        user = db.session.get(User, ident.user_id)
+        if user is None:  # pragma: no cover - identities go with their account (ON DELETE CASCADE)
+            return None
+        return _active(user)
     user = _by_unionid(unionid)
     if user is None:
         return None
@@ -203,7 +206,9 @@ def bind_phone(user: User, phone: str) -> tuple[User, bool]:
     """
     if not phone:
         raise WeChatLoginError("code", _("WeChat returned no phone number."), code="no_phone", status=422)
-    user = db.session.execute(select(User).where(User.id == user.id).with_for_update()).scalar_one()
+    # One binding at a time per account (PostgreSQL row lock; SQLite writes one at a time anyway).
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    user = db.session.get(User, user.id, populate_existing=True) or user
     if external.has_phone(user):
         if user.phone == phone:
             return user, False
@@ -267,7 +272,7 @@ def bind_phone(user: User, phone: str) -> tuple[User, bool]:
 def _serializer():
     from flask import current_app
 
-    return URLSafeTimedSerializer(current_app.secret_key, salt="jishi-wechat-login-state")
+    return URLSafeTimedSerializer(str(current_app.secret_key), salt="jishi-wechat-login-state")
 
 
 def new_state(purpose: str, next_url: str, user: User | None = None) -> str:
