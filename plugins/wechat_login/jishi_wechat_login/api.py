@@ -12,7 +12,7 @@ from flask import current_app
 from flask_login import current_user
 from jishi.access import rate_limit
 from jishi.accounts import external
-from jishi.api.common import fail, login_required
+from jishi.api.common import ErrorSchema, fail, login_required
 from jishi.db import commit, rollback
 from jishi.i18n import gettext as _
 from marshmallow import Schema, fields, validate
@@ -48,6 +48,16 @@ class WeChatPhoneSchema(Schema):
     user = fields.Nested(external.UserSchema)
 
 
+def _documented(view):
+    """The statuses of WeChat failing, in the API document."""
+    view = api.alt_response(
+        502, schema=ErrorSchema, description="WeChat refused the platform's credentials or answered nonsense"
+    )(view)
+    return api.alt_response(
+        503, schema=ErrorSchema, description="WeChat down, busy or rate limiting; or WeChat login not set up"
+    )(view)
+
+
 def _wechat_failed(exc: Exception):
     rollback()
     if isinstance(exc, client.WeChatError):
@@ -75,6 +85,7 @@ def _app():
 @api.arguments(WeChatCodeArgsSchema)
 @api.response(200, WeChatLoginSchema)
 @api.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@_documented
 def wechat_login(data):
     """Sign in with the code of `wx.login` (jscode2session): the account
     bound to this WeChat user (openid, or unionid from another of the
@@ -98,6 +109,7 @@ def wechat_login(data):
 @api.response(200, WeChatPhoneSchema)
 @api.alt_response(409, response="CONFLICT")
 @api.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@_documented
 def wechat_phone(data):
     """Bind the phone number of the `getPhoneNumber` button
     (getuserphonenumber) to the signed-in account. When another account

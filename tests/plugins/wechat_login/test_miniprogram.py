@@ -216,3 +216,15 @@ def test_phone_code_errors(client, wx):
     wx.mode = "down"
     resp = client.post(f"{API}/wechat/phone", json={"code": "bogus"}, headers=_bearer(body["token"]))
     assert resp.status_code == 503 and resp.get_json()["code"] == "wechat_unavailable"
+
+
+def test_api_document_describes_the_endpoints(client, wx):
+    """Issue 14: the OpenAPI document lists both endpoints with their bodies,
+    the token answer and the statuses they answer."""
+    doc = client.get(f"{API}/openapi.json").get_json()
+    login = doc["paths"]["/api/v1/wechat/login"]["post"]
+    phone = doc["paths"]["/api/v1/wechat/phone"]["post"]
+    assert {"200", "422", "502", "503"} <= set(login["responses"])
+    assert {"200", "401", "409", "422", "502", "503"} <= set(phone["responses"])
+    answer = doc["components"]["schemas"]["WeChatLogin"]["properties"]
+    assert {"token", "user", "is_new", "has_phone"} <= set(answer)
