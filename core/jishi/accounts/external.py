@@ -66,7 +66,7 @@ def create_account(name: str = "") -> User:
 
 def has_phone(user: User) -> bool:
     """Whether the account has a real phone number."""
-    return not user.phone.startswith(NO_PHONE_PREFIX)
+    return user.has_phone
 
 
 def find_by_phone(phone: str) -> User | None:

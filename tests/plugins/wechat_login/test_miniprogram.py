@@ -228,3 +228,14 @@ def test_api_document_describes_the_endpoints(client, wx):
     assert {"200", "401", "409", "422", "502", "503"} <= set(phone["responses"])
     answer = doc["components"]["schemas"]["WeChatLogin"]["properties"]
     assert {"token", "user", "is_new", "has_phone"} <= set(answer)
+
+
+def test_disabled_account_is_refused(client, wx):
+    """Issue 14: an account the platform disabled cannot sign in through
+    WeChat either (403 ``account_disabled``)."""
+    person = WeChatUser("o_disabled")
+    body = _login(client, wx, person).get_json()
+    db.session.get(User, body["user"]["id"]).is_active = False
+    db.session.commit()
+    resp = _login(client, wx, person)
+    assert resp.status_code == 403 and resp.get_json()["code"] == "account_disabled"

@@ -44,7 +44,9 @@ def test_buyer_scans_and_is_registered_then_signed_in(client, wx):
     code = wx.scan(wx.web, person)
     resp = client.get("/wechat/callback", query_string={"code": code, "state": state})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/cart")
-    assert client.get("/account").status_code == 200
+    account = client.get("/account")
+    assert account.status_code == 200
+    assert "尚未绑定手机号" in account.get_data(as_text=True) and "ext:" not in account.get_data(as_text=True)
     user = db.session.execute(select(User)).scalar_one()
     assert user.name == "扫码的人"
     assert qr.status_code == 200 and "微信登录" in qr.text
