@@ -108,7 +108,13 @@ def find_user(application: App, openid: str, unionid: str | None) -> User | None
         return None
     _active(user)
     if _bind(user, application, openid, unionid) is None:
-        return find_user(application, openid, unionid)  # bound concurrently
+        ident = identity_of(application.appid, openid)
+        if ident is None:  # the account holds another openid of this app: refuse, never guess
+            raise WeChatLoginError(
+                "code", _("Your account is already bound to another WeChat account."), code="account_bound", status=409
+            )
+        bound = db.session.get(User, ident.user_id)  # bound concurrently
+        return _active(bound) if bound is not None else None
     return user
 
 

@@ -9,7 +9,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user
 from jishi.access import login_redirect, rate_limit
 from jishi.accounts import external
-from jishi.db import db
+from jishi.db import rollback
 from jishi.forms import safe_next
 from jishi.i18n import gettext as _
 
@@ -123,7 +123,7 @@ def callback():
         else:
             user, _new = service.sign_in_or_register(application, openid, unionid, nickname)
     except service.WeChatLoginError as exc:
-        db.session.rollback()
+        rollback()
         return _message(_("WeChat sign-in"), exc.message, exc.status)
     external.sign_in(user)
     return redirect(next_url or url_for("shop.index"))
@@ -160,7 +160,7 @@ def unbind(identity_id: int):
     try:
         done = service.unbind(current_user, identity_id)
     except service.WeChatLoginError as exc:
-        db.session.rollback()
+        rollback()
         flash(exc.message, "error")
         return redirect(url_for("wechat_login.account"))
     if not done:

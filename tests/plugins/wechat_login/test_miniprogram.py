@@ -239,3 +239,14 @@ def test_disabled_account_is_refused(client, wx):
     db.session.commit()
     resp = _login(client, wx, person)
     assert resp.status_code == 403 and resp.get_json()["code"] == "account_disabled"
+
+
+def test_unionid_of_an_account_bound_to_another_openid_is_refused(client, wx):
+    """Issue 14: a unionid pointing at an account that already holds another
+    openid of this mini-program is refused (409), never bound twice."""
+    from jishi_wechat_login import service
+
+    user, _ = service.sign_in_or_register(service.app("mp"), "o_first", "u_same")
+    resp = _login(client, wx, WeChatUser("o_second", unionid="u_same"))
+    assert resp.status_code == 409 and resp.get_json()["code"] == "account_bound"
+    assert [i.openid for i in service.identities(user)] == ["o_first"]
