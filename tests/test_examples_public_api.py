@@ -47,6 +47,7 @@ PUBLIC_API = (
     "jishi.checkout.entry",
     "jishi.catalog.service",
     "jishi.accounts.models",
+    "jishi.accounts.external",
     "jishi.orders.models",
     "jishi.orders.state",
     "jishi.orders.service",

@@ -278,6 +278,30 @@ class Panels:
         ]
 
 
+class SecretPanel:
+    @hookimpl
+    def settings_panels(self):
+        return [SettingsPanel("vault", "Vault", (SettingField("vault.key", "API key", "secret"),), sort=500)]
+
+
+@plugin(SecretPanel())
+def test_hook_settings_secret_field(app, client, factory, login):
+    """K3 (issue 14): a ``secret`` setting is never shown back (dots and its
+    last four characters when it has at least 12); an empty field keeps it."""
+    login(factory.admin())
+    assert (
+        client.post("/console/settings", data={"panel": "vault", "vault.key": "sk-0123456789abcdef"}).status_code == 302
+    )
+    page = client.get("/console/settings").get_data(as_text=True)
+    assert "sk-0123456789abcdef" not in page and "••••••••cdef" in page
+    assert client.post("/console/settings", data={"panel": "vault", "vault.key": ""}).status_code == 302
+    with app.test_request_context("/"):
+        assert settings.get("vault.key") == "sk-0123456789abcdef"
+    client.post("/console/settings", data={"panel": "vault", "vault.key": "short"})
+    page = client.get("/console/settings").get_data(as_text=True)
+    assert "short" not in page.split('id="panel-vault"', 1)[1].split("</form>", 1)[0]
+
+
 @plugin(Panels())
 def test_hook_settings_panels(app):
     """K3: a panel's default is what ``jishi.settings.get`` answers until the

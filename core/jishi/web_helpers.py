@@ -188,6 +188,15 @@ def storefront_links(place: str) -> list:
     return [(link, url_for(link.endpoint)) for link in links if place in link.places]
 
 
+def mask_secret(value) -> str:
+    """A stored secret as the console shows it: dots, and its last four
+    characters only when it has at least 12 (a short one shows nothing)."""
+    text = str(value or "")
+    if not text:
+        return ""
+    return "••••••••" + (text[-4:] if len(text) >= 12 else "")
+
+
 def install(app: Flask) -> None:
     from jishi import settings
     from jishi.access import platform_can
@@ -197,6 +206,7 @@ def install(app: Flask) -> None:
 
     app.jinja_env.filters["money"] = format_fen
     app.jinja_env.filters["percent"] = format_bp
+    app.jinja_env.filters["mask_secret"] = mask_secret
     app.jinja_env.globals.update(
         slot=slot,
         console_menu=console_menu,

@@ -69,6 +69,12 @@ class User(db.Model):
         return f"{self.id}:{self.session_token}"
 
     @property
+    def has_phone(self) -> bool:
+        """False for an account a sign-in plugin created without a phone
+        (``jishi.accounts.external``: its ``phone`` is ``ext:`` + hex)."""
+        return not self.phone.startswith("ext:")
+
+    @property
     def is_platform(self) -> bool:
         return self.role in PLATFORM_ROLES
 

@@ -73,6 +73,7 @@ FIRST_PARTY_PLUGINS = (
     "multistore",
     "pickup",
     "virtual",
+    "wechat_login",
 )
 
 #: ``{# slot NAME: where it is; context: a, b #}`` right before a plugin

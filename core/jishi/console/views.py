@@ -316,6 +316,8 @@ def settings_page():
             if panel_key and panel.key != panel_key:
                 continue
             for field in panel.fields:
+                if field.kind == "secret" and not (request.form.get(field.key) or "").strip():
+                    continue  # a secret is never shown back: left empty, it keeps its value
                 value = _field_value(field, errors)
                 if field.key not in errors:
                     values[field.key] = value
