@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -235,3 +236,153 @@ def test_console_lists_the_timed_jobs(app, calls, factory, login, client):
         assert text in html
     assert 'data-overdue="t_tick"' in html
     assert 'data-failing="t_boom"' in html
+
+
+# -- faults: real worker processes ---------------------------------------------
+
+
+def _probe_lines(log: Path) -> list[tuple[str, int, float]]:
+    if not log.exists():
+        return []
+    out = []
+    for line in log.read_text().splitlines():
+        kind, pid, at = line.split()
+        out.append((kind, int(pid), float(at)))
+    return out
+
+
+def _schedule_row(url: str, name: str) -> dict:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT * FROM job_schedule WHERE name = :n"), {"n": name}).mappings().one()
+            return dict(row)
+    finally:
+        engine.dispose()
+
+
+def _stop(*procs) -> None:
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        if proc is not None:
+            proc.wait(10)
+
+
+def _probe_env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return jishi_env(
+        url,
+        plugin_paths=[JOBPROBE],
+        JISHI_PLUGINS="jobprobe",
+        JISHI_JOB_LEASE_SECONDS="2",
+        JOBPROBE_LOG=str(tmp_path / "probe.log"),
+        **extra,
+    )
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_job_hands_it_to_another_after_the_lease(tmp_path):
+    """Issue 15.4 (fault: kill -9 a job worker mid-pass): while worker A
+    runs the job (longer than its 2 s lease: the heartbeat renews it), a
+    second live worker B never starts it; A is killed with SIGKILL; once the
+    lease expires B runs the job, and its effect happens exactly once."""
+    log = tmp_path / "probe.log"
+    a = b = None
+    with scratch_database(tmp_path) as url:
+        env = _probe_env(url, tmp_path)
+        upgraded = run_jishi(["db", "upgrade"], env, cwd=tmp_path)
+        assert upgraded.returncode == 0, upgraded.stderr
+        try:
+            a = start_jishi(
+                ["worker", "--poll", "0.2"], {**env, "JOBPROBE_HANG_SECONDS": "120"}, tmp_path, tmp_path / "a.log"
+            )
+            wait_until(lambda: [x for x in _probe_lines(log) if x[:2] == ("start", a.pid)], 60, what="A starts the job")
+            b = start_jishi(["worker", "--poll", "0.2"], env, tmp_path, tmp_path / "b.log")
+            wait_until(lambda: "scheduled probe" in (tmp_path / "b.log").read_text(), 60, what="B is up")
+            threading.Event().wait(6)  # three lease lengths with both alive
+            assert [x[:2] for x in _probe_lines(log)] == [("start", a.pid)], "B started a job A holds"
+            assert b.poll() is None
+            a.send_signal(signal.SIGKILL)
+            a.wait(10)
+            killed = time.time()
+            wait_until(lambda: [x for x in _probe_lines(log) if x[:2] == ("done", b.pid)], 30, what="B runs the job")
+            threading.Event().wait(1.5)  # no second run sneaks in
+            lines = [x[:2] for x in _probe_lines(log)]
+            assert lines == [("start", a.pid), ("start", b.pid), ("done", b.pid)]
+            row = _schedule_row(url, "probe")
+            assert row["claimed_by"] is None and row["last_success"] is not None
+            assert row["lost_leases"] == 1 and row["runs"] == 2 and row["last_summary"] == "probed"
+            # taken over once the lease (2 s, renewed every 0.67 s) ran out
+            [b_start] = [at for kind, pid, at in _probe_lines(log) if (kind, pid) == ("start", b.pid)]
+            assert killed < b_start < killed + 2 + 3
+        finally:
+            _stop(a, b)
+
+
+def _redis(port: int):
+    import shutil
+    import subprocess
+
+    exe = shutil.which("redis-server")
+    if not exe:
+        pytest.skip("redis-server is not installed")
+    return subprocess.Popen(
+        [exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.slow
+def test_timed_jobs_run_on_when_redis_dies_and_restarts_empty(tmp_path):
+    """Issue 15.3 (fault: Redis restarted empty): with JISHI_REDIS_URL set
+    (our own throwaway redis-server), a worker keeps running its timed job
+    while Redis is down and after it restarts empty; nothing of the schedule
+    is in Redis."""
+    import socket
+
+    import redis
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "probe.log"
+    server = _redis(port)
+    worker = None
+    client = redis.Redis(port=port, socket_timeout=1)
+    wait_until(lambda: _ping(client), 10, what="redis up")
+
+    def done() -> int:
+        return sum(1 for x in _probe_lines(log) if x[0] == "done")
+
+    with scratch_database(tmp_path) as url:
+        env = _probe_env(url, tmp_path, JOBPROBE_EVERY="1", JISHI_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        assert run_jishi(["db", "upgrade"], env, cwd=tmp_path).returncode == 0
+        try:
+            worker = start_jishi(["worker", "--poll", "0.2"], env, tmp_path, tmp_path / "w.log")
+            wait_until(lambda: done() >= 2, 60, what="two runs")
+            server.kill()
+            server.wait(10)
+            n = done()
+            wait_until(lambda: done() >= n + 2, 20, what="runs while Redis is down")
+            server = _redis(port)
+            wait_until(lambda: _ping(client), 10, what="redis back")
+            assert client.dbsize() == 0  # restarted empty
+            n = done()
+            wait_until(lambda: done() >= n + 2, 20, what="runs after Redis restarted empty")
+            assert worker.poll() is None
+            assert not [k for k in client.keys("*") if b"job" in k or b"huey" in k]
+        finally:
+            _stop(worker, server)
+            client.close()
+
+
+def _ping(client) -> bool:
+    import redis
+
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
