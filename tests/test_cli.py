@@ -4,7 +4,6 @@ worker, docs) and K1: migrations applied by one command."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner

@@ -171,7 +171,7 @@ def _hold_migration_lock(url: str):
         return release
     import fcntl
 
-    handle = open(url.removeprefix("sqlite:///") + ".migrate-lock", "a+")  # noqa: SIM115 - released below
+    handle = open(url.removeprefix("sqlite:///") + ".migrate-lock", "a+")
     fcntl.flock(handle, fcntl.LOCK_EX)
 
     def release_file():
@@ -191,7 +191,7 @@ def test_two_upgrades_at_once_both_succeed(tmp_path):
         release = _hold_migration_lock(url)
         procs = []
         try:
-            for i in range(2):
+            for _ in range(2):
                 procs.append(
                     subprocess.Popen(
                         [jishi_executable(), "db", "upgrade"],

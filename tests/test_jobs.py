@@ -232,7 +232,15 @@ def test_console_lists_the_timed_jobs(app, calls, factory, login, client):
     page = client.get("/console/jobs")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for text in ("t_tick", "t_boom", "close_unpaid_orders", "boom: the gateway said no", "tick 1"):
+    for text in (
+        "定时任务",
+        "t_tick",
+        "t_boom",
+        "close_unpaid_orders",
+        "boom: the gateway said no",
+        "tick 1",
+        "已逾期",
+    ):
         assert text in html
     assert 'data-overdue="t_tick"' in html
     assert 'data-failing="t_boom"' in html

@@ -20,9 +20,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from jishi.migrations import History
 
 log = logging.getLogger("jishi.schema")
 
@@ -36,7 +40,7 @@ class SchemaBehind(RuntimeError):
     """The database lacks migrations the code needs."""
 
 
-def _code_heads(app) -> list[tuple[object, ScriptDirectory, set[str]]]:
+def _code_heads(app) -> list[tuple[History, ScriptDirectory, set[str]]]:
     """(history, script, heads) of every history that has migrations; cached per app."""
     state = app.extensions.setdefault(STATE_KEY, {})
     heads = state.get("heads")
@@ -77,12 +81,12 @@ def behind(app, connection=None) -> list[str]:
         conn = connection if connection is not None else db.engine.connect()
         try:
             for history, script, code_heads in heads:
-                ctx = MigrationContext.configure(conn, opts={"version_table": history.version_table})  # type: ignore[attr-defined]
+                ctx = MigrationContext.configure(conn, opts={"version_table": history.version_table})
                 db_heads = tuple(ctx.get_current_heads())
                 missing = sorted(h for h in code_heads if not _applied(script, h, db_heads))
                 if missing:
                     at = ", ".join(db_heads) or "no schema"
-                    problems.append(f"{history.name}: the database is at {at}, the code needs {', '.join(missing)}")  # type: ignore[attr-defined]
+                    problems.append(f"{history.name}: the database is at {at}, the code needs {', '.join(missing)}")
         finally:
             if connection is None:
                 conn.close()
@@ -126,8 +130,11 @@ def init_app(app) -> None:
                 state["checked"] = time.monotonic()
                 if not state["problems"]:
                     state["current"] = True
+                    log.info("the database schema is current: serving")
                     return None
-                log.error(message(state["problems"]))
+                if state["problems"] != state.get("logged"):  # once per state, not per request
+                    log.error(message(state["problems"]))
+                    state["logged"] = state["problems"]
             problems = state["problems"]
         return _unavailable(problems) if problems else None
 

@@ -20,7 +20,6 @@ from flask.cli import ScriptInfo, run_command
 
 from jishi.plugins import PluginError
 
-
 #: Commands that work whatever the database's schema (or without one).
 SCHEMA_FREE = frozenset({"db", "demo", "docs", "plugin", "plugins", "themes"})
 

@@ -89,11 +89,9 @@ def run_jishi(args: Sequence[str], env: dict[str, str], cwd: Path, timeout: floa
 def start_jishi(args: Sequence[str], env: dict[str, str], cwd: Path, log: Path | None = None):
     """Start ``jishi ARGS`` in the background (output to ``log``); stop it
     with ``proc.kill()`` / ``proc.terminate()`` and ``proc.wait()``."""
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child holds it
+    out = open(log, "ab") if log else subprocess.DEVNULL
     try:
-        return subprocess.Popen(
-            [jishi_executable(), *args], env=env, cwd=cwd, stdout=out, stderr=out
-        )
+        return subprocess.Popen([jishi_executable(), *args], env=env, cwd=cwd, stdout=out, stderr=out)
     finally:
         if log:
             out.close()  # type: ignore[union-attr]
