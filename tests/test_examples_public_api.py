@@ -63,6 +63,7 @@ PUBLIC_API = (
     "jishi.testing.authz",
     "jishi.testing.i18n",
     "jishi.testing.browser",
+    "jishi.testing.deploy",
 )
 
 

@@ -35,6 +35,8 @@ from jishi.hookspecs import PeriodicJob
 from jishi.models import JobSchedule
 
 log = logging.getLogger("jishi.worker")
+#: A job due this long with no worker on it shows as overdue in the console.
+OVERDUE_SECONDS = 120
 
 __all__ = ["JobStatus", "Scheduler", "collect_jobs", "job_statuses", "worker_id"]
 
@@ -254,12 +256,12 @@ class JobStatus:
 
     @property
     def overdue(self) -> bool:
-        """Due for longer than a poll and a lease: no worker is running jobs."""
+        """Due for over two minutes and nobody on it: no worker is running
+        (or every worker is busy with long jobs)."""
         row = self.row
         if row is None or row.lease_until is not None:
             return False
-        grace = max(60, row.every_seconds)
-        return row.next_due < utcnow() - timedelta(seconds=grace)
+        return row.next_due < utcnow() - timedelta(seconds=OVERDUE_SECONDS)
 
     @property
     def running(self) -> bool:
