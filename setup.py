@@ -66,7 +66,6 @@ setup(
         "Flask-WTF>=1.2",
         "Flask-Babel>=4.0",
         "Flask-Limiter>=3.5",
-        "huey>=2.5",
         "openpyxl>=3.1",
         "qrcode>=7.4",
         "orjson>=3.8",  # the product list's JSON (falls back to json without it)

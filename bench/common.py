@@ -24,6 +24,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
+# Bench databases are made by create_all, not the migrations: their apps (and
+# the gunicorn servers, which inherit this) skip the schema check (jishi.schema).
+os.environ.setdefault("JISHI_SCHEMA_CHECK", "false")
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

@@ -60,6 +60,7 @@ def run(which: str, url: str, n: int, profile: bool, token: str | None) -> float
     os.environ["JISHI_DATABASE_URL"] = url
     os.environ.setdefault("JISHI_SECRET_KEY", "bench")
     os.environ.setdefault("JISHI_SANDBOX_SECRET", "bench")
+    os.environ.setdefault("JISHI_SCHEMA_CHECK", "false")  # a create_all database
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if which == "bare":
         from baseline_app import app

@@ -42,7 +42,7 @@ else
         touch "$STAMP"
     fi
 fi
-if ! "$PY" -c "import jishi, pytest, xdist, psycopg, huey, playwright" >/dev/null 2>&1; then
+if ! "$PY" -c "import jishi, pytest, xdist, psycopg, playwright" >/dev/null 2>&1; then
     echo "== installing requirements-dev.txt"
     "$PY" -m pip install -q -r requirements-dev.txt
 fi

@@ -4,7 +4,6 @@ worker, docs) and K1: migrations applied by one command."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -134,79 +133,6 @@ def test_worker_once_runs_every_job(tmp_path, make):
     assert lines["close_unpaid_orders"] == "0"
     assert lines["auto_confirm_orders"] == "0"
     assert lines["hello_tick"] == "hello ticked"
-
-
-def test_worker_schedules_jobs_with_huey(tmp_path, make):
-    """K13: the Huey scheduler runs a job and schedules it again every_seconds
-    later; a new start makes the old chains stale."""
-    from huey import MemoryHuey
-    from jishi.cli.worker import collect_jobs, job_task, start_chains
-
-    app = make(tmp_path, plugins="hello")
-    jobs = collect_jobs(app)
-    huey = MemoryHuey("test", immediate=True)
-    task = job_task(huey, app, jobs)
-    start_chains(huey, task, jobs)
-    scheduled = huey.scheduled()
-    assert sorted(t.args[0] for t in scheduled) == sorted(jobs)
-    now = datetime.now(UTC).replace(tzinfo=None)
-    etas = {t.args[0]: (t.eta - now).total_seconds() for t in scheduled}
-    assert 20 <= etas["hello_tick"] <= 30  # every_seconds=30
-    assert 50 <= etas["close_unpaid_orders"] <= 60
-    hello = next(t for t in scheduled if t.args[0] == "hello_tick")
-    old_generation = hello.args[1]
-    start_chains(huey, task, jobs)  # a restart
-    assert task.call_local("hello_tick", old_generation) == "stale"
-    assert task.call_local("hello_tick", huey.get("jishi:jobs:generation", peek=True)) == "hello ticked"
-
-
-def test_worker_queue_is_sqlite_or_redis(tmp_path, make):
-    """K13: SqliteHuey in the instance folder, RedisHuey with JISHI_REDIS_URL."""
-    from huey import RedisHuey, SqliteHuey
-    from jishi.cli.worker import make_huey
-
-    app = make(tmp_path)
-    huey = make_huey(app)
-    assert isinstance(huey, SqliteHuey)
-    assert huey.storage.filename == str(tmp_path / "instance" / "huey.db")
-    app.config["JISHI_REDIS_URL"] = "redis://127.0.0.1:6379/15"
-    assert isinstance(make_huey(app), RedisHuey)
-
-
-def test_worker_runs_jobs_through_redis(tmp_path, make):
-    """K13: with Redis the same job chains go through a real queue: a start
-    enqueues one task per job, a consumer executing one runs the job and puts
-    its next run on the queue, due ``every_seconds`` later."""
-    import os
-    import uuid
-
-    import redis
-    from huey import RedisHuey
-    from jishi.cli.worker import collect_jobs, job_task, start_chains
-
-    url = os.environ.get("JISHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        pytest.skip("no Redis server reachable")
-    app = make(tmp_path, plugins="hello")
-    jobs = {"hello_tick": collect_jobs(app)["hello_tick"]}
-    huey = RedisHuey(f"jishi-test-{uuid.uuid4().hex[:8]}", url=url, results=False)
-    try:
-        task = job_task(huey, app, jobs)
-        start_chains(huey, task, jobs)
-        assert huey.pending_count() == 1
-        queued = huey.dequeue()
-        assert queued.args[0] == "hello_tick"
-        huey.execute(queued)
-        # the next run waits in the queue with an eta (the consumer's
-        # scheduler holds it until then)
-        [later] = huey.pending()
-        assert later.args == queued.args
-        now = datetime.now(UTC).replace(tzinfo=None)
-        assert 20 <= (later.eta - now).total_seconds() <= 30
-    finally:
-        huey.flush()
 
 
 def test_plugin_command_runs_in_app_context(tmp_path, make):

@@ -65,6 +65,7 @@ PUBLIC_API = (
     "jishi.testing.authz",
     "jishi.testing.i18n",
     "jishi.testing.browser",
+    "jishi.testing.deploy",
 )
 
 

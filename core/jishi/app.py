@@ -12,9 +12,10 @@ from flask import Flask, abort, g, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 
+from jishi import schema
 from jishi import themes as themes_mod
 from jishi.config import DefaultConfig, check_secrets, from_environ
-from jishi.db import db
+from jishi.db import apply_engine_config, db
 from jishi.plugins import PluginError, load_plugins
 
 log = logging.getLogger("jishi")
@@ -150,6 +151,7 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
         opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         opts.setdefault("connect_args", {}).setdefault("timeout", 15)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
+    apply_engine_config(app.config)
     if app.config.get("JISHI_REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["JISHI_REDIS_URL"]
 
@@ -160,6 +162,7 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
     _init_extensions(app)
     _init_templates(app, ext)
     _register_blueprints(app, ext)
+    schema.init_app(app)
 
     pm.hook.app_ready(app=app)
     return app

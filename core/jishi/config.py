@@ -12,6 +12,15 @@ class DefaultConfig:
     SECRET_KEY = None  # generated into the instance folder when missing
     SQLALCHEMY_DATABASE_URI = None  # SQLite in the instance folder when missing
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # The database engine (docs/configuration.md#database-engine): see jishi.db.apply_engine_config.
+    JISHI_DB_PRE_PING = True
+    JISHI_DB_POOL_SIZE = None
+    JISHI_DB_MAX_OVERFLOW = None
+    JISHI_DB_POOL_RECYCLE = None
+    JISHI_DB_POOL_TIMEOUT = None
+    JISHI_DB_STATEMENT_TIMEOUT_MS = 0
+    JISHI_SCHEMA_CHECK = True  # refuse to serve (503) while the schema is behind the code (jishi.schema)
+    JISHI_JOB_LEASE_SECONDS = 60  # a timed job's claim without a heartbeat (jishi.jobs)
     JISHI_PLUGINS = ""  # comma list of enabled plugins, or "all"
     JISHI_THEME = "default"
     JISHI_DEFAULT_DELIVERY = "auto"  # true, false, or "auto": off while a delivery plugin is enabled

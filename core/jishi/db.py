@@ -146,3 +146,40 @@ def _sqlite_begin(conn):  # pragma: no cover - trivial
         # Straight on the DB-API connection: through exec_driver_sql this
         # BEGIN cost as much as the product list's own SELECT.
         conn.connection.driver_connection.execute(_sqlite_begin_statement())
+
+
+def apply_engine_config(config) -> None:
+    """Fill ``SQLALCHEMY_ENGINE_OPTIONS`` from the ``JISHI_DB_*`` settings
+    (docs/configuration.md#database-engine); what the options already say wins.
+
+    - ``JISHI_DB_PRE_PING`` (default on): test each pooled connection as it
+      is checked out, so connections the database dropped (a failover, a
+      restart, an idle timeout) are replaced instead of failing a request.
+      Not for SQLite (a local file never drops a connection).
+    - ``JISHI_DB_POOL_SIZE``, ``JISHI_DB_MAX_OVERFLOW``, ``JISHI_DB_POOL_RECYCLE``
+      (seconds), ``JISHI_DB_POOL_TIMEOUT`` (seconds): the pool's.
+    - ``JISHI_DB_STATEMENT_TIMEOUT_MS``: PostgreSQL cancels any statement
+      running longer (``-c statement_timeout``); 0 or unset: no limit.
+    """
+    uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    opts = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    sqlite = uri.startswith("sqlite")
+    if config.get("JISHI_DB_PRE_PING", True) and not sqlite:
+        opts.setdefault("pool_pre_ping", True)
+    for key, option in (
+        ("JISHI_DB_POOL_SIZE", "pool_size"),
+        ("JISHI_DB_MAX_OVERFLOW", "max_overflow"),
+        ("JISHI_DB_POOL_RECYCLE", "pool_recycle"),
+        ("JISHI_DB_POOL_TIMEOUT", "pool_timeout"),
+    ):
+        value = config.get(key)
+        if value is not None and value != "" and not (sqlite and ":memory:" in uri):
+            opts.setdefault(option, int(value))
+    timeout = int(config.get("JISHI_DB_STATEMENT_TIMEOUT_MS") or 0)
+    if timeout > 0 and uri.startswith("postgresql"):
+        connect_args = dict(opts.get("connect_args") or {})
+        options = connect_args.get("options", "")
+        if "statement_timeout" not in options:
+            connect_args["options"] = f"{options} -c statement_timeout={timeout}".strip()
+        opts["connect_args"] = connect_args
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = opts

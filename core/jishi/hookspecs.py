@@ -646,7 +646,14 @@ class PeriodicJob:
     """A timed job run by ``jishi worker`` every ``every_seconds``.
 
     ``func()`` runs inside an application context, must be idempotent and
-    returns a short summary (or None).
+    returns a short summary (or None). Its schedule is durable (the
+    ``job_schedule`` table): the next run is due ``every_seconds`` after a
+    run ended, whichever worker ran it; a run is never started twice at once
+    (one worker claims it); a worker that dies mid-run hands the job to
+    another once its claim expires (``JISHI_JOB_LEASE_SECONDS``), so the job
+    may run again after a partial run: commit its work in steps that are
+    each safe to repeat. ``name`` is the job's key in the schedule: keep it
+    stable (a renamed job starts a new schedule).
     """
 
     name: str
@@ -904,6 +911,10 @@ def settings_panels() -> Sequence[SettingsPanel]:
 @hookspec
 def periodic_jobs() -> Sequence[PeriodicJob]:
     """Timed jobs run by ``jishi worker`` (close unpaid orders, expire groups).
+
+    Every running worker takes its turn from the schedule in the database;
+    each run (start, success, duration, error) is recorded and shown in the
+    platform console's timed jobs page. Nothing of it lives in Redis.
 
     :returns: a list of :class:`PeriodicJob`. All collected.
     Default implementation: close unpaid orders; auto-confirm receipt.

@@ -47,6 +47,33 @@ class SignalFailure(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class JobSchedule(db.Model):
+    """The durable schedule of one timed job (``periodic_jobs``), read and
+    claimed by every ``jishi worker`` (see :mod:`jishi.jobs`).
+
+    A worker runs the job when ``next_due`` has passed and nobody holds it:
+    ``claimed_by`` names the worker running it until ``lease_until``, which
+    the worker's heartbeat keeps extending; a worker that died leaves a lease
+    that expires, and the next worker claims the job again."""
+
+    __tablename__ = "job_schedule"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    every_seconds: Mapped[int] = mapped_column(default=60)
+    next_due: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_start: Mapped[datetime | None] = mapped_column()
+    last_finish: Mapped[datetime | None] = mapped_column()
+    last_success: Mapped[datetime | None] = mapped_column()
+    last_duration_ms: Mapped[int | None] = mapped_column()
+    last_summary: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_failure: Mapped[datetime | None] = mapped_column()
+    runs: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[int] = mapped_column(default=0)
+    lost_leases: Mapped[int] = mapped_column(default=0)
+
+
 class PageVisit(db.Model):
     """Daily visit counters for reports (visit -> order -> pay funnel)."""
 
@@ -63,6 +90,7 @@ __all__ = [
     "BillDifference",
     "CartLine",
     "Category",
+    "JobSchedule",
     "MediaAsset",
     "MemberLevel",
     "Order",

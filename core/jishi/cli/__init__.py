@@ -20,6 +20,9 @@ from flask.cli import ScriptInfo, run_command
 
 from jishi.plugins import PluginError
 
+#: Commands that work whatever the database's schema (or without one).
+SCHEMA_FREE = frozenset({"db", "demo", "docs", "plugin", "plugins", "themes"})
+
 
 def _create_app():
     from jishi.app import create_app
@@ -65,6 +68,29 @@ class JishiGroup(click.Group):
         except Exception as exc:
             click.echo(f"Warning: plugin commands unavailable: {exc}", err=True)
         return super().list_commands(ctx)
+
+    def resolve_command(self, ctx, args):
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and name not in SCHEMA_FREE and not ctx.resilient_parsing:
+            if not any(a in ("--help", "-h") for a in rest):
+                self._check_schema(ctx, name)
+        return name, command, rest
+
+    def _check_schema(self, ctx: click.Context, name: str | None) -> None:
+        """Commands that use the database refuse while its schema is behind
+        the code (:mod:`jishi.schema`); ``run`` warns (its requests answer 503)."""
+        from jishi import schema
+
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        if not app.config.get("JISHI_SCHEMA_CHECK", True):
+            return
+        try:
+            schema.ensure_current(app)
+        except schema.SchemaBehind as exc:
+            if name == "run":
+                click.echo(f"Warning: {exc} Until then every request answers 503.", err=True)
+                return
+            raise click.ClickException(str(exc)) from None
 
     def invoke(self, ctx):
         from jishi.config import ConfigError

@@ -1,99 +1,54 @@
-"""``jishi worker``: runs every ``periodic_jobs()`` job (SPEC K13).
+"""``jishi worker``: runs every ``periodic_jobs()`` job (SPEC K13, issue 15).
 
-``--once`` runs each job one time in the app context and prints its summary.
+The schedule lives in the database (``job_schedule``, see :mod:`jishi.jobs`):
+every running worker polls it and runs the jobs that are due, each claimed by
+one worker at a time with a lease its heartbeat renews. Start as many workers
+as you like, on any hosts; kill one (even with ``-9``) and another runs its
+jobs once the lease expires. Redis plays no part: losing it loses no job.
 
-Without it the worker is a Huey consumer (``SqliteHuey`` in the instance
-folder, or ``RedisHuey`` when ``JISHI_REDIS_URL`` is set). Huey's own
-periodic tasks are crontab based (minute resolution), which cannot express a
-job's ``every_seconds``; so each job is one Huey task that re-schedules
-itself ``every_seconds`` after it ran (Huey's scheduler has one-second
-resolution). A start writes a new *generation* token in Huey's storage and
-the chains of an earlier start see a stale token and stop, so restarting the
-worker never doubles a job.
+``--once`` runs each job one time now (cron-friendly), through the same
+claims: a job another worker is running is reported busy, not run twice.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from pathlib import Path
+import signal
+import threading
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 log = logging.getLogger("jishi.worker")
-GENERATION_KEY = "jishi:jobs:generation"
 
 
 def collect_jobs(app) -> dict:
-    jobs = {}
-    for result in app.extensions["jishi"].hook.periodic_jobs():
-        for job in result or []:
-            if job.name in jobs:
-                raise click.ClickException(f"periodic job {job.name!r} is declared twice")
-            jobs[job.name] = job
-    return jobs
+    from jishi.jobs import DuplicateJob
+    from jishi.jobs import collect_jobs as collect
+
+    try:
+        return collect(app)
+    except DuplicateJob as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def run_once(app, jobs: dict) -> list[tuple[str, object, Exception | None]]:
-    """Run every job once; returns (name, summary, error)."""
-    from jishi.db import db
+    """Run every job once now, each under a claim; returns (name, summary,
+    error), summary ``"busy"`` for a job another worker is running."""
+    from jishi.jobs import Scheduler
 
-    out = []
-    for name, job in jobs.items():
-        with app.app_context():
-            try:
-                out.append((name, job.func(), None))
-            except Exception as exc:
-                db.session.rollback()
-                log.exception("job %s failed", name)
-                out.append((name, None, exc))
+    out: list[tuple[str, object, Exception | None]] = []
+    with app.app_context():
+        scheduler = Scheduler(app, jobs)
+        scheduler.sync()
+        for name in jobs:
+            outcome = scheduler.run(name, now=True)
+            if not outcome.ran:
+                out.append((name, "busy (another worker is running it)", None))
+            else:
+                out.append((name, outcome.summary, outcome.error))  # type: ignore[arg-type]
     return out
-
-
-def make_huey(app):
-    from huey import RedisHuey, SqliteHuey
-
-    url = app.config.get("JISHI_REDIS_URL")
-    if url:
-        return RedisHuey("jishi", url=url, results=False)
-    return SqliteHuey("jishi", filename=str(Path(app.instance_path) / "huey.db"), results=False)
-
-
-def job_task(huey, app, jobs: dict):
-    """Register the self-rescheduling task that runs one job on ``huey``."""
-
-    @huey.task(name="jishi.run_job")
-    def run_job(name: str, gen: str):
-        if huey.get(GENERATION_KEY, peek=True) != gen or name not in jobs:
-            return "stale"
-        job = jobs[name]
-        try:
-            [(_, summary, error)] = run_once(app, {name: job})
-            if error is not None:
-                return f"failed: {error}"
-            log.info("job %s: %s", name, summary)
-            return summary
-        finally:
-            run_job.schedule((name, gen), delay=max(1, int(job.every_seconds)))
-
-    return run_job
-
-
-def start_chains(huey, task, jobs: dict) -> str:
-    """Start one chain per job under a new generation (older chains stop)."""
-    generation = uuid.uuid4().hex
-    huey.put(GENERATION_KEY, generation)
-    for name in jobs:
-        task(name, generation)
-    return generation
-
-
-def schedule_jobs(huey, app, jobs: dict):
-    task = job_task(huey, app, jobs)
-    start_chains(huey, task, jobs)
-    return task
 
 
 def _require_schema() -> None:
@@ -108,11 +63,41 @@ def _require_schema() -> None:
         )
 
 
+def serve(app, jobs: dict, threads: int = 1, poll_seconds: float = 1.0, stop: threading.Event | None = None) -> None:
+    """Poll the schedule in ``threads`` threads until ``stop`` is set (or
+    SIGTERM / Ctrl-C); a running job finishes first."""
+    from jishi.jobs import Scheduler, worker_id
+
+    stop = stop or threading.Event()
+    holder = worker_id()
+    with app.app_context():
+        Scheduler(app, jobs, holder=holder).sync()
+
+    def loop(i: int) -> None:
+        with app.app_context():
+            Scheduler(app, jobs, holder=f"{holder}/{i}").serve(stop, poll_seconds=poll_seconds)
+
+    pool = [threading.Thread(target=loop, args=(i,), name=f"jishi-worker-{i}") for i in range(max(1, threads))]
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for t in pool:
+        t.start()
+    try:
+        while any(t.is_alive() for t in pool):
+            for t in pool:
+                t.join(timeout=0.5)
+    except KeyboardInterrupt:
+        stop.set()
+        for t in pool:
+            t.join()
+
+
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Run every job once, print each summary and exit.")
-@click.option("--workers", default=1, show_default=True, help="Huey worker threads.")
+@click.option("--once", is_flag=True, help="Run every job once now, print each summary and exit.")
+@click.option("--workers", default=1, show_default=True, help="Threads polling the schedule.")
+@click.option("--poll", "poll_seconds", default=1.0, show_default=True, help="Seconds between looks at the schedule.")
 @with_appcontext
-def worker(once: bool, workers: int):
+def worker(once: bool, workers: int, poll_seconds: float):
     """Run the timed jobs (close unpaid orders, auto-confirm, plugins' jobs)."""
     app = current_app._get_current_object()
     _require_schema()
@@ -130,9 +115,6 @@ def worker(once: bool, workers: int):
         return
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    huey = make_huey(app)
-    schedule_jobs(huey, app, jobs)
     for name, job in jobs.items():
         click.echo(f"scheduled {name} every {job.every_seconds}s")
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=False, scheduler_interval=1)
-    consumer.run()
+    serve(app, jobs, threads=workers, poll_seconds=poll_seconds)

@@ -144,6 +144,20 @@ def signal_failure_dismiss(failure_id: int):
     return redirect(url_for("console.signal_failures"))
 
 
+# -- timed jobs ----------------------------------------------------------------
+
+
+@bp.get("/jobs")
+@admin_only
+def jobs():
+    """Every timed job (``periodic_jobs``) with its durable schedule: last
+    start, success, duration, error, next due (see :mod:`jishi.jobs`)."""
+    from jishi.jobs import job_statuses
+
+    statuses = job_statuses(current_app)
+    return render_template("console/jobs.html", jobs=statuses, overdue=sum(1 for j in statuses if j.overdue))
+
+
 # -- users -------------------------------------------------------------------
 
 

@@ -47,6 +47,7 @@ def console_menu_items(console, principal):
         MenuItem(str(_l("Staff roles")), "console.roles", sort=61, permission="platform_admin", group="settings"),
         MenuItem(str(_l("Reports")), "console.reports", sort=70, permission="data", group="finance"),
         MenuItem(str(_l("Settings")), "console.settings", sort=90, permission="settings", group="settings"),
+        MenuItem(str(_l("Timed jobs")), "console.jobs", sort=92, permission="platform_admin", group="settings"),
         MenuItem(
             str(_l("Failed event handlers")),
             "console.signal_failures",

@@ -21,6 +21,7 @@ so a plugin's migrations folder needs only ``versions/`` (and
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,7 +162,8 @@ def upgrade(app, target: str = "heads", echo=None) -> list[tuple[str, str | None
     from jishi.db import db
 
     report = []
-    with app.app_context(), db.engine.begin() as conn:
+    with app.app_context(), _migration_lock(db.engine), db.engine.begin() as conn:
+        _lock_transaction(conn)
         for history in histories(app):
             if not history.exists:
                 if echo:
@@ -177,6 +179,39 @@ def upgrade(app, target: str = "heads", echo=None) -> list[tuple[str, str | None
             if echo:
                 echo(f"{history.name}: {before or 'empty'} -> {after or 'empty'}")
     return report
+
+
+#: The PostgreSQL advisory lock ``jishi db upgrade`` holds ("jishi" in ASCII).
+ADVISORY_LOCK_KEY = 0x6A69736869
+
+
+def _lock_transaction(conn) -> None:
+    """On PostgreSQL, wait for (then hold until commit) the migrations'
+    advisory lock: of two upgrades at once one migrates and the other,
+    once it gets the lock, finds every history at head. No statement
+    timeout applies to migrating (nor to waiting for the lock)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
+
+
+@contextlib.contextmanager
+def _migration_lock(engine):
+    """On SQLite, an exclusive lock on ``<database>.migrate-lock`` next to
+    the database file for the whole upgrade (a migration can outlast
+    SQLite's busy timeout); PostgreSQL's lock is :func:`_lock_transaction`."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def current_revision(connection, history: History) -> str | None:

@@ -53,6 +53,8 @@ def make_app(
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "shop.test",
         "JISHI_SANDBOX_NOTIFY_INLINE": True,
+        # the tables come from create_all, not the migrations (jishi.schema)
+        "JISHI_SCHEMA_CHECK": False,
     }
     if theme:
         cfg["JISHI_THEME"] = theme
