@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 needs_postgres = pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL (JISHI_TEST_DATABASE_URL)")
-HEAD_BEFORE_JOBS = "b25cf8dd1d8b"  # the kernel's revision before k0003 (job_schedule)
+HEAD_BEFORE_JOBS = "k0003"  # the kernel's revision before k0004 (job_schedule)
 
 
 def _app(url: str, tmp_path: Path, **config):
@@ -242,7 +242,7 @@ def test_an_app_behind_its_schema_answers_503_until_upgraded(behind_app):
     page = client.get("/")
     assert page.status_code == 503 and page.mimetype == "text/html"
     body = page.get_data(as_text=True)
-    assert f"jishi: the database is at {HEAD_BEFORE_JOBS}, the code needs k0003" in body
+    assert f"jishi: the database is at {HEAD_BEFORE_JOBS}, the code needs k0004" in body
     assert "jishi db upgrade" in body
     api = client.get("/api/v1/products")
     assert api.status_code == 503 and api.json["code"] == "schema_behind"
@@ -313,6 +313,6 @@ def test_the_worker_process_refuses_a_database_behind(tmp_path):
         _dispose(app)
         result = run_jishi(["worker", "--once"], env, cwd=tmp_path)
         assert result.returncode == 1
-        assert "the code needs k0003" in result.stderr and "jishi db upgrade" in result.stderr
+        assert "the code needs k0004" in result.stderr and "jishi db upgrade" in result.stderr
         wait_until(lambda: run_jishi(["db", "upgrade"], env, cwd=tmp_path).returncode == 0, 60, what="upgrade")
         assert run_jishi(["worker", "--once"], env, cwd=tmp_path).returncode == 0
