@@ -32,6 +32,7 @@ from jishi_multistore import products_views, products_api  # noqa: F401
 from jishi_multistore import orders_views, orders_api  # noqa: F401
 from jishi_multistore import aftersales_views, aftersales_api  # noqa: F401
 from jishi_multistore import finance_views, finance_api  # noqa: F401
+from jishi_multistore import sharing_views, sharing_api  # noqa: F401
 # isort: on
 
 requires = ()

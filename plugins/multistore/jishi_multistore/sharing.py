@@ -358,8 +358,8 @@ def _request(row: ProfitShare) -> ProfitShareRequest:
 
 def send(row_id: int, now: datetime | None = None) -> str:
     """Send (or send again, same number) a share or a return and record the
-    answer; returns its status after it. Claims the row first (a concurrent
-    sender of the same row does nothing)."""
+    answer; returns its status after it (``busy``: another sender has it).
+    Claims the row first (a concurrent sender of the same row does nothing)."""
     now = now or utcnow()
     row = db.session.get(ProfitShare, row_id)
     if row is None:
@@ -367,17 +367,26 @@ def send(row_id: int, now: datetime | None = None) -> str:
     db.session.refresh(row)
     if row.status not in OPEN or row.attempts >= MAX_ATTEMPTS:
         return row.status
-    seen = row.tried_at
+    # The claim: a failed row, a new one never tried, or one whose attempt
+    # was lost (requested, tried more than RETRY_SECONDS ago) moves to
+    # ``requested`` with this attempt's time; a concurrent sender finds it
+    # claimed and does nothing, so the gateway is asked once at a time.
+    lease = now - timedelta(seconds=RETRY_SECONDS)
     claimed = cast(
         CursorResult,
         db.session.execute(
             update(ProfitShare)
             .where(
                 ProfitShare.id == row.id,
-                ProfitShare.status.in_(OPEN),
-                ProfitShare.tried_at.is_(None) if seen is None else ProfitShare.tried_at == seen,
+                or_(
+                    ProfitShare.status == "failed",
+                    and_(
+                        ProfitShare.status == "requested",
+                        or_(ProfitShare.tried_at.is_(None), ProfitShare.tried_at < lease),
+                    ),
+                ),
             )
-            .values(tried_at=now, attempts=ProfitShare.attempts + 1)
+            .values(status="requested", tried_at=now, attempts=ProfitShare.attempts + 1)
             .execution_options(synchronize_session=False)
         ),
     ).rowcount
