@@ -16,7 +16,8 @@ Hooks:
   holding money posts ``closed``. Orders closed before payment and the
   platform's own orders (``seller_id`` None) post nothing.
 - ``settle_order``: completion posts ``completed`` (online) or
-  ``cod_settled`` (cash on delivery: settled, never withdrawable).
+  ``cod_settled`` (cash on delivery: settled, never withdrawable); in the
+  profit-sharing mode the share follows (:mod:`.sharing`).
 - ``settle_refund``: reverses the refunded part (``refund`` / ``cod_refund``).
 
 Merchant data (MS16) visits are the kernel's ``page_visits`` counters of the
@@ -57,6 +58,9 @@ def order_transitioned(order, name, from_status, actor_kind):
 @hookimpl
 def settle_order(order):
     ledger.settle_order(order)
+    from jishi_multistore import sharing
+
+    sharing.on_completed(order)
 
 
 @hookimpl
@@ -328,11 +332,14 @@ def finance_summary(merchant) -> dict:
     next_day = withdrawals.next_allowed_day(merchant.id, r["interval_days"])
     today = withdrawals.local_day(utcnow())
     return {
-        "withdrawable": bal[ledger.AVAILABLE],
+        "withdrawable": ledger.withdrawable(bal),
         "pending_payout": bal[ledger.PAYOUT_PENDING],
         "non_withdrawable": bal[ledger.PENDING],
         "paid_out": bal[ledger.PAID_OUT],
         "cod_collected": bal[ledger.COD_COLLECTED],
+        "sharing": bal[ledger.SHARING],
+        "returning": -bal[ledger.RETURNING],
+        "owed": -bal[ledger.OWED],
         "rules": r,
         "next_allowed_day": next_day.isoformat() if next_day and next_day > today else None,
         "account": dict(merchant.withdraw_account or {}),

@@ -75,6 +75,11 @@ class FinanceSchema(Schema):
     cod_collected = fields.Integer(
         metadata={"description": "cash on delivery collected by the merchant (never withdrawable)"}
     )
+    sharing = fields.Integer(metadata={"description": "分账中: sent by profit sharing, not confirmed yet"})
+    returning = fields.Integer(metadata={"description": "分账回退中: being returned for refunds"})
+    owed = fields.Integer(
+        metadata={"description": "欠款: owed to the platform (a refused return); netted from payouts and withdrawable"}
+    )
     rules = fields.Nested(RulesSchema)
     next_allowed_day = fields.String(allow_none=True)
     account = fields.Dict()

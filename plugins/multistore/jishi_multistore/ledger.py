@@ -23,6 +23,12 @@ Merchant accounts (``merchant_id`` set):
 - ``paid_out``        已打款: paid to the merchant (cumulative)
 - ``cod_collected``   cash on delivery the merchant collected itself
   (settled, never withdrawable: the money never reached the platform)
+- ``sharing``         分账中: sent to the merchant's receiver account by
+  profit sharing, the gateway has not confirmed yet (:mod:`.sharing`)
+- ``returning``       分账回退中 (debit): a refund's merchant part being
+  returned from the receiver account by the gateway
+- ``owed``            欠款 (debit, <= 0): what the merchant owes the platform
+  (a return the gateway refused); netted from its next payouts
 
 Platform accounts (``merchant_id`` None):
 
@@ -57,6 +63,20 @@ shares simply are not part of what the merchant earns)::
   withdraw_reject  (withdrawal)     M.payout_pending -W, M.available +W
   withdraw_paid    (withdrawal)     M.payout_pending -W, M.paid_out +W,
                                     cash +W, payouts -W
+
+Profit sharing (:mod:`.sharing`; A = what ``completed`` made withdrawable,
+n = the debt netted from it, s = A - n sent to the receiver account, P =
+the refund's merchant part ``R + Sr - Cr``, r = what of P can be returned
+from the sharing, d = P - r)::
+
+  share_request  (order)            M.available -A, M.owed +n, M.sharing +s
+  share_paid     (profit_share)     M.sharing -s, M.paid_out +s, cash +s, payouts -s
+  share_released (profit_share)     M.sharing -s, M.available +s
+  refund         (refund, after a sharing)
+                                    cash +R, subsidy +Sr, commission -Cr,
+                                    M.returning -r, M.owed -d
+  share_returned (profit_share)     M.returning +r, M.paid_out -r, cash -r, payouts +r
+  share_debt     (profit_share)     M.returning +r, M.owed -r
 
 R = the refund's amount, Sr = the platform-funded shares it reverses
 (``RefundReversal``). Approving a withdrawal moves no money (it stays in
@@ -127,7 +147,10 @@ AVAILABLE = "available"
 PAYOUT_PENDING = "payout_pending"
 PAID_OUT = "paid_out"
 COD_COLLECTED = "cod_collected"
-MERCHANT_ACCOUNTS = (PENDING, AVAILABLE, PAYOUT_PENDING, PAID_OUT, COD_COLLECTED)
+SHARING = "sharing"
+RETURNING = "returning"
+OWED = "owed"
+MERCHANT_ACCOUNTS = (PENDING, AVAILABLE, PAYOUT_PENDING, PAID_OUT, COD_COLLECTED, SHARING, RETURNING, OWED)
 # Platform accounts
 CASH = "cash"
 SUBSIDY = "subsidy"
@@ -229,6 +252,12 @@ def balances(merchant_id: int, *, start=None, end=None) -> dict[str, int]:
     for account, total in db.session.execute(q.group_by(LedgerEntry.account)).all():
         out[account] = int(total)
     return out
+
+
+def withdrawable(bal: dict[str, int]) -> int:
+    """What may be withdrawn from balances ``bal``: the withdrawable account
+    less what the merchant owes the platform (its debt is netted first)."""
+    return max(0, bal[AVAILABLE] + bal[OWED])
 
 
 def balance(merchant_id: int, account: str) -> int:
@@ -625,6 +654,11 @@ def settle_refund(refund) -> LedgerJournal | None:
         before = after - (rl.amount + reversed_by_line.get(rl.id, 0))
         commission_back += _due(row.commission, row.base, after) - _due(row.commission, row.base, before)
     out = amount + subsidy_back
+    from jishi_multistore import sharing
+
+    shared = sharing.refund_after_sharing(order, refund, amount, subsidy_back, commission_back)
+    if shared is not None:
+        return shared
     available = balance(mid, AVAILABLE)
     if out - commission_back > available:
         from jishi.i18n import gettext as _

@@ -240,3 +240,74 @@ class Announcement(db.Model):
     title: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ShareReceiver(db.Model):
+    """A merchant's receiver account for profit sharing (分账接收方) at one
+    gateway: bound through the gateway's ``add_receiver`` (one per merchant
+    and gateway)."""
+
+    __tablename__ = "multistore_share_receivers"
+    __table_args__ = (UniqueConstraint("merchant_id", "gateway"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("multistore_merchants.id"))
+    gateway: Mapped[str] = mapped_column(String(30))
+    type: Mapped[str] = mapped_column(String(30))  # MERCHANT_ID, PERSONAL_OPENID, loginName, userId
+    account: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64), default="")
+    reference: Mapped[str] = mapped_column(String(64), default="")  # what the gateway answered
+    bound_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def as_receiver(self) -> dict[str, str]:
+        out = {"type": self.type, "account": self.account}
+        if self.name:
+            out["name"] = self.name
+        return out
+
+
+class ProfitShare(db.Model):
+    """One profit sharing (分账, ``kind="share"``, one per completed order) or
+    one return of it (分账回退, ``kind="return"``, one per refund), sent to
+    the gateway under ``number`` — the same on every retry.
+
+    A share is ``requested`` (committed, being sent), ``succeeded``,
+    ``failed`` (retried by the periodic job; ``retryable`` False: the
+    gateway refused) or ``released`` (the platform gave up on it: the money
+    became withdrawable). A return is ``requested``, ``succeeded``,
+    ``failed`` (retried) or ``debt`` (the gateway refused: the merchant owes
+    the amount, recorded in its ledger).
+
+    ``netted``: for a share, the merchant's debt settled out of the order's
+    money (not sent); for a return, the part of the refund that was not
+    shared (owed at once).
+    """
+
+    __tablename__ = "multistore_profit_shares"
+    __table_args__ = (
+        UniqueConstraint("kind", "source_id"),
+        Index("ix_multistore_profit_shares_merchant", "merchant_id", "id"),
+        Index("ix_multistore_profit_shares_status", "status", "tried_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # share, return
+    source_id: Mapped[int]  # share: the order; return: the refund
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("multistore_profit_shares.id"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("multistore_merchants.id"))
+    order_id: Mapped[int] = mapped_column(index=True)
+    payment_id: Mapped[int]
+    gateway: Mapped[str] = mapped_column(String(30))
+    trade_number: Mapped[str] = mapped_column(String(64))
+    gateway_trade_no: Mapped[str] = mapped_column(String(64), default="")
+    receiver: Mapped[dict] = mapped_column(JSON, default=dict)
+    amount: Mapped[int]
+    netted: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    retryable: Mapped[bool] = mapped_column(default=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    reference: Mapped[str] = mapped_column(String(64), default="")  # the gateway's number
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    tried_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

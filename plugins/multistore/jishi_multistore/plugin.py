@@ -9,6 +9,7 @@ kernel registers each as ``multistore.<area>``:
 - :mod:`.products`    merchant products, product review, listing, comments (MS7, MS14)
 - :mod:`.orders`      cross-store split, checkout checks, merchant orders (MS8–MS10)
 - :mod:`.finance`     commission, ledger, withdrawals, merchant data (MS11, MS12, MS16)
+- :mod:`.sharing`     profit sharing (分账) through the payment gateways (issue 14)
 - :mod:`.demo`        the mall's demo data for ``jishi demo``
 
 An area's pages and API live in ``<area>_views.py`` and ``<area>_api.py``,
@@ -31,10 +32,11 @@ from jishi_multistore import products_views, products_api  # noqa: F401
 from jishi_multistore import orders_views, orders_api  # noqa: F401
 from jishi_multistore import aftersales_views, aftersales_api  # noqa: F401
 from jishi_multistore import finance_views, finance_api  # noqa: F401
+from jishi_multistore import sharing_views, sharing_api  # noqa: F401
 # isort: on
 
 requires = ()
-modules = ("onboarding", "merchants", "products", "orders", "finance", "home", "demo")
+modules = ("onboarding", "merchants", "products", "orders", "finance", "sharing", "home", "demo")
 
 
 @hookimpl

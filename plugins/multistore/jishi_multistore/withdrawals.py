@@ -158,7 +158,7 @@ def request_withdrawal(
             code="too_soon",
             status=409,
         )  # X天内只能提现一次
-    available = ledger.balance(merchant.id, ledger.AVAILABLE)
+    available = ledger.withdrawable(ledger.balances(merchant.id))  # less any debt (profit sharing)
     if amount > available:
         raise WithdrawalError(
             "amount", _("Only %(n)s can be withdrawn.", n=_yuan(available)), code="insufficient", status=409

@@ -52,7 +52,14 @@ def expected_allowed(row: Row, who: str, owner: str | None) -> bool:
 
 def build_world(factory, ms) -> World:
     from jishi.models import Review
-    from jishi_multistore.models import Announcement, ApplicationField, MerchantMember, Withdrawal
+    from jishi_multistore.models import (
+        Announcement,
+        ApplicationField,
+        MerchantMember,
+        ProfitShare,
+        ShareReceiver,
+        Withdrawal,
+    )
 
     place = {"lat": 30.27, "lng": 120.15}
     who = principals.standard(factory, multistore=True, merchant_options={"m1": place, "m2": place})
@@ -75,8 +82,26 @@ def build_world(factory, ms) -> World:
         withdrawal = Withdrawal(
             merchant_id=m.id, amount=500, method="alipay", account={"account": "a@example.com", "name": "张三"}
         )
-        db.session.add_all([review, withdrawal])
+        receiver = ShareReceiver(merchant_id=m.id, gateway="sandbox", type="PERSONAL_OPENID", account=f"o-{key}")
+        db.session.add_all([review, withdrawal, receiver])
         db.session.commit()
+        share = ProfitShare(
+            number=f"PS-{key}",
+            kind="share",
+            source_id=order.id,
+            merchant_id=m.id,
+            order_id=order.id,
+            payment_id=payment.id,
+            gateway="sandbox",
+            trade_number=payment.number,
+            amount=100,
+            status="failed",
+            retryable=False,
+            last_error="refused",
+        )
+        db.session.add(share)
+        db.session.commit()
+        objects[("profit_share", key)] = share.id
         member = db.session.execute(db.select(MerchantMember).where(MerchantMember.user_id == clerk.id)).scalar_one()
         # Platform-wide objects (one each per key, so "own/other" is just two of them).
         field = ApplicationField(key=f"f_{key}", label="字段")
