@@ -191,6 +191,13 @@ class SandboxGateway(PaymentGateway):
         op = sandbox.share_return(share.share_number or "", share.amount, share.number)
         return _result(op, "return refused: more than was shared")
 
+    def finish_sharing(self, payment, number):
+        """Unfreeze the rest of the trade for the platform: recorded once per number."""
+        from jishi.payments import sandbox
+
+        op = sandbox.finish(payment.gateway_trade_no or "", number)
+        return _result(op, "no such trade")
+
 
 def _result(op, refusal: str) -> GatewayResult:
     if op.status == "succeeded":

@@ -245,3 +245,21 @@ def share_return(share_number: str, amount: int, number: str) -> SandboxOperatio
     )
     db.session.add(op)
     return op
+
+
+def finish(trade_no: str, number: str) -> SandboxOperation:
+    """The gateway's "unfreeze the rest" of a shared trade, once per ``number``."""
+    op = db.session.execute(db.select(SandboxOperation).where(SandboxOperation.number == number)).scalar_one_or_none()
+    if op is not None:
+        return op
+    trade = db.session.execute(db.select(SandboxTrade).where(SandboxTrade.trade_no == trade_no)).scalar_one_or_none()
+    op = SandboxOperation(
+        kind="finish",
+        number=number,
+        trade_no=trade_no,
+        amount=0,
+        status="succeeded" if trade is not None else "failed",
+        reference="SBF" + secrets.token_hex(8),
+    )
+    db.session.add(op)
+    return op

@@ -45,6 +45,7 @@ from jishi.gateways import GatewayResult, PaymentGateway, ProfitShareRequest, ga
 from jishi.hookspecs import MenuItem, PeriodicJob, SettingField, SettingsPanel, TodoItem, hookimpl
 from jishi.i18n import gettext as _
 from jishi.i18n import lazy_gettext as _l
+from jishi.orders.models import Order, PaymentOrder
 from sqlalchemy import CursorResult, and_, func, or_, select, update
 
 from jishi_multistore import ledger
@@ -400,7 +401,14 @@ def send(row_id: int, now: datetime | None = None) -> str:
         result = GatewayResult("failed", message=f"gateway {row.gateway} does not share", retryable=True)
     else:
         try:
-            result = gw.profit_share(request) if row.kind == "share" else gw.profit_return(request)
+            if row.kind == "finish":
+                payment = db.session.get(PaymentOrder, row.payment_id)
+                assert payment is not None
+                result = gw.finish_sharing(payment, row.number)
+            elif row.kind == "share":
+                result = gw.profit_share(request)
+            else:
+                result = gw.profit_return(request)
         except Exception as exc:  # a plugin's failure: tried again later
             result = GatewayResult("failed", message=str(exc)[:200], retryable=True)
     return apply_result(row_id, result)
@@ -426,6 +434,14 @@ def apply_result(row_id: int, result: GatewayResult) -> str:
     db.session.refresh(row)
     mid = row.merchant_id
     reference = (result.reference or row.reference or "")[:64]
+    if row.kind == "finish":  # no money of a merchant moves: the platform's rest is unfrozen
+        if result.status == "succeeded":
+            _move(row, "succeeded", reference=reference, last_error="", finished_at=utcnow())
+        else:
+            _move(row, "failed", retryable=bool(result.retryable), last_error=(result.message or "failed")[:300])
+        commit()
+        db.session.refresh(row)
+        return row.status
     if result.status == "succeeded" and result.amount and result.amount != row.amount:
         result = GatewayResult("failed", message=f"the gateway answered {result.amount} for {row.amount}")
     if result.status == "succeeded":
@@ -498,6 +514,7 @@ def retry_due(now: datetime | None = None) -> dict[str, int]:
         .all()
     )
     counts = {"sent": 0, "succeeded": 0, "failed": 0}
+    ids = [*ids, *_finishes_due()]
     for row_id in ids:
         status = send(row_id, now=now)
         if status == "busy":
@@ -509,6 +526,69 @@ def retry_due(now: datetime | None = None) -> dict[str, int]:
             counts["failed"] += 1
     rollback()
     return counts
+
+
+def _finishes_due() -> list[int]:
+    """Payments whose sharing is over: every order of the payment completed
+    or closed, at least one share sent, none open. For each, a ``finish``
+    row (``PF<trade number>``, once per payment) asks the gateway to
+    unfreeze what is left of the trade for the platform (WeChat Pay's
+    ``/v3/profitsharing/orders/unfreeze``; without it the platform's part
+    stays frozen until the gateway's own deadline). Returns the new rows."""
+    from jishi.orders import state as order_state
+    from sqlalchemy.orm import aliased
+
+    done = aliased(ProfitShare)
+    shared = (
+        select(ProfitShare.payment_id)
+        .where(ProfitShare.kind == "share", ProfitShare.status == "succeeded")
+        .where(~select(done.id).where(done.payment_id == ProfitShare.payment_id, done.kind == "finish").exists())
+        .distinct()
+        .limit(100)
+    )
+    new = []
+    for pid in db.session.execute(shared).scalars().all():
+        open_or_done = db.session.execute(
+            select(ProfitShare.kind, ProfitShare.status).where(ProfitShare.payment_id == pid)
+        ).all()
+        if any(kind == "finish" for kind, _s in open_or_done) or any(
+            status in OPEN for kind, status in open_or_done if kind in ("share", "return")
+        ):
+            continue
+        unsettled = db.session.execute(
+            select(func.count(Order.id)).where(
+                Order.payment_id == pid, Order.status.not_in((order_state.COMPLETED, order_state.CLOSED))
+            )
+        ).scalar_one()
+        if unsettled:
+            continue
+        first = db.session.execute(
+            select(ProfitShare)
+            .where(ProfitShare.payment_id == pid, ProfitShare.kind == "share")
+            .order_by(ProfitShare.id)
+            .limit(1)
+        ).scalar_one()
+        row = ProfitShare(
+            number=f"PF{first.trade_number}"[:64],
+            kind="finish",
+            source_id=pid,
+            merchant_id=first.merchant_id,
+            order_id=first.order_id,
+            payment_id=pid,
+            gateway=first.gateway,
+            trade_number=first.trade_number,
+            gateway_trade_no=first.gateway_trade_no,
+            receiver={},
+            amount=0,
+        )
+        db.session.add(row)
+        try:
+            commit()
+        except Exception:  # another job made it first (unique kind, source)
+            rollback()
+            continue
+        new.append(row.id)
+    return new
 
 
 def retry_now(row: ProfitShare) -> str:

@@ -229,7 +229,12 @@ def test_job_twice_and_notification_twice_post_once(app, factory, ms, sharing_mo
     sharing.retry_due(later)
     share = sharing.share_of(order.id)
     assert sharing.send(share.id) == "succeeded"
-    assert db.session.scalar(select(func.count(ProfitShare.id))) == 1
+    # one share, and the payment's one "finish" (unfreeze the rest), sent once
+    kinds = dict(
+        db.session.execute(select(ProfitShare.kind, func.count(ProfitShare.id)).group_by(ProfitShare.kind)).all()
+    )
+    assert kinds == {"share": 1, "finish": 1}
+    assert len(_ops("finish")) == 1
     kinds = db.session.execute(select(LedgerJournal.kind).order_by(LedgerJournal.id)).scalars().all()
     assert kinds == ["paid", "completed", "share_request", "share_paid"]
     assert len(_ops("share")) == 1
@@ -351,3 +356,28 @@ def test_bind_and_unbind_receiver(app, factory, ms, sharing_mode, monkeypatch):
     sharing.unbind(m, "sandbox")
     db.session.commit()
     assert sharing.receivers(m.id) == {}
+
+
+def test_finished_sharing_unfreezes_the_rest_once(app, factory, ms, sharing_mode):
+    """Issue 14 (WeChat 分账: unfreeze): once every order of a payment is
+    completed or closed and its shares are sent, the job asks the gateway
+    once to unfreeze what is left for the platform (``finish_sharing``,
+    ``PF<trade number>``); not before, and never twice."""
+    m = _merchant(ms)
+    n = _merchant(ms)
+    buyer = factory.user()
+    p, q = ms.product(m, price=1000), ms.product(n, price=2000)
+    [payment] = place(buyer, [(p.skus[0].id, 1), (q.skus[0].id, 1)], factory.address(buyer))
+    pay(payment)
+    first, second = db.session.execute(select(Order).where(Order.payment_id == payment.id).order_by(Order.id)).scalars()
+    complete(first)
+    assert sharing.share_of(first.id).status == "succeeded"
+    sharing.retry_due()
+    assert _ops("finish") == {}  # the other store's order is still open
+    complete(second)
+    sharing.retry_due()
+    sharing.retry_due()
+    [row] = db.session.execute(select(ProfitShare).where(ProfitShare.kind == "finish")).scalars()
+    assert (row.status, row.amount, row.number) == ("succeeded", 0, f"PF{fetch(first).payment.number}")
+    assert list(_ops("finish")) == [row.number]
+    _books_balance()
