@@ -12,14 +12,30 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["jishi_env", "jishi_executable", "run_jishi", "scratch_database", "start_jishi", "wait_until"]
+__all__ = [
+    "RoundRobinClient",
+    "Topology",
+    "free_port",
+    "jishi_env",
+    "jishi_executable",
+    "kill_group",
+    "run_jishi",
+    "scratch_database",
+    "start_gunicorn",
+    "start_jishi",
+    "wait_until",
+]
 
 
 def _admin_url() -> str | None:
@@ -86,15 +102,314 @@ def run_jishi(args: Sequence[str], env: dict[str, str], cwd: Path, timeout: floa
     )
 
 
-def start_jishi(args: Sequence[str], env: dict[str, str], cwd: Path, log: Path | None = None):
+def start_jishi(
+    args: Sequence[str], env: dict[str, str], cwd: Path, log: Path | None = None, *, group: bool = False
+) -> subprocess.Popen:
     """Start ``jishi ARGS`` in the background (output to ``log``); stop it
-    with ``proc.kill()`` / ``proc.terminate()`` and ``proc.wait()``."""
+    with ``proc.kill()`` / ``proc.terminate()`` and ``proc.wait()``, or, with
+    ``group`` (a process group of its own), :func:`kill_group`."""
+    return _start([jishi_executable(), *args], env, cwd, log, group=group)
+
+
+def _start(argv: Sequence[str], env: dict[str, str], cwd: Path, log: Path | None, *, group: bool) -> subprocess.Popen:
     out = open(log, "ab") if log else subprocess.DEVNULL
     try:
-        return subprocess.Popen([jishi_executable(), *args], env=env, cwd=cwd, stdout=out, stderr=out)
+        return subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=out, stderr=out, start_new_session=group)
     finally:
         if log:
             out.close()  # type: ignore[union-attr]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(
+    env: dict[str, str], cwd: Path, port: int, *, workers: int = 2, log: Path | None = None, app: str = "jishi.wsgi:app"
+) -> subprocess.Popen:
+    """``gunicorn APP`` (sync workers) on 127.0.0.1:``port`` in a process
+    group of its own (:func:`kill_group` ends the master and its workers)."""
+    argv = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--timeout",
+        "30",
+        "--graceful-timeout",
+        "3",
+        "--access-logfile",
+        "-",
+    ]
+    return _start(argv, env, cwd, log, group=True)
+
+
+def kill_group(proc: subprocess.Popen | None, timeout: float = 10) -> None:
+    """SIGKILL ``proc``'s whole process group (``group=True`` processes,
+    gunicorn) and reap it; a process already gone is fine. A stopped
+    (SIGSTOPped) group is killed as well."""
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout)
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read().decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 2 and fields[1] == str(pid) and fields[0] != "Z":
+            out.append(int(entry))
+    return sorted(out)
+
+
+def _http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return 200 <= resp.status < 300
+    except (OSError, ValueError):
+        return False
+
+
+class Topology:
+    """Jishi as a deployment, from processes: ``web`` app instances
+    (gunicorn, ``web_workers`` sync workers each, one secret, random
+    127.0.0.1 ports), ``job_workers`` ``jishi worker`` and ``consumers``
+    ``jishi flashsale work`` (when a Redis URL is given), on a database
+    migrated by ``jishi db upgrade`` first, as the deploy kit's one-shot
+    migration service does (docs/deployment.md). Every process has a
+    process group of its own; :meth:`stop` kills them all.
+
+        with Topology(tmp_path, env) as topo:
+            client = RoundRobinClient(topo.urls)
+            topo.kill_web_worker(0)
+
+    ``env`` comes from :func:`jishi_env`; ``worker_env`` is added for the
+    job workers and consumers only (fixture plugins, short leases).
+    """
+
+    def __init__(
+        self,
+        base: Path,
+        env: dict[str, str],
+        *,
+        web: int = 2,
+        web_workers: int = 2,
+        job_workers: int = 2,
+        consumers: int = 1,
+        worker_env: dict[str, str] | None = None,
+        worker_args: Sequence[str] = ("--poll", "0.2"),
+    ):
+        self.base = Path(base)
+        self.env = dict(env)
+        self.worker_env = {**self.env, **(worker_env or {})}
+        self.web, self.web_workers, self.job_workers, self.consumers = web, web_workers, job_workers, consumers
+        self.worker_args = list(worker_args)
+        self.ports: list[int] = []
+        self.webs: list[subprocess.Popen] = []
+        self.workers: list[subprocess.Popen] = []
+        self.flash: list[subprocess.Popen] = []
+        self.logs = self.base / "logs"
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{p}" for p in self.ports]
+
+    def start(self, timeout: float = 120) -> Topology:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        upgraded = run_jishi(["db", "upgrade"], self.env, cwd=self.base, timeout=timeout)
+        if upgraded.returncode != 0:
+            raise RuntimeError(f"jishi db upgrade failed:\n{upgraded.stdout}\n{upgraded.stderr}")
+        for i in range(self.web):
+            port = free_port()
+            self.ports.append(port)
+            self.webs.append(
+                start_gunicorn(self.env, self.base, port, workers=self.web_workers, log=self.logs / f"web{i}.log")
+            )
+        for _ in range(self.job_workers):
+            self.start_job_worker()
+        if self.env.get("JISHI_REDIS_URL"):
+            for _ in range(self.consumers):
+                self.start_consumer()
+        for url in self.urls:
+            wait_until(lambda url=url: self.ready(url), timeout, interval=0.3, what=f"{url} to serve")
+        for i in range(self.web):
+            wait_until(
+                lambda i=i: len(children(self.webs[i].pid)) >= self.web_workers,
+                timeout,
+                what=f"web{i}'s {self.web_workers} workers",
+            )
+        return self
+
+    @staticmethod
+    def ready(url: str) -> bool:
+        """The instance answers its readiness endpoint (``/readyz``; before
+        it existed, ``/api/v1/ping``)."""
+        return _http_ok(url + "/readyz") or _http_ok(url + "/api/v1/ping")
+
+    def start_job_worker(self) -> subprocess.Popen:
+        n = len(self.workers)
+        proc = start_jishi(
+            ["worker", *self.worker_args], self.worker_env, self.base, self.logs / f"worker{n}.log", group=True
+        )
+        self.workers.append(proc)
+        return proc
+
+    def start_consumer(self) -> subprocess.Popen:
+        n = len(self.flash)
+        proc = start_jishi(
+            ["flashsale", "work", "--quiet"], self.worker_env, self.base, self.logs / f"flash{n}.log", group=True
+        )
+        self.flash.append(proc)
+        return proc
+
+    def web_worker_pids(self, instance: int) -> list[int]:
+        return children(self.webs[instance].pid)
+
+    def kill_web_worker(self, instance: int) -> int | None:
+        """SIGKILL one gunicorn worker of ``instance`` (its master forks a
+        new one); the pid killed, or None when it has none right now."""
+        pids = self.web_worker_pids(instance)
+        if not pids:
+            return None
+        pid = pids[0]
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def alive(self) -> dict[str, int]:
+        """How many of each kind of process run now."""
+        return {
+            "web": sum(1 for p in self.webs if p.poll() is None),
+            "web_workers": sum(len(self.web_worker_pids(i)) for i in range(len(self.webs))),
+            "job_workers": sum(1 for p in self.workers if p.poll() is None),
+            "consumers": sum(1 for p in self.flash if p.poll() is None),
+        }
+
+    def log_text(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        for proc in [*self.flash, *self.workers, *self.webs]:
+            kill_group(proc)
+
+    def __enter__(self) -> Topology:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class RoundRobinClient:
+    """A tiny HTTP client over several app instances, in turn (what a load
+    balancer does), with a timeout on every request: a hang is an outcome
+    (``status`` -2), never a stuck test. A refused or cut connection (a
+    killed worker) is retried on the next instance, up to ``retries``
+    times, with the same headers (so the same ``Idempotency-Key``); what
+    every call ended with is counted in :attr:`outcomes`."""
+
+    def __init__(self, urls: Sequence[str], timeout: float = 10.0, retries: int = 4):
+        self.urls = list(urls)
+        self.timeout = timeout
+        self.retries = retries
+        self._next = 0
+        self._lock = threading.Lock()
+        self.outcomes: dict[str, int] = {}
+        self.retried = 0
+
+    def _base(self) -> str:
+        with self._lock:
+            url = self.urls[self._next % len(self.urls)]
+            self._next += 1
+            return url
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.outcomes[key] = self.outcomes.get(key, 0) + 1
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json_body: object = None,
+        headers: dict[str, str] | None = None,
+        *,
+        form: dict[str, str] | None = None,
+        session=None,
+    ) -> tuple[int, object]:
+        """``(status, body)``: the JSON body (or text) of the answer;
+        status -1 after ``retries`` failed connections, -2 on a timeout
+        (a hang). ``session``: a ``requests.Session`` (cookies)."""
+        import requests
+
+        http = session or requests
+        for attempt in range(self.retries + 1):
+            url = self._base() + path
+            try:
+                resp = http.request(
+                    method, url, json=json_body, data=form, headers=headers, timeout=self.timeout, allow_redirects=False
+                )
+            except requests.Timeout:
+                self._count("timeout (hang)")
+                return -2, None
+            except requests.ConnectionError:
+                with self._lock:
+                    self.retried += 1
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            try:
+                body: object = resp.json()
+            except ValueError:
+                body = resp.text
+            key = str(resp.status_code)
+            if resp.status_code >= 400:
+                code = body.get("code") if isinstance(body, dict) else None
+                if code:
+                    key += f" {code}"
+                elif not path.startswith("/api/") and "html" in resp.headers.get("Content-Type", ""):
+                    key += " (page)"  # a web page answers errors as a page
+                elif "json" not in resp.headers.get("Content-Type", ""):
+                    key += " (not JSON)"
+            self._count(key)
+            return resp.status_code, body
+        self._count("connection failed")
+        return -1, None
+
+    def clear_errors(self) -> list[str]:
+        """What this client saw that is not a clear answer: hangs, API
+        errors not in JSON (a web page's error page is clear), connections
+        that failed every retry."""
+        bad = []
+        for key, n in sorted(self.outcomes.items()):
+            if key.startswith(("timeout", "connection failed")) or key.endswith("(not JSON)"):
+                bad.append(f"{n}x {key}")
+        return bad
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.1, what: str = "condition"):
