@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-
 from jishi import settings
 
 from jishi_wechatpay import crypto

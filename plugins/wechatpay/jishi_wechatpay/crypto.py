@@ -138,25 +138,29 @@ def aead_decrypt(apiv3_key: str, nonce_str: str, ciphertext: str, associated_dat
     if len(key) != 32:
         raise CryptoError("the APIv3 key must be 32 bytes")
     try:
-        return AESGCM(key).decrypt(nonce_str.encode(), base64.b64decode(ciphertext, validate=True), associated_data.encode())
+        return AESGCM(key).decrypt(
+            nonce_str.encode(), base64.b64decode(ciphertext, validate=True), associated_data.encode()
+        )
     except (InvalidTag, ValueError, TypeError) as exc:
         raise CryptoError("resource does not decrypt") from exc
 
 
 def aead_encrypt(apiv3_key: str, nonce_str: str, plaintext: bytes, associated_data: str) -> str:
     """The gateway's side (the fake): base64 of ciphertext and tag."""
-    return base64.b64encode(AESGCM(apiv3_key.encode()).encrypt(nonce_str.encode(), plaintext, associated_data.encode())).decode()
+    return base64.b64encode(
+        AESGCM(apiv3_key.encode()).encrypt(nonce_str.encode(), plaintext, associated_data.encode())
+    ).decode()
 
 
 def oaep_encrypt(key: rsa.RSAPublicKey, text: str) -> str:
     """A sensitive field for WeChat Pay (RSA-OAEP, SHA-1), base64."""
-    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
     return base64.b64encode(key.encrypt(text.encode(), oaep)).decode()
 
 
 def oaep_decrypt(key: rsa.RSAPrivateKey, text: str) -> str:
     """The gateway's side (the fake)."""
-    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
     try:
         return key.decrypt(base64.b64decode(text, validate=True), oaep).decode()
     except ValueError as exc:

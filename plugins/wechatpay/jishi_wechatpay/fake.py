@@ -112,9 +112,12 @@ class Trade:
             "out_trade_no": self.out_trade_no,
             "trade_type": self.trade_type,
             "trade_state": self.trade_state,
-            "trade_state_desc": {"SUCCESS": "支付成功", "NOTPAY": "未支付", "CLOSED": "已关闭", "REFUND": "转入退款"}.get(
-                self.trade_state, self.trade_state
-            ),
+            "trade_state_desc": {
+                "SUCCESS": "支付成功",
+                "NOTPAY": "未支付",
+                "CLOSED": "已关闭",
+                "REFUND": "转入退款",
+            }.get(self.trade_state, self.trade_state),
             "attach": "",
             "amount": {"total": self.total, "currency": "CNY"},
         }
@@ -352,9 +355,9 @@ class FakeWechatPay:
         refund, total = amount.get("refund"), amount.get("total")
         if not _OUT_NO.fullmatch(number):
             return 400, {"code": "PARAM_ERROR", "message": "out_refund_no 格式错误"}
-        for value in (refund, total):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                return 400, {"code": "PARAM_ERROR", "message": "amount 必须为正整数（分）"}
+        if not (_positive(refund) and _positive(total)):
+            return 400, {"code": "PARAM_ERROR", "message": "amount 必须为正整数（分）"}
+        assert isinstance(refund, int) and isinstance(total, int)
         if amount.get("currency") != "CNY":
             return 400, {"code": "PARAM_ERROR", "message": "currency 必须为 CNY"}
         notify = str(body.get("notify_url") or "")
@@ -502,7 +505,9 @@ class FakeWechatPay:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             return 400, {"code": "PARAM_ERROR", "message": "amount 必须为正整数（分）"}
         returned = sum(
-            r["amount"] for r in self.returns.values() if r["order_id"] == sharing["order_id"] and r["result"] == "SUCCESS"
+            r["amount"]
+            for r in self.returns.values()
+            if r["order_id"] == sharing["order_id"] and r["result"] == "SUCCESS"
         )
         failure = self.return_failure
         if returned + amount > row["amount"]:
@@ -578,7 +583,7 @@ padding:.8rem 2rem;font-size:1.1rem;width:100%}}.test{{color:#b00;font-weight:bo
 <h1>微信支付</h1><p>{html.escape(trade.description)}</p>
 <p class="amount" id="amount">¥{yuan}</p>
 {'<p id="paid">支付成功</p>' if paid else '<form method="post"><button id="pay" type="submit">确认支付</button></form>'}
-{f'<p><a id="back" href="{html.escape(back)}">返回商家</a></p>' if back else ''}
+{f'<p><a id="back" href="{html.escape(back)}">返回商家</a></p>' if back else ""}
 </body></html>"""
         return Response(body, content_type="text/html; charset=utf-8")
 
@@ -682,7 +687,7 @@ padding:.8rem 2rem;font-size:1.1rem;width:100%}}.test{{color:#b00;font-weight:bo
             for attempt in range(5):
                 request = urllib.request.Request(note.url, data=note.body, headers=note.headers, method="POST")
                 try:
-                    with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - the test's notify URL
+                    with urllib.request.urlopen(request, timeout=10) as resp:
                         if resp.status in (200, 204):
                             return
                 except (urllib.error.URLError, OSError):
@@ -690,6 +695,10 @@ padding:.8rem 2rem;font-size:1.1rem;width:100%}}.test{{color:#b00;font-weight:bo
                 time.sleep(0.5 * 2**attempt)
 
         threading.Thread(target=post, daemon=True).start()
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _refund_view(record: dict) -> dict:

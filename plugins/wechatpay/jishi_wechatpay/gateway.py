@@ -195,7 +195,8 @@ class WechatPay(PaymentGateway):
             raise NotificationRefused("resource is not an object", "resource")
         if data.get("mchid") != cfg.mchid:
             raise NotificationRefused("not our merchant id", "mchid")
-        amount = data.get("amount") if isinstance(data.get("amount"), dict) else {}
+        raw_amount = data.get("amount")
+        amount: dict = raw_amount if isinstance(raw_amount, dict) else {}
         if kind == "refund" or event_type.startswith("REFUND."):
             if kind != "refund":
                 raise NotificationRefused("a refund notification on the payment path", "event_type")
@@ -343,7 +344,9 @@ class WechatPay(PaymentGateway):
             message = "退款异常: the buyer's card or account refused it; follow up in the WeChat Pay merchant platform"
         elif result == "failed":
             message = "WeChat Pay closed the refund"
-        return GatewayResult(result, amount=amount, reference=str(data.get("refund_id") or ""), message=message, raw=data)
+        return GatewayResult(
+            result, amount=amount, reference=str(data.get("refund_id") or ""), message=message, raw=data
+        )
 
     # -- profit sharing (分账) -----------------------------------------------------------
 
@@ -401,7 +404,10 @@ class WechatPay(PaymentGateway):
         if status != 200:
             code = str(data.get("code") or "")
             return GatewayResult(
-                "failed", message=_error(data, status), retryable=code in ("SYSTEM_ERROR", "FREQUENCY_LIMITED"), raw=data
+                "failed",
+                message=_error(data, status),
+                retryable=code in ("SYSTEM_ERROR", "FREQUENCY_LIMITED"),
+                raw=data,
             )
         results = [r for r in data.get("receivers") or [] if r.get("account") == receiver["account"]]
         result = str(results[0].get("result")) if results else ""
@@ -431,7 +437,10 @@ class WechatPay(PaymentGateway):
         if status != 200:
             code = str(data.get("code") or "")
             return GatewayResult(
-                "failed", message=_error(data, status), retryable=code in ("SYSTEM_ERROR", "FREQUENCY_LIMITED"), raw=data
+                "failed",
+                message=_error(data, status),
+                retryable=code in ("SYSTEM_ERROR", "FREQUENCY_LIMITED"),
+                raw=data,
             )
         result = str(data.get("result") or "")
         reference = str(data.get("return_id") or "")

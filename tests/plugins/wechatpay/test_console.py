@@ -30,7 +30,9 @@ ROWS = [
 def test_matrix(app, client, api, factory, row):
     """WXP-AUTHZ: the keys page is for platform admins only."""
     who = principals.standard(factory, multistore=False)
-    authz.assert_row(row, authz.World(who.users, {}), client=client, api=api, principals=PRINCIPALS, allowed=authz.standard_access)
+    authz.assert_row(
+        row, authz.World(who.users, {}), client=client, api=api, principals=PRINCIPALS, allowed=authz.standard_access
+    )
 
 
 def test_every_route_has_a_row(app):
@@ -58,7 +60,9 @@ def test_secrets_are_masked_kept_and_checked(wx, app, client, factory, login):
     assert wx.merchant.apiv3_key[-4:] in page  # the hint
     assert "Test mode" in page and "WeChat Pay is configured and offered." in page
     assert wx.fake.platform_key_pem.strip().splitlines()[1] in page  # public: shown
-    r = client.post("/console/wechatpay/keys", data={"private_key": "", "apiv3_key": "", "platform_key": wx.fake.platform_key_pem})
+    r = client.post(
+        "/console/wechatpay/keys", data={"private_key": "", "apiv3_key": "", "platform_key": wx.fake.platform_key_pem}
+    )
     assert r.status_code == 302
     db.session.expire_all()
     assert settings.get(config.APIV3_KEY) == wx.merchant.apiv3_key

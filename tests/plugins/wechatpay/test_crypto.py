@@ -31,7 +31,11 @@ def test_pay_sign_covers_the_documented_string(key):
         "prepay_id=wx201410272009395522657a690389285100\n"
     )
     sig = crypto.pay_sign(
-        key, "wx8888888888888888", "1414561699", "5K8264ILTKCH16CQ2502SI8ZNMTM67VS", "prepay_id=wx201410272009395522657a690389285100"
+        key,
+        "wx8888888888888888",
+        "1414561699",
+        "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
+        "prepay_id=wx201410272009395522657a690389285100",
     )
     assert crypto.verify(key.public_key(), message, sig)
     assert not crypto.verify(key.public_key(), message.replace("1414561699", "1414561700"), sig)
@@ -40,8 +44,17 @@ def test_pay_sign_covers_the_documented_string(key):
 def test_authorization_header_round_trip(key):
     """WXP-SIGN: the Authorization header names mchid, nonce, timestamp,
     serial and a signature the merchant's public key verifies."""
-    header = crypto.authorization(key, "1900009191", "408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB", "POST", "/v3/pay/transactions/native", '{"a":1}', "1554208460", "NONCE1")
-    assert header.startswith("WECHATPAY2-SHA256-RSA2048 mchid=\"1900009191\",nonce_str=\"NONCE1\",signature=\"")
+    header = crypto.authorization(
+        key,
+        "1900009191",
+        "408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB",
+        "POST",
+        "/v3/pay/transactions/native",
+        '{"a":1}',
+        "1554208460",
+        "NONCE1",
+    )
+    assert header.startswith('WECHATPAY2-SHA256-RSA2048 mchid="1900009191",nonce_str="NONCE1",signature="')
     params = crypto.parse_authorization(header)
     assert params["serial_no"] == "408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB" and params["timestamp"] == "1554208460"
     message = crypto.request_message("POST", "/v3/pay/transactions/native", "1554208460", "NONCE1", '{"a":1}')
@@ -53,7 +66,9 @@ def test_authorization_header_round_trip(key):
 def test_response_message_and_bad_signatures(key):
     body = '{"prepay_id":"wx1"}'
     sig = crypto.sign(key, crypto.response_message("1554209980", "c5ac7061fccab6bf3e254dcf98995b8c", body).decode())
-    assert crypto.verify(key.public_key(), crypto.response_message("1554209980", "c5ac7061fccab6bf3e254dcf98995b8c", body), sig)
+    assert crypto.verify(
+        key.public_key(), crypto.response_message("1554209980", "c5ac7061fccab6bf3e254dcf98995b8c", body), sig
+    )
     for bad in ("", "not base64!", base64.b64encode(b"x" * 256).decode()):
         assert not crypto.verify(key.public_key(), b"x", bad)
 

@@ -5,7 +5,6 @@ refund / profit sharing speak the v3 API (issue 14, plugins/wechatpay)."""
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 import urllib.request
 
@@ -222,7 +221,9 @@ def test_refund_processing_then_notification(wx):
     assert wx.fake.trades[payment.number].refunded == 300
     assert wx.fake.refunds["T20260101001"]["notify_url"].endswith("/payments/notify/wechatpay/refund")
     assert gw.query_refund(request).status == "pending"
-    too_much = gw.refund(RefundRequest("T20260101002", payment.number, payment.gateway_trade_no, payment.amount, payment.amount - 299))
+    too_much = gw.refund(
+        RefundRequest("T20260101002", payment.number, payment.gateway_trade_no, payment.amount, payment.amount - 299)
+    )
     assert too_much.status == "failed" and not too_much.retryable and "NOT_ENOUGH" in too_much.message
     note = wx.fake.finish_refund("T20260101001")
     assert gw.query_refund(request).status == "succeeded"
@@ -241,7 +242,6 @@ def test_refund_processing_then_notification(wx):
 def test_refund_abnormal_and_closed(wx, outcome, status):
     """WXP-REFUND: 退款异常 (ABNORMAL) is its own visible status; CLOSED is failed."""
     from jishi.hookspecs import RefundRequest
-
     from jishi_wechatpay import config
 
     payment = _paid(wx, 800)
@@ -272,7 +272,13 @@ def test_profit_sharing_add_share_return_unfreeze(wx):
     over = gw.profit_share(ProfitShareRequest("S1002", payment.number, payment.gateway_trade_no, 900, receiver))
     assert over.status == "failed"  # beyond the 30% the merchant may share
     back = ProfitShareRequest(
-        "R1001", payment.number, payment.gateway_trade_no, 1000, receiver, share_number="S1001", gateway_share_no=shared.reference
+        "R1001",
+        payment.number,
+        payment.gateway_trade_no,
+        1000,
+        receiver,
+        share_number="S1001",
+        gateway_share_no=shared.reference,
     )
     assert gw.profit_return(back).status == "succeeded"
     beyond = ProfitShareRequest("R1002", payment.number, payment.gateway_trade_no, 1600, receiver, share_number="S1001")
@@ -292,7 +298,9 @@ def test_unknown_receiver_cannot_be_shared_with(wx):
 
     payment = _paid(wx, 10000)
     result = WechatPay().profit_share(
-        ProfitShareRequest("S2001", payment.number, payment.gateway_trade_no, 100, {"type": "MERCHANT_ID", "account": "1900000999"})
+        ProfitShareRequest(
+            "S2001", payment.number, payment.gateway_trade_no, 100, {"type": "MERCHANT_ID", "account": "1900000999"}
+        )
     )
     assert result.status == "failed" and "RECEIVER_INVALID" in result.message
 

@@ -65,7 +65,7 @@ def _payment(number):
 def test_journey_pay_partial_refund_balances(wx, api, factory, channel):
     buyer, number, oid = _place(api, factory)
     methods = api.get("/payment-methods", user=buyer, query_string={"channel": channel}).json["items"]
-    assert [m for m in methods if m["code"] == "wechatpay"][0]["test_mode"] is True
+    assert next(m for m in methods if m["code"] == "wechatpay")["test_mode"] is True
     note = _pay(wx, api, buyer, number, channel)
     assert wx.send(note).status_code == 204
     payment = _payment(number)
@@ -79,7 +79,12 @@ def test_journey_pay_partial_refund_balances(wx, api, factory, channel):
     r = api.post(
         "/refunds",
         user=buyer,
-        json={"order_id": oid, "kind": "refund_only", "lines": [{"order_line_id": line.id, "quantity": 1}], "reason": "x"},
+        json={
+            "order_id": oid,
+            "kind": "refund_only",
+            "lines": [{"order_line_id": line.id, "quantity": 1}],
+            "reason": "x",
+        },
     )
     assert r.status_code == 201, r.json
     amount = r.json["amount"]
@@ -110,7 +115,12 @@ def test_refund_abnormal_is_visible_and_retried(wx, api, factory):
     r = api.post(
         "/refunds",
         user=buyer,
-        json={"order_id": oid, "kind": "refund_only", "lines": [{"order_line_id": line.id, "quantity": 1}], "reason": "x"},
+        json={
+            "order_id": oid,
+            "kind": "refund_only",
+            "lines": [{"order_line_id": line.id, "quantity": 1}],
+            "reason": "x",
+        },
     )
     assert api.post(f"/admin/refunds/{r.json['id']}/approve", user=admin, json={}).status_code == 200
     [pr] = db.session.execute(select(PaymentRefund)).scalars()

@@ -40,7 +40,9 @@ def _assert_refused(wx, payment, note: Notification, field_word: str = ""):
 
 def _note(wx, trade, *, timestamp=None, **changes):
     data = {**trade.as_json(), **changes}
-    return wx.fake.notification(trade.notify_url, "TRANSACTION.SUCCESS", "transaction", data, "支付成功", timestamp=timestamp)
+    return wx.fake.notification(
+        trade.notify_url, "TRANSACTION.SUCCESS", "transaction", data, "支付成功", timestamp=timestamp
+    )
 
 
 def test_forged_signature(wx):
@@ -108,9 +110,13 @@ def test_wrong_amount(wx):
     assert db.session.get(type(payment), payment.id).status == "pending"
     assert service.balance(payment.id)["charged"] == 0
     assert resp.status_code == 400 and resp.get_json()["code"] == "FAIL"
-    failures = db.session.execute(
-        db.select(PaymentEvent).where(PaymentEvent.payment_id == payment.id, PaymentEvent.status == "failure")
-    ).scalars().all()
+    failures = (
+        db.session.execute(
+            db.select(PaymentEvent).where(PaymentEvent.payment_id == payment.id, PaymentEvent.status == "failure")
+        )
+        .scalars()
+        .all()
+    )
     assert [f.amount for f in failures] == [trade.total - 1]  # recorded, visible
 
 
@@ -139,7 +145,11 @@ def test_refund_notification_on_the_payment_path_and_garbage(wx):
     note = wx.fake.notification(trade.notify_url, "REFUND.SUCCESS", "refund", {"mchid": wx.merchant.mchid}, "退款成功")
     _assert_refused(wx, payment, note, "refund")
     raw = b"not json"
-    _assert_refused(wx, payment, Notification(trade.notify_url, {"Content-Type": "application/json", **wx.fake.signed_headers(raw)}, raw))
+    _assert_refused(
+        wx,
+        payment,
+        Notification(trade.notify_url, {"Content-Type": "application/json", **wx.fake.signed_headers(raw)}, raw),
+    )
 
 
 def test_replayed_good_notification_changes_state_once(wx):
@@ -150,9 +160,13 @@ def test_replayed_good_notification_changes_state_once(wx):
     assert [wx.send(note).status_code for _ in range(3)] == [204, 204, 204]
     db.session.expire_all()
     assert db.session.get(type(payment), payment.id).status == "paid"
-    charges = db.session.execute(
-        db.select(PaymentEvent).where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "charge")
-    ).scalars().all()
+    charges = (
+        db.session.execute(
+            db.select(PaymentEvent).where(PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "charge")
+        )
+        .scalars()
+        .all()
+    )
     assert [(c.status, c.amount) for c in charges] == [("success", trade.total)]
     # a second, distinct notification of the same trade (WeChat Pay resends with a new id): still once
     assert wx.send(wx.fake.payment_notification(trade)).status_code == 204
@@ -163,4 +177,6 @@ def test_replayed_good_notification_changes_state_once(wx):
 def test_certificate_mode_refuses_the_public_key_id(wx):
     payment, trade = _pending_payment(wx)
     note = wx.fake.payment_notification(trade)
-    _assert_refused(wx, payment, Notification(note.url, {**note.headers, "Wechatpay-Serial": "PUB_KEY_ID_1"}, note.body))
+    _assert_refused(
+        wx, payment, Notification(note.url, {**note.headers, "Wechatpay-Serial": "PUB_KEY_ID_1"}, note.body)
+    )
