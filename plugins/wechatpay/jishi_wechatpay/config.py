@@ -42,6 +42,8 @@ PROFIT_SHARING = "wechatpay.profit_sharing"  # prepay with settle_info.profit_sh
 PRIVATE_KEY = "wechatpay.private_key"  # secret
 APIV3_KEY = "wechatpay.apiv3_key"  # secret
 
+DEMO = "wechatpay.demo"  # configured by ``jishi demo`` with a fake's keys
+
 SECRETS = (PRIVATE_KEY, APIV3_KEY)
 
 

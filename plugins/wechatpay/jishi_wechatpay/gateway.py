@@ -19,6 +19,7 @@ import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
+from jishi import settings
 from jishi.gateways import (
     GatewayNotification,
     GatewayResult,
@@ -94,6 +95,8 @@ class WechatPay(PaymentGateway):
         cfg = config.load()
         if not cfg.complete:
             return False
+        if cfg.base == config.PRODUCTION_BASE and settings.get(config.DEMO, False):
+            return False  # the demo's keys belong to a fake that is not running
         if channel is None:
             return True
         if channel not in self.channels:

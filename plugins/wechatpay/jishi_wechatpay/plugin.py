@@ -6,6 +6,7 @@
 - :mod:`.config`  settings and config keys
 - :mod:`.views`   the platform console's keys page (secrets masked)
 - :mod:`.fake`    a local fake of the API (tests, demo)
+- :mod:`.demo`    ``jishi demo``: WeChat Pay in test mode against a fake
 """
 
 from __future__ import annotations
@@ -114,3 +115,10 @@ def console_menu_items(console, principal):
             group="settings",
         )
     ]
+
+
+@hookimpl
+def demo_data(data):
+    from jishi_wechatpay import demo
+
+    return demo.demo_data(data)

@@ -56,11 +56,7 @@ class WX:
         return self.post(note.url, note.headers, note.body)
 
     def place(self, price: int = 1234, quantity: int = 1, buyer=None):
-        buyer = buyer or factories.user()
-        product = factories.product(price=price, stock=50)
-        db.session.commit()
-        [payment] = flows.place(buyer, [(product.skus[0], quantity)], factories.address(buyer))
-        return buyer, payment
+        return place(price, quantity, buyer)
 
     def start(self, payment, channel: str = "native", openid: str | None = None, client_ip: str = "203.0.113.9"):
         from jishi.hookspecs import Payer
@@ -78,3 +74,12 @@ class WX:
         note = self.fake.pay(trade_number(payment))
         assert note is not None
         return note
+
+
+def place(price: int = 1234, quantity: int = 1, buyer=None):
+    """A buyer's placed order: (buyer, its pending payment)."""
+    buyer = buyer or factories.user()
+    product = factories.product(price=price, stock=50)
+    db.session.commit()
+    [payment] = flows.place(buyer, [(product.skus[0], quantity)], factories.address(buyer))
+    return buyer, payment
