@@ -180,3 +180,20 @@ def test_certificate_mode_refuses_the_public_key_id(wx):
     _assert_refused(
         wx, payment, Notification(note.url, {**note.headers, "Wechatpay-Serial": "PUB_KEY_ID_1"}, note.body)
     )
+
+
+def test_payment_a_named_with_payment_bs_transaction(wx):
+    """A notification naming payment A with the transaction_id B was paid
+    by (same amount): refused, A stays pending, B stays paid once."""
+    a, _trade_a = _pending_payment(wx)
+    _, b = wx.place(price=1500)
+    wx.start(b, "native")
+    trade_b = wx.fake.trades[b.number]
+    assert wx.send(wx.pay(b)).status_code == 204  # B is paid with its transaction
+    crossed = _note(wx, trade_b, out_trade_no=a.number)
+    resp = wx.send(crossed)
+    assert resp.status_code == 400 and resp.get_json()["code"] == "FAIL"
+    db.session.expire_all()
+    assert db.session.get(type(a), a.id).status == "pending"
+    assert service.balance(a.id)["charged"] == 0
+    assert service.balance(b.id)["charged"] == trade_b.total
