@@ -196,3 +196,48 @@ def test_timeout_closes_at_wechatpay_first(wx, api, factory, paid_meanwhile):
         assert wx.fake.trades[number].trade_state == "CLOSED"
         assert _payment(number).status == "closed" and db.session.get(Order, oid).status == "closed"
         assert wx.fake.pay(number) is None  # the page left open takes no money
+
+
+def test_refund_notifications_that_do_not_check_out(wx, api, factory):
+    """A refund notification naming another merchant, an unknown
+    out_refund_no, another trade, or a stale timestamp changes nothing and
+    is answered FAIL; the genuine one then settles the refund."""
+    import time
+
+    buyer, number, oid = _place(api, factory, price=2000, qty=1)
+    assert wx.send(_pay(wx, api, buyer, number, "native")).status_code == 204
+    admin = factory.admin()
+    [line] = db.session.execute(select(OrderLine).where(OrderLine.order_id == oid)).scalars()
+    r = api.post(
+        "/refunds",
+        user=buyer,
+        json={
+            "order_id": oid,
+            "kind": "refund_only",
+            "lines": [{"order_line_id": line.id, "quantity": 1}],
+            "reason": "x",
+        },
+    )
+    assert api.post(f"/admin/refunds/{r.json['id']}/approve", user=admin, json={}).status_code == 200
+    [pr] = db.session.execute(select(PaymentRefund)).scalars()
+    wx.fake.finish_refund(pr.number)
+    record = wx.fake.refunds[pr.number]
+    bad = [
+        wx.fake.refund_notification(record, mchid="1900000999"),
+        wx.fake.refund_notification(record, out_refund_no="T000000000000"),
+        wx.fake.refund_notification(record, out_trade_no="P000000000000", transaction_id="4200000000"),
+    ]
+    stale = wx.fake.refund_notification(record)
+    data = {k: record[k] for k in ("out_trade_no", "transaction_id", "out_refund_no", "refund_id")}
+    data.update(mchid=wx.merchant.mchid, refund_status="SUCCESS", amount=record["amount"])
+    bad.append(
+        wx.fake.notification(stale.url, "REFUND.SUCCESS", "refund", data, "退款成功", timestamp=int(time.time()) - 900)
+    )
+    for note in bad:
+        resp = wx.send(note)
+        assert resp.status_code == 400 and resp.get_json()["code"] == "FAIL", resp.get_data(as_text=True)
+        db.session.expire_all()
+        assert db.session.get(PaymentRefund, pr.id).status == "pending"
+    assert wx.send(wx.fake.refund_notification(record)).status_code == 204
+    db.session.expire_all()
+    assert db.session.get(PaymentRefund, pr.id).status == "succeeded"
