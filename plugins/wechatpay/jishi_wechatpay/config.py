@@ -129,3 +129,21 @@ def masked(value: str) -> str:
     if not value:
         return ""
     return f"•••• {value[-4:]} ({len(value)})" if len(value) > 8 else "••••"
+
+
+def key_hint(pem: str) -> str:
+    """A stored private key as the console shows it: never the key, its
+    size and the start of its public key's SHA-256 (to compare with the
+    merchant platform's certificate)."""
+    if not (pem or "").strip():
+        return ""
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = _private_key(pem.strip())
+    except crypto.CryptoError:
+        return "••••"
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return f"RSA {key.key_size}, SHA-256 {hashlib.sha256(der).hexdigest()[:16]}…"

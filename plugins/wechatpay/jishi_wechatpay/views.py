@@ -91,7 +91,7 @@ def keys():
         cfg=cfg,
         errors=errors,
         missing=missing(cfg),
-        private_hint=config.masked(cfg.private_key_pem),
+        private_hint=config.key_hint(cfg.private_key_pem),
         apiv3_hint=config.masked(cfg.apiv3_key),
         test_mode=cfg.base != config.PRODUCTION_BASE,
     )

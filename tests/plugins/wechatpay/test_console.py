@@ -58,6 +58,7 @@ def test_secrets_are_masked_kept_and_checked(wx, app, client, factory, login):
     assert wx.merchant.apiv3_key not in page
     assert wx.private_pem.strip().splitlines()[1] not in page
     assert wx.merchant.apiv3_key[-4:] in page  # the hint
+    assert "RSA 2048, SHA-256 " in page  # the private key's hint: its public key's digest
     assert "Test mode" in page and "WeChat Pay is configured and offered." in page
     assert wx.fake.platform_key_pem.strip().splitlines()[1] in page  # public: shown
     r = client.post(
