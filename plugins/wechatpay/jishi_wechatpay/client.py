@@ -10,9 +10,11 @@ not verify (the caller answers "failed, retryable"), and returns
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -57,13 +59,11 @@ def verify_headers(cfg: Config, headers: Any, body: bytes, *, window: int | None
     return None
 
 
-def call(cfg: Config, method: str, path: str, body: dict | None = None, *, encrypted: bool = False) -> tuple[int, dict]:
-    """Send one request (``path`` with its query string). ``encrypted``:
-    the body carries a field encrypted with the platform key (its id goes in
-    ``Wechatpay-Serial``)."""
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else ""
+def _send(cfg: Config, method: str, path: str, text: str | None) -> tuple[int, bytes, Any]:
+    """One signed request; (status, body, headers). Unreachable for a
+    network error, a 5xx or a 429."""
     auth = crypto.authorization(
-        cfg.private_key(), cfg.mchid, cfg.serial_no, method, path, text, str(int(time.time())), crypto.nonce()
+        cfg.private_key(), cfg.mchid, cfg.serial_no, method, path, text or "", str(int(time.time())), crypto.nonce()
     )
     headers = {
         "Authorization": auth,
@@ -73,10 +73,10 @@ def call(cfg: Config, method: str, path: str, body: dict | None = None, *, encry
         # serial: which key WeChat Pay signs its answer with
         "Wechatpay-Serial": cfg.platform_key_id,
     }
-    if body is not None:
+    if text is not None:
         headers["Content-Type"] = "application/json"
     request = urllib.request.Request(
-        cfg.base + path, data=text.encode() if body is not None else None, headers=headers, method=method
+        cfg.base + path, data=text.encode() if text is not None else None, headers=headers, method=method
     )
     try:
         with urllib.request.urlopen(request, timeout=cfg.timeout) as resp:
@@ -87,6 +87,15 @@ def call(cfg: Config, method: str, path: str, body: dict | None = None, *, encry
         raise Unreachable(f"WeChat Pay unreachable: {exc}") from exc
     if status >= 500 or status == 429:
         raise Unreachable(f"WeChat Pay answered {status}: {_message(raw)}")
+    return status, raw, answer_headers
+
+
+def call(cfg: Config, method: str, path: str, body: dict | None = None, *, encrypted: bool = False) -> tuple[int, dict]:
+    """Send one request (``path`` with its query string) and verify the
+    answer's signature. ``encrypted``: the body carries a field encrypted
+    with the platform key (its id goes in ``Wechatpay-Serial``, sent always)."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else None
+    status, raw, answer_headers = _send(cfg, method, path, text)
     problem = verify_headers(cfg, answer_headers, raw)
     if problem is not None:
         raise Unreachable(f"WeChat Pay's answer does not verify: {problem}")
@@ -97,6 +106,21 @@ def call(cfg: Config, method: str, path: str, body: dict | None = None, *, encry
     if not isinstance(data, dict):
         raise Unreachable("WeChat Pay answered something that is not a JSON object")
     return status, data
+
+
+def download(cfg: Config, url: str, sha1: str) -> bytes:
+    """A bill file (``download_url`` of a bill API): the file stream is not
+    signed by WeChat Pay, so it is checked against the SHA1 the signed bill
+    answer gave. Only the path and query of ``url`` are used, on the
+    configured host: our Authorization never goes to another host."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    status, raw, _headers = _send(cfg, "GET", path, None)
+    if status != 200:
+        raise Unreachable(f"WeChat Pay's bill download answered {status}: {_message(raw)}")
+    if hashlib.sha1(raw).hexdigest().lower() != sha1.lower():
+        raise Unreachable("the bill file does not match its SHA1")
+    return raw
 
 
 def _message(raw: bytes) -> str:

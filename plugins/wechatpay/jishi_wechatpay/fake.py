@@ -30,6 +30,7 @@ body)``; e.g. through Flask's test client).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import json
 import re
@@ -155,6 +156,7 @@ class FakeWechatPay:
         self.sharings: dict[str, dict] = {}
         self.returns: dict[str, dict] = {}
         self.unfreezes: dict[str, dict] = {}
+        self.bills: dict[str, bytes] = {}
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) answered
         self.sent: list[Notification] = []
         self.deliver: Callable[[str, dict[str, str], bytes], Any] | None = None
@@ -176,6 +178,8 @@ class FakeWechatPay:
                 Rule("/v3/profitsharing/orders", endpoint="share", methods=["POST"]),
                 Rule("/v3/profitsharing/orders/unfreeze", endpoint="unfreeze", methods=["POST"]),
                 Rule("/v3/profitsharing/return-orders", endpoint="share_return", methods=["POST"]),
+                Rule("/v3/bill/tradebill", endpoint="tradebill", methods=["GET"]),
+                Rule("/v3/billdownload/file", endpoint="bill_file", methods=["GET"]),
                 Rule("/pay/<prepay_id>", endpoint="pay_page", methods=["GET", "POST"]),
                 Rule("/cgi-bin/mmpayweb-bin/checkmweb", endpoint="h5_page", methods=["GET", "POST"]),
             ]
@@ -218,6 +222,8 @@ class FakeWechatPay:
                 return self._answer(request, 400, {"code": "PARAM_ERROR", "message": "body is not JSON"})(
                     environ, start_response
                 )
+        if endpoint == "bill_file":
+            return self.bill_file(request)(environ, start_response)
         with self.lock:
             status, data = getattr(self, "api_" + endpoint)(request, body, **args)
         return self._answer(request, status, data)(environ, start_response)
@@ -547,6 +553,95 @@ class FakeWechatPay:
         }
         self.unfreezes[number] = record
         return 200, record
+
+    # -- the trade bill (对账单) --------------------------------------------------------------
+
+    BILL_HEADER = (
+        "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
+        "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,"
+        "商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+    )
+
+    def bill_text(self, day: str) -> str:
+        """The ALL trade bill of ``day`` (YYYY-MM-DD, China time): paid trades
+        on the day they were paid, successful refunds on the day they were
+        done; fields prefixed with a backtick, a summary at the end."""
+
+        def yuan(fen: int) -> str:
+            return f"{fen // 100}.{fen % 100:02d}"
+
+        def line(values: list) -> str:
+            return ",".join("`" + str(v) for v in values)
+
+        rows = []
+        for t in self.trades.values():
+            if t.transaction_id and t.success_time.startswith(day):
+                rows.append(
+                    line(
+                        [t.success_time.replace("T", " ")[:19], t.appid, t.mchid, "0", "", t.transaction_id]
+                        + [t.out_trade_no, t.openid, t.trade_type, "SUCCESS", "OTHERS", "CNY", yuan(t.total), "0.00"]
+                        + [
+                            "0",
+                            "",
+                            "0.00",
+                            "0.00",
+                            "",
+                            "",
+                            t.description,
+                            "",
+                            "0.00",
+                            "0.60%",
+                            yuan(t.total),
+                            "0.00",
+                            "",
+                        ]
+                    )
+                )
+        for r in self.refunds.values():
+            if r["status"] == "SUCCESS" and r.get("success_time", "").startswith(day):
+                trade = self.trades[r["out_trade_no"]]
+                amount = yuan(r["amount"]["refund"])
+                rows.append(
+                    line(
+                        [r["success_time"].replace("T", " ")[:19], trade.appid, trade.mchid, "0", ""]
+                        + [trade.transaction_id, trade.out_trade_no, trade.openid, trade.trade_type, "REFUND"]
+                        + ["OTHERS", "CNY", "0.00", "0.00", r["refund_id"], r["out_refund_no"], amount, "0.00"]
+                        + ["ORIGINAL", "SUCCESS", trade.description, "", "0.00", "0.60%", yuan(trade.total), amount, ""]
+                    )
+                )
+        summary = "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+        return (
+            "\n".join(
+                [self.BILL_HEADER, *rows, summary, line([len(rows), "0.00", "0.00", "0.00", "0.00", "0.00", "0.00"])]
+            )
+            + "\n"
+        )
+
+    def api_tradebill(self, request, body):
+        day = request.args.get("bill_date", "")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            return 400, {"code": "PARAM_ERROR", "message": "bill_date 格式错误"}
+        text = self.bill_text(day)
+        if text.count("\n") <= 3:  # the header and the summary only
+            return 400, {"code": "NO_STATEMENT_EXIST", "message": "账单文件不存在"}
+        token = secrets.token_urlsafe(16)
+        self.bills[token] = text.encode()
+        return 200, {
+            "hash_type": "SHA1",
+            "hash_value": hashlib.sha1(self.bills[token]).hexdigest(),
+            "download_url": f"https://api.mch.weixin.qq.com/v3/billdownload/file?token={token}",
+        }
+
+    def bill_file(self, request: Request) -> Response:
+        """The file stream: the request is signed, the answer is not."""
+        problem = self._check_authorization(request)
+        if problem:
+            return self._answer(request, 401, {"code": "SIGN_ERROR", "message": problem})
+        data = self.bills.get(request.args.get("token", ""))
+        self.requests.append((request.method, request.path, 200 if data is not None else 404))
+        if data is None:
+            return Response(b'{"code":"RESOURCE_NOT_EXISTS"}', status=404, content_type="application/json")
+        return Response(data, content_type="application/octet-stream")
 
     # -- the buyer's side --------------------------------------------------------------
 
