@@ -845,6 +845,52 @@ def test_hook_payment_gateways(app, client, factory, extra_plugins):
     assert payments.balance(payment.id) == {"charged": total, "refunded": total, "reserved": total}
 
 
+class OpenIds(Recorder):
+    @hookimpl
+    def payer_openid(self, user, channel):
+        self.calls.append((user.id, channel))
+        return f"o-{user.id}" if channel == "mini_program" else None
+
+
+class Payers(PaymentGateway):
+    code = "payers"
+    label = "Payers"
+    channels = ("mini_program", "h5")
+
+    def __init__(self):
+        self.payers = []
+
+    def start(self, payment, channel, payer):
+        self.payers.append((channel, payer.openid, payer.user.id))
+        return PaymentStart(client_params={"ok": True})
+
+    @hookimpl
+    def payment_gateways(self):
+        return [self]
+
+
+@plugin(OpenIds(), Payers())
+def test_hook_payer_openid(app, api, factory, extra_plugins):
+    """Issue 14: the payer's openid under the paying app comes from the
+    sign-in plugin that bound it (the client's own ``openid`` only where
+    none is bound)."""
+    openids, gw = extra_plugins
+    buyer = factory.user()
+    [payment] = _place(buyer, [(factory.product(price=800).skus[0].id, 1)], factory.address(buyer))
+    r = api.post(
+        f"/payments/{payment.number}/pay",
+        user=buyer,
+        json={"method": "payers", "channel": "mini_program", "openid": "client"},
+    )
+    assert r.status_code == 200 and r.json["client_params"] == {"ok": True}
+    r = api.post(
+        f"/payments/{payment.number}/pay", user=buyer, json={"method": "payers", "channel": "h5", "openid": "client"}
+    )
+    assert r.status_code == 200
+    assert gw.payers == [("mini_program", f"o-{buyer.id}", buyer.id), ("h5", "client", buyer.id)]
+    assert openids.calls == [(buyer.id, "mini_program"), (buyer.id, "h5")]
+
+
 class Ledger(Recorder):
     @hookimpl
     def settle_order(self, order):

@@ -1456,6 +1456,27 @@ def payment_gateways() -> Sequence[PaymentGateway]:
     """
 
 
+@hookspec(firstresult=True)
+def payer_openid(user: User, channel: str) -> str | None:
+    """The buyer's id under the app that pays on ``channel`` (a WeChat
+    openid for ``mini_program`` / ``jsapi``), from a sign-in plugin that
+    bound it; gateways read it as :attr:`Payer.openid`.
+
+    :param user: the signed-in buyer. :param channel: one of
+    :data:`PAYMENT_CHANNELS`.
+    :returns: the openid, or None when none is bound. Stops at the first
+    non-None result. Default implementation: none (an API client may send
+    ``openid`` itself).
+
+    Example::
+
+        @hookimpl
+        def payer_openid(user, channel):
+            if channel == "mini_program":
+                return identities.openid_of(user, app_kind="mp")
+    """
+
+
 @hookspec
 def settle_order(order: Order) -> None:
     """Post settlement for an order that has just been completed.

@@ -6,7 +6,7 @@ platform's order API.
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -433,7 +433,9 @@ def pay(args, number):
     from jishi.payments import service as payments
 
     payment = _own_payment(number)
-    payer = Payer(user=current_user, client_ip=request.remote_addr or "", openid=args.get("openid"))
+    hook = current_app.extensions["jishi"].hook
+    openid = hook.payer_openid(user=current_user, channel=args["channel"]) or args.get("openid")
+    payer = Payer(user=current_user, client_ip=request.remote_addr or "", openid=openid)
     gw = payments.gateway(args["method"])
     started = payments.start(payment, args["method"], args["channel"], payer)
     url = started.redirect_url

@@ -74,6 +74,7 @@ FIRST_PARTY_PLUGINS = (
     "pickup",
     "virtual",
     "wechat_login",
+    "wechatpay",
 )
 
 #: ``{# slot NAME: where it is; context: a, b #}`` right before a plugin

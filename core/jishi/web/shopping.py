@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from jishi.accounts.models import Address
@@ -242,7 +242,8 @@ def pay_start(number: str):
 
     payment = _own_payment(number)
     channel = service.channel_for(request.user_agent.string)
-    payer = Payer(user=current_user, client_ip=request.remote_addr or "")
+    openid = current_app.extensions["jishi"].hook.payer_openid(user=current_user, channel=channel)
+    payer = Payer(user=current_user, client_ip=request.remote_addr or "", openid=openid)
     try:
         start = service.start(payment, request.form.get("method", ""), channel, payer)
     except service.PaymentError as exc:

@@ -88,6 +88,28 @@ def login_providers():
 
 
 @hookimpl
+def payer_openid(user, channel):
+    """The buyer's openid under the mini-program, for WeChat Pay's
+    mini-program payments (the identity its sign-in bound)."""
+    if channel != "mini_program" or user is None or getattr(user, "id", None) is None:
+        return None
+    from jishi import settings
+    from jishi.db import db
+    from sqlalchemy import select
+
+    from jishi_wechat_login.models import WeChatIdentity
+
+    appid = (settings.get("wechat_login.mp_appid") or "").strip()
+    if not appid:
+        return None
+    return db.session.execute(
+        select(WeChatIdentity.openid).where(
+            WeChatIdentity.user_id == user.id, WeChatIdentity.app_kind == "mp", WeChatIdentity.appid == appid
+        )
+    ).scalar()
+
+
+@hookimpl
 def template_slot(slot, context):
     if slot != "account_links":
         return None

@@ -250,3 +250,26 @@ def test_unionid_of_an_account_bound_to_another_openid_is_refused(client, wx):
     resp = _login(client, wx, WeChatUser("o_second", unionid="u_same"))
     assert resp.status_code == 409 and resp.get_json()["code"] == "account_bound"
     assert [i.openid for i in service.identities(user)] == ["o_first"]
+
+
+def test_payer_openid_is_the_mini_program_identity(app, factory):
+    """Issue 14: WeChat Pay's mini-program payments take the buyer's openid
+    from the identity the mini-program sign-in bound (not the website
+    app's, not another buyer's)."""
+    from jishi import settings
+    from jishi_wechat_login.models import WeChatIdentity
+
+    settings.set_many({"wechat_login.mp_appid": "wxmp", "wechat_login.web_appid": "wxweb"})
+    buyer, other = factory.user(), factory.user()
+    db.session.add_all(
+        [
+            WeChatIdentity(user_id=buyer.id, appid="wxmp", app_kind="mp", openid="o-mp"),
+            WeChatIdentity(user_id=buyer.id, appid="wxweb", app_kind="web", openid="o-web"),
+            WeChatIdentity(user_id=other.id, appid="wxmp", app_kind="mp", openid="o-other"),
+        ]
+    )
+    db.session.commit()
+    hook = app.extensions["jishi"].hook
+    assert hook.payer_openid(user=buyer, channel="mini_program") == "o-mp"
+    assert hook.payer_openid(user=buyer, channel="h5") is None
+    assert hook.payer_openid(user=factory.user(), channel="mini_program") is None
