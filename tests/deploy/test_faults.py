@@ -254,12 +254,22 @@ def _flash_burst(topo, tag: str, buyers: int, units: int, fault, fault_name: str
     client = RoundRobinClient(topo.urls, timeout=10.0)
     results: list[dict] = [{} for _ in range(buyers)]
 
+    finished = [0]
+
     def one(i: int) -> None:
         results[i] = kit.flash_buy(client, shop, shop.buyers[i], f"fs-{tag}-{i}")
+        finished[0] += 1
+
+    def progress(share: float) -> bool:
+        """Wait until ``share`` of the buyers had their answer (False: the burst ended first)."""
+        while finished[0] < buyers * share:
+            if stop.wait(0.01):
+                return False
+        return True
 
     stop = threading.Event()
     injected: list[str] = []
-    injector = threading.Thread(target=fault, args=(stop, injected), daemon=True)
+    injector = threading.Thread(target=fault, args=(stop, injected, progress), daemon=True)
     injector.start()
     started = time.monotonic()
     kit.run_threads(8, one, buyers)
@@ -278,11 +288,25 @@ def _flash_burst(topo, tag: str, buyers: int, units: int, fault, fault_name: str
     engine = create_engine(topo.db_url)
     with engine.connect() as conn:
         sold = conn.execute(text("SELECT sold FROM flashsale_skus WHERE id = :i"), {"i": shop.flash_sku_id}).scalar()
+        holders = {
+            row[0]
+            for row in conn.execute(
+                text(
+                    "SELECT DISTINCT r.user_id FROM flashsale_reservations r "
+                    "WHERE r.flash_sku_id = :i AND r.quantity > r.released"
+                ),
+                {"i": shop.flash_sku_id},
+            )
+        }
     engine.dispose()
     if sold > units:
         checks.append(f"{sold} sold of {units}")
     if placed != sold:
         checks.append(f"clients hold {placed} placed purchases, the sale sold {sold}")
+    told = {r["user_id"]: r.get("status") for r in results}
+    misled = sorted(f"{told[u]}" for u in holders if told.get(u) not in (201, 202))
+    if misled:
+        checks.append(f"{len(misled)} buyers hold an order their purchase was answered {', '.join(misled)} for")
     if topo.alive()["consumers"] != 1:
         checks.append("the flash-sale consumer exited")
     return kit.Row(
@@ -296,40 +320,65 @@ def _flash_burst(topo, tag: str, buyers: int, units: int, fault, fault_name: str
     )
 
 
+def _queued_tickets(topo) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(topo.db_url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(text("SELECT count(*) FROM flashsale_tickets WHERE status = 'queued'")).scalar() or 0
+            )
+    finally:
+        engine.dispose()
+
+
 @needs_durable_tickets
 def test_redis_paused_past_the_client_timeout_during_a_flash_burst(topo):
     """Issue 15.1/15.2 fault: SIGSTOP the Redis server for 4 s (past the
-    flash sale's 1 s Redis timeout) during a flash burst, then SIGCONT.
+    flash sale's 1 s Redis timeout) once a quarter of a flash burst's buyers
+    had their answer, then SIGCONT.
     Every buyer (one key each) holds at most one order, sold <= units and
     equals the reservations, every 202 ticket ends placed or failed, the
     consumer is still running, the clients saw 503s (JSON), no hang."""
 
-    def pause(stop: threading.Event, injected: list[str]) -> None:
-        if stop.wait(0.4):
+    def pause(stop: threading.Event, injected: list[str], progress) -> None:
+        if not progress(0.25):
             return
         with topo.redis.paused():
             time.sleep(4)
-        injected.append("Redis SIGSTOP 4 s, then SIGCONT")
+        injected.append("Redis SIGSTOP 4 s after a quarter of the buyers, then SIGCONT")
 
-    row = _flash_burst(topo, "201", 60, 40, pause, kit.EXPECTED_ROWS[2])
+    row = _flash_burst(topo, "201", 120, 60, pause, kit.EXPECTED_ROWS[2])
     _record(row)
     assert not row.checks, row.checks
 
 
 @needs_durable_tickets
 def test_redis_restarted_empty_during_a_flash_burst(topo):
-    """Issue 15.3 fault: kill -9 the Redis server mid-burst and start it
-    again empty (no persistence). Every 202 ticket is placed or visibly
+    """Issue 15.3 fault: with the consumer held back (SIGSTOP, so accepted
+    purchases wait in Redis's queue), kill -9 the Redis server once 40% of
+    the buyers had their answer and start it again empty (no persistence);
+    the consumer resumes and the burst goes on. Every 202 ticket is placed or visibly
     failed from the database; the consumer reconnects; counters are rebuilt
     from the database (never more sold than units)."""
 
-    def restart(stop: threading.Event, injected: list[str]) -> None:
-        if stop.wait(0.5):
-            return
-        topo.redis.restart_empty()
-        injected.append("Redis SIGKILL + restarted empty")
+    def restart(stop: threading.Event, injected: list[str], progress) -> None:
+        consumer = topo.flash[0]
+        os.killpg(consumer.pid, signal.SIGSTOP)  # the consumer falls behind: accepted purchases wait in Redis
+        try:
+            if not progress(0.4):
+                return
+            queued = _queued_tickets(topo)
+            topo.redis.restart_empty()
+        finally:
+            os.killpg(consumer.pid, signal.SIGCONT)
+        injected.append(
+            f"consumer held (SIGSTOP) while {queued} accepted purchases queued, Redis SIGKILL + restarted empty, "
+            "consumer resumed"
+        )
 
-    row = _flash_burst(topo, "301", 60, 40, restart, kit.EXPECTED_ROWS[3])
+    row = _flash_burst(topo, "301", 120, 60, restart, kit.EXPECTED_ROWS[3])
     _record(row)
     assert not row.checks, row.checks
 
