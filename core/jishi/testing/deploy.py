@@ -30,6 +30,7 @@ __all__ = [
     "jishi_env",
     "jishi_executable",
     "kill_group",
+    "process_age",
     "run_jishi",
     "scratch_database",
     "start_gunicorn",
@@ -132,8 +133,14 @@ def start_gunicorn(
 ) -> subprocess.Popen:
     """``gunicorn APP`` (sync workers) on 127.0.0.1:``port`` in a process
     group of its own (:func:`kill_group` ends the master and its workers)."""
+    import gunicorn.config
+
+    extra = []
+    if any(setting.name == "control_socket_disable" for setting in gunicorn.config.KNOWN_SETTINGS):
+        extra = ["--no-control-socket"]  # gunicorn >= 25: one shared ~/.gunicorn/gunicorn.ctl for every master
     argv = [
         str(Path(sys.executable).with_name("gunicorn")),
+        *extra,
         app,
         "--bind",
         f"127.0.0.1:{port}",
@@ -182,6 +189,18 @@ def children(pid: int) -> list[int]:
         if len(fields) > 2 and fields[1] == str(pid) and fields[0] != "Z":
             out.append(int(entry))
     return sorted(out)
+
+
+def process_age(pid: int) -> float:
+    """Seconds since process ``pid`` started (from /proc; 0.0 when gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().decode(errors="replace").rsplit(")", 1)[-1].split()
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime = float(handle.read().split()[0])
+    except (OSError, ValueError):
+        return 0.0
+    return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
 
 
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -287,11 +306,14 @@ class Topology:
     def web_worker_pids(self, instance: int) -> list[int]:
         return children(self.webs[instance].pid)
 
-    def kill_web_worker(self, instance: int) -> int | None:
+    def kill_web_worker(self, instance: int, min_age: float = 0.0) -> int | None:
         """SIGKILL one gunicorn worker of ``instance`` (its master forks a
-        new one); the pid killed, or None when it has none right now."""
+        new one); the pid killed, or None when it has none right now or,
+        with ``min_age``, while any of its workers is younger than that
+        many seconds (a replacement still loading the app: killing again
+        would leave the instance without a worker, a different fault)."""
         pids = self.web_worker_pids(instance)
-        if not pids:
+        if not pids or (min_age and min(process_age(p) for p in pids) < min_age):
             return None
         pid = pids[0]
         with contextlib.suppress(ProcessLookupError):
