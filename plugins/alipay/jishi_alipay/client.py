@@ -58,9 +58,7 @@ class Answer:
         return self.signed and self.sub_code in sub_codes
 
 
-def params_for(
-    cfg: AlipayConfig, method: str, biz: dict[str, Any], **extra: str | None
-) -> dict[str, str]:
+def params_for(cfg: AlipayConfig, method: str, biz: dict[str, Any], **extra: str | None) -> dict[str, str]:
     """The signed parameters of a request (common ones, ``biz_content``,
     ``extra`` such as ``notify_url`` / ``return_url``)."""
     params: dict[str, str] = {
@@ -94,7 +92,7 @@ def call(cfg: AlipayConfig, method: str, biz: dict[str, Any], **extra: str | Non
         method="POST",
     )
     try:
-        with urllib.request.urlopen(req, timeout=cfg.timeout) as resp:  # noqa: S310 - the configured gateway URL
+        with urllib.request.urlopen(req, timeout=cfg.timeout) as resp:
             raw = resp.read().decode("utf-8")
     except urllib.error.HTTPError as exc:
         return Answer(False, code="http", message=f"Alipay answered HTTP {exc.code}", retryable=True)
@@ -118,9 +116,7 @@ def read_answer(cfg: AlipayConfig, method: str, raw: str) -> Answer:
     signed = isinstance(sign, str) and text is not None and wire.rsa2_verify(cfg.public_key, text, sign)
     code = str(body.get("code", ""))
     sub_code = str(body.get("sub_code", ""))
-    message = " ".join(str(body.get(k, "")) for k in ("sub_code", "sub_msg") if body.get(k)) or str(
-        body.get("msg", "")
-    )
+    message = " ".join(str(body.get(k, "")) for k in ("sub_code", "sub_msg") if body.get(k)) or str(body.get("msg", ""))
     if code == "10000":
         if not signed:
             log.warning("alipay %s: a success whose signature does not check out", method)

@@ -27,8 +27,8 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app
-
 from jishi import settings
+
 from jishi_alipay import wire
 
 PRODUCTION_URL = "https://openapi.alipay.com/gateway.do"

@@ -31,7 +31,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -82,7 +82,7 @@ class Trade:
     return_url: str = ""
     buyer_id: str = ""
     status: str = "WAIT_BUYER_PAY"
-    created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
     expires: datetime | None = None
     paid_at: datetime | None = None
     refunded: int = 0
@@ -164,10 +164,10 @@ class FakeAlipay:
             trade = self.trades[out_trade_no]
             if trade.status != "WAIT_BUYER_PAY":
                 raise ValueError(f"trade {out_trade_no} is {trade.status}")
-            if trade.expires is not None and datetime.now(timezone.utc) > trade.expires:
+            if trade.expires is not None and datetime.now(UTC) > trade.expires:
                 raise ValueError(f"trade {out_trade_no} expired")
             trade.status = "TRADE_SUCCESS"
-            trade.paid_at = datetime.now(timezone.utc)
+            trade.paid_at = datetime.now(UTC)
             trade.buyer_id = trade.buyer_id or buyer_id
             params = self.payment_notification(trade)
             self._queue(trade.notify_url, params)
@@ -192,7 +192,7 @@ class FakeAlipay:
         return wire.sign_notification(self.key, params)
 
     def payment_notification(self, trade: Trade, **changes: str) -> dict[str, str]:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         params = {
             "notify_time": wire.now_text(now),
             "notify_type": "trade_status_sync",
@@ -249,7 +249,7 @@ class FakeAlipay:
                     data=urllib.parse.urlencode(item.params).encode(),
                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
                 )
-                with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - the merchant's notify URL
+                with urllib.request.urlopen(req, timeout=10) as resp:
                     answer = resp.read().decode("utf-8", "replace").strip()
             except OSError as exc:
                 answer = f"error: {exc}"
@@ -301,24 +301,30 @@ class FakeAlipay:
         return Response(json.dumps({name: body}, ensure_ascii=False), content_type="text/html;charset=utf-8")
 
     def _gateway(self, request: Request) -> Response:
-        params = {k: v for k, v in request.values.items()}
+        params = dict(request.values.items())
         method = params.get("method", "")
         page = method in PAGE_METHODS
         if method not in SIGNED_METHODS and not page:
             return self._error(method, "40001", "isv.invalid-method", "不存在的方法名")
         if params.get("app_id") != self.app_id:
-            return self._page_error("isv.invalid-app-id") if page else self._error(
-                method, "40002", "isv.invalid-app-id", "无效的AppID参数"
+            return (
+                self._page_error("isv.invalid-app-id")
+                if page
+                else self._error(method, "40002", "isv.invalid-app-id", "无效的AppID参数")
             )
         if params.get("sign_type") != "RSA2" or not wire.verify_request(self.app_public_key, params):
-            return self._page_error("isv.invalid-signature") if page else self._error(
-                method, "40002", "isv.invalid-signature", "验签出错"
+            return (
+                self._page_error("isv.invalid-signature")
+                if page
+                else self._error(method, "40002", "isv.invalid-signature", "验签出错")
             )
         sent = wire.parse_time(params.get("timestamp"))
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         if sent is None or abs((now - sent).total_seconds()) > 15 * 60:
-            return self._page_error("isv.invalid-timestamp") if page else self._error(
-                method, "40002", "isv.invalid-timestamp", "非法的时间戳参数"
+            return (
+                self._page_error("isv.invalid-timestamp")
+                if page
+                else self._error(method, "40002", "isv.invalid-timestamp", "非法的时间戳参数")
             )
         if params.get("charset", "utf-8").lower() != "utf-8" or params.get("version") != "1.0":
             return self._error(method, "40002", "isv.invalid-parameter", "charset/version")
@@ -361,7 +367,7 @@ class FakeAlipay:
             parsed = wire.parse_time(str(biz["time_expire"]))
             if parsed is None:
                 raise Refusal("40004", "ACQ.INVALID_PARAMETER", "time_expire")
-            expires = parsed.replace(tzinfo=timezone.utc)
+            expires = parsed.replace(tzinfo=UTC)
         trade = Trade(
             trade_no=datetime.now().strftime("%Y%m%d") + "22001" + str(secrets.randbelow(10**16)).zfill(16),
             out_trade_no=number,
@@ -439,13 +445,13 @@ class FakeAlipay:
             if not royalty:
                 raise Refusal("40004", "ACQ.INVALID_PARAMETER", "refund_amount must be positive")
             self._return_royalty(trade, royalty)
-            trade.refunds[number] = {"amount": 0, "status": "REFUND_SUCCESS", "at": datetime.now(timezone.utc)}
+            trade.refunds[number] = {"amount": 0, "status": "REFUND_SUCCESS", "at": datetime.now(UTC)}
             return self._refund_body(trade, "N")
         if trade.status == "TRADE_CLOSED" or trade.refunded + amount > trade.total:
             raise Refusal("40004", "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
         if royalty:
             self._return_royalty(trade, royalty)
-        refund = {"amount": amount, "status": "PROCESSING", "at": datetime.now(timezone.utc)}
+        refund = {"amount": amount, "status": "PROCESSING", "at": datetime.now(UTC)}
         trade.refunds[number] = refund
         if self.refund_mode == "async":
             return self._refund_body(trade, "N")
@@ -454,7 +460,7 @@ class FakeAlipay:
 
     def _refund_done(self, trade: Trade, number: str, refund: dict[str, Any]) -> None:
         refund["status"] = "REFUND_SUCCESS"
-        refund["at"] = datetime.now(timezone.utc)
+        refund["at"] = datetime.now(UTC)
         trade.refunded += refund["amount"]
         if trade.refunded >= trade.total:
             trade.status = "TRADE_CLOSED"
@@ -617,4 +623,4 @@ class FakeAlipay:
 
 def expire(trade: Trade, minutes_ago: int = 1) -> None:
     """Make a trade's cashier time run out (tests)."""
-    trade.expires = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+    trade.expires = datetime.now(UTC) - timedelta(minutes=minutes_ago)

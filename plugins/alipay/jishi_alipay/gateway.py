@@ -20,11 +20,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-
 from jishi import settings
 from jishi.gateways import (
     GatewayNotification,
@@ -43,6 +42,7 @@ from jishi.gateways import (
 )
 from jishi.i18n import gettext as _
 from jishi.i18n import lazy_gettext as _l
+
 from jishi_alipay import client, config, wire
 from jishi_alipay.client import Answer
 
@@ -82,13 +82,13 @@ class AlipayGateway(PaymentGateway):
 
     # -- what the kernel reads ---------------------------------------------------
 
-    @property  # type: ignore[override]
-    def test_mode(self) -> bool:
+    @property
+    def test_mode(self) -> bool:  # type: ignore[override]
         """Pointed at Alipay's sandbox or a local fake (buyers see 测试模式)."""
         return config.gateway_url() != config.PRODUCTION_URL
 
-    @property  # type: ignore[override]
-    def profit_sharing(self) -> bool:
+    @property
+    def profit_sharing(self) -> bool:  # type: ignore[override]
         cfg = config.current()
         return bool(cfg and cfg.profit_sharing)
 
@@ -109,7 +109,7 @@ class AlipayGateway(PaymentGateway):
             "total_amount": fen_to_amount(payment.amount),
             "subject": _subject(payment),
             # a cashier page left open takes no money after this
-            "time_expire": wire.now_text(datetime.now(timezone.utc) + timedelta(minutes=expire_minutes)),
+            "time_expire": wire.now_text(datetime.now(UTC) + timedelta(minutes=expire_minutes)),
         }
         if cfg.profit_sharing:  # kept frozen for 分账 until settled or finished
             biz["extend_params"] = {"royalty_freeze": "true"}
@@ -194,7 +194,7 @@ class AlipayGateway(PaymentGateway):
         sent = wire.parse_time(p.get("notify_time"))
         if sent is None:
             raise NotificationRefused("missing or malformed notify_time", "notify_time")
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         max_age = timedelta(hours=int(current_app.config.get("JISHI_ALIPAY_NOTIFY_MAX_AGE_HOURS", 48)))
         if sent < now - max_age or sent > now + timedelta(minutes=10):
             raise NotificationRefused("notification outside the time window", "notify_time")

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-
 from jishi import settings
 from jishi.access import ADMIN_ONLY, guard_platform, requires
 from jishi.db import db
 from jishi.i18n import gettext as _
+
 from jishi_alipay import config, wire
 
 admin = Blueprint("alipay_admin", __name__, url_prefix="/console/alipay")

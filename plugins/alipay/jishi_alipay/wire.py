@@ -21,7 +21,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -177,9 +177,9 @@ def signed_response(key: rsa.RSAPrivateKey, method: str, body: Mapping[str, obje
 
 def now_text(now: datetime | None = None) -> str:
     """``YYYY-MM-DD HH:MM:SS`` in Beijing time (the ``timestamp`` parameter)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     return now.astimezone(SHANGHAI).strftime(TIME_FORMAT)
 
 
@@ -189,4 +189,4 @@ def parse_time(text: str | None) -> datetime | None:
         local = datetime.strptime((text or "").strip().split(".")[0], TIME_FORMAT).replace(tzinfo=SHANGHAI)
     except ValueError:
         return None
-    return local.astimezone(timezone.utc).replace(tzinfo=None)
+    return local.astimezone(UTC).replace(tzinfo=None)

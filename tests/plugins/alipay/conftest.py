@@ -6,7 +6,6 @@ settings pointed at it (``alipay``). ``ap`` is :mod:`.helpers`."""
 from __future__ import annotations
 
 import pytest
-
 from jishi_alipay import wire
 from jishi_alipay.fake import FakeAlipay
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import g
-
 from jishi import settings
 from jishi.db import commit, db
 from jishi.orders.models import PaymentOrder
 from jishi.testing import flows
-
 from jishi_alipay import config
 
 APP_ID = "2021000000000001"

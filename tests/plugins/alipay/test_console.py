@@ -6,11 +6,9 @@ saved."""
 from __future__ import annotations
 
 import pytest
-
 from jishi import settings
 from jishi.testing import authz, principals
 from jishi.testing.authz import Row
-
 from jishi_alipay import config, wire
 
 ROWS = [
@@ -26,7 +24,11 @@ def test_matrix(client, api, factory, row):
     Alipay page; buyers and merchants' staff are refused."""
     who = principals.standard(factory, multistore=True)
     authz.assert_row(
-        row, authz.World(who.users, {}), client=client, api=api, principals=principals.STANDARD,
+        row,
+        authz.World(who.users, {}),
+        client=client,
+        api=api,
+        principals=principals.STANDARD,
         allowed=authz.standard_access,
     )
 

@@ -9,7 +9,6 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from jishi.gateways import Payer, PaymentError, ProfitShareRequest, RefundRequest, gateway, trade_number
 from jishi_alipay import config, wire
 

@@ -13,7 +13,6 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
-
 from jishi.db import db, utcnow
 from jishi.payments import service as payments
 from jishi.payments.models import PaymentRefund

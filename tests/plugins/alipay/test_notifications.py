@@ -8,11 +8,10 @@ route (``POST /payments/notify/alipay``, form data)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
-
 from jishi.db import db
 from jishi.payments.models import PaymentEvent
 from jishi_alipay import wire
+from sqlalchemy import func, select
 
 
 def _charges(payment_id: int) -> int:

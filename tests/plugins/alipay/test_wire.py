@@ -9,9 +9,9 @@ object text is asserted there (``getSignStr``)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
-
 from jishi_alipay import wire
 
 # Alipay's public key of the app that received the notification below
@@ -145,9 +145,9 @@ def test_signed_response_verifies_over_its_text():
 
 def test_times_are_beijing_time():
     """Issue 14 (alipay): timestamps go out in Asia/Shanghai; times read back as naive UTC."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    assert wire.now_text(datetime(2026, 1, 1, 16, 30, tzinfo=timezone.utc)) == "2026-01-02 00:30:00"
+    assert wire.now_text(datetime(2026, 1, 1, 16, 30, tzinfo=UTC)) == "2026-01-02 00:30:00"
     assert wire.parse_time("2026-01-02 00:30:00") == datetime(2026, 1, 1, 16, 30)
     assert wire.parse_time("2015-04-28 15:45:57.320") == datetime(2015, 4, 28, 7, 45, 57)
     assert wire.parse_time("yesterday") is None
