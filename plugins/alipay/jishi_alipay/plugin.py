@@ -1,7 +1,8 @@
 """The Alipay plugin object (entry point ``alipay``).
 
 Hooks: ``payment_gateways`` (:class:`jishi_alipay.gateway.AlipayGateway`),
-``blueprints`` (the platform console's Alipay page), ``console_menu_items``.
+``blueprints`` (the platform console's Alipay page), ``console_menu_items``,
+``app_ready`` (the demo's fake Alipay, :mod:`jishi_alipay.demo`).
 """
 
 from __future__ import annotations
@@ -39,3 +40,12 @@ def console_menu_items(console, principal):
             group="settings",
         )
     ]
+
+
+@hookimpl
+def app_ready(app):
+    """The demo (or ``JISHI_ALIPAY_FAKE``): a local fake Alipay, test mode."""
+    from jishi_alipay import demo
+
+    if demo.wanted(app):
+        demo.point_at_fake(app)

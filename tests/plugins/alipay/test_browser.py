@@ -14,14 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
-
 from jishi.db import db
 from jishi.models import Order
 from jishi.testing import factories, make_app, reset_database
 from jishi.testing.browser import sign_in, submit
 from jishi_alipay import wire
 from jishi_alipay.fake import FakeAlipay
+from werkzeug.serving import make_server
 
 from . import helpers
 
