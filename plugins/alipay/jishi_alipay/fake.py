@@ -223,13 +223,14 @@ class FakeAlipay:
 
     def refund_notification(self, trade: Trade, number: str) -> dict[str, str]:
         r = trade.refunds[number]
-        return self.payment_notification(
-            trade,
-            out_biz_no=number,
-            refund_fee=fen(trade.refunded),
-            gmt_refund=wire.now_text(r["at"]) + ".000",
-            gmt_close=wire.now_text(r["at"]) if trade.status == "TRADE_CLOSED" else "",
-        )
+        changes = {
+            "out_biz_no": number,
+            "refund_fee": fen(trade.refunded),
+            "gmt_refund": wire.now_text(r["at"]) + ".000",
+        }
+        if trade.status == "TRADE_CLOSED":
+            changes["gmt_close"] = wire.now_text(r["at"])
+        return self.payment_notification(trade, **changes)
 
     def _queue(self, url: str, params: dict[str, str]) -> None:
         if not url:

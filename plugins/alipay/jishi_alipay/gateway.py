@@ -224,7 +224,7 @@ class AlipayGateway(PaymentGateway):
             raw=p,
         )
 
-    def _refund_notification(self, cfg: config.AlipayConfig, p: dict[str, str]) -> GatewayNotification:
+    def _refund_notification(self, cfg: config.AlipayConfig, p: dict[str, str]) -> GatewayNotification | None:
         """A refund's notification (``out_biz_no`` = our ``out_request_no``)
         carries the trade's *total* refunded (``refund_fee``), not this
         refund's amount: the refund itself is asked for
@@ -237,6 +237,8 @@ class AlipayGateway(PaymentGateway):
         result = self._query_refund(cfg, p["out_trade_no"], p["out_biz_no"], p["trade_no"])
         if result.status == "failed" and result.retryable:
             raise NotificationRefused(f"the refund is not confirmed yet: {result.message}", "out_biz_no")
+        if result.status == "succeeded" and result.amount == 0:
+            return None  # a royalty return (profit_return): nothing of the buyer's moved
         return GatewayNotification(
             kind="refund",
             reference=p["notify_id"],

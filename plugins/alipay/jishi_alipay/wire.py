@@ -5,8 +5,8 @@ signed response object, timestamps in Asia/Shanghai.
 - A **request** is signed over its parameters except ``sign``, sorted by
   name, ``key=value`` joined with ``&``, empty values left out (``sign_type``
   is signed).
-- A **notification** is verified the same way except that ``sign_type`` is
-  left out too.
+- A **notification** is verified over every parameter it carries (empty
+  ones too) except ``sign`` and ``sign_type``.
 - A **response** ``{"<method>_response": {...}, "sign": "..."}`` is signed
   over the raw JSON text of the response object exactly as it was sent
   (not a re-serialisation: spaces and ``\\/`` escapes count).
@@ -94,11 +94,18 @@ def new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def sign_content(params: Mapping[str, object], exclude: tuple[str, ...] = ("sign",)) -> str:
+def sign_content(
+    params: Mapping[str, object], exclude: tuple[str, ...] = ("sign",), *, keep_empty: bool = False
+) -> str:
     """The string to sign: sorted ``key=value`` pairs joined with ``&``,
-    ``exclude``d names and empty values left out; values as sent (not
-    URL-encoded)."""
-    return "&".join(f"{k}={params[k]}" for k in sorted(params) if k not in exclude and params[k] not in (None, ""))
+    ``exclude``d names left out; values as sent (not URL-encoded). A
+    request leaves empty values out; a notification is checked with them
+    (``keep_empty``: Alipay's SDKs verify every parameter it sent)."""
+    return "&".join(
+        f"{k}={'' if params[k] is None else params[k]}"
+        for k in sorted(params)
+        if k not in exclude and (keep_empty or params[k] not in (None, ""))
+    )
 
 
 def rsa2_sign(key: rsa.RSAPrivateKey, content: str) -> str:
@@ -133,13 +140,14 @@ def verify_request(key: rsa.RSAPublicKey, params: Mapping[str, str]) -> bool:
 def verify_notification(key: rsa.RSAPublicKey, params: Mapping[str, str]) -> bool:
     """A notification's signature: over every parameter but ``sign`` and
     ``sign_type``."""
-    return rsa2_verify(key, sign_content(params, ("sign", "sign_type")), str(params.get("sign", "")))
+    content = sign_content(params, ("sign", "sign_type"), keep_empty=True)
+    return rsa2_verify(key, content, str(params.get("sign", "")))
 
 
 def sign_notification(key: rsa.RSAPrivateKey, params: dict[str, str]) -> dict[str, str]:
-    out = {k: v for k, v in params.items() if v not in (None, "") and k not in ("sign",)}
+    out = {k: "" if v is None else v for k, v in params.items() if k != "sign"}
     out["sign_type"] = "RSA2"
-    out["sign"] = rsa2_sign(key, sign_content(out, ("sign", "sign_type")))
+    out["sign"] = rsa2_sign(key, sign_content(out, ("sign", "sign_type"), keep_empty=True))
     return out
 
 

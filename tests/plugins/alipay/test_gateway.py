@@ -265,6 +265,8 @@ def test_profit_sharing(app, factory, alipay, app_key_pem, ap):
     back = ProfitShareRequest("R1", payment.number, trade.trade_no, 1000, receiver, "refund", share_number="S1")
     assert gw.profit_return(back).status == "succeeded"
     assert trade.settles["S1"]["returned"] == 1000 and trade.refunded == 0
+    # its notification, should Alipay send one, changes nothing of the payment's
+    assert gw.notification_from(alipay.refund_notification(trade, "R1")) is None
     over = ProfitShareRequest("R2", payment.number, trade.trade_no, 9000, receiver, "refund", share_number="S1")
     refused = gw.profit_return(over)
     assert refused.status == "failed" and "debt" in refused.message

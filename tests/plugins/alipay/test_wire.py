@@ -85,6 +85,18 @@ def test_real_notification_tampered_fails(change):
     assert not wire.verify_notification(key, {**REAL_NOTIFICATION, **change})
 
 
+def test_notification_empty_values_are_signed():
+    """Issue 14 (alipay): a notification is checked over every parameter it
+    carries, empty ones too (as Alipay's SDKs do); a request drops them."""
+    key = wire.new_key()
+    params = {"a": "1", "passback_params": "", "b": "2"}
+    signed = wire.sign_notification(key, params)
+    assert wire.sign_content(signed, ("sign", "sign_type"), keep_empty=True) == "a=1&b=2&passback_params="
+    assert wire.verify_notification(key.public_key(), signed)
+    assert not wire.verify_notification(key.public_key(), {k: v for k, v in signed.items() if k != "passback_params"})
+    assert wire.sign_content(params) == "a=1&b=2"
+
+
 def test_response_object_text_is_the_raw_text():
     """Issue 14 (alipay, official vector): the signed text of a response is
     the raw object text as sent (escaped slashes, spaces, a "sign" inside
