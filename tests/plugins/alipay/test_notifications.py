@@ -145,3 +145,16 @@ def test_not_configured_refuses(client, started, alipay, app_key_pem, ap):
     ap.configure(alipay, app_key_pem, **{config.ENABLED: False})
     assert ap.notify(client, params).get_data(as_text=True) == "fail"
     _unchanged(ap, payment)
+
+
+def test_refund_notification_for_an_unknown_refund(client, alipay, started, ap):
+    """Issue 14 (alipay): a genuine refund notification naming a refund we
+    never asked for (out_biz_no unknown to Alipay's refund query) is
+    answered fail; nothing changes."""
+    payment, params = started
+    ap.notify(client, params)
+    fake_refund = _resign(alipay, params, out_biz_no="T-NOT-OURS", refund_fee="1.00", gmt_refund="2026-01-01 00:00:00")
+    assert ap.notify(client, fake_refund).get_data(as_text=True) == "fail"
+    from jishi.payments import service as payments
+
+    assert payments.balance(payment.id)["refunded"] == 0
