@@ -105,11 +105,13 @@ def read_answer(cfg: AlipayConfig, method: str, raw: str) -> Answer:
     """Verify and decode the text of an answer to ``method``."""
     name = method.replace(".", "_") + "_response"
     text = wire.response_object_text(raw, name) or wire.response_object_text(raw, "error_response")
+    whole: Any = None
+    body: Any = None
     try:
         whole = json.loads(raw)
         body = json.loads(text) if text is not None else None
     except ValueError:
-        body = None
+        pass
     if not isinstance(body, dict) or not isinstance(whole, dict):
         return Answer(False, code="format", message="Alipay's answer is not a response object", retryable=True)
     sign = whole.get("sign")

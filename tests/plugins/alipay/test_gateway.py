@@ -273,3 +273,23 @@ def test_profit_sharing(app, factory, alipay, app_key_pem, ap):
     payment.gateway_trade_no = trade.trade_no
     assert gw.finish_sharing(payment, "F1").status == "succeeded"
     assert not trade.frozen
+
+
+def test_unreadable_answers_are_retryable(app, factory, alipay, app_key_pem, ap):
+    """Issue 14 (alipay): an answer that is not Alipay's JSON (a proxy's HTML
+    page, a 404) is a retryable failure, never a crash."""
+    from jishi_alipay import client
+
+    cfg = config.current()
+    assert cfg is not None
+    for raw in (
+        "<html>502 Bad Gateway</html>",
+        '{"other_response":{"code":"10000"}}',
+        '{"alipay_trade_query_response":[]}',
+    ):
+        answer = client.read_answer(cfg, "alipay.trade.query", raw)
+        assert not answer.ok and answer.retryable
+    ap.configure(alipay, app_key_pem, **{config.GATEWAY_URL: alipay.url + "/nothing-here"})
+    _, payment = ap.place(factory)
+    result = _gw().query(payment)
+    assert result.status == "failed" and result.retryable
