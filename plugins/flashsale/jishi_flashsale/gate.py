@@ -16,6 +16,8 @@ units.
    UPDATE in the database stays the source of truth. When the database
    refuses or fails, the unit is given back to Redis; the periodic
    ``flashsale_reconcile`` job resets the counters from the database.
+   Counters Redis lost are rebuilt from the database (:func:`seed`),
+   counting the units of durable tickets still queued (:func:`counts`).
 """
 
 from __future__ import annotations

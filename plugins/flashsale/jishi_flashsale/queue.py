@@ -203,7 +203,7 @@ def record(job: dict):
     from jishi_flashsale.models import Ticket
 
     now = utcnow()
-    db.session.execute(
+    inserted = db.session.execute(
         conflict_insert(Ticket)
         .values(
             ticket=job["ticket"],
@@ -220,7 +220,16 @@ def record(job: dict):
             updated_at=now,
         )
         .on_conflict_do_nothing()
-    )
+        .returning(Ticket)
+    ).scalar_one_or_none()
+    if inserted is not None:  # the common case: written now, nothing more to read
+        session = db.session()
+        old, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            commit()
+        finally:
+            session.expire_on_commit = old
+        return inserted, True
     commit()
     row = db.session.execute(select(Ticket).where(Ticket.ticket == job["ticket"])).scalar_one_or_none()
     if row is not None:
@@ -532,6 +541,10 @@ def work(
     failures = 0
     next_recovery = time.monotonic() + recover_every
     recovering = True  # at start: what a stopped consumer, or a lost Redis, left
+    try:
+        beat()  # the first beat finds no heartbeat of ours: not a lost Redis
+    except redis_errors():
+        pass  # Redis away already: the loop below waits for it
     while (max_jobs is None or done < max_jobs) and not (stop is not None and stop.is_set()):
         try:
             if recovering or time.monotonic() >= next_recovery:
