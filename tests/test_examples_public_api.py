@@ -64,6 +64,7 @@ PUBLIC_API = (
     "jishi.testing.flows",
     "jishi.testing.authz",
     "jishi.testing.i18n",
+    "jishi.testing.faults",
     "jishi.testing.browser",
     "jishi.testing.deploy",
 )
