@@ -35,6 +35,8 @@ class JishiLimiter(Limiter):
 
     def init_app(self, app) -> None:
         super().init_app(app)
+        # A new storage for this app: not "dead" because an earlier app's was.
+        self._storage_dead = False
         # Its after_request (headers, conditional deductions) and teardown
         # (context reset) only act on the per-request limiter context; skip
         # them for a request that never made one (no limit was checked).

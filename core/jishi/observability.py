@@ -54,11 +54,12 @@ def current_user_id() -> int | None:
         return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
     from flask.globals import request_ctx
 
-    session = getattr(request_ctx._get_current_object(), "session", None)
+    ctx = vars(request_ctx._get_current_object())
+    session = ctx.get("_session", ctx.get("session"))  # not the property: it marks the session accessed
     raw = dict.get(session, "_user_id") if isinstance(session, dict) else None
-    try:
-        return int(raw) if raw is not None else None
-    except (TypeError, ValueError):
+    try:  # "<id>:<session token>" (jishi.accounts), or a bare id
+        return int(str(raw).split(":", 1)[0]) if raw is not None else None
+    except ValueError:
         return None
 
 
