@@ -175,3 +175,25 @@ def test_metrics_endpoint_is_loopback_only_without_a_token(app, client):
 def test_metrics_can_be_turned_off(client):
     """Issue 15 metrics: JISHI_METRICS=false: no /metrics route."""
     assert client.get("/metrics").status_code == 404
+
+
+def test_worker_counts_job_runs(app):
+    """Issue 15 metrics: each periodic job run the worker makes is counted
+    by job and result, with its duration."""
+    from types import SimpleNamespace
+
+    from jishi.cli.worker import run_once
+    from prometheus_client import REGISTRY
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    def broken():
+        raise RuntimeError("boom")
+
+    before_ok = value("jishi_job_runs_total", job="probe_ok", result="ok")
+    before_err = value("jishi_job_runs_total", job="probe_broken", result="error")
+    run_once(app, {"probe_ok": SimpleNamespace(func=lambda: "done"), "probe_broken": SimpleNamespace(func=broken)})
+    assert value("jishi_job_runs_total", job="probe_ok", result="ok") == before_ok + 1
+    assert value("jishi_job_runs_total", job="probe_broken", result="error") == before_err + 1
+    assert value("jishi_job_duration_seconds_count", job="probe_ok") >= 1
