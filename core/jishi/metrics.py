@@ -126,10 +126,10 @@ class _AppGauges:
                 continue
             family = GaugeMetricFamily(gauge.name, gauge.documentation, labels=gauge.labels or None)
             if gauge.labels:
-                for label_values, number in dict(value).items():  # type: ignore[arg-type]
+                for label_values, number in dict(value).items():
                     family.add_metric(list(label_values), float(number))
             else:
-                family.add_metric([], float(value))  # type: ignore[arg-type]
+                family.add_metric([], float(value))
             yield family
 
 
@@ -171,7 +171,7 @@ def metrics():
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
     gauges = CollectorRegistry(auto_describe=False)
@@ -186,4 +186,4 @@ def gunicorn_child_exit(server, worker) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(worker.pid)

@@ -54,7 +54,7 @@ def current_user_id() -> int | None:
         return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
     from flask.globals import request_ctx
 
-    ctx = vars(request_ctx._get_current_object())
+    ctx = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
     session = ctx.get("_session", ctx.get("session"))  # not the property: it marks the session accessed
     raw = dict.get(session, "_user_id") if isinstance(session, dict) else None
     try:  # "<id>:<session token>" (jishi.accounts), or a bare id
@@ -128,7 +128,7 @@ def json_formatter() -> logging.Formatter:
     try:
         from pythonjsonlogger.json import JsonFormatter
     except ImportError:  # python-json-logger before 3.1
-        from pythonjsonlogger.jsonlogger import JsonFormatter  # type: ignore[no-redef]
+        from pythonjsonlogger.jsonlogger import JsonFormatter
     return JsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s",
         rename_fields={"levelname": "level", "name": "logger", "asctime": "time"},
