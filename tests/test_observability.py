@@ -76,8 +76,14 @@ def test_json_log_option_installs_one_root_handler(tmp_path):
     root = logging.getLogger()
     before, level = list(root.handlers), root.level
     try:
-        make_app(tmp_path / "a", config={"JISHI_LOG_JSON": True})
-        make_app(tmp_path / "b", config={"JISHI_LOG_JSON": True, "JISHI_LOG_LEVEL": "WARNING"})
+        from jishi.db import db
+
+        for app in (
+            make_app(tmp_path / "a", config={"JISHI_LOG_JSON": True}),
+            make_app(tmp_path / "b", config={"JISHI_LOG_JSON": True, "JISHI_LOG_LEVEL": "WARNING"}),
+        ):
+            with app.app_context():
+                db.engine.dispose()
         added = [h for h in root.handlers if h not in before]
         assert len(added) == 1 and getattr(added[0], "jishi_json", False)
         assert root.level == logging.WARNING

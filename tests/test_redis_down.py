@@ -71,6 +71,16 @@ def test_readiness_checks_redis_when_configured(tmp_path, own_redis):
     it answers, 503 naming ``redis`` at once when it hangs (SIGSTOP) or is
     stopped — never a request held for seconds."""
     app = make_app(tmp_path, config={"JISHI_REDIS_URL": own_redis.url, "JISHI_REDIS_TIMEOUT": 0.3})
+    try:
+        _readiness_follows_redis(app, own_redis)
+    finally:
+        from jishi.db import db
+
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _readiness_follows_redis(app, own_redis):
     client = app.test_client()
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["checks"]["redis"]["ok"] is True
