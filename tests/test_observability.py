@@ -122,10 +122,15 @@ def test_metrics_count_requests_by_route_and_latency(client):
     for _ in range(3):
         client.get("/healthz")
     client.get("/no/such/page/123")
+    client.open("/healthz", method="BREW")
     body = client.get("/metrics").get_data(as_text=True)
     assert _sample(body, "jishi_http_requests_total", method="GET", route="health.healthz", status="200") == before + 3
     assert _sample(body, "jishi_http_requests_total", method="GET", route="<unmatched>", status="404") >= 1
     assert "/no/such/page" not in body
+    assert (
+        "BREW" not in body
+        and _sample(body, "jishi_http_requests_total", method="OTHER", route="<unmatched>", status="405") >= 1
+    )
     assert _sample(body, "jishi_http_request_duration_seconds_count", method="GET", route="health.healthz") >= 3
 
 

@@ -60,8 +60,14 @@ PAYMENT_NOTIFICATIONS = Counter(
 )
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    """Count one answered request (called for every request by jishi.observability)."""
+    """Count one answered request (called for every request by jishi.observability).
+    A method outside the usual ones is counted as ``OTHER`` (a client
+    cannot grow the series without bound)."""
+    method = method if method in _METHODS else "OTHER"
     REQUESTS.labels(method, route, str(status)).inc()
     REQUEST_SECONDS.labels(method, route).observe(seconds)
 
