@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 from jishi.app import create_app
 
 
@@ -44,3 +45,18 @@ def test_readiness_fails_with_the_database_unreachable(tmp_path):
     assert body["checks"]["database"] == {"ok": False, "error": "OperationalError"}
     assert client.get("/healthz").status_code == 200
     assert client.get("/api/v1/ping").status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [{"JISHI_SCHEMA_CHECK": True}])
+def test_schema_behind_is_not_ready_but_alive(client):
+    """Issue 15 health (with item 8): while the schema is behind the code
+    (tables from create_all, no migration recorded) pages answer 503, but
+    /healthz stays 200 (no restart loop) and /readyz answers 503 naming
+    ``schema`` with what is missing."""
+    assert client.get("/").status_code == 503
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    body = ready.get_json()
+    assert body["failed"] == ["schema"] and body["checks"]["database"]["ok"] is True
+    assert body["checks"]["schema"]["error"] == "SchemaBehind" and body["checks"]["schema"]["behind"]

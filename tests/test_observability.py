@@ -189,11 +189,11 @@ def test_metrics_can_be_turned_off(client):
 
 
 def test_worker_counts_job_runs(app):
-    """Issue 15 metrics: each periodic job run the worker makes is counted
-    by job and result, with its duration."""
-    from types import SimpleNamespace
-
+    """Issue 15 metrics: each periodic job run the worker makes (the
+    durable scheduler, jishi.jobs) is counted by job and result, with its
+    duration."""
     from jishi.cli.worker import run_once
+    from jishi.hookspecs import PeriodicJob
     from prometheus_client import REGISTRY
 
     def value(name, **labels):
@@ -204,7 +204,13 @@ def test_worker_counts_job_runs(app):
 
     before_ok = value("jishi_job_runs_total", job="probe_ok", result="ok")
     before_err = value("jishi_job_runs_total", job="probe_broken", result="error")
-    run_once(app, {"probe_ok": SimpleNamespace(func=lambda: "done"), "probe_broken": SimpleNamespace(func=broken)})
+    run_once(
+        app,
+        {
+            "probe_ok": PeriodicJob(name="probe_ok", func=lambda: "done", every_seconds=60),
+            "probe_broken": PeriodicJob(name="probe_broken", func=broken, every_seconds=60),
+        },
+    )
     assert value("jishi_job_runs_total", job="probe_ok", result="ok") == before_ok + 1
     assert value("jishi_job_runs_total", job="probe_broken", result="error") == before_err + 1
     assert value("jishi_job_duration_seconds_count", job="probe_ok") >= 1

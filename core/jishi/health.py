@@ -4,7 +4,8 @@
   serves requests; it touches nothing else (a load balancer or an
   orchestrator restarts an instance whose liveness fails, and a database
   outage is no reason to restart every instance).
-- ``GET /readyz``: readiness. Runs ``SELECT 1`` on the database and, when
+- ``GET /readyz``: readiness. Runs ``SELECT 1`` on the database, checks
+  its schema is up to the code (with ``JISHI_SCHEMA_CHECK``), and, when
   ``JISHI_REDIS_URL`` (or a Redis rate-limit storage) is configured, a Redis
   ``PING`` with ``JISHI_REDIS_TIMEOUT``; 200 when all pass, else 503 naming
   the failed checks::
@@ -43,6 +44,10 @@ def healthz():
 def readyz():
     """Readiness: the database (and Redis, when configured) answer."""
     checks: dict[str, dict[str, Any]] = {"database": _check(_database)}
+    if checks["database"]["ok"]:
+        schema = _schema()
+        if schema is not None:
+            checks["schema"] = schema
     for name, url in _redis_urls().items():
         checks[name] = _check(lambda url=url: _redis(url))
     failed = [name for name, result in checks.items() if not result["ok"]]
@@ -69,6 +74,26 @@ def _database() -> None:
 
     with db.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def _schema() -> dict[str, Any] | None:
+    """With ``JISHI_SCHEMA_CHECK`` on: is the database schema up to the code
+    (jishi.schema)? Not ready while it is behind (``jishi db upgrade``)."""
+    from jishi import schema
+
+    state = current_app.extensions.get(schema.STATE_KEY)
+    if state is None or "current" not in state:
+        return None  # the check is off
+    if state["current"]:
+        return {"ok": True}
+    try:
+        problems = schema.behind(current_app._get_current_object())  # type: ignore[attr-defined]
+    except Exception as exc:
+        log.warning("readiness: cannot read the schema version: %s", exc)
+        return {"ok": False, "error": type(exc).__name__}
+    if problems:
+        return {"ok": False, "error": "SchemaBehind", "behind": problems}
+    return {"ok": True}
 
 
 def _redis_urls() -> dict[str, str]:
