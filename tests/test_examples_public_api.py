@@ -36,6 +36,7 @@ PUBLIC_API = (
     "jishi.signals",
     "jishi.money",
     "jishi.i18n",
+    "jishi.metrics",
     "jishi.settings",
     "jishi.errors",
     "jishi.checkout.errors",

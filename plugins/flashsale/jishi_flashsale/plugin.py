@@ -91,6 +91,19 @@ def app_ready(app):
 
     app.before_request_funcs.setdefault(None, []).insert(0, api.soldout_first)
     app.wsgi_app = api.SoldOutGate(app.wsgi_app)
+    _queue_depth_gauge(app)
+
+
+def _queue_depth_gauge(app):
+    """``jishi_flashsale_queue_depth`` on ``/metrics`` (issue 15): queued
+    purchases not yet placed, read from Redis at each scrape."""
+    if not (app.config.get("JISHI_REDIS_URL") and app.config.get("JISHI_FLASHSALE_REDIS", True)):
+        return
+    from jishi.metrics import register_gauge
+
+    from jishi_flashsale import queue
+
+    register_gauge(app, "jishi_flashsale_queue_depth", "Flash-sale purchases queued or being placed.", queue.pending)
 
 
 @hookimpl
