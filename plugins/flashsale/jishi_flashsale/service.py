@@ -550,12 +550,14 @@ def unpaid_minutes() -> int:
 
 def close_unpaid(at: datetime | None = None) -> str:
     """Close the payment orders of flash orders unpaid for
-    ``JISHI_FLASHSALE_UNPAID_MINUTES`` (idempotent job): the payment order closes
-    first by a conditional UPDATE (a payment notification racing with it
+    ``JISHI_FLASHSALE_UNPAID_MINUTES`` (idempotent job): its trades are
+    closed at their gateways first (``orders.service.close_at_gateways``: a
+    trade found paid is recorded instead), then the payment order closes
+    by a conditional UPDATE (a payment notification racing with it
     finds it closed and the kernel refunds the money), then its unpaid
     orders are cancelled and their stock given back (flash stock exactly
     once, see :func:`release`)."""
-    from jishi.orders.service import release_order_stock
+    from jishi.orders.service import close_at_gateways, release_order_stock
 
     at = at or now()
     cutoff = at - timedelta(minutes=unpaid_minutes())
@@ -573,6 +575,11 @@ def close_unpaid(at: datetime | None = None) -> str:
     closed = 0
     for pid in pids:
         try:
+            payment = db.session.get(PaymentOrder, pid)
+            # Closed at its gateways first: a trade paid meanwhile is
+            # recorded instead; one that cannot be closed now waits.
+            if payment is None or payment.status != "pending" or not close_at_gateways(payment):
+                continue
             won = db.session.execute(
                 update(PaymentOrder)
                 .where(PaymentOrder.id == pid, PaymentOrder.status == "pending")
