@@ -71,6 +71,8 @@ setup(
         "orjson>=3.8",  # the product list's JSON (falls back to json without it)
         "segno>=1.5",  # QR codes of native (scan to pay) payments, as SVG
         "Pillow>=10.0",  # the media library: reads, checks and re-encodes uploads
+        "prometheus-client>=0.20",  # /metrics (jishi.metrics; docs/operations.md)
+        "python-json-logger>=3.1",  # JISHI_LOG_JSON (jishi.observability)
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1"],

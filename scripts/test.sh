@@ -145,7 +145,7 @@ fi
 SMOKE=$(mktemp -d)
 smoke() {  # one command in a scratch instance; counts as one test
     echo "== smoke: jishi $*"
-    if (cd "$SMOKE" && JISHI_PLUGINS=all JISHI_SANDBOX_SECRET=smoke JISHI_DATABASE_URL="sqlite:///$SMOKE/smoke.db" jishi "$@"); then
+    if (cd "$SMOKE" && JISHI_PLUGINS=all JISHI_SANDBOX_SECRET=smoke JISHI_SECRET_KEY=smoke JISHI_DATABASE_URL="sqlite:///$SMOKE/smoke.db" jishi "$@"); then
         PASSED=$((PASSED + 1))
     else
         echo "smoke check FAILED: jishi $*"

@@ -15,6 +15,8 @@ from pathlib import Path
 # configuration tests, subprocesses) are not TESTING: the documented default
 # sandbox secret would be refused there (test_config checks the refusal).
 os.environ.setdefault("JISHI_SANDBOX_SECRET", "jishi-tests-sandbox-secret")
+# Likewise a missing SECRET_KEY is refused outside tests, debug and demo (issue 15).
+os.environ.setdefault("JISHI_SECRET_KEY", "jishi-tests-secret-key")
 
 HELLO = str(Path(__file__).parent / "fixture_plugins" / "hello")
 if HELLO not in sys.path:

@@ -20,6 +20,7 @@ def clean_environ(monkeypatch):
         if key.startswith("JISHI_") and key != "JISHI_TEST_DATABASE_URL":
             monkeypatch.delenv(key)
     monkeypatch.setenv("JISHI_SANDBOX_SECRET", "test-sandbox-secret")  # the default is refused outside tests
+    monkeypatch.setenv("JISHI_SECRET_KEY", "test-secret-key")  # a missing one is refused outside tests
 
 
 def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
@@ -29,15 +30,48 @@ def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
     assert (tmp_path / "inst").is_dir()
 
 
-def test_secret_key_is_generated_once_and_private(tmp_path):
-    """K1: a missing SECRET_KEY is generated into the instance folder (0600)
-    and reused by the next start."""
-    first = create_app(instance_path=str(tmp_path))
-    second = create_app(instance_path=str(tmp_path))
+def test_secret_key_is_generated_once_and_private_in_a_demo(tmp_path, monkeypatch):
+    """K1: in a demo (and in debug and tests) a missing SECRET_KEY is
+    generated into the instance folder (0600) and reused by the next start."""
+    monkeypatch.delenv("JISHI_SECRET_KEY")
+    first = create_app({"JISHI_DEMO": True}, instance_path=str(tmp_path))
+    second = create_app({"JISHI_DEMO": True}, instance_path=str(tmp_path))
     key_file = tmp_path / "secret_key"
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == key_file.read_text().strip()
     assert len(first.config["SECRET_KEY"]) >= 32
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_missing_secret_key_refuses_to_start(tmp_path, monkeypatch):
+    """Issue 15: outside demo, debug and tests a missing SECRET_KEY stops the
+    app with a clear error (a key generated per instance folder would differ
+    between hosts and break sessions across them), even when an earlier
+    version left a generated key file behind; JISHI_SECRET_KEY starts it."""
+    from jishi.config import ConfigError
+
+    monkeypatch.delenv("JISHI_SECRET_KEY")
+    (tmp_path / "secret_key").write_text("left-by-an-earlier-start")
+    with pytest.raises(ConfigError, match="JISHI_SECRET_KEY"):
+        create_app(instance_path=str(tmp_path))
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    assert create_app(instance_path=str(tmp_path)).config["SECRET_KEY"] == "left-by-an-earlier-start"
+    monkeypatch.delenv("FLASK_DEBUG")
+    monkeypatch.setenv("JISHI_SECRET_KEY", "shared-by-every-host")
+    assert create_app(instance_path=str(tmp_path)).config["SECRET_KEY"] == "shared-by-every-host"
+
+
+def test_cookie_settings_from_the_environment(tmp_path, monkeypatch):
+    """Issue 15: secure cookies (and the other cookie settings) by
+    environment variables, not only the instance file."""
+    monkeypatch.setenv("JISHI_SESSION_COOKIE_SECURE", "true")
+    monkeypatch.setenv("JISHI_REMEMBER_COOKIE_SECURE", "true")
+    monkeypatch.setenv("JISHI_SESSION_COOKIE_SAMESITE", "Strict")
+    monkeypatch.setenv("JISHI_PREFERRED_URL_SCHEME", "https")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Strict"
+    assert app.config["PREFERRED_URL_SCHEME"] == "https"
 
 
 def test_instance_file_then_environment_then_mapping(tmp_path, monkeypatch):

@@ -36,6 +36,7 @@ PUBLIC_API = (
     "jishi.signals",
     "jishi.money",
     "jishi.i18n",
+    "jishi.metrics",
     "jishi.settings",
     "jishi.errors",
     "jishi.checkout.errors",
@@ -64,6 +65,7 @@ PUBLIC_API = (
     "jishi.testing.flows",
     "jishi.testing.authz",
     "jishi.testing.i18n",
+    "jishi.testing.faults",
     "jishi.testing.browser",
     "jishi.testing.deploy",
 )

@@ -319,6 +319,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "products",
         "orders",
         "finance",
+        "sharing",
         "home",
         "demo",
     ]

@@ -98,6 +98,7 @@ def _env(site) -> dict:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["JISHI_SANDBOX_SECRET"] = "scaffold-test-secret"  # the documented default is refused outside tests
+    env["JISHI_SECRET_KEY"] = "subprocess-test-secret"  # a missing one is refused outside tests (issue 15)
     return env
 
 

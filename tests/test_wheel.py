@@ -66,6 +66,7 @@ def _env(site: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JISHI_")}
     env["PYTHONPATH"] = str(site)
     env["JISHI_SANDBOX_SECRET"] = "wheel-test-secret"  # the documented default is refused outside tests
+    env["JISHI_SECRET_KEY"] = "subprocess-test-secret"  # a missing one is refused outside tests (issue 15)
     return env
 
 

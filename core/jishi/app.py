@@ -12,9 +12,9 @@ from flask import Flask, abort, g, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 
-from jishi import schema
+from jishi import schema, serving
 from jishi import themes as themes_mod
-from jishi.config import DefaultConfig, check_secrets, from_environ
+from jishi.config import DefaultConfig, check_secret_key, check_secrets, from_environ
 from jishi.db import apply_engine_config, db
 from jishi.plugins import PluginError, load_plugins
 
@@ -141,6 +141,7 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "jishi.db")
     if not app.config.get("SECRET_KEY"):
+        check_secret_key(app.config, debug=app.debug, testing=app.testing)
         app.config["SECRET_KEY"] = _instance_secret(app)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):
@@ -154,6 +155,7 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
     apply_engine_config(app.config)
     if app.config.get("JISHI_REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["JISHI_REDIS_URL"]
+    serving.configure(app)  # rate-limit storage timeouts, JSON logs (jishi.serving)
 
     app.json.ensure_ascii = False  # UTF-8 JSON: Chinese text is a third of the bytes of \uXXXX escapes
     ext = Jishi(app, pm, infos)
@@ -165,6 +167,7 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
     schema.init_app(app)
 
     pm.hook.app_ready(app=app)
+    serving.init_app(app)  # proxies (outermost), request ids, logs, health, metrics (jishi.serving)
     return app
 
 

@@ -9,7 +9,7 @@ import os
 
 
 class DefaultConfig:
-    SECRET_KEY = None  # generated into the instance folder when missing
+    SECRET_KEY = None  # required outside demo, debug and tests (check_secret_key)
     SQLALCHEMY_DATABASE_URI = None  # SQLite in the instance folder when missing
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # The database engine (docs/configuration.md#database-engine): see jishi.db.apply_engine_config.
@@ -97,6 +97,15 @@ class DefaultConfig:
         "security": [{"bearerAuth": []}, {}],
     }
     JSON_SORT_KEYS = False
+    # -- Serving: proxies, health, logs, metrics (jishi.serving; docs/operations.md) --
+    JISHI_TRUSTED_PROXIES = 0  # proxies in front that set X-Forwarded-For/-Proto/-Host/-Port
+    JISHI_REDIS_TIMEOUT = 0.5  # seconds: connect and read timeout of the rate limiter's and readiness' Redis
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis unreachable: count in this process (a warning is logged)
+    JISHI_LOG_JSON = False  # one JSON object per log line (python-json-logger)
+    JISHI_LOG_LEVEL = "INFO"  # the level of jishi's request log lines when JISHI_LOG_JSON is on
+    JISHI_METRICS = True  # /metrics (Prometheus); False: 404
+    JISHI_METRICS_TOKEN = None  # bearer token for /metrics; None: loopback clients only
+    # -- end serving --
 
 
 class ConfigError(RuntimeError):
@@ -117,7 +126,40 @@ def check_secrets(config, *, debug: bool, testing: bool) -> None:
     )
 
 
+def check_secret_key(config, *, debug: bool, testing: bool) -> None:
+    """Refuse to start without ``SECRET_KEY`` outside debug, demo
+    (``JISHI_DEMO``) and tests: a key generated per instance folder differs
+    between hosts, and each host would refuse the others' session cookies
+    (and tokens) in silence. Demo, debug and tests get one generated into
+    the instance folder."""
+    if config.get("SECRET_KEY") or debug or testing or config.get("JISHI_DEMO"):
+        return
+    raise ConfigError(
+        "SECRET_KEY is not set. Set JISHI_SECRET_KEY (or SECRET_KEY in instance/jishi.cfg) to one long random "
+        "secret shared by every instance, e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))'. "
+        "(A demo, JISHI_DEMO=true, or debug, FLASK_DEBUG=1, generates one into the instance folder.)"
+    )
+
+
 ENV_ALIASES = {"JISHI_DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "JISHI_SECRET_KEY": "SECRET_KEY"}
+# Flask's cookie and URL settings from the environment: JISHI_SESSION_COOKIE_SECURE=true
+# sets SESSION_COOKIE_SECURE (docs/configuration.md#cookies).
+ENV_ALIASES.update(
+    {
+        f"JISHI_{key}": key
+        for key in (
+            "SESSION_COOKIE_SECURE",
+            "SESSION_COOKIE_SAMESITE",
+            "SESSION_COOKIE_DOMAIN",
+            "SESSION_COOKIE_NAME",
+            "REMEMBER_COOKIE_SECURE",
+            "REMEMBER_COOKIE_SAMESITE",
+            "REMEMBER_COOKIE_DOMAIN",
+            "PREFERRED_URL_SCHEME",
+            "PERMANENT_SESSION_LIFETIME",
+        )
+    }
+)
 
 
 def from_environ(environ=None) -> dict:

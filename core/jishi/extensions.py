@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import request, session
 from flask.globals import request_ctx
 from flask_limiter import Limiter
@@ -25,10 +27,16 @@ class JishiLimiter(Limiter):
     def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
         if in_middleware and callable_name is None and self._middleware_idle():
             return None
-        return super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+        was_dead = getattr(self, "_storage_dead", False)
+        try:
+            return super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+        finally:
+            _log_storage_change(was_dead, getattr(self, "_storage_dead", False))
 
     def init_app(self, app) -> None:
         super().init_app(app)
+        # A new storage for this app: not "dead" because an earlier app's was.
+        self._storage_dead = False
         # Its after_request (headers, conditional deductions) and teardown
         # (context reset) only act on the per-request limiter context; skip
         # them for a request that never made one (no limit was checked).
@@ -59,6 +67,18 @@ class JishiLimiter(Limiter):
             )
         except AttributeError:  # a Flask-Limiter whose internals moved: always check
             return False
+
+
+def _log_storage_change(was_dead: bool, dead: bool) -> None:
+    """Issue 15 (5): a rate-limit storage (Redis) that stops answering is
+    not an error for the request: Flask-Limiter counts in this process
+    (``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED``) until it answers again."""
+    if dead and not was_dead:
+        logging.getLogger("jishi").warning(
+            "rate limits: the storage (Redis) is unreachable; counting in this process until it answers again"
+        )
+    elif was_dead and not dead:
+        logging.getLogger("jishi").warning("rate limits: the storage (Redis) answers again")
 
 
 def _when_limiter_context(func, *, pass_through: bool):

@@ -206,6 +206,9 @@ class Scheduler:
         finally:
             stop.set()
             beat.join()
+        from jishi.metrics import count_job_run
+
+        count_job_run(name, "ok" if error is None else "error", time.monotonic() - started)
         if not self.finish(name, started, summary, error):
             log.warning("job %s: the claim expired during the run (another worker may have run it too)", name)
         elif error is None:

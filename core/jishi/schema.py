@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("jishi.schema")
 
 RECHECK_SECONDS = 2.0
+#: Served while the schema is behind: liveness (/healthz, /api/v1/ping), readiness (which reports
+#: the schema itself, jishi.health) and the metrics.
+EXEMPT_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "metrics.metrics", "misc.ping"})
 STATE_KEY = "jishi_schema"
 
 __all__ = ["SchemaBehind", "behind", "ensure_current", "init_app", "message"]
@@ -119,6 +122,10 @@ def init_app(app) -> None:
 
     def schema_is_current():
         if state["current"]:
+            return None
+        from flask import request
+
+        if request.endpoint in EXEMPT_ENDPOINTS:
             return None
         with lock:
             if not state["current"] and time.monotonic() - state["checked"] >= RECHECK_SECONDS:

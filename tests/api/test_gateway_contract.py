@@ -345,3 +345,26 @@ def test_daily_bill_differences_are_listed(app, factory, client, login):
     with app.test_request_context("/"):
         assert len(payments.compare_bill(payments.gateway("sandbox"), today)) == 2  # the resolved one is kept
     assert db.session.execute(select(func.count(BillDifference.id))).scalar_one() == 3
+
+
+def test_notifications_are_counted_by_gateway_and_result(app, client, factory):
+    """Issue 14/15: every notification the notify route handles is counted
+    in ``/metrics`` by gateway and result (paid, duplicate, refused)."""
+    import re
+
+    def sample(result):
+        body = client.get("/metrics").get_data(as_text=True)
+        m = re.search(rf'jishi_payment_notifications_total{{gateway="sandbox",result="{result}"}} ([0-9.]+)', body)
+        return float(m.group(1)) if m else 0.0
+
+    before = {r: sample(r) for r in ("paid", "duplicate", "refused")}
+    buyer = factory.user()
+    [payment] = flows.place(buyer, [(factory.product(price=600).skus[0], 1)], factory.address(buyer))
+    with app.test_request_context("/"):
+        trade = sandbox.trade_for(payment)
+        note = sandbox.notification_for(trade)
+    db.session.commit()
+    assert client.post("/payments/notify/sandbox", data=note).data == b"success"
+    assert client.post("/payments/notify/sandbox", data=note).data == b"success"
+    assert client.post("/payments/notify/sandbox", data=dict(note, sign="0" * 64)).status_code == 400
+    assert {r: sample(r) - before[r] for r in before} == {"paid": 1, "duplicate": 1, "refused": 1}

@@ -1,4 +1,4 @@
-"""Small endpoints: health check."""
+"""Small endpoints: the API's liveness answer."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ blp = Blueprint("misc", __name__, url_prefix="/api/v1", description="Health")
 
 
 class PingSchema(Schema):
-    ok = fields.Boolean(required=True, metadata={"description": "always true: the app answers"})
+    ok = fields.Boolean(required=True, metadata={"description": "always true: the process answers"})
 
 
 @blp.get("/ping")
 @blp.response(200, PingSchema)
 def ping():
-    """A trivial endpoint (the benchmarks' baseline): no database access."""
+    """Liveness: 200 while the process serves requests; it touches no
+    database (the benchmarks' baseline). Readiness (the database, Redis)
+    is ``GET /readyz``, outside the API (docs/operations.md#health)."""
     return {"ok": True}

@@ -65,6 +65,7 @@ implementation (`_`, `service`, `ledger`... stand for the plugin's own code).
 #: The plugins shipped in this repository (``plugins/``), whose declared hooks
 #: and template slots the reference documents.
 FIRST_PARTY_PLUGINS = (
+    "alipay",
     "coupons",
     "delivery_express",
     "delivery_local",

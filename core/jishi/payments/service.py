@@ -324,10 +324,10 @@ def notify(code: str, kind: str, request):
 
 
 def _count(code: str, result: str) -> None:
-    """Count a notification by gateway and result (the metrics, when on)."""
-    hook = getattr(current_app.extensions["jishi"], "count_payment_notification", None)
-    if hook is not None:
-        hook(code, result)
+    """Count a notification by gateway and result (Prometheus, ``/metrics``)."""
+    from jishi import metrics
+
+    metrics.count_payment_notification(code, result)
 
 
 def handle_notification(code: str, params: dict) -> str:

@@ -1,13 +1,19 @@
 """Helpers for browser tests driven by Playwright (headless Chromium): a
 form submit that waits for the next page, and signing in through the login
-form. Playwright is imported by your tests, not here."""
+form, and the Chromium the shared ``browser`` fixture (``jishi.testing``'s
+pytest plugin: one per test process, for the kernel's and every plugin's
+browser tests) launches. Playwright is imported by your tests, not here."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 #: The password of users the factories create.
 PASSWORD = "secret123"
+
+#: Debian's Chromium (``JISHI_CHROMIUM`` names another executable).
+CHROMIUM = os.environ.get("JISHI_CHROMIUM", "/usr/bin/chromium")
 
 
 def submit(page: Any, selector: str, *, confirm: bool = False) -> None:

@@ -28,9 +28,10 @@ class RedisProcess:
     """A ``redis-server --save "" --appendonly no`` on a free loopback port."""
 
     def __init__(self, port: int | None = None):
-        self.exe = shutil.which("redis-server")
-        if not self.exe:
+        exe = shutil.which("redis-server")
+        if not exe:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.exe: str = exe
         if port is None:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))

@@ -198,3 +198,40 @@ def ms(app):
     if importlib.util.find_spec("jishi_multistore") is None:
         pytest.skip("the multistore plugin is not installed")
     return importlib.import_module("jishi_multistore.testing")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium through Playwright (sync API), one per
+    test process, shared by every browser test (kernel and plugins: two sync
+    Playwright instances cannot live in one process). Skipped without
+    Chromium, failed under CI (``CI`` set). ``JISHI_CHROMIUM`` names another
+    executable."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from jishi.testing.browser import CHROMIUM
+
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()

@@ -32,6 +32,7 @@ from jishi.api.common import (
     Money,
     StrictInt,
     UtcDateTime,
+    error_response,
     fail,
     first_field,
     idempotency_key,
@@ -44,10 +45,11 @@ from jishi.checkout.entry import (
     PaymentOrderSchema,
 )
 from jishi.checkout.errors import CheckoutError, OutOfStock
-from jishi.db import commit, db, fresh_write, reads_only, utcnow
+from jishi.db import commit, db, fresh_write, reads_only, rollback, utcnow
 from jishi.i18n import gettext as _
 from jishi.sellers import seller_api
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy.exc import SQLAlchemyError
 
 from jishi_flashsale import gate, service
 from jishi_flashsale import queue as fs_queue
@@ -434,6 +436,10 @@ def _sold_out():
     202, schema=TicketSchema, description="queued (JISHI_FLASHSALE_QUEUE): poll /flashsale/tickets/<ticket>"
 )
 @blp.alt_response(409, description="sold_out (nothing written), flashsale_limit, out_of_stock")
+@blp.alt_response(
+    503,
+    description="unavailable (queue on, Redis failed): nothing promised; retry with the same Idempotency-Key",
+)
 @blp.alt_response(401, response="UNAUTHORIZED")
 def buy():
     """Buy one flash SKU at its flash price.
@@ -519,9 +525,12 @@ def buy():
 
 def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_total=None):
     """The queued path (``JISHI_FLASHSALE_QUEUE``): the gate takes the units
-    and queues the placement in one Redis script; answers the ticket (202
-    while queued). None when no consumer runs or Redis fails: the caller
-    places directly."""
+    and queues the placement in one Redis script, the ticket is recorded in
+    the database (committed), then answered (202 while queued). None when
+    no consumer runs: the caller places directly. A Redis failure answers
+    503 (see :mod:`jishi_flashsale.queue`: the script may still run, and
+    its job is then placed by the consumer; placing here too could place
+    the purchase twice)."""
     from flask import current_app
     from flask_babel import get_locale
 
@@ -534,23 +543,66 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
     }
     try:
         verdict, ticket_id = fs_queue.enqueue(row, user.id, quantity, job, key)
-    except Exception as exc:
-        current_app.logger.warning("flashsale: queue unavailable, placing directly: %s", exc)
-        return None
+    except fs_queue.redis_errors() as exc:
+        current_app.logger.warning("flashsale: queue unavailable, answered 503: %s", exc)
+        return _unavailable()
     if verdict == fs_queue.NO_CONSUMER:  # nobody would place it: this request does
         return None
+    if verdict in (gate.SOLD_OUT, gate.LIMIT) and key:
+        # Refused: a retry whose ticket Redis no longer knows (it restarted
+        # empty) answers that ticket, not "sold out" (its unit is counted)
+        earlier = fs_queue.by_key(user.id, key)
+        if earlier is not None:
+            body, status = _ticket_answer(fs_queue.as_data(earlier))
+            from flask import jsonify
+
+            return jsonify(TicketSchema().dump(body)), status
     if verdict == gate.SOLD_OUT:
         gate.mark_sold_out(sku_id)
         _sold_out()
     if verdict == gate.LIMIT:
         fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
-    data = {"ticket": ticket_id, "status": "queued", "payment_ids": []}  # just queued: nothing more to read
-    if verdict == fs_queue.EXISTING:  # a retry: the ticket as it stands
-        data = fs_queue.ticket(ticket_id, user.id) or data
+    job.update(ticket=ticket_id, user_id=user.id, fsid=row.id, quantity=quantity, key=key)
+    try:
+        if verdict == fs_queue.QUEUED:
+            fresh_write()  # the request read until now (reads_only): the ticket is its one write
+            stored, own = fs_queue.record(job)
+            if own:
+                data = {"ticket": ticket_id, "status": "queued", "payment_ids": []}  # nothing more to read
+            else:  # the key's ticket from before Redis lost its index: this one is a second, undone
+                fs_queue._fail_redis(job, "duplicate", _("This purchase was already made with this Idempotency-Key."))
+                data = fs_queue.as_data(stored)
+        else:  # a retry: the ticket as it stands (recorded now if the first answer could not)
+            stored = fs_queue.stored(ticket_id)
+            if stored is None:
+                first = fs_queue.redis_job(ticket_id)
+                stored = fs_queue.record(first)[0] if first else None
+            if stored is not None:
+                data = fs_queue.as_data(stored)
+            else:
+                data = fs_queue.ticket(ticket_id, user.id) or {"ticket": ticket_id, "status": "queued"}
+    except fs_queue.redis_errors() as exc:
+        rollback()
+        current_app.logger.warning("flashsale: queue unavailable, answered 503: %s", exc)
+        return _unavailable()
+    except SQLAlchemyError as exc:  # the database away: nothing promised; the consumer records the job
+        rollback()
+        current_app.logger.warning("flashsale: ticket %s not recorded, answered 503: %s", ticket_id, exc)
+        return _unavailable()
     body, status = _ticket_answer(data)
     from flask import jsonify
 
     return jsonify(TicketSchema().dump(body)), status  # a Response: not the 201 schema
+
+
+def _unavailable():
+    """503 ``unavailable`` with ``Retry-After``: nothing was promised; a
+    retry with the same ``Idempotency-Key`` never buys twice."""
+    resp = error_response(
+        503, "unavailable", _("The flash sale is busy. Please try again in a moment with the same request.")
+    )
+    resp.headers["Retry-After"] = "1"
+    return resp
 
 
 def _ticket_answer(data: dict):
@@ -584,11 +636,10 @@ def ticket(ticket_id):
     """A queued purchase (``JISHI_FLASHSALE_QUEUE``): ``queued`` (202),
     ``placed`` with its payment orders and orders, or ``failed`` with the
     reason (its units went back to the sale). Only the buyer's own tickets
-    (another buyer's is 404)."""
+    (another buyer's is 404). Answered from Redis, else from the database
+    (an accepted ticket never answers 404, also after Redis lost it)."""
     if not current_user.is_authenticated:
         fail(401, "unauthorized", _("Sign in first."))
-    if not fs_queue.enabled():
-        not_found("ticket")
     data = fs_queue.ticket(ticket_id, current_user.id)
     if data is None:
         not_found("ticket")

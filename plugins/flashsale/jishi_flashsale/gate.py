@@ -16,6 +16,8 @@ units.
    UPDATE in the database stays the source of truth. When the database
    refuses or fails, the unit is given back to Redis; the periodic
    ``flashsale_reconcile`` job resets the counters from the database.
+   Counters Redis lost are rebuilt from the database (:func:`seed`),
+   counting the units of durable tickets still queued (:func:`counts`).
 """
 
 from __future__ import annotations
@@ -121,10 +123,29 @@ def redis_client():
         with _lock:
             client = _clients.get(url)
             if client is None:
-                client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                timeout = redis_timeout()
+                # Retried once on a connection error only (a pooled
+                # connection Redis dropped when it restarted: the command
+                # never reached it), never on a timeout: a timed-out script
+                # may still run, and the request must answer at once.
+                client = redis.Redis.from_url(
+                    url,
+                    socket_timeout=timeout,
+                    socket_connect_timeout=timeout,
+                    retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+                )
                 _clients[url] = client
                 _scripts[url] = client.register_script(TAKE)
     return client
+
+
+def redis_timeout() -> float:
+    """Seconds a Redis call of the gate, the queue or the consumer may take
+    (``JISHI_FLASHSALE_REDIS_TIMEOUT``, default 2)."""
+    return float(current_app.config.get("JISHI_FLASHSALE_REDIS_TIMEOUT", 2.0))
 
 
 def _prefix() -> str:
@@ -143,12 +164,6 @@ def _expire_seconds(ends_at) -> int:
     from jishi.db import utcnow
 
     return max(int((ends_at - utcnow()).total_seconds()) + 3600, 60)
-
-
-def set_left(fsid: int, left: int, ends_at) -> None:
-    client = redis_client()
-    if client is not None:
-        client.set(_left_key(fsid), max(left, 0), ex=_expire_seconds(ends_at))
 
 
 def take(row, user_id: int, n: int) -> int:
@@ -174,27 +189,69 @@ def take(row, user_id: int, n: int) -> int:
     return OK
 
 
-def seed(row, user_id: int) -> None:
-    """First use since Redis started: set the units left from the database
-    (NX: a concurrent seeding wins once), and the buyer's units."""
-    from jishi.db import db
-    from sqlalchemy import select
-
-    from jishi_flashsale.models import Usage
-
+def seed(row, user_id: int | None = None) -> None:
+    """Rebuild the counters of flash SKU ``row.id`` from the database (first
+    use since Redis started, or after a Redis that restarted empty): the
+    units left, and every buyer's units, atomically (one MULTI) and only
+    where missing (NX: a concurrent seeding wins once, a counter a purchase
+    already moved is kept). See :func:`counts` for what is counted."""
+    fsid = row.id
     client = redis_client()
+    if client is None:
+        return
+    left, users = counts(fsid)
     ttl = _expire_seconds(row.ends_at)
-    pipe = client.pipeline()
-    pipe.set(_left_key(row.id), max(row.stock - row.sold, 0), ex=ttl, nx=True)
-    if row.per_user_limit:
-        used = (
-            db.session.execute(
-                select(Usage.units).where(Usage.flash_sku_id == row.id, Usage.user_id == user_id)
-            ).scalar()
-            or 0
-        )
-        pipe.set(_user_key(row.id, user_id), int(used), ex=ttl, nx=True)
+    pipe = client.pipeline(transaction=True)
+    pipe.set(_left_key(fsid), left, ex=ttl, nx=True)
+    for uid, units in users.items():
+        pipe.set(_user_key(fsid, uid), units, ex=ttl, nx=True)
     pipe.execute()
+
+
+def reset_users(fsid: int, user_ids) -> None:
+    """Set the counters of these buyers of flash SKU ``fsid`` from the
+    database (placed plus queued units), where Redis has them (``XX``)."""
+    client = redis_client()
+    if client is None:
+        return
+    _left, users = counts(fsid)
+    pipe = client.pipeline(transaction=False)
+    for uid in user_ids:
+        pipe.set(_user_key(fsid, uid), users.get(uid, 0), xx=True, keepttl=True)
+    pipe.execute()
+
+
+def counts(fsid: int, users: bool = True) -> tuple[int, dict[int, int]]:
+    """From the database: the units of flash SKU ``fsid`` that may still be
+    admitted, ``stock - sold - queued`` (queued: the units of durable
+    tickets not placed yet, :class:`jishi_flashsale.models.Ticket`: a 202
+    promised them), read in ONE statement so stock, sold and queued are of
+    one moment; and (``users``) every buyer's units, placed (``Usage``) plus
+    queued. A ticket placed but not yet marked placed counts twice for an
+    instant: the gate then admits a unit less, never one more."""
+    from jishi.db import db
+    from sqlalchemy import func, select, union_all
+
+    from jishi_flashsale.models import FlashSku, Ticket, Usage
+
+    queued = (
+        select(func.coalesce(func.sum(Ticket.quantity), 0))
+        .where(Ticket.flash_sku_id == fsid, Ticket.status == "queued")
+        .scalar_subquery()
+    )
+    found = db.session.execute(select(FlashSku.stock - FlashSku.sold - queued).where(FlashSku.id == fsid)).scalar()
+    left = max(int(found or 0), 0)
+    per_user: dict[int, int] = {}
+    if users:
+        rows = union_all(
+            select(Usage.user_id.label("u"), Usage.units.label("n")).where(Usage.flash_sku_id == fsid, Usage.units > 0),
+            select(Ticket.user_id.label("u"), Ticket.quantity.label("n")).where(
+                Ticket.flash_sku_id == fsid, Ticket.status == "queued"
+            ),
+        ).subquery()
+        for uid, n in db.session.execute(select(rows.c.u, func.sum(rows.c.n)).group_by(rows.c.u)):
+            per_user[int(uid)] = int(n)
+    return left, per_user
 
 
 def give_back(fsid: int, user_id: int, n: int, limit: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from jishi.db import db, utcnow
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 # Class names are prefixed: the kernel's declarative registry is shared by
@@ -104,6 +104,42 @@ class FlashSaleReservation(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class FlashSaleTicket(db.Model):
+    """What a ``202`` promised (queued placement, 排队下单), durable: written
+    and committed by the buy request before it answers, so a Redis that
+    restarts empty loses no accepted purchase. ``status`` moves only by
+    conditional UPDATEs from ``queued`` to ``placed`` (``payment_ids`` /
+    ``order_ids``, comma-separated) or ``failed`` (``code``, ``message``),
+    once. ``idempotency_key`` is the buyer's ``Idempotency-Key`` (unique per
+    buyer: a retry after a Redis loss finds this ticket, never a second one);
+    ``job`` the placement's arguments (JSON: address, options, locale,
+    expected total). Queued tickets count as taken units when the Redis
+    counters are rebuilt or reconciled."""
+
+    __tablename__ = "flashsale_tickets"
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key", name="uq_flashsale_tickets_user_key"),
+        Index("ix_flashsale_tickets_open", "flash_sku_id", "status"),
+        Index("ix_flashsale_tickets_status", "status", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flash_sku_id: Mapped[int] = mapped_column(ForeignKey("flashsale_skus.id", ondelete="CASCADE"))
+    sku_id: Mapped[int]
+    quantity: Mapped[int]
+    idempotency_key: Mapped[str | None] = mapped_column(String(72))
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    job: Mapped[str] = mapped_column(Text, default="{}")
+    payment_ids: Mapped[str] = mapped_column(String(255), default="")
+    order_ids: Mapped[str] = mapped_column(String(255), default="")
+    code: Mapped[str | None] = mapped_column(String(40))
+    message: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 Activity = FlashSaleActivity
 Usage = FlashSaleUsage
 Reservation = FlashSaleReservation
+Ticket = FlashSaleTicket

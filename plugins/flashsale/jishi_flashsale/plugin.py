@@ -5,7 +5,8 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
 - ``config_defaults``   ``JISHI_FLASHSALE_UNPAID_MINUTES`` (5), ``JISHI_FLASHSALE_SOLDOUT_TTL``
   (1 s), ``JISHI_FLASHSALE_REDIS`` (True: use ``JISHI_REDIS_URL`` when set),
   ``JISHI_FLASHSALE_QUEUE`` (True: queued placement behind the gate while a
-  ``jishi flashsale work`` consumer runs)
+  ``jishi flashsale work`` consumer runs), ``JISHI_FLASHSALE_REDIS_TIMEOUT`` (2 s: a Redis
+  call's limit), ``JISHI_FLASHSALE_RECOVER_SECONDS`` (30: the consumer's recovery pass)
 - ``register_commands`` ``jishi flashsale work``: the queue's consumer
 - ``price_rules``       the flash price (priority 100) while a sale runs,
   ``quantity_limit`` = what the buyer may still take (one query for all lines)
@@ -41,6 +42,8 @@ def config_defaults():
         "JISHI_FLASHSALE_REDIS": True,
         "JISHI_FLASHSALE_REDIS_PREFIX": "jishi:flashsale:",
         "JISHI_FLASHSALE_QUEUE": True,
+        "JISHI_FLASHSALE_REDIS_TIMEOUT": 2.0,
+        "JISHI_FLASHSALE_RECOVER_SECONDS": 30,
     }
 
 
@@ -68,9 +71,9 @@ def register_commands(cli):
 
         if gate.redis_client() is None:
             raise click.ClickException("the flash-sale queue needs JISHI_REDIS_URL")
-        moved = fs_queue.recover()
-        if moved:
-            click.echo(f"{moved} jobs left by a stopped consumer queued again")
+        # Redis errors never stop it (it backs off and reconnects); at start,
+        # after a fault and periodically it queues again what a stopped
+        # consumer left and places the durable tickets Redis lost
         done = fs_queue.work(
             max_jobs=max_jobs, idle_exit=until_empty, log=None if quiet else click.echo, release_session=True
         )
@@ -88,6 +91,19 @@ def app_ready(app):
 
     app.before_request_funcs.setdefault(None, []).insert(0, api.soldout_first)
     app.wsgi_app = api.SoldOutGate(app.wsgi_app)
+    _queue_depth_gauge(app)
+
+
+def _queue_depth_gauge(app):
+    """``jishi_flashsale_queue_depth`` on ``/metrics`` (issue 15): queued
+    purchases not yet placed, read from Redis at each scrape."""
+    if not (app.config.get("JISHI_REDIS_URL") and app.config.get("JISHI_FLASHSALE_REDIS", True)):
+        return
+    from jishi.metrics import register_gauge
+
+    from jishi_flashsale import queue
+
+    register_gauge(app, "jishi_flashsale_queue_depth", "Flash-sale purchases queued or being placed.", queue.pending)
 
 
 @hookimpl

@@ -2,12 +2,19 @@
 
 With ``JISHI_FLASHSALE_QUEUE`` on (and the Redis gate configured), an
 admitted purchase is not placed inside the buyer's request. ONE Lua script
-(:data:`ENQUEUE`) decides atomically: the buyer's earlier ticket for the
-same ``Idempotency-Key`` (a retry takes nothing more), sold out, the
-per-buyer limit; otherwise it takes the units, writes a **ticket** and
-pushes the job on a Redis list, all or nothing. The request answers ``202``
-with the ticket at once; a sale's burst costs the web workers a Redis call
-per winner instead of a full checkout.
+(:data:`ENQUEUE`) decides atomically: this very attempt sent again (the
+ticket exists), the buyer's earlier ticket for the same
+``Idempotency-Key`` (a retry takes nothing more), sold out, the per-buyer
+limit; otherwise it takes the units, writes a **ticket** and pushes the job
+on a Redis list, all or nothing. The request then records the ticket in the
+database (:class:`jishi_flashsale.models.Ticket`, committed) and only then
+answers ``202``: what a 202 promised survives a Redis that restarts empty.
+
+A Redis error while admitting answers ``503`` (nothing promised, nothing
+placed in the request): a timed-out script may still run later, and the
+job it queues is then placed by the consumer, so placing in the request as
+well could place the purchase twice (issue 15.1). The buyer's retry with
+the same ``Idempotency-Key`` answers that ticket if the script did run.
 
 Purchases are queued only while a consumer is alive (its heartbeat key,
 refreshed every second, checked by the same script): with none running,
@@ -16,17 +23,24 @@ strands an order.
 
 The consumer, ``jishi flashsale work`` (one process or several), takes jobs
 with ``BLMOVE`` onto a processing list and places each through the kernel's
-checkout with the idempotency key ``fsq-<ticket>`` (so a job taken twice,
-after a crash, places once): flash price, flash stock by the conditional
-``UPDATE`` (the database stays the source of truth), per-buyer counter,
-unpaid timeout, everything as for a direct purchase. Then the ticket says
-``placed`` with the payment orders, or ``failed`` with the reason, and a
+checkout **under the buyer's own idempotency key** (``fsq-<ticket>`` for a
+purchase sent without one): a job taken twice, a job placed by the recovery
+pass too, or a purchase the buyer also placed directly with that key, is
+placed once (the kernel's unique key decides). The database ticket moves
+from ``queued`` to ``placed`` (payment and order ids) or ``failed`` (code,
+message) by a conditional UPDATE, once; then Redis's copy follows, and a
 failed ticket gives its units back to the gate exactly once (:data:`FAIL`
-moves the ticket from ``queued`` only once). The buyer polls
-``GET /api/v1/flashsale/tickets/<ticket>``.
+moves Redis's ticket from ``queued`` only once). The buyer polls
+``GET /api/v1/flashsale/tickets/<ticket>`` (Redis's copy, else the
+database's).
 
-Crash safety: a consumer starting moves jobs left on the processing list
-back to the queue; placing them again is idempotent (the ticket's key).
+Faults (issue 15.2, 15.3): the consumer survives Redis errors (timeouts,
+lost connections): it logs, waits with a capped exponential backoff,
+reconnects and carries on. At start, after each reconnection and every
+``JISHI_FLASHSALE_RECOVER_SECONDS`` it moves jobs left on the processing list
+back to the queue and runs :func:`recover_durable`: every durable ticket
+still queued whose job Redis no longer holds (it restarted empty) is placed
+or failed from the database.
 """
 
 from __future__ import annotations
@@ -41,8 +55,11 @@ from jishi_flashsale import gate
 
 TICKET_TTL = 2 * 24 * 3600
 MAX_ATTEMPTS = 5  # a job whose placement raises (not a refusal) is tried this often
+BACKOFF_FIRST = 0.1  # seconds: the consumer's first wait after a Redis error ...
+BACKOFF_CAP = 5.0  # ... doubling up to this
 
 ENQUEUE = """
+if redis.call('EXISTS', KEYS[5]) == 1 then return {2, ARGV[4]} end
 if KEYS[3] ~= '' then
   local t = redis.call('GET', KEYS[3])
   if t then return {2, t} end
@@ -60,7 +77,7 @@ if limit > 0 then
   redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
 end
 redis.call('DECRBY', KEYS[1], n)
-redis.call('HSET', KEYS[5], 'status', 'queued', 'user', ARGV[7], 'fsid', ARGV[8], 'n', n, 'limit', limit)
+redis.call('HSET', KEYS[5], 'status', 'queued', 'user', ARGV[7], 'fsid', ARGV[8], 'n', n, 'limit', limit, 'job', ARGV[5])
 redis.call('EXPIRE', KEYS[5], tonumber(ARGV[6]))
 if KEYS[3] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'EX', tonumber(ARGV[6])) end
 redis.call('RPUSH', KEYS[4], ARGV[5])
@@ -78,6 +95,12 @@ if tonumber(redis.call('HGET', KEYS[1], 'limit')) > 0 and redis.call('EXISTS', K
 return 1
 """
 
+PLACED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'placed', 'payments', ARGV[1])
+return 1
+"""
+
 QUEUED, EXISTING, NO_CONSUMER = 1, 2, -3
 HEARTBEAT_SECONDS = 10  # a consumer refreshes its heartbeat at least every second
 
@@ -89,6 +112,14 @@ def enabled() -> bool:
     return bool(current_app.config.get("JISHI_FLASHSALE_QUEUE")) and gate.redis_client() is not None
 
 
+def redis_errors() -> tuple[type[Exception], ...]:
+    """What a Redis fault raises (timeouts, lost connections, a Redis
+    loading its data...): ``redis.RedisError``."""
+    import redis
+
+    return (redis.RedisError,)
+
+
 def _keys():
     return gate._prefix() + "queue", gate._prefix() + "processing"
 
@@ -97,10 +128,12 @@ def _heartbeat_key() -> str:
     return gate._prefix() + "consumer"
 
 
-def beat() -> None:
+def beat() -> bool:
     """A consumer is alive (refreshed by :func:`work` at least every second;
-    purchases are queued only while one is)."""
-    gate.redis_client().set(_heartbeat_key(), "1", ex=HEARTBEAT_SECONDS)
+    purchases are queued only while one is). Returns whether the heartbeat
+    was there: a consumer finding it gone (Redis restarted empty, or no
+    consumer ran for a while) runs its recovery at once."""
+    return gate.redis_client().set(_heartbeat_key(), "1", ex=HEARTBEAT_SECONDS, get=True) is not None
 
 
 def _ticket_key(ticket: str) -> str:
@@ -115,8 +148,8 @@ def _script(name: str):
     client = gate.redis_client()
     url = current_app.config["JISHI_REDIS_URL"]
     if url not in _scripts:
-        _scripts[url] = (client.register_script(ENQUEUE), client.register_script(FAIL))
-    return _scripts[url][0 if name == "enqueue" else 1]
+        _scripts[url] = (client.register_script(ENQUEUE), client.register_script(FAIL), client.register_script(PLACED))
+    return _scripts[url][("enqueue", "fail", "placed").index(name)]
 
 
 def enqueue(row, user_id: int, quantity: int, job: dict, idempotency_key: str | None) -> tuple[int, str]:
@@ -125,7 +158,9 @@ def enqueue(row, user_id: int, quantity: int, job: dict, idempotency_key: str | 
     same key, ``(gate.SOLD_OUT, "")``, ``(gate.LIMIT, "")``, or
     ``(NO_CONSUMER, "")`` when no consumer's heartbeat is there (nothing
     taken: the caller places directly). Raises on a Redis failure (the
-    caller places directly: the database decides)."""
+    caller answers 503: the script may still run). The same call sent
+    twice (a client-level retry) queues once: the script first looks for
+    its own ticket."""
     ticket = secrets.token_hex(16)
     queue_key, _ = _keys()
     ttl = gate._expire_seconds(row.ends_at)
@@ -138,7 +173,8 @@ def enqueue(row, user_id: int, quantity: int, job: dict, idempotency_key: str | 
         _heartbeat_key(),
     ]
     payload = json.dumps(
-        {**job, "ticket": ticket, "user_id": user_id, "fsid": row.id, "quantity": quantity}, separators=(",", ":")
+        {**job, "ticket": ticket, "user_id": user_id, "fsid": row.id, "quantity": quantity, "key": idempotency_key},
+        separators=(",", ":"),
     )
     args = [quantity, row.per_user_limit or 0, ttl, ticket, payload, TICKET_TTL, user_id, row.id]
     for _attempt in range(2):
@@ -150,13 +186,119 @@ def enqueue(row, user_id: int, quantity: int, job: dict, idempotency_key: str | 
     return gate.SOLD_OUT, ""
 
 
+# -- the durable ticket ----------------------------------------------------------------
+
+_JOB_FIELDS = ("address_id", "options", "locale", "expected_total")
+
+
+def record(job: dict):
+    """The durable :class:`~jishi_flashsale.models.Ticket` of ``job`` (a
+    queued job's payload), written if missing and committed: ``(row,
+    True)``; or, when the buyer's idempotency key already belongs to
+    another ticket (a retry after Redis lost its index), ``(that ticket,
+    False)``. ONE ``INSERT .. ON CONFLICT DO NOTHING``, then a read."""
+    from jishi.db import commit, conflict_insert, db, utcnow
+    from sqlalchemy import select
+
+    from jishi_flashsale.models import Ticket
+
+    now = utcnow()
+    inserted = db.session.execute(
+        conflict_insert(Ticket)
+        .values(
+            ticket=job["ticket"],
+            user_id=job["user_id"],
+            flash_sku_id=job["fsid"],
+            sku_id=job["sku_id"],
+            quantity=job["quantity"],
+            idempotency_key=job.get("key"),
+            status="queued",
+            job=json.dumps({k: job.get(k) for k in _JOB_FIELDS}, separators=(",", ":")),
+            payment_ids="",
+            order_ids="",
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(Ticket)
+    ).scalar_one_or_none()
+    if inserted is not None:  # the common case: written now, nothing more to read
+        session = db.session()
+        old, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            commit()
+        finally:
+            session.expire_on_commit = old
+        return inserted, True
+    commit()
+    row = db.session.execute(select(Ticket).where(Ticket.ticket == job["ticket"])).scalar_one_or_none()
+    if row is not None:
+        return row, True
+    if job.get("key"):
+        other = db.session.execute(
+            select(Ticket).where(Ticket.user_id == job["user_id"], Ticket.idempotency_key == job["key"])
+        ).scalar_one_or_none()
+        if other is not None:
+            return other, False
+    raise RuntimeError(f"flash-sale ticket {job['ticket']} could not be recorded")
+
+
+def stored(ticket_id: str):
+    """The durable ticket ``ticket_id`` (None: unknown)."""
+    from jishi.db import db
+    from sqlalchemy import select
+
+    from jishi_flashsale.models import Ticket
+
+    return db.session.execute(select(Ticket).where(Ticket.ticket == ticket_id)).scalar_one_or_none()
+
+
+def by_key(user_id: int, key: str):
+    """The buyer's durable ticket for ``Idempotency-Key`` ``key`` (None: none)."""
+    from jishi.db import db
+    from sqlalchemy import select
+
+    from jishi_flashsale.models import Ticket
+
+    return db.session.execute(
+        select(Ticket).where(Ticket.user_id == user_id, Ticket.idempotency_key == key)
+    ).scalar_one_or_none()
+
+
+def redis_job(ticket_id: str) -> dict | None:
+    """The job Redis's ticket ``ticket_id`` holds (None: Redis lost it)."""
+    raw = gate.redis_client().hget(_ticket_key(ticket_id), "job")
+    return json.loads(raw) if raw else None
+
+
+def as_data(row) -> dict:
+    """A durable ticket as :func:`ticket` answers it."""
+    return {
+        "ticket": row.ticket,
+        "status": row.status,
+        "payment_ids": [int(x) for x in row.payment_ids.split(",") if x],
+        "code": row.code,
+        "message": row.message,
+    }
+
+
 def ticket(ticket_id: str, user_id: int) -> dict | None:
-    """The buyer's ticket (None: unknown, expired, or another buyer's)."""
+    """The buyer's ticket (None: unknown, expired, or another buyer's):
+    Redis's copy, else (Redis lost it, or is away) the database's, so an
+    accepted ticket never answers 404."""
     if not ticket_id or len(ticket_id) > 64:
         return None
-    raw = gate.redis_client().hgetall(_ticket_key(ticket_id))
-    data = {k.decode(): v.decode() for k, v in raw.items()}
-    if not data or data.get("user") != str(user_id):
+    data: dict = {}
+    try:
+        client = gate.redis_client()
+        raw = client.hgetall(_ticket_key(ticket_id)) if client is not None else {}
+        data = {k.decode(): v.decode() for k, v in raw.items()}
+    except redis_errors() as exc:
+        current_app.logger.warning("flashsale: ticket read from the database, Redis failed: %s", exc)
+    if not data:  # Redis lost it (or is away): the database's copy
+        row = stored(ticket_id)
+        return as_data(row) if row is not None and row.user_id == user_id else None
+    if data.get("user") != str(user_id):
         return None
     data["ticket"] = ticket_id
     data["payment_ids"] = [int(x) for x in data.get("payments", "").split(",") if x]
@@ -166,7 +308,7 @@ def ticket(ticket_id: str, user_id: int) -> dict | None:
 # -- the consumer ------------------------------------------------------------------------
 
 
-def _fail(job: dict, code: str, message: str) -> bool:
+def _fail_redis(job: dict, code: str, message: str) -> bool:
     keys = [_ticket_key(job["ticket"]), gate._left_key(job["fsid"]), gate._user_key(job["fsid"], job["user_id"])]
     given_back = bool(int(_script("fail")(keys=keys, args=[code, message])))
     if given_back:
@@ -174,29 +316,89 @@ def _fail(job: dict, code: str, message: str) -> bool:
     return given_back
 
 
-def _placed(job: dict, payment_ids: list[int]) -> None:
-    gate.redis_client().hset(
-        _ticket_key(job["ticket"]), mapping={"status": "placed", "payments": ",".join(map(str, payment_ids))}
-    )
+def _fail(job: dict, code: str, message: str) -> bool:
+    """Fail the job's ticket: the database's first (once), then Redis's
+    (which gives the units back to the gate, once). Returns whether the
+    units were given back."""
+    _mark(job["ticket"], "failed", code=code, message=message)
+    return _fail_redis(job, code, message)
+
+
+def _mark(
+    ticket_id: str,
+    status: str,
+    *,
+    payment_ids: str = "",
+    order_ids: str = "",
+    code: str | None = None,
+    message: str | None = None,
+) -> bool:
+    """Move the durable ticket from ``queued`` to ``status`` (one
+    conditional UPDATE, committed); False when it had moved already."""
+    from jishi.db import commit, db, utcnow
+    from sqlalchemy import update
+
+    from jishi_flashsale.models import Ticket
+
+    values: dict = {"status": status, "updated_at": utcnow()}
+    if status == "placed":
+        values["payment_ids"], values["order_ids"] = payment_ids[:255], order_ids[:255]
+    else:
+        values["code"] = (code or "")[:40]
+        values["message"] = (message or "")[:255]
+    won = db.session.execute(
+        update(Ticket)
+        .where(Ticket.ticket == ticket_id, Ticket.status == "queued")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    commit()
+    return bool(won)
+
+
+def _placed_redis(job: dict, payment_ids: str) -> None:
+    """Redis's copy says placed (only where Redis still has the ticket: a
+    copy made from nothing would lack its buyer)."""
+    _script("placed")(keys=[_ticket_key(job["ticket"])], args=[payment_ids])
+
+
+def _sync_redis(job: dict, row) -> None:
+    """Redis's copy of a ticket the database already decided (a job run
+    again after a fault): placed, or failed (its units back, once)."""
+    if row.status == "placed":
+        _placed_redis(job, row.payment_ids)
+    elif row.status == "failed":
+        _fail_redis(job, row.code or "error", row.message or "")
 
 
 def place(job: dict) -> str:
     """Place one queued job through the kernel's checkout, inside a request
     context in the buyer's language (messages, hooks that read the
-    request); returns the ticket's new status."""
+    request); returns the ticket's new status. The durable ticket is
+    written first if the request that queued it could not (then it decides
+    whether this job is a second ticket for the buyer's key: failed,
+    ``duplicate``, its units back)."""
     from jishi.accounts.models import User
     from jishi.checkout import entry as checkout_entry
     from jishi.checkout.errors import CheckoutError
     from jishi.db import db, rollback
+    from jishi.i18n import gettext as _
 
     app = current_app._get_current_object()
     headers = {"Accept-Language": job.get("locale") or app.config["BABEL_DEFAULT_LOCALE"]}
     with app.test_request_context("/api/v1/flashsale/buy", method="POST", headers=headers):
         try:
+            row, own = stored(job["ticket"]), True
+            if row is None:  # the request that queued it could not record it (or Redis ran it late)
+                row, own = record(job)
+            if not own:
+                _fail_redis(job, "duplicate", _("This purchase was already made with this Idempotency-Key."))
+                return "failed"
+            if row.status != "queued":
+                _sync_redis(job, row)
+                return row.status
             user = db.session.get(User, job["user_id"])
             if user is None or not user.is_active:
-                from jishi.i18n import gettext as _
-
                 _fail(job, "unauthorized", _("Sign in first."))
                 return "failed"
             payments = checkout_entry.place_order(
@@ -204,7 +406,7 @@ def place(job: dict) -> str:
                 [(job["sku_id"], job["quantity"])],
                 job.get("address_id"),
                 job.get("options") or {},
-                idempotency_key=f"fsq-{job['ticket']}",
+                idempotency_key=job.get("key") or f"fsq-{job['ticket']}",
                 expected_total=job.get("expected_total"),
             )
         except CheckoutError as exc:
@@ -215,7 +417,11 @@ def place(job: dict) -> str:
         except Exception:
             rollback()
             raise
-        _placed(job, [p.id for p in payments])
+        # read before the commit below expires them
+        payment_ids = ",".join(str(p.id) for p in payments)
+        order_ids = ",".join(str(o.id) for p in payments for o in p.orders)
+        _mark(job["ticket"], "placed", payment_ids=payment_ids, order_ids=order_ids)
+        _placed_redis(job, payment_ids)
         return "placed"
 
 
@@ -230,49 +436,180 @@ def recover() -> int:
     return moved
 
 
+def job_of(row) -> dict:
+    """A durable ticket as a queued job's payload."""
+    job = json.loads(row.job or "{}")
+    job.update(
+        ticket=row.ticket,
+        user_id=row.user_id,
+        fsid=row.flash_sku_id,
+        sku_id=row.sku_id,
+        quantity=row.quantity,
+        key=row.idempotency_key,
+    )
+    return job
+
+
+def recover_durable(limit: int = 500, log=None) -> dict[str, int]:
+    """Place (or fail, visibly) every durable ticket still queued whose job
+    Redis no longer holds (Redis restarted empty, or the ticket expired
+    there), oldest first, at most ``limit`` per call; then set the gate's
+    counters of the flash SKUs concerned from the database. A job also
+    placed elsewhere at the same moment is placed once (the same
+    idempotency key). Returns ``{"placed": n, "failed": n}``."""
+    from jishi.db import db
+    from sqlalchemy import select
+
+    from jishi_flashsale import service
+    from jishi_flashsale.models import Ticket
+
+    client = gate.redis_client()
+    jobs = [
+        job_of(row)
+        for row in db.session.execute(
+            select(Ticket).where(Ticket.status == "queued").order_by(Ticket.created_at, Ticket.id).limit(limit)
+        ).scalars()
+    ]
+    db.session.rollback()  # no transaction held while placing
+    out = {"placed": 0, "failed": 0}
+    if not jobs:
+        return out
+    pipe = client.pipeline(transaction=False)
+    for job in jobs:
+        pipe.exists(_ticket_key(job["ticket"]))
+    held = pipe.execute()
+    touched: dict[int, set[int]] = {}
+    for job, in_redis in zip(jobs, held, strict=True):
+        if in_redis:
+            continue  # Redis still holds the job: the queue places it
+        try:
+            status = place(job)
+        except redis_errors():
+            raise
+        except Exception:
+            current_app.logger.exception("flashsale recovery: ticket %s raised", job["ticket"])
+            continue
+        out[status if status in out else "failed"] += 1
+        touched.setdefault(job["fsid"], set()).add(job["user_id"])
+        if log:
+            log(f"{job['ticket']} {status} (recovered from the database)")
+    if touched:  # the units of failed tickets back on sale, their buyers' counters too
+        service.reconcile()
+        for fsid, users in touched.items():
+            gate.reset_users(fsid, users)
+    return out
+
+
+def _backoff(failures: int) -> float:
+    return min(BACKOFF_FIRST * 2 ** max(failures - 1, 0), BACKOFF_CAP)
+
+
 def work(
-    *, max_jobs: int | None = None, block: float = 1.0, idle_exit: bool = False, log=None, release_session: bool = False
+    *,
+    max_jobs: int | None = None,
+    block: float = 1.0,
+    idle_exit: bool = False,
+    log=None,
+    release_session: bool = False,
+    recover_every: float | None = None,
+    max_failures: int | None = None,
+    stop=None,
 ) -> int:
     """Take and place jobs until ``max_jobs`` are done (None: forever), or,
     with ``idle_exit``, until the queue is empty. Returns the jobs done.
     ``release_session``: a fresh database session per job (the consumer
-    process; tests keep theirs)."""
-    from jishi.db import db
+    process; tests keep theirs).
+
+    Redis errors never stop it: it logs, waits (:data:`BACKOFF_FIRST`
+    doubling up to :data:`BACKOFF_CAP`), and carries on; after a fault, and
+    every ``recover_every`` seconds (``JISHI_FLASHSALE_RECOVER_SECONDS``,
+    default 30), it queues again what the processing list holds and runs
+    :func:`recover_durable`. ``max_failures``: give up (raise) after that
+    many Redis errors in a row (None: never). ``stop``: an event (its
+    ``is_set()``) that ends the loop between jobs."""
+    from jishi.db import db, rollback
+    from jishi.i18n import gettext as _
 
     client = gate.redis_client()
     if client is None:
         raise RuntimeError("the flash-sale queue needs JISHI_REDIS_URL")
+    if recover_every is None:
+        recover_every = float(current_app.config.get("JISHI_FLASHSALE_RECOVER_SECONDS", 30))
+    block = min(block, gate.redis_timeout() / 2)  # a blocking pop must end before the socket times out
     queue_key, processing_key = _keys()
     done = 0
-    while max_jobs is None or done < max_jobs:
-        beat()
-        raw = client.blmove(queue_key, processing_key, block, "LEFT", "RIGHT")
-        if raw is None:
-            if idle_exit:
-                break
-            continue
-        job = json.loads(raw)
-        started = time.perf_counter()
+    failures = 0
+    next_recovery = time.monotonic() + recover_every
+    recovering = True  # at start: what a stopped consumer, or a lost Redis, left
+    try:
+        beat()  # the first beat finds no heartbeat of ours: not a lost Redis
+    except redis_errors():
+        pass  # Redis away already: the loop below waits for it
+    while (max_jobs is None or done < max_jobs) and not (stop is not None and stop.is_set()):
         try:
-            status = place(job)
-        except Exception:  # the database away, or a bug: try again, then give up
-            current_app.logger.exception("flashsale queue: job %s raised", job.get("ticket"))
-            job["attempts"] = job.get("attempts", 0) + 1
-            if job["attempts"] < MAX_ATTEMPTS:
-                pipe = client.pipeline()
-                pipe.rpush(queue_key, json.dumps(job, separators=(",", ":")))
-                pipe.lrem(processing_key, 1, raw)
-                pipe.execute()
-                time.sleep(min(0.2 * job["attempts"], 2.0))
+            if recovering or time.monotonic() >= next_recovery:
+                moved = recover()
+                found = recover_durable(log=log)
+                if log and (moved or any(found.values())):
+                    log(f"recovery: {moved} jobs queued again, {found['placed']} placed, {found['failed']} failed")
+                recovering = False
+                next_recovery = time.monotonic() + recover_every
+            if not beat() and not recovering:
+                current_app.logger.warning("flashsale queue: the heartbeat was gone (Redis restarted?); recovering")
+                if log:
+                    log("heartbeat gone: recovering")
+                recovering = True
                 continue
-            from jishi.i18n import gettext as _
-
-            with current_app.test_request_context(headers={"Accept-Language": job.get("locale") or "zh_CN"}):
-                _fail(job, "error", _("The order could not be placed. Please try again."))
-            status = "failed"
-        client.lrem(processing_key, 1, raw)
+            raw = client.blmove(queue_key, processing_key, block, "LEFT", "RIGHT")
+            failures = 0
+            if raw is None:
+                if idle_exit:
+                    break
+                continue
+            job = json.loads(raw)
+            started = time.perf_counter()
+            try:
+                status = place(job)
+            except redis_errors():
+                raise
+            except Exception:  # the database away, or a bug: try again, then give up
+                current_app.logger.exception("flashsale queue: job %s raised", job.get("ticket"))
+                rollback()
+                job["attempts"] = job.get("attempts", 0) + 1
+                if job["attempts"] < MAX_ATTEMPTS:
+                    pipe = client.pipeline()
+                    pipe.rpush(queue_key, json.dumps(job, separators=(",", ":")))
+                    pipe.lrem(processing_key, 1, raw)
+                    pipe.execute()
+                    time.sleep(min(0.2 * job["attempts"], 2.0))
+                    continue
+                with current_app.test_request_context(headers={"Accept-Language": job.get("locale") or "zh_CN"}):
+                    _fail(job, "error", _("The order could not be placed. Please try again."))
+                status = "failed"
+            client.lrem(processing_key, 1, raw)
+        except redis_errors() as exc:
+            # Redis stalled, restarted or is away: the job in hand (if any)
+            # stays on the processing list and is queued again on recovery
+            rollback()
+            failures += 1
+            if max_failures is not None and failures >= max_failures:
+                raise
+            wait = _backoff(failures)
+            current_app.logger.warning(
+                "flashsale queue: Redis failed (%s: %s); retrying in %.1f s", type(exc).__name__, exc, wait
+            )
+            if log:
+                log(f"Redis failed ({type(exc).__name__}); retrying in {wait:.1f} s")
+            if stop is not None:
+                stop.wait(wait)
+            else:
+                time.sleep(wait)
+            recovering = True
+            continue
         if release_session:
             db.session.remove()
+        else:
+            rollback()  # no transaction (on SQLite: no write lock) held between jobs
         done += 1
         if log:
             log(f"{job['ticket']} {status} in {(time.perf_counter() - started) * 1000:.0f} ms")

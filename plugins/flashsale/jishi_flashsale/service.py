@@ -550,12 +550,14 @@ def unpaid_minutes() -> int:
 
 def close_unpaid(at: datetime | None = None) -> str:
     """Close the payment orders of flash orders unpaid for
-    ``JISHI_FLASHSALE_UNPAID_MINUTES`` (idempotent job): the payment order closes
-    first by a conditional UPDATE (a payment notification racing with it
+    ``JISHI_FLASHSALE_UNPAID_MINUTES`` (idempotent job): its trades are
+    closed at their gateways first (``orders.service.close_at_gateways``: a
+    trade found paid is recorded instead), then the payment order closes
+    by a conditional UPDATE (a payment notification racing with it
     finds it closed and the kernel refunds the money), then its unpaid
     orders are cancelled and their stock given back (flash stock exactly
     once, see :func:`release`)."""
-    from jishi.orders.service import release_order_stock
+    from jishi.orders.service import close_at_gateways, release_order_stock
 
     at = at or now()
     cutoff = at - timedelta(minutes=unpaid_minutes())
@@ -573,6 +575,11 @@ def close_unpaid(at: datetime | None = None) -> str:
     closed = 0
     for pid in pids:
         try:
+            payment = db.session.get(PaymentOrder, pid)
+            # Closed at its gateways first: a trade paid meanwhile is
+            # recorded instead; one that cannot be closed now waits.
+            if payment is None or payment.status != "pending" or not close_at_gateways(payment):
+                continue
             won = db.session.execute(
                 update(PaymentOrder)
                 .where(PaymentOrder.id == pid, PaymentOrder.status == "pending")
@@ -606,16 +613,36 @@ def close_unpaid(at: datetime | None = None) -> str:
 
 def reconcile(at: datetime | None = None) -> str:
     """Set the Redis gate's counters of running flash SKUs from the database
-    (the source of truth); a no-op without Redis."""
-    if not gate.redis_client():
+    (the source of truth); a no-op without Redis.
+
+    The units left are ``stock - sold - queued``: the units of durable
+    tickets not placed yet count as taken (issue 15.6: counting only ``sold``
+    under a backlog of queued purchases admitted them a second time). A
+    counter Redis lost (it restarted empty) is rebuilt whole, the buyers'
+    counters with it (:func:`jishi_flashsale.gate.seed`); an existing one is
+    overwritten only while it exists (``SET XX``), so a restart racing with
+    this pass never leaves a counter without the buyers' ones."""
+    client = gate.redis_client()
+    if not client:
         return "no redis"
+    from jishi_flashsale.models import Ticket
+
     at = at or now()
+    queued = (
+        select(func.coalesce(func.sum(Ticket.quantity), 0))
+        .where(Ticket.flash_sku_id == FlashSku.id, Ticket.status == "queued")
+        .correlate(FlashSku)
+        .scalar_subquery()
+    )
     rows = db.session.execute(
-        select(FlashSku.id, FlashSku.stock, FlashSku.sold, Activity.ends_at)
+        select(FlashSku.id, (FlashSku.stock - FlashSku.sold - queued).label("left"), Activity.ends_at)
         .join(Activity, Activity.id == FlashSku.activity_id)
         .where(Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at)
         .limit(1000)
     ).all()
-    for fsid, stock, sold, ends in rows:
-        gate.set_left(fsid, stock - sold, ends)
-    return f"{len(rows)} flash SKUs reconciled"
+    rebuilt = 0
+    for row in rows:
+        if not client.set(gate._left_key(row.id), max(int(row.left), 0), ex=gate._expire_seconds(row.ends_at), xx=True):
+            gate.seed(row)
+            rebuilt += 1
+    return f"{len(rows)} flash SKUs reconciled" + (f", {rebuilt} rebuilt" if rebuilt else "")

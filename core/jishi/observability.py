@@ -1,0 +1,157 @@
+"""Request ids and request log lines, and the JSON log option.
+
+Every request gets an id: the client's (or the proxy's) ``X-Request-Id``
+when it is a plausible one (1–128 of ``A-Z a-z 0-9 . _ - : @``), else a new
+one; the response echoes it in ``X-Request-Id``. Each request writes one
+line at INFO to the ``jishi.request`` logger (method, path, route, status,
+duration, user id, client address) when that level is enabled.
+
+With ``JISHI_LOG_JSON`` on, the root logger writes one JSON object per line
+to standard error (python-json-logger), and every line written while a
+request is served — the request line, a plugin's warning, an error with its
+traceback — carries ``request_id``, ``user_id`` and ``route``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, g, has_request_context, request
+
+request_log = logging.getLogger("jishi.request")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_VALID_ID = re.compile(r"[A-Za-z0-9._\-:@]{1,128}")
+
+
+def request_id() -> str | None:
+    """The current request's id (None outside a request)."""
+    if not has_request_context():
+        return None
+    rid = g.get("request_id")
+    if rid is None:  # a before_request that ran ahead of ours answered
+        rid = g.request_id = _incoming_id()
+    return rid
+
+
+def _incoming_id() -> str:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return given if _VALID_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def current_user_id() -> int | None:
+    """The signed-in user's id as far as the request already knows it,
+    without loading the user for a request that never asked (a query)
+    nor marking the session accessed (``Vary: Cookie``)."""
+    if not has_request_context():
+        return None
+    user = g.get("_login_user")
+    if user is not None:
+        return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    from flask.globals import request_ctx
+
+    ctx = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
+    session = ctx.get("_session", ctx.get("session"))  # not the property: it marks the session accessed
+    raw = dict.get(session, "_user_id") if isinstance(session, dict) else None
+    try:  # "<id>:<session token>" (jishi.accounts), or a bare id
+        return int(str(raw).split(":", 1)[0]) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def route() -> str | None:
+    """The endpoint name serving the request (``shop.login``), not its raw
+    path; ``None`` for a path no route matched."""
+    if not has_request_context():
+        return None
+    return request.endpoint
+
+
+def install(app: Flask) -> None:
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    # after_request functions run last-registered first: ours goes first in
+    # the list to run last and see the final response.
+    app.after_request_funcs.setdefault(None, []).insert(0, _finish)
+
+
+def _start() -> None:
+    g.request_started = time.perf_counter()
+    g.request_id = _incoming_id()
+
+
+def _finish(response):
+    rid = request_id()
+    response.headers[REQUEST_ID_HEADER] = rid
+    started = g.get("request_started")
+    elapsed = time.perf_counter() - started if started is not None else 0.0
+    endpoint = request.endpoint or "<unmatched>"
+    from jishi import metrics
+
+    metrics.observe_request(request.method, endpoint, response.status_code, elapsed)
+    if request_log.isEnabledFor(logging.INFO):
+        request_log.info(
+            "%s %s %s %.1fms",
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed * 1000,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+                "remote_addr": request.remote_addr,
+            },
+        )
+    return response
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds ``request_id``, ``user_id`` and ``route`` to every record (None
+    outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            record.request_id = request_id()
+            record.user_id = current_user_id()
+            record.route = route()
+        else:
+            record.request_id = record.user_id = record.route = None
+        return True
+
+
+def json_formatter() -> logging.Formatter:
+    try:
+        from pythonjsonlogger.json import JsonFormatter
+    except ImportError:  # python-json-logger before 3.1
+        from pythonjsonlogger.jsonlogger import JsonFormatter
+    return JsonFormatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s",
+        rename_fields={"levelname": "level", "name": "logger", "asctime": "time"},
+        json_ensure_ascii=False,
+    )
+
+
+def use_json_logs(level: str | int = "INFO") -> logging.Handler:
+    """Send every log record to standard error as one JSON object a line
+    (once per process: a second app reuses the handler)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if getattr(handler, "jishi_json", False):
+            break
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.jishi_json = True  # type: ignore[attr-defined]
+        handler.setFormatter(json_formatter())
+        handler.addFilter(RequestContextFilter())
+        root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    # Flask's own text handler on the app's logger would print each line twice.
+    from flask.logging import default_handler
+
+    logging.getLogger("jishi").removeHandler(default_handler)
+    return handler

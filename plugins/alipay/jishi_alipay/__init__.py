@@ -1,0 +1,1 @@
+"""Jishi Alipay (支付宝) payment gateway plugin."""
