@@ -30,6 +30,9 @@ from tests.deploy import kit
 
 pytestmark = [pytest.mark.deploy, pytest.mark.slow]
 
+# Every request's bound: an answer later than this is a hang (a failure).
+# Generous for a 2-core CI machine running other tests beside these.
+CLIENT_TIMEOUT = 20.0
 JOBPROBE = Path(__file__).resolve().parents[1] / "fixture_plugins" / "jobprobe"
 
 
@@ -92,7 +95,7 @@ def topo(tmp_path_factory):
 
 
 def _client(topo) -> RoundRobinClient:
-    return RoundRobinClient(topo.urls, timeout=10.0)
+    return RoundRobinClient(topo.urls, timeout=CLIENT_TIMEOUT)
 
 
 def _settle_payments(topo, deadline: float = 20) -> str:
@@ -252,7 +255,7 @@ def test_kill_a_job_worker_mid_pass(topo):
 
 def _flash_burst(topo, tag: str, buyers: int, units: int, fault, fault_name: str) -> kit.Row:
     shop = kit.seed_flash(topo.db_url, buyers, tag, units)
-    client = RoundRobinClient(topo.urls, timeout=10.0)
+    client = RoundRobinClient(topo.urls, timeout=CLIENT_TIMEOUT)
     results: list[dict] = [{} for _ in range(buyers)]
 
     finished = [0]

@@ -11,6 +11,7 @@ by the real ``jishi db upgrade``, with faults injected (issue 15).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -133,7 +134,7 @@ def start_gunicorn(
 ) -> subprocess.Popen:
     """``gunicorn APP`` (sync workers) on 127.0.0.1:``port`` in a process
     group of its own (:func:`kill_group` ends the master and its workers)."""
-    import gunicorn.config
+    import gunicorn.config  # type: ignore[import-untyped]
 
     extra = []
     if any(setting.name == "control_socket_disable" for setting in gunicorn.config.KNOWN_SETTINGS):
@@ -272,14 +273,15 @@ class Topology:
             for _ in range(self.consumers):
                 self.start_consumer()
         for url in self.urls:
-            wait_until(lambda url=url: self.ready(url), timeout, interval=0.3, what=f"{url} to serve")
-        for i in range(self.web):
+            wait_until(functools.partial(self.ready, url), timeout, interval=0.3, what=f"{url} to serve")
+        for i, web in enumerate(self.webs):
             wait_until(
-                lambda i=i: len(children(self.webs[i].pid)) >= self.web_workers,
-                timeout,
-                what=f"web{i}'s {self.web_workers} workers",
+                functools.partial(self._has_workers, web.pid), timeout, what=f"web{i}'s {self.web_workers} workers"
             )
         return self
+
+    def _has_workers(self, master: int) -> bool:
+        return len(children(master)) >= self.web_workers
 
     @staticmethod
     def ready(url: str) -> bool:
