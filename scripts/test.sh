@@ -110,7 +110,13 @@ if [ -z "$PG_URL" ] && command -v psql >/dev/null 2>&1 \
     PG_URL="postgresql+psycopg://postgres@127.0.0.1:5432/$CREATED_DB"
 fi
 if [ -n "$PG_URL" ]; then
+    rm -f "$ART/fault-table.txt"
     JISHI_TEST_DATABASE_URL="$PG_URL" run_pytest postgresql "$@"
+    # The fault-injection suite's table (tests/deploy/test_faults.py, docs/deployment.md)
+    if [ -f "$ART/fault-table.txt" ]; then
+        echo "== fault table (tests/deploy/test_faults.py)"
+        cat "$ART/fault-table.txt"
+    fi
 else
     echo "== PostgreSQL run skipped: no server on 127.0.0.1:5432 and JISHI_TEST_DATABASE_URL unset"
 fi
