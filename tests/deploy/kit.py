@@ -365,7 +365,6 @@ def consistency(url: str, shops: list[Shop], keys_by_user: dict[int, set[str]] |
                         "(SELECT coalesce(sum(r.quantity - r.released), 0) FROM flashsale_reservations r "
                         " WHERE r.flash_sku_id = f.id), "
                         "(SELECT coalesce(sum(ol.quantity), 0) FROM order_lines ol JOIN orders o ON o.id = ol.order_id "
-                        " JOIN flashsale_activities a ON a.id = f.activity_id "
                         " WHERE ol.sku_id = f.sku_id AND ol.stock_source = 'flashsale' AND o.status <> 'closed') "
                         "FROM flashsale_skus f"
                     )
