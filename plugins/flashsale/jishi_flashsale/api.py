@@ -307,8 +307,8 @@ def soldout_first():
     before anything else runs (no CSRF or rate-limit bookkeeping, no view
     machinery, no user, no database). Anything else goes on as usual (the
     body stays cached for the view)."""
-    if request.path != BUY_PATH or request.method != "POST":
-        return None
+    if request.path != BUY_PATH or request.method != "POST" or request.headers.get("Idempotency-Key"):
+        return None  # a keyed retry may be of a purchase made: the view answers it
     try:
         raw = _loads(request.get_data(cache=True))
     except ValueError:
@@ -353,6 +353,7 @@ class SoldOutGate:
             and environ.get("PATH_INFO") == BUY_PATH
             and environ.get("REQUEST_METHOD") == "POST"
             and "HTTP_COOKIE" not in environ
+            and "HTTP_IDEMPOTENCY_KEY" not in environ  # a keyed retry: the view answers it
         ):
             body = self._answer(environ)
             if body is not None:
@@ -457,8 +458,9 @@ def buy():
         field, message = first_field(exc.messages)
         fail(422, "invalid", message, field)
     sku_id, quantity = args["sku_id"], args["quantity"]
+    key = idempotency_key()
     if gate.is_sold_out(sku_id):
-        _sold_out()
+        return _earlier_or_sold_out(key)
     queued = fs_queue.enabled()
     if queued:
         reads_only()  # the order is placed by the queue's consumer: no write lock on SQLite
@@ -473,14 +475,13 @@ def buy():
         fail(404, "not_found", _("This variant is not in a running flash sale."), "sku_id")
     if row.stock - row.sold <= 0:
         gate.mark_sold_out(sku_id)
-        _sold_out()
+        return _earlier_or_sold_out(key)
     if user is None:
         fail(401, "unauthorized", _("Sign in first."))
     if row.stock - row.sold < quantity:
         fail(409, "out_of_stock", _("Only %(n)d left.", n=row.stock - row.sold), "quantity")
     if row.per_user_limit and quantity > row.per_user_limit:
         fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")
-    key = idempotency_key()
     options = dict(args.get("options") or {})
     options["delivery"] = dict(args.get("delivery") or {})
     options["messages"] = dict(args.get("messages") or {})
@@ -513,7 +514,7 @@ def buy():
         )
     except OutOfStock:
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
-        _sold_out()
+        return _earlier_or_sold_out(key)
     except BaseException:
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
         raise
@@ -521,6 +522,26 @@ def buy():
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
         return checkout_entry.placed_answer(payments, True), 200
     return checkout_entry.placed_answer(payments, False), 201
+
+
+def _earlier_or_sold_out(key):
+    """A retry carrying the Idempotency-Key of a purchase this buyer made
+    before answers that purchase (its order, or its ticket while queued),
+    never "sold out": its unit is one of those counted (the first answer
+    may have been a 503 while Redis stalled, and the purchase admitted when
+    it came back). Anything else: 409 ``sold_out``."""
+    if key and current_user.is_authenticated:
+        user = current_user._get_current_object()
+        existing = checkout_entry.find_placed(user, key)
+        if existing is not None:
+            return checkout_entry.placed_answer(checkout_entry.placed_together(existing), True), 200
+        earlier = fs_queue.by_key(user.id, key)
+        if earlier is not None:
+            from flask import jsonify
+
+            body, status = _ticket_answer(fs_queue.as_data(earlier))
+            return jsonify(TicketSchema().dump(body)), status
+    _sold_out()
 
 
 def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_total=None):

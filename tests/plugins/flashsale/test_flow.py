@@ -60,7 +60,10 @@ def test_no_flash_price_outside_the_window(api, factory):
 
 
 def test_sold_out_answers_409_and_writes_nothing(api, factory, queries):
-    """FS: once the flash stock is gone, buy answers 409 sold_out with no write and no order-table read; a visitor too."""
+    """FS: once the flash stock is gone, buy answers 409 sold_out with no
+    write; without an Idempotency-Key from the per-process flag with no
+    read at all; a keyed request (it may be the retry of a purchase made,
+    issue 15) only looks its key up first; a visitor too."""
     product = factory.product(price=1000, stock=50)
     a = fs.activity(product, stock=1, per_user=0)
     sku_id = product.skus[0].id
@@ -71,17 +74,13 @@ def test_sold_out_answers_409_and_writes_nothing(api, factory, queries):
     with queries() as q:
         resp = fs.buy_api(api, second, sku_id)
     assert resp.status_code == 409 and resp.json["code"] == "sold_out", resp.json
-    assert not [
-        s
-        for s in q.statements
-        if any(t in s.lower() for t in ("insert", "update", "delete", "orders", "payment_orders"))
-    ], q.statements
+    assert not [s for s in q.statements if s.lstrip().lower().startswith(("insert", "update", "delete"))], q.statements
     assert (_count(Order), _count(PaymentOrder)) == (orders, payments)
-    # answered from the per-process flag: no flash-sku read either
+    # unkeyed: answered from the per-process flag, nothing read
     with queries() as q:
-        resp = fs.buy_api(api, second, sku_id)
+        resp = api.post("/flashsale/buy", json={"sku_id": sku_id}, user=second)
     assert resp.status_code == 409
-    assert not [s for s in q.statements if "flashsale_skus" in s]
+    assert not [s for s in q.statements if "flashsale_skus" in s or "payment_orders" in s], q.statements
     # from the database when the flag is not set (another process)
     from jishi_flashsale import gate
 
@@ -89,6 +88,28 @@ def test_sold_out_answers_409_and_writes_nothing(api, factory, queries):
     resp = api.post("/flashsale/buy", json={"sku_id": sku_id})
     assert resp.status_code == 409 and resp.json["code"] == "sold_out"
     assert fs.flash_sku(a.id).sold == 1
+
+
+def test_a_keyed_retry_after_sold_out_answers_the_purchase_made(api, factory):
+    """Issue 15 (the deploy fault suite's Redis pause): a buyer whose first
+    answer was lost (a 503 while Redis stalled, a dropped connection) but
+    whose purchase went through retries with the same Idempotency-Key after
+    the sale sold out: the answer is that purchase, never 409 sold_out."""
+    from jishi_flashsale import gate
+
+    product = factory.product(price=1000, stock=50)
+    fs.activity(product, stock=1, per_user=0)
+    sku_id = product.skus[0].id
+    buyer, other = fs.buyer(factory), fs.buyer(factory)
+    first = fs.buy_api(api, buyer, sku_id, key="mine-1")
+    assert first.status_code == 201
+    assert fs.buy_api(api, other, sku_id).json["code"] == "sold_out"
+    assert gate.is_sold_out(sku_id)
+    again = fs.buy_api(api, buyer, sku_id, key="mine-1")
+    assert again.status_code == 200 and again.json["replayed"] is True
+    assert [o["id"] for o in again.json["orders"]] == [o["id"] for o in first.json["orders"]]
+    # another buyer with the same key: not theirs
+    assert fs.buy_api(api, other, sku_id, key="mine-1").json["code"] == "sold_out"
 
 
 def test_sold_out_answered_in_front_of_flask(app, api, client, factory):
