@@ -282,8 +282,10 @@ def flash_buy(client: RoundRobinClient, shop: Shop, buyer: dict, key: str) -> di
         lambda: client.request("POST", "/api/v1/flashsale/buy", body, _auth(buyer, key)), attempts=6
     )
     out = {"key": key, "status": status, "user_id": buyer["user_id"], "buyer": buyer}
-    if status == 202 and isinstance(answer, dict):
-        out["ticket"] = answer.get("ticket")
+    if status in (200, 202) and isinstance(answer, dict) and answer.get("ticket"):
+        out["ticket"] = answer.get("ticket")  # queued (202), or a retry answered with its ticket (200)
+    if status in (200, 201) and isinstance(answer, dict) and answer.get("orders"):
+        out["placed"] = True  # placed in the request (201), or a retry answered with that placement (200)
     return out
 
 

@@ -285,7 +285,7 @@ def _flash_burst(topo, tag: str, buyers: int, units: int, fault, fault_name: str
     queued = sum(v for k, v in tickets.items() if k not in ("placed", "failed"))
     if queued:
         checks.append(f"{queued} tickets never settled ({tickets})")
-    direct = sum(1 for r in results if r.get("status") == 201)
+    direct = sum(1 for r in results if r.get("placed"))
     placed = tickets.get("placed", 0) + direct
     from sqlalchemy import create_engine, text
 
@@ -308,7 +308,8 @@ def _flash_burst(topo, tag: str, buyers: int, units: int, fault, fault_name: str
     if placed != sold:
         checks.append(f"clients hold {placed} placed purchases, the sale sold {sold}")
     told = {r["user_id"]: r.get("status") for r in results}
-    misled = sorted(f"{told[u]}" for u in holders if told.get(u) not in (201, 202))
+    answered = {r["user_id"] for r in results if r.get("placed") or r.get("ticket")}
+    misled = sorted(f"{told.get(u)}" for u in holders if u not in answered)
     if misled:
         checks.append(f"{len(misled)} buyers hold an order their purchase was answered {', '.join(misled)} for")
     if topo.alive()["consumers"] != 1:
