@@ -277,7 +277,10 @@ def close_at_gateways(payment: PaymentOrder) -> bool:
             result = GatewayResult("failed", message=str(exc)[:200], retryable=True)
         if result.status == "succeeded":
             _record_event(payment.id, code, "close", "failure", result.amount, result.reference, "paid meanwhile")
-            record_charge(gw, payment, payment.trade_seq, result.reference, result.amount, result.paid_at)
+            try:
+                record_charge(gw, payment, payment.trade_seq, result.reference, result.amount, result.paid_at)
+            except PaymentError as exc:  # recorded as a failure event; the payment stays open, looked at again
+                log.warning("%s at %s, paid meanwhile: %s", payment.number, code, exc.problem.message)
             return False
         if result.status == "failed":
             log.warning("closing %s at %s failed: %s", payment.number, code, result.message)

@@ -1,1 +1,0 @@
-"""Jishi Alipay (支付宝) payment gateway plugin."""
