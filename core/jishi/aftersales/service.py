@@ -204,25 +204,11 @@ def _delivery_part(order: Order, wanted: dict[int, int], pending: dict[int, int]
 
 def _move(refund: Refund, sources: tuple[str, ...], target: str, **values) -> None:
     """Conditional status change: two concurrent clicks cannot both win."""
-    won = cast(
-        CursorResult,
-        db.session.execute(
-            update(Refund)
-            .where(Refund.id == refund.id, Refund.status.in_(sources))
-            .values(status=target, **values)
-            .execution_options(synchronize_session=False)
-        ),
-    ).rowcount
-    if won != 1:
+    if not _move_quietly(refund, sources, target, **values):
         rollback()
         raise AfterSalesError(
             "status", _("This request is %(status)s.", status=refund.status), status=409, code="conflict"
         )
-    from sqlalchemy.orm.attributes import set_committed_value
-
-    set_committed_value(refund, "status", target)
-    for key, value in values.items():
-        set_committed_value(refund, key, value)
 
 
 def approve(refund: Refund, actor=None, note: str = "") -> Refund:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from jishi.accounts.models import User
 from jishi.aftersales.models import Refund
+from jishi.aftersales.service import STATUSES
 from jishi.catalog.models import Product
 from jishi.console.common import bp, requires
 from jishi.db import db
@@ -174,17 +175,7 @@ def order_action(order_id: int, action: str):
 
 # -- after-sales -------------------------------------------------------------
 
-REFUND_STATUSES = (
-    "requested",
-    "approved",
-    "returning",
-    "returned",
-    "refunding",
-    "refund_failed",
-    "refunded",
-    "rejected",
-    "cancelled",
-)
+REFUND_STATUSES = STATUSES  # the after-sales statuses, in their order
 
 
 @bp.get("/refunds")
