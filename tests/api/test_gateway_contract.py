@@ -368,3 +368,31 @@ def test_notifications_are_counted_by_gateway_and_result(app, client, factory):
     assert client.post("/payments/notify/sandbox", data=note).data == b"success"
     assert client.post("/payments/notify/sandbox", data=dict(note, sign="0" * 64)).status_code == 400
     assert {r: sample(r) - before[r] for r in before} == {"paid": 1, "duplicate": 1, "refused": 1}
+
+
+def test_an_internal_failure_is_never_answered_success(app, client, factory, monkeypatch):
+    """Issue 14: a notification whose handling fails inside Jishi (a bug, the
+    database gone) is answered with the gateway's failure reply and leaves
+    nothing written, so the gateway's retry — the only second chance —
+    comes; the retry then succeeds."""
+    buyer = factory.user()
+    [payment] = flows.place(buyer, [(factory.product(price=800).skus[0], 1)], factory.address(buyer))
+    with app.test_request_context("/"):
+        note = sandbox.notification_for(sandbox.trade_for(payment))
+    db.session.commit()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(payments, "record_charge", broken)
+    r = client.post("/payments/notify/sandbox", data=note)
+    assert r.status_code == 400 and r.data != b"success"
+    db.session.expire_all()
+    assert db.session.get(PaymentOrder, payment.id).status == "pending"
+    assert (
+        db.session.execute(select(func.count(PaymentEvent.id)).where(PaymentEvent.kind == "charge")).scalar_one() == 0
+    )
+    monkeypatch.undo()
+    assert client.post("/payments/notify/sandbox", data=note).data == b"success"
+    db.session.expire_all()
+    assert db.session.get(PaymentOrder, payment.id).status == "paid"
