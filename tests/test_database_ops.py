@@ -316,3 +316,25 @@ def test_the_worker_process_refuses_a_database_behind(tmp_path):
         assert "the code needs k0004" in result.stderr and "jishi db upgrade" in result.stderr
         wait_until(lambda: run_jishi(["db", "upgrade"], env, cwd=tmp_path).returncode == 0, 60, what="upgrade")
         assert run_jishi(["worker", "--once"], env, cwd=tmp_path).returncode == 0
+
+
+def test_a_database_error_mid_request_is_a_503_not_a_500(app, client, monkeypatch):
+    """Issue 15 (database failover; "a 500 is a bug"): a connection dropped
+    mid-request (psycopg's OperationalError, as SQLAlchemy raises it) is
+    answered 503 with Retry-After — JSON on the API, a page on the web —
+    the transaction rolled back; the next request is served."""
+    from jishi.catalog import service as catalog
+    from sqlalchemy.exc import OperationalError
+
+    def dropped(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(catalog, "list_products", dropped)
+    r = client.get("/api/v1/products")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "2"
+    assert r.is_json and r.json["code"]
+    page = client.get("/")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "2"
+    assert "text/html" in page.content_type
+    monkeypatch.undo()
+    assert client.get("/api/v1/products").status_code == 200

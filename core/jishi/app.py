@@ -188,6 +188,9 @@ def _init_extensions(app: Flask) -> None:
     from jishi.extensions import csrf, limiter, login_manager, select_locale
 
     db.init_app(app)
+    from jishi.db import close_session_safely
+
+    app.teardown_appcontext(close_session_safely)  # runs before Flask-SQLAlchemy's (teardowns run in reverse)
     login_manager.init_app(app)
     login_manager.user_loader(auth.load_session_user)
     login_manager.request_loader(auth.load_bearer_user)
@@ -301,6 +304,14 @@ def _register_blueprints(app: Flask, ext: Jishi) -> None:
     app.register_error_handler(DomainError, domain_error)
     # Replaces flask-smorest's JSON-for-everything handler: pages get pages.
     app.register_error_handler(HTTPException, http_error)
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from jishi.web.errors import database_unavailable
+
+    # A connection dropped mid-request (failover, a restart), a statement
+    # timeout, SQLite busy: a clear 503 with Retry-After, never a 500.
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
     app.before_request(_refuse_nul)
     app.before_request(api_cookie_writes_need_csrf_token)
     api = ext.api

@@ -183,3 +183,24 @@ def apply_engine_config(config) -> None:
             connect_args["options"] = f"{options} -c statement_timeout={timeout}".strip()
         opts["connect_args"] = connect_args
     config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
+
+
+def close_session_safely(exc: BaseException | None = None) -> None:
+    """End the request's session when its connection may be dead (the
+    database dropped it: a failover, a restart): the closing rollback on a
+    dead connection raises, which in a teardown turns an answer already
+    made into a 500. The connection is invalidated instead (the pool makes
+    a new one); Flask-SQLAlchemy's own teardown then finds nothing to do."""
+    import logging
+
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    try:
+        db.session.remove()
+    except (OperationalError, InterfaceError) as exc:
+        logging.getLogger("jishi.db").warning("closing a dead connection: %s", str(exc).splitlines()[0][:200])
+        try:
+            db.session().invalidate()  # the request's Session itself
+        except Exception as again:  # nothing more can be done for a dead connection
+            logging.getLogger("jishi.db").warning("invalidating it failed too: %s", again)
+        db.session.registry.clear()

@@ -142,6 +142,9 @@ def _checkout_burst(topo, tag: str, buyers: int, fault, fault_name: str) -> kit.
     paid = sum(1 for r in results if r.get("paid_at_gateway"))
     if placed < buyers * 0.8:
         checks.append(f"only {placed} of {buyers} checkouts placed")
+    errors = sum(n for outcome, n in client.outcomes.items() if outcome.startswith("500"))
+    if errors:  # a fault is answered clearly (503, a cut connection retried): a 500 is a bug
+        checks.append(f"{errors} answers were 500")
     return kit.Row(
         fault=fault_name,
         injected=", ".join(injected) or "nothing",

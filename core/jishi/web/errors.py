@@ -140,3 +140,25 @@ def http_error(exc: HTTPException):
     page, status = error_page(status, None if status >= 500 else _own_message(exc))
     headers = {k: v for k, v in response.headers.items() if k in ("Allow", "Retry-After", "WWW-Authenticate")}
     return page, status, headers
+
+
+def database_unavailable(exc: Exception):
+    """The database could not answer (a connection dropped mid-request by a
+    failover or a restart, a statement timeout, SQLite busy): the
+    transaction is rolled back and the client told 503 with ``Retry-After``
+    — a page on the web, JSON on the API — so it retries (with its
+    Idempotency-Key, a placement is still made at most once)."""
+    from werkzeug.exceptions import ServiceUnavailable
+
+    from jishi.db import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the pool replaces it
+        db.session.remove()
+    current_app.logger.warning("database unavailable: %s", str(exc).splitlines()[0][:200] if str(exc) else exc)
+    error = ServiceUnavailable(_("The database is unavailable for a moment. Try again."))
+    error.retry_after = 2
+    response = current_app.make_response(http_error(error))
+    response.headers["Retry-After"] = "2"
+    return response
