@@ -1,0 +1,130 @@
+"""The points ledger: every change is an entry plus the same change of the
+buyer's account row, in the caller's transaction (no commit here).
+
+Spending is ONE conditional statement (``balance >= n``) followed by its
+entries: two spends at once serialise on the account row and the second
+finds the balance already taken (PostgreSQL re-evaluates the condition on
+the updated row). Claw-backs may take the balance below zero; a negative
+balance blocks spending until points are earned back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from jishi.db import db, utcnow
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from jishi_points.models import SPENT, PointsAccount, PointsEntry
+
+PAGE = 20
+
+
+@dataclass(frozen=True)
+class Post:
+    """One entry to write: ``delta`` usable points, ``frozen_delta`` frozen ones."""
+
+    kind: str
+    source_kind: str
+    source_id: int | None
+    delta: int = 0
+    frozen_delta: int = 0
+    reason: str = ""
+
+
+def ensure_account(user_id: int) -> None:
+    """The buyer's account row exists (insert or nothing, race-free)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(PointsAccount)
+        .values(user_id=user_id, balance=0, frozen=0, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["user_id"])
+    )
+
+
+def _entries(user_id: int, posts: Iterable[Post]) -> None:
+    now = utcnow()
+    db.session.add_all(
+        PointsEntry(
+            user_id=user_id,
+            kind=p.kind,
+            delta=p.delta,
+            frozen_delta=p.frozen_delta,
+            source_kind=p.source_kind,
+            source_id=p.source_id,
+            reason=p.reason[:200],
+            created_at=now,
+        )
+        for p in posts
+    )
+    db.session.flush()
+
+
+def post(user_id: int, *posts: Post) -> None:
+    """Write ``posts`` and move the account by their sums (unconditionally:
+    earning, returning, clawing back, adjusting)."""
+    posts = tuple(p for p in posts if p.delta or p.frozen_delta)
+    if not posts:
+        return
+    ensure_account(user_id)
+    db.session.execute(
+        update(PointsAccount)
+        .where(PointsAccount.user_id == user_id)
+        .values(
+            balance=PointsAccount.balance + sum(p.delta for p in posts),
+            frozen=PointsAccount.frozen + sum(p.frozen_delta for p in posts),
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    _entries(user_id, posts)
+
+
+def spend(user_id: int, posts: Iterable[Post]) -> bool:
+    """Spend the points of ``posts`` (their ``delta`` negative) if the buyer
+    has them all: one conditional UPDATE, then the entries. False (nothing
+    written) when the balance is short."""
+    posts = tuple(posts)
+    total = -sum(p.delta for p in posts)
+    if total <= 0 or any(p.kind != SPENT or p.delta > 0 for p in posts):
+        raise ValueError("spend takes spent entries with negative deltas")
+    won = db.session.execute(
+        update(PointsAccount)
+        .where(PointsAccount.user_id == user_id, PointsAccount.balance >= total)
+        .values(balance=PointsAccount.balance - total, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        return False
+    _entries(user_id, posts)
+    return True
+
+
+def balance(user_id: int) -> tuple[int, int]:
+    """(usable, frozen) points of the buyer, from the account row."""
+    row = db.session.execute(
+        select(PointsAccount.balance, PointsAccount.frozen).where(PointsAccount.user_id == user_id)
+    ).first()
+    return (row[0], row[1]) if row else (0, 0)
+
+
+def ledger_sums(user_id: int) -> tuple[int, int]:
+    """(usable, frozen) as sums of the ledger: always equal to :func:`balance`."""
+    row = db.session.execute(
+        select(
+            func.coalesce(func.sum(PointsEntry.delta), 0), func.coalesce(func.sum(PointsEntry.frozen_delta), 0)
+        ).where(PointsEntry.user_id == user_id)
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def history(user_id: int, before: int | None = None, limit: int = PAGE) -> list[PointsEntry]:
+    """The buyer's entries, newest first; ``before``: an entry id (the next page)."""
+    q = select(PointsEntry).where(PointsEntry.user_id == user_id)
+    if before is not None:
+        q = q.where(PointsEntry.id < before)
+    return list(db.session.scalars(q.order_by(PointsEntry.id.desc()).limit(limit)))

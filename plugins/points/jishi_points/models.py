@@ -1,0 +1,80 @@
+"""The points tables (prefix ``points_``).
+
+- ``points_entries``: the append-only ledger. Every change of a buyer's
+  points is one row: ``delta`` changes the usable balance, ``frozen_delta``
+  the frozen one (points earned by an order not yet completed). A buyer's
+  balance is ``sum(delta)``, the frozen points ``sum(frozen_delta)``. Each
+  entry names its source (``source_kind`` + ``source_id``: an order, a
+  refund, an adjustment); ``(kind, source_kind, source_id)`` is unique, so a
+  redelivered event can never post twice.
+- ``points_accounts``: one row per buyer carrying the same two sums, changed
+  only together with an entry, in the same transaction. It is what a spend
+  locks: ``UPDATE ... SET balance = balance - n WHERE balance >= n``.
+- ``points_orders``: per order, what it earned (on what base) and spent (for
+  how much money), and how much of each has been clawed back / returned, so
+  refunds work on differences of cumulative targets (exact over several).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jishi.db import db, utcnow
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+EARNED = "earned"
+FROZEN = "frozen"
+UNFROZEN = "unfrozen"
+SPENT = "spent"
+REFUNDED = "refunded"
+CLAWED_BACK = "clawed_back"
+EXPIRED = "expired"
+ADJUSTED = "adjusted"
+KINDS = (EARNED, FROZEN, UNFROZEN, SPENT, REFUNDED, CLAWED_BACK, EXPIRED, ADJUSTED)
+
+SOURCE_ORDER = "order"
+SOURCE_REFUND = "refund"
+SOURCE_ADJUSTMENT = "adjustment"
+
+
+class PointsAccount(db.Model):
+    __tablename__ = "points_accounts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    balance: Mapped[int] = mapped_column(default=0)
+    frozen: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PointsEntry(db.Model):
+    __tablename__ = "points_entries"
+    __table_args__ = (
+        UniqueConstraint("kind", "source_kind", "source_id", name="uq_points_entries_source"),
+        Index("ix_points_entries_user_id_id", "user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    delta: Mapped[int] = mapped_column(default=0)
+    frozen_delta: Mapped[int] = mapped_column(default=0)
+    source_kind: Mapped[str] = mapped_column(String(20))
+    source_id: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PointsOrder(db.Model):
+    __tablename__ = "points_orders"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    spent: Mapped[int] = mapped_column(default=0)
+    spent_money: Mapped[int] = mapped_column(default=0)
+    returned: Mapped[int] = mapped_column(default=0)
+    earn_base: Mapped[int] = mapped_column(default=0)
+    earned: Mapped[int] = mapped_column(default=0)
+    earned_at: Mapped[datetime | None]
+    clawed: Mapped[int] = mapped_column(default=0)
+    unfrozen_at: Mapped[datetime | None]

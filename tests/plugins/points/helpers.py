@@ -1,0 +1,21 @@
+"""Shared helpers of the points tests."""
+
+from __future__ import annotations
+
+from jishi.db import commit
+from jishi_points import ledger
+from jishi_points.ledger import Post
+from jishi_points.models import ADJUSTED, SOURCE_ADJUSTMENT
+
+
+def give(user, points: int) -> None:
+    """Adjust ``user``'s usable points by ``points`` (an ``adjusted`` entry) and commit."""
+    ledger.post(user.id, Post(ADJUSTED, SOURCE_ADJUSTMENT, None, delta=points, reason="test"))
+    commit()
+
+
+def balance(user) -> tuple[int, int]:
+    """(usable, frozen), checked equal to the ledger's sums."""
+    got = ledger.balance(user.id)
+    assert got == ledger.ledger_sums(user.id), (got, ledger.ledger_sums(user.id))
+    return got
