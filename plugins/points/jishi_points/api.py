@@ -19,11 +19,11 @@ blp = Blueprint(
 )
 
 
-class PointsArgs(Schema):
+class PointsQueryArgs(Schema):
     before = QueryId(load_default=None, metadata={"description": "an entry id: the page of entries before it"})
 
 
-class EntrySchema(Schema):
+class PointsEntrySchema(Schema):
     id = fields.Integer()
     kind = fields.String(
         metadata={"description": "earned, frozen, unfrozen, spent, refunded, clawed_back, expired or adjusted"}
@@ -39,7 +39,7 @@ class EntrySchema(Schema):
 class PointsSchema(Schema):
     balance = fields.Integer(metadata={"description": "usable points (negative after a claw-back of spent points)"})
     frozen = fields.Integer(metadata={"description": "points of orders not yet completed"})
-    entries = fields.List(fields.Nested(EntrySchema))
+    entries = fields.List(fields.Nested(PointsEntrySchema))
     next_before = fields.Integer(allow_none=True, metadata={"description": "pass as before= for the next page"})
 
 
@@ -51,7 +51,7 @@ def _private(resp):
 
 @blp.get("/points")
 @login_required
-@blp.arguments(PointsArgs, location="query")
+@blp.arguments(PointsQueryArgs, location="query")
 @blp.response(200, PointsSchema)
 def points(args):
     """The signed-in buyer's points: balance, frozen, and a page of history."""
