@@ -1,0 +1,62 @@
+"""Issue 16 "Surfaces" (buyer API): ``GET /api/v1/points`` answers the
+signed-in buyer's own balance, frozen points and history (newest first,
+paged with ``before``); authorization rows for every route of the plugin
+(C7)."""
+
+from __future__ import annotations
+
+import pytest
+from jishi.testing import authz, flows, principals
+from jishi.testing.authz import Row
+
+from .helpers import give
+
+ROWS = [
+    Row("GET", "/api/v1/points", "signed_in"),
+    Row("GET", "/api/v1/points?before=1", "signed_in"),
+]
+
+
+def test_balance_frozen_and_history(api, factory):
+    """Issue 16/Surfaces: balance, frozen, entries newest first, 20 a page."""
+    buyer = factory.user()
+    other = factory.user()
+    give(other, 999)
+    for i in range(22):
+        give(buyer, 10 + i)
+    sku = factory.product(price=5000, stock=5).skus[0]
+    [payment] = flows.place(buyer, [(sku, 1)], factory.address(buyer))
+    flows.pay(payment)
+    first = api.get("/points", user=buyer)
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "private, no-store"
+    data = first.json
+    earned = flows.fetch(payment.orders[0]).pay_amount // 100
+    assert (data["balance"], data["frozen"]) == (sum(range(10, 32)), earned)
+    assert len(data["entries"]) == 20 and data["entries"][0]["kind"] == "frozen"
+    assert data["entries"][0]["source_kind"] == "order" and data["entries"][0]["frozen_delta"] == earned
+    rest = api.get(f"/points?before={data['next_before']}", user=buyer).json
+    assert [e["delta"] for e in rest["entries"]] == [12, 11, 10] and rest["next_before"] is None
+    assert api.get("/points?before=0", user=buyer).status_code == 422
+    assert api.get("/points").status_code == 401
+
+
+@pytest.mark.jishi_plugins("multistore", "points")
+@pytest.mark.parametrize("row", ROWS, ids=authz.label)
+def test_matrix(client, api, factory, ms, row):
+    """C7: every principal may read its own points; anonymous is refused."""
+    who = principals.standard(factory, multistore=True)
+    give(who["buyer"], 5)
+    authz.assert_row(
+        row,
+        authz.World(who.users, {}),
+        client=client,
+        api=api,
+        principals=principals.STANDARD,
+        allowed=authz.standard_access,
+    )
+
+
+@pytest.mark.jishi_plugins("multistore", "points")
+def test_every_route_has_a_row(app):
+    """C7: a route of the plugin without a row fails here."""
+    authz.assert_every_route_has_a_row(app, ROWS, blueprints=("points_api",))
