@@ -73,6 +73,7 @@ FIRST_PARTY_PLUGINS = (
     "groupbuy",
     "multistore",
     "pickup",
+    "points",
     "virtual",
     "wechat_login",
     "wechatpay",
