@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from jishi.db import db, utcnow
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -92,12 +93,13 @@ def spend(user_id: int, posts: Iterable[Post]) -> bool:
     total = -sum(p.delta for p in posts)
     if total <= 0 or any(p.kind != SPENT or p.delta > 0 for p in posts):
         raise ValueError("spend takes spent entries with negative deltas")
-    won = db.session.execute(
+    result = db.session.execute(
         update(PointsAccount)
         .where(PointsAccount.user_id == user_id, PointsAccount.balance >= total)
         .values(balance=PointsAccount.balance - total, updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    won = cast(CursorResult, result).rowcount
     if won != 1:
         return False
     _entries(user_id, posts)

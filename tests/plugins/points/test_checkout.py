@@ -11,7 +11,7 @@ import pytest
 from jishi import settings
 from jishi.db import commit, db
 from jishi.orders.models import OrderAllocation
-from jishi.testing import flows
+from jishi.testing import flows, run_parallel
 from jishi_points import service
 from jishi_points.models import PointsEntry, PointsOrder
 from sqlalchemy import select
@@ -65,6 +65,35 @@ def test_seed_example_1000_points_pay_18_27_45(api, factory, ms):
     assert balance(buyer) == (500, 0)
     rows = {r.order_id: (r.spent, r.spent_money) for r in db.session.scalars(select(PointsOrder))}
     assert sorted(rows.values()) == [(200, 200), (300, 300), (500, 500)]
+    # multistore books the points' money as the platform's subsidy, like a platform coupon's
+    from jishi_multistore import ledger as ms_ledger
+
+    flows.pay(data["payments"][0]["number"])
+    assert ms_ledger.platform_balances()["subsidy"] == -1000
+
+
+def test_two_checkouts_at_once_never_spend_the_same_points(app, factory):
+    """Issue 16/Ledger (concurrency) through placement: 1,000 points, two
+    checkouts of 800 points at once: one is placed, the other refused
+    (``points_short``) with nothing written."""
+    from jishi.checkout.errors import CheckoutError
+
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=3000, stock=5).skus[0]
+    give(buyer, 1000)
+    bid, sid, aid = buyer.id, sku.id, addr.id
+
+    def place(i):
+        from jishi.accounts.models import User
+
+        return flows.place(db.session.get(User, bid), [(sid, 1)], aid, {"points": 800}, key=f"k{i}")
+
+    results, errors = run_parallel(app, 2, place, request={"method": "POST"})
+    assert len(errors) == 1 and isinstance(errors[0], CheckoutError), errors
+    assert errors[0].problems[0].code == "points_short"
+    assert balance(buyer) == (200, 0)
+    assert len(db.session.scalars(select(PointsOrder)).all()) == 1
 
 
 def test_true_uses_as_many_as_the_cap_allows(api, factory):
