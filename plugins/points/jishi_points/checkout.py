@@ -1,8 +1,8 @@
 """Points at checkout (积分抵扣).
 
 The buyer's choice is ``checkout.options["points"]``: absent, ``false`` or
-``0`` uses none; ``true`` as many as allowed; a whole number at most that
-many. The money they take off is a platform-funded ``Discount`` (source
+``0`` uses none; ``true`` as many as allowed (none when that is under the
+minimum); a whole number at most that many (under the minimum: refused). The money they take off is a platform-funded ``Discount`` (source
 ``points``) over every goods line, which the kernel caps at what is still
 payable and spreads over the lines and merchant orders in proportion to what
 they pay (SPEC MS9).
@@ -42,6 +42,7 @@ class Plan:
     minimum: int = 0
     cap_bp: int = 0
     requested: bool = False
+    explicit: bool = False  # a number of points asked (not just "as many as allowed")
     limit: int = 0  # points the buyer allows (balance or the number asked)
     problems: list[Problem] = field(default_factory=list)
 
@@ -96,6 +97,7 @@ def compute_plan(checkout) -> Plan:
     if not requested:
         return plan
     plan.requested = True
+    plan.explicit = count is not None
     usable = max(0, plan.available)
     if count is not None and count > usable:
         plan.problems.append(
@@ -137,8 +139,8 @@ def order_discounts(checkout):
         return None
     cap = checkout.goods_amount * plan.cap_bp // 10000
     money = min(money_for(plan.limit, plan.rate), cap)
-    if money <= 0:
-        return None
+    if money <= 0 or (not plan.explicit and points_for(money, plan.rate) < plan.minimum):
+        return None  # "as many as allowed" under the minimum: none (a number asked is refused)
     return [
         Discount(
             service.SOURCE,
@@ -154,15 +156,8 @@ def validate_checkout(checkout):
     plan = plan_for(checkout)
     problems = list(plan.problems)
     used = used_points(checkout)
-    if plan.requested and not problems and plan.minimum and 0 < used < plan.minimum:
-        problems.append(
-            Problem(
-                "points_minimum",
-                _("At least %(minimum)s points are used at a time.", minimum=plan.minimum),
-                field="points",
-            )
-        )
-    if plan.requested and not problems and plan.minimum and used == 0 and plan.limit < plan.minimum:
+    short = used < plan.minimum if used else plan.explicit and plan.limit < plan.minimum
+    if plan.requested and not problems and short:
         problems.append(
             Problem(
                 "points_minimum",

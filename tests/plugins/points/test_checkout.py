@@ -112,8 +112,9 @@ def test_true_uses_as_many_as_the_cap_allows(api, factory):
 
 def test_rate_minimum_and_bad_input(api, factory):
     """Issue 16/Spending: 10 points = ¥1 -> 35 points take ¥3.50; a
-    minimum refuses fewer (422 naming ``points``); more than the balance
-    and a non-number are refused naming ``points``; nothing is written."""
+    minimum refuses fewer (422 naming ``points``), and ``true`` under it
+    uses none; more than the balance and a non-number are refused naming
+    ``points``; nothing is written."""
     settings.set_many({service.RATE: 10, service.MIN_USE: 50})
     commit()
     buyer = factory.user()
@@ -128,6 +129,12 @@ def test_rate_minimum_and_bad_input(api, factory):
         resp = place(bad, 422)
         assert "points" in str(resp), resp
     assert balance(buyer) == (100, 0)
+    give(buyer, -60)  # 40 left, under the minimum: "as many as allowed" uses none
+    preview = api.post(
+        "/checkout/preview", user=buyer, json=flows.checkout_body([(sku, 1)], addr, {"points": True})
+    ).json
+    assert preview["plugins"]["points"]["used"] == 0 and not preview["problems"]
+    give(buyer, 60)
     data = place(60, 201)
     assert data["orders"][0]["discount_amount"] == 600
     assert balance(buyer) == (40, 0)
