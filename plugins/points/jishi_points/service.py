@@ -5,7 +5,8 @@ Everything here runs inside the kernel's transaction of the order's state
 change or refund, where the kernel holds the order row's lock, so the
 per-order row (``points_orders``) is read and written by one transaction at
 a time. Refunds work on cumulative targets: after each refund the points
-clawed back are ``earned * refunded / paid`` (rounded down) and the points
+clawed back are ``earned * refunded / paid`` (rounded down; both sums
+over the goods lines, the delivery fee earns nothing) and the points
 returned ``spent * reversed / spent_money`` (rounded down); each refund
 posts the difference to what was already done, so several partial refunds
 sum exactly to what one full refund would give, and a redelivered event
@@ -74,13 +75,24 @@ def _row(order_id: int, user_id: int) -> PointsOrder:
     return row
 
 
+def _goods_money(order_id: int, column) -> int:
+    """Sum of ``column`` (``pay_amount`` or ``refunded_amount``) over the order's lines."""
+    from jishi.orders.models import OrderLine
+
+    return int(db.session.scalar(select(func.coalesce(func.sum(column), 0)).where(OrderLine.order_id == order_id)) or 0)
+
+
 def on_paid(order) -> None:
-    """Give the order's points, frozen: once per order (``earned_at``)."""
+    """Give the order's points, frozen: once per order (``earned_at``), on
+    what its goods lines actually paid (the delivery fee earns nothing)."""
+    from jishi.orders.models import OrderLine
+
     row = _row(order.id, order.user_id)
     if row.earned_at is not None:
         return
-    points = earned_for(order.pay_amount)
-    row.earn_base, row.earned, row.earned_at = order.pay_amount, points, utcnow()
+    base = _goods_money(order.id, OrderLine.pay_amount)
+    points = earned_for(base)
+    row.earn_base, row.earned, row.earned_at = base, points, utcnow()
     ledger.post(order.user_id, Post(FROZEN, SOURCE_ORDER, order.id, frozen_delta=points))
 
 
@@ -113,7 +125,7 @@ def _reversed_points_money(order_id: int) -> int:
 def _settle(order_id: int, source_kind: str, source_id: int, *, everything: bool) -> None:
     """Claw back / give back what the order's refunds (or its closing, when
     ``everything``) call for, beyond what was already done."""
-    from jishi.orders.models import Order
+    from jishi.orders.models import Order, OrderLine
 
     if db.session.get(PointsOrder, order_id) is None:
         return
@@ -129,7 +141,9 @@ def _settle(order_id: int, source_kind: str, source_id: int, *, everything: bool
             posts.append(Post(REFUNDED, source_kind, source_id, delta=target - row.returned))
             row.returned = target
     if row.earned_at is not None and row.earned:
-        refunded = row.earn_base if everything else min(order.refunded_amount, row.earn_base)
+        refunded = (
+            row.earn_base if everything else min(_goods_money(order_id, OrderLine.refunded_amount), row.earn_base)
+        )
         target = row.earned * refunded // row.earn_base if row.earn_base else 0
         if target > row.clawed:
             take = target - row.clawed

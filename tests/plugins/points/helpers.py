@@ -19,3 +19,8 @@ def balance(user) -> tuple[int, int]:
     got = ledger.balance(user.id)
     assert got == ledger.ledger_sums(user.id), (got, ledger.ledger_sums(user.id))
     return got
+
+
+def goods_paid(order) -> int:
+    """What the order's goods lines paid (points are earned on it, not on the delivery fee)."""
+    return order.pay_amount - order.delivery_fee

@@ -9,7 +9,7 @@ import pytest
 from jishi.testing import authz, flows, principals
 from jishi.testing.authz import Row
 
-from .helpers import give
+from .helpers import give, goods_paid
 
 ROWS = [
     Row("GET", "/api/v1/points", "signed_in"),
@@ -30,7 +30,7 @@ def test_balance_frozen_and_history(api, factory):
     first = api.get("/points", user=buyer)
     assert first.status_code == 200 and first.headers["Cache-Control"] == "private, no-store"
     data = first.json
-    earned = flows.fetch(payment.orders[0]).pay_amount // 100
+    earned = goods_paid(flows.fetch(payment.orders[0])) // 100
     assert (data["balance"], data["frozen"]) == (sum(range(10, 32)), earned)
     assert len(data["entries"]) == 20 and data["entries"][0]["kind"] == "frozen"
     assert data["entries"][0]["source_kind"] == "order" and data["entries"][0]["frozen_delta"] == earned

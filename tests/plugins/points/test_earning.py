@@ -13,7 +13,7 @@ from jishi_points import service
 from jishi_points.models import PointsEntry
 from sqlalchemy import select
 
-from .helpers import balance, give
+from .helpers import balance, give, goods_paid
 
 
 def _order(factory, buyer, price, qty=1):
@@ -23,7 +23,7 @@ def _order(factory, buyer, price, qty=1):
 
 
 def test_frozen_at_payment_usable_at_completion_once(app, factory):
-    """Issue 16/Earning: ¥123.45 paid at 1 point per yuan -> 123 points,
+    """Issue 16/Earning: ¥123.45 of goods paid at 1 point per yuan -> 123 points (the delivery fee earns none),
     frozen at payment, usable at completion; a redelivered payment or
     completion posts nothing more."""
     buyer = factory.user()
@@ -31,7 +31,7 @@ def test_frozen_at_payment_usable_at_completion_once(app, factory):
     assert balance(buyer) == (0, 0)
     flows.pay(payment)
     order = db.session.get(Order, payment.orders[0].id)
-    paid = order.pay_amount
+    paid = goods_paid(order)
     assert balance(buyer) == (0, paid // 100)
     service.on_paid(order)  # redelivered: nothing more
     commit()
@@ -53,7 +53,7 @@ def test_rate_setting_and_amount_actually_paid(app, factory):
     payment = _order(factory, buyer, 1001, qty=3)
     flows.pay(payment)
     order = flows.fetch(payment.orders[0])
-    assert balance(buyer) == (0, order.pay_amount * 7 // 100)
+    assert balance(buyer) == (0, goods_paid(order) * 7 // 100)
 
 
 def test_partial_refunds_claw_back_exactly(app, factory):
@@ -66,15 +66,16 @@ def test_partial_refunds_claw_back_exactly(app, factory):
     payment = _order(factory, buyer, 1001, qty=3)
     flows.pay(payment)
     order = flows.fetch(payment.orders[0])
-    earned = order.pay_amount * 7 // 100
+    paid = goods_paid(order)
+    earned = paid * 7 // 100
     line = order.lines[0]
     steps = []
     for _i in range(3):
         flows.refund(order, [(line.id, 1)])
-        steps.append((flows.fetch(order).refunded_amount, balance(buyer)[1]))
-    assert steps[-1] == (order.pay_amount, 0)
+        steps.append((flows.fetch(order).lines[0].refunded_amount, balance(buyer)[1]))
+    assert steps[-1] == (paid, 0)
     for refunded, frozen in steps:
-        assert frozen == earned - earned * refunded // order.pay_amount
+        assert frozen == earned - earned * refunded // paid
     claws = db.session.scalars(select(PointsEntry.frozen_delta).where(PointsEntry.kind == "clawed_back")).all()
     assert sum(claws) == -earned and len(claws) == 3
 
@@ -87,7 +88,7 @@ def test_refund_after_completion_claws_back_usable_points_even_below_zero(app, f
     payment = _order(factory, buyer, 10000)
     flows.pay(payment)
     order = flows.complete(payment.orders[0])
-    earned = order.pay_amount // 100
+    earned = goods_paid(order) // 100
     assert balance(buyer) == (earned, 0)
     give(buyer, -earned)  # spent elsewhere
     flows.refund(order)
