@@ -1,15 +1,24 @@
-"""Points API for buyers: ``GET /api/v1/points`` (the signed-in buyer's
-balance, frozen points and history, newest first, ``before=<entry id>`` for
-the next page). The buyer comes from the principal, never the request."""
+"""Points API.
+
+- Buyers: ``GET /api/v1/points`` (the signed-in buyer's balance, frozen
+  points and history, newest first, ``before=<entry id>`` for the next
+  page). The buyer comes from the principal, never the request.
+- Platform staff with the ``marketing`` permission:
+  ``POST /api/v1/platform/points/adjustments`` (add or take a buyer's points
+  with a reason; taking more than the usable balance is a 409).
+"""
 
 from __future__ import annotations
 
 from flask_login import current_user
 from flask_smorest import Blueprint
-from jishi.api.common import DateTime, QueryId, login_required
-from marshmallow import Schema, fields
+from jishi.access import platform_api
+from jishi.api.common import DateTime, QueryId, StrictInt, login_required
+from jishi.db import commit, rollback
+from jishi.errors import DomainError
+from marshmallow import Schema, fields, validate
 
-from jishi_points import ledger
+from jishi_points import ledger, service
 
 blp = Blueprint(
     "points_api",
@@ -65,3 +74,31 @@ def points(args):
         "entries": entries,
         "next_before": entries[-1].id if more and entries else None,
     }
+
+
+class AdjustmentArgs(Schema):
+    user_id = StrictInt(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    points = StrictInt(required=True, metadata={"description": "positive adds, negative takes"})
+    reason = fields.String(required=True, metadata={"description": "shown to the buyer in the history"})
+
+
+class AdjustedSchema(Schema):
+    user_id = fields.Integer()
+    balance = fields.Integer()
+    frozen = fields.Integer()
+
+
+@blp.post("/platform/points/adjustments")
+@platform_api("marketing")
+@blp.arguments(AdjustmentArgs)
+@blp.response(201, AdjustedSchema)
+def adjust(args):
+    """Adjust a buyer's usable points with a reason (an ``adjusted`` entry)."""
+    try:
+        service.adjust(args["user_id"], args["points"], args["reason"])
+    except DomainError:
+        rollback()
+        raise
+    commit()
+    balance, frozen = ledger.balance(args["user_id"])
+    return {"user_id": args["user_id"], "balance": balance, "frozen": frozen}

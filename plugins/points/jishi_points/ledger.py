@@ -19,7 +19,7 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from jishi_points.models import SPENT, PointsAccount, PointsEntry
+from jishi_points.models import ADJUSTED, SPENT, PointsAccount, PointsEntry
 
 PAGE = 20
 
@@ -86,13 +86,14 @@ def post(user_id: int, *posts: Post) -> None:
 
 
 def spend(user_id: int, posts: Iterable[Post]) -> bool:
-    """Spend the points of ``posts`` (their ``delta`` negative) if the buyer
-    has them all: one conditional UPDATE, then the entries. False (nothing
-    written) when the balance is short."""
+    """Spend the points of ``posts`` (``spent`` or ``adjusted`` entries,
+    their ``delta`` negative) if the buyer has them all: one conditional
+    UPDATE, then the entries. False (nothing written) when the balance is
+    short."""
     posts = tuple(posts)
     total = -sum(p.delta for p in posts)
-    if total <= 0 or any(p.kind != SPENT or p.delta > 0 for p in posts):
-        raise ValueError("spend takes spent entries with negative deltas")
+    if total <= 0 or any(p.kind not in (SPENT, ADJUSTED) or p.delta > 0 or p.frozen_delta for p in posts):
+        raise ValueError("spend takes spent or adjusted entries with negative deltas")
     result = db.session.execute(
         update(PointsAccount)
         .where(PointsAccount.user_id == user_id, PointsAccount.balance >= total)

@@ -22,9 +22,11 @@ from sqlalchemy import func, select
 from jishi_points import ledger
 from jishi_points.ledger import Post
 from jishi_points.models import (
+    ADJUSTED,
     CLAWED_BACK,
     FROZEN,
     REFUNDED,
+    SOURCE_ADJUSTMENT,
     SOURCE_ORDER,
     SOURCE_REFUND,
     UNFROZEN,
@@ -170,6 +172,33 @@ def on_refund(refund) -> None:
 def on_closed(order) -> None:
     """Cancelled unpaid (or closed after a full refund): everything back."""
     _settle(order.id, SOURCE_ORDER, order.id, everything=True)
+
+
+MAX_ADJUSTMENT = 10**7
+
+
+def adjust(user_id: int, points: int, reason: str) -> None:
+    """The platform adds (or takes) ``points`` with a ``reason``, in the
+    caller's transaction. Taking more than the usable balance is refused
+    (409): an adjustment never drives a balance negative."""
+    from jishi.accounts.models import User
+    from jishi.errors import DomainError
+    from jishi.i18n import gettext as _
+
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise DomainError("reason", _("Give a reason of at most 200 characters."))
+    if isinstance(points, bool) or not isinstance(points, int) or not points or abs(points) > MAX_ADJUSTMENT:
+        raise DomainError("points", _("Points are a whole number other than 0, at most 10,000,000 either way."))
+    if db.session.get(User, user_id) is None:
+        raise DomainError("user_id", _("No such buyer."), status=404, code="not_found")
+    entry = Post(ADJUSTED, SOURCE_ADJUSTMENT, None, delta=points, reason=reason)
+    if points > 0:
+        ledger.post(user_id, entry)
+        return
+    ledger.ensure_account(user_id)
+    if not ledger.spend(user_id, [entry]):
+        raise DomainError("points", _("The buyer has fewer usable points than that."), status=409, code="conflict")
 
 
 def record_spent(orders_points: list[tuple[int, int, int, int]]) -> None:

@@ -14,6 +14,12 @@ from .helpers import give, goods_paid
 ROWS = [
     Row("GET", "/api/v1/points", "signed_in"),
     Row("GET", "/api/v1/points?before=1", "signed_in"),
+    Row(
+        "POST",
+        "/api/v1/platform/points/adjustments",
+        "platform",
+        json=lambda case: {"user_id": case.world.users["buyer"].id, "points": 5, "reason": "补偿"},
+    ),
 ]
 
 
@@ -38,6 +44,34 @@ def test_balance_frozen_and_history(api, factory):
     assert [e["delta"] for e in rest["entries"]] == [12, 11, 10] and rest["next_before"] is None
     assert api.get("/points?before=0", user=buyer).status_code == 422
     assert api.get("/points").status_code == 401
+
+
+def test_platform_adjusts_with_a_reason(api, factory):
+    """Issue 16/Ledger: the platform adds or takes points with a reason (an
+    ``adjusted`` entry the buyer sees); taking more than the usable balance
+    is a 409 and writes nothing; bad input names its field."""
+    admin = factory.admin()
+    buyer = factory.user()
+    url = "/platform/points/adjustments"
+    resp = api.post(url, user=admin, json={"user_id": buyer.id, "points": 300, "reason": "活动补偿"})
+    assert resp.status_code == 201 and resp.json == {"user_id": buyer.id, "balance": 300, "frozen": 0}
+    assert api.post(url, user=admin, json={"user_id": buyer.id, "points": -301, "reason": "x"}).status_code == 409
+    assert api.post(url, user=admin, json={"user_id": buyer.id, "points": -100, "reason": "x"}).status_code == 201
+    for body, field in (
+        ({"user_id": buyer.id, "points": 0, "reason": "x"}, "points"),
+        ({"user_id": buyer.id, "points": 5, "reason": " "}, "reason"),
+        ({"user_id": buyer.id, "points": "5", "reason": "x"}, "points"),
+        ({"user_id": 999999, "points": 5, "reason": "x"}, "user_id"),
+    ):
+        bad = api.post(url, user=admin, json=body)
+        assert 400 <= bad.status_code < 500 and field in bad.get_data(as_text=True), (body, bad.json)
+    assert api.post(url, user=buyer, json={"user_id": buyer.id, "points": 5, "reason": "x"}).status_code == 403
+    history = api.get("/points", user=buyer).json
+    assert history["balance"] == 200
+    assert [(e["kind"], e["delta"], e["reason"]) for e in history["entries"]] == [
+        ("adjusted", -100, "x"),
+        ("adjusted", 300, "活动补偿"),
+    ]
 
 
 @pytest.mark.jishi_plugins("multistore", "points")
