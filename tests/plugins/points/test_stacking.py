@@ -49,3 +49,31 @@ def test_placed_with_a_coupon_charges_the_points_for_the_money_taken(api, factor
     data = flows.place_api(api, buyer, [(sku, 1)], addr, {"points": 3000})
     assert data["orders"][0]["discount_amount"] == 1000 + 3000
     assert balance(buyer) == (2000, 0)
+
+
+@pytest.mark.jishi_plugins("multistore", "coupons", "points")
+def test_multistore_coupon_and_points_refund_gives_back_only_the_points_share(api, factory, ms):
+    """Issue 16/Spending, MS9: A ¥20 / B ¥30 / C ¥50, a platform 满100减10
+    coupon then 900 points (¥9): both spread 2 / 3 / 5; refunding C's order
+    gives back exactly C's 450 points (its points allocations), not the
+    coupon's share."""
+    from jishi.db import db
+    from jishi_points.models import PointsOrder
+
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    skus, merchants = [], []
+    for name, price in zip("ABC", (2000, 3000, 5000)):
+        m = ms.merchant(f"{name}店")
+        merchants.append(m)
+        skus.append(ms.product(m, name=f"{name}货", price=price, stock=20).skus[0])
+    give_coupon(buyer, template())
+    give(buyer, 900)
+    data = flows.place_api(api, buyer, [(s, 1) for s in skus], addr, {"points": 900})
+    paid = {o["seller_id"]: o["goods_amount"] - o["discount_amount"] for o in data["orders"]}
+    assert [paid[m.id] for m in merchants] == [1620, 2430, 4050]
+    flows.pay(data["payments"][0]["number"])
+    c_order = next(o["id"] for o in data["orders"] if o["seller_id"] == merchants[2].id)
+    assert db.session.get(PointsOrder, c_order).spent == 450
+    flows.refund(flows.fetch(c_order))
+    assert balance(buyer)[0] == 450
