@@ -63,8 +63,6 @@ class Jishi:
             self._payment_gateways = {g.code: g for g in sorted(found, key=lambda g: (g.sort, g.code))}
         return self._payment_gateways
 
-    payment_methods = payment_gateways
-
     def enabled_plugin_names(self) -> list[str]:
         return [p.name for p in self.plugins if p.enabled]
 

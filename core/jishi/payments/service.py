@@ -89,9 +89,6 @@ def gateways() -> dict[str, PaymentGateway]:
     return current_app.extensions["jishi"].payment_gateways()
 
 
-methods = gateways  # the older name
-
-
 def gateway(code: str | None) -> PaymentGateway | None:
     return gateways().get(code or "")
 
@@ -830,13 +827,6 @@ def _refund_ids(status: str, before: datetime) -> Iterable[int]:
         .scalars()
         .all()
     )
-
-
-def refunds_needing_attention() -> int:
-    """How many refunds failed or are stuck at a gateway (a console to-do)."""
-    return db.session.execute(
-        select(func.count(PaymentRefund.id)).where(PaymentRefund.status.in_(("failed", "abnormal")))
-    ).scalar_one()
 
 
 # -- the daily bill ---------------------------------------------------------------

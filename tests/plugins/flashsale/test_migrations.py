@@ -5,12 +5,11 @@ PostgreSQL, with its own version table."""
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 from jishi import migrations
 from jishi.app import create_app
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 
 def _app(url: str, tmp_path):
@@ -39,16 +38,9 @@ def test_sqlite_upgrade_matches_models(tmp_path):
 
 def test_postgresql_upgrade_matches_models(tmp_path):
     """FS/K1: fresh PostgreSQL database upgraded from zero == the models."""
-    server = os.environ.get("JISHI_TEST_DATABASE_URL", "")
-    if not server.startswith("postgres"):
+    if not os.environ.get("JISHI_TEST_DATABASE_URL", "").startswith("postgres"):
         pytest.skip("PostgreSQL only (JISHI_TEST_DATABASE_URL)")
-    name = f"jishi_fs_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _check(server.rsplit("/", 1)[0] + "/" + name, tmp_path)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    from jishi.testing.deploy import scratch_database
+
+    with scratch_database(tmp_path, postgres=True) as url:
+        _check(url, tmp_path)
