@@ -228,10 +228,10 @@ def bind_phone(user: User, phone: str) -> tuple[User, bool]:
             "code", _("WeChat returned a phone number that is not a mobile number."), code="bad_phone", status=422
         ) from None
     if existing is None:
-        external.set_phone(user, phone)
         try:
+            external.set_phone(user, phone)  # checks again: another binding may have committed since
             commit()
-        except IntegrityError:
+        except (IntegrityError, external.AccountError):
             rollback()
             raise WeChatLoginError(
                 "code", _("This phone number was just registered; please try again."), code="conflict", status=409
