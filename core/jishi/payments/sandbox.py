@@ -79,10 +79,13 @@ def trades_of(out_trade_no: str) -> list[SandboxTrade]:
 
 def close_trades(out_trade_no: str) -> str:
     """The gateway's "close trade" API: ``closed``, or ``paid`` (with the
-    paid trade) when the buyer paid it already."""
-    for trade in trades_of(out_trade_no):
-        if trade.status == "created":
-            trade.status = "closed"
+    paid trade) when the buyer paid it already. Conditional, like the
+    gateway's own books: a trade paid meanwhile stays paid."""
+    db.session.execute(
+        db.update(SandboxTrade)
+        .where(SandboxTrade.out_trade_no == out_trade_no, SandboxTrade.status == "created")
+        .values(status="closed")
+    )
     return "closed"
 
 
@@ -91,7 +94,15 @@ def notification_for(trade: SandboxTrade, *, status: str = "TRADE_SUCCESS") -> d
     paid in the gateway's own books: it tells what it did)."""
     cfg = current_app.config
     if status == "TRADE_SUCCESS" and trade.status == "created":
-        trade.status = "paid"
+        # Conditional: a trade closed meanwhile takes no money (its
+        # notification is then refused as a closed trade's).
+        paid = db.session.execute(
+            db.update(SandboxTrade)
+            .where(SandboxTrade.id == trade.id, SandboxTrade.status == "created")
+            .values(status="paid")
+        )
+        if not paid.rowcount:
+            db.session.refresh(trade)
     params = {
         "notify_id": secrets.token_hex(16),
         "app_id": cfg["JISHI_SANDBOX_APP_ID"],
