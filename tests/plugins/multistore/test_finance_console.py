@@ -181,3 +181,5 @@ def test_merchant_data_api_and_page(app, api, client, factory, ms, login):
     login(ms.admin_of(m))
     page = client.get("/merchant/data").get_data(as_text=True)
     assert 'data-figure="visits">9' in page and "红茶" in page
+    # 付款商品件数: the figure, not Jinja's dict.items method.
+    assert 'data-figure="items">4<' in page and "built-in method" not in page
