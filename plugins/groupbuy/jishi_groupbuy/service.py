@@ -700,8 +700,16 @@ def paid_members(group: Group) -> list[Member]:
     )
 
 
-def count_by_state(activity_id: int) -> dict[str, int]:
+def count_by_state(activity_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Groups per state of each activity: one grouped query for all of them."""
+    counts: dict[int, dict[str, int]] = {aid: {} for aid in activity_ids}
+    if not activity_ids:
+        return counts
     rows = db.session.execute(
-        select(Group.state, func.count()).where(Group.activity_id == activity_id).group_by(Group.state)
+        select(Group.activity_id, Group.state, func.count())
+        .where(Group.activity_id.in_(activity_ids))
+        .group_by(Group.activity_id, Group.state)
     ).all()
-    return {s: int(n) for s, n in rows}
+    for aid, state, n in rows:
+        counts[aid][state] = int(n)
+    return counts

@@ -177,7 +177,7 @@ def checkout_place():
 def activities():
     scope, platform = promotions.acting()
     rows = service.visible_activities(seller_id=scope.seller_id, platform=platform)
-    counts = {a.id: service.count_by_state(a.id) for a in rows}
+    counts = service.count_by_state([a.id for a in rows])
     return render_template(
         "groupbuy/activities.html",
         rows=rows,
