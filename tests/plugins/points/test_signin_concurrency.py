@@ -43,8 +43,6 @@ def test_parallel_sign_ins_sign_in_once(app, factory):
     db.session.expire_all()
     rows = db.session.scalars(select(PointsSignin).where(PointsSignin.user_id == buyer.id)).all()
     assert len(rows) == 1 and rows[0].streak == 1
-    earned = db.session.scalar(
-        select(func.count()).select_from(PointsEntry).where(PointsEntry.user_id == buyer.id)
-    )
+    earned = db.session.scalar(select(func.count()).select_from(PointsEntry).where(PointsEntry.user_id == buyer.id))
     assert earned == 1
     assert balance(buyer) == (rows[0].points, 0)
