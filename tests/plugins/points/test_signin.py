@@ -154,11 +154,16 @@ def test_api_sign_in_then_again_then_calendar(api, factory, clock):
 
 
 def test_sign_in_turned_off(api, factory, clock):
-    """Issue 16/Earning: ``points.signin_points`` 0 turns sign-in off: 409 ``signin_off``, nothing written."""
+    """Issue 16/Earning, C7/i18n: ``points.signin_points`` 0 turns sign-in off:
+    409 ``signin_off`` (in Chinese, or English on request), nothing written."""
     rule(signin_points=0)
     buyer = factory.user()
     resp = api.post("/points/signin", user=buyer)
-    assert resp.status_code == 409 and resp.json["code"] == "signin_off"
+    assert resp.status_code == 409 and resp.json["code"] == "signin_off" and resp.json["message"] == "签到已关闭。"
+    en = api.post("/points/signin", user=buyer, headers={"Accept-Language": "en"})
+    assert en.json["message"] == "Sign-in is turned off."
+    bad = api.get("/points/signin?month=2026-13", user=buyer, headers={"Accept-Language": "en"})
+    assert bad.json["message"] == "Give the month as YYYY-MM."
     assert api.get("/points/signin", user=buyer).json["enabled"] is False
     assert db.session.scalar(select(func.count()).select_from(PointsSignin)) == 0
     assert balance(buyer) == (0, 0)
