@@ -59,6 +59,9 @@ CATCH_UP_REVIEWS = timedelta(days=7)
 #: Left to the signal's receiver before the job steps in.
 CATCH_UP_GRACE = timedelta(minutes=2)
 CATCH_UP_BATCH = 500
+#: The newest accounts / reviews (by id: an index scan, the kernel's
+#: ``created_at`` columns have no index) the job looks at on each run.
+CATCH_UP_SCAN = 5000
 
 
 def setting(key: str) -> int:
@@ -198,8 +201,9 @@ def connect() -> None:
 def catch_up() -> str:
     """The periodic job ``points_earn_catch_up``: registration bonuses of
     buyers registered in the last day and rewards of reviews shown (posted
-    in the last 7 days) that no receiver gave, one commit per award. Safe to
-    run again or on two workers at once: each award is :func:`award_once`."""
+    in the last 7 days) that no receiver gave, one commit per award, among
+    the newest :data:`CATCH_UP_SCAN` accounts and reviews. Safe to run
+    again or on two workers at once: each award is :func:`award_once`."""
     from jishi.accounts.models import ROLE_BUYER, User
     from jishi.reviews.models import Review
 
@@ -209,6 +213,7 @@ def catch_up() -> str:
         owed = db.session.scalars(
             select(User)
             .where(
+                User.id.in_(select(User.id).order_by(User.id.desc()).limit(CATCH_UP_SCAN).scalar_subquery()),
                 User.role == ROLE_BUYER,
                 User.created_at >= now - CATCH_UP_REGISTERED,
                 User.created_at <= now - CATCH_UP_GRACE,
@@ -230,6 +235,7 @@ def catch_up() -> str:
         owed_reviews = db.session.scalars(
             select(Review)
             .where(
+                Review.id.in_(select(Review.id).order_by(Review.id.desc()).limit(CATCH_UP_SCAN).scalar_subquery()),
                 Review.deleted_at.is_(None),
                 Review.is_visible.is_(True),
                 Review.created_at >= now - CATCH_UP_REVIEWS,
