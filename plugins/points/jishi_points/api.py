@@ -39,7 +39,9 @@ class PointsEntrySchema(Schema):
     )
     delta = fields.Integer(metadata={"description": "change of the usable points"})
     frozen_delta = fields.Integer(metadata={"description": "change of the frozen points"})
-    source_kind = fields.String(metadata={"description": "order, refund or adjustment"})
+    source_kind = fields.String(
+        metadata={"description": "order, refund, adjustment, signin (a sign-in), review (an order line) or register"}
+    )
     source_id = fields.Integer(allow_none=True)
     reason = fields.String()
     created_at = DateTime()

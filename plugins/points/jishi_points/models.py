@@ -13,14 +13,17 @@
 - ``points_orders``: per order, what it earned (on what base) and spent (for
   how much money), and how much of each has been clawed back / returned, so
   refunds work on differences of cumulative targets (exact over several).
+- ``points_signins``: one row per buyer per shop day signed in (签到), with
+  the streak it made and the points it gave; ``(user_id, day)`` is unique,
+  so a double tap or two requests at once sign in once.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from jishi.db import db, utcnow
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 EARNED = "earned"
@@ -36,6 +39,9 @@ KINDS = (EARNED, FROZEN, UNFROZEN, SPENT, REFUNDED, CLAWED_BACK, EXPIRED, ADJUST
 SOURCE_ORDER = "order"
 SOURCE_REFUND = "refund"
 SOURCE_ADJUSTMENT = "adjustment"
+SOURCE_SIGNIN = "signin"  # source_id: the points_signins row
+SOURCE_REVIEW = "review"  # source_id: the reviewed order line (one reward per line)
+SOURCE_REGISTER = "register"  # source_id: the user
 
 
 class PointsAccount(db.Model):
@@ -78,3 +84,15 @@ class PointsOrder(db.Model):
     earned_at: Mapped[datetime | None]
     clawed: Mapped[int] = mapped_column(default=0)
     unfrozen_at: Mapped[datetime | None]
+
+
+class PointsSignin(db.Model):
+    __tablename__ = "points_signins"
+    __table_args__ = (UniqueConstraint("user_id", "day", name="uq_points_signins_user_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    day: Mapped[date] = mapped_column(Date)  # the shop's calendar day (its time zone)
+    streak: Mapped[int] = mapped_column(default=1)  # consecutive days up to and including this one
+    points: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,14 +6,21 @@ Hooks: ``order_discounts`` / ``validate_checkout`` / ``checkout_extras`` /
 unpaid order is cancelled), ``settle_order`` (frozen points usable at
 completion), ``settle_refund`` (claw-back and return in proportion),
 ``settings_panels``, ``api_blueprints``.
+
+Earning beyond orders (:mod:`.earning`, :mod:`.signin`): ``app_ready``
+connects ``user_registered`` (registration bonus), ``review_posted`` and
+``review_moderated`` (review rewards); ``periodic_jobs`` gives what a lost
+signal left owed (``points_earn_catch_up``); ``blueprints`` /
+``api_blueprints`` serve the daily sign-in (签到) page and API.
 """
 
 from __future__ import annotations
 
-from jishi.hookspecs import SettingField, SettingsPanel, hookimpl
+from jishi.hookspecs import PeriodicJob, SettingField, SettingsPanel, hookimpl
 
 from jishi_points import checkout as co
 from jishi_points import (
+    earning,
     models,  # noqa: F401 - the plugin's tables
     service,
 )
@@ -24,8 +31,26 @@ requires = ()
 @hookimpl
 def api_blueprints():
     from jishi_points.api import blp
+    from jishi_points.api_signin import blp as signin_api
 
-    return [blp]
+    return [blp, signin_api]
+
+
+@hookimpl
+def blueprints():
+    from jishi_points.web_signin import bp as signin_web
+
+    return [signin_web]
+
+
+@hookimpl
+def app_ready(app):
+    earning.connect()
+
+
+@hookimpl
+def periodic_jobs():
+    return [PeriodicJob("points_earn_catch_up", earning.catch_up, every_seconds=600)]
 
 
 @hookimpl
@@ -61,10 +86,29 @@ def settings_panels():
                     kind="percent",
                     default=service.DEFAULTS[service.CAP_BP],
                 ),
+                *_earning_fields(),
             ),
             sort=60,
         )
     ]
+
+
+def _earning_fields() -> tuple[SettingField, ...]:
+    from jishi.i18n import lazy_gettext as _l
+
+    def field(key, label, help=""):
+        return SettingField(key, label, kind="int", default=earning.DEFAULTS[key], help=help)
+
+    return (
+        field(earning.REGISTER_BONUS, _l("Points given when a buyer registers"), _l("0 turns it off.")),
+        field(earning.SIGNIN_POINTS, _l("Points per daily sign-in"), _l("0 turns sign-in off.")),
+        field(earning.SIGNIN_STEP, _l("Sign-in: more points per day in a row")),
+        field(earning.SIGNIN_STEP_CAP, _l("Sign-in: at most this many more points per day")),
+        field(earning.SIGNIN_WEEK_BONUS, _l("Sign-in: extra points on every 7th day in a row")),
+        field(earning.REVIEW_TEXT, _l("Points for a review with text"), _l("0 turns review rewards off.")),
+        field(earning.REVIEW_PICTURES, _l("More points when the review has pictures")),
+        field(earning.REVIEW_MIN_CHARS, _l("Fewest characters of review text that earn points")),
+    )
 
 
 # --- Checkout -----------------------------------------------------------------

@@ -7,6 +7,8 @@ from __future__ import annotations
 from jishi.db import commit
 from jishi_points import service
 
+from .helpers import panel_form
+
 
 def test_panel_saves_the_rules(app, client, factory, login):
     """Issue 16: the panel shows in Chinese and saves rate, minimum, cap and earning."""
@@ -16,7 +18,7 @@ def test_panel_saves_the_rules(app, client, factory, login):
     resp = client.post(
         "/console/settings",
         data={
-            "panel": "points",
+            **panel_form(),
             service.EARN_PER_YUAN: "3",
             service.RATE: "10",
             service.MIN_USE: "50",
