@@ -5,17 +5,20 @@ Hooks: ``order_discounts`` / ``validate_checkout`` / ``checkout_extras`` /
 ``order_transitioned`` (points frozen at payment, spent points back when an
 unpaid order is cancelled), ``settle_order`` (frozen points usable at
 completion), ``settle_refund`` (claw-back and return in proportion),
-``settings_panels``, ``api_blueprints``.
+``settings_panels``, ``api_blueprints``, ``periodic_jobs`` (``points_expire``:
+expiry, :mod:`.expiry`; ``points_unfreeze``: the return window, :mod:`.window`).
 """
 
 from __future__ import annotations
 
-from jishi.hookspecs import SettingField, SettingsPanel, hookimpl
+from jishi.hookspecs import PeriodicJob, SettingField, SettingsPanel, hookimpl
 
 from jishi_points import checkout as co
 from jishi_points import (
+    expiry,
     models,  # noqa: F401 - the plugin's tables
     service,
+    window,
 )
 
 requires = ()
@@ -61,9 +64,40 @@ def settings_panels():
                     kind="percent",
                     default=service.DEFAULTS[service.CAP_BP],
                 ),
+                SettingField(
+                    expiry.RULE,
+                    _l("Points expire"),
+                    kind="choice",
+                    default=expiry.NONE,
+                    choices=(
+                        (expiry.NONE, _l("never")),
+                        (expiry.AFTER_DAYS, _l("a number of days after they are earned")),
+                        (expiry.YEAR_END, _l("at the end of the year after the year they are earned")),
+                    ),
+                ),
+                SettingField(
+                    expiry.DAYS,
+                    _l("Days points last (when they expire after a number of days)"),
+                    kind="int",
+                    default=expiry.DEFAULT_DAYS,
+                ),
+                SettingField(
+                    window.RETURN_DAYS,
+                    _l("Days after completion before earned points become usable (0: at completion)"),
+                    kind="int",
+                    default=0,
+                ),
             ),
             sort=60,
         )
+    ]
+
+
+@hookimpl
+def periodic_jobs():
+    return [
+        PeriodicJob("points_expire", expiry.expire_due, every_seconds=300),
+        PeriodicJob("points_unfreeze", window.release_due, every_seconds=300),
     ]
 
 

@@ -24,3 +24,20 @@ def balance(user) -> tuple[int, int]:
 def goods_paid(order) -> int:
     """What the order's goods lines paid (points are earned on it, not on the delivery fee)."""
     return order.pay_amount - order.delivery_fee
+
+
+def lots(user) -> list:
+    """The buyer's lots, oldest first, as (amount, remaining, expires_at); the
+    invariant ``sum(remaining) == max(0, balance)`` checked on the way."""
+    from jishi.db import db
+    from jishi_points.models import PointsLot
+    from sqlalchemy import select
+
+    rows = db.session.execute(
+        select(PointsLot.amount, PointsLot.remaining, PointsLot.expires_at)
+        .where(PointsLot.user_id == user.id)
+        .order_by(PointsLot.id)
+    ).all()
+    usable = ledger.balance(user.id)[0]
+    assert sum(r[1] for r in rows) == max(0, usable), (rows, usable)
+    return [tuple(r) for r in rows]
