@@ -186,3 +186,13 @@ def test_expiring_fragment_renders_in_chinese(app, factory):
     day = to_shop_time(lots(buyer)[0][2]).date().isoformat()
     assert "即将过期" in html and "30 天内将有 120 积分过期" in html and day in html
     assert "您暂无即将过期的积分" in empty
+
+
+def test_openapi_documents_expiring(client):
+    """Issue 16/Surfaces: the OpenAPI document describes ``expiring`` of ``GET /api/v1/points``."""
+    doc = client.get("/api/v1/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    assert "expiring" in schemas["Points"]["properties"]
+    assert set(schemas["Expiring"]["properties"]) == {"rule", "dates", "soon", "soon_days"}
+    assert set(schemas["ExpiryDate"]["properties"]) == {"date", "expires_at", "points"}
+    assert schemas["ExpiryDate"]["properties"]["expires_at"]["format"] == "date-time"

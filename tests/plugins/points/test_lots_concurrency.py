@@ -85,3 +85,44 @@ def test_two_workers_unfreeze_each_order_once(app, factory):
         assert balance(b) == (earned[b.id], 0) and lots(b) == [(earned[b.id], earned[b.id], None)]
     count = db.session.scalar(select(func.count()).select_from(PointsEntry).where(PointsEntry.kind == UNFROZEN))
     assert count == 4
+
+
+def test_a_spend_and_the_expiry_at_once(app, factory):
+    """Issue 16/Expiry + Ledger: a due lot of 100 and a lasting lot of 50;
+    a spend of 120 and the expiry job at once. Either the spend goes first
+    (it draws the due lot, the job finds nothing: 30 left) or the job does
+    (50 left, the spend is refused); never both, never an error, the lots
+    always add up to the balance. Without the job taking the account row's
+    lock first (as every spend does) the two deadlock on PostgreSQL (the
+    spend holds the account and waits for the lot the job is zeroing, the
+    job the other way round), and the test fails."""
+    from jishi_points import ledger
+    from jishi_points.ledger import Post
+    from jishi_points.models import SOURCE_ORDER, SPENT
+
+    for attempt in range(3):
+        settings.set_many({expiry.RULE: expiry.AFTER_DAYS, expiry.DAYS: 1})
+        commit()
+        buyer = factory.user()
+        give(buyer, 100)
+        settings.set_many({expiry.RULE: expiry.NONE})
+        commit()
+        give(buyer, 50)
+        uid = buyer.id
+        now = utcnow() + timedelta(days=2)
+
+        def run(i, uid=uid, now=now, attempt=attempt):
+            if i == 0:
+                return expiry.expire_due(now=now)
+            ok = ledger.spend(uid, [Post(SPENT, SOURCE_ORDER, 9000 + attempt, delta=-120)])
+            commit()
+            return ok
+
+        results, errors = run_parallel(app, 2, run, request={"method": "POST"})
+        assert not errors, errors
+        db.session.expire_all()
+        if results[1]:
+            assert balance(buyer) == (30, 0) and [r for _a, r, _e in lots(buyer)] == [0, 30]
+            assert results[0].startswith("0 points")
+        else:
+            assert balance(buyer) == (50, 0) and [r for _a, r, _e in lots(buyer)] == [0, 50]
