@@ -196,3 +196,29 @@ def test_openapi_documents_expiring(client):
     assert set(schemas["Expiring"]["properties"]) == {"rule", "dates", "soon", "soon_days"}
     assert set(schemas["ExpiryDate"]["properties"]) == {"date", "expires_at", "points"}
     assert schemas["ExpiryDate"]["properties"]["expires_at"]["format"] == "date-time"
+
+
+def test_the_panel_saves_expiry_and_the_window(app, client, factory, login):
+    """Issue 16/Expiry + Earning: Settings → Points shows the expiry rule,
+    its days and the return window in Chinese and saves them; an unknown
+    rule is refused (422) and nothing of the form is saved."""
+    from jishi_points import service, window
+
+    login(factory.admin())
+    page = client.get("/console/settings").get_data(as_text=True)
+    assert "积分过期规则" in page and "获得次年年底过期" in page and "订单完成后多少天积分才可用" in page
+    form = {
+        "panel": "points",
+        service.EARN_PER_YUAN: "1",
+        service.RATE: "100",
+        service.MIN_USE: "0",
+        service.CAP_BP: "50",
+        expiry.RULE: "year_end",
+        expiry.DAYS: "90",
+        window.RETURN_DAYS: "7",
+    }
+    assert client.post("/console/settings", data=form).status_code == 302
+    assert (expiry.rule(), expiry.days(), window.return_days()) == (expiry.YEAR_END, 90, 7)
+    bad = client.post("/console/settings", data={**form, expiry.RULE: "forever", window.RETURN_DAYS: "1"})
+    assert bad.status_code == 422
+    assert (expiry.rule(), window.return_days()) == (expiry.YEAR_END, 7)
