@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jishi import settings
-from jishi.db import commit, db
+from jishi.db import commit, db, utcnow
 from jishi.testing import flows
 from jishi_points import window
 from jishi_points.models import UNFROZEN, PointsEntry
@@ -59,3 +59,40 @@ def test_no_window_unfreezes_at_completion_and_the_setting_is_clamped(app, facto
         settings.set_many({window.RETURN_DAYS: raw})
         commit()
         assert window.return_days() == days
+
+
+def test_both_jobs_run_in_the_kernel_worker(app, factory):
+    """Issue 16/Expiry + Earning: ``points_expire`` and ``points_unfreeze``
+    are ``periodic_jobs`` run by ``jishi worker``: a lot whose time has come
+    expires, an order whose window has passed (the window lowered to 0
+    after it completed) unfreezes; a second worker run does nothing more."""
+    from jishi.cli.worker import collect_jobs, run_once
+    from jishi_points import expiry
+    from jishi_points.models import PointsLot
+    from sqlalchemy import update
+
+    from .helpers import give
+
+    settings.set_many({window.RETURN_DAYS: 2, expiry.RULE: expiry.AFTER_DAYS, expiry.DAYS: 1})
+    commit()
+    buyer = factory.user()
+    give(buyer, 40)
+    # time passes: the lot's day is over
+    db.session.execute(update(PointsLot).values(expires_at=utcnow() - timedelta(seconds=1)))
+    order = flows.complete(_paid_order(factory, buyer, 10000))
+    earned = goods_paid(order) // 100
+    settings.set_many({window.RETURN_DAYS: 0, expiry.RULE: expiry.NONE})
+    commit()
+    db.session.commit()  # end the test's transaction: the jobs run in their own app context and session
+    jobs = collect_jobs(app)
+    mine = {name: jobs[name] for name in ("points_expire", "points_unfreeze")}
+    first = run_once(app, mine)
+    assert [(n, s, e) for n, s, e in first] == [
+        ("points_expire", "40 points of 1 buyers expired", None),
+        ("points_unfreeze", "1 orders' points unfrozen", None),
+    ]
+    db.session.expire_all()
+    assert balance(buyer) == (earned, 0) and lots(buyer) == [(40, 0, lots(buyer)[0][2]), (earned, earned, None)]
+    db.session.commit()
+    again = run_once(app, mine)
+    assert [s for _n, s, _e in again] == ["0 points of 0 buyers expired", "0 orders' points unfrozen"]
