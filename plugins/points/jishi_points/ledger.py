@@ -30,6 +30,7 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from jishi_points.expiry import expires_at_for
 from jishi_points.models import ADJUSTED, SPENT, PointsAccount, PointsEntry, PointsLot
 
 PAGE = 20
@@ -108,8 +109,6 @@ def _draw(user_id: int, points: int) -> None:
 def _lots(user_id: int, before: int, entries: list[PointsEntry]) -> None:
     """Keep the lots in step with ``entries`` just written, the usable
     balance having been ``before`` (see the module doc)."""
-    from jishi_points.expiry import expires_at_for
-
     running = before
     for entry in entries:
         delta = entry.delta
