@@ -27,7 +27,7 @@ from jishi_points.ledger import Post
 from jishi_points.models import ADJUSTED, CLAWED_BACK, EARNED, REFUNDED, SPENT, PointsLot, PointsOrder
 from sqlalchemy import func, select
 
-from .helpers import balance, give
+from .helpers import balance, give, lots
 
 
 @pytest.mark.parametrize(("rate", "earn"), [(100, 1), (150, 7), (7, 3)])
@@ -86,6 +86,7 @@ def test_ledger_and_refunds_exact(app, factory, lines, asked, rate, earn, comple
         assert row.returned == (spent * reversed_money // money if money else 0)
         assert row.clawed == (earned * min(refunded, base) // base if base else 0)
         balance(buyer)  # the account equals the ledger's sums
+        lots(buyer)  # and the lots add up to the usable balance
     row = db.session.get(PointsOrder, order.id)
     assert (row.returned, row.clawed) == (spent, earned)
     usable, frozen = balance(buyer)
