@@ -2,7 +2,7 @@
 
 - Buyers: ``GET /api/v1/points`` (the signed-in buyer's balance, frozen
   points and history, newest first, ``before=<entry id>`` for the next
-  page). The buyer comes from the principal, never the request.
+  page; ``expiring``: what will expire and when). The buyer comes from the principal, never the request.
 - Platform staff with the ``marketing`` permission:
   ``POST /api/v1/platform/points/adjustments`` (add or take a buyer's points
   with a reason; taking more than the usable balance is a 409).
@@ -18,7 +18,7 @@ from jishi.db import commit, rollback
 from jishi.errors import DomainError
 from marshmallow import Schema, fields, validate
 
-from jishi_points import ledger, service
+from jishi_points import expiry, ledger, service
 
 blp = Blueprint(
     "points_api",
@@ -40,11 +40,30 @@ class PointsEntrySchema(Schema):
     delta = fields.Integer(metadata={"description": "change of the usable points"})
     frozen_delta = fields.Integer(metadata={"description": "change of the frozen points"})
     source_kind = fields.String(
-        metadata={"description": "order, refund, adjustment, signin (a sign-in), review (an order line) or register"}
+        metadata={
+            "description": "order, refund, adjustment, signin (a sign-in), review (an order line), register, "
+            "or expiry (source_id: the lot that expired)"
+        }
     )
     source_id = fields.Integer(allow_none=True)
     reason = fields.String()
     created_at = DateTime()
+
+
+class ExpiryDateSchema(Schema):
+    date = fields.Date(metadata={"description": "the shop's calendar day on which the points expire"})
+    expires_at = DateTime(metadata={"description": "the first moment that day at which some of them expire"})
+    points = fields.Integer(metadata={"description": "points expiring that day"})
+
+
+class ExpiringSchema(Schema):
+    rule = fields.String(metadata={"description": "none, days (N days after earning) or year_end"})
+    dates = fields.List(
+        fields.Nested(ExpiryDateSchema),
+        metadata={"description": "the next (at most 3) days on which points expire, soonest first"},
+    )
+    soon = fields.Integer(metadata={"description": "points expiring within soon_days days"})
+    soon_days = fields.Integer()
 
 
 class PointsSchema(Schema):
@@ -52,6 +71,7 @@ class PointsSchema(Schema):
     frozen = fields.Integer(metadata={"description": "points of orders not yet completed"})
     entries = fields.List(fields.Nested(PointsEntrySchema))
     next_before = fields.Integer(allow_none=True, metadata={"description": "pass as before= for the next page"})
+    expiring = fields.Nested(ExpiringSchema, metadata={"description": "what will expire and when"})
 
 
 @blp.after_request
@@ -75,6 +95,7 @@ def points(args):
         "frozen": frozen,
         "entries": entries,
         "next_before": entries[-1].id if more and entries else None,
+        "expiring": expiry.expiring_for(current_user.id),
     }
 
 

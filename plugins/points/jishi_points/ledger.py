@@ -6,6 +6,17 @@ entries: two spends at once serialise on the account row and the second
 finds the balance already taken (PostgreSQL re-evaluates the condition on
 the updated row). Claw-backs may take the balance below zero; a negative
 balance blocks spending until points are earned back.
+
+Lots (Odoo's per-award expiry, :class:`~jishi_points.models.PointsLot`):
+every positive usable ``delta`` is an award; it first pays off a negative
+balance (a claw-back's debt) and only the rest becomes a lot, expiring by
+the rule of :mod:`.expiry`. Every negative usable ``delta`` (a spend, a
+negative adjustment, a claw-back of usable points) draws the positive part
+of the balance from the lots, soonest-expiring first (then the oldest; lots
+that never expire last); the expiry job instead zeroes the lot that
+expires (:mod:`.expiry`). All of it after the account row's UPDATE, so in
+the transaction that holds the account's lock. Invariant (property-tested):
+``sum(remaining) == max(0, balance)``.
 """
 
 from __future__ import annotations
@@ -19,7 +30,8 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from jishi_points.models import ADJUSTED, SPENT, PointsAccount, PointsEntry
+from jishi_points.expiry import expires_at_for
+from jishi_points.models import ADJUSTED, SPENT, PointsAccount, PointsEntry, PointsLot
 
 PAGE = 20
 
@@ -47,9 +59,9 @@ def ensure_account(user_id: int) -> None:
     )
 
 
-def _entries(user_id: int, posts: Iterable[Post]) -> None:
+def _entries(user_id: int, posts: Iterable[Post]) -> list[PointsEntry]:
     now = utcnow()
-    db.session.add_all(
+    rows = [
         PointsEntry(
             user_id=user_id,
             kind=p.kind,
@@ -61,28 +73,86 @@ def _entries(user_id: int, posts: Iterable[Post]) -> None:
             created_at=now,
         )
         for p in posts
-    )
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+def _draw(user_id: int, points: int) -> None:
+    """Take ``points`` from the buyer's lots, soonest-expiring first (then
+    the oldest, never-expiring last). Called with the account row locked
+    (after its UPDATE), so nobody else draws them meanwhile."""
+    if points <= 0:
+        return
+    lots = db.session.execute(
+        select(PointsLot.id, PointsLot.remaining)
+        .where(PointsLot.user_id == user_id, PointsLot.remaining > 0)
+        .order_by(PointsLot.expires_at.asc().nulls_last(), PointsLot.id)
+    ).all()
+    for lot_id, remaining in lots:
+        take = min(points, remaining)
+        result = db.session.execute(
+            update(PointsLot)
+            .where(PointsLot.id == lot_id, PointsLot.remaining >= take)
+            .values(remaining=PointsLot.remaining - take)
+            .execution_options(synchronize_session=False)
+        )
+        if cast(CursorResult, result).rowcount != 1:  # pragma: no cover - the account lock rules it out
+            raise RuntimeError(f"points lot {lot_id} changed under the account lock")
+        points -= take
+        if not points:
+            return
+    raise RuntimeError(f"points lots of user {user_id} short by {points}")  # pragma: no cover
+
+
+def _lots(user_id: int, before: int, entries: list[PointsEntry]) -> None:
+    """Keep the lots in step with ``entries`` just written, the usable
+    balance having been ``before`` (see the module doc)."""
+    running = before
+    for entry in entries:
+        delta = entry.delta
+        if delta > 0:
+            award = delta - max(0, -running)  # a debt is paid off first
+            if award > 0:
+                db.session.add(
+                    PointsLot(
+                        user_id=user_id,
+                        entry_id=entry.id,
+                        amount=award,
+                        remaining=award,
+                        earned_at=entry.created_at,
+                        expires_at=expires_at_for(entry.created_at),
+                    )
+                )
+        elif delta < 0:
+            _draw(user_id, min(-delta, max(0, running)))
+        running += delta
     db.session.flush()
 
 
 def post(user_id: int, *posts: Post) -> None:
     """Write ``posts`` and move the account by their sums (unconditionally:
-    earning, returning, clawing back, adjusting)."""
+    earning, returning, clawing back, adjusting), keeping the lots in step."""
     posts = tuple(p for p in posts if p.delta or p.frozen_delta)
     if not posts:
         return
     ensure_account(user_id)
-    db.session.execute(
+    change = sum(p.delta for p in posts)
+    after = db.session.execute(
         update(PointsAccount)
         .where(PointsAccount.user_id == user_id)
         .values(
-            balance=PointsAccount.balance + sum(p.delta for p in posts),
+            balance=PointsAccount.balance + change,
             frozen=PointsAccount.frozen + sum(p.frozen_delta for p in posts),
             updated_at=utcnow(),
         )
+        .returning(PointsAccount.balance)
         .execution_options(synchronize_session=False)
-    )
-    _entries(user_id, posts)
+    ).scalar_one()
+    entries = _entries(user_id, posts)
+    if any(p.delta for p in posts):
+        _lots(user_id, after - change, entries)
 
 
 def spend(user_id: int, posts: Iterable[Post]) -> bool:
@@ -104,6 +174,7 @@ def spend(user_id: int, posts: Iterable[Post]) -> bool:
     if won != 1:
         return False
     _entries(user_id, posts)
+    _draw(user_id, total)
     return True
 
 

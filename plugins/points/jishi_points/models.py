@@ -10,6 +10,12 @@
 - ``points_accounts``: one row per buyer carrying the same two sums, changed
   only together with an entry, in the same transaction. It is what a spend
   locks: ``UPDATE ... SET balance = balance - n WHERE balance >= n``.
+- ``points_lots``: one row per award of usable points (Odoo's model): how
+  many it gave (``amount``), how many are left (``remaining``), when it was
+  earned and when it expires (``expires_at``, fixed when it is created;
+  NULL: never). Usable decreases draw from the soonest-expiring lots first
+  (then the oldest); the sum of ``remaining`` always equals the usable
+  balance when it is positive, 0 when it is negative (see :mod:`.ledger`).
 - ``points_orders``: per order, what it earned (on what base) and spent (for
   how much money), and how much of each has been clawed back / returned, so
   refunds work on differences of cumulative targets (exact over several).
@@ -42,6 +48,7 @@ SOURCE_ADJUSTMENT = "adjustment"
 SOURCE_SIGNIN = "signin"  # source_id: the points_signins row
 SOURCE_REVIEW = "review"  # source_id: the reviewed order line (one reward per line)
 SOURCE_REGISTER = "register"  # source_id: the user
+SOURCE_EXPIRY = "expiry"
 
 
 class PointsAccount(db.Model):
@@ -96,3 +103,20 @@ class PointsSignin(db.Model):
     streak: Mapped[int] = mapped_column(default=1)  # consecutive days up to and including this one
     points: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PointsLot(db.Model):
+    __tablename__ = "points_lots"
+    __table_args__ = (
+        Index("ix_points_lots_user_id_expires_at", "user_id", "expires_at"),
+        Index("ix_points_lots_expires_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # the entry that created it (NULL: a balance carried over by the migration)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("points_entries.id"), unique=True)
+    amount: Mapped[int] = mapped_column(default=0)
+    remaining: Mapped[int] = mapped_column(default=0)
+    earned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]

@@ -12,6 +12,9 @@ connects ``user_registered`` (registration bonus), ``review_posted`` and
 ``review_moderated`` (review rewards); ``periodic_jobs`` gives what a lost
 signal left owed (``points_earn_catch_up``); ``blueprints`` /
 ``api_blueprints`` serve the daily sign-in (签到) page and API.
+
+Expiry (:mod:`.expiry`) and the return window (:mod:`.window`): the
+``periodic_jobs`` ``points_expire`` and ``points_unfreeze``.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from jishi.hookspecs import PeriodicJob, SettingField, SettingsPanel, hookimpl
 from jishi_points import checkout as co
 from jishi_points import (
     earning,
+    expiry,
     models,  # noqa: F401 - the plugin's tables
     service,
+    window,
 )
 
 requires = ()
@@ -50,7 +55,11 @@ def app_ready(app):
 
 @hookimpl
 def periodic_jobs():
-    return [PeriodicJob("points_earn_catch_up", earning.catch_up, every_seconds=600)]
+    return [
+        PeriodicJob("points_earn_catch_up", earning.catch_up, every_seconds=600),
+        PeriodicJob("points_expire", expiry.expire_due, every_seconds=300),
+        PeriodicJob("points_unfreeze", window.release_due, every_seconds=300),
+    ]
 
 
 @hookimpl
@@ -87,6 +96,29 @@ def settings_panels():
                     default=service.DEFAULTS[service.CAP_BP],
                 ),
                 *_earning_fields(),
+                SettingField(
+                    expiry.RULE,
+                    _l("Points expire"),
+                    kind="choice",
+                    default=expiry.NONE,
+                    choices=(
+                        (expiry.NONE, _l("never")),
+                        (expiry.AFTER_DAYS, _l("a number of days after they are earned")),
+                        (expiry.YEAR_END, _l("at the end of the year after the year they are earned")),
+                    ),
+                ),
+                SettingField(
+                    expiry.DAYS,
+                    _l("Days points last (when they expire after a number of days)"),
+                    kind="int",
+                    default=expiry.DEFAULT_DAYS,
+                ),
+                SettingField(
+                    window.RETURN_DAYS,
+                    _l("Days after completion before earned points become usable (0: at completion)"),
+                    kind="int",
+                    default=0,
+                ),
             ),
             sort=60,
         )

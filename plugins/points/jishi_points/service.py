@@ -29,7 +29,6 @@ from jishi_points.models import (
     SOURCE_ADJUSTMENT,
     SOURCE_ORDER,
     SOURCE_REFUND,
-    UNFROZEN,
     PointsOrder,
 )
 
@@ -99,16 +98,15 @@ def on_paid(order) -> None:
 
 
 def on_completed(order) -> None:
-    """Make the order's frozen points usable: once per order (``unfrozen_at``)."""
-    row = db.session.get(PointsOrder, order.id)
-    if row is None or row.earned_at is None:
+    """Make the order's frozen points usable, once per order (``unfrozen_at``,
+    a conditional UPDATE); with a return window (``points.return_days`` > 0)
+    the ``points_unfreeze`` job does it once the window has passed
+    (:mod:`.window`)."""
+    from jishi_points import window
+
+    if window.return_days() > 0:
         return
-    row = _row(order.id, order.user_id)
-    if row.unfrozen_at is not None:
-        return
-    row.unfrozen_at = utcnow()
-    left = row.earned - row.clawed
-    ledger.post(order.user_id, Post(UNFROZEN, SOURCE_ORDER, order.id, delta=left, frozen_delta=-left))
+    window.unfreeze(order.id, order.user_id)
 
 
 def _reversed_points_money(order_id: int) -> int:

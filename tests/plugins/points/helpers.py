@@ -36,3 +36,20 @@ def panel_form() -> dict:
     for f in panel.fields:
         form[f.key] = str(f.default / 100) if f.kind == "percent" else str(f.default)
     return form
+
+
+def lots(user) -> list:
+    """The buyer's lots, oldest first, as (amount, remaining, expires_at); the
+    invariant ``sum(remaining) == max(0, balance)`` checked on the way."""
+    from jishi.db import db
+    from jishi_points.models import PointsLot
+    from sqlalchemy import select
+
+    rows = db.session.execute(
+        select(PointsLot.amount, PointsLot.remaining, PointsLot.expires_at)
+        .where(PointsLot.user_id == user.id)
+        .order_by(PointsLot.id)
+    ).all()
+    usable = ledger.balance(user.id)[0]
+    assert sum(r[1] for r in rows) == max(0, usable), (rows, usable)
+    return [tuple(r) for r in rows]

@@ -5,7 +5,7 @@ checkout and earning read; out-of-range values are clamped, never a 500."""
 from __future__ import annotations
 
 from jishi.db import commit
-from jishi_points import service
+from jishi_points import expiry, service, window
 
 from .helpers import panel_form
 
@@ -23,6 +23,9 @@ def test_panel_saves_the_rules(app, client, factory, login):
             service.RATE: "10",
             service.MIN_USE: "50",
             service.CAP_BP: "30",
+            expiry.RULE: "none",
+            expiry.DAYS: "365",
+            window.RETURN_DAYS: "0",
         },
     )
     assert resp.status_code == 302

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'pt0003'
-down_revision: Union[str, Sequence[str], None] = 'pt0001'
+down_revision: Union[str, Sequence[str], None] = 'pt0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
