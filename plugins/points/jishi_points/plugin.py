@@ -6,6 +6,14 @@ Hooks: ``order_discounts`` / ``validate_checkout`` / ``checkout_extras`` /
 unpaid order is cancelled), ``settle_order`` (frozen points usable at
 completion), ``settle_refund`` (claw-back and return in proportion),
 ``settings_panels``, ``api_blueprints``.
+
+Points exchange (积分商城, :mod:`.exchange`): ``price_rules`` (the item's
+cash part, only with the checkout option ``points_exchange``),
+``validate_checkout`` / ``order_placing`` (units, exchange stock and points
+taken in the placing transaction), ``order_transitioned`` /
+``settle_refund`` (given back once), ``blueprints`` (the buyer pages
+:mod:`.web_exchange` and the console :mod:`.console_exchange`),
+``console_menu_items``, ``demo_data``.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from jishi.hookspecs import SettingField, SettingsPanel, hookimpl
 
 from jishi_points import checkout as co
 from jishi_points import (
+    exchange,
     models,  # noqa: F401 - the plugin's tables
     service,
 )
@@ -24,8 +33,30 @@ requires = ()
 @hookimpl
 def api_blueprints():
     from jishi_points.api import blp
+    from jishi_points.api_exchange import blp as exchange_blp
 
-    return [blp]
+    return [blp, exchange_blp]
+
+
+@hookimpl
+def blueprints():
+    from jishi_points import console_exchange, web_exchange
+
+    return [web_exchange.bp, console_exchange.bp]
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    from jishi_points import console_exchange
+
+    return console_exchange.menu_items(console)
+
+
+@hookimpl
+def demo_data(data):
+    from jishi_points import demo_exchange
+
+    return demo_exchange.demo_data(data)
 
 
 @hookimpl
@@ -77,8 +108,14 @@ def order_discounts(checkout):
 
 
 @hookimpl
+def price_rules(lines, user, options):
+    """The points-exchange price of an item's SKU (only when the checkout asks for the item)."""
+    return exchange.price_rules(lines, user, options)
+
+
+@hookimpl
 def validate_checkout(checkout):
-    return co.validate_checkout(checkout)
+    return co.validate_checkout(checkout) + exchange.validate(checkout)
 
 
 @hookimpl
@@ -90,6 +127,7 @@ def checkout_extras(checkout):
 @hookimpl
 def order_placing(checkout, orders):
     co.order_placing(checkout, orders)
+    exchange.place(checkout, orders)
 
 
 # --- Orders -------------------------------------------------------------------
@@ -103,6 +141,7 @@ def order_transitioned(order, name, from_status, actor_kind):
         service.on_paid(order)
     elif name in ("cancel", "close"):
         service.on_closed(order)
+        exchange.on_order_transition(order, name)
 
 
 @hookimpl
@@ -113,3 +152,4 @@ def settle_order(order):
 @hookimpl
 def settle_refund(refund):
     service.on_refund(refund)
+    exchange.on_refund(refund)
