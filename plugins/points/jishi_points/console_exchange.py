@@ -16,6 +16,7 @@ from jishi.hookspecs import MenuItem
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, fen_to_yuan_str, parse_yuan
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from jishi_points import exchange
 from jishi_points.models import EXCHANGE_COUPON, EXCHANGE_PRODUCT
@@ -62,7 +63,7 @@ def items():
     return render_template(
         "points/exchange_console_list.html",
         rows=rows,
-        states={i.id: exchange.state_of(i) for i in rows},
+        states={i.id: exchange.state_text(exchange.state_of(i)) for i in rows},
         names=promotions.product_names([i for i in rows if i.product_id]),
     )
 
@@ -127,13 +128,16 @@ def _choices() -> tuple[list, list]:
     """(SKUs, active platform coupon templates) the form offers."""
     from jishi.catalog.models import Product, Sku
 
-    skus = db.session.execute(
-        select(Sku.id, Product.name, Sku.spec_text, Sku.price)
-        .join(Product, Product.id == Sku.product_id)
-        .where(Sku.is_active.is_(True))
-        .order_by(Product.id.desc(), Sku.id)
-        .limit(300)
-    ).all()
+    skus = list(
+        db.session.scalars(
+            select(Sku)
+            .join(Sku.product)
+            .options(contains_eager(Sku.product))
+            .where(Sku.is_active.is_(True))
+            .order_by(Product.id.desc(), Sku.id)
+            .limit(300)
+        )
+    )
     templates = []
     if exchange.coupons_enabled():
         from jishi_coupons.models import ACTIVE, CouponTemplate
