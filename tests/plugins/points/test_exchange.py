@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import pytest
 from jishi.db import commit, db
-from jishi.orders.models import Order, OrderAllocation, OrderLine
+from jishi.orders.models import Order, OrderAllocation
 from jishi.testing import flows
 from jishi_points import exchange
 from jishi_points.models import (
     PointsEntry,
     PointsExchangeItem,
     PointsExchangeRedemption,
-    PointsExchangeUsage,
 )
 from sqlalchemy import func, select
 
