@@ -363,6 +363,8 @@ def validate(checkout) -> list[Problem]:
     item = get(item_id) if item_id else None
     if item is None or item.kind != EXCHANGE_PRODUCT:
         return [_problem("exchange_item", _("Unknown points-exchange item."))]
+    if checkout.user is None or not getattr(checkout.user, "id", None):
+        return [_problem("exchange_sign_in", _("Sign in to redeem."))]
     state = state_of(item)
     if state != RUNNING:
         return [

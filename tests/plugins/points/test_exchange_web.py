@@ -156,3 +156,19 @@ def test_demo_data_with_coupons(app, factory):
 
     summary = demo_exchange.demo_data({"products": [factory.product(price=5000, stock=20)], "buyer": factory.user()})
     assert summary == "points exchange: 1 product item, 1 coupon item"
+
+
+@pytest.mark.jishi_plugins("coupons", "points")
+def test_full_demo_has_exchange_items_and_pages_render(app, client):
+    """Issue 16/Proof: ``jishi demo`` with coupons and points lists a product
+    and a coupon item, and the exchange pages render them."""
+    from jishi.demo import load_demo
+
+    with app.test_request_context("/"):
+        summary = load_demo()
+    assert "points exchange: 1 product item, 1 coupon item" in str(summary)
+    page = client.get("/points/exchange").get_data(as_text=True)
+    ids = db.session.scalars(select(PointsExchangeItem.id)).all()
+    assert len(ids) == 2 and all(f"/points/exchange/{i}" in page for i in ids)
+    for i in ids:
+        assert client.get(f"/points/exchange/{i}").status_code == 200
