@@ -494,6 +494,19 @@ def _give_back(r: PointsExchangeRedemption, units: int, points: int, source_kind
     db.session.flush()
 
 
+def order_notices(order) -> list[str] | None:
+    """``order_notices``: what an exchange order spent, and gave back."""
+    r = db.session.execute(
+        select(PointsExchangeRedemption).where(PointsExchangeRedemption.order_id == order.id)
+    ).scalar_one_or_none()
+    if r is None:
+        return None
+    notes = [_("Points exchange: %(points)s points spent on this order.", points=r.points)]
+    if r.points_returned:
+        notes.append(_("%(points)s points given back.", points=r.points_returned))
+    return notes
+
+
 def on_order_transition(order, name: str) -> None:
     """Cancelled unpaid, or closed: everything back, once."""
     if name not in ("cancel", "close"):

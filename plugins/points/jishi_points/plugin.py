@@ -13,7 +13,8 @@ cash part, only with the checkout option ``points_exchange``),
 taken in the placing transaction), ``order_transitioned`` /
 ``settle_refund`` (given back once), ``blueprints`` (the buyer pages
 :mod:`.web_exchange` and the console :mod:`.console_exchange`),
-``console_menu_items``, ``demo_data``.
+``console_menu_items``, ``order_notices`` (the points an exchange order
+spent), ``demo_data``.
 """
 
 from __future__ import annotations
@@ -142,6 +143,12 @@ def order_transitioned(order, name, from_status, actor_kind):
     elif name in ("cancel", "close"):
         service.on_closed(order)
         exchange.on_order_transition(order, name)
+
+
+@hookimpl
+def order_notices(order, principal):
+    """A points-exchange order says what it spent (and what came back)."""
+    return exchange.order_notices(order)
 
 
 @hookimpl

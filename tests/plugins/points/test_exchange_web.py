@@ -43,6 +43,10 @@ def test_buyer_pages_and_product_checkout(client, factory, login):
     assert resp.status_code == 302 and "/pay/" in resp.headers["Location"], resp.get_data(as_text=True)[:500]
     order = db.session.scalars(select(Order)).one()
     assert order.goods_amount == 1980 and balance(buyer) == (400, 0)
+    assert "积分兑换：此订单使用了 600 积分。" in client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert client.post(f"/orders/{order.id}/cancel").status_code == 302
+    assert balance(buyer) == (1000, 0)
+    assert "已退回 600 积分。" in client.get(f"/orders/{order.id}").get_data(as_text=True)
 
 
 def test_points_short_on_the_web_places_nothing(client, factory, login):
