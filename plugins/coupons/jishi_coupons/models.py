@@ -95,6 +95,10 @@ class UserCoupon(db.Model):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment_orders.id", ondelete="SET NULL"))
     open_orders: Mapped[int] = mapped_column(default=0)
     returned_count: Mapped[int] = mapped_column(default=0)
+    # Issued by another plugin (``service.issue``) rather than claimed:
+    # what issued it (e.g. ``exchange``) and its idempotency key (unique).
+    source: Mapped[str] = mapped_column(String(20), default="claim", server_default="claim")
+    issue_key: Mapped[str | None] = mapped_column(String(80), unique=True)
 
     template: Mapped[CouponTemplate] = relationship(lazy="joined")
 

@@ -421,6 +421,88 @@ def claim(user, template_id: int, now: datetime | None = None) -> UserCoupon:
     return coupon
 
 
+def issue(template_id: int, user_id: int, *, source: str, key: str, now: datetime | None = None) -> UserCoupon:
+    """Issue one coupon of ``template_id`` to the buyer ``user_id`` on behalf
+    of another plugin (a points exchange, a reward), in the CALLER's
+    transaction: nothing is committed or rolled back here.
+
+    Public API of the coupons plugin. It respects the template exactly as
+    :func:`claim` does: active and in its claiming window, the total
+    quantity (the same conditional ``claimed_count + 1 <= total_quantity``)
+    and the per-buyer limit (the unique ``(template, user, seq)``).
+    ``source`` (at most 20 characters) says what issued it; ``key`` (at most
+    80) makes it idempotent: a second call with the same key answers the
+    coupon the first one issued and takes nothing more (a key used for
+    another buyer or template is a 409).
+
+    Raises :class:`CouponError` (404 unknown template, 409 not claimable,
+    sold out, limit reached); the caller then rolls its transaction back.
+    """
+    if not key or len(key) > 80 or not source or len(source) > 20:
+        raise ValueError("issue needs a key of 1-80 and a source of 1-20 characters")
+    earlier = db.session.execute(select(UserCoupon).where(UserCoupon.issue_key == key)).scalar_one_or_none()
+    if earlier is not None:
+        if earlier.user_id != user_id or earlier.template_id != template_id:
+            raise CouponError("key", _("This key issued another coupon."), code="conflict", status=409)
+        return earlier
+    now = now or utcnow()
+    t = (
+        db.session.get(CouponTemplate, template_id)
+        if isinstance(template_id, int) and 1 <= template_id < 2**31
+        else None
+    )
+    if t is None:
+        raise CouponError("template_id", _("Unknown coupon."), code="not_found", status=404)
+    if t.status != ACTIVE or not (t.starts_at <= now < t.ends_at):
+        raise CouponError("template_id", _("This coupon cannot be claimed now."), code="conflict", status=409)
+    won = db.session.execute(
+        update(CouponTemplate)
+        .where(
+            CouponTemplate.id == t.id,
+            CouponTemplate.status == ACTIVE,
+            CouponTemplate.claimed_count + 1 <= CouponTemplate.total_quantity,
+        )
+        .values(claimed_count=CouponTemplate.claimed_count + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        raise CouponError("template_id", _("All of these coupons have been claimed."), code="sold_out", status=409)
+    have = db.session.scalar(
+        select(func.count())
+        .select_from(UserCoupon)
+        .where(UserCoupon.template_id == t.id, UserCoupon.user_id == user_id)
+    )
+    limited = CouponError(
+        "template_id",
+        _("You have already claimed this coupon (at most %(n)d each).", n=t.per_user_limit),
+        code="limit",
+        status=409,
+    )
+    if have >= t.per_user_limit:
+        raise limited
+    if t.valid_days:
+        valid_from, valid_until = now, now + timedelta(days=t.valid_days)
+    else:
+        valid_from, valid_until = t.starts_at, t.ends_at
+    coupon = UserCoupon(
+        template_id=t.id,
+        user_id=user_id,
+        seq=have + 1,
+        status=UNUSED,
+        claimed_at=now,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        source=source,
+        issue_key=key,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(coupon)
+    except IntegrityError:
+        raise limited from None  # a parallel claim took the seq, or the key: the caller rolls back
+    return coupon
+
+
 # --- The buyer's coupons ----------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from jishi.db import db, utcnow
-from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 EARNED = "earned"
@@ -49,6 +49,7 @@ SOURCE_SIGNIN = "signin"  # source_id: the points_signins row
 SOURCE_REVIEW = "review"  # source_id: the reviewed order line (one reward per line)
 SOURCE_REGISTER = "register"  # source_id: the user
 SOURCE_EXPIRY = "expiry"
+SOURCE_EXCHANGE = "exchange"  # a points-exchange redemption (source_id: its id)
 
 
 class PointsAccount(db.Model):
@@ -120,3 +121,97 @@ class PointsLot(db.Model):
     remaining: Mapped[int] = mapped_column(default=0)
     earned_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
+
+
+# --- Points exchange (积分商城) -------------------------------------------------
+
+EXCHANGE_PRODUCT = "product"
+EXCHANGE_COUPON = "coupon"
+EXCHANGE_KINDS = (EXCHANGE_PRODUCT, EXCHANGE_COUPON)
+
+
+class PointsExchangeItem(db.Model):
+    """An item the platform lists in the points exchange (积分商城).
+
+    ``kind`` ``product``: one SKU, redeemed through the kernel's checkout for
+    ``points`` per unit plus ``cash`` fen per unit (the order's price);
+    ``coupon``: one coupon template of the coupons plugin for ``points``.
+    ``stock`` is the exchange's own stock (a quota apart from the SKU's
+    stock, which the order also takes); ``sold`` the units held by live
+    redemptions, moved only by ``sold = sold + n WHERE sold + n <= stock``
+    (CHECK backs it). ``per_user_limit`` units per buyer (0: no limit).
+    ``enabled`` and the optional window ``starts_at`` / ``ends_at`` decide
+    whether it can be redeemed now."""
+
+    __tablename__ = "points_exchange_items"
+    __table_args__ = (
+        CheckConstraint("sold >= 0 AND sold <= stock", name="sold"),
+        Index("ix_points_exchange_items_listing", "enabled", "sort", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id", ondelete="SET NULL"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    coupon_template_id: Mapped[int | None]  # coupons' template (no foreign key: coupons may not be installed)
+    points: Mapped[int]
+    cash: Mapped[int] = mapped_column(default=0)
+    stock: Mapped[int]
+    sold: Mapped[int] = mapped_column(default=0)
+    per_user_limit: Mapped[int] = mapped_column(default=1)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    sort: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def remaining(self) -> int:
+        return max(self.stock - self.sold, 0)
+
+
+class PointsExchangeUsage(db.Model):
+    """Units one buyer holds of one item (the per-buyer limit), moved by one
+    upsert ``.. DO UPDATE SET bought = bought + n WHERE bought + n <= limit``
+    and given back by ``bought - n WHERE bought >= n``."""
+
+    __tablename__ = "points_exchange_usage"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("points_exchange_items.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    bought: Mapped[int] = mapped_column(default=0)
+
+
+class PointsExchangeRedemption(db.Model):
+    """One redemption: ``quantity`` units of an item for ``points`` (the
+        total spent, one ``spent`` entry with source ``exchange`` + this id) and
+        ``cash`` fen (the order's goods price; 0 for a coupon). A product
+        redemption names its order (unique), a coupon one the user coupon it
+        issued (``idempotency_key``: the API's ``Idempotency-Key``, unique per
+    buyer, so a retried redemption answers the first). ``points_returned`` / ``units_released`` count what cancels and
+        refunds gave back (cumulative targets: each refund posts the
+        difference; never more than spent / redeemed)."""
+
+    __tablename__ = "points_exchange_redemptions"
+    __table_args__ = (
+        CheckConstraint("points_returned >= 0 AND points_returned <= points", name="returned"),
+        CheckConstraint("units_released >= 0 AND units_released <= quantity", name="released"),
+        Index("ix_points_exchange_redemptions_user", "user_id", "id"),
+        UniqueConstraint("user_id", "idempotency_key", name="uq_points_exchange_redemptions_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("points_exchange_items.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    quantity: Mapped[int]
+    points: Mapped[int]
+    cash: Mapped[int] = mapped_column(default=0)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
+    coupon_id: Mapped[int | None]
+    idempotency_key: Mapped[str | None] = mapped_column(String(72))  # a coupon redemption's retry key
+    points_returned: Mapped[int] = mapped_column(default=0)
+    units_released: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

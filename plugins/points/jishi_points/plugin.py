@@ -15,6 +15,15 @@ signal left owed (``points_earn_catch_up``); ``blueprints`` /
 
 Expiry (:mod:`.expiry`) and the return window (:mod:`.window`): the
 ``periodic_jobs`` ``points_expire`` and ``points_unfreeze``.
+
+Points exchange (积分商城, :mod:`.exchange`): ``price_rules`` (the item's
+cash part, only with the checkout option ``points_exchange``),
+``validate_checkout`` / ``order_placing`` (units, exchange stock and points
+taken in the placing transaction), ``order_transitioned`` /
+``settle_refund`` (given back once), ``blueprints`` (the buyer pages
+:mod:`.web_exchange` and the console :mod:`.console_exchange`),
+``console_menu_items``, ``order_notices`` (the points an exchange order
+spent), ``demo_data``.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from jishi.hookspecs import PeriodicJob, SettingField, SettingsPanel, hookimpl
 from jishi_points import checkout as co
 from jishi_points import (
     earning,
+    exchange,
     expiry,
     models,  # noqa: F401 - the plugin's tables
     service,
@@ -36,16 +46,18 @@ requires = ()
 @hookimpl
 def api_blueprints():
     from jishi_points.api import blp
+    from jishi_points.api_exchange import blp as exchange_blp
     from jishi_points.api_signin import blp as signin_api
 
-    return [blp, signin_api]
+    return [blp, signin_api, exchange_blp]
 
 
 @hookimpl
 def blueprints():
+    from jishi_points import console_exchange, web_exchange
     from jishi_points.web_signin import bp as signin_web
 
-    return [signin_web]
+    return [signin_web, web_exchange.bp, console_exchange.bp]
 
 
 @hookimpl
@@ -60,6 +72,20 @@ def periodic_jobs():
         PeriodicJob("points_expire", expiry.expire_due, every_seconds=300),
         PeriodicJob("points_unfreeze", window.release_due, every_seconds=300),
     ]
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    from jishi_points import console_exchange
+
+    return console_exchange.menu_items(console)
+
+
+@hookimpl
+def demo_data(data):
+    from jishi_points import demo_exchange
+
+    return demo_exchange.demo_data(data)
 
 
 @hookimpl
@@ -153,8 +179,14 @@ def order_discounts(checkout):
 
 
 @hookimpl
+def price_rules(lines, user, options):
+    """The points-exchange price of an item's SKU (only when the checkout asks for the item)."""
+    return exchange.price_rules(lines, user, options)
+
+
+@hookimpl
 def validate_checkout(checkout):
-    return co.validate_checkout(checkout)
+    return co.validate_checkout(checkout) + exchange.validate(checkout)
 
 
 @hookimpl
@@ -166,6 +198,7 @@ def checkout_extras(checkout):
 @hookimpl
 def order_placing(checkout, orders):
     co.order_placing(checkout, orders)
+    exchange.place(checkout, orders)
 
 
 # --- Orders -------------------------------------------------------------------
@@ -179,6 +212,13 @@ def order_transitioned(order, name, from_status, actor_kind):
         service.on_paid(order)
     elif name in ("cancel", "close"):
         service.on_closed(order)
+        exchange.on_order_transition(order, name)
+
+
+@hookimpl
+def order_notices(order, principal):
+    """A points-exchange order says what it spent (and what came back)."""
+    return exchange.order_notices(order)
 
 
 @hookimpl
@@ -189,3 +229,4 @@ def settle_order(order):
 @hookimpl
 def settle_refund(refund):
     service.on_refund(refund)
+    exchange.on_refund(refund)

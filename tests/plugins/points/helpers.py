@@ -53,3 +53,42 @@ def lots(user) -> list:
     usable = ledger.balance(user.id)[0]
     assert sum(r[1] for r in rows) == max(0, usable), (rows, usable)
     return [tuple(r) for r in rows]
+
+
+def exchange_item(sku=None, *, commit_it: bool = True, **values):
+    """A points-exchange item through the service (a product item of ``sku``
+    by default: 100 points + ¥9.90, stock 10, 2 per buyer; ``kind="coupon"``
+    with ``coupon_template_id`` for a coupon item). Committed."""
+    from jishi_points import exchange
+
+    data = {"kind": "product", "title": "换购", "points": 100, "cash": 990, "stock": 10, "per_user_limit": 2}
+    if sku is not None:
+        data["sku_id"] = sku if isinstance(sku, int) else sku.id
+    data.update(values)
+    item = exchange.save_item(data)
+    if commit_it:
+        commit()
+    return item
+
+
+def coupon_template(**values):
+    """A live platform coupon template of the coupons plugin (¥5 off, no threshold)."""
+    from datetime import timedelta
+
+    from jishi.db import utcnow
+    from jishi_coupons import service as coupons
+
+    now = utcnow()
+    data = {
+        "name": "5元券",
+        "kind": "fixed",
+        "threshold": 0,
+        "amount": 500,
+        "scope": "all",
+        "total_quantity": 100,
+        "per_user_limit": 5,
+        "starts_at": now - timedelta(days=1),
+        "ends_at": now + timedelta(days=30),
+    }
+    data.update(values)
+    return coupons.create_template(None, data)
