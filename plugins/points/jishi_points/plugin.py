@@ -5,15 +5,21 @@ Hooks: ``order_discounts`` / ``validate_checkout`` / ``checkout_extras`` /
 ``order_transitioned`` (points frozen at payment, spent points back when an
 unpaid order is cancelled), ``settle_order`` (frozen points usable at
 completion), ``settle_refund`` (claw-back and return in proportion),
-``settings_panels``, ``api_blueprints``.
+``settings_panels``, ``api_blueprints``. Member growth levels
+(:mod:`.levels`): growth at completion (``settle_order``) and back on
+refunds (``settle_refund``), the level's price (``price_rules``), the
+console's ladder (``blueprints``, ``console_menu_items``), the demo ladder
+(``demo_data``), a new buyer's level (``user_registered``).
 """
 
 from __future__ import annotations
 
-from jishi.hookspecs import SettingField, SettingsPanel, hookimpl
+from jishi import signals
+from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl
 
 from jishi_points import checkout as co
 from jishi_points import (
+    levels,
     models,  # noqa: F401 - the plugin's tables
     service,
 )
@@ -24,8 +30,42 @@ requires = ()
 @hookimpl
 def api_blueprints():
     from jishi_points.api import blp
+    from jishi_points.api_levels import blp as levels_blp
 
-    return [blp]
+    return [blp, levels_blp]
+
+
+@hookimpl
+def blueprints():
+    from jishi_points.console_levels import admin as levels_admin
+
+    return [levels_admin]
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    from jishi.i18n import lazy_gettext as _l
+
+    return [
+        MenuItem(
+            _l("Member levels"),
+            "points_levels_admin.index",
+            console="platform",
+            sort=64,
+            permission="marketing",
+            group="marketing",
+        )
+    ]
+
+
+@hookimpl
+def app_ready(app):
+    signals.connect(signals.user_registered, levels.on_registered, plugin="points")
+
+
+@hookimpl
+def demo_data(data):
+    return levels.demo_data(data)
 
 
 @hookimpl
@@ -60,6 +100,12 @@ def settings_panels():
                     _l("Most of the goods amount points may pay (%)"),
                     kind="percent",
                     default=service.DEFAULTS[service.CAP_BP],
+                ),
+                SettingField(
+                    levels.GROWTH_PER_YUAN,
+                    _l("Growth value per yuan paid"),
+                    kind="int",
+                    default=levels.GROWTH_DEFAULT,
                 ),
             ),
             sort=60,
@@ -108,8 +154,16 @@ def order_transitioned(order, name, from_status, actor_kind):
 @hookimpl
 def settle_order(order):
     service.on_completed(order)
+    levels.on_completed(order)
 
 
 @hookimpl
 def settle_refund(refund):
     service.on_refund(refund)
+    levels.on_refund(refund)
+
+
+@hookimpl
+def price_rules(lines, user, options):
+    """The member level's price (discount and/or member price), one query for every line."""
+    return levels.price_rules(lines, user, options)

@@ -5,7 +5,7 @@ checkout and earning read; out-of-range values are clamped, never a 500."""
 from __future__ import annotations
 
 from jishi.db import commit
-from jishi_points import service
+from jishi_points import levels, service
 
 
 def test_panel_saves_the_rules(app, client, factory, login):
@@ -21,9 +21,11 @@ def test_panel_saves_the_rules(app, client, factory, login):
             service.RATE: "10",
             service.MIN_USE: "50",
             service.CAP_BP: "30",
+            levels.GROWTH_PER_YUAN: "2",
         },
     )
     assert resp.status_code == 302
+    assert levels.growth_per_yuan() == 2
     assert [service.setting(k) for k in (service.EARN_PER_YUAN, service.RATE, service.MIN_USE, service.CAP_BP)] == [
         3,
         10,
