@@ -17,6 +17,7 @@ admin = Blueprint("points_levels_admin", __name__, url_prefix="/console/points/l
 guard_platform(admin)
 
 FIELDS = ("name", "threshold", "discount", "points_percent", "member_price")
+FORM_FIELD = {"discount_bp": "discount"}  # the service's field -> the form's input
 
 
 def _values(level) -> dict:
@@ -77,7 +78,7 @@ def _form(level):
             levels.save_level(_form_data(request.form), level)
         except DomainError as exc:
             rollback()
-            error = exc
+            error = DomainError(FORM_FIELD.get(exc.field or "", exc.field), exc.message, exc.code)
             values = {k: request.form.get(k, "") for k in FIELDS}
             values["member_price"] = request.form.get("member_price") in ("1", "on", "true")
         else:

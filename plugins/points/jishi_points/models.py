@@ -96,7 +96,7 @@ class PointsLevel(db.Model):
     __tablename__ = "points_levels"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_level_id: Mapped[int] = mapped_column(ForeignKey("member_levels.id"), unique=True)
+    member_level_id: Mapped[int] = mapped_column(ForeignKey("member_levels.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
     threshold: Mapped[int] = mapped_column(unique=True)
     discount_bp: Mapped[int] = mapped_column(default=0)

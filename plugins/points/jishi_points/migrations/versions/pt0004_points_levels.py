@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('member_price', sa.Boolean(), nullable=False),
     sa.Column('points_percent', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['member_level_id'], ['member_levels.id'], name=op.f('fk_points_levels_member_level_id_member_levels')),
+    sa.ForeignKeyConstraint(['member_level_id'], ['member_levels.id'], name=op.f('fk_points_levels_member_level_id_member_levels'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_points_levels')),
     sa.UniqueConstraint('member_level_id', name=op.f('uq_points_levels_member_level_id')),
     sa.UniqueConstraint('name', name=op.f('uq_points_levels_name')),
