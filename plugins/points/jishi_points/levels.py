@@ -378,6 +378,48 @@ def price_rules(lines, user, options):
     return out or None
 
 
+def page_loaders(product, user):
+    """The product page reads the buyer's level with its other rows (one statement)."""
+    from jishi.hookspecs import PageLoader
+
+    member_level_id = getattr(user, "member_level_id", None) if user is not None else None
+    if member_level_id is None:
+        return None
+    query = select(PointsLevel).where(PointsLevel.member_level_id == member_level_id).limit(1)
+    return [PageLoader("points.level", query)]
+
+
+def render_slot(slot: str, context: dict):
+    """``product_detail_after_price``: the buyer's level price of each SKU
+    (what the cart and checkout will charge, a flash or group price aside)
+    when the level has a member discount; the kernel's "member price" badge
+    hidden when the member price is not the level's benefit."""
+    from flask import render_template
+    from flask_login import current_user
+    from markupsafe import Markup
+
+    if slot != "product_detail_after_price" or context.get("product") is None:
+        return None
+    loaded = context.get("loaded")
+    if loaded is not None and "points.level" in loaded:
+        level = loaded.first("points.level")
+    else:
+        level = level_of_member(getattr(current_user, "member_level_id", None))
+    if level is None:
+        return None
+    skus = [s for s in context["product"].skus if s.is_active]
+    prices = {s.id: level_price(s.price, s.member_price, level) for s in skus} if level.discount_bp else {}
+    selected = context.get("sku")
+    return Markup(
+        render_template(
+            "points/_level_price.html",
+            level=level,
+            prices={k: v for k, v in prices.items() if v is not None},
+            selected_id=selected.id if selected is not None else None,
+        )
+    )
+
+
 # --- What the buyer sees --------------------------------------------------------
 
 

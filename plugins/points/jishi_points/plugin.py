@@ -59,6 +59,16 @@ def console_menu_items(console, principal):
 
 
 @hookimpl
+def product_page_loaders(product, user):
+    return levels.page_loaders(product, user)
+
+
+@hookimpl
+def template_slot(slot, context):
+    return levels.render_slot(slot, context)
+
+
+@hookimpl
 def app_ready(app):
     signals.connect(signals.user_registered, levels.on_registered, plugin="points")
 

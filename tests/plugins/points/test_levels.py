@@ -292,3 +292,38 @@ def test_demo_ladder(app):
         ("钻石会员", 20000),
     ]
     assert db.session.scalar(select(func.count(PointsLevel.id))) == 4
+
+
+def test_web_product_page_shows_the_level_price_within_budget(app, client, factory, queries):
+    """Issue 16/Levels, issue 13 D: the storefront product page shows the
+    buyer's level price of the selected SKU (¥18.99 at 5% off, the price the
+    cart charges) with the other SKUs' ready for the picker, hides the
+    kernel's member price badge (not this level's benefit), and reads the
+    level in the page's one loaders statement (at most six statements)."""
+    from jishi.testing.principals import sign_in_form
+
+    make_ladder(("银卡", 0, 500, False, 100))
+    product = factory.product(
+        skus=[
+            {"price": 1999, "member_price": 1800, "stock": 5, "spec_values": {"规格": "小"}},
+            {"price": 3000, "stock": 5, "spec_values": {"规格": "大"}},
+        ]
+    )
+    buyer = factory.user()
+    levels.sync_level(buyer.id)
+    commit()
+    sign_in_form(client, buyer)
+    url = f"/product/{product.id}"
+    client.get(url)
+    with queries() as q:
+        resp = client.get(url)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert q.count <= 6 and not q.duplicates(), q.statements
+    assert "银卡价" in page and "18.99" in page and "28.50" in page
+    assert ".price-box .member-price { display: none; }" in page
+    visitor = factory.user()
+    sign_in_form(client, visitor)
+    db.session.get(User, visitor.id).member_level_id = None
+    commit()
+    assert "银卡价" not in client.get(url).get_data(as_text=True)
