@@ -283,8 +283,14 @@ def test_level_fragment_zh_and_en(app, factory):
 
 
 def test_demo_ladder(app):
-    """Issue 16/Proof: the demo has a level ladder (普通 0, 银卡 1000, 金卡 5000, 钻石 20000)."""
-    assert levels.demo_data({}) == "4 member levels"
+    """Issue 16/Proof: ``jishi demo`` has a level ladder (普通 0, 银卡 1000,
+    金卡 5000, 钻石 20000 growth); the demo buyer keeps the kernel demo's
+    黄金会员 (a level outside the ladder)."""
+    from jishi.demo import load_demo
+
+    with app.test_request_context("/"):
+        summary = load_demo({})
+    assert "4 member levels" in summary
     assert [(r.name, r.threshold) for r in levels.ladder()] == [
         ("普通会员", 0),
         ("银卡会员", 1000),
@@ -292,6 +298,8 @@ def test_demo_ladder(app):
         ("钻石会员", 20000),
     ]
     assert db.session.scalar(select(func.count(PointsLevel.id))) == 4
+    held = {u.member_level.name for u in db.session.scalars(select(User).where(User.role == "buyer")) if u.member_level}
+    assert "黄金会员" in held
 
 
 def test_web_product_page_shows_the_level_price_within_budget(app, client, factory, queries):
