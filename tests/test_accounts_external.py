@@ -74,3 +74,38 @@ def test_carry_over_moves_cart_and_addresses(app, factory):
     assert lines == {(target.id, a.skus[0].id): 5, (target.id, b.skus[0].id): 1}
     addresses = db.session.execute(select(Address).where(Address.user_id == target.id)).scalars().all()
     assert len(addresses) == 2 and sum(x.is_default for x in addresses) == 1
+
+
+def test_member_levels_for_a_plugin_driving_them(app, factory):
+    """K5 (issue 16 member levels): a plugin creates, renames and deletes a
+    member level and sets a user's, in its own transaction (nothing is
+    committed for it: a rollback undoes it); bad input names its field; a
+    level a user holds is not deleted."""
+    from jishi.accounts.models import MemberLevel
+    from jishi.db import rollback
+
+    level = external.save_member_level(" 银卡 ", 2)
+    user = factory.user()  # commits the level too
+    assert (level.name, level.rank) == ("银卡", 2)
+    external.set_member_level(user, level.id)
+    rollback()
+    assert db.session.get(User, user.id).member_level_id is None
+    external.set_member_level(user, level.id)
+    external.save_member_level("白银", 3, level)
+    commit()
+    db.session.expire_all()
+    assert db.session.get(User, user.id).member_level.name == "白银"
+    for args, field in ((("", 1), "name"), (("x" * 41, 1), "name"), (("金卡", 1001), "rank"), (("金卡", True), "rank")):
+        with pytest.raises(external.AccountError) as exc:
+            external.save_member_level(*args)
+        assert exc.value.field == field
+    with pytest.raises(external.AccountError) as exc:
+        external.set_member_level(user, 999999)
+    assert exc.value.field == "member_level_id"
+    with pytest.raises(external.AccountError) as exc:
+        external.delete_member_level(level)
+    assert exc.value.code == "conflict"
+    external.set_member_level(user, None)
+    external.delete_member_level(level)
+    commit()
+    assert db.session.get(MemberLevel, level.id) is None

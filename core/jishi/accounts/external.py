@@ -11,6 +11,10 @@ offering another way to sign in uses instead of touching ``users`` itself.
   :data:`TokenSchema`; the user alone: :data:`UserSchema`).
 - :func:`retire`: an account merged into another stops working (inactive,
   every session and token revoked); :func:`carry_over` carries its cart and addresses over.
+- Member levels for a plugin that drives them (points growth levels):
+  :func:`save_member_level` (create, rename or re-rank one),
+  :func:`delete_member_level` (one no user holds), :func:`set_member_level`
+  (a user's level, ``None`` removes it).
 
 The caller commits (``jishi.db.commit``), except where a function says so.
 """
@@ -23,7 +27,7 @@ from sqlalchemy import select, update
 
 from jishi import signals
 from jishi.accounts.auth import issue_token, rotate_session_token
-from jishi.accounts.models import ApiToken, User
+from jishi.accounts.models import ApiToken, MemberLevel, User
 from jishi.accounts.service import AccountError, _check_phone
 from jishi.api.accounts import AccountTokenSchema as TokenSchema
 from jishi.api.accounts import AccountUserSchema as UserSchema
@@ -37,9 +41,12 @@ __all__ = [
     "UserSchema",
     "carry_over",
     "create_account",
+    "delete_member_level",
     "find_by_phone",
     "has_phone",
     "retire",
+    "save_member_level",
+    "set_member_level",
     "set_phone",
     "sign_in",
     "token_answer",
@@ -147,3 +154,42 @@ def carry_over(source: User, target: User) -> int:
                 address.is_default = False
     db.session.flush()
     return len(lines) + len(addresses)
+
+
+def save_member_level(name: str, rank: int, level: MemberLevel | None = None) -> MemberLevel:
+    """A new member level (``level`` None) or ``level`` renamed / re-ranked;
+    :class:`AccountError` naming ``name`` (1 to 40 characters) or ``rank``
+    (0 to 1000)."""
+    name = name.strip() if isinstance(name, str) else ""
+    if not name or len(name) > 40:
+        raise AccountError("name", _("This field is required."))
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank <= 1000:
+        raise AccountError("rank", _("Must be an integer from 0 to 1000."))
+    if level is None:
+        level = MemberLevel(name=name, rank=rank)
+        db.session.add(level)
+    else:
+        level.name, level.rank = name, rank
+    db.session.flush()
+    return level
+
+
+def delete_member_level(level: MemberLevel) -> None:
+    """Delete ``level``; :class:`AccountError` (``conflict``) while a user holds it."""
+    if db.session.execute(select(User.id).where(User.member_level_id == level.id).limit(1)).first():
+        raise AccountError("id", _("Users still have this level."), code="conflict")
+    db.session.delete(level)
+    db.session.flush()
+
+
+def set_member_level(user: User, level_id: int | None) -> None:
+    """Give ``user`` the member level ``level_id`` (``None`` removes it);
+    :class:`AccountError` naming ``member_level_id`` for an unknown level."""
+    if level_id is None:
+        user.member_level = None
+    else:
+        level = db.session.get(MemberLevel, level_id)
+        if level is None:
+            raise AccountError("member_level_id", _("Unknown member level."))
+        user.member_level = level
+    db.session.flush()

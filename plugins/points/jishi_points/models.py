@@ -215,3 +215,75 @@ class PointsExchangeRedemption(db.Model):
     points_returned: Mapped[int] = mapped_column(default=0)
     units_released: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Member growth levels (会员等级) -------------------------------------------
+
+GROWTH_EARNED = "earned"
+GROWTH_REDUCED = "reduced"
+
+
+class PointsLevel(db.Model):
+    """One rung of the platform's level ladder: reached at ``threshold``
+    growth, linked to the kernel's member level the buyer then holds.
+    Benefits: ``discount_bp`` off every price (basis points: 500 = 5% off,
+    9.5折), the SKU's ``member_price`` (when ``member_price``), and
+    ``points_percent`` of the points an order earns (150 = 1.5×)."""
+
+    __tablename__ = "points_levels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_level_id: Mapped[int] = mapped_column(ForeignKey("member_levels.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    threshold: Mapped[int] = mapped_column(unique=True)
+    discount_bp: Mapped[int] = mapped_column(default=0)
+    member_price: Mapped[bool] = mapped_column(default=False)
+    points_percent: Mapped[int] = mapped_column(default=100)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GrowthAccount(db.Model):
+    """The buyer's growth value: the sum of their ``points_growth`` entries,
+    changed only together with an entry, in the same transaction."""
+
+    __tablename__ = "points_growth_accounts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    growth: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GrowthEntry(db.Model):
+    """The growth ledger: ``earned`` when an order completes (source the
+    order), ``reduced`` by a refund after that (source the refund);
+    ``(kind, source_kind, source_id)`` unique."""
+
+    __tablename__ = "points_growth"
+    __table_args__ = (
+        UniqueConstraint("kind", "source_kind", "source_id", name="uq_points_growth_source"),
+        Index("ix_points_growth_user_id_id", "user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    delta: Mapped[int] = mapped_column(default=0)
+    source_kind: Mapped[str] = mapped_column(String(20))
+    source_id: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GrowthOrder(db.Model):
+    """Per completed order: the growth its goods were worth (``growth`` on
+    ``base`` fen paid) and how much of it refunds took (``taken``, the
+    cumulative target ``growth * refunded // base``), so several partial
+    refunds reduce exactly what one full refund would."""
+
+    __tablename__ = "points_growth_orders"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    base: Mapped[int] = mapped_column(default=0)
+    growth: Mapped[int] = mapped_column(default=0)
+    taken: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

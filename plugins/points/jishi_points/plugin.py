@@ -24,17 +24,24 @@ taken in the placing transaction), ``order_transitioned`` /
 :mod:`.web_exchange` and the console :mod:`.console_exchange`),
 ``console_menu_items``, ``order_notices`` (the points an exchange order
 spent), ``demo_data``.
+
+Member growth levels (:mod:`.levels`): growth at completion (``settle_order``)
+and back on refunds (``settle_refund``), the level's price (``price_rules``),
+the console's ladder (``blueprints``, ``console_menu_items``), the demo
+ladder (``demo_data``), a new buyer's level (``user_registered``).
 """
 
 from __future__ import annotations
 
-from jishi.hookspecs import PeriodicJob, SettingField, SettingsPanel, hookimpl
+from jishi import signals
+from jishi.hookspecs import MenuItem, PeriodicJob, SettingField, SettingsPanel, hookimpl
 
 from jishi_points import checkout as co
 from jishi_points import (
     earning,
     exchange,
     expiry,
+    levels,
     models,  # noqa: F401 - the plugin's tables
     service,
     window,
@@ -47,22 +54,25 @@ requires = ()
 def api_blueprints():
     from jishi_points.api import blp
     from jishi_points.api_exchange import blp as exchange_blp
+    from jishi_points.api_levels import blp as levels_blp
     from jishi_points.api_signin import blp as signin_api
 
-    return [blp, signin_api, exchange_blp]
+    return [blp, signin_api, exchange_blp, levels_blp]
 
 
 @hookimpl
 def blueprints():
     from jishi_points import console_exchange, web_exchange
+    from jishi_points.console_levels import admin as levels_admin
     from jishi_points.web_signin import bp as signin_web
 
-    return [signin_web, web_exchange.bp, console_exchange.bp]
+    return [signin_web, web_exchange.bp, console_exchange.bp, levels_admin]
 
 
 @hookimpl
 def app_ready(app):
     earning.connect()
+    signals.connect(signals.user_registered, levels.on_registered, plugin="points")
 
 
 @hookimpl
@@ -76,16 +86,39 @@ def periodic_jobs():
 
 @hookimpl
 def console_menu_items(console, principal):
+    from jishi.i18n import lazy_gettext as _l
+
     from jishi_points import console_exchange
 
-    return console_exchange.menu_items(console)
+    return [
+        *console_exchange.menu_items(console),
+        MenuItem(
+            _l("Member levels"),
+            "points_levels_admin.index",
+            console="platform",
+            sort=64,
+            permission="marketing",
+            group="marketing",
+        ),
+    ]
+
+
+@hookimpl
+def product_page_loaders(product, user):
+    return levels.page_loaders(product, user)
+
+
+@hookimpl
+def template_slot(slot, context):
+    return levels.render_slot(slot, context)
 
 
 @hookimpl
 def demo_data(data):
     from jishi_points import demo_exchange
 
-    return demo_exchange.demo_data(data)
+    made = [levels.demo_data(data), demo_exchange.demo_data(data)]
+    return ", ".join(m for m in made if m) or None
 
 
 @hookimpl
@@ -145,6 +178,12 @@ def settings_panels():
                     kind="int",
                     default=0,
                 ),
+                SettingField(
+                    levels.GROWTH_PER_YUAN,
+                    _l("Growth value per yuan paid"),
+                    kind="int",
+                    default=levels.GROWTH_DEFAULT,
+                ),
             ),
             sort=60,
         )
@@ -180,8 +219,14 @@ def order_discounts(checkout):
 
 @hookimpl
 def price_rules(lines, user, options):
-    """The points-exchange price of an item's SKU (only when the checkout asks for the item)."""
-    return exchange.price_rules(lines, user, options)
+    """One query each: the member level's price (discount and/or member
+    price) of every line, and the points-exchange price of an item's SKU
+    (only when the checkout asks for the item)."""
+    rules: dict = {}
+    for found in (levels.price_rules(lines, user, options), exchange.price_rules(lines, user, options)):
+        for key, candidates in (found or {}).items():
+            rules.setdefault(key, []).extend(candidates)
+    return rules or None
 
 
 @hookimpl
@@ -224,9 +269,11 @@ def order_notices(order, principal):
 @hookimpl
 def settle_order(order):
     service.on_completed(order)
+    levels.on_completed(order)
 
 
 @hookimpl
 def settle_refund(refund):
     service.on_refund(refund)
     exchange.on_refund(refund)
+    levels.on_refund(refund)

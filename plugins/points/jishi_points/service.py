@@ -19,7 +19,7 @@ from jishi import settings
 from jishi.db import db, utcnow
 from sqlalchemy import func, select
 
-from jishi_points import ledger
+from jishi_points import ledger, levels
 from jishi_points.ledger import Post
 from jishi_points.models import (
     ADJUSTED,
@@ -56,9 +56,11 @@ def setting(key: str) -> int:
     return max(0, value)
 
 
-def earned_for(paid_fen: int) -> int:
-    """Points earned by ``paid_fen`` paid: ``earn_per_yuan`` per whole yuan's worth, rounded down."""
-    return paid_fen * setting(EARN_PER_YUAN) // 100
+def earned_for(paid_fen: int, percent: int = 100) -> int:
+    """Points earned by ``paid_fen`` paid: ``earn_per_yuan`` per whole yuan's
+    worth, times the buyer's level multiplier ``percent`` (150 = 1.5×),
+    rounded down once."""
+    return paid_fen * setting(EARN_PER_YUAN) * percent // 10000
 
 
 def _row(order_id: int, user_id: int) -> PointsOrder:
@@ -85,14 +87,15 @@ def _goods_money(order_id: int, column) -> int:
 
 def on_paid(order) -> None:
     """Give the order's points, frozen: once per order (``earned_at``), on
-    what its goods lines actually paid (the delivery fee earns nothing)."""
+    what its goods lines actually paid (the delivery fee earns nothing),
+    times the multiplier of the buyer's member level at payment."""
     from jishi.orders.models import OrderLine
 
     row = _row(order.id, order.user_id)
     if row.earned_at is not None:
         return
     base = _goods_money(order.id, OrderLine.pay_amount)
-    points = earned_for(base)
+    points = earned_for(base, levels.points_percent(order.user_id))
     row.earn_base, row.earned, row.earned_at = base, points, utcnow()
     ledger.post(order.user_id, Post(FROZEN, SOURCE_ORDER, order.id, frozen_delta=points))
 

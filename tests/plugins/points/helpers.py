@@ -92,3 +92,29 @@ def coupon_template(**values):
     }
     data.update(values)
     return coupons.create_template(None, data)
+
+
+def make_ladder(*rungs) -> list:
+    """The member level ladder: ``(name, threshold, discount_bp, member_price, points_percent)``
+    per level (default: 普通 0, 银卡 1000 5% off, 金卡 5000 member price 1.5× points), committed."""
+    from jishi_points import levels
+
+    made = []
+    for name, threshold, discount_bp, member_price, pct in rungs or (
+        ("普通会员", 0, 0, False, 100),
+        ("银卡", 1000, 500, False, 120),
+        ("金卡", 5000, 0, True, 150),
+    ):
+        made.append(
+            levels.save_level(
+                {
+                    "name": name,
+                    "threshold": threshold,
+                    "discount_bp": discount_bp,
+                    "member_price": member_price,
+                    "points_percent": pct,
+                }
+            )
+        )
+    commit()
+    return made

@@ -5,7 +5,7 @@ checkout and earning read; out-of-range values are clamped, never a 500."""
 from __future__ import annotations
 
 from jishi.db import commit
-from jishi_points import expiry, service, window
+from jishi_points import expiry, levels, service, window
 
 from .helpers import panel_form
 
@@ -26,9 +26,11 @@ def test_panel_saves_the_rules(app, client, factory, login):
             expiry.RULE: "none",
             expiry.DAYS: "365",
             window.RETURN_DAYS: "0",
+            levels.GROWTH_PER_YUAN: "2",
         },
     )
     assert resp.status_code == 302
+    assert levels.growth_per_yuan() == 2
     assert [service.setting(k) for k in (service.EARN_PER_YUAN, service.RATE, service.MIN_USE, service.CAP_BP)] == [
         3,
         10,
