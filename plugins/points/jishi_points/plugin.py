@@ -5,12 +5,15 @@ Hooks: ``order_discounts`` / ``validate_checkout`` / ``checkout_extras`` /
 ``order_transitioned`` (points frozen at payment, spent points back when an
 unpaid order is cancelled), ``settle_order`` (frozen points usable at
 completion), ``settle_refund`` (claw-back and return in proportion),
-``settings_panels``, ``api_blueprints``.
+``settings_panels``, ``api_blueprints``; the buyer's points centre and the
+checkout toggle (``blueprints``, ``template_slot``, ``storefront_links``),
+the console's pages (``blueprints``, ``permissions``,
+``console_menu_items``) and the demo (``demo_data``, ``demo_orders``).
 """
 
 from __future__ import annotations
 
-from jishi.hookspecs import SettingField, SettingsPanel, hookimpl
+from jishi.hookspecs import MenuItem, Permission, SettingField, SettingsPanel, StorefrontLink, hookimpl
 
 from jishi_points import checkout as co
 from jishi_points import (
@@ -19,6 +22,72 @@ from jishi_points import (
 )
 
 requires = ()
+
+
+@hookimpl
+def blueprints():
+    from jishi_points.console import admin
+    from jishi_points.web import bp
+
+    return [bp, admin]
+
+
+@hookimpl
+def template_slot(slot, context):
+    """The account page's link to the centre, the checkout's points toggle
+    and each merchant order's points share (:mod:`.web`)."""
+    if slot not in ("account_links", "checkout_bottom", "checkout_group"):
+        return None
+    from jishi_points.web import render_slot
+
+    return render_slot(slot, context)
+
+
+@hookimpl
+def storefront_links():
+    from jishi.i18n import lazy_gettext as _l
+
+    return [StorefrontLink(_l("My points"), "points.centre", icon="🪙", sort=40, places=("home",))]
+
+
+@hookimpl
+def permissions():
+    from jishi.i18n import lazy_gettext as _l
+
+    return [Permission("points", str(_l("Points")), consoles=("platform",), sort=55)]
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    from jishi.i18n import lazy_gettext as _l
+
+    return [
+        MenuItem(
+            _l("Points"), "points_console.index", console="platform", sort=65, permission="points", group="marketing"
+        ),
+        MenuItem(
+            _l("Points report"),
+            "points_console.report_page",
+            console="platform",
+            sort=66,
+            permission="points",
+            group="finance",
+        ),
+    ]
+
+
+@hookimpl
+def demo_data(data):
+    from jishi_points.demo import demo_data as run
+
+    return run(data)
+
+
+@hookimpl(trylast=True)
+def demo_orders(data):
+    from jishi_points.demo import demo_orders as run
+
+    return run(data)
 
 
 @hookimpl
