@@ -28,6 +28,7 @@ from jishi_points.models import PointsAccount
 
 PERMISSION = "points"
 SEARCH_LIMIT = 50
+SHORT_ID = 6
 
 admin = Blueprint("points_console", __name__, url_prefix="/console/points")
 guard_platform(admin)  # every page asks for "points"
@@ -39,16 +40,18 @@ def _links():
 
 
 def _search(q: str) -> list:
-    """Users whose phone or name contains ``q``, or whose id it is, with their points."""
+    """Users whose phone or name contains ``q`` (or whose id it is, for a
+    number of at most six digits), with their points."""
     from jishi.accounts.models import User
 
     q = q.strip()[:60]
     if not q:
         return []
-    like = f"%{q.replace('%', '').replace('_', '')}%"
-    where = [User.phone.like(like), User.name.like(like)]
-    if q.isdigit() and len(q) < 10:
-        where.append(User.id == int(q))
+    if q.isdigit() and len(q) <= SHORT_ID:  # a short number is an id (a phone is searched by 7+ digits)
+        where = [User.id == int(q)]
+    else:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        where = [User.phone.like(like), User.name.like(like)]
     rows = db.session.execute(
         select(User, PointsAccount.balance, PointsAccount.frozen)
         .outerjoin(PointsAccount, PointsAccount.user_id == User.id)
