@@ -62,7 +62,9 @@ def test_points_at_a_two_merchant_checkout_and_back_on_refund(live_app, browser,
     # the cap: 50% of ¥100 = ¥50 = 5,000 points > 2,000 held: all 2,000 used, ¥20 off
     toggle = desk.locator(".points-toggle")
     assert (toggle.get_attribute("data-points-used"), toggle.get_attribute("data-points-money")) == ("2000", "2000")
-    shares = sorted(int(v) for v in desk.eval_on_selector_all(".points-share", "els => els.map(e => e.dataset.pointsShare)"))
+    shares = sorted(
+        int(v) for v in desk.eval_on_selector_all(".points-share", "els => els.map(e => e.dataset.pointsShare)")
+    )
     assert shares == [800, 1200], shares  # ¥20 over ¥40 + ¥60
     shot(desk, "checkout-points-split")
 
@@ -74,7 +76,9 @@ def test_points_at_a_two_merchant_checkout_and_back_on_refund(live_app, browser,
     submit(desk, "button[name=action][value=pay]")
     shot(desk, "paid")
     with live_app.app_context():
-        orders = {o.seller_id: o for o in db.session.execute(db.select(Order).where(Order.user_id == buyer_id)).scalars()}
+        orders = {
+            o.seller_id: o for o in db.session.execute(db.select(Order).where(Order.user_id == buyer_id)).scalars()
+        }
         assert {k: (o.status, o.discount_amount) for k, o in orders.items()} == {
             tea_shop_id: ("paid", 800),
             cup_shop_id: ("paid", 1200),

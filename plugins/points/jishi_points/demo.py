@@ -49,9 +49,7 @@ def _buy(user, address, sku_id: int, key: str, *, complete: bool):
     from jishi.orders import service as orders
 
     with current_app.test_request_context("/"):
-        [payment] = place_order(
-            user, [(sku_id, 1)], address.id, {"points": True, "coupons": []}, idempotency_key=key
-        )
+        [payment] = place_order(user, [(sku_id, 1)], address.id, {"points": True, "coupons": []}, idempotency_key=key)
         pay(payment)
     order = payment.orders[0]
     if complete:

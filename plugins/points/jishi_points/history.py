@@ -69,16 +69,16 @@ def _numbers(entries: list[PointsEntry]) -> tuple[dict[int, str], dict[int, tupl
     refunds: dict[int, tuple[int, str]] = {}
     if refund_ids:
         rows = db.session.execute(
-            select(Refund.id, Order.id, Order.number).join(Order, Order.id == Refund.order_id).where(
-                Refund.id.in_(refund_ids)
-            )
+            select(Refund.id, Order.id, Order.number)
+            .join(Order, Order.id == Refund.order_id)
+            .where(Refund.id.in_(refund_ids))
         ).all()
         refunds = {rid: (oid, number) for rid, oid, number in rows}
     order_ids = {e.source_id for e in entries if e.source_kind == SOURCE_ORDER and e.source_id}
     orders: dict[int, str] = {}
     if order_ids:
         rows = db.session.execute(select(Order.id, Order.number).where(Order.id.in_(order_ids))).all()
-        orders = {oid: number for oid, number in rows}
+        orders = {int(oid): str(number) for oid, number in rows}
     return orders, refunds
 
 

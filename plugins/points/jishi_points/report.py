@@ -153,7 +153,9 @@ def csv_text(report: Report) -> str:
         w.writerow((row["day"], *(row[k] for k in COLUMNS)))
     w.writerow(("total", *(report.totals[k] for k in COLUMNS)))
     w.writerow(())
-    w.writerow(("as_of", "usable_points", "frozen_points", "outstanding_points", "rate", "liability_fen", "negative_points"))
+    w.writerow(
+        ("as_of", "usable_points", "frozen_points", "outstanding_points", "rate", "liability_fen", "negative_points")
+    )
     w.writerow(
         (
             report.end.isoformat(),

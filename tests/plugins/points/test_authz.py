@@ -110,8 +110,7 @@ def test_matrix(app, client, api, factory, row):
         api=api,
         principals=PRINCIPALS,
         allowed=expected_allowed,
-        check=lambda case, resp, expected: own_points_only(case, resp, expected)
-        + no_data_leaked(case, resp, expected),
+        check=lambda case, resp, expected: own_points_only(case, resp, expected) + no_data_leaked(case, resp, expected),
     )
 
 

@@ -96,7 +96,9 @@ def test_checkout_shows_points_available_used_and_money(client, factory, login):
     assert 'name="opt.points"' in html and 'data-points-available="5000"' in html
     assert 'data-points-used="0"' in html
     key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
-    page = client.post("/checkout", data={"idempotency_key": key, "action": "refresh", "opt.points": "on"}, follow_redirects=True)
+    page = client.post(
+        "/checkout", data={"idempotency_key": key, "action": "refresh", "opt.points": "on"}, follow_redirects=True
+    )
     html = _text(page)
     assert 'data-points-used="1500" data-points-money="1500"' in html
     assert "使用 1500 积分，抵扣 ¥15.00" in html
@@ -126,6 +128,10 @@ def test_checkout_shows_each_merchant_orders_share(client, factory, login, ms):
         client.post("/cart/add", data={"sku_id": sku.id, "quantity": "1"})
     html = _text(client.get("/checkout"))
     key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
-    html = _text(client.post("/checkout", data={"idempotency_key": key, "action": "refresh", "opt.points": "1000"}, follow_redirects=True))
+    html = _text(
+        client.post(
+            "/checkout", data={"idempotency_key": key, "action": "refresh", "opt.points": "1000"}, follow_redirects=True
+        )
+    )
     shares = sorted(int(m) for m in re.findall(r'data-points-share="(\d+)"', html))
     assert shares == [200, 300, 500], shares

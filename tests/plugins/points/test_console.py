@@ -210,12 +210,26 @@ def test_report_page_and_csv(client, factory, login):
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert "points-2026-03-01-2026-03-03.csv" in resp.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True))))
-    assert rows[0] == ["day", "issued", "adjusted_in", "adjusted_out", "spent", "returned", "clawed_back", "expired", "net"]
+    assert rows[0] == [
+        "day",
+        "issued",
+        "adjusted_in",
+        "adjusted_out",
+        "spent",
+        "returned",
+        "clawed_back",
+        "expired",
+        "net",
+    ]
     assert [tuple(int(v) if v.lstrip("-").isdigit() else v for v in row) for row in rows[1:4]] == EXPECTED_DAYS
     assert rows[4] == ["total", *(str(v) for v in EXPECTED_TOTALS)]
     assert rows[6][:6] == ["as_of", "usable_points", "frozen_points", "outstanding_points", "rate", "liability_fen"]
     assert rows[7] == ["2026-03-03", "1450", "200", "1650", "100", "1650", "50"]
-    for query, field in (("start=2026-13-01", "start"), ("end=garbage", "end"), ("start=2024-01-01&end=2026-01-01", "end")):
+    for query, field in (
+        ("start=2026-13-01", "start"),
+        ("end=garbage", "end"),
+        ("start=2024-01-01&end=2026-01-01", "end"),
+    ):
         page = client.get(f"{C}/report?{query}")
         assert page.status_code == 400 and f'data-field="{field}"' in page.get_data(as_text=True), query
         assert client.get(f"{C}/report.csv?{query}").status_code == 400
