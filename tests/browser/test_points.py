@@ -108,5 +108,27 @@ def test_points_at_a_two_merchant_checkout_and_back_on_refund(live_app, browser,
     shot(phone, "centre-points-back")
     with live_app.app_context():
         assert ledger.balance(buyer_id) == ledger.ledger_sums(buyer_id) == (800, cup_goods // 100)
+        factories.admin(phone="13900000160")
+
+    # 6. The platform finds the buyer in the console, adjusts with a reason, reads the report.
+    admin = sign_in(browser.new_context(**DESKTOP), base, "13900000160")
+    admin.goto(base + "/console/")
+    admin.click("nav.console-menu a[href='/console/points/']")
+    admin.fill("input[name=q]", "13900000161")
+    submit(admin, "form.filters button[type=submit]")
+    submit(admin, f"a[href='/console/points/buyers/{buyer_id}']")
+    admin.fill("input[name=points]", "abc")
+    admin.fill("input[name=reason]", "客服补偿")
+    submit(admin, "form.points-adjust button[type=submit]")
+    assert admin.get_attribute("form.points-adjust [role=alert]", "data-field") == "points"
+    shot(admin, "console-adjust-error")
+    admin.fill("input[name=points]", "200")
+    submit(admin, "form.points-adjust button[type=submit]")
+    assert admin.get_attribute("[data-points-balance]", "data-points-balance") == "1000"
+    shot(admin, "console-buyer")
+    admin.goto(base + "/console/points/report")
+    liability = int(admin.get_attribute(".points-liability", "data-liability"))
+    assert liability == 1000 + cup_goods // 100  # 1,000 usable + the cup order's frozen points, 100 = ¥1
+    shot(admin, "console-report")
     for context in browser.contexts:
         context.close()
