@@ -135,3 +135,23 @@ def test_checkout_shows_each_merchant_orders_share(client, factory, login, ms):
     )
     shares = sorted(int(m) for m in re.findall(r'data-points-share="(\d+)"', html))
     assert shares == [200, 300, 500], shares
+
+
+def test_fragments_of_the_other_parts_appear_with_their_context(app, client, factory, login):
+    """Issue 16/Surfaces: the centre includes the other parts' fragments when their templates
+    exist (points/level.html here), with the data their loaders (``centre_context``) give."""
+    from jinja2 import ChoiceLoader, DictLoader
+    from jishi_points import web
+
+    fragment = '<p class="level-card">{{ level_name }} · {{ balance }}</p>'
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"points/level.html": fragment}), app.jinja_env.loader])
+    loader = web.centre_context(lambda user: {"level_name": f"黄金会员 {user.id}"})
+    try:
+        buyer = factory.user()
+        give(buyer, 7)
+        login(buyer)
+        html = _text(client.get("/account/points"))
+        assert f'<p class="level-card">黄金会员 {buyer.id} · 7</p>' in html
+        assert html.index('class="level-card"') < html.index('class="points-history"')
+    finally:
+        web._LOADERS.remove(loader)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -51,6 +52,13 @@ def test_search_and_buyer_page(client, factory, login):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'data-points-balance="120"' in html and "平台调整：test" in html
     assert client.get(f"{C}/buyers/999999").status_code == 404
+    for _ in range(20):
+        give(buyer, 1)
+    html = client.get(f"{C}/buyers/{buyer.id}").get_data(as_text=True)
+    assert html.count('data-kind="adjusted"') == 20 and "平台调整：test" in html
+    older = re.search(r'href="(/console/points/buyers/\d+\?before=\d+)" rel="next"', html).group(1)
+    rest = client.get(older).get_data(as_text=True)
+    assert rest.count('data-kind="adjusted"') == 1 and 'rel="next"' not in rest
 
 
 def test_adjust_happy_path(client, factory, login):
