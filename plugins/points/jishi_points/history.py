@@ -77,8 +77,8 @@ def _numbers(entries: list[PointsEntry]) -> tuple[dict[int, str], dict[int, tupl
     order_ids = {e.source_id for e in entries if e.source_kind == SOURCE_ORDER and e.source_id}
     orders: dict[int, str] = {}
     if order_ids:
-        rows = db.session.execute(select(Order.id, Order.number).where(Order.id.in_(order_ids))).all()
-        orders = {int(oid): str(number) for oid, number in rows}
+        numbers = db.session.execute(select(Order.id, Order.number).where(Order.id.in_(order_ids))).all()
+        orders = {int(oid): str(number) for oid, number in numbers}
     return orders, refunds
 
 
