@@ -3,7 +3,7 @@
 - Buyers: ``GET /api/v1/points`` (the signed-in buyer's balance, frozen
   points and history, newest first, ``before=<entry id>`` for the next
   page; ``expiring``: what will expire and when). The buyer comes from the principal, never the request.
-- Platform staff with the ``marketing`` permission:
+- Platform staff with the ``points`` permission:
   ``POST /api/v1/platform/points/adjustments`` (add or take a buyer's points
   with a reason; taking more than the usable balance is a 409).
 """
@@ -112,7 +112,7 @@ class AdjustedSchema(Schema):
 
 
 @blp.post("/platform/points/adjustments")
-@platform_api("marketing")
+@platform_api("points")
 @blp.arguments(AdjustmentArgs)
 @blp.response(201, AdjustedSchema)
 def adjust(args):

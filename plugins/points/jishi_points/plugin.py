@@ -29,12 +29,17 @@ Member growth levels (:mod:`.levels`): growth at completion (``settle_order``)
 and back on refunds (``settle_refund``), the level's price (``price_rules``),
 the console's ladder (``blueprints``, ``console_menu_items``), the demo
 ladder (``demo_data``), a new buyer's level (``user_registered``).
+
+The buyer's points centre and the checkout toggle (``blueprints``,
+``template_slot``, ``storefront_links``), the console's pages (``blueprints``,
+``permissions``, ``console_menu_items``) and the demo (``demo_data``,
+``demo_orders``).
 """
 
 from __future__ import annotations
 
 from jishi import signals
-from jishi.hookspecs import MenuItem, PeriodicJob, SettingField, SettingsPanel, hookimpl
+from jishi.hookspecs import MenuItem, PeriodicJob, Permission, SettingField, SettingsPanel, StorefrontLink, hookimpl
 
 from jishi_points import checkout as co
 from jishi_points import (
@@ -51,6 +56,89 @@ requires = ()
 
 
 @hookimpl
+def blueprints():
+    from jishi_points import console_exchange, web_exchange
+    from jishi_points.console import admin
+    from jishi_points.console_levels import admin as levels_admin
+    from jishi_points.web import bp
+    from jishi_points.web_signin import bp as signin_web
+
+    return [bp, admin, signin_web, web_exchange.bp, console_exchange.bp, levels_admin]
+
+
+@hookimpl
+def template_slot(slot, context):
+    """The account page's link to the centre, the checkout's points toggle
+    and each merchant order's points share (:mod:`.web`); the product
+    page's level price (:mod:`.levels`)."""
+    if slot in ("account_links", "checkout_bottom", "checkout_group"):
+        from jishi_points.web import render_slot
+
+        return render_slot(slot, context)
+    return levels.render_slot(slot, context)
+
+
+@hookimpl
+def storefront_links():
+    from jishi.i18n import lazy_gettext as _l
+
+    return [StorefrontLink(_l("My points"), "points.centre", icon="🪙", sort=40, places=("home",))]
+
+
+@hookimpl
+def permissions():
+    from jishi.i18n import lazy_gettext as _l
+
+    return [Permission("points", str(_l("Points")), consoles=("platform",), sort=55)]
+
+
+@hookimpl
+def console_menu_items(console, principal):
+    from jishi.i18n import lazy_gettext as _l
+
+    from jishi_points import console_exchange
+
+    return [
+        MenuItem(
+            _l("Points"), "points_console.index", console="platform", sort=65, permission="points", group="marketing"
+        ),
+        MenuItem(
+            _l("Points report"),
+            "points_console.report_page",
+            console="platform",
+            sort=66,
+            permission="points",
+            group="finance",
+        ),
+        *console_exchange.menu_items(console),
+        MenuItem(
+            _l("Member levels"),
+            "points_levels_admin.index",
+            console="platform",
+            sort=64,
+            permission="marketing",
+            group="marketing",
+        ),
+    ]
+
+
+@hookimpl
+def demo_data(data):
+    from jishi_points import demo_exchange
+    from jishi_points.demo import demo_data as run
+
+    made = [levels.demo_data(data), demo_exchange.demo_data(data), run(data)]
+    return ", ".join(m for m in made if m) or None
+
+
+@hookimpl(trylast=True)
+def demo_orders(data):
+    from jishi_points.demo import demo_orders as run
+
+    return run(data)
+
+
+@hookimpl
 def api_blueprints():
     from jishi_points.api import blp
     from jishi_points.api_exchange import blp as exchange_blp
@@ -58,15 +146,6 @@ def api_blueprints():
     from jishi_points.api_signin import blp as signin_api
 
     return [blp, signin_api, exchange_blp, levels_blp]
-
-
-@hookimpl
-def blueprints():
-    from jishi_points import console_exchange, web_exchange
-    from jishi_points.console_levels import admin as levels_admin
-    from jishi_points.web_signin import bp as signin_web
-
-    return [signin_web, web_exchange.bp, console_exchange.bp, levels_admin]
 
 
 @hookimpl
@@ -85,40 +164,8 @@ def periodic_jobs():
 
 
 @hookimpl
-def console_menu_items(console, principal):
-    from jishi.i18n import lazy_gettext as _l
-
-    from jishi_points import console_exchange
-
-    return [
-        *console_exchange.menu_items(console),
-        MenuItem(
-            _l("Member levels"),
-            "points_levels_admin.index",
-            console="platform",
-            sort=64,
-            permission="marketing",
-            group="marketing",
-        ),
-    ]
-
-
-@hookimpl
 def product_page_loaders(product, user):
     return levels.page_loaders(product, user)
-
-
-@hookimpl
-def template_slot(slot, context):
-    return levels.render_slot(slot, context)
-
-
-@hookimpl
-def demo_data(data):
-    from jishi_points import demo_exchange
-
-    made = [levels.demo_data(data), demo_exchange.demo_data(data)]
-    return ", ".join(m for m in made if m) or None
 
 
 @hookimpl

@@ -1,7 +1,6 @@
 """Issue 16 "Spending" on the web checkout: the kernel's checkout form
 carries plugin options as ``opt.<name>``; ``opt.points=on`` (a checkbox)
-spends points exactly as the API does (the toggle's markup itself is not
-built yet, see docs/plugins/points.md)."""
+spends points exactly as the API does (the toggle's markup: test_centre.py)."""
 
 from __future__ import annotations
 
