@@ -70,6 +70,7 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     JISHI_LOGIN_RATE_LIMIT = "10 per minute"
+    JISHI_REVIEW_IMAGE_RATE_LIMIT = "30 per minute"  # a buyer's review picture uploads (per account)
     WTF_CSRF_TIME_LIMIT = None
     # Session and remember-me cookies: never sent on another site's POST;
     # Secure when None means "when served over HTTPS" (extensions.cookie_secure).

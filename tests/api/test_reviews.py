@@ -118,6 +118,7 @@ def test_moderation_and_platform_actions(api, client, factory):
         "next_cursor": None,
         "rating_x10": 0,
         "count": 0,
+        "with_pictures_count": 0,
     }
     assert api.post("/admin/reviews/999999/delete", user=admin).status_code == 404
 

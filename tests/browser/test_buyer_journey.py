@@ -103,13 +103,20 @@ def test_register_buy_pay_ship_receive_review(live_app, browser, shot):
     shot(page, "received")
     submit(page, "a[href*='/review']")
     page.fill("textarea[name=content]", "茶香浓郁，包装精美。")
+    picture = {"name": "tea.png", "mimeType": "image/png", "buffer": factories.image_bytes("PNG", size=(400, 300))}
+    page.set_input_files("input[name=images]", files=[picture])  # K11 晒图: a plain multipart form
     submit(page, "form.form button[type=submit]")
     shot(page, "reviewed")
 
     with live_app.app_context():
         assert db.session.get(Order, order_id).status == "received"
         review = db.session.execute(db.select(Review)).scalar_one()
-        assert review.rating == 5 and "茶香" in review.content
+        assert review.rating == 5 and "茶香" in review.content and review.image_count == 1
+        thumb = review.pictures[0]["thumb"]
+        product_id = review.product_id
+    page.goto(f"{base}/product/{product_id}#reviews")
+    assert page.locator(f".review-pictures img[src='{thumb}']").count() == 1
+    shot(page, "review-pictures")
 
     phone = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
     small = phone.new_page()

@@ -24,7 +24,9 @@ BUDGET = 6
 
 
 def _rich_product(factory, **kw):
-    """Two variants, images, parameters, specs, tags and two reviews."""
+    """Two variants, images, parameters, specs, tags and two reviews, the
+    older with two pictures (K11 晒图)."""
+    from jishi import media
     from jishi.reviews.models import Review
 
     p = factory.product(
@@ -46,9 +48,23 @@ def _rich_product(factory, **kw):
     p.tags.append(Tag(name="明前茶"))
     db.session.commit()
     buyer = factory.user(name="评价人")
+    owner = media.buyer_owner(buyer.id)
+    shots = [media.upload(factory.image_bytes("PNG", color=(c, 80, 80)), owner) for c in (10, 20)]
+    images = [{"id": a.id, "files": a.files} for a in shots]
     for i, (rating, text) in enumerate(((5, "好茶"), (4, "不错"))):
         line = _received_line(buyer, p, i)
-        db.session.add(Review(order_line_id=line.id, product_id=p.id, user_id=buyer.id, rating=rating, content=text))
+        pics = images if i == 0 else []
+        db.session.add(
+            Review(
+                order_line_id=line.id,
+                product_id=p.id,
+                user_id=buyer.id,
+                rating=rating,
+                content=text,
+                images=pics,
+                image_count=len(pics),
+            )
+        )
     db.session.commit()
     return p
 
@@ -102,19 +118,24 @@ def _assert_budget(q):
 
 
 def _kernel_parts(page):
-    for text in ("龙井", "明前茶", "产地", "杭州", "/static/b.jpg", "好茶", "不错", "4.5"):
+    for text in ("龙井", "明前茶", "产地", "杭州", "/static/b.jpg", "好茶", "不错", "4.5", "有图 (1)"):
         assert text in page, text
+    assert page.count("-200.webp") == 2  # the review's two thumbnails
 
 
 def test_product_page_without_plugins(app, client, factory, queries):
-    """D/K4: no plugin: the product, its SKUs, images, params, specs, tags,
-    reviews and rating, the visit counters and the settings in five
-    statements (six signed in); the same for a product without any of it."""
+    """D/K4/K11: no plugin: the product, its SKUs, images, params, specs,
+    tags, reviews with their pictures and rating, the visit counters and the
+    settings in five statements (six signed in); the same with the "with
+    pictures" (有图) filter and for a product without any of it."""
     p = _rich_product(factory)
     q, page = _count(queries, client, f"/product/{p.id}")
     _assert_budget(q)
     assert q.count == 5, q.statements
     _kernel_parts(page)
+    q, page = _count(queries, client, f"/product/{p.id}?pictures=1")  # 有图: the filter costs nothing more
+    assert q.count == 5 and not q.duplicates(), q.statements
+    assert "好茶" in page and "不错" not in page and page.count("-200.webp") == 2
     plain = factory.product(name="白开水")
     q, _page = _count(queries, client, f"/product/{plain.id}")
     assert q.count == 5 and not q.duplicates(), q.statements

@@ -5,6 +5,9 @@ Public API for plugins (see docs/writing-plugins.md §6):
 
 - :class:`Owner`, :func:`owner_of` — whose library (from a seller id:
   ``None`` is the platform's own shop, any other id a merchant);
+  :func:`buyer_owner` — a buyer's own uploads (a review's pictures, K11),
+  private to the buyer: no library page lists them, and only that buyer
+  may attach them to a review;
 - :func:`upload` — store an upload (``bytes`` or a Werkzeug ``FileStorage``)
   for an owner; bad files raise :class:`MediaError` naming the field and
   store nothing;
@@ -42,6 +45,7 @@ __all__ = [
     "Owner",
     "Storage",
     "asset_url",
+    "buyer_owner",
     "owner_of",
     "resolve_urls",
     "storage",
@@ -49,6 +53,7 @@ __all__ = [
 ]
 
 REF_PREFIX = "media:"
+BUYER = "buyer"
 
 
 class MediaError(DomainError):
@@ -57,19 +62,28 @@ class MediaError(DomainError):
 
 @dataclass(frozen=True)
 class Owner:
-    """A media library's owner: ``kind`` "platform" (``id`` 0) or "merchant"."""
+    """A media library's owner: ``kind`` "platform" (``id`` 0), "merchant"
+    (``id`` its seller id) or "buyer" (``id`` the user's id: a review's
+    pictures)."""
 
     kind: str
     id: int
 
     @property
     def seller_id(self) -> int | None:
+        if self.kind == BUYER:
+            raise ValueError("a buyer's uploads belong to no seller")
         return None if self.kind == "platform" else self.id
 
 
 def owner_of(seller_id: int | None) -> Owner:
     """The library of a seller (``None``: the platform's own shop)."""
     return Owner("platform", 0) if seller_id is None else Owner("merchant", int(seller_id))
+
+
+def buyer_owner(user_id: int) -> Owner:
+    """A buyer's uploads (the pictures of the buyer's reviews, K11)."""
+    return Owner(BUYER, int(user_id))
 
 
 def _sizes() -> dict[str, int]:
@@ -85,12 +99,23 @@ def _read(source: Any, limit: int, field: str) -> tuple[bytes, str]:
     return data, str(source.filename)[-200:]
 
 
-def upload(source: Any, owner: Owner, *, filename: str = "", user_id: int | None = None, field: str = "file"):
+def upload(
+    source: Any,
+    owner: Owner,
+    *,
+    filename: str = "",
+    user_id: int | None = None,
+    field: str = "file",
+    commit_now: bool = True,
+):
     """Store an image for ``owner``: ``source`` is the file's bytes or a
     Werkzeug ``FileStorage``. Answers the :class:`MediaAsset` (the existing
     one when the owner uploaded the same bytes before; a deleted one comes
     back). Too big (413), not an image, truncated, too many pixels (422):
-    :class:`MediaError` naming ``field``, nothing stored. Commits."""
+    :class:`MediaError` naming ``field``, nothing stored. Commits, unless
+    ``commit_now`` is False: then the row is only flushed (in a savepoint)
+    and the caller's transaction decides (a review posted with its
+    pictures)."""
     cfg = current_app.config
     limit = int(cfg["JISHI_MEDIA_MAX_BYTES"])
     data, name = _read(source, limit, field)
@@ -123,7 +148,10 @@ def upload(source: Any, owner: Owner, *, filename: str = "", user_id: int | None
     if existing is not None:
         existing.deleted_at = None
         existing.files = files
-        commit()
+        if commit_now:
+            commit()
+        else:
+            db.session.flush()
         return existing
     asset = MediaAsset(
         owner_kind=owner.kind,
@@ -137,6 +165,16 @@ def upload(source: Any, owner: Owner, *, filename: str = "", user_id: int | None
         files=files,
         created_by=user_id,
     )
+    if not commit_now:
+        try:
+            with db.session.begin_nested():
+                db.session.add(asset)
+        except IntegrityError:  # the same upload, at the same moment
+            existing = _by_digest(owner, digest)
+            if existing is None:
+                raise
+            return existing
+        return asset
     db.session.add(asset)
     try:
         commit()
@@ -176,6 +214,22 @@ def owned(asset_id: int, owner: Owner, *, deleted: bool = False) -> MediaAsset |
     if asset.deleted_at is not None and not deleted:
         return None
     return asset
+
+
+def owned_many(asset_ids: list[int], owner: Owner) -> dict[int, MediaAsset]:
+    """Those of ``asset_ids`` that are ``owner``'s (not deleted), by id, in
+    one statement (none for no ids)."""
+    if not asset_ids:
+        return {}
+    rows = db.session.execute(
+        select(MediaAsset).where(
+            MediaAsset.id.in_(set(asset_ids)),
+            MediaAsset.owner_kind == owner.kind,
+            MediaAsset.owner_id == owner.id,
+            MediaAsset.deleted_at.is_(None),
+        )
+    ).scalars()
+    return {a.id: a for a in rows}
 
 
 def delete(asset: MediaAsset) -> None:

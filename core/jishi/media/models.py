@@ -2,7 +2,9 @@
 
 An owner is the platform (``owner_kind="platform"``, ``owner_id`` 0: the
 shop itself, whose products have ``seller_id`` None) or a merchant
-(``owner_kind="merchant"``, ``owner_id`` its seller id). The files are
+(``owner_kind="merchant"``, ``owner_id`` its seller id) or a buyer
+(``owner_kind="buyer"``, ``owner_id`` the user's id: the pictures of the
+buyer's reviews, K11). The files are
 content-addressed: ``<digest>-<pixels>.<ext>`` for each standard size, so
 two owners uploading the same picture share the files but not the row.
 """
@@ -24,7 +26,7 @@ class MediaAsset(db.Model):
         Index("ix_media_assets_owner_list", "owner_kind", "owner_id", "deleted_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_kind: Mapped[str] = mapped_column(String(20))  # platform, merchant
+    owner_kind: Mapped[str] = mapped_column(String(20))  # platform, merchant, buyer
     owner_id: Mapped[int] = mapped_column(default=0)
     # sha256 of the uploaded bytes (hex, 64); the files' names start with it.
     digest: Mapped[str] = mapped_column(String(64), index=True)

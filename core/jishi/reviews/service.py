@@ -5,6 +5,11 @@ A buyer reviews each order line once, after receipt and within
 ``reviews.moderation`` on a review waits (``is_visible`` False) until the
 platform approves it. Sellers and the platform reply; either may delete
 (soft delete: the row stays, with who deleted it).
+
+A review may carry up to :data:`MAX_IMAGES` pictures (晒图): media assets
+the buyer uploaded (:func:`jishi.media.buyer_owner`), in the buyer's order.
+They show wherever the review shows and nowhere else: awaiting moderation
+or deleted, the review hides them too.
 """
 
 from __future__ import annotations
@@ -12,16 +17,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from jishi import settings, signals
+from jishi import media, settings, signals
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 from jishi.orders import state
 from jishi.orders.models import Order, OrderLine
 from jishi.reviews.models import Review
+
+MAX_IMAGES = 9
 
 
 class ReviewError(DomainError):
@@ -57,7 +64,31 @@ def can_review(user, order_line: OrderLine) -> bool:
     return _why_not(user, order_line) is None
 
 
-def post_review(user, order_line: OrderLine, rating: int, content: str = "", anonymous: bool = False) -> Review:
+def _pictures(user, images) -> list[dict]:
+    """``images`` (media asset ids, in order) as a review's ``images``: at
+    most :data:`MAX_IMAGES`, each one of ``user``'s own uploads (not
+    deleted); a repeated id counts once. Raises :class:`ReviewError`
+    naming ``images``."""
+    if images is None:
+        return []
+    if not isinstance(images, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in images):
+        raise ReviewError("images", _("Pictures must be a list of uploaded image ids."))
+    ids = list(dict.fromkeys(images))
+    if len(ids) > MAX_IMAGES:
+        raise ReviewError("images", _("A review has at most %(n)d pictures.", n=MAX_IMAGES))
+    mine = media.owned_many(ids, media.buyer_owner(user.id))
+    if any(i not in mine for i in ids):
+        raise ReviewError("images", _("This picture is not one of your uploads."))
+    return [{"id": i, "files": dict(mine[i].files or {})} for i in ids]
+
+
+def post_review(
+    user, order_line: OrderLine, rating: int, content: str = "", anonymous: bool = False, images=None
+) -> Review:
+    """Post ``user``'s review of ``order_line``: ``images`` are ids of the
+    buyer's uploaded pictures (at most nine, kept in this order). Checks
+    everything before writing; commits (with whatever the caller flushed
+    before, such as the pictures a web form uploaded)."""
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise ReviewError("rating", _("Rating must be 1 to 5."))
     content = (content or "").strip()
@@ -66,6 +97,7 @@ def post_review(user, order_line: OrderLine, rating: int, content: str = "", ano
     problem = _why_not(user, order_line)
     if problem:
         raise problem
+    pictures = _pictures(user, images)
     won = cast(
         CursorResult,
         db.session.execute(
@@ -87,6 +119,8 @@ def post_review(user, order_line: OrderLine, rating: int, content: str = "", ano
         content=content,
         is_anonymous=bool(anonymous),
         is_visible=not settings.get("reviews.moderation", False),
+        images=pictures,
+        image_count=len(pictures),
     )
     db.session.add(review)
     try:
@@ -135,9 +169,12 @@ def _visible():
     return (Review.deleted_at.is_(None), Review.is_visible.is_(True))
 
 
-def product_reviews(product_id: int, *, cursor=None, limit: int = 20):
-    """Visible reviews of a product, newest first; keyset by id."""
+def product_reviews(product_id: int, *, cursor=None, limit: int = 20, with_pictures: bool = False):
+    """Visible reviews of a product, newest first; keyset by id; with
+    ``with_pictures`` only those with pictures ("有图")."""
     q = select(Review).where(Review.product_id == product_id, *_visible()).order_by(Review.id.desc()).limit(limit + 1)
+    if with_pictures:
+        q = q.where(Review.image_count > 0)
     if cursor:
         try:
             q = q.where(Review.id < int(cursor))
@@ -151,36 +188,53 @@ def product_reviews(product_id: int, *, cursor=None, limit: int = 20):
     return rows, nxt
 
 
+def _has_pictures():
+    return case((Review.image_count > 0, 1), else_=0)
+
+
 def product_rating(product_id: int) -> tuple[int, int]:
     """(average rating x10 rounded half up, number of visible reviews)."""
-    total, count = db.session.execute(
-        select(func.coalesce(func.sum(Review.rating), 0), func.count(Review.id)).where(
-            Review.product_id == product_id, *_visible()
-        )
+    avg, count, _pics = product_review_summary(product_id)
+    return avg, count
+
+
+def product_review_summary(product_id: int) -> tuple[int, int, int]:
+    """(average rating x10 rounded half up, number of visible reviews, how
+    many of them have pictures), in one statement."""
+    total, count, pics = db.session.execute(
+        select(
+            func.coalesce(func.sum(Review.rating), 0),
+            func.count(Review.id),
+            func.coalesce(func.sum(_has_pictures()), 0),
+        ).where(Review.product_id == product_id, *_visible())
     ).one()
     total, count = int(total or 0), int(count or 0)
     if not count:
-        return 0, 0
-    return (total * 10 * 2 + count) // (2 * count), count
+        return 0, 0, 0
+    return (total * 10 * 2 + count) // (2 * count), count, int(pics or 0)
 
 
-def product_reviews_rated(product_id: int, *, limit: int = 10) -> tuple[list[Review], tuple[int, int]]:
-    """The newest ``limit`` visible reviews of a product and its
-    :func:`product_rating`, in ONE statement (the count and the sum are
-    window aggregates over every visible review, computed before LIMIT)."""
+def product_reviews_rated(
+    product_id: int, *, limit: int = 10, with_pictures: bool = False
+) -> tuple[list[Review], tuple[int, int, int]]:
+    """The newest ``limit`` visible reviews of a product (with
+    ``with_pictures``, the newest with pictures only) and its
+    :func:`product_review_summary`, in ONE statement: the count, the sum and
+    the count with pictures are window aggregates over every visible review,
+    computed before LIMIT. Filtering does not touch WHERE (the aggregates
+    would shrink with it): the reviews with pictures sort first and the
+    others are dropped here."""
     count = func.count(Review.id).over()
     total = func.sum(Review.rating).over()
-    q = (
-        select(Review, count, total)
-        .where(Review.product_id == product_id, *_visible())
-        .order_by(Review.id.desc())
-        .limit(limit)
-    )
-    rows = db.session.execute(q).all()
+    pics = func.sum(_has_pictures()).over()
+    order = (_has_pictures().desc(), Review.id.desc()) if with_pictures else (Review.id.desc(),)
+    q = select(Review, count, total, pics).where(Review.product_id == product_id, *_visible()).order_by(*order)
+    rows = db.session.execute(q.limit(limit)).all()
     if not rows:
-        return [], (0, 0)
-    n, t = int(rows[0][1] or 0), int(rows[0][2] or 0)
-    return [r[0] for r in rows], ((t * 10 * 2 + n) // (2 * n), n)
+        return [], (0, 0, 0)
+    n, t, p = int(rows[0][1] or 0), int(rows[0][2] or 0), int(rows[0][3] or 0)
+    reviews = [r[0] for r in rows if not with_pictures or r[0].image_count]
+    return reviews, ((t * 10 * 2 + n) // (2 * n), n, p)
 
 
 def list_reviews(

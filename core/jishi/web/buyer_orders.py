@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from jishi import media
 from jishi.aftersales.models import Refund
 from jishi.db import db
 from jishi.i18n import gettext as _
@@ -213,21 +214,38 @@ def review_new(order_id: int, line_id: int):
         flash(_("This item cannot be reviewed now."), "error")
         return redirect(url_for("shop.order", order_id=order_id))
     error = None
+    status = 200
     if request.method == "POST":
         rating = form_int("rating", 0)
         try:
+            images = _review_uploads(service)
             service.post_review(
                 current_user,
                 line,
                 rating,
                 (request.form.get("content") or "").strip(),
                 bool(request.form.get("anonymous")),
+                images=images,
             )
-        except service.ReviewError as exc:
+        except (service.ReviewError, media.MediaError) as exc:
             db.session.rollback()
             error = {"field": getattr(exc, "field", None), "message": error_text(exc)}
+            status = exc.status if exc.status in (413, 422) else 422
         else:
             db.session.commit()
             flash(_("Thanks for your review!"), "success")
             return redirect(url_for("shop.order", order_id=order_id))
-    return render_template("shop/review_form.html", order=order, line=line, error=error), (422 if error else 200)
+    return render_template(
+        "shop/review_form.html", order=order, line=line, error=error, form=request.form, max_images=service.MAX_IMAGES
+    ), status
+
+
+def _review_uploads(service) -> list[int]:
+    """The review form's pictures (file field ``images``, several), stored
+    as the buyer's uploads in the request's transaction (flushed, not
+    committed: a refused review keeps none of them). Ids, in order."""
+    files = [f for f in request.files.getlist("images") if f and f.filename]
+    if len(files) > service.MAX_IMAGES:
+        raise service.ReviewError("images", _("A review has at most %(n)d pictures.", n=service.MAX_IMAGES))
+    owner = media.buyer_owner(current_user.id)
+    return [media.upload(f, owner, user_id=current_user.id, field="images", commit_now=False).id for f in files]

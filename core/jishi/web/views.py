@@ -123,7 +123,8 @@ def product(product_id: int):
     """The product page, in at most six statements whatever plugins are
     enabled: the product with its category and SKUs; one statement for its
     images, parameters, specs, tags and every plugin's ``product_page_loaders``;
-    the reviews with the rating; the visit counters; the settings; and the
+    the reviews (with their pictures; ``?pictures=1``: only those with
+    pictures, 有图) with the rating; the visit counters; the settings; and the
     signed-in user, if any (``tests/plugins/test_product_page_queries.py``)."""
     from jishi.reviews import service as reviews_service
 
@@ -133,7 +134,8 @@ def product(product_id: int):
     )
     if product is None:
         abort(404)
-    reviews, rating = reviews_service.product_reviews_rated(product.id, limit=10)
+    with_pictures = request.args.get("pictures") == "1"
+    reviews, rating = reviews_service.product_reviews_rated(product.id, limit=10, with_pictures=with_pictures)
     skus = [s for s in product.skus if s.is_active]
     wanted = request.args.get("sku", type=int)
     selected = (
@@ -163,6 +165,8 @@ def product(product_id: int):
         reviews=reviews,
         rating_x10=rating[0],
         rating_count=rating[1],
+        pictures_count=rating[2],
+        with_pictures=with_pictures,
         is_member=is_member,
         sku_data=sku_data,
         loaded=loaded,

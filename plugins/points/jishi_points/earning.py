@@ -129,8 +129,8 @@ def _text_length(content: str) -> int:
 
 
 def picture_count(review) -> int:
-    """The review's pictures: its ``images`` when the kernel's review has
-    them (it does not yet: see docs/plugins/points.md "Review rewards")."""
+    """How many pictures the review has: its ``images`` (the kernel's
+    review pictures, K11)."""
     return len(getattr(review, "images", None) or ())
 
 

@@ -8,6 +8,7 @@ loses its reward (clawed back), one a seller deletes keeps it."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from jishi import settings, signals
@@ -94,9 +95,8 @@ def test_short_text_earns_nothing(api, factory):
 
 def test_pictures_earn_more(app, factory):
     """Issue 16/Earning: text + pictures earns both rewards, pictures
-    without enough text nothing, text alone the text reward. (The kernel's
-    reviews take no pictures yet: the rule reads a review's ``images``, see
-    docs/plugins/points.md.)"""
+    without enough text nothing, text alone the text reward (the rule reads
+    a review's ``images``; posted through the API below)."""
     rules(text=10, pictures=5)
     with_pictures = Review(content=TEXT, rating=5)
     with_pictures.images = ["/media/a.jpg", "/media/b.jpg"]
@@ -107,6 +107,40 @@ def test_pictures_earn_more(app, factory):
     assert earning.review_points(Review(content=TEXT, rating=5)) == 10
     rules(text=0, pictures=5)
     assert earning.review_points(with_pictures) == 0  # 0 turns review rewards off
+
+
+def upload_picture(api, factory, buyer, shade: int) -> int:
+    resp = api.post(
+        "/reviews/images",
+        user=buyer,
+        data={"file": (io.BytesIO(factory.image_bytes("PNG", color=(shade, 40, 40))), "p.png")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 201, resp.json
+    return resp.json["id"]
+
+
+def test_review_with_uploaded_pictures_earns_the_picture_reward(api, factory):
+    """Issue 16/Earning, K11: a review posted with the buyer's uploaded
+    pictures (``POST /reviews/images``, then ``images`` in the review) earns
+    ``points.review_text`` + ``points.review_pictures``, once per line; a
+    review with pictures but too little text earns nothing; one with text
+    alone the text reward."""
+    rules(text=10, pictures=5)
+    buyer = factory.user()
+    a, b, c = received_lines(factory, buyer, 3)
+    pics = [upload_picture(api, factory, buyer, shade) for shade in (10, 20)]
+    body = {"order_line_id": a.id, "rating": 5, "content": TEXT, "images": pics}
+    resp = api.post("/reviews", user=buyer, json=body)
+    assert resp.status_code == 201 and len(resp.json["images"]) == 2
+    assert usable(buyer) == 15
+    review = db.session.get(Review, resp.json["id"])
+    assert earning.picture_count(review) == 2 and earning.award_review(review) == 0  # once per line
+    short = {"order_line_id": b.id, "rating": 5, "content": "好看", "images": pics[:1]}
+    assert api.post("/reviews", user=buyer, json=short).status_code == 201
+    assert post(api, buyer, c, TEXT).status_code == 201
+    assert review_entries(buyer) == [("earned", a.id, 15), ("earned", c.id, 10)]
+    assert usable(buyer) == 25
 
 
 def test_moderation_approve_and_platform_delete(api, factory):
