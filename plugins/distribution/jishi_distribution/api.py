@@ -1,0 +1,252 @@
+"""Distribution API (the promoter centre for apps and mini-programs).
+
+Everything is about the signed-in user (the principal), never an id from
+the request: ``GET /distribution/me`` (status, code, link, balances, team
+counts), ``POST /distribution/apply``, ``POST /distribution/bind`` (a
+referral code), ``GET /distribution/team`` (level 1 or 2),
+``GET /distribution/commissions``, ``GET /distribution/orders``,
+``GET|POST /distribution/withdrawals``, ``GET /distribution/poster``
+(a PNG share poster).
+"""
+
+from __future__ import annotations
+
+from flask import Response
+from flask_login import current_user
+from flask_smorest import Blueprint
+from jishi.api.common import DateTime, QueryId, StrictInt, login_required
+from jishi.db import commit
+from jishi.errors import DomainError
+from jishi.i18n import gettext as _
+from marshmallow import Schema, fields, validate
+
+from jishi_distribution import centre, service
+from jishi_distribution import withdrawals as wd
+from jishi_distribution.models import ACTIVE, COMMISSION_STATUSES
+
+blp = Blueprint(
+    "distribution_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Distribution (分销): the signed-in promoter's centre, referral binding, withdrawals.",
+)
+
+
+@blp.after_request
+def _private(resp):
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+class BalancesSchema(Schema):
+    frozen = fields.Integer(metadata={"description": "commission of orders not yet released (fen)"})
+    available = fields.Integer(metadata={"description": "withdrawable (fen)"})
+    withdrawing = fields.Integer(metadata={"description": "requested, not yet paid (fen)"})
+    paid = fields.Integer(metadata={"description": "paid out (fen)"})
+    debt = fields.Integer(metadata={"description": "reversals of paid-out commission, set off against future ones"})
+
+
+class TeamCountsSchema(Schema):
+    level1 = fields.Integer()
+    level2 = fields.Integer()
+
+
+class SummarySchema(Schema):
+    status = fields.String(metadata={"description": "none, pending, active, rejected, frozen or removed"})
+    join_mode = fields.String(metadata={"description": "everyone, apply or spend"})
+    apply_fields = fields.List(fields.String())
+    code = fields.String(allow_none=True)
+    link = fields.String(allow_none=True)
+    balances = fields.Nested(BalancesSchema)
+    earned_total = fields.Integer()
+    team = fields.Nested(TeamCountsSchema)
+    my_promoter_id = fields.Integer(allow_none=True)
+
+
+@blp.get("/distribution/me")
+@login_required
+@blp.response(200, SummarySchema)
+def me():
+    """The signed-in user's promoter summary (made a promoter first when the platform's rule allows)."""
+    service.ensure_promoter(current_user.id)
+    commit()
+    return centre.summary(current_user.id)
+
+
+class ApplyArgs(Schema):
+    answers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+
+@blp.post("/distribution/apply")
+@login_required
+@blp.arguments(ApplyArgs)
+@blp.response(201, SummarySchema)
+def apply(args):
+    """Apply to become a promoter (the answers to the platform's fields)."""
+    service.apply(current_user.id, args["answers"])
+    commit()
+    return centre.summary(current_user.id)
+
+
+class BindArgs(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=16))
+
+
+class BindSchema(Schema):
+    bound = fields.Boolean(metadata={"description": "false: remembered for the next order, or the rules kept the binding"})
+    promoter_id = fields.Integer(allow_none=True, metadata={"description": "the user's promoter now"})
+
+
+@blp.post("/distribution/bind")
+@login_required
+@blp.arguments(BindArgs)
+@blp.response(200, BindSchema)
+def bind(args):
+    """Bind the signed-in user to a referral code's promoter (by the platform's rules)."""
+    got = service.visit(current_user.id, args["code"], "api")
+    commit()
+    return {"bound": got is not None, "promoter_id": service.parent(current_user.id)}
+
+
+class TeamArgs(Schema):
+    level = fields.Integer(load_default=1, validate=validate.OneOf([1, 2]))
+    before = QueryId(load_default=None)
+
+
+class MemberSchema(Schema):
+    user_id = fields.Integer()
+    name = fields.String(metadata={"description": "name, or the masked phone"})
+    bound_at = DateTime()
+    via = fields.Integer(metadata={"description": "whom they are bound to (you, or your level-1 member)"})
+    commission = fields.Integer(metadata={"description": "what you earned on their orders (fen, after reversals)"})
+
+
+class TeamSchema(Schema):
+    counts = fields.Nested(TeamCountsSchema)
+    members = fields.List(fields.Nested(MemberSchema))
+
+
+@blp.get("/distribution/team")
+@login_required
+@blp.arguments(TeamArgs, location="query")
+@blp.response(200, TeamSchema)
+def team(args):
+    """The signed-in promoter's team, first or second level."""
+    return {
+        "counts": centre.team_counts(current_user.id),
+        "members": centre.team(current_user.id, args["level"], args["before"])[: centre.PAGE],
+    }
+
+
+class CommissionArgs(Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf(COMMISSION_STATUSES))
+    before = QueryId(load_default=None)
+
+
+class CommissionSchema(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    order_line_id = fields.Integer()
+    level = fields.Integer()
+    base = fields.Integer(metadata={"description": "what the line paid (fen)"})
+    rule = fields.String(metadata={"description": "rate:<basis points> or fixed:<fen per unit>"})
+    amount = fields.Integer()
+    reversed = fields.Integer()
+    status = fields.String(metadata={"description": "frozen, released, reversed or cancelled"})
+    created_at = DateTime()
+    released_at = DateTime(allow_none=True)
+
+
+@blp.get("/distribution/commissions")
+@login_required
+@blp.arguments(CommissionArgs, location="query")
+@blp.response(200, CommissionSchema(many=True))
+def commissions(args):
+    """The signed-in promoter's commission records, newest first."""
+    return centre.commissions(current_user.id, status=args["status"], before=args["before"])
+
+
+class OrdersArgs(Schema):
+    before = QueryId(load_default=None)
+
+
+class PromotedOrderSchema(Schema):
+    order_id = fields.Integer()
+    number = fields.String()
+    pay_amount = fields.Integer()
+    status = fields.String()
+    created_at = DateTime()
+    commission = fields.Integer()
+    reversed = fields.Integer()
+    level = fields.Integer()
+
+
+@blp.get("/distribution/orders")
+@login_required
+@blp.arguments(OrdersArgs, location="query")
+@blp.response(200, PromotedOrderSchema(many=True))
+def orders(args):
+    """Orders the signed-in promoter earns on."""
+    return centre.orders(current_user.id, args["before"])
+
+
+class AccountSchema(Schema):
+    name = fields.String(load_default="")
+    account = fields.String(load_default="")
+    bank = fields.String(load_default="")
+
+
+class WithdrawArgs(Schema):
+    amount = StrictInt(required=True, validate=validate.Range(min=1, max=10**9))
+    method = fields.String(required=True)
+    account = fields.Nested(AccountSchema, required=True)
+    agree = fields.Boolean(load_default=False)
+
+
+class WithdrawalSchema(Schema):
+    id = fields.Integer()
+    amount = fields.Integer()
+    method = fields.String()
+    status = fields.String(metadata={"description": "pending, approved, rejected or paid"})
+    reject_reason = fields.String()
+    created_at = DateTime()
+    paid_at = DateTime(allow_none=True)
+
+
+@blp.get("/distribution/withdrawals")
+@login_required
+@blp.arguments(OrdersArgs, location="query")
+@blp.response(200, WithdrawalSchema(many=True))
+def withdrawals(args):
+    """The signed-in promoter's withdrawals, newest first."""
+    return wd.list_withdrawals(user_id=current_user.id, before_id=args["before"])
+
+
+@blp.post("/distribution/withdrawals")
+@login_required
+@blp.arguments(WithdrawArgs)
+@blp.response(201, WithdrawalSchema)
+def withdraw(args):
+    """Withdraw available commission (the platform approves and pays)."""
+    w = wd.request_withdrawal(current_user.id, args["amount"], args["method"], args["account"], args["agree"])
+    commit()
+    return w
+
+
+class PosterArgs(Schema):
+    product_id = QueryId(load_default=None, metadata={"description": "a product; none: the shop"})
+
+
+@blp.get("/distribution/poster")
+@login_required
+@blp.arguments(PosterArgs, location="query")
+@blp.response(200, content_type="image/png", description="a PNG share poster with the referral QR code")
+def poster(args):
+    """The signed-in promoter's share poster (PNG)."""
+    from jishi_distribution.poster import render
+
+    p = service.ensure_promoter(current_user.id)
+    commit()
+    if p is None or p.status != ACTIVE:
+        raise DomainError("status", _("Only active promoters can share."), code="conflict", status=409)
+    return Response(render(p, args["product_id"]), mimetype="image/png")
