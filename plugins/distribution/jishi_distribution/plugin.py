@@ -1,8 +1,7 @@
 """The distribution plugin object (entry point ``distribution``).
 
-Hooks: ``order_transitioned`` (commissions frozen at payment, the spend
-threshold for becoming a promoter), ``order_placing`` (the rule "bind on
-first order"), ``settle_order`` (the spend threshold again),
+Hooks: ``order_transitioned`` (commissions frozen at payment), ``order_placing`` (the rule "bind on
+first order"), ``settle_order`` (the spend threshold for becoming a promoter),
 ``settle_refund`` (reversal in proportion), ``periodic_jobs`` (releasing
 due commissions), ``app_ready`` (``?ref=CODE`` on any storefront URL),
 ``blueprints`` / ``api_blueprints`` (promoter centre, console, API),
@@ -205,8 +204,13 @@ def order_transitioned(order, name, from_status, actor_kind):
     """Inside the payment's transaction: the order's commissions, frozen."""
     if name == "pay":
         service.on_paid(order)
-        if service.setting(service.JOIN_MODE) == "spend":
-            service.ensure_promoter(order.user_id)
+
+
+@hookimpl
+def settle_order(order):
+    """A completed order counts toward the spend threshold (mode ``spend``)."""
+    if service.setting(service.JOIN_MODE) == "spend":
+        service.ensure_promoter(order.user_id)
 
 
 @hookimpl

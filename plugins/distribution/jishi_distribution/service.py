@@ -137,13 +137,14 @@ def is_active(user_id: int | None) -> bool:
 
 
 def net_spend(user_id: int) -> int:
-    """What the user paid and was not refunded, over every paid order (the
-    spend threshold counts refunds out)."""
+    """What the user paid and was not refunded, over their completed orders
+    (the spend threshold counts refunds out, and an order only once it is
+    completed: a paid order may still be refunded in full)."""
     from jishi.orders.models import Order
 
     total = db.session.scalar(
         select(func.coalesce(func.sum(Order.pay_amount - Order.refunded_amount), 0)).where(
-            Order.user_id == user_id, Order.paid_at.isnot(None)
+            Order.user_id == user_id, Order.status == "completed"
         )
     )
     return int(total or 0)

@@ -2,7 +2,7 @@
 
 Rules (settings): ``distribution.withdraw_min`` fen (default 1000, ¥10;
 never below 100); one request per ``distribution.withdraw_interval_days``
-shop calendar days (at least 1; rejected requests do not count);
+shop calendar days (0: no limit; rejected requests do not count);
 ``distribution.withdraw_agreement``, when set, must be accepted. Only an
 active promoter withdraws (a frozen one waits; a removed one may still take
 out what was available when removed).
@@ -58,7 +58,7 @@ def _int(key: str, default: int, minimum: int) -> int:
 def rules() -> dict:
     return {
         "min_amount": _int(MIN_SETTING, 1000, MIN_FLOOR),
-        "interval_days": _int(INTERVAL_SETTING, 1, 1),
+        "interval_days": _int(INTERVAL_SETTING, 1, 0),
         "agreement": str(settings.get(AGREEMENT_SETTING, "") or ""),
     }
 

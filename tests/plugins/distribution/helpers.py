@@ -15,8 +15,11 @@ from sqlalchemy import select, update
 
 def configure(**values) -> None:
     """Set ``distribution.<key>`` settings and commit."""
+    from flask import g
+
     settings.set_many({f"distribution.{k}": v for k, v in values.items()})
     commit()
+    g.pop("jishi_settings", None)  # the app context's cache (set_many clears it only inside a request)
 
 
 def promoter(factory, upline=None, **kw):
