@@ -38,7 +38,7 @@ def _private(resp):
     return resp
 
 
-class BalancesSchema(Schema):
+class DistributionBalancesSchema(Schema):
     frozen = fields.Integer(metadata={"description": "commission of orders not yet released (fen)"})
     available = fields.Integer(metadata={"description": "withdrawable (fen)"})
     withdrawing = fields.Integer(metadata={"description": "requested, not yet paid (fen)"})
@@ -46,26 +46,26 @@ class BalancesSchema(Schema):
     debt = fields.Integer(metadata={"description": "reversals of paid-out commission, set off against future ones"})
 
 
-class TeamCountsSchema(Schema):
+class DistributionTeamCountsSchema(Schema):
     level1 = fields.Integer()
     level2 = fields.Integer()
 
 
-class SummarySchema(Schema):
+class DistributionSummarySchema(Schema):
     status = fields.String(metadata={"description": "none, pending, active, rejected, frozen or removed"})
     join_mode = fields.String(metadata={"description": "everyone, apply or spend"})
     apply_fields = fields.List(fields.String())
     code = fields.String(allow_none=True)
     link = fields.String(allow_none=True)
-    balances = fields.Nested(BalancesSchema)
+    balances = fields.Nested(DistributionBalancesSchema)
     earned_total = fields.Integer()
-    team = fields.Nested(TeamCountsSchema)
+    team = fields.Nested(DistributionTeamCountsSchema)
     my_promoter_id = fields.Integer(allow_none=True)
 
 
 @blp.get("/distribution/me")
 @login_required
-@blp.response(200, SummarySchema)
+@blp.response(200, DistributionSummarySchema)
 def me():
     """The signed-in user's promoter summary (made a promoter first when the platform's rule allows)."""
     service.ensure_promoter(current_user.id)
@@ -73,14 +73,14 @@ def me():
     return centre.summary(current_user.id)
 
 
-class ApplyArgs(Schema):
+class DistributionApplyArgs(Schema):
     answers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
 
 
 @blp.post("/distribution/apply")
 @login_required
-@blp.arguments(ApplyArgs)
-@blp.response(201, SummarySchema)
+@blp.arguments(DistributionApplyArgs)
+@blp.response(201, DistributionSummarySchema)
 def apply(args):
     """Apply to become a promoter (the answers to the platform's fields)."""
     service.apply(current_user.id, args["answers"])
@@ -88,19 +88,19 @@ def apply(args):
     return centre.summary(current_user.id)
 
 
-class BindArgs(Schema):
+class DistributionBindArgs(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=16))
 
 
-class BindSchema(Schema):
+class DistributionBindSchema(Schema):
     bound = fields.Boolean(metadata={"description": "false: remembered for the next order, or the rules kept the binding"})
     promoter_id = fields.Integer(allow_none=True, metadata={"description": "the user's promoter now"})
 
 
 @blp.post("/distribution/bind")
 @login_required
-@blp.arguments(BindArgs)
-@blp.response(200, BindSchema)
+@blp.arguments(DistributionBindArgs)
+@blp.response(200, DistributionBindSchema)
 def bind(args):
     """Bind the signed-in user to a referral code's promoter (by the platform's rules)."""
     got = service.visit(current_user.id, args["code"], "api")
@@ -108,12 +108,12 @@ def bind(args):
     return {"bound": got is not None, "promoter_id": service.parent(current_user.id)}
 
 
-class TeamArgs(Schema):
+class DistributionTeamArgs(Schema):
     level = fields.Integer(load_default=1, validate=validate.OneOf([1, 2]))
     before = QueryId(load_default=None)
 
 
-class MemberSchema(Schema):
+class DistributionMemberSchema(Schema):
     user_id = fields.Integer()
     name = fields.String(metadata={"description": "name, or the masked phone"})
     bound_at = DateTime()
@@ -121,15 +121,15 @@ class MemberSchema(Schema):
     commission = fields.Integer(metadata={"description": "what you earned on their orders (fen, after reversals)"})
 
 
-class TeamSchema(Schema):
-    counts = fields.Nested(TeamCountsSchema)
-    members = fields.List(fields.Nested(MemberSchema))
+class DistributionTeamSchema(Schema):
+    counts = fields.Nested(DistributionTeamCountsSchema)
+    members = fields.List(fields.Nested(DistributionMemberSchema))
 
 
 @blp.get("/distribution/team")
 @login_required
-@blp.arguments(TeamArgs, location="query")
-@blp.response(200, TeamSchema)
+@blp.arguments(DistributionTeamArgs, location="query")
+@blp.response(200, DistributionTeamSchema)
 def team(args):
     """The signed-in promoter's team, first or second level."""
     return {
@@ -138,12 +138,12 @@ def team(args):
     }
 
 
-class CommissionArgs(Schema):
+class DistributionCommissionArgs(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(COMMISSION_STATUSES))
     before = QueryId(load_default=None)
 
 
-class CommissionSchema(Schema):
+class DistributionCommissionSchema(Schema):
     id = fields.Integer()
     order_id = fields.Integer()
     order_line_id = fields.Integer()
@@ -159,18 +159,18 @@ class CommissionSchema(Schema):
 
 @blp.get("/distribution/commissions")
 @login_required
-@blp.arguments(CommissionArgs, location="query")
-@blp.response(200, CommissionSchema(many=True))
+@blp.arguments(DistributionCommissionArgs, location="query")
+@blp.response(200, DistributionCommissionSchema(many=True))
 def commissions(args):
     """The signed-in promoter's commission records, newest first."""
     return centre.commissions(current_user.id, status=args["status"], before=args["before"])
 
 
-class OrdersArgs(Schema):
+class DistributionOrdersArgs(Schema):
     before = QueryId(load_default=None)
 
 
-class PromotedOrderSchema(Schema):
+class DistributionPromotedOrderSchema(Schema):
     order_id = fields.Integer()
     number = fields.String()
     pay_amount = fields.Integer()
@@ -183,27 +183,27 @@ class PromotedOrderSchema(Schema):
 
 @blp.get("/distribution/orders")
 @login_required
-@blp.arguments(OrdersArgs, location="query")
-@blp.response(200, PromotedOrderSchema(many=True))
+@blp.arguments(DistributionOrdersArgs, location="query")
+@blp.response(200, DistributionPromotedOrderSchema(many=True))
 def orders(args):
     """Orders the signed-in promoter earns on."""
     return centre.orders(current_user.id, args["before"])
 
 
-class AccountSchema(Schema):
+class DistributionAccountSchema(Schema):
     name = fields.String(load_default="")
     account = fields.String(load_default="")
     bank = fields.String(load_default="")
 
 
-class WithdrawArgs(Schema):
+class DistributionWithdrawArgs(Schema):
     amount = StrictInt(required=True, validate=validate.Range(min=1, max=10**9))
     method = fields.String(required=True)
-    account = fields.Nested(AccountSchema, required=True)
+    account = fields.Nested(DistributionAccountSchema, required=True)
     agree = fields.Boolean(load_default=False)
 
 
-class WithdrawalSchema(Schema):
+class DistributionWithdrawalSchema(Schema):
     id = fields.Integer()
     amount = fields.Integer()
     method = fields.String()
@@ -215,8 +215,8 @@ class WithdrawalSchema(Schema):
 
 @blp.get("/distribution/withdrawals")
 @login_required
-@blp.arguments(OrdersArgs, location="query")
-@blp.response(200, WithdrawalSchema(many=True))
+@blp.arguments(DistributionOrdersArgs, location="query")
+@blp.response(200, DistributionWithdrawalSchema(many=True))
 def withdrawals(args):
     """The signed-in promoter's withdrawals, newest first."""
     return wd.list_withdrawals(user_id=current_user.id, before_id=args["before"])
@@ -224,8 +224,8 @@ def withdrawals(args):
 
 @blp.post("/distribution/withdrawals")
 @login_required
-@blp.arguments(WithdrawArgs)
-@blp.response(201, WithdrawalSchema)
+@blp.arguments(DistributionWithdrawArgs)
+@blp.response(201, DistributionWithdrawalSchema)
 def withdraw(args):
     """Withdraw available commission (the platform approves and pays)."""
     w = wd.request_withdrawal(current_user.id, args["amount"], args["method"], args["account"], args["agree"])
@@ -233,13 +233,13 @@ def withdraw(args):
     return w
 
 
-class PosterArgs(Schema):
+class DistributionPosterArgs(Schema):
     product_id = QueryId(load_default=None, metadata={"description": "a product; none: the shop"})
 
 
 @blp.get("/distribution/poster")
 @login_required
-@blp.arguments(PosterArgs, location="query")
+@blp.arguments(DistributionPosterArgs, location="query")
 @blp.response(200, content_type="image/png", description="a PNG share poster with the referral QR code")
 def poster(args):
     """The signed-in promoter's share poster (PNG)."""
