@@ -93,7 +93,9 @@ class DistributionBindArgs(Schema):
 
 
 class DistributionBindSchema(Schema):
-    bound = fields.Boolean(metadata={"description": "false: remembered for the next order, or the rules kept the binding"})
+    bound = fields.Boolean(
+        metadata={"description": "false: remembered for the next order, or the rules kept the binding"}
+    )
     promoter_id = fields.Integer(allow_none=True, metadata={"description": "the user's promoter now"})
 
 

@@ -29,7 +29,7 @@ def demo_data(data: dict) -> str:
 
 def demo_orders(data: dict) -> str:
     from flask import current_app
-    from jishi.checkout.service import place_order
+    from jishi.checkout.entry import place_order
     from jishi.demo import pay
 
     products = [p for p in data["products"] if p.seller_id is None]

@@ -54,14 +54,14 @@ def app_ready(app):
         if isinstance(code, str) and code and request.method == "GET" and not request.path.startswith("/api/"):
             session[SESSION_KEY] = code.strip()[:16]
         if SESSION_KEY not in session or not current_user.is_authenticated:
-            return None
+            return
         code = session.pop(SESSION_KEY, "")
         try:
             service.visit(current_user.id, code, "link")
             commit()
         except DomainError:
             rollback()
-        return None
+        return
 
 
 @hookimpl
@@ -78,7 +78,9 @@ def console_menu_items(console, principal):
     if console != "platform":
         return []
     return [
-        MenuItem(str(_l("Promoters")), "distribution_admin.promoters", permission="marketing", sort=70, group="marketing"),
+        MenuItem(
+            str(_l("Promoters")), "distribution_admin.promoters", permission="marketing", sort=70, group="marketing"
+        ),
         MenuItem(
             str(_l("Distribution commissions")),
             "distribution_admin.commissions",
@@ -137,7 +139,10 @@ def settings_panels():
                     choices=(("first", _l("First binding wins")), ("last", _l("Last click wins"))),
                 ),
                 SettingField(
-                    service.BIND_DAYS, _l("Binding lasts (days, 0: permanent)"), kind="int", default=d[service.BIND_DAYS]
+                    service.BIND_DAYS,
+                    _l("Binding lasts (days, 0: permanent)"),
+                    kind="int",
+                    default=d[service.BIND_DAYS],
                 ),
                 SettingField(
                     service.BIND_ON,

@@ -54,8 +54,8 @@ from jishi_distribution.models import (
     BindingLog,
     CategoryRate,
     Commission,
-    Promoter,
     ProductRule,
+    Promoter,
     Referral,
 )
 
@@ -152,7 +152,12 @@ def net_spend(user_id: int) -> int:
 
 def _create(user_id: int, status: str, source: str, application: dict | None = None) -> Promoter:
     p = Promoter(
-        user_id=user_id, code=new_code(), status=status, source=source, application=application or {}, created_at=utcnow()
+        user_id=user_id,
+        code=new_code(),
+        status=status,
+        source=source,
+        application=application or {},
+        created_at=utcnow(),
     )
     db.session.add(p)
     db.session.flush()

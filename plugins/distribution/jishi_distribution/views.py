@@ -57,7 +57,6 @@ def centre_page():
     )
 
 
-
 @bp.post("/distribution/apply")
 @login_required
 def apply():
@@ -173,28 +172,33 @@ def commissions_csv():
     q, _filters = _commission_query()
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(["id", "order_id", "order_line_id", "level", "promoter_id", "buyer_id", "base", "rule", "amount"] + [
-        "reversed",
-        "status",
-        "created_at",
-        "released_at",
-    ])
+    w.writerow(
+        ["id", "order_id", "order_line_id", "level", "promoter_id", "buyer_id", "base", "rule", "amount"]
+        + [
+            "reversed",
+            "status",
+            "created_at",
+            "released_at",
+        ]
+    )
     for c in db.session.scalars(q.limit(50000)):
-        w.writerow([
-            c.id,
-            c.order_id,
-            c.order_line_id,
-            c.level,
-            c.promoter_id,
-            c.buyer_id,
-            c.base,
-            c.rule,
-            c.amount,
-            c.reversed,
-            c.status,
-            c.created_at.isoformat(),
-            c.released_at.isoformat() if c.released_at else "",
-        ])
+        w.writerow(
+            [
+                c.id,
+                c.order_id,
+                c.order_line_id,
+                c.level,
+                c.promoter_id,
+                c.buyer_id,
+                c.base,
+                c.rule,
+                c.amount,
+                c.reversed,
+                c.status,
+                c.created_at.isoformat(),
+                c.released_at.isoformat() if c.released_at else "",
+            ]
+        )
     return Response(
         out.getvalue(),
         mimetype="text/csv",
@@ -207,9 +211,7 @@ def commissions_csv():
 def withdrawals_page():
     status = request.args.get("status") or None
     rows = wd.list_withdrawals(status=status if status in wd.STATUSES else None, limit=200)
-    return render_template(
-        "distribution/admin_withdrawals.html", rows=rows, status=status, statuses=wd.STATUSES
-    )
+    return render_template("distribution/admin_withdrawals.html", rows=rows, status=status, statuses=wd.STATUSES)
 
 
 @admin.post("/withdrawals/<int:withdrawal_id>/<action>", endpoint="withdrawal_action")
@@ -226,4 +228,3 @@ def withdrawal_action(withdrawal_id, action):
         else:
             wd.confirm_paid(w)
     return redirect(url_for("distribution_admin.withdrawals"))
-

@@ -68,9 +68,9 @@ def test_withdrawal_rules_and_lifecycle(app, factory, api):
     r = api.post("/distribution/withdrawals", user=p, json=body)
     assert r.status_code == 201 and r.json["status"] == "pending"
     assert api.post("/distribution/withdrawals", user=p, json=body).status_code == 409  # one per day
+    from jishi.db import db
     from jishi_distribution import withdrawals as wd
     from jishi_distribution.models import Withdrawal
-    from jishi.db import db
 
     w = db.session.get(Withdrawal, r.json["id"])
     wd.reject(w, "账号有误")

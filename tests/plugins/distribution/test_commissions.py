@@ -51,12 +51,14 @@ def test_category_and_product_rates_and_fixed_per_unit(app, factory):
     by_rate = factory.product(price=1999, category=cat)
     fixed = factory.product(price=1999, category=cat)
     off = factory.product(price=1999)
-    db.session.add_all([
-        CategoryRate(category_id=cat.id, level1_bp=2000, level2_bp=300),
-        ProductRule(product_id=by_rate.id, level1_bp=1500, level2_bp=None),
-        ProductRule(product_id=fixed.id, level1_fixed=150, level2_fixed=40),
-        ProductRule(product_id=off.id, enabled=False),
-    ])
+    db.session.add_all(
+        [
+            CategoryRate(category_id=cat.id, level1_bp=2000, level2_bp=300),
+            ProductRule(product_id=by_rate.id, level1_bp=1500, level2_bp=None),
+            ProductRule(product_id=fixed.id, level1_fixed=150, level2_fixed=40),
+            ProductRule(product_id=off.id, enabled=False),
+        ]
+    )
     commit()
     [order] = buy(factory, c, [(by_cat, 1), (by_rate, 2), (fixed, 3), (off, 1)])
     got = {(r.order_line_id, r.level): (r.amount, r.rule) for r in commissions(order.id)}

@@ -59,7 +59,9 @@ def test_console_promoters_commissions_withdrawals(app, client, factory, login):
     assert "¥10.00" in page
     csv = client.get(f"/console/distribution/commissions.csv?order_id={order.id}").get_data(as_text=True)
     assert csv.splitlines()[0].startswith("id,order_id") and len(csv.splitlines()) == 2
-    assert len(client.get("/console/distribution/commissions.csv?order_id=999").get_data(as_text=True).splitlines()) == 1
+    assert (
+        len(client.get("/console/distribution/commissions.csv?order_id=999").get_data(as_text=True).splitlines()) == 1
+    )
     service.unfreeze(a.id, None)
     ledger.post(a.id, "released", "seed", available=5000)
     from jishi_distribution import withdrawals as wd
@@ -84,8 +86,8 @@ def test_demo_has_a_promoter_tree_with_commissions(app):
     with app.test_request_context("/"):
         summary = load_demo({})
     assert "2 promoters" in summary
-    from jishi_distribution.demo import PROMOTER_A, PROMOTER_B
     from jishi.models import User
+    from jishi_distribution.demo import PROMOTER_A, PROMOTER_B
 
     names = dict(db.session.execute(select(User.id, User.phone)).all())
     rows = db.session.execute(select(Commission.level, Commission.promoter_id, Commission.status)).all()
