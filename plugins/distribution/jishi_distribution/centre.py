@@ -147,3 +147,40 @@ def orders(user_id: int, before: int | None = None) -> list[dict]:
         }
         for oid, number, pay, status, created, amount, rev, level in db.session.execute(q).all()
     ]
+
+
+def report(limit: int = 10) -> dict:
+    """The platform's distribution report: sales through distribution (what
+    the distributing lines paid, each line once), commission cost (net of
+    reversals, cancelled excluded) by status, and the top promoters."""
+    from jishi.accounts.models import User
+
+    lines = select(Commission.order_line_id, func.max(Commission.base).label("base")).group_by(Commission.order_line_id)
+    sub = lines.subquery()
+    sales = int(db.session.scalar(select(func.coalesce(func.sum(sub.c.base), 0))) or 0)
+    orders_n = int(db.session.scalar(select(func.count(func.distinct(Commission.order_id)))) or 0)
+    by_status = {
+        status: int(total or 0)
+        for status, total in db.session.execute(
+            select(Commission.status, func.sum(Commission.amount - Commission.reversed)).group_by(Commission.status)
+        ).all()
+    }
+    net = func.sum(Commission.amount - Commission.reversed)
+    top = db.session.execute(
+        select(Commission.promoter_id, User.name, User.phone, net.label("net"), func.count(Commission.id))
+        .join(User, User.id == Commission.promoter_id)
+        .where(Commission.status != "cancelled")
+        .group_by(Commission.promoter_id, User.name, User.phone)
+        .order_by(net.desc(), Commission.promoter_id)
+        .limit(limit)
+    ).all()
+    return {
+        "sales": sales,
+        "orders": orders_n,
+        "cost": sum(v for k, v in by_status.items() if k != "cancelled"),
+        "by_status": by_status,
+        "top": [
+            {"user_id": uid, "name": name or mask(phone), "commission": int(total or 0), "records": n}
+            for uid, name, phone, total, n in top
+        ],
+    }

@@ -89,6 +89,13 @@ def console_menu_items(console, principal):
             group="marketing",
         ),
         MenuItem(
+            str(_l("Distribution report")),
+            "distribution_admin.report",
+            permission="marketing",
+            sort=72,
+            group="marketing",
+        ),
+        MenuItem(
             str(_l("Promoter withdrawals")),
             "distribution_admin.withdrawals",
             permission="money",
@@ -174,6 +181,12 @@ def settings_panels():
                     _l("Merchants may opt products in"),
                     kind="bool",
                     default=d[service.MERCHANT_PRODUCTS],
+                ),
+                SettingField(
+                    service.STAFF_PROMOTERS,
+                    _l("Merchant staff are promoters"),
+                    kind="bool",
+                    default=d[service.STAFF_PROMOTERS],
                 ),
                 SettingField(
                     service.RETURN_DAYS,

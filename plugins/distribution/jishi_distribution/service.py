@@ -73,6 +73,7 @@ LEVEL2_BP = "distribution.level2_bp"
 SELF_PURCHASE = "distribution.self_purchase"
 MERCHANT_PRODUCTS = "distribution.merchant_products"
 RETURN_DAYS = "distribution.return_days"
+STAFF_PROMOTERS = "distribution.staff_promoters"
 
 DEFAULTS: dict[str, object] = {
     JOIN_MODE: "everyone",
@@ -87,6 +88,7 @@ DEFAULTS: dict[str, object] = {
     SELF_PURCHASE: False,
     MERCHANT_PRODUCTS: False,
     RETURN_DAYS: 7,
+    STAFF_PROMOTERS: True,
 }
 CHOICES = {JOIN_MODE: ("everyone", "apply", "spend"), BIND_RULE: ("first", "last"), BIND_ON: ("visit", "order")}
 MAX_BP = 10000
@@ -136,6 +138,14 @@ def is_active(user_id: int | None) -> bool:
     return p is not None and p.status == ACTIVE
 
 
+def is_staff() -> bool:
+    """Whether the signed-in user is a merchant's staff member (multistore's seller scope)."""
+    from jishi.sellers import current_scope
+
+    scope = current_scope("api")  # the platform's read-only view of a merchant does not count
+    return scope is not None and scope.seller_id is not None and not scope.read_only
+
+
 def net_spend(user_id: int) -> int:
     """What the user paid and was not refunded, over their completed orders
     (the spend threshold counts refunds out, and an order only once it is
@@ -164,12 +174,16 @@ def _create(user_id: int, status: str, source: str, application: dict | None = N
     return p
 
 
-def ensure_promoter(user_id: int) -> Promoter | None:
+def ensure_promoter(user_id: int, *, staff: bool = False) -> Promoter | None:
     """The user's promoter row, made active when the platform's rule allows
-    it now (everyone; or the spend threshold reached)."""
+    it now (everyone; or the spend threshold reached; or, with
+    ``staff_promoters``, ``staff``: the user is a merchant's staff member,
+    seed 002's 导购)."""
     p = promoter(user_id)
     if p is not None:
         return p
+    if staff and setting(STAFF_PROMOTERS):
+        return _create(user_id, ACTIVE, "staff")
     mode = setting(JOIN_MODE)
     if mode == "everyone":
         return _create(user_id, ACTIVE, "everyone")

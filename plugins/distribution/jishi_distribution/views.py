@@ -9,7 +9,9 @@ Always the signed-in user's own.
 Platform console (blueprint ``distribution_admin``,
 ``/console/distribution``): promoters (review, freeze, remove; permission
 ``marketing``), commission records with filters and CSV export
-(``marketing``), withdrawals (approve, reject, confirm payout; ``money``).
+(``marketing``), a report (sales through distribution, commission cost,
+top promoters; ``marketing``), withdrawals (approve, reject, confirm
+payout; ``money``).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ guard_platform(admin)
 @bp.get("/distribution", endpoint="centre")
 @login_required
 def centre_page():
-    service.ensure_promoter(current_user.id)
+    service.ensure_promoter(current_user.id, staff=service.is_staff())
     commit()
     level = 2 if request.args.get("level") == "2" else 1
     return render_template(
@@ -87,7 +89,7 @@ def withdraw():
 def poster():
     from jishi_distribution.poster import render
 
-    p = service.ensure_promoter(current_user.id)
+    p = service.ensure_promoter(current_user.id, staff=service.is_staff())
     commit()
     if p is None or p.status != ACTIVE:
         abort(404)
@@ -204,6 +206,12 @@ def commissions_csv():
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=distribution-commissions.csv"},
     )
+
+
+@admin.get("/report", endpoint="report")
+@requires("marketing")
+def report_page():
+    return render_template("distribution/admin_report.html", r=centre.report(), statuses=COMMISSION_STATUSES)
 
 
 @admin.get("/withdrawals", endpoint="withdrawals")

@@ -40,6 +40,7 @@ ROWS = [
     Row("POST", f"{C}/promoters/{{obj}}/freeze", "platform", obj="promoter"),
     Row("GET", f"{C}/commissions", "platform"),
     Row("GET", f"{C}/commissions.csv", "platform"),
+    Row("GET", f"{C}/report", "platform"),
     Row("GET", f"{C}/withdrawals", "platform"),
     Row("POST", f"{C}/withdrawals/{{obj}}/approve", "platform", obj="withdrawal"),
     Row("GET", f"{A}/distribution/me", "signed_in"),

@@ -62,6 +62,8 @@ def test_console_promoters_commissions_withdrawals(app, client, factory, login):
     assert (
         len(client.get("/console/distribution/commissions.csv?order_id=999").get_data(as_text=True).splitlines()) == 1
     )
+    report = client.get("/console/distribution/report").get_data(as_text=True)
+    assert 'id="sales">¥100.00' in report and 'id="cost">¥10.00' in report
     service.unfreeze(a.id, None)
     ledger.post(a.id, "released", "seed", available=5000)
     from jishi_distribution import withdrawals as wd
