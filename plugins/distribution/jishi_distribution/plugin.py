@@ -89,6 +89,13 @@ def console_menu_items(console, principal):
             group="marketing",
         ),
         MenuItem(
+            str(_l("Distribution rates")),
+            "distribution_admin.rates",
+            permission="marketing",
+            sort=72,
+            group="marketing",
+        ),
+        MenuItem(
             str(_l("Distribution report")),
             "distribution_admin.report",
             permission="marketing",

@@ -279,6 +279,75 @@ def remove(user_id: int, actor_id: int | None, reason: str = "") -> int:
     return n
 
 
+# --- Rates --------------------------------------------------------------------
+
+
+def _bp(field: str, value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BP:
+        raise DomainError(field, _("A rate is between 0 and 100%."))
+    return value
+
+
+def _fen(field: str, value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**8:
+        raise DomainError(field, _("Enter an amount of at least 0."))
+    return value
+
+
+def set_category_rate(category_id: int, level1_bp, level2_bp) -> CategoryRate | None:
+    """The category's rates (basis points); both None removes them."""
+    from jishi.catalog.models import Category
+
+    if db.session.get(Category, category_id) is None:
+        raise DomainError("category_id", _("No such category."), status=404, code="not_found")
+    l1, l2 = _bp("level1_bp", level1_bp), _bp("level2_bp", level2_bp)
+    row = db.session.get(CategoryRate, category_id)
+    if l1 is None and l2 is None:
+        if row is not None:
+            db.session.delete(row)
+        return None
+    if l1 is None or l2 is None:
+        raise DomainError("level1_bp" if l1 is None else "level2_bp", _("Give both levels' rates."))
+    if row is None:
+        row = CategoryRate(category_id=category_id, level1_bp=l1, level2_bp=l2)
+        db.session.add(row)
+    else:
+        row.level1_bp, row.level2_bp = l1, l2
+    db.session.flush()
+    return row
+
+
+def set_product_rule(
+    product_id: int, *, enabled: bool, level1_bp=None, level2_bp=None, level1_fixed=None, level2_fixed=None
+) -> ProductRule:
+    """A product's distribution rule: in or out; per level a rate or a fixed
+    amount per unit (fixed wins when both are given). A merchant's product
+    only distributes when ``enabled`` and the platform allows merchant products."""
+    from jishi.catalog.models import Product
+
+    if db.session.get(Product, product_id) is None:
+        raise DomainError("product_id", _("No such product."), status=404, code="not_found")
+    values = {
+        "level1_bp": _bp("level1_bp", level1_bp),
+        "level2_bp": _bp("level2_bp", level2_bp),
+        "level1_fixed": _fen("level1_fixed", level1_fixed),
+        "level2_fixed": _fen("level2_fixed", level2_fixed),
+    }
+    row = db.session.get(ProductRule, product_id)
+    if row is None:
+        row = ProductRule(product_id=product_id)
+        db.session.add(row)
+    row.enabled = bool(enabled)
+    for key, value in values.items():
+        setattr(row, key, value)
+    db.session.flush()
+    return row
+
+
 # --- Binding ------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ Always the signed-in user's own.
 Platform console (blueprint ``distribution_admin``,
 ``/console/distribution``): promoters (review, freeze, remove; permission
 ``marketing``), commission records with filters and CSV export
+(``marketing``), commission rates per category and per product
 (``marketing``), a report (sales through distribution, commission cost,
 top promoters; ``marketing``), withdrawals (approve, reject, confirm
 payout; ``money``).
@@ -26,12 +27,21 @@ from jishi.db import commit, db
 from jishi.errors import DomainError
 from jishi.forms import flash_error, form_int, form_money, form_outcome
 from jishi.i18n import gettext as _
-from jishi.money import MoneyError
+from jishi.money import MoneyError, parse_percent
 from sqlalchemy import select
 
 from jishi_distribution import centre, service
 from jishi_distribution import withdrawals as wd
-from jishi_distribution.models import ACTIVE, COMMISSION_STATUSES, PROMOTER_STATUSES, Commission, Promoter, Withdrawal
+from jishi_distribution.models import (
+    ACTIVE,
+    COMMISSION_STATUSES,
+    PROMOTER_STATUSES,
+    CategoryRate,
+    Commission,
+    ProductRule,
+    Promoter,
+    Withdrawal,
+)
 
 bp = Blueprint("distribution", __name__)
 admin = Blueprint("distribution_admin", __name__, url_prefix="/console/distribution")
@@ -206,6 +216,67 @@ def commissions_csv():
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=distribution-commissions.csv"},
     )
+
+
+def _form_bp(name: str):
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_percent(raw)
+    except MoneyError as exc:
+        raise DomainError(name, _("A rate is between 0 and 100%.")) from exc
+
+
+def _form_fen(name: str):
+    try:
+        return form_money(name, source=request.form)
+    except MoneyError as exc:
+        raise DomainError(name, _("Enter an amount of at least 0.")) from exc
+
+
+@admin.get("/rates", endpoint="rates")
+@requires("marketing")
+def rates_page():
+    from jishi.catalog.models import Category, Product
+
+    categories = db.session.execute(select(Category.id, Category.name).order_by(Category.id)).all()
+    cat_rates = {r.category_id: r for r in db.session.scalars(select(CategoryRate))}
+    rules = db.session.execute(
+        select(ProductRule, Product.name, Product.seller_id)
+        .join(Product, Product.id == ProductRule.product_id)
+        .order_by(ProductRule.product_id)
+    ).all()
+    return render_template("distribution/admin_rates.html", categories=categories, cat_rates=cat_rates, rules=rules)
+
+
+@admin.post("/rates/categories", endpoint="category_rate")
+@requires("marketing")
+def category_rate():
+    category_id = form_int("category_id", source=request.form, minimum=1)
+    with form_outcome():
+        if category_id is None:
+            raise DomainError("category_id", _("Choose a category."))
+        service.set_category_rate(category_id, _form_bp("level1"), _form_bp("level2"))
+    return redirect(url_for("distribution_admin.rates"))
+
+
+@admin.post("/rates/products", endpoint="product_rule")
+@requires("marketing")
+def product_rule():
+    product_id = form_int("product_id", source=request.form, minimum=1)
+    with form_outcome():
+        if product_id is None:
+            raise DomainError("product_id", _("Enter a product id."))
+        service.set_product_rule(
+            product_id,
+            enabled=request.form.get("enabled") == "on",
+            level1_bp=_form_bp("level1"),
+            level2_bp=_form_bp("level2"),
+            level1_fixed=_form_fen("level1_fixed"),
+            level2_fixed=_form_fen("level2_fixed"),
+        )
+    return redirect(url_for("distribution_admin.rates"))
 
 
 @admin.get("/report", endpoint="report")

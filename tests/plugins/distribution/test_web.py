@@ -98,3 +98,40 @@ def test_demo_has_a_promoter_tree_with_commissions(app):
         (2, PROMOTER_A, "frozen"),
     }
     assert len(rows) >= 4  # the kernel's demo order and the plugin's, two levels each
+
+
+def test_console_sets_category_and_product_rates(app, client, factory, login):
+    """Issue 17/Commissions (DS): the platform sets a category's rates and a
+    product's fixed amount per unit in the console; bad input names the
+    field; the next order earns by them."""
+    from jishi_distribution.models import CategoryRate, ProductRule
+
+    from .helpers import commissions
+
+    cat = factory.category("茶")
+    tea = factory.product(price=5000, category=cat)
+    cup = factory.product(price=5000, category=cat)
+    login(factory.admin())
+    client.post("/console/distribution/rates/categories", data={"category_id": cat.id, "level1": "20", "level2": "2.5"})
+    client.post(
+        "/console/distribution/rates/products",
+        data={"product_id": cup.id, "enabled": "on", "level1_fixed": "3.50", "level2_fixed": "1"},
+    )
+    bad = client.post(
+        "/console/distribution/rates/categories", data={"category_id": cat.id, "level1": "120", "level2": "1"}
+    )
+    assert bad.status_code == 302
+    page = client.get("/console/distribution/rates").get_data(as_text=True)
+    assert "比例须在 0 到 100% 之间" in page and "20%" in page
+    db.session.expire_all()
+    assert (db.session.get(CategoryRate, cat.id).level1_bp, db.session.get(CategoryRate, cat.id).level2_bp) == (
+        2000,
+        250,
+    )
+    assert db.session.get(ProductRule, cup.id).level1_fixed == 350
+    a = promoter(factory)
+    b = promoter(factory, upline=a)
+    c = buyer_of(factory, b)
+    [order] = buy(factory, c, [(tea, 1), (cup, 2)])
+    got = sorted((r.level, r.rule, r.amount) for r in commissions(order.id))
+    assert got == [(1, "fixed:350", 700), (1, "rate:2000", 1000), (2, "fixed:100", 200), (2, "rate:250", 125)]
