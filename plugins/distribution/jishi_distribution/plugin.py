@@ -26,9 +26,9 @@ SESSION_KEY = "distribution_ref"
 
 @hookimpl
 def blueprints():
-    from jishi_distribution.views import admin, bp
+    from jishi_distribution.views import admin, bp, seller
 
-    return [bp, admin]
+    return [bp, admin, seller]
 
 
 @hookimpl
@@ -76,7 +76,18 @@ def console_menu_items(console, principal):
     from jishi.i18n import lazy_gettext as _l
 
     if console != "platform":
-        return []
+        if not service.setting(service.MERCHANT_PRODUCTS):
+            return []
+        return [
+            MenuItem(
+                str(_l("Distribution")),
+                "distribution_seller.index",
+                console=console,
+                permission="products",
+                sort=70,
+                group="marketing",
+            )
+        ]
     return [
         MenuItem(
             str(_l("Promoters")), "distribution_admin.promoters", permission="marketing", sort=70, group="marketing"

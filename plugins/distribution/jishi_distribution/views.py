@@ -6,6 +6,11 @@ withdrawals), applying ``POST /distribution/apply``, withdrawing
 ``POST /distribution/withdraw``, the poster ``/distribution/poster.png``.
 Always the signed-in user's own.
 
+Merchant console (blueprint ``distribution_seller``, ``/seller/distribution``,
+merchant staff with ``products``; the merchant from the principal): opting
+the merchant's own products in, with rates or fixed amounts, when the
+platform allows merchant products.
+
 Platform console (blueprint ``distribution_admin``,
 ``/console/distribution``): promoters (review, freeze, remove; permission
 ``marketing``), commission records with filters and CSV export
@@ -28,6 +33,7 @@ from jishi.errors import DomainError
 from jishi.forms import flash_error, form_int, form_money, form_outcome
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, parse_percent
+from jishi.sellers import current_scope, seller_page
 from sqlalchemy import select
 
 from jishi_distribution import centre, service
@@ -46,6 +52,7 @@ from jishi_distribution.models import (
 bp = Blueprint("distribution", __name__)
 admin = Blueprint("distribution_admin", __name__, url_prefix="/console/distribution")
 guard_platform(admin)
+seller = Blueprint("distribution_seller", __name__, url_prefix="/seller/distribution")
 
 
 # --- Promoter centre ------------------------------------------------------------
@@ -109,6 +116,58 @@ def poster():
     except DomainError:
         abort(404)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, no-store"})
+
+
+# --- Merchant console -------------------------------------------------------------
+
+
+def _merchant_id() -> int:
+    """The signed-in merchant staff's merchant (the platform's own products are on the rates page)."""
+    scope = current_scope()
+    if scope is None or scope.seller_id is None:
+        abort(404)
+    return scope.seller_id
+
+
+@seller.get("/", endpoint="index")
+@seller_page("products")
+def seller_index():
+    from jishi.catalog.models import Product
+
+    sid = _merchant_id()
+    products = db.session.execute(
+        select(Product, ProductRule)
+        .outerjoin(ProductRule, ProductRule.product_id == Product.id)
+        .where(Product.seller_id == sid)
+        .order_by(Product.id.desc())
+        .limit(200)
+    ).all()
+    return render_template(
+        "distribution/seller_index.html", products=products, allowed=service.setting(service.MERCHANT_PRODUCTS)
+    )
+
+
+@seller.post("/products/<int:product_id>", endpoint="product")
+@seller_page("products")
+def seller_product(product_id):
+    from jishi.catalog.models import Product
+
+    sid = _merchant_id()
+    product = db.session.get(Product, product_id)
+    if product is None or product.seller_id != sid:
+        abort(404)
+    with form_outcome():
+        if not service.setting(service.MERCHANT_PRODUCTS):
+            raise DomainError("enabled", _("The platform does not let merchants' products distribute."))
+        service.set_product_rule(
+            product_id,
+            enabled=request.form.get("enabled") == "on",
+            level1_bp=_form_bp("level1"),
+            level2_bp=_form_bp("level2"),
+            level1_fixed=_form_fen("level1_fixed"),
+            level2_fixed=_form_fen("level2_fixed"),
+        )
+    return redirect(url_for("distribution_seller.index"))
 
 
 # --- Platform console -----------------------------------------------------------

@@ -8,8 +8,10 @@ row.
 ``access``: ``signed_in`` (the promoter centre: always the caller's own;
 :func:`only_own` checks a promoter never sees another's commissions or
 withdrawals); ``platform`` (the console pages, platform staff with
-``marketing`` / ``money``). Objects: ``promoter`` and ``withdrawal``: "m1"
-the buyer's, "m2" the other buyer's.
+``marketing`` / ``money``); ``merchant:products`` (merchant staff holding
+``products``, on their own merchant's product: opting it in). Objects:
+``promoter`` and ``withdrawal``: "m1" the buyer's, "m2" the other
+buyer's; ``product``: M1's and M2's.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .helpers import buy, buyer_of, configure
 pytestmark = pytest.mark.jishi_plugins("multistore", "distribution")
 
 PRINCIPALS = ("anonymous", "buyer", "clerk1", "admin1", "admin2", "platform")
-BLUEPRINTS = ("distribution", "distribution_admin", "distribution_api")
+BLUEPRINTS = ("distribution", "distribution_admin", "distribution_api", "distribution_seller")
 A = "/api/v1"
 C = "/console/distribution"
 ACCOUNT = {"name": "甲", "account": "a@example.com"}
@@ -46,6 +48,8 @@ ROWS = [
     Row("GET", f"{C}/report", "platform"),
     Row("GET", f"{C}/withdrawals", "platform"),
     Row("POST", f"{C}/withdrawals/{{obj}}/approve", "platform", obj="withdrawal"),
+    Row("GET", "/seller/distribution/", "merchant:products"),
+    Row("POST", "/seller/distribution/products/{obj}", "merchant:products", obj="product", data={"enabled": "on"}),
     Row("GET", f"{A}/distribution/me", "signed_in"),
     Row("POST", f"{A}/distribution/apply", "signed_in", json={"answers": {}}),
     Row("POST", f"{A}/distribution/bind", "signed_in", json={"code": "NOPE"}),
@@ -59,6 +63,8 @@ ROWS = [
 
 
 def expected_allowed(row: Row, who: str, owner: str | None) -> bool:
+    if row.access.startswith("merchant"):
+        return authz.standard_access(row, who, owner)
     if row.access == "signed_in":
         return who != "anonymous"
     if row.access == "platform":
@@ -67,9 +73,11 @@ def expected_allowed(row: Row, who: str, owner: str | None) -> bool:
 
 
 def build_world(factory) -> authz.World:
+    from jishi_multistore import testing as ms
+
     """The buyer and the other buyer are promoters, each with a commission
     (on a third user's order) and a withdrawal."""
-    configure(withdraw_min=100, withdraw_interval_days=0)
+    configure(withdraw_min=100, withdraw_interval_days=0, merchant_products=True)
     who = principals.standard(factory, multistore=True)
     objects, own = {}, {}
     for key, name in (("m1", "buyer"), ("m2", "other_buyer")):
@@ -82,6 +90,7 @@ def build_world(factory) -> authz.World:
         commit()
         objects[("promoter", key)] = user.id
         objects[("withdrawal", key)] = w.id
+        objects[("product", key)] = ms.product(who.merchants[key]).id
         own[name] = {"order": order.id, "withdrawal": w.id}
     return authz.World(who.users, objects, values={"own": own})
 
