@@ -33,7 +33,7 @@ from jishi import settings
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from jishi_distribution import ledger
 from jishi_distribution.models import (
@@ -362,7 +362,9 @@ def code_owner(code: str) -> Promoter:
 
 def current_binding(user_id: int) -> Binding | None:
     """The buyer's binding if it has not lapsed."""
-    b = db.session.get(Binding, user_id)
+    b = db.session.execute(
+        select(Binding).where(Binding.user_id == user_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if b is None or (b.expires_at is not None and b.expires_at <= utcnow()):
         return None
     return b
@@ -388,13 +390,25 @@ def ancestors(user_id: int) -> list[int]:
     return chain
 
 
+BIND_LOCK = 17_0001  # the advisory lock every binding change takes (PostgreSQL)
+
+
+def _serialise_bindings() -> None:
+    """Binding changes run one at a time (a transaction-scoped advisory lock
+    on PostgreSQL; SQLite serialises writers anyway): two simultaneous
+    bindings A -> B and B -> A cannot both pass the cycle check."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BIND_LOCK})
+
+
 def bind(user_id: int, promoter_id: int, source: str, actor_id: int | None = None) -> Binding | None:
     """Bind the buyer to the promoter under the platform's rules; None when
     the rules keep the existing binding. A 422 naming ``code`` for a
     self-binding or a cycle."""
     if promoter_id == user_id:
         raise DomainError("code", _("You cannot use your own referral code."))
-    if user_id == promoter_id or user_id in ancestors(promoter_id):
+    _serialise_bindings()
+    if user_id in ancestors(promoter_id):
         raise DomainError("code", _("This promoter is in your own team."))
     now = utcnow()
     existing = db.session.execute(

@@ -88,3 +88,35 @@ def test_two_workers_release_each_commission_once(app, factory):
     assert db.session.scalar(select(func.count()).select_from(Entry).where(Entry.kind == "released")) == 6
     assert balances(b)["available"] == 3000 and balances(b)["frozen"] == 0
     assert balances(a)["available"] == 1500 and balances(a)["frozen"] == 0
+
+
+def test_simultaneous_opposite_bindings_never_make_a_cycle(app, factory):
+    """Issue 17/Binding (DS): A binding to B's code while B binds to A's (and
+    a three-way ring at once) never leaves a cycle: binding changes are
+    serialised, the later one sees the earlier and is refused."""
+    from jishi_distribution.models import Binding
+
+    from .helpers import code
+
+    for size in (2, 2, 3, 3):
+        users = [promoter(factory) for _i in range(size)]
+        codes = [code(u) for u in users]
+        ids = [u.id for u in users]
+
+        def bind(i, ids=ids, codes=codes, size=size):
+            from jishi.errors import DomainError
+
+            try:
+                service.visit(ids[i], codes[(i + 1) % size], "link")
+                db.session.commit()
+                return "bound"
+            except DomainError:
+                db.session.rollback()
+                return "refused"
+
+        results, errors = run_parallel(app, size, bind, request={"method": "POST"})
+        assert not errors, errors
+        assert sorted(results) == ["bound"] * (size - 1) + ["refused"], results
+        db.session.expire_all()
+        edges = {b.user_id: b.promoter_id for b in db.session.query(Binding).where(Binding.user_id.in_(ids))}
+        assert len(edges) == size - 1
