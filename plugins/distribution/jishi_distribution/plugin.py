@@ -237,9 +237,12 @@ def order_placing(checkout):
 
 @hookimpl
 def order_transitioned(order, name, from_status, actor_kind):
-    """Inside the payment's transaction: the order's commissions, frozen."""
+    """Inside the transaction of the change: the order's commissions, frozen,
+    at payment; what is still frozen reversed when a paid order is closed."""
     if name == "pay":
         service.on_paid(order)
+    elif name == "close":
+        service.on_closed(order)
 
 
 @hookimpl

@@ -602,6 +602,25 @@ def on_refund(refund) -> None:
     db.session.flush()
 
 
+def on_closed(order) -> None:
+    """A paid order closed without completing (after a full refund, or by
+    the platform): every commission still frozen is reversed in full (the
+    order will never complete, so it must not stay frozen forever)."""
+    rows = db.session.scalars(
+        select(Commission)
+        .where(Commission.order_id == order.id, Commission.status == C_FROZEN)
+        .order_by(Commission.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for c in rows:
+        take = c.amount - c.reversed
+        if take > 0:
+            ledger.take(c.promoter_id, E_REVERSED, f"c{c.id}:closed", take, frozen=True)
+        c.reversed, c.status = c.amount, C_REVERSED
+    db.session.flush()
+
+
 def due_ids(limit: int = 500) -> list[int]:
     """Frozen commissions of orders completed ``return_days`` ago or more,
     whose promoter is active."""

@@ -193,3 +193,16 @@ def test_spend_threshold_counts_refunds_out(app, factory):
     flows.complete(o2)
     assert service.net_spend(buyer.id) >= 10000
     assert service.promoter(buyer.id).status == "active"
+
+
+def test_paid_order_closed_by_the_platform_reverses_frozen_commission(app, factory):
+    """Issue 17/Commissions (DS): a paid order the platform closes never
+    completes: its frozen commissions are reversed in full (never frozen forever)."""
+    from jishi.orders import state
+
+    a, b, c = _tree(factory)
+    [order] = buy(factory, c, [(factory.product(price=10000), 1)])
+    state.transition(flows.fetch(order), "close", actor_kind="platform", note="")
+    commit()
+    assert {r.status for r in commissions(order.id)} == {"reversed"}
+    assert balances(b)["frozen"] == 0 and balances(a)["frozen"] == 0
