@@ -7,6 +7,11 @@ referral code), ``GET /distribution/team`` (level 1 or 2),
 ``GET /distribution/commissions``, ``GET /distribution/orders``,
 ``GET|POST /distribution/withdrawals``, ``GET /distribution/poster``
 (a PNG share poster).
+
+Platform staff: ``/admin/distribution/promoters`` (list; approve, reject,
+freeze, unfreeze, remove), ``/admin/distribution/commissions`` (filters),
+``/admin/distribution/withdrawals`` (list; approve, reject, pay), with the
+``marketing`` / ``money`` permissions.
 """
 
 from __future__ import annotations
@@ -14,15 +19,24 @@ from __future__ import annotations
 from flask import Response
 from flask_login import current_user
 from flask_smorest import Blueprint
-from jishi.api.common import DateTime, QueryId, StrictInt, login_required
-from jishi.db import commit
+from jishi.access import platform_api
+from jishi.api.common import DateTime, QueryId, StrictInt, login_required, not_found
+from jishi.db import commit, db
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from jishi_distribution import centre, service
 from jishi_distribution import withdrawals as wd
-from jishi_distribution.models import ACTIVE, COMMISSION_STATUSES
+from jishi_distribution.models import (
+    ACTIVE,
+    COMMISSION_STATUSES,
+    PROMOTER_STATUSES,
+    Commission,
+    Promoter,
+    Withdrawal,
+)
 
 blp = Blueprint(
     "distribution_api",
@@ -252,3 +266,125 @@ def poster(args):
     if p is None or p.status != ACTIVE:
         raise DomainError("status", _("Only active promoters can share."), code="conflict", status=409)
     return Response(render(p, args["product_id"]), mimetype="image/png")
+
+
+# --- Platform ---------------------------------------------------------------------
+
+
+class DistributionPromoterArgs(Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf(PROMOTER_STATUSES))
+
+
+class DistributionPromoterSchema(Schema):
+    user_id = fields.Integer()
+    code = fields.String()
+    status = fields.String(metadata={"description": "pending, active, rejected, frozen or removed"})
+    source = fields.String(metadata={"description": "everyone, apply, spend, staff or platform"})
+    application = fields.Dict(keys=fields.String(), values=fields.String())
+    reason = fields.String()
+    created_at = DateTime()
+    reviewed_at = DateTime(allow_none=True)
+
+
+class DistributionReasonArgs(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+@blp.get("/admin/distribution/promoters")
+@platform_api("marketing")
+@blp.arguments(DistributionPromoterArgs, location="query")
+@blp.response(200, DistributionPromoterSchema(many=True))
+def admin_promoters(args):
+    """Promoters, newest first (platform staff with ``marketing``)."""
+    q = select(Promoter).order_by(Promoter.created_at.desc(), Promoter.user_id.desc()).limit(200)
+    if args["status"]:
+        q = q.where(Promoter.status == args["status"])
+    return list(db.session.scalars(q))
+
+
+@blp.post("/admin/distribution/promoters/<int:user_id>/<string:action>")
+@platform_api("marketing")
+@blp.arguments(DistributionReasonArgs)
+@blp.response(200, DistributionPromoterSchema)
+def admin_promoter_action(args, user_id, action):
+    """Approve, reject (with a reason), freeze, unfreeze or remove a promoter."""
+    if action not in ("approve", "reject", "freeze", "unfreeze", "remove") or service.promoter(user_id) is None:
+        not_found("promoter")
+    actor = current_user.id
+    if action in ("approve", "reject"):
+        service.review(user_id, action == "approve", actor, args["reason"])
+    elif action == "freeze":
+        service.freeze(user_id, actor, args["reason"])
+    elif action == "unfreeze":
+        service.unfreeze(user_id, actor)
+    else:
+        service.remove(user_id, actor, args["reason"])
+    commit()
+    return service.promoter(user_id)
+
+
+class DistributionAdminCommissionArgs(Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf(COMMISSION_STATUSES))
+    level = fields.Integer(load_default=None, validate=validate.OneOf([1, 2]))
+    promoter_id = QueryId(load_default=None)
+    order_id = QueryId(load_default=None)
+    before = QueryId(load_default=None)
+
+
+class DistributionAdminCommissionSchema(DistributionCommissionSchema):
+    promoter_id = fields.Integer()
+    buyer_id = fields.Integer()
+    seller_id = fields.Integer(allow_none=True)
+
+
+@blp.get("/admin/distribution/commissions")
+@platform_api("marketing")
+@blp.arguments(DistributionAdminCommissionArgs, location="query")
+@blp.response(200, DistributionAdminCommissionSchema(many=True))
+def admin_commissions(args):
+    """Commission records with filters, newest first (50 a page)."""
+    q = select(Commission).order_by(Commission.id.desc()).limit(50)
+    for key in ("status", "level", "promoter_id", "order_id"):
+        if args[key] is not None:
+            q = q.where(getattr(Commission, key) == args[key])
+    if args["before"]:
+        q = q.where(Commission.id < args["before"])
+    return list(db.session.scalars(q))
+
+
+class DistributionAdminWithdrawalArgs(Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf(wd.STATUSES))
+    before = QueryId(load_default=None)
+
+
+class DistributionAdminWithdrawalSchema(DistributionWithdrawalSchema):
+    user_id = fields.Integer()
+    account = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+@blp.get("/admin/distribution/withdrawals")
+@platform_api("money")
+@blp.arguments(DistributionAdminWithdrawalArgs, location="query")
+@blp.response(200, DistributionAdminWithdrawalSchema(many=True))
+def admin_withdrawals(args):
+    """Promoter withdrawals, newest first (platform staff with ``money``)."""
+    return wd.list_withdrawals(status=args["status"], before_id=args["before"], limit=50)
+
+
+@blp.post("/admin/distribution/withdrawals/<int:withdrawal_id>/<string:action>")
+@platform_api("money")
+@blp.arguments(DistributionReasonArgs)
+@blp.response(200, DistributionAdminWithdrawalSchema)
+def admin_withdrawal_action(args, withdrawal_id, action):
+    """Approve, reject (with a reason; the money is available again) or confirm the offline payout."""
+    w = db.session.get(Withdrawal, withdrawal_id)
+    if w is None or action not in ("approve", "reject", "pay"):
+        not_found("withdrawal")
+    if action == "approve":
+        wd.approve(w)
+    elif action == "reject":
+        wd.reject(w, args["reason"])
+    else:
+        wd.confirm_paid(w)
+    commit()
+    return w

@@ -108,3 +108,42 @@ def test_poster_png(app, factory, api):
     assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
     assert Image.open(io.BytesIO(r.data)).size == (600, 860)
     assert api.get("/distribution/poster?product_id=999999", user=p).status_code == 404
+
+
+def test_platform_api_review_freeze_commissions_withdrawals(app, factory, api):
+    """Issue 17/Surfaces (DS): the platform's API: review an application,
+    freeze a promoter, filter commissions, approve / pay / reject
+    withdrawals; conflicts are 409, unknown ids 404."""
+    configure(join_mode="apply", withdraw_min=100, withdraw_interval_days=0)
+    admin = factory.admin()
+    applicant = factory.user()
+    api.post("/distribution/apply", user=applicant, json={"answers": {}})
+    r = api.post(f"/admin/distribution/promoters/{applicant.id}/approve", user=admin, json={})
+    assert r.status_code == 200 and r.json["status"] == "active"
+    assert api.post(f"/admin/distribution/promoters/{applicant.id}/approve", user=admin, json={}).status_code == 409
+    assert api.post("/admin/distribution/promoters/999999/freeze", user=admin, json={}).status_code == 404
+    c = buyer_of(factory, applicant)
+    [order] = buy(factory, c, [(factory.product(price=10000), 1)])
+    rows = api.get(f"/admin/distribution/commissions?promoter_id={applicant.id}&level=1", user=admin).json
+    assert [(x["order_id"], x["amount"], x["buyer_id"]) for x in rows] == [(order.id, 1000, c.id)]
+    ledger.post(applicant.id, "released", "seed", available=5000)
+    commit()
+    ids = [
+        api.post(
+            "/distribution/withdrawals", user=applicant, json={"amount": 1000, "method": "alipay", "account": ACCOUNT}
+        ).json["id"]
+        for _i in range(2)
+    ]
+    assert api.post(f"/admin/distribution/withdrawals/{ids[0]}/pay", user=admin, json={}).status_code == 409
+    assert (
+        api.post(f"/admin/distribution/withdrawals/{ids[0]}/approve", user=admin, json={}).json["status"] == "approved"
+    )
+    assert api.post(f"/admin/distribution/withdrawals/{ids[0]}/pay", user=admin, json={}).json["status"] == "paid"
+    bad = api.post(f"/admin/distribution/withdrawals/{ids[1]}/reject", user=admin, json={})
+    assert bad.status_code == 422 and bad.json["field"] == "reason"
+    r = api.post(f"/admin/distribution/withdrawals/{ids[1]}/reject", user=admin, json={"reason": "账号有误"})
+    assert r.json["status"] == "rejected"
+    assert ledger.balances(applicant.id)["available"] == 4000
+    assert [w["status"] for w in api.get("/admin/distribution/withdrawals", user=admin).json] == ["rejected", "paid"]
+    r = api.post(f"/admin/distribution/promoters/{applicant.id}/freeze", user=admin, json={"reason": "刷单"})
+    assert r.json["status"] == "frozen" and r.json["reason"] == "刷单"

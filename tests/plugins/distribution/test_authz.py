@@ -59,6 +59,11 @@ ROWS = [
     Row("GET", f"{A}/distribution/withdrawals", "signed_in"),
     Row("POST", f"{A}/distribution/withdrawals", "signed_in", json={"amount": 1, "method": "x", "account": {}}),
     Row("GET", f"{A}/distribution/poster", "signed_in"),
+    Row("GET", f"{A}/admin/distribution/promoters", "platform"),
+    Row("POST", f"{A}/admin/distribution/promoters/{{obj}}/freeze", "platform", obj="promoter", json={}),
+    Row("GET", f"{A}/admin/distribution/commissions", "platform"),
+    Row("GET", f"{A}/admin/distribution/withdrawals", "platform"),
+    Row("POST", f"{A}/admin/distribution/withdrawals/{{obj}}/approve", "platform", obj="withdrawal", json={}),
 ]
 
 
@@ -100,7 +105,8 @@ def only_own(case, resp, expected):
     failures = []
     if expected is False and case.row.is_api and resp.is_json and resp.status_code < 300:
         failures.append(f"{case.describe()}: data leaked")
-    if expected is True and case.row.is_api and case.row.method == "GET" and resp.status_code == 200:
+    mine = case.row.path.startswith(f"{A}/distribution/")  # the promoter centre, not the platform's lists
+    if expected is True and mine and case.row.method == "GET" and resp.status_code == 200:
         own = case.world.values["own"].get(case.who, {})
         if case.row.path.endswith("/commissions") or case.row.path.endswith("/orders"):
             got = {r["order_id"] for r in resp.get_json()}
