@@ -217,7 +217,11 @@ def _checked_layout(page: DesignPage) -> list[dict]:
         bt = types.get(block.get("type"))
         if bt is None:
             raise DesignError(f"blocks.{i}.type", _("Unknown block type."))
-        settings = clean(bt, block.get("settings") or {}, page.seller_id, prefix=f"blocks.{i}.settings")
+        try:
+            settings = clean(bt, block.get("settings") or {}, page.seller_id, prefix=f"blocks.{i}.settings")
+        except DesignError as exc:
+            message = _("Block %(n)s (%(type)s): %(problem)s", n=i + 1, type=bt.label, problem=exc.message)
+            raise DesignError(exc.field, message, status=exc.status) from None
         out.append({"id": block["id"], "type": bt.code, "settings": settings})
     return out
 

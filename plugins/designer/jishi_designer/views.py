@@ -162,7 +162,12 @@ def page_new():
 @seller.get("/<int:page_id>")
 @design_page
 def edit(page_id):
-    page = _page_or_404(page_id)
+    return _editor(_page_or_404(page_id))
+
+
+def _editor(page, status: int = 200):
+    """The editor page (also the answer of a refused publish or move, with
+    the error flashed and its status)."""
     types = service.block_types()
     resolved = service.document(page.draft or [], context_for(page.seller_id, editor=True))
     data = {b["id"]: b.get("data") or {} for b in resolved}
@@ -176,7 +181,7 @@ def edit(page_id):
         unavailable=unavailable,
         reason_text=reason_text,
         live=service.live(page.slug),
-    )
+    ), status
 
 
 @seller.post("/<int:page_id>/blocks")
@@ -277,7 +282,7 @@ def block_move(page_id, block_id):
         to = int(to_raw)
     else:
         flash_error(DesignError("to", _("Say where the block goes.")))
-        return _back(page), 422
+        return _editor(page, 422)
     try:
         service.move_block(page, block_id, to, _seen())
     except DomainError as exc:
@@ -320,7 +325,7 @@ def publish(page_id):
     except DomainError as exc:
         db.session.rollback()
         flash_error(exc)
-        return _back(page), exc.status
+        return _editor(page, exc.status)
     flash(_("Published as version %(n)s.", n=rev.number), "success")
     return _back(page)
 
@@ -341,7 +346,7 @@ def schedule(page_id):
     except DomainError as exc:
         db.session.rollback()
         flash_error(exc)
-        return _back(page), exc.status
+        return _editor(page, exc.status)
     flash(_("Version %(n)s will be published at the chosen time.", n=rev.number), "success")
     return _back(page)
 
