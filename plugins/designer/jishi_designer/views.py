@@ -52,7 +52,9 @@ def context_for(seller_id: int | None, *, editor: bool = False) -> BlockContext:
     from jishi.db import utcnow
 
     user = current_user._get_current_object() if current_user.is_authenticated else None
-    return BlockContext(seller_id=seller_id, user=user, editor=editor, now=utcnow())
+    lat, lng = request.args.get("lat", type=float), request.args.get("lng", type=float)
+    location = (lat, lng) if lat is not None and lng is not None and abs(lat) <= 90 and abs(lng) <= 180 else None
+    return BlockContext(seller_id=seller_id, user=user, location=location, editor=editor, now=utcnow())
 
 
 def render_blocks(resolved: list[dict], *, editor: bool = False) -> Markup:

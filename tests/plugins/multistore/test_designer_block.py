@@ -1,0 +1,64 @@
+"""MS/DZ (issue 18, seed 001 §2.6): the page designer's merchant list
+block: chosen merchants or every open one, the fields shown, sorted by
+join time, name or distance from the visitor (with the distance shown);
+without a location a distance list falls back to join time and says so."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from jishi.db import commit, utcnow
+from jishi_designer import service as designer
+
+pytestmark = pytest.mark.jishi_plugins("multistore", "designer")
+
+
+def _home(settings_list):
+    page = designer.home_page()
+    for settings in settings_list:
+        block = designer.add_block(page, "multistore.merchants")
+        designer.update_block(page, block["id"], {**block["settings"], **settings})
+    designer.publish(page, None)
+    return page
+
+
+def test_merchant_list_sorts_by_distance_name_and_join_time(client, api, ms):
+    """MS/DZ: distance order with the distance when the client sends its
+    location; name and join-time orders; chosen merchants only."""
+    far = ms.merchant("乙店", lat=31.30, lng=121.50, avg_spend=5000, hours="09:00-21:00", category="餐饮")
+    near = ms.merchant("甲店", lat=31.231, lng=121.474)
+    other = ms.merchant("丙店", lat=31.232, lng=121.475)
+    far.approved_at = utcnow() - timedelta(days=3)
+    near.approved_at = utcnow() - timedelta(days=2)
+    other.approved_at = utcnow() - timedelta(days=1)
+    commit()
+    _home(
+        [
+            {"sort": "distance", "merchants": [far.id, near.id]},
+            {"sort": "name", "show_hours": False},
+            {"sort": "newest", "count": 2},
+        ]
+    )
+    blocks = api.get("/pages/home?lat=31.23&lng=121.47").json["blocks"]
+    dist = blocks[0]["data"]
+    assert [m["id"] for m in dist["items"]] == [near.id, far.id]
+    assert dist["items"][0]["distance_m"] < dist["items"][1]["distance_m"] and dist["items"][1]["distance_text"]
+    assert [m["name"] for m in blocks[1]["data"]["items"]] == ["丙店", "乙店", "甲店"]
+    assert "hours" not in blocks[1]["data"]["shown"] and "avg_spend" in blocks[1]["data"]["shown"]
+    assert [m["id"] for m in blocks[2]["data"]["items"]] == [other.id, near.id]
+    # no location: join time, flagged
+    plain = api.get("/pages/home").json["blocks"][0]["data"]
+    assert plain["distance_unavailable"] is True and [m["id"] for m in plain["items"]] == [near.id, far.id]
+    html = client.get("/?lat=31.23&lng=121.47").get_data(as_text=True)
+    assert "甲店" in html and "50.00" in html and dist["items"][1]["distance_text"] in html
+
+
+def test_merchant_list_is_for_platform_pages(ms):
+    """MS/DZ: a merchant's shop page cannot hold the mall's merchant list."""
+    from jishi_designer.schema import DesignError
+
+    page = designer.shop_page(ms.merchant().id)
+    with pytest.raises(DesignError) as err:
+        designer.add_block(page, "multistore.merchants")
+    assert err.value.field == "type"
