@@ -62,3 +62,24 @@ def test_merchant_list_is_for_platform_pages(ms):
     with pytest.raises(DesignError) as err:
         designer.add_block(page, "multistore.merchants")
     assert err.value.field == "type"
+
+
+def test_merchant_decorates_its_shop_page(client, factory, ms, login):
+    """MS/DZ: a merchant's admin edits its own shop page only (from the
+    console), and once published it replaces the product grid of
+    ``/shops/<id>`` below the shop's head."""
+    m = ms.merchant("装修店")
+    factory.product(name="店内商品", seller_id=m.id)
+    login(ms.admin_of(m))
+    listing = client.get("/seller/designer/").get_data(as_text=True)
+    page = designer.shop_page(m.id)
+    assert f"/seller/designer/{page.id}" in listing and "/seller/designer/new" not in listing
+    r = client.post(f"/seller/designer/{page.id}/blocks", data={"type": "designer.notice"})
+    client.post(r.headers["Location"], data={"text": "本店上新", "color": "#fff7e6"})
+    client.post(f"/seller/designer/{page.id}/blocks", data={"type": "designer.products"})
+    before = client.get(f"/shops/{m.id}").get_data(as_text=True)
+    assert "本店上新" not in before and "店内商品" in before
+    assert client.post(f"/seller/designer/{page.id}/publish").status_code == 302
+    html = client.get(f"/shops/{m.id}").get_data(as_text=True)
+    assert "装修店" in html and "本店上新" in html and "店内商品" in html
+    assert client.get(f"/seller/designer/{designer.home_page().id}").status_code == 404
