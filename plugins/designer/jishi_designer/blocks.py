@@ -151,7 +151,9 @@ def block_types() -> list[BlockType]:
                 BlockField("category", _("Category id (rule)"), kind="int", min=1),
                 BlockField("tag", _("Tag id (rule)"), kind="int", min=1),
                 BlockField("sort", _("Sort (rule)"), kind="choice", choices=sorts, default="newest"),
+                BlockField("seller", _("Merchant id (rule; platform pages)"), kind="int", min=1),
                 BlockField("count", _("How many (rule)"), kind="int", min=1, max=50, default=6),
+                BlockField("show_seller", _("Show whose product it is"), kind="bool", default=False),
                 BlockField(
                     "style",
                     _("Style"),
@@ -235,13 +237,28 @@ def resolve_products(blocks: Sequence[PageBlock], context: BlockContext) -> list
                     tag_id=s.get("tag"),
                     sort=s.get("sort") or "newest",
                     limit=s.get("count") or 6,
-                    seller_id=context.seller_id,
+                    seller_id=context.seller_id if context.seller_id is not None else s.get("seller"),
                 )
             except catalog.CatalogError:
                 found = []
             items = [product_item(r) for r in found]
         out.append({"items": items, "skipped": skipped})
+    _name_sellers(blocks, out)
     return out
+
+
+def _name_sellers(blocks: Sequence[PageBlock], out: list[dict]) -> None:
+    """``seller_name`` on the items of blocks that show it: one
+    ``seller_profiles`` call for the whole page."""
+    from jishi.catalog.service import seller_profiles
+
+    showing = [data for block, data in zip(blocks, out, strict=True) if block.settings.get("show_seller")]
+    ids = {i["seller_id"] for data in showing for i in data["items"] if i["seller_id"] is not None}
+    profiles = seller_profiles(sorted(ids)) if ids else {}
+    for data in showing:
+        for item in data["items"]:
+            profile = profiles.get(item["seller_id"])
+            item["seller_name"] = profile.name if profile else ""
 
 
 def resolve_categories(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:

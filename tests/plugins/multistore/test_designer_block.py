@@ -83,3 +83,20 @@ def test_merchant_decorates_its_shop_page(client, factory, ms, login):
     html = client.get(f"/shops/{m.id}").get_data(as_text=True)
     assert "装修店" in html and "本店上新" in html and "店内商品" in html
     assert client.get(f"/seller/designer/{designer.home_page().id}").status_code == 404
+
+
+def test_product_list_filters_by_merchant_and_names_it(api, factory, ms):
+    """MS/DZ (seed 001 §2.6 (2)): a platform product list by rule filters by
+    merchant, and shows whose product each one is."""
+    a, b = ms.merchant("甲商户"), ms.merchant("乙商户")
+    pa = factory.product(name="甲的", seller_id=a.id)
+    factory.product(name="乙的", seller_id=b.id)
+    pb = factory.product(name="自营", seller_id=None)
+    page = designer.home_page()
+    for settings in ({"mode": "rule", "seller": a.id, "show_seller": True}, {"mode": "hand", "products": [pb.id, pa.id], "show_seller": True}):
+        block = designer.add_block(page, "designer.products")
+        designer.update_block(page, block["id"], {**block["settings"], **settings})
+    designer.publish(page, None)
+    blocks = api.get("/pages/home").json["blocks"]
+    assert [(i["name"], i["seller_name"]) for i in blocks[0]["data"]["items"]] == [("甲的", "甲商户")]
+    assert [(i["name"], i["seller_name"]) for i in blocks[1]["data"]["items"]] == [("自营", ""), ("甲的", "甲商户")]
