@@ -43,7 +43,7 @@ def demo_data(data: dict) -> str | None:
     ]
     types = service.block_types()
     for code in sorted(types):
-        if not code.startswith("designer.") and types[code].fields is not None:
+        if not code.startswith("designer."):
             # another plugin's block (flash-sale strip, coupons...) with its defaults
             plan.append((code, {}))
     plan += [
