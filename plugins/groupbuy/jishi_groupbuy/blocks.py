@@ -42,7 +42,9 @@ def block_types() -> list[BlockType]:
 def _statement(context: BlockContext, at):
     cols = (Activity.id, Activity.title, Activity.product_id, Activity.group_size, Activity.ends_at)
     stmt = (
-        select(*cols, Product.name, Product.image, Product.price, func.min(ActivitySku.group_price).label("group_price"))
+        select(
+            *cols, Product.name, Product.image, Product.price, func.min(ActivitySku.group_price).label("group_price")
+        )
         .join(Product, Product.id == Activity.product_id)
         .join(ActivitySku, ActivitySku.activity_id == Activity.id)
         .where(Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at, Product.on_shelf.is_(True))

@@ -89,7 +89,9 @@ def resolve(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
     chosen = sorted({i for b in blocks for i in b.settings.get("merchants") or ()})
     by_id: dict[int, dict] = {}
     if chosen:
-        dist = merchants.distance_sql(lat, lng).label("distance") if lat is not None else literal(None).label("distance")
+        dist = (
+            merchants.distance_sql(lat, lng).label("distance") if lat is not None else literal(None).label("distance")
+        )
         stmt = select(*merchants.LISTED_COLUMNS, dist).where(merchants.listed(), Merchant.id.in_(chosen))
         by_id = {r.id: _json(merchants._shop_item(r)) for r in db.session.execute(stmt)}
     out = []

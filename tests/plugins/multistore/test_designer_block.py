@@ -93,7 +93,10 @@ def test_product_list_filters_by_merchant_and_names_it(api, factory, ms):
     factory.product(name="乙的", seller_id=b.id)
     pb = factory.product(name="自营", seller_id=None)
     page = designer.home_page()
-    for settings in ({"mode": "rule", "seller": a.id, "show_seller": True}, {"mode": "hand", "products": [pb.id, pa.id], "show_seller": True}):
+    for settings in (
+        {"mode": "rule", "seller": a.id, "show_seller": True},
+        {"mode": "hand", "products": [pb.id, pa.id], "show_seller": True},
+    ):
         block = designer.add_block(page, "designer.products")
         designer.update_block(page, block["id"], {**block["settings"], **settings})
     designer.publish(page, None)
