@@ -230,6 +230,10 @@ def _checked_layout(page: DesignPage) -> list[dict]:
 
 
 def _new_revision(page: DesignPage, blocks: list, user, note: str, **extra: Any) -> DesignRevision:
+    # one revision at a time per page: the page row is locked (PostgreSQL;
+    # SQLite's writers are serialised anyway) before the next number is read,
+    # and the unique (page, number) backs it up
+    db.session.execute(select(DesignPage.id).where(DesignPage.id == page.id).with_for_update())
     number = (
         db.session.scalar(select(func.max(DesignRevision.number)).where(DesignRevision.page_id == page.id)) or 0
     ) + 1
@@ -243,7 +247,13 @@ def _new_revision(page: DesignPage, blocks: list, user, note: str, **extra: Any)
         **extra,
     )
     db.session.add(rev)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise DesignError(
+            "version", _("Someone else published this page; reload it and try again."), code="conflict"
+        ) from None
     return rev
 
 
