@@ -387,6 +387,28 @@ def live(slug: str) -> tuple[DesignPage, int, str, list] | None:
     return page, *cached
 
 
+def shop_owner(page: DesignPage) -> dict | None:
+    """A shop page's merchant as buyers see it (``seller_profiles``), or
+    None when it is unknown or shut (deleted, closed for good): its page is
+    then not shown. Platform pages: None."""
+    if page.kind != KIND_SHOP or page.seller_id is None:
+        return None
+    from jishi.catalog.service import seller_profiles
+
+    profile = seller_profiles([page.seller_id]).get(page.seller_id)
+    if profile is None or profile.status == "shut":
+        return None
+    return {
+        "id": profile.id,
+        "name": profile.name,
+        "url": profile.url,
+        "logo": profile.logo,
+        "status": profile.status,
+        "status_label": profile.status_label,
+        "can_sell": profile.can_sell,
+    }
+
+
 def document(blocks: list, context: BlockContext) -> list[dict]:
     """The layout's blocks with their data resolved: each block type's
     ``resolve`` called once with all its blocks. A block whose type is not

@@ -29,6 +29,7 @@ from jishi.sellers import current_scope, seller_page
 from markupsafe import Markup
 
 from jishi_designer import service
+from jishi_designer.models import KIND_SHOP
 from jishi_designer.schema import DesignError
 
 bp = Blueprint("designer", __name__)
@@ -100,6 +101,12 @@ def page(slug):
     if found is None:
         abort(404)
     pg, _number, title, blocks = found
+    if pg.kind == KIND_SHOP:
+        # a shop page shows on the shop's own page, under its head and notices
+        owner = service.shop_owner(pg)
+        if owner is None or not owner["url"]:
+            abort(404)
+        return redirect(owner["url"])
     body = render_blocks(service.document(blocks, context_for(pg.seller_id)))
     return render_template("designer/page.html", title=title, body=body, slug=slug)
 

@@ -142,9 +142,9 @@ def test_merchant_uses_only_its_own_products_and_shop_blocks(client, factory, ms
     service.update_block(page, block["id"], {"mode": "rule", "count": 10})
     service.remove_block(page, nav["id"])
     service.publish(page, None)
-    html = client.get(f"/p/{page.slug}").get_data(as_text=True)
+    html = client.get(f"/shops/{m1.id}").get_data(as_text=True)
     assert "本店商品" in html and "别家商品" not in html
     service.update_block(page, block["id"], {"mode": "hand", "products": [mine.id, theirs.id]})
     service.publish(page, None)
-    html = client.get(f"/p/{page.slug}").get_data(as_text=True)
+    html = client.get(f"/shops/{m1.id}").get_data(as_text=True)
     assert "本店商品" in html and "别家商品" not in html

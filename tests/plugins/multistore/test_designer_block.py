@@ -103,3 +103,23 @@ def test_product_list_filters_by_merchant_and_names_it(api, factory, ms):
     blocks = api.get("/pages/home").json["blocks"]
     assert [(i["name"], i["seller_name"]) for i in blocks[0]["data"]["items"]] == [("甲的", "甲商户")]
     assert [(i["name"], i["seller_name"]) for i in blocks[1]["data"]["items"]] == [("自营", ""), ("甲的", "甲商户")]
+
+
+def test_shop_page_follows_its_merchant(client, api, factory, ms):
+    """MS/DZ: a published shop page is the shop's (``/p/shop-<id>`` leads to
+    ``/shops/<id>``; the API names the merchant); once the merchant is shut
+    its designed page is gone (404), the shop page shows its notice."""
+    m = ms.merchant("关店")
+    page = designer.shop_page(m.id)
+    block = designer.add_block(page, "designer.notice")
+    designer.update_block(page, block["id"], {"text": "本店公告"})
+    designer.publish(page, None)
+    r = client.get(f"/p/shop-{m.id}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/shops/{m.id}")
+    doc = api.get(f"/pages/shop-{m.id}").json
+    assert doc["seller"]["name"] == "关店" and doc["seller"]["can_sell"] is True
+    m.status = "shut"
+    commit()
+    assert api.get(f"/pages/shop-{m.id}").status_code == 404
+    assert client.get(f"/p/shop-{m.id}").status_code == 404
+    assert "本店公告" not in client.get(f"/shops/{m.id}").get_data(as_text=True)
