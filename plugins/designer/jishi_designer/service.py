@@ -57,6 +57,18 @@ def block_types() -> dict[str, BlockType]:
     return dict(sorted(found.items(), key=lambda kv: (kv[1].sort, kv[0])))
 
 
+def render_types() -> dict[str, BlockType]:
+    """:func:`block_types` asked once per app, for rendering (codes,
+    ``resolve``, ``template``, ``sellers``: what does not change while the
+    app runs; the labels are in the language of the first request, so the
+    editor asks :func:`block_types` itself)."""
+    app = current_app._get_current_object()
+    cached = app.extensions.get("jishi_designer.types")
+    if cached is None:
+        cached = app.extensions["jishi_designer.types"] = block_types()
+    return cached
+
+
 def palette(seller_id: int | None) -> list[BlockType]:
     """The types a page of ``seller_id`` may use (merchants: ``sellers``)."""
     return [bt for bt in block_types().values() if seller_id is None or bt.sellers]
@@ -416,7 +428,7 @@ def document(blocks: list, context: BlockContext) -> list[dict]:
     with ``unavailable``."""
     from jishi_designer import links
 
-    types = {bt.code: bt for bt in palette(context.seller_id)}
+    types = {code: bt for code, bt in render_types().items() if context.seller_id is None or bt.sellers}
     by_type: dict[str, list[PageBlock]] = {}
     for raw in blocks:
         if raw.get("type") in types:

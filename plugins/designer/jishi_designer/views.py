@@ -61,7 +61,7 @@ def context_for(seller_id: int | None, *, editor: bool = False) -> BlockContext:
 def render_blocks(resolved: list[dict], *, editor: bool = False) -> Markup:
     """Each resolved block through its type's template (themes may override
     a template by its name)."""
-    types = service.block_types()
+    types = service.render_types()
     parts = []
     for block in resolved:
         bt = types.get(block["type"])
