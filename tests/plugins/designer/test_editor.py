@@ -115,3 +115,27 @@ def test_custom_page_created_from_the_console(client, factory, login):
     ok = client.post("/seller/designer/new", data={"slug": "spring-sale", "title": "春促"})
     assert ok.status_code == 302
     assert db.session.scalar(db.select(DesignPage).where(DesignPage.slug == "spring-sale")).title == "春促"
+
+
+@pytest.mark.jishi_plugins("designer", "flashsale", "groupbuy", "coupons", "multistore")
+def test_every_block_type_has_a_working_form(client, factory, login):
+    """DZ: every block type of every plugin gets a settings form generated
+    from its schema (one input per field), the editor and the preview
+    render with all of them, and its defaults save as they are."""
+    login(factory.admin())
+    home = service.home_page()
+    types = service.palette(None)
+    assert {"designer.banner", "flashsale.strip", "groupbuy.strip", "coupons.coupons", "multistore.merchants"} <= {
+        t.code for t in types
+    }
+    for bt in types:
+        r = client.post(f"/seller/designer/{home.id}/blocks", data={"type": bt.code})
+        assert r.status_code == 302, bt.code
+        form = client.get(r.headers["Location"])
+        html = form.get_data(as_text=True)
+        assert form.status_code == 200, bt.code
+        for f in bt.fields:
+            name = f"{f.key}.0." if f.kind == "items" else (f"{f.key}.kind" if f.kind == "link" else f.key)
+            assert f'name="{name}' in html, (bt.code, f.key)
+    assert client.get(f"/seller/designer/{home.id}").status_code == 200
+    assert client.get(f"/seller/designer/{home.id}/preview").status_code == 200
