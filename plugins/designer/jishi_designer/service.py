@@ -31,6 +31,7 @@ from jishi.hookspecs import BlockContext, BlockType, PageBlock
 from jishi.i18n import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
 
 from jishi_designer.models import KIND_CUSTOM, KIND_HOME, KIND_SHOP, DesignPage, DesignRevision
 from jishi_designer.schema import SLUG, DesignError, clean, defaults
@@ -372,7 +373,17 @@ def live(slug: str) -> tuple[DesignPage, int, str, list] | None:
     the scheduled revision once its moment has passed, else the published
     one; None when nothing is published. One statement, and a second only
     the first time a revision is read in this process."""
-    page = db.session.scalar(select(DesignPage).where(DesignPage.slug == slug))
+    pointers = load_only(
+        DesignPage.id,
+        DesignPage.seller_id,
+        DesignPage.slug,
+        DesignPage.kind,
+        DesignPage.published_revision_id,
+        DesignPage.scheduled_revision_id,
+        DesignPage.scheduled_at,
+        DesignPage.updated_at,
+    )  # not the draft: a page's read never loads what the editor is doing
+    page = db.session.scalar(select(DesignPage).options(pointers).where(DesignPage.slug == slug))
     if page is None:
         return None
     rev_id = page.published_revision_id
