@@ -1,4 +1,4 @@
-"""CP/DZ (issue 18): the coupon block of the page designer: claimable
+"""CP/PR-DZ (issue 18): the coupon block of the page designer: claimable
 coupons with their rule, claimed in place (the claim returns to the page),
 marked claimed for the buyer; a picked coupon no longer claimable is
 skipped with a reason."""
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.jishi_plugins("coupons", "designer")
 
 
 def test_coupon_block_claims_in_place(client, api, factory, login):
-    """CP/DZ: the block lists claimable coupons; claiming returns to the
+    """CP/PR-DZ: the block lists claimable coupons; claiming returns to the
     designed page, which then shows the coupon as claimed."""
     t = template(name="首页券")
     stopped = template(name="停用券")

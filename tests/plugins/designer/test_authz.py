@@ -1,4 +1,4 @@
-"""DZ (issue 18) authorization: every route of the designer × {anonymous,
+"""PR-DZ (issue 18) authorization: every route of the designer × {anonymous,
 buyer, clerk of M1, admin of M1, admin of M2, platform admin} × {M1's shop
 page, M2's shop page, the platform's home page}. Denied calls answer
 401/403/404 (a page may redirect an anonymous visitor to the login page),
@@ -96,7 +96,7 @@ def no_data_leaked(case, resp, expected):
 
 @pytest.mark.parametrize("row", ROWS, ids=authz.label)
 def test_matrix(app, client, api, factory, row):
-    """DZ: who may call what, on their own and other sellers' pages."""
+    """PR-DZ: who may call what, on their own and other sellers' pages."""
     world = build_world(factory)
     if row.obj == "slug":
         # the home page's address is /, not /p/home
@@ -116,12 +116,12 @@ def test_matrix(app, client, api, factory, row):
 
 
 def test_every_route_has_a_row(app):
-    """DZ: a route of the plugin without a row above fails here."""
+    """PR-DZ: a route of the plugin without a row above fails here."""
     authz.assert_every_route_has_a_row(app, ROUTES, blueprints=BLUEPRINTS)
 
 
 def test_merchant_uses_only_its_own_products_and_shop_blocks(client, factory, ms, login):
-    """DZ: a merchant's shop page takes only the merchant's products (a hand
+    """PR-DZ: a merchant's shop page takes only the merchant's products (a hand
     pick or link to another's is refused naming the field; a rule list shows
     only its own); platform-only block types are not in its palette."""
     m1, m2 = ms.merchant(), ms.merchant()

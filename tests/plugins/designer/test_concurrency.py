@@ -1,4 +1,4 @@
-"""DZ under real concurrency (threads with their own connections; truly
+"""PR-DZ under real concurrency (threads with their own connections; truly
 concurrent on PostgreSQL, serialised on SQLite): a due schedule goes live
 exactly once however many workers run the job at once; two editors saving
 the same draft version: one wins, the other gets a 409 (no lost edit);
@@ -25,7 +25,7 @@ def app_config():
 
 
 def test_scheduled_publish_runs_once_under_parallel_workers(app):
-    """DZ: eight workers run the scheduled-publish job at once: one of them
+    """PR-DZ: eight workers run the scheduled-publish job at once: one of them
     publishes, the others find nothing to do."""
     page = published([("designer.notice", {"text": "旧"})])
     service.update_block(page, page.draft[0]["id"], {"text": "新"})
@@ -44,7 +44,7 @@ def test_scheduled_publish_runs_once_under_parallel_workers(app):
 
 
 def test_parallel_edits_of_one_draft_version_lose_nothing(app):
-    """DZ: six editors add a block on the same draft version at once: one
+    """PR-DZ: six editors add a block on the same draft version at once: one
     succeeds, five get a 409; the draft holds exactly one new block."""
     page = page_with([("designer.spacer", {})])
     page_id, seen = page.id, page.draft_version
@@ -65,7 +65,7 @@ def test_parallel_edits_of_one_draft_version_lose_nothing(app):
 
 
 def test_parallel_publishes_get_distinct_numbers(app):
-    """DZ: four publishes at once all succeed, numbered 1 to 4 (the page row
+    """PR-DZ: four publishes at once all succeed, numbered 1 to 4 (the page row
     is locked while the next number is taken; the unique (page, number)
     would answer a 409, never a 5xx)."""
     page_id = page_with([("designer.spacer", {})]).id

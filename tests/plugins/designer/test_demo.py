@@ -1,4 +1,4 @@
-"""DZ demo (issue 18): ``jishi demo`` designs and publishes the home page:
+"""PR-DZ demo (issue 18): ``jishi demo`` designs and publishes the home page:
 a banner of pictures from the demo's media library, the navigation icons,
 the other plugins' blocks (the flash-sale strip) and product lists."""
 
@@ -10,7 +10,7 @@ from jishi_designer import service
 
 @pytest.mark.jishi_plugins("designer", "flashsale", "coupons")
 def test_demo_home_page_is_designed(app, client, api):
-    """DZ: the demo's home page is published with its blocks, images from
+    """PR-DZ: the demo's home page is published with its blocks, images from
     the platform's media library, and renders."""
     from jishi.demo import load_demo
 

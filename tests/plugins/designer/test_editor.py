@@ -1,4 +1,4 @@
-"""DZ (issue 18): the console editor without JavaScript: add a block,
+"""PR-DZ (issue 18): the console editor without JavaScript: add a block,
 fill its generated settings form (errors name the field, 422), reorder
 with the up/down buttons, preview the draft, publish, history, rollback."""
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("app")
 
 
 def test_editor_flow_without_javascript(client, factory, login):
-    """DZ: the whole edit → publish → rollback loop through plain forms."""
+    """PR-DZ: the whole edit → publish → rollback loop through plain forms."""
     login(factory.admin())
     listing = client.get("/seller/designer/")
     assert listing.status_code == 200
@@ -80,7 +80,7 @@ def test_editor_flow_without_javascript(client, factory, login):
 
 
 def test_publishing_an_incomplete_block_names_it(client, factory, login):
-    """DZ: a block added but never filled in (a required setting empty)
+    """PR-DZ: a block added but never filled in (a required setting empty)
     stops the publish with a 422 naming the block and the field (the
     error's field: ``blocks.1.settings.html``)."""
     login(factory.admin())
@@ -93,7 +93,7 @@ def test_publishing_an_incomplete_block_names_it(client, factory, login):
 
 
 def test_schedule_form(client, factory, login):
-    """DZ: the schedule form takes a shop-time moment; a bad one is a 422
+    """PR-DZ: the schedule form takes a shop-time moment; a bad one is a 422
     naming ``at``."""
     login(factory.admin())
     home = service.home_page()
@@ -108,7 +108,7 @@ def test_schedule_form(client, factory, login):
 
 
 def test_custom_page_created_from_the_console(client, factory, login):
-    """DZ: platform staff create a custom page; a bad address is a 422 naming it."""
+    """PR-DZ: platform staff create a custom page; a bad address is a 422 naming it."""
     login(factory.admin())
     bad = client.post("/seller/designer/new", data={"slug": "Bad!", "title": "x"})
     assert bad.status_code == 422 and "slug" in bad.get_data(as_text=True)
@@ -119,7 +119,7 @@ def test_custom_page_created_from_the_console(client, factory, login):
 
 @pytest.mark.jishi_plugins("designer", "flashsale", "groupbuy", "coupons", "multistore")
 def test_every_block_type_has_a_working_form(client, factory, login):
-    """DZ: every block type of every plugin gets a settings form generated
+    """PR-DZ: every block type of every plugin gets a settings form generated
     from its schema (one input per field), the editor and the preview
     render with all of them, and its defaults save as they are."""
     login(factory.admin())

@@ -1,4 +1,4 @@
-"""K3/DZ (issue 18): ``page_block_types``: a third-party plugin's block
+"""K3/PR-DZ (issue 18): ``page_block_types``: a third-party plugin's block
 type joins the designer's palette, its settings are validated against its
 schema, its ``resolve`` is called ONCE per page for all its blocks, and its
 template renders each block (the API returns its data)."""
@@ -43,7 +43,7 @@ _badges = Badges()
 
 @pytest.mark.parametrize("extra_plugins", [[_badges]], ids=["plugin"])
 def test_hook_page_block_types(app, client, api):
-    """K3/DZ: a plugin's block type is usable, validated, batched and rendered."""
+    """K3/PR-DZ: a plugin's block type is usable, validated, batched and rendered."""
     assert "badges.wall" in service.block_types()
     with pytest.raises(DesignError) as err:
         published([("badges.wall", {"title": "t", "badges": [1, 2, 3, 4]})], slug="refused")

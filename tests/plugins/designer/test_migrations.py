@@ -1,4 +1,4 @@
-"""DZ/K1 (issue 18): the designer's own history (dz0001) builds exactly its
+"""PR-DZ/K1 (issue 18): the designer's own history (dz0001) builds exactly its
 models' tables on fresh SQLite and PostgreSQL, with its own version table."""
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ def _check(url, tmp_path):
 
 
 def test_sqlite_upgrade_matches_models(tmp_path):
-    """DZ/K1: fresh SQLite upgraded from zero == the models."""
+    """PR-DZ/K1: fresh SQLite upgraded from zero == the models."""
     _check(f"sqlite:///{tmp_path}/m.db", tmp_path)
 
 
 def test_postgresql_upgrade_matches_models(tmp_path):
-    """DZ/K1: fresh PostgreSQL database upgraded from zero == the models."""
+    """PR-DZ/K1: fresh PostgreSQL database upgraded from zero == the models."""
     if not os.environ.get("JISHI_TEST_DATABASE_URL", "").startswith("postgres"):
         pytest.skip("PostgreSQL only (JISHI_TEST_DATABASE_URL)")
     from jishi.testing.deploy import scratch_database

@@ -1,4 +1,4 @@
-"""DZ (issue 18): pages, drafts, revisions, scheduled publishing and
+"""PR-DZ (issue 18): pages, drafts, revisions, scheduled publishing and
 rendering of the page designer (storefront and ``GET /api/v1/pages/<slug>``)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("app")
 
 
 def test_home_falls_back_until_a_page_is_published(client, factory):
-    """DZ: without a published page the storefront home is the kernel's own;
+    """PR-DZ: without a published page the storefront home is the kernel's own;
     a draft changes nothing; publishing replaces the body."""
     factory.product(name="老首页商品")
     page = page_with([("designer.notice", {"text": "春节不打烊"})])
@@ -29,7 +29,7 @@ def test_home_falls_back_until_a_page_is_published(client, factory):
 
 
 def test_publish_rollback_and_history(client, factory):
-    """DZ: every publish is a new revision; rollback publishes a copy of an
+    """PR-DZ: every publish is a new revision; rollback publishes a copy of an
     old one as a NEW revision (the version moves on); the draft stays."""
     page = published([("designer.notice", {"text": "第一版"})])
     block = page.draft[0]
@@ -46,7 +46,7 @@ def test_publish_rollback_and_history(client, factory):
 
 
 def test_scheduled_publish_goes_live_at_its_moment_exactly_once(client):
-    """DZ: a scheduled version is live from its moment on (the page reads it
+    """PR-DZ: a scheduled version is live from its moment on (the page reads it
     at once), and the periodic job records it exactly once."""
     page = published([("designer.notice", {"text": "现行版"})])
     service.update_block(page, page.draft[0]["id"], {"text": "定时版"})
@@ -66,7 +66,7 @@ def test_scheduled_publish_goes_live_at_its_moment_exactly_once(client):
 
 
 def test_schedule_in_the_past_is_refused():
-    """DZ: a schedule must be in the future (422 naming ``at``)."""
+    """PR-DZ: a schedule must be in the future (422 naming ``at``)."""
     page = page_with([("designer.spacer", {})])
     with pytest.raises(DesignError) as err:
         service.schedule(page, utcnow() - timedelta(minutes=1), None)
@@ -74,7 +74,7 @@ def test_schedule_in_the_past_is_refused():
 
 
 def test_settings_are_validated_naming_the_field():
-    """DZ: settings are checked against the type's schema; the error names
+    """PR-DZ: settings are checked against the type's schema; the error names
     the field, nothing is saved."""
     page = page_with([("designer.banner", {"slides": [{"image": "https://img.example/a.png"}]})])
     block = page.draft[0]
@@ -106,7 +106,7 @@ def test_settings_are_validated_naming_the_field():
 
 
 def test_links_are_checked_and_resolved(client, factory):
-    """DZ: links to a product, category, page, activity or URL are checked to
+    """PR-DZ: links to a product, category, page, activity or URL are checked to
     exist and rendered as addresses."""
     p = factory.product(name="链接商品")
     cat = factory.category("链接分类")
@@ -137,7 +137,7 @@ def test_links_are_checked_and_resolved(client, factory):
 
 
 def test_rich_text_is_sanitized(client):
-    """DZ: rich text keeps its formatting and loses scripts and handlers."""
+    """PR-DZ: rich text keeps its formatting and loses scripts and handlers."""
     published(
         [
             (
@@ -152,7 +152,7 @@ def test_rich_text_is_sanitized(client):
 
 
 def test_product_list_skips_unavailable_items_visibly(client, api, factory, login):
-    """DZ: hand-picked products show current prices; deleted, unlisted and
+    """PR-DZ: hand-picked products show current prices; deleted, unlisted and
     sold-out ones are left out of the page and listed with a reason (the
     API's ``skipped``, the editor's notice)."""
     ok = factory.product(name="在售", price=1990)
@@ -180,7 +180,7 @@ def test_product_list_skips_unavailable_items_visibly(client, api, factory, logi
 
 
 def test_api_document_etag_and_304(api, factory):
-    """DZ: ``GET /api/v1/pages/<slug>`` returns the resolved page with an
+    """PR-DZ: ``GET /api/v1/pages/<slug>`` returns the resolved page with an
     ETag; the same ETag back is a 304; a price change or a publish changes it."""
     p = factory.product(name="标签", price=1000)
     page = published([("designer.products", {"mode": "hand", "products": [p.id]})])
@@ -198,7 +198,7 @@ def test_api_document_etag_and_304(api, factory):
 
 
 def test_custom_page_has_its_own_address(client, api):
-    """DZ: a custom page lives at ``/p/<slug>`` once published (404 before)."""
+    """PR-DZ: a custom page lives at ``/p/<slug>`` once published (404 before)."""
     page = page_with([("designer.notice", {"text": "专题页"})], slug="summer")
     assert client.get("/p/summer").status_code == 404
     service.publish(page, None)
@@ -213,7 +213,7 @@ def test_custom_page_has_its_own_address(client, api):
 
 
 def test_stale_draft_edit_is_a_conflict():
-    """DZ: an edit based on an old draft version is refused (409), never
+    """PR-DZ: an edit based on an old draft version is refused (409), never
     silently overwriting another editor's work."""
     page = page_with([("designer.spacer", {})])
     seen = page.draft_version
@@ -224,7 +224,7 @@ def test_stale_draft_edit_is_a_conflict():
 
 
 def test_ten_blocks_render_in_bounded_statements(client, api, factory, queries):
-    """DZ: a 10-block page costs the same number of statements whether its
+    """PR-DZ: a 10-block page costs the same number of statements whether its
     product lists show 2 or 20 products (batched per block type, cached layout)."""
     cat = factory.category("饮料")
     products = [factory.product(name=f"P{i}", category=cat) for i in range(24)]

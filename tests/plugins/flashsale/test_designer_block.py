@@ -1,4 +1,4 @@
-"""FS/DZ (issue 18): the flash-sale strip, a block of the page designer:
+"""FS/PR-DZ (issue 18): the flash-sale strip, a block of the page designer:
 running sales soonest to end first with their flash price, units left and
 end time (a countdown on the web page, ``ends_at`` in the API document);
 picked ones that ended are skipped with a reason."""
@@ -26,7 +26,7 @@ def _home(blocks):
 
 
 def test_strip_shows_running_sales_with_countdown(client, api, factory):
-    """FS/DZ: the strip lists running sales (not upcoming ones) with flash
+    """FS/PR-DZ: the strip lists running sales (not upcoming ones) with flash
     price and end; the API document carries the same with ``ends_at``."""
     soon = activity(factory.product(name="快结束", price=1000), ends_at=utcnow() + timedelta(hours=2))
     later = activity(factory.product(name="晚结束", price=2000))
@@ -42,7 +42,7 @@ def test_strip_shows_running_sales_with_countdown(client, api, factory):
 
 
 def test_picked_sale_that_ended_is_skipped(api, factory):
-    """FS/DZ: a picked activity that ended is left out and listed as ``ended``."""
+    """FS/PR-DZ: a picked activity that ended is left out and listed as ``ended``."""
     running = activity(factory.product())
     over = activity(factory.product())
     _home([("flashsale.strip", {"activities": [over.id, running.id]})])

@@ -1,4 +1,4 @@
-"""GB/DZ (issue 18): the group-buy strip, a block of the page designer:
+"""GB/PR-DZ (issue 18): the group-buy strip, a block of the page designer:
 running group buys with group price and size; picked ones that ended are
 skipped with a reason."""
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.jishi_plugins("groupbuy", "designer")
 
 
 def test_strip_shows_running_group_buys(client, api, factory):
-    """GB/DZ: the strip lists running group buys with their group price and
+    """GB/PR-DZ: the strip lists running group buys with their group price and
     size on the page and in the API document; an ended pick is skipped."""
     a = activity(factory.product(name="三人团商品", price=3000), size=3)
     over = activity(factory.product(name="过期团"))

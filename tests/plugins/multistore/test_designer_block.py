@@ -1,4 +1,4 @@
-"""MS/DZ (issue 18, seed 001 §2.6): the page designer's merchant list
+"""MS/PR-DZ (issue 18, seed 001 §2.6): the page designer's merchant list
 block: chosen merchants or every open one, the fields shown, sorted by
 join time, name or distance from the visitor (with the distance shown);
 without a location a distance list falls back to join time and says so."""
@@ -24,7 +24,7 @@ def _home(settings_list):
 
 
 def test_merchant_list_sorts_by_distance_name_and_join_time(client, api, ms):
-    """MS/DZ: distance order with the distance when the client sends its
+    """MS/PR-DZ: distance order with the distance when the client sends its
     location; name and join-time orders; chosen merchants only."""
     far = ms.merchant("乙店", lat=31.30, lng=121.50, avg_spend=5000, hours="09:00-21:00", category="餐饮")
     near = ms.merchant("甲店", lat=31.231, lng=121.474)
@@ -55,7 +55,7 @@ def test_merchant_list_sorts_by_distance_name_and_join_time(client, api, ms):
 
 
 def test_merchant_list_is_for_platform_pages(ms):
-    """MS/DZ: a merchant's shop page cannot hold the mall's merchant list."""
+    """MS/PR-DZ: a merchant's shop page cannot hold the mall's merchant list."""
     from jishi_designer.schema import DesignError
 
     page = designer.shop_page(ms.merchant().id)
@@ -65,7 +65,7 @@ def test_merchant_list_is_for_platform_pages(ms):
 
 
 def test_merchant_decorates_its_shop_page(client, factory, ms, login):
-    """MS/DZ: a merchant's admin edits its own shop page only (from the
+    """MS/PR-DZ: a merchant's admin edits its own shop page only (from the
     console), and once published it replaces the product grid of
     ``/shops/<id>`` below the shop's head."""
     m = ms.merchant("装修店")
@@ -86,7 +86,7 @@ def test_merchant_decorates_its_shop_page(client, factory, ms, login):
 
 
 def test_product_list_filters_by_merchant_and_names_it(api, factory, ms):
-    """MS/DZ (seed 001 §2.6 (2)): a platform product list by rule filters by
+    """MS/PR-DZ (seed 001 §2.6 (2)): a platform product list by rule filters by
     merchant, and shows whose product each one is."""
     a, b = ms.merchant("甲商户"), ms.merchant("乙商户")
     pa = factory.product(name="甲的", seller_id=a.id)
@@ -106,7 +106,7 @@ def test_product_list_filters_by_merchant_and_names_it(api, factory, ms):
 
 
 def test_shop_page_follows_its_merchant(client, api, factory, ms):
-    """MS/DZ: a published shop page is the shop's (``/p/shop-<id>`` leads to
+    """MS/PR-DZ: a published shop page is the shop's (``/p/shop-<id>`` leads to
     ``/shops/<id>``; the API names the merchant); once the merchant is shut
     its designed page is gone (404), the shop page shows its notice."""
     m = ms.merchant("关店")
