@@ -190,6 +190,38 @@ def test_hook_template_slot(client):
     assert '<section id="throwaway-slot">限时特惠</section>' in html
 
 
+class DesignedHome:
+    def __init__(self):
+        self.asked = []
+
+    @hookimpl
+    def storefront_page(self, slug, user):
+        self.asked.append((slug, user.id if user else None))
+        if slug == "home":
+            return Markup('<section id="designed">装修首页</section>')
+        return None
+
+
+_designed = DesignedHome()
+
+
+@plugin(_designed)
+def test_hook_storefront_page(client, factory):
+    """K3 (issue 18): a plugin's page body replaces the home page's inside
+    the theme's layout; the kernel asks for ``home`` with the signed-in
+    buyer. Without an answer the kernel's own home page shows (every other
+    test here)."""
+    factory.product(name="内核首页商品")
+    _designed.asked.clear()
+    html = client.get("/").get_data(as_text=True)
+    assert '<section id="designed">装修首页</section>' in html and "内核首页商品" not in html
+    assert "<html" in html and _designed.asked == [("home", None)]
+    buyer = factory.user()
+    sign_in_form(client, buyer)
+    client.get("/")
+    assert _designed.asked[-1] == ("home", buyer.id)
+
+
 class Links:
     @hookimpl
     def storefront_links(self):

@@ -294,6 +294,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "order_notices",
         "order_placing",
         "order_transitioned",
+        "page_block_types",
         "periodic_jobs",
         "permissions",
         "product_filters",
@@ -321,6 +322,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "finance",
         "sharing",
         "home",
+        "blocks",
         "demo",
     ]
     result = _cli(lambda: app, "plugins", "list")

@@ -680,6 +680,99 @@ class PageLoader:
     query: Any
 
 
+@dataclass(frozen=True)
+class BlockField:
+    """One setting of a page block type (see :class:`BlockType`), from which
+    a page designer builds the block's form and validates what is saved.
+
+    ``kind`` is one of ``text`` (one line, at most ``max_length``),
+    ``textarea``, ``richtext`` (HTML, sanitized by the designer), ``int``
+    (between ``min`` and ``max``), ``bool``, ``choice`` (one of ``choices``,
+    pairs of value and label), ``color`` (``#rrggbb``), ``image`` (an
+    address or ``media:<id>`` of the page owner's media library), ``link``
+    (``{"kind": product|category|shop|page|activity|url, "value": ...}``,
+    checked to exist), ``ids`` (a list of at most ``max_items`` positive
+    ids: products, merchants...), or ``items`` (a list of at most
+    ``max_items`` rows, each with the sub-``fields``: banner slides, icons).
+    ``required`` refuses an empty value; ``default`` is what a new block
+    starts with.
+    """
+
+    key: str
+    label: str
+    kind: str = "text"
+    required: bool = False
+    default: Any = None
+    help: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+    min: int | None = None
+    max: int | None = None
+    max_length: int = 200
+    max_items: int = 20
+    fields: tuple[BlockField, ...] = ()
+
+
+@dataclass(frozen=True)
+class PageBlock:
+    """One block of a designed page: its ``id`` (unique in the page), its
+    type's ``code`` and its validated ``settings``."""
+
+    id: str
+    type: str
+    settings: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class BlockContext:
+    """Who a page is rendered for, passed to :attr:`BlockType.resolve`.
+
+    ``seller_id``: the page's owner (None: the platform; a merchant's shop
+    page shows only that merchant's things); ``user``: the signed-in buyer
+    or None; ``location``: the visitor's ``(latitude, longitude)`` when the
+    client sent one (distance sorting), else None; ``editor``: rendering the
+    draft for the console (show why items are missing instead of skipping
+    them quietly); ``now``: the moment rendered (UTC, naive).
+    """
+
+    seller_id: int | None = None
+    user: User | None = None
+    location: tuple[float, float] | None = None
+    editor: bool = False
+    now: Any = None
+
+
+@dataclass(frozen=True)
+class BlockType:
+    """A kind of block a page designer can put on a page (banner, product
+    list, flash-sale strip...), declared by the ``page_block_types`` hook.
+
+    - ``code``: unique, prefixed by the plugin for plugin types
+      (``"flashsale.strip"``); ``label``/``icon``/``sort``: the editor's palette.
+    - ``fields``: the settings schema (:class:`BlockField`); settings are
+      validated against it before they are saved (a 4xx naming the field).
+    - ``resolve(blocks, context)``: loads the data of EVERY block of this
+      type on a page in one go (a few statements whatever the number of
+      blocks or items: batch by ids) and returns one JSON-able dict per
+      block, in order. Items that cannot be shown (deleted, unlisted, sold
+      out, ended) are left out of ``items`` and listed in ``skipped`` as
+      ``{"id": ..., "reason": "deleted"|"unlisted"|"sold_out"|"ended"}``.
+      None: the block needs no data (its settings are all).
+    - ``template``: the web template rendering one block (context:
+      ``block``, ``settings``, ``data``); themes may override it by name.
+    - ``sellers``: whether a merchant may use it on its shop page (False:
+      platform pages only).
+    """
+
+    code: str
+    label: str
+    fields: tuple[BlockField, ...] = ()
+    resolve: Callable[[Sequence[PageBlock], BlockContext], Sequence[dict]] | None = None
+    template: str = ""
+    icon: str = ""
+    sort: int = 100
+    sellers: bool = True
+
+
 # ---------------------------------------------------------------------------
 # App extension
 # ---------------------------------------------------------------------------
@@ -989,6 +1082,61 @@ def app_ready(app: Flask) -> None:
         @hookimpl
         def app_ready(app):
             app.jinja_env.globals["gift_badge"] = service.badge
+    """
+
+
+@hookspec
+def page_block_types() -> Sequence[BlockType]:
+    """The block types a page designer may place on storefront pages: the
+    designer's own (banner, product list...) and every plugin's (a flash-sale
+    strip, a coupon block, a merchant list).
+
+    Any plugin may add types; a page designer (``jishi-designer``) lists them
+    in its palette, validates each block's settings against
+    :attr:`BlockType.fields`, calls :attr:`BlockType.resolve` once per type
+    with all the page's blocks of that type, and renders
+    :attr:`BlockType.template` per block (the JSON API returns the resolved
+    data). A type whose plugin is disabled disappears: its blocks are kept
+    in the saved page and skipped when it renders.
+    :returns: a list of :class:`BlockType` (or None). All collected; a code
+    declared twice keeps the first (plugin order).
+    Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def page_block_types():
+            def resolve(blocks, context):
+                ids = {i for b in blocks for i in b.settings.get("badges", [])}
+                rows = {b.id: b for b in db.session.scalars(select(Badge).where(Badge.id.in_(ids)))}
+                return [{"items": [rows[i].label for i in b.settings.get("badges", []) if i in rows]} for b in blocks]
+
+            fields = (BlockField("title", "Title", required=True), BlockField("badges", "Badges", kind="ids"))
+            return [BlockType("badges.wall", "Badge wall", fields, resolve=resolve, template="badges/wall.html")]
+    """
+
+
+@hookspec(firstresult=True)
+def storefront_page(slug: str, user: User | None) -> Markup | None:
+    """The body of a designed storefront page, replacing the kernel's own.
+
+    The kernel asks with ``slug="home"`` for the home page (``/``) and
+    renders the answer inside the theme's ``base.html`` (``shop/designed.html``);
+    None keeps the kernel's own home page. Plugins with pages of their own
+    (a merchant's shop page: ``"shop-<seller id>"``) may ask too, through
+    ``current_app.extensions["jishi"].hook.storefront_page``.
+    :param slug: the page asked for.
+    :param user: the signed-in buyer, or None.
+    :returns: the page body's HTML (``Markup``) or None. Stops at the first
+    non-None result. Default implementation: none (the kernel's home page).
+
+    Example::
+
+        @hookimpl
+        def storefront_page(slug, user):
+            if slug != "home" or not settings.get("banners.home"):
+                return None
+            return Markup(render_template("banners/home.html", user=user))
     """
 
 

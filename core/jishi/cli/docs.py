@@ -69,6 +69,7 @@ FIRST_PARTY_PLUGINS = (
     "coupons",
     "delivery_express",
     "delivery_local",
+    "designer",
     "distribution",
     "flashsale",
     "groupbuy",

@@ -28,6 +28,14 @@ def _catalog():
 
 @bp.get("/")
 def index():
+    from flask import current_app
+
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    designed = current_app.extensions["jishi"].hook.storefront_page(slug="home", user=user)
+    if designed is not None:
+        # a designer plugin's page (``storefront_page`` hook) replaces the body
+        record_visit("home")
+        return render_template("shop/designed.html", body=designed, slug="home")
     catalog = _catalog()
     products, next_cursor = catalog.list_products(sort="newest", limit=12)
     record_visit("home")

@@ -1,7 +1,8 @@
 """The coupons plugin object (entry point ``coupons``): every hook it
 implements, dispatched to :mod:`.checkout` (discounts, validation, marking
 used, giving back), :mod:`.views` / :mod:`.api` (pages and API) and
-:mod:`.demo`."""
+:mod:`.demo`; ``page_block_types``: the page designer's coupon block
+(:mod:`.blocks`)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def api_blueprints():
     from jishi_coupons.api import blp
 
     return [blp]
+
+
+@hookimpl
+def page_block_types():
+    from jishi_coupons import blocks
+
+    return blocks.block_types()
 
 
 @hookimpl

@@ -19,6 +19,8 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
 - ``product_page_loaders`` the slot's activity and flash SKUs, read with the page
 - ``app_ready``         the sold-out answer first among ``before_request`` functions
 - ``blueprints`` / ``api_blueprints`` / ``console_menu_items``
+- ``page_block_types``  ``flashsale.strip``: the page designer's flash-sale strip
+  (:mod:`jishi_flashsale.blocks`)
 - ``demo_data``
 """
 
@@ -182,6 +184,13 @@ def reserve_stock(line, order):
 @hookimpl
 def release_stock(order_line, quantity, reason):
     return service.release(order_line, quantity, reason)
+
+
+@hookimpl
+def page_block_types():
+    from jishi_flashsale import blocks
+
+    return blocks.block_types()
 
 
 @hookimpl

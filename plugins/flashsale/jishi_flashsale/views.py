@@ -51,6 +51,13 @@ def _epoch_global(dt):
     return epoch_ms(dt)
 
 
+@bp.app_template_global("flashsale_at")
+def _at_global(text: str) -> datetime:
+    """A moment of a designer block's data (ISO, UTC, ``Z``) as the naive
+    UTC datetime the countdown takes."""
+    return datetime.fromisoformat(text.removesuffix("Z"))
+
+
 def _offers(activity: Activity, product) -> list[tuple]:
     skus = {s.id: s for s in product.skus if s.is_active}
     return [(skus[f.sku_id], f) for f in activity.skus if f.sku_id in skus]

@@ -13,6 +13,8 @@ Hooks implemented (see ``docs/plugins/groupbuy.md``):
 - ``product_page_loaders`` the box's activity, SKUs and open groups, read with the page
 - ``order_notices``     "waiting for the group" on a member's order
 - ``blueprints`` / ``api_blueprints`` / ``console_menu_items``
+- ``page_block_types``  ``groupbuy.strip``: the page designer's group-buy strip
+  (:mod:`jishi_groupbuy.blocks`)
 - ``demo_data`` / ``demo_orders``
 """
 
@@ -112,6 +114,13 @@ def order_notices(order, principal):
     if group.state == service.FAILED:
         return [_("Group buy failed: the group did not fill in time; paid orders are refunded automatically.")]
     return None
+
+
+@hookimpl
+def page_block_types():
+    from jishi_groupbuy import blocks
+
+    return blocks.block_types()
 
 
 @hookimpl

@@ -435,8 +435,13 @@ def shop_page(merchant_id):
         abort(404)
     record_visit("shop", m.id)
     state = service.effective_status(m)
-    products, cursor = [], None
+    products, cursor, designed = [], None, None
     if state != "shut":
+        # a page the merchant designed (the page designer's ``storefront_page``)
+        # replaces the product grid below the shop's head
+        user = current_user._get_current_object() if current_user.is_authenticated else None
+        designed = current_app.extensions["jishi"].hook.storefront_page(slug=f"shop-{m.id}", user=user)
+    if state != "shut" and designed is None:
         sort = request.args.get("sort", "newest")
         try:
             products, cursor = list_products(
@@ -456,4 +461,5 @@ def shop_page(merchant_id):
         status_label=service.status_labels().get(state, ""),
         products=products,
         more_url=more_url,
+        designed=designed,
     )

@@ -10,6 +10,7 @@ kernel registers each as ``multistore.<area>``:
 - :mod:`.orders`      cross-store split, checkout checks, merchant orders (MS8–MS10)
 - :mod:`.finance`     commission, ledger, withdrawals, merchant data (MS11, MS12, MS16)
 - :mod:`.sharing`     profit sharing (分账) through the payment gateways (issue 14)
+- :mod:`.blocks`      the page designer's merchant list block (seed 001 §2.6, issue 18)
 - :mod:`.demo`        the mall's demo data for ``jishi demo``
 
 An area's pages and API live in ``<area>_views.py`` and ``<area>_api.py``,
@@ -36,7 +37,7 @@ from jishi_multistore import sharing_views, sharing_api  # noqa: F401
 # isort: on
 
 requires = ()
-modules = ("onboarding", "merchants", "products", "orders", "finance", "sharing", "home", "demo")
+modules = ("onboarding", "merchants", "products", "orders", "finance", "sharing", "home", "blocks", "demo")
 
 
 @hookimpl

@@ -1,0 +1,286 @@
+"""The designer's own block types (``page_block_types``): search bar,
+banner carousel, navigation icon grid, notice bar, image and text, rich
+text, spacer, product list (by hand or by rule) and category list.
+
+Resolvers load the data of ALL blocks of their type on a page at once:
+hand-picked products of every product list in two statements, a rule list
+in one or two (the catalog's listing), every category list in one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jishi.catalog.models import Category, Product, Sku
+from jishi.db import db
+from jishi.hookspecs import BlockContext, BlockField, BlockType, PageBlock
+from jishi.i18n import gettext as _
+from sqlalchemy import func, select
+
+PREFIX = "designer."
+
+
+def _link(label: str | None = None) -> BlockField:
+    return BlockField("link", label or _("Link"), kind="link")
+
+
+def block_types() -> list[BlockType]:
+    sorts = (
+        ("newest", _("Newest")),
+        ("sales", _("Best selling")),
+        ("price_asc", _("Price, low to high")),
+        ("price_desc", _("Price, high to low")),
+    )
+    return [
+        BlockType(
+            PREFIX + "search",
+            _("Search bar"),
+            (BlockField("placeholder", _("Placeholder"), max_length=40, default=""),),
+            template="designer/blocks/search.html",
+            icon="🔍",
+            sort=10,
+        ),
+        BlockType(
+            PREFIX + "banner",
+            _("Banner carousel"),
+            (
+                BlockField(
+                    "slides",
+                    _("Slides"),
+                    kind="items",
+                    required=True,
+                    max_items=10,
+                    fields=(
+                        BlockField("image", _("Image"), kind="image", required=True),
+                        BlockField("title", _("Title"), max_length=40),
+                        _link(),
+                    ),
+                ),
+                BlockField("interval", _("Seconds per slide"), kind="int", min=2, max=20, default=5),
+            ),
+            template="designer/blocks/banner.html",
+            icon="🖼",
+            sort=20,
+        ),
+        BlockType(
+            PREFIX + "nav",
+            _("Navigation icons"),
+            (
+                BlockField(
+                    "icons",
+                    _("Icons"),
+                    kind="items",
+                    required=True,
+                    max_items=20,
+                    fields=(
+                        BlockField("label", _("Label"), required=True, max_length=10),
+                        BlockField("image", _("Icon image"), kind="image"),
+                        _link(),
+                    ),
+                ),
+                BlockField("columns", _("Per row"), kind="choice", choices=(("4", "4"), ("5", "5")), default="4"),
+            ),
+            template="designer/blocks/nav.html",
+            icon="▦",
+            sort=30,
+        ),
+        BlockType(
+            PREFIX + "notice",
+            _("Notice bar"),
+            (
+                BlockField("text", _("Text"), required=True, max_length=120),
+                BlockField("color", _("Background colour"), kind="color", default="#fff7e6"),
+                _link(),
+            ),
+            template="designer/blocks/notice.html",
+            icon="📢",
+            sort=40,
+        ),
+        BlockType(
+            PREFIX + "image_text",
+            _("Image and text"),
+            (
+                BlockField("image", _("Image"), kind="image", required=True),
+                BlockField("title", _("Title"), max_length=40),
+                BlockField("text", _("Text"), kind="textarea"),
+                BlockField(
+                    "layout",
+                    _("Layout"),
+                    kind="choice",
+                    choices=(("left", _("Image left")), ("right", _("Image right")), ("top", _("Image on top"))),
+                    default="left",
+                ),
+                _link(),
+            ),
+            template="designer/blocks/image_text.html",
+            icon="▤",
+            sort=50,
+        ),
+        BlockType(
+            PREFIX + "richtext",
+            _("Rich text"),
+            (BlockField("html", _("Content"), kind="richtext", required=True),),
+            template="designer/blocks/richtext.html",
+            icon="¶",
+            sort=60,
+        ),
+        BlockType(
+            PREFIX + "spacer",
+            _("Spacer"),
+            (
+                BlockField("height", _("Height (px)"), kind="int", min=4, max=200, default=16),
+                BlockField("line", _("Show a line"), kind="bool", default=False),
+            ),
+            template="designer/blocks/spacer.html",
+            icon="↕",
+            sort=70,
+        ),
+        BlockType(
+            PREFIX + "products",
+            _("Product list"),
+            (
+                BlockField("title", _("Title"), max_length=40),
+                BlockField(
+                    "mode",
+                    _("Products"),
+                    kind="choice",
+                    choices=(("hand", _("Picked by hand")), ("rule", _("By rule"))),
+                    default="rule",
+                ),
+                BlockField("products", _("Product ids (picked by hand)"), kind="ids", max_items=50),
+                BlockField("category", _("Category id (rule)"), kind="int", min=1),
+                BlockField("tag", _("Tag id (rule)"), kind="int", min=1),
+                BlockField("sort", _("Sort (rule)"), kind="choice", choices=sorts, default="newest"),
+                BlockField("seller", _("Merchant id (rule; platform pages)"), kind="int", min=1),
+                BlockField("count", _("How many (rule)"), kind="int", min=1, max=50, default=6),
+                BlockField("show_seller", _("Show whose product it is"), kind="bool", default=False),
+                BlockField(
+                    "style",
+                    _("Style"),
+                    kind="choice",
+                    choices=(("grid2", _("Two per row")), ("grid3", _("Three per row")), ("list", _("List"))),
+                    default="grid2",
+                ),
+            ),
+            resolve=resolve_products,
+            template="designer/blocks/products.html",
+            icon="🛍",
+            sort=80,
+        ),
+        BlockType(
+            PREFIX + "categories",
+            _("Category list"),
+            (
+                BlockField("title", _("Title"), max_length=40),
+                BlockField("categories", _("Category ids (empty: the top level)"), kind="ids", max_items=30),
+            ),
+            resolve=resolve_categories,
+            template="designer/blocks/categories.html",
+            icon="🗂",
+            sort=90,
+            sellers=False,
+        ),
+    ]
+
+
+def product_item(row) -> dict:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "subtitle": row.subtitle or "",
+        "image": row.image or "",
+        "price": row.price,
+        "original_price": row.original_price,
+        "sales": row.sales,
+        "seller_id": row.seller_id,
+    }
+
+
+def resolve_products(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
+    """Every product list of a page: hand-picked ids of all blocks in two
+    statements (the rows with their stock, then which of them a buyer may
+    open); each rule list through the catalog's listing (one or two)."""
+    from jishi.catalog import service as catalog
+
+    wanted = sorted({i for b in blocks if b.settings.get("mode") == "hand" for i in b.settings.get("products") or ()})
+    rows, visible = {}, set()
+    if wanted:
+        stock = (
+            select(func.coalesce(func.sum(Sku.stock), 0))
+            .where(Sku.product_id == Product.id, Sku.is_active.is_(True))
+            .scalar_subquery()
+        )
+        cols = (*catalog.LISTING_COLUMNS, stock.label("stock"))
+        rows = {r.id: r for r in db.session.execute(select(*cols).where(Product.id.in_(wanted)))}
+        visible = set(db.session.scalars(catalog.visible_products(select(Product.id).where(Product.id.in_(wanted)))))
+    out = []
+    for block in blocks:
+        s = block.settings
+        items, skipped = [], []
+        if s.get("mode") == "hand":
+            for pid in s.get("products") or ():
+                row = rows.get(pid)
+                if row is None:
+                    skipped.append({"id": pid, "reason": "deleted"})
+                elif context.seller_id is not None and row.seller_id != context.seller_id:
+                    skipped.append({"id": pid, "reason": "not_own"})
+                elif pid not in visible:
+                    skipped.append({"id": pid, "reason": "unlisted"})
+                elif row.stock <= 0:
+                    skipped.append({"id": pid, "reason": "sold_out"})
+                else:
+                    items.append(product_item(row))
+        else:
+            try:
+                found, _cursor = catalog.list_products(
+                    category_id=s.get("category"),
+                    tag_id=s.get("tag"),
+                    sort=s.get("sort") or "newest",
+                    limit=s.get("count") or 6,
+                    seller_id=context.seller_id if context.seller_id is not None else s.get("seller"),
+                )
+            except catalog.CatalogError:
+                found = []
+            items = [product_item(r) for r in found]
+        out.append({"items": items, "skipped": skipped})
+    _name_sellers(blocks, out)
+    return out
+
+
+def _name_sellers(blocks: Sequence[PageBlock], out: list[dict]) -> None:
+    """``seller_name`` on the items of blocks that show it: one
+    ``seller_profiles`` call for the whole page."""
+    from jishi.catalog.service import seller_profiles
+
+    showing = [data for block, data in zip(blocks, out, strict=True) if block.settings.get("show_seller")]
+    ids = {i["seller_id"] for data in showing for i in data["items"] if i["seller_id"] is not None}
+    profiles = seller_profiles(sorted(ids)) if ids else {}
+    for data in showing:
+        for item in data["items"]:
+            profile = profiles.get(item["seller_id"])
+            item["seller_name"] = profile.name if profile else ""
+
+
+def resolve_categories(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
+    """Every category list of a page in one statement (the picked ids of
+    all blocks and, when one picks none, the top level)."""
+    wanted = {i for b in blocks for i in b.settings.get("categories") or ()}
+    top = any(not b.settings.get("categories") for b in blocks)
+    cond = Category.id.in_(wanted) if wanted else None
+    if top:
+        cond = Category.parent_id.is_(None) if cond is None else (cond | Category.parent_id.is_(None))
+    rows = db.session.execute(
+        select(Category.id, Category.name, Category.image, Category.parent_id)
+        .where(cond)
+        .order_by(Category.sort, Category.id)
+    ).all()
+    by_id = {r.id: r for r in rows}
+    out = []
+    for block in blocks:
+        ids = block.settings.get("categories") or []
+        picked = [by_id[i] for i in ids if i in by_id] if ids else [r for r in rows if r.parent_id is None]
+        skipped = [{"id": i, "reason": "deleted"} for i in ids if i not in by_id]
+        out.append(
+            {"items": [{"id": r.id, "name": r.name, "image": r.image or ""} for r in picked], "skipped": skipped}
+        )
+    return out

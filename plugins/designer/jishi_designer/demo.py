@@ -1,0 +1,72 @@
+"""Demo data: the demo's home page, designed and published: a search bar,
+a banner of two pictures drawn into the platform's media library, a
+navigation grid (categories and the enabled plugins' entrances), the other
+plugins' blocks that are enabled (a flash-sale strip...) and two product
+lists (hand-picked and newest)."""
+
+from __future__ import annotations
+
+from jishi.db import commit
+from jishi.errors import DomainError
+
+from jishi_designer import service
+
+
+def demo_data(data: dict) -> str | None:
+    from jishi.demo import picture
+
+    products = [p for p in data.get("products") or [] if p.on_shelf]
+    if not products:
+        return None
+    page = service.home_page()
+    if page.published_revision_id:
+        return None
+    slides = [
+        {"image": picture("春季上新", None, motif="bag", caption="NEW"), "title": "春季上新", "link": None},
+        {"image": picture("限时特惠", None, motif="fruit", caption="SALE"), "title": "限时特惠", "link": None},
+    ]
+    categories = list((data.get("categories") or {}).values())
+    tops = [c for c in categories if c.parent_id is None][:6]
+    icons = [
+        {"label": c.name[:10], "image": c.image or "", "link": {"kind": "category", "value": str(c.id)}} for c in tops
+    ]
+    from jishi_designer.links import activity_endpoints
+
+    for endpoint, label in list(activity_endpoints().items())[:4]:
+        icons.append({"label": str(label)[:10], "image": "", "link": {"kind": "activity", "value": endpoint}})
+    slides[0]["link"] = {"kind": "product", "value": str(products[0].id)}
+    plan: list[tuple[str, dict]] = [
+        ("designer.search", {"placeholder": "搜索商品"}),
+        ("designer.banner", {"slides": slides, "interval": 5}),
+        ("designer.nav", {"icons": icons[:10], "columns": "5"}),
+        ("designer.notice", {"text": "新人下单立享优惠，满 99 元包邮", "color": "#fff7e6"}),
+    ]
+    types = service.block_types()
+    for code in sorted(types):
+        if not code.startswith("designer."):
+            # another plugin's block (flash-sale strip, coupons...) with its defaults
+            plan.append((code, {}))
+    plan += [
+        (
+            "designer.products",
+            {"title": "精选好物", "mode": "hand", "products": [p.id for p in products[:4]], "style": "grid2"},
+        ),
+        ("designer.products", {"title": "新品上架", "mode": "rule", "sort": "newest", "count": 6, "style": "grid3"}),
+    ]
+    for code, settings in plan:
+        if code not in types:
+            continue
+        block = service.add_block(page, code)
+        merged = {**(block.get("settings") or {}), **settings}
+        try:
+            service.update_block(page, block["id"], merged)
+        except DomainError:  # a plugin block whose defaults need more: leave it out
+            from jishi.db import rollback
+
+            rollback()
+            db_page = service.owned_page(page.id, None)
+            assert db_page is not None
+            service.remove_block(db_page, block["id"])
+    service.publish(page, data.get("admin"))
+    commit()
+    return f"a designed home page ({len(page.draft or [])} blocks)"

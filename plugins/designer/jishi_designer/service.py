@@ -1,0 +1,484 @@
+"""Pages, drafts, revisions and the resolved page document.
+
+- The DRAFT is edited block by block; every save is a conditional UPDATE on
+  ``draft_version`` (a stale editor gets a 409, never a lost edit).
+- ``publish`` / ``schedule`` / ``rollback`` each write a new immutable
+  revision; ``rollback`` copies an old one (a new number, so every cache
+  and ETag keyed by it changes).
+- A scheduled revision is live from ``scheduled_at`` on: the page read
+  picks it at once, the ``designer_publish_scheduled`` job records it with
+  a conditional UPDATE (exactly once, whichever worker runs it).
+- :func:`document` resolves a layout: block types from the
+  ``page_block_types`` hook, each type's ``resolve`` called ONCE with all
+  its blocks. The published layout is cached in the process by revision id
+  (revisions never change), so a page costs one small read of its pointers
+  plus its blocks' batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from jishi.db import commit, db, utcnow
+from jishi.hookspecs import BlockContext, BlockType, PageBlock
+from jishi.i18n import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
+
+from jishi_designer.models import KIND_CUSTOM, KIND_HOME, KIND_SHOP, DesignPage, DesignRevision
+from jishi_designer.schema import SLUG, DesignError, clean, defaults
+
+HOME = "home"
+MAX_BLOCKS = 40
+RESERVED = {HOME}
+
+
+def shop_slug(seller_id: int) -> str:
+    return f"shop-{seller_id}"
+
+
+# --- Block types ---------------------------------------------------------------------
+
+
+def block_types() -> dict[str, BlockType]:
+    """Every enabled plugin's block types by code (the first declaration of
+    a code wins), in palette order."""
+    found: dict[str, BlockType] = {}
+    for types in current_app.extensions["jishi"].hook.page_block_types():
+        for bt in types or ():
+            found.setdefault(bt.code, bt)
+    return dict(sorted(found.items(), key=lambda kv: (kv[1].sort, kv[0])))
+
+
+def render_types() -> dict[str, BlockType]:
+    """:func:`block_types` asked once per app, for rendering (codes,
+    ``resolve``, ``template``, ``sellers``: what does not change while the
+    app runs; the labels are in the language of the first request, so the
+    editor asks :func:`block_types` itself)."""
+    app = current_app._get_current_object()
+    cached = app.extensions.get("jishi_designer.types")
+    if cached is None:
+        cached = app.extensions["jishi_designer.types"] = block_types()
+    return cached
+
+
+def palette(seller_id: int | None) -> list[BlockType]:
+    """The types a page of ``seller_id`` may use (merchants: ``sellers``)."""
+    return [bt for bt in block_types().values() if seller_id is None or bt.sellers]
+
+
+# --- Pages -----------------------------------------------------------------------------
+
+
+def pages_of(seller_id: int | None) -> list[DesignPage]:
+    """The pages a seller edits: the platform its home and custom pages (the
+    home page is created on first look); a merchant its shop page."""
+    if seller_id is None:
+        home_page()
+    else:
+        shop_page(seller_id)
+    stmt = select(DesignPage).where(
+        DesignPage.seller_id.is_(None) if seller_id is None else DesignPage.seller_id == seller_id
+    )
+    return list(db.session.scalars(stmt.order_by(DesignPage.kind != KIND_HOME, DesignPage.id)))
+
+
+def _ensure(slug: str, seller_id: int | None, kind: str, title: str) -> DesignPage:
+    page = db.session.scalar(select(DesignPage).where(DesignPage.slug == slug))
+    if page is not None:
+        return page
+    page = DesignPage(slug=slug, seller_id=seller_id, kind=kind, title=title, draft=[], draft_version=0)
+    db.session.add(page)
+    try:
+        commit()
+    except IntegrityError:  # another request made it first
+        db.session.rollback()
+        page = db.session.scalar(select(DesignPage).where(DesignPage.slug == slug))
+        assert page is not None
+    return page
+
+
+def home_page() -> DesignPage:
+    return _ensure(HOME, None, KIND_HOME, _("Home page"))
+
+
+def shop_page(seller_id: int) -> DesignPage:
+    return _ensure(shop_slug(seller_id), seller_id, KIND_SHOP, _("Shop page"))
+
+
+def create_page(seller_id: int | None, slug: str, title: str) -> DesignPage:
+    """A custom page of the platform at ``/p/<slug>``."""
+    if seller_id is not None:
+        raise DesignError("slug", _("Merchants decorate their shop page only."), status=403)
+    slug = (slug or "").strip().lower()
+    title = (title or "").strip()
+    if not SLUG.match(slug) or slug in RESERVED or slug.startswith("shop-"):
+        raise DesignError("slug", _("A page address is lowercase letters, digits and dashes (not home or shop-…)."))
+    if not title or len(title) > 60:
+        raise DesignError("title", _("Give the page a title of at most 60 characters."))
+    if db.session.scalar(select(DesignPage.id).where(DesignPage.slug == slug)):
+        raise DesignError("slug", _("A page with this address exists."), code="conflict")
+    page = DesignPage(slug=slug, seller_id=None, kind=KIND_CUSTOM, title=title, draft=[], draft_version=0)
+    db.session.add(page)
+    try:
+        commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise DesignError("slug", _("A page with this address exists."), code="conflict") from None
+    return page
+
+
+def owned_page(page_id: int, seller_id: int | None) -> DesignPage | None:
+    """The page ``page_id`` when ``seller_id`` owns it (else None: a 404)."""
+    page = db.session.get(DesignPage, page_id)
+    if page is None or page.seller_id != seller_id:
+        return None
+    return page
+
+
+def delete_page(page: DesignPage) -> None:
+    if page.kind != KIND_CUSTOM:
+        raise DesignError("page", _("The home page and shop pages cannot be deleted."), code="conflict")
+    db.session.execute(DesignRevision.__table__.delete().where(DesignRevision.page_id == page.id))
+    db.session.delete(page)
+    commit()
+
+
+# --- Draft -----------------------------------------------------------------------------
+
+
+def _save_draft(page: DesignPage, blocks: list[dict], seen_version: int | None = None) -> None:
+    """Store ``blocks`` as the draft if nobody saved it since ``seen_version``."""
+    seen = page.draft_version if seen_version is None else seen_version
+    result = db.session.execute(
+        update(DesignPage)
+        .where(DesignPage.id == page.id, DesignPage.draft_version == seen)
+        .values(draft=blocks, draft_version=DesignPage.draft_version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise DesignError("version", _("Someone else changed this page; reload it and try again."), code="conflict")
+    commit()
+    db.session.refresh(page)
+
+
+def _find(page: DesignPage, block_id: str) -> int:
+    for i, block in enumerate(page.draft or []):
+        if block.get("id") == block_id:
+            return i
+    raise DesignError("block", _("No such block on this page."), status=404)
+
+
+def add_block(page: DesignPage, type_code: str, seen_version: int | None = None, position: int | None = None) -> dict:
+    """A new block of ``type_code`` with its defaults (not validated yet:
+    required settings are asked when it is edited; an incomplete block is
+    refused at publish)."""
+    types = {bt.code: bt for bt in palette(page.seller_id)}
+    bt = types.get(type_code)
+    if bt is None:
+        raise DesignError("type", _("Unknown block type."))
+    blocks = list(page.draft or [])
+    if len(blocks) >= MAX_BLOCKS:
+        raise DesignError("type", _("A page holds at most %(n)s blocks.", n=MAX_BLOCKS))
+    block = {"id": secrets.token_hex(4), "type": bt.code, "settings": defaults(bt)}
+    blocks.insert(len(blocks) if position is None else max(0, min(position, len(blocks))), block)
+    _save_draft(page, blocks, seen_version)
+    return block
+
+
+def update_block(page: DesignPage, block_id: str, raw: dict, seen_version: int | None = None) -> dict:
+    """Validate ``raw`` against the block's type and store it in the draft."""
+    blocks = [dict(b) for b in page.draft or []]
+    i = _find(page, block_id)
+    bt = block_types().get(blocks[i]["type"])
+    if bt is None:
+        raise DesignError("type", _("This block's plugin is not enabled."), code="conflict")
+    blocks[i]["settings"] = clean(bt, raw, page.seller_id)
+    _save_draft(page, blocks, seen_version)
+    return blocks[i]
+
+
+def move_block(page: DesignPage, block_id: str, to: int, seen_version: int | None = None) -> None:
+    blocks = list(page.draft or [])
+    i = _find(page, block_id)
+    block = blocks.pop(i)
+    blocks.insert(max(0, min(to, len(blocks))), block)
+    _save_draft(page, blocks, seen_version)
+
+
+def remove_block(page: DesignPage, block_id: str, seen_version: int | None = None) -> None:
+    blocks = list(page.draft or [])
+    blocks.pop(_find(page, block_id))
+    _save_draft(page, blocks, seen_version)
+
+
+def _checked_layout(page: DesignPage) -> list[dict]:
+    """The draft validated again in full (types enabled and usable by the
+    page's owner, settings complete): what a revision stores."""
+    types = {bt.code: bt for bt in palette(page.seller_id)}
+    out = []
+    for i, block in enumerate(page.draft or []):
+        bt = types.get(block.get("type"))
+        if bt is None:
+            raise DesignError(f"blocks.{i}.type", _("Unknown block type."))
+        try:
+            settings = clean(bt, block.get("settings") or {}, page.seller_id, prefix=f"blocks.{i}.settings")
+        except DesignError as exc:
+            message = _("Block %(n)s (%(type)s): %(problem)s", n=i + 1, type=bt.label, problem=exc.message)
+            raise DesignError(exc.field, message, status=exc.status) from None
+        out.append({"id": block["id"], "type": bt.code, "settings": settings})
+    return out
+
+
+# --- Revisions -------------------------------------------------------------------------
+
+
+def _new_revision(page: DesignPage, blocks: list, user, note: str, **extra: Any) -> DesignRevision:
+    # one revision at a time per page: the page row is locked (PostgreSQL;
+    # SQLite's writers are serialised anyway) before the next number is read,
+    # and the unique (page, number) backs it up
+    db.session.execute(select(DesignPage.id).where(DesignPage.id == page.id).with_for_update())
+    number = (
+        db.session.scalar(select(func.max(DesignRevision.number)).where(DesignRevision.page_id == page.id)) or 0
+    ) + 1
+    rev = DesignRevision(
+        page_id=page.id,
+        number=number,
+        title=page.title,
+        blocks=blocks,
+        note=note,
+        created_by_id=getattr(user, "id", None),
+        **extra,
+    )
+    db.session.add(rev)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise DesignError(
+            "version", _("Someone else published this page; reload it and try again."), code="conflict"
+        ) from None
+    return rev
+
+
+def _go_live(page: DesignPage, rev: DesignRevision) -> None:
+    rev.published_at = utcnow()
+    page.published_revision_id = rev.id
+
+
+def _commit_revision() -> None:
+    try:
+        commit()
+    except IntegrityError:  # two publishes at once took the same number
+        db.session.rollback()
+        raise DesignError(
+            "version", _("Someone else published this page; reload it and try again."), code="conflict"
+        ) from None
+
+
+def publish(page: DesignPage, user) -> DesignRevision:
+    """The draft, validated, becomes a new live revision."""
+    rev = _new_revision(page, _checked_layout(page), user, "publish")
+    _go_live(page, rev)
+    _commit_revision()
+    return rev
+
+
+def schedule(page: DesignPage, at: datetime, user) -> DesignRevision:
+    """The draft, validated, goes live at ``at`` (UTC); replaces an earlier schedule."""
+    if at <= utcnow():
+        raise DesignError("at", _("Pick a moment in the future."))
+    rev = _new_revision(page, _checked_layout(page), user, "schedule", publish_at=at)
+    page.scheduled_revision_id = rev.id
+    page.scheduled_at = at
+    _commit_revision()
+    return rev
+
+
+def cancel_schedule(page: DesignPage) -> None:
+    db.session.execute(
+        update(DesignPage)
+        .where(DesignPage.id == page.id)
+        .values(scheduled_revision_id=None, scheduled_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    commit()
+    db.session.refresh(page)
+
+
+def rollback(page: DesignPage, revision_id: int, user) -> DesignRevision:
+    """Publish a copy of an earlier revision as a NEW revision (the number
+    moves on, so caches and ETags change); the draft is left as it is."""
+    old = db.session.get(DesignRevision, revision_id)
+    if old is None or old.page_id != page.id:
+        raise DesignError("revision", _("No such version of this page."), status=404)
+    rev = _new_revision(page, list(old.blocks or []), user, "rollback", source_number=old.number)
+    _go_live(page, rev)
+    _commit_revision()
+    return rev
+
+
+def history(page: DesignPage, limit: int = 50) -> list[DesignRevision]:
+    stmt = select(DesignRevision).where(DesignRevision.page_id == page.id).order_by(DesignRevision.id.desc())
+    return list(db.session.scalars(stmt.limit(limit)))
+
+
+def publish_scheduled() -> str:
+    """The ``designer_publish_scheduled`` job: each due schedule goes live
+    exactly once (a conditional UPDATE on the page's pointer)."""
+    now = utcnow()
+    due = db.session.execute(
+        select(DesignPage.id, DesignPage.scheduled_revision_id).where(
+            DesignPage.scheduled_at.is_not(None), DesignPage.scheduled_at <= now
+        )
+    ).all()
+    done = 0
+    for page_id, rev_id in due:
+        result = db.session.execute(
+            update(DesignPage)
+            .where(DesignPage.id == page_id, DesignPage.scheduled_revision_id == rev_id)
+            .values(published_revision_id=rev_id, scheduled_revision_id=None, scheduled_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            db.session.execute(
+                update(DesignRevision)
+                .where(DesignRevision.id == rev_id, DesignRevision.published_at.is_(None))
+                .values(published_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            done += 1
+        commit()
+    return f"{done} scheduled pages published"
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+_LAYOUTS: OrderedDict[tuple, tuple[int, str, list]] = OrderedDict()
+_LAYOUTS_LOCK = threading.Lock()
+_LAYOUTS_SIZE = 256
+
+
+def live(slug: str) -> tuple[DesignPage, int, str, list] | None:
+    """The page ``slug`` and its live layout ``(page, number, title, blocks)``:
+    the scheduled revision once its moment has passed, else the published
+    one; None when nothing is published. One statement, and a second only
+    the first time a revision is read in this process."""
+    pointers = load_only(
+        DesignPage.id,
+        DesignPage.seller_id,
+        DesignPage.slug,
+        DesignPage.kind,
+        DesignPage.published_revision_id,
+        DesignPage.scheduled_revision_id,
+        DesignPage.scheduled_at,
+        DesignPage.updated_at,
+    )  # not the draft: a page's read never loads what the editor is doing
+    page = db.session.scalar(select(DesignPage).options(pointers).where(DesignPage.slug == slug))
+    if page is None:
+        return None
+    rev_id = page.published_revision_id
+    if page.scheduled_revision_id and page.scheduled_at and page.scheduled_at <= utcnow():
+        rev_id = page.scheduled_revision_id
+    if rev_id is None:
+        return None
+    # keyed by the revision AND the page's last change, so that a database
+    # restored or emptied (ids used again) never serves another layout
+    key = (rev_id, page.id, page.updated_at)
+    with _LAYOUTS_LOCK:
+        cached = _LAYOUTS.get(key)
+        if cached is not None:
+            _LAYOUTS.move_to_end(key)
+    if cached is None:
+        rev = db.session.get(DesignRevision, rev_id)
+        if rev is None:
+            return None
+        cached = (rev.number, rev.title, list(rev.blocks or []))
+        with _LAYOUTS_LOCK:
+            _LAYOUTS[key] = cached
+            while len(_LAYOUTS) > _LAYOUTS_SIZE:
+                _LAYOUTS.popitem(last=False)
+    return page, *cached
+
+
+def shop_owner(page: DesignPage) -> dict | None:
+    """A shop page's merchant as buyers see it (``seller_profiles``), or
+    None when it is unknown or shut (deleted, closed for good): its page is
+    then not shown. Platform pages: None."""
+    if page.kind != KIND_SHOP or page.seller_id is None:
+        return None
+    from jishi.catalog.service import seller_profiles
+
+    profile = seller_profiles([page.seller_id]).get(page.seller_id)
+    if profile is None or profile.status == "shut":
+        return None
+    return {
+        "id": profile.id,
+        "name": profile.name,
+        "url": profile.url,
+        "logo": profile.logo,
+        "status": profile.status,
+        "status_label": profile.status_label,
+        "can_sell": profile.can_sell,
+    }
+
+
+def document(blocks: list, context: BlockContext) -> list[dict]:
+    """The layout's blocks with their data resolved: each block type's
+    ``resolve`` called once with all its blocks. A block whose type is not
+    enabled (or not usable on the page) is left out, or in the editor kept
+    with ``unavailable``."""
+    from jishi_designer import links
+
+    types = {code: bt for code, bt in render_types().items() if context.seller_id is None or bt.sellers}
+    by_type: dict[str, list[PageBlock]] = {}
+    for raw in blocks:
+        if raw.get("type") in types:
+            by_type.setdefault(raw["type"], []).append(PageBlock(raw["id"], raw["type"], raw.get("settings") or {}))
+    data: dict[str, dict] = {}
+    for code, group in by_type.items():
+        resolve = types[code].resolve
+        results = list(resolve(group, context)) if resolve else [{} for _b in group]
+        for block, result in zip(group, results, strict=True):
+            data[block.id] = dict(result or {})
+    found: list[dict] = []
+    for raw in blocks:
+        links.collect(raw.get("settings") or {}, found)
+    href = links.resolver(found)
+    out = []
+    for raw in blocks:
+        if raw.get("type") not in types:
+            if context.editor:
+                out.append({**raw, "data": {}, "unavailable": True})
+            continue
+        settings = _with_urls(raw.get("settings") or {}, href)
+        out.append({"id": raw["id"], "type": raw["type"], "settings": settings, "data": data.get(raw["id"], {})})
+    return out
+
+
+def _with_urls(value, href):
+    """``settings`` with each link given its ``url``."""
+    if isinstance(value, dict):
+        if set(value) == {"kind", "value"} and isinstance(value.get("kind"), str):
+            return {**value, "url": href(value)}
+        return {k: _with_urls(v, href) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_urls(v, href) for v in value]
+    return value
+
+
+def etag(number: int, resolved: list[dict]) -> str:
+    """The page's version tag: the revision number and a digest of the
+    resolved document (prices and stock included), so a client re-downloads
+    when either changed."""
+    digest = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return f"{number}-{digest}"

@@ -1,0 +1,417 @@
+"""Designer pages.
+
+Storefront (blueprint ``designer``): custom and shop pages ``/p/<slug>``;
+the home page through the kernel's ``storefront_page`` hook
+(:func:`render_page`).
+
+Console (blueprint ``designer_seller``, ``/seller/designer``; permission
+``settings``; the seller comes from the principal): platform staff edit the
+home page and custom pages, merchant staff their shop page only. Every edit
+is a plain form post that works without JavaScript (up/down buttons for
+reordering); ``designer/editor.js`` adds drag and drop on top, posting the
+same ``move`` form.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from jishi.db import db
+from jishi.errors import DomainError
+from jishi.forms import flash_error
+from jishi.hookspecs import BlockContext, BlockField
+from jishi.i18n import gettext as _
+from jishi.i18n import parse_shop_time
+from jishi.sellers import current_scope, seller_page
+from markupsafe import Markup
+
+from jishi_designer import service
+from jishi_designer.models import KIND_SHOP
+from jishi_designer.schema import DesignError
+
+bp = Blueprint("designer", __name__)
+seller = Blueprint("designer_seller", __name__, url_prefix="/seller/designer")
+
+
+def reason_text(code: str) -> str:
+    return {
+        "deleted": _("deleted"),
+        "unlisted": _("off shelf or hidden"),
+        "sold_out": _("sold out"),
+        "not_own": _("not this shop's product"),
+        "ended": _("ended"),
+    }.get(code, code)
+
+
+# --- Rendering -------------------------------------------------------------------------
+
+
+def context_for(seller_id: int | None, *, editor: bool = False) -> BlockContext:
+    from jishi.db import utcnow
+
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    lat, lng = request.args.get("lat", type=float), request.args.get("lng", type=float)
+    location = (lat, lng) if lat is not None and lng is not None and abs(lat) <= 90 and abs(lng) <= 180 else None
+    return BlockContext(seller_id=seller_id, user=user, location=location, editor=editor, now=utcnow())
+
+
+def render_blocks(resolved: list[dict], *, editor: bool = False) -> Markup:
+    """Each resolved block through its type's template (themes may override
+    a template by its name)."""
+    types = service.render_types()
+    parts = []
+    for block in resolved:
+        bt = types.get(block["type"])
+        if bt is None or not bt.template:
+            continue
+        html = render_template(
+            bt.template,
+            block=block,
+            settings=block["settings"],
+            data=block.get("data") or {},
+            editor=editor,
+            designer_reason=reason_text,
+        )
+        parts.append(
+            Markup('<section class="dz-block dz-%s" data-block="%s">%s</section>')
+            % (block["type"].replace(".", "-"), block["id"], Markup(html))
+        )
+    if not parts:
+        return Markup("")
+    return _style() + Markup("").join(parts)
+
+
+@functools.cache
+def _style() -> Markup:
+    """The blocks' stylesheet (``static/designer.css``, 3 kB), inline: a
+    designed page needs no extra request and no route of its own."""
+    css = (Path(__file__).parent / "static" / "designer.css").read_text(encoding="utf-8")
+    return Markup("<style>%s</style>") % Markup(css)
+
+
+def render_page(slug: str) -> Markup | None:
+    """The live page ``slug`` as HTML (None: nothing published)."""
+    found = service.live(slug)
+    if found is None:
+        return None
+    page, _number, _title, blocks = found
+    resolved = service.document(blocks, context_for(page.seller_id))
+    return render_blocks(resolved)
+
+
+@bp.get("/p/<slug>")
+def page(slug):
+    """A published custom page or shop page."""
+    if slug == service.HOME:
+        return redirect(url_for("shop.index"))
+    found = service.live(slug)
+    if found is None:
+        abort(404)
+    pg, _number, title, blocks = found
+    if pg.kind == KIND_SHOP:
+        # a shop page shows on the shop's own page, under its head and notices
+        owner = service.shop_owner(pg)
+        if owner is None or not owner["url"]:
+            abort(404)
+        return redirect(owner["url"])
+    body = render_blocks(service.document(blocks, context_for(pg.seller_id)))
+    return render_template("designer/page.html", title=title, body=body, slug=slug)
+
+
+# --- Console ---------------------------------------------------------------------------
+
+
+def design_page(view):
+    """A console page of the designer: sign-in, a seller scope with ``settings``."""
+
+    @seller_page("settings")
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _page_or_404(page_id: int):
+    page = service.owned_page(page_id, current_scope().seller_id)
+    if page is None:
+        abort(404)
+    return page
+
+
+def _seen() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _back(page, anchor: str = ""):
+    return redirect(url_for("designer_seller.edit", page_id=page.id) + (f"#{anchor}" if anchor else ""))
+
+
+@seller.get("/")
+@design_page
+def index():
+    sid = current_scope().seller_id
+    return render_template("designer/seller_index.html", pages=service.pages_of(sid), platform=sid is None)
+
+
+@seller.post("/new")
+@design_page
+def page_new():
+    try:
+        page = service.create_page(
+            current_scope().seller_id, request.form.get("slug", ""), request.form.get("title", "")
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            abort(403)
+        flash_error(exc)
+        sid = current_scope().seller_id
+        return render_template(
+            "designer/seller_index.html", pages=service.pages_of(sid), platform=sid is None, form=request.form
+        ), exc.status
+    flash(_("Page created."), "success")
+    return redirect(url_for("designer_seller.edit", page_id=page.id))
+
+
+@seller.get("/<int:page_id>")
+@design_page
+def edit(page_id):
+    return _editor(_page_or_404(page_id))
+
+
+def _editor(page, status: int = 200):
+    """The editor page (also the answer of a refused publish or move, with
+    the error flashed and its status)."""
+    types = service.block_types()
+    resolved = service.document(page.draft or [], context_for(page.seller_id, editor=True))
+    data = {b["id"]: b.get("data") or {} for b in resolved}
+    unavailable = {b["id"] for b in resolved if b.get("unavailable")}
+    return render_template(
+        "designer/editor.html",
+        page=page,
+        types=types,
+        palette=service.palette(page.seller_id),
+        data=data,
+        unavailable=unavailable,
+        reason_text=reason_text,
+        live=service.live(page.slug),
+    ), status
+
+
+@seller.post("/<int:page_id>/blocks")
+@design_page
+def block_add(page_id):
+    page = _page_or_404(page_id)
+    try:
+        block = service.add_block(page, request.form.get("type", ""), _seen())
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return _back(page)
+    return redirect(url_for("designer_seller.block_edit", page_id=page.id, block_id=block["id"]))
+
+
+def _block(page, block_id):
+    for block in page.draft or []:
+        if block.get("id") == block_id:
+            return block
+    abort(404)
+
+
+def form_settings(fields: tuple[BlockField, ...], form, prefix: str = "") -> dict:
+    """The settings a generated block form posted (names ``key``,
+    ``key.kind``/``key.value`` for a link, ``key.<row>.<sub>`` for items)."""
+    out: dict = {}
+    for f in fields:
+        name = prefix + f.key
+        if f.kind == "bool":
+            out[f.key] = name in form
+        elif f.kind == "link":
+            out[f.key] = {"kind": form.get(name + ".kind", ""), "value": form.get(name + ".value", "")}
+        elif f.kind == "items":
+            rows = []
+            for i in range(f.max_items + 1):
+                row = form_settings(f.fields, form, f"{name}.{i}.")
+                keys = [k for k in form if k.startswith(f"{name}.{i}.")]
+                filled = any(
+                    (v.get("value") if isinstance(v, dict) else v) for k, v in row.items() if not isinstance(v, bool)
+                )
+                if keys and filled:
+                    rows.append(row)
+            out[f.key] = rows
+        elif name in form:
+            out[f.key] = form.get(name, "")
+    return out
+
+
+@seller.route("/<int:page_id>/blocks/<block_id>", methods=["GET", "POST"])
+@design_page
+def block_edit(page_id, block_id):
+    page = _page_or_404(page_id)
+    block = _block(page, block_id)
+    bt = service.block_types().get(block["type"])
+    if bt is None:
+        abort(404)
+    settings = block.get("settings") or {}
+    status = 200
+    error_field = None
+    if request.method == "POST":
+        raw = form_settings(bt.fields, request.form)
+        try:
+            service.update_block(page, block_id, raw, _seen())
+        except DomainError as exc:
+            db.session.rollback()
+            flash_error(exc)
+            settings, status, error_field = raw, exc.status, getattr(exc, "field", None)
+        else:
+            flash(_("Block saved."), "success")
+            return _back(page, f"block-{block_id}")
+    from jishi import media
+
+    library = media.library(media.owner_of(page.seller_id), limit=60)
+    return render_template(
+        "designer/block_form.html",
+        page=page,
+        block=block,
+        bt=bt,
+        settings=settings,
+        error_field=error_field,
+        library=[(f"media:{a.id}", media.asset_url(a, "thumb")) for a in library],
+    ), status
+
+
+@seller.post("/<int:page_id>/blocks/<block_id>/move")
+@design_page
+def block_move(page_id, block_id):
+    page = _page_or_404(page_id)
+    blocks = page.draft or []
+    current = next((i for i, b in enumerate(blocks) if b.get("id") == block_id), None)
+    if current is None:
+        abort(404)
+    direction = request.form.get("direction", "")
+    to_raw = request.form.get("to", "")
+    if direction in ("up", "down"):
+        to = current - 1 if direction == "up" else current + 1
+    elif to_raw.isdigit():
+        to = int(to_raw)
+    else:
+        flash_error(DesignError("to", _("Say where the block goes.")))
+        return _editor(page, 422)
+    try:
+        service.move_block(page, block_id, to, _seen())
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+    return _back(page, f"block-{block_id}")
+
+
+@seller.post("/<int:page_id>/blocks/<block_id>/delete")
+@design_page
+def block_delete(page_id, block_id):
+    page = _page_or_404(page_id)
+    try:
+        service.remove_block(page, block_id, _seen())
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash_error(exc)
+    else:
+        flash(_("Block removed."), "success")
+    return _back(page)
+
+
+@seller.get("/<int:page_id>/preview")
+@design_page
+def preview(page_id):
+    """The draft as the storefront would show it (the editor's iframe)."""
+    page = _page_or_404(page_id)
+    resolved = service.document(page.draft or [], context_for(page.seller_id, editor=True))
+    return render_template("designer/page.html", title=page.title, body=render_blocks(resolved), slug=page.slug)
+
+
+@seller.post("/<int:page_id>/publish")
+@design_page
+def publish(page_id):
+    page = _page_or_404(page_id)
+    try:
+        rev = service.publish(page, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return _editor(page, exc.status)
+    flash(_("Published as version %(n)s.", n=rev.number), "success")
+    return _back(page)
+
+
+@seller.post("/<int:page_id>/schedule")
+@design_page
+def schedule(page_id):
+    page = _page_or_404(page_id)
+    try:
+        raw = (request.form.get("at") or "").strip()
+        try:
+            at = parse_shop_time(raw) if raw else None
+        except ValueError:
+            at = None
+        if not isinstance(at, datetime):
+            raise DesignError("at", _("%(field)s is not a date and time.", field=_("Publish at")))
+        rev = service.schedule(page, at, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return _editor(page, exc.status)
+    flash(_("Version %(n)s will be published at the chosen time.", n=rev.number), "success")
+    return _back(page)
+
+
+@seller.post("/<int:page_id>/schedule/cancel")
+@design_page
+def schedule_cancel(page_id):
+    page = _page_or_404(page_id)
+    service.cancel_schedule(page)
+    flash(_("Schedule cancelled."), "success")
+    return _back(page)
+
+
+@seller.get("/<int:page_id>/history")
+@design_page
+def history(page_id):
+    page = _page_or_404(page_id)
+    return render_template("designer/history.html", page=page, revisions=service.history(page))
+
+
+@seller.post("/<int:page_id>/rollback/<int:revision_id>")
+@design_page
+def rollback(page_id, revision_id):
+    page = _page_or_404(page_id)
+    try:
+        rev = service.rollback(page, revision_id, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash_error(exc)
+        return redirect(url_for("designer_seller.history", page_id=page.id))
+    flash(_("Version %(old)s is live again as version %(n)s.", old=rev.source_number, n=rev.number), "success")
+    return redirect(url_for("designer_seller.history", page_id=page.id))
+
+
+@seller.post("/<int:page_id>/delete")
+@design_page
+def page_delete(page_id):
+    page = _page_or_404(page_id)
+    try:
+        service.delete_page(page)
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return _back(page)
+    flash(_("Page deleted."), "success")
+    return redirect(url_for("designer_seller.index"))

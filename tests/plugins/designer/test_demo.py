@@ -1,0 +1,32 @@
+"""PR-DZ demo (issue 18): ``jishi demo`` designs and publishes the home page:
+a banner of pictures from the demo's media library, the navigation icons,
+the other plugins' blocks (the flash-sale strip) and product lists."""
+
+from __future__ import annotations
+
+import pytest
+from jishi_designer import service
+
+
+@pytest.mark.jishi_plugins("designer", "flashsale", "coupons")
+def test_demo_home_page_is_designed(app, client, api):
+    """PR-DZ: the demo's home page is published with its blocks, images from
+    the platform's media library, and renders."""
+    from jishi.demo import load_demo
+
+    with app.test_request_context("/"):
+        summary = load_demo({})
+    assert "a designed home page" in summary
+    doc = api.get("/pages/home").json
+    types = [b["type"] for b in doc["blocks"]]
+    assert types[:3] == ["designer.search", "designer.banner", "designer.nav"]
+    assert {"flashsale.strip", "coupons.coupons", "designer.products"} <= set(types)
+    banner = doc["blocks"][1]["settings"]["slides"]
+    assert len(banner) == 2 and all(s["image"].startswith("/media/") for s in banner)
+    strip = next(b for b in doc["blocks"] if b["type"] == "flashsale.strip")
+    assert strip["data"]["items"], "the demo's running flash sale shows in the strip"
+    products = [b for b in doc["blocks"] if b["type"] == "designer.products"]
+    assert all(b["data"]["items"] for b in products)
+    html = client.get("/").get_data(as_text=True)
+    assert "designed-page" in html and "搜索商品" in html
+    assert service.live("home")[1] == 1

@@ -1,0 +1,261 @@
+"""PR-DZ (issue 18): pages, drafts, revisions, scheduled publishing and
+rendering of the page designer (storefront and ``GET /api/v1/pages/<slug>``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from jishi.db import db, utcnow
+from jishi_designer import service
+from jishi_designer.models import DesignPage, DesignRevision
+from jishi_designer.schema import DesignError
+
+from .helpers import page_with, published
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+def test_home_falls_back_until_a_page_is_published(client, factory):
+    """PR-DZ: without a published page the storefront home is the kernel's own;
+    a draft changes nothing; publishing replaces the body."""
+    factory.product(name="老首页商品")
+    page = page_with([("designer.notice", {"text": "春节不打烊"})])
+    html = client.get("/").get_data(as_text=True)
+    assert "老首页商品" in html and "春节不打烊" not in html
+    service.publish(page, None)
+    html = client.get("/").get_data(as_text=True)
+    assert "春节不打烊" in html and "designed-page" in html
+
+
+def test_publish_rollback_and_history(client, factory):
+    """PR-DZ: every publish is a new revision; rollback publishes a copy of an
+    old one as a NEW revision (the version moves on); the draft stays."""
+    page = published([("designer.notice", {"text": "第一版"})])
+    block = page.draft[0]
+    service.update_block(page, block["id"], {"text": "第二版"})
+    assert "第一版" in client.get("/").get_data(as_text=True)  # a draft is not live
+    second = service.publish(page, None)
+    assert second.number == 2 and "第二版" in client.get("/").get_data(as_text=True)
+    first = service.history(page)[-1]
+    back = service.rollback(page, first.id, None)
+    assert (back.number, back.note, back.source_number) == (3, "rollback", 1)
+    assert "第一版" in client.get("/").get_data(as_text=True)
+    assert page.draft[0]["settings"]["text"] == "第二版"
+    assert [r.number for r in service.history(page)] == [3, 2, 1]
+
+
+def test_scheduled_publish_goes_live_at_its_moment_exactly_once(client):
+    """PR-DZ: a scheduled version is live from its moment on (the page reads it
+    at once), and the periodic job records it exactly once."""
+    page = published([("designer.notice", {"text": "现行版"})])
+    service.update_block(page, page.draft[0]["id"], {"text": "定时版"})
+    rev = service.schedule(page, utcnow() + timedelta(hours=1), None)
+    assert "现行版" in client.get("/").get_data(as_text=True)
+    assert service.publish_scheduled() == "0 scheduled pages published"
+    # the moment passes
+    db.session.execute(db.update(DesignPage).values(scheduled_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert "定时版" in client.get("/").get_data(as_text=True)
+    assert service.publish_scheduled() == "1 scheduled pages published"
+    assert service.publish_scheduled() == "0 scheduled pages published"
+    db.session.expire_all()
+    page = db.session.get(DesignPage, page.id)
+    assert page.published_revision_id == rev.id and page.scheduled_revision_id is None
+    assert db.session.get(DesignRevision, rev.id).published_at is not None
+
+
+def test_schedule_in_the_past_is_refused():
+    """PR-DZ: a schedule must be in the future (422 naming ``at``)."""
+    page = page_with([("designer.spacer", {})])
+    with pytest.raises(DesignError) as err:
+        service.schedule(page, utcnow() - timedelta(minutes=1), None)
+    assert err.value.field == "at"
+
+
+def test_settings_are_validated_naming_the_field():
+    """PR-DZ: settings are checked against the type's schema; the error names
+    the field, nothing is saved."""
+    page = page_with([("designer.banner", {"slides": [{"image": "https://img.example/a.png"}]})])
+    block = page.draft[0]
+    cases = [
+        ({"slides": []}, "settings.slides"),
+        ({"slides": [{"image": ""}]}, "settings.slides.0.image"),
+        (
+            {"slides": [{"image": "https://x/a.png", "link": {"kind": "url", "value": "javascript:alert(1)"}}]},
+            "settings.slides.0.link.value",
+        ),
+        (
+            {"slides": [{"image": "https://x/a.png", "link": {"kind": "product", "value": "999999"}}]},
+            "settings.slides.0.link.value",
+        ),
+        (
+            {"slides": [{"image": "https://x/a.png", "link": {"kind": "teleport", "value": "1"}}]},
+            "settings.slides.0.link.kind",
+        ),
+        ({"slides": [{"image": "https://x/a.png"}], "interval": 999}, "settings.interval"),
+    ]
+    version = page.draft_version
+    for raw, field in cases:
+        with pytest.raises(DesignError) as err:
+            service.update_block(page, block["id"], raw)
+        assert err.value.field == field, raw
+        db.session.rollback()
+    db.session.refresh(page)
+    assert page.draft_version == version
+
+
+def test_links_are_checked_and_resolved(client, factory):
+    """PR-DZ: links to a product, category, page, activity or URL are checked to
+    exist and rendered as addresses."""
+    p = factory.product(name="链接商品")
+    cat = factory.category("链接分类")
+    service.create_page(None, "spring", "春季")
+    page = published(
+        [
+            (
+                "designer.nav",
+                {
+                    "icons": [
+                        {"label": "商品", "link": {"kind": "product", "value": str(p.id)}},
+                        {"label": "分类", "link": {"kind": "category", "value": str(cat.id)}},
+                        {"label": "专题", "link": {"kind": "page", "value": "spring"}},
+                        {"label": "外链", "link": {"kind": "url", "value": "https://example.com/x"}},
+                    ]
+                },
+            )
+        ]
+    )
+    html = client.get("/").get_data(as_text=True)
+    assert f'href="/products/{p.id}"' in html or f"/product/{p.id}" in html
+    assert 'href="/p/spring"' in html and 'href="https://example.com/x"' in html
+    with pytest.raises(DesignError) as err:
+        service.update_block(
+            page, page.draft[0]["id"], {"icons": [{"label": "x", "link": {"kind": "page", "value": "nope"}}]}
+        )
+    assert err.value.field == "settings.icons.0.link.value"
+
+
+def test_rich_text_is_sanitized(client):
+    """PR-DZ: rich text keeps its formatting and loses scripts and handlers."""
+    published(
+        [
+            (
+                "designer.richtext",
+                {"html": '<p onclick="x()">你好<script>alert(1)</script><b>粗</b></p><a href="javascript:1">a</a>'},
+            )
+        ]
+    )
+    html = client.get("/").get_data(as_text=True)
+    assert "<p>你好<b>粗</b></p>" in html
+    assert "<script>alert(1)" not in html and "onclick" not in html and "javascript:1" not in html
+
+
+def test_product_list_skips_unavailable_items_visibly(client, api, factory, login):
+    """PR-DZ: hand-picked products show current prices; deleted, unlisted and
+    sold-out ones are left out of the page and listed with a reason (the
+    API's ``skipped``, the editor's notice)."""
+    ok = factory.product(name="在售", price=1990)
+    off = factory.product(name="下架", on_shelf=False)
+    gone = factory.product(name="删掉")
+    empty = factory.product(name="售罄", stock=0)
+    page = published([("designer.products", {"mode": "hand", "products": [ok.id, off.id, gone.id, empty.id]})])
+    db.session.delete(gone)
+    db.session.commit()
+    ok.price = 1590
+    db.session.commit()
+    body = api.get("/pages/home").json
+    data = body["blocks"][0]["data"]
+    assert [i["id"] for i in data["items"]] == [ok.id] and data["items"][0]["price"] == 1590
+    assert {(s["id"], s["reason"]) for s in data["skipped"]} == {
+        (off.id, "unlisted"),
+        (gone.id, "deleted"),
+        (empty.id, "sold_out"),
+    }
+    html = client.get("/").get_data(as_text=True)
+    assert "在售" in html and "下架" not in html and "售罄" not in html
+    login(factory.admin())
+    editor = client.get(f"/seller/designer/{page.id}").get_data(as_text=True)
+    assert f"#{off.id}" in editor and f"#{gone.id}" in editor
+
+
+def test_api_document_etag_and_304(api, factory):
+    """PR-DZ: ``GET /api/v1/pages/<slug>`` returns the resolved page with an
+    ETag; the same ETag back is a 304; a price change or a publish changes it."""
+    p = factory.product(name="标签", price=1000)
+    page = published([("designer.products", {"mode": "hand", "products": [p.id]})])
+    first = api.get("/pages/home")
+    assert first.status_code == 200 and first.json["version"] == 1
+    tag = first.headers["ETag"]
+    assert api.get("/pages/home", headers={"If-None-Match": tag}).status_code == 304
+    p.price = 900
+    db.session.commit()
+    changed = api.get("/pages/home", headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != tag
+    service.publish(page, None)
+    assert api.get("/pages/home").json["version"] == 2
+    assert api.get("/pages/nothing-here").status_code == 404
+
+
+def test_custom_page_has_its_own_address(client, api):
+    """PR-DZ: a custom page lives at ``/p/<slug>`` once published (404 before)."""
+    page = page_with([("designer.notice", {"text": "专题页"})], slug="summer")
+    assert client.get("/p/summer").status_code == 404
+    service.publish(page, None)
+    assert "专题页" in client.get("/p/summer").get_data(as_text=True)
+    assert api.get("/pages/summer").json["title"] == "Summer"
+    with pytest.raises(DesignError) as err:
+        service.create_page(None, "summer", "again")
+    assert err.value.field == "slug" and err.value.status == 409
+    with pytest.raises(DesignError) as err:
+        service.create_page(None, "Bad Slug!", "x")
+    assert err.value.field == "slug"
+
+
+def test_stale_draft_edit_is_a_conflict():
+    """PR-DZ: an edit based on an old draft version is refused (409), never
+    silently overwriting another editor's work."""
+    page = page_with([("designer.spacer", {})])
+    seen = page.draft_version
+    service.add_block(page, "designer.spacer", seen)
+    with pytest.raises(DesignError) as err:
+        service.add_block(page, "designer.spacer", seen)
+    assert err.value.status == 409
+
+
+def test_ten_blocks_render_in_bounded_statements(client, api, factory, queries):
+    """PR-DZ: a 10-block page costs the same number of statements whether its
+    product lists show 2 or 20 products (batched per block type, cached layout)."""
+    cat = factory.category("饮料")
+    products = [factory.product(name=f"P{i}", category=cat) for i in range(24)]
+
+    def build(n):
+        ids = [p.id for p in products[:n]]
+        return [
+            ("designer.search", {}),
+            ("designer.banner", {"slides": [{"image": "https://img.example/1.png"}]}),
+            ("designer.nav", {"icons": [{"label": "a"}]}),
+            ("designer.notice", {"text": "n"}),
+            ("designer.products", {"mode": "hand", "products": ids[: n // 2]}),
+            ("designer.products", {"mode": "hand", "products": ids[n // 2 :]}),
+            ("designer.products", {"mode": "rule", "category": cat.id, "count": n}),
+            ("designer.categories", {}),
+            ("designer.spacer", {}),
+            ("designer.richtext", {"html": "<p>x</p>"}),
+        ]
+
+    counts = []
+    for n in (2, 20):
+        db.session.execute(db.delete(DesignRevision))
+        db.session.execute(db.delete(DesignPage))
+        db.session.commit()
+        published(build(n))
+        client.get("/")
+        api.get("/pages/home")  # warm: the layout cache
+        with queries() as q:
+            assert client.get("/").status_code == 200
+        with queries() as a:
+            assert api.get("/pages/home").status_code == 200
+        counts.append((q.count, a.count))
+    assert counts[0] == counts[1], counts
+    assert counts[1][0] <= 10 and counts[1][1] <= 8, counts
