@@ -73,3 +73,20 @@ def test_reports_take_any_range_of_days(app):
     ):
         assert service.overview(start, end)["orders"] == 0
         assert service.funnel(start, end)["visits"] == 0
+
+
+def test_today_is_the_shops_day(app, api, factory, monkeypatch):
+    """K16: "today" (an export's default range) is the shop's day, not the
+    server's: at 20:00 UTC on 1 March the shop is in 2 March, and an export
+    without dates holds the order placed then (from 16:00 UTC every day the
+    server's date.today() was a day behind the Shanghai shop)."""
+    import jishi.db
+    from jishi.i18n import shop_today
+
+    assert shop_today(EVENING_UTC) == date(2026, 3, 2)
+    assert shop_today(datetime(2026, 3, 1, 15, 59)) == date(2026, 3, 1)
+    order = paid_in_the_evening(factory)
+    monkeypatch.setattr(jishi.db, "utcnow", lambda: EVENING_UTC)
+    assert shop_today() == date(2026, 3, 2)
+    body = api.get("/admin/orders/export", user=factory.admin()).data.decode("utf-8-sig")
+    assert order.number in body

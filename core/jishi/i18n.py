@@ -285,6 +285,17 @@ def to_shop_time(moment):
     return moment.astimezone(shop_timezone())
 
 
+def shop_today(now=None):
+    """The shop's calendar day now (or at ``now``, a stored naive UTC time):
+    the day every "today" default of a report, an export or a filter means.
+    Never ``date.today()``, the server's own day, which is the shop's only
+    when the server runs in the shop's time zone (from 16:00 UTC the
+    Shanghai shop is already in the next day)."""
+    from jishi.db import utcnow
+
+    return to_shop_time(now or utcnow()).date()
+
+
 #: The moments a shop stores (naive UTC), first and past the last: years 1000
 #: to 9998, so that every stored time can still be shown in any time zone and
 #: moved by days (near year 1 or 9999 an offset leaves the calendar).

@@ -3,7 +3,7 @@ K11, K15, K16). Platform staff only: buyers get 403, visitors 401."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Response
 from flask_login import current_user
@@ -31,7 +31,7 @@ from jishi.api.orders import (
 from jishi.api.reviews import ReviewSchema
 from jishi.db import db
 from jishi.errors import DomainError
-from jishi.i18n import N_
+from jishi.i18n import N_, shop_today
 from jishi.i18n import gettext as _
 from jishi.orders import changes, state
 from jishi.orders import service as orders_service
@@ -223,7 +223,8 @@ def list_orders(args):
 @blp.response(200, description="CSV or XLSX file of the orders placed in the range")
 def export_orders(args):
     """Download the orders placed in a range as CSV or XLSX."""
-    start, end = args.get("start") or date.today() - timedelta(days=29), args.get("end") or date.today()
+    today = shop_today()
+    start, end = args.get("start") or today - timedelta(days=29), args.get("end") or today
     name = f"orders-{start.isoformat()}-{end.isoformat()}"
     if args["format"] == "xlsx":
         body = reports.export_xlsx(start, end, args.get("status"), args.get("seller_id"))

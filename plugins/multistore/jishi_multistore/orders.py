@@ -27,7 +27,7 @@ from jishi.accounts.models import User
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.hookspecs import CartGroup, MenuItem, Problem, hookimpl
-from jishi.i18n import N_, shop_day_bounds
+from jishi.i18n import N_, shop_day_bounds, shop_today
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
@@ -394,7 +394,7 @@ def export(merchant_id: int | None, fmt: str, start: date | None, end: date | No
     """(body bytes, mimetype, filename) of the orders placed in the range."""
     from jishi.reports import service as reports
 
-    end = end or date.today()
+    end = end or shop_today()
     start = start or end - timedelta(days=29)
     name = f"orders-{start.isoformat()}-{end.isoformat()}"
     if fmt == "xlsx":
