@@ -37,7 +37,9 @@ class OptionsSchema(Schema):
     max_per_order = fields.Integer(metadata={"description": "at most this many per order (0: no limit)"})
     max_per_buyer = fields.Integer(metadata={"description": "at most this many per buyer over time (0: no limit)"})
     buy_now_only = fields.Boolean(metadata={"description": "sold by Buy now only: never in the cart"})
-    member_levels = fields.List(fields.Integer(), metadata={"description": "member level ids that may buy (empty: all)"})
+    member_levels = fields.List(
+        fields.Integer(), metadata={"description": "member level ids that may buy (empty: all)"}
+    )
     member_level_names = fields.String()
 
 

@@ -43,9 +43,7 @@ def settings_panels():
                 number(service.MIN_PER_ORDER, _l("Default minimum per order"), _l("0: no minimum.")),
                 number(service.MAX_PER_ORDER, _l("Default maximum per order"), none),
                 number(service.MAX_PER_BUYER, _l("Default maximum per buyer"), none),
-                SettingField(
-                    service.BUY_NOW_ONLY, _l("Buy now only by default"), kind="bool", default=False
-                ),
+                SettingField(service.BUY_NOW_ONLY, _l("Buy now only by default"), kind="bool", default=False),
                 number(service.CAP_PER_ORDER, _l("Cap per order (no product above it)"), none),
                 number(service.CAP_PER_BUYER, _l("Cap per buyer (no product above it)"), none),
             ),

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 
 from flask import g, has_request_context
 from jishi import settings
-from jishi.settings import Setting
 from jishi.accounts.models import MemberLevel
 from jishi.catalog.models import Product
 from jishi.db import conflict_insert, db
 from jishi.hookspecs import Problem
 from jishi.i18n import gettext as _
+from jishi.settings import Setting
 from sqlalchemy import func, select, update
 
 from jishi_shopping_options.models import ProductShoppingOptions, ShoppingOptionsTake, ShoppingOptionsUsage

@@ -54,7 +54,9 @@ def test_merchant_sets_its_own_products_only_under_the_platform_cap(app, api, fa
     so.defaults(cap_per_order=4)
     ok = api.put(f"/shopping-options/seller/products/{p1.id}", user=admin1, json={"max_per_order": 2})
     assert ok.status_code == 200, ok.get_json()
-    assert api.put(f"/shopping-options/seller/products/{p2.id}", user=admin1, json={"max_per_order": 2}).status_code == 404
+    assert (
+        api.put(f"/shopping-options/seller/products/{p2.id}", user=admin1, json={"max_per_order": 2}).status_code == 404
+    )
     above = api.put(f"/shopping-options/seller/products/{p1.id}", user=admin1, json={"max_per_order": 9})
     assert above.status_code == 422 and above.get_json()["field"] == "max_per_order"
     buyer = who.users["buyer"]

@@ -24,7 +24,12 @@ def _check(url, tmp_path):
     assert [(n, a) for n, _b, a in report if n == "shopping_options"] == [("shopping_options", "so0001")]
     with app.app_context():
         tables = set(inspect(db.engine).get_table_names())
-        assert {"alembic_version_shopping_options", "shopping_options_products", "shopping_options_usage", "shopping_options_takes"} <= tables
+        assert {
+            "alembic_version_shopping_options",
+            "shopping_options_products",
+            "shopping_options_usage",
+            "shopping_options_takes",
+        } <= tables
         assert migrations.diffs(app) == {}
         assert migrations.table_owners()["shopping_options_usage"] == "shopping_options"
         db.engine.dispose()

@@ -23,7 +23,7 @@ def _add(api, user, sku_id, quantity=1):
     return api.post("/cart/items", user=user, json={"sku_id": sku_id, "quantity": quantity})
 
 
-def test_hook_cart_line_problems(app, api, factory):
+def test_buy_now_only_refused_by_the_cart(app, api, factory):
     """Issue 18: a buy-now-only product never goes in the cart: 409 naming
     ``sku_id``, nothing written; other products still do."""
     p = factory.product(price=1000, stock=10)
