@@ -146,9 +146,7 @@ def product(product_id: int):
             service.save(p, _form_data(request.form))
         except DomainError as exc:
             rollback()
-            from jishi.web.common import flash_error
-
-            flash_error(exc)
+            flash(exc.message, "error")
             status = 422
         else:
             commit()
