@@ -12,7 +12,9 @@ def demo_data(data: dict) -> str | None:
     products = [p for p in data.get("products") or [] if p.on_shelf and p.skus and not p.is_virtual]
     if len(products) < 2:
         return None
-    limited, buy_now = products[0], products[1]
+    # the second and third: the kernel's and other plugins' demo orders buy
+    # the first, fourth, sixth, last and dearest ones
+    limited, buy_now = (products[1], products[2]) if len(products) > 2 else (products[0], products[1])
     service.save(limited, {"max_per_buyer": 2})
     service.save(buy_now, {"buy_now_only": True})
     commit()
