@@ -19,7 +19,16 @@ from .coupons import helpers as cp
 from .flashsale import helpers as fs
 from .groupbuy import helpers as gb
 
-ALL = ("multistore", "delivery_express", "pickup", "delivery_local", "coupons", "groupbuy", "flashsale", "shopping_options")
+ALL = (
+    "multistore",
+    "delivery_express",
+    "pickup",
+    "delivery_local",
+    "coupons",
+    "groupbuy",
+    "flashsale",
+    "shopping_options",
+)
 BUDGET = 6
 
 
