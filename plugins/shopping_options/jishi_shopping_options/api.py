@@ -3,13 +3,16 @@
 - ``GET /shopping-options/products/<id>``  (anyone) the options that apply
   to a visible product, and for a signed-in buyer the units still allowed
   under the per-buyer limit and whether the buyer's level may buy it.
+- ``GET|PUT /shopping-options/admin/defaults`` (platform staff, permission
+  ``settings``) the platform's defaults and caps, validated (422 naming the
+  field: min above max, a default above its cap); also the settings panel.
 - ``GET|PUT /shopping-options/seller/products/<id>`` (``seller_api("products")``)
   a product's overrides and what applies; platform staff acting for the
   platform reach every product, a merchant's admin its own (another
   merchant's is 404), clerks are 403. Bad input: 422 naming the field.
 
 The platform's defaults and caps are settings (the console's settings
-page, panel "Shopping options").
+page, panel "Shopping options", or the admin API above).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import Blueprint
 from jishi import promotions
+from jishi.access import platform_api
 from jishi.api.common import not_found
 from jishi.db import commit
 from jishi.sellers import seller_api
@@ -122,3 +126,45 @@ def seller_product_update(args, product_id):
     service.save(product, args)
     commit()
     return _answer(product)
+
+
+class DefaultsSchema(Schema):
+    min_per_order = fields.Integer(allow_none=True, load_default=None)
+    max_per_order = fields.Integer(allow_none=True, load_default=None)
+    max_per_buyer = fields.Integer(allow_none=True, load_default=None)
+    buy_now_only = fields.Boolean(allow_none=True, load_default=None)
+    cap_per_order = fields.Integer(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "no product's maximum per order above it (0: none)"},
+    )
+    cap_per_buyer = fields.Integer(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "no product's maximum per buyer above it (0: none)"},
+    )
+
+
+def _defaults() -> dict:
+    return {key[len(service.PREFIX) :]: value for key, value in service.platform_defaults().items()}
+
+
+@blp.get("/shopping-options/admin/defaults")
+@platform_api("settings")
+@blp.response(200, DefaultsSchema)
+def admin_defaults():
+    """The platform's defaults and caps (0: no limit)."""
+    return _defaults()
+
+
+@blp.put("/shopping-options/admin/defaults")
+@platform_api("settings")
+@blp.arguments(DefaultsSchema)
+@blp.response(200, DefaultsSchema)
+def admin_defaults_update(args):
+    """Change the platform's defaults and caps (a field null or absent: kept).
+    422 naming the field: a number outside 0..9999, a default minimum above
+    a default maximum, a default maximum above its cap."""
+    saved = service.save_defaults(args)
+    commit()
+    return saved

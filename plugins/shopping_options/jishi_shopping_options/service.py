@@ -491,3 +491,36 @@ def describe(opts: Options) -> dict:
         "member_levels": list(opts.member_levels),
         "member_level_names": level_names(opts.member_levels) if opts.member_levels else "",
     }
+
+
+def save_defaults(data: dict) -> dict:
+    """Set the platform's defaults and caps (caller commits): ``data`` holds
+    any of ``min_per_order``, ``max_per_order``, ``max_per_buyer``,
+    ``buy_now_only``, ``cap_per_order``, ``cap_per_buyer`` (absent: kept).
+    Refused naming the field, nothing written: a number outside 0..9999, a
+    default minimum above a default maximum, a default maximum above its
+    cap. Answers the defaults now."""
+    from jishi.errors import DomainError
+
+    current = {key[len(PREFIX) :]: value for key, value in platform_defaults().items()}
+    new = dict(current)
+    for name in ("min_per_order", "max_per_order", "max_per_buyer", "cap_per_order", "cap_per_buyer"):
+        if data.get(name) is not None:
+            new[name] = _whole(data, name)
+    if data.get("buy_now_only") is not None:
+        if not isinstance(data["buy_now_only"], bool):
+            raise DomainError("buy_now_only", _("Must be true or false."))
+        new["buy_now_only"] = data["buy_now_only"]
+    n = {k: _number(v) for k, v in new.items() if k != "buy_now_only"}
+    if n["max_per_order"] and n["min_per_order"] > n["max_per_order"]:
+        raise DomainError("min_per_order", _("The minimum per order is above the maximum per order."))
+    if n["max_per_buyer"] and n["min_per_order"] > n["max_per_buyer"]:
+        raise DomainError("min_per_order", _("The minimum per order is above the maximum per buyer."))
+    for name, cap in (("max_per_order", "cap_per_order"), ("max_per_buyer", "cap_per_buyer")):
+        if n[cap] and n[name] > n[cap]:
+            raise DomainError(name, _("The platform allows at most %(n)d here.", n=n[cap]))
+    settings.set_many({PREFIX + k: v for k, v in new.items() if current.get(k) != v})
+    db.session.flush()
+    if has_request_context():
+        g.pop("jishi_settings", None)
+    return new

@@ -64,3 +64,26 @@ def test_merchant_sets_its_own_products_only_under_the_platform_cap(app, api, fa
         so.place(buyer, p1.skus[0].id, 3)
     assert getattr(exc.value, "code", "") == "max_per_order"
     assert flows.place(buyer, [(p1.skus[0].id, 2)], flows.address_id(buyer))
+
+
+def test_platform_defaults_api_validates(app, api, factory):
+    """Issue 18: the platform's defaults and caps over the admin API: saved
+    values apply to products without overrides; min above max, a default
+    above its cap and bad numbers are 422 naming the field, nothing written."""
+    admin = factory.admin()
+    p = factory.product(price=1000, stock=20)
+    resp = api.put("/shopping-options/admin/defaults", user=admin, json={"max_per_buyer": 3, "cap_per_order": 10})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["max_per_buyer"] == 3 and resp.get_json()["cap_per_order"] == 10
+    assert api.get(f"/shopping-options/products/{p.id}").get_json()["options"]["max_per_buyer"] == 3
+    for body, field in (
+        ({"min_per_order": 5}, "min_per_order"),  # above the default maximum per buyer (3)
+        ({"max_per_order": 11}, "max_per_order"),  # above the cap (10)
+        ({"cap_per_buyer": -1}, "cap_per_buyer"),
+        ({"max_per_order": 10000}, "max_per_order"),
+    ):
+        resp = api.put("/shopping-options/admin/defaults", user=admin, json=body)
+        assert resp.status_code == 422 and resp.get_json()["field"] == field, (body, resp.get_json())
+    got = api.get("/shopping-options/admin/defaults", user=admin).get_json()
+    assert (got["min_per_order"], got["max_per_order"], got["max_per_buyer"]) == (0, 0, 3)
+    assert api.put("/shopping-options/admin/defaults", user=so.buyer(factory), json={}).status_code == 403

@@ -19,6 +19,8 @@ BLUEPRINTS = ("shopping_options", "shopping_options_api")
 
 
 def _body(kind: str, w: dict, who: str) -> dict | None:
+    if kind == "defaults":
+        return {"min_per_order": 0}
     if kind == "overrides":
         return {"max_per_buyer": 3}
     if kind == "web_overrides":
@@ -32,6 +34,8 @@ R = rows(_body)
 ROWS = [
     # JSON API
     R("GET", "/api/v1/shopping-options/products/{p1}", "public"),
+    R("GET", "/api/v1/shopping-options/admin/defaults", "platform"),
+    R("PUT", "/api/v1/shopping-options/admin/defaults", "platform", body="defaults"),
     R("GET", "/api/v1/shopping-options/seller/products/{p1}", "seller", obj="product"),
     R("PUT", "/api/v1/shopping-options/seller/products/{p1}", "seller", body="overrides", obj="product"),
     # web pages
@@ -51,6 +55,13 @@ def _named(product, title):
     return product
 
 
+def _allowed(row, who, owner):
+    """The platform's defaults: platform staff only; the rest as the promotion plugins' rows."""
+    if row.access == "platform":
+        return authz.standard_access(row, who, owner)
+    return promotion_authz.allowed(row, who, owner)
+
+
 @pytest.fixture
 def world(app, factory):
     return promotion_authz.world(factory, _named)
@@ -60,7 +71,18 @@ def world(app, factory):
 @pytest.mark.parametrize("row", ROWS, ids=authz.label)
 def test_authz_matrix(client, api, world, row):
     """Issue 18 / K15: each principal gets exactly its rights on every plugin route; other merchants' ids never give data."""
-    promotion_authz.assert_row(row, world, client=client, api=api)
+    objects = {("product", "m1"): world["p1"]}
+    authz.assert_row(
+        row,
+        authz.World(world["users"], objects, world),
+        client=client,
+        api=api,
+        principals=promotion_authz.PRINCIPALS,
+        owners=("m1",),
+        allowed=_allowed,
+        check=promotion_authz.no_secrets,
+        strict=True,
+    )
 
 
 @pytest.mark.jishi_plugins("multistore", "shopping_options")

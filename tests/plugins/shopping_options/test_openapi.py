@@ -63,7 +63,7 @@ def test_shopping_options_operations_conform(app, factory):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     ops = [r.ok() for r in schema.get_all_operations()]
     ops = [op for op in ops if "/shopping-options/" in op.path]
-    assert len(ops) == 3
+    assert len(ops) == 5
     failures = []
     seller = "/api/v1/shopping-options/seller/products/{product_id}"
     real = [  # real answers, success and error, checked against the document
