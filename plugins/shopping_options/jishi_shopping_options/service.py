@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from flask import g, has_request_context
 from jishi import settings
@@ -436,7 +437,7 @@ def save(product, data: dict) -> ProductShoppingOptions:
     that exist."""
     from jishi.errors import DomainError
 
-    values = {
+    values: dict[str, Any] = {
         "min_per_order": _whole(data, "min_per_order"),
         "max_per_order": _whole(data, "max_per_order"),
         "max_per_buyer": _whole(data, "max_per_buyer"),
@@ -448,7 +449,8 @@ def save(product, data: dict) -> ProductShoppingOptions:
     d = platform_defaults()
     for name, cap_key in (("max_per_order", CAP_PER_ORDER), ("max_per_buyer", CAP_PER_BUYER)):
         cap = _number(d[cap_key])
-        if cap and values[name] is not None and (values[name] == 0 or values[name] > cap):
+        wanted: int | None = values[name]
+        if cap and wanted is not None and (wanted == 0 or wanted > cap):
             raise DomainError(name, _("The platform allows at most %(n)d here.", n=cap))
     probe = ProductShoppingOptions(**values)
     min_order = _number(values["min_per_order"] if values["min_per_order"] is not None else d[MIN_PER_ORDER])
