@@ -1157,6 +1157,48 @@ def test_hook_purchase_blockers(app, api, client, factory):
     assert "商家休息中" in html and "add-to-cart" not in html
 
 
+class CartCap:
+    """No more than 3 units of a line of seller 9's products in the cart."""
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def cart_line_problems(self, product, sku_id, quantity, user):
+        self.calls.append((product.id, sku_id, quantity, user.id))
+        if product.seller_id == 9 and quantity > 3:
+            return [Problem("cart_cap", "最多 3 件", field="quantity")]
+        return None
+
+
+_cart_cap = CartCap()
+
+
+@plugin(_cart_cap)
+def test_hook_cart_line_problems(app, api, factory):
+    """Issue 18: the hook sees the line's total after an add and a changed
+    quantity; its first problem answers 409 with its code and field and
+    writes nothing; other products are untouched."""
+    from jishi.cart.models import CartLine
+
+    buyer = factory.user()
+    capped = factory.product(name="限量", seller_id=9, stock=20)
+    fine = factory.product(name="不限", stock=20)
+    db.session.commit()
+    sku = capped.skus[0].id
+    _cart_cap.calls.clear()
+    assert api.post("/cart/items", user=buyer, json={"sku_id": sku, "quantity": 2}).status_code == 201
+    resp = api.post("/cart/items", user=buyer, json={"sku_id": sku, "quantity": 2})
+    assert resp.status_code == 409 and (resp.get_json()["code"], resp.get_json()["field"]) == ("cart_cap", "quantity")
+    assert [c[2] for c in _cart_cap.calls] == [2, 4] and _cart_cap.calls[0][:2] == (capped.id, sku)
+    line_id = db.session.scalar(select(CartLine.id).where(CartLine.sku_id == sku))
+    resp = api.patch(f"/cart/items/{line_id}", user=buyer, json={"quantity": 5})
+    assert resp.status_code == 409 and resp.get_json()["code"] == "cart_cap"
+    db.session.expire_all()
+    assert db.session.get(CartLine, line_id).quantity == 2
+    assert api.post("/cart/items", user=buyer, json={"sku_id": fine.skus[0].id, "quantity": 9}).status_code == 201
+
+
 @plugin(HideSeller())
 def test_hook_seller_profiles(app, api, client, factory):
     """K3/MS8: the seller's name, link and state tag appear on the product

@@ -1190,6 +1190,31 @@ def purchase_blockers(product: Product, user: User | None) -> Sequence[Problem] 
 
 
 @hookspec
+def cart_line_problems(product: Product, sku_id: int, quantity: int, user: User) -> Sequence[Problem] | None:
+    """Reasons ``quantity`` units of a SKU may not sit in the buyer's cart
+    (the product is sold by "buy now" only, more than a per-order maximum).
+
+    Called when a line is added to the cart (``quantity``: the line's total
+    after the add) and when a cart line's quantity is changed, after
+    ``purchase_blockers``; the first problem is answered 409 with its
+    ``code``, ``message`` and ``field`` (``sku_id`` when it names none) and
+    nothing is written. Checkout re-checks in ``validate_checkout``.
+    :param product: the SKU's ``Product``. :param sku_id: the SKU's id.
+    :param quantity: the units the line would hold. :param user: the buyer.
+    :returns: a list of :class:`Problem` (or None). All collected.
+    Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def cart_line_problems(product, sku_id, quantity, user):
+            if quantity > 5 and service.is_limited(product.id):
+                return [Problem("limit", _("At most 5 per order."), field="quantity")]
+            return None
+    """
+
+
+@hookspec
 def product_page_loaders(product: Product, user: User | None) -> Sequence[PageLoader] | None:
     """The rows the plugin's product page slots need, as queries the kernel
     runs together with every plugin's (and its own images, parameters, specs

@@ -19,7 +19,16 @@ from .coupons import helpers as cp
 from .flashsale import helpers as fs
 from .groupbuy import helpers as gb
 
-ALL = ("multistore", "delivery_express", "pickup", "delivery_local", "coupons", "groupbuy", "flashsale")
+ALL = (
+    "multistore",
+    "delivery_express",
+    "pickup",
+    "delivery_local",
+    "coupons",
+    "groupbuy",
+    "flashsale",
+    "shopping_options",
+)
 BUDGET = 6
 
 
@@ -178,6 +187,10 @@ def test_product_page_with_every_plugin(app, client, factory, queries, ms):
     )
     db.session.commit()
     template = cp.template(name="满10减1", threshold=1000, amount=100)
+    from jishi_shopping_options import service as shopping_options
+
+    shopping_options.save(p, {"max_per_buyer": 2})  # 限购 2 件 (issue 18)
+    db.session.commit()
     url = f"/product/{p.id}"
 
     q, page = _count(queries, client, url)
@@ -186,9 +199,10 @@ def test_product_page_with_every_plugin(app, client, factory, queries, ms):
     _kernel_parts(page)
     assert "flashsale-box" in page and "groupbuy-box" in page and "满10减1" in page and "茶庄" in page
     assert "groupbuy/groups/opengroup1" in page  # the open group
+    assert "data-shopping-options" in page
     loaders = [s for s in q.statements if "json_" in s]
     assert len(loaders) == 1
-    for table in ("flashsale_", "groupbuy_", "coupon_templates"):
+    for table in ("flashsale_", "groupbuy_", "coupon_templates", "shopping_options_"):
         assert not [s for s in q.statements if table in s and s not in loaders], (table, q.statements)
 
     buyer = factory.user()

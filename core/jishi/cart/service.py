@@ -66,6 +66,17 @@ def _sellable_sku(sku_id, user=None) -> Sku:
     return sku
 
 
+def _check_line(sku: Sku, quantity: int, user) -> None:
+    """The ``cart_line_problems`` hook: the first problem refuses the line
+    (409, its code, message and field)."""
+    from flask import current_app
+
+    hook = current_app.extensions["jishi"].hook
+    for result in hook.cart_line_problems(product=sku.product, sku_id=sku.id, quantity=quantity, user=user):
+        for problem in result or ():
+            raise CartError(problem.field or "sku_id", problem.message, code=problem.code, status=409)
+
+
 def _stock_error(sku: Sku) -> CartError:
     return CartError(
         "quantity",
@@ -87,6 +98,7 @@ def add(user, sku_id: int, quantity: int) -> CartLine:
         raise CartError("quantity", _("At most %(n)d at a time.", n=MAX_QUANTITY))
     if total > sku.stock:
         raise _stock_error(sku)
+    _check_line(sku, total, user)
     if line is None:
         line = CartLine(user_id=user.id, sku_id=sku.id, quantity=quantity, selected=True)
         line.sku = sku
@@ -134,6 +146,7 @@ def set_quantity(user, line_id: int, quantity: int) -> CartLine:
     line = _own_line(user, line_id)
     if quantity > line.sku.stock:
         raise _stock_error(line.sku)
+    _check_line(line.sku, quantity, user)
     line.quantity = quantity
     commit_keep(line)
     return line
@@ -149,6 +162,7 @@ def update_line(user, line_id: int, quantity: int | None = None, selected: bool 
     if quantity is not None:
         if quantity > line.sku.stock:
             raise _stock_error(line.sku)
+        _check_line(line.sku, quantity, user)
         line.quantity = quantity
     if selected is not None:
         line.selected = selected

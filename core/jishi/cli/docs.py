@@ -76,6 +76,7 @@ FIRST_PARTY_PLUGINS = (
     "multistore",
     "pickup",
     "points",
+    "shopping_options",
     "virtual",
     "wechat_login",
     "wechatpay",
