@@ -17,6 +17,9 @@
   (cumulative), its status (``frozen`` -> ``released``; ``reversed`` when
   refunds took all of it; ``cancelled`` when the promoter was removed while
   it was frozen).
+  ``funded_by`` ``platform`` or ``merchant`` (a merchant's opted-in
+  product with multistore: charged in multistore's ledger);
+  ``paid_amount``: what withdrawals paid out of it (allocated oldest first).
 - ``distribution_accounts``: per promoter: ``frozen``, ``available``,
   ``withdrawing``, ``paid`` and ``debt`` fen, changed only together with a
   ``distribution_entries`` row (the ledger) in the same transaction.
@@ -140,6 +143,8 @@ class Commission(db.Model):
     amount: Mapped[int]
     reversed: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(20), default=C_FROZEN)
+    funded_by: Mapped[str] = mapped_column(String(20), default="platform", server_default="platform")
+    paid_amount: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_at: Mapped[datetime | None]
 
