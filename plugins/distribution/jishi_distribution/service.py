@@ -677,6 +677,7 @@ def on_refund(refund) -> None:
         ).all()
     )
     back: dict[int | None, int] = {}
+    settled: set[int] = set()
     for c in rows:
         done = min(int(refunded.get(c.order_line_id, 0) or 0), c.base)
         target = c.amount * done // c.base if c.base else c.amount
@@ -688,12 +689,15 @@ def on_refund(refund) -> None:
             ledger.take(c.promoter_id, E_REVERSED, ref, take, frozen=True)
         elif c.status in (C_RELEASED, C_REVERSED):
             ledger.take(c.promoter_id, E_REVERSED, ref, take, frozen=False)
+            settled.add(c.promoter_id)
         if c.funded_by == MERCHANT and c.status != C_CANCELLED:
             back[c.seller_id] = back.get(c.seller_id, 0) + take
         c.reversed = target
         if target >= c.amount and c.status in (C_FROZEN, C_RELEASED):
             c.status = C_REVERSED
     db.session.flush()
+    for promoter_id in sorted(settled):
+        ledger.shift_paid(promoter_id)  # a paid record reversed: its debt, or what available covered
     for seller_id, amount in back.items():
         _charge_back(seller_id, refund.order_id, amount, "dist_refund", refund.id)
 
@@ -720,6 +724,24 @@ def on_closed(order) -> None:
     db.session.flush()
     for seller_id, amount in back.items():
         _charge_back(seller_id, order.id, amount, "dist_closed", order.id)
+
+
+def with_states(rows):
+    """``rows`` (commission records), each told whether its order is
+    completed (one query), so :attr:`Commission.state` tells pending from
+    frozen. Returns ``rows``."""
+    from jishi.orders.models import Order
+
+    rows = list(rows)
+    ids = {c.order_id for c in rows if c.status == C_FROZEN}
+    done = (
+        set(db.session.scalars(select(Order.id).where(Order.id.in_(ids), Order.completed_at.isnot(None))))
+        if ids
+        else set()
+    )
+    for c in rows:
+        c.order_completed = c.order_id in done
+    return rows
 
 
 def due_ids(limit: int = 500) -> list[int]:
