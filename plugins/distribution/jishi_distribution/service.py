@@ -269,6 +269,7 @@ def remove(user_id: int, actor_id: int | None, reason: str = "") -> int:
     are cancelled (taken off ``frozen``); what is available stays theirs to
     withdraw. Returns the number of commissions cancelled."""
     _status_change(user_id, (ACTIVE, FROZEN, PENDING), REMOVED, actor_id, reason)
+    ledger.lock(user_id)  # the account before the commission rows (see lock_accounts)
     ids = db.session.scalars(
         select(Commission.id).where(Commission.promoter_id == user_id, Commission.status == C_FROZEN)
     ).all()
@@ -649,6 +650,17 @@ def on_paid(order) -> None:
                 _charge(c)
 
 
+def lock_accounts(*where) -> None:
+    """Lock the accounts of the promoters of the commissions ``where``
+    selects, in ascending id order. The lock order everywhere is: the
+    promoters' accounts (ascending), then commission rows — a payout
+    allocating ``paid_amount`` holds the account and then touches the rows,
+    so a refund locking the rows first could deadlock with it."""
+    ids = db.session.scalars(select(Commission.promoter_id).where(*where).distinct()).all()
+    for user_id in sorted(ids):
+        ledger.lock(user_id)
+
+
 def _fresh(cid: int) -> Commission:
     return db.session.execute(
         select(Commission).where(Commission.id == cid).execution_options(populate_existing=True)
@@ -660,6 +672,7 @@ def on_refund(refund) -> None:
     ``floor(amount * refunded / base)`` of its line (cumulative target)."""
     from jishi.orders.models import OrderLine
 
+    lock_accounts(Commission.order_id == refund.order_id)
     rows = db.session.scalars(
         select(Commission)
         .where(Commission.order_id == refund.order_id)
@@ -706,6 +719,7 @@ def on_closed(order) -> None:
     """A paid order closed without completing (after a full refund, or by
     the platform): every commission still frozen is reversed in full (the
     order will never complete, so it must not stay frozen forever)."""
+    lock_accounts(Commission.order_id == order.id, Commission.status == C_FROZEN)
     rows = db.session.scalars(
         select(Commission)
         .where(Commission.order_id == order.id, Commission.status == C_FROZEN)
@@ -769,7 +783,9 @@ def due_ids(limit: int = 500) -> list[int]:
 
 def release(cid: int) -> bool:
     """Release one commission: a conditional UPDATE (``status = frozen``)
-    decides who does it, so two workers never both release it."""
+    decides who does it, so two workers never both release it (the
+    promoter's account is locked first: see :func:`lock_accounts`)."""
+    lock_accounts(Commission.id == cid)
     won = db.session.execute(
         update(Commission)
         .where(Commission.id == cid, Commission.status == C_FROZEN)
