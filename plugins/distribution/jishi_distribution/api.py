@@ -169,6 +169,14 @@ class DistributionCommissionSchema(Schema):
     amount = fields.Integer()
     reversed = fields.Integer()
     status = fields.String(metadata={"description": "frozen, released, reversed or cancelled"})
+    state = fields.String(
+        metadata={
+            "description": "what the record shows: pending (order not completed), frozen (return window), "
+            "available, paid (paid out in full), debt (reversed after payout), reversed, cancelled"
+        }
+    )
+    paid_amount = fields.Integer(metadata={"description": "what withdrawals paid out of it (fen)"})
+    debt = fields.Integer(metadata={"description": "paid out beyond what is left after reversals (fen, owed)"})
     created_at = DateTime()
     released_at = DateTime(allow_none=True)
 
@@ -335,6 +343,7 @@ class DistributionAdminCommissionSchema(DistributionCommissionSchema):
     promoter_id = fields.Integer()
     buyer_id = fields.Integer()
     seller_id = fields.Integer(allow_none=True)
+    funded_by = fields.String(metadata={"description": "platform, or merchant (charged in multistore's ledger)"})
 
 
 @blp.get("/admin/distribution/commissions")
@@ -349,7 +358,7 @@ def admin_commissions(args):
             q = q.where(getattr(Commission, key) == args[key])
     if args["before"]:
         q = q.where(Commission.id < args["before"])
-    return list(db.session.scalars(q))
+    return service.with_states(db.session.scalars(q))
 
 
 class DistributionAdminWithdrawalArgs(Schema):

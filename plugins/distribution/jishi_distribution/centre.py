@@ -108,7 +108,7 @@ def commissions(user_id: int | None, *, status: str | None = None, before: int |
         q = q.where(Commission.status == status)
     if before:
         q = q.where(Commission.id < before)
-    return list(db.session.scalars(q))
+    return service.with_states(db.session.scalars(q))
 
 
 def orders(user_id: int, before: int | None = None) -> list[dict]:

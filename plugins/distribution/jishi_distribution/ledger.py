@@ -13,6 +13,19 @@ the caller's transaction (no commit here).
 - Every other change locks the account row first (``SELECT ... FOR
   UPDATE``), so a reversal's split between available and debt is computed
   on the row as it is.
+
+Per record (``Commission.paid_amount``): a withdrawal marked paid is
+allocated to the promoter's released records oldest first, each up to what
+is left of it (``amount - reversed - paid_amount``), in the same
+transaction (:func:`allocate_paid`); what cannot be placed there (the
+promoter's debt: a reversal took money already withdrawing) goes to the
+oldest records reversed after all, up to their original amount, so the
+excess ``paid_amount - (amount - reversed)`` of a record is its debt. The
+records' debts always add up to the account's ``debt``: when a credit sets
+debt off (:func:`credit`), or a reversal of a paid record is covered by the
+available balance, the difference of ``paid_amount`` moves from the records
+in debt to the oldest records with room (:func:`shift_paid`). So ``sum(paid_amount) == paid`` and a record's room plus debt always add up
+to the account: ``available + withdrawing - debt == sum(room) - sum(debt)``.
 """
 
 from __future__ import annotations
@@ -25,7 +38,7 @@ from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from jishi_distribution.models import Account, Entry
+from jishi_distribution.models import C_RELEASED, C_REVERSED, Account, Commission, Entry
 
 FIELDS = ("frozen", "available", "withdrawing", "paid", "debt")
 
@@ -82,6 +95,70 @@ def credit(user_id: int, kind: str, ref: str, amount: int, **moves: int) -> None
     account = lock(user_id)
     offset = min(account.debt, amount)
     post(user_id, kind, ref, available=amount - offset, debt=-offset, **moves)
+    if offset:
+        shift_paid(user_id)
+
+
+def _settled_rows(user_id: int) -> list[Commission]:
+    """The promoter's released (or since reversed) records, oldest first,
+    locked (the account row is locked already: callers serialise on it)."""
+    return list(
+        db.session.scalars(
+            select(Commission)
+            .where(Commission.promoter_id == user_id, Commission.status.in_((C_RELEASED, C_REVERSED)))
+            .order_by(Commission.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _add_paid(c: Commission, delta: int) -> None:
+    db.session.execute(
+        update(Commission)
+        .where(Commission.id == c.id)
+        .values(paid_amount=Commission.paid_amount + delta)
+        .execution_options(synchronize_session=False)
+    )
+    c.paid_amount += delta  # the row as written (no second read)
+    db.session.flush()
+
+
+def allocate_paid(user_id: int, amount: int) -> int:
+    """Mark ``amount`` fen paid on the promoter's records, oldest first:
+    first up to what is left of each (``amount - reversed - paid_amount``),
+    then (a debt) up to each reversed record's original amount. Returns what
+    was placed (``amount`` whenever the ledger is consistent)."""
+    rows = _settled_rows(user_id)
+    left = amount
+    for room in (lambda c: c.amount - c.reversed - c.paid_amount, lambda c: c.amount - c.paid_amount):
+        for c in rows:
+            put = min(max(0, room(c)), left)
+            if put:
+                _add_paid(c, put)
+                left -= put
+    return amount - left
+
+
+def shift_paid(user_id: int) -> None:
+    """Make the records' debts add up to the account's ``debt``: the
+    difference of ``paid_amount`` moves from the records in debt (oldest
+    first) to the oldest records with room (the account row is locked)."""
+    rows = _settled_rows(user_id)
+    amount = sum(max(0, c.paid_amount - (c.amount - c.reversed)) for c in rows) - balances(user_id)["debt"]
+    if amount <= 0:
+        return
+    free = 0
+    for c in rows:
+        excess = min(max(0, c.paid_amount - (c.amount - c.reversed)), amount - free)
+        if excess:
+            _add_paid(c, -excess)
+            free += excess
+    for c in rows:
+        put = min(max(0, c.amount - c.reversed - c.paid_amount), free)
+        if put:
+            _add_paid(c, put)
+            free -= put
 
 
 def take(user_id: int, kind: str, ref: str, amount: int, *, frozen: bool) -> None:

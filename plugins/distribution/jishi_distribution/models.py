@@ -17,6 +17,9 @@
   (cumulative), its status (``frozen`` -> ``released``; ``reversed`` when
   refunds took all of it; ``cancelled`` when the promoter was removed while
   it was frozen).
+  ``funded_by`` ``platform`` or ``merchant`` (a merchant's opted-in
+  product with multistore: charged in multistore's ledger);
+  ``paid_amount``: what withdrawals paid out of it (allocated oldest first).
 - ``distribution_accounts``: per promoter: ``frozen``, ``available``,
   ``withdrawing``, ``paid`` and ``debt`` fen, changed only together with a
   ``distribution_entries`` row (the ledger) in the same transaction.
@@ -44,6 +47,16 @@ C_RELEASED = "released"
 C_REVERSED = "reversed"
 C_CANCELLED = "cancelled"
 COMMISSION_STATUSES = (C_FROZEN, C_RELEASED, C_REVERSED, C_CANCELLED)
+
+# what a record shows (:attr:`Commission.state`)
+S_PENDING = "pending"  # frozen, the order not completed yet
+S_FROZEN = "frozen"  # frozen, the order completed: waiting for the return window
+S_AVAILABLE = "available"  # released, not (fully) paid out yet
+S_PAID = "paid"  # released and paid out in full
+S_DEBT = "debt"  # reversed after it was paid out: the excess is owed
+S_REVERSED = "reversed"  # refunds took all of it before it was paid
+S_CANCELLED = "cancelled"
+STATES = (S_PENDING, S_FROZEN, S_AVAILABLE, S_PAID, S_DEBT, S_REVERSED, S_CANCELLED)
 
 # ledger entry kinds
 E_EARNED = "earned"  # frozen += amount
@@ -140,8 +153,35 @@ class Commission(db.Model):
     amount: Mapped[int]
     reversed: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(20), default=C_FROZEN)
+    funded_by: Mapped[str] = mapped_column(String(20), default="platform", server_default="platform")
+    paid_amount: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_at: Mapped[datetime | None]
+
+    order_completed = False  # not a column: set by ``service.with_states``
+
+    @property
+    def net(self) -> int:
+        return self.amount - self.reversed
+
+    @property
+    def debt(self) -> int:
+        """Paid out beyond what is left of it after reversals (owed)."""
+        return max(0, (self.paid_amount or 0) - self.net)
+
+    @property
+    def state(self) -> str:
+        """pending / frozen / available / paid / debt / reversed / cancelled."""
+        if self.status == C_CANCELLED:
+            return S_CANCELLED
+        if self.status == C_FROZEN:
+            return S_FROZEN if self.order_completed else S_PENDING
+        paid = self.paid_amount or 0
+        if paid > self.net:
+            return S_DEBT
+        if self.net <= 0:
+            return S_REVERSED
+        return S_PAID if paid >= self.net else S_AVAILABLE
 
 
 class Account(db.Model):

@@ -235,10 +235,12 @@ def order_placing(checkout):
         service.on_order_placed(checkout.user.id)
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def order_transitioned(order, name, from_status, actor_kind):
     """Inside the transaction of the change: the order's commissions, frozen,
-    at payment; what is still frozen reversed when a paid order is closed."""
+    at payment; what is still frozen reversed when a paid order is closed.
+    First (``tryfirst``): a merchant-funded commission given back on closing
+    returns to the order's money before multistore sweeps it to the buyer."""
     if name == "pay":
         service.on_paid(order)
     elif name == "close":
@@ -252,8 +254,10 @@ def settle_order(order):
         service.ensure_promoter(order.user_id)
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def settle_refund(refund):
+    """First (``tryfirst``): a merchant-funded commission given back is in
+    the merchant's balance before multistore checks that it covers the refund."""
     service.on_refund(refund)
 
 

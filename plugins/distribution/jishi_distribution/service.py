@@ -17,11 +17,19 @@ Every change is written to ``distribution_binding_log``.
 Commissions: at payment, per order line and level, on what the line paid
 after every discount (``OrderLine.pay_amount``): a per-product fixed amount
 (fen per unit x quantity, at most the line's pay amount), else the product's,
-the category's or the default rate, rounded down per line per level. Frozen
+the rate of the line's category or of its nearest ancestor with one, or the
+default rate, rounded down per line per level. Frozen
 until the order is completed and ``return_days`` have passed, then released
 by the ``distribution_release`` job. A refund reverses
 ``floor(amount * refunded / base)`` cumulatively (the difference to what was
 already reversed), before or after release.
+
+Merchant-funded commissions: a merchant's opted-in product (setting
+``merchant_products``) with multistore enabled: each commission is charged
+to the merchant in multistore's ledger when it is created
+(:func:`jishi_multistore.ledger.charge`, key ``dist_commission``/id), and
+every reversal of it gives the same fen back (``charge_back``: one journal
+per refund, per closed order, per cancelled commission).
 """
 
 from __future__ import annotations
@@ -33,7 +41,8 @@ from jishi import settings
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
-from sqlalchemy import delete, func, select, text, update
+from jishi.signals import plugin_enabled
+from sqlalchemy import String, cast, delete, func, literal, select, text, update
 
 from jishi_distribution import ledger
 from jishi_distribution.models import (
@@ -260,6 +269,7 @@ def remove(user_id: int, actor_id: int | None, reason: str = "") -> int:
     are cancelled (taken off ``frozen``); what is available stays theirs to
     withdraw. Returns the number of commissions cancelled."""
     _status_change(user_id, (ACTIVE, FROZEN, PENDING), REMOVED, actor_id, reason)
+    ledger.lock(user_id)  # the account before the commission rows (see lock_accounts)
     ids = db.session.scalars(
         select(Commission.id).where(Commission.promoter_id == user_id, Commission.status == C_FROZEN)
     ).all()
@@ -275,8 +285,50 @@ def remove(user_id: int, actor_id: int | None, reason: str = "") -> int:
             c = _fresh(cid)
             ledger.lock(user_id)
             ledger.post(user_id, E_CANCELLED, f"c{cid}", frozen=-(c.amount - c.reversed))
+            if c.funded_by == MERCHANT:
+                _charge_back(c.seller_id, c.order_id, c.amount - c.reversed, "dist_cancel", cid)
             n += 1
     return n
+
+
+# --- Merchant funding (multistore) --------------------------------------------
+
+MERCHANT = "merchant"
+
+
+def merchant_funded(seller_id: int | None) -> bool:
+    """A merchant's commission is charged to it when multistore is enabled."""
+    return seller_id is not None and plugin_enabled("multistore")
+
+
+def _charge(c: Commission) -> None:
+    from jishi_multistore import ledger as ms_ledger
+
+    assert c.seller_id is not None
+    ms_ledger.charge(
+        c.seller_id,
+        c.order_id,
+        c.amount,
+        source_type="dist_commission",
+        source_id=c.id,
+        memo=f"distribution commission {c.id} (level {c.level})",
+    )
+
+
+def _charge_back(seller_id: int | None, order_id: int, amount: int, source_type: str, source_id: int) -> None:
+    """Give the merchant back ``amount`` of what its commissions were charged."""
+    if seller_id is None or amount <= 0 or not plugin_enabled("multistore"):
+        return
+    from jishi_multistore import ledger as ms_ledger
+
+    ms_ledger.charge_back(
+        seller_id,
+        order_id,
+        amount,
+        source_type=source_type,
+        source_id=source_id,
+        memo=f"distribution commission reversed ({source_type} {source_id})",
+    )
 
 
 # --- Rates --------------------------------------------------------------------
@@ -502,9 +554,40 @@ def beneficiaries(buyer_id: int) -> tuple[int | None, int | None]:
     return (first if is_active(first) else None), (second if is_active(second) else None)
 
 
-def line_commission(line, seller_id: int | None, level: int) -> tuple[int, str] | None:
+def category_rates(category_ids) -> dict[int, tuple[int, int]]:
+    """{category id: (level 1 bp, level 2 bp)} for each of ``category_ids``
+    that has a rate of its own or an ancestor with one (the nearest wins),
+    in ONE query: the categories joined to every rate on their materialised
+    path (``/1/4/9/`` contains ``/4/``)."""
+    from jishi.catalog.models import Category
+
+    ids = sorted({c for c in category_ids if c is not None})
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Category.id, Category.path, CategoryRate.category_id, CategoryRate.level1_bp, CategoryRate.level2_bp)
+        .join(
+            CategoryRate,
+            (CategoryRate.category_id == Category.id)
+            | Category.path.like(literal("%/") + cast(CategoryRate.category_id, String) + literal("/%")),
+        )
+        .where(Category.id.in_(ids))
+    ).all()
+    best: dict[int, tuple[int, tuple[int, int]]] = {}
+    for cid, path, rate_cid, l1, l2 in rows:
+        parts = [int(p) for p in (path or "").split("/") if p.isdigit()]
+        depth = len(parts) + 1 if rate_cid == cid else (parts.index(rate_cid) if rate_cid in parts else -1)
+        if cid not in best or depth > best[cid][0]:
+            best[cid] = (depth, (int(l1), int(l2)))
+    return {cid: rates for cid, (_depth, rates) in best.items()}
+
+
+def line_commission(
+    line, seller_id: int | None, level: int, crates: dict[int, tuple[int, int]] | None = None
+) -> tuple[int, str] | None:
     """(amount, rule) of an order line at ``level``, or None when the line's
-    product does not distribute."""
+    product does not distribute. ``crates``: :func:`category_rates` of the
+    order's lines (looked up for this line alone without it)."""
     rule = db.session.get(ProductRule, line.product_id) if line.product_id else None
     if seller_id is None:
         if rule is not None and not rule.enabled:
@@ -517,8 +600,10 @@ def line_commission(line, seller_id: int | None, level: int) -> tuple[int, str] 
         return min(fixed * line.quantity, base), f"fixed:{fixed}"
     bp = getattr(rule, f"level{level}_bp") if rule is not None else None
     if bp is None and line.category_id is not None:
-        crate = db.session.get(CategoryRate, line.category_id)
-        bp = getattr(crate, f"level{level}_bp") if crate is not None else None
+        if crates is None:
+            crates = category_rates([line.category_id])
+        crate = crates.get(line.category_id)
+        bp = crate[level - 1] if crate is not None else None
     if bp is None:
         bp = setting(LEVEL1_BP if level == 1 else LEVEL2_BP)
     return base * bp // MAX_BP, f"rate:{bp}"
@@ -532,11 +617,14 @@ def on_paid(order) -> None:
     if not any(levels):
         return
     now = utcnow()
-    for line in order.lines:
+    lines = list(order.lines)
+    crates = category_rates(line.category_id for line in lines)
+    funded_by = MERCHANT if merchant_funded(order.seller_id) else "platform"
+    for line in lines:
         for level, promoter_id in enumerate(levels, start=1):
             if promoter_id is None:
                 continue
-            got = line_commission(line, order.seller_id, level)
+            got = line_commission(line, order.seller_id, level, crates)
             if got is None or got[0] <= 0:
                 continue
             amount, rule = got
@@ -551,11 +639,26 @@ def on_paid(order) -> None:
                 rule=rule,
                 amount=amount,
                 status=C_FROZEN,
+                funded_by=funded_by,
+                paid_amount=0,
                 created_at=now,
             )
             db.session.add(c)
             db.session.flush()
             ledger.post(promoter_id, E_EARNED, f"c{c.id}", frozen=amount)
+            if funded_by == MERCHANT:
+                _charge(c)
+
+
+def lock_accounts(*where) -> None:
+    """Lock the accounts of the promoters of the commissions ``where``
+    selects, in ascending id order. The lock order everywhere is: the
+    promoters' accounts (ascending), then commission rows — a payout
+    allocating ``paid_amount`` holds the account and then touches the rows,
+    so a refund locking the rows first could deadlock with it."""
+    ids = db.session.scalars(select(Commission.promoter_id).where(*where).distinct()).all()
+    for user_id in sorted(ids):
+        ledger.lock(user_id)
 
 
 def _fresh(cid: int) -> Commission:
@@ -569,6 +672,7 @@ def on_refund(refund) -> None:
     ``floor(amount * refunded / base)`` of its line (cumulative target)."""
     from jishi.orders.models import OrderLine
 
+    lock_accounts(Commission.order_id == refund.order_id)
     rows = db.session.scalars(
         select(Commission)
         .where(Commission.order_id == refund.order_id)
@@ -585,6 +689,8 @@ def on_refund(refund) -> None:
             .execution_options(populate_existing=True)
         ).all()
     )
+    back: dict[int | None, int] = {}
+    settled: set[int] = set()
     for c in rows:
         done = min(int(refunded.get(c.order_line_id, 0) or 0), c.base)
         target = c.amount * done // c.base if c.base else c.amount
@@ -596,16 +702,24 @@ def on_refund(refund) -> None:
             ledger.take(c.promoter_id, E_REVERSED, ref, take, frozen=True)
         elif c.status in (C_RELEASED, C_REVERSED):
             ledger.take(c.promoter_id, E_REVERSED, ref, take, frozen=False)
+            settled.add(c.promoter_id)
+        if c.funded_by == MERCHANT and c.status != C_CANCELLED:
+            back[c.seller_id] = back.get(c.seller_id, 0) + take
         c.reversed = target
         if target >= c.amount and c.status in (C_FROZEN, C_RELEASED):
             c.status = C_REVERSED
     db.session.flush()
+    for promoter_id in sorted(settled):
+        ledger.shift_paid(promoter_id)  # a paid record reversed: its debt, or what available covered
+    for seller_id, amount in back.items():
+        _charge_back(seller_id, refund.order_id, amount, "dist_refund", refund.id)
 
 
 def on_closed(order) -> None:
     """A paid order closed without completing (after a full refund, or by
     the platform): every commission still frozen is reversed in full (the
     order will never complete, so it must not stay frozen forever)."""
+    lock_accounts(Commission.order_id == order.id, Commission.status == C_FROZEN)
     rows = db.session.scalars(
         select(Commission)
         .where(Commission.order_id == order.id, Commission.status == C_FROZEN)
@@ -613,12 +727,35 @@ def on_closed(order) -> None:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
+    back: dict[int | None, int] = {}
     for c in rows:
         take = c.amount - c.reversed
         if take > 0:
             ledger.take(c.promoter_id, E_REVERSED, f"c{c.id}:closed", take, frozen=True)
+            if c.funded_by == MERCHANT:
+                back[c.seller_id] = back.get(c.seller_id, 0) + take
         c.reversed, c.status = c.amount, C_REVERSED
     db.session.flush()
+    for seller_id, amount in back.items():
+        _charge_back(seller_id, order.id, amount, "dist_closed", order.id)
+
+
+def with_states(rows):
+    """``rows`` (commission records), each told whether its order is
+    completed (one query), so :attr:`Commission.state` tells pending from
+    frozen. Returns ``rows``."""
+    from jishi.orders.models import Order
+
+    rows = list(rows)
+    ids = {c.order_id for c in rows if c.status == C_FROZEN}
+    done = (
+        set(db.session.scalars(select(Order.id).where(Order.id.in_(ids), Order.completed_at.isnot(None))))
+        if ids
+        else set()
+    )
+    for c in rows:
+        c.order_completed = c.order_id in done
+    return rows
 
 
 def due_ids(limit: int = 500) -> list[int]:
@@ -646,7 +783,9 @@ def due_ids(limit: int = 500) -> list[int]:
 
 def release(cid: int) -> bool:
     """Release one commission: a conditional UPDATE (``status = frozen``)
-    decides who does it, so two workers never both release it."""
+    decides who does it, so two workers never both release it (the
+    promoter's account is locked first: see :func:`lock_accounts`)."""
+    lock_accounts(Commission.id == cid)
     won = db.session.execute(
         update(Commission)
         .where(Commission.id == cid, Commission.status == C_FROZEN)

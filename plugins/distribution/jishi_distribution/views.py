@@ -231,7 +231,7 @@ def commissions_page():
     q, filters = _commission_query()
     return render_template(
         "distribution/admin_commissions.html",
-        rows=list(db.session.scalars(q.limit(200))),
+        rows=service.with_states(db.session.scalars(q.limit(200))),
         f=filters,
         statuses=COMMISSION_STATUSES,
     )
@@ -248,11 +248,15 @@ def commissions_csv():
         + [
             "reversed",
             "status",
+            "state",
+            "paid_amount",
+            "debt",
+            "funded_by",
             "created_at",
             "released_at",
         ]
     )
-    for c in db.session.scalars(q.limit(50000)):
+    for c in service.with_states(db.session.scalars(q.limit(50000))):
         w.writerow(
             [
                 c.id,
@@ -266,6 +270,10 @@ def commissions_csv():
                 c.amount,
                 c.reversed,
                 c.status,
+                c.state,
+                c.paid_amount,
+                c.debt,
+                c.funded_by,
                 c.created_at.isoformat(),
                 c.released_at.isoformat() if c.released_at else "",
             ]

@@ -165,10 +165,12 @@ def reject(w: Withdrawal, reason: str) -> Withdrawal:
 
 
 def confirm_paid(w: Withdrawal) -> Withdrawal:
-    """The platform paid the promoter offline."""
+    """The platform paid the promoter offline: the amount is allocated to
+    the promoter's commission records oldest first (``paid_amount``)."""
     _move(w, ("approved",), "paid", paid_at=utcnow())
     ledger.lock(w.user_id)
     ledger.post(w.user_id, E_WITHDRAW_PAID, f"w{w.id}", withdrawing=-w.amount, paid=w.amount)
+    ledger.allocate_paid(w.user_id, w.amount)
     return w
 
 

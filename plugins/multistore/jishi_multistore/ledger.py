@@ -39,6 +39,9 @@ Platform accounts (``merchant_id`` None):
 - ``refund_due``  money of a paid order the platform closed without a refund,
   owed back to the buyer
 - ``cod_offline`` memo of cash collected by merchants (mirror of ``cod_collected``)
+- ``charges``     what other plugins charged merchants (credit): money kept
+  from the merchants' shares that the platform pays on, e.g. merchant-funded
+  distribution commissions (:func:`charge`)
 
 Postings (P = the order's pay amount, S = platform-funded discount shares
 recorded in ``OrderAllocation`` with ``funded_by="platform"``; merchant-funded
@@ -77,6 +80,16 @@ from the sharing, d = P - r)::
                                     M.returning -r, M.owed -d
   share_returned (profit_share)     M.returning +r, M.paid_out -r, cash -r, payouts +r
   share_debt     (profit_share)     M.returning +r, M.owed -r
+
+Charges by other plugins (:func:`charge` / :func:`charge_back`; X = the
+amount, o = what of it the merchant's withdrawable balance cannot cover)::
+
+  charge       (before completion, online)  M.pending -X, charges +X
+  charge       (completed, or COD)          M.available -(X-o), M.owed -o, charges +X
+  charge_back  (before completion, online)  M.pending +X, charges -X
+  charge_back  (completed, or COD)          M.owed +d, M.available +(X-d), charges -X
+                                            d = what the merchant owes, at most X
+  charge_back  (after ``closed``)           charges -X, refund_due +X
 
 R = the refund's amount, Sr = the platform-funded shares it reverses
 (``RefundReversal``). Approving a withdrawal moves no money (it stays in
@@ -158,7 +171,8 @@ COMMISSION = "commission"
 PAYOUTS = "payouts"
 REFUND_DUE = "refund_due"
 COD_OFFLINE = "cod_offline"
-PLATFORM_ACCOUNTS = (CASH, SUBSIDY, COMMISSION, PAYOUTS, REFUND_DUE, COD_OFFLINE)
+CHARGES = "charges"
+PLATFORM_ACCOUNTS = (CASH, SUBSIDY, COMMISSION, PAYOUTS, REFUND_DUE, COD_OFFLINE, CHARGES)
 
 DEFAULT_COMMISSION_BP = 0
 COMMISSION_SETTING = "multistore.commission_default_bp"
@@ -687,6 +701,88 @@ def settle_refund(refund) -> LedgerJournal | None:
         order_id=order.id,
         memo=refund.number,
     )
+
+
+# -- charges by other plugins -------------------------------------------------
+
+CHARGE = "charge"
+CHARGE_BACK = "charge_back"
+
+
+def _charge_order(merchant_id: int, order_id: int):
+    from jishi.orders.models import Order
+
+    order = db.session.get(Order, order_id)
+    if order is None or order.seller_id != merchant_id:
+        raise ValueError(f"order {order_id} is not merchant {merchant_id}'s")
+    return order
+
+
+def _unsettled(order) -> bool:
+    """The order's money still waits in ``pending`` (paid online, neither
+    completed nor closed): a charge then lowers what completion settles."""
+    return is_online(order) and not posted("completed", "order", order.id) and not posted("closed", "order", order.id)
+
+
+def charge(
+    merchant_id: int, order_id: int, amount: int, *, source_type: str, source_id: int, memo: str = ""
+) -> LedgerJournal | None:
+    """PUBLIC: charge the merchant ``amount`` fen for its order ``order_id``
+    on behalf of another plugin (e.g. a merchant-funded distribution
+    commission), in the caller's transaction (no commit).
+
+    Idempotent by ``(source_type, source_id)`` (``source_type`` at most 20
+    characters, naming the caller's record): a second call posts nothing and
+    returns None. While the order is paid online and not yet completed, the
+    charge comes off the order's ``pending`` money, so completion settles
+    that much less (the platform's commission, computed on the lines, is
+    unchanged). Once the order is completed (or for cash on delivery) it is
+    a debit against the merchant's balance: from the withdrawable balance,
+    and what that cannot cover becomes ``owed`` (netted from its next
+    payouts). The money goes to the platform account ``charges``.
+    """
+    if amount < 0:
+        raise ValueError("a charge is not negative")
+    if posted(CHARGE, source_type, source_id):
+        return None
+    order = _charge_order(merchant_id, order_id)
+    if _unsettled(order):
+        legs = [(merchant_id, PENDING, -amount), (None, CHARGES, amount)]
+    else:
+        lock(merchant_id)
+        bal = balances(merchant_id)
+        covered = min(max(0, bal[AVAILABLE] + bal[OWED]), amount)
+        legs = [(merchant_id, AVAILABLE, -covered), (merchant_id, OWED, -(amount - covered)), (None, CHARGES, amount)]
+    return post(CHARGE, source_type, source_id, merchant_id, legs, order_id=order_id, memo=memo)
+
+
+def charge_back(
+    merchant_id: int, order_id: int, amount: int, *, source_type: str, source_id: int, memo: str = ""
+) -> LedgerJournal | None:
+    """PUBLIC: give back ``amount`` fen of what :func:`charge` took for the
+    order (a refund reversed that part), in the caller's transaction.
+
+    Idempotent by ``(source_type, source_id)`` (its own key, e.g. the
+    refund). Before completion it returns to the order's ``pending`` money;
+    after completion (or for cash on delivery) it first pays off what the
+    merchant owes, the rest becomes withdrawable; after the platform closed
+    the order without a refund it is owed back to the buyer (``refund_due``).
+    The caller never gives back more than it charged.
+    """
+    if amount < 0:
+        raise ValueError("a charge back is not negative")
+    if posted(CHARGE_BACK, source_type, source_id):
+        return None
+    order = _charge_order(merchant_id, order_id)
+    if posted("closed", "order", order.id):
+        legs = [(None, CHARGES, -amount), (None, REFUND_DUE, amount)]
+    elif _unsettled(order):
+        legs = [(merchant_id, PENDING, amount), (None, CHARGES, -amount)]
+    else:
+        lock(merchant_id)
+        debt = min(max(0, -balance(merchant_id, OWED)), amount)
+        legs = [(merchant_id, OWED, debt), (merchant_id, AVAILABLE, amount - debt), (None, CHARGES, -amount)]
+    return post(CHARGE_BACK, source_type, source_id, merchant_id, legs, order_id=order_id, memo=memo)
 
 
 def _due(commission: int, base: int, refunded_base: int) -> int:

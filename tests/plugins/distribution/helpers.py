@@ -74,3 +74,13 @@ def age_completion(order, days: int) -> None:
     """Pretend the order was completed ``days`` ago (the return window)."""
     db.session.execute(update(Order).where(Order.id == order.id).values(completed_at=utcnow() - timedelta(days=days)))
     commit()
+
+
+def check_records(user) -> None:
+    """The records agree with the account: paid out, debt, and what is left
+    to pay (available + withdrawing)."""
+    got = balances(user)
+    rows = [r for r in commissions(promoter=user) if r.status in ("released", "reversed")]
+    assert sum(r.paid_amount for r in rows) == got["paid"]
+    assert sum(r.debt for r in rows) == got["debt"]
+    assert sum(max(0, r.net - r.paid_amount) for r in rows) == got["available"] + got["withdrawing"]

@@ -206,3 +206,51 @@ def test_paid_order_closed_by_the_platform_reverses_frozen_commission(app, facto
     commit()
     assert {r.status for r in commissions(order.id)} == {"reversed"}
     assert balances(b)["frozen"] == 0 and balances(a)["frozen"] == 0
+
+
+def test_category_rate_inherits_from_the_nearest_ancestor_in_one_query(app, factory):
+    """Issue 17/Commissions (DS): a line whose category has no rate takes
+    the rate of its nearest ancestor with one (a category's own rate wins,
+    then its parent's, then the grandparent's); the rates of all the
+    order's lines are read in one statement."""
+    from sqlalchemy import event
+
+    a, b, c = _tree(factory)
+    root = factory.category("食品")
+    drinks = factory.category("饮料", parent=root)
+    tea = factory.category("茶", parent=drinks)
+    green = factory.category("绿茶", parent=tea)
+    rice = factory.category("米", parent=root)
+    db.session.add_all(
+        [
+            CategoryRate(category_id=root.id, level1_bp=2000, level2_bp=300),
+            CategoryRate(category_id=drinks.id, level1_bp=1500, level2_bp=250),
+            CategoryRate(category_id=green.id, level1_bp=1200, level2_bp=100),
+        ]
+    )
+    commit()
+    products = {
+        "green": factory.product(price=1999, category=green),
+        "tea": factory.product(price=1999, category=tea),
+        "rice": factory.product(price=1999, category=rice),
+        "none": factory.product(price=1999),
+    }
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if "distribution_category_rates" in statement:
+            seen.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        [order] = buy(factory, c, [(p, 1) for p in products.values()])
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(seen) == 1
+    line_of = {line.product_id: line.id for line in order.lines}
+    got = {(r.order_line_id, r.level): r.rule for r in commissions(order.id)}
+    expected_bp = {"green": (1200, 100), "tea": (1500, 250), "rice": (2000, 300), "none": (1000, 500)}
+    assert got == {
+        (line_of[products[k].id], level): f"rate:{bp[level - 1]}" for k, bp in expected_bp.items() for level in (1, 2)
+    }

@@ -120,3 +120,45 @@ def test_simultaneous_opposite_bindings_never_make_a_cycle(app, factory):
         db.session.expire_all()
         edges = {b.user_id: b.promoter_id for b in db.session.query(Binding).where(Binding.user_id.in_(ids))}
         assert len(edges) == size - 1
+
+
+def test_payout_and_refunds_at_once_keep_the_records_exact(app, factory):
+    """Issue 17/Payouts+Commissions (DS): a withdrawal confirmed paid while
+    refunds of the promoter's orders run: no deadlock (every path locks the
+    promoter's account before the commission rows), and the per-record
+    ``paid_amount`` and debts still add up to the account."""
+    from jishi.aftersales import service as aftersales
+    from jishi_distribution import withdrawals as wd
+
+    from .helpers import check_records
+
+    configure(withdraw_min=100, withdraw_interval_days=0)
+    b = promoter(factory)
+    c = buyer_of(factory, b)
+    for _round in range(3):
+        orders = []
+        for price in (10000, 10000, 10000, 100000):  # the last is not refunded
+            [order] = buy(factory, c, [(factory.product(price=price), 1)])
+            age_completion(flows.complete(order), 8)
+            orders.append(order)
+        service.release_due()
+        w = wd.request_withdrawal(b.id, balances(b)["available"], "alipay", ACCOUNT)
+        wd.approve(w)
+        requests = [flows.request_refund(o).id for o in orders[:3]]
+        commit()
+        wid = w.id
+
+        def act(i, wid=wid, requests=requests):
+            from jishi.aftersales.models import Refund
+
+            if i == 0:
+                wd.confirm_paid(db.session.get(Withdrawal, wid))
+            else:
+                aftersales.approve(db.session.get(Refund, requests[i - 1]))
+            db.session.commit()
+            return i
+
+        results, errors = run_parallel(app, 4, act, request={"method": "POST"})
+        assert not errors, errors
+        check_records(b)
+    assert balances(b)["debt"] > 0

@@ -2,7 +2,9 @@
 order lines, rates and sequences of partial refunds (before or after
 release): every commission's reversal after each refund is
 ``floor(amount × refunded ÷ base)`` of its line, the accounts always equal
-the ledger's sums, and a full refund leaves nothing; random binding
+the ledger's sums, and a full refund leaves nothing; over random
+releases, payouts, rejections and refunds the records' ``paid_amount`` and
+debts add up to the account (paid, debt, available + withdrawing); random binding
 attempts never make the binding graph cyclic. Settings are fixed per
 parametrized run (see tests/plugins/points/test_properties.py)."""
 
@@ -17,7 +19,7 @@ from jishi.testing import flows
 from jishi_distribution import service
 from jishi_distribution.models import Binding
 
-from .helpers import age_completion, balances, buy, buyer_of, commissions, configure, promoter
+from .helpers import age_completion, balances, buy, buyer_of, check_records, commissions, configure, promoter
 
 HYPO = settings(
     max_examples=12,
@@ -67,6 +69,57 @@ def test_reversals_exact_over_random_refunds(app, factory, l1, l2, lines, releas
     for p in (a, b):
         got = balances(p)
         assert got["frozen"] == 0 and got["available"] == 0
+
+
+@HYPO
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["release", "pay", "reject", "refund"]), st.integers(0, 100)),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_paid_records_add_up_to_the_account(app, factory, steps):
+    """Issue 17/Commissions+Payouts (DS): per-record paid status stays
+    consistent with the account whatever happens (see module doc)."""
+    from jishi_distribution import withdrawals as wd
+
+    configure(withdraw_min=100, withdraw_interval_days=0)
+    b = promoter(factory)
+    c = buyer_of(factory, b)
+    orders = []
+
+    def refund_one(n):
+        if orders:
+            order = flows.fetch(orders[n % len(orders)])
+            left = [(line.id, 1) for line in order.lines if line.refunded_quantity < line.quantity]
+            if left:
+                flows.refund(order, left[:1])
+
+    for op, n in steps:
+        if op == "release":
+            [order] = buy(factory, c, [(factory.product(price=1000 + 97 * n, stock=10), 1 + n % 3)])
+            age_completion(flows.complete(order), 30)
+            service.release_due()
+            orders.append(order)
+        elif op == "refund":
+            refund_one(n)
+        else:
+            have = balances(b)["available"]
+            amount = max(100, have * (n + 1) // 101)
+            if have < amount:
+                continue
+            w = wd.request_withdrawal(b.id, amount, "alipay", {"name": "乙", "account": "b@x"})
+            wd.approve(w)
+            commit()
+            if n % 2:
+                refund_one(n)  # a reversal while the money is being withdrawn
+            if op == "pay":
+                wd.confirm_paid(w)
+            else:
+                wd.reject(w, "no")
+            commit()
+        check_records(b)
 
 
 @HYPO
