@@ -22,6 +22,7 @@ from jishi.payments.models import (
     SandboxOperation,
     SandboxTrade,
 )
+from jishi.reports.models import ReportDaily, ReportProductDaily, VisitorDay
 from jishi.reviews.models import Review
 
 
@@ -107,6 +108,8 @@ __all__ = [
     "ProductParam",
     "ProductSpec",
     "Refund",
+    "ReportDaily",
+    "ReportProductDaily",
     "RefundLine",
     "RefundNote",
     "RefundReversal",
@@ -118,6 +121,7 @@ __all__ = [
     "Sku",
     "Tag",
     "User",
+    "VisitorDay",
     "db",
     "product_tags",
     "utcnow",

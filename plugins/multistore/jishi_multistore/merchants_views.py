@@ -433,7 +433,7 @@ def shop_page(merchant_id):
     m = service.shop_for_buyer(merchant_id)
     if m is None:
         abort(404)
-    record_visit("shop", m.id)
+    record_visit("shop", m.id, m.id)
     state = service.effective_status(m)
     products, cursor = [], None
     if state != "shut":

@@ -1,0 +1,358 @@
+"""The reports of issue 19, read from the daily aggregates only
+(:mod:`jishi.reports.aggregate`): overview with the previous period,
+trend by day/week/month, the funnel by unique visitor, product analysis,
+and the plugins' sections (``report_sections`` hook); each as a table for
+CSV and XLSX export.
+
+``scope``: 0 for the platform (every order and visit), a seller's id for
+that seller's shop (its orders, its shop page and product visits).
+Ranges are shop days ``start`` to ``end`` inclusive. UV over a range is the
+sum of each day's unique visitors (a visitor seen on two days counts on
+both; the same for ``buyers``), the figure the daily tables can answer
+without reading the visits. Rates are integers in permille.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from jishi.catalog.models import Product
+from jishi.db import db, utcnow
+from jishi.hookspecs import ReportSection
+from jishi.i18n import gettext as _
+from jishi.i18n import to_shop_time
+from jishi.money import fen_to_yuan_str
+from jishi.reports.models import ReportDaily, ReportProductDaily
+
+__all__ = [
+    "GRAINS",
+    "SECTIONS",
+    "default_range",
+    "funnel",
+    "overview",
+    "products",
+    "report",
+    "section_table",
+    "table_csv",
+    "table_xlsx",
+    "trend",
+]
+
+GRAINS = ("day", "week", "month")
+SECTIONS = ("overview", "trend", "funnel", "products")
+_SUMS = (
+    "orders",
+    "paid_orders",
+    "paid_amount",
+    "buyers",
+    "units",
+    "refund_amount",
+    "refund_count",
+    "pv",
+    "uv",
+    "carted",
+    "ordered",
+    "paid_buyers",
+)
+
+
+def default_range(today: date | None = None) -> tuple[date, date]:
+    today = today or to_shop_time(utcnow()).date()
+    return today - timedelta(days=29), today
+
+
+def _rate(n: int, of: int) -> int:
+    return n * 1000 // of if of else 0
+
+
+def _sums(start: date, end: date, scope: int) -> dict[str, int]:
+    row = db.session.execute(
+        select(*(func.coalesce(func.sum(getattr(ReportDaily, f)), 0) for f in _SUMS)).where(
+            ReportDaily.seller_id == scope, ReportDaily.day >= start.isoformat(), ReportDaily.day <= end.isoformat()
+        )
+    ).one()
+    return {f: int(v) for f, v in zip(_SUMS, row)}
+
+
+def _headline(s: dict[str, int]) -> dict[str, int]:
+    return {
+        "paid_amount": s["paid_amount"],
+        "paid_orders": s["paid_orders"],
+        "orders": s["orders"],
+        "buyers": s["buyers"],
+        "units": s["units"],
+        "aov": s["paid_amount"] // s["paid_orders"] if s["paid_orders"] else 0,
+        "refund_amount": s["refund_amount"],
+        "refund_count": s["refund_count"],
+        "pv": s["pv"],
+        "uv": s["uv"],
+    }
+
+
+def overview(start: date, end: date, scope: int = 0) -> dict:
+    """The range's figures, the previous period's (as many days, just
+    before) and the change of each in permille (None when the previous
+    figure is 0)."""
+    days = (end - start).days + 1
+    now = _headline(_sums(start, end, scope))
+    before = _headline(_sums(start - timedelta(days=days), start - timedelta(days=1), scope))
+    change = {k: ((now[k] - before[k]) * 1000 // before[k] if before[k] else None) for k in now}
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "previous_start": (start - timedelta(days=days)).isoformat(),
+        "previous_end": (start - timedelta(days=1)).isoformat(),
+        "current": now,
+        "previous": before,
+        "change_permille": change,
+    }
+
+
+def _bucket(day: date, grain: str) -> str:
+    if grain == "week":
+        return (day - timedelta(days=day.weekday())).isoformat()  # the Monday
+    if grain == "month":
+        return day.strftime("%Y-%m")
+    return day.isoformat()
+
+
+def trend(start: date, end: date, scope: int = 0, grain: str = "day") -> list[dict]:
+    """One row per day, week (keyed by its Monday) or month of the range,
+    empty ones included."""
+    if grain not in GRAINS:
+        raise ValueError(grain)
+    fields = ("paid_amount", "paid_orders", "buyers", "units", "refund_amount", "pv", "uv")
+    rows = db.session.execute(
+        select(ReportDaily.day, *(getattr(ReportDaily, f) for f in fields)).where(
+            ReportDaily.seller_id == scope, ReportDaily.day >= start.isoformat(), ReportDaily.day <= end.isoformat()
+        )
+    ).all()
+    by_day = {r[0]: r[1:] for r in rows}
+    out: dict[str, dict] = {}
+    day = start
+    while day <= end:
+        key = _bucket(day, grain)
+        bucket = out.setdefault(key, {"period": key, **dict.fromkeys(fields, 0)})
+        for f, v in zip(fields, by_day.get(day.isoformat(), ())):
+            bucket[f] += int(v or 0)
+        day += timedelta(days=1)
+    return list(out.values())
+
+
+def funnel(start: date, end: date, scope: int = 0) -> dict:
+    """Visitors -> added to cart -> ordered -> paid, by unique visitor, with
+    the cart rate, 下单转化率 (ordered / visitors), 下单-付款转化率 (paid /
+    ordered) and 付款转化率 (paid / visitors)."""
+    s = _sums(start, end, scope)
+    visitors, carted, ordered, paid = s["uv"], s["carted"], s["ordered"], s["paid_buyers"]
+    return {
+        "visitors": visitors,
+        "carted": carted,
+        "ordered": ordered,
+        "paid": paid,
+        "cart_rate_permille": _rate(carted, visitors),
+        "order_rate_permille": _rate(ordered, visitors),
+        "order_pay_rate_permille": _rate(paid, ordered),
+        "pay_rate_permille": _rate(paid, visitors),
+    }
+
+
+def products(start: date, end: date, scope: int = 0, limit: int = 100) -> dict:
+    """Per product PV, UV, add-to-cart, buyers, units, paid amount and the
+    pay conversion (buyers / UV); on-shelf and visited product counts."""
+    fields = ("pv", "uv", "carts", "carted", "buyers", "units", "paid_amount")
+    where = [ReportProductDaily.day >= start.isoformat(), ReportProductDaily.day <= end.isoformat()]
+    if scope:
+        where.append(ReportProductDaily.seller_id == scope)
+    sums = [func.sum(getattr(ReportProductDaily, f)).label(f) for f in fields]
+    rows = db.session.execute(
+        select(ReportProductDaily.product_id, Product.name, *sums)
+        .join(Product, Product.id == ReportProductDaily.product_id)
+        .where(*where)
+        .group_by(ReportProductDaily.product_id, Product.name)
+        .order_by(func.sum(ReportProductDaily.paid_amount).desc(), func.sum(ReportProductDaily.pv).desc())
+        .order_by(ReportProductDaily.product_id)
+        .limit(limit)
+    ).all()
+    visited = db.session.execute(
+        select(func.count(func.distinct(ReportProductDaily.product_id))).where(*where, ReportProductDaily.pv > 0)
+    ).scalar_one()
+    shelf = [Product.on_shelf.is_(True)]
+    if scope:
+        shelf.append(Product.seller_id == scope)
+    on_shelf = db.session.execute(select(func.count(Product.id)).where(*shelf)).scalar_one()
+    items = []
+    for pid, name, *values in rows:
+        item: dict[str, Any] = {"product_id": int(pid), "name": name}
+        item.update({f: int(v or 0) for f, v in zip(fields, values)})
+        item["conversion_permille"] = _rate(item["buyers"], item["uv"])
+        items.append(item)
+    return {"on_shelf": int(on_shelf), "visited": int(visited), "items": items}
+
+
+def sections(start: date, end: date, scope: int = 0) -> list[ReportSection]:
+    """The plugins' sections (``report_sections``), sorted."""
+    from flask import current_app
+
+    hook = current_app.extensions["jishi"].hook
+    found = [s for r in hook.report_sections(start=start, end=end, seller_id=scope or None) for s in (r or [])]
+    return sorted(found, key=lambda s: (s.sort, s.key))
+
+
+def section_json(section: ReportSection) -> dict:
+    return {
+        "key": section.key,
+        "title": section.title,
+        "columns": [{"key": k, "label": label} for k, label in section.columns],
+        "rows": [dict(r) for r in section.rows],
+        "money": sorted(section.money),
+        "permille": sorted(section.permille),
+    }
+
+
+def report(start: date, end: date, scope: int = 0, grain: str = "day", limit: int = 100) -> dict:
+    """Everything the report page shows, as JSON-ready data."""
+    return {
+        "overview": overview(start, end, scope),
+        "trend": trend(start, end, scope, grain),
+        "funnel": funnel(start, end, scope),
+        "products": products(start, end, scope, limit),
+        "sections": [section_json(s) for s in sections(start, end, scope)],
+    }
+
+
+# -- tables and exports ------------------------------------------------------------
+
+
+def section_table(name: str, start: date, end: date, scope: int = 0, grain: str = "day") -> ReportSection | None:
+    """A report section as a table (header labels, rows); None: no such section."""
+    if name == "overview":
+        ov = overview(start, end, scope)
+        labels = _overview_labels()
+        rows = [
+            {"figure": labels[k], "current": v, "previous": ov["previous"][k], "change": ov["change_permille"][k]}
+            for k, v in ov["current"].items()
+        ]
+        return ReportSection(
+            "overview",
+            _("Overview"),
+            [("figure", _("Figure")), ("current", _("This period")), ("previous", _("Previous period")), ("change", _("Change"))],
+            rows,
+            permille=frozenset({"change"}),
+        )
+    if name == "trend":
+        cols = [
+            ("period", _("Period")),
+            ("paid_amount", _("Paid amount")),
+            ("paid_orders", _("Paid orders")),
+            ("buyers", _("Buyers")),
+            ("units", _("Units")),
+            ("refund_amount", _("Refunded")),
+            ("pv", _("Page views")),
+            ("uv", _("Visitors")),
+        ]
+        return ReportSection(
+            "trend", _("Trend"), cols, trend(start, end, scope, grain), money=frozenset({"paid_amount", "refund_amount"})
+        )
+    if name == "funnel":
+        f = funnel(start, end, scope)
+        steps = [
+            ("visitors", _("Visitors"), None),
+            ("carted", _("Added to cart"), "cart_rate_permille"),
+            ("ordered", _("Ordered"), "order_rate_permille"),
+            ("paid", _("Paid"), "pay_rate_permille"),
+        ]
+        rows = [{"step": label, "visitors": f[k], "rate": f[rate] if rate else 1000} for k, label, rate in steps]
+        return ReportSection(
+            "funnel",
+            _("Funnel"),
+            [("step", _("Step")), ("visitors", _("Visitors")), ("rate", _("Of visitors"))],
+            rows,
+            permille=frozenset({"rate"}),
+        )
+    if name == "products":
+        cols = [
+            ("product_id", _("ID")),
+            ("name", _("Product")),
+            ("pv", _("Page views")),
+            ("uv", _("Visitors")),
+            ("carts", _("Added to cart")),
+            ("buyers", _("Buyers")),
+            ("units", _("Units")),
+            ("paid_amount", _("Paid amount")),
+            ("conversion_permille", _("Conversion")),
+        ]
+        return ReportSection(
+            "products",
+            _("Products"),
+            cols,
+            products(start, end, scope, limit=10000)["items"],
+            money=frozenset({"paid_amount"}),
+            permille=frozenset({"conversion_permille"}),
+        )
+    return next((s for s in sections(start, end, scope) if s.key == name), None)
+
+
+def _overview_labels() -> dict[str, str]:
+    return {
+        "paid_amount": _("Paid amount"),
+        "paid_orders": _("Paid orders"),
+        "orders": _("Orders"),
+        "buyers": _("Buyers"),
+        "units": _("Units"),
+        "aov": _("Average order value"),
+        "refund_amount": _("Refunded"),
+        "refund_count": _("Refunds"),
+        "pv": _("Page views"),
+        "uv": _("Visitors"),
+    }
+
+
+def _cell(section: ReportSection, key: str, row: dict, money_rows: Iterable[str] = ()) -> Any:
+    value = row.get(key)
+    if value is None:
+        return ""
+    if key in section.money or (key in ("current", "previous") and row.get("figure") in money_rows):
+        return fen_to_yuan_str(int(value))
+    if key in section.permille:
+        return f"{int(value) / 10:.1f}%"
+    return value
+
+
+def _rows(section: ReportSection) -> Iterable[list]:
+    labels = _overview_labels()
+    money_rows = {labels[k] for k in ("paid_amount", "aov", "refund_amount")} if section.key == "overview" else set()
+    for row in section.rows:
+        yield [_cell(section, k, dict(row), money_rows) for k, _label in section.columns]
+
+
+def table_csv(section: ReportSection) -> bytes:
+    """UTF-8 CSV with a BOM (Excel opens Chinese text right); money as yuan."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([label for _k, label in section.columns])
+    writer.writerows(_rows(section))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def table_xlsx(section: ReportSection) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(section.key[:31])
+    ws.append([label for _k, label in section.columns])
+    for row in _rows(section):
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def columns_of(section: ReportSection) -> Sequence[str]:
+    return [k for k, _label in section.columns]
