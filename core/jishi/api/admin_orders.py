@@ -16,6 +16,7 @@ from jishi.accounts.models import User
 from jishi.aftersales import service as aftersales
 from jishi.aftersales.models import Refund
 from jishi.api.common import DateTime, Money, fail, get_or_404
+from jishi.api.report_schemas import ReportArgs, ReportExportArgs, ReportSchema, report_export_response, report_range
 from jishi.api.orders import (
     AddressChangeArgs,
     Id,
@@ -477,3 +478,33 @@ def report_sales(args):
 def report_top_products(args):
     """Best-selling products by amount paid (net of refunds)."""
     return {"items": reports.top_products(args.get("start"), args.get("end"), seller_id=args.get("seller_id"))}
+
+
+class PlatformReportArgs(ReportArgs):
+    seller_id = QueryId(metadata={"description": "one store's reports (multi-store shops); default the platform's"})
+
+
+class PlatformReportExportArgs(ReportExportArgs):
+    seller_id = QueryId(metadata={"description": "one store's reports (multi-store shops); default the platform's"})
+
+
+@blp.get("/reports/analytics")
+@platform_api("data")
+@blp.arguments(PlatformReportArgs, location="query")
+@blp.response(200, ReportSchema)
+def report_analytics(args):
+    """Issue 19: overview with the previous period, trend, funnel by unique
+    visitor, product analysis and the plugins' sections, from the daily
+    aggregates (written every 5 minutes by the worker)."""
+    start, end = report_range(args)
+    return reports.report_data(start, end, args.get("seller_id") or 0, args["grain"])
+
+
+@blp.get("/reports/analytics/export")
+@platform_api("data")
+@blp.arguments(PlatformReportExportArgs, location="query")
+@blp.response(200, description="CSV or XLSX file of one report section")
+def report_analytics_export(args):
+    """Download one report section (overview, trend, funnel, products or a
+    plugin's, e.g. coupons) as CSV or XLSX."""
+    return report_export_response(args, args.get("seller_id") or 0)
