@@ -67,6 +67,19 @@ def default_range(today: date | None = None) -> tuple[date, date]:
     return today - timedelta(days=29), today
 
 
+MAX_DAYS = 731
+
+
+def clamp(start: date, end: date) -> tuple[date, date]:
+    """At most :data:`MAX_DAYS` days, ending at ``end`` (a range typed as
+    0001-01-01 to 9999-12-31 is the last two years of it)."""
+    if start > end:
+        start, end = end, start
+    if (end - start).days >= MAX_DAYS:
+        start = end - timedelta(days=MAX_DAYS - 1)
+    return start, end
+
+
 def _rate(n: int, of: int) -> int:
     return n * 1000 // of if of else 0
 
@@ -99,15 +112,20 @@ def overview(start: date, end: date, scope: int = 0) -> dict:
     """The range's figures, the previous period's (as many days, just
     before) and the change of each in permille (None when the previous
     figure is 0)."""
+    start, end = clamp(start, end)
     days = (end - start).days + 1
     now = _headline(_sums(start, end, scope))
-    before = _headline(_sums(start - timedelta(days=days), start - timedelta(days=1), scope))
+    try:
+        p0, p1 = start - timedelta(days=days), start - timedelta(days=1)
+    except OverflowError:  # before the calendar's first day: nothing to compare with
+        p0 = p1 = date.min
+    before = _headline(_sums(p0, p1, scope)) if p0 < start else dict.fromkeys(now, 0)
     change = {k: ((now[k] - before[k]) * 1000 // before[k] if before[k] else None) for k in now}
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "previous_start": (start - timedelta(days=days)).isoformat(),
-        "previous_end": (start - timedelta(days=1)).isoformat(),
+        "previous_start": p0.isoformat(),
+        "previous_end": p1.isoformat(),
         "current": now,
         "previous": before,
         "change_permille": change,
@@ -127,6 +145,7 @@ def trend(start: date, end: date, scope: int = 0, grain: str = "day") -> list[di
     empty ones included."""
     if grain not in GRAINS:
         raise ValueError(grain)
+    start, end = clamp(start, end)
     fields = ("paid_amount", "paid_orders", "buyers", "units", "refund_amount", "pv", "uv")
     rows = db.session.execute(
         select(ReportDaily.day, *(getattr(ReportDaily, f) for f in fields)).where(
@@ -135,13 +154,12 @@ def trend(start: date, end: date, scope: int = 0, grain: str = "day") -> list[di
     ).all()
     by_day = {r[0]: r[1:] for r in rows}
     out: dict[str, dict] = {}
-    day = start
-    while day <= end:
+    for i in range((end - start).days + 1):
+        day = start + timedelta(days=i)
         key = _bucket(day, grain)
         bucket = out.setdefault(key, {"period": key, **dict.fromkeys(fields, 0)})
         for f, v in zip(fields, by_day.get(day.isoformat(), ())):
             bucket[f] += int(v or 0)
-        day += timedelta(days=1)
     return list(out.values())
 
 
@@ -149,7 +167,7 @@ def funnel(start: date, end: date, scope: int = 0) -> dict:
     """Visitors -> added to cart -> ordered -> paid, by unique visitor, with
     the cart rate, 下单转化率 (ordered / visitors), 下单-付款转化率 (paid /
     ordered) and 付款转化率 (paid / visitors)."""
-    s = _sums(start, end, scope)
+    s = _sums(*clamp(start, end), scope)
     visitors, carted, ordered, paid = s["uv"], s["carted"], s["ordered"], s["paid_buyers"]
     return {
         "visitors": visitors,
@@ -167,6 +185,7 @@ def products(start: date, end: date, scope: int = 0, limit: int = 100) -> dict:
     """Per product PV, UV, add-to-cart, buyers, units, paid amount and the
     pay conversion (buyers / UV); on-shelf and visited product counts."""
     fields = ("pv", "uv", "carts", "carted", "buyers", "units", "paid_amount")
+    start, end = clamp(start, end)
     where = [ReportProductDaily.day >= start.isoformat(), ReportProductDaily.day <= end.isoformat()]
     if scope:
         where.append(ReportProductDaily.seller_id == scope)
