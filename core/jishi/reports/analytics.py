@@ -120,7 +120,7 @@ def overview(start: date, end: date, scope: int = 0) -> dict:
     except OverflowError:  # before the calendar's first day: nothing to compare with
         p0 = p1 = date.min
     before = _headline(_sums(p0, p1, scope)) if p0 < start else dict.fromkeys(now, 0)
-    change = {k: ((now[k] - before[k]) * 1000 // before[k] if before[k] else None) for k in now}
+    change = {k: (int((now[k] - before[k]) * 1000 / before[k]) if before[k] else None) for k in now}
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
