@@ -122,7 +122,7 @@ def history(api, client, factory):
         [day, "home", 0, 0, "cv2xxxxxxxx"],
         [day, "product", p2.id, 7, "cv2xxxxxxxx"],
         [day, "cart", p1.id, 0, f"u{a.id}"],
-        ]
+    ]
     db.session.commit()  # SQLite's one writer: the test's transaction ends first
     tracking.write(events)
     return {"admin": admin, "a": a, "b": b, "p1": p1, "p2": p2, "d1": d1, "d2": d2, "today": today, "o1": o1}

@@ -89,5 +89,13 @@ def test_a_merchant_sees_only_its_own_shop(app, api, factory, ms):
     platform = api.get(f"{A}/admin/reports/analytics", user=factory.admin()).json
     assert {p["name"] for p in platform["products"]["items"]} == {"一号商品", "二号商品"}
     assert platform["overview"]["current"]["pv"] == 4
-    rows = list(csv.reader(io.StringIO(api.get(f"{A}/admin/reports/analytics/export?section=products&seller_id={m2.id}", user=factory.admin()).get_data(as_text=True).lstrip("\ufeff"))))
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                api.get(f"{A}/admin/reports/analytics/export?section=products&seller_id={m2.id}", user=factory.admin())
+                .get_data(as_text=True)
+                .lstrip("\ufeff")
+            )
+        )
+    )
     assert [r[1] for r in rows[1:]] == ["二号商品"]

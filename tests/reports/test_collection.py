@@ -66,7 +66,9 @@ def test_add_to_cart_counts_for_the_funnel(app, api, client, factory, login):
     step for the product and its seller."""
     buyer = factory.user()
     p = factory.product(seller_id=None)
-    assert api.post("/cart/items", user=buyer, json={"sku_id": p.skus[0].id, "quantity": 1}, headers=UA).status_code == 201
+    assert (
+        api.post("/cart/items", user=buyer, json={"sku_id": p.skus[0].id, "quantity": 1}, headers=UA).status_code == 201
+    )
     login(buyer)
     client.post("/cart/add", data={"sku_id": p.skus[0].id, "quantity": 1}, headers=UA)
     flush(app)

@@ -53,7 +53,10 @@ def test_overview_funnel_and_products_against_the_history(app, api, client, fact
     }
     prods = analytics.products(h["d1"], h["today"])
     assert (prods["on_shelf"], prods["visited"]) == (2, 2)
-    assert [(p["product_id"], p["pv"], p["uv"], p["carts"], p["buyers"], p["units"], p["paid_amount"]) for p in prods["items"]] == [
+    assert [
+        (p["product_id"], p["pv"], p["uv"], p["carts"], p["buyers"], p["units"], p["paid_amount"])
+        for p in prods["items"]
+    ] == [
         (h["p1"].id, 3, 2, 1, 2, 3, 15000),
         (h["p2"].id, 1, 1, 0, 1, 1, 1200),
     ]
@@ -108,9 +111,27 @@ def test_api_page_and_exports(app, api, client, factory, login):
         sheet = load_workbook(io.BytesIO(x.data)).active
         xrows = [[("" if v is None else str(v)) for v in row] for row in sheet.iter_rows(values_only=True)]
         assert xrows == rows, section
-    products = list(csv.reader(io.StringIO(api.get(f"/admin/reports/analytics/export?{q}&section=products", user=admin).get_data(as_text=True).lstrip("\ufeff"))))
-    assert products[1][:8] == [str(h["p1"].id), "茶叶", "3", "2", "1", "2", "3", "150.00"] and products[1][8] == "100.0%"
-    overview = list(csv.reader(io.StringIO(api.get(f"/admin/reports/analytics/export?{q}&section=overview", user=admin).get_data(as_text=True).lstrip("\ufeff"))))
+    products = list(
+        csv.reader(
+            io.StringIO(
+                api.get(f"/admin/reports/analytics/export?{q}&section=products", user=admin)
+                .get_data(as_text=True)
+                .lstrip("\ufeff")
+            )
+        )
+    )
+    assert (
+        products[1][:8] == [str(h["p1"].id), "茶叶", "3", "2", "1", "2", "3", "150.00"] and products[1][8] == "100.0%"
+    )
+    overview = list(
+        csv.reader(
+            io.StringIO(
+                api.get(f"/admin/reports/analytics/export?{q}&section=overview", user=admin)
+                .get_data(as_text=True)
+                .lstrip("\ufeff")
+            )
+        )
+    )
     assert overview[1][1:3] == ["182.00", "0.00"]  # paid amount, this period and the one before
     login(admin)
     page = client.get(f"/console/reports?{q}").get_data(as_text=True)

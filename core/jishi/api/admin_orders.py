@@ -16,7 +16,6 @@ from jishi.accounts.models import User
 from jishi.aftersales import service as aftersales
 from jishi.aftersales.models import Refund
 from jishi.api.common import DateTime, Money, fail, get_or_404
-from jishi.api.report_schemas import ReportArgs, ReportExportArgs, ReportSchema, report_export_response, report_range
 from jishi.api.orders import (
     AddressChangeArgs,
     Id,
@@ -29,6 +28,7 @@ from jishi.api.orders import (
     order_detail,
     order_page,
 )
+from jishi.api.report_schemas import ReportArgs, ReportExportArgs, ReportSchema, report_export_response, report_range
 from jishi.api.reviews import ReviewSchema
 from jishi.db import db
 from jishi.errors import DomainError

@@ -77,7 +77,9 @@ class _Overview(Schema):
     previous_end = fields.String()
     current = fields.Nested(_Figures)
     previous = fields.Nested(_Figures)
-    change_permille = fields.Nested(_Changes, metadata={"description": "change against the previous period; null: it was 0"})
+    change_permille = fields.Nested(
+        _Changes, metadata={"description": "change against the previous period; null: it was 0"}
+    )
 
 
 class _TrendRow(Schema):
@@ -171,5 +173,3 @@ def report_export_response(args, scope: int) -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
-
-

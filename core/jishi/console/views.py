@@ -9,8 +9,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from jishi import roles as roles_mod
 from jishi import settings
-from jishi.accounts.models import ROLES, MemberLevel, User
 from jishi.access import platform_can
+from jishi.accounts.models import ROLES, MemberLevel, User
 from jishi.console.common import admin_only, bp, developer_page, requires
 from jishi.db import db, utcnow
 from jishi.i18n import gettext as _

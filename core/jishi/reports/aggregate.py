@@ -175,9 +175,13 @@ def compute_day(day: date) -> tuple[dict[int, dict], dict[int, dict]]:
     for i in range(0, len(ids), 500):
         sellers.update(
             (int(pid), int(sid or 0))
-            for pid, sid in db.session.execute(select(Product.id, Product.seller_id).where(Product.id.in_(ids[i : i + 500])))
+            for pid, sid in db.session.execute(
+                select(Product.id, Product.seller_id).where(Product.id.in_(ids[i : i + 500]))
+            )
         )
-    out_products = {pid: {**figures, "seller_id": sellers.get(pid, 0)} for pid, figures in products.items() if pid in sellers}
+    out_products = {
+        pid: {**figures, "seller_id": sellers.get(pid, 0)} for pid, figures in products.items() if pid in sellers
+    }
     return dict(scopes), out_products
 
 

@@ -261,7 +261,12 @@ def section_table(name: str, start: date, end: date, scope: int = 0, grain: str 
         return ReportSection(
             "overview",
             _("Overview"),
-            [("figure", _("Figure")), ("current", _("This period")), ("previous", _("Previous period")), ("change", _("Change"))],
+            [
+                ("figure", _("Figure")),
+                ("current", _("This period")),
+                ("previous", _("Previous period")),
+                ("change", _("Change")),
+            ],
             rows,
             permille=frozenset({"change"}),
         )
@@ -277,7 +282,11 @@ def section_table(name: str, start: date, end: date, scope: int = 0, grain: str 
             ("uv", _("Visitors")),
         ]
         return ReportSection(
-            "trend", _("Trend"), cols, trend(start, end, scope, grain), money=frozenset({"paid_amount", "refund_amount"})
+            "trend",
+            _("Trend"),
+            cols,
+            trend(start, end, scope, grain),
+            money=frozenset({"paid_amount", "refund_amount"}),
         )
     if name == "funnel":
         f = funnel(start, end, scope)

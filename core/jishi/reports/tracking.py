@@ -121,6 +121,7 @@ def keys(kind: str, ref_id: int, seller_id: int) -> list[tuple[str, int]]:
 
 # -- the buffer ------------------------------------------------------------------
 
+
 class _Buffer:
     """This app's in-process buffer: ``[day, kind, ref_id, seller_id, visitor]`` events."""
 

@@ -10,13 +10,13 @@ templates only. Three grouped statements, whatever the number of templates.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 from jishi.db import db
 from jishi.hookspecs import ReportSection
 from jishi.i18n import gettext as _
 from jishi.i18n import shop_day_bounds
 from jishi.orders.models import Order
+from sqlalchemy import func, select
+
 from jishi_coupons.models import CouponTemplate, CouponUsage, UserCoupon
 
 

@@ -27,13 +27,12 @@ pages (kind ``"product"``) of its products.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from jishi.db import db, utcnow
+from jishi.db import utcnow
 from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl
 from jishi.i18n import lazy_gettext as _l
-from jishi.i18n import shop_day_bounds, to_shop_time
-from sqlalchemy import func, or_, select
+from jishi.i18n import to_shop_time
 
 from jishi_multistore import ledger, withdrawals
 
@@ -170,24 +169,6 @@ def day_range(start: date | None, end: date | None) -> tuple[date, date]:
     if start > end:
         start, end = end, start
     return start, end
-
-
-def _moments(start: date, end: date) -> tuple[datetime, datetime]:
-    lo, hi = shop_day_bounds(start, end)
-    assert lo is not None and hi is not None
-    return lo, hi
-
-
-def _paid_in(s: datetime, e: datetime):
-    from jishi.orders.models import Order
-
-    moment = func.coalesce(Order.paid_at, Order.created_at)
-    return (
-        Order.status != "pending_payment",
-        moment >= s,
-        moment < e,
-        Order.close_reason.notin_(("cancelled", "timeout")),
-    )
 
 
 def merchant_data(merchant_id: int, start: date | None = None, end: date | None = None, grain: str = "day") -> dict:

@@ -154,7 +154,10 @@ def test_merchant_data_api_and_page(app, api, client, factory, ms, login):
         + [[day, "product", p1.id, m.id, "cvisitor-one"]] * 3
         + [[day, "product", p1.id, m.id, "cvisitor-two"]] * 2
         + [[day, "product", p2.id, m.id, "cvisitor-two"]]
-        + [[day, "product", foreign.id, other.id, "cvisitor-three"], [day, "shop", other.id, other.id, "cvisitor-three"]]
+        + [
+            [day, "product", foreign.id, other.id, "cvisitor-three"],
+            [day, "shop", other.id, other.id, "cvisitor-three"],
+        ]
     )
     db.session.commit()
     tracking.write(events)
