@@ -231,3 +231,83 @@ def aggregate_recent(today: date | None = None) -> str:
         day += timedelta(days=1)
         n += 1
     return f"{n} days from {start.isoformat()}"
+
+
+def seed_history(days: int = 60, *, today: date | None = None, seed: int = 19) -> int:
+    """Demo data: ``days`` days of report history before yesterday, written
+    straight into the aggregate tables (and the ``site`` page-view counters)
+    so the charts have shape — a weekly rhythm and slow growth — without
+    placing thousands of orders. Synthetic: no orders back these figures,
+    and the aggregation job leaves them alone (it rewrites from yesterday
+    on). Returns the number of days written."""
+    import random
+
+    from sqlalchemy import select as _select
+
+    rng = random.Random(seed)
+    today = today or to_shop_time(utcnow()).date()
+    products = db.session.execute(
+        _select(Product.id, Product.seller_id, Product.price)
+        .where(Product.on_shelf.is_(True))
+        .order_by(Product.id)
+        .limit(300)
+    ).all()
+    if not products:
+        return 0
+    daily_rows, product_rows, visit_rows = [], [], []
+    for back in range(days + 1, 1, -1):
+        day = today - timedelta(days=back)
+        key = day.isoformat()
+        shape = (1.35 if day.weekday() >= 5 else 1.0) * (1 + (days + 1 - back) / (days * 1.5))
+        scopes: dict[int, dict] = defaultdict(lambda: dict.fromkeys(_FIELDS, 0))
+        for pid, seller, price in products:
+            pv = int(rng.randint(4, 30) * shape)
+            uv = max(1, pv * rng.randint(55, 75) // 100)
+            carted = uv * rng.randint(8, 20) // 100
+            buyers = carted * rng.randint(35, 70) // 100
+            units = buyers + (buyers * rng.randint(0, 40) // 100)
+            paid = units * int(price or 0)
+            product_rows.append(
+                {
+                    "day": key,
+                    "product_id": pid,
+                    "seller_id": int(seller or 0),
+                    "pv": pv,
+                    "uv": uv,
+                    "carts": carted + carted // 4,
+                    "carted": carted,
+                    "buyers": buyers,
+                    "units": units,
+                    "paid_amount": paid,
+                }
+            )
+            for scope in {0, int(seller or 0)}:
+                f = scopes[scope]
+                f["pv"] += pv
+                f["uv"] += uv
+                f["carted"] += carted
+                f["paid_orders"] += buyers
+                f["buyers"] += buyers
+                f["paid_buyers"] += buyers
+                f["ordered"] += buyers + buyers // 5
+                f["orders"] += buyers + buyers // 5
+                f["units"] += units
+                f["paid_amount"] += paid
+        for scope, f in scopes.items():
+            f["pv"] = f["pv"] * 14 // 10  # home, category and search pages too
+            f["refund_count"] = f["paid_orders"] // 25
+            f["refund_amount"] = f["paid_amount"] // 40
+            daily_rows.append({"day": key, "seller_id": scope, **f})
+        visit_rows.append({"day": key, "kind": "site", "ref_id": 0, "count": scopes[0]["pv"]})
+    first, last = (today - timedelta(days=days + 1)).isoformat(), (today - timedelta(days=2)).isoformat()
+    db.session.execute(delete(ReportDaily).where(ReportDaily.day >= first, ReportDaily.day <= last))
+    db.session.execute(
+        delete(ReportProductDaily).where(ReportProductDaily.day >= first, ReportProductDaily.day <= last)
+    )
+    db.session.execute(insert(ReportDaily), daily_rows)
+    for i in range(0, len(product_rows), 1000):
+        db.session.execute(insert(ReportProductDaily), product_rows[i : i + 1000])
+    db.session.execute(delete(PageVisit).where(PageVisit.kind == "site", PageVisit.day >= first, PageVisit.day <= last))
+    db.session.execute(insert(PageVisit), visit_rows)
+    db.session.commit()
+    return days
