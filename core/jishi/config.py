@@ -32,6 +32,7 @@ class DefaultConfig:
     JISHI_TRACKING_BUFFER = "auto"
     JISHI_TRACKING_BATCH = 200
     JISHI_TRACKING_FLUSH_SECONDS = 5
+    JISHI_TRACKING_FLUSH_THREAD = True  # False: the request that fills the buffer writes it, after its response
     JISHI_PAYMENT_MODE = "combined"  # or "per_order" (订单按店铺支付)
     JISHI_UNPAID_TIMEOUT_MINUTES = 30
     JISHI_AUTO_CONFIRM_DAYS = 10

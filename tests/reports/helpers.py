@@ -10,9 +10,13 @@ UA = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) MicroMessenger/8.0
 
 
 def counters() -> dict[tuple[str, int], int]:
-    """page_visits as {(kind, ref_id): count} (every day)."""
+    """page_visits as {(kind, ref_id): count} (every day). The test's
+    transaction ends after reading too (outside a request SQLite starts it
+    as a write: it would keep the visit writer out)."""
     db.session.rollback()
-    return {(v.kind, v.ref_id): v.count for v in db.session.execute(db.select(PageVisit)).scalars()}
+    out = {(v.kind, v.ref_id): v.count for v in db.session.execute(db.select(PageVisit)).scalars()}
+    db.session.rollback()
+    return out
 
 
 def uniques() -> dict[tuple[str, int], set[str]]:

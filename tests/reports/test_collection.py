@@ -108,12 +108,30 @@ def test_tracking_off_counts_nothing(app, client, factory, monkeypatch):
 def test_a_full_buffer_is_written_by_the_request_that_fills_it(app, client, factory, monkeypatch):
     """Issue 19: the batch is written when the buffer holds JISHI_TRACKING_BATCH events."""
     monkeypatch.setitem(app.config, "JISHI_TRACKING_BATCH", 3)
+    monkeypatch.setitem(app.config, "JISHI_TRACKING_FLUSH_THREAD", False)
     pid = factory.product().id
     for _ in range(2):
         client.get(f"/product/{pid}", headers=UA)
     assert counters() == {}  # (ends the test's own transaction: SQLite has one writer)
     client.get(f"/product/{pid}", headers=UA).close()  # the server closes the response: then the batch is written
     assert counters()[("product", pid)] == 3
+
+
+def test_a_full_buffer_is_written_by_the_writer_thread(app, client, factory, monkeypatch):
+    """Issue 19: by default the process's writer thread writes the batch
+    once the response is sent (no request waits for it)."""
+    import time
+
+    monkeypatch.setitem(app.config, "JISHI_TRACKING_BATCH", 2)
+    pid = factory.product().id
+    client.get(f"/product/{pid}", headers=UA).close()
+    assert counters() == {}
+    client.get(f"/product/{pid}", headers=UA).close()
+    for _ in range(100):
+        if counters().get(("product", pid)) == 2:
+            break
+        time.sleep(0.05)
+    assert counters()[("product", pid)] == 2
 
 
 def test_redis_buffer_and_a_redis_that_is_down(app, client, factory, monkeypatch):

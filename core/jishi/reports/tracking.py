@@ -7,8 +7,10 @@ it into counter keys and appends them to the buffer — one ``RPUSH`` to
 Redis when ``JISHI_REDIS_URL`` is set, else a list in this process — and
 nothing touches the request's database session. A batch is written when
 the buffer holds ``JISHI_TRACKING_BATCH`` events or its oldest is
-``JISHI_TRACKING_FLUSH_SECONDS`` old (by the request that notices), and by
-the worker's ``flush_visits`` job: page views as ``page_visits`` counters
+``JISHI_TRACKING_FLUSH_SECONDS`` old (noticed by a request; once its
+response is sent, a writer thread of the process writes the batch — or the
+request itself with ``JISHI_TRACKING_FLUSH_THREAD = False``), and by the
+worker's ``flush_visits`` job: page views as ``page_visits`` counters
 (one upsert per key) and unique visitors as ``visitor_days`` rows (one
 insert-or-ignore per batch), on a connection of its own. A write that
 fails, a Redis that is down or a process that dies loses counts, never a
@@ -132,7 +134,10 @@ class _Buffer:
 
 
 def _local() -> _Buffer:
-    return current_app.extensions.setdefault("jishi_visit_buffer", _Buffer())
+    buf = current_app.extensions.get("jishi_visit_buffer")
+    if buf is None:
+        buf = current_app.extensions["jishi_visit_buffer"] = _Buffer()
+    return buf
 
 
 _redis_clients: dict[str, object] = {}
@@ -153,11 +158,18 @@ def _redis():
     return client
 
 
-def _today() -> str:
-    from jishi.db import utcnow
-    from jishi.i18n import to_shop_time
+_day_cache: list = [0.0, ""]  # [good until (monotonic), the shop's day]
 
-    return to_shop_time(utcnow()).date().isoformat()
+
+def _today() -> str:
+    """The shop's day, worked out at most once a second."""
+    now = time.monotonic()
+    if now >= _day_cache[0]:
+        from jishi.db import utcnow
+        from jishi.i18n import to_shop_time
+
+        _day_cache[:] = [now + 1.0, to_shop_time(utcnow()).date().isoformat()]
+    return _day_cache[1]
 
 
 def _buffer(events: list[list]) -> bool:
@@ -216,18 +228,18 @@ def write(events: list[list]) -> int:
         return 0
     engine = db.engine
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    rows = [{"day": d, "kind": k, "ref_id": r, "count": n} for (d, k, r), n in sorted(counts.items())]
+    upsert = insert(PageVisit)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["day", "kind", "ref_id"], set_={"count": PageVisit.count + upsert.excluded.count}
+    )
     with engine.begin() as conn:
-        for (day, kind, ref_id), n in sorted(counts.items()):  # one order: no deadlock between two flushes
-            stmt = insert(PageVisit).values(day=day, kind=kind, ref_id=ref_id, count=n)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["day", "kind", "ref_id"], set_={"count": PageVisit.count + stmt.excluded.count}
-                )
-            )
+        # Two statements, each run for many rows (executemany: compiled once,
+        # cached); the keys in one order, so two flushes never deadlock.
+        conn.execute(upsert, rows)
         if seen:
-            rows = [{"day": d, "kind": k, "ref_id": r, "visitor": v} for d, k, r, v in sorted(seen)]
-            for i in range(0, len(rows), 1000):
-                conn.execute(insert(VisitorDay).values(rows[i : i + 1000]).on_conflict_do_nothing())
+            uniques = [{"day": d, "kind": k, "ref_id": r, "visitor": v} for d, k, r, v in sorted(seen)]
+            conn.execute(insert(VisitorDay).on_conflict_do_nothing(), uniques)
     return len(events)
 
 
@@ -256,8 +268,12 @@ def _after_request(response):
         except Exception:
             log.warning("visit buffer: events lost", exc_info=True)
             due = False
-        if due:  # after the response is sent and the request's session is gone
-            response.call_on_close(functools.partial(_flush_in, current_app._get_current_object()))
+        if due:  # once the response is sent (and the request's session gone)
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            if app.config.get("JISHI_TRACKING_FLUSH_THREAD", True):
+                response.call_on_close(app.extensions["jishi_visit_flusher"].kick)
+            else:
+                response.call_on_close(functools.partial(_flush_in, app))
     return response
 
 
@@ -266,9 +282,38 @@ def _flush_in(app: Flask) -> None:
         flush()
 
 
+class _Flusher:
+    """This process's writer thread: a due batch is written beside the
+    requests, not by one of them (started on first use, so after a
+    pre-forking server's fork)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.wake = threading.Event()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def kick(self) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="jishi-visit-flusher", daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            try:
+                _flush_in(self.app)
+            except Exception:  # never let the thread die on a bad batch
+                log.exception("visit buffer: flush failed")
+
+
 def install(app: Flask) -> None:
     """Buffer each request's events after its response is made."""
     app.extensions["jishi_visit_buffer"] = _Buffer()
+    app.extensions["jishi_visit_flusher"] = _Flusher(app)
     app.after_request(_after_request)
 
 
