@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from jishi.catalog.models import Product
 from jishi.db import db, utcnow
@@ -84,7 +84,25 @@ def _rate(n: int, of: int) -> int:
     return n * 1000 // of if of else 0
 
 
-def _sums(start: date, end: date, scope: int) -> dict[str, int]:
+def _load(start: date, end: date, scope: int) -> dict[str, tuple]:
+    """The scope's daily rows of the range: ``{day: (figures in _SUMS order)}``
+    (at most 2 × MAX_DAYS rows: what one report reads)."""
+    rows = db.session.execute(
+        select(ReportDaily.day, *(getattr(ReportDaily, f) for f in _SUMS)).where(
+            ReportDaily.seller_id == scope, ReportDaily.day >= start.isoformat(), ReportDaily.day <= end.isoformat()
+        )
+    ).all()
+    return {r[0]: tuple(int(v or 0) for v in r[1:]) for r in rows}
+
+
+def _sums(start: date, end: date, scope: int, loaded: dict[str, tuple] | None = None) -> dict[str, int]:
+    if loaded is not None:
+        d0, d1 = start.isoformat(), end.isoformat()
+        totals = [0] * len(_SUMS)
+        for day, values in loaded.items():
+            if d0 <= day <= d1:
+                totals = [a + b for a, b in zip(totals, values)]
+        return dict(zip(_SUMS, totals))
     row = db.session.execute(
         select(*(func.coalesce(func.sum(getattr(ReportDaily, f)), 0) for f in _SUMS)).where(
             ReportDaily.seller_id == scope, ReportDaily.day >= start.isoformat(), ReportDaily.day <= end.isoformat()
@@ -108,18 +126,18 @@ def _headline(s: dict[str, int]) -> dict[str, int]:
     }
 
 
-def overview(start: date, end: date, scope: int = 0) -> dict:
+def overview(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None) -> dict:
     """The range's figures, the previous period's (as many days, just
     before) and the change of each in permille (None when the previous
     figure is 0)."""
     start, end = clamp(start, end)
     days = (end - start).days + 1
-    now = _headline(_sums(start, end, scope))
+    now = _headline(_sums(start, end, scope, loaded))
     try:
         p0, p1 = start - timedelta(days=days), start - timedelta(days=1)
     except OverflowError:  # before the calendar's first day: nothing to compare with
         p0 = p1 = date.min
-    before = _headline(_sums(p0, p1, scope)) if p0 < start else dict.fromkeys(now, 0)
+    before = _headline(_sums(p0, p1, scope, loaded)) if p0 < start else dict.fromkeys(now, 0)
     change = {k: (int((now[k] - before[k]) * 1000 / before[k]) if before[k] else None) for k in now}
     return {
         "start": start.isoformat(),
@@ -140,19 +158,18 @@ def _bucket(day: date, grain: str) -> str:
     return day.isoformat()
 
 
-def trend(start: date, end: date, scope: int = 0, grain: str = "day") -> list[dict]:
+def trend(
+    start: date, end: date, scope: int = 0, grain: str = "day", loaded: dict[str, tuple] | None = None
+) -> list[dict]:
     """One row per day, week (keyed by its Monday) or month of the range,
     empty ones included."""
     if grain not in GRAINS:
         raise ValueError(grain)
     start, end = clamp(start, end)
     fields = ("paid_amount", "paid_orders", "buyers", "units", "refund_amount", "pv", "uv")
-    rows = db.session.execute(
-        select(ReportDaily.day, *(getattr(ReportDaily, f) for f in fields)).where(
-            ReportDaily.seller_id == scope, ReportDaily.day >= start.isoformat(), ReportDaily.day <= end.isoformat()
-        )
-    ).all()
-    by_day = {r[0]: r[1:] for r in rows}
+    loaded = _load(start, end, scope) if loaded is None else loaded
+    at = [_SUMS.index(f) for f in fields]
+    by_day = {day: tuple(values[i] for i in at) for day, values in loaded.items()}
     out: dict[str, dict] = {}
     for i in range((end - start).days + 1):
         day = start + timedelta(days=i)
@@ -163,11 +180,11 @@ def trend(start: date, end: date, scope: int = 0, grain: str = "day") -> list[di
     return list(out.values())
 
 
-def funnel(start: date, end: date, scope: int = 0) -> dict:
+def funnel(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None) -> dict:
     """Visitors -> added to cart -> ordered -> paid, by unique visitor, with
     the cart rate, 下单转化率 (ordered / visitors), 下单-付款转化率 (paid /
     ordered) and 付款转化率 (paid / visitors)."""
-    s = _sums(*clamp(start, end), scope)
+    s = _sums(*clamp(start, end), scope, loaded)
     visitors, carted, ordered, paid = s["uv"], s["carted"], s["ordered"], s["paid_buyers"]
     return {
         "visitors": visitors,
@@ -190,29 +207,35 @@ def products(start: date, end: date, scope: int = 0, limit: int = 100) -> dict:
     if scope:
         where.append(ReportProductDaily.seller_id == scope)
     sums = [func.sum(getattr(ReportProductDaily, f)).label(f) for f in fields]
-    rows = db.session.execute(
-        select(ReportProductDaily.product_id, Product.name, *sums)
-        .join(Product, Product.id == ReportProductDaily.product_id)
+    visited = func.sum(case((func.sum(ReportProductDaily.pv) > 0, 1), else_=0)).over()  # before the LIMIT
+    order = (func.sum(ReportProductDaily.paid_amount).desc(), func.sum(ReportProductDaily.pv).desc())
+    top = (
+        select(ReportProductDaily.product_id, *sums, visited.label("visited"))
         .where(*where)
-        .group_by(ReportProductDaily.product_id, Product.name)
-        .order_by(func.sum(ReportProductDaily.paid_amount).desc(), func.sum(ReportProductDaily.pv).desc())
-        .order_by(ReportProductDaily.product_id)
+        .group_by(ReportProductDaily.product_id)
+        .order_by(*order, ReportProductDaily.product_id)
         .limit(limit)
+        .subquery()
+    )
+    # One statement: the range's top products (summed first, named after) and the visited count.
+    rows = db.session.execute(
+        select(top.c.product_id, Product.name, *(top.c[f] for f in fields), top.c.visited)
+        .join(Product, Product.id == top.c.product_id)
+        .order_by(top.c.paid_amount.desc(), top.c.pv.desc(), top.c.product_id)
     ).all()
-    visited = db.session.execute(
-        select(func.count(func.distinct(ReportProductDaily.product_id))).where(*where, ReportProductDaily.pv > 0)
-    ).scalar_one()
+    visited_count = int(rows[0][-1] or 0) if rows else 0
     shelf = [Product.on_shelf.is_(True)]
     if scope:
         shelf.append(Product.seller_id == scope)
     on_shelf = db.session.execute(select(func.count(Product.id)).where(*shelf)).scalar_one()
     items = []
     for pid, name, *values in rows:
+        values = values[:-1]  # (the visited count)
         item: dict[str, Any] = {"product_id": int(pid), "name": name}
         item.update({f: int(v or 0) for f, v in zip(fields, values)})
         item["conversion_permille"] = _rate(item["buyers"], item["uv"])
         items.append(item)
-    return {"on_shelf": int(on_shelf), "visited": int(visited), "items": items}
+    return {"on_shelf": int(on_shelf), "visited": visited_count, "items": items}
 
 
 def sections(start: date, end: date, scope: int = 0) -> list[ReportSection]:
@@ -237,10 +260,16 @@ def section_json(section: ReportSection) -> dict:
 
 def report(start: date, end: date, scope: int = 0, grain: str = "day", limit: int = 100) -> dict:
     """Everything the report page shows, as JSON-ready data."""
+    start, end = clamp(start, end)
+    try:
+        first = start - timedelta(days=(end - start).days + 1)  # the previous period's first day
+    except OverflowError:
+        first = date.min
+    loaded = _load(first, end, scope)  # one statement for the overview, its comparison, the trend and the funnel
     return {
-        "overview": overview(start, end, scope),
-        "trend": trend(start, end, scope, grain),
-        "funnel": funnel(start, end, scope),
+        "overview": overview(start, end, scope, loaded),
+        "trend": trend(start, end, scope, grain, loaded),
+        "funnel": funnel(start, end, scope, loaded),
         "products": products(start, end, scope, limit),
         "sections": [section_json(s) for s in sections(start, end, scope)],
     }
