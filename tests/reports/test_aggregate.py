@@ -8,7 +8,7 @@ from jishi.db import db
 from jishi.reports import aggregate
 from jishi.reports.models import ReportDaily, ReportProductDaily
 
-from tests.reports.helpers import history
+from .helpers import history
 
 FIELDS = (
     "orders",

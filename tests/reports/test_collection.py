@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from jishi.reports import tracking
 
-from tests.reports.helpers import UA, counters, flush, uniques
+from .helpers import UA, counters, flush, uniques
 
 
 @pytest.fixture

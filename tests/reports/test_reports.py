@@ -13,7 +13,7 @@ from jishi.db import db
 from jishi.reports import aggregate, analytics
 from openpyxl import load_workbook
 
-from tests.reports.helpers import history
+from .helpers import history
 
 
 def built(api, client, factory):
