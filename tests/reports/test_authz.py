@@ -1,4 +1,4 @@
-"""Issue 19 authorization: every report route (platform console and API,
+"""K15, K16, MS16, issue 19 authorization: every report route (platform console and API,
 a merchant's data pages and API) × {anonymous, buyer, clerk of M1, admin of
 M1, admin of M2, platform admin}; a merchant sees only its own shop's
 figures. :func:`test_every_report_route_has_a_row` fails for a report

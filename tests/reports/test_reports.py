@@ -1,4 +1,4 @@
-"""Issue 19 reports: the overview with the previous period, the trend, the
+"""K16, issue 19 reports: the overview with the previous period, the trend, the
 funnel by unique visitor and the product analysis against the
 hand-computed history (tests/reports/helpers.py); the JSON API, the console
 page, CSV and XLSX exports parsed back; bad input refused naming the field."""

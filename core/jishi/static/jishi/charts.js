@@ -49,6 +49,7 @@
     chart.setOption(option(data));
     fig.dataset.drawn = "1";
     fig.classList.add("chart-drawn");
+    fig.querySelectorAll("details.chart-table").forEach(function (d) { d.open = false; });  // the table stays one click away
     window.addEventListener("resize", function () { chart.resize(); });
   }
   function all() { document.querySelectorAll("figure[data-chart]").forEach(draw); }
