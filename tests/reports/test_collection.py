@@ -35,14 +35,21 @@ def test_web_page_views_and_unique_visitors_by_cookie(app, client, factory):
     assert all(v.startswith("c") for v in u[("site", 0)])
 
 
-def test_signed_in_visitor_is_the_user(app, client, factory, login):
-    """Issue 19: a signed-in buyer is counted as the user, whatever the cookie."""
+def test_a_browser_is_one_visitor_before_and_after_signing_in(app, client, api, factory, login):
+    """Issue 19: the visitor is the client (the browser's cookie), so a
+    buyer who signs in midway is still one visitor; an API client without
+    the header is the signed-in user when the call loaded it."""
     buyer = factory.user()
     p = factory.product()
+    client.get(f"/product/{p.id}", headers=UA)
     login(buyer)
     client.get(f"/product/{p.id}", headers=UA)
+    app_client = app.test_client()  # another client: a bearer token, no header, no cookie
+    app_client.get(f"/api/v1/products/{p.id}", headers={**UA, **api.headers(buyer)})
     flush(app)
-    assert uniques()[("product", p.id)] == {f"u{buyer.id}"}
+    visitors = uniques()[("product", p.id)]
+    assert len(visitors) == 2 and f"u{buyer.id}" in visitors  # the browser (both views) and the API client
+    assert counters()[("product", p.id)] == 3
 
 
 def test_api_counts_by_the_visitor_header(app, api, factory):
@@ -74,7 +81,7 @@ def test_add_to_cart_counts_for_the_funnel(app, api, client, factory, login):
     flush(app)
     c, u = counters(), uniques()
     assert c[("cart_product", p.id)] == 2 and c[("cart", 0)] == 2
-    assert u[("cart", 0)] == {f"u{buyer.id}"}
+    assert u[("cart", 0)] == {f"u{buyer.id}"}  # no visitor header or cookie yet: the signed-in buyer
 
 
 @pytest.mark.parametrize(

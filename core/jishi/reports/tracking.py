@@ -16,12 +16,15 @@ insert-or-ignore per batch), on a connection of its own. A write that
 fails, a Redis that is down or a process that dies loses counts, never a
 request.
 
-Who is a visitor: the signed-in user (``u<id>``); else the client header
-``X-Jishi-Visitor`` (8 to 64 letters, digits, ``-`` or ``_``: the
-mini-program keeps a random id in its storage and sends it with every
-call; ``h<id>``); else the first-party cookie ``jishi_vid`` this module
-sets on the first tracked page (``c<id>``). An API call with neither
-counts its page view, not a visitor. Requests from bots (the user agent
+Who is a visitor — the client first, so one device is one visitor before
+and after its buyer signs in, and tracking never reads the user: the
+client header ``X-Jishi-Visitor`` (8 to 64 letters, digits, ``-`` or
+``_``: the mini-program keeps a random id in its storage and sends it with
+every call; ``h<id>``); else the first-party cookie ``jishi_vid`` this
+module sets on the first tracked page a browser opens (``c<id>``); else
+the signed-in user when the view loaded it (``u<id>``: an API client
+without the header). An API call with none of them counts its page view,
+not a visitor. Requests from bots (the user agent
 names a crawler, a command-line client or is empty), and the health,
 metrics and static routes, count nothing.
 
@@ -69,27 +72,26 @@ def is_bot(user_agent: str | None) -> bool:
 
 
 def visitor(create: bool = False) -> str | None:
-    """This request's visitor id (see the module doc); ``create``: a web
-    request without the cookie gets a new id (set on the response)."""
+    """This request's visitor id (see the module doc), worked out once the
+    view has run; ``create``: a page request without the cookie gets a new
+    id (set on the response)."""
     cached = g.get("_jishi_visitor")
     if cached is not None:
         return cached or None
-    from flask_login import current_user
-
     vid = ""
-    if getattr(current_user, "is_authenticated", False):
-        vid = f"u{current_user.id}"
-    else:
-        header = request.headers.get(HEADER, "")
-        cookie = request.cookies.get(COOKIE, "")
-        if _VISITOR.match(header):
-            vid = "h" + header
-        elif _VISITOR.match(cookie):
-            vid = "c" + cookie
-        elif create and not request.path.startswith("/api/"):
-            new = uuid.uuid4().hex
-            g._jishi_new_cookie = new
-            vid = "c" + new
+    header = request.headers.get(HEADER, "")
+    cookie = request.cookies.get(COOKIE, "")
+    user = g.get("_login_user")  # only if the view loaded it: tracking never reads the user
+    if _VISITOR.match(header):
+        vid = "h" + header
+    elif _VISITOR.match(cookie):
+        vid = "c" + cookie
+    elif user is not None and getattr(user, "is_authenticated", False):
+        vid = f"u{user.id}"
+    elif create and not request.path.startswith("/api/"):
+        new = uuid.uuid4().hex
+        g._jishi_new_cookie = new
+        vid = "c" + new
     g._jishi_visitor = vid
     return vid or None
 
@@ -102,8 +104,7 @@ def track(kind: str, ref_id: int = 0, seller_id: int | None = None) -> None:
         return
     if request.path.startswith(_SKIP_PATHS) or is_bot(request.headers.get("User-Agent")):
         return
-    events = g.setdefault("_jishi_events", [])
-    events.append((kind[:20], int(ref_id or 0), int(seller_id or 0), visitor(create=True) or ""))
+    g.setdefault("_jishi_events", []).append((kind[:20], int(ref_id or 0), int(seller_id or 0)))
 
 
 def keys(kind: str, ref_id: int, seller_id: int) -> list[tuple[str, int]]:
@@ -258,16 +259,17 @@ def flush() -> int:
 
 def _after_request(response):
     events = g.pop("_jishi_events", None)
-    new = g.pop("_jishi_new_cookie", None)
-    if new:
-        response.set_cookie(COOKIE, new, max_age=400 * 86400, httponly=True, samesite="Lax")
     if events and response.status_code < 400:
         day = _today()
+        vid = visitor(create=True) or ""
         try:
-            due = _buffer([[day, k, r, s, v] for k, r, s, v in events])
+            due = _buffer([[day, k, r, s, vid] for k, r, s in events])
         except Exception:
             log.warning("visit buffer: events lost", exc_info=True)
             due = False
+        new = g.pop("_jishi_new_cookie", None)
+        if new:
+            response.set_cookie(COOKIE, new, max_age=400 * 86400, httponly=True, samesite="Lax")
         if due:  # once the response is sent (and the request's session gone)
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             if app.config.get("JISHI_TRACKING_FLUSH_THREAD", True):
