@@ -41,6 +41,25 @@ def test_demo_data(app, demo):
     assert "20 products" in demo
 
 
+def test_demo_has_60_days_of_report_history(app, client, demo):
+    """Issue 19: the demo's reports have 60 past days with shape (weekends
+    busier than weekdays, growth), read by the console's report page."""
+    from datetime import timedelta
+
+    from jishi.db import utcnow
+    from jishi.i18n import to_shop_time
+    from jishi.reports import analytics
+
+    today = to_shop_time(utcnow()).date()
+    trend = analytics.trend(today - timedelta(days=61), today - timedelta(days=2))
+    assert len(trend) == 60 and all(t["pv"] > 0 and t["paid_amount"] > 0 for t in trend)
+    assert trend[-1]["pv"] > trend[0]["pv"]  # growth
+    assert analytics.products(today - timedelta(days=61), today)["visited"] >= 20
+    sign_in_form(client, *ADMIN)
+    page = client.get(f"/console/reports?start={(today - timedelta(days=61)).isoformat()}").get_data(as_text=True)
+    assert page.count("data-chart=") >= 3
+
+
 def test_demo_products_show_real_pictures(app, client, demo):
     """Issue 13 B: every demo product has a picture drawn at build time, in
     the platform's media library, served from the instance folder (no

@@ -1119,7 +1119,9 @@ def test_hook_product_page_loaders(app, client, factory, queries, extra_plugins)
     with queries() as q:
         html = client.get(f"/product/{p.id}").get_data(as_text=True)
     assert f"<p id='rows'>{b}:200:False,{a}:100:True|茶类|0|False</p>" in html
-    assert len([s for s in q.statements if "json_" in s]) == 1 and q.count == 5, q.statements
+    assert len([s for s in q.statements if "json_" in s]) == 1 and q.count == 4, (
+        q.statements
+    )  # the visit is buffered off the request (issue 19)
     loaded = plugin_obj.seen[-1]
     assert [type(s) for s in loaded["rows.skus"]] == [Sku, Sku]
     assert {r["sku_id"]: r["values"] for r in loaded["rows.cols"]} == {a: {"色": "红"}, b: {}}

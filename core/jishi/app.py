@@ -164,6 +164,9 @@ def create_app(config: dict | None = None, plugins: Iterable[object] = (), insta
     _register_blueprints(app, ext)
     schema.init_app(app)
 
+    from jishi.reports import tracking
+
+    tracking.install(app)  # visits buffered after each response (issue 19)
     pm.hook.app_ready(app=app)
     serving.init_app(app)  # proxies (outermost), request ids, logs, health, metrics (jishi.serving)
     return app

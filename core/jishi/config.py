@@ -25,6 +25,14 @@ class DefaultConfig:
     JISHI_THEME = "default"
     JISHI_DEFAULT_DELIVERY = "auto"  # true, false, or "auto": off while a delivery plugin is enabled
     JISHI_REDIS_URL = None
+    # Visits and funnel events (jishi.reports.tracking): on/off, and when the
+    # buffer (Redis with JISHI_REDIS_URL, else this process; "memory" forces
+    # the process) is written: this many events, or the oldest this old.
+    JISHI_TRACKING = True
+    JISHI_TRACKING_BUFFER = "auto"
+    JISHI_TRACKING_BATCH = 200
+    JISHI_TRACKING_FLUSH_SECONDS = 5
+    JISHI_TRACKING_FLUSH_THREAD = True  # False: the request that fills the buffer writes it, after its response
     JISHI_PAYMENT_MODE = "combined"  # or "per_order" (订单按店铺支付)
     JISHI_UNPAID_TIMEOUT_MINUTES = 30
     JISHI_AUTO_CONFIRM_DAYS = 10

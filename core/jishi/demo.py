@@ -230,6 +230,10 @@ def load_demo(logins: dict | None = None) -> str:
     for part in hook.demo_orders(data=data):
         if part:
             summary += "; " + part
+    from jishi.reports import aggregate
+
+    # Report history (issue 19): 60 past days of aggregates so the charts have shape.
+    summary += f"; {aggregate.seed_history(60)} days of report history"
     return summary
 
 

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - the kernel's types, for annotations only
+    from datetime import date
+
     import click
     from flask import Blueprint, Flask
     from flask_smorest import Blueprint as ApiBlueprint
@@ -590,6 +592,29 @@ class TodoItem:
     sort: int = 100
 
 
+@dataclass(frozen=True)
+class ReportSection:
+    """A block of figures a plugin adds to the reports (issue 19): a
+    campaign's effect (coupons: claimed, used, use rate, GMV driven,
+    discount cost), shown as a table on the report pages, exported as CSV
+    and XLSX and served in the JSON API.
+
+    ``key`` names it in URLs and exports (``"coupons"``); ``columns`` are
+    ``(key, label)`` pairs in display order; ``rows`` are mappings of those
+    keys to plain values (integers, text); the column keys in ``money`` hold
+    fen (shown and exported as yuan), those in ``permille`` rates in
+    permille (shown as percentages).
+    """
+
+    key: str
+    title: str
+    columns: Sequence[tuple[str, str]]
+    rows: Sequence[Mapping[str, Any]]
+    money: frozenset[str] = frozenset()
+    permille: frozenset[str] = frozenset()
+    sort: int = 100
+
+
 #: The console menu's sections, in the order the kernel shows them
 #: (:attr:`MenuItem.group`).
 MENU_GROUPS: tuple[str, ...] = ("products", "orders", "marketing", "finance", "merchants", "settings")
@@ -958,6 +983,32 @@ def console_todos(console: str, principal: User) -> Sequence[TodoItem]:
                 return None
             waiting = db.session.execute(select(func.count(Gift.id)).where(Gift.sent.is_(False))).scalar_one()
             return [TodoItem(_("Gifts to send"), waiting, "gifts.index", {"sent": "0"}, permission="products")]
+    """
+
+
+@hookspec
+def report_sections(start: date, end: date, seller_id: int | None) -> Sequence[ReportSection]:
+    """Figures a plugin adds to the reports for the shop days ``start`` to
+    ``end`` (inclusive): a marketing plugin's campaign effect.
+
+    Read with a few grouped statements (never one per row); count only
+    ``seller_id``'s own campaigns and orders when it is set (a merchant's
+    reports), everything when it is None (the platform's).
+
+    :param start: the first shop day of the range.
+    :param end: the last shop day of the range.
+    :param seller_id: the seller whose reports these are; None: the platform.
+    :returns: a list of :class:`ReportSection`. All collected, sorted by
+        ``sort``; each is a table on the report pages, an export and a key
+        of the reports API's ``sections``.
+    Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def report_sections(start, end, seller_id):
+            sent = service.gifts_sent(start, end, seller_id)
+            return [ReportSection("gifts", _("Gifts"), [("sent", _("Sent"))], [{"sent": sent}])]
     """
 
 

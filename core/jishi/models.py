@@ -22,6 +22,7 @@ from jishi.payments.models import (
     SandboxOperation,
     SandboxTrade,
 )
+from jishi.reports.models import ReportDaily, ReportProductDaily, VisitorDay
 from jishi.reviews.models import Review
 
 
@@ -110,6 +111,8 @@ __all__ = [
     "RefundLine",
     "RefundNote",
     "RefundReversal",
+    "ReportDaily",
+    "ReportProductDaily",
     "Review",
     "SandboxOperation",
     "SandboxTrade",
@@ -118,6 +121,7 @@ __all__ = [
     "Sku",
     "Tag",
     "User",
+    "VisitorDay",
     "db",
     "product_tags",
     "utcnow",

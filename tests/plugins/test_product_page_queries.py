@@ -114,9 +114,10 @@ def _received_line(buyer, product, n):
 
 
 def _count(queries, client, url):
-    client.get(url)  # a first request may read what a process caches
+    browser = {"User-Agent": "Mozilla/5.0 (iPhone)"}  # a visitor the reports count (issue 19)
+    client.get(url, headers=browser)  # a first request may read what a process caches
     with queries() as q:
-        resp = client.get(url)
+        resp = client.get(url, headers=browser)
     assert resp.status_code == 200, resp.status_code
     return q, resp.get_data(as_text=True)
 
@@ -134,20 +135,21 @@ def _kernel_parts(page):
 
 def test_product_page_without_plugins(app, client, factory, queries):
     """D/K4/K11: no plugin: the product, its SKUs, images, params, specs,
-    tags, reviews with their pictures and rating, the visit counters and the
-    settings in five statements (six signed in); the same with the "with
-    pictures" (有图) filter and for a product without any of it."""
+    tags, reviews with their pictures and rating and the settings in four
+    statements (five signed in); the same with the "with pictures" (有图)
+    filter and for a product without any of it. The visit is buffered and
+    written in batches off the request (issue 19): no statement here."""
     p = _rich_product(factory)
     q, page = _count(queries, client, f"/product/{p.id}")
     _assert_budget(q)
-    assert q.count == 5, q.statements
+    assert q.count == 4, q.statements
     _kernel_parts(page)
     q, page = _count(queries, client, f"/product/{p.id}?pictures=1")  # 有图: the filter costs nothing more
-    assert q.count == 5 and not q.duplicates(), q.statements
+    assert q.count == 4 and not q.duplicates(), q.statements
     assert "好茶" in page and "不错" not in page and page.count("-200.webp") == 2
     plain = factory.product(name="白开水")
     q, _page = _count(queries, client, f"/product/{plain.id}")
-    assert q.count == 5 and not q.duplicates(), q.statements
+    assert q.count == 4 and not q.duplicates(), q.statements
     sign_in_form(client, factory.user())
     q, _page = _count(queries, client, f"/product/{p.id}")
     _assert_budget(q)
@@ -195,7 +197,7 @@ def test_product_page_with_every_plugin(app, client, factory, queries, ms):
 
     q, page = _count(queries, client, url)
     _assert_budget(q)
-    assert q.count == 5, q.statements  # as with no plugin
+    assert q.count == 4, q.statements  # as with no plugin
     _kernel_parts(page)
     assert "flashsale-box" in page and "groupbuy-box" in page and "满10减1" in page and "茶庄" in page
     assert "groupbuy/groups/opengroup1" in page  # the open group

@@ -3,8 +3,6 @@ K11, K15, K16). Platform staff only: buyers get 403, visitors 401."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Response
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -28,10 +26,11 @@ from jishi.api.orders import (
     order_detail,
     order_page,
 )
+from jishi.api.report_schemas import ReportArgs, ReportExportArgs, ReportSchema, report_export_response, report_range
 from jishi.api.reviews import ReviewSchema
 from jishi.db import db
 from jishi.errors import DomainError
-from jishi.i18n import N_, shop_today
+from jishi.i18n import N_
 from jishi.i18n import gettext as _
 from jishi.orders import changes, state
 from jishi.orders import service as orders_service
@@ -223,8 +222,7 @@ def list_orders(args):
 @blp.response(200, description="CSV or XLSX file of the orders placed in the range")
 def export_orders(args):
     """Download the orders placed in a range as CSV or XLSX."""
-    today = shop_today()
-    start, end = args.get("start") or today - timedelta(days=29), args.get("end") or today
+    start, end = reports.report_range(args.get("start"), args.get("end"))  # the shop's days, not the server's
     name = f"orders-{start.isoformat()}-{end.isoformat()}"
     if args["format"] == "xlsx":
         body = reports.export_xlsx(start, end, args.get("status"), args.get("seller_id"))
@@ -478,3 +476,33 @@ def report_sales(args):
 def report_top_products(args):
     """Best-selling products by amount paid (net of refunds)."""
     return {"items": reports.top_products(args.get("start"), args.get("end"), seller_id=args.get("seller_id"))}
+
+
+class PlatformReportArgs(ReportArgs):
+    seller_id = QueryId(metadata={"description": "one store's reports (multi-store shops); default the platform's"})
+
+
+class PlatformReportExportArgs(ReportExportArgs):
+    seller_id = QueryId(metadata={"description": "one store's reports (multi-store shops); default the platform's"})
+
+
+@blp.get("/reports/analytics")
+@platform_api("data")
+@blp.arguments(PlatformReportArgs, location="query")
+@blp.response(200, ReportSchema)
+def report_analytics(args):
+    """Issue 19: overview with the previous period, trend, funnel by unique
+    visitor, product analysis and the plugins' sections, from the daily
+    aggregates (written every 5 minutes by the worker)."""
+    start, end = report_range(args)
+    return reports.report_data(start, end, args.get("seller_id") or 0, args["grain"])
+
+
+@blp.get("/reports/analytics/export")
+@platform_api("data")
+@blp.arguments(PlatformReportExportArgs, location="query")
+@blp.response(200, description="CSV or XLSX file of one report section")
+def report_analytics_export(args):
+    """Download one report section (overview, trend, funnel, products or a
+    plugin's, e.g. coupons) as CSV or XLSX."""
+    return report_export_response(args, args.get("seller_id") or 0)

@@ -24,6 +24,7 @@ from jishi.catalog import service
 from jishi.catalog.service import MAX_ID, MAX_PRICE
 from jishi.checkout.service import CheckoutLine, line_key, price_lines
 from jishi.i18n import gettext as _
+from jishi.reports import tracking
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products, categories and tags")
 
@@ -358,6 +359,8 @@ def list_products():
         cursor=args.get("cursor"),
         limit=limit,
     )
+    kind = "search" if args.get("q") else "category" if args.get("category_id") else "list"
+    tracking.track(kind, args.get("category_id") or 0, args.get("seller_id"))
     return listing_response(items, cursor)
 
 
@@ -380,6 +383,7 @@ def get_product(product_id: int):
     product = service.get_product(product_id)
     if product is None:
         not_found(_("product"))
+    tracking.track("product", product.id, product.seller_id)
     return product_detail(product, _user())
 
 

@@ -12,6 +12,9 @@ Public API for plugins (see docs/writing-plugins.md):
   dumps (lines, allocations, history, delivery, refunds, seller, notices)
 - :func:`schema_values` ``(obj, schema_cls, **extra)``: an object's values for
   ``schema_cls`` plus ``extra``
+- :class:`ReportArgs`, :class:`ReportExportArgs`, :class:`ReportSchema`,
+  :func:`report_range`, :func:`report_export_response`: the reports of
+  issue 19 (a merchant's report endpoints answer like the platform's)
 - :class:`PriceChangeArgs`, :class:`AddressChangeArgs`: the bodies of an
   order's price change (改价) and address change, as the platform's order
   API takes them
@@ -31,6 +34,7 @@ from jishi.api.orders import (
     order_detail,
     schema_values,
 )
+from jishi.api.report_schemas import ReportArgs, ReportExportArgs, ReportSchema, report_export_response, report_range
 
 __all__ = [
     "AddressChangeArgs",
@@ -38,6 +42,11 @@ __all__ = [
     "OrderListItemSchema",
     "PriceChangeArgs",
     "RefundSchema",
+    "ReportArgs",
+    "ReportExportArgs",
+    "ReportSchema",
     "order_detail",
+    "report_export_response",
+    "report_range",
     "schema_values",
 ]

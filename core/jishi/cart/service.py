@@ -113,6 +113,9 @@ def add(user, sku_id: int, quantity: int) -> CartLine:
         line.quantity = total
         line.selected = True
     commit_keep(line)
+    from jishi.reports import tracking
+
+    tracking.track("cart", sku.product_id, sku.product.seller_id)  # the funnel's add-to-cart step
     return line
 
 

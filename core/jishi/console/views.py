@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from jishi import roles as roles_mod
 from jishi import settings
+from jishi.access import platform_can
 from jishi.accounts.models import ROLES, MemberLevel, User
 from jishi.console.common import admin_only, bp, developer_page, requires
 from jishi.db import db, utcnow
@@ -58,35 +59,57 @@ def dashboard():
         if current_app.config.get("JISHI_DEVELOPER_PAGES")
         else 0
     )
-    return render_template("console/dashboard.html", figures=_reports().home_figures(), failures=failures)
+    service = _reports()
+    start, end = service.report_range()
+    return render_template(
+        "console/dashboard.html",
+        figures=service.home_figures(),
+        failures=failures,
+        trend=service.report_trend(start, end) if platform_can("data") else None,
+    )
+
+
+def _grain() -> str:
+    grain = request.args.get("grain", "day")
+    return grain if grain in ("day", "week", "month") else "day"
 
 
 @bp.get("/reports")
 @requires("data")
 def reports():
+    """Issue 19: overview with the previous period, trend, funnel by unique
+    visitor, products and the plugins' sections, from the daily aggregates."""
     start, end = _range()
-    service = _reports()
-    lo, hi = _bounds(start, end)
-    by_day = service.sales_by_day(lo, hi) if hasattr(service, "sales_by_day") else []
-    top = service.top_products(lo, hi) if hasattr(service, "top_products") else []
-    amounts = {row["day"]: row["amount"] for row in by_day}
-    days = (end - start).days + 1
-    if days <= 92:  # one bar per day of the range, empty days included
-        chart = [
-            ((start + timedelta(days=i)).isoformat(), amounts.get((start + timedelta(days=i)).isoformat(), 0))
-            for i in range(days)
-        ]
-    else:
-        chart = [(row["day"], row["amount"]) for row in by_day]
+    grain = _grain()
     return render_template(
         "console/reports.html",
         start=start,
         end=end,
-        chart=chart,
-        overview=service.overview(lo, hi),
-        funnel=service.funnel(lo, hi),
-        by_day=by_day,
-        top=top,
+        grain=grain,
+        r=_reports().report_data(start, end, 0, grain),
+    )
+
+
+@bp.get("/reports/<section>.<fmt>")
+@requires("data")
+def report_section_export(section: str, fmt: str):
+    """One report section as CSV or XLSX (issue 19)."""
+    start, end = _range()
+    service = _reports()
+    table = service.report_table(section, start, end, 0, _grain()) if fmt in ("csv", "xlsx") else None
+    if table is None:
+        abort(404)
+    name = f"jishi-{table.key}-{start.isoformat()}-{end.isoformat()}"
+    if fmt == "xlsx":
+        return current_app.response_class(
+            service.table_xlsx(table),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
+        )
+    return current_app.response_class(
+        service.table_csv(table),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={name}.csv"},
     )
 
 

@@ -8,7 +8,10 @@ datetimes, taken as given, end exclusive).
 Public API for plugins (see docs/writing-plugins.md): the figures of one
 seller (``seller_id``; None: the shop itself) and the exports, and the
 ``PageVisit`` model (daily counters ``day``, ``kind``, ``ref_id``, ``count``
-written by :func:`record_visit`) for a plugin's own visit figures.
+written by :func:`record_visit`) for a plugin's own visit figures; and the
+aggregate reports of issue 19 (:func:`report_data`, :func:`report_table`,
+:func:`table_csv`, :func:`table_xlsx`, :func:`report_range`), read from the
+daily tables ``jishi.reports.aggregate`` fills.
 """
 
 from __future__ import annotations
@@ -355,3 +358,56 @@ def export_xlsx(start=None, end=None, status: str | None = None, seller_id: int 
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# -- the aggregate reports (issue 19) -----------------------------------------------
+# Public wrappers of jishi.reports.analytics (the daily aggregates): a
+# merchant's pages pass its seller id as ``scope``; the platform 0.
+
+
+def report_range(start=None, end=None):
+    """``(start, end)`` shop days: the last 30 days by default (a missing
+    start: 29 days before the end)."""
+    from jishi.reports import analytics
+
+    d0, d1 = analytics.default_range()
+    end = end or d1
+    return (start or end - timedelta(days=29)), end
+
+
+def report_data(start, end, scope: int = 0, grain: str = "day", limit: int = 100) -> dict:
+    """Overview with the previous period, trend, funnel by unique visitor,
+    product analysis and the plugins' sections, from the daily aggregates."""
+    from jishi.reports import analytics
+
+    return analytics.report(start, end, scope, grain, limit)
+
+
+def report_table(section: str, start, end, scope: int = 0, grain: str = "day"):
+    """One section (``overview``, ``trend``, ``funnel``, ``products`` or a
+    plugin's key) as a :class:`~jishi.hookspecs.ReportSection`; None: no such."""
+    from jishi.reports import analytics
+
+    return analytics.section_table(section, start, end, scope, grain)
+
+
+def table_csv(section) -> bytes:
+    """A section as UTF-8 CSV (with a BOM; money as yuan, rates as percentages)."""
+    from jishi.reports import analytics
+
+    return analytics.table_csv(section)
+
+
+def table_xlsx(section) -> bytes:
+    """A section as an XLSX workbook."""
+    from jishi.reports import analytics
+
+    return analytics.table_xlsx(section)
+
+
+def report_trend(start, end, scope: int = 0, grain: str = "day") -> list[dict]:
+    """The trend rows alone (a home page's chart): paid amount, orders,
+    buyers, units, refunds, PV and UV per day, week or month."""
+    from jishi.reports import analytics
+
+    return analytics.trend(start, end, scope, grain)

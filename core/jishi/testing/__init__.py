@@ -198,6 +198,7 @@ def reset_app(app) -> None:
     ext = app.extensions["jishi"]
     ext.setting_defaults = None
     ext._payment_gateways = None
+    app.extensions.pop("jishi_visit_buffer", None)  # visits the last test left in the buffer (issue 19)
     clear_tables(app)
 
 

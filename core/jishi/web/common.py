@@ -91,22 +91,15 @@ def safe_next(default: str) -> str:
     return default
 
 
-def record_visit(kind: str, ref_id: int = 0) -> None:
-    """Count a storefront page view for the reports (K16): one "site" visit
-    (the funnel's first step) plus the page's own kind for pages about one
-    thing (a product, a category)."""
-    from jishi.db import db
-    from jishi.reports import service as reports
+def record_visit(kind: str, ref_id: int = 0, seller_id: int | None = None) -> None:
+    """Count a storefront page view for the reports (K16, issue 19): one
+    "site" visit (the funnel's first step), the page's own kind for pages
+    about one thing (a product, a category) and, with ``seller_id``, the
+    seller's shop. Buffered after the response (:mod:`jishi.reports.tracking`):
+    nothing is written in the request's transaction."""
+    from jishi.reports import tracking
 
-    # One statement for both counters; what the page loaded stays loaded
-    # (only page_visits is written, so nothing is stale after the commit).
-    session = db.session()
-    old = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        reports.record_visit("site", also=((kind, ref_id),) if ref_id else ())
-    finally:
-        session.expire_on_commit = old
+    tracking.track(kind, ref_id, seller_id)
 
 
 @bp.app_context_processor

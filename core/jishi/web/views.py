@@ -164,7 +164,7 @@ def product(product_id: int):
         }
         for s in skus
     ]
-    record_visit("product", product.id)
+    record_visit("product", product.id, product.seller_id)
     return render_template(
         "shop/product.html",
         product=product,

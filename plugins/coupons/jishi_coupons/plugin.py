@@ -122,3 +122,11 @@ def demo_orders(data):
     from jishi_coupons.demo import demo_orders as run
 
     return run(data)
+
+
+@hookimpl
+def report_sections(start, end, seller_id):
+    """Issue 19: claimed, used, use rate, GMV driven, discount cost and ROI per coupon."""
+    from jishi_coupons.reports import coupon_section
+
+    return [coupon_section(start, end, seller_id)]

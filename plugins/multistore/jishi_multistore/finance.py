@@ -27,13 +27,12 @@ pages (kind ``"product"``) of its products.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from jishi.db import db, utcnow
+from jishi.db import utcnow
 from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl
 from jishi.i18n import lazy_gettext as _l
-from jishi.i18n import shop_day_bounds, to_shop_time
-from sqlalchemy import func, or_, select
+from jishi.i18n import to_shop_time
 
 from jishi_multistore import ledger, withdrawals
 
@@ -172,156 +171,46 @@ def day_range(start: date | None, end: date | None) -> tuple[date, date]:
     return start, end
 
 
-def _moments(start: date, end: date) -> tuple[datetime, datetime]:
-    lo, hi = shop_day_bounds(start, end)
-    assert lo is not None and hi is not None
-    return lo, hi
+def merchant_data(merchant_id: int, start: date | None = None, end: date | None = None, grain: str = "day") -> dict:
+    """The merchant data page (商铺概况, 交易分析, 商品分析; issue 19) for a
+    date range, from the kernel's daily report aggregates of this seller.
 
-
-def _paid_in(s: datetime, e: datetime):
-    from jishi.orders.models import Order
-
-    moment = func.coalesce(Order.paid_at, Order.created_at)
-    return (
-        Order.status != "pending_payment",
-        moment >= s,
-        moment < e,
-        Order.close_reason.notin_(("cancelled", "timeout")),
-    )
-
-
-def visits(merchant_id: int, start: date, end: date) -> dict:
-    """Shop page + product page visits of the merchant: {shop, product, total}."""
-    from jishi.catalog.models import Product
-    from jishi.reports.service import PageVisit
-
-    d0, d1 = start.isoformat(), end.isoformat()
-    rows = db.session.execute(
-        select(PageVisit.kind, func.coalesce(func.sum(PageVisit.count), 0))
-        .where(
-            PageVisit.day >= d0,
-            PageVisit.day <= d1,
-            or_(
-                (PageVisit.kind == "shop") & (PageVisit.ref_id == merchant_id),
-                (PageVisit.kind == "product")
-                & PageVisit.ref_id.in_(select(Product.id).where(Product.seller_id == merchant_id)),
-            ),
-        )
-        .group_by(PageVisit.kind)
-    ).all()
-    by_kind = {k: int(n) for k, n in rows}
-    shop, product = by_kind.get("shop", 0), by_kind.get("product", 0)
-    return {"shop": shop, "product": product, "total": shop + product}
-
-
-def product_analysis(merchant_id: int, start: date, end: date, limit: int = 50) -> dict:
-    """Summary (on shelf, product views, products visited) and per product:
-    views, paid buyers, units, amount and the pay conversion (permille of
-    buyers per view)."""
-    from jishi.catalog.models import Product
-    from jishi.orders.models import Order, OrderLine
-    from jishi.reports.service import PageVisit
-
-    s, e = _moments(start, end)
-    d0, d1 = start.isoformat(), end.isoformat()
-    on_shelf = db.session.execute(
-        select(func.count(Product.id)).where(Product.seller_id == merchant_id, Product.on_shelf.is_(True))
-    ).scalar_one()
-    views = dict(
-        db.session.execute(
-            select(PageVisit.ref_id, func.sum(PageVisit.count))
-            .where(
-                PageVisit.kind == "product",
-                PageVisit.day >= d0,
-                PageVisit.day <= d1,
-                PageVisit.ref_id.in_(select(Product.id).where(Product.seller_id == merchant_id)),
-            )
-            .group_by(PageVisit.ref_id)
-        ).all()
-    )
-    sales = {
-        pid: (int(b), int(q or 0), int(a or 0))
-        for pid, b, q, a in db.session.execute(
-            select(
-                OrderLine.product_id,
-                func.count(func.distinct(Order.user_id)),
-                func.sum(OrderLine.quantity),
-                func.sum(OrderLine.pay_amount),
-            )
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(Order.seller_id == merchant_id, *_paid_in(s, e))
-            .group_by(OrderLine.product_id)
-        ).all()
-        if pid is not None
-    }
-    ids = set(views) | set(sales)
-    names = (
-        dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(list(ids)))).all()) if ids else {}
-    )
-    rows = []
-    for pid in ids:
-        v = int(views.get(pid, 0) or 0)
-        buyers, qty, amount = sales.get(pid, (0, 0, 0))
-        rows.append(
-            {
-                "product_id": pid,
-                "name": names.get(pid, ""),
-                "views": v,
-                "buyers": buyers,
-                "quantity": qty,
-                "amount": amount,
-                "pay_rate_permille": buyers * 1000 // v if v else 0,
-            }
-        )
-    rows.sort(key=lambda r: (-r["amount"], -r["views"], r["product_id"]))
-    return {
-        "on_shelf": int(on_shelf),
-        "views": sum(int(v or 0) for v in views.values()),
-        "visited_products": sum(1 for v in views.values() if v),
-        "products": rows[:limit],
-    }
-
-
-def merchant_data(merchant_id: int, start: date | None = None, end: date | None = None) -> dict:
-    """The merchant data page (商铺概况, 交易分析, 商品分析) for a date range.
-
-    Paid, refunded and the order figures are for the range; the money
-    figures (paid out, awaiting withdrawal, non-withdrawable) are the
-    current balances."""
+    ``overview``: paid, refunded, paid orders, buyers, items (units), page
+    views (``visits``: the shop page and the product pages) and unique
+    visitors for the range, and the money balances as of now (paid out,
+    awaiting withdrawal, non-withdrawable...); ``funnel``: by unique
+    visitor (visitors, carted, ordered, paid, with the rates); ``products``:
+    the product analysis; ``report``: everything the report pages show
+    (trend, sections...), as the platform's reports API answers it."""
     from jishi.reports import service as reports
 
     start, end = day_range(start, end)
-    ov = reports.overview(start, end, seller_id=merchant_id)
-    fn = reports.funnel(start, end, seller_id=merchant_id)
-    v = visits(merchant_id, start, end)
+    report = reports.report_data(start, end, merchant_id, grain)
+    cur = report["overview"]["current"]
+    product_views = sum(p["pv"] for p in report["products"]["items"])
     bal = ledger.balances(merchant_id)
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
         "overview": {
-            "paid_amount": ov["paid_amount"],
-            "refunded_amount": ov["refunds_amount"],
+            "paid_amount": cur["paid_amount"],
+            "refunded_amount": cur["refund_amount"],
             "paid_out": bal[ledger.PAID_OUT],
             "awaiting_withdrawal": bal[ledger.AVAILABLE],
             "pending_payout": bal[ledger.PAYOUT_PENDING],
             "non_withdrawable": bal[ledger.PENDING],
             "cod_collected": bal[ledger.COD_COLLECTED],
-            "paid_orders": ov["paid_orders"],
-            "buyers": ov["buyers"],
-            "items": ov["items"],
-            "visits": v["total"],
-            "shop_visits": v["shop"],
-            "product_visits": v["product"],
+            "paid_orders": cur["paid_orders"],
+            "buyers": cur["buyers"],
+            "items": cur["units"],
+            "visits": cur["pv"],
+            "visitors": cur["uv"],
+            "product_visits": product_views,
+            "shop_visits": max(cur["pv"] - product_views, 0),
         },
-        "funnel": {
-            "visits": v["total"],
-            "ordered": fn["ordered"],
-            "paid": fn["paid"],
-            "order_rate_permille": fn["ordered"] * 1000 // v["total"] if v["total"] else 0,
-            "order_pay_rate_permille": fn["paid"] * 1000 // fn["ordered"] if fn["ordered"] else 0,
-            "pay_rate_permille": fn["paid"] * 1000 // v["total"] if v["total"] else 0,
-        },
-        "products": product_analysis(merchant_id, start, end),
+        "funnel": report["funnel"],
+        "products": report["products"],
+        "report": report,
     }
 
 

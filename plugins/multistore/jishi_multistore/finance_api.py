@@ -20,6 +20,7 @@ from jishi.api.common import (
     get_or_404,
     not_found,
 )
+from jishi.api.schemas import ReportSchema, report_export_response
 from jishi.db import commit, db
 from jishi.i18n import MAX_MOMENT, MIN_MOMENT
 from jishi.i18n import gettext as _
@@ -253,7 +254,16 @@ class LedgerSchema(Schema):
 
 
 class DataArgs(RangeArgs):
-    pass
+    grain = fields.String(load_default="day", validate=validate.OneOf(("day", "week", "month")))
+
+
+class DataExportArgs(DataArgs):
+    section = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "overview, trend, funnel, products or a plugin's section key (coupons...)"},
+    )
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
 
 
 class DataSchema(Schema):
@@ -262,6 +272,7 @@ class DataSchema(Schema):
     overview = fields.Dict()
     funnel = fields.Dict()
     products = fields.Dict()
+    report = fields.Nested(ReportSchema, metadata={"description": "the reports of this shop (as the platform's)"})
 
 
 # -- helpers -------------------------------------------------------------------
@@ -457,9 +468,22 @@ def merchant_withdrawal(withdrawal_id):
 @api.arguments(DataArgs, location="query")
 @api.response(200, DataSchema)
 def merchant_data(args):
-    """The merchant data page (MS16) for a date range (default: the last 30 days):
-    overview, trade funnel (visit -> order -> pay) and product analysis."""
-    return finance.merchant_data(merchant().id, args.get("start"), args.get("end"))
+    """The merchant data page (MS16, issue 19) for a date range (default: the
+    last 30 days), from the daily report aggregates of this shop: overview,
+    funnel by unique visitor, product analysis, and the full report (trend
+    with the previous period, the marketing plugins' sections)."""
+    return finance.merchant_data(merchant().id, args.get("start"), args.get("end"), args["grain"])
+
+
+@api.get("/merchant/data/export")
+@merchant_api("data")
+@api.arguments(DataExportArgs, location="query")
+@api.response(200, description="CSV or XLSX file of one report section of this shop")
+def merchant_data_export(args):
+    """One report section of this shop (overview, trend, funnel, products,
+    coupons...) as CSV or XLSX (issue 19)."""
+    start, end = finance.day_range(args.get("start"), args.get("end"))
+    return report_export_response({**args, "start": start, "end": end}, merchant().id)
 
 
 # -- platform ------------------------------------------------------------------------

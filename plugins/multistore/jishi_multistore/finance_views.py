@@ -100,8 +100,37 @@ def finance_account():
 @merchant_bp.get("/data", endpoint="data")
 @merchant_page("data")
 def data_page():
-    data = finance.merchant_data(merchant().id, _day("start"), _day("end"))
-    return render_template("multistore/finance/merchant_data.html", d=data)
+    grain = request.args.get("grain", "day")
+    grain = grain if grain in ("day", "week", "month") else "day"
+    data = finance.merchant_data(merchant().id, _day("start"), _day("end"), grain)
+    return render_template("multistore/finance/merchant_data.html", d=data, grain=grain)
+
+
+@merchant_bp.get("/data/<section>.<fmt>", endpoint="data_export")
+@merchant_page("data")
+def data_export(section: str, fmt: str):
+    """One report section of this shop as CSV or XLSX (issue 19)."""
+    from flask import current_app
+    from jishi.reports import service as reports
+
+    start, end = finance.day_range(_day("start"), _day("end"))
+    grain = request.args.get("grain", "day")
+    table = (
+        reports.report_table(section, start, end, merchant().id, grain if grain in ("day", "week", "month") else "day")
+        if fmt in ("csv", "xlsx")
+        else None
+    )
+    if table is None:
+        abort(404)
+    name = f"{table.key}-{start.isoformat()}-{end.isoformat()}"
+    if fmt == "xlsx":
+        body = reports.table_xlsx(table)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body, mimetype = reports.table_csv(table), "text/csv; charset=utf-8"
+    return current_app.response_class(
+        body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}.{fmt}"}
+    )
 
 
 # --- Platform console ----------------------------------------------------------------

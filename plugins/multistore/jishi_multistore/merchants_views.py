@@ -43,11 +43,13 @@ def dashboard():
     from jishi.reports import service as reports
 
     p = current_principal()
+    start, end = reports.report_range()
     return render_template(
         "multistore/merchant/dashboard.html",
         principal=p,
         m=p.merchant,
         figures=reports.home_figures(seller_id=p.merchant.id),
+        trend=reports.report_trend(start, end, p.merchant.id) if p.can("data") else None,
         status_names=service.status_names(),
         announcements=service.announcements(10),
     )
@@ -433,7 +435,7 @@ def shop_page(merchant_id):
     m = service.shop_for_buyer(merchant_id)
     if m is None:
         abort(404)
-    record_visit("shop", m.id)
+    record_visit("shop", m.id, m.id)
     state = service.effective_status(m)
     products, cursor, designed = [], None, None
     if state != "shut":

@@ -21,13 +21,13 @@ seller-funded discounts inside that seller's lines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from jishi.accounts.models import User
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.hookspecs import CartGroup, MenuItem, Problem, hookimpl
-from jishi.i18n import N_, shop_day_bounds, shop_today
+from jishi.i18n import N_, shop_day_bounds
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
@@ -394,8 +394,7 @@ def export(merchant_id: int | None, fmt: str, start: date | None, end: date | No
     """(body bytes, mimetype, filename) of the orders placed in the range."""
     from jishi.reports import service as reports
 
-    end = end or shop_today()
-    start = start or end - timedelta(days=29)
+    start, end = reports.report_range(start, end)  # the shop's days, not the server's
     name = f"orders-{start.isoformat()}-{end.isoformat()}"
     if fmt == "xlsx":
         body = reports.export_xlsx(start, end, status, merchant_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jishi.db import db
+from jishi.db import db, utcnow
 from jishi.orders.models import Order
 from jishi_multistore import ledger
 from jishi_multistore.models import CategoryCommission, Merchant, Withdrawal
@@ -124,23 +124,16 @@ def test_platform_console_review_overview_commission(app, client, factory, ms, l
 
 
 def test_merchant_data_api_and_page(app, api, client, factory, ms, login):
-    """MS16: paid, refunded, paid out, awaiting withdrawal, non-withdrawable;
-    paid orders, buyers, items, visits (shop page + its product pages); funnel
-    and product analysis, by date range; clerks 403."""
-    from jishi.reports.service import record_visit
+    """MS16, issue 19: paid, refunded, paid out, awaiting withdrawal,
+    non-withdrawable; paid orders, buyers, items, visits (shop page + its
+    product pages) and unique visitors; funnel by unique visitor and product
+    analysis, by date range, read from the daily aggregates; clerks 403."""
+    from jishi.reports import aggregate, tracking
 
     m, other = ms.merchant("数据店"), ms.merchant()
     p1 = ms.product(m, price=3000, name="红茶")
     p2 = ms.product(m, price=1000, name="绿茶")
     foreign = ms.product(other, price=1000)
-    with app.test_request_context("/"):
-        for _ in range(3):
-            record_visit("shop", m.id)
-        for _ in range(5):
-            record_visit("product", p1.id)
-        record_visit("product", p2.id)
-        record_visit("product", foreign.id)
-        record_visit("shop", other.id)
     from jishi import settings
 
     settings.set_many({"delivery.flat_fee": 0})
@@ -155,31 +148,42 @@ def test_merchant_data_api_and_page(app, api, client, factory, ms, login):
     o2 = db.session.execute(select(Order).where(Order.payment_id == pay2.id)).scalar_one()
     complete(o2)
     place(b2, [(p2.skus[0].id, 1)], factory.address(b2))  # ordered, not paid
+    day = tracking.day_of(utcnow())
+    events = (
+        [[day, "shop", m.id, m.id, "cvisitor-one"]] * 3
+        + [[day, "product", p1.id, m.id, "cvisitor-one"]] * 3
+        + [[day, "product", p1.id, m.id, "cvisitor-two"]] * 2
+        + [[day, "product", p2.id, m.id, "cvisitor-two"]]
+        + [
+            [day, "product", foreign.id, other.id, "cvisitor-three"],
+            [day, "shop", other.id, other.id, "cvisitor-three"],
+        ]
+    )
+    db.session.commit()
+    tracking.write(events)
+    aggregate.aggregate_recent()
     assert api.get("/merchant/data", user=ms.clerk(m)).status_code == 403
     r = api.get("/merchant/data", user=ms.admin_of(m))
     assert r.status_code == 200, r.json
     ov = r.json["overview"]
     assert ov["paid_amount"] == 6000 + 4000 and ov["refunded_amount"] == 3000
     assert (ov["paid_orders"], ov["buyers"], ov["items"]) == (2, 2, 4)
-    assert (ov["visits"], ov["shop_visits"], ov["product_visits"]) == (9, 3, 6)
+    assert (ov["visits"], ov["visitors"], ov["shop_visits"], ov["product_visits"]) == (9, 2, 3, 6)
     assert ov["non_withdrawable"] == 3000 and ov["awaiting_withdrawal"] == 4000 and ov["paid_out"] == 0
     f = r.json["funnel"]
-    assert (f["visits"], f["ordered"], f["paid"]) == (9, 2, 2) and f["order_rate_permille"] == 222
-    prods = {row["product_id"]: row for row in r.json["products"]["products"]}
-    assert (
-        prods[p1.id]["views"] == 5
-        and prods[p1.id]["quantity"] == 3
-        and prods[p1.id]["buyers"] == 2
-        and prods[p1.id]["pay_rate_permille"] == 400
-    )
+    assert (f["visitors"], f["carted"], f["ordered"], f["paid"]) == (2, 0, 2, 2) and f["order_rate_permille"] == 1000
+    prods = {row["product_id"]: row for row in r.json["products"]["items"]}
+    assert (prods[p1.id]["pv"], prods[p1.id]["uv"], prods[p1.id]["units"], prods[p1.id]["buyers"]) == (5, 2, 3, 2)
+    assert prods[p1.id]["paid_amount"] == 9000 and prods[p1.id]["conversion_permille"] == 1000
     assert foreign.id not in prods
-    assert r.json["products"]["on_shelf"] == 2 and r.json["products"]["visited_products"] == 2
+    assert r.json["products"]["on_shelf"] == 2 and r.json["products"]["visited"] == 2
+    assert r.json["report"]["overview"]["current"]["uv"] == 2
     old = api.get("/merchant/data?start=2001-01-01&end=2001-01-02", user=ms.admin_of(m)).json
     assert old["overview"]["paid_orders"] == 0 and old["overview"]["visits"] == 0
     assert old["overview"]["awaiting_withdrawal"] == 4000  # balances are as of now
     assert api.get("/merchant/data?start=nope", user=ms.admin_of(m)).status_code == 422
     login(ms.admin_of(m))
     page = client.get("/merchant/data").get_data(as_text=True)
-    assert 'data-figure="visits">9' in page and "红茶" in page
+    assert 'data-figure="visits">9' in page and "红茶" in page and 'data-chart="funnel"' in page
     # 付款商品件数: the figure, not Jinja's dict.items method.
     assert 'data-figure="items">4<' in page and "built-in method" not in page

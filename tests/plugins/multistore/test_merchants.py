@@ -95,15 +95,19 @@ def test_listing_stays_one_statement(app, api, ms, factory, queries):
     assert q.count == 1 and len(items) == 4
 
 
-def test_shop_page_states(client, ms, factory):
+def test_shop_page_states(app, client, ms, factory):
     """MS5/MS6: the shop page shows profile and products; closed-for-today
-    and shut shops say so (MS5); shut shops show no products; visits are counted."""
+    and shut shops say so (MS5); shut shops show no products; visits are
+    counted (issue 19: buffered, then written by a flush)."""
     from jishi.models import PageVisit
+    from jishi.reports import tracking
 
     m = ms.merchant("页面店", announcement="今日全场九折")
     p = ms.product(m, name="店内商品")
-    html = client.get(f"/shops/{m.id}").get_data(as_text=True)
+    html = client.get(f"/shops/{m.id}", headers={"User-Agent": "Mozilla/5.0"}).get_data(as_text=True)
     assert "页面店" in html and "今日全场九折" in html and "店内商品" in html and 'data-status="open"' in html
+    db.session.commit()
+    assert tracking.flush() == 1
     assert (
         db.session.execute(
             select(PageVisit.count).where(PageVisit.kind == "shop", PageVisit.ref_id == m.id)

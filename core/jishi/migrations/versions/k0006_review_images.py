@@ -1,7 +1,7 @@
 """review pictures (K11): reviews.images, reviews.image_count
 
 Revision ID: k0006
-Revises: k0004
+Revises: k0005
 Create Date: 2026-12-04 15:50:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = "k0006"
-down_revision: Union[str, Sequence[str], None] = "k0004"
+down_revision: Union[str, Sequence[str], None] = "k0005"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -24,6 +24,7 @@ ROWS = [
     ),
     Row("GET", "/api/v1/merchant/withdrawals/{obj}", "merchant:money", obj="withdrawal"),
     Row("GET", "/api/v1/merchant/data", "merchant:data"),
+    Row("GET", "/api/v1/merchant/data/export?section=products", "merchant:data"),
     # Platform API
     Row("GET", "/api/v1/admin/multistore/withdrawals", "platform"),
     Row("GET", "/api/v1/admin/multistore/withdrawals/{obj}", "platform", obj="withdrawal"),
@@ -61,6 +62,7 @@ ROWS = [
     Row("POST", "/merchant/finance/withdraw", "merchant:money", data={"amount": "5", **ACCOUNT}),
     Row("POST", "/merchant/finance/account", "merchant:money", data=ACCOUNT),
     Row("GET", "/merchant/data", "merchant:data"),
+    Row("GET", "/merchant/data/products.csv", "merchant:data"),
     # Platform console
     Row("GET", "/console/multistore/withdrawals", "platform"),
     Row("POST", "/console/multistore/withdrawals/{obj}/approve", "platform", obj="withdrawal"),

@@ -1,0 +1,273 @@
+"""Reports benchmarks (issue 19).
+
+    python bench/reports.py tracking [--db sqlite|postgres] [--rounds 5] [--requests 300]
+    python bench/reports.py query    [--db sqlite|postgres] [--days 365] [--sellers 200] [--products 3000]
+
+``tracking``: product detail (``GET /api/v1/products/<id>`` with a
+mini-program visitor header, and the HTML product page with a browser's
+visitor cookie) with visit tracking on and off, two apps on the same
+database in the same process, in-process through Flask's test client
+(responses closed, as a server does: the buffered batches are written by
+the process's writer thread); rounds alternate on/off; the rate is requests
+per second of this process's CPU time (all its threads, the writer's
+included) — on a shared machine wall-clock rates swing by ±30 % between
+rounds, CPU time much less; printed: the rate of each, the median of the
+paired on ÷ off ratios (target ≥ 0.95) and the statements per request.
+
+``query``: seeds the daily aggregate tables as a shop with ~1,000,000
+orders and ~10,000,000 visits a year leaves them (``--days`` days;
+``--sellers`` shops a day; ``--products`` products visited a day) in a few
+``INSERT ... SELECT``, then times the full report (overview with the
+previous period, trend, funnel, products, sections) over the last 30 days,
+for the platform and for one seller: statement count and p50/p90.
+
+PostgreSQL: ``BENCH_PG_URL`` (default
+``postgresql+psycopg://postgres@127.0.0.1/jishi_bench_reports``); its tables
+are dropped and made again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("JISHI_SCHEMA_CHECK", "false")
+
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1/jishi_bench_reports")
+
+
+def make_app(url: str, **config):
+    from jishi.app import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "JISHI_SANDBOX_SECRET": "bench",
+            "RATELIMIT_ENABLED": False,
+            **config,
+        },
+        instance_path=tempfile.mkdtemp(),
+    )
+
+
+def database(kind: str) -> str:
+    if kind == "postgres":
+        return PG_URL
+    d = Path(tempfile.gettempdir()) / "jishi-bench"
+    d.mkdir(exist_ok=True)
+    path = d / "reports.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def fresh_schema(url: str) -> None:
+    from jishi.db import db
+
+    app = make_app(url)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+
+
+# -- tracking on ÷ off ----------------------------------------------------------------
+
+
+def tracking(kind: str, rounds: int, requests: int) -> None:
+    from jishi.db import db
+    from jishi.testing import count_queries
+    from jishi.testing.factories import product
+
+    url = database(kind)
+    fresh_schema(url)
+    extra = {"JISHI_TRACKING_BATCH": int(os.environ["BENCH_BATCH"])} if os.environ.get("BENCH_BATCH") else {}
+    on, off = make_app(url, JISHI_TRACKING=True, **extra), make_app(url, JISHI_TRACKING=False)
+    with on.app_context():
+        ids = [product(name=f"商品{i}", price=1000 + i).id for i in range(50)]
+    ua = {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0"}
+
+    def run(app, n: int, html: bool) -> float:
+        client = app.test_client()
+        client.set_cookie("jishi_vid", "benchbrowser0001")
+        t0 = time.process_time()  # this process's CPU (every thread's: the writer's too)
+        for i in range(n):
+            pid = ids[i % len(ids)]
+            if html:
+                r = client.get(f"/product/{pid}", headers=ua)
+            else:
+                r = client.get(
+                    f"/api/v1/products/{pid}", headers={**ua, "X-Jishi-Visitor": f"mp-visitor-{i % 500:05d}"}
+                )
+            assert r.status_code == 200, r.status_code
+            r.close()  # as a server does: a due batch is written now
+        if app.config.get("JISHI_TRACKING"):
+            app.extensions["jishi_visit_flusher"].wake.wait(
+                0
+            )  # (a batch may still be written: it is counted next round)
+        return n / (time.process_time() - t0)
+
+    for html in (False, True):
+        what = "product page (HTML)" if html else "product detail (API)"
+        for app in (on, off):  # warm up
+            run(app, 50, html)
+        counts = {}
+        for name, app in (("on", on), ("off", off)):
+            with app.app_context(), count_queries(db.engine) as q:
+                app.test_client().get(
+                    f"/api/v1/products/{ids[0]}" if not html else f"/product/{ids[0]}", headers=ua
+                ).close()
+            counts[name] = q.count
+        ratios, rates_on, rates_off = [], [], []
+        for _ in range(rounds):
+            r_on, r_off = run(on, requests, html), run(off, requests, html)
+            rates_on.append(r_on)
+            rates_off.append(r_off)
+            ratios.append(r_on / r_off)
+        with on.app_context():
+            from jishi.reports import tracking as tr
+
+            tr.flush()
+            from jishi.models import PageVisit
+
+            written = db.session.execute(
+                db.select(db.func.sum(PageVisit.count)).where(PageVisit.kind == "product")
+            ).scalar()
+        print(
+            f"{kind:8} {what}: tracking on {statistics.median(rates_on):.0f} req/s, off {statistics.median(rates_off):.0f} req/s; "
+            f"on ÷ off median {statistics.median(ratios):.3f} (rounds {', '.join(f'{r:.2f}' for r in ratios)}; target ≥ 0.95); "
+            f"statements per request on/off {counts['on']}/{counts['off']} (a batch write every "
+            f"{on.config['JISHI_TRACKING_BATCH']} events); product views written so far {written}",
+            flush=True,
+        )
+    with on.app_context():
+        db.engine.dispose()
+    with off.app_context():
+        db.engine.dispose()
+
+
+# -- a report over a large aggregate set --------------------------------------------------
+
+
+def seed_aggregates(url: str, days: int, sellers: int, products: int) -> float:
+    from jishi.db import db, utcnow
+    from jishi.i18n import to_shop_time
+    from sqlalchemy import text
+
+    fresh_schema(url)
+    app = make_app(url)
+    pg = url.startswith("postgres")
+    today = to_shop_time(utcnow()).date()
+    first = today - timedelta(days=days - 1)
+    t0 = time.perf_counter()
+
+    def series(n: int, name: str) -> str:
+        if pg:
+            return f"SELECT generate_series(0, {n - 1}) AS {name}"
+        return f"WITH RECURSIVE s({name}) AS (SELECT 0 UNION ALL SELECT {name} + 1 FROM s WHERE {name} < {n - 1}) SELECT {name} FROM s"
+
+    day_expr = (
+        f"to_char(DATE '{first.isoformat()}' + d, 'YYYY-MM-DD')"
+        if pg
+        else f"date('{first.isoformat()}', '+' || d || ' days')"
+    )
+    true = "true" if pg else "1"
+    with app.app_context():
+        engine = db.engine
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                f"""INSERT INTO products (id, seller_id, category_id, name, subtitle, description, image, price, original_price,
+                    sales, on_shelf, is_virtual, search_text, extra, created_at, updated_at)
+                SELECT p + 1, (p % {sellers}) + 1, NULL, '商品 ' || (p + 1), '', '', '', 1000 + (p * 37) % 9000, NULL,
+                    0, {true}, {"false" if pg else "0"}, '', '{{}}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
+                FROM ({series(products, "p")}) AS x"""
+            )
+        )
+        # ~2,740 orders and ~27,400 page views a day (1M orders, 10M visits a year), spread over the shops
+        conn.execute(
+            text(
+                f"""INSERT INTO report_daily (day, seller_id, orders, paid_orders, paid_amount, buyers, units, refund_amount,
+                    refund_count, pv, uv, carted, ordered, paid_buyers)
+                SELECT {day_expr}, s, 3000, 2740, 2740 * 9000, 2300, 4100, 2740 * 9000 / 40, 70, 27400, 9000, 1800, 2600, 2300
+                FROM ({series(days, "d")}) AS dd, (SELECT 0 AS s UNION ALL SELECT s + 1 FROM ({series(sellers, "s")}) AS ss) AS sc"""
+            )
+        )
+        conn.execute(
+            text(
+                f"""INSERT INTO report_product_daily (day, product_id, seller_id, pv, uv, carts, carted, buyers, units, paid_amount)
+                SELECT {day_expr}, p + 1, (p % {sellers}) + 1, 9 + (p + d) % 7, 3 + (p + d) % 4, 1, 1, (p + d) % 3, (p + d) % 4,
+                    ((p + d) % 4) * (1000 + (p * 37) % 9000)
+                FROM ({series(days, "d")}) AS dd, ({series(products, "p")}) AS pp"""
+            )
+        )
+        if pg:
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - t0
+
+
+def query(kind: str, days: int, sellers: int, products: int, runs: int) -> None:
+    from jishi.db import db, utcnow
+    from jishi.i18n import to_shop_time
+    from jishi.reports import service
+    from jishi.reports.models import ReportDaily, ReportProductDaily
+    from jishi.testing import count_queries
+
+    url = database(kind)
+    seeded = seed_aggregates(url, days, sellers, products)
+    app = make_app(url)
+    with app.app_context():
+        n_daily = db.session.execute(db.select(db.func.count()).select_from(ReportDaily)).scalar()
+        n_products = db.session.execute(db.select(db.func.count()).select_from(ReportProductDaily)).scalar()
+        today = to_shop_time(utcnow()).date()
+        start = today - timedelta(days=29)
+        for scope, label in ((0, "platform"), (1, "one seller")):
+            service.report_data(start, today, scope)  # warm up
+            db.session.rollback()
+            with count_queries(db.engine) as q:
+                service.report_data(start, today, scope)
+            db.session.rollback()
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                service.report_data(start, today, scope)
+                times.append((time.perf_counter() - t0) * 1000)
+                db.session.rollback()
+            times.sort()
+            print(
+                f"{kind:8} report of 30 days, {label}: {q.count} statements, p50 {statistics.median(times):.1f} ms, "
+                f"p90 {times[int(len(times) * 0.9)]:.1f} ms over {n_daily:,} daily rows and {n_products:,} product-day rows "
+                f"(seeded in {seeded:.1f} s); target p50 ≤ 200 ms",
+                flush=True,
+            )
+        db.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("tracking", "query"))
+    parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgres"))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--sellers", type=int, default=200)
+    parser.add_argument("--products", type=int, default=3000)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    if args.what == "tracking":
+        tracking(args.db, args.rounds, args.requests)
+    else:
+        query(args.db, args.days, args.sellers, args.products, args.runs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,313 @@
+"""The daily aggregates (issue 19): one shop day at a time, from the orders,
+refunds, page-view counters and unique-visitor rows of that day.
+
+:func:`aggregate_day` deletes the day's rows and inserts them again in one
+transaction, so re-running a day (a past one too) gives the same figures.
+What counts on which day:
+
+- ``orders``: orders placed that day; ``paid_orders``, ``paid_amount``
+  (fen, what the buyer paid), ``buyers``, ``units``: orders paid that day
+  (cash on delivery: placed), not cancelled or timed out — gross of
+  refunds, so a past day never changes when a refund comes;
+- ``refund_amount``/``refund_count``: refunds paid back that day (a late
+  refund moves the day it happened, not the day of the order);
+- ``pv``/``uv``: page views and unique visitors of the platform (scope 0)
+  or of a seller's shop and products; ``carted``: unique visitors who added
+  to the cart; ``ordered``: distinct buyers who placed an order that day;
+  ``paid_buyers``: of those, who have paid one of them (re-running the day
+  later counts a payment made after midnight).
+
+The ``aggregate_reports`` job (every 5 minutes) writes the stored days from
+the last one aggregated (at least yesterday) to today; a first run starts at
+the first order or visit (at most 400 days back).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import and_, delete, func, insert, select
+
+from jishi.aftersales.models import Refund
+from jishi.catalog.models import Product
+from jishi.db import db, utcnow
+from jishi.i18n import shop_day_bounds, to_shop_time
+from jishi.models import PageVisit
+from jishi.orders.models import Order, OrderLine
+from jishi.reports.models import ReportDaily, ReportProductDaily, VisitorDay
+
+__all__ = ["aggregate_day", "aggregate_recent"]
+
+_FIELDS = (
+    "orders",
+    "paid_orders",
+    "paid_amount",
+    "buyers",
+    "units",
+    "refund_amount",
+    "refund_count",
+    "pv",
+    "uv",
+    "carted",
+    "ordered",
+    "paid_buyers",
+)
+_PRODUCT_FIELDS = ("pv", "uv", "carts", "carted", "buyers", "units", "paid_amount")
+
+
+def _paid(s, e):
+    moment = func.coalesce(Order.paid_at, Order.created_at)
+    return and_(
+        Order.status != "pending_payment",
+        moment >= s,
+        moment < e,
+        Order.close_reason.notin_(("cancelled", "timeout")),
+    )
+
+
+def _settled():
+    return and_(Order.status != "pending_payment", Order.close_reason.notin_(("cancelled", "timeout")))
+
+
+def compute_day(day: date) -> tuple[dict[int, dict], dict[int, dict]]:
+    """The day's figures: ``{scope: {field: n}}`` (scope 0: the platform)
+    and ``{product_id: {field: n, "seller_id": ...}}``, read, not written."""
+    s, e = shop_day_bounds(day, day)
+    key = day.isoformat()
+    scopes: dict[int, dict] = defaultdict(lambda: dict.fromkeys(_FIELDS, 0))
+    seller = func.coalesce(Order.seller_id, 0)
+
+    def grouped(columns, *where, join_lines=False):
+        """Per seller, then the platform (distinct counts are not sums)."""
+        base = select(*columns)
+        if join_lines:
+            base = base.select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        base = base.where(*where)
+        rows = db.session.execute(base.add_columns(seller).group_by(seller)).all()
+        per_seller = [(int(r[-1]), *r[:-1]) for r in rows if r[-1]]  # the seller is the last column
+        return [(0, *db.session.execute(base).one()), *per_seller]
+
+    for sid, n in grouped([func.count(Order.id)], Order.created_at >= s, Order.created_at < e):
+        scopes[sid]["orders"] = int(n)
+    for sid, n, amount, buyers in grouped(
+        [func.count(Order.id), func.coalesce(func.sum(Order.pay_amount), 0), func.count(func.distinct(Order.user_id))],
+        _paid(s, e),
+    ):
+        scopes[sid].update(paid_orders=int(n), paid_amount=int(amount or 0), buyers=int(buyers))
+    for sid, units in grouped([func.coalesce(func.sum(OrderLine.quantity), 0)], _paid(s, e), join_lines=True):
+        scopes[sid]["units"] = int(units or 0)
+    for sid, ordered, paid in grouped(
+        [
+            func.count(func.distinct(Order.user_id)),
+            func.count(func.distinct(Order.user_id)).filter(_settled()),
+        ],
+        Order.created_at >= s,
+        Order.created_at < e,
+    ):
+        scopes[sid].update(ordered=int(ordered), paid_buyers=int(paid))
+    refund_seller = func.coalesce(Refund.seller_id, 0)
+    refund_base = select(func.coalesce(func.sum(Refund.amount), 0), func.count(Refund.id)).where(
+        Refund.status == "refunded", Refund.refunded_at >= s, Refund.refunded_at < e
+    )
+    amount, n = db.session.execute(refund_base).one()
+    scopes[0].update(refund_amount=int(amount or 0), refund_count=int(n))
+    for amount, n, sid in db.session.execute(refund_base.add_columns(refund_seller).group_by(refund_seller)).all():
+        if sid:
+            scopes[int(sid)].update(refund_amount=int(amount or 0), refund_count=int(n))
+
+    # Visits: counters and unique visitors of the day, by key.
+    views = {
+        (k, int(r)): int(c)
+        for k, r, c in db.session.execute(
+            select(PageVisit.kind, PageVisit.ref_id, PageVisit.count).where(
+                PageVisit.day == key,
+                PageVisit.kind.in_(("site", "seller", "product", "cart_product")),
+            )
+        ).all()
+    }
+    uniques = {
+        (k, int(r)): int(c)
+        for k, r, c in db.session.execute(
+            select(VisitorDay.kind, VisitorDay.ref_id, func.count())
+            .where(
+                VisitorDay.day == key,
+                VisitorDay.kind.in_(("site", "seller", "product", "cart", "cart_seller", "cart_product")),
+            )
+            .group_by(VisitorDay.kind, VisitorDay.ref_id)
+        ).all()
+    }
+    scopes[0].update(pv=views.get(("site", 0), 0), uv=uniques.get(("site", 0), 0), carted=uniques.get(("cart", 0), 0))
+    for (k, r), c in views.items():
+        if k == "seller":
+            scopes[r]["pv"] = c
+    for (k, r), c in uniques.items():
+        if k == "seller":
+            scopes[r]["uv"] = c
+        elif k == "cart_seller":
+            scopes[r]["carted"] = c
+
+    products: dict[int, dict] = defaultdict(lambda: dict.fromkeys(_PRODUCT_FIELDS, 0))
+    for (k, r), c in views.items():
+        if k == "product":
+            products[r]["pv"] = c
+        elif k == "cart_product":
+            products[r]["carts"] = c
+    for (k, r), c in uniques.items():
+        if k == "product":
+            products[r]["uv"] = c
+        elif k == "cart_product":
+            products[r]["carted"] = c
+    for pid, buyers, units, amount in db.session.execute(
+        select(
+            OrderLine.product_id,
+            func.count(func.distinct(Order.user_id)),
+            func.coalesce(func.sum(OrderLine.quantity), 0),
+            func.coalesce(func.sum(OrderLine.pay_amount), 0),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(_paid(s, e), OrderLine.product_id.is_not(None))
+        .group_by(OrderLine.product_id)
+    ).all():
+        products[int(pid)].update(buyers=int(buyers), units=int(units or 0), paid_amount=int(amount or 0))
+    ids = [pid for pid in products if pid]
+    sellers: dict[int, int] = {}
+    for i in range(0, len(ids), 500):
+        sellers.update(
+            (int(pid), int(sid or 0))
+            for pid, sid in db.session.execute(
+                select(Product.id, Product.seller_id).where(Product.id.in_(ids[i : i + 500]))
+            )
+        )
+    out_products = {
+        pid: {**figures, "seller_id": sellers.get(pid, 0)} for pid, figures in products.items() if pid in sellers
+    }
+    return dict(scopes), out_products
+
+
+def aggregate_day(day: date) -> dict:
+    """Replace the day's aggregate rows (one transaction); the platform's figures."""
+    scopes, products = compute_day(day)
+    key = day.isoformat()
+    db.session.execute(delete(ReportDaily).where(ReportDaily.day == key))
+    db.session.execute(delete(ReportProductDaily).where(ReportProductDaily.day == key))
+    rows = [{"day": key, "seller_id": sid, **figures} for sid, figures in sorted(scopes.items())]
+    db.session.execute(insert(ReportDaily), rows)
+    prows = [{"day": key, "product_id": pid, **figures} for pid, figures in sorted(products.items())]
+    for i in range(0, len(prows), 1000):
+        db.session.execute(insert(ReportProductDaily), prows[i : i + 1000])
+    db.session.commit()
+    return scopes[0]
+
+
+def _first_day() -> date | None:
+    first_order = db.session.execute(select(func.min(Order.created_at))).scalar_one()
+    first_visit = db.session.execute(select(func.min(PageVisit.day))).scalar_one()
+    days = []
+    if first_order is not None:
+        days.append(to_shop_time(first_order).date())
+    if first_visit:
+        days.append(date.fromisoformat(first_visit))
+    return min(days) if days else None
+
+
+def aggregate_recent(today: date | None = None) -> str:
+    """The ``aggregate_reports`` job: flush the visit buffer, then write
+    each day from the last aggregated one (yesterday at the latest) to today."""
+    from jishi.reports import tracking
+
+    tracking.flush()
+    today = today or to_shop_time(utcnow()).date()
+    last = db.session.execute(select(func.max(ReportDaily.day))).scalar_one()
+    if last:
+        start = min(date.fromisoformat(last), today - timedelta(days=1))
+    else:
+        start = max(_first_day() or today, today - timedelta(days=400))
+    db.session.rollback()  # end the read transaction before the writes
+    day = start
+    n = 0
+    while day <= today:
+        aggregate_day(day)
+        day += timedelta(days=1)
+        n += 1
+    return f"{n} days from {start.isoformat()}"
+
+
+def seed_history(days: int = 60, *, today: date | None = None, seed: int = 19) -> int:
+    """Demo data: ``days`` days of report history before yesterday, written
+    straight into the aggregate tables (and the ``site`` page-view counters)
+    so the charts have shape — a weekly rhythm and slow growth — without
+    placing thousands of orders. Synthetic: no orders back these figures,
+    and the aggregation job leaves them alone (it rewrites from yesterday
+    on). Returns the number of days written."""
+    import random
+
+    from sqlalchemy import select as _select
+
+    rng = random.Random(seed)
+    today = today or to_shop_time(utcnow()).date()
+    products = db.session.execute(
+        _select(Product.id, Product.seller_id, Product.price)
+        .where(Product.on_shelf.is_(True))
+        .order_by(Product.id)
+        .limit(300)
+    ).all()
+    if not products:
+        return 0
+    daily_rows, product_rows, visit_rows = [], [], []
+    for back in range(days + 1, 1, -1):
+        day = today - timedelta(days=back)
+        key = day.isoformat()
+        shape = (1.35 if day.weekday() >= 5 else 1.0) * (1 + (days + 1 - back) / (days * 1.5))
+        scopes: dict[int, dict] = defaultdict(lambda: dict.fromkeys(_FIELDS, 0))
+        for pid, seller, price in products:
+            pv = int(rng.randint(4, 30) * shape)
+            uv = max(1, pv * rng.randint(55, 75) // 100)
+            carted = uv * rng.randint(8, 20) // 100
+            buyers = carted * rng.randint(35, 70) // 100
+            units = buyers + (buyers * rng.randint(0, 40) // 100)
+            paid = units * int(price or 0)
+            product_rows.append(
+                {
+                    "day": key,
+                    "product_id": pid,
+                    "seller_id": int(seller or 0),
+                    "pv": pv,
+                    "uv": uv,
+                    "carts": carted + carted // 4,
+                    "carted": carted,
+                    "buyers": buyers,
+                    "units": units,
+                    "paid_amount": paid,
+                }
+            )
+            for scope in {0, int(seller or 0)}:
+                f = scopes[scope]
+                f["pv"] += pv
+                f["uv"] += uv
+                f["carted"] += carted
+                f["paid_orders"] += buyers
+                f["buyers"] += buyers
+                f["paid_buyers"] += buyers
+                f["ordered"] += buyers + buyers // 5
+                f["orders"] += buyers + buyers // 5
+                f["units"] += units
+                f["paid_amount"] += paid
+        for scope, f in scopes.items():
+            f["pv"] = f["pv"] * 14 // 10  # home, category and search pages too
+            f["refund_count"] = f["paid_orders"] // 25
+            f["refund_amount"] = f["paid_amount"] // 40
+            daily_rows.append({"day": key, "seller_id": scope, **f})
+        visit_rows.append({"day": key, "kind": "site", "ref_id": 0, "count": scopes[0]["pv"]})
+    first, last = (today - timedelta(days=days + 1)).isoformat(), (today - timedelta(days=2)).isoformat()
+    db.session.execute(delete(ReportDaily).where(ReportDaily.day >= first, ReportDaily.day <= last))
+    db.session.execute(
+        delete(ReportProductDaily).where(ReportProductDaily.day >= first, ReportProductDaily.day <= last)
+    )
+    db.session.execute(insert(ReportDaily), daily_rows)
+    for i in range(0, len(product_rows), 1000):
+        db.session.execute(insert(ReportProductDaily), product_rows[i : i + 1000])
+    db.session.execute(delete(PageVisit).where(PageVisit.kind == "site", PageVisit.day >= first, PageVisit.day <= last))
+    db.session.execute(insert(PageVisit), visit_rows)
+    db.session.commit()
+    return days

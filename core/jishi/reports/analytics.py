@@ -1,0 +1,415 @@
+"""The reports of issue 19, read from the daily aggregates only
+(:mod:`jishi.reports.aggregate`): overview with the previous period,
+trend by day/week/month, the funnel by unique visitor, product analysis,
+and the plugins' sections (``report_sections`` hook); each as a table for
+CSV and XLSX export.
+
+``scope``: 0 for the platform (every order and visit), a seller's id for
+that seller's shop (its orders, its shop page and product visits).
+Ranges are shop days ``start`` to ``end`` inclusive. UV over a range is the
+sum of each day's unique visitors (a visitor seen on two days counts on
+both; the same for ``buyers``), the figure the daily tables can answer
+without reading the visits. Rates are integers in permille.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from jishi.catalog.models import Product
+from jishi.db import db
+from jishi.hookspecs import ReportSection
+from jishi.i18n import gettext as _
+from jishi.i18n import shop_today
+from jishi.money import fen_to_yuan_str
+from jishi.reports.models import ReportDaily, ReportProductDaily
+
+__all__ = [
+    "GRAINS",
+    "SECTIONS",
+    "default_range",
+    "funnel",
+    "overview",
+    "products",
+    "report",
+    "section_table",
+    "table_csv",
+    "table_xlsx",
+    "trend",
+]
+
+GRAINS = ("day", "week", "month")
+SECTIONS = ("overview", "trend", "funnel", "products")
+_SUMS = (
+    "orders",
+    "paid_orders",
+    "paid_amount",
+    "buyers",
+    "units",
+    "refund_amount",
+    "refund_count",
+    "pv",
+    "uv",
+    "carted",
+    "ordered",
+    "paid_buyers",
+)
+
+
+def default_range(today: date | None = None) -> tuple[date, date]:
+    today = today or shop_today()
+    return today - timedelta(days=29), today
+
+
+MAX_DAYS = 731
+
+
+def clamp(start: date, end: date) -> tuple[date, date]:
+    """At most :data:`MAX_DAYS` days, ending at ``end`` (a range typed as
+    0001-01-01 to 9999-12-31 is the last two years of it)."""
+    if start > end:
+        start, end = end, start
+    if (end - start).days >= MAX_DAYS:
+        start = end - timedelta(days=MAX_DAYS - 1)
+    return start, end
+
+
+def _rate(n: int, of: int) -> int:
+    return n * 1000 // of if of else 0
+
+
+def _load(start: date, end: date, scope: int) -> dict[str, tuple]:
+    """The scope's daily rows of the range: ``{day: (figures in _SUMS order)}``
+    (at most 2 × MAX_DAYS rows: what one report reads)."""
+    rows = db.session.execute(
+        select(ReportDaily.day, *(getattr(ReportDaily, f) for f in _SUMS)).where(
+            ReportDaily.seller_id == scope, ReportDaily.day >= start.isoformat(), ReportDaily.day <= end.isoformat()
+        )
+    ).all()
+    return {r[0]: tuple(int(v or 0) for v in r[1:]) for r in rows}
+
+
+def _sums(start: date, end: date, scope: int, loaded: dict[str, tuple] | None = None) -> dict[str, int]:
+    if loaded is not None:
+        d0, d1 = start.isoformat(), end.isoformat()
+        totals = [0] * len(_SUMS)
+        for day, values in loaded.items():
+            if d0 <= day <= d1:
+                totals = [a + b for a, b in zip(totals, values)]
+        return dict(zip(_SUMS, totals))
+    row = db.session.execute(
+        select(*(func.coalesce(func.sum(getattr(ReportDaily, f)), 0) for f in _SUMS)).where(
+            ReportDaily.seller_id == scope, ReportDaily.day >= start.isoformat(), ReportDaily.day <= end.isoformat()
+        )
+    ).one()
+    return {f: int(v) for f, v in zip(_SUMS, row)}
+
+
+def _headline(s: dict[str, int]) -> dict[str, int]:
+    return {
+        "paid_amount": s["paid_amount"],
+        "paid_orders": s["paid_orders"],
+        "orders": s["orders"],
+        "buyers": s["buyers"],
+        "units": s["units"],
+        "aov": s["paid_amount"] // s["paid_orders"] if s["paid_orders"] else 0,
+        "refund_amount": s["refund_amount"],
+        "refund_count": s["refund_count"],
+        "pv": s["pv"],
+        "uv": s["uv"],
+    }
+
+
+def overview(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None) -> dict:
+    """The range's figures, the previous period's (as many days, just
+    before) and the change of each in permille (None when the previous
+    figure is 0)."""
+    start, end = clamp(start, end)
+    days = (end - start).days + 1
+    now = _headline(_sums(start, end, scope, loaded))
+    try:
+        p0, p1 = start - timedelta(days=days), start - timedelta(days=1)
+    except OverflowError:  # before the calendar's first day: nothing to compare with
+        p0 = p1 = date.min
+    before = _headline(_sums(p0, p1, scope, loaded)) if p0 < start else dict.fromkeys(now, 0)
+    change = {k: (int((now[k] - before[k]) * 1000 / before[k]) if before[k] else None) for k in now}
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "previous_start": p0.isoformat(),
+        "previous_end": p1.isoformat(),
+        "current": now,
+        "previous": before,
+        "change_permille": change,
+    }
+
+
+def _bucket(day: date, grain: str) -> str:
+    if grain == "week":
+        return (day - timedelta(days=day.weekday())).isoformat()  # the Monday
+    if grain == "month":
+        return day.strftime("%Y-%m")
+    return day.isoformat()
+
+
+def trend(
+    start: date, end: date, scope: int = 0, grain: str = "day", loaded: dict[str, tuple] | None = None
+) -> list[dict]:
+    """One row per day, week (keyed by its Monday) or month of the range,
+    empty ones included."""
+    if grain not in GRAINS:
+        raise ValueError(grain)
+    start, end = clamp(start, end)
+    fields = ("paid_amount", "paid_orders", "buyers", "units", "refund_amount", "pv", "uv")
+    loaded = _load(start, end, scope) if loaded is None else loaded
+    at = [_SUMS.index(f) for f in fields]
+    by_day = {day: tuple(values[i] for i in at) for day, values in loaded.items()}
+    out: dict[str, dict] = {}
+    for i in range((end - start).days + 1):
+        day = start + timedelta(days=i)
+        key = _bucket(day, grain)
+        bucket = out.setdefault(key, {"period": key, **dict.fromkeys(fields, 0)})
+        for f, v in zip(fields, by_day.get(day.isoformat(), ())):
+            bucket[f] += int(v or 0)
+    return list(out.values())
+
+
+def funnel(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None) -> dict:
+    """Visitors -> added to cart -> ordered -> paid, by unique visitor, with
+    the cart rate, 下单转化率 (ordered / visitors), 下单-付款转化率 (paid /
+    ordered) and 付款转化率 (paid / visitors)."""
+    s = _sums(*clamp(start, end), scope, loaded)
+    visitors, carted, ordered, paid = s["uv"], s["carted"], s["ordered"], s["paid_buyers"]
+    return {
+        "visitors": visitors,
+        "carted": carted,
+        "ordered": ordered,
+        "paid": paid,
+        "cart_rate_permille": _rate(carted, visitors),
+        "order_rate_permille": _rate(ordered, visitors),
+        "order_pay_rate_permille": _rate(paid, ordered),
+        "pay_rate_permille": _rate(paid, visitors),
+    }
+
+
+def products(start: date, end: date, scope: int = 0, limit: int = 100) -> dict:
+    """Per product PV, UV, add-to-cart, buyers, units, paid amount and the
+    pay conversion (buyers / UV); on-shelf and visited product counts."""
+    fields = ("pv", "uv", "carts", "carted", "buyers", "units", "paid_amount")
+    start, end = clamp(start, end)
+    where = [ReportProductDaily.day >= start.isoformat(), ReportProductDaily.day <= end.isoformat()]
+    if scope:
+        where.append(ReportProductDaily.seller_id == scope)
+    sums = [func.sum(getattr(ReportProductDaily, f)).label(f) for f in fields]
+    visited = func.sum(case((func.sum(ReportProductDaily.pv) > 0, 1), else_=0)).over()  # before the LIMIT
+    order = (func.sum(ReportProductDaily.paid_amount).desc(), func.sum(ReportProductDaily.pv).desc())
+    top = (
+        select(ReportProductDaily.product_id, *sums, visited.label("visited"))
+        .where(*where)
+        .group_by(ReportProductDaily.product_id)
+        .order_by(*order, ReportProductDaily.product_id)
+        .limit(limit)
+        .subquery()
+    )
+    # One statement: the range's top products (summed first, named after) and the visited count.
+    rows = db.session.execute(
+        select(top.c.product_id, Product.name, *(top.c[f] for f in fields), top.c.visited)
+        .join(Product, Product.id == top.c.product_id)
+        .order_by(top.c.paid_amount.desc(), top.c.pv.desc(), top.c.product_id)
+    ).all()
+    visited_count = int(rows[0][-1] or 0) if rows else 0
+    shelf = [Product.on_shelf.is_(True)]
+    if scope:
+        shelf.append(Product.seller_id == scope)
+    on_shelf = db.session.execute(select(func.count(Product.id)).where(*shelf)).scalar_one()
+    items = []
+    for pid, name, *values in rows:
+        values = values[:-1]  # (the visited count)
+        item: dict[str, Any] = {"product_id": int(pid), "name": name}
+        item.update({f: int(v or 0) for f, v in zip(fields, values)})
+        item["conversion_permille"] = _rate(item["buyers"], item["uv"])
+        items.append(item)
+    return {"on_shelf": int(on_shelf), "visited": visited_count, "items": items}
+
+
+def sections(start: date, end: date, scope: int = 0) -> list[ReportSection]:
+    """The plugins' sections (``report_sections``), sorted."""
+    from flask import current_app
+
+    hook = current_app.extensions["jishi"].hook
+    found = [s for r in hook.report_sections(start=start, end=end, seller_id=scope or None) for s in (r or [])]
+    return sorted(found, key=lambda s: (s.sort, s.key))
+
+
+def section_json(section: ReportSection) -> dict:
+    return {
+        "key": section.key,
+        "title": section.title,
+        "columns": [{"key": k, "label": label} for k, label in section.columns],
+        "rows": [dict(r) for r in section.rows],
+        "money": sorted(section.money),
+        "permille": sorted(section.permille),
+    }
+
+
+def report(start: date, end: date, scope: int = 0, grain: str = "day", limit: int = 100) -> dict:
+    """Everything the report page shows, as JSON-ready data."""
+    start, end = clamp(start, end)
+    try:
+        first = start - timedelta(days=(end - start).days + 1)  # the previous period's first day
+    except OverflowError:
+        first = date.min
+    loaded = _load(first, end, scope)  # one statement for the overview, its comparison, the trend and the funnel
+    return {
+        "overview": overview(start, end, scope, loaded),
+        "trend": trend(start, end, scope, grain, loaded),
+        "funnel": funnel(start, end, scope, loaded),
+        "products": products(start, end, scope, limit),
+        "sections": [section_json(s) for s in sections(start, end, scope)],
+    }
+
+
+# -- tables and exports ------------------------------------------------------------
+
+
+def section_table(name: str, start: date, end: date, scope: int = 0, grain: str = "day") -> ReportSection | None:
+    """A report section as a table (header labels, rows); None: no such section."""
+    if name == "overview":
+        ov = overview(start, end, scope)
+        labels = _overview_labels()
+        rows = [
+            {"figure": labels[k], "current": v, "previous": ov["previous"][k], "change": ov["change_permille"][k]}
+            for k, v in ov["current"].items()
+        ]
+        return ReportSection(
+            "overview",
+            _("Overview"),
+            [
+                ("figure", _("Figure")),
+                ("current", _("This period")),
+                ("previous", _("Previous period")),
+                ("change", _("Change")),
+            ],
+            rows,
+            permille=frozenset({"change"}),
+        )
+    if name == "trend":
+        cols = [
+            ("period", _("Period")),
+            ("paid_amount", _("Paid amount")),
+            ("paid_orders", _("Paid orders")),
+            ("buyers", _("Buyers")),
+            ("units", _("Units")),
+            ("refund_amount", _("Refunded")),
+            ("pv", _("Page views")),
+            ("uv", _("Visitors")),
+        ]
+        return ReportSection(
+            "trend",
+            _("Trend"),
+            cols,
+            trend(start, end, scope, grain),
+            money=frozenset({"paid_amount", "refund_amount"}),
+        )
+    if name == "funnel":
+        f = funnel(start, end, scope)
+        steps = [
+            ("visitors", _("Visitors"), None),
+            ("carted", _("Added to cart"), "cart_rate_permille"),
+            ("ordered", _("Ordered"), "order_rate_permille"),
+            ("paid", _("Paid"), "pay_rate_permille"),
+        ]
+        rows = [{"step": label, "visitors": f[k], "rate": f[rate] if rate else 1000} for k, label, rate in steps]
+        return ReportSection(
+            "funnel",
+            _("Funnel"),
+            [("step", _("Step")), ("visitors", _("Visitors")), ("rate", _("Of visitors"))],
+            rows,
+            permille=frozenset({"rate"}),
+        )
+    if name == "products":
+        cols = [
+            ("product_id", _("ID")),
+            ("name", _("Product")),
+            ("pv", _("Page views")),
+            ("uv", _("Visitors")),
+            ("carts", _("Added to cart")),
+            ("buyers", _("Buyers")),
+            ("units", _("Units")),
+            ("paid_amount", _("Paid amount")),
+            ("conversion_permille", _("Conversion")),
+        ]
+        return ReportSection(
+            "products",
+            _("Products"),
+            cols,
+            products(start, end, scope, limit=10000)["items"],
+            money=frozenset({"paid_amount"}),
+            permille=frozenset({"conversion_permille"}),
+        )
+    return next((s for s in sections(start, end, scope) if s.key == name), None)
+
+
+def _overview_labels() -> dict[str, str]:
+    return {
+        "paid_amount": _("Paid amount"),
+        "paid_orders": _("Paid orders"),
+        "orders": _("Orders"),
+        "buyers": _("Buyers"),
+        "units": _("Units"),
+        "aov": _("Average order value"),
+        "refund_amount": _("Refunded"),
+        "refund_count": _("Refunds"),
+        "pv": _("Page views"),
+        "uv": _("Visitors"),
+    }
+
+
+def _cell(section: ReportSection, key: str, row: dict, money_rows: Iterable[str] = ()) -> Any:
+    value = row.get(key)
+    if value is None:
+        return ""
+    if key in section.money or (key in ("current", "previous") and row.get("figure") in money_rows):
+        return fen_to_yuan_str(int(value))
+    if key in section.permille:
+        return f"{int(value) / 10:.1f}%"
+    return value
+
+
+def _rows(section: ReportSection) -> Iterable[list]:
+    labels = _overview_labels()
+    money_rows = {labels[k] for k in ("paid_amount", "aov", "refund_amount")} if section.key == "overview" else set()
+    for row in section.rows:
+        yield [_cell(section, k, dict(row), money_rows) for k, _label in section.columns]
+
+
+def table_csv(section: ReportSection) -> bytes:
+    """UTF-8 CSV with a BOM (Excel opens Chinese text right); money as yuan."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([label for _k, label in section.columns])
+    writer.writerows(_rows(section))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def table_xlsx(section: ReportSection) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(section.key[:31])
+    ws.append([label for _k, label in section.columns])
+    for row in _rows(section):
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def columns_of(section: ReportSection) -> Sequence[str]:
+    return [k for k, _label in section.columns]

@@ -1,0 +1,70 @@
+"""The data layer of the reports (issue 19): who visited, and the daily aggregates.
+
+- :class:`VisitorDay`: one row per (shop day, kind, ref_id, visitor) — the
+  exact unique-visitor table, filled by insert-or-ignore in batches by
+  :mod:`jishi.reports.tracking` (page views stay counters in ``page_visits``).
+- :class:`ReportDaily`: per shop day and scope (0: the whole platform, else a
+  seller's id) the day's trade, refund, visit and funnel figures.
+- :class:`ReportProductDaily`: per shop day and product its visits, carts and
+  sales.
+
+Both aggregate tables are written only by :func:`jishi.reports.aggregate.aggregate_day`
+(delete the day, insert it again: re-running a day gives the same figures);
+the reports read nothing else.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jishi.db import db
+
+
+class VisitorDay(db.Model):
+    """A visitor seen on a day for a counter key (the UV of that key)."""
+
+    __tablename__ = "visitor_days"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(primary_key=True, default=0)
+    visitor: Mapped[str] = mapped_column(String(70), primary_key=True)
+
+
+class ReportDaily(db.Model):
+    """One shop day of one scope (``seller_id`` 0: the platform)."""
+
+    __tablename__ = "report_daily"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    seller_id: Mapped[int] = mapped_column(primary_key=True, default=0)
+    orders: Mapped[int] = mapped_column(default=0)  # placed that day
+    paid_orders: Mapped[int] = mapped_column(default=0)
+    paid_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
+    buyers: Mapped[int] = mapped_column(default=0)  # distinct buyers who paid that day
+    units: Mapped[int] = mapped_column(default=0)
+    refund_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # refunds paid back that day
+    refund_count: Mapped[int] = mapped_column(default=0)
+    pv: Mapped[int] = mapped_column(default=0)
+    uv: Mapped[int] = mapped_column(default=0)
+    carted: Mapped[int] = mapped_column(default=0)  # unique visitors who added to the cart
+    ordered: Mapped[int] = mapped_column(default=0)  # distinct buyers who placed an order
+    paid_buyers: Mapped[int] = mapped_column(default=0)  # of those, who paid one placed that day
+
+
+class ReportProductDaily(db.Model):
+    """One shop day of one product (``seller_id`` 0: the platform's own)."""
+
+    __tablename__ = "report_product_daily"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    product_id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[int] = mapped_column(default=0, index=True)
+    pv: Mapped[int] = mapped_column(default=0)
+    uv: Mapped[int] = mapped_column(default=0)
+    carts: Mapped[int] = mapped_column(default=0)  # add-to-cart actions
+    carted: Mapped[int] = mapped_column(default=0)  # unique visitors who added it
+    buyers: Mapped[int] = mapped_column(default=0)
+    units: Mapped[int] = mapped_column(default=0)
+    paid_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+__all__ = ["ReportDaily", "ReportProductDaily", "VisitorDay"]
