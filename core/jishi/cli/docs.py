@@ -71,6 +71,7 @@ FIRST_PARTY_PLUGINS = (
     "delivery_local",
     "flashsale",
     "groupbuy",
+    "messages",
     "multistore",
     "pickup",
     "points",
