@@ -36,7 +36,7 @@ from jishi_messages import service
 from jishi_messages.limits import post_limit
 from jishi_messages.models import BUYER, PLATFORM, PLATFORM_KEY, SELLER
 
-bp = Blueprint("messages", __name__, static_folder="static", static_url_path="/static/messages-plugin")
+bp = Blueprint("messages", __name__)
 seller = Blueprint("messages_seller", __name__, url_prefix="/seller/messages")
 admin = Blueprint("messages_admin", __name__, url_prefix="/console/messages")
 guard_platform(admin)
