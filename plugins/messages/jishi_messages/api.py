@@ -30,9 +30,7 @@ from jishi_messages import service
 from jishi_messages.limits import post_limit
 from jishi_messages.models import BUYER
 
-blp = Blueprint(
-    "messages_api", __name__, url_prefix="/api/v1", description="Buyer-shop messages (在线客服 / 留言)."
-)
+blp = Blueprint("messages_api", __name__, url_prefix="/api/v1", description="Buyer-shop messages (在线客服 / 留言).")
 
 
 # --- Schemas -------------------------------------------------------------------
@@ -120,7 +118,9 @@ class MessagesThreadArgs(Schema):
 class MessagesPostArgs(Schema):
     body = fields.String(load_default="", validate=validate.Length(max=service.MAX_TEXT))
     images = fields.List(
-        Id(), load_default=list, validate=validate.Length(max=service.MAX_IMAGES),
+        Id(),
+        load_default=list,
+        validate=validate.Length(max=service.MAX_IMAGES),
         metadata={"description": "ids of the buyer's uploaded pictures (POST /me/messages/images)"},
     )
     product_id = Id(metadata={"description": "attach a product card"})
@@ -143,7 +143,9 @@ class MessagesImageUploadSchema(Schema):
 
 
 def product_card(p):
-    return None if p is None else {"id": p.id, "name": p.name, "price": p.price, "image": p.image, "on_shelf": p.on_shelf}
+    return (
+        None if p is None else {"id": p.id, "name": p.name, "price": p.price, "image": p.image, "on_shelf": p.on_shelf}
+    )
 
 
 def order_card(o):

@@ -314,9 +314,7 @@ def post(
     db.session.execute(
         update(Thread).where(Thread.id == thread.id).values(**values).execution_options(synchronize_session=False)
     )
-    signals.queue(
-        msg_signals.message_posted, message, thread=thread, recipient=BUYER if side != BUYER else SELLER
-    )
+    signals.queue(msg_signals.message_posted, message, thread=thread, recipient=BUYER if side != BUYER else SELLER)
     commit()
     db.session.refresh(thread)
     return message
@@ -381,4 +379,3 @@ def picture_urls(message: Message, size: str = "medium") -> list[str]:
         if name:
             out.append(store.url(name))
     return out
-

@@ -330,4 +330,3 @@ def admin_post(thread_id):
         ), status
     flash(_("Posted as the platform."), "success")
     return redirect(url_for(".admin_thread", thread_id=t.id) + "#latest")
-

@@ -80,7 +80,7 @@ def test_picture_by_form_and_reading_marks_read(client, login, factory):
     conv = client.get(f"/messages/{t.id}").get_data(as_text=True)
     assert "收到" in conv and "<img" in conv
     assert thread(t.id).buyer_read_id == thread(t.id).last_message_id
-    assert 'data-unread' not in client.get("/messages").get_data(as_text=True)
+    assert "data-unread" not in client.get("/messages").get_data(as_text=True)
 
 
 def test_another_buyers_conversation_is_404(client, login, factory):
