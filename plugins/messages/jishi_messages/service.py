@@ -280,8 +280,13 @@ def post(
     for the signed-in principal). Checks first (``body`` at most
     :data:`MAX_TEXT` characters, ``images`` the poster's uploads, not empty),
     then stores, moves the thread on (the poster has read up to it) and
-    queues the signal; commits."""
+    queues the signal; commits. A card must be of the thread's shop (422
+    naming ``product_id`` / ``order_id``)."""
     text = _text(body)
+    if product is not None and key_of(product.seller_id) != thread.seller_key:
+        raise MessageError("product_id", _("This product is not sold by this shop."))
+    if order is not None and key_of(order.seller_id) != thread.seller_key:
+        raise MessageError("order_id", _("This order is not from this shop."))
     pictures = _pictures(images, image_owner(side, thread, sender))
     if not text and not pictures and product is None and order is None:
         rollback()

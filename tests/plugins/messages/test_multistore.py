@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from jishi.db import db
+
 from .helpers import ask, order_of, thread
 
 pytestmark = pytest.mark.jishi_plugins("multistore", "messages")
@@ -113,3 +115,22 @@ def test_merchant_answers_with_its_own_pictures(client, login, factory, ms):
     assert r.status_code == 302
     asset = db.session.query(MediaAsset).one()
     assert (asset.owner_kind, asset.owner_id) == ("merchant", m.id)
+
+
+def test_a_card_must_be_of_the_threads_shop(api, factory, ms):
+    """Issue 18 messages: in the conversation with M1, a card of M2's product
+    or of an order from M2 is a 422 naming the field; nothing is written."""
+    from jishi_messages.models import Message
+
+    m1, m2 = ms.merchant(), ms.merchant()
+    buyer = factory.user()
+    t, _m = ask(buyer, ms.product(m1))
+    theirs = ms.product(m2)
+    r = api.post(f"/me/messages/threads/{t.id}/messages", user=buyer, json={"body": "x", "product_id": theirs.id})
+    assert r.status_code == 422 and r.json["field"] == "product_id"
+    order = order_of(factory, buyer, theirs)
+    r = api.post(f"/me/messages/threads/{t.id}/messages", user=buyer, json={"body": "x", "order_id": order.id})
+    assert r.status_code == 422 and r.json["field"] == "order_id"
+    assert db.session.query(Message).count() == 1
+    r = api.post(f"/me/messages/threads/{t.id}/messages", user=buyer, json={"body": "x", "product_id": ms.product(m1).id})
+    assert r.status_code == 201
