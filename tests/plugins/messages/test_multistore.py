@@ -7,7 +7,6 @@ it read and may post, marked as the platform's."""
 from __future__ import annotations
 
 import pytest
-
 from jishi.db import db
 
 from .helpers import ask, order_of, thread
@@ -132,5 +131,7 @@ def test_a_card_must_be_of_the_threads_shop(api, factory, ms):
     r = api.post(f"/me/messages/threads/{t.id}/messages", user=buyer, json={"body": "x", "order_id": order.id})
     assert r.status_code == 422 and r.json["field"] == "order_id"
     assert db.session.query(Message).count() == 1
-    r = api.post(f"/me/messages/threads/{t.id}/messages", user=buyer, json={"body": "x", "product_id": ms.product(m1).id})
+    r = api.post(
+        f"/me/messages/threads/{t.id}/messages", user=buyer, json={"body": "x", "product_id": ms.product(m1).id}
+    )
     assert r.status_code == 201
