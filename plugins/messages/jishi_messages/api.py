@@ -14,10 +14,19 @@
 - ``POST /me/messages/threads/<id>/read`` — mark it read (up to ``upto``);
 - ``POST /me/messages/images`` — upload a picture (the buyer's own media).
 
+The shop's side (a merchant's app; the platform's staff for the
+self-operated shop), the shop always the signed-in principal's, permission
+``messages`` or ``orders``: ``GET /seller/messages/threads`` (``unread=true``
+for unread only), ``GET /seller/messages/unread``,
+``GET /seller/messages/threads/<id>``, ``POST .../messages`` (pictures from
+the shop's media library, ``POST /seller/media``), ``POST .../read``.
+
 Posting and uploads share a rate limit per user (429 ``rate_limited``).
 """
 
 from __future__ import annotations
+
+import functools
 
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -28,7 +37,8 @@ from marshmallow import Schema, fields, validate
 
 from jishi_messages import service
 from jishi_messages.limits import post_limit
-from jishi_messages.models import BUYER
+from jishi_messages.models import BUYER, SELLER
+from jishi_messages.views import SELLER_PERMISSIONS
 
 blp = Blueprint("messages_api", __name__, url_prefix="/api/v1", description="Buyer-shop messages (在线客服 / 留言).")
 
@@ -298,3 +308,154 @@ def upload_image(files):
     library); send its id in ``images``."""
     asset = media.upload(files["file"], media.buyer_owner(current_user.id), user_id=current_user.id, field="file")
     return {"id": asset.id, "urls": media.asset_urls(asset)}
+
+
+# --- The shop's side (a merchant's app, the platform's own shop) -------------------
+
+
+class MessagesBuyerSchema(Schema):
+    id = fields.Integer()
+    name = fields.String(metadata={"description": "the buyer's name, or the masked phone"})
+
+
+class MessagesSellerThreadSchema(Schema):
+    id = fields.Integer()
+    buyer = fields.Nested(MessagesBuyerSchema)
+    product = fields.Nested(MessagesProductCardSchema, allow_none=True, metadata={"description": "what it is about"})
+    order = fields.Nested(MessagesOrderCardSchema, allow_none=True)
+    last_message_id = fields.Integer()
+    last_message_at = DateTime()
+    unread = fields.Integer(metadata={"description": "messages the shop has not read"})
+    buyer_read_id = fields.Integer(metadata={"description": "the buyer has read up to this message"})
+
+
+class MessagesSellerThreadPageSchema(Schema):
+    thread = fields.Nested(MessagesSellerThreadSchema)
+    messages = fields.List(fields.Nested(MessagesMessageSchema), metadata={"description": "oldest first"})
+    has_more = fields.Boolean()
+
+
+class MessagesSellerListArgs(MessagesListArgs):
+    unread = fields.Boolean(load_default=False, metadata={"description": "only threads with unread messages"})
+
+
+class MessagesSellerPostArgs(Schema):
+    body = fields.String(load_default="", validate=validate.Length(max=service.MAX_TEXT))
+    images = fields.List(
+        Id(),
+        load_default=list,
+        validate=validate.Length(max=service.MAX_IMAGES),
+        metadata={"description": "ids of the shop's media (POST /seller/media)"},
+    )
+
+
+def seller_messages_api(view):
+    """The shop's staff holding ``messages`` or ``orders``; the shop is the principal's."""
+    from jishi.api.common import fail
+    from jishi.i18n import gettext as _
+    from jishi.sellers import current_scope, seller_api
+
+    @seller_api(None)
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        scope = current_scope("api")
+        if not any(scope.can(p) for p in SELLER_PERMISSIONS):
+            fail(403, "forbidden", _("You may not do this."))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _seller_id():
+    from jishi.sellers import current_scope
+
+    return current_scope("api").seller_id
+
+
+def seller_thread_values(rows: list) -> list[dict]:
+    threads = [t for t, _n in rows]
+    names = service.buyer_names(threads)
+    found = service.cards(threads)
+    return [
+        {
+            "id": t.id,
+            "buyer": {"id": t.user_id, "name": names.get(t.user_id, "")},
+            "product": product_card(found["products"].get(t.product_id)),
+            "order": order_card(found["orders"].get(t.order_id)),
+            "last_message_id": t.last_message_id,
+            "last_message_at": t.last_message_at,
+            "unread": n,
+            "buyer_read_id": t.buyer_read_id,
+        }
+        for t, n in rows
+    ]
+
+
+def _shop_thread(thread_id: int):
+    thread = service.seller_thread(_seller_id(), thread_id)
+    if thread is None:
+        not_found("thread")
+    return thread
+
+
+@blp.get("/seller/messages/threads")
+@seller_messages_api
+@blp.arguments(MessagesSellerListArgs, location="query")
+@blp.response(200, MessagesSellerThreadSchema(many=True))
+def seller_threads(args):
+    """The shop's conversations (a merchant's staff: their merchant's; the
+    platform's staff: the self-operated shop's), latest first, with unread
+    counts; ``unread=true`` only those with unread messages."""
+    rows = service.seller_threads(
+        _seller_id(), before=args.get("before"), limit=args["limit"], unread_only=args["unread"]
+    )
+    return seller_thread_values(rows)
+
+
+@blp.get("/seller/messages/unread")
+@seller_messages_api
+@blp.response(200, MessagesUnreadSchema)
+def seller_unread():
+    """Messages from buyers (and the platform) the shop has not read."""
+    return {"unread": service.seller_unread(_seller_id())}
+
+
+@blp.get("/seller/messages/threads/<int:thread_id>")
+@seller_messages_api
+@blp.arguments(MessagesThreadArgs, location="query")
+@blp.response(200, MessagesSellerThreadPageSchema)
+def seller_thread(args, thread_id):
+    """One of the shop's conversations (``after`` / ``before`` as for buyers;
+    ``mine`` is true for the shop's messages)."""
+    t = _shop_thread(thread_id)
+    rows = service.messages(t, after=args.get("after"), before=args.get("before"), limit=args["limit"])
+    has_more = bool(rows) and args.get("after") is None and bool(service.messages(t, before=rows[0].id, limit=1))
+    found = service.cards(rows)
+    return {
+        "thread": seller_thread_values([(t, service.unread_in(t, SELLER))])[0],
+        "messages": [message_values(m, found, SELLER) for m in rows],
+        "has_more": has_more,
+    }
+
+
+@blp.post("/seller/messages/threads/<int:thread_id>/messages")
+@seller_messages_api
+@post_limit
+@blp.arguments(MessagesSellerPostArgs)
+@blp.response(201, MessagesMessageSchema)
+def seller_post(args, thread_id):
+    """Answer as the shop: text and pictures of the shop's media library."""
+    t = _shop_thread(thread_id)
+    m = service.post(t, SELLER, current_user, args["body"], images=args["images"])
+    return message_values(m, service.cards([m]), SELLER)
+
+
+@blp.post("/seller/messages/threads/<int:thread_id>/read")
+@seller_messages_api
+@blp.arguments(MessagesReadArgs)
+@blp.response(200, MessagesReadSchema)
+def seller_read(args, thread_id):
+    """Mark the conversation read for the shop (its staff share the mark)."""
+    t = _shop_thread(thread_id)
+    read_id = service.mark_read(t, SELLER, args.get("upto"))
+    return {"read_id": read_id, "unread": service.unread_in(t, SELLER)}

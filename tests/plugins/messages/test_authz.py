@@ -48,6 +48,11 @@ ROWS = [
     Row("POST", f"{A}/me/messages/threads/{{obj}}/messages", "party", obj="thread", json={"body": "hi"}),
     Row("POST", f"{A}/me/messages/threads/{{obj}}/read", "party", obj="thread", json={}),
     Row("POST", f"{A}/me/messages/images", "signed_in"),
+    Row("GET", f"{A}/seller/messages/threads", "seller"),
+    Row("GET", f"{A}/seller/messages/unread", "seller"),
+    Row("GET", f"{A}/seller/messages/threads/{{obj}}", "seller", obj="thread"),
+    Row("POST", f"{A}/seller/messages/threads/{{obj}}/messages", "seller", obj="thread", json={"body": "hi"}),
+    Row("POST", f"{A}/seller/messages/threads/{{obj}}/read", "seller", obj="thread", json={}),
 ]
 
 

@@ -44,7 +44,7 @@ def test_merchants_see_only_their_own(client, login, factory, ms):
     assert f'data-thread="{t1.id}"' in page and f'data-thread="{t0.id}"' not in page
     assert client.post(f"/seller/messages/{t1.id}", data={"body": "店员回复"}).status_code == 302
     home = client.get("/merchant/").get_data(as_text=True)
-    assert "未读客服消息" in home
+    assert "未读客服消息" in home and 'href="/seller/messages/"' in home  # the to-do and the menu
     login(ms.admin_of(m2))
     assert f'data-thread="{t1.id}"' not in client.get("/seller/messages/").get_data(as_text=True)
     assert client.get(f"/seller/messages/{t1.id}").status_code == 404
