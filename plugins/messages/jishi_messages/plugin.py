@@ -24,7 +24,7 @@ requires = ()
 
 @hookimpl
 def config_defaults():
-    return {"JISHI_MESSAGES_RATE_LIMIT": DEFAULT}
+    return {"JISHI_MESSAGES_RATE_LIMIT": DEFAULT, "JISHI_MESSAGES_POLL_SECONDS": 10}
 
 
 @hookimpl

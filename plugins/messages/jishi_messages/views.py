@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jishi import media
 from jishi.access import guard_platform, requires
@@ -43,7 +43,6 @@ guard_platform(admin)
 
 #: seller permissions that may answer (a 客服 role, or order handling)
 SELLER_PERMISSIONS = ("messages", "orders")
-POLL_SECONDS = 10
 
 
 def _int_arg(name: str) -> int | None:
@@ -109,7 +108,9 @@ def thread(thread_id):
         abort(404)
     service.mark_read(t, BUYER)
     card = _card_args()
-    return _page(t, BUYER, template="messages/thread.html", card=card, poll=POLL_SECONDS)
+    return _page(
+        t, BUYER, template="messages/thread.html", card=card, poll=current_app.config["JISHI_MESSAGES_POLL_SECONDS"]
+    )
 
 
 def _card_args() -> dict:
