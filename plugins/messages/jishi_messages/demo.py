@@ -24,7 +24,13 @@ def demo_data(data: dict) -> str | None:
     service.post(thread, SELLER, admin, "您好，下午四点前付款当天发货，一般两天内送到。")
     service.mark_read(thread, BUYER)
     made = "a conversation with the shop"
-    merchant_ids = [m.id for m in (data.get("merchants") or {}).values() if getattr(m, "deleted_at", None) is None]
+    merchant_ids = [
+        m.id
+        for m in (data.get("merchants") or {}).values()
+        if getattr(m, "review_status", "approved") == "approved"
+        and getattr(m, "status", "open") == "open"
+        and getattr(m, "deleted_at", None) is None
+    ]
     if merchant_ids:
         theirs = db.session.execute(
             select(Product).where(Product.seller_id.in_(merchant_ids), Product.on_shelf.is_(True)).limit(1)
