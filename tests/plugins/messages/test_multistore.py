@@ -135,3 +135,19 @@ def test_a_card_must_be_of_the_threads_shop(api, factory, ms):
         f"/me/messages/threads/{t.id}/messages", user=buyer, json={"body": "x", "product_id": ms.product(m1).id}
     )
     assert r.status_code == 201
+
+
+def test_platform_viewing_a_merchant_console_reads_only(client, login, factory, ms):
+    """Issue 18 messages: the platform opening a merchant's console (MS4,
+    read-only) reads its conversations without marking them read and
+    cannot answer in the merchant's name (403)."""
+    m = ms.merchant()
+    t, _m = ask(factory.user(), ms.product(m), body="请发顺丰")
+    login(factory.admin())
+    with client.session_transaction() as sess:
+        sess["multistore_view"] = m.id
+    page = client.get(f"/seller/messages/{t.id}")
+    assert page.status_code == 200 and "请发顺丰" in page.get_data(as_text=True)
+    assert 'name="body"' not in page.get_data(as_text=True)
+    assert thread(t.id).seller_read_id == 0
+    assert client.post(f"/seller/messages/{t.id}", data={"body": "x"}).status_code == 403
