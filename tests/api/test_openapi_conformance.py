@@ -28,7 +28,17 @@ from schemathesis.specs.openapi.checks import (
 
 #: every first-party plugin but the delivery ones (whose checkout needs a
 #: delivery choice: the seeded orders use the kernel's default delivery)
-PLUGINS = ("multistore", "coupons", "flashsale", "groupbuy", "points", "distribution", "designer")
+PLUGINS = (
+    "multistore",
+    "coupons",
+    "flashsale",
+    "groupbuy",
+    "points",
+    "distribution",
+    "designer",
+    "messages",
+    "shopping_options",
+)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: generated cases per operation (about 220 operations)
 EXAMPLES = 5

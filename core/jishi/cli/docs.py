@@ -73,6 +73,7 @@ FIRST_PARTY_PLUGINS = (
     "distribution",
     "flashsale",
     "groupbuy",
+    "messages",
     "multistore",
     "pickup",
     "points",
