@@ -126,7 +126,8 @@ def demo_orders(data):
 
 @hookimpl
 def report_sections(start, end, seller_id):
-    """Issue 19: claimed, used, use rate, GMV driven, discount cost and ROI per coupon."""
-    from jishi_coupons.reports import coupon_section
+    """Issue 19: claimed, used, use rate, GMV driven, discount cost and ROI per
+    coupon; orders, GMV and discount cost per 满减 activity."""
+    from jishi_coupons.reports import activity_section, coupon_section
 
-    return [coupon_section(start, end, seller_id)]
+    return [coupon_section(start, end, seller_id), activity_section(start, end, seller_id)]

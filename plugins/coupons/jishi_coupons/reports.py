@@ -14,10 +14,10 @@ from jishi.db import db
 from jishi.hookspecs import ReportSection
 from jishi.i18n import gettext as _
 from jishi.i18n import shop_day_bounds
-from jishi.orders.models import Order
-from sqlalchemy import func, select
+from jishi.orders.models import Order, OrderAllocation
+from sqlalchemy import String, cast, func, literal, select
 
-from jishi_coupons.models import CouponTemplate, CouponUsage, UserCoupon
+from jishi_coupons.models import CouponActivity, CouponTemplate, CouponUsage, UserCoupon
 
 
 def coupon_section(start, end, seller_id: int | None) -> ReportSection:
@@ -95,4 +95,69 @@ def coupon_section(start, end, seller_id: int | None) -> ReportSection:
         money=frozenset({"gmv", "cost"}),
         permille=frozenset({"use_rate", "roi"}),
         sort=10,
+    )
+
+
+def activity_section(start, end, seller_id: int | None) -> ReportSection:
+    """满减 per activity, for orders paid in the shop days of the range (not
+    cancelled or timed out): the orders the activity took money off, their
+    GMV (what they paid, fen) and the discount cost (the activity's
+    allocations, fen, before refunds). The kernel records each discount's
+    share per line as an ``OrderAllocation`` whose ``source`` is
+    ``activity:<id>``. A merchant's reports count its own activities only.
+    Two grouped statements: per (order, activity) totals grouped by
+    activity, then the activities' names."""
+    s, e = shop_day_bounds(start, end)
+    source = literal("activity:") + cast(CouponActivity.id, String)
+    paid_at = func.coalesce(Order.paid_at, Order.created_at)
+    per_order = (
+        select(
+            CouponActivity.id.label("activity_id"),
+            OrderAllocation.order_id.label("order_id"),
+            func.sum(OrderAllocation.amount).label("cost"),
+        )
+        .select_from(OrderAllocation)
+        .join(CouponActivity, OrderAllocation.source == source)
+        .where(OrderAllocation.source.like("activity:%"))
+        .group_by(CouponActivity.id, OrderAllocation.order_id)
+    )
+    if seller_id:
+        per_order = per_order.where(CouponActivity.seller_id == seller_id)
+    po = per_order.subquery()
+    figures = db.session.execute(
+        select(po.c.activity_id, func.count(po.c.order_id), func.sum(Order.pay_amount), func.sum(po.c.cost))
+        .join(Order, Order.id == po.c.order_id)
+        .where(
+            Order.status != "pending_payment",
+            Order.close_reason.notin_(("cancelled", "timeout")),
+            paid_at >= s,
+            paid_at < e,
+        )
+        .group_by(po.c.activity_id)
+    ).all()
+    ids = sorted(int(aid) for aid, *_rest in figures)
+    names = (
+        dict(db.session.execute(select(CouponActivity.id, CouponActivity.name).where(CouponActivity.id.in_(ids))).all())
+        if ids
+        else {}
+    )
+    by_id = {int(aid): (int(n), int(gmv or 0), int(cost or 0)) for aid, n, gmv, cost in figures}
+    rows = [
+        {"activity_id": aid, "name": names.get(aid, ""), "orders": n, "gmv": gmv, "cost": cost}
+        for aid in ids
+        for n, gmv, cost in [by_id[aid]]
+    ]
+    return ReportSection(
+        key="activities",
+        title=_("Full-reduction activities"),
+        columns=[
+            ("activity_id", _("ID")),
+            ("name", _("Activity")),
+            ("orders", _("Orders")),
+            ("gmv", _("GMV")),
+            ("cost", _("Discount cost")),
+        ],
+        rows=rows,
+        money=frozenset({"gmv", "cost"}),
+        sort=11,
     )

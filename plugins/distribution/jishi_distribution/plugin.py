@@ -6,7 +6,8 @@ first order"), ``settle_order`` (the spend threshold for becoming a promoter),
 due commissions), ``app_ready`` (``?ref=CODE`` on any storefront URL),
 ``blueprints`` / ``api_blueprints`` (promoter centre, console, API),
 ``settings_panels``, ``storefront_links``, ``console_menu_items``,
-``demo_data`` / ``demo_orders``.
+``demo_data`` / ``demo_orders``, ``report_sections`` (sales through
+distribution, commission cost, top promoters: :mod:`.reports`).
 """
 
 from __future__ import annotations
@@ -266,6 +267,14 @@ def demo_data(data):
     from jishi_distribution.demo import demo_data as run
 
     return run(data)
+
+
+@hookimpl
+def report_sections(start, end, seller_id):
+    """Issue 19: sales through distribution, commission cost, top promoters (the platform's)."""
+    from jishi_distribution.reports import distribution_sections
+
+    return distribution_sections(start, end, seller_id)
 
 
 @hookimpl(trylast=True)

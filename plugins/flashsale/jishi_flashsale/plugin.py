@@ -21,6 +21,7 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
 - ``blueprints`` / ``api_blueprints`` / ``console_menu_items``
 - ``page_block_types``  ``flashsale.strip``: the page designer's flash-sale strip
   (:mod:`jishi_flashsale.blocks`)
+- ``report_sections``  the flash sales' campaign effect (:mod:`jishi_flashsale.reports`)
 - ``demo_data``
 """
 
@@ -191,6 +192,14 @@ def page_block_types():
     from jishi_flashsale import blocks
 
     return blocks.block_types()
+
+
+@hookimpl
+def report_sections(start, end, seller_id):
+    """Issue 19: sold/stock, orders placed and paid, buyers, GMV and conversion per flash sale."""
+    from jishi_flashsale.reports import flashsale_section
+
+    return [flashsale_section(start, end, seller_id)]
 
 
 @hookimpl

@@ -15,6 +15,7 @@ Hooks implemented (see ``docs/plugins/groupbuy.md``):
 - ``blueprints`` / ``api_blueprints`` / ``console_menu_items``
 - ``page_block_types``  ``groupbuy.strip``: the page designer's group-buy strip
   (:mod:`jishi_groupbuy.blocks`)
+- ``report_sections``  the group buys' campaign effect (:mod:`jishi_groupbuy.reports`)
 - ``demo_data`` / ``demo_orders``
 """
 
@@ -121,6 +122,14 @@ def page_block_types():
     from jishi_groupbuy import blocks
 
     return blocks.block_types()
+
+
+@hookimpl
+def report_sections(start, end, seller_id):
+    """Issue 19: groups opened, succeeded and failed, success rate and GMV per group buy."""
+    from jishi_groupbuy.reports import groupbuy_section
+
+    return [groupbuy_section(start, end, seller_id)]
 
 
 @hookimpl

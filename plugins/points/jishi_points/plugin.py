@@ -33,7 +33,8 @@ ladder (``demo_data``), a new buyer's level (``user_registered``).
 The buyer's points centre and the checkout toggle (``blueprints``,
 ``template_slot``, ``storefront_links``), the console's pages (``blueprints``,
 ``permissions``, ``console_menu_items``) and the demo (``demo_data``,
-``demo_orders``).
+``demo_orders``); ``report_sections`` the points' figures in the platform's
+reports (:mod:`.reports`).
 """
 
 from __future__ import annotations
@@ -324,3 +325,11 @@ def settle_refund(refund):
     service.on_refund(refund)
     exchange.on_refund(refund)
     levels.on_refund(refund)
+
+
+@hookimpl
+def report_sections(start, end, seller_id):
+    """Issue 19: points issued, spent, the money they took off, expired and the liability (platform only)."""
+    from jishi_points.reports import points_sections
+
+    return points_sections(start, end, seller_id)

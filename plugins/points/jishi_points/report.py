@@ -115,13 +115,26 @@ def _row(values) -> dict:
 
 def build(start: date, end: date) -> Report:
     """The report of the shop's days ``start`` .. ``end`` (inclusive)."""
+    report = summary(start, end)
+    lo, hi = shop_day_bounds(start, end)
+    day = _shop_day(PointsEntry.created_at)
+    rows = db.session.execute(
+        select(day.label("day"), *_figures())
+        .where(PointsEntry.created_at >= lo, PointsEntry.created_at < hi)
+        .group_by(day)
+        .order_by(day)
+    )
+    report.days = [{"day": str(r.day)[:10], **_row(r)} for r in rows]
+    return report
+
+
+def summary(start: date, end: date) -> Report:
+    """The range's totals and the liability at its end, without the days
+    (two statements; the reports' points section, issue 19)."""
     lo, hi = shop_day_bounds(start, end)
     assert lo is not None and hi is not None
     in_range = (PointsEntry.created_at >= lo, PointsEntry.created_at < hi)
     report = Report(start, end, rate=service.setting(service.RATE))
-    day = _shop_day(PointsEntry.created_at)
-    rows = db.session.execute(select(day.label("day"), *_figures()).where(*in_range).group_by(day).order_by(day))
-    report.days = [{"day": str(r.day)[:10], **_row(r)} for r in rows]
     report.totals = _row(db.session.execute(select(*_figures()).where(*in_range)).one())
     per_buyer = (
         select(

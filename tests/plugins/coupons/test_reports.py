@@ -58,7 +58,7 @@ def test_hook_report_sections(app, api, factory):
     assert (rows["无门槛5元"]["claimed"], rows["无门槛5元"]["used"], rows["无门槛5元"]["gmv"]) == (1, 0, 0)
     assert set(section["money"]) == {"gmv", "cost"}
     api_sections = api.get("/admin/reports/analytics", user=admin).json["sections"]
-    assert [s["key"] for s in api_sections] == ["coupons"]
+    assert [s["key"] for s in api_sections] == ["coupons", "activities"]
     exported = api.get("/admin/reports/analytics/export?section=coupons", user=admin).get_data(as_text=True)
     table = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
     assert table[0] == ["ID", "优惠券", "已领取", "已使用", "使用率", "带动成交额", "优惠成本", "投入产出比"]
