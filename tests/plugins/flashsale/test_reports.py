@@ -5,6 +5,9 @@ merchant sees the flash sales of its own products only; two statements."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from jishi.db import db, utcnow
 from jishi.i18n import to_shop_time
@@ -21,7 +24,7 @@ def rows_of(seller_id=None):
     return {r["activity_id"]: r for r in flashsale_section(today, today, seller_id).rows}
 
 
-def test_flashsale_figures_and_merchant_scope(factory, ms, queries):
+def test_flashsale_figures_and_merchant_scope(api, factory, ms, queries):
     """Issue 19: A's product (100.00, flash 50.00, 5 flash units): three
     buyers place one unit each, two pay → sold 3/5, 3 placed, 2 paid, 2
     buyers, GMV 100.00, conversion 666‰. C's product (60.00, flash 30.00):
@@ -64,3 +67,11 @@ def test_flashsale_figures_and_merchant_scope(factory, ms, queries):
     }
     assert list(rows_of(a.id)) == [fa.id]
     assert list(rows_of(c.id)) == [fc.id]
+    # through the merchant data API and its export: A's own sale only, in Chinese
+    report = api.get("/merchant/data", user=ms.admin_of(a)).json["report"]
+    [section] = [sec for sec in report["sections"] if sec["key"] == "flashsale"]
+    assert [r["activity_id"] for r in section["rows"]] == [fa.id]
+    exported = api.get("/merchant/data/export?section=flashsale", user=ms.admin_of(a)).get_data(as_text=True)
+    table = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert table[0] == ["ID", "秒杀", "已售", "秒杀库存", "下单数", "付款订单数", "买家数", "成交额", "转化率"]
+    assert table[1:] == [[str(fa.id), "秒杀", "3", "5", "3", "2", "2", "100.00", "66.6%"]]
