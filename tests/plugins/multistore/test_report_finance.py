@@ -115,9 +115,13 @@ def test_api_exports_and_pages(app, api, client, factory, ms, login):
     assert api.get(f"/merchant/data/export?{q}&section=income", user=ms.admin_of(m)).status_code == 422
     login(platform)
     page = client.get(f"/console/reports?{q}").get_data(as_text=True)
-    assert 'data-table="income"' in page and 'data-table="statements"' in page
+    assert 'data-table="income"' in page and 'data-table="statements"' in page and 'data-chart="income"' in page
     login(ms.admin_of(m))
     page = client.get(f"/merchant/data?{q}").get_data(as_text=True)
-    assert 'data-table="statements"' in page and 'data-table="income"' not in page
+    assert (
+        'data-table="statements"' in page
+        and 'data-table="income"' not in page
+        and 'data-chart="statements"' not in page
+    )
     assert 'data-chart="finance"' in page and 'data-chart="rfm"' in page
     assert client.get(f"/merchant/data/rfm.csv?{q}").status_code == 200
