@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from jishi.db import db, utcnow
 from jishi.i18n import to_shop_time
@@ -116,6 +117,17 @@ def test_api_exports_and_pages(app, api, client, factory, ms, login):
     login(platform)
     page = client.get(f"/console/reports?{q}").get_data(as_text=True)
     assert 'data-table="income"' in page and 'data-table="statements"' in page and 'data-chart="income"' in page
+    island = (
+        page.split('data-chart="income">', 1)[1].split('<script type="application/json">', 1)[1].split("</script>")[0]
+    )
+    chart = json.loads(island)
+    assert chart["labels"] == [today.isoformat()] and [s["data"] for s in chart["series"]] == [
+        [15000],
+        [1000],
+        [0],
+        [2500],
+        [4000],
+    ]
     login(ms.admin_of(m))
     page = client.get(f"/merchant/data?{q}").get_data(as_text=True)
     assert (
