@@ -39,7 +39,9 @@ class ReportExportArgs(ReportArgs):
     section = fields.String(
         required=True,
         validate=validate.Length(min=1, max=40),
-        metadata={"description": "overview, trend, funnel, products or a plugin's section key (coupons...)"},
+        metadata={
+            "description": "overview, trend, funnel, products, buyers, rfm, levels, finance or a plugin's section key (coupons...)"
+        },
     )
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
 
@@ -123,6 +125,61 @@ class _Products(Schema):
     items = fields.List(fields.Nested(_ProductRow))
 
 
+class _Segment(Schema):
+    segment = fields.String(
+        metadata={
+            "description": "important_value (重要价值), important_develop (重要发展), important_keep (重要保持), "
+            "important_retain (重要挽留), general_value, general_develop, general_keep, general_retain (一般…)"
+        }
+    )
+    label = fields.String()
+    buyers = fields.Integer()
+    share_permille = fields.Integer()
+    amount = Money(metadata={"description": "the segment's paid amount net of refunds"})
+
+
+class _Level(Schema):
+    level_id = fields.Integer(metadata={"description": "0: no member level"})
+    name = fields.String()
+    buyers = fields.Integer()
+    share_permille = fields.Integer()
+
+
+class _Medians(Schema):
+    recency_days = fields.Float()
+    frequency = fields.Float()
+    monetary = fields.Float(metadata={"description": "fen"})
+
+
+class _Buyers(Schema):
+    buyers = fields.Integer(metadata={"description": "distinct buyers who paid in the range"})
+    new_buyers = fields.Integer(metadata={"description": "first paid order (in the scope) in the range"})
+    returning_buyers = fields.Integer(metadata={"description": "paid before the range too"})
+    repeat_buyers = fields.Integer(metadata={"description": "at least 2 paid orders in the range"})
+    repeat_rate_permille = fields.Integer()
+    medians = fields.Nested(_Medians, metadata={"description": "the RFM thresholds (median split)"})
+    segments = fields.List(fields.Nested(_Segment))
+    levels = fields.List(fields.Nested(_Level))
+
+
+class _FinanceDay(Schema):
+    day = fields.String()
+    paid_amount = Money()
+    refund_amount = Money()
+    net_amount = Money()
+
+
+class _FinanceTotals(Schema):
+    paid_amount = Money()
+    refund_amount = Money()
+    net_amount = Money()
+
+
+class _Finance(Schema):
+    totals = fields.Nested(_FinanceTotals)
+    days = fields.List(fields.Nested(_FinanceDay))
+
+
 class _Column(Schema):
     key = fields.String()
     label = fields.String()
@@ -142,6 +199,8 @@ class ReportSchema(Schema):
     trend = fields.List(fields.Nested(_TrendRow))
     funnel = fields.Nested(_Funnel)
     products = fields.Nested(_Products)
+    buyers = fields.Nested(_Buyers, metadata={"description": "new/returning, repeat rate, RFM, member levels"})
+    finance = fields.Nested(_Finance, metadata={"description": "paid, refunded and net per shop day"})
     sections = fields.List(fields.Nested(_Section), metadata={"description": "the plugins' (report_sections)"})
 
 

@@ -28,6 +28,7 @@ from jishi.hookspecs import ReportSection
 from jishi.i18n import gettext as _
 from jishi.i18n import shop_today
 from jishi.money import fen_to_yuan_str
+from jishi.reports.buyers import buyer_analysis, finance_days
 from jishi.reports.models import ReportDaily, ReportProductDaily
 
 __all__ = [
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 GRAINS = ("day", "week", "month")
-SECTIONS = ("overview", "trend", "funnel", "products")
+SECTIONS = ("overview", "trend", "funnel", "products", "buyers", "rfm", "levels", "finance")
 _SUMS = (
     "orders",
     "paid_orders",
@@ -271,6 +272,8 @@ def report(start: date, end: date, scope: int = 0, grain: str = "day", limit: in
         "trend": trend(start, end, scope, grain, loaded),
         "funnel": funnel(start, end, scope, loaded),
         "products": products(start, end, scope, limit),
+        "buyers": buyer_analysis(start, end, scope),
+        "finance": finance_days(start, end, scope, loaded),
         "sections": [section_json(s) for s in sections(start, end, scope)],
     }
 
@@ -353,7 +356,61 @@ def section_table(name: str, start: date, end: date, scope: int = 0, grain: str 
             money=frozenset({"paid_amount"}),
             permille=frozenset({"conversion_permille"}),
         )
+    if name in ("buyers", "rfm", "levels", "finance"):
+        return _buyer_table(name, start, end, scope)
     return next((s for s in sections(start, end, scope) if s.key == name), None)
+
+
+def _buyer_table(name: str, start: date, end: date, scope: int) -> ReportSection:
+    if name == "finance":
+        return ReportSection(
+            "finance",
+            _("Finance"),
+            [
+                ("day", _("Day")),
+                ("paid_amount", _("Paid amount")),
+                ("refund_amount", _("Refunded")),
+                ("net_amount", _("Net")),
+            ],
+            finance_days(start, end, scope)["days"],
+            money=frozenset({"paid_amount", "refund_amount", "net_amount"}),
+        )
+    b = buyer_analysis(*clamp(start, end), scope)
+    if name == "buyers":
+        return ReportSection(
+            "buyers",
+            _("Buyers"),
+            [
+                ("buyers", _("Buyers")),
+                ("new_buyers", _("New buyers")),
+                ("returning_buyers", _("Returning buyers")),
+                ("repeat_buyers", _("Repeat buyers")),
+                ("repeat_rate_permille", _("Repeat-purchase rate")),
+            ],
+            [{k: b[k] for k in ("buyers", "new_buyers", "returning_buyers", "repeat_buyers", "repeat_rate_permille")}],
+            permille=frozenset({"repeat_rate_permille"}),
+        )
+    if name == "rfm":
+        return ReportSection(
+            "rfm",
+            _("RFM segments"),
+            [
+                ("label", _("Segment")),
+                ("buyers", _("Buyers")),
+                ("share_permille", _("Share")),
+                ("amount", _("Net paid amount")),
+            ],
+            b["segments"],
+            money=frozenset({"amount"}),
+            permille=frozenset({"share_permille"}),
+        )
+    return ReportSection(
+        "levels",
+        _("Member levels"),
+        [("name", _("Member level")), ("buyers", _("Buyers")), ("share_permille", _("Share"))],
+        b["levels"],
+        permille=frozenset({"share_permille"}),
+    )
 
 
 def _overview_labels() -> dict[str, str]:

@@ -411,3 +411,23 @@ def report_trend(start, end, scope: int = 0, grain: str = "day") -> list[dict]:
     from jishi.reports import analytics
 
     return analytics.trend(start, end, scope, grain)
+
+
+def seller_totals(start, end, seller_id: int | None = None) -> dict[int, dict[str, int]]:
+    """Per seller the range's ``paid_amount``, ``paid_orders``,
+    ``refund_amount`` and ``refund_count`` (fen, counts) from the daily
+    aggregates, in one grouped statement: ``{seller_id: {...}}`` (sellers
+    with a figure only; ``seller_id``: that seller alone). For a plugin's
+    statements (multistore's merchant statements)."""
+    from jishi.reports import analytics
+    from jishi.reports.models import ReportDaily
+
+    start, end = analytics.clamp(start, end)
+    fields = ("paid_amount", "paid_orders", "refund_amount", "refund_count")
+    q = select(ReportDaily.seller_id, *(func.sum(getattr(ReportDaily, f)) for f in fields)).where(
+        ReportDaily.seller_id != 0, ReportDaily.day >= start.isoformat(), ReportDaily.day <= end.isoformat()
+    )
+    if seller_id is not None:
+        q = q.where(ReportDaily.seller_id == seller_id)
+    rows = db.session.execute(q.group_by(ReportDaily.seller_id)).all()
+    return {int(r[0]): {f: int(v or 0) for f, v in zip(fields, r[1:])} for r in rows}

@@ -233,3 +233,12 @@ def finance_summary(merchant) -> dict:
         "next_allowed_day": next_day.isoformat() if next_day and next_day > today else None,
         "account": dict(merchant.withdraw_account or {}),
     }
+
+
+@hookimpl
+def report_sections(start, end, seller_id):
+    """Issue 19: the platform's income per day and the merchant statements,
+    from the ledger (:mod:`.reports`)."""
+    from jishi_multistore import reports
+
+    return reports.report_sections(start, end, seller_id)

@@ -1,0 +1,179 @@
+"""Buyer analysis and the kernel's finance figures (issue 19; seed 004 §6
+用户行为分析, 财务报表).
+
+Buyer analysis reads the orders with one grouped statement (never one per
+buyer): per buyer of the scope, the first paid order ever (before the range's
+end), the last paid order in the range, the number of paid orders in the
+range and their paid amount net of what was refunded of them, and the
+buyer's member level (id, name, rank); the scoring is done on those rows. "Paid" is as everywhere in the
+reports: not pending payment, not cancelled or timed out, the moment is the
+payment (cash on delivery: placing).
+
+- **New / returning**: a buyer whose first paid order (in the scope) is in
+  the range is new, one who had paid before the range is returning.
+- **Repeat-purchase rate**: buyers with at least 2 paid orders in the range
+  ÷ buyers, permille (floored).
+- **RFM** (median split over the range's buyers): R = shop days from the
+  buyer's last paid order in the range to the range's last day, F = paid
+  orders in the range, M = their paid amount minus what was refunded of
+  them (fen). R is high when at most the median (recent), F and M when
+  strictly above the median (so the usual median frequency of 1 leaves
+  one-time buyers low). The eight classic segments follow from (R, F, M).
+- **Member levels**: the buyers by their current member level.
+
+Finance without multistore: per shop day the paid amount, the refunds paid
+back and the net (paid − refunded), from the daily aggregates.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from statistics import median
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from jishi.accounts.models import MemberLevel, User
+from jishi.db import db
+from jishi.i18n import gettext as _
+from jishi.i18n import shop_day_bounds, to_shop_time
+from jishi.orders.models import Order
+
+__all__ = ["SEGMENTS", "buyer_analysis", "finance_days", "segment_labels"]
+
+#: (R high, F high, M high) -> segment key, in display order.
+SEGMENTS: dict[tuple[bool, bool, bool], str] = {
+    (True, True, True): "important_value",  # 重要价值客户
+    (True, False, True): "important_develop",  # 重要发展客户
+    (False, True, True): "important_keep",  # 重要保持客户
+    (False, False, True): "important_retain",  # 重要挽留客户
+    (True, True, False): "general_value",  # 一般价值客户
+    (True, False, False): "general_develop",  # 一般发展客户
+    (False, True, False): "general_keep",  # 一般保持客户
+    (False, False, False): "general_retain",  # 一般挽留客户
+}
+
+
+def segment_labels() -> dict[str, str]:
+    return {
+        "important_value": _("Important value buyers"),
+        "important_develop": _("Important buyers to develop"),
+        "important_keep": _("Important buyers to keep"),
+        "important_retain": _("Important buyers to win back"),
+        "general_value": _("General value buyers"),
+        "general_develop": _("General buyers to develop"),
+        "general_keep": _("General buyers to keep"),
+        "general_retain": _("General buyers to win back"),
+    }
+
+
+def _rate(n: int, of: int) -> int:
+    return n * 1000 // of if of else 0
+
+
+def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
+    """New vs returning buyers, the repeat-purchase rate, the RFM segments
+    (with the medians used) and the member-level distribution of the
+    buyers who paid in the shop days ``start`` .. ``end`` (scope 0: the
+    platform, else that seller's orders)."""
+    s, e = shop_day_bounds(start, end)
+    moment = func.coalesce(Order.paid_at, Order.created_at)
+    in_range = moment >= s
+    where = [
+        Order.status != "pending_payment",
+        Order.close_reason.notin_(("cancelled", "timeout")),
+        moment < e,
+    ]
+    if scope:
+        where.append(Order.seller_id == scope)
+    rows = db.session.execute(
+        select(
+            Order.user_id,
+            func.min(moment),
+            func.max(case((in_range, moment))),
+            func.count(case((in_range, Order.id))),
+            func.coalesce(func.sum(case((in_range, Order.pay_amount - Order.refunded_amount), else_=0)), 0),
+            func.max(User.member_level_id),
+            func.max(MemberLevel.name),
+            func.max(MemberLevel.rank),
+        )
+        .join(User, User.id == Order.user_id)
+        .outerjoin(MemberLevel, MemberLevel.id == User.member_level_id)
+        .where(*where)
+        .group_by(Order.user_id)
+        .having(func.count(case((in_range, Order.id))) > 0)
+    ).all()
+    buyers = len(rows)
+    new = sum(1 for r in rows if r[1] >= s)
+    repeat = sum(1 for r in rows if int(r[3]) >= 2)
+    scored = [((end - to_shop_time(r[2]).date()).days, int(r[3]), int(r[4] or 0)) for r in rows]
+    med = (
+        (median(x[0] for x in scored), median(x[1] for x in scored), median(x[2] for x in scored))
+        if scored
+        else (0, 0, 0)
+    )
+    counts = dict.fromkeys(SEGMENTS.values(), 0)
+    amounts = dict.fromkeys(SEGMENTS.values(), 0)
+    for r_days, freq, money in scored:
+        key = SEGMENTS[(r_days <= med[0], freq > med[1], money > med[2])]
+        counts[key] += 1
+        amounts[key] += money
+    labels = segment_labels()
+    segments = [
+        {
+            "segment": key,
+            "label": labels[key],
+            "buyers": counts[key],
+            "share_permille": _rate(counts[key], buyers),
+            "amount": amounts[key],
+        }
+        for key in SEGMENTS.values()
+    ]
+    by_level: dict[int, int] = {}
+    names: dict[int, tuple[str, int]] = {}
+    for r in rows:
+        lid = int(r[5] or 0)
+        by_level[lid] = by_level.get(lid, 0) + 1
+        if lid:
+            names[lid] = (r[6], int(r[7] or 0))
+    levels = [
+        {
+            "level_id": lid,
+            "name": names[lid][0] if lid in names else _("No level"),
+            "buyers": n,
+            "share_permille": _rate(n, buyers),
+        }
+        for lid, n in sorted(by_level.items(), key=lambda kv: (names.get(kv[0], ("", -1))[1], kv[0]))
+    ]
+    return {
+        "buyers": buyers,
+        "new_buyers": new,
+        "returning_buyers": buyers - new,
+        "repeat_buyers": repeat,
+        "repeat_rate_permille": _rate(repeat, buyers),
+        "medians": {"recency_days": float(med[0]), "frequency": float(med[1]), "monetary": float(med[2])},
+        "segments": segments,
+        "levels": levels,
+    }
+
+
+def finance_days(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None) -> dict[str, Any]:
+    """Per shop day the paid amount, the refunds paid back and the net, and
+    the range's totals (from the daily aggregates)."""
+    from jishi.reports import analytics
+
+    start, end = analytics.clamp(start, end)
+    loaded = analytics._load(start, end, scope) if loaded is None else loaded
+    ip, ir = analytics._SUMS.index("paid_amount"), analytics._SUMS.index("refund_amount")
+    days = []
+    for i in range((end - start).days + 1):
+        key = (start + timedelta(days=i)).isoformat()
+        values = loaded.get(key)
+        paid, refunded = (values[ip], values[ir]) if values else (0, 0)
+        days.append({"day": key, "paid_amount": paid, "refund_amount": refunded, "net_amount": paid - refunded})
+    paid = sum(d["paid_amount"] for d in days)
+    refunded = sum(d["refund_amount"] for d in days)
+    return {
+        "totals": {"paid_amount": paid, "refund_amount": refunded, "net_amount": paid - refunded},
+        "days": days,
+    }
