@@ -105,7 +105,7 @@ def test_console_create_edit_stop(client, factory, login):
     base = {"kind": "product", "sku_id": str(sku.id), "title": "换杯子", "points": "300", "cash": "9.90"}
     base.update({"stock": "10", "per_user_limit": "2", "sort": "0", "enabled": "1"})
     for bad, field in (
-        ({"cash": "0"}, "cash"),
+        ({"cash": "-1"}, "cash"),
         ({"cash": "abc"}, "cash"),
         ({"points": ""}, "points"),
         ({"sku_id": ""}, "sku_id"),
