@@ -257,6 +257,11 @@ def amount_changed(payment_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.expire(payment, ["trade_seq"])
+    db.session.refresh(payment, ["amount", "status"])
+    if payment.amount == 0:
+        # The orders left ask nothing (the cancelled one was all the money):
+        # paid at once, as a payment of 0 is at placement.
+        pay_free(payment)
 
 
 def close_at_gateways(payment: PaymentOrder) -> bool:

@@ -74,3 +74,28 @@ def test_checkout_paid_in_full_by_a_platform_discount(app, factory, ms):
     for m in (a, b):
         complete(orders[m.id])
     assert [balances(m.id)[ledger.AVAILABLE] for m in (a, b)] == [2000, 3000]
+
+
+def test_cancelling_the_paying_order_pays_the_zero_one_left(app, factory, ms):
+    """¥0 orders/MS9: a combined payment for A's ¥0 order and B's ¥10 order;
+    B's order is cancelled: the payment asks 0 and is paid at once by
+    ``free``, A's order paid (once), B's closed."""
+    from jishi.orders import service as orders_service
+    from jishi.orders.models import OrderEvent, PaymentOrder
+
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    a, b = ms.merchant("A"), ms.merchant("B")
+    pa, pb = ms.product(a, price=0), ms.product(b, price=1000)
+    [payment] = place(buyer, [(pa.skus[0].id, 1), (pb.skus[0].id, 1)], addr)
+    assert (payment.amount, payment.status) == (1000, "pending")
+    orders = {o.seller_id: o for o in _orders(payment)}
+    orders_service.cancel(fetch(orders[b.id].id), actor_kind="buyer")
+    db.session.commit()
+    db.session.expire_all()
+    paid = db.session.get(PaymentOrder, payment.id)
+    assert (paid.amount, paid.status, paid.method) == (0, "paid", "free")
+    assert (fetch(orders[a.id].id).status, fetch(orders[b.id].id).status) == ("paid", "closed")
+    events = select(OrderEvent).where(OrderEvent.order_id == orders[a.id].id, OrderEvent.to_status == "paid")
+    assert len(db.session.execute(events).scalars().all()) == 1
+    assert set(journal_sums().values()) <= {0}
