@@ -326,4 +326,6 @@ def place_checkout(sku_id: int, quantity: int, options: Mapping, *, retry: str):
     except CheckoutError as exc:
         flash_error(exc)
         return redirect(retry)
+    if payments[0].status == "paid":  # ¥0: paid at placement
+        return redirect(url_for("shop.payment_return", number=payments[0].number))
     return redirect(url_for("shop.pay", number=payments[0].number))

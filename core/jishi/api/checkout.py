@@ -317,6 +317,8 @@ def place(args):
     key answers 200 with the same ids and writes nothing. With
     ``expected_total`` (the total the buyer saw) a checkout whose total is
     now different is not placed: 409 ``total_changed`` with ``pay_amount``.
+    A payment of 0 (a coupon or points paid it all) is paid at placement:
+    answered ``status`` ``paid``, ``method`` ``free``; nothing to start.
     """
     key = idempotency_key()
     if not key:

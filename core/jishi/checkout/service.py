@@ -681,4 +681,8 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
         mine = sorted((o for o in orders if o.payment_id == payment.id), key=lambda o: o.id)
         set_committed_value(payment, "orders", mine)  # known: no lazy load
         signals.queue(signals.order_placed, payment, orders=mine)
+    from jishi.payments.service import pay_free
+
+    for payment in payments:
+        pay_free(payment)  # asks 0 (a coupon or points paid it all): paid at once, in this transaction
     return payments

@@ -252,6 +252,33 @@ class CashOnDelivery(PaymentGateway):
         return GatewayResult("succeeded", amount=refund.amount, reference=f"cash:{refund.number}")
 
 
+class FreeGateway(PaymentGateway):
+    """免支付 (0元支付): the kernel's internal gateway for a payment that asks
+    0 (a points-only exchange, an order a coupon or points paid in full).
+    It is never offered to buyers: the placement pays such a payment at once
+    (:func:`jishi.payments.service.pay_free`). No money moves, so nothing is
+    refunded through it; an after-sales refund of such an order still runs
+    ``settle_refund`` (plugins give points and stock back)."""
+
+    code = "free"
+    label = _l("No payment needed")
+    channels = ("offline",)
+    online = False
+    sort = 99
+
+    def available(self, channel=None):
+        return False  # never chosen: the kernel applies it to a payment of 0
+
+    def start(self, payment, channel, payer):
+        from jishi.i18n import gettext as _
+        from jishi.payments.service import PaymentError
+
+        raise PaymentError(_("This payment method is not offered here."), field="method")
+
+    def refund(self, refund):
+        return GatewayResult("succeeded", amount=refund.amount, reference=f"free:{refund.number}")
+
+
 @hookimpl
 def payment_gateways():
-    return [SandboxGateway(), CashOnDelivery()]
+    return [SandboxGateway(), CashOnDelivery(), FreeGateway()]

@@ -257,6 +257,11 @@ def amount_changed(payment_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.expire(payment, ["trade_seq"])
+    db.session.refresh(payment, ["amount", "status"])
+    if payment.amount == 0:
+        # The orders left ask nothing (the cancelled one was all the money):
+        # paid at once, as a payment of 0 is at placement.
+        pay_free(payment)
 
 
 def close_at_gateways(payment: PaymentOrder) -> bool:
@@ -436,21 +441,7 @@ def record_charge(
         )
     if won:
         result = "paid"
-        paid = []
-        for order in db.session.execute(select(Order).where(Order.payment_id == payment.id)).scalars():
-            if order.status == state.PENDING:
-                state.transition(
-                    order,
-                    "pay",
-                    actor_kind="system",
-                    note=f"{gw.code} {trade_no}",
-                    set_columns={"payment_method": gw.code},
-                    payment=payment,
-                )
-                paid.append(order.id)
-        # 已售: once, as the payment moved once (a replay never gets here).
-        catalog.count_sales(paid)
-        signals.queue(signals.payment_succeeded, payment)
+        _pay_orders(payment, gw.code, f"{gw.code} {trade_no}")
     else:
         db.session.refresh(payment)
         if payment.status == "pending" and seq == payment.trade_seq:
@@ -475,6 +466,72 @@ def record_charge(
         record.result = result
     commit()
     return result
+
+
+def _pay_orders(payment: PaymentOrder, code: str, note: str) -> None:
+    """The payment just moved to ``paid`` (by the caller's conditional
+    UPDATE, inside its transaction): its pending orders move by "pay" (the
+    ``order_paid`` signal, the ``order_transitioned`` hooks), their units are
+    counted as sold, and ``payment_succeeded`` is queued. Runs once per
+    payment, as only the UPDATE's winner gets here."""
+    paid = []
+    for order in db.session.execute(select(Order).where(Order.payment_id == payment.id)).scalars():
+        if order.status == state.PENDING:
+            state.transition(
+                order,
+                "pay",
+                actor_kind="system",
+                note=note,
+                set_columns={"payment_method": code},
+                payment=payment,
+            )
+            paid.append(order.id)
+    # 已售: once, as the payment moved once (a replay never gets here).
+    catalog.count_sales(paid)
+    signals.queue(signals.payment_succeeded, payment)
+
+
+#: The built-in internal gateway that records a payment of 0 as paid
+#: (:class:`jishi.defaults.payments.FreeGateway`).
+FREE = "free"
+
+
+def pay_free(payment: PaymentOrder) -> bool:
+    """A payment that asks 0 (a points-only exchange, an order a coupon or
+    points paid in full) is paid at once by the internal gateway ``free``
+    (0元订单自动支付), inside the caller's transaction (the placement's): the
+    same move as a gateway's charge (:func:`record_charge`): the payment by
+    a conditional UPDATE (``WHERE status='pending' AND amount=0``), its
+    orders by "pay", a charge event of 0 under a unique key. True when this
+    call paid it; False for a payment that asks money or is not pending."""
+    if payment.amount != 0 or payment.status != "pending":
+        return False
+    now = utcnow()
+    won = _changed(
+        update(PaymentOrder)
+        .where(PaymentOrder.id == payment.id, PaymentOrder.status == "pending", PaymentOrder.amount == 0)
+        .values(status="paid", method=FREE, paid_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not won:
+        return False
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    for key, value in (("status", "paid"), ("method", FREE), ("paid_at", now)):
+        set_committed_value(payment, key, value)  # written by the UPDATE
+    db.session.add(
+        PaymentEvent(
+            payment_id=payment.id,
+            gateway=FREE,
+            kind="charge",
+            status="success",
+            amount=0,
+            reference=payment.number[:64],
+            dedupe_key=f"{FREE}:charge:{payment.number}"[:160],
+        )
+    )
+    _pay_orders(payment, FREE, N_("paid at once: nothing to pay"))
+    return True
 
 
 def _changed(statement) -> int:
@@ -531,6 +588,8 @@ def reserve_refund(order: Order, amount: int, *, refund_id: int | None = None) -
         return None
     payment = order.payment
     code = order.payment_method or payment.method or ""
+    if code == FREE:
+        return None  # a payment of 0: no money to give back
     gw = gateway(code)
     if code == "cod" or (gw is not None and not gw.online):
         if order.paid_at is None:
@@ -910,6 +969,8 @@ def compare_bills(day=None) -> str:
     day = day or (to_shop_time(utcnow()).date() - td(days=1))
     counts = []
     for gw in gateways().values():
+        if gw.code == FREE:
+            continue  # no money moves through it: no bill
         try:
             found = compare_bill(gw, day)
         except Exception:  # one gateway's failure must not stop the others

@@ -200,9 +200,13 @@ def checkout_place():
         flash_error(exc)
         return redirect(url_for("shop.checkout", address_id=address_id, **_option_args(request.form)))
     remember_cart_count(None)  # the placed lines left the cart
+    if all(p.status == "paid" for p in payments):
+        # Nothing to pay (¥0: a coupon or points paid it all): paid at placement.
+        return redirect(url_for("shop.payment_return", number=payments[0].number))
     if len(payments) > 1:
         flash(_("Your orders are placed; each shop is paid separately."), "success")
-    return redirect(url_for("shop.pay", number=payments[0].number))
+    unpaid = next(p for p in payments if p.status != "paid")
+    return redirect(url_for("shop.pay", number=unpaid.number))
 
 
 # -- paying ------------------------------------------------------------------

@@ -355,8 +355,8 @@ def _problem(code: str, message: str, field: str = f"options.{OPTION}.item_id", 
 def validate(checkout) -> list[Problem]:
     """``validate_checkout`` of an exchange checkout: the item exists, is a
     product item and redeemable now; the checkout is exactly its SKU at its
-    price; the buyer has the points; points deduction is not also asked;
-    the order asks at least 1 fen (a payment of 0 cannot be paid)."""
+    price; the buyer has the points; points deduction is not also asked.
+    An order that asks 0 (a points-only item) is paid at once by the kernel."""
     item_id = choice(checkout.options)
     if item_id is None:
         return []
@@ -399,10 +399,6 @@ def validate(checkout) -> list[Problem]:
                 _("You have %(balance)s points; %(points)s needed.", balance=have, points=need),
                 field="points",
             )
-        )
-    if checkout.pay_amount <= 0:
-        problems.append(
-            _problem("exchange_zero", _("An order must ask at least ¥0.01 to be paid."), field=f"options.{OPTION}")
         )
     return problems
 
@@ -645,10 +641,8 @@ def save_item(data: dict, item: PointsExchangeItem | None = None) -> PointsExcha
     if item is not None and stock < item.sold:
         raise ExchangeError("stock", _("At least %(n)d: redeemed units not given back.", n=item.sold))
     if kind == EXCHANGE_PRODUCT:
-        # A payment of 0 cannot be paid (every order goes through a gateway), so a product asks at least 1 fen.
-        cash = _whole(
-            data, "cash", 1, MAX_CASH, _("A product asks at least ¥0.01 in cash (an order of ¥0 cannot be paid).")
-        )
+        # 0: points only (the kernel pays an order of ¥0 at once).
+        cash = _whole(data, "cash", 0, MAX_CASH, _("The cash part is from ¥0 to ¥%(most)s.", most=MAX_CASH // 100))
     else:
         cash = 0
     if item is None:

@@ -202,13 +202,14 @@ def test_partial_refunds_give_back_exactly(api, factory, points):
     assert balance(buyer)[0] == 1000
 
 
-def test_product_item_needs_cash_and_a_sku(app, factory):
-    """Issue 16/Points exchange: a payment of 0 cannot be paid (every order
-    goes through a gateway), so a product item asks at least 1 fen; bad
+def test_product_item_needs_a_sku_and_whole_cash(app, factory):
+    """Issue 16/Points exchange: a product item's cash part is from 0
+    (points only: the kernel pays a ¥0 order at once) to the maximum; bad
     input names its field."""
     sku = factory.product(price=5000, stock=20).skus[0]
     for values, field in (
-        ({"cash": 0}, "cash"),
+        ({"cash": -1}, "cash"),
+        ({"cash": exchange.MAX_CASH + 1}, "cash"),
         ({"cash": None}, "cash"),
         ({"sku_id": 999999}, "sku_id"),
         ({"points": 0}, "points"),
@@ -229,6 +230,41 @@ def test_product_item_needs_cash_and_a_sku(app, factory):
     with pytest.raises(exchange.ExchangeError) as exc:
         exchange.save_item({"title": "x", "points": 5, "cash": 1, "stock": 1}, _item(item.id))
     assert exc.value.field == "stock"
+
+
+def test_points_only_product_is_paid_at_once_and_refund_gives_points_back(api, factory):
+    """Issue 16/Points exchange, ¥0 orders: a points-only item (cash 0) with
+    no delivery fee places an order of ¥0, paid at once by the kernel's
+    ``free`` gateway (no payment page): 200 points spent, the exchange and
+    SKU stock taken; the same Idempotency-Key again spends and pays
+    nothing more; a refund (no money moves) gives the points, the exchange
+    stock and the limit back through ``settle_refund``."""
+    from jishi import settings
+    from jishi.catalog.models import Sku
+
+    settings.set_many({"delivery.flat_fee": 0})
+    commit()
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=5000, stock=20).skus[0]
+    item = exchange_item(sku, points=100, cash=0, stock=5, per_user_limit=2)
+    give(buyer, 500)
+    data = flows.place_api(api, buyer, [(sku, 2)], addr, _opt(item), key="points-only")
+    [p] = data["payments"]
+    assert (p["amount"], p["status"], p["method"]) == (0, "paid", "free")
+    again = flows.place_api(api, buyer, [(sku, 2)], addr, _opt(item), key="points-only", expect=200)
+    assert again["replayed"] and again["payments"][0]["id"] == p["id"]
+    order = flows.fetch(data["orders"][0]["id"])
+    assert (order.status, order.pay_amount, order.lines[0].unit_price) == ("paid", 0, 0)
+    assert balance(buyer) == (300, 0)
+    assert _item(item.id).sold == 2 and db.session.get(Sku, sku.id).stock == 18
+    refund = flows.refund(order)
+    db.session.expire_all()
+    assert refund.status == "refunded"
+    assert balance(buyer) == (500, 0)
+    assert _item(item.id).sold == 0 and _used(item.id, buyer.id) == 0
+    refunded = db.session.scalars(select(PointsEntry).where(PointsEntry.kind == "refunded")).all()
+    assert [(e.delta, e.source_kind, e.source_id) for e in refunded] == [(200, "refund", refund.id)]
 
 
 # -- coupons ---------------------------------------------------------------------------------
@@ -305,7 +341,7 @@ def test_coupon_issue_is_idempotent_by_key(app, factory):
 def test_product_redeemed_web_with_coupons_enabled(api, factory):
     """Issue 16/Points exchange: with coupons enabled a product item still
     redeems through the checkout (coupons apply to the cash part like any
-    price, and the order asks at least ¥0.01)."""
+    price)."""
     buyer = factory.user()
     addr = factory.address(buyer)
     sku = factory.product(price=5000, stock=20).skus[0]

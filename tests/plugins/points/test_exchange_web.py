@@ -49,6 +49,33 @@ def test_buyer_pages_and_product_checkout(client, factory, login):
     assert "已退回 600 积分。" in client.get(f"/orders/{order.id}").get_data(as_text=True)
 
 
+def test_points_only_product_on_the_web_is_paid_at_once(client, factory, login):
+    """Issue 16/Surfaces, ¥0 orders: a points-only item (cash 0, no delivery
+    fee) placed from its checkout page goes straight to the "支付成功" page,
+    never to the payment page; the order is paid and the points spent."""
+    from jishi import settings
+
+    settings.set_many({"delivery.flat_fee": 0})
+    db.session.commit()
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(name="保温杯", price=5000, stock=20).skus[0]
+    item = exchange_item(sku, title="纯积分保温杯", points=300, cash=0)
+    give(buyer, 1000)
+    login(buyer)
+    html = client.get(f"/points/exchange/{item.id}/checkout?quantity=1").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
+    resp = client.post(
+        f"/points/exchange/{item.id}/checkout",
+        data={"idempotency_key": key, "address_id": addr.id, "quantity": "1", "action": "place"},
+    )
+    assert resp.status_code == 302 and "/pay/return/" in resp.headers["Location"], resp.headers.get("Location")
+    assert "支付成功" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    order = db.session.scalars(select(Order)).one()
+    assert (order.status, order.pay_amount, order.payment_method) == ("paid", 0, "free")
+    assert balance(buyer) == (700, 0)
+
+
 def test_points_short_on_the_web_places_nothing(client, factory, login):
     """Issue 16/Points exchange: short of points, the checkout page says so
     and placing goes back to it with nothing placed."""
@@ -105,7 +132,7 @@ def test_console_create_edit_stop(client, factory, login):
     base = {"kind": "product", "sku_id": str(sku.id), "title": "换杯子", "points": "300", "cash": "9.90"}
     base.update({"stock": "10", "per_user_limit": "2", "sort": "0", "enabled": "1"})
     for bad, field in (
-        ({"cash": "0"}, "cash"),
+        ({"cash": "-1"}, "cash"),
         ({"cash": "abc"}, "cash"),
         ({"points": ""}, "points"),
         ({"sku_id": ""}, "sku_id"),
