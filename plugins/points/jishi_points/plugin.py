@@ -33,7 +33,8 @@ ladder (``demo_data``), a new buyer's level (``user_registered``).
 The buyer's points centre and the checkout toggle (``blueprints``,
 ``template_slot``, ``storefront_links``), the console's pages (``blueprints``,
 ``permissions``, ``console_menu_items``) and the demo (``demo_data``,
-``demo_orders``).
+``demo_orders``). ``page_block_types``: the page designer's points entrance
+(:mod:`jishi_points.blocks`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,13 @@ def template_slot(slot, context):
 
         return render_slot(slot, context)
     return levels.render_slot(slot, context)
+
+
+@hookimpl
+def page_block_types():
+    from jishi_points import blocks
+
+    return blocks.block_types()
 
 
 @hookimpl
