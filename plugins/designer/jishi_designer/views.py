@@ -122,6 +122,32 @@ def page(slug):
     return render_template("designer/page.html", title=title, body=body, slug=slug)
 
 
+@bp.get("/p/ad/<int:ad_id>")
+def ad_click(ad_id):
+    """A click on a promotion entry: counted, then redirected to the entry's
+    own validated link (never to an address from the request); 404 when
+    the entry is gone, disabled or links nowhere."""
+    from jishi_designer import links, promo
+    from jishi_designer.models import PromoAd
+
+    ad = db.session.get(PromoAd, ad_id)
+    if ad is None:
+        abort(404)
+    ref = ad.link
+    if ref is None and ad.ref_id:  # a recommended merchant or product opens itself
+        from jishi_designer.models import SLOT_MERCHANTS, PromoSlot
+
+        slot = db.session.get(PromoSlot, ad.slot_id)
+        ref = {
+            "kind": "shop" if slot is not None and slot.kind == SLOT_MERCHANTS else "product",
+            "value": str(ad.ref_id),
+        }
+    target = promo.click_target(ad_id, lambda _link: links.resolver([ref])(ref) if ref else "")
+    if not target:
+        abort(404)
+    return redirect(target, code=302)
+
+
 # --- Console ---------------------------------------------------------------------------
 
 

@@ -10,12 +10,14 @@ admins on their own shop page, the platform admin on platform pages; clerks
 hold no ``settings``); ``platform`` (platform staff only: custom pages).
 Objects: ``page`` (a page id), ``block`` (``<page>/blocks/<block>``),
 ``revision`` (``<page>/rollback/<revision>``), ``slug`` (a published
-page's address) of owners m1, m2 and ``shop`` (the platform).
+page's address) of owners m1, m2 and ``shop`` (the platform); ``ad`` (a
+promotion entry of a platform slot, linking to M1's product).
 """
 
 from __future__ import annotations
 
 import pytest
+from jishi.db import commit
 from jishi.testing import authz, principals
 from jishi.testing.authz import Row
 from jishi_designer import service
@@ -32,6 +34,7 @@ D = "/seller/designer"
 ROWS = [
     Row("GET", "/p/{obj}", "public", obj="slug"),
     Row("GET", "/api/v1/pages/{obj}", "public", obj="slug"),
+    Row("GET", "/p/ad/{obj}", "public", obj="ad", note="a promotion entry's counting redirect"),
     Row("GET", f"{D}/", "seller"),
     Row("POST", f"{D}/new", "platform", data={"slug": "", "title": ""}),
     Row("GET", f"{D}/{{obj}}", "seller", obj="page"),
@@ -85,6 +88,14 @@ def build_world(factory) -> authz.World:
         objects[("block", key)] = f"{page.id}/blocks/{block}"
         objects[("revision", key)] = f"{page.id}/rollback/{rev.id}"
         objects[("slug", key)] = page.slug if key != "shop" else "home"
+    from jishi_designer import promo
+
+    slot = promo.create_slot("authz", "Authz")
+    product = factory.product(seller_id=who.merchant_id("m1"))
+    objects[("ad", "shop")] = promo.add_entry(
+        slot, {"image": "/x.png", "link": {"kind": "product", "value": str(product.id)}}
+    ).id
+    commit()
     return authz.World(who.users, objects)
 
 
@@ -98,7 +109,9 @@ def no_data_leaked(case, resp, expected):
 def test_matrix(app, client, api, factory, row):
     """PR-DZ: who may call what, on their own and other sellers' pages."""
     world = build_world(factory)
-    if row.obj == "slug":
+    if row.obj == "ad":
+        owners = ("shop",)
+    elif row.obj == "slug":
         # the home page's address is /, not /p/home
         owners = ("m1", "m2") if not row.is_api else OWNERS
     else:
