@@ -52,7 +52,22 @@ def console_menu_items(console, principal):
             sort=70,
             permission="settings",
             group="settings",
-        )
+        ),
+        *(
+            [
+                MenuItem(
+                    _("Promotion slots"),
+                    "designer_seller.promo_index",
+                    console=console,
+                    icon="📣",
+                    sort=71,
+                    permission="settings",
+                    group="settings",
+                )
+            ]
+            if console == "platform"
+            else []
+        ),
     ]
 
 

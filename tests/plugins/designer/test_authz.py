@@ -11,7 +11,9 @@ hold no ``settings``); ``platform`` (platform staff only: custom pages).
 Objects: ``page`` (a page id), ``block`` (``<page>/blocks/<block>``),
 ``revision`` (``<page>/rollback/<revision>``), ``slug`` (a published
 page's address) of owners m1, m2 and ``shop`` (the platform); ``ad`` (a
-promotion entry of a platform slot, linking to M1's product).
+promotion entry of a platform slot, linking to M1's product), ``slot``
+(that slot) and ``entry`` (``<slot>/entries/<entry>``): the promotion
+console is the platform's.
 """
 
 from __future__ import annotations
@@ -50,10 +52,17 @@ ROWS = [
     Row("GET", f"{D}/{{obj}}/history", "seller", obj="page"),
     Row("POST", f"{D}/{{obj}}", "seller", obj="revision", note="rollback"),
     Row("POST", f"{D}/{{obj}}/delete", "seller", obj="page"),
+    Row("GET", f"{D}/promo", "platform"),
+    Row("POST", f"{D}/promo", "platform", data={"code": "", "name": ""}),
+    Row("GET", f"{D}/promo/{{obj}}", "platform", obj="slot"),
+    Row("POST", f"{D}/promo/{{obj}}/entries", "platform", obj="slot", data={"image": ""}),
+    Row("POST", f"{D}/promo/{{obj}}/toggle", "platform", obj="slot"),
+    Row("POST", f"{D}/promo/{{obj}}/toggle", "platform", obj="entry", note="an entry: <slot>/entries/<entry>"),
 ]
 # the block and rollback rows' real routes, for the every-route check
 ROUTES = [
-    *(r for r in ROWS if r.obj not in ("block", "revision")),
+    *(r for r in ROWS if r.obj not in ("block", "revision", "entry")),
+    Row("POST", f"{D}/promo/{{slot}}/entries/{{entry}}/toggle", "platform"),
     Row("GET", f"{D}/{{page}}/blocks/{{block}}", "seller"),
     Row("POST", f"{D}/{{page}}/blocks/{{block}}", "seller"),
     Row("POST", f"{D}/{{page}}/blocks/{{block}}/move", "seller"),
@@ -92,9 +101,10 @@ def build_world(factory) -> authz.World:
 
     slot = promo.create_slot("authz", "Authz")
     product = factory.product(seller_id=who.merchant_id("m1"))
-    objects[("ad", "shop")] = promo.add_entry(
-        slot, {"image": "/x.png", "link": {"kind": "product", "value": str(product.id)}}
-    ).id
+    ad = promo.add_entry(slot, {"image": "/x.png", "link": {"kind": "product", "value": str(product.id)}})
+    objects[("ad", "shop")] = ad.id
+    objects[("slot", "shop")] = slot.id
+    objects[("entry", "shop")] = f"{slot.id}/entries/{ad.id}"
     commit()
     return authz.World(who.users, objects)
 
@@ -109,7 +119,7 @@ def no_data_leaked(case, resp, expected):
 def test_matrix(app, client, api, factory, row):
     """PR-DZ: who may call what, on their own and other sellers' pages."""
     world = build_world(factory)
-    if row.obj == "ad":
+    if row.obj in ("ad", "slot", "entry"):
         owners = ("shop",)
     elif row.obj == "slug":
         # the home page's address is /, not /p/home

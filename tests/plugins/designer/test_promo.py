@@ -169,3 +169,46 @@ def test_recommended_merchants_slot(client, api, factory, ms):
     assert "推荐茶庄" in client.get("/").get_data(as_text=True)
     resp = client.get(f"/p/ad/{ad.id}")
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/shops/{shop.id}")
+
+
+def test_console_creates_slot_and_entry_and_shows_report(client, factory, login):
+    """PR-DZ: platform staff create a slot and an entry in the console (bad
+    input answers the page with 422 naming the field, nothing written),
+    turn it off and read the per-day report."""
+    from jishi.db import db
+    from jishi.testing import principals
+    from jishi_designer.models import PromoAd, PromoSlot, PromoStat
+    from sqlalchemy import func, select
+
+    staff = principals.standard(factory).users["platform"]
+    login(staff)
+    resp = client.post("/seller/designer/promo", data={"code": "Bad!", "name": "首页"})
+    assert resp.status_code == 422 and db.session.scalar(select(func.count()).select_from(PromoSlot)) == 0
+    resp = client.post("/seller/designer/promo", data={"code": "home-top", "name": "首页顶部", "kind": "ads"})
+    assert resp.status_code == 302
+    slot = db.session.scalars(select(PromoSlot)).one()
+    assert "home-top" in client.get("/seller/designer/promo").get_data(as_text=True)
+    bad = {"image": "/a.png", "link_kind": "url", "link_value": "javascript:x"}
+    resp = client.post(f"/seller/designer/promo/{slot.id}/entries", data=bad)
+    assert resp.status_code == 422 and db.session.scalar(select(func.count()).select_from(PromoAd)) == 0
+    good = {
+        "title": "大促",
+        "image": "/a.png",
+        "link_kind": "url",
+        "link_value": "/search?q=tea",
+        "sort": "1",
+        "starts_at": "2026-01-01T08:00",
+        "target": "new",
+    }
+    assert client.post(f"/seller/designer/promo/{slot.id}/entries", data=good).status_code == 302
+    ad = db.session.scalars(select(PromoAd)).one()
+    assert (ad.title, ad.target, ad.link) == ("大促", "new", {"kind": "url", "value": "/search?q=tea"})
+    assert ad.starts_at is not None
+    db.session.add(PromoStat(day="2026-01-02", ad_id=ad.id, impressions=8, clicks=2))
+    db.session.commit()
+    page = client.get(f"/seller/designer/promo/{slot.id}").get_data(as_text=True)
+    assert "大促" in page and "/search?q=tea" in page
+    assert promo.report(slot, today="2026-01-05") == [{"day": "2026-01-02", "impressions": 8, "clicks": 2, "ctr": 25.0}]
+    client.post(f"/seller/designer/promo/{slot.id}/entries/{ad.id}/toggle")
+    db.session.refresh(ad)
+    assert ad.enabled is False
