@@ -48,6 +48,12 @@ from jishi_designer.schema import DesignError, clean
 
 log = logging.getLogger("jishi.designer")
 REDIS_KEY = "jishi:designer:promo"
+# the user agents the kernel's visit tracking does not count either
+BOTS = re.compile(
+    r"bot|spider|crawl|slurp|curl|wget|python-|httpclient|okhttp|java/|go-http|libwww|scrapy|"
+    r"headlesschrome|phantomjs|monitor|uptime|pingdom|lighthouse|preview|facebookexternalhit",
+    re.I,
+)
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -202,11 +208,12 @@ def _redis():
 
 def _counting() -> bool:
     """Whether this request counts: not outside one, not a bot, not with tracking off."""
-    from jishi.reports.tracking import is_bot
-
     if not current_app.config.get("JISHI_TRACKING", True):
         return False
-    return not (has_request_context() and is_bot(request.headers.get("User-Agent")))
+    if not has_request_context():
+        return True
+    agent = request.headers.get("User-Agent")
+    return bool(agent) and not BOTS.search(agent)
 
 
 def record(what: str, ad_ids: Iterable[int]) -> None:
