@@ -130,3 +130,16 @@ class PromoStat(db.Model):
     ad_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     impressions: Mapped[int] = mapped_column(default=0)
     clicks: Mapped[int] = mapped_column(default=0)
+
+
+class DesignTemplate(db.Model):
+    """A platform template a merchant starts its shop page from (CRMEB
+    多商户 model): the blocks of a platform page when it was saved. A
+    merchant copies it into its own draft and edits its copy."""
+
+    __tablename__ = "design_templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    blocks: Mapped[list] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

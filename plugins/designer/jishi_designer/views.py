@@ -227,6 +227,7 @@ def _editor(page, status: int = 200):
         unavailable=unavailable,
         reason_text=reason_text,
         live=service.live(page.slug),
+        designer_templates=service.templates() if page.seller_id is not None else [],
     ), status
 
 
@@ -583,3 +584,43 @@ def promo_entry_toggle(slot_id, entry_id):
     entry.enabled = not entry.enabled
     db.session.commit()
     return redirect(url_for("designer_seller.promo_slot", slot_id=slot.id))
+
+
+# --- Console: platform templates ------------------------------------------------------
+
+
+@seller.post("/<int:page_id>/template")
+@design_page
+def template_save(page_id):
+    """Platform staff: save a platform page's draft as a template."""
+    page = _page_or_404(page_id)
+    try:
+        service.save_template(page, request.form.get("name", ""), current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            abort(403)
+        flash_error(exc)
+        return _editor(page, exc.status)
+    flash(_("Saved as a template."), "success")
+    return _back(page)
+
+
+@seller.post("/<int:page_id>/from-template")
+@design_page
+def template_apply(page_id):
+    """A merchant: replace its shop page's draft with a copy of a template."""
+    page = _page_or_404(page_id)
+    if page.seller_id is None:
+        abort(404)
+    raw = request.form.get("template", "")
+    try:
+        left_out = service.apply_template(page, int(raw) if raw.isdigit() else 0, _seen())
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return _editor(page, 422 if exc.status == 404 else exc.status)
+    flash(_("The template was copied into your draft."), "success")
+    if left_out:
+        flash(_("Left out (not for shop pages): %(names)s", names=", ".join(left_out)), "warning")
+    return _back(page)

@@ -7,7 +7,9 @@ fails for a route without a row.
 
 ``access``: ``public``; ``seller`` (staff holding ``settings``: merchant
 admins on their own shop page, the platform admin on platform pages; clerks
-hold no ``settings``); ``platform`` (platform staff only: custom pages).
+hold no ``settings``); ``platform`` (platform staff only: custom pages,
+templates, promotion slots); ``merchant`` (a merchant admin on its own shop
+page: starting from a template).
 Objects: ``page`` (a page id), ``block`` (``<page>/blocks/<block>``),
 ``revision`` (``<page>/rollback/<revision>``), ``slug`` (a published
 page's address) of owners m1, m2 and ``shop`` (the platform); ``ad`` (a
@@ -52,6 +54,8 @@ ROWS = [
     Row("GET", f"{D}/{{obj}}/history", "seller", obj="page"),
     Row("POST", f"{D}/{{obj}}", "seller", obj="revision", note="rollback"),
     Row("POST", f"{D}/{{obj}}/delete", "seller", obj="page"),
+    Row("POST", f"{D}/{{obj}}/template", "platform", obj="page", data={"name": "T"}, note="platform pages only"),
+    Row("POST", f"{D}/{{obj}}/from-template", "merchant", obj="page", data={"template": "0"}, note="shop pages"),
     Row("GET", f"{D}/promo", "platform"),
     Row("POST", f"{D}/promo", "platform", data={"code": "", "name": ""}),
     Row("GET", f"{D}/promo/{{obj}}", "platform", obj="slot"),
@@ -75,7 +79,9 @@ def expected_allowed(row: Row, who: str, owner: str | None) -> bool:
     if row.access == "public":
         return True
     if row.access == "platform":
-        return who == "platform"
+        return who == "platform" and owner in (None, "shop")
+    if row.access == "merchant":
+        return (who, owner) in (("admin1", "m1"), ("admin2", "m2"))
     if row.access == "seller":
         if owner is None:
             return who in ("admin1", "admin2", "platform")

@@ -1,4 +1,4 @@
-"""promotion slots: slots, entries and their daily impressions and clicks
+"""promotion slots (slots, entries, daily impressions and clicks) and platform templates
 
 Revision ID: dz0002
 Revises: dz0001
@@ -56,9 +56,20 @@ def upgrade() -> None:
     with op.batch_alter_table('design_promo_ads', schema=None) as batch_op:
         batch_op.create_index('ix_design_promo_ads_slot_sort', ['slot_id', 'sort', 'id'], unique=False)
 
+    op.create_table('design_templates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('blocks', sa.JSON(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_design_templates_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_design_templates'))
+    )
+
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_table('design_templates')
     with op.batch_alter_table('design_promo_ads', schema=None) as batch_op:
         batch_op.drop_index('ix_design_promo_ads_slot_sort')
 
