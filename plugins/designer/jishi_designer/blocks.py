@@ -180,6 +180,27 @@ def block_types() -> list[BlockType]:
             sort=90,
             sellers=False,
         ),
+        BlockType(
+            PREFIX + "ad_slot",
+            _("Promotion slot"),
+            (
+                BlockField("slot", _("Slot code"), required=True, max_length=40),
+                BlockField("title", _("Title"), max_length=40),
+                BlockField(
+                    "style",
+                    _("Style"),
+                    kind="choice",
+                    choices=(("carousel", _("Carousel")), ("list", _("List"))),
+                    default="carousel",
+                ),
+                BlockField("count", _("How many"), kind="int", min=1, max=20, default=5),
+            ),
+            resolve=resolve_ad_slots,
+            template="designer/blocks/ad_slot.html",
+            icon="📣",
+            sort=100,
+            sellers=False,
+        ),
     ]
 
 
@@ -283,4 +304,67 @@ def resolve_categories(blocks: Sequence[PageBlock], context: BlockContext) -> li
         out.append(
             {"items": [{"id": r.id, "name": r.name, "image": r.image or ""} for r in picked], "skipped": skipped}
         )
+    return out
+
+
+def resolve_ad_slots(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
+    """Every promotion slot of a page: the slots and their live entries in
+    two statements (three with entries for new buyers), recommended
+    merchants through one ``seller_profiles`` call, recommended products
+    like hand-picked ones (two). Each entry's ``url`` is its counting
+    redirect ``/p/ad/<id>``; shown entries count an impression (buffered;
+    not in the editor)."""
+    from flask import url_for
+
+    from jishi_designer import promo
+    from jishi_designer.models import SLOT_MERCHANTS, SLOT_PRODUCTS
+
+    found = promo.current([b.settings.get("slot") or "" for b in blocks], context.user, context.now)
+    chosen: list[list] = []
+    for block in blocks:
+        slot, ads = found.get(block.settings.get("slot") or "", (None, []))
+        chosen.append([slot, ads[: block.settings.get("count") or 5]])
+    merchant_ids = {a.ref_id for s, ads in chosen if s and s.kind == SLOT_MERCHANTS for a in ads}
+    product_ids = sorted({a.ref_id for s, ads in chosen if s and s.kind == SLOT_PRODUCTS for a in ads})
+    profiles = {}
+    if merchant_ids:
+        from jishi.catalog.service import seller_profiles
+
+        profiles = seller_profiles(sorted(merchant_ids))
+    products: dict[int, dict] = {}
+    if product_ids:
+        picked = PageBlock("promo", PREFIX + "products", {"mode": "hand", "products": product_ids})
+        [data] = resolve_products([picked], BlockContext(now=context.now))
+        products = {i["id"]: i for i in data["items"]}
+    out, shown = [], []
+    for slot, ads in chosen:
+        items, skipped = [], []
+        for ad in ads:
+            item = {"id": ad.id, "title": ad.title, "image": ad.image, "url": url_for("designer.ad_click", ad_id=ad.id)}
+            if slot.kind == SLOT_MERCHANTS:
+                profile = profiles.get(ad.ref_id)
+                if profile is None or profile.status != "open":
+                    skipped.append({"id": ad.id, "reason": "unlisted"})
+                    continue
+                item.update(merchant_id=ad.ref_id, name=profile.name, logo=profile.logo, image=ad.image or profile.logo)
+            elif slot.kind == SLOT_PRODUCTS:
+                product = products.get(ad.ref_id)
+                if product is None:
+                    skipped.append({"id": ad.id, "reason": "unlisted"})
+                    continue
+                item.update(product=product, image=ad.image or product["image"], title=ad.title or product["name"])
+            elif not ad.link:
+                item["url"] = ""
+            items.append(item)
+            shown.append(ad.id)
+        out.append(
+            {
+                "slot": slot.code if slot else None,
+                "kind": slot.kind if slot else None,
+                "items": items,
+                "skipped": skipped,
+            }
+        )
+    if shown and not context.editor:
+        promo.record("impression", shown)
     return out

@@ -72,3 +72,74 @@ class DesignRevision(db.Model):
     published_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- promotion slots (推广: 页面广告、商家推荐、商品推荐) ----------------------
+
+SLOT_ADS = "ads"
+SLOT_MERCHANTS = "merchants"
+SLOT_PRODUCTS = "products"
+SLOT_KINDS = (SLOT_ADS, SLOT_MERCHANTS, SLOT_PRODUCTS)
+TARGET_ALL = "all"
+TARGET_NEW = "new"
+TARGETS = (TARGET_ALL, TARGET_NEW)
+
+
+class PromoSlot(db.Model):
+    """A place the platform sells or fills (``code``: ``home-top``; ``name``:
+    where it shows). ``kind``: ``ads`` (pictures with links), ``merchants``
+    (recommended shops) or ``products`` (recommended products)."""
+
+    __tablename__ = "design_promo_slots"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(10), default=SLOT_ADS)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromoAd(db.Model):
+    """One entry of a slot: a picture with a (validated) link, or the
+    recommended merchant/product ``ref_id``; shown from ``starts_at`` until
+    ``ends_at`` (None: open-ended) to ``target`` (``all``; ``new``: buyers
+    without a paid order), ``sort`` ascending."""
+
+    __tablename__ = "design_promo_ads"
+    __table_args__ = (Index("ix_design_promo_ads_slot_sort", "slot_id", "sort", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("design_promo_slots.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(60), default="")
+    image: Mapped[str] = mapped_column(String(300), default="")
+    link: Mapped[dict | None] = mapped_column(JSON)
+    ref_id: Mapped[int | None] = mapped_column()
+    starts_at: Mapped[datetime | None] = mapped_column()
+    ends_at: Mapped[datetime | None] = mapped_column()
+    target: Mapped[str] = mapped_column(String(10), default=TARGET_ALL)
+    sort: Mapped[int] = mapped_column(default=0)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromoStat(db.Model):
+    """Daily impressions and clicks of an ad (the shop's day), written in
+    batches from the buffer (:mod:`jishi_designer.promo`)."""
+
+    __tablename__ = "design_promo_stats"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    ad_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    impressions: Mapped[int] = mapped_column(default=0)
+    clicks: Mapped[int] = mapped_column(default=0)
+
+
+class DesignTemplate(db.Model):
+    """A platform template a merchant starts its shop page from (CRMEB
+    多商户 model): the blocks of a platform page when it was saved. A
+    merchant copies it into its own draft and edits its copy."""
+
+    __tablename__ = "design_templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    blocks: Mapped[list] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

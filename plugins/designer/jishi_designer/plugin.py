@@ -6,7 +6,8 @@ Hooks implemented (see ``docs/plugins/designer.md``):
 - ``storefront_page``   the published home page (``home``) and shop pages
   (``shop-<merchant id>``) as HTML; None while nothing is published
 - ``periodic_jobs``     ``designer_publish_scheduled`` (30 s): scheduled
-  versions go live exactly once
+  versions go live exactly once; ``designer_flush_promo`` (60 s): promotion
+  impressions and clicks from the buffer to the daily rows
 - ``blueprints`` / ``api_blueprints`` / ``console_menu_items``
 - ``demo_data``         the demo's designed home page
 """
@@ -51,7 +52,22 @@ def console_menu_items(console, principal):
             sort=70,
             permission="settings",
             group="settings",
-        )
+        ),
+        *(
+            [
+                MenuItem(
+                    _("Promotion slots"),
+                    "designer_seller.promo_index",
+                    console=console,
+                    icon="📣",
+                    sort=71,
+                    permission="settings",
+                    group="settings",
+                )
+            ]
+            if console == "platform"
+            else []
+        ),
     ]
 
 
@@ -71,7 +87,12 @@ def storefront_page(slug, user):
 
 @hookimpl
 def periodic_jobs():
-    return [PeriodicJob("designer_publish_scheduled", service.publish_scheduled, every_seconds=30)]
+    from jishi_designer import promo
+
+    return [
+        PeriodicJob("designer_publish_scheduled", service.publish_scheduled, every_seconds=30),
+        PeriodicJob("designer_flush_promo", promo.flush, every_seconds=60),
+    ]
 
 
 @hookimpl

@@ -33,7 +33,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 
-from jishi_designer.models import KIND_CUSTOM, KIND_HOME, KIND_SHOP, DesignPage, DesignRevision
+from jishi_designer.models import KIND_CUSTOM, KIND_HOME, KIND_SHOP, DesignPage, DesignRevision, DesignTemplate
 from jishi_designer.schema import SLUG, DesignError, clean, defaults
 
 HOME = "home"
@@ -482,3 +482,77 @@ def etag(number: int, resolved: list[dict]) -> str:
     when either changed."""
     digest = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return f"{number}-{digest}"
+
+
+# --- Platform templates ------------------------------------------------------------------
+
+
+def save_template(page: DesignPage, name: str, user) -> DesignTemplate:
+    """The platform page's draft (validated in full, like a publish) saved as
+    a template merchants may start from. Platform pages only."""
+    if page.seller_id is not None:
+        raise DesignError("page", _("Only platform pages can be saved as templates."), status=403)
+    name = (name or "").strip()
+    if not name or len(name) > 60:
+        raise DesignError("name", _("Give the template a name of at most 60 characters."))
+    blocks = _checked_layout(page)
+    tpl = DesignTemplate(name=name, blocks=blocks, created_by_id=getattr(user, "id", None))
+    db.session.add(tpl)
+    commit()
+    return tpl
+
+
+def templates() -> list[DesignTemplate]:
+    return list(db.session.scalars(select(DesignTemplate).order_by(DesignTemplate.id.desc())))
+
+
+def apply_template(page: DesignPage, template_id: int, seen_version: int | None = None) -> list[str]:
+    """Replace the draft of a merchant's shop page with a copy of template
+    ``template_id`` made the merchant's own: block types a merchant may not
+    use are left out; hand-picked products become a rule list of the
+    merchant's own products, links that do not fit the merchant are dropped,
+    and a block still invalid starts from its defaults. Returns the labels
+    of the blocks left out. The published page is untouched until publish."""
+    tpl = db.session.get(DesignTemplate, template_id)
+    if tpl is None:
+        raise DesignError("template", _("No such template."), status=404)
+    types = {bt.code: bt for bt in palette(page.seller_id)}
+    every = block_types()
+    blocks, left_out = [], []
+    for raw in tpl.blocks or []:
+        bt = types.get(raw.get("type"))
+        if bt is None:
+            known = every.get(raw.get("type"))
+            left_out.append(known.label if known else str(raw.get("type")))
+            continue
+        settings = dict(raw.get("settings") or {})
+        blocks.append(
+            {"id": secrets.token_hex(4), "type": bt.code, "settings": _own_copy(bt, settings, page.seller_id)}
+        )
+    _save_draft(page, blocks[:MAX_BLOCKS], seen_version)
+    return left_out
+
+
+def _own_copy(bt: BlockType, settings: dict, seller_id: int | None) -> dict:
+    if settings.get("mode") == "hand":  # the platform's picks are other shops' products
+        settings.update(mode="rule", products=[])
+    settings.pop("seller", None)
+    try:
+        return clean(bt, settings, seller_id)
+    except DesignError:
+        pass
+    settings = _without_links(settings)
+    try:
+        return clean(bt, settings, seller_id)
+    except DesignError:
+        return defaults(bt)
+
+
+def _without_links(value):
+    if isinstance(value, dict):
+        if set(value) == {"kind", "value"}:
+            return None
+        return {k: _without_links(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_links(v) for v in value]
+    return value

@@ -122,6 +122,32 @@ def page(slug):
     return render_template("designer/page.html", title=title, body=body, slug=slug)
 
 
+@bp.get("/p/ad/<int:ad_id>")
+def ad_click(ad_id):
+    """A click on a promotion entry: counted, then redirected to the entry's
+    own validated link (never to an address from the request); 404 when
+    the entry is gone, disabled or links nowhere."""
+    from jishi_designer import links, promo
+    from jishi_designer.models import PromoAd
+
+    ad = db.session.get(PromoAd, ad_id)
+    if ad is None:
+        abort(404)
+    ref = ad.link
+    if ref is None and ad.ref_id:  # a recommended merchant or product opens itself
+        from jishi_designer.models import SLOT_MERCHANTS, PromoSlot
+
+        slot = db.session.get(PromoSlot, ad.slot_id)
+        ref = {
+            "kind": "shop" if slot is not None and slot.kind == SLOT_MERCHANTS else "product",
+            "value": str(ad.ref_id),
+        }
+    target = promo.click_target(ad_id, lambda _link: links.resolver([ref])(ref) if ref else "")
+    if not target:
+        abort(404)
+    return redirect(target, code=302)
+
+
 # --- Console ---------------------------------------------------------------------------
 
 
@@ -201,6 +227,7 @@ def _editor(page, status: int = 200):
         unavailable=unavailable,
         reason_text=reason_text,
         live=service.live(page.slug),
+        designer_templates=service.templates() if page.seller_id is not None else [],
     ), status
 
 
@@ -415,3 +442,185 @@ def page_delete(page_id):
         return _back(page)
     flash(_("Page deleted."), "success")
     return redirect(url_for("designer_seller.index"))
+
+
+# --- Console: promotion slots (platform staff) ------------------------------------------
+
+
+def promo_page(view):
+    """A promotion-slot console page: platform staff with ``settings`` (a
+    merchant's staff get 404: slots are the platform's)."""
+
+    @design_page
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_scope().seller_id is not None:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _slots_page(status: int = 200, form=None):
+    from sqlalchemy import select
+
+    from jishi_designer.models import PromoSlot
+
+    slots = db.session.scalars(select(PromoSlot).order_by(PromoSlot.id)).all()
+    return render_template("designer/promo_index.html", slots=slots, form=form or {}), status
+
+
+@seller.get("/promo")
+@promo_page
+def promo_index():
+    return _slots_page()
+
+
+@seller.post("/promo")
+@promo_page
+def promo_new():
+    from jishi_designer import promo
+
+    try:
+        slot = promo.create_slot(
+            request.form.get("code", ""), request.form.get("name", ""), request.form.get("kind", "ads")
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return _slots_page(exc.status, request.form)
+    db.session.commit()
+    flash(_("Slot created."), "success")
+    return redirect(url_for("designer_seller.promo_slot", slot_id=slot.id))
+
+
+def _slot_or_404(slot_id: int):
+    from jishi_designer.models import PromoSlot
+
+    slot = db.session.get(PromoSlot, slot_id)
+    if slot is None:
+        abort(404)
+    return slot
+
+
+def _slot_page(slot, status: int = 200, form=None):
+    from sqlalchemy import select
+
+    from jishi_designer import promo
+    from jishi_designer.models import PromoAd
+
+    entries = db.session.scalars(select(PromoAd).where(PromoAd.slot_id == slot.id).order_by(PromoAd.sort, PromoAd.id))
+    return render_template(
+        "designer/promo_slot.html", slot=slot, entries=list(entries), report=promo.report(slot), form=form or {}
+    ), status
+
+
+@seller.get("/promo/<int:slot_id>")
+@promo_page
+def promo_slot(slot_id):
+    """A slot: its entries, a form for a new one, and the daily report
+    (impressions, clicks, CTR; the last 30 days)."""
+    return _slot_page(_slot_or_404(slot_id))
+
+
+@seller.post("/promo/<int:slot_id>/entries")
+@promo_page
+def promo_entry_new(slot_id):
+    from jishi_designer import promo
+
+    slot = _slot_or_404(slot_id)
+    form = request.form
+    raw = {
+        "title": form.get("title", ""),
+        "image": form.get("image", ""),
+        "link": {"kind": form.get("link_kind", ""), "value": form.get("link_value", "")},
+        "ref_id": form.get("ref_id", ""),
+        "target": form.get("target", "all"),
+        "sort": form.get("sort", ""),
+        "starts_at": _shop_time(form.get("starts_at", "")),
+        "ends_at": _shop_time(form.get("ends_at", "")),
+    }
+    try:
+        promo.add_entry(slot, raw)
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return _slot_page(slot, exc.status, form)
+    db.session.commit()
+    flash(_("Entry added."), "success")
+    return redirect(url_for("designer_seller.promo_slot", slot_id=slot.id))
+
+
+def _shop_time(text: str):
+    """A console date-time (the shop's time) as UTC; bad text is passed on for
+    the service to refuse naming the field."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    try:
+        return parse_shop_time(text.replace("T", " "))
+    except (ValueError, DomainError):
+        return text
+
+
+@seller.post("/promo/<int:slot_id>/toggle")
+@promo_page
+def promo_slot_toggle(slot_id):
+    slot = _slot_or_404(slot_id)
+    slot.enabled = not slot.enabled
+    db.session.commit()
+    return redirect(url_for("designer_seller.promo_slot", slot_id=slot.id))
+
+
+@seller.post("/promo/<int:slot_id>/entries/<int:entry_id>/toggle")
+@promo_page
+def promo_entry_toggle(slot_id, entry_id):
+    from jishi_designer.models import PromoAd
+
+    slot = _slot_or_404(slot_id)
+    entry = db.session.get(PromoAd, entry_id)
+    if entry is None or entry.slot_id != slot.id:
+        abort(404)
+    entry.enabled = not entry.enabled
+    db.session.commit()
+    return redirect(url_for("designer_seller.promo_slot", slot_id=slot.id))
+
+
+# --- Console: platform templates ------------------------------------------------------
+
+
+@seller.post("/<int:page_id>/template")
+@design_page
+def template_save(page_id):
+    """Platform staff: save a platform page's draft as a template."""
+    page = _page_or_404(page_id)
+    try:
+        service.save_template(page, request.form.get("name", ""), current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            abort(403)
+        flash_error(exc)
+        return _editor(page, exc.status)
+    flash(_("Saved as a template."), "success")
+    return _back(page)
+
+
+@seller.post("/<int:page_id>/from-template")
+@design_page
+def template_apply(page_id):
+    """A merchant: replace its shop page's draft with a copy of a template."""
+    page = _page_or_404(page_id)
+    if page.seller_id is None:
+        abort(404)
+    raw = request.form.get("template", "")
+    try:
+        left_out = service.apply_template(page, int(raw) if raw.isdigit() else 0, _seen())
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return _editor(page, 422 if exc.status == 404 else exc.status)
+    flash(_("The template was copied into your draft."), "success")
+    if left_out:
+        flash(_("Left out (not for shop pages): %(names)s", names=", ".join(left_out)), "warning")
+    return _back(page)

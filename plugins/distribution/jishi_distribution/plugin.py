@@ -7,7 +7,9 @@ due commissions), ``app_ready`` (``?ref=CODE`` on any storefront URL),
 ``blueprints`` / ``api_blueprints`` (promoter centre, console, API),
 ``settings_panels``, ``storefront_links``, ``console_menu_items``,
 ``demo_data`` / ``demo_orders``, ``report_sections`` (sales through
-distribution, commission cost, top promoters: :mod:`.reports`).
+distribution, commission cost, top promoters: :mod:`.reports`),
+``page_block_types`` (the page designer's promoter-centre entrance,
+:mod:`jishi_distribution.blocks`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ def app_ready(app):
         except DomainError:
             rollback()
         return
+
+
+@hookimpl
+def page_block_types():
+    from jishi_distribution import blocks
+
+    return blocks.block_types()
 
 
 @hookimpl

@@ -34,7 +34,8 @@ The buyer's points centre and the checkout toggle (``blueprints``,
 ``template_slot``, ``storefront_links``), the console's pages (``blueprints``,
 ``permissions``, ``console_menu_items``) and the demo (``demo_data``,
 ``demo_orders``); ``report_sections`` the points' figures in the platform's
-reports (:mod:`.reports`).
+reports (:mod:`.reports`); ``page_block_types``: the page designer's points
+entrance (:mod:`jishi_points.blocks`).
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ def template_slot(slot, context):
 
         return render_slot(slot, context)
     return levels.render_slot(slot, context)
+
+
+@hookimpl
+def page_block_types():
+    from jishi_points import blocks
+
+    return blocks.block_types()
 
 
 @hookimpl

@@ -7,15 +7,21 @@ fails for a route without a row.
 
 ``access``: ``public``; ``seller`` (staff holding ``settings``: merchant
 admins on their own shop page, the platform admin on platform pages; clerks
-hold no ``settings``); ``platform`` (platform staff only: custom pages).
+hold no ``settings``); ``platform`` (platform staff only: custom pages,
+templates, promotion slots); ``merchant`` (a merchant admin on its own shop
+page: starting from a template).
 Objects: ``page`` (a page id), ``block`` (``<page>/blocks/<block>``),
 ``revision`` (``<page>/rollback/<revision>``), ``slug`` (a published
-page's address) of owners m1, m2 and ``shop`` (the platform).
+page's address) of owners m1, m2 and ``shop`` (the platform); ``ad`` (a
+promotion entry of a platform slot, linking to M1's product), ``slot``
+(that slot) and ``entry`` (``<slot>/entries/<entry>``): the promotion
+console is the platform's.
 """
 
 from __future__ import annotations
 
 import pytest
+from jishi.db import commit
 from jishi.testing import authz, principals
 from jishi.testing.authz import Row
 from jishi_designer import service
@@ -32,6 +38,7 @@ D = "/seller/designer"
 ROWS = [
     Row("GET", "/p/{obj}", "public", obj="slug"),
     Row("GET", "/api/v1/pages/{obj}", "public", obj="slug"),
+    Row("GET", "/p/ad/{obj}", "public", obj="ad", note="a promotion entry's counting redirect"),
     Row("GET", f"{D}/", "seller"),
     Row("POST", f"{D}/new", "platform", data={"slug": "", "title": ""}),
     Row("GET", f"{D}/{{obj}}", "seller", obj="page"),
@@ -47,10 +54,19 @@ ROWS = [
     Row("GET", f"{D}/{{obj}}/history", "seller", obj="page"),
     Row("POST", f"{D}/{{obj}}", "seller", obj="revision", note="rollback"),
     Row("POST", f"{D}/{{obj}}/delete", "seller", obj="page"),
+    Row("POST", f"{D}/{{obj}}/template", "platform", obj="page", data={"name": "T"}, note="platform pages only"),
+    Row("POST", f"{D}/{{obj}}/from-template", "merchant", obj="page", data={"template": "0"}, note="shop pages"),
+    Row("GET", f"{D}/promo", "platform"),
+    Row("POST", f"{D}/promo", "platform", data={"code": "", "name": ""}),
+    Row("GET", f"{D}/promo/{{obj}}", "platform", obj="slot"),
+    Row("POST", f"{D}/promo/{{obj}}/entries", "platform", obj="slot", data={"image": ""}),
+    Row("POST", f"{D}/promo/{{obj}}/toggle", "platform", obj="slot"),
+    Row("POST", f"{D}/promo/{{obj}}/toggle", "platform", obj="entry", note="an entry: <slot>/entries/<entry>"),
 ]
 # the block and rollback rows' real routes, for the every-route check
 ROUTES = [
-    *(r for r in ROWS if r.obj not in ("block", "revision")),
+    *(r for r in ROWS if r.obj not in ("block", "revision", "entry")),
+    Row("POST", f"{D}/promo/{{slot}}/entries/{{entry}}/toggle", "platform"),
     Row("GET", f"{D}/{{page}}/blocks/{{block}}", "seller"),
     Row("POST", f"{D}/{{page}}/blocks/{{block}}", "seller"),
     Row("POST", f"{D}/{{page}}/blocks/{{block}}/move", "seller"),
@@ -63,7 +79,9 @@ def expected_allowed(row: Row, who: str, owner: str | None) -> bool:
     if row.access == "public":
         return True
     if row.access == "platform":
-        return who == "platform"
+        return who == "platform" and owner in (None, "shop")
+    if row.access == "merchant":
+        return (who, owner) in (("admin1", "m1"), ("admin2", "m2"))
     if row.access == "seller":
         if owner is None:
             return who in ("admin1", "admin2", "platform")
@@ -85,6 +103,15 @@ def build_world(factory) -> authz.World:
         objects[("block", key)] = f"{page.id}/blocks/{block}"
         objects[("revision", key)] = f"{page.id}/rollback/{rev.id}"
         objects[("slug", key)] = page.slug if key != "shop" else "home"
+    from jishi_designer import promo
+
+    slot = promo.create_slot("authz", "Authz")
+    product = factory.product(seller_id=who.merchant_id("m1"))
+    ad = promo.add_entry(slot, {"image": "/x.png", "link": {"kind": "product", "value": str(product.id)}})
+    objects[("ad", "shop")] = ad.id
+    objects[("slot", "shop")] = slot.id
+    objects[("entry", "shop")] = f"{slot.id}/entries/{ad.id}"
+    commit()
     return authz.World(who.users, objects)
 
 
@@ -98,7 +125,9 @@ def no_data_leaked(case, resp, expected):
 def test_matrix(app, client, api, factory, row):
     """PR-DZ: who may call what, on their own and other sellers' pages."""
     world = build_world(factory)
-    if row.obj == "slug":
+    if row.obj in ("ad", "slot", "entry"):
+        owners = ("shop",)
+    elif row.obj == "slug":
         # the home page's address is /, not /p/home
         owners = ("m1", "m2") if not row.is_api else OWNERS
     else:

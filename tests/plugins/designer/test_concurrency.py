@@ -83,3 +83,23 @@ def test_parallel_publishes_get_distinct_numbers(app):
     db.session.expire_all()
     count = db.session.scalar(select(func.count()).select_from(DesignRevision))
     assert count == len(numbers)
+
+
+def test_promo_counts_add_up_under_parallel_flushes(app):
+    """PR-DZ (推广): eight flushes writing the same day and entry at once (the
+    in-request writer and the job of several processes) add up exactly: the
+    upsert adds to the row, it never overwrites another writer's counts."""
+    from jishi_designer import promo
+    from jishi_designer.models import PromoStat
+
+    slot = promo.create_slot("par", "并发")
+    ad_id = promo.add_entry(slot, {"image": "/a.png"}).id
+    db.session.commit()
+
+    def job(i):
+        return promo.write({f"2026-12-04:{ad_id}:i": 10, f"2026-12-04:{ad_id}:c": i})
+
+    results, errors = run_parallel(app, 8, job)
+    assert not errors, errors
+    row = db.session.get(PromoStat, ("2026-12-04", ad_id))
+    assert (row.impressions, row.clicks) == (80, sum(range(8)))

@@ -1,4 +1,5 @@
-"""PR-DZ/K1 (issue 18): the designer's own history (dz0001) builds exactly its
+"""PR-DZ/K1 (issue 18): the designer's own history (dz0001, dz0002 promotion
+slots) builds exactly its
 models' tables on fresh SQLite and PostgreSQL, with its own version table."""
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ def _check(url, tmp_path):
 
     app = _app(url, tmp_path)
     report = migrations.upgrade(app)
-    assert [(n, a) for n, _b, a in report if n == "designer"] == [("designer", "dz0001")]
+    assert [(n, a) for n, _b, a in report if n == "designer"] == [("designer", "dz0002")]
     with app.app_context():
         tables = set(inspect(db.engine).get_table_names())
-        assert {"alembic_version_designer", "design_pages", "design_revisions"} <= tables
+        assert {"alembic_version_designer", "design_pages", "design_revisions", "design_promo_ads"} <= tables
         assert migrations.diffs(app) == {}
         assert migrations.table_owners()["design_revisions"] == "designer"
         db.engine.dispose()
