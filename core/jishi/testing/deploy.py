@@ -446,3 +446,32 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def check_plugin_history(url: str, tmp_path: Path, plugin: str, head: str, tables: Sequence[str]) -> None:
+    """A plugin's own migration history, upgraded from zero on the empty
+    database ``url`` (:func:`scratch_database`), ends at ``head`` and builds
+    exactly its models' tables: its version table
+    ``alembic_version_<plugin>`` and ``tables`` exist and belong to it, and
+    nothing differs from the models (``migrations.diffs``)."""
+    from sqlalchemy import inspect
+
+    from jishi import migrations
+    from jishi.app import create_app
+    from jishi.db import db
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "JISHI_PLUGINS": plugin},
+        instance_path=str(tmp_path / "instance"),
+    )
+    report = migrations.upgrade(app)
+    assert [(n, a) for n, _b, a in report if n == plugin] == [(plugin, head)], report
+    with app.app_context():
+        try:
+            found = set(inspect(db.engine).get_table_names())
+            assert {f"alembic_version_{plugin}", *tables} <= found, sorted(found)
+            assert migrations.diffs(app) == {}
+            owners = migrations.table_owners()
+            assert all(owners[t] == plugin for t in tables), {t: owners.get(t) for t in tables}
+        finally:
+            db.engine.dispose()

@@ -4,50 +4,21 @@ tables on fresh SQLite and PostgreSQL, with its own version table."""
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-from jishi import migrations
-from jishi.app import create_app
-from sqlalchemy import create_engine, inspect, text
+from jishi.testing.deploy import check_plugin_history, scratch_database
 
-
-def _app(url: str, tmp_path):
-    cfg = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "JISHI_PLUGINS": "delivery_local"}
-    return create_app(cfg, instance_path=str(tmp_path / "instance"))
-
-
-def _check(url, tmp_path):
-    from jishi.db import db
-
-    app = _app(url, tmp_path)
-    report = migrations.upgrade(app)
-    assert [(n, a) for n, _b, a in report if n == "delivery_local"] == [("delivery_local", "ld0001")]
-    with app.app_context():
-        tables = set(inspect(db.engine).get_table_names())
-        assert {"alembic_version_delivery_local", "local_settings", "local_slot_usage", "local_deliveries"} <= tables
-        assert migrations.diffs(app) == {}
-        assert migrations.table_owners()["local_slot_usage"] == "delivery_local"
-        db.engine.dispose()
+TABLES = ["local_settings", "local_slot_usage", "local_deliveries"]
 
 
 def test_sqlite_upgrade_matches_models(tmp_path):
     """LD/K1: fresh SQLite upgraded from zero == the models."""
-    _check(f"sqlite:///{tmp_path}/m.db", tmp_path)
+    check_plugin_history(f"sqlite:///{tmp_path}/m.db", tmp_path, "delivery_local", "ld0001", TABLES)
 
 
 def test_postgresql_upgrade_matches_models(tmp_path):
     """LD/K1: fresh PostgreSQL database upgraded from zero == the models."""
-    server = os.environ.get("JISHI_TEST_DATABASE_URL", "")
-    if not server.startswith("postgres"):
+    if not os.environ.get("JISHI_TEST_DATABASE_URL", "").startswith("postgres"):
         pytest.skip("PostgreSQL only (JISHI_TEST_DATABASE_URL)")
-    name = f"jishi_ld_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _check(server.rsplit("/", 1)[0] + "/" + name, tmp_path)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(tmp_path, postgres=True) as url:
+        check_plugin_history(url, tmp_path, "delivery_local", "ld0001", TABLES)

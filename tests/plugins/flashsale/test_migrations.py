@@ -7,40 +7,19 @@ from __future__ import annotations
 import os
 
 import pytest
-from jishi import migrations
-from jishi.app import create_app
-from sqlalchemy import inspect
+from jishi.testing.deploy import check_plugin_history, scratch_database
 
-
-def _app(url: str, tmp_path):
-    cfg = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "JISHI_PLUGINS": "flashsale"}
-    return create_app(cfg, instance_path=str(tmp_path / "instance"))
-
-
-def _check(url, tmp_path):
-    from jishi.db import db
-
-    app = _app(url, tmp_path)
-    report = migrations.upgrade(app)
-    assert [(n, a) for n, _b, a in report if n == "flashsale"] == [("flashsale", "fs0002")]
-    with app.app_context():
-        tables = set(inspect(db.engine).get_table_names())
-        assert {"alembic_version_flashsale", "flashsale_skus", "flashsale_tickets"} <= tables
-        assert migrations.diffs(app) == {}
-        assert migrations.table_owners()["flashsale_tickets"] == "flashsale"
-        db.engine.dispose()
+TABLES = ["flashsale_skus", "flashsale_tickets"]
 
 
 def test_sqlite_upgrade_matches_models(tmp_path):
     """FS/K1: fresh SQLite upgraded from zero == the models."""
-    _check(f"sqlite:///{tmp_path}/m.db", tmp_path)
+    check_plugin_history(f"sqlite:///{tmp_path}/m.db", tmp_path, "flashsale", "fs0002", TABLES)
 
 
 def test_postgresql_upgrade_matches_models(tmp_path):
     """FS/K1: fresh PostgreSQL database upgraded from zero == the models."""
     if not os.environ.get("JISHI_TEST_DATABASE_URL", "").startswith("postgres"):
         pytest.skip("PostgreSQL only (JISHI_TEST_DATABASE_URL)")
-    from jishi.testing.deploy import scratch_database
-
     with scratch_database(tmp_path, postgres=True) as url:
-        _check(url, tmp_path)
+        check_plugin_history(url, tmp_path, "flashsale", "fs0002", TABLES)
