@@ -11,7 +11,7 @@ from __future__ import annotations
 from jishi import settings
 from jishi.accounts.models import MemberLevel, User
 from jishi.db import commit, db
-from jishi.orders.models import OrderLine
+from jishi.orders.models import Order, OrderLine
 from jishi.testing import flows
 from jishi_points import levels, service
 from jishi_points.models import GrowthEntry, PointsLevel
@@ -188,7 +188,13 @@ def _prices(api, user, sku, product_id):
     preview = api.post("/checkout/preview", user=user, json=body).json["groups"][0]["lines"][0]["unit_price"]
     placed = api.post("/checkout/place", user=user, json=body, headers={"Idempotency-Key": f"k{user.id}"})
     assert placed.status_code == 201, placed.json
-    line = db.session.scalars(select(OrderLine).join(OrderLine.order).where(OrderLine.sku_id == sku.id)).all()[-1]
+    line = db.session.scalars(
+        select(OrderLine)
+        .join(OrderLine.order)
+        .where(OrderLine.sku_id == sku.id, Order.user_id == user.id)
+        .order_by(OrderLine.id.desc())
+        .limit(1)
+    ).one()
     return cart, page, preview, line.unit_price
 
 
