@@ -55,18 +55,26 @@
     });
     list.appendChild(li);
   }
+  // Shown messages are marked read; a mark that failed (a dropped
+  // connection, a busy server) is asked again at the next poll.
+  var unreadShown = false;
+  function markRead() {
+    var token = document.querySelector("input[name=csrf_token]");
+    return fetch(box.dataset.readUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": token ? token.value : "" },
+      body: "{}"
+    }).then(function (r) { if (r.ok) unreadShown = false; });
+  }
   function poll() {
     fetch(box.dataset.pollUrl + "?after=" + lastId(), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
-        if (!data || !data.messages.length) return;
-        data.messages.forEach(add);
-        var token = document.querySelector("input[name=csrf_token]");
-        fetch(box.dataset.readUrl, {
-          method: "POST", credentials: "same-origin",
-          headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": token ? token.value : "" },
-          body: "{}"
-        });
+        if (data && data.messages.length) {
+          data.messages.forEach(add);
+          unreadShown = true;
+        }
+        if (unreadShown) return markRead();
       })
       .catch(function () {})
       .then(function () { setTimeout(poll, seconds * 1000); });
