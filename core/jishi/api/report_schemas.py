@@ -148,7 +148,11 @@ class _Level(Schema):
 class _Medians(Schema):
     recency_days = fields.Float()
     frequency = fields.Float()
-    monetary = fields.Float(metadata={"description": "fen"})
+    monetary = fields.Integer(
+        metadata={
+            "description": "fen (the median rounded down: money stays integer fen; a buyer is high-value when above it)"
+        }
+    )
 
 
 class _Buyers(Schema):

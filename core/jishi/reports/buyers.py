@@ -27,6 +27,7 @@ back and the net (paid − refunded), from the daily aggregates.
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from statistics import median
 from typing import Any
@@ -151,7 +152,7 @@ def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
         "returning_buyers": buyers - new,
         "repeat_buyers": repeat,
         "repeat_rate_permille": _rate(repeat, buyers),
-        "medians": {"recency_days": float(med[0]), "frequency": float(med[1]), "monetary": float(med[2])},
+        "medians": {"recency_days": float(med[0]), "frequency": float(med[1]), "monetary": math.floor(med[2])},
         "segments": segments,
         "levels": levels,
     }
