@@ -97,7 +97,9 @@ def test_logins_fall_back_to_in_process_limits_while_redis_hangs(app, client, ap
     try:
         results = [_timed(lambda: client.post("/login", data=wrong)) for _ in range(4)]
         assert [status for status, _ in results] == [401, 401, 401, 429]
-        assert max(seconds for _, seconds in results) < 3.0, results  # the first pays the short Redis timeout once (and a password hash, slower on a loaded machine); a hang would be the socket's seconds on every one
+        # The first pays the short Redis timeout once (and a password hash, slower
+        # on a loaded machine); a hang would cost the socket's seconds on every one.
+        assert max(seconds for _, seconds in results) < 3.0, results
         assert any("rate limits: the storage (Redis) is unreachable" in r.getMessage() for r in caplog.records)
         status, seconds = _timed(
             lambda: api.post("/auth/register", json={"phone": "13912345678", "password": "longenough"})
