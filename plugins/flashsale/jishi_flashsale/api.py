@@ -536,6 +536,27 @@ def _earlier_or_sold_out(key):
         if existing is not None:
             return checkout_entry.placed_answer(checkout_entry.placed_together(existing), True), 200
         earlier = fs_queue.by_key(user.id, key)
+        if earlier is None and fs_queue.enabled():
+            # The first answer may have been a 503 while Redis stalled and its
+            # script ran when Redis came back: the ticket is in Redis only
+            # (until the consumer records it). Recorded now and answered.
+            try:
+                ticket_id = fs_queue.ticket_by_key(user.id, key)
+                job = fs_queue.redis_job(ticket_id) if ticket_id else None
+                if job is not None:
+                    fresh_write()
+                    earlier = fs_queue.stored(job["ticket"]) or fs_queue.record(job)[0]
+            except fs_queue.redis_errors() as exc:  # cannot tell: nothing promised, ask again
+                from flask import current_app
+
+                current_app.logger.warning("flashsale: a keyed retry answered 503, Redis failed: %s", exc)
+                return _unavailable()
+            except SQLAlchemyError as exc:
+                rollback()
+                from flask import current_app
+
+                current_app.logger.warning("flashsale: a keyed retry answered 503, the database failed: %s", exc)
+                return _unavailable()
         if earlier is not None:
             from flask import jsonify
 

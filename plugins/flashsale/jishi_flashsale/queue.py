@@ -265,6 +265,16 @@ def by_key(user_id: int, key: str):
     ).scalar_one_or_none()
 
 
+def ticket_by_key(user_id: int, key: str) -> str | None:
+    """The ticket Redis queued for the buyer's ``Idempotency-Key`` (None:
+    none, or Redis lost it). Raises on a Redis failure."""
+    client = gate.redis_client()
+    if client is None:
+        return None
+    raw = client.get(_by_idempotency_key(user_id, key))
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 def redis_job(ticket_id: str) -> dict | None:
     """The job Redis's ticket ``ticket_id`` holds (None: Redis lost it)."""
     raw = gate.redis_client().hget(_ticket_key(ticket_id), "job")

@@ -178,6 +178,39 @@ def test_stall_past_the_timeout_during_buys_places_each_purchase_once(app, facto
     assert {t.status for t in _tickets()} <= {"placed"}
 
 
+def test_a_retry_answered_by_the_sold_out_flag_still_gets_its_stalled_ticket(app, factory, redis_proc):
+    """Issue 15.1 (found by the deployment fault table): a buyer's purchase
+    answered 503 while Redis stalled is admitted when Redis runs the
+    buffered script, which also sells the last unit; the buyer's retry with
+    the same key then meets this process's sold-out flag, which must answer
+    the ticket Redis queued (recorded durably now), not 409 ``sold_out``
+    for a purchase that is then placed."""
+    sku, _fsid, a = _sale(factory, stock=2, per_user=0)
+    warm = fs.buyer(factory)
+    assert _buy(app, _bearer(warm), sku, "warm", fs.address_id(warm))[0] == 202  # 1 unit left
+    buyers = [fs.buyer(factory) for _ in range(2)]
+    heads = [_bearer(u) for u in buyers]
+    addrs = [fs.address_id(u) for u in buyers]
+    db.session.commit()
+    with redis_proc.paused():
+        first = [_buy(app, heads[i], sku, f"flag-{i}", addrs[i]) for i in range(2)]
+    assert [s for s, _ in first] == [503, 503], first
+    time.sleep(0.2)  # Redis runs both buffered scripts: one admitted, one refused
+    gate.mark_sold_out(sku)  # as the next refusal in this process would
+    retries = [_buy(app, heads[i], sku, f"flag-{i}", addrs[i]) for i in range(2)]
+    assert sorted(s for s, _ in retries) == [202, 409], retries
+    admitted = next(i for i, (s, _b) in enumerate(retries) if s == 202)
+    ticket = retries[admitted][1]["ticket"]
+    assert [t.ticket for t in _tickets(user_id=buyers[admitted].id)] == [ticket]  # recorded by the retry
+    again = _buy(app, heads[admitted], sku, f"flag-{admitted}", addrs[admitted])
+    assert again == (202, retries[admitted][1])  # the same answer, nothing more taken
+    fs_queue.work(idle_exit=True, block=0.05)
+    got = app.test_client().get(f"/api/v1/flashsale/tickets/{ticket}", headers=heads[admitted])
+    assert (got.status_code, got.json["status"], len(got.json["orders"])) == (200, "placed", 1), got.json
+    figures = _consistent(a, sku, 2)
+    assert figures["orders"] == 2 and _orders_by_user().get(buyers[1 - admitted].id) is None
+
+
 def test_redis_timeout_while_admitting_answers_503_and_never_places_directly(app, api, factory, redis_proc):
     """Issue 15.1: with the queue on, a Redis timeout at the gate answers
     503 ``unavailable`` with Retry-After and writes nothing; the same
