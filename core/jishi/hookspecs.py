@@ -183,7 +183,10 @@ class SellerProfile:
     ``url`` links to the seller's shop page; ``status`` is the seller's
     business state (``"open"`` sells normally) with ``status_label`` the
     text shown next to the name (e.g. "已打烊"); ``can_sell`` False means
-    its products cannot be bought now.
+    its products cannot be bought now. ``category`` is the seller's business
+    category as the seller plugin records it (multistore: the merchant's
+    category, free text such as "茶叶"; "" when it has none), for plugins that
+    offer things per category (the designer's page templates).
     """
 
     id: int
@@ -193,6 +196,7 @@ class SellerProfile:
     status: str = "open"
     status_label: str = ""
     can_sell: bool = True
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -658,12 +662,20 @@ class SettingField:
 
 @dataclass(frozen=True)
 class SettingsPanel:
-    """A group of settings shown in the platform console's settings page."""
+    """A group of settings shown in the platform console's settings page.
+
+    ``validate`` (optional) checks the panel's fields together once each
+    parsed on its own: it gets ``{setting key: value}`` of every field of the
+    panel (the submitted values; a secret left empty: its stored value) and
+    answers ``{setting key: message}`` for the fields it refuses (empty: all
+    good). Any message refuses the whole save (422, nothing written), shown
+    next to the field it names."""
 
     key: str
     title: str
     fields: tuple[SettingField, ...]
     sort: int = 100
+    validate: Callable[[dict[str, Any]], dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -897,6 +909,10 @@ def template_slot(slot: str, context: dict) -> Markup | str | None:
     """Markup for a named slot in a page (a storefront page block).
 
     Templates call ``{{ slot("product_detail_after_price", product=p) }}``.
+    Console slots include ``console_order_detail`` (``order``) and
+    ``console_product_row_actions`` (``product``: the last cell of each row
+    of the console's product list, for links to a plugin's per-product page;
+    called once per row, so answer without a query).
     :param slot: the slot's name (documented in ``docs/themes.md``).
     :param context: the template's variables passed to the slot.
     :returns: a string of HTML (``Markup``) or None.

@@ -358,6 +358,9 @@ def settings_page():
                 value = _field_value(field, errors)
                 if field.key not in errors:
                     values[field.key] = value
+            if panel.validate is not None and not any(f.key in errors for f in panel.fields):
+                own = {f.key: values[f.key] if f.key in values else settings.get(f.key) for f in panel.fields}
+                errors.update(panel.validate(own) or {})
         if not errors:
             settings.set_many(values)
             db.session.commit()

@@ -100,7 +100,7 @@ def shop_url(merchant_id: int) -> str:
 # --- Kernel hooks: what buyers see --------------------------------------------
 
 
-_PROFILE = ("name", "logo", "status", "review_status", "deleted_at")
+_PROFILE = ("name", "logo", "status", "review_status", "deleted_at", "category")
 
 
 def _held_merchants(ids) -> dict[int, Merchant]:
@@ -145,12 +145,18 @@ def seller_profiles(seller_ids):
     if rest:
         rows += db.session.execute(
             select(
-                Merchant.id, Merchant.name, Merchant.logo, Merchant.status, Merchant.review_status, Merchant.deleted_at
+                Merchant.id,
+                Merchant.name,
+                Merchant.logo,
+                Merchant.status,
+                Merchant.review_status,
+                Merchant.deleted_at,
+                Merchant.category,
             ).where(Merchant.id.in_(rest))
         ).all()
     labels = status_labels()
     out: dict[int, SellerProfile] = {}
-    for mid, name, logo, status, review, deleted_at in rows:
+    for mid, name, logo, status, review, deleted_at, category in rows:
         live = review == REVIEW_APPROVED and deleted_at is None
         state = status if live else SHUT
         out[mid] = SellerProfile(
@@ -161,6 +167,7 @@ def seller_profiles(seller_ids):
             status=state,
             status_label=labels.get(state, ""),
             can_sell=live and state == OPEN,
+            category=category or "",
         )
     return out
 

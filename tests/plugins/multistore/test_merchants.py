@@ -79,6 +79,10 @@ def test_seller_profiles_one_query(app, ms, queries):
     ]
     assert profiles[a.id].status_label == "" and profiles[b.id].status_label and profiles[d.id].status_label
     assert profiles[a.id].url == f"/shops/{a.id}" and profiles[a.id].name == "开店"
+    assert profiles[a.id].category == ""
+    a.category = "茶叶"
+    db.session.commit()
+    assert seller_profiles([a.id])[a.id].category == "茶叶"  # issue 18: templates by merchant category
 
 
 def test_listing_stays_one_statement(app, api, ms, factory, queries):
