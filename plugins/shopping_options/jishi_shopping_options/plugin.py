@@ -48,6 +48,7 @@ def settings_panels():
                 number(service.CAP_PER_BUYER, _l("Cap per buyer (no product above it)"), none),
             ),
             sort=45,
+            validate=service.validate_panel,
         )
     ]
 

@@ -495,6 +495,32 @@ def describe(opts: Options) -> dict:
     }
 
 
+def defaults_problems(n: dict[str, int]) -> dict[str, str]:
+    """What is inconsistent in platform defaults ``n`` (names without the
+    ``shopping_options.`` prefix, whole numbers, 0: none), first problem
+    first: a minimum above the maximum per order or per buyer
+    (``min_per_order``), a maximum above its cap. A maximum per order above
+    the maximum per buyer is allowed: it is not contradictory, the per-buyer
+    limit simply binds first (每单最多 5 件 with 限购 2 件)."""
+    out: dict[str, str] = {}
+    if n["max_per_order"] and n["min_per_order"] > n["max_per_order"]:
+        out["min_per_order"] = _("The minimum per order is above the maximum per order.")
+    elif n["max_per_buyer"] and n["min_per_order"] > n["max_per_buyer"]:
+        out["min_per_order"] = _("The minimum per order is above the maximum per buyer.")
+    for name, cap in (("max_per_order", "cap_per_order"), ("max_per_buyer", "cap_per_buyer")):
+        if n[cap] and n[name] > n[cap] and name not in out:
+            out[name] = _("The platform allows at most %(n)d here.", n=n[cap])
+    return out
+
+
+def validate_panel(values: dict[str, Any]) -> dict[str, str]:
+    """The settings panel's cross-field check (``SettingsPanel.validate``):
+    :func:`defaults_problems` keyed by setting key, so the console's
+    settings page refuses what the defaults API refuses."""
+    n = {key[len(PREFIX) :]: _number(value) for key, value in values.items() if key != BUY_NOW_ONLY}
+    return {PREFIX + name: message for name, message in defaults_problems(n).items()}
+
+
 def save_defaults(data: dict) -> dict:
     """Set the platform's defaults and caps (caller commits): ``data`` holds
     any of ``min_per_order``, ``max_per_order``, ``max_per_buyer``,
@@ -514,13 +540,8 @@ def save_defaults(data: dict) -> dict:
             raise DomainError("buy_now_only", _("Must be true or false."))
         new["buy_now_only"] = data["buy_now_only"]
     n = {k: _number(v) for k, v in new.items() if k != "buy_now_only"}
-    if n["max_per_order"] and n["min_per_order"] > n["max_per_order"]:
-        raise DomainError("min_per_order", _("The minimum per order is above the maximum per order."))
-    if n["max_per_buyer"] and n["min_per_order"] > n["max_per_buyer"]:
-        raise DomainError("min_per_order", _("The minimum per order is above the maximum per buyer."))
-    for name, cap in (("max_per_order", "cap_per_order"), ("max_per_buyer", "cap_per_buyer")):
-        if n[cap] and n[name] > n[cap]:
-            raise DomainError(name, _("The platform allows at most %(n)d here.", n=n[cap]))
+    for name, message in defaults_problems(n).items():
+        raise DomainError(name, message)
     settings.set_many({PREFIX + k: v for k, v in new.items() if current.get(k) != v})
     db.session.flush()
     if has_request_context():

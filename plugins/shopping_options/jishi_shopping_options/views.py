@@ -32,6 +32,8 @@ bp = Blueprint("shopping_options", __name__)
 
 
 def slot(name: str, context: dict):
+    if name == "console_product_row_actions":
+        return _row_link(context.get("product"))
     if name != "product_detail_after_price":
         return None
     product = context.get("product")
@@ -56,6 +58,16 @@ def slot(name: str, context: dict):
             skus=skus,
             level_ok=service._level_problem(opts, current_user if current_user.is_authenticated else None) is None,
         )
+    )
+
+
+def _row_link(product):
+    """The console product list's link to the product's shopping options
+    (the kernel's ``console_product_row_actions`` slot; no statement)."""
+    if product is None:
+        return None
+    return Markup('<a class="btn btn-ghost" href="{}">{}</a>').format(
+        url_for("shopping_options.product", product_id=product.id), _("Shopping options")
     )
 
 
@@ -141,13 +153,14 @@ def product(product_id: int):
         abort(404)
     row = service.overrides([p.id]).get(p.id)
     status = 200
+    error_field = None
     if request.method == "POST":
         try:
             service.save(p, _form_data(request.form))
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")
-            status = 422
+            status, error_field = 422, exc.field
         else:
             commit()
             flash(_("Saved."), "success")
@@ -161,6 +174,7 @@ def product(product_id: int):
             defaults=service.effective(None),
             levels=service.all_levels(),
             scope=scope,
+            error_field=error_field,
         ),
         status,
     )

@@ -79,3 +79,90 @@ def test_console_edits_overrides(client, factory, login):
     assert (row.max_per_buyer, row.buy_now_only, row.min_per_order) == (2, True, None)
     resp = client.post(url, data={"max_per_order": "x"})
     assert resp.status_code == 422
+
+
+def test_console_product_list_links_to_each_products_options(client, factory, login, queries):
+    """Issue 18: the kernel's console product list (``/console/products``)
+    carries a "Shopping options" link on every product row, through the
+    kernel's ``console_product_row_actions`` slot, at no extra statement."""
+    admin = factory.admin()
+    products = [factory.product(name=f"茶{i}") for i in range(3)]
+    login(admin)
+    client.get("/console/products")
+    html = client.get("/console/products", headers=ZH).get_data(as_text=True)
+    for p in products:
+        assert f'href="/seller/shopping-options/products/{p.id}"' in html
+    assert "购物选项" in html
+    factory.product(name="茶3")
+    with queries() as few:
+        client.get("/console/products")
+    for i in range(4, 10):
+        factory.product(name=f"茶{i}")
+    with queries() as many:
+        client.get("/console/products")
+    assert few.count == many.count
+
+
+def test_console_override_refuses_min_above_max_naming_the_field(client, factory, login):
+    """Issue 18: a per-product override whose minimum is above its maximum per
+    order or per buyer is refused (422, the message and the field marked),
+    nothing saved; a maximum per order above the maximum per buyer is not a
+    contradiction (the per-buyer limit binds first) and saves."""
+    admin = factory.admin()
+    p = factory.product(name="限购茶", price=1000, stock=20)
+    login(admin)
+    url = f"/seller/shopping-options/products/{p.id}"
+    for data, message in (
+        ({"min_per_order": "5", "max_per_order": "2"}, "每单起购数量大于每单最多购买数量"),
+        ({"min_per_order": "5", "max_per_buyer": "3"}, "每单起购数量大于每人限购数量"),
+    ):
+        resp = client.post(url, data={**data, "levels_set": "1"}, headers=ZH)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 422 and message in html and 'data-error="min_per_order"' in html
+        assert p.id not in so.service.overrides([p.id])
+    resp = client.post(url, data={"max_per_order": "5", "max_per_buyer": "2", "levels_set": "1"})
+    assert resp.status_code == 302
+    assert so.service.overrides([p.id])[p.id].max_per_order == 5
+
+
+def test_settings_page_refuses_inconsistent_defaults(client, factory, login):
+    """Issue 18: the console's settings panel "Shopping options" refuses a
+    default minimum above the default maximum per order or per buyer (422,
+    the error next to ``min_per_order``) and a default maximum above its
+    cap; nothing is saved. Consistent values save."""
+    from jishi import settings
+
+    admin = factory.admin()
+    login(admin)
+    base = {
+        "panel": "shopping_options",
+        "shopping_options.min_per_order": "5",
+        "shopping_options.max_per_order": "2",
+        "shopping_options.max_per_buyer": "0",
+        "shopping_options.cap_per_order": "0",
+        "shopping_options.cap_per_buyer": "0",
+    }
+    resp = client.post("/console/settings", data=base, headers=ZH)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "每单起购数量大于每单最多购买数量" in html
+    assert settings.get("shopping_options.min_per_order") in (0, None)
+    assert settings.get("shopping_options.max_per_order") in (0, None)
+    bad_buyer = {**base, "shopping_options.max_per_order": "0", "shopping_options.max_per_buyer": "3"}
+    resp = client.post("/console/settings", data=bad_buyer, headers=ZH)
+    assert resp.status_code == 422 and "每单起购数量大于每人限购数量" in resp.get_data(as_text=True)
+    over_cap = {**base, "shopping_options.min_per_order": "1", "shopping_options.cap_per_order": "1"}
+    resp = client.post("/console/settings", data=over_cap)
+    assert resp.status_code == 422
+    assert settings.get("shopping_options.max_per_buyer") in (0, None)
+    assert settings.get("shopping_options.cap_per_order") in (0, None)
+    resp = client.post(
+        "/console/settings",
+        data={
+            **base,
+            "shopping_options.min_per_order": "1",
+            "shopping_options.max_per_order": "3",
+            "shopping_options.max_per_buyer": "6",
+        },
+    )
+    assert resp.status_code == 302
+    assert (settings.get("shopping_options.max_per_order"), settings.get("shopping_options.max_per_buyer")) == (3, 6)
