@@ -114,3 +114,56 @@ def test_design_publish_phone_and_roll_back(live_app, browser, shot):
     phone.goto(base + "/?lat=31.23&lng=121.47")
     assert "热卖好茶" in phone.content() and "明前龙井" in phone.content()
     shot(phone, "designer-home-phone-rolled-back")
+
+
+def _draft_texts(app, page_id):
+    """The editor's saved order: each block's notice text, from the database."""
+    from jishi_designer.models import DesignPage
+
+    with app.app_context():
+        page = db.session.get(DesignPage, page_id)
+        return [b["settings"].get("text") for b in page.draft]
+
+
+@pytest.mark.jishi_plugins("designer")
+def test_editor_drag_and_drop_and_keyboard_reorder(live_app, browser, shot):
+    """PR-DZ (issue 18): in the editor, dragging a block onto another's place
+    saves the new order (desktop width); the ↑/↓ buttons are the keyboard
+    way (focus, Enter) and work without JavaScript at phone width."""
+    from jishi_designer import service as designer
+
+    base = live_app.config["LIVE_URL"]
+    with live_app.app_context():
+        factories.admin(phone="13900000182")
+        page = designer.home_page()
+        for text in ("甲", "乙", "丙"):
+            block = designer.add_block(page, "designer.notice")
+            designer.update_block(page, block["id"], {**block["settings"], "text": text})
+        page_id = page.id
+    edit_url = f"{base}/seller/designer/{page_id}"
+
+    desk = sign_in(browser.new_context(**DESKTOP), base, "13900000182")
+    desk.goto(edit_url)
+    blocks = desk.locator("li[data-block]")
+    assert blocks.count() == 3
+    shot(desk, "designer-drag-before")
+    with desk.expect_navigation():
+        blocks.nth(0).drag_to(blocks.nth(2))
+    desk.wait_for_load_state()
+    assert _draft_texts(live_app, page_id) == ["乙", "丙", "甲"]
+    shot(desk, "designer-drag-after")
+
+    # the keyboard: focus the second block's ↑ and press Enter
+    desk.locator("li[data-block]").nth(1).locator("button[value=up]").focus()
+    with desk.expect_navigation():
+        desk.keyboard.press("Enter")
+    assert _draft_texts(live_app, page_id) == ["丙", "乙", "甲"]
+
+    # no JavaScript, phone width: the ↓ button of the first block
+    phone = sign_in(browser.new_context(**PHONE, java_script_enabled=False), base, "13900000182")
+    phone.goto(edit_url)
+    assert phone.locator("li[data-block]").count() == 3
+    with phone.expect_navigation():
+        phone.locator("li[data-block]").nth(0).locator("button[value=down]").click()
+    assert _draft_texts(live_app, page_id) == ["乙", "丙", "甲"]
+    shot(phone, "designer-reorder-phone-nojs")

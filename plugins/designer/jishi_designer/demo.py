@@ -1,6 +1,8 @@
 """Demo data: the demo's home page, designed and published: a search bar,
 a banner of two pictures drawn into the platform's media library, a
-navigation grid (categories and the enabled plugins' entrances), the other
+navigation grid (categories and the enabled plugins' entrances), a
+promotion slot ``home-ads`` with two entries (demo media pictures linking to
+a product and to the search page) shown by an ad-slot block, the other
 plugins' blocks that are enabled (a flash-sale strip...) and two product
 lists (hand-picked and newest)."""
 
@@ -35,11 +37,13 @@ def demo_data(data: dict) -> str | None:
     for endpoint, label in list(activity_endpoints().items())[:4]:
         icons.append({"label": str(label)[:10], "image": "", "link": {"kind": "activity", "value": endpoint}})
     slides[0]["link"] = {"kind": "product", "value": str(products[0].id)}
+    slot_code = _demo_slot(products, picture)
     plan: list[tuple[str, dict]] = [
         ("designer.search", {"placeholder": "搜索商品"}),
         ("designer.banner", {"slides": slides, "interval": 5}),
         ("designer.nav", {"icons": icons[:10], "columns": "5"}),
         ("designer.notice", {"text": "新人下单立享优惠，满 99 元包邮", "color": "#fff7e6"}),
+        ("designer.ad_slot", {"slot": slot_code, "title": "热门推荐", "style": "list", "count": 4}),
     ]
     types = service.block_types()
     for code in sorted(types):
@@ -70,3 +74,38 @@ def demo_data(data: dict) -> str | None:
     service.publish(page, data.get("admin"))
     commit()
     return f"a designed home page ({len(page.draft or [])} blocks)"
+
+
+def _demo_slot(products, picture) -> str:
+    """The demo's promotion slot ``home-ads``: two ads with pictures of the
+    platform's media library (one to the first product, one to a search)."""
+    from jishi.db import db
+    from sqlalchemy import select
+
+    from jishi_designer import promo
+    from jishi_designer.models import PromoSlot
+
+    code = "home-ads"
+    slot = db.session.scalar(select(PromoSlot).where(PromoSlot.code == code))
+    if slot is None:
+        slot = promo.create_slot(code, "首页推荐位")
+        promo.add_entry(
+            slot,
+            {
+                "title": "今日爆款",
+                "image": picture("今日爆款", None, motif="fruit", caption="HOT"),
+                "link": {"kind": "product", "value": str(products[0].id)},
+                "sort": 1,
+            },
+        )
+        promo.add_entry(
+            slot,
+            {
+                "title": "好茶专区",
+                "image": picture("好茶专区", None, motif="packet", caption="TEA"),
+                "link": {"kind": "url", "value": "/search?q=茶"},
+                "sort": 2,
+            },
+        )
+        commit()
+    return code

@@ -82,7 +82,8 @@ SLOT_PRODUCTS = "products"
 SLOT_KINDS = (SLOT_ADS, SLOT_MERCHANTS, SLOT_PRODUCTS)
 TARGET_ALL = "all"
 TARGET_NEW = "new"
-TARGETS = (TARGET_ALL, TARGET_NEW)
+TARGET_LEVELS = "levels"
+TARGETS = (TARGET_ALL, TARGET_NEW, TARGET_LEVELS)
 
 
 class PromoSlot(db.Model):
@@ -103,7 +104,10 @@ class PromoAd(db.Model):
     """One entry of a slot: a picture with a (validated) link, or the
     recommended merchant/product ``ref_id``; shown from ``starts_at`` until
     ``ends_at`` (None: open-ended) to ``target`` (``all``; ``new``: buyers
-    without a paid order), ``sort`` ascending."""
+    without a paid order; ``levels``: buyers holding one of the kernel's
+    member levels ``level_ids``), ``sort`` ascending. ``deleted_at`` set: the
+    entry was deleted (soft: its daily stats rows stay and still count in
+    the slot's report; it is never shown, clicked or listed again)."""
 
     __tablename__ = "design_promo_ads"
     __table_args__ = (Index("ix_design_promo_ads_slot_sort", "slot_id", "sort", "id"),)
@@ -116,8 +120,10 @@ class PromoAd(db.Model):
     starts_at: Mapped[datetime | None] = mapped_column()
     ends_at: Mapped[datetime | None] = mapped_column()
     target: Mapped[str] = mapped_column(String(10), default=TARGET_ALL)
+    level_ids: Mapped[list | None] = mapped_column(JSON)
     sort: Mapped[int] = mapped_column(default=0)
     enabled: Mapped[bool] = mapped_column(default=True)
+    deleted_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -135,11 +141,15 @@ class PromoStat(db.Model):
 class DesignTemplate(db.Model):
     """A platform template a merchant starts its shop page from (CRMEB
     多商户 model): the blocks of a platform page when it was saved. A
-    merchant copies it into its own draft and edits its copy."""
+    merchant copies it into its own draft and edits its copy.
+    ``categories``: the merchant categories it is offered to (empty or None:
+    every merchant)."""
 
     __tablename__ = "design_templates"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(60))
     blocks: Mapped[list] = mapped_column(JSON, default=list)
+    categories: Mapped[list | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column()

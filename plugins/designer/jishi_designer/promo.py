@@ -3,8 +3,9 @@
 The platform defines slots (:class:`PromoSlot`, a ``code`` and where it
 shows) and fills them with entries (:class:`PromoAd`): a picture with a
 link checked like every designer link, a recommended merchant or product;
-each with a schedule (``starts_at``/``ends_at``), a target (everyone, or
-new buyers: no paid order yet) and a sort. The ``designer.ad_slot`` block
+each with a schedule (``starts_at``/``ends_at``), a target (everyone, new
+buyers: no paid order yet, or buyers at given member levels) and a sort.
+Entries are edited in place and deleted softly (their stats stay). The ``designer.ad_slot`` block
 shows a slot's current entries.
 
 Impressions and clicks are counted off the database of the request: each
@@ -38,6 +39,7 @@ from sqlalchemy import func, select
 from jishi_designer.models import (
     SLOT_ADS,
     SLOT_KINDS,
+    TARGET_LEVELS,
     TARGET_NEW,
     TARGETS,
     PromoAd,
@@ -90,9 +92,10 @@ def _entry_type() -> BlockType:
                 "target",
                 _("Shown to"),
                 kind="choice",
-                choices=(("all", _("Everyone")), ("new", _("New buyers"))),
+                choices=(("all", _("Everyone")), ("new", _("New buyers")), ("levels", _("Member levels"))),
                 default="all",
             ),
+            BlockField("level_ids", _("Member levels"), kind="ids", max_items=20),
             BlockField("sort", _("Sort"), kind="int", min=0, max=9999, default=0),
         ),
     )
@@ -109,9 +112,18 @@ def _when(raw: Any, field: str) -> datetime | None:
         raise DesignError(field, _("Give a date and time like 2026-12-31T20:00.")) from None
 
 
-def add_entry(slot: PromoSlot, raw: Mapping[str, Any]) -> PromoAd:
-    """A validated entry of ``slot`` (the caller commits): an ads slot needs
-    an image, a merchants or products slot a ``ref_id``; the end after the start."""
+def member_levels() -> list:
+    """The kernel's member levels, by rank (for the entry forms)."""
+    from jishi.accounts.models import MemberLevel
+
+    return list(db.session.scalars(select(MemberLevel).order_by(MemberLevel.rank, MemberLevel.id)))
+
+
+def _entry_fields(slot: PromoSlot, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The validated columns of an entry of ``slot`` (add and edit alike):
+    an ads slot needs an image, a merchants or products slot a ``ref_id``;
+    the end after the start; a ``levels`` target names existing member
+    levels (one statement)."""
     data = clean(_entry_type(), raw, None, prefix="entry")
     if slot.kind == SLOT_ADS and not data.get("image"):
         raise DesignError("entry.image", _("%(field)s is required.", field=_("Image")))
@@ -122,19 +134,64 @@ def add_entry(slot: PromoSlot, raw: Mapping[str, Any]) -> PromoAd:
         raise DesignError("entry.ends_at", _("The end must be after the start."))
     target = data.get("target") or "all"
     assert target in TARGETS
-    ad = PromoAd(
-        slot_id=slot.id,
-        title=data.get("title") or "",
-        image=data.get("image") or "",
-        link=data.get("link"),
-        ref_id=data.get("ref_id"),
-        starts_at=starts,
-        ends_at=ends,
-        target=target,
-        sort=data.get("sort") or 0,
-    )
+    levels: list[int] | None = None
+    if target == TARGET_LEVELS:
+        levels = sorted(data.get("level_ids") or [])
+        if not levels:
+            raise DesignError("entry.level_ids", _("Pick at least one member level."))
+        from jishi.accounts.models import MemberLevel
+
+        known = set(db.session.scalars(select(MemberLevel.id).where(MemberLevel.id.in_(levels))))
+        if known != set(levels):
+            raise DesignError("entry.level_ids", _("Unknown member level."))
+    return {
+        "title": data.get("title") or "",
+        "image": data.get("image") or "",
+        "link": data.get("link"),
+        "ref_id": data.get("ref_id"),
+        "starts_at": starts,
+        "ends_at": ends,
+        "target": target,
+        "level_ids": levels,
+        "sort": data.get("sort") or 0,
+    }
+
+
+def add_entry(slot: PromoSlot, raw: Mapping[str, Any]) -> PromoAd:
+    """A validated entry of ``slot`` (the caller commits); see :func:`_entry_fields`."""
+    ad = PromoAd(slot_id=slot.id, **_entry_fields(slot, raw))
     db.session.add(ad)
     db.session.flush()
+    return ad
+
+
+def update_entry(ad: PromoAd, raw: Mapping[str, Any]) -> PromoAd:
+    """Replace every field of ``ad`` with ``raw``, validated exactly like
+    :func:`add_entry` (the caller commits); a refused edit changes nothing.
+    Its stats rows stay: they belong to the entry, whatever it now shows."""
+    slot = db.session.get(PromoSlot, ad.slot_id)
+    assert slot is not None
+    fields = _entry_fields(slot, raw)
+    for key, value in fields.items():
+        setattr(ad, key, value)
+    db.session.flush()
+    return ad
+
+
+def delete_entry(ad: PromoAd) -> None:
+    """Delete ``ad`` softly (the caller commits): it is never shown, clicked
+    or listed again, but its daily ``design_promo_stats`` rows stay and keep
+    counting in the slot's report (the impressions and clicks happened)."""
+    ad.deleted_at = utcnow()
+    ad.enabled = False
+    db.session.flush()
+
+
+def live_entry(slot: PromoSlot, entry_id: int) -> PromoAd | None:
+    """Entry ``entry_id`` of ``slot`` unless it is missing or deleted."""
+    ad = db.session.get(PromoAd, entry_id)
+    if ad is None or ad.slot_id != slot.id or ad.deleted_at is not None:
+        return None
     return ad
 
 
@@ -147,9 +204,17 @@ def _is_new_buyer(user) -> bool:
     return paid is None
 
 
+def _shown_to(ad: PromoAd, level_id: int | None) -> bool:
+    if ad.target != TARGET_LEVELS:
+        return True
+    return level_id is not None and level_id in (ad.level_ids or ())
+
+
 def current(codes: Iterable[str], user, now: datetime | None = None) -> dict[str, tuple[PromoSlot, list[PromoAd]]]:
     """code -> (slot, its entries live at ``now`` for ``user``): two
-    statements for any number of slots (three when an entry targets new buyers)."""
+    statements for any number of slots (three when an entry targets new
+    buyers). Member-level targets cost nothing more: the buyer's level is a
+    column of the signed-in user, already loaded."""
     at = now or utcnow()
     wanted = sorted(set(codes))
     if not wanted:
@@ -164,6 +229,7 @@ def current(codes: Iterable[str], user, now: datetime | None = None) -> dict[str
                 .where(
                     PromoAd.slot_id.in_(live),
                     PromoAd.enabled.is_(True),
+                    PromoAd.deleted_at.is_(None),
                     (PromoAd.starts_at.is_(None)) | (PromoAd.starts_at <= at),
                     (PromoAd.ends_at.is_(None)) | (PromoAd.ends_at > at),
                 )
@@ -172,6 +238,8 @@ def current(codes: Iterable[str], user, now: datetime | None = None) -> dict[str
         )
     if any(r.target == TARGET_NEW for r in rows) and not _is_new_buyer(user):
         rows = [r for r in rows if r.target != TARGET_NEW]
+    level_id = getattr(user, "member_level_id", None) if user is not None and getattr(user, "id", None) else None
+    rows = [r for r in rows if _shown_to(r, level_id)]
     out: dict[str, tuple[PromoSlot, list[PromoAd]]] = {s.code: (s, []) for s in slots.values()}
     for r in rows:
         out[slots[r.slot_id].code][1].append(r)
@@ -302,7 +370,7 @@ def click_target(ad_id: int, href) -> str | None:
     """Where a click on ad ``ad_id`` goes (its validated link, through the
     designer's link resolver ``href``), counted; None: no such live ad."""
     ad = db.session.get(PromoAd, ad_id)
-    if ad is None or not ad.enabled:
+    if ad is None or not ad.enabled or ad.deleted_at is not None:
         return None
     slot = db.session.get(PromoSlot, ad.slot_id)
     if slot is None or not slot.enabled:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import threading
 from collections import OrderedDict
@@ -487,23 +488,96 @@ def etag(number: int, resolved: list[dict]) -> str:
 # --- Platform templates ------------------------------------------------------------------
 
 
-def save_template(page: DesignPage, name: str, user) -> DesignTemplate:
-    """The platform page's draft (validated in full, like a publish) saved as
-    a template merchants may start from. Platform pages only."""
-    if page.seller_id is not None:
-        raise DesignError("page", _("Only platform pages can be saved as templates."), status=403)
+def _template_categories(raw) -> list[str]:
+    """Merchant categories a template is offered to: text (one per line or
+    comma-separated) or a list; each 1–40 characters, at most 20; empty: all."""
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list | tuple) else re.split(r"[,，\n]", str(raw))
+    out: list[str] = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        if len(text) > 40:
+            raise DesignError("categories", _("A merchant category is at most 40 characters."))
+        if text not in out:
+            out.append(text)
+    if len(out) > 20:
+        raise DesignError("categories", _("A template names at most 20 merchant categories."))
+    return out
+
+
+def _template_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > 60:
         raise DesignError("name", _("Give the template a name of at most 60 characters."))
+    return name
+
+
+def save_template(page: DesignPage, name: str, user, categories=None) -> DesignTemplate:
+    """The platform page's draft (validated in full, like a publish) saved as
+    a template merchants may start from. Platform pages only. ``categories``:
+    the merchant categories it is offered to (empty: every merchant)."""
+    if page.seller_id is not None:
+        raise DesignError("page", _("Only platform pages can be saved as templates."), status=403)
+    name = _template_name(name)
+    scope = _template_categories(categories)
     blocks = _checked_layout(page)
-    tpl = DesignTemplate(name=name, blocks=blocks, created_by_id=getattr(user, "id", None))
+    tpl = DesignTemplate(name=name, blocks=blocks, categories=scope, created_by_id=getattr(user, "id", None))
     db.session.add(tpl)
     commit()
     return tpl
 
 
-def templates() -> list[DesignTemplate]:
-    return list(db.session.scalars(select(DesignTemplate).order_by(DesignTemplate.id.desc())))
+def update_template(tpl: DesignTemplate, name: str, categories=None, page: DesignPage | None = None) -> DesignTemplate:
+    """Rename a template, set the merchant categories it is offered to and,
+    with ``page`` (a platform page), replace its blocks with that page's
+    draft, validated in full like a publish. All or nothing; copies merchants
+    already made are their own and do not change."""
+    name = _template_name(name)
+    scope = _template_categories(categories)
+    if page is not None:
+        if page.seller_id is not None:
+            raise DesignError("page", _("Only platform pages can be saved as templates."), status=403)
+        tpl.blocks = _checked_layout(page)
+    tpl.name, tpl.categories, tpl.updated_at = name, scope, utcnow()
+    commit()
+    return tpl
+
+
+def delete_template(tpl: DesignTemplate) -> None:
+    """Delete a template; merchants' copies already made stay as they are."""
+    db.session.delete(tpl)
+    commit()
+
+
+def merchant_category(seller_id: int | None) -> str:
+    """A merchant's category through the kernel's ``seller_profiles`` hook
+    (multistore fills it; "" without a seller plugin or a category)."""
+    if seller_id is None:
+        return ""
+    from jishi.catalog.service import seller_profiles
+
+    profile = seller_profiles([seller_id]).get(seller_id)
+    return getattr(profile, "category", "") or ""
+
+
+def offered(tpl: DesignTemplate, category: str) -> bool:
+    """Whether ``tpl`` is offered to a merchant of ``category`` (unscoped
+    templates are offered to every merchant)."""
+    return not tpl.categories or category in tpl.categories
+
+
+def templates(seller_id: int | None = None, *, every: bool = False) -> list[DesignTemplate]:
+    """Templates newest first: all of them (``every``, the platform's list),
+    else those offered to merchant ``seller_id``'s category (one
+    ``seller_profiles`` call and one statement)."""
+    rows = list(db.session.scalars(select(DesignTemplate).order_by(DesignTemplate.id.desc())))
+    if every:
+        return rows
+    category = merchant_category(seller_id)
+    return [t for t in rows if offered(t, category)]
 
 
 def apply_template(page: DesignPage, template_id: int, seen_version: int | None = None) -> list[str]:
@@ -516,6 +590,8 @@ def apply_template(page: DesignPage, template_id: int, seen_version: int | None 
     tpl = db.session.get(DesignTemplate, template_id)
     if tpl is None:
         raise DesignError("template", _("No such template."), status=404)
+    if not offered(tpl, merchant_category(page.seller_id)):
+        raise DesignError("template", _("This template is not offered to your shop's category."), status=403)
     types = {bt.code: bt for bt in palette(page.seller_id)}
     every = block_types()
     blocks, left_out = [], []

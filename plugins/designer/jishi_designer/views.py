@@ -25,7 +25,7 @@ from jishi.errors import DomainError
 from jishi.forms import flash_error
 from jishi.hookspecs import BlockContext, BlockField
 from jishi.i18n import gettext as _
-from jishi.i18n import parse_shop_time
+from jishi.i18n import parse_shop_time, to_shop_time
 from jishi.sellers import current_scope, seller_page
 from markupsafe import Markup
 
@@ -227,7 +227,7 @@ def _editor(page, status: int = 200):
         unavailable=unavailable,
         reason_text=reason_text,
         live=service.live(page.slug),
-        designer_templates=service.templates() if page.seller_id is not None else [],
+        designer_templates=service.templates(page.seller_id) if page.seller_id is not None else [],
     ), status
 
 
@@ -508,10 +508,22 @@ def _slot_page(slot, status: int = 200, form=None):
 
     from jishi_designer import promo
     from jishi_designer.models import PromoAd
+    from jishi_designer.promo import member_levels as list_member_levels
 
-    entries = db.session.scalars(select(PromoAd).where(PromoAd.slot_id == slot.id).order_by(PromoAd.sort, PromoAd.id))
+    entries = db.session.scalars(
+        select(PromoAd)
+        .where(PromoAd.slot_id == slot.id, PromoAd.deleted_at.is_(None))
+        .order_by(PromoAd.sort, PromoAd.id)
+    )
+    if form is not None and hasattr(form, "getlist"):
+        form = {**form.to_dict(), "level_ids": form.getlist("level_ids")}
     return render_template(
-        "designer/promo_slot.html", slot=slot, entries=list(entries), report=promo.report(slot), form=form or {}
+        "designer/promo_slot.html",
+        slot=slot,
+        entries=list(entries),
+        report=promo.report(slot),
+        form=form or {},
+        levels=list_member_levels(),
     ), status
 
 
@@ -523,31 +535,110 @@ def promo_slot(slot_id):
     return _slot_page(_slot_or_404(slot_id))
 
 
+def _entry_raw(form) -> dict:
+    """An entry form's fields as :func:`jishi_designer.promo.add_entry` takes them."""
+    return {
+        "title": form.get("title", ""),
+        "image": form.get("image", ""),
+        "link": {"kind": form.get("link_kind", ""), "value": form.get("link_value", "")},
+        "ref_id": form.get("ref_id", ""),
+        "target": form.get("target", "all"),
+        "level_ids": ",".join(form.getlist("level_ids")),
+        "sort": form.get("sort", ""),
+        "starts_at": _shop_time(form.get("starts_at", "")),
+        "ends_at": _shop_time(form.get("ends_at", "")),
+    }
+
+
 @seller.post("/promo/<int:slot_id>/entries")
 @promo_page
 def promo_entry_new(slot_id):
     from jishi_designer import promo
 
     slot = _slot_or_404(slot_id)
-    form = request.form
-    raw = {
-        "title": form.get("title", ""),
-        "image": form.get("image", ""),
-        "link": {"kind": form.get("link_kind", ""), "value": form.get("link_value", "")},
-        "ref_id": form.get("ref_id", ""),
-        "target": form.get("target", "all"),
-        "sort": form.get("sort", ""),
-        "starts_at": _shop_time(form.get("starts_at", "")),
-        "ends_at": _shop_time(form.get("ends_at", "")),
-    }
     try:
-        promo.add_entry(slot, raw)
+        promo.add_entry(slot, _entry_raw(request.form))
     except DomainError as exc:
         db.session.rollback()
         flash_error(exc)
-        return _slot_page(slot, exc.status, form)
+        return _slot_page(slot, exc.status, request.form)
     db.session.commit()
     flash(_("Entry added."), "success")
+    return redirect(url_for("designer_seller.promo_slot", slot_id=slot.id))
+
+
+def _entry_or_404(slot, entry_id: int):
+    from jishi_designer import promo
+
+    entry = promo.live_entry(slot, entry_id)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def _entry_form(entry) -> dict:
+    """An entry's stored values as its edit form shows them (shop time)."""
+
+    def local(at):
+        return to_shop_time(at).strftime("%Y-%m-%dT%H:%M") if at else ""
+
+    link = entry.link or {}
+    return {
+        "title": entry.title,
+        "image": entry.image,
+        "link_kind": link.get("kind", ""),
+        "link_value": link.get("value", ""),
+        "ref_id": str(entry.ref_id or ""),
+        "target": entry.target,
+        "level_ids": [str(i) for i in entry.level_ids or ()],
+        "sort": str(entry.sort),
+        "starts_at": local(entry.starts_at),
+        "ends_at": local(entry.ends_at),
+    }
+
+
+def _entry_page(slot, entry, form, status: int = 200):
+    from jishi_designer.promo import member_levels as list_member_levels
+
+    return render_template(
+        "designer/promo_entry.html", slot=slot, entry=entry, form=form, levels=list_member_levels()
+    ), status
+
+
+@seller.route("/promo/<int:slot_id>/entries/<int:entry_id>", methods=["GET", "POST"])
+@promo_page
+def promo_entry_edit(slot_id, entry_id):
+    """Edit an entry: every field again, validated like a new one (a bad
+    value answers the form, 422 naming the field, nothing changed)."""
+    from jishi_designer import promo
+
+    slot = _slot_or_404(slot_id)
+    entry = _entry_or_404(slot, entry_id)
+    if request.method == "GET":
+        return _entry_page(slot, entry, _entry_form(entry))
+    try:
+        promo.update_entry(entry, _entry_raw(request.form))
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        form = request.form.to_dict()
+        form["level_ids"] = request.form.getlist("level_ids")
+        return _entry_page(slot, _entry_or_404(slot, entry_id), form, exc.status)
+    db.session.commit()
+    flash(_("Entry saved."), "success")
+    return redirect(url_for("designer_seller.promo_slot", slot_id=slot.id))
+
+
+@seller.post("/promo/<int:slot_id>/entries/<int:entry_id>/delete")
+@promo_page
+def promo_entry_delete(slot_id, entry_id):
+    """Delete an entry (softly: its impressions and clicks stay in the report)."""
+    from jishi_designer import promo
+
+    slot = _slot_or_404(slot_id)
+    promo.delete_entry(_entry_or_404(slot, entry_id))
+    db.session.commit()
+    flash(_("Entry deleted."), "success")
     return redirect(url_for("designer_seller.promo_slot", slot_id=slot.id))
 
 
@@ -575,12 +666,8 @@ def promo_slot_toggle(slot_id):
 @seller.post("/promo/<int:slot_id>/entries/<int:entry_id>/toggle")
 @promo_page
 def promo_entry_toggle(slot_id, entry_id):
-    from jishi_designer.models import PromoAd
-
     slot = _slot_or_404(slot_id)
-    entry = db.session.get(PromoAd, entry_id)
-    if entry is None or entry.slot_id != slot.id:
-        abort(404)
+    entry = _entry_or_404(slot, entry_id)
     entry.enabled = not entry.enabled
     db.session.commit()
     return redirect(url_for("designer_seller.promo_slot", slot_id=slot.id))
@@ -595,7 +682,7 @@ def template_save(page_id):
     """Platform staff: save a platform page's draft as a template."""
     page = _page_or_404(page_id)
     try:
-        service.save_template(page, request.form.get("name", ""), current_user)
+        service.save_template(page, request.form.get("name", ""), current_user, request.form.get("categories", ""))
     except DomainError as exc:
         db.session.rollback()
         if exc.status == 403:
@@ -618,9 +705,73 @@ def template_apply(page_id):
         left_out = service.apply_template(page, int(raw) if raw.isdigit() else 0, _seen())
     except DomainError as exc:
         db.session.rollback()
+        if exc.status == 403:  # a template not offered to this merchant's category
+            abort(403)
         flash_error(exc)
         return _editor(page, 422 if exc.status == 404 else exc.status)
     flash(_("The template was copied into your draft."), "success")
     if left_out:
         flash(_("Left out (not for shop pages): %(names)s", names=", ".join(left_out)), "warning")
     return _back(page)
+
+
+def _templates_page(status: int = 200, form=None, failed: int | None = None):
+    pages = service.pages_of(None)
+    return render_template(
+        "designer/templates.html",
+        templates=service.templates(every=True),
+        pages=pages,
+        form=form or {},
+        failed=failed,
+    ), status
+
+
+def _template_or_404(template_id: int):
+    from jishi_designer.models import DesignTemplate
+
+    tpl = db.session.get(DesignTemplate, template_id)
+    if tpl is None:
+        abort(404)
+    return tpl
+
+
+@seller.get("/templates")
+@promo_page
+def templates_index():
+    """Platform staff: the templates, each with its rename / scope / replace
+    form and a delete button."""
+    return _templates_page()
+
+
+@seller.post("/templates/<int:template_id>")
+@promo_page
+def template_edit(template_id):
+    """Rename a template, set its merchant categories (one per line or
+    comma-separated; empty: every merchant) and, with ``page``, replace its
+    blocks with that platform page's draft (validated like a publish)."""
+    tpl = _template_or_404(template_id)
+    raw_page = request.form.get("page", "")
+    page = None
+    if raw_page:
+        page = _page_or_404(int(raw_page)) if raw_page.isdigit() else None
+        if page is None:
+            abort(404)
+    try:
+        service.update_template(tpl, request.form.get("name", ""), request.form.get("categories", ""), page)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            abort(403)
+        flash_error(exc)
+        return _templates_page(exc.status, request.form, tpl.id)
+    flash(_("Template saved."), "success")
+    return redirect(url_for("designer_seller.templates_index"))
+
+
+@seller.post("/templates/<int:template_id>/delete")
+@promo_page
+def template_delete(template_id):
+    """Delete a template (merchants' copies already made stay theirs)."""
+    service.delete_template(_template_or_404(template_id))
+    flash(_("Template deleted."), "success")
+    return redirect(url_for("designer_seller.templates_index"))

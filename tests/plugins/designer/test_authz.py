@@ -14,8 +14,8 @@ Objects: ``page`` (a page id), ``block`` (``<page>/blocks/<block>``),
 ``revision`` (``<page>/rollback/<revision>``), ``slug`` (a published
 page's address) of owners m1, m2 and ``shop`` (the platform); ``ad`` (a
 promotion entry of a platform slot, linking to M1's product), ``slot``
-(that slot) and ``entry`` (``<slot>/entries/<entry>``): the promotion
-console is the platform's.
+(that slot), ``entry`` (``<slot>/entries/<entry>``) and ``template`` (a
+platform template): the promotion and template consoles are the platform's.
 """
 
 from __future__ import annotations
@@ -62,11 +62,20 @@ ROWS = [
     Row("POST", f"{D}/promo/{{obj}}/entries", "platform", obj="slot", data={"image": ""}),
     Row("POST", f"{D}/promo/{{obj}}/toggle", "platform", obj="slot"),
     Row("POST", f"{D}/promo/{{obj}}/toggle", "platform", obj="entry", note="an entry: <slot>/entries/<entry>"),
+    Row("GET", f"{D}/promo/{{obj}}", "platform", obj="entry", note="an entry's edit form"),
+    Row("POST", f"{D}/promo/{{obj}}", "platform", obj="entry", data={"image": "/y.png"}, note="edit an entry"),
+    Row("POST", f"{D}/promo/{{obj}}/delete", "platform", obj="entry", note="delete an entry (soft)"),
+    Row("GET", f"{D}/templates", "platform"),
+    Row("POST", f"{D}/templates/{{obj}}", "platform", obj="template", data={"name": "T2"}),
+    Row("POST", f"{D}/templates/{{obj}}/delete", "platform", obj="template"),
 ]
 # the block and rollback rows' real routes, for the every-route check
 ROUTES = [
     *(r for r in ROWS if r.obj not in ("block", "revision", "entry")),
     Row("POST", f"{D}/promo/{{slot}}/entries/{{entry}}/toggle", "platform"),
+    Row("GET", f"{D}/promo/{{slot}}/entries/{{entry}}", "platform"),
+    Row("POST", f"{D}/promo/{{slot}}/entries/{{entry}}", "platform"),
+    Row("POST", f"{D}/promo/{{slot}}/entries/{{entry}}/delete", "platform"),
     Row("GET", f"{D}/{{page}}/blocks/{{block}}", "seller"),
     Row("POST", f"{D}/{{page}}/blocks/{{block}}", "seller"),
     Row("POST", f"{D}/{{page}}/blocks/{{block}}/move", "seller"),
@@ -111,6 +120,8 @@ def build_world(factory) -> authz.World:
     objects[("ad", "shop")] = ad.id
     objects[("slot", "shop")] = slot.id
     objects[("entry", "shop")] = f"{slot.id}/entries/{ad.id}"
+    home = service.owned_page(objects[("page", "shop")], None)
+    objects[("template", "shop")] = service.save_template(home, "Authz", None).id
     commit()
     return authz.World(who.users, objects)
 
@@ -125,7 +136,7 @@ def no_data_leaked(case, resp, expected):
 def test_matrix(app, client, api, factory, row):
     """PR-DZ: who may call what, on their own and other sellers' pages."""
     world = build_world(factory)
-    if row.obj in ("ad", "slot", "entry"):
+    if row.obj in ("ad", "slot", "entry", "template"):
         owners = ("shop",)
     elif row.obj == "slug":
         # the home page's address is /, not /p/home

@@ -1,6 +1,7 @@
 """PR-DZ demo (issue 18): ``jishi demo`` designs and publishes the home page:
 a banner of pictures from the demo's media library, the navigation icons,
-the other plugins' blocks (the flash-sale strip) and product lists."""
+an ad-slot block with two entries whose pictures are in the demo media
+library, the other plugins' blocks (the flash-sale strip) and product lists."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ def test_demo_home_page_is_designed(app, client, api):
     assert strip["data"]["items"], "the demo's running flash sale shows in the strip"
     products = [b for b in doc["blocks"] if b["type"] == "designer.products"]
     assert all(b["data"]["items"] for b in products)
+    ads = next(b for b in doc["blocks"] if b["type"] == "designer.ad_slot")
+    assert ads["settings"]["slot"] == "home-ads"
+    items = ads["data"]["items"]
+    assert [i["title"] for i in items] == ["今日爆款", "好茶专区"]
+    assert all(i["image"].startswith("/media/") and i["url"].startswith("/p/ad/") for i in items)
     html = client.get("/").get_data(as_text=True)
-    assert "designed-page" in html and "搜索商品" in html
+    assert "designed-page" in html and "搜索商品" in html and "今日爆款" in html
+    click = client.get(items[0]["url"])
+    assert click.status_code == 302 and "/product/" in click.headers["Location"]
     assert service.live("home")[1] == 1

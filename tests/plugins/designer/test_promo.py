@@ -212,3 +212,136 @@ def test_console_creates_slot_and_entry_and_shows_report(client, factory, login)
     client.post(f"/seller/designer/promo/{slot.id}/entries/{ad.id}/toggle")
     db.session.refresh(ad)
     assert ad.enabled is False
+
+
+def _levels(*names):
+    from jishi.accounts.external import save_member_level
+
+    levels = [save_member_level(name, rank) for rank, name in enumerate(names, start=1)]
+    commit()
+    return levels
+
+
+def test_member_level_target_shows_entries_to_those_levels_only(api, factory, queries):
+    """PR-DZ (issue 18, targeting by member level): an entry for member levels
+    is shown to buyers at one of those levels only (visitors and buyers
+    without a level do not see it); the slot's entries are still read in two
+    statements (the buyer's level is a column of the signed-in user)."""
+    from jishi.accounts.external import set_member_level
+    from jishi.db import db
+
+    gold, silver, bronze = _levels("金卡", "银卡", "铜卡")
+    slot = _slot()
+    everyone = _entry(slot, title="大家", image="/a.png", sort=1)
+    vip = _entry(slot, title="会员", image="/v.png", sort=2, target="levels", level_ids=f"{gold.id},{silver.id}")
+    assert vip.level_ids == sorted([gold.id, silver.id])
+    published([("designer.ad_slot", {"slot": "home-top"})])
+    at_gold, at_bronze, plain = factory.user(), factory.user(), factory.user()
+    set_member_level(at_gold, gold.id)
+    set_member_level(at_bronze, bronze.id)
+    commit()
+
+    def shown(user=None):
+        return [i["id"] for i in api.get("/pages/home", user=user).json["blocks"][0]["data"]["items"]]
+
+    assert shown() == [everyone.id]
+    assert shown(plain) == [everyone.id]
+    assert shown(at_bronze) == [everyone.id]
+    assert shown(at_gold) == [everyone.id, vip.id]
+    set_member_level(at_bronze, silver.id)
+    commit()
+    assert shown(at_bronze) == [everyone.id, vip.id]
+    for user in (None, plain, at_gold):
+        if user is not None:
+            db.session.refresh(user)  # the signed-in user is loaded before the page
+        with queries() as q:
+            found = promo.current(["home-top", "other"], user)
+        assert q.count == 2, user
+    assert [a.id for a in found["home-top"][1]] == [everyone.id, vip.id]
+
+
+def test_member_level_target_validation(app, factory):
+    """PR-DZ: a levels target needs at least one existing member level, else a
+    DesignError naming ``entry.level_ids``; nothing is written."""
+    from jishi.db import db
+    from jishi_designer.models import PromoAd
+    from sqlalchemy import func, select
+
+    (gold,) = _levels("金卡")
+    slot = _slot()
+    for bad in ("", "999999", f"{gold.id},abc"):
+        with pytest.raises(DesignError) as err:
+            promo.add_entry(slot, {"image": "/a.png", "target": "levels", "level_ids": bad})
+        assert err.value.field == "entry.level_ids"
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(PromoAd)) == 0
+
+
+def test_console_edits_and_deletes_an_entry(client, api, factory, login):
+    """PR-DZ (issue 18): platform staff edit an entry (validated like a new
+    one: 422 naming the field, nothing changed) and delete it; a deleted
+    entry is soft-deleted: gone from the page, the console list and its click
+    address, while its stats rows stay and still count in the report."""
+    from jishi.db import db
+    from jishi.testing import principals
+    from jishi_designer.models import PromoAd, PromoStat
+    from sqlalchemy import select
+
+    (gold,) = _levels("金卡")
+    staff = principals.standard(factory).users["platform"]
+    p = factory.product(name="编辑商品")
+    slot = _slot()
+    ad = _entry(slot, title="旧标题", image="/a.png", link={"kind": "url", "value": "/search?q=old"})
+    published([("designer.ad_slot", {"slot": "home-top"})])
+    login(staff)
+    url = f"/seller/designer/promo/{slot.id}/entries/{ad.id}"
+    form = client.get(url)
+    assert form.status_code == 200 and "旧标题" in form.get_data(as_text=True)
+    bad = {"title": "新标题", "image": "/b.png", "link_kind": "url", "link_value": "javascript:alert(1)"}
+    resp = client.post(url, data=bad)
+    assert resp.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(PromoAd, ad.id).title == "旧标题"
+    resp = client.post(url, data={**bad, "link_value": "/x", "target": "levels"})
+    assert resp.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(PromoAd, ad.id).target == "all"
+    good = {
+        "title": "新标题",
+        "image": "/b.png",
+        "link_kind": "product",
+        "link_value": str(p.id),
+        "target": "levels",
+        "level_ids": [str(gold.id)],
+        "sort": "5",
+        "starts_at": "2026-01-01T08:00",
+    }
+    assert client.post(url, data=good).status_code == 302
+    db.session.expire_all()
+    edited = db.session.get(PromoAd, ad.id)
+    assert (edited.title, edited.image, edited.link, edited.target, edited.level_ids, edited.sort) == (
+        "新标题",
+        "/b.png",
+        {"kind": "product", "value": str(p.id)},
+        "levels",
+        [gold.id],
+        5,
+    )
+    assert f'value="{gold.id}" checked' in client.get(url).get_data(as_text=True)
+    edited.target, edited.level_ids = "all", None
+    db.session.add(PromoStat(day="2026-01-02", ad_id=ad.id, impressions=10, clicks=1))
+    db.session.commit()
+    assert [i["id"] for i in api.get("/pages/home").json["blocks"][0]["data"]["items"]] == [ad.id]
+    assert client.post(f"{url}/delete").status_code == 302
+    db.session.expire_all()
+    gone = db.session.get(PromoAd, ad.id)
+    assert gone is not None and gone.deleted_at is not None and gone.enabled is False
+    assert api.get("/pages/home").json["blocks"][0]["data"]["items"] == []
+    assert client.get(f"/p/ad/{ad.id}").status_code == 404
+    assert f'data-entry="{ad.id}"' not in client.get(f"/seller/designer/promo/{slot.id}").get_data(as_text=True)
+    assert client.get(url).status_code == 404 and client.post(f"{url}/delete").status_code == 404
+    assert client.post(f"{url}/toggle").status_code == 404
+    assert db.session.scalars(select(PromoStat).where(PromoStat.ad_id == ad.id)).one().impressions == 10
+    assert promo.report(slot, today="2026-01-05") == [
+        {"day": "2026-01-02", "impressions": 10, "clicks": 1, "ctr": 10.0}
+    ]

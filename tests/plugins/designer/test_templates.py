@@ -71,3 +71,90 @@ def test_console_save_and_apply(client, factory, ms, login):
     db.session.refresh(shop)
     assert [b["type"] for b in shop.draft] == ["designer.spacer"]
     assert client.post(f"/seller/designer/{shop.id}/from-template", data={"template": "999"}).status_code == 422
+
+
+def test_templates_scoped_to_merchant_categories(client, factory, ms, login):
+    """PR-DZ (issue 18, CRMEB 多商户): a template scoped to merchant categories
+    is offered (editor list, apply) only to merchants of those categories;
+    an unscoped one to every merchant; applying an out-of-scope template is
+    403 and leaves the draft alone. The category comes through the kernel's
+    ``seller_profiles`` (``SellerProfile.category``)."""
+    from jishi.catalog.service import seller_profiles
+
+    tea = ms.merchant("茶庄", category="茶叶")
+    fruit = ms.merchant("果园", category="水果")
+    home = page_with([("designer.spacer", {})])
+    for_tea = service.save_template(home, "茶叶模板", None, "茶叶, 茶具")
+    for_all = service.save_template(home, "通用模板", None, "")
+    assert for_tea.categories == ["茶叶", "茶具"] and for_all.categories == []
+    assert seller_profiles([tea.id])[tea.id].category == "茶叶"
+    assert [t.name for t in service.templates(tea.id)] == ["通用模板", "茶叶模板"]
+    assert [t.name for t in service.templates(fruit.id)] == ["通用模板"]
+    assert len(service.templates(every=True)) == 2
+    fruit_page = service.shop_page(fruit.id)
+    with pytest.raises(DesignError) as err:
+        service.apply_template(fruit_page, for_tea.id)
+    assert err.value.status == 403 and err.value.field == "template"
+    from jishi.accounts.models import User
+
+    login(db.session.get(User, fruit.owner_id))
+    editor = client.get(f"/seller/designer/{fruit_page.id}").get_data(as_text=True)
+    assert "通用模板" in editor and "茶叶模板" not in editor
+    before = fruit_page.draft_version
+    resp = client.post(f"/seller/designer/{fruit_page.id}/from-template", data={"template": str(for_tea.id)})
+    assert resp.status_code == 403
+    db.session.refresh(fruit_page)
+    assert fruit_page.draft_version == before
+    tea_page = service.shop_page(tea.id)
+    assert service.apply_template(tea_page, for_tea.id) == []
+    with pytest.raises(DesignError) as err:
+        service.save_template(home, "x", None, ["a" * 41])
+    assert err.value.field == "categories"
+
+
+def test_platform_edits_and_deletes_templates(client, factory, ms, login):
+    """PR-DZ (issue 18): platform staff rename a template, rescope it and
+    replace its blocks from a platform page's draft (validated like a
+    publish: a bad draft is 422, nothing changed), and delete it; a
+    merchant's copy made before stays as it was. Merchants cannot reach the
+    template console (404)."""
+    from jishi.testing import principals
+
+    who = principals.standard(factory, multistore=True)
+    home = page_with([("designer.spacer", {})])
+    other = page_with([("designer.notice", {"text": "新公告"})], slug="promo-page")
+    tpl = service.save_template(home, "旧名", None)
+    tid = tpl.id
+    shop = service.shop_page(who.merchant_id("m1"))
+    service.apply_template(shop, tpl.id)
+    login(who.users["admin1"])
+    assert client.get("/seller/designer/templates").status_code == 404
+    assert client.post(f"/seller/designer/templates/{tpl.id}/delete").status_code == 404
+    login(who.users["platform"])
+    page = client.get("/seller/designer/templates").get_data(as_text=True)
+    assert "旧名" in page and f'data-template="{tpl.id}"' in page
+    url = f"/seller/designer/templates/{tpl.id}"
+    assert client.post(url, data={"name": ""}).status_code == 422
+    broken = page_with([("designer.notice", {"text": "ok"})], slug="broken")
+    broken.draft[0]["settings"]["text"] = ""  # a required setting emptied behind the editor's back
+    from sqlalchemy.orm.attributes import flag_modified
+
+    flag_modified(broken, "draft")
+    db.session.commit()
+    assert client.post(url, data={"name": "新名", "page": str(broken.id)}).status_code == 422
+    db.session.expire_all()
+    same = db.session.get(DesignTemplate, tpl.id)
+    assert same.name == "旧名" and [b["type"] for b in same.blocks] == ["designer.spacer"]
+    resp = client.post(url, data={"name": "新名", "categories": "茶叶\n水果", "page": str(other.id)})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    changed = db.session.get(DesignTemplate, tpl.id)
+    assert changed.name == "新名" and changed.categories == ["茶叶", "水果"] and changed.updated_at is not None
+    assert [b["type"] for b in changed.blocks] == ["designer.notice"]
+    assert client.post(url, data={"name": "x", "page": str(shop.id)}).status_code == 404  # not a platform page
+    assert client.post(f"{url}/delete").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(DesignTemplate, tid) is None
+    assert client.post(f"{url}/delete").status_code == 404
+    db.session.refresh(shop)
+    assert [b["type"] for b in shop.draft] == ["designer.spacer"]
