@@ -302,8 +302,8 @@ def test_console_edits_and_deletes_an_entry(client, api, factory, login):
     assert resp.status_code == 422
     db.session.expire_all()
     assert db.session.get(PromoAd, ad.id).title == "旧标题"
-    resp = client.post(url, data={**bad, "link_value": "/x", "target": "levels"})
-    assert resp.status_code == 422
+    resp = client.post(url, data={**bad, "link_value": "/x", "target": "levels"}, headers={"Accept-Language": "zh-CN"})
+    assert resp.status_code == 422 and "请至少选择一个会员等级" in resp.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(PromoAd, ad.id).target == "all"
     good = {
