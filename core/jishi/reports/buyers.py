@@ -1,11 +1,13 @@
 """Buyer analysis and the kernel's finance figures (issue 19; seed 004 §6
 用户行为分析, 财务报表).
 
-Buyer analysis reads the orders with one grouped statement (never one per
-buyer): per buyer of the scope, the first paid order ever (before the range's
-end), the last paid order in the range, the number of paid orders in the
-range and their paid amount net of what was refunded of them, and the
-buyer's member level (id, name, rank); the scoring is done on those rows. "Paid" is as everywhere in the
+Buyer analysis reads the per-buyer daily aggregate (``report_buyer_daily``,
+written by :func:`jishi.reports.aggregate.aggregate_day`) with one grouped
+statement (never one per buyer): per buyer of the scope who paid in the
+range, the first paid day in the scope, the last paid day in the range, the
+number of paid orders in the range and their paid amount net of what was
+refunded of them, and the buyer's member level (id, name, rank); the scoring
+is done on those rows, linear in them. "Paid" is as everywhere in the
 reports: not pending payment, not cancelled or timed out, the moment is the
 payment (cash on delivery: placing).
 
@@ -32,13 +34,12 @@ from datetime import date, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from jishi.accounts.models import MemberLevel, User
 from jishi.db import db
 from jishi.i18n import gettext as _
-from jishi.i18n import shop_day_bounds, to_shop_time
-from jishi.orders.models import Order
+from jishi.reports.models import ReportBuyerDaily
 
 __all__ = ["SEGMENTS", "buyer_analysis", "finance_days", "segment_labels"]
 
@@ -76,38 +77,40 @@ def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
     """New vs returning buyers, the repeat-purchase rate, the RFM segments
     (with the medians used) and the member-level distribution of the
     buyers who paid in the shop days ``start`` .. ``end`` (scope 0: the
-    platform, else that seller's orders)."""
-    s, e = shop_day_bounds(start, end)
-    moment = func.coalesce(Order.paid_at, Order.created_at)
-    in_range = moment >= s
-    where = [
-        Order.status != "pending_payment",
-        Order.close_reason.notin_(("cancelled", "timeout")),
-        moment < e,
-    ]
-    if scope:
-        where.append(Order.seller_id == scope)
+    platform, else that seller's orders): one statement over the scope's
+    ``report_buyer_daily`` rows of the range, grouped by buyer."""
+    d0, d1 = start.isoformat(), end.isoformat()
+    r = ReportBuyerDaily
+    per_buyer = (
+        select(
+            r.user_id.label("user_id"),
+            func.min(r.first_day).label("first_day"),
+            func.max(r.day).label("last_day"),
+            func.sum(r.paid_orders).label("paid_orders"),
+            func.sum(r.paid_amount - r.refunded_amount).label("net"),
+        )
+        .where(r.seller_id == scope, r.day >= d0, r.day <= d1)
+        .group_by(r.user_id)
+        .subquery()
+    )
     rows = db.session.execute(
         select(
-            Order.user_id,
-            func.min(moment),
-            func.max(case((in_range, moment))),
-            func.count(case((in_range, Order.id))),
-            func.coalesce(func.sum(case((in_range, Order.pay_amount - Order.refunded_amount), else_=0)), 0),
-            func.max(User.member_level_id),
-            func.max(MemberLevel.name),
-            func.max(MemberLevel.rank),
+            per_buyer.c.first_day,
+            per_buyer.c.last_day,
+            per_buyer.c.paid_orders,
+            per_buyer.c.net,
+            User.member_level_id,
+            MemberLevel.name,
+            MemberLevel.rank,
         )
-        .join(User, User.id == Order.user_id)
+        .join(User, User.id == per_buyer.c.user_id)
         .outerjoin(MemberLevel, MemberLevel.id == User.member_level_id)
-        .where(*where)
-        .group_by(Order.user_id)
-        .having(func.count(case((in_range, Order.id))) > 0)
     ).all()
     buyers = len(rows)
-    new = sum(1 for r in rows if r[1] >= s)
-    repeat = sum(1 for r in rows if int(r[3]) >= 2)
-    scored = [((end - to_shop_time(r[2]).date()).days, int(r[3]), int(r[4] or 0)) for r in rows]
+    new = sum(1 for row in rows if row[0] >= d0)
+    repeat = sum(1 for row in rows if int(row[2]) >= 2)
+    last = end.toordinal()
+    scored = [(last - date.fromisoformat(row[1]).toordinal(), int(row[2]), int(row[3] or 0)) for row in rows]
     med = (
         (median(x[0] for x in scored), median(x[1] for x in scored), median(x[2] for x in scored))
         if scored
@@ -132,11 +135,11 @@ def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
     ]
     by_level: dict[int, int] = {}
     names: dict[int, tuple[str, int]] = {}
-    for r in rows:
-        lid = int(r[5] or 0)
+    for row in rows:
+        lid = int(row[4] or 0)
         by_level[lid] = by_level.get(lid, 0) + 1
         if lid:
-            names[lid] = (r[6], int(r[7] or 0))
+            names[lid] = (row[5], int(row[6] or 0))
     levels = [
         {
             "level_id": lid,
