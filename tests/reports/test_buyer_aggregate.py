@@ -106,7 +106,7 @@ def scan(start: date, end: date, scope: int = 0) -> dict[str, Any]:
     }
 
 
-def buyer_rows() -> dict[tuple[int, str, int], tuple[int, int, int, str]]:
+def buyer_rows() -> dict[tuple[int, date, int], tuple[int, int, int, date]]:
     db.session.rollback()
     out = {
         (r.seller_id, r.day, r.user_id): (r.paid_orders, r.paid_amount, r.refunded_amount, r.first_day)
@@ -168,10 +168,10 @@ def test_the_aggregate_gives_what_the_order_scan_gave(app, factory):
     assert (platform["buyers"], platform["new_buyers"], platform["returning_buyers"]) == (10, 7, 3)
     rows = buyer_rows()
     u10, u12 = w["u10"].id, w["u12"].id
-    assert rows[(8, d(3).isoformat(), u10)] == (1, 4000, 0, d(15).isoformat())
-    assert rows[(0, d(2).isoformat(), u10)] == (1, 2000, 500, d(15).isoformat())
-    assert rows[(7, d(2).isoformat(), u10)] == (1, 2000, 500, d(2).isoformat())
-    assert rows[(0, d(2).isoformat(), u12)] == (1, 3000, 3000, d(40).isoformat())
+    assert rows[(8, d(3), u10)] == (1, 4000, 0, d(15))
+    assert rows[(0, d(2), u10)] == (1, 2000, 500, d(15))
+    assert rows[(7, d(2), u10)] == (1, 2000, 500, d(2))
+    assert rows[(0, d(2), u12)] == (1, 3000, 3000, d(40))
     assert not [k for k in rows if k[2] == w["u11"].id]
 
 
@@ -186,7 +186,7 @@ def test_rerunning_days_gives_the_same_rows(app, factory):
     aggregate.aggregate_day(day)
     aggregate.aggregate_day(day)
     assert buyer_rows() == first
-    db.session.execute(db.delete(ReportBuyerDaily).where(ReportBuyerDaily.day == day.isoformat()))
+    db.session.execute(db.delete(ReportBuyerDaily).where(ReportBuyerDaily.day == day))
     db.session.commit()
     assert buyer_rows() != first
     aggregate.aggregate_day(day)
@@ -226,9 +226,9 @@ def test_a_late_refund_lowers_m_once_its_day_is_aggregated(app, api, client, fac
     db.session.execute(db.update(Product).where(Product.id == p1.id).values(seller_id=7))
     db.session.commit()
     aggregate.aggregate_recent(today)
-    key = (d3.isoformat(), a.id)
+    key = (d3, a.id)
     rows = buyer_rows()
-    assert rows[(0, *key)] == rows[(7, *key)] == (1, 10000, 0, d3.isoformat())
+    assert rows[(0, *key)] == rows[(7, *key)] == (1, 10000, 0, d3)
     before = buyers.buyer_analysis(d3, today, 7)
     assert before["medians"]["monetary"] == 10000 and before == scan(d3, today, 7)
 
@@ -244,10 +244,25 @@ def test_a_late_refund_lowers_m_once_its_day_is_aggregated(app, api, client, fac
     assert buyer_rows()[(0, *key)][2] == 0  # not yet aggregated
     aggregate.aggregate_recent(today)  # yesterday and today only: the refund was executed today
     rows = buyer_rows()
-    assert rows[(0, *key)] == rows[(7, *key)] == (1, 10000, 5000, d3.isoformat())
+    assert rows[(0, *key)] == rows[(7, *key)] == (1, 10000, 5000, d3)
     for scope in (0, 7):
         after = buyers.buyer_analysis(d3, today, scope)
         assert after == scan(d3, today, scope)
         assert after["medians"]["monetary"] == 5000 and sum(s["amount"] for s in after["segments"]) == 5000
     aggregate.aggregate_day(d3)
     assert buyer_rows() == rows
+
+
+def test_the_median_of_a_histogram_is_the_median_of_its_values():
+    """Issue 19: the R and F medians come from counts; they are exactly
+    statistics.median of the values counted (odd and even counts, ties)."""
+    import random
+
+    rng = random.Random(19)
+    for size in range(1, 60):
+        values = [rng.randint(0, 6) for _ in range(size)]
+        histogram: dict[int, int] = {}
+        for v in values:
+            histogram[v] = histogram.get(v, 0) + 1
+        assert buyers._median(histogram) == median(values), values
+    assert buyers._median({}) == 0

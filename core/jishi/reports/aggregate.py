@@ -199,15 +199,15 @@ def compute_day(day: date) -> tuple[dict[int, dict], dict[int, dict]]:
 _CHUNK = 500
 
 
-def _shop_day(moment) -> str:
-    return to_shop_time(moment).date().isoformat()
+def _shop_day(moment) -> date:
+    return to_shop_time(moment).date()
 
 
 def compute_buyers(day: date) -> list[dict]:
     """The day's ``report_buyer_daily`` rows, read, not written: per scope
     (0: every order; else a seller's) and buyer who paid that day."""
     s, e = shop_day_bounds(day, day)
-    key = day.isoformat()
+    key = day
     seller = func.coalesce(Order.seller_id, 0)
     rows: dict[tuple[int, int], list[int]] = {}  # (scope, user) -> [orders, paid, refunded]
     for user_id, sid, n, paid, refunded in db.session.execute(
@@ -227,7 +227,7 @@ def compute_buyers(day: date) -> list[dict]:
             figures[1] += int(paid or 0)
             figures[2] += int(refunded or 0)
     # The first paid day of each of the day's buyers in each scope: an earlier one, else this day.
-    first: dict[tuple[int, int], str] = {}
+    first: dict[tuple[int, int], date] = {}
     users = sorted({user for _, user in rows})
     moment = func.coalesce(Order.paid_at, Order.created_at)
     for i in range(0, len(users), _CHUNK):
@@ -274,9 +274,9 @@ def late_refunds(day: date) -> list[dict]:
     }
     if not touched:
         return []
-    since, _ = shop_day_bounds(date.fromisoformat(min(d for _, d in touched)), day)
+    since, _ = shop_day_bounds(min(d for _, d in touched), day)
     seller = func.coalesce(Order.seller_id, 0)
-    sums: dict[tuple[int, str, int], int] = {}
+    sums: dict[tuple[int, date, int], int] = {}
     users = sorted({user for user, _ in touched})
     for i in range(0, len(users), _CHUNK):
         for user_id, sid, at, refunded in db.session.execute(
@@ -303,7 +303,7 @@ def aggregate_day(day: date) -> dict:
     buyer_rows = compute_buyers(day)
     refunds = late_refunds(day)
     key = day.isoformat()
-    db.session.execute(delete(ReportBuyerDaily).where(ReportBuyerDaily.day == key))
+    db.session.execute(delete(ReportBuyerDaily).where(ReportBuyerDaily.day == day))
     for i in range(0, len(buyer_rows), 1000):
         db.session.execute(insert(ReportBuyerDaily), buyer_rows[i : i + 1000])
     if refunds:

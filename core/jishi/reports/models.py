@@ -18,7 +18,9 @@ the reports read nothing else.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, String
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jishi.db import db
@@ -81,12 +83,14 @@ class ReportBuyerDaily(db.Model):
     __tablename__ = "report_buyer_daily"
     __table_args__ = (Index("ix_report_buyer_daily_day", "day"),)
     seller_id: Mapped[int] = mapped_column(primary_key=True, default=0)
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    # Dates, not the other tables' ISO strings: the report groups and sorts
+    # tens of thousands of buyers by them (a 4-byte integer on PostgreSQL).
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     user_id: Mapped[int] = mapped_column(primary_key=True)
     paid_orders: Mapped[int] = mapped_column(default=0)
     paid_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen, of these orders, so far
-    first_day: Mapped[str] = mapped_column(String(10))
+    first_day: Mapped[date] = mapped_column(Date)
 
 
 __all__ = ["ReportBuyerDaily", "ReportDaily", "ReportProductDaily", "VisitorDay"]

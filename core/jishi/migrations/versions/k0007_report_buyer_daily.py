@@ -23,12 +23,12 @@ def upgrade() -> None:
     op.create_table(
         "report_buyer_daily",
         sa.Column("seller_id", sa.Integer(), nullable=False),
-        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("paid_orders", sa.Integer(), nullable=False),
         sa.Column("paid_amount", sa.BigInteger(), nullable=False),
         sa.Column("refunded_amount", sa.BigInteger(), nullable=False),
-        sa.Column("first_day", sa.String(length=10), nullable=False),
+        sa.Column("first_day", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("seller_id", "day", "user_id", name=op.f("pk_report_buyer_daily")),
     )
     op.create_index("ix_report_buyer_daily_day", "report_buyer_daily", ["day"], unique=False)
