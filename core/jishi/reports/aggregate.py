@@ -258,7 +258,8 @@ def compute_buyers(day: date) -> list[dict]:
 def late_refunds(day: date) -> list[dict]:
     """``refunded_amount`` of the earlier days' ``report_buyer_daily`` rows
     whose orders had a refund executed on ``day`` (their current figure,
-    read from the orders): ``[{"seller_id", "day", "user_id", "refunded_amount"}]``."""
+    read from the orders), as the parameters of one executemany UPDATE:
+    ``[{"b_seller", "b_day", "b_user", "b_refunded"}]``."""
     s, e = shop_day_bounds(day, day)
     moment = func.coalesce(Order.paid_at, Order.created_at)
     refunded_orders = (
