@@ -22,7 +22,7 @@ from jishi.payments.models import (
     SandboxOperation,
     SandboxTrade,
 )
-from jishi.reports.models import ReportDaily, ReportProductDaily, VisitorDay
+from jishi.reports.models import ReportBuyerDaily, ReportDaily, ReportProductDaily, VisitorDay
 from jishi.reviews.models import Review
 
 
@@ -111,6 +111,7 @@ __all__ = [
     "RefundLine",
     "RefundNote",
     "RefundReversal",
+    "ReportBuyerDaily",
     "ReportDaily",
     "ReportProductDaily",
     "Review",

@@ -24,9 +24,11 @@ from .helpers import at, history
 _n = count(1)
 
 
-def paid_order(user, day, amount, *, refunded=0, seller_id=None, status="completed", close_reason="", hour=12):
+def paid_order(
+    user, day, amount, *, refunded=0, seller_id=None, status="completed", close_reason="", hour=12, cod=False
+):
     """One order of ``user`` paid at ``hour`` on the shop's ``day`` (rows written directly: the
-    figures only read the orders table)."""
+    aggregation reads only the orders table); ``cod``: cash on delivery, placed then, never paid online."""
     n = next(_n)
     pay = PaymentOrder(number=f"PB{n:08d}", user_id=user.id, amount=amount, status="paid")
     db.session.add(pay)
@@ -44,13 +46,14 @@ def paid_order(user, day, amount, *, refunded=0, seller_id=None, status="complet
             pay_amount=amount,
             refunded_amount=refunded,
             created_at=moment,
-            paid_at=None if status == "pending_payment" else moment,
+            paid_at=None if status == "pending_payment" or cod else moment,
+            payment_method="cod" if cod else "sandbox",
         )
     )
     db.session.commit()
 
 
-def rfm_world(factory):
+def rfm_world(factory, aggregated=True):
     """The range is the 10 shop days ``today - 9`` .. ``today``; eight buyers,
     one per RFM segment (R: days from the last paid order to today; F: paid
     orders; M: paid minus refunded, fen):
@@ -103,6 +106,8 @@ def rfm_world(factory):
     paid_order(u[8], d(8), 9000, refunded=8000)
     paid_order(u[9], d(30), 7000)
     db.session.rollback()
+    if aggregated:
+        aggregate.aggregate_recent(today)  # the buyer analysis reads the per-buyer aggregate
     return {"start": start, "today": today, "u": u, "gold": gold, "silver": silver}
 
 

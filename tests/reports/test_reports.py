@@ -175,7 +175,8 @@ def test_a_report_is_four_statements(app, api, client, factory, queries):
     """Issue 19 (performance): the whole report (overview and its comparison,
     trend, funnel and finance, products with the visited count, on-shelf
     count) reads the aggregates in three statements, and the buyer analysis
-    is one grouped statement over the orders, whatever the range or the data."""
+    is one grouped statement over the per-buyer aggregate, whatever the
+    range or the data."""
     h = built(api, client, factory)
     for start in (h["d1"], h["today"] - timedelta(days=400)):
         with queries() as q:

@@ -17,6 +17,17 @@ What counts on which day:
   ``paid_buyers``: of those, who have paid one of them (re-running the day
   later counts a payment made after midnight).
 
+Per buyer (``report_buyer_daily``, what the buyer analysis reads): per
+scope and buyer who paid that day, the paid orders, their paid amount, what
+has been refunded of them so far (``orders.refunded_amount``) and the
+buyer's first paid day in the scope. A paid order stays paid and keeps its
+moment (only unpaid orders are cancelled or time out), so a row changes
+after its day only by a refund of its orders: the day a refund is executed
+(its ``refunding`` note; the order's ``refunded_amount`` moves then), that
+day's aggregation writes the new ``refunded_amount`` back into the rows of
+the earlier days the refunded orders were paid on. Every figure is read
+from the orders, so re-running any day gives the same rows.
+
 The ``aggregate_reports`` job (every 5 minutes) writes the stored days from
 the last one aggregated (at least yesterday) to today; a first run starts at
 the first order or visit (at most 400 days back).
@@ -27,15 +38,15 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
-from jishi.aftersales.models import Refund
+from jishi.aftersales.models import Refund, RefundNote
 from jishi.catalog.models import Product
 from jishi.db import db, utcnow
 from jishi.i18n import shop_day_bounds, to_shop_time
 from jishi.models import PageVisit
 from jishi.orders.models import Order, OrderLine
-from jishi.reports.models import ReportDaily, ReportProductDaily, VisitorDay
+from jishi.reports.models import ReportBuyerDaily, ReportDaily, ReportProductDaily, VisitorDay
 
 __all__ = ["aggregate_day", "aggregate_recent"]
 
@@ -185,10 +196,129 @@ def compute_day(day: date) -> tuple[dict[int, dict], dict[int, dict]]:
     return dict(scopes), out_products
 
 
+_CHUNK = 500
+
+
+def _shop_day(moment) -> date:
+    return to_shop_time(moment).date()
+
+
+def compute_buyers(day: date) -> list[dict]:
+    """The day's ``report_buyer_daily`` rows, read, not written: per scope
+    (0: every order; else a seller's) and buyer who paid that day."""
+    s, e = shop_day_bounds(day, day)
+    key = day
+    seller = func.coalesce(Order.seller_id, 0)
+    rows: dict[tuple[int, int], list[int]] = {}  # (scope, user) -> [orders, paid, refunded]
+    for user_id, sid, n, paid, refunded in db.session.execute(
+        select(
+            Order.user_id,
+            seller,
+            func.count(Order.id),
+            func.coalesce(func.sum(Order.pay_amount), 0),
+            func.coalesce(func.sum(Order.refunded_amount), 0),
+        )
+        .where(_paid(s, e))
+        .group_by(Order.user_id, seller)
+    ).all():
+        for scope in {0, int(sid)}:
+            figures = rows.setdefault((scope, int(user_id)), [0, 0, 0])
+            figures[0] += int(n)
+            figures[1] += int(paid or 0)
+            figures[2] += int(refunded or 0)
+    # The first paid day of each of the day's buyers in each scope: an earlier one, else this day.
+    first: dict[tuple[int, int], date] = {}
+    users = sorted({user for _, user in rows})
+    moment = func.coalesce(Order.paid_at, Order.created_at)
+    for i in range(0, len(users), _CHUNK):
+        for user_id, sid, earliest in db.session.execute(
+            select(Order.user_id, seller, func.min(moment))
+            .where(Order.user_id.in_(users[i : i + _CHUNK]), _settled(), moment < s)
+            .group_by(Order.user_id, seller)
+        ).all():
+            d = _shop_day(earliest)
+            for scope in {0, int(sid)}:
+                k = (scope, int(user_id))
+                if k in rows and d < first.get(k, key):
+                    first[k] = d
+    return [
+        {
+            "seller_id": scope,
+            "day": key,
+            "user_id": user,
+            "paid_orders": f[0],
+            "paid_amount": f[1],
+            "refunded_amount": f[2],
+            "first_day": first.get((scope, user), key),
+        }
+        for (scope, user), f in sorted(rows.items())
+    ]
+
+
+def late_refunds(day: date) -> list[dict]:
+    """``refunded_amount`` of the earlier days' ``report_buyer_daily`` rows
+    whose orders had a refund executed on ``day`` (their current figure,
+    read from the orders), as the parameters of one executemany UPDATE:
+    ``[{"b_seller", "b_day", "b_user", "b_refunded"}]``."""
+    s, e = shop_day_bounds(day, day)
+    moment = func.coalesce(Order.paid_at, Order.created_at)
+    refunded_orders = (
+        select(Refund.order_id)
+        .join(RefundNote, RefundNote.refund_id == Refund.id)
+        .where(RefundNote.status == "refunding", RefundNote.created_at >= s, RefundNote.created_at < e)
+    )
+    touched = {
+        (int(user_id), _shop_day(at))
+        for user_id, at in db.session.execute(
+            select(Order.user_id, moment).where(Order.id.in_(refunded_orders), _settled(), moment < s)
+        ).all()
+    }
+    if not touched:
+        return []
+    since, _ = shop_day_bounds(min(d for _, d in touched), day)
+    seller = func.coalesce(Order.seller_id, 0)
+    sums: dict[tuple[int, date, int], int] = {}
+    users = sorted({user for user, _ in touched})
+    for i in range(0, len(users), _CHUNK):
+        for user_id, sid, at, refunded in db.session.execute(
+            select(Order.user_id, seller, moment, Order.refunded_amount).where(
+                Order.user_id.in_(users[i : i + _CHUNK]), _settled(), moment >= since, moment < s
+            )
+        ).all():
+            d = _shop_day(at)
+            if (int(user_id), d) in touched:
+                for scope in {0, int(sid)}:
+                    k = (scope, d, int(user_id))
+                    sums[k] = sums.get(k, 0) + int(refunded or 0)
+    return [
+        {"b_seller": scope, "b_day": d, "b_user": user, "b_refunded": amount}
+        for (scope, d, user), amount in sorted(sums.items())
+    ]
+
+
 def aggregate_day(day: date) -> dict:
-    """Replace the day's aggregate rows (one transaction); the platform's figures."""
+    """Replace the day's aggregate rows (one transaction), and write the
+    refunds executed that day back into the earlier days' buyer rows; the
+    platform's figures."""
     scopes, products = compute_day(day)
+    buyer_rows = compute_buyers(day)
+    refunds = late_refunds(day)
     key = day.isoformat()
+    db.session.execute(delete(ReportBuyerDaily).where(ReportBuyerDaily.day == day))
+    for i in range(0, len(buyer_rows), 1000):
+        db.session.execute(insert(ReportBuyerDaily), buyer_rows[i : i + 1000])
+    if refunds:
+        t = ReportBuyerDaily.__table__
+        db.session.execute(
+            update(t)
+            .where(
+                t.c.seller_id == bindparam("b_seller"),
+                t.c.day == bindparam("b_day"),
+                t.c.user_id == bindparam("b_user"),
+            )
+            .values(refunded_amount=bindparam("b_refunded")),
+            refunds,
+        )
     db.session.execute(delete(ReportDaily).where(ReportDaily.day == key))
     db.session.execute(delete(ReportProductDaily).where(ReportProductDaily.day == key))
     rows = [{"day": key, "seller_id": sid, **figures} for sid, figures in sorted(scopes.items())]

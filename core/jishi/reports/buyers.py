@@ -1,11 +1,13 @@
 """Buyer analysis and the kernel's finance figures (issue 19; seed 004 §6
 用户行为分析, 财务报表).
 
-Buyer analysis reads the orders with one grouped statement (never one per
-buyer): per buyer of the scope, the first paid order ever (before the range's
-end), the last paid order in the range, the number of paid orders in the
-range and their paid amount net of what was refunded of them, and the
-buyer's member level (id, name, rank); the scoring is done on those rows. "Paid" is as everywhere in the
+Buyer analysis reads the per-buyer daily aggregate (``report_buyer_daily``,
+written by :func:`jishi.reports.aggregate.aggregate_day`) with one grouped
+statement (never one per buyer): per buyer of the scope who paid in the
+range, the first paid day in the scope, the last paid day in the range, the
+number of paid orders in the range and their paid amount net of what was
+refunded of them, and the buyer's member level (id, name, rank); the scoring
+is done on those rows, linear in them. "Paid" is as everywhere in the
 reports: not pending payment, not cancelled or timed out, the moment is the
 payment (cash on delivery: placing).
 
@@ -29,16 +31,14 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
-from statistics import median
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, Integer, case, cast, func, or_, select, true
 
 from jishi.accounts.models import MemberLevel, User
 from jishi.db import db
 from jishi.i18n import gettext as _
-from jishi.i18n import shop_day_bounds, to_shop_time
-from jishi.orders.models import Order
+from jishi.reports.models import ReportBuyerDaily
 
 __all__ = ["SEGMENTS", "buyer_analysis", "finance_days", "segment_labels"]
 
@@ -72,53 +72,121 @@ def _rate(n: int, of: int) -> int:
     return n * 1000 // of if of else 0
 
 
+def _median(histogram: dict[int, int]) -> float | int:
+    """:func:`statistics.median` of the values ``histogram`` counts
+    (``{value: how many}``): the middle one, or the mean of the two middle ones."""
+    n = sum(histogram.values())
+    if not n:
+        return 0
+    lo, hi = (n - 1) // 2, n // 2  # 0-based positions of the middle value(s)
+    seen, found = 0, []
+    for value in sorted(histogram):
+        seen += histogram[value]
+        while len(found) < 2 and seen > (lo, hi)[len(found)]:
+            found.append(value)
+        if len(found) == 2:
+            break
+    return found[0] if n % 2 else (found[0] + found[1]) / 2
+
+
 def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
     """New vs returning buyers, the repeat-purchase rate, the RFM segments
     (with the medians used) and the member-level distribution of the
     buyers who paid in the shop days ``start`` .. ``end`` (scope 0: the
-    platform, else that seller's orders)."""
-    s, e = shop_day_bounds(start, end)
-    moment = func.coalesce(Order.paid_at, Order.created_at)
-    in_range = moment >= s
-    where = [
-        Order.status != "pending_payment",
-        Order.close_reason.notin_(("cancelled", "timeout")),
-        moment < e,
-    ]
-    if scope:
-        where.append(Order.seller_id == scope)
+    platform, else that seller's orders).
+
+    One statement over the scope's ``report_buyer_daily`` rows of the range:
+    grouped by buyer, the median of M (window functions: the middle one or
+    two by rank), then the buyers counted by (last paid day, paid orders, M
+    above the median, new, member level) with their M summed — at most
+    days × frequencies × 2 × 2 × levels rows, not one per buyer; the
+    medians of R and F and the segments come from those counts."""
+    d0, d1 = start, end
+    r = ReportBuyerDaily
+    per_buyer = (
+        select(
+            r.user_id.label("user_id"),
+            case((func.min(r.first_day) >= d0, 1), else_=0).label("new"),
+            func.max(r.day).label("last_day"),
+            cast(func.sum(r.paid_orders), Integer).label("f"),
+            cast(func.sum(r.paid_amount - r.refunded_amount), BigInteger).label("m"),  # not NUMERIC: sorted, compared
+        )
+        .where(r.seller_id == scope, r.day >= d0, r.day <= d1)
+        .group_by(r.user_id)
+        .cte("per_buyer")
+    )
+    ranked = select(
+        per_buyer.c.m, func.row_number().over(order_by=per_buyer.c.m).label("rn"), func.count().over().label("n")
+    ).cte("ranked")
+    middle = (
+        select(func.avg(ranked.c.m).label("median_m"))
+        .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
+        .cte("middle")
+    )
+    scored = (
+        select(
+            per_buyer.c.user_id,
+            per_buyer.c.new,
+            per_buyer.c.last_day,
+            per_buyer.c.f,
+            per_buyer.c.m,
+            case((per_buyer.c.m > middle.c.median_m, 1), else_=0).label("m_high"),
+            middle.c.median_m,
+        )
+        .select_from(per_buyer.join(middle, true()))
+        .cte("scored")
+    )
     rows = db.session.execute(
         select(
-            Order.user_id,
-            func.min(moment),
-            func.max(case((in_range, moment))),
-            func.count(case((in_range, Order.id))),
-            func.coalesce(func.sum(case((in_range, Order.pay_amount - Order.refunded_amount), else_=0)), 0),
-            func.max(User.member_level_id),
+            scored.c.last_day,
+            scored.c.f,
+            scored.c.m_high,
+            scored.c.new,
+            User.member_level_id,
             func.max(MemberLevel.name),
             func.max(MemberLevel.rank),
+            func.count(),
+            func.sum(scored.c.m),
+            func.max(scored.c.median_m),
         )
-        .join(User, User.id == Order.user_id)
+        .select_from(scored)
+        .join(User, User.id == scored.c.user_id)
         .outerjoin(MemberLevel, MemberLevel.id == User.member_level_id)
-        .where(*where)
-        .group_by(Order.user_id)
-        .having(func.count(case((in_range, Order.id))) > 0)
+        .group_by(
+            scored.c.last_day,
+            scored.c.f,
+            scored.c.m_high,
+            scored.c.new,
+            User.member_level_id,
+        )
     ).all()
-    buyers = len(rows)
-    new = sum(1 for r in rows if r[1] >= s)
-    repeat = sum(1 for r in rows if int(r[3]) >= 2)
-    scored = [((end - to_shop_time(r[2]).date()).days, int(r[3]), int(r[4] or 0)) for r in rows]
-    med = (
-        (median(x[0] for x in scored), median(x[1] for x in scored), median(x[2] for x in scored))
-        if scored
-        else (0, 0, 0)
-    )
+    last = end.toordinal()
+    groups = [
+        (
+            last - row[0].toordinal(),
+            int(row[1]),
+            bool(row[2]),
+            bool(row[3]),
+            int(row[7]),
+            int(row[8] or 0),
+        )
+        for row in rows
+    ]
+    buyers = sum(g[4] for g in groups)
+    new = sum(g[4] for g in groups if g[3])
+    repeat = sum(g[4] for g in groups if g[1] >= 2)
+    r_hist: dict[int, int] = {}
+    f_hist: dict[int, int] = {}
+    for r_days, freq, _m_high, _new, n, _amount in groups:
+        r_hist[r_days] = r_hist.get(r_days, 0) + n
+        f_hist[freq] = f_hist.get(freq, 0) + n
+    med = (_median(r_hist), _median(f_hist), rows[0][9] if rows else 0)
     counts = dict.fromkeys(SEGMENTS.values(), 0)
     amounts = dict.fromkeys(SEGMENTS.values(), 0)
-    for r_days, freq, money in scored:
-        key = SEGMENTS[(r_days <= med[0], freq > med[1], money > med[2])]
-        counts[key] += 1
-        amounts[key] += money
+    for r_days, freq, m_high, _new, n, amount in groups:
+        key = SEGMENTS[(r_days <= med[0], freq > med[1], m_high)]
+        counts[key] += n
+        amounts[key] += amount
     labels = segment_labels()
     segments = [
         {
@@ -132,11 +200,11 @@ def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
     ]
     by_level: dict[int, int] = {}
     names: dict[int, tuple[str, int]] = {}
-    for r in rows:
-        lid = int(r[5] or 0)
-        by_level[lid] = by_level.get(lid, 0) + 1
+    for row in rows:
+        lid = int(row[4] or 0)
+        by_level[lid] = by_level.get(lid, 0) + int(row[7])
         if lid:
-            names[lid] = (r[6], int(r[7] or 0))
+            names[lid] = (row[5], int(row[6] or 0))
     levels = [
         {
             "level_id": lid,

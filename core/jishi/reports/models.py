@@ -7,15 +7,20 @@
   seller's id) the day's trade, refund, visit and funnel figures.
 - :class:`ReportProductDaily`: per shop day and product its visits, carts and
   sales.
+- :class:`ReportBuyerDaily`: per shop day, scope and buyer the paid orders,
+  what they paid, what has been refunded of them so far, and the buyer's
+  first paid day in the scope (the buyer analysis reads only these).
 
-Both aggregate tables are written only by :func:`jishi.reports.aggregate.aggregate_day`
+The aggregate tables are written only by :func:`jishi.reports.aggregate.aggregate_day`
 (delete the day, insert it again: re-running a day gives the same figures);
 the reports read nothing else.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jishi.db import db
@@ -67,4 +72,25 @@ class ReportProductDaily(db.Model):
     paid_amount: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-__all__ = ["ReportDaily", "ReportProductDaily", "VisitorDay"]
+class ReportBuyerDaily(db.Model):
+    """One buyer's paid orders of one shop day in one scope (``seller_id`` 0:
+    the platform, every order). ``refunded_amount`` is what has been refunded
+    of *these* orders so far (a later refund of them is written back here by
+    the aggregation of the day it was made); ``first_day`` is the buyer's
+    first paid day in the scope (this day or an earlier one): a buyer is new
+    in a range when it is in the range."""
+
+    __tablename__ = "report_buyer_daily"
+    __table_args__ = (Index("ix_report_buyer_daily_day", "day"),)
+    seller_id: Mapped[int] = mapped_column(primary_key=True, default=0)
+    # Dates, not the other tables' ISO strings: the report groups and sorts
+    # tens of thousands of buyers by them (a 4-byte integer on PostgreSQL).
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[int] = mapped_column(primary_key=True)
+    paid_orders: Mapped[int] = mapped_column(default=0)
+    paid_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen, of these orders, so far
+    first_day: Mapped[date] = mapped_column(Date)
+
+
+__all__ = ["ReportBuyerDaily", "ReportDaily", "ReportProductDaily", "VisitorDay"]

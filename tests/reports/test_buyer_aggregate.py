@@ -1,0 +1,268 @@
+"""Issue 19 (performance): the buyer analysis reads the per-buyer daily
+aggregate (``report_buyer_daily``) in one statement, and gives exactly what
+the scan of the orders it replaced gave — new vs returning per scope, the
+repeat-purchase rate, the RFM medians and segments with refunds taken off
+M, the member levels — for buyers of several sellers, refunds, cancelled,
+timed-out and cash-on-delivery orders and a buyer returning across the
+range's start; re-running a day gives the same rows; a refund of an earlier
+day's order, executed today, lowers M once today is aggregated (seed 004 §6
+用户行为分析)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from statistics import median
+from typing import Any
+
+from jishi.accounts.models import MemberLevel, User
+from jishi.db import db, utcnow
+from jishi.i18n import shop_day_bounds, to_shop_time
+from jishi.models import Order, Product
+from jishi.reports import aggregate, buyers
+from jishi.reports.models import ReportBuyerDaily
+from sqlalchemy import case, func, select
+
+from .helpers import at, move_order, place
+from .test_buyers_finance import paid_order, rfm_world
+
+
+def scan(start: date, end: date, scope: int = 0) -> dict[str, Any]:
+    """The oracle: the buyer analysis as it was before the aggregate, one
+    grouped statement over the orders (issue 19's first implementation)."""
+    s, e = shop_day_bounds(start, end)
+    moment = func.coalesce(Order.paid_at, Order.created_at)
+    in_range = moment >= s
+    where = [Order.status != "pending_payment", Order.close_reason.notin_(("cancelled", "timeout")), moment < e]
+    if scope:
+        where.append(Order.seller_id == scope)
+    rows = db.session.execute(
+        select(
+            Order.user_id,
+            func.min(moment),
+            func.max(case((in_range, moment))),
+            func.count(case((in_range, Order.id))),
+            func.coalesce(func.sum(case((in_range, Order.pay_amount - Order.refunded_amount), else_=0)), 0),
+            func.max(User.member_level_id),
+            func.max(MemberLevel.name),
+            func.max(MemberLevel.rank),
+        )
+        .join(User, User.id == Order.user_id)
+        .outerjoin(MemberLevel, MemberLevel.id == User.member_level_id)
+        .where(*where)
+        .group_by(Order.user_id)
+        .having(func.count(case((in_range, Order.id))) > 0)
+    ).all()
+    n = len(rows)
+    rate = lambda k, of: k * 1000 // of if of else 0  # noqa: E731
+    new = sum(1 for r in rows if r[1] >= s)
+    repeat = sum(1 for r in rows if int(r[3]) >= 2)
+    scored = [((end - to_shop_time(r[2]).date()).days, int(r[3]), int(r[4] or 0)) for r in rows]
+    med = (
+        (median(x[0] for x in scored), median(x[1] for x in scored), median(x[2] for x in scored))
+        if scored
+        else (0, 0, 0)
+    )
+    counts = dict.fromkeys(buyers.SEGMENTS.values(), 0)
+    amounts = dict.fromkeys(buyers.SEGMENTS.values(), 0)
+    for r_days, freq, money in scored:
+        key = buyers.SEGMENTS[(r_days <= med[0], freq > med[1], money > med[2])]
+        counts[key] += 1
+        amounts[key] += money
+    labels = buyers.segment_labels()
+    by_level: dict[int, int] = {}
+    names: dict[int, tuple[str, int]] = {}
+    for r in rows:
+        lid = int(r[5] or 0)
+        by_level[lid] = by_level.get(lid, 0) + 1
+        if lid:
+            names[lid] = (r[6], int(r[7] or 0))
+    return {
+        "buyers": n,
+        "new_buyers": new,
+        "returning_buyers": n - new,
+        "repeat_buyers": repeat,
+        "repeat_rate_permille": rate(repeat, n),
+        "medians": {"recency_days": float(med[0]), "frequency": float(med[1]), "monetary": math.floor(med[2])},
+        "segments": [
+            {
+                "segment": k,
+                "label": labels[k],
+                "buyers": counts[k],
+                "share_permille": rate(counts[k], n),
+                "amount": amounts[k],
+            }
+            for k in buyers.SEGMENTS.values()
+        ],
+        "levels": [
+            {
+                "level_id": lid,
+                "name": names[lid][0] if lid in names else buyers._("No level"),
+                "buyers": k,
+                "share_permille": rate(k, n),
+            }
+            for lid, k in sorted(by_level.items(), key=lambda kv: (names.get(kv[0], ("", -1))[1], kv[0]))
+        ],
+    }
+
+
+def buyer_rows() -> dict[tuple[int, date, int], tuple[int, int, int, date]]:
+    db.session.rollback()
+    out = {
+        (r.seller_id, r.day, r.user_id): (r.paid_orders, r.paid_amount, r.refunded_amount, r.first_day)
+        for r in db.session.execute(select(ReportBuyerDaily)).scalars()
+    }
+    db.session.rollback()
+    return out
+
+
+def wider_world(factory) -> dict:
+    """:func:`rfm_world` (range ``today - 9`` .. ``today``) and, with sellers 7 and 8:
+
+    - u10: cash on delivery with seller 8 on day -15 (placed, never paid
+      online) and on day -3 (40.00); seller 7 on day -2, 20.00 with 5.00
+      refunded: returning to the platform and to seller 8, new to seller 7;
+    - u11: an order that timed out on day -4 and one cancelled on day -2:
+      no buyer;
+    - u12: seller 8 on day -40 (10.00) and day -2 (30.00, fully refunded,
+      closed as refunded: still paid, M 0): returning to seller 8.
+    """
+    w = rfm_world(factory, aggregated=False)
+    today = w["today"]
+    d = lambda back: today - timedelta(days=back)  # noqa: E731
+    u10, u11, u12 = factory.user(), factory.user(), factory.user()
+    paid_order(u10, d(15), 2500, seller_id=8, status="completed", cod=True)
+    paid_order(u10, d(3), 4000, seller_id=8, status="shipped", cod=True)
+    paid_order(u10, d(2), 2000, seller_id=7, refunded=500)
+    paid_order(u11, d(4), 1000, status="closed", close_reason="timeout", cod=True)
+    paid_order(u11, d(2), 1000, seller_id=8, status="closed", close_reason="cancelled", cod=True)
+    paid_order(u12, d(40), 1000, seller_id=8)
+    paid_order(u12, d(2), 3000, seller_id=8, refunded=3000, status="closed", close_reason="refunded")
+    db.session.rollback()
+    aggregate.aggregate_recent(today)  # from the first order (day -40) on
+    return {**w, "u10": u10, "u11": u11, "u12": u12}
+
+
+def test_the_aggregate_gives_what_the_order_scan_gave(app, factory):
+    """Issue 19 / seed 004 §6: for every scope and several ranges (across the
+    start of a returning buyer, a one-day range, an empty one) the buyer
+    analysis from report_buyer_daily equals the old scan of the orders;
+    seller 8's figures hand-computed."""
+    w = wider_world(factory)
+    today, start = w["today"], w["start"]
+    d = lambda back: today - timedelta(days=back)  # noqa: E731
+    ranges = [(start, today), (start - timedelta(days=1), today), (d(20), d(5)), (d(45), today), (d(9), d(9))]
+    ranges += [(today, today), (d(2), d(2)), (d(16), d(3))]
+    for a, b in ranges:
+        for scope in (0, 7, 8, 9):
+            assert buyers.buyer_analysis(a, b, scope) == scan(a, b, scope), (a, b, scope)
+    s8 = buyers.buyer_analysis(start, today, 8)
+    assert (s8["buyers"], s8["new_buyers"], s8["returning_buyers"], s8["repeat_buyers"]) == (2, 0, 2, 0)
+    assert s8["medians"] == {"recency_days": 2.5, "frequency": 1.0, "monetary": 2000}
+    s8_wide = buyers.buyer_analysis(d(15), today, 8)  # u10's first seller-8 order is in it: new
+    assert (s8_wide["buyers"], s8_wide["new_buyers"], s8_wide["returning_buyers"]) == (2, 1, 1)
+    s7 = buyers.buyer_analysis(start, today, 7)
+    assert (s7["buyers"], s7["new_buyers"]) == (3, 3)
+    assert sum(seg["amount"] for seg in s7["segments"]) == 3000 + 9000 + 1500
+    platform = buyers.buyer_analysis(start, today)
+    assert (platform["buyers"], platform["new_buyers"], platform["returning_buyers"]) == (10, 7, 3)
+    rows = buyer_rows()
+    u10, u12 = w["u10"].id, w["u12"].id
+    assert rows[(8, d(3), u10)] == (1, 4000, 0, d(15))
+    assert rows[(0, d(2), u10)] == (1, 2000, 500, d(15))
+    assert rows[(7, d(2), u10)] == (1, 2000, 500, d(2))
+    assert rows[(0, d(2), u12)] == (1, 3000, 3000, d(40))
+    assert not [k for k in rows if k[2] == w["u11"].id]
+
+
+def test_rerunning_days_gives_the_same_rows(app, factory):
+    """Issue 19: aggregate_day deletes the day's buyer rows and writes them
+    again from the orders: the same rows for a past day, twice, for a day
+    whose rows were lost, and for the job run again."""
+    w = wider_world(factory)
+    first = buyer_rows()
+    assert len(first) > 20
+    day = w["today"] - timedelta(days=2)
+    aggregate.aggregate_day(day)
+    aggregate.aggregate_day(day)
+    assert buyer_rows() == first
+    db.session.execute(db.delete(ReportBuyerDaily).where(ReportBuyerDaily.day == day))
+    db.session.commit()
+    assert buyer_rows() != first
+    aggregate.aggregate_day(day)
+    aggregate.aggregate_recent(w["today"])
+    assert buyer_rows() == first
+
+
+def test_the_buyer_analysis_is_one_statement(app, factory, queries):
+    """Issue 19 (performance): whatever the range, the scope or the number of
+    buyers, the buyer analysis reads report_buyer_daily in one statement."""
+    w = wider_world(factory)
+    for start, scope in ((w["start"], 0), (w["today"] - timedelta(days=700), 0), (w["start"], 8)):
+        db.session.rollback()
+        with queries() as q:
+            result = buyers.buyer_analysis(start, w["today"], scope)
+        assert result["buyers"] > 0
+        assert q.count == 1, q.statements
+        assert "FROM report_buyer_daily" in q.statements[0]
+        assert "FROM orders" not in q.statements[0] and "JOIN orders" not in q.statements[0]
+
+
+def test_a_late_refund_lowers_m_once_its_day_is_aggregated(app, api, client, factory):
+    """Issue 19 / seed 004 §6: M is what the buyer paid minus what was
+    refunded of those orders, whenever refunded. An order paid three days
+    ago (seller 7, 2 × 50.00) is half refunded today, after its day was
+    aggregated: the job's run of today writes the refund back into that
+    day's rows (platform and seller 7), so the analysis of a range with the
+    order drops M to 50.00, as the order scan does; re-running the order's
+    day keeps it."""
+    today = to_shop_time(utcnow()).date()
+    d3 = today - timedelta(days=3)
+    admin = factory.admin()
+    a = factory.user()
+    p1 = factory.product(name="茶叶", price=5000, stock=100)
+    o1 = place(api, client, a, factory.address(a), p1.skus[0], 2, "late-1")
+    move_order(o1["id"], created=at(d3, 9), paid=at(d3, 9), seller_id=7)
+    db.session.execute(db.update(Product).where(Product.id == p1.id).values(seller_id=7))
+    db.session.commit()
+    aggregate.aggregate_recent(today)
+    key = (d3, a.id)
+    rows = buyer_rows()
+    assert rows[(0, *key)] == rows[(7, *key)] == (1, 10000, 0, d3)
+    before = buyers.buyer_analysis(d3, today, 7)
+    assert before["medians"]["monetary"] == 10000 and before == scan(d3, today, 7)
+
+    line = api.get(f"/orders/{o1['id']}", user=a).json["lines"][0]
+    rid = api.post(
+        "/refunds",
+        user=a,
+        json={"order_id": o1["id"], "kind": "refund_only", "lines": [{"order_line_id": line["id"], "quantity": 1}]},
+    ).json["id"]
+    assert api.post(f"/admin/refunds/{rid}/approve", user=admin, json={}).status_code == 200
+    db.session.rollback()
+    assert db.session.get(Order, o1["id"]).refunded_amount == 5000
+    assert buyer_rows()[(0, *key)][2] == 0  # not yet aggregated
+    aggregate.aggregate_recent(today)  # yesterday and today only: the refund was executed today
+    rows = buyer_rows()
+    assert rows[(0, *key)] == rows[(7, *key)] == (1, 10000, 5000, d3)
+    for scope in (0, 7):
+        after = buyers.buyer_analysis(d3, today, scope)
+        assert after == scan(d3, today, scope)
+        assert after["medians"]["monetary"] == 5000 and sum(s["amount"] for s in after["segments"]) == 5000
+    aggregate.aggregate_day(d3)
+    assert buyer_rows() == rows
+
+
+def test_the_median_of_a_histogram_is_the_median_of_its_values():
+    """Issue 19: the R and F medians come from counts; they are exactly
+    statistics.median of the values counted (odd and even counts, ties)."""
+    import random
+
+    rng = random.Random(19)
+    for size in range(1, 60):
+        values = [rng.randint(0, 6) for _ in range(size)]
+        histogram: dict[int, int] = {}
+        for v in values:
+            histogram[v] = histogram.get(v, 0) + 1
+        assert buyers._median(histogram) == median(values), values
+    assert buyers._median({}) == 0
