@@ -62,20 +62,21 @@ def context_for(seller_id: int | None, *, editor: bool = False) -> BlockContext:
 def render_blocks(resolved: list[dict], *, editor: bool = False) -> Markup:
     """Each resolved block through its type's template (themes may override
     a template by its name)."""
+    from flask import current_app
+
     types = service.render_types()
+    app = current_app._get_current_object()
+    # The template context (the context processors' variables) made once
+    # for every block, not once per block as render_template would.
+    base: dict = {"editor": editor, "designer_reason": reason_text}
+    app.update_template_context(base)
     parts = []
     for block in resolved:
         bt = types.get(block["type"])
         if bt is None or not bt.template:
             continue
-        html = render_template(
-            bt.template,
-            block=block,
-            settings=block["settings"],
-            data=block.get("data") or {},
-            editor=editor,
-            designer_reason=reason_text,
-        )
+        template = app.jinja_env.get_template(bt.template)
+        html = template.render({**base, "block": block, "settings": block["settings"], "data": block.get("data") or {}})
         parts.append(
             Markup('<section class="dz-block dz-%s" data-block="%s">%s</section>')
             % (block["type"].replace(".", "-"), block["id"], Markup(html))
