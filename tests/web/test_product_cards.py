@@ -32,8 +32,11 @@ def test_cards_render_as_the_include_did(app, factory, theme, root):
     products[2].subtitle = "副标题"
     settings.set_many({"theme.active": theme})
     db.session.commit()
-    g.pop("jishi_settings", None)  # read again by the request below
-    with app.test_request_context("/", base_url=f"http://shop.example{root}"):
+    for p in products:
+        db.session.refresh(p)
+    # a fresh app context, as a server serves a request (its own g and settings)
+    with app.app_context(), app.test_request_context("/", base_url=f"http://shop.example{root}"):
+        assert g.get("jishi_settings") is None
         included = render_template_string(INCLUDED, products=products)
         listed = render_template_string(LISTED, products=products)
         assert listed == included
