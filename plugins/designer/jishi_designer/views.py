@@ -27,6 +27,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_login import current_user
 from jishi import hookspecs
+from jishi import settings as shop_settings
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.forms import flash_error
@@ -42,6 +43,7 @@ from jishi_designer.models import KIND_SHOP
 from jishi_designer.schema import DesignError
 
 CARD = "shop/_product_card.html"  # the theme's product card (a products block renders it per item)
+SKIPPED = "designer/blocks/_skipped.html"  # included by the list blocks (shows only in the editor)
 
 bp = Blueprint("designer", __name__)
 seller = Blueprint("designer_seller", __name__, url_prefix="/seller/designer")
@@ -84,21 +86,22 @@ def render_blocks(resolved: list[dict], *, editor: bool = False) -> Markup:
     base: dict = {"editor": editor, "designer_reason": reason_text}
     app.update_template_context(base)
     cache = None if editor or app.debug else _fragments(app)
+    shared = _shared_key(env) if cache is not None else None
     parts = []
     for block in resolved:
         bt = types.get(block["type"])
         if bt is None or not bt.template:
             continue
         template = env.get_template(bt.template)
-        key = _fragment_key(env, block, template) if cache is not None else None
-        html = cache.get(key) if key is not None else None
+        key = _fragment_key(block, template, shared) if shared is not None else None
+        html = cache.get(key) if cache is not None and key is not None else None
         if html is None:
             html = Markup(
                 template.render(
                     {**base, "block": block, "settings": block["settings"], "data": block.get("data") or {}}
                 )
             )
-            if key is not None:
+            if cache is not None and key is not None:
                 cache.put(key, html)
         parts.append(
             Markup('<section class="dz-block dz-%s" data-block="%s">%s</section>')
@@ -184,18 +187,23 @@ def _digest(block: dict) -> bytes:
     return hashlib.sha256(json.dumps(block, sort_keys=True, default=str).encode()).digest()
 
 
-def _fragment_key(env, block: dict, template) -> tuple | None:
+def _shared_key(env) -> tuple | None:
+    """What every cached block's HTML also depends on: the templates the
+    designer's blocks include (the theme's product card, the skipped list),
+    the language, the script root and the active theme; None (nothing is
+    cached) when one of those templates is not first-party."""
+    card, skipped = env.get_template(CARD), env.get_template(SKIPPED)
+    if not (_first_party(card) and _first_party(skipped)):
+        return None
+    return (card.filename, skipped.filename, str(get_locale()), request.script_root, shop_settings.get("theme.active"))
+
+
+def _fragment_key(block: dict, template, shared: tuple) -> tuple | None:
     """The fragment cache's key of ``block``, or None when it is not cached
     (another plugin's type, a template not first-party)."""
     if not block["type"].startswith(PREFIX) or not _first_party(template):
         return None
-    card = None
-    if block["type"] == PREFIX + "products":
-        card_template = env.get_template(CARD)
-        if not _first_party(card_template):
-            return None
-        card = card_template.filename
-    return (template.filename, card, str(get_locale()), request.script_root, _digest(block))
+    return (template.filename, *shared, _digest(block))
 
 
 @functools.cache

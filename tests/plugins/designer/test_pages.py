@@ -298,3 +298,20 @@ def test_rendered_blocks_are_never_stale(app, client, factory):
     assert "改名雪碧" in html and "缓存雪碧" not in html
     hand = html.split('data-block="', 2)[1].split("</section>")[0]
     assert "缓存可乐" not in hand  # sold out: left out of the hand-picked list at once
+
+
+def test_rendered_blocks_follow_the_theme(app, client, factory):
+    """PR-DZ, K12, issue 20: a product list rendered (and cached) under one
+    theme is rendered with the next theme's product card after a switch."""
+    from jishi import settings
+
+    p = factory.product(name="换肤商品")
+    published([("designer.products", {"mode": "hand", "products": [p.id]})])
+    html = client.get("/").get_data(as_text=True)
+    assert "换肤商品" in html and "product-card jade" not in html
+    settings.set_many({"theme.active": "jade"})
+    db.session.commit()
+    assert "product-card jade" in client.get("/").get_data(as_text=True)
+    settings.set_many({"theme.active": "default"})
+    db.session.commit()
+    assert "product-card jade" not in client.get("/").get_data(as_text=True)
