@@ -203,6 +203,7 @@ def install(app: Flask) -> None:
     from jishi.app import slot
     from jishi.orders.changes import describe as order_event_text
     from jishi.themes import active_theme_name
+    from jishi.web.cards import product_cards
 
     app.jinja_env.filters["money"] = format_fen
     app.jinja_env.filters["percent"] = format_bp
@@ -226,4 +227,5 @@ def install(app: Flask) -> None:
         active_theme=active_theme_name,
         cart_badge=cart_badge,
         storefront_links=storefront_links,
+        product_cards=product_cards,
     )

@@ -15,7 +15,7 @@ from jishi.catalog.models import Category, Product, Sku
 from jishi.db import db
 from jishi.hookspecs import BlockContext, BlockField, BlockType, PageBlock
 from jishi.i18n import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 PREFIX = "designer."
 
@@ -217,6 +217,28 @@ def product_item(row) -> dict:
     }
 
 
+_PICKED = None
+
+
+def _picked_statement():
+    """Hand-picked products with their stock on active SKUs, by id (an
+    expanding parameter), built once: its construction cost more than its
+    execution."""
+    global _PICKED
+    if _PICKED is None:
+        from jishi.catalog import service as catalog
+
+        stock = (
+            select(func.coalesce(func.sum(Sku.stock), 0))
+            .where(Sku.product_id == Product.id, Sku.is_active.is_(True))
+            .scalar_subquery()
+        )
+        _PICKED = select(*catalog.LISTING_COLUMNS, stock.label("stock")).where(
+            Product.id.in_(bindparam("ids", expanding=True))
+        )
+    return _PICKED
+
+
 def resolve_products(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
     """Every product list of a page: hand-picked ids of all blocks in two
     statements (the rows with their stock, then which of them a buyer may
@@ -226,14 +248,10 @@ def resolve_products(blocks: Sequence[PageBlock], context: BlockContext) -> list
     wanted = sorted({i for b in blocks if b.settings.get("mode") == "hand" for i in b.settings.get("products") or ()})
     rows, visible = {}, set()
     if wanted:
-        stock = (
-            select(func.coalesce(func.sum(Sku.stock), 0))
-            .where(Sku.product_id == Product.id, Sku.is_active.is_(True))
-            .scalar_subquery()
-        )
-        cols = (*catalog.LISTING_COLUMNS, stock.label("stock"))
-        rows = {r.id: r for r in db.session.execute(select(*cols).where(Product.id.in_(wanted)))}
-        visible = set(db.session.scalars(catalog.visible_products(select(Product.id).where(Product.id.in_(wanted)))))
+        ids = {"ids": wanted}
+        rows = {r.id: r for r in db.session.execute(_picked_statement(), ids)}
+        picked = select(Product.id).where(Product.id.in_(bindparam("ids", expanding=True)))
+        visible = set(db.session.scalars(catalog.visible_products(picked), ids))
     out = []
     for block in blocks:
         s = block.settings

@@ -30,9 +30,8 @@ from flask import current_app
 from jishi.db import commit, db, utcnow
 from jishi.hookspecs import BlockContext, BlockType, PageBlock
 from jishi.i18n import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import load_only
 
 from jishi_designer.models import KIND_CUSTOM, KIND_HOME, KIND_SHOP, DesignPage, DesignRevision, DesignTemplate
 from jishi_designer.schema import SLUG, DesignError, clean, defaults
@@ -369,22 +368,36 @@ _LAYOUTS_LOCK = threading.Lock()
 _LAYOUTS_SIZE = 256
 
 
-def live(slug: str) -> tuple[DesignPage, int, str, list] | None:
+_POINTERS = None
+
+
+def _pointers_statement():
+    """The page's pointers by slug, built once (a statement's construction
+    cost more than its execution): not the draft, so a page's read never
+    loads what the editor is doing."""
+    global _POINTERS
+    if _POINTERS is None:
+        _POINTERS = select(
+            DesignPage.id,
+            DesignPage.seller_id,
+            DesignPage.slug,
+            DesignPage.kind,
+            DesignPage.published_revision_id,
+            DesignPage.scheduled_revision_id,
+            DesignPage.scheduled_at,
+            DesignPage.updated_at,
+        ).where(DesignPage.slug == bindparam("slug"))
+    return _POINTERS
+
+
+def live(slug: str) -> tuple[Any, int, str, list] | None:
     """The page ``slug`` and its live layout ``(page, number, title, blocks)``:
     the scheduled revision once its moment has passed, else the published
-    one; None when nothing is published. One statement, and a second only
+    one; None when nothing is published. ``page`` is a row of the page's
+    pointers (``id``, ``seller_id``, ``slug``, ``kind``, the revision ids,
+    ``scheduled_at``, ``updated_at``). One statement, and a second only
     the first time a revision is read in this process."""
-    pointers = load_only(
-        DesignPage.id,
-        DesignPage.seller_id,
-        DesignPage.slug,
-        DesignPage.kind,
-        DesignPage.published_revision_id,
-        DesignPage.scheduled_revision_id,
-        DesignPage.scheduled_at,
-        DesignPage.updated_at,
-    )  # not the draft: a page's read never loads what the editor is doing
-    page = db.session.scalar(select(DesignPage).options(pointers).where(DesignPage.slug == slug))
+    page = db.session.execute(_pointers_statement(), {"slug": slug}).first()
     if page is None:
         return None
     rev_id = page.published_revision_id

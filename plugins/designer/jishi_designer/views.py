@@ -15,11 +15,19 @@ same ``move`` form.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
+from jishi import hookspecs
+from jishi import settings as shop_settings
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.forms import flash_error
@@ -30,8 +38,12 @@ from jishi.sellers import current_scope, seller_page
 from markupsafe import Markup
 
 from jishi_designer import service
+from jishi_designer.blocks import PREFIX
 from jishi_designer.models import KIND_SHOP
 from jishi_designer.schema import DesignError
+
+CARD = "shop/_product_card.html"  # the theme's product card (a products block renders it per item)
+SKIPPED = "designer/blocks/_skipped.html"  # included by the list blocks (shows only in the editor)
 
 bp = Blueprint("designer", __name__)
 seller = Blueprint("designer_seller", __name__, url_prefix="/seller/designer")
@@ -61,28 +73,137 @@ def context_for(seller_id: int | None, *, editor: bool = False) -> BlockContext:
 
 def render_blocks(resolved: list[dict], *, editor: bool = False) -> Markup:
     """Each resolved block through its type's template (themes may override
-    a template by its name)."""
+    a template by its name); a block of the designer's own types whose
+    templates are first-party comes from the fragment cache when the same
+    block with the same data was rendered before (:func:`_fragment_key`)."""
+    from flask import current_app
+
     types = service.render_types()
+    app = current_app._get_current_object()
+    env = app.jinja_env
+    # The template context (the context processors' variables) made once
+    # for every block, not once per block as render_template would.
+    base: dict = {"editor": editor, "designer_reason": reason_text}
+    app.update_template_context(base)
+    cache = None if editor or app.debug else _fragments(app)
+    shared = _shared_key(env) if cache is not None else None
     parts = []
     for block in resolved:
         bt = types.get(block["type"])
         if bt is None or not bt.template:
             continue
-        html = render_template(
-            bt.template,
-            block=block,
-            settings=block["settings"],
-            data=block.get("data") or {},
-            editor=editor,
-            designer_reason=reason_text,
-        )
+        template = env.get_template(bt.template)
+        key = _fragment_key(block, template, shared) if shared is not None else None
+        html = cache.get(key) if cache is not None and key is not None else None
+        if html is None:
+            html = Markup(
+                template.render(
+                    {**base, "block": block, "settings": block["settings"], "data": block.get("data") or {}}
+                )
+            )
+            if cache is not None and key is not None:
+                cache.put(key, html)
         parts.append(
             Markup('<section class="dz-block dz-%s" data-block="%s">%s</section>')
-            % (block["type"].replace(".", "-"), block["id"], Markup(html))
+            % (block["type"].replace(".", "-"), block["id"], html)
         )
     if not parts:
         return Markup("")
     return _style() + Markup("").join(parts)
+
+
+# --- Fragment cache ----------------------------------------------------------------------
+#
+# A block's HTML is a function of the block (its settings and its resolved
+# data: prices, stock, names, links), the templates that render it, the
+# language and the address the site is served under. Blocks of the
+# designer's own types rendered by first-party templates (the designer's,
+# the kernel's product card, the built-in themes': none reads the buyer, the
+# session or the clock) are cached by exactly that, so the cache is never
+# stale: a changed price or a product sold out changes the resolved data,
+# hence the key, and the next request renders it anew. The data is still
+# resolved on every request; only the rendering is saved. Another plugin's
+# block, or a template a theme overrides, is rendered every time.
+
+_FIRST_PARTY = (
+    os.path.realpath(Path(__file__).parent / "templates") + os.sep,
+    os.path.realpath(Path(hookspecs.__file__).parent) + os.sep,  # the kernel's templates and built-in themes
+)
+_FRAGMENTS_SIZE = 512
+
+try:  # a third of json.dumps's time for a product list's digest
+    import orjson
+except ImportError:  # pragma: no cover - a kernel dependency; keep working without it
+    orjson = None  # type: ignore[assignment]
+
+
+class _Fragments:
+    """A bounded LRU of rendered blocks (per app)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict[tuple, Markup] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> Markup | None:
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, html: Markup) -> None:
+        with self.lock:
+            self.items[key] = html
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+def _fragments(app) -> _Fragments:
+    found = app.extensions.get("jishi_designer.fragments")
+    if found is None:
+        found = app.extensions["jishi_designer.fragments"] = _Fragments(_FRAGMENTS_SIZE)
+    return found
+
+
+def _first_party(template) -> bool:
+    return bool(template.filename) and _first_party_file(template.filename)
+
+
+@functools.lru_cache(maxsize=256)
+def _first_party_file(filename: str) -> bool:
+    return os.path.realpath(filename).startswith(_FIRST_PARTY)
+
+
+def _digest(block: dict) -> bytes:
+    """SHA-256 of ``block`` as canonical JSON (sorted keys; orjson when installed)."""
+    if orjson is not None:
+        try:
+            raw = orjson.dumps(block, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+        except TypeError:
+            raw = None
+        if raw is not None:
+            return hashlib.sha256(raw).digest()
+    return hashlib.sha256(json.dumps(block, sort_keys=True, default=str).encode()).digest()
+
+
+def _shared_key(env) -> tuple | None:
+    """What every cached block's HTML also depends on: the templates the
+    designer's blocks include (the theme's product card, the skipped list),
+    the language, the script root and the active theme; None (nothing is
+    cached) when one of those templates is not first-party."""
+    card, skipped = env.get_template(CARD), env.get_template(SKIPPED)
+    if not (_first_party(card) and _first_party(skipped)):
+        return None
+    return (card.filename, skipped.filename, str(get_locale()), request.script_root, shop_settings.get("theme.active"))
+
+
+def _fragment_key(block: dict, template, shared: tuple) -> tuple | None:
+    """The fragment cache's key of ``block``, or None when it is not cached
+    (another plugin's type, a template not first-party)."""
+    if not block["type"].startswith(PREFIX) or not _first_party(template):
+        return None
+    return (template.filename, *shared, _digest(block))
 
 
 @functools.cache

@@ -259,3 +259,59 @@ def test_ten_blocks_render_in_bounded_statements(client, api, factory, queries):
         counts.append((q.count, a.count))
     assert counts[0] == counts[1], counts
     assert counts[1][0] <= 10 and counts[1][1] <= 8, counts
+
+
+def test_rendered_blocks_are_never_stale(app, client, factory):
+    """PR-DZ, issue 20: the designer's own blocks are rendered once per
+    distinct content (the fragment cache), keyed by the resolved data: a
+    changed price, name or stock shows on the very next request, and an
+    identical block on another page or with other data is not mixed up."""
+    from jishi.catalog.models import Sku
+
+    cat = factory.category("饮料")
+    p = factory.product(name="缓存可乐", price=1990, category=cat)
+    q = factory.product(name="缓存雪碧", price=1500, category=cat)
+    published(
+        [
+            ("designer.products", {"mode": "hand", "products": [p.id, q.id]}),
+            ("designer.products", {"mode": "rule", "category": cat.id, "count": 5}),
+            ("designer.notice", {"text": "缓存公告"}),
+        ]
+    )
+    app.extensions.pop("jishi_designer.fragments", None)  # the app is shared between tests
+    first = client.get("/").get_data(as_text=True)
+    assert "¥19.90" in first and "缓存公告" in first
+
+    def blocks(html):
+        return html.split('class="designed-page"', 1)[1].rsplit("</section>", 1)[0]
+
+    assert blocks(client.get("/").get_data(as_text=True)) == blocks(first)  # served again: the same blocks
+    assert len(app.extensions["jishi_designer.fragments"].items) == 3
+    p.price = 1790
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert "¥17.90" in html and "¥19.90" not in html
+    q.name = "改名雪碧"
+    db.session.execute(db.update(Sku).where(Sku.product_id == p.id).values(stock=0))
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert "改名雪碧" in html and "缓存雪碧" not in html
+    hand = html.split('data-block="', 2)[1].split("</section>")[0]
+    assert "缓存可乐" not in hand  # sold out: left out of the hand-picked list at once
+
+
+def test_rendered_blocks_follow_the_theme(app, client, factory):
+    """PR-DZ, K12, issue 20: a product list rendered (and cached) under one
+    theme is rendered with the next theme's product card after a switch."""
+    from jishi import settings
+
+    p = factory.product(name="换肤商品")
+    published([("designer.products", {"mode": "hand", "products": [p.id]})])
+    html = client.get("/").get_data(as_text=True)
+    assert "换肤商品" in html and "product-card jade" not in html
+    settings.set_many({"theme.active": "jade"})
+    db.session.commit()
+    assert "product-card jade" in client.get("/").get_data(as_text=True)
+    settings.set_many({"theme.active": "default"})
+    db.session.commit()
+    assert "product-card jade" not in client.get("/").get_data(as_text=True)
