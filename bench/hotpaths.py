@@ -42,12 +42,16 @@ sys.path.insert(0, str(HERE))
 
 from common import database_url, seed_catalog, wsgi_call  # noqa: E402
 
-CONFIG = {
-    "SECRET_KEY": "bench",
-    "JISHI_SANDBOX_SECRET": "bench",
-    "RATELIMIT_ENABLED": False,
-    "JISHI_PLUGINS": "all",
-}
+
+def _config() -> dict:
+    from jishi.cli.docs import FIRST_PARTY_PLUGINS  # every plugin of plugins/ (not the examples)
+
+    return {
+        "SECRET_KEY": "bench",
+        "JISHI_SANDBOX_SECRET": "bench",
+        "RATELIMIT_ENABLED": False,
+        "JISHI_PLUGINS": ",".join(FIRST_PARTY_PLUGINS),
+    }
 
 
 @dataclass
@@ -63,7 +67,7 @@ class HotPath:
 def make_app(url: str):
     from jishi.app import create_app
 
-    return create_app({**CONFIG, "SQLALCHEMY_DATABASE_URI": url}, instance_path=tempfile.mkdtemp())
+    return create_app({**_config(), "SQLALCHEMY_DATABASE_URI": url}, instance_path=tempfile.mkdtemp())
 
 
 def seed(url: str) -> dict:
