@@ -193,8 +193,8 @@ def page_loaders(product_id: int, at: datetime | None = None, user_id: int | Non
     from jishi.catalog.models import Sku
     from jishi.hookspecs import PageLoader
 
-    current = current_query(product_id, at).subquery()
-    skus = select(FlashSku).where(FlashSku.activity_id.in_(select(current.c.id))).order_by(FlashSku.id)
+    current = current_query(product_id, at).with_only_columns(Activity.id)  # (no subquery's column proxies)
+    skus = select(FlashSku).where(FlashSku.activity_id.in_(current)).order_by(FlashSku.id)
     running = _running_query(user_id, at or now()).where(
         FlashSku.sku_id.in_(select(Sku.id).where(Sku.product_id == product_id))
     )
