@@ -180,7 +180,7 @@ def count(app, fn) -> tuple[int, int]:
 
     with app.app_context():
         engine = db.engine
-    with count_queries(engine) as q:
+    with count_queries(engine, this_thread=True) as q:  # not the visit writer's flush
         fn()
     return q.count, len(q.duplicates())
 
