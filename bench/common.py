@@ -7,6 +7,7 @@ are measured in-process with a cursor listener: they are exact.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -223,3 +224,47 @@ def fmt(result: dict) -> str:
     return f"{result['rps']:9.1f} req/s  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms" + (
         f"  non-2xx {result['non2xx']}" if result["non2xx"] else ""
     )
+
+
+def wsgi_environ(path: str, query: str = "", headers: dict | None = None, method: str = "GET", body=None) -> dict:
+    """A WSGI environ for calling an app in-process (no server); ``body``, when
+    given, is sent as JSON."""
+    data = json.dumps(body).encode() if body is not None else b""
+    env = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(data),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_USER_AGENT": "bench",
+    }
+    if body is not None:
+        env["CONTENT_TYPE"] = "application/json"
+        env["CONTENT_LENGTH"] = str(len(data))
+    for k, v in (headers or {}).items():
+        env["HTTP_" + k.upper().replace("-", "_")] = v
+    return env
+
+
+def wsgi_call(app, path: str, query: str = "", headers: dict | None = None, method: str = "GET", body=None) -> bytes:
+    """One request through the WSGI ``app`` called directly, as a server calls
+    it (so in a fresh app context); asserts a 2xx answer, returns the body."""
+    status = []
+    out = app(wsgi_environ(path, query, headers, method, body), lambda s, h, exc=None: status.append(s))
+    try:
+        data = b"".join(out)
+    finally:
+        if hasattr(out, "close"):
+            out.close()
+    assert status[0][:1] == "2", (method, path, status, data[:300])
+    return data

@@ -12,7 +12,6 @@ URL is a seeded database (bench/common.py ``seed_catalog``), e.g.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
@@ -24,36 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-
-def _environ(path: str, query: str, headers: dict) -> dict:
-    env = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_USER_AGENT": "bench",
-    }
-    for k, v in headers.items():
-        env["HTTP_" + k.upper().replace("-", "_")] = v
-    return env
-
-
-def _call(app, path, query, headers) -> bytes:
-    status = []
-    body = b"".join(app(_environ(path, query, headers), lambda s, h, exc=None: status.append(s)))
-    assert status[0].startswith("200"), (status, body[:300])
-    return body
+from common import wsgi_call  # noqa: E402
 
 
 def run(which: str, url: str, n: int, profile: bool, token: str | None) -> float:
@@ -72,7 +42,7 @@ def run(which: str, url: str, n: int, profile: bool, token: str | None) -> float
         app = create_app(instance_path=tempfile.mkdtemp())
         path, query = "/api/v1/products", "limit=20"
     for _ in range(200):
-        _call(app, path, query, headers)
+        wsgi_call(app, path, query, headers)
     if profile:
         import cProfile
         import pstats
@@ -80,7 +50,7 @@ def run(which: str, url: str, n: int, profile: bool, token: str | None) -> float
         prof = cProfile.Profile()
         prof.enable()
         for _ in range(n):
-            _call(app, path, query, headers)
+            wsgi_call(app, path, query, headers)
         prof.disable()
         pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
@@ -88,7 +58,7 @@ def run(which: str, url: str, n: int, profile: bool, token: str | None) -> float
     for _ in range(7):
         start = time.perf_counter()
         for _ in range(n):
-            _call(app, path, query, headers)
+            wsgi_call(app, path, query, headers)
         best = min(best, (time.perf_counter() - start) / n * 1000)
     return best
 

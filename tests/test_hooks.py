@@ -1141,6 +1141,30 @@ def test_page_loaders_refuse_a_shared_key(app):
         run([PageLoader("x", q), PageLoader("x", q)])
 
 
+def test_page_loaders_statement_is_built_once_and_reused_with_new_values(app, factory):
+    """Issue 20: the loaders statement is built once per shape (the loaders'
+    keys and SQL) and run again with each call's values: a second product's
+    rows are its own, not the first's, and so with an IN list of two."""
+    from jishi import loaders
+    from jishi.models import Sku
+
+    def skus_of(product_ids):
+        return [
+            PageLoader("a", select(Sku).where(Sku.product_id.in_(product_ids)).order_by(Sku.id)),
+            PageLoader("b", select(Sku.id.label("id"), Sku.price.label("price")).where(Sku.price > 150)),
+        ]
+
+    one, two = factory.product(price=100), factory.product(price=200)
+    loaders._CACHE.clear()
+    first = loaders.run(skus_of([one.id]))
+    assert [s.id for s in first["a"]] == [one.skus[0].id] and len(loaders._CACHE) == 1
+    second = loaders.run(skus_of([two.id]))  # the cached statement, new values
+    assert [s.id for s in second["a"]] == [two.skus[0].id] and len(loaders._CACHE) == 1
+    assert second["b"] == [{"id": two.skus[0].id, "price": 200}]
+    both = loaders.run(skus_of([one.id, two.id]))
+    assert [s.price for s in both["a"]] == [100, 200]
+
+
 @plugin(HideSeller())
 def test_hook_purchase_blockers(app, api, client, factory):
     """K3/MS5: a blocked product shows the reason instead of buy buttons,

@@ -225,3 +225,28 @@ def test_catalog_check_fails_on_a_broken_catalog(tmp_path):
     assert check_catalogs(package, locales=("zh_CN",))["zh_CN"]["Forgotten"].string == "忘了"
     with pytest.raises(AssertionError, match="at least 10"):
         check_catalogs(package, locales=("zh_CN",), min_messages=10)
+
+
+def test_count_queries_this_thread_leaves_other_threads_out(app):
+    """Issue 20: ``count_queries(engine, this_thread=True)`` counts the
+    calling thread's statements only (a benchmark's request, not the visit
+    writer flushing in its own thread meanwhile); without it, every thread's."""
+    import threading
+
+    from jishi.testing import count_queries
+    from sqlalchemy import text
+
+    engine = db.engine
+
+    def other():
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 2"))
+
+    for only, expected in ((True, 1), (False, 2)):
+        with count_queries(engine, this_thread=only) as q:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            t = threading.Thread(target=other)
+            t.start()
+            t.join()
+        assert q.count == expected, q.statements

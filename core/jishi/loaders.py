@@ -76,6 +76,60 @@ def _rows_column(query, postgres: bool, label: str):
     return select(agg).select_from(sub).scalar_subquery().label(label)
 
 
+#: loaders' shape (their keys and their queries' cache keys) -> (statement,
+#: its bound parameters in order, per loader: (entity, attrs, columns))
+_CACHE: dict[tuple, tuple] = {}
+_CACHE_SIZE = 256
+
+
+def _decoder(query) -> tuple:
+    """How to turn a loader's JSON rows back into rows: ``(entity, attrs,
+    columns)``."""
+    entity = _entity(query)
+    if entity is None:
+        return None, None, [(c.key, c.type) for c in query.subquery().c]
+    mapper = entity.__mapper__
+    return (
+        entity,
+        [(mapper.get_property_by_column(c).key, c.key, c.type) for c in mapper.columns if c.table is not None],
+        None,
+    )
+
+
+def _build(loaders: Sequence[PageLoader], postgres: bool):
+    columns = [_rows_column(ld.query, postgres, f"l{i}") for i, ld in enumerate(loaders)]
+    return select(*columns)
+
+
+def _statement(loaders: Sequence[PageLoader], postgres: bool) -> tuple:
+    """``(statement, params, decoders)`` for ``loaders``. The statement is
+    built once per shape (the loaders' keys and their queries' SQL, told by
+    SQLAlchemy's cache keys) and reused with this call's bound values: a
+    page then pays each query's cache key, not the building and keying of
+    the whole statement (the largest part of the product page's Python
+    time). ``params`` is None when the statement is new (built for this
+    call, its values in it)."""
+    keys = [ld.query._generate_cache_key() for ld in loaders]
+    if any(k is None for k in keys):  # a query SQLAlchemy cannot key: built every time
+        return _build(loaders, postgres), None, [_decoder(ld.query) for ld in loaders]
+    shape = (postgres, tuple((ld.key, k.key) for ld, k in zip(loaders, keys)))
+    hit = _CACHE.get(shape)
+    if hit is None:
+        stmt = _build(loaders, postgres)
+        decoders = [_decoder(ld.query) for ld in loaders]
+        # Where each of the statement's parameters comes from: (loader, its
+        # n-th parameter), the same objects the loaders' keys hold.
+        where = {id(bp): (i, j) for i, k in enumerate(keys) for j, bp in enumerate(k.bindparams)}
+        own = stmt._generate_cache_key()
+        if own is not None and len(own.bindparams) == len(where) and all(id(bp) in where for bp in own.bindparams):
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.clear()
+            _CACHE[shape] = (stmt, [(bp.key, *where[id(bp)]) for bp in own.bindparams], decoders)
+        return stmt, None, decoders
+    stmt, sources, decoders = hit
+    return stmt, {name: keys[i].bindparams[j].effective_value for name, i, j in sources}, decoders
+
+
 def run(loaders: Sequence[PageLoader]) -> Loaded:
     """Run every loader in one statement; ``Loaded`` holds each key's rows
     (an empty list where none matched). Keys must be distinct."""
@@ -86,20 +140,19 @@ def run(loaders: Sequence[PageLoader]) -> Loaded:
     if len(set(keys)) != len(keys):
         raise ValueError(f"page loaders share a key: {sorted(keys)}")
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    columns = [_rows_column(ld.query, postgres, f"l{i}") for i, ld in enumerate(loaders)]
-    row = db.session.execute(select(*columns)).one()
-    for ld, raw in zip(loaders, row, strict=True):
+    stmt, params, decoders = _statement(loaders, postgres)
+    if params is None:
+        row = db.session.execute(stmt).one()
+    else:
+        row = db.session.connection().execute(stmt, params).one()
+    for ld, raw, (entity, attrs, columns) in zip(loaders, row, decoders, strict=True):
         items = json.loads(raw) if isinstance(raw, str) else (raw or [])
-        entity = _entity(ld.query)
-        sub_columns = list(ld.query.subquery().c)
         if entity is None:
-            loaded[ld.key] = [{c.key: _decode(item.get(c.key), c.type) for c in sub_columns} for item in items]
+            loaded[ld.key] = [{key: _decode(item.get(key), type_) for key, type_ in columns} for item in items]
             continue
-        mapper = entity.__mapper__
-        attrs = [(mapper.get_property_by_column(c).key, c) for c in mapper.columns if c.table is not None]
         out = []
         for item in items:
-            obj = entity(**{key: _decode(item.get(c.key), c.type) for key, c in attrs})
+            obj = entity(**{attr: _decode(item.get(key), type_) for attr, key, type_ in attrs})
             make_transient_to_detached(obj)
             out.append(db.session.merge(obj, load=False))
         loaded[ld.key] = out

@@ -155,13 +155,11 @@ def test_product_page_without_plugins(app, client, factory, queries):
     _assert_budget(q)
 
 
-@pytest.mark.jishi_plugins(*ALL)
-def test_product_page_with_every_plugin(app, client, factory, queries, ms):
-    """D: every first-party plugin enabled, each with something to show on a
-    merchant's product (a running flash sale, a group buy with an open
-    group, a claimable coupon): still at most six statements, none repeated,
-    for a visitor and for a signed-in buyer holding the coupon; each plugin's
-    rows come in the one loaders statement (no statement of its own)."""
+def _every_plugin_product(factory, ms):
+    """A merchant's rich product with something of every plugin: a running
+    flash sale (500 fen, 7 units), a group buy with an open group, a
+    claimable coupon template, a shopping options limit. Returns
+    ``(product, coupon template)``."""
     merchant = ms.merchant("茶庄")
     p = _rich_product(factory, seller_id=merchant.id)
     from jishi_multistore.models import ProductState
@@ -193,6 +191,17 @@ def test_product_page_with_every_plugin(app, client, factory, queries, ms):
 
     shopping_options.save(p, {"max_per_buyer": 2})  # 限购 2 件 (issue 18)
     db.session.commit()
+    return p, template
+
+
+@pytest.mark.jishi_plugins(*ALL)
+def test_product_page_with_every_plugin(app, client, factory, queries, ms):
+    """D: every first-party plugin enabled, each with something to show on a
+    merchant's product (a running flash sale, a group buy with an open
+    group, a claimable coupon): still at most six statements, none repeated,
+    for a visitor and for a signed-in buyer holding the coupon; each plugin's
+    rows come in the one loaders statement (no statement of its own)."""
+    p, template = _every_plugin_product(factory, ms)
     url = f"/product/{p.id}"
 
     q, page = _count(queries, client, url)
@@ -223,3 +232,34 @@ def test_product_page_with_every_plugin_and_nothing_to_show(app, client, factory
     _assert_budget(q)
     _kernel_parts(page)
     assert "flashsale-box" not in page and "groupbuy-box" not in page
+
+
+@pytest.mark.jishi_plugins(*ALL)
+def test_product_detail_api_with_every_plugin(app, client, factory, queries, ms):
+    """Issue 20: the API's product detail with every first-party plugin
+    enabled and contributing costs four statements for a signed-in buyer
+    (the token, the product with its category and SKUs, ONE statement for
+    its lists and every plugin's ``product_page_loaders`` rows, the
+    settings), three for a visitor, none repeated: the flash price, the
+    merchant's profile, its review state and the shopping options come
+    from the loaders' rows (``jishi.catalog.service.product_loaded``)."""
+    from jishi.testing import factories
+
+    p, _template = _every_plugin_product(factory, ms)
+    buyer = factory.user()
+    auth = {"Authorization": f"Bearer {factories.token(buyer)}"}
+    url = f"/api/v1/products/{p.id}"
+    for headers, budget in ((auth, 4), ({}, 3)):
+        client.get(url, headers=headers)
+        with queries() as q:
+            resp = client.get(url, headers=headers)
+        assert resp.status_code == 200, resp.get_json()
+        assert q.count == budget, q.statements
+        assert not q.duplicates(), q.duplicates()
+        for table in ("flashsale_", "multistore_", "shopping_options_"):  # no read of a plugin's own
+            assert not [s for s in q.statements if s.lstrip().startswith(f"SELECT {table}")], (table, q.statements)
+        data = resp.get_json()
+        small, big = data["skus"]  # the sold-out variant is still listed
+        assert (small["your_price"], small["price_source"]) == (500, "flashsale")
+        assert data["seller"]["name"] == "茶庄" and data["purchasable"] is True
+        assert [t["name"] for t in data["tags"]] == ["明前茶"] and len(data["images"]) == 2

@@ -380,11 +380,16 @@ def listing_response(items, cursor):
 def get_product(product_id: int):
     """A product on sale with its SKUs (each with the price this buyer pays),
     images, parameters, specs and tags."""
-    product = service.get_product(product_id)
+    # The product with its category and SKUs, then ONE statement for its
+    # images, parameters, specs, tags and every plugin's product_page_loaders
+    # rows, which the hooks below take (service.product_loaded) instead of
+    # reading for themselves.
+    user = _user()
+    product, _loaded = service.product_page(product_id, user=user)
     if product is None:
         not_found(_("product"))
     tracking.track("product", product.id, product.seller_id)
-    return product_detail(product, _user())
+    return product_detail(product, user)
 
 
 @blp.get("/categories")

@@ -30,7 +30,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 from sqlalchemy import (
     Integer,
     Text,
@@ -537,7 +537,23 @@ def product_page(product_id: int, *, visible_only: bool = True, user=None):
         rows = loaded.pop(key)
         set_committed_value(product, key, sorted(rows, key=lambda o: (o.sort, o.id)))
     set_committed_value(product, "tags", sorted(loaded.pop("tags"), key=lambda t: t.id))
+    if has_app_context():  # for this request's hooks (product_loaded)
+        g.setdefault("jishi_product_loaded", {})[pid] = loaded
     return product, loaded
+
+
+def product_loaded(product_id: int):
+    """The rows of every ``product_page_loaders`` loader read for
+    ``product_id`` in this request (by :func:`product_page`, which the
+    product page and the API's product detail use), else None.
+
+    A plugin's hook called later in the same request (``purchase_blockers``,
+    ``price_rules``...) takes its rows from here instead of reading them
+    again: the request then costs no statement for them. A key missing from
+    the mapping means the loader was not asked for (read for yourself)."""
+    if not has_app_context():
+        return None
+    return g.get("jishi_product_loaded", {}).get(product_id)
 
 
 # --- Categories and tags ---------------------------------------------------

@@ -295,11 +295,19 @@ class QueryCounter:
 
 
 @contextlib.contextmanager
-def count_queries(engine):
+def count_queries(engine, *, this_thread: bool = False):
+    """Count the statements ``engine`` executes in the block.
+    ``this_thread``: only the calling thread's (not, say, the visit
+    writer's batch flushed meanwhile in its own thread)."""
+    import threading
+
     counter = QueryCounter()
+    me = threading.get_ident()
 
     def before(conn, cursor, statement, parameters, context, executemany):
         if statement.strip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
+            return
+        if this_thread and threading.get_ident() != me:
             return
         counter.statements.append(statement + " | " + repr(parameters)[:300])
 

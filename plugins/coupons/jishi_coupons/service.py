@@ -321,7 +321,7 @@ def page_loaders(product, user, now: datetime | None = None) -> list:
     candidates = _claimable_query(now, product=product)
     loaders = [PageLoader("coupons.templates", candidates)]
     if user is not None:
-        ids = select(candidates.subquery().c.id)
+        ids = candidates.with_only_columns(CouponTemplate.id)  # (no subquery's column proxies)
         mine = (
             select(UserCoupon.template_id.label("template_id"), func.count().label("n"))
             .where(UserCoupon.user_id == user.id, UserCoupon.template_id.in_(ids))

@@ -148,8 +148,8 @@ def storefront_links():
 
 
 @hookimpl
-def product_page_loaders(product):
-    return service.page_loaders(product.id)
+def product_page_loaders(product, user):
+    return service.page_loaders(product.id, user_id=getattr(user, "id", None) if user is not None else None)
 
 
 @hookimpl

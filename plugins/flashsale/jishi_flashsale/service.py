@@ -37,9 +37,11 @@ database statement above stays the source of truth.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from jishi import promotions
+from jishi.catalog.service import product_loaded
 from jishi.checkout.errors import CheckoutError, OutOfStock
 from jishi.db import commit, conflict_insert, db, utcnow
 from jishi.errors import DomainError
@@ -98,6 +100,35 @@ def running_flash(sku_id: int, user_id: int | None = None, at: datetime | None =
     return running_flash_many([sku_id], user_id, at).get(sku_id)
 
 
+def _running_query(user_id: int | None, at: datetime):
+    """The SELECT of :func:`running_flash_many` without its SKU condition:
+    flash SKUs of running activities with the buyer's units, earliest
+    activity first per SKU."""
+    columns = [
+        FlashSku.id,
+        FlashSku.activity_id,
+        FlashSku.flash_price,
+        FlashSku.stock,
+        FlashSku.sold,
+        Activity.per_user_limit,
+        Activity.ends_at,
+    ]
+    if user_id is None:
+        q = select(*columns, literal(0).label("used"), FlashSku.sku_id)
+    else:
+        q = select(*columns, func.coalesce(Usage.units, 0).label("used"), FlashSku.sku_id)
+        q = q.outerjoin(Usage, and_(Usage.flash_sku_id == FlashSku.id, Usage.user_id == user_id))
+    return (
+        q.join(Activity, Activity.id == FlashSku.activity_id)
+        .where(Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at)
+        .order_by(FlashSku.sku_id, Activity.id)
+    )
+
+
+def _running_key(user_id: int | None) -> str:
+    return f"flashsale.running.{user_id or 0}"
+
+
 def running_flash_many(sku_ids, user_id: int | None = None, at: datetime | None = None) -> dict:
     """:func:`running_flash` for several SKUs: ``sku_id -> row`` for those
     in a running flash sale, in ONE query for all of them (none when every
@@ -118,27 +149,8 @@ def running_flash_many(sku_ids, user_id: int | None = None, at: datetime | None 
         else:
             missing.append(sku_id)
     if missing:
-        at = at or now()
-        columns = [
-            FlashSku.id,
-            FlashSku.activity_id,
-            FlashSku.flash_price,
-            FlashSku.stock,
-            FlashSku.sold,
-            Activity.per_user_limit,
-            Activity.ends_at,
-        ]
-        if user_id is None:
-            q = select(*columns, literal(0).label("used"), FlashSku.sku_id)
-        else:
-            q = select(*columns, func.coalesce(Usage.units, 0).label("used"), FlashSku.sku_id)
-            q = q.outerjoin(Usage, and_(Usage.flash_sku_id == FlashSku.id, Usage.user_id == user_id))
         where = FlashSku.sku_id == missing[0] if len(missing) == 1 else FlashSku.sku_id.in_(missing)
-        rows = db.session.execute(
-            q.join(Activity, Activity.id == FlashSku.activity_id)
-            .where(where, Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at)
-            .order_by(FlashSku.sku_id, Activity.id)
-        ).all()
+        rows = db.session.execute(_running_query(user_id, at or now()).where(where)).all()
         for sku_id in missing:
             found[sku_id] = None
         for row in rows:
@@ -172,14 +184,25 @@ def current_for_product(product_id: int, at: datetime | None = None, horizon_day
     return db.session.execute(current_query(product_id, at, horizon_days)).scalar_one_or_none()
 
 
-def page_loaders(product_id: int, at: datetime | None = None) -> list:
+def page_loaders(product_id: int, at: datetime | None = None, user_id: int | None = None) -> list:
     """The product page's reads (``product_page_loaders``): the current
-    activity and its flash SKUs, run with the page's other loaders."""
+    activity and its flash SKUs, run with the page's other loaders; and the
+    running flash SKUs of the product with the buyer's units, which
+    :func:`price_rules` takes in the same request (the API's product
+    detail prices its SKUs with no statement of its own)."""
+    from jishi.catalog.models import Sku
     from jishi.hookspecs import PageLoader
 
-    current = current_query(product_id, at).subquery()
-    skus = select(FlashSku).where(FlashSku.activity_id.in_(select(current.c.id))).order_by(FlashSku.id)
-    return [PageLoader("flashsale.activity", current_query(product_id, at)), PageLoader("flashsale.skus", skus)]
+    current = current_query(product_id, at).with_only_columns(Activity.id)  # (no subquery's column proxies)
+    skus = select(FlashSku).where(FlashSku.activity_id.in_(current)).order_by(FlashSku.id)
+    running = _running_query(user_id, at or now()).where(
+        FlashSku.sku_id.in_(select(Sku.id).where(Sku.product_id == product_id))
+    )
+    return [
+        PageLoader("flashsale.activity", current_query(product_id, at)),
+        PageLoader("flashsale.skus", skus),
+        PageLoader(_running_key(user_id), running),
+    ]
 
 
 def listing(at: datetime | None = None, limit: int = 100) -> list[Activity]:
@@ -379,7 +402,20 @@ def price_rules(lines, user) -> dict[str, list[PriceRule]]:
     product page speak of flash stock, and the order line is written with
     ``stock_source = 'flashsale'`` for :func:`reserve`."""
     user_id = getattr(user, "id", None) if user is not None else None
-    running = running_flash_many([line.sku_id for line in lines], user_id)
+    running: dict = {}
+    rest = []
+    key = _running_key(user_id)
+    for line in lines:
+        loaded = product_loaded(line.product_id) if line.product_id is not None else None
+        if loaded is None or key not in loaded:
+            rest.append(line.sku_id)
+            continue
+        for row in loaded[key]:  # read with the product (page_loaders): earliest activity first
+            if row["sku_id"] == line.sku_id:
+                running[line.sku_id] = SimpleNamespace(**row)
+                break
+    if rest:
+        running.update(running_flash_many(rest, user_id))
     out = {}
     for line in lines:
         row = running.get(line.sku_id)

@@ -168,7 +168,7 @@ def page_loaders(product_id: int, at: datetime | None = None) -> list:
     from jishi.hookspecs import PageLoader
 
     at = at or now()
-    running = select(running_query(product_id, at).subquery().c.id)
+    running = running_query(product_id, at).with_only_columns(Activity.id)  # (no subquery's column proxies)
     return [
         PageLoader("groupbuy.activity", running_query(product_id, at)),
         PageLoader(

@@ -38,6 +38,7 @@ from flask import g, has_request_context
 from jishi import settings
 from jishi.accounts.models import MemberLevel
 from jishi.catalog.models import Product
+from jishi.catalog.service import product_loaded
 from jishi.db import conflict_insert, db
 from jishi.hookspecs import Problem
 from jishi.i18n import gettext as _
@@ -142,7 +143,11 @@ def remember(product_id: int, row: ProductShoppingOptions | None) -> None:
 def row_for(product_id: int) -> ProductShoppingOptions | None:
     cache = _cache()
     if product_id not in cache:
-        cache[product_id] = db.session.get(ProductShoppingOptions, product_id)
+        loaded = product_loaded(product_id)
+        if loaded is not None and "shopping_options.row" in loaded:  # read with the product (product_page_loaders)
+            cache[product_id] = loaded.first("shopping_options.row")
+        else:
+            cache[product_id] = db.session.get(ProductShoppingOptions, product_id)
     return cache[product_id]
 
 
