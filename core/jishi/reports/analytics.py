@@ -6,10 +6,13 @@ CSV and XLSX export.
 
 ``scope``: 0 for the platform (every order and visit), a seller's id for
 that seller's shop (its orders, its shop page and product visits).
-Ranges are shop days ``start`` to ``end`` inclusive. UV over a range is the
-sum of each day's unique visitors (a visitor seen on two days counts on
-both; the same for ``buyers``), the figure the daily tables can answer
-without reading the visits. Rates are integers in permille.
+Ranges are shop days ``start`` to ``end`` inclusive. UV over a range
+(the overview's, the funnel's visitors and carted, each product's) is
+exact: the distinct visitors over the range, read from ``visitor_days``
+(:mod:`jishi.reports.visitors`, one statement per part); a range starting
+before the kept window (``JISHI_VISITOR_DAYS_KEEP``) falls back to the sum
+of each day's UV and says so (``uv_exact`` false). The trend's UV per week
+or month and ``buyers`` stay sums of days. Rates are integers in permille.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from jishi.i18n import shop_today
 from jishi.money import fen_to_yuan_str
 from jishi.reports.buyers import buyer_analysis, finance_days
 from jishi.reports.models import ReportDaily, ReportProductDaily
+from jishi.reports.visitors import kept_from, product_uniques, scope_uniques
 
 __all__ = [
     "GRAINS",
@@ -127,18 +131,34 @@ def _headline(s: dict[str, int]) -> dict[str, int]:
     }
 
 
-def overview(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None) -> dict:
+def _previous(start: date, end: date) -> tuple[date, date]:
+    try:
+        return start - timedelta(days=(end - start).days + 1), start - timedelta(days=1)
+    except OverflowError:  # before the calendar's first day: nothing to compare with
+        return date.min, date.min
+
+
+def overview(
+    start: date,
+    end: date,
+    scope: int = 0,
+    loaded: dict[str, tuple] | None = None,
+    uniques: dict | None = None,
+) -> dict:
     """The range's figures, the previous period's (as many days, just
     before) and the change of each in permille (None when the previous
-    figure is 0)."""
+    figure is 0). UV is exact (``uv_exact``, ``previous_uv_exact``) unless a
+    period reaches before the kept visitor rows (then the sum of days)."""
     start, end = clamp(start, end)
-    days = (end - start).days + 1
+    p0, p1 = _previous(start, end)
+    if uniques is None:
+        uniques = scope_uniques(start, end, scope, (p0, p1) if p0 < start else None)
     now = _headline(_sums(start, end, scope, loaded))
-    try:
-        p0, p1 = start - timedelta(days=days), start - timedelta(days=1)
-    except OverflowError:  # before the calendar's first day: nothing to compare with
-        p0 = p1 = date.min
     before = _headline(_sums(p0, p1, scope, loaded)) if p0 < start else dict.fromkeys(now, 0)
+    if uniques["exact"]:
+        now["uv"] = uniques["uv"]
+    if uniques["previous_exact"]:
+        before["uv"] = uniques["previous_uv"]
     change = {k: (int((now[k] - before[k]) * 1000 / before[k]) if before[k] else None) for k in now}
     return {
         "start": start.isoformat(),
@@ -148,6 +168,8 @@ def overview(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | 
         "current": now,
         "previous": before,
         "change_permille": change,
+        "uv_exact": bool(uniques["exact"]),
+        "previous_uv_exact": bool(uniques["previous_exact"] or p0 >= start),
     }
 
 
@@ -181,11 +203,20 @@ def trend(
     return list(out.values())
 
 
-def funnel(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None) -> dict:
+def funnel(
+    start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None, uniques: dict | None = None
+) -> dict:
     """Visitors -> added to cart -> ordered -> paid, by unique visitor, with
     the cart rate, 下单转化率 (ordered / visitors), 下单-付款转化率 (paid /
-    ordered) and 付款转化率 (paid / visitors)."""
-    s = _sums(*clamp(start, end), scope, loaded)
+    ordered) and 付款转化率 (paid / visitors). Visitors and carted are
+    exact over the range (``uv_exact``; else sums of days); ordered and paid
+    are sums of each day's distinct buyers."""
+    start, end = clamp(start, end)
+    s = _sums(start, end, scope, loaded)
+    if uniques is None:
+        uniques = scope_uniques(start, end, scope)
+    if uniques["exact"]:
+        s["uv"], s["carted"] = uniques["uv"], uniques["carted"]
     visitors, carted, ordered, paid = s["uv"], s["carted"], s["ordered"], s["paid_buyers"]
     return {
         "visitors": visitors,
@@ -196,6 +227,7 @@ def funnel(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | No
         "order_rate_permille": _rate(ordered, visitors),
         "order_pay_rate_permille": _rate(paid, ordered),
         "pay_rate_permille": _rate(paid, visitors),
+        "uv_exact": bool(uniques["exact"]),
     }
 
 
@@ -229,14 +261,20 @@ def products(start: date, end: date, scope: int = 0, limit: int = 100) -> dict:
     if scope:
         shelf.append(Product.seller_id == scope)
     on_shelf = db.session.execute(select(func.count(Product.id)).where(*shelf)).scalar_one()
+    exact = start >= kept_from()
+    # The listed products' exact UV and carted visitors: one statement (per 500 products).
+    uniques = product_uniques((r[0] for r in rows), start, end, ("product", "cart_product")) if exact else {}
     items = []
     for pid, name, *values in rows:
         values = values[:-1]  # (the visited count)
         item: dict[str, Any] = {"product_id": int(pid), "name": name}
         item.update({f: int(v or 0) for f, v in zip(fields, values)})
+        if exact:
+            seen = uniques.get(int(pid), {})
+            item["uv"], item["carted"] = seen.get("product", 0), seen.get("cart_product", 0)
         item["conversion_permille"] = _rate(item["buyers"], item["uv"])
         items.append(item)
-    return {"on_shelf": int(on_shelf), "visited": visited_count, "items": items}
+    return {"on_shelf": int(on_shelf), "visited": visited_count, "items": items, "uv_exact": exact}
 
 
 def sections(start: date, end: date, scope: int = 0) -> list[ReportSection]:
@@ -267,10 +305,12 @@ def report(start: date, end: date, scope: int = 0, grain: str = "day", limit: in
     except OverflowError:
         first = date.min
     loaded = _load(first, end, scope)  # one statement for the overview, its comparison, the trend and the funnel
+    p0, p1 = _previous(start, end)
+    uniques = scope_uniques(start, end, scope, (p0, p1) if p0 < start else None)  # one for their exact UV
     return {
-        "overview": overview(start, end, scope, loaded),
+        "overview": overview(start, end, scope, loaded, uniques),
         "trend": trend(start, end, scope, grain, loaded),
-        "funnel": funnel(start, end, scope, loaded),
+        "funnel": funnel(start, end, scope, loaded, uniques),
         "products": products(start, end, scope, limit),
         "buyers": buyer_analysis(start, end, scope),
         "finance": finance_days(start, end, scope, loaded),

@@ -15,7 +15,7 @@ the reports read nothing else.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jishi.db import db
@@ -25,10 +25,33 @@ class VisitorDay(db.Model):
     """A visitor seen on a day for a counter key (the UV of that key)."""
 
     __tablename__ = "visitor_days"
+    # (kind, ref_id, visitor, day): a product's distinct visitors over a range
+    # (an index-only scan, already in DISTINCT order) and a visitor's previous
+    # day for a key (the aggregation's VisitorReturn rows); the primary key,
+    # day first, serves the aggregation's day and the pruning.
+    __table_args__ = (Index("ix_visitor_days_key_visitor", "kind", "ref_id", "visitor", "day"),)
+
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     ref_id: Mapped[int] = mapped_column(primary_key=True, default=0)
     visitor: Mapped[str] = mapped_column(String(70), primary_key=True)
+
+
+class VisitorReturn(db.Model):
+    """Per shop day and scope key (``site``, ``cart``, ``seller``,
+    ``cart_seller``) the day's visitors grouped by the day of their previous
+    visit for that key (``prev_day`` "": none kept). The distinct visitors of
+    a range ``[s, e]`` are exactly the rows of days in it whose ``prev_day``
+    is before ``s`` (each visitor's first day in the range): a sum over a
+    few rows per day, whatever the traffic. Written with the day's
+    aggregates by :func:`jishi.reports.aggregate.aggregate_day`."""
+
+    __tablename__ = "visitor_returns"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(primary_key=True, default=0)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    prev_day: Mapped[str] = mapped_column(String(10), primary_key=True, default="")
+    visitors: Mapped[int] = mapped_column(default=0)
 
 
 class ReportDaily(db.Model):
@@ -67,4 +90,4 @@ class ReportProductDaily(db.Model):
     paid_amount: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-__all__ = ["ReportDaily", "ReportProductDaily", "VisitorDay"]
+__all__ = ["ReportDaily", "ReportProductDaily", "VisitorDay", "VisitorReturn"]
