@@ -224,3 +224,25 @@ def test_the_job_is_declared(app):
     """Issue 19: ``prune_visitor_days`` is one of the kernel's periodic jobs."""
     jobs = {j.name: j for r in app.extensions["jishi"].hook.periodic_jobs() for j in r}
     assert jobs["prune_visitor_days"].func is visitors.prune
+
+
+def test_days_without_visitor_rows_fall_back_to_sums(app, factory):
+    """Issue 19: days written straight into the daily tables (the demo's
+    history: no visitor rows behind them) read as a range UV below the
+    largest day's UV; the report keeps the sums and says so, for the
+    overview, the funnel and each listed product."""
+    from jishi.i18n import shop_today
+
+    t = shop_today()
+    factory.product(name="茶叶", price=5000, stock=10)
+    db.session.commit()
+    assert aggregate.seed_history(5, today=t) == 5  # t-6 .. t-2
+    start = t - timedelta(days=6)
+    sums = analytics._sums(start, t, 0)
+    assert sums["uv"] > 0
+    ov = analytics.overview(start, t)
+    assert (ov["current"]["uv"], ov["uv_exact"]) == (sums["uv"], False)
+    fun = analytics.funnel(start, t)
+    assert (fun["visitors"], fun["carted"], fun["uv_exact"]) == (sums["uv"], sums["carted"], False)
+    prods = analytics.products(start, t)
+    assert prods["uv_exact"] is False and prods["items"][0]["uv"] > 0

@@ -7,10 +7,12 @@
   seller's id) the day's trade, refund, visit and funnel figures.
 - :class:`ReportProductDaily`: per shop day and product its visits, carts and
   sales.
+- :class:`VisitorReturn`: per shop day and scope key the day's visitors by
+  their previous visit day (exact UV over a range).
 
-Both aggregate tables are written only by :func:`jishi.reports.aggregate.aggregate_day`
+The aggregate tables are written only by :func:`jishi.reports.aggregate.aggregate_day`
 (delete the day, insert it again: re-running a day gives the same figures);
-the reports read nothing else.
+the reports read them, and ``visitor_days`` for the products they list.
 """
 
 from __future__ import annotations
