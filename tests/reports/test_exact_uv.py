@@ -246,3 +246,42 @@ def test_days_without_visitor_rows_fall_back_to_sums(app, factory):
     assert (fun["visitors"], fun["carted"], fun["uv_exact"]) == (sums["uv"], sums["carted"], False)
     prods = analytics.products(start, t)
     assert prods["uv_exact"] is False and prods["items"][0]["uv"] > 0
+
+
+def test_migration_backfills_visitor_returns(tmp_path):
+    """Issue 19: upgrading a database with visitor rows to k0008 writes their
+    ``visitor_returns`` (v1 on day A and C, v2 on C; a product row is not a
+    scope key): A: 1 new; C: v1 back from A, v2 new."""
+    from jishi import migrations
+    from jishi.app import create_app
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path}/m.db"
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "JISHI_PLUGINS": ""},
+        instance_path=str(tmp_path / "instance"),
+    )
+    migrations.upgrade(app, "k0006")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for day, kind, ref, vid in (
+            ("2026-01-01", "site", 0, "v1"),
+            ("2026-01-03", "site", 0, "v1"),
+            ("2026-01-03", "site", 0, "v2"),
+            ("2026-01-03", "product", 5, "v2"),
+        ):
+            conn.execute(
+                text("INSERT INTO visitor_days (day, kind, ref_id, visitor) VALUES (:d, :k, :r, :v)"),
+                {"d": day, "k": kind, "r": ref, "v": vid},
+            )
+    migrations.upgrade(app)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT kind, ref_id, day, prev_day, visitors FROM visitor_returns ORDER BY day, prev_day")
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("site", 0, "2026-01-01", "", 1),
+        ("site", 0, "2026-01-03", "", 1),
+        ("site", 0, "2026-01-03", "2026-01-01", 1),
+    ]
