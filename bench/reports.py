@@ -199,12 +199,15 @@ def seed_aggregates(url: str, days: int, sellers: int, products: int, visitors: 
                 FROM ({series(products, "p")}) AS x"""
             )
         )
-        # ~2,740 orders and ~27,400 page views a day (1M orders, 10M visits a year), spread over the shops
+        # ~2,740 orders and ~27,400 page views a day (1M orders, 10M visits a year); daily UV and carted as the
+        # visitor rows below hold them (a seller: its share)
         conn.execute(
             text(
                 f"""INSERT INTO report_daily (day, seller_id, orders, paid_orders, paid_amount, buyers, units, refund_amount,
                     refund_count, pv, uv, carted, ordered, paid_buyers)
-                SELECT {day_expr}, s, 3000, 2740, 2740 * 9000, 2300, 4100, 2740 * 9000 / 40, 70, 27400, 9000, 1800, 2600, 2300
+                SELECT {day_expr}, s, 3000, 2740, 2740 * 9000, 2300, 4100, 2740 * 9000 / 40, 70, 27400,
+                    CASE WHEN s = 0 THEN {visitors} ELSE {visitors // sellers} END,
+                    CASE WHEN s = 0 THEN {visitors // 5} ELSE {visitors // 5 // sellers} END, 2600, 2300
                 FROM ({series(days, "d")}) AS dd, (SELECT 0 AS s UNION ALL SELECT s + 1 FROM ({series(sellers, "s")}) AS ss) AS sc"""
             )
         )
