@@ -33,6 +33,10 @@ class DefaultConfig:
     JISHI_TRACKING_BATCH = 200
     JISHI_TRACKING_FLUSH_SECONDS = 5
     JISHI_TRACKING_FLUSH_THREAD = True  # False: the request that fills the buffer writes it, after its response
+    # Shop days of visitor_days kept for exact UV over a range (older rows are
+    # deleted by the prune_visitor_days job; a range reaching before falls back
+    # to the sum of daily UV).
+    JISHI_VISITOR_DAYS_KEEP = 400
     JISHI_PAYMENT_MODE = "combined"  # or "per_order" (订单按店铺支付)
     JISHI_UNPAID_TIMEOUT_MINUTES = 30
     JISHI_AUTO_CONFIRM_DAYS = 10

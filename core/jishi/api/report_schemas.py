@@ -82,6 +82,13 @@ class _Overview(Schema):
     change_permille = fields.Nested(
         _Changes, metadata={"description": "change against the previous period; null: it was 0"}
     )
+    uv_exact = fields.Boolean(
+        metadata={
+            "description": "true: uv is the distinct visitors over the range; false: the range starts before the "
+            "visitor rows kept (JISHI_VISITOR_DAYS_KEEP) and uv is the sum of each day's"
+        }
+    )
+    previous_uv_exact = fields.Boolean(metadata={"description": "the same for the previous period's uv"})
 
 
 class _TrendRow(Schema):
@@ -104,6 +111,9 @@ class _Funnel(Schema):
     order_rate_permille = fields.Integer(metadata={"description": "下单转化率: ordered / visitors"})
     order_pay_rate_permille = fields.Integer(metadata={"description": "下单-付款转化率: paid / ordered"})
     pay_rate_permille = fields.Integer(metadata={"description": "付款转化率: paid / visitors"})
+    uv_exact = fields.Boolean(
+        metadata={"description": "visitors and carted distinct over the range (false: sums of days)"}
+    )
 
 
 class _ProductRow(Schema):
@@ -123,6 +133,9 @@ class _Products(Schema):
     on_shelf = fields.Integer()
     visited = fields.Integer()
     items = fields.List(fields.Nested(_ProductRow))
+    uv_exact = fields.Boolean(
+        metadata={"description": "each item's uv and carted distinct over the range (false: sums of days)"}
+    )
 
 
 class _Segment(Schema):

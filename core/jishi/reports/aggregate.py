@@ -46,7 +46,7 @@ from jishi.db import db, utcnow
 from jishi.i18n import shop_day_bounds, to_shop_time
 from jishi.models import PageVisit
 from jishi.orders.models import Order, OrderLine
-from jishi.reports.models import ReportBuyerDaily, ReportDaily, ReportProductDaily, VisitorDay
+from jishi.reports.models import ReportBuyerDaily, ReportDaily, ReportProductDaily, VisitorDay, VisitorReturn
 
 __all__ = ["aggregate_day", "aggregate_recent"]
 
@@ -326,6 +326,13 @@ def aggregate_day(day: date) -> dict:
     prows = [{"day": key, "product_id": pid, **figures} for pid, figures in sorted(products.items())]
     for i in range(0, len(prows), 1000):
         db.session.execute(insert(ReportProductDaily), prows[i : i + 1000])
+    # The day's visitors by their previous visit day: exact UV over any range.
+    from jishi.reports.visitors import day_returns
+
+    returns = day_returns(day)
+    db.session.execute(delete(VisitorReturn).where(VisitorReturn.day == key))
+    for i in range(0, len(returns), 1000):
+        db.session.execute(insert(VisitorReturn), returns[i : i + 1000])
     db.session.commit()
     return scopes[0]
 

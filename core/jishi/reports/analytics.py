@@ -6,10 +6,14 @@ CSV and XLSX export.
 
 ``scope``: 0 for the platform (every order and visit), a seller's id for
 that seller's shop (its orders, its shop page and product visits).
-Ranges are shop days ``start`` to ``end`` inclusive. UV over a range is the
-sum of each day's unique visitors (a visitor seen on two days counts on
-both; the same for ``buyers``), the figure the daily tables can answer
-without reading the visits. Rates are integers in permille.
+Ranges are shop days ``start`` to ``end`` inclusive. UV over a range
+(the overview's, the funnel's visitors and carted, each product's) is
+exact: the distinct visitors over the range, read from ``visitor_days``
+(:mod:`jishi.reports.visitors`, one statement per part); a range starting
+before the kept window (``JISHI_VISITOR_DAYS_KEEP``), or whose exact figure
+is below its largest day's (days without visitor rows, like the demo's),
+falls back to the sum of each day's UV and says so (``uv_exact`` false). The trend's UV per week
+or month and ``buyers`` stay sums of days. Rates are integers in permille.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from jishi.i18n import shop_today
 from jishi.money import fen_to_yuan_str
 from jishi.reports.buyers import buyer_analysis, finance_days
 from jishi.reports.models import ReportDaily, ReportProductDaily
+from jishi.reports.visitors import kept_from, product_uniques, scope_uniques
 
 __all__ = [
     "GRAINS",
@@ -97,19 +102,28 @@ def _load(start: date, end: date, scope: int) -> dict[str, tuple]:
 
 
 def _sums(start: date, end: date, scope: int, loaded: dict[str, tuple] | None = None) -> dict[str, int]:
+    """The range's sums of :data:`_SUMS`, and ``max_uv``/``max_carted``: the
+    largest day's (an exact range UV is at least that much)."""
+    iu, ic = _SUMS.index("uv"), _SUMS.index("carted")
     if loaded is not None:
         d0, d1 = start.isoformat(), end.isoformat()
         totals = [0] * len(_SUMS)
+        max_uv = max_carted = 0
         for day, values in loaded.items():
             if d0 <= day <= d1:
                 totals = [a + b for a, b in zip(totals, values)]
-        return dict(zip(_SUMS, totals))
+                max_uv, max_carted = max(max_uv, values[iu]), max(max_carted, values[ic])
+        return {**dict(zip(_SUMS, totals)), "max_uv": max_uv, "max_carted": max_carted}
     row = db.session.execute(
-        select(*(func.coalesce(func.sum(getattr(ReportDaily, f)), 0) for f in _SUMS)).where(
+        select(
+            *(func.coalesce(func.sum(getattr(ReportDaily, f)), 0) for f in _SUMS),
+            func.coalesce(func.max(ReportDaily.uv), 0),
+            func.coalesce(func.max(ReportDaily.carted), 0),
+        ).where(
             ReportDaily.seller_id == scope, ReportDaily.day >= start.isoformat(), ReportDaily.day <= end.isoformat()
         )
     ).one()
-    return {f: int(v) for f, v in zip(_SUMS, row)}
+    return {**{f: int(v) for f, v in zip(_SUMS, row)}, "max_uv": int(row[-2]), "max_carted": int(row[-1])}
 
 
 def _headline(s: dict[str, int]) -> dict[str, int]:
@@ -127,18 +141,40 @@ def _headline(s: dict[str, int]) -> dict[str, int]:
     }
 
 
-def overview(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None) -> dict:
+def _previous(start: date, end: date) -> tuple[date, date]:
+    try:
+        return start - timedelta(days=(end - start).days + 1), start - timedelta(days=1)
+    except OverflowError:  # before the calendar's first day: nothing to compare with
+        return date.min, date.min
+
+
+def overview(
+    start: date,
+    end: date,
+    scope: int = 0,
+    loaded: dict[str, tuple] | None = None,
+    uniques: dict | None = None,
+) -> dict:
     """The range's figures, the previous period's (as many days, just
     before) and the change of each in permille (None when the previous
-    figure is 0)."""
+    figure is 0). UV is exact (``uv_exact``, ``previous_uv_exact``) unless a
+    period reaches before the kept visitor rows (then the sum of days)."""
     start, end = clamp(start, end)
-    days = (end - start).days + 1
-    now = _headline(_sums(start, end, scope, loaded))
-    try:
-        p0, p1 = start - timedelta(days=days), start - timedelta(days=1)
-    except OverflowError:  # before the calendar's first day: nothing to compare with
-        p0 = p1 = date.min
-    before = _headline(_sums(p0, p1, scope, loaded)) if p0 < start else dict.fromkeys(now, 0)
+    p0, p1 = _previous(start, end)
+    if uniques is None:
+        uniques = scope_uniques(start, end, scope, (p0, p1) if p0 < start else None)
+    sums = _sums(start, end, scope, loaded)
+    now = _headline(sums)
+    previous = _sums(p0, p1, scope, loaded) if p0 < start else None
+    before = _headline(previous) if previous else dict.fromkeys(now, 0)
+    # (days without visitor rows — seeded straight into the daily tables, like
+    # the demo's — show as a range UV below its largest day's: sums then)
+    exact = uniques["exact"] and uniques["uv"] >= sums["max_uv"]
+    previous_exact = previous is None or (uniques["previous_exact"] and uniques["previous_uv"] >= previous["max_uv"])
+    if exact:
+        now["uv"] = uniques["uv"]
+    if previous is not None and previous_exact:
+        before["uv"] = uniques["previous_uv"]
     change = {k: (int((now[k] - before[k]) * 1000 / before[k]) if before[k] else None) for k in now}
     return {
         "start": start.isoformat(),
@@ -148,6 +184,8 @@ def overview(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | 
         "current": now,
         "previous": before,
         "change_permille": change,
+        "uv_exact": bool(exact),
+        "previous_uv_exact": bool(previous_exact),
     }
 
 
@@ -181,11 +219,21 @@ def trend(
     return list(out.values())
 
 
-def funnel(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None) -> dict:
+def funnel(
+    start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | None = None, uniques: dict | None = None
+) -> dict:
     """Visitors -> added to cart -> ordered -> paid, by unique visitor, with
     the cart rate, 下单转化率 (ordered / visitors), 下单-付款转化率 (paid /
-    ordered) and 付款转化率 (paid / visitors)."""
-    s = _sums(*clamp(start, end), scope, loaded)
+    ordered) and 付款转化率 (paid / visitors). Visitors and carted are
+    exact over the range (``uv_exact``; else sums of days); ordered and paid
+    are sums of each day's distinct buyers."""
+    start, end = clamp(start, end)
+    s = _sums(start, end, scope, loaded)
+    if uniques is None:
+        uniques = scope_uniques(start, end, scope)
+    exact = uniques["exact"] and uniques["uv"] >= s["max_uv"] and uniques["carted"] >= s["max_carted"]
+    if exact:
+        s["uv"], s["carted"] = uniques["uv"], uniques["carted"]
     visitors, carted, ordered, paid = s["uv"], s["carted"], s["ordered"], s["paid_buyers"]
     return {
         "visitors": visitors,
@@ -196,6 +244,7 @@ def funnel(start: date, end: date, scope: int = 0, loaded: dict[str, tuple] | No
         "order_rate_permille": _rate(ordered, visitors),
         "order_pay_rate_permille": _rate(paid, ordered),
         "pay_rate_permille": _rate(paid, visitors),
+        "uv_exact": bool(exact),
     }
 
 
@@ -208,6 +257,7 @@ def products(start: date, end: date, scope: int = 0, limit: int = 100) -> dict:
     if scope:
         where.append(ReportProductDaily.seller_id == scope)
     sums = [func.sum(getattr(ReportProductDaily, f)).label(f) for f in fields]
+    sums += [func.max(ReportProductDaily.uv).label("max_uv"), func.max(ReportProductDaily.carted).label("max_carted")]
     visited = func.sum(case((func.sum(ReportProductDaily.pv) > 0, 1), else_=0)).over()  # before the LIMIT
     order = (func.sum(ReportProductDaily.paid_amount).desc(), func.sum(ReportProductDaily.pv).desc())
     top = (
@@ -220,7 +270,9 @@ def products(start: date, end: date, scope: int = 0, limit: int = 100) -> dict:
     )
     # One statement: the range's top products (summed first, named after) and the visited count.
     rows = db.session.execute(
-        select(top.c.product_id, Product.name, *(top.c[f] for f in fields), top.c.visited)
+        select(
+            top.c.product_id, Product.name, *(top.c[f] for f in fields), top.c.max_uv, top.c.max_carted, top.c.visited
+        )
         .join(Product, Product.id == top.c.product_id)
         .order_by(top.c.paid_amount.desc(), top.c.pv.desc(), top.c.product_id)
     ).all()
@@ -229,14 +281,24 @@ def products(start: date, end: date, scope: int = 0, limit: int = 100) -> dict:
     if scope:
         shelf.append(Product.seller_id == scope)
     on_shelf = db.session.execute(select(func.count(Product.id)).where(*shelf)).scalar_one()
+    read = exact = start >= kept_from()
+    # The listed products' exact UV and carted visitors: one statement (per 500 products).
+    uniques = product_uniques((r[0] for r in rows), start, end, ("product", "cart_product")) if read else {}
     items = []
     for pid, name, *values in rows:
-        values = values[:-1]  # (the visited count)
+        max_uv, max_carted = int(values[-3] or 0), int(values[-2] or 0)
         item: dict[str, Any] = {"product_id": int(pid), "name": name}
-        item.update({f: int(v or 0) for f, v in zip(fields, values)})
+        item.update({f: int(v or 0) for f, v in zip(fields, values[: len(fields)])})
+        if read:
+            seen = uniques.get(int(pid), {})
+            uv, carted = seen.get("product", 0), seen.get("cart_product", 0)
+            if uv >= max_uv and carted >= max_carted:
+                item["uv"], item["carted"] = uv, carted
+            else:  # days without visitor rows (the demo's): this product's sums, flagged
+                exact = False
         item["conversion_permille"] = _rate(item["buyers"], item["uv"])
         items.append(item)
-    return {"on_shelf": int(on_shelf), "visited": visited_count, "items": items}
+    return {"on_shelf": int(on_shelf), "visited": visited_count, "items": items, "uv_exact": exact}
 
 
 def sections(start: date, end: date, scope: int = 0) -> list[ReportSection]:
@@ -267,10 +329,12 @@ def report(start: date, end: date, scope: int = 0, grain: str = "day", limit: in
     except OverflowError:
         first = date.min
     loaded = _load(first, end, scope)  # one statement for the overview, its comparison, the trend and the funnel
+    p0, p1 = _previous(start, end)
+    uniques = scope_uniques(start, end, scope, (p0, p1) if p0 < start else None)  # one for their exact UV
     return {
-        "overview": overview(start, end, scope, loaded),
+        "overview": overview(start, end, scope, loaded, uniques),
         "trend": trend(start, end, scope, grain, loaded),
-        "funnel": funnel(start, end, scope, loaded),
+        "funnel": funnel(start, end, scope, loaded, uniques),
         "products": products(start, end, scope, limit),
         "buyers": buyer_analysis(start, end, scope),
         "finance": finance_days(start, end, scope, loaded),

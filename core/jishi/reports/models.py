@@ -10,10 +10,12 @@
 - :class:`ReportBuyerDaily`: per shop day, scope and buyer the paid orders,
   what they paid, what has been refunded of them so far, and the buyer's
   first paid day in the scope (the buyer analysis reads only these).
+- :class:`VisitorReturn`: per shop day and scope key the day's visitors by
+  their previous visit day (exact UV over a range).
 
 The aggregate tables are written only by :func:`jishi.reports.aggregate.aggregate_day`
 (delete the day, insert it again: re-running a day gives the same figures);
-the reports read nothing else.
+the reports read them, and ``visitor_days`` for the products they list.
 """
 
 from __future__ import annotations
@@ -30,10 +32,33 @@ class VisitorDay(db.Model):
     """A visitor seen on a day for a counter key (the UV of that key)."""
 
     __tablename__ = "visitor_days"
+    # (kind, ref_id, visitor, day): a product's distinct visitors over a range
+    # (an index-only scan, already in DISTINCT order) and a visitor's previous
+    # day for a key (the aggregation's VisitorReturn rows); the primary key,
+    # day first, serves the aggregation's day and the pruning.
+    __table_args__ = (Index("ix_visitor_days_key_visitor", "kind", "ref_id", "visitor", "day"),)
+
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     ref_id: Mapped[int] = mapped_column(primary_key=True, default=0)
     visitor: Mapped[str] = mapped_column(String(70), primary_key=True)
+
+
+class VisitorReturn(db.Model):
+    """Per shop day and scope key (``site``, ``cart``, ``seller``,
+    ``cart_seller``) the day's visitors grouped by the day of their previous
+    visit for that key (``prev_day`` "": none kept). The distinct visitors of
+    a range ``[s, e]`` are exactly the rows of days in it whose ``prev_day``
+    is before ``s`` (each visitor's first day in the range): a sum over a
+    few rows per day, whatever the traffic. Written with the day's
+    aggregates by :func:`jishi.reports.aggregate.aggregate_day`."""
+
+    __tablename__ = "visitor_returns"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(primary_key=True, default=0)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    prev_day: Mapped[str] = mapped_column(String(10), primary_key=True, default="")
+    visitors: Mapped[int] = mapped_column(default=0)
 
 
 class ReportDaily(db.Model):
@@ -93,4 +118,4 @@ class ReportBuyerDaily(db.Model):
     first_day: Mapped[date] = mapped_column(Date)
 
 
-__all__ = ["ReportBuyerDaily", "ReportDaily", "ReportProductDaily", "VisitorDay"]
+__all__ = ["ReportBuyerDaily", "ReportDaily", "ReportProductDaily", "VisitorDay", "VisitorReturn"]

@@ -11,7 +11,9 @@ seller (``seller_id``; None: the shop itself) and the exports, and the
 written by :func:`record_visit`) for a plugin's own visit figures; and the
 aggregate reports of issue 19 (:func:`report_data`, :func:`report_table`,
 :func:`table_csv`, :func:`table_xlsx`, :func:`report_range`), read from the
-daily tables ``jishi.reports.aggregate`` fills.
+daily tables ``jishi.reports.aggregate`` fills, and the exact unique
+visitors of products over a range (:func:`product_visitors`,
+:func:`visitors_exact_from`).
 """
 
 from __future__ import annotations
@@ -431,3 +433,44 @@ def seller_totals(start, end, seller_id: int | None = None) -> dict[int, dict[st
         q = q.where(ReportDaily.seller_id == seller_id)
     rows = db.session.execute(q.group_by(ReportDaily.seller_id)).all()
     return {int(r[0]): {f: int(v or 0) for f, v in zip(fields, r[1:])} for r in rows}
+
+
+def visitors_exact_from():
+    """The first shop day whose visitor rows are kept (``JISHI_VISITOR_DAYS_KEEP``
+    days back from today): a range starting on or after it has exact UV."""
+    from jishi.reports import visitors
+
+    return visitors.kept_from()
+
+
+def product_visitors(product_ids, start, end) -> dict[int, int]:
+    """Per product its unique visitors (product-page and product-detail
+    views) over the shop days ``start``..``end``, exact — a visitor of two
+    days counts once — in one statement per 500 products:
+    ``{product_id: uv}`` (every id asked, 0 when not seen). A range starting
+    before :func:`visitors_exact_from` is the sum of each day's UV from the
+    daily product aggregates instead (one grouped statement)."""
+    from jishi.reports import analytics, visitors
+    from jishi.reports.models import ReportProductDaily
+
+    ids = sorted({int(i) for i in product_ids})
+    out = dict.fromkeys(ids, 0)
+    if not ids:
+        return out
+    start, end = analytics.clamp(start, end)
+    if start >= visitors.kept_from():
+        for pid, seen in visitors.product_uniques(ids, start, end).items():
+            out[pid] = seen.get("product", 0)
+        return out
+    for i in range(0, len(ids), 500):
+        for pid, uv in db.session.execute(
+            select(ReportProductDaily.product_id, func.sum(ReportProductDaily.uv))
+            .where(
+                ReportProductDaily.product_id.in_(ids[i : i + 500]),
+                ReportProductDaily.day >= start.isoformat(),
+                ReportProductDaily.day <= end.isoformat(),
+            )
+            .group_by(ReportProductDaily.product_id)
+        ).all():
+            out[int(pid)] = int(uv or 0)
+    return out

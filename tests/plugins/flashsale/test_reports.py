@@ -1,7 +1,10 @@
 """Issue 19: the flash sales' campaign effect in the reports
 (``report_sections``): sold/stock, orders placed and paid, buyers, GMV and
-conversion (paid ÷ placed) per activity against a hand-computed fixture; a
-merchant sees the flash sales of its own products only; two statements."""
+conversion (paid ÷ placed) and the visitor conversion (paid buyers ÷ the
+product's unique visitors over the activity's window, through the kernel's
+``service.product_visitors``) per activity against a hand-computed fixture;
+a merchant sees the flash sales of its own products only; two statements
+plus one per distinct window."""
 
 from __future__ import annotations
 
@@ -41,8 +44,8 @@ def test_flashsale_figures_and_merchant_scope(api, factory, ms, queries):
     db.session.commit()
     with queries() as q:
         rows = rows_of()
-    assert q.count == 2
-    base = {"title": "秒杀", "stock": 5}
+    assert q.count == 3  # the two activities share their window's days: one visitor read
+    base = {"title": "秒杀", "stock": 5, "visitors": 0, "visitor_conversion": 0}
     assert rows == {
         fa.id: {
             **base,
@@ -73,5 +76,67 @@ def test_flashsale_figures_and_merchant_scope(api, factory, ms, queries):
     assert [r["activity_id"] for r in section["rows"]] == [fa.id]
     exported = api.get("/merchant/data/export?section=flashsale", user=ms.admin_of(a)).get_data(as_text=True)
     table = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
-    assert table[0] == ["ID", "秒杀", "已售", "秒杀库存", "下单数", "付款订单数", "买家数", "成交额", "转化率"]
-    assert table[1:] == [[str(fa.id), "秒杀", "3", "5", "3", "2", "2", "100.00", "66.6%"]]
+    assert table[0] == [
+        "ID",
+        "秒杀",
+        "已售",
+        "秒杀库存",
+        "下单数",
+        "付款订单数",
+        "买家数",
+        "成交额",
+        "转化率",
+        "商品访客数",
+        "访客转化率",
+    ]
+    assert table[1:] == [[str(fa.id), "秒杀", "3", "5", "3", "2", "2", "100.00", "66.6%", "0", "0.0%"]]
+
+
+def test_flashsale_conversion_per_visitor(api, factory, ms, queries):
+    """Issue 19: paid buyers ÷ the product's unique visitors over the shop days
+    of the activity's window within the range. Range T-1 .. T. A's sale runs
+    from T-3 (window in range: T-1 .. T); its product's visitors: v1 on T-1
+    and T (once), v2 on T, v3 on T-1, v9 on T-5 (out of the range): 3, summed
+    per day 4; buyers b1, b2 paid → 2 ÷ 3 = 666‰, and paid ÷ placed 2 ÷ 3 =
+    666‰. C's sale starts at T's midnight (window T .. T): its product's
+    visitors v4 on T-1 (before the window) and v5 on T: 1; one buyer → 1000‰.
+    Two windows: two visitor reads."""
+    from datetime import datetime, time, timedelta
+
+    from jishi.i18n import from_shop_time, shop_today
+    from jishi.reports import tracking
+    from jishi_flashsale.reports import flashsale_section
+
+    t = shop_today()
+    a, c = ms.merchant("A店"), ms.merchant("C店")
+    pa = ms.product(a, name="A货", price=10000, stock=20)
+    pc = ms.product(c, name="C货", price=6000, stock=20)
+    fa = activity(pa, stock=5, starts_at=utcnow() - timedelta(days=3))
+    fc = activity(pc, stock=5, starts_at=from_shop_time(datetime.combine(t, time())))
+    b1, b2, b3 = buyer(factory), buyer(factory), buyer(factory)
+    pay(place(b1, pa.skus[0].id))
+    pay(place(b2, pa.skus[0].id))
+    place(b3, pa.skus[0].id)  # never paid
+    pay(place(b1, pc.skus[0].id))
+    ia, ic, sa, sc = pa.id, pc.id, a.id, c.id
+    db.session.commit()  # SQLite's one writer: the test's transaction ends before the visit writer's
+    day = {n: (t - timedelta(days=n)).isoformat() for n in (0, 1, 5)}
+    tracking.write(
+        [
+            [day[1], "product", ia, sa, "cv1xxxxxxxx"],
+            [day[0], "product", ia, sa, "cv1xxxxxxxx"],
+            [day[0], "product", ia, sa, "cv2xxxxxxxx"],
+            [day[1], "product", ia, sa, "cv3xxxxxxxx"],
+            [day[5], "product", ia, sa, "cv9xxxxxxxx"],
+            [day[1], "product", ic, sc, "cv4xxxxxxxx"],
+            [day[0], "product", ic, sc, "cv5xxxxxxxx"],
+        ]
+    )
+    db.session.rollback()
+    with queries() as q:
+        rows = {r["activity_id"]: r for r in flashsale_section(t - timedelta(days=1), t, None).rows}
+    assert q.count == 4
+    assert {aid: (r["buyers"], r["visitors"], r["visitor_conversion"], r["conversion"]) for aid, r in rows.items()} == {
+        fa.id: (2, 3, 666, 666),
+        fc.id: (1, 1, 1000, 1000),
+    }
