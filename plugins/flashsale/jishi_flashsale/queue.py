@@ -459,13 +459,16 @@ def _job_request(app, job: dict, offers: dict):
 
 def place_batch(jobs: list[dict]) -> list[str]:
     """Place several queued jobs in ONE database transaction; returns each
-    job's status (``placed``, ``failed``, or ``taken``: another consumer
-    holds its ticket right now and places it).
+    job's status (``placed`` or ``failed``).
 
     1. The durable tickets of the batch are read and locked (``SELECT ..
        FOR UPDATE SKIP LOCKED`` on PostgreSQL): a ticket another consumer
-       is placing is skipped, so several consumers never place one job
-       twice (its idempotency key would make one order anyway).
+       is placing right now is not in this batch's transaction; its job,
+       like one whose ticket is not recorded yet (or not committed yet by
+       the buy request), goes through :func:`place` after the commit,
+       which places it under the same key as the other consumer (the
+       kernel's unique key makes one order: it waits for that consumer's
+       commit and answers its placement) — never dropped, never twice.
     2. Every ticket still queued is placed by the kernel's
        :func:`jishi.checkout.entry.place_orders` (each in its buyer's
        language, under the buyer's key, in a savepoint: a refusal is rolled
@@ -500,15 +503,8 @@ def place_batch(jobs: list[dict]) -> list[str]:
             .with_for_update(skip_locked=True)
         ).scalars()
     }
+    # locked by another consumer, or not recorded (committed) yet: one by one, after this batch
     missing = [job for job in jobs if job["ticket"] not in rows]
-    if missing:  # locked by another consumer, or never recorded: decided one by one
-        locked = set(
-            db.session.execute(
-                select(Ticket.ticket).where(Ticket.ticket.in_([job["ticket"] for job in missing]))
-            ).scalars()
-        )
-    else:
-        locked = set()
     todo = [by_ticket[t] for t, row in rows.items() if row.status == "queued"]
     decided = [(by_ticket[t], row) for t, row in rows.items() if row.status != "queued"]
     users = {
@@ -606,7 +602,7 @@ def place_batch(jobs: list[dict]) -> list[str]:
         _sync_redis(job, row)
         status[job["ticket"]] = row.status
     for job in missing:
-        status[job["ticket"]] = "taken" if job["ticket"] in locked else place(job)
+        status[job["ticket"]] = place(job)
     return [status[job["ticket"]] for job in jobs]
 
 
