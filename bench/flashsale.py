@@ -78,7 +78,10 @@ def bench_mode(db: str, url: str, info: dict, args, redis_url: str | None, queue
         if queue:
             out["drains"].append(drain(redis_url))
 
-    with gunicorn("jishi.wsgi:app", env, workers=args.workers) as base, consumers(env, args.consumers if queue else 0):
+    with (
+        gunicorn("jishi.wsgi:app", env, workers=args.workers) as base,
+        consumers(env, args.consumers if queue else 0, nice=args.nice),
+    ):
         # warm every worker on both endpoints (its compiled statements,
         # prepared statements, loaded catalogs), as a running shop is
         get_burst(base, "/api/v1/ping", attempts=200, concurrency=8)
@@ -220,6 +223,9 @@ def main() -> int:
     ap.add_argument("--ping-attempts", type=int, default=None, help="default: the attempts, at most 20,000")
     ap.add_argument("--modes", default="queue", help="comma-separated: db, redis, queue")
     ap.add_argument("--consumers", type=int, default=1)
+    ap.add_argument(
+        "--nice", type=int, default=19, help="the consumers' nice value (a loaded machine starves them at 19)"
+    )
     ap.add_argument("--batch", type=int, default=None, help="JISHI_FLASHSALE_BATCH of the consumers")
     ap.add_argument("--soldout-seconds", type=int, default=5, help="0: no sold-out measurement")
     ap.add_argument("--no-redis", action="store_true")
