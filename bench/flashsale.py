@@ -1,28 +1,40 @@
-"""Flash-sale benchmark (SPEC FS): the burst of purchase attempts and the
-sold-out answers, each as a ratio to the same server's trivial JSON
-endpoint (``GET /api/v1/ping``) measured in the same run.
+"""Flash-sale benchmark (SPEC FS; issue 20 "Double-11 shape"): the burst
+of purchase attempts, the queue's drain and the sold-out answers, each as a
+ratio to the same server's trivial JSON endpoint (``GET /api/v1/ping``)
+measured in the same run.
 
-    python bench/flashsale.py [--db postgres|sqlite|both] [--workers 4] [--no-redis]
+    python bench/flashsale.py [--db postgres|sqlite|both] [--units 10000]
+        [--attempts 100000] [--buyers 20000] [--per-user 2] [--modes queue]
+        [--rounds 1] [--consumers 1] [--batch 50] [--workers 4]
 
-For each database and each mode (database only; Redis gate when
-``redis-server`` is installed), one gunicorn server (sync workers):
+The default is the Double-11 shape: 10,000 units, 100,000 attempts from
+20,000 buyers (limit 2), 32 at once, with the Redis gate and the queue
+(``--modes queue``; ``db`` and ``redis`` add database only and the Redis
+gate placing in the request; the shape of 2026-12-03 was ``--units 100
+--attempts 1000 --buyers 200 --modes db,redis,queue --rounds 5``).
+For each database and mode, one gunicorn server (sync workers) and, for
+``queue``, ``--consumers`` ``jishi flashsale work`` processes at nice 19:
 
 0. warm-up: 200 pings and a small sale (60 units, 200 attempts), so every
    worker has compiled its statements, as a shop that is serving has;
-1. ``ping``: 1,000 GETs of /api/v1/ping by the burst's own driver (32
-   threads, a connection per request), and 5 s of ``wrk`` (8 connections);
-2. ``burst``: a fresh sale of 100 units (limit 2), 1,000 purchase attempts
-   from 200 buyers, 32 at once (bench/flashsale_common.burst): attempts/s,
-   p50 and p99, each ÷ ping by the same driver; ping and burst alternate
-   ``--rounds`` times (a fresh sale each) and the median ratio is printed;
-3. ``sold out``: 5 s of ``wrk`` POSTing to /api/v1/flashsale/buy of the
-   sold-out SKU (nothing is written), ÷ ``wrk`` on ping; ping and sold out
-   alternate ``--rounds`` times and the median ratio is printed;
+1. ``ping``: ``--ping-attempts`` GETs of /api/v1/ping by the burst's own
+   driver (32 threads, a connection per request);
+2. ``burst``: a fresh sale of ``--units`` (``--per-user``), ``--attempts``
+   purchase attempts from ``--buyers`` buyers, 32 at once
+   (bench/flashsale_common.burst): attempts/s ÷ ping = **admission**;
+   with the queue, the **drain**: the jobs still waiting when the burst's
+   last answer came ÷ the seconds until the last was placed (orders/s,
+   the consumers alone on the machine), and **end to end** = attempts ÷
+   (burst + drain) ÷ ping; ping and burst alternate ``--rounds`` times (a
+   fresh sale each) and the median is printed;
+3. ``sold out``: ``--soldout-seconds`` of ``wrk`` POSTing to
+   /api/v1/flashsale/buy of the sold-out SKU ÷ ``wrk`` on ping;
 4. PostgreSQL, database only: the burst at 64 connections ÷ at 4.
 
-Also prints the machine's load average (the figures move with it).
-Nothing is asserted here; the stress test (bench/flashsale_stress.py)
-asserts correctness.
+Every sale is checked afterwards: exactly its units sold and ordered,
+nobody above the limit, and no answer a 5xx. Prints the machine's load
+average (the figures move with it). The time is bounded: the burst of
+100,000 attempts takes about 90 s, the drain of 10,000 orders about 10 s.
 """
 
 from __future__ import annotations
@@ -37,7 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import database_url, gunicorn, wrk, wrk_post_script
-from flashsale_common import burst, consumers, drained, get_burst, new_sale, seed
+from flashsale_common import burst, consumers, drain, get_burst, new_sale, seed
 from flashsale_stress import redis_server
 
 
@@ -45,9 +57,7 @@ def _ratio(a, b):
     return a / b if b else float("nan")
 
 
-def bench_mode(
-    db: str, url: str, info: dict, workers: int, redis_url: str | None, rounds: int, queue: bool = False
-) -> dict:
+def bench_mode(db: str, url: str, info: dict, args, redis_url: str | None, queue: bool = False) -> dict:
     env = {
         "JISHI_DATABASE_URL": url,
         "JISHI_SECRET_KEY": "bench",
@@ -59,47 +69,54 @@ def bench_mode(
     else:
         os.environ.pop("JISHI_REDIS_URL", None)
     env["JISHI_FLASHSALE_QUEUE"] = "true" if queue else "false"
+    if args.batch is not None:
+        env["JISHI_FLASHSALE_BATCH"] = str(args.batch)
     mode = ("Redis gate + queue" if queue else "Redis gate") if redis_url else "database only"
-    out = {"db": db, "mode": mode, "drains": []}
+    out = {"db": db, "mode": mode, "drains": [], "args": args}
 
     def settle():  # queued purchases placed before the sale is checked
         if queue:
-            out["drains"].append(drained(redis_url))
+            out["drains"].append(drain(redis_url))
 
-    with gunicorn("jishi.wsgi:app", env, workers=workers) as base, consumers(env, 1 if queue else 0):
+    with (
+        gunicorn("jishi.wsgi:app", env, workers=args.workers) as base,
+        consumers(env, args.consumers if queue else 0, nice=args.nice),
+    ):
         # warm every worker on both endpoints (its compiled statements,
         # prepared statements, loaded catalogs), as a running shop is
         get_burst(base, "/api/v1/ping", attempts=200, concurrency=8)
-        warm = new_sale(url, info, units=60)
+        warm = new_sale(url, info, units=60, per_user=args.per_user)
         burst(base, warm, attempts=200, concurrency=8)
         settle()
         out["drains"].clear()
         failures = check_sale(url, warm)
         # ping and burst alternate: the median of the paired ratios
         bursts = []
-        for _ in range(rounds):
-            ping = get_burst(base, "/api/v1/ping", attempts=1000, concurrency=32)
-            sale = new_sale(url, info)
-            b = burst(base, sale, attempts=1000, concurrency=32)
+        for _ in range(args.rounds):
+            ping = get_burst(base, "/api/v1/ping", attempts=args.ping_attempts, concurrency=args.concurrency)
+            sale = new_sale(url, info, units=args.units, per_user=args.per_user)
+            b = burst(base, sale, attempts=args.attempts, concurrency=args.concurrency)
             settle()
             failures += check_sale(url, sale)
+            if b["server_errors"]:
+                failures.append(f"{b['server_errors']} answers were 5xx or failed connections")
             bursts.append((ping, b))
         ping, b = sorted(bursts, key=lambda pb: pb[1]["rps"] / pb[0]["rps"])[len(bursts) // 2]
         out.update(ping=ping, burst=b, failures=failures, burst_pairs=bursts)
-        # sold out, steady state, wrk against wrk
-        b0 = sale["buyers"][0]
-        script = wrk_post_script(
-            "/api/v1/flashsale/buy",
-            {"sku_id": sale["sku_id"], "quantity": 1, "address_id": b0["address_id"]},
-            {"Authorization": f"Bearer {b0['token']}"},
-        )
-        wrk(base + "/api/v1/ping", seconds=1, connections=8)
-        pairs = []
-        for _ in range(rounds):
-            wp = wrk(base + "/api/v1/ping", seconds=5, connections=8)
-            ws = wrk(base + "/api/v1/flashsale/buy", seconds=5, connections=8, script=script)
-            pairs.append((wp, ws))
-        out["soldout_pairs"] = pairs
+        if args.soldout_seconds:  # sold out, steady state, wrk against wrk
+            b0 = sale["buyers"][0]
+            script = wrk_post_script(
+                "/api/v1/flashsale/buy",
+                {"sku_id": sale["sku_id"], "quantity": 1, "address_id": b0["address_id"]},
+                {"Authorization": f"Bearer {b0['token']}"},
+            )
+            wrk(base + "/api/v1/ping", seconds=1, connections=8)
+            pairs = []
+            for _ in range(args.rounds):
+                wp = wrk(base + "/api/v1/ping", seconds=args.soldout_seconds, connections=8)
+                ws = wrk(base + "/api/v1/flashsale/buy", seconds=args.soldout_seconds, connections=8, script=script)
+                pairs.append((wp, ws))
+            out["soldout_pairs"] = pairs
         if db == "postgres" and not redis_url:
             s4 = new_sale(url, info)
             b4 = burst(base, s4, attempts=1000, concurrency=4)
@@ -139,43 +156,57 @@ def check_sale(url: str, sale: dict) -> list[str]:
 
 def report(r: dict) -> None:
     ping, b = r["ping"], r["burst"]
+    args = r["args"]
     print(f"\n== {r['db']}, {r['mode']}")
     print(
-        f"   ping (driver, 32 conns):  {ping['rps']:8.0f} req/s   p50 {ping['p50_ms']:7.1f} ms   p99 {ping['p99_ms']:7.1f} ms"
+        f"   ping (driver, {args.concurrency} conns):  {ping['rps']:8.0f} req/s   p50 {ping['p50_ms']:7.1f} ms   p99 {ping['p99_ms']:7.1f} ms"
     )
     print(
-        f"   burst 1000 attempts:      {b['rps']:8.0f} att/s   p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   ({', '.join(f'{k}: {v}' for k, v in sorted(b['counts'].items()))})"
+        f"   burst {b['attempts']} attempts:  {b['rps']:8.0f} att/s   p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   ({', '.join(f'{k}: {v}' for k, v in sorted(b['counts'].items()))})"
     )
     rounds = ", ".join(f"{_ratio(bb['rps'], pp['rps']):.2f}" for pp, bb in r["burst_pairs"])
+    target = "0.25" if r["mode"] == "database only" else ("0.9" if r["drains"] else "0.5")
     print(
-        f"   burst ÷ ping:             rate {_ratio(b['rps'], ping['rps']):.2f} (median; rounds {rounds})   p50 ×{_ratio(b['p50_ms'], ping['p50_ms']):.1f}"
-        f"   p99 ×{_ratio(b['p99_ms'], ping['p99_ms']):.1f}   (target rate ≥ {'0.25' if r['mode'] == 'database only' else '0.5'})"
+        f"   admission (burst ÷ ping): {_ratio(b['rps'], ping['rps']):.2f} (median; rounds {rounds})   p50 ×{_ratio(b['p50_ms'], ping['p50_ms']):.1f}"
+        f"   p99 ×{_ratio(b['p99_ms'], ping['p99_ms']):.1f}   (target ≥ {target})"
     )
-    ratios = [_ratio(ws["rps"], wp["rps"]) for wp, ws in r["soldout_pairs"]]
-    wp, ws = r["soldout_pairs"][-1]
     if r["drains"]:
-        ends = [bb["seconds"] + d for (pp, bb), d in zip(r["burst_pairs"], r["drains"])]
+        rates = [n / s if s else float("nan") for s, n in r["drains"]]
+        ends = [bb["seconds"] + s for (pp, bb), (s, _n) in zip(r["burst_pairs"], r["drains"])]
+        e2e = [bb["attempts"] / e / pp["rps"] for e, (pp, bb) in zip(ends, r["burst_pairs"])]
         print(
-            f"   queue: the last order placed {statistics.median(r['drains']):.2f} s after the burst's last answer (median; "
-            f"rounds {', '.join(f'{d:.2f}' for d in r['drains'])}); 1000 attempts ÷ (burst + drain) = "
-            f"{statistics.median(1000 / e / pp['rps'] for e, (pp, _bb) in zip(ends, r['burst_pairs'])):.2f} of ping"
+            f"   drain: {statistics.median(rates):7.0f} orders/s (median; rounds "
+            + ", ".join(f"{n} waiting at the last answer, placed in {s:.2f} s" for s, n in r["drains"])
+            + "; target ≥ 1000)"
         )
-    print(
-        f"   wrk ping:                 {wp['rps']:8.0f} req/s   p50 {wp['p50_ms']:7.2f} ms   p99 {wp['p99_ms']:7.2f} ms"
-    )
-    print(
-        f"   wrk sold out (409):       {ws['rps']:8.0f} req/s   p50 {ws['p50_ms']:7.2f} ms   p99 {ws['p99_ms']:7.2f} ms   non-2xx {ws['non2xx']}"
-    )
-    print(
-        f"   sold out ÷ ping:          {statistics.median(ratios):.2f} (rounds {', '.join(f'{x:.2f}' for x in ratios)}; target ≥ 0.8)"
-    )
+        print(
+            f"   end to end: attempts ÷ (burst + drain) = {statistics.median(e2e):.2f} of ping (rounds "
+            f"{', '.join(f'{x:.2f}' for x in e2e)}; target ≥ 0.6)"
+        )
+    print(f"   5xx or failed connections: {sum(bb['server_errors'] for _pp, bb in r['burst_pairs'])}")
+    if "soldout_pairs" in r:
+        ratios = [_ratio(ws["rps"], wp["rps"]) for wp, ws in r["soldout_pairs"]]
+        wp, ws = r["soldout_pairs"][-1]
+        print(
+            f"   wrk ping:                 {wp['rps']:8.0f} req/s   p50 {wp['p50_ms']:7.2f} ms   p99 {wp['p99_ms']:7.2f} ms"
+        )
+        print(
+            f"   wrk sold out (409):       {ws['rps']:8.0f} req/s   p50 {ws['p50_ms']:7.2f} ms   p99 {ws['p99_ms']:7.2f} ms   non-2xx {ws['non2xx']}"
+        )
+        print(
+            f"   sold out ÷ ping:          {statistics.median(ratios):.2f} (rounds {', '.join(f'{x:.2f}' for x in ratios)}; target ≥ 0.8)"
+        )
     if "b4" in r:
         print(f"   burst at 4 conns:         {r['b4']['rps']:8.0f} att/s   p99 {r['b4']['p99_ms']:.0f} ms")
         print(f"   burst at 64 conns:        {r['b64']['rps']:8.0f} att/s   p99 {r['b64']['p99_ms']:.0f} ms")
         print(f"   64 ÷ 4:                   {_ratio(r['b64']['rps'], r['b4']['rps']):.2f} (target ≥ 0.9)")
     print(
         "   correctness: "
-        + ("every sale exactly sold out, nobody above the limit" if not r["failures"] else "; ".join(r["failures"]))
+        + (
+            f"every sale exactly sold out ({args.units} units), nobody above the limit ({args.per_user}), no 5xx"
+            if not r["failures"]
+            else "; ".join(r["failures"])
+        )
     )
 
 
@@ -183,25 +214,55 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", choices=("postgres", "sqlite", "both"), default="postgres")
     ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--units", type=int, default=10_000)
+    ap.add_argument("--attempts", type=int, default=100_000)
+    ap.add_argument("--buyers", type=int, default=20_000)
+    ap.add_argument("--per-user", type=int, default=2)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--ping-attempts", type=int, default=None, help="default: the attempts, at most 20,000")
+    ap.add_argument("--modes", default="queue", help="comma-separated: db, redis, queue")
+    ap.add_argument("--consumers", type=int, default=1)
+    ap.add_argument(
+        "--nice", type=int, default=19, help="the consumers' nice value (a loaded machine starves them at 19)"
+    )
+    ap.add_argument("--batch", type=int, default=None, help="JISHI_FLASHSALE_BATCH of the consumers")
+    ap.add_argument("--soldout-seconds", type=int, default=5, help="0: no sold-out measurement")
     ap.add_argument("--no-redis", action="store_true")
     args = ap.parse_args()
+    if args.ping_attempts is None:
+        args.ping_attempts = min(args.attempts, 20_000)
+    modes = {m.strip() for m in args.modes.split(",") if m.strip()}
+    if args.no_redis:
+        modes &= {"db"}
     print(
         f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; cpus {os.cpu_count()}; "
-        f"gunicorn {args.workers} sync workers"
+        f"gunicorn {args.workers} sync workers; {args.units} units, {args.attempts} attempts from {args.buyers} buyers "
+        f"(limit {args.per_user}), {args.concurrency} at once"
     )
     dbs = ("postgres", "sqlite") if args.db == "both" else (args.db,)
+    failed = False
     for db in dbs:
         url = database_url(db, "jishi_fs_bench")
-        info = seed(url, buyers=200, units=0)
-        report(bench_mode(db, url, info, args.workers, None, args.rounds))
-        if not args.no_redis and shutil.which("redis-server"):
-            with redis_server() as redis_url:
-                report(bench_mode(db, url, info, args.workers, redis_url, args.rounds))
-            with redis_server() as redis_url:
-                report(bench_mode(db, url, info, args.workers, redis_url, args.rounds, queue=True))
+        info = seed(url, buyers=args.buyers, units=0)
+        runs: list = []  # each mode is reported as soon as it is measured
+        if "db" in modes:
+            runs.append(bench_mode(db, url, info, args, None))
+            report(runs[-1])
+        if modes & {"redis", "queue"} and not shutil.which("redis-server"):
+            print("redis-server is not installed: the Redis modes are skipped")
+        elif modes & {"redis", "queue"}:
+            if "redis" in modes:
+                with redis_server() as redis_url:
+                    runs.append(bench_mode(db, url, info, args, redis_url))
+                    report(runs[-1])
+            if "queue" in modes:
+                with redis_server() as redis_url:
+                    runs.append(bench_mode(db, url, info, args, redis_url, queue=True))
+                    report(runs[-1])
+        failed = failed or any(r["failures"] for r in runs)
     print(f"\nload average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -364,15 +364,22 @@ def consumers(env: dict, n: int = 1, nice: int = 19):
             p.wait(timeout=20)
 
 
-def drained(redis_url: str, prefix: str = "jishi:flashsale:", timeout: float = 120.0) -> float:
+def drained(redis_url: str, prefix: str = "jishi:flashsale:", timeout: float = 300.0) -> float:
     """Wait until the queue and the processing list are empty; returns the
     seconds waited (raises TimeoutError)."""
+    return drain(redis_url, prefix, timeout)[0]
+
+
+def drain(redis_url: str, prefix: str = "jishi:flashsale:", timeout: float = 300.0) -> tuple[float, int]:
+    """Wait until the queue and the processing list are empty; returns the
+    seconds waited and the jobs waiting when it began (raises TimeoutError)."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
     started = time.perf_counter()
+    waiting = client.llen(prefix + "queue") + client.llen(prefix + "processing")
     while client.llen(prefix + "queue") + client.llen(prefix + "processing"):
         if time.perf_counter() - started > timeout:
             raise TimeoutError("the flash-sale queue did not drain")
         time.sleep(0.01)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, int(waiting)

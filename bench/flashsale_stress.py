@@ -8,6 +8,17 @@ must show exactly 100 orders of one unit, flash stock 0, no buyer above the
 limit, normal stock untouched, and no answer may be a 5xx.
 
     python bench/flashsale_stress.py [--db postgres|sqlite] [--workers 4] [--redis]
+        [--queue-units 1000 --queue-attempts 10000 --queue-buyers 2000 --consumers 2]
+
+With ``--redis`` it runs again with the Redis gate, then with the gate and
+the queue at a scaled-down Double-11 shape (issue 20; the full shape,
+10,000 units and 100,000 attempts from 20,000 buyers, is
+``bench/flashsale.py``'s default): 1,000 units, 10,000 attempts from 2,000
+buyers, placed by two ``jishi flashsale work`` consumers at once in batches
+(so several consumers never placing a job twice is checked here too). The
+consumers run at the web workers' priority here (a correctness test: on a
+loaded CI machine a consumer at nice 19 can starve past its heartbeat, and
+purchases are then placed directly — correct, but not what is tested).
 
 Prints PASS or FAIL (with the reasons) and exits non-zero on failure.
 """
@@ -45,9 +56,12 @@ def run(
     concurrency: int,
     redis_url: str | None,
     queue: bool = False,
+    n_consumers: int = 1,
 ) -> bool:
     label = f"{db}, {workers} workers" + (
-        (", Redis gate + queue" if queue else ", Redis gate") if redis_url else ", database only"
+        (f", Redis gate + queue, {n_consumers} consumers" if queue else ", Redis gate")
+        if redis_url
+        else ", database only"
     )
     url = database_url(db, f"jishi_fs_stress_{os.getpid()}")
     info = seed(url, buyers=buyers, units=units, per_user=per_user)
@@ -63,7 +77,7 @@ def run(
         os.environ.pop("JISHI_REDIS_URL", None)
     env["JISHI_FLASHSALE_QUEUE"] = "true" if queue else "false"
     drain = None
-    with gunicorn("jishi.wsgi:app", env, workers=workers) as base, consumers(env, 1 if queue else 0):
+    with gunicorn("jishi.wsgi:app", env, workers=workers) as base, consumers(env, n_consumers if queue else 0, nice=0):
         result = burst(base, info, attempts=attempts, concurrency=concurrency)
         if queue:
             drain = drained(redis_url)
@@ -109,6 +123,10 @@ def main() -> int:
     ap.add_argument("--units", type=int, default=100)
     ap.add_argument("--per-user", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--queue-units", type=int, default=1000)
+    ap.add_argument("--queue-attempts", type=int, default=10000)
+    ap.add_argument("--queue-buyers", type=int, default=2000)
+    ap.add_argument("--consumers", type=int, default=2, help="consumers of the queued run")
     ap.add_argument(
         "--redis", action="store_true", help="also run with the Redis gate, then gate + queue (needs redis-server)"
     )
@@ -134,13 +152,14 @@ def main() -> int:
                 run(
                     args.db,
                     args.workers,
-                    args.attempts,
-                    args.buyers,
-                    args.units,
+                    args.queue_attempts,
+                    args.queue_buyers,
+                    args.queue_units,
                     args.per_user,
                     args.concurrency,
                     redis_url,
                     queue=True,
+                    n_consumers=args.consumers,
                 )
                 and ok
             )

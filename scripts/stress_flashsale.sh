@@ -9,7 +9,10 @@
 # stack, then checks: exactly 100 orders, flash stock 0, no buyer above the
 # limit, normal stock untouched, no 5xx. Prints PASS or FAIL; exits non-zero
 # on failure. With --redis (and redis-server installed) it runs again with
-# the Redis gate. PostgreSQL: 127.0.0.1:5432, user postgres
+# the Redis gate, then with the gate and the queue at a scaled-down
+# Double-11 shape (1,000 units, 10,000 attempts from 2,000 buyers, two
+# consumers placing in batches; the full shape is bench/flashsale.py's).
+# PostgreSQL: 127.0.0.1:5432, user postgres
 # (BENCH_PG_ADMIN_URL to change).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -121,7 +121,8 @@ else
     echo "== PostgreSQL run skipped: no server on 127.0.0.1:5432 and JISHI_TEST_DATABASE_URL unset"
 fi
 # 2a. Flash-sale stress: gunicorn (4 workers) + PostgreSQL through HTTP,
-#     1,000 attempts from 200 buyers on 100 units; PASS/FAIL counts as one test
+#     1,000 attempts from 200 buyers on 100 units (with Redis: the queue at
+#     10,000 attempts from 2,000 buyers on 1,000 units); PASS/FAIL counts as one test
 if [ -n "$PG_URL" ]; then
     echo "== flash-sale stress"
     STRESS_ARGS=""

@@ -1617,6 +1617,38 @@ def reserve_stock(line: CheckoutLine, order: Order) -> StockReservation | None:
     """
 
 
+@hookspec
+def reserve_stock_many(lines: Sequence[tuple[CheckoutLine, Order]]) -> dict[int, StockReservation] | None:
+    """Take stock for many lines at once from a plugin's own pool, inside the
+    placing transaction: the lines of one checkout, or of every checkout a
+    batch places together (``checkout.entry.place_orders``), so a pool can
+    take a batch of lines in a few statements (one conditional UPDATE per
+    pool row for the batch) instead of a few per line.
+
+    Called before :func:`reserve_stock`; a line taken here is not offered to
+    ``reserve_stock``. All or nothing: take every line of the pool that is
+    yours, or raise :class:`jishi.checkout.errors.CheckoutError` (e.g.
+    ``OutOfStock``) when they do not all fit — the kernel then rolls the
+    batch back and places its checkouts one by one, each finding its own
+    answer. Lines of one buyer may come several times (sum them).
+    :param lines: ``(line, order)`` pairs, in the order the lines are written.
+    :returns: ``{index in lines: StockReservation}`` for the lines taken (or
+        None). All collected; a line taken by two plugins is an error.
+    Default implementation: none (every line goes to ``reserve_stock``, then
+    the SKU's stock).
+
+    Example::
+
+        @hookimpl
+        def reserve_stock_many(lines):
+            mine = {i: line for i, (line, order) in enumerate(lines) if line.stock_source == "gifts"}
+            if not mine:
+                return None
+            service.take_all(mine.values())  # one conditional UPDATE per pool; raises OutOfStock
+            return {i: StockReservation("gifts", line.quantity) for i, line in mine.items()}
+    """
+
+
 @hookspec(firstresult=True)
 def release_stock(order_line: OrderLine, quantity: int, reason: str) -> bool | None:
     """Give back stock for an order line (order closed, goods returned).

@@ -12,6 +12,11 @@ as for ``/api/v1/checkout/place``:
   place it atomically; answers the payment orders (a retry with the same key
   answers the first placement's), a list whose ``replayed`` is True for a
   retry (of concurrent identical requests, exactly one is not)
+- :func:`place_orders` ``([PlaceRequest(user, items, address_id, options,
+  idempotency_key, expected_total), ...], before_commit=None)``: several
+  checkouts in ONE transaction (a queue's consumer), each as
+  :func:`place_order` places it, each in a savepoint (a refused one is
+  rolled back alone); answers a :class:`Placed` or the refusal per request
 - :func:`find_placed` ``(user, key)`` and :func:`placed_together` ``(payment)``:
   an earlier placement with this key, and every payment order it wrote
 - :func:`checkout_args`: ``(items, address_id, options)`` from arguments loaded
@@ -31,9 +36,12 @@ from __future__ import annotations
 from jishi.api.checkout import CheckoutArgsSchema, CheckoutPlacedSchema, checkout_args
 from jishi.api.orders import OrderSummarySchema, PaymentOrderSchema
 from jishi.checkout.service import (
+    Placed,
+    PlaceRequest,
     build_checkout,
     find_placed,
     place_order,
+    place_orders,
     placed_together,
 )
 
@@ -42,10 +50,13 @@ __all__ = [
     "CheckoutPlacedSchema",
     "OrderSummarySchema",
     "PaymentOrderSchema",
+    "PlaceRequest",
+    "Placed",
     "build_checkout",
     "checkout_args",
     "find_placed",
     "place_order",
+    "place_orders",
     "placed_answer",
     "placed_together",
 ]

@@ -20,7 +20,9 @@ Every entry point (web, API, console) calls :func:`build_checkout` and
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -190,12 +192,16 @@ def load_lines(items: Sequence[tuple[int, int]], *, visible_only: bool = False) 
         merged[sku_id] = merged.get(sku_id, 0) + qty
     if not merged:
         return []
-    stmt = select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(merged)))
-    if visible_only:
-        from jishi.catalog.service import visible_products
+    preloaded = _preloaded.get() if visible_only else None
+    if preloaded is not None and all(sku_id in preloaded for sku_id in merged):
+        rows = [preloaded[sku_id] for sku_id in merged if preloaded[sku_id] is not None]
+    else:
+        stmt = select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(merged)))
+        if visible_only:
+            from jishi.catalog.service import visible_products
 
-        stmt = visible_products(stmt.where(Sku.is_active.is_(True)))
-    rows = db.session.execute(stmt).scalars().all()
+            stmt = visible_products(stmt.where(Sku.is_active.is_(True)))
+        rows = db.session.execute(stmt).scalars().all()
     found = {sku.id: sku for sku in rows}
     missing = [sid for sid in merged if sid not in found]
     if missing:
@@ -463,6 +469,145 @@ def place_order(
     return Placed(payments)
 
 
+@dataclass
+class PlaceRequest:
+    """One checkout to place with :func:`place_orders`: the arguments of
+    :func:`place_order`, and ``context``: None, or a callable answering the
+    context manager to place it in (a request in the buyer's language)."""
+
+    user: Any
+    items: Sequence[tuple[int, int]] | None = None
+    address_id: int | None = None
+    options: dict | None = None
+    idempotency_key: str | None = None
+    expected_total: int | None = None
+    context: Callable[[], AbstractContextManager] | None = None
+
+
+def place_orders(requests: Sequence[PlaceRequest], *, before_commit=None) -> list[Placed | CheckoutError]:
+    """Place several checkouts in ONE transaction (a queue's consumer
+    placing a batch of purchases), each exactly as :func:`place_order`
+    places it (the same pipeline, prices, allocations, stock hooks,
+    idempotency by its key). Answers, in the order of ``requests``, a
+    :class:`Placed` (``replayed``: its key had placed it already, also by a
+    concurrent transaction) or the :class:`CheckoutError` that refused it.
+
+    Every checkout is built first (its SKUs read for the whole batch in one
+    statement); a refused one (problems, a changed total) writes nothing.
+    The others are written together, ONE statement per table for the batch
+    (see ``_write_many``; pools take their lines through
+    ``reserve_stock_many``), inside a savepoint. When that refuses (a key
+    already placed, a limit, stock short), the savepoint is rolled back and
+    each checkout is written alone in a savepoint of its own, so a refused
+    one is rolled back alone and the others commit.
+
+    ``before_commit(results)`` runs inside the transaction, after the last
+    placement and before the one commit (the caller's own bookkeeping of
+    the same purchases, e.g. a queue's tickets, commits with them). The
+    ``order_placed`` signals of every placed checkout are sent after that
+    commit; a refused one's are dropped with its savepoint. Anything else
+    raised (the database away) rolls the whole batch back and propagates.
+    A request's ``context`` (a callable answering a context manager, e.g. a
+    request context in its buyer's language) is entered around its own
+    build, and again around its own write when written alone.
+    """
+    session = db.session()
+    info = session.info
+    results: list[Placed | CheckoutError | None] = [None] * len(requests)
+
+    def marks():
+        return len(info.get("jishi_signals", [])), len(info.get("jishi_after_commit", []))
+
+    def drop(since):
+        del info.get("jishi_signals", [])[since[0] :]
+        del info.get("jishi_after_commit", [])[since[1] :]
+
+    def refused(req: PlaceRequest, exc: Exception) -> Placed | CheckoutError:
+        existing = find_placed(req.user, req.idempotency_key) if req.idempotency_key else None
+        if existing is not None:
+            return Placed(placed_together(existing), replayed=True)
+        if isinstance(exc, CheckoutError):
+            return exc
+        raise exc
+
+    try:
+        built: list[tuple[int, PlaceRequest, Checkout]] = []
+        token = _preloaded.set(_preload_skus(requests))
+        try:
+            for i, req in enumerate(requests):
+                try:
+                    with req.context() if req.context is not None else nullcontext():
+                        checkout = build_checkout(req.user, req.items, req.address_id, req.options)
+                        if checkout.problems:
+                            raise CheckoutError(checkout.problems)
+                        if req.expected_total is not None and req.expected_total != checkout.pay_amount:
+                            raise TotalChanged(checkout.pay_amount)
+                except CheckoutError as exc:
+                    results[i] = refused(req, exc)
+                    continue
+                built.append((i, req, checkout))
+        finally:
+            _preloaded.reset(token)
+        together = False
+        if len(built) > 1:
+            since = marks()
+            savepoint = session.begin_nested()
+            try:
+                written = _write_many([(checkout, req.idempotency_key) for _i, req, checkout in built])
+                savepoint.commit()
+                together = True
+            except (CheckoutError, IntegrityError, _AlreadyPlaced):
+                savepoint.rollback()
+                drop(since)
+            if together:
+                for (i, _req, _checkout), payments in zip(built, written):
+                    results[i] = Placed(payments)
+        if not together:
+            for i, req, checkout in built:
+                since = marks()
+                savepoint = session.begin_nested()
+                try:
+                    with req.context() if req.context is not None else nullcontext():
+                        payments = _write(checkout, req.idempotency_key)
+                    savepoint.commit()
+                except (CheckoutError, IntegrityError, _AlreadyPlaced) as exc:
+                    savepoint.rollback()
+                    drop(since)
+                    results[i] = refused(req, exc)
+                    continue
+                results[i] = Placed(payments)
+        answers = [r for r in results if r is not None]
+        if before_commit is not None:
+            before_commit(answers)
+        _commit_keeping([p for r in answers if isinstance(r, Placed) for p in r])
+    except BaseException:
+        rollback()
+        raise
+    return answers
+
+
+#: SKUs :func:`place_orders` read for its whole batch (``load_lines`` of a
+#: buyer-chosen item list takes them from here instead of a statement each)
+_preloaded: ContextVar[dict[int, Any] | None] = ContextVar("jishi_checkout_preloaded", default=None)
+
+
+def _preload_skus(requests: Sequence[PlaceRequest]) -> dict[int, Any] | None:
+    """The visible SKUs (with their products) of every request that names
+    its items, in ONE statement (the one ``load_lines`` makes per checkout;
+    ``product_filters`` do not depend on the buyer): ``sku_id -> Sku``, None
+    for an id not visible. None when fewer than two requests name items."""
+    ids = {sku_id for req in requests if req.items is not None for sku_id, _qty in req.items}
+    if sum(1 for req in requests if req.items is not None) < 2 or not ids:
+        return None
+    from jishi.catalog.service import visible_products
+
+    stmt = select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(ids)))
+    rows = db.session.execute(visible_products(stmt.where(Sku.is_active.is_(True)))).scalars().all()
+    found: dict[int, Any] = dict.fromkeys(ids)
+    found.update({sku.id: sku for sku in rows})
+    return found
+
+
 def _commit_keeping(payments: list[PaymentOrder]) -> None:
     """Commit, expiring everything but what was just written (the payments
     and their orders, loaded whole by RETURNING): the caller's answer reads
@@ -519,118 +664,157 @@ def _insert_returning(model, rows: list[dict], *, on_conflict_do_nothing: bool =
     ``on_conflict_do_nothing`` a row whose unique key exists is skipped (and
     missing from the result)."""
     stmt = conflict_insert(model).on_conflict_do_nothing() if on_conflict_do_nothing else insert(model)
-    written = db.session.execute(stmt.returning(model), rows).scalars().all()
+    # populate_existing: a row id a rolled-back savepoint had used (SQLite
+    # reuses them; place_orders rolls a batch back) is the new row's here
+    written = db.session.execute(stmt.returning(model).execution_options(populate_existing=True), rows).scalars().all()
     by_number = {obj.number: obj for obj in written}
     return [by_number[row["number"]] for row in rows if row["number"] in by_number]
 
 
 def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder]:
+    return _write_many([(checkout, idempotency_key)])[0]
+
+
+def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[PaymentOrder]]:
+    """Write checkouts (one, or a batch of :func:`place_orders`) with ONE
+    statement per table for all of them: payment orders (``ON CONFLICT DO
+    NOTHING`` on the key: a key taken raises :class:`_AlreadyPlaced`),
+    orders, lines, allocations, history; then the stock (``reserve_stock_many``
+    for every line at once, ``reserve_stock`` for the rest, the SKUs' stock
+    in one conditional UPDATE), ``order_placing`` per checkout, and the
+    ``order_placed`` signals queued. Answers each checkout's payment orders."""
     hook = _hook()
-    user = checkout.user
-    per_order = len(checkout.groups) > 1 and payment_mode() == "per_order"  # one order: no setting to read
     now = utcnow()
-    if per_order:
-        payment_rows = [
-            {
-                "number": _number("P"),
-                "user_id": user.id,
-                "idempotency_key": (f"{idempotency_key}#{i}" if i else idempotency_key) if idempotency_key else None,
-                "amount": group.pay_amount,
-                "created_at": now,
-            }
-            for i, group in enumerate(checkout.groups)
-        ]
-    else:
-        payment_rows = [
-            {
-                "number": _number("P"),
-                "user_id": user.id,
-                "idempotency_key": idempotency_key,
-                "amount": checkout.pay_amount,
-                "created_at": now,
-            }
-        ]
-    payments = _insert_returning(PaymentOrder, payment_rows, on_conflict_do_nothing=idempotency_key is not None)
-    if len(payments) < len(payment_rows):
-        raise _AlreadyPlaced(idempotency_key)  # the key is taken: a retry (place_order answers the first placement)
-
-    address = checkout.address.snapshot() if checkout.address else None
-    order_rows = []
-    for i, group in enumerate(checkout.groups):
-        payment = payments[i] if per_order else payments[0]
-        delivery = group.delivery
-        order_rows.append(
-            {
-                "number": _number(),
-                "payment_id": payment.id,
-                "user_id": user.id,
-                "seller_id": group.seller_id,
-                "group_key": group.key,
-                "status": "pending_payment",
-                "goods_amount": group.goods_amount,
-                "discount_amount": group.discount_amount,
-                "delivery_fee": group.delivery_fee,
-                "pay_amount": group.pay_amount,
-                "buyer_message": group.buyer_message,
-                "delivery_method": delivery.code if delivery else "",
-                "delivery_label": delivery.label if delivery else "",
-                "delivery_data": dict(delivery.data) if delivery else {},
-                "address": address if (delivery is None or delivery.needs_address) else None,
-                "is_virtual": group.is_virtual,
-                "created_at": now,
-            }
-        )
-    orders = _insert_returning(Order, order_rows)
-
-    rows = []
-    for order, group in zip(orders, checkout.groups):
-        for line in group.lines:
-            rows.append(
+    payment_rows: list[dict] = []
+    spans: list[tuple[int, bool]] = []  # per checkout: first payment row, per-order mode
+    keyed = False
+    for checkout, idempotency_key in items:
+        user = checkout.user
+        keyed = keyed or idempotency_key is not None
+        per_order = len(checkout.groups) > 1 and payment_mode() == "per_order"  # one order: no setting to read
+        spans.append((len(payment_rows), per_order))
+        if per_order:
+            payment_rows += [
                 {
-                    "order_id": order.id,
-                    "product_id": line.product_id,
-                    "sku_id": line.sku_id,
-                    "name": line.name,
-                    "spec_text": line.spec_text,
-                    "image": line.image,
-                    "category_id": line.category_id,
-                    "base_price": line.base_price,
-                    "unit_price": line.unit_price,
-                    "price_source": line.price_source,
-                    "stock_source": line.stock_source,
-                    "quantity": line.quantity,
-                    "goods_amount": line.goods_amount,
-                    "discount_amount": line.discount,
-                    "pay_amount": line.payable,
+                    "number": _number("P"),
+                    "user_id": user.id,
+                    "idempotency_key": (f"{idempotency_key}#{i}" if i else idempotency_key)
+                    if idempotency_key
+                    else None,
+                    "amount": group.pay_amount,
+                    "created_at": now,
+                }
+                for i, group in enumerate(checkout.groups)
+            ]
+        else:
+            payment_rows.append(
+                {
+                    "number": _number("P"),
+                    "user_id": user.id,
+                    "idempotency_key": idempotency_key,
+                    "amount": checkout.pay_amount,
+                    "created_at": now,
                 }
             )
+    all_payments = _insert_returning(PaymentOrder, payment_rows, on_conflict_do_nothing=keyed)
+    if len(all_payments) < len(payment_rows):
+        raise _AlreadyPlaced()  # a key is taken: a retry (place_order answers the first placement)
+
+    order_rows = []
+    for (checkout, _key), (first, per_order) in zip(items, spans):
+        address = checkout.address.snapshot() if checkout.address else None
+        for i, group in enumerate(checkout.groups):
+            payment = all_payments[first + i] if per_order else all_payments[first]
+            delivery = group.delivery
+            order_rows.append(
+                {
+                    "number": _number(),
+                    "payment_id": payment.id,
+                    "user_id": checkout.user.id,
+                    "seller_id": group.seller_id,
+                    "group_key": group.key,
+                    "status": "pending_payment",
+                    "goods_amount": group.goods_amount,
+                    "discount_amount": group.discount_amount,
+                    "delivery_fee": group.delivery_fee,
+                    "pay_amount": group.pay_amount,
+                    "buyer_message": group.buyer_message,
+                    "delivery_method": delivery.code if delivery else "",
+                    "delivery_label": delivery.label if delivery else "",
+                    "delivery_data": dict(delivery.data) if delivery else {},
+                    "address": address if (delivery is None or delivery.needs_address) else None,
+                    "is_virtual": group.is_virtual,
+                    "created_at": now,
+                }
+            )
+    all_orders = _insert_returning(Order, order_rows)
+    placed: list[tuple[Checkout, list[PaymentOrder], list[Order]]] = []
+    at = 0
+    for (checkout, _key), (first, per_order) in zip(items, spans):
+        n = len(checkout.groups)
+        placed.append((checkout, all_payments[first : first + (n if per_order else 1)], all_orders[at : at + n]))
+        at += n
+
+    rows = []
+    for checkout, _payments, orders in placed:
+        for order, group in zip(orders, checkout.groups):
+            for line in group.lines:
+                rows.append(
+                    {
+                        "order_id": order.id,
+                        "product_id": line.product_id,
+                        "sku_id": line.sku_id,
+                        "name": line.name,
+                        "spec_text": line.spec_text,
+                        "image": line.image,
+                        "category_id": line.category_id,
+                        "base_price": line.base_price,
+                        "unit_price": line.unit_price,
+                        "price_source": line.price_source,
+                        "stock_source": line.stock_source,
+                        "quantity": line.quantity,
+                        "goods_amount": line.goods_amount,
+                        "discount_amount": line.discount,
+                        "pay_amount": line.payable,
+                    }
+                )
     # ONE INSERT .. RETURNING for every line (SQLAlchemy batches the rows
     # into multi-row VALUES; the unit of work would insert row by row on
     # SQLite to learn each id): placing costs the same statements for 1 or
-    # 30 lines, 1 or 20 stores. A line is matched back by (order, SKU),
-    # unique within a placement, since RETURNING's order is not promised.
-    written = db.session.execute(insert(OrderLine).returning(OrderLine), rows).scalars().all()
+    # 30 lines, 1 or 20 stores, 1 or 50 checkouts. A line is matched back by
+    # (order, SKU), unique within a placement, since RETURNING's order is
+    # not promised.
+    written = (
+        db.session.execute(insert(OrderLine).returning(OrderLine).execution_options(populate_existing=True), rows)
+        .scalars()
+        .all()
+    )
     by_line = {(ol.order_id, ol.sku_id): ol for ol in written}
     order_lines: list[tuple[OrderLine, CheckoutLine, Order]] = [
         (by_line[(order.id, line.sku_id)], line, order)
+        for checkout, _payments, orders in placed
         for order, group in zip(orders, checkout.groups)
         for line in group.lines
     ]
 
     allocations = []
-    for ol, line, order in order_lines:
-        for share in line.shares:
-            applied = checkout.discounts[share.discount_index].discount
-            allocations.append(
-                {
-                    "order_id": order.id,
-                    "order_line_id": ol.id,
-                    "source": applied.source,
-                    "label": applied.label[:100],
-                    "funded_by": applied.funded_by,
-                    "amount": share.amount,
-                }
-            )
+    for checkout, _payments, orders in placed:
+        mine = {o.id for o in orders}
+        for ol, line, order in order_lines:
+            if order.id not in mine:
+                continue
+            for share in line.shares:
+                applied = checkout.discounts[share.discount_index].discount
+                allocations.append(
+                    {
+                        "order_id": order.id,
+                        "order_line_id": ol.id,
+                        "source": applied.source,
+                        "label": applied.label[:100],
+                        "funded_by": applied.funded_by,
+                        "amount": share.amount,
+                    }
+                )
     # Allocations and history: one executemany INSERT each, whatever the
     # number of orders and lines (nobody reads their ids here).
     if allocations:
@@ -642,24 +826,33 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
                 "order_id": o.id,
                 "from_status": "",
                 "to_status": "pending_payment",
-                "actor_id": user.id,
+                "actor_id": checkout.user.id,
                 "actor_role": "buyer",
                 "note": "",
                 "created_at": now,
             }
+            for checkout, _payments, orders in placed
             for o in orders
         ],
     )
 
-    # Plugins' pools (a flash sale) take their own lines one by one; every
-    # other line comes out of its SKU's stock in ONE conditional UPDATE.
+    # Plugins' pools (a flash sale) take their lines: all at once where a
+    # pool implements ``reserve_stock_many``, else one by one; every other
+    # line comes out of its SKU's stock in ONE conditional UPDATE.
     from jishi.defaults.stock import reserve_sku_stock
 
+    taken: dict[int, Any] = {}
+    pairs = [(line, order) for _ol, line, order in order_lines]
+    for result in hook.reserve_stock_many(lines=pairs):
+        for index, reservation in (result or {}).items():
+            if index in taken:
+                raise RuntimeError(f"reserve_stock_many: line {index} taken by two pools")
+            taken[index] = reservation
     # A line was written with the pool its price rule named; only a pool
     # other than the one named costs an UPDATE.
     sku_pool: list[CheckoutLine] = []
-    for ol, line, order in order_lines:
-        reservation = hook.reserve_stock(line=line, order=order)
+    for index, (ol, line, order) in enumerate(order_lines):
+        reservation = taken.get(index) or hook.reserve_stock(line=line, order=order)
         if reservation is None:
             sku_pool.append(line)
         source = reservation.source if reservation is not None else "sku"
@@ -667,22 +860,29 @@ def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder
             ol.stock_source = source
     reserve_sku_stock(sku_pool)
 
-    hook.order_placing(checkout=checkout, payments=payments, orders=orders)
-    if checkout.from_cart:
+    for checkout, payments, orders in placed:
+        hook.order_placing(checkout=checkout, payments=payments, orders=orders)
+    carts = [c for c, _p, _o in placed if c.from_cart]
+    for checkout in carts:
         db.session.execute(
             delete(CartLine).where(
-                CartLine.user_id == user.id, CartLine.sku_id.in_([line.sku_id for line in checkout.lines])
+                CartLine.user_id == checkout.user.id,
+                CartLine.sku_id.in_([line.sku_id for line in checkout.lines]),
             )
         )
     db.session.flush()
     from sqlalchemy.orm.attributes import set_committed_value
 
-    for payment in payments:
-        mine = sorted((o for o in orders if o.payment_id == payment.id), key=lambda o: o.id)
-        set_committed_value(payment, "orders", mine)  # known: no lazy load
-        signals.queue(signals.order_placed, payment, orders=mine)
     from jishi.payments.service import pay_free
 
-    for payment in payments:
-        pay_free(payment)  # asks 0 (a coupon or points paid it all): paid at once, in this transaction
-    return payments
+    out = []
+    for _checkout, payments, orders in placed:
+        for payment in payments:
+            mine = sorted((o for o in orders if o.payment_id == payment.id), key=lambda o: o.id)
+            set_committed_value(payment, "orders", mine)  # known: no lazy load
+            signals.queue(signals.order_placed, payment, orders=mine)
+        out.append(list(payments))
+    for payments in out:
+        for payment in payments:
+            pay_free(payment)  # asks 0 (a coupon or points paid it all): paid at once, in this transaction
+    return out

@@ -6,13 +6,16 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
   (1 s), ``JISHI_FLASHSALE_REDIS`` (True: use ``JISHI_REDIS_URL`` when set),
   ``JISHI_FLASHSALE_QUEUE`` (True: queued placement behind the gate while a
   ``jishi flashsale work`` consumer runs), ``JISHI_FLASHSALE_REDIS_TIMEOUT`` (2 s: a Redis
-  call's limit), ``JISHI_FLASHSALE_RECOVER_SECONDS`` (30: the consumer's recovery pass)
+  call's limit), ``JISHI_FLASHSALE_RECOVER_SECONDS`` (30: the consumer's recovery pass),
+  ``JISHI_FLASHSALE_BATCH`` (50: queued jobs the consumer places in one transaction)
 - ``register_commands`` ``jishi flashsale work``: the queue's consumer
 - ``price_rules``       the flash price (priority 100) while a sale runs,
   ``quantity_limit`` = what the buyer may still take (one query for all lines)
 - ``validate_checkout`` a flash purchase is placed at its flash price or refused
   (``flashsale_ended``), never at the normal price
 - ``reserve_stock``     flash lines come out of the flash stock (atomic)
+- ``reserve_stock_many`` the flash lines of a checkout, or of a batch the queue's
+  consumer places, in three statements per flash SKU (atomic, all or nothing)
 - ``release_stock``     flash lines give their units back exactly once
 - ``periodic_jobs``     ``flashsale_close_unpaid`` (30 s), ``flashsale_reconcile`` (30 s)
 - ``template_slot``     ``product_detail_after_price``: price, stock left, countdown
@@ -47,6 +50,7 @@ def config_defaults():
         "JISHI_FLASHSALE_QUEUE": True,
         "JISHI_FLASHSALE_REDIS_TIMEOUT": 2.0,
         "JISHI_FLASHSALE_RECOVER_SECONDS": 30,
+        "JISHI_FLASHSALE_BATCH": 50,
     }
 
 
@@ -65,10 +69,14 @@ def register_commands(cli):
     @click.option("--max-jobs", type=int, default=None, help="Stop after this many jobs.")
     @click.option("--until-empty", is_flag=True, help="Stop when the queue is empty.")
     @click.option("--quiet", is_flag=True, help="No line per job.")
+    @click.option(
+        "--batch", type=int, default=None, help="Jobs placed in one transaction (default JISHI_FLASHSALE_BATCH)."
+    )
     @with_appcontext
-    def work(max_jobs, until_empty, quiet):
+    def work(max_jobs, until_empty, quiet, batch):
         """Place queued flash-sale purchases (JISHI_FLASHSALE_QUEUE) through
-        the checkout, one after another; run one or several."""
+        the checkout, waiting ones in batches of one transaction; run one or
+        several."""
         from jishi_flashsale import gate
         from jishi_flashsale import queue as fs_queue
 
@@ -78,7 +86,11 @@ def register_commands(cli):
         # after a fault and periodically it queues again what a stopped
         # consumer left and places the durable tickets Redis lost
         done = fs_queue.work(
-            max_jobs=max_jobs, idle_exit=until_empty, log=None if quiet else click.echo, release_session=True
+            max_jobs=max_jobs,
+            idle_exit=until_empty,
+            log=None if quiet else click.echo,
+            release_session=True,
+            batch=batch,
         )
         click.echo(f"{done} queued purchases handled")
         current_app.logger.info("flashsale queue: %s jobs", done)
@@ -180,6 +192,11 @@ def validate_checkout(checkout):
 @hookimpl
 def reserve_stock(line, order):
     return service.reserve(line, order)
+
+
+@hookimpl
+def reserve_stock_many(lines):
+    return service.reserve_many(lines)
 
 
 @hookimpl

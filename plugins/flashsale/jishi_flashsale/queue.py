@@ -45,9 +45,11 @@ or failed from the database.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
+from contextlib import contextmanager
 
 from flask import current_app
 
@@ -435,6 +437,175 @@ def place(job: dict) -> str:
         return "placed"
 
 
+def _request(app, job: dict):
+    """A request context in the buyer's language (messages, hooks that read
+    the request), as the buy request that queued the job had."""
+    headers = {"Accept-Language": job.get("locale") or app.config["BABEL_DEFAULT_LOCALE"]}
+    return app.test_request_context("/api/v1/flashsale/buy", method="POST", headers=headers)
+
+
+@contextmanager
+def _job_request(app, job: dict, offers: dict):
+    """The job's request (:func:`_request`), knowing the running offer of
+    its SKU for its buyer as read for the whole batch."""
+    from jishi_flashsale import service
+
+    with _request(app, job):
+        key = (job["sku_id"], job["user_id"])
+        if key in offers:
+            service.remember_running({key: offers[key]})
+        yield
+
+
+def place_batch(jobs: list[dict]) -> list[str]:
+    """Place several queued jobs in ONE database transaction; returns each
+    job's status (``placed`` or ``failed``).
+
+    1. The durable tickets of the batch are read and locked (``SELECT ..
+       FOR UPDATE SKIP LOCKED`` on PostgreSQL): a ticket another consumer
+       is placing right now is not in this batch's transaction; its job,
+       like one whose ticket is not recorded yet (or not committed yet by
+       the buy request), goes through :func:`place` after the commit,
+       which places it under the same key as the other consumer (the
+       kernel's unique key makes one order: it waits for that consumer's
+       commit and answers its placement) — never dropped, never twice.
+    2. Every ticket still queued is placed by the kernel's
+       :func:`jishi.checkout.entry.place_orders` (each in its buyer's
+       language, under the buyer's key, in a savepoint: a refusal is rolled
+       back alone), and every ticket is moved from ``queued`` to ``placed``
+       or ``failed`` by one executemany UPDATE **in the same transaction**:
+       one commit for the batch.
+    3. Then Redis follows in one pipeline (failed tickets give their units
+       back to the gate, once).
+
+    A job whose ticket is missing (its request could not record it), a
+    batch of one, or a batch that raises (the database away) goes through
+    :func:`place`, job by job (the caller's retries apply)."""
+    from jishi.accounts.models import Address, User
+    from jishi.checkout import entry as checkout_entry
+    from jishi.db import db, rollback, utcnow
+    from jishi.i18n import gettext as _
+    from sqlalchemy import bindparam, select, update
+
+    from jishi_flashsale import service
+    from jishi_flashsale.models import Ticket
+
+    if len(jobs) <= 1:
+        return [place(job) for job in jobs]
+    app = current_app._get_current_object()
+    by_ticket = {job["ticket"]: job for job in jobs}
+    rows = {
+        row.ticket: row
+        for row in db.session.execute(
+            select(Ticket)
+            .where(Ticket.ticket.in_(list(by_ticket)))
+            .order_by(Ticket.id)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    }
+    # locked by another consumer, or not recorded (committed) yet: one by one, after this batch
+    missing = [job for job in jobs if job["ticket"] not in rows]
+    todo = [by_ticket[t] for t, row in rows.items() if row.status == "queued"]
+    decided = [(by_ticket[t], row) for t, row in rows.items() if row.status != "queued"]
+    users = {
+        u.id: u for u in db.session.execute(select(User).where(User.id.in_({job["user_id"] for job in todo}))).scalars()
+    }
+    # What each placement reads, for the whole batch in two statements: the
+    # addresses (then in the session: the checkout's look-up costs none)
+    # and the running offers with each buyer's units
+    address_ids = {job["address_id"] for job in todo if isinstance(job.get("address_id"), int)}
+    addresses = (  # held here: the session's identity map keeps only referenced rows
+        db.session.execute(select(Address).where(Address.id.in_(address_ids))).scalars().all() if address_ids else []
+    )
+    offers = service.running_flash_for_buyers([(job["sku_id"], job["user_id"]) for job in todo])
+    refused: dict[str, tuple[str, str]] = {}
+    requests, placing = [], []
+    for job in todo:
+        user = users.get(job["user_id"])
+        if user is None or not user.is_active:
+            with _request(app, job):
+                refused[job["ticket"]] = ("unauthorized", _("Sign in first."))
+            continue
+        placing.append(job)
+        requests.append(
+            checkout_entry.PlaceRequest(
+                user,
+                [(job["sku_id"], job["quantity"])],
+                job.get("address_id"),
+                job.get("options") or {},
+                idempotency_key=job.get("key") or f"fsq-{job['ticket']}",
+                expected_total=job.get("expected_total"),
+                context=functools.partial(_job_request, app, job, offers),
+            )
+        )
+    placed: dict[str, tuple[str, str]] = {}
+
+    def mark(results) -> None:
+        for job, result in zip(placing, results, strict=True):
+            if isinstance(result, list):
+                placed[job["ticket"]] = (
+                    ",".join(str(p.id) for p in result),
+                    ",".join(str(o.id) for p in result for o in p.orders),
+                )
+            else:
+                problem = result.problems[0] if result.problems else None
+                refused[job["ticket"]] = (
+                    problem.code if problem else "invalid",
+                    str(problem.message) if problem else "",
+                )
+        now = utcnow()
+        table = Ticket.__table__
+        params = [
+            {"b_ticket": t, "b_status": "placed", "b_pay": p[:255], "b_ord": o[:255], "b_code": None, "b_msg": None}
+            for t, (p, o) in placed.items()
+        ] + [
+            {"b_ticket": t, "b_status": "failed", "b_pay": "", "b_ord": "", "b_code": c[:40], "b_msg": m[:255]}
+            for t, (c, m) in refused.items()
+        ]
+        if params:
+            db.session.execute(
+                update(table)
+                .where(table.c.ticket == bindparam("b_ticket"), table.c.status == "queued")
+                .values(
+                    status=bindparam("b_status"),
+                    payment_ids=bindparam("b_pay"),
+                    order_ids=bindparam("b_ord"),
+                    code=bindparam("b_code"),
+                    message=bindparam("b_msg"),
+                    updated_at=now,
+                ),
+                params,
+            )
+
+    with _request(app, jobs[0]):  # the order_placed receivers run after the commit, in a request as before
+        try:
+            checkout_entry.place_orders(requests, before_commit=mark)
+            del addresses
+        except Exception:
+            rollback()
+            raise
+    pipe = gate.redis_client().pipeline(transaction=False)
+    for t, (payment_ids, _order_ids) in placed.items():
+        _script("placed")(keys=[_ticket_key(t)], args=[payment_ids], client=pipe)
+    given = []
+    for t, (code, message) in refused.items():
+        job = by_ticket[t]
+        keys = [_ticket_key(t), gate._left_key(job["fsid"]), gate._user_key(job["fsid"], job["user_id"])]
+        _script("fail")(keys=keys, args=[code, message], client=pipe)
+        given.append(job)
+    out = pipe.execute()
+    for job, back in zip(given, out[len(placed) :], strict=True):
+        if int(back):
+            gate.clear(job["sku_id"])
+    status = dict.fromkeys(placed, "placed") | dict.fromkeys(refused, "failed")
+    for job, row in decided:
+        _sync_redis(job, row)
+        status[job["ticket"]] = row.status
+    for job in missing:
+        status[job["ticket"]] = place(job)
+    return [status[job["ticket"]] for job in jobs]
+
+
 def recover() -> int:
     """Move jobs a stopped consumer left on the processing list back to
     the queue's head; returns how many."""
@@ -510,6 +681,33 @@ def recover_durable(limit: int = 500, log=None) -> dict[str, int]:
     return out
 
 
+def _place_one(client, job: dict, raw, queue_key: str, processing_key: str) -> str:
+    """Place one job (:func:`place`); a placement that raises (the database
+    away, or a bug) is queued again (``"retry"``: it stays counted as not
+    done) until :data:`MAX_ATTEMPTS`, then failed."""
+    from jishi.db import rollback
+    from jishi.i18n import gettext as _
+
+    try:
+        return place(job)
+    except redis_errors():
+        raise
+    except Exception:
+        current_app.logger.exception("flashsale queue: job %s raised", job.get("ticket"))
+        rollback()
+        job["attempts"] = job.get("attempts", 0) + 1
+        if job["attempts"] < MAX_ATTEMPTS:
+            pipe = client.pipeline()
+            pipe.rpush(queue_key, json.dumps(job, separators=(",", ":")))
+            pipe.lrem(processing_key, 1, raw)
+            pipe.execute()
+            time.sleep(min(0.2 * job["attempts"], 2.0))
+            return "retry"
+        with current_app.test_request_context(headers={"Accept-Language": job.get("locale") or "zh_CN"}):
+            _fail(job, "error", _("The order could not be placed. Please try again."))
+        return "failed"
+
+
 def _backoff(failures: int) -> float:
     return min(BACKOFF_FIRST * 2 ** max(failures - 1, 0), BACKOFF_CAP)
 
@@ -524,6 +722,7 @@ def work(
     recover_every: float | None = None,
     max_failures: int | None = None,
     stop=None,
+    batch: int | None = None,
 ) -> int:
     """Take and place jobs until ``max_jobs`` are done (None: forever), or,
     with ``idle_exit``, until the queue is empty. Returns the jobs done.
@@ -536,15 +735,20 @@ def work(
     default 30), it queues again what the processing list holds and runs
     :func:`recover_durable`. ``max_failures``: give up (raise) after that
     many Redis errors in a row (None: never). ``stop``: an event (its
-    ``is_set()``) that ends the loop between jobs."""
+    ``is_set()``) that ends the loop between jobs. ``batch``: take up to
+    this many waiting jobs at once and place them in one transaction
+    (:func:`place_batch`; ``JISHI_FLASHSALE_BATCH``, default 50; 1: one
+    by one)."""
     from jishi.db import db, rollback
-    from jishi.i18n import gettext as _
 
     client = gate.redis_client()
     if client is None:
         raise RuntimeError("the flash-sale queue needs JISHI_REDIS_URL")
     if recover_every is None:
         recover_every = float(current_app.config.get("JISHI_FLASHSALE_RECOVER_SECONDS", 30))
+    if batch is None:
+        batch = int(current_app.config.get("JISHI_FLASHSALE_BATCH", 50))
+    batch = max(batch, 1)
     block = min(block, gate.redis_timeout() / 2)  # a blocking pop must end before the socket times out
     queue_key, processing_key = _keys()
     done = 0
@@ -576,27 +780,31 @@ def work(
                 if idle_exit:
                     break
                 continue
-            job = json.loads(raw)
+            raws = [raw]
+            want = batch if max_jobs is None else min(batch, max_jobs - done)
+            if want > 1:  # more jobs waiting: take them too (never blocking), placed in one transaction
+                pipe = client.pipeline(transaction=False)
+                for _i in range(want - 1):
+                    pipe.lmove(queue_key, processing_key, "LEFT", "RIGHT")
+                raws += [r for r in pipe.execute() if r is not None]
+            jobs = [json.loads(r) for r in raws]
             started = time.perf_counter()
-            try:
-                status = place(job)
-            except redis_errors():
-                raise
-            except Exception:  # the database away, or a bug: try again, then give up
-                current_app.logger.exception("flashsale queue: job %s raised", job.get("ticket"))
-                rollback()
-                job["attempts"] = job.get("attempts", 0) + 1
-                if job["attempts"] < MAX_ATTEMPTS:
-                    pipe = client.pipeline()
-                    pipe.rpush(queue_key, json.dumps(job, separators=(",", ":")))
-                    pipe.lrem(processing_key, 1, raw)
-                    pipe.execute()
-                    time.sleep(min(0.2 * job["attempts"], 2.0))
-                    continue
-                with current_app.test_request_context(headers={"Accept-Language": job.get("locale") or "zh_CN"}):
-                    _fail(job, "error", _("The order could not be placed. Please try again."))
-                status = "failed"
-            client.lrem(processing_key, 1, raw)
+            statuses = None
+            if len(jobs) > 1:
+                try:
+                    statuses = place_batch(jobs)
+                except redis_errors():
+                    raise
+                except Exception:  # one by one below, with their retries
+                    current_app.logger.exception("flashsale queue: a batch of %d raised; one by one", len(jobs))
+                    rollback()
+            if statuses is None:
+                statuses = [_place_one(client, job, r, queue_key, processing_key) for job, r in zip(jobs, raws)]
+            pipe = client.pipeline(transaction=False)
+            for r, st in zip(raws, statuses):
+                if st != "retry":
+                    pipe.lrem(processing_key, 1, r)
+            pipe.execute()
         except redis_errors() as exc:
             # Redis stalled, restarted or is away: the job in hand (if any)
             # stays on the processing list and is queued again on recovery
@@ -620,9 +828,15 @@ def work(
             db.session.remove()
         else:
             rollback()  # no transaction (on SQLite: no write lock) held between jobs
-        done += 1
+        handled = sum(1 for st in statuses if st != "retry")
+        done += handled
         if log:
-            log(f"{job['ticket']} {status} in {(time.perf_counter() - started) * 1000:.0f} ms")
+            ms = (time.perf_counter() - started) * 1000
+            if len(jobs) == 1:
+                log(f"{jobs[0]['ticket']} {statuses[0]} in {ms:.0f} ms")
+            else:
+                counts = {st: statuses.count(st) for st in dict.fromkeys(statuses)}
+                log(f"{len(jobs)} jobs in {ms:.0f} ms: " + ", ".join(f"{n} {st}" for st, n in counts.items()))
     return done
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from flask import current_app
 from jishi import promotions
@@ -160,6 +161,86 @@ def running_flash_many(sku_ids, user_id: int | None = None, at: datetime | None 
             for sku_id in missing:
                 cache[sku_id, user_id] = found[sku_id]
     return {sku_id: row for sku_id, row in found.items() if row is not None}
+
+
+def running_flash_for_buyers(pairs) -> dict:
+    """:func:`running_flash` for many ``(sku_id, user_id)`` pairs (a batch
+    the queue's consumer places) in ONE query: ``(sku_id, user_id) -> row``
+    (None: not in a running sale), each buyer's units joined in."""
+    pairs = list(dict.fromkeys(pairs))
+    if not pairs:
+        return {}
+    at = now()
+    sku_ids = sorted({sku_id for sku_id, _u in pairs})
+    user_ids = sorted({user_id for _s, user_id in pairs})
+    rows = db.session.execute(
+        select(
+            FlashSku.id,
+            FlashSku.activity_id,
+            FlashSku.flash_price,
+            FlashSku.stock,
+            FlashSku.sold,
+            Activity.per_user_limit,
+            Activity.ends_at,
+            FlashSku.sku_id,
+            Usage.user_id,
+            Usage.units,
+        )
+        .join(Activity, Activity.id == FlashSku.activity_id)
+        .outerjoin(Usage, and_(Usage.flash_sku_id == FlashSku.id, Usage.user_id.in_(user_ids)))
+        .where(
+            FlashSku.sku_id.in_(sku_ids), Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at
+        )
+        .order_by(FlashSku.sku_id, Activity.id)
+    ).all()
+    offer: dict[int, tuple] = {}
+    used: dict[tuple[int, int], int] = {}
+    for row in rows:
+        offer.setdefault(row.sku_id, row)  # the earliest activity of the SKU
+        if row.user_id is not None:
+            used[row.id, row.user_id] = row.units
+    out = {}
+    for sku_id, user_id in pairs:
+        row = offer.get(sku_id)
+        out[sku_id, user_id] = (
+            None
+            if row is None
+            else Offer(
+                row.id,
+                row.activity_id,
+                row.flash_price,
+                row.stock,
+                row.sold,
+                row.per_user_limit,
+                row.ends_at,
+                used.get((row.id, user_id), 0),
+                sku_id,
+            )
+        )
+    return out
+
+
+def remember_running(rows: dict) -> None:
+    """Make ``(sku_id, user_id) -> row`` (from :func:`running_flash_for_buyers`)
+    this request's answers of :func:`running_flash_many` (the queue's
+    consumer, one request per job of a batch read in one query)."""
+    from flask import request
+
+    request._get_current_object().__dict__.setdefault("_flashsale_running", {}).update(rows)
+
+
+class Offer(NamedTuple):
+    """A running flash offer as :func:`running_flash` answers it."""
+
+    id: int
+    activity_id: int
+    flash_price: int
+    stock: int
+    sold: int
+    per_user_limit: int
+    ends_at: datetime
+    used: int
+    sku_id: int
 
 
 def current_query(product_id: int, at: datetime | None = None, horizon_days: int = 7):
@@ -526,6 +607,79 @@ def reserve(line, order) -> StockReservation | None:
         )
     )
     return StockReservation(source=PRICE_SOURCE, quantity=n)
+
+
+def reserve_many(lines) -> dict | None:
+    """``reserve_stock_many``: take every flash-priced line of ``lines``
+    (``(line, order)`` pairs: one checkout's, or a batch's the queue's
+    consumer places in one transaction) out of the flash stock, all or
+    nothing, in THREE statements per flash SKU whatever the number of
+    lines: the buyers' counters in one upsert (one row per buyer, the
+    units of the buyer's lines summed; a row not returned is a buyer past
+    the limit), the flash stock in one conditional UPDATE of the summed
+    units, the reservations in one INSERT. Raises ``LimitReached`` or
+    :class:`OutOfStock` when they do not all fit (the kernel then places
+    the batch's checkouts one by one, each finding its own answer)."""
+    mine: dict[int, list] = {}
+    for index, (line, order) in enumerate(lines):
+        if line.price_source == PRICE_SOURCE:
+            mine.setdefault(line.price_data["flash_sku_id"], []).append((index, line, order))
+    if not mine:
+        return None
+    out = {}
+    for fsid, taken in mine.items():
+        limit = taken[0][1].price_data.get("per_user_limit") or 0
+        if limit:
+            units: dict[int, int] = {}
+            for _i, line, order in taken:
+                units[order.user_id] = units.get(order.user_id, 0) + line.quantity
+            if max(units.values()) > limit:
+                raise _limit_error(limit)
+            table = Usage.__table__
+            stmt = conflict_insert(table).values(
+                [{"flash_sku_id": fsid, "user_id": uid, "units": n} for uid, n in units.items()]
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c.flash_sku_id, table.c.user_id],
+                set_={"units": table.c.units + stmt.excluded.units},
+                where=table.c.units + stmt.excluded.units <= limit,
+            ).returning(table.c.user_id)
+            if len(db.session.execute(stmt).all()) < len(units):
+                raise _limit_error(limit)
+        n = sum(line.quantity for _i, line, _o in taken)
+        first = taken[0][1]
+        left = db.session.execute(
+            update(FlashSku)
+            .where(FlashSku.id == fsid, FlashSku.sold + n <= FlashSku.stock)
+            .values(sold=FlashSku.sold + n)
+            .returning(FlashSku.stock - FlashSku.sold)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if left is None:
+            if len(taken) == 1:  # one line that does not fit: the flash stock is gone for it
+                gate.mark_sold_out(first.sku_id)
+            raise OutOfStock(first.key, first.name)
+        if left <= 0:
+            gate.mark_sold_out(first.sku_id)
+        at = now()
+        db.session.execute(
+            insert(Reservation.__table__).values(
+                [
+                    {
+                        "order_id": order.id,
+                        "sku_id": line.sku_id,
+                        "flash_sku_id": fsid,
+                        "user_id": order.user_id,
+                        "quantity": line.quantity,
+                        "released": 0,
+                        "created_at": at,
+                    }
+                    for _i, line, order in taken
+                ]
+            )
+        )
+        out.update({index: StockReservation(source=PRICE_SOURCE, quantity=line.quantity) for index, line, _o in taken})
+    return out
 
 
 def release(order_line, quantity: int, reason: str) -> bool | None:
