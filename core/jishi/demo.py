@@ -166,10 +166,11 @@ def _skus(price: int, stock: int, specs: dict | None) -> list[dict]:
     return out
 
 
-def load_demo(logins: dict | None = None) -> str:
+def load_demo(logins: dict | None = None, *, history: bool = True) -> str:
     """Fill an empty database; returns a one-line summary. ``logins``, when
     given, receives every demo account (role -> (phone, password)),
-    plugins' included."""
+    plugins' included. ``history`` False: no past orders (``data["history"]``
+    tells the plugins' ``demo_orders``), for tests of today's demo only."""
     from jishi.testing import factories
 
     if db.session.execute(select(func.count(User.id))).scalar():
@@ -226,7 +227,8 @@ def load_demo(logins: dict | None = None) -> str:
         "categories": categories,
         "tags": tags,
         "products": products,
-        "shoppers": _shoppers(buyer, [level, silver]),
+        "shoppers": _shoppers(buyer, [level, silver]) if history else [],
+        "history": history,
         "logins": logins if logins is not None else dict(DEMO_LOGINS),
     }
     hook = current_app.extensions["jishi"].hook
@@ -266,6 +268,8 @@ def kernel_demo_orders(data: dict) -> str:
     """The kernel's part of ``demo_orders``: today's two orders, then the
     shoppers' 60 days of history (:func:`kernel_history`)."""
     n = _demo_orders(data["buyer"], data["address"], data["products"])
+    if not data.get("history", True):
+        return f"{n} orders"
     placed, refunded = kernel_history(data)
     return f"{n} orders; {placed} past orders, {refunded} refunded"
 

@@ -59,7 +59,10 @@ def demo_data(data: dict) -> str:
     ]
     if merchants:
         m = merchants[0]
-        service.create_activity(m.id, {"name": f"{m.name} 满80减8", "tiers": [[8000, 800]], "scope": "all", **window})
+        if data.get("history", True):  # its orders are the shops' past ones (issue 19)
+            service.create_activity(
+                m.id, {"name": f"{m.name} 满80减8", "tiers": [[8000, 800]], "scope": "all", **window}
+            )
         data["coupons_demo_merchant_template"] = service.create_template(
             m.id,
             {
@@ -86,9 +89,9 @@ def demo_orders(data: dict) -> str | None:
     buyer, tid = data.get("buyer"), data.get("coupons_demo_template")
     if buyer is None or tid is None:
         return None
-    history = _history(data)
+    history = _history(data) if data.get("shoppers") else ""
     service.claim(buyer, tid)
-    return f"the demo buyer holds 满100减10; {history}"
+    return "the demo buyer holds 满100减10" + (f"; {history}" if history else "")
 
 
 def _history(data: dict) -> str:

@@ -26,7 +26,7 @@ def demo_data(data: dict) -> str:
     for user, _address, _rhythm in (data.get("shoppers") or [])[:4]:
         service.bind(user.id, pb.user_id, "demo")
     shop = next(iter((data.get("merchants") or {}).values()), None)
-    if shop is not None:
+    if shop is not None and data.get("history", True):
         from jishi import settings
         from jishi.models import Product
         from sqlalchemy import select

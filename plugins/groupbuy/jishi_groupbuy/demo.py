@@ -79,6 +79,8 @@ def _history(data: dict, aid: int, sku_id: int) -> tuple[int, int]:
     shoppers = data.get("shoppers") or []
     rng = random.Random(23)
     succeeded = failed = 0
+    if not data.get("history", True) or len(shoppers) < 3:
+        return 0, 0
     groups: list[tuple] = [(g, back, aid, sku_id, 3) for g, back in enumerate((40, 26, 15, 8))]
     shop = next(iter((data.get("merchants") or {}).values()), None)
     if shop is not None:  # multistore: a merchant's own group buy, 16 days ago, one group filled

@@ -160,7 +160,8 @@ def demo_orders(data: dict) -> str:
     for shop_id, status in data["multistore_states"]:
         merchants.set_state(db.session.get(Merchant, shop_id), status=status)
     commit()
-    return f"1 cross-store checkout, {settled} withdrawable; {placed} past orders at the shops, {refunded} refunded"
+    past = f"; {placed} past orders at the shops, {refunded} refunded" if placed else ""
+    return f"1 cross-store checkout, {settled} withdrawable{past}"
 
 
 def _cross_store_order(data: dict, fruit, snacks) -> str:
