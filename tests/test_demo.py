@@ -18,7 +18,8 @@ def demo(app):
 
 def test_demo_data(app, demo):
     """K13: two category levels, ~20 products with Chinese names and SKUs,
-    a member level, the two logins, an address, a paid and an unpaid order."""
+    member levels, the two logins, an address, a paid and an unpaid order
+    today (issue 19: and the shoppers' past orders)."""
     from jishi.db import db
     from jishi.models import Address, Category, MemberLevel, Order, Product, Sku, User
 
@@ -31,12 +32,17 @@ def test_demo_data(app, demo):
     assert len(products) >= 20
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in p.name) for p in products)
     assert count(select(func.count()).select_from(Sku)) > len(products)  # some have several specs
-    assert count(select(func.count()).select_from(MemberLevel)) == 1
+    assert count(select(func.count()).select_from(MemberLevel)) == 2
     buyer = db.session.execute(select(User).where(User.phone == BUYER[0])).scalar_one()
     admin = db.session.execute(select(User).where(User.phone == ADMIN[0])).scalar_one()
     assert buyer.member_level_id is not None and admin.role == "platform_admin"
     assert count(select(func.count()).select_from(Address).where(Address.user_id == buyer.id)) == 1
-    statuses = sorted(o.status for o in db.session.execute(select(Order)).scalars())
+    from datetime import timedelta
+
+    from jishi.db import utcnow
+
+    today = select(Order).where(Order.created_at > utcnow() - timedelta(hours=12))  # the past: test_demo_reports
+    statuses = sorted(o.status for o in db.session.execute(today).scalars())
     assert statuses == ["paid", "pending_payment"]
     assert "20 products" in demo
 

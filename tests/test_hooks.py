@@ -1386,7 +1386,7 @@ def test_hook_demo_orders(app):
     sees no order yet); the kernel's come first, then the plugins'."""
     from jishi.demo import load_demo
 
-    summary = load_demo({})
+    summary = load_demo({}, history=False)
     assert DemoOrders.order_count_at_setup == 0
     assert "; 2 orders; plugin order " in summary
     assert _count(Order) == 3

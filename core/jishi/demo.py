@@ -14,11 +14,16 @@ Public API for plugins (see docs/writing-plugins.md): :func:`pay`,
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from sqlalchemy import Date, DateTime, bindparam, event, func, or_, select, update
 
 from jishi.accounts.models import MemberLevel, User
 from jishi.catalog.models import Category, Product, ProductImage, ProductParam, ProductSpec, Tag
-from jishi.db import db
+from jishi.db import db, utcnow
 from jishi.money import format_fen
 
 ADMIN = ("13800000000", "admin1234")
@@ -161,16 +166,18 @@ def _skus(price: int, stock: int, specs: dict | None) -> list[dict]:
     return out
 
 
-def load_demo(logins: dict | None = None) -> str:
+def load_demo(logins: dict | None = None, *, history: bool = True) -> str:
     """Fill an empty database; returns a one-line summary. ``logins``, when
     given, receives every demo account (role -> (phone, password)),
-    plugins' included."""
+    plugins' included. ``history`` False: no past orders (``data["history"]``
+    tells the plugins' ``demo_orders``), for tests of today's demo only."""
     from jishi.testing import factories
 
     if db.session.execute(select(func.count(User.id))).scalar():
         raise RuntimeError("the demo data goes into an empty database")
     level = MemberLevel(name="黄金会员", rank=2)
-    db.session.add(level)
+    silver = MemberLevel(name="白银会员", rank=1)
+    db.session.add_all([level, silver])
     db.session.commit()
     factories.user(phone=ADMIN[0], password=ADMIN[1], role="platform_admin", name="平台管理员")
     buyer = factories.user(phone=BUYER[0], password=BUYER[1], name="演示买家", member_level_id=level.id)
@@ -220,6 +227,8 @@ def load_demo(logins: dict | None = None) -> str:
         "categories": categories,
         "tags": tags,
         "products": products,
+        "shoppers": _shoppers(buyer, [level, silver]) if history else [],
+        "history": history,
         "logins": logins if logins is not None else dict(DEMO_LOGINS),
     }
     hook = current_app.extensions["jishi"].hook
@@ -230,10 +239,14 @@ def load_demo(logins: dict | None = None) -> str:
     for part in hook.demo_orders(data=data):
         if part:
             summary += "; " + part
+    from jishi.i18n import to_shop_time
     from jishi.reports import aggregate
 
     # Report history (issue 19): 60 past days of aggregates so the charts have shape.
     summary += f"; {aggregate.seed_history(60)} days of report history"
+    today = to_shop_time(utcnow()).date()
+    for day in (today - timedelta(days=1), today):  # what the aggregation job would write
+        aggregate.aggregate_day(day)
     return summary
 
 
@@ -252,8 +265,137 @@ def pay(payment) -> str:
 
 
 def kernel_demo_orders(data: dict) -> str:
-    """The kernel's part of ``demo_orders``."""
-    return f"{_demo_orders(data['buyer'], data['address'], data['products'])} orders"
+    """The kernel's part of ``demo_orders``: today's two orders, then the
+    shoppers' 60 days of history (:func:`kernel_history`)."""
+    n = _demo_orders(data["buyer"], data["address"], data["products"])
+    if not data.get("history", True):
+        return f"{n} orders"
+    placed, refunded = kernel_history(data)
+    return f"{n} orders; {placed} past orders, {refunded} refunded"
+
+
+#: the demo's shoppers besides the demo buyer: (phone, name, how they buy)
+SHOPPERS = [
+    ("13800000101", "张伟", "loyal"),
+    ("13800000102", "王芳", "loyal"),
+    ("13800000103", "李娜", "regular"),
+    ("13800000104", "刘洋", "regular"),
+    ("13800000105", "陈静", "regular"),
+    ("13800000106", "杨磊", "lapsed"),
+    ("13800000107", "赵敏", "lapsed"),
+    ("13800000108", "黄涛", "new"),
+    ("13800000109", "周丽", "new"),
+    ("13800000110", "吴强", "once"),
+    ("13800000111", "徐婷", "once"),
+    ("13800000112", "孙浩", "once"),
+]
+#: shop days back of a shopper's orders, by how they buy (None: drawn at random)
+RHYTHMS = {
+    "loyal": (55, 47, 38, 30, 21, 12, 5),
+    "regular": (None, None, None),
+    "lapsed": (58, 52, 44),
+    "new": (9, 4),
+    "once": (None,),
+}
+
+
+def _shoppers(buyer: User, levels: list[MemberLevel]) -> list[tuple[User, object, str]]:
+    """The demo's shoppers, each with an address and (most) a member level;
+    they sign in with the demo buyer's password (hashed once: a hash is
+    slow on purpose)."""
+    from jishi.testing import factories
+
+    users = []
+    for i, (phone, name, _rhythm) in enumerate(SHOPPERS):
+        level = levels[i % (len(levels) + 1)].id if i % (len(levels) + 1) < len(levels) else None
+        users.append(User(phone=phone, password_hash=buyer.password_hash, name=name, member_level_id=level))
+    db.session.add_all(users)
+    db.session.commit()
+    return [
+        (user, factories.address(user, name=name, phone=phone), rhythm)
+        for user, (phone, name, rhythm) in zip(users, SHOPPERS, strict=True)
+    ]
+
+
+def at_day(back: int, rng) -> datetime:
+    """A moment of the shop day ``back`` days ago, during opening hours (naive UTC)."""
+    from jishi.i18n import shop_day_bounds, to_shop_time
+
+    day = to_shop_time(utcnow()).date() - timedelta(days=back)
+    start, _end = shop_day_bounds(day, day)
+    return start + timedelta(hours=9 + rng.randint(0, 11), minutes=rng.randint(0, 59))
+
+
+def kernel_history(data: dict) -> tuple[int, int]:
+    """60 days of the shoppers' orders of the platform's own goods (issue 19):
+    :func:`past_orders` of the platform's products."""
+    skus = [p.skus[0].id for p in data["products"] if p.seller_id is None and p.skus and p.skus[0].stock >= 40]
+    return past_orders(data.get("shoppers") or [], skus, key="demo-history", seed=19)
+
+
+def past_orders(
+    shoppers: list, skus: list[int], *, key: str, seed: int, options: dict | None = None, refund_every: int = 5
+) -> tuple[int, int]:
+    """Demo history (issue 19): the shoppers (``(user, address, rhythm)``,
+    ``data["shoppers"]``) buy ``skus`` over the last 60 days, through the
+    real checkout, payment and after-sales, :func:`backdated`: by their
+    rhythm (:data:`RHYTHMS`: loyal shoppers buy every week or so, some
+    lapsed a month ago, some are new, some bought once); most orders are
+    delivered, one in ``refund_every`` refunded before shipping a few days
+    after it was paid. Seeded: the same every time. ``options``: the
+    checkout's (default no coupon). Returns (orders placed, refunded)."""
+    import random
+
+    from flask import current_app
+
+    from jishi.aftersales import service as aftersales
+    from jishi.checkout.entry import place_order
+    from jishi.checkout.errors import CheckoutError
+    from jishi.orders import service as orders
+    from jishi.orders.models import Order
+
+    rng = random.Random(seed)
+    plan: dict[int, list] = {}
+    for n, (user, address, rhythm) in enumerate(shoppers):
+        for back in RHYTHMS[rhythm]:
+            day = back if back is not None else rng.randint(3, 58)
+            plan.setdefault(day, []).append((user, address, n))
+    placed, refunds = 0, []
+    if not skus:
+        return 0, 0
+    with current_app.test_request_context("/"):
+        for back in sorted(plan, reverse=True):
+            with backdated(at_day(back, rng)):
+                for user, address, n in plan[back]:
+                    items = [(sku, rng.randint(1, 2)) for sku in rng.sample(skus, min(len(skus), rng.randint(1, 2)))]
+                    try:
+                        payments = place_order(
+                            user, items, address.id, options or {"coupons": []}, idempotency_key=f"{key}-{n}-{back}"
+                        )
+                    except CheckoutError:  # a plugin's rule (a purchase limit...) refuses it: not bought
+                        db.session.rollback()
+                        continue
+                    ids = [o.id for payment in payments for o in payment.orders]
+                    for payment in payments:
+                        pay(payment)
+                    for order_id in ids:
+                        placed += 1
+                        order = db.session.get_one(Order, order_id)
+                        db.session.refresh(order)
+                        if placed % refund_every == 2 and back > 6:  # refunded before it shipped, days later
+                            refunds.append((back - rng.randint(1, 3), user, order.id))
+                            continue
+                        orders.ship(order, carrier="顺丰速运", tracking_no=f"SF{order.id:010d}")
+                        orders.receive(order)
+                        orders.complete(order, actor_kind="buyer")
+        for back, user, order_id in refunds:
+            with backdated(at_day(back, rng)):
+                order = db.session.get_one(Order, order_id)
+                request = aftersales.request_refund(
+                    user, order, "refund_only", [(line.id, line.quantity) for line in order.lines], "不想要了"
+                )
+                aftersales.approve(request)
+    return placed, len(refunds)
 
 
 def _demo_orders(buyer, address, products) -> int:
@@ -269,3 +411,82 @@ def _demo_orders(buyer, address, products) -> int:
         pay(paid)
         place_order(buyer, [(products[3].skus[0].id, 3)], address.id, idempotency_key="demo-2")
     return 2
+
+
+_WRITES = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE)\s+\"?(\w+)\"?", re.IGNORECASE)
+
+
+@contextmanager
+def backdated(moment: datetime) -> Iterator[None]:
+    """Demo history (issue 19): what the block writes happens at ``moment``
+    (naive UTC) instead of now.
+
+    The block uses the real services (checkout, payment, after-sales, a
+    plugin's own), at today's clock; on leaving, every row it wrote is moved
+    back in time by the same amount: in each table the block inserted into
+    or updated, the timestamps it set (those between the block's start and
+    end) move, and a row it created moves whole (its deadlines and windows
+    too, its date columns by as many days), so ledgers, refunds and their
+    orders stay consistent with each other. Commits. For demo and test data
+    only: it rewrites history."""
+    written: set[str] = set()
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        match = _WRITES.match(statement)
+        if match:
+            written.add(match.group(1))
+
+    db.session.commit()
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    start = utcnow()
+    try:
+        yield
+        db.session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    stop = utcnow()
+    _shift(written, start, stop, moment - start)
+
+
+def _shift(tables: set[str], start: datetime, stop: datetime, delta: timedelta) -> None:
+    days = timedelta(days=round(delta.total_seconds() / 86400))
+    for name in sorted(tables):
+        table = db.metadata.tables.get(name)
+        if table is None:
+            continue
+        stamps = [c for c in table.columns if isinstance(c.type, DateTime)]
+        dates = [c for c in table.columns if isinstance(c.type, Date) and not isinstance(c.type, DateTime)]
+        keys = list(table.primary_key.columns)
+        if not stamps or not keys:
+            continue
+        touched = or_(*(c.between(start, stop) for c in stamps))
+        rows = db.session.execute(select(*keys, *stamps, *dates).where(touched)).all()
+        if not rows:
+            continue
+        created = table.columns.get("created_at")
+        changes = []
+        for row in rows:
+            values = row._mapping
+            new = created is not None and values[created] is not None and start <= values[created] <= stop
+            change = {}
+            for c in stamps:
+                v = values[c]
+                if v is not None and (new or start <= v <= stop):
+                    change[c.name] = v + delta
+            if new:
+                change.update({c.name: values[c] + days for c in dates if values[c] is not None})
+            if change:
+                changes.append(({k.name: values[k] for k in keys}, change))
+        batches: dict[tuple[str, ...], list[dict]] = {}
+        for pk, change in changes:  # one executemany per set of moved columns
+            params = {f"k_{name}": v for name, v in pk.items()} | {f"v_{name}": v for name, v in change.items()}
+            batches.setdefault(tuple(sorted(change)), []).append(params)
+        for names, rows_params in batches.items():
+            statement = (
+                update(table)
+                .where(*(k == bindparam(f"k_{k.name}") for k in keys))
+                .values({name: bindparam(f"v_{name}") for name in names})
+            )
+            db.session.connection().execute(statement, rows_params)
+    db.session.commit()

@@ -124,7 +124,7 @@ def test_demo_paid_order_is_counted(app):
     from jishi.demo import load_demo
 
     with app.test_request_context("/"):
-        load_demo()
+        load_demo(history=False)
     rows = db.session.execute(select(Product.id, Product.sales).order_by(Product.id)).all()
     ids = [pid for pid, _n in rows]
     by_id = dict(rows)

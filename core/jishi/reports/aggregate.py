@@ -374,9 +374,10 @@ def seed_history(days: int = 60, *, today: date | None = None, seed: int = 19) -
     """Demo data: ``days`` days of report history before yesterday, written
     straight into the aggregate tables (and the ``site`` page-view counters)
     so the charts have shape — a weekly rhythm and slow growth — without
-    placing thousands of orders. Synthetic: no orders back these figures,
-    and the aggregation job leaves them alone (it rewrites from yesterday
-    on). Returns the number of days written."""
+    placing thousands of orders. Synthetic, on top of the day's real
+    figures (:func:`compute_day`: the demo's past orders and refunds), and
+    the aggregation job leaves them alone (it rewrites from yesterday on).
+    Returns the number of days written."""
     import random
 
     from sqlalchemy import select as _select
@@ -430,11 +431,25 @@ def seed_history(days: int = 60, *, today: date | None = None, seed: int = 19) -
                 f["orders"] += buyers + buyers // 5
                 f["units"] += units
                 f["paid_amount"] += paid
-        for scope, f in scopes.items():
+        real, real_products = compute_day(day)
+        for f in scopes.values():
             f["pv"] = f["pv"] * 14 // 10  # home, category and search pages too
             f["refund_count"] = f["paid_orders"] // 25
             f["refund_amount"] = f["paid_amount"] // 40
+        for scope, figures in real.items():
+            f = scopes[scope]
+            for name in _FIELDS:
+                f[name] += figures.get(name, 0)
+        for scope, f in scopes.items():
             daily_rows.append({"day": key, "seller_id": scope, **f})
+        synthetic = {row["product_id"]: row for row in product_rows if row["day"] == key}
+        for pid, figures in real_products.items():
+            row = synthetic.get(pid)
+            if row is None:
+                product_rows.append({"day": key, "product_id": pid, **figures})
+            else:
+                for name in _PRODUCT_FIELDS:
+                    row[name] += figures.get(name, 0)
         visit_rows.append({"day": key, "kind": "site", "ref_id": 0, "count": scopes[0]["pv"]})
     first, last = (today - timedelta(days=days + 1)).isoformat(), (today - timedelta(days=2)).isoformat()
     db.session.execute(delete(ReportDaily).where(ReportDaily.day >= first, ReportDaily.day <= last))

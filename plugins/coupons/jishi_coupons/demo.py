@@ -30,7 +30,7 @@ def demo_data(data: dict) -> str:
         },
         admin,
     )
-    service.create_template(
+    percent = service.create_template(
         None,
         {
             "name": "9折券 最高减20元",
@@ -59,7 +59,11 @@ def demo_data(data: dict) -> str:
     ]
     if merchants:
         m = merchants[0]
-        service.create_template(
+        if data.get("history", True):  # its orders are the shops' past ones (issue 19)
+            service.create_activity(
+                m.id, {"name": f"{m.name} 满80减8", "tiers": [[8000, 800]], "scope": "all", **window}
+            )
+        data["coupons_demo_merchant_template"] = service.create_template(
             m.id,
             {
                 "name": f"{m.name} 满50减5",
@@ -72,9 +76,10 @@ def demo_data(data: dict) -> str:
                 **window,
             },
             None,
-        )
-        made.append(f"a coupon of {m.name}")
+        ).id
+        made.append(f"a coupon and a 满减 activity of {m.name}")
     data["coupons_demo_template"] = platform.id
+    data["coupons_demo_percent_template"] = percent.id
     return ", ".join(made)
 
 
@@ -84,5 +89,70 @@ def demo_orders(data: dict) -> str | None:
     buyer, tid = data.get("buyer"), data.get("coupons_demo_template")
     if buyer is None or tid is None:
         return None
+    history = _history(data) if data.get("shoppers") else ""
     service.claim(buyer, tid)
-    return "the demo buyer holds 满100减10"
+    return "the demo buyer holds 满100减10" + (f"; {history}" if history else "")
+
+
+def _history(data: dict) -> str:
+    """Issue 19: over the last 60 days the shoppers claim the 9折 coupon and
+    the merchant's, and most use them on an order of the same day
+    (:func:`jishi.demo.backdated`; seeded)."""
+    import random
+
+    from flask import current_app
+    from jishi.checkout.entry import place_order
+    from jishi.checkout.errors import CheckoutError
+    from jishi.db import db
+    from jishi.demo import at_day, backdated, pay
+
+    rng = random.Random(21)
+    shoppers = data.get("shoppers") or []
+    own = [p.skus[0].id for p in data.get("products") or [] if p.seller_id is None and p.skus and p.skus[0].stock >= 40]
+    merchant_tid = data.get("coupons_demo_merchant_template")
+    shop_skus = []
+    if merchant_tid is not None:
+        from jishi_coupons.models import CouponTemplate
+
+        seller = db.session.get(CouponTemplate, merchant_tid).seller_id
+        shop_skus = [p.skus[0].id for p in data.get("products") or [] if p.seller_id == seller and p.skus]
+        if not shop_skus:
+            from jishi.models import Product
+            from sqlalchemy import select
+
+            shop_skus = [
+                p.skus[0].id
+                for p in db.session.execute(select(Product).where(Product.seller_id == seller).order_by(Product.id))
+                .scalars()
+                .all()
+                if p.skus and p.on_shelf
+            ]
+    claims = [(data.get("coupons_demo_percent_template"), own), (merchant_tid, shop_skus)]
+    claimed = used = 0
+    with current_app.test_request_context("/"):
+        for n, (user, address, _rhythm) in enumerate(shoppers):
+            tid, skus = claims[n % 2]
+            if tid is None or not skus:
+                continue
+            back = rng.randint(3, 57)
+            with backdated(at_day(back, rng)):
+                try:
+                    coupon = service.claim(user, tid)
+                except service.CouponError:
+                    db.session.rollback()
+                    continue
+                claimed += 1
+                if n % 4 == 3:
+                    continue  # claimed, never used
+                items = [(rng.choice(skus), 2)]
+                try:
+                    payments = place_order(
+                        user, items, address.id, {"coupons": [coupon.id]}, idempotency_key=f"demo-coupon-{n}"
+                    )
+                except CheckoutError:
+                    db.session.rollback()
+                    continue
+                for payment in payments:
+                    pay(payment)
+                used += 1
+    return f"{claimed} coupons claimed in the last 60 days, {used} used"

@@ -4,7 +4,7 @@ first-level and A second-level commission (frozen until completion)."""
 
 from __future__ import annotations
 
-from jishi.db import commit
+from jishi.db import commit, db
 from jishi.testing import factories
 
 from jishi_distribution import service
@@ -21,6 +21,19 @@ def demo_data(data: dict) -> str:
     pb = service.ensure_promoter(b.id) or service._create(b.id, "active", "platform")
     service.bind(b.id, pa.user_id, "demo")
     service.bind(data["buyer"].id, pb.user_id, "demo")
+    # Issue 19: some of the shoppers came through 推广员乙 too (their past
+    # orders earn commission), and the first merchant's goods are distributed.
+    for user, _address, _rhythm in (data.get("shoppers") or [])[:4]:
+        service.bind(user.id, pb.user_id, "demo")
+    shop = next(iter((data.get("merchants") or {}).values()), None)
+    if shop is not None and data.get("history", True):
+        from jishi import settings
+        from jishi.models import Product
+        from sqlalchemy import select
+
+        settings.set_many({service.MERCHANT_PRODUCTS: True})
+        for product in db.session.execute(select(Product).where(Product.seller_id == shop.id)).scalars():
+            service.set_product_rule(product.id, enabled=True, level1_bp=500, level2_bp=200)
     commit()
     data.setdefault("logins", {})["promoter"] = (PROMOTER_A, PASSWORD)
     data["logins"]["promoter (level 1)"] = (PROMOTER_B, PASSWORD)

@@ -224,3 +224,10 @@ def demo_data(data):
     from jishi_flashsale import demo
 
     return demo.demo_data(data)
+
+
+@hookimpl
+def demo_orders(data):
+    from jishi_flashsale import demo
+
+    return demo.demo_orders(data)

@@ -149,10 +149,19 @@ def demo_orders(data: dict) -> str:
 
     shops = data["merchants"]
     settled = _cross_store_order(data, shops[SHOPS[0][0]], shops[SHOPS[1][0]])
+    # 60 days of the shoppers buying at the two open shops (issue 19: the
+    # merchants' data pages, the platform's income and statements).
+    skus = [
+        product.skus[0].id
+        for shop in (shops[SHOPS[0][0]], shops[SHOPS[1][0]])
+        for product, _state, _shop in products.list_products(merchant_id=shop.id)[0]
+    ]
+    placed, refunded = demo.past_orders(data.get("shoppers") or [], skus, key="demo-mall-history", seed=20)
     for shop_id, status in data["multistore_states"]:
         merchants.set_state(db.session.get(Merchant, shop_id), status=status)
     commit()
-    return f"1 cross-store checkout, {settled} withdrawable"
+    past = f"; {placed} past orders at the shops, {refunded} refunded" if placed else ""
+    return f"1 cross-store checkout, {settled} withdrawable{past}"
 
 
 def _cross_store_order(data: dict, fruit, snacks) -> str:

@@ -5,7 +5,8 @@
   order completes (besides the points the other demo orders earn, frozen);
 - a second buyer, 积分达人 (login printed with the others), gets an
   adjustment, completes an order bought partly with points, and refunds
-  another one: points returned and points clawed back.
+  another one: points returned and points clawed back — 12 to 7 days ago
+  (:func:`jishi.demo.backdated`).
 
 Orders are placed last (``demo_orders``, trylast), once every plugin has
 set up its delivery, with no coupon (``coupons: []``) so the other
@@ -81,11 +82,22 @@ def demo_orders(data: dict) -> str | None:
     service.adjust(buyer.id, 500, "新会员见面礼")
     service.adjust(fan.id, 3000, "双十一活动奖励")
     commit()
+    import random
+    from contextlib import nullcontext
+
+    from jishi.demo import at_day, backdated
+
+    rng = random.Random(24)
     try:
         _buy(buyer, address, skus[0], "demo-points-1", complete=True)
-        _buy(fan, fan_address, skus[1], "demo-points-2", complete=True)
-        refunded = _buy(fan, fan_address, skus[2], "demo-points-3", complete=False)
-        _refund(fan, refunded)
+        # 积分达人's in the past (issue 19: points spent and returned on past days)
+        past = data.get("history", True)
+        with backdated(at_day(12, rng)) if past else nullcontext():
+            _buy(fan, fan_address, skus[1], "demo-points-2", complete=True)
+        with backdated(at_day(9, rng)) if past else nullcontext():
+            refunded = _buy(fan, fan_address, skus[2], "demo-points-3", complete=False)
+        with backdated(at_day(7, rng)) if past else nullcontext():
+            _refund(fan, refunded)
     except CheckoutError:  # another plugin's rules refuse the demo orders: the adjustments stay
         db.session.rollback()
         return "points adjusted for 2 buyers"

@@ -14,7 +14,7 @@ def _load(app):
 
     logins: dict = {}
     with app.test_request_context("/"):
-        summary = load_demo(logins)
+        summary = load_demo(logins, history=False)
     return summary
 
 

@@ -86,7 +86,7 @@ def test_demo_has_a_promoter_tree_with_commissions(app):
     from sqlalchemy import select
 
     with app.test_request_context("/"):
-        summary = load_demo({})
+        summary = load_demo({}, history=False)
     assert "2 promoters" in summary
     from jishi.models import User
     from jishi_distribution.demo import PROMOTER_A, PROMOTER_B

@@ -145,7 +145,7 @@ def test_demo_has_a_running_activity_and_an_open_group(app):
     from jishi_groupbuy.models import Group
 
     with app.test_request_context("/"):
-        load_demo()
+        load_demo(history=False)
     activity = db.session.execute(db.select(Activity)).scalar_one()
     assert service.is_running(activity)
     group = db.session.execute(db.select(Group)).scalar_one()
@@ -159,7 +159,7 @@ def test_demo_with_multistore(app):
     from jishi_groupbuy.models import Group
 
     with app.test_request_context("/"):
-        load_demo()
+        load_demo(history=False)
     assert db.session.execute(db.select(Group)).scalar_one().state == service.FORMING
 
 

@@ -16,7 +16,7 @@ def test_demo_mall(app, client, login):
 
     logins: dict = {}
     with app.test_request_context("/"):
-        summary = load_demo(logins)
+        summary = load_demo(logins, history=False)
     assert "5 merchants" in summary
     shops = {m.name: m for m in db.session.execute(select(Merchant)).scalars()}
     assert {m.status for m in shops.values() if m.review_status == "approved"} == {

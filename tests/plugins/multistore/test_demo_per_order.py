@@ -32,7 +32,7 @@ def test_demo_loads_with_per_store_payments(app, client, login):
 
     logins: dict = {}
     with app.test_request_context("/"):
-        summary = load_demo(logins)
+        summary = load_demo(logins, history=False)
     assert "1 cross-store checkout" in summary
 
     shops = {m.name: m.id for m in db.session.scalars(select(Merchant))}
