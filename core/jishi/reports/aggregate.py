@@ -393,6 +393,7 @@ def seed_history(days: int = 60, *, today: date | None = None, seed: int = 19) -
     if not products:
         return 0
     daily_rows, product_rows, visit_rows = [], [], []
+    buyer_rows: list[dict] = []
     for back in range(days + 1, 1, -1):
         day = today - timedelta(days=back)
         key = day.isoformat()
@@ -451,6 +452,8 @@ def seed_history(days: int = 60, *, today: date | None = None, seed: int = 19) -
                 for name in _PRODUCT_FIELDS:
                     row[name] += figures.get(name, 0)
         visit_rows.append({"day": key, "kind": "site", "ref_id": 0, "count": scopes[0]["pv"]})
+        # the buyer analysis: the real buyers only (their orders' refunds as they stand now)
+        buyer_rows += compute_buyers(day)
     first, last = (today - timedelta(days=days + 1)).isoformat(), (today - timedelta(days=2)).isoformat()
     db.session.execute(delete(ReportDaily).where(ReportDaily.day >= first, ReportDaily.day <= last))
     db.session.execute(
@@ -461,5 +464,12 @@ def seed_history(days: int = 60, *, today: date | None = None, seed: int = 19) -
         db.session.execute(insert(ReportProductDaily), product_rows[i : i + 1000])
     db.session.execute(delete(PageVisit).where(PageVisit.kind == "site", PageVisit.day >= first, PageVisit.day <= last))
     db.session.execute(insert(PageVisit), visit_rows)
+    db.session.execute(
+        delete(ReportBuyerDaily).where(
+            ReportBuyerDaily.day >= date.fromisoformat(first), ReportBuyerDaily.day <= date.fromisoformat(last)
+        )
+    )
+    for i in range(0, len(buyer_rows), 1000):
+        db.session.execute(insert(ReportBuyerDaily), buyer_rows[i : i + 1000])
     db.session.commit()
     return days
