@@ -129,6 +129,19 @@ def product_page_loaders(product):
 
 
 @hookimpl
+def checkout_loaders(lines, user, options):
+    """The merchants of the checkout's lines, read with the checkout:
+    ``split_cart`` and ``validate_checkout`` (through ``seller_profiles``)
+    then find them in the session (no statement of their own)."""
+    from jishi.hookspecs import PageLoader
+
+    ids = sorted({line.seller_id for line in lines if line.seller_id is not None})
+    if not ids:
+        return None
+    return [PageLoader("multistore.merchants", select(Merchant).where(Merchant.id.in_(ids)))]
+
+
+@hookimpl
 def storefront_links():
     """店铺街 from the home page, header and tab bar."""
     return [
@@ -194,7 +207,8 @@ def purchase_blockers(product, user):
     seller_id = getattr(product, "seller_id", None)
     if seller_id is None:
         return None
-    m = db.session.get(Merchant, seller_id)
+    rows = purchase_rows(product)
+    m = rows[0] if rows is not None else db.session.get(Merchant, seller_id)
     if m is None:
         return None
     state = effective_status(m)
@@ -205,6 +219,35 @@ def purchase_blockers(product, user):
     if state == SHUT:
         return [Problem("merchant_closed", _("The shop is closed"))]  # 已关闭
     return None
+
+
+def purchase_rows(product) -> tuple | None:
+    """``(merchant, review state)`` of ``product`` (either None when
+    missing) for the two ``purchase_blockers`` (this module's and
+    :mod:`jishi_multistore.products`'), read in ONE statement once per
+    request: adding to the cart read them with two. None when the
+    product page's loaders put them in the session already (the callers
+    then find them there by primary key, with no statement)."""
+    from sqlalchemy.orm.util import identity_key
+
+    from jishi_multistore.models import ProductState
+
+    if not has_request_context():
+        return None
+    from flask import g
+
+    cache = g.setdefault("multistore_purchase_rows", {})
+    if product.id not in cache:
+        if identity_key(Merchant, product.seller_id) in db.session().identity_map:
+            cache[product.id] = None
+        else:
+            row = db.session.execute(
+                select(Merchant, ProductState)
+                .outerjoin(ProductState, ProductState.product_id == product.id)
+                .where(Merchant.id == product.seller_id)
+            ).first()
+            cache[product.id] = (row[0], row[1]) if row is not None else (None, None)
+    return cache[product.id]
 
 
 def shop_page_notice(m: Merchant) -> str:

@@ -103,6 +103,38 @@ def points_of(seller_id: int | None, *, active_only: bool = False) -> list[Picku
     return list(db.session.execute(stmt.order_by(PickupPoint.id)).scalars())
 
 
+def active_points_of(seller_ids) -> dict:
+    """``{seller_id: [active points]}`` for every seller of ``seller_ids``
+    (None: the shop's own) in ONE statement."""
+    seller_ids = set(seller_ids)
+    ids = [sid for sid in seller_ids if sid is not None]
+    cond = PickupPoint.seller_id.in_(ids or [0])
+    if None in seller_ids:
+        cond = cond | PickupPoint.seller_id.is_(None)
+    out: dict = {sid: [] for sid in seller_ids}
+    stmt = select(PickupPoint).where(cond, PickupPoint.is_active.is_(True)).order_by(PickupPoint.id)
+    for point in db.session.execute(stmt).scalars():
+        out[point.seller_id].append(point)
+    return out
+
+
+LOADER_KEY = "pickup.points"
+
+
+def checkout_loaders(lines) -> list:
+    """The active points of every seller of the checkout's lines and of the
+    shop itself (whatever groups ``split_cart`` makes), read with the
+    checkout (``checkout_loaders``) for ``delivery_options``."""
+    from jishi.hookspecs import PageLoader
+
+    ids = sorted({line.seller_id for line in lines if line.seller_id is not None})
+    cond = PickupPoint.seller_id.is_(None)
+    if ids:
+        cond = cond | PickupPoint.seller_id.in_(ids)
+    stmt = select(PickupPoint).where(cond, PickupPoint.is_active.is_(True)).order_by(PickupPoint.id)
+    return [PageLoader(LOADER_KEY, stmt)]
+
+
 def _seller_is(column, seller_id: int | None):
     return column.is_(None) if seller_id is None else column == seller_id
 
@@ -186,9 +218,17 @@ def _chosen(checkout, group):
 
 
 def _points_cache(checkout) -> dict:
+    """``{seller_id: active points}`` of the checkout, filled from the rows
+    read with it (``checkout_loaders``: every line's seller and the shop's
+    own), else seller by seller as groups ask."""
     cache = getattr(checkout, "_pickup_points", None)
     if cache is None:
         cache = {}
+        loaded = getattr(checkout, "loaded", None) or {}
+        if LOADER_KEY in loaded:
+            cache.update({sid: [] for sid in {line.seller_id for line in checkout.lines} | {None}})
+            for point in loaded[LOADER_KEY]:
+                cache.setdefault(point.seller_id, []).append(point)
         checkout._pickup_points = cache
     return cache
 
@@ -207,7 +247,9 @@ def delivery_options(group, address, checkout) -> list[DeliveryOption]:
         return []
     cache = _points_cache(checkout)
     if group.seller_id not in cache:
-        cache[group.seller_id] = points_of(group.seller_id, active_only=True)
+        # every group's seller at once: one statement per checkout, not per group
+        sellers = {g.seller_id for g in checkout.groups if g.seller_id not in cache} | {group.seller_id}
+        cache.update(active_points_of(sellers))
     if not cache[group.seller_id]:
         return []
     point, _problem = _chosen(checkout, group)
