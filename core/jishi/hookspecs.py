@@ -1453,42 +1453,6 @@ def price_rules(
 
 
 @hookspec
-def checkout_loaders(lines: Sequence[CheckoutLine], user: User | None, options: dict) -> Sequence[PageLoader] | None:
-    """The rows a plugin's checkout hooks will read (``delivery_options``,
-    ``order_discounts``, ``validate_checkout``, ``order_placing``...), as
-    :class:`PageLoader` queries the kernel reads in ONE statement per
-    checkout together with every other plugin's and its own (the buyer's
-    address): the batch form of the reads each plugin would otherwise
-    make on its own, once per checkout, group or line.
-
-    Called once per checkout preview or placement, after the lines are
-    priced (``price_rules``) and before they are grouped; the rows are then
-    ``checkout.loaded[key]`` (a list; empty when none matched; a key the
-    plugin did not ask for is absent: a checkout built without loaders, so
-    a hook must still read for itself when its key is missing). Model rows
-    are clean session objects, as a query would have returned them.
-    :param lines: the priced lines (``product_id``, ``seller_id``...); never
-        empty. :param user: the buyer (or None). :param options: the
-        checkout's options.
-    :returns: a list of :class:`PageLoader` (keys prefixed with the
-        plugin's name), or None. All collected.
-    Default implementation: none (the kernel adds its own address loader).
-
-    Example::
-
-        @hookimpl
-        def checkout_loaders(lines, user, options):
-            sellers = {line.seller_id for line in lines}
-            return [PageLoader("gift_wrap.prices", select(WrapPrice).where(WrapPrice.seller_id.in_(sellers)))]
-
-        @hookimpl
-        def delivery_options(group, address, checkout):
-            prices = checkout.loaded.get("gift_wrap.prices")  # no statement
-            ...
-    """
-
-
-@hookspec
 def delivery_options(
     group: CheckoutGroup, address: Address | None, checkout: Checkout
 ) -> Sequence[DeliveryOption] | None:

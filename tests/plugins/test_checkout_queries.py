@@ -2,14 +2,15 @@
 statements counted per real request (each request in a fresh app context,
 ``jishi.testing.ServedClient``), on SQLite and PostgreSQL alike.
 
-Every plugin that reads for the checkout (multistore's merchants, pickup's
-points, local delivery's settings, express templates, points' balance,
-shopping options' rules and counters) reads through ``checkout_loaders``:
-their rows come in ONE statement with the buyer's address, whatever the
-number of lines and merchants. What is left beside the kernel: flash sale
-prices (``price_rules``, before the loaders), the coupon plan (two
-statements), the settings; on placement multistore's commission rates (a
-lookup and an INSERT .. SELECT) and distribution's referral.
+Each plugin reads once per checkout, whatever the number of lines and
+merchants: express delivery resolves every merchant's templates in two
+statements (five per merchant before), pickup reads every merchant's points
+in one (one per merchant before), shopping options reads its rules once per
+placement (twice before). Beside the kernel's token, lines, address and
+settings: flash prices, merchant profiles, express (2), pickup points,
+local delivery settings, the coupon plan (2), the points balance, shopping
+options; on placement the kernel's five writes, multistore's commission
+rates (a lookup and an INSERT .. SELECT) and distribution's referral.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ pytestmark = pytest.mark.jishi_plugins(*FIRST_PARTY_PLUGINS)
 #: row, settings, the merchant with the review state (one statement for
 #: both blockers), the INSERT or UPDATE
 ADD_TO_CART = 6
-#: token, lines, flash prices, the loaders (address and six plugins' rows),
-#: the coupon plan (activities, the buyer's coupons), settings
-PREVIEW = 7
-#: the preview's 7 + payment, orders, lines, history, stock (one UPDATE for
+#: token, lines, flash prices, address, merchant profiles, express (2),
+#: pickup points, local delivery settings, coupons (2), settings, points
+#: balance, shopping options
+PREVIEW = 14
+#: the preview's 14 + payment, orders, lines, history, stock (one UPDATE for
 #: every line), commission lookup and INSERT .. SELECT, referral
-PLACE = 15
+PLACE = 22
 
 
 def _express_template():
@@ -78,10 +80,10 @@ def test_add_to_cart_statements_with_every_plugin(api, factory, ms, queries):
 
 @pytest.mark.parametrize(("merchants", "lines"), [(1, 1), (1, 5), (3, 5)])
 def test_preview_and_place_statements_with_every_plugin(api, factory, ms, queries, merchants, lines):
-    """K7 / MS8 / issue 20: preview 7 and place 15 statements for 1 or 5
+    """K7 / MS8 / issue 20: preview 14 and place 22 statements for 1 or 5
     lines from 1 or 3 merchants, every plugin enabled (before: preview
-    16 / 17 / 29, place 26 / 26 / 38: express read five statements per
-    merchant, pickup one per merchant, and every plugin its own). The
+    17 / 17 / 29, place 26 / 26 / 38: express read five statements per
+    merchant, pickup one per merchant, shopping options twice). The
     express fee of each merchant's order is still its template's (first
     piece 1000, each further piece 500)."""
     _express_template()

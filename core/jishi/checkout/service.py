@@ -142,8 +142,6 @@ class Checkout:
     from_cart: bool = False
     discounts: list[AppliedDiscount] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    #: the rows of the plugins' ``checkout_loaders``, by key (read in one statement)
-    loaded: dict = field(default_factory=dict)
 
     def line(self, key: str) -> CheckoutLine:
         return self._by_key[key]
@@ -312,33 +310,6 @@ def _apply_discounts(checkout: Checkout) -> None:
                 line.shares.append(AllocationShare(index, share))
 
 
-_ADDRESS_KEY = "jishi.address"
-
-
-def _load_for_checkout(lines: list[CheckoutLine], user, options: dict, address_id: int | None):
-    """The ``checkout_loaders`` of every plugin and the buyer's address in
-    ONE statement (:func:`jishi.loaders.run`); the address (or None) under
-    ``_ADDRESS_KEY`` when ``address_id`` is given. Without loaders the
-    address is read by primary key, as before (one statement either way)."""
-    from jishi.hookspecs import PageLoader
-    from jishi.loaders import Loaded, run
-
-    loaders = []
-    if lines:
-        loaders = [ld for r in _hook().checkout_loaders(lines=lines, user=user, options=options) for ld in (r or [])]
-    if not loaders:
-        loaded = Loaded()
-        if address_id is not None:
-            loaded[_ADDRESS_KEY] = db.session.get(Address, address_id)
-        return loaded
-    if address_id is not None:
-        loaders.append(PageLoader(_ADDRESS_KEY, select(Address).where(Address.id == address_id)))
-    loaded = run(loaders)
-    if address_id is not None:
-        loaded[_ADDRESS_KEY] = loaded.first(_ADDRESS_KEY)
-    return loaded
-
-
 def build_checkout(
     user,
     items: Sequence[tuple[int, int]] | None = None,
@@ -361,16 +332,15 @@ def build_checkout(
             raise CheckoutError([Problem("quantity", _("Quantity must be at least 1."), field="items.quantity")])
     lines = load_lines(items, visible_only=not from_cart)
     price_lines(lines, user, options)
-    loaded = _load_for_checkout(lines, user, options, address_id)
     address = None
     if address_id is not None:
-        address = loaded.pop(_ADDRESS_KEY)
+        address = db.session.get(Address, address_id)
         if address is None or address.user_id != user.id:
             from jishi.i18n import gettext as _
 
             raise CheckoutError([Problem("address", _("Unknown address."), field="address_id")])
     groups = group_lines(lines, user)
-    checkout = Checkout(user, lines, groups, address, options, from_cart=from_cart, loaded=loaded)
+    checkout = Checkout(user, lines, groups, address, options, from_cart=from_cart)
     hook = _hook()
     chosen = options.get("delivery") or {}
     messages = options.get("messages") or {}

@@ -46,30 +46,10 @@ def delivery_options(group, address, checkout):
     return [option] if option is not None else None
 
 
-LOADERS = ("delivery_express.refs", "delivery_express.templates", "delivery_express.regions")
-
-
-@hookimpl
-def checkout_loaders(lines, user, options):
-    """The templates of every seller and product of the checkout, read with
-    the checkout (:func:`service.template_queries`)."""
-    from jishi.hookspecs import PageLoader
-
-    from jishi_delivery_express import service
-
-    physical = [line for line in lines if not line.is_virtual]
-    if not physical:
-        return None
-    queries = service.template_queries({line.seller_id for line in physical}, [line.product_id for line in physical])
-    return [PageLoader(key, query) for key, query in zip(LOADERS, queries)]
-
-
 def _resolved(checkout) -> dict:
     """Every group's templates, resolved once per checkout at its first
-    group's call: from the rows read with the checkout (``checkout_loaders``)
-    when they cover its sellers, else in three statements for any number
-    of merchants (:func:`service.resolve_templates_many`), not five
-    statements per group."""
+    group's call: two statements for any number of merchants
+    (:func:`service.resolve_templates_many`), not five per group."""
     from jishi_delivery_express import service
 
     cache = checkout.__dict__.get("_express_templates")
@@ -77,12 +57,7 @@ def _resolved(checkout) -> dict:
         wanted: dict = {}
         for g in checkout.groups:
             wanted.setdefault(g.seller_id, []).extend(line.product_id for line in g.lines if not line.is_virtual)
-        loaded = getattr(checkout, "loaded", None) or {}
-        read = {line.seller_id for line in checkout.lines if not line.is_virtual}
-        if all(key in loaded for key in LOADERS) and set(wanted) <= read:
-            cache = service.resolve_from_rows(wanted, *(loaded[key] for key in LOADERS))
-        else:
-            cache = service.resolve_templates_many(wanted)
+        cache = service.resolve_templates_many(wanted)
         checkout.__dict__["_express_templates"] = cache
     return cache
 

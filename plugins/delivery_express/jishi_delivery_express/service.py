@@ -339,8 +339,7 @@ def template_queries(seller_ids, product_ids) -> tuple:
     ``seller_ids`` (:func:`resolve_from_rows`): the sellers' choices with the
     products' links (rows ``kind``, ``ref``, ``template_id``,
     ``is_default``); the templates they may name and the platform's
-    default; those templates' region rules. None depends on another's rows,
-    so they may run as one statement (the ``checkout_loaders`` hook)."""
+    default; those templates' region rules. None depends on another's rows."""
     keys = sorted({seller_key(sid) for sid in seller_ids}) or [SHOP_KEY]
     pids = sorted(set(product_ids)) or [0]
     both = union_all(
@@ -376,26 +375,30 @@ def template_queries(seller_ids, product_ids) -> tuple:
 def resolve_templates_many(wanted: dict) -> dict:
     """``{seller_id: product ids}`` -> ``{seller_id: {product id: template
     or None}}`` (as :func:`resolve_templates`) for every seller of a
-    checkout at once: THREE statements whatever the number of sellers and
-    products (:func:`template_queries`), where resolving seller by seller
-    cost five per seller."""
-    refs, templates_q, regions_q = template_queries(wanted, [pid for pids in wanted.values() for pid in pids])
+    checkout at once: TWO statements whatever the number of sellers and
+    products (:func:`template_queries`: the choices with the links; the
+    templates with their region rules joined), where resolving seller by
+    seller cost five per seller."""
+    from sqlalchemy.orm import joinedload
+
+    refs, templates_q, _regions = template_queries(wanted, [pid for pids in wanted.values() for pid in pids])
     rows = [dict(r._mapping) for r in db.session.execute(refs)]
-    templates = list(db.session.execute(templates_q).scalars())
-    regions = list(db.session.execute(regions_q).scalars())
-    return resolve_from_rows(wanted, rows, templates, regions)
+    templates = list(db.session.execute(templates_q.options(joinedload(ExpressTemplate.regions))).unique().scalars())
+    return resolve_from_rows(wanted, rows, templates, None)
 
 
 def resolve_from_rows(wanted: dict, rows, templates, regions) -> dict:
     """:func:`resolve_templates_many` from the rows of :func:`template_queries`
-    (no statement): the templates get their region rules attached."""
+    (no statement): the templates get ``regions`` attached (None: loaded
+    with them already)."""
     from sqlalchemy.orm.attributes import set_committed_value
 
-    by_template: dict[int, list] = {}
-    for rule in regions:
-        by_template.setdefault(rule.template_id, []).append(rule)
-    for t in templates:
-        set_committed_value(t, "regions", sorted(by_template.get(t.id, []), key=lambda r: r.id))
+    if regions is not None:
+        by_template: dict[int, list] = {}
+        for rule in regions:
+            by_template.setdefault(rule.template_id, []).append(rule)
+        for t in templates:
+            set_committed_value(t, "regions", sorted(by_template.get(t.id, []), key=lambda r: r.id))
     chosen_rows = sorted((r for r in rows if r["kind"] == "s"), key=lambda r: r["template_id"])
     chosen: dict[int, list] = {}
     for row in chosen_rows:

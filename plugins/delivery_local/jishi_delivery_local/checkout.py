@@ -87,37 +87,11 @@ def delivery_options(group, address, checkout):
     return [option_for(group, address, checkout, cfg)]
 
 
-LOADER_KEY = "delivery_local.settings"
-
-
-@hookimpl
-def checkout_loaders(lines, user, options):
-    """Every line's seller's settings and the shop's own, read with the
-    checkout (no statement of their own)."""
-    from jishi.hookspecs import PageLoader
-    from sqlalchemy import select
-
-    from jishi_delivery_local.models import LocalSettings, seller_key
-
-    keys = sorted({seller_key(line.seller_id) for line in lines} | {seller_key(None)})
-    return [PageLoader(LOADER_KEY, select(LocalSettings).where(LocalSettings.seller_key.in_(keys)))]
-
-
 def _configs(checkout) -> dict:
-    """Every group's seller config, read once per checkout: with the
-    checkout (``checkout_loaders``), else in one query."""
+    """Every group's seller config, read once per checkout (one query)."""
     cache = getattr(checkout, "_local_configs", None)
     if cache is None:
-        sellers = {g.seller_id for g in checkout.groups}
-        loaded = getattr(checkout, "loaded", None) or {}
-        read = {line.seller_id for line in checkout.lines} | {None}
-        if LOADER_KEY in loaded and sellers <= read:
-            by_key = {row.seller_key: row for row in loaded[LOADER_KEY]}
-            from jishi_delivery_local.models import seller_key
-
-            cache = {sid: service.config_of(by_key.get(seller_key(sid))) for sid in sellers}
-        else:
-            cache = service.configs_for(sellers)
+        cache = service.configs_for({g.seller_id for g in checkout.groups})
         try:
             checkout._local_configs = cache
         except AttributeError:  # pragma: no cover - a frozen checkout

@@ -129,19 +129,6 @@ def product_page_loaders(product):
 
 
 @hookimpl
-def checkout_loaders(lines, user, options):
-    """The merchants of the checkout's lines, read with the checkout:
-    ``split_cart`` and ``validate_checkout`` (through ``seller_profiles``)
-    then find them in the session (no statement of their own)."""
-    from jishi.hookspecs import PageLoader
-
-    ids = sorted({line.seller_id for line in lines if line.seller_id is not None})
-    if not ids:
-        return None
-    return [PageLoader("multistore.merchants", select(Merchant).where(Merchant.id.in_(ids)))]
-
-
-@hookimpl
 def storefront_links():
     """店铺街 from the home page, header and tab bar."""
     return [

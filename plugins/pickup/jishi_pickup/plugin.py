@@ -46,11 +46,6 @@ def api_blueprints():
 
 
 @hookimpl
-def checkout_loaders(lines, user, options):
-    return service.checkout_loaders(lines)
-
-
-@hookimpl
 def delivery_options(group, address, checkout):
     return service.delivery_options(group, address, checkout)
 

@@ -118,23 +118,6 @@ def active_points_of(seller_ids) -> dict:
     return out
 
 
-LOADER_KEY = "pickup.points"
-
-
-def checkout_loaders(lines) -> list:
-    """The active points of every seller of the checkout's lines and of the
-    shop itself (whatever groups ``split_cart`` makes), read with the
-    checkout (``checkout_loaders``) for ``delivery_options``."""
-    from jishi.hookspecs import PageLoader
-
-    ids = sorted({line.seller_id for line in lines if line.seller_id is not None})
-    cond = PickupPoint.seller_id.is_(None)
-    if ids:
-        cond = cond | PickupPoint.seller_id.in_(ids)
-    stmt = select(PickupPoint).where(cond, PickupPoint.is_active.is_(True)).order_by(PickupPoint.id)
-    return [PageLoader(LOADER_KEY, stmt)]
-
-
 def _seller_is(column, seller_id: int | None):
     return column.is_(None) if seller_id is None else column == seller_id
 
@@ -218,17 +201,9 @@ def _chosen(checkout, group):
 
 
 def _points_cache(checkout) -> dict:
-    """``{seller_id: active points}`` of the checkout, filled from the rows
-    read with it (``checkout_loaders``: every line's seller and the shop's
-    own), else seller by seller as groups ask."""
     cache = getattr(checkout, "_pickup_points", None)
     if cache is None:
         cache = {}
-        loaded = getattr(checkout, "loaded", None) or {}
-        if LOADER_KEY in loaded:
-            cache.update({sid: [] for sid in {line.seller_id for line in checkout.lines} | {None}})
-            for point in loaded[LOADER_KEY]:
-                cache.setdefault(point.seller_id, []).append(point)
         checkout._pickup_points = cache
     return cache
 

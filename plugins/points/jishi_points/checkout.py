@@ -80,25 +80,6 @@ def _parse(raw) -> tuple[bool, int | None, Problem | None]:
     return False, None, bad
 
 
-ACCOUNT_KEY = "points.account"
-
-
-def checkout_loaders(user) -> list | None:
-    """The buyer's (balance, frozen), read with the checkout instead of
-    by :func:`ledger.balance` (the ``checkout_loaders`` hook)."""
-    from jishi.hookspecs import PageLoader
-    from sqlalchemy import select
-
-    from jishi_points.models import PointsAccount
-
-    if user is None or not getattr(user, "id", None):
-        return None
-    stmt = select(PointsAccount.balance.label("balance"), PointsAccount.frozen.label("frozen")).where(
-        PointsAccount.user_id == user.id
-    )
-    return [PageLoader(ACCOUNT_KEY, stmt)]
-
-
 def compute_plan(checkout) -> Plan:
     plan = Plan(
         rate=service.setting(service.RATE),
@@ -108,12 +89,7 @@ def compute_plan(checkout) -> Plan:
     user = checkout.user
     if user is None or not getattr(user, "id", None):
         return plan
-    loaded = getattr(checkout, "loaded", None) or {}
-    if ACCOUNT_KEY in loaded:  # read with the checkout (checkout_loaders)
-        row = loaded[ACCOUNT_KEY][0] if loaded[ACCOUNT_KEY] else None
-        plan.available, plan.frozen = (row["balance"], row["frozen"]) if row else (0, 0)
-    else:
-        plan.available, plan.frozen = ledger.balance(user.id)
+    plan.available, plan.frozen = ledger.balance(user.id)
     requested, count, problem = _parse((checkout.options or {}).get("points"))
     if problem:
         plan.problems.append(problem)

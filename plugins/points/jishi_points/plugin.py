@@ -267,12 +267,6 @@ def _earning_fields() -> tuple[SettingField, ...]:
 # --- Checkout -----------------------------------------------------------------
 
 
-@hookimpl
-def checkout_loaders(lines, user, options):
-    """The buyer's balance, read with the checkout (see :mod:`.checkout`)."""
-    return co.checkout_loaders(user)
-
-
 @hookimpl(trylast=True)
 def order_discounts(checkout):
     """Points come last, after activities and coupons (see :mod:`.checkout`)."""

@@ -83,12 +83,6 @@ def console_menu_items(console, principal):
 
 
 @hookimpl
-def checkout_loaders(lines, user, options):
-    """The checkout's overrides and the buyer's counters, read with the checkout."""
-    return service.checkout_loaders(lines, user)
-
-
-@hookimpl
 def product_page_loaders(product, user):
     from sqlalchemy import select
 

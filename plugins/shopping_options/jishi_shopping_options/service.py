@@ -262,39 +262,9 @@ def _checkout_load(checkout) -> dict[int, tuple[Options, int]]:
     cached = checkout.__dict__.get("_shopping_options_loaded")
     if cached is None:
         user = checkout.user
-        ids = {line.product_id for line in checkout.lines}
-        loaded = getattr(checkout, "loaded", None) or {}
-        if ROWS_KEY in loaded and BOUGHT_KEY in loaded:  # read with the checkout (checkout_loaders)
-            rows = {row.product_id: row for row in loaded[ROWS_KEY]}
-            held = {r["product_id"]: r["bought"] for r in loaded[BOUGHT_KEY]}
-            defaults = platform_defaults()
-            cached = {pid: (effective(rows.get(pid), defaults), held.get(pid) or 0) for pid in ids}
-        else:
-            cached = load(ids, user.id if user is not None else None)
+        cached = load({line.product_id for line in checkout.lines}, user.id if user is not None else None)
         checkout.__dict__["_shopping_options_loaded"] = cached
     return cached
-
-
-ROWS_KEY = "shopping_options.rows"
-BOUGHT_KEY = "shopping_options.bought"
-
-
-def checkout_loaders(lines, user) -> list:
-    """The overrides of the checkout's products and the buyer's counters,
-    read with the checkout (``checkout_loaders``) instead of by :func:`load`."""
-    from jishi.hookspecs import PageLoader
-
-    ids = sorted({line.product_id for line in lines})
-    user_id = getattr(user, "id", None) or 0
-    return [
-        PageLoader(ROWS_KEY, select(ProductShoppingOptions).where(ProductShoppingOptions.product_id.in_(ids))),
-        PageLoader(
-            BOUGHT_KEY,
-            select(
-                ShoppingOptionsUsage.product_id.label("product_id"), ShoppingOptionsUsage.bought.label("bought")
-            ).where(ShoppingOptionsUsage.user_id == user_id, ShoppingOptionsUsage.product_id.in_(ids)),
-        ),
-    ]
 
 
 def _per_product(checkout) -> dict[int, tuple[int, str, str]]:
