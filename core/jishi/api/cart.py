@@ -1,8 +1,9 @@
 """Cart API (SPEC K6, K14): one cart across every seller, grouped by the
 ``split_cart`` hook and priced by ``line_price_rules`` like the checkout.
 
-``POST /cart/items`` costs at most five statements (token lookup included)
-whatever the cart size: it answers with the changed line, not the whole cart.
+``POST /cart/items`` costs at most five statements (token lookup included;
+three without plugins) whatever the cart size: it answers with the changed
+line, not the whole cart.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ prices and groups lines exactly like the checkout does, by reusing
 :func:`jishi.checkout.service.load_lines`, ``price_lines`` and
 ``group_lines`` (so the ``line_price_rules`` and ``split_cart`` hooks apply).
 
-:func:`add` costs three statements whatever the cart size: the SKU with its
-product, the existing line for that SKU, and the INSERT or UPDATE.
+:func:`add` costs two statements whatever the cart size: the SKU with its
+product and the buyer's existing line for that SKU (one outer join), and the
+INSERT or UPDATE (plus what ``purchase_blockers`` plugins read).
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def _check_quantity(quantity) -> int:
     return quantity
 
 
-def _sellable_sku(sku_id, user=None) -> Sku:
+def _sellable_sku(sku_id, user) -> tuple[Sku, CartLine | None]:
+    """The SKU (with its product) and the buyer's line of it, if any, in ONE
+    statement; refused when it cannot be bought."""
     if not isinstance(sku_id, int) or isinstance(sku_id, bool):
         raise CartError("sku_id", _("Must be an integer."))
     from jishi.catalog.service import purchase_blockers, visible_products
@@ -53,8 +56,15 @@ def _sellable_sku(sku_id, user=None) -> Sku:
     # ``product_filters`` plugin: an unreviewed merchant product) answers
     # exactly like an unknown SKU: its product page is a 404 too, so the
     # answer must not name it.
-    stmt = select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id == sku_id)
-    sku = db.session.execute(visible_products(stmt)).scalar_one_or_none()
+    stmt = (
+        select(Sku, CartLine)
+        .join(Sku.product)
+        .outerjoin(CartLine, (CartLine.sku_id == Sku.id) & (CartLine.user_id == user.id))
+        .options(contains_eager(Sku.product))
+        .where(Sku.id == sku_id)
+    )
+    row = db.session.execute(visible_products(stmt)).one_or_none()
+    sku, line = row if row is not None else (None, None)
     if sku is None:
         raise CartError("sku_id", _("Product variant %(id)s does not exist.", id=sku_id), code="not_found", status=404)
     if not sku.is_active:
@@ -63,7 +73,7 @@ def _sellable_sku(sku_id, user=None) -> Sku:
         )
     for problem in purchase_blockers(sku.product, user):
         raise CartError("sku_id", problem.message, code=problem.code, status=409)
-    return sku
+    return sku, line
 
 
 def _check_line(sku: Sku, quantity: int, user) -> None:
@@ -89,10 +99,7 @@ def _stock_error(sku: Sku) -> CartError:
 def add(user, sku_id: int, quantity: int) -> CartLine:
     """Put ``quantity`` of a SKU in the cart (adding to an existing line)."""
     quantity = _check_quantity(quantity)
-    sku = _sellable_sku(sku_id, user)
-    line = db.session.execute(
-        select(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id == sku.id)
-    ).scalar_one_or_none()
+    sku, line = _sellable_sku(sku_id, user)
     total = quantity + (line.quantity if line else 0)
     if total > MAX_QUANTITY:
         raise CartError("quantity", _("At most %(n)d at a time.", n=MAX_QUANTITY))

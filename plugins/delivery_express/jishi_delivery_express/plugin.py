@@ -42,8 +42,24 @@ def delivery_options(group, address, checkout):
     need a choice of point or slot the buyer makes)."""
     from jishi_delivery_express import service
 
-    option = service.option_for(group, address)
+    option = service.option_for(group, address, _resolved(checkout).get(group.seller_id))
     return [option] if option is not None else None
+
+
+def _resolved(checkout) -> dict:
+    """Every group's templates, resolved once per checkout at its first
+    group's call: two statements for any number of merchants
+    (:func:`service.resolve_templates_many`), not five per group."""
+    from jishi_delivery_express import service
+
+    cache = checkout.__dict__.get("_express_templates")
+    if cache is None:
+        wanted: dict = {}
+        for g in checkout.groups:
+            wanted.setdefault(g.seller_id, []).extend(line.product_id for line in g.lines if not line.is_virtual)
+        cache = service.resolve_templates_many(wanted)
+        checkout.__dict__["_express_templates"] = cache
+    return cache
 
 
 @hookimpl

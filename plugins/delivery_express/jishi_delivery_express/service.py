@@ -19,11 +19,12 @@ from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
 from jishi.orders.models import Order
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, literal, select, union_all, update
 
 from jishi_delivery_express import carriers
 from jishi_delivery_express import fees as F
 from jishi_delivery_express.models import (
+    SHOP_KEY,
     ExpressProductTemplate,
     ExpressRegionRule,
     ExpressSellerTemplate,
@@ -329,47 +330,112 @@ def to_spec(t: ExpressTemplate) -> F.Template:
 def resolve_templates(seller_id: int | None, product_ids) -> dict[int, ExpressTemplate | None]:
     """product id -> the template that applies: the product's own (when the
     seller still uses it), else the seller's default, else the platform's
-    default, else None. Three queries for any number of products."""
-    product_ids = list(dict.fromkeys(product_ids))
-    chosen = seller_choices(seller_id)
-    chosen_ids = {c.template_id for c in chosen}
-    links = dict(
-        db.session.execute(
-            select(ExpressProductTemplate.product_id, ExpressProductTemplate.template_id).where(
-                ExpressProductTemplate.product_id.in_(product_ids or [0])
-            )
-        ).all()
+    default, else None (:func:`resolve_templates_many` for one seller)."""
+    return resolve_templates_many({seller_id: product_ids})[seller_id]
+
+
+def template_queries(seller_ids, product_ids) -> tuple:
+    """The three SELECTs resolving the templates of ``product_ids`` of
+    ``seller_ids`` (:func:`resolve_from_rows`): the sellers' choices with the
+    products' links (rows ``kind``, ``ref``, ``template_id``,
+    ``is_default``); the templates they may name and the platform's
+    default; those templates' region rules. None depends on another's rows."""
+    keys = sorted({seller_key(sid) for sid in seller_ids}) or [SHOP_KEY]
+    pids = sorted(set(product_ids)) or [0]
+    both = union_all(
+        select(
+            literal("s").label("kind"),
+            ExpressSellerTemplate.seller_key.label("ref"),
+            ExpressSellerTemplate.template_id.label("template_id"),
+            ExpressSellerTemplate.is_default.label("is_default"),
+        )
+        .join(ExpressTemplate, ExpressTemplate.id == ExpressSellerTemplate.template_id)
+        .where(ExpressSellerTemplate.seller_key.in_(keys), ExpressTemplate.deleted.is_(False)),
+        select(
+            literal("p"), ExpressProductTemplate.product_id, ExpressProductTemplate.template_id, literal(False)
+        ).where(ExpressProductTemplate.product_id.in_(pids)),
     )
-    default_id = next((c.template_id for c in chosen if c.is_default), None)
-    wanted = {tid for tid in links.values() if tid in chosen_ids}
-    if default_id is not None:
-        wanted.add(default_id)
-    by_id = {
-        t.id: t
-        for t in db.session.execute(
-            select(ExpressTemplate).where(ExpressTemplate.id.in_(wanted or {0}), ExpressTemplate.deleted.is_(False))
-        ).scalars()
-    }
-    fallback = by_id.get(default_id) if default_id is not None else None
-    if fallback is None:
-        fallback = platform_default()
-    out = {}
-    for pid in product_ids:
-        tid = links.get(pid)
-        out[pid] = by_id.get(tid) if (tid in chosen_ids and tid in by_id) else fallback
+    union = both.subquery("express_refs")
+    refs = select(union.c.kind, union.c.ref, union.c.template_id, union.c.is_default)
+    cond = ExpressTemplate.deleted.is_(False) & (
+        ExpressTemplate.id.in_(
+            select(ExpressSellerTemplate.template_id).where(ExpressSellerTemplate.seller_key.in_(keys))
+        )
+        | ExpressTemplate.is_default.is_(True)
+    )
+    templates = select(ExpressTemplate).where(cond).order_by(ExpressTemplate.id)
+    regions = (
+        select(ExpressRegionRule)
+        .where(ExpressRegionRule.template_id.in_(select(ExpressTemplate.id).where(cond)))
+        .order_by(ExpressRegionRule.id)
+    )
+    return refs, templates, regions
+
+
+def resolve_templates_many(wanted: dict) -> dict:
+    """``{seller_id: product ids}`` -> ``{seller_id: {product id: template
+    or None}}`` (as :func:`resolve_templates`) for every seller of a
+    checkout at once: TWO statements whatever the number of sellers and
+    products (:func:`template_queries`: the choices with the links; the
+    templates with their region rules joined), where resolving seller by
+    seller cost five per seller."""
+    from sqlalchemy.orm import joinedload
+
+    refs, templates_q, _regions = template_queries(wanted, [pid for pids in wanted.values() for pid in pids])
+    rows = [dict(r._mapping) for r in db.session.execute(refs)]
+    templates = list(db.session.execute(templates_q.options(joinedload(ExpressTemplate.regions))).unique().scalars())
+    return resolve_from_rows(wanted, rows, templates, None)
+
+
+def resolve_from_rows(wanted: dict, rows, templates, regions) -> dict:
+    """:func:`resolve_templates_many` from the rows of :func:`template_queries`
+    (no statement): the templates get ``regions`` attached (None: loaded
+    with them already)."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    if regions is not None:
+        by_template: dict[int, list] = {}
+        for rule in regions:
+            by_template.setdefault(rule.template_id, []).append(rule)
+        for t in templates:
+            set_committed_value(t, "regions", sorted(by_template.get(t.id, []), key=lambda r: r.id))
+    chosen_rows = sorted((r for r in rows if r["kind"] == "s"), key=lambda r: r["template_id"])
+    chosen: dict[int, list] = {}
+    for row in chosen_rows:
+        chosen.setdefault(row["ref"], []).append(row)
+    links = {r["ref"]: r["template_id"] for r in rows if r["kind"] == "p"}
+    template_ids = {r["template_id"] for r in chosen_rows}
+    template_ids &= set(links.values()) | {r["template_id"] for r in chosen_rows if r["is_default"]}
+    by_id = {t.id: t for t in templates if t.id in template_ids}
+    platform = next((t for t in sorted(templates, key=lambda t: t.id) if t.is_default), None)
+    out: dict = {}
+    for sid, pids in wanted.items():
+        mine = chosen.get(seller_key(sid), [])
+        chosen_ids = {r["template_id"] for r in mine}
+        default_id = next((r["template_id"] for r in mine if r["is_default"]), None)
+        fallback = by_id.get(default_id) if default_id is not None else None
+        if fallback is None:
+            fallback = platform
+        out[sid] = {
+            pid: by_id.get(links.get(pid)) if (links.get(pid) in chosen_ids and links.get(pid) in by_id) else fallback
+            for pid in dict.fromkeys(pids)
+        }
     return out
 
 
-def option_for(group, address):
+def option_for(group, address, resolved: dict | None = None):
     """The ``express`` :class:`DeliveryOption` of a checkout group, or None
-    for a group of virtual goods only."""
+    for a group of virtual goods only. ``resolved``: the group's
+    ``{product id: template}`` when the caller resolved every group at once
+    (:func:`resolve_templates_many`)."""
     from jishi.hookspecs import DeliveryOption
 
     lines = [line for line in group.lines if not line.is_virtual]
     if not lines:
         return None
     label = _("Express delivery")
-    resolved = resolve_templates(group.seller_id, [line.product_id for line in lines])
+    if resolved is None:
+        resolved = resolve_templates(group.seller_id, [line.product_id for line in lines])
     missing = [line for line in lines if resolved.get(line.product_id) is None]
     if missing:
         return DeliveryOption(

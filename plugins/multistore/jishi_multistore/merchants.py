@@ -201,7 +201,8 @@ def purchase_blockers(product, user):
     seller_id = getattr(product, "seller_id", None)
     if seller_id is None:
         return None
-    m = db.session.get(Merchant, seller_id)
+    rows = purchase_rows(product)
+    m = rows[0] if rows is not None else db.session.get(Merchant, seller_id)
     if m is None:
         return None
     state = effective_status(m)
@@ -212,6 +213,35 @@ def purchase_blockers(product, user):
     if state == SHUT:
         return [Problem("merchant_closed", _("The shop is closed"))]  # 已关闭
     return None
+
+
+def purchase_rows(product) -> tuple | None:
+    """``(merchant, review state)`` of ``product`` (either None when
+    missing) for the two ``purchase_blockers`` (this module's and
+    :mod:`jishi_multistore.products`'), read in ONE statement once per
+    request: adding to the cart read them with two. None when the
+    product page's loaders put them in the session already (the callers
+    then find them there by primary key, with no statement)."""
+    from sqlalchemy.orm.util import identity_key
+
+    from jishi_multistore.models import ProductState
+
+    if not has_request_context():
+        return None
+    from flask import g
+
+    cache = g.setdefault("multistore_purchase_rows", {})
+    if product.id not in cache:
+        if identity_key(Merchant, product.seller_id) in db.session().identity_map:
+            cache[product.id] = None
+        else:
+            row = db.session.execute(
+                select(Merchant, ProductState)
+                .outerjoin(ProductState, ProductState.product_id == product.id)
+                .where(Merchant.id == product.seller_id)
+            ).first()
+            cache[product.id] = (row[0], row[1]) if row is not None else (None, None)
+    return cache[product.id]
 
 
 def shop_page_notice(m: Merchant) -> str:

@@ -181,8 +181,11 @@ def product_page_loaders(product):
 def purchase_blockers(product, user):
     if getattr(product, "seller_id", None) is None:
         return None
-    # by primary key: found in the session when the product page's loader read it
-    state = db.session.get(ProductState, product.id)
+    from jishi_multistore.merchants import purchase_rows
+
+    rows = purchase_rows(product)  # with the merchant, in one statement
+    # else by primary key: found in the session when the product page's loader read it
+    state = rows[1] if rows is not None else db.session.get(ProductState, product.id)
     status = state.review_status if state is not None else None
     if status is not None and status != REVIEW_APPROVED:
         return [Problem("not_approved", _("This product is not on sale yet."), field="sku_id")]  # 产品未审核

@@ -103,6 +103,21 @@ def points_of(seller_id: int | None, *, active_only: bool = False) -> list[Picku
     return list(db.session.execute(stmt.order_by(PickupPoint.id)).scalars())
 
 
+def active_points_of(seller_ids) -> dict:
+    """``{seller_id: [active points]}`` for every seller of ``seller_ids``
+    (None: the shop's own) in ONE statement."""
+    seller_ids = set(seller_ids)
+    ids = [sid for sid in seller_ids if sid is not None]
+    cond = PickupPoint.seller_id.in_(ids or [0])
+    if None in seller_ids:
+        cond = cond | PickupPoint.seller_id.is_(None)
+    out: dict = {sid: [] for sid in seller_ids}
+    stmt = select(PickupPoint).where(cond, PickupPoint.is_active.is_(True)).order_by(PickupPoint.id)
+    for point in db.session.execute(stmt).scalars():
+        out[point.seller_id].append(point)
+    return out
+
+
 def _seller_is(column, seller_id: int | None):
     return column.is_(None) if seller_id is None else column == seller_id
 
@@ -207,7 +222,9 @@ def delivery_options(group, address, checkout) -> list[DeliveryOption]:
         return []
     cache = _points_cache(checkout)
     if group.seller_id not in cache:
-        cache[group.seller_id] = points_of(group.seller_id, active_only=True)
+        # every group's seller at once: one statement per checkout, not per group
+        sellers = {g.seller_id for g in checkout.groups if g.seller_id not in cache} | {group.seller_id}
+        cache.update(active_points_of(sellers))
     if not cache[group.seller_id]:
         return []
     point, _problem = _chosen(checkout, group)

@@ -209,7 +209,9 @@ def cart_problems(product, quantity: int, user) -> list[Problem] | None:
     """The cart refuses a buy-now-only product and more than the maximum
     per order or than the buyer may still take (the minimum is checked at
     checkout: a line grows one unit at a time)."""
-    opts, held = load([product.id], user.id).get(product.id, (Options(), 0))
+    # the row purchase_blockers read this request (no statement); the
+    # buyer's counter only for a product with a per-buyer limit
+    opts = options_for(product.id)
     if opts.buy_now_only:
         return [
             Problem(
@@ -220,9 +222,23 @@ def cart_problems(product, quantity: int, user) -> list[Problem] | None:
         ]
     if opts.max_per_order and quantity > opts.max_per_order:
         return [_max_order(product.name, opts.max_per_order)]
-    if opts.max_per_buyer and quantity > opts.max_per_buyer - held:
-        return [_max_buyer(product.name, opts.max_per_buyer, held)]
+    if opts.max_per_buyer:
+        held = bought_units(product.id, user.id)
+        if quantity > opts.max_per_buyer - held:
+            return [_max_buyer(product.name, opts.max_per_buyer, held)]
     return None
+
+
+def bought_units(product_id: int, user_id: int) -> int:
+    """Units of the product the buyer holds under its per-buyer limit."""
+    return int(
+        db.session.execute(
+            select(ShoppingOptionsUsage.bought).where(
+                ShoppingOptionsUsage.product_id == product_id, ShoppingOptionsUsage.user_id == user_id
+            )
+        ).scalar()
+        or 0
+    )
 
 
 def _max_order(name: str, n: int, **kw) -> Problem:
@@ -243,6 +259,19 @@ def _max_buyer(name: str, n: int, held: int, **kw) -> Problem:
     )
 
 
+def _checkout_load(checkout) -> dict[int, tuple[Options, int]]:
+    """:func:`load` for the checkout's products, once per checkout: validating
+    and placing the same checkout read the rules in one statement, not two
+    (the per-buyer limit is enforced by :func:`_take`'s conditional upsert,
+    so counters read at validation are safe to reuse)."""
+    cached = checkout.__dict__.get("_shopping_options_loaded")
+    if cached is None:
+        user = checkout.user
+        cached = load({line.product_id for line in checkout.lines}, user.id if user is not None else None)
+        checkout.__dict__["_shopping_options_loaded"] = cached
+    return cached
+
+
 def _per_product(checkout) -> dict[int, tuple[int, str, str]]:
     """``{product_id: (units, first line key, name)}`` over the checkout's lines."""
     out: dict[int, tuple[int, str, str]] = {}
@@ -257,7 +286,7 @@ def validate(checkout) -> list[Problem] | None:
     read in ONE statement (:func:`load`)."""
     wanted = _per_product(checkout)
     user = checkout.user
-    loaded = load(wanted, user.id if user is not None else None)
+    loaded = _checkout_load(checkout)
     problems: list[Problem] = []
     for pid, (units, key, name) in wanted.items():
         opts, held = loaded.get(pid, (Options(), 0))
@@ -315,7 +344,7 @@ def place(checkout, orders) -> None:
     user = checkout.user
     if user is None:
         return
-    loaded = load({line.product_id for line in checkout.lines}, user.id)
+    loaded = _checkout_load(checkout)
     limited = {pid for pid, (opts, _held) in loaded.items() if opts.max_per_buyer}
     if not limited:
         return
