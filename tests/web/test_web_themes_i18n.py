@@ -110,10 +110,12 @@ def test_zh_cn_catalog_is_complete_and_compiled():
         assert mo == po, f"{locale}: messages.mo is out of date; run scripts/i18n.sh compile"
 
 
-def test_kernel_templates_work_with_no_theme(app, client, shop, buyer, login):
+def test_kernel_templates_work_with_no_theme(app, client, shop, buyer, login, monkeypatch):
     """K12: with no theme installed the kernel's own templates render every
-    page (the fallback of every theme)."""
-    app.extensions["jishi"].themes = {}
+    page (the fallback of every theme). The app is shared by the tests of its
+    configuration: its themes are put back afterwards (a later test of the
+    same worker found no jade theme)."""
+    monkeypatch.setattr(app.extensions["jishi"], "themes", {})
     login(buyer)
     client.post("/cart/add", data={"sku_id": shop["tea"].skus[0].id, "quantity": 1})
     for url in (

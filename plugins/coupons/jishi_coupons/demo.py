@@ -117,7 +117,7 @@ def _history(data: dict) -> str:
         seller = db.session.get(CouponTemplate, merchant_tid).seller_id
         shop_skus = [p.skus[0].id for p in data.get("products") or [] if p.seller_id == seller and p.skus]
         if not shop_skus:
-            from jishi.models import Product
+            from jishi.catalog.models import Product
             from sqlalchemy import select
 
             shop_skus = [

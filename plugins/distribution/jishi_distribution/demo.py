@@ -28,7 +28,7 @@ def demo_data(data: dict) -> str:
     shop = next(iter((data.get("merchants") or {}).values()), None)
     if shop is not None and data.get("history", True):
         from jishi import settings
-        from jishi.models import Product
+        from jishi.catalog.models import Product
         from sqlalchemy import select
 
         settings.set_many({service.MERCHANT_PRODUCTS: True})

@@ -56,7 +56,7 @@ def demo_orders(data: dict) -> str | None:
     sales = [(20, products[-3], True)]
     shop = next(iter((data.get("merchants") or {}).values()), None)
     if shop is not None:  # multistore: a merchant's own flash sale too
-        from jishi.models import Product
+        from jishi.catalog.models import Product
         from sqlalchemy import select
 
         own = db.session.execute(select(Product).where(Product.seller_id == shop.id).order_by(Product.id)).scalars()

@@ -84,7 +84,7 @@ def _history(data: dict, aid: int, sku_id: int) -> tuple[int, int]:
     groups: list[tuple] = [(g, back, aid, sku_id, 3) for g, back in enumerate((40, 26, 15, 8))]
     shop = next(iter((data.get("merchants") or {}).values()), None)
     if shop is not None:  # multistore: a merchant's own group buy, 16 days ago, one group filled
-        from jishi.models import Product
+        from jishi.catalog.models import Product
 
         product = next(
             (
