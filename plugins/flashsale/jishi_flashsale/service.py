@@ -572,6 +572,19 @@ def _limit_error(limit: int) -> CheckoutError:
     )
 
 
+def _take_stock(fsid: int, n: int) -> int | None:
+    """Take ``n`` units of flash SKU ``fsid`` in one conditional UPDATE;
+    the units left after it, or None when fewer than ``n`` were left
+    (nothing taken)."""
+    return db.session.execute(
+        update(FlashSku)
+        .where(FlashSku.id == fsid, FlashSku.sold + n <= FlashSku.stock)
+        .values(sold=FlashSku.sold + n)
+        .returning(FlashSku.stock - FlashSku.sold)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+
+
 def reserve(line, order) -> StockReservation | None:
     """``reserve_stock``: take a flash-priced line out of the flash stock
     (per-buyer units first, then the hot row, so its lock is held for the
@@ -583,13 +596,7 @@ def reserve(line, order) -> StockReservation | None:
     n = line.quantity
     if limit:
         _take_units(fsid, order.user_id, n, limit)
-    left = db.session.execute(
-        update(FlashSku)
-        .where(FlashSku.id == fsid, FlashSku.sold + n <= FlashSku.stock)
-        .values(sold=FlashSku.sold + n)
-        .returning(FlashSku.stock - FlashSku.sold)
-        .execution_options(synchronize_session=False)
-    ).scalar()
+    left = _take_stock(fsid, n)
     if left is None:
         gate.mark_sold_out(line.sku_id)
         raise OutOfStock(line.key, line.name)
@@ -648,13 +655,7 @@ def reserve_many(lines) -> dict | None:
                 raise _limit_error(limit)
         n = sum(line.quantity for _i, line, _o in taken)
         first = taken[0][1]
-        left = db.session.execute(
-            update(FlashSku)
-            .where(FlashSku.id == fsid, FlashSku.sold + n <= FlashSku.stock)
-            .values(sold=FlashSku.sold + n)
-            .returning(FlashSku.stock - FlashSku.sold)
-            .execution_options(synchronize_session=False)
-        ).scalar()
+        left = _take_stock(fsid, n)
         if left is None:
             if len(taken) == 1:  # one line that does not fit: the flash stock is gone for it
                 gate.mark_sold_out(first.sku_id)
