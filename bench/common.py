@@ -51,7 +51,10 @@ def free_port() -> int:
 
 
 def database_url(kind: str, name: str) -> str:
-    """A fresh database of ``kind`` (sqlite or postgres) called ``name``."""
+    """A fresh database of ``kind`` (sqlite or postgres) called ``name``
+    (prefixed with ``$JISHI_BENCH_DB_PREFIX``: engineers sharing a machine
+    and its PostgreSQL server keep their runs apart)."""
+    name = os.environ.get("JISHI_BENCH_DB_PREFIX", "") + name
     if kind == "sqlite":
         d = Path(tempfile.gettempdir()) / "jishi-bench"
         d.mkdir(exist_ok=True)

@@ -1165,6 +1165,45 @@ def test_page_loaders_statement_is_built_once_and_reused_with_new_values(app, fa
     assert [s.price for s in both["a"]] == [100, 200]
 
 
+def test_declared_page_loaders_take_their_values_from_params(app, factory):
+    """Issue 20: a loader declared once (``PageLoader.params``: the same query
+    object with named parameters) runs with each call's values; two loaders
+    may use the same parameter name, an IN list is an expanding parameter,
+    and a declared loader mixes with one built per call (the older form)."""
+    from jishi import loaders
+    from jishi.models import Sku
+    from sqlalchemy import bindparam
+
+    by_product = select(Sku).where(Sku.product_id == bindparam("pid")).order_by(Sku.id)
+    prices = select(Sku.id.label("id"), Sku.price.label("price")).where(Sku.product_id == bindparam("pid"))
+    listed = select(Sku.id.label("id")).where(Sku.product_id.in_(bindparam("ids", expanding=True))).order_by(Sku.id)
+
+    def page(pid, ids, floor):
+        return [
+            PageLoader("a", by_product, {"pid": pid}),
+            PageLoader("b", prices, {"pid": pid}),
+            PageLoader("c", listed, {"ids": ids}),
+            PageLoader("d", select(Sku.id.label("id")).where(Sku.price > floor).order_by(Sku.id)),  # built per call
+        ]
+
+    one, two = factory.product(price=100), factory.product(price=200)
+    s1, s2 = one.skus[0].id, two.skus[0].id
+    loaders._CACHE.clear()
+    first = loaders.run(page(one.id, [one.id], 150))
+    assert [s.id for s in first["a"]] == [s1] and first["b"] == [{"id": s1, "price": 100}]
+    assert first["c"] == [{"id": s1}] and first["d"] == [{"id": s2}]
+    assert len(loaders._CACHE) == 1
+    second = loaders.run(page(two.id, [one.id, two.id], 50))  # the cached statement, new values
+    assert len(loaders._CACHE) == 1
+    assert [s.id for s in second["a"]] == [s2] and second["b"] == [{"id": s2, "price": 200}]
+    assert second["c"] == [{"id": s1}, {"id": s2}] and second["d"] == [{"id": s1}, {"id": s2}]
+    # a key is not part of the shape: the same declared query under another key reuses the statement
+    third = loaders.run([PageLoader("x", by_product, {"pid": one.id})])
+    fourth = loaders.run([PageLoader("y", by_product, {"pid": two.id})])
+    assert [s.id for s in third["x"]] == [s1] and [s.id for s in fourth["y"]] == [s2]
+    assert len(loaders._CACHE) == 2
+
+
 @plugin(HideSeller())
 def test_hook_purchase_blockers(app, api, client, factory):
     """K3/MS5: a blocked product shows the reason instead of buy buttons,

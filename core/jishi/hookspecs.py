@@ -711,10 +711,24 @@ class PageLoader:
     (the rows come back as dicts by label). Order and LIMIT it as you would
     run it; it may use other loaders' queries as subqueries (their WHERE and
     LIMIT included), never the rows of another loader.
+
+    ``params`` (optional) declares the loader once: ``query`` is then the
+    same statement object on every call (built once, at import or on first
+    use) with a named ``bindparam("name")`` for every value that changes,
+    and ``params`` maps those names to this call's values. The kernel then
+    builds and keys nothing for the loader (a page's loaders statement is
+    reused as it is, with the new values); names need only be distinct
+    within the loader. Without ``params`` (a query built per call, values
+    in it) the loader works as before, at the cost of building and keying
+    its query on every page::
+
+        BADGE = select(Badge).where(Badge.product_id == bindparam("product_id")).limit(1)
+        PageLoader("badges.badge", BADGE, {"product_id": product.id})
     """
 
     key: str
     query: Any
+    params: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -1297,12 +1311,18 @@ def product_page_loaders(product: Product, user: User | None) -> Sequence[PageLo
     :returns: a list of :class:`PageLoader` (or None). All collected.
     Default implementation: none.
 
+    Declare each loader's query once with named parameters and give this
+    page's values in ``PageLoader.params``: the page then builds and keys
+    no query for it (a query built per call, its values in it, works too,
+    at that cost).
+
     Example::
+
+        BADGE = select(Badge).where(Badge.product_id == bindparam("product_id")).limit(1)
 
         @hookimpl
         def product_page_loaders(product, user):
-            badge = select(Badge).where(Badge.product_id == product.id).limit(1)
-            return [PageLoader("badges.badge", badge)]
+            return [PageLoader("badges.badge", BADGE, {"product_id": product.id})]
 
         @hookimpl
         def template_slot(slot, context):

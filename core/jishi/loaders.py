@@ -19,8 +19,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, func, literal_column, select
+from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, bindparam, func, literal_column, select
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from jishi.db import db
 from jishi.hookspecs import PageLoader
@@ -76,8 +78,8 @@ def _rows_column(query, postgres: bool, label: str):
     return select(agg).select_from(sub).scalar_subquery().label(label)
 
 
-#: loaders' shape (their keys and their queries' cache keys) -> (statement,
-#: its bound parameters in order, per loader: (entity, attrs, columns))
+#: loaders' shape -> (statement, where each of its parameters comes from,
+#: per loader: (entity, attrs, columns), the declared queries held)
 _CACHE: dict[tuple, tuple] = {}
 _CACHE_SIZE = 256
 
@@ -96,38 +98,90 @@ def _decoder(query) -> tuple:
     )
 
 
+def _named(i: int, name: str) -> str:
+    """The composite statement's name of loader ``i``'s parameter ``name``."""
+    return f"l{i}_{name}"
+
+
+def _renamed(i: int, query, names):
+    """``query`` with its bind parameters ``names`` renamed for loader ``i``
+    (loaders may use the same names: ``product_id``)."""
+
+    def replace(element):
+        if isinstance(element, BindParameter) and element.key in names:
+            return bindparam(_named(i, element.key), type_=element.type, expanding=element.expanding)
+        return None
+
+    return replacement_traverse(query, {}, replace)
+
+
 def _build(loaders: Sequence[PageLoader], postgres: bool):
-    columns = [_rows_column(ld.query, postgres, f"l{i}") for i, ld in enumerate(loaders)]
+    columns = []
+    for i, ld in enumerate(loaders):
+        query = ld.query if ld.params is None else _renamed(i, ld.query, set(ld.params))
+        columns.append(_rows_column(query, postgres, f"l{i}"))
     return select(*columns)
+
+
+def _declared_params(loaders: Sequence[PageLoader]) -> dict:
+    return {_named(i, k): v for i, ld in enumerate(loaders) if ld.params is not None for k, v in ld.params.items()}
 
 
 def _statement(loaders: Sequence[PageLoader], postgres: bool) -> tuple:
     """``(statement, params, decoders)`` for ``loaders``. The statement is
-    built once per shape (the loaders' keys and their queries' SQL, told by
-    SQLAlchemy's cache keys) and reused with this call's bound values: a
-    page then pays each query's cache key, not the building and keying of
-    the whole statement (the largest part of the product page's Python
-    time). ``params`` is None when the statement is new (built for this
-    call, its values in it)."""
-    keys = [ld.query._generate_cache_key() for ld in loaders]
-    if any(k is None for k in keys):  # a query SQLAlchemy cannot key: built every time
-        return _build(loaders, postgres), None, [_decoder(ld.query) for ld in loaders]
-    shape = (postgres, tuple((ld.key, k.key) for ld, k in zip(loaders, keys)))
+    built once per shape and reused with this call's values.
+
+    A loader declared once with named parameters (``PageLoader.params``:
+    the same query object every call) is told by its identity and its
+    values are its ``params``: the kernel neither builds nor keys anything
+    for it. Any other loader (a query built per call) is told by SQLAlchemy's
+    cache key, and its values are taken from the key's bound parameters
+    (mapped by where each came from): the page then pays that query's
+    building and keying, not the whole statement's."""
+    keys: list = []
+    shape_parts: list = []
+    for ld in loaders:
+        if ld.params is not None:
+            keys.append(None)
+            # (not its key: a statement serves every key, "flashsale.running.<buyer>")
+            shape_parts.append((id(ld.query), tuple(sorted(ld.params))))
+            continue
+        k = ld.query._generate_cache_key()
+        if k is None:  # a query SQLAlchemy cannot key: built every time
+            return _build(loaders, postgres), _declared_params(loaders), [_decoder(ld.query) for ld in loaders]
+        keys.append(k)
+        shape_parts.append((ld.key, k.key))
+    shape = (postgres, tuple(shape_parts))
     hit = _CACHE.get(shape)
-    if hit is None:
-        stmt = _build(loaders, postgres)
-        decoders = [_decoder(ld.query) for ld in loaders]
-        # Where each of the statement's parameters comes from: (loader, its
-        # n-th parameter), the same objects the loaders' keys hold.
-        where = {id(bp): (i, j) for i, k in enumerate(keys) for j, bp in enumerate(k.bindparams)}
-        own = stmt._generate_cache_key()
-        if own is not None and len(own.bindparams) == len(where) and all(id(bp) in where for bp in own.bindparams):
+    if hit is not None and all(ld.params is None or q is ld.query for ld, q in zip(loaders, hit[3], strict=True)):
+        stmt, sources, decoders, _held = hit
+        params = {}
+        for name, i, j in sources:
+            params[name] = loaders[i].params[j] if j.__class__ is str else keys[i].bindparams[j].effective_value
+        return stmt, params, decoders
+    stmt = _build(loaders, postgres)
+    decoders = [_decoder(ld.query) for ld in loaders]
+    # Where each of the statement's parameters comes from: (loader, its
+    # n-th parameter) for a keyed loader, the same objects its key holds;
+    # (loader, name) for a declared loader's named parameter.
+    where = {id(bp): (i, j) for i, k in enumerate(keys) if k is not None for j, bp in enumerate(k.bindparams)}
+    named = {_named(i, name): (i, name) for i, ld in enumerate(loaders) if ld.params is not None for name in ld.params}
+    own = stmt._generate_cache_key()
+    if own is not None:
+        sources = []
+        found = set()
+        for bp in own.bindparams:
+            if bp.key in named:
+                sources.append((bp.key, *named[bp.key]))
+            elif id(bp) in where:
+                sources.append((bp.key, *where[id(bp)]))
+                found.add(id(bp))
+            # else: a value written into a declared query (constant), kept in the statement
+        if found == set(where):
             if len(_CACHE) >= _CACHE_SIZE:
                 _CACHE.clear()
-            _CACHE[shape] = (stmt, [(bp.key, *where[id(bp)]) for bp in own.bindparams], decoders)
-        return stmt, None, decoders
-    stmt, sources, decoders = hit
-    return stmt, {name: keys[i].bindparams[j].effective_value for name, i, j in sources}, decoders
+            _CACHE[shape] = (stmt, sources, decoders, tuple(ld.query for ld in loaders))
+    return stmt, _declared_params(loaders), decoders
 
 
 def run(loaders: Sequence[PageLoader]) -> Loaded:
@@ -141,10 +195,10 @@ def run(loaders: Sequence[PageLoader]) -> Loaded:
         raise ValueError(f"page loaders share a key: {sorted(keys)}")
     postgres = db.session.get_bind().dialect.name == "postgresql"
     stmt, params, decoders = _statement(loaders, postgres)
-    if params is None:
-        row = db.session.execute(stmt).one()
-    else:
-        row = db.session.connection().execute(stmt, params).one()
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # as session.execute would (a no-op when nothing is pending)
+    row = session.connection().execute(stmt, params).one()
     for ld, raw, (entity, attrs, columns) in zip(loaders, row, decoders, strict=True):
         items = json.loads(raw) if isinstance(raw, str) else (raw or [])
         if entity is None:

@@ -506,27 +506,18 @@ def product_page(product_id: int, *, visible_only: bool = True, user=None):
     ``product_page_loaders``) together (:func:`jishi.loaders.run`).
     Returns ``(product, loaded)``; ``(None, None)`` when missing or
     (``visible_only``) off shelf."""
-    from jishi.hookspecs import PageLoader
     from jishi.loaders import run
 
-    stmt = (
-        select(Product).options(joinedload(Product.category), joinedload(Product.skus)).where(Product.id == product_id)
-    )
     if visible_only:
-        stmt = _visible(stmt.where(Product.on_shelf.is_(True)), "detail")
-    product = db.session.execute(stmt).unique().scalar_one_or_none()
+        conditions = _visible_conditions("detail")
+        stmt = _page_product_statement(_conditions_key(conditions), conditions)
+    else:
+        stmt = _page_product_statement((), None)
+    product = db.session.execute(stmt, {"product_id": product_id}).unique().scalar_one_or_none()
     if product is None:
         return None, None
     pid = product.id
-    own = [
-        PageLoader("images", select(ProductImage).where(ProductImage.product_id == pid)),
-        PageLoader("params", select(ProductParam).where(ProductParam.product_id == pid)),
-        PageLoader("specs", select(ProductSpec).where(ProductSpec.product_id == pid)),
-        PageLoader(
-            "tags",
-            select(Tag).join(product_tags, product_tags.c.tag_id == Tag.id).where(product_tags.c.product_id == pid),
-        ),
-    ]
+    own = [_loader(key, pid) for key in ("images", "params", "specs", "tags")]
     theirs = [
         ld
         for found in current_app.extensions["jishi"].hook.product_page_loaders(product=product, user=user)
@@ -540,6 +531,56 @@ def product_page(product_id: int, *, visible_only: bool = True, user=None):
     if has_app_context():  # for this request's hooks (product_loaded)
         g.setdefault("jishi_product_loaded", {})[pid] = loaded
     return product, loaded
+
+
+_PAGE_PRODUCT_CACHE: dict[tuple, Any] = {}
+
+
+def _page_product_statement(ckey: tuple | None, conditions: tuple | None):
+    """The product page's product read (category and SKUs joined) with a
+    ``product_id`` parameter; ``conditions`` None: any product, else on the
+    shelf and passing the ``product_filters`` conditions. Built once per
+    conditions (their SQL and values, ``ckey``; None: not cacheable) and
+    reused: a page pays no building or keying of it."""
+    cache_key = ("any",) if conditions is None else (None if ckey is None else ("visible", ckey))
+    stmt = _PAGE_PRODUCT_CACHE.get(cache_key) if cache_key is not None else None
+    if stmt is not None:
+        return stmt
+    stmt = (
+        select(Product)
+        .options(joinedload(Product.category), joinedload(Product.skus))
+        .where(Product.id == bindparam("product_id", type_=Integer))
+    )
+    if conditions is not None:
+        stmt = stmt.where(Product.on_shelf.is_(True), *conditions)
+    if cache_key is not None:
+        if len(_PAGE_PRODUCT_CACHE) >= _LISTING_CACHE_SIZE:
+            _PAGE_PRODUCT_CACHE.clear()
+        _PAGE_PRODUCT_CACHE[cache_key] = stmt
+    return stmt
+
+
+_PAGE_LOADERS: dict[str, Any] = {}
+
+
+def _loader(key: str, product_id: int):
+    """The kernel's own product page loaders, declared once (named
+    ``product_id`` parameter, see ``PageLoader.params``)."""
+    from jishi.hookspecs import PageLoader
+
+    query = _PAGE_LOADERS.get(key)
+    if query is None:
+        pid = bindparam("product_id", type_=Integer)
+        query = {
+            "images": lambda: select(ProductImage).where(ProductImage.product_id == pid),
+            "params": lambda: select(ProductParam).where(ProductParam.product_id == pid),
+            "specs": lambda: select(ProductSpec).where(ProductSpec.product_id == pid),
+            "tags": lambda: (
+                select(Tag).join(product_tags, product_tags.c.tag_id == Tag.id).where(product_tags.c.product_id == pid)
+            ),
+        }[key]()
+        _PAGE_LOADERS[key] = query
+    return PageLoader(key, query, {"product_id": product_id})
 
 
 def product_loaded(product_id: int):

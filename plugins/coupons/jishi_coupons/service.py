@@ -22,7 +22,7 @@ from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 from jishi.i18n import naive_utc
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jishi_coupons.models import (
@@ -317,18 +317,45 @@ def page_loaders(product, user, now: datetime | None = None) -> list:
     they hold, run with the page's other loaders."""
     from jishi.hookspecs import PageLoader
 
-    now = now or utcnow()
-    candidates = _claimable_query(now, product=product)
-    loaders = [PageLoader("coupons.templates", candidates)]
+    candidates, mine = _page_queries()
+    params = {"now": now or utcnow(), "seller_id": product.seller_id}
+    loaders = [PageLoader("coupons.templates", candidates, params)]
     if user is not None:
+        loaders.append(PageLoader("coupons.mine", mine, {**params, "user_id": user.id}))
+    return loaders
+
+
+_PAGE_QUERIES: list[tuple] = []
+
+
+def _page_queries() -> tuple:
+    """:func:`page_loaders`' queries, declared once with named parameters
+    (``now``, ``seller_id``, ``user_id``): a page builds no query
+    (``PageLoader.params``). As :func:`_claimable_query` for a product: the
+    platform's templates or its seller's (``seller_id = NULL`` matches none,
+    as ``IS NULL`` matched the platform's already)."""
+    if not _PAGE_QUERIES:
+        now = bindparam("now")
+        candidates = (
+            select(CouponTemplate)
+            .where(
+                CouponTemplate.status == ACTIVE,
+                CouponTemplate.starts_at <= now,
+                CouponTemplate.ends_at > now,
+                CouponTemplate.claimed_count < CouponTemplate.total_quantity,
+                or_(CouponTemplate.seller_id.is_(None), CouponTemplate.seller_id == bindparam("seller_id")),
+            )
+            .order_by(CouponTemplate.id)
+            .limit(500)
+        )
         ids = candidates.with_only_columns(CouponTemplate.id)  # (no subquery's column proxies)
         mine = (
             select(UserCoupon.template_id.label("template_id"), func.count().label("n"))
-            .where(UserCoupon.user_id == user.id, UserCoupon.template_id.in_(ids))
+            .where(UserCoupon.user_id == bindparam("user_id"), UserCoupon.template_id.in_(ids))
             .group_by(UserCoupon.template_id)
         )
-        loaders.append(PageLoader("coupons.mine", mine))
-    return loaders
+        _PAGE_QUERIES.append((candidates, mine))
+    return _PAGE_QUERIES[0]
 
 
 def page_claimable(product, loaded, limit: int = 5) -> tuple[list, dict[int, int]]:

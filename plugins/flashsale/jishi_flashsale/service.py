@@ -51,7 +51,7 @@ from jishi.i18n import N_, naive_utc
 from jishi.i18n import gettext as _
 from jishi.orders import state as order_state
 from jishi.orders.models import Order, PaymentOrder
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.exc import OperationalError
 
 from jishi_flashsale import gate
@@ -271,19 +271,48 @@ def page_loaders(product_id: int, at: datetime | None = None, user_id: int | Non
     running flash SKUs of the product with the buyer's units, which
     :func:`price_rules` takes in the same request (the API's product
     detail prices its SKUs with no statement of its own)."""
-    from jishi.catalog.models import Sku
     from jishi.hookspecs import PageLoader
 
-    current = current_query(product_id, at).with_only_columns(Activity.id)  # (no subquery's column proxies)
-    skus = select(FlashSku).where(FlashSku.activity_id.in_(current)).order_by(FlashSku.id)
-    running = _running_query(user_id, at or now()).where(
-        FlashSku.sku_id.in_(select(Sku.id).where(Sku.product_id == product_id))
-    )
+    at = at or now()
+    current, skus, running = _page_queries(user_id is not None)
+    params = {"product_id": product_id, "at": at, "horizon": at + timedelta(days=7)}
     return [
-        PageLoader("flashsale.activity", current_query(product_id, at)),
-        PageLoader("flashsale.skus", skus),
-        PageLoader(_running_key(user_id), running),
+        PageLoader("flashsale.activity", current, params),
+        PageLoader("flashsale.skus", skus, params),
+        PageLoader(_running_key(user_id), running, {"product_id": product_id, "at": at, "user_id": user_id or 0}),
     ]
+
+
+_PAGE_QUERIES: dict[bool, tuple] = {}
+
+
+def _page_queries(signed_in: bool) -> tuple:
+    """:func:`page_loaders`' three queries, declared once with named
+    parameters (``product_id``, ``at``, ``horizon``, ``user_id``): a page
+    builds no query (``PageLoader.params``)."""
+    found = _PAGE_QUERIES.get(signed_in)
+    if found is None:
+        from jishi.catalog.models import Sku
+
+        pid, at = bindparam("product_id"), bindparam("at")
+        current = (
+            select(Activity)
+            .where(
+                Activity.product_id == pid,
+                Activity.enabled.is_(True),
+                Activity.ends_at > at,
+                Activity.starts_at <= bindparam("horizon"),
+            )
+            .order_by(Activity.starts_at, Activity.id)
+            .limit(1)
+        )
+        ids = current.with_only_columns(Activity.id)  # (no subquery's column proxies)
+        skus = select(FlashSku).where(FlashSku.activity_id.in_(ids)).order_by(FlashSku.id)
+        running = _running_query(bindparam("user_id") if signed_in else None, at).where(
+            FlashSku.sku_id.in_(select(Sku.id).where(Sku.product_id == pid))
+        )
+        found = _PAGE_QUERIES[signed_in] = (current, skus, running)
+    return found
 
 
 def listing(at: datetime | None = None, limit: int = 100) -> list[Activity]:

@@ -48,7 +48,7 @@ from jishi.i18n import N_, naive_utc
 from jishi.i18n import gettext as _
 from jishi.orders import state as order_state
 from jishi.orders.models import Order
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jishi_groupbuy.models import Activity, ActivitySku, Group, Member, Usage
@@ -167,15 +167,44 @@ def page_loaders(product_id: int, at: datetime | None = None) -> list:
     loaders."""
     from jishi.hookspecs import PageLoader
 
-    at = at or now()
-    running = running_query(product_id, at).with_only_columns(Activity.id)  # (no subquery's column proxies)
+    params = {"product_id": product_id, "at": at or now()}
+    activity, skus, groups = _page_queries()
     return [
-        PageLoader("groupbuy.activity", running_query(product_id, at)),
-        PageLoader(
-            "groupbuy.skus", select(ActivitySku).where(ActivitySku.activity_id.in_(running)).order_by(ActivitySku.id)
-        ),
-        PageLoader("groupbuy.groups", open_groups_query(running, 5, at)),
+        PageLoader("groupbuy.activity", activity, params),
+        PageLoader("groupbuy.skus", skus, params),
+        PageLoader("groupbuy.groups", groups, params),
     ]
+
+
+_PAGE_QUERIES: list[tuple] = []
+
+
+def _page_queries() -> tuple:
+    """:func:`page_loaders`' three queries, declared once with named
+    parameters (``product_id``, ``at``): a page builds no query
+    (``PageLoader.params``)."""
+    if not _PAGE_QUERIES:
+        pid, at = bindparam("product_id"), bindparam("at")
+        activity = (
+            select(Activity)
+            .where(
+                Activity.product_id == pid, Activity.enabled.is_(True), Activity.starts_at <= at, Activity.ends_at > at
+            )
+            .order_by(Activity.id)
+            .limit(1)
+        )
+        running = activity.with_only_columns(Activity.id)  # (no subquery's column proxies)
+        skus = select(ActivitySku).where(ActivitySku.activity_id.in_(running)).order_by(ActivitySku.id)
+        groups = (
+            select(Group)
+            .where(
+                Group.activity_id.in_(running), Group.state == FORMING, Group.expires_at > at, Group.seats < Group.size
+            )
+            .order_by(Group.expires_at, Group.id)
+            .limit(5)
+        )
+        _PAGE_QUERIES.append((activity, skus, groups))
+    return _PAGE_QUERIES[0]
 
 
 def _product(product_id):

@@ -39,7 +39,7 @@ from jishi.errors import DomainError
 from jishi.hookspecs import MenuItem, Problem, SellerProfile, StorefrontLink, hookimpl
 from jishi.i18n import N_, to_shop_time
 from jishi.i18n import gettext as _
-from sqlalchemy import and_, delete, event, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, delete, event, func, literal, or_, select, update
 
 from jishi_multistore.models import (
     BUSINESS_STATES,
@@ -125,7 +125,13 @@ def product_page_loaders(product):
 
     if product.seller_id is None:
         return None
-    return [PageLoader("multistore.merchant", select(Merchant).where(Merchant.id == product.seller_id))]
+    return [PageLoader("multistore.merchant", _merchant_query(), {"seller_id": product.seller_id})]
+
+
+@functools.cache
+def _merchant_query():
+    """The page loader's query, declared once (``PageLoader.params``)."""
+    return select(Merchant).where(Merchant.id == bindparam("seller_id"))
 
 
 @hookimpl

@@ -43,7 +43,7 @@ from jishi.i18n import naive_utc
 from jishi.reviews import service as reviews
 from jishi.reviews.models import Review
 from markupsafe import Markup
-from sqlalchemy import event, exists, func, select, update
+from sqlalchemy import bindparam, event, exists, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from jishi_multistore.models import (
@@ -174,7 +174,13 @@ def product_page_loaders(product):
 
     if product.seller_id is None:
         return None
-    return [PageLoader("multistore.product_state", select(ProductState).where(ProductState.product_id == product.id))]
+    return [PageLoader("multistore.product_state", _state_query(), {"product_id": product.id})]
+
+
+@functools.cache
+def _state_query():
+    """The page loader's query, declared once (``PageLoader.params``)."""
+    return select(ProductState).where(ProductState.product_id == bindparam("product_id"))
 
 
 @hookimpl

@@ -39,7 +39,7 @@ from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import PriceRule
 from jishi.i18n import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -385,8 +385,12 @@ def page_loaders(product, user):
     member_level_id = getattr(user, "member_level_id", None) if user is not None else None
     if member_level_id is None:
         return None
-    query = select(PointsLevel).where(PointsLevel.member_level_id == member_level_id).limit(1)
-    return [PageLoader("points.level", query)]
+    if not _PAGE_QUERY:  # declared once (PageLoader.params): a page builds no query
+        _PAGE_QUERY.append(select(PointsLevel).where(PointsLevel.member_level_id == bindparam("level_id")).limit(1))
+    return [PageLoader("points.level", _PAGE_QUERY[0], {"level_id": member_level_id})]
+
+
+_PAGE_QUERY: list = []
 
 
 def render_slot(slot: str, context: dict):

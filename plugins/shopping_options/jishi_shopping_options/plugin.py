@@ -17,6 +17,8 @@ Hooks implemented (see ``docs/plugins/shopping_options.md``):
 
 from __future__ import annotations
 
+import functools
+
 from jishi.hookspecs import MenuItem, PageLoader, SettingField, SettingsPanel, hookimpl
 
 from jishi_shopping_options import (
@@ -85,16 +87,17 @@ def console_menu_items(console, principal):
 
 @hookimpl
 def product_page_loaders(product, user):
-    from sqlalchemy import select
+    return [PageLoader("shopping_options.row", _row_query(), {"product_id": product.id})]
+
+
+@functools.cache
+def _row_query():
+    """The page loader's query, declared once (``PageLoader.params``)."""
+    from sqlalchemy import bindparam, select
 
     from jishi_shopping_options.models import ProductShoppingOptions
 
-    return [
-        PageLoader(
-            "shopping_options.row",
-            select(ProductShoppingOptions).where(ProductShoppingOptions.product_id == product.id),
-        )
-    ]
+    return select(ProductShoppingOptions).where(ProductShoppingOptions.product_id == bindparam("product_id"))
 
 
 @hookimpl
