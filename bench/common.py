@@ -143,7 +143,9 @@ def gunicorn(wsgi: str, env: dict, workers: int = 2, threads: int = 1):
     ]
     if threads > 1:
         cmd += ["--threads", str(threads)]
-    full_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT / 'core'}"}
+    # a PYTHONPATH given to the benchmark (an export of another commit) comes first
+    path = ":".join(p for p in (os.environ.get("PYTHONPATH"), f"{ROOT / 'bench'}:{ROOT / 'core'}") if p)
+    full_env = {**os.environ, **env, "PYTHONPATH": path}
     proc = subprocess.Popen(cmd, env=full_env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

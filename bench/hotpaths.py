@@ -7,6 +7,7 @@ run, against the issue's targets.
     python bench/hotpaths.py --db postgres --rounds 5 --requests 200
     python bench/hotpaths.py --only detail,page      # some paths
     python bench/hotpaths.py --profile detail        # cProfile of one path
+    python bench/hotpaths.py --served --only detail,page,home   # gunicorn + wrk
 
 In-process: each request calls the WSGI app directly (no server, no load
 generator), as a server does, so in a fresh app context; the figure is the
@@ -265,6 +266,69 @@ def run(kind: str, requests: int, rounds: int, only: set[str] | None, profile: s
     return out
 
 
+#: the GET paths ``--served`` measures (the POSTs are bench/catalog.py's and bench/cart_checkout.py's)
+SERVED = ("detail", "page", "home")
+
+
+def served(kind: str, rounds: int, seconds: int, connections: int, only: set[str] | None) -> list[dict]:
+    """The GET paths served as in production: gunicorn (2 sync workers)
+    with every first-party plugin, wrk with ``connections`` connections,
+    each path's run right after a run of the bare endpoint (gunicorn of
+    ``baseline_app.py``, same database); ratio = median of the paired
+    ratios. HTTP parsing and the server's work then count on both sides,
+    as in the issue's original figures."""
+    from common import gunicorn, wrk
+
+    url = database_url(kind, "jishi_hotpaths")
+    print(f"\n== {kind} (served): seeding...", flush=True)
+    info = seed(url)
+    env = {
+        "JISHI_DATABASE_URL": url,
+        "JISHI_SECRET_KEY": "bench",
+        "JISHI_SANDBOX_SECRET": "bench",
+        "JISHI_RATELIMIT_ENABLED": "false",
+        "JISHI_PLUGINS": _config()["JISHI_PLUGINS"],
+    }
+    auth = {"Authorization": f"Bearer {info['token']}"}
+    pid = info["product_id"]
+    targets = {
+        "detail": ("product detail (API)", f"/api/v1/products/{pid}", auth, 0.5),
+        "page": ("product page (HTML)", f"/product/{pid}", None, 0.35),
+        "home": ("home page (HTML)", "/", None, 0.35),
+    }
+    keys = [k for k in SERVED if not only or k in only]
+    out = []
+    with gunicorn("baseline_app:app", env) as base, gunicorn("jishi.wsgi:app", env) as app_url:
+        wrk(base + "/products", seconds=1, connections=connections)  # warm both
+        for k in keys:
+            wrk(app_url + targets[k][1], seconds=1, connections=connections, headers=targets[k][2])
+        pairs: dict[str, list] = {k: [] for k in keys}
+        for _ in range(rounds):
+            for k in keys:
+                b = wrk(base + "/products", seconds=seconds, connections=connections)
+                o = wrk(app_url + targets[k][1], seconds=seconds, connections=connections, headers=targets[k][2])
+                assert not o["non2xx"], (k, o)
+                pairs[k].append((b, o))
+    print(
+        f"-- {kind}, every first-party plugin, served (gunicorn 2 sync workers, wrk {connections} connections, "
+        f"{rounds} × {seconds} s alternating with the bare endpoint; medians, ratio = median of paired ratios)"
+    )
+    bare = statistics.median(b["rps"] for k in keys for b, _ in pairs[k])
+    print(f"   bare Flask+SQLAlchemy (20-row query)   {bare:8.0f} req/s")
+    for k in keys:
+        label, _path, _h, target = targets[k]
+        ratio = statistics.median(o["rps"] / b["rps"] for b, o in pairs[k])
+        rps = statistics.median(o["rps"] for _, o in pairs[k])
+        p99 = statistics.median(o["p99_ms"] for _, o in pairs[k])
+        print(
+            f"   {label:40s} {rps:8.0f} req/s  p99 {p99:6.1f} ms  ratio {ratio:5.2f}  (target ≥ {target})"
+            f"  {'PASS' if ratio >= target else 'MISS'}",
+            flush=True,
+        )
+        out.append({"path": k, "ratio": ratio, "rps": rps})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
@@ -275,12 +339,19 @@ def main() -> None:
     )
     parser.add_argument("--profile", metavar="PATH", help="cProfile one path instead of timing")
     parser.add_argument("--clock", choices=tuple(CLOCK), default="cpu", help="per CPU-second (default) or wall second")
+    parser.add_argument("--served", action="store_true", help="gunicorn + wrk for the GET paths (detail,page,home)")
+    parser.add_argument("--seconds", type=int, default=3, help="--served: seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=8, help="--served: wrk connections")
     args = parser.parse_args()
     global clock
     clock = CLOCK[args.clock]
     only = set(args.only.split(",")) if args.only else None
     if args.profile:
         only = (only or set()) | {args.profile}
+    if args.served:
+        for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
+            served(kind, args.rounds, args.seconds, args.connections, only)
+        return
     if args.db == "both":  # one process per database (the bare app binds its engine at import)
         import subprocess
 

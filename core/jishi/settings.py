@@ -32,12 +32,18 @@ def _defaults() -> dict[str, Any]:
     return ext.setting_defaults
 
 
+_READ = db.select(Setting.key, Setting.value)  # built once: no building or keying per request
+
+
 def _stored() -> dict[str, Any]:
-    if has_request_context() and "jishi_settings" in g:
-        return g.jishi_settings
-    rows = db.session.execute(db.select(Setting.key, Setting.value)).all()
+    in_request = has_request_context()
+    if in_request:
+        stored = g.get("jishi_settings")
+        if stored is not None:
+            return stored
+    rows = db.session.execute(_READ).all()
     stored = dict(rows)
-    if has_request_context():
+    if in_request:
         g.jishi_settings = stored
     return stored
 

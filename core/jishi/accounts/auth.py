@@ -8,12 +8,14 @@ token's SHA-256 is stored and logout revokes it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import request
+from sqlalchemy import String, bindparam
 
 from jishi.accounts.models import ApiToken, User
 from jishi.db import db, utcnow
@@ -61,12 +63,19 @@ def load_bearer_user(req) -> User | None:
     token = header[7:].strip()
     if not token:
         return None
-    row = db.session.execute(
-        db.select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
+    row = db.session.execute(_bearer_statement(), {"token_hash": _token_hash(token)}).scalar_one_or_none()
     if row is None or not row.user.is_active:
         return None
     return row.user
+
+
+@functools.cache
+def _bearer_statement():
+    """:func:`load_bearer_user`'s read, built once (every API request runs
+    it: no building or cache keying per request)."""
+    return db.select(ApiToken).where(
+        ApiToken.token_hash == bindparam("token_hash", type_=String), ApiToken.revoked_at.is_(None)
+    )
 
 
 def issue_token(user: User) -> str:

@@ -14,10 +14,11 @@ or deleted, the review hides them too.
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import CursorResult, case, func, select, update
+from sqlalchemy import CursorResult, Integer, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jishi import media, settings, signals
@@ -224,17 +225,29 @@ def product_reviews_rated(
     computed before LIMIT. Filtering does not touch WHERE (the aggregates
     would shrink with it): the reviews with pictures sort first and the
     others are dropped here."""
-    count = func.count(Review.id).over()
-    total = func.sum(Review.rating).over()
-    pics = func.sum(_has_pictures()).over()
-    order = (_has_pictures().desc(), Review.id.desc()) if with_pictures else (Review.id.desc(),)
-    q = select(Review, count, total, pics).where(Review.product_id == product_id, *_visible()).order_by(*order)
-    rows = db.session.execute(q.limit(limit)).all()
+    rows = db.session.execute(_rated_statement(with_pictures), {"product_id": product_id, "limit": limit}).all()
     if not rows:
         return [], (0, 0, 0)
     n, t, p = int(rows[0][1] or 0), int(rows[0][2] or 0), int(rows[0][3] or 0)
     reviews = [r[0] for r in rows if not with_pictures or r[0].image_count]
     return reviews, ((t * 10 * 2 + n) // (2 * n), n, p)
+
+
+@functools.cache
+def _rated_statement(with_pictures: bool):
+    """:func:`product_reviews_rated`'s SELECT with ``product_id`` and
+    ``limit`` parameters, built once (the product page runs it: no building
+    or cache keying per page)."""
+    count = func.count(Review.id).over()
+    total = func.sum(Review.rating).over()
+    pics = func.sum(_has_pictures()).over()
+    order = (_has_pictures().desc(), Review.id.desc()) if with_pictures else (Review.id.desc(),)
+    return (
+        select(Review, count, total, pics)
+        .where(Review.product_id == bindparam("product_id", type_=Integer), *_visible())
+        .order_by(*order)
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 def list_reviews(
