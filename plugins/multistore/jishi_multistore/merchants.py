@@ -160,18 +160,20 @@ def seller_profiles(seller_ids):
                 Merchant.category,
             ).where(Merchant.id.in_(rest))
         ).all()
-    labels = status_labels()
+    labels: dict[str, str] | None = None  # translated only when a seller is not open (the usual case costs none)
     out: dict[int, SellerProfile] = {}
     for mid, name, logo, status, review, deleted_at, category in rows:
         live = review == REVIEW_APPROVED and deleted_at is None
         state = status if live else SHUT
+        if state != OPEN and labels is None:
+            labels = status_labels()
         out[mid] = SellerProfile(
             id=mid,
             name=name,
             url=shop_url(mid),
             logo=logo or "",
             status=state,
-            status_label=labels.get(state, ""),
+            status_label=labels.get(state, "") if labels is not None else "",
             can_sell=live and state == OPEN,
             category=category or "",
         )
