@@ -201,3 +201,18 @@ def test_which_files_translate_in_which_domain(tmp_path):
     assert domains.domain_of_file(str(theme / "base.html")) == i18n.KERNEL
     assert domains.domain_of_file(str(KERNEL_DIR / "templates" / "base.html")) == i18n.KERNEL
     assert domains.domain_of_file("<template>") == i18n.KERNEL
+
+
+def test_a_locale_forced_within_a_request_is_used_at_once(app):
+    """K14 (issue 20: catalogs are memoised per request by file and locale):
+    ``force_locale`` inside a request translates code and templates in the
+    forced locale, and the request's own locale again after it."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = "{{ _('Cart') }}"
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert i18n.gettext("Cart") == "购物车" and render_template_string(template) == "购物车"
+        with force_locale("en"):
+            assert i18n.gettext("Cart") == "Cart" and render_template_string(template) == "Cart"
+        assert i18n.gettext("Cart") == "购物车" and render_template_string(template) == "购物车"

@@ -181,3 +181,16 @@ def test_bundled_jade_inherits_default():
     assert themes["default"].parent is None
     assert themes.get("jade") is None or themes["jade"].parent == "default"
     assert set(themes) == {"default", "jade"}
+
+
+def test_theme_saved_within_a_request_applies_to_its_next_template(app):
+    """K12 (issue 20: the active theme is memoised per request on the
+    settings it read): a request that saves ``theme.active`` and then renders
+    renders in the new theme, not the one it memoised before saving."""
+    with app.test_request_context("/"):
+        assert render_template("probe.html") != "child+base"  # memoises the base theme
+        settings.set_many({"theme.active": "child"})
+        db.session.commit()
+        assert render_template("probe.html") == "child+base"
+        settings.set_many({"theme.active": "base"})
+        db.session.commit()

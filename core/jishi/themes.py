@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context
 from flask.templating import Environment
 from jinja2 import BaseLoader, TemplateNotFound
 from jinja2.utils import internalcode
@@ -106,12 +106,23 @@ def chain(themes: dict[str, Theme], name: str) -> list[Theme]:
 
 
 def active_theme_name() -> str:
+    """The theme templates resolve in now: the site's setting in a request,
+    else the config's. Asked for every template a page loads (a dozen);
+    memoised per request on the settings it read (saving settings reads
+    them anew, and the memo with them)."""
     from jishi import settings
 
     ext = current_app.extensions["jishi"]
     name = current_app.config["JISHI_THEME"]
     if has_request_context():
+        stored = settings._stored()  # the request's settings (one dict per read)
+        memo = g.get("jishi_theme")
+        if memo is not None and memo[0] is stored:
+            return memo[1]
         name = settings.get("theme.active") or name
+        name = name if name in ext.themes else next(iter(ext.themes), "")
+        g.jishi_theme = (stored, name)
+        return name
     return name if name in ext.themes else next(iter(ext.themes), "")
 
 
