@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_app_context
 from flask.globals import _cv_app
@@ -169,7 +169,8 @@ def _catalog(filename: str):
     ``refresh``), the object Flask-Babel holds is another one and the memo
     starts over."""
     app_ctx = _cv_app.get(None)
-    memo = None
+    memo: tuple[object, dict[str, Any]] | None = None
+    ctx_globals: dict[str, Any] = {}
     if app_ctx is not None:
         ctx_globals = app_ctx.g.__dict__
         memo = ctx_globals.get("_jishi_catalogs")
