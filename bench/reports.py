@@ -1,6 +1,6 @@
 """Reports benchmarks (issue 19).
 
-    python bench/reports.py tracking [--db sqlite|postgres] [--rounds 5] [--requests 300]
+    python bench/reports.py tracking [--db sqlite|postgres] [--rounds 15] [--requests 400] [--chunk 20]
     python bench/reports.py query    [--db sqlite|postgres] [--days 365] [--sellers 200] [--products 3000] [--visitors 9000]
 
 ``tracking``: product detail (``GET /api/v1/products/<id>`` with a
@@ -8,11 +8,17 @@ mini-program visitor header, and the HTML product page with a browser's
 visitor cookie) with visit tracking on and off, two apps on the same
 database in the same process, in-process through Flask's test client
 (responses closed, as a server does: the buffered batches are written by
-the process's writer thread); rounds alternate on/off; the rate is requests
-per second of this process's CPU time (all its threads, the writer's
-included) — on a shared machine wall-clock rates swing by ±30 % between
-rounds, CPU time much less; printed: the rate of each, the median of the
-paired on ÷ off ratios (target ≥ 0.95) and the statements per request.
+the process's writer thread). Each round runs ``--requests`` requests of
+each app in alternating chunks of ``--chunk`` (which app goes first
+alternates too), so on and off see the same load on the shared machine;
+each chunk's cost is the request thread's CPU time (``time.thread_time``),
+and the writer thread's CPU, measured in that thread around each batch it
+writes (plus what is left buffered at the round's end, written and measured
+then), is added to tracking on, per request. Printed: the CPU per request
+of each (the writer's share), the median of the paired chunks' on ÷ off
+rate ratios with its quartiles (the verdict, target ≥ 0.95), the rounds'
+ratios, and the statements per request (the request thread's). ``--aa``:
+tracking off in both apps, the method's own spread (the verdict's error).
 
 ``query``: seeds the daily aggregate tables as a shop with ~1,000,000
 orders and ~10,000,000 visits a year leaves them (``--days`` days;
@@ -94,72 +100,125 @@ def fresh_schema(url: str) -> None:
 # -- tracking on ÷ off ----------------------------------------------------------------
 
 
-def tracking(kind: str, rounds: int, requests: int) -> None:
+def tracking(kind: str, rounds: int, requests: int, chunk: int = 20, aa: bool = False) -> None:
+    import threading
+
     from jishi.db import db
+    from jishi.reports import tracking as tr
     from jishi.testing import count_queries
     from jishi.testing.factories import product
 
     url = database(kind)
     fresh_schema(url)
     extra = {"JISHI_TRACKING_BATCH": int(os.environ["BENCH_BATCH"])} if os.environ.get("BENCH_BATCH") else {}
-    on, off = make_app(url, JISHI_TRACKING=True, **extra), make_app(url, JISHI_TRACKING=False)
+    on, off = make_app(url, JISHI_TRACKING=not aa, **extra), make_app(url, JISHI_TRACKING=False)
     with on.app_context():
         ids = [product(name=f"商品{i}", price=1000 + i).id for i in range(50)]
     ua = {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0"}
 
-    def run(app, n: int, html: bool) -> float:
+    # The writer thread's CPU, measured in the thread around each batch it
+    # writes (and charged to tracking on).
+    writer = {"cpu": 0.0, "events": 0}
+    writer_lock = threading.Lock()
+    write_batch = tr._flush_in
+
+    def measured_flush(app) -> None:
+        with writer_lock:
+            t = time.thread_time()
+            write_batch(app)
+            writer["cpu"] += time.thread_time() - t
+
+    tr._flush_in = measured_flush
+
+    def settle() -> float:
+        """Write what tracking on buffered (this thread, measured) once the
+        writer is idle; the writer's CPU since the last call plus this."""
+        with writer_lock, on.app_context():
+            t = time.thread_time()
+            tr.flush()
+            cpu = writer["cpu"] + time.thread_time() - t
+            writer["cpu"] = 0.0
+        return cpu
+
+    def requests_of(app, html: bool):
         client = app.test_client()
         client.set_cookie("jishi_vid", "benchbrowser0001")
-        t0 = time.process_time()  # this process's CPU (every thread's: the writer's too)
-        for i in range(n):
-            pid = ids[i % len(ids)]
-            if html:
-                r = client.get(f"/product/{pid}", headers=ua)
-            else:
-                r = client.get(
-                    f"/api/v1/products/{pid}", headers={**ua, "X-Jishi-Visitor": f"mp-visitor-{i % 500:05d}"}
-                )
-            assert r.status_code == 200, r.status_code
-            r.close()  # as a server does: a due batch is written now
-        if app.config.get("JISHI_TRACKING"):
-            app.extensions["jishi_visit_flusher"].wake.wait(
-                0
-            )  # (a batch may still be written: it is counted next round)
-        return n / (time.process_time() - t0)
+        i = 0
+
+        def go(n: int) -> float:
+            nonlocal i
+            t0 = time.thread_time()  # this thread's CPU; the writer's is measured in it
+            for _ in range(n):
+                pid = ids[i % len(ids)]
+                if html:
+                    r = client.get(f"/product/{pid}", headers=ua)
+                else:
+                    r = client.get(
+                        f"/api/v1/products/{pid}", headers={**ua, "X-Jishi-Visitor": f"mp-visitor-{i % 500:05d}"}
+                    )
+                assert r.status_code == 200, r.status_code
+                r.close()  # as a server does: a due batch is written now (by the writer thread)
+                i += 1
+            return time.thread_time() - t0
+
+        return go
 
     for html in (False, True):
         what = "product page (HTML)" if html else "product detail (API)"
-        for app in (on, off):  # warm up
-            run(app, 50, html)
+        go_on, go_off = requests_of(on, html), requests_of(off, html)
+        go_on(50), go_off(50)  # warm up
+        settle()
         counts = {}
         for name, app in (("on", on), ("off", off)):
-            with app.app_context(), count_queries(db.engine) as q:
+            with app.app_context(), count_queries(db.engine, this_thread=True) as q:
                 app.test_client().get(
                     f"/api/v1/products/{ids[0]}" if not html else f"/product/{ids[0]}", headers=ua
                 ).close()
             counts[name] = q.count
-        ratios, rates_on, rates_off = [], [], []
+        settle()
+        ratios, pairs, us_on, us_off, us_writer = [], [], [], [], []
         for _ in range(rounds):
-            r_on, r_off = run(on, requests, html), run(off, requests, html)
-            rates_on.append(r_on)
-            rates_off.append(r_off)
-            ratios.append(r_on / r_off)
+            # on and off in alternating chunks of ``chunk`` requests (which
+            # goes first alternates too): both see the same load on the shared
+            # machine; the writer's CPU for the round's events is added to on,
+            # per request (each request records one visit).
+            chunks = []
+            for c in range(requests // chunk):
+                if c % 2:
+                    t_off = go_off(chunk)
+                    t_on = go_on(chunk)
+                else:
+                    t_on = go_on(chunk)
+                    t_off = go_off(chunk)
+                chunks.append((t_on, t_off))
+            wcpu = settle()
+            n = chunk * len(chunks)
+            cpu_on, cpu_off = sum(c[0] for c in chunks) + wcpu, sum(c[1] for c in chunks)
+            pairs += [t_off / (t_on + wcpu * chunk / n) for t_on, t_off in chunks]
+            us_on.append(cpu_on / n * 1e6)
+            us_off.append(cpu_off / n * 1e6)
+            us_writer.append(wcpu / n * 1e6)
+            ratios.append(cpu_off / cpu_on)  # rate on ÷ rate off
         with on.app_context():
-            from jishi.reports import tracking as tr
-
-            tr.flush()
             from jishi.models import PageVisit
 
             written = db.session.execute(
                 db.select(db.func.sum(PageVisit.count)).where(PageVisit.kind == "product")
             ).scalar()
+            db.session.remove()
+        med = statistics.median
+        q1, _, q3 = statistics.quantiles(pairs, n=4)
         print(
-            f"{kind:8} {what}: tracking on {statistics.median(rates_on):.0f} req/s, off {statistics.median(rates_off):.0f} req/s; "
-            f"on ÷ off median {statistics.median(ratios):.3f} (rounds {', '.join(f'{r:.2f}' for r in ratios)}; target ≥ 0.95); "
+            f"{kind:8} {what}: CPU per request on {med(us_on):.0f} µs (of which the writer {med(us_writer):.1f} µs), "
+            f"off {med(us_off):.0f} µs; rate on ÷ off median of {len(pairs)} paired chunks "
+            f"{med(pairs):.3f} (quartiles {q1:.3f}–{q3:.3f}; target ≥ 0.95); by round median {med(ratios):.3f} "
+            f"(rounds {', '.join(f'{r:.2f}' for r in ratios)}); "
             f"statements per request on/off {counts['on']}/{counts['off']} (a batch write every "
-            f"{on.config['JISHI_TRACKING_BATCH']} events); product views written so far {written}",
+            f"{on.config['JISHI_TRACKING_BATCH']} events or {on.config['JISHI_TRACKING_FLUSH_SECONDS']} s); "
+            f"product views written {written}",
             flush=True,
         )
+    tr._flush_in = write_batch
     with on.app_context():
         db.engine.dispose()
     with off.app_context():
@@ -418,8 +477,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("tracking", "query"))
     parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgres"))
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--chunk", type=int, default=20, help="tracking: requests of one app before the other's")
+    parser.add_argument("--aa", action="store_true", help="tracking: off on both apps (the method's own spread)")
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--sellers", type=int, default=200)
     parser.add_argument("--products", type=int, default=3000)
@@ -427,7 +488,7 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=9000)
     args = parser.parse_args()
     if args.what == "tracking":
-        tracking(args.db, args.rounds, args.requests)
+        tracking(args.db, args.rounds, args.requests, args.chunk, args.aa)
     else:
         query(args.db, args.days, args.sellers, args.products, args.runs, args.visitors)
 

@@ -167,3 +167,50 @@ def test_redis_buffer_and_a_redis_that_is_down(app, client, factory, monkeypatch
     assert client.get(f"/product/{p.id}", headers=UA).status_code == 200  # Redis gone
     assert flush(app) == 1
     assert counters()[("product", p.id)] == 2
+
+
+def test_bot_answers_are_kept_per_agent(monkeypatch):
+    """Issue 19 (cost): the bot regex runs once per distinct user agent;
+    the answers kept are the regex's, and at most 4,096 of them."""
+    monkeypatch.setattr(tracking, "_bot_agents", {})
+    browser = UA["User-Agent"]
+    for _ in range(2):
+        assert tracking.is_bot("Mozilla/5.0 (compatible; Googlebot/2.1)")
+        assert not tracking.is_bot(browser)
+        assert tracking.is_bot("") and tracking.is_bot(None)
+    assert tracking._bot_agents == {"Mozilla/5.0 (compatible; Googlebot/2.1)": True, browser: False}
+    for i in range(5000):
+        assert not tracking.is_bot(f"Mozilla/5.0 build {i}")
+    assert 0 < len(tracking._bot_agents) <= 4096
+    assert tracking.is_bot("curl/8.0") and not tracking.is_bot(browser)
+
+
+def test_events_buffered_during_flushes_are_written_once(app, factory):
+    """Issue 19 (cost): requests append to the buffer without a lock while
+    flushes take from it: every event is written, none twice."""
+    import threading
+
+    from jishi.db import db
+
+    pid = factory.product().id
+    db.session.rollback()  # (SQLite's single writer: the flushes below write)
+    day = "2026-12-04"
+
+    def requests(n: int) -> None:
+        with app.app_context():
+            for i in range(500):
+                tracking._buffer([[day, "product", pid, 0, f"hvisitor-{n}-{i % 7}"]], app)
+
+    threads = [threading.Thread(target=requests, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    written = 0
+    with app.app_context():
+        while any(t.is_alive() for t in threads):
+            written += tracking.flush()
+        for t in threads:
+            t.join()
+        written += tracking.flush()
+    assert written == 2000
+    assert counters()[("product", pid)] == 2000 and counters()[("site", 0)] == 2000
+    assert len(uniques()[("product", pid)]) == 28
