@@ -214,3 +214,23 @@ def test_events_buffered_during_flushes_are_written_once(app, factory):
     assert written == 2000
     assert counters()[("product", pid)] == 2000 and counters()[("site", 0)] == 2000
     assert len(uniques()[("product", pid)]) == 28
+
+
+def test_a_visit_counts_on_the_shop_day_of_its_moment(app, client, factory, monkeypatch):
+    """Issue 19: a visit is recorded on the shop's day when it happened; the
+    day is worked out once a minute, from the clock read at each request, so
+    a clock that moves (here a test's) is followed at once."""
+    from datetime import datetime
+
+    from jishi import db as jishi_db
+    from jishi.models import PageVisit
+
+    p = factory.product()
+    client.get(f"/product/{p.id}", headers=UA)
+    monkeypatch.setattr(jishi_db, "utcnow", lambda: datetime(2026, 3, 1, 16, 30))  # 00:30 on 3-2 in Shanghai
+    client.get(f"/product/{p.id}", headers=UA)
+    flush(app)
+    db_rows = {(v.day, v.kind): v.count for v in jishi_db.db.session.execute(jishi_db.db.select(PageVisit)).scalars()}
+    jishi_db.db.session.rollback()
+    assert db_rows[("2026-03-02", "product")] == 1
+    assert sum(n for (day, kind), n in db_rows.items() if kind == "product") == 2

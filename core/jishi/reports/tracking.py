@@ -189,18 +189,25 @@ def _redis():
     return client
 
 
-_day_cache: list = [0.0, ""]  # [good until (monotonic), the shop's day]
+_day_cache: dict[tuple, str] = {}  # (UTC minute, shop time zone) -> the shop's day
 
 
 def _today() -> str:
-    """The shop's day, worked out at most once a second."""
-    now = time.monotonic()
-    if now >= _day_cache[0]:
-        from jishi.db import utcnow
-        from jishi.i18n import to_shop_time
+    """The shop's day now, worked out once per UTC minute and time zone (a
+    shop day starts on a whole minute in every zone): the clock is read each
+    time, so a moved clock (a test's, or the shop's zone changed) is seen at
+    once."""
+    from jishi.db import utcnow
+    from jishi.i18n import to_shop_time
 
-        _day_cache[:] = [now + 1.0, to_shop_time(utcnow()).date().isoformat()]
-    return _day_cache[1]
+    now = utcnow()
+    key = (now.year, now.month, now.day, now.hour, now.minute, current_app.config.get("BABEL_DEFAULT_TIMEZONE"))
+    day = _day_cache.get(key)
+    if day is None:
+        if len(_day_cache) > 64:
+            _day_cache.clear()
+        day = _day_cache[key] = to_shop_time(now).date().isoformat()
+    return day
 
 
 def _buffer(events: list[list], app: Flask | None = None) -> bool:
