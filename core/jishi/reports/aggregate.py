@@ -26,7 +26,12 @@ after its day only by a refund of its orders: the day a refund is executed
 (its ``refunding`` note; the order's ``refunded_amount`` moves then), that
 day's aggregation writes the new ``refunded_amount`` back into the rows of
 the earlier days the refunded orders were paid on. Every figure is read
-from the orders, so re-running any day gives the same rows.
+from the orders, so re-running any day gives the same rows. Each row also
+has the buyer's previous and next paid day in the scope (read from the
+orders; the day's aggregation sets ``next_day`` on its buyers' previous
+rows), by which the analysis reads a buyer's only row in a range without
+grouping, and the buyer's current member level (re-synced for the day's
+buyers: :func:`sync_member_levels`).
 
 The ``aggregate_reports`` job (every 5 minutes) writes the stored days from
 the last one aggregated (at least yesterday) to today; a first run starts at
