@@ -97,9 +97,10 @@ def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
 
     One statement over the scope's ``report_buyer_daily`` rows of the range:
     per buyer the first paid day, last paid day in the range, paid orders,
-    M and current member level — a buyer's only row in the range (its
-    previous paid day before the range, its next one after: most buyers) as
-    it is, the other buyers' rows grouped —, the median of M, then the
+    M and current member level — for the platform a buyer's only row in the
+    range (its previous paid day before the range, its next one after: most
+    buyers) as it is and the other buyers' rows grouped; a seller's (a few
+    hundred buyers) all grouped —, the median of M, then the
     buyers counted by (last paid day, paid orders, M above the median, new,
     member level) with their M summed — at most days × frequencies × 2 × 2
     × levels rows, not one per buyer — and the levels' names; the medians of
@@ -127,7 +128,23 @@ def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
         .where(*in_range, or_(r.prev_day >= d0, r.next_day <= d1))
         .group_by(r.user_id)
     )
-    per_buyer = union_all(single, several).cte("per_buyer")
+    if scope:
+        # A seller's few hundred buyers: grouped, one scan (two scans tempt the
+        # planner into a parallel plan whose workers cost more than the rows).
+        per_buyer = (
+            select(
+                func.max(r.day).label("last_day"),
+                cast(func.sum(r.paid_orders), Integer).label("f"),
+                cast(func.sum(r.paid_amount - r.refunded_amount), BigInteger).label("m"),
+                case((func.min(r.first_day) >= d0, 1), else_=0).label("new"),
+                func.max(r.member_level_id).label("level_id"),
+            )
+            .where(*in_range)
+            .group_by(r.user_id)
+            .cte("per_buyer")
+        )
+    else:
+        per_buyer = union_all(single, several).cte("per_buyer")
     if db.session.get_bind().dialect.name == "postgresql":
         # the middle value, or the mean of the two (exact: M is an integer far below 2**52)
         middle = select(func.percentile_cont(0.5).within_group(per_buyer.c.m).label("median_m")).cte("middle")
