@@ -41,7 +41,7 @@ def test_k0009_backfills_links_and_levels_and_downgrades(tmp_path):
             conn.execute(
                 text(
                     "INSERT INTO users (id, phone, name, password_hash, role, member_level_id, session_token, is_active,"
-                    " created_at) VALUES (:id, :p, '', '', 'buyer', :l, :t, 1, '2026-01-01 00:00:00')"
+                    " created_at) VALUES (:id, :p, '', '', 'buyer', :l, :t, true, '2026-01-01 00:00:00')"
                 ),
                 {"id": uid, "p": f"1380000000{uid}", "l": level, "t": f"t{uid}"},
             )
@@ -52,7 +52,7 @@ def test_k0009_backfills_links_and_levels_and_downgrades(tmp_path):
                     "INSERT INTO report_buyer_daily (seller_id, day, user_id, paid_orders, paid_amount,"
                     " refunded_amount, first_day) VALUES (:s, :d, :u, 1, 100, 0, :d)"
                 ),
-                {"s": sid, "d": date(2026, 1, day).isoformat(), "u": uid},
+                {"s": sid, "d": date(2026, 1, day), "u": uid},
             )
     migrations.upgrade(app)
     with engine.connect() as conn:
@@ -63,7 +63,7 @@ def test_k0009_backfills_links_and_levels_and_downgrades(tmp_path):
             )
         ).all()
     d = lambda n: date(2026, 1, n).isoformat() if n else None  # noqa: E731
-    assert [tuple(r) for r in rows] == [
+    assert [tuple(v.isoformat() if isinstance(v, date) else v for v in r) for r in rows] == [
         (0, d(1), 1, None, d(3), 1),
         (0, d(3), 1, d(1), d(7), 1),
         (0, d(7), 1, d(3), None, 1),
