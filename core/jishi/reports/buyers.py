@@ -109,28 +109,10 @@ def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
     d0, d1 = start, end
     r = ReportBuyerDaily
     in_range = (r.seller_id == scope, r.day >= d0, r.day <= d1)
-    only_row = (or_(r.prev_day.is_(None), r.prev_day < d0), or_(r.next_day.is_(None), r.next_day > d1))
-    single = select(
-        r.day.label("last_day"),
-        r.paid_orders.label("f"),
-        cast(r.paid_amount - r.refunded_amount, BigInteger).label("m"),
-        case((r.first_day >= d0, 1), else_=0).label("new"),
-        r.member_level_id.label("level_id"),
-    ).where(*in_range, *only_row)
-    several = (
-        select(
-            func.max(r.day),
-            cast(func.sum(r.paid_orders), Integer),
-            cast(func.sum(r.paid_amount - r.refunded_amount), BigInteger),  # not NUMERIC: sorted, compared
-            case((func.min(r.first_day) >= d0, 1), else_=0),
-            func.max(r.member_level_id),
-        )
-        .where(*in_range, or_(r.prev_day >= d0, r.next_day <= d1))
-        .group_by(r.user_id)
-    )
     if scope:
-        # A seller's few hundred buyers: grouped, one scan (two scans tempt the
-        # planner into a parallel plan whose workers cost more than the rows).
+        # A seller's few hundred buyers: grouped, one scan (the platform's two
+        # scans tempt the planner into a parallel plan whose workers' start-up
+        # costs more than the rows).
         per_buyer = (
             select(
                 func.max(r.day).label("last_day"),
@@ -144,6 +126,26 @@ def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
             .cte("per_buyer")
         )
     else:
+        # The buyer's only row in the range: its previous paid day before it, its next one after.
+        only_row = (or_(r.prev_day.is_(None), r.prev_day < d0), or_(r.next_day.is_(None), r.next_day > d1))
+        single = select(
+            r.day.label("last_day"),
+            r.paid_orders.label("f"),
+            cast(r.paid_amount - r.refunded_amount, BigInteger).label("m"),
+            case((r.first_day >= d0, 1), else_=0).label("new"),
+            r.member_level_id.label("level_id"),
+        ).where(*in_range, *only_row)
+        several = (
+            select(
+                func.max(r.day),
+                cast(func.sum(r.paid_orders), Integer),
+                cast(func.sum(r.paid_amount - r.refunded_amount), BigInteger),  # not NUMERIC: sorted, compared
+                case((func.min(r.first_day) >= d0, 1), else_=0),
+                func.max(r.member_level_id),
+            )
+            .where(*in_range, or_(r.prev_day >= d0, r.next_day <= d1))
+            .group_by(r.user_id)
+        )
         per_buyer = union_all(single, several).cte("per_buyer")
     if db.session.get_bind().dialect.name == "postgresql":
         # the middle value, or the mean of the two (exact: M is an integer far below 2**52)
