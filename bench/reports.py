@@ -2,6 +2,7 @@
 
     python bench/reports.py tracking [--db sqlite|postgres] [--rounds 15] [--requests 400] [--chunk 20]
     python bench/reports.py query    [--db sqlite|postgres] [--days 365] [--sellers 200] [--products 3000] [--visitors 9000]
+                                     [--runs 30] [--reuse] [--explain]
 
 ``tracking``: product detail (``GET /api/v1/products/<id>`` with a
 mini-program visitor header, and the HTML product page with a browser's
@@ -41,7 +42,11 @@ the plan of the exact-UV statement.
 
 PostgreSQL: ``BENCH_PG_URL`` (default
 ``postgresql+psycopg://postgres@127.0.0.1/jishi_bench_reports``); its tables
-are dropped and made again.
+are dropped and made again. ``--reuse``: keep the database a previous
+``query`` run seeded (same ``--days``, ``--sellers``, ``--products``,
+``--visitors``; SQLite's file stays too) and time only. ``--explain``:
+also every statement of the platform's report with its plan (PostgreSQL:
+``EXPLAIN (ANALYZE, BUFFERS)``, its time; SQLite: ``EXPLAIN QUERY PLAN``).
 """
 
 from __future__ import annotations
@@ -76,14 +81,15 @@ def make_app(url: str, **config):
     )
 
 
-def database(kind: str) -> str:
+def database(kind: str, keep: bool = False) -> str:
     if kind == "postgres":
         return PG_URL
     d = Path(tempfile.gettempdir()) / "jishi-bench"
     d.mkdir(exist_ok=True)
     path = d / "reports.db"
     for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+        if not keep:
+            Path(str(path) + suffix).unlink(missing_ok=True)
     return f"sqlite:///{path}"
 
 
@@ -346,16 +352,26 @@ def seed_buyers(conn, pg: bool, series, first, days: int, sellers: int) -> None:
             CASE WHEN (h / 4096) % 25 = 0 THEN {amount} / 2 ELSE 0 END AS refunded
         FROM (SELECT d, ((d * 2740 + k) * 2654435761) % 4294967296 AS h
               FROM ({series(days, "d")}) AS dd, ({series(2740, "k")}) AS kk) AS oi"""
-    for scope in ("0", "s"):  # the platform's rows, then each seller's
-        conn.execute(
-            text(
-                f"""INSERT INTO report_buyer_daily (seller_id, day, user_id, paid_orders, paid_amount, refunded_amount, first_day)
-                SELECT sc, {day_of("d")}, u, n, paid, refunded, {day_of("fd")}
-                FROM (SELECT sc, d, u, n, paid, refunded, MIN(d) OVER (PARTITION BY sc, u) AS fd
-                      FROM (SELECT {scope} AS sc, d, u, COUNT(*) AS n, SUM(amount) AS paid, SUM(refunded) AS refunded
-                            FROM ({orders}) AS o GROUP BY {"d, u" if scope == "0" else "s, d, u"}) AS g) AS w"""
-            )
+    # The platform's rows and each seller's, in day order as the aggregation
+    # job writes them (a day's rows together); each buyer's previous and next
+    # paid day in the scope and current level (as the users below).
+    grouped = " UNION ALL ".join(
+        f"""SELECT {scope} AS sc, d, u, COUNT(*) AS n, SUM(amount) AS paid, SUM(refunded) AS refunded
+            FROM ({orders}) AS o GROUP BY {"d, u" if scope == "0" else "s, d, u"}"""
+        for scope in ("0", "s")
+    )
+    conn.execute(
+        text(
+            f"""INSERT INTO report_buyer_daily (seller_id, day, user_id, paid_orders, paid_amount, refunded_amount,
+                first_day, prev_day, next_day, member_level_id)
+            SELECT sc, {day_of("d")}, u, n, paid, refunded, {day_of("fd")}, {day_of("pd")}, {day_of("nd")},
+                CASE WHEN u % 10 < 6 THEN NULL ELSE u % 10 - 5 END
+            FROM (SELECT sc, d, u, n, paid, refunded, MIN(d) OVER (PARTITION BY sc, u) AS fd,
+                    LAG(d) OVER (PARTITION BY sc, u ORDER BY d) AS pd, LEAD(d) OVER (PARTITION BY sc, u ORDER BY d) AS nd
+                  FROM ({grouped}) AS g) AS w
+            ORDER BY d, sc, u"""
         )
+    )
     conn.execute(
         text(
             "INSERT INTO member_levels (id, name, rank) VALUES (1, '银卡', 1), (2, '金卡', 2), (3, '铂金卡', 3), (4, '钻石卡', 4)"
@@ -371,15 +387,58 @@ def seed_buyers(conn, pg: bool, series, first, days: int, sellers: int) -> None:
     )
 
 
-def query(kind: str, days: int, sellers: int, products: int, runs: int, visitors: int = 9000) -> None:
+def _seeded_shape(url: str) -> str | None:
+    """The shape a previous ``query`` run seeded into ``url`` (None: none)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT value FROM bench_reports_shape")).scalar()
+    except Exception:
+        return None
+    finally:
+        engine.dispose()
+
+
+def _mark_seeded(url: str, shape: str | None) -> None:
+    """Record the seeded shape (None: forget it, before seeding again)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_reports_shape"))
+        if shape is not None:
+            conn.execute(text("CREATE TABLE bench_reports_shape (value VARCHAR(200))"))
+            conn.execute(text("INSERT INTO bench_reports_shape (value) VALUES (:v)"), {"v": shape})
+    engine.dispose()
+
+
+def query(
+    kind: str,
+    days: int,
+    sellers: int,
+    products: int,
+    runs: int,
+    visitors: int = 9000,
+    reuse: bool = False,
+    explain: bool = False,
+) -> None:
     from jishi.db import db, utcnow
     from jishi.i18n import to_shop_time
     from jishi.reports import buyers, service
     from jishi.reports.models import ReportBuyerDaily, ReportDaily, ReportProductDaily, VisitorDay
     from jishi.testing import count_queries
 
-    url = database(kind)
-    seeded = seed_aggregates(url, days, sellers, products, visitors)
+    url = database(kind, keep=reuse)
+    shape = f"days={days} sellers={sellers} products={products} visitors={visitors}"
+    if reuse and _seeded_shape(url) == shape:
+        seeded = 0.0
+        print(f"{kind:8} reusing the database seeded for {shape}", flush=True)
+    else:
+        _mark_seeded(url, None)
+        seeded = seed_aggregates(url, days, sellers, products, visitors)
+        _mark_seeded(url, shape)
     app = make_app(url)
     with app.app_context():
         n_daily = db.session.execute(db.select(db.func.count()).select_from(ReportDaily)).scalar()
@@ -440,7 +499,10 @@ def query(kind: str, days: int, sellers: int, products: int, runs: int, visitors
             )
             print(f"{kind:8}   {label}: exact ÷ summed p50 {p50['exact UV'] / p50['summed UV']:.2f}", flush=True)
         app.config["JISHI_VISITOR_DAYS_KEEP"] = 400
-        _explain(kind, start, today)
+        if explain:
+            _explain_report(kind, start, today)
+        else:
+            _explain(kind, start, today)
         db.engine.dispose()
 
 
@@ -473,6 +535,35 @@ def _explain(kind: str, start, end) -> None:
                 print("    ", " | ".join(str(v) for v in row), flush=True)
 
 
+def _explain_report(kind: str, start, end) -> None:
+    """Every statement of the platform's report with its plan (PostgreSQL:
+    ``EXPLAIN (ANALYZE, BUFFERS)``, each run twice, the second printed)."""
+    from jishi.db import db
+    from jishi.reports import service
+    from sqlalchemy import event
+
+    seen: list[tuple] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if not statement.strip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA", "EXPLAIN", "SET")):
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        service.report_data(start, end, 0)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    db.session.rollback()
+    with db.engine.connect() as conn:
+        for i, (statement, params) in enumerate(seen, 1):
+            print(f"-- statement {i}: " + " ".join(statement.split())[:600], flush=True)
+            prefix = "EXPLAIN (ANALYZE, BUFFERS) " if kind == "postgres" else "EXPLAIN QUERY PLAN "
+            conn.exec_driver_sql(prefix + statement, params).all()
+            for row in conn.exec_driver_sql(prefix + statement, params).all():
+                print("    ", " | ".join(str(v) for v in row), flush=True)
+            conn.rollback()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("tracking", "query"))
@@ -486,11 +577,13 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--visitors", type=int, default=9000)
+    parser.add_argument("--reuse", action="store_true", help="time the database a previous run seeded (same shape)")
+    parser.add_argument("--explain", action="store_true", help="the plan of every statement of the platform's report")
     args = parser.parse_args()
     if args.what == "tracking":
         tracking(args.db, args.rounds, args.requests, args.chunk, args.aa)
     else:
-        query(args.db, args.days, args.sellers, args.products, args.runs, args.visitors)
+        query(args.db, args.days, args.sellers, args.products, args.runs, args.visitors, args.reuse, args.explain)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,51 @@ def buyer_rows() -> dict[tuple[int, date, int], tuple[int, int, int, date]]:
     return out
 
 
+def stored_rows() -> dict[tuple[int, date, int], tuple]:
+    """Every column of every row: the figures, the links and the level."""
+    db.session.rollback()
+    out = {
+        (r.seller_id, r.day, r.user_id): (
+            r.paid_orders,
+            r.paid_amount,
+            r.refunded_amount,
+            r.first_day,
+            r.prev_day,
+            r.next_day,
+            r.member_level_id,
+        )
+        for r in db.session.execute(select(ReportBuyerDaily)).scalars()
+    }
+    db.session.rollback()
+    return out
+
+
+def assert_links_and_levels() -> None:
+    """Each row's ``prev_day``/``next_day`` are the buyer's neighbouring rows
+    in the scope (every paid day has its row here) and its level the user's
+    current one."""
+    rows = stored_rows()
+    levels = dict(db.session.execute(select(User.id, User.member_level_id)).all())
+    db.session.rollback()
+    days: dict[tuple[int, int], list[date]] = {}
+    for scope, day, user in sorted(rows):
+        days.setdefault((scope, user), []).append(day)
+    for (scope, user), seen in days.items():
+        for i, day in enumerate(seen):
+            prev_day, next_day, level = rows[(scope, day, user)][4:]
+            assert prev_day == (seen[i - 1] if i else None), (scope, user, day)
+            assert next_day == (seen[i + 1] if i + 1 < len(seen) else None), (scope, user, day)
+            assert level == levels[user], (scope, user, day)
+
+
+def assert_as_the_scan(w) -> None:
+    today, start = w["today"], w["start"]
+    d = lambda back: today - timedelta(days=back)  # noqa: E731
+    for a, b in [(start, today), (d(45), today), (d(20), d(5)), (d(2), d(2))]:
+        for scope in (0, 7, 8):
+            assert buyers.buyer_analysis(a, b, scope) == scan(a, b, scope), (a, b, scope)
+
+
 def wider_world(factory) -> dict:
     """:func:`rfm_world` (range ``today - 9`` .. ``today``) and, with sellers 7 and 8:
 
@@ -173,6 +218,11 @@ def test_the_aggregate_gives_what_the_order_scan_gave(app, factory):
     assert rows[(7, d(2), u10)] == (1, 2000, 500, d(2))
     assert rows[(0, d(2), u12)] == (1, 3000, 3000, d(40))
     assert not [k for k in rows if k[2] == w["u11"].id]
+    assert_links_and_levels()
+    stored = stored_rows()
+    assert stored[(8, d(15), u10)][4:] == (None, d(3), None)  # u10 and seller 8: days -15 and -3
+    assert stored[(0, d(3), u10)][4:] == (d(15), d(2), None)
+    assert stored[(7, d(2), u10)][4:] == (None, None, None)
 
 
 def test_rerunning_days_gives_the_same_rows(app, factory):
@@ -192,6 +242,77 @@ def test_rerunning_days_gives_the_same_rows(app, factory):
     aggregate.aggregate_day(day)
     aggregate.aggregate_recent(w["today"])
     assert buyer_rows() == first
+
+
+def test_links_whatever_order_days_are_aggregated_in(app, factory):
+    """Issue 19 (performance): a buyer's only row in a range is read without
+    grouping by its links, so they must be right however the days were
+    written — every day again from the latest back to the first (each day's
+    previous rows get their next day; each row's own links come from the
+    orders), one day lost and written again, the job run again — and the
+    analysis stays the scan's."""
+    w = wider_world(factory)
+    first = stored_rows()
+    assert_links_and_levels()
+    today = w["today"]
+    for back in range(0, 41):
+        aggregate.aggregate_day(today - timedelta(days=back))
+    assert stored_rows() == first
+    day = today - timedelta(days=9)  # u1, u3, u5, u7 paid then
+    db.session.execute(db.delete(ReportBuyerDaily).where(ReportBuyerDaily.day == day))
+    db.session.commit()
+    aggregate.aggregate_day(today - timedelta(days=5))
+    aggregate.aggregate_day(day)
+    aggregate.aggregate_recent(today)
+    assert stored_rows() == first
+    assert_as_the_scan(w)
+
+
+def test_a_level_changed_after_aggregation_is_counted_at_once(app, api, client, factory):
+    """Issue 19 / seed 004 §6 (member levels: the buyers' *current* level):
+    the rows carry the level; a change after the days were aggregated —
+    the console's user form, the admin API, a plugin's
+    ``external.set_member_level`` — rewrites the buyer's rows in its own
+    transaction, so the analysis is the scan's at once, for every scope and
+    range. A change by raw SQL is picked up by the next aggregation of a day
+    the buyer paid on, and by ``sync_member_levels()`` for every buyer."""
+    from jishi.accounts import external
+
+    w = wider_world(factory)
+    u = w["u"]
+    gold, silver = w["gold"], w["silver"]
+    admin = factory.admin()
+    # the console form sets the column
+    user = db.session.get(User, u[4].id)
+    user.member_level_id = gold.id
+    db.session.commit()
+    # the admin API (accounts.set_member_level: the relationship)
+    r = api.patch(f"/admin/users/{u[1].id}", user=admin, json={"member_level_id": silver.id})
+    assert r.status_code == 200, r.json
+    r = api.patch(f"/admin/users/{u[3].id}", user=admin, json={"member_level_id": None})
+    assert r.status_code == 200, r.json
+    # a plugin (jishi.accounts.external), then commits
+    external.set_member_level(db.session.get(User, w["u10"].id), gold.id)
+    db.session.commit()
+    assert_links_and_levels()
+    assert_as_the_scan(w)
+    levels = {lv["level_id"]: lv["buyers"] for lv in buyers.buyer_analysis(w["start"], w["today"])["levels"]}
+    assert levels == {0: 6, silver.id: 1, gold.id: 3}  # u2, u4, u10 gold; u1 silver
+
+    # raw SQL (no flush): stale until the buyer's day is aggregated again
+    db.session.execute(db.update(User).where(User.id == u[6].id).values(member_level_id=silver.id))
+    db.session.execute(db.update(User).where(User.id == u[8].id).values(member_level_id=silver.id))
+    db.session.commit()
+    assert buyers.buyer_analysis(w["start"], w["today"]) != scan(w["start"], w["today"])
+    aggregate.aggregate_day(w["today"] - timedelta(days=1))  # u6 paid then (u8 on day -8)
+    rows = stored_rows()
+    assert {v[6] for k, v in rows.items() if k[2] == u[6].id} == {silver.id}
+    assert {v[6] for k, v in rows.items() if k[2] == u[8].id} == {None}
+    assert aggregate.sync_member_levels() == len([k for k in rows if k[2] == u[8].id])
+    assert aggregate.sync_member_levels() == 0
+    db.session.commit()
+    assert_links_and_levels()
+    assert_as_the_scan(w)
 
 
 def test_the_buyer_analysis_is_one_statement(app, factory, queries):

@@ -26,7 +26,12 @@ after its day only by a refund of its orders: the day a refund is executed
 (its ``refunding`` note; the order's ``refunded_amount`` moves then), that
 day's aggregation writes the new ``refunded_amount`` back into the rows of
 the earlier days the refunded orders were paid on. Every figure is read
-from the orders, so re-running any day gives the same rows.
+from the orders, so re-running any day gives the same rows. Each row also
+has the buyer's previous and next paid day in the scope (read from the
+orders; the day's aggregation sets ``next_day`` on its buyers' previous
+rows), by which the analysis reads a buyer's only row in a range without
+grouping, and the buyer's current member level (re-synced for the day's
+buyers: :func:`sync_member_levels`).
 
 The ``aggregate_reports`` job (every 5 minutes) writes the stored days from
 the last one aggregated (at least yesterday) to today; a first run starts at
@@ -38,8 +43,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 
+from jishi.accounts.models import User
 from jishi.aftersales.models import Refund, RefundNote
 from jishi.catalog.models import Product
 from jishi.db import db, utcnow
@@ -48,7 +54,7 @@ from jishi.models import PageVisit
 from jishi.orders.models import Order, OrderLine
 from jishi.reports.models import ReportBuyerDaily, ReportDaily, ReportProductDaily, VisitorDay, VisitorReturn
 
-__all__ = ["aggregate_day", "aggregate_recent"]
+__all__ = ["aggregate_day", "aggregate_recent", "sync_member_levels"]
 
 _FIELDS = (
     "orders",
@@ -210,37 +216,61 @@ def compute_buyers(day: date) -> list[dict]:
     key = day
     seller = func.coalesce(Order.seller_id, 0)
     rows: dict[tuple[int, int], list[int]] = {}  # (scope, user) -> [orders, paid, refunded]
-    for user_id, sid, n, paid, refunded in db.session.execute(
+    levels: dict[int, int | None] = {}  # user -> current member level
+    for user_id, sid, n, paid, refunded, level in db.session.execute(
         select(
             Order.user_id,
             seller,
             func.count(Order.id),
             func.coalesce(func.sum(Order.pay_amount), 0),
             func.coalesce(func.sum(Order.refunded_amount), 0),
+            User.member_level_id,
         )
+        .join(User, User.id == Order.user_id)
         .where(_paid(s, e))
-        .group_by(Order.user_id, seller)
+        .group_by(Order.user_id, seller, User.member_level_id)
     ).all():
+        levels[int(user_id)] = level
         for scope in {0, int(sid)}:
             figures = rows.setdefault((scope, int(user_id)), [0, 0, 0])
             figures[0] += int(n)
             figures[1] += int(paid or 0)
             figures[2] += int(refunded or 0)
-    # The first paid day of each of the day's buyers in each scope: an earlier one, else this day.
+    # Each of the day's buyers in each scope: the first paid day (an earlier
+    # one, else this day), the previous paid day before this one and the next
+    # one after it (None: none).
     first: dict[tuple[int, int], date] = {}
+    prev: dict[tuple[int, int], date] = {}
+    nxt: dict[tuple[int, int], date] = {}
     users = sorted({user for _, user in rows})
     moment = func.coalesce(Order.paid_at, Order.created_at)
     for i in range(0, len(users), _CHUNK):
-        for user_id, sid, earliest in db.session.execute(
-            select(Order.user_id, seller, func.min(moment))
-            .where(Order.user_id.in_(users[i : i + _CHUNK]), _settled(), moment < s)
+        for user_id, sid, earliest, latest_before, earliest_after in db.session.execute(
+            select(
+                Order.user_id,
+                seller,
+                func.min(moment),
+                func.max(case((moment < s, moment))),
+                func.min(case((moment >= e, moment))),
+            )
+            .where(Order.user_id.in_(users[i : i + _CHUNK]), _settled(), or_(moment < s, moment >= e))
             .group_by(Order.user_id, seller)
         ).all():
-            d = _shop_day(earliest)
             for scope in {0, int(sid)}:
                 k = (scope, int(user_id))
-                if k in rows and d < first.get(k, key):
-                    first[k] = d
+                if k not in rows:
+                    continue
+                if latest_before is not None:
+                    d = _shop_day(earliest)
+                    if d < first.get(k, key):
+                        first[k] = d
+                    d = _shop_day(latest_before)
+                    if d > prev.get(k, date.min):
+                        prev[k] = d
+                if earliest_after is not None:
+                    d = _shop_day(earliest_after)
+                    if d < nxt.get(k, date.max):
+                        nxt[k] = d
     return [
         {
             "seller_id": scope,
@@ -250,6 +280,9 @@ def compute_buyers(day: date) -> list[dict]:
             "paid_amount": f[1],
             "refunded_amount": f[2],
             "first_day": first.get((scope, user), key),
+            "prev_day": prev.get((scope, user)),
+            "next_day": nxt.get((scope, user)),
+            "member_level_id": levels[user],
         }
         for (scope, user), f in sorted(rows.items())
     ]
@@ -296,6 +329,23 @@ def late_refunds(day: date) -> list[dict]:
     ]
 
 
+def sync_member_levels(day: date | None = None) -> int:
+    """Give the ``report_buyer_daily`` rows of the buyers of ``day`` (every
+    buyer: None) their current member level where it differs, all their
+    days and scopes (one UPDATE; the number of rows changed). A level
+    changed through the ORM is written to the rows on its flush already
+    (:func:`jishi.reports.models._member_level_changed`); the aggregation
+    runs this for each day it writes, so the rows of the day's buyers end
+    up with the current level whatever changed it."""
+    t = ReportBuyerDaily.__table__
+    current = select(User.member_level_id).where(User.id == t.c.user_id).scalar_subquery()
+    stmt = update(t).where(t.c.member_level_id.is_distinct_from(current)).values(member_level_id=current)
+    if day is not None:
+        of_day = t.alias("of_day")
+        stmt = stmt.where(t.c.user_id.in_(select(of_day.c.user_id).where(of_day.c.day == day, of_day.c.seller_id == 0)))
+    return int(db.session.execute(stmt).rowcount or 0)
+
+
 def aggregate_day(day: date) -> dict:
     """Replace the day's aggregate rows (one transaction), and write the
     refunds executed that day back into the earlier days' buyer rows; the
@@ -307,8 +357,26 @@ def aggregate_day(day: date) -> dict:
     db.session.execute(delete(ReportBuyerDaily).where(ReportBuyerDaily.day == day))
     for i in range(0, len(buyer_rows), 1000):
         db.session.execute(insert(ReportBuyerDaily), buyer_rows[i : i + 1000])
+    t = ReportBuyerDaily.__table__
+    # the day is the next paid day of its buyers' previous rows
+    links = [
+        {"p_seller": r["seller_id"], "p_day": r["prev_day"], "p_user": r["user_id"], "p_next": day}
+        for r in buyer_rows
+        if r["prev_day"] is not None
+    ]
+    if links:
+        db.session.execute(
+            update(t)
+            .where(
+                t.c.seller_id == bindparam("p_seller"),
+                t.c.day == bindparam("p_day"),
+                t.c.user_id == bindparam("p_user"),
+                t.c.next_day.is_distinct_from(bindparam("p_next")),
+            )
+            .values(next_day=bindparam("p_next")),
+            links,
+        )
     if refunds:
-        t = ReportBuyerDaily.__table__
         db.session.execute(
             update(t)
             .where(
@@ -319,6 +387,7 @@ def aggregate_day(day: date) -> dict:
             .values(refunded_amount=bindparam("b_refunded")),
             refunds,
         )
+    sync_member_levels(day)
     db.session.execute(delete(ReportDaily).where(ReportDaily.day == key))
     db.session.execute(delete(ReportProductDaily).where(ReportProductDaily.day == key))
     rows = [{"day": key, "seller_id": sid, **figures} for sid, figures in sorted(scopes.items())]

@@ -33,9 +33,9 @@ import math
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, case, cast, func, or_, select, true
+from sqlalchemy import BigInteger, Integer, case, cast, func, or_, select, true, union_all
 
-from jishi.accounts.models import MemberLevel, User
+from jishi.accounts.models import MemberLevel
 from jishi.db import db
 from jishi.i18n import gettext as _
 from jishi.reports.models import ReportBuyerDaily
@@ -96,69 +96,100 @@ def buyer_analysis(start: date, end: date, scope: int = 0) -> dict[str, Any]:
     platform, else that seller's orders).
 
     One statement over the scope's ``report_buyer_daily`` rows of the range:
-    grouped by buyer, the median of M (window functions: the middle one or
-    two by rank), then the buyers counted by (last paid day, paid orders, M
-    above the median, new, member level) with their M summed — at most
-    days × frequencies × 2 × 2 × levels rows, not one per buyer; the
-    medians of R and F and the segments come from those counts."""
+    per buyer the first paid day, last paid day in the range, paid orders,
+    M and current member level — for the platform a buyer's only row in the
+    range (its previous paid day before the range, its next one after: most
+    buyers) as it is and the other buyers' rows grouped; a seller's (a few
+    hundred buyers) all grouped —, the median of M, then the
+    buyers counted by (last paid day, paid orders, M above the median, new,
+    member level) with their M summed — at most days × frequencies × 2 × 2
+    × levels rows, not one per buyer — and the levels' names; the medians of
+    R and F and the segments come from those counts. No join to ``users``:
+    the rows carry the buyer's current level."""
     d0, d1 = start, end
     r = ReportBuyerDaily
-    per_buyer = (
-        select(
-            r.user_id.label("user_id"),
-            case((func.min(r.first_day) >= d0, 1), else_=0).label("new"),
-            func.max(r.day).label("last_day"),
-            cast(func.sum(r.paid_orders), Integer).label("f"),
-            cast(func.sum(r.paid_amount - r.refunded_amount), BigInteger).label("m"),  # not NUMERIC: sorted, compared
+    in_range = (r.seller_id == scope, r.day >= d0, r.day <= d1)
+    if scope:
+        # A seller's few hundred buyers: grouped, one scan (the platform's two
+        # scans tempt the planner into a parallel plan whose workers' start-up
+        # costs more than the rows).
+        per_buyer = (
+            select(
+                func.max(r.day).label("last_day"),
+                cast(func.sum(r.paid_orders), Integer).label("f"),
+                cast(func.sum(r.paid_amount - r.refunded_amount), BigInteger).label("m"),
+                case((func.min(r.first_day) >= d0, 1), else_=0).label("new"),
+                func.max(r.member_level_id).label("level_id"),
+            )
+            .where(*in_range)
+            .group_by(r.user_id)
+            .cte("per_buyer")
         )
-        .where(r.seller_id == scope, r.day >= d0, r.day <= d1)
-        .group_by(r.user_id)
-        .cte("per_buyer")
-    )
-    ranked = select(
-        per_buyer.c.m, func.row_number().over(order_by=per_buyer.c.m).label("rn"), func.count().over().label("n")
-    ).cte("ranked")
-    middle = (
-        select(func.avg(ranked.c.m).label("median_m"))
-        .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
-        .cte("middle")
-    )
-    scored = (
+    else:
+        # The buyer's only row in the range: its previous paid day before it, its next one after.
+        only_row = (or_(r.prev_day.is_(None), r.prev_day < d0), or_(r.next_day.is_(None), r.next_day > d1))
+        single = select(
+            r.day.label("last_day"),
+            r.paid_orders.label("f"),
+            cast(r.paid_amount - r.refunded_amount, BigInteger).label("m"),
+            case((r.first_day >= d0, 1), else_=0).label("new"),
+            r.member_level_id.label("level_id"),
+        ).where(*in_range, *only_row)
+        several = (
+            select(
+                func.max(r.day),
+                cast(func.sum(r.paid_orders), Integer),
+                cast(func.sum(r.paid_amount - r.refunded_amount), BigInteger),  # not NUMERIC: sorted, compared
+                case((func.min(r.first_day) >= d0, 1), else_=0),
+                func.max(r.member_level_id),
+            )
+            .where(*in_range, or_(r.prev_day >= d0, r.next_day <= d1))
+            .group_by(r.user_id)
+        )
+        per_buyer = union_all(single, several).cte("per_buyer")
+    if db.session.get_bind().dialect.name == "postgresql":
+        # the middle value, or the mean of the two (exact: M is an integer far below 2**52)
+        middle = select(func.percentile_cont(0.5).within_group(per_buyer.c.m).label("median_m")).cte("middle")
+    else:  # SQLite: no ordered-set aggregate; the middle one or two by rank
+        ranked = select(
+            per_buyer.c.m, func.row_number().over(order_by=per_buyer.c.m).label("rn"), func.count().over().label("n")
+        ).cte("ranked")
+        middle = (
+            select(func.avg(ranked.c.m).label("median_m"))
+            .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
+            .cte("middle")
+        )
+    m_high = case((per_buyer.c.m > middle.c.median_m, 1), else_=0)
+    counted = (
         select(
-            per_buyer.c.user_id,
-            per_buyer.c.new,
             per_buyer.c.last_day,
             per_buyer.c.f,
-            per_buyer.c.m,
-            case((per_buyer.c.m > middle.c.median_m, 1), else_=0).label("m_high"),
-            middle.c.median_m,
+            m_high.label("m_high"),
+            per_buyer.c.new,
+            per_buyer.c.level_id,
+            func.count().label("n"),
+            func.sum(per_buyer.c.m).label("amount"),
+            func.max(middle.c.median_m).label("median_m"),
         )
         .select_from(per_buyer.join(middle, true()))
-        .cte("scored")
+        .group_by(per_buyer.c.last_day, per_buyer.c.f, m_high, per_buyer.c.new, per_buyer.c.level_id)
+        .subquery()
     )
     rows = db.session.execute(
         select(
-            scored.c.last_day,
-            scored.c.f,
-            scored.c.m_high,
-            scored.c.new,
-            User.member_level_id,
-            func.max(MemberLevel.name),
-            func.max(MemberLevel.rank),
-            func.count(),
-            func.sum(scored.c.m),
-            func.max(scored.c.median_m),
+            counted.c.last_day,
+            counted.c.f,
+            counted.c.m_high,
+            counted.c.new,
+            counted.c.level_id,
+            MemberLevel.name,
+            MemberLevel.rank,
+            counted.c.n,
+            counted.c.amount,
+            counted.c.median_m,
         )
-        .select_from(scored)
-        .join(User, User.id == scored.c.user_id)
-        .outerjoin(MemberLevel, MemberLevel.id == User.member_level_id)
-        .group_by(
-            scored.c.last_day,
-            scored.c.f,
-            scored.c.m_high,
-            scored.c.new,
-            User.member_level_id,
-        )
+        .select_from(counted)
+        .outerjoin(MemberLevel, MemberLevel.id == counted.c.level_id)
     ).all()
     last = end.toordinal()
     groups = [

@@ -8,8 +8,9 @@
 - :class:`ReportProductDaily`: per shop day and product its visits, carts and
   sales.
 - :class:`ReportBuyerDaily`: per shop day, scope and buyer the paid orders,
-  what they paid, what has been refunded of them so far, and the buyer's
-  first paid day in the scope (the buyer analysis reads only these).
+  what they paid, what has been refunded of them so far, the buyer's
+  first paid day in the scope and current member level (the buyer analysis
+  reads only these).
 - :class:`VisitorReturn`: per shop day and scope key the day's visitors by
   their previous visit day (exact UV over a range).
 
@@ -22,9 +23,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Index, String
+from sqlalchemy import BigInteger, Date, Index, String, event, inspect, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jishi.accounts.models import User
 from jishi.db import db
 
 
@@ -103,10 +105,29 @@ class ReportBuyerDaily(db.Model):
     of *these* orders so far (a later refund of them is written back here by
     the aggregation of the day it was made); ``first_day`` is the buyer's
     first paid day in the scope (this day or an earlier one): a buyer is new
-    in a range when it is in the range."""
+    in a range when it is in the range.
+
+    ``prev_day`` and ``next_day`` are the buyer's previous and next paid
+    days in the scope (None: none, or none yet): a row whose previous day is
+    before a range and whose next day is after it is the buyer's only row in
+    that range, and the analysis reads its figures as they are — only the
+    few buyers with several rows in the range are grouped. ``prev_day`` is
+    read from the orders with the row; ``next_day`` too, and the aggregation
+    of a later day sets it on the row of that day's ``prev_day``.
+
+    ``member_level_id`` is the buyer's *current* member level, on every row
+    of the buyer (the analysis counts buyers by it without joining
+    ``users``): written with the day's rows, rewritten on all the buyer's
+    rows in the flush that changes the level (:func:`_member_level_changed`),
+    and re-synced by the aggregation for each day's buyers
+    (:func:`jishi.reports.aggregate.sync_member_levels`)."""
 
     __tablename__ = "report_buyer_daily"
-    __table_args__ = (Index("ix_report_buyer_daily_day", "day"),)
+    # (user_id): a level change rewrites the buyer's rows
+    __table_args__ = (
+        Index("ix_report_buyer_daily_day", "day"),
+        Index("ix_report_buyer_daily_user", "user_id"),
+    )
     seller_id: Mapped[int] = mapped_column(primary_key=True, default=0)
     # Dates, not the other tables' ISO strings: the report groups and sorts
     # tens of thousands of buyers by them (a 4-byte integer on PostgreSQL).
@@ -116,6 +137,27 @@ class ReportBuyerDaily(db.Model):
     paid_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen, of these orders, so far
     first_day: Mapped[date] = mapped_column(Date)
+    prev_day: Mapped[date | None] = mapped_column(Date)
+    next_day: Mapped[date | None] = mapped_column(Date)
+    member_level_id: Mapped[int | None] = mapped_column()  # the buyer's current level (no FK: a copy)
+
+
+@event.listens_for(User, "after_update", propagate=True)
+def _member_level_changed(mapper, connection, target: User) -> None:
+    """A user's member level changed (any ORM flush: the console, the API,
+    a plugin through ``jishi.accounts.external``): the buyer's
+    ``report_buyer_daily`` rows take the new level in the same transaction
+    (one UPDATE by ``ix_report_buyer_daily_user``), so the buyer analysis
+    counts buyers by their current level without joining ``users``."""
+    if not inspect(target).attrs.member_level_id.history.has_changes():
+        return
+    t = ReportBuyerDaily.__table__
+    level = target.member_level_id
+    connection.execute(
+        update(t)
+        .where(t.c.user_id == target.id, t.c.member_level_id.is_distinct_from(level))
+        .values(member_level_id=level)
+    )
 
 
 __all__ = ["ReportBuyerDaily", "ReportDaily", "ReportProductDaily", "VisitorDay", "VisitorReturn"]
