@@ -10,7 +10,7 @@ placement (twice before). Beside the kernel's token, lines, address and
 settings: flash prices, merchant profiles, express (2), pickup points,
 local delivery settings, the coupon plan (2), the points balance, shopping
 options; on placement the kernel's five writes, multistore's commission
-rates (a lookup and an INSERT .. SELECT) and distribution's referral.
+rates (one INSERT .. SELECT) and distribution's referral.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ ADD_TO_CART = 6
 #: balance, shopping options
 PREVIEW = 14
 #: the preview's 14 + payment, orders, lines, history, stock (one UPDATE for
-#: every line), commission lookup and INSERT .. SELECT, referral
-PLACE = 22
+#: every line), commission rates (one INSERT .. SELECT resolving them; a
+#: lookup before it until issue 20's second pass), referral
+PLACE = 21
 
 
 def _express_template():
