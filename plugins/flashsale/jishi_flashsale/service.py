@@ -453,9 +453,79 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
         if sid not in existing:
             activity.skus.append(FlashSku(sku_id=sid, flash_price=price, stock=stock, sold=0))
     db.session.flush()
+    publish_windows()
     for fs in activity.skus:
         gate.forget(fs.id, fs.sku_id)
     return activity
+
+
+#: The setting holding when flash sales may run: ``[[start, end], ...]``
+#: (ISO, naive UTC, overlapping ones merged) of every enabled activity not
+#: ended when it was written; None or absent: not known (a database whose
+#: activities were saved before it existed, until the ``flashsale_windows``
+#: job or the next saved activity writes it). Read with the request's
+#: settings, it spares :func:`price_rules` its query while no sale runs
+#: (issue 20).
+WINDOWS_SETTING = "flashsale.windows"
+
+
+def publish_windows(at: datetime | None = None) -> list[list[str]]:
+    """Write :data:`WINDOWS_SETTING` from the activities, in the current
+    transaction (:func:`save_activity`'s, or the job's). Its settings row is
+    locked first (``FOR UPDATE``; created empty when missing), so that of
+    two activities saved at once the second reads the first's once
+    committed: the windows always cover every enabled activity. Writes only
+    when the windows changed. Answers them."""
+    from jishi import settings
+    from jishi.settings import Setting
+
+    at = at or now()
+    db.session.execute(
+        conflict_insert(Setting).values(key=WINDOWS_SETTING, value=None, updated_at=utcnow()).on_conflict_do_nothing()
+    )
+    row = db.session.execute(
+        select(Setting)
+        .where(Setting.key == WINDOWS_SETTING)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    merged: list[list[datetime]] = []
+    for start, end in db.session.execute(
+        select(Activity.starts_at, Activity.ends_at)
+        .where(Activity.enabled.is_(True), Activity.ends_at > at)
+        .order_by(Activity.starts_at)
+    ):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    windows = [[start.isoformat(), end.isoformat()] for start, end in merged]
+    if row.value != windows:
+        settings.set_many({WINDOWS_SETTING: windows})  # the locked row (no statement to find it)
+        db.session.flush()
+    return windows
+
+
+def publish_windows_job() -> str:
+    """The ``flashsale_windows`` job: ended sales leave the windows, and a
+    database that has none yet gets them."""
+    windows = publish_windows()
+    commit()
+    return f"{len(windows)} windows"
+
+
+def may_run(at: datetime) -> bool:
+    """False when :data:`WINDOWS_SETTING` says no flash sale runs at ``at``;
+    True when one may (or the setting is not known)."""
+    from jishi import settings
+
+    windows = settings.get(WINDOWS_SETTING)
+    if not isinstance(windows, list):
+        return True
+    try:
+        return any(datetime.fromisoformat(w[0]) <= at < datetime.fromisoformat(w[1]) for w in windows)
+    except (TypeError, ValueError, IndexError):
+        return True
 
 
 def visible_activities(*, seller_id: int | None, platform: bool) -> list[Activity]:
@@ -476,7 +546,8 @@ def price_rules(lines, user) -> dict[str, list[PriceRule]]:
     """The flash price of every line whose SKU is in a running flash sale
     (priority 100: it beats member and group prices), for the
     ``price_rules`` hook: ONE query for all the lines (see
-    :func:`running_flash_many`). ``quantity_limit`` is what the buyer may
+    :func:`running_flash_many`), none while :data:`WINDOWS_SETTING` says
+    no sale runs (issue 20: most checkouts). ``quantity_limit`` is what the buyer may
     still take under the per-buyer limit. The rule carries the flash stock
     left (``stock``, pool ``flashsale``): while the sale runs, the line's
     units come from it, so the kernel's stock checks, the cart and the
@@ -495,7 +566,7 @@ def price_rules(lines, user) -> dict[str, list[PriceRule]]:
             if row["sku_id"] == line.sku_id:
                 running[line.sku_id] = SimpleNamespace(**row)
                 break
-    if rest:
+    if rest and may_run(now()):
         running.update(running_flash_many(rest, user_id))
     out = {}
     for line in lines:
