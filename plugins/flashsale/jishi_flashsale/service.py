@@ -471,39 +471,12 @@ WINDOWS_SETTING = "flashsale.windows"
 
 def publish_windows(at: datetime | None = None) -> list[list[str]]:
     """Write :data:`WINDOWS_SETTING` from the activities, in the current
-    transaction (:func:`save_activity`'s, or the job's). Its settings row is
-    locked first (``FOR UPDATE``; created empty when missing), so that of
-    two activities saved at once the second reads the first's once
-    committed: the windows always cover every enabled activity. Writes only
-    when the windows changed. Answers them."""
-    from jishi import settings
-    from jishi.settings import Setting
-
+    transaction (:func:`save_activity`'s, or the job's); see
+    :func:`jishi.promotions.publish_windows` (the row locked: two
+    activities saved at once are both in it)."""
     at = at or now()
-    db.session.execute(
-        conflict_insert(Setting).values(key=WINDOWS_SETTING, value=None, updated_at=utcnow()).on_conflict_do_nothing()
-    )
-    row = db.session.execute(
-        select(Setting)
-        .where(Setting.key == WINDOWS_SETTING)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    merged: list[list[datetime]] = []
-    for start, end in db.session.execute(
-        select(Activity.starts_at, Activity.ends_at)
-        .where(Activity.enabled.is_(True), Activity.ends_at > at)
-        .order_by(Activity.starts_at)
-    ):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    windows = [[start.isoformat(), end.isoformat()] for start, end in merged]
-    if row.value != windows:
-        settings.set_many({WINDOWS_SETTING: windows})  # the locked row (no statement to find it)
-        db.session.flush()
-    return windows
+    spans = select(Activity.starts_at, Activity.ends_at).where(Activity.enabled.is_(True), Activity.ends_at > at)
+    return promotions.publish_windows(WINDOWS_SETTING, spans, at)
 
 
 def publish_windows_job() -> str:
@@ -512,20 +485,6 @@ def publish_windows_job() -> str:
     windows = publish_windows()
     commit()
     return f"{len(windows)} windows"
-
-
-def may_run(at: datetime) -> bool:
-    """False when :data:`WINDOWS_SETTING` says no flash sale runs at ``at``;
-    True when one may (or the setting is not known)."""
-    from jishi import settings
-
-    windows = settings.get(WINDOWS_SETTING)
-    if not isinstance(windows, list):
-        return True
-    try:
-        return any(datetime.fromisoformat(w[0]) <= at < datetime.fromisoformat(w[1]) for w in windows)
-    except (TypeError, ValueError, IndexError):
-        return True
 
 
 def visible_activities(*, seller_id: int | None, platform: bool) -> list[Activity]:
@@ -566,7 +525,7 @@ def price_rules(lines, user) -> dict[str, list[PriceRule]]:
             if row["sku_id"] == line.sku_id:
                 running[line.sku_id] = SimpleNamespace(**row)
                 break
-    if rest and may_run(now()):
+    if rest and promotions.may_run(WINDOWS_SETTING, now()):
         running.update(running_flash_many(rest, user_id))
     out = {}
     for line in lines:
