@@ -8,8 +8,9 @@ statements (five per merchant before), pickup reads every merchant's points
 in one (one per merchant before), shopping options reads its rules once per
 placement (twice before). Beside the kernel's token, lines, address and
 settings: merchant profiles, express (2), pickup points, local delivery
-settings, the buyer's coupons, the points balance, shopping options (flash
-prices and coupon activities only while one may run); on placement the kernel's five writes, multistore's commission
+settings, the buyer's coupons, the points balance (not on a placement
+without points), shopping options (flash prices and coupon activities only
+while one may run); on placement the kernel's five writes, multistore's commission
 rates (one INSERT .. SELECT) and distribution's referral.
 """
 
@@ -31,10 +32,11 @@ ADD_TO_CART = 6
 #: run (``flashsale.windows``, ``coupons.activity_windows``, read with the
 #: settings; issue 20's second pass: both read on every checkout before)
 PREVIEW = 12
-#: the preview's 12 + payment, orders, lines, history, stock (one UPDATE for
+#: the preview's 12 but the points balance (read only when points are asked
+#: for or shown) + payment, orders, lines, history, stock (one UPDATE for
 #: every line), commission rates (one INSERT .. SELECT resolving them; a
 #: lookup before it until issue 20's second pass), referral
-PLACE = 19
+PLACE = 18
 
 
 def _express_template():
@@ -83,12 +85,13 @@ def test_add_to_cart_statements_with_every_plugin(api, factory, ms, queries):
 
 @pytest.mark.parametrize(("merchants", "lines"), [(1, 1), (1, 5), (3, 5)])
 def test_preview_and_place_statements_with_every_plugin(api, factory, ms, queries, merchants, lines):
-    """K7 / MS8 / issue 20: preview 12 and place 19 statements for 1 or 5
+    """K7 / MS8 / issue 20: preview 12 and place 18 statements for 1 or 5
     lines from 1 or 3 merchants, every plugin enabled (before: preview
     17 / 17 / 29, place 26 / 26 / 38: express read five statements per
     merchant, pickup one per merchant, shopping options twice; then 14 and
     22: flash prices and coupon activities read with none running, the
-    commission rates looked up before their INSERT .. SELECT). The
+    commission rates looked up before their INSERT .. SELECT, the points
+    balance read on placement without points). The
     express fee of each merchant's order is still its template's (first
     piece 1000, each further piece 500)."""
     from jishi_coupons import service as coupons
