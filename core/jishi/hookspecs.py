@@ -1499,7 +1499,10 @@ def delivery_options(
     :param checkout: the whole checkout (for the buyer and options).
     :returns: a list of :class:`DeliveryOption`. All collected; the buyer
     picks one per group (the first available one is preselected; without an
-    address, the first available one that needs none).
+    address, the first available one that needs none). While placing, when
+    the buyer chose another method for the group
+    (``checkout.chose_other(group, code)``), an implementation may answer
+    nothing without reading anything: a placement's options are not shown.
     Default implementation: flat-rate shop delivery with a free-shipping
     threshold (settings ``delivery.flat_fee``, ``delivery.free_over``), and
     "no delivery needed" for groups of virtual goods only, listed before any

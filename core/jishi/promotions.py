@@ -20,6 +20,12 @@ Buyer checkout (one variant, the promotion's choice in ``options``)::
     return promotions.checkout_page("myplugin/checkout.html", sku_id, quantity,
                                     {"myplugin": {...}}, failed=url_for("shop.index"), args=args)
     return promotions.place_checkout(sku_id, quantity, {"myplugin": {...}}, retry=...)
+
+When activities may run (a checkout hook that skips its query while none
+runs; the windows are a setting, read with the request's settings)::
+
+    promotions.publish_windows("myplugin.windows", select(A.starts_at, A.ends_at).where(..., A.ends_at > at), at)
+    if promotions.may_run("myplugin.windows", at): ...   # None/absent setting: True
 """
 
 from __future__ import annotations
@@ -329,3 +335,56 @@ def place_checkout(sku_id: int, quantity: int, options: Mapping, *, retry: str):
     if payments[0].status == "paid":  # ¥0: paid at placement
         return redirect(url_for("shop.payment_return", number=payments[0].number))
     return redirect(url_for("shop.pay", number=payments[0].number))
+
+
+# -- when activities may run (issue 20) ---------------------------------------------
+
+
+def publish_windows(key: str, spans, at: datetime) -> list[list[str]]:
+    """Write the setting ``key``: ``[[start, end], ...]`` (ISO, naive UTC,
+    overlapping ones merged) of the rows of ``spans``, a SELECT of
+    ``(starts_at, ends_at)`` of every activity that may still run (enabled,
+    ``ends_at > at``), in the current transaction: wherever an activity is
+    saved, and by a periodic job (ended ones leave; a database without the
+    setting gets it). The setting's row is locked first (``FOR UPDATE``,
+    created empty when missing), so that of two activities saved at once
+    the second reads the first's once committed: the windows always cover
+    every activity that may run. Writes only when they changed; answers
+    them."""
+    from jishi import settings
+    from jishi.db import conflict_insert, utcnow
+    from jishi.settings import Setting
+
+    db.session.execute(
+        conflict_insert(Setting).values(key=key, value=None, updated_at=utcnow()).on_conflict_do_nothing()
+    )
+    row = db.session.execute(
+        db.select(Setting).where(Setting.key == key).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    merged: list[list[datetime]] = []
+    for start, end in sorted(db.session.execute(spans).all()):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    windows = [[start.isoformat(), end.isoformat()] for start, end in merged]
+    if row.value != windows:
+        settings.set_many({key: windows})  # the locked row: no statement to find it
+        db.session.flush()
+    return windows
+
+
+def may_run(key: str, at: datetime) -> bool:
+    """False when the windows of the setting ``key`` (see
+    :func:`publish_windows`) say no activity runs at ``at`` (naive UTC);
+    True when one may, or when the setting is not written yet. Costs no
+    statement of its own (the request's settings)."""
+    from jishi import settings
+
+    windows = settings.get(key)
+    if not isinstance(windows, list):
+        return True
+    try:
+        return any(datetime.fromisoformat(w[0]) <= at < datetime.fromisoformat(w[1]) for w in windows)
+    except (TypeError, ValueError, IndexError):
+        return True

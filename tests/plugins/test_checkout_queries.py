@@ -7,10 +7,12 @@ merchants: express delivery resolves every merchant's templates in two
 statements (five per merchant before), pickup reads every merchant's points
 in one (one per merchant before), shopping options reads its rules once per
 placement (twice before). Beside the kernel's token, lines, address and
-settings: flash prices, merchant profiles, express (2), pickup points,
-local delivery settings, the coupon plan (2), the points balance, shopping
-options; on placement the kernel's five writes, multistore's commission
-rates (a lookup and an INSERT .. SELECT) and distribution's referral.
+settings: merchant profiles, express (2), pickup points, local delivery
+settings, the buyer's coupons, the points balance (not on a placement
+without points), shopping options (flash prices and coupon activities only
+while one may run; pickup points and local delivery settings not on a
+placement with another method chosen); on placement the kernel's five writes, multistore's commission
+rates (one INSERT .. SELECT) and distribution's referral.
 """
 
 from __future__ import annotations
@@ -25,13 +27,18 @@ pytestmark = pytest.mark.jishi_plugins(*FIRST_PARTY_PLUGINS)
 #: row, settings, the merchant with the review state (one statement for
 #: both blockers), the INSERT or UPDATE
 ADD_TO_CART = 6
-#: token, lines, flash prices, address, merchant profiles, express (2),
-#: pickup points, local delivery settings, coupons (2), settings, points
-#: balance, shopping options
-PREVIEW = 14
-#: the preview's 14 + payment, orders, lines, history, stock (one UPDATE for
-#: every line), commission lookup and INSERT .. SELECT, referral
-PLACE = 22
+#: token, lines, address, merchant profiles, express (2), pickup points,
+#: local delivery settings, the buyer's coupons, settings, points balance,
+#: shopping options; flash prices and coupon activities only while one may
+#: run (``flashsale.windows``, ``coupons.activity_windows``, read with the
+#: settings; issue 20's second pass: both read on every checkout before)
+PREVIEW = 12
+#: the preview's 12 but the points balance (read only when points are asked
+#: for or shown) and, the buyer having chosen express delivery, the pickup
+#: points and local delivery settings (``Checkout.chose_other``) + payment, orders, lines, history, stock (one UPDATE for
+#: every line), commission rates (one INSERT .. SELECT resolving them; a
+#: lookup before it until issue 20's second pass), referral
+PLACE = 16
 
 
 def _express_template():
@@ -80,13 +87,22 @@ def test_add_to_cart_statements_with_every_plugin(api, factory, ms, queries):
 
 @pytest.mark.parametrize(("merchants", "lines"), [(1, 1), (1, 5), (3, 5)])
 def test_preview_and_place_statements_with_every_plugin(api, factory, ms, queries, merchants, lines):
-    """K7 / MS8 / issue 20: preview 14 and place 22 statements for 1 or 5
+    """K7 / MS8 / issue 20: preview 12 and place 16 statements for 1 or 5
     lines from 1 or 3 merchants, every plugin enabled (before: preview
     17 / 17 / 29, place 26 / 26 / 38: express read five statements per
-    merchant, pickup one per merchant, shopping options twice). The
+    merchant, pickup one per merchant, shopping options twice; then 14 and
+    22: flash prices and coupon activities read with none running, the
+    commission rates looked up before their INSERT .. SELECT, the points
+    balance read on placement without points, pickup points and local
+    delivery settings read with express chosen). The
     express fee of each merchant's order is still its template's (first
     piece 1000, each further piece 500)."""
+    from jishi_coupons import service as coupons
+    from jishi_flashsale import service as flash
+
     _express_template()
+    flash.publish_windows_job()  # as the flashsale_windows job does: no sale runs
+    coupons.publish_windows_job()  # and coupons_windows: no 满减 activity runs
     buyer = factory.user()
     addr = factory.address(buyer)
     skus = _cart(factory, ms, merchants, lines)
@@ -102,8 +118,15 @@ def test_preview_and_place_statements_with_every_plugin(api, factory, ms, querie
     assert not q.duplicates(), q.duplicates()
     assert r.json["totals"]["pay_amount"] == goods + fees
 
+    assert {g["delivery"] for g in r.json["groups"]} == {"express"}
+    chosen = {g["key"]: g["delivery"] for g in r.json["groups"]}  # what a client sends back
+
     with queries() as q:
-        r = api.post("/checkout/place", json=body, headers={**headers, "Idempotency-Key": f"q{merchants}-{lines}"})
+        r = api.post(
+            "/checkout/place",
+            json={**body, "delivery": chosen},
+            headers={**headers, "Idempotency-Key": f"q{merchants}-{lines}"},
+        )
     assert r.status_code == 201, r.json
     assert q.count == PLACE, "\n".join(s[:160] for s in q.statements)
     assert not q.duplicates(), q.duplicates()
@@ -112,3 +135,31 @@ def test_preview_and_place_statements_with_every_plugin(api, factory, ms, querie
     for sku in skus:
         db.session.refresh(sku)
         assert sku.stock == 49
+
+
+def test_a_placement_reads_only_the_chosen_delivery(api, factory, ms, queries):
+    """Issue 20: placing with express chosen reads neither the pickup
+    points nor the local delivery settings (``Checkout.chose_other``); a
+    preview, or a placement choosing nothing, reads both."""
+    from jishi.checkout.service import build_checkout
+
+    _express_template()
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    skus = _cart(factory, ms, 1, 1)
+    key = build_checkout(buyer, [(skus[0].id, 1)], addr.id).groups[0].key
+    db.session.rollback()
+
+    def tables(options, placing):
+        with queries() as q:
+            co = build_checkout(buyer, [(skus[0].id, 1)], addr.id, options, placing=placing)
+        db.session.rollback()
+        read = {t for t in ("pickup_points", "local_settings") if any(f"FROM {t}" in s for s in q.statements)}
+        return co, read
+
+    both = {"pickup_points", "local_settings"}
+    assert tables({"delivery": {key: "express"}}, False)[1] == both
+    assert tables({}, True)[1] == both
+    co, read = tables({"delivery": {key: "express"}}, True)
+    assert read == set() and co.groups[0].delivery.code == "express" and not co.problems
+    assert co.chose_other(co.groups[0], "pickup") and not co.chose_other(co.groups[0], "express")

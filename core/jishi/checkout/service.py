@@ -144,9 +144,20 @@ class Checkout:
     from_cart: bool = False
     discounts: list[AppliedDiscount] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: True while :func:`place_order` builds it (its options are not shown)
+    placing: bool = False
 
     def line(self, key: str) -> CheckoutLine:
         return self._by_key[key]
+
+    def chose_other(self, group: CheckoutGroup, code: str) -> bool:
+        """True while placing when the buyer chose a delivery method other
+        than ``code`` for ``group``: a ``delivery_options`` hookimpl may then
+        offer nothing and read nothing (the options of a placement are not
+        shown; the choice is not its). False in a preview, or when the
+        buyer chose nothing (the first available option is taken)."""
+        chosen = (self.options.get("delivery") or {}).get(group.key) if self.placing else None
+        return bool(chosen) and chosen != code
 
     @property
     def _by_key(self) -> dict[str, CheckoutLine]:
@@ -321,11 +332,14 @@ def build_checkout(
     items: Sequence[tuple[int, int]] | None = None,
     address_id: int | None = None,
     options: dict | None = None,
+    *,
+    placing: bool = False,
 ) -> Checkout:
     """Compute a checkout for ``items`` (or the buyer's selected cart lines).
 
     ``options``: ``delivery`` {group key: method code}, ``messages`` {group
     key: text}, and anything marketing plugins read (``coupons``...).
+    ``placing``: built to be placed, not shown (see :meth:`Checkout.chose_other`).
     """
     options = dict(options or {})
     from_cart = items is None
@@ -346,7 +360,7 @@ def build_checkout(
 
             raise CheckoutError([Problem("address", _("Unknown address."), field="address_id")])
     groups = group_lines(lines, user)
-    checkout = Checkout(user, lines, groups, address, options, from_cart=from_cart)
+    checkout = Checkout(user, lines, groups, address, options, from_cart=from_cart, placing=placing)
     hook = _hook()
     chosen = options.get("delivery") or {}
     messages = options.get("messages") or {}
@@ -453,7 +467,7 @@ def place_order(
     Raises :class:`CheckoutError` with the problems otherwise.
     """
     try:
-        checkout = build_checkout(user, items, address_id, options)
+        checkout = build_checkout(user, items, address_id, options, placing=True)
         if checkout.problems:
             raise CheckoutError(checkout.problems)
         if expected_total is not None and expected_total != checkout.pay_amount:
@@ -537,7 +551,7 @@ def place_orders(requests: Sequence[PlaceRequest], *, before_commit=None) -> lis
             for i, req in enumerate(requests):
                 try:
                     with req.context() if req.context is not None else nullcontext():
-                        checkout = build_checkout(req.user, req.items, req.address_id, req.options)
+                        checkout = build_checkout(req.user, req.items, req.address_id, req.options, placing=True)
                         if checkout.problems:
                             raise CheckoutError(checkout.problems)
                         if req.expected_total is not None and req.expected_total != checkout.pay_amount:

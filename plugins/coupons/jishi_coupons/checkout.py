@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from jishi import promotions
 from jishi.checkout.errors import CheckoutError
 from jishi.db import db, utcnow
 from jishi.hookspecs import Discount, Problem
@@ -44,6 +45,7 @@ from sqlalchemy import case, insert, or_, select, update
 
 from jishi_coupons.models import (
     ACTIVE,
+    ACTIVITY_WINDOWS,
     EXPIRED,
     UNUSED,
     USED,
@@ -173,18 +175,23 @@ def compute_plan(checkout, now: datetime | None = None) -> Plan:
     def owner_filter(column):
         return or_(column.is_(None), column.in_(sellers)) if sellers else column.is_(None)
 
-    # 1-2. activities: per merchant the best one, then the platform's best one.
-    activities = list(
-        db.session.scalars(
-            select(CouponActivity)
-            .where(
-                CouponActivity.status == ACTIVE,
-                CouponActivity.starts_at <= now,
-                CouponActivity.ends_at > now,
-                owner_filter(CouponActivity.seller_id),
+    # 1-2. activities: per merchant the best one, then the platform's best one
+    # (no query while no activity runs: the windows, read with the settings).
+    activities = (
+        list(
+            db.session.scalars(
+                select(CouponActivity)
+                .where(
+                    CouponActivity.status == ACTIVE,
+                    CouponActivity.starts_at <= now,
+                    CouponActivity.ends_at > now,
+                    owner_filter(CouponActivity.seller_id),
+                )
+                .order_by(CouponActivity.id)
             )
-            .order_by(CouponActivity.id)
         )
+        if promotions.may_run(ACTIVITY_WINDOWS, now)
+        else []
     )
     for owner in [*sellers, None]:
         best = None

@@ -31,6 +31,9 @@ SCOPE_MERCHANT = "merchant"  # platform only: one merchant's goods
 SCOPES = (SCOPE_ALL, SCOPE_CATEGORIES, SCOPE_PRODUCTS, SCOPE_MERCHANT)
 
 ACTIVE = "active"
+#: the setting holding when 满减 activities may run (``jishi.promotions``
+#: windows; issue 20: the checkout skips their query while none runs)
+ACTIVITY_WINDOWS = "coupons.activity_windows"
 STOPPED = "stopped"
 
 UNUSED = "unused"

@@ -6,7 +6,7 @@ used, giving back), :mod:`.views` / :mod:`.api` (pages and API) and
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, StorefrontLink, hookimpl
+from jishi.hookspecs import MenuItem, PeriodicJob, StorefrontLink, hookimpl
 
 from jishi_coupons import checkout as co
 from jishi_coupons import models  # noqa: F401 - the plugin's tables
@@ -26,6 +26,14 @@ def api_blueprints():
     from jishi_coupons.api import blp
 
     return [blp]
+
+
+@hookimpl
+def periodic_jobs():
+    """``coupons_windows`` (60 s): when activities may run (issue 20)."""
+    from jishi_coupons.service import publish_windows_job
+
+    return [PeriodicJob("coupons_windows", publish_windows_job, every_seconds=60)]
 
 
 @hookimpl

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jishi_coupons.models import (
     ACTIVE,
+    ACTIVITY_WINDOWS,
     KIND_FIXED,
     KIND_PERCENT,
     KINDS,
@@ -220,8 +221,32 @@ def create_activity(seller_id: int | None, data: dict, user=None) -> CouponActiv
         created_by=getattr(user, "id", None),
     )
     db.session.add(a)
+    db.session.flush()
+    publish_windows()
     commit()
     return a
+
+
+def publish_windows(at: datetime | None = None) -> list[list[str]]:
+    """Write :data:`~jishi_coupons.models.ACTIVITY_WINDOWS` (when active
+    activities run) in the current transaction: on every new activity (a
+    stopped one only shrinks them) and by the ``coupons_windows`` job; see
+    :func:`jishi.promotions.publish_windows`."""
+    from jishi import promotions
+
+    at = at or utcnow()
+    spans = select(CouponActivity.starts_at, CouponActivity.ends_at).where(
+        CouponActivity.status == ACTIVE, CouponActivity.ends_at > at
+    )
+    return promotions.publish_windows(ACTIVITY_WINDOWS, spans, at)
+
+
+def publish_windows_job() -> str:
+    """The ``coupons_windows`` job: ended activities leave the windows, and
+    a database that has none yet gets them."""
+    windows = publish_windows()
+    commit()
+    return f"{len(windows)} windows"
 
 
 def own_template(seller_id: int | None, template_id: int) -> CouponTemplate | None:

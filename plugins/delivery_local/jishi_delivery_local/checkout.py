@@ -81,6 +81,9 @@ def option_for(group, address, checkout, cfg: rules.Config) -> DeliveryOption:
 def delivery_options(group, address, checkout):
     if all(line.is_virtual for line in group.lines):
         return None
+    chose_other = getattr(checkout, "chose_other", None)
+    if chose_other is not None and chose_other(group, service.METHOD):
+        return None  # placing with another method chosen: nothing to read (issue 20)
     cfg = _configs(checkout).get(group.seller_id) or service.config_for(group.seller_id)
     if not cfg.enabled:
         return None

@@ -17,7 +17,8 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
 - ``reserve_stock_many`` the flash lines of a checkout, or of a batch the queue's
   consumer places, in three statements per flash SKU (atomic, all or nothing)
 - ``release_stock``     flash lines give their units back exactly once
-- ``periodic_jobs``     ``flashsale_close_unpaid`` (30 s), ``flashsale_reconcile`` (30 s)
+- ``periodic_jobs``     ``flashsale_close_unpaid`` (30 s), ``flashsale_reconcile`` (30 s),
+                        ``flashsale_windows`` (60 s: when sales may run, :func:`service.publish_windows`)
 - ``template_slot``     ``product_detail_after_price``: price, stock left, countdown
 - ``product_page_loaders`` the slot's activity and flash SKUs, read with the page
 - ``app_ready``         the sold-out answer first among ``before_request`` functions
@@ -176,6 +177,7 @@ def periodic_jobs():
     return [
         PeriodicJob("flashsale_close_unpaid", service.close_unpaid, every_seconds=30),
         PeriodicJob("flashsale_reconcile", service.reconcile, every_seconds=30),
+        PeriodicJob("flashsale_windows", service.publish_windows_job, every_seconds=60),
     ]
 
 

@@ -482,9 +482,38 @@ def save_activity(data: dict, *, seller_id: int | None, platform: bool, activity
         if sid not in existing:
             activity.skus.append(FlashSku(sku_id=sid, flash_price=price, stock=stock, sold=0))
     db.session.flush()
+    publish_windows()
     for fs in activity.skus:
         gate.forget(fs.id, fs.sku_id)
     return activity
+
+
+#: The setting holding when flash sales may run: ``[[start, end], ...]``
+#: (ISO, naive UTC, overlapping ones merged) of every enabled activity not
+#: ended when it was written; None or absent: not known (a database whose
+#: activities were saved before it existed, until the ``flashsale_windows``
+#: job or the next saved activity writes it). Read with the request's
+#: settings, it spares :func:`price_rules` its query while no sale runs
+#: (issue 20).
+WINDOWS_SETTING = "flashsale.windows"
+
+
+def publish_windows(at: datetime | None = None) -> list[list[str]]:
+    """Write :data:`WINDOWS_SETTING` from the activities, in the current
+    transaction (:func:`save_activity`'s, or the job's); see
+    :func:`jishi.promotions.publish_windows` (the row locked: two
+    activities saved at once are both in it)."""
+    at = at or now()
+    spans = select(Activity.starts_at, Activity.ends_at).where(Activity.enabled.is_(True), Activity.ends_at > at)
+    return promotions.publish_windows(WINDOWS_SETTING, spans, at)
+
+
+def publish_windows_job() -> str:
+    """The ``flashsale_windows`` job: ended sales leave the windows, and a
+    database that has none yet gets them."""
+    windows = publish_windows()
+    commit()
+    return f"{len(windows)} windows"
 
 
 def visible_activities(*, seller_id: int | None, platform: bool) -> list[Activity]:
@@ -505,7 +534,8 @@ def price_rules(lines, user) -> dict[str, list[PriceRule]]:
     """The flash price of every line whose SKU is in a running flash sale
     (priority 100: it beats member and group prices), for the
     ``price_rules`` hook: ONE query for all the lines (see
-    :func:`running_flash_many`). ``quantity_limit`` is what the buyer may
+    :func:`running_flash_many`), none while :data:`WINDOWS_SETTING` says
+    no sale runs (issue 20: most checkouts). ``quantity_limit`` is what the buyer may
     still take under the per-buyer limit. The rule carries the flash stock
     left (``stock``, pool ``flashsale``): while the sale runs, the line's
     units come from it, so the kernel's stock checks, the cart and the
@@ -524,7 +554,7 @@ def price_rules(lines, user) -> dict[str, list[PriceRule]]:
             if row["sku_id"] == line.sku_id:
                 running[line.sku_id] = SimpleNamespace(**row)
                 break
-    if rest:
+    if rest and promotions.may_run(WINDOWS_SETTING, now()):
         running.update(running_flash_many(rest, user_id))
     out = {}
     for line in lines:

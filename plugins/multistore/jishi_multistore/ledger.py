@@ -134,11 +134,10 @@ from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from sqlalchemy import (
     String,
-    and_,
-    case,
     cast,
     func,
     insert,
+    literal,
     literal_column,
     null,
     select,
@@ -413,26 +412,56 @@ def rate_table(pairs: Iterable[tuple[int, int | None]]) -> RateTable:
     return RateTable(_rate_rows(sorted({m for m, _c in pairs}), sorted({c for _m, c in pairs if c is not None})))
 
 
+def _category_rate_sql(category_id):
+    """SQL of :meth:`RateTable._category_rate`: the rate of the deepest
+    category with a rate of its own on ``category_id``'s materialised path
+    (``/1/4/9/``: 9, then 4, then 1), the category's own when it has no
+    path; NULL when none has one. Deeper is a longer path (an ancestor's
+    path is a prefix of its descendants')."""
+    from jishi.catalog.models import Category
+
+    line_category = Category.__table__.alias("line_category")
+    rated = Category.__table__.alias("rated_category")  # a commission's category (FK: always there)
+    return (
+        select(CategoryCommission.rate_bp)
+        .join(rated, rated.c.id == CategoryCommission.category_id)
+        .where(
+            line_category.c.id == category_id,
+            (CategoryCommission.category_id == line_category.c.id)
+            | line_category.c.path.like(literal("%/") + cast(CategoryCommission.category_id, String) + literal("/%")),
+        )
+        .order_by(func.length(rated.c.path).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def freeze_rates(checkout, orders) -> None:
-    """Write the commission rate of every merchant order line: one lookup,
-    one INSERT ... SELECT (nothing at all without merchant orders)."""
+    """Write the commission rate of every merchant order line in ONE
+    INSERT ... SELECT resolving the rates in SQL as :class:`RateTable` does
+    (the merchant's own rate, else the line's category's, else the
+    merchant's commission category's, else the platform default, a
+    setting read with the request's settings); nothing at all without
+    merchant orders. (Issue 20: a lookup statement of its own before.)"""
+    from jishi import settings
     from jishi.orders.models import Order, OrderLine
 
     merchant_orders = [o for o in orders if o.seller_id is not None]
     if not merchant_orders:
         return
-    pairs = {(line.seller_id, line.category_id) for line in checkout.lines if line.seller_id is not None}
-    table = rate_table(pairs)
-    whens = []
-    for m, c in sorted(pairs, key=lambda p: (p[0], p[1] or 0)):
-        cond = OrderLine.category_id.is_(None) if c is None else OrderLine.category_id == c
-        whens.append((and_(Order.seller_id == m, cond), table.rate(m, c)))
-    rate = case(*whens, else_=table.default) if whens else literal_column(str(table.default))
+    default = parse_bp(settings.get(COMMISSION_SETTING), DEFAULT_COMMISSION_BP)
+    rate = func.coalesce(
+        Merchant.commission_bp,
+        _category_rate_sql(OrderLine.category_id),
+        _category_rate_sql(Merchant.commission_category_id),
+        literal(default),
+    )
     db.session.execute(
         insert(LineCommission).from_select(
             ["order_line_id", "order_id", "merchant_id", "rate_bp"],
             select(OrderLine.id, OrderLine.order_id, Order.seller_id, rate)
             .join(Order, Order.id == OrderLine.order_id)
+            .outerjoin(Merchant, Merchant.id == Order.seller_id)
             .where(OrderLine.order_id.in_([o.id for o in merchant_orders])),
         )
     )

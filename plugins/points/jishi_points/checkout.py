@@ -44,6 +44,7 @@ class Plan:
     requested: bool = False
     explicit: bool = False  # a number of points asked (not just "as many as allowed")
     limit: int = 0  # points the buyer allows (balance or the number asked)
+    user_id: int | None = None  # the buyer's, while the balance is not read yet (``extras`` reads it)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -89,13 +90,17 @@ def compute_plan(checkout) -> Plan:
     user = checkout.user
     if user is None or not getattr(user, "id", None):
         return plan
-    plan.available, plan.frozen = ledger.balance(user.id)
+    # The balance only when points are asked for, or shown (``extras``): a
+    # placement without points does not read it (issue 20).
+    plan.user_id = user.id
     requested, count, problem = _parse((checkout.options or {}).get("points"))
     if problem:
         plan.problems.append(problem)
         return plan
     if not requested:
         return plan
+    plan.available, plan.frozen = ledger.balance(user.id)
+    plan.user_id = None
     plan.requested = True
     plan.explicit = count is not None
     usable = max(0, plan.available)
@@ -170,6 +175,9 @@ def validate_checkout(checkout):
 
 def extras(checkout) -> dict:
     plan = plan_for(checkout)
+    if plan.user_id is not None:  # points not asked for: the balance read to be shown
+        plan.available, plan.frozen = ledger.balance(plan.user_id)
+        plan.user_id = None
     money = applied_money(checkout)
     return {
         "available": plan.available,

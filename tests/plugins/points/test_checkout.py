@@ -110,6 +110,36 @@ def test_true_uses_as_many_as_the_cap_allows(api, factory):
     assert p["discounts"] == []
 
 
+def test_balance_read_only_when_asked_or_shown(api, factory, queries):
+    """Issue 20: a placement without points does not read the balance; a
+    preview still shows it (and a bad ``points`` value too); asking for
+    points reads it once."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product(price=3000, stock=5).skus[0]
+    give(buyer, 5000)
+    api.headers(buyer)
+
+    def reads(q):
+        return sum(1 for s in q.statements if s.split("|")[0].lstrip().startswith("SELECT points_accounts.balance"))
+
+    with queries() as q:
+        r = api.post(
+            "/checkout/place", user=buyer, json=flows.checkout_body([(sku, 1)], addr), headers={"Idempotency-Key": "n"}
+        )
+    assert r.status_code == 201 and reads(q) == 0
+    with queries() as q:
+        p = api.post("/checkout/preview", user=buyer, json=flows.checkout_body([(sku, 1)], addr)).json
+    assert p["plugins"]["points"]["available"] == 5000 and reads(q) == 1
+    body = flows.checkout_body([(sku, 1)], addr, {"points": "x"})
+    assert api.post("/checkout/preview", user=buyer, json=body).json["plugins"]["points"]["available"] == 5000
+    with queries() as q:
+        body = flows.checkout_body([(sku, 1)], addr, {"points": True})
+        r = api.post("/checkout/place", user=buyer, json=body, headers={"Idempotency-Key": "p"})
+    assert r.status_code == 201 and reads(q) == 1
+    assert balance(buyer) == (3500, 0)
+
+
 def test_rate_minimum_and_bad_input(api, factory):
     """Issue 16/Spending: 10 points = ¥1 -> 35 points take ¥3.50; a
     minimum refuses fewer (422 naming ``points``), and ``true`` under it
