@@ -701,16 +701,18 @@ def reserve_many(lines) -> dict | None:
                 units[order.user_id] = units.get(order.user_id, 0) + line.quantity
             if max(units.values()) > limit:
                 raise _limit_error(limit)
+            # an executemany (one statement, its rows batched by SQLAlchemy's
+            # insertmanyvalues): the same compiled statement for every batch,
+            # where a multi-row .values([...]) is compiled again each time
             table = Usage.__table__
-            stmt = conflict_insert(table).values(
-                [{"flash_sku_id": fsid, "user_id": uid, "units": n} for uid, n in units.items()]
-            )
+            stmt = conflict_insert(table)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[table.c.flash_sku_id, table.c.user_id],
                 set_={"units": table.c.units + stmt.excluded.units},
                 where=table.c.units + stmt.excluded.units <= limit,
             ).returning(table.c.user_id)
-            if len(db.session.execute(stmt).all()) < len(units):
+            rows = [{"flash_sku_id": fsid, "user_id": uid, "units": n} for uid, n in units.items()]
+            if len(db.session.execute(stmt, rows).all()) < len(units):
                 raise _limit_error(limit)
         n = sum(line.quantity for _i, line, _o in taken)
         first = taken[0][1]
@@ -722,21 +724,20 @@ def reserve_many(lines) -> dict | None:
         if left <= 0:
             gate.mark_sold_out(first.sku_id)
         at = now()
-        db.session.execute(
-            insert(Reservation.__table__).values(
-                [
-                    {
-                        "order_id": order.id,
-                        "sku_id": line.sku_id,
-                        "flash_sku_id": fsid,
-                        "user_id": order.user_id,
-                        "quantity": line.quantity,
-                        "released": 0,
-                        "created_at": at,
-                    }
-                    for _i, line, order in taken
-                ]
-            )
+        db.session.execute(  # executemany: compiled once, the rows sent in one pipeline (PostgreSQL)
+            insert(Reservation.__table__),
+            [
+                {
+                    "order_id": order.id,
+                    "sku_id": line.sku_id,
+                    "flash_sku_id": fsid,
+                    "user_id": order.user_id,
+                    "quantity": line.quantity,
+                    "released": 0,
+                    "created_at": at,
+                }
+                for _i, line, order in taken
+            ],
         )
         out.update({index: StockReservation(source=PRICE_SOURCE, quantity=line.quantity) for index, line, _o in taken})
     return out

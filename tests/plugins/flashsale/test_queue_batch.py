@@ -13,9 +13,11 @@ import json
 import time
 
 import pytest
+from jishi import signals
 from jishi.db import db
+from jishi.hookspecs import Discount, hookimpl
 from jishi.models import Order, User
-from jishi.orders.models import OrderLine
+from jishi.orders.models import OrderAllocation, OrderEvent, OrderLine, PaymentOrder
 from jishi.testing import parallel_config, run_parallel
 from jishi_flashsale import gate
 from jishi_flashsale import queue as fs_queue
@@ -181,3 +183,80 @@ def test_a_refusal_at_write_time_falls_back_to_one_by_one(app, api, factory):
     assert [rows[t].status for t in tickets] == ["placed", "placed", "placed", "failed"]
     assert rows[tickets[3]].code == "flashsale_limit"
     assert _count(Order) == 3 and fs.flash_sku(aid).sold == 3 and _left(fsid) == 1
+
+
+class _PlatformDiscount:
+    """A throwaway marketing plugin: 37 fen off every checkout (platform
+    funded), so the orders compared below carry an allocation."""
+
+    __name__ = "batch_equivalence_discount"
+
+    @hookimpl
+    def order_discounts(self, checkout):
+        return [Discount("test_off", "立减", 37)]
+
+
+def _placed_shape(order_id: int, user_id: int) -> dict:
+    """Everything a placement wrote for one order, ids and numbers left out."""
+    db.session.expire_all()
+    order = db.session.get(Order, order_id)
+    payment = db.session.get(PaymentOrder, order.payment_id)
+    skip = {"id", "number", "order_id", "payment_id", "user_id", "actor_id", "idempotency_key", "created_at"}
+    skip |= {"updated_at", "order_line_id"}  # the buyer's own ids, keys and moments
+
+    def shape(row):
+        return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in skip}
+
+    def rows(model, *where):
+        return [shape(r) for r in db.session.execute(db.select(model).where(*where)).scalars()]
+
+    return {
+        "payment": shape(payment),
+        "order": shape(order),
+        "lines": rows(OrderLine, OrderLine.order_id == order_id),
+        "allocations": rows(OrderAllocation, OrderAllocation.order_id == order_id),
+        "history": rows(OrderEvent, OrderEvent.order_id == order_id),
+        "reservations": rows(Reservation, Reservation.order_id == order_id),
+        "usage": rows(Usage, Usage.user_id == user_id),
+    }
+
+
+@pytest.mark.parametrize("extra_plugins", [[_PlatformDiscount()]], ids=["discount"])
+def test_an_order_placed_in_a_batch_is_the_one_placed_alone(app, api, factory, extra_plugins):
+    """FS (issue 20): the same purchase placed one by one (``batch=1``, the
+    kernel's ``place_order``) and inside a batch (``place_batch``:
+    ``place_orders``, the flash stock through ``reserve_stock_many``'s
+    executemany statements) writes the same payment, order, lines,
+    allocations, history, reservation and buyer's counter, and sends the
+    same ``order_placed`` signal."""
+    sku, _fsid, aid = _sale(factory, stock=10, per_user=2)
+    buyers = [fs.buyer(factory) for _ in range(3)]
+    received: list = []
+
+    def on_placed(sender, **kw):
+        received.append(
+            (sender.user_id, sender.amount, [(o.goods_amount, o.discount_amount, o.pay_amount) for o in kw["orders"]])
+        )
+
+    tickets = {}
+    with signals.order_placed.connected_to(on_placed):
+        tickets[buyers[0].id] = fs.buy_api(api, buyers[0], sku, quantity=2).json["ticket"]
+        db.session.commit()
+        assert fs_queue.work(idle_exit=True, block=0.05, batch=1) == 1  # alone
+        for u in buyers[1:]:
+            tickets[u.id] = fs.buy_api(api, u, sku, quantity=2).json["ticket"]
+        db.session.commit()
+        assert fs_queue.work(idle_exit=True, block=0.05, batch=10) == 2  # one batch
+    rows = {t.user_id: t for t in db.session.execute(db.select(Ticket)).scalars()}
+    assert {rows[u.id].status for u in buyers} == {"placed"}
+    shapes = [_placed_shape(int(rows[u.id].order_ids), u.id) for u in buyers]
+    assert shapes[0]["allocations"] and shapes[0]["reservations"] and shapes[0]["usage"]
+    assert shapes[0]["lines"][0]["unit_price"] == 300 and shapes[0]["lines"][0]["stock_source"] == "flashsale"
+    assert shapes[1] == shapes[0] and shapes[2] == shapes[0]
+    for u in buyers:  # each under its buyer's key, its history the buyer's
+        order = db.session.get(Order, int(rows[u.id].order_ids))
+        assert db.session.get(PaymentOrder, order.payment_id).idempotency_key == rows[u.id].idempotency_key
+        assert db.session.scalar(db.select(OrderEvent.actor_id).where(OrderEvent.order_id == order.id)) == u.id
+    assert sorted(received) == sorted((u.id, *received[0][1:]) for u in buyers)
+    assert received[0][2] == [(600, 37, 600 - 37 + shapes[0]["order"]["delivery_fee"])]
+    assert fs.flash_sku(aid).sold == 6
