@@ -234,3 +234,19 @@ def test_a_visit_counts_on_the_shop_day_of_its_moment(app, client, factory, monk
     jishi_db.db.session.rollback()
     assert db_rows[("2026-03-02", "product")] == 1
     assert sum(n for (day, kind), n in db_rows.items() if kind == "product") == 2
+
+
+def test_a_large_batch_is_written_whole(app, factory):
+    """Issue 19 (cost): a batch larger than one statement's rows (SQLite
+    writes multi-row VALUES of up to 200 rows) is written whole, once."""
+    from jishi.db import db
+
+    pids = [factory.product().id for _ in range(3)]
+    db.session.rollback()
+    events = [["2026-12-04", "product", pids[i % 3], 0, f"hv-{i}"] for i in range(450)]
+    with app.app_context():
+        assert tracking.write(events) == 450
+        assert tracking.write(events[:10]) == 10  # again: counted, no visitor twice
+    c, u = counters(), uniques()
+    assert [c[("product", pid)] for pid in pids] == [154, 153, 153] and c[("site", 0)] == 460
+    assert [len(u[("product", pid)]) for pid in pids] == [150, 150, 150] and len(u[("site", 0)]) == 450
