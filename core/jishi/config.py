@@ -30,7 +30,7 @@ class DefaultConfig:
     # the process) is written: this many events, or the oldest this old.
     JISHI_TRACKING = True
     JISHI_TRACKING_BUFFER = "auto"
-    JISHI_TRACKING_BATCH = 200
+    JISHI_TRACKING_BATCH = 1000
     JISHI_TRACKING_FLUSH_SECONDS = 5
     JISHI_TRACKING_FLUSH_THREAD = True  # False: the request that fills the buffer writes it, after its response
     # Shop days of visitor_days kept for exact UV over a range (older rows are

@@ -213,7 +213,7 @@ def _today() -> str:
 def _buffer(events: list[list], app: Flask | None = None) -> bool:
     """Append events; True when a flush is due."""
     config = (app or current_app).config
-    batch = int(config.get("JISHI_TRACKING_BATCH", 200))
+    batch = int(config.get("JISHI_TRACKING_BATCH", 1000))
     if config.get("JISHI_REDIS_URL") and config.get("JISHI_TRACKING_BUFFER") != "memory":
         client = _redis()
         if client is not None:
