@@ -54,6 +54,18 @@ def place(api, client, buyer, addr, sku, qty, key, pay=True) -> dict:
     return r.json["orders"][0]
 
 
+def refund_one(api, buyer, admin, order_id: int) -> None:
+    """The buyer asks for one unit of the order's first line back
+    (refund only) and the platform approves it: the refund is executed."""
+    line = api.get(f"/orders/{order_id}", user=buyer).json["lines"][0]
+    rid = api.post(
+        "/refunds",
+        user=buyer,
+        json={"order_id": order_id, "kind": "refund_only", "lines": [{"order_line_id": line["id"], "quantity": 1}]},
+    ).json["id"]
+    assert api.post(f"/admin/refunds/{rid}/approve", user=admin, json={}).status_code == 200
+
+
 def at(day, hour: int = 12):
     """The stored (naive UTC) moment of ``hour`` o'clock on the shop's ``day``."""
     from datetime import datetime, time
@@ -111,13 +123,7 @@ def history(api, client, factory):
     move_order(o4["id"], created=at(d1, 11))
     db.session.execute(db.update(Product).where(Product.id == p2.id).values(seller_id=7))
     db.session.commit()
-    line = api.get(f"/orders/{o1['id']}", user=a).json["lines"][0]
-    rid = api.post(
-        "/refunds",
-        user=a,
-        json={"order_id": o1["id"], "kind": "refund_only", "lines": [{"order_line_id": line["id"], "quantity": 1}]},
-    ).json["id"]
-    assert api.post(f"/admin/refunds/{rid}/approve", user=admin, json={}).status_code == 200
+    refund_one(api, a, admin, o1["id"])
     day = d1.isoformat()
     events = [
         [day, "product", p1.id, 0, "cv1xxxxxxxx"],

@@ -23,7 +23,7 @@ from jishi.reports import aggregate, buyers
 from jishi.reports.models import ReportBuyerDaily
 from sqlalchemy import case, func, select
 
-from .helpers import at, move_order, place
+from .helpers import at, move_order, place, refund_one
 from .test_buyers_finance import paid_order, rfm_world
 
 
@@ -353,13 +353,7 @@ def test_a_late_refund_lowers_m_once_its_day_is_aggregated(app, api, client, fac
     before = buyers.buyer_analysis(d3, today, 7)
     assert before["medians"]["monetary"] == 10000 and before == scan(d3, today, 7)
 
-    line = api.get(f"/orders/{o1['id']}", user=a).json["lines"][0]
-    rid = api.post(
-        "/refunds",
-        user=a,
-        json={"order_id": o1["id"], "kind": "refund_only", "lines": [{"order_line_id": line["id"], "quantity": 1}]},
-    ).json["id"]
-    assert api.post(f"/admin/refunds/{rid}/approve", user=admin, json={}).status_code == 200
+    refund_one(api, a, admin, o1["id"])
     db.session.rollback()
     assert db.session.get(Order, o1["id"]).refunded_amount == 5000
     assert buyer_rows()[(0, *key)][2] == 0  # not yet aggregated

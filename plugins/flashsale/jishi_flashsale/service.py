@@ -101,19 +101,24 @@ def running_flash(sku_id: int, user_id: int | None = None, at: datetime | None =
     return running_flash_many([sku_id], user_id, at).get(sku_id)
 
 
+#: a running flash SKU's offer, as :func:`running_flash_many` and
+#: :func:`running_flash_for_buyers` read it
+_OFFER_COLUMNS = (
+    FlashSku.id,
+    FlashSku.activity_id,
+    FlashSku.flash_price,
+    FlashSku.stock,
+    FlashSku.sold,
+    Activity.per_user_limit,
+    Activity.ends_at,
+)
+
+
 def _running_query(user_id: int | None, at: datetime):
     """The SELECT of :func:`running_flash_many` without its SKU condition:
     flash SKUs of running activities with the buyer's units, earliest
     activity first per SKU."""
-    columns = [
-        FlashSku.id,
-        FlashSku.activity_id,
-        FlashSku.flash_price,
-        FlashSku.stock,
-        FlashSku.sold,
-        Activity.per_user_limit,
-        Activity.ends_at,
-    ]
+    columns = _OFFER_COLUMNS
     if user_id is None:
         q = select(*columns, literal(0).label("used"), FlashSku.sku_id)
     else:
@@ -175,13 +180,7 @@ def running_flash_for_buyers(pairs) -> dict:
     user_ids = sorted({user_id for _s, user_id in pairs})
     rows = db.session.execute(
         select(
-            FlashSku.id,
-            FlashSku.activity_id,
-            FlashSku.flash_price,
-            FlashSku.stock,
-            FlashSku.sold,
-            Activity.per_user_limit,
-            Activity.ends_at,
+            *_OFFER_COLUMNS,
             FlashSku.sku_id,
             Usage.user_id,
             Usage.units,
