@@ -50,6 +50,7 @@ class FakeWeChat:
     # Failure modes a test switches on: "down" (HTTP 503), "busy" (45011),
     # "system" (-1), "garbage" (200 but not JSON), "slow" (sleeps past the timeout).
     mode: str = ""
+    slow_seconds: float = 1.5  # "slow": longer than the client's timeout
     calls: Counter = field(default_factory=Counter)
     _codes: dict[str, tuple[str, str, WeChatUser, float]] = field(default_factory=dict)  # code -> kind, appid, user, at
     _used: set[str] = field(default_factory=set)
@@ -91,7 +92,7 @@ class FakeWeChat:
         if self.mode == "garbage":
             return Response("<html>oops</html>", mimetype="text/html")(environ, start_response)
         if self.mode == "slow":
-            time.sleep(1.5)
+            time.sleep(self.slow_seconds)
         if self.mode == "busy":
             return self._error(45011, "api minute-quota reach limit  mustslower  retry next minute")(
                 environ, start_response
