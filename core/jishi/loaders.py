@@ -7,9 +7,8 @@ otherwise read each with a statement of its own. :func:`run` makes them one
 becomes a subquery whose rows are aggregated into a JSON array
 (``json_agg(json_build_object(...))`` on PostgreSQL,
 ``json_group_array(json_object(...))`` on SQLite), and the arrays are turned
-back into rows by the columns' types: model instances (merged into the
-session as clean persistent objects, as :func:`jishi.catalog.service.
-_load_small_lists` does) or dicts.
+back into rows by the columns' types: model instances (clean persistent
+objects of the session, :func:`persistent`) or dicts.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, bindparam, func, literal_column, select
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
@@ -46,20 +46,35 @@ def _entity(query):
     return entity if entity is not None and d.get("expr") is entity else None
 
 
-def _decode(value, type_):
-    if value is None:
-        return None
+def _iso_datetime(value):
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _iso_date(value):
+    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
+
+def _json_text(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _converter(type_):
+    """How a non-None JSON value of a column of ``type_`` becomes the
+    column's Python value (ISO text to datetime or date, 0/1 to bool, JSON
+    text decoded, a number to int), as one function chosen once (None: the
+    value as it is), so that decoding a row is a call per column that needs
+    one, not a walk of the type checks."""
     if isinstance(type_, DateTime):
-        return datetime.fromisoformat(value) if isinstance(value, str) else value
+        return _iso_datetime
     if isinstance(type_, Date):
-        return date.fromisoformat(value[:10]) if isinstance(value, str) else value
+        return _iso_date
     if isinstance(type_, Boolean):
-        return bool(value)
+        return bool
     if isinstance(type_, JSON):
-        return json.loads(value) if isinstance(value, str) else value
+        return _json_text
     if isinstance(type_, Integer):
-        return int(value)
-    return value
+        return int
+    return None
 
 
 def _quoted(name: str) -> str:
@@ -86,16 +101,31 @@ _CACHE_SIZE = 256
 
 def _decoder(query) -> tuple:
     """How to turn a loader's JSON rows back into rows: ``(entity, attrs,
-    columns)``."""
+    columns)``, each column with its :func:`_converter`."""
     entity = _entity(query)
     if entity is None:
-        return None, None, [(c.key, c.type) for c in query.subquery().c]
+        return None, None, [(c.key, _converter(c.type)) for c in query.subquery().c]
     mapper = entity.__mapper__
     return (
         entity,
-        [(mapper.get_property_by_column(c).key, c.key, c.type) for c in mapper.columns if c.table is not None],
+        [
+            (mapper.get_property_by_column(c).key, c.key, _converter(c.type))
+            for c in mapper.columns
+            if c.table is not None
+        ],
         None,
     )
+
+
+def _decoded(item: dict, columns) -> dict:
+    """One JSON row as ``{name: value}`` (``columns``: ``(name, key,
+    converter)``); None stays None."""
+    out = {}
+    get = item.get
+    for name, key, conv in columns:
+        value = get(key)
+        out[name] = value if value is None or conv is None else conv(value)
+    return out
 
 
 def _named(i: int, name: str) -> str:
@@ -184,6 +214,50 @@ def _statement(loaders: Sequence[PageLoader], postgres: bool) -> tuple:
     return stmt, _declared_params(loaders), decoders
 
 
+def persistent(session, entity, values: dict, *, existing: str = "merge"):
+    """A clean persistent instance of ``entity`` in ``session`` holding
+    ``values`` (every column attribute, keyed by attribute name), as the
+    ORM's own loading makes one from a row: a new instance attached to the
+    identity map without calling ``__init__`` or setting each attribute
+    through its instrumentation (what ``merge(load=False)`` of an instance
+    made by ``entity(**values)`` costs, about seven times more).
+
+    When the session already holds that identity, or a ``load`` /
+    ``loaded_as_persistent`` event listens, ``existing="merge"`` falls back
+    to ``merge(load=False)`` (the held instance, its committed values
+    refreshed from ``values``, and the events as they fired before);
+    ``existing="none"`` returns None instead (the caller reads through the
+    ORM)."""
+    mapper = entity.__mapper__
+    key = mapper.identity_key_from_primary_key([values[attr] for attr in _pk_attrs(mapper)])
+    identity_map = session.identity_map
+    if key in identity_map or mapper.class_manager.dispatch.load or session.dispatch.loaded_as_persistent:
+        if existing == "none":
+            return None
+        obj = mapper.class_manager.new_instance()
+        obj.__dict__.update(values)
+        make_transient_to_detached(obj)
+        return session.merge(obj, load=False)
+    obj = mapper.class_manager.new_instance()
+    state = instance_state(obj)
+    state.dict.update(values)
+    state.key = key
+    state.identity_token = None
+    state.session_id = session.hash_key
+    identity_map._add_unpresent(state, key)
+    return obj
+
+
+_PK_ATTRS: dict[Any, tuple] = {}
+
+
+def _pk_attrs(mapper) -> tuple:
+    attrs = _PK_ATTRS.get(mapper)
+    if attrs is None:
+        attrs = _PK_ATTRS[mapper] = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+    return attrs
+
+
 def run(loaders: Sequence[PageLoader]) -> Loaded:
     """Run every loader in one statement; ``Loaded`` holds each key's rows
     (an empty list where none matched). Keys must be distinct."""
@@ -202,12 +276,8 @@ def run(loaders: Sequence[PageLoader]) -> Loaded:
     for ld, raw, (entity, attrs, columns) in zip(loaders, row, decoders, strict=True):
         items = json.loads(raw) if isinstance(raw, str) else (raw or [])
         if entity is None:
-            loaded[ld.key] = [{key: _decode(item.get(key), type_) for key, type_ in columns} for item in items]
+            named = [(key, key, conv) for key, conv in columns]
+            loaded[ld.key] = [_decoded(item, named) for item in items]
             continue
-        out = []
-        for item in items:
-            obj = entity(**{attr: _decode(item.get(key), type_) for attr, key, type_ in attrs})
-            make_transient_to_detached(obj)
-            out.append(db.session.merge(obj, load=False))
-        loaded[ld.key] = out
+        loaded[ld.key] = [persistent(session, entity, _decoded(item, attrs)) for item in items]
     return loaded

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import pytest
 from jishi.accounts.models import MemberLevel
-from jishi.api.catalog import CatalogListArgsSchema
+from jishi.api.catalog import CatalogListArgsSchema, CatalogProductDetailSchema
 from jishi.api.messages import translate
 from jishi.catalog.models import Product, Tag
 from jishi.db import db
@@ -599,3 +599,116 @@ def test_chinese_json_is_utf8(api, factory):
     err = api.get("/products?limit=1000")
     assert err.status_code == 422 and err.headers["Content-Type"] == "application/json"
     assert "每页最多".encode() in err.data and b"\\u" not in err.data
+
+
+# --- 7. The product detail without marshmallow ----------------------------------
+
+
+class _DetailExtras:
+    """A plugin giving the detail a seller profile and a blocker (a lazy
+    message), so that every field of the response has a value."""
+
+    @hookimpl
+    def seller_profiles(self, seller_ids):
+        from jishi.hookspecs import SellerProfile
+
+        return {
+            i: SellerProfile(i, f"店{i}", url=f"/shops/{i}", status="resting", status_label="休息中")
+            for i in seller_ids
+        }
+
+    @hookimpl
+    def purchase_blockers(self, product, user):
+        from jishi.hookspecs import Problem
+        from jishi.i18n import lazy_gettext
+
+        if product.seller_id == 7:
+            return [Problem("resting", lazy_gettext("product"))]
+        return None
+
+
+def _schema_dumps(monkeypatch):
+    """The schema's own dump of every detail the API answers, made in the
+    request (its locale) and kept as JSON text decodes it."""
+    from jishi.api import catalog as api_catalog
+    from jishi.api.catalog import CatalogProductDetailSchema
+
+    seen = []
+    real = api_catalog.detail_response
+
+    def checked(detail):
+        seen.append(json.loads(json.dumps(CatalogProductDetailSchema().dump(detail), ensure_ascii=False)))
+        return real(detail)
+
+    monkeypatch.setattr(api_catalog, "detail_response", checked)
+    return seen
+
+
+@plugin(_DetailExtras())
+def test_product_detail_equals_the_schema_dump(api, factory, shop, monkeypatch, extra_plugins):
+    """Issue 20: the product detail is written without a marshmallow dump
+    (``jishi.api.catalog.dumper``); its JSON is exactly the
+    CatalogProductDetailSchema dump of the same detail, for products with
+    every field filled (SKUs with specs and member prices, images,
+    parameters, specs, tags, a category, a seller profile, a blocker) and
+    for a bare one (no category, no seller, no lists), signed in and not."""
+    from jishi.catalog.models import ProductImage, ProductParam, ProductSpec
+
+    level = MemberLevel(name="金卡", rank=2)
+    db.session.add(level)
+    db.session.commit()
+    member = factory.user(name="会员", member_level_id=level.id)
+    rich = factory.product(
+        name="铁观音",
+        seller_id=7,
+        category=shop["cat"]["tea"],
+        original_price=9900,
+        skus=[
+            {"price": 1000, "stock": 5, "spec_values": {"规格": "小", "包装": "罐"}, "member_price": 900},
+            {"price": 2000, "stock": 0, "spec_values": {"规格": "大", "包装": "袋"}, "code": "B-1"},
+        ],
+    )
+    db.session.add_all(
+        [
+            ProductImage(product_id=rich.id, url="/static/a.jpg", sort=1),
+            ProductImage(product_id=rich.id, url="/static/b.jpg", sort=0),
+            ProductParam(product_id=rich.id, name="产地", value="安溪", sort=0),
+            ProductSpec(product_id=rich.id, name="规格", values=["小", "大"], sort=0),
+            ProductSpec(product_id=rich.id, name="包装", values=["罐", "袋"], sort=1),
+        ]
+    )
+    rich.tags.append(shop["tag"])
+    db.session.commit()
+    seen = _schema_dumps(monkeypatch)
+    for product, user in ((rich, member), (rich, None), (shop["p"]["pen"], member), (shop["p"]["coffee"], None)):
+        resp = api.get(f"/products/{product.id}", user=user)
+        assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/json"
+        assert resp.get_json() == seen[-1]
+    full = api.get(f"/products/{rich.id}", user=member).get_json()
+    assert full == seen[-1]
+    assert set(full) == set(CatalogProductDetailSchema().fields)  # every field answered
+    assert full["blockers"] == [{"code": "resting", "message": "商品"}] and full["purchasable"] is False
+    assert full["seller"]["status_label"] == "休息中" and full["category"]["name"] == "茶"
+    assert [s["your_price"] for s in full["skus"]] == [900, 2000] and full["skus"][0]["spec_values"]["包装"] == "罐"
+    assert [i["url"] for i in full["images"]] == ["/static/b.jpg", "/static/a.jpg"] and len(full["specs"]) == 2
+    assert full["tags"] == [{"id": shop["tag"].id, "name": "热卖"}] and full["params"][0]["value"] == "安溪"
+
+
+def test_dumper_follows_marshmallow_for_other_values():
+    """``dumper`` gives the schema's dump for None values, a missing key
+    (left out), numbers and text given as other types, and objects."""
+    from types import SimpleNamespace
+
+    from jishi.api.catalog import CatalogProductDetailSchema, dumper
+
+    schema = CatalogProductDetailSchema()
+    fast = dumper(CatalogProductDetailSchema)
+    cases = [
+        {},
+        {"id": 3, "name": None, "category": None, "seller": None, "skus": None, "images": []},
+        {"id": True, "price": 12.0, "name": b"\xe8\x8c\xb6", "subtitle": 5, "tags": [SimpleNamespace(id=1, name="热")]},
+        {"category": SimpleNamespace(id=1, name="茶"), "skus": [{"spec_values": {1: 2}, "is_active": 0}]},
+        SimpleNamespace(id=4, name="对象", on_shelf=True),
+    ]
+    for case in cases:
+        assert fast(case) == schema.dump(case), case

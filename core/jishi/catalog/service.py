@@ -510,10 +510,10 @@ def product_page(product_id: int, *, visible_only: bool = True, user=None):
 
     if visible_only:
         conditions = _visible_conditions("detail")
-        stmt = _page_product_statement(_conditions_key(conditions), conditions)
+        ckey = _conditions_key(conditions)
     else:
-        stmt = _page_product_statement((), None)
-    product = db.session.execute(stmt, {"product_id": product_id}).unique().scalar_one_or_none()
+        conditions, ckey = None, ()
+    product = _read_page_product(ckey, conditions, product_id)
     if product is None:
         return None, None
     pid = product.id
@@ -536,23 +536,86 @@ def product_page(product_id: int, *, visible_only: bool = True, user=None):
 _PAGE_PRODUCT_CACHE: dict[tuple, Any] = {}
 
 
-def _page_product_statement(ckey: tuple | None, conditions: tuple | None):
+def _read_page_product(ckey: tuple | None, conditions: tuple | None, product_id: int) -> Product | None:
+    """The product page's product with its category and SKUs loaded.
+
+    Read as ONE cached Core statement (the product, its category and SKUs
+    joined) whose rows become clean persistent instances of the session
+    (:func:`jishi.loaders.persistent`): the same objects, identities and
+    loaded relationships the ORM's joined eager load gives, for about half
+    its Python work. When the session already holds the product, its
+    category or a SKU (or a load event listens) the ORM reads it as before,
+    so an instance in the session is never replaced or refreshed behind its
+    holder's back."""
+    from jishi.loaders import persistent
+
+    columns, stmt = _page_product_statement(ckey, conditions, core=True)
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # as session.execute would (a no-op when nothing is pending)
+    rows = session.connection().execute(stmt, {"product_id": product_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    pcols, ccols, scols = columns
+    product = persistent(session, Product, {k: first[i] for k, i in pcols}, existing="none")
+    category = None
+    if product is not None and first[ccols[0][1]] is not None:
+        category = persistent(session, Category, {k: first[i] for k, i in ccols}, existing="none")
+    skus = [
+        persistent(session, Sku, {k: row[i] for k, i in scols}, existing="none")
+        for row in rows
+        if product is not None and row[scols[0][1]] is not None
+    ]
+    if product is None or (category is None and first[ccols[0][1]] is not None) or None in skus:
+        # the session holds one of them: the ORM's load (held instances kept as they are)
+        orm = _page_product_statement(ckey, conditions, core=False)
+        return session.execute(orm, {"product_id": product_id}).unique().scalar_one_or_none()
+    set_committed_value(product, "category", category)
+    set_committed_value(product, "skus", skus)
+    return product
+
+
+def _page_product_statement(ckey: tuple | None, conditions: tuple | None, *, core: bool):
     """The product page's product read (category and SKUs joined) with a
     ``product_id`` parameter; ``conditions`` None: any product, else on the
     shelf and passing the ``product_filters`` conditions. Built once per
     conditions (their SQL and values, ``ckey``; None: not cacheable) and
-    reused: a page pays no building or keying of it."""
-    cache_key = ("any",) if conditions is None else (None if ckey is None else ("visible", ckey))
+    reused: a page pays no building or keying of it.
+
+    ``core``: ``((product, category, sku) column positions, statement)``, a
+    Core SELECT of the three tables' columns (SKUs in id order, as the
+    ``skus`` relationship); else the ORM statement (``select(Product)`` with
+    both joined eager loads)."""
+    cache_key = (core, "any") if conditions is None else (None if ckey is None else (core, "visible", ckey))
     stmt = _PAGE_PRODUCT_CACHE.get(cache_key) if cache_key is not None else None
     if stmt is not None:
         return stmt
-    stmt = (
-        select(Product)
-        .options(joinedload(Product.category), joinedload(Product.skus))
-        .where(Product.id == bindparam("product_id", type_=Integer))
-    )
+    pid = bindparam("product_id", type_=Integer)
+    if core:
+        parts, cols = [], []
+        for model in (Product, Category, Sku):
+            mapper = model.__mapper__
+            attrs = [(mapper.get_property_by_column(c).key, c) for c in mapper.columns if c.table is not None]
+            parts.append(tuple((key, len(cols) + n) for n, (key, _c) in enumerate(attrs)))
+            cols += [c for _k, c in attrs]
+        # the primary key first in each part (category / SKU present or not)
+        parts = [tuple(sorted(p, key=lambda kv: kv[0] != "id")) for p in parts]
+        query = (
+            select(*cols)
+            .select_from(
+                Product.__table__.outerjoin(Category.__table__, Category.id == Product.category_id).outerjoin(
+                    Sku.__table__, Sku.product_id == Product.id
+                )
+            )
+            .where(Product.id == pid)
+            .order_by(Sku.id)
+        )
+    else:
+        query = select(Product).options(joinedload(Product.category), joinedload(Product.skus)).where(Product.id == pid)
     if conditions is not None:
-        stmt = stmt.where(Product.on_shelf.is_(True), *conditions)
+        query = query.where(Product.on_shelf.is_(True), *conditions)
+    stmt = (tuple(parts), query) if core else query
     if cache_key is not None:
         if len(_PAGE_PRODUCT_CACHE) >= _LISTING_CACHE_SIZE:
             _PAGE_PRODUCT_CACHE.clear()
