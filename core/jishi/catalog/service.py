@@ -593,7 +593,8 @@ def _page_product_statement(ckey: tuple | None, conditions: tuple | None, *, cor
         return stmt
     pid = bindparam("product_id", type_=Integer)
     if core:
-        parts, cols = [], []
+        parts: list[tuple] = []
+        cols: list[Any] = []
         for model in (Product, Category, Sku):
             mapper = model.__mapper__
             attrs = [(mapper.get_property_by_column(c).key, c) for c in mapper.columns if c.table is not None]
