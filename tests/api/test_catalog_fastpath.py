@@ -712,3 +712,72 @@ def test_dumper_follows_marshmallow_for_other_values():
     ]
     for case in cases:
         assert fast(case) == schema.dump(case), case
+
+
+def _snapshot(product):
+    from sqlalchemy import inspect
+
+    def cols(obj):
+        return {a.key: getattr(obj, a.key) for a in inspect(obj).mapper.column_attrs}
+
+    return (
+        cols(product),
+        cols(product.category) if product.category is not None else None,
+        [cols(s) for s in product.skus],
+    )
+
+
+def test_product_page_read_is_the_orm_load(app, factory):
+    """Issue 20: ``product_page`` reads the product, its category and SKUs
+    as Core rows made clean persistent instances (``jishi.loaders.persistent``):
+    the same values, identities and loaded relationships as the ORM's
+    joined load, changes flush normally; a product the session already
+    holds is read through the ORM and kept (the same object)."""
+    from jishi.catalog import service
+    from jishi.catalog.models import Sku
+    from sqlalchemy import inspect, select
+    from sqlalchemy.orm import joinedload
+
+    tea = factory.category("茶")
+    made = factory.product(
+        "龙井",
+        category=tea,
+        original_price=3000,
+        skus=[
+            {"price": 2000, "stock": 0, "spec_values": {"规格": "大"}, "member_price": 1800},
+            {"price": 1000, "stock": 5, "spec_values": {"规格": "小"}, "code": "S"},
+        ],
+    )
+    bare = factory.product("无分类")
+    pid, bare_id = made.id, bare.id
+    db.session.expunge_all()
+    product, loaded = service.product_page(pid)
+    assert loaded is not None and {"images", "params", "specs", "tags"}.isdisjoint(loaded)
+    state = inspect(product)
+    assert state.persistent and not state.modified and {"category", "skus"}.isdisjoint(state.unloaded)
+    assert all(inspect(s).persistent and s.product is product for s in product.skus)
+    assert db.session.get(Sku, product.skus[0].id) is product.skus[0]
+    fast = _snapshot(product)
+    assert [s["price"] for s in fast[2]] == [2000, 1000] and fast[1]["name"] == "茶"
+    db.session.expunge_all()
+    orm = db.session.execute(
+        select(Product).options(joinedload(Product.category), joinedload(Product.skus)).where(Product.id == pid)
+    )
+    assert _snapshot(orm.unique().scalar_one()) == fast
+    db.session.expunge_all()
+    none, _ = service.product_page(bare_id)
+    assert none.category is None and len(none.skus) == 1 and not db.session.dirty
+    # changes to the instances read this way flush as usual
+    product, _ = service.product_page(pid)
+    product.name = "明前龙井"
+    product.skus[1].stock = 4
+    db.session.commit()
+    db.session.expunge_all()
+    again = db.session.get(Product, pid)
+    assert again.name == "明前龙井" and again.skus[1].stock == 4
+    # held by the session: the ORM's read, the held object kept as it is
+    again.subtitle = "未保存"
+    held, _ = service.product_page(pid)
+    assert held is again and held.subtitle == "未保存"
+    db.session.rollback()
+    assert service.product_page(10**9) == (None, None)
