@@ -95,6 +95,8 @@ class Domains:
                     if child.is_dir():
                         self._template_folders.setdefault(child.name, name)
         self._by_file: dict[str, str] = {}
+        #: (file, locale code) -> its catalog, for :func:`_catalog`
+        self.by_file_locale: dict[tuple[str, str], NullTranslations] = {}
         self._translations: dict[tuple[str, str], NullTranslations] = {}
 
     def domain_of_file(self, filename: str) -> str:
@@ -183,7 +185,16 @@ def _catalog(filename: str):
         from flask_babel import get_translations
 
         return get_translations()
-    found = domains.for_file(filename)  # asks Flask-Babel for the locale: now it holds it
+    locale = _babel_locale(ctx_globals)
+    if locale is not None:
+        # the file's catalog in this locale: decided once per app (asking
+        # Flask-Babel for the locale and the file's domain cost more)
+        key = (filename, str(locale))
+        found = domains.by_file_locale.get(key)
+        if found is None:
+            found = domains.by_file_locale[key] = domains.for_file(filename)
+    else:
+        found = domains.for_file(filename)  # asks Flask-Babel for the locale: now it holds it
     if app_ctx is not None:
         locale = _babel_locale(ctx_globals)
         if locale is not None:
@@ -268,7 +279,18 @@ def gettext_in(locale: str, string: str) -> str:
 
 
 def install_jinja(app) -> None:
-    """Templates translate in the domain of the file they are written in."""
+    """Templates translate in the domain of the file they are written in.
+
+    Jinja's own newstyle callables (``install_gettext_callables``) wrap each
+    function twice (``_`` is an alias that resolves ``gettext`` and calls it
+    through the context, which calls ours through the context again); a page
+    asks for some thirty strings, so ``_``, ``gettext``, ``ngettext``,
+    ``pgettext`` and ``npgettext`` are installed here as one context function
+    each with the same newstyle behaviour: the text is always a ``%`` format
+    (``%%`` is a percent sign), filled from the keyword arguments (``num``
+    and ``context`` set as Jinja sets them), and ``Markup`` under autoescape."""
+    from jinja2 import pass_context
+    from markupsafe import Markup
 
     def t_gettext(string):
         return _catalog(_caller_file()).ugettext(string)
@@ -282,10 +304,50 @@ def install_jinja(app) -> None:
     def t_npgettext(context, singular, plural, num):
         return _catalog(_caller_file()).unpgettext(context, singular, plural, num)
 
+    # newstyle: compiles {% trans %} blocks for the callables below
     app.jinja_env.install_gettext_callables(
         gettext=t_gettext, ngettext=t_ngettext, pgettext=t_pgettext, npgettext=t_npgettext, newstyle=True
     )
-    app.jinja_env.globals["note_text"] = note_text
+
+    # The frames above each function below: Jinja's Context.call (skipped by
+    # _caller_file), then the template's code.
+    @pass_context
+    def gettext(__context, __string, **variables):
+        rv = _catalog(_caller_file()).ugettext(__string)
+        if __context.eval_ctx.autoescape:
+            rv = Markup(rv)
+        if not variables and "%" not in rv:
+            return rv  # what ``rv % {}`` gives, without Markup's escaping pass over an empty mapping
+        return rv % variables
+
+    @pass_context
+    def ngettext(__context, __singular, __plural, __num, **variables):
+        variables.setdefault("num", __num)
+        rv = _catalog(_caller_file()).ungettext(__singular, __plural, __num)
+        if __context.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    @pass_context
+    def pgettext(__context, __string_ctx, __string, **variables):
+        variables.setdefault("context", __string_ctx)
+        rv = _catalog(_caller_file()).upgettext(__string_ctx, __string)
+        if __context.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    @pass_context
+    def npgettext(__context, __string_ctx, __singular, __plural, __num, **variables):
+        variables.setdefault("context", __string_ctx)
+        variables.setdefault("num", __num)
+        rv = _catalog(_caller_file()).unpgettext(__string_ctx, __singular, __plural, __num)
+        if __context.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    app.jinja_env.globals.update(
+        _=gettext, gettext=gettext, ngettext=ngettext, pgettext=pgettext, npgettext=npgettext, note_text=note_text
+    )
 
 
 def N_(string: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app
 from flask_login import current_user
 
 from jishi.money import format_bp, format_fen
@@ -159,7 +159,7 @@ def seller_scope():
 def theme_static(filename: str) -> str:
     from jishi.themes import active_theme_name
 
-    return url_for("theme_static", name=active_theme_name(), filename=filename)
+    return current_app.jinja_env.globals["url_for"]("theme_static", name=active_theme_name(), filename=filename)
 
 
 def cart_badge() -> int:
@@ -175,17 +175,69 @@ def cart_badge() -> int:
 
 def storefront_links(place: str) -> list:
     """The ``storefront_links`` hook's links for ``place`` (``"home"``,
-    ``"header"``, ``"tabbar"``), sorted, once per request."""
+    ``"header"``, ``"tabbar"``) with their URLs, sorted: the hook is called
+    once per request, each place's list made once per request (a page asks
+    for two or three places, the header and the tab bar on every page)."""
     from flask import g
 
-    links = g.get("_jishi_storefront_links")
-    if links is None:
+    by_place = g.get("_jishi_storefront_links")
+    if by_place is None:
         links = sorted(
             (link for result in current_app.extensions["jishi"].hook.storefront_links() for link in (result or [])),
             key=lambda link: (link.sort, link.label),
         )
-        g._jishi_storefront_links = links
-    return [(link, url_for(link.endpoint)) for link in links if place in link.places]
+        by_place = g._jishi_storefront_links = {None: links}
+    found = by_place.get(place)
+    if found is None:
+        build = current_app.jinja_env.globals["url_for"]
+        found = by_place[place] = [(link, build(link.endpoint)) for link in by_place[None] if place in link.places]
+    return list(found)
+
+
+#: the values :func:`cached_url_for` keys URLs by; anything else is built every call
+_URL_VALUE_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
+def cached_url_for(app: Flask):
+    """``url_for`` for templates, remembering what it built: a page calls it
+    some forty times (header, footer, tab bar, category links, stylesheets)
+    for a handful of distinct URLs, and Werkzeug walks the rule's converters
+    for each. A URL is kept per app by endpoint and values (plain ``str``,
+    ``int``, ``float``, ``bool`` or None only, their types part of the key)
+    and by what the request's URL adapter builds against (server name,
+    script root, subdomain, scheme), so a request under another script root
+    or host gets its own. Built every call as Flask does: outside a request,
+    with ``_anchor``, ``_external`` (any keyword starting with ``_``), a
+    relative ``.endpoint``, other value types, or when the app has
+    ``url_defaults`` functions or URL build error handlers (they may answer
+    per request)."""
+    from flask.globals import _cv_request
+
+    build = app.url_for
+    cache: dict = {}
+
+    def url_for(endpoint: str, **values) -> str:
+        req_ctx = _cv_request.get(None)
+        if req_ctx is None or endpoint[:1] == "." or app.url_build_error_handlers:
+            return build(endpoint, **values)
+        adapter = req_ctx.url_adapter
+        if adapter is None or any(app.url_default_functions.values()):
+            return build(endpoint, **values)
+        key: tuple = (endpoint, adapter.server_name, adapter.script_name, adapter.subdomain, adapter.url_scheme)
+        for name, value in values.items():
+            kind = value.__class__
+            if name[:1] == "_" or kind not in _URL_VALUE_TYPES:
+                return build(endpoint, **values)
+            key += (name, kind, value)
+        found = cache.get(key)
+        if found is None:
+            found = build(endpoint, **values)
+            if len(cache) >= 4096:  # many distinct ids (category links): start over
+                cache.clear()
+            cache[key] = found
+        return found
+
+    return url_for
 
 
 def mask_secret(value) -> str:
@@ -205,6 +257,7 @@ def install(app: Flask) -> None:
     from jishi.themes import active_theme_name
     from jishi.web.cards import product_cards
 
+    app.jinja_env.globals["url_for"] = cached_url_for(app)
     app.jinja_env.filters["money"] = format_fen
     app.jinja_env.filters["percent"] = format_bp
     app.jinja_env.filters["mask_secret"] = mask_secret

@@ -108,8 +108,13 @@ def _template_context():
     from flask import current_app
     from flask_babel import get_locale
 
+    last: list = [None, ""]  # (locale object, its code): str() of a babel Locale is not free; asked 3+ times a page
+
     def current_locale() -> str:
-        return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+        locale = get_locale()
+        if locale is None or locale is not last[0]:
+            last[:] = [locale, str(locale or current_app.config["BABEL_DEFAULT_LOCALE"])]
+        return last[1]
 
     return {"current_locale": current_locale, "jishi_locales": current_app.config["JISHI_LOCALES"]}
 
