@@ -6,6 +6,7 @@ run, against the issue's targets.
     python bench/hotpaths.py                         # SQLite
     python bench/hotpaths.py --db postgres --rounds 5 --requests 200
     python bench/hotpaths.py --only detail,page      # some paths
+    python bench/hotpaths.py --only ping --requests 1000 --rounds 5   # the pipeline floor
     python bench/hotpaths.py --profile detail        # cProfile of one path
     python bench/hotpaths.py --served --only detail,page,home   # gunicorn + wrk
 
@@ -20,6 +21,9 @@ Rounds alternate: every path's
 batch of ``--requests`` is timed right after a batch of the bare endpoint,
 and the ratio is the median of those paired ratios (a shared machine's
 bursts hit both sides of a pair alike).
+
+The ``ping`` row is the fixed work of every request: our ``/api/v1/ping``
+paired with the bare app's ``/api/v1/ping`` (not its 20-row query).
 
 The table ``PATHS`` holds one row per path: a label, a function making the
 request, the statement budget and the ratio target. The data: a 1,000
