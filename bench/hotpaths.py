@@ -6,6 +6,7 @@ run, against the issue's targets.
     python bench/hotpaths.py                         # SQLite
     python bench/hotpaths.py --db postgres --rounds 5 --requests 200
     python bench/hotpaths.py --only detail,page      # some paths
+    python bench/hotpaths.py --only ping --requests 1000 --rounds 5   # the pipeline floor
     python bench/hotpaths.py --profile detail        # cProfile of one path
     python bench/hotpaths.py --served --only detail,page,home   # gunicorn + wrk
 
@@ -20,6 +21,9 @@ Rounds alternate: every path's
 batch of ``--requests`` is timed right after a batch of the bare endpoint,
 and the ratio is the median of those paired ratios (a shared machine's
 bursts hit both sides of a pair alike).
+
+The ``ping`` row is the fixed work of every request: our ``/api/v1/ping``
+paired with the bare app's ``/api/v1/ping`` (not its 20-row query).
 
 The table ``PATHS`` holds one row per path: a label, a function making the
 request, the statement budget and the ratio target. The data: a 1,000
@@ -68,6 +72,9 @@ class HotPath:
     budget: int | None  # statements per request (None: no fixed number)
     budget_text: str
     ratio: float  # target: rps / bare rps
+    #: the bare endpoint it is paired with: "products" (the 20-row query) or
+    #: "ping" (the bare app's ping: the per-request floor of the pipeline)
+    against: str = "products"
 
 
 def make_app(url: str):
@@ -147,6 +154,15 @@ def build_paths(app, designed_app, info: dict) -> list[HotPath]:
 
     return [
         HotPath(
+            "ping",
+            "ping (pipeline floor, ÷ bare ping)",
+            lambda: wsgi_call(app, "/api/v1/ping"),
+            0,
+            "0",
+            0.6,
+            against="ping",
+        ),
+        HotPath(
             "detail",
             "product detail (API)",
             lambda: wsgi_call(app, f"/api/v1/products/{pid}", "", auth),
@@ -217,12 +233,15 @@ def run(kind: str, requests: int, rounds: int, only: set[str] | None, profile: s
     app, designed_app = make_app(url), make_app(designed_url)
     paths = [p for p in build_paths(app, designed_app, info) if not only or p.key in only]
 
-    def bare():
-        return wsgi_call(bare_app, "/products")
+    bares = {
+        "products": lambda: wsgi_call(bare_app, "/products"),
+        "ping": lambda: wsgi_call(bare_app, "/api/v1/ping"),
+    }
 
     for p in paths:
         rate(p.request, 20)  # warm: templates compiled, statements cached
-    rate(bare, 20)
+    for bare in bares.values():
+        rate(bare, 20)
     counts = {p.key: count(designed_app if p.key == "designed" else app, p.request) for p in paths}
     if profile:
         import cProfile
@@ -238,12 +257,12 @@ def run(kind: str, requests: int, rounds: int, only: set[str] | None, profile: s
         return []
     rates: dict[str, list[float]] = {p.key: [] for p in paths}
     ratios: dict[str, list[float]] = {p.key: [] for p in paths}
-    bare_rates: list[float] = []
+    bare_rates: dict[str, list[float]] = {k: [] for k in bares}
     for _ in range(rounds):
         for p in paths:
-            b = rate(bare, requests)
+            b = rate(bares[p.against], requests)
             o = rate(p.request, requests)
-            bare_rates.append(b)
+            bare_rates[p.against].append(b)
             rates[p.key].append(o)
             ratios[p.key].append(o / b)
     print(
@@ -251,7 +270,10 @@ def run(kind: str, requests: int, rounds: int, only: set[str] | None, profile: s
         f"{'per CPU-second of the process' if clock is time.process_time else 'wall clock'} "
         f"(median; ratio = median of paired path ÷ bare)"
     )
-    print(f"   bare Flask+SQLAlchemy (20-row query)   {statistics.median(bare_rates):8.0f} req/s")
+    if bare_rates["products"]:
+        print(f"   bare Flask+SQLAlchemy (20-row query)   {statistics.median(bare_rates['products']):8.0f} req/s")
+    if bare_rates["ping"]:
+        print(f"   bare Flask ping                        {statistics.median(bare_rates['ping']):8.0f} req/s")
     print(
         f"   {'path':40s} {'stmts':>5s} {'dup':>3s} {'budget':>14s} {'req/s':>8s} {'ratio':>6s} {'target':>6s}  result"
     )
@@ -339,7 +361,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="requests per timed batch")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--only", help="comma-separated path keys (detail,page,home,designed,cart,preview,place1,place5)"
+        "--only", help="comma-separated path keys (ping,detail,page,home,designed,cart,preview,place1,place5)"
     )
     parser.add_argument("--profile", metavar="PATH", help="cProfile one path instead of timing")
     parser.add_argument("--clock", choices=tuple(CLOCK), default="cpu", help="per CPU-second (default) or wall second")

@@ -7,11 +7,13 @@ tables; Alembic then gives each distribution its own history by table prefix.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -191,10 +193,8 @@ def close_session_safely(exc: BaseException | None = None) -> None:
     dead connection raises, which in a teardown turns an answer already
     made into a 500. The connection is invalidated instead (the pool makes
     a new one); Flask-SQLAlchemy's own teardown then finds nothing to do."""
-    import logging
-
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
+    if not db.session.registry.has():  # the request never used the session: nothing to end
+        return
     try:
         db.session.remove()
     except (OperationalError, InterfaceError) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import request, session
+from flask import current_app, request, session
 from flask.globals import request_ctx
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -91,6 +91,18 @@ def _when_limiter_context(func, *, pass_through: bool):
     return hook
 
 
+class JishiCSRFProtect(CSRFProtect):
+    """Flask-WTF's CSRF protection, with a request whose method it never
+    checks (GET, HEAD, OPTIONS: not in ``WTF_CSRF_METHODS``) let through
+    first: Flask-WTF would look up its blueprint's and view's exemptions
+    and then let it through all the same."""
+
+    def protect(self, apply_exemptions=False):
+        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+            return None
+        return super().protect(apply_exemptions)
+
+
 class JishiLoginManager(LoginManager):
     """Flask-Login, except that a request sending ``Authorization: Bearer``
     is authenticated by that token alone: Flask-Login would try a
@@ -102,6 +114,21 @@ class JishiLoginManager(LoginManager):
         if request.headers.get("Authorization", "").startswith("Bearer "):
             return self._update_request_context_with_user(self._load_user_from_request(request))
         return super()._load_user()
+
+    def _update_remember_cookie(self, response):
+        """Flask-Login's ``after_request`` function, step for step, with the
+        request's session fetched through the ``session`` proxy once instead
+        of at each of its tests (it runs for every request)."""
+        s = session._get_current_object()  # type: ignore[attr-defined]  # (marks it accessed, as the proxy does)
+        if "_remember" not in s and current_app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
+            s["_remember"] = "set"
+        if "_remember" in s:
+            operation = s.pop("_remember", None)
+            if operation == "set" and "_user_id" in s:
+                self._set_cookie(response)
+            elif operation == "clear":
+                self._clear_cookie(response)
+        return response
 
     def _set_cookie(self, response):
         """The ``remember_token`` cookie, ``Secure`` as :func:`cookie_secure`
@@ -156,17 +183,18 @@ def api_cookie_writes_need_csrf_token() -> None:
     cookie. Reads (GET, HEAD, OPTIONS) and bearer requests are not
     affected; nor is anything while ``WTF_CSRF_ENABLED`` is off.
     """
-    from flask import current_app
+    config = current_app.config
+    if (
+        request.method not in config["WTF_CSRF_METHODS"]
+        or not config["WTF_CSRF_ENABLED"]
+        or request.headers.get("Authorization", "").startswith("Bearer ")
+        or not is_api_request()
+    ):
+        return
     from flask_login import current_user
     from flask_wtf.csrf import CSRFError
 
-    if (
-        request.method not in current_app.config["WTF_CSRF_METHODS"]
-        or not current_app.config["WTF_CSRF_ENABLED"]
-        or request.headers.get("Authorization", "").startswith("Bearer ")
-        or not is_api_request()
-        or not current_user.is_authenticated
-    ):
+    if not current_user.is_authenticated:
         return
     try:
         csrf.protect()
@@ -183,7 +211,7 @@ def api_cookie_writes_need_csrf_token() -> None:
 
 login_manager = JishiLoginManager()
 login_manager.login_view = "shop.login"
-csrf = CSRFProtect()
+csrf = JishiCSRFProtect()
 limiter = JishiLimiter(key_func=get_remote_address, default_limits=[])
 
 

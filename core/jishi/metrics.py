@@ -68,8 +68,21 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     A method outside the usual ones is counted as ``OTHER`` (a client
     cannot grow the series without bound)."""
     method = method if method in _METHODS else "OTHER"
-    REQUESTS.labels(method, route, str(status)).inc()
-    REQUEST_SECONDS.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    series = _REQUEST_SERIES.get(key)
+    if series is None:
+        series = (REQUESTS.labels(method, route, str(status)), REQUEST_SECONDS.labels(method, route))
+        if len(_REQUEST_SERIES) < 10_000:
+            _REQUEST_SERIES[key] = series
+    series[0].inc()
+    series[1].observe(seconds)
+
+
+#: (method, route, status) -> the two series a request counts in: the very
+#: objects ``labels()`` answers for them, found without its checks and lock
+#: (``REQUESTS`` and ``REQUEST_SECONDS`` are the kernel's own: nothing removes
+#: their series). Bounded: past 10,000 keys, ``labels()`` as before.
+_REQUEST_SERIES: dict[tuple[str, str, int], tuple] = {}
 
 
 def count_job_run(job: str, result: str, seconds: float | None = None) -> None:

@@ -53,12 +53,15 @@ def app_ready(app):
         """``?ref=CODE`` on any page: remembered in the session until the
         visitor is signed in, then bound (or remembered for their first
         order) by the platform's rules. A bad code is dropped silently."""
-        code = request.args.get("ref")
-        if isinstance(code, str) and code and request.method == "GET" and not request.path.startswith("/api/"):
-            session[SESSION_KEY] = code.strip()[:16]
-        if SESSION_KEY not in session or not current_user.is_authenticated:
+        req = request._get_current_object()  # (one look-up through the proxy: this runs for every request)
+        if req.method == "GET" and req.query_string and not req.path.startswith("/api/"):
+            code = req.args.get("ref")  # (no query string: no ?ref, and nothing parsed)
+            if isinstance(code, str) and code:
+                session[SESSION_KEY] = code.strip()[:16]
+        s = session._get_current_object()
+        if SESSION_KEY not in s or not current_user.is_authenticated:
             return
-        code = session.pop(SESSION_KEY, "")
+        code = s.pop(SESSION_KEY, "")
         try:
             service.visit(current_user.id, code, "link")
             commit()

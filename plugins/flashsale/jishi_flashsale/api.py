@@ -307,7 +307,7 @@ def soldout_first():
     before anything else runs (no CSRF or rate-limit bookkeeping, no view
     machinery, no user, no database). Anything else goes on as usual (the
     body stays cached for the view)."""
-    if request.path != BUY_PATH or request.method != "POST" or request.headers.get("Idempotency-Key"):
+    if request.method != "POST" or request.path != BUY_PATH or request.headers.get("Idempotency-Key"):
         return None  # a keyed retry may be of a purchase made: the view answers it
     try:
         raw = _loads(request.get_data(cache=True))
@@ -349,8 +349,8 @@ class SoldOutGate:
 
     def __call__(self, environ, start_response):
         if (
-            gate.any_sold_out()
-            and environ.get("PATH_INFO") == BUY_PATH
+            environ.get("PATH_INFO") == BUY_PATH  # anything else: one comparison and on
+            and gate.any_sold_out()
             and environ.get("REQUEST_METHOD") == "POST"
             and "HTTP_COOKIE" not in environ
             and "HTTP_IDEMPOTENCY_KEY" not in environ  # a keyed retry: the view answers it

@@ -66,7 +66,7 @@ def is_sold_out(sku_id: int) -> bool:
 
 
 def any_sold_out() -> bool:
-    """Whether any SKU is flagged (the WSGI gate's first, cheapest test)."""
+    """Whether any SKU is flagged (the WSGI gate's cheapest test after the path)."""
     return bool(_flags)
 
 
