@@ -90,6 +90,8 @@ def bench_mode(db: str, url: str, info: dict, args, redis_url: str | None, queue
         settle()
         out["drains"].clear()
         failures = check_sale(url, warm)
+        if queue:
+            await_epoch(redis_url)
         # ping and burst alternate: the median of the paired ratios
         bursts = []
         for _ in range(args.rounds):
@@ -124,6 +126,23 @@ def bench_mode(db: str, url: str, info: dict, args, redis_url: str | None, queue
             b64 = burst(base, s64, attempts=1000, concurrency=64)
             out.update(b4=b4, b64=b64, failures=out["failures"] + check_sale(url, s4) + check_sale(url, s64))
     return out
+
+
+def await_epoch(redis_url: str, prefix: str = "jishi:flashsale:", seconds: float = 60.0) -> None:
+    """Keyed attempts on a sold-out SKU are answered from Redis only for a
+    sale first seeded once Redis's epoch (written by the warm-up's first
+    seeding) is ``JISHI_FLASHSALE_EPOCH_SECONDS`` old (60 by default: a
+    Redis that just restarted empty may have lost keys of purchases still
+    being recorded); a shop whose Redis has run for a minute. Waits for it."""
+    import time
+
+    import redis
+
+    raw = redis.Redis.from_url(redis_url).get(prefix + "epoch")
+    age = time.time() - float(raw) if raw else 0.0
+    if age < seconds:
+        print(f"   (waiting {seconds - age:.0f} s for Redis's epoch to be {seconds:.0f} s old)", flush=True)
+        time.sleep(seconds - age)
 
 
 def check_sale(url: str, sale: dict) -> list[str]:

@@ -69,6 +69,7 @@ def topo(tmp_path_factory):
             JISHI_PAYMENT_QUERY_AFTER_SECONDS="1",
             JISHI_FLASHSALE_RECOVER_SECONDS="3",
             JISHI_FLASHSALE_REDIS_TIMEOUT="1",
+            JISHI_FLASHSALE_EPOCH_SECONDS="0",  # keyed sold-out attempts answered from Redis at once (issue 20)
             JISHI_LOGIN_RATE_LIMIT="1000 per minute",
         )
         worker_env = jishi_env(

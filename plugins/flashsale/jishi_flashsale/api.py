@@ -27,6 +27,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from jishi import promotions
 from jishi.api.common import (
+    IDEMPOTENCY_KEY_MAX,
     DateTime,
     Id,
     Money,
@@ -340,12 +341,21 @@ class SoldOutGate:
     would: the body (bounded) parses, names a flagged SKU, and the answer
     for this ``Accept-Language`` is already cached (the first such request
     of a process goes through Flask, which translates and caches it).
-    Anything else passes on untouched (the body it read is put back)."""
+    Anything else passes on untouched (the body it read is put back).
+
+    A keyed attempt (``Idempotency-Key``: it may be the retry of a purchase
+    made, which the view answers) is answered here only when the view would
+    find nothing, known from Redis alone (:func:`jishi_flashsale.gate.key_unused`:
+    the queue is on, Redis holds every key used on the sale and not this
+    one), and the view would pass the body and the key as they are (a plain
+    ``sku_id``/``quantity``/``address_id`` body, a valid key); otherwise
+    (Redis lacks the answer, knows the key, or fails) the view answers."""
 
     MAX_BODY = 4096
 
-    def __init__(self, wsgi_app):
+    def __init__(self, wsgi_app, app=None):
         self.wsgi_app = wsgi_app
+        self.app = app
 
     def __call__(self, environ, start_response):
         if (
@@ -353,7 +363,7 @@ class SoldOutGate:
             and gate.any_sold_out()
             and environ.get("REQUEST_METHOD") == "POST"
             and "HTTP_COOKIE" not in environ
-            and "HTTP_IDEMPOTENCY_KEY" not in environ  # a keyed retry: the view answers it
+            and (self.app is not None or "HTTP_IDEMPOTENCY_KEY" not in environ)
         ):
             body = self._answer(environ)
             if body is not None:
@@ -375,16 +385,46 @@ class SoldOutGate:
         raw = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(raw)  # the app reads it as if untouched
         environ["CONTENT_LENGTH"] = str(len(raw))
-        body = _SOLD_OUT_BODY.get("h:" + environ.get("HTTP_ACCEPT_LANGUAGE", "")[:200])
+        key = environ.get("HTTP_IDEMPOTENCY_KEY")
+        # unkeyed: soldout_first's answer; keyed: the view's (_keyed_sold_out)
+        body = _SOLD_OUT_BODY.get(("h:" if key is None else "v:") + environ.get("HTTP_ACCEPT_LANGUAGE", "")[:200])
         if body is None:
             return None
         try:
             data = _loads(raw)
         except ValueError:
             return None
-        if isinstance(data, dict) and type(data.get("sku_id")) is int and gate.is_sold_out(data["sku_id"]):
+        if not (isinstance(data, dict) and type(data.get("sku_id")) is int and gate.is_sold_out(data["sku_id"])):
+            return None
+        if key is None:
+            return body
+        if (
+            1 <= len(key) <= IDEMPOTENCY_KEY_MAX
+            and "#" not in key
+            and _plain_buy(data)
+            and gate.key_unused(data["sku_id"], key, self.app.config)
+        ):
             return body
         return None
+
+
+_MAX_ID = 2**31 - 1
+
+
+def _plain_buy(data: dict) -> bool:
+    """A buy body :class:`BuyArgs` loads as it is, with nothing in it but
+    ``sku_id``, ``quantity`` and ``address_id`` (anything else: the view
+    validates it)."""
+    for name, value in data.items():
+        if name == "sku_id" or (name == "address_id" and value is not None):
+            if not (type(value) is int and 1 <= value <= _MAX_ID):
+                return False
+        elif name == "quantity":
+            if not (type(value) is int and 1 <= value <= 9999):
+                return False
+        elif name != "address_id":
+            return False
+    return True
 
 
 def _sold_out_body(locale: str) -> bytes:
@@ -460,7 +500,7 @@ def buy():
     sku_id, quantity = args["sku_id"], args["quantity"]
     key = idempotency_key()
     if gate.is_sold_out(sku_id):
-        return _earlier_or_sold_out(key)
+        return _earlier_or_sold_out(key, sku_id)
     queued = fs_queue.enabled()
     if queued:
         reads_only()  # the order is placed by the queue's consumer: no write lock on SQLite
@@ -474,8 +514,8 @@ def buy():
     if row is None:
         fail(404, "not_found", _("This variant is not in a running flash sale."), "sku_id")
     if row.stock - row.sold <= 0:
-        gate.mark_sold_out(sku_id)
-        return _earlier_or_sold_out(key)
+        gate.mark_sold_out(sku_id, row.id)
+        return _earlier_or_sold_out(key, sku_id)
     if user is None:
         fail(401, "unauthorized", _("Sign in first."))
     if row.stock - row.sold < quantity:
@@ -514,7 +554,7 @@ def buy():
         )
     except OutOfStock:
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
-        return _earlier_or_sold_out(key)
+        return _earlier_or_sold_out(key, sku_id)
     except BaseException:
         gate.give_back(row.id, user.id, quantity, row.per_user_limit)
         raise
@@ -524,12 +564,16 @@ def buy():
     return checkout_entry.placed_answer(payments, False), 201
 
 
-def _earlier_or_sold_out(key):
+def _earlier_or_sold_out(key, sku_id):
     """A retry carrying the Idempotency-Key of a purchase this buyer made
     before answers that purchase (its order, or its ticket while queued),
     never "sold out": its unit is one of those counted (the first answer
     may have been a 503 while Redis stalled, and the purchase admitted when
-    it came back). Anything else: 409 ``sold_out``."""
+    it came back). Anything else: 409 ``sold_out`` (from Redis alone, before
+    the buyer is signed in, when Redis holds every key used on the sale and
+    not this one: :func:`jishi_flashsale.gate.key_unused`)."""
+    if key and gate.key_unused(sku_id, key):
+        return _keyed_sold_out()
     if key and current_user.is_authenticated:
         user = current_user._get_current_object()
         existing = checkout_entry.find_placed(user, key)
@@ -563,6 +607,25 @@ def _earlier_or_sold_out(key):
             body, status = _ticket_answer(fs_queue.as_data(earlier))
             return jsonify(TicketSchema().dump(body)), status
     _sold_out()
+
+
+def _keyed_sold_out():
+    """409 ``sold_out`` to a keyed attempt, as :func:`_sold_out` answers it
+    (the app's own error handler makes it); its bytes are kept per
+    ``Accept-Language`` for :class:`SoldOutGate` when the request has no
+    cookies (its locale then comes from that header alone)."""
+    from flask import current_app
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        _sold_out()
+    except HTTPException as exc:
+        resp = current_app.make_response(current_app.handle_http_exception(exc))
+    if not request.cookies:
+        if len(_SOLD_OUT_BODY) > 500:
+            _SOLD_OUT_BODY.clear()
+        _SOLD_OUT_BODY["v:" + request.headers.get("Accept-Language", "")[:200]] = resp.get_data()
+    return resp
 
 
 def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_total=None):
@@ -600,7 +663,7 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
 
             return jsonify(TicketSchema().dump(body)), status
     if verdict == gate.SOLD_OUT:
-        gate.mark_sold_out(sku_id)
+        gate.mark_sold_out(sku_id, row.id)
         _sold_out()
     if verdict == gate.LIMIT:
         fail(409, "flashsale_limit", _("At most %(n)d per buyer in this flash sale.", n=row.per_user_limit), "quantity")

@@ -18,6 +18,15 @@ units.
    ``flashsale_reconcile`` job resets the counters from the database.
    Counters Redis lost are rebuilt from the database (:func:`seed`),
    counting the units of durable tickets still queued (:func:`counts`).
+3. Keyed attempts on a sold-out SKU (issue 20): a queued purchase's
+   ``Idempotency-Key`` is indexed in Redis (:func:`key_index`, written by the
+   queue's admission script with the ticket). While Redis is known to hold
+   every key ever used on a flash SKU (its marker, :func:`_keyed_key`, set
+   by :func:`seed` only for a sale with no ticket and no reservation in the
+   database, and only when Redis has not restarted meanwhile), a keyed
+   attempt whose key is not in the index cannot be the retry of a purchase
+   made: it is answered 409 ``sold_out`` from Redis alone
+   (:func:`key_unused`), without signing the buyer in or reading a table.
 """
 
 from __future__ import annotations
@@ -45,6 +54,26 @@ if limit > 0 then
   redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
 end
 redis.call('DECRBY', KEYS[1], n)
+-- placed in the request, its key in no index: keyed attempts of this SKU
+-- are no longer answered from Redis alone (see key_unused)
+if KEYS[3] ~= '' then redis.call('DEL', KEYS[3]) end
+return 1
+"""
+
+# The marker of a sale whose keys Redis has all (see seed): set only when the
+# epoch read before the database's "no history" is still Redis's epoch (an
+# empty, restarted Redis has another, or none).
+MARK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[2]))
+return 1
+"""
+
+# 1: the sale's marker is there and the key is in no index: the attempt
+# cannot be a retry of a purchase made (see key_unused).
+UNUSED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 return 1
 """
 
@@ -70,18 +99,35 @@ def any_sold_out() -> bool:
     return bool(_flags)
 
 
-def mark_sold_out(sku_id: int) -> None:
+def mark_sold_out(sku_id: int, fsid: int | None = None) -> None:
+    """Flag ``sku_id`` sold out in this process; ``fsid``: its flash SKU
+    (queued path), which lets a keyed attempt be answered from Redis
+    (:func:`key_unused`)."""
     _flags[sku_id] = time.monotonic() + _ttl()
+    if fsid is not None:
+        _fsids[sku_id] = fsid
+    else:
+        _fsids.pop(sku_id, None)
+
+
+def flagged_fsid(sku_id: int) -> int | None:
+    """The flash SKU of a flagged ``sku_id`` when the queued path flagged it."""
+    return _fsids.get(sku_id) if is_sold_out(sku_id) else None
 
 
 def clear(sku_id: int) -> None:
     _flags.pop(sku_id, None)
+    _fsids.pop(sku_id, None)
     _offers.pop(sku_id, None)
 
 
 def clear_all() -> None:
     _flags.clear()
+    _fsids.clear()
     _offers.clear()
+
+
+_fsids: dict[int, int] = {}
 
 
 _offers: dict[int, tuple[float, object]] = {}
@@ -112,7 +158,12 @@ def cached_offer(sku_id: int):
 def redis_client():
     """The Redis client when ``JISHI_REDIS_URL`` is set (and
     ``JISHI_FLASHSALE_REDIS`` is not False), else None."""
-    cfg = current_app.config
+    return redis_client_for(current_app.config)
+
+
+def redis_client_for(cfg):
+    """:func:`redis_client` from an app's ``config`` (no app context needed:
+    the WSGI gate)."""
     url = cfg.get("JISHI_REDIS_URL")
     if not url or not cfg.get("JISHI_FLASHSALE_REDIS", True):
         return None
@@ -126,7 +177,7 @@ def redis_client():
                 from redis.backoff import NoBackoff
                 from redis.retry import Retry
 
-                timeout = redis_timeout()
+                timeout = float(cfg.get("JISHI_FLASHSALE_REDIS_TIMEOUT", 2.0))
                 # Retried once on a connection error only (a pooled
                 # connection Redis dropped when it restarted: the command
                 # never reached it), never on a timeout: a timed-out script
@@ -137,8 +188,10 @@ def redis_client():
                     socket_connect_timeout=timeout,
                     retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
                 )
-                _clients[url] = client
                 _scripts[url] = client.register_script(TAKE)
+                _scripts["mark:" + url] = client.register_script(MARK)
+                _scripts["unused:" + url] = client.register_script(UNUSED)
+                _clients[url] = client
     return client
 
 
@@ -148,8 +201,61 @@ def redis_timeout() -> float:
     return float(current_app.config.get("JISHI_FLASHSALE_REDIS_TIMEOUT", 2.0))
 
 
-def _prefix() -> str:
-    return current_app.config.get("JISHI_FLASHSALE_REDIS_PREFIX", "jishi:flashsale:")
+def _prefix(cfg=None) -> str:
+    return (cfg if cfg is not None else current_app.config).get("JISHI_FLASHSALE_REDIS_PREFIX", "jishi:flashsale:")
+
+
+def _keyed_key(fsid: int, cfg=None) -> str:
+    """The marker: Redis holds every ``Idempotency-Key`` used on flash SKU ``fsid``."""
+    return f"{_prefix(cfg)}{fsid}:keyed"
+
+
+def key_index(key: str, cfg=None) -> str:
+    """The index of an ``Idempotency-Key`` used by a queued purchase (any buyer,
+    any flash SKU; written by :data:`jishi_flashsale.queue.ENQUEUE`)."""
+    return f"{_prefix(cfg)}k:{key}"
+
+
+def _epoch_key(cfg=None) -> str:
+    return _prefix(cfg) + "epoch"
+
+
+def epoch(client, cfg=None) -> tuple[str, float] | None:
+    """Redis's epoch: written once (``NX``) with its time, gone when Redis
+    restarts empty. Returns its value and age in seconds (None: unreadable)."""
+    key = _epoch_key(cfg)
+    pipe = client.pipeline(transaction=False)
+    pipe.set(key, repr(time.time()), nx=True)
+    pipe.get(key)
+    _set, raw = pipe.execute()
+    if raw is None:
+        return None
+    value = raw.decode() if isinstance(raw, bytes) else raw
+    try:
+        return value, time.time() - float(value)
+    except ValueError:
+        return None
+
+
+def key_unused(sku_id: int, key: str, cfg=None) -> bool:
+    """True when the keyed attempt ``key`` on the flagged ``sku_id`` cannot
+    be the retry of a purchase made, by Redis alone: the sale's marker is
+    there and no queued purchase ever used ``key``; the answer is then 409
+    ``sold_out``, as the view's database reads would find. False (the view
+    answers) when this process did not flag the SKU on the queued path,
+    the queue is off, Redis lacks the marker, knows the key, or fails."""
+    cfg = cfg if cfg is not None else current_app.config
+    fsid = flagged_fsid(sku_id)
+    if fsid is None or not (cfg.get("JISHI_FLASHSALE_QUEUE") and cfg.get("JISHI_FLASHSALE_KEYED_FAST", True)):
+        return False
+    client = redis_client_for(cfg)
+    if client is None:
+        return False
+    try:
+        script = _scripts["unused:" + cfg["JISHI_REDIS_URL"]]
+        return int(script(keys=[_keyed_key(fsid, cfg), key_index(key, cfg)])) == 1
+    except Exception:  # Redis away: the view answers (and handles the fault)
+        return False
 
 
 def _left_key(fsid: int) -> str:
@@ -176,7 +282,10 @@ def take(row, user_id: int, n: int) -> int:
         return OK
     script = _scripts[current_app.config["JISHI_REDIS_URL"]]
     ttl = _expire_seconds(row.ends_at)
-    keys = [_left_key(row.id), _user_key(row.id, user_id)]
+    # placed in the request: a queued admission that found no consumer
+    # indexed its key itself; without the queue the key goes unindexed
+    unindexed = not current_app.config.get("JISHI_FLASHSALE_QUEUE")
+    keys = [_left_key(row.id), _user_key(row.id, user_id), _keyed_key(row.id) if unindexed else ""]
     try:
         for _attempt in range(2):
             result = int(script(keys=keys, args=[n, row.per_user_limit or 0, ttl]))
@@ -199,6 +308,9 @@ def seed(row, user_id: int | None = None) -> None:
     client = redis_client()
     if client is None:
         return
+    cfg = current_app.config
+    marking = bool(cfg.get("JISHI_FLASHSALE_QUEUE")) and cfg.get("JISHI_FLASHSALE_KEYED_FAST", True)
+    since = epoch(client) if marking else None  # read BEFORE the database
     left, users = counts(fsid)
     ttl = _expire_seconds(row.ends_at)
     pipe = client.pipeline(transaction=True)
@@ -206,6 +318,43 @@ def seed(row, user_id: int | None = None) -> None:
     for uid, units in users.items():
         pipe.set(_user_key(fsid, uid), units, ex=ttl, nx=True)
     pipe.execute()
+    if since is not None and since[1] >= float(cfg.get("JISHI_FLASHSALE_EPOCH_SECONDS", 60)) and not history(fsid):
+        _mark_keyed(client, since[0], fsid, ttl)
+
+
+def _mark_keyed(client, epoch_value: str, fsid: int, ttl: int) -> None:
+    """Set the marker of :func:`key_unused` for ``fsid``. The caller read
+    Redis's epoch first, then found no ticket and no reservation of the
+    sale in the database: every key used on it since is indexed, unless
+    Redis lost its data meanwhile (another epoch: nothing is marked). An
+    epoch younger than ``JISHI_FLASHSALE_EPOCH_SECONDS`` (default 60, above
+    a request's lifetime) marks nothing either: a request admitted by the
+    Redis that was lost may still be recording its ticket. The marker
+    expires before the oldest index entry it vouches for."""
+    from jishi_flashsale.queue import TICKET_TTL
+
+    script = _scripts["mark:" + current_app.config["JISHI_REDIS_URL"]]
+    script(keys=[_epoch_key(), _keyed_key(fsid)], args=[epoch_value, max(min(ttl, TICKET_TTL - 3600), 1)])
+
+
+def history(fsid: int) -> bool:
+    """Whether flash SKU ``fsid`` has any ticket or reservation (any
+    purchase queued or placed, ever), in ONE statement."""
+    from jishi.db import db
+    from sqlalchemy import exists, or_, select
+
+    from jishi_flashsale.models import Reservation, Ticket
+
+    return bool(
+        db.session.execute(
+            select(
+                or_(
+                    exists().where(Ticket.flash_sku_id == fsid),
+                    exists().where(Reservation.flash_sku_id == fsid),
+                )
+            )
+        ).scalar()
+    )
 
 
 def reset_users(fsid: int, user_ids) -> None:

@@ -7,7 +7,10 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
   ``JISHI_FLASHSALE_QUEUE`` (True: queued placement behind the gate while a
   ``jishi flashsale work`` consumer runs), ``JISHI_FLASHSALE_REDIS_TIMEOUT`` (2 s: a Redis
   call's limit), ``JISHI_FLASHSALE_RECOVER_SECONDS`` (30: the consumer's recovery pass),
-  ``JISHI_FLASHSALE_BATCH`` (50: queued jobs the consumer places in one transaction)
+  ``JISHI_FLASHSALE_BATCH`` (50: queued jobs the consumer places in one transaction),
+  ``JISHI_FLASHSALE_KEYED_FAST`` (True: keyed attempts on a sold-out SKU answered from
+  Redis when it holds every key of the sale), ``JISHI_FLASHSALE_EPOCH_SECONDS`` (60: how
+  old Redis's epoch must be before a sale is marked so)
 - ``register_commands`` ``jishi flashsale work``: the queue's consumer
 - ``price_rules``       the flash price (priority 100) while a sale runs,
   ``quantity_limit`` = what the buyer may still take (one query for all lines)
@@ -52,6 +55,8 @@ def config_defaults():
         "JISHI_FLASHSALE_REDIS_TIMEOUT": 2.0,
         "JISHI_FLASHSALE_RECOVER_SECONDS": 30,
         "JISHI_FLASHSALE_BATCH": 50,
+        "JISHI_FLASHSALE_KEYED_FAST": True,
+        "JISHI_FLASHSALE_EPOCH_SECONDS": 60,
     }
 
 
@@ -106,7 +111,7 @@ def app_ready(app):
     from jishi_flashsale import api
 
     app.before_request_funcs.setdefault(None, []).insert(0, api.soldout_first)
-    app.wsgi_app = api.SoldOutGate(app.wsgi_app)
+    app.wsgi_app = api.SoldOutGate(app.wsgi_app, app)
     _queue_depth_gauge(app)
 
 

@@ -6,7 +6,8 @@ admitted purchase is not placed inside the buyer's request. ONE Lua script
 ticket exists), the buyer's earlier ticket for the same
 ``Idempotency-Key`` (a retry takes nothing more), sold out, the per-buyer
 limit; otherwise it takes the units, writes a **ticket** and pushes the job
-on a Redis list, all or nothing. The request then records the ticket in the
+on a Redis list, all or nothing (the ``Idempotency-Key`` is indexed too,
+:func:`jishi_flashsale.gate.key_unused`). The request then records the ticket in the
 database (:class:`jishi_flashsale.models.Ticket`, committed) and only then
 answers ``202``: what a 202 promised survives a Redis that restarts empty.
 
@@ -66,7 +67,11 @@ if KEYS[3] ~= '' then
   local t = redis.call('GET', KEYS[3])
   if t then return {2, t} end
 end
-if redis.call('EXISTS', KEYS[6]) == 0 then return {-3, ''} end
+if redis.call('EXISTS', KEYS[6]) == 0 then
+  -- no consumer: the request places it; its key is indexed (gate.key_unused)
+  if KEYS[7] ~= '' then redis.call('SET', KEYS[7], '1', 'EX', tonumber(ARGV[6])) end
+  return {-3, ''}
+end
 local left = redis.call('GET', KEYS[1])
 if not left then return {-2, ''} end
 local n = tonumber(ARGV[1])
@@ -82,6 +87,7 @@ redis.call('DECRBY', KEYS[1], n)
 redis.call('HSET', KEYS[5], 'status', 'queued', 'user', ARGV[7], 'fsid', ARGV[8], 'n', n, 'limit', limit, 'job', ARGV[5])
 redis.call('EXPIRE', KEYS[5], tonumber(ARGV[6]))
 if KEYS[3] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'EX', tonumber(ARGV[6])) end
+if KEYS[7] ~= '' then redis.call('SET', KEYS[7], '1', 'EX', tonumber(ARGV[6])) end
 redis.call('RPUSH', KEYS[4], ARGV[5])
 return {1, ARGV[4]}
 """
@@ -173,6 +179,7 @@ def enqueue(row, user_id: int, quantity: int, job: dict, idempotency_key: str | 
         queue_key,
         _ticket_key(ticket),
         _heartbeat_key(),
+        gate.key_index(idempotency_key) if idempotency_key else "",
     ]
     payload = json.dumps(
         {**job, "ticket": ticket, "user_id": user_id, "fsid": row.id, "quantity": quantity, "key": idempotency_key},

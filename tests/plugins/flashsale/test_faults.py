@@ -52,6 +52,7 @@ def app_config(redis_proc):
         "JISHI_FLASHSALE_REDIS_PREFIX": f"f{time.monotonic_ns()}:",
         "JISHI_FLASHSALE_REDIS_TIMEOUT": TIMEOUT,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "JISHI_FLASHSALE_EPOCH_SECONDS": 0,  # keyed sold-out attempts answered from Redis at once (issue 20)
     }
 
 

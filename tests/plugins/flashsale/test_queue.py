@@ -27,6 +27,7 @@ def app_config(redis_url):
         "JISHI_REDIS_URL": redis_url,
         "JISHI_FLASHSALE_REDIS_PREFIX": f"q{time.monotonic_ns()}:",
         "RATELIMIT_STORAGE_URI": "memory://",
+        "JISHI_FLASHSALE_EPOCH_SECONDS": 0,  # keyed sold-out attempts answered from Redis at once (issue 20)
     }  # JISHI_FLASHSALE_QUEUE is on by default
 
 

@@ -1,0 +1,155 @@
+"""Issue 20: a keyed purchase attempt (``Idempotency-Key``) on a sold-out
+flash SKU is answered 409 ``sold_out`` by the WSGI gate from Redis alone —
+no sign-in, no table read — when Redis holds every key used on the sale
+(its marker) and not this one; anything Redis cannot vouch for (the key of
+a purchase made, a sale with history from before Redis's epoch, a young
+epoch, Redis away, a body or key the view would refuse) goes to the view,
+which answers exactly as before. Real ``redis-server`` (skipped without)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from jishi.db import db
+from jishi_flashsale import gate
+from jishi_flashsale import queue as fs_queue
+
+from . import helpers as fs
+
+
+@pytest.fixture
+def app_config(redis_url):
+    return {
+        "JISHI_REDIS_URL": redis_url,
+        "JISHI_FLASHSALE_REDIS_PREFIX": f"kf{time.monotonic_ns()}:",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "JISHI_FLASHSALE_EPOCH_SECONDS": 0,
+    }
+
+
+@pytest.fixture(autouse=True)
+def consumer_alive(app):
+    with app.app_context():
+        fs_queue.beat()
+    yield
+    gate.clear_all()
+
+
+def _sold_out_sale(api, factory, *, stock=1):
+    """A queued sale sold out by one buyer (keyed ``first``), then flagged in
+    this process by another buyer's refusal, as the burst does."""
+    product = factory.product(price=1000, stock=50)
+    a = fs.activity(product, stock=stock, per_user=0, price=300)
+    sku, fsid = product.skus[0].id, fs.flash_sku(a.id).id
+    buyer = fs.buyer(factory)
+    first = fs.buy_api(api, buyer, sku, key="first")
+    assert first.status_code == 202, first.json
+    refused = fs.buy_api(api, fs.buyer(factory), sku)
+    assert refused.status_code == 409 and refused.json["code"] == "sold_out"
+    assert gate.flagged_fsid(sku) == fsid
+    return sku, fsid, buyer, first
+
+
+def _counting(app, monkeypatch):
+    seen: list[int] = []
+    funcs = [lambda: seen.append(1), *app.before_request_funcs.get(None, [])]
+    monkeypatch.setitem(app.before_request_funcs, None, funcs)
+    return seen
+
+
+def test_keyed_sold_out_attempt_answered_from_redis_in_front_of_flask(app, api, factory, queries, monkeypatch):
+    sku, fsid, buyer, first = _sold_out_sale(api, factory)
+    assert gate.redis_client().exists(gate._keyed_key(fsid))  # seeded on a sale without history
+    other = fs.buyer(factory)
+    headers = api.headers(other)
+    seen = _counting(app, monkeypatch)
+    body = {"sku_id": sku, "quantity": 1, "address_id": fs.address_id(other)}
+
+    def buy(key, json=body, user_headers=headers):
+        return app.test_client().post(
+            "/api/v1/flashsale/buy", json=json, headers={**user_headers, "Idempotency-Key": key}
+        )
+
+    via_view = buy("new-0")  # the first for this Accept-Language goes through Flask (translated, cached)
+    assert (via_view.status_code, via_view.json["code"], len(seen)) == (409, "sold_out", 1)
+    with queries() as q:
+        fast = buy("new-1")
+    assert (fast.status_code, fast.get_data(), len(seen)) == (409, via_view.get_data(), 1)  # Flask never ran
+    assert q.statements == [] and fast.headers["Content-Type"] == "application/json"
+    assert buy("new-2", user_headers={}).get_data() == via_view.get_data() and len(seen) == 1  # a visitor alike
+    # the retry of the purchase made: its key is indexed, the view answers its ticket
+    mine = buy("first", json={"sku_id": sku, "address_id": fs.address_id(buyer)}, user_headers=api.headers(buyer))
+    assert (mine.status_code, mine.json["ticket"], len(seen)) == (202, first.json["ticket"], 2)
+    # another buyer sending that key: the view finds nothing of theirs
+    theirs = buy("first")
+    assert (theirs.status_code, theirs.json["code"], len(seen)) == (409, "sold_out", 3)
+    # what the view would refuse first is the view's: a bad key, a body to validate
+    bad_key = buy("x#1")
+    assert (bad_key.status_code, len(seen)) == (400, 4)
+    bad_body = buy("new-3", json={**body, "quantity": 0})
+    assert (bad_body.status_code, bad_body.json["field"], len(seen)) == (422, "quantity", 5)
+    more = buy("new-4", json={**body, "messages": {"1": "hi"}})
+    assert (more.status_code, more.json["code"], len(seen)) == (409, "sold_out", 6)
+    # placed after the queue drains: the answer to the key is the order placed
+    fs_queue.work(idle_exit=True, block=0.05)
+    db.session.expire_all()
+    placed = buy("first", json={"sku_id": sku, "address_id": fs.address_id(buyer)}, user_headers=api.headers(buyer))
+    assert (placed.status_code, placed.json["replayed"], len(placed.json["orders"])) == (200, True, 1)
+
+
+def test_redis_away_or_without_the_answer_the_view_answers(app, api, factory, monkeypatch):
+    import redis
+
+    sku, fsid, buyer, first = _sold_out_sale(api, factory)
+    seen = _counting(app, monkeypatch)
+    url = app.config["JISHI_REDIS_URL"]
+
+    def down(**_kw):
+        raise redis.ConnectionError("down")
+
+    fs.buy_api(api, fs.buyer(factory), sku)  # the body cached for this language
+    before = len(seen)
+    monkeypatch.setitem(gate._scripts, "unused:" + url, down)
+    resp = fs.buy_api(api, fs.buyer(factory), sku)
+    assert (resp.status_code, resp.json["code"], len(seen)) == (409, "sold_out", before + 1)
+    monkeypatch.undo()
+    seen = _counting(app, monkeypatch)
+    # the marker gone (Redis restarted empty, or expired): the view
+    gate.redis_client().delete(gate._keyed_key(fsid))
+    resp = fs.buy_api(api, fs.buyer(factory), sku)
+    assert (resp.status_code, resp.json["code"], len(seen)) == (409, "sold_out", 1)
+    # the flag set without the flash SKU (another path): the view
+    gate.redis_client().set(gate._keyed_key(fsid), "1")
+    gate.mark_sold_out(sku)
+    resp = fs.buy_api(api, fs.buyer(factory), sku)
+    assert (resp.status_code, len(seen)) == (409, 2)
+
+
+def test_a_restart_empty_never_marks_a_sale_with_history(app, api, factory):
+    """Redis restarted empty after a 202 (the key's index lost): the sale's
+    counters are seeded again, but the sale has a ticket in the database, so
+    no marker: the buyer's retry after sold out answers the ticket."""
+    sku, fsid, buyer, first = _sold_out_sale(api, factory)
+    client = gate.redis_client()
+    client.delete(*client.keys(app.config["JISHI_FLASHSALE_REDIS_PREFIX"] + "*"))  # everything lost
+    fs_queue.beat()
+    gate.clear_all()
+    assert fs.buy_api(api, fs.buyer(factory), sku).json["code"] == "sold_out"  # seeded: 0 left
+    assert client.exists(gate._left_key(fsid)) and not client.exists(gate._keyed_key(fsid))
+    again = fs.buy_api(api, buyer, sku, key="first")
+    assert (again.status_code, again.json["ticket"]) == (202, first.json["ticket"])
+
+
+def test_no_marker_while_the_epoch_is_young_or_without_the_queue(app, api, factory, monkeypatch):
+    monkeypatch.setitem(app.config, "JISHI_FLASHSALE_EPOCH_SECONDS", 60)
+    product = factory.product(price=1000, stock=50)
+    a = fs.activity(product, stock=2, per_user=0, price=300)
+    fsid = fs.flash_sku(a.id).id
+    assert fs.buy_api(api, fs.buyer(factory), product.skus[0].id).status_code == 202
+    assert not gate.redis_client().exists(gate._keyed_key(fsid))  # a new epoch: a lost Redis's 202s may be in flight
+    # placed in the request without the queue: the marker goes (the key is in no index)
+    monkeypatch.setitem(app.config, "JISHI_FLASHSALE_QUEUE", False)
+    gate.redis_client().set(gate._keyed_key(fsid), "1")
+    assert fs.buy_api(api, fs.buyer(factory), product.skus[0].id).status_code == 201
+    assert not gate.redis_client().exists(gate._keyed_key(fsid))
