@@ -23,11 +23,12 @@ from jishi.db import db
 
 pytestmark = pytest.mark.jishi_plugins(*FIRST_PARTY_PLUGINS)
 
-#: token, SKU with product and the buyer's line of it, shopping options'
-#: row, the merchant with the review state (one statement for both
-#: blockers), the INSERT or UPDATE; the settings from the process's copy
-#: (issue 20: a statement of their own, 6 before)
-ADD_TO_CART = 5
+#: token, SKU with product, the buyer's line of it and every plugin's
+#: ``purchase_loaders`` rows (shopping options' row, the merchant, the
+#: review state), the INSERT or UPDATE; the settings from the process's
+#: copy (issue 20: 6 before, shopping options' row, the settings and the
+#: merchant with the review state each a statement)
+ADD_TO_CART = 3
 #: token, lines, address, merchant profiles, express (2), pickup points,
 #: local delivery settings, the buyer's coupons, points balance, shopping
 #: options; flash prices and coupon activities only while one may run
