@@ -7,8 +7,9 @@ prices and groups lines exactly like the checkout does, by reusing
 ``group_lines`` (so the ``line_price_rules`` and ``split_cart`` hooks apply).
 
 :func:`add` costs two statements whatever the cart size: the SKU with its
-product and the buyer's existing line for that SKU (one outer join), and the
-INSERT or UPDATE (plus what ``purchase_blockers`` plugins read).
+product, the buyer's existing line for that SKU (one outer join) and the
+rows every plugin's ``purchase_loaders`` declare for its
+``purchase_blockers`` and ``cart_line_problems``, then the INSERT or UPDATE.
 """
 
 from __future__ import annotations
