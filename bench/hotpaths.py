@@ -201,6 +201,7 @@ def count(app, fn) -> tuple[int, int]:
 
     with app.app_context():
         engine = db.engine
+    fn()  # right before: what the process caches is fresh (the settings' copy ages, JISHI_SETTINGS_TTL)
     with count_queries(engine, this_thread=True) as q:  # not the visit writer's flush
         fn()
     return q.count, len(q.duplicates())

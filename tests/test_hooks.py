@@ -44,7 +44,7 @@ from jishi.plugins import PluginError
 from jishi.testing import flows, make_app
 from jishi.testing.principals import sign_in_form
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 
 def plugin(*objs):
@@ -1262,6 +1262,83 @@ def test_hook_cart_line_problems(app, api, factory):
     db.session.expire_all()
     assert db.session.get(CartLine, line_id).quantity == 2
     assert api.post("/cart/items", user=buyer, json={"sku_id": fine.skus[0].id, "quantity": 9}).status_code == 201
+
+
+class CartRows:
+    """``purchase_loaders``: the product's category (a model), its SKUs with
+    at least ``min_stock`` (dicts, a parameter of its own) and the product's
+    of the same seller (the kernel's ``seller_id``); ``cart_line_problems``
+    refuses more than the category's sort (read from the loaded rows)."""
+
+    def __init__(self):
+        from jishi.models import Category, Product
+
+        self.seen = []
+        self.category = (
+            select(Category)
+            .join(Product, Product.category_id == Category.id)
+            .where(Product.id == bindparam("product_id"))
+        )
+        self.skus = select(Sku.id.label("id"), Sku.stock.label("stock")).where(
+            Sku.product_id == bindparam("product_id"), Sku.stock >= bindparam("min_stock")
+        )
+        self.same_seller = select(Product.id.label("id")).where(Product.seller_id == bindparam("seller_id"))
+
+    @hookimpl
+    def purchase_loaders(self, user):
+        return [
+            PageLoader("rows.category", self.category, {}),
+            PageLoader("rows.skus", self.skus, {"min_stock": 5}),
+            PageLoader("rows.same_seller", self.same_seller, {}),
+        ]
+
+    @hookimpl
+    def cart_line_problems(self, product, sku_id, quantity, user):
+        from jishi.catalog.service import product_loaded
+
+        loaded = product_loaded(product.id)
+        self.seen.append(loaded)
+        category = loaded.first("rows.category")
+        if category is not None and quantity > category.sort:
+            return [Problem("category_cap", "too many", field="quantity")]
+        return None
+
+
+_cart_rows = CartRows()
+
+
+@plugin(_cart_rows)
+def test_hook_purchase_loaders(app, api, factory, queries):
+    """Issue 20: a plugin's ``purchase_loaders`` run inside the cart's read of
+    the SKU: the add costs the token, that read and the INSERT (or UPDATE)
+    whatever the plugin reads; its hooks find the rows (a model as a clean
+    instance of the session, columns as dicts, the kernel's ``product_id``
+    and ``seller_id`` bound to the product added, its own ``min_stock``)."""
+    from jishi.models import Category
+
+    cat = factory.category("限两件")
+    cat.sort = 2
+    p = factory.product(category=cat, seller_id=7, skus=[{"price": 100, "stock": 9}, {"price": 200, "stock": 1}])
+    other = factory.product(seller_id=7)
+    lone = factory.product()
+    db.session.commit()
+    sku_id, ids = p.skus[0].id, sorted([p.id, other.id])
+    buyer = factory.user()
+    headers = api.headers(buyer)
+    for quantity in (1, 1):  # a new line, then the same line
+        with queries() as q:
+            resp = api.post("/cart/items", headers=headers, json={"sku_id": sku_id, "quantity": quantity})
+        assert resp.status_code == 201, resp.get_json()
+        assert q.count == 3, "\n".join(x[:150] for x in q.statements)
+    loaded = _cart_rows.seen[-1]
+    assert isinstance(loaded.first("rows.category"), Category) and loaded.first("rows.category").id == cat.id
+    assert loaded["rows.skus"] == [{"id": sku_id, "stock": 9}]  # min_stock 5
+    assert sorted(r["id"] for r in loaded["rows.same_seller"]) == ids
+    resp = api.post("/cart/items", headers=headers, json={"sku_id": sku_id, "quantity": 1})
+    assert resp.status_code == 409 and resp.get_json()["code"] == "category_cap"  # 3 > the category's 2
+    assert api.post("/cart/items", headers=headers, json={"sku_id": lone.skus[0].id}).status_code == 201
+    loaded = _cart_rows.seen[-1]
+    assert loaded["rows.category"] == [] and loaded["rows.same_seller"] == []  # no category, no seller
 
 
 @plugin(HideSeller())

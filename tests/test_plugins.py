@@ -300,6 +300,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "product_filters",
         "product_page_loaders",
         "purchase_blockers",
+        "purchase_loaders",
         "report_sections",
         "seller_profiles",
         "seller_scope",

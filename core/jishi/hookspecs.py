@@ -1333,6 +1333,46 @@ def product_page_loaders(product: Product, user: User | None) -> Sequence[PageLo
     """
 
 
+@hookspec
+def purchase_loaders(user: User) -> Sequence[PageLoader] | None:
+    """The rows the plugin's ``purchase_blockers`` and ``cart_line_problems``
+    read for the product a buyer adds to the cart, as queries the kernel runs
+    INSIDE the cart's own read of the SKU and its product (a JSON column per
+    loader): adding to the cart then costs no statement of the plugin's.
+
+    Declare each query once with named parameters: ``product_id`` and
+    ``seller_id`` are the kernel's (bound to the product being added, known
+    only inside the statement: leave them out of ``params``); give any other
+    parameter's value in ``PageLoader.params`` (``{}`` when none). During the
+    same request the rows are in ``jishi.catalog.service.product_loaded(
+    product_id)`` under their keys, as the product page's loaders are (model
+    instances are in the session: ``db.session.get`` finds them with no
+    statement).
+    :param user: the buyer adding to the cart.
+    :returns: a list of :class:`PageLoader` (or None). All collected.
+    Default implementation: none.
+
+    Example::
+
+        LIMIT = select(Limit).where(Limit.product_id == bindparam("product_id"))
+
+        @hookimpl
+        def purchase_loaders(user):
+            return [PageLoader("limits.limit", LIMIT, {})]
+
+        @hookimpl
+        def cart_line_problems(product, sku_id, quantity, user):
+            loaded = product_loaded(product.id)
+            if loaded is not None and "limits.limit" in loaded:
+                limit = loaded.first("limits.limit")
+            else:
+                limit = db.session.execute(LIMIT, {"product_id": product.id}).scalar()
+            if limit is not None and quantity > limit.most:
+                return [Problem("limit", _("At most %(n)d.", n=limit.most), field="quantity")]
+            return None
+    """
+
+
 @hookspec(firstresult=True)
 def seller_profiles(seller_ids: Sequence[int]) -> dict[int, SellerProfile] | None:
     """Names, links and states of sellers, for product pages, the cart and

@@ -258,6 +258,54 @@ def _pk_attrs(mapper) -> tuple:
     return attrs
 
 
+def bound_columns(loaders: Sequence[PageLoader], bound: dict, postgres: bool, prefix: str = "c") -> tuple[list, list]:
+    """Each loader's JSON rows column (``<prefix><i>``) for a statement of
+    the caller's own, and their decoders (for :func:`decode`). Every loader
+    must be declared (``params`` given, possibly empty): its bind parameters
+    named in ``bound`` become those SQL expressions (a scalar subquery of the
+    caller's values, say), the others are renamed per loader (see
+    :func:`bound_params`). Build once per shape; run with the values of
+    :func:`bound_params`."""
+    columns = []
+    for i, ld in enumerate(loaders):
+        if ld.params is None:
+            raise ValueError(f"loader {ld.key!r}: declare it once with params (PageLoader.params)")
+        own = set(ld.params) - set(bound)
+
+        def replace(element, i=i, own=own):
+            if isinstance(element, BindParameter):
+                if element.key in bound:
+                    return bound[element.key]
+                if element.key in own:
+                    return bindparam(_named(i, element.key), type_=element.type, expanding=element.expanding)
+            return None
+
+        query = replacement_traverse(ld.query, {}, replace)
+        columns.append(_rows_column(query, postgres, f"{prefix}{i}"))
+    return columns, [_decoder(ld.query) for ld in loaders]
+
+
+def bound_params(loaders: Sequence[PageLoader], bound=()) -> dict:
+    """The values of :func:`bound_columns`' renamed parameters."""
+    return {_named(i, k): v for i, ld in enumerate(loaders) for k, v in (ld.params or {}).items() if k not in bound}
+
+
+def decode(loaders: Sequence[PageLoader], raws, decoders) -> Loaded:
+    """The rows of each loader from its JSON column (model instances as
+    clean persistent objects of the session, see :func:`persistent`, or
+    dicts)."""
+    session = db.session()
+    loaded = Loaded()
+    for ld, raw, (entity, attrs, columns) in zip(loaders, raws, decoders, strict=True):
+        items = json.loads(raw) if isinstance(raw, str) else (raw or [])
+        if entity is None:
+            named = [(key, key, conv) for key, conv in columns]
+            loaded[ld.key] = [_decoded(item, named) for item in items]
+            continue
+        loaded[ld.key] = [persistent(session, entity, _decoded(item, attrs)) for item in items]
+    return loaded
+
+
 def run(loaders: Sequence[PageLoader]) -> Loaded:
     """Run every loader in one statement; ``Loaded`` holds each key's rows
     (an empty list where none matched). Keys must be distinct."""
@@ -273,11 +321,4 @@ def run(loaders: Sequence[PageLoader]) -> Loaded:
     if session.autoflush:
         session.flush()  # as session.execute would (a no-op when nothing is pending)
     row = session.connection().execute(stmt, params).one()
-    for ld, raw, (entity, attrs, columns) in zip(loaders, row, decoders, strict=True):
-        items = json.loads(raw) if isinstance(raw, str) else (raw or [])
-        if entity is None:
-            named = [(key, key, conv) for key, conv in columns]
-            loaded[ld.key] = [_decoded(item, named) for item in items]
-            continue
-        loaded[ld.key] = [persistent(session, entity, _decoded(item, attrs)) for item in items]
-    return loaded
+    return decode(loaders, row, decoders)

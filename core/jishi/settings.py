@@ -1,24 +1,53 @@
 """Platform settings stored in the database, with defaults from the panels.
 
-``get("theme.active")`` reads the ``settings`` table once per request (cached
-on ``flask.g``) and falls back to the default declared by the setting's
+``get("theme.active")`` falls back to the default declared by the setting's
 panel (``settings_panels`` hook), then to the app config.
 
-Public API for plugins: :func:`get`, :func:`set_many`, and the ``Setting``
-model (``key``, JSON ``value``) for a query that reads a stored setting in
-the same statement as other rows; write settings with :func:`set_many` only.
+The stored values are read ONCE per process and shared by every request of
+the app (a per-app cache), not once per request:
+
+- a commit that changed settings (:func:`set_many` marks the session) drops
+  the cache of this process right after it commits (a rollback drops the
+  mark and nothing else: no uncommitted value is ever cached);
+- other processes (gunicorn's other workers, the worker) see the change
+  once their copy is older than ``JISHI_SETTINGS_TTL`` seconds (default 2;
+  0: read every request, as before);
+- within a request the values stay those the request first read (on
+  ``flask.g``), and a request reads its own writes: after :func:`set_many`
+  it reads the table itself until it commits.
+
+Values are shared between requests: treat what :func:`get` answers as
+read-only (copy a list or dict before changing it). :func:`derived` keeps a
+value computed from settings once per version of the settings (a plugin's
+defaults mapping, say) instead of once per request.
+
+Outside a request (jobs, the CLI) every :func:`get` reads the table.
+
+Public API for plugins: :func:`get`, :func:`set_many`, :func:`derived`, and
+the ``Setting`` model (``key``, JSON ``value``) for a query that reads a
+stored setting in the same statement as other rows; write settings with
+:func:`set_many` only.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from jishi.db import db
 from jishi.models import Setting
 
-__all__ = ["Setting", "get", "set_many"]
+__all__ = ["Setting", "derived", "get", "set_many"]
+
+#: the clock of the process cache's age (tests move it instead of sleeping)
+_clock = time.monotonic
+#: ``session.info`` key: the caches of the apps whose settings this transaction changed
+_CHANGED = "jishi_settings_changed"
 
 
 def _defaults() -> dict[str, Any]:
@@ -35,17 +64,86 @@ def _defaults() -> dict[str, Any]:
 _READ = db.select(Setting.key, Setting.value)  # built once: no building or keying per request
 
 
+class _Snapshot:
+    """The stored settings as read once, and what was derived from them."""
+
+    __slots__ = ("derived", "loaded_at", "values")
+
+    def __init__(self, values: dict[str, Any], loaded_at: float):
+        self.values = values
+        self.loaded_at = loaded_at
+        self.derived: dict[str, Any] = {}
+
+
+class SettingsCache:
+    """An app's process-wide copy of the ``settings`` table
+    (``app.extensions["jishi_settings"]``)."""
+
+    def __init__(self) -> None:
+        self.snapshot: _Snapshot | None = None
+        #: moved by every invalidation: a read that started before one is not kept
+        self.generation = 0
+
+    def invalidate(self) -> None:
+        self.generation += 1
+        self.snapshot = None
+
+
+def cache(app=None) -> SettingsCache:
+    """``app``'s (default: the current app's) settings cache."""
+    extensions = (app or current_app).extensions
+    found = extensions.get("jishi_settings")
+    if found is None:
+        found = extensions.setdefault("jishi_settings", SettingsCache())
+    return found
+
+
+def _ttl() -> float:
+    value = current_app.config.get("JISHI_SETTINGS_TTL", 2)
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return 2.0
+
+
+def _read() -> dict[str, Any]:
+    return dict(db.session.execute(_READ).all())
+
+
+def _shared() -> _Snapshot:
+    """The process cache's snapshot, read again when older than the TTL."""
+    c = cache()
+    ttl = _ttl()
+    snap = c.snapshot
+    now = _clock()
+    if snap is not None and now - snap.loaded_at < ttl:
+        return snap
+    generation = c.generation
+    snap = _Snapshot(_read(), now)
+    if ttl > 0 and c.generation == generation:  # no commit changed settings meanwhile
+        c.snapshot = snap
+    return snap
+
+
+def _snapshot() -> _Snapshot | None:
+    """This request's snapshot (None outside a request)."""
+    if not has_request_context():
+        return None
+    snap = g.get("jishi_settings")
+    if snap is None:
+        if db.session.info.get(_CHANGED):
+            # this transaction wrote settings: read them (own writes), keep them
+            # for this request only until it commits
+            snap = _Snapshot(_read(), _clock())
+        else:
+            snap = _shared()
+        g.jishi_settings = snap
+    return snap
+
+
 def _stored() -> dict[str, Any]:
-    in_request = has_request_context()
-    if in_request:
-        stored = g.get("jishi_settings")
-        if stored is not None:
-            return stored
-    rows = db.session.execute(_READ).all()
-    stored = dict(rows)
-    if in_request:
-        g.jishi_settings = stored
-    return stored
+    snap = _snapshot()
+    return snap.values if snap is not None else _read()
 
 
 def get(key: str, default: Any = None) -> Any:
@@ -58,6 +156,22 @@ def get(key: str, default: Any = None) -> Any:
     return current_app.config.get("SETTING_" + key.replace(".", "_").upper(), default)
 
 
+def derived(name: str, build: Callable[[], Any]) -> Any:
+    """``build()``, computed once per version of the settings: kept with the
+    settings the request reads (shared by the process's requests until the
+    settings change) and called again after a change. ``build`` reads
+    settings with :func:`get` only; ``name`` is unique to the caller (start
+    it with the plugin's name). Outside a request, ``build()`` every call."""
+    snap = _snapshot()
+    if snap is None:
+        return build()
+    try:
+        return snap.derived[name]
+    except KeyError:
+        value = snap.derived[name] = build()
+        return value
+
+
 def set_many(values: dict[str, Any]) -> None:
     """Upsert settings in the current transaction (caller commits)."""
     for key, value in values.items():
@@ -66,5 +180,33 @@ def set_many(values: dict[str, Any]) -> None:
             db.session.add(Setting(key=key, value=value))
         else:
             row.value = value
-    if has_request_context():
+    _mark_changed()
+
+
+def _mark_changed() -> None:
+    """This transaction changed settings: its commit drops the process's
+    copy; until then this request reads the table (its own writes)."""
+    c = cache()
+    db.session.info.setdefault(_CHANGED, {})[id(c)] = c
+    if has_app_context():
         g.pop("jishi_settings", None)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    changed = session.info.pop(_CHANGED, None)
+    if changed:
+        for c in changed.values():
+            c.invalidate()
+        if has_app_context():
+            g.pop("jishi_settings", None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session, transaction) -> None:
+    if not session.info.get(_CHANGED):
+        return
+    if has_app_context():
+        g.pop("jishi_settings", None)  # it may hold values of a rolled-back transaction or savepoint
+    if transaction.parent is None:  # rolled back (a commit popped the mark)
+        session.info.pop(_CHANGED, None)

@@ -100,6 +100,48 @@ def test_inactive_user_cannot_sign_in(api, factory):
     assert api.post("/auth/login", json={"phone": "13900000003", "password": "secret123"}).status_code == 401
 
 
+def test_bearer_token_is_one_statement_and_refuses_revoked_inactive_unknown(api, factory, queries):
+    """K5 / issue 20: the bearer token costs ONE statement (the user joined
+    to the token, its member level loaded with it); a revoked token, an
+    inactive user's and an unknown one are anonymous (401)."""
+    from jishi.accounts.auth import load_bearer_user
+    from jishi.accounts.models import ApiToken, MemberLevel
+    from jishi.testing import factories
+    from sqlalchemy import event
+
+    level = MemberLevel(name="金卡", rank=1)
+    db.session.add(level)
+    db.session.flush()
+    u = factory.user(member_level_id=level.id)
+    other = factory.user()
+    token, other_token = factories.token(u), factories.token(other)
+    u_id, other_id = u.id, other.id
+    loaded = []
+
+    def on_load(target, context):
+        loaded.append(target)
+
+    event.listen(ApiToken, "load", on_load)
+    try:
+        with api.client.application.test_request_context("/", headers={"Authorization": f"Bearer {token}"}) as ctx:
+            db.session.expunge_all()
+            with queries() as q:
+                user = load_bearer_user(ctx.request)
+                assert user.id == u_id and user.member_level.name == "金卡"
+            assert q.count == 1, q.statements
+    finally:
+        event.remove(ApiToken, "load", on_load)
+    assert loaded == []  # the token row is a join, never an object of the session
+    assert api.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert api.get("/me", headers={"Authorization": "Bearer unknown"}).status_code == 401
+    assert api.get("/me", headers={"Authorization": "Bearer "}).status_code == 401
+    assert api.post("/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204  # revokes it
+    assert api.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    db.session.get(User, other_id).is_active = False
+    db.session.commit()
+    assert api.get("/me", headers={"Authorization": f"Bearer {other_token}"}).status_code == 401
+
+
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "JISHI_LOGIN_RATE_LIMIT": "3 per minute"}])
 def test_login_is_rate_limited(api, factory, app_config):
     """K5, K15: repeated sign-in attempts get 429 once over JISHI_LOGIN_RATE_LIMIT."""

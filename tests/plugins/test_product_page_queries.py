@@ -135,21 +135,22 @@ def _kernel_parts(page):
 
 def test_product_page_without_plugins(app, client, factory, queries):
     """D/K4/K11: no plugin: the product, its SKUs, images, params, specs,
-    tags, reviews with their pictures and rating and the settings in four
-    statements (five signed in); the same with the "with pictures" (有图)
-    filter and for a product without any of it. The visit is buffered and
-    written in batches off the request (issue 19): no statement here."""
+    tags, reviews with their pictures and rating in three statements (the
+    settings come from the process's copy, issue 20: four before); the same
+    with the "with pictures" (有图) filter and for a product without any of
+    it. The visit is buffered and written in batches off the request (issue
+    19): no statement here."""
     p = _rich_product(factory)
     q, page = _count(queries, client, f"/product/{p.id}")
     _assert_budget(q)
-    assert q.count == 4, q.statements
+    assert q.count == 3, q.statements
     _kernel_parts(page)
     q, page = _count(queries, client, f"/product/{p.id}?pictures=1")  # 有图: the filter costs nothing more
-    assert q.count == 4 and not q.duplicates(), q.statements
+    assert q.count == 3 and not q.duplicates(), q.statements
     assert "好茶" in page and "不错" not in page and page.count("-200.webp") == 2
     plain = factory.product(name="白开水")
     q, _page = _count(queries, client, f"/product/{plain.id}")
-    assert q.count == 4 and not q.duplicates(), q.statements
+    assert q.count == 3 and not q.duplicates(), q.statements
     sign_in_form(client, factory.user())
     q, _page = _count(queries, client, f"/product/{p.id}")
     _assert_budget(q)
@@ -206,7 +207,7 @@ def test_product_page_with_every_plugin(app, client, factory, queries, ms):
 
     q, page = _count(queries, client, url)
     _assert_budget(q)
-    assert q.count == 4, q.statements  # as with no plugin
+    assert q.count == 3, q.statements  # as with no plugin
     _kernel_parts(page)
     assert "flashsale-box" in page and "groupbuy-box" in page and "满10减1" in page and "茶庄" in page
     assert "groupbuy/groups/opengroup1" in page  # the open group
@@ -237,10 +238,11 @@ def test_product_page_with_every_plugin_and_nothing_to_show(app, client, factory
 @pytest.mark.jishi_plugins(*ALL)
 def test_product_detail_api_with_every_plugin(app, client, factory, queries, ms):
     """Issue 20: the API's product detail with every first-party plugin
-    enabled and contributing costs four statements for a signed-in buyer
+    enabled and contributing costs three statements for a signed-in buyer
     (the token, the product with its category and SKUs, ONE statement for
-    its lists and every plugin's ``product_page_loaders`` rows, the
-    settings), three for a visitor, none repeated: the flash price, the
+    its lists and every plugin's ``product_page_loaders`` rows; the
+    settings come from the process's copy: four before), two for a
+    visitor, none repeated: the flash price, the
     merchant's profile, its review state and the shopping options come
     from the loaders' rows (``jishi.catalog.service.product_loaded``)."""
     from jishi.testing import factories
@@ -249,7 +251,7 @@ def test_product_detail_api_with_every_plugin(app, client, factory, queries, ms)
     buyer = factory.user()
     auth = {"Authorization": f"Bearer {factories.token(buyer)}"}
     url = f"/api/v1/products/{p.id}"
-    for headers, budget in ((auth, 4), ({}, 3)):
+    for headers, budget in ((auth, 3), ({}, 2)):
         client.get(url, headers=headers)
         with queries() as q:
             resp = client.get(url, headers=headers)

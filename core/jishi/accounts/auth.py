@@ -63,18 +63,23 @@ def load_bearer_user(req) -> User | None:
     token = header[7:].strip()
     if not token:
         return None
-    row = db.session.execute(_bearer_statement(), {"token_hash": _token_hash(token)}).scalar_one_or_none()
-    if row is None or not row.user.is_active:
-        return None
-    return row.user
+    return db.session.execute(_bearer_statement(), {"token_hash": _token_hash(token)}).scalar_one_or_none()
 
 
 @functools.cache
 def _bearer_statement():
-    """:func:`load_bearer_user`'s read, built once (every API request runs
-    it: no building or cache keying per request)."""
-    return db.select(ApiToken).where(
-        ApiToken.token_hash == bindparam("token_hash", type_=String), ApiToken.revoked_at.is_(None)
+    """:func:`load_bearer_user`'s read: the active user of a token that is
+    not revoked, in ONE statement loading only the user (the token row is a
+    join, never an ORM instance). Built once (every API request runs it: no
+    building or cache keying per request)."""
+    return (
+        db.select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == bindparam("token_hash", type_=String),
+            ApiToken.revoked_at.is_(None),
+            User.is_active.is_(True),
+        )
     )
 
 

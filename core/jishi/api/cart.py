@@ -1,9 +1,10 @@
 """Cart API (SPEC K6, K14): one cart across every seller, grouped by the
 ``split_cart`` hook and priced by ``line_price_rules`` like the checkout.
 
-``POST /cart/items`` costs at most five statements (token lookup included;
-three without plugins) whatever the cart size: it answers with the changed
-line, not the whole cart.
+``POST /cart/items`` costs three statements whatever the cart size and the
+plugins enabled (the token lookup; the SKU with its product, the buyer's
+line of it and every plugin's ``purchase_loaders`` rows; the INSERT or
+UPDATE): it answers with the changed line, not the whole cart.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ prices and groups lines exactly like the checkout does, by reusing
 ``group_lines`` (so the ``line_price_rules`` and ``split_cart`` hooks apply).
 
 :func:`add` costs two statements whatever the cart size: the SKU with its
-product and the buyer's existing line for that SKU (one outer join), and the
-INSERT or UPDATE (plus what ``purchase_blockers`` plugins read).
+product, the buyer's existing line for that SKU (one outer join) and the
+rows every plugin's ``purchase_loaders`` declare for its
+``purchase_blockers`` and ``cart_line_problems``, then the INSERT or UPDATE.
 """
 
 from __future__ import annotations
@@ -47,26 +48,29 @@ def _check_quantity(quantity) -> int:
 
 def _sellable_sku(sku_id, user) -> tuple[Sku, CartLine | None]:
     """The SKU (with its product) and the buyer's line of it, if any, in ONE
-    statement; refused when it cannot be bought."""
+    statement, with the rows of every plugin's ``purchase_loaders`` (for
+    its ``purchase_blockers`` and ``cart_line_problems``: then no statement
+    of theirs); refused when it cannot be bought."""
     if not isinstance(sku_id, int) or isinstance(sku_id, bool):
         raise CartError("sku_id", _("Must be an integer."))
-    from jishi.catalog.service import purchase_blockers, visible_products
+    from flask import current_app, g, has_app_context
 
+    from jishi.catalog.service import purchase_blockers
+    from jishi.loaders import bound_params, decode
+
+    loaders = [ld for found in current_app.extensions["jishi"].hook.purchase_loaders(user=user) for ld in found or ()]
+    stmt, decoders = _sellable_statement(loaders)
+    params = {"sku_id": sku_id, "buyer_id": user.id, **bound_params(loaders, _BOUND)}
     # A SKU of a product buyers cannot see (off the shelf, or hidden by a
     # ``product_filters`` plugin: an unreviewed merchant product) answers
     # exactly like an unknown SKU: its product page is a 404 too, so the
     # answer must not name it.
-    stmt = (
-        select(Sku, CartLine)
-        .join(Sku.product)
-        .outerjoin(CartLine, (CartLine.sku_id == Sku.id) & (CartLine.user_id == user.id))
-        .options(contains_eager(Sku.product))
-        .where(Sku.id == sku_id)
-    )
-    row = db.session.execute(visible_products(stmt)).one_or_none()
-    sku, line = row if row is not None else (None, None)
+    row = db.session.execute(stmt, params).one_or_none()
+    sku, line = (row[0], row[1]) if row is not None else (None, None)
     if sku is None:
         raise CartError("sku_id", _("Product variant %(id)s does not exist.", id=sku_id), code="not_found", status=404)
+    if loaders and has_app_context():  # for this request's hooks (product_loaded)
+        g.setdefault("jishi_product_loaded", {})[sku.product_id] = decode(loaders, row[2:], decoders)
     if not sku.is_active:
         raise CartError(
             "sku_id", _("%(name)s is no longer on sale.", name=sku.product.name), code="off_shelf", status=409
@@ -74,6 +78,49 @@ def _sellable_sku(sku_id, user) -> tuple[Sku, CartLine | None]:
     for problem in purchase_blockers(sku.product, user):
         raise CartError("sku_id", problem.message, code=problem.code, status=409)
     return sku, line
+
+
+#: the kernel's parameters of ``purchase_loaders`` (the product being added)
+_BOUND = ("product_id", "seller_id")
+_SELLABLE_CACHE: dict[tuple, tuple] = {}
+
+
+def _sellable_statement(loaders) -> tuple:
+    """``(statement, decoders)`` of :func:`_sellable_sku`: built once per
+    ``product_filters`` conditions and loaders' shape, run with the
+    ``sku_id``, ``buyer_id`` and loaders' values."""
+    from sqlalchemy import Integer, bindparam
+
+    from jishi.catalog.service import _conditions_key, _visible_conditions
+    from jishi.loaders import bound_columns
+
+    conditions = _visible_conditions("detail")
+    ckey = _conditions_key(conditions)
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    shape = (postgres, ckey, tuple((id(ld.query), tuple(sorted(ld.params or ()))) for ld in loaders))
+    hit = _SELLABLE_CACHE.get(shape) if ckey is not None else None
+    if hit is not None and all(q is ld.query for q, ld in zip(hit[2], loaders, strict=True)):
+        return hit[0], hit[1]
+    sku_id = bindparam("sku_id", type_=Integer)
+    bound = {
+        "product_id": select(Sku.product_id).where(Sku.id == sku_id).scalar_subquery(),
+        "seller_id": (
+            select(Product.seller_id).join(Sku, Sku.product_id == Product.id).where(Sku.id == sku_id).scalar_subquery()
+        ),
+    }
+    columns, decoders = bound_columns(loaders, bound, postgres) if loaders else ([], [])
+    stmt = (
+        select(Sku, CartLine, *columns)
+        .join(Sku.product)
+        .outerjoin(CartLine, (CartLine.sku_id == Sku.id) & (CartLine.user_id == bindparam("buyer_id", type_=Integer)))
+        .options(contains_eager(Sku.product))
+        .where(Sku.id == sku_id, Product.on_shelf.is_(True), *conditions)
+    )
+    if ckey is not None:
+        if len(_SELLABLE_CACHE) >= 64:
+            _SELLABLE_CACHE.clear()
+        _SELLABLE_CACHE[shape] = (stmt, decoders, tuple(ld.query for ld in loaders))
+    return stmt, decoders
 
 
 def _check_line(sku: Sku, quantity: int, user) -> None:

@@ -209,7 +209,9 @@ def clear_tables(app) -> None:
     children first) and, on PostgreSQL, their sequences restarted — much
     cheaper than a TRUNCATE of every table after each test."""
     from jishi.db import db
+    from jishi.settings import cache as settings_cache
 
+    settings_cache(app).invalidate()  # the settings rows go too
     with app.app_context():
         db.session.remove()
         engine = db.engine

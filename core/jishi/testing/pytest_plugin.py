@@ -162,10 +162,18 @@ def api(client):
 
 
 @pytest.fixture
-def queries(app):
-    """``with queries() as q: ...; q.count``: SQL statements in the block."""
+def queries(app, monkeypatch):
+    """``with queries() as q: ...; q.count``: SQL statements in the block.
+
+    While a test counts, the process's copy of the settings does not age
+    (``jishi.settings``' clock stands still): a count never depends on how
+    long the test took. The copy is read by the first request that needs
+    it after the tables were emptied or a commit changed settings, and
+    ``JISHI_SETTINGS_TTL`` 0 still reads it every request."""
+    from jishi import settings
     from jishi.db import db
 
+    monkeypatch.setattr(settings, "_clock", lambda: 0.0)
     return lambda: testing.count_queries(db.engine)
 
 

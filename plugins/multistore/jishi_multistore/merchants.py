@@ -128,6 +128,15 @@ def product_page_loaders(product):
     return [PageLoader("multistore.merchant", _merchant_query(), {"seller_id": product.seller_id})]
 
 
+@hookimpl
+def purchase_loaders(user):
+    """The product's merchant, read within the cart's read of the SKU
+    (``purchase_blockers`` then finds it in the session)."""
+    from jishi.hookspecs import PageLoader
+
+    return [PageLoader("multistore.merchant", _merchant_query(), {})]
+
+
 @functools.cache
 def _merchant_query():
     """The page loader's query, declared once (``PageLoader.params``)."""

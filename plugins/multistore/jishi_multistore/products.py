@@ -177,6 +177,14 @@ def product_page_loaders(product):
     return [PageLoader("multistore.product_state", _state_query(), {"product_id": product.id})]
 
 
+@hookimpl
+def purchase_loaders(user):
+    """The product's review state, read within the cart's read of the SKU."""
+    from jishi.hookspecs import PageLoader
+
+    return [PageLoader("multistore.product_state", _state_query(), {})]
+
+
 @functools.cache
 def _state_query():
     """The page loader's query, declared once (``PageLoader.params``)."""
@@ -190,8 +198,14 @@ def purchase_blockers(product, user):
     from jishi_multistore.merchants import purchase_rows
 
     rows = purchase_rows(product)  # with the merchant, in one statement
-    # else by primary key: found in the session when the product page's loader read it
-    state = rows[1] if rows is not None else db.session.get(ProductState, product.id)
+    if rows is not None:
+        state = rows[1]
+    else:  # read with the product page or the cart's SKU (product_loaded), else by primary key
+        loaded = catalog.product_loaded(product.id)
+        if loaded is not None and "multistore.product_state" in loaded:
+            state = loaded.first("multistore.product_state")
+        else:
+            state = db.session.get(ProductState, product.id)
     status = state.review_status if state is not None else None
     if status is not None and status != REVIEW_APPROVED:
         return [Problem("not_approved", _("This product is not on sale yet."), field="sku_id")]  # 产品未审核

@@ -10,6 +10,7 @@ Hooks implemented (see ``docs/plugins/shopping_options.md``):
 - ``order_placing``        the per-buyer counters (conditional upsert)
 - ``order_transitioned`` / ``settle_refund``  units given back, once
 - ``product_page_loaders`` the product's overrides, read with the page
+- ``purchase_loaders``    ... and with the cart's read of the SKU
 - ``template_slot``        ``product_detail_after_price``: the rules and,
   for a buy-now-only product, its Buy now form
 - ``blueprints`` / ``api_blueprints`` / ``console_menu_items`` / ``demo_data``
@@ -88,6 +89,13 @@ def console_menu_items(console, principal):
 @hookimpl
 def product_page_loaders(product, user):
     return [PageLoader("shopping_options.row", _row_query(), {"product_id": product.id})]
+
+
+@hookimpl
+def purchase_loaders(user):
+    """The product's overrides, read within the cart's read of the SKU
+    (``purchase_blockers`` and ``cart_line_problems`` then read nothing)."""
+    return [PageLoader("shopping_options.row", _row_query(), {})]
 
 
 @functools.cache

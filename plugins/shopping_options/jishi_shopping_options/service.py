@@ -97,12 +97,17 @@ def _number(value) -> int:
 
 
 def platform_defaults() -> dict:
-    """The platform's defaults and caps: the settings, read once per request
-    (outside a request, a job: one statement)."""
+    """The platform's defaults and caps: built once per version of the
+    settings (``settings.derived``: no work per request; treat the mapping
+    as read-only); outside a request, a job: one statement."""
     if has_request_context():
-        return {key: settings.get(key, default) for key, default in DEFAULTS.items()}
+        return settings.derived("shopping_options.defaults", _platform_defaults)
     stored = dict(db.session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(list(DEFAULTS)))).all())
     return {key: stored.get(key, default) for key, default in DEFAULTS.items()}
+
+
+def _platform_defaults() -> dict:
+    return {key: settings.get(key, default) for key, default in DEFAULTS.items()}
 
 
 def _capped(value: int, cap: int) -> int:

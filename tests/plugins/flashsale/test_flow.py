@@ -534,6 +534,7 @@ def test_hook_price_rules_one_statement_for_any_number_of_lines(api, factory, qu
             "items": [{"sku_id": p.skus[0].id, "quantity": 1} for p in products[:n]],
             "address_id": fs.address_id(user),
         }
+        api.post("/checkout/preview", json=body, user=user)  # a first request may read what a process caches
         with queries() as q:
             r = api.post("/checkout/preview", json=body, user=user)
         assert r.status_code == 200, r.json

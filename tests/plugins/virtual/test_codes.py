@@ -72,6 +72,7 @@ def test_products_page_queries_do_not_grow(app, factory, vg, login, client, quer
     """C7: the virtual goods page costs the same statements for 1 or 6 products."""
     login(factory.admin())
     vg.card(codes=("S-1",), name="卡1")
+    client.get("/seller/virtual/")  # a first request may read what a process caches (settings)
     with queries() as one:
         assert client.get("/seller/virtual/").status_code == 200
     for i in range(5):
