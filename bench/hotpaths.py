@@ -194,8 +194,9 @@ def build_paths(app, designed_app, info: dict) -> list[HotPath]:
     ]
 
 
-def count(app, fn) -> tuple[int, int]:
-    """(statements, duplicated statements) of one request."""
+def count(app, fn, show: str | None = None) -> tuple[int, int]:
+    """(statements, duplicated statements) of one request; ``show``: a
+    label, to print the statements under it (``--statements``)."""
     from jishi.db import db
     from jishi.testing import count_queries
 
@@ -204,6 +205,10 @@ def count(app, fn) -> tuple[int, int]:
     fn()  # right before: what the process caches is fresh (the settings' copy ages, JISHI_SETTINGS_TTL)
     with count_queries(engine, this_thread=True) as q:  # not the visit writer's flush
         fn()
+    if show:
+        print(f"-- {show}: {q.count} statements")
+        for i, statement in enumerate(q.statements, 1):
+            print(f"{i:3d}. {' '.join(statement.split())[:400]}")
     return q.count, len(q.duplicates())
 
 
@@ -222,7 +227,9 @@ def rate(fn, n: int) -> float:
     return n / max(clock() - start, 1e-9)
 
 
-def run(kind: str, requests: int, rounds: int, only: set[str] | None, profile: str | None) -> list[dict]:
+def run(
+    kind: str, requests: int, rounds: int, only: set[str] | None, profile: str | None, statements: bool = False
+) -> list[dict]:
     url = database_url(kind, "jishi_hotpaths")
     designed_url = database_url(kind, "jishi_hotpaths_designed")
     print(f"\n== {kind}: seeding...", flush=True)
@@ -243,7 +250,12 @@ def run(kind: str, requests: int, rounds: int, only: set[str] | None, profile: s
         rate(p.request, 20)  # warm: templates compiled, statements cached
     for bare in bares.values():
         rate(bare, 20)
-    counts = {p.key: count(designed_app if p.key == "designed" else app, p.request) for p in paths}
+    counts = {
+        p.key: count(designed_app if p.key == "designed" else app, p.request, p.label if statements else None)
+        for p in paths
+    }
+    if statements:
+        return []
     if profile:
         import cProfile
         import pstats
@@ -253,7 +265,7 @@ def run(kind: str, requests: int, rounds: int, only: set[str] | None, profile: s
         prof.enable()
         rate(p.request, requests)
         prof.disable()
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(int(os.environ.get("HP_PROFILE_LINES", "60")))
         pstats.Stats(prof).sort_stats("tottime").print_stats(30)
         return []
     rates: dict[str, list[float]] = {p.key: [] for p in paths}
@@ -365,6 +377,7 @@ def main() -> None:
         "--only", help="comma-separated path keys (ping,detail,page,home,designed,cart,preview,place1,place5)"
     )
     parser.add_argument("--profile", metavar="PATH", help="cProfile one path instead of timing")
+    parser.add_argument("--statements", action="store_true", help="print each path's statements instead of timing")
     parser.add_argument("--clock", choices=tuple(CLOCK), default="cpu", help="per CPU-second (default) or wall second")
     parser.add_argument("--served", action="store_true", help="gunicorn + wrk for the GET paths (detail,page,home)")
     parser.add_argument("--seconds", type=int, default=3, help="--served: seconds per wrk run")
@@ -386,9 +399,11 @@ def main() -> None:
             argv = ["--requests", str(args.requests), "--rounds", str(args.rounds), "--db", kind, "--clock", args.clock]
             if args.only:
                 argv += ["--only", args.only]
+            if args.statements:
+                argv += ["--statements"]
             subprocess.run([sys.executable, __file__, *argv], check=True)
         return
-    run(args.db, args.requests, args.rounds, only, args.profile)
+    run(args.db, args.requests, args.rounds, only, args.profile, args.statements)
 
 
 if __name__ == "__main__":

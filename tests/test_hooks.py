@@ -1131,6 +1131,67 @@ def test_hook_product_page_loaders(app, client, factory, queries, extra_plugins)
     assert isinstance(plugin_obj.seen[-1].first("rows.who")["at"], datetime)
 
 
+class CheckoutRows:
+    """Reads the lines' stock through ``checkout_loaders`` (a query declared
+    once) and records what the later checkout hooks see."""
+
+    QUERY = None
+
+    def __init__(self):
+        self.asked: list[bool] = []
+        self.seen: list = []
+
+    @hookimpl
+    def checkout_loaders(self, lines, user, options, placing):
+        from sqlalchemy import bindparam
+
+        if CheckoutRows.QUERY is None:
+            CheckoutRows.QUERY = select(Sku.id.label("id"), Sku.stock.label("stock")).where(
+                Sku.id.in_(bindparam("ids", expanding=True))
+            )
+        self.asked.append(placing)
+        return [PageLoader("rows.stock", CheckoutRows.QUERY, {"ids": [line.sku_id for line in lines]})]
+
+    @hookimpl
+    def validate_checkout(self, checkout):
+        self.seen.append(checkout.loaded)
+
+
+@plugin(CheckoutRows())
+def test_hook_checkout_loaders(app, factory, queries, extra_plugins):
+    """Issue 20: a plugin's ``checkout_loaders`` run once per checkout in
+    ONE statement with the kernel's read of the buyer's address; the rows
+    reach the later hooks as ``checkout.loaded`` (the address is the
+    checkout's, not a key of it); another buyer's address is refused as
+    before; an address the session holds is not read again."""
+    rows = extra_plugins[0]
+    buyer, other = factory.user(), factory.user()
+    addr, theirs = factory.address(buyer), factory.address(other)
+    a, b = factory.product(price=100, stock=7), factory.product(price=200, stock=9)
+    sku_a, sku_b = a.skus[0].id, b.skus[0].id
+    items = [(sku_a, 1), (sku_b, 2)]
+    addr_id, theirs_id, buyer_id = addr.id, theirs.id, buyer.id
+    db.session.commit()
+    db.session.expunge_all()  # nothing held: the address is read
+    buyer = db.session.get(User, buyer_id)
+    with app.test_request_context("/"):
+        with queries() as q:
+            co = build_checkout(buyer, items, addr_id)
+        loaded_statements = [s for s in q.statements if "json_" in s]
+        assert len(loaded_statements) == 1 and "addresses" in loaded_statements[0], q.statements
+        assert not [s for s in q.statements if s.startswith("SELECT addresses")], q.statements
+        assert co.address.id == addr_id and co.address.user_id == buyer.id
+        assert rows.asked == [False] and rows.seen[-1] is co.loaded and "jishi.address" not in co.loaded
+        assert sorted((r["id"], r["stock"]) for r in co.loaded["rows.stock"]) == sorted([(sku_a, 7), (sku_b, 9)])
+        with queries() as q:  # the address held by the session now: not read again
+            co = build_checkout(buyer, items, addr_id, placing=True)
+        assert rows.asked[-1] is True and co.address.id == addr_id
+        assert [s for s in q.statements if "json_" in s] and "addresses" not in " ".join(q.statements)
+        with pytest.raises(CheckoutError) as err:
+            build_checkout(buyer, items, theirs_id)
+        assert err.value.problems[0].field == "address_id"
+
+
 def test_page_loaders_refuse_a_shared_key(app):
     """D: two loaders with one key are a programming error, said at once."""
     from jishi.loaders import run

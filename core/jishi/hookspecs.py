@@ -1529,6 +1529,51 @@ def price_rules(
 
 
 @hookspec
+def checkout_loaders(
+    lines: Sequence[CheckoutLine], user: User | None, options: dict, placing: bool
+) -> Sequence[PageLoader] | None:
+    """The rows the plugin's checkout hooks need, as queries the kernel runs
+    together with every plugin's (and its own read of the address) in ONE
+    statement, once per checkout: the batch form of the reads a plugin's
+    ``delivery_options``, ``order_discounts``, ``validate_checkout`` or
+    ``order_placing`` would otherwise each make.
+
+    Called once per checkout (preview and placement), after pricing and
+    before ``split_cart``. The rows reach every later checkout hook as
+    ``checkout.loaded``, a mapping ``key -> list of rows`` (``loaded.first
+    (key)``: the first row or None) holding every loader's key, also where
+    no row matched; a key missing from it (``checkout.loaded`` None: a
+    checkout built elsewhere) means the loader was not asked for: read for
+    yourself. Declare each query once with named parameters
+    (``PageLoader.params``), as for ``product_page_loaders``.
+
+    :param lines: the priced lines (``product_id``, ``seller_id``...);
+        never empty.
+    :param user: the buyer.
+    :param options: the checkout's options (``delivery``, ``coupons``...).
+    :param placing: True when the checkout is built to be placed (its
+        options are not shown; rows only ``order_placing`` needs are asked
+        for then only).
+    :returns: a list of :class:`PageLoader` (or None). All collected; keys
+        prefixed with the plugin's name.
+    Default implementation: none.
+
+    Example::
+
+        CHOICE = select(GiftWrap).where(GiftWrap.user_id == bindparam("user_id"))
+
+        @hookimpl
+        def checkout_loaders(lines, user, options, placing):
+            return [PageLoader("giftwrap.choice", CHOICE, {"user_id": user.id})]
+
+        @hookimpl
+        def order_placing(checkout, payments, orders):
+            loaded = checkout.loaded
+            choice = loaded.first("giftwrap.choice") if loaded and "giftwrap.choice" in loaded else read_it()
+    """
+
+
+@hookspec
 def delivery_options(
     group: CheckoutGroup, address: Address | None, checkout: Checkout
 ) -> Sequence[DeliveryOption] | None:

@@ -2,17 +2,16 @@
 statements counted per real request (each request in a fresh app context,
 ``jishi.testing.ServedClient``), on SQLite and PostgreSQL alike.
 
-Each plugin reads once per checkout, whatever the number of lines and
-merchants: express delivery resolves every merchant's templates in two
-statements (five per merchant before), pickup reads every merchant's points
-in one (one per merchant before), shopping options reads its rules once per
-placement (twice before). Beside the kernel's token, lines, address and
-settings: merchant profiles, express (2), pickup points, local delivery
-settings, the buyer's coupons, the points balance (not on a placement
-without points), shopping options (flash prices and coupon activities only
+Each plugin's checkout rows are read together (``checkout_loaders``, run
+by the kernel with its read of the address in ONE statement), whatever the
+number of lines and merchants: express's templates, pickup points, local
+delivery settings, the buyer's coupons, the points balance (not on a
+placement without points), shopping options' rules, distribution's
+referral (on placement). Beside it the kernel's token, lines and settings
+and multistore's merchant profiles (flash prices and coupon activities only
 while one may run; pickup points and local delivery settings not on a
-placement with another method chosen); on placement the kernel's five writes, multistore's commission
-rates (one INSERT .. SELECT) and distribution's referral.
+placement with another method chosen); on placement the kernel's five
+writes and multistore's commission rates (one INSERT .. SELECT).
 """
 
 from __future__ import annotations
@@ -29,19 +28,23 @@ pytestmark = pytest.mark.jishi_plugins(*FIRST_PARTY_PLUGINS)
 #: copy (issue 20: 6 before, shopping options' row, the settings and the
 #: merchant with the review state each a statement)
 ADD_TO_CART = 3
-#: token, lines, address, merchant profiles, express (2), pickup points,
-#: local delivery settings, the buyer's coupons, points balance, shopping
-#: options; flash prices and coupon activities only while one may run
-#: (``flashsale.windows``, ``coupons.activity_windows``, read with the
-#: settings; issue 20's second pass: both read on every checkout before);
-#: the settings from the process's copy (issue 20: a statement, 12 before)
-PREVIEW = 11
-#: the preview's 11 but the points balance (read only when points are asked
-#: for or shown) and, the buyer having chosen express delivery, the pickup
-#: points and local delivery settings (``Checkout.chose_other``) + payment, orders, lines, history, stock (one UPDATE for
-#: every line), commission rates (one INSERT .. SELECT resolving them; a
-#: lookup before it until issue 20's second pass), referral
-PLACE = 15
+#: token, lines, and ONE statement of every plugin's ``checkout_loaders``
+#: with the address: merchant profiles, express (choices and links,
+#: templates, region rules), pickup points, local delivery settings, the
+#: buyer's coupons with their templates, the points balance, shopping
+#: options' rules and counters; flash prices and coupon activities only
+#: while one may run (``flashsale.windows``, ``coupons.activity_windows``,
+#: read with the settings); the settings from the process's copy. 14 before
+#: issue 20's second pass, 12 before its third (each of those reads a
+#: statement of its own, the settings one per request)
+PREVIEW = 3
+#: the preview's 3 (the loaders statement without the points balance,
+#: read only when points are asked for, nor pickup points and local
+#: delivery settings, read only for a group that may take them) + payment,
+#: orders, lines, history, stock (one UPDATE for every line), commission
+#: rates (one INSERT .. SELECT resolving them); distribution's referral is
+#: part of the loaders statement (16 before the third pass)
+PLACE = 9
 
 
 def _express_template():
@@ -90,14 +93,16 @@ def test_add_to_cart_statements_with_every_plugin(api, factory, ms, queries):
 
 @pytest.mark.parametrize(("merchants", "lines"), [(1, 1), (1, 5), (3, 5)])
 def test_preview_and_place_statements_with_every_plugin(api, factory, ms, queries, merchants, lines):
-    """K7 / MS8 / issue 20: preview 12 and place 16 statements for 1 or 5
+    """K7 / MS8 / issue 20: preview 5 and place 11 statements for 1 or 5
     lines from 1 or 3 merchants, every plugin enabled (before: preview
     17 / 17 / 29, place 26 / 26 / 38: express read five statements per
     merchant, pickup one per merchant, shopping options twice; then 14 and
     22: flash prices and coupon activities read with none running, the
     commission rates looked up before their INSERT .. SELECT, the points
     balance read on placement without points, pickup points and local
-    delivery settings read with express chosen). The
+    delivery settings read with express chosen; then 12 and 16: each
+    plugin's checkout rows a statement of its own, before
+    ``checkout_loaders``). The
     express fee of each merchant's order is still its template's (first
     piece 1000, each further piece 500)."""
     from jishi_coupons import service as coupons

@@ -58,6 +58,68 @@ from jishi_coupons.rules import LineFacts, coupon_amount, covers, take, tier_amo
 
 PLATFORM = "platform"
 PLAN_ATTR = "coupons_plan"
+COUPONS_LOADER = "coupons.mine"
+TEMPLATES_LOADER = "coupons.templates"
+_LOADER_QUERIES: list = []
+
+
+def _mine_conditions(user_id, now, sellers) -> tuple:
+    """The buyer's coupons of these sellers (and the platform's), valid now
+    (values or bind parameters)."""
+    return (
+        UserCoupon.user_id == user_id,
+        UserCoupon.status == UNUSED,
+        UserCoupon.valid_from <= now,
+        UserCoupon.valid_until > now,
+        or_(CouponTemplate.seller_id.is_(None), CouponTemplate.seller_id.in_(sellers)),
+    )
+
+
+def checkout_loaders(lines, user) -> list:
+    """The buyer's coupons valid now and their templates, read with the
+    checkout's other rows in the kernel's one statement (queries built
+    once; ``now`` is this call's)."""
+    if not lines or user is None or not getattr(user, "id", None):
+        return []
+    from jishi.hookspecs import PageLoader
+    from sqlalchemy import DateTime, Integer, bindparam
+
+    if not _LOADER_QUERIES:
+        cond = _mine_conditions(
+            bindparam("user_id", type_=Integer),
+            bindparam("now", type_=DateTime()),
+            bindparam("sellers", expanding=True),
+        )
+        mine = (
+            select(UserCoupon)
+            .join(CouponTemplate, CouponTemplate.id == UserCoupon.template_id)
+            .where(*cond)
+            .order_by(UserCoupon.valid_until, UserCoupon.id)
+        )
+        ids = select(UserCoupon.template_id).join(CouponTemplate, CouponTemplate.id == UserCoupon.template_id)
+        templates = select(CouponTemplate).where(CouponTemplate.id.in_(ids.where(*cond)))
+        _LOADER_QUERIES.extend((mine, templates))
+    sellers = sorted({line.seller_id for line in lines if line.seller_id is not None}) or [0]
+    params = {"user_id": user.id, "now": utcnow(), "sellers": sellers}
+    mine, templates = _LOADER_QUERIES
+    return [PageLoader(COUPONS_LOADER, mine, params), PageLoader(TEMPLATES_LOADER, templates, params)]
+
+
+def _loaded_coupons(checkout, sellers) -> list | None:
+    """The buyer's coupons as ``checkout_loaders`` read them (their
+    templates attached), or None when not read for these sellers."""
+    loaded = getattr(checkout, "loaded", None)
+    if loaded is None or COUPONS_LOADER not in loaded or TEMPLATES_LOADER not in loaded:
+        return None
+    if not set(sellers) <= {line.seller_id for line in checkout.lines}:
+        return None  # a plugin's split_cart regrouped: read for the groups' sellers
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    templates = {t.id: t for t in loaded[TEMPLATES_LOADER]}
+    coupons = sorted(loaded[COUPONS_LOADER], key=lambda c: (c.valid_until, c.id))
+    for c in coupons:
+        set_committed_value(c, "template", templates[c.template_id])
+    return coupons
 
 
 @dataclass
@@ -216,21 +278,24 @@ def compute_plan(checkout, now: datetime | None = None) -> Plan:
                 )
             )
 
-    # 3-4. the buyer's coupons of these sellers, valid now.
-    coupons = list(
-        db.session.scalars(
-            select(UserCoupon)
-            .join(CouponTemplate, CouponTemplate.id == UserCoupon.template_id)
-            .where(
-                UserCoupon.user_id == checkout.user.id,
-                UserCoupon.status == UNUSED,
-                UserCoupon.valid_from <= now,
-                UserCoupon.valid_until > now,
-                owner_filter(CouponTemplate.seller_id),
+    # 3-4. the buyer's coupons of these sellers, valid now (read with the
+    # checkout's rows by ``checkout_loaders``, at the checkout's start).
+    coupons = _loaded_coupons(checkout, sellers)
+    if coupons is None:
+        coupons = list(
+            db.session.scalars(
+                select(UserCoupon)
+                .join(CouponTemplate, CouponTemplate.id == UserCoupon.template_id)
+                .where(
+                    UserCoupon.user_id == checkout.user.id,
+                    UserCoupon.status == UNUSED,
+                    UserCoupon.valid_from <= now,
+                    UserCoupon.valid_until > now,
+                    owner_filter(CouponTemplate.seller_id),
+                )
+                .order_by(UserCoupon.valid_until, UserCoupon.id)
             )
-            .order_by(UserCoupon.valid_until, UserCoupon.id)
         )
-    )
     choice, problems = _parse_choice((checkout.options or {}).get("coupons"))
     plan.problems += problems
     for c in coupons:

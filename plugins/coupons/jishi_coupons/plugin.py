@@ -77,6 +77,11 @@ def console_menu_items(console, principal):
 
 
 @hookimpl
+def checkout_loaders(lines, user, options, placing):
+    return co.checkout_loaders(lines, user)
+
+
+@hookimpl
 def order_discounts(checkout):
     return co.order_discounts(checkout)
 

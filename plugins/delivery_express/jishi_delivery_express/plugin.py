@@ -46,18 +46,52 @@ def delivery_options(group, address, checkout):
     return [option] if option is not None else None
 
 
+_LOADED = ("express.refs", "express.templates", "express.regions")
+
+
+@hookimpl
+def checkout_loaders(lines, user, options, placing):
+    """The templates of the checkout's sellers and products (the sellers'
+    choices with the products' links, the templates, their region rules),
+    read with every plugin's checkout rows in the kernel's one statement."""
+    from jishi.hookspecs import PageLoader
+
+    from jishi_delivery_express import service
+
+    keys, pids = service.checkout_params(lines)
+    refs, templates, regions = service.declared_template_queries()
+    return [
+        PageLoader(_LOADED[0], refs, {"seller_keys": keys, "product_ids": pids}),
+        PageLoader(_LOADED[1], templates, {"seller_keys": keys}),
+        PageLoader(_LOADED[2], regions, {"seller_keys": keys}),
+    ]
+
+
 def _resolved(checkout) -> dict:
     """Every group's templates, resolved once per checkout at its first
-    group's call: two statements for any number of merchants
+    group's call: from the rows ``checkout_loaders`` read (no statement),
+    else in two statements for any number of merchants
     (:func:`service.resolve_templates_many`), not five per group."""
     from jishi_delivery_express import service
+    from jishi_delivery_express.models import seller_key
 
     cache = checkout.__dict__.get("_express_templates")
     if cache is None:
         wanted: dict = {}
         for g in checkout.groups:
             wanted.setdefault(g.seller_id, []).extend(line.product_id for line in g.lines if not line.is_virtual)
-        cache = service.resolve_templates_many(wanted)
+        loaded = getattr(checkout, "loaded", None)
+        keys, pids = service.checkout_params(checkout.lines)
+        if (
+            loaded is not None
+            and all(k in loaded for k in _LOADED)
+            and {seller_key(sid) for sid in wanted} <= set(keys)
+            and {pid for ps in wanted.values() for pid in ps} <= set(pids)
+        ):  # read for these sellers and products (a plugin's split_cart may regroup)
+            rows, templates, regions = (loaded[k] for k in _LOADED)
+            cache = service.resolve_from_rows(wanted, rows, templates, regions)
+        else:
+            cache = service.resolve_templates_many(wanted)
         checkout.__dict__["_express_templates"] = cache
     return cache
 

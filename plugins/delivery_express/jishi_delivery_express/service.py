@@ -19,7 +19,7 @@ from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
 from jishi.orders.models import Order
-from sqlalchemy import delete, literal, select, union_all, update
+from sqlalchemy import bindparam, delete, literal, select, union_all, update
 
 from jishi_delivery_express import carriers
 from jishi_delivery_express import fees as F
@@ -342,6 +342,12 @@ def template_queries(seller_ids, product_ids) -> tuple:
     default; those templates' region rules. None depends on another's rows."""
     keys = sorted({seller_key(sid) for sid in seller_ids}) or [SHOP_KEY]
     pids = sorted(set(product_ids)) or [0]
+    return _template_queries(keys, pids)
+
+
+def _template_queries(keys, pids) -> tuple:
+    """:func:`template_queries` of the seller keys ``keys`` and the product
+    ids ``pids`` (lists, or expanding bind parameters)."""
     both = union_all(
         select(
             literal("s").label("kind"),
@@ -370,6 +376,28 @@ def template_queries(seller_ids, product_ids) -> tuple:
         .order_by(ExpressRegionRule.id)
     )
     return refs, templates, regions
+
+
+_DECLARED: list = []
+
+
+def declared_template_queries() -> tuple:
+    """:func:`template_queries` built once, with the expanding parameters
+    ``seller_keys`` and ``product_ids`` (the checkout's loaders:
+    :func:`checkout_params`)."""
+    if not _DECLARED:
+        _DECLARED.extend(
+            _template_queries(bindparam("seller_keys", expanding=True), bindparam("product_ids", expanding=True))
+        )
+    return tuple(_DECLARED)
+
+
+def checkout_params(lines) -> tuple[list[int], list[int]]:
+    """``(seller keys, product ids)`` the templates of a checkout's ``lines``
+    are resolved for: every line's seller, the physical lines' products."""
+    keys = sorted({seller_key(line.seller_id) for line in lines}) or [SHOP_KEY]
+    pids = sorted({line.product_id for line in lines if not line.is_virtual}) or [0]
+    return keys, pids
 
 
 def resolve_templates_many(wanted: dict) -> dict:

@@ -90,11 +90,34 @@ def delivery_options(group, address, checkout):
     return [option_for(group, address, checkout, cfg)]
 
 
+@hookimpl
+def checkout_loaders(lines, user, options, placing):
+    """A preview's settings of its sellers, read with the checkout's other
+    rows in one statement (a placement reads them only for a group that may
+    take local delivery: ``_configs``)."""
+    if placing or all(line.is_virtual for line in lines):
+        return None
+    from jishi.hookspecs import PageLoader
+
+    keys = sorted({service.seller_key(line.seller_id) for line in lines})
+    return [PageLoader(service.CHECKOUT_LOADER, service.settings_query(), {"seller_keys": keys})]
+
+
 def _configs(checkout) -> dict:
-    """Every group's seller config, read once per checkout (one query)."""
+    """Every group's seller config, read once per checkout (one query; none
+    when ``checkout_loaders`` read them with the checkout's rows)."""
     cache = getattr(checkout, "_local_configs", None)
     if cache is None:
-        cache = service.configs_for({g.seller_id for g in checkout.groups})
+        sellers = {g.seller_id for g in checkout.groups}
+        loaded = getattr(checkout, "loaded", None)
+        if (
+            loaded is not None
+            and service.CHECKOUT_LOADER in loaded
+            and sellers <= {line.seller_id for line in checkout.lines}
+        ):
+            cache = service.configs_from_rows(sellers, loaded[service.CHECKOUT_LOADER])
+        else:
+            cache = service.configs_for(sellers)
         try:
             checkout._local_configs = cache
         except AttributeError:  # pragma: no cover - a frozen checkout

@@ -96,8 +96,30 @@ def configs_for(seller_ids) -> dict[int | None, rules.Config]:
         if keys
         else []
     )
+    return configs_from_rows(seller_ids, rows)
+
+
+def configs_from_rows(seller_ids, rows) -> dict[int | None, rules.Config]:
+    """:func:`configs_for` from the sellers' settings rows (read already)."""
+    keys = {seller_key(s): s for s in seller_ids}
     by_key = {r.seller_key: r for r in rows}
     return {sid: config_of(by_key.get(key)) for key, sid in keys.items()}
+
+
+CHECKOUT_LOADER = "delivery_local.settings"
+_SETTINGS_QUERY: list = []
+
+
+def settings_query():
+    """:func:`configs_for`'s SELECT built once (``seller_keys``: an
+    expanding list), a checkout loader."""
+    if not _SETTINGS_QUERY:
+        from sqlalchemy import bindparam
+
+        _SETTINGS_QUERY.append(
+            select(LocalSettings).where(LocalSettings.seller_key.in_(bindparam("seller_keys", expanding=True)))
+        )
+    return _SETTINGS_QUERY[0]
 
 
 def settings_dict(cfg: rules.Config) -> dict:

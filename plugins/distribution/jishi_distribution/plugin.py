@@ -243,9 +243,24 @@ def periodic_jobs():
 
 
 @hookimpl
+def checkout_loaders(lines, user, options, placing):
+    """A placement's remembered referral (rule ``order``), read with every
+    plugin's checkout rows in the kernel's one statement."""
+    if not placing or user is None or not getattr(user, "id", None):
+        return None
+    from jishi.hookspecs import PageLoader
+
+    return [PageLoader(service.REFERRAL_LOADER, service.referral_query(), {"user_id": user.id})]
+
+
+@hookimpl
 def order_placing(checkout):
     if getattr(checkout, "user", None) is not None and getattr(checkout.user, "id", None):
-        service.on_order_placed(checkout.user.id)
+        loaded = getattr(checkout, "loaded", None)
+        if loaded is not None and service.REFERRAL_LOADER in loaded:
+            service.on_order_placed(checkout.user.id, loaded.first(service.REFERRAL_LOADER))
+        else:
+            service.on_order_placed(checkout.user.id)
 
 
 @hookimpl(tryfirst=True)

@@ -42,7 +42,7 @@ from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
 from jishi.signals import plugin_enabled
-from sqlalchemy import String, cast, delete, func, literal, select, text, update
+from sqlalchemy import Integer, String, bindparam, cast, delete, func, literal, select, text, update
 
 from jishi_distribution import ledger
 from jishi_distribution.models import (
@@ -522,9 +522,27 @@ def visit(user_id: int, code: str, source: str) -> Binding | None:
     return None
 
 
-def on_order_placed(user_id: int) -> None:
-    """Rule ``order``: the remembered code binds the buyer when they order."""
-    row = db.session.get(Referral, user_id)
+REFERRAL_LOADER = "distribution.referral"
+_REFERRAL_QUERY: list = []
+
+
+def referral_query():
+    """The buyer's remembered referral (``user_id`` parameter), built once
+    (a checkout loader: read with the placement's other rows)."""
+    if not _REFERRAL_QUERY:
+        _REFERRAL_QUERY.append(select(Referral).where(Referral.user_id == bindparam("user_id", type_=Integer)))
+    return _REFERRAL_QUERY[0]
+
+
+_UNREAD = object()
+
+
+def on_order_placed(user_id: int, row=_UNREAD) -> None:
+    """Rule ``order``: the remembered code binds the buyer when they order.
+    ``row``: the buyer's :class:`Referral` (or None) when the checkout read
+    it already (its loaders), else read here."""
+    if row is _UNREAD:
+        row = db.session.get(Referral, user_id)
     if row is None:
         return
     promoter_id = row.promoter_id

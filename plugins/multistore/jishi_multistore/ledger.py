@@ -133,7 +133,9 @@ from collections.abc import Iterable, Sequence
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from sqlalchemy import (
+    Integer,
     String,
+    bindparam,
     cast,
     func,
     insert,
@@ -450,21 +452,32 @@ def freeze_rates(checkout, orders) -> None:
     if not merchant_orders:
         return
     default = parse_bp(settings.get(COMMISSION_SETTING), DEFAULT_COMMISSION_BP)
-    rate = func.coalesce(
-        Merchant.commission_bp,
-        _category_rate_sql(OrderLine.category_id),
-        _category_rate_sql(Merchant.commission_category_id),
-        literal(default),
-    )
-    db.session.execute(
-        insert(LineCommission).from_select(
-            ["order_line_id", "order_id", "merchant_id", "rate_bp"],
-            select(OrderLine.id, OrderLine.order_id, Order.seller_id, rate)
-            .join(Order, Order.id == OrderLine.order_id)
-            .outerjoin(Merchant, Merchant.id == Order.seller_id)
-            .where(OrderLine.order_id.in_([o.id for o in merchant_orders])),
+    if not _FREEZE_RATES:  # built once (its building cost more than its execution)
+        rate = func.coalesce(
+            Merchant.commission_bp,
+            _category_rate_sql(OrderLine.category_id),
+            _category_rate_sql(Merchant.commission_category_id),
+            bindparam("default_bp", type_=Integer),
         )
+        _FREEZE_RATES.append(
+            insert(LineCommission).from_select(
+                ["order_line_id", "order_id", "merchant_id", "rate_bp"],
+                select(OrderLine.id, OrderLine.order_id, Order.seller_id, rate)
+                .join(Order, Order.id == OrderLine.order_id)
+                .outerjoin(Merchant, Merchant.id == Order.seller_id)
+                .where(OrderLine.order_id.in_(bindparam("order_ids", expanding=True))),
+            )
+        )
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # as session.execute would
+    # on the connection: the ORM would take a parameter dict for rows to insert
+    session.connection().execute(
+        _FREEZE_RATES[0], {"default_bp": default, "order_ids": [o.id for o in merchant_orders]}
     )
+
+
+_FREEZE_RATES: list = []
 
 
 def current_rate(merchant_id: int, category_id: int | None) -> int:

@@ -143,6 +143,13 @@ def _merchant_query():
     return select(Merchant).where(Merchant.id == bindparam("seller_id"))
 
 
+@functools.cache
+def merchants_query():
+    """The checkout loader's query of the lines' merchants, declared once
+    (an expanding ``seller_ids``)."""
+    return select(Merchant).where(Merchant.id.in_(bindparam("seller_ids", expanding=True)))
+
+
 @hookimpl
 def storefront_links():
     """店铺街 from the home page, header and tab bar."""

@@ -53,6 +53,21 @@ def _profiles(seller_ids) -> dict:
 
 
 @hookimpl
+def checkout_loaders(lines, user, options, placing):
+    """The lines' merchants, read with the checkout's other rows in the
+    kernel's one statement: ``split_cart`` and ``validate_checkout`` then
+    find them in the session (``seller_profiles``: no statement)."""
+    from jishi.hookspecs import PageLoader
+
+    from jishi_multistore.merchants import merchants_query
+
+    ids = sorted({line.seller_id for line in lines if line.seller_id is not None})
+    if not ids:
+        return None
+    return [PageLoader("multistore.merchants", merchants_query(), {"seller_ids": ids})]
+
+
+@hookimpl
 def split_cart(lines, user):
     """One group per merchant in the order the lines come (self-operated
     first), with the shop's name and its state tag (one query)."""

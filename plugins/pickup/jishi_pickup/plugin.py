@@ -51,6 +51,11 @@ def delivery_options(group, address, checkout):
 
 
 @hookimpl
+def checkout_loaders(lines, user, options, placing):
+    return service.checkout_loaders(lines, placing)
+
+
+@hookimpl
 def validate_checkout(checkout):
     return service.validate_checkout(checkout)
 

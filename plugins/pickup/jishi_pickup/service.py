@@ -111,11 +111,54 @@ def active_points_of(seller_ids) -> dict:
     cond = PickupPoint.seller_id.in_(ids or [0])
     if None in seller_ids:
         cond = cond | PickupPoint.seller_id.is_(None)
-    out: dict = {sid: [] for sid in seller_ids}
     stmt = select(PickupPoint).where(cond, PickupPoint.is_active.is_(True)).order_by(PickupPoint.id)
-    for point in db.session.execute(stmt).scalars():
-        out[point.seller_id].append(point)
+    return points_by_seller(seller_ids, db.session.execute(stmt).scalars())
+
+
+def points_by_seller(seller_ids, points) -> dict:
+    """``{seller_id: [active points, by id]}`` of ``seller_ids`` from the
+    rows of :func:`active_points_query` (or :func:`active_points_of`'s)."""
+    out: dict = {sid: [] for sid in seller_ids}
+    for point in sorted(points, key=lambda p: p.id):
+        if point.seller_id in out:
+            out[point.seller_id].append(point)
     return out
+
+
+CHECKOUT_LOADER = "pickup.points"
+_ACTIVE_POINTS: list = []
+
+
+def active_points_query():
+    """:func:`active_points_of`'s SELECT built once: ``seller_ids`` (an
+    expanding list, ``[0]`` for none) and ``shop`` (1: the shop's own too)."""
+    if not _ACTIVE_POINTS:
+        from sqlalchemy import Integer, and_, bindparam, or_
+
+        _ACTIVE_POINTS.append(
+            select(PickupPoint)
+            .where(
+                or_(
+                    PickupPoint.seller_id.in_(bindparam("seller_ids", expanding=True)),
+                    and_(PickupPoint.seller_id.is_(None), bindparam("shop", type_=Integer) == 1),
+                ),
+                PickupPoint.is_active.is_(True),
+            )
+            .order_by(PickupPoint.id)
+        )
+    return _ACTIVE_POINTS[0]
+
+
+def checkout_loaders(lines, placing: bool) -> list:
+    """A preview's points of its sellers (the checkout's one statement); a
+    placement reads them only for a group that may take pickup (below)."""
+    if placing or all(line.is_virtual for line in lines):
+        return []
+    from jishi.hookspecs import PageLoader
+
+    sellers = {line.seller_id for line in lines}
+    ids = sorted(sid for sid in sellers if sid is not None) or [0]
+    return [PageLoader(CHECKOUT_LOADER, active_points_query(), {"seller_ids": ids, "shop": int(None in sellers)})]
 
 
 def _seller_is(column, seller_id: int | None):
@@ -228,6 +271,9 @@ def delivery_options(group, address, checkout) -> list[DeliveryOption]:
     if _chose_other(checkout, group):
         return []  # placing with another method chosen: nothing to read (issue 20)
     cache = _points_cache(checkout)
+    loaded = getattr(checkout, "loaded", None)
+    if not cache and loaded is not None and CHECKOUT_LOADER in loaded:  # read with the checkout's rows
+        cache.update(points_by_seller({line.seller_id for line in checkout.lines}, loaded[CHECKOUT_LOADER]))
     if group.seller_id not in cache:
         # every group's seller at once: one statement per checkout, not per group
         sellers = {g.seller_id for g in checkout.groups if g.seller_id not in cache} | {group.seller_id}

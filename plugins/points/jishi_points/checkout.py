@@ -31,6 +31,42 @@ from jishi_points.ledger import Post
 from jishi_points.models import SOURCE_ORDER, SPENT
 
 PLAN_ATTR = "points_plan"
+BALANCE_LOADER = "points.balance"
+_BALANCE_QUERY: list = []
+
+
+def checkout_loaders(user, options, placing: bool) -> list:
+    """The buyer's balance, read with the checkout's other rows in one
+    statement: in a preview (shown), and in a placement asking for points
+    (a placement without points reads none)."""
+    if user is None or not getattr(user, "id", None):
+        return []
+    if placing and not _parse((options or {}).get("points"))[0]:
+        return []
+    if not _BALANCE_QUERY:
+        from sqlalchemy import Integer, bindparam, select
+
+        from jishi_points.models import PointsAccount
+
+        _BALANCE_QUERY.append(
+            select(PointsAccount.balance.label("balance"), PointsAccount.frozen.label("frozen")).where(
+                PointsAccount.user_id == bindparam("user_id", type_=Integer)
+            )
+        )
+    from jishi.hookspecs import PageLoader
+
+    return [PageLoader(BALANCE_LOADER, _BALANCE_QUERY[0], {"user_id": user.id})]
+
+
+def _balance(checkout, user_id: int) -> tuple[int, int]:
+    """(usable, frozen): from the checkout's loaded rows, else read."""
+    loaded = getattr(checkout, "loaded", None)
+    if loaded is not None and BALANCE_LOADER in loaded:
+        row = loaded.first(BALANCE_LOADER)
+        return (int(row["balance"]), int(row["frozen"])) if row else (0, 0)
+    return ledger.balance(user_id)
+
+
 MAX_POINTS = 10**9
 
 
@@ -99,7 +135,7 @@ def compute_plan(checkout) -> Plan:
         return plan
     if not requested:
         return plan
-    plan.available, plan.frozen = ledger.balance(user.id)
+    plan.available, plan.frozen = _balance(checkout, user.id)
     plan.user_id = None
     plan.requested = True
     plan.explicit = count is not None
@@ -176,7 +212,7 @@ def validate_checkout(checkout):
 def extras(checkout) -> dict:
     plan = plan_for(checkout)
     if plan.user_id is not None:  # points not asked for: the balance read to be shown
-        plan.available, plan.frozen = ledger.balance(plan.user_id)
+        plan.available, plan.frozen = _balance(checkout, plan.user_id)
         plan.user_id = None
     money = applied_money(checkout)
     return {

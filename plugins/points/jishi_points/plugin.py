@@ -291,6 +291,11 @@ def validate_checkout(checkout):
 
 
 @hookimpl
+def checkout_loaders(lines, user, options, placing):
+    return co.checkout_loaders(user, options, placing)
+
+
+@hookimpl
 def checkout_extras(checkout):
     """The preview's ``plugins.points``: available, frozen, used and the money they take off."""
     return {"points": co.extras(checkout)}

@@ -126,6 +126,11 @@ def cart_line_problems(product, sku_id, quantity, user):
 
 
 @hookimpl
+def checkout_loaders(lines, user, options, placing):
+    return service.checkout_loaders(lines, user)
+
+
+@hookimpl
 def validate_checkout(checkout):
     return service.validate(checkout)
 

@@ -40,7 +40,7 @@ from jishi.accounts.models import MemberLevel
 from jishi.catalog.models import Product
 from jishi.catalog.service import product_loaded
 from jishi.db import conflict_insert, db
-from jishi.hookspecs import Problem
+from jishi.hookspecs import PageLoader, Problem
 from jishi.i18n import gettext as _
 from jishi.settings import Setting
 from sqlalchemy import func, select, update
@@ -264,15 +264,58 @@ def _max_buyer(name: str, n: int, held: int, **kw) -> Problem:
     )
 
 
+RULES_LOADER = "shopping_options.rules"
+BOUGHT_LOADER = "shopping_options.bought"
+_CHECKOUT_QUERIES: list = []
+
+
+def checkout_loaders(lines, user) -> list:
+    """The rules of the checkout's products and the buyer's counters of
+    them (:func:`load`'s rows), read with the checkout's other rows in the
+    kernel's one statement; queries built once."""
+    from sqlalchemy import Integer, bindparam
+
+    if not _CHECKOUT_QUERIES:
+        ids = bindparam("product_ids", expanding=True)
+        _CHECKOUT_QUERIES.append(select(ProductShoppingOptions).where(ProductShoppingOptions.product_id.in_(ids)))
+        _CHECKOUT_QUERIES.append(
+            select(
+                ShoppingOptionsUsage.product_id.label("product_id"), ShoppingOptionsUsage.bought.label("bought")
+            ).where(
+                ShoppingOptionsUsage.user_id == bindparam("user_id", type_=Integer),
+                ShoppingOptionsUsage.product_id.in_(ids),
+            )
+        )
+    ids = sorted({line.product_id for line in lines})
+    rules, bought = _CHECKOUT_QUERIES
+    return [
+        PageLoader(RULES_LOADER, rules, {"product_ids": ids}),
+        PageLoader(
+            BOUGHT_LOADER, bought, {"product_ids": ids, "user_id": (user.id if user is not None else None) or 0}
+        ),
+    ]
+
+
 def _checkout_load(checkout) -> dict[int, tuple[Options, int]]:
     """:func:`load` for the checkout's products, once per checkout: validating
     and placing the same checkout read the rules in one statement, not two
     (the per-buyer limit is enforced by :func:`_take`'s conditional upsert,
-    so counters read at validation are safe to reuse)."""
+    so counters read at validation are safe to reuse); none when the
+    checkout's loaders read them (:func:`checkout_loaders`)."""
     cached = checkout.__dict__.get("_shopping_options_loaded")
     if cached is None:
         user = checkout.user
-        cached = load({line.product_id for line in checkout.lines}, user.id if user is not None else None)
+        loaded = getattr(checkout, "loaded", None)
+        if loaded is not None and RULES_LOADER in loaded and BOUGHT_LOADER in loaded:
+            defaults = platform_defaults()
+            rows = {row.product_id: row for row in loaded[RULES_LOADER]}
+            held = {r["product_id"]: r["bought"] for r in loaded[BOUGHT_LOADER]}
+            cached = {
+                pid: (effective(rows.get(pid), defaults), held.get(pid) or 0)
+                for pid in {line.product_id for line in checkout.lines}
+            }
+        else:
+            cached = load({line.product_id for line in checkout.lines}, user.id if user is not None else None)
         checkout.__dict__["_shopping_options_loaded"] = cached
     return cached
 

@@ -23,12 +23,14 @@ class FullReduction:
 
 # Statements of POST /checkout/place with multistore enabled, whatever the
 # number of merchants and lines, each request served in a fresh context as
-# gunicorn serves it: token, lines, address, seller profiles, settings,
-# INSERT payment (ON CONFLICT DO NOTHING: the idempotency key needs no
-# look-up first), INSERT orders, INSERT lines (RETURNING), INSERT history,
-# the stock UPDATE = 10; + 1 INSERT of allocations when a discount applies;
-# + finance's frozen commission rates (at most 2).
-KERNEL_STATEMENTS = 10
+# gunicorn serves it: token, lines, the checkout's loaders (the address
+# and the merchants, ``checkout_loaders``: two statements until issue 20's
+# third pass), settings, INSERT payment (ON CONFLICT DO NOTHING: the
+# idempotency key needs no look-up first), INSERT orders, INSERT lines
+# (RETURNING), INSERT history, the stock UPDATE = 9; + 1 INSERT of
+# allocations when a discount applies; + finance's frozen commission rates
+# (at most 2).
+KERNEL_STATEMENTS = 9
 
 
 def _world(factory, ms, merchants: int, lines_each: int):
@@ -56,7 +58,9 @@ def test_place_statements_do_not_grow_with_merchants(api, factory, ms, queries, 
     assert r.status_code == 201, r.json
     assert len(r.json["orders"]) == merchants
     discounted = merchants * lines_each * 1500 >= 10000
-    commission = sum(1 for s in q.statements if "commission" in s.split("|")[0].lower())
+    commission = sum(
+        1 for s in q.statements if "commission" in s.split("|")[0].lower() and "json_" not in s
+    )  # (not the loaders statement, reading the merchants' commission_bp)
     assert commission <= 2
     assert q.count == KERNEL_STATEMENTS + discounted + commission, "\n".join(s[:160] for s in q.statements)
     assert q.count <= 21  # the budget: 3 merchants × 9 lines ≤ 21

@@ -24,6 +24,11 @@ def test_validate_reads_all_lines_in_one_statement(app, factory, queries):
             del co.__dict__["_shopping_options_loaded"]  # read once per checkout (issue 20): measure that read
             with queries() as q:
                 assert service.validate(co) is None
+            assert q.count == 0  # the rows the checkout's loaders read with its other rows (issue 20)
+            del co.__dict__["_shopping_options_loaded"]
+            co.loaded = None  # a checkout built without them: the plugin's own read
+            with queries() as q:
+                assert service.validate(co) is None
             counts.append(q.count)
     assert counts == [1, 1]
 
