@@ -287,6 +287,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "api_blueprints",
         "app_ready",
         "blueprints",
+        "checkout_loaders",
         "console_menu_items",
         "console_todos",
         "demo_data",
