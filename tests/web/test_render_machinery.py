@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from flask import g, render_template_string, url_for
+from jishi.db import db
 from jishi.testing import make_app
 
 
@@ -56,12 +57,16 @@ def test_template_url_for_leaves_url_defaults_to_flask(tmp_path):
             values.setdefault("channel", channel)
 
     cached = app.jinja_env.globals["url_for"]
-    with app.app_context(), app.test_request_context("/"):
-        g.channel = "a"
-        assert cached("shop.search") == "/search?channel=a"
-    with app.app_context(), app.test_request_context("/"):
-        g.channel = "b"
-        assert cached("shop.search") == "/search?channel=b"
+    try:
+        with app.app_context(), app.test_request_context("/"):
+            g.channel = "a"
+            assert cached("shop.search") == "/search?channel=a"
+        with app.app_context(), app.test_request_context("/"):
+            g.channel = "b"
+            assert cached("shop.search") == "/search?channel=b"
+    finally:
+        with app.app_context():  # its pool closed now, not by the collector in a later test
+            db.engine.dispose()
 
 
 def test_template_gettext_is_jinja_newstyle(app):

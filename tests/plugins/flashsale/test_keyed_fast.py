@@ -12,6 +12,7 @@ import time
 
 import pytest
 from jishi.db import db
+from jishi_flashsale import api as fs_api
 from jishi_flashsale import gate
 from jishi_flashsale import queue as fs_queue
 
@@ -29,7 +30,9 @@ def app_config(redis_url):
 
 
 @pytest.fixture(autouse=True)
-def consumer_alive(app):
+def consumer_alive(app, monkeypatch):
+    # the answers' bytes are kept per process: start without another test's
+    monkeypatch.setattr(fs_api, "_SOLD_OUT_BODY", {})
     with app.app_context():
         fs_queue.beat()
     yield
