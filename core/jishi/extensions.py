@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, request, session
-from flask.globals import request_ctx
+from flask.globals import _cv_app, _cv_request, request_ctx
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -102,6 +102,29 @@ class JishiCSRFProtect(CSRFProtect):
             return None
         return super().protect(apply_exemptions)
 
+    def init_app(self, app) -> None:
+        super().init_app(app)
+        # Flask-WTF's ``before_request`` function (``csrf_protect``) reads two
+        # settings and calls :meth:`protect`, which lets a GET through: the
+        # same here, with the method (the cheapest test, and the one that
+        # settles every read) looked at first, on the request itself.
+        before = app.before_request_funcs.get(None, [])
+        for i, func in enumerate(before):
+            if getattr(func, "__qualname__", "") == "CSRFProtect.init_app.<locals>.csrf_protect":
+                before[i] = self._before_request(app, func)
+
+    @staticmethod
+    def _before_request(app, flask_wtf_func):
+        config = app.config
+
+        def csrf_protect():
+            if _cv_request.get().request.method not in config["WTF_CSRF_METHODS"]:
+                return None  # what protect() answers after the settings' tests
+            return flask_wtf_func()
+
+        csrf_protect.__wrapped__ = flask_wtf_func  # type: ignore[attr-defined]
+        return csrf_protect
+
 
 class JishiLoginManager(LoginManager):
     """Flask-Login, except that a request sending ``Authorization: Bearer``
@@ -119,8 +142,8 @@ class JishiLoginManager(LoginManager):
         """Flask-Login's ``after_request`` function, step for step, with the
         request's session fetched through the ``session`` proxy once instead
         of at each of its tests (it runs for every request)."""
-        s = session._get_current_object()  # type: ignore[attr-defined]  # (marks it accessed, as the proxy does)
-        if "_remember" not in s and current_app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
+        s = _cv_request.get().session  # (the property the proxy reads: it marks the session accessed)
+        if "_remember" not in s and _cv_app.get().app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
             s["_remember"] = "set"
         if "_remember" in s:
             operation = s.pop("_remember", None)

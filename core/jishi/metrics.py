@@ -28,6 +28,7 @@ import hmac
 import ipaddress
 import logging
 import os
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -71,17 +72,40 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     key = (method, route, status)
     series = _REQUEST_SERIES.get(key)
     if series is None:
-        series = (REQUESTS.labels(method, route, str(status)), REQUEST_SECONDS.labels(method, route))
+        series = _request_series(method, route, status)
         if len(_REQUEST_SERIES) < 10_000:
             _REQUEST_SERIES[key] = series
-    series[0].inc()
-    series[1].observe(seconds)
+    count, add_seconds, bounds, buckets = series
+    count(1)
+    add_seconds(seconds)
+    buckets[bisect_left(bounds, seconds)](1)
 
 
-#: (method, route, status) -> the two series a request counts in: the very
-#: objects ``labels()`` answers for them, found without its checks and lock
+def _request_series(method: str, route: str, status: int) -> tuple:
+    """What :func:`observe_request` does to count in the series of ``(method,
+    route, status)``: ``Counter.inc(1)`` and ``Histogram.observe(seconds)`` of
+    the children ``labels()`` answers, as their steps: the counter's value,
+    the histogram's sum and the first bucket whose bound is at least the
+    seconds (the last bound is +Inf), each incremented (prometheus-client's
+    value objects, in-process or multiprocess alike). A prometheus-client
+    whose children look otherwise counts through the public methods."""
+    counter = REQUESTS.labels(method, route, str(status))
+    histogram = REQUEST_SECONDS.labels(method, route)
+    try:
+        return (
+            counter._value.inc,
+            histogram._sum.inc,
+            tuple(histogram._upper_bounds),
+            tuple(b.inc for b in histogram._buckets),
+        )
+    except AttributeError:  # pragma: no cover - another prometheus-client
+        return (lambda n: counter.inc(n), histogram.observe, (float("inf"),), (lambda n: None,))
+
+
+#: (method, route, status) -> how to count a request in its series (see
+#: :func:`_request_series`): found without ``labels()``'s checks and lock
 #: (``REQUESTS`` and ``REQUEST_SECONDS`` are the kernel's own: nothing removes
-#: their series). Bounded: past 10,000 keys, ``labels()`` as before.
+#: their series). Bounded: past 10,000 keys, looked up at each request.
 _REQUEST_SERIES: dict[tuple[str, str, int], tuple] = {}
 
 

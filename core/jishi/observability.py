@@ -18,10 +18,12 @@ import logging
 import os
 import re
 import sys
-import time
 from collections import deque
+from time import perf_counter
 
 from flask import Flask, g, has_request_context, request
+from flask.globals import _cv_app, _cv_request
+from werkzeug.datastructures import Headers
 
 from jishi import metrics
 
@@ -46,6 +48,7 @@ def _incoming_id() -> str:
     return given if given and _VALID_ID.fullmatch(given) else _new_id()
 
 
+_REQUEST_ID_LOWER = REQUEST_ID_HEADER.lower()
 _REQUEST_ID_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 _UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
 _UUID4_SET = (0x8000 << 48) | (0x4000 << 64)
@@ -110,34 +113,44 @@ def install(app: Flask) -> None:
 
 
 def _start() -> None:
-    ctx_g = g._get_current_object()  # type: ignore[attr-defined]
-    ctx_g.request_started = time.perf_counter()
-    ctx_g.request_id = _incoming_id()
+    ctx = _cv_request.get()  # (the request context: no proxies for what runs every request)
+    ctx_g = _cv_app.get().g
+    ctx_g.request_started = perf_counter()
+    given = ctx.request.environ.get(_REQUEST_ID_KEY, "")  # as _incoming_id()
+    ctx_g.request_id = given if given and _VALID_ID.fullmatch(given) else _new_id()
 
 
 def _finish(response):
-    ctx_g = g._get_current_object()  # type: ignore[attr-defined]
+    ctx_g = _cv_app.get().g
+    req = _cv_request.get().request
     rid = getattr(ctx_g, "request_id", None)
     if rid is None:  # as request_id(): a before_request that ran ahead of ours answered
         rid = ctx_g.request_id = _incoming_id()
-    response.headers[REQUEST_ID_HEADER] = rid
+    headers = response.headers
+    if type(headers) is Headers and not any(k.lower() == _REQUEST_ID_LOWER for k, _ in headers._list):
+        # what ``headers[REQUEST_ID_HEADER] = rid`` does when the response has
+        # none, without its checks: the id is a valid one (_VALID_ID) or ours
+        headers._list.append((REQUEST_ID_HEADER, rid))
+    else:
+        headers[REQUEST_ID_HEADER] = rid
     started = getattr(ctx_g, "request_started", None)
-    elapsed = time.perf_counter() - started if started is not None else 0.0
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    metrics.observe_request(req.method, req.endpoint or "<unmatched>", response.status_code, elapsed)
+    elapsed = perf_counter() - started if started is not None else 0.0
+    rule = req.url_rule  # (request.endpoint)
+    status = response.status_code
+    metrics.observe_request(req.method, rule.endpoint if rule is not None else "<unmatched>", status, elapsed)
     if request_log.isEnabledFor(logging.INFO):
         request_log.info(
             "%s %s %s %.1fms",
-            request.method,
-            request.path,
-            response.status_code,
+            req.method,
+            req.path,
+            status,
             elapsed * 1000,
             extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
+                "method": req.method,
+                "path": req.path,
+                "status": status,
                 "duration_ms": round(elapsed * 1000, 2),
-                "remote_addr": request.remote_addr,
+                "remote_addr": req.remote_addr,
             },
         )
     return response

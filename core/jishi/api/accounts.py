@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from jishi.accounts import service
 from jishi.accounts.auth import issue_token, revoke_current_token
-from jishi.api.common import DateTime, StrictInt, fail, login_required, not_found
+from jishi.api.common import Blueprint, DateTime, StrictInt, fail, login_required, not_found
 from jishi.db import commit
 from jishi.extensions import limiter
 from jishi.i18n import gettext as _

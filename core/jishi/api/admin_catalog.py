@@ -7,7 +7,6 @@ Users (roles, member levels) and member levels: platform admins only.
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from jishi.access import ADMIN_ONLY, platform_api
@@ -32,6 +31,7 @@ from jishi.api.catalog import (
     product_detail,
 )
 from jishi.api.common import (
+    Blueprint,
     Money,
     StrictInt,
     get_or_404,

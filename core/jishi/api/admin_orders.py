@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Response
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
@@ -13,7 +12,7 @@ from jishi.access import platform_api
 from jishi.accounts.models import User
 from jishi.aftersales import service as aftersales
 from jishi.aftersales.models import Refund
-from jishi.api.common import DateTime, Money, fail, get_or_404
+from jishi.api.common import Blueprint, DateTime, Money, fail, get_or_404
 from jishi.api.orders import (
     AddressChangeArgs,
     Id,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from jishi.aftersales import service
 from jishi.aftersales.models import KIND_REFUND, KIND_RETURN
-from jishi.api.common import Money, StrictInt, login_required, not_found
+from jishi.api.common import Blueprint, Money, StrictInt, login_required, not_found
 from jishi.api.orders import Id, QueryId, RefundSchema, _own_order, ids_in_range
 from jishi.i18n import gettext as _
 

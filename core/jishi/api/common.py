@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import functools
 import http
+import inspect
 from copy import deepcopy
 from datetime import UTC
+from types import FunctionType, MethodType
 from typing import Any, NoReturn
 
+import flask_smorest
 from apispec import BasePlugin
 from flask import abort, current_app, jsonify, request
+from flask.globals import _cv_app
 from flask_login import current_user
 from flask_smorest import Api
+from flask_smorest.utils import resolve_schema_instance, set_status_and_headers_in_response, unpack_tuple_response
 from marshmallow import Schema, fields, validate
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from jishi.i18n import gettext as _
 
@@ -137,6 +143,65 @@ def query_arguments(schema, error_status_code: int = 422):
         return func
 
     return decorator
+
+
+_CO_COROUTINE = inspect.CO_COROUTINE
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's ``Blueprint`` whose :meth:`response` answers the same
+    with less work per request (issue 20: flask-smorest's wrapper cost a
+    quarter of a ping). Use it for every API blueprint (the kernel's and the
+    plugins'); the OpenAPI document is flask-smorest's, unchanged."""
+
+    def response(self, status_code, schema=None, **kwargs):
+        """Exactly ``flask_smorest.Blueprint.response``: the same document
+        (flask-smorest's own decorator records it) and the same answer —
+        the view's ``Response`` passed on with the status and headers it
+        returned, else its result dumped by the schema (kept in
+        ``g._flask_smorest["result_dump"]`` for ETags), sent by ``jsonify``
+        with the view's status and headers or ``status_code`` — in fewer
+        steps: a plain (not ``async``) view is called without
+        ``current_app.ensure_sync``, a result that is not a tuple is not
+        unpacked, ``g`` is reached without its proxy, and the status of
+        the JSON response, 200 already, is not set to 200 again."""
+        smorest_decorator = super().response(status_code, schema, **kwargs)
+        schema = resolve_schema_instance(schema)
+        keep_status = isinstance(status_code, int) and int(status_code) == 200
+        prepare = self._prepare_response_content
+
+        def decorator(func):
+            documented = smorest_decorator(func)  # flask-smorest's wrapper: its _apidoc
+            f = func.__func__ if type(func) is MethodType else func
+            plain = (
+                type(f) is FunctionType
+                and not f.__code__.co_flags & _CO_COROUTINE
+                and "_is_coroutine_marker" not in f.__dict__
+            )
+
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                rv = func(*args, **kwargs) if plain else current_app.ensure_sync(func)(*args, **kwargs)
+                if isinstance(rv, tuple):
+                    result_raw, r_status_code, r_headers = unpack_tuple_response(rv)
+                else:
+                    result_raw, r_status_code, r_headers = rv, None, None
+                if isinstance(result_raw, WerkzeugResponse):
+                    set_status_and_headers_in_response(result_raw, r_status_code, r_headers)
+                    return result_raw
+                result_dump = result_raw if schema is None else schema.dump(result_raw)
+                _cv_app.get().g.__dict__.setdefault("_flask_smorest", {})["result_dump"] = result_dump
+                resp = current_app.json.response(prepare(result_dump))  # jsonify(...)
+                if r_status_code is not None or r_headers is not None:
+                    set_status_and_headers_in_response(resp, r_status_code, r_headers)
+                if r_status_code is None and not keep_status:
+                    resp.status_code = status_code
+                return resp
+
+            wrapper.__dict__.update(documented.__dict__)  # _apidoc (and __wrapped__: func)
+            return wrapper
+
+        return decorator
 
 
 class ErrorSchema(Schema):
@@ -372,6 +437,7 @@ def not_found(what: str = "object") -> NoReturn:
 
 __all__ = [
     "MAX_ID",
+    "Blueprint",
     "DateTime",
     "ErrorResponsesPlugin",
     "ErrorSchema",

@@ -6,12 +6,11 @@ product's ``images``."""
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from jishi import media
-from jishi.api.common import DateTime, QueryId
+from jishi.api.common import Blueprint, DateTime, QueryId
 from jishi.sellers import current_scope, seller_api
 
 blp = Blueprint("media_api", __name__, url_prefix="/api/v1", description="The media library: uploaded images.")

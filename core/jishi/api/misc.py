@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
+
+from jishi.api.common import Blueprint
 
 blp = Blueprint("misc", __name__, url_prefix="/api/v1", description="Health")
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from jishi.aftersales.models import Refund
 from jishi.api.catalog import SellerProfileSchema
-from jishi.api.common import MAX_ID, DateTime, Id, Money, QueryId, StrictInt, login_required, not_found  # noqa: F401 - Id, QueryId: shared by the order API modules
+from jishi.api.common import MAX_ID, Blueprint, DateTime, Id, Money, QueryId, StrictInt, login_required, not_found  # noqa: F401 - Id, QueryId: shared by the order API modules
 from jishi.catalog.service import seller_profiles
 from jishi.db import db
 from jishi.hookspecs import PAYMENT_CHANNELS

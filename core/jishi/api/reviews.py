@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from jishi import media
-from jishi.api.common import DateTime, StrictInt, login_required, not_found
+from jishi.api.common import Blueprint, DateTime, StrictInt, login_required, not_found
 from jishi.api.orders import Id, QueryId, ids_in_range
 from jishi.db import db
 from jishi.extensions import limiter
