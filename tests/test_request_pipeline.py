@@ -317,7 +317,8 @@ def test_request_steps_run_in_flasks_order_and_follow_later_changes(app, client,
     call every function in Flask's order (app then blueprint before; blueprint
     then app after and teardown, last registered first), a function added
     after the first request runs from the next one, a before function's answer
-    ends the request, and the signals reach their receivers."""
+    ends the request, and the signals reach their receivers (the app
+    context's too: JishiFlask's own AppContext sends them when received)."""
     from flask import signals
 
     calls = []
@@ -337,7 +338,14 @@ def test_request_steps_run_in_flasks_order_and_follow_later_changes(app, client,
     received = []
     handlers = {
         name: (lambda sender, name=name, **kw: received.append(name))
-        for name in ("request_started", "request_finished", "request_tearing_down", "appcontext_tearing_down")
+        for name in (
+            "appcontext_pushed",
+            "request_started",
+            "request_finished",
+            "request_tearing_down",
+            "appcontext_tearing_down",
+            "appcontext_popped",
+        )
     }
     for name, handler in handlers.items():
         getattr(signals, name).connect(handler, app)
@@ -355,7 +363,14 @@ def test_request_steps_run_in_flasks_order_and_follow_later_changes(app, client,
         ("bp-teardown", None),
         "app-td",
     ]
-    assert received == ["request_started", "request_finished", "request_tearing_down", "appcontext_tearing_down"]
+    assert received == [
+        "appcontext_pushed",
+        "request_started",
+        "request_finished",
+        "request_tearing_down",
+        "appcontext_tearing_down",
+        "appcontext_popped",
+    ]
     calls.clear()
     app.before_request_funcs["misc"].append(lambda: ("stopped", 409))  # after the first request
     resp = client.get("/api/v1/ping")

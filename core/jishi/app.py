@@ -12,10 +12,18 @@ from types import FunctionType, MethodType
 from typing import Any
 
 from flask import Flask, abort, g, request, send_from_directory
-from flask.globals import _cv_request
+from flask.ctx import AppContext
+from flask.globals import _cv_app, _cv_request
 from flask.sansio.scaffold import _sentinel
 from flask.sessions import SecureCookieSessionInterface
-from flask.signals import appcontext_tearing_down, request_finished, request_started, request_tearing_down
+from flask.signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
 from markupsafe import Markup
 from werkzeug.datastructures import Headers
 
@@ -115,6 +123,9 @@ class JishiFlask(Flask):
             return self._sync(func)
         except TypeError:
             return self.ensure_sync(func)
+
+    def app_context(self) -> AppContext:
+        return _AppContext(self)
 
     # -- the request's fixed steps, as Flask's (flask.app.Flask, 3.x), with
     # less work in each: the blueprint chain of the request computed once
@@ -216,6 +227,31 @@ class JishiFlask(Flask):
             self._sync(func)(exc)
         if appcontext_tearing_down.receivers:
             appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+
+
+class _AppContext(AppContext):
+    """Flask's app context (``flask.ctx.AppContext``, 3.x), step for step,
+    except that ``appcontext_pushed`` and ``appcontext_popped`` are sent only
+    when something receives them (every request pushes and pops one)."""
+
+    def push(self) -> None:
+        self._cv_tokens.append(_cv_app.set(self))
+        if appcontext_pushed.receivers:
+            appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        try:
+            if len(self._cv_tokens) == 1:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]
+                self.app.do_teardown_appcontext(exc)
+        finally:
+            ctx = _cv_app.get()
+            _cv_app.reset(self._cv_tokens.pop())
+        if ctx is not self:
+            raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
+        if appcontext_popped.receivers:
+            appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
 
 class _CookieSessions(SecureCookieSessionInterface):

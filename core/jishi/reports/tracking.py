@@ -52,6 +52,7 @@ from collections import Counter, deque
 from datetime import datetime
 
 from flask import Flask, current_app, g, has_request_context, request
+from flask.globals import _cv_app
 
 log = logging.getLogger("jishi.reports")
 
@@ -334,7 +335,7 @@ def flush() -> int:
 
 
 def _after_request(response):
-    events = g.pop("_jishi_events", None)
+    events = _cv_app.get().g.pop("_jishi_events", None)  # (g.pop without the proxy: this runs for every request)
     if events and response.status_code < 400:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         day = _today()
