@@ -155,6 +155,29 @@ class ThemedEnvironment(Environment):
     def _load_template(self, name, globals):
         if self.loader is None:
             raise TypeError("no loader for this environment specified")
+        # A page loads a dozen templates (its own, the bases, macros, the
+        # header...): within one request, for the settings it read (so the
+        # theme), each name is looked up once (issue 20).
+        memo = None
+        if not globals and _cv_request.get(None) is not None:
+            app_ctx = _cv_app.get(None)
+            if app_ctx is not None:
+                known = app_ctx.g.__dict__
+                stored = known.get("jishi_settings")
+                memo = known.get("_jishi_templates")
+                if memo is None or memo[0] is not stored or memo[1] is not self:
+                    memo = known["_jishi_templates"] = (stored, self, {})
+                found = memo[2].get(name)
+                if found is not None:
+                    return found
+        template = self._load_template_keyed(name, globals)
+        if memo is not None:
+            known = _cv_app.get().g.__dict__
+            if memo is known.get("_jishi_templates") and memo[0] is known.get("jishi_settings"):
+                memo[2][name] = template
+        return template
+
+    def _load_template_keyed(self, name, globals):
         theme_key = self.loader.cache_key(name) if isinstance(self.loader, ThemeLoader) else None
         cache_key = (weakref.ref(self.loader), theme_key, name)
         if self.cache is not None:
