@@ -196,10 +196,11 @@ def test_theme_saved_within_a_request_applies_to_its_next_template(app):
         db.session.commit()
 
 
-def test_a_template_is_looked_up_once_per_request_and_theme(app, monkeypatch):
-    """Issue 20: within one request a template name is resolved once (a page
-    loads a dozen: its own, the bases, macros, the header); a theme switch
-    saved in the same request resolves it again in the new theme."""
+def test_a_template_is_looked_up_once_per_settings_read(app, monkeypatch):
+    """Issue 20: a template name is resolved once per settings read (kept
+    with them: a page loads a dozen templates, its own, the bases, macros,
+    the header); a theme switch saved in the same request resolves it again
+    in the new theme, and the other requests keep the old one."""
     from jishi.themes import ThemedEnvironment
 
     calls: list[str] = []
