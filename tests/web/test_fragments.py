@@ -14,6 +14,13 @@ from jishi.db import db
 from jishi.web import fragments
 
 
+@pytest.fixture(autouse=True)
+def _settings_kept(app, monkeypatch):
+    """The settings (and the fragments kept with them) not read again by
+    the clock during a test (a loaded machine: 2 s pass between requests)."""
+    monkeypatch.setitem(app.config, "JISHI_SETTINGS_TTL", 3600)
+
+
 def _kept(app) -> dict:
     with app.test_request_context("/"):
         return settings.derived(fragments._DERIVED, dict)
