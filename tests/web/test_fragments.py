@@ -44,7 +44,7 @@ def test_header_footer_tabbar_kept_for_anonymous_visitors(app, client, monkeypat
     the three; the HTML is the same."""
     seen = _renders(monkeypatch)
     first = client.get("/").get_data(as_text=True)
-    assert sorted(seen) == ["shop/_footer.html", "shop/_header.html", "shop/_tabbar.html"]
+    assert sorted(seen) == ["shop/_entrances.html", "shop/_footer.html", "shop/_header.html", "shop/_tabbar.html"]
     seen.clear()
     second = client.get("/").get_data(as_text=True)
     assert seen == []

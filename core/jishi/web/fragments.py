@@ -17,6 +17,8 @@ who are not signed in, keyed by
 
 in a dict kept with the request's settings (:func:`jishi.settings.derived`):
 saving any setting, and the settings' periodic re-read, start it over.
+The home pages render their plugin entrances (``shop/_entrances.html``)
+the same way.
 
 What is kept is only what those inputs decide. A template is never kept
 when its source names anything but the variables listed in :data:`KNOWN`,
