@@ -194,3 +194,30 @@ def test_theme_saved_within_a_request_applies_to_its_next_template(app):
         assert render_template("probe.html") == "child+base"
         settings.set_many({"theme.active": "base"})
         db.session.commit()
+
+
+def test_a_template_is_looked_up_once_per_settings_read(app, monkeypatch):
+    """Issue 20: a template name is resolved once per settings read (kept
+    with them: a page loads a dozen templates, its own, the bases, macros,
+    the header); a theme switch saved in the same request resolves it again
+    in the new theme, and the other requests keep the old one."""
+    from jishi.themes import ThemedEnvironment
+
+    calls: list[str] = []
+    real = ThemedEnvironment._load_template_keyed
+
+    def spy(self, name, globals):
+        calls.append(name)
+        return real(self, name, globals)
+
+    monkeypatch.setattr(ThemedEnvironment, "_load_template_keyed", spy)
+    with app.test_request_context("/"):
+        assert render_template("shop/index.html").strip() == "BASE INDEX"
+        assert render_template("shop/index.html").strip() == "BASE INDEX"
+        assert render_template("shop/index.html").strip() == "BASE INDEX"
+        assert calls.count("shop/index.html") <= 2  # the first, maybe once more as the settings are first read
+        settings.set_many({"theme.active": "child"})
+        assert render_template("shop/index.html").strip() == "CHILD INDEX"
+        db.session.rollback()
+    with app.test_request_context("/"):
+        assert render_template("shop/index.html").strip() == "BASE INDEX"

@@ -21,6 +21,7 @@ class DefaultConfig:
     JISHI_DB_STATEMENT_TIMEOUT_MS = 0
     JISHI_SCHEMA_CHECK = True  # refuse to serve (503) while the schema is behind the code (jishi.schema)
     JISHI_SETTINGS_TTL = 2  # seconds a process reuses its copy of the settings table (jishi.settings)
+    JISHI_FRAGMENT_CACHE = True  # header/footer/tab bar kept rendered for anonymous visitors (jishi.web.fragments)
     JISHI_JOB_LEASE_SECONDS = 60  # a timed job's claim without a heartbeat (jishi.jobs)
     JISHI_PLUGINS = ""  # comma list of enabled plugins, or "all"
     JISHI_THEME = "default"

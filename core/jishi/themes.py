@@ -143,6 +143,9 @@ def _split(template: str) -> tuple[str | None, str]:
     return None, template
 
 
+_TEMPLATES = "jishi.themes.templates"  # the settings' derived value: (environment, {name: template})
+
+
 class ThemedEnvironment(Environment):
     """Flask's Jinja environment whose template cache is keyed by the theme
     a name resolves in as well as by the name: ``shop/product.html`` loaded
@@ -155,6 +158,28 @@ class ThemedEnvironment(Environment):
     def _load_template(self, name, globals):
         if self.loader is None:
             raise TypeError("no loader for this environment specified")
+        # A page loads a dozen templates (its own, the bases, macros, the
+        # header...), each asking the active theme and the template cache:
+        # kept instead with the settings the request read (the theme is one
+        # of them), shared by the process's requests until the settings
+        # change (issue 20). A changed file still shows in debug.
+        memo = None
+        if not globals and _cv_request.get(None) is not None:
+            app_ctx = _cv_app.get(None)
+            snap = app_ctx.g.__dict__.get("jishi_settings") if app_ctx is not None else None
+            if snap is not None:
+                memo = snap.derived.get(_TEMPLATES)
+                if memo is None or memo[0] is not self:
+                    memo = snap.derived[_TEMPLATES] = (self, {})
+                found = memo[1].get(name)
+                if found is not None and found.is_up_to_date:
+                    return found
+        template = self._load_template_keyed(name, globals)
+        if memo is not None:
+            memo[1][name] = template
+        return template
+
+    def _load_template_keyed(self, name, globals):
         theme_key = self.loader.cache_key(name) if isinstance(self.loader, ThemeLoader) else None
         cache_key = (weakref.ref(self.loader), theme_key, name)
         if self.cache is not None:

@@ -256,6 +256,7 @@ def install(app: Flask) -> None:
     from jishi.orders.changes import describe as order_event_text
     from jishi.themes import active_theme_name
     from jishi.web.cards import product_cards
+    from jishi.web.fragments import fragment
 
     app.jinja_env.globals["url_for"] = cached_url_for(app)
     app.jinja_env.filters["money"] = format_fen
@@ -281,4 +282,5 @@ def install(app: Flask) -> None:
         cart_badge=cart_badge,
         storefront_links=storefront_links,
         product_cards=product_cards,
+        fragment=fragment,
     )

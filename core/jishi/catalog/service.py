@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -664,9 +665,18 @@ def product_loaded(product_id: int):
 # --- Categories and tags ---------------------------------------------------
 
 
+@functools.cache
+def _category_rows():
+    """The category tree's statement, built once."""
+    return select(Category.id, Category.name, Category.sort, Category.parent_id, Category.image).order_by(
+        Category.sort, Category.id
+    )
+
+
 def category_tree() -> list[dict]:
     """Every category as a tree of ``{id, name, sort, children}`` (one query)."""
-    rows = db.session.execute(select(Category).order_by(Category.sort, Category.id)).scalars().all()
+    # plain rows, not entities: the home page asks for it on every view
+    rows = db.session.execute(_category_rows()).all()
     nodes: dict[int, dict[str, Any]] = {
         c.id: {"id": c.id, "name": c.name, "sort": c.sort, "parent_id": c.parent_id, "image": c.image, "children": []}
         for c in rows

@@ -107,14 +107,20 @@ def account():
     )
 
 
-@bp.post("/locale")
+@bp.route("/locale", methods=["GET", "POST"])
 def set_locale():
-    """Switch the language: stored on the account when signed in, else in the session."""
-    locale = request.form.get("locale", "")
+    """Switch the language: stored on the account when signed in, else in the
+    session. The POST (a form with its CSRF token: the account page, the
+    console, the footer of a signed-in visitor) stores it on the account; a
+    GET (the footer's links for a visitor not signed in, issue 20: a footer
+    without a token needs no session, and can be kept rendered) sets the
+    session's choice only, never the account (a link another site can make
+    changes nothing stored)."""
+    locale = (request.form if request.method == "POST" else request.args).get("locale", "")
     if locale not in current_app.config["JISHI_LOCALES"]:
         abort(400)
     session["locale"] = locale
-    if current_user.is_authenticated:
+    if request.method == "POST" and current_user.is_authenticated:
         _accounts().set_locale(current_user, locale)
         db.session.commit()
     return redirect(safe_next(request.referrer if _local(request.referrer) else url_for("shop.index")))

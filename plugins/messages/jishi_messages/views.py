@@ -190,17 +190,25 @@ def _first_page(seller_key: int, card: dict, args: dict, error=None):
     )
 
 
+def _contact_link(args: dict) -> Markup:
+    """The "contact the shop" link (``messages/_contact_link.html``, a theme
+    may override it): rendered by the template itself, without
+    ``render_template``'s context processors (a product page asks for it on
+    every view; it uses ``url_for``, ``_`` and ``args`` only)."""
+    return Markup(current_app.jinja_env.get_template("messages/_contact_link.html").render(args=args))
+
+
 def render_slot(slot: str, context: dict):
     if slot == "product_detail_after_price":
         product = context.get("product")
         if product is None:
             return None
-        return Markup(render_template("messages/_contact_link.html", args={"product_id": product.id}))
+        return _contact_link({"product_id": product.id})
     if slot == "order_detail_bottom":
         order = context.get("order")
         if order is None or not current_user.is_authenticated or order.user_id != current_user.id:
             return None
-        return Markup(render_template("messages/_contact_link.html", args={"order_id": order.id}))
+        return _contact_link({"order_id": order.id})
     if slot == "account_links":
         return Markup('<a href="%s">%s</a>') % (url_for("messages.inbox"), _("My messages"))
     return None
