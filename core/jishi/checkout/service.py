@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -714,17 +714,58 @@ def payment_mode() -> str:
     return current_app.config["JISHI_PAYMENT_MODE"]
 
 
+#: statements of the placement's writes, built once per database dialect
+#: (Core on the tables: the ORM's bulk INSERT machinery and the cache key of
+#: a statement built anew were a third of a placement's CPU); keyed by
+#: (dialect name, what): the same for every app of the process
+_WRITES: dict[tuple, Any] = {}
+
+
+def _held(what: str, build: Callable[[str], Any]) -> Any:
+    dialect = db.session.get_bind().dialect.name
+    stmt = _WRITES.get((dialect, what))
+    if stmt is None:
+        stmt = _WRITES[(dialect, what)] = build(dialect)
+    return stmt
+
+
+def _columns(model) -> tuple:
+    """``(columns, attribute keys)`` of ``model``'s table, in table order."""
+    mapper = model.__mapper__
+    cols = tuple(model.__table__.c)
+    return cols, tuple(mapper.get_property_by_column(c).key for c in cols)
+
+
 def _insert_returning(model, rows: list[dict], *, on_conflict_do_nothing: bool = False) -> list:
     """INSERT ``rows`` in ONE statement and return the new ORM objects in
     the order of ``rows`` (matched by their unique ``number``: SQLite cannot
     both batch and promise the order of RETURNING). With
     ``on_conflict_do_nothing`` a row whose unique key exists is skipped (and
-    missing from the result)."""
-    stmt = conflict_insert(model).on_conflict_do_nothing() if on_conflict_do_nothing else insert(model)
-    # populate_existing: a row id a rolled-back savepoint had used (SQLite
-    # reuses them; place_orders rolls a batch back) is the new row's here
-    written = db.session.execute(stmt.returning(model).execution_options(populate_existing=True), rows).scalars().all()
-    by_number = {obj.number: obj for obj in written}
+    missing from the result).
+
+    A Core INSERT on the table (held, :func:`_held`) whose RETURNING rows
+    become clean persistent instances (:func:`jishi.loaders.persistent`, as
+    the ORM's loading makes them); a row id a rolled-back savepoint had used
+    (SQLite reuses them; place_orders rolls a batch back) refreshes the
+    instance the session holds, as ``populate_existing`` did."""
+    from jishi.loaders import persistent
+
+    def build(_dialect: str):
+        cols, keys = _columns(model)
+        stmt = (
+            conflict_insert(model.__table__).on_conflict_do_nothing()
+            if on_conflict_do_nothing
+            else insert(model.__table__)
+        )
+        return stmt.returning(*cols), keys
+
+    stmt, keys = _held(f"insert:{model.__tablename__}:{on_conflict_do_nothing}", build)
+    session = db.session()
+    result = session.connection().execute(stmt, rows if len(rows) > 1 else rows[0])
+    by_number = {}
+    for row in result:
+        obj = persistent(session, model, dict(zip(keys, row)))
+        by_number[obj.number] = obj
     return [by_number[row["number"]] for row in rows if row["number"] in by_number]
 
 
@@ -742,6 +783,8 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     ``order_placed`` signals queued. Answers each checkout's payment orders."""
     hook = _hook()
     now = utcnow()
+    session = db.session()
+    session.flush()  # what the hooks changed, before the Core INSERTs (the ORM's autoflush did it)
     payment_rows: list[dict] = []
     spans: list[tuple[int, bool]] = []  # per checkout: first payment row, per-order mode
     keyed = False
@@ -840,14 +883,17 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # SQLite to learn each id): placing costs the same statements for 1 or
     # 30 lines, 1 or 20 stores, 1 or 50 checkouts. A line is matched back by
     # (order, SKU), unique within a placement, since RETURNING's order is
-    # not promised.
-    written = (
-        db.session.execute(insert(OrderLine).returning(OrderLine).execution_options(populate_existing=True), rows)
-        .scalars()
-        .all()
+    # not promised. Core rows, no ORM instances: only the ids are used here
+    # (``Order.lines`` loads them when a plugin asks, as before).
+    line_table = OrderLine.__table__
+    stmt = _held(
+        "insert:order_lines",
+        lambda _d: insert(line_table).returning(line_table.c.id, line_table.c.order_id, line_table.c.sku_id),
     )
-    by_line = {(ol.order_id, ol.sku_id): ol for ol in written}
-    order_lines: list[tuple[OrderLine, CheckoutLine, Order]] = [
+    connection = session.connection()
+    written = connection.execute(stmt, rows if len(rows) > 1 else rows[0]).all()
+    by_line = {(order_id, sku_id): line_id for line_id, order_id, sku_id in written}
+    order_lines: list[tuple[int, CheckoutLine, Order]] = [
         (by_line[(order.id, line.sku_id)], line, order)
         for checkout, _payments, orders in placed
         for order, group in zip(orders, checkout.groups)
@@ -857,7 +903,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     allocations = []
     for checkout, _payments, orders in placed:
         mine = {o.id for o in orders}
-        for ol, line, order in order_lines:
+        for ol_id, line, order in order_lines:
             if order.id not in mine:
                 continue
             for share in line.shares:
@@ -865,7 +911,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                 allocations.append(
                     {
                         "order_id": order.id,
-                        "order_line_id": ol.id,
+                        "order_line_id": ol_id,
                         "source": applied.source,
                         "label": applied.label[:100],
                         "funded_by": applied.funded_by,
@@ -875,9 +921,9 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # Allocations and history: one executemany INSERT each, whatever the
     # number of orders and lines (nobody reads their ids here).
     if allocations:
-        db.session.execute(insert(OrderAllocation), allocations)
-    db.session.execute(
-        insert(OrderEvent),
+        connection.execute(_held("insert:order_allocations", lambda _d: insert(OrderAllocation.__table__)), allocations)
+    connection.execute(
+        _held("insert:order_events", lambda _d: insert(OrderEvent.__table__)),
         [
             {
                 "order_id": o.id,
@@ -908,13 +954,16 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # A line was written with the pool its price rule named; only a pool
     # other than the one named costs an UPDATE.
     sku_pool: list[CheckoutLine] = []
-    for index, (ol, line, order) in enumerate(order_lines):
+    restocked: dict[str, list[int]] = {}
+    for index, (ol_id, line, order) in enumerate(order_lines):
         reservation = taken.get(index) or hook.reserve_stock(line=line, order=order)
         if reservation is None:
             sku_pool.append(line)
         source = reservation.source if reservation is not None else "sku"
-        if ol.stock_source != source:
-            ol.stock_source = source
+        if rows[index]["stock_source"] != source:  # written with the price rule's pool: another took it
+            restocked.setdefault(source, []).append(ol_id)
+    for source, ids in restocked.items():
+        connection.execute(update(line_table).where(line_table.c.id.in_(ids)).values(stock_source=source))
     reserve_sku_stock(sku_pool)
 
     for checkout, payments, orders in placed:
