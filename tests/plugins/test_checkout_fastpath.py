@@ -179,3 +179,60 @@ def test_reserve_sku_stock_takes_all_or_refuses(app, factory, n):
         reserve_sku_stock([line(s, 3) for s in skus])
     assert exc.value.problems[0].line_key == f"sku:{skus[0].id}"
     db.session.rollback()
+
+
+def test_lines_read_is_the_orm_load(app, factory, ms):
+    """Issue 20: the checkout's lines are read by a held Core statement
+    whose rows become clean persistent SKUs with their products loaded:
+    the same values as the ORM's ``contains_eager`` read; a SKU or product
+    the session holds already is the one the lines get (the ORM reads them
+    as before); an invisible SKU (off the shelf) is not found."""
+    from jishi.catalog.models import Sku
+    from jishi.checkout.errors import CheckoutError
+    from jishi.checkout.service import load_lines
+    from sqlalchemy import inspect, select
+    from sqlalchemy.orm import contains_eager
+
+    shop = ms.merchant("店")
+    skus = [ms.product(shop, price=1000 + i, stock=9).skus[0] for i in range(3)]
+    ids = [s.id for s in skus]
+    db.session.commit()
+    db.session.expunge_all()
+    lines = load_lines([(i, 1) for i in ids], visible_only=True)
+    fast = [line.sku for line in lines]
+    for sku in fast:
+        state = inspect(sku)
+        assert state.persistent and not state.modified and "product" in state.dict
+        assert not inspect(sku.product).modified
+    values = [
+        (
+            {c.key: getattr(s, c.key) for c in Sku.__table__.c},
+            {c.key: getattr(s.product, c.key) for c in s.product.__table__.c},
+        )
+        for s in fast
+    ]
+    db.session.expunge_all()
+    orm = (
+        db.session.execute(
+            select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(ids)).order_by(Sku.id)
+        )
+        .scalars()
+        .all()
+    )
+    assert sorted(values, key=lambda v: v[0]["id"]) == [
+        (
+            {c.key: getattr(s, c.key) for c in Sku.__table__.c},
+            {c.key: getattr(s.product, c.key) for c in s.product.__table__.c},
+        )
+        for s in orm
+    ]
+    held = orm[1]
+    assert load_lines([(held.id, 2)], visible_only=True)[0].sku is held  # the session's instance
+    assert {line.sku_id for line in load_lines([(i, 1) for i in ids])} == set(ids)  # the cart's read
+    held_id = held.id
+    held.product.on_shelf = False
+    db.session.commit()
+    db.session.expunge_all()
+    with pytest.raises(CheckoutError):
+        load_lines([(held_id, 1)], visible_only=True)
+    assert load_lines([(held_id, 1)])[0].on_shelf is False  # a cart line is shown, with a problem
