@@ -236,3 +236,47 @@ def test_lines_read_is_the_orm_load(app, factory, ms):
     with pytest.raises(CheckoutError):
         load_lines([(held_id, 1)], visible_only=True)
     assert load_lines([(held_id, 1)])[0].on_shelf is False  # a cart line is shown, with a problem
+
+
+def _placed_dumps(monkeypatch):
+    """The schema's own dump of every placement the API answers."""
+    from jishi.api import checkout as api_checkout
+    from jishi.api.checkout import CheckoutPlacedSchema
+
+    seen = []
+    real = api_checkout.placed_response
+
+    def checked(payments, replayed):
+        data = CheckoutPlacedSchema().dump(api_checkout._placed(payments, replayed))
+        seen.append(json.loads(json.dumps(data, ensure_ascii=False)))
+        return real(payments, replayed)
+
+    monkeypatch.setattr(api_checkout, "placed_response", checked)
+    return seen
+
+
+@pytest.mark.parametrize("mode", ["combined", "per_order"])
+def test_placed_answer_equals_the_schema_dump(api, factory, ms, monkeypatch, app, mode):
+    """Issue 20: the placement's answer (``placed_response``, a dumper made
+    once from CheckoutPlacedSchema: date-times, the orders' payment number,
+    nullable fields) is exactly the schema's dump, for 3 merchants' orders
+    in one payment or one each, first placed (201) and replayed (200)."""
+    from jishi import settings
+
+    _express_template()
+    settings.set_many({"payment.mode": mode})
+    db.session.commit()
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    shops = [ms.merchant(f"店{i}") for i in range(3)]
+    skus = [ms.product(shops[i % 3], price=1000 + i, stock=50).skus[0] for i in range(5)]
+    body = {"items": [{"sku_id": s.id, "quantity": 1} for s in skus], "address_id": addr.id}
+    seen = _placed_dumps(monkeypatch)
+    for status in (201, 200):
+        r = api.post("/checkout/place", user=buyer, json=body, headers={"Idempotency-Key": f"dump-{mode}"})
+        assert r.status_code == status, r.json
+        assert r.headers["Content-Type"] == "application/json"
+        assert r.json == seen[-1]
+        assert len(r.json["orders"]) == 3 and len(r.json["payments"]) == (3 if mode == "per_order" else 1)
+        assert r.json["replayed"] is (status == 200)
+        assert all(o["payment_number"] and o["created_at"].endswith("+00:00") for o in r.json["orders"])
