@@ -36,9 +36,7 @@ def reserve_sku_stock(lines: Sequence) -> None:
         first_line.setdefault(line.sku_id, line)
     if not wanted:
         return
-    taken = {
-        sku_id for (sku_id,) in db.session.connection().execute(_statement(len(wanted)), _params(wanted)).all()
-    }
+    taken = {sku_id for (sku_id,) in db.session.connection().execute(_statement(len(wanted)), _params(wanted)).all()}
     for sku_id, line in first_line.items():
         if sku_id not in taken:
             raise OutOfStock(line.key, line.name)
