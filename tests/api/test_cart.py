@@ -201,3 +201,37 @@ def test_service_view_for_templates(app, factory):
     with pytest.raises(service.CartError) as err:
         service.set_quantity(buyer, line.id, 6)
     assert err.value.field == "quantity"
+
+
+def test_add_written_by_held_statements(app, factory, monkeypatch):
+    """K6 / issue 20: ``add`` writes its line with held Core statements
+    (no unit-of-work flush); the line answered is a clean persistent
+    instance with its SKU, a second add updates it, and a line another
+    request inserted meanwhile (the unique (user, SKU) refuses the INSERT)
+    is added to instead."""
+    from sqlalchemy import inspect
+
+    buyer = factory.user()
+    sku = factory.product("甲", price=1000, stock=10).skus[0]
+    line = service.add(buyer, sku.id, 2)
+    state = inspect(line)
+    assert state.persistent and not state.modified and line.sku is sku and line.selected is True
+    assert (line.user_id, line.sku_id, line.quantity) == (buyer.id, sku.id, 2) and line.created_at is not None
+    again = service.add(buyer, sku.id, 3)
+    assert again is line and line.quantity == 5 and not inspect(line).modified
+    db.session.expire_all()
+    assert db.session.get(CartLine, line.id).quantity == 5
+
+    real = service._sellable_sku
+    calls = []
+
+    def stale(sku_id, user):  # as if the line did not exist yet when read
+        found, held = real(sku_id, user)
+        calls.append(held)
+        return (found, None) if len(calls) == 1 else (found, held)
+
+    monkeypatch.setattr(service, "_sellable_sku", stale)
+    merged = service.add(buyer, sku.id, 1)
+    assert len(calls) == 2 and merged.id == line.id and merged.quantity == 6
+    db.session.expire_all()
+    assert db.session.execute(db.select(CartLine)).scalars().all() == [merged]

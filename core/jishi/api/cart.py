@@ -100,7 +100,7 @@ def get_cart():
 
 @blp.post("/cart/items")
 @login_required
-@blp.arguments(CartAddSchema)
+@blp.arguments(CartAddSchema())  # an instance: webargs makes a class anew per request
 @blp.response(201, CartLineRefSchema)
 def add_item(data):
     """Add a SKU (adding to its line when already in the cart); checked against stock."""

@@ -30,9 +30,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi import signals
 from jishi.accounts.models import Address
@@ -212,12 +213,7 @@ def load_lines(items: Sequence[tuple[int, int]], *, visible_only: bool = False) 
     if preloaded is not None and all(sku_id in preloaded for sku_id in merged):
         rows = [preloaded[sku_id] for sku_id in merged if preloaded[sku_id] is not None]
     else:
-        stmt = select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(list(merged)))
-        if visible_only:
-            from jishi.catalog.service import visible_products
-
-            stmt = visible_products(stmt.where(Sku.is_active.is_(True)))
-        rows = db.session.execute(stmt).scalars().all()
+        rows = _read_skus(list(merged), visible_only)
     found = {sku.id: sku for sku in rows}
     missing = [sid for sid in merged if sid not in found]
     if missing:
@@ -251,6 +247,79 @@ def load_lines(items: Sequence[tuple[int, int]], *, visible_only: bool = False) 
             )
         )
     return lines
+
+
+#: the lines' read, per (visible only, the ``product_filters`` conditions'
+#: key): ``(sku attrs, product attrs, Core statement)``, built once
+_SKU_READS: dict[tuple, Any] = {}
+
+
+def _read_skus(ids: list[int], visible_only: bool) -> list:
+    """The SKUs ``ids`` with their products (``Sku.product`` loaded), as
+    the ORM's ``contains_eager`` read gives them, in ONE statement.
+
+    Read as a held Core statement whose rows become clean persistent
+    instances (:func:`jishi.loaders.persistent`): the ORM's statement was
+    built, keyed and its rows processed anew on every checkout (a quarter
+    of a placement's CPU). When the session holds one of them already (or a
+    load event listens) the ORM reads them as before, so an instance in the
+    session is never replaced behind its holder's back; so does a
+    ``product_filters`` condition whose SQL cannot be keyed."""
+    from jishi.catalog.service import _conditions_key, _visible_conditions, visible_products
+    from jishi.loaders import persistent
+
+    conditions = _visible_conditions("detail") if visible_only else ()
+    ckey = _conditions_key(conditions)
+    session = db.session()
+    if ckey is not None:
+        shape = (visible_only, ckey)
+        held = _SKU_READS.get(shape)
+        if held is None:
+            from sqlalchemy import bindparam
+
+            sku_attrs = _attrs(Sku)
+            product_attrs = _attrs(Product)
+            query = (
+                select(*[c for _k, c in sku_attrs], *[c for _k, c in product_attrs])
+                .select_from(Sku.__table__.join(Product.__table__, Product.id == Sku.product_id))
+                .where(Sku.id.in_(bindparam("ids", expanding=True)))
+            )
+            if visible_only:
+                query = query.where(Sku.is_active.is_(True), Product.on_shelf.is_(True), *conditions)
+            if len(_SKU_READS) >= 64:
+                _SKU_READS.clear()
+            held = _SKU_READS[shape] = ([k for k, _c in sku_attrs], [k for k, _c in product_attrs], query)
+        sku_keys, product_keys, query = held
+        if session.autoflush:
+            session.flush()  # as session.execute would (nothing pending: no work)
+        n = len(sku_keys)
+        at = n + product_keys.index("id")
+        products: dict[int, Any] = {}
+        out: list | None = []
+        for row in session.connection().execute(query, {"ids": ids}):
+            sku = persistent(session, Sku, dict(zip(sku_keys, row[:n])), existing="none")
+            product = products.get(row[at])
+            if product is None:
+                product = persistent(session, Product, dict(zip(product_keys, row[n:])), existing="none")
+                if product is not None:
+                    products[row[at]] = product
+            if sku is None or product is None:
+                out = None
+                break
+            set_committed_value(sku, "product", product)
+            out.append(sku)
+        if out is not None:
+            return out
+    stmt = select(Sku).join(Sku.product).options(contains_eager(Sku.product)).where(Sku.id.in_(ids))
+    if visible_only:
+        stmt = visible_products(stmt.where(Sku.is_active.is_(True)))
+    return list(session.execute(stmt).scalars().all())
+
+
+def _attrs(model) -> list[tuple[str, Any]]:
+    """``(attribute key, column)`` of every column of ``model``'s table."""
+    mapper = model.__mapper__
+    return [(mapper.get_property_by_column(c).key, c) for c in model.__table__.c]
 
 
 def cart_items(user) -> list[tuple[int, int]]:
@@ -714,17 +783,58 @@ def payment_mode() -> str:
     return current_app.config["JISHI_PAYMENT_MODE"]
 
 
+#: statements of the placement's writes, built once per database dialect
+#: (Core on the tables: the ORM's bulk INSERT machinery and the cache key of
+#: a statement built anew were a third of a placement's CPU); keyed by
+#: (dialect name, what): the same for every app of the process
+_WRITES: dict[tuple, Any] = {}
+
+
+def _held(what: str, build: Callable[[str], Any]) -> Any:
+    dialect = db.session.get_bind().dialect.name
+    stmt = _WRITES.get((dialect, what))
+    if stmt is None:
+        stmt = _WRITES[(dialect, what)] = build(dialect)
+    return stmt
+
+
+def _columns(model) -> tuple:
+    """``(columns, attribute keys)`` of ``model``'s table, in table order."""
+    mapper = model.__mapper__
+    cols = tuple(model.__table__.c)
+    return cols, tuple(mapper.get_property_by_column(c).key for c in cols)
+
+
 def _insert_returning(model, rows: list[dict], *, on_conflict_do_nothing: bool = False) -> list:
     """INSERT ``rows`` in ONE statement and return the new ORM objects in
     the order of ``rows`` (matched by their unique ``number``: SQLite cannot
     both batch and promise the order of RETURNING). With
     ``on_conflict_do_nothing`` a row whose unique key exists is skipped (and
-    missing from the result)."""
-    stmt = conflict_insert(model).on_conflict_do_nothing() if on_conflict_do_nothing else insert(model)
-    # populate_existing: a row id a rolled-back savepoint had used (SQLite
-    # reuses them; place_orders rolls a batch back) is the new row's here
-    written = db.session.execute(stmt.returning(model).execution_options(populate_existing=True), rows).scalars().all()
-    by_number = {obj.number: obj for obj in written}
+    missing from the result).
+
+    A Core INSERT on the table (held, :func:`_held`) whose RETURNING rows
+    become clean persistent instances (:func:`jishi.loaders.persistent`, as
+    the ORM's loading makes them); a row id a rolled-back savepoint had used
+    (SQLite reuses them; place_orders rolls a batch back) refreshes the
+    instance the session holds, as ``populate_existing`` did."""
+    from jishi.loaders import persistent
+
+    def build(_dialect: str):
+        cols, keys = _columns(model)
+        stmt = (
+            conflict_insert(model.__table__).on_conflict_do_nothing()
+            if on_conflict_do_nothing
+            else insert(model.__table__)
+        )
+        return stmt.returning(*cols), keys
+
+    stmt, keys = _held(f"insert:{model.__tablename__}:{on_conflict_do_nothing}", build)
+    session = db.session()
+    result = session.connection().execute(stmt, rows if len(rows) > 1 else rows[0])
+    by_number = {}
+    for row in result:
+        obj = persistent(session, model, dict(zip(keys, row)))
+        by_number[obj.number] = obj
     return [by_number[row["number"]] for row in rows if row["number"] in by_number]
 
 
@@ -742,6 +852,8 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     ``order_placed`` signals queued. Answers each checkout's payment orders."""
     hook = _hook()
     now = utcnow()
+    session = db.session()
+    session.flush()  # what the hooks changed, before the Core INSERTs (the ORM's autoflush did it)
     payment_rows: list[dict] = []
     spans: list[tuple[int, bool]] = []  # per checkout: first payment row, per-order mode
     keyed = False
@@ -840,14 +952,17 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # SQLite to learn each id): placing costs the same statements for 1 or
     # 30 lines, 1 or 20 stores, 1 or 50 checkouts. A line is matched back by
     # (order, SKU), unique within a placement, since RETURNING's order is
-    # not promised.
-    written = (
-        db.session.execute(insert(OrderLine).returning(OrderLine).execution_options(populate_existing=True), rows)
-        .scalars()
-        .all()
+    # not promised. Core rows, no ORM instances: only the ids are used here
+    # (``Order.lines`` loads them when a plugin asks, as before).
+    line_table = OrderLine.__table__
+    stmt = _held(
+        "insert:order_lines",
+        lambda _d: insert(line_table).returning(line_table.c.id, line_table.c.order_id, line_table.c.sku_id),
     )
-    by_line = {(ol.order_id, ol.sku_id): ol for ol in written}
-    order_lines: list[tuple[OrderLine, CheckoutLine, Order]] = [
+    connection = session.connection()
+    written = connection.execute(stmt, rows if len(rows) > 1 else rows[0]).all()
+    by_line = {(order_id, sku_id): line_id for line_id, order_id, sku_id in written}
+    order_lines: list[tuple[int, CheckoutLine, Order]] = [
         (by_line[(order.id, line.sku_id)], line, order)
         for checkout, _payments, orders in placed
         for order, group in zip(orders, checkout.groups)
@@ -857,7 +972,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     allocations = []
     for checkout, _payments, orders in placed:
         mine = {o.id for o in orders}
-        for ol, line, order in order_lines:
+        for ol_id, line, order in order_lines:
             if order.id not in mine:
                 continue
             for share in line.shares:
@@ -865,7 +980,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                 allocations.append(
                     {
                         "order_id": order.id,
-                        "order_line_id": ol.id,
+                        "order_line_id": ol_id,
                         "source": applied.source,
                         "label": applied.label[:100],
                         "funded_by": applied.funded_by,
@@ -875,9 +990,9 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # Allocations and history: one executemany INSERT each, whatever the
     # number of orders and lines (nobody reads their ids here).
     if allocations:
-        db.session.execute(insert(OrderAllocation), allocations)
-    db.session.execute(
-        insert(OrderEvent),
+        connection.execute(_held("insert:order_allocations", lambda _d: insert(OrderAllocation.__table__)), allocations)
+    connection.execute(
+        _held("insert:order_events", lambda _d: insert(OrderEvent.__table__)),
         [
             {
                 "order_id": o.id,
@@ -908,13 +1023,16 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # A line was written with the pool its price rule named; only a pool
     # other than the one named costs an UPDATE.
     sku_pool: list[CheckoutLine] = []
-    for index, (ol, line, order) in enumerate(order_lines):
+    restocked: dict[str, list[int]] = {}
+    for index, (ol_id, line, order) in enumerate(order_lines):
         reservation = taken.get(index) or hook.reserve_stock(line=line, order=order)
         if reservation is None:
             sku_pool.append(line)
         source = reservation.source if reservation is not None else "sku"
-        if ol.stock_source != source:
-            ol.stock_source = source
+        if rows[index]["stock_source"] != source:  # written with the price rule's pool: another took it
+            restocked.setdefault(source, []).append(ol_id)
+    for source, ids in restocked.items():
+        connection.execute(update(line_table).where(line_table.c.id.in_(ids)).values(stock_source=source))
     reserve_sku_stock(sku_pool)
 
     for checkout, payments, orders in placed:

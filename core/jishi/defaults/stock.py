@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, update
+from sqlalchemy import Integer, bindparam, case, update
 
 from jishi.catalog.models import Sku
 from jishi.db import db
@@ -19,7 +19,7 @@ from jishi.hookspecs import hookimpl
 def reserve_sku_stock(lines: Sequence) -> None:
     """Take the stock of every line in ``lines`` from its SKU, all or nothing.
 
-    One ``UPDATE skus SET stock = stock - CASE id WHEN .. THEN qty .. END
+    One ``UPDATE skus SET stock = stock - CASE WHEN id = .. THEN qty .. END
     WHERE id IN (..) AND stock >= CASE ..  RETURNING id``: each row is
     decremented only when it has enough (the condition is re-checked on the
     locked row, so concurrent checkouts never oversell). When a row is short,
@@ -36,25 +36,44 @@ def reserve_sku_stock(lines: Sequence) -> None:
         first_line.setdefault(line.sku_id, line)
     if not wanted:
         return
-    if len(wanted) == 1:
-        [(sku_id, qty)] = wanted.items()
-        need = qty
-        where = Sku.id == sku_id
-    else:
-        need = case(wanted, value=Sku.id)
-        where = Sku.id.in_(list(wanted))
-    taken = set(
-        db.session.execute(
-            update(Sku)
-            .where(where, Sku.stock >= need)
-            .values(stock=Sku.stock - need)
-            .returning(Sku.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
-    )
+    taken = {sku_id for (sku_id,) in db.session.connection().execute(_statement(len(wanted)), _params(wanted)).all()}
     for sku_id, line in first_line.items():
         if sku_id not in taken:
             raise OutOfStock(line.key, line.name)
+
+
+#: the conditional UPDATE for n SKUs, built once per n (up to _HELD):
+#: Core on the table, its ids and quantities bound (a statement built anew
+#: per placement cost more Python than the rest of the stock's work)
+_HELD = 64
+_STATEMENTS: dict[int, object] = {}
+
+
+def _statement(n: int):
+    stmt = _STATEMENTS.get(n)
+    if stmt is not None:
+        return stmt
+    skus = Sku.__table__
+    if n == 1:
+        need = bindparam("q0", type_=Integer)
+        where = skus.c.id == bindparam("i0", type_=Integer)
+    else:
+        need = case(
+            *[(skus.c.id == bindparam(f"i{k}", type_=Integer), bindparam(f"q{k}", type_=Integer)) for k in range(n)]
+        )
+        where = skus.c.id.in_([bindparam(f"i{k}", type_=Integer) for k in range(n)])
+    stmt = update(skus).where(where, skus.c.stock >= need).values(stock=skus.c.stock - need).returning(skus.c.id)
+    if n <= _HELD:
+        _STATEMENTS[n] = stmt
+    return stmt
+
+
+def _params(wanted: dict[int, int]) -> dict:
+    params = {}
+    for k, (sku_id, qty) in enumerate(wanted.items()):
+        params[f"i{k}"] = sku_id
+        params[f"q{k}"] = qty
+    return params
 
 
 @hookimpl(trylast=True)

@@ -92,7 +92,12 @@ def checkout_extras(checkout):
     platform-wide, what each would take off, and which are chosen."""
     from jishi_coupons.api import CouponsCheckoutOptionsSchema, options_dict
 
-    return {"coupons": CouponsCheckoutOptionsSchema().dump(options_dict(checkout))}
+    if not _OPTIONS_SCHEMA:  # one instance (its nested schemas made once, not per preview)
+        _OPTIONS_SCHEMA.append(CouponsCheckoutOptionsSchema())
+    return {"coupons": _OPTIONS_SCHEMA[0].dump(options_dict(checkout))}
+
+
+_OPTIONS_SCHEMA: list = []
 
 
 @hookimpl

@@ -96,9 +96,9 @@ def money_for(points: int, rate: int) -> int:
 
 def _parse(raw) -> tuple[bool, int | None, Problem | None]:
     """-> (requested, count or None for "as many as allowed", problem)."""
-    bad = Problem("points_invalid", _("Points are true, false or a whole number of points."), field="points")
-    if raw is None or raw is False:
+    if raw is None or raw is False:  # the common case: no points, no message translated (issue 20)
         return False, None, None
+    bad = Problem("points_invalid", _("Points are true, false or a whole number of points."), field="points")
     if raw is True:
         return True, None, None
     if isinstance(raw, str):
