@@ -547,13 +547,14 @@ def _read_page_product(ckey: tuple | None, conditions: tuple | None, product_id:
     category or a SKU (or a load event listens) the ORM reads it as before,
     so an instance in the session is never replaced or refreshed behind its
     holder's back."""
-    from jishi.loaders import persistent
+    from jishi.loaders import held_rows, persistent
 
-    columns, stmt = _page_product_statement(ckey, conditions, core=True)
+    columns, stmt, forms = _page_product_statement(ckey, conditions, core=True)
     session = db.session()
     if session.autoflush:
         session.flush()  # as session.execute would (a no-op when nothing is pending)
-    rows = session.connection().execute(stmt, {"product_id": product_id}).all()
+    # run from its SQL compiled once per dialect (no cache key made and hashed per page)
+    rows = held_rows(session.connection(), stmt, {"product_id": product_id}, forms)
     if not rows:
         return None
     first = rows[0]
@@ -583,10 +584,11 @@ def _page_product_statement(ckey: tuple | None, conditions: tuple | None, *, cor
     conditions (their SQL and values, ``ckey``; None: not cacheable) and
     reused: a page pays no building or keying of it.
 
-    ``core``: ``((product, category, sku) column positions, statement)``, a
-    Core SELECT of the three tables' columns (SKUs in id order, as the
-    ``skus`` relationship); else the ORM statement (``select(Product)`` with
-    both joined eager loads)."""
+    ``core``: ``((product, category, sku) column positions, statement,
+    its compiled SQL per dialect)``, a Core SELECT of the three tables'
+    columns (SKUs in id order, as the ``skus`` relationship; run by
+    :func:`jishi.loaders.held_rows`); else the ORM statement
+    (``select(Product)`` with both joined eager loads)."""
     cache_key = (core, "any") if conditions is None else (None if ckey is None else (core, "visible", ckey))
     stmt = _PAGE_PRODUCT_CACHE.get(cache_key) if cache_key is not None else None
     if stmt is not None:
@@ -616,7 +618,7 @@ def _page_product_statement(ckey: tuple | None, conditions: tuple | None, *, cor
         query = select(Product).options(joinedload(Product.category), joinedload(Product.skus)).where(Product.id == pid)
     if conditions is not None:
         query = query.where(Product.on_shelf.is_(True), *conditions)
-    stmt = (tuple(parts), query) if core else query
+    stmt = (tuple(parts), query, None if cache_key is None else {}) if core else query
     if cache_key is not None:
         if len(_PAGE_PRODUCT_CACHE) >= _LISTING_CACHE_SIZE:
             _PAGE_PRODUCT_CACHE.clear()
