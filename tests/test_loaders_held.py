@@ -119,3 +119,20 @@ def test_held_sql_per_dialect_without_a_database():
     # the constant 1 (in the SELECT list) is $1, ``at`` is $2 both times, ``floor`` $3
     assert pg.sql.count("$2") == 2 and "$3" in pg.sql and "$4" not in pg.sql
     assert pg.args({"at": "AT", "floor": 7}) == (1, "AT", 7)
+
+
+def test_conditions_key_is_a_token_per_sql_and_values():
+    """The ``product_filters`` conditions' key (the product read's and the
+    listing's statement caches): equal SQL and values give one token,
+    other values another; the same objects are answered from memory."""
+    from jishi.catalog import service
+
+    a = (Product.seller_id != 3, Product.price > 5)
+    same = (Product.seller_id != 3, Product.price > 5)
+    other = (Product.seller_id != 4, Product.price > 5)
+    key = service._conditions_key(a)
+    assert key is not None and hash(key) is not None
+    assert service._conditions_key(same) == key and service._conditions_key(other) != key
+    assert service._conditions_key(a) is key and service._conditions_key(()) == ()
+    uncacheable = (Product.price > bindparam("p", callable_=lambda: 5),)
+    assert service._conditions_key(uncacheable) is None and service._conditions_key(uncacheable) is None

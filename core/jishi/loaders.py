@@ -186,7 +186,8 @@ def _statement(loaders: Sequence[PageLoader], postgres: bool) -> tuple:
         if ld.params is not None:
             keys.append(None)
             # (not its key: a statement serves every key, "flashsale.running.<buyer>")
-            shape_parts.append((id(ld.query), tuple(sorted(ld.params))))
+            # (its names in the order given: another order is another shape, still right)
+            shape_parts.append((id(ld.query), tuple(ld.params)))
             continue
         k = ld.query._generate_cache_key()
         if k is None:  # a query SQLAlchemy cannot key: built every time

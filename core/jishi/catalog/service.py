@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -313,11 +314,44 @@ def _visible_conditions(context: str) -> tuple:
     )
 
 
+#: condition objects' ids -> (those objects, their key); full key -> its token
+_CONDITIONS_KEYS: dict[tuple, tuple] = {}
+_CONDITIONS_TOKENS: dict[tuple, tuple] = {}
+_TOKEN_NUMBERS = itertools.count(1)
+
+
 def _conditions_key(conditions: tuple) -> tuple | None:
     """A hashable key saying "these conditions render the same SQL with the
-    same values", or None when that cannot be told (then no caching)."""
+    same values", or None when that cannot be told (then no caching).
+
+    The key is a small token standing for the conditions' full key (their
+    SQL structure and values: equal full keys, the same token), so that the
+    statement caches keyed by it hash two numbers, not the nested structure.
+    Plugins return the same condition objects on every call (built once), so
+    the token of those very objects is remembered: a page then pays no
+    cache-key work for them (a clause's SQL and values do not change once
+    built)."""
     if not conditions:
         return ()
+    ids = tuple(map(id, conditions))
+    hit = _CONDITIONS_KEYS.get(ids)
+    if hit is not None and all(a is b for a, b in zip(hit[0], conditions, strict=True)):
+        return hit[1]
+    key = _conditions_key_of(conditions)
+    if key is not None:
+        token = _CONDITIONS_TOKENS.get(key)
+        if token is None:
+            if len(_CONDITIONS_TOKENS) >= 256:
+                _CONDITIONS_TOKENS.clear()  # (numbers are never reused: an old token only misses)
+            token = _CONDITIONS_TOKENS[key] = ("conditions", next(_TOKEN_NUMBERS))
+        key = token
+    if len(_CONDITIONS_KEYS) >= 64:
+        _CONDITIONS_KEYS.clear()
+    _CONDITIONS_KEYS[ids] = (conditions, key)  # (the objects held: their ids cannot be reused meanwhile)
+    return key
+
+
+def _conditions_key_of(conditions: tuple) -> tuple | None:
     out = []
     for condition in conditions:
         ck = condition._generate_cache_key() if hasattr(condition, "_generate_cache_key") else None
