@@ -8,7 +8,9 @@ becomes a subquery whose rows are aggregated into a JSON array
 (``json_agg(json_build_object(...))`` on PostgreSQL,
 ``json_group_array(json_object(...))`` on SQLite), and the arrays are turned
 back into rows by the columns' types: model instances (clean persistent
-objects of the session, :func:`persistent`) or dicts.
+objects of the session, :func:`persistent`) or dicts. The statement is built
+once per shape of loaders and run from its SQL compiled once per dialect
+(:func:`held_rows`), so a page pays neither its building nor its keying.
 """
 
 from __future__ import annotations
