@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -314,11 +315,44 @@ def _visible_conditions(context: str) -> tuple:
     )
 
 
+#: condition objects' ids -> (those objects, their key); full key -> its token
+_CONDITIONS_KEYS: dict[tuple, tuple] = {}
+_CONDITIONS_TOKENS: dict[tuple, tuple] = {}
+_TOKEN_NUMBERS = itertools.count(1)
+
+
 def _conditions_key(conditions: tuple) -> tuple | None:
     """A hashable key saying "these conditions render the same SQL with the
-    same values", or None when that cannot be told (then no caching)."""
+    same values", or None when that cannot be told (then no caching).
+
+    The key is a small token standing for the conditions' full key (their
+    SQL structure and values: equal full keys, the same token), so that the
+    statement caches keyed by it hash two numbers, not the nested structure.
+    Plugins return the same condition objects on every call (built once), so
+    the token of those very objects is remembered: a page then pays no
+    cache-key work for them (a clause's SQL and values do not change once
+    built)."""
     if not conditions:
         return ()
+    ids = tuple(map(id, conditions))
+    hit = _CONDITIONS_KEYS.get(ids)
+    if hit is not None and all(a is b for a, b in zip(hit[0], conditions, strict=True)):
+        return hit[1]
+    key = _conditions_key_of(conditions)
+    if key is not None:
+        token = _CONDITIONS_TOKENS.get(key)
+        if token is None:
+            if len(_CONDITIONS_TOKENS) >= 256:
+                _CONDITIONS_TOKENS.clear()  # (numbers are never reused: an old token only misses)
+            token = _CONDITIONS_TOKENS[key] = ("conditions", next(_TOKEN_NUMBERS))
+        key = token
+    if len(_CONDITIONS_KEYS) >= 64:
+        _CONDITIONS_KEYS.clear()
+    _CONDITIONS_KEYS[ids] = (conditions, key)  # (the objects held: their ids cannot be reused meanwhile)
+    return key
+
+
+def _conditions_key_of(conditions: tuple) -> tuple | None:
     out = []
     for condition in conditions:
         ck = condition._generate_cache_key() if hasattr(condition, "_generate_cache_key") else None
@@ -548,13 +582,14 @@ def _read_page_product(ckey: tuple | None, conditions: tuple | None, product_id:
     category or a SKU (or a load event listens) the ORM reads it as before,
     so an instance in the session is never replaced or refreshed behind its
     holder's back."""
-    from jishi.loaders import persistent
+    from jishi.loaders import held_rows, persistent
 
-    columns, stmt = _page_product_statement(ckey, conditions, core=True)
+    columns, stmt, forms = _page_product_statement(ckey, conditions, core=True)
     session = db.session()
     if session.autoflush:
         session.flush()  # as session.execute would (a no-op when nothing is pending)
-    rows = session.connection().execute(stmt, {"product_id": product_id}).all()
+    # run from its SQL compiled once per dialect (no cache key made and hashed per page)
+    rows = held_rows(session.connection(), stmt, {"product_id": product_id}, forms)
     if not rows:
         return None
     first = rows[0]
@@ -584,10 +619,11 @@ def _page_product_statement(ckey: tuple | None, conditions: tuple | None, *, cor
     conditions (their SQL and values, ``ckey``; None: not cacheable) and
     reused: a page pays no building or keying of it.
 
-    ``core``: ``((product, category, sku) column positions, statement)``, a
-    Core SELECT of the three tables' columns (SKUs in id order, as the
-    ``skus`` relationship); else the ORM statement (``select(Product)`` with
-    both joined eager loads)."""
+    ``core``: ``((product, category, sku) column positions, statement,
+    its compiled SQL per dialect)``, a Core SELECT of the three tables'
+    columns (SKUs in id order, as the ``skus`` relationship; run by
+    :func:`jishi.loaders.held_rows`); else the ORM statement
+    (``select(Product)`` with both joined eager loads)."""
     cache_key = (core, "any") if conditions is None else (None if ckey is None else (core, "visible", ckey))
     stmt = _PAGE_PRODUCT_CACHE.get(cache_key) if cache_key is not None else None
     if stmt is not None:
@@ -617,7 +653,7 @@ def _page_product_statement(ckey: tuple | None, conditions: tuple | None, *, cor
         query = select(Product).options(joinedload(Product.category), joinedload(Product.skus)).where(Product.id == pid)
     if conditions is not None:
         query = query.where(Product.on_shelf.is_(True), *conditions)
-    stmt = (tuple(parts), query) if core else query
+    stmt = (tuple(parts), query, None if cache_key is None else {}) if core else query
     if cache_key is not None:
         if len(_PAGE_PRODUCT_CACHE) >= _LISTING_CACHE_SIZE:
             _PAGE_PRODUCT_CACHE.clear()

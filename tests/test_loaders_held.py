@@ -1,0 +1,138 @@
+"""Issue 20: the loaders statement (``jishi.loaders.run``) runs from its SQL
+compiled once per dialect (``exec_driver_sql``: no cache key made and
+hashed per execute), with the same rows, statements and values as
+SQLAlchemy's own execute, on SQLite and PostgreSQL; what it cannot hold
+(expanding parameters) still goes through SQLAlchemy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from jishi import loaders
+from jishi.db import db, utcnow
+from jishi.hookspecs import PageLoader
+from jishi.models import Product, Sku
+from sqlalchemy import bindparam, func, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+BY_PRODUCT = select(Sku).where(Sku.product_id == bindparam("pid"), Sku.is_active.is_(True)).order_by(Sku.id).limit(5)
+PRICES = (
+    select(Sku.id.label("id"), Sku.price.label("price"), Product.created_at.label("at"))
+    .join(Product, Product.id == Sku.product_id)
+    .where(Sku.product_id == bindparam("pid"), Product.created_at <= bindparam("at"))
+)
+
+
+def _page(pid, at, floor):
+    return [
+        PageLoader("a", BY_PRODUCT, {"pid": pid}),
+        PageLoader("b", PRICES, {"pid": pid, "at": at}),
+        PageLoader("c", select(Sku.id.label("id")).where(Sku.price > floor).order_by(Sku.id)),  # built per call
+    ]
+
+
+def _through_sqlalchemy(lds):
+    """The same loaders run by SQLAlchemy's execute of the statement."""
+    stmt, params, decoders, _forms = loaders._statement(lds, db.session.get_bind().dialect.name == "postgresql")
+    row = db.session.connection().execute(stmt, params).one()
+    return loaders.decode(lds, row, decoders)
+
+
+def _plain(loaded):
+    return {
+        k: [r if isinstance(r, dict) else (r.id, r.price, r.product_id) for r in rows] for k, rows in loaded.items()
+    }
+
+
+def test_loaders_run_from_the_held_sql_with_each_calls_values(app, factory, queries):
+    one, two = factory.product(price=100), factory.product(price=200)
+    db.session.commit()
+    at = utcnow() + timedelta(minutes=1)
+    loaders._CACHE.clear()
+    first = loaders.run(_page(one.id, at, 150))
+    two_id = two.id
+    with queries() as q:
+        second = loaders.run(_page(two_id, at, 50))  # the held SQL, new values
+    assert len(q.statements) == 1
+    ((_stmt, _sources, _decoders, _queries, forms),) = loaders._CACHE.values()
+    (form,) = forms.values()
+    assert isinstance(form, loaders._HeldSQL) and q.statements[0].startswith(form.sql)
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    assert ("$1" in form.sql and "%(" not in form.sql) if postgres else "?" in form.sql
+    assert [s.id for s in first["a"]] == [one.skus[0].id] and [s.id for s in second["a"]] == [two.skus[0].id]
+    assert second["a"][0] is db.session.get(Sku, two.skus[0].id)  # a persistent instance of the session
+    assert first["b"] == [{"id": one.skus[0].id, "price": 100, "at": one.created_at}]
+    assert first["c"] == [{"id": two.skus[0].id}] and second["c"] == [{"id": one.skus[0].id}, {"id": two.skus[0].id}]
+    assert _plain(second) == _plain(_through_sqlalchemy(_page(two.id, at, 50)))
+    # a datetime parameter is bound as SQLAlchemy binds it: nothing before ``at``
+    assert loaders.run(_page(one.id, one.created_at - timedelta(seconds=1), 150))["b"] == []
+    if postgres:  # the raw cursor was for that execute only
+        driver = db.session.connection().connection.driver_connection
+        assert driver.cursor_factory is not loaders._RawCursor
+
+
+def test_expanding_parameters_go_through_sqlalchemy(app, factory):
+    a, b = factory.product(price=100), factory.product(price=200)
+    db.session.commit()
+    listed = select(Sku.id.label("id")).where(Sku.product_id.in_(bindparam("ids", expanding=True))).order_by(Sku.id)
+    loaders._CACHE.clear()
+    assert loaders.run([PageLoader("x", listed, {"ids": [a.id]})])["x"] == [{"id": a.skus[0].id}]
+    assert loaders.run([PageLoader("x", listed, {"ids": [a.id, b.id]})])["x"] == [
+        {"id": a.skus[0].id},
+        {"id": b.skus[0].id},
+    ]
+    ((*_, forms),) = loaders._CACHE.values()
+    assert list(forms.values()) == [None]  # not held: SQLAlchemy expands the list each time
+
+
+def test_run_of_no_loaders_is_decode_of_none(app):
+    """The review-pass mend: ``run`` leaves building ``Loaded`` to ``decode``."""
+    empty = loaders.run([])
+    assert isinstance(empty, loaders.Loaded) and empty == {} and empty.first("x") is None
+
+
+def test_held_sql_per_dialect_without_a_database():
+    """The compiled forms: SQLite's ``?`` in order with constants processed
+    (a datetime as SQLite stores it); psycopg's ``$n``, one number per name
+    however often it appears, ``%%`` back to ``%``."""
+    at = bindparam("at")
+    stmt = select(
+        func.to_char(Product.created_at, literal_column("'99%'")).label("t"),
+        (Product.price + 1).label("p"),
+    ).where(
+        Product.created_at <= at,
+        Product.updated_at <= at,
+        Product.price > bindparam("floor"),
+        Product.on_shelf.is_(True),
+    )
+    lite = loaders._compile_held(stmt, sqlite.dialect(), {"at", "floor"})
+    assert lite is not None and lite.raw is None and "'99%'" in lite.sql
+    args = lite.args({"at": utcnow(), "floor": 7})
+    assert len(args) == lite.sql.count("?") == 4 and args[0] == 1 and args[3] == 7
+    assert isinstance(args[1], str) and args[1] == args[2]  # the datetime as SQLite stores it, twice
+    pg = loaders._compile_held(stmt, postgresql.psycopg.dialect(), {"at", "floor"})
+    if loaders._RawCursor is None:  # psycopg 3.1: SQLAlchemy's execute
+        assert pg is None
+        return
+    assert pg is not None and pg.raw is loaders._RawCursor
+    assert "%(" not in pg.sql and "'99%'" in pg.sql and "'99%%'" not in pg.sql
+    # the constant 1 (in the SELECT list) is $1, ``at`` is $2 both times, ``floor`` $3
+    assert pg.sql.count("$2") == 2 and "$3" in pg.sql and "$4" not in pg.sql
+    assert pg.args({"at": "AT", "floor": 7}) == (1, "AT", 7)
+
+
+def test_conditions_key_is_a_token_per_sql_and_values():
+    """The ``product_filters`` conditions' key (the product read's and the
+    listing's statement caches): equal SQL and values give one token,
+    other values another; the same objects are answered from memory."""
+    from jishi.catalog import service
+
+    a = (Product.seller_id != 3, Product.price > 5)
+    same = (Product.seller_id != 3, Product.price > 5)
+    other = (Product.seller_id != 4, Product.price > 5)
+    key = service._conditions_key(a)
+    assert key is not None and hash(key) is not None
+    assert service._conditions_key(same) == key and service._conditions_key(other) != key
+    assert service._conditions_key(a) is key and service._conditions_key(()) == ()
+    uncacheable = (Product.price > bindparam("p", callable_=lambda: 5),)
+    assert service._conditions_key(uncacheable) is None and service._conditions_key(uncacheable) is None
