@@ -136,3 +136,25 @@ def test_conditions_key_is_a_token_per_sql_and_values():
     assert service._conditions_key(a) is key and service._conditions_key(()) == ()
     uncacheable = (Product.price > bindparam("p", callable_=lambda: 5),)
     assert service._conditions_key(uncacheable) is None and service._conditions_key(uncacheable) is None
+
+
+def test_a_sqlalchemy_without_the_internals_read_runs_through_its_execute(app, factory, monkeypatch):
+    """The held form reads SQLAlchemy's compiled internals
+    (``_bind_processors``, ``_result_columns``); a release that moved them
+    must not break a page: the statement then runs through SQLAlchemy's own
+    execute, with the same rows."""
+    one = factory.product(price=100)
+    db.session.commit()
+    at = utcnow() + timedelta(minutes=1)
+
+    def moved(*args, **kwargs):
+        raise AttributeError("'SQLCompiler' object has no attribute '_bind_processors'")
+
+    monkeypatch.setattr(loaders, "_compile_held", moved)
+    loaders._CACHE.clear()
+    loaders.run(_page(one.id, at, 50))
+    loaded = loaders.run(_page(one.id, at, 50))  # the second run is the one that would hold it
+    ((*_, forms),) = loaders._CACHE.values()
+    assert list(forms.values()) == [None]
+    assert _plain(loaded) == _plain(_through_sqlalchemy(_page(one.id, at, 50)))
+    assert [s.id for s in loaded["a"]] == [one.skus[0].id]

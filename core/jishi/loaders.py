@@ -320,7 +320,13 @@ def _held(stmt, forms: dict, conn, params: dict) -> _HeldSQL | None:
     if not conn.get_execution_options().get("schema_translate_map") and (
         getattr(dialect, "bind_typing", None) is not BindTyping.SETINPUTSIZES
     ):
-        form = _compile_held(stmt, dialect, set(params))
+        try:
+            form = _compile_held(stmt, dialect, set(params))
+        except (AttributeError, KeyError, IndexError, TypeError):  # another SQLAlchemy's internals
+            # The held form reads a few of SQLAlchemy's compiled internals;
+            # a release that moved them runs the statement through
+            # SQLAlchemy's own execute, as correct and only slower.
+            form = None
     if len(forms) >= _FORMS_PER_STATEMENT:
         forms.clear()
     forms[dialect] = form
