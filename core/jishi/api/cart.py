@@ -10,10 +10,9 @@ UPDATE): it answers with the changed line, not the whole cart.
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from jishi.api.common import Money, StrictInt, login_required
+from jishi.api.common import Blueprint, Money, StrictInt, login_required
 from jishi.cart import service
 from jishi.cart.service import MAX_QUANTITY
 from jishi.catalog.service import MAX_ID

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, missing, validate
 
 from jishi.api.common import (
+    Blueprint,
     Money,
     StrictInt,
     fail,

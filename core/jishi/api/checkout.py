@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from jishi.api.common import (
+    Blueprint,
     ErrorSchema,
     Money,
     StrictInt,

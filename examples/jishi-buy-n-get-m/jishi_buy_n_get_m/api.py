@@ -13,8 +13,7 @@ plugin's in the shared OpenAPI document.
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-from jishi.api.common import StrictInt, fail, not_found
+from jishi.api.common import Blueprint, StrictInt, fail, not_found
 from jishi.db import commit
 from jishi.i18n import gettext as _
 from jishi.sellers import SellerScope, current_scope, seller_api

@@ -15,8 +15,7 @@ from __future__ import annotations
 import functools
 
 from flask_login import current_user
-from flask_smorest import Blueprint
-from jishi.api.common import DateTime, Money, StrictInt, UtcDateTime, fail, login_required, not_found
+from jishi.api.common import Blueprint, DateTime, Money, StrictInt, UtcDateTime, fail, login_required, not_found
 from jishi.checkout import entry as checkout_entry
 from jishi.checkout.entry import CheckoutArgsSchema, checkout_args
 from jishi.db import db

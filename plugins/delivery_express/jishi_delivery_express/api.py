@@ -13,8 +13,8 @@ Other sellers' objects answer 404.
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint as ApiBlueprint
 from jishi.access import platform_api
+from jishi.api.common import Blueprint as ApiBlueprint
 from jishi.api.common import (
     DateTime,
     Money,

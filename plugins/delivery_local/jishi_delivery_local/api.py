@@ -14,8 +14,7 @@ The seller always comes from the principal (:mod:`jishi.sellers`).
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
-from jishi.api.common import DateTime, Money, QueryId, StrictInt, fail
+from jishi.api.common import Blueprint, DateTime, Money, QueryId, StrictInt, fail
 from jishi.db import commit
 from jishi.i18n import gettext as _
 from jishi.orders import state

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_login import current_user
-from flask_smorest import Blueprint
-from jishi.api.common import json_response, not_found
+from jishi.api.common import Blueprint, json_response, not_found
 from jishi.db import utcnow
 from jishi.hookspecs import BlockContext
 from marshmallow import Schema, fields, validate

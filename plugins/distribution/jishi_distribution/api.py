@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from flask import Response
 from flask_login import current_user
-from flask_smorest import Blueprint
 from jishi.access import platform_api
-from jishi.api.common import DateTime, QueryId, StrictInt, login_required, not_found
+from jishi.api.common import Blueprint, DateTime, QueryId, StrictInt, login_required, not_found
 from jishi.db import commit, db
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _

@@ -23,9 +23,8 @@ use any product; a merchant's admin only its own products' activities
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from jishi import promotions
-from jishi.api.common import DateTime, Id, Money, StrictInt, UtcDateTime, fail, login_required, not_found
+from jishi.api.common import Blueprint, DateTime, Id, Money, StrictInt, UtcDateTime, fail, login_required, not_found
 from jishi.db import commit, db
 from jishi.i18n import gettext as _
 from jishi.sellers import seller_api

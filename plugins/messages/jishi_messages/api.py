@@ -29,10 +29,9 @@ from __future__ import annotations
 import functools
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from jishi import media
-from jishi.api.common import DateTime, Id, Money, QueryId, login_required, not_found
+from jishi.api.common import Blueprint, DateTime, Id, Money, QueryId, login_required, not_found
 from marshmallow import Schema, fields, validate
 
 from jishi_messages import service

@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_smorest import Blueprint as ApiBlueprint
 from jishi.access import guard_platform
+from jishi.api.common import Blueprint as ApiBlueprint
 
 shop = Blueprint("multistore", __name__)
 merchant = Blueprint("merchant", __name__, url_prefix="/merchant")

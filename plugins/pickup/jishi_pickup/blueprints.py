@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_smorest import Blueprint as ApiBlueprint
+from jishi.api.common import Blueprint as ApiBlueprint
 
 web = Blueprint("pickup", __name__)
 api = ApiBlueprint(

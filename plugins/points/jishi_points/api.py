@@ -11,9 +11,8 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from jishi.access import platform_api
-from jishi.api.common import DateTime, QueryId, StrictInt, login_required
+from jishi.api.common import Blueprint, DateTime, QueryId, StrictInt, login_required
 from jishi.db import commit, rollback
 from jishi.errors import DomainError
 from marshmallow import Schema, fields, validate

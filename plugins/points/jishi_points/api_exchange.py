@@ -18,8 +18,7 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
-from jishi.api.common import DateTime, idempotency_key, login_required, not_found
+from jishi.api.common import Blueprint, DateTime, idempotency_key, login_required, not_found
 from jishi.db import commit, rollback
 from jishi.errors import DomainError
 from marshmallow import Schema, fields

@@ -6,8 +6,7 @@ from the principal, never the request."""
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
-from jishi.api.common import login_required
+from jishi.api.common import Blueprint, login_required
 from marshmallow import Schema, fields
 
 from jishi_points import levels

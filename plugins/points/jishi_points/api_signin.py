@@ -14,8 +14,7 @@ the request):
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
-from jishi.api.common import login_required
+from jishi.api.common import Blueprint, login_required
 from jishi.db import commit, rollback
 from jishi.errors import DomainError
 from marshmallow import Schema, fields, validate

@@ -18,10 +18,9 @@ page, panel "Shopping options", or the admin API above).
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from jishi import promotions
 from jishi.access import platform_api
-from jishi.api.common import not_found
+from jishi.api.common import Blueprint, not_found
 from jishi.db import commit
 from jishi.sellers import seller_api
 from marshmallow import Schema, fields
