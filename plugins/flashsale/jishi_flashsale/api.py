@@ -46,7 +46,7 @@ from jishi.checkout.entry import (
     PaymentOrderSchema,
 )
 from jishi.checkout.errors import CheckoutError, OutOfStock
-from jishi.db import commit, db, fresh_write, reads_only, rollback, utcnow
+from jishi.db import commit, db, fresh_write, is_sqlite, reads_only, rollback, utcnow
 from jishi.i18n import gettext as _
 from jishi.sellers import seller_api
 from marshmallow import Schema, ValidationError, fields, validate
@@ -180,6 +180,9 @@ class TicketSchema(Schema):
         metadata={"description": "why a failed ticket failed (out_of_stock, flashsale_limit, address...)"},
     )
     message = fields.String(allow_none=True)
+
+
+_ticket_schema = TicketSchema()  # (a schema holds no state of a dump: one for every answer)
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -605,7 +608,7 @@ def _earlier_or_sold_out(key, sku_id):
             from flask import jsonify
 
             body, status = _ticket_answer(fs_queue.as_data(earlier))
-            return jsonify(TicketSchema().dump(body)), status
+            return jsonify(_ticket_schema.dump(body)), status
     _sold_out()
 
 
@@ -661,7 +664,7 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
             body, status = _ticket_answer(fs_queue.as_data(earlier))
             from flask import jsonify
 
-            return jsonify(TicketSchema().dump(body)), status
+            return jsonify(_ticket_schema.dump(body)), status
     if verdict == gate.SOLD_OUT:
         gate.mark_sold_out(sku_id, row.id)
         _sold_out()
@@ -670,13 +673,19 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
     job.update(ticket=ticket_id, user_id=user.id, fsid=row.id, quantity=quantity, key=key)
     try:
         if verdict == fs_queue.QUEUED:
-            fresh_write()  # the request read until now (reads_only): the ticket is its one write
-            stored, own = fs_queue.record(job)
-            if own:
+            if is_sqlite():  # the request read until now (reads_only): the ticket is its one write
+                fresh_write()  # (PostgreSQL: the read transaction goes on into it, one commit)
+            if fs_queue.record_new(job):
                 data = {"ticket": ticket_id, "status": "queued", "payment_ids": []}  # nothing more to read
-            else:  # the key's ticket from before Redis lost its index: this one is a second, undone
-                fs_queue._fail_redis(job, "duplicate", _("This purchase was already made with this Idempotency-Key."))
-                data = fs_queue.as_data(stored)
+            else:  # recorded already (by a consumer), or the buyer's key holds another ticket
+                stored, own = fs_queue.record(job)
+                if own:
+                    data = {"ticket": ticket_id, "status": "queued", "payment_ids": []}
+                else:  # the key's ticket from before Redis lost its index: this one is a second, undone
+                    fs_queue._fail_redis(
+                        job, "duplicate", _("This purchase was already made with this Idempotency-Key.")
+                    )
+                    data = fs_queue.as_data(stored)
         else:  # a retry: the ticket as it stands (recorded now if the first answer could not)
             stored = fs_queue.stored(ticket_id)
             if stored is None:
@@ -697,7 +706,7 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
     body, status = _ticket_answer(data)
     from flask import jsonify
 
-    return jsonify(TicketSchema().dump(body)), status  # a Response: not the 201 schema
+    return jsonify(_ticket_schema.dump(body)), status  # a Response: not the 201 schema
 
 
 def _unavailable():
