@@ -291,7 +291,36 @@ def _quick_locale() -> str:
 BUY_PATH = "/api/v1/flashsale/buy"
 
 
-_SOLD_OUT_BODY: dict[str, bytes] = {}
+SOLD_OUT_BODIES = "jishi_flashsale.sold_out"  # the app's ``extensions`` key of its cached answers
+SOLD_OUT_BODIES_MAX = 500  # cached answers per app (keys carry a client's Accept-Language)
+
+
+def _sold_out_bodies(app=None) -> dict:
+    """The sold-out answers (bytes) ``app`` keeps (default: the current
+    app), by key: ``<locale>`` (the JSON body in that language), ``h:`` /
+    ``v:`` + the request's ``Accept-Language`` (an unkeyed attempt's answer,
+    :func:`soldout_first`; a keyed attempt's, :func:`_keyed_sold_out`:
+    what :class:`SoldOutGate` answers in front of Flask). Per app: the
+    words are the app's translations."""
+    if app is None:
+        from flask import current_app
+
+        app = current_app._get_current_object()
+    bodies = app.extensions.get(SOLD_OUT_BODIES)
+    if bodies is None:
+        bodies = app.extensions[SOLD_OUT_BODIES] = {}
+    return bodies
+
+
+def _keep_sold_out(key: str, body: bytes, app=None) -> bytes:
+    """Cache ``body`` under ``key`` for the app (:func:`_sold_out_bodies`),
+    at most :data:`SOLD_OUT_BODIES_MAX` answers (then emptied: the keys are
+    the clients' headers); returns ``body``."""
+    bodies = _sold_out_bodies(app)
+    if len(bodies) >= SOLD_OUT_BODIES_MAX:
+        bodies.clear()
+    bodies[key] = body
+    return body
 
 
 def _loads(data: bytes):
@@ -325,11 +354,7 @@ def soldout_first():
         body = _sold_out_body(_quick_locale())
     else:
         key = "h:" + request.headers.get("Accept-Language", "")[:200]
-        body = _SOLD_OUT_BODY.get(key)
-        if body is None:
-            if len(_SOLD_OUT_BODY) > 500:
-                _SOLD_OUT_BODY.clear()
-            body = _SOLD_OUT_BODY[key] = _sold_out_body(_quick_locale())
+        body = _sold_out_bodies().get(key) or _keep_sold_out(key, _sold_out_body(_quick_locale()))
     return current_app.response_class(body, status=409, mimetype="application/json")
 
 
@@ -343,7 +368,7 @@ class SoldOutGate:
     It answers only when it can answer exactly as :func:`soldout_first`
     would: the body (bounded) parses, names a flagged SKU, and the answer
     for this ``Accept-Language`` is already cached (the first such request
-    of a process goes through Flask, which translates and caches it).
+    to an app goes through Flask, which translates and caches it).
     Anything else passes on untouched (the body it read is put back).
 
     A keyed attempt (``Idempotency-Key``: it may be the retry of a purchase
@@ -390,7 +415,8 @@ class SoldOutGate:
         environ["CONTENT_LENGTH"] = str(len(raw))
         key = environ.get("HTTP_IDEMPOTENCY_KEY")
         # unkeyed: soldout_first's answer; keyed: the view's (_keyed_sold_out)
-        body = _SOLD_OUT_BODY.get(("h:" if key is None else "v:") + environ.get("HTTP_ACCEPT_LANGUAGE", "")[:200])
+        bodies = _sold_out_bodies(self.app) if self.app is not None else {}
+        body = bodies.get(("h:" if key is None else "v:") + environ.get("HTTP_ACCEPT_LANGUAGE", "")[:200])
         if body is None:
             return None
         try:
@@ -431,14 +457,16 @@ def _plain_buy(data: dict) -> bool:
 
 
 def _sold_out_body(locale: str) -> bytes:
-    body = _SOLD_OUT_BODY.get(locale)
+    """The sold-out JSON body in ``locale``, translated once per app."""
+    body = _sold_out_bodies().get(locale)
     if body is None:
         import json
 
         text = _translated("Sold out.", locale)
-        body = _SOLD_OUT_BODY[locale] = json.dumps(
-            {"code": "sold_out", "message": text, "field": "sku_id"}, ensure_ascii=False
-        ).encode()
+        body = _keep_sold_out(
+            locale,
+            json.dumps({"code": "sold_out", "message": text, "field": "sku_id"}, ensure_ascii=False).encode(),
+        )
     return body
 
 
@@ -625,9 +653,7 @@ def _keyed_sold_out():
     except HTTPException as exc:
         resp = current_app.make_response(current_app.handle_http_exception(exc))
     if not request.cookies:
-        if len(_SOLD_OUT_BODY) > 500:
-            _SOLD_OUT_BODY.clear()
-        _SOLD_OUT_BODY["v:" + request.headers.get("Accept-Language", "")[:200]] = resp.get_data()
+        _keep_sold_out("v:" + request.headers.get("Accept-Language", "")[:200], resp.get_data())
     return resp
 
 
