@@ -46,7 +46,7 @@ from jishi.checkout.entry import (
     PaymentOrderSchema,
 )
 from jishi.checkout.errors import CheckoutError, OutOfStock
-from jishi.db import commit, db, fresh_write, reads_only, rollback, utcnow
+from jishi.db import commit, db, fresh_write, is_sqlite, reads_only, rollback, utcnow
 from jishi.i18n import gettext as _
 from jishi.sellers import seller_api
 from marshmallow import Schema, ValidationError, fields, validate
@@ -182,6 +182,9 @@ class TicketSchema(Schema):
     message = fields.String(allow_none=True)
 
 
+_ticket_schema = TicketSchema()  # (a schema holds no state of a dump: one for every answer)
+
+
 # -- helpers ----------------------------------------------------------------------------
 
 
@@ -288,7 +291,36 @@ def _quick_locale() -> str:
 BUY_PATH = "/api/v1/flashsale/buy"
 
 
-_SOLD_OUT_BODY: dict[str, bytes] = {}
+SOLD_OUT_BODIES = "jishi_flashsale.sold_out"  # the app's ``extensions`` key of its cached answers
+SOLD_OUT_BODIES_MAX = 500  # cached answers per app (keys carry a client's Accept-Language)
+
+
+def _sold_out_bodies(app=None) -> dict:
+    """The sold-out answers (bytes) ``app`` keeps (default: the current
+    app), by key: ``<locale>`` (the JSON body in that language), ``h:`` /
+    ``v:`` + the request's ``Accept-Language`` (an unkeyed attempt's answer,
+    :func:`soldout_first`; a keyed attempt's, :func:`_keyed_sold_out`:
+    what :class:`SoldOutGate` answers in front of Flask). Per app: the
+    words are the app's translations."""
+    if app is None:
+        from flask import current_app
+
+        app = current_app._get_current_object()
+    bodies = app.extensions.get(SOLD_OUT_BODIES)
+    if bodies is None:
+        bodies = app.extensions[SOLD_OUT_BODIES] = {}
+    return bodies
+
+
+def _keep_sold_out(key: str, body: bytes, app=None) -> bytes:
+    """Cache ``body`` under ``key`` for the app (:func:`_sold_out_bodies`),
+    at most :data:`SOLD_OUT_BODIES_MAX` answers (then emptied: the keys are
+    the clients' headers); returns ``body``."""
+    bodies = _sold_out_bodies(app)
+    if len(bodies) >= SOLD_OUT_BODIES_MAX:
+        bodies.clear()
+    bodies[key] = body
+    return body
 
 
 def _loads(data: bytes):
@@ -322,11 +354,7 @@ def soldout_first():
         body = _sold_out_body(_quick_locale())
     else:
         key = "h:" + request.headers.get("Accept-Language", "")[:200]
-        body = _SOLD_OUT_BODY.get(key)
-        if body is None:
-            if len(_SOLD_OUT_BODY) > 500:
-                _SOLD_OUT_BODY.clear()
-            body = _SOLD_OUT_BODY[key] = _sold_out_body(_quick_locale())
+        body = _sold_out_bodies().get(key) or _keep_sold_out(key, _sold_out_body(_quick_locale()))
     return current_app.response_class(body, status=409, mimetype="application/json")
 
 
@@ -340,7 +368,7 @@ class SoldOutGate:
     It answers only when it can answer exactly as :func:`soldout_first`
     would: the body (bounded) parses, names a flagged SKU, and the answer
     for this ``Accept-Language`` is already cached (the first such request
-    of a process goes through Flask, which translates and caches it).
+    to an app goes through Flask, which translates and caches it).
     Anything else passes on untouched (the body it read is put back).
 
     A keyed attempt (``Idempotency-Key``: it may be the retry of a purchase
@@ -387,7 +415,8 @@ class SoldOutGate:
         environ["CONTENT_LENGTH"] = str(len(raw))
         key = environ.get("HTTP_IDEMPOTENCY_KEY")
         # unkeyed: soldout_first's answer; keyed: the view's (_keyed_sold_out)
-        body = _SOLD_OUT_BODY.get(("h:" if key is None else "v:") + environ.get("HTTP_ACCEPT_LANGUAGE", "")[:200])
+        bodies = _sold_out_bodies(self.app) if self.app is not None else {}
+        body = bodies.get(("h:" if key is None else "v:") + environ.get("HTTP_ACCEPT_LANGUAGE", "")[:200])
         if body is None:
             return None
         try:
@@ -428,14 +457,16 @@ def _plain_buy(data: dict) -> bool:
 
 
 def _sold_out_body(locale: str) -> bytes:
-    body = _SOLD_OUT_BODY.get(locale)
+    """The sold-out JSON body in ``locale``, translated once per app."""
+    body = _sold_out_bodies().get(locale)
     if body is None:
         import json
 
         text = _translated("Sold out.", locale)
-        body = _SOLD_OUT_BODY[locale] = json.dumps(
-            {"code": "sold_out", "message": text, "field": "sku_id"}, ensure_ascii=False
-        ).encode()
+        body = _keep_sold_out(
+            locale,
+            json.dumps({"code": "sold_out", "message": text, "field": "sku_id"}, ensure_ascii=False).encode(),
+        )
     return body
 
 
@@ -605,7 +636,7 @@ def _earlier_or_sold_out(key, sku_id):
             from flask import jsonify
 
             body, status = _ticket_answer(fs_queue.as_data(earlier))
-            return jsonify(TicketSchema().dump(body)), status
+            return jsonify(_ticket_schema.dump(body)), status
     _sold_out()
 
 
@@ -622,9 +653,7 @@ def _keyed_sold_out():
     except HTTPException as exc:
         resp = current_app.make_response(current_app.handle_http_exception(exc))
     if not request.cookies:
-        if len(_SOLD_OUT_BODY) > 500:
-            _SOLD_OUT_BODY.clear()
-        _SOLD_OUT_BODY["v:" + request.headers.get("Accept-Language", "")[:200]] = resp.get_data()
+        _keep_sold_out("v:" + request.headers.get("Accept-Language", "")[:200], resp.get_data())
     return resp
 
 
@@ -661,7 +690,7 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
             body, status = _ticket_answer(fs_queue.as_data(earlier))
             from flask import jsonify
 
-            return jsonify(TicketSchema().dump(body)), status
+            return jsonify(_ticket_schema.dump(body)), status
     if verdict == gate.SOLD_OUT:
         gate.mark_sold_out(sku_id, row.id)
         _sold_out()
@@ -670,13 +699,19 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
     job.update(ticket=ticket_id, user_id=user.id, fsid=row.id, quantity=quantity, key=key)
     try:
         if verdict == fs_queue.QUEUED:
-            fresh_write()  # the request read until now (reads_only): the ticket is its one write
-            stored, own = fs_queue.record(job)
-            if own:
+            if is_sqlite():  # the request read until now (reads_only): the ticket is its one write
+                fresh_write()  # (PostgreSQL: the read transaction goes on into it, one commit)
+            if fs_queue.record_new(job):
                 data = {"ticket": ticket_id, "status": "queued", "payment_ids": []}  # nothing more to read
-            else:  # the key's ticket from before Redis lost its index: this one is a second, undone
-                fs_queue._fail_redis(job, "duplicate", _("This purchase was already made with this Idempotency-Key."))
-                data = fs_queue.as_data(stored)
+            else:  # recorded already (by a consumer), or the buyer's key holds another ticket
+                stored, own = fs_queue.record(job)
+                if own:
+                    data = {"ticket": ticket_id, "status": "queued", "payment_ids": []}
+                else:  # the key's ticket from before Redis lost its index: this one is a second, undone
+                    fs_queue._fail_redis(
+                        job, "duplicate", _("This purchase was already made with this Idempotency-Key.")
+                    )
+                    data = fs_queue.as_data(stored)
         else:  # a retry: the ticket as it stands (recorded now if the first answer could not)
             stored = fs_queue.stored(ticket_id)
             if stored is None:
@@ -697,7 +732,7 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
     body, status = _ticket_answer(data)
     from flask import jsonify
 
-    return jsonify(TicketSchema().dump(body)), status  # a Response: not the 201 schema
+    return jsonify(_ticket_schema.dump(body)), status  # a Response: not the 201 schema
 
 
 def _unavailable():

@@ -8,6 +8,7 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
   ``jishi flashsale work`` consumer runs), ``JISHI_FLASHSALE_REDIS_TIMEOUT`` (2 s: a Redis
   call's limit), ``JISHI_FLASHSALE_RECOVER_SECONDS`` (30: the consumer's recovery pass),
   ``JISHI_FLASHSALE_BATCH`` (50: queued jobs the consumer places in one transaction),
+  ``JISHI_FLASHSALE_LINGER_MS`` (100: how long a short batch waits for more jobs),
   ``JISHI_FLASHSALE_KEYED_FAST`` (True: keyed attempts on a sold-out SKU answered from
   Redis when it holds every key of the sale), ``JISHI_FLASHSALE_EPOCH_SECONDS`` (60: how
   old Redis's epoch must be before a sale is marked so)
@@ -55,6 +56,7 @@ def config_defaults():
         "JISHI_FLASHSALE_REDIS_TIMEOUT": 2.0,
         "JISHI_FLASHSALE_RECOVER_SECONDS": 30,
         "JISHI_FLASHSALE_BATCH": 50,
+        "JISHI_FLASHSALE_LINGER_MS": 100,
         "JISHI_FLASHSALE_KEYED_FAST": True,
         "JISHI_FLASHSALE_EPOCH_SECONDS": 60,
     }
@@ -78,8 +80,14 @@ def register_commands(cli):
     @click.option(
         "--batch", type=int, default=None, help="Jobs placed in one transaction (default JISHI_FLASHSALE_BATCH)."
     )
+    @click.option(
+        "--linger-ms",
+        type=int,
+        default=None,
+        help="How long a short batch waits for more jobs (default JISHI_FLASHSALE_LINGER_MS).",
+    )
     @with_appcontext
-    def work(max_jobs, until_empty, quiet, batch):
+    def work(max_jobs, until_empty, quiet, batch, linger_ms):
         """Place queued flash-sale purchases (JISHI_FLASHSALE_QUEUE) through
         the checkout, waiting ones in batches of one transaction; run one or
         several."""
@@ -97,6 +105,7 @@ def register_commands(cli):
             log=None if quiet else click.echo,
             release_session=True,
             batch=batch,
+            linger=None if linger_ms is None else linger_ms / 1000,
         )
         click.echo(f"{done} queued purchases handled")
         current_app.logger.info("flashsale queue: %s jobs", done)

@@ -109,6 +109,16 @@ redis.call('HSET', KEYS[1], 'status', 'placed', 'payments', ARGV[1])
 return 1
 """
 
+TAKE_MORE = """
+local out = {}
+for i = 1, tonumber(ARGV[1]) do
+  local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+  if not v then break end
+  out[i] = v
+end
+return out
+"""
+
 QUEUED, EXISTING, NO_CONSUMER = 1, 2, -3
 HEARTBEAT_SECONDS = 10  # a consumer refreshes its heartbeat at least every second
 
@@ -156,8 +166,8 @@ def _script(name: str):
     client = gate.redis_client()
     url = current_app.config["JISHI_REDIS_URL"]
     if url not in _scripts:
-        _scripts[url] = (client.register_script(ENQUEUE), client.register_script(FAIL), client.register_script(PLACED))
-    return _scripts[url][("enqueue", "fail", "placed").index(name)]
+        _scripts[url] = tuple(client.register_script(s) for s in (ENQUEUE, FAIL, PLACED, TAKE_MORE))
+    return _scripts[url][("enqueue", "fail", "placed", "take").index(name)]
 
 
 def enqueue(row, user_id: int, quantity: int, job: dict, idempotency_key: str | None) -> tuple[int, str]:
@@ -198,6 +208,84 @@ def enqueue(row, user_id: int, quantity: int, job: dict, idempotency_key: str | 
 # -- the durable ticket ----------------------------------------------------------------
 
 _JOB_FIELDS = ("address_id", "options", "locale", "expected_total")
+
+
+_TICKET_INSERT: dict[str, object] = {}  # per dialect: a statement, the same for every app
+
+
+def _ticket_insert():
+    """``INSERT .. ON CONFLICT DO NOTHING RETURNING id`` of a ticket, on the
+    table (no ORM entity to build) with every value a bound parameter: one
+    statement object, so its compiled form is found by its cache key at
+    once (values written into the statement made a new key to compute,
+    column by column, on every purchase)."""
+    from jishi.db import conflict_insert, db
+    from sqlalchemy import bindparam
+
+    from jishi_flashsale.models import Ticket
+
+    dialect = db.session.get_bind().dialect.name
+    stmt = _TICKET_INSERT.get(dialect)
+    if stmt is None:
+        table = Ticket.__table__
+        names = (
+            "ticket",
+            "user_id",
+            "flash_sku_id",
+            "sku_id",
+            "quantity",
+            "idempotency_key",
+            "status",
+            "job",
+            "payment_ids",
+            "order_ids",
+            "created_at",
+            "updated_at",
+        )
+        stmt = _TICKET_INSERT[dialect] = (
+            conflict_insert(table)
+            .values({n: bindparam(n, type_=table.c[n].type) for n in names})
+            .on_conflict_do_nothing()
+            .returning(table.c.id)
+        )
+    return stmt
+
+
+def record_new(job: dict) -> bool:
+    """Write ``job``'s durable ticket and commit; True when written now
+    (the common case: a buy request's own ticket), False when a ticket of
+    the same ``ticket`` or of the buyer's key was there (nothing written,
+    nothing committed: :func:`record` tells which). ONE statement, its
+    commit, no ORM object."""
+    from jishi.db import commit, db, utcnow
+
+    now = utcnow()
+    inserted = db.session.execute(
+        _ticket_insert(),
+        {
+            "ticket": job["ticket"],
+            "user_id": job["user_id"],
+            "flash_sku_id": job["fsid"],
+            "sku_id": job["sku_id"],
+            "quantity": job["quantity"],
+            "idempotency_key": job.get("key"),
+            "status": "queued",
+            "job": json.dumps({k: job.get(k) for k in _JOB_FIELDS}, separators=(",", ":")),
+            "payment_ids": "",
+            "order_ids": "",
+            "created_at": now,
+            "updated_at": now,
+        },
+    ).scalar_one_or_none()
+    if inserted is None:
+        return False
+    session = db.session()
+    old, session.expire_on_commit = session.expire_on_commit, False  # the buyer stays loaded
+    try:
+        commit()
+    finally:
+        session.expire_on_commit = old
+    return True
 
 
 def record(job: dict):
@@ -715,6 +803,39 @@ def _place_one(client, job: dict, raw, queue_key: str, processing_key: str) -> s
         return "failed"
 
 
+def take_batch(client, first, want: int, linger: float) -> list:
+    """The batch that starts with ``first`` (a job just moved onto the
+    processing list): the jobs waiting behind it too, up to ``want`` in
+    all, moved by ONE script call (:data:`TAKE_MORE`); then, while the
+    batch is short, jobs arriving within ``linger`` seconds of the first
+    (each waited for by a blocking ``BLMOVE``, the ones behind it taken by
+    the script). During a burst the buy requests queue a job each, one at
+    a time: a consumer that took each alone would place it alone (a
+    transaction, two commits and ~13 statements per order, issue 20), and
+    would take it before its request has committed the ticket (then
+    placed alone again, after the batch). Lingering a moment makes
+    batches of them; a queue that already holds ``want`` jobs is not
+    waited on."""
+    queue_key, processing_key = _keys()
+    raws = [first]
+    if want <= 1:
+        return raws
+    take = _script("take")
+    raws += take(keys=[queue_key, processing_key], args=[want - 1])
+    deadline = time.monotonic() + linger
+    while len(raws) < want:
+        remaining = deadline - time.monotonic()
+        if remaining < 0.001:  # (a BLMOVE timeout of 0 would block for ever)
+            break
+        raw = client.blmove(queue_key, processing_key, round(remaining, 3), "LEFT", "RIGHT")
+        if raw is None:
+            break
+        raws.append(raw)
+        if len(raws) < want:
+            raws += take(keys=[queue_key, processing_key], args=[want - len(raws)])
+    return raws
+
+
 def _backoff(failures: int) -> float:
     return min(BACKOFF_FIRST * 2 ** max(failures - 1, 0), BACKOFF_CAP)
 
@@ -730,6 +851,7 @@ def work(
     max_failures: int | None = None,
     stop=None,
     batch: int | None = None,
+    linger: float | None = None,
 ) -> int:
     """Take and place jobs until ``max_jobs`` are done (None: forever), or,
     with ``idle_exit``, until the queue is empty. Returns the jobs done.
@@ -745,7 +867,10 @@ def work(
     ``is_set()``) that ends the loop between jobs. ``batch``: take up to
     this many waiting jobs at once and place them in one transaction
     (:func:`place_batch`; ``JISHI_FLASHSALE_BATCH``, default 50; 1: one
-    by one)."""
+    by one). ``linger``: seconds a short batch waits for more jobs to
+    arrive (:func:`take_batch`; ``JISHI_FLASHSALE_LINGER_MS``, default
+    100; none with ``idle_exit``: a run that stops when the queue is empty
+    takes what is there)."""
     from jishi.db import db, rollback
 
     client = gate.redis_client()
@@ -756,6 +881,9 @@ def work(
     if batch is None:
         batch = int(current_app.config.get("JISHI_FLASHSALE_BATCH", 50))
     batch = max(batch, 1)
+    if linger is None:
+        linger = 0.0 if idle_exit else float(current_app.config.get("JISHI_FLASHSALE_LINGER_MS", 100)) / 1000
+    linger = min(max(linger, 0.0), gate.redis_timeout() / 2)  # each wait is a blocking pop, as ``block``
     block = min(block, gate.redis_timeout() / 2)  # a blocking pop must end before the socket times out
     queue_key, processing_key = _keys()
     done = 0
@@ -787,13 +915,8 @@ def work(
                 if idle_exit:
                     break
                 continue
-            raws = [raw]
             want = batch if max_jobs is None else min(batch, max_jobs - done)
-            if want > 1:  # more jobs waiting: take them too (never blocking), placed in one transaction
-                pipe = client.pipeline(transaction=False)
-                for _i in range(want - 1):
-                    pipe.lmove(queue_key, processing_key, "LEFT", "RIGHT")
-                raws += [r for r in pipe.execute() if r is not None]
+            raws = take_batch(client, raw, want, linger)
             jobs = [json.loads(r) for r in raws]
             started = time.perf_counter()
             statuses = None

@@ -4,6 +4,7 @@ stock given back exactly once."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -112,11 +113,14 @@ def test_a_keyed_retry_after_sold_out_answers_the_purchase_made(api, factory):
     assert fs.buy_api(api, other, sku_id, key="mine-1").json["code"] == "sold_out"
 
 
-def test_sold_out_answered_in_front_of_flask(app, api, client, factory):
+def test_sold_out_answered_in_front_of_flask(app, api, client, factory, monkeypatch):
     """FS: for a client without cookies, a purchase of a flagged SKU is
     answered by the WSGI gate before Flask builds a request (no before_request
     runs), with the very body Flask gave; anything else passes on with its
     body intact."""
+    from jishi_flashsale import api as fs_api
+
+    monkeypatch.setitem(app.extensions, fs_api.SOLD_OUT_BODIES, {})  # (a reused app: not another test's answers)
     product = factory.product(price=1000, stock=50)
     fs.activity(product, stock=1, per_user=0)
     other = factory.product(price=1000, stock=50)
@@ -145,6 +149,55 @@ def test_sold_out_answered_in_front_of_flask(app, api, client, factory):
         "/api/v1/flashsale/buy", data=b"{not json", headers={**headers, "Content-Type": "application/json"}
     )
     assert bad.status_code == 422 and len(seen) == 4
+
+
+def test_sold_out_answers_are_kept_per_app(tmp_path, monkeypatch):
+    """FS: the sold-out answers' bytes are cached per app, not per process:
+    two apps in one process (their default languages differ) each answer
+    in their own words, through Flask first, then in front of it from their
+    own cache; a cache holds at most ``SOLD_OUT_BODIES_MAX`` answers (the
+    keys are the clients' ``Accept-Language`` headers)."""
+    from jishi.testing import make_app
+    from jishi_flashsale import api as fs_api
+    from jishi_flashsale import gate
+
+    apps = {
+        locale: make_app(
+            tmp_path / locale,
+            plugins="flashsale",
+            config={"BABEL_DEFAULT_LOCALE": locale, "JISHI_FLASHSALE_SOLDOUT_TTL": 600},
+        )
+        for locale in ("zh_CN", "en")
+    }
+    with apps["en"].app_context():
+        gate.mark_sold_out(987654)  # the process's flag (a SKU is flagged for every app alike)
+    seen = {locale: [] for locale in apps}
+    for locale, app in apps.items():
+        app.before_request_funcs.setdefault(None, []).insert(0, lambda locale=locale: seen[locale].append(1))
+    try:
+        answers = {}
+        for _round in range(2):
+            for locale, app in apps.items():
+                resp = app.test_client().post("/api/v1/flashsale/buy", json={"sku_id": 987654})
+                assert (resp.status_code, resp.json["code"]) == (409, "sold_out")
+                assert answers.setdefault(locale, resp.get_data()) == resp.get_data()
+        assert json.loads(answers["en"])["message"] == "Sold out."
+        assert json.loads(answers["zh_CN"])["message"] == "已售罄。"
+        assert seen == {"zh_CN": [1], "en": [1]}  # the second answer of each: in front of Flask
+        for locale, app in apps.items():
+            assert app.extensions[fs_api.SOLD_OUT_BODIES]["h:"] == answers[locale]
+        monkeypatch.setattr(fs_api, "SOLD_OUT_BODIES_MAX", 3)
+        app = apps["en"]
+        for i in range(7):
+            headers = {"Accept-Language": f"en;q=0.{i + 1}"}
+            resp = app.test_client().post("/api/v1/flashsale/buy", json={"sku_id": 987654}, headers=headers)
+            assert resp.status_code == 409 and len(app.extensions[fs_api.SOLD_OUT_BODIES]) <= 3
+        assert apps["zh_CN"].extensions[fs_api.SOLD_OUT_BODIES]["h:"] == answers["zh_CN"]  # untouched
+    finally:
+        gate.clear_all()
+        for app in apps.values():
+            with app.app_context():
+                db.engine.dispose()
 
 
 def test_buy_validation_and_auth(api, factory):

@@ -31,8 +31,8 @@ def app_config(redis_url):
 
 @pytest.fixture(autouse=True)
 def consumer_alive(app, monkeypatch):
-    # the answers' bytes are kept per process: start without another test's
-    monkeypatch.setattr(fs_api, "_SOLD_OUT_BODY", {})
+    # the answers' bytes are kept per app, and apps are reused: start without another test's
+    monkeypatch.setitem(app.extensions, fs_api.SOLD_OUT_BODIES, {})
     with app.app_context():
         fs_queue.beat()
     yield

@@ -244,3 +244,132 @@ def test_a_failed_ticket_never_creates_a_dropped_counter(app, api, factory):
     assert _left(fsid) is None
     assert fs.buy_api(api, fs.buyer(factory), sku).status_code == 202
     assert _left(fsid) == 1  # seeded 2 from the database, then this purchase took one
+
+
+def test_a_winner_costs_the_token_read_and_one_insert(app, api, factory, queries):
+    """FS, issue 20 (admission): an admitted purchase reads the token and
+    writes its ticket, nothing else (the running offer is the process's
+    for a second, the units and the buyer's count are Redis's), in ONE
+    transaction on PostgreSQL (its read goes on into the write: one
+    commit); SQLite ends the read first (its single write lock is taken
+    by the write alone): two commits."""
+    from jishi.testing import is_postgres
+    from jishi_flashsale.models import Ticket
+    from sqlalchemy import event
+
+    sku, fsid, _a = _sale(factory, stock=5)
+    assert fs.buy_api(api, fs.buyer(factory), sku).status_code == 202  # the offer now known to this process
+    u = fs.buyer(factory)
+    body, headers = {"sku_id": sku, "address_id": fs.address_id(u)}, {**api.headers(u), "Idempotency-Key": "win-1"}
+    user_id = u.id
+    db.session.commit()
+    commits = []
+    listener = lambda conn: commits.append(1)  # noqa: E731
+    event.listen(db.engine, "commit", listener)
+    try:
+        with queries() as q:
+            resp = app.test_client().post("/api/v1/flashsale/buy", json=body, headers=headers)
+    finally:
+        event.remove(db.engine, "commit", listener)
+    assert resp.status_code == 202, resp.json
+    assert [s.split()[0] for s in q.statements] == ["SELECT", "INSERT"], q.statements
+    assert "api_tokens" in q.statements[0] and "flashsale_tickets" in q.statements[1]
+    assert len(commits) == (1 if is_postgres() else 2)
+    row = db.session.execute(db.select(Ticket).where(Ticket.ticket == resp.json["ticket"])).scalar_one()
+    assert (row.user_id, row.flash_sku_id, row.sku_id, row.quantity, row.idempotency_key, row.status) == (
+        user_id,
+        fsid,
+        sku,
+        1,
+        "win-1",
+        "queued",
+    )
+    assert json.loads(row.job)["address_id"] == body["address_id"] and row.payment_ids == row.order_ids == ""
+    assert _work() == 2 and _orders() == 2
+
+
+def test_ticket_recorded_first_by_the_consumer_still_answers_queued(app, api, factory, monkeypatch):
+    """FS: a consumer that took the job and recorded its ticket before the
+    buy request did (the request's INSERT then writes nothing): the request
+    answers the same ticket, 202, and nothing is placed twice."""
+    sku, fsid, _a = _sale(factory, stock=5)
+    u = fs.buyer(factory)
+    real = fs_queue.record_new
+
+    def consumer_first(job):
+        assert real(job)  # as the consumer's place() would: the ticket is there before the request writes
+        return real(job)
+
+    monkeypatch.setattr(fs_queue, "record_new", consumer_first)
+    resp = fs.buy_api(api, u, sku, key="early")
+    assert resp.status_code == 202 and resp.json["status"] == "queued", resp.json
+    monkeypatch.undo()
+    assert _work() == 1 and _orders() == 1 and fs.flash_sku(_a.id).sold == 1
+
+
+def _push(n, start=0):
+    queue_key, _processing = fs_queue._keys()
+    client = gate.redis_client()
+    for i in range(start, start + n):
+        client.rpush(queue_key, json.dumps({"i": i}))
+
+
+def _first():
+    queue_key, processing_key = fs_queue._keys()
+    return gate.redis_client().blmove(queue_key, processing_key, 0.1, "LEFT", "RIGHT")
+
+
+def test_a_short_batch_lingers_for_jobs_arriving(app):
+    """FS, issue 20 (drain during the burst): a consumer that finds fewer
+    jobs than its batch waits up to the linger for more (each arriving one
+    taken at once); a full batch does not wait; no linger: only what is
+    waiting; every job taken is on the processing list (a stopped consumer's
+    jobs are queued again by the recovery)."""
+    import threading
+
+    client = gate.redis_client()
+    queue_key, processing_key = fs_queue._keys()
+    _push(8)
+    started = time.monotonic()
+    full = fs_queue.take_batch(client, _first(), 5, linger=5.0)
+    assert [json.loads(r)["i"] for r in full] == [0, 1, 2, 3, 4] and time.monotonic() - started < 2.0
+    rest = fs_queue.take_batch(client, _first(), 5, linger=0.0)
+    assert [json.loads(r)["i"] for r in rest] == [5, 6, 7]
+    assert client.llen(processing_key) == 8 and client.llen(queue_key) == 0
+    client.delete(processing_key)
+
+    _push(1, start=10)
+
+    def arrive():  # two jobs, 50 ms apart, while the consumer lingers
+        with app.app_context():
+            _push(1, start=11)
+            time.sleep(0.05)
+            _push(1, start=12)
+
+    later = threading.Thread(target=arrive)
+    first = _first()
+    started = time.monotonic()
+    later.start()
+    got = fs_queue.take_batch(client, first, 5, linger=0.6)
+    later.join()
+    waited = time.monotonic() - started
+    assert [json.loads(r)["i"] for r in got] == [10, 11, 12]
+    assert 0.5 <= waited < 3.0  # short of 5: it waited out the linger
+    assert fs_queue.take_batch(client, _first() or b"{}", 1, linger=5.0) == [b"{}"]  # a batch of one: no wait
+
+
+def test_the_consumer_lingers_only_when_it_runs_on(app, monkeypatch):
+    """FS: ``work`` takes ``JISHI_FLASHSALE_LINGER_MS`` for a consumer that
+    runs on, none for one that stops when the queue is empty
+    (``--until-empty``)."""
+    seen = []
+    monkeypatch.setattr(fs_queue, "take_batch", lambda client, first, want, linger: seen.append(linger) or [first])
+    monkeypatch.setattr(fs_queue, "place", lambda job: "placed")
+    monkeypatch.setitem(app.config, "JISHI_FLASHSALE_LINGER_MS", 40)
+    _push(1)
+    assert fs_queue.work(idle_exit=True, block=0.05) == 1
+    _push(1)
+    assert fs_queue.work(max_jobs=1, block=0.05) == 1
+    _push(1)
+    assert fs_queue.work(max_jobs=1, block=0.05, linger=0.2) == 1
+    assert seen == [0.0, 0.04, 0.2]
