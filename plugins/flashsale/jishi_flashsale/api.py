@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from flask import request
 from flask_login import current_user
-from flask_smorest import Blueprint
 from jishi import promotions
 from jishi.api.common import (
     IDEMPOTENCY_KEY_MAX,
+    Blueprint,
     DateTime,
     Id,
     Money,
