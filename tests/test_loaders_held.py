@@ -1,8 +1,8 @@
 """Issue 20: the loaders statement (``jishi.loaders.run``) runs from its SQL
 compiled once per dialect (``exec_driver_sql``: no cache key made and
 hashed per execute), with the same rows, statements and values as
-SQLAlchemy's own execute, on SQLite and PostgreSQL; what it cannot hold
-(expanding parameters) still goes through SQLAlchemy."""
+SQLAlchemy's own execute, on SQLite and PostgreSQL; expanding (``IN``)
+parameters are held per padded size of their lists."""
 
 from __future__ import annotations
 
@@ -71,18 +71,74 @@ def test_loaders_run_from_the_held_sql_with_each_calls_values(app, factory, quer
         assert driver.cursor_factory is not loaders._RawCursor
 
 
-def test_expanding_parameters_go_through_sqlalchemy(app, factory):
-    a, b = factory.product(price=100), factory.product(price=200)
+def test_expanding_parameters_are_held_per_padded_size(app, factory, queries):
+    """Issue 20 (the checkout's loaders use ``IN`` lists): a statement with
+    expanding parameters is held too, one SQL per size of its lists padded
+    to a power of two (the last value repeated), with the rows SQLAlchemy's
+    own expansion gives, in one statement; an empty list runs through
+    SQLAlchemy (the dialect's empty ``IN``)."""
+    products = [factory.product(price=100 * (i + 1)) for i in range(5)]
     db.session.commit()
-    listed = select(Sku.id.label("id")).where(Sku.product_id.in_(bindparam("ids", expanding=True))).order_by(Sku.id)
+    pids = [p.id for p in products]
+    skus = {p.id: p.skus[0].id for p in products}
+    listed = (
+        select(Sku.id.label("id"))
+        .where(Sku.product_id.in_(bindparam("ids", expanding=True)), Sku.price.in_(bindparam("prices", expanding=True)))
+        .order_by(Sku.id)
+    )
     loaders._CACHE.clear()
-    assert loaders.run([PageLoader("x", listed, {"ids": [a.id]})])["x"] == [{"id": a.skus[0].id}]
-    assert loaders.run([PageLoader("x", listed, {"ids": [a.id, b.id]})])["x"] == [
-        {"id": a.skus[0].id},
-        {"id": b.skus[0].id},
-    ]
+    for ids, prices in [
+        ([pids[0]], [100]),
+        (pids[:2], [100, 200]),
+        (pids[:3], [100, 200, 300]),  # padded to 4
+        (pids, [300]),  # 5 ids padded to 8
+        (pids[1:4], [200, 400, 500, 600, 700]),  # the same sizes as above, other values
+    ]:
+        lds = [PageLoader("x", listed, {"ids": ids, "prices": prices})]
+        with queries() as q:
+            got = loaders.run(lds)
+        assert q.count == 1
+        want = sorted(skus[pid] for pid in ids if products[pids.index(pid)].skus[0].price in prices)
+        assert [r["id"] for r in got["x"]] == want
+        assert _plain(got) == _plain(_through_sqlalchemy(lds))
     ((*_, forms),) = loaders._CACHE.values()
-    assert list(forms.values()) == [None]  # not held: SQLAlchemy expands the list each time
+    (held,) = forms.values()
+    assert isinstance(held, loaders._ExpandingHeld)
+    assert set(held.sizes) == {(2, 2), (4, 4), (8, 1), (4, 8)}  # (the first call built the statement)
+    assert all(isinstance(form, loaders._HeldSQL) for form in held.sizes.values())
+    assert loaders.run([PageLoader("x", listed, {"ids": [], "prices": [100]})])["x"] == []  # through SQLAlchemy
+    assert loaders.run([PageLoader("x", listed, {"ids": (pids[0],), "prices": (100,)})])["x"] == [{"id": skus[pids[0]]}]
+
+
+def test_expanding_parameters_of_strings_and_a_cap_on_sizes(app, factory, monkeypatch):
+    a = factory.product(price=100)
+    db.session.commit()
+    named = select(Product.id.label("id")).where(Product.name.in_(bindparam("names", expanding=True)))
+    loaders._CACHE.clear()
+    monkeypatch.setattr(loaders, "_SIZES_PER_STATEMENT", 2)
+    for names in (["nope"], [a.name, "x"], [a.name, "x", "y"], ["x", "y", "z", "w", a.name]):
+        assert loaders.run([PageLoader("n", named, {"names": names})])["n"] == [{"id": a.id}] * (a.name in names)
+    ((*_, forms),) = loaders._CACHE.values()
+    (held,) = forms.values()
+    assert len(held.sizes) <= 2
+
+
+def test_expanding_held_sql_per_dialect_without_a_database():
+    listed = select(Sku.id).where(Sku.product_id.in_(bindparam("ids", expanding=True)), Sku.price > bindparam("p"))
+    lite = loaders._compile_held(listed, sqlite.dialect(), {"ids", "p"})
+    form, flat = lite.sized({"ids": [7, 8, 9], "p": 5})
+    assert form.sql.count("?") == 5 and form.args(flat) == (7, 8, 9, 9, 5)
+    pg = loaders._compile_held(listed, postgresql.dialect(driver="psycopg"), {"ids", "p"})
+    if loaders._RawCursor is not None:
+        form, flat = pg.sized({"ids": [7, 8, 9], "p": 5})
+        assert "$5" in form.sql and "%(" not in form.sql and form.args(flat) == (7, 8, 9, 9, 5)
+    assert lite.sized({"ids": [], "p": 5})[0] is None
+    # a tuple IN is not held (its expansion is not one name per item)
+    from sqlalchemy import tuple_
+
+    pairs = select(Sku.id).where(tuple_(Sku.product_id, Sku.price).in_(bindparam("pairs", expanding=True)))
+    held = loaders._compile_held(pairs, sqlite.dialect(), {"pairs"})
+    assert held is None or held.sized({"pairs": [(1, 2)]})[0] is None
 
 
 def test_run_of_no_loaders_is_decode_of_none(app):

@@ -301,6 +301,8 @@ def held_rows(conn, stmt, params: dict, forms: dict | None) -> list:
     None: a statement built for this call only); values as SQLAlchemy's
     result processing gives them (rows indexable by position)."""
     form = None if forms is None else _held(stmt, forms, conn, params)
+    if form is not None and form.__class__ is _ExpandingHeld:
+        form, params = form.sized(params)
     return conn.execute(stmt, params).all() if form is None else form.rows(conn, params)
 
 
@@ -308,10 +310,11 @@ def _held(stmt, forms: dict, conn, params: dict) -> _HeldSQL | None:
     """``stmt``'s :class:`_HeldSQL` for ``conn``'s dialect, compiled on the
     first call and kept in ``forms`` (the statement's cache entry, so it
     lives and goes with the statement); None when the statement must go
-    through SQLAlchemy's execute every time: expanding (``IN``) or
-    literal-execute parameters, a schema translate map, parameter values
-    computed by callables, or a dialect binding types by
-    ``setinputsizes``."""
+    through SQLAlchemy's execute every time: literal-execute parameters, a
+    schema translate map, parameter values computed by callables, or a
+    dialect binding types by ``setinputsizes``. A statement with expanding
+    (``IN``) parameters is held as an :class:`_ExpandingHeld`: one SQL per
+    padded size of its lists."""
     dialect = conn.dialect
     form = forms.get(dialect, False)
     if form is not False:
@@ -333,19 +336,53 @@ def _held(stmt, forms: dict, conn, params: dict) -> _HeldSQL | None:
     return form
 
 
-def _compile_held(stmt, dialect, keys: set) -> _HeldSQL | None:
+def _expanding_binds(compiled) -> list | None:
+    """The bind names of ``compiled``'s expanding (``IN``) parameters; None
+    when it has a post-compile parameter of another kind (rendered as a
+    literal: not held)."""
+    names = []
+    for name, bp in compiled.binds.items():
+        if bp in compiled.post_compile_params:
+            if not bp.expanding or bp.literal_execute:
+                return None
+            names.append(name)
+    if len(names) != len(compiled.post_compile_params):
+        return None
+    return names
+
+
+def _compile_held(stmt, dialect, keys: set):
     compiled = stmt.compile(dialect=dialect)
     if (
         compiled.literal_execute_params
-        or compiled.post_compile_params
         or compiled.schema_translate_map
         or getattr(compiled, "_collected_params", None)  # values of .params(): not taken here
     ):
         return None
-    sql = compiled.string
+    if len(compiled._result_columns) != len(stmt.selected_columns):
+        return None
+    if compiled.post_compile_params:
+        names = _expanding_binds(compiled)
+        if not names:
+            return None
+        expanding = []
+        for name in names:
+            key = compiled.binds[name].key
+            key = key if key in keys else name if name in keys else None
+            if key is None:  # an expanding parameter with a value written in the statement
+                return None
+            expanding.append((key, name))
+        return _ExpandingHeld(stmt, compiled, dialect, keys, tuple(expanding))
+    return _held_form(compiled, dialect, keys, compiled.string, compiled.positiontup, {}, compiled._bind_processors)
+
+
+def _held_form(compiled, dialect, keys: set, sql: str, positiontup, where: dict, processors) -> _HeldSQL | None:
+    """The :class:`_HeldSQL` of ``sql`` (``compiled``'s string, or its
+    expansion for one size of its lists: ``where`` maps each expanded
+    parameter's name to ``(key, index)``, the call's list and position)."""
     raw = None
     if compiled.positional:
-        names = list(compiled.positiontup or ())
+        names = list(positiontup or ())
     elif dialect.paramstyle == "pyformat" and dialect.driver == "psycopg" and _RawCursor is not None:
         unescaped = {v: k for k, v in (compiled.escaped_bind_names or {}).items()}
         numbers: dict[str, int] = {}
@@ -363,9 +400,11 @@ def _compile_held(stmt, dialect, keys: set) -> _HeldSQL | None:
         raw = _RawCursor
     else:
         return None
-    processors = compiled._bind_processors
     plan = []
     for name in names:
+        if name in where:
+            plan.append((where[name], None, processors.get(name)))
+            continue
         bp = compiled.binds[name]
         proc = processors.get(name)
         if bp.key in keys:
@@ -376,15 +415,79 @@ def _compile_held(stmt, dialect, keys: set) -> _HeldSQL | None:
             return None
         else:
             plan.append((None, bp.value if proc is None else proc(bp.value), None))
-    columns = compiled._result_columns
-    if len(columns) != len(stmt.selected_columns):
-        return None
     results = []
-    for i, column in enumerate(columns):
+    for i, column in enumerate(compiled._result_columns):
         proc = column[3]._cached_result_processor(dialect, None)
         if proc is not None:
             results.append((i, proc))
     return _HeldSQL(sql, tuple(plan), raw, tuple(results))
+
+
+_SIZES_PER_STATEMENT = 64  # padded sizes of its lists a statement keeps SQL for
+
+
+class _ExpandingHeld:
+    """A statement with expanding (``IN``) parameters, held as one
+    :class:`_HeldSQL` per size of its lists: each list is padded to the next
+    power of two by repeating its last value (``x IN (1, 2, 3, 3)`` matches
+    what ``x IN (1, 2, 3)`` does), so a few SQL strings serve every call and
+    none is keyed or expanded by SQLAlchemy per execute. An empty list (the
+    dialect's own "empty IN" form) runs through SQLAlchemy."""
+
+    __slots__ = ("compiled", "dialect", "expanding", "keys", "sizes", "stmt")
+
+    def __init__(self, stmt, compiled, dialect, keys: set, expanding: tuple):
+        self.stmt, self.compiled, self.dialect, self.keys = stmt, compiled, dialect, keys
+        #: ``(call's key, bind name)`` of each expanding parameter
+        self.expanding = expanding
+        self.sizes: dict[tuple, _HeldSQL | None] = {}
+
+    def sized(self, params: dict) -> tuple:
+        """``(form, parameters)`` for this call: its lists' :class:`_HeldSQL`
+        and the parameters with each list's padded items as ``(key, index)``;
+        ``(None, params)``: run through SQLAlchemy."""
+        flat = dict(params)
+        sizes = []
+        for key, _name in self.expanding:
+            values = params[key]
+            if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
+                return None, params
+            n = len(values)
+            size = 1 << (n - 1).bit_length()
+            last = values[-1]
+            for i, value in enumerate(values):
+                flat[(key, i)] = value
+            for i in range(n, size):
+                flat[(key, i)] = last
+            sizes.append(size)
+        shape = tuple(sizes)
+        form = self.sizes.get(shape, False)
+        if form is False:
+            try:
+                form = self._compile(shape)
+            except (AttributeError, KeyError, IndexError, TypeError, ValueError):  # another SQLAlchemy's internals
+                form = None
+            if len(self.sizes) >= _SIZES_PER_STATEMENT:
+                self.sizes.clear()
+            self.sizes[shape] = form
+        return (None, params) if form is None else (form, flat)
+
+    def _compile(self, shape: tuple) -> _HeldSQL | None:
+        compiled = self.compiled
+        sample = dict.fromkeys(self.keys)
+        for (key, _name), size in zip(self.expanding, shape, strict=True):
+            sample[key] = [0] * size
+        expanded = compiled._process_parameters_for_postcompile(compiled.construct_params(sample, _check=False))
+        where = {}
+        for (key, name), size in zip(self.expanding, shape, strict=True):
+            names = expanded.parameter_expansion[name]
+            if len(names) != size:
+                return None
+            for i, ename in enumerate(names):
+                where[ename] = (key, i)
+        return _held_form(
+            compiled, self.dialect, self.keys, expanded.statement, expanded.positiontup, where, expanded.processors
+        )
 
 
 def persistent(session, entity, values: dict, *, existing: str = "merge"):

@@ -32,7 +32,7 @@ import math
 import re
 from datetime import datetime
 
-from flask import has_request_context, url_for
+from flask import has_request_context, request, url_for
 from jishi import media
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
@@ -91,8 +91,23 @@ def effective_status(m: Merchant) -> str:
     return m.status if is_live(m) else SHUT
 
 
+#: a merchant id no shop has, built into the shop page's URL once per request
+_PROBE = 987654321
+
+
 def shop_url(merchant_id: int) -> str:
+    """The shop page's URL: ``url_for`` once per request (with an id no
+    shop has, the URL split around it), then the id put in between: a
+    checkout of several merchants built one per merchant (issue 20)."""
     if has_request_context():
+        memo = request._get_current_object().__dict__  # (the request's: an app context may outlive it)
+        parts = memo.get("_multistore_shop_url")
+        if parts is None:
+            parts = memo["_multistore_shop_url"] = url_for("multistore.shop_page", merchant_id=_PROBE).split(
+                str(_PROBE)
+            )
+        if len(parts) == 2 and merchant_id.__class__ is int:
+            return f"{parts[0]}{merchant_id}{parts[1]}"
         return url_for("multistore.shop_page", merchant_id=merchant_id)
     return f"/shops/{merchant_id}"
 

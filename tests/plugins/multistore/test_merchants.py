@@ -488,3 +488,18 @@ def test_menus(client, login, ms, platform):
     login(ms.clerk(m))
     html = client.get("/merchant/").get_data(as_text=True)
     assert 'href="/merchant/profile"' not in html and 'href="/merchant/staff"' not in html
+
+
+def test_shop_url_is_url_for_built_once_per_request(app):
+    """Issue 20: ``shop_url`` calls ``url_for`` once per request and puts
+    each id into that URL; the same URLs as ``url_for`` gives, under a
+    script root too, and the plain path outside a request."""
+    from flask import url_for
+    from jishi_multistore import merchants
+
+    assert merchants.shop_url(7) == "/shops/7"
+    for root in ("", "/mall"):
+        with app.test_request_context("/", base_url=f"http://shop.test{root}"):
+            urls = [merchants.shop_url(i) for i in (1, 42, merchants._PROBE + 1)]
+            assert urls == [url_for("multistore.shop_page", merchant_id=i) for i in (1, 42, merchants._PROBE + 1)]
+            assert urls[1] == f"{root}/shops/42"
