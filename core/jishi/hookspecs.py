@@ -46,6 +46,24 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+def slots(*names: str):
+    """Declare the slots a ``template_slot`` implementation answers::
+
+        @hookimpl
+        @slots("product_detail_after_price", "account_links")
+        def template_slot(slot, context): ...
+
+    The kernel then calls it for those slots only (a page's slot is not
+    offered to every plugin). An implementation without the declaration
+    is called for every slot, as before."""
+
+    def mark(func):
+        func.jishi_slots = frozenset(names)
+        return func
+
+    return mark
+
+
 # ---------------------------------------------------------------------------
 # Result types
 # ---------------------------------------------------------------------------
@@ -931,11 +949,16 @@ def template_slot(slot: str, context: dict) -> Markup | str | None:
     :param context: the template's variables passed to the slot.
     :returns: a string of HTML (``Markup``) or None.
     All collected and joined in plugin order.
+    Declare the slots an implementation answers with
+    ``@slots("product_detail_after_price", ...)`` (``jishi.hookspecs.slots``,
+    under ``@hookimpl``): it is then called for those slots only; without
+    it, for every slot.
     Default implementation: none.
 
     Example::
 
         @hookimpl
+        @slots("product_detail_after_price")
         def template_slot(slot, context):
             if slot != "product_detail_after_price":
                 return None
