@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
@@ -45,8 +45,10 @@ PROJECT = "jishi"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-def slots(*names: str):
+
+def slots(*names: str) -> Callable[[_F], _F]:
     """Declare the slots a ``template_slot`` implementation answers::
 
         @hookimpl
@@ -57,8 +59,8 @@ def slots(*names: str):
     offered to every plugin). An implementation without the declaration
     is called for every slot, as before."""
 
-    def mark(func):
-        func.jishi_slots = frozenset(names)
+    def mark(func: _F) -> _F:
+        func.jishi_slots = frozenset(names)  # type: ignore[attr-defined]
         return func
 
     return mark
