@@ -38,6 +38,7 @@ from jishi.hookspecs import (
     StockReservation,
     StorefrontLink,
     hookimpl,
+    slots,
 )
 from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku, User
 from jishi.plugins import PluginError
@@ -188,6 +189,77 @@ def test_hook_template_slot(client):
     """K3/K12: a slot's markup appears in the storefront page."""
     html = client.get("/").get_data(as_text=True)
     assert '<section id="throwaway-slot">限时特惠</section>' in html
+
+
+class DeclaredSlot:
+    mark = "b"  # declares nothing: called for every slot
+
+    def __init__(self):
+        self.asked = []
+
+    @hookimpl
+    def template_slot(self, slot, context):
+        self.asked.append(slot)
+        return Markup("<i>%s</i>") % self.mark if slot.startswith("probe") else None
+
+
+class DeclaredOne(DeclaredSlot):
+    mark = "a"
+
+    @hookimpl
+    @slots("probe_one")
+    def template_slot(self, slot, context):
+        return super().template_slot(slot, context)
+
+
+class DeclaredTwo(DeclaredSlot):
+    mark = "c"
+
+    @hookimpl
+    @slots("probe_one", "probe_two")
+    def template_slot(self, slot, context):
+        return super().template_slot(slot, context)
+
+
+class DeclaredLate(DeclaredSlot):
+    mark = "d"
+
+    @hookimpl
+    @slots("probe_two")
+    def template_slot(self, slot, context):
+        return super().template_slot(slot, context)
+
+
+_DECLARED = [DeclaredOne(), DeclaredSlot(), DeclaredTwo()]
+
+
+@plugin(*_DECLARED)
+def test_hook_template_slot_declared(app):
+    """K3: an implementation declaring its slots (``@slots(...)``) is called
+    for those only, one declaring none for every slot; the markup joins in
+    plugin order (the last registered first, as pluggy calls) either way,
+    and a plugin registered later is called from then on."""
+    from jishi.app import slot
+
+    a, b, c = _DECLARED
+    for p in _DECLARED:
+        p.asked.clear()
+    with app.test_request_context("/"):
+        assert str(slot("probe_one")) == "<i>c</i><i>b</i><i>a</i>"
+        assert str(slot("probe_two")) == "<i>c</i><i>b</i>"
+        assert str(slot("elsewhere")) == ""
+        assert str(slot("probe_one")) == "<i>c</i><i>b</i><i>a</i>"  # kept per slot, same answer
+        late = DeclaredLate()
+        app.extensions["jishi"].pm.register(late, name="late-slot")
+        try:
+            assert str(slot("probe_two")) == "<i>d</i><i>c</i><i>b</i>"
+        finally:
+            app.extensions["jishi"].pm.unregister(name="late-slot")
+        assert str(slot("probe_two")) == "<i>c</i><i>b</i>"
+    assert a.asked == ["probe_one", "probe_one"]
+    assert b.asked == ["probe_one", "probe_two", "elsewhere", "probe_one", "probe_two", "probe_two"]
+    assert c.asked == ["probe_one", "probe_two", "probe_one", "probe_two", "probe_two"]
+    assert late.asked == ["probe_two"]
 
 
 class DesignedHome:

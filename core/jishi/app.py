@@ -50,6 +50,8 @@ class Jishi:
         self.themes: dict[str, themes_mod.Theme] = {}
         #: names of the JSON API blueprints (CSRF-exempt: see extensions.api_cookie_writes_need_csrf_token)
         self.api_blueprint_names: set[str] = set()
+        #: slot name -> (the template_slot implementations, those it calls): see _slot_callees
+        self.slot_callees: dict[str, tuple[list, list | None]] = {}
         self._payment_gateways = None
         #: the translation domains (jishi.i18n.Domains), set with the templates
         self.i18n = None
@@ -553,11 +555,43 @@ def _register_blueprints(app: Flask, ext: Jishi) -> None:
             ext.api_blueprint_names.add(bp.name)
 
 
+def _slot_callees(ext: Jishi, name: str) -> list | None:
+    """The ``template_slot`` implementations slot ``name`` calls, in
+    pluggy's calling order, as ``(function, argument names)``: those that
+    declared the slot (:func:`jishi.hookspecs.slots`) or declared none.
+    Kept per app and slot, and made again when the implementations change
+    (a plugin registered or removed). None when one of them is a wrapper:
+    then the hook is called as pluggy calls it."""
+    hook = ext.hook.template_slot
+    impls = hook.get_hookimpls()
+    kept = ext.slot_callees.get(name)
+    if kept is not None and kept[0] == impls:
+        return kept[1]
+    if any(impl.wrapper or impl.hookwrapper for impl in impls):
+        callees = None
+    else:
+        callees = []
+        for impl in reversed(impls):  # pluggy calls the last registered first
+            declared = getattr(impl.function, "jishi_slots", None)
+            if declared is None or name in declared:
+                callees.append((impl.function, tuple(impl.argnames)))
+    ext.slot_callees[name] = (impls, callees)
+    return callees
+
+
 def slot(name: str, **context) -> Markup:
-    """Render a template slot: every plugin's ``template_slot`` markup joined."""
+    """Render a template slot: the markup of every plugin's ``template_slot``
+    that answers it, joined in plugin order. An implementation declaring its
+    slots (:func:`jishi.hookspecs.slots`) is called for those only."""
     from flask import current_app
 
-    parts = current_app.extensions["jishi"].hook.template_slot(slot=name, context=context)
+    ext = current_app.extensions["jishi"]
+    callees = _slot_callees(ext, name)
+    if callees is None:
+        parts = ext.hook.template_slot(slot=name, context=context)
+    else:
+        args = {"slot": name, "context": context}
+        parts = [function(*[args[a] for a in argnames]) for function, argnames in callees]
     return Markup("").join(Markup(p) if not isinstance(p, Markup) else p for p in parts if p)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
@@ -44,6 +44,26 @@ if TYPE_CHECKING:  # pragma: no cover - the kernel's types, for annotations only
 PROJECT = "jishi"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def slots(*names: str) -> Callable[[_F], _F]:
+    """Declare the slots a ``template_slot`` implementation answers::
+
+        @hookimpl
+        @slots("product_detail_after_price", "account_links")
+        def template_slot(slot, context): ...
+
+    The kernel then calls it for those slots only (a page's slot is not
+    offered to every plugin). An implementation without the declaration
+    is called for every slot, as before."""
+
+    def mark(func: _F) -> _F:
+        func.jishi_slots = frozenset(names)  # type: ignore[attr-defined]
+        return func
+
+    return mark
 
 
 # ---------------------------------------------------------------------------
@@ -931,11 +951,16 @@ def template_slot(slot: str, context: dict) -> Markup | str | None:
     :param context: the template's variables passed to the slot.
     :returns: a string of HTML (``Markup``) or None.
     All collected and joined in plugin order.
+    Declare the slots an implementation answers with
+    ``@slots("product_detail_after_price", ...)`` (``jishi.hookspecs.slots``,
+    under ``@hookimpl``): it is then called for those slots only; without
+    it, for every slot.
     Default implementation: none.
 
     Example::
 
         @hookimpl
+        @slots("product_detail_after_price")
         def template_slot(slot, context):
             if slot != "product_detail_after_price":
                 return None

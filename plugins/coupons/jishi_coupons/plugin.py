@@ -6,7 +6,7 @@ used, giving back), :mod:`.views` / :mod:`.api` (pages and API) and
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, PeriodicJob, StorefrontLink, hookimpl
+from jishi.hookspecs import MenuItem, PeriodicJob, StorefrontLink, hookimpl, slots
 
 from jishi_coupons import checkout as co
 from jishi_coupons import models  # noqa: F401 - the plugin's tables
@@ -51,6 +51,7 @@ def product_page_loaders(product, user):
 
 
 @hookimpl
+@slots("product_detail_after_price", "multistore_shop_top", "checkout_group", "checkout_bottom", "account_links")
 def template_slot(slot, context):
     from jishi_coupons.views import render_slot
 

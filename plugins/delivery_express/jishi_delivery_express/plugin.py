@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, hookimpl
+from jishi.hookspecs import MenuItem, hookimpl, slots
 
 from jishi_delivery_express import hookspecs as _declared
 from jishi_delivery_express import models  # noqa: F401 - the plugin's tables
@@ -120,6 +120,7 @@ def tracking_provider(order):
 
 
 @hookimpl
+@slots("order_detail_delivery", "console_order_detail")
 def template_slot(slot, context):
     if slot not in ("order_detail_delivery", "console_order_detail"):
         return None

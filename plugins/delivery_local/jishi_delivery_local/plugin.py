@@ -11,7 +11,7 @@ app-extension hooks; the checkout and order hooks are in :mod:`.checkout`.
 from __future__ import annotations
 
 from flask import render_template
-from jishi.hookspecs import MenuItem, hookimpl
+from jishi.hookspecs import MenuItem, hookimpl, slots
 from markupsafe import Markup
 
 from jishi_delivery_local import checkout as co
@@ -83,6 +83,7 @@ def _status_text(order) -> str:
 
 
 @hookimpl
+@slots("checkout_group", "order_detail_delivery", "console_order_detail")
 def template_slot(slot, context):
     if slot == "checkout_group":
         group, checkout = context.get("group"), context.get("checkout")

@@ -35,7 +35,7 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, PeriodicJob, StorefrontLink, hookimpl
+from jishi.hookspecs import MenuItem, PeriodicJob, StorefrontLink, hookimpl, slots
 
 from jishi_flashsale import (
     models,  # noqa: F401 - the plugin's tables
@@ -180,6 +180,7 @@ def product_page_loaders(product, user):
 
 
 @hookimpl
+@slots("product_detail_after_price")
 def template_slot(slot, context):
     from jishi_flashsale import views
 

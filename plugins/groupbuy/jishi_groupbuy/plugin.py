@@ -21,7 +21,7 @@ Hooks implemented (see ``docs/plugins/groupbuy.md``):
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, PeriodicJob, hookimpl
+from jishi.hookspecs import MenuItem, PeriodicJob, hookimpl, slots
 
 from jishi_groupbuy import (
     models,
@@ -63,6 +63,7 @@ def product_page_loaders(product):
 
 
 @hookimpl
+@slots("product_detail_after_price", "order_detail_bottom")
 def template_slot(slot, context):
     from jishi_groupbuy import views
 

@@ -14,7 +14,7 @@ sent after each message commits.
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, Permission, StorefrontLink, TodoItem, hookimpl
+from jishi.hookspecs import MenuItem, Permission, StorefrontLink, TodoItem, hookimpl, slots
 
 from jishi_messages import models  # noqa: F401 - the plugin's tables
 from jishi_messages.limits import DEFAULT
@@ -42,6 +42,7 @@ def api_blueprints():
 
 
 @hookimpl
+@slots("product_detail_after_price", "order_detail_bottom", "account_links")
 def template_slot(slot, context):
     from jishi_messages.views import render_slot
 

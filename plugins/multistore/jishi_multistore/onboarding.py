@@ -20,7 +20,7 @@ from flask import url_for
 from jishi import settings
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
-from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl
+from jishi.hookspecs import MenuItem, SettingField, SettingsPanel, hookimpl, slots
 from jishi.i18n import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import select, update
@@ -131,6 +131,7 @@ def _is_staff(user, *, fresh: bool) -> bool:
 
 
 @hookimpl
+@slots("account_links", "header_user_nav")
 def template_slot(slot, context):
     if slot not in ("account_links", "header_user_nav"):
         return None

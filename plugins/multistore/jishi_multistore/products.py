@@ -36,7 +36,7 @@ from jishi.catalog import service as catalog
 from jishi.catalog.models import Category, Product, Sku, Tag
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
-from jishi.hookspecs import MenuItem, PeriodicJob, Problem, SettingField, SettingsPanel, hookimpl
+from jishi.hookspecs import MenuItem, PeriodicJob, Problem, SettingField, SettingsPanel, hookimpl, slots
 from jishi.i18n import gettext as _
 from jishi.i18n import lazy_gettext as _l
 from jishi.i18n import naive_utc
@@ -213,6 +213,7 @@ def purchase_blockers(product, user):
 
 
 @hookimpl
+@slots("multistore_shop_top")
 def template_slot(slot, context):
     if slot != "multistore_shop_top":
         return None

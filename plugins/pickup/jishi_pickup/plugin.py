@@ -10,7 +10,7 @@ it on ``close``/``cancel``, inside the transaction), ``template_slot``
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, hookimpl
+from jishi.hookspecs import MenuItem, hookimpl, slots
 from jishi.i18n import gettext as _
 
 from jishi_pickup import api as _api  # noqa: F401 - registers the API views
@@ -112,6 +112,7 @@ def order_fulfilment(order):
 
 
 @hookimpl
+@slots("checkout_group", "order_detail_delivery", "console_order_detail")
 def template_slot(slot, context):
     from jishi_pickup import views
 

@@ -41,7 +41,16 @@ entrance (:mod:`jishi_points.blocks`).
 from __future__ import annotations
 
 from jishi import signals
-from jishi.hookspecs import MenuItem, PeriodicJob, Permission, SettingField, SettingsPanel, StorefrontLink, hookimpl
+from jishi.hookspecs import (
+    MenuItem,
+    PeriodicJob,
+    Permission,
+    SettingField,
+    SettingsPanel,
+    StorefrontLink,
+    hookimpl,
+    slots,
+)
 
 from jishi_points import checkout as co
 from jishi_points import (
@@ -69,6 +78,7 @@ def blueprints():
 
 
 @hookimpl
+@slots("product_detail_after_price", "account_links", "checkout_group", "checkout_bottom")
 def template_slot(slot, context):
     """The account page's link to the centre, the checkout's points toggle
     and each merchant order's points share (:mod:`.web`); the product

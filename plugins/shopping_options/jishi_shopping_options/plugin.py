@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 
-from jishi.hookspecs import MenuItem, PageLoader, SettingField, SettingsPanel, hookimpl
+from jishi.hookspecs import MenuItem, PageLoader, SettingField, SettingsPanel, hookimpl, slots
 
 from jishi_shopping_options import (
     models,  # noqa: F401 - the plugin's tables
@@ -109,6 +109,7 @@ def _row_query():
 
 
 @hookimpl
+@slots("product_detail_after_price", "console_product_row_actions")
 def template_slot(slot, context):
     from jishi_shopping_options import views
 

@@ -16,7 +16,7 @@ delivery needed", no address).
 from __future__ import annotations
 
 from jishi import signals
-from jishi.hookspecs import MenuItem, hookimpl
+from jishi.hookspecs import MenuItem, hookimpl, slots
 from jishi.i18n import gettext as _
 
 from jishi_virtual import api as _api  # noqa: F401 - registers the API views
@@ -93,6 +93,7 @@ def app_ready(app):
 
 
 @hookimpl
+@slots("order_detail_delivery", "console_order_detail")
 def template_slot(slot, context):
     from jishi_virtual import views
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import has_request_context, url_for
-from jishi.hookspecs import LoginProvider, PeriodicJob, SettingField, SettingsPanel, hookimpl
+from jishi.hookspecs import LoginProvider, PeriodicJob, SettingField, SettingsPanel, hookimpl, slots
 from jishi.i18n import gettext as _
 from jishi.i18n import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -110,6 +110,7 @@ def payer_openid(user, channel):
 
 
 @hookimpl
+@slots("account_links")
 def template_slot(slot, context):
     if slot != "account_links":
         return None
