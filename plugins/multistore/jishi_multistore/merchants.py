@@ -32,7 +32,11 @@ import math
 import re
 from datetime import datetime
 
+<<<<<<< HEAD
 from flask import has_request_context, request, url_for
+=======
+from flask import current_app, has_request_context, url_for
+>>>>>>> dhooks
 from jishi import media
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
@@ -100,6 +104,7 @@ def shop_url(merchant_id: int) -> str:
     shop has, the URL split around it), then the id put in between: a
     checkout of several merchants built one per merchant (issue 20)."""
     if has_request_context():
+<<<<<<< HEAD
         memo = request._get_current_object().__dict__  # (the request's: an app context may outlive it)
         parts = memo.get("_multistore_shop_url")
         if parts is None:
@@ -109,6 +114,10 @@ def shop_url(merchant_id: int) -> str:
         if len(parts) == 2 and merchant_id.__class__ is int:
             return f"{parts[0]}{merchant_id}{parts[1]}"
         return url_for("multistore.shop_page", merchant_id=merchant_id)
+=======
+        # the app's template ``url_for`` (the kernel's, remembering the URLs it built)
+        return current_app.jinja_env.globals.get("url_for", url_for)("multistore.shop_page", merchant_id=merchant_id)
+>>>>>>> dhooks
     return f"/shops/{merchant_id}"
 
 
@@ -116,18 +125,20 @@ def shop_url(merchant_id: int) -> str:
 
 
 _PROFILE = ("name", "logo", "status", "review_status", "deleted_at", "category")
+_HELD_KEYS = ("id", *_PROFILE)
 
 
 def _held_merchants(ids) -> dict[int, Merchant]:
     """The merchants of ``ids`` this request's session already holds loaded
     (the product page's loader read them): no statement for those."""
-    from sqlalchemy import inspect
     from sqlalchemy.orm.util import identity_key
 
     out = {}
+    identity_map = db.session().identity_map
     for mid in ids:
-        m = db.session.identity_map.get(identity_key(Merchant, mid))
-        if m is not None and not (inspect(m).unloaded & {"id", *_PROFILE}):
+        m = identity_map.get(identity_key(Merchant, mid))
+        # loaded = in the instance's dict (an expired or deferred attribute is not)
+        if m is not None and all(k in m.__dict__ for k in _HELD_KEYS):
             out[mid] = m
     return out
 
@@ -261,6 +272,7 @@ def purchase_rows(product) -> tuple | None:
     request: adding to the cart read them with two. None when the
     product page's loaders put them in the session already (the callers
     then find them there by primary key, with no statement)."""
+    from jishi.catalog import service as catalog
     from sqlalchemy.orm.util import identity_key
 
     from jishi_multistore.models import ProductState
@@ -271,7 +283,12 @@ def purchase_rows(product) -> tuple | None:
 
     cache = g.setdefault("multistore_purchase_rows", {})
     if product.id not in cache:
-        if identity_key(Merchant, product.seller_id) in db.session().identity_map:
+        loaded = catalog.product_loaded(product.id)
+        merchant = loaded.first("multistore.merchant") if loaded is not None else None
+        if merchant is not None and "multistore.product_state" in loaded:
+            # both read with the product page (session instances): no look-up by primary key
+            cache[product.id] = (merchant, loaded.first("multistore.product_state"))
+        elif identity_key(Merchant, product.seller_id) in db.session().identity_map:
             cache[product.id] = None
         else:
             row = db.session.execute(

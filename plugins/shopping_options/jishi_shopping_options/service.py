@@ -129,8 +129,12 @@ def effective(row: ProductShoppingOptions | None, defaults: dict | None = None) 
     min_order = _number(pick("min_per_order", MIN_PER_ORDER))
     if max_order and min_order > max_order:
         min_order = max_order
-    levels = tuple(int(i) for i in (row.member_levels or ()) if isinstance(i, int)) if row is not None else ()
-    return Options(min_order, max_order, max_buyer, bool(pick("buy_now_only", BUY_NOW_ONLY)), levels)
+    return Options(min_order, max_order, max_buyer, bool(pick("buy_now_only", BUY_NOW_ONLY)), _row_levels(row))
+
+
+def _row_levels(row: ProductShoppingOptions | None) -> tuple[int, ...]:
+    """The member levels the override limits the product to (no platform default)."""
+    return tuple(int(i) for i in (row.member_levels or ()) if isinstance(i, int)) if row is not None else ()
 
 
 def _cache() -> dict:
@@ -206,7 +210,10 @@ def _level_problem(opts: Options, user, **kw) -> Problem | None:
 
 def purchase_blockers(product, user) -> list[Problem] | None:
     """A product for member levels only, for a visitor or a buyer without one of them."""
-    problem = _level_problem(options_for(product.id), user, field="sku_id")
+    row = row_for(product.id)
+    if not _row_levels(row):  # the levels are the override's only: the usual product needs no defaults read
+        return None
+    problem = _level_problem(effective(row), user, field="sku_id")
     return [problem] if problem else None
 
 

@@ -490,6 +490,7 @@ def test_menus(client, login, ms, platform):
     assert 'href="/merchant/profile"' not in html and 'href="/merchant/staff"' not in html
 
 
+<<<<<<< HEAD
 def test_shop_url_is_url_for_built_once_per_request(app):
     """Issue 20: ``shop_url`` calls ``url_for`` once per request and puts
     each id into that URL; the same URLs as ``url_for`` gives, under a
@@ -503,3 +504,32 @@ def test_shop_url_is_url_for_built_once_per_request(app):
             urls = [merchants.shop_url(i) for i in (1, 42, merchants._PROBE + 1)]
             assert urls == [url_for("multistore.shop_page", merchant_id=i) for i in (1, 42, merchants._PROBE + 1)]
             assert urls[1] == f"{root}/shops/42"
+=======
+def test_purchase_rows_and_profiles_from_the_page_loaders(app, ms, queries):
+    """MS5, issue 20: after the product page's read, the merchant and the
+    product's review state come from its loaders' rows (the session's own
+    instances, no statement), the seller's profile from the held merchant
+    and its shop URL from the app's template ``url_for``; a held merchant
+    with an expired attribute is read again."""
+    from jishi.catalog import service as catalog
+    from jishi_multistore.merchants import purchase_rows, shop_url
+
+    m = ms.merchant("载入店")
+    p = ms.product(m, name="载入商品")
+    mid, pid = m.id, p.id
+    db.session.expunge_all()
+    with app.test_request_context(f"/api/v1/products/{pid}"):
+        product, loaded = catalog.product_page(pid)
+        with queries() as q:
+            merchant, state = purchase_rows(product)
+            profile = catalog.seller_profiles([mid])[mid]
+        assert q.count == 0, q.statements
+        assert merchant is loaded.first("multistore.merchant") is db.session.get(Merchant, mid)
+        assert state is loaded.first("multistore.product_state") and state.review_status == "approved"
+        assert profile.name == "载入店" and profile.can_sell is True
+        assert profile.url == shop_url(mid) == app.url_for("multistore.shop_page", merchant_id=mid)
+        db.session.expire(merchant, ["status"])
+        with queries() as q:
+            assert catalog.seller_profiles([mid])[mid].status == "open"
+        assert q.count == 1
+>>>>>>> dhooks
