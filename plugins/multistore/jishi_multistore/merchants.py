@@ -32,11 +32,7 @@ import math
 import re
 from datetime import datetime
 
-<<<<<<< HEAD
 from flask import has_request_context, request, url_for
-=======
-from flask import current_app, has_request_context, url_for
->>>>>>> dhooks
 from jishi import media
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
@@ -104,7 +100,6 @@ def shop_url(merchant_id: int) -> str:
     shop has, the URL split around it), then the id put in between: a
     checkout of several merchants built one per merchant (issue 20)."""
     if has_request_context():
-<<<<<<< HEAD
         memo = request._get_current_object().__dict__  # (the request's: an app context may outlive it)
         parts = memo.get("_multistore_shop_url")
         if parts is None:
@@ -114,10 +109,6 @@ def shop_url(merchant_id: int) -> str:
         if len(parts) == 2 and merchant_id.__class__ is int:
             return f"{parts[0]}{merchant_id}{parts[1]}"
         return url_for("multistore.shop_page", merchant_id=merchant_id)
-=======
-        # the app's template ``url_for`` (the kernel's, remembering the URLs it built)
-        return current_app.jinja_env.globals.get("url_for", url_for)("multistore.shop_page", merchant_id=merchant_id)
->>>>>>> dhooks
     return f"/shops/{merchant_id}"
 
 

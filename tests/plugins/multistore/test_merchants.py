@@ -490,7 +490,6 @@ def test_menus(client, login, ms, platform):
     assert 'href="/merchant/profile"' not in html and 'href="/merchant/staff"' not in html
 
 
-<<<<<<< HEAD
 def test_shop_url_is_url_for_built_once_per_request(app):
     """Issue 20: ``shop_url`` calls ``url_for`` once per request and puts
     each id into that URL; the same URLs as ``url_for`` gives, under a
@@ -504,7 +503,8 @@ def test_shop_url_is_url_for_built_once_per_request(app):
             urls = [merchants.shop_url(i) for i in (1, 42, merchants._PROBE + 1)]
             assert urls == [url_for("multistore.shop_page", merchant_id=i) for i in (1, 42, merchants._PROBE + 1)]
             assert urls[1] == f"{root}/shops/42"
-=======
+
+
 def test_purchase_rows_and_profiles_from_the_page_loaders(app, ms, queries):
     """MS5, issue 20: after the product page's read, the merchant and the
     product's review state come from its loaders' rows (the session's own
@@ -532,4 +532,3 @@ def test_purchase_rows_and_profiles_from_the_page_loaders(app, ms, queries):
         with queries() as q:
             assert catalog.seller_profiles([mid])[mid].status == "open"
         assert q.count == 1
->>>>>>> dhooks
