@@ -142,6 +142,92 @@ def test_bearer_token_is_one_statement_and_refuses_revoked_inactive_unknown(api,
     assert api.get("/me", headers={"Authorization": f"Bearer {other_token}"}).status_code == 401
 
 
+def test_held_user_read_refuses_revoked_inactive_and_gives_the_sessions_instance(api, factory, queries):
+    """K5 / issue 20: the bearer and session-cookie users are read by ONE
+    held Core statement and built as clean persistent instances: a revoked
+    token, an inactive user and a rotated session token are refused; the
+    user (and its member level) is the session's own instance, which later
+    code modifies and commits; a user the session already holds is returned
+    as held (no statement for the cookie, not refreshed)."""
+    from jishi.accounts import auth
+    from jishi.accounts.models import ApiToken, MemberLevel
+    from jishi.db import utcnow
+    from jishi.testing import factories
+
+    level = MemberLevel(name="银卡", rank=2)
+    db.session.add(level)
+    db.session.flush()
+    u = factory.user(member_level_id=level.id, name="旧名")
+    token = factories.token(u)
+    u_id, session_id = u.id, u.get_id()
+    app = api.client.application
+
+    def bearer(tok):
+        with app.test_request_context("/", headers={"Authorization": f"Bearer {tok}"}) as ctx:
+            db.session.expunge_all()
+            with queries() as q:
+                user = auth.load_bearer_user(ctx.request)
+            return user, q.count
+
+    def cookie(sid):
+        with app.test_request_context("/"):
+            db.session.expunge_all()
+            with queries() as q:
+                user = auth.load_session_user(sid)
+            return user, q.count
+
+    for load, credential in ((bearer, token), (cookie, session_id)):
+        user, count = load(credential)
+        assert count == 1 and user is not None and user.id == u_id
+        assert user in db.session and not db.session.is_modified(user)
+        with queries() as q:
+            assert user.member_level.name == "银卡" and user.member_level in db.session
+        assert q.count == 0  # loaded with the user
+        user.name = f"新名-{load.__name__}"  # the session's instance: modified and committed
+        db.session.commit()
+        db.session.expunge_all()
+        assert db.session.get(User, u_id).name == f"新名-{load.__name__}"
+
+    # a user without a member level
+    db.session.get(User, u_id).member_level_id = None
+    db.session.commit()
+    user, count = bearer(token)
+    assert count == 1 and user.id == u_id
+    with queries() as q:
+        assert user.member_level is None
+    assert q.count == 0
+
+    # the session already holds the user: that instance, not refreshed
+    with app.test_request_context("/", headers={"Authorization": f"Bearer {token}"}) as ctx:
+        held = db.session.get(User, u_id)
+        held.name = "未提交"
+        assert auth.load_bearer_user(ctx.request) is held and held.name == "未提交"
+        assert auth.load_session_user(session_id) is None  # (a Bearer request: the cookie is not asked)
+        db.session.rollback()
+    with app.test_request_context("/"):
+        held = db.session.get(User, u_id)
+        with queries() as q:
+            assert auth.load_session_user(session_id) is held
+        assert q.count == 0
+
+    # refused: a rotated session token, an inactive user, a revoked token
+    user, _ = cookie(f"{u_id}:not-the-token")
+    assert user is None
+    user, _ = cookie(f"{u_id + 1000}:{session_id.partition(':')[2]}")
+    assert user is None
+    db.session.get(User, u_id).is_active = False
+    db.session.commit()
+    assert bearer(token) == (None, 1)
+    assert cookie(session_id) == (None, 1)
+    db.session.get(User, u_id).is_active = True
+    db.session.commit()
+    assert bearer(token)[0].id == u_id
+    db.session.execute(db.update(ApiToken).where(ApiToken.user_id == u_id).values(revoked_at=utcnow()))
+    db.session.commit()
+    assert bearer(token) == (None, 1)  # revoked: refused on the very next read (nothing cached)
+    assert api.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "JISHI_LOGIN_RATE_LIMIT": "3 per minute"}])
 def test_login_is_rate_limited(api, factory, app_config):
     """K5, K15: repeated sign-in attempts get 429 once over JISHI_LOGIN_RATE_LIMIT."""

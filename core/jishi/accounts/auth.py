@@ -15,9 +15,10 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import request
-from sqlalchemy import String, bindparam
+from sqlalchemy import Integer, String, bindparam, select
+from sqlalchemy.orm.attributes import set_committed_value
 
-from jishi.accounts.models import ApiToken, User
+from jishi.accounts.models import ApiToken, MemberLevel, User
 from jishi.db import db, utcnow
 
 _hasher = PasswordHasher()
@@ -46,7 +47,11 @@ def load_session_user(session_id: str) -> User | None:
     uid, _, token = (session_id or "").partition(":")
     if not uid.isdigit() or not token:
         return None
-    user = db.session.get(User, int(uid))
+    session = db.session()
+    if User.__mapper__.identity_key_from_primary_key([int(uid)]) in session.identity_map:
+        user = session.get(User, int(uid))  # held: the session's instance, no statement (as before)
+    else:
+        user = _read_user("session", {"user_id": int(uid)})
     if user is None or not user.is_active or not secrets.compare_digest(user.session_token, token):
         return None
     return user
@@ -63,15 +68,89 @@ def load_bearer_user(req) -> User | None:
     token = header[7:].strip()
     if not token:
         return None
-    return db.session.execute(_bearer_statement(), {"token_hash": _token_hash(token)}).scalar_one_or_none()
+    return _read_user("bearer", {"token_hash": _token_hash(token)})
+
+
+#: kind ("bearer", "session") -> ``(statement, user column positions,
+#: member level column positions, its compiled SQL per dialect)``: built
+#: once (app-independent: the models' tables), the SQL per engine dialect.
+#: Users themselves are never kept: every request reads its own.
+_USER_READS: dict[str, tuple] = {}
+
+
+def _user_read(kind: str) -> tuple:
+    hit = _USER_READS.get(kind)
+    if hit is not None:
+        return hit
+    columns: list = []
+    positions: list[list[tuple[str, int]]] = []
+    for entity in (User, MemberLevel):
+        mapper = entity.__mapper__
+        own = []
+        for c in mapper.columns:
+            if c.table is entity.__table__:
+                own.append((mapper.get_property_by_column(c).key, len(columns)))
+                columns.append(c)
+        positions.append(own)
+    stmt = select(*columns).select_from(User).outerjoin(MemberLevel, User.member_level_id == MemberLevel.id)
+    if kind == "bearer":
+        stmt = stmt.join(ApiToken, ApiToken.user_id == User.id).where(
+            ApiToken.token_hash == bindparam("token_hash", type_=String),
+            ApiToken.revoked_at.is_(None),
+            User.is_active.is_(True),
+        )
+    else:
+        stmt = stmt.where(User.id == bindparam("user_id", type_=Integer))
+    hit = _USER_READS[kind] = (stmt, positions[0], positions[1], {})
+    return hit
+
+
+def _read_user(kind: str, params: dict) -> User | None:
+    """The user of :func:`load_bearer_user` (``token_hash``: the active
+    user of a token not revoked) or :func:`load_session_user` (``user_id``:
+    as ``session.get`` reads it), with its member level, in ONE statement.
+
+    The statement is a Core SELECT of the user's and its member level's
+    columns (the ORM's joined eager load of ``member_level``), run from its
+    SQL compiled once per dialect (:func:`jishi.loaders.held_rows`), and the
+    row becomes clean persistent instances of the session
+    (:func:`jishi.loaders.persistent`): the same objects the ORM's loading
+    gives (later code may modify and commit them), for a fraction of its
+    Python work. When the session already holds the user or its level (or a
+    load event listens) the ORM reads them as before, so a held instance is
+    never replaced or refreshed behind its holder's back."""
+    from jishi.loaders import held_rows, persistent
+
+    stmt, ucols, lcols, forms = _user_read(kind)
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # as session.execute would (a no-op when nothing is pending)
+    rows = held_rows(session.connection(), stmt, params, forms)
+    if not rows:
+        return None
+    (row,) = rows  # (token_hash is unique, id the key: one row at most)
+    has_level = row[lcols[0][1]] is not None
+    # (the level first: a user of the session is never left without its level loaded)
+    level = persistent(session, MemberLevel, {k: row[i] for k, i in lcols}, existing="none") if has_level else None
+    user = None
+    if level is not None or not has_level:
+        user = persistent(session, User, {k: row[i] for k, i in ucols}, existing="none")
+    if user is None:
+        # the session holds one of them: the ORM's load (held instances kept as they are)
+        if kind == "bearer":
+            return session.execute(_bearer_statement(), params).scalar_one_or_none()
+        return session.get(User, params["user_id"])
+    set_committed_value(user, "member_level", level)
+    return user
 
 
 @functools.cache
 def _bearer_statement():
-    """:func:`load_bearer_user`'s read: the active user of a token that is
-    not revoked, in ONE statement loading only the user (the token row is a
-    join, never an ORM instance). Built once (every API request runs it: no
-    building or cache keying per request)."""
+    """:func:`load_bearer_user`'s read through the ORM (when the session
+    already holds the user or its member level, see :func:`_read_user`): the
+    active user of a token that is not revoked, in ONE statement loading
+    only the user (the token row is a join, never an ORM instance). Built
+    once (no building or cache keying per request)."""
     return (
         db.select(User)
         .join(ApiToken, ApiToken.user_id == User.id)
