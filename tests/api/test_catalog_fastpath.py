@@ -714,6 +714,47 @@ def test_dumper_follows_marshmallow_for_other_values():
         assert fast(case) == schema.dump(case), case
 
 
+def test_dumper_is_the_schemas_dump_to_the_json_text():
+    """One ``dumper`` serves the detail, the checkout's preview and its
+    placement: the same JSON text as the schema's dump (a Boolean given
+    ``1`` or ``"yes"`` answers as marshmallow's own Boolean does), for the
+    field types it converts itself and for those it leaves to the field
+    (date-times, methods, functions), from dicts and objects."""
+    import json
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from jishi.api.catalog import dumper
+    from marshmallow import Schema, fields
+
+    class Line(Schema):
+        n = fields.Integer()
+        ok = fields.Boolean()
+
+    class Thing(Schema):
+        ok = fields.Boolean()
+        at = fields.DateTime()
+        label = fields.Method("make_label")
+        size = fields.Function(lambda obj: 7)
+        lines = fields.List(fields.Nested(Line))
+        one = fields.Nested(Line, allow_none=True)
+        named = fields.String(data_key="name")
+
+        def make_label(self, obj):
+            return "标签"
+
+    at = datetime(2026, 12, 5, 6, 0, 0)
+    cases = [
+        {"ok": 1, "at": at, "lines": [{"n": "3", "ok": "yes"}, {"ok": 0}], "one": None, "named": 5},
+        {"ok": "false", "lines": []},
+        SimpleNamespace(ok=0, at=at, lines=[SimpleNamespace(n=2, ok="on")], one=SimpleNamespace(n=1, ok=1), named="名"),
+        SimpleNamespace(),
+    ]
+    fast = dumper(Thing)
+    for case in cases:
+        assert json.dumps(fast(case), sort_keys=True) == json.dumps(Thing().dump(case), sort_keys=True), case
+
+
 def _snapshot(product):
     from sqlalchemy import inspect
 

@@ -265,15 +265,21 @@ def product_detail(product, user, *, all_skus: bool = False) -> dict:
 
 
 def dumper(schema_class):
-    """A function giving what ``schema_class().dump(obj)`` gives, made once
-    from the schema's fields, for the hot detail response (the product
-    detail's marshmallow dump walked ~40 field objects per product).
+    """A function giving what ``schema_class().dump(obj)`` gives (a class or
+    an instance; ``obj`` a dict or an object such as an ORM instance), made
+    once from the schema's fields, for the hot responses (the product
+    detail's marshmallow dump walked ~40 field objects per product; the
+    checkout's preview and placement use it too).
 
     Integer, String and Boolean fields, ``Nested``, ``List`` and ``Dict``
-    of them are done as marshmallow does (a value of None stays None, a
-    missing attribute or key leaves the field out); any other field, and a
-    schema with pre/post-dump hooks, use marshmallow's own code. Asserted
-    against the schema's dump in tests/api/test_catalog_fastpath.py."""
+    of them are converted here as marshmallow converts them (a value of
+    None stays None, a missing attribute or key leaves the field out);
+    every other field (date-times, functions, methods) is serialised by the
+    field itself exactly as ``Schema.dump`` does (``field.serialize``); a
+    schema with pre/post-dump hooks or dump defaults, an attribute path or
+    an object read by ``obj[key]`` is dumped by marshmallow. Asserted
+    against the schema's dump in tests/api/test_catalog_fastpath.py and
+    tests/plugins/test_checkout_fastpath.py."""
     schema = schema_class() if isinstance(schema_class, type) else schema_class
     if schema._hooks or any(f.dump_default is not missing for f in schema.dump_fields.values()):
         return schema.dump
@@ -282,36 +288,39 @@ def dumper(schema_class):
         attr = field.attribute or name
         if "." in attr:
             return schema.dump
-        steps.append((attr, field.data_key if field.data_key is not None else name, _value_dumper(field)))
+        key = field.data_key if field.data_key is not None else name
+        steps.append((attr, key, _value_dumper(field, top=True), field))
+    accessor = schema.get_attribute
 
     def dump(obj):
         out = {}
-        if isinstance(obj, dict):
-            for attr, key, fn in steps:
-                value = obj.get(attr, missing)
-                if value is not missing:
-                    out[key] = fn(value)
-        elif hasattr(obj, "__getitem__"):  # marshmallow tries obj[key] first
+        is_dict = isinstance(obj, dict)
+        if not is_dict and hasattr(obj, "__getitem__"):  # marshmallow tries obj[key] first
             return schema.dump(obj)
-        else:
-            for attr, key, fn in steps:
-                value = getattr(obj, attr, missing)
+        for attr, key, convert, field in steps:
+            if convert is None:
+                value = field.serialize(attr, obj, accessor=accessor)
+            else:
+                value = obj.get(attr, missing) if is_dict else getattr(obj, attr, missing)
                 if value is not missing:
-                    out[key] = fn(value)
+                    value = convert(value)
+            if value is not missing:
+                out[key] = value
         return out
 
     return dump
 
 
-def _value_dumper(field):
-    """``field._serialize`` of one value, for the field types of the catalog
-    schemas; marshmallow's own for any other."""
+def _value_dumper(field, top: bool = False):
+    """``field._serialize`` of one value for the field types converted here;
+    for any other type None at the top of a schema (the field serialises
+    itself there, :func:`dumper`), else marshmallow's own ``_serialize``."""
     if isinstance(field, fields.Integer) and not field.as_string and field.num_type is int:
-        return lambda v: None if v is None else int(v)
+        return _int
     if type(field) is fields.String:
-        return lambda v: None if v is None else (v.decode("utf-8") if isinstance(v, bytes) else str(v))
+        return _str
     if type(field) is fields.Boolean:
-        return lambda v: v
+        return lambda v: field._serialize(v, None, None)  # its truthy / falsy sets
     if type(field) is fields.Nested and not isinstance(field.nested, (str, type(lambda: None))):
         sub = dumper(field.schema)
         if field.schema.many or field.many:
@@ -323,7 +332,17 @@ def _value_dumper(field):
     if type(field) is fields.Dict and field.key_field is not None and field.value_field is not None:
         k, val = _value_dumper(field.key_field), _value_dumper(field.value_field)
         return lambda v: None if v is None else {k(a): val(b) for a, b in v.items()}
+    if top:
+        return None
     return lambda v: field._serialize(v, None, None)
+
+
+def _int(v):
+    return None if v is None else int(v)
+
+
+def _str(v):
+    return None if v is None else (v.decode("utf-8") if isinstance(v, bytes) else str(v))
 
 
 _dump_detail = None

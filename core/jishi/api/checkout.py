@@ -360,72 +360,10 @@ _dump_placed = None
 def placed_response(payments, replayed: bool):
     """The placement's answer (201, or 200 for a replay) as
     CheckoutPlacedSchema dumps it, by a dumper made once from the schema
-    (:func:`object_dumper`); the schema still documents the response."""
+    (:func:`jishi.api.catalog.dumper`); the schema still documents the response."""
     global _dump_placed
     if _dump_placed is None:
-        _dump_placed = object_dumper(CheckoutPlacedSchema())
+        from jishi.api.catalog import dumper
+
+        _dump_placed = dumper(CheckoutPlacedSchema)
     return json_response(_dump_placed(_placed(payments, replayed)), 200 if replayed else 201)
-
-
-def object_dumper(schema):
-    """A function giving what ``schema.dump(obj)`` gives for a dict or an
-    object (an ORM instance), made once from the schema's fields: integers,
-    strings, booleans and lists of nested schemas are converted here as
-    marshmallow converts them; every other field (date-times, functions)
-    is serialised by the field itself exactly as ``Schema.dump`` does
-    (``field.serialize``); a schema with dump hooks or dump defaults, or an
-    attribute path, is dumped by marshmallow. Asserted against the schema's
-    dump in tests/plugins/test_checkout_fastpath.py."""
-    from marshmallow import missing
-
-    if schema._hooks or any(f.dump_default is not missing for f in schema.dump_fields.values()):
-        return schema.dump
-    steps = []
-    for name, field in schema.dump_fields.items():
-        attr = field.attribute or name
-        if "." in attr:
-            return schema.dump
-        key = field.data_key if field.data_key is not None else name
-        convert = None
-        if isinstance(field, fields.Integer) and not field.as_string and field.num_type is int:
-            convert = _int
-        elif type(field) is fields.String:
-            convert = _str
-        elif type(field) is fields.Boolean:
-
-            def convert(v, field=field):
-                return field._serialize(v, None, None)  # its truthy / falsy sets
-        elif type(field) is fields.List and type(field.inner) is fields.Nested and not field.inner.many:
-            sub = object_dumper(field.inner.schema)
-
-            def convert(v, sub=sub):
-                return None if v is None else [sub(x) for x in v]
-
-        steps.append((attr, key, convert, field))
-    accessor = schema.get_attribute
-
-    def dump(obj):
-        out = {}
-        is_dict = isinstance(obj, dict)
-        if not is_dict and hasattr(obj, "__getitem__"):
-            return schema.dump(obj)
-        for attr, key, convert, field in steps:
-            if convert is None:
-                value = field.serialize(attr, obj, accessor=accessor)
-            else:
-                value = obj.get(attr, missing) if is_dict else getattr(obj, attr, missing)
-                if value is not missing:
-                    value = convert(value)
-            if value is not missing:
-                out[key] = value
-        return out
-
-    return dump
-
-
-def _int(v):
-    return None if v is None else int(v)
-
-
-def _str(v):
-    return None if v is None else (v.decode("utf-8") if isinstance(v, bytes) else str(v))
