@@ -67,19 +67,10 @@ def setup(kind: str):
     )
     ctx = app.app_context()
     ctx.push()
-    from jishi_delivery_express import service as express
+    from jishi_delivery_express.testing import piece_template
 
     # the platform's default express template: every group can ship
-    express.save_template(
-        {
-            "name": "默认",
-            "charge_by": "piece",
-            "first_units": 1,
-            "first_fee": 1000,
-            "additional_units": 1,
-            "additional_fee": 500,
-        }
-    )
+    piece_template(name="默认")
     # as a worker's periodic jobs do: publish when promotions may run (issue 20)
     hook = app.extensions["jishi"].hook
     for job in (j for r in hook.periodic_jobs() for j in (r or []) if j.name.endswith("_windows")):

@@ -93,16 +93,9 @@ def seed(url: str) -> dict:
     app = make_app(url)
     with app.app_context():
         db.create_all()  # the plugins' tables
-        from jishi_delivery_express import service as express
+        from jishi_delivery_express.testing import piece_template
 
-        piece = {
-            "charge_by": "piece",
-            "first_units": 1,
-            "first_fee": 1000,
-            "additional_units": 1,
-            "additional_fee": 500,
-        }
-        express.save_template({"name": "按件", **piece})  # the platform's default freight template
+        piece_template()  # the platform's default freight template
         # as a worker's periodic jobs do: publish when promotions may run (issue 20)
         hook = app.extensions["jishi"].hook
         for job in (j for r in hook.periodic_jobs() for j in (r or []) if j.name.endswith("_windows")):

@@ -22,18 +22,9 @@ pytestmark = pytest.mark.jishi_plugins(*FIRST_PARTY_PLUGINS)
 
 
 def _express_template():
-    from jishi_delivery_express import service as express
+    from jishi_delivery_express.testing import piece_template
 
-    express.save_template(
-        {
-            "name": "默认",
-            "charge_by": "piece",
-            "first_units": 1,
-            "first_fee": 1000,
-            "additional_units": 1,
-            "additional_fee": 500,
-        }
-    )
+    piece_template(name="默认")
 
 
 def _schema_dumps(monkeypatch):

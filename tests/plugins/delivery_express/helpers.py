@@ -7,15 +7,8 @@ import itertools
 from jishi.db import db
 from jishi.testing import flows
 from jishi.testing.principals import sign_in
+from jishi_delivery_express.testing import PIECE
 
-PIECE = {
-    "name": "按件",
-    "charge_by": "piece",
-    "first_units": 1,
-    "first_fee": 1000,
-    "additional_units": 1,
-    "additional_fee": 500,
-}
 WEIGHT = {
     "name": "按重",
     "charge_by": "weight",
