@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, bindparam, func, literal_column, select
 from sqlalchemy.engine.interfaces import BindTyping
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
@@ -505,6 +505,12 @@ def persistent(session, entity, values: dict, *, existing: str = "merge"):
     ``existing="none"`` returns None instead (the caller reads through the
     ORM)."""
     mapper = entity.__mapper__
+    if not mapper.configured:
+        # A process whose first read is this one (a fresh server worker
+        # answering a bearer request first): the mappers' relationships are
+        # not set up until configured, and the instance's attributes (and
+        # ``set_committed_value`` on them) need them.
+        configure_mappers()
     key = mapper.identity_key_from_primary_key([values[attr] for attr in _pk_attrs(mapper)])
     identity_map = session.identity_map
     if key in identity_map or mapper.class_manager.dispatch.load or session.dispatch.loaded_as_persistent:

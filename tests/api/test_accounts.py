@@ -348,3 +348,33 @@ def test_bearer_token_wins_over_a_session_cookie(client, api, factory):
     assert api.get("/me", user=bob).get_json()["name"] == "bob"
     resp = client.get("/api/v1/me", headers={"Authorization": "Bearer not-a-token"})
     assert resp.status_code == 401
+
+
+def test_a_fresh_process_answers_a_bearer_request_first(app, factory, tmp_path):
+    """K5, issue 20: the held user read builds its instances itself, so in a
+    process whose first request is a signed-in API call (a fresh server
+    worker) the mappers are not configured yet; it configures them and
+    answers 200, not a 500 (CI's flash-sale stress caught that under
+    gunicorn: every buyer's first request failed)."""
+    import json
+    import subprocess
+    import sys
+
+    buyer = factory.user(name="新进程")
+    token = factory.token(buyer)
+    db.session.commit()
+    script = f"""
+import json, sys
+from jishi.app import create_app
+app = create_app({{
+    "TESTING": True, "SQLALCHEMY_DATABASE_URI": {app.config["SQLALCHEMY_DATABASE_URI"]!r},
+    "SECRET_KEY": "test-secret", "JISHI_PLUGINS": {app.config["JISHI_PLUGINS"]!r}, "RATELIMIT_ENABLED": False,
+    "SERVER_NAME": "shop.test", "JISHI_SCHEMA_CHECK": False,
+}}, instance_path={str(tmp_path / "fresh-instance")!r})
+r = app.test_client().get("/api/v1/me", headers={{"Authorization": "Bearer {token}"}})
+print(json.dumps({{"status": r.status_code, "name": (r.get_json() or {{}}).get("name")}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    assert answer == {"status": 200, "name": "新进程"}, out.stderr[-3000:]
