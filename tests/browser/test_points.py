@@ -115,7 +115,7 @@ def test_points_at_a_two_merchant_checkout_and_back_on_refund(live_app, browser,
     # 6. The platform finds the buyer in the console, adjusts with a reason, reads the report.
     admin = sign_in(browser.new_context(**DESKTOP), base, "13900000160")
     admin.goto(base + "/console/")
-    admin.click("nav.console-menu a[href='/console/points/']")
+    submit(admin, "nav.console-menu a[href='/console/points/']")
     admin.fill("input[name=q]", "13900000161")
     submit(admin, "form.filters button[type=submit]")
     submit(admin, f"a[href='/console/points/buyers/{buyer_id}']")
