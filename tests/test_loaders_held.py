@@ -214,3 +214,61 @@ def test_a_sqlalchemy_without_the_internals_read_runs_through_its_execute(app, f
     assert list(forms.values()) == [None]
     assert _plain(loaded) == _plain(_through_sqlalchemy(_page(one.id, at, 50)))
     assert [s.id for s in loaded["a"]] == [one.skus[0].id]
+
+
+def test_held_rows_on_the_cursor_fire_the_events_and_wrap_errors(app, factory):
+    """Issue 20 (detail2): in the session's transaction the held SQL runs on
+    a DBAPI cursor (no ``CursorResult`` made): the cursor events see it
+    (statement counts), the rows and their processed values are those of
+    SQLAlchemy's execute, the cursor is closed, and a DBAPI error is raised
+    as SQLAlchemy's (``sqlalchemy.exc.DBAPIError``), as an execute raises
+    it. Outside a transaction it is SQLAlchemy's execute (autobegin)."""
+    import pytest
+    from sqlalchemy import Column, Integer, MetaData, Table, event, exc
+
+    one = factory.product(price=100)
+    db.session.commit()
+    one_id, sku_id = one.id, one.skus[0].id
+    stmt = select(Sku.id, Sku.price, Product.created_at).join(Product).where(Sku.product_id == bindparam("pid"))
+    forms: dict = {}
+    conn = db.session.connection()
+    seen, cursors = [], []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+        cursors.append(cursor)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        rows = loaders.held_rows(conn, stmt, {"pid": one.id}, forms)
+        rows = loaders.held_rows(conn, stmt, {"pid": one.id}, forms)  # (held from the first)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    (form,) = forms.values()
+    assert isinstance(form, loaders._HeldSQL) and seen[-1] == form.sql
+    assert [tuple(r) for r in rows] == [tuple(r) for r in conn.execute(stmt, {"pid": one.id}).all()]
+    assert rows[0][2] == one.created_at  # (SQLite's text processed to a datetime)
+    if conn.dialect.name == "postgresql":
+        assert cursors[-1].closed
+    db.session.commit()
+    db.session.close()
+    # not in a transaction: SQLAlchemy's execute begins one
+    with db.engine.connect() as bare:
+        assert bare._transaction is None
+        got = loaders.held_rows(bare, stmt, {"pid": one_id}, {})
+        assert [r[0] for r in got] == [sku_id]
+
+    # an error of the database: SQLAlchemy's exception, the transaction rolled back as after any
+    gone = Table("held_gone", MetaData(), Column("id", Integer, primary_key=True))
+    gone.create(db.session.connection())
+    db.session.commit()
+    read = select(gone.c.id).where(gone.c.id > bindparam("n"))
+    forms = {}
+    assert loaders.held_rows(db.session.connection(), read, {"n": 0}, forms) == []
+    gone.drop(db.session.connection())
+    with pytest.raises(exc.DBAPIError):
+        loaders.held_rows(db.session.connection(), read, {"n": 0}, forms)
+    db.session.rollback()
+    gone.drop(db.session.connection(), checkfirst=True)  # (the DROP was rolled back)
+    db.session.commit()

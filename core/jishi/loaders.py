@@ -268,21 +268,26 @@ class _HeldSQL:
         )
 
     def execute(self, conn, params: dict):
-        args = self.args(params)
-        if self.raw is None:
-            return conn.exec_driver_sql(self.sql, args)
-        driver = conn.connection.driver_connection
-        factory = driver.cursor_factory
-        driver.cursor_factory = self.raw  # for this execute's cursor only
-        try:
-            return conn.exec_driver_sql(self.sql, args)
-        finally:
-            driver.cursor_factory = factory
+        """SQLAlchemy's result of the SQL (``exec_driver_sql``)."""
+        return self._execute(conn, self.args(params))
 
     def rows(self, conn, params: dict) -> list:
         """Every row, each value as SQLAlchemy's result processing of its
-        column gives it (a datetime from SQLite's text, say)."""
-        rows = self.execute(conn, params).all()
+        column gives it (a datetime from SQLite's text, say).
+
+        In a transaction the connection holds (a session's), the SQL runs on
+        a DBAPI cursor through ``Connection._cursor_execute``, SQLAlchemy's
+        own path for its side statements (sequences, defaults): the
+        ``before_cursor_execute`` / ``after_cursor_execute`` events (with no
+        execution context, as that path documents), echo logging and the
+        wrapping of DBAPI errors (a dropped connection invalidated) as for
+        any statement, and the rows fetched from the cursor. What it skips
+        is the ``CursorResult``: its column metadata was made afresh from
+        the cursor's description on every execute of SQL text (about a
+        third of the execute's Python work, more on psycopg, which builds
+        the description's column objects for it). The held SQL never needs
+        it: its columns are known and processed by position (``results``)."""
+        rows = self._fetch(conn, self.args(params))
         if not self.results:
             return rows
         out = []
@@ -292,6 +297,41 @@ class _HeldSQL:
                 values[i] = proc(values[i])
             out.append(values)
         return out
+
+    def _fetch(self, conn, args: tuple) -> list:
+        """The rows of the SQL with ``args`` (tuples, unprocessed)."""
+        trans = conn._transaction
+        dbapi = conn._dbapi_connection
+        if (
+            dbapi is None
+            or trans is None
+            or not trans.is_active
+            or conn._trans_context_manager is not None
+            or (conn._nested_transaction is not None and not conn._nested_transaction.is_active)
+        ):  # not in a live transaction: SQLAlchemy's execute (autobegin, its checks and errors)
+            return self._execute(conn, args).all()
+        cursor = self.raw(dbapi.driver_connection) if self.raw is not None else dbapi.cursor()
+        try:
+            conn._cursor_execute(cursor, self.sql, args)  # (raises wrapped, as execute does)
+            rows = cursor.fetchall()
+        except BaseException as e:
+            conn._safe_close_cursor(cursor)
+            if isinstance(e, conn.dialect.loaded_dbapi.Error):  # a fetch's: wrapped as SQLAlchemy's fetch does
+                conn._handle_dbapi_exception(e, self.sql, args, None, None)
+            raise
+        cursor.close()
+        return rows
+
+    def _execute(self, conn, args: tuple):
+        if self.raw is None:
+            return conn.exec_driver_sql(self.sql, args)
+        driver = conn.connection.driver_connection
+        factory = driver.cursor_factory
+        driver.cursor_factory = self.raw  # for this execute's cursor only
+        try:
+            return conn.exec_driver_sql(self.sql, args)
+        finally:
+            driver.cursor_factory = factory
 
 
 def held_rows(conn, stmt, params: dict, forms: dict | None) -> list:
