@@ -272,3 +272,26 @@ def test_held_rows_on_the_cursor_fire_the_events_and_wrap_errors(app, factory):
     db.session.rollback()
     gone.drop(db.session.connection(), checkfirst=True)  # (the DROP was rolled back)
     db.session.commit()
+
+
+def test_a_processed_value_is_processed_once_per_call():
+    """Issue 20 (detail2): a bind processor runs once per value object a
+    call passes, however many placeholders (or per-loader names) take it;
+    other values, constants and unprocessed parameters as before."""
+    calls = []
+
+    def proc(v):
+        calls.append(v)
+        return f"<{v}>"
+
+    at, other = object(), object()
+    form = loaders._HeldSQL(
+        "SQL", (("a", None, proc), ("b", None, proc), (None, "K", None), ("a", None, proc), ("c", None, None)), None
+    )
+    assert form.args({"a": at, "b": at, "c": 5}) == (f"<{at}>", f"<{at}>", "K", f"<{at}>", 5)
+    assert calls == [at]
+    calls.clear()
+    assert form.args({"a": at, "b": other, "c": 6}) == (f"<{at}>", f"<{other}>", "K", f"<{at}>", 6)
+    assert calls == [at, other]
+    plain = loaders._HeldSQL("SQL", (("a", None, None), (None, 1, None)), None)
+    assert not plain.processed and plain.args({"a": 2}) == (2, 1)
