@@ -66,6 +66,10 @@ def test_loaders_run_from_the_held_sql_with_each_calls_values(app, factory, quer
     assert _plain(second) == _plain(_through_sqlalchemy(_page(two.id, at, 50)))
     # a datetime parameter is bound as SQLAlchemy binds it: nothing before ``at``
     assert loaders.run(_page(one.id, one.created_at - timedelta(seconds=1), 150))["b"] == []
+    # the rows arrive as JSON text on both databases, decoded by orjson (psycopg's json loader is json.loads)
+    stmt, params, _decoders, forms = loaders._statement(_page(two_id, at, 50), postgres)
+    (raw,) = loaders.held_rows(db.session.connection(), stmt, params, forms)
+    assert raw[0] is not None and all(v is None or isinstance(v, str) for v in raw)
     if postgres:  # the raw cursor was for that execute only
         driver = db.session.connection().connection.driver_connection
         assert driver.cursor_factory is not loaders._RawCursor
