@@ -822,3 +822,35 @@ def test_product_page_read_is_the_orm_load(app, factory):
     assert held is again and held.subtitle == "未保存"
     db.session.rollback()
     assert service.product_page(10**9) == (None, None)
+
+
+def test_product_detail_sees_a_write_of_another_connection_at_once(api, factory, shop):
+    """Issue 20 (detail2): nothing of a product is kept between requests:
+    a change committed on another connection (another worker's, an admin's)
+    is in the very next detail answer: the product's own columns, a SKU's
+    price and stock, an image, a parameter, a tag, and the product going off
+    the shelf (then a 404)."""
+    from jishi.catalog.models import ProductImage, ProductParam, Sku, product_tags
+    from sqlalchemy import delete, insert, update
+
+    member = factory.user(name="买家")
+    product = shop["p"]["pen"]
+    pid, sku_id, tag_id = product.id, product.skus[0].id, shop["tag"].id
+    first = api.get(f"/products/{pid}", user=member).get_json()
+    assert first["name"] == "Pilot Pen" and first["images"] == [] and first["tags"] == [{"id": tag_id, "name": "热卖"}]
+    with db.engine.begin() as other:  # not the request's session: another connection, committed
+        other.execute(update(Product).where(Product.id == pid).values(name="新笔", subtitle="改了", sales=7))
+        other.execute(update(Sku).where(Sku.id == sku_id).values(price=999, stock=3))
+        other.execute(insert(ProductImage).values(product_id=pid, url="/static/new.jpg", sort=0))
+        other.execute(insert(ProductParam).values(product_id=pid, name="颜色", value="黑", sort=0))
+        other.execute(delete(product_tags).where(product_tags.c.product_id == pid))
+    second = api.get(f"/products/{pid}", user=member).get_json()
+    assert (second["name"], second["subtitle"], second["sales"]) == ("新笔", "改了", 7)
+    assert [(s["price"], s["your_price"], s["stock"]) for s in second["skus"]] == [(999, 999, 3)] and second[
+        "stock"
+    ] == 3
+    assert second["images"] == [{"url": "/static/new.jpg"}] and second["params"] == [{"name": "颜色", "value": "黑"}]
+    assert second["tags"] == []
+    with db.engine.begin() as other:
+        other.execute(update(Product).where(Product.id == pid).values(on_shelf=False))
+    assert api.get(f"/products/{pid}", user=member).status_code == 404
