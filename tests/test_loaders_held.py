@@ -299,3 +299,17 @@ def test_a_processed_value_is_processed_once_per_call():
     assert calls == [at, other]
     plain = loaders._HeldSQL("SQL", (("a", None, None), (None, 1, None)), None)
     assert not plain.processed and plain.args({"a": 2}) == (2, 1)
+
+
+def test_held_rows_without_sqlalchemys_cursor_internals_run_through_its_execute(app, factory, monkeypatch):
+    """The cursor path uses SQLAlchemy internals (``_cursor_execute`` and
+    the connection's transaction attributes); without them the held SQL
+    runs through ``exec_driver_sql``, with the same rows."""
+    one = factory.product(price=100)
+    db.session.commit()
+    stmt = select(Sku.id, Sku.price).where(Sku.product_id == bindparam("pid"))
+    forms: dict = {}
+    conn = db.session.connection()
+    want = [tuple(r) for r in loaders.held_rows(conn, stmt, {"pid": one.id}, forms)]
+    monkeypatch.setattr(loaders, "_CURSOR_PATH", False)
+    assert [tuple(r) for r in loaders.held_rows(conn, stmt, {"pid": one.id}, forms)] == want == [(one.skus[0].id, 100)]

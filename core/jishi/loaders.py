@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, Text, bindparam, cast, func, literal_column, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
@@ -241,6 +242,15 @@ except ImportError:  # pragma: no cover - psycopg 3.1 or no psycopg
     _RawCursor = None
 
 
+#: SQLAlchemy's side-statement execute and error handling, which
+#: :meth:`_HeldSQL._fetch` uses (internals: a release without them runs the
+#: held SQL through ``exec_driver_sql``)
+_CURSOR_PATH = all(
+    callable(getattr(Connection, name, None))
+    for name in ("_cursor_execute", "_safe_close_cursor", "_handle_dbapi_exception")
+) and hasattr(Connection, "_trans_context_manager")
+
+
 class _HeldSQL:
     """A statement compiled once for a dialect and run as its SQL string
     (``Connection.exec_driver_sql``): no cache key is made and hashed, no
@@ -322,10 +332,14 @@ class _HeldSQL:
 
     def _fetch(self, conn, args: tuple) -> list:
         """The rows of the SQL with ``args`` (tuples, unprocessed)."""
-        trans = conn._transaction
-        dbapi = conn._dbapi_connection
+        try:
+            trans = conn._transaction
+            dbapi = conn._dbapi_connection
+        except AttributeError:  # another SQLAlchemy's internals: its execute, as correct and only slower
+            trans = dbapi = None
         if (
-            dbapi is None
+            not _CURSOR_PATH
+            or dbapi is None
             or trans is None
             or not trans.is_active
             or conn._trans_context_manager is not None
