@@ -253,7 +253,8 @@ _CURSOR_PATH = all(
 
 class _HeldSQL:
     """A statement compiled once for a dialect and run as its SQL string
-    (``Connection.exec_driver_sql``): no cache key is made and hashed, no
+    (on the DBAPI cursor in a transaction, see :meth:`rows`, else
+    ``Connection.exec_driver_sql``): no cache key is made and hashed, no
     compiled-cache look-up, on every execute.
 
     ``plan`` gives each DBAPI parameter in order: ``(key, value,
