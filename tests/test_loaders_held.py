@@ -214,3 +214,56 @@ def test_a_sqlalchemy_without_the_internals_read_runs_through_its_execute(app, f
     assert list(forms.values()) == [None]
     assert _plain(loaded) == _plain(_through_sqlalchemy(_page(one.id, at, 50)))
     assert [s.id for s in loaded["a"]] == [one.skus[0].id]
+
+
+def test_a_direct_read_gives_sqlalchemys_rows_and_raises_its_errors(app, factory):
+    """Issue 20 (the bearer read): ``held_rows(direct=True)`` runs the held
+    SQL on the DB-API cursor when nothing listens, with the rows (and
+    values: SQLite's datetimes) SQLAlchemy's execute gives; a DB-API error
+    is raised as SQLAlchemy raises it (wrapped in ``sqlalchemy.exc.DBAPIError``);
+    a listener of the statements, an inactive transaction or a connection
+    outside one runs it through SQLAlchemy."""
+    import pytest
+    from sqlalchemy import event
+    from sqlalchemy.exc import DBAPIError
+
+    one = factory.product(price=100)
+    db.session.commit()
+    at = utcnow() + timedelta(minutes=1)
+    params = {"pid": one.id, "at": at}
+    conn = db.session.connection()
+    forms: dict = {}
+    calls = []
+    real = loaders._HeldSQL.direct
+
+    def spy(self, c, p):
+        calls.append(1)
+        return real(self, c, p)
+
+    loaders._HeldSQL.direct = spy
+    try:
+        direct = loaders.held_rows(conn, PRICES, params, forms, direct=True)
+        assert calls == [1]
+        plain = loaders.held_rows(conn, PRICES, params, forms)
+        assert calls == [1]  # (not asked for: SQLAlchemy's execute)
+        assert [tuple(r) for r in direct] == [tuple(r) for r in plain] and direct[0][2] == one.created_at
+        seen = []
+        listener = lambda *a, **k: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert [tuple(r) for r in loaders.held_rows(conn, PRICES, params, forms, direct=True)] == [
+                tuple(r) for r in plain
+            ]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert calls == [1] and seen == [1]
+        (form,) = forms.values()
+        broken = loaders._HeldSQL("SELECT no_such_column FROM skus", (), form.raw)
+        with pytest.raises(DBAPIError):
+            broken.rows(conn, {}, direct=True)
+        assert len(calls) == 2
+    finally:
+        loaders._HeldSQL.direct = real
+        db.session.rollback()
+    with db.engine.connect() as outside:  # no transaction begun: SQLAlchemy's execute (it begins one)
+        assert not loaders._direct_ok(outside)
