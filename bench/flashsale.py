@@ -202,6 +202,15 @@ def report(r: dict) -> None:
             f"   end to end: attempts ÷ (burst + drain) = {statistics.median(e2e):.2f} of ping (rounds "
             f"{', '.join(f'{x:.2f}' for x in e2e)}; target ≥ 0.6)"
         )
+    phases = []
+    for pp, bb in r["burst_pairs"]:
+        n1, s1 = bb["admitted_phase"], bb["admitted_seconds"]
+        n2, s2 = bb["attempts"] - n1, bb["seconds"] - s1
+        phases.append(
+            f"{n1} in {s1:.2f} s ({_ratio(n1 / s1 if s1 else 0, pp['rps']):.2f} of ping), "
+            f"then {n2} in {s2:.2f} s ({_ratio(n2 / s2 if s2 else 0, pp['rps']):.2f})"
+        )
+    print(f"   phases (to the last 2xx answer, then the rest): {'; '.join(phases)}")
     print(f"   5xx or failed connections: {sum(bb['server_errors'] for _pp, bb in r['burst_pairs'])}")
     if "soldout_pairs" in r:
         ratios = [_ratio(ws["rps"], wp["rps"]) for wp, ws in r["soldout_pairs"]]

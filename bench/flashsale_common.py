@@ -93,7 +93,8 @@ def seed(url: str, *, buyers: int = 200, units: int = 100, per_user: int = 2, no
     return info
 
 
-def _post(host: str, port: int, path: str, body: dict, headers: dict) -> tuple[int, float, str]:
+def _post(host: str, port: int, path: str, body: dict, headers: dict) -> tuple[int, float, str, float]:
+    """``(status, seconds, error code, when it ended)``: ``-1`` for a failed connection."""
     started = time.perf_counter()
     conn = http.client.HTTPConnection(host, port, timeout=60)
     try:
@@ -103,23 +104,29 @@ def _post(host: str, port: int, path: str, body: dict, headers: dict) -> tuple[i
         data = resp.read()
         status = resp.status
     except OSError as exc:
-        return -1, time.perf_counter() - started, str(exc)
+        ended = time.perf_counter()
+        return -1, ended - started, str(exc), ended
     finally:
         conn.close()
+    ended = time.perf_counter()
     code = ""
     if status >= 400:
         try:
             code = json.loads(data).get("code", "")
         except ValueError:
             code = data[:100].decode(errors="replace")
-    return status, time.perf_counter() - started, code
+    return status, ended - started, code, ended
 
 
 def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32) -> dict:
     """``attempts`` POST /api/v1/flashsale/buy from the buyers in turn
     (attempt i by buyer i % n, each with its own Idempotency-Key), from
     ``concurrency`` threads with a connection each, all released at once.
-    Returns counts by status/code, attempts/s, p50/p99 latency (ms)."""
+    Returns counts by status/code, attempts/s, p50/p99 latency (ms), and
+    the two phases of a sale that sells out: ``admitted_seconds``, from
+    the start to the last 2xx answer (the winners, with the sold-out
+    answers that came meanwhile: ``admitted_phase`` attempts), and the
+    attempts answered after it."""
     host, port = base.split("//", 1)[1].split(":")
     port = int(port)
     buyers = info["buyers"]
@@ -154,13 +161,16 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
         t.join()
     elapsed = time.perf_counter() - started
     counts: dict[str, int] = {}
-    for status, _lat, code in results:
+    for status, _lat, code, _end in results:
         key = f"{status} {code}".strip()
         counts[key] = counts.get(key, 0) + 1
     lats = sorted(r[1] * 1000 for r in results)
+    last_admitted = max((r[3] for r in results if 200 <= r[0] < 300), default=started)
     return {
         "attempts": attempts,
         "seconds": elapsed,
+        "admitted_seconds": last_admitted - started,
+        "admitted_phase": sum(1 for r in results if r[3] <= last_admitted),
         "rps": attempts / elapsed,
         "counts": counts,
         "p50_ms": statistics.median(lats),

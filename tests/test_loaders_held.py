@@ -313,3 +313,56 @@ def test_held_rows_without_sqlalchemys_cursor_internals_run_through_its_execute(
     want = [tuple(r) for r in loaders.held_rows(conn, stmt, {"pid": one.id}, forms)]
     monkeypatch.setattr(loaders, "_CURSOR_PATH", False)
     assert [tuple(r) for r in loaders.held_rows(conn, stmt, {"pid": one.id}, forms)] == want == [(one.skus[0].id, 100)]
+
+
+def test_a_direct_read_gives_sqlalchemys_rows_and_raises_its_errors(app, factory):
+    """Issue 20 (the bearer read): ``held_rows(direct=True)`` runs the held
+    SQL on the DB-API cursor when nothing listens, with the rows (and
+    values: SQLite's datetimes) SQLAlchemy's execute gives; a DB-API error
+    is raised as SQLAlchemy raises it (wrapped in ``sqlalchemy.exc.DBAPIError``);
+    a listener of the statements, an inactive transaction or a connection
+    outside one runs it through SQLAlchemy."""
+    import pytest
+    from sqlalchemy import event
+    from sqlalchemy.exc import DBAPIError
+
+    one = factory.product(price=100)
+    db.session.commit()
+    at = utcnow() + timedelta(minutes=1)
+    params = {"pid": one.id, "at": at}
+    conn = db.session.connection()
+    forms: dict = {}
+    calls = []
+    real = loaders._HeldSQL.direct
+
+    def spy(self, c, p):
+        calls.append(1)
+        return real(self, c, p)
+
+    loaders._HeldSQL.direct = spy
+    try:
+        direct = loaders.held_rows(conn, PRICES, params, forms, direct=True)
+        assert calls == [1]
+        plain = loaders.held_rows(conn, PRICES, params, forms)
+        assert calls == [1]  # (not asked for: SQLAlchemy's execute)
+        assert [tuple(r) for r in direct] == [tuple(r) for r in plain] and direct[0][2] == one.created_at
+        seen = []
+        listener = lambda *a, **k: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert [tuple(r) for r in loaders.held_rows(conn, PRICES, params, forms, direct=True)] == [
+                tuple(r) for r in plain
+            ]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert calls == [1] and seen == [1]
+        (form,) = forms.values()
+        broken = loaders._HeldSQL("SELECT no_such_column FROM skus", (), form.raw)
+        with pytest.raises(DBAPIError):
+            broken.rows(conn, {}, direct=True)
+        assert len(calls) == 2
+    finally:
+        loaders._HeldSQL.direct = real
+        db.session.rollback()
+    with db.engine.connect() as outside:  # no transaction begun: SQLAlchemy's execute (it begins one)
+        assert not loaders._direct_ok(outside)

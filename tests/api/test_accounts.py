@@ -228,6 +228,73 @@ def test_held_user_read_refuses_revoked_inactive_and_gives_the_sessions_instance
     assert api.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
+def test_user_read_on_the_db_api_cursor_when_nothing_listens(api, factory, monkeypatch):
+    """K5, issue 20 (flash admission): with no listener of the statements'
+    events (a serving process) the bearer and cookie users' ONE statement
+    runs on the DB-API cursor itself (``jishi.loaders._HeldSQL.direct``:
+    no SQLAlchemy execution context or result), giving the same user and
+    member level, and refusing a revoked token and an inactive user on the
+    very next read; a statement listener (the tests' counters) turns it off."""
+    from jishi import loaders
+    from jishi.accounts import auth
+    from jishi.accounts.models import ApiToken, MemberLevel
+    from jishi.db import utcnow
+    from jishi.testing import factories
+    from sqlalchemy import event
+
+    level = MemberLevel(name="钻石", rank=3)
+    db.session.add(level)
+    db.session.flush()
+    u = factory.user(member_level_id=level.id, name="直读")
+    token = factories.token(u)
+    u_id, session_id = u.id, u.get_id()
+    db.session.commit()
+    app = api.client.application
+    direct = []
+    real = loaders._HeldSQL.direct
+
+    def spy(self, conn, params):
+        rows = real(self, conn, params)
+        direct.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(loaders._HeldSQL, "direct", spy)
+
+    def bearer():
+        with app.test_request_context("/", headers={"Authorization": f"Bearer {token}"}) as ctx:
+            db.session.expunge_all()
+            user = auth.load_bearer_user(ctx.request)
+            return None if user is None else (user.id, user.name, user.member_level.name, user in db.session)
+
+    def cookie():
+        with app.test_request_context("/"):
+            db.session.expunge_all()
+            user = auth.load_session_user(session_id)
+            return None if user is None else (user.id, user.name, user.member_level.name, user in db.session)
+
+    assert bearer() == (u_id, "直读", "钻石", True) and direct == [1]
+    assert cookie() == (u_id, "直读", "钻石", True) and direct == [1, 1]
+    seen = []
+    listener = lambda *a, **k: seen.append(1)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert bearer() == (u_id, "直读", "钻石", True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert direct == [1, 1] and seen == [1]  # through SQLAlchemy's execute: the listener saw it
+    db.session.get(User, u_id).is_active = False
+    db.session.commit()
+    assert bearer() is None and direct[-1] == 0  # (the statement refuses an inactive user)
+    assert cookie() is None and direct[-1] == 1  # (read by id, refused as inactive)
+    db.session.get(User, u_id).is_active = True
+    db.session.commit()
+    assert bearer()[0] == u_id
+    db.session.execute(db.update(ApiToken).where(ApiToken.user_id == u_id).values(revoked_at=utcnow()))
+    db.session.commit()
+    assert bearer() is None and direct[-1] == 0  # revoked: refused on the very next read
+    assert api.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "JISHI_LOGIN_RATE_LIMIT": "3 per minute"}])
 def test_login_is_rate_limited(api, factory, app_config):
     """K5, K15: repeated sign-in attempts get 429 once over JISHI_LOGIN_RATE_LIMIT."""

@@ -125,7 +125,7 @@ def _read_user(kind: str, params: dict) -> User | None:
     session = db.session()
     if session.autoflush:
         session.flush()  # as session.execute would (a no-op when nothing is pending)
-    rows = held_rows(session.connection(), stmt, params, forms)
+    rows = held_rows(session.connection(), stmt, params, forms, direct=True)
     if not rows:
         return None
     (row,) = rows  # (token_hash is unique, id the key: one row at most)

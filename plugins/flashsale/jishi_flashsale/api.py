@@ -22,7 +22,7 @@ use any product; a merchant's admin only its own products' activities
 
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 from flask_login import current_user
 from jishi import promotions
 from jishi.api.common import (
@@ -440,6 +440,74 @@ class SoldOutGate:
 _MAX_ID = 2**31 - 1
 
 
+def _plain_args(raw) -> dict | None:
+    """The arguments :class:`BuyArgs` loads from a plain body (see
+    :func:`_plain_buy`: ``sku_id`` and, optionally, ``quantity`` and
+    ``address_id``, each an integer in range), made without the schema (a
+    winner's request is the flash sale's busiest; the schema costs about as
+    much as the Redis script); None for any other body (the schema decides,
+    with its 422)."""
+    if raw.__class__ is not dict or "sku_id" not in raw or not _plain_buy(raw):
+        return None
+    return {"sku_id": raw["sku_id"], "quantity": raw.get("quantity", 1), "address_id": raw.get("address_id")}
+
+
+def _autocommit() -> None:
+    """PostgreSQL, queued path: the request's statements each commit on
+    their own (the connection in autocommit), so a winner's token read
+    needs no ``BEGIN`` and its ticket's INSERT is durable when it returns,
+    without a ``COMMIT`` (two round trips less). Nothing the request does
+    on this path needs two statements in one transaction: it reads, then
+    writes the ticket in ONE statement (``INSERT .. ON CONFLICT DO
+    NOTHING``); a purchase placed in the request after all (no consumer,
+    Redis failed) starts a real transaction first (``fresh_write``: the
+    session's next connection is a transactional one). Only when the
+    request has read nothing yet (the connection's mode is set before its
+    first statement); SQLite keeps its ``reads_only`` transactions."""
+    if is_sqlite():
+        return
+    session = db.session()
+    # (nothing pending either: a flush must not commit what a caller of the
+    # session meant to commit or roll back itself)
+    if not (session.in_transaction() or session.new or session.deleted or session.dirty):
+        session.connection(execution_options={"isolation_level": _AUTOCOMMIT})
+        g.flashsale_autocommit = True
+
+
+_AUTOCOMMIT = "AUTOCOMMIT"
+
+
+def _end_autocommit(failed: bool) -> None:
+    """After :func:`buy`: a session still on the autocommit connection of
+    :func:`_autocommit` gives it back (its mode is reset in the pool), so
+    whatever the session does next (another request sharing the app
+    context, the loading of an answer's objects) runs in a transaction
+    again. Nothing is undone or committed by this (each statement committed
+    itself); the loaded objects stay as they are (the answer may be dumped
+    after the view returns)."""
+    if not g.pop("flashsale_autocommit", False):
+        return
+    session = db.session()
+    if not session.in_transaction():
+        return  # given back already (the ticket's commit, or fresh_write)
+    try:
+        if session.connection().get_execution_options().get("isolation_level") != _AUTOCOMMIT:
+            return  # (a transaction of its own since: not this function's)
+        if failed:
+            rollback()
+        else:
+            old, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                commit()
+            finally:
+                session.expire_on_commit = old
+    except SQLAlchemyError:
+        if not failed:
+            raise
+        # the request is failing already (the database away, say): its
+        # error is the answer; the app context's teardown closes the session
+
+
 def _plain_buy(data: dict) -> bool:
     """A buy body :class:`BuyArgs` loads as it is, with nothing in it but
     ``sku_id``, ``quantity`` and ``address_id`` (anything else: the view
@@ -522,12 +590,25 @@ def buy():
     the per-buyer limit; 201 with the payment order and order otherwise
     (the body may carry ``address_id``, ``delivery``, ``messages`` and
     ``options`` as for ``/checkout/place``)."""
-    raw = request.get_json(silent=True) or {}
     try:
-        args = _buy_args.load(raw)
-    except ValidationError as exc:
-        field, message = first_field(exc.messages)
-        fail(422, "invalid", message, field)
+        answer = _buy()
+    except BaseException:
+        _end_autocommit(failed=True)
+        raise
+    _end_autocommit(failed=False)
+    return answer
+
+
+def _buy():
+    """:func:`buy`'s work (its answer, or an HTTP error raised)."""
+    raw = request.get_json(silent=True) or {}
+    args = _plain_args(raw)
+    if args is None:  # anything but a plain body: validated by the schema
+        try:
+            args = _buy_args.load(raw)
+        except ValidationError as exc:
+            field, message = first_field(exc.messages)
+            fail(422, "invalid", message, field)
     sku_id, quantity = args["sku_id"], args["quantity"]
     key = idempotency_key()
     if gate.is_sold_out(sku_id):
@@ -535,6 +616,7 @@ def buy():
     queued = fs_queue.enabled()
     if queued:
         reads_only()  # the order is placed by the queue's consumer: no write lock on SQLite
+        _autocommit()
     user = current_user._get_current_object() if current_user.is_authenticated else None
     if queued:  # Redis holds the units and the buyers' counts: the offer may be a second old
         row = gate.cached_offer(sku_id)
@@ -666,13 +748,15 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
     its job is then placed by the consumer; placing here too could place
     the purchase twice)."""
     from flask import current_app
-    from flask_babel import get_locale
+    from jishi.extensions import select_locale_code
 
     job = {
         "sku_id": sku_id,
         "address_id": address_id,
         "options": options,
-        "locale": str(get_locale() or ""),
+        # the request's locale by its code (what str(get_locale()) gives,
+        # without making the Babel Locale): the consumer's Accept-Language
+        "locale": select_locale_code(),
         "expected_total": expected_total,
     }
     try:
@@ -700,18 +784,16 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
     try:
         if verdict == fs_queue.QUEUED:
             if is_sqlite():  # the request read until now (reads_only): the ticket is its one write
-                fresh_write()  # (PostgreSQL: the read transaction goes on into it, one commit)
-            if fs_queue.record_new(job):
-                data = {"ticket": ticket_id, "status": "queued", "payment_ids": []}  # nothing more to read
-            else:  # recorded already (by a consumer), or the buyer's key holds another ticket
-                stored, own = fs_queue.record(job)
-                if own:
-                    data = {"ticket": ticket_id, "status": "queued", "payment_ids": []}
-                else:  # the key's ticket from before Redis lost its index: this one is a second, undone
-                    fs_queue._fail_redis(
-                        job, "duplicate", _("This purchase was already made with this Idempotency-Key.")
-                    )
-                    data = fs_queue.as_data(stored)
+                fresh_write()  # (PostgreSQL: autocommit, see _autocommit; or the read's transaction goes on into it)
+            if fs_queue.record_new(job):  # the winner: the answer's JSON made at once (nothing to read or dump)
+                return _queued_answer(ticket_id)
+            # recorded already (by a consumer), or the buyer's key holds another ticket
+            stored, own = fs_queue.record(job)
+            if own:
+                data = {"ticket": ticket_id, "status": "queued", "payment_ids": []}
+            else:  # the key's ticket from before Redis lost its index: this one is a second, undone
+                fs_queue._fail_redis(job, "duplicate", _("This purchase was already made with this Idempotency-Key."))
+                data = fs_queue.as_data(stored)
         else:  # a retry: the ticket as it stands (recorded now if the first answer could not)
             stored = fs_queue.stored(ticket_id)
             if stored is None:
@@ -733,6 +815,18 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
     from flask import jsonify
 
     return jsonify(_ticket_schema.dump(body)), status  # a Response: not the 201 schema
+
+
+def _queued_answer(ticket_id: str):
+    """202 with a ticket just queued: what ``TicketSchema`` dumps of it (no
+    payment orders yet), without the schema."""
+    from flask import jsonify
+
+    resp = jsonify(
+        {"code": None, "message": None, "orders": [], "payments": [], "status": "queued", "ticket": ticket_id}
+    )
+    resp.status_code = 202
+    return resp
 
 
 def _unavailable():

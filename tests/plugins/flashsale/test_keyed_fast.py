@@ -156,3 +156,51 @@ def test_no_marker_while_the_epoch_is_young_or_without_the_queue(app, api, facto
     gate.redis_client().set(gate._keyed_key(fsid), "1")
     assert fs.buy_api(api, fs.buyer(factory), product.skus[0].id).status_code == 201
     assert not gate.redis_client().exists(gate._keyed_key(fsid))
+
+
+def test_a_plain_body_loads_as_the_schema_loads_it(app):
+    """FS, issue 20 (admission): the buy view loads a plain body (``sku_id``,
+    optionally ``quantity`` and ``address_id``, integers in range) without
+    the schema, to exactly what ``BuyArgs`` loads; anything else (a string,
+    a bool, a float, out of range, another field, no ``sku_id``) goes to
+    the schema (and its 422)."""
+    from jishi_flashsale.api import _buy_args, _plain_args
+    from marshmallow import ValidationError
+
+    plain = [
+        {"sku_id": 7},
+        {"sku_id": 7, "quantity": 3},
+        {"sku_id": 7, "quantity": 9999, "address_id": 2**31 - 1},
+        {"sku_id": 1, "address_id": None},
+        {"address_id": 5, "sku_id": 2, "quantity": 1},
+    ]
+    for raw in plain:
+        assert _plain_args(raw) == _buy_args.load(raw), raw
+    other = [
+        {},
+        {"quantity": 1},
+        {"sku_id": "7"},
+        {"sku_id": True},
+        {"sku_id": 7.0},
+        {"sku_id": 0},
+        {"sku_id": 2**31},
+        {"sku_id": 7, "quantity": 0},
+        {"sku_id": 7, "quantity": 10000},
+        {"sku_id": 7, "quantity": None},
+        {"sku_id": 7, "address_id": 0},
+        {"sku_id": 7, "address_id": "2"},
+        {"sku_id": 7, "expected_total": 100},
+        {"sku_id": 7, "messages": {}},
+        {"sku_id": 7, "other": 1},
+        [7],
+        "7",
+    ]
+    for raw in other:
+        assert _plain_args(raw) is None, raw
+        if raw in ({"sku_id": 7, "expected_total": 100}, {"sku_id": 7, "messages": {}}):
+            continue  # valid for the schema, just not plain
+        try:
+            _buy_args.load(raw)
+        except ValidationError:
+            continue
+        raise AssertionError(f"the schema loads {raw!r}")

@@ -249,10 +249,10 @@ def test_a_failed_ticket_never_creates_a_dropped_counter(app, api, factory):
 def test_a_winner_costs_the_token_read_and_one_insert(app, api, factory, queries):
     """FS, issue 20 (admission): an admitted purchase reads the token and
     writes its ticket, nothing else (the running offer is the process's
-    for a second, the units and the buyer's count are Redis's), in ONE
-    transaction on PostgreSQL (its read goes on into the write: one
-    commit); SQLite ends the read first (its single write lock is taken
-    by the write alone): two commits."""
+    for a second, the units and the buyer's count are Redis's): on
+    PostgreSQL each statement commits itself (autocommit: the session's one
+    commit event sends no COMMIT, see the next test); SQLite ends the read
+    first (its single write lock is taken by the write alone): two commits."""
     from jishi.testing import is_postgres
     from jishi_flashsale.models import Ticket
     from sqlalchemy import event
@@ -286,6 +286,86 @@ def test_a_winner_costs_the_token_read_and_one_insert(app, api, factory, queries
     )
     assert json.loads(row.job)["address_id"] == body["address_id"] and row.payment_ids == row.order_ids == ""
     assert _work() == 2 and _orders() == 2
+
+
+def test_a_winners_statements_commit_each_on_their_own_on_postgresql(app, api, factory, monkeypatch):
+    """FS, issue 20 (admission): on PostgreSQL the queued path runs its
+    statements on a connection in autocommit (no ``BEGIN``, no ``COMMIT``
+    round trip): the ticket is durable when its INSERT returns (another
+    connection sees it before the request's commit). Afterwards the session
+    is back on a transactional connection (a consumer or a later request
+    sharing it writes in transactions again), also after a refusal; a
+    purchase that finds no consumer is placed directly in a real
+    transaction; a session that already read (or holds pending objects)
+    keeps its transaction."""
+    from jishi.accounts.models import User
+    from jishi.testing import is_postgres
+    from jishi_flashsale import api as fs_api
+    from jishi_flashsale.models import Ticket
+    from sqlalchemy import event
+
+    if not is_postgres():
+        pytest.skip("PostgreSQL only: SQLite keeps its reads_only transactions")
+    sku, fsid, _a = _sale(factory, stock=5, per_user=1)
+    assert fs.buy_api(api, fs.buyer(factory), sku).status_code == 202  # the offer now known to this process
+    u = fs.buyer(factory)
+    body, headers = {"sku_id": sku, "address_id": fs.address_id(u)}, {**api.headers(u), "Idempotency-Key": "ac-1"}
+    db.session.commit()
+    seen_at_commit = []
+
+    def at_commit(conn):
+        with db.engine.connect() as other:  # another connection of the pool
+            seen_at_commit.append(
+                other.execute(db.select(db.func.count()).where(Ticket.idempotency_key == "ac-1")).scalar()
+            )
+
+    modes = []
+    real_connection = fs_api._autocommit
+
+    def spy():
+        real_connection()
+        modes.append(db.session.connection().connection.driver_connection.autocommit)
+
+    monkeypatch.setattr(fs_api, "_autocommit", spy)
+    event.listen(db.engine, "commit", at_commit)
+    try:
+        resp = app.test_client().post("/api/v1/flashsale/buy", json=body, headers=headers)
+    finally:
+        event.remove(db.engine, "commit", at_commit)
+    assert resp.status_code == 202, resp.json
+    assert modes == [True] and seen_at_commit == [1]  # committed by the INSERT itself
+    assert db.session.connection().connection.driver_connection.autocommit is False
+
+    # refused (over the limit): the session is given back too
+    db.session.commit()
+    again = app.test_client().post(
+        "/api/v1/flashsale/buy", json=body, headers={**api.headers(u), "Idempotency-Key": "ac-2"}
+    )
+    assert again.status_code == 409 and again.json["code"] == "flashsale_limit"
+    assert modes == [True, True] and db.session.connection().connection.driver_connection.autocommit is False
+
+    assert _work() == 2 and _orders() == 2
+
+    # a session in a transaction already, or holding pending objects: left as it is
+    with app.test_request_context("/api/v1/flashsale/buy", method="POST"):
+        db.session.execute(db.select(1))
+        real_connection()
+        assert db.session.connection().connection.driver_connection.autocommit is False
+        db.session.rollback()
+        db.session.add(User(phone="13999990000", password_hash="-", role="buyer", name="未写"))
+        real_connection()
+        assert db.session.new and db.session.connection().connection.driver_connection.autocommit is False
+        db.session.rollback()
+
+    # no consumer: placed directly, in a transaction (the order and its stock together)
+    gate.redis_client().delete(fs_queue._heartbeat_key())
+    w = fs.buyer(factory)
+    body, headers = {"sku_id": sku, "address_id": fs.address_id(w)}, {**api.headers(w), "Idempotency-Key": "ac-3"}
+    db.session.commit()
+    resp = app.test_client().post("/api/v1/flashsale/buy", json=body, headers=headers)
+    assert resp.status_code == 201, resp.json
+    assert modes[-1] is True and db.session.connection().connection.driver_connection.autocommit is False
+    assert _orders() == 3 and fs.flash_sku(_a.id).sold == 3
 
 
 def test_ticket_recorded_first_by_the_consumer_still_answers_queued(app, api, factory, monkeypatch):
