@@ -354,16 +354,29 @@ def place(args):
     return placed_response(payments, payments.replayed)
 
 
-_dump_placed = None
+_dump_payment = None
 
 
 def placed_response(payments, replayed: bool):
     """The placement's answer (201, or 200 for a replay) as
-    CheckoutPlacedSchema dumps it, by a dumper made once from the schema
-    (:func:`jishi.api.catalog.dumper`); the schema still documents the response."""
-    global _dump_placed
-    if _dump_placed is None:
+    CheckoutPlacedSchema dumps it, by a dumper made once from
+    PaymentOrderSchema (:func:`jishi.api.catalog.dumper`); the schema still
+    documents the response. ``orders`` are the orders of ``payments`` in
+    order (:func:`_placed`), so their dumps are the ones nested in the
+    payments' (each order was dumped twice: its date-times through their
+    fields, a third of a placement's answer)."""
+    global _dump_payment
+    if _dump_payment is None:
         from jishi.api.catalog import dumper
 
-        _dump_placed = dumper(CheckoutPlacedSchema)
-    return json_response(_dump_placed(_placed(payments, replayed)), 200 if replayed else 201)
+        _dump_payment = dumper(PaymentOrderSchema)
+    dumped = [_dump_payment(p) for p in payments]
+    body = {
+        "payments": dumped,
+        "orders": [o for d in dumped for o in d["orders"]],
+        "replayed": _REPLAYED._serialize(replayed, None, None),
+    }
+    return json_response(body, 200 if replayed else 201)
+
+
+_REPLAYED = CheckoutPlacedSchema._declared_fields["replayed"]
