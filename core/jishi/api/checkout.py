@@ -14,6 +14,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from jishi.api.common import (
+    MAX_ID,
     Blueprint,
     ErrorSchema,
     Money,
@@ -23,6 +24,7 @@ from jishi.api.common import (
     json_response,
     login_required,
 )
+from jishi.api.fastload import FastLoadSchema, int_in, str_dict
 from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema, ids_in_range
 from jishi.checkout import service as checkout_service
 from jishi.checkout.errors import TotalChanged
@@ -38,7 +40,7 @@ class CheckoutItemSchema(Schema):
     quantity = StrictInt(required=True, validate=validate.Range(min=1, max=9999))
 
 
-class CheckoutArgsSchema(Schema):
+class CheckoutArgsSchema(FastLoadSchema):
     items = fields.List(
         fields.Nested(CheckoutItemSchema),
         validate=validate.Length(min=1, max=100),
@@ -54,6 +56,49 @@ class CheckoutArgsSchema(Schema):
         metadata={"description": "group key -> buyer message"},
     )
     options = fields.Dict(metadata={"description": 'read by marketing plugins, e.g. {"coupons": [...]}'})
+
+    #: the keys this schema loads (any other: marshmallow answers it)
+    _FAST_KEYS = frozenset(("items", "address_id", "delivery", "messages", "options"))
+
+    def fast_load(self, data: dict) -> dict | None:
+        """What ``load`` answers for a plainly valid body (see
+        :mod:`jishi.api.fastload`), else None."""
+        if not self._FAST_KEYS.issuperset(data):
+            return None
+        out: dict = {}
+        if "items" in data:
+            items = data["items"]
+            if type(items) is not list or not 1 <= len(items) <= 100:
+                return None
+            loaded = []
+            for item in items:
+                if type(item) is not dict or len(item) != 2:
+                    return None
+                sku_id, quantity = item.get("sku_id"), item.get("quantity")
+                if not int_in(sku_id, 1, MAX_ID) or not int_in(quantity, 1, 9999):
+                    return None
+                loaded.append({"sku_id": sku_id, "quantity": quantity})
+            out["items"] = loaded
+        if "address_id" in data:
+            address_id = data["address_id"]
+            if address_id is not None and not int_in(address_id, 1, MAX_ID):
+                return None
+            out["address_id"] = address_id
+        if "delivery" in data:
+            delivery = str_dict(data["delivery"])
+            if delivery is None:
+                return None
+            out["delivery"] = delivery
+        if "messages" in data:
+            messages = str_dict(data["messages"], 200)
+            if messages is None:
+                return None
+            out["messages"] = messages
+        if "options" in data:
+            if type(data["options"]) is not dict:
+                return None
+            out["options"] = dict(data["options"])
+        return out
 
 
 class CheckoutLineAllocationSchema(Schema):
@@ -145,6 +190,17 @@ class CheckoutPlaceArgsSchema(CheckoutArgsSchema):
             "when it is not the total now, nothing is placed: 409 total_changed with the new pay_amount"
         }
     )
+
+    _FAST_KEYS = CheckoutArgsSchema._FAST_KEYS | {"expected_total"}
+
+    def fast_load(self, data: dict) -> dict | None:
+        expected = data.get("expected_total", 0)
+        if not int_in(expected, 0, None):
+            return None
+        out = super().fast_load(data)
+        if out is not None and "expected_total" in data:
+            out["expected_total"] = expected
+        return out
 
 
 class TotalChangedSchema(ErrorSchema):
