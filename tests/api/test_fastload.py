@@ -6,10 +6,9 @@ marshmallow (whose 422 names the field, as before)."""
 from __future__ import annotations
 
 import pytest
-from marshmallow import Schema, ValidationError
-
 from jishi.api.cart import CartAddSchema
 from jishi.api.checkout import CheckoutArgsSchema, CheckoutPlaceArgsSchema
+from marshmallow import Schema, ValidationError
 
 BIG = 2**31 - 1
 
