@@ -203,6 +203,49 @@ def test_service_view_for_templates(app, factory):
     assert err.value.field == "quantity"
 
 
+def test_add_read_by_the_held_statement(app, factory, monkeypatch):
+    """Issue 20: ``add`` reads the SKU, its product and the buyer's line by
+    a held Core statement (``_held_sellable``) whose rows become clean
+    persistent instances, ``Sku.product`` loaded, as the ORM's read made
+    them; a session already holding one of them reads through the ORM."""
+    from jishi.accounts.models import User
+    from jishi.catalog.models import Sku
+    from sqlalchemy import inspect
+
+    buyer = factory.user()
+    sku = factory.product("甲", price=1000, stock=10).skus[0]
+    buyer_id, sku_id = buyer.id, sku.id
+    db.session.commit()
+    real = service._held_sellable
+    seen = []
+
+    def recorded(held, params):
+        row = real(held, params)
+        seen.append(row)
+        return row
+
+    monkeypatch.setattr(service, "_held_sellable", recorded)
+    for quantity, existing in ((2, False), (3, True)):
+        db.session.expunge_all()
+        buyer = db.session.get(User, buyer_id)
+        line = service.add(buyer, sku_id, quantity)
+        row = seen[-1]
+        assert row is not service._NOT_HELD and (row[1] is not None) is existing
+        held_sku = row[0]
+        assert inspect(held_sku).persistent and not inspect(held_sku).expired_attributes
+        assert "product" in held_sku.__dict__ and held_sku.product.name == "甲" and held_sku.stock == 10
+        assert line.sku is held_sku and line.quantity == (5 if existing else 2)
+        if existing:
+            assert row[1] is line and not inspect(line).modified
+    db.session.expunge_all()
+    buyer = db.session.get(User, buyer_id)
+    held = db.session.get(Sku, sku_id)  # the session holds the SKU: the ORM reads the row
+    line = service.add(buyer, sku_id, 1)
+    assert seen[-1] is service._NOT_HELD and line.sku is held and line.quantity == 6
+    db.session.expire_all()
+    assert db.session.get(CartLine, line.id).quantity == 6
+
+
 def test_add_written_by_held_statements(app, factory, monkeypatch):
     """K6 / issue 20: ``add`` writes its line with held Core statements
     (no unit-of-work flush); the line answered is a clean persistent

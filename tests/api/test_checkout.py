@@ -290,3 +290,26 @@ def test_explicit_items_of_a_hidden_product_are_unknown_skus(api, factory, hidde
     assert r.status_code == 200 and r.json["problems"], r.json
     assert db.session.execute(select(func.count(PaymentOrder.id))).scalar_one() == 0
     assert stock(sku.id) == 7
+
+
+def test_placement_commit_expires_all_but_what_it_wrote(app, factory):
+    """Issue 20: after placing, the payment orders and orders answered stay
+    loaded (no statement to answer them), every other instance is expired as
+    a commit expires it: one whose mapper cascades nothing (a SKU) as
+    ``expire_all`` does, one that cascades "refresh-expire" (a product, to
+    its SKUs) through ``session.expire``; a re-read sees the new stock."""
+    from jishi.checkout.service import _cascades_expire, place_order
+    from sqlalchemy import inspect
+
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    product = factory.product("甲", price=1000, stock=5)
+    assert _cascades_expire(inspect(product).mapper) and not _cascades_expire(inspect(product.skus[0]).mapper)
+    sku = product.skus[0]
+    db.session.commit()
+    assert (product.name, sku.stock) == ("甲", 5)  # loaded
+    [payment] = place_order(buyer, [(sku.id, 2)], addr.id, {}, idempotency_key="keep-1")
+    assert not inspect(payment).expired_attributes and payment.orders
+    assert all(not inspect(o).expired_attributes for o in payment.orders)
+    assert "stock" in inspect(sku).expired_attributes and "name" in inspect(product).expired_attributes
+    assert sku.stock == 3 and product.name == "甲"

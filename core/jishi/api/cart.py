@@ -13,6 +13,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from jishi.api.common import Blueprint, Money, StrictInt, login_required
+from jishi.api.fastload import FastLoadSchema, int_in
 from jishi.cart import service
 from jishi.cart.service import MAX_QUANTITY
 from jishi.catalog.service import MAX_ID
@@ -20,9 +21,19 @@ from jishi.catalog.service import MAX_ID
 blp = Blueprint("cart", __name__, url_prefix="/api/v1", description="The shopping cart")
 
 
-class CartAddSchema(Schema):
+class CartAddSchema(FastLoadSchema):
     sku_id = StrictInt(required=True, validate=validate.Range(min=1, max=MAX_ID))
     quantity = StrictInt(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
+
+    def fast_load(self, data: dict) -> dict | None:
+        """What ``load`` answers for a plainly valid body (see
+        :mod:`jishi.api.fastload`), else None."""
+        sku_id, quantity = data.get("sku_id"), data.get("quantity", 1)
+        if len(data) > 2 or not int_in(sku_id, 1, MAX_ID) or not int_in(quantity, 1, MAX_QUANTITY):
+            return None
+        if len(data) == 2 and "quantity" not in data:
+            return None
+        return {"sku_id": sku_id, "quantity": quantity}
 
 
 class CartLinePatchSchema(Schema):

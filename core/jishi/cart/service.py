@@ -60,13 +60,15 @@ def _sellable_sku(sku_id, user) -> tuple[Sku, CartLine | None]:
     from jishi.loaders import bound_params, decode
 
     loaders = [ld for found in current_app.extensions["jishi"].hook.purchase_loaders(user=user) for ld in found or ()]
-    stmt, decoders = _sellable_statement(loaders)
+    stmt, decoders, held = _sellable_statement(loaders)
     params = {"sku_id": sku_id, "buyer_id": user.id, **bound_params(loaders, _BOUND)}
     # A SKU of a product buyers cannot see (off the shelf, or hidden by a
     # ``product_filters`` plugin: an unreviewed merchant product) answers
     # exactly like an unknown SKU: its product page is a 404 too, so the
     # answer must not name it.
-    row = db.session.execute(stmt, params).one_or_none()
+    row = _held_sellable(held, params) if held is not None else _NOT_HELD
+    if row is _NOT_HELD:
+        row = db.session.execute(stmt, params).one_or_none()
     sku, line = (row[0], row[1]) if row is not None else (None, None)
     if sku is None:
         raise CartError("sku_id", _("Product variant %(id)s does not exist.", id=sku_id), code="not_found", status=404)
@@ -86,10 +88,54 @@ _BOUND = ("product_id", "seller_id")
 _SELLABLE_CACHE: dict[tuple, tuple] = {}
 
 
+#: :func:`_held_sellable` could not read the row as instances (the ORM reads it)
+_NOT_HELD = object()
+
+
+def _held_sellable(held: tuple, params: dict):
+    """The row of :func:`_sellable_sku` (``(sku, line or None, *loaders'
+    columns)``, None when no SKU matched) read by the held Core statement
+    of :func:`_sellable_statement`, run from its SQL compiled once per
+    dialect (:func:`jishi.loaders.held_rows`), the SKU, its product and the
+    line made clean persistent instances (:func:`jishi.loaders.persistent`),
+    ``Sku.product`` set, as the ORM's ``contains_eager`` read makes them
+    (the ORM's statement execution and row processing were a third of an
+    add to cart's CPU). ``_NOT_HELD`` when the session holds one of them
+    already or a load event listens: then the ORM reads the row, as before."""
+    from jishi.loaders import held_rows, persistent
+
+    sku_keys, product_keys, line_keys, stmt, forms = held
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # as session.execute would (nothing pending: no work)
+    rows = held_rows(session.connection(), stmt, params, forms)
+    if not rows:
+        return None
+    if len(rows) > 1:
+        return _NOT_HELD  # (one_or_none refuses it)
+    row = rows[0]
+    a = len(sku_keys)
+    b = a + len(product_keys)
+    c = b + len(line_keys)
+    sku = persistent(session, Sku, dict(zip(sku_keys, row[:a])), existing="none")
+    product = persistent(session, Product, dict(zip(product_keys, row[a:b])), existing="none")
+    line = None
+    if row[b + line_keys.index("id")] is not None:
+        line = persistent(session, CartLine, dict(zip(line_keys, row[b:c])), existing="none")
+        if line is None:
+            return _NOT_HELD
+    if sku is None or product is None:
+        return _NOT_HELD
+    set_committed_value(sku, "product", product)
+    return (sku, line, *row[c:])
+
+
 def _sellable_statement(loaders) -> tuple:
-    """``(statement, decoders)`` of :func:`_sellable_sku`: built once per
-    ``product_filters`` conditions and loaders' shape, run with the
-    ``sku_id``, ``buyer_id`` and loaders' values."""
+    """``(statement, decoders, held)`` of :func:`_sellable_sku`: built once
+    per ``product_filters`` conditions and loaders' shape, run with the
+    ``sku_id``, ``buyer_id`` and loaders' values. ``held``: the same read
+    as a Core statement on the tables (:func:`_held_sellable`), None for a
+    statement not kept (a condition that cannot be keyed)."""
     from sqlalchemy import Integer, bindparam
 
     from jishi.catalog.service import _conditions_key, _visible_conditions
@@ -101,7 +147,7 @@ def _sellable_statement(loaders) -> tuple:
     shape = (postgres, ckey, tuple((id(ld.query), tuple(sorted(ld.params or ()))) for ld in loaders))
     hit = _SELLABLE_CACHE.get(shape) if ckey is not None else None
     if hit is not None and all(q is ld.query for q, ld in zip(hit[2], loaders, strict=True)):
-        return hit[0], hit[1]
+        return hit[0], hit[1], hit[3]
     sku_id = bindparam("sku_id", type_=Integer)
     bound = {
         "product_id": select(Sku.product_id).where(Sku.id == sku_id).scalar_subquery(),
@@ -110,18 +156,33 @@ def _sellable_statement(loaders) -> tuple:
         ),
     }
     columns, decoders = bound_columns(loaders, bound, postgres) if loaders else ([], [])
+    in_cart = (CartLine.sku_id == Sku.id) & (CartLine.user_id == bindparam("buyer_id", type_=Integer))
     stmt = (
         select(Sku, CartLine, *columns)
         .join(Sku.product)
-        .outerjoin(CartLine, (CartLine.sku_id == Sku.id) & (CartLine.user_id == bindparam("buyer_id", type_=Integer)))
+        .outerjoin(CartLine, in_cart)
         .options(contains_eager(Sku.product))
         .where(Sku.id == sku_id, Product.on_shelf.is_(True), *conditions)
     )
+    held = None
     if ckey is not None:
+        from jishi.checkout.service import _attrs
+
+        attrs = [_attrs(Sku), _attrs(Product), _attrs(CartLine)]
+        core = (
+            select(*[col for found in attrs for _k, col in found], *columns)
+            .select_from(
+                Sku.__table__.join(Product.__table__, Product.id == Sku.product_id).outerjoin(
+                    CartLine.__table__, in_cart
+                )
+            )
+            .where(Sku.id == sku_id, Product.on_shelf.is_(True), *conditions)
+        )
+        held = (*[[k for k, _c in found] for found in attrs], core, {})
         if len(_SELLABLE_CACHE) >= 64:
             _SELLABLE_CACHE.clear()
-        _SELLABLE_CACHE[shape] = (stmt, decoders, tuple(ld.query for ld in loaders))
-    return stmt, decoders
+        _SELLABLE_CACHE[shape] = (stmt, decoders, tuple(ld.query for ld in loaders), held)
+    return stmt, decoders, held
 
 
 def _check_line(sku: Sku, quantity: int, user) -> None:

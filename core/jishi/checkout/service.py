@@ -258,7 +258,8 @@ def _read_skus(ids: list[int], visible_only: bool) -> list:
     """The SKUs ``ids`` with their products (``Sku.product`` loaded), as
     the ORM's ``contains_eager`` read gives them, in ONE statement.
 
-    Read as a held Core statement whose rows become clean persistent
+    Read as a held Core statement (run from its SQL compiled once per
+    dialect, :func:`jishi.loaders.held_rows`) whose rows become clean persistent
     instances (:func:`jishi.loaders.persistent`): the ORM's statement was
     built, keyed and its rows processed anew on every checkout (a quarter
     of a placement's CPU). When the session holds one of them already (or a
@@ -266,7 +267,7 @@ def _read_skus(ids: list[int], visible_only: bool) -> list:
     session is never replaced behind its holder's back; so does a
     ``product_filters`` condition whose SQL cannot be keyed."""
     from jishi.catalog.service import _conditions_key, _visible_conditions, visible_products
-    from jishi.loaders import persistent
+    from jishi.loaders import held_rows, persistent
 
     conditions = _visible_conditions("detail") if visible_only else ()
     ckey = _conditions_key(conditions)
@@ -288,15 +289,16 @@ def _read_skus(ids: list[int], visible_only: bool) -> list:
                 query = query.where(Sku.is_active.is_(True), Product.on_shelf.is_(True), *conditions)
             if len(_SKU_READS) >= 64:
                 _SKU_READS.clear()
-            held = _SKU_READS[shape] = ([k for k, _c in sku_attrs], [k for k, _c in product_attrs], query)
-        sku_keys, product_keys, query = held
+            held = _SKU_READS[shape] = ([k for k, _c in sku_attrs], [k for k, _c in product_attrs], query, {})
+        sku_keys, product_keys, query, forms = held
         if session.autoflush:
             session.flush()  # as session.execute would (nothing pending: no work)
         n = len(sku_keys)
         at = n + product_keys.index("id")
         products: dict[int, Any] = {}
         out: list | None = []
-        for row in session.connection().execute(query, {"ids": ids}):
+        # its SQL compiled once per dialect (and padded size of the IN list)
+        for row in held_rows(session.connection(), query, {"ids": ids}, forms):
             sku = persistent(session, Sku, dict(zip(sku_keys, row[:n])), existing="none")
             product = products.get(row[at])
             if product is None:
@@ -747,9 +749,31 @@ def _commit_keeping(payments: list[PaymentOrder]) -> None:
         commit()
     finally:
         session.expire_on_commit = old
-    for obj in list(session.identity_map.values()):
-        if id(obj) not in keep:
+    # ``session.expire(obj)`` per object walked each mapper's relationships
+    # for a "refresh-expire" cascade (half of this function's CPU). An
+    # object whose mapper cascades nothing is expired as ``expire_all``
+    # expires it; one that does still goes through ``session.expire``.
+    identity_map = session.identity_map
+    modified = identity_map._modified
+    for state in list(identity_map.all_states()):
+        obj = state.obj()
+        if obj is None or id(obj) in keep:
+            continue
+        if _cascades_expire(state.mapper):
             session.expire(obj)
+        else:
+            state._expire(state.dict, modified)
+
+
+#: mapper -> whether a relationship of it cascades "refresh-expire"
+_EXPIRE_CASCADES: dict[Any, bool] = {}
+
+
+def _cascades_expire(mapper) -> bool:
+    found = _EXPIRE_CASCADES.get(mapper)
+    if found is None:
+        found = _EXPIRE_CASCADES[mapper] = any(r.cascade.refresh_expire for r in mapper.relationships)
+    return found
 
 
 def placed_together(payment: PaymentOrder) -> list[PaymentOrder]:

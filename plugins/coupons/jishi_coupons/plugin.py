@@ -91,14 +91,9 @@ def order_discounts(checkout):
 def checkout_extras(checkout):
     """The preview's ``plugins.coupons``: coupons per merchant order and
     platform-wide, what each would take off, and which are chosen."""
-    from jishi_coupons.api import CouponsCheckoutOptionsSchema, options_dict
+    from jishi_coupons.api import dump_options, options_dict
 
-    if not _OPTIONS_SCHEMA:  # one instance (its nested schemas made once, not per preview)
-        _OPTIONS_SCHEMA.append(CouponsCheckoutOptionsSchema())
-    return {"coupons": _OPTIONS_SCHEMA[0].dump(options_dict(checkout))}
-
-
-_OPTIONS_SCHEMA: list = []
+    return {"coupons": dump_options(options_dict(checkout))}
 
 
 @hookimpl

@@ -12,6 +12,25 @@ from jishi.db import db, utcnow
 from .helpers import activity, body, coupon, give, template
 
 
+@pytest.fixture(autouse=True)
+def _dump_is_the_schemas(monkeypatch):
+    """Issue 20: every preview's ``plugins.coupons`` (``dump_options``, no
+    marshmallow) equals ``CouponsCheckoutOptionsSchema().dump`` of it."""
+    from jishi_coupons import api as coupons_api
+
+    real = coupons_api.dump_options
+    calls = []
+
+    def checked(data):
+        out = real(data)
+        assert out == coupons_api.CouponsCheckoutOptionsSchema().dump(data)
+        calls.append(out)
+        return out
+
+    monkeypatch.setattr(coupons_api, "dump_options", checked)
+    yield calls
+
+
 def _shop(factory, *prices, category=None):
     buyer = factory.user()
     addr = factory.address(buyer)
