@@ -158,9 +158,36 @@ class JishiLoginManager(LoginManager):
     written into its session)."""
 
     def _load_user(self):
-        if request.headers.get("Authorization", "").startswith("Bearer "):
-            return self._update_request_context_with_user(self._load_user_from_request(request))
+        req_ctx = _cv_request.get()
+        req = req_ctx.request
+        if req.headers.get("Authorization", "").startswith("Bearer "):
+            return self._update_request_context_with_user(self._load_user_from_request(req))
+        if not req_ctx.session and self._nobody_to_load(req):
+            # What Flask-Login concludes for an empty session (a visitor with
+            # no cookie: most storefront pages' visitors), without its
+            # session-protection identifier (a SHA-512 of the address and
+            # agent) and look-ups: no user id to load, no remember cookie, a
+            # request loader that answers bearer requests only. Its read of
+            # the session is made all the same (Vary: Cookie).
+            req_ctx.session.get("_user_id")
+            return self._update_request_context_with_user(None)
         return super()._load_user()
+
+    def _nobody_to_load(self, req) -> bool:
+        """Whether Flask-Login's own ``_load_user`` could only find nobody for
+        a request with an empty session and no bearer token: the kernel's
+        loaders, no ``user_accessed`` receiver, no remember cookie."""
+        from flask_login.config import COOKIE_NAME
+        from flask_login.signals import user_accessed
+
+        from jishi.accounts.auth import load_bearer_user, load_session_user
+
+        return (
+            self._request_callback is load_bearer_user
+            and self._user_callback is load_session_user
+            and not user_accessed.receivers
+            and _cv_app.get().app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) not in req.cookies
+        )
 
     def _update_remember_cookie(self, response):
         """Flask-Login's ``after_request`` function, step for step, with the

@@ -119,14 +119,15 @@ def active_theme_name() -> str:
     if app_ctx is not None and _cv_request.get(None) is not None:
         known = app_ctx.g.__dict__
         memo = known.get("jishi_theme")
-        if memo is not None and memo[0] is known.get("jishi_settings"):
+        snap = known.get("jishi_settings")  # the request's settings snapshot (its values: memo[0])
+        if memo is not None and snap is not None and memo[0] is snap.values:
             return memo[1]
     from jishi import settings
 
     ext = current_app.extensions["jishi"]
     name = current_app.config["JISHI_THEME"]
     if has_request_context():
-        stored = settings._stored()  # the request's settings (one dict per read, on g as "jishi_settings")
+        stored = settings._stored()  # the request's settings (one dict per read: g.jishi_settings.values)
         memo = g.get("jishi_theme")
         if memo is not None and memo[0] is stored:
             return memo[1]

@@ -184,3 +184,30 @@ def test_jinja_import_with_own_globals_gets_its_own_module(app):
         own = env.from_string('{% from "m.html" import show %}{{ show() }}', globals={"extra": "E"})
         assert own.render() == "E"
         assert plain.render() == ""
+
+
+def test_anonymous_user_load_as_flask_login(app, client, factory, login):
+    """A visitor with no session: anonymous, the session read (``Vary:
+    Cookie``) as Flask-Login's own load does; a remember cookie, a
+    ``user_accessed`` receiver or a signed-in session take Flask-Login's
+    path and load the user."""
+    from flask_login import user_accessed
+
+    product = factory.product(name="龙井", price=1200, stock=5)
+    resp = client.get(f"/product/{product.id}")
+    assert "Cookie" in resp.headers.get("Vary", "")
+    assert "登录后购买" in resp.get_data(as_text=True)
+    seen = []
+
+    def receiver(sender, **kw):
+        seen.append(sender)
+
+    user_accessed.connect(receiver)
+    try:
+        client.get(f"/product/{product.id}")
+    finally:
+        user_accessed.disconnect(receiver)
+    assert seen
+    buyer = factory.user(name="小王")
+    login(buyer)
+    assert "加入购物车" in client.get(f"/product/{product.id}").get_data(as_text=True)
