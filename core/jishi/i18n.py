@@ -313,8 +313,9 @@ def install_jinja(app) -> None:
         gettext=t_gettext, ngettext=t_ngettext, pgettext=t_pgettext, npgettext=t_npgettext, newstyle=True
     )
 
-    # The frames above each function below: Jinja's Context.call (skipped by
-    # _caller_file), then the template's code. Each takes the evaluation
+    # The frames above each function below: the context's call (Jinja's
+    # Context.call or jishi.web.jinja's, skipped by _caller_file), then the
+    # template's code. Each takes the evaluation
     # context (all it reads: autoescape), not the template context: Jinja
     # derives a new context (a copy of every name) for a function that takes
     # it in a block or loop with variables of its own ({% set %}).

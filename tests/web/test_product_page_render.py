@@ -9,7 +9,7 @@ import re
 
 import pytest
 from flask import render_template_string
-from jinja2 import Environment, pass_context
+from jinja2 import Environment, pass_context, pass_environment, pass_eval_context
 from jishi import extensions
 
 
@@ -161,15 +161,27 @@ def test_jinja_context_is_jinja_s(app):
     def plain_fn(a, b=0):
         return a + b
 
+    @pass_eval_context
+    def escaping(eval_ctx, text):
+        return f"{eval_ctx.autoescape}:{text}"
+
+    @pass_environment
+    def which_env(environment):
+        return environment is env
+
     with app.test_request_context("/"):
         html = render_template_string(
+            "{% macro twice(x) %}{{ x }}{{ x }}{{ caller() if caller else '' }}{% endmacro %}"
             "{% set inner = 'in' %}{{ seen() }}|{{ plain_fn(1, b=2) }}|{{ stop() is undefined }}"
-            "|{% for i in [1] %}{% set inner = 'loop' %}{{ seen() }}{% endfor %}",
+            "|{% for i in [1] %}{% set inner = 'loop' %}{{ seen() }}{{ twice(i) }}{% endfor %}"
+            "|{{ escaping('<b>') }}|{{ which_env() }}|{% call twice('a') %}c{% endcall %}",
             seen=seen,
             stop=stop,
             plain_fn=plain_fn,
+            escaping=escaping,
+            which_env=which_env,
         )
-    assert html == "in|3|True|loop"
+    assert html == "in|3|True|loop11|True:&lt;b&gt;|True|aac"
 
 
 def test_jinja_import_with_own_globals_gets_its_own_module(app):

@@ -16,8 +16,9 @@ Here:
   order, the template's own globals over the environment's, the variables
   over both) from the two maps with dict unpacking;
 - :class:`JishiContext` computes ``globals_keys`` only when it is read, and
-  calls a plain function taking no context (``url_for``, ``_``, ``slot``:
-  some thirty calls a page) without Jinja's look-ups for one;
+  calls a plain function or a macro (``url_for``, ``_``, ``slot``, the
+  image and stars macros: some thirty calls a page) without Jinja's
+  look-ups for a ``__call__`` taking the context;
 - :meth:`JishiTemplate._get_default_module` answers the cached module at
   once when the importing template's globals are the same environment's
   and its own ones are a subset of the imported template's (then Jinja's
@@ -33,8 +34,8 @@ from types import FunctionType
 from typing import Any
 
 from jinja2 import Template
-from jinja2.runtime import Context
-from jinja2.utils import internalcode
+from jinja2.runtime import Context, Macro
+from jinja2.utils import _PassArg, internalcode
 
 
 class JishiContext(Context):
@@ -53,9 +54,21 @@ class JishiContext(Context):
 
     @internalcode
     def call(__self, __obj, *args, **kwargs):
-        """Jinja's ``Context.call``; a plain function (its ``__call__`` never
-        carries a ``pass_*`` mark) without one is called directly."""
-        if __obj.__class__ is not FunctionType or hasattr(__obj, "jinja_pass_arg"):
+        """Jinja's ``Context.call``, with a plain function or a macro (their
+        ``__call__`` never carries a ``pass_*`` mark) called directly, the
+        evaluation context or environment handed over as Jinja does; a
+        function taking the template context and anything else go
+        through Jinja's own."""
+        kind = __obj.__class__
+        if kind is FunctionType:
+            pass_arg = getattr(__obj, "jinja_pass_arg", None)
+            if pass_arg is _PassArg.eval_context:
+                args = (__self.eval_ctx, *args)
+            elif pass_arg is _PassArg.environment:
+                args = (__self.environment, *args)
+            elif pass_arg is not None:
+                return super().call(__obj, *args, **kwargs)
+        elif kind is not Macro:
             return super().call(__obj, *args, **kwargs)
         if __debug__:
             __traceback_hide__ = True
