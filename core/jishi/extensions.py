@@ -177,16 +177,20 @@ class JishiLoginManager(LoginManager):
         """Whether Flask-Login's own ``_load_user`` could only find nobody for
         a request with an empty session and no bearer token: the kernel's
         loaders, no ``user_accessed`` receiver, no remember cookie."""
-        from flask_login.config import COOKIE_NAME
-        from flask_login.signals import user_accessed
+        kernel = _KERNEL_LOADERS
+        if not kernel:
+            from flask_login.config import COOKIE_NAME
+            from flask_login.signals import user_accessed
 
-        from jishi.accounts.auth import load_bearer_user, load_session_user
+            from jishi.accounts.auth import load_bearer_user, load_session_user
 
+            kernel.extend((load_bearer_user, load_session_user, user_accessed, COOKIE_NAME))
+        bearer, session_user, accessed, cookie_name = kernel
         return (
-            self._request_callback is load_bearer_user
-            and self._user_callback is load_session_user
-            and not user_accessed.receivers
-            and _cv_app.get().app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) not in req.cookies
+            self._request_callback is bearer
+            and self._user_callback is session_user
+            and not accessed.receivers
+            and _cv_app.get().app.config.get("REMEMBER_COOKIE_NAME", cookie_name) not in req.cookies
         )
 
     def _update_remember_cookie(self, response):
@@ -219,6 +223,11 @@ class JishiLoginManager(LoginManager):
             if header.startswith(f"{name}=") and "; Secure" not in header:
                 header += "; Secure"
             response.headers.add("Set-Cookie", header)
+
+
+#: (the kernel's request loader, its user loader, Flask-Login's ``user_accessed``
+#: signal, its default remember cookie name), for ``JishiLoginManager._nobody_to_load``
+_KERNEL_LOADERS: list = []
 
 
 def cookie_secure(key: str) -> bool:
