@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, request, session
+from flask import current_app, request
 from flask.globals import _cv_app, _cv_request, request_ctx
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -97,6 +97,24 @@ class JishiCSRFProtect(CSRFProtect):
     first: Flask-WTF would look up its blueprint's and view's exemptions
     and then let it through all the same."""
 
+    def __init__(self, app=None):
+        #: endpoints a visitor who is not signed in may post to without a
+        #: token (:meth:`exempt_when_signed_out`)
+        self.signed_out_endpoints: set[str] = set()
+        super().__init__(app)
+
+    def exempt_when_signed_out(self, endpoint: str) -> None:
+        """Let a form post to ``endpoint`` without a token through the check
+        when the visitor is not signed in, for a view that then only sends
+        them to sign in (``login_required``): such a post has no one's
+        authority to misuse, and the page that shows the form to a visitor
+        not signed in then makes no token, so no session and no cookie (the
+        product page's add-to-cart form: an Enter in its quantity field
+        submits it even without a button). A signed-in visitor (session or
+        remember cookie) is checked as always; so is everyone while
+        ``LOGIN_DISABLED`` is set (``login_required`` lets them in)."""
+        self.signed_out_endpoints.add(endpoint)
+
     def protect(self, apply_exemptions=False):
         if request.method not in current_app.config["WTF_CSRF_METHODS"]:
             return None
@@ -113,13 +131,19 @@ class JishiCSRFProtect(CSRFProtect):
             if getattr(func, "__qualname__", "") == "CSRFProtect.init_app.<locals>.csrf_protect":
                 before[i] = self._before_request(app, func)
 
-    @staticmethod
-    def _before_request(app, flask_wtf_func):
+    def _before_request(self, app, flask_wtf_func):
         config = app.config
+        signed_out = self.signed_out_endpoints
 
         def csrf_protect():
-            if _cv_request.get().request.method not in config["WTF_CSRF_METHODS"]:
+            req = _cv_request.get().request
+            if req.method not in config["WTF_CSRF_METHODS"]:
                 return None  # what protect() answers after the settings' tests
+            if req.endpoint in signed_out and not config.get("LOGIN_DISABLED"):
+                from flask_login import current_user
+
+                if not current_user.is_authenticated:
+                    return None  # the view sends them to sign in (exempt_when_signed_out)
             return flask_wtf_func()
 
         csrf_protect.__wrapped__ = flask_wtf_func  # type: ignore[attr-defined]
@@ -134,9 +158,40 @@ class JishiLoginManager(LoginManager):
     written into its session)."""
 
     def _load_user(self):
-        if request.headers.get("Authorization", "").startswith("Bearer "):
-            return self._update_request_context_with_user(self._load_user_from_request(request))
+        req_ctx = _cv_request.get()
+        req = req_ctx.request
+        if req.headers.get("Authorization", "").startswith("Bearer "):
+            return self._update_request_context_with_user(self._load_user_from_request(req))
+        if not req_ctx.session and self._nobody_to_load(req):
+            # What Flask-Login concludes for an empty session (a visitor with
+            # no cookie: most storefront pages' visitors), without its
+            # session-protection identifier (a SHA-512 of the address and
+            # agent) and look-ups: no user id to load, no remember cookie, a
+            # request loader that answers bearer requests only. Its read of
+            # the session is made all the same (Vary: Cookie).
+            req_ctx.session.get("_user_id")
+            return self._update_request_context_with_user(None)
         return super()._load_user()
+
+    def _nobody_to_load(self, req) -> bool:
+        """Whether Flask-Login's own ``_load_user`` could only find nobody for
+        a request with an empty session and no bearer token: the kernel's
+        loaders, no ``user_accessed`` receiver, no remember cookie."""
+        kernel = _KERNEL_LOADERS
+        if not kernel:
+            from flask_login.config import COOKIE_NAME
+            from flask_login.signals import user_accessed
+
+            from jishi.accounts.auth import load_bearer_user, load_session_user
+
+            kernel.extend((load_bearer_user, load_session_user, user_accessed, COOKIE_NAME))
+        bearer, session_user, accessed, cookie_name = kernel
+        return (
+            self._request_callback is bearer
+            and self._user_callback is session_user
+            and not accessed.receivers
+            and _cv_app.get().app.config.get("REMEMBER_COOKIE_NAME", cookie_name) not in req.cookies
+        )
 
     def _update_remember_cookie(self, response):
         """Flask-Login's ``after_request`` function, step for step, with the
@@ -168,6 +223,11 @@ class JishiLoginManager(LoginManager):
             if header.startswith(f"{name}=") and "; Secure" not in header:
                 header += "; Secure"
             response.headers.add("Set-Cookie", header)
+
+
+#: (the kernel's request loader, its user loader, Flask-Login's ``user_accessed``
+#: signal, its default remember cookie name), for ``JishiLoginManager._nobody_to_load``
+_KERNEL_LOADERS: list = []
 
 
 def cookie_secure(key: str) -> bool:
@@ -243,32 +303,64 @@ def select_locale():
 
     ``Locale.parse("zh_CN")`` expands to ``zh_Hans_CN`` and gettext would
     then look for ``translations/zh_Hans_CN``; dropping the implied script
-    keeps the name ``zh_CN`` (the locale data stays zh_Hans_CN's).
+    keeps the name ``zh_CN`` (the locale data stays zh_Hans_CN's). One
+    ``Locale`` per code is made per process (a request's first translated
+    string paid for ``Locale.parse``: issue 20).
     """
-    from babel import Locale
-
     code = select_locale_code()
-    locale = Locale.parse(code)
-    if locale.script and locale.script not in code:
-        locale.script = None
-    return locale
+    found = _LOCALES.get(code)
+    if found is None:
+        from babel import Locale
+
+        found = Locale.parse(code)
+        if found.script and found.script not in code:
+            found.script = None
+        if len(_LOCALES) < 64:  # codes come from the settings (JISHI_LOCALES, the default)
+            _LOCALES[code] = found
+    return found
+
+
+#: code -> its ``Locale`` (:func:`select_locale`)
+_LOCALES: dict = {}
+#: (Accept-Language header, locales, default) -> the code it chooses (:func:`_accepted`)
+_ACCEPTED: dict = {}
 
 
 def select_locale_code() -> str:
     """The user's choice (account, then session), then Accept-Language."""
-    from flask import current_app, has_request_context
-    from flask_login import current_user
+    from flask import has_request_context
 
+    app = _cv_app.get(None)
+    config = app.app.config if app is not None else current_app.config
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    locales = current_app.config["JISHI_LOCALES"]
-    user = getattr(current_user, "locale", None) if current_user else None
-    chosen = user or session.get("locale")
+        return config["BABEL_DEFAULT_LOCALE"]
+    from flask_login.utils import _get_user
+
+    locales = config["JISHI_LOCALES"]
+    user = _get_user()
+    chosen = (getattr(user, "locale", None) if user else None) or _cv_request.get().session.get("locale")
     if chosen in locales:
         return chosen
-    best = request.accept_languages.best_match(list(locales) + ["zh", "en-US", "zh-CN"])
-    if best in ("zh", "zh-CN"):
-        return "zh_CN"
-    if best == "en-US":
-        return "en"
-    return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return _accepted(request.headers.get("Accept-Language"), locales, config["BABEL_DEFAULT_LOCALE"])
+
+
+def _accepted(header: str | None, locales, default: str) -> str:
+    """The code ``Accept-Language: header`` chooses among ``locales``,
+    decided once per distinct header (and settings) per process."""
+    key = (header, locales if isinstance(locales, tuple) else tuple(locales), default)
+    found = _ACCEPTED.get(key)
+    if found is None:
+        from werkzeug.datastructures import LanguageAccept
+        from werkzeug.http import parse_accept_header
+
+        best = parse_accept_header(header, LanguageAccept).best_match(list(locales) + ["zh", "en-US", "zh-CN"])
+        if best in ("zh", "zh-CN"):
+            found = "zh_CN"
+        elif best == "en-US":
+            found = "en"
+        else:
+            found = best or default
+        if len(_ACCEPTED) >= 1024:  # distinct headers (browsers send a handful): start over
+            _ACCEPTED.clear()
+        _ACCEPTED[key] = found
+    return found

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 KERNEL = "jishi"
 
 _THIS_FILE = os.path.normcase(os.path.abspath(__file__))
+#: this module and the app's Jinja context (``jishi.web.jinja``: its ``call``
+#: stands between a template and its ``_()``)
+_SKIPPED_FILES = (_THIS_FILE, os.path.normcase(os.path.join(os.path.dirname(_THIS_FILE), "web", "jinja.py")))
 _SKIPPED_DIRS: tuple[str, ...] = ()
 
 
@@ -52,7 +55,8 @@ def _skipped_dirs() -> tuple[str, ...]:
 
 def _caller_file(depth: int = 2) -> str:
     """The file of the code that asked for a translation: the first frame
-    above ``depth`` that is neither this module nor Jinja's machinery."""
+    above ``depth`` that is neither this module nor Jinja's machinery (nor
+    the app's Jinja context, :mod:`jishi.web.jinja`)."""
     frame: FrameType | None = sys._getframe(depth)
     machinery = _MACHINERY
     while frame is not None:
@@ -62,7 +66,7 @@ def _caller_file(depth: int = 2) -> str:
             if len(machinery) > 20000:  # templates recompiled again and again (auto_reload): start over
                 machinery.clear()
             norm = os.path.normcase(code.co_filename)
-            skip = machinery[code] = norm == _THIS_FILE or norm.startswith(_skipped_dirs())
+            skip = machinery[code] = norm in _SKIPPED_FILES or norm.startswith(_skipped_dirs())
         if not skip:
             return code.co_filename
         frame = frame.f_back
@@ -289,7 +293,7 @@ def install_jinja(app) -> None:
     each with the same newstyle behaviour: the text is always a ``%`` format
     (``%%`` is a percent sign), filled from the keyword arguments (``num``
     and ``context`` set as Jinja sets them), and ``Markup`` under autoescape."""
-    from jinja2 import pass_context
+    from jinja2 import pass_eval_context
     from markupsafe import Markup
 
     def t_gettext(string):
@@ -309,39 +313,43 @@ def install_jinja(app) -> None:
         gettext=t_gettext, ngettext=t_ngettext, pgettext=t_pgettext, npgettext=t_npgettext, newstyle=True
     )
 
-    # The frames above each function below: Jinja's Context.call (skipped by
-    # _caller_file), then the template's code.
-    @pass_context
-    def gettext(__context, __string, **variables):
+    # The frames above each function below: the context's call (Jinja's
+    # Context.call or jishi.web.jinja's, skipped by _caller_file), then the
+    # template's code. Each takes the evaluation
+    # context (all it reads: autoescape), not the template context: Jinja
+    # derives a new context (a copy of every name) for a function that takes
+    # it in a block or loop with variables of its own ({% set %}).
+    @pass_eval_context
+    def gettext(__eval_ctx, __string, **variables):
         rv = _catalog(_caller_file()).ugettext(__string)
-        if __context.eval_ctx.autoescape:
+        if __eval_ctx.autoescape:
             rv = Markup(rv)
         if not variables and "%" not in rv:
             return rv  # what ``rv % {}`` gives, without Markup's escaping pass over an empty mapping
         return rv % variables
 
-    @pass_context
-    def ngettext(__context, __singular, __plural, __num, **variables):
+    @pass_eval_context
+    def ngettext(__eval_ctx, __singular, __plural, __num, **variables):
         variables.setdefault("num", __num)
         rv = _catalog(_caller_file()).ungettext(__singular, __plural, __num)
-        if __context.eval_ctx.autoescape:
+        if __eval_ctx.autoescape:
             rv = Markup(rv)
         return rv % variables
 
-    @pass_context
-    def pgettext(__context, __string_ctx, __string, **variables):
+    @pass_eval_context
+    def pgettext(__eval_ctx, __string_ctx, __string, **variables):
         variables.setdefault("context", __string_ctx)
         rv = _catalog(_caller_file()).upgettext(__string_ctx, __string)
-        if __context.eval_ctx.autoescape:
+        if __eval_ctx.autoescape:
             rv = Markup(rv)
         return rv % variables
 
-    @pass_context
-    def npgettext(__context, __string_ctx, __singular, __plural, __num, **variables):
+    @pass_eval_context
+    def npgettext(__eval_ctx, __string_ctx, __singular, __plural, __num, **variables):
         variables.setdefault("context", __string_ctx)
         variables.setdefault("num", __num)
         rv = _catalog(_caller_file()).unpgettext(__string_ctx, __singular, __plural, __num)
-        if __context.eval_ctx.autoescape:
+        if __eval_ctx.autoescape:
             rv = Markup(rv)
         return rv % variables
 

@@ -35,6 +35,8 @@ from flask.templating import Environment
 from jinja2 import BaseLoader, TemplateNotFound
 from jinja2.utils import internalcode
 
+from jishi.web.jinja import JishiContext, JishiTemplate
+
 KERNEL_TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -117,14 +119,15 @@ def active_theme_name() -> str:
     if app_ctx is not None and _cv_request.get(None) is not None:
         known = app_ctx.g.__dict__
         memo = known.get("jishi_theme")
-        if memo is not None and memo[0] is known.get("jishi_settings"):
+        snap = known.get("jishi_settings")  # the request's settings snapshot (its values: memo[0])
+        if memo is not None and snap is not None and memo[0] is snap.values:
             return memo[1]
     from jishi import settings
 
     ext = current_app.extensions["jishi"]
     name = current_app.config["JISHI_THEME"]
     if has_request_context():
-        stored = settings._stored()  # the request's settings (one dict per read, on g as "jishi_settings")
+        stored = settings._stored()  # the request's settings (one dict per read: g.jishi_settings.values)
         memo = g.get("jishi_theme")
         if memo is not None and memo[0] is stored:
             return memo[1]
@@ -154,6 +157,10 @@ class ThemedEnvironment(Environment):
     also when ``auto_reload`` is off (``jishi demo``, production), and
     switching back finds the first ones still cached."""
 
+    #: Jinja's, with a page's per-render work made cheaper (:mod:`jishi.web.jinja`)
+    context_class = JishiContext
+    template_class = JishiTemplate
+
     @internalcode
     def _load_template(self, name, globals):
         if self.loader is None:
@@ -167,6 +174,17 @@ class ThemedEnvironment(Environment):
         if not globals and _cv_request.get(None) is not None:
             app_ctx = _cv_app.get(None)
             snap = app_ctx.g.__dict__.get("jishi_settings") if app_ctx is not None else None
+            if (
+                snap is None
+                and app_ctx is not None
+                and _split(name)[0] is None
+                and isinstance(self.loader, ThemeLoader)
+            ):
+                # the request's first template (a page's own, before anything
+                # read a setting): the theme it resolves in reads them anyway
+                from jishi import settings
+
+                snap = settings._snapshot()
             if snap is not None:
                 memo = snap.derived.get(_TEMPLATES)
                 if memo is None or memo[0] is not self:

@@ -157,9 +157,13 @@ def seller_scope():
 
 
 def theme_static(filename: str) -> str:
+    from flask.globals import _cv_app
+
     from jishi.themes import active_theme_name
 
-    return current_app.jinja_env.globals["url_for"]("theme_static", name=active_theme_name(), filename=filename)
+    app_ctx = _cv_app.get(None)  # (the app without the current_app proxy: two stylesheets a page)
+    app = app_ctx.app if app_ctx is not None else current_app
+    return app.jinja_env.globals["url_for"]("theme_static", name=active_theme_name(), filename=filename)
 
 
 def cart_badge() -> int:

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from jishi.catalog.models import Category, Tag
 from jishi.db import db
+from jishi.extensions import csrf
 from jishi.i18n import gettext as _
 from jishi.money import format_fen
 from jishi.web.common import bp, error_text, query_money, record_visit
@@ -183,3 +184,7 @@ def product(product_id: int):
 
 # Register the other storefront pages on the blueprint.
 from jishi.web import account, buyer_orders, shopping  # noqa: E402, F401
+
+# The product page's add-to-cart form carries a CSRF token for signed-in
+# visitors only; the others' post is sent to sign in (``login_required``).
+csrf.exempt_when_signed_out("shop.cart_add")
