@@ -258,7 +258,8 @@ def test_ten_blocks_render_in_bounded_statements(client, api, factory, queries):
             assert api.get("/pages/home").status_code == 200
         counts.append((q.count, a.count))
     assert counts[0] == counts[1], counts
-    assert counts[1][0] <= 10 and counts[1][1] <= 8, counts
+    # the page's pointers kept with the settings (issue 20): the blocks' reads only
+    assert counts[1][0] <= 5 and counts[1][1] <= 5, counts
 
 
 def test_rendered_blocks_are_never_stale(app, client, factory):
