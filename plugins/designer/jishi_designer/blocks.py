@@ -342,26 +342,47 @@ def _name_sellers(blocks: Sequence[PageBlock], out: list[dict]) -> None:
 def resolve_categories(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
     """Every category list of a page in one statement (the picked ids of
     all blocks and, when one picks none, the top level)."""
-    wanted = {i for b in blocks for i in b.settings.get("categories") or ()}
+    from jishi.loaders import held_rows
+
+    wanted = sorted({i for b in blocks for i in b.settings.get("categories") or ()})
     top = any(not b.settings.get("categories") for b in blocks)
-    cond = Category.id.in_(wanted) if wanted else None
-    if top:
-        cond = Category.parent_id.is_(None) if cond is None else (cond | Category.parent_id.is_(None))
-    rows = db.session.execute(
-        select(Category.id, Category.name, Category.image, Category.parent_id)
-        .where(cond)
-        .order_by(Category.sort, Category.id)
-    ).all()
-    by_id = {r.id: r for r in rows}
+    stmt, forms = _categories_statement(bool(wanted), top)
+    session = db.session()
+    conn = session.connection()
+    if session.autoflush:
+        session.flush()  # as session.execute would (a no-op when nothing is pending)
+    rows = held_rows(conn, stmt, {"ids": wanted} if wanted else {}, forms)
+    by_id = {r[0]: r for r in rows}
     out = []
     for block in blocks:
         ids = block.settings.get("categories") or []
-        picked = [by_id[i] for i in ids if i in by_id] if ids else [r for r in rows if r.parent_id is None]
+        picked = [by_id[i] for i in ids if i in by_id] if ids else [r for r in rows if r[3] is None]
         skipped = [{"id": i, "reason": "deleted"} for i in ids if i not in by_id]
-        out.append(
-            {"items": [{"id": r.id, "name": r.name, "image": r.image or ""} for r in picked], "skipped": skipped}
-        )
+        out.append({"items": [{"id": r[0], "name": r[1], "image": r[2] or ""} for r in picked], "skipped": skipped})
     return out
+
+
+#: (picked ids?, the top level?) -> (statement, its compiled SQL per dialect)
+_CATEGORIES: dict = {}
+
+
+def _categories_statement(picked: bool, top: bool):
+    """The category lists' statement for its shape (picked ids as an
+    expanding parameter, the top level, or both), built once and run from
+    its SQL compiled once per dialect (``jishi.loaders.held_rows``): rows of
+    ``(id, name, image, parent_id)`` by sort."""
+    hit = _CATEGORIES.get((picked, top))
+    if hit is None:
+        cond = Category.id.in_(bindparam("ids", expanding=True)) if picked else None
+        if top:
+            cond = Category.parent_id.is_(None) if cond is None else (cond | Category.parent_id.is_(None))
+        stmt = (
+            select(Category.id, Category.name, Category.image, Category.parent_id)
+            .where(cond)
+            .order_by(Category.sort, Category.id)
+        )
+        hit = _CATEGORIES[(picked, top)] = (stmt, {})
+    return hit
 
 
 def resolve_ad_slots(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:

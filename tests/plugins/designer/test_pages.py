@@ -338,3 +338,27 @@ def test_hand_picked_products_hidden_by_a_plugin_filter_are_unlisted(api, ms):
     db.session.commit()
     data = api.get("/pages/home").json["blocks"][0]["data"]
     assert [i["id"] for i in data["items"]] == [hidden.id] and data["skipped"] == []
+
+
+def test_category_lists_picked_and_top_level_in_one_statement(api, factory, queries):
+    """Issue 20: every category list of a page in one statement: picked ones
+    in their order (a deleted pick skipped), an empty pick the top level."""
+    fruit, tea = factory.category("水果"), factory.category("茶")
+    citrus = factory.category("柑橘", parent=fruit)
+    gone = factory.category("删掉")
+    published(
+        [
+            ("designer.categories", {"categories": [citrus.id, tea.id, gone.id]}),
+            ("designer.categories", {}),
+        ]
+    )
+    db.session.delete(gone)
+    db.session.commit()
+    api.get("/pages/home")
+    with queries() as q:
+        body = api.get("/pages/home").json
+    picked, top = (b["data"] for b in body["blocks"])
+    assert [i["name"] for i in picked["items"]] == ["柑橘", "茶"]
+    assert picked["skipped"] == [{"id": gone.id, "reason": "deleted"}]
+    assert {i["name"] for i in top["items"]} == {"水果", "茶"} and top["skipped"] == []
+    assert len([s for s in q.statements if "FROM categories" in s]) == 1
