@@ -147,12 +147,14 @@ class UrlTemplates:
         return self.url_for(endpoint, **values)
 
 
-def _keepable(template) -> bool:
-    """Whether ``template`` (a card) reads only ``product`` and
+def pure(template, own: frozenset = frozenset({"product"})) -> bool:
+    """Whether ``template`` reads only the variables ``own`` and
     :data:`CARD_NAMES`, filters with :data:`CARD_FILTERS` only, tests with
-    Jinja's own only, and uses no other template (decided once per template
-    object)."""
-    found = template.__dict__.get("_jishi_card_keepable")
+    Jinja's own only, and uses no other template: its HTML is then a
+    function of those variables, the language, the address and the
+    settings (decided once per template object and ``own``)."""
+    memo = template.__dict__.setdefault("_jishi_pure", {})
+    found = memo.get(own)
     if found is None:
         env = template.environment
         try:
@@ -160,7 +162,7 @@ def _keepable(template) -> bool:
             stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
             loaded = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"} - stored
             found = (
-                not (loaded - CARD_NAMES - _JINJA_NAMES - {"product"})
+                not (loaded - CARD_NAMES - _JINJA_NAMES - own)
                 and all(f.name in CARD_FILTERS for f in ast.find_all(nodes.Filter))
                 and all(t.name in DEFAULT_TESTS for t in ast.find_all(nodes.Test))
                 and not list(meta.find_referenced_templates(ast))
@@ -168,23 +170,23 @@ def _keepable(template) -> bool:
             )
         except Exception:  # not analysable: rendered every time
             found = False
-        template.__dict__["_jishi_card_keepable"] = found
+        memo[own] = found
     return found
 
 
-def _list_key(template, vars: dict) -> tuple | None:
-    """What every card of this list is keyed by besides its row, or None
-    when the cards are not kept (module docstring)."""
+def request_key(template) -> tuple | None:
+    """What a kept rendering of ``template`` is keyed by besides its own
+    variables — its file, the language, what ``url_for`` builds against
+    (server name, script root, subdomain, scheme) — or None when nothing is
+    kept (no request, debug, ``JISHI_FRAGMENT_CACHE = False``). Keep what
+    is rendered with :func:`jishi.settings.derived` (the settings'
+    version), and only for a :func:`pure` template."""
     app = current_app
     if app.debug or not app.config.get("JISHI_FRAGMENT_CACHE", True) or not template.filename:
         return None
     req_ctx = _cv_request.get(None)
-    if req_ctx is None or req_ctx.url_adapter is None or not _keepable(template):
+    if req_ctx is None or req_ctx.url_adapter is None:
         return None
-    env = template.environment
-    for name in CARD_NAMES:  # the caller's context must not shadow a global the card reads
-        if vars.get(name, env.globals.get(name)) is not env.globals.get(name):
-            return None
     from flask_babel import get_locale
 
     adapter = req_ctx.url_adapter
@@ -196,6 +198,19 @@ def _list_key(template, vars: dict) -> tuple | None:
         adapter.subdomain,
         adapter.url_scheme,
     )
+
+
+def _list_key(template, vars: dict) -> tuple | None:
+    """What every card of this list is keyed by besides its row, or None
+    when the cards are not kept (module docstring)."""
+    base = request_key(template)
+    if base is None or not pure(template):
+        return None
+    env = template.environment
+    for name in CARD_NAMES:  # the caller's context must not shadow a global the card reads
+        if vars.get(name, env.globals.get(name)) is not env.globals.get(name):
+            return None
+    return base
 
 
 def _row_key(product) -> tuple | None:
