@@ -436,18 +436,19 @@ def _pointers_statement():
 def pointers(slug: str):
     """The row of page ``slug``'s pointers (None: no such page), kept with
     the request's settings (module docstring): a statement only the first
-    time per settings version. Kept only when this read opened the
-    session's transaction (so it sees every commit made before the
-    settings' copy it is kept with; on SQLite a transaction already open
-    may read an older snapshot)."""
+    time per settings version. Kept only when no transaction of the
+    session was open before the settings' copy was taken (the read then
+    sees every commit made before that copy, the settings' own read
+    opening the transaction included; on SQLite a transaction opened
+    earlier may read an older snapshot)."""
     from jishi import settings
 
+    session = db.session()
+    fresh = not session.in_transaction()  # asked before the settings may be read
     kept = settings.derived(_KEPT, dict)  # outside a request: a new dict every call
     found = kept.get(slug, _MISSING)
     if found is not _MISSING:
         return found
-    session = db.session()
-    fresh = not session.in_transaction()
     found = session.execute(_pointers_statement(), {"slug": slug}).first()
     if fresh:
         if len(kept) >= _KEPT_LIMIT:
