@@ -13,6 +13,30 @@ but looks the template up once per list, builds the context once, and
 answers ``url_for(endpoint, one_int=...)`` from a URL template made by
 Flask's own ``url_for`` for that list (a rule with one plain ``<int:…>``
 converter only; anything else goes to ``url_for`` itself).
+
+A card's HTML is also kept between requests (issue 20, the home page's
+twelve cards were most of its rendering), when it is exactly a function of
+what its key holds:
+
+- the card template reads nothing but ``product`` and the pure globals of
+  :data:`CARD_NAMES` (each the environment's own object in the caller's
+  context), uses only the pure filters and tests of :data:`CARD_FILTERS`
+  and Jinja's own tests, and includes, imports or extends nothing
+  (checked once per template object, so per file and theme);
+- ``product`` is a row of plain values (``Row``, as the catalog's listings
+  give, or a ``dict``, as the designer's product lists) whose values are
+  all ``int``, ``bool``, ``str`` or None (each value's type is part of the
+  key, so ``1`` and ``True`` are told apart); an ORM instance or any other
+  value is rendered every time;
+- the key: the template's file, the language, what ``url_for`` builds
+  against (server name, script root, subdomain, scheme), the row's field
+  names, values and their types. The kept cards live with the request's
+  settings (:func:`jishi.settings.derived`): saving any setting (the
+  theme, the shop's name a card might show) starts them over.
+
+So a changed price, name, image or sales count is another key and renders
+at once: nothing a buyer sees is ever stale. Not kept in debug (templates
+reload) or with ``JISHI_FRAGMENT_CACHE = False``.
 """
 
 from __future__ import annotations
@@ -20,12 +44,62 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from flask import current_app
-from jinja2 import pass_context
+from flask.globals import _cv_request
+from jinja2 import meta, nodes, pass_context
+from jinja2.defaults import DEFAULT_TESTS
 from jinja2.runtime import Context
 from markupsafe import Markup
+from sqlalchemy.engine import Row
 from werkzeug.routing import IntegerConverter
 
+from jishi import settings
+
 CARD = "shop/_product_card.html"
+#: globals a kept card may read: translation, URLs, settings, theme assets
+#: (each a pure function of the key and the settings' version)
+CARD_NAMES = frozenset(
+    {"url_for", "_", "gettext", "ngettext", "pgettext", "npgettext", "setting", "theme_static", "active_theme"}
+)
+#: filters a kept card may use (Jinja's own that answer the same for the
+#: same input, and the kernel's money and percent)
+CARD_FILTERS = frozenset(
+    {
+        "money",
+        "percent",
+        "abs",
+        "capitalize",
+        "center",
+        "default",
+        "d",
+        "e",
+        "escape",
+        "first",
+        "float",
+        "format",
+        "int",
+        "join",
+        "last",
+        "length",
+        "count",
+        "list",
+        "lower",
+        "replace",
+        "round",
+        "safe",
+        "string",
+        "striptags",
+        "title",
+        "trim",
+        "truncate",
+        "upper",
+        "wordcount",
+    }
+)
+#: Jinja's constants and loop helpers a kept card may name
+_JINJA_NAMES = frozenset({"loop", "range", "true", "false", "none", "True", "False", "None"})
+_PLAIN = frozenset({int, bool, str, type(None)})
+_DERIVED = "jishi.web.cards"
+_LIMIT = 4096  # cards kept per settings version: then start over
 _SENTINEL = 7310000000000001  # a number no id of a test or a shop reaches; found once in the built URL
 
 
@@ -73,22 +147,120 @@ class UrlTemplates:
         return self.url_for(endpoint, **values)
 
 
+def pure(template, own: frozenset = frozenset({"product"})) -> bool:
+    """Whether ``template`` reads only the variables ``own`` and
+    :data:`CARD_NAMES`, filters with :data:`CARD_FILTERS` only, tests with
+    Jinja's own only, and uses no other template: its HTML is then a
+    function of those variables, the language, the address and the
+    settings (decided once per template object and ``own``)."""
+    memo = template.__dict__.setdefault("_jishi_pure", {})
+    found = memo.get(own)
+    if found is None:
+        env = template.environment
+        try:
+            ast = env.parse(env.loader.get_source(env, template.name)[0])
+            stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+            loaded = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"} - stored
+            found = (
+                not (loaded - CARD_NAMES - _JINJA_NAMES - own)
+                and all(f.name in CARD_FILTERS for f in ast.find_all(nodes.Filter))
+                and all(t.name in DEFAULT_TESTS for t in ast.find_all(nodes.Test))
+                and not list(meta.find_referenced_templates(ast))
+                and not list(ast.find_all(nodes.Extends))
+            )
+        except Exception:  # not analysable: rendered every time
+            found = False
+        memo[own] = found
+    return found
+
+
+def request_key(template) -> tuple | None:
+    """What a kept rendering of ``template`` is keyed by besides its own
+    variables — its file, the language, what ``url_for`` builds against
+    (server name, script root, subdomain, scheme) — or None when nothing is
+    kept (no request, debug, ``JISHI_FRAGMENT_CACHE = False``). Keep what
+    is rendered with :func:`jishi.settings.derived` (the settings'
+    version), and only for a :func:`pure` template."""
+    app = current_app
+    if app.debug or not app.config.get("JISHI_FRAGMENT_CACHE", True) or not template.filename:
+        return None
+    req_ctx = _cv_request.get(None)
+    if req_ctx is None or req_ctx.url_adapter is None:
+        return None
+    from flask_babel import get_locale
+
+    adapter = req_ctx.url_adapter
+    return (
+        template.filename,
+        str(get_locale()),
+        adapter.server_name,
+        adapter.script_name,
+        adapter.subdomain,
+        adapter.url_scheme,
+    )
+
+
+def _list_key(template, vars: dict) -> tuple | None:
+    """What every card of this list is keyed by besides its row, or None
+    when the cards are not kept (module docstring)."""
+    base = request_key(template)
+    if base is None or not pure(template):
+        return None
+    env = template.environment
+    for name in CARD_NAMES:  # the caller's context must not shadow a global the card reads
+        if vars.get(name, env.globals.get(name)) is not env.globals.get(name):
+            return None
+    return base
+
+
+def _row_key(product) -> tuple | None:
+    """``product``'s fields, values and their types, or None when it is not
+    a row of plain values."""
+    if isinstance(product, Row):
+        fields, values = product._fields, tuple(product)
+    elif type(product) is dict:
+        fields, values = tuple(product), tuple(product.values())
+    else:
+        return None
+    types = tuple(v.__class__ for v in values)
+    if not _PLAIN.issuperset(types):
+        return None
+    return fields, values, types
+
+
 @pass_context
 def product_cards(context: Context, products: Iterable) -> list[Markup]:
     """Each of ``products`` through the active theme's card template, as
     ``{% include "shop/_product_card.html" %}`` in the caller would render
-    it (the caller's variables and ``product``), in order."""
+    it (the caller's variables and ``product``), in order; a card kept from
+    an earlier rendering when that is exact (module docstring)."""
     env = context.environment
     template = env.get_template(CARD)
     vars = dict(context.get_all())
+    base = _list_key(template, vars)
+    kept: dict | None = settings.derived(_DERIVED, dict) if base is not None else None
     if "url_for" in vars:
         vars["url_for"] = UrlTemplates(vars["url_for"])
     out = []
     for product in products:
+        key = None
+        if kept is not None:
+            row = _row_key(product)
+            if row is not None:
+                key = (base, row)
+                found = kept.get(key)
+                if found is not None:
+                    out.append(found)
+                    continue
         vars["product"] = product
         ctx = env.context_class(env, vars, template.name, template.blocks, globals=template.globals)
         try:
-            out.append(Markup("".join(template.root_render_func(ctx))))
+            html = Markup("".join(template.root_render_func(ctx)))
         except Exception:
             env.handle_exception()
+        out.append(html)
+        if key is not None and kept is not None:
+            if len(kept) >= _LIMIT:
+                kept.clear()
+            kept[key] = html
     return out

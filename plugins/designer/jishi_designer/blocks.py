@@ -3,7 +3,7 @@ banner carousel, navigation icon grid, notice bar, image and text, rich
 text, spacer, product list (by hand or by rule) and category list.
 
 Resolvers load the data of ALL blocks of their type on a page at once:
-hand-picked products of every product list in two statements, a rule list
+hand-picked products of every product list in one statement, a rule list
 in one or two (the catalog's listing), every category list in one.
 """
 
@@ -15,7 +15,7 @@ from jishi.catalog.models import Category, Product, Sku
 from jishi.db import db
 from jishi.hookspecs import BlockContext, BlockField, BlockType, PageBlock
 from jishi.i18n import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 
 PREFIX = "designer."
 
@@ -217,41 +217,80 @@ def product_item(row) -> dict:
     }
 
 
-_PICKED = None
+#: conditions key -> (the hand-picked statement, its compiled SQL per dialect)
+_PICKED: dict = {}
+_PICKED_SIZE = 64
+#: the positions of the hand-picked statement's columns
+_ID, _NAME, _SUBTITLE, _IMAGE, _PRICE, _ORIGINAL, _SALES, _SELLER = range(8)
+_STOCK, _VISIBLE = 11, 12
 
 
-def _picked_statement():
-    """Hand-picked products with their stock on active SKUs, by id (an
-    expanding parameter), built once: its construction cost more than its
-    execution."""
-    global _PICKED
-    if _PICKED is None:
-        from jishi.catalog import service as catalog
+def _picked_statement(conditions: tuple):
+    """``(statement, forms)``: hand-picked products by id (an expanding
+    parameter) with their stock on active SKUs and whether a buyer may open
+    them (on the shelf and every plugin's ``product_filters`` for
+    ``"detail"``, as ``catalog.visible_products``) in ONE statement, built
+    once per plugins' conditions (compared by their SQL and values, as the
+    catalog's listing does) and run from its SQL compiled once per dialect
+    (``jishi.loaders.held_rows``); ``forms`` None: conditions that cannot
+    be keyed, built for this call only."""
+    from jishi.catalog import service as catalog
 
-        stock = (
-            select(func.coalesce(func.sum(Sku.stock), 0))
-            .where(Sku.product_id == Product.id, Sku.is_active.is_(True))
-            .scalar_subquery()
-        )
-        _PICKED = select(*catalog.LISTING_COLUMNS, stock.label("stock")).where(
-            Product.id.in_(bindparam("ids", expanding=True))
-        )
-    return _PICKED
+    key = catalog._conditions_key(conditions)
+    hit = _PICKED.get(key) if key is not None else None
+    if hit is not None:
+        return hit
+    stock = (
+        select(func.coalesce(func.sum(Sku.stock), 0))
+        .where(Sku.product_id == Product.id, Sku.is_active.is_(True))
+        .scalar_subquery()
+    )
+    visible = case((and_(Product.on_shelf.is_(True), *conditions), True), else_=False)
+    stmt = select(*catalog.LISTING_COLUMNS, stock.label("stock"), visible.label("visible")).where(
+        Product.id.in_(bindparam("ids", expanding=True))
+    )
+    if key is None:
+        return stmt, None
+    if len(_PICKED) >= _PICKED_SIZE:
+        _PICKED.clear()
+    hit = _PICKED[key] = (stmt, {})
+    return hit
+
+
+def _picked_rows(ids: list[int]) -> dict:
+    """``id -> row`` (by position, :data:`_ID`...) of the hand-picked ``ids``."""
+    from jishi.catalog import service as catalog
+    from jishi.loaders import held_rows
+
+    stmt, forms = _picked_statement(catalog._visible_conditions("detail"))
+    session = db.session()
+    conn = session.connection()
+    if session.autoflush:
+        session.flush()  # as session.execute would (a no-op when nothing is pending)
+    return {r[_ID]: r for r in held_rows(conn, stmt, {"ids": ids}, forms)}
+
+
+def _picked_item(row) -> dict:
+    return {
+        "id": row[_ID],
+        "name": row[_NAME],
+        "subtitle": row[_SUBTITLE] or "",
+        "image": row[_IMAGE] or "",
+        "price": row[_PRICE],
+        "original_price": row[_ORIGINAL],
+        "sales": row[_SALES],
+        "seller_id": row[_SELLER],
+    }
 
 
 def resolve_products(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
-    """Every product list of a page: hand-picked ids of all blocks in two
-    statements (the rows with their stock, then which of them a buyer may
-    open); each rule list through the catalog's listing (one or two)."""
+    """Every product list of a page: hand-picked ids of all blocks in one
+    statement (the rows with their stock and whether a buyer may open
+    them); each rule list through the catalog's listing (one or two)."""
     from jishi.catalog import service as catalog
 
     wanted = sorted({i for b in blocks if b.settings.get("mode") == "hand" for i in b.settings.get("products") or ()})
-    rows, visible = {}, set()
-    if wanted:
-        ids = {"ids": wanted}
-        rows = {r.id: r for r in db.session.execute(_picked_statement(), ids)}
-        picked = select(Product.id).where(Product.id.in_(bindparam("ids", expanding=True)))
-        visible = set(db.session.scalars(catalog.visible_products(picked), ids))
+    rows = _picked_rows(wanted) if wanted else {}
     out = []
     for block in blocks:
         s = block.settings
@@ -261,14 +300,14 @@ def resolve_products(blocks: Sequence[PageBlock], context: BlockContext) -> list
                 row = rows.get(pid)
                 if row is None:
                     skipped.append({"id": pid, "reason": "deleted"})
-                elif context.seller_id is not None and row.seller_id != context.seller_id:
+                elif context.seller_id is not None and row[_SELLER] != context.seller_id:
                     skipped.append({"id": pid, "reason": "not_own"})
-                elif pid not in visible:
+                elif not row[_VISIBLE]:
                     skipped.append({"id": pid, "reason": "unlisted"})
-                elif row.stock <= 0:
+                elif row[_STOCK] <= 0:
                     skipped.append({"id": pid, "reason": "sold_out"})
                 else:
-                    items.append(product_item(row))
+                    items.append(_picked_item(row))
         else:
             try:
                 found, _cursor = catalog.list_products(
@@ -303,33 +342,54 @@ def _name_sellers(blocks: Sequence[PageBlock], out: list[dict]) -> None:
 def resolve_categories(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
     """Every category list of a page in one statement (the picked ids of
     all blocks and, when one picks none, the top level)."""
-    wanted = {i for b in blocks for i in b.settings.get("categories") or ()}
+    from jishi.loaders import held_rows
+
+    wanted = sorted({i for b in blocks for i in b.settings.get("categories") or ()})
     top = any(not b.settings.get("categories") for b in blocks)
-    cond = Category.id.in_(wanted) if wanted else None
-    if top:
-        cond = Category.parent_id.is_(None) if cond is None else (cond | Category.parent_id.is_(None))
-    rows = db.session.execute(
-        select(Category.id, Category.name, Category.image, Category.parent_id)
-        .where(cond)
-        .order_by(Category.sort, Category.id)
-    ).all()
-    by_id = {r.id: r for r in rows}
+    stmt, forms = _categories_statement(bool(wanted), top)
+    session = db.session()
+    conn = session.connection()
+    if session.autoflush:
+        session.flush()  # as session.execute would (a no-op when nothing is pending)
+    rows = held_rows(conn, stmt, {"ids": wanted} if wanted else {}, forms)
+    by_id = {r[0]: r for r in rows}
     out = []
     for block in blocks:
         ids = block.settings.get("categories") or []
-        picked = [by_id[i] for i in ids if i in by_id] if ids else [r for r in rows if r.parent_id is None]
+        picked = [by_id[i] for i in ids if i in by_id] if ids else [r for r in rows if r[3] is None]
         skipped = [{"id": i, "reason": "deleted"} for i in ids if i not in by_id]
-        out.append(
-            {"items": [{"id": r.id, "name": r.name, "image": r.image or ""} for r in picked], "skipped": skipped}
-        )
+        out.append({"items": [{"id": r[0], "name": r[1], "image": r[2] or ""} for r in picked], "skipped": skipped})
     return out
+
+
+#: (picked ids?, the top level?) -> (statement, its compiled SQL per dialect)
+_CATEGORIES: dict = {}
+
+
+def _categories_statement(picked: bool, top: bool):
+    """The category lists' statement for its shape (picked ids as an
+    expanding parameter, the top level, or both), built once and run from
+    its SQL compiled once per dialect (``jishi.loaders.held_rows``): rows of
+    ``(id, name, image, parent_id)`` by sort."""
+    hit = _CATEGORIES.get((picked, top))
+    if hit is None:
+        cond = Category.id.in_(bindparam("ids", expanding=True)) if picked else None
+        if top:
+            cond = Category.parent_id.is_(None) if cond is None else (cond | Category.parent_id.is_(None))
+        stmt = (
+            select(Category.id, Category.name, Category.image, Category.parent_id)
+            .where(cond)
+            .order_by(Category.sort, Category.id)
+        )
+        hit = _CATEGORIES[(picked, top)] = (stmt, {})
+    return hit
 
 
 def resolve_ad_slots(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
     """Every promotion slot of a page: the slots and their live entries in
     two statements (three with entries for new buyers), recommended
     merchants through one ``seller_profiles`` call, recommended products
-    like hand-picked ones (two). Each entry's ``url`` is its counting
+    like hand-picked ones (one). Each entry's ``url`` is its counting
     redirect ``/p/ad/<id>``; shown entries count an impression (buffered;
     not in the editor)."""
     from flask import url_for

@@ -13,6 +13,19 @@
   its blocks. The published layout is cached in the process by revision id
   (revisions never change), so a page costs one small read of its pointers
   plus its blocks' batches.
+- A page's pointers (which revision is published, which is scheduled and
+  when) are kept with the request's settings (:func:`jishi.settings.derived`),
+  so a storefront page, the home page first, reads them once per version
+  of the settings instead of once per request (issue 20). Every path that
+  moves a pointer — :func:`publish`, :func:`schedule`, :func:`rollback`,
+  :func:`cancel_schedule`, :func:`publish_scheduled`, :func:`delete_page` —
+  writes the setting :data:`PAGES_VERSION` in its own transaction
+  (:func:`_pages_changed`): its commit drops this process's copy at once,
+  and other processes read the settings again within
+  ``JISHI_SETTINGS_TTL`` (2 s), as they see any setting saved (the shop's
+  name in the header, the storefront's fragment cache). A scheduled moment
+  passing needs no write: the kept pointers hold ``scheduled_at`` and each
+  request compares it with the clock.
 """
 
 from __future__ import annotations
@@ -39,6 +52,12 @@ from jishi_designer.schema import SLUG, DesignError, clean, defaults
 HOME = "home"
 MAX_BLOCKS = 40
 RESERVED = {HOME}
+#: the setting every change of a page's live pointers writes (a new random
+#: value): the settings' version moves on, and with it the kept pointers
+PAGES_VERSION = "designer.pages_version"
+_KEPT = "jishi_designer.pointers"  # settings.derived name of the kept pointers
+_KEPT_LIMIT = 1024  # slugs kept per settings version (unknown ones included): then start over
+_MISSING = object()
 
 
 def shop_slug(seller_id: int) -> str:
@@ -149,7 +168,27 @@ def delete_page(page: DesignPage) -> None:
         raise DesignError("page", _("The home page and shop pages cannot be deleted."), code="conflict")
     db.session.execute(DesignRevision.__table__.delete().where(DesignRevision.page_id == page.id))
     db.session.delete(page)
+    _pages_changed()
     commit()
+
+
+def _pages_changed() -> None:
+    """A page's live pointers change in this transaction: write
+    :data:`PAGES_VERSION` (a settings change, so its commit drops the kept
+    pointers of this process, and other processes' within the settings'
+    TTL). The row is made first if missing (``ON CONFLICT DO NOTHING``: two
+    first publishes at once never collide)."""
+    from jishi import settings
+    from jishi.db import conflict_insert
+    from jishi.settings import Setting
+
+    db.session.execute(
+        conflict_insert(Setting)
+        .values(key=PAGES_VERSION, value=None, updated_at=utcnow())
+        .on_conflict_do_nothing()
+        .execution_options(synchronize_session=False)
+    )
+    settings.set_many({PAGES_VERSION: secrets.token_hex(8)})
 
 
 # --- Draft -----------------------------------------------------------------------------
@@ -273,6 +312,7 @@ def _new_revision(page: DesignPage, blocks: list, user, note: str, **extra: Any)
 def _go_live(page: DesignPage, rev: DesignRevision) -> None:
     rev.published_at = utcnow()
     page.published_revision_id = rev.id
+    _pages_changed()
 
 
 def _commit_revision() -> None:
@@ -300,6 +340,7 @@ def schedule(page: DesignPage, at: datetime, user) -> DesignRevision:
     rev = _new_revision(page, _checked_layout(page), user, "schedule", publish_at=at)
     page.scheduled_revision_id = rev.id
     page.scheduled_at = at
+    _pages_changed()
     _commit_revision()
     return rev
 
@@ -311,6 +352,7 @@ def cancel_schedule(page: DesignPage) -> None:
         .values(scheduled_revision_id=None, scheduled_at=None)
         .execution_options(synchronize_session=False)
     )
+    _pages_changed()
     commit()
     db.session.refresh(page)
 
@@ -356,6 +398,7 @@ def publish_scheduled() -> str:
                 .values(published_at=now)
                 .execution_options(synchronize_session=False)
             )
+            _pages_changed()
             done += 1
         commit()
     return f"{done} scheduled pages published"
@@ -390,14 +433,39 @@ def _pointers_statement():
     return _POINTERS
 
 
+def pointers(slug: str):
+    """The row of page ``slug``'s pointers (None: no such page), kept with
+    the request's settings (module docstring): a statement only the first
+    time per settings version. Kept only when no transaction of the
+    session was open before the settings' copy was taken (the read then
+    sees every commit made before that copy, the settings' own read
+    opening the transaction included; on SQLite a transaction opened
+    earlier may read an older snapshot)."""
+    from jishi import settings
+
+    session = db.session()
+    fresh = not session.in_transaction()  # asked before the settings may be read
+    kept = settings.derived(_KEPT, dict)  # outside a request: a new dict every call
+    found = kept.get(slug, _MISSING)
+    if found is not _MISSING:
+        return found
+    found = session.execute(_pointers_statement(), {"slug": slug}).first()
+    if fresh:
+        if len(kept) >= _KEPT_LIMIT:
+            kept.clear()
+        kept[slug] = found
+    return found
+
+
 def live(slug: str) -> tuple[Any, int, str, list] | None:
     """The page ``slug`` and its live layout ``(page, number, title, blocks)``:
     the scheduled revision once its moment has passed, else the published
     one; None when nothing is published. ``page`` is a row of the page's
     pointers (``id``, ``seller_id``, ``slug``, ``kind``, the revision ids,
-    ``scheduled_at``, ``updated_at``). One statement, and a second only
-    the first time a revision is read in this process."""
-    page = db.session.execute(_pointers_statement(), {"slug": slug}).first()
+    ``scheduled_at``, ``updated_at``). At most one statement (none while
+    the pointers are kept: :func:`pointers`), and a second only the first
+    time a revision is read in this process."""
+    page = pointers(slug)
     if page is None:
         return None
     rev_id = page.published_revision_id

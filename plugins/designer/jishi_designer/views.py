@@ -94,19 +94,22 @@ def render_blocks(resolved: list[dict], *, editor: bool = False) -> Markup:
             continue
         template = env.get_template(bt.template)
         key = _fragment_key(block, template, shared) if shared is not None else None
-        html = cache.get(key) if cache is not None and key is not None else None
-        if html is None:
+        # kept: the block's whole section (its type and id are in the key's digest)
+        section = cache.get(key) if cache is not None and key is not None else None
+        if section is None:
             html = Markup(
                 template.render(
                     {**base, "block": block, "settings": block["settings"], "data": block.get("data") or {}}
                 )
             )
+            section = Markup('<section class="dz-block dz-%s" data-block="%s">%s</section>') % (
+                block["type"].replace(".", "-"),
+                block["id"],
+                html,
+            )
             if cache is not None and key is not None:
-                cache.put(key, html)
-        parts.append(
-            Markup('<section class="dz-block dz-%s" data-block="%s">%s</section>')
-            % (block["type"].replace(".", "-"), block["id"], html)
-        )
+                cache.put(key, section)
+        parts.append(section)
     if not parts:
         return Markup("")
     return _style() + Markup("").join(parts)
@@ -187,15 +190,26 @@ def _digest(block: dict) -> bytes:
     return hashlib.sha256(json.dumps(block, sort_keys=True, default=str).encode()).digest()
 
 
+def _included(env) -> tuple | None:
+    """The files of the templates the designer's blocks include (the
+    theme's product card, the skipped list), or None when one is not
+    first-party: decided once per version of the settings (the active theme
+    is a setting; templates reload only in debug, where nothing is cached)."""
+    card, skipped = env.get_template(CARD), env.get_template(SKIPPED)
+    if not (_first_party(card) and _first_party(skipped)):
+        return None
+    return (card.filename, skipped.filename)
+
+
 def _shared_key(env) -> tuple | None:
     """What every cached block's HTML also depends on: the templates the
     designer's blocks include (the theme's product card, the skipped list),
     the language, the script root and the active theme; None (nothing is
     cached) when one of those templates is not first-party."""
-    card, skipped = env.get_template(CARD), env.get_template(SKIPPED)
-    if not (_first_party(card) and _first_party(skipped)):
+    included = shop_settings.derived("jishi_designer.included", lambda: _included(env))
+    if included is None:
         return None
-    return (card.filename, skipped.filename, str(get_locale()), request.script_root, shop_settings.get("theme.active"))
+    return (*included, str(get_locale()), request.script_root, shop_settings.get("theme.active"))
 
 
 def _fragment_key(block: dict, template, shared: tuple) -> tuple | None:
