@@ -418,7 +418,8 @@ def _direct_ok(conn) -> bool:
 
 
 def held_rows(conn, stmt, params: dict, forms: dict | None, direct: bool = False) -> list:
-    """The rows of ``stmt``, a SELECT its caller builds once and keeps with
+    """The rows of ``stmt``, a SELECT (or a write ``... RETURNING``: a
+    plugin's INSERT of one row) its caller builds once and keeps with
     ``forms`` (a dict of its own for the compiled SQL per dialect), run from
     that SQL (:func:`_held`) when it can be, else by SQLAlchemy (``forms``
     None: a statement built for this call only); values as SQLAlchemy's
@@ -484,7 +485,9 @@ def _compile_held(stmt, dialect, keys: set):
         or getattr(compiled, "_collected_params", None)  # values of .params(): not taken here
     ):
         return None
-    if len(compiled._result_columns) != len(stmt.selected_columns):
+    # (an INSERT/UPDATE ... RETURNING has no ``selected_columns``: its returned ones)
+    columns = stmt.selected_columns if hasattr(stmt, "selected_columns") else stmt.exported_columns
+    if len(compiled._result_columns) != len(columns):
         return None
     if compiled.post_compile_params:
         names = _expanding_binds(compiled)

@@ -305,9 +305,12 @@ _LISTING_CACHE: dict[tuple, Any] = {}
 _LISTING_CACHE_SIZE = 512
 
 
-def _visible_conditions(context: str) -> tuple:
-    """The ``product_filters`` conditions as a tuple (the hook is called on
-    every listing; see :func:`_visible`)."""
+def visible_conditions(context: str) -> tuple:
+    """The ``product_filters`` conditions of every plugin for ``context``
+    (``"list"``, ``"detail"``...) as one tuple: what decides whether a buyer
+    may see a product, for a plugin that builds its own product read (the
+    designer's hand-picked products) with the catalog's visibility. The hook
+    is called on every listing; see :func:`_visible`."""
     return tuple(
         condition
         for conditions in current_app.extensions["jishi"].hook.product_filters(context=context)
@@ -321,8 +324,9 @@ _CONDITIONS_TOKENS: dict[tuple, tuple] = {}
 _TOKEN_NUMBERS = itertools.count(1)
 
 
-def _conditions_key(conditions: tuple) -> tuple | None:
-    """A hashable key saying "these conditions render the same SQL with the
+def conditions_key(conditions: tuple) -> tuple | None:
+    """For a statement cache of one's own (keyed by the conditions of
+    :func:`visible_conditions`): a hashable key saying "these conditions render the same SQL with the
     same values", or None when that cannot be told (then no caching).
 
     The key is a small token standing for the conditions' full key (their
@@ -350,6 +354,10 @@ def _conditions_key(conditions: tuple) -> tuple | None:
         _CONDITIONS_KEYS.clear()
     _CONDITIONS_KEYS[ids] = (conditions, key)  # (the objects held: their ids cannot be reused meanwhile)
     return key
+
+
+_visible_conditions = visible_conditions
+_conditions_key = conditions_key
 
 
 def _conditions_key_of(conditions: tuple) -> tuple | None:

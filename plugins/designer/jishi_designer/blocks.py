@@ -236,7 +236,7 @@ def _picked_statement(conditions: tuple):
     be keyed, built for this call only."""
     from jishi.catalog import service as catalog
 
-    key = catalog._conditions_key(conditions)
+    key = catalog.conditions_key(conditions)
     hit = _PICKED.get(key) if key is not None else None
     if hit is not None:
         return hit
@@ -262,7 +262,7 @@ def _picked_rows(ids: list[int]) -> dict:
     from jishi.catalog import service as catalog
     from jishi.loaders import held_rows
 
-    stmt, forms = _picked_statement(catalog._visible_conditions("detail"))
+    stmt, forms = _picked_statement(catalog.visible_conditions("detail"))
     session = db.session()
     conn = session.connection()
     if session.autoflush:

@@ -251,42 +251,24 @@ def _ticket_insert():
     return stmt
 
 
-_TICKET_INSERT_SQL: dict = {}  # per dialect: the INSERT's held SQL (None: through SQLAlchemy's execute)
+_TICKET_INSERT_SQL: dict = {}  # per dialect: the INSERT's held SQL (jishi.loaders.held_rows' forms)
 
 
 def _insert_ticket(params: dict) -> int | None:
     """Run :func:`_ticket_insert` with ``params``: the new ticket's id, or
     None (a conflict: nothing written). From its SQL compiled once per
-    dialect (:class:`jishi.loaders._HeldSQL`), on the DB-API cursor when
-    nothing listens to the statements (see :func:`jishi.loaders.held_rows`),
+    dialect (:func:`jishi.loaders.held_rows`, kept in ``_TICKET_INSERT_SQL``),
+    on the DB-API cursor when nothing listens to the statements,
     in the session's transaction, as ``session.execute`` would run it (a
     flush first when the session autoflushes)."""
     from jishi.db import db
-    from jishi.loaders import _held_form
+    from jishi.loaders import held_rows
 
     stmt = _ticket_insert()
     session = db.session()
     if session.autoflush:
         session.flush()
-    conn = session.connection()
-    dialect = conn.dialect
-    form = _TICKET_INSERT_SQL.get(dialect, False)
-    if form is False:
-        form = None
-        try:
-            compiled = stmt.compile(dialect=dialect)
-            if not (compiled.literal_execute_params or compiled.post_compile_params):
-                form = _held_form(
-                    compiled, dialect, set(params), compiled.string, compiled.positiontup, {}, compiled._bind_processors
-                )
-        except (AttributeError, KeyError, IndexError, TypeError):  # another SQLAlchemy's internals
-            form = None
-        if len(_TICKET_INSERT_SQL) >= 8:  # (engines: a process has one or two; tests make many)
-            _TICKET_INSERT_SQL.clear()
-        _TICKET_INSERT_SQL[dialect] = form
-    if form is None:
-        return session.execute(stmt, params).scalar_one_or_none()
-    rows = form.rows(conn, params, direct=True)
+    rows = held_rows(session.connection(), stmt, params, _TICKET_INSERT_SQL, direct=True)
     return rows[0][0] if rows else None
 
 

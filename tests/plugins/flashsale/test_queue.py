@@ -453,3 +453,18 @@ def test_the_consumer_lingers_only_when_it_runs_on(app, monkeypatch):
     _push(1)
     assert fs_queue.work(max_jobs=1, block=0.05, linger=0.2) == 1
     assert seen == [0.0, 0.04, 0.2]
+
+
+def test_the_ticket_insert_runs_from_its_held_sql(app):
+    """Issue 20: the admission's ticket INSERT ... ON CONFLICT DO NOTHING
+    RETURNING is held by the kernel's public ``jishi.loaders.held_rows``
+    (compiled once per dialect, no private loader internals in the
+    plugin), on SQLite and PostgreSQL alike."""
+    from jishi.loaders import _held
+
+    names = (
+        "ticket", "user_id", "flash_sku_id", "sku_id", "quantity", "idempotency_key",
+        "status", "job", "payment_ids", "order_ids", "created_at", "updated_at",
+    )  # fmt: skip
+    forms: dict = {}
+    assert _held(fs_queue._ticket_insert(), forms, db.session.connection(), dict.fromkeys(names)) is not None
