@@ -204,3 +204,23 @@ def close_session_safely(exc: BaseException | None = None) -> None:
         except Exception as again:  # nothing more can be done for a dead connection
             logging.getLogger("jishi.db").warning("invalidating it failed too: %s", again)
         db.session.registry.clear()
+
+
+def held_rows(conn, stmt, params: dict, forms: dict | None, direct: bool = False) -> list:
+    """The rows of ``stmt`` (a SELECT, or an INSERT/UPDATE ... RETURNING)
+    with ``params``, run on ``conn`` (``db.session.connection()``: in the
+    session's transaction) from its SQL compiled once per dialect and kept
+    in ``forms`` (a dict of your own, kept with the statement: build the
+    statement once, at module level or in a per-dialect cache, with
+    ``bindparam`` for every value), rows indexable by position with values
+    as SQLAlchemy's result processing gives them. For a hot path's read or
+    one-row write that would otherwise pay SQLAlchemy's compile-cache
+    lookup and result construction on every call; a statement that cannot
+    be held (literal-execute parameters, a schema translate map) runs
+    through SQLAlchemy's execute, as correct and slower. ``forms=None``:
+    a statement built for this call only (plain execute). ``direct``: on
+    the DB-API cursor itself when nothing listens to the statements' events
+    (no echo, no statement counter): the flash sale's ticket INSERT."""
+    from jishi.loaders import held_rows as held
+
+    return held(conn, stmt, params, forms, direct)

@@ -12,6 +12,10 @@ kernel's own pages use, so a plugin's forms read, fail and answer alike.
 - :func:`checkout_options`: the checkout options of a checkout form
   (``delivery-<group>``, ``message-<group>``, ``opt.<name>[.<group>]``)
 - :func:`record_visit`: count a storefront page view for the reports
+- :func:`render_kept` ``(template_name, args)``: a small template of a slot
+  rendered on every page view (a link, a badge: ``args`` of ids), kept
+  between requests with the settings' version when its HTML can depend on
+  nothing else (the template reads only ``args``, ``url_for``, ``_``)
 - a product form like the console's (a merchant's products, say):
   :func:`product_form_state` ``(product)`` (what the form shows: the product,
   or the posted form), :func:`product_data` ``(state)`` (the dict
@@ -22,6 +26,7 @@ kernel's own pages use, so a plugin's forms read, fail and answer alike.
 from __future__ import annotations
 
 from jishi.console.catalog import FormError, product_data, product_form_state
+from jishi.web.cards import render_kept
 from jishi.web.common import (
     error_text,
     flash_error,
@@ -44,5 +49,6 @@ __all__ = [
     "product_data",
     "product_form_state",
     "record_visit",
+    "render_kept",
     "safe_next",
 ]

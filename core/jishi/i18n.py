@@ -473,3 +473,13 @@ def parse_shop_time(text):
     if not text:
         return None
     return from_shop_time(datetime.fromisoformat(text))
+
+
+def locale_code() -> str:
+    """The request's language as its code (``"zh_CN"``): what
+    ``str(flask_babel.get_locale())`` gives — the account's choice, then
+    the session's, then Accept-Language, else the default — without making
+    Babel's ``Locale`` (a job recording the language a buyer asked in)."""
+    from jishi.extensions import select_locale_code
+
+    return select_locale_code()

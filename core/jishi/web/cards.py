@@ -264,3 +264,39 @@ def product_cards(context: Context, products: Iterable) -> list[Markup]:
                 kept.clear()
             kept[key] = html
     return out
+
+
+_KEPT_RENDERINGS = "jishi.web.cards.kept_renderings"  # settings.derived name of render_kept's store
+_KEPT_RENDERINGS_LIMIT = 4096  # renderings kept per settings version: then start over
+
+
+def render_kept(template_name: str, args: dict) -> Markup:
+    """``template_name`` rendered with ``args`` as its one variable (by the
+    template itself, without ``render_template``'s context processors: it
+    may use ``url_for``, ``_`` and ``args``), kept between requests with
+    the settings' version when that is exact: the template is :func:`pure`
+    in ``args``, every value of ``args`` an int (ids), and a request is
+    there to key it (:func:`request_key`: the file, the language, the
+    address served under). A theme's override reading anything else (the
+    buyer, the request) is rendered every time. The public form of this is
+    ``jishi.forms.render_kept``."""
+    from jishi import settings
+
+    template = current_app.jinja_env.get_template(template_name)
+    base = request_key(template) if pure(template, frozenset({"args"})) else None
+    key = None
+    kept: dict = {}
+    if base is not None:
+        values = tuple(sorted(args.items()))
+        if all(type(v) is int for _k, v in values):
+            key = (base, values)
+            kept = settings.derived(_KEPT_RENDERINGS, dict)
+            found = kept.get(key)
+            if found is not None:
+                return found
+    html = Markup(template.render(args=args))
+    if key is not None:
+        if len(kept) >= _KEPT_RENDERINGS_LIMIT:
+            kept.clear()
+        kept[key] = html
+    return html

@@ -232,7 +232,7 @@ def _picked_statement(conditions: tuple):
     ``"detail"``, as ``catalog.visible_products``) in ONE statement, built
     once per plugins' conditions (compared by their SQL and values, as the
     catalog's listing does) and run from its SQL compiled once per dialect
-    (``jishi.loaders.held_rows``); ``forms`` None: conditions that cannot
+    (``jishi.db.held_rows``); ``forms`` None: conditions that cannot
     be keyed, built for this call only."""
     from jishi.catalog import service as catalog
 
@@ -260,7 +260,7 @@ def _picked_statement(conditions: tuple):
 def _picked_rows(ids: list[int]) -> dict:
     """``id -> row`` (by position, :data:`_ID`...) of the hand-picked ``ids``."""
     from jishi.catalog import service as catalog
-    from jishi.loaders import held_rows
+    from jishi.db import held_rows
 
     stmt, forms = _picked_statement(catalog.visible_conditions("detail"))
     session = db.session()
@@ -342,7 +342,7 @@ def _name_sellers(blocks: Sequence[PageBlock], out: list[dict]) -> None:
 def resolve_categories(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
     """Every category list of a page in one statement (the picked ids of
     all blocks and, when one picks none, the top level)."""
-    from jishi.loaders import held_rows
+    from jishi.db import held_rows
 
     wanted = sorted({i for b in blocks for i in b.settings.get("categories") or ()})
     top = any(not b.settings.get("categories") for b in blocks)
@@ -369,7 +369,7 @@ _CATEGORIES: dict = {}
 def _categories_statement(picked: bool, top: bool):
     """The category lists' statement for its shape (picked ids as an
     expanding parameter, the top level, or both), built once and run from
-    its SQL compiled once per dialect (``jishi.loaders.held_rows``): rows of
+    its SQL compiled once per dialect (``jishi.db.held_rows``): rows of
     ``(id, name, image, parent_id)`` by sort."""
     hit = _CATEGORIES.get((picked, top))
     if hit is None:

@@ -748,7 +748,7 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
     its job is then placed by the consumer; placing here too could place
     the purchase twice)."""
     from flask import current_app
-    from jishi.extensions import select_locale_code
+    from jishi.i18n import locale_code
 
     job = {
         "sku_id": sku_id,
@@ -756,7 +756,7 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
         "options": options,
         # the request's locale by its code (what str(get_locale()) gives,
         # without making the Babel Locale): the consumer's Accept-Language
-        "locale": select_locale_code(),
+        "locale": locale_code(),
         "expected_total": expected_total,
     }
     try:

@@ -251,18 +251,17 @@ def _ticket_insert():
     return stmt
 
 
-_TICKET_INSERT_SQL: dict = {}  # per dialect: the INSERT's held SQL (jishi.loaders.held_rows' forms)
+_TICKET_INSERT_SQL: dict = {}  # per dialect: the INSERT's held SQL (jishi.db.held_rows' forms)
 
 
 def _insert_ticket(params: dict) -> int | None:
     """Run :func:`_ticket_insert` with ``params``: the new ticket's id, or
     None (a conflict: nothing written). From its SQL compiled once per
-    dialect (:func:`jishi.loaders.held_rows`, kept in ``_TICKET_INSERT_SQL``),
+    dialect (:func:`jishi.db.held_rows`, kept in ``_TICKET_INSERT_SQL``),
     on the DB-API cursor when nothing listens to the statements,
     in the session's transaction, as ``session.execute`` would run it (a
     flush first when the session autoflushes)."""
-    from jishi.db import db
-    from jishi.loaders import held_rows
+    from jishi.db import db, held_rows
 
     stmt = _ticket_insert()
     session = db.session()

@@ -190,40 +190,16 @@ def _first_page(seller_key: int, card: dict, args: dict, error=None):
     )
 
 
-_KEPT_LINKS = "jishi_messages.contact_links"  # settings.derived name of the kept links
-_KEPT_LIMIT = 2048  # links kept per settings version: then start over
-
-
 def _contact_link(args: dict) -> Markup:
     """The "contact the shop" link (``messages/_contact_link.html``, a theme
-    may override it): rendered by the template itself, without
-    ``render_template``'s context processors (a product page asks for it on
-    every view; it uses ``url_for``, ``_`` and ``args`` only). Kept between
-    requests with the settings' version (issue 20), keyed by the template's
-    file, the language, the address served under and ``args`` (a product's
-    or an order's id), when the template reads nothing else
-    (``jishi.web.cards.pure``: a theme's link reading the buyer or the
-    request is rendered every time)."""
-    from jishi import settings
-    from jishi.web.cards import pure, request_key
+    may override it), rendered by the template itself and kept between
+    requests with the settings' version (issue 20) when exact
+    (``jishi.forms.render_kept``: a product page asks for it on every view;
+    a theme's link reading the buyer or the request is rendered every
+    time)."""
+    from jishi.forms import render_kept
 
-    template = current_app.jinja_env.get_template("messages/_contact_link.html")
-    base = request_key(template) if pure(template, frozenset({"args"})) else None
-    key = None
-    if base is not None:
-        values = tuple(sorted(args.items()))
-        if all(type(v) is int for _k, v in values):
-            key = (base, values)
-            kept: dict = settings.derived(_KEPT_LINKS, dict)
-            found = kept.get(key)
-            if found is not None:
-                return found
-    html = Markup(template.render(args=args))
-    if key is not None:
-        if len(kept) >= _KEPT_LIMIT:
-            kept.clear()
-        kept[key] = html
-    return html
+    return render_kept("messages/_contact_link.html", args)
 
 
 def render_slot(slot: str, context: dict):

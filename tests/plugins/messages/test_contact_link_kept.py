@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from flask import url_for
 from jishi import settings
+from jishi.web.cards import _KEPT_RENDERINGS
 from jishi_messages import views
 
 
@@ -20,7 +21,7 @@ def link(app, root: str = "", **args):
     with app.app_context(), app.test_request_context("/", base_url=f"http://shop.example{root}"):
         html = views._contact_link(args)
         expected = url_for("messages.contact", **args)
-        return html, expected, settings.derived(views._KEPT_LINKS, dict)
+        return html, expected, settings.derived(_KEPT_RENDERINGS, dict)
 
 
 def test_contact_link_kept_per_product_and_address(app):
