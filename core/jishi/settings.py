@@ -35,7 +35,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, has_app_context, has_request_context
+from flask import current_app, g, has_app_context
+from flask.globals import _cv_app, _cv_request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -127,9 +128,11 @@ def _shared() -> _Snapshot:
 
 def _snapshot() -> _Snapshot | None:
     """This request's snapshot (None outside a request)."""
-    if not has_request_context():
+    if _cv_request.get(None) is None:
         return None
-    snap = g.get("jishi_settings")
+    # g without the proxy (read for every setting, every template a page
+    # loads, every kept fragment: 7+ calls a page)
+    snap = _cv_app.get().g.__dict__.get("jishi_settings")
     if snap is None:
         if db.session.info.get(_CHANGED):
             # this transaction wrote settings: read them (own writes), keep them

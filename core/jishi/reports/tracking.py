@@ -44,15 +44,16 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 import threading
 import time
-import uuid
 from collections import Counter, deque
 from datetime import datetime
 
-from flask import Flask, current_app, g, has_request_context, request
-from flask.globals import _cv_app
+from flask import Flask, current_app, g, request
+from flask.globals import _cv_app, _cv_request
+from werkzeug.http import http_date
 
 log = logging.getLogger("jishi.reports")
 
@@ -107,32 +108,47 @@ def _visitor(req, create: bool) -> str:
     header = req.environ.get(_HEADER_KEY)
     if header and _VISITOR.match(header):
         return "h" + header
-    cookie = req.cookies.get(COOKIE)
-    if cookie and _VISITOR.match(cookie):
-        return "c" + cookie
-    user = g.get("_login_user")  # only if the view loaded it: tracking never reads the user
+    if "HTTP_COOKIE" in req.environ:  # (no header: no cookie to parse)
+        cookie = req.cookies.get(COOKIE)
+        if cookie and _VISITOR.match(cookie):
+            return "c" + cookie
+    g_ = _cv_app.get().g
+    user = getattr(g_, "_login_user", None)  # only if the view loaded it: tracking never reads the user
     if user is not None and getattr(user, "is_authenticated", False):
         return f"u{user.id}"
     if create and not req.path.startswith("/api/"):
-        new = uuid.uuid4().hex
-        g._jishi_new_cookie = new
+        new = _uuid4_hex()
+        g_._jishi_new_cookie = new
         return "c" + new
     return ""
+
+
+# uuid.uuid4().hex without the UUID object (its constructor's checks cost
+# more than the random bytes): 128 random bits with the version (4) and
+# variant (RFC 4122) bits set as uuid4 sets them, as 32 hex digits.
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def _uuid4_hex() -> str:
+    return "%032x" % (int.from_bytes(os.urandom(16), "big") & _UUID4_CLEAR | _UUID4_SET)
 
 
 def track(kind: str, ref_id: int = 0, seller_id: int | None = None) -> None:
     """Count ``kind`` (a page kind, or ``"cart"`` with the product's id)
     for this request's visitor today. Outside a request, for bots and when
     ``JISHI_TRACKING`` is off: nothing."""
-    if not has_request_context() or not current_app.config.get("JISHI_TRACKING", True):
+    ctx = _cv_request.get(None)  # (the request context itself: no proxies, this runs on every page)
+    if ctx is None or not ctx.app.config.get("JISHI_TRACKING", True):
         return
-    req = request._get_current_object()  # type: ignore[attr-defined]
+    req = ctx.request
     if req.path.startswith(_SKIP_PATHS) or is_bot(req.environ.get("HTTP_USER_AGENT")):
         return
     event = (kind[:20], int(ref_id or 0), int(seller_id or 0))
-    events = g.get("_jishi_events")
+    g_ = _cv_app.get().g
+    events = getattr(g_, "_jishi_events", None)
     if events is None:
-        g._jishi_events = [event]
+        g_._jishi_events = [event]
     else:
         events.append(event)
 
@@ -202,7 +218,7 @@ def _today() -> str:
     from jishi.i18n import to_shop_time
 
     now = utcnow()
-    key = (now.year, now.month, now.day, now.hour, now.minute, current_app.config.get("BABEL_DEFAULT_TIMEZONE"))
+    key = (now.replace(second=0, microsecond=0), current_app.config.get("BABEL_DEFAULT_TIMEZONE"))
     day = _day_cache.get(key)
     if day is None:
         if len(_day_cache) > 64:
@@ -334,21 +350,43 @@ def flush() -> int:
         return 0
 
 
+_COOKIE_AGE = 400 * 86400
+_cookie_tails: dict[int, str] = {}  # whole second -> the attributes after the new visitor's id
+
+
+def _cookie_tail() -> str:
+    """What ``response.set_cookie(COOKIE, id, max_age=400 days,
+    httponly=True, samesite="Lax")`` writes after ``jishi_vid=<id>``
+    (werkzeug's ``dump_cookie``: the id is 32 hex digits, never quoted),
+    made once per second: ``Expires`` is now + ``Max-Age`` to the second."""
+    now = int(time.time())
+    tail = _cookie_tails.get(now)
+    if tail is None:
+        _cookie_tails.clear()
+        tail = _cookie_tails[now] = (
+            f"; Expires={http_date(now + _COOKIE_AGE)}; Max-Age={_COOKIE_AGE}; HttpOnly; Path=/; SameSite=Lax"
+        )
+    return tail
+
+
 def _after_request(response):
-    events = _cv_app.get().g.pop("_jishi_events", None)  # (g.pop without the proxy: this runs for every request)
+    app_ctx = _cv_app.get()  # (g without the proxy: this runs for every request)
+    g_ = app_ctx.g
+    events = g_.pop("_jishi_events", None)
     if events and response.status_code < 400:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        app = app_ctx.app
         day = _today()
-        vid = g.get("_jishi_visitor")
+        vid = getattr(g_, "_jishi_visitor", None)
         if vid is None:  # (as visitor(create=True), without keeping it)
-            vid = _visitor(request._get_current_object(), True)  # type: ignore[attr-defined]
+            vid = _visitor(_cv_request.get().request, True)
         try:
             due = _buffer([[day, k, r, s, vid] for k, r, s in events], app)
         except Exception:
             log.warning("visit buffer: events lost", exc_info=True)
             due = False
-        if "_jishi_new_cookie" in g:
-            response.set_cookie(COOKIE, g.pop("_jishi_new_cookie"), max_age=400 * 86400, httponly=True, samesite="Lax")
+        new = g_.pop("_jishi_new_cookie", None)
+        if new is not None:
+            response.headers.add("Set-Cookie", f"{COOKIE}={new}{_cookie_tail()}")
         if due:  # once the response is sent (and the request's session gone)
             if app.config.get("JISHI_TRACKING_FLUSH_THREAD", True):
                 response.call_on_close(app.extensions["jishi_visit_flusher"].kick)

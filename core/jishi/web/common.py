@@ -106,12 +106,20 @@ def record_visit(kind: str, ref_id: int = 0, seller_id: int | None = None) -> No
 def _template_context():
     """``current_locale()`` and the enabled locales, for every template."""
     from flask import current_app
+    from flask.globals import _cv_app
     from flask_babel import get_locale
 
     last: list = [None, ""]  # (locale object, its code): str() of a babel Locale is not free; asked 3+ times a page
 
     def current_locale() -> str:
-        locale = get_locale()
+        # flask_babel keeps the request's choice on g._flask_babel: read it
+        # there (get_locale() walks three proxies to find it; a page asks
+        # 4+ times: <html lang>, each kept fragment's key), else choose.
+        app_ctx = _cv_app.get(None)
+        kept = getattr(app_ctx.g, "_flask_babel", None) if app_ctx is not None else None
+        locale = getattr(kept, "babel_locale", None)
+        if locale is None:
+            locale = get_locale()
         if locale is None or locale is not last[0]:
             last[:] = [locale, str(locale or current_app.config["BABEL_DEFAULT_LOCALE"])]
         return last[1]

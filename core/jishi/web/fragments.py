@@ -37,8 +37,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
-from flask.globals import _cv_request
+from flask import request
+from flask.globals import _cv_app, _cv_request
 from flask_login import current_user
 from jinja2 import meta, nodes, pass_context
 from jinja2.runtime import Context
@@ -209,21 +209,26 @@ def fragment(context: Context, name: str) -> Markup:
     would, kept between requests where that is safe (module docstring)."""
     env = context.environment
     template = env.get_template(name)
-    variables = context.get_all()
+    app_ctx = _cv_app.get()  # (no proxies: three fragments on every storefront page)
+    app = app_ctx.app
+    user = getattr(app_ctx.g, "_login_user", None)  # as current_user: loaded once per request
+    if user is None:
+        user = current_user._get_current_object()
     if (
-        not current_app.config.get("JISHI_FRAGMENT_CACHE", True)
-        or current_app.debug
-        or current_user.is_authenticated
+        not app.config.get("JISHI_FRAGMENT_CACHE", True)
+        or app.debug
+        or user.is_authenticated
         or not _keepable(env, template)
     ):
-        return _render(template, variables)
+        return _render(template, context.get_all())
     key = _key(template, context)
     if key is None:
-        return _render(template, variables)
+        return _render(template, context.get_all())
     kept: dict = settings.derived(_DERIVED, dict)
     found = kept.get(key)
     if found is not None:
-        return found
+        return found  # (the caller's variables copied only to render)
+    variables = context.get_all()
     watch = _Render()
     watched = dict(variables)
     watched["request"] = _WatchedRequest(watch, request._get_current_object())
