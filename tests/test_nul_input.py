@@ -56,3 +56,72 @@ def test_nul_and_lone_surrogate_in_json_name_the_field(app, api, factory):
     resp = _raw_json(api, "/me", buyer, '{"name": "a\\\\u0000b"}')
     assert resp.status_code == 200, resp.get_json()
     assert api.get("/me", user=buyer).get_json()["name"] == "a\\u0000b"
+
+
+def test_raw_body_bytes_that_may_hold_nul_are_walked(app, api, factory):
+    """The body is parsed and walked only when its bytes may give a NUL or a
+    lone surrogate (issue 20): a UTF-8-encoded surrogate, an upper-case
+    ``\\uD800`` escape and a UTF-16 body are still refused naming the field."""
+    buyer = factory.user()
+    for data, field in (
+        (b'{"name": "x\xed\xa0\x80"}', "name"),
+        (b'{"name": "\\uD800"}', "name"),
+        ('{"name": "a\\u0000b"}'.encode("utf-16"), "name"),
+        ('{"name": "a\\u0000b"}'.encode("utf-16-be"), "name"),
+    ):
+        resp = api.client.open(
+            "/api/v1/me", method="PATCH", data=data, content_type="application/json", headers=api.headers(buyer)
+        )
+        assert resp.status_code == 422 and resp.get_json()["field"] == field, (data, resp.get_json())
+    resp = api.client.open(
+        "/api/v1/me",
+        method="PATCH",
+        data='{"name": "龙井\\u4e2d"}'.encode(),
+        content_type="application/json",
+        headers=api.headers(buyer),
+    )
+    assert resp.status_code == 200 and resp.get_json()["name"] == "龙井中"
+
+
+def test_bytes_check_never_skips_an_unstorable_body(app):
+    """``_json_may_be_unstorable`` is False only for bodies whose parse holds
+    no NUL and no lone surrogate: every escape, raw byte and encoding tried."""
+    import itertools
+    import json
+
+    from jishi.app import _json_may_be_unstorable, _unstorable_text
+
+    pieces = [
+        "a",
+        "龙",
+        "\\u0000",
+        "\\u0001",
+        "\\uD800",
+        "\\udfff",
+        "\\ud83d\\ude00",
+        "\\uDBFF\\uDFFF",
+        "\\u00e9",
+        "\\\\u0000",
+        "\\\\",
+        "\\u d800",
+        "\\n",
+        "\ud7ff",
+        "\ue000",
+        "한",
+    ]
+    raw = [b"", b"\xed\xa0\x80", b"\xed\x9f\xbf", b"\x00", b"\xc3\xa9"]
+    with app.test_request_context():
+        checked = 0
+        for a, b in itertools.product(pieces, repeat=2):
+            for extra in raw:
+                text = '{"k' + a + '": ["' + b + '"]}'
+                for data in (text.encode("utf-8", "surrogatepass") + extra, text.encode("utf-16", "surrogatepass")):
+                    for body in (data, data.replace(b"]", extra + b"]")):
+                        try:
+                            value = json.loads(body)
+                        except ValueError:
+                            continue
+                        checked += 1
+                        if _unstorable_text(value) is not None:
+                            assert _json_may_be_unstorable(body), body
+        assert checked > 500

@@ -1,0 +1,93 @@
+"""Issue 20: psycopg's JSON columns are decoded by orjson (the engine's
+``json_deserializer``, :func:`jishi.db.psycopg_json_loads`), giving exactly
+the values the standard library's ``json.loads`` gives."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jishi.db import apply_engine_config, db, psycopg_json_loads
+from jishi.testing import is_postgres
+
+VALUES = [
+    {"a": 1, "b": [1, 2, {"c": None, "d": True, "e": False}], "f": 1.5, "g": -0.0},
+    [0, -1, 2**63 - 1, -(2**63), 2**64 - 1, 2**64, -(2**63) - 1, 10**30, -(10**40), 1234567890123456789],
+    {"龙井": "绿茶 🍵", "k": 'é\n\t"\\/', "nested": {"deep": [[[[{"x": "y"}]]]]}},
+    [0.1, 1e-300, 1.7976931348623157e308, 5e-324, 3.141592653589793, 100.0],
+    "plain text",
+    12345,
+    None,
+    [],
+    {},
+]
+
+
+def test_loads_equals_the_standard_librarys():
+    loads = psycopg_json_loads()
+    assert loads is not None  # orjson is a dependency
+    texts = [json.dumps(v, ensure_ascii=a).encode() for v in VALUES for a in (True, False)]
+    texts += [
+        b'{"a": 1, "a": 2}',
+        b"-0",
+        b"[1e400, -1e400]",
+        b'"\\ud800x"',
+        b'"\\ud83d\\ude00"',
+        b"18446744073709551616",
+        b"-9223372036854775809",
+        b" [1 , 2] ",
+        b"0.30000000000000004",
+        b"123456789012345678901234567890.5",
+    ]
+    for text in texts:
+        got, want = loads(text), json.loads(text)
+        assert repr(got) == repr(want), text
+
+
+def test_only_a_psycopg_engine_gets_it():
+    for uri, expected in (
+        ("postgresql+psycopg://u@h/d", True),
+        ("postgresql+psycopg2://u@h/d", False),
+        ("postgresql://u@h/d", False),
+        ("sqlite:///x.db", False),
+    ):
+        config = {"SQLALCHEMY_DATABASE_URI": uri}
+        apply_engine_config(config)
+        assert ("json_deserializer" in config["SQLALCHEMY_ENGINE_OPTIONS"]) is expected, uri
+    config = {
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h/d",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"json_deserializer": len},
+    }
+    apply_engine_config(config)
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["json_deserializer"] is len  # an explicit option wins
+
+
+@pytest.mark.skipif(not is_postgres(), reason="psycopg's JSON loader: PostgreSQL only")
+def test_a_json_column_round_trips_identically(app):
+    """Written through the ORM, read back by a fresh session, by Core and by
+    a raw psycopg cursor of the engine: the same values, types included."""
+    from jishi.models import Setting
+    from sqlalchemy import text
+
+    with app.app_context():
+        assert db.engine.dialect._json_deserializer is psycopg_json_loads()
+        for i, value in enumerate(VALUES):
+            db.session.add(Setting(key=f"test.json.{i}", value=value))
+        db.session.commit()
+        db.session.expunge_all()
+        for i, value in enumerate(VALUES):
+            got = db.session.get(Setting, f"test.json.{i}").value
+            assert repr(got) == repr(value), (i, got)
+            core = db.session.execute(text("SELECT value FROM settings WHERE key = :k"), {"k": f"test.json.{i}"})
+            assert repr(core.scalar_one()) == repr(value)
+            # jsonb normalises the text (1.7976931348623157e308 is 309 digits):
+            # decoded as the standard library decodes jsonb's text
+            jsonb, jsonb_text = db.session.execute(
+                text("SELECT value::jsonb, value::jsonb::text FROM settings WHERE key = :k"), {"k": f"test.json.{i}"}
+            ).one()
+            assert repr(jsonb) == repr(json.loads(jsonb_text)), i
+        raw = db.session.connection().connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("SELECT value FROM settings WHERE key = %s", ("test.json.1",))
+            assert repr(cur.fetchone()[0]) == repr(VALUES[1])
+        db.session.rollback()
