@@ -223,3 +223,125 @@ def test_anonymous_user_load_as_flask_login(app, client, factory, login):
     buyer = factory.user(name="小王")
     login(buyer)
     assert "加入购物车" in client.get(f"/product/{product.id}").get_data(as_text=True)
+
+
+def _reviews_of(factory, product, buyers):
+    """One visible review per buyer of ``buyers`` (a buyer listed twice
+    reviews two order lines), written directly with its order line."""
+    from jishi.db import db, utcnow
+    from jishi.orders.models import Order, OrderLine, PaymentOrder
+    from jishi.reviews.models import Review
+
+    for n, buyer in enumerate(buyers):
+        pay = PaymentOrder(number=f"PRV{n}", user_id=buyer.id, amount=product.price, status="paid")
+        db.session.add(pay)
+        db.session.flush()
+        order = Order(
+            number=f"ORV{n}",
+            payment_id=pay.id,
+            user_id=buyer.id,
+            seller_id=product.seller_id,
+            status="received",
+            goods_amount=product.price,
+            pay_amount=product.price,
+            received_at=utcnow(),
+        )
+        db.session.add(order)
+        db.session.flush()
+        line = OrderLine(
+            order_id=order.id,
+            product_id=product.id,
+            sku_id=product.skus[0].id,
+            name=product.name,
+            base_price=product.price,
+            unit_price=product.price,
+            quantity=1,
+            goods_amount=product.price,
+            pay_amount=product.price,
+            reviewed=True,
+        )
+        db.session.add(line)
+        db.session.flush()
+        images = ["/static/r.jpg"] if n == 0 else []
+        db.session.add(
+            Review(
+                order_line_id=line.id,
+                product_id=product.id,
+                user_id=buyer.id,
+                rating=5 - n % 2,
+                content=f"评价{n}",
+                is_anonymous=n == 2,
+                images=images,
+                image_count=len(images),
+            )
+        )
+    db.session.commit()
+
+
+def _review_values(reviews):
+    from sqlalchemy import inspect
+
+    out = []
+    for r in reviews:
+        state = inspect(r)
+        assert state.persistent and not state.modified and "user" not in state.unloaded
+        user = r.user
+        level = user.member_level if user is not None else None
+        out.append(
+            (
+                {c.key: getattr(r, c.key) for c in state.mapper.column_attrs},
+                None if user is None else {c.key: getattr(user, c.key) for c in inspect(user).mapper.column_attrs},
+                None if level is None else (level.id, level.name, level.rank),
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("with_pictures", [False, True])
+def test_product_reviews_read_as_the_orm_reads_them(app, factory, with_pictures):
+    """The product page's reviews (held SQL, instances made from its rows)
+    are the ORM's: same reviews in the same order, each with its user and
+    the user's member level loaded, a user reviewing twice one instance; the
+    same rating figures. When the session already holds one of them (the
+    reviewer signed in), the ORM reads them, the held instance kept."""
+    from jishi.accounts.models import MemberLevel
+    from jishi.db import db
+    from jishi.reviews import service
+
+    level = MemberLevel(name="金卡", rank=2)
+    db.session.add(level)
+    db.session.commit()
+    gold = factory.user(name="金卡买家", member_level_id=level.id)
+    plain = factory.user(name="普通买家")
+    product = factory.product(name="龙井", price=1200, stock=5)
+    _reviews_of(factory, product, [gold, plain, gold, plain])
+    pid, gold_id, user_class = product.id, gold.id, type(gold)
+
+    db.session.expunge_all()
+    held, rating = service.product_reviews_rated(pid, limit=10, with_pictures=with_pictures)
+    assert len({id(r.user) for r in held}) == (1 if with_pictures else 2)
+    got = _review_values(held)
+    db.session.expunge_all()
+    rows = db.session.execute(service._rated_statement(with_pictures), {"product_id": pid, "limit": 10}).all()
+    orm = [r[0] for r in rows if not with_pictures or r[0].image_count]
+    assert got == _review_values(orm)
+    assert rating == (45, 4, 1)
+    assert [v[0]["content"] for v in got] == (["评价0"] if with_pictures else ["评价3", "评价2", "评价1", "评价0"])
+
+    db.session.expunge_all()
+    holder = db.session.get(user_class, gold_id)  # the session holds a reviewer
+    again, rating_again = service.product_reviews_rated(pid, limit=10, with_pictures=with_pictures)
+    assert _review_values(again) == got and rating_again == rating
+    assert all(r.user is holder for r in again if r.user_id == gold_id)
+
+
+def test_product_page_reviews_render(client, factory):
+    """The page shows each reviewer (anonymous ones as such), the rating
+    and the picture filter's counts."""
+    gold = factory.user(name="金卡买家")
+    plain = factory.user(name="普通买家")
+    product = factory.product(name="龙井", price=1200, stock=5)
+    _reviews_of(factory, product, [gold, plain, plain])
+    page = client.get(f"/product/{product.id}").get_data(as_text=True)
+    for text in ("评价0", "评价1", "评价2", "金卡买家", "普通买家", "(3)", "(1)", "4.7 / 5"):
+        assert text in page, text

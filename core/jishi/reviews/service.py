@@ -225,12 +225,81 @@ def product_reviews_rated(
     computed before LIMIT. Filtering does not touch WHERE (the aggregates
     would shrink with it): the reviews with pictures sort first and the
     others are dropped here."""
-    rows = db.session.execute(_rated_statement(with_pictures), {"product_id": product_id, "limit": limit}).all()
+    from jishi.loaders import held_rows
+
+    params = {"product_id": product_id, "limit": limit}
+    parts, stmt, forms = _rated_rows_statement(with_pictures)
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # as session.execute would (a no-op when nothing is pending)
+    # run from its SQL compiled once per dialect (no cache key made and hashed per page)
+    rows = held_rows(session.connection(), stmt, params, forms)
     if not rows:
         return [], (0, 0, 0)
-    n, t, p = int(rows[0][1] or 0), int(rows[0][2] or 0), int(rows[0][3] or 0)
-    reviews = [r[0] for r in rows if not with_pictures or r[0].image_count]
+    first = rows[0]
+    n, t, p = int(first[1] or 0), int(first[2] or 0), int(first[3] or 0)
+    made = _rated_instances(session, parts, rows)
+    if made is None:
+        # the session holds one of them: the ORM's load (held instances kept as they are)
+        orm = session.execute(_rated_statement(with_pictures), params).all()
+        made = [r[0] for r in orm]
+    reviews = [r for r in made if not with_pictures or r.image_count]
     return reviews, ((t * 10 * 2 + n) // (2 * n), n, p)
+
+
+def _rated_instances(session, parts, rows) -> list[Review] | None:
+    """The reviews of :func:`_rated_rows_statement`'s rows as clean
+    persistent instances of ``session``, each with its ``user`` (and the
+    user's ``member_level``) loaded, as the ORM's joined eager loads give
+    them; None when the session already holds one of them (or a load event
+    listens): the caller then reads through the ORM."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from jishi.accounts.models import MemberLevel, User
+    from jishi.loaders import persistent
+
+    rcols, ucols, mcols = parts
+    # Decided before any instance is made: all of them this way, or none.
+    if session.dispatch.loaded_as_persistent:
+        return None
+    identity_map = session.identity_map
+    for model, cols in ((Review, rcols), (User, ucols), (MemberLevel, mcols)):
+        mapper = model.__mapper__
+        if mapper.class_manager.dispatch.load:
+            return None
+        pos = cols[0][1]
+        for row in rows:
+            if row[pos] is not None and mapper.identity_key_from_primary_key([row[pos]]) in identity_map:
+                return None
+    users: dict = {}
+    levels: dict = {}
+    out = []
+    for row in rows:
+        review = persistent(session, Review, {k: row[i] for k, i in rcols}, existing="none")
+        if review is None:
+            return None
+        user_id = row[ucols[0][1]]
+        user = None
+        if user_id is not None:
+            user = users.get(user_id)
+            if user is None:
+                user = persistent(session, User, {k: row[i] for k, i in ucols}, existing="none")
+                if user is None:
+                    return None
+                level_id = row[mcols[0][1]]
+                level = None
+                if level_id is not None:
+                    level = levels.get(level_id)
+                    if level is None:
+                        level = persistent(session, MemberLevel, {k: row[i] for k, i in mcols}, existing="none")
+                        if level is None:
+                            return None
+                        levels[level_id] = level
+                set_committed_value(user, "member_level", level)
+                users[user_id] = user
+        set_committed_value(review, "user", user)
+        out.append(review)
+    return out
 
 
 @functools.cache
@@ -248,6 +317,50 @@ def _rated_statement(with_pictures: bool):
         .order_by(*order)
         .limit(bindparam("limit", type_=Integer))
     )
+
+
+@functools.cache
+def _rated_rows_statement(with_pictures: bool):
+    """:func:`_rated_statement` as a Core SELECT of the columns its joined
+    eager loads read (the review, the window aggregates, the review's user
+    and the user's member level, outer joined), built once and run from
+    its SQL compiled once per dialect (:func:`jishi.loaders.held_rows`):
+    ``((review, user, member level) column positions, statement, its
+    compiled SQL per dialect)``; the aggregates are at positions 1-3."""
+    from jishi.accounts.models import MemberLevel, User
+
+    def columns(model):
+        mapper = model.__mapper__
+        return [(mapper.get_property_by_column(c).key, c) for c in mapper.columns if c.table is not None]
+
+    own, users, levels = columns(Review), columns(User), columns(MemberLevel)
+    aggregates = [func.count(Review.id).over(), func.sum(Review.rating).over(), func.sum(_has_pictures()).over()]
+    # the primary key first in each part (its row present or not); the
+    # aggregates right after the review's id
+    own, users, levels = (sorted(attrs, key=lambda kv: kv[0] != "id") for attrs in (own, users, levels))
+    cols: list = [own[0][1], *aggregates]
+    parts: list[tuple] = []
+    for attrs in (own, users, levels):
+        if not parts:
+            positions = [(own[0][0], 0)] + [(key, len(cols) + n) for n, (key, _c) in enumerate(own[1:])]
+            cols += [c for _k, c in own[1:]]
+        else:
+            positions = [(key, len(cols) + n) for n, (key, _c) in enumerate(attrs)]
+            cols += [c for _k, c in attrs]
+        parts.append(tuple(positions))
+    order = (_has_pictures().desc(), Review.id.desc()) if with_pictures else (Review.id.desc(),)
+    query = (
+        select(*cols)
+        .select_from(
+            Review.__table__.outerjoin(User.__table__, User.id == Review.user_id).outerjoin(
+                MemberLevel.__table__, MemberLevel.id == User.member_level_id
+            )
+        )
+        .where(Review.product_id == bindparam("product_id", type_=Integer), *_visible())
+        .order_by(*order)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    return tuple(parts), query, {}
 
 
 def list_reviews(
