@@ -298,13 +298,15 @@ def _review_values(reviews):
 
 
 @pytest.mark.parametrize("with_pictures", [False, True])
-def test_product_reviews_read_as_the_orm_reads_them(app, factory, with_pictures):
+def test_product_reviews_read_as_the_orm_reads_them(app, factory, queries, with_pictures):
     """The product page's reviews (held SQL, instances made from its rows)
     are the ORM's: same reviews in the same order, each with its user and
     the user's member level loaded, a user reviewing twice one instance; the
-    same rating figures. When the session already holds one of them (the
-    reviewer signed in), the ORM reads them, the held instance kept."""
-    from jishi.accounts.models import MemberLevel
+    same rating figures; one statement. An instance the session already
+    holds loaded (the signed-in reviewer, their level) is used as it is, as
+    the ORM does, still in one statement; one it holds expired is read by
+    the ORM (its values loaded into it)."""
+    from jishi.accounts.models import MemberLevel, User
     from jishi.db import db
     from jishi.reviews import service
 
@@ -315,10 +317,12 @@ def test_product_reviews_read_as_the_orm_reads_them(app, factory, with_pictures)
     plain = factory.user(name="普通买家")
     product = factory.product(name="龙井", price=1200, stock=5)
     _reviews_of(factory, product, [gold, plain, gold, plain])
-    pid, gold_id, user_class = product.id, gold.id, type(gold)
+    pid, gold_id, level_id = product.id, gold.id, level.id
 
     db.session.expunge_all()
-    held, rating = service.product_reviews_rated(pid, limit=10, with_pictures=with_pictures)
+    with queries() as q:
+        held, rating = service.product_reviews_rated(pid, limit=10, with_pictures=with_pictures)
+    assert q.count == 1
     assert len({id(r.user) for r in held}) == (1 if with_pictures else 2)
     got = _review_values(held)
     db.session.expunge_all()
@@ -329,10 +333,21 @@ def test_product_reviews_read_as_the_orm_reads_them(app, factory, with_pictures)
     assert [v[0]["content"] for v in got] == (["评价0"] if with_pictures else ["评价3", "评价2", "评价1", "评价0"])
 
     db.session.expunge_all()
-    holder = db.session.get(user_class, gold_id)  # the session holds a reviewer
-    again, rating_again = service.product_reviews_rated(pid, limit=10, with_pictures=with_pictures)
+    holder = db.session.get(User, gold_id)  # the session holds a reviewer (and their level, joined)
+    held_level = holder.member_level
+    with queries() as q:
+        again, rating_again = service.product_reviews_rated(pid, limit=10, with_pictures=with_pictures)
+    assert q.count == 1
     assert _review_values(again) == got and rating_again == rating
     assert all(r.user is holder for r in again if r.user_id == gold_id)
+    assert held_level is not None and held_level.id == level_id
+
+    db.session.expunge_all()
+    expired = db.session.get(User, gold_id)
+    db.session.expire(expired)
+    third, _rating = service.product_reviews_rated(pid, limit=10, with_pictures=with_pictures)
+    assert _review_values(third) == got
+    assert all(r.user is expired for r in third if r.user_id == gold_id)
 
 
 def test_product_page_reviews_render(client, factory):

@@ -228,17 +228,24 @@ def product_reviews_rated(
     from jishi.loaders import held_rows
 
     params = {"product_id": product_id, "limit": limit}
-    parts, stmt, forms = _rated_rows_statement(with_pictures)
+    held = _rated_rows_statement(with_pictures)
     session = db.session()
-    if session.autoflush:
-        session.flush()  # as session.execute would (a no-op when nothing is pending)
-    # run from its SQL compiled once per dialect (no cache key made and hashed per page)
-    rows = held_rows(session.connection(), stmt, params, forms)
+    if held is None:
+        rows = session.execute(_rated_statement(with_pictures), params).all()
+        made = None
+    else:
+        parts, stmt, forms = held
+        if session.autoflush:
+            session.flush()  # as session.execute would (a no-op when nothing is pending)
+        # run from its SQL compiled once per dialect (no cache key made and hashed per page)
+        rows = held_rows(session.connection(), stmt, params, forms)
+        made = _rated_instances(session, parts, rows) if rows else []
     if not rows:
         return [], (0, 0, 0)
     first = rows[0]
     n, t, p = int(first[1] or 0), int(first[2] or 0), int(first[3] or 0)
-    made = _rated_instances(session, parts, rows)
+    if made is None and held is None:
+        made = [r[0] for r in rows]
     if made is None:
         # the session holds one of them: the ORM's load (held instances kept as they are)
         orm = session.execute(_rated_statement(with_pictures), params).all()
@@ -248,56 +255,67 @@ def product_reviews_rated(
 
 
 def _rated_instances(session, parts, rows) -> list[Review] | None:
-    """The reviews of :func:`_rated_rows_statement`'s rows as clean
-    persistent instances of ``session``, each with its ``user`` (and the
-    user's ``member_level``) loaded, as the ORM's joined eager loads give
-    them; None when the session already holds one of them (or a load event
-    listens): the caller then reads through the ORM."""
-    from sqlalchemy.orm.attributes import set_committed_value
+    """The reviews of :func:`_rated_rows_statement`'s rows as persistent
+    instances of ``session``, each with its ``user`` (and the user's
+    ``member_level``) loaded, as the ORM's joined eager loads give them: an
+    instance the session already holds, loaded, is used as it is (the ORM
+    neither refreshes it nor replaces it: the signed-in buyer, their member
+    level), the others made clean from the rows (a user reviewing twice:
+    one instance). None, before any instance is made, when a held one lacks
+    a value the ORM would load into it (expired, partly loaded) or a load
+    event listens: the caller then reads through the ORM."""
+    from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
     from jishi.accounts.models import MemberLevel, User
     from jishi.loaders import persistent
 
-    rcols, ucols, mcols = parts
-    # Decided before any instance is made: all of them this way, or none.
     if session.dispatch.loaded_as_persistent:
         return None
+    rcols, ucols, mcols = parts
     identity_map = session.identity_map
-    for model, cols in ((Review, rcols), (User, ucols), (MemberLevel, mcols)):
+    kinds = ((Review, rcols, "user"), (User, ucols, "member_level"), (MemberLevel, mcols, None))
+    held: dict = {}
+    for model, cols, relation in kinds:  # decided before any instance is made: all of them this way, or none
         mapper = model.__mapper__
         if mapper.class_manager.dispatch.load:
             return None
         pos = cols[0][1]
         for row in rows:
-            if row[pos] is not None and mapper.identity_key_from_primary_key([row[pos]]) in identity_map:
-                return None
-    users: dict = {}
-    levels: dict = {}
+            if row[pos] is None:
+                continue
+            key = mapper.identity_key_from_primary_key([row[pos]])
+            obj = identity_map.get(key)
+            if obj is not None:
+                values = instance_state(obj).dict
+                if any(k not in values for k, _i in cols) or (relation is not None and relation not in values):
+                    return None
+                held[key] = obj
+
+    def instance(model, cols, row):
+        mapper = model.__mapper__
+        key = mapper.identity_key_from_primary_key([row[cols[0][1]]])
+        obj = held.get(key)
+        if obj is None:
+            obj = persistent(session, model, {k: row[i] for k, i in cols}, existing="none")
+            if obj is None:  # (checked above: cannot happen)
+                raise RuntimeError("review instance not made")
+            held[key] = obj
+            return obj, True
+        return obj, False
+
     out = []
     for row in rows:
-        review = persistent(session, Review, {k: row[i] for k, i in rcols}, existing="none")
-        if review is None:
-            return None
-        user_id = row[ucols[0][1]]
-        user = None
-        if user_id is not None:
-            user = users.get(user_id)
-            if user is None:
-                user = persistent(session, User, {k: row[i] for k, i in ucols}, existing="none")
-                if user is None:
-                    return None
-                level_id = row[mcols[0][1]]
-                level = None
-                if level_id is not None:
-                    level = levels.get(level_id)
-                    if level is None:
-                        level = persistent(session, MemberLevel, {k: row[i] for k, i in mcols}, existing="none")
-                        if level is None:
-                            return None
-                        levels[level_id] = level
-                set_committed_value(user, "member_level", level)
-                users[user_id] = user
-        set_committed_value(review, "user", user)
+        review, new_review = instance(Review, rcols, row)
+        if new_review:
+            user = None
+            if row[ucols[0][1]] is not None:
+                user, new_user = instance(User, ucols, row)
+                if new_user:
+                    level = None
+                    if row[mcols[0][1]] is not None:
+                        level, _new = instance(MemberLevel, mcols, row)
+                    set_committed_value(user, "member_level", level)
+            set_committed_value(review, "user", user)
         out.append(review)
     return out
 
@@ -333,6 +351,16 @@ def _rated_rows_statement(with_pictures: bool):
         mapper = model.__mapper__
         return [(mapper.get_property_by_column(c).key, c) for c in mapper.columns if c.table is not None]
 
+    models = (Review, User, MemberLevel)
+    eager = {
+        (model, rel.key)
+        for model in models
+        for rel in model.__mapper__.relationships
+        if rel.lazy not in ("select", True, "noload", "raise", "raise_on_sql", "write_only", "dynamic")
+    }
+    plain = all(c.table is not None for model in models for c in model.__mapper__.columns)
+    if eager != {(Review, "user"), (User, "member_level")} or not plain:
+        return None  # loads the ORM makes that these rows would not: the ORM's read
     own, users, levels = columns(Review), columns(User), columns(MemberLevel)
     aggregates = [func.count(Review.id).over(), func.sum(Review.rating).over(), func.sum(_has_pictures()).over()]
     # the primary key first in each part (its row present or not); the
