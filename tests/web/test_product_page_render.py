@@ -350,6 +350,32 @@ def test_product_reviews_read_as_the_orm_reads_them(app, factory, queries, with_
     assert all(r.user is expired for r in third if r.user_id == gold_id)
 
 
+def test_product_reviews_read_by_the_orm_when_a_listener_watches(app, factory):
+    """A ``do_orm_execute`` listener on the session sees the reviews read
+    (it is made through the ORM then), with the same reviews."""
+    from jishi.db import db
+    from jishi.reviews import service
+    from sqlalchemy import event
+
+    buyer = factory.user(name="买家")
+    product = factory.product(name="龙井", price=1200, stock=5)
+    _reviews_of(factory, product, [buyer])
+    pid = product.id
+    seen = []
+
+    def watch(state):
+        seen.append(state.statement)
+
+    session = db.session()
+    event.listen(session, "do_orm_execute", watch)
+    try:
+        reviews, rating = service.product_reviews_rated(pid, limit=10)
+    finally:
+        event.remove(session, "do_orm_execute", watch)
+    assert len(seen) == 1
+    assert [r.content for r in reviews] == ["评价0"] and rating == (50, 1, 1)
+
+
 def test_product_page_reviews_render(client, factory):
     """The page shows each reviewer (anonymous ones as such), the rating
     and the picture filter's counts."""
