@@ -23,26 +23,40 @@ from datetime import timedelta
 from pathlib import Path
 
 
+def bench_app(url: str, redis_url: str | None = None, *, name: str | None = None, **config):
+    """The flash-sale benchmarks' app: the flashsale plugin on ``url``, the
+    bench secrets, rate limits off; ``redis_url`` (``JISHI_REDIS_URL``);
+    ``name``: the PostgreSQL ``application_name`` of its connections (with
+    the process id: the benchmark finds its backends' CPU by it); ``config``
+    on top (``JISHI_FLASHSALE_QUEUE=True``, a Redis prefix, ...)."""
+    from jishi.app import create_app
+
+    cfg = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "bench",
+        "JISHI_SANDBOX_SECRET": "bench",
+        "JISHI_PLUGINS": "flashsale",
+        "RATELIMIT_ENABLED": False,
+    }
+    if redis_url is not None:
+        cfg["JISHI_REDIS_URL"] = redis_url
+    if name is not None and url.startswith("postgres"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"application_name": f"{name}-{os.getpid()}"}}
+    cfg.update(config)
+    return create_app(cfg, instance_path=tempfile.mkdtemp())
+
+
 def seed(url: str, *, buyers: int = 200, units: int = 100, per_user: int = 2, normal_stock: int = 1000) -> dict:
     """Schema (the kernel's and the plugin's), one product with a running
     flash sale of ``units`` units (normal stock ``normal_stock``), and
     ``buyers`` buyers each with an API token and an address."""
     from jishi.accounts.auth import issue_token
     from jishi.accounts.models import Address, User
-    from jishi.app import create_app
     from jishi.db import db, utcnow
     from jishi.testing import factories
     from jishi_flashsale import service
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "JISHI_SANDBOX_SECRET": "bench",
-            "JISHI_PLUGINS": "flashsale",
-        },
-        instance_path=tempfile.mkdtemp(),
-    )
+    app = bench_app(url)
     with app.app_context():
         db.create_all()
         product = factories.product(name="秒杀压测商品", price=10000, stock=normal_stock)
@@ -222,20 +236,11 @@ def new_sale(url: str, info: dict, *, units: int = 100, per_user: int = 2) -> di
     """A fresh product with a running flash sale for the same buyers (the
     per-buyer counters are per flash SKU, so the buyers start afresh);
     returns ``info`` pointing at it."""
-    from jishi.app import create_app
     from jishi.db import db, utcnow
     from jishi.testing import factories
     from jishi_flashsale import service
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "JISHI_SANDBOX_SECRET": "bench",
-            "JISHI_PLUGINS": "flashsale",
-        },
-        instance_path=tempfile.mkdtemp(),
-    )
+    app = bench_app(url)
     with app.app_context():
         product = factories.product(name="秒杀", price=10000, stock=info["normal_stock"])
         now = utcnow()
