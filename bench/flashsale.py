@@ -49,7 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import database_url, gunicorn, wrk, wrk_post_script
-from flashsale_common import burst, consumers, drain, get_burst, new_sale, seed
+from flashsale_common import burst, consumers, cpu_by_party, cpu_per_request, drain, get_burst, new_sale, seed
 from flashsale_stress import redis_server
 
 
@@ -95,10 +95,14 @@ def bench_mode(db: str, url: str, info: dict, args, redis_url: str | None, queue
         # ping and burst alternate: the median of the paired ratios
         bursts = []
         for _ in range(args.rounds):
+            c0 = cpu_by_party()
             ping = get_burst(base, "/api/v1/ping", attempts=args.ping_attempts, concurrency=args.concurrency)
+            ping["cpu"] = cpu_per_request(c0, cpu_by_party(), args.ping_attempts)
             sale = new_sale(url, info, units=args.units, per_user=args.per_user)
+            c0 = cpu_by_party()
             b = burst(base, sale, attempts=args.attempts, concurrency=args.concurrency)
-            settle()
+            settle()  # (the drain's CPU counts: end to end)
+            b["cpu"] = cpu_per_request(c0, cpu_by_party(), args.attempts)
             failures += check_sale(url, sale)
             if b["server_errors"]:
                 failures.append(f"{b['server_errors']} answers were 5xx or failed connections")
@@ -212,6 +216,16 @@ def report(r: dict) -> None:
         )
     print(f"   phases (to the last 2xx answer, then the rest): {'; '.join(phases)}")
     print(f"   5xx or failed connections: {sum(bb['server_errors'] for _pp, bb in r['burst_pairs'])}")
+    for pp, bb in r["burst_pairs"]:
+
+        def parts(cpu):
+            return ", ".join(f"{k} {v:.3f}" for k, v in cpu.items() if k != "other" and (v or k == "driver"))
+
+        print(
+            f"   CPU per request (ms): ping {parts(pp['cpu'])} = {sum(pp['cpu'].values()):.3f}; "
+            f"attempt (with its drain) {parts(bb['cpu'])} = {sum(bb['cpu'].values()):.3f}; "
+            f"ratio {_ratio(sum(pp['cpu'].values()), sum(bb['cpu'].values())):.2f}"
+        )
     if "soldout_pairs" in r:
         ratios = [_ratio(ws["rps"], wp["rps"]) for wp, ws in r["soldout_pairs"]]
         wp, ws = r["soldout_pairs"][-1]

@@ -46,30 +46,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import database_url
-from flashsale_common import new_sale, seed
+from flashsale_common import bench_app, new_sale, seed
 from flashsale_drain import _cpu_seconds
 from flashsale_stress import redis_server
 
 
 def _app(url: str, redis_url: str, prefix: str):
-    from jishi.app import create_app
-
-    return create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "JISHI_SANDBOX_SECRET": "bench",
-            "JISHI_PLUGINS": "flashsale",
-            "JISHI_REDIS_URL": redis_url,
-            "JISHI_FLASHSALE_QUEUE": True,
-            "JISHI_FLASHSALE_REDIS_PREFIX": prefix,
-            "JISHI_FLASHSALE_EPOCH_SECONDS": 0,  # keyed sold-out attempts answered from Redis at once
-            "SQLALCHEMY_ENGINE_OPTIONS": (
-                {"connect_args": {"application_name": f"admission-{os.getpid()}"}} if url.startswith("postgres") else {}
-            ),
-            "RATELIMIT_ENABLED": False,
-        },
-        instance_path=tempfile.mkdtemp(),
+    return bench_app(
+        url,
+        redis_url,
+        name="admission",
+        JISHI_FLASHSALE_QUEUE=True,
+        JISHI_FLASHSALE_REDIS_PREFIX=prefix,
+        JISHI_FLASHSALE_EPOCH_SECONDS=0,  # keyed sold-out attempts answered from Redis at once
     )
 
 

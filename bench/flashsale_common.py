@@ -23,26 +23,40 @@ from datetime import timedelta
 from pathlib import Path
 
 
+def bench_app(url: str, redis_url: str | None = None, *, name: str | None = None, **config):
+    """The flash-sale benchmarks' app: the flashsale plugin on ``url``, the
+    bench secrets, rate limits off; ``redis_url`` (``JISHI_REDIS_URL``);
+    ``name``: the PostgreSQL ``application_name`` of its connections (with
+    the process id: the benchmark finds its backends' CPU by it); ``config``
+    on top (``JISHI_FLASHSALE_QUEUE=True``, a Redis prefix, ...)."""
+    from jishi.app import create_app
+
+    cfg = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "bench",
+        "JISHI_SANDBOX_SECRET": "bench",
+        "JISHI_PLUGINS": "flashsale",
+        "RATELIMIT_ENABLED": False,
+    }
+    if redis_url is not None:
+        cfg["JISHI_REDIS_URL"] = redis_url
+    if name is not None and url.startswith("postgres"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"application_name": f"{name}-{os.getpid()}"}}
+    cfg.update(config)
+    return create_app(cfg, instance_path=tempfile.mkdtemp())
+
+
 def seed(url: str, *, buyers: int = 200, units: int = 100, per_user: int = 2, normal_stock: int = 1000) -> dict:
     """Schema (the kernel's and the plugin's), one product with a running
     flash sale of ``units`` units (normal stock ``normal_stock``), and
     ``buyers`` buyers each with an API token and an address."""
     from jishi.accounts.auth import issue_token
     from jishi.accounts.models import Address, User
-    from jishi.app import create_app
     from jishi.db import db, utcnow
     from jishi.testing import factories
     from jishi_flashsale import service
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "JISHI_SANDBOX_SECRET": "bench",
-            "JISHI_PLUGINS": "flashsale",
-        },
-        instance_path=tempfile.mkdtemp(),
-    )
+    app = bench_app(url)
     with app.app_context():
         db.create_all()
         product = factories.product(name="秒杀压测商品", price=10000, stock=normal_stock)
@@ -93,29 +107,36 @@ def seed(url: str, *, buyers: int = 200, units: int = 100, per_user: int = 2, no
     return info
 
 
-def _post(host: str, port: int, path: str, body: dict, headers: dict) -> tuple[int, float, str, float]:
-    """``(status, seconds, error code, when it ended)``: ``-1`` for a failed connection."""
+def _post(host: str, port: int, path: str, payload: bytes, headers: dict) -> tuple[int, float, bytes, float]:
+    """``(status, seconds, error body, when it ended)``: ``-1`` for a failed
+    connection (the error's text as the body); the body is kept only for
+    an answer >= 400 and decoded after the burst (:func:`_code`)."""
     started = time.perf_counter()
     conn = http.client.HTTPConnection(host, port, timeout=60)
     try:
-        payload = json.dumps(body)
-        conn.request("POST", path, body=payload, headers={"Content-Type": "application/json", **headers})
+        conn.request("POST", path, body=payload, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         status = resp.status
     except OSError as exc:
         ended = time.perf_counter()
-        return -1, ended - started, str(exc), ended
+        return -1, ended - started, str(exc).encode(), ended
     finally:
         conn.close()
     ended = time.perf_counter()
-    code = ""
-    if status >= 400:
-        try:
-            code = json.loads(data).get("code", "")
-        except ValueError:
-            code = data[:100].decode(errors="replace")
-    return status, ended - started, code, ended
+    return status, ended - started, data if status >= 400 else b"", ended
+
+
+def _code(status: int, data: bytes) -> str:
+    """The error code of an answer kept by :func:`_post` ("" for a 2xx)."""
+    if status < 0:
+        return data.decode(errors="replace")
+    if status < 400:
+        return ""
+    try:
+        return json.loads(data).get("code", "")
+    except ValueError:
+        return data[:100].decode(errors="replace")
 
 
 def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32) -> dict:
@@ -126,7 +147,13 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
     the two phases of a sale that sells out: ``admitted_seconds``, from
     the start to the last 2xx answer (the winners, with the sold-out
     answers that came meanwhile: ``admitted_phase`` attempts), and the
-    attempts answered after it."""
+    attempts answered after it.
+
+    The driver shares the machine's cores with the server, so it does in
+    the timed window only what :func:`get_burst` does for a ping (a
+    connection, the request, the answer read): every attempt's body and
+    headers are made before the threads start, and the error codes are
+    decoded after the last answer."""
     host, port = base.split("//", 1)[1].split(":")
     port = int(port)
     buyers = info["buyers"]
@@ -135,6 +162,21 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
     lock = threading.Lock()
     barrier = threading.Barrier(concurrency + 1)
     run = f"{time.time_ns()}"
+    bodies = [
+        json.dumps({"sku_id": info["sku_id"], "quantity": 1, "address_id": b["address_id"]}).encode() for b in buyers
+    ]
+    auths = [f"Bearer {b['token']}" for b in buyers]
+    requests = [
+        (
+            bodies[i % len(buyers)],
+            {
+                "Content-Type": "application/json",
+                "Authorization": auths[i % len(buyers)],
+                "Idempotency-Key": f"stress-{run}-{i}",
+            },
+        )
+        for i in range(attempts)
+    ]
 
     def worker():
         barrier.wait()
@@ -143,14 +185,8 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
                 i = next(next_i, None)
             if i is None:
                 return
-            b = buyers[i % len(buyers)]
-            results[i] = _post(
-                host,
-                port,
-                "/api/v1/flashsale/buy",
-                {"sku_id": info["sku_id"], "quantity": 1, "address_id": b["address_id"]},
-                {"Authorization": f"Bearer {b['token']}", "Idempotency-Key": f"stress-{run}-{i}"},
-            )
+            payload, headers = requests[i]
+            results[i] = _post(host, port, "/api/v1/flashsale/buy", payload, headers)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     for t in threads:
@@ -161,8 +197,8 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
         t.join()
     elapsed = time.perf_counter() - started
     counts: dict[str, int] = {}
-    for status, _lat, code, _end in results:
-        key = f"{status} {code}".strip()
+    for status, _lat, data, _end in results:
+        key = f"{status} {_code(status, data)}".strip()
         counts[key] = counts.get(key, 0) + 1
     lats = sorted(r[1] * 1000 for r in results)
     last_admitted = max((r[3] for r in results if 200 <= r[0] < 300), default=started)
@@ -177,6 +213,52 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
         "p99_ms": lats[min(len(lats) - 1, int(len(lats) * 0.99))],
         "server_errors": sum(1 for r in results if r[0] >= 500 or r[0] < 0),
     }
+
+
+def cpu_by_party() -> dict[str, float]:
+    """CPU seconds (user + system, from /proc) so far of this process (the
+    driver) and of its descendants by what they are: ``web`` (gunicorn),
+    ``consumers`` (``jishi flashsale work``), ``redis`` (redis-server),
+    ``other``. Differences over a burst give each party's CPU per request
+    (PostgreSQL's backends are not descendants: not counted)."""
+    me = os.getpid()
+    parents: dict[int, int] = {}
+    stats: dict[int, tuple[float, str]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            head, tail = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = tail.split()
+        parents[int(entry)] = int(fields[1])
+        stats[int(entry)] = ((int(fields[11]) + int(fields[12])) / tick, cmd)
+    out = {"driver": time.process_time(), "web": 0.0, "consumers": 0.0, "redis": 0.0, "other": 0.0}
+    for pid, (seconds, cmd) in stats.items():
+        up, seen = parents.get(pid), 0
+        while up not in (None, 0, 1, me) and seen < 50:
+            up, seen = parents.get(up), seen + 1
+        if up != me or pid == me:
+            continue
+        party = (
+            "web"
+            if "gunicorn" in cmd
+            else "consumers"
+            if "flashsale work" in cmd
+            else "redis"
+            if "redis-server" in cmd
+            else "other"
+        )
+        out[party] += seconds
+    return out
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    """Milliseconds of CPU per request of each party of :func:`cpu_by_party`."""
+    return {k: (after[k] - before[k]) / requests * 1000 for k in after}
 
 
 def check(url: str, info: dict) -> list[str]:
@@ -222,20 +304,11 @@ def new_sale(url: str, info: dict, *, units: int = 100, per_user: int = 2) -> di
     """A fresh product with a running flash sale for the same buyers (the
     per-buyer counters are per flash SKU, so the buyers start afresh);
     returns ``info`` pointing at it."""
-    from jishi.app import create_app
     from jishi.db import db, utcnow
     from jishi.testing import factories
     from jishi_flashsale import service
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "JISHI_SANDBOX_SECRET": "bench",
-            "JISHI_PLUGINS": "flashsale",
-        },
-        instance_path=tempfile.mkdtemp(),
-    )
+    app = bench_app(url)
     with app.app_context():
         product = factories.product(name="秒杀", price=10000, stock=info["normal_stock"])
         now = utcnow()
@@ -324,7 +397,9 @@ def consumers(env: dict, n: int = 1, nice: int = 19):
     buyers come first; the orders are placed in the gaps, as a consumer on
     a machine of its own would); stopped on exit."""
     root = Path(__file__).resolve().parents[1]
-    full = {**os.environ, **env, "PYTHONPATH": f"{root / 'bench'}:{root / 'core'}"}
+    # a PYTHONPATH given to the benchmark (an export of another commit) comes first, as for gunicorn
+    path = ":".join(p for p in (os.environ.get("PYTHONPATH"), f"{root / 'bench'}:{root / 'core'}") if p)
+    full = {**os.environ, **env, "PYTHONPATH": path}
     procs = [
         subprocess.Popen(
             [

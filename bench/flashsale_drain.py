@@ -39,7 +39,6 @@ import pstats
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -47,28 +46,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import database_url
-from flashsale_common import seed
+from flashsale_common import bench_app, seed
 from flashsale_stress import redis_server
 
 
 def _app(url: str, redis_url: str, prefix: str | None = None):
-    from jishi.app import create_app
-
-    return create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "JISHI_SANDBOX_SECRET": "bench",
-            "JISHI_PLUGINS": "flashsale",
-            "JISHI_REDIS_URL": redis_url,
-            "JISHI_FLASHSALE_REDIS_PREFIX": prefix or f"drain{os.getpid()}:",
-            "SQLALCHEMY_ENGINE_OPTIONS": (
-                {"connect_args": {"application_name": f"drain-{os.getpid()}"}} if url.startswith("postgres") else {}
-            ),
-            "RATELIMIT_ENABLED": False,
-        },
-        instance_path=tempfile.mkdtemp(),
-    )
+    return bench_app(url, redis_url, name="drain", JISHI_FLASHSALE_REDIS_PREFIX=prefix or f"drain{os.getpid()}:")
 
 
 def _sale(units: int) -> tuple[int, int]:

@@ -32,6 +32,7 @@ from typing import cast
 
 from flask import current_app
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from jishi import signals
@@ -84,6 +85,35 @@ def _number() -> str:
     from jishi.checkout.service import _number as number
 
     return number("R")
+
+
+#: How often a new refund is written before its failure is answered, when
+#: the write was refused because another refund drew the same number: refund
+#: numbers are "R", the second and 8 random digits, as order numbers are
+#: (:data:`jishi.checkout.service.NUMBER_ATTEMPTS`), so two refunds drawing
+#: the same one in the same second is rare but real; the refused row left
+#: nothing (its savepoint rolled back) and is written again with a new number.
+NUMBER_ATTEMPTS = 3
+
+
+def new_refund(**fields) -> Refund:
+    """A new :class:`Refund` of ``fields`` with a number, added and flushed
+    (in a savepoint: a number another refund holds is drawn again, up to
+    :data:`NUMBER_ATTEMPTS` times; any other refusal is raised at once)."""
+    for attempt in range(NUMBER_ATTEMPTS):
+        refund = Refund(number=_number(), **fields)
+        savepoint = db.session.begin_nested()
+        db.session.add(refund)
+        try:
+            savepoint.commit()
+        except IntegrityError:
+            savepoint.rollback()
+            taken = db.session.scalar(select(Refund.id).where(Refund.number == refund.number))
+            if taken is None or attempt == NUMBER_ATTEMPTS - 1:
+                raise
+            continue  # a number another refund drew: nothing written, drawn again
+        return refund
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _pending_quantities(order_id: int, exclude_refund_id: int | None = None) -> dict[int, int]:
@@ -161,8 +191,7 @@ def request_refund(user, order: Order, kind: str, lines, reason: str = "") -> Re
             raise AfterSalesError("quantity", _("Quantity must be at least 1."))
         wanted[line_id] = wanted.get(line_id, 0) + quantity
     pending = _pending_quantities(order.id)
-    refund = Refund(
-        number=_number(),
+    refund = new_refund(
         order_id=order.id,
         user_id=user.id,
         seller_id=order.seller_id,
@@ -170,8 +199,6 @@ def request_refund(user, order: Order, kind: str, lines, reason: str = "") -> Re
         reason=reason,
         amount=0,
     )
-    db.session.add(refund)
-    db.session.flush()
     total = 0
     for line_id, quantity in wanted.items():
         line = by_id[line_id]

@@ -135,7 +135,7 @@ def close_paid(order: Order, *, actor=None, note: str = "") -> None:
     first. Commits, or writes nothing.
     """
     from jishi.aftersales import service as aftersales
-    from jishi.aftersales.models import KIND_REFUND, Refund, RefundLine
+    from jishi.aftersales.models import KIND_REFUND, RefundLine
     from jishi.errors import DomainError
     from jishi.i18n import gettext as _
 
@@ -150,8 +150,7 @@ def close_paid(order: Order, *, actor=None, note: str = "") -> None:
     ]
     if not left:
         raise state.TransitionError(order, "close")
-    refund = Refund(
-        number=aftersales._number(),
+    refund = aftersales.new_refund(
         order_id=order.id,
         user_id=order.user_id,
         seller_id=order.seller_id,
@@ -159,8 +158,6 @@ def close_paid(order: Order, *, actor=None, note: str = "") -> None:
         reason=(note or N_("closed by the platform"))[:200],
         amount=0,
     )
-    db.session.add(refund)
-    db.session.flush()
     for line, quantity in left:
         db.session.add(
             RefundLine(

@@ -260,3 +260,92 @@ def test_an_order_placed_in_a_batch_is_the_one_placed_alone(app, api, factory, e
     assert sorted(received) == sorted((u.id, *received[0][1:]) for u in buyers)
     assert received[0][2] == [(600, 37, 600 - 37 + shapes[0]["order"]["delivery_fee"])]
     assert fs.flash_sku(aid).sold == 6
+
+
+def _queued_unrecorded(api, monkeypatch, buyers, sku):
+    """Purchases queued in Redis whose durable tickets are not written yet
+    (as while their buy requests are between the Redis script and the
+    ticket's INSERT): here the INSERT fails, so each answers 503 and its
+    job waits in the queue for the consumer."""
+    from sqlalchemy.exc import OperationalError
+
+    def down(job):
+        raise OperationalError("INSERT INTO flashsale_tickets", {}, Exception("the database went away"))
+
+    with monkeypatch.context() as m:
+        m.setattr(fs_queue, "record_new", down)
+        for u in buyers:
+            assert fs.buy_api(api, u, sku).status_code == 503
+
+
+def _spy(monkeypatch, between=None):
+    """Record each ``place_batch`` call's tickets and statuses, and each
+    job placed alone (:func:`jishi_flashsale.queue.place`); ``between``
+    runs after the first batch."""
+    batches, alone = [], []
+    real_batch, real_place = fs_queue.place_batch, fs_queue.place
+
+    def place_batch(jobs, defer_missing=False):
+        out = real_batch(jobs, defer_missing=defer_missing)
+        batches.append(list(zip([j["ticket"] for j in jobs], out, strict=True)))
+        if between is not None and len(batches) == 1:
+            between([j for j, st in zip(jobs, out, strict=True) if st == "deferred"])
+        return out
+
+    def place(job):
+        alone.append(job["ticket"])
+        return real_place(job)
+
+    monkeypatch.setattr(fs_queue, "place_batch", place_batch)
+    monkeypatch.setattr(fs_queue, "place", place)
+    return batches, alone
+
+
+def test_a_job_whose_ticket_is_being_written_waits_for_the_next_batch(app, api, factory, monkeypatch):
+    """FS (issue 20): in a burst the consumer may take a job before its buy
+    request has committed the ticket (the Redis script queues it a moment
+    before the INSERT). Such a job is queued again at the head, once, not
+    placed alone (a single placement: ~13 statements and 2 commits, and
+    its request then records its ticket a second way): its ticket
+    recorded meanwhile, it is placed in the next batch. Exactly one order
+    each, every ticket placed."""
+    sku, fsid, a = _sale(factory, stock=5)
+    buyers = [fs.buyer(factory) for _ in range(5)]
+    for u in buyers[:3]:
+        assert fs.buy_api(api, u, sku).status_code == 202
+    _queued_unrecorded(api, monkeypatch, buyers[3:], sku)
+    db.session.commit()
+
+    def requests_record(jobs):  # the two buy requests commit their tickets meanwhile
+        for job in jobs:
+            assert fs_queue.record_new(job)
+
+    batches, alone = _spy(monkeypatch, requests_record)
+    assert fs_queue.work(idle_exit=True, block=0.05, batch=10) == 5
+    assert [st for _t, st in batches[0]] == ["placed"] * 3 + ["deferred"] * 2
+    assert sorted(st for _t, st in batches[1]) == ["placed"] * 2 and len(batches) == 2
+    assert alone == [] and fs_queue.pending() == 0
+    assert _count(Order) == 5 and fs.flash_sku(a).sold == 5
+    assert {t.status for t in db.session.execute(db.select(Ticket)).scalars()} == {"placed"}
+    per_buyer = db.session.execute(db.select(Order.user_id, db.func.count()).group_by(Order.user_id)).all()
+    assert sorted(n for _u, n in per_buyer) == [1] * 5
+
+
+def test_a_job_whose_ticket_never_comes_is_placed_alone_the_second_time(app, api, factory, monkeypatch):
+    """FS: a job deferred once whose ticket is still missing (its request
+    died before writing it) is not deferred again: the consumer records
+    its ticket and places it alone, as before; nothing is placed twice."""
+    sku, fsid, a = _sale(factory, stock=4)
+    buyers = [fs.buyer(factory) for _ in range(4)]
+    for u in buyers[:2]:
+        assert fs.buy_api(api, u, sku).status_code == 202
+    _queued_unrecorded(api, monkeypatch, buyers[2:], sku)
+    db.session.commit()
+    batches, alone = _spy(monkeypatch)
+    assert fs_queue.work(idle_exit=True, block=0.05, batch=10) == 4
+    assert [st for _t, st in batches[0]] == ["placed"] * 2 + ["deferred"] * 2
+    deferred = {t for t, st in batches[0] if st == "deferred"}
+    assert set(alone) == deferred and fs_queue.pending() == 0
+    assert _count(Order) == 4 and fs.flash_sku(a).sold == 4 and _left(fsid) == 0
+    rows = db.session.execute(db.select(Ticket)).scalars().all()
+    assert len(rows) == 4 and {t.status for t in rows} == {"placed"}
