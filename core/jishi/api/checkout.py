@@ -349,11 +349,33 @@ def preview(args):
     """Groups, delivery options, discounts and their allocation per line,
     totals and any problems, for ``items`` (or the selected cart lines)."""
     items, address_id, options = checkout_args(args)
+    session = db.session()
+    held = set(session.identity_map.keys())  # the buyer (read by login_required)
     co = checkout_service.build_checkout(current_user, items, address_id, options)
     data = preview_dict(co)
     data["plugins"] = _extras(co)
-    db.session.rollback()  # a preview writes nothing
+    _end_preview(session, held)
     return preview_response(data)
+
+
+def _end_preview(session, held: set) -> None:
+    """Roll back the preview's transaction (a preview writes nothing).
+
+    The instances the checkout's reads put in the session (its SKUs and
+    products, the checkout loaders' rows: merchants, the address, delivery
+    templates...) are expunged first, those unmodified: the rollback would
+    expire each of them (~4.5 µs a state, sixteen states: ~5 % of a
+    preview, issue 20), and nothing can reach them after the view but the
+    checkout that is dropped here. A later read of the same row in this
+    session reads it again, as it would refresh the expired instance. What
+    the session held before the checkout (the buyer, ``current_user``) and
+    anything modified are expired by the rollback as before."""
+    expunge = getattr(session, "_expunge_states", None)  # (``Session.expunge`` walks cascades: dearer than the expiry)
+    if expunge is not None:
+        added = [s for s in session.identity_map.all_states() if s.key not in held and not s.modified]
+        if added:
+            expunge(added)
+    session.rollback()
 
 
 _PLUGINS = CheckoutPreviewSchema._declared_fields["plugins"]
