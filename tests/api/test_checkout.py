@@ -8,6 +8,7 @@ from jishi.db import db
 from jishi.hookspecs import Discount, hookimpl
 from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku
 from sqlalchemy import func, select
+from werkzeug.local import LocalProxy
 
 
 def body(items, addr=None, **extra):
@@ -348,3 +349,38 @@ def test_preview_end_expunges_what_the_checkout_read(app, factory):
     again = db.session.get(Sku, sku_id)
     assert again is not line_sku and again.stock == 4
 
+
+class SeesTheBuyer:
+    """A throwaway plugin recording the ``user`` its checkout hooks get."""
+
+    seen: list = []
+
+    @hookimpl
+    def price_rules(self, lines, user, options):
+        self.seen.append((type(user), isinstance(user, LocalProxy), user.id))
+
+    @hookimpl
+    def order_discounts(self, checkout):
+        user = checkout.user
+        self.seen.append((type(user), isinstance(user, LocalProxy), user.id))
+
+
+class TestHooksGetTheBuyer:
+    @pytest.fixture
+    def extra_plugins(self):
+        SeesTheBuyer.seen = []
+        return [SeesTheBuyer()]
+
+    def test_hooks_get_the_buyer_not_the_proxy(self, api, factory):
+        """Issue 20: ``build_checkout`` called with Flask-Login's
+        ``current_user`` (the API views) hands its hooks the buyer itself,
+        not the proxy (each attribute read through the proxy asked
+        Flask-Login again)."""
+        from jishi.models import User
+
+        buyer = factory.user()
+        addr = factory.address(buyer)
+        sku = factory.product(price=2000, stock=5).skus[0]
+        r = api.post("/checkout/preview", user=buyer, json=body([(sku, 1)], addr))
+        assert r.status_code == 200, r.json
+        assert SeesTheBuyer.seen == [(User, False, buyer.id)] * 2
