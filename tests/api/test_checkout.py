@@ -8,6 +8,7 @@ from jishi.db import db
 from jishi.hookspecs import Discount, hookimpl
 from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku
 from sqlalchemy import func, select
+from werkzeug.local import LocalProxy
 
 
 def body(items, addr=None, **extra):
@@ -313,3 +314,73 @@ def test_placement_commit_expires_all_but_what_it_wrote(app, factory):
     assert all(not inspect(o).expired_attributes for o in payment.orders)
     assert "stock" in inspect(sku).expired_attributes and "name" in inspect(product).expired_attributes
     assert sku.stock == 3 and product.name == "甲"
+
+
+def test_preview_end_expunges_what_the_checkout_read(app, factory):
+    """Issue 20: the preview's end (``_end_preview``) expunges the instances
+    the checkout's reads put in the session (its SKUs and products, the
+    checkout loaders' rows) instead of having the rollback expire each; what
+    the session held before (the buyer) is expired by the rollback as
+    before, and a later read of the same row in the session sees the row as
+    it is now."""
+    from jishi.api.checkout import _end_preview
+    from jishi.checkout.service import build_checkout
+    from sqlalchemy import inspect, update
+
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    sku = factory.product("甲", price=1000, stock=5).skus[0]
+    sku_id, buyer_id, address_id, user_model = sku.id, buyer.id, addr.id, type(buyer)
+    db.session.commit()
+    db.session.expunge_all()
+    buyer = db.session.get(user_model, buyer_id)
+    session = db.session()
+    held = set(session.identity_map.keys())
+    co = build_checkout(buyer, [(sku_id, 2)], address_id, {})
+    line_sku = co.lines[0].sku
+    assert inspect(line_sku).persistent and inspect(line_sku.product).persistent
+    _end_preview(session, held)
+    assert inspect(line_sku).detached and inspect(line_sku.product).detached
+    assert inspect(co.address).detached
+    assert inspect(buyer).persistent and "phone" in inspect(buyer).expired_attributes
+    assert line_sku.stock == 5  # its values stay readable
+    db.session.execute(update(Sku).where(Sku.id == sku_id).values(stock=4))
+    db.session.commit()
+    again = db.session.get(Sku, sku_id)
+    assert again is not line_sku and again.stock == 4
+
+
+class SeesTheBuyer:
+    """A throwaway plugin recording the ``user`` its checkout hooks get."""
+
+    seen: list = []
+
+    @hookimpl
+    def price_rules(self, lines, user, options):
+        self.seen.append((type(user), isinstance(user, LocalProxy), user.id))
+
+    @hookimpl
+    def order_discounts(self, checkout):
+        user = checkout.user
+        self.seen.append((type(user), isinstance(user, LocalProxy), user.id))
+
+
+class TestHooksGetTheBuyer:
+    @pytest.fixture
+    def extra_plugins(self):
+        SeesTheBuyer.seen = []
+        return [SeesTheBuyer()]
+
+    def test_hooks_get_the_buyer_not_the_proxy(self, api, factory):
+        """Issue 20: ``build_checkout`` called with Flask-Login's
+        ``current_user`` (the API views) hands its hooks the buyer itself,
+        not the proxy (each attribute read through the proxy asked
+        Flask-Login again)."""
+        from jishi.models import User
+
+        buyer = factory.user()
+        addr = factory.address(buyer)
+        sku = factory.product(price=2000, stock=5).skus[0]
+        r = api.post("/checkout/preview", user=buyer, json=body([(sku, 1)], addr))
+        assert r.status_code == 200, r.json
+        assert SeesTheBuyer.seen == [(User, False, buyer.id)] * 2

@@ -250,9 +250,16 @@ def preview_dict(co) -> dict:
     in tests/plugins/test_checkout_fastpath.py."""
     discounts = co.discounts
     groups = []
+    # the amounts computed once each (the properties re-sum their parts at
+    # every read: a group's pay amount summed its lines' again)
+    totals = [0, 0, 0]
     for g in co.groups:
         lines = []
+        g_goods = g_discount = 0
         for line in g.lines:
+            goods, discount = line.goods_amount, line.discount
+            g_goods += goods
+            g_discount += discount
             lines.append(
                 {
                     "key": _str(line.key),
@@ -267,9 +274,9 @@ def preview_dict(co) -> dict:
                     "unit_price": _int(line.unit_price),
                     "price_source": _str(line.price_source),
                     "price_label": _str(line.price_label),
-                    "goods_amount": _int(line.goods_amount),
-                    "discount": _int(line.discount),
-                    "payable": _int(line.payable),
+                    "goods_amount": _int(goods),
+                    "discount": _int(discount),
+                    "payable": _int(goods - discount),
                     "allocations": [
                         {
                             "source": _str(discounts[s.discount_index].discount.source),
@@ -280,6 +287,7 @@ def preview_dict(co) -> dict:
                     ],
                 }
             )
+        fee = g.delivery_fee
         groups.append(
             {
                 "key": _str(g.key),
@@ -300,12 +308,15 @@ def preview_dict(co) -> dict:
                 ],
                 "delivery": _str(g.delivery.code) if g.delivery else None,
                 "message": _str(g.buyer_message),
-                "goods_amount": _int(g.goods_amount),
-                "discount_amount": _int(g.discount_amount),
-                "delivery_fee": _int(g.delivery_fee),
-                "pay_amount": _int(g.pay_amount),
+                "goods_amount": _int(g_goods),
+                "discount_amount": _int(g_discount),
+                "delivery_fee": _int(fee),
+                "pay_amount": _int(g_goods - g_discount + fee),
             }
         )
+        totals[0] += g_goods
+        totals[1] += g_discount
+        totals[2] += fee
     return {
         "groups": groups,
         "discounts": [
@@ -319,10 +330,10 @@ def preview_dict(co) -> dict:
             if d.amount
         ],
         "totals": {
-            "goods_amount": _int(co.goods_amount),
-            "discount_amount": _int(co.discount_amount),
-            "delivery_fee": _int(co.delivery_fee),
-            "pay_amount": _int(co.pay_amount),
+            "goods_amount": _int(totals[0]),
+            "discount_amount": _int(totals[1]),
+            "delivery_fee": _int(totals[2]),
+            "pay_amount": _int(totals[0] - totals[1] + totals[2]),
         },
         "address_id": _int(co.address.id) if co.address else None,
         "problems": [
@@ -349,11 +360,33 @@ def preview(args):
     """Groups, delivery options, discounts and their allocation per line,
     totals and any problems, for ``items`` (or the selected cart lines)."""
     items, address_id, options = checkout_args(args)
+    session = db.session()
+    held = set(session.identity_map.keys())  # the buyer (read by login_required)
     co = checkout_service.build_checkout(current_user, items, address_id, options)
     data = preview_dict(co)
     data["plugins"] = _extras(co)
-    db.session.rollback()  # a preview writes nothing
+    _end_preview(session, held)
     return preview_response(data)
+
+
+def _end_preview(session, held: set) -> None:
+    """Roll back the preview's transaction (a preview writes nothing).
+
+    The instances the checkout's reads put in the session (its SKUs and
+    products, the checkout loaders' rows: merchants, the address, delivery
+    templates...) are expunged first, those unmodified: the rollback would
+    expire each of them (~4.5 µs a state, sixteen states: ~5 % of a
+    preview, issue 20), and nothing can reach them after the view but the
+    checkout that is dropped here. A later read of the same row in this
+    session reads it again, as it would refresh the expired instance. What
+    the session held before the checkout (the buyer, ``current_user``) and
+    anything modified are expired by the rollback as before."""
+    expunge = getattr(session, "_expunge_states", None)  # (``Session.expunge`` walks cascades: dearer than the expiry)
+    if expunge is not None:
+        added = [s for s in session.identity_map.all_states() if s.key not in held and not s.modified]
+        if added:
+            expunge(added)
+    session.rollback()
 
 
 _PLUGINS = CheckoutPreviewSchema._declared_fields["plugins"]

@@ -450,6 +450,12 @@ def build_checkout(
     key: text}, and anything marketing plugins read (``coupons``...).
     ``placing``: built to be placed, not shown (see :meth:`Checkout.chose_other`).
     """
+    # the buyer itself, not Flask-Login's ``current_user`` proxy: every
+    # attribute read through the proxy asked Flask-Login for the user again
+    # (~17 lookups a preview of 5 lines, ~3 % of it: issue 20)
+    unproxied = getattr(user, "_get_current_object", None)
+    if unproxied is not None:
+        user = unproxied()
     options = dict(options or {})
     from_cart = items is None
     if from_cart:

@@ -317,8 +317,11 @@ def _checkout_load(checkout) -> dict[int, tuple[Options, int]]:
             defaults = platform_defaults()
             rows = {row.product_id: row for row in loaded[RULES_LOADER]}
             held = {r["product_id"]: r["bought"] for r in loaded[BOUGHT_LOADER]}
+            # a product without its own row takes the platform's options:
+            # the same frozen Options for each, made once per checkout
+            plain = effective(None, defaults)
             cached = {
-                pid: (effective(rows.get(pid), defaults), held.get(pid) or 0)
+                pid: (effective(rows[pid], defaults) if pid in rows else plain, held.get(pid) or 0)
                 for pid in {line.product_id for line in checkout.lines}
             }
         else:
