@@ -31,7 +31,7 @@ what its key holds:
 - the key: the template's file, the language, what ``url_for`` builds
   against (server name, script root, subdomain, scheme), the row's field
   names, values and their types. The kept cards live with the request's
-  settings (:func:`jishi.settings.derived`): saving any setting (the
+  settings (:func:`jishi.settings.kept`): saving any setting (the
   theme, the shop's name a card might show) starts them over.
 
 So a changed price, name, image or sales count is another key and renders
@@ -238,7 +238,7 @@ def product_cards(context: Context, products: Iterable) -> list[Markup]:
     template = env.get_template(CARD)
     vars = dict(context.get_all())
     base = _list_key(template, vars)
-    kept: dict | None = settings.derived(_DERIVED, dict) if base is not None else None
+    kept = settings.kept(_DERIVED, _LIMIT) if base is not None else None
     if "url_for" in vars:
         vars["url_for"] = UrlTemplates(vars["url_for"])
     out = []
@@ -260,9 +260,7 @@ def product_cards(context: Context, products: Iterable) -> list[Markup]:
             env.handle_exception()
         out.append(html)
         if key is not None and kept is not None:
-            if len(kept) >= _LIMIT:
-                kept.clear()
-            kept[key] = html
+            kept.put(key, html)
     return out
 
 
@@ -280,23 +278,15 @@ def render_kept(template_name: str, args: dict) -> Markup:
     address served under). A theme's override reading anything else (the
     buyer, the request) is rendered every time. The public form of this is
     ``jishi.forms.render_kept``."""
-    from jishi import settings
-
     template = current_app.jinja_env.get_template(template_name)
     base = request_key(template) if pure(template, frozenset({"args"})) else None
-    key = None
-    kept: dict = {}
     if base is not None:
         values = tuple(sorted(args.items()))
         if all(type(v) is int for _k, v in values):
+            kept = settings.kept(_KEPT_RENDERINGS, _KEPT_RENDERINGS_LIMIT)
             key = (base, values)
-            kept = settings.derived(_KEPT_RENDERINGS, dict)
             found = kept.get(key)
-            if found is not None:
-                return found
-    html = Markup(template.render(args=args))
-    if key is not None:
-        if len(kept) >= _KEPT_RENDERINGS_LIMIT:
-            kept.clear()
-        kept[key] = html
-    return html
+            if found is None:
+                found = kept.put(key, Markup(template.render(args=args)))
+            return found
+    return Markup(template.render(args=args))

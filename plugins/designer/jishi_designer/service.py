@@ -436,24 +436,20 @@ def _pointers_statement():
 def pointers(slug: str):
     """The row of page ``slug``'s pointers (None: no such page), kept with
     the request's settings (module docstring): a statement only the first
-    time per settings version. Kept only when no transaction of the
-    session was open before the settings' copy was taken (the read then
-    sees every commit made before that copy, the settings' own read
-    opening the transaction included; on SQLite a transaction opened
-    earlier may read an older snapshot)."""
+    time per settings version (:func:`jishi.settings.kept`). Kept only
+    when :func:`jishi.settings.reads_current` says the read sees every
+    commit the settings' copy saw (on SQLite a transaction opened before
+    that copy was taken may read an older snapshot)."""
     from jishi import settings
 
-    session = db.session()
-    fresh = not session.in_transaction()  # asked before the settings may be read
-    kept = settings.derived(_KEPT, dict)  # outside a request: a new dict every call
+    fresh = settings.reads_current()  # asked before the read
+    kept = settings.kept(_KEPT, _KEPT_LIMIT)  # outside a request: a new store every call
     found = kept.get(slug, _MISSING)
     if found is not _MISSING:
         return found
-    found = session.execute(_pointers_statement(), {"slug": slug}).first()
+    found = db.session.execute(_pointers_statement(), {"slug": slug}).first()
     if fresh:
-        if len(kept) >= _KEPT_LIMIT:
-            kept.clear()
-        kept[slug] = found
+        kept.put(slug, found)
     return found
 
 
