@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from flask import current_app
-from flask.globals import _cv_request
+from flask.globals import _cv_app, _cv_request
 from jinja2 import meta, nodes, pass_context
 from jinja2.defaults import DEFAULT_TESTS
 from jinja2.runtime import Context
@@ -174,25 +174,48 @@ def pure(template, own: frozenset = frozenset({"product"})) -> bool:
     return found
 
 
+_LAST_LOCALE: tuple = (None, "")  # the last Babel Locale seen and its code (str() of it is not free)
+
+
+def _locale_code() -> str:
+    """``str(flask_babel.get_locale())``, reading flask_babel's kept choice
+    on ``g`` without its proxies (chosen by ``get_locale`` the first time)."""
+    global _LAST_LOCALE
+    app_ctx = _cv_app.get(None)
+    chosen = getattr(app_ctx.g, "_flask_babel", None) if app_ctx is not None else None
+    locale = getattr(chosen, "babel_locale", None)
+    if locale is None:
+        from flask_babel import get_locale
+
+        locale = get_locale()
+    last = _LAST_LOCALE
+    if locale is last[0]:
+        return last[1]
+    code = str(locale)
+    _LAST_LOCALE = (locale, code)
+    return code
+
+
 def request_key(template) -> tuple | None:
     """What a kept rendering of ``template`` is keyed by besides its own
     variables — its file, the language, what ``url_for`` builds against
     (server name, script root, subdomain, scheme) — or None when nothing is
     kept (no request, debug, ``JISHI_FRAGMENT_CACHE = False``). Keep what
-    is rendered with :func:`jishi.settings.derived` (the settings'
-    version), and only for a :func:`pure` template."""
-    app = current_app
+    is rendered with :func:`jishi.settings.kept` (the settings' version),
+    and only for a :func:`pure` template."""
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None:
+        return None
+    app = app_ctx.app
     if app.debug or not app.config.get("JISHI_FRAGMENT_CACHE", True) or not template.filename:
         return None
     req_ctx = _cv_request.get(None)
     if req_ctx is None or req_ctx.url_adapter is None:
         return None
-    from flask_babel import get_locale
-
     adapter = req_ctx.url_adapter
     return (
         template.filename,
-        str(get_locale()),
+        _locale_code(),
         adapter.server_name,
         adapter.script_name,
         adapter.subdomain,
@@ -213,16 +236,21 @@ def _list_key(template, vars: dict) -> tuple | None:
     return base
 
 
-def _row_key(product) -> tuple | None:
+def _row_key(product, fields_of: dict) -> tuple | None:
     """``product``'s fields, values and their types, or None when it is not
-    a row of plain values."""
+    a row of plain values. ``fields_of``: the field names of the rows'
+    results already seen in this list (a listing's rows share theirs)."""
     if isinstance(product, Row):
-        fields, values = product._fields, tuple(product)
+        parent = product._parent
+        fields = fields_of.get(parent)
+        if fields is None:
+            fields = fields_of[parent] = product._fields
+        values = tuple(product)
     elif type(product) is dict:
         fields, values = tuple(product), tuple(product.values())
     else:
         return None
-    types = tuple(v.__class__ for v in values)
+    types = tuple(map(type, values))
     if not _PLAIN.issuperset(types):
         return None
     return fields, values, types
@@ -242,10 +270,11 @@ def product_cards(context: Context, products: Iterable) -> list[Markup]:
     if "url_for" in vars:
         vars["url_for"] = UrlTemplates(vars["url_for"])
     out = []
+    fields_of: dict = {}
     for product in products:
         key = None
         if kept is not None:
-            row = _row_key(product)
+            row = _row_key(product, fields_of)
             if row is not None:
                 key = (base, row)
                 found = kept.get(key)
