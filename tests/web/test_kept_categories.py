@@ -10,6 +10,8 @@ write and keeps nothing of it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from jishi import settings
 from jishi.catalog import service
@@ -83,4 +85,39 @@ def test_a_transaction_reads_its_own_category_write_and_keeps_nothing_of_it(app,
         db.session.remove()
     with app.test_request_context("/"):
         assert [r.name for r in service.category_rows()] == ["水果"]  # nothing of it was kept
+        db.session.remove()
+
+
+@pytest.fixture
+def app_config(tmp_path_factory):
+    """A theme whose shortcuts read the request's path (not kept)."""
+    root = Path(tmp_path_factory.mktemp("catthemes"))
+    folder = root / "pathy"
+    (folder / "templates" / "shop").mkdir(parents=True)
+    (folder / "static").mkdir()
+    (folder / "theme.toml").write_text('name = "pathy"\ntitle = "pathy"\nparent = "default"\n', encoding="utf-8")
+    (folder / "templates" / "shop" / "_category_shortcuts.html").write_text(
+        "<nav>{{ request.path }}{% for cat in categories %}[{{ cat.name }}]{% endfor %}</nav>", encoding="utf-8"
+    )
+    return {"JISHI_THEMES_DIRS": [str(root)]}
+
+
+def test_shortcuts_are_the_template_rendered_and_an_impure_override_is_not_kept(app, client, factory, clock):
+    factory.category("水果")
+    factory.category("茶")
+    html = client.get("/").get_data(as_text=True)
+    with app.test_request_context("/"):
+        tree = service.category_tree(kept=True)
+        expected = app.jinja_env.get_template("shop/_category_shortcuts.html").render(categories=tree)
+        assert [k for k in service.kept_categories() if k[0] == "html"]  # kept
+        db.session.remove()
+    assert expected.startswith('<nav class="cat-shortcuts"') and expected in html
+    with app.test_request_context("/"):
+        settings.set_many({"theme.active": "pathy"})
+        db.session.commit()
+    assert "<nav>/[水果][茶]</nav>" in client.get("/").get_data(as_text=True)
+    factory.category("咖啡")
+    assert "<nav>/[水果][茶][咖啡]</nav>" in client.get("/").get_data(as_text=True)
+    with app.test_request_context("/"):
+        assert not [k for k in service.kept_categories() if k[0] == "html"]  # rendered every time
         db.session.remove()

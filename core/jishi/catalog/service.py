@@ -734,6 +734,15 @@ for _event in ("after_insert", "after_update", "after_delete"):
     event.listen(Category, _event, _categories_changed)
 
 
+def kept_categories():
+    """The store the categories are kept in (:func:`jishi.settings.kept`):
+    ``"rows"``, ``"tree"`` (rows, tree) and what is rendered from them
+    (``jishi.web.cards.category_links``), started over together."""
+    from jishi import settings
+
+    return settings.kept(_KEPT_CATEGORIES, 64)
+
+
 def category_rows() -> Sequence[Any]:
     """Every category as a row ``(id, name, sort, parent_id, image, path)``,
     by ``sort`` then ``id``: read once per version of the settings and kept
@@ -744,7 +753,7 @@ def category_rows() -> Sequence[Any]:
     that wrote one reads the table until it commits. Read-only."""
     from jishi import settings
 
-    kept = settings.kept(_KEPT_CATEGORIES, 4)
+    kept = kept_categories()
     found = kept.get("rows")
     if found is None:
         current = settings.reads_current()  # asked before the read
@@ -775,9 +784,7 @@ def category_tree(*, kept: bool = False) -> list[dict]:
     it as read-only)."""
     if not kept:
         return _tree(db.session.execute(_category_rows()).all())
-    from jishi import settings
-
-    store = settings.kept(_KEPT_CATEGORIES, 4)
+    store = kept_categories()
     rows = category_rows()
     found = store.get("tree")
     if found is None or found[0] is not rows:

@@ -319,3 +319,52 @@ def render_kept(template_name: str, args: dict) -> Markup:
                 found = kept.put(key, Markup(template.render(args=args)))
             return found
     return Markup(template.render(args=args))
+
+
+_KEPT_CATEGORY_HTML_LIMIT = 64  # renderings of the kept categories per settings version (files × languages × addresses)
+
+
+@pass_context
+def category_links(context: Context, template_name: str, categories) -> Markup:
+    """``template_name`` rendered with ``categories`` (the home page's
+    category shortcuts), as ``{% include %}`` in the caller would render it
+    with that variable; kept while ``categories`` is the tree the catalog
+    keeps (``catalog.service.category_tree(kept=True)``), keyed by
+    :func:`request_key` (file, language, address), when the template is
+    :func:`pure` in ``categories`` and the caller shadows none of the
+    globals it reads. A category's write starts the kept tree over, and
+    this HTML with it (the same store)."""
+    from jishi.catalog import service as catalog
+
+    env = context.environment
+    template = env.get_template(template_name)
+    vars = context.get_all()
+    base = request_key(template) if pure(template, frozenset({"categories"})) else None
+    if base is not None:
+        for name in CARD_NAMES:  # the caller's context must not shadow a global the template reads
+            if vars.get(name, env.globals.get(name)) is not env.globals.get(name):
+                base = None
+                break
+    store = catalog.kept_categories() if base is not None else None
+    tree = store.get("tree") if store is not None else None
+    if store is None or tree is None or tree[1] is not categories:
+        return _include(template, vars, categories)
+    key = ("html", base)
+    found = store.get(key)
+    if found is not None and found[0] is categories:
+        return found[1]
+    html = _include(template, vars, categories)
+    store.put(key, (categories, html))
+    return html
+
+
+def _include(template, vars: dict, categories) -> Markup:
+    env = template.environment
+    ctx = env.context_class(
+        env, {**vars, "categories": categories}, template.name, template.blocks, globals=template.globals
+    )
+    try:
+        return Markup("".join(template.root_render_func(ctx)))
+    except Exception:
+        env.handle_exception()
+        raise  # pragma: no cover - handle_exception raises

@@ -369,3 +369,31 @@ def test_category_lists_picked_and_top_level_in_one_statement(api, factory, quer
     db.session.commit()
     picked = api.get("/pages/home").json["blocks"][0]["data"]
     assert [i["name"] for i in picked["items"]] == ["柑橘", "好茶"]
+
+
+def test_link_urls_kept_per_layout_and_address(client, factory):
+    """Issue 20: a live layout's link addresses are resolved once per
+    layout and address served under (kept with the settings), so a second
+    view resolves none; another script root gets its own; a new revision
+    is another layout."""
+    from jishi_designer import links
+
+    p = factory.product(name="链接商品")
+    nav = lambda value: [("designer.nav", {"icons": [{"label": "商品", "link": {"kind": "product", "value": value}}]})]  # noqa: E731
+    published(nav(str(p.id)))
+    assert f'href="/product/{p.id}"' in client.get("/").get_data(as_text=True)
+    calls = []
+    real = links.resolver
+    try:
+        links.resolver = lambda found: calls.append(found) or real(found)
+        assert f'href="/product/{p.id}"' in client.get("/").get_data(as_text=True)
+        assert calls == []  # kept
+        html = client.get("/", environ_overrides={"SCRIPT_NAME": "/shop"}).get_data(as_text=True)
+        assert f'href="/shop/product/{p.id}"' in html and len(calls) == 1
+    finally:
+        links.resolver = real
+    q = factory.product(name="另一个")
+    page = db.session.execute(db.select(DesignPage).where(DesignPage.slug == "home")).scalar_one()
+    service.update_block(page, page.draft[0]["id"], nav(str(q.id))[0][1])
+    service.publish(page, None)
+    assert f'href="/product/{q.id}"' in client.get("/").get_data(as_text=True)
