@@ -11,6 +11,7 @@ categories the kernel keeps (no statement while they are kept).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 
 from jishi.catalog.models import Product, Sku
 from jishi.db import db
@@ -218,6 +219,37 @@ def product_item(row) -> dict:
     }
 
 
+_ITEM_KEYS = ("id", "name", "subtitle", "image", "price", "original_price", "sales", "seller_id")
+
+
+def _listing_items(rows: Sequence) -> list[dict]:
+    """:func:`product_item` of each of the catalog's listing rows, reading
+    the columns by position (found once per result: the rows of one
+    listing share their fields) instead of by name per row."""
+    if not rows:
+        return []
+    fields = getattr(rows[0], "_fields", None)
+    if fields is None or not set(_ITEM_KEYS) <= set(fields):
+        return [product_item(r) for r in rows]
+    pick = itemgetter(*(fields.index(k) for k in _ITEM_KEYS))
+    out = []
+    for row in map(pick, rows):
+        id_, name, subtitle, image, price, original, sales, seller = row
+        out.append(
+            {
+                "id": id_,
+                "name": name,
+                "subtitle": subtitle or "",
+                "image": image or "",
+                "price": price,
+                "original_price": original,
+                "sales": sales,
+                "seller_id": seller,
+            }
+        )
+    return out
+
+
 #: conditions key -> (the hand-picked statement, its compiled SQL per dialect)
 _PICKED: dict = {}
 _PICKED_SIZE = 64
@@ -320,7 +352,7 @@ def resolve_products(blocks: Sequence[PageBlock], context: BlockContext) -> list
                 )
             except catalog.CatalogError:
                 found = []
-            items = [product_item(r) for r in found]
+            items = _listing_items(found)
         out.append({"items": items, "skipped": skipped})
     _name_sellers(blocks, out)
     return out

@@ -397,3 +397,19 @@ def test_link_urls_kept_per_layout_and_address(client, factory):
     service.update_block(page, page.draft[0]["id"], nav(str(q.id))[0][1])
     service.publish(page, None)
     assert f'href="/product/{q.id}"' in client.get("/").get_data(as_text=True)
+
+
+def test_rule_list_items_read_by_position_are_product_items(app, factory):
+    """Issue 20: the rule list's items are read from the listing rows by
+    position (found once per result), the same dicts as ``product_item``."""
+    from jishi.catalog.service import list_products
+    from jishi_designer import blocks
+
+    factory.product(name="甲", price=1990, subtitle="副")
+    factory.product(name="乙", price=2990)
+    with app.test_request_context("/"):
+        rows, _cursor = list_products(sort="newest", limit=10)
+        assert len(rows) == 2
+        assert blocks._listing_items(rows) == [blocks.product_item(r) for r in rows]
+        assert blocks._listing_items([]) == []
+        db.session.remove()
