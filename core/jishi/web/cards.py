@@ -338,22 +338,23 @@ def category_links(context: Context, template_name: str, categories) -> Markup:
 
     env = context.environment
     template = env.get_template(template_name)
-    vars = context.get_all()
     base = request_key(template) if pure(template, frozenset({"categories"})) else None
     if base is not None:
+        globals_ = env.globals
         for name in CARD_NAMES:  # the caller's context must not shadow a global the template reads
-            if vars.get(name, env.globals.get(name)) is not env.globals.get(name):
+            mine = globals_.get(name)
+            if context.get(name, mine) is not mine:
                 base = None
                 break
     store = catalog.kept_categories() if base is not None else None
     tree = store.get("tree") if store is not None else None
     if store is None or tree is None or tree[1] is not categories:
-        return _include(template, vars, categories)
+        return _include(template, context.get_all(), categories)
     key = ("html", base)
     found = store.get(key)
     if found is not None and found[0] is categories:
-        return found[1]
-    html = _include(template, vars, categories)
+        return found[1]  # (the caller's variables copied only to render)
+    html = _include(template, context.get_all(), categories)
     store.put(key, (categories, html))
     return html
 
