@@ -255,15 +255,16 @@ def reads_current() -> bool:
     return bool(_cv_app.get().g.__dict__.get(_CURRENT))
 
 
-def data_changed() -> None:
+def data_changed(session: Session | None = None) -> None:
     """This transaction changed data that values kept with the settings
     (:func:`kept`, :func:`derived`) were read from: its commit starts every
     kept value over in this process at once, as a saved setting does
     (other processes within ``JISHI_SETTINGS_TTL``, when they read the
     settings again); until then this request keeps nothing new. A rollback
     changes nothing. Call it in the transaction that writes (a mapper
-    event, or the service function)."""
-    _mark_changed()
+    event, or the service function); ``session``: the one writing (default
+    the app's ``db.session``)."""
+    _mark_changed(session)
 
 
 def set_many(values: dict[str, Any]) -> None:
@@ -277,11 +278,11 @@ def set_many(values: dict[str, Any]) -> None:
     _mark_changed()
 
 
-def _mark_changed() -> None:
+def _mark_changed(session: Session | None = None) -> None:
     """This transaction changed settings: its commit drops the process's
     copy; until then this request reads the table (its own writes)."""
     c = cache()
-    db.session.info.setdefault(_CHANGED, {})[id(c)] = c
+    (session if session is not None else db.session).info.setdefault(_CHANGED, {})[id(c)] = c
     if has_app_context():
         g.pop("jishi_settings", None)
         g.pop(_CURRENT, None)

@@ -49,7 +49,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm import joinedload, make_transient_to_detached, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi import signals
@@ -727,7 +727,7 @@ def _categories_changed(mapper, connection, target) -> None:
     from jishi import settings
 
     if has_app_context():
-        settings.data_changed()
+        settings.data_changed(object_session(target))
 
 
 for _event in ("after_insert", "after_update", "after_delete"):
