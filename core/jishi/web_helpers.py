@@ -259,7 +259,7 @@ def install(app: Flask) -> None:
     from jishi.app import slot
     from jishi.orders.changes import describe as order_event_text
     from jishi.themes import active_theme_name
-    from jishi.web.cards import product_cards
+    from jishi.web.cards import category_links, product_cards
     from jishi.web.fragments import fragment
 
     app.jinja_env.globals["url_for"] = cached_url_for(app)
@@ -286,5 +286,6 @@ def install(app: Flask) -> None:
         cart_badge=cart_badge,
         storefront_links=storefront_links,
         product_cards=product_cards,
+        category_links=category_links,
         fragment=fragment,
     )

@@ -40,6 +40,7 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    event,
     exists,
     func,
     literal,
@@ -48,7 +49,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm import joinedload, make_transient_to_detached, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi import signals
@@ -180,17 +181,15 @@ def decode_cursor(cursor: str, sort: str) -> list[int]:
     return data[1:]
 
 
-_SUBTREE = None
-
-
 def category_subtree_ids(category_id: int) -> list[int]:
-    """``category_id`` and every descendant's id (one statement, via ``path``;
-    the statement built once, its construction costing more than its run)."""
-    global _SUBTREE
-    if _SUBTREE is None:
-        prefix = select(Category.path).where(Category.id == bindparam("category_id")).scalar_subquery()
-        _SUBTREE = select(Category.id).where(Category.path.like(prefix.concat("%")))
-    return list(db.session.execute(_SUBTREE, {"category_id": category_id}).scalars())
+    """``category_id`` and every descendant's id (via ``path``), from the
+    categories kept with the settings (:func:`category_rows`: no statement
+    while they are kept); ``[]`` for an unknown category."""
+    rows = category_rows()
+    path = next((r.path for r in rows if r.id == category_id), None)
+    if not path:
+        return []
+    return [r.id for r in rows if r.path.startswith(path)]
 
 
 def _like_escape(term: str) -> str:
@@ -711,16 +710,60 @@ def product_loaded(product_id: int):
 
 @functools.cache
 def _category_rows():
-    """The category tree's statement, built once."""
-    return select(Category.id, Category.name, Category.sort, Category.parent_id, Category.image).order_by(
-        Category.sort, Category.id
-    )
+    """The categories' statement, built once."""
+    return select(
+        Category.id, Category.name, Category.sort, Category.parent_id, Category.image, Category.path
+    ).order_by(Category.sort, Category.id)
 
 
-def category_tree() -> list[dict]:
-    """Every category as a tree of ``{id, name, sort, children}`` (one query)."""
-    # plain rows, not entities: the home page asks for it on every view
-    rows = db.session.execute(_category_rows()).all()
+_KEPT_CATEGORIES = "jishi.catalog.categories"  # settings.kept name: the rows and the tree built from them
+
+
+def _categories_changed(mapper, connection, target) -> None:
+    """A category row inserted, updated or deleted through the ORM (mapper
+    events: every write of the catalog service, the console, the test
+    factories): its transaction's commit starts the kept categories over
+    (:func:`jishi.settings.data_changed`)."""
+    from jishi import settings
+
+    if has_app_context():
+        settings.data_changed(object_session(target))
+
+
+for _event in ("after_insert", "after_update", "after_delete"):
+    event.listen(Category, _event, _categories_changed)
+
+
+def kept_categories():
+    """The store the categories are kept in (:func:`jishi.settings.kept`):
+    ``"rows"``, ``"tree"`` (rows, tree) and what is rendered from them
+    (``jishi.web.cards.category_links``), started over together."""
+    from jishi import settings
+
+    return settings.kept(_KEPT_CATEGORIES, 64)
+
+
+def category_rows() -> Sequence[Any]:
+    """Every category as a row ``(id, name, sort, parent_id, image, path)``,
+    by ``sort`` then ``id``: read once per version of the settings and kept
+    with them (:func:`jishi.settings.kept`), so a storefront page reading
+    the categories costs no statement. Every write of a category through
+    the ORM starts them over at its commit in this process (other processes
+    within ``JISHI_SETTINGS_TTL``, 2 s; a raw SQL write too); a transaction
+    that wrote one reads the table until it commits. Read-only."""
+    from jishi import settings
+
+    kept = kept_categories()
+    found = kept.get("rows")
+    if found is None:
+        current = settings.reads_current()  # asked before the read
+        found = tuple(db.session.execute(_category_rows()).all())
+        if current:
+            kept.put("rows", found)
+    return found
+
+
+def _tree(rows: Sequence[Any]) -> list[dict]:
     nodes: dict[int, dict[str, Any]] = {
         c.id: {"id": c.id, "name": c.name, "sort": c.sort, "parent_id": c.parent_id, "image": c.image, "children": []}
         for c in rows
@@ -731,6 +774,24 @@ def category_tree() -> list[dict]:
         parent = nodes.get(c.parent_id) if c.parent_id else None
         (parent["children"] if parent else roots).append(node)
     return roots
+
+
+def category_tree(*, kept: bool = False) -> list[dict]:
+    """Every category as a tree of ``{id, name, sort, parent_id, image,
+    children}``: read now (one statement), or with ``kept`` the tree built
+    from :func:`category_rows` once per version of the settings and shared
+    by the process's requests (the storefront's pages: no statement; treat
+    it as read-only)."""
+    if not kept:
+        return _tree(db.session.execute(_category_rows()).all())
+    store = kept_categories()
+    rows = category_rows()
+    found = store.get("tree")
+    if found is None or found[0] is not rows:
+        found = (rows, _tree(rows))
+        if store.get("rows") is rows:  # the rows were kept: the tree built from them too
+            store.put("tree", found)
+    return found[1]
 
 
 def _clean_name(value, field: str, max_len: int) -> str:

@@ -31,7 +31,7 @@ what its key holds:
 - the key: the template's file, the language, what ``url_for`` builds
   against (server name, script root, subdomain, scheme), the row's field
   names, values and their types. The kept cards live with the request's
-  settings (:func:`jishi.settings.derived`): saving any setting (the
+  settings (:func:`jishi.settings.kept`): saving any setting (the
   theme, the shop's name a card might show) starts them over.
 
 So a changed price, name, image or sales count is another key and renders
@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from flask import current_app
-from flask.globals import _cv_request
+from flask.globals import _cv_app, _cv_request
 from jinja2 import meta, nodes, pass_context
 from jinja2.defaults import DEFAULT_TESTS
 from jinja2.runtime import Context
@@ -174,25 +174,48 @@ def pure(template, own: frozenset = frozenset({"product"})) -> bool:
     return found
 
 
+_LAST_LOCALE: tuple = (None, "")  # the last Babel Locale seen and its code (str() of it is not free)
+
+
+def _locale_code() -> str:
+    """``str(flask_babel.get_locale())``, reading flask_babel's kept choice
+    on ``g`` without its proxies (chosen by ``get_locale`` the first time)."""
+    global _LAST_LOCALE
+    app_ctx = _cv_app.get(None)
+    chosen = getattr(app_ctx.g, "_flask_babel", None) if app_ctx is not None else None
+    locale = getattr(chosen, "babel_locale", None)
+    if locale is None:
+        from flask_babel import get_locale
+
+        locale = get_locale()
+    last = _LAST_LOCALE
+    if locale is last[0]:
+        return last[1]
+    code = str(locale)
+    _LAST_LOCALE = (locale, code)
+    return code
+
+
 def request_key(template) -> tuple | None:
     """What a kept rendering of ``template`` is keyed by besides its own
     variables — its file, the language, what ``url_for`` builds against
     (server name, script root, subdomain, scheme) — or None when nothing is
     kept (no request, debug, ``JISHI_FRAGMENT_CACHE = False``). Keep what
-    is rendered with :func:`jishi.settings.derived` (the settings'
-    version), and only for a :func:`pure` template."""
-    app = current_app
+    is rendered with :func:`jishi.settings.kept` (the settings' version),
+    and only for a :func:`pure` template."""
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None:
+        return None
+    app = app_ctx.app
     if app.debug or not app.config.get("JISHI_FRAGMENT_CACHE", True) or not template.filename:
         return None
     req_ctx = _cv_request.get(None)
     if req_ctx is None or req_ctx.url_adapter is None:
         return None
-    from flask_babel import get_locale
-
     adapter = req_ctx.url_adapter
     return (
         template.filename,
-        str(get_locale()),
+        _locale_code(),
         adapter.server_name,
         adapter.script_name,
         adapter.subdomain,
@@ -213,16 +236,21 @@ def _list_key(template, vars: dict) -> tuple | None:
     return base
 
 
-def _row_key(product) -> tuple | None:
+def _row_key(product, fields_of: dict) -> tuple | None:
     """``product``'s fields, values and their types, or None when it is not
-    a row of plain values."""
+    a row of plain values. ``fields_of``: the field names of the rows'
+    results already seen in this list (a listing's rows share theirs)."""
     if isinstance(product, Row):
-        fields, values = product._fields, tuple(product)
+        parent = product._parent
+        fields = fields_of.get(parent)
+        if fields is None:
+            fields = fields_of[parent] = product._fields
+        values = tuple(product)
     elif type(product) is dict:
         fields, values = tuple(product), tuple(product.values())
     else:
         return None
-    types = tuple(v.__class__ for v in values)
+    types = tuple(map(type, values))
     if not _PLAIN.issuperset(types):
         return None
     return fields, values, types
@@ -238,14 +266,15 @@ def product_cards(context: Context, products: Iterable) -> list[Markup]:
     template = env.get_template(CARD)
     vars = dict(context.get_all())
     base = _list_key(template, vars)
-    kept: dict | None = settings.derived(_DERIVED, dict) if base is not None else None
+    kept = settings.kept(_DERIVED, _LIMIT) if base is not None else None
     if "url_for" in vars:
         vars["url_for"] = UrlTemplates(vars["url_for"])
     out = []
+    fields_of: dict = {}
     for product in products:
         key = None
         if kept is not None:
-            row = _row_key(product)
+            row = _row_key(product, fields_of)
             if row is not None:
                 key = (base, row)
                 found = kept.get(key)
@@ -260,9 +289,7 @@ def product_cards(context: Context, products: Iterable) -> list[Markup]:
             env.handle_exception()
         out.append(html)
         if key is not None and kept is not None:
-            if len(kept) >= _LIMIT:
-                kept.clear()
-            kept[key] = html
+            kept.put(key, html)
     return out
 
 
@@ -280,23 +307,65 @@ def render_kept(template_name: str, args: dict) -> Markup:
     address served under). A theme's override reading anything else (the
     buyer, the request) is rendered every time. The public form of this is
     ``jishi.forms.render_kept``."""
-    from jishi import settings
-
     template = current_app.jinja_env.get_template(template_name)
     base = request_key(template) if pure(template, frozenset({"args"})) else None
-    key = None
-    kept: dict = {}
     if base is not None:
         values = tuple(sorted(args.items()))
         if all(type(v) is int for _k, v in values):
+            kept = settings.kept(_KEPT_RENDERINGS, _KEPT_RENDERINGS_LIMIT)
             key = (base, values)
-            kept = settings.derived(_KEPT_RENDERINGS, dict)
             found = kept.get(key)
-            if found is not None:
-                return found
-    html = Markup(template.render(args=args))
-    if key is not None:
-        if len(kept) >= _KEPT_RENDERINGS_LIMIT:
-            kept.clear()
-        kept[key] = html
+            if found is None:
+                found = kept.put(key, Markup(template.render(args=args)))
+            return found
+    return Markup(template.render(args=args))
+
+
+_KEPT_CATEGORY_HTML_LIMIT = 64  # renderings of the kept categories per settings version (files × languages × addresses)
+
+
+@pass_context
+def category_links(context: Context, template_name: str, categories) -> Markup:
+    """``template_name`` rendered with ``categories`` (the home page's
+    category shortcuts), as ``{% include %}`` in the caller would render it
+    with that variable; kept while ``categories`` is the tree the catalog
+    keeps (``catalog.service.category_tree(kept=True)``), keyed by
+    :func:`request_key` (file, language, address), when the template is
+    :func:`pure` in ``categories`` and the caller shadows none of the
+    globals it reads. A category's write starts the kept tree over, and
+    this HTML with it (the same store)."""
+    from jishi.catalog import service as catalog
+
+    env = context.environment
+    template = env.get_template(template_name)
+    base = request_key(template) if pure(template, frozenset({"categories"})) else None
+    if base is not None:
+        globals_ = env.globals
+        for name in CARD_NAMES:  # the caller's context must not shadow a global the template reads
+            mine = globals_.get(name)
+            if context.get(name, mine) is not mine:
+                base = None
+                break
+    store = catalog.kept_categories() if base is not None else None
+    tree = store.get("tree") if store is not None else None
+    if store is None or tree is None or tree[1] is not categories:
+        return _include(template, context.get_all(), categories)
+    key = ("html", base)
+    found = store.get(key)
+    if found is not None and found[0] is categories:
+        return found[1]  # (the caller's variables copied only to render)
+    html = _include(template, context.get_all(), categories)
+    store.put(key, (categories, html))
     return html
+
+
+def _include(template, vars: dict, categories) -> Markup:
+    env = template.environment
+    ctx = env.context_class(
+        env, {**vars, "categories": categories}, template.name, template.blocks, globals=template.globals
+    )
+    try:
+        return Markup("".join(template.root_render_func(ctx)))
+    except Exception:
+        env.handle_exception()
+        raise  # pragma: no cover - handle_exception raises

@@ -15,7 +15,7 @@ who are not signed in, keyed by
   scheme) and the request's query arguments (the header shows the search
   words),
 
-in a dict kept with the request's settings (:func:`jishi.settings.derived`):
+in a store kept with the request's settings (:func:`jishi.settings.kept`):
 saving any setting, and the settings' periodic re-read, start it over.
 The home pages render their plugin entrances (``shop/_entrances.html``)
 the same way.
@@ -224,7 +224,7 @@ def fragment(context: Context, name: str) -> Markup:
     key = _key(template, context)
     if key is None:
         return _render(template, context.get_all())
-    kept: dict = settings.derived(_DERIVED, dict)
+    kept = settings.kept(_DERIVED, _LIMIT)
     found = kept.get(key)
     if found is not None:
         return found  # (the caller's variables copied only to render)
@@ -241,7 +241,5 @@ def fragment(context: Context, name: str) -> Markup:
             watched[name_] = _watched_call(watch, fn)
     html = _render(template, watched)
     if not watch.volatile:
-        if len(kept) >= _LIMIT:
-            kept.clear()
-        kept[key] = html
+        kept.put(key, html)
     return html

@@ -42,7 +42,7 @@ def index():
     record_visit("home")
     return render_template(
         "shop/index.html",
-        categories=catalog.category_tree(),
+        categories=catalog.category_tree(kept=True),
         products=products,
         more_url=url_for("shop.search", sort="newest", cursor=next_cursor) if next_cursor else None,
     )
@@ -118,7 +118,7 @@ def category(category_id: int):
 @bp.get("/categories")
 def categories():
     """Every category, as a tree (the phone tab bar's "Browse")."""
-    return render_template("shop/categories.html", categories=_catalog().category_tree())
+    return render_template("shop/categories.html", categories=_catalog().category_tree(kept=True))
 
 
 @bp.get("/search")

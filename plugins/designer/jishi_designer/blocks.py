@@ -4,14 +4,16 @@ text, spacer, product list (by hand or by rule) and category list.
 
 Resolvers load the data of ALL blocks of their type on a page at once:
 hand-picked products of every product list in one statement, a rule list
-in one or two (the catalog's listing), every category list in one.
+in one or two (the catalog's listing), every category list from the
+categories the kernel keeps (no statement while they are kept).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 
-from jishi.catalog.models import Category, Product, Sku
+from jishi.catalog.models import Product, Sku
 from jishi.db import db
 from jishi.hookspecs import BlockContext, BlockField, BlockType, PageBlock
 from jishi.i18n import gettext as _
@@ -217,6 +219,37 @@ def product_item(row) -> dict:
     }
 
 
+_ITEM_KEYS = ("id", "name", "subtitle", "image", "price", "original_price", "sales", "seller_id")
+
+
+def _listing_items(rows: Sequence) -> list[dict]:
+    """:func:`product_item` of each of the catalog's listing rows, reading
+    the columns by position (found once per result: the rows of one
+    listing share their fields) instead of by name per row."""
+    if not rows:
+        return []
+    fields = getattr(rows[0], "_fields", None)
+    if fields is None or not set(_ITEM_KEYS) <= set(fields):
+        return [product_item(r) for r in rows]
+    pick = itemgetter(*(fields.index(k) for k in _ITEM_KEYS))
+    out = []
+    for row in map(pick, rows):
+        id_, name, subtitle, image, price, original, sales, seller = row
+        out.append(
+            {
+                "id": id_,
+                "name": name,
+                "subtitle": subtitle or "",
+                "image": image or "",
+                "price": price,
+                "original_price": original,
+                "sales": sales,
+                "seller_id": seller,
+            }
+        )
+    return out
+
+
 #: conditions key -> (the hand-picked statement, its compiled SQL per dialect)
 _PICKED: dict = {}
 _PICKED_SIZE = 64
@@ -319,7 +352,7 @@ def resolve_products(blocks: Sequence[PageBlock], context: BlockContext) -> list
                 )
             except catalog.CatalogError:
                 found = []
-            items = [product_item(r) for r in found]
+            items = _listing_items(found)
         out.append({"items": items, "skipped": skipped})
     _name_sellers(blocks, out)
     return out
@@ -340,49 +373,23 @@ def _name_sellers(blocks: Sequence[PageBlock], out: list[dict]) -> None:
 
 
 def resolve_categories(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
-    """Every category list of a page in one statement (the picked ids of
-    all blocks and, when one picks none, the top level)."""
-    from jishi.db import held_rows
+    """Every category list of a page from the categories the kernel keeps
+    with the settings (``catalog.service.category_rows``: no statement
+    while they are kept; a category's write shows at its commit): the
+    picked ids of each block, or the top level when it picks none."""
+    from jishi.catalog.service import category_rows
 
-    wanted = sorted({i for b in blocks for i in b.settings.get("categories") or ()})
-    top = any(not b.settings.get("categories") for b in blocks)
-    stmt, forms = _categories_statement(bool(wanted), top)
-    session = db.session()
-    conn = session.connection()
-    if session.autoflush:
-        session.flush()  # as session.execute would (a no-op when nothing is pending)
-    rows = held_rows(conn, stmt, {"ids": wanted} if wanted else {}, forms)
-    by_id = {r[0]: r for r in rows}
+    rows = category_rows()  # (id, name, sort, parent_id, image, path) by sort
+    by_id = {r.id: r for r in rows}
     out = []
     for block in blocks:
         ids = block.settings.get("categories") or []
-        picked = [by_id[i] for i in ids if i in by_id] if ids else [r for r in rows if r[3] is None]
+        picked = [by_id[i] for i in ids if i in by_id] if ids else [r for r in rows if r.parent_id is None]
         skipped = [{"id": i, "reason": "deleted"} for i in ids if i not in by_id]
-        out.append({"items": [{"id": r[0], "name": r[1], "image": r[2] or ""} for r in picked], "skipped": skipped})
-    return out
-
-
-#: (picked ids?, the top level?) -> (statement, its compiled SQL per dialect)
-_CATEGORIES: dict = {}
-
-
-def _categories_statement(picked: bool, top: bool):
-    """The category lists' statement for its shape (picked ids as an
-    expanding parameter, the top level, or both), built once and run from
-    its SQL compiled once per dialect (``jishi.db.held_rows``): rows of
-    ``(id, name, image, parent_id)`` by sort."""
-    hit = _CATEGORIES.get((picked, top))
-    if hit is None:
-        cond = Category.id.in_(bindparam("ids", expanding=True)) if picked else None
-        if top:
-            cond = Category.parent_id.is_(None) if cond is None else (cond | Category.parent_id.is_(None))
-        stmt = (
-            select(Category.id, Category.name, Category.image, Category.parent_id)
-            .where(cond)
-            .order_by(Category.sort, Category.id)
+        out.append(
+            {"items": [{"id": r.id, "name": r.name, "image": r.image or ""} for r in picked], "skipped": skipped}
         )
-        hit = _CATEGORIES[(picked, top)] = (stmt, {})
-    return hit
+    return out
 
 
 def resolve_ad_slots(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:

@@ -436,24 +436,20 @@ def _pointers_statement():
 def pointers(slug: str):
     """The row of page ``slug``'s pointers (None: no such page), kept with
     the request's settings (module docstring): a statement only the first
-    time per settings version. Kept only when no transaction of the
-    session was open before the settings' copy was taken (the read then
-    sees every commit made before that copy, the settings' own read
-    opening the transaction included; on SQLite a transaction opened
-    earlier may read an older snapshot)."""
+    time per settings version (:func:`jishi.settings.kept`). Kept only
+    when :func:`jishi.settings.reads_current` says the read sees every
+    commit the settings' copy saw (on SQLite a transaction opened before
+    that copy was taken may read an older snapshot)."""
     from jishi import settings
 
-    session = db.session()
-    fresh = not session.in_transaction()  # asked before the settings may be read
-    kept = settings.derived(_KEPT, dict)  # outside a request: a new dict every call
+    fresh = settings.reads_current()  # asked before the read
+    kept = settings.kept(_KEPT, _KEPT_LIMIT)  # outside a request: a new store every call
     found = kept.get(slug, _MISSING)
     if found is not _MISSING:
         return found
-    found = session.execute(_pointers_statement(), {"slug": slug}).first()
+    found = db.session.execute(_pointers_statement(), {"slug": slug}).first()
     if fresh:
-        if len(kept) >= _KEPT_LIMIT:
-            kept.clear()
-        kept[slug] = found
+        kept.put(slug, found)
     return found
 
 
@@ -532,19 +528,60 @@ def document(blocks: list, context: BlockContext) -> list[dict]:
         results = list(resolve(group, context)) if resolve else [{} for _b in group]
         for block, result in zip(group, results, strict=True):
             data[block.id] = dict(result or {})
-    found: list[dict] = []
-    for raw in blocks:
-        links.collect(raw.get("settings") or {}, found)
-    href = links.resolver(found)
+    with_urls = None if context.editor else _kept_urls(blocks)
+    if with_urls is None:
+        found: list[dict] = []
+        for raw in blocks:
+            links.collect(raw.get("settings") or {}, found)
+        href = links.resolver(found)
+        with_urls = [_with_urls(raw.get("settings") or {}, href) for raw in blocks]
+        if not context.editor and not any(ln["kind"] == "shop" for ln in found):
+            _keep_urls(blocks, with_urls)
     out = []
-    for raw in blocks:
+    for raw, settings in zip(blocks, with_urls, strict=True):
         if raw.get("type") not in types:
             if context.editor:
                 out.append({**raw, "data": {}, "unavailable": True})
             continue
-        settings = _with_urls(raw.get("settings") or {}, href)
         out.append({"id": raw["id"], "type": raw["type"], "settings": settings, "data": data.get(raw["id"], {})})
     return out
+
+
+_KEPT_URLS = "jishi_designer.urls"  # settings.kept name: a live layout's settings with their links' urls
+
+
+def _urls_key(blocks: list) -> tuple | None:
+    from flask.globals import _cv_request
+
+    req_ctx = _cv_request.get(None)
+    if req_ctx is None or req_ctx.url_adapter is None:
+        return None
+    adapter = req_ctx.url_adapter
+    return (id(blocks), adapter.server_name, adapter.script_name, adapter.subdomain, adapter.url_scheme)
+
+
+def _kept_urls(blocks: list) -> list | None:
+    """The blocks' settings with their links' ``url`` as resolved before
+    for this very layout (the process's cached revision list: :func:`live`)
+    and the address served under, or None. Kept only for layouts without
+    shop links (a shop's address comes from its profile): a link to a
+    product, category, page or activity is a function of its value and
+    the routes. Read-only."""
+    from jishi import settings
+
+    key = _urls_key(blocks)
+    found = settings.kept(_KEPT_URLS, 256).get(key) if key is not None else None
+    if found is None or found[0] is not blocks:  # (the id of a list that is gone, used again)
+        return None
+    return found[1]
+
+
+def _keep_urls(blocks: list, with_urls: list) -> None:
+    from jishi import settings
+
+    key = _urls_key(blocks)
+    if key is not None:
+        settings.kept(_KEPT_URLS, 256).put(key, (blocks, with_urls))
 
 
 def _with_urls(value, href):

@@ -342,8 +342,9 @@ def test_hand_picked_products_hidden_by_a_plugin_filter_are_unlisted(api, ms):
 
 
 def test_category_lists_picked_and_top_level_in_one_statement(api, factory, queries):
-    """Issue 20: every category list of a page in one statement: picked ones
-    in their order (a deleted pick skipped), an empty pick the top level."""
+    """Issue 20: every category list of a page in one statement at most
+    (none while the categories are kept): picked ones in their order (a
+    deleted pick skipped), an empty pick the top level."""
     fruit, tea = factory.category("水果"), factory.category("茶")
     citrus = factory.category("柑橘", parent=fruit)
     gone = factory.category("删掉")
@@ -362,4 +363,53 @@ def test_category_lists_picked_and_top_level_in_one_statement(api, factory, quer
     assert [i["name"] for i in picked["items"]] == ["柑橘", "茶"]
     assert picked["skipped"] == [{"id": gone.id, "reason": "deleted"}]
     assert {i["name"] for i in top["items"]} == {"水果", "茶"} and top["skipped"] == []
-    assert len([s for s in q.statements if "FROM categories" in s]) == 1
+    # at most one (none while the kernel keeps the categories: catalog.service.category_rows)
+    assert len([s for s in q.statements if "FROM categories" in s]) <= 1
+    tea.name = "好茶"  # a category's write shows on the next request
+    db.session.commit()
+    picked = api.get("/pages/home").json["blocks"][0]["data"]
+    assert [i["name"] for i in picked["items"]] == ["柑橘", "好茶"]
+
+
+def test_link_urls_kept_per_layout_and_address(client, factory):
+    """Issue 20: a live layout's link addresses are resolved once per
+    layout and address served under (kept with the settings), so a second
+    view resolves none; another script root gets its own; a new revision
+    is another layout."""
+    from jishi_designer import links
+
+    p = factory.product(name="链接商品")
+    nav = lambda value: [("designer.nav", {"icons": [{"label": "商品", "link": {"kind": "product", "value": value}}]})]  # noqa: E731
+    published(nav(str(p.id)))
+    assert f'href="/product/{p.id}"' in client.get("/").get_data(as_text=True)
+    calls = []
+    real = links.resolver
+    try:
+        links.resolver = lambda found: calls.append(found) or real(found)
+        assert f'href="/product/{p.id}"' in client.get("/").get_data(as_text=True)
+        assert calls == []  # kept
+        html = client.get("/", environ_overrides={"SCRIPT_NAME": "/shop"}).get_data(as_text=True)
+        assert f'href="/shop/product/{p.id}"' in html and len(calls) == 1
+    finally:
+        links.resolver = real
+    q = factory.product(name="另一个")
+    page = db.session.execute(db.select(DesignPage).where(DesignPage.slug == "home")).scalar_one()
+    service.update_block(page, page.draft[0]["id"], nav(str(q.id))[0][1])
+    service.publish(page, None)
+    assert f'href="/product/{q.id}"' in client.get("/").get_data(as_text=True)
+
+
+def test_rule_list_items_read_by_position_are_product_items(app, factory):
+    """Issue 20: the rule list's items are read from the listing rows by
+    position (found once per result), the same dicts as ``product_item``."""
+    from jishi.catalog.service import list_products
+    from jishi_designer import blocks
+
+    factory.product(name="甲", price=1990, subtitle="副")
+    factory.product(name="乙", price=2990)
+    with app.test_request_context("/"):
+        rows, _cursor = list_products(sort="newest", limit=10)
+        assert len(rows) == 2
+        assert blocks._listing_items(rows) == [blocks.product_item(r) for r in rows]
+        assert blocks._listing_items([]) == []
+        db.session.remove()
