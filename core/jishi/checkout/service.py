@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
@@ -858,30 +858,90 @@ def _insert_returning(model, rows: list[dict], *, on_conflict_do_nothing: bool =
     ``on_conflict_do_nothing`` a row whose unique key exists is skipped (and
     missing from the result).
 
-    A Core INSERT on the table (held, :func:`_held`) whose RETURNING rows
-    become clean persistent instances (:func:`jishi.loaders.persistent`, as
-    the ORM's loading makes them); a row id a rolled-back savepoint had used
-    (SQLite reuses them; place_orders rolls a batch back) refreshes the
-    instance the session holds, as ``populate_existing`` did."""
+    A Core INSERT on the table run from its held SQL (:func:`_insert_rows`)
+    whose RETURNING rows become clean persistent instances
+    (:func:`jishi.loaders.persistent`, as the ORM's loading makes them); a
+    row id a rolled-back savepoint had used (SQLite reuses them; place_orders
+    rolls a batch back) refreshes the instance the session holds, as
+    ``populate_existing`` did."""
     from jishi.loaders import persistent
 
-    def build(_dialect: str):
-        cols, keys = _columns(model)
-        stmt = (
-            conflict_insert(model.__table__).on_conflict_do_nothing()
-            if on_conflict_do_nothing
-            else insert(model.__table__)
-        )
-        return stmt.returning(*cols), keys
-
-    stmt, keys = _held(f"insert:{model.__tablename__}:{on_conflict_do_nothing}", build)
+    cols, keys = _held(f"columns:{model.__tablename__}", lambda _d: _columns(model))
     session = db.session()
-    result = session.connection().execute(stmt, rows if len(rows) > 1 else rows[0])
     by_number = {}
-    for row in result:
+    for row in _insert_rows(model.__table__, rows, cols, on_conflict_do_nothing=on_conflict_do_nothing):
         obj = persistent(session, model, dict(zip(keys, row)))
         by_number[obj.number] = obj
     return [by_number[row["number"]] for row in rows if row["number"] in by_number]
+
+
+#: rows of one multi-row INSERT held as SQL (more go through SQLAlchemy's
+#: ``insertmanyvalues``, as correct and slower)
+_ROWS_HELD = 64
+
+
+def _insert_rows(table, rows: list[dict], returning: tuple, *, on_conflict_do_nothing: bool = False) -> list:
+    """INSERT ``rows`` (dicts with the same keys: column keys of ``table``)
+    into ``table`` in ONE statement and answer the ``returning`` columns of
+    the written rows (in no promised order), values as SQLAlchemy's result
+    processing gives them.
+
+    The statement, ``INSERT .. VALUES (..), (..) RETURNING ..`` for this many
+    rows and these keys, is built once per dialect and run from its SQL
+    compiled once (:func:`jishi.db.held_rows`, on the DB-API cursor when
+    nothing listens to statements): no compile-cache key, execution context
+    or result object per placement, which were most of each write's Python
+    (five writes per placement). The row values are bound as the columns'
+    types bind them (SQLite's datetimes, JSON); a column a row leaves out
+    gets its Python scalar default as a bound value, as SQLAlchemy's INSERT
+    gives it; a left-out column whose default is a callable (or more than
+    ``_ROWS_HELD`` rows) goes through SQLAlchemy's own multi-row execute."""
+    from jishi.db import held_rows
+
+    n = len(rows)
+    keys = tuple(rows[0])
+    filled = _held(f"defaults:{table.name}:{keys}", lambda _d: _scalar_defaults(table, keys))
+    connection = db.session().connection()
+    if filled is None or n > _ROWS_HELD:  # SQLAlchemy's INSERT (its defaults, its insertmanyvalues)
+        stmt = _held(
+            f"insert:{table.name}:{on_conflict_do_nothing}:{tuple(c.key for c in returning)}",
+            lambda _d: (
+                conflict_insert(table).on_conflict_do_nothing() if on_conflict_do_nothing else insert(table)
+            ).returning(*returning),
+        )
+        return connection.execute(stmt, rows if n > 1 else rows[0]).all()
+    names = keys + tuple(filled)
+
+    def build(_dialect: str):
+        values = [{k: bindparam(f"p{i}_{k}", type_=table.c[k].type) for k in names} for i in range(n)]
+        stmt = conflict_insert(table).on_conflict_do_nothing() if on_conflict_do_nothing else insert(table)
+        return stmt.values(values if n > 1 else values[0]).returning(*returning), {}
+
+    stmt, forms = _held(
+        f"rows:{table.name}:{names}:{n}:{on_conflict_do_nothing}:{tuple(c.key for c in returning)}", build
+    )
+    params = {}
+    for i, row in enumerate(rows):
+        for k in keys:
+            params[f"p{i}_{k}"] = row[k]
+        for k, value in filled.items():
+            params[f"p{i}_{k}"] = value
+    return held_rows(connection, stmt, params, forms, direct=True)
+
+
+def _scalar_defaults(table, keys: tuple) -> dict | None:
+    """``{column key: its Python scalar default}`` of every column of
+    ``table`` not in ``keys`` that has a Python-side default (what
+    SQLAlchemy's INSERT would bind for it); None when one of them is a
+    callable or SQL expression (left to SQLAlchemy's execute)."""
+    out = {}
+    for column in table.c:
+        if column.key in keys or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            return None
+        out[column.key] = column.default.arg
+    return out
 
 
 def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder]:
@@ -1001,12 +1061,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # not promised. Core rows, no ORM instances: only the ids are used here
     # (``Order.lines`` loads them when a plugin asks, as before).
     line_table = OrderLine.__table__
-    stmt = _held(
-        "insert:order_lines",
-        lambda _d: insert(line_table).returning(line_table.c.id, line_table.c.order_id, line_table.c.sku_id),
-    )
-    connection = session.connection()
-    written = connection.execute(stmt, rows if len(rows) > 1 else rows[0]).all()
+    written = _insert_rows(line_table, rows, (line_table.c.id, line_table.c.order_id, line_table.c.sku_id))
     by_line = {(order_id, sku_id): line_id for line_id, order_id, sku_id in written}
     order_lines: list[tuple[int, CheckoutLine, Order]] = [
         (by_line[(order.id, line.sku_id)], line, order)
@@ -1035,10 +1090,11 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                 )
     # Allocations and history: one executemany INSERT each, whatever the
     # number of orders and lines (nobody reads their ids here).
+    # (RETURNING their ids only so that the held SQL answers rows on every driver)
     if allocations:
-        connection.execute(_held("insert:order_allocations", lambda _d: insert(OrderAllocation.__table__)), allocations)
-    connection.execute(
-        _held("insert:order_events", lambda _d: insert(OrderEvent.__table__)),
+        _insert_rows(OrderAllocation.__table__, allocations, (OrderAllocation.__table__.c.id,))
+    _insert_rows(
+        OrderEvent.__table__,
         [
             {
                 "order_id": o.id,
@@ -1052,6 +1108,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
             for checkout, _payments, orders in placed
             for o in orders
         ],
+        (OrderEvent.__table__.c.id,),
     )
 
     # Plugins' pools (a flash sale) take their lines: all at once where a
@@ -1078,7 +1135,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
         if rows[index]["stock_source"] != source:  # written with the price rule's pool: another took it
             restocked.setdefault(source, []).append(ol_id)
     for source, ids in restocked.items():
-        connection.execute(update(line_table).where(line_table.c.id.in_(ids)).values(stock_source=source))
+        session.connection().execute(update(line_table).where(line_table.c.id.in_(ids)).values(stock_source=source))
     reserve_sku_stock(sku_pool)
 
     for checkout, payments, orders in placed:
