@@ -22,6 +22,7 @@ Every entry point (web, API, console) calls :func:`build_checkout` and
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
@@ -518,7 +519,18 @@ def build_checkout(
 
 
 def _number(prefix: str = "") -> str:
-    return prefix + datetime.now().strftime("%y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
+    """``prefix``, the local second (``yymmddHHMMSS``) and 8 random digits."""
+    global _stamp
+    now = time.time()
+    second = int(now)
+    stamped = _stamp
+    if stamped[0] != second:  # formatted once per second (strftime was most of a number's cost)
+        stamped = _stamp = (second, datetime.fromtimestamp(second).strftime("%y%m%d%H%M%S"))
+    return prefix + stamped[1] + f"{secrets.randbelow(10**8):08d}"
+
+
+#: (epoch second, its ``yymmddHHMMSS`` in local time) of the last number drawn
+_stamp: tuple[int, str] = (-1, "")
 
 
 #: How often a placement is written before its failure is answered, when
@@ -866,7 +878,7 @@ def _insert_returning(model, rows: list[dict], *, on_conflict_do_nothing: bool =
     ``populate_existing`` did."""
     from jishi.loaders import persistent
 
-    cols, keys = _held(f"columns:{model.__tablename__}", lambda _d: _columns(model))
+    cols, keys = _held(f"columns:{model.__tablename__}", lambda _d: _columns(model))  # (the same on every dialect)
     session = db.session()
     by_number = {}
     for row in _insert_rows(model.__table__, rows, cols, on_conflict_do_nothing=on_conflict_do_nothing):
@@ -900,33 +912,35 @@ def _insert_rows(table, rows: list[dict], returning: tuple, *, on_conflict_do_no
 
     n = len(rows)
     keys = tuple(rows[0])
-    filled = _held(f"defaults:{table.name}:{keys}", lambda _d: _scalar_defaults(table, keys))
     connection = db.session().connection()
-    if filled is None or n > _ROWS_HELD:  # SQLAlchemy's INSERT (its defaults, its insertmanyvalues)
-        stmt = _held(
-            f"insert:{table.name}:{on_conflict_do_nothing}:{tuple(c.key for c in returning)}",
-            lambda _d: (
-                conflict_insert(table).on_conflict_do_nothing() if on_conflict_do_nothing else insert(table)
-            ).returning(*returning),
-        )
+    # (column names, not Column objects: a key compared on a hash collision must not build SQL)
+    shape = (connection.dialect.name, table.name, keys, n, on_conflict_do_nothing, tuple(c.key for c in returning))
+    held = _WRITES.get(shape)
+    if held is None:
+        held = _WRITES[shape] = _rows_statement(table, keys, n, returning, on_conflict_do_nothing)
+    stmt, forms, filled = held
+    if forms is None:  # SQLAlchemy's INSERT (its defaults, its insertmanyvalues)
         return connection.execute(stmt, rows if n > 1 else rows[0]).all()
-    names = keys + tuple(filled)
-
-    def build(_dialect: str):
-        values = [{k: bindparam(f"p{i}_{k}", type_=table.c[k].type) for k in names} for i in range(n)]
-        stmt = conflict_insert(table).on_conflict_do_nothing() if on_conflict_do_nothing else insert(table)
-        return stmt.values(values if n > 1 else values[0]).returning(*returning), {}
-
-    stmt, forms = _held(
-        f"rows:{table.name}:{names}:{n}:{on_conflict_do_nothing}:{tuple(c.key for c in returning)}", build
-    )
     params = {}
     for i, row in enumerate(rows):
         for k in keys:
             params[f"p{i}_{k}"] = row[k]
-        for k, value in filled.items():
+        for k, value in filled:
             params[f"p{i}_{k}"] = value
     return held_rows(connection, stmt, params, forms, direct=True)
+
+
+def _rows_statement(table, keys: tuple, n: int, returning: tuple, on_conflict_do_nothing: bool) -> tuple:
+    """``(statement, held forms, left-out columns' defaults)`` of
+    :func:`_insert_rows` for ``n`` rows with ``keys``; forms None: run by
+    SQLAlchemy (a left-out callable default, or too many rows)."""
+    base = conflict_insert(table).on_conflict_do_nothing() if on_conflict_do_nothing else insert(table)
+    filled = _scalar_defaults(table, keys)
+    if filled is None or n > _ROWS_HELD:
+        return base.returning(*returning), None, ()
+    names = keys + tuple(filled)
+    values = [{k: bindparam(f"p{i}_{k}", type_=table.c[k].type) for k in names} for i in range(n)]
+    return base.values(values if n > 1 else values[0]).returning(*returning), {}, tuple(filled.items())
 
 
 def _scalar_defaults(table, keys: tuple) -> dict | None:
