@@ -258,6 +258,8 @@ def run(
         prof.enable()
         rate(p.request, requests)
         prof.disable()
+        if os.environ.get("HP_PROFILE_DUMP"):
+            prof.dump_stats(os.environ["HP_PROFILE_DUMP"])
         pstats.Stats(prof).sort_stats("cumulative").print_stats(int(os.environ.get("HP_PROFILE_LINES", "60")))
         pstats.Stats(prof).sort_stats("tottime").print_stats(30)
         return []

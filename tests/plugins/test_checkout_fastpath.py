@@ -6,6 +6,8 @@ marshmallow's general machinery, checked against what that machinery gives.
 - the placement's writes (Core INSERTs held per dialect, their RETURNING
   rows made persistent instances) leave the same rows as the ORM wrote and
   the answer's payment and orders are clean persistent instances;
+- the multi-row INSERTs held as SQL per number of rows write what
+  SQLAlchemy's INSERT of the same rows writes (defaults, types);
 - the stock's conditional UPDATE (held per number of SKUs) takes exactly
   the quantities and refuses a short SKU.
 """
@@ -143,6 +145,65 @@ def test_placed_rows_and_instances(api, factory, ms):
     again = place_order(buyer, items, addr.id, idempotency_key="fast-1")
     assert again.replayed and [p.id for p in again] == [payment.id]
     assert db.session.scalar(select(func.count()).select_from(PaymentOrder)) == 1
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_insert_rows_held_equals_sqlalchemy_insert(app, factory, monkeypatch, n):
+    """Issue 20: the placement's multi-row INSERTs run from SQL held per
+    (table, keys, rows) write what SQLAlchemy's own INSERT of the same dicts
+    writes: left-out columns get their Python scalar defaults, datetimes and
+    JSON bound by their types; RETURNING values come back processed. Over
+    ``_ROWS_HELD`` rows (here 4) the statement is SQLAlchemy's own
+    ``insertmanyvalues``; a left-out callable default too."""
+    from datetime import datetime
+
+    from jishi.checkout import service
+    from jishi.orders.models import Order, PaymentOrder
+    from sqlalchemy import insert, select
+
+    monkeypatch.setattr(service, "_ROWS_HELD", 4)
+    monkeypatch.setattr(service, "_WRITES", {})
+    buyer = factory.user()
+    at = datetime(2026, 12, 5, 10, 1, 2, 345678)
+    rows = [
+        {"number": f"PH{n}{i}", "user_id": buyer.id, "idempotency_key": None, "amount": 100 + i, "created_at": at}
+        for i in range(n)
+    ]
+    table = PaymentOrder.__table__
+    got = service._insert_rows(table, rows, (table.c.id, table.c.number, table.c.created_at, table.c.status))
+    assert sorted((r[1], r[2], r[3]) for r in got) == [(f"PH{n}{i}", at, "pending") for i in range(n)]
+    db.session.connection().execute(insert(table), [{**r, "number": "S" + r["number"]} for r in rows])
+    cols = [c for c in table.c if c.key not in ("id", "number")]
+
+    def written(prefix):
+        stmt = select(table.c.number, *cols).where(table.c.number.like(prefix + "%")).order_by(table.c.number)
+        return [tuple(r)[1:] for r in db.session.connection().execute(stmt)]
+
+    assert written("PH") == written("SPH") and len(written("PH")) == n
+    held = [v[1] for k, v in service._WRITES.items() if k[1] == "payment_orders"]
+    assert len(held) == 1 and (held[0] is None) is (n > 4)
+    held = [forms for forms in held if forms is not None]
+    assert all(form is not None for forms in held for form in forms.values()) and all(held)  # its SQL held
+    # a JSON column, a boolean, and a callable default (delivery_data=dict) left out: SQLAlchemy's INSERT
+    payment = got[0][0]
+    orders = [
+        {
+            "number": f"OH{n}{i}",
+            "payment_id": payment,
+            "user_id": buyer.id,
+            "address": {"phone": "1", "n": i},
+            "is_virtual": bool(i % 2),
+            "created_at": at,
+        }
+        for i in range(n)
+    ]
+    otable = Order.__table__
+    back = service._insert_rows(otable, orders, (otable.c.number, otable.c.address, otable.c.delivery_data))
+    assert sorted(tuple(r) for r in back) == [(f"OH{n}{i}", {"phone": "1", "n": i}, {}) for i in range(n)]
+    orders = [{**o, "number": "D" + o["number"], "delivery_data": {"k": 1}} for o in orders]
+    back = service._insert_rows(otable, orders, (otable.c.number, otable.c.is_virtual, otable.c.status))
+    assert sorted(tuple(r) for r in back) == [(f"DOH{n}{i}", bool(i % 2), "pending_payment") for i in range(n)]
+    db.session.rollback()
 
 
 @pytest.mark.parametrize("n", [1, 3])

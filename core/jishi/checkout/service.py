@@ -22,6 +22,7 @@ Every entry point (web, API, console) calls :func:`build_checkout` and
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
@@ -30,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
@@ -524,7 +525,18 @@ def build_checkout(
 
 
 def _number(prefix: str = "") -> str:
-    return prefix + datetime.now().strftime("%y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
+    """``prefix``, the local second (``yymmddHHMMSS``) and 8 random digits."""
+    global _stamp
+    now = time.time()
+    second = int(now)
+    stamped = _stamp
+    if stamped[0] != second:  # formatted once per second (strftime was most of a number's cost)
+        stamped = _stamp = (second, datetime.fromtimestamp(second).strftime("%y%m%d%H%M%S"))
+    return prefix + stamped[1] + f"{secrets.randbelow(10**8):08d}"
+
+
+#: (epoch second, its ``yymmddHHMMSS`` in local time) of the last number drawn
+_stamp: tuple[int, str] = (-1, "")
 
 
 #: How often a placement is written before its failure is answered, when
@@ -864,30 +876,92 @@ def _insert_returning(model, rows: list[dict], *, on_conflict_do_nothing: bool =
     ``on_conflict_do_nothing`` a row whose unique key exists is skipped (and
     missing from the result).
 
-    A Core INSERT on the table (held, :func:`_held`) whose RETURNING rows
-    become clean persistent instances (:func:`jishi.loaders.persistent`, as
-    the ORM's loading makes them); a row id a rolled-back savepoint had used
-    (SQLite reuses them; place_orders rolls a batch back) refreshes the
-    instance the session holds, as ``populate_existing`` did."""
+    A Core INSERT on the table run from its held SQL (:func:`_insert_rows`)
+    whose RETURNING rows become clean persistent instances
+    (:func:`jishi.loaders.persistent`, as the ORM's loading makes them); a
+    row id a rolled-back savepoint had used (SQLite reuses them; place_orders
+    rolls a batch back) refreshes the instance the session holds, as
+    ``populate_existing`` did."""
     from jishi.loaders import persistent
 
-    def build(_dialect: str):
-        cols, keys = _columns(model)
-        stmt = (
-            conflict_insert(model.__table__).on_conflict_do_nothing()
-            if on_conflict_do_nothing
-            else insert(model.__table__)
-        )
-        return stmt.returning(*cols), keys
-
-    stmt, keys = _held(f"insert:{model.__tablename__}:{on_conflict_do_nothing}", build)
+    cols, keys = _held(f"columns:{model.__tablename__}", lambda _d: _columns(model))  # (the same on every dialect)
     session = db.session()
-    result = session.connection().execute(stmt, rows if len(rows) > 1 else rows[0])
     by_number = {}
-    for row in result:
+    for row in _insert_rows(model.__table__, rows, cols, on_conflict_do_nothing=on_conflict_do_nothing):
         obj = persistent(session, model, dict(zip(keys, row)))
         by_number[obj.number] = obj
     return [by_number[row["number"]] for row in rows if row["number"] in by_number]
+
+
+#: rows of one multi-row INSERT held as SQL (more go through SQLAlchemy's
+#: ``insertmanyvalues``, as correct and slower)
+_ROWS_HELD = 64
+
+
+def _insert_rows(table, rows: list[dict], returning: tuple, *, on_conflict_do_nothing: bool = False) -> list:
+    """INSERT ``rows`` (dicts with the same keys: column keys of ``table``)
+    into ``table`` in ONE statement and answer the ``returning`` columns of
+    the written rows (in no promised order), values as SQLAlchemy's result
+    processing gives them.
+
+    The statement, ``INSERT .. VALUES (..), (..) RETURNING ..`` for this many
+    rows and these keys, is built once per dialect and run from its SQL
+    compiled once (:func:`jishi.db.held_rows`, on the DB-API cursor when
+    nothing listens to statements): no compile-cache key, execution context
+    or result object per placement, which were most of each write's Python
+    (five writes per placement). The row values are bound as the columns'
+    types bind them (SQLite's datetimes, JSON); a column a row leaves out
+    gets its Python scalar default as a bound value, as SQLAlchemy's INSERT
+    gives it; a left-out column whose default is a callable (or more than
+    ``_ROWS_HELD`` rows) goes through SQLAlchemy's own multi-row execute."""
+    from jishi.db import held_rows
+
+    n = len(rows)
+    keys = tuple(rows[0])
+    connection = db.session().connection()
+    # (column names, not Column objects: a key compared on a hash collision must not build SQL)
+    shape = (connection.dialect.name, table.name, keys, n, on_conflict_do_nothing, tuple(c.key for c in returning))
+    held = _WRITES.get(shape)
+    if held is None:
+        held = _WRITES[shape] = _rows_statement(table, keys, n, returning, on_conflict_do_nothing)
+    stmt, forms, filled = held
+    if forms is None:  # SQLAlchemy's INSERT (its defaults, its insertmanyvalues)
+        return connection.execute(stmt, rows if n > 1 else rows[0]).all()
+    params = {}
+    for i, row in enumerate(rows):
+        for k in keys:
+            params[f"p{i}_{k}"] = row[k]
+        for k, value in filled:
+            params[f"p{i}_{k}"] = value
+    return held_rows(connection, stmt, params, forms, direct=True)
+
+
+def _rows_statement(table, keys: tuple, n: int, returning: tuple, on_conflict_do_nothing: bool) -> tuple:
+    """``(statement, held forms, left-out columns' defaults)`` of
+    :func:`_insert_rows` for ``n`` rows with ``keys``; forms None: run by
+    SQLAlchemy (a left-out callable default, or too many rows)."""
+    base = conflict_insert(table).on_conflict_do_nothing() if on_conflict_do_nothing else insert(table)
+    filled = _scalar_defaults(table, keys)
+    if filled is None or n > _ROWS_HELD:
+        return base.returning(*returning), None, ()
+    names = keys + tuple(filled)
+    values = [{k: bindparam(f"p{i}_{k}", type_=table.c[k].type) for k in names} for i in range(n)]
+    return base.values(values if n > 1 else values[0]).returning(*returning), {}, tuple(filled.items())
+
+
+def _scalar_defaults(table, keys: tuple) -> dict | None:
+    """``{column key: its Python scalar default}`` of every column of
+    ``table`` not in ``keys`` that has a Python-side default (what
+    SQLAlchemy's INSERT would bind for it); None when one of them is a
+    callable or SQL expression (left to SQLAlchemy's execute)."""
+    out = {}
+    for column in table.c:
+        if column.key in keys or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            return None
+        out[column.key] = column.default.arg
+    return out
 
 
 def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder]:
@@ -1007,12 +1081,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # not promised. Core rows, no ORM instances: only the ids are used here
     # (``Order.lines`` loads them when a plugin asks, as before).
     line_table = OrderLine.__table__
-    stmt = _held(
-        "insert:order_lines",
-        lambda _d: insert(line_table).returning(line_table.c.id, line_table.c.order_id, line_table.c.sku_id),
-    )
-    connection = session.connection()
-    written = connection.execute(stmt, rows if len(rows) > 1 else rows[0]).all()
+    written = _insert_rows(line_table, rows, (line_table.c.id, line_table.c.order_id, line_table.c.sku_id))
     by_line = {(order_id, sku_id): line_id for line_id, order_id, sku_id in written}
     order_lines: list[tuple[int, CheckoutLine, Order]] = [
         (by_line[(order.id, line.sku_id)], line, order)
@@ -1041,10 +1110,11 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                 )
     # Allocations and history: one executemany INSERT each, whatever the
     # number of orders and lines (nobody reads their ids here).
+    # (RETURNING their ids only so that the held SQL answers rows on every driver)
     if allocations:
-        connection.execute(_held("insert:order_allocations", lambda _d: insert(OrderAllocation.__table__)), allocations)
-    connection.execute(
-        _held("insert:order_events", lambda _d: insert(OrderEvent.__table__)),
+        _insert_rows(OrderAllocation.__table__, allocations, (OrderAllocation.__table__.c.id,))
+    _insert_rows(
+        OrderEvent.__table__,
         [
             {
                 "order_id": o.id,
@@ -1058,6 +1128,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
             for checkout, _payments, orders in placed
             for o in orders
         ],
+        (OrderEvent.__table__.c.id,),
     )
 
     # Plugins' pools (a flash sale) take their lines: all at once where a
@@ -1084,7 +1155,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
         if rows[index]["stock_source"] != source:  # written with the price rule's pool: another took it
             restocked.setdefault(source, []).append(ol_id)
     for source, ids in restocked.items():
-        connection.execute(update(line_table).where(line_table.c.id.in_(ids)).values(stock_source=source))
+        session.connection().execute(update(line_table).where(line_table.c.id.in_(ids)).values(stock_source=source))
     reserve_sku_stock(sku_pool)
 
     for checkout, payments, orders in placed:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy import Integer, bindparam, case, update
 
 from jishi.catalog.models import Sku
-from jishi.db import db
+from jishi.db import db, held_rows
 from jishi.hookspecs import hookimpl
 
 
@@ -36,7 +36,9 @@ def reserve_sku_stock(lines: Sequence) -> None:
         first_line.setdefault(line.sku_id, line)
     if not wanted:
         return
-    taken = {sku_id for (sku_id,) in db.session.connection().execute(_statement(len(wanted)), _params(wanted)).all()}
+    stmt, forms = _statement(len(wanted))
+    conn = db.session.connection()
+    taken = {row[0] for row in held_rows(conn, stmt, _params(wanted), forms, direct=True)}
     for sku_id, line in first_line.items():
         if sku_id not in taken:
             raise OutOfStock(line.key, line.name)
@@ -44,15 +46,18 @@ def reserve_sku_stock(lines: Sequence) -> None:
 
 #: the conditional UPDATE for n SKUs, built once per n (up to _HELD):
 #: Core on the table, its ids and quantities bound (a statement built anew
-#: per placement cost more Python than the rest of the stock's work)
+#: per placement cost more Python than the rest of the stock's work), with
+#: its SQL compiled once per dialect (``held_rows``' forms; None: a
+#: statement built for this call only, run by SQLAlchemy's execute)
 _HELD = 64
-_STATEMENTS: dict[int, object] = {}
+_STATEMENTS: dict[int, tuple] = {}
 
 
-def _statement(n: int):
-    stmt = _STATEMENTS.get(n)
-    if stmt is not None:
-        return stmt
+def _statement(n: int) -> tuple:
+    """``(statement, its held forms or None)`` for ``n`` SKUs."""
+    held = _STATEMENTS.get(n)
+    if held is not None:
+        return held
     skus = Sku.__table__
     if n == 1:
         need = bindparam("q0", type_=Integer)
@@ -63,9 +68,10 @@ def _statement(n: int):
         )
         where = skus.c.id.in_([bindparam(f"i{k}", type_=Integer) for k in range(n)])
     stmt = update(skus).where(where, skus.c.stock >= need).values(stock=skus.c.stock - need).returning(skus.c.id)
-    if n <= _HELD:
-        _STATEMENTS[n] = stmt
-    return stmt
+    if n > _HELD:
+        return stmt, None
+    held = _STATEMENTS[n] = (stmt, {})
+    return held
 
 
 def _params(wanted: dict[int, int]) -> dict:

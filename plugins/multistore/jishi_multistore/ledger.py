@@ -130,7 +130,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from jishi.db import db, utcnow
+from jishi.db import db, held_rows, utcnow
 from jishi.errors import DomainError
 from sqlalchemy import (
     Integer,
@@ -460,24 +460,34 @@ def freeze_rates(checkout, orders) -> None:
             bindparam("default_bp", type_=Integer),
         )
         _FREEZE_RATES.append(
-            insert(LineCommission).from_select(
+            insert(LineCommission)
+            .from_select(
                 ["order_line_id", "order_id", "merchant_id", "rate_bp"],
                 select(OrderLine.id, OrderLine.order_id, Order.seller_id, rate)
                 .join(Order, Order.id == OrderLine.order_id)
                 .outerjoin(Merchant, Merchant.id == Order.seller_id)
                 .where(OrderLine.order_id.in_(bindparam("order_ids", expanding=True))),
             )
+            .returning(LineCommission.order_line_id)
         )
     session = db.session()
     if session.autoflush:
         session.flush()  # as session.execute would
-    # on the connection: the ORM would take a parameter dict for rows to insert
-    session.connection().execute(
-        _FREEZE_RATES[0], {"default_bp": default, "order_ids": [o.id for o in merchant_orders]}
+    # on the connection, from its SQL compiled once per dialect and per
+    # padded size of the order ids' IN list (``held_rows``: SQLAlchemy
+    # rendered the expanding IN again on every execute); RETURNING the
+    # lines so that the held SQL answers rows on every driver
+    held_rows(
+        session.connection(),
+        _FREEZE_RATES[0],
+        {"default_bp": default, "order_ids": [o.id for o in merchant_orders]},
+        _FREEZE_RATES_SQL,
+        direct=True,
     )
 
 
 _FREEZE_RATES: list = []
+_FREEZE_RATES_SQL: dict = {}  # per dialect: the INSERT's held SQL (jishi.db.held_rows' forms)
 
 
 def current_rate(merchant_id: int, category_id: int | None) -> int:
