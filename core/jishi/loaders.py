@@ -15,6 +15,7 @@ once per shape of loaders and run from its SQL compiled once per dialect
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy.dialects.sqlite.base import DATETIME as SQLiteDATETIME
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
@@ -527,6 +529,37 @@ def _compile_held(stmt, dialect, keys: set):
     return _held_form(compiled, dialect, keys, compiled.string, compiled.positiontup, {}, compiled._bind_processors)
 
 
+#: SQLite's DATETIME text in SQLAlchemy's default storage format
+_SQLITE_DATETIME_FORMAT = SQLiteDATETIME._storage_format
+
+
+def _faster(proc, bp, dialect):
+    """``proc`` (the dialect's bind processor of ``bp``), or a function
+    giving the same text faster: SQLite's DATETIME in its default storage
+    format formats a datetime from its seven fields through a ``%``-dict
+    (~1.5 us; a product page binds four "now" values); a naive
+    ``datetime`` gives that very text with ``isoformat(" ",
+    "microseconds")`` (zero-padded year, always six digits of
+    microseconds). Anything else (an aware datetime, whose offset
+    SQLAlchemy's format leaves out, a date, None, a subclass) goes to
+    ``proc`` itself."""
+    if proc is None or bp is None or dialect.name != "sqlite":
+        return proc
+    try:
+        impl = bp.type.dialect_impl(dialect)
+    except Exception:  # (a type that cannot say: its own processor)
+        return proc
+    if impl.__class__ is not SQLiteDATETIME or impl._storage_format != _SQLITE_DATETIME_FORMAT:
+        return proc
+    return functools.partial(_sqlite_datetime, proc)
+
+
+def _sqlite_datetime(proc, value):
+    if value.__class__ is datetime and value.tzinfo is None:
+        return value.isoformat(" ", "microseconds")
+    return proc(value)
+
+
 def _held_form(compiled, dialect, keys: set, sql: str, positiontup, where: dict, processors) -> _HeldSQL | None:
     """The :class:`_HeldSQL` of ``sql`` (``compiled``'s string, or its
     expansion for one size of its lists: ``where`` maps each expanded
@@ -552,12 +585,15 @@ def _held_form(compiled, dialect, keys: set, sql: str, positiontup, where: dict,
     else:
         return None
     plan = []
+    faster: dict = {}  # (one function per processor: a value is processed once per call, _HeldSQL.args)
     for name in names:
+        proc = processors.get(name)
+        if proc is not None:
+            proc = faster.get(proc) or faster.setdefault(proc, _faster(proc, compiled.binds.get(name), dialect))
         if name in where:
-            plan.append((where[name], None, processors.get(name)))
+            plan.append((where[name], None, proc))
             continue
         bp = compiled.binds[name]
-        proc = processors.get(name)
         if bp.key in keys:
             plan.append((bp.key, None, proc))
         elif name in keys:
