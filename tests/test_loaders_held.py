@@ -462,3 +462,21 @@ def test_sqlite_datetimes_are_bound_as_sqlalchemy_binds_them():
     assert loaders._faster(None, bindparam("n", type_=Integer()), dialect) is None
     pg = postgresql.dialect()
     assert loaders._faster(proc, bp, pg) is proc
+
+
+def test_persistent_keys_the_instance_as_the_orm_does(app, factory):
+    """detail3: ``persistent`` builds the identity key itself (no
+    ``identity_key_from_primary_key`` call per instance): the key the ORM
+    gives, so ``session.get`` finds the instance without a statement."""
+    from jishi.models import ProductImage
+    from jishi.testing import count_queries
+    from sqlalchemy import inspect
+
+    session = db.session()
+    image = loaders.persistent(session, ProductImage, {"id": 987, "product_id": 1, "sort": 0, "url": "u"})
+    mapper = ProductImage.__mapper__
+    assert inspect(image).key == mapper.identity_key_from_primary_key([987])
+    with count_queries(db.engine) as q:
+        assert session.get(ProductImage, 987) is image
+    assert q.count == 0
+    session.expunge_all()

@@ -698,7 +698,9 @@ def persistent(session, entity, values: dict, *, existing: str = "merge"):
         # not set up until configured, and the instance's attributes (and
         # ``set_committed_value`` on them) need them.
         configure_mappers()
-    key = mapper.identity_key_from_primary_key([values[attr] for attr in _pk_attrs(mapper)])
+    identity_class, pk = _identity(mapper)
+    # (as mapper.identity_key_from_primary_key builds it, without the call)
+    key = (identity_class, tuple([values[attr] for attr in pk]), None)
     identity_map = session.identity_map
     if key in identity_map or mapper.class_manager.dispatch.load or session.dispatch.loaded_as_persistent:
         if existing == "none":
@@ -720,11 +722,14 @@ def persistent(session, entity, values: dict, *, existing: str = "merge"):
 _PK_ATTRS: dict[Any, tuple] = {}
 
 
-def _pk_attrs(mapper) -> tuple:
-    attrs = _PK_ATTRS.get(mapper)
-    if attrs is None:
-        attrs = _PK_ATTRS[mapper] = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
-    return attrs
+def _identity(mapper) -> tuple:
+    """``(the class of mapper's identity keys, its primary key attributes)``."""
+    hit = _PK_ATTRS.get(mapper)
+    if hit is None:
+        attrs = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+        identity_class = mapper.identity_key_from_primary_key([None] * len(attrs))[0]
+        hit = _PK_ATTRS[mapper] = (identity_class, attrs)
+    return hit
 
 
 def bound_columns(loaders: Sequence[PageLoader], bound: dict, postgres: bool, prefix: str = "c") -> tuple[list, list]:
