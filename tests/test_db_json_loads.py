@@ -91,3 +91,15 @@ def test_a_json_column_round_trips_identically(app):
             cur.execute("SELECT value FROM settings WHERE key = %s", ("test.json.1",))
             assert repr(cur.fetchone()[0]) == repr(VALUES[1])
         db.session.rollback()
+
+
+def test_exact_loads_reads_text_as_bytes():
+    """detail3: ``exact_json_loads`` (psycopg's deserializer, and the page
+    loaders' rows, which come as ``str``) gives ``json.loads``' value for a
+    text as for its bytes."""
+    from jishi.db import exact_json_loads
+
+    texts = [json.dumps(v, ensure_ascii=a) for v in VALUES for a in (True, False)]
+    texts += ['"\\ud800x"', "[1e400]", "18446744073709551616", '{"n": 123456789012345678901, "s": "龙"}', "[]"]
+    for text in texts:
+        assert repr(exact_json_loads(text)) == repr(json.loads(text)) == repr(exact_json_loads(text.encode()))

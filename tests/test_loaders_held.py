@@ -315,15 +315,20 @@ def test_held_rows_without_sqlalchemys_cursor_internals_run_through_its_execute(
     assert [tuple(r) for r in loaders.held_rows(conn, stmt, {"pid": one.id}, forms)] == want == [(one.skus[0].id, 100)]
 
 
-def test_a_direct_read_gives_sqlalchemys_rows_and_raises_its_errors(app, factory):
-    """Issue 20 (the bearer read): ``held_rows(direct=True)`` runs the held
-    SQL on the DB-API cursor when nothing listens, with the rows (and
-    values: SQLite's datetimes) SQLAlchemy's execute gives; a DB-API error
-    is raised as SQLAlchemy raises it (wrapped in ``sqlalchemy.exc.DBAPIError``);
-    a listener of the statements, an inactive transaction or a connection
-    outside one runs it through SQLAlchemy."""
+def test_every_held_read_takes_one_cursor_path(app, factory, monkeypatch):
+    """Issue 20 (the bearer read, then detail3: one path for every held
+    statement): in the session's transaction the held SQL runs on a DB-API
+    cursor, executed by the cursor itself when nothing listens
+    (``loaders._quiet``) and through SQLAlchemy's ``_cursor_execute``
+    when a statement listener, echo or a dialect ``do_execute`` hook could
+    tell; either way the rows (and values: SQLite's datetimes) are those
+    of SQLAlchemy's execute, ``direct=True`` changes nothing, and a DB-API
+    error is raised as SQLAlchemy raises it (``sqlalchemy.exc.DBAPIError``).
+    A connection outside a transaction runs it through SQLAlchemy's
+    execute (which begins one)."""
     import pytest
     from sqlalchemy import event
+    from sqlalchemy.engine import Connection
     from sqlalchemy.exc import DBAPIError
 
     one = factory.product(price=100)
@@ -332,37 +337,146 @@ def test_a_direct_read_gives_sqlalchemys_rows_and_raises_its_errors(app, factory
     params = {"pid": one.id, "at": at}
     conn = db.session.connection()
     forms: dict = {}
-    calls = []
-    real = loaders._HeldSQL.direct
+    through = []
+    real = Connection._cursor_execute
 
-    def spy(self, c, p):
-        calls.append(1)
-        return real(self, c, p)
+    def spy(self, *args, **kwargs):
+        through.append(1)
+        return real(self, *args, **kwargs)
 
-    loaders._HeldSQL.direct = spy
+    monkeypatch.setattr(Connection, "_cursor_execute", spy)
+    want = [tuple(r) for r in conn.execute(PRICES, params).all()]
     try:
-        direct = loaders.held_rows(conn, PRICES, params, forms, direct=True)
-        assert calls == [1]
-        plain = loaders.held_rows(conn, PRICES, params, forms)
-        assert calls == [1]  # (not asked for: SQLAlchemy's execute)
-        assert [tuple(r) for r in direct] == [tuple(r) for r in plain] and direct[0][2] == one.created_at
+        assert loaders._quiet(conn)
+        for direct in (True, False, False):
+            rows = loaders.held_rows(conn, PRICES, params, forms, direct=direct)
+            assert [tuple(r) for r in rows] == want and rows[0][2] == one.created_at
+        assert through == []  # (run by the cursor itself)
         seen = []
         listener = lambda *a, **k: seen.append(1)  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            assert [tuple(r) for r in loaders.held_rows(conn, PRICES, params, forms, direct=True)] == [
-                tuple(r) for r in plain
-            ]
+            assert not loaders._quiet(conn)
+            assert [tuple(r) for r in loaders.held_rows(conn, PRICES, params, forms, direct=True)] == want
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
-        assert calls == [1] and seen == [1]
+        assert through == [1] and seen == [1]
+        hooked = lambda *a, **k: False  # noqa: E731  (a do_execute hook that lets the dialect execute)
+        event.listen(db.engine, "do_execute", hooked)
+        try:
+            assert not loaders._quiet(conn)
+        finally:
+            event.remove(db.engine, "do_execute", hooked)
         (form,) = forms.values()
         broken = loaders._HeldSQL("SELECT no_such_column FROM skus", (), form.raw)
         with pytest.raises(DBAPIError):
-            broken.rows(conn, {}, direct=True)
-        assert len(calls) == 2
+            broken.rows(conn, {})  # (by the cursor itself)
+        db.session.rollback()
+        conn = db.session.connection()
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            with pytest.raises(DBAPIError):
+                broken.rows(conn, {})  # (through _cursor_execute)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert len(through) == 2
     finally:
-        loaders._HeldSQL.direct = real
         db.session.rollback()
     with db.engine.connect() as outside:  # no transaction begun: SQLAlchemy's execute (it begins one)
-        assert not loaders._direct_ok(outside)
+        assert outside._transaction is None
+        assert [tuple(r) for r in loaders.held_rows(outside, PRICES, params, forms)] == want
+        assert outside.in_transaction()
+
+
+def test_the_loaders_rows_are_decoded_exactly(app, factory):
+    """detail3: the loaders' JSON rows give the values the standard
+    library's ``json.loads`` gives, as the engine's JSON columns on psycopg
+    do (``jishi.db.exact_json_loads``): an integer beyond 64 bits in a JSON
+    column (in the rows as its text on both databases) or in a numeric
+    column stays an int (orjson alone answers a float). A loader whose
+    columns orjson reads exactly (integers, text, booleans, dates, JSON as
+    text) is decoded by orjson alone."""
+    from jishi.models import ProductImage
+    from sqlalchemy import Numeric, cast
+
+    big = {"n": 2**70, "m": -(10**30), "s": "12345678901234567890123", "f": 1.5, "l": [2**64, None]}
+    one = factory.product(price=100)
+    one.skus[0].spec_values = big
+    db.session.commit()
+    lds = [PageLoader("skus", BY_PRODUCT, {"pid": one.id})]
+    (sku,) = loaders.run(lds)["skus"]
+    assert sku.spec_values == big and type(sku.spec_values["n"]) is int
+    db.session.expunge_all()
+    assert db.session.get(Sku, sku.id).spec_values == big  # (as the ORM reads it)
+    numeric = select(Sku.id, cast(Sku.price, Numeric(40, 0)).label("n"))
+    assert loaders._decoder(select(ProductImage))[3] is True
+    assert loaders._decoder(select(Sku))[3] is True  # (its JSON column as text)
+    assert loaders._decoder(numeric)[3] is False
+    text = '[{"id": 1, "n": 123456789012345678901}]'
+    (row,) = loaders.decode([PageLoader("x", numeric)], [text], [loaders._decoder(numeric)])["x"]
+    assert row == {"id": 1, "n": 123456789012345678901} and type(row["n"]) is int
+    query = select(Sku.id, Sku.spec_values)
+    text = '[{"id": 1, "spec_values": "{\\"n\\": 123456789012345678901}"}]'
+    (row,) = loaders.decode([PageLoader("x", query)], [text], [loaders._decoder(query)])["x"]
+    assert row == {"id": 1, "spec_values": {"n": 123456789012345678901}}
+
+
+def test_sqlite_datetimes_are_bound_as_sqlalchemy_binds_them():
+    """detail3: on SQLite the held SQL binds a naive datetime with
+    ``isoformat`` (SQLAlchemy's ``%``-format of seven fields cost ~1.5 us a
+    value, four per product page): the very text SQLAlchemy's DATETIME
+    processor gives, for every value it takes (an aware datetime, a date,
+    a subclass and None through SQLAlchemy's own); a DATETIME of another
+    storage format, another type or another dialect keeps its processor."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import DateTime, Integer
+    from sqlalchemy.dialects.sqlite import DATETIME as SQLiteDATETIME
+
+    dialect = sqlite.dialect()
+    bp = bindparam("at", type_=DateTime())
+    proc = bp.type.dialect_impl(dialect).bind_processor(dialect)
+    fast = loaders._faster(proc, bp, dialect)
+    assert fast is not proc
+
+    class Moment(datetime):
+        pass
+
+    values = [
+        datetime(2026, 12, 5, 10, 4, 54, 527470),
+        datetime(2026, 1, 2, 3, 4, 5),  # (no microseconds: still six digits)
+        datetime(5, 1, 1),  # (a year below 1000: zero-padded)
+        datetime(9999, 12, 31, 23, 59, 59, 999999),
+        datetime(2026, 12, 5, 10, 4, 54, 1, tzinfo=UTC),  # (aware: SQLAlchemy drops the offset)
+        Moment(2026, 12, 5, 1, 2, 3, 4),
+        date(2026, 12, 5),
+        None,
+    ]
+    for value in values:
+        assert fast(value) == proc(value), value
+    with __import__("pytest").raises(TypeError):
+        fast("2026-12-05")  # (refused as SQLAlchemy refuses it)
+    other = bindparam("at", type_=SQLiteDATETIME(storage_format="%(year)04d/%(month)02d/%(day)02d"))
+    other_proc = other.type.dialect_impl(dialect).bind_processor(dialect)
+    assert loaders._faster(other_proc, other, dialect) is other_proc
+    assert loaders._faster(None, bindparam("n", type_=Integer()), dialect) is None
+    pg = postgresql.dialect()
+    assert loaders._faster(proc, bp, pg) is proc
+
+
+def test_persistent_keys_the_instance_as_the_orm_does(app, factory):
+    """detail3: ``persistent`` builds the identity key itself (no
+    ``identity_key_from_primary_key`` call per instance): the key the ORM
+    gives, so ``session.get`` finds the instance without a statement."""
+    from jishi.models import ProductImage
+    from jishi.testing import count_queries
+    from sqlalchemy import inspect
+
+    session = db.session()
+    image = loaders.persistent(session, ProductImage, {"id": 987, "product_id": 1, "sort": 0, "url": "u"})
+    mapper = ProductImage.__mapper__
+    assert inspect(image).key == mapper.identity_key_from_primary_key([987])
+    with count_queries(db.engine) as q:
+        assert session.get(ProductImage, 987) is image
+    assert q.count == 0
+    session.expunge_all()

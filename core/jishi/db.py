@@ -194,8 +194,9 @@ def apply_engine_config(config) -> None:
 
 
 #: a run of 19 digits: an integer orjson may not give back as the standard
-#: library does (beyond 64 bits it answers a float)
+#: library does (beyond 64 bits it answers a float); for bytes and for text
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
 
 try:
     import orjson as _orjson
@@ -203,14 +204,21 @@ except ImportError:  # pragma: no cover - orjson is a dependency
     _orjson = None  # type: ignore[assignment]
 
 
-def _orjson_loads(data):
-    """orjson's answer when it is the standard library's (see
-    :func:`psycopg_json_loads`), else ``json.loads``'."""
-    if _LONG_DIGITS.search(data) is None:
-        try:
-            return _orjson.loads(data)
-        except _orjson.JSONDecodeError:
-            pass
+def exact_json_loads(data):
+    """``json.loads(data)``'s value, by orjson when it gives the same (a
+    text of JSON, ``str`` or ``bytes``): the standard library's
+    ``json.loads`` for a text orjson refuses (a lone surrogate escape, an
+    infinite number) or may read otherwise (19 digits in a row: integers
+    beyond 64 bits become floats in orjson). The engine's JSON columns on
+    psycopg (:func:`psycopg_json_loads`) and the page loaders' JSON rows
+    (:mod:`jishi.loaders`) are decoded by it."""
+    if _orjson is not None:
+        long = _LONG_DIGITS_TEXT if data.__class__ is str else _LONG_DIGITS
+        if long.search(data) is None:
+            try:
+                return _orjson.loads(data)
+            except _orjson.JSONDecodeError:
+                pass
     return json.loads(data)
 
 
@@ -223,7 +231,7 @@ def psycopg_json_loads():
     in a row: integers beyond 64 bits become floats in orjson). A module
     function, not a closure (psycopg warns of a leak for a closure). None
     without orjson (psycopg then keeps ``json.loads``)."""
-    return None if _orjson is None else _orjson_loads
+    return None if _orjson is None else exact_json_loads
 
 
 def close_session_safely(exc: BaseException | None = None) -> None:
@@ -257,9 +265,10 @@ def held_rows(conn, stmt, params: dict, forms: dict | None, direct: bool = False
     lookup and result construction on every call; a statement that cannot
     be held (literal-execute parameters, a schema translate map) runs
     through SQLAlchemy's execute, as correct and slower. ``forms=None``:
-    a statement built for this call only (plain execute). ``direct``: on
-    the DB-API cursor itself when nothing listens to the statements' events
-    (no echo, no statement counter): the flash sale's ticket INSERT."""
+    a statement built for this call only (plain execute). ``direct``:
+    accepted, no longer needed (every held statement runs on the DB-API
+    cursor itself when nothing listens to the statements' events: no echo,
+    no statement counter; through SQLAlchemy's cursor execute otherwise)."""
     from jishi.loaders import held_rows as held
 
     return held(conn, stmt, params, forms, direct)

@@ -15,13 +15,29 @@ once per shape of loaders and run from its SQL compiled once per dialect
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, Text, bindparam, cast, func, literal_column, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    Time,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.sqlite.base import DATETIME as SQLiteDATETIME
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
@@ -29,13 +45,22 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from jishi.db import db
+from jishi.db import db, exact_json_loads
 from jishi.hookspecs import PageLoader
 
-try:  # orjson: the loaders' JSON columns decoded at a fraction of json.loads' cost
+try:  # orjson: the loaders' JSON rows decoded at a fraction of json.loads' cost
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
     _loads = json.loads
+
+#: column types whose values orjson reads back from a loader's rows exactly
+#: as ``json.loads`` does (integers of at most 64 bits, text, booleans, dates
+#: as ISO text, and JSON columns, which are in the rows as their text, see
+#: :func:`_rows_column`, decoded by :func:`_json_text`): a loader of only
+#: these decodes its rows with orjson alone; any other column (numeric, a
+#: type of a plugin's own) may put a long integer into the rows' text, which
+#: :func:`jishi.db.exact_json_loads` reads exactly
+_PLAIN_TYPES = (Integer, String, Boolean, DateTime, Date, Time, JSON)
 
 
 class Loaded(dict):
@@ -65,7 +90,7 @@ def _iso_date(value):
 
 
 def _json_text(value):
-    return _loads(value) if isinstance(value, str) else value
+    return exact_json_loads(value) if isinstance(value, str) else value
 
 
 def _converter(type_):
@@ -95,7 +120,10 @@ def _rows_column(query, postgres: bool, label: str):
     sub = query.subquery()
     pairs: list = []
     for col in sub.c:
-        pairs += [literal_column(_quoted(col.key)), col]
+        # (a JSON column as its text on PostgreSQL too, as SQLite's
+        # json_object gives it: decoded alone by the column's converter)
+        value = cast(col, Text) if postgres and isinstance(col.type, JSON) else col
+        pairs += [literal_column(_quoted(col.key)), value]
     if postgres:
         # as text: decoded by orjson in :func:`decode` (psycopg's own json
         # loader is the standard library's json.loads, several times slower)
@@ -114,21 +142,23 @@ _CACHE_SIZE = 256
 
 def _decoder(query) -> tuple:
     """How to turn a loader's JSON rows back into rows: ``(entity, attrs,
-    columns)``: for a model, its attributes as ``(attribute, JSON key,
-    converter)``; else the columns as ``(key, key, converter)``, each with
-    its :func:`_converter`."""
+    columns, plain)``: for a model, its attributes as ``(attribute, JSON
+    key, converter)``; else the columns as ``(key, key, converter)``, each
+    with its :func:`_converter`; ``plain``: every column of a type orjson
+    reads exactly (:data:`_PLAIN_TYPES`), else the rows' text is read by
+    :func:`jishi.db.exact_json_loads`."""
     entity = _entity(query)
     if entity is None:
-        return None, None, [(c.key, c.key, _converter(c.type)) for c in query.subquery().c]
+        cols = list(query.subquery().c)
+        plain = all(isinstance(c.type, _PLAIN_TYPES) for c in cols)
+        return None, None, [(c.key, c.key, _converter(c.type)) for c in cols], plain
     mapper = entity.__mapper__
+    cols = [c for c in mapper.columns if c.table is not None]
     return (
         entity,
-        [
-            (mapper.get_property_by_column(c).key, c.key, _converter(c.type))
-            for c in mapper.columns
-            if c.table is not None
-        ],
+        [(mapper.get_property_by_column(c).key, c.key, _converter(c.type)) for c in cols],
         None,
+        all(isinstance(c.type, _PLAIN_TYPES) for c in cols),
     )
 
 
@@ -309,23 +339,17 @@ class _HeldSQL:
         column gives it (a datetime from SQLite's text, say).
 
         In a transaction the connection holds (a session's), the SQL runs on
-        a DBAPI cursor through ``Connection._cursor_execute``, SQLAlchemy's
-        own path for its side statements (sequences, defaults): the
-        ``before_cursor_execute`` / ``after_cursor_execute`` events (with no
-        execution context, as that path documents), echo logging and the
-        wrapping of DBAPI errors (a dropped connection invalidated) as for
-        any statement, and the rows fetched from the cursor. What it skips
-        is the ``CursorResult``: its column metadata was made afresh from
-        the cursor's description on every execute of SQL text (about a
-        third of the execute's Python work, more on psycopg, which builds
-        the description's column objects for it). The held SQL never needs
-        it: its columns are known and processed by position (``results``).
-        ``direct``: on the DB-API cursor itself when nothing would tell the
-        difference (:func:`_direct_ok`: no statement listener, no echo)."""
-        if direct and _direct_ok(conn):
-            rows = self.direct(conn, params)
-        else:
-            rows = self._fetch(conn, self.args(params))
+        a DBAPI cursor of the connection and its rows are fetched from it
+        (:meth:`_fetch`). What that skips is SQLAlchemy's execution context
+        and ``CursorResult``: its column metadata was made afresh from the
+        cursor's description on every execute of SQL text (about a third of
+        the execute's Python work, more on psycopg, which builds the
+        description's column objects for it). The held SQL never needs it:
+        its columns are known and processed by position (``results``).
+        ``direct``: accepted as before; every held read now takes the
+        cursor path, which is SQLAlchemy's own whenever anything could
+        tell the difference (:func:`_quiet`)."""
+        rows = self._fetch(conn, self.args(params))
         if not self.results:
             return rows
         out = []
@@ -337,7 +361,22 @@ class _HeldSQL:
         return out
 
     def _fetch(self, conn, args: tuple) -> list:
-        """The rows of the SQL with ``args`` (tuples, unprocessed)."""
+        """The rows of the SQL with ``args`` (tuples, unprocessed), the
+        one path of every held read.
+
+        In a live transaction of the connection: on a cursor of its DBAPI
+        connection (psycopg: a raw cursor, ``$n``), executed by the cursor
+        itself when nothing listens (:func:`_quiet`: no statement event
+        listener, no echo, no dialect ``do_execute`` hook), else by
+        ``Connection._cursor_execute``, SQLAlchemy's path for its side
+        statements (sequences, defaults: the ``before_cursor_execute`` /
+        ``after_cursor_execute`` events with no execution context, as that
+        path documents, echo logging, the dialect's hooks). A DBAPI error
+        of either, or of the fetch, is raised as SQLAlchemy raises it
+        (``Connection._handle_dbapi_exception``: wrapped in
+        ``sqlalchemy.exc.DBAPIError``, a dropped connection invalidated).
+        Outside a live transaction, or with a SQLAlchemy lacking those
+        internals: ``exec_driver_sql`` (autobegin, its checks and errors)."""
         try:
             trans = conn._transaction
             dbapi = conn._dbapi_connection
@@ -350,15 +389,19 @@ class _HeldSQL:
             or not trans.is_active
             or conn._trans_context_manager is not None
             or (conn._nested_transaction is not None and not conn._nested_transaction.is_active)
-        ):  # not in a live transaction: SQLAlchemy's execute (autobegin, its checks and errors)
+        ):
             return self._execute(conn, args).all()
-        cursor = self.raw(dbapi.driver_connection) if self.raw is not None else dbapi.cursor()
+        driver = dbapi.driver_connection
+        cursor = driver.cursor() if self.raw is None else self.raw(driver)
         try:
-            conn._cursor_execute(cursor, self.sql, args)  # (raises wrapped, as execute does)
+            if _quiet(conn):
+                cursor.execute(self.sql, args)
+            else:
+                conn._cursor_execute(cursor, self.sql, args)  # (raises wrapped, as execute does)
             rows = cursor.fetchall()
         except BaseException as e:
             conn._safe_close_cursor(cursor)
-            if isinstance(e, conn.dialect.loaded_dbapi.Error):  # a fetch's: wrapped as SQLAlchemy's fetch does
+            if isinstance(e, conn.dialect.loaded_dbapi.Error):  # (not one _cursor_execute wrapped already)
                 conn._handle_dbapi_exception(e, self.sql, args, None, None)
             raise
         cursor.close()
@@ -375,45 +418,26 @@ class _HeldSQL:
         finally:
             driver.cursor_factory = factory
 
-    def direct(self, conn, params: dict) -> list:
-        """The rows (tuples) fetched on a DB-API cursor of ``conn``'s own
-        connection, inside its transaction: what :meth:`execute` runs,
-        without SQLAlchemy's execution context, result object and cursor
-        description (about 60 % of a short read's cost). A DB-API error is
-        raised as SQLAlchemy raises it (wrapped, a lost connection
-        invalidated): ``Connection._handle_dbapi_exception``."""
-        args = self.args(params)
-        driver = conn.connection.driver_connection
-        cursor = driver.cursor() if self.raw is None else self.raw(driver)
-        try:
-            cursor.execute(self.sql, args)
-            return cursor.fetchall()
-        except conn.dialect.loaded_dbapi.Error as exc:
-            conn._handle_dbapi_exception(exc, self.sql, args, cursor, None)
-        finally:
-            cursor.close()
 
-
-#: the events a statement run through SQLAlchemy fires (or lets a listener
-#: replace): a direct read is made only when none of them listens
-_STATEMENT_EVENTS = ("before_execute", "after_execute", "before_cursor_execute", "after_cursor_execute")
-
-
-def _direct_ok(conn) -> bool:
-    """Whether :meth:`_HeldSQL.direct` may run a read on ``conn``: inside
-    an active transaction of a valid connection, with no statement logging
-    (``echo``) and no listener of the statements' events (connection and
-    dialect: tests counting statements, instrumentation), so that nothing
-    could tell it from SQLAlchemy's execute but the time it takes."""
+def _quiet(conn) -> bool:
+    """Whether nothing could tell a held read run by the DBAPI cursor itself
+    from one run through ``Connection._cursor_execute``: no statement
+    logging (``echo``), no listener of the cursor events ``_cursor_execute``
+    fires (``before_cursor_execute``, ``after_cursor_execute``) on the
+    connection or its engine (tests counting statements, instrumentation),
+    no dialect ``do_execute`` hook."""
     try:
-        if conn._echo or conn.invalidated or not conn.in_transaction() or not conn.get_transaction().is_active:
+        if conn._echo:
             return False
-        dispatch = conn.dispatch
-        if any(getattr(dispatch, name) for name in _STATEMENT_EVENTS):
-            return False
-        dialect_dispatch = conn.dialect.dispatch
-        return not (dialect_dispatch.do_execute or dialect_dispatch.do_execute_no_params)
-    except AttributeError:  # another SQLAlchemy's internals: its own execute
+        if conn._has_events or conn.engine._has_events:
+            dispatch = conn.dispatch  # (the connection's and its engine's listeners)
+            if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+                return False
+        if conn.dialect._has_events:
+            dispatch = conn.dialect.dispatch
+            return not (dispatch.do_execute or dispatch.do_execute_no_params)
+        return True
+    except AttributeError:  # another SQLAlchemy's internals: through its _cursor_execute
         return False
 
 
@@ -424,8 +448,9 @@ def held_rows(conn, stmt, params: dict, forms: dict | None, direct: bool = False
     that SQL (:func:`_held`) when it can be, else by SQLAlchemy (``forms``
     None: a statement built for this call only); values as SQLAlchemy's
     result processing gives them (rows indexable by position). ``direct``:
-    the held SQL runs on the DB-API cursor when nothing listens
-    (:meth:`_HeldSQL.direct`; the bearer user's read, every API request)."""
+    accepted as before and no longer needed: every held read runs on the
+    DB-API cursor, by the cursor itself when nothing listens
+    (:meth:`_HeldSQL._fetch`)."""
     form = None if forms is None else _held(stmt, forms, conn, params)
     if form is not None and form.__class__ is _ExpandingHeld:
         form, params = form.sized(params)
@@ -504,6 +529,37 @@ def _compile_held(stmt, dialect, keys: set):
     return _held_form(compiled, dialect, keys, compiled.string, compiled.positiontup, {}, compiled._bind_processors)
 
 
+#: SQLite's DATETIME text in SQLAlchemy's default storage format
+_SQLITE_DATETIME_FORMAT = SQLiteDATETIME._storage_format
+
+
+def _faster(proc, bp, dialect):
+    """``proc`` (the dialect's bind processor of ``bp``), or a function
+    giving the same text faster: SQLite's DATETIME in its default storage
+    format formats a datetime from its seven fields through a ``%``-dict
+    (~1.5 us; a product page binds four "now" values); a naive
+    ``datetime`` gives that very text with ``isoformat(" ",
+    "microseconds")`` (zero-padded year, always six digits of
+    microseconds). Anything else (an aware datetime, whose offset
+    SQLAlchemy's format leaves out, a date, None, a subclass) goes to
+    ``proc`` itself."""
+    if proc is None or bp is None or dialect.name != "sqlite":
+        return proc
+    try:
+        impl = bp.type.dialect_impl(dialect)
+    except Exception:  # (a type that cannot say: its own processor)
+        return proc
+    if impl.__class__ is not SQLiteDATETIME or impl._storage_format != _SQLITE_DATETIME_FORMAT:
+        return proc
+    return functools.partial(_sqlite_datetime, proc)
+
+
+def _sqlite_datetime(proc, value):
+    if value.__class__ is datetime and value.tzinfo is None:
+        return value.isoformat(" ", "microseconds")
+    return proc(value)
+
+
 def _held_form(compiled, dialect, keys: set, sql: str, positiontup, where: dict, processors) -> _HeldSQL | None:
     """The :class:`_HeldSQL` of ``sql`` (``compiled``'s string, or its
     expansion for one size of its lists: ``where`` maps each expanded
@@ -529,12 +585,15 @@ def _held_form(compiled, dialect, keys: set, sql: str, positiontup, where: dict,
     else:
         return None
     plan = []
+    faster: dict = {}  # (one function per processor: a value is processed once per call, _HeldSQL.args)
     for name in names:
+        proc = processors.get(name)
+        if proc is not None:
+            proc = faster.get(proc) or faster.setdefault(proc, _faster(proc, compiled.binds.get(name), dialect))
         if name in where:
-            plan.append((where[name], None, processors.get(name)))
+            plan.append((where[name], None, proc))
             continue
         bp = compiled.binds[name]
-        proc = processors.get(name)
         if bp.key in keys:
             plan.append((bp.key, None, proc))
         elif name in keys:
@@ -639,7 +698,9 @@ def persistent(session, entity, values: dict, *, existing: str = "merge"):
         # not set up until configured, and the instance's attributes (and
         # ``set_committed_value`` on them) need them.
         configure_mappers()
-    key = mapper.identity_key_from_primary_key([values[attr] for attr in _pk_attrs(mapper)])
+    identity_class, pk = _identity(mapper)
+    # (as mapper.identity_key_from_primary_key builds it, without the call)
+    key = (identity_class, tuple([values[attr] for attr in pk]), None)
     identity_map = session.identity_map
     if key in identity_map or mapper.class_manager.dispatch.load or session.dispatch.loaded_as_persistent:
         if existing == "none":
@@ -661,11 +722,14 @@ def persistent(session, entity, values: dict, *, existing: str = "merge"):
 _PK_ATTRS: dict[Any, tuple] = {}
 
 
-def _pk_attrs(mapper) -> tuple:
-    attrs = _PK_ATTRS.get(mapper)
-    if attrs is None:
-        attrs = _PK_ATTRS[mapper] = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
-    return attrs
+def _identity(mapper) -> tuple:
+    """``(the class of mapper's identity keys, its primary key attributes)``."""
+    hit = _PK_ATTRS.get(mapper)
+    if hit is None:
+        attrs = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+        identity_class = mapper.identity_key_from_primary_key([None] * len(attrs))[0]
+        hit = _PK_ATTRS[mapper] = (identity_class, attrs)
+    return hit
 
 
 def bound_columns(loaders: Sequence[PageLoader], bound: dict, postgres: bool, prefix: str = "c") -> tuple[list, list]:
@@ -707,8 +771,12 @@ def decode(loaders: Sequence[PageLoader], raws, decoders) -> Loaded:
     none matched)."""
     loaded = Loaded()
     session = None
-    for ld, raw, (entity, attrs, columns) in zip(loaders, raws, decoders, strict=True):
-        items = _loads(raw) if isinstance(raw, (str, bytes)) else raw
+    for ld, raw, (entity, attrs, columns, plain) in zip(loaders, raws, decoders, strict=True):
+        if isinstance(raw, (str, bytes)):
+            # ("[]" and short texts hold no 19-digit run: orjson's answer is exact)
+            items = _loads(raw) if plain or len(raw) < 19 else exact_json_loads(raw)
+        else:
+            items = raw
         if not items:
             loaded[ld.key] = []
             continue

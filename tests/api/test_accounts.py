@@ -231,10 +231,11 @@ def test_held_user_read_refuses_revoked_inactive_and_gives_the_sessions_instance
 def test_user_read_on_the_db_api_cursor_when_nothing_listens(api, factory, monkeypatch):
     """K5, issue 20 (flash admission): with no listener of the statements'
     events (a serving process) the bearer and cookie users' ONE statement
-    runs on the DB-API cursor itself (``jishi.loaders._HeldSQL.direct``:
-    no SQLAlchemy execution context or result), giving the same user and
-    member level, and refusing a revoked token and an inactive user on the
-    very next read; a statement listener (the tests' counters) turns it off."""
+    runs on the DB-API cursor itself (``jishi.loaders._HeldSQL._fetch``
+    with nothing listening, ``_quiet``: no SQLAlchemy execution context or
+    result), giving the same user and member level, and refusing a revoked
+    token and an inactive user on the very next read; a statement listener
+    (the tests' counters) sends it through SQLAlchemy's cursor execute."""
     from jishi import loaders
     from jishi.accounts import auth
     from jishi.accounts.models import ApiToken, MemberLevel
@@ -251,14 +252,16 @@ def test_user_read_on_the_db_api_cursor_when_nothing_listens(api, factory, monke
     db.session.commit()
     app = api.client.application
     direct = []
-    real = loaders._HeldSQL.direct
+    real = loaders._HeldSQL._fetch
 
-    def spy(self, conn, params):
-        rows = real(self, conn, params)
-        direct.append(len(rows))
+    def spy(self, conn, args):
+        quiet = loaders._quiet(conn)
+        rows = real(self, conn, args)
+        if quiet:  # (run by the cursor itself)
+            direct.append(len(rows))
         return rows
 
-    monkeypatch.setattr(loaders._HeldSQL, "direct", spy)
+    monkeypatch.setattr(loaders._HeldSQL, "_fetch", spy)
 
     def bearer():
         with app.test_request_context("/", headers={"Authorization": f"Bearer {token}"}) as ctx:

@@ -358,7 +358,11 @@ def detail_response(detail: dict):
 
 
 def _user():
-    return current_user if current_user.is_authenticated else None
+    """The signed-in buyer (the User itself, not Flask-Login's proxy: the
+    hooks it is handed read its attributes without a context look-up
+    each), else None."""
+    user = current_user._get_current_object()
+    return user if user.is_authenticated else None
 
 
 # --- Endpoints -------------------------------------------------------------
