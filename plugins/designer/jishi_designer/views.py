@@ -238,7 +238,7 @@ def _page_key(resolved: list[dict], templates: list, shared: tuple) -> tuple | N
     not kept whole) when one of its rendered blocks is not cached (another
     plugin's type, a template not first-party). A block without a template
     is rendered as nothing whatever it holds."""
-    files = []
+    files: list[str | None] = []
     for block, template in zip(resolved, templates, strict=True):
         if template is None:
             files.append(None)
@@ -246,7 +246,7 @@ def _page_key(resolved: list[dict], templates: list, shared: tuple) -> tuple | N
             files.append(template.filename)
         else:
             return None
-    return (tuple(files), *shared, _digest(resolved))  # type: ignore[arg-type]
+    return (tuple(files), *shared, _digest(resolved))
 
 
 def _fragment_key(block: dict, template, shared: tuple) -> tuple | None:
