@@ -75,28 +75,41 @@ def render_blocks(resolved: list[dict], *, editor: bool = False) -> Markup:
     """Each resolved block through its type's template (themes may override
     a template by its name); a block of the designer's own types whose
     templates are first-party comes from the fragment cache when the same
-    block with the same data was rendered before (:func:`_fragment_key`)."""
+    block with the same data was rendered before (:func:`_fragment_key`),
+    and a page whose every block is such a block comes whole from the
+    cache when the same blocks with the same data were rendered before
+    (:func:`_page_key`: one digest and one lookup instead of one per block)."""
     from flask import current_app
 
     types = service.render_types()
     app = current_app._get_current_object()
     env = app.jinja_env
-    # The template context (the context processors' variables) made once
-    # for every block, not once per block as render_template would.
-    base: dict = {"editor": editor, "designer_reason": reason_text}
-    app.update_template_context(base)
     cache = None if editor or app.debug else _fragments(app)
     shared = _shared_key(env) if cache is not None else None
-    parts = []
+    templates = []
     for block in resolved:
         bt = types.get(block["type"])
-        if bt is None or not bt.template:
+        templates.append(env.get_template(bt.template) if bt is not None and bt.template else None)
+    page_key = _page_key(resolved, templates, shared) if shared is not None else None
+    if page_key is not None:
+        whole = cache.get(page_key, pages=True)  # type: ignore[union-attr]
+        if whole is not None:
+            return whole
+    # The template context (the context processors' variables) made once
+    # for every block rendered, not once per block as render_template would,
+    # and not at all when every block comes from the cache.
+    base: dict | None = None
+    parts = []
+    for block, template in zip(resolved, templates, strict=True):
+        if template is None:
             continue
-        template = env.get_template(bt.template)
         key = _fragment_key(block, template, shared) if shared is not None else None
         # kept: the block's whole section (its type and id are in the key's digest)
         section = cache.get(key) if cache is not None and key is not None else None
         if section is None:
+            if base is None:
+                base = {"editor": editor, "designer_reason": reason_text}
+                app.update_template_context(base)
             html = Markup(
                 template.render(
                     {**base, "block": block, "settings": block["settings"], "data": block.get("data") or {}}
@@ -110,9 +123,10 @@ def render_blocks(resolved: list[dict], *, editor: bool = False) -> Markup:
             if cache is not None and key is not None:
                 cache.put(key, section)
         parts.append(section)
-    if not parts:
-        return Markup("")
-    return _style() + Markup("").join(parts)
+    whole = _style() + Markup("").join(parts) if parts else Markup("")
+    if page_key is not None:
+        cache.put(page_key, whole, pages=True)  # type: ignore[union-attr]
+    return whole
 
 
 # --- Fragment cache ----------------------------------------------------------------------
@@ -133,6 +147,7 @@ _FIRST_PARTY = (
     os.path.realpath(Path(hookspecs.__file__).parent) + os.sep,  # the kernel's templates and built-in themes
 )
 _FRAGMENTS_SIZE = 512
+_PAGES_SIZE = 128  # whole pages (tens of kB each): the home page, custom pages, the shop pages most visited
 
 try:  # a third of json.dumps's time for a product list's digest
     import orjson
@@ -141,25 +156,29 @@ except ImportError:  # pragma: no cover - a kernel dependency; keep working with
 
 
 class _Fragments:
-    """A bounded LRU of rendered blocks (per app)."""
+    """Two bounded LRUs (per app): rendered blocks (``items``) and the
+    rendered blocks of whole pages (``pages``, ``pages=True``)."""
 
-    def __init__(self, size: int):
-        self.size = size
+    def __init__(self, size: int, pages: int = _PAGES_SIZE):
+        self.size, self.pages_size = size, pages
         self.items: OrderedDict[tuple, Markup] = OrderedDict()
+        self.pages: OrderedDict[tuple, Markup] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple) -> Markup | None:
+    def get(self, key: tuple, *, pages: bool = False) -> Markup | None:
+        store = self.pages if pages else self.items
         with self.lock:
-            found = self.items.get(key)
+            found = store.get(key)
             if found is not None:
-                self.items.move_to_end(key)
+                store.move_to_end(key)
             return found
 
-    def put(self, key: tuple, html: Markup) -> None:
+    def put(self, key: tuple, html: Markup, *, pages: bool = False) -> None:
+        store, size = (self.pages, self.pages_size) if pages else (self.items, self.size)
         with self.lock:
-            self.items[key] = html
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            store[key] = html
+            while len(store) > size:
+                store.popitem(last=False)
 
 
 def _fragments(app) -> _Fragments:
@@ -178,8 +197,8 @@ def _first_party_file(filename: str) -> bool:
     return os.path.realpath(filename).startswith(_FIRST_PARTY)
 
 
-def _digest(block: dict) -> bytes:
-    """SHA-256 of ``block`` as canonical JSON (sorted keys; orjson when installed)."""
+def _digest(block: dict | list) -> bytes:
+    """SHA-256 of ``block`` (or a page's blocks) as canonical JSON (sorted keys; orjson when installed)."""
     if orjson is not None:
         try:
             raw = orjson.dumps(block, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
@@ -210,6 +229,24 @@ def _shared_key(env) -> tuple | None:
     if included is None:
         return None
     return (*included, str(get_locale()), request.script_root, shop_settings.get("theme.active"))
+
+
+def _page_key(resolved: list[dict], templates: list, shared: tuple) -> tuple | None:
+    """The key of the rendered blocks of a whole page: what each block's
+    :func:`_fragment_key` holds (its template's file, ``shared``, the
+    block's digest), the blocks in order in one digest; None (the page is
+    not kept whole) when one of its rendered blocks is not cached (another
+    plugin's type, a template not first-party). A block without a template
+    is rendered as nothing whatever it holds."""
+    files: list[str | None] = []
+    for block, template in zip(resolved, templates, strict=True):
+        if template is None:
+            files.append(None)
+        elif block["type"].startswith(PREFIX) and _first_party(template):
+            files.append(template.filename)
+        else:
+            return None
+    return (tuple(files), *shared, _digest(resolved))
 
 
 def _fragment_key(block: dict, template, shared: tuple) -> tuple | None:

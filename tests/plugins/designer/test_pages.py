@@ -68,7 +68,7 @@ def test_scheduled_publish_goes_live_at_its_moment_exactly_once(client, monkeypa
 
 def test_schedule_in_the_past_is_refused():
     """PR-DZ: a schedule must be in the future (422 naming ``at``)."""
-    page = page_with([("designer.spacer", {})])
+    page = page_with([("designer.notice", {"text": "公告"})])
     with pytest.raises(DesignError) as err:
         service.schedule(page, utcnow() - timedelta(minutes=1), None)
     assert err.value.field == "at"
@@ -216,7 +216,7 @@ def test_custom_page_has_its_own_address(client, api):
 def test_stale_draft_edit_is_a_conflict():
     """PR-DZ: an edit based on an old draft version is refused (409), never
     silently overwriting another editor's work."""
-    page = page_with([("designer.spacer", {})])
+    page = page_with([("designer.notice", {"text": "公告"})])
     seen = page.draft_version
     service.add_block(page, "designer.spacer", seen)
     with pytest.raises(DesignError) as err:
@@ -289,6 +289,7 @@ def test_rendered_blocks_are_never_stale(app, client, factory):
 
     assert blocks(client.get("/").get_data(as_text=True)) == blocks(first)  # served again: the same blocks
     assert len(app.extensions["jishi_designer.fragments"].items) == 3
+    assert len(app.extensions["jishi_designer.fragments"].pages) == 1  # and the page's blocks whole, once
     p.price = 1790
     db.session.commit()
     html = client.get("/").get_data(as_text=True)
@@ -300,6 +301,47 @@ def test_rendered_blocks_are_never_stale(app, client, factory):
     assert "改名雪碧" in html and "缓存雪碧" not in html
     hand = html.split('data-block="', 2)[1].split("</section>")[0]
     assert "缓存可乐" not in hand  # sold out: left out of the hand-picked list at once
+
+
+@pytest.mark.jishi_plugins("designer", "coupons")
+def test_a_page_with_another_plugins_block_is_not_kept_whole(app, client, factory):
+    """Issue 20: a page's blocks are kept whole only when every block is
+    one the fragment cache keeps; another plugin's block (here the coupons
+    block, which may read the buyer) is rendered on every request, the
+    designer's blocks around it still come from their own cache."""
+    p = factory.product(name="整页商品", price=1200)
+    published(
+        [
+            ("designer.products", {"mode": "hand", "products": [p.id]}),
+            ("coupons.coupons", {"title": "领券"}),
+            ("designer.notice", {"text": "整页公告"}),
+        ]
+    )
+    app.extensions.pop("jishi_designer.fragments", None)  # the app is shared between tests
+    first = client.get("/").get_data(as_text=True)
+    second = client.get("/").get_data(as_text=True)
+    assert "整页商品" in second and "整页公告" in second and "dz-coupons-coupons" in second
+    assert second == first
+    kept = app.extensions["jishi_designer.fragments"]
+    assert len(kept.items) == 2 and len(kept.pages) == 0
+
+
+def test_a_page_kept_whole_changes_with_its_data(app, client, factory):
+    """Issue 20: the page's blocks kept whole are keyed by every block's
+    resolved data, as each block's own entry is: a price changed shows on
+    the next request, and the page before the change is not served again."""
+    p = factory.product(name="整页可乐", price=1990)
+    published([("designer.products", {"mode": "hand", "products": [p.id]}), ("designer.notice", {"text": "公告"})])
+    app.extensions.pop("jishi_designer.fragments", None)
+    assert "¥19.90" in client.get("/").get_data(as_text=True)
+    assert "¥19.90" in client.get("/").get_data(as_text=True)
+    kept = app.extensions["jishi_designer.fragments"]
+    assert len(kept.pages) == 1
+    p.price = 1790
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert "¥17.90" in html and "¥19.90" not in html
+    assert len(kept.pages) == 2
 
 
 def test_rendered_blocks_follow_the_theme(app, client, factory):
