@@ -164,6 +164,10 @@ def apply_engine_config(config) -> None:
       (seconds), ``JISHI_DB_POOL_TIMEOUT`` (seconds): the pool's.
     - ``JISHI_DB_STATEMENT_TIMEOUT_MS``: PostgreSQL cancels any statement
       running longer (``-c statement_timeout``); 0 or unset: no limit.
+
+    psycopg and SQLite engines decode JSON columns with
+    :func:`exact_json_loads` (``json_deserializer``: orjson, the standard
+    library's values).
     """
     uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
     opts = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
@@ -179,7 +183,9 @@ def apply_engine_config(config) -> None:
         value = config.get(key)
         if value is not None and value != "" and not (sqlite and ":memory:" in uri):
             opts.setdefault(option, int(value))
-    if uri.split("://", 1)[0] == "postgresql+psycopg":
+    if uri.split("://", 1)[0] == "postgresql+psycopg" or sqlite:
+        # JSON columns decoded by orjson, exactly as json.loads decodes them
+        # (on SQLite too: its JSON columns come as text; issue 20, prev5)
         loads = psycopg_json_loads()
         if loads is not None:
             opts.setdefault("json_deserializer", loads)

@@ -42,7 +42,9 @@ def delivery_options(group, address, checkout):
     need a choice of point or slot the buyer makes)."""
     from jishi_delivery_express import service
 
-    option = service.option_for(group, address, _resolved(checkout).get(group.seller_id))
+    option = service.option_for(
+        group, address, _resolved(checkout).get(group.seller_id), checkout.__dict__.setdefault("_express_specs", {})
+    )
     return [option] if option is not None else None
 
 

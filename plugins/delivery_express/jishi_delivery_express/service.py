@@ -451,11 +451,14 @@ def resolve_from_rows(wanted: dict, rows, templates, regions) -> dict:
     return out
 
 
-def option_for(group, address, resolved: dict | None = None):
+def option_for(group, address, resolved: dict | None = None, specs: dict | None = None):
     """The ``express`` :class:`DeliveryOption` of a checkout group, or None
     for a group of virtual goods only. ``resolved``: the group's
     ``{product id: template}`` when the caller resolved every group at once
-    (:func:`resolve_templates_many`)."""
+    (:func:`resolve_templates_many`). ``specs``: ``{template id: its
+    :func:`to_spec`}`` shared by the groups of one checkout (their templates
+    are the same objects, read once): each template converted once per
+    checkout, not once per group (issue 20)."""
     from jishi.hookspecs import DeliveryOption
 
     lines = [line for line in group.lines if not line.is_virtual]
@@ -469,7 +472,8 @@ def option_for(group, address, resolved: dict | None = None):
         return DeliveryOption(
             CODE, label, 0, available=False, reason=_("No delivery template applies to %(name)s.", name=missing[0].name)
         )
-    specs: dict[int, F.Template] = {}
+    if specs is None:
+        specs = {}
     items = []
     for line in lines:
         t = resolved[line.product_id]

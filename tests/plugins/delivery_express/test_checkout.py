@@ -216,3 +216,38 @@ def test_multistore_each_merchant_its_templates(api, factory, svc, app):
     orders = place(buyer, [(p1.skus[0], 1), (p2.skus[0], 1)], addr)
     assert sorted(o.delivery_fee for o in orders) == [300, 800]
     assert all(o.delivery_method == "express" for o in orders)
+
+
+@pytest.mark.jishi_plugins("multistore", "delivery_express")
+def test_groups_sharing_a_template_convert_it_once(api, factory, svc, app, monkeypatch):
+    """Issue 20 (prev5): the groups of one checkout share each template's
+    fee spec (``to_spec`` once per template per checkout, not per group),
+    and every group's fee is still its own; a later checkout converts again
+    (a template edited in between is priced as it is then)."""
+    from jishi_delivery_express import service as express_service
+    from jishi_multistore import testing as ms
+
+    platform = template(name="平台", first_fee=800)
+    own = template(name="商户1", first_fee=300)
+    m1, m2, m3 = ms.merchant("一号"), ms.merchant("二号"), ms.merchant("三号")
+    svc.choose_templates(m1.id, [own.id])
+    p1, p2, p3 = ms.product(m1, price=1000), ms.product(m2, price=1000), ms.product(m3, price=1000)
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    converted: list[int] = []
+    real = express_service.to_spec
+    monkeypatch.setattr(express_service, "to_spec", lambda t: converted.append(t.id) or real(t))
+    items = [(p1.skus[0], 1), (p2.skus[0], 2), (p3.skus[0], 1)]
+    data = preview(api, buyer, items, addr)
+    fees = {g["seller_id"]: express(g)["fee"] for g in data["groups"]}
+    assert fees == {m1.id: 300, m2.id: 800 + 500, m3.id: 800}
+    assert sorted(converted) == sorted([own.id, platform.id])  # m2 and m3 share the platform's
+    converted.clear()
+    platform.first_fee = 900
+    db.session.commit()
+    data = preview(api, buyer, items, addr)
+    fees = {g["seller_id"]: express(g)["fee"] for g in data["groups"]}
+    assert fees == {m1.id: 300, m2.id: 900 + 500, m3.id: 900}
+    assert sorted(converted) == sorted([own.id, platform.id])
+    orders = place(buyer, items, addr)
+    assert sorted(o.delivery_fee for o in orders) == [300, 900, 900 + 500]
