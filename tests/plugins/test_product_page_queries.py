@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from jishi.catalog.models import ProductImage, ProductParam, ProductSpec, Tag
 from jishi.db import db, utcnow
-from jishi.orders.models import Order, OrderLine, PaymentOrder
 from jishi.testing.principals import sign_in_form
 
 from .coupons import helpers as cp
@@ -61,7 +60,7 @@ def _rich_product(factory, **kw):
     shots = [media.upload(factory.image_bytes("PNG", color=(c, 80, 80)), owner) for c in (10, 20)]
     images = [{"id": a.id, "files": a.files} for a in shots]
     for i, (rating, text) in enumerate(((5, "好茶"), (4, "不错"))):
-        line = _received_line(buyer, p, i)
+        line = factory.received_line(buyer, p)
         pics = images if i == 0 else []
         db.session.add(
             Review(
@@ -76,41 +75,6 @@ def _rich_product(factory, **kw):
         )
     db.session.commit()
     return p
-
-
-def _received_line(buyer, product, n):
-    """A received order line of one unit of ``product`` (written directly: a
-    review needs one, the delivery plugins' checkout is not under test)."""
-    pay = PaymentOrder(number=f"PPQ{n}", user_id=buyer.id, amount=product.price, status="paid")
-    db.session.add(pay)
-    db.session.flush()
-    order = Order(
-        number=f"OPQ{n}",
-        payment_id=pay.id,
-        user_id=buyer.id,
-        seller_id=product.seller_id,
-        status="received",
-        goods_amount=product.price,
-        pay_amount=product.price,
-        received_at=utcnow(),
-    )
-    db.session.add(order)
-    db.session.flush()
-    line = OrderLine(
-        order_id=order.id,
-        product_id=product.id,
-        sku_id=product.skus[0].id,
-        name=product.name,
-        base_price=product.price,
-        unit_price=product.price,
-        quantity=1,
-        goods_amount=product.price,
-        pay_amount=product.price,
-        reviewed=True,
-    )
-    db.session.add(line)
-    db.session.flush()
-    return line
 
 
 def _count(queries, client, url):

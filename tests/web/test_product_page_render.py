@@ -228,40 +228,11 @@ def test_anonymous_user_load_as_flask_login(app, client, factory, login):
 def _reviews_of(factory, product, buyers):
     """One visible review per buyer of ``buyers`` (a buyer listed twice
     reviews two order lines), written directly with its order line."""
-    from jishi.db import db, utcnow
-    from jishi.orders.models import Order, OrderLine, PaymentOrder
+    from jishi.db import db
     from jishi.reviews.models import Review
 
     for n, buyer in enumerate(buyers):
-        pay = PaymentOrder(number=f"PRV{n}", user_id=buyer.id, amount=product.price, status="paid")
-        db.session.add(pay)
-        db.session.flush()
-        order = Order(
-            number=f"ORV{n}",
-            payment_id=pay.id,
-            user_id=buyer.id,
-            seller_id=product.seller_id,
-            status="received",
-            goods_amount=product.price,
-            pay_amount=product.price,
-            received_at=utcnow(),
-        )
-        db.session.add(order)
-        db.session.flush()
-        line = OrderLine(
-            order_id=order.id,
-            product_id=product.id,
-            sku_id=product.skus[0].id,
-            name=product.name,
-            base_price=product.price,
-            unit_price=product.price,
-            quantity=1,
-            goods_amount=product.price,
-            pay_amount=product.price,
-            reviewed=True,
-        )
-        db.session.add(line)
-        db.session.flush()
+        line = factory.received_line(buyer, product)
         images = ["/static/r.jpg"] if n == 0 else []
         db.session.add(
             Review(

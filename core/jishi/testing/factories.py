@@ -96,6 +96,47 @@ def address(u: User, **kw) -> Address:
     return a
 
 
+def received_line(buyer: User, product: Product):
+    """A received, reviewed order line of one unit of ``product`` bought by
+    ``buyer`` (its payment and order written directly, flushed, not
+    committed): what a review hangs on, for tests of reviews and the
+    product page that do not test checkout."""
+    from jishi.db import utcnow
+    from jishi.orders.models import Order, OrderLine, PaymentOrder
+
+    n = next(_seq)
+    pay = PaymentOrder(number=f"PRL{n}", user_id=buyer.id, amount=product.price, status="paid")
+    db.session.add(pay)
+    db.session.flush()
+    order = Order(
+        number=f"ORL{n}",
+        payment_id=pay.id,
+        user_id=buyer.id,
+        seller_id=product.seller_id,
+        status="received",
+        goods_amount=product.price,
+        pay_amount=product.price,
+        received_at=utcnow(),
+    )
+    db.session.add(order)
+    db.session.flush()
+    line = OrderLine(
+        order_id=order.id,
+        product_id=product.id,
+        sku_id=product.skus[0].id,
+        name=product.name,
+        base_price=product.price,
+        unit_price=product.price,
+        quantity=1,
+        goods_amount=product.price,
+        pay_amount=product.price,
+        reviewed=True,
+    )
+    db.session.add(line)
+    db.session.flush()
+    return line
+
+
 def pay(payment) -> None:
     """Pay a payment order through the sandbox gateway's real notification
     path (signature, amount check, idempotency, order transitions):
