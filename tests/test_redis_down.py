@@ -104,7 +104,7 @@ def test_logins_fall_back_to_in_process_limits_while_redis_hangs(app, client, ap
         status, seconds = _timed(
             lambda: api.post("/auth/register", json={"phone": "13912345678", "password": "longenough"})
         )
-        assert status == 201 and seconds < 1.0
+        assert status == 201 and seconds < 3.0
     finally:
         own_redis.resume()
 
@@ -118,7 +118,9 @@ def test_logins_go_on_with_redis_stopped(app, client, api, factory, own_redis, c
     wrong = {"phone": user.phone, "password": "wrong-password"}
     statuses = [_timed(lambda: api.post("/auth/login", json=wrong)) for _ in range(4)]
     assert [s for s, _ in statuses] == [401, 401, 401, 429]
-    assert max(t for _, t in statuses) < 1.0
+    # A stopped Redis refuses at once; a hang would cost the socket's seconds
+    # on every one (the bound leaves room for password hashes on a loaded machine).
+    assert max(t for _, t in statuses) < 3.0, statuses
     assert client.post("/login", data={"phone": user.phone, "password": "secret123"}).status_code == 302
     assert api.post("/auth/register", json={"phone": "13912345678", "password": "longenough"}).status_code == 201
     assert client.post(
