@@ -175,7 +175,9 @@ def wrk(
     script: str | None = None,
     headers: dict | None = None,
 ) -> dict:
-    """Run wrk against ``url``; returns rps, p50_ms, p99_ms, errors."""
+    """Run wrk against ``url``; returns rps, requests (completed), p50_ms,
+    p99_ms, non2xx (wrk's count: answers ≥ 400), socket errors and wrk's
+    ``stdout`` (what a ``script``'s ``done`` printed)."""
     cmd = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     for k, v in (headers or {}).items():
         cmd += ["-H", f"{k}: {v}"]
@@ -188,12 +190,15 @@ def wrk(
         lat[pct] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: (.*)", out)
+    done = re.search(r"(\d+) requests in", out)
     return {
         "rps": rps,
+        "requests": int(done.group(1)) if done else 0,
         "p50_ms": lat.get("50"),
         "p99_ms": lat.get("99"),
         "non2xx": int(non2xx.group(1)) if non2xx else 0,
         "socket_errors": sock.group(1) if sock else "",
+        "stdout": out,
     }
 
 
