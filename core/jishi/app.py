@@ -388,7 +388,12 @@ def _init_extensions(app: Flask) -> None:
     from jishi.extensions import csrf, limiter, login_manager, select_locale
 
     db.init_app(app)
-    from jishi.db import close_session_safely
+    from jishi.db import close_session_safely, keep_prepared_statements
+
+    if app.config.get("JISHI_DB_KEEP_PREPARED", True):
+        with app.app_context():
+            for engine in db.engines.values():
+                keep_prepared_statements(engine)
 
     # It ends the request's session in every case (a dead connection
     # included), so Flask-SQLAlchemy's own teardown, which would run after
