@@ -95,6 +95,7 @@ def test_place_script_sends_a_new_key_per_request_and_counts_non_2xx(hotpaths):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # wrk resets its connections when it stops
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
