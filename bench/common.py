@@ -204,7 +204,8 @@ def wrk(
 
 def wrk_post_script(path: str, body: dict, headers: dict) -> str:
     """A wrk Lua script that POSTs JSON ``body`` (``{i}`` in idempotency keys
-    replaced by a per-request counter so every request is new)."""
+    replaced by the script's run id, wrk's thread and a per-thread counter,
+    so every request is new)."""
     lines = [
         'wrk.method = "POST"',
         f"wrk.body = [[{json.dumps(body)}]]",
@@ -216,13 +217,18 @@ def wrk_post_script(path: str, body: dict, headers: dict) -> str:
         lines.append(f'wrk.headers["{k}"] = "{v}"')
     dyn = {k: v for k, v in headers.items() if "{i}" in v}
     if dyn:
+        # wrk's threads numbered in setup() and this script's own run id: an
+        # unseeded math.random gave every thread of every run the same number
+        # (later requests were idempotent replays, not new orders)
+        run = f"{os.getpid():x}{time.time_ns():x}"
+        lines.append("local threads = 0")
+        lines.append('function setup(thread) threads = threads + 1; thread:set("tid", threads) end')
         lines.append("local counter = 0")
-        lines.append("local tid = tostring(math.random(1, 1000000000))")
         lines.append("request = function()")
         lines.append("  counter = counter + 1")
         for k, v in dyn.items():
             prefix = v.replace("{i}", "")
-            lines.append(f'  wrk.headers["{k}"] = "{prefix}" .. tid .. "-" .. counter')
+            lines.append(f'  wrk.headers["{k}"] = "{prefix}{run}-" .. tid .. "-" .. counter')
         lines.append(f'  return wrk.format(nil, "{path}")')
         lines.append("end")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
