@@ -174,8 +174,10 @@ def wrk(
     threads: int = 2,
     script: str | None = None,
     headers: dict | None = None,
+    timeout: int | None = None,
 ) -> dict:
-    """Run wrk against ``url``; returns rps, requests (completed), p50_ms,
+    """Run wrk against ``url`` (``timeout``: seconds before wrk gives a
+    request up, 2 by default); returns rps, requests (completed), p50_ms,
     p99_ms, non2xx (wrk's count: answers ≥ 400), socket errors and wrk's
     ``stdout`` (what a ``script``'s ``done`` printed)."""
     cmd = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
@@ -183,6 +185,8 @@ def wrk(
         cmd += ["-H", f"{k}: {v}"]
     if script:
         cmd += ["-s", script]
+    if timeout:
+        cmd += ["--timeout", f"{timeout}s"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {}

@@ -518,7 +518,9 @@ def served(
     }
     engine = create_engine(url)
     run_id = f"hp{os.getpid():x}{int(time.time()):x}"  # the Idempotency-Keys' prefix: this run's own
-    wrk_args = {"seconds": seconds, "connections": connections, "threads": threads}
+    # wrk gives a request up after 2 s by default: on a loaded machine a
+    # placement can take longer (not counted, its status unknown); 30 s on both sides
+    wrk_args = {"seconds": seconds, "connections": connections, "threads": threads, "timeout": 30}
     placed: dict[str, list[tuple[int, int]]] = {p.key: [] for p in paths if p.idempotent}
 
     def measure(servers: dict, p: ServedPath, prefix: str, timed: bool = True, **args) -> dict:
