@@ -174,13 +174,19 @@ def wrk(
     threads: int = 2,
     script: str | None = None,
     headers: dict | None = None,
+    timeout: int | None = None,
 ) -> dict:
-    """Run wrk against ``url``; returns rps, p50_ms, p99_ms, errors."""
+    """Run wrk against ``url`` (``timeout``: seconds before wrk gives a
+    request up, 2 by default); returns rps, requests (completed), p50_ms,
+    p99_ms, non2xx (wrk's count: answers ≥ 400), socket errors and wrk's
+    ``stdout`` (what a ``script``'s ``done`` printed)."""
     cmd = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     for k, v in (headers or {}).items():
         cmd += ["-H", f"{k}: {v}"]
     if script:
         cmd += ["-s", script]
+    if timeout:
+        cmd += ["--timeout", f"{timeout}s"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {}
@@ -188,18 +194,22 @@ def wrk(
         lat[pct] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: (.*)", out)
+    done = re.search(r"(\d+) requests in", out)
     return {
         "rps": rps,
+        "requests": int(done.group(1)) if done else 0,
         "p50_ms": lat.get("50"),
         "p99_ms": lat.get("99"),
         "non2xx": int(non2xx.group(1)) if non2xx else 0,
         "socket_errors": sock.group(1) if sock else "",
+        "stdout": out,
     }
 
 
 def wrk_post_script(path: str, body: dict, headers: dict) -> str:
     """A wrk Lua script that POSTs JSON ``body`` (``{i}`` in idempotency keys
-    replaced by a per-request counter so every request is new)."""
+    replaced by the script's run id, wrk's thread and a per-thread counter,
+    so every request is new)."""
     lines = [
         'wrk.method = "POST"',
         f"wrk.body = [[{json.dumps(body)}]]",
@@ -211,13 +221,18 @@ def wrk_post_script(path: str, body: dict, headers: dict) -> str:
         lines.append(f'wrk.headers["{k}"] = "{v}"')
     dyn = {k: v for k, v in headers.items() if "{i}" in v}
     if dyn:
+        # wrk's threads numbered in setup() and this script's own run id: an
+        # unseeded math.random gave every thread of every run the same number
+        # (later requests were idempotent replays, not new orders)
+        run = f"{os.getpid():x}{time.time_ns():x}"
+        lines.append("local threads = 0")
+        lines.append('function setup(thread) threads = threads + 1; thread:set("tid", threads) end')
         lines.append("local counter = 0")
-        lines.append("local tid = tostring(math.random(1, 1000000000))")
         lines.append("request = function()")
         lines.append("  counter = counter + 1")
         for k, v in dyn.items():
             prefix = v.replace("{i}", "")
-            lines.append(f'  wrk.headers["{k}"] = "{prefix}" .. tid .. "-" .. counter')
+            lines.append(f'  wrk.headers["{k}"] = "{prefix}{run}-" .. tid .. "-" .. counter')
         lines.append(f'  return wrk.format(nil, "{path}")')
         lines.append("end")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:

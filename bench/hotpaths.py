@@ -8,7 +8,8 @@ run, against the issue's targets.
     python bench/hotpaths.py --only detail,page      # some paths
     python bench/hotpaths.py --only ping --requests 1000 --rounds 5   # the pipeline floor
     python bench/hotpaths.py --profile detail        # cProfile of one path
-    python bench/hotpaths.py --served --only detail,page,home   # gunicorn + wrk
+    python bench/hotpaths.py --served --db both --rounds 3 --seconds 3   # gunicorn + wrk, every path
+    python bench/hotpaths.py --served --only place1,place5 --workers 2 --connections 8
 
 In-process: each request calls the WSGI app directly (no server, no load
 generator), as a server does, so in a fresh app context; the figure is the
@@ -21,6 +22,17 @@ Rounds alternate: every path's
 batch of ``--requests`` is timed right after a batch of the bare endpoint,
 and the ratio is the median of those paired ratios (a shared machine's
 bursts hit both sides of a pair alike).
+
+Served (``--served``): every path of the table as throughput under
+gunicorn (``--workers`` sync workers per server: the bare app, ours, and
+ours on the designed database) and wrk (``--threads``, ``--connections``),
+each path's ``--seconds`` run right after a run of the bare endpoint,
+``--rounds`` times, ratio = median of the paired ratios; HTTP and the
+server's work (and, on PostgreSQL, the database server's) count on both
+sides, as in the issue's original figures. The POSTs go through wrk Lua
+scripts (:func:`lua_post`: the bearer token, the JSON body, a count of the
+answers outside 2xx; for place a new ``Idempotency-Key`` per request, so
+every request places a new order, checked in the database).
 
 The ``ping`` row is the fixed work of every request: our ``/api/v1/ping``
 paired with the bare app's ``/api/v1/ping`` (not its 20-row query).
@@ -36,9 +48,11 @@ the theme's own.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -119,6 +133,13 @@ def seed_designed(url: str) -> None:
     designer_seed(app)
 
 
+def delivery_choice(app, auth: dict, items: list, address_id: int) -> dict:
+    """The first available delivery option of each group (from a preview)."""
+    body = {"items": items, "address_id": address_id}
+    preview = json.loads(wsgi_call(app, "/api/v1/checkout/preview", "", auth, "POST", body))
+    return {g["key"]: next(o["code"] for o in g["delivery_options"] if o["available"]) for g in preview["groups"]}
+
+
 def build_paths(app, designed_app, info: dict) -> list[HotPath]:
     auth = {"Authorization": f"Bearer {info['token']}"}
     keys = itertools.count()
@@ -129,10 +150,7 @@ def build_paths(app, designed_app, info: dict) -> list[HotPath]:
     pid = info["product_id"]
 
     def delivery(items) -> dict:
-        """The first available delivery option of each group (from a preview)."""
-        body = {"items": items, "address_id": addr}
-        preview = json.loads(wsgi_call(app, "/api/v1/checkout/preview", "", auth, "POST", body))
-        return {g["key"]: next(o["code"] for o in g["delivery_options"] if o["available"]) for g in preview["groups"]}
+        return delivery_choice(app, auth, items, addr)
 
     preview_body = {"items": five, "address_id": addr, "delivery": delivery(five)}
 
@@ -300,22 +318,197 @@ def run(
     return out
 
 
-#: the GET paths ``--served`` measures (the POSTs are bench/catalog.py's and bench/cart_checkout.py's)
-SERVED = ("detail", "page", "home")
+#: every path key of the table, in its order (``--only``; ``--served`` measures each)
+KEYS = ("ping", "detail", "page", "home", "designed", "cart", "preview", "place1", "place5")
 
 
-def served(kind: str, rounds: int, seconds: int, connections: int, only: set[str] | None) -> list[dict]:
-    """The GET paths served as in production: gunicorn (2 sync workers)
-    with every first-party plugin, wrk with ``connections`` connections,
-    each path's run right after a run of the bare endpoint (gunicorn of
-    ``baseline_app.py``, same database); ratio = median of the paired
-    ratios. HTTP parsing and the server's work then count on both sides,
-    as in the issue's original figures."""
+@dataclass
+class ServedPath:
+    """One row of ``--served``: the request wrk repeats against a gunicorn
+    server, each run paired with a run of the bare endpoint."""
+
+    key: str
+    label: str
+    server: str  # "app" (the seeded database) or "designed" (the designer's database, its own gunicorn)
+    path: str
+    target: float  # rps / bare rps
+    against: str = "products"  # the bare app's 20-row query, or "ping": its /api/v1/ping
+    headers: dict | None = None
+    body: dict | None = None  # a POST's JSON body: sent by a wrk Lua script (:func:`lua_post`)
+    idempotent: bool = False  # a new Idempotency-Key per request: every request places a new order
+
+    def script(self, keys: str) -> str | None:
+        """The wrk Lua script of a POST (None for a GET); ``keys``: this
+        wrk run's own prefix of the Idempotency-Keys."""
+        if self.body is None:
+            return None
+        return lua_post(self.body, self.headers or {}, keys if self.idempotent else None)
+
+
+def served_paths(info: dict, delivery: Callable[[list], dict]) -> list[ServedPath]:
+    """The rows of ``--served``, every key of :data:`KEYS`, the same
+    requests as :func:`build_paths`' (``delivery(items)``: the delivery
+    choice a preview offers, sent back as a client does)."""
+    auth = {"Authorization": f"Bearer {info['token']}"}
+    m = info["merchants"]
+    one = [{"sku_id": m[0][0], "quantity": 1}]
+    five = [{"sku_id": s, "quantity": 1} for s in (m[0][1], m[0][2], m[1][0], m[1][1], m[2][0])]
+    pid = info["product_id"]
+
+    def checkout(items: list) -> dict:
+        return {"items": items, "address_id": info["address_id"], "delivery": delivery(items)}
+
+    return [
+        ServedPath("ping", "ping (pipeline floor, ÷ bare ping)", "app", "/api/v1/ping", 0.6, against="ping"),
+        ServedPath("detail", "product detail (API)", "app", f"/api/v1/products/{pid}", 0.5, headers=auth),
+        ServedPath("page", "product page (HTML)", "app", f"/product/{pid}", 0.35),
+        ServedPath("home", "home page (HTML)", "app", "/", 0.35),
+        ServedPath("designed", "home page (designed)", "designed", "/", 0.35),
+        ServedPath(
+            "cart",
+            "add to cart",
+            "app",
+            "/api/v1/cart/items",
+            0.3,
+            headers=auth,
+            body={"sku_id": m[2][4], "quantity": 1},
+        ),
+        ServedPath(
+            "preview",
+            "checkout preview (5 lines, 3 merchants)",
+            "app",
+            "/api/v1/checkout/preview",
+            0.25,
+            headers=auth,
+            body=checkout(five),
+        ),
+        ServedPath(
+            "place1",
+            "checkout place (1 line)",
+            "app",
+            "/api/v1/checkout/place",
+            0.2,
+            headers=auth,
+            body=checkout(one),
+            idempotent=True,
+        ),
+        ServedPath(
+            "place5",
+            "checkout place (5 lines, 3 merchants)",
+            "app",
+            "/api/v1/checkout/place",
+            0.2,
+            headers=auth,
+            body=checkout(five),
+            idempotent=True,
+        ),
+    ]
+
+
+def lua_str(text: str) -> str:
+    """``text`` as a Lua string literal (quote, backslash and every byte
+    outside printable ASCII escaped as ``\\ddd``)."""
+    return '"' + "".join(chr(b) if 32 <= b < 127 and b not in b'"\\' else f"\\{b:03d}" for b in text.encode()) + '"'
+
+
+#: what the script's ``done`` prints: the answers outside 200–299
+NON_2XX = re.compile(r"^non-2xx: (\d+)$", re.MULTILINE)
+
+
+def lua_post(body: dict, headers: dict, keys: str | None = None) -> str:
+    """A wrk Lua script POSTing ``body`` as JSON with ``headers`` to the URL
+    wrk is given and counting every answer outside 200–299 (``done``
+    prints ``non-2xx: N``; wrk's own count leaves the 3xx out). ``keys``:
+    each request gets ``Idempotency-Key: <keys><thread>-<n>`` (wrk's
+    threads numbered in ``setup``, a counter in each thread), so every
+    request of the run is new as long as ``keys`` is the run's own."""
+    lines = [
+        "-- bench/hotpaths.py --served",
+        'wrk.method = "POST"',
+        f"wrk.body = {lua_str(json.dumps(body))}",
+        'wrk.headers["Content-Type"] = "application/json"',
+        *(f"wrk.headers[{lua_str(k)}] = {lua_str(v)}" for k, v in headers.items()),
+        "local threads = {}",
+        "function setup(thread)",
+        "  table.insert(threads, thread)",
+        '  thread:set("tid", #threads)',
+        "end",
+        "bad = 0",
+        "function response(status, headers, body)",
+        "  if status < 200 or status > 299 then bad = bad + 1 end",
+        "end",
+        "function done(summary, latency, requests)",
+        "  local n = 0",
+        '  for _, thread in ipairs(threads) do n = n + thread:get("bad") end',
+        '  io.write(string.format("non-2xx: %d\\n", n))',
+        "end",
+    ]
+    if keys is not None:
+        lines += [
+            "local n = 0",
+            "function request()",
+            "  n = n + 1",
+            f'  wrk.headers["Idempotency-Key"] = {lua_str(keys)} .. tid .. "-" .. n',
+            "  return wrk.format()",
+            "end",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def served_run(base: str, p: ServedPath, keys: str, **wrk_args) -> dict:
+    """One wrk run of ``p`` against the server at ``base`` (a POST through
+    its Lua script, non-2xx counted by the script)."""
+    from common import wrk
+
+    text = p.script(keys)
+    if text is None:
+        return wrk(base + p.path, headers=p.headers, **wrk_args)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as f:
+        f.write(text)
+        f.flush()
+        result = wrk(base + p.path, script=f.name, **wrk_args)
+    found = NON_2XX.search(result["stdout"])
+    if found is None:
+        raise RuntimeError(f"{p.key}: the Lua script's done() printed nothing:\n{result['stdout']}")
+    result["non2xx"] = max(result["non2xx"], int(found.group(1)))
+    return result
+
+
+def served(
+    kind: str, rounds: int, seconds: int, connections: int, only: set[str] | None, workers: int = 2, threads: int = 2
+) -> list[dict]:
+    """Every path of the table served as in production: gunicorn
+    (``workers`` sync workers) with every first-party plugin, wrk with
+    ``threads`` threads and ``connections`` connections, each path's run
+    right after a run of the bare endpoint (gunicorn of ``baseline_app.py``,
+    same database: its 20-row query, or its ping for ``ping``); ratio =
+    median of the paired ratios. HTTP parsing and the server's work then
+    count on both sides, as in the issue's original figures. The designed
+    home page is served by its own gunicorn on its own database. POSTs go
+    through Lua scripts; every answer must be 2xx and every placement a new
+    order (counted in the database), or the run stops."""
     from common import gunicorn, wrk
+    from sqlalchemy import create_engine, text
 
     url = database_url(kind, "jishi_hotpaths")
+    keys = [k for k in KEYS if not only or k in only]
     print(f"\n== {kind} (served): seeding...", flush=True)
     info = seed(url)
+    designed_url = None
+    if "designed" in keys:
+        designed_url = database_url(kind, "jishi_hotpaths_designed")
+        seed_designed(designed_url)
+    app = make_app(url)
+    auth = {"Authorization": f"Bearer {info['token']}"}
+    paths = [
+        p
+        for p in served_paths(info, lambda items: delivery_choice(app, auth, items, info["address_id"]))
+        if p.key in keys
+    ]
+    from jishi.db import db
+
+    with app.app_context():
+        db.engine.dispose()
     env = {
         "JISHI_DATABASE_URL": url,
         "JISHI_SECRET_KEY": "bench",
@@ -323,43 +516,81 @@ def served(kind: str, rounds: int, seconds: int, connections: int, only: set[str
         "JISHI_RATELIMIT_ENABLED": "false",
         "JISHI_PLUGINS": _config()["JISHI_PLUGINS"],
     }
-    auth = {"Authorization": f"Bearer {info['token']}"}
-    pid = info["product_id"]
-    targets = {
-        "detail": ("product detail (API)", f"/api/v1/products/{pid}", auth, 0.5),
-        "page": ("product page (HTML)", f"/product/{pid}", None, 0.35),
-        "home": ("home page (HTML)", "/", None, 0.35),
-    }
-    keys = [k for k in SERVED if not only or k in only]
+    engine = create_engine(url)
+    run_id = f"hp{os.getpid():x}{int(time.time()):x}"  # the Idempotency-Keys' prefix: this run's own
+    # wrk gives a request up after 2 s by default: on a loaded machine a
+    # placement can take longer (not counted, its status unknown); 30 s on both sides
+    wrk_args = {"seconds": seconds, "connections": connections, "threads": threads, "timeout": 30}
+    placed: dict[str, list[tuple[int, int]]] = {p.key: [] for p in paths if p.idempotent}
+
+    def measure(servers: dict, p: ServedPath, prefix: str, timed: bool = True, **args) -> dict:
+        """One run of ``p`` (``prefix``: its Idempotency-Keys'), checked."""
+        if p.key == "cart":  # a fresh line (a line holds at most 9,999)
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM cart_lines WHERE sku_id = :s"), {"s": p.body["sku_id"]})
+        o = served_run(servers[p.server], p, prefix, **args)
+        if o["non2xx"] or o["socket_errors"]:
+            sys.exit(f"{kind} {p.key}: {o['non2xx']} answers not 2xx, socket errors {o['socket_errors'] or 0}")
+        if p.idempotent:
+            with engine.connect() as conn:
+                new = conn.execute(
+                    text(
+                        "SELECT count(*) FROM payment_orders WHERE idempotency_key LIKE :k"
+                        " AND idempotency_key NOT LIKE '%#%'"
+                    ),
+                    {"k": prefix + "%"},
+                ).scalar_one()
+            if new < o["requests"]:  # (in flight at the end: placed, not counted by wrk)
+                sys.exit(f"{kind} {p.key}: {o['requests']} answers but {new} new payment orders (keys repeated)")
+            if timed:
+                placed[p.key].append((o["requests"], new))
+        return o
+
+    bares = {"products": "/products", "ping": "/api/v1/ping"}
     out = []
-    with gunicorn("baseline_app:app", env) as base, gunicorn("jishi.wsgi:app", env) as app_url:
-        wrk(base + "/products", seconds=1, connections=connections)  # warm both
-        for k in keys:
-            wrk(app_url + targets[k][1], seconds=1, connections=connections, headers=targets[k][2])
-        pairs: dict[str, list] = {k: [] for k in keys}
-        for _ in range(rounds):
-            for k in keys:
-                b = wrk(base + "/products", seconds=seconds, connections=connections)
-                o = wrk(app_url + targets[k][1], seconds=seconds, connections=connections, headers=targets[k][2])
-                assert not o["non2xx"], (k, o)
-                pairs[k].append((b, o))
+    with contextlib.ExitStack() as stack:
+        servers = {
+            "bare": stack.enter_context(gunicorn("baseline_app:app", env, workers=workers)),
+            "app": stack.enter_context(gunicorn("jishi.wsgi:app", env, workers=workers)),
+        }
+        if designed_url:
+            denv = {**env, "JISHI_DATABASE_URL": designed_url}
+            servers["designed"] = stack.enter_context(gunicorn("jishi.wsgi:app", denv, workers=workers))
+        for against in {p.against for p in paths}:  # warm every server and path
+            wrk(servers["bare"] + bares[against], **{**wrk_args, "seconds": 1})
+        for p in paths:
+            measure(servers, p, f"{run_id}-{p.key}-w-", timed=False, **{**wrk_args, "seconds": 1})
+        pairs: dict[str, list] = {p.key: [] for p in paths}
+        for r in range(rounds):
+            for p in paths:
+                b = wrk(servers["bare"] + bares[p.against], **wrk_args)
+                o = measure(servers, p, f"{run_id}-{p.key}-{r}-", **wrk_args)
+                pairs[p.key].append((b, o))
+    engine.dispose()
     print(
-        f"-- {kind}, every first-party plugin, served (gunicorn 2 sync workers, wrk {connections} connections, "
-        f"{rounds} × {seconds} s alternating with the bare endpoint; medians, ratio = median of paired ratios)"
+        f"-- {kind}, every first-party plugin, served (gunicorn {workers} sync workers per server, wrk {threads} threads"
+        f" {connections} connections, {rounds} × {seconds} s alternating with the bare endpoint; medians,"
+        " ratio = median of paired ratios)"
     )
-    bare = statistics.median(b["rps"] for k in keys for b, _ in pairs[k])
-    print(f"   bare Flask+SQLAlchemy (20-row query)   {bare:8.0f} req/s")
-    for k in keys:
-        label, _path, _h, target = targets[k]
-        ratio = statistics.median(o["rps"] / b["rps"] for b, o in pairs[k])
-        rps = statistics.median(o["rps"] for _, o in pairs[k])
-        p99 = statistics.median(o["p99_ms"] for _, o in pairs[k])
+    for against, label in (("products", "bare Flask+SQLAlchemy (20-row query)"), ("ping", "bare Flask ping")):
+        runs = [b["rps"] for p in paths if p.against == against for b, _ in pairs[p.key]]
+        if runs:
+            print(f"   {label:40s} {statistics.median(runs):8.0f} req/s")
+    for p in paths:
+        ratio = statistics.median(o["rps"] / b["rps"] for b, o in pairs[p.key])
+        rps = statistics.median(o["rps"] for _, o in pairs[p.key])
+        p99 = statistics.median(o["p99_ms"] for _, o in pairs[p.key])
         print(
-            f"   {label:40s} {rps:8.0f} req/s  p99 {p99:6.1f} ms  ratio {ratio:5.2f}  (target ≥ {target})"
-            f"  {'PASS' if ratio >= target else 'MISS'}",
+            f"   {p.label:40s} {rps:8.0f} req/s  p99 {p99:6.1f} ms  ratio {ratio:5.2f}  (target ≥ {p.target})"
+            f"  {'PASS' if ratio >= p.target else 'MISS'}",
             flush=True,
         )
-        out.append({"path": k, "ratio": ratio, "rps": rps})
+        out.append({"path": p.key, "ratio": ratio, "rps": rps})
+    for key, runs in placed.items():
+        print(
+            f"   {key}: {sum(n for n, _ in runs):,} answers (all 2xx), {sum(new for _, new in runs):,} new payment"
+            " orders (each key new; in flight at a run's end: placed, not counted by wrk)"
+        )
     return out
 
 
@@ -374,9 +605,13 @@ def main() -> None:
     parser.add_argument("--profile", metavar="PATH", help="cProfile one path instead of timing")
     parser.add_argument("--statements", action="store_true", help="print each path's statements instead of timing")
     parser.add_argument("--clock", choices=tuple(CLOCK), default="cpu", help="per CPU-second (default) or wall second")
-    parser.add_argument("--served", action="store_true", help="gunicorn + wrk for the GET paths (detail,page,home)")
+    parser.add_argument(
+        "--served", action="store_true", help="gunicorn + wrk, every path (POSTs by Lua scripts) ÷ the bare endpoint"
+    )
     parser.add_argument("--seconds", type=int, default=3, help="--served: seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8, help="--served: wrk connections")
+    parser.add_argument("--threads", type=int, default=2, help="--served: wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="--served: gunicorn sync workers per server")
     args = parser.parse_args()
     global clock
     clock = CLOCK[args.clock]
@@ -384,8 +619,10 @@ def main() -> None:
     if args.profile:
         only = (only or set()) | {args.profile}
     if args.served:
+        if only and only - set(KEYS):
+            parser.error(f"unknown path keys: {','.join(sorted(only - set(KEYS)))} (keys: {','.join(KEYS)})")
         for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-            served(kind, args.rounds, args.seconds, args.connections, only)
+            served(kind, args.rounds, args.seconds, args.connections, only, args.workers, args.threads)
         return
     if args.db == "both":  # one process per database (the bare app binds its engine at import)
         import subprocess
