@@ -49,6 +49,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.engine import result_tuple
 from sqlalchemy.orm import joinedload, make_transient_to_detached, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -66,6 +67,7 @@ from jishi.catalog.models import (
 from jishi.db import commit, db, rollback
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
+from jishi.loaders import held_rows
 
 SORTS = ("newest", "price_asc", "price_desc", "sales")
 # Columns are 32-bit integers on PostgreSQL; bigger input is a 422, not a 500.
@@ -273,8 +275,8 @@ def list_products(
         seller_id is not None,
         bool(key),
     )
-    stmt = _listing_statement(shape, conditions)
-    rows = _read(stmt, params)
+    stmt, forms = _listing_statement(shape, conditions)
+    rows = _read(stmt, params, forms)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -282,22 +284,52 @@ def list_products(
     return rows, next_cursor
 
 
-def _read(stmt, params: dict) -> Sequence[Any]:
-    """Rows of a read-only Core statement, in the session's transaction when
-    it has one (after an autoflush, as ``session.execute`` would do), else on
-    a pooled connection of its own: a lone read needs no ORM transaction set
-    up and torn down around it."""
+def _read(stmt, params: dict, forms: dict | None = None) -> Sequence[Any]:
+    """Rows of a read-only listing statement, in the session's transaction
+    when it has one (after an autoflush, as ``session.execute`` would do),
+    else on a pooled connection of its own (begun here, rolled back when it
+    goes back to the pool, as an autobegun execute would): a lone read needs
+    no ORM transaction set up and torn down around it.
+
+    ``forms``: the statement's compiled SQL per dialect (kept with it in
+    :data:`_LISTING_CACHE`): it then runs from that SQL on the DB-API cursor
+    (:func:`jishi.loaders.held_rows`: no cache key, no compiled-cache
+    look-up, no ``CursorResult`` made per execute) and its rows are made
+    ``Row`` objects of the same fields and keys as SQLAlchemy's execute
+    gives (:func:`_listing_row`). ``forms`` None (a statement built for
+    this call only): SQLAlchemy's execute."""
     if db.session.registry.has():
         session = db.session()
         if session.autoflush:
             session.flush()  # a no-op when nothing is pending
         if session.in_transaction():
-            return session.connection().execute(stmt, params).all()
+            return _rows(session.connection(), stmt, params, forms)
         bind: Any = session.get_bind(clause=stmt)  # the Engine (the session holds no Connection here)
     else:  # no session in this app context yet: do not make one for this
         bind = db.engine
     with bind.connect() as conn:
+        if not conn.in_transaction():
+            conn.begin()  # (what the execute would autobegin; the held SQL runs on the cursor in it)
+        return _rows(conn, stmt, params, forms)
+
+
+def _rows(conn, stmt, params: dict, forms: dict | None) -> Sequence[Any]:
+    if forms is None:
         return conn.execute(stmt, params).all()
+    return list(map(_listing_row(), held_rows(conn, stmt, params, forms)))
+
+
+@functools.cache
+def _listing_row():
+    """A maker of a listing's :class:`~sqlalchemy.engine.Row` from its values
+    (``sqlalchemy.engine.result_tuple``), with the keys SQLAlchemy's execute
+    of the listing gives its rows: each column's name (``row.price``,
+    ``row._mapping["price"]``, ``row._fields``), its label and its
+    ``Column`` (``row._mapping[Product.__table__.c.price]``). One metadata
+    for every listing row of the process (the listings all select
+    :data:`LISTING_COLUMNS`)."""
+    columns = select(*LISTING_COLUMNS).compile()._result_columns
+    return result_tuple([c.keyname for c in columns], [c.objects for c in columns])
 
 
 _LISTING_CACHE: dict[tuple, Any] = {}
@@ -379,23 +411,27 @@ def _conditions_key_of(conditions: tuple) -> tuple | None:
     return tuple(out)
 
 
-def _listing_statement(shape: tuple, conditions: tuple):
-    """The listing SELECT for ``shape`` with bind parameters for every value;
-    built once per shape and plugin conditions, then taken from a cache (the
-    plugins' conditions are part of the key, compared by their SQL and
-    values, so a plugin whose conditions change gets a new statement)."""
+def _listing_statement(shape: tuple, conditions: tuple) -> tuple:
+    """``(statement, forms)``: the listing SELECT for ``shape`` with bind
+    parameters for every value, and the dict that keeps its compiled SQL
+    per dialect (:func:`jishi.loaders.held_rows`); built once per shape and
+    plugin conditions, then taken from a cache (the plugins' conditions are
+    part of the key, compared by their SQL and values, so a plugin whose
+    conditions change gets a new statement). ``forms`` None: conditions
+    that cannot be keyed, a statement built for this call only."""
     ckey = _conditions_key(conditions)
     cache_key = None if ckey is None else (shape, ckey)
     if cache_key is not None:
-        stmt = _LISTING_CACHE.get(cache_key)
-        if stmt is not None:
-            return stmt
+        hit = _LISTING_CACHE.get(cache_key)
+        if hit is not None:
+            return hit
     stmt = _build_listing_statement(shape, conditions)
-    if cache_key is not None:
-        if len(_LISTING_CACHE) >= _LISTING_CACHE_SIZE:
-            _LISTING_CACHE.clear()
-        _LISTING_CACHE[cache_key] = stmt
-    return stmt
+    if cache_key is None:
+        return stmt, None
+    if len(_LISTING_CACHE) >= _LISTING_CACHE_SIZE:
+        _LISTING_CACHE.clear()
+    hit = _LISTING_CACHE[cache_key] = (stmt, {})
+    return hit
 
 
 def _build_listing_statement(shape: tuple, conditions: tuple):
