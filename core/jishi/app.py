@@ -617,6 +617,8 @@ def slot(name: str, **context) -> Markup:
     callees = _slot_callees(ext, name)
     if callees is None:
         parts = ext.hook.template_slot(slot=name, context=context)
+    elif not callees:
+        return Markup("")  # nobody answers this slot
     else:
         args = {"slot": name, "context": context}
         parts = [function(*[args[a] for a in argnames]) for function, argnames in callees]

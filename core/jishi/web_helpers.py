@@ -146,7 +146,8 @@ def purchase_blockers(product) -> list:
     """Why ``product`` cannot be bought now (``purchase_blockers`` hook)."""
     from jishi.catalog.service import purchase_blockers as blockers
 
-    return blockers(product, current_user if current_user.is_authenticated else None)
+    user = current_user._get_current_object()  # (one proxy look-up)
+    return blockers(product, user if user.is_authenticated else None)
 
 
 def seller_scope():

@@ -117,3 +117,23 @@ def test_storefront_links_once_per_place(app, monkeypatch):
     with app.app_context(), app.test_request_context("/"):
         helpers["storefront_links"]("tabbar")
         assert len(calls) == 2
+
+
+def test_template_context_made_once_per_app_and_locale_per_request(app):
+    """The shop's context processor answers the same ``current_locale`` and
+    ``jishi_locales`` every render (made once per app), and
+    ``current_locale()`` still names each request's own language: a
+    request in English after one in Chinese, then Chinese again, and the
+    enabled locales as configured when the config changes."""
+    template = "{{ current_locale() }} {{ jishi_locales|join(',') }}"
+    seen = []
+    for accept, code in (("zh-CN", "zh_CN"), ("en", "en"), ("zh-CN", "zh_CN")):
+        with app.app_context(), app.test_request_context("/", headers={"Accept-Language": accept}):
+            assert render_template_string(template) == f"{code} {','.join(app.config['JISHI_LOCALES'])}"
+            assert render_template_string("{{ current_locale() }}") == code  # twice in a request
+            processors = app.template_context_processors[None]
+            seen.append(next(p() for p in processors if p.__name__ == "_template_context"))
+    assert seen[0] is seen[1] is seen[2]
+    app.config["JISHI_LOCALES"] = ["en"]
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert render_template_string(template) == "en en"

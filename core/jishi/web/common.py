@@ -104,12 +104,31 @@ def record_visit(kind: str, ref_id: int = 0, seller_id: int | None = None) -> No
 
 @bp.app_context_processor
 def _template_context():
-    """``current_locale()`` and the enabled locales, for every template."""
-    from flask import current_app
+    """``current_locale()`` and the enabled locales, for every template:
+    the same two values every render of the app (made once per app, not
+    a new function and dict per ``render_template``: a page's own and each
+    plugin box rendered with ``render_template``)."""
+    from flask.globals import _cv_app
+
+    app = _cv_app.get().app
+    kept = app.extensions.get("jishi.template_context")
+    locales = app.config["JISHI_LOCALES"]
+    if kept is None or kept["jishi_locales"] is not locales:
+        kept = app.extensions["jishi.template_context"] = {
+            "current_locale": _current_locale_for(app),
+            "jishi_locales": locales,
+        }
+    return kept
+
+
+def _current_locale_for(app):
+    """The app's ``current_locale()``: the request's locale code."""
     from flask.globals import _cv_app
     from flask_babel import get_locale
 
-    last: list = [None, ""]  # (locale object, its code): str() of a babel Locale is not free; asked 3+ times a page
+    # (locale object, its code): str() of a babel Locale is not free; asked 3+ times a page.
+    # One tuple, read and replaced whole (threads share it).
+    last: list = [(None, "")]
 
     def current_locale() -> str:
         # flask_babel keeps the request's choice on g._flask_babel: read it
@@ -120,11 +139,12 @@ def _template_context():
         locale = getattr(kept, "babel_locale", None)
         if locale is None:
             locale = get_locale()
-        if locale is None or locale is not last[0]:
-            last[:] = [locale, str(locale or current_app.config["BABEL_DEFAULT_LOCALE"])]
-        return last[1]
+        memo = last[0]
+        if locale is None or locale is not memo[0]:
+            memo = last[0] = (locale, str(locale or app.config["BABEL_DEFAULT_LOCALE"]))
+        return memo[1]
 
-    return {"current_locale": current_locale, "jishi_locales": current_app.config["JISHI_LOCALES"]}
+    return current_locale
 
 
 @bp.app_template_filter("rich_text")

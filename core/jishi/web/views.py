@@ -137,9 +137,10 @@ def product(product_id: int):
     signed-in user, if any (``tests/plugins/test_product_page_queries.py``)."""
     from jishi.reviews import service as reviews_service
 
-    user = current_user if getattr(current_user, "is_authenticated", False) else None
+    visitor = current_user._get_current_object()  # (one proxy look-up, not one per attribute)
+    user = visitor if getattr(visitor, "is_authenticated", False) else None
     product, loaded = _catalog().product_page(
-        product_id, visible_only=not getattr(current_user, "is_platform", False), user=user
+        product_id, visible_only=not getattr(visitor, "is_platform", False), user=user
     )
     if product is None:
         abort(404)
@@ -152,7 +153,7 @@ def product(product_id: int):
         or next((s for s in skus if s.stock > 0), None)
         or (skus[0] if skus else None)
     )
-    is_member = getattr(current_user, "member_level_id", None) is not None
+    is_member = getattr(visitor, "member_level_id", None) is not None
     sku_data = [
         {
             "id": s.id,
@@ -179,6 +180,7 @@ def product(product_id: int):
         is_member=is_member,
         sku_data=sku_data,
         loaded=loaded,
+        in_stock=any(s.stock > 0 for s in skus),  # (the template's sold-out test, without a Jinja filter chain)
     )
 
 

@@ -32,7 +32,7 @@ import math
 import re
 from datetime import datetime
 
-from flask import has_request_context, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from jishi import media
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
@@ -40,6 +40,7 @@ from jishi.hookspecs import MenuItem, Problem, SellerProfile, StorefrontLink, ho
 from jishi.i18n import N_, to_shop_time
 from jishi.i18n import gettext as _
 from sqlalchemy import and_, bindparam, delete, event, func, literal, or_, select, update
+from sqlalchemy.orm.util import identity_key
 
 from jishi_multistore.models import (
     BUSINESS_STATES,
@@ -96,16 +97,17 @@ _PROBE = 987654321
 
 
 def shop_url(merchant_id: int) -> str:
-    """The shop page's URL: ``url_for`` once per request (with an id no
-    shop has, the URL split around it), then the id put in between: a
-    checkout of several merchants built one per merchant (issue 20)."""
+    """The shop page's URL: built once per request (with an id no shop
+    has, the URL split around it), then the id put in between: a checkout
+    of several merchants built one per merchant (issue 20). The build is
+    the templates' ``url_for`` (the kernel's remembers a URL per app and
+    address: no Werkzeug rule build per request; Flask's own elsewhere)."""
     if has_request_context():
         memo = request._get_current_object().__dict__  # (the request's: an app context may outlive it)
         parts = memo.get("_multistore_shop_url")
         if parts is None:
-            parts = memo["_multistore_shop_url"] = url_for("multistore.shop_page", merchant_id=_PROBE).split(
-                str(_PROBE)
-            )
+            build = current_app.jinja_env.globals.get("url_for", url_for)
+            parts = memo["_multistore_shop_url"] = build("multistore.shop_page", merchant_id=_PROBE).split(str(_PROBE))
         if len(parts) == 2 and merchant_id.__class__ is int:
             return f"{parts[0]}{merchant_id}{parts[1]}"
         return url_for("multistore.shop_page", merchant_id=merchant_id)
@@ -122,16 +124,19 @@ _HELD_KEYS = ("id", *_PROFILE)
 def _held_merchants(ids) -> dict[int, Merchant]:
     """The merchants of ``ids`` this request's session already holds loaded
     (the product page's loader read them): no statement for those."""
-    from sqlalchemy.orm.util import identity_key
-
     out = {}
     identity_map = db.session().identity_map
+    if not identity_map:
+        return out
     for mid in ids:
         m = identity_map.get(identity_key(Merchant, mid))
         # loaded = in the instance's dict (an expired or deferred attribute is not)
-        if m is not None and all(k in m.__dict__ for k in _HELD_KEYS):
+        if m is not None and _HELD_KEYS_SET <= m.__dict__.keys():
             out[mid] = m
     return out
+
+
+_HELD_KEYS_SET = frozenset(_HELD_KEYS)
 
 
 @hookimpl

@@ -117,7 +117,12 @@ def _capped(value: int, cap: int) -> int:
 
 
 def effective(row: ProductShoppingOptions | None, defaults: dict | None = None) -> Options:
-    """The options that apply: the override, else the default, then the caps."""
+    """The options that apply: the override, else the default, then the caps.
+    A product without an override (most of them: every product page asks)
+    gets the platform's, made once per version of the settings in a request
+    (``Options`` is frozen: shared safely)."""
+    if row is None and defaults is None and has_request_context():
+        return settings.derived("shopping_options.no_override", _no_override)
     d = platform_defaults() if defaults is None else defaults
 
     def pick(name: str, key: str):
@@ -130,6 +135,10 @@ def effective(row: ProductShoppingOptions | None, defaults: dict | None = None) 
     if max_order and min_order > max_order:
         min_order = max_order
     return Options(min_order, max_order, max_buyer, bool(pick("buy_now_only", BUY_NOW_ONLY)), _row_levels(row))
+
+
+def _no_override() -> Options:
+    return effective(None, platform_defaults())
 
 
 def _row_levels(row: ProductShoppingOptions | None) -> tuple[int, ...]:

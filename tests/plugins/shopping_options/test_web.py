@@ -166,3 +166,16 @@ def test_settings_page_refuses_inconsistent_defaults(client, factory, login):
     )
     assert resp.status_code == 302
     assert (settings.get("shopping_options.max_per_order"), settings.get("shopping_options.max_per_buyer")) == (3, 6)
+
+
+def test_product_without_override_follows_the_platform_defaults(client, factory):
+    """Issue 20: a product without an override takes the platform's options,
+    kept with the settings' version: a default saved after a page was shown
+    is on the next page, and cleared again the box is gone."""
+    p = factory.product(price=1000, stock=20)
+    assert "data-shopping-options" not in client.get(f"/product/{p.id}", headers=ZH).get_data(as_text=True)
+    so.defaults(max_per_buyer=3)
+    html = client.get(f"/product/{p.id}", headers=ZH).get_data(as_text=True)
+    assert "data-shopping-options" in html and "限购 3 件" in html
+    so.defaults(max_per_buyer=0)
+    assert "data-shopping-options" not in client.get(f"/product/{p.id}", headers=ZH).get_data(as_text=True)
