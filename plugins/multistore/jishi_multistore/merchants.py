@@ -32,14 +32,16 @@ import math
 import re
 from datetime import datetime
 
-from flask import has_request_context, request, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from jishi import media
+from jishi.catalog import service as catalog
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import MenuItem, Problem, SellerProfile, StorefrontLink, hookimpl
 from jishi.i18n import N_, to_shop_time
 from jishi.i18n import gettext as _
 from sqlalchemy import and_, bindparam, delete, event, func, literal, or_, select, update
+from sqlalchemy.orm.util import identity_key
 
 from jishi_multistore.models import (
     BUSINESS_STATES,
@@ -54,6 +56,7 @@ from jishi_multistore.models import (
     ApplicationField,
     Merchant,
     MerchantMember,
+    ProductState,
 )
 
 
@@ -98,14 +101,18 @@ _PROBE = 987654321
 def shop_url(merchant_id: int) -> str:
     """The shop page's URL: ``url_for`` once per request (with an id no
     shop has, the URL split around it), then the id put in between: a
-    checkout of several merchants built one per merchant (issue 20)."""
+    checkout of several merchants built one per merchant (issue 20). That
+    ``url_for`` is the app's template one (the kernel's, remembering the
+    URLs it built per app, endpoint, values and URL adapter): a product
+    detail builds no URL at all."""
     if has_request_context():
         memo = request._get_current_object().__dict__  # (the request's: an app context may outlive it)
         parts = memo.get("_multistore_shop_url")
         if parts is None:
-            parts = memo["_multistore_shop_url"] = url_for("multistore.shop_page", merchant_id=_PROBE).split(
-                str(_PROBE)
-            )
+            # the app's template url_for (the kernel's: a URL built once per app and what the request's
+            # URL adapter builds against), so a request pays a look-up, not a Werkzeug build
+            build = current_app.jinja_env.globals.get("url_for", url_for)
+            parts = memo["_multistore_shop_url"] = build("multistore.shop_page", merchant_id=_PROBE).split(str(_PROBE))
         if len(parts) == 2 and merchant_id.__class__ is int:
             return f"{parts[0]}{merchant_id}{parts[1]}"
         return url_for("multistore.shop_page", merchant_id=merchant_id)
@@ -122,8 +129,6 @@ _HELD_KEYS = ("id", *_PROFILE)
 def _held_merchants(ids) -> dict[int, Merchant]:
     """The merchants of ``ids`` this request's session already holds loaded
     (the product page's loader read them): no statement for those."""
-    from sqlalchemy.orm.util import identity_key
-
     out = {}
     identity_map = db.session().identity_map
     for mid in ids:
@@ -263,15 +268,8 @@ def purchase_rows(product) -> tuple | None:
     request: adding to the cart read them with two. None when the
     product page's loaders put them in the session already (the callers
     then find them there by primary key, with no statement)."""
-    from jishi.catalog import service as catalog
-    from sqlalchemy.orm.util import identity_key
-
-    from jishi_multistore.models import ProductState
-
     if not has_request_context():
         return None
-    from flask import g
-
     cache = g.setdefault("multistore_purchase_rows", {})
     if product.id not in cache:
         loaded = catalog.product_loaded(product.id)
