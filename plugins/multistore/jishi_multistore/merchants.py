@@ -29,6 +29,7 @@ import functools
 import io
 import json
 import math
+import operator
 import re
 from datetime import datetime
 
@@ -124,6 +125,9 @@ def shop_url(merchant_id: int) -> str:
 
 _PROFILE = ("name", "logo", "status", "review_status", "deleted_at", "category")
 _HELD_KEYS = ("id", *_PROFILE)
+_HELD = frozenset(_HELD_KEYS)
+#: a held merchant's profile row, ``(id, *_PROFILE)``, from its instance's dict (loaded: :func:`_held_merchants`)
+_held_row = operator.itemgetter(*_HELD_KEYS)
 
 
 def _held_merchants(ids) -> dict[int, Merchant]:
@@ -134,7 +138,7 @@ def _held_merchants(ids) -> dict[int, Merchant]:
     for mid in ids:
         m = identity_map.get(identity_key(Merchant, mid))
         # loaded = in the instance's dict (an expired or deferred attribute is not)
-        if m is not None and all(k in m.__dict__ for k in _HELD_KEYS):
+        if m is not None and _HELD.issubset(m.__dict__):
             out[mid] = m
     return out
 
@@ -184,7 +188,7 @@ def storefront_links():
 def seller_profiles(seller_ids):
     """One query for all ``seller_ids`` not already loaded (MS5, MS8)."""
     held = _held_merchants(seller_ids)
-    rows = [(m.id, *(getattr(m, k) for k in _PROFILE)) for m in held.values()]
+    rows = [_held_row(m.__dict__) for m in held.values()]  # (each value loaded: what the attribute gives)
     rest = [i for i in seller_ids if i not in held]
     if rest:
         rows += db.session.execute(
