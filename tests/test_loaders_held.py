@@ -304,10 +304,11 @@ def test_a_processed_value_is_processed_once_per_call():
 
 def test_held_parameters_picked_in_order_whatever_the_plan():
     """Issue 20 (detail5): the parameters are picked in one call
-    (``operator.itemgetter`` over the call's values and the constants);
-    every shape of plan gives what one step per parameter gives: no
-    parameter, one, only constants, an expanding list's ``(name, index)``
-    keys, a name repeated, processed values among the rest."""
+    (``operator.itemgetter`` over the call's values, processed once per
+    name, and the constants); every shape of plan gives what one step per
+    parameter gives: no parameter, one, only constants, an expanding list's
+    ``(name, index)`` keys, a name repeated, processed values among the
+    rest, a name processed two ways; the caller's parameters untouched."""
 
     def one_by_one(plan, params):
         done = {}
@@ -334,10 +335,13 @@ def test_held_parameters_picked_in_order_whatever_the_plan():
         ((("ids", 0), None, None), (("ids", 1), None, None), (None, 3, None), ("b", None, None)),
         (("when", None, up), ("a", None, None), (None, "K", None), ("when", None, up), ("b", None, up)),
         (("a", None, up),),
+        (("a", None, up), ("a", None, None), (None, 2, None), ("when", None, up)),  # a name processed two ways
     ]
     for plan in plans:
         form = loaders._HeldSQL("SQL", plan, None)
+        before = dict(params)
         assert form.args(params) == one_by_one(plan, params), plan
+        assert params == before
     with pytest.raises(KeyError):
         loaders._HeldSQL("SQL", (("a", None, None), ("missing", None, None)), None).args(params)
 

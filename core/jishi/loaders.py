@@ -309,17 +309,23 @@ class _HeldSQL:
         #: ``(position, result processor)`` of each column that has one
         self.results = results
         self.processed = any(proc is not None for _key, _value, proc in plan)
-        #: ``(position, processor)`` of each parameter taken from the call and processed
-        self.procs = tuple(
-            (i, proc) for i, (key, _value, proc) in enumerate(plan) if key is not None and proc is not None
-        )
         # Every parameter picked in one C call (``operator.itemgetter``) from the call's
-        # parameters, the statement's constants among them under keys no name is
-        # (``(_CONSTANT, position)``): no Python step per parameter (the loaders statement has
-        # 39 to 54 of them).
+        # parameters, each processed one replaced by its processed value first (once per
+        # name) and the statement's constants among them under keys no name is
+        # (``(_CONSTANT, position)``): no Python step per parameter (the loaders statement
+        # has 39 to 54 of them). A name its placeholders process differently (never made by
+        # SQLAlchemy: one name, one type) is picked one by one (``pick`` None).
+        processors: dict = {}
+        mixed = False
+        for key, _value, proc in plan:
+            if key is not None:
+                mixed = mixed or processors.get(key, proc) is not proc
+                processors[key] = proc
+        #: ``(name, processor)`` of each parameter taken from the call and processed
+        self.procs = tuple((key, proc) for key, proc in processors.items() if proc is not None)
         self.constants = {(_CONSTANT, i): value for i, (key, value, _proc) in enumerate(plan) if key is None}
         names = [(_CONSTANT, i) if key is None else key for i, (key, _value, _proc) in enumerate(plan)]
-        self.pick = operator.itemgetter(*names) if len(names) > 1 else None
+        self.pick = operator.itemgetter(*names) if len(names) > 1 and not mixed else None
 
     def args(self, params: dict) -> tuple:
         """The DBAPI parameters for ``params``. A value put through a bind
@@ -329,21 +335,35 @@ class _HeldSQL:
         "now"), a processor being a pure function of its value (SQLite's
         datetime formatting was 17 calls per product page, 5 values)."""
         pick = self.pick
-        if pick is not None:
-            values = pick({**params, **self.constants} if self.constants else params)
-        else:  # no parameter or one
-            values = tuple(value if key is None else params[key] for key, value, _proc in self.plan)
-        if not self.procs:
-            return values
         done: dict = {}
-        out = list(values)
-        for i, proc in self.procs:
-            raw = out[i]
-            memo = (proc, id(raw))  # (``raw`` is held by ``params`` for the call: its id is its own)
-            hit = done.get(memo, done)
-            if hit is done:
-                hit = done[memo] = proc(raw)
-            out[i] = hit
+        if pick is not None:
+            if not self.procs:
+                return pick({**params, **self.constants} if self.constants else params)
+            values = {**params, **self.constants}
+            for key, proc in self.procs:
+                raw = params[key]
+                memo = (proc, id(raw))  # (``raw`` is held by ``params`` for the call: its id is its own)
+                hit = done.get(memo, done)
+                if hit is done:
+                    hit = done[memo] = proc(raw)
+                values[key] = hit
+            return pick(values)
+        # no parameter or one, or a name processed two ways: one by one
+        if not self.processed:
+            return tuple(value if key is None else params[key] for key, value, _proc in self.plan)
+        out = []
+        for key, value, proc in self.plan:
+            if key is None:
+                out.append(value)
+            elif proc is None:
+                out.append(params[key])
+            else:
+                raw = params[key]
+                memo = (proc, id(raw))
+                hit = done.get(memo, done)
+                if hit is done:
+                    hit = done[memo] = proc(raw)
+                out.append(hit)
         return tuple(out)
 
     def execute(self, conn, params: dict):
