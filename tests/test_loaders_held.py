@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from jishi import loaders
 from jishi.db import db, utcnow
 from jishi.hookspecs import PageLoader
@@ -299,6 +300,50 @@ def test_a_processed_value_is_processed_once_per_call():
     assert calls == [at, other]
     plain = loaders._HeldSQL("SQL", (("a", None, None), (None, 1, None)), None)
     assert not plain.processed and plain.args({"a": 2}) == (2, 1)
+
+
+def test_held_parameters_picked_in_order_whatever_the_plan():
+    """Issue 20 (detail5): the parameters are picked in one call
+    (``operator.itemgetter`` over the call's values, processed once per
+    name, and the constants); every shape of plan gives what one step per
+    parameter gives: no parameter, one, only constants, an expanding list's
+    ``(name, index)`` keys, a name repeated, processed values among the
+    rest, a name processed two ways; the caller's parameters untouched."""
+
+    def one_by_one(plan, params):
+        done = {}
+        out = []
+        for key, value, proc in plan:
+            if key is None:
+                out.append(value)
+            elif proc is None:
+                out.append(params[key])
+            else:
+                out.append(done.setdefault(id(params[key]), proc(params[key])))
+        return tuple(out)
+
+    def up(v):
+        return f"<{v}>"
+
+    params = {"a": 1, "b": "x", ("ids", 0): 7, ("ids", 1): 8, "when": object()}
+    plans = [
+        (),
+        (("a", None, None),),
+        ((None, "K", None),),
+        ((None, "K", None), (None, None, None)),
+        (("a", None, None), ("b", None, None), ("a", None, None)),
+        ((("ids", 0), None, None), (("ids", 1), None, None), (None, 3, None), ("b", None, None)),
+        (("when", None, up), ("a", None, None), (None, "K", None), ("when", None, up), ("b", None, up)),
+        (("a", None, up),),
+        (("a", None, up), ("a", None, None), (None, 2, None), ("when", None, up)),  # a name processed two ways
+    ]
+    for plan in plans:
+        form = loaders._HeldSQL("SQL", plan, None)
+        before = dict(params)
+        assert form.args(params) == one_by_one(plan, params), plan
+        assert params == before
+    with pytest.raises(KeyError):
+        loaders._HeldSQL("SQL", (("a", None, None), ("missing", None, None)), None).args(params)
 
 
 def test_held_rows_without_sqlalchemys_cursor_internals_run_through_its_execute(app, factory, monkeypatch):

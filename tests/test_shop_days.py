@@ -90,3 +90,27 @@ def test_today_is_the_shops_day(app, api, factory, monkeypatch):
     assert shop_today() == date(2026, 3, 2)
     body = api.get("/admin/orders/export", user=factory.admin()).data.decode("utf-8-sig")
     assert order.number in body
+
+
+def test_utcnow_is_naive_utc_now(monkeypatch):
+    """``jishi.db.utcnow`` (date and time of the aware now combined) is the
+    aware UTC now without its zone, microseconds kept."""
+    from datetime import UTC
+
+    import jishi.db
+
+    moment = datetime(2026, 3, 1, 20, 0, 5, 123456, tzinfo=UTC)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            assert tz is UTC
+            return moment
+
+    monkeypatch.setattr(jishi.db, "datetime", Clock)
+    got = jishi.db.utcnow()
+    assert got == moment.replace(tzinfo=None) and got.tzinfo is None and type(got) is datetime
+    monkeypatch.undo()
+    before = datetime.now(UTC).replace(tzinfo=None)
+    now = jishi.db.utcnow()
+    assert now.tzinfo is None and before <= now <= datetime.now(UTC).replace(tzinfo=None)

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from flask.globals import _cv_app, _cv_request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -35,9 +36,18 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+_combine = datetime.combine
+
+
 def utcnow() -> datetime:
-    """Naive UTC now: every timestamp column stores naive UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Naive UTC now: every timestamp column stores naive UTC.
+
+    (``datetime.combine`` of the aware now's date and its naive
+    ``time()``: the same value as ``.replace(tzinfo=None)``, which parses
+    its keyword arguments and costs about three times as much; a product
+    detail asks for now five times.)"""
+    now = datetime.now(UTC)
+    return _combine(now.date(), now.time())
 
 
 def commit() -> None:
@@ -110,9 +120,8 @@ def _sqlite_begin_statement() -> str:
     A GET handler that must write does so in a transaction whose first
     statement is the write (commit the read first: see ``fresh_write``).
     """
-    from flask import g, has_request_context, request
-
-    if has_request_context() and (request.method in SAFE_METHODS or g.get("jishi_reads_only")):
+    ctx = _cv_request.get(None)  # (the request and g without their proxies: every transaction asks)
+    if ctx is not None and (ctx.request.method in SAFE_METHODS or _cv_app.get().g.get("jishi_reads_only")):
         return "BEGIN"
     return "BEGIN IMMEDIATE"
 

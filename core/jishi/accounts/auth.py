@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi.accounts.models import ApiToken, MemberLevel, User
 from jishi.db import db, utcnow
+from jishi.loaders import held_rows, persistent
 
 _hasher = PasswordHasher()
 
@@ -119,8 +120,6 @@ def _read_user(kind: str, params: dict) -> User | None:
     Python work. When the session already holds the user or its level (or a
     load event listens) the ORM reads them as before, so a held instance is
     never replaced or refreshed behind its holder's back."""
-    from jishi.loaders import held_rows, persistent
-
     stmt, ucols, lcols, forms = _user_read(kind)
     session = db.session()
     if session.autoflush:

@@ -320,6 +320,8 @@ def _value_dumper(field, top: bool = False):
     if type(field) is fields.String:
         return _str
     if type(field) is fields.Boolean:
+        if fields.Boolean._serialize is fields.Field._serialize:
+            return _same  # (a Boolean without its own _serialize dumps the value as it is)
         return lambda v: field._serialize(v, None, None)  # its truthy / falsy sets
     if type(field) is fields.Nested and not isinstance(field.nested, (str, type(lambda: None))):
         sub = dumper(field.schema)
@@ -335,6 +337,10 @@ def _value_dumper(field, top: bool = False):
     if top:
         return None
     return lambda v: field._serialize(v, None, None)
+
+
+def _same(v):
+    return v
 
 
 def _int(v):

@@ -32,7 +32,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from flask import current_app, g, has_app_context
+from flask import current_app, has_app_context
+from flask.globals import _cv_app
 from sqlalchemy import (
     Integer,
     Text,
@@ -53,7 +54,7 @@ from sqlalchemy.engine import result_tuple
 from sqlalchemy.orm import joinedload, make_transient_to_detached, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from jishi import signals
+from jishi import loaders, signals
 from jishi.catalog.models import (
     Category,
     Product,
@@ -66,6 +67,7 @@ from jishi.catalog.models import (
 )
 from jishi.db import commit, db, rollback
 from jishi.errors import DomainError
+from jishi.hookspecs import PageLoader
 from jishi.i18n import gettext as _
 from jishi.loaders import held_rows
 
@@ -332,6 +334,13 @@ def _listing_row():
     return result_tuple([c.keyname for c in columns], [c.objects for c in columns])
 
 
+def _hook():
+    """The current app's hooks (``current_app.extensions["jishi"].hook``),
+    without ``current_app``'s proxy: the product detail calls four."""
+    app_ctx = _cv_app.get(None)
+    return (current_app if app_ctx is None else app_ctx.app).extensions["jishi"].hook
+
+
 _LISTING_CACHE: dict[tuple, Any] = {}
 _LISTING_CACHE_SIZE = 512
 
@@ -342,11 +351,7 @@ def visible_conditions(context: str) -> tuple:
     may see a product, for a plugin that builds its own product read (the
     designer's hand-picked products) with the catalog's visibility. The hook
     is called on every listing; see :func:`_visible`."""
-    return tuple(
-        condition
-        for conditions in current_app.extensions["jishi"].hook.product_filters(context=context)
-        for condition in conditions or ()
-    )
+    return tuple(condition for conditions in _hook().product_filters(context=context) for condition in conditions or ())
 
 
 #: condition objects' ids -> (those objects, their key); full key -> its token
@@ -533,7 +538,7 @@ def _load_small_lists(products: list[Product]) -> None:
 
 def _visible(stmt, context: str):
     """AND the ``product_filters`` plugins contribute into a buyer-facing query."""
-    for conditions in current_app.extensions["jishi"].hook.product_filters(context=context):
+    for conditions in _hook().product_filters(context=context):
         for condition in conditions or ():
             stmt = stmt.where(condition)
     return stmt
@@ -548,7 +553,7 @@ def visible_products(stmt):
 
 def purchase_blockers(product: Product, user) -> list:
     """Why ``product`` cannot be bought now (``purchase_blockers`` hook)."""
-    results = current_app.extensions["jishi"].hook.purchase_blockers(product=product, user=user)
+    results = _hook().purchase_blockers(product=product, user=user)
     return [p for r in results for p in (r or ())]
 
 
@@ -557,7 +562,7 @@ def seller_profiles(seller_ids) -> dict:
     ids = sorted({i for i in seller_ids if i is not None})
     if not ids:
         return {}
-    return current_app.extensions["jishi"].hook.seller_profiles(seller_ids=ids) or {}
+    return _hook().seller_profiles(seller_ids=ids) or {}
 
 
 def get_product(product_id: int, *, visible_only: bool = True) -> Product | None:
@@ -584,8 +589,6 @@ def product_page(product_id: int, *, visible_only: bool = True, user=None):
     ``product_page_loaders``) together (:func:`jishi.loaders.run`).
     Returns ``(product, loaded)``; ``(None, None)`` when missing or
     (``visible_only``) off shelf."""
-    from jishi.loaders import run
-
     if visible_only:
         conditions = _visible_conditions("detail")
         ckey = _conditions_key(conditions)
@@ -596,18 +599,15 @@ def product_page(product_id: int, *, visible_only: bool = True, user=None):
         return None, None
     pid = product.id
     own = [_loader(key, pid) for key in ("images", "params", "specs", "tags")]
-    theirs = [
-        ld
-        for found in current_app.extensions["jishi"].hook.product_page_loaders(product=product, user=user)
-        for ld in found or ()
-    ]
-    loaded = run(own + theirs)
+    theirs = [ld for found in _hook().product_page_loaders(product=product, user=user) for ld in found or ()]
+    loaded = loaders.run(own + theirs)
     for key in ("images", "params", "specs"):
         rows = loaded.pop(key)
         set_committed_value(product, key, sorted(rows, key=lambda o: (o.sort, o.id)))
     set_committed_value(product, "tags", sorted(loaded.pop("tags"), key=lambda t: t.id))
-    if has_app_context():  # for this request's hooks (product_loaded)
-        g.setdefault("jishi_product_loaded", {})[pid] = loaded
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:  # for this request's hooks (product_loaded)
+        app_ctx.g.__dict__.setdefault("jishi_product_loaded", {})[pid] = loaded
     return product, loaded
 
 
@@ -625,8 +625,7 @@ def _read_page_product(ckey: tuple | None, conditions: tuple | None, product_id:
     category or a SKU (or a load event listens) the ORM reads it as before,
     so an instance in the session is never replaced or refreshed behind its
     holder's back."""
-    from jishi.loaders import held_rows, persistent
-
+    held_rows, persistent = loaders.held_rows, loaders.persistent
     columns, stmt, forms = _page_product_statement(ckey, conditions, core=True)
     session = db.session()
     if session.autoflush:
@@ -710,8 +709,6 @@ _PAGE_LOADERS: dict[str, Any] = {}
 def _loader(key: str, product_id: int):
     """The kernel's own product page loaders, declared once (named
     ``product_id`` parameter, see ``PageLoader.params``)."""
-    from jishi.hookspecs import PageLoader
-
     query = _PAGE_LOADERS.get(key)
     if query is None:
         pid = bindparam("product_id", type_=Integer)
@@ -736,9 +733,10 @@ def product_loaded(product_id: int):
     ``price_rules``...) takes its rows from here instead of reading them
     again: the request then costs no statement for them. A key missing from
     the mapping means the loader was not asked for (read for yourself)."""
-    if not has_app_context():
+    app_ctx = _cv_app.get(None)  # (g without its proxy: several hooks of a request ask)
+    if app_ctx is None:
         return None
-    return g.get("jishi_product_loaded", {}).get(product_id)
+    return app_ctx.g.__dict__.get("jishi_product_loaded", {}).get(product_id)
 
 
 # --- Categories and tags ---------------------------------------------------

@@ -29,11 +29,13 @@ import functools
 import io
 import json
 import math
+import operator
 import re
 from datetime import datetime
 
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from jishi import media
+from jishi.catalog import service as catalog
 from jishi.db import commit, db, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import MenuItem, Problem, SellerProfile, StorefrontLink, hookimpl
@@ -55,6 +57,7 @@ from jishi_multistore.models import (
     ApplicationField,
     Merchant,
     MerchantMember,
+    ProductState,
 )
 
 
@@ -119,6 +122,9 @@ def shop_url(merchant_id: int) -> str:
 
 _PROFILE = ("name", "logo", "status", "review_status", "deleted_at", "category")
 _HELD_KEYS = ("id", *_PROFILE)
+_HELD = frozenset(_HELD_KEYS)
+#: a held merchant's profile row, ``(id, *_PROFILE)``, from its instance's dict (loaded: :func:`_held_merchants`)
+_held_row = operator.itemgetter(*_HELD_KEYS)
 
 
 def _held_merchants(ids) -> dict[int, Merchant]:
@@ -131,12 +137,9 @@ def _held_merchants(ids) -> dict[int, Merchant]:
     for mid in ids:
         m = identity_map.get(identity_key(Merchant, mid))
         # loaded = in the instance's dict (an expired or deferred attribute is not)
-        if m is not None and _HELD_KEYS_SET <= m.__dict__.keys():
+        if m is not None and _HELD.issubset(m.__dict__):
             out[mid] = m
     return out
-
-
-_HELD_KEYS_SET = frozenset(_HELD_KEYS)
 
 
 @hookimpl
@@ -184,7 +187,7 @@ def storefront_links():
 def seller_profiles(seller_ids):
     """One query for all ``seller_ids`` not already loaded (MS5, MS8)."""
     held = _held_merchants(seller_ids)
-    rows = [(m.id, *(getattr(m, k) for k in _PROFILE)) for m in held.values()]
+    rows = [_held_row(m.__dict__) for m in held.values()]  # (each value loaded: what the attribute gives)
     rest = [i for i in seller_ids if i not in held]
     if rest:
         rows += db.session.execute(
@@ -268,15 +271,8 @@ def purchase_rows(product) -> tuple | None:
     request: adding to the cart read them with two. None when the
     product page's loaders put them in the session already (the callers
     then find them there by primary key, with no statement)."""
-    from jishi.catalog import service as catalog
-    from sqlalchemy.orm.util import identity_key
-
-    from jishi_multistore.models import ProductState
-
     if not has_request_context():
         return None
-    from flask import g
-
     cache = g.setdefault("multistore_purchase_rows", {})
     if product.id not in cache:
         loaded = catalog.product_loaded(product.id)
