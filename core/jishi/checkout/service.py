@@ -347,7 +347,7 @@ class _HeldRead:
     was read in, the attribute keys of its rows' SKU and product columns,
     and the rows' positions of what a :class:`CheckoutLine` copies."""
 
-    __slots__ = ("session", "transaction", "sku_keys", "product_keys", "at")
+    __slots__ = ("at", "product_keys", "session", "sku_keys", "transaction")
 
     def __init__(self, session, transaction, sku_keys: list, product_keys: list):
         self.session = session
@@ -489,9 +489,15 @@ def price_lines(lines: list[CheckoutLine], user, options: dict | None = None) ->
                 if key not in known:
                     raise RuntimeError(f"price_rules returned rules for unknown line {key!r}")
                 batch.setdefault(key, []).extend(rules or [])
+    per_line = hook.line_price_rules.get_hookimpls()  # none: no hook call per line (issue 20)
     for line in lines:
-        rules = [r for result in hook.line_price_rules(line=line, user=user, options=options) for r in (result or [])]
-        rules += batch.get(line.key, [])
+        if per_line:
+            rules = [
+                r for result in hook.line_price_rules(line=line, user=user, options=options) for r in (result or [])
+            ]
+            rules += batch.get(line.key, [])
+        else:
+            rules = batch.get(line.key, [])
         rule = resolve_price(line.base_price, rules)
         line.unit_price = rule.unit_price
         line.price_source = rule.source
@@ -1287,8 +1293,9 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # other than the one named costs an UPDATE.
     sku_pool: list[CheckoutLine] = []
     restocked: dict[str, list[int]] = {}
+    per_line = hook.reserve_stock.get_hookimpls()  # none: no hook call per line (issue 20)
     for index, (ol_id, line, order) in enumerate(order_lines):
-        reservation = taken.get(index) or hook.reserve_stock(line=line, order=order)
+        reservation = taken.get(index) or (hook.reserve_stock(line=line, order=order) if per_line else None)
         if reservation is None:
             sku_pool.append(line)
         source = reservation.source if reservation is not None else "sku"
