@@ -1110,6 +1110,22 @@ def _scalar_defaults(table, keys: tuple) -> dict | None:
     return out
 
 
+def _sums(group: CheckoutGroup, memo: dict) -> tuple[int, int, int, int]:
+    """``group``'s (goods, discount, delivery fee, pay amount), as its
+    properties define them, summed once per placement (the properties sum
+    their lines again at every read: the payment's amount, the order's four
+    columns)."""
+    found = memo.get(id(group))
+    if found is None:
+        goods = discount = 0
+        for line in group.lines:
+            goods += line.unit_price * line.quantity
+            discount += sum(share.amount for share in line.shares)
+        fee = group.delivery_fee
+        found = memo[id(group)] = (goods, discount, fee, goods - discount + fee)
+    return found
+
+
 def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder]:
     return _write_many([(checkout, idempotency_key)])[0]
 
@@ -1126,6 +1142,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     now = utcnow()
     session = db.session()
     session.flush()  # what the hooks changed, before the Core INSERTs (the ORM's autoflush did it)
+    sums: dict[int, tuple[int, int, int, int]] = {}  # each group's amounts, summed once (see _sums)
     payment_rows: list[dict] = []
     spans: list[tuple[int, bool]] = []  # per checkout: first payment row, per-order mode
     keyed = False
@@ -1142,7 +1159,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                     "idempotency_key": (f"{idempotency_key}#{i}" if i else idempotency_key)
                     if idempotency_key
                     else None,
-                    "amount": group.pay_amount,
+                    "amount": _sums(group, sums)[3],
                     "created_at": now,
                 }
                 for i, group in enumerate(checkout.groups)
@@ -1153,7 +1170,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                     "number": _number("P"),
                     "user_id": user.id,
                     "idempotency_key": idempotency_key,
-                    "amount": checkout.pay_amount,
+                    "amount": sum(_sums(group, sums)[3] for group in checkout.groups),  # checkout.pay_amount
                     "created_at": now,
                 }
             )
@@ -1167,6 +1184,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
         for i, group in enumerate(checkout.groups):
             payment = all_payments[first + i] if per_order else all_payments[first]
             delivery = group.delivery
+            amounts = _sums(group, sums)
             order_rows.append(
                 {
                     "number": _number(),
@@ -1175,10 +1193,10 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                     "seller_id": group.seller_id,
                     "group_key": group.key,
                     "status": "pending_payment",
-                    "goods_amount": group.goods_amount,
-                    "discount_amount": group.discount_amount,
-                    "delivery_fee": group.delivery_fee,
-                    "pay_amount": group.pay_amount,
+                    "goods_amount": amounts[0],
+                    "discount_amount": amounts[1],
+                    "delivery_fee": amounts[2],
+                    "pay_amount": amounts[3],
                     "buyer_message": group.buyer_message,
                     "delivery_method": delivery.code if delivery else "",
                     "delivery_label": delivery.label if delivery else "",
@@ -1200,6 +1218,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     for checkout, _payments, orders in placed:
         for order, group in zip(orders, checkout.groups):
             for line in group.lines:
+                goods, discount = line.unit_price * line.quantity, sum(share.amount for share in line.shares)
                 rows.append(
                     {
                         "order_id": order.id,
@@ -1214,9 +1233,9 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                         "price_source": line.price_source,
                         "stock_source": line.stock_source,
                         "quantity": line.quantity,
-                        "goods_amount": line.goods_amount,
-                        "discount_amount": line.discount,
-                        "pay_amount": line.payable,
+                        "goods_amount": goods,
+                        "discount_amount": discount,
+                        "pay_amount": goods - discount,  # line.payable
                     }
                 )
     # ONE INSERT .. RETURNING for every line (SQLAlchemy batches the rows
