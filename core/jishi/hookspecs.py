@@ -1509,7 +1509,9 @@ def line_price_rules(line: CheckoutLine, user: User | None, options: dict) -> Se
     itself (no query). A plugin that loads its rules from the database
     implements :func:`price_rules` instead, which prices every line of a
     checkout in one call.
-    Default implementation: the member price for buyers with a member level.
+    Default implementation: none (the kernel's member price is a
+    :func:`price_rules`); with no implementation the kernel calls nothing
+    per line.
 
     Example::
 
@@ -1541,7 +1543,8 @@ def price_rules(
     All collected; each line's rules join its ``line_price_rules`` rules
     (those first, then these, each in plugin order) and the kernel picks as
     for :func:`line_price_rules`.
-    Default implementation: none.
+    Default implementation: the member price for buyers with a member level
+    (``tryfirst``: the first of these rules).
 
     Example::
 

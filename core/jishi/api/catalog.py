@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, missing, validate
 
 from jishi.api.common import (
     Blueprint,
+    DateTime,
     Money,
     StrictInt,
     fail,
@@ -334,6 +335,8 @@ def _value_dumper(field, top: bool = False):
     if type(field) is fields.Dict and field.key_field is not None and field.value_field is not None:
         k, val = _value_dumper(field.key_field), _value_dumper(field.value_field)
         return lambda v: None if v is None else {k(a): val(b) for a, b in v.items()}
+    if type(field) is DateTime:  # (a None, most of an order's date-times, is None; a value goes through the field)
+        return lambda v: None if v is None else field._serialize(v, None, None)
     if top:
         return None
     return lambda v: field._serialize(v, None, None)

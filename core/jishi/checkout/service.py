@@ -214,8 +214,8 @@ def load_lines(items: Sequence[tuple[int, int]], *, visible_only: bool = False) 
     if preloaded is not None and all(sku_id in preloaded for sku_id in merged):
         rows = [preloaded[sku_id] for sku_id in merged if preloaded[sku_id] is not None]
     else:
-        rows = _read_skus(list(merged), visible_only)
-    found = {sku.id: sku for sku in rows}
+        rows = _read_skus(list(merged), visible_only, lazy=True)
+    found = {(sku.sku_id if type(sku) is _HeldSku else sku.id): sku for sku in rows}
     missing = [sid for sid in merged if sid not in found]
     if missing:
         from jishi.i18n import gettext as _
@@ -226,6 +226,9 @@ def load_lines(items: Sequence[tuple[int, int]], *, visible_only: bool = False) 
     lines = []
     for sku_id, qty in merged.items():
         sku = found[sku_id]
+        if type(sku) is _HeldSku:
+            lines.append(sku.line(qty))
+            continue
         product: Product = sku.product
         lines.append(
             CheckoutLine(
@@ -255,7 +258,7 @@ def load_lines(items: Sequence[tuple[int, int]], *, visible_only: bool = False) 
 _SKU_READS: dict[tuple, Any] = {}
 
 
-def _read_skus(ids: list[int], visible_only: bool) -> list:
+def _read_skus(ids: list[int], visible_only: bool, *, lazy: bool = False) -> list:
     """The SKUs ``ids`` with their products (``Sku.product`` loaded), as
     the ORM's ``contains_eager`` read gives them, in ONE statement.
 
@@ -266,9 +269,13 @@ def _read_skus(ids: list[int], visible_only: bool) -> list:
     of a placement's CPU). When the session holds one of them already (or a
     load event listens) the ORM reads them as before, so an instance in the
     session is never replaced behind its holder's back; so does a
-    ``product_filters`` condition whose SQL cannot be keyed."""
+    ``product_filters`` condition whose SQL cannot be keyed.
+
+    ``lazy``: the rows are answered as :class:`_HeldSku` (no instance made)
+    when none of them is in the session and no load event listens; an
+    instance is made from its row only when asked for (``CheckoutLine.sku``)."""
     from jishi.catalog.service import _conditions_key, _visible_conditions, visible_products
-    from jishi.loaders import held_rows, persistent
+    from jishi.loaders import _identity, held_rows, persistent
 
     conditions = _visible_conditions("detail") if visible_only else ()
     ckey = _conditions_key(conditions)
@@ -296,10 +303,26 @@ def _read_skus(ids: list[int], visible_only: bool) -> list:
             session.flush()  # as session.execute would (nothing pending: no work)
         n = len(sku_keys)
         at = n + product_keys.index("id")
+        # its SQL compiled once per dialect (and padded size of the IN list)
+        found = held_rows(session.connection(), query, {"ids": ids}, forms)
+        if lazy:
+            identity_map = session.identity_map
+            sku_class = _identity(Sku.__mapper__)[0]
+            product_class = _identity(Product.__mapper__)[0]
+            if not (
+                Sku.__mapper__.class_manager.dispatch.load
+                or Product.__mapper__.class_manager.dispatch.load
+                or session.dispatch.loaded_as_persistent
+                or any(
+                    (sku_class, (row[0],), None) in identity_map or (product_class, (row[at],), None) in identity_map
+                    for row in found
+                )
+            ):
+                read = _HeldRead(session, session.get_transaction(), sku_keys, product_keys)
+                return [_HeldSku(read, row) for row in found]
         products: dict[int, Any] = {}
         out: list | None = []
-        # its SQL compiled once per dialect (and padded size of the IN list)
-        for row in held_rows(session.connection(), query, {"ids": ids}, forms):
+        for row in found:
             sku = persistent(session, Sku, dict(zip(sku_keys, row[:n])), existing="none")
             product = products.get(row[at])
             if product is None:
@@ -317,6 +340,123 @@ def _read_skus(ids: list[int], visible_only: bool) -> list:
     if visible_only:
         stmt = visible_products(stmt.where(Sku.is_active.is_(True)))
     return list(session.execute(stmt).scalars().all())
+
+
+class _HeldRead:
+    """One lazy read of :func:`_read_skus`: the session and transaction it
+    was read in, the attribute keys of its rows' SKU and product columns,
+    and the rows' positions of what a :class:`CheckoutLine` copies."""
+
+    __slots__ = ("at", "product_keys", "session", "sku_keys", "transaction")
+
+    def __init__(self, session, transaction, sku_keys: list, product_keys: list):
+        self.session = session
+        self.transaction = transaction
+        self.sku_keys = sku_keys
+        self.product_keys = product_keys
+        n = len(sku_keys)
+        self.at = _HELD_AT.get((tuple(sku_keys), tuple(product_keys)))
+        if self.at is None:
+            self.at = _HELD_AT[(tuple(sku_keys), tuple(product_keys))] = (
+                {k: sku_keys.index(k) for k in _SKU_COPIED},
+                {k: n + product_keys.index(k) for k in _PRODUCT_COPIED},
+            )
+
+
+_SKU_COPIED = ("id", "spec_values", "price", "stock", "is_active", "weight_grams")
+_PRODUCT_COPIED = ("id", "seller_id", "category_id", "name", "image", "on_shelf", "is_virtual")
+#: (SKU keys, product keys) -> the row positions of the copied attributes
+_HELD_AT: dict[tuple, tuple] = {}
+
+
+class _HeldSku:
+    """A SKU and its product as one held row of :func:`_read_skus`: what a
+    checkout line copies is taken from the row; the ORM instances (the SKU
+    with ``Sku.product`` loaded) are made only when a hook reads
+    ``CheckoutLine.sku`` (issue 20: ten instances of a five-line checkout
+    made, expired at the placement's commit or expunged by the preview,
+    and read by nobody, a buyer without a member level)."""
+
+    __slots__ = ("read", "row", "sku_id")
+
+    def __init__(self, read: _HeldRead, row):
+        self.read = read
+        self.row = row
+        self.sku_id = row[read.at[0]["id"]]
+
+    def line(self, quantity: int) -> CheckoutLine:
+        row = self.row
+        s, p = self.read.at
+        specs = row[s["spec_values"]]
+        price = row[s["price"]]
+        line = CheckoutLine(
+            key=line_key(self.sku_id),
+            sku_id=self.sku_id,
+            product_id=row[p["id"]],
+            seller_id=row[p["seller_id"]],
+            category_id=row[p["category_id"]],
+            name=row[p["name"]],
+            spec_text=" ".join(f"{k}:{v}" for k, v in (specs or {}).items()),  # Sku.spec_text
+            image=row[p["image"]],
+            quantity=quantity,
+            base_price=price,
+            stock=row[s["stock"]],
+            on_shelf=row[p["on_shelf"]] and row[s["is_active"]],
+            is_virtual=row[p["is_virtual"]],
+            weight_grams=row[s["weight_grams"]],
+            sku=self,
+            unit_price=price,
+        )
+        return line
+
+    def instance(self):
+        """The SKU as :func:`_read_skus` would have answered it (the
+        session's own instance when it holds one now); read again when
+        the transaction it was read in is over (as its expired instance
+        would have been refreshed)."""
+        from sqlalchemy.orm.util import identity_key
+
+        from jishi.loaders import persistent
+
+        read = self.read
+        session = db.session()
+        if session is not read.session or session.get_transaction() is not read.transaction:
+            return session.get(Sku, self.sku_id)
+        sku = session.identity_map.get(identity_key(Sku, self.sku_id))
+        if sku is not None:
+            return sku
+        n = len(read.sku_keys)
+        row = self.row
+        sku = persistent(session, Sku, dict(zip(read.sku_keys, row[:n])), existing="none")
+        if sku is None:  # a load event listens now: the ORM loads it
+            return session.get(Sku, self.sku_id)
+        product_id = row[read.at[1]["id"]]
+        product = session.identity_map.get(identity_key(Product, product_id))
+        if product is None:
+            product = persistent(session, Product, dict(zip(read.product_keys, row[n:])), existing="none")
+            if product is None:
+                product = session.get(Product, product_id)
+        set_committed_value(sku, "product", product)
+        return sku
+
+
+class _LineSku:
+    """``CheckoutLine.sku``: the ORM SKU, made from its held row
+    (:class:`_HeldSku`) at the first read."""
+
+    def __get__(self, line, owner=None):
+        if line is None:
+            return None  # the field's default
+        value = line.__dict__.get("_sku")
+        if type(value) is _HeldSku:
+            value = line.__dict__["_sku"] = value.instance()
+        return value
+
+    def __set__(self, line, value) -> None:
+        line.__dict__["_sku"] = value
+
+
+CheckoutLine.sku = _LineSku()  # type: ignore[assignment]
 
 
 def _attrs(model) -> list[tuple[str, Any]]:
@@ -349,9 +489,15 @@ def price_lines(lines: list[CheckoutLine], user, options: dict | None = None) ->
                 if key not in known:
                     raise RuntimeError(f"price_rules returned rules for unknown line {key!r}")
                 batch.setdefault(key, []).extend(rules or [])
+    per_line = hook.line_price_rules.get_hookimpls()  # none: no hook call per line (issue 20)
     for line in lines:
-        rules = [r for result in hook.line_price_rules(line=line, user=user, options=options) for r in (result or [])]
-        rules += batch.get(line.key, [])
+        if per_line:
+            rules = [
+                r for result in hook.line_price_rules(line=line, user=user, options=options) for r in (result or [])
+            ]
+            rules += batch.get(line.key, [])
+        else:
+            rules = batch.get(line.key, [])
         rule = resolve_price(line.base_price, rules)
         line.unit_price = rule.unit_price
         line.price_source = rule.source
@@ -964,6 +1110,22 @@ def _scalar_defaults(table, keys: tuple) -> dict | None:
     return out
 
 
+def _sums(group: CheckoutGroup, memo: dict) -> tuple[int, int, int, int]:
+    """``group``'s (goods, discount, delivery fee, pay amount), as its
+    properties define them, summed once per placement (the properties sum
+    their lines again at every read: the payment's amount, the order's four
+    columns)."""
+    found = memo.get(id(group))
+    if found is None:
+        goods = discount = 0
+        for line in group.lines:
+            goods += line.unit_price * line.quantity
+            discount += sum(share.amount for share in line.shares)
+        fee = group.delivery_fee
+        found = memo[id(group)] = (goods, discount, fee, goods - discount + fee)
+    return found
+
+
 def _write(checkout: Checkout, idempotency_key: str | None) -> list[PaymentOrder]:
     return _write_many([(checkout, idempotency_key)])[0]
 
@@ -980,6 +1142,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     now = utcnow()
     session = db.session()
     session.flush()  # what the hooks changed, before the Core INSERTs (the ORM's autoflush did it)
+    sums: dict[int, tuple[int, int, int, int]] = {}  # each group's amounts, summed once (see _sums)
     payment_rows: list[dict] = []
     spans: list[tuple[int, bool]] = []  # per checkout: first payment row, per-order mode
     keyed = False
@@ -996,7 +1159,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                     "idempotency_key": (f"{idempotency_key}#{i}" if i else idempotency_key)
                     if idempotency_key
                     else None,
-                    "amount": group.pay_amount,
+                    "amount": _sums(group, sums)[3],
                     "created_at": now,
                 }
                 for i, group in enumerate(checkout.groups)
@@ -1007,7 +1170,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                     "number": _number("P"),
                     "user_id": user.id,
                     "idempotency_key": idempotency_key,
-                    "amount": checkout.pay_amount,
+                    "amount": sum(_sums(group, sums)[3] for group in checkout.groups),  # checkout.pay_amount
                     "created_at": now,
                 }
             )
@@ -1021,6 +1184,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
         for i, group in enumerate(checkout.groups):
             payment = all_payments[first + i] if per_order else all_payments[first]
             delivery = group.delivery
+            amounts = _sums(group, sums)
             order_rows.append(
                 {
                     "number": _number(),
@@ -1029,10 +1193,10 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                     "seller_id": group.seller_id,
                     "group_key": group.key,
                     "status": "pending_payment",
-                    "goods_amount": group.goods_amount,
-                    "discount_amount": group.discount_amount,
-                    "delivery_fee": group.delivery_fee,
-                    "pay_amount": group.pay_amount,
+                    "goods_amount": amounts[0],
+                    "discount_amount": amounts[1],
+                    "delivery_fee": amounts[2],
+                    "pay_amount": amounts[3],
                     "buyer_message": group.buyer_message,
                     "delivery_method": delivery.code if delivery else "",
                     "delivery_label": delivery.label if delivery else "",
@@ -1054,6 +1218,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     for checkout, _payments, orders in placed:
         for order, group in zip(orders, checkout.groups):
             for line in group.lines:
+                goods, discount = line.unit_price * line.quantity, sum(share.amount for share in line.shares)
                 rows.append(
                     {
                         "order_id": order.id,
@@ -1068,9 +1233,9 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                         "price_source": line.price_source,
                         "stock_source": line.stock_source,
                         "quantity": line.quantity,
-                        "goods_amount": line.goods_amount,
-                        "discount_amount": line.discount,
-                        "pay_amount": line.payable,
+                        "goods_amount": goods,
+                        "discount_amount": discount,
+                        "pay_amount": goods - discount,  # line.payable
                     }
                 )
     # ONE INSERT .. RETURNING for every line (SQLAlchemy batches the rows
@@ -1147,8 +1312,9 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # other than the one named costs an UPDATE.
     sku_pool: list[CheckoutLine] = []
     restocked: dict[str, list[int]] = {}
+    per_line = hook.reserve_stock.get_hookimpls()  # none: no hook call per line (issue 20)
     for index, (ol_id, line, order) in enumerate(order_lines):
-        reservation = taken.get(index) or hook.reserve_stock(line=line, order=order)
+        reservation = taken.get(index) or (hook.reserve_stock(line=line, order=order) if per_line else None)
         if reservation is None:
             sku_pool.append(line)
         source = reservation.source if reservation is not None else "sku"

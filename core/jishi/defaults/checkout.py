@@ -16,14 +16,23 @@ def split_cart(lines, user):
     return [CartGroup(key="shop", title="", line_keys=tuple(line.key for line in lines), seller_id=None)]
 
 
-@hookimpl
-def line_price_rules(line, user):
+@hookimpl(tryfirst=True)  # the first of the batch rules, right after the lines' own (as it was, the last of those)
+def price_rules(lines, user):
+    """The member price of every line, for a buyer with a member level:
+    the batch form (one hook call per pricing, not one per line; a buyer
+    without a level costs nothing per line, issue 20)."""
     if user is None or getattr(user, "member_level_id", None) is None:
         return None
-    member_price = getattr(line.sku, "member_price", None)
-    if member_price is None:
-        return None
-    return [PriceRule(source="member", unit_price=member_price, priority=MEMBER_PRICE_PRIORITY, label="member price")]
+    out = {}
+    for line in lines:
+        member_price = getattr(line.sku, "member_price", None)
+        if member_price is not None:
+            out[line.key] = [
+                PriceRule(
+                    source="member", unit_price=member_price, priority=MEMBER_PRICE_PRIORITY, label="member price"
+                )
+            ]
+    return out or None
 
 
 @hookimpl(trylast=True)

@@ -17,9 +17,11 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
   ``quantity_limit`` = what the buyer may still take (one query for all lines)
 - ``validate_checkout`` a flash purchase is placed at its flash price or refused
   (``flashsale_ended``), never at the normal price
-- ``reserve_stock``     flash lines come out of the flash stock (atomic)
 - ``reserve_stock_many`` the flash lines of a checkout, or of a batch the queue's
-  consumer places, in three statements per flash SKU (atomic, all or nothing)
+  consumer places, in three statements per flash SKU (atomic, all or nothing);
+  no ``reserve_stock``: the kernel offers every line to ``reserve_stock_many``
+  first, which takes every flash line or raises, so the per-line form only
+  ever answered None (one hook call per line, issue 20)
 - ``release_stock``     flash lines give their units back exactly once
 - ``periodic_jobs``     ``flashsale_close_unpaid`` (30 s), ``flashsale_reconcile`` (30 s),
                         ``flashsale_windows`` (60 s: when sales may run, :func:`service.publish_windows`)
@@ -204,11 +206,6 @@ def price_rules(lines, user):
 @hookimpl
 def validate_checkout(checkout):
     return service.validate(checkout)
-
-
-@hookimpl
-def reserve_stock(line, order):
-    return service.reserve(line, order)
 
 
 @hookimpl

@@ -644,7 +644,9 @@ def _take_stock(fsid: int, n: int) -> int | None:
 
 
 def reserve(line, order) -> StockReservation | None:
-    """``reserve_stock``: take a flash-priced line out of the flash stock
+    """One line's form of :func:`reserve_many` (not a hook implementation:
+    the kernel offers every line to ``reserve_stock_many`` first, which
+    takes every flash line or raises): take a flash-priced line out of the flash stock
     (per-buyer units first, then the hot row, so its lock is held for the
     shortest time). Raises :class:`OutOfStock` when the flash stock is short."""
     if line.price_source != PRICE_SOURCE:
