@@ -9,6 +9,8 @@ writes nothing.
 
 from __future__ import annotations
 
+import functools
+
 from flask import jsonify
 from flask_login import current_user
 from marshmallow import Schema, fields, missing, validate
@@ -28,7 +30,7 @@ from jishi.api.fastload import FastLoadSchema, int_in, str_dict
 from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema, ids_in_range
 from jishi.checkout import service as checkout_service
 from jishi.checkout.errors import TotalChanged
-from jishi.db import db
+from jishi.db import db, reads_only
 from jishi.i18n import gettext as _
 
 blp = Blueprint("checkout", __name__, url_prefix="/api/v1", description="Checkout")
@@ -352,7 +354,23 @@ def preview_dict(co) -> dict:
 _BOOLEAN = CheckoutDeliveryOptionSchema._declared_fields["available"]
 
 
+def _begins_deferred(view):
+    """``view`` only reads: :func:`jishi.db.reads_only` before anything
+    runs (the bearer user's read included), so on SQLite its transaction
+    begins deferred instead of queueing for the one write lock behind
+    every placement (served on SQLite the preview's p99 was 414 ms behind
+    the writers; issue 20). No effect on PostgreSQL."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        reads_only()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @blp.post("/checkout/preview")
+@_begins_deferred
 @login_required
 @blp.arguments(CheckoutArgsSchema())  # an instance: webargs makes a class anew per request
 @blp.response(200, CheckoutPreviewSchema)
