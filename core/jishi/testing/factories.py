@@ -96,11 +96,11 @@ def address(u: User, **kw) -> Address:
     return a
 
 
-def received_line(buyer: User, product: Product):
-    """A received, reviewed order line of one unit of ``product`` bought by
+def received_line(buyer: User, product: Product, reviewed: bool = True):
+    """A received order line of one unit of ``product`` bought by
     ``buyer`` (its payment and order written directly, flushed, not
-    committed): what a review hangs on, for tests of reviews and the
-    product page that do not test checkout."""
+    committed), ``reviewed`` or not: what a review hangs on, for tests of
+    reviews and the product page that do not test checkout."""
     from jishi.db import utcnow
     from jishi.orders.models import Order, OrderLine, PaymentOrder
 
@@ -130,7 +130,7 @@ def received_line(buyer: User, product: Product):
         quantity=1,
         goods_amount=product.price,
         pay_amount=product.price,
-        reviewed=True,
+        reviewed=reviewed,
     )
     db.session.add(line)
     db.session.flush()

@@ -4,48 +4,16 @@ merchant) and deletes them; another merchant's review is 404."""
 
 from __future__ import annotations
 
-from itertools import count
-
 import pytest
-from jishi.db import db, utcnow
-from jishi.models import Order, OrderLine, PaymentOrder
+from jishi.db import db
+from jishi.models import OrderLine
 from jishi.reviews.models import Review
-
-_seq = count(1)
+from jishi.testing import factories
 
 
 def make_order_line(buyer, product) -> OrderLine:
-    """A received order of one unit of ``product`` (seller = its seller)."""
-    n = next(_seq)
-    pay = PaymentOrder(
-        number=f"MSP{n}{utcnow().timestamp():.0f}", user_id=buyer.id, amount=product.price, status="paid"
-    )
-    db.session.add(pay)
-    db.session.flush()
-    order = Order(
-        number=f"MSO{n}{utcnow().timestamp():.0f}",
-        payment_id=pay.id,
-        user_id=buyer.id,
-        seller_id=product.seller_id,
-        status="received",
-        goods_amount=product.price,
-        pay_amount=product.price,
-        received_at=utcnow(),
-    )
-    db.session.add(order)
-    db.session.flush()
-    line = OrderLine(
-        order_id=order.id,
-        product_id=product.id,
-        sku_id=product.skus[0].id,
-        name=product.name,
-        base_price=product.price,
-        unit_price=product.price,
-        quantity=1,
-        goods_amount=product.price,
-        pay_amount=product.price,
-    )
-    db.session.add(line)
+    """A received order of one unit of ``product`` (seller = its seller), committed."""
+    line = factories.received_line(buyer, product, reviewed=False)
     db.session.commit()
     return line
 
