@@ -166,6 +166,146 @@ def test_without_pre_ping_a_dropped_connection_fails_a_request(tmp_path):
         _dispose(app)
 
 
+def _frontend_messages(pgconn, tmp_path, action) -> list[str]:
+    """What the client sends on ``pgconn`` while ``action()`` runs (libpq's
+    trace of the connection: one line per message, ``F`` from the client)."""
+    from psycopg import pq
+
+    path = tmp_path / f"trace-{id(action)}"
+    with open(path, "w") as f:
+        pgconn.trace(f.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            action()
+        finally:
+            pgconn.untrace()
+    return [line for line in path.read_text().splitlines() if line.startswith("F")]
+
+
+def _pooled_pgconn(app):
+    """The one pooled connection of ``app`` (used once, back in the pool)."""
+    with app.app_context(), db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        return conn.connection.dbapi_connection.pgconn
+
+
+def _checkout(app) -> int:
+    with app.app_context(), db.engine.connect() as conn:
+        return conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+
+@needs_postgres
+def test_pre_ping_of_a_recently_used_connection_costs_no_round_trip(tmp_path):
+    """Issue 20: the pre-ping of a connection used less than
+    JISHI_DB_PING_IDLE_SECONDS ago looks at its socket and sends the
+    server nothing; with the setting at 0 it is SQLAlchemy's round trip
+    (a ";" query) again."""
+    import os
+
+    url = os.environ["JISHI_TEST_DATABASE_URL"]
+    app = _app(url, tmp_path, JISHI_SCHEMA_CHECK=False, JISHI_DB_POOL_SIZE=1, JISHI_DB_MAX_OVERFLOW=0)
+    try:
+        pgconn = _pooled_pgconn(app)
+        sent = _frontend_messages(pgconn, tmp_path, lambda: _checkout(app))
+        # the request's own statements only: no ";" before them
+        assert [line.split("\t", 3)[-1] for line in sent] == [' "BEGIN"', ' "SELECT pg_backend_pid()"', ' "ROLLBACK"']
+    finally:
+        _dispose(app)
+    app = _app(url, tmp_path, JISHI_SCHEMA_CHECK=False, JISHI_DB_POOL_SIZE=1, JISHI_DB_PING_IDLE_SECONDS=0)
+    try:
+        pgconn = _pooled_pgconn(app)
+        sent = _frontend_messages(pgconn, tmp_path, lambda: _checkout(app))
+        assert sent and sent[0].split("\t", 3)[-1] == ' ";"', sent
+    finally:
+        _dispose(app)
+
+
+@needs_postgres
+def test_a_long_idle_connection_is_still_pinged_with_a_round_trip(tmp_path, monkeypatch):
+    """Issue 20: a connection idle JISHI_DB_PING_IDLE_SECONDS or longer is
+    asked with a round trip (one a firewall dropped silently has nothing to
+    read); one used within it is not."""
+    import os
+
+    import jishi.db
+
+    app = _app(os.environ["JISHI_TEST_DATABASE_URL"], tmp_path, JISHI_SCHEMA_CHECK=False, JISHI_DB_POOL_SIZE=1)
+    try:
+        clock = [1000.0]
+        monkeypatch.setattr(jishi.db, "monotonic", lambda: clock[0])
+        pgconn = _pooled_pgconn(app)  # back in the pool at 1000
+        clock[0] += 29
+        assert not any('";"' in line for line in _frontend_messages(pgconn, tmp_path, lambda: _checkout(app)))
+        clock[0] += 30  # back at 1029, idle 30 s now
+        sent = _frontend_messages(pgconn, tmp_path, lambda: _checkout(app))
+        assert sum('";"' in line for line in sent) == 1, sent
+    finally:
+        _dispose(app)
+
+
+@needs_postgres
+def test_a_dropped_connection_is_replaced_without_a_round_trip(tmp_path):
+    """Issue 20: a pooled connection whose backend is gone (its FATAL
+    message and EOF wait in the socket) is replaced at checkout, nothing
+    sent on it, and the new connection serves."""
+    import os
+
+    app = _app(os.environ["JISHI_TEST_DATABASE_URL"], tmp_path, JISHI_SCHEMA_CHECK=False, JISHI_DB_POOL_SIZE=1)
+    try:
+        pgconn = _pooled_pgconn(app)
+        old_pid = pgconn.backend_pid
+        _terminate_other_backends(app)
+        with app.app_context():
+            url = db.engine.url
+        admin = create_engine(url)
+        try:
+
+            def gone():
+                with admin.connect() as conn:
+                    return not conn.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :p"), {"p": old_pid}).all()
+
+            wait_until(gone, 30, 0.02, "the killed backend to exit")
+        finally:
+            admin.dispose()
+        new_pids = []
+        sent = _frontend_messages(pgconn, tmp_path, lambda: new_pids.append(_checkout(app)))
+        assert [line.split("\t", 3)[-1] for line in sent] == ["Terminate"]  # (closing it) and nothing else
+        assert new_pids and new_pids[0] != old_pid
+    finally:
+        _dispose(app)
+
+
+@needs_postgres
+@pytest.mark.parametrize("retry", [True, False])
+def test_a_read_on_a_connection_dropped_unseen_is_served_again(tmp_path, monkeypatch, retry):
+    """Issue 20: a connection killed an instant before its checkout may look
+    alive (the backend has not written its goodbye yet; here: the look at
+    the socket is made to see nothing): the GET's statement fails with a
+    disconnect and the request is served again on a new connection, 200;
+    without that second try it is the 503 of a connection dropped
+    mid-request, never a 500."""
+    import os
+
+    import jishi.db
+
+    app = _app(os.environ["JISHI_TEST_DATABASE_URL"], tmp_path, JISHI_SCHEMA_CHECK=False, TESTING=True)
+    try:
+        with app.app_context():
+            db.create_all()
+        client = app.test_client()
+        assert client.get("/api/v1/products").status_code == 200
+        _warm_pool(app)
+        _terminate_other_backends(app)
+        monkeypatch.setattr(jishi.db, "_nothing_to_read", lambda fd: True)
+        if not retry:
+            monkeypatch.setattr(jishi.db, "retry_read_after_unverified_drop", lambda exc: False)
+        response = client.get("/api/v1/products")
+        assert response.status_code == (200 if retry else 503)
+        assert client.get("/api/v1/products").status_code == 200
+    finally:
+        _dispose(app)
+
+
 # -- migrations under a lock -------------------------------------------------------
 
 

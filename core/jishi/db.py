@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import select
 from datetime import UTC, datetime
+from time import monotonic
 from typing import Any
 
 from flask.globals import _cv_app, _cv_request
@@ -18,7 +20,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -354,6 +356,132 @@ def _connect_keeping_plans(dialect, conn_rec, cargs, cparams):
     """``do_connect``: the connection the dialect would make, as a
     :func:`_kept_plans_connection_class` connection."""
     return _kept_plans_connection_class().connect(*cargs, **cparams)
+
+
+#: ``JISHI_DB_PING_IDLE_SECONDS``' default: a pooled connection idle this
+#: long is pinged with a round trip at checkout, not only looked at
+PING_IDLE_SECONDS = 30.0
+
+
+def _stamp_checkin(dbapi_connection, connection_record) -> None:
+    """The pool's ``checkin`` event: when the connection went back to the
+    pool (how long it has been idle, at its next checkout)."""
+    if dbapi_connection is not None:  # None: it was invalidated
+        dbapi_connection._jishi_idle_since = monotonic()
+
+
+def _nothing_to_read(fd: int) -> bool:
+    """Whether the socket ``fd`` has nothing to read now (no wait). An idle
+    connection the server still serves has nothing to read: a killed
+    backend's "terminating connection" message or its EOF makes the socket
+    readable (go-sql-driver/mysql's ``connCheck`` reads the same way)."""
+    return not select.select((fd,), (), (), 0)[0]
+
+
+def _liveness_ping(round_trip, idle_seconds: float):
+    """The ``do_ping`` of a psycopg dialect that asks the server only about
+    connections idle ``idle_seconds`` or longer (``round_trip``, the
+    dialect's own ping, a ``;``); see :func:`check_liveness_at_checkout`."""
+    from psycopg import pq
+
+    conn_ok = pq.ConnStatus.OK
+    tx_idle = pq.TransactionStatus.IDLE
+
+    def do_ping(dbapi_connection) -> bool:
+        since = getattr(dbapi_connection, "_jishi_idle_since", None)
+        pgconn = dbapi_connection.pgconn
+        if since is None or monotonic() - since >= idle_seconds or pgconn.transaction_status != tx_idle:
+            dbapi_connection._jishi_unverified = False
+            return round_trip(dbapi_connection)  # (a transaction left open is not how the pool leaves one)
+        if pgconn.status != conn_ok:  # libpq already knows it is broken
+            return False
+        if not _nothing_to_read(pgconn.socket):
+            return False
+        dbapi_connection._jishi_unverified = True  # (see _mark_unverified_drop)
+        return True
+
+    return do_ping
+
+
+def check_liveness_at_checkout(engine: Engine, idle_seconds: float = PING_IDLE_SECONDS) -> bool:
+    """Make the pre-ping of ``engine`` (``pool_pre_ping``, on by
+    ``JISHI_DB_PRE_PING``) cost no round trip for a connection that was in
+    use less than ``idle_seconds`` ago (``JISHI_DB_PING_IDLE_SECONDS``):
+    the pool instead looks at the connection's socket, which has nothing to
+    read while the server still holds the connection; the server's goodbye
+    on a connection it dropped (a failover, a restart,
+    ``pg_terminate_backend``: its FATAL message, then EOF) or a connection
+    libpq knows is broken fails the ping, and SQLAlchemy replaces it and
+    every other connection of the pool as after a failed round trip. A
+    connection idle longer still gets the round trip: one a firewall or NAT
+    dropped silently has nothing to read either. True when it applies (a
+    ``postgresql+psycopg`` engine, ``idle_seconds`` > 0), before its first
+    connection.
+
+    The dialect's ``do_ping`` (SQLAlchemy's pre-ping calls it for every
+    connection but a fresh one) on this engine's dialect only; the
+    ``checkin`` event notes when each connection went back to the pool.
+
+    A connection killed an instant before it is taken may look alive still
+    (``pg_terminate_backend`` returns before the backend has written its
+    goodbye): a statement on it then fails with a disconnect, which
+    :func:`_mark_unverified_drop` marks, and a read (a GET that committed
+    nothing) is served again on a new connection
+    (:func:`retry_read_after_unverified_drop`); anything else answers 503
+    as a connection dropped mid-request does."""
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg" or idle_seconds <= 0:
+        return False
+    engine.dialect.do_ping = _liveness_ping(engine.dialect.do_ping, float(idle_seconds))  # type: ignore[method-assign]
+    event.listen(engine.pool, "checkin", _stamp_checkin)
+    event.listen(engine, "handle_error", _mark_unverified_drop)
+    return True
+
+
+def _mark_unverified_drop(context) -> None:
+    """``handle_error``: a disconnect on a connection whose checkout looked
+    at its socket instead of asking the server marks the exception
+    ``jishi_unverified`` (the server may have dropped it an instant before
+    the checkout: what the round trip would have caught);
+    :func:`retry_read_after_unverified_drop` may then serve the request
+    again."""
+    if not context.is_disconnect or context.is_pre_ping or context.sqlalchemy_exception is None:
+        return
+    try:
+        dbapi_connection = context.connection.connection.dbapi_connection
+    except Exception:  # no connection to look at (closed, or none): not marked
+        return
+    if getattr(dbapi_connection, "_jishi_unverified", False):
+        context.sqlalchemy_exception.jishi_unverified = True
+
+
+def _note_commit(session) -> None:
+    """``after_commit`` of every session: this session has committed
+    (a request that wrote is never served twice)."""
+    session.info["jishi_committed"] = True
+
+
+event.listen(Session, "after_commit", _note_commit)
+
+
+def retry_read_after_unverified_drop(exc: BaseException) -> bool:
+    """Whether the request that failed with ``exc`` may be served again
+    from its view: a safe method (GET, HEAD, OPTIONS, not a POST however
+    it reads), the database dropped a connection whose checkout did not
+    ask the server (:func:`check_liveness_at_checkout`), the request's
+    session committed nothing, and it has not been served again already.
+    Then its session is ended (the pool replaces the dead connection) and
+    True answered; the caller dispatches the request again."""
+    from flask import g, has_request_context, request
+
+    if not getattr(exc, "jishi_unverified", False) or not has_request_context():
+        return False
+    if request.method not in SAFE_METHODS or g.get("jishi_db_retried"):
+        return False
+    if db.session.registry.has() and db.session().info.get("jishi_committed"):
+        return False
+    g.jishi_db_retried = True
+    close_session_safely()
+    return True
 
 
 def keep_prepared_statements(engine: Engine) -> bool:

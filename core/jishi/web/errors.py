@@ -148,10 +148,23 @@ def database_unavailable(exc: Exception):
     transaction is rolled back and the client told 503 with ``Retry-After``
     — a page on the web, JSON on the API — so it retries (with its
     Idempotency-Key, a placement is still made at most once)."""
-    from werkzeug.exceptions import ServiceUnavailable
+    from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
-    from jishi.db import db
+    from jishi.db import db, retry_read_after_unverified_drop
+    from jishi.errors import DomainError
 
+    if retry_read_after_unverified_drop(exc):
+        # A read whose connection the database had dropped an instant
+        # before the pool looked at it: served again, on a new connection
+        # (jishi.db.check_liveness_at_checkout). Its answer, or its HTTP or
+        # domain error; anything else it raises answers this 503.
+        current_app.logger.info("database connection dropped before the request: serving it again")
+        try:
+            return current_app.dispatch_request()
+        except (HTTPException, DomainError) as again:
+            return current_app.handle_user_exception(again)
+        except Exception as again:  # the 503 below, never a 500
+            exc = again
     try:
         db.session.rollback()
     except Exception:  # the connection is gone: the pool replaces it
