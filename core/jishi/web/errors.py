@@ -155,12 +155,14 @@ def database_unavailable(exc: Exception):
 
     if retry_read_after_unverified_drop(exc):
         # A read whose connection the database had dropped an instant
-        # before the pool looked at it: served again, on a new connection
+        # before the pool looked at it: served again from its before-request
+        # functions (the failure may have been in one), on a new connection
         # (jishi.db.check_liveness_at_checkout). Its answer, or its HTTP or
         # domain error; anything else it raises answers this 503.
         current_app.logger.info("database connection dropped before the request: serving it again")
         try:
-            return current_app.dispatch_request()
+            rv = current_app.preprocess_request()
+            return current_app.dispatch_request() if rv is None else rv
         except (HTTPException, DomainError) as again:
             return current_app.handle_user_exception(again)
         except Exception as again:  # the 503 below, never a 500
