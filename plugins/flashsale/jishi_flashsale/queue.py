@@ -198,8 +198,9 @@ def enqueue(row, user_id: int, quantity: int, job: dict, idempotency_key: str | 
         separators=(",", ":"),
     )
     args = [quantity, row.per_user_limit or 0, ttl, ticket, payload, TICKET_TTL, user_id, row.id]
+    script, client = _script("enqueue"), gate.own_client(current_app.config)
     for _attempt in range(2):
-        verdict, out = _script("enqueue")(keys=keys, args=args)
+        verdict, out = script(keys=keys, args=args, client=client)
         verdict, out = int(verdict), out.decode() if isinstance(out, bytes) else out
         if verdict != gate.UNKNOWN:
             return verdict, out
