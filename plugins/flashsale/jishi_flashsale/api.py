@@ -819,14 +819,50 @@ def _enqueue(row, user, sku_id, quantity, address_id, options, key, expected_tot
 
 def _queued_answer(ticket_id: str):
     """202 with a ticket just queued: what ``TicketSchema`` dumps of it (no
-    payment orders yet), without the schema."""
-    from flask import jsonify
+    payment orders yet), without the schema; its JSON is ``jsonify``'s,
+    made once per app (:func:`_queued_body`) with the ticket put in."""
+    from flask import current_app
 
-    resp = jsonify(
-        {"code": None, "message": None, "orders": [], "payments": [], "status": "queued", "ticket": ticket_id}
-    )
-    resp.status_code = 202
-    return resp
+    app = current_app._get_current_object()
+    parts = _queued_body(app)
+    if parts is None or not _is_hex(ticket_id):
+        from flask import jsonify
+
+        resp = jsonify(_queued_dict(ticket_id))
+        resp.status_code = 202
+        return resp
+    return app.response_class(parts[0] + ticket_id.encode() + parts[1], status=202, mimetype=parts[2])
+
+
+QUEUED_BODY = "jishi_flashsale.queued_body"  # the app's ``extensions`` key of _queued_body's parts
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_hex(text: str) -> bool:
+    return 0 < len(text) <= 64 and _HEX.issuperset(text)
+
+
+def _queued_dict(ticket_id: str) -> dict:
+    return {"code": None, "message": None, "orders": [], "payments": [], "status": "queued", "ticket": ticket_id}
+
+
+def _queued_body(app) -> tuple[bytes, bytes, str] | None:
+    """The bytes ``jsonify`` makes of a queued ticket's answer before and
+    after the ticket (a hex string: nothing in it is escaped) and its
+    mimetype, made once per app and JSON settings (debug, compact, key
+    order, ASCII); None when that answer does not hold the ticket exactly
+    once as it is."""
+    provider = app.json
+    settings = (app.debug, getattr(provider, "compact", None), provider.sort_keys, provider.ensure_ascii)
+    kept = app.extensions.get(QUEUED_BODY)
+    if kept is not None and kept[0] == settings:
+        return kept[1]
+    marker = "0123456789abcdef" * 2
+    resp = provider.response(_queued_dict(marker))
+    pieces = resp.get_data().split(marker.encode())
+    parts = (pieces[0], pieces[1], resp.mimetype) if len(pieces) == 2 else None
+    app.extensions[QUEUED_BODY] = (settings, parts)
+    return parts
 
 
 def _unavailable():

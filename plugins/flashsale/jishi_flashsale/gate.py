@@ -31,6 +31,7 @@ units.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -169,30 +170,64 @@ def redis_client_for(cfg):
         return None
     client = _clients.get(url)
     if client is None:
-        import redis
-
         with _lock:
             client = _clients.get(url)
             if client is None:
-                from redis.backoff import NoBackoff
-                from redis.retry import Retry
-
-                timeout = float(cfg.get("JISHI_FLASHSALE_REDIS_TIMEOUT", 2.0))
-                # Retried once on a connection error only (a pooled
-                # connection Redis dropped when it restarted: the command
-                # never reached it), never on a timeout: a timed-out script
-                # may still run, and the request must answer at once.
-                client = redis.Redis.from_url(
-                    url,
-                    socket_timeout=timeout,
-                    socket_connect_timeout=timeout,
-                    retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
-                )
+                client = _new_client(url, cfg)
                 _scripts[url] = client.register_script(TAKE)
                 _scripts["mark:" + url] = client.register_script(MARK)
                 _scripts["unused:" + url] = client.register_script(UNUSED)
                 _clients[url] = client
     return client
+
+
+def _new_client(url: str, cfg, single: bool = False):
+    """A Redis client of ``url`` with the gate's settings; ``single``: on
+    one connection of its own instead of a pool (:func:`own_client`)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    timeout = float(cfg.get("JISHI_FLASHSALE_REDIS_TIMEOUT", 2.0))
+    # Retried once on a connection error only (a pooled
+    # connection Redis dropped when it restarted: the command
+    # never reached it), never on a timeout: a timed-out script
+    # may still run, and the request must answer at once.
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+        single_connection_client=single,
+    )
+
+
+_own = threading.local()
+
+
+def own_client(cfg):
+    """This thread's own client of the gate's Redis (None without one, as
+    :func:`redis_client_for`): one connection, held by the thread, for the
+    scripts a buy request runs (the admission, the keyed sold-out test, the
+    direct path's take). The pool's checkout and return around each command
+    cost about a third of such a call's CPU (issue 20). Same settings,
+    timeouts and retry as the pooled client (a connection error: the
+    connection is dropped and the command sent again once on a new one; a
+    timeout: dropped, not retried); a thread's connection is its own, so
+    threads never wait on each other's commands, and a forked process makes
+    its own (it never shares its parent's socket)."""
+    client = redis_client_for(cfg)
+    if client is None:
+        return None
+    url = cfg["JISHI_REDIS_URL"]
+    pid = os.getpid()
+    held = getattr(_own, "clients", None)
+    if held is None or held[0] != pid:
+        held = _own.clients = (pid, {})
+    own = held[1].get(url)
+    if own is None:
+        own = held[1][url] = _new_client(url, cfg, single=True)
+    return own
 
 
 def redis_timeout() -> float:
@@ -248,12 +283,12 @@ def key_unused(sku_id: int, key: str, cfg=None) -> bool:
     fsid = flagged_fsid(sku_id)
     if fsid is None or not (cfg.get("JISHI_FLASHSALE_QUEUE") and cfg.get("JISHI_FLASHSALE_KEYED_FAST", True)):
         return False
-    client = redis_client_for(cfg)
+    client = own_client(cfg)
     if client is None:
         return False
     try:
         script = _scripts["unused:" + cfg["JISHI_REDIS_URL"]]
-        return int(script(keys=[_keyed_key(fsid, cfg), key_index(key, cfg)])) == 1
+        return int(script(keys=[_keyed_key(fsid, cfg), key_index(key, cfg)], client=client)) == 1
     except Exception:  # Redis away: the view answers (and handles the fault)
         return False
 
@@ -277,7 +312,7 @@ def take(row, user_id: int, n: int) -> int:
     :func:`jishi_flashsale.service.running_flash` row) for ``user_id``.
     Returns OK, SOLD_OUT or LIMIT; OK when Redis is not configured. A Redis
     failure lets the purchase through to the database (which decides)."""
-    client = redis_client()
+    client = own_client(current_app.config)
     if client is None:
         return OK
     script = _scripts[current_app.config["JISHI_REDIS_URL"]]
@@ -288,7 +323,7 @@ def take(row, user_id: int, n: int) -> int:
     keys = [_left_key(row.id), _user_key(row.id, user_id), _keyed_key(row.id) if unindexed else ""]
     try:
         for _attempt in range(2):
-            result = int(script(keys=keys, args=[n, row.per_user_limit or 0, ttl]))
+            result = int(script(keys=keys, args=[n, row.per_user_limit or 0, ttl], client=client))
             if result != UNKNOWN:
                 return result
             seed(row, user_id)

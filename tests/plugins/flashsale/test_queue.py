@@ -81,6 +81,37 @@ def test_queued_purchase_is_placed_by_the_consumer(app, api, factory):
     assert fs.flash_sku(_a.id).sold == 1 and fs_queue.pending() == 0
 
 
+def test_the_queued_answer_is_jsonifys_bytes(app, api, factory):
+    """A winner's 202 is made from ``jsonify``'s bytes of its answer, kept per
+    app, with the ticket put in: the same bytes and headers as ``jsonify``
+    makes, also after the app's JSON settings change (pretty-printed in
+    debug, unsorted keys); a ticket that is not plain hex goes through
+    ``jsonify`` itself."""
+    from flask import jsonify
+    from jishi_flashsale import api as fs_api
+
+    sku, _fsid, _a = _sale(factory, stock=5, per_user=0)
+    u = fs.buyer(factory)
+
+    def same(resp):
+        assert resp.status_code == 202, resp.json
+        with app.test_request_context():
+            want = jsonify(fs_api._queued_dict(resp.json["ticket"]))
+        assert resp.get_data() == want.get_data()
+        assert (resp.mimetype, resp.content_length) == (want.mimetype, want.content_length)
+
+    same(fs.buy_api(api, u, sku, key="jb-1"))
+    app.json.compact = False  # indented, as in debug
+    same(fs.buy_api(api, u, sku, key="jb-2"))
+    app.json.compact, app.json.sort_keys = None, False
+    same(fs.buy_api(api, u, sku, key="jb-3"))
+    app.json.sort_keys = True
+    with app.test_request_context():
+        for ticket in ('ab"cd', "ABCD", "", "é"):
+            resp = fs_api._queued_answer(ticket)
+            assert resp.status_code == 202 and resp.get_data() == jsonify(fs_api._queued_dict(ticket)).get_data()
+
+
 def test_retry_with_the_same_key_takes_nothing_more(app, api, factory):
     """FS: the same Idempotency-Key answers the same ticket (queued, then
     placed) and takes no second unit; one order."""

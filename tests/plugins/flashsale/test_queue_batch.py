@@ -349,3 +349,39 @@ def test_a_job_whose_ticket_never_comes_is_placed_alone_the_second_time(app, api
     assert _count(Order) == 4 and fs.flash_sku(a).sold == 4 and _left(fsid) == 0
     rows = db.session.execute(db.select(Ticket)).scalars().all()
     assert len(rows) == 4 and {t.status for t in rows} == {"placed"}
+
+
+def test_a_jobs_request_is_the_test_request_context_it_replaces(app):
+    """The consumer's request per job (``queue._request``) is what
+    ``test_request_context`` made for it: the same environ (path, method,
+    server name, script root, the job's language), from a copy kept per app
+    and language; every job gets an environ and a body of its own."""
+    app.config.update(SERVER_NAME="shop.example:8443", APPLICATION_ROOT="/mall", PREFERRED_URL_SCHEME="https")
+    skip = {"wsgi.input", "werkzeug.request"}
+    for locale in ("en", "zh_CN", None):
+        job = {"locale": locale}
+        headers = {"Accept-Language": locale or app.config["BABEL_DEFAULT_LOCALE"]}
+        with app.test_request_context("/api/v1/flashsale/buy", method="POST", headers=headers):
+            from flask import request
+
+            want = {k: v for k, v in request.environ.items() if k not in skip}
+            want_url, want_lang = request.url, request.accept_languages.best
+        for _ in range(2):
+            with fs_queue._request(app, job):
+                from flask import request
+
+                environ = request.environ
+                assert {k: v for k, v in environ.items() if k not in skip} == want
+                assert (request.url, request.accept_languages.best) == (want_url, want_lang)
+                assert request.get_data() == b""
+                environ["jishi.test.mark"] = 1  # what one job's request writes stays its own
+            with fs_queue._request(app, job):
+                from flask import request
+
+                assert "jishi.test.mark" not in request.environ and request.environ is not environ
+    # the config read at each request: another server name, another environ
+    app.config["SERVER_NAME"] = "other.example"
+    with fs_queue._request(app, {"locale": "en"}):
+        from flask import request
+
+        assert request.host == "other.example"

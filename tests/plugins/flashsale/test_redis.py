@@ -131,3 +131,56 @@ def test_redis_gate_under_concurrency_never_oversells(app, factory):
     assert not errors, errors
     assert results.count("ok") == 5 and results.count("gate") == 15
     assert _left(app, fsid) == 0 and fs.flash_sku(a.id).sold == 5
+
+
+def test_the_hot_scripts_run_on_a_connection_of_the_threads_own(app, monkeypatch):
+    """Issue 20: a buy request's scripts run on the thread's own client
+    (``gate.own_client``): one connection, no pool checkout per command. The
+    same client for the thread's next call; another thread, or a forked
+    process (another pid), gets its own; the pooled client's timeouts and
+    retry (once, on a connection error only); a dropped connection is
+    reconnected and the command answered."""
+    import os
+
+    import redis
+    from jishi_flashsale import gate
+
+    cfg = app.config
+    own = gate.own_client(cfg)
+    assert own is gate.own_client(cfg) and own is not gate.redis_client_for(cfg)
+    assert own.connection is not None  # single connection: no pool checkout per command
+    pooled = gate.redis_client_for(cfg).connection_pool.connection_kwargs
+    assert (own.connection.socket_timeout, own.connection.socket_connect_timeout) == (
+        pooled["socket_timeout"],
+        pooled["socket_connect_timeout"],
+    )
+    retry = own.connection.retry
+    assert retry.get_retries() == 1 and retry._supported_errors == (redis.ConnectionError,)  # a timeout: never
+
+    others = []
+    t = threading.Thread(target=lambda: others.append(gate.own_client(cfg)))
+    t.start()
+    t.join()
+    assert others[0] is not None and others[0] is not own
+
+    pid = os.getpid()
+    monkeypatch.setattr(os, "getpid", lambda: pid + 1)  # as in a forked worker
+    forked = gate.own_client(cfg)
+    assert forked is not own and forked is gate.own_client(cfg)
+    monkeypatch.undo()
+    assert gate.own_client(cfg) is not forked  # back in this process: a client of its own again
+
+    # the connection dropped under it (Redis restarted, an idle timeout): retried once, answered
+    own = gate.own_client(cfg)
+    assert own.ping()
+    own.connection._sock.close()
+    assert own.ping()
+    with app.app_context():
+        assert gate.own_client(cfg) is own
+
+
+def test_without_redis_there_is_no_own_client(app):
+    from jishi_flashsale import gate
+
+    assert gate.own_client({"JISHI_REDIS_URL": ""}) is None
+    assert gate.own_client({"JISHI_REDIS_URL": app.config["JISHI_REDIS_URL"], "JISHI_FLASHSALE_REDIS": False}) is None
