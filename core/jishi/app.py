@@ -388,12 +388,17 @@ def _init_extensions(app: Flask) -> None:
     from jishi.extensions import csrf, limiter, login_manager, select_locale
 
     db.init_app(app)
-    from jishi.db import close_session_safely, keep_prepared_statements
+    from jishi.db import close_session_safely, keep_prepared_statements, sqlite_write_lock
 
-    if app.config.get("JISHI_DB_KEEP_PREPARED", True):
+    keep_prepared = app.config.get("JISHI_DB_KEEP_PREPARED", True)
+    write_lock = app.config.get("JISHI_DB_SQLITE_WRITE_LOCK", True)
+    if keep_prepared or write_lock:
         with app.app_context():
             for engine in db.engines.values():
-                keep_prepared_statements(engine)
+                if keep_prepared:
+                    keep_prepared_statements(engine)
+                if write_lock:
+                    sqlite_write_lock(engine)
 
     # It ends the request's session in every case (a dead connection
     # included), so Flask-SQLAlchemy's own teardown, which would run after
