@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import threading
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -222,8 +223,14 @@ class _WriteLock:
         finally:
             self.mutex.release()
 
+    def __del__(self) -> None:
+        if self.file is not None:  # (no connection to the database left in the process)
+            self.file.close()
 
-_WRITE_LOCKS: dict[str, _WriteLock] = {}
+
+#: the database's lock while one of its connections lives in the process
+#: (each holds it): a test suite's thousand databases keep no file open
+_WRITE_LOCKS: weakref.WeakValueDictionary[str, _WriteLock] = weakref.WeakValueDictionary()
 _WRITE_LOCKS_MUTEX = threading.Lock()
 
 
@@ -238,11 +245,11 @@ os.register_at_fork(after_in_child=_forget_write_locks)
 
 
 def _write_lock(path: str) -> _WriteLock:
-    lock = _WRITE_LOCKS.get(path)
-    if lock is None:
-        with _WRITE_LOCKS_MUTEX:
-            lock = _WRITE_LOCKS.setdefault(path, _WriteLock(path))
-    return lock
+    with _WRITE_LOCKS_MUTEX:
+        lock = _WRITE_LOCKS.get(path)
+        if lock is None:
+            lock = _WRITE_LOCKS[path] = _WriteLock(path)
+        return lock
 
 
 class WriteLockConnection(sqlite3.Connection):
@@ -252,7 +259,7 @@ class WriteLockConnection(sqlite3.Connection):
     rollback, close (also a connection dropped without close). See
     :func:`sqlite_write_lock`."""
 
-    _jishi_lock_path: str | None = None
+    _jishi_lock: _WriteLock | None = None
     _jishi_holding: _WriteLock | None = None
 
     def __init__(self, database, *args, **kwargs) -> None:
@@ -261,14 +268,12 @@ class WriteLockConnection(sqlite3.Connection):
         if isinstance(path, bytes):
             path = os.fsdecode(path)
         if path and path != ":memory:" and not path.startswith("file:") and not kwargs.get("uri"):
-            self._jishi_lock_path = os.path.abspath(path) + ".write-lock"
+            self._jishi_lock = _write_lock(os.path.abspath(path) + ".write-lock")
 
     def begin_immediate(self) -> None:
-        path = self._jishi_lock_path
-        if path is not None and self._jishi_holding is None:
-            lock = _write_lock(path)
-            if lock.acquire():
-                self._jishi_holding = lock
+        lock = self._jishi_lock
+        if lock is not None and self._jishi_holding is None and lock.acquire():
+            self._jishi_holding = lock
         try:
             self.execute("BEGIN IMMEDIATE")
         except BaseException:
