@@ -221,3 +221,38 @@ def test_the_setting_turns_it_off(app):
         driver = db.session.connection().connection.driver_connection
         assert not isinstance(driver, WriteLockConnection)
         db.session.rollback()
+
+
+def test_a_forked_child_neither_shares_nor_frees_its_parents_lock(tmp_path):
+    """A lock taken before a fork (an app made before gunicorn forks its
+    workers, say) stays the parent's: the child's acquire opens its own
+    file (which the parent's lock excludes) and its release leaves the
+    parent's lock alone."""
+    path = _counter(tmp_path)
+    lock = _write_lock(path + ".write-lock")
+    assert lock.acquire()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, never return into pytest
+        status = b"?"
+        try:
+            lock.release()  # the parent's: left alone
+            lock._forked()
+            lock.file = open(lock.path, "ab", buffering=0)  # the child's own
+            try:
+                fcntl.flock(lock.file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                status = b"shared"
+            except BlockingIOError:
+                status = b"excluded"
+        finally:
+            os.write(write, status)
+            os._exit(0)
+    os.close(write)
+    try:
+        assert os.read(read, 16) == b"excluded"
+        os.waitpid(pid, 0)
+        assert not _lock_is_free(path)  # the child's release did not free it
+    finally:
+        os.close(read)
+        lock.release()
+    assert _lock_is_free(path)

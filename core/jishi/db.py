@@ -189,6 +189,7 @@ class _WriteLock:
         self.file: Any = None  # opened at first use, in the process that uses it
         self.owner: int | None = None  # the thread holding it
         self.broken = False  # the lock file cannot be opened (a read-only directory): no lock
+        self.pid = os.getpid()
 
     def acquire(self) -> bool:
         """Wait for the lock; False when not taken: this thread holds it
@@ -199,6 +200,8 @@ class _WriteLock:
         me = threading.get_ident()
         if self.owner == me or self.broken:
             return False
+        if self.pid != os.getpid():  # a connection made before a fork: the parent's open file is not ours
+            self._forked()
         if not self.mutex.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             return False
         try:
@@ -216,8 +219,17 @@ class _WriteLock:
         self.owner = me
         return True
 
+    def _forked(self) -> None:
+        """In a forked child: a mutex and an open file of its own (closing
+        the parent's copy here leaves the parent's lock as it is)."""
+        if self.file is not None:
+            self.file.close()
+        self.__init__(self.path)  # type: ignore[misc]
+
     def release(self) -> None:
         self.owner = None
+        if self.pid != os.getpid():  # taken before a fork, in the parent: the parent's to give back
+            return
         try:
             fcntl.flock(self.file.fileno(), fcntl.LOCK_UN)
         finally:
