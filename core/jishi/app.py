@@ -388,9 +388,16 @@ def _init_extensions(app: Flask) -> None:
     from jishi.extensions import csrf, limiter, login_manager, select_locale
 
     db.init_app(app)
-    from jishi.db import PING_IDLE_SECONDS, check_liveness_at_checkout, close_session_safely, keep_prepared_statements
+    from jishi.db import (
+        PING_IDLE_SECONDS,
+        check_liveness_at_checkout,
+        close_session_safely,
+        keep_prepared_statements,
+        sqlite_write_lock,
+    )
 
     keep = app.config.get("JISHI_DB_KEEP_PREPARED", True)
+    write_lock = app.config.get("JISHI_DB_SQLITE_WRITE_LOCK", True)
     idle = app.config.get("JISHI_DB_PING_IDLE_SECONDS")
     idle = PING_IDLE_SECONDS if idle is None or idle == "" else float(idle)
     pre_ping = bool(app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"))
@@ -400,6 +407,8 @@ def _init_extensions(app: Flask) -> None:
                 keep_prepared_statements(engine)
             if pre_ping:
                 check_liveness_at_checkout(engine, idle)
+            if write_lock:
+                sqlite_write_lock(engine)
 
     # It ends the request's session in every case (a dead connection
     # included), so Flask-SQLAlchemy's own teardown, which would run after

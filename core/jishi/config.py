@@ -23,6 +23,7 @@ class DefaultConfig:
     JISHI_DB_POOL_TIMEOUT = None
     JISHI_DB_STATEMENT_TIMEOUT_MS = 0
     JISHI_DB_KEEP_PREPARED = True  # psycopg keeps its prepared statements across a rollback (jishi.db)
+    JISHI_DB_SQLITE_WRITE_LOCK = True  # SQLite writers queue on a file lock, not in the busy handler (jishi.db)
     JISHI_SCHEMA_CHECK = True  # refuse to serve (503) while the schema is behind the code (jishi.schema)
     JISHI_SETTINGS_TTL = 2  # seconds a process reuses its copy of the settings table (jishi.settings)
     JISHI_FRAGMENT_CACHE = True  # header/footer/tab bar kept rendered for anonymous visitors (jishi.web.fragments)
