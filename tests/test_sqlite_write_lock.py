@@ -256,3 +256,38 @@ def test_a_forked_child_neither_shares_nor_frees_its_parents_lock(tmp_path):
         os.close(read)
         lock.release()
     assert _lock_is_free(path)
+
+
+def test_a_writer_waits_for_the_lock_at_most_until_its_deadline(tmp_path):
+    """The wait is bounded (the busy timeout, as for SQLite's own lock): a
+    lock another open file keeps is not taken by the deadline, and the
+    writer then goes on to SQLite's lock (``_WriteLock.acquire`` answers
+    False); a lock given back while a writer waits is taken."""
+    import threading
+    from time import monotonic
+
+    from jishi.db import _flock_until
+
+    path = tmp_path / "db.write-lock"
+    with open(path, "ab") as holder, open(path, "ab") as writer:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+        assert _flock_until(writer.fileno(), monotonic() + 0.05) is False
+        threading.Timer(0.05, fcntl.flock, (holder.fileno(), fcntl.LOCK_UN)).start()
+        assert _flock_until(writer.fileno(), monotonic() + 30) is True
+        with open(path, "ab") as third:  # the writer holds it now
+            assert _flock_until(third.fileno(), monotonic()) is False
+
+
+def test_a_lock_held_past_the_busy_timeout_leaves_the_writer_to_sqlite(tmp_path, monkeypatch):
+    """``_WriteLock.acquire`` under a lock held elsewhere past the busy
+    timeout: False (not taken), its process mutex given back."""
+    import jishi.db as jdb
+
+    monkeypatch.setattr(jdb, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    lock = _write_lock(str(tmp_path / "x.write-lock"))
+    with open(lock.path, "ab") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+        assert lock.acquire() is False
+        assert lock.owner is None and not lock.mutex.locked()
+    assert lock.acquire() is True
+    lock.release()
