@@ -14,9 +14,10 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # The database engine (docs/configuration.md#database-engine): see jishi.db.apply_engine_config.
     JISHI_DB_PRE_PING = True
-    JISHI_DB_PING_IDLE_SECONDS = (
-        30  # pre-ping: a round trip only after this long idle, else a look at the socket (jishi.db)
-    )
+    # pre-ping: a look at the socket instead of a round trip for a connection
+    # used within this many seconds (jishi.db); off (0) until the flash-sale
+    # burst's slowdown with it on is explained (bench/README.md, issue 20)
+    JISHI_DB_PING_IDLE_SECONDS = 0
     JISHI_DB_POOL_SIZE = None
     JISHI_DB_MAX_OVERFLOW = None
     JISHI_DB_POOL_RECYCLE = None
