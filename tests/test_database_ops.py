@@ -203,7 +203,14 @@ def test_pre_ping_of_a_recently_used_connection_costs_no_round_trip(tmp_path):
     import os
 
     url = os.environ["JISHI_TEST_DATABASE_URL"]
-    app = _app(url, tmp_path, JISHI_SCHEMA_CHECK=False, JISHI_DB_POOL_SIZE=1, JISHI_DB_MAX_OVERFLOW=0, JISHI_DB_PING_IDLE_SECONDS=30)
+    app = _app(
+        url,
+        tmp_path,
+        JISHI_SCHEMA_CHECK=False,
+        JISHI_DB_POOL_SIZE=1,
+        JISHI_DB_MAX_OVERFLOW=0,
+        JISHI_DB_PING_IDLE_SECONDS=30,
+    )
     try:
         pgconn = _pooled_pgconn(app)
         sent = _frontend_messages(pgconn, tmp_path, lambda: _checkout(app))
@@ -229,7 +236,13 @@ def test_a_long_idle_connection_is_still_pinged_with_a_round_trip(tmp_path, monk
 
     import jishi.db
 
-    app = _app(os.environ["JISHI_TEST_DATABASE_URL"], tmp_path, JISHI_SCHEMA_CHECK=False, JISHI_DB_POOL_SIZE=1, JISHI_DB_PING_IDLE_SECONDS=30)
+    app = _app(
+        os.environ["JISHI_TEST_DATABASE_URL"],
+        tmp_path,
+        JISHI_SCHEMA_CHECK=False,
+        JISHI_DB_POOL_SIZE=1,
+        JISHI_DB_PING_IDLE_SECONDS=30,
+    )
     try:
         clock = [1000.0]
         monkeypatch.setattr(jishi.db, "monotonic", lambda: clock[0])
@@ -250,7 +263,13 @@ def test_a_dropped_connection_is_replaced_without_a_round_trip(tmp_path):
     sent on it, and the new connection serves."""
     import os
 
-    app = _app(os.environ["JISHI_TEST_DATABASE_URL"], tmp_path, JISHI_SCHEMA_CHECK=False, JISHI_DB_POOL_SIZE=1, JISHI_DB_PING_IDLE_SECONDS=30)
+    app = _app(
+        os.environ["JISHI_TEST_DATABASE_URL"],
+        tmp_path,
+        JISHI_SCHEMA_CHECK=False,
+        JISHI_DB_POOL_SIZE=1,
+        JISHI_DB_PING_IDLE_SECONDS=30,
+    )
     try:
         pgconn = _pooled_pgconn(app)
         old_pid = pgconn.backend_pid
@@ -288,7 +307,13 @@ def test_a_read_on_a_connection_dropped_unseen_is_served_again(tmp_path, monkeyp
 
     import jishi.db
 
-    app = _app(os.environ["JISHI_TEST_DATABASE_URL"], tmp_path, JISHI_SCHEMA_CHECK=False, TESTING=True, JISHI_DB_PING_IDLE_SECONDS=30)
+    app = _app(
+        os.environ["JISHI_TEST_DATABASE_URL"],
+        tmp_path,
+        JISHI_SCHEMA_CHECK=False,
+        TESTING=True,
+        JISHI_DB_PING_IDLE_SECONDS=30,
+    )
     try:
         with app.app_context():
             db.create_all()
