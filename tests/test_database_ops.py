@@ -119,6 +119,20 @@ def _terminate_other_backends(app) -> int:
         admin.dispose()
 
 
+def _liveness_app(tmp_path):
+    """An app on the test database with one pooled connection and the look
+    at the socket on (JISHI_DB_PING_IDLE_SECONDS 30; the default is 0)."""
+    import os
+
+    return _app(
+        os.environ["JISHI_TEST_DATABASE_URL"],
+        tmp_path,
+        JISHI_SCHEMA_CHECK=False,
+        JISHI_DB_POOL_SIZE=1,
+        JISHI_DB_PING_IDLE_SECONDS=30,
+    )
+
+
 def _warm_pool(app, n: int = 3) -> None:
     with app.app_context():
         conns = [db.engine.connect() for _ in range(n)]
@@ -232,17 +246,10 @@ def test_a_long_idle_connection_is_still_pinged_with_a_round_trip(tmp_path, monk
     """Issue 20: a connection idle JISHI_DB_PING_IDLE_SECONDS or longer is
     asked with a round trip (one a firewall dropped silently has nothing to
     read); one used within it is not."""
-    import os
 
     import jishi.db
 
-    app = _app(
-        os.environ["JISHI_TEST_DATABASE_URL"],
-        tmp_path,
-        JISHI_SCHEMA_CHECK=False,
-        JISHI_DB_POOL_SIZE=1,
-        JISHI_DB_PING_IDLE_SECONDS=30,
-    )
+    app = _liveness_app(tmp_path)
     try:
         clock = [1000.0]
         monkeypatch.setattr(jishi.db, "monotonic", lambda: clock[0])
@@ -261,15 +268,8 @@ def test_a_dropped_connection_is_replaced_without_a_round_trip(tmp_path):
     """Issue 20: a pooled connection whose backend is gone (its FATAL
     message and EOF wait in the socket) is replaced at checkout, nothing
     sent on it, and the new connection serves."""
-    import os
 
-    app = _app(
-        os.environ["JISHI_TEST_DATABASE_URL"],
-        tmp_path,
-        JISHI_SCHEMA_CHECK=False,
-        JISHI_DB_POOL_SIZE=1,
-        JISHI_DB_PING_IDLE_SECONDS=30,
-    )
+    app = _liveness_app(tmp_path)
     try:
         pgconn = _pooled_pgconn(app)
         old_pid = pgconn.backend_pid
