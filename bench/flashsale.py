@@ -215,6 +215,10 @@ def report(r: dict) -> None:
             f"then {n2} in {s2:.2f} s ({_ratio(n2 / s2 if s2 else 0, pp['rps']):.2f})"
         )
     print(f"   phases (to the last 2xx answer, then the rest): {'; '.join(phases)}")
+    print(
+        "   409 answered before Flask (SoldOutGate): "
+        + "; ".join(f"{bb['gate_answers']} of {bb['conflicts']}" for _pp, bb in r["burst_pairs"])
+    )
     print(f"   5xx or failed connections: {sum(bb['server_errors'] for _pp, bb in r['burst_pairs'])}")
     for pp, bb in r["burst_pairs"]:
 

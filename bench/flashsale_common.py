@@ -107,10 +107,13 @@ def seed(url: str, *, buyers: int = 200, units: int = 100, per_user: int = 2, no
     return info
 
 
-def _post(host: str, port: int, path: str, payload: bytes, headers: dict) -> tuple[int, float, bytes, float]:
-    """``(status, seconds, error body, when it ended)``: ``-1`` for a failed
-    connection (the error's text as the body); the body is kept only for
-    an answer >= 400 and decoded after the burst (:func:`_code`)."""
+def _post(host: str, port: int, path: str, payload: bytes, headers: dict) -> tuple[int, float, bytes, float, bool]:
+    """``(status, seconds, error body, when it ended, through Flask)``:
+    ``-1`` for a failed connection (the error's text as the body); the body
+    is kept only for an answer >= 400 and decoded after the burst
+    (:func:`_code`). "Through Flask": the answer echoes ``X-Request-Id``,
+    which the kernel adds to every answer Flask makes and the flash sale's
+    ``SoldOutGate`` (which answers before Flask) does not."""
     started = time.perf_counter()
     conn = http.client.HTTPConnection(host, port, timeout=60)
     try:
@@ -120,11 +123,11 @@ def _post(host: str, port: int, path: str, payload: bytes, headers: dict) -> tup
         status = resp.status
     except OSError as exc:
         ended = time.perf_counter()
-        return -1, ended - started, str(exc).encode(), ended
+        return -1, ended - started, str(exc).encode(), ended, False
     finally:
         conn.close()
     ended = time.perf_counter()
-    return status, ended - started, data if status >= 400 else b"", ended
+    return status, ended - started, data if status >= 400 else b"", ended, resp.getheader("X-Request-Id") is not None
 
 
 def _code(status: int, data: bytes) -> str:
@@ -197,7 +200,7 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
         t.join()
     elapsed = time.perf_counter() - started
     counts: dict[str, int] = {}
-    for status, _lat, data, _end in results:
+    for status, _lat, data, _end, _flask in results:
         key = f"{status} {_code(status, data)}".strip()
         counts[key] = counts.get(key, 0) + 1
     lats = sorted(r[1] * 1000 for r in results)
@@ -212,6 +215,9 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
         "p50_ms": statistics.median(lats),
         "p99_ms": lats[min(len(lats) - 1, int(len(lats) * 0.99))],
         "server_errors": sum(1 for r in results if r[0] >= 500 or r[0] < 0),
+        # sold-out answers made before Flask (SoldOutGate), of all the 409s
+        "gate_answers": sum(1 for r in results if r[0] == 409 and not r[4]),
+        "conflicts": sum(1 for r in results if r[0] == 409),
     }
 
 

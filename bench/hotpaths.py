@@ -64,7 +64,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import database_url, seed_catalog, wsgi_call  # noqa: E402
+from common import analyze, database_url, seed_catalog, wsgi_call  # noqa: E402
 
 
 def _config() -> dict:
@@ -239,7 +239,13 @@ def rate(fn, n: int) -> float:
 
 
 def run(
-    kind: str, requests: int, rounds: int, only: set[str] | None, profile: str | None, statements: bool = False
+    kind: str,
+    requests: int,
+    rounds: int,
+    only: set[str] | None,
+    profile: str | None,
+    statements: bool = False,
+    analyzing: bool = True,
 ) -> list[dict]:
     url = database_url(kind, "jishi_hotpaths")
     designed_url = database_url(kind, "jishi_hotpaths_designed")
@@ -261,6 +267,9 @@ def run(
         rate(p.request, 20)  # warm: templates compiled, statements cached
     for bare in bares.values():
         rate(bare, 20)
+    if analyzing:  # after the warm-up's placements (common.analyze)
+        analyze(url)
+        analyze(designed_url)
     counts = {
         p.key: count(designed_app if p.key == "designed" else app, p.request, p.label if statements else None)
         for p in paths
@@ -285,6 +294,9 @@ def run(
     ratios: dict[str, list[float]] = {p.key: [] for p in paths}
     bare_rates: dict[str, list[float]] = {k: [] for k in bares}
     for _ in range(rounds):
+        if analyzing:  # what autovacuum would have done by now (common.analyze)
+            analyze(url)
+            analyze(designed_url)
         for p in paths:
             b = rate(bares[p.against], requests)
             o = rate(p.request, requests)
@@ -475,7 +487,14 @@ def served_run(base: str, p: ServedPath, keys: str, **wrk_args) -> dict:
 
 
 def served(
-    kind: str, rounds: int, seconds: int, connections: int, only: set[str] | None, workers: int = 2, threads: int = 2
+    kind: str,
+    rounds: int,
+    seconds: int,
+    connections: int,
+    only: set[str] | None,
+    workers: int = 2,
+    threads: int = 2,
+    analyzing: bool = True,
 ) -> list[dict]:
     """Every path of the table served as in production: gunicorn
     (``workers`` sync workers) with every first-party plugin, wrk with
@@ -562,6 +581,10 @@ def served(
             measure(servers, p, f"{run_id}-{p.key}-w-", timed=False, **{**wrk_args, "seconds": 1})
         pairs: dict[str, list] = {p.key: [] for p in paths}
         for r in range(rounds):
+            if analyzing:  # what autovacuum would have done by now (common.analyze)
+                analyze(url)
+                if designed_url:
+                    analyze(designed_url)
             for p in paths:
                 b = wrk(servers["bare"] + bares[p.against], **wrk_args)
                 o = measure(servers, p, f"{run_id}-{p.key}-{r}-", **wrk_args)
@@ -612,6 +635,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8, help="--served: wrk connections")
     parser.add_argument("--threads", type=int, default=2, help="--served: wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="--served: gunicorn sync workers per server")
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="PostgreSQL: no ANALYZE after the warm-up and before each round (what autovacuum does; see common.analyze)",
+    )
     args = parser.parse_args()
     global clock
     clock = CLOCK[args.clock]
@@ -622,7 +651,7 @@ def main() -> None:
         if only and only - set(KEYS):
             parser.error(f"unknown path keys: {','.join(sorted(only - set(KEYS)))} (keys: {','.join(KEYS)})")
         for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-            served(kind, args.rounds, args.seconds, args.connections, only, args.workers, args.threads)
+            served(kind, args.rounds, args.seconds, args.connections, only, args.workers, args.threads, args.analyze)
         return
     if args.db == "both":  # one process per database (the bare app binds its engine at import)
         import subprocess
@@ -633,9 +662,11 @@ def main() -> None:
                 argv += ["--only", args.only]
             if args.statements:
                 argv += ["--statements"]
+            if not args.analyze:
+                argv += ["--no-analyze"]
             subprocess.run([sys.executable, __file__, *argv], check=True)
         return
-    run(args.db, args.requests, args.rounds, only, args.profile, args.statements)
+    run(args.db, args.requests, args.rounds, only, args.profile, args.statements, args.analyze)
 
 
 if __name__ == "__main__":
