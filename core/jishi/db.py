@@ -170,12 +170,63 @@ def _sqlite_begin(conn):  # pragma: no cover - trivial
     if conn.dialect.name == "sqlite":
         # Straight on the DB-API connection: through exec_driver_sql this
         # BEGIN cost as much as the product list's own SELECT.
-        driver = conn.connection.driver_connection
+        fairy = conn.connection
+        driver = fairy.driver_connection
         statement = _sqlite_begin_statement()
+        if statement == "BEGIN":  # what it had changed when it began (write_from_here)
+            fairy.info[_DEFERRED] = driver.total_changes
+        else:
+            fairy.info.pop(_DEFERRED, None)
         if driver.__class__ is WriteLockConnection and statement == "BEGIN IMMEDIATE":
             driver.begin_immediate()  # the write lock first (sqlite_write_lock)
         else:
             driver.execute(statement)
+
+
+_DEFERRED = "jishi_sqlite_deferred"  # the connection's info: its transaction began deferred
+
+
+def write_from_here() -> bool:
+    """On SQLite, make the request's read transaction (begun deferred after
+    :func:`reads_only`) a write transaction from here on, as PostgreSQL's
+    would be: the rest of the request's transaction holds the one write
+    lock, what came before did not. No effect on PostgreSQL, outside a
+    transaction (its first statement begins a write transaction), or when
+    the transaction began as a write transaction. True when it did.
+
+    SQLite cannot upgrade a read snapshot that another writer has made
+    stale (``SQLITE_BUSY_SNAPSHOT`` at the first write, without waiting),
+    so the read transaction ends (it wrote nothing: if it did, it already
+    holds SQLite's lock and goes on as it is) and a write transaction
+    begins on the same connection, the write lock first
+    (:func:`sqlite_write_lock`). The session does not see it: its
+    transaction and the objects it loaded go on as read. What follows may
+    therefore find rows changed since they were read, as PostgreSQL's READ
+    COMMITTED lets a transaction find them: it must write by atomic
+    conditional updates (stock, coupons, points, as a placement does), not
+    by what it read. The placement's quote, read this way, no longer holds
+    every other writer back (issue 20)."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.pop("jishi_reads_only", None)  # this request's later transactions begin as writes
+    session = db.session()
+    if not session.in_transaction():
+        return False
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return False
+    fairy = conn.connection
+    began = fairy.info.pop(_DEFERRED, None)
+    driver = fairy.driver_connection
+    if began is None or driver is None or not driver.in_transaction or driver.total_changes != began:
+        return False  # a write transaction already (or the read wrote: SQLite's lock is its own)
+    driver.commit()  # the read ends; it wrote nothing
+    if driver.__class__ is WriteLockConnection:
+        driver.begin_immediate()
+    else:
+        driver.execute("BEGIN IMMEDIATE")
+    return True
 
 
 def _flock_until(fd: int, deadline: float) -> bool:

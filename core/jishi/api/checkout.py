@@ -355,11 +355,13 @@ _BOOLEAN = CheckoutDeliveryOptionSchema._declared_fields["available"]
 
 
 def _begins_deferred(view):
-    """``view`` only reads: :func:`jishi.db.reads_only` before anything
+    """``view`` reads first: :func:`jishi.db.reads_only` before anything
     runs (the bearer user's read included), so on SQLite its transaction
     begins deferred instead of queueing for the one write lock behind
     every placement (served on SQLite the preview's p99 was 414 ms behind
-    the writers; issue 20). No effect on PostgreSQL."""
+    the writers; issue 20). A view that then writes does so after
+    :func:`jishi.db.write_from_here` (the placement: ``place_order``).
+    No effect on PostgreSQL."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -441,6 +443,7 @@ def _placed(payments, replayed: bool) -> dict:
 
 
 @blp.post("/checkout/place")
+@_begins_deferred  # its quote reads; place_order's writes then hold the write lock (jishi.db.write_from_here)
 @login_required
 @blp.arguments(CheckoutPlaceArgsSchema())
 @blp.response(201, CheckoutPlacedSchema)

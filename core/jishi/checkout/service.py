@@ -42,7 +42,7 @@ from jishi.cart.models import CartLine
 from jishi.catalog.models import Product, Sku
 from jishi.checkout.errors import CheckoutError, TotalChanged
 from jishi.checkout.pricing import resolve_price
-from jishi.db import commit, conflict_insert, db, rollback, utcnow
+from jishi.db import commit, conflict_insert, db, rollback, utcnow, write_from_here
 from jishi.hookspecs import DeliveryOption, Discount, Problem
 from jishi.orders.models import (
     Order,
@@ -761,6 +761,10 @@ def place_order(
                 raise CheckoutError(checkout.problems)
             if expected_total is not None and expected_total != checkout.pay_amount:
                 raise TotalChanged(checkout.pay_amount)
+            # SQLite, a request that began deferred (the API's place): the
+            # quote was read without the one write lock; the writes hold it
+            # (they are conditional: stock, coupons, points; jishi.db)
+            write_from_here()
             payments = _write(checkout, idempotency_key)
             _commit_keeping(payments)
         except (CheckoutError, IntegrityError, _AlreadyPlaced) as exc:
