@@ -148,6 +148,25 @@ def reads_only() -> None:
         g.jishi_reads_only = True
 
 
+def reads_first(view):
+    """A view decorator: :func:`reads_only` before anything of the request
+    runs in it (the signed-in user's read by ``login_required``, below it,
+    included). On SQLite the request's transaction begins deferred instead
+    of holding the one write lock from its first statement; a view that
+    then writes does so after :func:`write_from_here` (a placement:
+    ``place_order`` calls it). Served on SQLite the checkout preview's p99
+    was 414 ms behind the writers before (issue 20). No effect on
+    PostgreSQL."""
+    import functools
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        reads_only()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def fresh_write() -> None:
     """End the current (read) transaction so the next statement starts a new
     one (a write transaction, also after :func:`reads_only`); call before

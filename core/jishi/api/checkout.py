@@ -9,8 +9,6 @@ writes nothing.
 
 from __future__ import annotations
 
-import functools
-
 from flask import jsonify
 from flask_login import current_user
 from marshmallow import Schema, fields, missing, validate
@@ -30,7 +28,7 @@ from jishi.api.fastload import FastLoadSchema, int_in, str_dict
 from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema, ids_in_range
 from jishi.checkout import service as checkout_service
 from jishi.checkout.errors import TotalChanged
-from jishi.db import db, reads_only
+from jishi.db import db, reads_first
 from jishi.i18n import gettext as _
 
 blp = Blueprint("checkout", __name__, url_prefix="/api/v1", description="Checkout")
@@ -354,25 +352,8 @@ def preview_dict(co) -> dict:
 _BOOLEAN = CheckoutDeliveryOptionSchema._declared_fields["available"]
 
 
-def _begins_deferred(view):
-    """``view`` reads first: :func:`jishi.db.reads_only` before anything
-    runs (the bearer user's read included), so on SQLite its transaction
-    begins deferred instead of queueing for the one write lock behind
-    every placement (served on SQLite the preview's p99 was 414 ms behind
-    the writers; issue 20). A view that then writes does so after
-    :func:`jishi.db.write_from_here` (the placement: ``place_order``).
-    No effect on PostgreSQL."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        reads_only()
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 @blp.post("/checkout/preview")
-@_begins_deferred
+@reads_first  # only reads
 @login_required
 @blp.arguments(CheckoutArgsSchema())  # an instance: webargs makes a class anew per request
 @blp.response(200, CheckoutPreviewSchema)
@@ -443,7 +424,7 @@ def _placed(payments, replayed: bool) -> dict:
 
 
 @blp.post("/checkout/place")
-@_begins_deferred  # its quote reads; place_order's writes then hold the write lock (jishi.db.write_from_here)
+@reads_first  # the quote reads; place_order writes after jishi.db.write_from_here
 @login_required
 @blp.arguments(CheckoutPlaceArgsSchema())
 @blp.response(201, CheckoutPlacedSchema)

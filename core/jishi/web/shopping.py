@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from jishi.accounts.models import Address
 from jishi.checkout.errors import CheckoutError
 from jishi.checkout.service import build_checkout, place_order
-from jishi.db import db
+from jishi.db import db, reads_first
 from jishi.i18n import gettext as _
 from jishi.orders.models import Order, PaymentOrder
 from jishi.web.common import bp, error_text, flash_error, form_int
@@ -178,6 +178,7 @@ def checkout():
 
 
 @bp.post("/checkout")
+@reads_first  # the quote reads; place_order writes after jishi.db.write_from_here
 @login_required
 def checkout_place():
     address_id = form_int("address_id")
