@@ -75,8 +75,9 @@ def test_write_from_here_writes_after_a_stale_read(app, factory):
 
 
 def test_write_from_here_leaves_a_write_transaction_as_it_is(app, factory):
-    """Not begun deferred (a plain POST), or the read already wrote: nothing
-    changes (the first write is not committed early: a rollback undoes it)."""
+    """Not begun deferred (a plain POST), the read already wrote, or inside
+    a savepoint: nothing changes (the first write is not committed early: a
+    rollback undoes it)."""
     with app.app_context():
         if not is_sqlite():
             pytest.skip("SQLite's write lock")
@@ -89,6 +90,12 @@ def test_write_from_here_leaves_a_write_transaction_as_it_is(app, factory):
         reads_only()
         db.session.execute(db.text("UPDATE users SET name = 'early' WHERE phone = '13900000002'"))
         assert write_from_here() is False  # the read wrote: SQLite's lock is its own, nothing committed
+        db.session.rollback()
+    with app.test_request_context("/", method="POST"):
+        reads_only()
+        db.session.execute(db.text("SELECT 1")).scalar()
+        with db.session.begin_nested():
+            assert write_from_here() is False  # a savepoint: left as it is
         db.session.rollback()
     with app.test_request_context("/", method="POST"):
         assert write_from_here() is False  # no transaction yet: the next statement begins a write

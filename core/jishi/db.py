@@ -223,15 +223,16 @@ def write_from_here() -> bool:
     therefore find rows changed since they were read, as PostgreSQL's READ
     COMMITTED lets a transaction find them: it must write by atomic
     conditional updates (stock, coupons, points, as a placement does), not
-    by what it read. The placement's quote, read this way, no longer holds
-    every other writer back (issue 20)."""
+    by what it read. Inside a savepoint nothing changes either. The
+    placement's quote, read this way, no longer holds every other writer
+    back (issue 20)."""
     from flask import g, has_request_context
 
     if has_request_context():
         g.pop("jishi_reads_only", None)  # this request's later transactions begin as writes
     session = db.session()
-    if not session.in_transaction():
-        return False
+    if not session.in_transaction() or session.in_nested_transaction():
+        return False  # (a savepoint: ending the read would end it too)
     conn = session.connection()
     if conn.dialect.name != "sqlite":
         return False
