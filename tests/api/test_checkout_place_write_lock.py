@@ -7,12 +7,11 @@ gone meanwhile is refused (409, nothing written) and never oversells."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from jishi.checkout import service
 from jishi.db import db, is_sqlite
 from jishi.models import Order, OrderLine, PaymentOrder, Sku
+from jishi.testing import another_sqlite_writer_after
 from sqlalchemy import func, select
 
 
@@ -27,23 +26,11 @@ def test_the_quote_holds_no_write_lock_and_stock_taken_meanwhile_is_not_sold(api
     addr = factory.address(buyer)
     sku = factory.product(price=2000, stock=3).skus[0]
     path = db.engine.url.database
-    real = service.build_checkout
-    quotes = []
-
-    def quote_then_another_writer(*args, **kwargs):
-        checkout = real(*args, **kwargs)
-        other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")  # "database is locked" if the quote held the write lock
-            if not quotes:  # the first placement: another buyer takes 2 of the 3 meanwhile
-                other.execute("UPDATE skus SET stock = stock - 2 WHERE id = ?", (sku.id,))
-            other.execute("COMMIT")
-        finally:
-            other.close()
-        quotes.append(checkout.pay_amount)
-        return checkout
-
-    monkeypatch.setattr(service, "build_checkout", quote_then_another_writer)
+    # after the quote another writer takes the write lock at once; the first time, 2 of the 3 units
+    quoting, quotes = another_sqlite_writer_after(
+        service.build_checkout, path, ("UPDATE skus SET stock = stock - 2 WHERE id = ?", (sku.id,))
+    )
+    monkeypatch.setattr(service, "build_checkout", quoting)
     body = {"items": [{"sku_id": sku.id, "quantity": 2}], "address_id": addr.id}
     r = api.post("/checkout/place", user=buyer, json=body, headers={"Idempotency-Key": "wl-1"})
     assert r.status_code == 409, r.json  # quoted with 3 in stock; 1 left when it wrote

@@ -7,13 +7,12 @@ the out-of-stock message and nothing is written."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from jishi.cart.models import CartLine
 from jishi.checkout import service
 from jishi.db import db, is_sqlite
 from jishi.models import Order, PaymentOrder, Sku
+from jishi.testing import another_sqlite_writer_after
 from sqlalchemy import func, select, update
 from webforms import page_form
 
@@ -32,25 +31,14 @@ def test_the_form_quotes_without_the_write_lock_and_stock_taken_meanwhile_is_not
     sku_id = sku.id
     db.session.commit()
     path = db.engine.url.database
-    real = service.build_checkout
-    quotes = []
-
-    def quote_then_another_writer(*args, **kwargs):
-        checkout = real(*args, **kwargs)
-        other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")  # "database is locked" if the quote held the write lock
-            if not quotes:  # the first placement: another buyer takes 2 of the 3 meanwhile
-                other.execute("UPDATE skus SET stock = stock - 2 WHERE id = ?", (sku_id,))
-            other.execute("COMMIT")
-        finally:
-            other.close()
-        quotes.append(checkout.pay_amount)
-        return checkout
+    # after the quote another writer takes the write lock at once; the first time, 2 of the 3 units
+    quoting, quotes = another_sqlite_writer_after(
+        service.build_checkout, path, ("UPDATE skus SET stock = stock - 2 WHERE id = ?", (sku_id,))
+    )
 
     assert buyer_client.post("/cart/add", data={"sku_id": sku_id, "quantity": 2}).status_code == 302
     form = page_form(buyer_client.get("/checkout"), "/checkout")
-    monkeypatch.setattr(service, "build_checkout", quote_then_another_writer)
+    monkeypatch.setattr(service, "build_checkout", quoting)
     refused = buyer_client.post("/checkout", data=form | {"action": "place"}, follow_redirects=True)
     assert refused.status_code == 200
     assert "/pay/" not in refused.request.path

@@ -320,6 +320,36 @@ def count_queries(engine, *, this_thread: bool = False):
         event.remove(engine, "before_cursor_execute", before)
 
 
+def another_sqlite_writer_after(fn, path: str, first_write: tuple[str, tuple] | None = None):
+    """``fn`` wrapped so that right after each call another connection to
+    the SQLite database at ``path`` takes the write lock (``BEGIN
+    IMMEDIATE``, 0.2 s timeout: ``sqlite3.OperationalError`` "database is
+    locked" when the caller still holds it) and commits; after the first
+    call it runs ``first_write`` (SQL and its parameters) in that
+    transaction. Returns ``(wrapper, results)``: ``results`` collects what
+    ``fn`` answered. For a test that monkeypatches a step (a placement's
+    quote) to prove it holds no write lock, and that a write committed
+    right after it is met by what follows."""
+    import sqlite3
+
+    results: list = []
+
+    def wrapper(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            if first_write is not None and not results:
+                other.execute(*first_write)
+            other.execute("COMMIT")
+        finally:
+            other.close()
+        results.append(out)
+        return out
+
+    return wrapper, results
+
+
 #: ``app_config`` for tests that open many connections at once (PostgreSQL).
 PARALLEL_POOL = {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 10}}
 
