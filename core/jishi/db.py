@@ -8,6 +8,7 @@ tables; Alembic then gives each distribution its own history by table prefix.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -157,7 +158,6 @@ def reads_first(view):
     ``place_order`` calls it). Served on SQLite the checkout preview's p99
     was 414 ms behind the writers before (issue 20). No effect on
     PostgreSQL."""
-    import functools
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -196,10 +196,17 @@ def _sqlite_begin(conn):  # pragma: no cover - trivial
             fairy.info[_DEFERRED] = driver.total_changes
         else:
             fairy.info.pop(_DEFERRED, None)
-        if driver.__class__ is WriteLockConnection and statement == "BEGIN IMMEDIATE":
-            driver.begin_immediate()  # the write lock first (sqlite_write_lock)
-        else:
-            driver.execute(statement)
+        _sqlite_execute_begin(driver, statement)
+
+
+def _sqlite_execute_begin(driver, statement: str) -> None:
+    """``statement`` (``BEGIN`` or ``BEGIN IMMEDIATE``) on the DB-API
+    connection ``driver``; a write transaction takes the write lock first
+    (:func:`sqlite_write_lock`)."""
+    if driver.__class__ is WriteLockConnection and statement == "BEGIN IMMEDIATE":
+        driver.begin_immediate()
+    else:
+        driver.execute(statement)
 
 
 _DEFERRED = "jishi_sqlite_deferred"  # the connection's info: its transaction began deferred
@@ -242,10 +249,7 @@ def write_from_here() -> bool:
     if began is None or driver is None or not driver.in_transaction or driver.total_changes != began:
         return False  # a write transaction already (or the read wrote: SQLite's lock is its own)
     driver.commit()  # the read ends; it wrote nothing
-    if driver.__class__ is WriteLockConnection:
-        driver.begin_immediate()
-    else:
-        driver.execute("BEGIN IMMEDIATE")
+    _sqlite_execute_begin(driver, "BEGIN IMMEDIATE")
     return True
 
 
