@@ -15,9 +15,8 @@ class DefaultConfig:
     # The database engine (docs/configuration.md#database-engine): see jishi.db.apply_engine_config.
     JISHI_DB_PRE_PING = True
     # pre-ping: a look at the socket instead of a round trip for a connection
-    # used within this many seconds (jishi.db); off (0) until the flash-sale
-    # burst's slowdown with it on is explained (bench/README.md, issue 20)
-    JISHI_DB_PING_IDLE_SECONDS = 0
+    # used within this many seconds (jishi.db); 0: always the round trip
+    JISHI_DB_PING_IDLE_SECONDS = 30
     JISHI_DB_POOL_SIZE = None
     JISHI_DB_MAX_OVERFLOW = None
     JISHI_DB_POOL_RECYCLE = None
