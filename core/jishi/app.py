@@ -393,6 +393,7 @@ def _init_extensions(app: Flask) -> None:
         check_liveness_at_checkout,
         close_session_safely,
         keep_prepared_statements,
+        read_autocommit,
         sqlite_write_lock,
     )
 
@@ -400,6 +401,7 @@ def _init_extensions(app: Flask) -> None:
     write_lock = app.config.get("JISHI_DB_SQLITE_WRITE_LOCK", True)
     idle = app.config.get("JISHI_DB_PING_IDLE_SECONDS")
     idle = PING_IDLE_SECONDS if idle is None or idle == "" else float(idle)
+    reading = app.config.get("JISHI_DB_READ_AUTOCOMMIT", True)
     pre_ping = bool(app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"))
     with app.app_context():
         for engine in db.engines.values():
@@ -407,6 +409,8 @@ def _init_extensions(app: Flask) -> None:
                 keep_prepared_statements(engine)
             if pre_ping:
                 check_liveness_at_checkout(engine, idle)
+            if reading:
+                read_autocommit(engine)
             if write_lock:
                 sqlite_write_lock(engine)
 

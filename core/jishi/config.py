@@ -17,6 +17,9 @@ class DefaultConfig:
     # pre-ping: a look at the socket instead of a round trip for a connection
     # used within this many seconds (jishi.db); 0: always the round trip
     JISHI_DB_PING_IDLE_SECONDS = 30
+    # PostgreSQL: GET/HEAD/OPTIONS read in autocommit until their first statement
+    # that is not a plain read (no BEGIN, no ROLLBACK: jishi.db.read_autocommit)
+    JISHI_DB_READ_AUTOCOMMIT = True
     JISHI_DB_POOL_SIZE = None
     JISHI_DB_MAX_OVERFLOW = None
     JISHI_DB_POOL_RECYCLE = None

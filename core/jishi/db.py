@@ -175,6 +175,7 @@ def fresh_write() -> None:
 
     if has_request_context():
         g.pop("jishi_reads_only", None)
+        g.jishi_writing = True  # (PostgreSQL: no more autocommit reads, read_autocommit)
     db.session.commit()
 
 
@@ -186,7 +187,9 @@ def _sqlite_begin(conn):  # pragma: no cover - trivial
     reads and then writes would otherwise fail with "database is locked"
     when another writer committed in between.
     """
-    if conn.dialect.name == "sqlite":
+    if conn.dialect.__dict__.get("jishi_read_autocommit"):  # PostgreSQL (psycopg), jishi.db.read_autocommit
+        _begin_reading(conn.connection.driver_connection)
+    elif conn.dialect.name == "sqlite":
         # Straight on the DB-API connection: through exec_driver_sql this
         # BEGIN cost as much as the product list's own SELECT.
         fairy = conn.connection
@@ -792,3 +795,104 @@ def keep_prepared_statements(engine: Engine) -> bool:
         return False
     event.listen(engine, "do_connect", _connect_keeping_plans)
     return True
+
+
+# --- PostgreSQL: a safe request's reads without BEGIN and ROLLBACK ---------------------------
+
+
+def read_autocommit(engine: Engine) -> bool:
+    """Let the safe requests (GET, HEAD, OPTIONS) of ``engine`` read in
+    autocommit, without psycopg's ``BEGIN`` before their first statement
+    and the ``ROLLBACK`` (or ``COMMIT``) after their last: two round trips
+    of five in a product detail (``JISHI_DB_READ_AUTOCOMMIT``; issue 20).
+    True when it applies (a ``postgresql+psycopg`` engine).
+
+    Under READ COMMITTED, PostgreSQL's default and the only level the kernel
+    uses, every statement of a transaction reads its own snapshot and a
+    plain ``SELECT`` holds no lock until the transaction's end, so a
+    request that only reads sees exactly what it would see in a
+    transaction. Anything else ends the mode before it runs (the
+    connection goes back to transactions: psycopg sends ``BEGIN`` before
+    that statement, and SQLAlchemy's commit or rollback ends it as
+    always): a statement that is not a plain ``SELECT`` (a write, ``SET``,
+    a ``WITH`` ..., a ``SELECT .. FOR UPDATE`` / ``FOR SHARE``, an advisory
+    lock, ``set_config``), a server-side cursor (``yield_per``), and
+    :func:`fresh_write`. So a GET that writes writes atomically from its
+    first write on, as before; only its reads before that ran outside the
+    transaction, which under READ COMMITTED changes nothing they see.
+
+    The mode is set at the start of a transaction of a safe request
+    (the engine's ``begin`` event, :func:`_begin_reading`), on a connection
+    that is not already in autocommit (flashsale's own), and taken off when
+    the connection goes back to the pool."""
+    dialect = engine.dialect
+    if dialect.name != "postgresql" or dialect.driver != "psycopg":
+        return False
+    if dialect.__dict__.get("jishi_read_autocommit"):
+        return True
+    for name in ("do_execute", "do_execute_no_params", "do_executemany"):
+        setattr(dialect, name, _leaving_reads(getattr(dialect, name), name == "do_executemany"))
+    dialect.jishi_read_autocommit = True  # type: ignore[attr-defined]
+    event.listen(engine.pool, "checkin", _end_reading)
+    return True
+
+
+def _begin_reading(driver) -> None:
+    """The ``begin`` of a transaction on a read-autocommit engine: a safe
+    request (not after :func:`fresh_write`) reads in autocommit."""
+    ctx = _cv_request.get(None)
+    if ctx is None or ctx.request.method not in SAFE_METHODS or _cv_app.get().g.get("jishi_writing"):
+        return
+    if driver is None or driver.autocommit or driver.pgconn.transaction_status != 0:  # (0: IDLE)
+        return
+    driver.autocommit = True
+    driver._jishi_reading = True
+
+
+def leave_reading(driver, statement: str, server_side: bool = False) -> None:
+    """Before ``statement`` on the psycopg connection ``driver``: when the
+    connection reads in autocommit (:func:`read_autocommit`) and the
+    statement is not a plain read (or runs on a server-side cursor), back
+    to transactions first. The held reads' own path (:mod:`jishi.loaders`)
+    calls it; SQLAlchemy's executes do through the dialect."""
+    if getattr(driver, "_jishi_reading", False) and (server_side or not _plain_read(statement)):
+        driver._jishi_reading = False
+        driver.autocommit = False
+
+
+#: statement text -> whether it is a plain read (kept per text: the same
+#: few hundred statements run again and again)
+_PLAIN_READS: dict[str, bool] = {}
+_NOT_PLAIN = re.compile(r"\bFOR\s+(UPDATE|SHARE|NO\s+KEY|KEY\s+SHARE)\b|pg_advisory|set_config|nextval|setval", re.I)
+
+
+def _plain_read(statement: str) -> bool:
+    found = _PLAIN_READS.get(statement)
+    if found is None:
+        found = statement.lstrip()[:6].upper() == "SELECT" and _NOT_PLAIN.search(statement) is None
+        if len(_PLAIN_READS) > 4096:
+            _PLAIN_READS.clear()
+        _PLAIN_READS[statement] = found
+    return found
+
+
+def _leaving_reads(execute, many: bool):
+    def do_execute(cursor, statement, *args, **kwargs):
+        driver = cursor.connection
+        if getattr(driver, "_jishi_reading", False):
+            leave_reading(driver, statement, many or getattr(cursor, "name", None) is not None)
+        return execute(cursor, statement, *args, **kwargs)
+
+    return do_execute
+
+
+def _end_reading(dbapi_connection, connection_record) -> None:
+    """The pool's ``checkin``: a connection that read in autocommit goes
+    back to transactions (the next request's own mode is its own); one
+    that cannot (busy: never in autocommit between statements) is dropped."""
+    if dbapi_connection is not None and getattr(dbapi_connection, "_jishi_reading", False):
+        dbapi_connection._jishi_reading = False
+        try:
+            dbapi_connection.autocommit = False
+        except Exception:  # pragma: no cover - a connection left mid-statement
+            connection_record.invalidate()

@@ -46,7 +46,7 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from jishi.db import db, exact_json_loads
+from jishi.db import db, exact_json_loads, leave_reading
 from jishi.hookspecs import PageLoader
 
 try:  # orjson: the loaders' JSON rows decoded at a fraction of json.loads' cost
@@ -428,6 +428,8 @@ class _HeldSQL:
         ):
             return self._execute(conn, args).all()
         driver = dbapi.driver_connection
+        if getattr(driver, "_jishi_reading", False):  # a safe request reading in autocommit (jishi.db)
+            leave_reading(driver, self.sql)
         cursor = driver.cursor() if self.raw is None else self.raw(driver)
         try:
             if _quiet(conn):

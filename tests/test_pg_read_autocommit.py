@@ -1,0 +1,234 @@
+"""Issue 20: on PostgreSQL a safe request (GET, HEAD, OPTIONS) reads in
+autocommit, without psycopg's ``BEGIN`` before its first statement and the
+``ROLLBACK`` after its last (``JISHI_DB_READ_AUTOCOMMIT``,
+:func:`jishi.db.read_autocommit`); whatever is not a plain read (a write, a
+locking read, a server-side cursor, :func:`jishi.db.fresh_write`) runs in a
+transaction from its first statement on, committed or rolled back as
+before, and a connection goes back to the pool in transactions."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from jishi.app import create_app
+from jishi.db import db, fresh_write
+from jishi.errors import DomainError
+from jishi.testing import is_postgres
+from sqlalchemy import text
+
+pytestmark = pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL (JISHI_TEST_DATABASE_URL)")
+
+KEY = "test.read_autocommit"
+
+
+def _app(tmp_path: Path, **config):
+    cfg = {
+        "SQLALCHEMY_DATABASE_URI": os.environ["JISHI_TEST_DATABASE_URL"],
+        "SECRET_KEY": "x",
+        "JISHI_PLUGINS": "",
+        "JISHI_SCHEMA_CHECK": False,
+        "JISHI_DB_POOL_SIZE": 1,
+        "JISHI_DB_MAX_OVERFLOW": 0,
+        "WTF_CSRF_ENABLED": False,
+        **config,
+    }
+    app = create_app(cfg, instance_path=str(tmp_path / "instance"))
+    with app.app_context():
+        db.create_all()
+        db.session.execute(text("DELETE FROM settings WHERE key = :k"), {"k": KEY})
+        db.session.execute(text("INSERT INTO settings (key, value, updated_at) VALUES (:k, '0', now())"), {"k": KEY})
+        db.session.commit()
+    seen: dict = {}
+
+    def status() -> dict:
+        driver = db.session.connection().connection.driver_connection
+        return {"autocommit": driver.autocommit, "in_transaction": driver.pgconn.transaction_status != 0}
+
+    def read():
+        db.session.execute(text("SELECT value FROM settings WHERE key = :k"), {"k": KEY}).all()
+        seen["read"] = status()
+        return "ok"
+
+    def write_twice_then_fail():
+        db.session.execute(text("SELECT value FROM settings WHERE key = :k"), {"k": KEY}).all()
+        db.session.execute(text("UPDATE settings SET value = '1' WHERE key = :k"), {"k": KEY})
+        seen["write"] = status()
+        db.session.execute(text("UPDATE settings SET value = '2' WHERE key = :k"), {"k": KEY})
+        raise DomainError("value", "refused after two writes", status=422)
+
+    def write_and_commit():
+        db.session.execute(text("SELECT value FROM settings WHERE key = :k"), {"k": KEY}).all()
+        db.session.execute(text("UPDATE settings SET value = '3' WHERE key = :k"), {"k": KEY})
+        db.session.commit()
+        return "ok"
+
+    def lock():
+        db.session.execute(text("SELECT value FROM settings WHERE key = :k FOR UPDATE"), {"k": KEY}).all()
+        seen["lock"] = status()
+        return "ok"
+
+    def fresh():
+        db.session.execute(text("SELECT 1")).all()
+        fresh_write()
+        db.session.execute(text("SELECT 1")).all()
+        seen["fresh"] = status()
+        return "ok"
+
+    for view in (read, write_twice_then_fail, write_and_commit, lock, fresh):
+        app.add_url_rule(f"/_t/{view.__name__}", view_func=view, methods=["GET", "POST"])
+    app.extensions["test_seen"] = seen
+    return app
+
+
+def _value(app) -> str:
+    with app.app_context():
+        return db.session.execute(text("SELECT value FROM settings WHERE key = :k"), {"k": KEY}).scalar_one()
+
+
+def _client_messages(app, tmp_path: Path, action) -> list[str]:
+    """The queries and statements the client sends on the app's one pooled
+    connection while ``action()`` runs (libpq's trace)."""
+    from psycopg import pq
+
+    with app.app_context(), db.engine.connect() as conn:
+        pgconn = conn.connection.dbapi_connection.pgconn
+    path = tmp_path / f"trace-{id(action)}"
+    with open(path, "w") as f:
+        pgconn.trace(f.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            action()
+        finally:
+            pgconn.untrace()
+    out = []
+    for line in path.read_text().splitlines():
+        parts = line.split("\t")
+        if line.startswith("F") and len(parts) > 3 and parts[2] in ("Query", "Parse"):
+            out.append(parts[3].strip())
+    return out
+
+
+def _dispose(app) -> None:
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_get_reads_without_begin_or_rollback(tmp_path):
+    app = _app(tmp_path)
+    try:
+        client = app.test_client()
+        assert client.get("/_t/read").status_code == 200
+        sent = _client_messages(app, tmp_path, lambda: client.get("/_t/read"))
+        assert sent and all("BEGIN" not in s and "ROLLBACK" not in s and "COMMIT" not in s for s in sent), sent
+        assert app.extensions["test_seen"]["read"] == {"autocommit": True, "in_transaction": False}
+        # a POST (not a safe method) reads in its transaction, as before
+        app.extensions["test_seen"].clear()
+        sent = _client_messages(app, tmp_path, lambda: client.post("/_t/read"))
+        assert sent[0] == '"BEGIN"' and sent[-1] == '"ROLLBACK"', sent
+        assert app.extensions["test_seen"]["read"] == {"autocommit": False, "in_transaction": True}
+    finally:
+        _dispose(app)
+
+
+def test_the_setting_off_gives_the_transaction_back(tmp_path):
+    app = _app(tmp_path, JISHI_DB_READ_AUTOCOMMIT=False)
+    try:
+        client = app.test_client()
+        client.get("/_t/read")
+        sent = _client_messages(app, tmp_path, lambda: client.get("/_t/read"))
+        assert sent[0] == '"BEGIN"' and sent[-1] == '"ROLLBACK"', sent
+    finally:
+        _dispose(app)
+
+
+def test_a_get_that_writes_writes_in_one_transaction(tmp_path):
+    """The first write ends the autocommit reads: both writes are one
+    transaction, rolled back whole when the request then fails."""
+    app = _app(tmp_path)
+    try:
+        client = app.test_client()
+        sent = _client_messages(app, tmp_path, lambda: client.get("/_t/write_twice_then_fail"))
+        assert app.extensions["test_seen"]["write"] == {"autocommit": False, "in_transaction": True}
+        # the read in autocommit, then BEGIN, both writes, ROLLBACK (the error
+        # page's own reads follow in autocommit again)
+        assert "SELECT value" in sent[0] and sent[1] == '"BEGIN"', sent
+        assert "UPDATE" in sent[2] and "UPDATE" in sent[3] and sent[4] == '"ROLLBACK"', sent
+        assert _value(app) == 0  # neither write kept
+        assert client.get("/_t/write_and_commit").status_code == 200
+        assert _value(app) == 3
+    finally:
+        _dispose(app)
+
+
+def test_a_locking_read_holds_its_lock_to_the_end(tmp_path):
+    """``SELECT .. FOR UPDATE`` in a GET begins a transaction: its lock is
+    held until the request ends, so another writer waits for it."""
+    app = _app(tmp_path)
+    try:
+        client = app.test_client()
+        assert client.get("/_t/lock").status_code == 200
+        assert app.extensions["test_seen"]["lock"] == {"autocommit": False, "in_transaction": True}
+    finally:
+        _dispose(app)
+
+
+def test_fresh_write_ends_the_autocommit_reads(tmp_path):
+    app = _app(tmp_path)
+    try:
+        client = app.test_client()
+        assert client.get("/_t/fresh").status_code == 200
+        assert app.extensions["test_seen"]["fresh"] == {"autocommit": False, "in_transaction": True}
+    finally:
+        _dispose(app)
+
+
+def test_a_connection_goes_back_to_the_pool_in_transactions(tmp_path):
+    """After a GET read in autocommit, the pool's next user (here a
+    thread outside any request, as a job runs) is in a transaction."""
+    app = _app(tmp_path)
+    try:
+        client = app.test_client()
+        client.get("/_t/read")
+        assert app.extensions["test_seen"]["read"]["autocommit"] is True
+        got: dict = {}
+
+        def job():
+            with app.app_context(), db.engine.connect() as conn:
+                driver = conn.connection.driver_connection
+                conn.execute(text("SELECT 1"))
+                got["autocommit"] = driver.autocommit
+                got["in_transaction"] = driver.pgconn.transaction_status != 0
+
+        worker = threading.Thread(target=job)
+        worker.start()
+        worker.join(10)
+        assert got == {"autocommit": False, "in_transaction": True}
+    finally:
+        _dispose(app)
+
+
+def test_a_streamed_read_runs_in_a_transaction(tmp_path):
+    """A server-side cursor (``yield_per``: an export) needs a transaction
+    on PostgreSQL: it begins one and streams every row."""
+    from jishi.models import Setting
+    from sqlalchemy import select
+
+    app = _app(tmp_path)
+    seen: dict = {}
+
+    def stream():
+        rows = db.session.execute(select(Setting.key).execution_options(yield_per=1)).scalars()
+        seen["keys"] = list(rows)
+        driver = db.session.connection().connection.driver_connection
+        seen["autocommit"] = driver.autocommit
+        return "ok"
+
+    app.add_url_rule("/_t/stream", view_func=stream)
+    try:
+        assert app.test_client().get("/_t/stream").status_code == 200
+        assert KEY in seen["keys"] and seen["autocommit"] is False
+    finally:
+        _dispose(app)
