@@ -402,7 +402,9 @@ class RoundRobinClient:
             except requests.Timeout:
                 self._count("timeout (hang)")
                 return -2, None
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                # (a connection lost before the answer, or in its body: a
+                # worker killed after it sent the headers)
                 with self._lock:
                     self.retried += 1
                 time.sleep(0.05 * (attempt + 1))
