@@ -20,7 +20,7 @@ from jishi import migrations, schema
 from jishi.app import create_app
 from jishi.cli import make_cli
 from jishi.db import db
-from jishi.testing import is_postgres
+from jishi.testing import is_postgres, libpq_messages
 from jishi.testing.deploy import jishi_env, jishi_executable, run_jishi, scratch_database, wait_until
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -182,19 +182,8 @@ def test_without_pre_ping_a_dropped_connection_fails_a_request(tmp_path):
 
 
 def _frontend_messages(pgconn, tmp_path, action) -> list[str]:
-    """What the client sends on ``pgconn`` while ``action()`` runs (libpq's
-    trace of the connection: one line per message, ``F`` from the client)."""
-    from psycopg import pq
-
-    path = tmp_path / f"trace-{id(action)}"
-    with open(path, "w") as f:
-        pgconn.trace(f.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            action()
-        finally:
-            pgconn.untrace()
-    return [line for line in path.read_text().splitlines() if line.startswith("F")]
+    """What the client sends on ``pgconn`` while ``action()`` runs."""
+    return libpq_messages(pgconn, tmp_path, action)
 
 
 def _pooled_pgconn(app):

@@ -16,7 +16,7 @@ import pytest
 from jishi.app import create_app
 from jishi.db import db, fresh_write
 from jishi.errors import DomainError
-from jishi.testing import is_postgres
+from jishi.testing import is_postgres, libpq_messages
 from sqlalchemy import text
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL (JISHI_TEST_DATABASE_URL)")
@@ -91,22 +91,12 @@ def _value(app) -> str:
 def _client_messages(app, tmp_path: Path, action) -> list[str]:
     """The queries and statements the client sends on the app's one pooled
     connection while ``action()`` runs (libpq's trace)."""
-    from psycopg import pq
-
     with app.app_context(), db.engine.connect() as conn:
         pgconn = conn.connection.dbapi_connection.pgconn
-    path = tmp_path / f"trace-{id(action)}"
-    with open(path, "w") as f:
-        pgconn.trace(f.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            action()
-        finally:
-            pgconn.untrace()
     out = []
-    for line in path.read_text().splitlines():
+    for line in libpq_messages(pgconn, tmp_path, action):
         parts = line.split("\t")
-        if line.startswith("F") and len(parts) > 3 and parts[2] in ("Query", "Parse"):
+        if len(parts) > 3 and parts[2] in ("Query", "Parse"):
             out.append(parts[3].strip())
     return out
 
@@ -163,24 +153,14 @@ def test_a_get_that_writes_writes_in_one_transaction(tmp_path):
         _dispose(app)
 
 
-def test_a_locking_read_holds_its_lock_to_the_end(tmp_path):
-    """``SELECT .. FOR UPDATE`` in a GET begins a transaction: its lock is
-    held until the request ends, so another writer waits for it."""
+@pytest.mark.parametrize("view", ["lock", "fresh"])
+def test_a_locking_read_or_fresh_write_begins_a_transaction(tmp_path, view):
+    """``SELECT .. FOR UPDATE`` in a GET begins a transaction (its lock is
+    held until the request ends), and so does ``fresh_write``."""
     app = _app(tmp_path)
     try:
-        client = app.test_client()
-        assert client.get("/_t/lock").status_code == 200
-        assert app.extensions["test_seen"]["lock"] == {"autocommit": False, "in_transaction": True}
-    finally:
-        _dispose(app)
-
-
-def test_fresh_write_ends_the_autocommit_reads(tmp_path):
-    app = _app(tmp_path)
-    try:
-        client = app.test_client()
-        assert client.get("/_t/fresh").status_code == 200
-        assert app.extensions["test_seen"]["fresh"] == {"autocommit": False, "in_transaction": True}
+        assert app.test_client().get(f"/_t/{view}").status_code == 200
+        assert app.extensions["test_seen"][view] == {"autocommit": False, "in_transaction": True}
     finally:
         _dispose(app)
 

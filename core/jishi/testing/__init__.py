@@ -350,6 +350,27 @@ def another_sqlite_writer_after(fn, path: str, first_write: tuple[str, tuple] | 
     return wrapper, results
 
 
+def libpq_messages(pgconn, directory, action) -> list[str]:
+    """What the client sends on the psycopg ``pgconn`` while ``action()``
+    runs: libpq's trace of the connection (written under ``directory``,
+    without timestamps), one line per message from the client (``F``);
+    each line is tab-separated: ``F``, its length, the message's kind
+    (``Query``, ``Parse``, ``Bind``...) and its content."""
+    from pathlib import Path
+
+    from psycopg import pq
+
+    path = Path(directory) / f"libpq-trace-{id(action)}"
+    with open(path, "w") as f:
+        pgconn.trace(f.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            action()
+        finally:
+            pgconn.untrace()
+    return [line for line in path.read_text().splitlines() if line.startswith("F")]
+
+
 #: ``app_config`` for tests that open many connections at once (PostgreSQL).
 PARALLEL_POOL = {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 10}}
 
