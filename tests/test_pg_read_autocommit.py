@@ -212,3 +212,24 @@ def test_a_streamed_read_runs_in_a_transaction(tmp_path):
         assert KEY in seen["keys"] and seen["autocommit"] is False
     finally:
         _dispose(app)
+
+
+def test_a_transaction_at_an_isolation_level_asked_for_stays_one(tmp_path):
+    """A GET that asks for REPEATABLE READ (one snapshot for every
+    statement) gets its transaction: no autocommit reads."""
+    app = _app(tmp_path)
+    seen: dict = {}
+
+    def snapshot():
+        conn = db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        conn.execute(text("SELECT 1")).all()
+        driver = conn.connection.driver_connection
+        seen.update(autocommit=driver.autocommit, in_transaction=driver.pgconn.transaction_status != 0)
+        return "ok"
+
+    app.add_url_rule("/_t/snapshot", view_func=snapshot)
+    try:
+        assert app.test_client().get("/_t/snapshot").status_code == 200
+        assert seen == {"autocommit": False, "in_transaction": True}
+    finally:
+        _dispose(app)

@@ -817,9 +817,11 @@ def read_autocommit(engine: Engine) -> bool:
     always): a statement that is not a plain ``SELECT`` (a write, ``SET``,
     a ``WITH`` ..., a ``SELECT .. FOR UPDATE`` / ``FOR SHARE``, an advisory
     lock, ``set_config``), a server-side cursor (``yield_per``), and
-    :func:`fresh_write`. So a GET that writes writes atomically from its
-    first write on, as before; only its reads before that ran outside the
-    transaction, which under READ COMMITTED changes nothing they see.
+    :func:`fresh_write`; a transaction at an isolation level asked for
+    (``REPEATABLE READ``) is never read in autocommit. So a GET that
+    writes writes atomically from its first write on, as before; only its
+    reads before that ran outside the transaction, which under READ
+    COMMITTED changes nothing they see.
 
     The mode is set at the start of a transaction of a safe request
     (the engine's ``begin`` event, :func:`_begin_reading`), on a connection
@@ -844,6 +846,8 @@ def _begin_reading(driver) -> None:
     if ctx is None or ctx.request.method not in SAFE_METHODS or _cv_app.get().g.get("jishi_writing"):
         return
     if driver is None or driver.autocommit or driver.pgconn.transaction_status != 0:  # (0: IDLE)
+        return
+    if driver.isolation_level is not None:  # a level asked for (REPEATABLE READ...): its transaction, as asked
         return
     driver.autocommit = True
     driver._jishi_reading = True
