@@ -96,8 +96,8 @@ def _client_messages(app, tmp_path: Path, action) -> list[str]:
     out = []
     for line in libpq_messages(pgconn, tmp_path, action):
         parts = line.split("\t")
-        if len(parts) > 3 and parts[2] in ("Query", "Parse"):
-            out.append(parts[3].strip())
+        if len(parts) > 3 and parts[2] in ("Query", "Parse") and parts[3].strip() != '";"':
+            out.append(parts[3].strip())  # (";": the pool's pre-ping, not the request's)
     return out
 
 
