@@ -346,6 +346,15 @@ def seed(row, user_id: int | None = None) -> None:
     cfg = current_app.config
     marking = bool(cfg.get("JISHI_FLASHSALE_QUEUE")) and cfg.get("JISHI_FLASHSALE_KEYED_FAST", True)
     since = epoch(client) if marking else None  # read BEFORE the database
+    # The sale's history is read BEFORE its counters are in Redis: once they
+    # are, other workers admit buyers and write their tickets (each indexed:
+    # this Redis admitted it), and a history read after them would find one
+    # and leave the sale unmarked for good (issue 20: a burst whose keyed
+    # sold-out attempts all went to the view). A ticket written after this
+    # read came after the epoch's first minute, so from this Redis (MARK
+    # checks the epoch is still this one).
+    old_enough = since is not None and since[1] >= float(cfg.get("JISHI_FLASHSALE_EPOCH_SECONDS", 60))
+    mark_epoch = since[0] if since is not None and old_enough and not history(fsid) else None
     left, users = counts(fsid)
     ttl = _expire_seconds(row.ends_at)
     pipe = client.pipeline(transaction=True)
@@ -353,8 +362,8 @@ def seed(row, user_id: int | None = None) -> None:
     for uid, units in users.items():
         pipe.set(_user_key(fsid, uid), units, ex=ttl, nx=True)
     pipe.execute()
-    if since is not None and since[1] >= float(cfg.get("JISHI_FLASHSALE_EPOCH_SECONDS", 60)) and not history(fsid):
-        _mark_keyed(client, since[0], fsid, ttl)
+    if mark_epoch is not None:
+        _mark_keyed(client, mark_epoch, fsid, ttl)
 
 
 def _mark_keyed(client, epoch_value: str, fsid: int, ttl: int) -> None:
