@@ -121,7 +121,8 @@ def _terminate_other_backends(app) -> int:
 
 def _liveness_app(tmp_path):
     """An app on the test database with one pooled connection and the look
-    at the socket on (JISHI_DB_PING_IDLE_SECONDS 30; the default is 0)."""
+    at the socket on (JISHI_DB_PING_IDLE_SECONDS 30, the default, said
+    here so that these tests do not depend on it)."""
     import os
 
     return _app(
@@ -201,8 +202,8 @@ def _checkout(app) -> int:
 def test_pre_ping_of_a_recently_used_connection_costs_no_round_trip(tmp_path):
     """Issue 20: the pre-ping of a connection used less than
     JISHI_DB_PING_IDLE_SECONDS ago looks at its socket and sends the
-    server nothing (JISHI_DB_PING_IDLE_SECONDS 30); with the setting at 0,
-    the default, it is SQLAlchemy's round trip (a ";" query) again."""
+    server nothing (JISHI_DB_PING_IDLE_SECONDS 30, the default); with the
+    setting at 0 it is SQLAlchemy's round trip (a ";" query) again."""
     import os
 
     url = os.environ["JISHI_TEST_DATABASE_URL"]
@@ -221,7 +222,7 @@ def test_pre_ping_of_a_recently_used_connection_costs_no_round_trip(tmp_path):
         assert [line.split("\t", 3)[-1] for line in sent] == [' "BEGIN"', ' "SELECT pg_backend_pid()"', ' "ROLLBACK"']
     finally:
         _dispose(app)
-    app = _app(url, tmp_path, JISHI_SCHEMA_CHECK=False, JISHI_DB_POOL_SIZE=1)  # the default: 0
+    app = _app(url, tmp_path, JISHI_SCHEMA_CHECK=False, JISHI_DB_POOL_SIZE=1, JISHI_DB_PING_IDLE_SECONDS=0)
     try:
         pgconn = _pooled_pgconn(app)
         sent = _frontend_messages(pgconn, tmp_path, lambda: _checkout(app))

@@ -15,9 +15,8 @@ class DefaultConfig:
     # The database engine (docs/configuration.md#database-engine): see jishi.db.apply_engine_config.
     JISHI_DB_PRE_PING = True
     # pre-ping: a look at the socket instead of a round trip for a connection
-    # used within this many seconds (jishi.db); off (0) until the flash-sale
-    # burst's gate stopping with it on is explained (bench/README.md, issue 20)
-    JISHI_DB_PING_IDLE_SECONDS = 0
+    # used within this many seconds (jishi.db); 0: always the round trip
+    JISHI_DB_PING_IDLE_SECONDS = 30
     # PostgreSQL: GET/HEAD/OPTIONS read in autocommit until their first statement
     # that is not a plain read (no BEGIN, no ROLLBACK: jishi.db.read_autocommit)
     JISHI_DB_READ_AUTOCOMMIT = True
