@@ -110,7 +110,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - 
     """WAL, a busy timeout and foreign keys for every SQLite connection."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
-    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin) instead of pysqlite's
+    # Let SQLAlchemy emit BEGIN itself (see _on_begin) instead of pysqlite's
     # lazy, deferred transactions that turn a read into a failing upgrade.
     dbapi_connection.isolation_level = None
     cur = dbapi_connection.cursor()
@@ -180,12 +180,16 @@ def fresh_write() -> None:
 
 
 @event.listens_for(Engine, "begin")
-def _sqlite_begin(conn):  # pragma: no cover - trivial
-    """Start SQLite transactions ourselves (pysqlite's lazy BEGIN is off).
+def _on_begin(conn):  # pragma: no cover - trivial
+    """Every engine's transaction start, one listener for both databases.
 
+    SQLite: start transactions ourselves (pysqlite's lazy BEGIN is off).
     Writes start as write transactions (BEGIN IMMEDIATE): a transaction that
     reads and then writes would otherwise fail with "database is locked"
     when another writer committed in between.
+
+    PostgreSQL (psycopg) with :func:`read_autocommit` on the engine: a safe
+    request's transaction reads in autocommit (:func:`_begin_reading`).
     """
     if conn.dialect.__dict__.get("jishi_read_autocommit"):  # PostgreSQL (psycopg), jishi.db.read_autocommit
         _begin_reading(conn.connection.driver_connection)
@@ -379,7 +383,7 @@ def _write_lock(path: str) -> _WriteLock:
 
 class WriteLockConnection(sqlite3.Connection):
     """A ``sqlite3`` connection whose write transactions (``BEGIN
-    IMMEDIATE``, :func:`_sqlite_begin`) first take the database's write lock
+    IMMEDIATE``, :func:`_on_begin`) first take the database's write lock
     (:class:`_WriteLock`) and give it back as soon as they end: commit,
     rollback, close (also a connection dropped without close). See
     :func:`sqlite_write_lock`."""
