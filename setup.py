@@ -76,7 +76,9 @@ setup(
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1"],
-        "redis": ["redis>=5.0"],
+        # hiredis: redis-py's C reply parser (a gate or queue script call
+        # ~5-15 µs less CPU of ~45; bench/README.md, issue 20, ninth sitting)
+        "redis": ["redis>=5.0", "hiredis>=2.0"],
         "server": ["gunicorn>=21.2"],
         "s3": ["boto3>=1.34"],  # JISHI_MEDIA_STORAGE="s3": media in an S3-compatible object store
         "test": [
@@ -88,6 +90,7 @@ setup(
             "psycopg[binary]>=3.1",
             "gunicorn>=21.2",
             "redis>=5.0",
+            "hiredis>=2.0",
             "ruff>=0.15",
             "pre-commit>=3.5",
             "setuptools>=70.1",  # builds the wheel (bdist_wheel built in) in tests/test_wheel.py
