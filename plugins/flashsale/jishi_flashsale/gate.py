@@ -23,7 +23,8 @@ units.
    queue's admission script with the ticket). While Redis is known to hold
    every key ever used on a flash SKU (its marker, :func:`_keyed_key`, set
    by :func:`seed` only for a sale with no ticket and no reservation in the
-   database, and only when Redis has not restarted meanwhile), a keyed
+   database, read before its counters are in Redis, only when Redis has not
+   restarted meanwhile and admitted none of its purchases unindexed), a keyed
    attempt whose key is not in the index cannot be the retry of a purchase
    made: it is answered 409 ``sold_out`` from Redis alone
    (:func:`key_unused`), without signing the buyer in or reading a table.
@@ -56,16 +57,22 @@ if limit > 0 then
 end
 redis.call('DECRBY', KEYS[1], n)
 -- placed in the request, its key in no index: keyed attempts of this SKU
--- are no longer answered from Redis alone (see key_unused)
-if KEYS[3] ~= '' then redis.call('DEL', KEYS[3]) end
+-- are no longer answered from Redis alone (see key_unused), and a seeding
+-- under way marks the sale no more (KEYS[4], read by MARK)
+if KEYS[3] ~= '' then
+  redis.call('DEL', KEYS[3])
+  redis.call('SET', KEYS[4], '1', 'EX', tonumber(ARGV[3]))
+end
 return 1
 """
 
 # The marker of a sale whose keys Redis has all (see seed): set only when the
 # epoch read before the database's "no history" is still Redis's epoch (an
-# empty, restarted Redis has another, or none).
+# empty, restarted Redis has another, or none), and no purchase of the sale
+# was admitted with its key in no index (KEYS[3], set by TAKE).
 MARK = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[2]))
 return 1
 """
@@ -245,6 +252,15 @@ def _keyed_key(fsid: int, cfg=None) -> str:
     return f"{_prefix(cfg)}{fsid}:keyed"
 
 
+def _unindexed_key(fsid: int) -> str:
+    """Set (by the gate's script) once a purchase of flash SKU ``fsid`` was
+    admitted to be placed in the request with its key in no index (the queue
+    off in that process): the sale is never marked again (:data:`MARK`),
+    even by a seeding that read the database before that purchase was
+    written."""
+    return f"{_prefix()}{fsid}:unindexed"
+
+
 def key_index(key: str, cfg=None) -> str:
     """The index of an ``Idempotency-Key`` used by a queued purchase (any buyer,
     any flash SKU; written by :data:`jishi_flashsale.queue.ENQUEUE`)."""
@@ -320,7 +336,12 @@ def take(row, user_id: int, n: int) -> int:
     # placed in the request: a queued admission that found no consumer
     # indexed its key itself; without the queue the key goes unindexed
     unindexed = not current_app.config.get("JISHI_FLASHSALE_QUEUE")
-    keys = [_left_key(row.id), _user_key(row.id, user_id), _keyed_key(row.id) if unindexed else ""]
+    keys = [
+        _left_key(row.id),
+        _user_key(row.id, user_id),
+        _keyed_key(row.id) if unindexed else "",
+        _unindexed_key(row.id) if unindexed else "",
+    ]
     try:
         for _attempt in range(2):
             result = int(script(keys=keys, args=[n, row.per_user_limit or 0, ttl], client=client))
@@ -378,7 +399,10 @@ def _mark_keyed(client, epoch_value: str, fsid: int, ttl: int) -> None:
     from jishi_flashsale.queue import TICKET_TTL
 
     script = _scripts["mark:" + current_app.config["JISHI_REDIS_URL"]]
-    script(keys=[_epoch_key(), _keyed_key(fsid)], args=[epoch_value, max(min(ttl, TICKET_TTL - 3600), 1)])
+    script(
+        keys=[_epoch_key(), _keyed_key(fsid), _unindexed_key(fsid)],
+        args=[epoch_value, max(min(ttl, TICKET_TTL - 3600), 1)],
+    )
 
 
 def history(fsid: int) -> bool:
