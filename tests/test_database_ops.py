@@ -181,11 +181,6 @@ def test_without_pre_ping_a_dropped_connection_fails_a_request(tmp_path):
         _dispose(app)
 
 
-def _frontend_messages(pgconn, tmp_path, action) -> list[str]:
-    """What the client sends on ``pgconn`` while ``action()`` runs."""
-    return libpq_messages(pgconn, tmp_path, action)
-
-
 def _pooled_pgconn(app):
     """The one pooled connection of ``app`` (used once, back in the pool)."""
     with app.app_context(), db.engine.connect() as conn:
@@ -217,7 +212,7 @@ def test_pre_ping_of_a_recently_used_connection_costs_no_round_trip(tmp_path):
     )
     try:
         pgconn = _pooled_pgconn(app)
-        sent = _frontend_messages(pgconn, tmp_path, lambda: _checkout(app))
+        sent = libpq_messages(pgconn, tmp_path, lambda: _checkout(app))
         # the request's own statements only: no ";" before them
         assert [line.split("\t", 3)[-1] for line in sent] == [' "BEGIN"', ' "SELECT pg_backend_pid()"', ' "ROLLBACK"']
     finally:
@@ -225,7 +220,7 @@ def test_pre_ping_of_a_recently_used_connection_costs_no_round_trip(tmp_path):
     app = _app(url, tmp_path, JISHI_SCHEMA_CHECK=False, JISHI_DB_POOL_SIZE=1, JISHI_DB_PING_IDLE_SECONDS=0)
     try:
         pgconn = _pooled_pgconn(app)
-        sent = _frontend_messages(pgconn, tmp_path, lambda: _checkout(app))
+        sent = libpq_messages(pgconn, tmp_path, lambda: _checkout(app))
         assert sent and sent[0].split("\t", 3)[-1] == ' ";"', sent
     finally:
         _dispose(app)
@@ -245,9 +240,9 @@ def test_a_long_idle_connection_is_still_pinged_with_a_round_trip(tmp_path, monk
         monkeypatch.setattr(jishi.db, "monotonic", lambda: clock[0])
         pgconn = _pooled_pgconn(app)  # back in the pool at 1000
         clock[0] += 29
-        assert not any('";"' in line for line in _frontend_messages(pgconn, tmp_path, lambda: _checkout(app)))
+        assert not any('";"' in line for line in libpq_messages(pgconn, tmp_path, lambda: _checkout(app)))
         clock[0] += 30  # back at 1029, idle 30 s now
-        sent = _frontend_messages(pgconn, tmp_path, lambda: _checkout(app))
+        sent = libpq_messages(pgconn, tmp_path, lambda: _checkout(app))
         assert sum('";"' in line for line in sent) == 1, sent
     finally:
         _dispose(app)
@@ -277,7 +272,7 @@ def test_a_dropped_connection_is_replaced_without_a_round_trip(tmp_path):
         finally:
             admin.dispose()
         new_pids = []
-        sent = _frontend_messages(pgconn, tmp_path, lambda: new_pids.append(_checkout(app)))
+        sent = libpq_messages(pgconn, tmp_path, lambda: new_pids.append(_checkout(app)))
         assert [line.split("\t", 3)[-1] for line in sent] == ["Terminate"]  # (closing it) and nothing else
         assert new_pids and new_pids[0] != old_pid
     finally:

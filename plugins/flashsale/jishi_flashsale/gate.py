@@ -374,8 +374,8 @@ def seed(row, user_id: int | None = None) -> None:
     # sold-out attempts all went to the view). A ticket written after this
     # read came after the epoch's first minute, so from this Redis (MARK
     # checks the epoch is still this one).
-    old_enough = since is not None and since[1] >= float(cfg.get("JISHI_FLASHSALE_EPOCH_SECONDS", 60))
-    mark_epoch = since[0] if since and old_enough and not history(fsid) else None
+    settled = float(cfg.get("JISHI_FLASHSALE_EPOCH_SECONDS", 60))  # (seconds, not money)
+    mark_epoch = since[0] if since is not None and since[1] >= settled and not history(fsid) else None
     left, users = counts(fsid)
     ttl = _expire_seconds(row.ends_at)
     pipe = client.pipeline(transaction=True)
