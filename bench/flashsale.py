@@ -96,11 +96,13 @@ def bench_mode(db: str, url: str, info: dict, args, redis_url: str | None, queue
         bursts = []
         for _ in range(args.rounds):
             c0 = cpu_by_party()
-            ping = get_burst(base, "/api/v1/ping", attempts=args.ping_attempts, concurrency=args.concurrency)
+            ping = get_burst(
+                base, "/api/v1/ping", attempts=args.ping_attempts, concurrency=args.concurrency, driver=args.driver
+            )
             ping["cpu"] = cpu_per_request(c0, cpu_by_party(), args.ping_attempts)
             sale = new_sale(url, info, units=args.units, per_user=args.per_user)
             c0 = cpu_by_party()
-            b = burst(base, sale, attempts=args.attempts, concurrency=args.concurrency)
+            b = burst(base, sale, attempts=args.attempts, concurrency=args.concurrency, driver=args.driver)
             settle()  # (the drain's CPU counts: end to end)
             b["cpu"] = cpu_per_request(c0, cpu_by_party(), args.attempts)
             failures += check_sale(url, sale)
@@ -191,7 +193,7 @@ def report(r: dict) -> None:
     args = r["args"]
     print(f"\n== {r['db']}, {r['mode']}")
     print(
-        f"   ping (driver, {args.concurrency} conns):  {ping['rps']:8.0f} req/s   p50 {ping['p50_ms']:7.1f} ms   p99 {ping['p99_ms']:7.1f} ms"
+        f"   ping ({args.driver}, {args.concurrency} conns):  {ping['rps']:8.0f} req/s   p50 {ping['p50_ms']:7.1f} ms   p99 {ping['p99_ms']:7.1f} ms"
     )
     print(
         f"   burst {b['attempts']} attempts:  {b['rps']:8.0f} att/s   p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   ({', '.join(f'{k}: {v}' for k, v in sorted(b['counts'].items()))})"
@@ -232,7 +234,7 @@ def report(r: dict) -> None:
     for pp, bb in r["burst_pairs"]:
 
         def parts(cpu):
-            return ", ".join(f"{k} {v:.3f}" for k, v in cpu.items() if k != "other" and (v or k == "driver"))
+            return ", ".join(f"{k} {v:.3f}" for k, v in cpu.items() if v or k == "driver")
 
         print(
             f"   CPU per request (ms): ping {parts(pp['cpu'])} = {sum(pp['cpu'].values()):.3f}; "
@@ -275,6 +277,13 @@ def main() -> int:
     ap.add_argument("--buyers", type=int, default=20_000)
     ap.add_argument("--per-user", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument(
+        "--driver",
+        choices=("wrk", "python"),
+        default="python",
+        help="what sends the ping and the burst: --concurrency Python threads (the figures of issue 20 so far), "
+        "or wrk (its C and LuaJIT: a fraction of the CPU per request; bench/README.md, 'The burst's driver')",
+    )
     ap.add_argument("--ping-attempts", type=int, default=None, help="default: the attempts, at most 20,000")
     ap.add_argument("--modes", default="queue", help="comma-separated: db, redis, queue")
     ap.add_argument("--consumers", type=int, default=1)

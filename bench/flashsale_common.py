@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from common import wrk_requests
+
 
 def bench_app(url: str, redis_url: str | None = None, *, name: str | None = None, **config):
     """The flash-sale benchmarks' app: the flashsale plugin on ``url``, the
@@ -142,34 +144,16 @@ def _code(status: int, data: bytes) -> str:
         return data[:100].decode(errors="replace")
 
 
-def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32) -> dict:
-    """``attempts`` POST /api/v1/flashsale/buy from the buyers in turn
-    (attempt i by buyer i % n, each with its own Idempotency-Key), from
-    ``concurrency`` threads with a connection each, all released at once.
-    Returns counts by status/code, attempts/s, p50/p99 latency (ms), and
-    the two phases of a sale that sells out: ``admitted_seconds``, from
-    the start to the last 2xx answer (the winners, with the sold-out
-    answers that came meanwhile: ``admitted_phase`` attempts), and the
-    attempts answered after it.
-
-    The driver shares the machine's cores with the server, so it does in
-    the timed window only what :func:`get_burst` does for a ping (a
-    connection, the request, the answer read): every attempt's body and
-    headers are made before the threads start, and the error codes are
-    decoded after the last answer."""
-    host, port = base.split("//", 1)[1].split(":")
-    port = int(port)
+def burst_requests(info: dict, attempts: int) -> list[tuple[bytes, dict]]:
+    """The burst's attempts, (body, headers) each: attempt i by buyer
+    i % n, each with its own Idempotency-Key."""
     buyers = info["buyers"]
-    results: list = [None] * attempts
-    next_i = iter(range(attempts))
-    lock = threading.Lock()
-    barrier = threading.Barrier(concurrency + 1)
     run = f"{time.time_ns()}"
     bodies = [
         json.dumps({"sku_id": info["sku_id"], "quantity": 1, "address_id": b["address_id"]}).encode() for b in buyers
     ]
     auths = [f"Bearer {b['token']}" for b in buyers]
-    requests = [
+    return [
         (
             bodies[i % len(buyers)],
             {
@@ -181,6 +165,65 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
         for i in range(attempts)
     ]
 
+
+def _burst_summary(
+    answers: list[tuple[float, int, str, bool]], started: float, elapsed: float, attempts: int, **extra
+) -> dict:
+    """The burst's figures from its answers ``(when it ended, status, error
+    code, through Flask)``, whichever driver sent it; a missing answer (a
+    failed connection) counts as a server error."""
+    counts: dict[str, int] = {}
+    for _end, status, code, _flask in answers:
+        key = f"{status} {code}".strip()
+        counts[key] = counts.get(key, 0) + 1
+    last_admitted = max((a[0] for a in answers if 200 <= a[1] < 300), default=started)
+    return {
+        "attempts": attempts,
+        "seconds": elapsed,
+        "admitted_seconds": last_admitted - started,
+        "admitted_phase": sum(1 for a in answers if a[0] <= last_admitted),
+        "rps": attempts / elapsed,
+        "counts": counts,
+        "server_errors": sum(1 for a in answers if a[1] >= 500 or a[1] < 0) + (attempts - len(answers)),
+        # sold-out answers made before Flask (SoldOutGate), of all the 409s
+        "gate_answers": sum(1 for a in answers if a[1] == 409 and not a[3]),
+        "conflicts": sum(1 for a in answers if a[1] == 409),
+        **extra,
+    }
+
+
+def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32, driver: str = "python") -> dict:
+    """``attempts`` POST /api/v1/flashsale/buy from the buyers in turn
+    (:func:`burst_requests`), ``concurrency`` at once, a connection each,
+    all released at once. Returns counts by status/code, attempts/s,
+    p50/p99 latency (ms), and the two phases of a sale that sells out:
+    ``admitted_seconds``, from the start to the last 2xx answer (the
+    winners, with the sold-out answers that came meanwhile:
+    ``admitted_phase`` attempts), and the attempts answered after it.
+
+    The driver shares the machine's cores with the server. ``python``:
+    ``concurrency`` threads, doing in the timed window only what
+    :func:`get_burst` does for a ping (a connection, the request, the
+    answer read): every attempt's body and headers are made before the
+    threads start, and the error codes are decoded after the last answer.
+    ``wrk``: :func:`common.wrk_requests`, a fraction of the Python
+    driver's CPU per request (bench/README.md, "The burst's driver")."""
+    requests = burst_requests(info, attempts)
+    if driver == "wrk":
+        w = wrk_requests(
+            base,
+            [("POST", "/api/v1/flashsale/buy", headers, body) for body, headers in requests],
+            connections=concurrency,
+        )
+        return _burst_summary(
+            w["answers"], w["started"], w["seconds"], attempts, p50_ms=w["p50_ms"], p99_ms=w["p99_ms"]
+        )
+    host, port = base.split("//", 1)[1].split(":")
+    results: list = [None] * attempts
+    next_i = iter(range(attempts))
+    lock = threading.Lock()
+    barrier = threading.Barrier(concurrency + 1)
+
     def worker():
         barrier.wait()
         while True:
@@ -189,7 +232,7 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
             if i is None:
                 return
             payload, headers = requests[i]
-            results[i] = _post(host, port, "/api/v1/flashsale/buy", payload, headers)
+            results[i] = _post(host, int(port), "/api/v1/flashsale/buy", payload, headers)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     for t in threads:
@@ -199,34 +242,24 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32)
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    counts: dict[str, int] = {}
-    for status, _lat, data, _end, _flask in results:
-        key = f"{status} {_code(status, data)}".strip()
-        counts[key] = counts.get(key, 0) + 1
     lats = sorted(r[1] * 1000 for r in results)
-    last_admitted = max((r[3] for r in results if 200 <= r[0] < 300), default=started)
-    return {
-        "attempts": attempts,
-        "seconds": elapsed,
-        "admitted_seconds": last_admitted - started,
-        "admitted_phase": sum(1 for r in results if r[3] <= last_admitted),
-        "rps": attempts / elapsed,
-        "counts": counts,
-        "p50_ms": statistics.median(lats),
-        "p99_ms": lats[min(len(lats) - 1, int(len(lats) * 0.99))],
-        "server_errors": sum(1 for r in results if r[0] >= 500 or r[0] < 0),
-        # sold-out answers made before Flask (SoldOutGate), of all the 409s
-        "gate_answers": sum(1 for r in results if r[0] == 409 and not r[4]),
-        "conflicts": sum(1 for r in results if r[0] == 409),
-    }
+    return _burst_summary(
+        [(end, status, _code(status, data), flask) for status, _lat, data, end, flask in results],
+        started,
+        elapsed,
+        attempts,
+        p50_ms=statistics.median(lats),
+        p99_ms=lats[min(len(lats) - 1, int(len(lats) * 0.99))],
+    )
 
 
 def cpu_by_party() -> dict[str, float]:
     """CPU seconds (user + system, from /proc) so far of this process (the
     driver) and of its descendants by what they are: ``web`` (gunicorn),
     ``consumers`` (``jishi flashsale work``), ``redis`` (redis-server),
-    ``other``. Differences over a burst give each party's CPU per request
-    (PostgreSQL's backends are not descendants: not counted)."""
+    ``other`` (wrk), and ``postgres``: every PostgreSQL process of the
+    machine (not descendants; the bench's database is the only one in use).
+    Differences over a burst give each party's CPU per request."""
     me = os.getpid()
     parents: dict[int, int] = {}
     stats: dict[int, tuple[float, str]] = {}
@@ -242,8 +275,11 @@ def cpu_by_party() -> dict[str, float]:
         fields = tail.split()
         parents[int(entry)] = int(fields[1])
         stats[int(entry)] = ((int(fields[11]) + int(fields[12])) / tick, cmd)
-    out = {"driver": time.process_time(), "web": 0.0, "consumers": 0.0, "redis": 0.0, "other": 0.0}
+    out = {"driver": time.process_time(), "web": 0.0, "consumers": 0.0, "redis": 0.0, "other": 0.0, "postgres": 0.0}
     for pid, (seconds, cmd) in stats.items():
+        if cmd.startswith("postgres"):
+            out["postgres"] += seconds
+            continue
         up, seen = parents.get(pid), 0
         while up not in (None, 0, 1, me) and seen < 50:
             up, seen = parents.get(up), seen + 1
@@ -345,9 +381,19 @@ def new_sale(url: str, info: dict, *, units: int = 100, per_user: int = 2) -> di
     return out
 
 
-def get_burst(base: str, path: str, *, attempts: int = 1000, concurrency: int = 32) -> dict:
+def get_burst(base: str, path: str, *, attempts: int = 1000, concurrency: int = 32, driver: str = "python") -> dict:
     """The same driver as :func:`burst` on a GET (the trivial endpoint), so
     the two are measured alike."""
+    if driver == "wrk":
+        w = wrk_requests(base, [("GET", path, {}, b"")] * attempts, connections=concurrency)
+        return {
+            "attempts": attempts,
+            "seconds": w["seconds"],
+            "rps": attempts / w["seconds"],
+            "p50_ms": w["p50_ms"],
+            "p99_ms": w["p99_ms"],
+            "server_errors": sum(1 for a in w["answers"] if a[1] >= 500) + w["missing"],
+        }
     host, port = base.split("//", 1)[1].split(":")
     port = int(port)
     results: list = [None] * attempts
