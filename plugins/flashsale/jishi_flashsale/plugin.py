@@ -8,7 +8,7 @@ Hooks implemented (see ``docs/plugins/flashsale.md``):
   ``jishi flashsale work`` consumer runs), ``JISHI_FLASHSALE_REDIS_TIMEOUT`` (2 s: a Redis
   call's limit), ``JISHI_FLASHSALE_RECOVER_SECONDS`` (30: the consumer's recovery pass),
   ``JISHI_FLASHSALE_BATCH`` (50: queued jobs the consumer places in one transaction),
-  ``JISHI_FLASHSALE_LINGER_MS`` (100: how long a short batch waits for more jobs),
+  ``JISHI_FLASHSALE_LINGER_MS`` (300: how long a short batch waits for more jobs),
   ``JISHI_FLASHSALE_KEYED_FAST`` (True: keyed attempts on a sold-out SKU answered from
   Redis when it holds every key of the sale), ``JISHI_FLASHSALE_EPOCH_SECONDS`` (60: how
   old Redis's epoch must be before a sale is marked so)
@@ -58,7 +58,7 @@ def config_defaults():
         "JISHI_FLASHSALE_REDIS_TIMEOUT": 2.0,
         "JISHI_FLASHSALE_RECOVER_SECONDS": 30,
         "JISHI_FLASHSALE_BATCH": 50,
-        "JISHI_FLASHSALE_LINGER_MS": 100,
+        "JISHI_FLASHSALE_LINGER_MS": 300,
         "JISHI_FLASHSALE_KEYED_FAST": True,
         "JISHI_FLASHSALE_EPOCH_SECONDS": 60,
     }

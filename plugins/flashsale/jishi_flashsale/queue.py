@@ -941,7 +941,7 @@ def work(
     (:func:`place_batch`; ``JISHI_FLASHSALE_BATCH``, default 50; 1: one
     by one). ``linger``: seconds a short batch waits for more jobs to
     arrive (:func:`take_batch`; ``JISHI_FLASHSALE_LINGER_MS``, default
-    100; none with ``idle_exit``: a run that stops when the queue is empty
+    300; none with ``idle_exit``: a run that stops when the queue is empty
     takes what is there)."""
     from jishi.db import db, rollback
 
@@ -954,7 +954,7 @@ def work(
         batch = int(current_app.config.get("JISHI_FLASHSALE_BATCH", 50))
     batch = max(batch, 1)
     if linger is None:
-        linger = 0.0 if idle_exit else float(current_app.config.get("JISHI_FLASHSALE_LINGER_MS", 100)) / 1000
+        linger = 0.0 if idle_exit else float(current_app.config.get("JISHI_FLASHSALE_LINGER_MS", 300)) / 1000
     linger = min(max(linger, 0.0), gate.redis_timeout() / 2)  # each wait is a blocking pop, as ``block``
     block = min(block, gate.redis_timeout() / 2)  # a blocking pop must end before the socket times out
     queue_key, processing_key = _keys()
