@@ -11,10 +11,11 @@ import re
 import shutil
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from jishi.testing import http_server
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
@@ -93,18 +94,9 @@ def test_place_script_sends_a_new_key_per_request_and_counts_non_2xx(hotpaths):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.handle_error = lambda request, address: None  # wrk resets its connections when it stops
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_server(Handler) as base:
         (place,) = [p for p in hotpaths.served_paths(INFO, lambda items: {}) if p.key == "place1"]
-        base = f"http://127.0.0.1:{server.server_address[1]}"
         result = hotpaths.served_run(base, place, "hpTEST-place1-0-", seconds=1, connections=2, threads=2)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert seen
     keys = [headers["Idempotency-Key"] for _path, headers, _body in seen]
     assert len(set(keys)) == len(keys)  # every request a new order

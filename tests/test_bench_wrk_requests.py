@@ -14,10 +14,11 @@ import json
 import shutil
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from jishi.testing import http_server
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
@@ -73,16 +74,8 @@ def server():
         def log_message(self, *args):
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.handle_error = lambda request, address: None  # wrk resets its connections when it stops
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with http_server(Handler) as base:
+        yield base, seen
 
 
 def test_every_request_goes_out_once_and_every_answer_is_read(common, server):

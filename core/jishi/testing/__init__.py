@@ -457,3 +457,24 @@ def redis_server():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def http_server(handler):
+    """A ``ThreadingHTTPServer`` on a free 127.0.0.1 port serving
+    ``handler`` (a ``BaseHTTPRequestHandler`` class) from a daemon thread;
+    yields its base URL and shuts it down after. A client that resets its
+    connections (wrk, when it stops) is not reported as an error."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # type: ignore[method-assign,assignment]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
