@@ -265,13 +265,13 @@ def wrk_post_script(path: str, body: dict, headers: dict) -> str:
     return f.name
 
 
-#: wrk's Lua for :func:`wrk_requests`: each of wrk's threads sends every
-#: ``threads``-th request of the list once, records each answer (the time by
-#: CLOCK_MONOTONIC, Python's perf_counter; the status; an error's ``code``;
-#: whether Flask made it) and, when its share is answered, writes them to a
-#: file and stops. A connection that asks for a request after its thread's
-#: share is sent gets a filler (the trivial endpoint, marked by its
-#: ``X-Request-Id``, which the kernel echoes; its answer is not counted).
+#: wrk's Lua for :func:`wrk_requests`: its one thread sends each request
+#: of the list once, records each answer (the time by CLOCK_MONOTONIC,
+#: Python's perf_counter; the status; an error's ``code``; whether Flask
+#: made it) and, when every one is answered, writes them to a file and
+#: stops. A connection that asks for a request after the list is sent gets
+#: a filler (the trivial endpoint, marked by its ``X-Request-Id``, which the
+#: kernel echoes; its answer is not counted).
 _WRK_REQUESTS_LUA = r"""
 local ffi = require("ffi")
 ffi.cdef[[
@@ -284,39 +284,25 @@ local function now()
   return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
 end
 
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("id", threads)
-end
-
-local reqs, share, sent, answered, first, out, filler = {}, 0, 0, 0, 0, "", ""
+local reqs, sent, answered, first, out, filler = {}, 0, 0, 0, "", ""
 local recs = {}
--- wrk calls the first thread's request() once before the thread starts,
--- to count the requests it returns (script_verify_request): that call
--- gets the filler, not a request of the share
-local verifying = false
+-- wrk calls the thread's request() once before the thread starts, to
+-- count the requests it returns (script_verify_request): that call gets
+-- the filler, not a request of the list
+local verifying = true
 
 function init(args)
-  local id = tonumber(wrk.thread:get("id"))
-  local n = tonumber(args[2])
-  out = args[3] .. "/thread-" .. id
-  filler = wrk.format("GET", args[4], {["X-Request-Id"] = "wrk-filler"})
-  local i = 0
+  out = args[2]
+  filler = wrk.format("GET", args[3], {["X-Request-Id"] = "wrk-filler"})
   for line in io.lines(args[1]) do
-    if i % n == id - 1 then
-      local m, p, h, b = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
-      local headers = {}
-      for k, v in h:gmatch("([^\031\030]+)\031([^\030]*)") do
-        headers[k] = v
-      end
-      if b == "" then b = nil end
-      reqs[#reqs + 1] = wrk.format(m, p, headers, b)
+    local m, p, h, b = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    local headers = {}
+    for k, v in h:gmatch("([^\031\030]+)\031([^\030]*)") do
+      headers[k] = v
     end
-    i = i + 1
+    if b == "" then b = nil end
+    reqs[#reqs + 1] = wrk.format(m, p, headers, b)
   end
-  share = #reqs
-  verifying = id == 1
 end
 
 function request()
@@ -324,7 +310,7 @@ function request()
     verifying = false
     return filler
   end
-  if sent < share then
+  if sent < #reqs then
     sent = sent + 1
     if sent == 1 then first = now() end
     return reqs[sent]
@@ -339,7 +325,7 @@ function response(status, headers, body)
   local code = ""
   if status >= 400 then code = body:match('"code"%s*:%s*"([^"]*)"') or "" end
   recs[answered] = string.format("%.6f\t%d\t%s\t%d", now(), status, code, rid and 1 or 0)
-  if answered == share then
+  if answered == #reqs then
     local f = io.open(out .. ".tmp", "w")
     f:write(string.format("%.6f\n", first))
     f:write(table.concat(recs, "\n"))
@@ -357,28 +343,28 @@ def wrk_requests(
     requests: list[tuple[str, str, dict, bytes]],
     *,
     connections: int = 32,
-    threads: int = 1,
     filler: str = "/api/v1/ping",
     deadline: float | None = None,
 ) -> dict:
     """Send each of ``requests`` (method, path, headers, body) once with wrk,
-    ``connections`` at once, and return ``{"started", "seconds", "answers", "missing", "p50_ms",
-    "p99_ms", "socket_errors"}``: the answers as ``(when it came, status,
-    error code, through Flask)`` in no particular order, ``when`` on
-    :func:`time.perf_counter`'s clock; ``seconds`` from the first request
-    sent to the last answer. The driver of the burst with the least CPU of
-    its own: the requests are formatted before the clock starts, and wrk's
-    C and LuaJIT do per request what a Python driver's thread does in
-    ~0.25 ms (bench/README.md, "The burst's driver"). ``missing``: requests
-    with no answer when ``deadline`` (seconds; by default 60 + 10 ms a
-    request) passed, or when wrk ended without them (its socket errors).
+    ``connections`` at once, and return ``{"started", "seconds", "answers",
+    "missing", "p50_ms", "p99_ms", "socket_errors"}``: the answers as
+    ``(when it came, status, error code, through Flask)`` in no particular
+    order, ``when`` on :func:`time.perf_counter`'s clock; ``seconds`` from
+    the first request sent to the last answer. The driver of the burst with
+    the least CPU of its own: the requests are formatted before the clock
+    starts, and wrk's C and LuaJIT do per request what a Python driver's
+    thread does in ~0.3 ms (bench/README.md, "The burst's driver").
+    ``missing``: requests with no answer when ``deadline`` (seconds; by
+    default 60 + 10 ms a request) passed, or when wrk ended without them
+    (its socket errors).
 
-    One wrk thread by default: a thread that stops while another still
-    sends leaves connections open that a sync worker has accepted and
-    waits on until its timeout (it is killed then), so more threads are
-    only for servers that are not gunicorn's sync workers. One thread
-    drives far more than this machine's server answers."""
+    One wrk thread: a thread that stops while another still sends leaves
+    connections open that a sync worker has accepted and waits on until
+    its timeout (it is killed then). One thread drives far more than this
+    machine's server answers."""
     work = Path(tempfile.mkdtemp(prefix="jishi-wrk-"))
+    done = work / "answers"
     try:
         with open(work / "requests.tsv", "w") as f:
             for method, path, headers, body in requests:
@@ -388,28 +374,23 @@ def wrk_requests(
                     raise ValueError("a request's body and headers must have no tab, newline or \\x1e, \\x1f")
                 f.write(f"{method}\t{path}\t{fields}\t{text}\n")
         (work / "burst.lua").write_text(_WRK_REQUESTS_LUA)
-        cmd = [ensure_wrk(), f"-t{threads}", f"-c{connections}", "-d3600s", "--latency", "--timeout", "120s"]
-        cmd += ["-s", str(work / "burst.lua"), base + filler, "--"]
-        cmd += [str(work / "requests.tsv"), str(threads), str(work), filler]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cmd = [ensure_wrk(), "-t1", f"-c{connections}", "-d3600s", "--latency", "--timeout", "120s"]
+        cmd += ["-s", str(work / "burst.lua"), base + filler, "--", str(work / "requests.tsv"), str(done), filler]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         limit = time.monotonic() + (deadline if deadline is not None else 60 + 0.01 * len(requests))
-        files = [work / f"thread-{i + 1}" for i in range(min(threads, len(requests)))]
-        while not all(f.exists() for f in files) and proc.poll() is None and time.monotonic() < limit:
+        while requests and not done.exists() and proc.poll() is None and time.monotonic() < limit:
             time.sleep(0.02)
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out = proc.communicate(timeout=30)[0]
         answers: list[tuple[float, int, str, bool]] = []
-        firsts = []
-        for f in files:
-            if not f.exists():
-                continue
-            lines = f.read_text().splitlines()
-            firsts.append(float(lines[0]))
-            for line in lines[1:]:
+        started = 0.0
+        if done.exists():
+            first, *lines = done.read_text().splitlines()
+            started = float(first)
+            for line in lines:
                 t, status, code, flask = line.split("\t")
                 answers.append((float(t), int(status), code, flask == "1"))
-        started = min(firsts, default=0.0)
         lat = {pct: float(v) * {"us": 0.001, "ms": 1, "s": 1000}[u] for pct, v, u in _LAT.findall(out)}
         sock = re.search(r"Socket errors: (.*)", out)
         return {
@@ -420,7 +401,6 @@ def wrk_requests(
             "p50_ms": lat.get("50"),
             "p99_ms": lat.get("99"),
             "socket_errors": sock.group(1) if sock else "",
-            "stderr": err,
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)

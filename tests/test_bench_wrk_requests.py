@@ -2,7 +2,7 @@
 wrk``): wrk itself sends a list of requests to a recording server that
 closes every connection after its answer (as gunicorn's sync workers do).
 Every request of the list goes out exactly once, whatever wrk does around
-it (its first thread's request() called once before the thread starts,
+it (its thread's request() called once before the thread starts,
 connections asking for more once the list is sent); each answer comes back
 with its status, its error ``code`` and whether "Flask" made it (the echoed
 ``X-Request-Id``). No timing is asserted."""
