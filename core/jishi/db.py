@@ -482,6 +482,10 @@ def apply_engine_config(config) -> None:
       (seconds), ``JISHI_DB_POOL_TIMEOUT`` (seconds): the pool's.
     - ``JISHI_DB_STATEMENT_TIMEOUT_MS``: PostgreSQL cancels any statement
       running longer (``-c statement_timeout``); 0 or unset: no limit.
+    - ``JISHI_DB_RANDOM_PAGE_COST`` (default 1.1): PostgreSQL plans this
+      session's statements with this ``random_page_cost`` (``-c
+      random_page_cost``): an index probe priced as a cached page, not a
+      disk seek; None or "": the server's setting.
 
     psycopg and SQLite engines decode JSON columns with
     :func:`exact_json_loads` (``json_deserializer``: orjson, the standard
@@ -507,13 +511,18 @@ def apply_engine_config(config) -> None:
         loads = psycopg_json_loads()
         if loads is not None:
             opts.setdefault("json_deserializer", loads)
-    timeout = int(config.get("JISHI_DB_STATEMENT_TIMEOUT_MS") or 0)
-    if timeout > 0 and uri.startswith("postgresql"):
-        connect_args = dict(opts.get("connect_args") or {})
-        options = connect_args.get("options", "")
-        if "statement_timeout" not in options:
-            connect_args["options"] = f"{options} -c statement_timeout={timeout}".strip()
-        opts["connect_args"] = connect_args
+    if uri.startswith("postgresql"):
+        timeout = int(config.get("JISHI_DB_STATEMENT_TIMEOUT_MS") or 0)
+        page_cost = config.get("JISHI_DB_RANDOM_PAGE_COST")
+        for name, value in (
+            ("statement_timeout", timeout if timeout > 0 else None),
+            ("random_page_cost", None if page_cost is None or page_cost == "" else float(page_cost)),
+        ):
+            connect_args = dict(opts.get("connect_args") or {})
+            options = connect_args.get("options", "")
+            if value is not None and name not in options:
+                connect_args["options"] = f"{options} -c {name}={value}".strip()
+                opts["connect_args"] = connect_args
     config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
 
 

@@ -466,7 +466,13 @@ def freeze_rates(checkout, orders) -> None:
                 select(OrderLine.id, OrderLine.order_id, Order.seller_id, rate)
                 .join(Order, Order.id == OrderLine.order_id)
                 .outerjoin(Merchant, Merchant.id == Order.seller_id)
-                .where(OrderLine.order_id.in_(bindparam("order_ids", expanding=True))),
+                .where(
+                    OrderLine.order_id.in_(bindparam("order_ids", expanding=True)),
+                    # the orders by their keys too: a plan made while the
+                    # table was small (a prepared statement's, kept) then
+                    # probes its index rather than scanning it as it grows
+                    Order.id.in_(bindparam("order_ids", expanding=True)),
+                ),
             )
             .returning(LineCommission.order_line_id)
         )
