@@ -48,8 +48,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import database_url, gunicorn, wrk, wrk_post_script
-from flashsale_common import burst, consumers, cpu_by_party, cpu_per_request, drain, get_burst, new_sale, seed
+from common import cpu_by_party, cpu_per_request, database_url, gunicorn, wrk, wrk_post_script
+from flashsale_common import burst, consumers, drain, get_burst, new_sale, seed
 from flashsale_stress import redis_server
 
 

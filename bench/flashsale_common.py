@@ -253,56 +253,6 @@ def burst(base: str, info: dict, *, attempts: int = 1000, concurrency: int = 32,
     )
 
 
-def cpu_by_party() -> dict[str, float]:
-    """CPU seconds (user + system, from /proc) so far of this process (the
-    driver) and of its descendants by what they are: ``web`` (gunicorn),
-    ``consumers`` (``jishi flashsale work``), ``redis`` (redis-server),
-    ``other`` (wrk), and ``postgres``: every PostgreSQL process of the
-    machine (not descendants; the bench's database is the only one in use).
-    Differences over a burst give each party's CPU per request."""
-    me = os.getpid()
-    parents: dict[int, int] = {}
-    stats: dict[int, tuple[float, str]] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            head, tail = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        fields = tail.split()
-        parents[int(entry)] = int(fields[1])
-        stats[int(entry)] = ((int(fields[11]) + int(fields[12])) / tick, cmd)
-    out = {"driver": time.process_time(), "web": 0.0, "consumers": 0.0, "redis": 0.0, "other": 0.0, "postgres": 0.0}
-    for pid, (seconds, cmd) in stats.items():
-        if cmd.startswith("postgres"):
-            out["postgres"] += seconds
-            continue
-        up, seen = parents.get(pid), 0
-        while up not in (None, 0, 1, me) and seen < 50:
-            up, seen = parents.get(up), seen + 1
-        if up != me or pid == me:
-            continue
-        party = (
-            "web"
-            if "gunicorn" in cmd
-            else "consumers"
-            if "flashsale work" in cmd
-            else "redis"
-            if "redis-server" in cmd
-            else "other"
-        )
-        out[party] += seconds
-    return out
-
-
-def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
-    """Milliseconds of CPU per request of each party of :func:`cpu_by_party`."""
-    return {k: (after[k] - before[k]) / requests * 1000 for k in after}
-
-
 def check(url: str, info: dict) -> list[str]:
     """What the database says after the burst; returns the failures (empty: PASS)."""
     from sqlalchemy import create_engine, text

@@ -32,7 +32,10 @@ server's work (and, on PostgreSQL, the database server's) count on both
 sides, as in the issue's original figures. The POSTs go through wrk Lua
 scripts (:func:`lua_post`: the bearer token, the JSON body, a count of the
 answers outside 2xx; for place a new ``Idempotency-Key`` per request, so
-every request places a new order, checked in the database).
+every request places a new order, checked in the database). Each run's
+CPU per request by party (gunicorn's workers, PostgreSQL's processes, wrk;
+``common.cpu_by_party``) is printed under the table, ours and the bare
+endpoint's: where a path's time goes, and that the ratio is one of CPU.
 
 The ``ping`` row is the fixed work of every request: our ``/api/v1/ping``
 paired with the bare app's ``/api/v1/ping`` (not its 20-row query).
@@ -506,7 +509,7 @@ def served(
     home page is served by its own gunicorn on its own database. POSTs go
     through Lua scripts; every answer must be 2xx and every placement a new
     order (counted in the database), or the run stops."""
-    from common import gunicorn, wrk
+    from common import cpu_by_party, cpu_per_request, gunicorn, wrk
     from sqlalchemy import create_engine, text
 
     url = database_url(kind, "jishi_hotpaths")
@@ -586,8 +589,12 @@ def served(
                 if designed_url:
                     analyze(designed_url)
             for p in paths:
+                c0 = cpu_by_party()
                 b = wrk(servers["bare"] + bares[p.against], **wrk_args)
+                c1 = cpu_by_party()
                 o = measure(servers, p, f"{run_id}-{p.key}-{r}-", **wrk_args)
+                b["cpu"] = cpu_per_request(c0, c1, max(b["requests"], 1))
+                o["cpu"] = cpu_per_request(c1, cpu_by_party(), max(o["requests"], 1))
                 pairs[p.key].append((b, o))
     engine.dispose()
     print(
@@ -613,6 +620,15 @@ def served(
         print(
             f"   {key}: {sum(n for n, _ in runs):,} answers (all 2xx), {sum(new for _, new in runs):,} new payment"
             " orders (each key new; in flight at a run's end: placed, not counted by wrk)"
+        )
+    print("   CPU per request, ms (median of the runs; web: gunicorn's workers, postgres: every PostgreSQL process):")
+    print(f"   {'':40s} {'web':>6s} {'postgres':>8s} {'wrk':>6s} {'total':>6s}   bare: web, postgres, total")
+    for p in paths:
+        ours = {k: statistics.median(o["cpu"][k] for _, o in pairs[p.key]) for k in ("web", "postgres", "other")}
+        bare = {k: statistics.median(b["cpu"][k] for b, _ in pairs[p.key]) for k in ("web", "postgres", "other")}
+        print(
+            f"   {p.label:40s} {ours['web']:6.2f} {ours['postgres']:8.2f} {ours['other']:6.2f}"
+            f" {sum(ours.values()):6.2f}   {bare['web']:.2f}, {bare['postgres']:.2f}, {sum(bare.values()):.2f}"
         )
     return out
 

@@ -106,3 +106,18 @@ def test_place_script_sends_a_new_key_per_request_and_counts_non_2xx(hotpaths):
         assert headers["Authorization"] == "Bearer tok" and json.loads(body) == place.body
     # the 302s wrk read (the last ones may still have been in flight, one per connection)
     assert len(redirects) - 2 <= result["non2xx"] <= len(redirects)
+
+
+def test_cpu_by_party_counts_a_child_that_ended_between_the_readings(hotpaths):
+    """common.cpu_by_party: a child that burns CPU and is reaped between
+    two readings (a wrk run) counts in "other", once; this process's own
+    CPU is the driver's. What the served table's CPU columns rest on."""
+    import subprocess
+
+    common = sys.modules["common"]
+    before = common.cpu_by_party()
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    spent = common.cpu_per_request(before, common.cpu_by_party(), 1)
+    assert 250 <= spent["other"] < 3000, spent  # ms: the child's 0.3 s (and its interpreter's start)
+    assert spent["web"] == 0 and spent["consumers"] == 0
