@@ -393,6 +393,7 @@ def _init_extensions(app: Flask) -> None:
         check_liveness_at_checkout,
         close_session_safely,
         keep_prepared_statements,
+        plan_with_page_cost,
         read_autocommit,
         sqlite_write_lock,
     )
@@ -403,8 +404,11 @@ def _init_extensions(app: Flask) -> None:
     idle = PING_IDLE_SECONDS if idle is None or idle == "" else float(idle)
     reading = app.config.get("JISHI_DB_READ_AUTOCOMMIT", True)
     pre_ping = bool(app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"))
+    page_cost = app.config.get("JISHI_DB_RANDOM_PAGE_COST")
     with app.app_context():
         for engine in db.engines.values():
+            if page_cost is not None and page_cost != "":
+                plan_with_page_cost(engine, float(page_cost))
             if keep:
                 keep_prepared_statements(engine)
             if pre_ping:

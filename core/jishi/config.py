@@ -25,8 +25,8 @@ class DefaultConfig:
     JISHI_DB_POOL_RECYCLE = None
     JISHI_DB_POOL_TIMEOUT = None
     JISHI_DB_STATEMENT_TIMEOUT_MS = 0
-    # PostgreSQL: the planner's random_page_cost on Jishi's connections (jishi.db);
-    # None or "": the server's own (its default, 4, is a disk's seek)
+    # PostgreSQL: the planner's random_page_cost on Jishi's connections
+    # (jishi.db.plan_with_page_cost); None or "": the server's own (its default, 4, is a disk's seek)
     JISHI_DB_RANDOM_PAGE_COST = 1.1
     JISHI_DB_KEEP_PREPARED = True  # psycopg keeps its prepared statements across a rollback (jishi.db)
     JISHI_DB_SQLITE_WRITE_LOCK = True  # SQLite writers queue on a file lock, not in the busy handler (jishi.db)

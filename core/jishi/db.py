@@ -482,10 +482,6 @@ def apply_engine_config(config) -> None:
       (seconds), ``JISHI_DB_POOL_TIMEOUT`` (seconds): the pool's.
     - ``JISHI_DB_STATEMENT_TIMEOUT_MS``: PostgreSQL cancels any statement
       running longer (``-c statement_timeout``); 0 or unset: no limit.
-    - ``JISHI_DB_RANDOM_PAGE_COST`` (default 1.1): PostgreSQL plans this
-      session's statements with this ``random_page_cost`` (``-c
-      random_page_cost``): an index probe priced as a cached page, not a
-      disk seek; None or "": the server's setting.
 
     psycopg and SQLite engines decode JSON columns with
     :func:`exact_json_loads` (``json_deserializer``: orjson, the standard
@@ -511,18 +507,13 @@ def apply_engine_config(config) -> None:
         loads = psycopg_json_loads()
         if loads is not None:
             opts.setdefault("json_deserializer", loads)
-    if uri.startswith("postgresql"):
-        timeout = int(config.get("JISHI_DB_STATEMENT_TIMEOUT_MS") or 0)
-        page_cost = config.get("JISHI_DB_RANDOM_PAGE_COST")
-        for name, value in (
-            ("statement_timeout", timeout if timeout > 0 else None),
-            ("random_page_cost", None if page_cost is None or page_cost == "" else float(page_cost)),
-        ):
-            connect_args = dict(opts.get("connect_args") or {})
-            options = connect_args.get("options", "")
-            if value is not None and name not in options:
-                connect_args["options"] = f"{options} -c {name}={value}".strip()
-                opts["connect_args"] = connect_args
+    timeout = int(config.get("JISHI_DB_STATEMENT_TIMEOUT_MS") or 0)
+    if timeout > 0 and uri.startswith("postgresql"):
+        connect_args = dict(opts.get("connect_args") or {})
+        options = connect_args.get("options", "")
+        if "statement_timeout" not in options:
+            connect_args["options"] = f"{options} -c statement_timeout={timeout}".strip()
+        opts["connect_args"] = connect_args
     config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
 
 
@@ -796,6 +787,33 @@ def retry_read_after_unverified_drop(exc: BaseException) -> bool:
         return False
     g.jishi_db_retried = True
     close_session_safely()
+    return True
+
+
+def plan_with_page_cost(engine: Engine, cost: float) -> bool:
+    """Give each new PostgreSQL connection of ``engine`` the planner's
+    ``random_page_cost`` ``cost`` (``JISHI_DB_RANDOM_PAGE_COST``; issue 20):
+    a page found by an index priced as a page in memory, not as a disk
+    seek (the server's default, 4). A session-level ``SET`` sent in
+    autocommit as the connection opens, so no rollback takes it back;
+    not a ``-c`` in the startup packet's ``options``, which PgBouncer and
+    the poolers of managed databases refuse ("unsupported startup
+    parameter"). True when it applies (a PostgreSQL engine)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    statement = f"SET random_page_cost = {float(cost)!r}"
+
+    def _set(dbapi_connection, connection_record) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(statement)
+            cursor.close()
+        finally:
+            dbapi_connection.autocommit = autocommit
+
+    event.listen(engine, "connect", _set)
     return True
 
 
