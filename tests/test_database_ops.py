@@ -141,6 +141,10 @@ def test_random_page_cost_prices_an_index_probe_as_a_cached_page(tmp_path, monke
         assert "Seq Scan on hp_products" not in tree and "Index Scan using hp_products_pkey" in tree, tree
     finally:
         _dispose(app)
+    for bad in ("-1", "nan", "fast"):  # PostgreSQL would refuse every connection: refused as the app starts
+        monkeypatch.setenv("JISHI_DB_RANDOM_PAGE_COST", bad)
+        with pytest.raises(ValueError, match="JISHI_DB_RANDOM_PAGE_COST"):
+            _app(url, tmp_path)
     monkeypatch.setenv("JISHI_DB_RANDOM_PAGE_COST", "")
     app = _app(url, tmp_path)
     server = create_engine(url)

@@ -408,7 +408,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             if page_cost is not None and page_cost != "":
-                plan_with_page_cost(engine, float(page_cost))
+                plan_with_page_cost(engine, page_cost)
             if keep:
                 keep_prepared_statements(engine)
             if pre_ping:

@@ -11,6 +11,7 @@ import fcntl
 import functools
 import json
 import logging
+import math
 import os
 import re
 import select
@@ -790,7 +791,7 @@ def retry_read_after_unverified_drop(exc: BaseException) -> bool:
     return True
 
 
-def plan_with_page_cost(engine: Engine, cost: float) -> bool:
+def plan_with_page_cost(engine: Engine, cost: float | int | str) -> bool:
     """Give each new PostgreSQL connection of ``engine`` the planner's
     ``random_page_cost`` ``cost`` (``JISHI_DB_RANDOM_PAGE_COST``; issue 20):
     a page found by an index priced as a page in memory, not as a disk
@@ -798,10 +799,19 @@ def plan_with_page_cost(engine: Engine, cost: float) -> bool:
     autocommit as the connection opens, so no rollback takes it back;
     not a ``-c`` in the startup packet's ``options``, which PgBouncer and
     the poolers of managed databases refuse ("unsupported startup
-    parameter"). True when it applies (a PostgreSQL engine)."""
+    parameter"). True when it applies (a PostgreSQL engine). A value
+    PostgreSQL would refuse on every connection (negative, not finite) is
+    refused here, as the app starts."""
+    try:
+        number = float(cost)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not 0 <= number < math.inf:
+        raise ValueError(f"JISHI_DB_RANDOM_PAGE_COST must be a number ≥ 0, not {cost!r}")
+    cost = number
     if engine.dialect.name != "postgresql":
         return False
-    statement = f"SET random_page_cost = {float(cost)!r}"
+    statement = f"SET random_page_cost = {cost!r}"
 
     def _set(dbapi_connection, connection_record) -> None:
         autocommit = dbapi_connection.autocommit
