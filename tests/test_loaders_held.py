@@ -115,6 +115,42 @@ def test_expanding_parameters_are_held_per_padded_size(app, factory, queries):
     assert loaders.run([PageLoader("x", listed, {"ids": (pids[0],), "prices": (100,)})])["x"] == [{"id": skus[pids[0]]}]
 
 
+def test_one_list_in_two_ins_is_held(app, factory, queries):
+    """Issue 20: one expanding parameter's name in two ``IN``s (two bind
+    objects, one name: multistore's commission INSERT filters the lines and
+    the orders by the same ids) is held like any list: SQLAlchemy expands
+    the name once and repeats its items at each place, and so does the
+    held SQL, on both dialects, with SQLAlchemy's rows."""
+    products = [factory.product(price=100) for _ in range(3)]
+    db.session.commit()
+    skus = [p.skus[0] for p in products]
+    both = (
+        select(Sku.id.label("id"))
+        .where(Sku.id.in_(bindparam("ids", expanding=True)), Sku.product_id.in_(bindparam("pids", expanding=True)))
+        .where(Sku.id.in_(bindparam("ids", expanding=True)))
+        .order_by(Sku.id)
+    )
+    loaders._CACHE.clear()
+    for ids, pids in [([skus[0].id], [products[0].id]), ([s.id for s in skus], [p.id for p in products[1:]])]:
+        lds = [PageLoader("x", both, {"ids": ids, "pids": pids})]
+        with queries() as q:
+            got = loaders.run(lds)
+        assert q.count == 1
+        assert [r["id"] for r in got["x"]] == [s.id for s in skus if s.id in ids and s.product_id in pids]
+        assert _plain(got) == _plain(_through_sqlalchemy(lds))
+    ((*_, forms),) = loaders._CACHE.values()
+    (held,) = forms.values()
+    assert isinstance(held, loaders._ExpandingHeld) and set(held.sizes) == {(4, 2)}  # (the first call built it)
+    lite = loaders._compile_held(both, sqlite.dialect(), {"ids", "pids"})
+    form, flat = lite.sized({"ids": [7, 8, 9], "pids": [5]})
+    assert form.sql.count("?") == 9 and form.args(flat) == (7, 8, 9, 9, 5, 7, 8, 9, 9)
+    if loaders._RawCursor is not None:
+        pg = loaders._compile_held(both, postgresql.dialect(driver="psycopg"), {"ids", "pids"})
+        form, flat = pg.sized({"ids": [7, 8, 9], "pids": [5]})
+        assert "$5" in form.sql and "$6" not in form.sql and form.sql.count("$1") == 2
+        assert form.args(flat) == (7, 8, 9, 9, 5)
+
+
 def test_expanding_parameters_of_strings_and_a_cap_on_sizes(app, factory, monkeypatch):
     a = factory.product(price=100)
     db.session.commit()

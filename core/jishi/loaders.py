@@ -529,13 +529,14 @@ def _expanding_binds(compiled) -> list | None:
     """The bind names of ``compiled``'s expanding (``IN``) parameters; None
     when it has a post-compile parameter of another kind (rendered as a
     literal: not held)."""
-    names = []
-    for name, bp in compiled.binds.items():
-        if bp in compiled.post_compile_params:
-            if not bp.expanding or bp.literal_execute:
-                return None
-            names.append(name)
-    if len(names) != len(compiled.post_compile_params):
+    post = compiled.post_compile_params
+    if any(not bp.expanding or bp.literal_execute for bp in post):
+        return None
+    names = [name for name, bp in compiled.binds.items() if bp in post]
+    # one name may stand for several bind objects (the same list in two
+    # ``IN``s): SQLAlchemy expands each name once and repeats its items
+    # wherever the name appears, as the held SQL does
+    if set(names) != {compiled.bind_names[bp] for bp in post}:
         return None
     return names
 
