@@ -561,3 +561,33 @@ def test_persistent_keys_the_instance_as_the_orm_does(app, factory):
         assert session.get(ProductImage, 987) is image
     assert q.count == 0
     session.expunge_all()
+
+
+def test_float_columns_are_read_by_orjson_alone(app, factory):
+    """Issue 20: a loader of float columns (an address's latitude and
+    longitude: the checkout's address and the merchants' rows) decodes its
+    rows with orjson alone, not through the 19-digit check of
+    ``exact_json_loads``: both databases write a finite double with at most
+    17 significant digits, which orjson reads as ``json.loads`` does."""
+    import json
+
+    import orjson
+    from jishi.accounts.models import Address
+
+    buyer = factory.user()
+    values = [0.1, 31.230416, -121.4737010000001, 1e-300, 5e-324, 2.2250738585072014e-308, 1.5e300, -0.0, 3.0]
+    for i in range(0, len(values), 2):
+        factory.address(buyer, lat=values[i], lng=values[i + 1] if i + 1 < len(values) else None)
+    db.session.commit()
+    coords = select(Address.lat.label("lat"), Address.lng.label("lng")).where(Address.user_id == buyer.id)
+    lds = [PageLoader("c", coords.order_by(Address.id))]
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    stmt, params, decoders, forms = loaders._statement(lds, postgres)
+    assert decoders[0][3] is True  # plain: orjson alone
+    (raw,) = loaders.held_rows(db.session.connection(), stmt, params, forms)
+    assert orjson.loads(raw[0]) == json.loads(raw[0])
+    got = [v for row in loaders.run(lds)["c"] for v in (row["lat"], row["lng"])]
+    want = [v for row in json.loads(raw[0]) for v in (row["lat"], row["lng"])]
+    assert got == want
+    if postgres:  # PostgreSQL writes each double's shortest exact text: the values themselves
+        assert got == [*values, None]

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     Integer,
     String,
     Text,
@@ -57,11 +58,14 @@ except ImportError:  # pragma: no cover - orjson is a dependency; keep working w
 #: column types whose values orjson reads back from a loader's rows exactly
 #: as ``json.loads`` does (integers of at most 64 bits, text, booleans, dates
 #: as ISO text, and JSON columns, which are in the rows as their text, see
-#: :func:`_rows_column`, decoded by :func:`_json_text`): a loader of only
-#: these decodes its rows with orjson alone; any other column (numeric, a
-#: type of a plugin's own) may put a long integer into the rows' text, which
-#: :func:`jishi.db.exact_json_loads` reads exactly
-_PLAIN_TYPES = (Integer, String, Boolean, DateTime, Date, Time, JSON)
+#: :func:`_rows_column`, decoded by :func:`_json_text`; floats: a finite
+#: double is written with at most 17 significant digits by both databases,
+#: which orjson reads as ``float()`` does, and an infinite one is a string
+#: on PostgreSQL and ``Inf``, refused by both decoders, on SQLite): a loader
+#: of only these decodes its rows with orjson alone; any other column
+#: (``Numeric``, a type of a plugin's own) may put a long integer into the
+#: rows' text, which :func:`jishi.db.exact_json_loads` reads exactly
+_PLAIN_TYPES = (Integer, String, Boolean, DateTime, Date, Time, JSON, Float)
 
 
 class Loaded(dict):
