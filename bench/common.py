@@ -516,3 +516,43 @@ def wsgi_call(app, path: str, query: str = "", headers: dict | None = None, meth
             out.close()
     assert status[0][:1] == "2", (method, path, status, data[:300])
     return data
+
+
+def callgrind_toggles():
+    """``(start, stop)``: callgrind's client requests (``bench/callgrind_toggle.c``,
+    compiled here with the C compiler into a temporary folder and loaded by
+    ctypes): ``start()`` zeroes the counts and instruments from here,
+    ``stop(name)`` stops and dumps the counts since ``start`` (a file of
+    its own, ``name`` in its ``desc``). Both do nothing outside valgrind.
+    Needs ``cc`` and valgrind's headers (Debian's ``valgrind``)."""
+    import ctypes
+
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None or not Path("/usr/include/valgrind/callgrind.h").exists():
+        raise SystemExit("instructions per request need valgrind (apt-get install valgrind) and a C compiler")
+    src = Path(__file__).with_name("callgrind_toggle.c")
+    lib = Path(tempfile.gettempdir()) / f"jishi-callgrind-toggle-{os.getuid()}-{int(src.stat().st_mtime)}.so"
+    if not lib.exists():
+        tmp = lib.with_suffix(f".{os.getpid()}.so")
+        subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(src)], check=True)
+        tmp.replace(lib)
+    dll = ctypes.CDLL(str(lib))
+    dll.jishi_callgrind_stop.argtypes = [ctypes.c_char_p]
+    return dll.jishi_callgrind_start, lambda name: dll.jishi_callgrind_stop(name.encode())
+
+
+def callgrind_totals(prefix: str) -> dict[str, int]:
+    """The instructions (``Ir``) of each dump callgrind wrote to files
+    starting with ``prefix`` (``--callgrind-out-file``), by the name given
+    to :func:`callgrind_toggles`' ``stop``."""
+    out = {}
+    for f in sorted(Path(prefix).parent.glob(Path(prefix).name + "*")):
+        name = total = None
+        for line in f.read_text(errors="replace").splitlines():
+            if line.startswith("desc: Trigger: Client Request: "):
+                name = line.split("Client Request: ", 1)[1].strip()
+            elif line.startswith(("summary:", "totals:")):
+                total = int(line.split()[1])
+        if name is not None and total is not None:
+            out[name] = total
+    return out

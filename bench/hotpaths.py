@@ -10,6 +10,7 @@ run, against the issue's targets.
     python bench/hotpaths.py --profile detail        # cProfile of one path
     python bench/hotpaths.py --served --db both --rounds 3 --seconds 3   # gunicorn + wrk, every path
     python bench/hotpaths.py --served --only place1,place5 --workers 2 --connections 8
+    python bench/hotpaths.py --ab /tmp/base --db postgres --only place5   # CPU per request: this code vs another
 
 In-process: each request calls the WSGI app directly (no server, no load
 generator), as a server does, so in a fresh app context; the figure is the
@@ -36,6 +37,18 @@ every request places a new order, checked in the database). Each run's
 CPU per request by party (gunicorn's workers, PostgreSQL's processes, wrk;
 ``common.cpu_by_party``) is printed under the table, ours and the bare
 endpoint's: where a path's time goes, and that the ratio is one of CPU.
+
+A/B (``--ab DIR``): the CPU per request of each path (in-process, the
+process's CPU time; on PostgreSQL without its server's) of this checkout's
+code and of the code in ``DIR`` (another checkout or a ``git archive`` of
+one: its ``core`` and ``plugins`` first on the path), measured by two
+processes AT THE SAME TIME, each pinned to its own core, the cores swapped
+every round (an even number of rounds; the ratio is the geometric mean of
+the rounds' ratios: one of this machine's two cores ran the same code a
+quarter slower than the other), each on its own databases. A neighbour's burst or the
+machine's clock then falls on both sides alike: run one after the other,
+the same code's CPU per placement moved by a third between runs here,
+more than most changes are worth (issue 20, twelfth sitting).
 
 The ``ping`` row is the fixed work of every request: our ``/api/v1/ping``
 paired with the bare app's ``/api/v1/ping`` (not its 20-row query).
@@ -633,6 +646,170 @@ def served(
     return out
 
 
+def cpu_child(kind: str, requests: int, only: set[str] | None, analyzing: bool = True, counted: bool = False) -> None:
+    """One side of ``--ab``: seed, warm, then wait for ``go`` on stdin (the
+    other side is seeded too) and print one JSON line: each path's CPU
+    milliseconds per request over ``requests`` requests (process time),
+    paths in turn. ``counted`` (run under callgrind): each path's requests
+    are the only code instrumented, dumped under the path's key
+    (:func:`common.callgrind_toggles`)."""
+    start_counting = stop_counting = None
+    if counted:
+        from common import callgrind_toggles
+
+        start_counting, stop_counting = callgrind_toggles()
+    url = database_url(kind, "jishi_hotpaths")
+    designed_url = database_url(kind, "jishi_hotpaths_designed")
+    info = seed(url)
+    seed_designed(designed_url)
+    app, designed_app = make_app(url), make_app(designed_url)
+    paths = [p for p in build_paths(app, designed_app, info) if not only or p.key in only]
+    for p in paths:
+        rate(p.request, 50)
+    if analyzing:
+        analyze(url)
+        analyze(designed_url)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    out = {}
+    for p in paths:
+        if start_counting is not None:
+            start_counting()
+        start = time.process_time()
+        for _ in range(requests):
+            p.request()
+        out[p.key] = (time.process_time() - start) / requests * 1000
+        if stop_counting is not None:
+            stop_counting(p.key)
+    print(json.dumps(out), flush=True)
+
+
+def ab_instructions(kind: str, other: str, requests: int, only: set[str] | None, analyzing: bool = True) -> None:
+    """``--ab DIR --instructions``: this checkout's code and ``other``'s,
+    the instructions (callgrind's ``Ir``) per request of each path: each
+    side a :func:`cpu_child` under valgrind's callgrind, only its timed
+    requests instrumented. Deterministic where the CPU time is not: the
+    same code counts the same to a fraction of a per cent from run to run,
+    whatever the machine is doing (the database server's work is not in
+    it, nor what a cache miss costs)."""
+    import shutil
+    import subprocess
+
+    from common import callgrind_toggles, callgrind_totals
+
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+    callgrind_toggles()  # compiled once, before the children load it
+    plugins = sorted(str(p) for p in Path(other, "plugins").iterdir() if p.is_dir())
+    codes = {"this": None, "other": os.pathsep.join([str(Path(other, "core")), *plugins])}
+    out_dir = Path(tempfile.mkdtemp(prefix="jishi-callgrind-"))
+    prefix = os.environ.get("JISHI_BENCH_DB_PREFIX", "")
+    counts: dict[str, dict[str, int]] = {}
+    print(f"\n== {kind}: A/B, instructions per request (callgrind), {requests} requests per path", flush=True)
+    for i, (name, path) in enumerate(codes.items()):
+        env = {**os.environ, "JISHI_BENCH_DB_PREFIX": f"{prefix}ab{i}_", "PYTHONHASHSEED": "0"}
+        if path:
+            env["PYTHONPATH"] = path
+        else:
+            env.pop("PYTHONPATH", None)
+        argv = [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out_dir / name}.%p",
+            sys.executable,
+            __file__,
+            "--cpu-child",
+            "--counted",
+            "--db",
+            kind,
+            "--requests",
+            str(requests),
+        ]
+        if only:
+            argv += ["--only", ",".join(sorted(only))]
+        if not analyzing:
+            argv += ["--no-analyze"]
+        proc = subprocess.run(argv, env=env, input="go\n", capture_output=True, text=True)
+        if proc.returncode:
+            sys.exit(f"--instructions: the {name} side failed:\n{proc.stderr[-3000:]}")
+        counts[name] = callgrind_totals(str(out_dir / name) + ".")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    print(f"   {'path':40s} {'this':>12s} {'other':>12s} {'this ÷ other':>13s}  (instructions per request)")
+    for key in counts["this"]:
+        mine, theirs = counts["this"][key] / requests, counts["other"].get(key, 0) / requests
+        ratio = f"{mine / theirs:13.3f}" if theirs else f"{'-':>13s}"
+        print(f"   {key:40s} {mine:12,.0f} {theirs:12,.0f} {ratio}", flush=True)
+
+
+def ab(kind: str, other: str, requests: int, rounds: int, only: set[str] | None, analyzing: bool = True) -> None:
+    """``--ab``: this checkout's code ("this") and ``other``'s, CPU per
+    request of each path, the two measured at the same time
+    (:func:`cpu_child` processes started together behind a ``go``), each
+    pinned to a core of its own, the cores swapped every round; prints
+    each round and the medians."""
+    import subprocess
+
+    plugins = sorted(str(p) for p in Path(other, "plugins").iterdir() if p.is_dir())
+    codes = {"this": None, "other": os.pathsep.join([str(Path(other, "core")), *plugins])}
+    cores = sorted(os.sched_getaffinity(0))
+    prefix = os.environ.get("JISHI_BENCH_DB_PREFIX", "")
+    argv = [sys.executable, __file__, "--cpu-child", "--db", kind, "--requests", str(requests)]
+    if only:
+        argv += ["--only", ",".join(sorted(only))]
+    if not analyzing:
+        argv += ["--no-analyze"]
+    rounds += rounds % 2  # each side as often on each core
+    results: dict[str, list[dict]] = {name: [] for name in codes}
+    print(f"\n== {kind}: A/B, CPU ms per request, {requests} requests per path, {rounds} rounds", flush=True)
+    for r in range(rounds):
+        procs = {}
+        for i, (name, path) in enumerate(codes.items()):
+            env = {**os.environ, "JISHI_BENCH_DB_PREFIX": f"{prefix}ab{i}_"}
+            if path:
+                env["PYTHONPATH"] = path
+            else:
+                env.pop("PYTHONPATH", None)
+            core = {cores[(i + r) % len(cores)]} if len(cores) > 1 else None
+            procs[name] = subprocess.Popen(
+                argv,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                preexec_fn=(lambda c=core: os.sched_setaffinity(0, c)) if core else None,
+            )
+        for name, proc in procs.items():
+            if proc.stdout.readline().strip() != "ready":
+                sys.exit(f"--ab: the {name} side did not start")
+        for proc in procs.values():
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        for name, proc in procs.items():
+            results[name].append(json.loads(proc.stdout.readline()))
+            proc.wait()
+        print(
+            f"   round {r + 1}: "
+            + "; ".join(
+                f"{k} {results['this'][-1][k]:.3f} vs {results['other'][-1][k]:.3f}" for k in results["this"][-1]
+            ),
+            flush=True,
+        )
+    print(
+        f"   {'path':40s} {'this':>8s} {'other':>8s} {'this ÷ other':>13s}"
+        "  (medians; ratio: geometric mean of the rounds' ratios, half of them with the cores swapped)"
+    )
+    for key in results["this"][0]:
+        mine = [x[key] for x in results["this"]]
+        theirs = [x[key] for x in results["other"]]
+        ratios = [a / b for a, b in zip(mine, theirs, strict=True)]
+        print(
+            f"   {key:40s} {statistics.median(mine):8.3f} {statistics.median(theirs):8.3f}"
+            f" {statistics.geometric_mean(ratios):13.3f}  ({', '.join(f'{x:.3f}' for x in ratios)})",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
@@ -657,12 +834,34 @@ def main() -> None:
         action="store_false",
         help="PostgreSQL: no ANALYZE after the warm-up and before each round (what autovacuum does; see common.analyze)",
     )
+    parser.add_argument(
+        "--ab",
+        metavar="DIR",
+        help="in-process CPU per request of this code and of DIR's core and plugins, measured at the same time",
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="--ab: instructions per request under valgrind's callgrind (deterministic) instead of CPU time",
+    )
+    parser.add_argument("--cpu-child", action="store_true", help=argparse.SUPPRESS)  # one side of --ab
+    parser.add_argument("--counted", action="store_true", help=argparse.SUPPRESS)  # --cpu-child under callgrind
     args = parser.parse_args()
     global clock
     clock = CLOCK[args.clock]
     only = set(args.only.split(",")) if args.only else None
     if args.profile:
         only = (only or set()) | {args.profile}
+    if args.cpu_child:
+        cpu_child(args.db, args.requests, only, args.analyze, args.counted)
+        return
+    if args.ab:
+        for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
+            if args.instructions:
+                ab_instructions(kind, args.ab, args.requests, only, args.analyze)
+            else:
+                ab(kind, args.ab, args.requests, args.rounds, only, args.analyze)
+        return
     if args.served:
         if only and only - set(KEYS):
             parser.error(f"unknown path keys: {','.join(sorted(only - set(KEYS)))} (keys: {','.join(KEYS)})")

@@ -121,3 +121,37 @@ def test_cpu_by_party_counts_a_child_that_ended_between_the_readings(hotpaths):
     spent = common.cpu_per_request(before, common.cpu_by_party(), 1)
     assert 250 <= spent["other"] < 3000, spent  # ms: the child's 0.3 s (and its interpreter's start)
     assert spent["web"] == 0 and spent["consumers"] == 0
+
+
+def test_callgrind_counts_only_the_code_between_the_toggles(hotpaths, tmp_path):
+    """bench/hotpaths.py --ab --instructions rests on common.callgrind_toggles
+    and callgrind_totals: under valgrind, only the code between ``start()``
+    and ``stop(name)`` is counted, one total per name (three times the work
+    counts about three times the instructions; the interpreter's start and
+    the imports are not counted); outside valgrind both do nothing."""
+    import subprocess
+
+    if shutil.which("valgrind") is None:  # .ci/run installs it
+        pytest.skip("valgrind is not installed")
+    common = sys.modules["common"]
+    start, stop = common.callgrind_toggles()
+    start()
+    stop("outside valgrind: nothing")  # (no valgrind: no-ops)
+    work = (
+        "import sys\nsys.path.insert(0, sys.argv[1])\nfrom common import callgrind_toggles\n"
+        "start, stop = callgrind_toggles()\n"
+        "for name, n in (('small', 20000), ('big', 60000)):\n"
+        "    start()\n    sum(i * i for i in range(n))\n    stop(name)\n"
+    )
+    out = tmp_path / "cg"
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}.%p"]
+        + [sys.executable, "-c", work, str(BENCH)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    totals = common.callgrind_totals(f"{out}.")
+    assert set(totals) == {"small", "big"}, totals
+    assert 2.7 < totals["big"] / totals["small"] < 3.3, totals
+    assert totals["small"] < 30_000_000  # the loop's, not the start's (~100 million) nor the imports'
