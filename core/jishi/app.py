@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FunctionType, MethodType
 from typing import Any
 
-from flask import Flask, abort, current_app, g, request, send_from_directory
+from flask import Flask, abort, current_app, g, send_from_directory
 from flask.ctx import AppContext
 from flask.globals import _cv_app, _cv_request
 from flask.json.provider import DefaultJSONProvider
@@ -481,20 +481,21 @@ def _refuse_nul() -> None:
     cuts the string there), so it would be a 500 or a silent truncation;
     likewise a lone surrogate in a JSON string (the driver cannot encode it).
     The six characters ``\\u0000`` in a string are text, not a NUL."""
-    if not _may_hold_nul(request.environ):
+    req = _cv_request.get().request  # (the request without its proxy: read six times here)
+    if not _may_hold_nul(req.environ):
         return
     from jishi.errors import DomainError
     from jishi.i18n import gettext as _
 
     for source in (
-        request.args,
-        request.form if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") else {},
+        req.args,
+        req.form if req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") else {},
     ):
         for key, value in source.items(multi=True) if source else ():
             if "\x00" in value or "\x00" in key:
                 raise DomainError(key, _("Must not contain NUL characters."), code="invalid", status=422)
-    if request.is_json and _json_may_be_unstorable(request.get_data(cache=True)):
-        bad = _unstorable_text(request.get_json(silent=True))
+    if req.is_json and _json_may_be_unstorable(req.get_data(cache=True)):
+        bad = _unstorable_text(req.get_json(silent=True))
         if bad is not None:
             field, nul = bad
             message = _("Must not contain NUL characters.") if nul else _("Not valid text (a lone surrogate).")
@@ -634,8 +635,6 @@ def slot(name: str, **context) -> Markup:
     """Render a template slot: the markup of every plugin's ``template_slot``
     that answers it, joined in plugin order. An implementation declaring its
     slots (:func:`jishi.hookspecs.slots`) is called for those only."""
-    from flask import current_app
-
     ext = current_app.extensions["jishi"]
     callees = _slot_callees(ext, name)
     if callees is None:

@@ -612,9 +612,17 @@ def held_rows(conn, stmt, params: dict, forms: dict | None, direct: bool = False
     accepted, no longer needed (every held statement runs on the DB-API
     cursor itself when nothing listens to the statements' events: no echo,
     no statement counter; through SQLAlchemy's cursor execute otherwise)."""
-    from jishi.loaders import held_rows as held
+    if not _LOADERS_HELD_ROWS:  # (jishi.loaders imports this module: imported at the first call, then kept)
+        from jishi.loaders import held_rows as held
 
-    return held(conn, stmt, params, forms, direct)
+        _LOADERS_HELD_ROWS.append(held)
+    return _LOADERS_HELD_ROWS[0](conn, stmt, params, forms, direct)
+
+
+#: :func:`jishi.loaders.held_rows` once :func:`held_rows` has imported it (an
+#: import statement run on every call cost a placement six imports, each
+#: about as much as a short Python function)
+_LOADERS_HELD_ROWS: list = []
 
 
 _KEEP_PLANS_CLASS: Any = None

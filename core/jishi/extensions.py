@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask.globals import _cv_app, _cv_request, request_ctx
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_login.utils import _get_user
 from flask_wtf.csrf import CSRFProtect
 
 
@@ -116,7 +117,8 @@ class JishiCSRFProtect(CSRFProtect):
         self.signed_out_endpoints.add(endpoint)
 
     def protect(self, apply_exemptions=False):
-        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+        # (the request and the app without their proxies)
+        if _cv_request.get().request.method not in _cv_app.get().app.config["WTF_CSRF_METHODS"]:
             return None
         return super().protect(apply_exemptions)
 
@@ -236,8 +238,6 @@ def cookie_secure(key: str) -> bool:
     true or false; when ``None`` (the default), whenever the site is served
     over HTTPS: ``PREFERRED_URL_SCHEME = "https"`` or the request itself
     came over HTTPS."""
-    from flask import current_app, has_request_context
-
     value = current_app.config.get(key)
     if value is not None:
         return bool(value)
@@ -266,7 +266,8 @@ def api_cookie_writes_need_csrf_token() -> None:
     cookie. Reads (GET, HEAD, OPTIONS) and bearer requests are not
     affected; nor is anything while ``WTF_CSRF_ENABLED`` is off.
     """
-    config = current_app.config
+    config = _cv_app.get().app.config  # (the app and the request without their proxies)
+    request = _cv_request.get().request
     if (
         request.method not in config["WTF_CSRF_METHODS"]
         or not config["WTF_CSRF_ENABLED"]
@@ -328,14 +329,10 @@ _ACCEPTED: dict = {}
 
 def select_locale_code() -> str:
     """The user's choice (account, then session), then Accept-Language."""
-    from flask import has_request_context
-
     app = _cv_app.get(None)
     config = app.app.config if app is not None else current_app.config
     if not has_request_context():
         return config["BABEL_DEFAULT_LOCALE"]
-    from flask_login.utils import _get_user
-
     locales = config["JISHI_LOCALES"]
     user = _get_user()
     chosen = (getattr(user, "locale", None) if user else None) or _cv_request.get().session.get("locale")

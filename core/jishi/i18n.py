@@ -125,13 +125,13 @@ class Domains:
     def translations(self, domain: str, locale) -> NullTranslations:
         """The catalog of ``domain`` for ``locale`` (a plugin's falls back to
         the kernel's, never the other way round)."""
-        from babel import support
-        from babel.support import Translations
-
         key = (domain, str(locale))
         found = self._translations.get(key)
         if found is not None:
             return found
+        from babel import support
+        from babel.support import Translations
+
         kernel = self._translations.get((KERNEL, str(locale)))
         if kernel is None:
             kernel = Translations.load(str(self.kernel_dir), [locale]) if locale else support.NullTranslations()

@@ -38,6 +38,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from jishi import settings
 from jishi.db import commit, db, rollback
 from jishi.errors import DomainError
 from jishi.hookspecs import SellerScope
@@ -351,7 +352,6 @@ def publish_windows(key: str, spans, at: datetime) -> list[list[str]]:
     the second reads the first's once committed: the windows always cover
     every activity that may run. Writes only when they changed; answers
     them."""
-    from jishi import settings
     from jishi.db import conflict_insert, utcnow
     from jishi.settings import Setting
 
@@ -379,8 +379,6 @@ def may_run(key: str, at: datetime) -> bool:
     :func:`publish_windows`) say no activity runs at ``at`` (naive UTC);
     True when one may, or when the setting is not written yet. Costs no
     statement of its own (the request's settings)."""
-    from jishi import settings
-
     windows = settings.get(key)
     if not isinstance(windows, list):
         return True

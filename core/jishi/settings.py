@@ -61,7 +61,8 @@ _CURRENT = "jishi_settings_current"
 
 
 def _defaults() -> dict[str, Any]:
-    ext = current_app.extensions["jishi"]
+    ctx = _cv_app.get(None)  # (the app without the current_app proxy)
+    ext = (ctx.app if ctx is not None else current_app).extensions["jishi"]
     if ext.setting_defaults is None:
         defaults = {}
         for panel in ext.settings_panels():

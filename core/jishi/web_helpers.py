@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app
+from flask.globals import _cv_app
 from flask_login import current_user
 
+from jishi.catalog import service as catalog_service
 from jishi.money import format_bp, format_fen
+from jishi.themes import active_theme_name
 
 
 def menu_item_visible(item, console: str, principal, scope) -> bool:
@@ -130,24 +133,18 @@ def seller_profile(seller_id):
     """The ``SellerProfile`` of one seller (None for the shop itself)."""
     if seller_id is None:
         return None
-    from jishi.catalog.service import seller_profiles
-
-    return seller_profiles([seller_id]).get(seller_id)
+    return catalog_service.seller_profiles([seller_id]).get(seller_id)
 
 
 def seller_profiles(seller_ids) -> dict:
     """``seller_id -> SellerProfile`` for many rows at once (one hook call)."""
-    from jishi.catalog.service import seller_profiles as profiles
-
-    return profiles(list(seller_ids))
+    return catalog_service.seller_profiles(list(seller_ids))
 
 
 def purchase_blockers(product) -> list:
     """Why ``product`` cannot be bought now (``purchase_blockers`` hook)."""
-    from jishi.catalog.service import purchase_blockers as blockers
-
     user = current_user._get_current_object()  # (one proxy look-up)
-    return blockers(product, user if user.is_authenticated else None)
+    return catalog_service.purchase_blockers(product, user if user.is_authenticated else None)
 
 
 def seller_scope():
@@ -158,10 +155,6 @@ def seller_scope():
 
 
 def theme_static(filename: str) -> str:
-    from flask.globals import _cv_app
-
-    from jishi.themes import active_theme_name
-
     app_ctx = _cv_app.get(None)  # (the app without the current_app proxy: two stylesheets a page)
     app = app_ctx.app if app_ctx is not None else current_app
     return app.jinja_env.globals["url_for"]("theme_static", name=active_theme_name(), filename=filename)
@@ -259,7 +252,6 @@ def install(app: Flask) -> None:
     from jishi.access import platform_can
     from jishi.app import slot
     from jishi.orders.changes import describe as order_event_text
-    from jishi.themes import active_theme_name
     from jishi.web.cards import category_links, product_cards
     from jishi.web.fragments import fragment
 

@@ -7,18 +7,19 @@ default), or by ``JISHI_DEFAULT_DELIVERY = False``."""
 from __future__ import annotations
 
 from flask import current_app
+from flask.globals import _cv_app
 
 from jishi import settings
 from jishi.hookspecs import DeliveryOption, Fulfilment, hookimpl
+from jishi.i18n import gettext as _
 
 
 @hookimpl(tryfirst=True)  # listed, and so preselected, before plugins' ways
 def delivery_options(group, address, checkout):
-    from jishi.i18n import gettext as _
-
     if all(line.is_virtual for line in group.lines):
         return [DeliveryOption(code="virtual", label=_("No delivery needed"), fee=0, needs_address=False)]
-    if not current_app.extensions["jishi"].default_delivery:
+    ctx = _cv_app.get(None)  # (the app without the current_app proxy: called per group)
+    if not (ctx.app if ctx is not None else current_app).extensions["jishi"].default_delivery:
         return None
     fee = int(settings.get("delivery.flat_fee", 1000))
     free_over = int(settings.get("delivery.free_over", 9900))
@@ -31,8 +32,6 @@ def delivery_options(group, address, checkout):
 def order_fulfilment(order):
     """Virtual goods (or no address): shipped with nothing to track; any
     other order: a parcel with a carrier and a tracking number."""
-    from jishi.i18n import gettext as _
-
     if order.is_virtual or order.address is None:
         return Fulfilment("plain", order.delivery_label or _("No delivery needed"))
     return Fulfilment("parcel", order.delivery_label or _("Standard delivery"))

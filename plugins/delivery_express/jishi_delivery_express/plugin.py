@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
-from jishi.hookspecs import MenuItem, hookimpl, slots
+from jishi.hookspecs import MenuItem, PageLoader, hookimpl, slots
 
 from jishi_delivery_express import hookspecs as _declared
-from jishi_delivery_express import models  # noqa: F401 - the plugin's tables
+from jishi_delivery_express import (
+    models,  # the plugin's tables
+    service,  # (here, not per call: the checkout calls it per group; issue 20)
+)
 
 requires = ()
 hookspecs = _declared  # the module declaring the ``tracking_provider`` hook
@@ -40,8 +43,6 @@ def delivery_options(group, address, checkout):
     ``tryfirst``: express comes first in the list, so it is the option
     preselected when the buyer has not chosen (pickup and local delivery
     need a choice of point or slot the buyer makes)."""
-    from jishi_delivery_express import service
-
     option = service.option_for(
         group, address, _resolved(checkout).get(group.seller_id), checkout.__dict__.setdefault("_express_specs", {})
     )
@@ -56,10 +57,6 @@ def checkout_loaders(lines, user, options, placing):
     """The templates of the checkout's sellers and products (the sellers'
     choices with the products' links, the templates, their region rules),
     read with every plugin's checkout rows in the kernel's one statement."""
-    from jishi.hookspecs import PageLoader
-
-    from jishi_delivery_express import service
-
     keys, pids = service.checkout_params(lines)
     refs, templates, regions = service.declared_template_queries()
     return [
@@ -74,9 +71,6 @@ def _resolved(checkout) -> dict:
     group's call: from the rows ``checkout_loaders`` read (no statement),
     else in two statements for any number of merchants
     (:func:`service.resolve_templates_many`), not five per group."""
-    from jishi_delivery_express import service
-    from jishi_delivery_express.models import seller_key
-
     cache = checkout.__dict__.get("_express_templates")
     if cache is None:
         wanted: dict = {}
@@ -87,7 +81,7 @@ def _resolved(checkout) -> dict:
         if (
             loaded is not None
             and all(k in loaded for k in _LOADED)
-            and {seller_key(sid) for sid in wanted} <= set(keys)
+            and {models.seller_key(sid) for sid in wanted} <= set(keys)
             and {pid for ps in wanted.values() for pid in ps} <= set(pids)
         ):  # read for these sellers and products (a plugin's split_cart may regroup)
             rows, templates, regions = (loaded[k] for k in _LOADED)
@@ -104,8 +98,6 @@ def order_fulfilment(order):
     from jishi.hookspecs import Fulfilment
     from jishi.i18n import gettext as _
 
-    from jishi_delivery_express import service
-
     if order.delivery_method != service.CODE:
         return None
     return Fulfilment("parcel", _("Express delivery"))
@@ -114,8 +106,6 @@ def order_fulfilment(order):
 @hookimpl(trylast=True)
 def tracking_provider(order):
     """The built-in manual provider: events the seller added by hand."""
-    from jishi_delivery_express import service
-
     if order.delivery_method != service.CODE:
         return None
     return service.manual_events(order)
@@ -130,8 +120,6 @@ def template_slot(slot, context):
     if order is None or order.delivery_method != "express":
         return None
     from flask import render_template
-
-    from jishi_delivery_express import service
 
     if slot == "order_detail_delivery":
         return render_template("express/_timeline.html", order=order, events=service.tracking_events(order))

@@ -15,11 +15,13 @@ from flask import current_app
 from jishi.catalog.models import Product
 from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
+from jishi.hookspecs import DeliveryOption
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
 from jishi.orders import state
 from jishi.orders.models import Order
 from sqlalchemy import bindparam, delete, literal, select, union_all, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi_delivery_express import carriers
 from jishi_delivery_express import fees as F
@@ -419,8 +421,6 @@ def resolve_from_rows(wanted: dict, rows, templates, regions) -> dict:
     """:func:`resolve_templates_many` from the rows of :func:`template_queries`
     (no statement): the templates get ``regions`` attached (None: loaded
     with them already)."""
-    from sqlalchemy.orm.attributes import set_committed_value
-
     if regions is not None:
         by_template: dict[int, list] = {}
         for rule in regions:
@@ -459,8 +459,6 @@ def option_for(group, address, resolved: dict | None = None, specs: dict | None 
     :func:`to_spec`}`` shared by the groups of one checkout (their templates
     are the same objects, read once): each template converted once per
     checkout, not once per group (issue 20)."""
-    from jishi.hookspecs import DeliveryOption
-
     lines = [line for line in group.lines if not line.is_virtual]
     if not lines:
         return None

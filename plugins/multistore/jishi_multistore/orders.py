@@ -23,10 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from jishi import settings
 from jishi.accounts.models import User
+from jishi.catalog.service import seller_profiles
 from jishi.db import db
 from jishi.errors import DomainError
-from jishi.hookspecs import CartGroup, MenuItem, Problem, hookimpl
+from jishi.hookspecs import CartGroup, MenuItem, PageLoader, Problem, hookimpl
 from jishi.i18n import N_, shop_day_bounds
 from jishi.i18n import gettext as _
 from jishi.orders import service as orders_service
@@ -34,6 +36,7 @@ from jishi.orders import state
 from jishi.orders.models import Order
 from sqlalchemy import select
 
+from jishi_multistore.merchants import merchants_query
 from jishi_multistore.models import SHUT, Merchant
 
 SELF_GROUP = "shop"
@@ -47,8 +50,6 @@ def group_key(seller_id: int | None) -> str:
 
 
 def _profiles(seller_ids) -> dict:
-    from jishi.catalog.service import seller_profiles
-
     return seller_profiles(seller_ids)
 
 
@@ -57,10 +58,6 @@ def checkout_loaders(lines, user, options, placing):
     """The lines' merchants, read with the checkout's other rows in the
     kernel's one statement: ``split_cart`` and ``validate_checkout`` then
     find them in the session (``seller_profiles``: no statement)."""
-    from jishi.hookspecs import PageLoader
-
-    from jishi_multistore.merchants import merchants_query
-
     ids = sorted({line.seller_id for line in lines if line.seller_id is not None})
     if not ids:
         return None
@@ -84,8 +81,6 @@ def split_cart(lines, user):
             order.append(line.seller_id)
         keys[line.seller_id].append(line.key)
     order.sort(key=lambda sid: sid is not None)  # the platform's own group first
-    from jishi import settings
-
     groups = []
     for sid in order:
         if sid is None:
