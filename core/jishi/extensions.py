@@ -12,6 +12,8 @@ from flask_login import LoginManager
 from flask_login.utils import _get_user
 from flask_wtf.csrf import CSRFProtect
 
+from jishi.flaskctx import current_app_object
+
 
 class JishiLimiter(Limiter):
     """Flask-Limiter whose ``before_request`` pass returns at once when it
@@ -329,8 +331,7 @@ _ACCEPTED: dict = {}
 
 def select_locale_code() -> str:
     """The user's choice (account, then session), then Accept-Language."""
-    app = _cv_app.get(None)
-    config = app.app.config if app is not None else current_app.config
+    config = current_app_object().config
     if not has_request_context():
         return config["BABEL_DEFAULT_LOCALE"]
     locales = config["JISHI_LOCALES"]

@@ -47,6 +47,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from jishi.db import db
+from jishi.flaskctx import current_app_object
 from jishi.models import Setting
 
 __all__ = ["Kept", "Setting", "data_changed", "derived", "get", "kept", "reads_current", "set_many"]
@@ -61,8 +62,7 @@ _CURRENT = "jishi_settings_current"
 
 
 def _defaults() -> dict[str, Any]:
-    ctx = _cv_app.get(None)  # (the app without the current_app proxy)
-    ext = (ctx.app if ctx is not None else current_app).extensions["jishi"]
+    ext = current_app_object().extensions["jishi"]
     if ext.setting_defaults is None:
         defaults = {}
         for panel in ext.settings_panels():

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from flask.globals import _cv_app
 from flask_login import current_user
 
 from jishi.catalog import service as catalog_service
+from jishi.flaskctx import current_app_object
 from jishi.money import format_bp, format_fen
 from jishi.themes import active_theme_name
 
@@ -155,9 +155,9 @@ def seller_scope():
 
 
 def theme_static(filename: str) -> str:
-    app_ctx = _cv_app.get(None)  # (the app without the current_app proxy: two stylesheets a page)
-    app = app_ctx.app if app_ctx is not None else current_app
-    return app.jinja_env.globals["url_for"]("theme_static", name=active_theme_name(), filename=filename)
+    return current_app_object().jinja_env.globals["url_for"](
+        "theme_static", name=active_theme_name(), filename=filename
+    )
 
 
 def cart_badge() -> int:

@@ -32,7 +32,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 from flask.globals import _cv_app
 from sqlalchemy import (
     Integer,
@@ -67,6 +67,7 @@ from jishi.catalog.models import (
 )
 from jishi.db import commit, db, rollback
 from jishi.errors import DomainError
+from jishi.flaskctx import jishi_hook
 from jishi.hookspecs import PageLoader
 from jishi.i18n import gettext as _
 from jishi.loaders import held_rows
@@ -334,13 +335,6 @@ def _listing_row():
     return result_tuple([c.keyname for c in columns], [c.objects for c in columns])
 
 
-def _hook():
-    """The current app's hooks (``current_app.extensions["jishi"].hook``),
-    without ``current_app``'s proxy: the product detail calls four."""
-    app_ctx = _cv_app.get(None)
-    return (current_app if app_ctx is None else app_ctx.app).extensions["jishi"].hook
-
-
 _LISTING_CACHE: dict[tuple, Any] = {}
 _LISTING_CACHE_SIZE = 512
 
@@ -351,7 +345,9 @@ def visible_conditions(context: str) -> tuple:
     may see a product, for a plugin that builds its own product read (the
     designer's hand-picked products) with the catalog's visibility. The hook
     is called on every listing; see :func:`_visible`."""
-    return tuple(condition for conditions in _hook().product_filters(context=context) for condition in conditions or ())
+    return tuple(
+        condition for conditions in jishi_hook().product_filters(context=context) for condition in conditions or ()
+    )
 
 
 #: condition objects' ids -> (those objects, their key); full key -> its token
@@ -538,7 +534,7 @@ def _load_small_lists(products: list[Product]) -> None:
 
 def _visible(stmt, context: str):
     """AND the ``product_filters`` plugins contribute into a buyer-facing query."""
-    for conditions in _hook().product_filters(context=context):
+    for conditions in jishi_hook().product_filters(context=context):
         for condition in conditions or ():
             stmt = stmt.where(condition)
     return stmt
@@ -553,7 +549,7 @@ def visible_products(stmt):
 
 def purchase_blockers(product: Product, user) -> list:
     """Why ``product`` cannot be bought now (``purchase_blockers`` hook)."""
-    results = _hook().purchase_blockers(product=product, user=user)
+    results = jishi_hook().purchase_blockers(product=product, user=user)
     return [p for r in results for p in (r or ())]
 
 
@@ -562,7 +558,7 @@ def seller_profiles(seller_ids) -> dict:
     ids = sorted({i for i in seller_ids if i is not None})
     if not ids:
         return {}
-    return _hook().seller_profiles(seller_ids=ids) or {}
+    return jishi_hook().seller_profiles(seller_ids=ids) or {}
 
 
 def get_product(product_id: int, *, visible_only: bool = True) -> Product | None:
@@ -599,7 +595,7 @@ def product_page(product_id: int, *, visible_only: bool = True, user=None):
         return None, None
     pid = product.id
     own = [_loader(key, pid) for key in ("images", "params", "specs", "tags")]
-    theirs = [ld for found in _hook().product_page_loaders(product=product, user=user) for ld in found or ()]
+    theirs = [ld for found in jishi_hook().product_page_loaders(product=product, user=user) for ld in found or ()]
     loaded = loaders.run(own + theirs)
     for key in ("images", "params", "specs"):
         rows = loaded.pop(key)

@@ -31,7 +31,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask.globals import _cv_app
 from sqlalchemy import Integer, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
@@ -49,6 +48,7 @@ from jishi.checkout.errors import CheckoutError, TotalChanged
 from jishi.checkout.pricing import resolve_price
 from jishi.db import commit, conflict_insert, db, held_rows, rollback, utcnow, write_from_here
 from jishi.defaults.stock import reserve_sku_stock
+from jishi.flaskctx import jishi_hook
 from jishi.hookspecs import DeliveryOption, Discount, PageLoader, Problem
 from jishi.loaders import _identity, persistent, run
 from jishi.orders.models import (
@@ -193,13 +193,6 @@ class Checkout:
     @property
     def pay_amount(self) -> int:
         return sum(g.pay_amount for g in self.groups)
-
-
-def _hook():
-    # (the app without the current_app proxy: an attribute through a proxy
-    # first fails on the proxy, a formatted AttributeError, then asks it)
-    ctx = _cv_app.get(None)
-    return (ctx.app if ctx is not None else current_app).extensions["jishi"].hook
 
 
 def line_key(sku_id: int) -> str:
@@ -485,7 +478,7 @@ def price_lines(lines: list[CheckoutLine], user, options: dict | None = None) ->
     loads its rules in one query), ``line_price_rules`` per line (rules
     computed from the line alone), resolved by
     :func:`jishi.checkout.pricing.resolve_price`."""
-    hook = _hook()
+    hook = jishi_hook()
     options = options or {}
     batch: dict[str, list] = {}
     if lines:
@@ -516,7 +509,7 @@ def price_lines(lines: list[CheckoutLine], user, options: dict | None = None) ->
 
 
 def group_lines(lines: list[CheckoutLine], user) -> list[CheckoutGroup]:
-    groups_spec = _hook().split_cart(lines=lines, user=user) or []
+    groups_spec = jishi_hook().split_cart(lines=lines, user=user) or []
     by_key = {line.key: line for line in lines}
     groups, seen = [], set()
     for spec in groups_spec:
@@ -534,7 +527,7 @@ def group_lines(lines: list[CheckoutLine], user) -> list[CheckoutGroup]:
 
 
 def _apply_discounts(checkout: Checkout) -> None:
-    hook = _hook()
+    hook = jishi_hook()
     discounts = [d for result in hook.order_discounts(checkout=checkout) for d in (result or [])]
     by_key = {line.key: line for line in checkout.lines}
     for index, discount in enumerate(discounts):
@@ -570,7 +563,7 @@ def _run_checkout_loaders(lines, user, options: dict, placing: bool, address_id)
         return None
     theirs = [
         ld
-        for found in _hook().checkout_loaders(lines=lines, user=user, options=options, placing=placing)
+        for found in jishi_hook().checkout_loaders(lines=lines, user=user, options=options, placing=placing)
         for ld in found or ()
     ]
     if not theirs:
@@ -629,7 +622,7 @@ def build_checkout(
             raise CheckoutError([Problem("address", _("Unknown address."), field="address_id")])
     groups = group_lines(lines, user)
     checkout = Checkout(user, lines, groups, address, options, from_cart=from_cart, placing=placing, loaded=loaded)
-    hook = _hook()
+    hook = jishi_hook()
     chosen = options.get("delivery") or {}
     messages = options.get("messages") or {}
     for group in groups:
@@ -1139,7 +1132,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     for every line at once, ``reserve_stock`` for the rest, the SKUs' stock
     in one conditional UPDATE), ``order_placing`` per checkout, and the
     ``order_placed`` signals queued. Answers each checkout's payment orders."""
-    hook = _hook()
+    hook = jishi_hook()
     now = utcnow()
     session = db.session()
     session.flush()  # what the hooks changed, before the Core INSERTs (the ORM's autoflush did it)

@@ -6,10 +6,8 @@ default), or by ``JISHI_DEFAULT_DELIVERY = False``."""
 
 from __future__ import annotations
 
-from flask import current_app
-from flask.globals import _cv_app
-
 from jishi import settings
+from jishi.flaskctx import current_app_object
 from jishi.hookspecs import DeliveryOption, Fulfilment, hookimpl
 from jishi.i18n import gettext as _
 
@@ -18,8 +16,7 @@ from jishi.i18n import gettext as _
 def delivery_options(group, address, checkout):
     if all(line.is_virtual for line in group.lines):
         return [DeliveryOption(code="virtual", label=_("No delivery needed"), fee=0, needs_address=False)]
-    ctx = _cv_app.get(None)  # (the app without the current_app proxy: called per group)
-    if not (ctx.app if ctx is not None else current_app).extensions["jishi"].default_delivery:
+    if not current_app_object().extensions["jishi"].default_delivery:
         return None
     fee = int(settings.get("delivery.flat_fee", 1000))
     free_over = int(settings.get("delivery.free_over", 9900))
