@@ -278,7 +278,6 @@ def _read_skus(ids: list[int], visible_only: bool, *, lazy: bool = False) -> lis
     ``lazy``: the rows are answered as :class:`_HeldSku` (no instance made)
     when none of them is in the session and no load event listens; an
     instance is made from its row only when asked for (``CheckoutLine.sku``)."""
-
     conditions = _visible_conditions("detail") if visible_only else ()
     ckey = _conditions_key(conditions)
     session = db.session()
@@ -416,7 +415,6 @@ class _HeldSku:
         session's own instance when it holds one now); read again when
         the transaction it was read in is over (as its expired instance
         would have been refreshed)."""
-
         read = self.read
         session = db.session()
         if session is not read.session or session.get_transaction() is not read.transaction:
@@ -982,7 +980,6 @@ def payment_mode() -> str:
     """``"combined"`` (one payment for every order of a checkout) or
     ``"per_order"`` (one payment per store): the platform's ``payment.mode``
     setting, else the ``JISHI_PAYMENT_MODE`` config."""
-
     mode = settings.get("payment.mode")
     if mode in ("combined", "per_order"):
         return mode
@@ -1024,7 +1021,6 @@ def _insert_returning(model, rows: list[dict], *, on_conflict_do_nothing: bool =
     row id a rolled-back savepoint had used (SQLite reuses them; place_orders
     rolls a batch back) refreshes the instance the session holds, as
     ``populate_existing`` did."""
-
     cols, keys = _held(f"columns:{model.__tablename__}", lambda _d: _columns(model))  # (the same on every dialect)
     session = db.session()
     by_number = {}
@@ -1055,7 +1051,6 @@ def _insert_rows(table, rows: list[dict], returning: tuple, *, on_conflict_do_no
     gets its Python scalar default as a bound value, as SQLAlchemy's INSERT
     gives it; a left-out column whose default is a callable (or more than
     ``_ROWS_HELD`` rows) goes through SQLAlchemy's own multi-row execute."""
-
     n = len(rows)
     keys = tuple(rows[0])
     connection = db.session().connection()
@@ -1293,7 +1288,6 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # Plugins' pools (a flash sale) take their lines: all at once where a
     # pool implements ``reserve_stock_many``, else one by one; every other
     # line comes out of its SKU's stock in ONE conditional UPDATE.
-
     taken: dict[int, Any] = {}
     pairs = [(line, order) for _ol, line, order in order_lines]
     for result in hook.reserve_stock_many(lines=pairs):
