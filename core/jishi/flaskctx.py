@@ -5,8 +5,8 @@ An attribute read through a ``LocalProxy`` first fails on the proxy itself
 looks the object up: on a hot path that is measurable (issue 20: about 200
 such errors a checkout placement before these reads went direct). Flask
 keeps the app context in the context variable ``flask.globals._cv_app``;
-this module is the one place that reads it, so that a Flask release that
-renames it is mended here.
+this module is the kernel's one helper that answers the app from it (the
+hot sites that read the context's ``g`` read the variable themselves).
 """
 
 from __future__ import annotations

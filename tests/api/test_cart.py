@@ -278,3 +278,46 @@ def test_add_written_by_held_statements(app, factory, monkeypatch):
     assert len(calls) == 2 and merged.id == line.id and merged.quantity == 6
     db.session.expire_all()
     assert db.session.execute(db.select(CartLine)).scalars().all() == [merged]
+
+
+def test_add_to_a_line_removed_meanwhile_adds_it_anew(app, factory, monkeypatch):
+    """K6: a line another request removed between ``add``'s read and its
+    UPDATE (which then changes no row) is inserted anew with the quantity
+    asked for, never answered as a line the cart does not hold."""
+    from sqlalchemy import delete
+
+    buyer = factory.user()
+    sku = factory.product("甲", price=1000, stock=10).skus[0]
+    service.add(buyer, sku.id, 2)
+    real = service._sellable_sku
+    calls = []
+
+    def removed(sku_id, user):  # read the line, then another request removes it
+        found, held = real(sku_id, user)
+        calls.append(held)
+        if len(calls) == 1:
+            assert held is not None
+            db.session.execute(delete(CartLine).where(CartLine.id == held.id))
+            db.session.commit()
+        return found, held
+
+    monkeypatch.setattr(service, "_sellable_sku", removed)
+    line = service.add(buyer, sku.id, 3)
+    assert len(calls) == 2 and calls[1] is None
+    assert line.quantity == 3  # (SQLite may give the new row the removed one's id)
+    db.session.expire_all()
+    assert [(ln.id, ln.quantity) for ln in db.session.execute(db.select(CartLine)).scalars()] == [(line.id, 3)]
+
+
+def test_add_writes_run_from_held_sql(app, factory):
+    """Issue 20: the INSERT and the UPDATE of ``add`` run from their SQL held
+    per dialect (``jishi.loaders.held_rows``), not through SQLAlchemy's
+    execute each time."""
+    buyer = factory.user()
+    sku = factory.product("甲", price=1000, stock=10).skus[0]
+    service.add(buyer, sku.id, 1)
+    service.add(buyer, sku.id, 1)
+    dialect = db.session.get_bind().dialect
+    for name in ("insert", "update"):
+        _stmt, forms = service._WRITES[name]
+        assert forms.get(dialect) is not None, name

@@ -17,17 +17,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from flask.globals import _cv_app
+from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from jishi.cart.models import CartLine
 from jishi.catalog.models import Product, Sku
-from jishi.checkout.service import group_lines, load_lines, price_lines
-from jishi.db import commit, db, rollback
+from jishi.catalog.service import _conditions_key, _visible_conditions, purchase_blockers
+from jishi.checkout.service import _attrs, group_lines, load_lines, price_lines
+from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
+from jishi.flaskctx import jishi_hook
 from jishi.i18n import gettext as _
+from jishi.loaders import bound_columns, bound_params, decode, held_rows, persistent
+from jishi.reports import tracking
 
 MAX_QUANTITY = 9999
 MAX_LINES = 200
@@ -54,12 +59,7 @@ def _sellable_sku(sku_id, user) -> tuple[Sku, CartLine | None]:
     of theirs); refused when it cannot be bought."""
     if not isinstance(sku_id, int) or isinstance(sku_id, bool):
         raise CartError("sku_id", _("Must be an integer."))
-    from flask import current_app, g, has_app_context
-
-    from jishi.catalog.service import purchase_blockers
-    from jishi.loaders import bound_params, decode
-
-    loaders = [ld for found in current_app.extensions["jishi"].hook.purchase_loaders(user=user) for ld in found or ()]
+    loaders = [ld for found in jishi_hook().purchase_loaders(user=user) for ld in found or ()]
     stmt, decoders, held = _sellable_statement(loaders)
     params = {"sku_id": sku_id, "buyer_id": user.id, **bound_params(loaders, _BOUND)}
     # A SKU of a product buyers cannot see (off the shelf, or hidden by a
@@ -72,8 +72,9 @@ def _sellable_sku(sku_id, user) -> tuple[Sku, CartLine | None]:
     sku, line = (row[0], row[1]) if row is not None else (None, None)
     if sku is None:
         raise CartError("sku_id", _("Product variant %(id)s does not exist.", id=sku_id), code="not_found", status=404)
-    if loaders and has_app_context():  # for this request's hooks (product_loaded)
-        g.setdefault("jishi_product_loaded", {})[sku.product_id] = decode(loaders, row[2:], decoders)
+    app_ctx = _cv_app.get(None)  # (g without its proxy)
+    if loaders and app_ctx is not None:  # for this request's hooks (product_loaded)
+        app_ctx.g.__dict__.setdefault("jishi_product_loaded", {})[sku.product_id] = decode(loaders, row[2:], decoders)
     if not sku.is_active:
         raise CartError(
             "sku_id", _("%(name)s is no longer on sale.", name=sku.product.name), code="off_shelf", status=409
@@ -102,8 +103,6 @@ def _held_sellable(held: tuple, params: dict):
     (the ORM's statement execution and row processing were a third of an
     add to cart's CPU). ``_NOT_HELD`` when the session holds one of them
     already or a load event listens: then the ORM reads the row, as before."""
-    from jishi.loaders import held_rows, persistent
-
     sku_keys, product_keys, line_keys, stmt, forms = held
     session = db.session()
     if session.autoflush:
@@ -136,11 +135,6 @@ def _sellable_statement(loaders) -> tuple:
     ``sku_id``, ``buyer_id`` and loaders' values. ``held``: the same read
     as a Core statement on the tables (:func:`_held_sellable`), None for a
     statement not kept (a condition that cannot be keyed)."""
-    from sqlalchemy import Integer, bindparam
-
-    from jishi.catalog.service import _conditions_key, _visible_conditions
-    from jishi.loaders import bound_columns
-
     conditions = _visible_conditions("detail")
     ckey = _conditions_key(conditions)
     postgres = db.session.get_bind().dialect.name == "postgresql"
@@ -166,8 +160,6 @@ def _sellable_statement(loaders) -> tuple:
     )
     held = None
     if ckey is not None:
-        from jishi.checkout.service import _attrs
-
         attrs = [_attrs(Sku), _attrs(Product), _attrs(CartLine)]
         core = (
             select(*[col for found in attrs for _k, col in found], *columns)
@@ -188,10 +180,7 @@ def _sellable_statement(loaders) -> tuple:
 def _check_line(sku: Sku, quantity: int, user) -> None:
     """The ``cart_line_problems`` hook: the first problem refuses the line
     (409, its code, message and field)."""
-    from flask import current_app
-
-    hook = current_app.extensions["jishi"].hook
-    for result in hook.cart_line_problems(product=sku.product, sku_id=sku.id, quantity=quantity, user=user):
+    for result in jishi_hook().cart_line_problems(product=sku.product, sku_id=sku.id, quantity=quantity, user=user):
         for problem in result or ():
             raise CartError(problem.field or "sku_id", problem.message, code=problem.code, status=409)
 
@@ -215,62 +204,67 @@ def add(user, sku_id: int, quantity: int) -> CartLine:
     if total > sku.stock:
         raise _stock_error(sku)
     _check_line(sku, total, user)
-    # The write as a held Core statement, its values set as the line's
-    # committed ones (issue 20: the unit of work's flush of one line was a
-    # third of an add to cart's CPU).
+    # The write as a Core statement run from its SQL held per dialect
+    # (jishi.loaders.held_rows), its values set as the line's committed ones
+    # (issue 20: the unit of work's flush of one line was a third of an add
+    # to cart's CPU; SQLAlchemy's execute of the Core statement a tenth).
     session = db.session()
     session.flush()  # what the hooks changed, as the flush did before
     if line is None:
-        table = CartLine.__table__
-        values = {"user_id": user.id, "sku_id": sku.id, "quantity": quantity, "selected": True}
+        stmt, forms = _held_insert()
+        # (created_at given: a default computed by a callable is not held)
+        values = {"user_id": user.id, "sku_id": sku.id, "quantity": quantity, "selected": True, "created_at": utcnow()}
         try:
-            row = session.connection().execute(_held_insert(), values).one()
+            (row,) = held_rows(session.connection(), stmt, values, forms)
         except IntegrityError:
             # Another request added the same SKU meanwhile: add to that line.
             rollback()
             return add(user, sku_id, quantity)
-        from jishi.loaders import persistent
-
-        line = persistent(session, CartLine, dict(zip((c.key for c in table.c), row)))
+        line = persistent(session, CartLine, dict(zip((c.key for c in CartLine.__table__.c), row)))
     else:
-        session.connection().execute(_held_update(), {"line_id": line.id, "quantity": total})
+        stmt, forms = _held_update()
+        if not held_rows(session.connection(), stmt, {"line_id": line.id, "quantity": total}, forms):
+            # Another request removed the line meanwhile: add anew.
+            rollback()
+            return add(user, sku_id, quantity)
         set_committed_value(line, "quantity", total)
         set_committed_value(line, "selected", True)
     set_committed_value(line, "sku", sku)
     commit_keep(line)
-    from jishi.reports import tracking
-
     tracking.track("cart", sku.product_id, sku.product.seller_id)  # the funnel's add-to-cart step
     return line
 
 
-_WRITES: dict[str, object] = {}
+#: name -> (statement, its held SQL per dialect: jishi.loaders.held_rows)
+_WRITES: dict[str, tuple[Any, dict]] = {}
 
 
-def _held_insert():
+def _held_insert() -> tuple[Any, dict]:
     """``INSERT INTO cart_lines .. RETURNING *``, built once (no dialect of its own)."""
-    stmt = _WRITES.get("insert")
-    if stmt is None:
-        from sqlalchemy import insert
-
+    hit = _WRITES.get("insert")
+    if hit is None:
         table = CartLine.__table__
-        stmt = _WRITES["insert"] = insert(table).returning(*table.c)
-    return stmt
+        # (every column but the key a named parameter: the held SQL is
+        # compiled once, for these keys)
+        values = {c.key: bindparam(c.key, type_=c.type) for c in table.c if not c.primary_key}
+        hit = _WRITES["insert"] = (insert(table).values(values).returning(*table.c), {})
+    return hit
 
 
-def _held_update():
-    """The line's new quantity, selected again, built once."""
-    stmt = _WRITES.get("update")
-    if stmt is None:
-        from sqlalchemy import Integer, bindparam
-
+def _held_update() -> tuple[Any, dict]:
+    """The line's new quantity, selected again, built once; ``RETURNING``
+    its id (what :func:`jishi.loaders.held_rows` runs is a statement with rows)."""
+    hit = _WRITES.get("update")
+    if hit is None:
         table = CartLine.__table__
-        stmt = _WRITES["update"] = (
+        stmt = (
             update(table)
             .where(table.c.id == bindparam("line_id", type_=Integer))
             .values(quantity=bindparam("quantity", type_=Integer), selected=True)
+            .returning(table.c.id)
         )
-    return stmt
+        hit = _WRITES["update"] = (stmt, {})
+    return hit
 
 
 def commit_keep(*objs) -> None:
@@ -365,8 +359,6 @@ def clear(user) -> None:
 
 
 def count(user) -> int:
-    from sqlalchemy import func
-
     return db.session.execute(
         select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == user.id)
     ).scalar_one()
