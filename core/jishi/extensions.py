@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, has_request_context, request
-from flask.globals import _cv_app, _cv_request, request_ctx
+from flask.globals import _cv_request, request_ctx
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -120,7 +120,7 @@ class JishiCSRFProtect(CSRFProtect):
 
     def protect(self, apply_exemptions=False):
         # (the request and the app without their proxies)
-        if _cv_request.get().request.method not in _cv_app.get().app.config["WTF_CSRF_METHODS"]:
+        if _cv_request.get().request.method not in current_app_object().config["WTF_CSRF_METHODS"]:
             return None
         return super().protect(apply_exemptions)
 
@@ -194,7 +194,7 @@ class JishiLoginManager(LoginManager):
             self._request_callback is bearer
             and self._user_callback is session_user
             and not accessed.receivers
-            and _cv_app.get().app.config.get("REMEMBER_COOKIE_NAME", cookie_name) not in req.cookies
+            and current_app_object().config.get("REMEMBER_COOKIE_NAME", cookie_name) not in req.cookies
         )
 
     def _update_remember_cookie(self, response):
@@ -202,7 +202,7 @@ class JishiLoginManager(LoginManager):
         request's session fetched through the ``session`` proxy once instead
         of at each of its tests (it runs for every request)."""
         s = _cv_request.get().session  # (the property the proxy reads: it marks the session accessed)
-        if "_remember" not in s and _cv_app.get().app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
+        if "_remember" not in s and current_app_object().config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
             s["_remember"] = "set"
         if "_remember" in s:
             operation = s.pop("_remember", None)
@@ -268,7 +268,7 @@ def api_cookie_writes_need_csrf_token() -> None:
     cookie. Reads (GET, HEAD, OPTIONS) and bearer requests are not
     affected; nor is anything while ``WTF_CSRF_ENABLED`` is off.
     """
-    config = _cv_app.get().app.config  # (the app and the request without their proxies)
+    config = current_app_object().config  # (the app and the request without their proxies)
     request = _cv_request.get().request
     if (
         request.method not in config["WTF_CSRF_METHODS"]

@@ -11,6 +11,7 @@ from flask import Blueprint, flash, request
 from flask_wtf.csrf import CSRFError
 
 from jishi.errors import DomainError
+from jishi.flaskctx import current_app_object
 from jishi.i18n import gettext as _
 from jishi.money import MoneyError, parse_yuan
 
@@ -108,9 +109,7 @@ def _template_context():
     the same two values every render of the app (made once per app, not
     a new function and dict per ``render_template``: a page's own and each
     plugin box rendered with ``render_template``)."""
-    from flask.globals import _cv_app
-
-    app = _cv_app.get().app
+    app = current_app_object()
     kept = app.extensions.get("jishi.template_context")
     locales = app.config["JISHI_LOCALES"]
     if kept is None or kept["jishi_locales"] is not locales:
