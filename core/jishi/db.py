@@ -612,17 +612,16 @@ def held_rows(conn, stmt, params: dict, forms: dict | None, direct: bool = False
     accepted, no longer needed (every held statement runs on the DB-API
     cursor itself when nothing listens to the statements' events: no echo,
     no statement counter; through SQLAlchemy's cursor execute otherwise)."""
-    if not _LOADERS_HELD_ROWS:  # (jishi.loaders imports this module: imported at the first call, then kept)
-        from jishi.loaders import held_rows as held
-
-        _LOADERS_HELD_ROWS.append(held)
-    return _LOADERS_HELD_ROWS[0](conn, stmt, params, forms, direct)
+    global _loaders_held_rows
+    if _loaders_held_rows is None:  # (jishi.loaders imports this module: imported at the first call, then kept)
+        from jishi.loaders import held_rows as _loaders_held_rows
+    return _loaders_held_rows(conn, stmt, params, forms, direct)
 
 
 #: :func:`jishi.loaders.held_rows` once :func:`held_rows` has imported it (an
 #: import statement run on every call cost a placement six imports, each
 #: about as much as a short Python function)
-_LOADERS_HELD_ROWS: list = []
+_loaders_held_rows: Any = None
 
 
 _KEEP_PLANS_CLASS: Any = None
