@@ -46,11 +46,11 @@ from jishi.catalog.models import Product, Sku
 from jishi.catalog.service import _conditions_key, _visible_conditions, visible_products
 from jishi.checkout.errors import CheckoutError, TotalChanged
 from jishi.checkout.pricing import resolve_price
-from jishi.db import commit, conflict_insert, db, held_rows, rollback, utcnow, write_from_here
+from jishi.db import commit, conflict_insert, db, rollback, utcnow, write_from_here
 from jishi.defaults.stock import reserve_sku_stock
 from jishi.flaskctx import jishi_hook
 from jishi.hookspecs import DeliveryOption, Discount, PageLoader, Problem
-from jishi.loaders import _identity, persistent, run
+from jishi.loaders import _identity, held_rows, persistent, run
 from jishi.orders.models import (
     Order,
     OrderAllocation,
@@ -1043,7 +1043,7 @@ def _insert_rows(table, rows: list[dict], returning: tuple, *, on_conflict_do_no
 
     The statement, ``INSERT .. VALUES (..), (..) RETURNING ..`` for this many
     rows and these keys, is built once per dialect and run from its SQL
-    compiled once (:func:`jishi.db.held_rows`, on the DB-API cursor when
+    compiled once (:func:`jishi.loaders.held_rows`, on the DB-API cursor when
     nothing listens to statements): no compile-cache key, execution context
     or result object per placement, which were most of each write's Python
     (five writes per placement). The row values are bound as the columns'
