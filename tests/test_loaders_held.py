@@ -591,3 +591,133 @@ def test_float_columns_are_read_by_orjson_alone(app, factory):
     assert got == want
     if postgres:  # PostgreSQL writes each double's shortest exact text: the values themselves
         assert got == [*values, None]
+
+
+def _pipelines(monkeypatch) -> list:
+    """The pipelines psycopg's connections enter (a list, one item each)."""
+    entered: list = []
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return entered
+    pipeline = psycopg.Connection.pipeline
+
+    def spy(self):
+        entered.append(self)
+        return pipeline(self)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", spy)
+    return entered
+
+
+@pytest.mark.parametrize("listened", [False, True])
+def test_held_rows_many_runs_in_order_one_pipeline_on_postgresql(app, monkeypatch, tmp_path, listened):
+    """Issue 20: ``held_rows_many`` answers each statement's rows, processed
+    as ``held_rows`` answers them, run in their order in the transaction (a
+    later one sees an earlier one's row); on PostgreSQL (psycopg, in a
+    transaction) in ONE pipeline, one round trip for all, with or without
+    listeners of the cursor events (which see every statement); elsewhere
+    one by one."""
+    from jishi.testing import libpq_messages
+    from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, event, insert
+
+    table = Table(
+        "held_many",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("name", String(20)),
+        Column("at", DateTime),
+    )
+    table.create(db.session.connection())
+    db.session.commit()
+    try:
+        at = utcnow().replace(microsecond=123456)
+        add = insert(table).values(name=bindparam("name"), at=bindparam("at")).returning(table.c.id, table.c.at)
+        find = select(table.c.name, table.c.at).where(table.c.name == bindparam("name"))
+        forms_add: dict = {}
+        forms_find: dict = {}
+        items = [
+            (add, {"name": "a", "at": at}, forms_add),
+            (find, {"name": "a"}, forms_find),
+            (add, {"name": "b", "at": at}, forms_add),
+        ]
+        entered = _pipelines(monkeypatch)
+        seen: list = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        conn = db.session.connection()
+        conn.execute(select(1)).all()  # (the transaction begun on the server)
+        postgres = conn.dialect.name == "postgresql"
+        got: list = []
+        if listened:
+            event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            if postgres:
+                pgconn = conn.connection.driver_connection.pgconn
+                sent = libpq_messages(pgconn, tmp_path, lambda: got.extend(loaders.held_rows_many(conn, items)))
+            else:
+                got.extend(loaders.held_rows_many(conn, items))
+        finally:
+            if listened:
+                event.remove(db.engine, "before_cursor_execute", before)
+        assert [len(rows) for rows in got] == [1, 1, 1]
+        assert got[0][0][1] == at and tuple(got[1][0]) == ("a", at)  # (SQLite's text processed to a datetime)
+        assert got[2][0][0] > got[0][0][0]
+        assert len(seen) == (3 if listened else 0)
+        if postgres:
+            assert len(entered) == 1  # one pipeline
+            kinds = [line.split("\t")[2] for line in sent]
+            assert kinds.count("Sync") == 1 and "Query" not in kinds, sent
+        else:
+            assert entered == []
+    finally:
+        db.session.rollback()
+        table.drop(db.session.connection(), checkfirst=True)
+        db.session.commit()
+
+
+def test_held_rows_many_raises_a_failed_statements_error_as_sqlalchemy_does(app, monkeypatch):
+    """Issue 20: a statement of ``held_rows_many`` the database refuses (a
+    unique key taken) raises SQLAlchemy's ``IntegrityError``; the
+    statements after it write nothing (PostgreSQL skips them to the
+    pipeline's sync; elsewhere they are not run); after the rollback the
+    session goes on. Outside a transaction, one by one (SQLAlchemy's
+    execute begins one)."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, exc, func, insert
+
+    table = Table(
+        "held_many_err", MetaData(), Column("id", Integer, primary_key=True), Column("name", String(20), unique=True)
+    )
+    table.create(db.session.connection())
+    db.session.commit()
+    try:
+        add = insert(table).values(name=bindparam("name")).returning(table.c.id)
+        forms: dict = {}
+        conn = db.session.connection()
+        loaders.held_rows_many(conn, [(add, {"name": "a"}, forms)])
+        db.session.commit()
+        entered = _pipelines(monkeypatch)
+        conn = db.session.connection()
+        conn.execute(select(1)).all()
+        with pytest.raises(exc.IntegrityError):
+            loaders.held_rows_many(
+                conn, [(add, {"name": "b"}, forms), (add, {"name": "a"}, forms), (add, {"name": "c"}, forms)]
+            )
+        assert len(entered) == (1 if conn.dialect.name == "postgresql" else 0)
+        db.session.rollback()
+        count = db.session.scalar(select(func.count()).select_from(table))
+        assert count == 1
+        db.session.commit()
+        db.session.close()
+        with db.engine.connect() as bare:  # not in a transaction: one by one
+            assert bare._transaction is None
+            rows = loaders.held_rows_many(bare, [(add, {"name": "d"}, forms), (add, {"name": "e"}, forms)])
+            assert [len(r) for r in rows] == [1, 1]
+            bare.rollback()
+        assert len(entered) == (1 if db.session.get_bind().dialect.name == "postgresql" else 0)
+    finally:
+        db.session.rollback()
+        table.drop(db.session.connection(), checkfirst=True)
+        db.session.commit()

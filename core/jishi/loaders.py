@@ -272,9 +272,15 @@ _PYFORMAT = re.compile(r"%\(([^)]*)\)s|%%")
 _FORMS_PER_STATEMENT = 8  # dialects (engines) a statement keeps its SQL for
 
 try:  # psycopg >= 3.2: a cursor taking PostgreSQL's own $1 placeholders
+    from psycopg import Connection as _PsycopgConnection
+    from psycopg import Pipeline as _Pipeline
     from psycopg import RawCursor as _RawCursor
+
+    #: whether this libpq has pipeline mode (14 and later; held_rows_many)
+    _PIPELINES = _Pipeline.is_supported()
 except ImportError:  # pragma: no cover - psycopg 3.1 or no psycopg
-    _RawCursor = None
+    _RawCursor = _PsycopgConnection = None  # type: ignore[assignment,misc]
+    _PIPELINES = False
 
 
 #: SQLAlchemy's side-statement execute and error handling, which
@@ -389,7 +395,11 @@ class _HeldSQL:
         ``direct``: accepted as before; every held read now takes the
         cursor path, which is SQLAlchemy's own whenever anything could
         tell the difference (:func:`_quiet`)."""
-        rows = self._fetch(conn, self.args(params))
+        return self.processed_rows(self._fetch(conn, self.args(params)))
+
+    def processed_rows(self, rows: list) -> list:
+        """``rows`` fetched for the SQL, each value as SQLAlchemy's result
+        processing of its column gives it."""
         if not self.results:
             return rows
         out = []
@@ -497,6 +507,87 @@ def held_rows(conn, stmt, params: dict, forms: dict | None, direct: bool = False
     if form is not None and form.__class__ is _ExpandingHeld:
         form, params = form.sized(params)
     return conn.execute(stmt, params).all() if form is None else form.rows(conn, params, direct)
+
+
+def held_rows_many(conn, items: Sequence[tuple[Any, dict, dict | None]]) -> list[list]:
+    """The rows of each of ``items`` (``(stmt, params, forms)``, each as
+    :func:`held_rows` takes them), run in their order in ``conn``'s
+    transaction: a later statement sees what an earlier one wrote (the
+    placement's INSERTs find the rows they belong to by their numbers).
+
+    On psycopg, in a live transaction, with every statement held and more
+    than one: sent together in ONE pipeline (libpq's pipeline mode), so the
+    statements cost one round trip instead of one each (a ``BEGIN`` psycopg
+    sends first, when the transaction has not begun on the server yet, is
+    synced alone, as psycopg does); PostgreSQL runs them one after the other
+    as it would have. An error of
+    one (a unique key taken) is raised as SQLAlchemy raises it (wrapped in
+    ``sqlalchemy.exc.DBAPIError``, a dropped connection invalidated) and
+    the statements after it are not run; the transaction is then failed, as
+    after any statement's error, for the caller's rollback. Listeners of the
+    cursor events see each statement as they would (``Connection
+    ._cursor_execute``). Anywhere else (SQLite, outside a transaction, a
+    statement SQLAlchemy must run): one after the other, as
+    :func:`held_rows` runs each."""
+    held = []
+    for stmt, params, forms in items:
+        form = None if forms is None else _held(stmt, forms, conn, params)
+        if form is not None and form.__class__ is _ExpandingHeld:
+            form, params = form.sized(params)
+        held.append((stmt, form, params))
+    driver = _pipeline_driver(conn) if len(held) > 1 else None
+    if driver is None or any(form is None or form.raw is None for _stmt, form, _params in held):
+        return [
+            conn.execute(stmt, params).all() if form is None else form.rows(conn, params) for stmt, form, params in held
+        ]
+    for _stmt, form, _params in held:
+        if getattr(driver, "_jishi_reading", False):  # a safe request reading in autocommit (jishi.db)
+            leave_reading(driver, form.sql)
+    quiet = _quiet(conn)
+    cursors: list = []
+    sql, args = held[0][1].sql, ()
+    try:
+        with driver.pipeline():
+            for _stmt, form, params in held:
+                sql, args = form.sql, form.args(params)
+                cursor = form.raw(driver)
+                cursors.append(cursor)
+                if quiet:
+                    cursor.execute(sql, args)
+                else:
+                    conn._cursor_execute(cursor, sql, args)  # (raises wrapped, as execute does)
+        fetched = [cursor.fetchall() for cursor in cursors]
+    except BaseException as e:
+        for cursor in cursors:
+            conn._safe_close_cursor(cursor)
+        if isinstance(e, conn.dialect.loaded_dbapi.Error):  # (the server's error comes at the pipeline's sync)
+            conn._handle_dbapi_exception(e, sql, args, None, None)
+        raise
+    for cursor in cursors:
+        cursor.close()
+    return [form.processed_rows(rows) for (_stmt, form, _params), rows in zip(held, fetched)]
+
+
+def _pipeline_driver(conn):
+    """The psycopg connection under ``conn`` when :func:`held_rows_many`
+    may send its statements in one pipeline: ``conn`` in a live transaction
+    (as :meth:`_HeldSQL._fetch` requires for its cursor path) and a libpq
+    with pipeline mode; else None."""
+    if not _CURSOR_PATH or not _PIPELINES:
+        return None
+    try:
+        trans = conn._transaction
+        dbapi = conn._dbapi_connection
+        nested = conn._nested_transaction
+        managed = conn._trans_context_manager
+    except AttributeError:  # another SQLAlchemy's internals: one by one
+        return None
+    if dbapi is None or trans is None or not trans.is_active or managed is not None:
+        return None
+    if nested is not None and not nested.is_active:
+        return None
+    driver = dbapi.driver_connection
+    return driver if isinstance(driver, _PsycopgConnection) else None
 
 
 def _held(stmt, forms: dict, conn, params: dict) -> _HeldSQL | None:

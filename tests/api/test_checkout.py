@@ -7,6 +7,7 @@ from jishi.cart.models import CartLine
 from jishi.db import db
 from jishi.hookspecs import Discount, hookimpl
 from jishi.models import Order, OrderAllocation, OrderLine, PaymentOrder, Sku
+from jishi.testing import is_postgres, libpq_trips
 from sqlalchemy import func, select
 from werkzeug.local import LocalProxy
 
@@ -240,6 +241,44 @@ class TestWithDiscount:
         assert allocs == [909, 91]
         pays = db.session.execute(select(OrderLine.pay_amount).order_by(OrderLine.id)).scalars().all()
         assert pays == [9999 - 909, 1001 - 91]
+
+    @pytest.mark.skipif(not is_postgres(), reason="PostgreSQL's round trips (psycopg's pipeline)")
+    def test_place_writes_its_rows_in_one_round_trip(self, api, factory, tmp_path):
+        """K7 (performance, issue 20): on PostgreSQL the placement's INSERTs
+        of the payment, the orders, the lines, the history and the
+        allocations go to the server together, one round trip (a pipeline),
+        each row naming the row it belongs to by its number; what is
+        written is what the placement answers."""
+        buyer = factory.user()
+        addr = factory.address(buyer)
+        a = factory.product(price=3333, stock=10).skus[0]
+        b = factory.product(price=1001, stock=10).skus[0]
+        api.headers(buyer)  # the token issued outside the traced block
+        with libpq_trips(db.engine, tmp_path) as trips:
+            r = api.post(
+                "/checkout/place", user=buyer, json=body([(a, 3), (b, 1)], addr), headers={"Idempotency-Key": "p"}
+            )
+        assert r.status_code == 201, r.json
+        tables = ("payment_orders", "orders", "order_lines", "order_allocations", "order_events")
+        writing = [t for t in trips if any(f"INSERT INTO {name} " in line for line in t for name in tables)]
+        assert len(writing) == 1, "\n\n".join("\n".join(t) for t in trips)
+        [trip] = writing
+        kinds = [line.split("\t")[2] for line in trip]
+        parsed = [line.split("\t")[3] for line, kind in zip(trip, kinds) if kind == "Parse"]
+        assert [next((n for n in tables if f"INSERT INTO {n} " in p), p.strip(' "')) for p in parsed] == [
+            *tables[:3],
+            "order_events",
+            "order_allocations",
+        ], parsed
+        assert kinds.count("Sync") == 1, trip
+        [payment] = r.json["payments"]
+        db.session.expire_all()
+        orders = db.session.execute(select(Order)).scalars().all()
+        assert [o.id for o in orders] == [o["id"] for o in payment["orders"]] and orders[0].payment_id == payment["id"]
+        lines = db.session.execute(select(OrderLine).order_by(OrderLine.id)).scalars().all()
+        assert {ln.order_id for ln in lines} == {orders[0].id} and len(lines) == 2
+        allocations = db.session.execute(select(OrderAllocation).order_by(OrderAllocation.id)).scalars().all()
+        assert sorted((al.order_line_id, al.amount) for al in allocations) == [(lines[0].id, 909), (lines[1].id, 91)]
 
 
 @pytest.mark.parametrize("n_lines", [1, 5, 10])

@@ -206,6 +206,51 @@ def test_insert_rows_held_equals_sqlalchemy_insert(app, factory, monkeypatch, n)
     db.session.rollback()
 
 
+@pytest.mark.parametrize("how", ["chunks", "row by row"])
+def test_placement_rows_name_their_parents_by_number(api, factory, ms, monkeypatch, how):
+    """Issue 20: the placement's orders, lines and history name their
+    payment and order by the number drawn for it (``_REFS``, so that the
+    INSERTs need no id from one another: one round trip on PostgreSQL);
+    over ``_ROWS_HELD`` rows (here 2) they go in statements of that many
+    rows, and with a left-out callable default one row a statement
+    (SQLAlchemy's INSERT); every row belongs to the right parent."""
+    from jishi.checkout import service
+    from jishi.checkout.service import place_order
+    from jishi.orders.models import Order, OrderEvent, OrderLine
+    from sqlalchemy import select
+
+    monkeypatch.setattr(service, "_ROWS_HELD", 2)
+    monkeypatch.setattr(service, "_WRITES", {})
+    if how == "row by row":
+        defaults = service._scalar_defaults
+        monkeypatch.setattr(
+            service,
+            "_scalar_defaults",
+            lambda table, keys: None if table.name != "payment_orders" else defaults(table, keys),
+        )
+    _express_template()
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    shops = [ms.merchant(f"店{i}") for i in range(3)]
+    skus = [ms.product(shops[i % 3], price=1000 + i, stock=50).skus[0] for i in range(5)]
+    placed = place_order(buyer, [(s.id, 1) for s in skus], addr.id, idempotency_key=f"refs-{how}")
+    [payment] = placed
+    assert len(payment.orders) == 3
+    db.session.expire_all()
+    orders = {o.id: o for o in db.session.execute(select(Order)).scalars()}
+    assert set(orders) == {o.id for o in payment.orders} and all(o.payment_id == payment.id for o in orders.values())
+    lines = db.session.execute(select(OrderLine)).scalars().all()
+    seller = {s.id: shops[i % 3].id for i, s in enumerate(skus)}
+    assert sorted(ln.sku_id for ln in lines) == sorted(s.id for s in skus)
+    assert all(orders[ln.order_id].seller_id == seller[ln.sku_id] for ln in lines)
+    events = db.session.execute(select(OrderEvent)).scalars().all()
+    assert sorted(e.order_id for e in events) == sorted(orders)
+    shapes = [k for k in service._WRITES if isinstance(k, tuple) and len(k) == 7 and k[1] == "order_lines"]
+    assert shapes and all(k[3] <= 2 for k in shapes)
+    if how == "row by row":
+        assert all(service._WRITES[k][1] is None for k in shapes)
+
+
 @pytest.mark.parametrize("n", [1, 3])
 def test_reserve_sku_stock_takes_all_or_refuses(app, factory, n):
     """Issue 20: the held conditional UPDATE (one per number of SKUs) takes

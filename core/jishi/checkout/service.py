@@ -50,7 +50,7 @@ from jishi.db import commit, conflict_insert, db, rollback, utcnow, write_from_h
 from jishi.defaults.stock import reserve_sku_stock
 from jishi.flaskctx import jishi_hook
 from jishi.hookspecs import DeliveryOption, Discount, PageLoader, Problem
-from jishi.loaders import _identity, held_rows, persistent, run
+from jishi.loaders import _identity, held_rows, held_rows_many, persistent, run
 from jishi.orders.models import (
     Order,
     OrderAllocation,
@@ -1008,79 +1008,149 @@ def _columns(model) -> tuple:
     return cols, tuple(mapper.get_property_by_column(c).key for c in cols)
 
 
-def _insert_returning(model, rows: list[dict], *, on_conflict_do_nothing: bool = False) -> list:
-    """INSERT ``rows`` in ONE statement and return the new ORM objects in
-    the order of ``rows`` (matched by their unique ``number``: SQLite cannot
-    both batch and promise the order of RETURNING). With
-    ``on_conflict_do_nothing`` a row whose unique key exists is skipped (and
-    missing from the result).
+def _instances(model, rows: list[dict], written: list) -> list:
+    """The clean persistent ``model`` instances of the rows ``written``
+    (RETURNING every column of ``model``'s table, :func:`_columns`) in the
+    order of ``rows`` (matched by their unique ``number``: SQLite cannot
+    both batch and promise the order of RETURNING); a row that was not
+    written (``ON CONFLICT DO NOTHING`` skipped it) is missing.
 
-    A Core INSERT on the table run from its held SQL (:func:`_insert_rows`)
-    whose RETURNING rows become clean persistent instances
-    (:func:`jishi.loaders.persistent`, as the ORM's loading makes them); a
-    row id a rolled-back savepoint had used (SQLite reuses them; place_orders
-    rolls a batch back) refreshes the instance the session holds, as
-    ``populate_existing`` did."""
-    cols, keys = _held(f"columns:{model.__tablename__}", lambda _d: _columns(model))  # (the same on every dialect)
+    They are made as the ORM's loading makes them
+    (:func:`jishi.loaders.persistent`); a row id a rolled-back savepoint had
+    used (SQLite reuses them; place_orders rolls a batch back) refreshes the
+    instance the session holds, as ``populate_existing`` did."""
+    _cols, keys = _held(f"columns:{model.__tablename__}", lambda _d: _columns(model))  # (the same on every dialect)
     session = db.session()
     by_number = {}
-    for row in _insert_rows(model.__table__, rows, cols, on_conflict_do_nothing=on_conflict_do_nothing):
+    for row in written:
         obj = persistent(session, model, dict(zip(keys, row)))
         by_number[obj.number] = obj
     return [by_number[row["number"]] for row in rows if row["number"] in by_number]
 
 
 #: rows of one multi-row INSERT held as SQL (more go through SQLAlchemy's
-#: ``insertmanyvalues``, as correct and slower)
+#: ``insertmanyvalues``, as correct and slower; with references, in
+#: statements of this many rows)
 _ROWS_HELD = 64
 
 
-def _insert_rows(table, rows: list[dict], returning: tuple, *, on_conflict_do_nothing: bool = False) -> list:
+def _by_number(table, name: str):
+    """The id of ``table``'s row whose unique ``number`` is the parameter
+    ``name``: a scalar subquery, one look-up in the number's index."""
+    number = table.c.number
+    return select(table.c.id).where(number == bindparam(name, type_=number.type)).scalar_subquery()
+
+
+def _line_of_order(prefix: str):
+    """An allocation's ``order_line_id``: the line of SKU ``{prefix}order_line_id``
+    in the order numbered ``{prefix}order_id`` (one line per SKU in an order)."""
+    lines = OrderLine.__table__
+    return (
+        select(lines.c.id)
+        .where(
+            lines.c.order_id == _by_number(Order.__table__, prefix + "order_id"),
+            lines.c.sku_id == bindparam(prefix + "order_line_id", type_=lines.c.sku_id.type),
+        )
+        .scalar_subquery()
+    )
+
+
+#: ``{table: {column: its SQL for a row's parameter prefix}}``: the columns
+#: a placement writes as a reference to a row it wrote just before (the
+#: row's value is that row's ``number``; an allocation's line: its SKU id),
+#: resolved by the INSERT itself, so that the placement's INSERTs need no
+#: id from one another and go to the database together
+#: (:func:`jishi.loaders.held_rows_many`: one round trip on PostgreSQL)
+_REFS: dict[str, dict[str, Callable[[str], Any]]] = {
+    "orders": {"payment_id": lambda prefix: _by_number(PaymentOrder.__table__, prefix + "payment_id")},
+    "order_lines": {"order_id": lambda prefix: _by_number(Order.__table__, prefix + "order_id")},
+    "order_events": {"order_id": lambda prefix: _by_number(Order.__table__, prefix + "order_id")},
+    "order_allocations": {
+        "order_id": lambda prefix: _by_number(Order.__table__, prefix + "order_id"),
+        "order_line_id": _line_of_order,
+    },
+}
+
+
+def _insert_rows(
+    table, rows: list[dict], returning: tuple, *, on_conflict_do_nothing: bool = False, refs: tuple = ()
+) -> list:
     """INSERT ``rows`` (dicts with the same keys: column keys of ``table``)
     into ``table`` in ONE statement and answer the ``returning`` columns of
     the written rows (in no promised order), values as SQLAlchemy's result
-    processing gives them.
+    processing gives them. ``refs``: keys whose values name a row written
+    before (:data:`_REFS`), not the column's value. See
+    :func:`_insert_plan`."""
+    plan = _insert_plan(table, rows, returning, on_conflict_do_nothing=on_conflict_do_nothing, refs=refs)
+    return [row for rows_ in held_rows_many(db.session().connection(), plan) for row in rows_]
 
-    The statement, ``INSERT .. VALUES (..), (..) RETURNING ..`` for this many
-    rows and these keys, is built once per dialect and run from its SQL
-    compiled once (:func:`jishi.loaders.held_rows`, on the DB-API cursor when
-    nothing listens to statements): no compile-cache key, execution context
-    or result object per placement, which were most of each write's Python
-    (five writes per placement). The row values are bound as the columns'
-    types bind them (SQLite's datetimes, JSON); a column a row leaves out
-    gets its Python scalar default as a bound value, as SQLAlchemy's INSERT
-    gives it; a left-out column whose default is a callable (or more than
-    ``_ROWS_HELD`` rows) goes through SQLAlchemy's own multi-row execute."""
+
+def _insert_plan(
+    table, rows: list[dict], returning: tuple, *, on_conflict_do_nothing: bool = False, refs: tuple = ()
+) -> list[tuple[Any, dict, dict | None]]:
+    """The statements that INSERT ``rows`` into ``table``, as
+    :func:`jishi.loaders.held_rows_many` takes them: ``(statement,
+    parameters, held forms)``.
+
+    One statement, ``INSERT .. VALUES (..), (..) RETURNING ..`` for this
+    many rows and these keys, built once per dialect and run from its SQL
+    compiled once: no compile-cache key, execution context or result object
+    per placement, which were most of each write's Python. The row values
+    are bound as the columns' types bind them (SQLite's datetimes, JSON); a
+    column a row leaves out gets its Python scalar default as a bound
+    value, as SQLAlchemy's INSERT gives it. A left-out column whose default
+    is a callable, or more than ``_ROWS_HELD`` rows, goes through
+    SQLAlchemy's own multi-row execute (forms None); with ``refs``, in
+    statements of ``_ROWS_HELD`` rows, or (a callable default) one
+    statement per row."""
     n = len(rows)
     keys = tuple(rows[0])
-    connection = db.session().connection()
+    dialect = db.session().get_bind().dialect.name
+    if refs and n > _ROWS_HELD:
+        return [
+            item
+            for at in range(0, n, _ROWS_HELD)
+            for item in _insert_plan(
+                table, rows[at : at + _ROWS_HELD], returning, on_conflict_do_nothing=on_conflict_do_nothing, refs=refs
+            )
+        ]
     # (column names, not Column objects: a key compared on a hash collision must not build SQL)
-    shape = (connection.dialect.name, table.name, keys, n, on_conflict_do_nothing, tuple(c.key for c in returning))
+    shape = (dialect, table.name, keys, n, on_conflict_do_nothing, tuple(c.key for c in returning), refs)
     held = _WRITES.get(shape)
     if held is None:
-        held = _WRITES[shape] = _rows_statement(table, keys, n, returning, on_conflict_do_nothing)
+        held = _WRITES[shape] = _rows_statement(table, keys, n, returning, on_conflict_do_nothing, refs)
     stmt, forms, filled = held
     if forms is None:  # SQLAlchemy's INSERT (its defaults, its insertmanyvalues)
-        return connection.execute(stmt, rows if n > 1 else rows[0]).all()
+        if refs:  # one row a statement (see _rows_statement)
+            return [(stmt, {f"p0_{k}": row[k] for k in keys}, None) for row in rows]
+        return [(stmt, rows if n > 1 else rows[0], None)]  # type: ignore[list-item]
     params = {}
     for i, row in enumerate(rows):
         for k in keys:
             params[f"p{i}_{k}"] = row[k]
         for k, value in filled:
             params[f"p{i}_{k}"] = value
-    return held_rows(connection, stmt, params, forms, direct=True)
+    return [(stmt, params, forms)]
 
 
-def _rows_statement(table, keys: tuple, n: int, returning: tuple, on_conflict_do_nothing: bool) -> tuple:
+def _rows_statement(table, keys: tuple, n: int, returning: tuple, on_conflict_do_nothing: bool, refs: tuple) -> tuple:
     """``(statement, held forms, left-out columns' defaults)`` of
-    :func:`_insert_rows` for ``n`` rows with ``keys``; forms None: run by
-    SQLAlchemy (a left-out callable default, or too many rows)."""
+    :func:`_insert_plan` for ``n`` rows with ``keys``; forms None: run by
+    SQLAlchemy (a left-out callable default, or too many rows). A key in
+    ``refs`` is written as its :data:`_REFS` SQL of the row's parameter."""
     base = conflict_insert(table).on_conflict_do_nothing() if on_conflict_do_nothing else insert(table)
+    made = _REFS.get(table.name, {})
+
+    def value(i: int, k: str):
+        return made[k](f"p{i}_") if k in refs else bindparam(f"p{i}_{k}", type_=table.c[k].type)
+
     filled = _scalar_defaults(table, keys)
+    if filled is None and refs:  # a row a statement: SQLAlchemy's defaults, the references as SQL
+        return base.values({k: value(0, k) for k in keys}).returning(*returning), None, ()
     if filled is None or n > _ROWS_HELD:
         return base.returning(*returning), None, ()
     names = keys + tuple(filled)
-    values = [{k: bindparam(f"p{i}_{k}", type_=table.c[k].type) for k in names} for i in range(n)]
+    values = [{k: value(i, k) for k in names} for i in range(n)]
     return base.values(values if n > 1 else values[0]).returning(*returning), {}, tuple(filled.items())
 
 
@@ -1163,21 +1233,24 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                     "created_at": now,
                 }
             )
-    all_payments = _insert_returning(PaymentOrder, payment_rows, on_conflict_do_nothing=keyed)
-    if len(all_payments) < len(payment_rows):
-        raise _AlreadyPlaced()  # a key is taken: a retry (place_order answers the first placement)
 
+    # Every row is written with what references it needs known beforehand:
+    # an order names its payment, a line, an allocation and an event their
+    # order, by the unique number this placement drew (see _REFS), so the
+    # INSERTs need no id from one another and go to the database together
+    # (held_rows_many: ONE round trip on PostgreSQL, with its BEGIN, instead
+    # of one per table and one for the BEGIN).
     order_rows = []
     for (checkout, _key), (first, per_order) in zip(items, spans):
         address = checkout.address.snapshot() if checkout.address else None
         for i, group in enumerate(checkout.groups):
-            payment = all_payments[first + i] if per_order else all_payments[first]
+            payment_row = payment_rows[first + i] if per_order else payment_rows[first]
             delivery = group.delivery
             amounts = _sums(group, sums)
             order_rows.append(
                 {
                     "number": _number(),
-                    "payment_id": payment.id,
+                    "payment_id": payment_row["number"],  # (a reference: _REFS)
                     "user_id": checkout.user.id,
                     "seller_id": group.seller_id,
                     "group_key": group.key,
@@ -1195,22 +1268,24 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                     "created_at": now,
                 }
             )
-    all_orders = _insert_returning(Order, order_rows)
-    placed: list[tuple[Checkout, list[PaymentOrder], list[Order]]] = []
+    # per checkout: its order rows, each with its group
+    written_orders: list[list[tuple[dict, CheckoutGroup]]] = []
     at = 0
-    for (checkout, _key), (first, per_order) in zip(items, spans):
+    for checkout, _key in items:
         n = len(checkout.groups)
-        placed.append((checkout, all_payments[first : first + (n if per_order else 1)], all_orders[at : at + n]))
+        written_orders.append(list(zip(order_rows[at : at + n], checkout.groups)))
         at += n
 
     rows = []
-    for checkout, _payments, orders in placed:
-        for order, group in zip(orders, checkout.groups):
+    allocations = []
+    for (checkout, _key), orders_of in zip(items, written_orders):
+        for order_row, group in orders_of:
+            number = order_row["number"]
             for line in group.lines:
                 goods, discount = line.unit_price * line.quantity, sum(share.amount for share in line.shares)
                 rows.append(
                     {
-                        "order_id": order.id,
+                        "order_id": number,  # (a reference: _REFS)
                         "product_id": line.product_id,
                         "sku_id": line.sku_id,
                         "name": line.name,
@@ -1227,63 +1302,79 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                         "pay_amount": goods - discount,  # line.payable
                     }
                 )
-    # ONE INSERT .. RETURNING for every line (SQLAlchemy batches the rows
-    # into multi-row VALUES; the unit of work would insert row by row on
-    # SQLite to learn each id): placing costs the same statements for 1 or
-    # 30 lines, 1 or 20 stores, 1 or 50 checkouts. A line is matched back by
-    # (order, SKU), unique within a placement, since RETURNING's order is
-    # not promised. Core rows, no ORM instances: only the ids are used here
-    # (``Order.lines`` loads them when a plugin asks, as before).
+                for share in line.shares:
+                    applied = checkout.discounts[share.discount_index].discount
+                    allocations.append(
+                        {
+                            "order_id": number,  # (references: _REFS; the line by its SKU, one per order)
+                            "order_line_id": line.sku_id,
+                            "source": applied.source,
+                            "label": applied.label[:100],
+                            "funded_by": applied.funded_by,
+                            "amount": share.amount,
+                        }
+                    )
+    events = [
+        {
+            "order_id": order_row["number"],  # (a reference: _REFS)
+            "from_status": "",
+            "to_status": "pending_payment",
+            "actor_id": checkout.user.id,
+            "actor_role": "buyer",
+            "note": "",
+            "created_at": now,
+        }
+        for (checkout, _key), orders_of in zip(items, written_orders)
+        for order_row, _group in orders_of
+    ]
+    # ONE INSERT .. RETURNING per table, whatever the number of checkouts,
+    # orders and lines (multi-row VALUES; the unit of work would insert row
+    # by row on SQLite to learn each id). Core rows: a line's id is matched
+    # back by (order, SKU), unique within a placement, since RETURNING's
+    # order is not promised; ``Order.lines`` loads them when a plugin asks.
+    # (Allocations and history RETURNING their ids only so that the held
+    # SQL answers rows on every driver.)
     line_table = OrderLine.__table__
-    written = _insert_rows(line_table, rows, (line_table.c.id, line_table.c.order_id, line_table.c.sku_id))
-    by_line = {(order_id, sku_id): line_id for line_id, order_id, sku_id in written}
+    payment_cols = _held("columns:payment_orders", lambda _d: _columns(PaymentOrder))[0]
+    order_cols = _held("columns:orders", lambda _d: _columns(Order))[0]
+    plans = [
+        _insert_plan(PaymentOrder.__table__, payment_rows, payment_cols, on_conflict_do_nothing=keyed),
+        _insert_plan(Order.__table__, order_rows, order_cols, refs=("payment_id",)),
+        _insert_plan(
+            line_table, rows, (line_table.c.id, line_table.c.order_id, line_table.c.sku_id), refs=("order_id",)
+        ),
+        _insert_plan(OrderEvent.__table__, events, (OrderEvent.__table__.c.id,), refs=("order_id",)),
+    ]
+    if allocations:
+        allocation_table = OrderAllocation.__table__
+        plans.append(
+            _insert_plan(allocation_table, allocations, (allocation_table.c.id,), refs=("order_id", "order_line_id"))
+        )
+    results = held_rows_many(session.connection(), [item for plan in plans for item in plan])
+    counts = [len(plan) for plan in plans]
+    by_table = []
+    for count in counts:
+        by_table.append([row for got in results[:count] for row in got])
+        results = results[count:]
+    all_payments = _instances(PaymentOrder, payment_rows, by_table[0])
+    if len(all_payments) < len(payment_rows):
+        # a key is taken: a retry (place_order answers the first placement);
+        # (the orders a skipped payment's number found are rolled back with it)
+        raise _AlreadyPlaced()
+    all_orders = _instances(Order, order_rows, by_table[1])
+    placed: list[tuple[Checkout, list[PaymentOrder], list[Order]]] = []
+    at = 0
+    for (checkout, _key), (first, per_order) in zip(items, spans):
+        n = len(checkout.groups)
+        placed.append((checkout, all_payments[first : first + (n if per_order else 1)], all_orders[at : at + n]))
+        at += n
+    by_line = {(order_id, sku_id): line_id for line_id, order_id, sku_id in by_table[2]}
     order_lines: list[tuple[int, CheckoutLine, Order]] = [
         (by_line[(order.id, line.sku_id)], line, order)
         for checkout, _payments, orders in placed
         for order, group in zip(orders, checkout.groups)
         for line in group.lines
     ]
-
-    allocations = []
-    for checkout, _payments, orders in placed:
-        mine = {o.id for o in orders}
-        for ol_id, line, order in order_lines:
-            if order.id not in mine:
-                continue
-            for share in line.shares:
-                applied = checkout.discounts[share.discount_index].discount
-                allocations.append(
-                    {
-                        "order_id": order.id,
-                        "order_line_id": ol_id,
-                        "source": applied.source,
-                        "label": applied.label[:100],
-                        "funded_by": applied.funded_by,
-                        "amount": share.amount,
-                    }
-                )
-    # Allocations and history: one executemany INSERT each, whatever the
-    # number of orders and lines (nobody reads their ids here).
-    # (RETURNING their ids only so that the held SQL answers rows on every driver)
-    if allocations:
-        _insert_rows(OrderAllocation.__table__, allocations, (OrderAllocation.__table__.c.id,))
-    _insert_rows(
-        OrderEvent.__table__,
-        [
-            {
-                "order_id": o.id,
-                "from_status": "",
-                "to_status": "pending_payment",
-                "actor_id": checkout.user.id,
-                "actor_role": "buyer",
-                "note": "",
-                "created_at": now,
-            }
-            for checkout, _payments, orders in placed
-            for o in orders
-        ],
-        (OrderEvent.__table__.c.id,),
-    )
 
     # Plugins' pools (a flash sale) take their lines: all at once where a
     # pool implements ``reserve_stock_many``, else one by one; every other

@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import os
 from collections.abc import Iterable
+from typing import Any
 
 from flask import has_app_context
 from flask.testing import FlaskClient
@@ -368,7 +369,64 @@ def libpq_messages(pgconn, directory, action) -> list[str]:
             action()
         finally:
             pgconn.untrace()
-    return [line for line in path.read_text().splitlines() if line.startswith("F")]
+    return [line for line in _trace_messages(path.read_text()) if line.startswith("F\t")]
+
+
+def _trace_messages(text: str) -> list[str]:
+    """The messages of a libpq trace (without timestamps), one a line: a
+    statement's own line breaks continue the message they are in."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if line.startswith(("F\t", "B\t")) or not out:
+            out.append(line)
+        else:
+            out[-1] += "\n" + line
+    return out
+
+
+@contextlib.contextmanager
+def libpq_trips(engine, directory):
+    """What the client sends, in round trips, on every psycopg connection
+    ``engine``'s pool hands out in the block (a request's, say): yields a
+    list that holds, after the block, one list per round trip, each the
+    client's messages (as :func:`libpq_messages` gives them) up to and
+    including the one that makes the server answer (``Sync`` of the
+    extended protocol, or a simple ``Query``), in the order sent on each
+    connection (connections one after the other)."""
+    from pathlib import Path
+
+    from psycopg import pq
+
+    files: dict[int, tuple[Any, Any]] = {}
+
+    def checkout(dbapi_connection, _record, _proxy):
+        driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        if id(driver) not in files:
+            f = open(Path(directory) / f"libpq-trips-{id(driver)}", "w+")
+            driver.pgconn.trace(f.fileno())
+            driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+            files[id(driver)] = (driver, f)
+
+    trips: list[list[str]] = []
+    event.listen(engine, "checkout", checkout)
+    try:
+        yield trips
+    finally:
+        event.remove(engine, "checkout", checkout)
+        for driver, f in files.values():
+            driver.pgconn.untrace()
+            f.seek(0)
+            trip: list[str] = []
+            for line in _trace_messages(f.read()):
+                if not line.startswith("F\t"):
+                    continue
+                trip.append(line)
+                if line.split("\t")[2] in ("Sync", "Query"):
+                    trips.append(trip)
+                    trip = []
+            if trip:
+                trips.append(trip)
+            f.close()
 
 
 #: ``app_config`` for tests that open many connections at once (PostgreSQL).
