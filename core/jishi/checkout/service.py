@@ -1119,39 +1119,39 @@ def _insert_plan(
     held = _WRITES.get(shape)
     if held is None:
         held = _WRITES[shape] = _rows_statement(table, keys, n, returning, on_conflict_do_nothing, refs)
-    stmt, forms, filled = held
+    stmt, forms, constants, names = held
     if forms is None:  # SQLAlchemy's INSERT (its defaults, its insertmanyvalues)
         if refs:  # one row a statement (see _rows_statement)
-            return [(stmt, {f"p0_{k}": row[k] for k in keys}, None) for row in rows]
+            return [(stmt, dict(zip(names[0], map(row.__getitem__, keys))), None) for row in rows]
         return [(stmt, rows if n > 1 else rows[0], None)]  # type: ignore[list-item]
-    params = {}
-    for i, row in enumerate(rows):
-        for k in keys:
-            params[f"p{i}_{k}"] = row[k]
-        for k, value in filled:
-            params[f"p{i}_{k}"] = value
+    params = dict(constants)
+    for row, row_names in zip(rows, names):
+        params.update(zip(row_names, map(row.__getitem__, keys)))
     return [(stmt, params, forms)]
 
 
 def _rows_statement(table, keys: tuple, n: int, returning: tuple, on_conflict_do_nothing: bool, refs: tuple) -> tuple:
-    """``(statement, held forms, left-out columns' defaults)`` of
-    :func:`_insert_plan` for ``n`` rows with ``keys``; forms None: run by
-    SQLAlchemy (a left-out callable default, or too many rows). A key in
-    ``refs`` is written as its :data:`_REFS` SQL of the row's parameter."""
+    """``(statement, held forms, the left-out columns' defaults as its
+    parameters, each row's parameter names for keys)`` of
+    :func:`_insert_plan` for ``n`` rows with ``keys`` (row ``i``'s value of
+    ``k`` is the parameter ``p{i}_{k}``); forms None: run by SQLAlchemy (a
+    left-out callable default, or too many rows). A key in ``refs`` is
+    written as its :data:`_REFS` SQL of the row's parameter."""
     base = conflict_insert(table).on_conflict_do_nothing() if on_conflict_do_nothing else insert(table)
     made = _REFS.get(table.name, {})
 
     def value(i: int, k: str):
         return made[k](f"p{i}_") if k in refs else bindparam(f"p{i}_{k}", type_=table.c[k].type)
 
+    names = tuple(tuple(f"p{i}_{k}" for k in keys) for i in range(n))
     filled = _scalar_defaults(table, keys)
     if filled is None and refs:  # a row a statement: SQLAlchemy's defaults, the references as SQL
-        return base.values({k: value(0, k) for k in keys}).returning(*returning), None, ()
+        return base.values({k: value(0, k) for k in keys}).returning(*returning), None, {}, names[:1]
     if filled is None or n > _ROWS_HELD:
-        return base.returning(*returning), None, ()
-    names = keys + tuple(filled)
-    values = [{k: value(i, k) for k in names} for i in range(n)]
-    return base.values(values if n > 1 else values[0]).returning(*returning), {}, tuple(filled.items())
+        return base.returning(*returning), None, {}, names
+    values = [{k: value(i, k) for k in keys + tuple(filled)} for i in range(n)]
+    constants = {f"p{i}_{k}": default for i in range(n) for k, default in filled.items()}
+    return base.values(values if n > 1 else values[0]).returning(*returning), {}, constants, names
 
 
 def _scalar_defaults(table, keys: tuple) -> dict | None:
