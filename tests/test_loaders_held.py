@@ -680,7 +680,8 @@ def test_held_rows_many_runs_in_order_one_pipeline_on_postgresql(app, monkeypatc
 
 def test_held_rows_many_raises_a_failed_statements_error_as_sqlalchemy_does(app, monkeypatch):
     """Issue 20: a statement of ``held_rows_many`` the database refuses (a
-    unique key taken) raises SQLAlchemy's ``IntegrityError``; the
+    unique key taken) raises SQLAlchemy's ``IntegrityError`` naming that
+    statement's parameters; the
     statements after it write nothing (PostgreSQL skips them to the
     pipeline's sync; elsewhere they are not run); after the rollback the
     session goes on. Outside a transaction, one by one (SQLAlchemy's
@@ -701,10 +702,12 @@ def test_held_rows_many_raises_a_failed_statements_error_as_sqlalchemy_does(app,
         entered = _pipelines(monkeypatch)
         conn = db.session.connection()
         conn.execute(select(1)).all()
-        with pytest.raises(exc.IntegrityError):
+        with pytest.raises(exc.IntegrityError) as raised:
             loaders.held_rows_many(
                 conn, [(add, {"name": "b"}, forms), (add, {"name": "a"}, forms), (add, {"name": "c"}, forms)]
             )
+        params = raised.value.params
+        assert list(params.values() if isinstance(params, dict) else params) == ["a"]  # the statement that failed
         assert len(entered) == (1 if conn.dialect.name == "postgresql" else 0)
         db.session.rollback()
         count = db.session.scalar(select(func.count()).select_from(table))

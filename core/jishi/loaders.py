@@ -558,9 +558,15 @@ def held_rows_many(conn, items: Sequence[tuple[Any, dict, dict | None]]) -> list
                     conn._cursor_execute(cursor, sql, args)  # (raises wrapped, as execute does)
         fetched = [cursor.fetchall() for cursor in cursors]
     except BaseException as e:
+        if isinstance(e, conn.dialect.loaded_dbapi.Error):  # (the server's error comes at the pipeline's sync)
+            # the statement that failed: the first without a result (those after it were skipped)
+            failed = next((i for i, cursor in enumerate(cursors) if cursor.pgresult is None), None)
+            if failed is not None:
+                form, params = held[failed][1], held[failed][2]
+                sql, args = form.sql, form.args(params)
         for cursor in cursors:
             conn._safe_close_cursor(cursor)
-        if isinstance(e, conn.dialect.loaded_dbapi.Error):  # (the server's error comes at the pipeline's sync)
+        if isinstance(e, conn.dialect.loaded_dbapi.Error):
             conn._handle_dbapi_exception(e, sql, args, None, None)
         raise
     for cursor in cursors:
