@@ -520,14 +520,14 @@ def held_rows_many(conn, items: Sequence[tuple[Any, dict, dict | None]]) -> list
     statements cost one round trip instead of one each (a ``BEGIN`` psycopg
     sends first, when the transaction has not begun on the server yet, is
     synced alone, as psycopg does); PostgreSQL runs them one after the other
-    as it would have. An error of
-    one (a unique key taken) is raised as SQLAlchemy raises it (wrapped in
-    ``sqlalchemy.exc.DBAPIError``, a dropped connection invalidated) and
+    as it would have. An error of one (a unique key taken) is raised as
+    SQLAlchemy raises it, naming that statement (wrapped in
+    ``sqlalchemy.exc.DBAPIError``, a dropped connection invalidated), and
     the statements after it are not run; the transaction is then failed, as
     after any statement's error, for the caller's rollback. Listeners of the
-    cursor events see each statement as they would (``Connection
-    ._cursor_execute``). Anywhere else (SQLite, outside a transaction, a
-    statement SQLAlchemy must run): one after the other, as
+    cursor events see each statement as they would
+    (``Connection._cursor_execute``). Anywhere else (SQLite, outside a
+    transaction, a statement SQLAlchemy must run): one after the other, as
     :func:`held_rows` runs each."""
     held = []
     for stmt, params, forms in items:
