@@ -541,8 +541,7 @@ def held_rows_many(conn, items: Sequence[tuple[Any, dict, dict | None]]) -> list
             conn.execute(stmt, params).all() if form is None else form.rows(conn, params) for stmt, form, params in held
         ]
     for _stmt, form, _params in held:
-        if getattr(driver, "_jishi_reading", False):  # a safe request reading in autocommit (jishi.db)
-            leave_reading(driver, form.sql)
+        leave_reading(driver, form.sql)  # (a safe request reading in autocommit: a write begins a transaction)
     quiet = _quiet(conn)
     cursors: list = []
     sql, args = held[0][1].sql, ()

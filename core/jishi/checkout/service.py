@@ -1041,6 +1041,11 @@ def _by_number(table, name: str):
     return select(table.c.id).where(number == bindparam(name, type_=number.type)).scalar_subquery()
 
 
+def _order_of(prefix: str):
+    """A row's ``order_id``: the order numbered ``{prefix}order_id``."""
+    return _by_number(Order.__table__, prefix + "order_id")
+
+
 def _line_of_order(prefix: str):
     """An allocation's ``order_line_id``: the line of SKU ``{prefix}order_line_id``
     in the order numbered ``{prefix}order_id`` (one line per SKU in an order)."""
@@ -1048,7 +1053,7 @@ def _line_of_order(prefix: str):
     return (
         select(lines.c.id)
         .where(
-            lines.c.order_id == _by_number(Order.__table__, prefix + "order_id"),
+            lines.c.order_id == _order_of(prefix),
             lines.c.sku_id == bindparam(prefix + "order_line_id", type_=lines.c.sku_id.type),
         )
         .scalar_subquery()
@@ -1063,12 +1068,9 @@ def _line_of_order(prefix: str):
 #: (:func:`jishi.loaders.held_rows_many`: one round trip on PostgreSQL)
 _REFS: dict[str, dict[str, Callable[[str], Any]]] = {
     "orders": {"payment_id": lambda prefix: _by_number(PaymentOrder.__table__, prefix + "payment_id")},
-    "order_lines": {"order_id": lambda prefix: _by_number(Order.__table__, prefix + "order_id")},
-    "order_events": {"order_id": lambda prefix: _by_number(Order.__table__, prefix + "order_id")},
-    "order_allocations": {
-        "order_id": lambda prefix: _by_number(Order.__table__, prefix + "order_id"),
-        "order_line_id": _line_of_order,
-    },
+    "order_lines": {"order_id": _order_of},
+    "order_events": {"order_id": _order_of},
+    "order_allocations": {"order_id": _order_of, "order_line_id": _line_of_order},
 }
 
 
@@ -1238,11 +1240,12 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # an order names its payment, a line, an allocation and an event their
     # order, by the unique number this placement drew (see _REFS), so the
     # INSERTs need no id from one another and go to the database together
-    # (held_rows_many: ONE round trip on PostgreSQL, with its BEGIN, instead
-    # of one per table and one for the BEGIN).
+    # (held_rows_many: ONE round trip on PostgreSQL instead of one per table).
     order_rows = []
+    written_orders: list[list[tuple[dict, CheckoutGroup]]] = []  # per checkout: its order rows with their groups
     for (checkout, _key), (first, per_order) in zip(items, spans):
         address = checkout.address.snapshot() if checkout.address else None
+        written_orders.append([])
         for i, group in enumerate(checkout.groups):
             payment_row = payment_rows[first + i] if per_order else payment_rows[first]
             delivery = group.delivery
@@ -1268,13 +1271,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                     "created_at": now,
                 }
             )
-    # per checkout: its order rows, each with its group
-    written_orders: list[list[tuple[dict, CheckoutGroup]]] = []
-    at = 0
-    for checkout, _key in items:
-        n = len(checkout.groups)
-        written_orders.append(list(zip(order_rows[at : at + n], checkout.groups)))
-        at += n
+            written_orders[-1].append((order_rows[-1], group))
 
     rows = []
     allocations = []
