@@ -786,6 +786,65 @@ def test_hook_reserve_stock(app, factory, extra_plugins):
     assert db.session.get(Sku, sku.id).stock == 5
 
 
+class PoolForOneSku:
+    """A pool taking the lines of one SKU (``sku_id``) whatever their price
+    rule says, and a rule that claims plenty of SKU stock for the SKUs in
+    ``claims`` (so that the quote passes where the SKU's own UPDATE then
+    refuses, as when a concurrent buyer took the stock)."""
+
+    def __init__(self):
+        self.sku_id: int | None = None
+        self.claims: set[int] = set()
+
+    @hookimpl
+    def line_price_rules(self, line, user):
+        return (
+            [PriceRule("claim", unit_price=line.sku.price, priority=5, stock=99)] if line.sku_id in self.claims else []
+        )
+
+    @hookimpl(tryfirst=True)
+    def reserve_stock(self, line, order):
+        return StockReservation("pool", line.quantity) if line.sku_id == self.sku_id else None
+
+
+@plugin(PoolForOneSku())
+def test_hook_reserve_stock_after_the_sku_update(app, factory, extra_plugins):
+    """K3/FS (issue 20): the placement sends the SKUs' conditional UPDATE
+    with its INSERTs, for every line its price rule gives the SKU, before
+    the pools take theirs. A pool that then takes such a line: its SKU gets
+    back what the UPDATE took, and the other lines' SKUs are taken (or
+    refused, everything rolled back) as before; a SKU the UPDATE found
+    short costs nothing when a pool takes its line."""
+    from jishi.checkout.errors import OutOfStock
+
+    [pool] = extra_plugins
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    short = factory.product(price=1000, stock=1).skus[0]
+    plenty = factory.product(price=500, stock=5).skus[0]
+    stock = lambda: [db.session.get(Sku, s.id).stock for s in (short, plenty)]  # noqa: E731
+
+    pool.sku_id, pool.claims = short.id, {short.id}  # the UPDATE refuses short's 2; the pool takes the line
+    [payment] = _place(buyer, [(short.id, 2), (plenty.id, 3)], addr)
+    assert sorted((ln.sku_id, ln.stock_source) for ln in payment.orders[0].lines) == sorted(
+        [(short.id, "pool"), (plenty.id, "sku")]
+    )
+    db.session.expire_all()
+    assert stock() == [1, 2]
+
+    pool.sku_id, pool.claims = plenty.id, set()  # the UPDATE takes plenty's 2; the pool takes the line: given back
+    [payment] = _place(buyer, [(short.id, 1), (plenty.id, 2)], addr)
+    db.session.expire_all()
+    assert stock() == [0, 2]
+
+    pool.claims = {short.id}  # short's line refused after the give-back: nothing written
+    with pytest.raises(OutOfStock):
+        _place(buyer, [(short.id, 1), (plenty.id, 1)], addr)
+    db.session.rollback()
+    assert stock() == [0, 2]
+    assert db.session.scalar(select(func.count()).select_from(PaymentOrder)) == 2
+
+
 @plugin(FlashPool())
 def test_hook_release_stock(app, factory, extra_plugins):
     """K3/K8: closing an order gives stock back through the pool that took it."""

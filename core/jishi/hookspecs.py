@@ -1740,7 +1740,13 @@ def reserve_stock(line: CheckoutLine, order: Order) -> StockReservation | None:
     its SKU's stock, all such lines of the checkout together in ONE atomic
     conditional statement (``jishi.defaults.stock.reserve_sku_stock``: all
     or nothing, naming the first short line), so placing costs the same
-    number of statements for any number of lines.
+    number of statements for any number of lines. That statement, for the
+    lines whose winning :class:`PriceRule` names no pool, is sent with the
+    placement's INSERTs (one round trip), so it has run when this hook is
+    called; a line a pool takes anyway gets its SKU's units back, and a
+    line whose rule named a pool that does not take it comes out of the
+    SKU after the hooks, as before. Either way the SKU's stock is refused
+    only after every pool has taken its lines.
 
     Example::
 

@@ -247,8 +247,9 @@ class TestWithDiscount:
         """K7 (performance, issue 20): on PostgreSQL the placement's INSERTs
         of the payment, the orders, the lines, the history and the
         allocations go to the server together, one round trip (a pipeline),
-        each row naming the row it belongs to by its number; what is
-        written is what the placement answers."""
+        each row naming the row it belongs to by its number, and the SKUs'
+        conditional stock UPDATE with them; what is written is what the
+        placement answers."""
         buyer = factory.user()
         addr = factory.address(buyer)
         a = factory.product(price=3333, stock=10).skus[0]
@@ -265,11 +266,10 @@ class TestWithDiscount:
         [trip] = writing
         kinds = [line.split("\t")[2] for line in trip]
         parsed = [line.split("\t")[3] for line, kind in zip(trip, kinds) if kind == "Parse"]
-        assert [next((n for n in tables if f"INSERT INTO {n} " in p), p.strip(' "')) for p in parsed] == [
-            *tables[:3],
-            "order_events",
-            "order_allocations",
-        ], parsed
+        assert [
+            next((n for n in tables if f"INSERT INTO {n} " in p), "UPDATE skus" if '"UPDATE skus ' in p else p)
+            for p in parsed
+        ] == [*tables[:3], "order_events", "order_allocations", "UPDATE skus"], parsed
         assert kinds.count("Sync") == 1, trip
         [payment] = r.json["payments"]
         db.session.expire_all()
@@ -279,6 +279,7 @@ class TestWithDiscount:
         assert {ln.order_id for ln in lines} == {orders[0].id} and len(lines) == 2
         allocations = db.session.execute(select(OrderAllocation).order_by(OrderAllocation.id)).scalars().all()
         assert sorted((al.order_line_id, al.amount) for al in allocations) == [(lines[0].id, 909), (lines[1].id, 91)]
+        assert [db.session.get(Sku, s.id).stock for s in (a, b)] == [7, 9]
 
 
 @pytest.mark.parametrize("n_lines", [1, 5, 10])

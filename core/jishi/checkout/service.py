@@ -47,7 +47,7 @@ from jishi.catalog.service import _conditions_key, _visible_conditions, visible_
 from jishi.checkout.errors import CheckoutError, TotalChanged
 from jishi.checkout.pricing import resolve_price
 from jishi.db import commit, conflict_insert, db, rollback, utcnow, write_from_here
-from jishi.defaults.stock import reserve_sku_stock
+from jishi.defaults.stock import check_sku_stock, give_back_sku_stock, reserve_sku_stock, sku_stock_update
 from jishi.flaskctx import jishi_hook
 from jishi.hookspecs import DeliveryOption, Discount, PageLoader, Problem
 from jishi.loaders import _identity, held_rows, held_rows_many, persistent, run
@@ -1275,6 +1275,7 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
 
     rows = []
     allocations = []
+    assumed: list[CheckoutLine] = []  # the lines their price rule gives their SKU's stock (see below)
     for (checkout, _key), orders_of in zip(items, written_orders):
         for order_row, group in orders_of:
             number = order_row["number"]
@@ -1299,6 +1300,8 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
                         "pay_amount": goods - discount,  # line.payable
                     }
                 )
+                if line.stock_source == "sku":
+                    assumed.append(line)
                 for share in line.shares:
                     applied = checkout.discounts[share.discount_index].discount
                     allocations.append(
@@ -1347,7 +1350,17 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
         plans.append(
             _insert_plan(allocation_table, allocations, (allocation_table.c.id,), refs=("order_id", "order_line_id"))
         )
+    # The lines whose price rule takes their SKU's stock (every line but a
+    # pool's, such as a flash sale's) come out of it in the same round trip:
+    # the conditional UPDATE goes after the INSERTs; its answer is checked
+    # once the pools have taken theirs (below).
+    stock_update = sku_stock_update(assumed)
+    if stock_update is not None:
+        plans.append([stock_update])
     results = held_rows_many(session.connection(), [item for plan in plans for item in plan])
+    stock_rows = results.pop() if stock_update is not None else []
+    if stock_update is not None:
+        plans.pop()
     counts = [len(plan) for plan in plans]
     by_table = []
     for count in counts:
@@ -1397,7 +1410,11 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
             restocked.setdefault(source, []).append(ol_id)
     for source, ids in restocked.items():
         session.connection().execute(update(line_table).where(line_table.c.id.in_(ids)).values(stock_source=source))
-    reserve_sku_stock(sku_pool)
+    if len(sku_pool) == len(assumed) and all(a is b for a, b in zip(sku_pool, assumed)):
+        check_sku_stock(assumed, stock_rows)  # (raises OutOfStock: the caller rolls everything back)
+    else:  # a pool took a line its price rule gave the SKU, or none took one its rule gave a pool
+        give_back_sku_stock(assumed, stock_rows)
+        reserve_sku_stock(sku_pool)
 
     for checkout, payments, orders in placed:
         hook.order_placing(checkout=checkout, payments=payments, orders=orders)

@@ -8,6 +8,7 @@ a checkout costs the same number of statements for 1 line or 30.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Integer, bindparam, case, update
 
@@ -25,23 +26,65 @@ def reserve_sku_stock(lines: Sequence) -> None:
     locked row, so concurrent checkouts never oversell). When a row is short,
     raises :class:`jishi.checkout.errors.OutOfStock` naming its line; the
     caller rolls the whole transaction back (the rows that were decremented
-    with it).
+    with it). The same as :func:`sku_stock_update` run, then
+    :func:`check_sku_stock` on its rows.
     """
+    item = sku_stock_update(lines)
+    if item is None:
+        return
+    stmt, params, forms = item
+    check_sku_stock(lines, held_rows(db.session.connection(), stmt, params, forms, direct=True))
+
+
+def sku_stock_update(lines: Sequence) -> tuple | None:
+    """The conditional UPDATE of :func:`reserve_sku_stock` for ``lines``, not
+    run: ``(statement, parameters, held forms)`` as
+    :func:`jishi.loaders.held_rows_many` takes it (so that the placement
+    sends it with its INSERTs, in one round trip); None for no line. Its
+    rows go to :func:`check_sku_stock`."""
+    wanted = _wanted(lines)
+    if not wanted:
+        return None
+    stmt, forms = _statement(len(wanted))
+    return stmt, _params(wanted), forms
+
+
+def check_sku_stock(lines: Sequence, rows) -> None:
+    """Raise :class:`jishi.checkout.errors.OutOfStock` naming the first line
+    of the first SKU the UPDATE of :func:`sku_stock_update` for ``lines``
+    did not take (its rows: the ids of the SKUs it decremented)."""
     from jishi.checkout.errors import OutOfStock
 
-    wanted: dict[int, int] = {}
-    first_line: dict[int, object] = {}
+    taken = {row[0] for row in rows}
+    first_line: dict[int, Any] = {}
     for line in lines:
-        wanted[line.sku_id] = wanted.get(line.sku_id, 0) + line.quantity
         first_line.setdefault(line.sku_id, line)
-    if not wanted:
-        return
-    stmt, forms = _statement(len(wanted))
-    conn = db.session.connection()
-    taken = {row[0] for row in held_rows(conn, stmt, _params(wanted), forms, direct=True)}
     for sku_id, line in first_line.items():
         if sku_id not in taken:
             raise OutOfStock(line.key, line.name)
+
+
+def give_back_sku_stock(lines: Sequence, rows) -> None:
+    """Undo the UPDATE of :func:`sku_stock_update` for ``lines`` (its rows:
+    the SKUs it decremented): each of those SKUs gets back what it gave, in
+    one UPDATE run by SQLAlchemy. The placement's rare correction, when a
+    pool took a line its price rule gave the SKU, or none took a line its
+    rule gave a pool."""
+    taken = {row[0] for row in rows}
+    back = {sku_id: qty for sku_id, qty in _wanted(lines).items() if sku_id in taken}
+    if not back:
+        return
+    skus = Sku.__table__
+    more = case(*[(skus.c.id == sku_id, qty) for sku_id, qty in back.items()], else_=0)
+    db.session.connection().execute(update(skus).where(skus.c.id.in_(list(back))).values(stock=skus.c.stock + more))
+
+
+def _wanted(lines: Sequence) -> dict[int, int]:
+    """``{sku id: quantity}`` of ``lines``, in the order the SKUs first appear."""
+    wanted: dict[int, int] = {}
+    for line in lines:
+        wanted[line.sku_id] = wanted.get(line.sku_id, 0) + line.quantity
+    return wanted
 
 
 #: the conditional UPDATE for n SKUs, built once per n (up to _HELD):

@@ -302,19 +302,20 @@ def test_order_notices_when_the_merchant_is_shut(api, client, factory, ms, login
 
 
 class DrainsOneSku:
-    """Empties one SKU's stock while the placement runs (another buyer won
-    the race), leaving every line to the kernel's batched stock UPDATE."""
+    """Another buyer takes one SKU's last units while this placement runs,
+    after its quote read them and before it writes (their transaction,
+    committed on a connection of its own), leaving every line to the
+    kernel's batched stock UPDATE."""
 
     sku_id = None
 
     @hookimpl
-    def reserve_stock(self, line, order):
+    def order_discounts(self, checkout):
         from sqlalchemy import update
 
-        if line.sku_id == self.sku_id:
-            db.session.execute(
-                update(Sku).where(Sku.id == self.sku_id).values(stock=0).execution_options(synchronize_session=False)
-            )
+        if checkout.placing and self.sku_id is not None:
+            with db.engine.begin() as conn:
+                conn.execute(update(Sku).where(Sku.id == self.sku_id).values(stock=0))
 
 
 DRAIN = DrainsOneSku()
@@ -323,9 +324,9 @@ DRAIN = DrainsOneSku()
 @with_plugins(DRAIN)
 def test_batched_stock_update_names_the_short_line_and_writes_nothing(api, factory, ms):
     """MS8/K7: the stock of every line is taken in one conditional statement;
-    when one line is short at that moment the whole placement is refused
-    (409 naming that line) and nothing is written, the other line's stock
-    included."""
+    when one line is short at that moment (another buyer took it after the
+    quote) the whole placement is refused (409 naming that line) and
+    nothing is written, the other line's stock included."""
     buyer, addr, a, b, sa, sb, own = mall(factory, ms)
     DRAIN.sku_id = sb.id
     r = api.post(
@@ -334,9 +335,11 @@ def test_batched_stock_update_names_the_short_line_and_writes_nothing(api, facto
     assert r.status_code == 409, r.json
     assert r.json["code"] == "out_of_stock" and r.json["errors"][0]["line"] == f"sku:{sb.id}"
     db.session.expire_all()
-    assert db.session.get(Sku, sa.id).stock == 10 and db.session.get(Sku, sb.id).stock == 10
+    assert db.session.get(Sku, sa.id).stock == 10 and db.session.get(Sku, sb.id).stock == 0
     assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == 0
     DRAIN.sku_id = None
+    db.session.get(Sku, sb.id).stock = 10  # restocked
+    db.session.commit()
     data = place(api, buyer, [(sa, 2), (sb, 1)], addr, "drain-2")
     db.session.expire_all()
     assert db.session.get(Sku, sa.id).stock == 8 and db.session.get(Sku, sb.id).stock == 9
