@@ -30,6 +30,7 @@ from jishi.hookspecs import (
     PaymentGateway,
     PaymentStart,
     PeriodicJob,
+    PlacingWrite,
     PriceRule,
     Problem,
     SellerProfile,
@@ -879,6 +880,84 @@ def test_hook_order_placing(app, factory):
         _place(buyer, [(sku.id, 3)], addr, key="k-1")
     assert _count(PaymentOrder) == 0 and _count(Order) == 0 and _count(OrderLine) == 0
     assert db.session.get(Sku, sku.id).stock == 5
+
+
+class NotesEachOrder:
+    """Notes each order being placed in its history with the placement's
+    INSERTs: an ``INSERT .. SELECT`` finding the orders by their numbers;
+    its check counts the rows and refuses when told to."""
+
+    def __init__(self):
+        self.seen: list = []
+        self.checked: list = []
+        self.refuse = False
+        self.forms: dict = {}
+        self.statement = None
+
+    @hookimpl
+    def order_placing_writes(self, orders):
+        from jishi.models import OrderEvent
+        from sqlalchemy import String, insert, literal
+
+        self.seen.append(sorted((o.seller_id, o.group.key, [ln.sku_id for ln in o.group.lines]) for o in orders))
+        if self.statement is None:
+            events, placed = OrderEvent.__table__, Order.__table__
+            self.statement = (
+                insert(events)
+                .from_select(
+                    ["order_id", "from_status", "to_status", "actor_role", "note", "kind", "created_at"],
+                    select(
+                        placed.c.id,
+                        placed.c.status,
+                        placed.c.status,
+                        literal("system", String),
+                        literal("noted", String),
+                        literal("note", String),
+                        placed.c.created_at,
+                    ).where(placed.c.number.in_(bindparam("numbers", expanding=True))),
+                )
+                .returning(events.c.order_id)
+            )
+        return [PlacingWrite(self.statement, {"numbers": [o.number for o in orders]}, self.forms, check=self.check)]
+
+    def check(self, rows):
+        self.checked.append(sorted(row[0] for row in rows))
+        if self.refuse:
+            raise CheckoutError([Problem("noted", "Not today.")])
+
+
+@plugin(NotesEachOrder(), SplitBySeller())
+def test_hook_order_placing_writes(app, factory, extra_plugins, queries):
+    """K3/K7 (issue 20): a plugin's statements about the orders being
+    placed run with the placement's INSERTs (no statement of their own
+    after them), find the orders by their numbers, and their check sees
+    their rows; a check raising CheckoutError rolls everything back."""
+    from jishi.models import OrderEvent
+
+    notes = extra_plugins[0]
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    a = factory.product(price=1000, seller_id=1, stock=5).skus[0]
+    b = factory.product(price=2000, seller_id=2, stock=5).skus[0]
+    with queries() as q:
+        [payment] = _place(buyer, [(a.id, 1), (b.id, 2)], addr)
+    assert notes.seen == [[(1, "seller:1", [a.id]), (2, "seller:2", [b.id])]]
+    orders = sorted(payment.orders, key=lambda o: o.seller_id)
+    assert notes.checked == [sorted(o.id for o in orders)]
+    noted = db.session.execute(select(OrderEvent.order_id).where(OrderEvent.note == "noted")).scalars().all()
+    assert sorted(noted) == sorted(o.id for o in orders)
+    # run after the kernel's INSERTs and its stock UPDATE (the same pipeline on PostgreSQL)
+    ran = q.statements
+    note = [i for i, x in enumerate(ran) if x.startswith("INSERT INTO order_events") and " SELECT " in x]
+    stock = [i for i, x in enumerate(ran) if x.startswith("UPDATE skus ")]
+    assert len(note) == 1 and len(stock) == 1 and stock[0] < note[0], ran
+
+    notes.refuse = True
+    with pytest.raises(CheckoutError, match="Not today"):
+        _place(buyer, [(a.id, 1)], addr, key="refused")
+    db.session.rollback()
+    assert _count(PaymentOrder) == 1 and _count(Order) == 2
+    assert db.session.get(Sku, a.id).stock == 4
 
 
 # ---------------------------------------------------------------------------

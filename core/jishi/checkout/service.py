@@ -11,8 +11,9 @@
    ``allocate_discount`` (largest remainder), recorded per line
 6. ``validate_checkout`` -> problems
 7. :func:`place_order`: one transaction writing payment order(s), orders,
-   lines, allocations and history in batches; ``reserve_stock`` per line for
-   plugins' pools, the rest of the stock in ONE atomic conditional UPDATE;
+   lines, allocations and history in batches, the SKUs' stock in ONE atomic
+   conditional UPDATE and the plugins' ``order_placing_writes``, all sent
+   together; ``reserve_stock_many`` / ``reserve_stock`` for plugins' pools;
    ``order_placing``; commit; ``order_placed``.
 
 Every entry point (web, API, console) calls :func:`build_checkout` and
@@ -49,7 +50,7 @@ from jishi.checkout.pricing import resolve_price
 from jishi.db import commit, conflict_insert, db, rollback, utcnow, write_from_here
 from jishi.defaults.stock import check_sku_stock, give_back_sku_stock, reserve_sku_stock, sku_stock_update
 from jishi.flaskctx import jishi_hook
-from jishi.hookspecs import DeliveryOption, Discount, PageLoader, Problem
+from jishi.hookspecs import DeliveryOption, Discount, PageLoader, PlacingOrder, Problem
 from jishi.loaders import _identity, held_rows, held_rows_many, persistent, run
 from jishi.orders.models import (
     Order,
@@ -1195,9 +1196,12 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     """Write checkouts (one, or a batch of :func:`place_orders`) with ONE
     statement per table for all of them: payment orders (``ON CONFLICT DO
     NOTHING`` on the key: a key taken raises :class:`_AlreadyPlaced`),
-    orders, lines, allocations, history; then the stock (``reserve_stock_many``
-    for every line at once, ``reserve_stock`` for the rest, the SKUs' stock
-    in one conditional UPDATE), ``order_placing`` per checkout, and the
+    orders, lines, allocations, history, followed by the SKUs' stock in one
+    conditional UPDATE (the lines their price rule gives the SKU) and the
+    plugins' ``order_placing_writes`` (all sent together: one round trip on
+    PostgreSQL); then the pools' stock (``reserve_stock_many`` for every
+    line at once, ``reserve_stock`` for the rest), the stock UPDATE's and
+    the plugins' statements' checks, ``order_placing`` per checkout, and the
     ``order_placed`` signals queued. Answers each checkout's payment orders."""
     hook = jishi_hook()
     now = utcnow()
@@ -1355,12 +1359,28 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     # the conditional UPDATE goes after the INSERTs; its answer is checked
     # once the pools have taken theirs (below).
     stock_update = sku_stock_update(assumed)
-    if stock_update is not None:
-        plans.append([stock_update])
-    results = held_rows_many(session.connection(), [item for plan in plans for item in plan])
-    stock_rows = results.pop() if stock_update is not None else []
-    if stock_update is not None:
-        plans.pop()
+    # And the plugins' statements about these orders (a merchant's
+    # commission rates), which find them by their numbers.
+    writes = [
+        write
+        for found in hook.order_placing_writes(
+            orders=[
+                PlacingOrder(order_row["number"], order_row["seller_id"], checkout, group)
+                for (checkout, _key), orders_of in zip(items, written_orders)
+                for order_row, group in orders_of
+            ]
+        )
+        for write in found or ()
+    ]
+    after = ([stock_update] if stock_update is not None else []) + [
+        (write.statement, dict(write.params), write.forms) for write in writes
+    ]
+    results = held_rows_many(session.connection(), [item for plan in plans for item in plan] + after)
+    if after:
+        results, after_rows = results[: -len(after)], results[-len(after) :]
+    else:
+        after_rows = []
+    stock_rows = after_rows.pop(0) if stock_update is not None else []
     counts = [len(plan) for plan in plans]
     by_table = []
     for count in counts:
@@ -1415,6 +1435,9 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
     else:  # a pool took a line its price rule gave the SKU, or none took one its rule gave a pool
         give_back_sku_stock(assumed, stock_rows)
         reserve_sku_stock(sku_pool)
+    for write, got in zip(writes, after_rows):
+        if write.check is not None:
+            write.check(got)
 
     for checkout, payments, orders in placed:
         hook.order_placing(checkout=checkout, payments=payments, orders=orders)

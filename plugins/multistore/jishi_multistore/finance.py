@@ -40,8 +40,8 @@ from jishi_multistore import ledger, withdrawals
 
 
 @hookimpl
-def order_placing(checkout, payments, orders):
-    ledger.freeze_rates(checkout, orders)
+def order_placing_writes(orders):
+    return ledger.freeze_rates(orders)
 
 
 @hookimpl

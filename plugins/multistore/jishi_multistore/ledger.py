@@ -130,7 +130,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from jishi.db import db, held_rows, utcnow
+from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from sqlalchemy import (
     Integer,
@@ -438,19 +438,27 @@ def _category_rate_sql(category_id):
     )
 
 
-def freeze_rates(checkout, orders) -> None:
-    """Write the commission rate of every merchant order line in ONE
-    INSERT ... SELECT resolving the rates in SQL as :class:`RateTable` does
-    (the merchant's own rate, else the line's category's, else the
-    merchant's commission category's, else the platform default, a
-    setting read with the request's settings); nothing at all without
-    merchant orders. (Issue 20: a lookup statement of its own before.)"""
+def freeze_rates(orders) -> list:
+    """The statement that writes the commission rate of every line of the
+    merchant orders among ``orders`` (the :class:`jishi.hookspecs.PlacingOrder`
+    of a placement, its rows not written yet), as a
+    :class:`jishi.hookspecs.PlacingWrite` the kernel sends with the
+    placement's INSERTs; none without merchant orders.
+
+    ONE ``INSERT .. SELECT`` resolving the rates in SQL as
+    :class:`RateTable` does (the merchant's own rate, else the line's
+    category's, else the merchant's commission category's, else the
+    platform default, a setting read with the request's settings), finding
+    the orders by their numbers and the lines through them. (Issue 20: a
+    lookup statement of its own before; then a round trip of its own, from
+    ``order_placing``, once the orders' ids were known.)"""
     from jishi import settings
+    from jishi.hookspecs import PlacingWrite
     from jishi.orders.models import Order, OrderLine
 
-    merchant_orders = [o for o in orders if o.seller_id is not None]
-    if not merchant_orders:
-        return
+    numbers = [o.number for o in orders if o.seller_id is not None]
+    if not numbers:
+        return []
     default = parse_bp(settings.get(COMMISSION_SETTING), DEFAULT_COMMISSION_BP)
     if not _FREEZE_RATES:  # built once (its building cost more than its execution)
         rate = func.coalesce(
@@ -459,6 +467,7 @@ def freeze_rates(checkout, orders) -> None:
             _category_rate_sql(Merchant.commission_category_id),
             bindparam("default_bp", type_=Integer),
         )
+        placed = select(Order.id).where(Order.number.in_(bindparam("numbers", expanding=True)))
         _FREEZE_RATES.append(
             insert(LineCommission)
             .from_select(
@@ -467,29 +476,18 @@ def freeze_rates(checkout, orders) -> None:
                 .join(Order, Order.id == OrderLine.order_id)
                 .outerjoin(Merchant, Merchant.id == Order.seller_id)
                 .where(
-                    OrderLine.order_id.in_(bindparam("order_ids", expanding=True)),
-                    # the orders by their keys too: a plan made while the
-                    # table was small (a prepared statement's, kept) then
-                    # probes its index rather than scanning it as it grows
-                    Order.id.in_(bindparam("order_ids", expanding=True)),
+                    # the orders by their unique numbers, the lines by
+                    # their orders: index probes, whatever the statistics
+                    # said when a prepared statement's plan was made
+                    Order.number.in_(bindparam("numbers", expanding=True)),
+                    OrderLine.order_id.in_(placed.scalar_subquery()),
                 ),
             )
-            .returning(LineCommission.order_line_id)
+            .returning(LineCommission.order_line_id)  # (so that the held SQL answers rows on every driver)
         )
-    session = db.session()
-    if session.autoflush:
-        session.flush()  # as session.execute would
-    # on the connection, from its SQL compiled once per dialect and per
-    # padded size of the order ids' IN list (``held_rows``: SQLAlchemy
-    # rendered the expanding IN again on every execute); RETURNING the
-    # lines so that the held SQL answers rows on every driver
-    held_rows(
-        session.connection(),
-        _FREEZE_RATES[0],
-        {"default_bp": default, "order_ids": [o.id for o in merchant_orders]},
-        _FREEZE_RATES_SQL,
-        direct=True,
-    )
+    # run from its SQL compiled once per dialect and per padded size of
+    # the numbers' IN list (the kernel holds it in _FREEZE_RATES_SQL)
+    return [PlacingWrite(_FREEZE_RATES[0], {"default_bp": default, "numbers": numbers}, _FREEZE_RATES_SQL)]
 
 
 _FREEZE_RATES: list = []

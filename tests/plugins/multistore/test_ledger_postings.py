@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from jishi.db import db
 from jishi.orders.models import Order
+from jishi.testing import flows, is_postgres, libpq_trips
 from jishi_multistore import ledger
 from jishi_multistore.models import CategoryCommission, LedgerJournal, LineCommission
 from sqlalchemy import select
@@ -149,10 +150,34 @@ def test_checkout_adds_one_insert(app, factory, ms, queries):
     # SQLAlchemy's execute: its order ids in two INs under one name kept it
     # out of the held SQL for a sitting (~10 % of a placement's CPU)
     form = ledger._FREEZE_RATES_SQL[db.session.connection().dialect]
-    assert form is not None and form.sized({"default_bp": 1, "order_ids": [1, 2, 3]})[0] is not None
+    assert form is not None and form.sized({"default_bp": 1, "numbers": ["1", "2", "3"]})[0] is not None
     with queries() as q:
         place(buyer, [self_item], addr)
     assert not [s for s in q.statements if "multistore_line_commissions" in s or "multistore_category_commissions" in s]
+
+
+@pytest.mark.skipif(not is_postgres(), reason="PostgreSQL's round trips (psycopg's pipeline)")
+def test_rates_are_frozen_in_the_placements_round_trip(app, factory, ms, api, tmp_path):
+    """MS11 / issue 20: the commission rates' INSERT .. SELECT goes to the
+    server with the placement's own INSERTs and stock UPDATE (the kernel's
+    ``order_placing_writes``), finding the orders by their numbers: one
+    round trip, and the rates written are the merchants'."""
+    buyer = factory.user()
+    addr = factory.address(buyer)
+    merchants = [ms.merchant() for _ in range(2)]
+    merchants[0].commission_bp = 700
+    db.session.commit()
+    items = [(ms.product(m, price=500).skus[0].id, 1) for m in merchants for _ in range(2)]
+    api.headers(buyer)  # the token issued outside the traced block
+    with libpq_trips(db.engine, tmp_path) as trips:
+        placed = flows.place_api(api, buyer, items, addr)
+    writing = [t for t in trips if any("INSERT INTO multistore_line_commissions" in line for line in t)]
+    assert len(writing) == 1, "\n\n".join("\n".join(t) for t in trips)
+    parsed = [line.split("\t")[3] for line in writing[0] if line.split("\t")[2] == "Parse"]
+    assert any("INSERT INTO orders " in p for p in parsed) and any("UPDATE skus " in p for p in parsed), parsed
+    assert [line.split("\t")[2] for line in writing[0]].count("Sync") == 1
+    rates = {o["seller_id"]: sorted(_rates(db.session.get(Order, o["id"])).values()) for o in placed["orders"]}
+    assert rates == {merchants[0].id: [700, 700], merchants[1].id: [ledger.current_rate(merchants[1].id, None)] * 2}
 
 
 def test_online_order_pay_complete_commission(app, factory, ms):
