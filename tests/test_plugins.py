@@ -293,7 +293,7 @@ def test_plugins_list_shows_exactly_the_hooks_multistore_implements(tmp_path):
         "demo_data",
         "demo_orders",
         "order_notices",
-        "order_placing",
+        "order_placing_writes",
         "order_transitioned",
         "page_block_types",
         "periodic_jobs",

@@ -1854,7 +1854,8 @@ def order_placing(checkout: Checkout, payments: Sequence[PaymentOrder], orders: 
 
     Record what the plugin consumed (mark a coupon used, count a per-user
     limit). Raise :class:`jishi.checkout.errors.CheckoutError` to roll the
-    whole placement back.
+    whole placement back. A write that can find its orders by their numbers
+    costs no round trip of its own from :func:`order_placing_writes`.
     :param checkout: the checkout that is being placed.
     :param payments: the new ``PaymentOrder`` rows (one, or one per order
         when the shop takes payment per store).
