@@ -1376,16 +1376,12 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
         (write.statement, dict(write.params), write.forms) for write in writes
     ]
     results = held_rows_many(session.connection(), [item for plan in plans for item in plan] + after)
-    if after:
-        results, after_rows = results[: -len(after)], results[-len(after) :]
-    else:
-        after_rows = []
-    stock_rows = after_rows.pop(0) if stock_update is not None else []
-    counts = [len(plan) for plan in plans]
     by_table = []
-    for count in counts:
-        by_table.append([row for got in results[:count] for row in got])
-        results = results[count:]
+    for plan in plans:
+        by_table.append([row for got in results[: len(plan)] for row in got])
+        results = results[len(plan) :]
+    after_rows = results  # what is left: the stock UPDATE's rows, then the plugins' statements'
+    stock_rows = after_rows.pop(0) if stock_update is not None else []
     all_payments = _instances(PaymentOrder, payment_rows, by_table[0])
     if len(all_payments) < len(payment_rows):
         # a key is taken: a retry (place_order answers the first placement);
