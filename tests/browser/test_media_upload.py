@@ -71,7 +71,10 @@ def test_merchant_uploads_and_picks_a_picture(live_app, browser, shot, tmp_path)
     shop_page.goto(f"{base}/product/{product_id}")
     img = shop_page.locator(f"img[src='/media/{large}']").first
     img.wait_for()
-    assert shop_page.evaluate("(el) => el.naturalWidth", img.element_handle()) > 0
+    # The hero picture is loaded eagerly (no loading="lazy"): the page's load
+    # event waited for it, so it is decoded now, not "soon".
+    assert img.get_attribute("loading") is None
+    assert shop_page.evaluate("(el) => el.complete && el.naturalWidth", img.element_handle()) > 0
     shot(shop_page, "product-page")
     context.close()
     buyer.close()
