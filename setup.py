@@ -34,7 +34,7 @@ setup(
     python_requires=">=3.11",
     package_dir={"": "core"},
     packages=find_packages("core"),
-    include_package_data=True,
+    include_package_data=False,  # package_data names every data file; the manifest adds nothing to the package
     package_data={
         "jishi": [
             "templates/**/*",
