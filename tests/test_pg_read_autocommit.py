@@ -1,5 +1,6 @@
-"""Issue 20: on PostgreSQL a safe request (GET, HEAD, OPTIONS) reads in
-autocommit, without psycopg's ``BEGIN`` before its first statement and the
+"""Issue 20: on PostgreSQL a safe request (GET, HEAD, OPTIONS), or one
+that declared it reads first (:func:`jishi.db.reads_first`: the checkout's
+preview and placement), reads in autocommit, without psycopg's ``BEGIN`` before its first statement and the
 ``ROLLBACK`` after its last (``JISHI_DB_READ_AUTOCOMMIT``,
 :func:`jishi.db.read_autocommit`); whatever is not a plain read (a write, a
 locking read, a server-side cursor, :func:`jishi.db.fresh_write`) runs in a
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from jishi.app import create_app
-from jishi.db import db, fresh_write
+from jishi.db import db, fresh_write, reads_first
 from jishi.errors import DomainError
 from jishi.testing import is_postgres, libpq_messages
 from sqlalchemy import text
@@ -79,6 +80,9 @@ def _app(tmp_path: Path, **config):
 
     for view in (read, write_twice_then_fail, write_and_commit, lock, fresh):
         app.add_url_rule(f"/_t/{view.__name__}", view_func=view, methods=["GET", "POST"])
+        first = reads_first(view)
+        first.__name__ = f"first_{view.__name__}"
+        app.add_url_rule(f"/_t/first/{view.__name__}", view_func=first, methods=["POST"])
     app.extensions["test_seen"] = seen
     return app
 
@@ -231,5 +235,39 @@ def test_a_transaction_at_an_isolation_level_asked_for_stays_one(tmp_path):
     try:
         assert app.test_client().get("/_t/snapshot").status_code == 200
         assert seen == {"autocommit": False, "in_transaction": True}
+    finally:
+        _dispose(app)
+
+
+def test_a_post_that_reads_first_reads_without_begin_or_rollback(tmp_path):
+    """A POST view under ``reads_first`` (the checkout's preview) reads as a
+    GET does: no ``BEGIN``, no ``ROLLBACK``."""
+    app = _app(tmp_path)
+    try:
+        client = app.test_client()
+        assert client.post("/_t/first/read").status_code == 200
+        sent = _client_messages(app, tmp_path, lambda: client.post("/_t/first/read"))
+        assert sent and all("BEGIN" not in s and "ROLLBACK" not in s and "COMMIT" not in s for s in sent), sent
+        assert app.extensions["test_seen"]["read"] == {"autocommit": True, "in_transaction": False}
+    finally:
+        _dispose(app)
+
+
+def test_a_post_that_reads_first_writes_in_one_transaction(tmp_path):
+    """Its first write begins the transaction (a placement's, after its
+    quote): both writes are one, rolled back whole when the view then
+    fails; a commit keeps them; a locking read begins it too."""
+    app = _app(tmp_path)
+    try:
+        client = app.test_client()
+        sent = _client_messages(app, tmp_path, lambda: client.post("/_t/first/write_twice_then_fail"))
+        assert app.extensions["test_seen"]["write"] == {"autocommit": False, "in_transaction": True}
+        assert "SELECT value" in sent[0] and sent[1] == '"BEGIN"', sent
+        assert "UPDATE" in sent[2] and "UPDATE" in sent[3] and sent[4] == '"ROLLBACK"', sent
+        assert _value(app) == 0  # neither write kept
+        assert client.post("/_t/first/write_and_commit").status_code == 200
+        assert _value(app) == 3
+        assert client.post("/_t/first/lock").status_code == 200
+        assert app.extensions["test_seen"]["lock"] == {"autocommit": False, "in_transaction": True}
     finally:
         _dispose(app)
