@@ -138,32 +138,40 @@ def test_the_setting_off_gives_the_transaction_back(tmp_path):
         _dispose(app)
 
 
-def test_a_get_that_writes_writes_in_one_transaction(tmp_path):
-    """The first write ends the autocommit reads: both writes are one
-    transaction, rolled back whole when the request then fails."""
+@pytest.mark.parametrize("method, prefix", [("get", "/_t/"), ("post", "/_t/first/")], ids=["get", "reads_first_post"])
+def test_a_request_that_writes_writes_in_one_transaction(tmp_path, method, prefix):
+    """The first write ends the autocommit reads (of a GET, or of a POST
+    under ``reads_first``: a placement's quote, then its writes): both
+    writes are one transaction, rolled back whole when the request then
+    fails; a commit keeps them."""
     app = _app(tmp_path)
     try:
         client = app.test_client()
-        sent = _client_messages(app, tmp_path, lambda: client.get("/_t/write_twice_then_fail"))
+        call = getattr(client, method)
+        sent = _client_messages(app, tmp_path, lambda: call(f"{prefix}write_twice_then_fail"))
         assert app.extensions["test_seen"]["write"] == {"autocommit": False, "in_transaction": True}
         # the read in autocommit, then BEGIN, both writes, ROLLBACK (the error
         # page's own reads follow in autocommit again)
         assert "SELECT value" in sent[0] and sent[1] == '"BEGIN"', sent
         assert "UPDATE" in sent[2] and "UPDATE" in sent[3] and sent[4] == '"ROLLBACK"', sent
         assert _value(app) == 0  # neither write kept
-        assert client.get("/_t/write_and_commit").status_code == 200
+        assert call(f"{prefix}write_and_commit").status_code == 200
         assert _value(app) == 3
     finally:
         _dispose(app)
 
 
-@pytest.mark.parametrize("view", ["lock", "fresh"])
+@pytest.mark.parametrize("view", ["lock", "fresh", "first/lock"])
 def test_a_locking_read_or_fresh_write_begins_a_transaction(tmp_path, view):
-    """``SELECT .. FOR UPDATE`` in a GET begins a transaction (its lock is
-    held until the request ends), and so does ``fresh_write``."""
+    """``SELECT .. FOR UPDATE`` in a GET (or a ``reads_first`` POST) begins
+    a transaction (its lock is held until the request ends), and so does
+    ``fresh_write``."""
     app = _app(tmp_path)
     try:
-        assert app.test_client().get(f"/_t/{view}").status_code == 200
+        client = app.test_client()
+        response = client.post(f"/_t/{view}") if view.startswith("first/") else client.get(f"/_t/{view}")
+        assert response.status_code == 200
+        view = view.removeprefix("first/")
         assert app.extensions["test_seen"][view] == {"autocommit": False, "in_transaction": True}
     finally:
         _dispose(app)
@@ -249,25 +257,5 @@ def test_a_post_that_reads_first_reads_without_begin_or_rollback(tmp_path):
         sent = _client_messages(app, tmp_path, lambda: client.post("/_t/first/read"))
         assert sent and all("BEGIN" not in s and "ROLLBACK" not in s and "COMMIT" not in s for s in sent), sent
         assert app.extensions["test_seen"]["read"] == {"autocommit": True, "in_transaction": False}
-    finally:
-        _dispose(app)
-
-
-def test_a_post_that_reads_first_writes_in_one_transaction(tmp_path):
-    """Its first write begins the transaction (a placement's, after its
-    quote): both writes are one, rolled back whole when the view then
-    fails; a commit keeps them; a locking read begins it too."""
-    app = _app(tmp_path)
-    try:
-        client = app.test_client()
-        sent = _client_messages(app, tmp_path, lambda: client.post("/_t/first/write_twice_then_fail"))
-        assert app.extensions["test_seen"]["write"] == {"autocommit": False, "in_transaction": True}
-        assert "SELECT value" in sent[0] and sent[1] == '"BEGIN"', sent
-        assert "UPDATE" in sent[2] and "UPDATE" in sent[3] and sent[4] == '"ROLLBACK"', sent
-        assert _value(app) == 0  # neither write kept
-        assert client.post("/_t/first/write_and_commit").status_code == 200
-        assert _value(app) == 3
-        assert client.post("/_t/first/lock").status_code == 200
-        assert app.extensions["test_seen"]["lock"] == {"autocommit": False, "in_transaction": True}
     finally:
         _dispose(app)
