@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -111,14 +112,18 @@ def _dispose(app) -> None:
 
 
 def test_a_get_reads_without_begin_or_rollback(tmp_path):
+    """A GET, and a POST under ``reads_first`` (the checkout's preview),
+    read in autocommit: no ``BEGIN``, no ``ROLLBACK``."""
     app = _app(tmp_path)
     try:
         client = app.test_client()
         assert client.get("/_t/read").status_code == 200
-        sent = _client_messages(app, tmp_path, lambda: client.get("/_t/read"))
-        assert sent and all("BEGIN" not in s and "ROLLBACK" not in s and "COMMIT" not in s for s in sent), sent
-        assert app.extensions["test_seen"]["read"] == {"autocommit": True, "in_transaction": False}
-        # a POST (not a safe method) reads in its transaction, as before
+        for call, path in ((client.get, "/_t/read"), (client.post, "/_t/first/read")):
+            app.extensions["test_seen"].clear()
+            sent = _client_messages(app, tmp_path, partial(call, path))
+            assert sent and all("BEGIN" not in s and "ROLLBACK" not in s and "COMMIT" not in s for s in sent), sent
+            assert app.extensions["test_seen"]["read"] == {"autocommit": True, "in_transaction": False}, path
+        # a POST (not a safe method, not declared reads first) reads in its transaction, as before
         app.extensions["test_seen"].clear()
         sent = _client_messages(app, tmp_path, lambda: client.post("/_t/read"))
         assert sent[0] == '"BEGIN"' and sent[-1] == '"ROLLBACK"', sent
@@ -243,19 +248,5 @@ def test_a_transaction_at_an_isolation_level_asked_for_stays_one(tmp_path):
     try:
         assert app.test_client().get("/_t/snapshot").status_code == 200
         assert seen == {"autocommit": False, "in_transaction": True}
-    finally:
-        _dispose(app)
-
-
-def test_a_post_that_reads_first_reads_without_begin_or_rollback(tmp_path):
-    """A POST view under ``reads_first`` (the checkout's preview) reads as a
-    GET does: no ``BEGIN``, no ``ROLLBACK``."""
-    app = _app(tmp_path)
-    try:
-        client = app.test_client()
-        assert client.post("/_t/first/read").status_code == 200
-        sent = _client_messages(app, tmp_path, lambda: client.post("/_t/first/read"))
-        assert sent and all("BEGIN" not in s and "ROLLBACK" not in s and "COMMIT" not in s for s in sent), sent
-        assert app.extensions["test_seen"]["read"] == {"autocommit": True, "in_transaction": False}
     finally:
         _dispose(app)
