@@ -1,7 +1,7 @@
 """Issue 20: on PostgreSQL a safe request (GET, HEAD, OPTIONS), or one
 that declared it reads first (:func:`jishi.db.reads_first`: the checkout's
-preview and placement), reads in autocommit, without psycopg's ``BEGIN`` before its first statement and the
-``ROLLBACK`` after its last (``JISHI_DB_READ_AUTOCOMMIT``,
+preview and placement), reads in autocommit, without psycopg's ``BEGIN``
+before its first statement and the ``ROLLBACK`` after its last (``JISHI_DB_READ_AUTOCOMMIT``,
 :func:`jishi.db.read_autocommit`); whatever is not a plain read (a write, a
 locking read, a server-side cursor, :func:`jishi.db.fresh_write`) runs in a
 transaction from its first statement on, committed or rolled back as
@@ -166,17 +166,16 @@ def test_a_request_that_writes_writes_in_one_transaction(tmp_path, method, prefi
         _dispose(app)
 
 
-@pytest.mark.parametrize("view", ["lock", "fresh", "first/lock"])
-def test_a_locking_read_or_fresh_write_begins_a_transaction(tmp_path, view):
+@pytest.mark.parametrize(
+    "method, prefix, view", [("get", "/_t/", "lock"), ("get", "/_t/", "fresh"), ("post", "/_t/first/", "lock")]
+)
+def test_a_locking_read_or_fresh_write_begins_a_transaction(tmp_path, method, prefix, view):
     """``SELECT .. FOR UPDATE`` in a GET (or a ``reads_first`` POST) begins
     a transaction (its lock is held until the request ends), and so does
     ``fresh_write``."""
     app = _app(tmp_path)
     try:
-        client = app.test_client()
-        response = client.post(f"/_t/{view}") if view.startswith("first/") else client.get(f"/_t/{view}")
-        assert response.status_code == 200
-        view = view.removeprefix("first/")
+        assert getattr(app.test_client(), method)(f"{prefix}{view}").status_code == 200
         assert app.extensions["test_seen"][view] == {"autocommit": False, "in_transaction": True}
     finally:
         _dispose(app)

@@ -125,6 +125,14 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def _reads_first(ctx) -> bool:
+    """Whether the request of the request context ``ctx`` reads before it
+    writes: a safe method, or declared by :func:`reads_only` (``reads_first``).
+    SQLite begins its transactions deferred, PostgreSQL reads them in
+    autocommit (:func:`_begin_reading`)."""
+    return ctx.request.method in SAFE_METHODS or bool(_cv_app.get().g.get("jishi_reads_only"))
+
+
 def _sqlite_begin_statement() -> str:
     """Deferred for safe (read-only) HTTP requests, IMMEDIATE for the rest.
 
@@ -134,7 +142,7 @@ def _sqlite_begin_statement() -> str:
     statement is the write (commit the read first: see ``fresh_write``).
     """
     ctx = _cv_request.get(None)  # (the request and g without their proxies: every transaction asks)
-    if ctx is not None and (ctx.request.method in SAFE_METHODS or _cv_app.get().g.get("jishi_reads_only")):
+    if ctx is not None and _reads_first(ctx):
         return "BEGIN"
     return "BEGIN IMMEDIATE"
 
@@ -921,10 +929,7 @@ def _begin_reading(driver) -> None:
     that is not a plain read (not after :func:`fresh_write`, nor after
     :func:`write_from_here`)."""
     ctx = _cv_request.get(None)
-    if ctx is None:
-        return
-    g = _cv_app.get().g
-    if g.get("jishi_writing") or not (ctx.request.method in SAFE_METHODS or g.get("jishi_reads_only")):
+    if ctx is None or _cv_app.get().g.get("jishi_writing") or not _reads_first(ctx):
         return
     if driver is None or driver.autocommit or driver.pgconn.transaction_status != 0:  # (0: IDLE)
         return
