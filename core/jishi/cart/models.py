@@ -15,7 +15,8 @@ class CartLine(db.Model):
     __tablename__ = "cart_lines"
     __table_args__ = (UniqueConstraint("user_id", "sku_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # (no index of its own: the unique key it leads serves its lookups)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id", ondelete="CASCADE"))
     quantity: Mapped[int]
     selected: Mapped[bool] = mapped_column(default=True)

@@ -22,7 +22,8 @@ class PaymentOrder(db.Model):
     __table_args__ = (UniqueConstraint("user_id", "idempotency_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # (no index of its own: the unique key it leads serves its lookups)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(80))
     amount: Mapped[int]
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, paid, closed

@@ -27,11 +27,13 @@ from pathlib import Path
 __all__ = [
     "RoundRobinClient",
     "Topology",
+    "check_plugin_history",
     "free_port",
     "jishi_env",
     "jishi_executable",
     "kill_group",
     "process_age",
+    "redundant_indexes",
     "run_jishi",
     "scratch_database",
     "start_gunicorn",
@@ -455,7 +457,8 @@ def check_plugin_history(url: str, tmp_path: Path, plugin: str, head: str, table
     database ``url`` (:func:`scratch_database`), ends at ``head`` and builds
     exactly its models' tables: its version table
     ``alembic_version_<plugin>`` and ``tables`` exist and belong to it, and
-    nothing differs from the models (``migrations.diffs``)."""
+    nothing differs from the models (``migrations.diffs``), and none of
+    ``tables`` keeps an index a unique key serves (:func:`redundant_indexes`)."""
     from sqlalchemy import inspect
 
     from jishi import migrations
@@ -473,7 +476,50 @@ def check_plugin_history(url: str, tmp_path: Path, plugin: str, head: str, table
             found = set(inspect(db.engine).get_table_names())
             assert {f"alembic_version_{plugin}", *tables} <= found, sorted(found)
             assert migrations.diffs(app) == {}
+            assert redundant_indexes(db.metadata, tables) == []
             owners = migrations.table_owners()
             assert all(owners[t] == plugin for t in tables), {t: owners.get(t) for t in tables}
         finally:
             db.engine.dispose()
+
+
+def _index_columns(index) -> tuple[str, ...] | None:
+    """An index's plain columns in order; None when it has an expression or
+    a partial (``WHERE``) clause: nothing else stands in for it."""
+    if any(key.endswith("_where") and value is not None for key, value in index.dialect_kwargs.items()):
+        return None
+    from sqlalchemy import Column
+
+    if not all(isinstance(expression, Column) for expression in index.expressions):
+        return None
+    return tuple(expression.name for expression in index.expressions)
+
+
+def redundant_indexes(metadata, tables: Sequence[str] | None = None) -> list[str]:
+    """Every non-unique index of ``metadata`` (of ``tables``, or all) whose
+    columns lead another index, a unique constraint or the primary key of
+    its table, one line each: PostgreSQL and SQLite serve a lookup by those
+    columns from the longer one (a foreign key's too), so the shorter one
+    only costs every INSERT, and every UPDATE of its columns, one more index
+    write. A partial index or one on an expression is never reported."""
+    from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
+
+    found = []
+    for table in metadata.sorted_tables:
+        if tables is not None and table.name not in tables:
+            continue
+        keys = [
+            (f"constraint {c.name or '(unnamed)'}", tuple(column.name for column in c.columns))
+            for c in table.constraints
+            if isinstance(c, (PrimaryKeyConstraint, UniqueConstraint)) and c.columns
+        ]
+        keys += [(f"index {ix.name}", cols) for ix in table.indexes if (cols := _index_columns(ix))]
+        for index in sorted(table.indexes, key=lambda ix: ix.name or ""):
+            cols = _index_columns(index)
+            if index.unique or not cols:
+                continue
+            for name, other in keys:
+                if name != f"index {index.name}" and other[: len(cols)] == cols:
+                    found.append(f"{table.name}: {index.name} {cols} leads {name} {other}")
+                    break
+    return found

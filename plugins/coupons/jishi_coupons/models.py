@@ -87,7 +87,8 @@ class UserCoupon(db.Model):
         Index("ix_coupon_user_coupons_user", "user_id", "status", "valid_until"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    template_id: Mapped[int] = mapped_column(ForeignKey("coupon_templates.id"), index=True)
+    # (no index of its own: the unique key it leads serves its lookups)
+    template_id: Mapped[int] = mapped_column(ForeignKey("coupon_templates.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     seq: Mapped[int]
     status: Mapped[str] = mapped_column(String(10), default=UNUSED)
@@ -113,7 +114,8 @@ class CouponUsage(db.Model):
     __tablename__ = "coupon_usages"
     __table_args__ = (UniqueConstraint("user_coupon_id", "order_id", "use_no", name="uq_coupon_usages_order"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_coupon_id: Mapped[int] = mapped_column(ForeignKey("coupon_user_coupons.id"), index=True)
+    # (no index of its own: the unique key it leads serves its lookups)
+    user_coupon_id: Mapped[int] = mapped_column(ForeignKey("coupon_user_coupons.id"))
     use_no: Mapped[int] = mapped_column(default=1)  # the coupon's n-th use (after a return it may be used again)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     amount: Mapped[int]

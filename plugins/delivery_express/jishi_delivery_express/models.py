@@ -50,7 +50,8 @@ class ExpressRegionRule(db.Model):
     __tablename__ = "express_region_rules"
     __table_args__ = (UniqueConstraint("template_id", "province", "city"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    template_id: Mapped[int] = mapped_column(ForeignKey("express_templates.id", ondelete="CASCADE"), index=True)
+    # (no index of its own: the unique key it leads serves its lookups)
+    template_id: Mapped[int] = mapped_column(ForeignKey("express_templates.id", ondelete="CASCADE"))
     province: Mapped[str] = mapped_column(String(30))
     city: Mapped[str] = mapped_column(String(30), default="")
     served: Mapped[bool] = mapped_column(default=True)
@@ -66,7 +67,8 @@ class ExpressSellerTemplate(db.Model):
     __tablename__ = "express_seller_templates"
     __table_args__ = (UniqueConstraint("seller_key", "template_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    seller_key: Mapped[int] = mapped_column(index=True)
+    # (no index of its own: the unique key it leads serves its lookups)
+    seller_key: Mapped[int] = mapped_column()
     template_id: Mapped[int] = mapped_column(ForeignKey("express_templates.id", ondelete="CASCADE"))
     is_default: Mapped[bool] = mapped_column(default=False)
 

@@ -61,7 +61,8 @@ class FlashSku(db.Model):
         CheckConstraint("sold >= 0 AND sold <= stock", name="sold"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    activity_id: Mapped[int] = mapped_column(ForeignKey("flashsale_activities.id", ondelete="CASCADE"), index=True)
+    # (no index of its own: the unique key it leads serves its lookups)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("flashsale_activities.id", ondelete="CASCADE"))
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id", ondelete="CASCADE"))
     flash_price: Mapped[int]
     stock: Mapped[int]

@@ -51,7 +51,8 @@ class GroupBuySku(db.Model):
     __tablename__ = "groupbuy_activity_skus"
     __table_args__ = (UniqueConstraint("activity_id", "sku_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    activity_id: Mapped[int] = mapped_column(ForeignKey("groupbuy_activities.id", ondelete="CASCADE"), index=True)
+    # (no index of its own: the unique key it leads serves its lookups)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("groupbuy_activities.id", ondelete="CASCADE"))
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id", ondelete="CASCADE"))
     group_price: Mapped[int]
 

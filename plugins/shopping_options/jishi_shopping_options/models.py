@@ -53,7 +53,8 @@ class ShoppingOptionsTake(db.Model):
     __tablename__ = "shopping_options_takes"
     __table_args__ = (UniqueConstraint("order_id", "product_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    # (no index of its own: the unique key it leads serves its lookups)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     product_id: Mapped[int]
     user_id: Mapped[int]
     quantity: Mapped[int]

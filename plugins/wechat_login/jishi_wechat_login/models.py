@@ -25,7 +25,8 @@ class WeChatIdentity(db.Model):
         UniqueConstraint("user_id", "appid"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # (no index of its own: the unique key it leads serves its lookups)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     appid: Mapped[str] = mapped_column(String(64))
     app_kind: Mapped[str] = mapped_column(String(10))
     openid: Mapped[str] = mapped_column(String(128))
