@@ -224,3 +224,63 @@ def test_plugin_history_matches_models(plugin, postgres, tmp_path):
     assert tables
     with scratch_database(tmp_path, postgres=postgres) as url:
         check_plugin_history(url, tmp_path, plugin, HEADS[plugin], tables)
+
+
+#: the revisions that dropped the indexes a unique key served, each with the
+#: one before it and the indexes it dropped
+DROPPED = {
+    "jishi": ("k0009", {"payment_orders": "ix_payment_orders_user_id", "cart_lines": "ix_cart_lines_user_id"}),
+    "coupons": (
+        "cp0002",
+        {
+            "coupon_user_coupons": "ix_coupon_user_coupons_template_id",
+            "coupon_usages": "ix_coupon_usages_user_coupon_id",
+        },
+    ),
+    "delivery_express": (
+        "de0001",
+        {
+            "express_region_rules": "ix_express_region_rules_template_id",
+            "express_seller_templates": "ix_express_seller_templates_seller_key",
+        },
+    ),
+    "flashsale": ("fs0002", {"flashsale_skus": "ix_flashsale_skus_activity_id"}),
+    "groupbuy": ("gb0001", {"groupbuy_activity_skus": "ix_groupbuy_activity_skus_activity_id"}),
+    "shopping_options": ("so0001", {"shopping_options_takes": "ix_shopping_options_takes_order_id"}),
+    "wechat_login": ("wl0001", {"wechat_identities": "ix_wechat_identities_user_id"}),
+}
+
+
+def test_dropped_indexes_come_back_on_downgrade(tmp_path):
+    """K1: the revisions that dropped the indexes a unique key served
+    downgrade (the indexes made again) and upgrade again to the models."""
+    from jishi.cli.docs import FIRST_PARTY_PLUGINS
+    from jishi.db import db
+
+    app = _app(f"sqlite:///{tmp_path}/d.db", tmp_path, plugins=",".join(FIRST_PARTY_PLUGINS))
+    migrations.upgrade(app)
+
+    def indexes(conn) -> set[str]:
+        found = inspect(conn)
+        return {ix["name"] for _n, (_b, dropped) in DROPPED.items() for t in dropped for ix in found.get_indexes(t)}
+
+    wanted = {name for _b, dropped in DROPPED.values() for name in dropped.values()}
+    with app.app_context(), db.engine.begin() as conn:
+        assert not wanted & indexes(conn)
+        for history in migrations.histories(app):
+            if history.name in DROPPED:
+                before = DROPPED[history.name][0]
+                migrations._run(
+                    history,
+                    conn,
+                    lambda script, rev, ctx, before=before: script._downgrade_revs(before, rev),
+                    destination_rev=before,
+                )
+                assert migrations.current_revision(conn, history) == before
+        assert wanted <= indexes(conn)
+    assert {name for name, before, after in migrations.upgrade(app) if before != after} == set(DROPPED)
+    with app.app_context(), db.engine.connect() as conn:
+        assert not wanted & indexes(conn)
+    assert migrations.diffs(app) == {}
+    with app.app_context():
+        db.engine.dispose()
