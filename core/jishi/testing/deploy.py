@@ -39,6 +39,7 @@ __all__ = [
     "start_gunicorn",
     "start_jishi",
     "wait_until",
+    "worker_ready_age",
 ]
 
 
@@ -132,15 +133,36 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    env: dict[str, str], cwd: Path, port: int, *, workers: int = 2, log: Path | None = None, app: str = "jishi.wsgi:app"
+    env: dict[str, str],
+    cwd: Path,
+    port: int,
+    *,
+    workers: int = 2,
+    log: Path | None = None,
+    app: str = "jishi.wsgi:app",
+    ready_dir: Path | None = None,
 ) -> subprocess.Popen:
     """``gunicorn APP`` (sync workers) on 127.0.0.1:``port`` in a process
-    group of its own (:func:`kill_group` ends the master and its workers)."""
+    group of its own (:func:`kill_group` ends the master and its workers).
+    ``ready_dir``: each worker, once it has loaded the app, makes an empty
+    file named by its pid there (gunicorn's ``post_worker_init`` hook), so
+    a test can tell a worker that takes requests from one still importing
+    (:func:`worker_ready_age`)."""
     import gunicorn.config  # type: ignore[import-untyped]
 
     extra = []
     if any(setting.name == "control_socket_disable" for setting in gunicorn.config.KNOWN_SETTINGS):
         extra = ["--no-control-socket"]  # gunicorn >= 25: one shared ~/.gunicorn/gunicorn.ctl for every master
+    if ready_dir is not None:
+        ready_dir.mkdir(parents=True, exist_ok=True)
+        hook = ready_dir / "gunicorn_ready_hook.py"
+        hook.write_text(
+            "import os\n\n\n"
+            "def post_worker_init(worker):\n"
+            "    # the app is loaded: this worker takes requests from now on\n"
+            f"    open(os.path.join({str(ready_dir)!r}, str(os.getpid())), 'w').close()\n"
+        )
+        extra += ["--config", str(hook)]
     argv = [
         str(Path(sys.executable).with_name("gunicorn")),
         *extra,
@@ -206,6 +228,15 @@ def process_age(pid: int) -> float:
     return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
 
 
+def worker_ready_age(ready_dir: Path, pid: int) -> float | None:
+    """Seconds since gunicorn worker ``pid`` loaded its app (its file in
+    :func:`start_gunicorn`'s ``ready_dir``), None while it has not."""
+    try:
+        return max(0.0, time.time() - (ready_dir / str(pid)).stat().st_mtime)
+    except OSError:
+        return None
+
+
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -267,7 +298,14 @@ class Topology:
             port = free_port()
             self.ports.append(port)
             self.webs.append(
-                start_gunicorn(self.env, self.base, port, workers=self.web_workers, log=self.logs / f"web{i}.log")
+                start_gunicorn(
+                    self.env,
+                    self.base,
+                    port,
+                    workers=self.web_workers,
+                    log=self.logs / f"web{i}.log",
+                    ready_dir=self.ready_dir(i),
+                )
             )
         for _ in range(self.job_workers):
             self.start_job_worker()
@@ -310,15 +348,27 @@ class Topology:
     def web_worker_pids(self, instance: int) -> list[int]:
         return children(self.webs[instance].pid)
 
+    def ready_dir(self, instance: int) -> Path:
+        """Where web ``instance``'s workers say they have loaded the app
+        (:func:`start_gunicorn`'s ``ready_dir``)."""
+        return self.base / f"web{instance}-ready"
+
     def kill_web_worker(self, instance: int, min_age: float = 0.0) -> int | None:
         """SIGKILL one gunicorn worker of ``instance`` (its master forks a
         new one); the pid killed, or None when it has none right now or,
-        with ``min_age``, while any of its workers is younger than that
-        many seconds (a replacement still loading the app: killing again
-        would leave the instance without a worker, a different fault)."""
+        with ``min_age``, while any of its workers has not loaded the app or
+        loaded it less than that many seconds ago (a replacement still
+        importing: killing again would leave the instance without a worker
+        that takes requests, a different fault). Loaded is what the worker
+        says (:meth:`ready_dir`), not how old it is: on a busy machine the
+        import alone can take longer than any fixed age."""
         pids = self.web_worker_pids(instance)
-        if not pids or (min_age and min(process_age(p) for p in pids) < min_age):
+        if not pids:
             return None
+        if min_age:
+            ages = [worker_ready_age(self.ready_dir(instance), p) for p in pids]
+            if any(age is None or age < min_age for age in ages):
+                return None
         pid = pids[0]
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
