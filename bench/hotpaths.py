@@ -339,7 +339,7 @@ def run(
         ok = ok_stmts and ratio >= p.ratio
         print(
             f"   {p.label:40s} {n:5d} {dup:3d} {p.budget_text:>14s} {statistics.median(rates[p.key]):8.0f}"
-            f" {ratio:6.2f} {'≥ ' + str(p.ratio):>6s}  {'PASS' if ok else 'MISS'}",
+            f" {ratio:6.3f} {'≥ ' + str(p.ratio):>6s}  {'PASS' if ok else 'MISS'}",
             flush=True,
         )
         out.append({"path": p.key, "statements": n, "duplicates": dup, "ratio": ratio, "pass": ok})
@@ -624,7 +624,7 @@ def served(
         rps = statistics.median(o["rps"] for _, o in pairs[p.key])
         p99 = statistics.median(o["p99_ms"] for _, o in pairs[p.key])
         print(
-            f"   {p.label:40s} {rps:8.0f} req/s  p99 {p99:6.1f} ms  ratio {ratio:5.2f}  (target ≥ {p.target})"
+            f"   {p.label:40s} {rps:8.0f} req/s  p99 {p99:6.1f} ms  ratio {ratio:5.3f}  (target ≥ {p.target})"
             f"  {'PASS' if ratio >= p.target else 'MISS'}",
             flush=True,
         )
