@@ -1,0 +1,109 @@
+"""The storefront at a phone's width (SPEC K13, DZ; the demo's shop): no
+page is wider than the phone's screen, so nothing drags sideways and
+the browser never zooms the page out to fit it.
+
+Signed in as the demo buyer in headless Chromium at 375 px, the test
+visits the designed home page and every storefront page one link away
+from it (one page per route), and a group buy's share page. Each must
+be no wider than the screen. Two faults it caught: the designer's
+three-column product block took its columns' widths from a card's
+one-line subtitle ("1fr" is never narrower than its content), and the
+share page's link field (``size="50"``) was wider than a phone. The home
+page is also checked at desktop width. Screenshots go under
+test-artifacts/browser/."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from jishi.db import db
+from jishi.testing.browser import submit
+from sqlalchemy import select
+
+PLUGINS = (
+    "coupons",
+    "delivery_express",
+    "delivery_local",
+    "designer",
+    "distribution",
+    "flashsale",
+    "groupbuy",
+    "messages",
+    "multistore",
+    "pickup",
+    "points",
+    "shopping_options",
+    "virtual",
+)
+pytestmark = pytest.mark.jishi_plugins(*PLUGINS)
+
+PHONE = {"viewport": {"width": 375, "height": 812}, "locale": "zh-CN", "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
+#: paths not visited: leave the session, files, the JSON API, the console
+SKIP = re.compile(r"/(logout|static|media|api|console|seller|merchant)(/|$)|\.(png|jpg|svg|xlsx|csv)$")
+
+WIDEST = """() => {
+  // the page's width, and what sticks out past the screen (not inside a scroller)
+  const out = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.right <= document.documentElement.clientWidth + 1) continue;
+    let p = e.parentElement, clipped = false;
+    for (; p && p !== document.body; p = p.parentElement)
+      if (getComputedStyle(p).overflowX !== 'visible') { clipped = true; break; }
+    if (!clipped) out.push(`${e.tagName.toLowerCase()}.${e.className} ${Math.round(r.right)}px`);
+  }
+  return [document.documentElement.scrollWidth, out.slice(0, 5)];
+}"""
+
+
+def _route(path: str) -> str:
+    """One page per route: /products/12 and /products/13 are one."""
+    return re.sub(r"\d+", "N", path)
+
+
+def _fits(page, width: int) -> None:
+    scroll, wide = page.evaluate(WIDEST)
+    assert scroll <= width + 1, f"{page.url} is {scroll}px wide on a {width}px screen: {wide}"
+
+
+def test_no_storefront_page_is_wider_than_a_phone(live_app, browser, shot):
+    from jishi.demo import BUYER, load_demo
+    from jishi_groupbuy.models import Group
+
+    base = live_app.config["LIVE_URL"]
+    with live_app.app_context(), live_app.test_request_context("/"):
+        load_demo({}, history=False)
+        group = db.session.execute(select(Group.token).limit(1)).scalar_one()
+
+    page = browser.new_context(**PHONE).new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=phone]", BUYER[0])
+    page.fill("input[name=password]", BUYER[1])
+    submit(page, "form.form button[type=submit]")
+    page.goto(base + "/")
+    assert page.locator(".designed-page .dz-grid3").count() == 1  # the demo's designed home
+    _fits(page, 375)
+    shot(page, "home-phone")
+
+    pages, seen = [], {_route("/")}
+    for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):
+        url = urljoin(base + "/", href)
+        parts = urlsplit(url)
+        if url.startswith(base) and not SKIP.search(parts.path) and _route(parts.path) not in seen:
+            seen.add(_route(parts.path))
+            pages.append(url)
+    pages.append(f"{base}/groupbuy/groups/{group}")
+    assert len(pages) >= 10, pages
+    for url in pages:
+        response = page.goto(url)
+        assert response is not None and response.status < 400, (url, response and response.status)
+        _fits(page, 375)
+    shot(page, "group-share-phone")
+
+    desk = browser.new_context(**DESKTOP).new_page()
+    desk.goto(base + "/")
+    _fits(desk, 1280)
+    shot(desk, "home-desktop")
