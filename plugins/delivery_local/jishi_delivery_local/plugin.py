@@ -99,7 +99,12 @@ def template_slot(slot, context):
             selected = next((s.id for s in slots if s.bookable and not s.full), None)
         return Markup(
             render_template(
-                "delivery_local/_checkout_group.html", group=group, option=option, slots=slots, selected=selected
+                "delivery_local/_checkout_group.html",
+                group=group,
+                option=option,
+                slots=slots,
+                selected=selected,
+                chosen=group.delivery is not None and group.delivery.code == service.METHOD,
             )
         )
     if slot in ("order_detail_delivery", "console_order_detail"):

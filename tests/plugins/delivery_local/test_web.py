@@ -91,7 +91,8 @@ def test_settings_api_validation(api, factory, ld):
 
 def test_checkout_page_offers_slots_and_places(client, factory, login, ld):
     """LD: the checkout page renders a slot select per group (full slots
-    disabled); the form's opt.local_slot.<group> places the order with it."""
+    disabled), hidden while another delivery is chosen; the form's
+    opt.local_slot.<group> places the order with it."""
     ld.setup(
         slots=[{"start": "10:00", "end": "12:00", "capacity": 1}, {"start": "14:00", "end": "16:00", "capacity": 2}]
     )
@@ -115,6 +116,9 @@ def test_checkout_page_offers_slots_and_places(client, factory, login, ld):
     client.post("/cart/add", data={"sku_id": sku, "quantity": 1})
     page = client.get("/checkout?delivery-shop=local").get_data(as_text=True)
     assert 'name="opt.local_slot.shop"' in page
+    assert '<div class="local-slot" data-group="shop">' in page  # shown: local delivery is chosen
+    other_way = client.get("/checkout?delivery-shop=standard").get_data(as_text=True)
+    assert '<div class="local-slot" data-group="shop" hidden>' in other_way  # (still in the form)
     full = re.search(rf'<option value="{re.escape(ld.tomorrow())}"[^>]*>', page).group(0)
     assert "disabled" in full
     free = re.search(rf'<option value="{re.escape(ld.tomorrow("14:00-16:00"))}"[^>]*>', page).group(0)

@@ -171,7 +171,9 @@ def test_cross_store_one_pickup_one_shipped(app, api, factory, pk, ms):
 
 def test_web_checkout_renders_point_select_and_places(app, client, factory, pk, login):
     """PU2: the web checkout shows the point select (opt.pickup.<group>) and
-    the form places a pickup order with the chosen point."""
+    the form places a pickup order with the chosen point. The select is
+    hidden (still in the form) while another delivery is chosen, shown once
+    pickup is (the page recalculated with it)."""
     buyer = factory.user()
     product = factory.product(price=2000)
     pk.point(None, name="A店")
@@ -182,6 +184,9 @@ def test_web_checkout_renders_point_select_and_places(app, client, factory, pk, 
     assert page.status_code == 200, page.status_code
     html = page.get_data(as_text=True)
     assert 'name="opt.pickup.shop"' in html and "B店" in html and 'value="pickup"' in html
+    assert '<label class="pickup-point-choice" data-group="shop">' in html  # (no address: pickup chosen)
+    shipped = client.get("/checkout?delivery-shop=standard").get_data(as_text=True)
+    assert '<label class="pickup-point-choice" data-group="shop" hidden>' in shipped
     resp = client.post(
         "/checkout",
         data={"action": "place", "delivery-shop": "pickup", "opt.pickup.shop": str(b.id), "idempotency_key": "w1"},
