@@ -1,6 +1,8 @@
 """Storefront pages (K4-K11 web side): every page renders for a buyer with
 demo-like data, prices show as ¥12.34, and a buyer only sees their own things."""
 
+import re
+
 import pytest
 from jishi.db import db
 from jishi.hookspecs import LoginProvider, hookimpl
@@ -153,6 +155,33 @@ def test_every_buyer_page_renders(app, client, shop, buyer, login, buy):
     refund_page = client.get(resp.headers["Location"])
     assert refund_page.status_code == 200 and "不新鲜" in refund_page.get_data(as_text=True)
     assert "¥79.80" in client.get("/refunds").get_data(as_text=True)
+
+
+def test_account_page_counts_orders_by_state(app, client, shop, buyer, login, buy, factory):
+    """K8, K10: the account page (我的) links to the buyer's orders by state
+    (to pay, to ship, shipped, received) and to after-sales, each state
+    with how many of the buyer's own orders are in it (none: no badge);
+    with no plugin adding links, no empty link row."""
+    login(buyer)
+    shipped = buy(client, shop["orange"].skus[0])
+    orders_service.ship(shipped, carrier="顺丰", tracking_no="SF1", actor_kind="platform")
+    buy(client, shop["orange"].skus[0])  # paid
+    buy(client, shop["orange"].skus[0], pay=False)
+    buy(client, shop["tea"].skus[0], pay=False)
+    other = factory.user()  # another buyer's order counts for nobody else
+    from jishi.checkout.service import place_order
+
+    with app.test_request_context("/"):
+        place_order(other, [(shop["orange"].skus[0].id, 1)], factory.address(other).id, {}, idempotency_key="o")
+    db.session.commit()
+
+    page = client.get("/account").get_data(as_text=True)
+    links = dict(re.findall(r'<a href="/orders\?status=([a-z_]+)" data-status="\1">(.*?)</a>', page))
+    assert set(links) == {"pending_payment", "paid", "shipped", "received"}, links
+    badge = {k: re.search(r'<span class="badge">(\d+)</span>', v) for k, v in links.items()}
+    assert {k: int(m.group(1)) for k, m in badge.items() if m} == {"pending_payment": 2, "paid": 1, "shipped": 1}
+    assert 'href="/orders">全部订单</a>' in page and 'href="/refunds"' in page
+    assert 'class="card links account-grid"' not in page
 
 
 def test_unpaid_order_can_be_cancelled(client, shop, buyer, login, buy):

@@ -18,6 +18,7 @@ from jishi.accounts.models import Address
 from jishi.db import db
 from jishi.extensions import limiter
 from jishi.i18n import gettext as _
+from jishi.orders import state
 from jishi.web.common import bp, error_text, form_outcome, safe_next
 
 
@@ -92,6 +93,11 @@ def logout():
     return redirect(url_for("shop.index"))
 
 
+#: the order states the account page counts and links to, as the
+#: shopping apps' "我的" page does: to pay, to ship, shipped, received
+ACCOUNT_ORDER_TABS = (state.PENDING, state.PAID, state.SHIPPED, state.RECEIVED)
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
@@ -104,7 +110,25 @@ def account():
         "shop/account.html",
         addresses=_accounts().list_addresses(current_user),
         locales=current_app.config["JISHI_LOCALES"],
+        order_tabs=ACCOUNT_ORDER_TABS,
+        order_counts=_order_counts(current_user.id),
     )
+
+
+def _order_counts(user_id: int) -> dict[str, int]:
+    """How many of the buyer's orders are in each of
+    :data:`ACCOUNT_ORDER_TABS`' states (one grouped count; a state with
+    none is absent)."""
+    from sqlalchemy import func, select
+
+    from jishi.orders.models import Order
+
+    rows = db.session.execute(
+        select(Order.status, func.count())
+        .where(Order.user_id == user_id, Order.status.in_(ACCOUNT_ORDER_TABS))
+        .group_by(Order.status)
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 @bp.route("/locale", methods=["GET", "POST"])
