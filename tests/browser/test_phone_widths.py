@@ -8,7 +8,8 @@ from it (one page per route), and a group buy's share page. Each must
 be no wider than the screen. Two faults it caught: the designer's
 three-column product block took its columns' widths from a card's
 one-line subtitle ("1fr" is never narrower than its content), and the
-share page's link field (``size="50"``) was wider than a phone. The home
+share page's link field (``size="50"``) was wider than a phone. An ad
+slot's list shows its tiles two a row. The home
 page is also checked at desktop width. And the merchant console on a
 phone: its tables scroll sideways with readable columns. Screenshots go
 under test-artifacts/browser/."""
@@ -87,6 +88,11 @@ def test_no_storefront_page_is_wider_than_a_phone(live_app, browser, shot):
     page.goto(base + "/")
     assert page.locator(".designed-page .dz-grid3").count() == 1  # the demo's designed home
     _fits(page, 375)
+    # the ad slot's list (热门推荐): tiles two a row, not one stacked image each
+    tiles = page.eval_on_selector_all(
+        ".dz-promo-list .dz-promo-item", "els => els.map(e => [e.getBoundingClientRect().top, e.offsetWidth])"
+    )
+    assert len(tiles) >= 2 and tiles[0][0] == tiles[1][0] and tiles[0][1] < 375 / 2, tiles
     shot(page, "home-phone")
 
     pages, seen = [], {_route("/")}
