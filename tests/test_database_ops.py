@@ -176,14 +176,61 @@ def _terminate_other_backends(app) -> int:
         admin.dispose()
 
 
-def _liveness_app(tmp_path):
-    """An app on the test database with one pooled connection and the look
-    at the socket on (JISHI_DB_PING_IDLE_SECONDS 30, the default, said
-    here so that these tests do not depend on it)."""
+def _over_unix_socket(url: str) -> str:
+    """``url`` (PostgreSQL over TCP) as a URL of the same database over the
+    server's Unix socket (docs/deployment.md, "PostgreSQL on the same
+    host"); skips the test when the server has no socket this machine can
+    reach (a server in another container or host)."""
+    import os
+
+    from sqlalchemy.engine import URL, make_url
+
+    admin = create_engine(url)
+    try:
+        with admin.connect() as conn:
+            dirs = conn.execute(text("SHOW unix_socket_directories")).scalar() or ""
+            port = conn.execute(text("SHOW port")).scalar()
+    finally:
+        admin.dispose()
+    for d in (d.strip() for d in dirs.split(",")):
+        if d and os.path.exists(os.path.join(d, f".s.PGSQL.{port}")):
+            u = make_url(url)
+            return URL.create(
+                u.drivername, u.username, u.password, None, int(port), u.database, {**u.query, "host": d}
+            ).render_as_string(False)
+    pytest.skip(f"PostgreSQL's Unix socket ({dirs or 'none'}) is not on this machine")
+
+
+@pytest.fixture(params=["tcp", "unix"])
+def pg_url(request) -> str:
+    """The test database's URL over TCP, as given, and over the server's
+    Unix socket."""
+    import os
+
+    url = os.environ["JISHI_TEST_DATABASE_URL"]
+    if request.param == "tcp":
+        return url
+    url = _over_unix_socket(url)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:  # (no server address: not TCP)
+            assert conn.execute(text("SELECT inet_server_addr()")).scalar() is None
+    except OperationalError as e:  # (the server refuses this user there: peer authentication)
+        pytest.skip(f"PostgreSQL's Unix socket refuses this connection: {e.orig}")
+    finally:
+        engine.dispose()
+    return url
+
+
+def _liveness_app(tmp_path, url: str | None = None):
+    """An app on the test database (``url``: another way to it) with one
+    pooled connection and the look at the socket on
+    (JISHI_DB_PING_IDLE_SECONDS 30, the default, said here so that these
+    tests do not depend on it)."""
     import os
 
     return _app(
-        os.environ["JISHI_TEST_DATABASE_URL"],
+        url or os.environ["JISHI_TEST_DATABASE_URL"],
         tmp_path,
         JISHI_SCHEMA_CHECK=False,
         JISHI_DB_POOL_SIZE=1,
@@ -251,14 +298,13 @@ def _checkout(app) -> int:
 
 
 @needs_postgres
-def test_pre_ping_of_a_recently_used_connection_costs_no_round_trip(tmp_path):
+def test_pre_ping_of_a_recently_used_connection_costs_no_round_trip(tmp_path, pg_url):
     """Issue 20: the pre-ping of a connection used less than
     JISHI_DB_PING_IDLE_SECONDS ago looks at its socket and sends the
     server nothing (JISHI_DB_PING_IDLE_SECONDS 30, the default); with the
-    setting at 0 it is SQLAlchemy's round trip (a ";" query) again."""
-    import os
-
-    url = os.environ["JISHI_TEST_DATABASE_URL"]
+    setting at 0 it is SQLAlchemy's round trip (a ";" query) again. Over
+    TCP and over the Unix socket."""
+    url = pg_url
     app = _app(
         url,
         tmp_path,
@@ -306,12 +352,13 @@ def test_a_long_idle_connection_is_still_pinged_with_a_round_trip(tmp_path, monk
 
 
 @needs_postgres
-def test_a_dropped_connection_is_replaced_without_a_round_trip(tmp_path):
+def test_a_dropped_connection_is_replaced_without_a_round_trip(tmp_path, pg_url):
     """Issue 20: a pooled connection whose backend is gone (its FATAL
     message and EOF wait in the socket) is replaced at checkout, nothing
-    sent on it, and the new connection serves."""
+    sent on it, and the new connection serves. Over TCP and over the Unix
+    socket."""
 
-    app = _liveness_app(tmp_path)
+    app = _liveness_app(tmp_path, pg_url)
     try:
         pgconn = _pooled_pgconn(app)
         old_pid = pgconn.backend_pid
