@@ -179,8 +179,9 @@ def _terminate_other_backends(app) -> int:
 def _over_unix_socket(url: str) -> str:
     """``url`` (PostgreSQL over TCP) as a URL of the same database over the
     server's Unix socket (docs/deployment.md, "PostgreSQL on the same
-    host"); skips the test when the server has no socket this machine can
-    reach (a server in another container or host)."""
+    host"), checked to connect there; skips the test when the server has no
+    socket this machine can reach (a server in another container or host)
+    or refuses this user on it (peer authentication)."""
     import os
 
     from sqlalchemy.engine import URL, make_url
@@ -192,13 +193,24 @@ def _over_unix_socket(url: str) -> str:
             port = conn.execute(text("SHOW port")).scalar()
     finally:
         admin.dispose()
-    for d in (d.strip() for d in dirs.split(",")):
-        if d and os.path.exists(os.path.join(d, f".s.PGSQL.{port}")):
-            u = make_url(url)
-            return URL.create(
-                u.drivername, u.username, u.password, None, int(port), u.database, {**u.query, "host": d}
-            ).render_as_string(False)
-    pytest.skip(f"PostgreSQL's Unix socket ({dirs or 'none'}) is not on this machine")
+    found = next(
+        (d for d in (d.strip() for d in dirs.split(",")) if d and os.path.exists(f"{d}/.s.PGSQL.{port}")), None
+    )
+    if found is None:
+        pytest.skip(f"PostgreSQL's Unix socket ({dirs or 'none'}) is not on this machine")
+    u = make_url(url)
+    socket_url = URL.create(
+        u.drivername, u.username, u.password, None, int(port), u.database, {**u.query, "host": found}
+    ).render_as_string(False)
+    engine = create_engine(socket_url)
+    try:
+        with engine.connect() as conn:  # (no server address: not TCP)
+            assert conn.execute(text("SELECT inet_server_addr()")).scalar() is None
+    except OperationalError as e:
+        pytest.skip(f"PostgreSQL's Unix socket refuses this connection: {e.orig}")
+    finally:
+        engine.dispose()
+    return socket_url
 
 
 @pytest.fixture(params=["tcp", "unix"])
@@ -208,18 +220,7 @@ def pg_url(request) -> str:
     import os
 
     url = os.environ["JISHI_TEST_DATABASE_URL"]
-    if request.param == "tcp":
-        return url
-    url = _over_unix_socket(url)
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:  # (no server address: not TCP)
-            assert conn.execute(text("SELECT inet_server_addr()")).scalar() is None
-    except OperationalError as e:  # (the server refuses this user there: peer authentication)
-        pytest.skip(f"PostgreSQL's Unix socket refuses this connection: {e.orig}")
-    finally:
-        engine.dispose()
-    return url
+    return url if request.param == "tcp" else _over_unix_socket(url)
 
 
 def _liveness_app(tmp_path, url: str | None = None):

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from jishi.cli.docs import FIRST_PARTY_PLUGINS
 from jishi.db import db
-from jishi.testing.browser import submit
+from jishi.testing.browser import sign_in
 from sqlalchemy import select
 
 #: every first-party plugin but payments and WeChat sign-in (a buyer here signs in with a password and never pays)
@@ -68,11 +68,7 @@ def test_no_storefront_page_is_wider_than_a_phone(live_app, browser, shot):
         load_demo({}, history=False)
         group = db.session.execute(select(Group.token).limit(1)).scalar_one()
 
-    page = browser.new_context(**PHONE).new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=phone]", BUYER[0])
-    page.fill("input[name=password]", BUYER[1])
-    submit(page, "form.form button[type=submit]")
+    page = sign_in(browser.new_context(**PHONE), base, *BUYER)
     page.goto(base + "/")
     assert page.locator(".designed-page .dz-grid3").count() == 1  # the demo's designed home
     _fits(page, 375)
@@ -131,11 +127,7 @@ def test_merchant_console_tables_stay_readable_on_a_phone(live_app, browser, sho
     base = live_app.config["LIVE_URL"]
     with live_app.app_context(), live_app.test_request_context("/"):
         load_demo({}, history=False)
-    page = browser.new_context(**PHONE).new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=phone]", SHOPS[0][1])
-    page.fill("input[name=password]", PASSWORD)
-    submit(page, "form.form button[type=submit]")
+    page = sign_in(browser.new_context(**PHONE), base, SHOPS[0][1], PASSWORD)
     page.goto(base + "/merchant/orders")
     cells = page.eval_on_selector_all(
         ".console-main table.table tbody tr:first-child td",

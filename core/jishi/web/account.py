@@ -13,12 +13,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user
+from sqlalchemy import func, select
 
 from jishi.accounts.models import Address
 from jishi.db import db
 from jishi.extensions import limiter
 from jishi.i18n import gettext as _
 from jishi.orders import state
+from jishi.orders.models import Order
 from jishi.web.common import bp, error_text, form_outcome, safe_next
 
 
@@ -119,10 +121,6 @@ def _order_counts(user_id: int) -> dict[str, int]:
     """How many of the buyer's orders are in each of
     :data:`ACCOUNT_ORDER_TABS`' states (one grouped count; a state with
     none is absent)."""
-    from sqlalchemy import func, select
-
-    from jishi.orders.models import Order
-
     rows = db.session.execute(
         select(Order.status, func.count())
         .where(Order.user_id == user_id, Order.status.in_(ACCOUNT_ORDER_TABS))
