@@ -724,3 +724,54 @@ def test_held_rows_many_raises_a_failed_statements_error_as_sqlalchemy_does(app,
         db.session.rollback()
         table.drop(db.session.connection(), checkfirst=True)
         db.session.commit()
+
+
+@pytest.mark.parametrize("listened", [False, True])
+def test_an_error_read_while_the_pipeline_sends_raises_once_and_logs_nothing(app, caplog, listened):
+    """Issue 20: a refused statement (a unique key taken, as in a race of
+    two placements) followed by enough statements that psycopg reads the
+    error while it still sends them: ``held_rows_many`` raises SQLAlchemy's
+    ``IntegrityError`` naming the refused statement, the session goes on
+    after its rollback, and nothing is logged (psycopg's pipeline logs a
+    warning, "error ignored terminating", when its exit fails under an
+    exception raised inside it: a handled race must not reach the logs).
+    On SQLite the statements run one by one (the same error, nothing
+    logged)."""
+    import logging
+
+    from sqlalchemy import Column, Integer, MetaData, String, Table, event, exc, func, insert
+
+    table = Table(
+        "held_many_early", MetaData(), Column("id", Integer, primary_key=True), Column("name", String(20), unique=True)
+    )
+    table.create(db.session.connection())
+    db.session.commit()
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        pass
+
+    try:
+        add = insert(table).values(name=bindparam("name")).returning(table.c.id)
+        forms: dict = {}
+        loaders.held_rows_many(db.session.connection(), [(add, {"name": "a"}, forms)])
+        db.session.commit()
+        conn = db.session.connection()
+        conn.execute(select(1)).all()  # (the transaction begun on the server)
+        items = [(add, {"name": "a"}, forms)] + [(add, {"name": f"n{i}"}, forms) for i in range(2000)]
+        if listened:
+            event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            with caplog.at_level(logging.WARNING), pytest.raises(exc.IntegrityError) as raised:
+                loaders.held_rows_many(conn, items)
+        finally:
+            if listened:
+                event.remove(db.engine, "before_cursor_execute", before)
+        params = raised.value.params
+        assert list(params.values() if isinstance(params, dict) else params) == ["a"]
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(table)) == 1
+    finally:
+        db.session.rollback()
+        table.drop(db.session.connection(), checkfirst=True)
+        db.session.commit()

@@ -273,6 +273,7 @@ _FORMS_PER_STATEMENT = 8  # dialects (engines) a statement keeps its SQL for
 
 try:  # psycopg >= 3.2: a cursor taking PostgreSQL's own $1 placeholders
     from psycopg import Connection as _PsycopgConnection
+    from psycopg import Error as _PsycopgError
     from psycopg import Pipeline as _Pipeline
     from psycopg import RawCursor as _RawCursor
 
@@ -280,6 +281,7 @@ try:  # psycopg >= 3.2: a cursor taking PostgreSQL's own $1 placeholders
     _PIPELINES = _Pipeline.is_supported()
 except ImportError:  # pragma: no cover - psycopg 3.1 or no psycopg
     _RawCursor = _PsycopgConnection = None  # type: ignore[assignment,misc]
+    _PsycopgError = Exception  # type: ignore[assignment,misc]  # (never raised: no pipelines)
     _PIPELINES = False
 
 
@@ -545,16 +547,34 @@ def held_rows_many(conn, items: Sequence[tuple[Any, dict, dict | None]]) -> list
     quiet = _quiet(conn)
     cursors: list = []
     sql, args = held[0][1].sql, ()
+    early: Exception | None = None
     try:
-        with driver.pipeline():
-            for _stmt, form, params in held:
-                sql, args = form.sql, form.args(params)
-                cursor = form.raw(driver)
-                cursors.append(cursor)
-                if quiet:
-                    cursor.execute(sql, args)
-                else:
-                    conn._cursor_execute(cursor, sql, args)  # (raises wrapped, as execute does)
+        try:
+            with driver.pipeline():
+                for _stmt, form, params in held:
+                    sql, args = form.sql, form.args(params)
+                    cursor = form.raw(driver)
+                    cursors.append(cursor)
+                    # The server's error of an earlier statement may be read
+                    # while this one is sent: kept, and raised after the
+                    # pipeline's exit below, naming the statement that failed
+                    # (psycopg's exit, failing then too, "pipeline aborted",
+                    # logs a warning when an exception leaves the block: a
+                    # refusal the caller handles, a unique key taken in a
+                    # race, must not reach the logs).
+                    sending = _Sending(cursor)
+                    if quiet:
+                        sending.execute(sql, args)
+                    else:  # (the cursor events fire as for any statement sent)
+                        conn._cursor_execute(sending, sql, args)
+                    if sending.error is not None:
+                        early = sending.error
+                        break
+        except Exception:
+            if early is None:
+                raise
+        if early is not None:
+            raise early
         fetched = [cursor.fetchall() for cursor in cursors]
     except BaseException as e:
         if isinstance(e, conn.dialect.loaded_dbapi.Error):  # (the server's error comes at the pipeline's sync)
@@ -571,6 +591,28 @@ def held_rows_many(conn, items: Sequence[tuple[Any, dict, dict | None]]) -> list
     for cursor in cursors:
         cursor.close()
     return [form.processed_rows(rows) for (_stmt, form, _params), rows in zip(held, fetched)]
+
+
+class _Sending:
+    """A psycopg cursor in :func:`held_rows_many`'s pipeline whose
+    ``execute`` keeps the driver's error (see there) instead of raising it;
+    anything else is the cursor's."""
+
+    __slots__ = ("cursor", "error")
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+        self.error: Exception | None = None
+
+    def execute(self, sql, args=None):
+        try:
+            return self.cursor.execute(sql, args)
+        except _PsycopgError as exc:
+            self.error = exc
+            return self.cursor
+
+    def __getattr__(self, name):
+        return getattr(self.cursor, name)
 
 
 def _pipeline_driver(conn):
