@@ -9,10 +9,12 @@ be no wider than the screen. Two faults it caught: the designer's
 three-column product block took its columns' widths from a card's
 one-line subtitle ("1fr" is never narrower than its content), and the
 share page's link field (``size="50"``) was wider than a phone. An ad
-slot's list shows its tiles two a row. The home
+slot's list shows its tiles two a row. A page shows one search box: the
+designed home's search block hides the header's. The home
 page is also checked at desktop width. And the merchant console on a
-phone: its tables scroll sideways with readable columns. Screenshots go
-under test-artifacts/browser/."""
+phone: its tables scroll sideways with readable columns, on every page of
+the merchant's and the platform's menus. Screenshots go under
+test-artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -72,6 +74,10 @@ def test_no_storefront_page_is_wider_than_a_phone(live_app, browser, shot):
     page.goto(base + "/")
     assert page.locator(".designed-page .dz-grid3").count() == 1  # the demo's designed home
     _fits(page, 375)
+    # one search box: the design's search block, not the header's as well
+    searches = page.locator("form[role=search]")
+    assert [searches.nth(i).is_visible() for i in range(searches.count())] == [False, True]
+    assert page.locator(".designed-page form[role=search]").is_visible()
     # the ad slot's list (热门推荐): tiles two a row, not one stacked image each
     tiles = page.eval_on_selector_all(
         ".dz-promo-list .dz-promo-item", "els => els.map(e => [e.getBoundingClientRect().top, e.offsetWidth])"
@@ -92,6 +98,8 @@ def test_no_storefront_page_is_wider_than_a_phone(live_app, browser, shot):
         response = page.goto(url)
         assert response is not None and response.status < 400, (url, response and response.status)
         _fits(page, 375)
+        if not page.locator("[data-page-search]").count():  # (a page without its own: the header's)
+            assert page.locator(".site-header form[role=search]").is_visible(), url
     shot(page, "group-share-phone")
 
     desk = browser.new_context(**DESKTOP).new_page()
