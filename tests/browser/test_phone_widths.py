@@ -150,3 +150,59 @@ def test_merchant_console_tables_stay_readable_on_a_phone(live_app, browser, sho
     assert heights and max(heights) < 2, heights  # (each heading one line, padding aside)
     assert min(page.evaluate(CONTRAST, ".console-header .locale-switch button")) >= 4.5
     shot(page, "merchant-orders-phone")
+
+
+READABLE = """() => {
+  // every table of the console's main area: its text cells' widths in
+  // characters (first body row; a cell holding only a checkbox aside) and
+  // its headings' heights in lines
+  const out = [];
+  for (const t of document.querySelectorAll('.console-main table')) {
+    const row = t.querySelector('tbody tr');
+    const cells = row ? [...row.children].filter((c) => c.tagName === 'TD' && !c.querySelector('input[type=checkbox]:only-child')) : [];
+    for (const c of cells)
+      out.push(['td', t.className || t.id, c.getBoundingClientRect().width / parseFloat(getComputedStyle(c).fontSize), c.textContent.trim().slice(0, 20)]);
+    for (const h of t.querySelectorAll('thead th'))
+      out.push(['th', t.className || t.id, h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).lineHeight), h.textContent.trim()]);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("who", ["merchant", "platform"])
+def test_every_console_page_stays_readable_on_a_phone(live_app, browser, shot, who):
+    """Every page of the console's menu at 375 px, as the demo's first
+    merchant and as the platform's admin (one page per route): it answers,
+    it is no wider than the screen (a wide table scrolls inside the main
+    area), and each table in it keeps its columns readable (every text cell
+    of its first row at least 5 characters wide, every heading on one
+    line)."""
+    from jishi.demo import ADMIN, load_demo
+    from jishi_multistore.demo import PASSWORD, SHOPS
+
+    base = live_app.config["LIVE_URL"]
+    with live_app.app_context(), live_app.test_request_context("/"):
+        load_demo({}, history=False)
+    phone, password, home = (SHOPS[0][1], PASSWORD, "/merchant") if who == "merchant" else (*ADMIN, "/console")
+    page = sign_in(browser.new_context(**PHONE), base, phone, password)
+    page.goto(base + home)
+    menu = page.eval_on_selector_all(".console-menu a[href]", "els => els.map(e => e.getAttribute('href'))")
+    pages, seen = [], set()
+    for href in menu:
+        url = urljoin(base + home, href)
+        if url.startswith(base) and _route(urlsplit(url).path) not in seen:
+            seen.add(_route(urlsplit(url).path))
+            pages.append(url)
+    assert len(pages) >= 8, pages
+    tables = 0
+    for url in pages:
+        response = page.goto(url)
+        assert response is not None and response.status < 400, (url, response and response.status)
+        _fits(page, 375)
+        measured = page.evaluate(READABLE)
+        narrow = [m for m in measured if m[0] == "td" and m[2] < 5]
+        tall = [m for m in measured if m[0] == "th" and m[2] >= 2]
+        assert not narrow and not tall, (url, narrow, tall)
+        tables += any(m[0] == "td" for m in measured)
+    assert tables >= 3, pages  # (the demo fills several of the tables)
+    shot(page, f"console-{who}-phone")
