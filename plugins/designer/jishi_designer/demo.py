@@ -30,7 +30,12 @@ def demo_data(data: dict) -> str | None:
     categories = list((data.get("categories") or {}).values())
     tops = [c for c in categories if c.parent_id is None][:6]
     icons = [
-        {"label": c.name[:10], "image": c.image or "", "link": {"kind": "category", "value": str(c.id)}} for c in tops
+        {
+            "label": c.name[:10],
+            "image": c.image or _category_picture(c, categories, products),
+            "link": {"kind": "category", "value": str(c.id)},
+        }
+        for c in tops
     ]
     from jishi_designer.links import activity_endpoints
 
@@ -74,6 +79,15 @@ def demo_data(data: dict) -> str | None:
     service.publish(page, data.get("admin"))
     commit()
     return f"a designed home page ({len(page.draft or [])} blocks)"
+
+
+def _category_picture(top, categories, products) -> str:
+    """A top category's icon in the demo's navigation: the picture of its
+    first product with one (in it or one of its sub categories), so the
+    demo draws nothing more; "" when it has none (the block then shows the
+    label's first character)."""
+    ids = {top.id} | {c.id for c in categories if c.parent_id == top.id}
+    return next((p.image for p in products if p.category_id in ids and p.image), "")
 
 
 def _demo_slot(products, picture) -> str:

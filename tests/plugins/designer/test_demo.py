@@ -1,6 +1,7 @@
 """PR-DZ demo (issue 18): ``jishi demo`` designs and publishes the home page:
 a banner of pictures from the demo's media library, the navigation icons,
-an ad-slot block with two entries whose pictures are in the demo media
+each top category's navigation icon a picture of one of its products, an
+ad-slot block with two entries whose pictures are in the demo media
 library, the other plugins' blocks (the flash-sale strip) and product lists."""
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def test_demo_home_page_is_designed(app, client, api):
     types = [b["type"] for b in doc["blocks"]]
     assert types[:3] == ["designer.search", "designer.banner", "designer.nav"]
     assert {"flashsale.strip", "coupons.coupons", "designer.products"} <= set(types)
+    icons = doc["blocks"][2]["settings"]["icons"]
+    # each top category's icon is a picture of one of its products; an
+    # entrance without a picture shows its label's first character
+    by_kind = {kind: [i for i in icons if i["link"]["kind"] == kind] for kind in ("category", "activity")}
+    assert by_kind["category"] and all(i["image"].startswith("/media/") for i in by_kind["category"])
+    assert by_kind["activity"] and not any(i["image"] for i in by_kind["activity"])
     banner = doc["blocks"][1]["settings"]["slides"]
     assert len(banner) == 2 and all(s["image"].startswith("/media/") for s in banner)
     strip = next(b for b in doc["blocks"] if b["type"] == "flashsale.strip")
@@ -35,6 +42,8 @@ def test_demo_home_page_is_designed(app, client, api):
     assert all(i["image"].startswith("/media/") and i["url"].startswith("/p/ad/") for i in items)
     html = client.get("/").get_data(as_text=True)
     assert "designed-page" in html and "搜索商品" in html and "今日爆款" in html
+    first = by_kind["activity"][0]["label"]
+    assert f'<span class="dz-nav-mark" aria-hidden="true">{first[:1]}</span><span>{first}</span>' in html
     click = client.get(items[0]["url"])
     assert click.status_code == 302 and "/product/" in click.headers["Location"]
     assert service.live("home")[1] == 1
