@@ -85,6 +85,7 @@ def block_types() -> list[BlockType]:
             template="designer/blocks/nav.html",
             icon="▦",
             sort=30,
+            resolve=resolve_nav,
         ),
         BlockType(
             PREFIX + "notice",
@@ -370,6 +371,37 @@ def _name_sellers(blocks: Sequence[PageBlock], out: list[dict]) -> None:
         for item in data["items"]:
             profile = profiles.get(item["seller_id"])
             item["seller_name"] = profile.name if profile else ""
+
+
+def resolve_nav(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
+    """Every navigation grid's ``marks``: per entry, what shows in place of
+    an icon image it does not have, ``{"text", "icon"}``: the icon of the
+    plugin entrance its activity link opens (``icon`` true: the
+    storefront's own entrances show the same, 秒杀's ⚡), else its label's
+    first character; None for an entry with an image. No statement (the
+    ``storefront_links`` hook, asked only when an activity entry has no
+    image)."""
+    from jishi_designer.links import activity_icons
+
+    icons: dict[str, str] | None = None
+    out = []
+    for block in blocks:
+        marks: list[dict | None] = []
+        for entry in block.settings.get("icons") or []:
+            if not isinstance(entry, dict) or entry.get("image"):
+                marks.append(None)
+                continue
+            link = entry.get("link") or {}
+            symbol = ""
+            if link.get("kind") == "activity":
+                if icons is None:
+                    icons = activity_icons()
+                symbol = icons.get(str(link.get("value") or ""), "")
+            marks.append(
+                {"text": symbol, "icon": True} if symbol else {"text": str(entry.get("label") or "")[:1], "icon": False}
+            )
+        out.append({"marks": marks})
+    return out
 
 
 def resolve_categories(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:

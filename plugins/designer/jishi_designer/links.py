@@ -20,6 +20,17 @@ def activity_endpoints() -> dict[str, str]:
     return out
 
 
+def activity_icons() -> dict[str, str]:
+    """The icons of the plugin entrance pages (``storefront_links``: 秒杀's
+    ⚡): endpoint -> icon, for those that have one."""
+    out = {}
+    for links in current_app.extensions["jishi"].hook.storefront_links():
+        for link in links or ():
+            if link.icon:
+                out[link.endpoint] = link.icon
+    return out
+
+
 def collect(settings, found: list[dict]) -> None:
     """Every link dict inside ``settings`` (nested in items), into ``found``."""
     if isinstance(settings, dict):

@@ -25,7 +25,7 @@ def test_demo_home_page_is_designed(app, client, api):
     assert {"flashsale.strip", "coupons.coupons", "designer.products"} <= set(types)
     icons = doc["blocks"][2]["settings"]["icons"]
     # each top category's icon is a picture of one of its products; an
-    # entrance without a picture shows its label's first character
+    # entrance without a picture shows its plugin entrance's icon
     by_kind = {kind: [i for i in icons if i["link"]["kind"] == kind] for kind in ("category", "activity")}
     assert by_kind["category"] and all(i["image"].startswith("/media/") for i in by_kind["category"])
     assert by_kind["activity"] and not any(i["image"] for i in by_kind["activity"])
@@ -42,8 +42,11 @@ def test_demo_home_page_is_designed(app, client, api):
     assert all(i["image"].startswith("/media/") and i["url"].startswith("/p/ad/") for i in items)
     html = client.get("/").get_data(as_text=True)
     assert "designed-page" in html and "搜索商品" in html and "今日爆款" in html
-    first = by_kind["activity"][0]["label"]
-    assert f'<span class="dz-nav-mark" aria-hidden="true">{first[:1]}</span><span>{first}</span>' in html
+    marks = doc["blocks"][2]["data"]["marks"]
+    flash = next(i for i, icon in enumerate(icons) if icon["link"]["value"] == "flashsale.listing")
+    assert marks[flash] == {"text": "⚡", "icon": True}
+    label = icons[flash]["label"]
+    assert f'<span class="dz-nav-mark dz-nav-icon" aria-hidden="true">⚡</span><span>{label}</span>' in html
     click = client.get(items[0]["url"])
     assert click.status_code == 302 and "/product/" in click.headers["Location"]
     assert service.live("home")[1] == 1

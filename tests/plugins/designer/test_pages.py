@@ -137,6 +137,43 @@ def test_links_are_checked_and_resolved(client, factory):
     assert err.value.field == "settings.icons.0.link.value"
 
 
+@pytest.mark.jishi_plugins("designer", "flashsale", "coupons")
+def test_navigation_entries_without_a_picture_show_their_entrances_icon(client, api, factory):
+    """PR-DZ: a navigation entry without an icon image shows, in its round
+    mark, the icon of the plugin entrance its activity link opens (as the
+    storefront's own entrances do), else its label's first character; an
+    entry with an image shows the image. The marks are the block's data
+    (``data.marks``) for the API's clients too."""
+    cat = factory.category("生鲜")
+    published(
+        [
+            (
+                "designer.nav",
+                {
+                    "icons": [
+                        {"label": "秒杀", "link": {"kind": "activity", "value": "flashsale.listing"}},
+                        {"label": "领券", "link": {"kind": "activity", "value": "coupons.centre"}},
+                        {"label": "生鲜", "link": {"kind": "category", "value": str(cat.id)}},
+                        {"label": "图标", "image": "/static/x.png", "link": {"kind": "category", "value": str(cat.id)}},
+                    ]
+                },
+            )
+        ]
+    )
+    nav = api.get("/pages/home").json["blocks"][0]
+    assert nav["data"]["marks"] == [
+        {"text": "⚡", "icon": True},
+        {"text": "🎫", "icon": True},
+        {"text": "生", "icon": False},
+        None,
+    ]
+    html = client.get("/").get_data(as_text=True)
+    assert '<span class="dz-nav-mark dz-nav-icon" aria-hidden="true">⚡</span><span>秒杀</span>' in html
+    assert '<span class="dz-nav-mark dz-nav-icon" aria-hidden="true">🎫</span><span>领券</span>' in html
+    assert '<span class="dz-nav-mark" aria-hidden="true">生</span><span>生鲜</span>' in html
+    assert '<img src="/static/x.png" alt="" loading="lazy"><span>图标</span>' in html
+
+
 def test_rich_text_is_sanitized(client):
     """PR-DZ: rich text keeps its formatting and loses scripts and handlers."""
     published(
