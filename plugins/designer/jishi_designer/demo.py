@@ -37,10 +37,20 @@ def demo_data(data: dict) -> str | None:
         }
         for c in tops
     ]
-    from jishi_designer.links import activity_endpoints
+    # the storefront's own home entrances, in their order (秒杀 first)
+    from flask import current_app
 
-    for endpoint, label in list(activity_endpoints().items())[:4]:
-        icons.append({"label": str(label)[:10], "image": "", "link": {"kind": "activity", "value": endpoint}})
+    entrances = sorted(
+        (
+            link
+            for found in current_app.extensions["jishi"].hook.storefront_links()
+            for link in found or ()
+            if "home" in link.places
+        ),
+        key=lambda link: (link.sort, str(link.label)),
+    )
+    for link in entrances[:4]:
+        icons.append({"label": str(link.label)[:10], "image": "", "link": {"kind": "activity", "value": link.endpoint}})
     slides[0]["link"] = {"kind": "product", "value": str(products[0].id)}
     slot_code = _demo_slot(products, picture)
     plan: list[tuple[str, dict]] = [

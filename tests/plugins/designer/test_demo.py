@@ -10,7 +10,7 @@ import pytest
 from jishi_designer import service
 
 
-@pytest.mark.jishi_plugins("designer", "flashsale", "coupons")
+@pytest.mark.jishi_plugins("designer", "flashsale", "coupons", "messages")
 def test_demo_home_page_is_designed(app, client, api):
     """PR-DZ: the demo's home page is published with its blocks, images from
     the platform's media library, and renders."""
@@ -29,6 +29,8 @@ def test_demo_home_page_is_designed(app, client, api):
     by_kind = {kind: [i for i in icons if i["link"]["kind"] == kind] for kind in ("category", "activity")}
     assert by_kind["category"] and all(i["image"].startswith("/media/") for i in by_kind["category"])
     assert by_kind["activity"] and not any(i["image"] for i in by_kind["activity"])
+    # the storefront's home entrances, in their order (not a header-only link)
+    assert [i["link"]["value"] for i in by_kind["activity"]] == ["flashsale.listing", "coupons.centre"]
     banner = doc["blocks"][1]["settings"]["slides"]
     assert len(banner) == 2 and all(s["image"].startswith("/media/") for s in banner)
     strip = next(b for b in doc["blocks"] if b["type"] == "flashsale.strip")
