@@ -374,33 +374,30 @@ def _name_sellers(blocks: Sequence[PageBlock], out: list[dict]) -> None:
 
 
 def resolve_nav(blocks: Sequence[PageBlock], context: BlockContext) -> list[dict]:
-    """Every navigation grid's ``marks``: per entry, what shows in place of
-    an icon image it does not have, ``{"text", "icon"}``: the icon of the
-    plugin entrance its activity link opens (``icon`` true: the
-    storefront's own entrances show the same, 秒杀's ⚡), else its label's
-    first character; None for an entry with an image. No statement (the
-    ``storefront_links`` hook, asked only when an activity entry has no
-    image)."""
+    """Every navigation grid's ``marks`` (only when it has one): per entry,
+    the icon of the plugin entrance its activity link opens when it has no
+    icon image of its own (the storefront's own entrances show the same:
+    秒杀's ⚡), else None (an entry without an image then shows its label's
+    first character). No statement: the entrances' icons are asked of the
+    ``storefront_links`` hook once per app (:func:`links.activity_icons`)."""
     from jishi_designer.links import activity_icons
 
     icons: dict[str, str] | None = None
     out = []
     for block in blocks:
-        marks: list[dict | None] = []
-        for entry in block.settings.get("icons") or []:
-            if not isinstance(entry, dict) or entry.get("image"):
-                marks.append(None)
-                continue
-            link = entry.get("link") or {}
-            symbol = ""
-            if link.get("kind") == "activity":
+        entries = block.settings.get("icons") or []
+        marks: list[str | None] | None = None
+        for i, entry in enumerate(entries):
+            link = entry.get("link") if isinstance(entry, dict) else None
+            if link and link.get("kind") == "activity" and not entry.get("image"):
                 if icons is None:
                     icons = activity_icons()
-                symbol = icons.get(str(link.get("value") or ""), "")
-            marks.append(
-                {"text": symbol, "icon": True} if symbol else {"text": str(entry.get("label") or "")[:1], "icon": False}
-            )
-        out.append({"marks": marks})
+                symbol = icons.get(str(link.get("value") or ""))
+                if symbol:
+                    if marks is None:
+                        marks = [None] * len(entries)
+                    marks[i] = symbol
+        out.append({"marks": marks} if marks is not None else {})
     return out
 
 

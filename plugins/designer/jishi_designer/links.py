@@ -22,13 +22,20 @@ def activity_endpoints() -> dict[str, str]:
 
 def activity_icons() -> dict[str, str]:
     """The icons of the plugin entrance pages (``storefront_links``: 秒杀's
-    ⚡): endpoint -> icon, for those that have one."""
-    out = {}
-    for links in current_app.extensions["jishi"].hook.storefront_links():
-        for link in links or ():
-            if link.icon:
-                out[link.endpoint] = link.icon
-    return out
+    ⚡): endpoint -> icon, for those that have one. Asked once per app (an
+    entrance's icon is its plugin's symbol, not a per-request value; the
+    plugins are the app's): the designed home page's navigation reads it
+    on every request."""
+    app = current_app._get_current_object()
+    found = app.extensions.get("jishi_designer.activity_icons")
+    if found is None:
+        found = {}
+        for links in app.extensions["jishi"].hook.storefront_links():
+            for link in links or ():
+                if link.icon:
+                    found[link.endpoint] = link.icon
+        app.extensions["jishi_designer.activity_icons"] = found
+    return found
 
 
 def collect(settings, found: list[dict]) -> None:

@@ -46,7 +46,7 @@ def test_demo_home_page_is_designed(app, client, api):
     assert "designed-page" in html and "搜索商品" in html and "今日爆款" in html
     marks = doc["blocks"][2]["data"]["marks"]
     flash = next(i for i, icon in enumerate(icons) if icon["link"]["value"] == "flashsale.listing")
-    assert marks[flash] == {"text": "⚡", "icon": True}
+    assert marks[flash] == "⚡"
     label = icons[flash]["label"]
     assert f'<span class="dz-nav-mark dz-nav-icon" aria-hidden="true">⚡</span><span>{label}</span>' in html
     click = client.get(items[0]["url"])

@@ -142,8 +142,9 @@ def test_navigation_entries_without_a_picture_show_their_entrances_icon(client, 
     """PR-DZ: a navigation entry without an icon image shows, in its round
     mark, the icon of the plugin entrance its activity link opens (as the
     storefront's own entrances do), else its label's first character; an
-    entry with an image shows the image. The marks are the block's data
-    (``data.marks``) for the API's clients too."""
+    entry with an image shows the image. The icons are the block's data
+    (``data.marks``) for the API's clients too; a grid without such an
+    entry has none."""
     cat = factory.category("生鲜")
     published(
         [
@@ -157,16 +158,13 @@ def test_navigation_entries_without_a_picture_show_their_entrances_icon(client, 
                         {"label": "图标", "image": "/static/x.png", "link": {"kind": "category", "value": str(cat.id)}},
                     ]
                 },
-            )
+            ),
+            ("designer.nav", {"icons": [{"label": "分类", "link": {"kind": "category", "value": str(cat.id)}}]}),
         ]
     )
-    nav = api.get("/pages/home").json["blocks"][0]
-    assert nav["data"]["marks"] == [
-        {"text": "⚡", "icon": True},
-        {"text": "🎫", "icon": True},
-        {"text": "生", "icon": False},
-        None,
-    ]
+    nav, plain = api.get("/pages/home").json["blocks"]
+    assert nav["data"]["marks"] == ["⚡", "🎫", None, None]
+    assert plain["data"] == {}
     html = client.get("/").get_data(as_text=True)
     assert '<span class="dz-nav-mark dz-nav-icon" aria-hidden="true">⚡</span><span>秒杀</span>' in html
     assert '<span class="dz-nav-mark dz-nav-icon" aria-hidden="true">🎫</span><span>领券</span>' in html
