@@ -38,18 +38,12 @@ def demo_data(data: dict) -> str | None:
         for c in tops
     ]
     # the storefront's own home entrances, in their order (秒杀 first)
-    from flask import current_app
+    from jishi_designer.links import entrances
 
-    entrances = sorted(
-        (
-            link
-            for found in current_app.extensions["jishi"].hook.storefront_links()
-            for link in found or ()
-            if "home" in link.places
-        ),
-        key=lambda link: (link.sort, str(link.label)),
+    home = sorted(
+        (link for link in entrances() if "home" in link.places), key=lambda link: (link.sort, str(link.label))
     )
-    for link in entrances[:4]:
+    for link in home[:4]:
         icons.append({"label": str(link.label)[:10], "image": "", "link": {"kind": "activity", "value": link.endpoint}})
     slides[0]["link"] = {"kind": "product", "value": str(products[0].id)}
     slot_code = _demo_slot(products, picture)

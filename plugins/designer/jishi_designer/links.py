@@ -10,14 +10,16 @@ from flask import current_app, url_for
 from werkzeug.routing import BuildError
 
 
+def entrances() -> list:
+    """Every plugin's entrance links (the ``storefront_links`` hook), as
+    the plugins answer them."""
+    return [link for found in current_app.extensions["jishi"].hook.storefront_links() for link in found or ()]
+
+
 def activity_endpoints() -> dict[str, str]:
     """Plugin entrance pages a link may open (``storefront_links``: 秒杀,
     拼团, 领券中心...): endpoint -> label."""
-    out = {}
-    for links in current_app.extensions["jishi"].hook.storefront_links():
-        for link in links or ():
-            out[link.endpoint] = link.label
-    return out
+    return {link.endpoint: link.label for link in entrances()}
 
 
 def activity_icons() -> dict[str, str]:
@@ -29,12 +31,9 @@ def activity_icons() -> dict[str, str]:
     app = current_app._get_current_object()
     found = app.extensions.get("jishi_designer.activity_icons")
     if found is None:
-        found = {}
-        for links in app.extensions["jishi"].hook.storefront_links():
-            for link in links or ():
-                if link.icon:
-                    found[link.endpoint] = link.icon
-        app.extensions["jishi_designer.activity_icons"] = found
+        found = app.extensions["jishi_designer.activity_icons"] = {
+            link.endpoint: link.icon for link in entrances() if link.icon
+        }
     return found
 
 
