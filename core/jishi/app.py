@@ -492,7 +492,8 @@ def _refuse_nul() -> None:
         req.form if req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") else {},
     ):
         for key, value in source.items(multi=True) if source else ():
-            if "\x00" in value or "\x00" in key:
+            # (a multipart part without a name is listed under None)
+            if "\x00" in value or (key is not None and "\x00" in key):
                 raise DomainError(key, _("Must not contain NUL characters."), code="invalid", status=422)
     if req.is_json and _json_may_be_unstorable(req.get_data(cache=True)):
         bad = _unstorable_text(req.get_json(silent=True))
