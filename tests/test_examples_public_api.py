@@ -57,6 +57,7 @@ PUBLIC_API = (
     "jishi.reviews.models",
     "jishi.reviews.service",
     "jishi.reports.service",
+    "jishi.reports.sheets",
     "jishi.media",
     "jishi.demo",
     "jishi.testing",

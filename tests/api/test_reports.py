@@ -135,6 +135,35 @@ def test_export_csv_and_xlsx(api, client, factory):
     assert api.get("/admin/orders/export?format=pdf", user=admin).json["field"] == "format"
 
 
+def test_exports_keep_typed_text_as_text(api, client, factory):
+    """K16: text a merchant typed (a carrier, a tracking number) is exported
+    as text: one starting with "=" is no formula in the XLSX and starts
+    with an apostrophe in the CSV (a spreadsheet would run it), and a
+    control character a worksheet cannot hold is left out of the XLSX (it
+    was a 500: the whole export refused by openpyxl)."""
+    from jishi.orders.models import Order
+    from sqlalchemy import select, update
+
+    admin, _, _ = shop(api, client, factory)
+    first = db.session.scalars(select(Order).order_by(Order.id)).first()
+    formula = '=HYPERLINK("http://example.com","x")'
+    db.session.execute(update(Order).where(Order.id == first.id).values(carrier=formula, tracking_no="SF\x08123\x1c"))
+    db.session.commit()
+    r = api.get("/admin/orders/export?format=xlsx", user=admin)
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(r.data)).active
+    header = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == first.number)
+    carrier, tracking = row[header.index("carrier")], row[header.index("tracking_no")]
+    assert (carrier.value, carrier.data_type) == (formula, "s")
+    assert tracking.value == "SF123"
+    r = api.get("/admin/orders/export?format=csv", user=admin)
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    [line] = [x for x in rows if x[0] == first.number]
+    assert line[rows[0].index("carrier")] == "'" + formula
+    assert line[rows[0].index("tracking_no")] == "SF\x08123\x1c"  # (CSV holds any character)
+
+
 class SplitBySeller:
     """Throwaway plugin: one order per seller, like the multistore plugin."""
 

@@ -34,6 +34,7 @@ from jishi.i18n import shop_today
 from jishi.money import fen_to_yuan_str
 from jishi.reports.buyers import buyer_analysis, finance_days
 from jishi.reports.models import ReportDaily, ReportProductDaily
+from jishi.reports.sheets import csv_row, xlsx_bytes
 from jishi.reports.visitors import kept_from, product_uniques, scope_uniques
 
 __all__ = [
@@ -515,21 +516,14 @@ def table_csv(section: ReportSection) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([label for _k, label in section.columns])
-    writer.writerows(_rows(section))
+    writer.writerows(csv_row(row) for row in _rows(section))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def table_xlsx(section: ReportSection) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(section.key[:31])
-    ws.append([label for _k, label in section.columns])
-    for row in _rows(section):
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    """The section as an XLSX workbook (typed text stays text: a product's
+    name is a merchant's, :mod:`jishi.reports.sheets`)."""
+    return xlsx_bytes(section.key, [label for _k, label in section.columns], _rows(section))
 
 
 def columns_of(section: ReportSection) -> Sequence[str]:

@@ -32,6 +32,7 @@ from jishi.i18n import shop_day_bounds, to_shop_time
 from jishi.models import PageVisit
 from jishi.money import fen_to_yuan_str
 from jishi.orders.models import Order, OrderLine
+from jishi.reports.sheets import csv_row, xlsx_bytes
 
 EXPORT_COLUMNS = (
     "number",
@@ -335,7 +336,7 @@ def iter_csv(start=None, end=None, status: str | None = None, seller_id: int | N
     writer = csv.writer(buf)
     writer.writerow(EXPORT_COLUMNS)
     for i, row in enumerate(export_rows(start, end, status, seller_id)):
-        writer.writerow(row)
+        writer.writerow(csv_row(row))
         if i % 200 == 199:
             yield buf.getvalue()
             buf.seek(0)
@@ -349,17 +350,9 @@ def export_csv(start=None, end=None, status: str | None = None, seller_id: int |
 
 
 def export_xlsx(start=None, end=None, status: str | None = None, seller_id: int | None = None) -> bytes:
-    """Orders in the range as an XLSX workbook (openpyxl write-only mode)."""
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("orders")
-    ws.append(list(EXPORT_COLUMNS))
-    for row in export_rows(start, end, status, seller_id):
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    """Orders in the range as an XLSX workbook (:func:`jishi.reports.sheets.xlsx_bytes`:
+    typed text stays text)."""
+    return xlsx_bytes("orders", EXPORT_COLUMNS, export_rows(start, end, status, seller_id))
 
 
 # -- the aggregate reports (issue 19) -----------------------------------------------

@@ -41,6 +41,7 @@ from jishi.errors import DomainError
 from jishi.hookspecs import MenuItem, Problem, SellerProfile, StorefrontLink, hookimpl
 from jishi.i18n import N_, to_shop_time
 from jishi.i18n import gettext as _
+from jishi.reports.sheets import csv_row, xlsx_bytes
 from sqlalchemy import and_, bindparam, delete, event, func, literal, or_, select, update
 from sqlalchemy.orm.util import identity_key
 
@@ -581,21 +582,12 @@ def export_csv(q=None, status=None) -> bytes:
     writer = csv.writer(buf)
     writer.writerow(EXPORT_COLUMNS)
     for row in export_rows(q, status):
-        writer.writerow(row)
+        writer.writerow(csv_row(row))  # (a shop's name is its merchant's text: no formula)
     return buf.getvalue().encode("utf-8")
 
 
 def export_xlsx(q=None, status=None) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("merchants")
-    ws.append(list(EXPORT_COLUMNS))
-    for row in export_rows(q, status):
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx_bytes("merchants", EXPORT_COLUMNS, export_rows(q, status))
 
 
 # --- Shop profile (MS6) -------------------------------------------------------
