@@ -39,7 +39,7 @@ from jishi.api.common import (
 )
 from jishi.catalog import service
 from jishi.catalog.models import Category, Sku, Tag
-from jishi.catalog.service import MAX_ID, MAX_PRICE, MAX_STOCK
+from jishi.catalog.service import MAX_ID, MAX_PRICE, MAX_SORT, MAX_STOCK
 from jishi.db import db
 from jishi.i18n import gettext as _
 
@@ -119,7 +119,7 @@ class AdminStockSchema(Schema):
 class AdminCategoryArgsSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     parent_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
-    sort = StrictInt(load_default=0)
+    sort = StrictInt(load_default=0, validate=validate.Range(min=-MAX_SORT, max=MAX_SORT))
     image = fields.String(
         validate=validate.Length(max=300), metadata={"description": "an image address, or media:<id> (the platform's)"}
     )
@@ -128,7 +128,7 @@ class AdminCategoryArgsSchema(Schema):
 class AdminCategoryPatchSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=60))
     parent_id = StrictInt(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
-    sort = StrictInt()
+    sort = StrictInt(validate=validate.Range(min=-MAX_SORT, max=MAX_SORT))
     image = fields.String(
         validate=validate.Length(max=300), metadata={"description": "an image address, or media:<id> (the platform's)"}
     )

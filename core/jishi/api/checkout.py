@@ -26,6 +26,7 @@ from jishi.api.common import (
 )
 from jishi.api.fastload import FastLoadSchema, int_in, str_dict
 from jishi.api.orders import Id, OrderSummarySchema, PaymentOrderSchema, ids_in_range
+from jishi.catalog.service import MAX_PRICE
 from jishi.checkout import service as checkout_service
 from jishi.checkout.errors import TotalChanged
 from jishi.db import db, reads_first
@@ -185,17 +186,18 @@ class CheckoutPreviewSchema(Schema):
 
 class CheckoutPlaceArgsSchema(CheckoutArgsSchema):
     expected_total = Money(
+        validate=validate.Range(min=0, max=MAX_PRICE),  # (a payment's amount holds no more)
         metadata={
             "description": "the total (fen) the buyer saw (the preview's totals.pay_amount); "
             "when it is not the total now, nothing is placed: 409 total_changed with the new pay_amount"
-        }
+        },
     )
 
     _FAST_KEYS = CheckoutArgsSchema._FAST_KEYS | {"expected_total"}
 
     def fast_load(self, data: dict) -> dict | None:
         expected = data.get("expected_total", 0)
-        if not int_in(expected, 0, None):
+        if not int_in(expected, 0, MAX_PRICE):
             return None
         out = super().fast_load(data)
         if out is not None and "expected_total" in data:

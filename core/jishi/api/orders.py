@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from jishi.aftersales.models import Refund
 from jishi.api.catalog import SellerProfileSchema
 from jishi.api.common import MAX_ID, Blueprint, DateTime, Id, Money, QueryId, StrictInt, login_required, not_found  # noqa: F401 - Id, QueryId: shared by the order API modules
-from jishi.catalog.service import seller_profiles
+from jishi.catalog.service import MAX_PRICE, seller_profiles
 from jishi.db import db
 from jishi.hookspecs import PAYMENT_CHANNELS
 from jishi.i18n import gettext as _
@@ -155,7 +155,7 @@ class AddressSnapshotSchema(Schema):
 class PriceChangeArgs(Schema):
     pay_amount = StrictInt(
         required=True,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_PRICE),  # (an order's amount holds no more)
         metadata={"description": "the order's new payable amount in fen (at least the delivery fee)"},
     )
     reason = fields.String(required=True, validate=validate.Length(min=1, max=200))

@@ -77,6 +77,8 @@ SORTS = ("newest", "price_asc", "price_desc", "sales")
 MAX_ID = 2**31 - 1
 MAX_PRICE = 2**31 - 1  # fen (about 21 million yuan)
 MAX_STOCK = 10**9
+#: a category's sort key: -MAX_SORT .. MAX_SORT (the database's integer)
+MAX_SORT = 2**31 - 1
 
 
 class CatalogError(DomainError):
@@ -848,6 +850,15 @@ def save_category(data: dict, category: Category | None = None) -> Category:
     sort = data.get("sort", category.sort if category else 0)
     if not isinstance(sort, int) or isinstance(sort, bool):
         raise CatalogError("sort", _("Must be an integer."))
+    if not -MAX_SORT <= sort <= MAX_SORT:  # (the console's form takes any number typed)
+        raise CatalogError(
+            "sort",
+            _(
+                "Must be greater than or equal to %(min)s and less than or equal to %(max)s.",
+                min=-MAX_SORT,
+                max=MAX_SORT,
+            ),
+        )
     image = data.get("image", category.image if category else "")
     if not isinstance(image, str) or len(image.strip()) > 300:
         raise CatalogError("image", _("At most %(n)d characters.", n=300))

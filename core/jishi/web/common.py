@@ -3,6 +3,7 @@ parsing helpers and the visit recorder."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -49,13 +50,23 @@ def form_outcome(success: str | Callable[[], str] | None = None):
         flash(message or _("Saved."), "success")
 
 
+_WHOLE = re.compile(r"-?[0-9]{1,20}")
+#: the largest whole number a form field gives (the database's integer):
+#: a larger one is no id, count or sort key, as "abc" is not (it was a 500:
+#: SQLite cannot bind it, PostgreSQL's integer columns refuse it)
+FORM_INT_MAX = 2**31 - 1
+
+
 def form_int(name: str, default: int | None = None, *, source=None, minimum: int | None = None) -> int | None:
-    """An integer form / query field; ``default`` when empty or not a whole number."""
+    """An integer form / query field; ``default`` when empty, not a whole
+    number, or beyond ±:data:`FORM_INT_MAX`."""
     raw = (source if source is not None else request.values).get(name, "")
     raw = str(raw).strip()
-    if not raw or not raw.lstrip("-").isdigit():
+    if not _WHOLE.fullmatch(raw):  # ("--5", "²" and 4,301 digits made int() raise: a 500)
         return default
     value = int(raw)
+    if not -FORM_INT_MAX <= value <= FORM_INT_MAX:
+        return default
     if minimum is not None and value < minimum:
         return default
     return value

@@ -100,8 +100,10 @@ class ExpressSellerTemplatesSchema(Schema):
 
 
 class ExpressChooseArgs(Schema):
-    template_ids = fields.List(StrictInt(), required=True, validate=validate.Length(max=100))
-    default_id = StrictInt(allow_none=True, load_default=None)
+    template_ids = fields.List(
+        StrictInt(validate=validate.Range(min=1, max=service.MAX_ID)), required=True, validate=validate.Length(max=100)
+    )
+    default_id = StrictInt(allow_none=True, load_default=None, validate=validate.Range(min=1, max=service.MAX_ID))
 
 
 class ExpressProductTemplateSchema(Schema):
@@ -122,6 +124,7 @@ class ExpressProductTemplateArgs(Schema):
     template_id = StrictInt(
         required=True,
         allow_none=True,
+        validate=validate.Range(min=1, max=service.MAX_ID),
         metadata={"description": "one of the seller's templates; null: the seller's default"},
     )
 
@@ -139,7 +142,9 @@ class ExpressShipArgs(Schema):
 
 
 class ExpressShipItemArgs(ExpressShipArgs):
-    order_id = StrictInt(required=True)
+    # an id out of range is that item's "not found", as any unknown order
+    # (the batch answers per item): documented, not refused by the schema
+    order_id = StrictInt(required=True, metadata={"minimum": 1, "maximum": service.MAX_ID})
 
 
 class ExpressBatchArgs(Schema):

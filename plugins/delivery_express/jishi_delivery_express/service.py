@@ -221,10 +221,11 @@ def choose_templates(seller_id: int | None, template_ids, default_id=None) -> li
     for tid in ids:
         if not isinstance(tid, int) or isinstance(tid, bool):
             raise DomainError("template_ids", _("Template ids are whole numbers."))
+    in_range = [tid for tid in ids if 1 <= tid <= MAX_ID]  # (a larger number is no id: unknown, not a database error)
     found = {
         t.id
         for t in db.session.execute(
-            select(ExpressTemplate).where(ExpressTemplate.id.in_(ids or [0]), ExpressTemplate.deleted.is_(False))
+            select(ExpressTemplate).where(ExpressTemplate.id.in_(in_range or [0]), ExpressTemplate.deleted.is_(False))
         ).scalars()
     }
     unknown = [tid for tid in ids if tid not in found]

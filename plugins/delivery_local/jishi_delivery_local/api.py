@@ -34,15 +34,26 @@ api = Blueprint(
 # -- schemas -------------------------------------------------------------------
 
 
+def _bounds(low: int, high: int) -> dict:
+    """A number's range for the OpenAPI document: the service refuses one
+    outside it naming the field in this plugin's words (not the schema's)."""
+    return {"minimum": low, "maximum": high}
+
+
 class TierSchema(Schema):
-    max_distance_m = StrictInt(required=True, metadata={"description": "distances up to this many metres (inclusive)"})
-    fee = Money(required=True)
+    max_distance_m = StrictInt(
+        required=True,
+        metadata={"description": "distances up to this many metres (inclusive)", **_bounds(1, service.MAX_RADIUS_M)},
+    )
+    fee = Money(required=True, metadata=_bounds(0, service.MAX_FEE))
 
 
 class WindowSchema(Schema):
     start = fields.String(required=True, metadata={"description": "HH:MM, shop local time"})
     end = fields.String(required=True, metadata={"description": "HH:MM"})
-    capacity = StrictInt(required=True, metadata={"description": "orders per slot and day"})
+    capacity = StrictInt(
+        required=True, metadata={"description": "orders per slot and day", **_bounds(1, service.MAX_CAPACITY)}
+    )
 
 
 class SettingsSchema(Schema):
@@ -53,19 +64,28 @@ class SettingsSchema(Schema):
     lng = fields.Float(
         allow_none=True, load_default=None, allow_nan=False, metadata={"description": "shop longitude, degrees"}
     )
-    radius_m = StrictInt(load_default=rules.DEFAULT_RADIUS_M, metadata={"description": "service radius in metres"})
+    radius_m = StrictInt(
+        load_default=rules.DEFAULT_RADIUS_M,
+        metadata={"description": "service radius in metres", **_bounds(1, service.MAX_RADIUS_M)},
+    )
     tiers = fields.List(fields.Nested(TierSchema), load_default=list, validate=validate.Length(max=service.MAX_TIERS))
-    min_amount = Money(load_default=0, metadata={"description": "minimum goods amount of an order, fen"})
+    min_amount = Money(
+        load_default=0,
+        metadata={"description": "minimum goods amount of an order, fen", **_bounds(0, service.MAX_AMOUNT)},
+    )
     free_over = Money(
         allow_none=True,
         load_default=None,
-        metadata={"description": "free delivery from this goods amount (fen); null: never"},
+        metadata={
+            "description": "free delivery from this goods amount (fen); null: never",
+            **_bounds(1, service.MAX_AMOUNT),
+        },
     )
     slots = fields.List(
         fields.Nested(WindowSchema), load_default=list, validate=validate.Length(max=service.MAX_WINDOWS)
     )
-    days_ahead = StrictInt(load_default=rules.DEFAULT_DAYS_AHEAD)
-    lead_minutes = StrictInt(load_default=rules.DEFAULT_LEAD_MINUTES)
+    days_ahead = StrictInt(load_default=rules.DEFAULT_DAYS_AHEAD, metadata=_bounds(1, 14))
+    lead_minutes = StrictInt(load_default=rules.DEFAULT_LEAD_MINUTES, metadata=_bounds(0, 1440))
 
 
 class SlotSchema(Schema):

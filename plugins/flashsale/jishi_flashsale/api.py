@@ -39,6 +39,7 @@ from jishi.api.common import (
     idempotency_key,
     not_found,
 )
+from jishi.catalog.service import MAX_PRICE as MAX_FEN
 from jishi.checkout import entry as checkout_entry
 from jishi.checkout.entry import (
     CheckoutPlacedSchema,
@@ -158,10 +159,11 @@ class BuyArgs(Schema):
     messages = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=200)))
     options = fields.Dict()
     expected_total = Money(
+        validate=validate.Range(min=0, max=MAX_FEN),  # (a payment's amount holds no more)
         metadata={
             "description": "the total (fen) the buyer saw; when it is not the total now, nothing is placed "
             "(409 total_changed, or a failed ticket when queued)"
-        }
+        },
     )
 
 

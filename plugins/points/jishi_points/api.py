@@ -100,7 +100,14 @@ def points(args):
 
 class AdjustmentArgs(Schema):
     user_id = StrictInt(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    points = StrictInt(required=True, metadata={"description": "positive adds, negative takes"})
+    points = StrictInt(
+        required=True,
+        metadata={
+            "description": "positive adds, negative takes (not 0)",
+            "minimum": -service.MAX_ADJUSTMENT,  # (the service refuses the rest, naming the field)
+            "maximum": service.MAX_ADJUSTMENT,
+        },
+    )
     reason = fields.String(required=True, metadata={"description": "shown to the buyer in the history"})
 
 

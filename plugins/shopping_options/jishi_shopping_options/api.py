@@ -55,12 +55,22 @@ class ProductOptionsSchema(Schema):
     level_allowed = fields.Boolean(metadata={"description": "the buyer's member level may buy it"})
 
 
+#: a number of units: the service refuses one out of 0..MAX_NUMBER naming
+#: the field in the plugin's words; the bounds documented here
+_UNITS = {"minimum": 0, "maximum": service.MAX_NUMBER}
+
+
 class OverridesSchema(Schema):
-    min_per_order = fields.Integer(allow_none=True, load_default=None)
-    max_per_order = fields.Integer(allow_none=True, load_default=None)
-    max_per_buyer = fields.Integer(allow_none=True, load_default=None)
+    min_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
+    max_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
+    max_per_buyer = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
     buy_now_only = fields.Boolean(allow_none=True, load_default=None)
-    member_levels = fields.List(fields.Integer(), allow_none=True, load_default=None)
+    member_levels = fields.List(
+        fields.Integer(metadata={"minimum": 1, "maximum": service.MAX_ID}),
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "member level ids that may buy (empty: all); an unknown one is refused"},
+    )
 
 
 class SellerProductOptionsSchema(Schema):
@@ -128,19 +138,19 @@ def seller_product_update(args, product_id):
 
 
 class DefaultsSchema(Schema):
-    min_per_order = fields.Integer(allow_none=True, load_default=None)
-    max_per_order = fields.Integer(allow_none=True, load_default=None)
-    max_per_buyer = fields.Integer(allow_none=True, load_default=None)
+    min_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
+    max_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
+    max_per_buyer = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
     buy_now_only = fields.Boolean(allow_none=True, load_default=None)
     cap_per_order = fields.Integer(
         allow_none=True,
         load_default=None,
-        metadata={"description": "no product's maximum per order above it (0: none)"},
+        metadata={**_UNITS, "description": "no product's maximum per order above it (0: none)"},
     )
     cap_per_buyer = fields.Integer(
         allow_none=True,
         load_default=None,
-        metadata={"description": "no product's maximum per buyer above it (0: none)"},
+        metadata={**_UNITS, "description": "no product's maximum per buyer above it (0: none)"},
     )
 
 

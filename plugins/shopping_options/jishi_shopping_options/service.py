@@ -64,6 +64,8 @@ DEFAULTS = {
 }
 #: the largest number an option takes (the cart's own maximum)
 MAX_NUMBER = 9999
+#: the largest id (the database's integer)
+MAX_ID = 2**31 - 1
 FIELDS = ("min_per_order", "max_per_order", "max_per_buyer", "buy_now_only", "member_levels")
 
 
@@ -522,7 +524,8 @@ def _levels(data: dict) -> list[int] | None:
         raise DomainError("member_levels", _("A list of member level ids."))
     ids = sorted(set(value))
     if ids:
-        known = set(db.session.scalars(select(MemberLevel.id).where(MemberLevel.id.in_(ids))))
+        in_range = [i for i in ids if 1 <= i <= MAX_ID]  # (a larger number is no id: unknown, not a database error)
+        known = set(db.session.scalars(select(MemberLevel.id).where(MemberLevel.id.in_(in_range))))
         unknown = [i for i in ids if i not in known]
         if unknown:
             raise DomainError("member_levels", _("Unknown member level %(id)s.", id=unknown[0]))
