@@ -162,6 +162,16 @@ def test_exports_keep_typed_text_as_text(api, client, factory):
     [line] = [x for x in rows if x[0] == first.number]
     assert line[rows[0].index("carrier")] == "'" + formula
     assert line[rows[0].index("tracking_no")] == "SF\x08123\x1c"  # (CSV holds any character)
+    from jishi.reports.sheets import csv_cell
+
+    assert [csv_cell(v) for v in ("-50.00", "+1", "-1e3", "@x", "\tx", 5)] == [
+        "-50.00",
+        "+1",
+        "'-1e3",
+        "'@x",
+        "'\tx",
+        5,
+    ]
 
 
 class SplitBySeller:

@@ -17,16 +17,22 @@ Numbers stay numbers: only ``str`` values are touched.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 #: the first characters that make a spreadsheet read a cell as a formula
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: a number written as text (money in yuan, "-50.00"): no formula
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
 def csv_cell(value):
     """``value`` as a CSV cell: a text a spreadsheet would run as a formula
-    starts with an apostrophe; anything else as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    starts with an apostrophe (a number such as "-50.00" is no formula);
+    anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 
