@@ -28,6 +28,7 @@ from flask.signals import (
 )
 from markupsafe import Markup
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import NotFound
 
 from jishi import schema, serving
 from jishi import themes as themes_mod
@@ -37,6 +38,9 @@ from jishi.jsonprovider import JishiJSONProvider
 from jishi.plugins import PluginError, load_plugins
 
 log = logging.getLogger("jishi")
+
+#: the largest id a route's <int:...> takes (jishi.api.common.MAX_ID: the database's integer)
+_MAX_ID = 2**31 - 1
 
 
 class Jishi:
@@ -180,6 +184,14 @@ class JishiFlask(Flask):
 
     def preprocess_request(self):
         req = _cv_request.get().request
+        view_args = req.view_args
+        if view_args:
+            for value in view_args.values():
+                # every <int:...> of a route is an id: one beyond the database's
+                # integer is found nowhere (the OpenAPI document says 1..2**31-1);
+                # a view reading it with db.session.get was a 500 on SQLite
+                if value.__class__ is int and value > _MAX_ID:
+                    raise NotFound()
         chain = self._blueprint_chain(req)
         preprocessors = self.url_value_preprocessors
         if preprocessors:

@@ -129,3 +129,51 @@ def test_expected_total_beyond_a_payment_is_a_422(api, factory):
             headers={"Idempotency-Key": f"k{value}"},
         )
         assert resp.status_code == 422 and resp.get_json()["field"] == "expected_total", resp.get_json()
+
+
+@pytest.mark.jishi_plugins("multistore")
+def test_a_path_id_beyond_the_database_is_not_found(api, client, factory, login):
+    """K14: a route's <int:...> (an id: 1..2**31-1 in the OpenAPI document)
+    beyond the database's integer is a 404, as the API answers it (JSON)
+    and a page does (HTML); a view that read it with db.session.get
+    answered 500 (the platform's merchant ledger, found by schemathesis)."""
+    admin = factory.admin()
+    for value in (HUGE, 2**31):
+        resp = api.get(f"/admin/multistore/merchants/{value}/ledger", user=admin)
+        assert resp.status_code == 404 and resp.get_json()["code"] == "not_found", resp.get_json()
+        assert api.get(f"/products/{value}").status_code == 404
+        page = client.get(f"/product/{value}")
+        assert page.status_code == 404 and page.mimetype == "text/html"
+    product = factory.product(price=1000, stock=5)
+    assert api.get(f"/products/{product.id}").status_code == 200
+
+
+def test_exports_at_the_calendars_ends_are_not_a_500(api, factory):
+    """K14/K16: the order export's default start (29 days before the end)
+    of an end in the calendar's first days was before the calendar
+    (OverflowError, found by schemathesis); the last day works too."""
+    admin = factory.admin()
+    for query in ("end=0001-01-01", "end=0001-01-30", "start=0001-01-01&end=9999-12-31", "end=9999-12-31"):
+        for fmt in ("csv", "xlsx"):
+            resp = api.get(f"/admin/orders/export?format={fmt}&{query}", user=admin)
+            assert resp.status_code == 200, (query, fmt, resp.status_code)
+
+
+@pytest.mark.jishi_plugins("points")
+def test_pages_take_odd_digits_as_no_number(client, factory, login):
+    """K14: a form or query number written with a superscript digit ("²"),
+    two minus signs or thousands of digits is no number (str.isdigit took
+    "²", which int() refuses: a 500), on the buyer's cart and points pages
+    and the console's settings."""
+    buyer = factory.user()
+    sku = factory.product(price=1000, stock=5).skus[0]
+    login(buyer)
+    client.post("/cart/add", data={"sku_id": sku.id, "quantity": 1})
+    odd = ("²", "①", "--5", "9" * 5000, str(2**70))
+    for value in odd:
+        assert client.post("/cart", data={"selected": value}).status_code < 500, value
+        assert client.get(f"/account/points?before={value}").status_code < 500, value
+    login(factory.admin())
+    for value in odd:
+        resp = client.post("/console/settings", data={"panel": "reviews", "reviews.days": value})
+        assert resp.status_code < 500, value

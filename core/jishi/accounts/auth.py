@@ -46,7 +46,7 @@ def load_session_user(session_id: str) -> User | None:
     if request and request.headers.get("Authorization", "").startswith("Bearer "):
         return None
     uid, _, token = (session_id or "").partition(":")
-    if not uid.isdigit() or not token:
+    if not uid.isdecimal() or not token:
         return None
     session = db.session()
     if User.__mapper__.identity_key_from_primary_key([int(uid)]) in session.identity_map:

@@ -132,7 +132,7 @@ def order_ship(order_id: int):
 def orders_batch_ship():
     """Ship every ticked order with its own tracking number and one carrier."""
     carrier = request.form.get("carrier", "").strip()
-    ids = [int(v) for v in request.form.getlist("order_id") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("order_id") if (v.isdecimal() and len(v) <= 10)]
     shipped, failed = 0, []
     for oid in ids:
         order = db.session.get(Order, oid)

@@ -313,7 +313,7 @@ def _field_value(field, errors: dict):
         return bool(raw)
     raw = (raw or "").strip()
     if field.kind == "int":
-        if not raw.lstrip("-").isdigit():
+        if not raw.removeprefix("-").isdecimal() or len(raw) > 19:  # (int() of 4,301 digits raises)
             errors[field.key] = _("Enter a whole number.")
             return None
         return int(raw)

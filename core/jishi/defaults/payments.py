@@ -65,7 +65,7 @@ class SandboxGateway(PaymentGateway):
             raise NotificationRefused("missing notify_id", "notify_id")
         amount_field = "refund_amount" if params.get("notify_type") == "refund" else "total_amount"
         raw_amount = params.get(amount_field, "")
-        if not raw_amount.isdigit():
+        if not raw_amount.isdecimal():
             raise NotificationRefused("bad amount", amount_field)
         # The gateway's own books: the trade it names is of this out_trade_no.
         trade = db.session.execute(

@@ -269,7 +269,7 @@ def resolve_urls(values: list[str], seller_id: int | None, field: str) -> list[s
         text = (value or "").strip()
         if text.startswith(REF_PREFIX):
             ref = text[len(REF_PREFIX) :]
-            if not ref.isdigit() or len(ref) > 10:
+            if not ref.isdecimal() or len(ref) > 10:
                 raise MediaError(_field(field, i, values), _("Unknown media."), code="unknown_media")
             wanted_ids[i] = int(ref)
             continue

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, select
 
@@ -367,7 +367,9 @@ def report_range(start=None, end=None):
 
     d0, d1 = analytics.default_range()
     end = end or d1
-    return (start or end - timedelta(days=29)), end
+    if start is None:  # (29 days before 0001-01-10 is before the calendar: from its first day)
+        start = end - timedelta(days=29) if end.toordinal() > 29 else date.min
+    return start, end
 
 
 def report_data(start, end, scope: int = 0, grain: str = "day", limit: int = 100) -> dict:

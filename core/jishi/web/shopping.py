@@ -85,7 +85,7 @@ def cart_update():
         if remove_id is not None:
             service.remove(current_user, remove_id)
         else:
-            picked = {int(v) for v in request.form.getlist("selected") if v.isdigit()}
+            picked = {int(v) for v in request.form.getlist("selected") if (v.isdecimal() and len(v) <= 10)}
             for line in lines:
                 qty = form_int(f"qty-{line.id}")
                 if qty is not None and qty != line.quantity:

@@ -186,7 +186,7 @@ def _parse_choice(raw) -> tuple[dict[str, object] | None, list[Problem]]:
             value = value.strip()
             if value in ("", "none") or (value == "0" and slot_form):
                 return None
-            if value.isdigit() and len(value) < 11:
+            if value.isdecimal() and len(value) < 11:
                 return int(value)
         return "bad"
 

@@ -189,7 +189,7 @@ def _form_int(name: str):
     raw = (request.form.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 9:
+    if not raw.isdecimal() or len(raw) > 9:
         raise service.CouponError(name, _("%(field)s must be a whole number.", field=name))
     return int(raw)
 
@@ -201,7 +201,7 @@ def _form_ids(name: str):
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit() or len(part) > 9:
+        if not part.isdecimal() or len(part) > 9:
             raise service.CouponError(name, _("Give ids separated by commas."))
         ids.append(int(part))
     return ids

@@ -80,7 +80,7 @@ def _int(
         raise DomainError(name, _("%(field)s must be a whole number.", field=name))
     if isinstance(value, str):
         value = value.strip()
-        if not value.lstrip("-").isdigit():
+        if not value.removeprefix("-").isdecimal() or len(value) > 19:  # (int() of 4,301 digits raises)
             raise DomainError(name, _("%(field)s must be a whole number.", field=name))
         value = int(value)
     if not isinstance(value, int):

@@ -202,10 +202,12 @@ def settings():
     error = None
     if request.method == "POST":
         try:
-            ids = [int(v) for v in request.form.getlist("template_id") if v.isdigit()]
+            ids = [int(v) for v in request.form.getlist("template_id") if (v.isdecimal() and len(v) <= 10)]
             default = request.form.get("default_id", "")
             service.choose_templates(
-                scope.seller_id, ids, int(default) if default.isdigit() and int(default) in ids else None
+                scope.seller_id,
+                ids,
+                int(default) if (default.isdecimal() and len(default) <= 10) and int(default) in ids else None,
             )
         except DomainError as exc:
             error = exc
@@ -234,10 +236,12 @@ def products():
                 continue
             pid, value = key.removeprefix("template-"), request.form.get(key, "")
             try:
-                product = service.seller_product(scope.seller_id, int(pid) if pid.isdigit() else -1)
+                product = service.seller_product(
+                    scope.seller_id, int(pid) if (pid.isdecimal() and len(pid) <= 10) else -1
+                )
             except service.NotFound:
                 abort(404)
-            pairs.append((product, int(value) if value.isdigit() else None))
+            pairs.append((product, int(value) if (value.isdecimal() and len(value) <= 10) else None))
         try:
             service.set_product_templates(scope.seller_id, pairs)
         except DomainError as exc:
@@ -278,7 +282,7 @@ def _orders_page(scope, results=None, status=200):
 def orders_ship():
     """Ship the ticked orders, each with its row's carrier and tracking number."""
     scope = _scope()
-    ids = [int(v) for v in request.form.getlist("order_id") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("order_id") if (v.isdecimal() and len(v) <= 10)]
     if not ids:
         flash(_("Tick the orders to ship."), "error")
         return redirect(url_for("express_seller.orders"))

@@ -39,7 +39,7 @@ def _whole(name: str, default: int):
     raw = (request.form.get(name) or "").strip()
     if not raw:
         return default
-    if not raw.isdigit():
+    if not raw.isdecimal() or len(raw) > 10:
         raise LocalDeliveryError(name, _("Enter a whole number."))
     return int(raw)
 
@@ -64,7 +64,7 @@ def form_data() -> dict:
         parts = line.split()
         if not parts:
             continue
-        if len(parts) != 2 or not parts[0].isdigit():
+        if len(parts) != 2 or not parts[0].isdecimal():
             raise LocalDeliveryError(
                 "tiers", _("Line %(n)d: write a distance in metres and a fee in yuan, e.g. 3000 5.00.", n=n)
             )
@@ -81,7 +81,7 @@ def form_data() -> dict:
         if not parts:
             continue
         window = parts[0].split("-")
-        if len(parts) != 2 or len(window) != 2 or not parts[1].isdigit():
+        if len(parts) != 2 or len(window) != 2 or not parts[1].isdecimal():
             raise LocalDeliveryError(
                 "slots", _("Line %(n)d: write a time slot and its capacity, e.g. 10:00-12:00 5.", n=n)
             )

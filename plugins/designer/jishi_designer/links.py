@@ -53,7 +53,7 @@ def collect(settings, found: list[dict]) -> None:
 def resolver(links: Iterable[dict]):
     """A function link -> address for these links (shop addresses come from
     the ``seller_profiles`` hook, asked once for all shops)."""
-    shop_ids = sorted({int(ln["value"]) for ln in links if ln["kind"] == "shop" and str(ln["value"]).isdigit()})
+    shop_ids = sorted({int(ln["value"]) for ln in links if ln["kind"] == "shop" and str(ln["value"]).isdecimal()})
     profiles = {}
     if shop_ids:
         from jishi.catalog.service import seller_profiles

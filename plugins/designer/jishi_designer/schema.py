@@ -107,7 +107,7 @@ def _clean_value(f: BlockField, value: Any, name: str, checker: _Checker) -> Any
         if value in (None, ""):
             return f.default
         if isinstance(value, bool) or not (
-            isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
+            isinstance(value, int) or (isinstance(value, str) and value.strip().isdecimal())
         ):
             raise DesignError(name, _("%(field)s must be a whole number.", field=f.label))
         number = int(value)
@@ -127,7 +127,7 @@ def _clean_value(f: BlockField, value: Any, name: str, checker: _Checker) -> Any
             raise DesignError(name, _("%(field)s must be a list of ids.", field=f.label))
         ids = []
         for v in value:
-            if isinstance(v, bool) or not str(v).isdigit() or len(str(v)) > 9 or int(v) < 1:
+            if isinstance(v, bool) or not str(v).isdecimal() or len(str(v)) > 9 or int(v) < 1:
                 raise DesignError(name, _("%(field)s must be a list of ids.", field=f.label))
             if int(v) not in ids:
                 ids.append(int(v))
@@ -175,7 +175,7 @@ def clean_link(value: Any, name: str, checker: _Checker | None = None) -> dict |
             raise DesignError(f"{name}.value", _("A web address starts with https://, http:// or /."))
         return {"kind": kind, "value": target}
     if kind in ("product", "category", "shop"):
-        if not target.isdigit() or len(target) > 9:
+        if not target.isdecimal() or len(target) > 9:
             raise DesignError(f"{name}.value", _("Give the id of what the link opens."))
     elif kind == "page":
         if not SLUG.match(target):

@@ -343,7 +343,7 @@ def _page_or_404(page_id: int):
 
 def _seen() -> int | None:
     raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if (raw.isdecimal() and len(raw) <= 10) else None
 
 
 def _back(page, anchor: str = ""):
@@ -497,7 +497,7 @@ def block_move(page_id, block_id):
     to_raw = request.form.get("to", "")
     if direction in ("up", "down"):
         to = current - 1 if direction == "up" else current + 1
-    elif to_raw.isdigit():
+    elif to_raw.isdecimal() and len(to_raw) <= 10:
         to = int(to_raw)
     else:
         flash_error(DesignError("to", _("Say where the block goes.")))
@@ -874,7 +874,7 @@ def template_apply(page_id):
         abort(404)
     raw = request.form.get("template", "")
     try:
-        left_out = service.apply_template(page, int(raw) if raw.isdigit() else 0, _seen())
+        left_out = service.apply_template(page, int(raw) if (raw.isdecimal() and len(raw) <= 10) else 0, _seen())
     except DomainError as exc:
         db.session.rollback()
         if exc.status == 403:  # a template not offered to this merchant's category
@@ -925,7 +925,7 @@ def template_edit(template_id):
     raw_page = request.form.get("page", "")
     page = None
     if raw_page:
-        page = _page_or_404(int(raw_page)) if raw_page.isdigit() else None
+        page = _page_or_404(int(raw_page)) if (raw_page.isdecimal() and len(raw_page) <= 10) else None
         if page is None:
             abort(404)
     try:

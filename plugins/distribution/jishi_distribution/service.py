@@ -593,7 +593,7 @@ def category_rates(category_ids) -> dict[int, tuple[int, int]]:
     ).all()
     best: dict[int, tuple[int, tuple[int, int]]] = {}
     for cid, path, rate_cid, l1, l2 in rows:
-        parts = [int(p) for p in (path or "").split("/") if p.isdigit()]
+        parts = [int(p) for p in (path or "").split("/") if p.isdecimal()]
         depth = len(parts) + 1 if rate_cid == cid else (parts.index(rate_cid) if rate_cid in parts else -1)
         if cid not in best or depth > best[cid][0]:
             best[cid] = (depth, (int(l1), int(l2)))

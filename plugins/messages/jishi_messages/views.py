@@ -49,7 +49,7 @@ def _int_arg(name: str) -> int | None:
     raw = (request.values.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 10:
+    if not raw.isdecimal() or len(raw) > 10:
         abort(404)
     return int(raw)
 

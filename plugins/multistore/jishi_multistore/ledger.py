@@ -385,7 +385,7 @@ class RateTable:
             return None
         path = self.paths.get(category_id) or f"/{category_id}/"
         for part in reversed([p for p in path.split("/") if p]):
-            if part.isdigit() and int(part) in self.categories:
+            if part.isdecimal() and int(part) in self.categories:
                 return self.categories[int(part)]
         return self.categories.get(category_id)
 

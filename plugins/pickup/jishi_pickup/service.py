@@ -228,7 +228,7 @@ def _chosen(checkout, group):
             group_key=group.key,
         )
     point_id = raw
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and raw.strip().isdecimal():
         point_id = int(raw.strip())
     point = next(
         (p for p in points if isinstance(point_id, int) and not isinstance(point_id, bool) and p.id == point_id), None
@@ -373,7 +373,7 @@ def normalize_code(raw) -> str:
     if not isinstance(raw, str):
         raise PickupError("code", _("Enter the %(n)s-digit pickup code.", n=CODE_DIGITS), code="bad_code", status=400)
     code = _SEPARATORS.sub("", raw)
-    if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
+    if len(code) != CODE_DIGITS or not code.isascii() or not code.isdecimal():
         raise PickupError("code", _("Enter the %(n)s-digit pickup code.", n=CODE_DIGITS), code="bad_code", status=400)
     return code
 

@@ -122,7 +122,7 @@ def verify():
             rollback()
             error = exc
     done_id = request.args.get("done", "")
-    if done_id.isdigit():
+    if done_id.isdecimal() and len(done_id) <= 10:
         done = _verified_order(scope.seller_id, int(done_id))
     recent = service.recent_verifications(scope.seller_id)
     return render_template("pickup/verify.html", error=error, done=done, recent=recent, scope=scope), (

@@ -107,7 +107,7 @@ def _parse(raw) -> tuple[bool, int | None, Problem | None]:
             return False, None, None
         if raw in ("true", "on", "yes"):
             return True, None, None
-        if not raw.isdigit() or len(raw) > 9:
+        if not raw.isdecimal() or len(raw) > 9:
             return False, None, bad
         raw = int(raw)
     if isinstance(raw, int) and not isinstance(raw, bool):

@@ -47,7 +47,7 @@ def _search(q: str) -> list:
     q = q.strip()[:60]
     if not q:
         return []
-    if q.isdigit() and len(q) <= SHORT_ID:  # a short number is an id (a phone is searched by 7+ digits)
+    if q.isdecimal() and len(q) <= SHORT_ID:  # a short number is an id (a phone is searched by 7+ digits)
         where = [User.id == int(q)]
     else:
         like = f"%{q.replace('%', '').replace('_', '')}%"
@@ -82,7 +82,7 @@ def _buyer_page(user, *, error: DomainError | None = None, form: dict | None = N
     from jishi_points.web import history_page
 
     raw = request.args.get("before", "")
-    before = int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
+    before = int(raw) if (raw.isdecimal() and len(raw) <= 10) and 0 < int(raw) < 2**63 else None
     balance, frozen = ledger.balance(user.id)
     lines, next_before = history_page(user.id, before)
     return (
@@ -110,7 +110,7 @@ def buyer(user_id):
 def _points_field(raw: str) -> int:
     text = (raw or "").strip().replace("＋", "+").replace("－", "-")
     digits = text[1:] if text[:1] in "+-" else text
-    if not digits.isdigit() or len(digits) > 9:
+    if not digits.isdecimal() or len(digits) > 9:
         raise DomainError("points", _("Points are a whole number other than 0, at most 10,000,000 either way."))
     return int(text)
 

@@ -313,7 +313,7 @@ def choice(options) -> int | bool | None:
     if raw is None or raw == "" or raw == {}:
         return None
     item_id = raw.get("item_id") if isinstance(raw, dict) else None
-    if isinstance(item_id, str) and item_id.strip().isdigit() and len(item_id.strip()) < 11:
+    if isinstance(item_id, str) and item_id.strip().isdecimal() and len(item_id.strip()) < 11:
         item_id = int(item_id.strip())
     if not isinstance(item_id, int) or isinstance(item_id, bool) or not 0 < item_id <= MAX_ID:
         return False
@@ -597,7 +597,7 @@ def redeem_coupon(user, item_id: int, key: str | None = None) -> PointsExchangeR
 
 def _whole(data: dict, key: str, lo: int, hi: int, message: str, default=None) -> int:
     value = data.get(key, default)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
         raise ExchangeError(key, message)

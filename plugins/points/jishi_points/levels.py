@@ -240,7 +240,7 @@ def _int(data: dict, name: str, low: int, high: int, message: str) -> int:
     value = data.get(name)
     if isinstance(value, str):
         value = value.strip()
-        if value.lstrip("-").isdigit() and len(value) < 12:
+        if value.removeprefix("-").isdecimal() and len(value) < 12:
             value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise DomainError(name, message)

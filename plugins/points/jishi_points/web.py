@@ -66,7 +66,7 @@ def _parts(user) -> dict:
 
 def _before() -> int | None:
     raw = request.args.get("before", "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
+    return int(raw) if (raw.isdecimal() and len(raw) <= 10) and 0 < int(raw) < 2**63 else None
 
 
 def history_page(user_id: int, before: int | None) -> tuple[list[history.Line], int | None]:

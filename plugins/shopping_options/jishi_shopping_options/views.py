@@ -127,13 +127,13 @@ def _form_data(form) -> dict:
         raw = (form.get(name) or "").strip()
         if raw == "":
             return None
-        if not raw.isdigit():
+        if not raw.isdecimal() or len(raw) > 10:
             raise DomainError(name, _("Enter a whole number."))
         return int(raw)
 
     bn = form.get("buy_now_only", "")
     levels = form.getlist("member_levels")
-    if not all(v.isdigit() for v in levels):
+    if not all((v.isdecimal() and len(v) <= 10) for v in levels):
         raise DomainError("member_levels", _("A list of member level ids."))
     return {
         "min_per_order": whole("min_per_order"),
