@@ -204,7 +204,7 @@ def price_fields(form: Mapping, prefix: str = "price-") -> list[tuple[int, int |
         if not key.startswith(prefix):
             continue
         sid, value = key[len(prefix) :], (form.get(key) or "").strip()
-        if not value or not sid.isdecimal():
+        if not value or not sid.isdecimal() or len(sid) > 10:
             continue
         try:
             fen: int | None = parse_yuan(value)

@@ -177,3 +177,24 @@ def test_pages_take_odd_digits_as_no_number(client, factory, login):
     for value in odd:
         resp = client.post("/console/settings", data={"panel": "reviews", "reviews.days": value})
         assert resp.status_code < 500, value
+
+
+@pytest.mark.jishi_plugins("groupbuy", "points", "multistore")
+def test_plugins_number_parsers_take_odd_digits_as_malformed(app):
+    """K14: the plugins' parsers of a number typed as text (a checkout
+    option, a console form) take "²" (isdigit, not int()), 4,301 digits
+    (int() raises) and 2**70 (no column holds it) as malformed, never a
+    500: the group-buy option, the points exchange's form numbers and
+    multistore's order ids of a batch."""
+    from jishi.errors import DomainError
+    from jishi_groupbuy import service as groupbuy
+    from jishi_multistore import orders_views
+    from jishi_points import exchange
+
+    for odd in ("²", "①", "9" * 5000, str(2**70)):
+        assert groupbuy.choice({groupbuy.OPTION: {"activity_id": odd}})["activity_id"] is None
+        with pytest.raises(DomainError):
+            exchange._whole({"points": odd}, "points", 1, 10**7, "bad")
+        with app.test_request_context("/", query_string={"ids": f"{odd},7"}):
+            assert orders_views._ids() == [7]
+    assert groupbuy.choice({groupbuy.OPTION: {"activity_id": " 12 "}})["activity_id"] == 12

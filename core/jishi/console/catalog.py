@@ -206,7 +206,7 @@ def product_data(state: dict) -> dict:
         if not s["is_active"]:
             continue  # an unlisted SKU is deactivated by save_product
         stock = str(s["stock"]).strip() or "0"
-        if not stock.isdecimal():
+        if not stock.isdecimal() or len(stock) > 10:
             raise FormError(f"skus.{i}.stock", _("Stock is a whole number of units."))
         sku = {
             "spec_values": s["spec_values"],

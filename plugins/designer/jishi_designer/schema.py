@@ -107,7 +107,8 @@ def _clean_value(f: BlockField, value: Any, name: str, checker: _Checker) -> Any
         if value in (None, ""):
             return f.default
         if isinstance(value, bool) or not (
-            isinstance(value, int) or (isinstance(value, str) and value.strip().isdecimal())
+            isinstance(value, int)
+            or (isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 18)
         ):
             raise DesignError(name, _("%(field)s must be a whole number.", field=f.label))
         number = int(value)

@@ -335,7 +335,7 @@ def choice(options: dict | None) -> dict | None:
     if not isinstance(raw, dict):
         return {"activity_id": None, "group_token": None}
     aid = raw.get("activity_id")
-    if isinstance(aid, str) and aid.strip().isdecimal():
+    if isinstance(aid, str) and aid.strip().isdecimal() and len(aid.strip()) <= 10:
         aid = int(aid.strip())
     if not isinstance(aid, int) or isinstance(aid, bool) or not 0 < aid < 2**31:
         aid = None

@@ -65,7 +65,7 @@ def _ids() -> list[int]:
     out = []
     for raw in request.values.getlist("ids") + request.values.getlist("order_id"):
         for part in str(raw).split(","):
-            if part.strip().isdecimal():
+            if part.strip().isdecimal() and len(part.strip()) <= 10:
                 out.append(int(part.strip()))
     return out
 

@@ -228,7 +228,7 @@ def _chosen(checkout, group):
             group_key=group.key,
         )
     point_id = raw
-    if isinstance(raw, str) and raw.strip().isdecimal():
+    if isinstance(raw, str) and raw.strip().isdecimal() and len(raw.strip()) <= 10:
         point_id = int(raw.strip())
     point = next(
         (p for p in points if isinstance(point_id, int) and not isinstance(point_id, bool) and p.id == point_id), None

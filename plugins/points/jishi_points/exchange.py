@@ -597,7 +597,7 @@ def redeem_coupon(user, item_id: int, key: str | None = None) -> PointsExchangeR
 
 def _whole(data: dict, key: str, lo: int, hi: int, message: str, default=None) -> int:
     value = data.get(key, default)
-    if isinstance(value, str) and value.strip().isdecimal():
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 10:
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
         raise ExchangeError(key, message)

@@ -165,7 +165,7 @@ def _sku_of(product, sku_id):
     """The product's SKU ``sku_id`` (its only one when none is given)."""
     if sku_id in (None, "") and len(product.skus) == 1:
         return product.skus[0]
-    if isinstance(sku_id, str) and sku_id.strip().isdecimal():
+    if isinstance(sku_id, str) and sku_id.strip().isdecimal() and len(sku_id.strip()) <= 10:
         sku_id = int(sku_id.strip())
     sku = next((s for s in product.skus if isinstance(sku_id, int) and s.id == sku_id), None)
     if sku is None:
