@@ -32,15 +32,13 @@ from werkzeug.exceptions import NotFound
 
 from jishi import schema, serving
 from jishi import themes as themes_mod
+from jishi.api.common import MAX_ID
 from jishi.config import DefaultConfig, check_secret_key, check_secrets, from_environ
 from jishi.db import apply_engine_config, db
 from jishi.jsonprovider import JishiJSONProvider
 from jishi.plugins import PluginError, load_plugins
 
 log = logging.getLogger("jishi")
-
-#: the largest id a route's <int:...> takes (jishi.api.common.MAX_ID: the database's integer)
-_MAX_ID = 2**31 - 1
 
 
 class Jishi:
@@ -190,7 +188,7 @@ class JishiFlask(Flask):
                 # every <int:...> of a route is an id: one beyond the database's
                 # integer is found nowhere (the OpenAPI document says 1..2**31-1);
                 # a view reading it with db.session.get was a 500 on SQLite
-                if value.__class__ is int and value > _MAX_ID:
+                if value.__class__ is int and value > MAX_ID:
                     raise NotFound()
         chain = self._blueprint_chain(req)
         preprocessors = self.url_value_preprocessors
