@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from jishi.accounts import service
 from jishi.accounts.auth import issue_token, revoke_current_token
-from jishi.api.common import Blueprint, DateTime, StrictInt, fail, login_required, not_found
+from jishi.api.common import Blueprint, DateTime, StrictBool, StrictInt, fail, login_required, not_found
 from jishi.db import commit
 from jishi.extensions import limiter
 from jishi.i18n import gettext as _
@@ -68,7 +68,7 @@ class AccountAddressArgsSchema(Schema):
     detail = fields.String(required=True, validate=validate.Length(min=1, max=200))
     lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90), metadata={"description": "degrees"})
     lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180), metadata={"description": "degrees"})
-    is_default = fields.Boolean(truthy={True}, falsy={False})
+    is_default = StrictBool()
 
 
 class AccountAddressPatchSchema(Schema):
@@ -80,7 +80,7 @@ class AccountAddressPatchSchema(Schema):
     detail = fields.String(validate=validate.Length(min=1, max=200))
     lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
-    is_default = fields.Boolean(truthy={True}, falsy={False})
+    is_default = StrictBool()
 
 
 class AccountAddressSchema(Schema):
@@ -93,7 +93,7 @@ class AccountAddressSchema(Schema):
     detail = fields.String()
     lat = fields.Float(allow_none=True)
     lng = fields.Float(allow_none=True)
-    is_default = fields.Boolean(truthy={True}, falsy={False})
+    is_default = StrictBool()
 
 
 class AccountAddressListSchema(Schema):

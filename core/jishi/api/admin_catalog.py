@@ -33,6 +33,7 @@ from jishi.api.catalog import (
 from jishi.api.common import (
     Blueprint,
     Money,
+    StrictBool,
     StrictInt,
     get_or_404,
     not_found,
@@ -86,8 +87,8 @@ class AdminProductArgsSchema(Schema):
     params = fields.List(fields.Nested(AdminParamSchema), validate=validate.Length(max=50))
     specs = fields.List(fields.Nested(AdminSpecSchema), validate=validate.Length(max=5))
     skus = fields.List(fields.Nested(AdminSkuArgsSchema), required=True, validate=validate.Length(min=1, max=600))
-    on_shelf = fields.Boolean(truthy={True}, falsy={False})
-    is_virtual = fields.Boolean(truthy={True}, falsy={False})
+    on_shelf = StrictBool()
+    is_virtual = StrictBool()
 
 
 class AdminProductPatchSchema(Schema):
@@ -100,8 +101,8 @@ class AdminProductPatchSchema(Schema):
     params = fields.List(fields.Nested(AdminParamSchema), validate=validate.Length(max=50))
     specs = fields.List(fields.Nested(AdminSpecSchema), validate=validate.Length(max=5))
     skus = fields.List(fields.Nested(AdminSkuArgsSchema), validate=validate.Length(min=1, max=600))
-    on_shelf = fields.Boolean(truthy={True}, falsy={False})
-    is_virtual = fields.Boolean(truthy={True}, falsy={False})
+    on_shelf = StrictBool()
+    is_virtual = StrictBool()
 
 
 class AdminListArgsSchema(CatalogListArgsSchema):
@@ -109,7 +110,7 @@ class AdminListArgsSchema(CatalogListArgsSchema):
 
 
 class AdminShelfSchema(Schema):
-    on_shelf = fields.Boolean(truthy={True}, falsy={False}, required=True)
+    on_shelf = StrictBool(required=True)
 
 
 class AdminStockSchema(Schema):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
-from jishi.api.common import Blueprint, Money, StrictInt, login_required
+from jishi.api.common import Blueprint, Money, StrictBool, StrictInt, login_required
 from jishi.api.fastload import FastLoadSchema, int_in
 from jishi.cart import service
 from jishi.cart.service import MAX_QUANTITY
@@ -38,14 +38,14 @@ class CartAddSchema(FastLoadSchema):
 
 class CartLinePatchSchema(Schema):
     quantity = StrictInt(validate=validate.Range(min=1, max=MAX_QUANTITY))
-    selected = fields.Boolean(truthy={True}, falsy={False})
+    selected = StrictBool()
 
 
 class CartSelectSchema(Schema):
     ids = fields.List(
         StrictInt(validate=validate.Range(min=1, max=MAX_ID)), required=True, validate=validate.Length(max=500)
     )
-    selected = fields.Boolean(truthy={True}, falsy={False}, required=True)
+    selected = StrictBool(required=True)
 
 
 class CartLineRefSchema(Schema):

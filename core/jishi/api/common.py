@@ -41,6 +41,17 @@ class StrictInt(fields.Integer):
         super().__init__(**kwargs)
 
 
+class StrictBool(fields.Boolean):
+    """JSON ``true`` or ``false`` only. marshmallow's ``truthy={True},
+    falsy={False}`` still took 1, 0, 1.0 and 0.0 (``1 == True`` in Python),
+    though the document says boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid", input=value)
+
+
 def Money(**kwargs):
     """Integer fen, never negative unless told."""
     kwargs.setdefault("validate", validate.Range(min=0))
@@ -344,6 +355,8 @@ class JishiApi(Api):
         payload = getattr(error, "jishi", None)
         if payload:
             return error_response(status, **payload)
+        from jishi.web.errors import own_message
+
         code = {
             400: "bad_request",
             401: "unauthorized",
@@ -353,7 +366,36 @@ class JishiApi(Api):
             409: "conflict",
             429: "rate_limited",
         }.get(status, "error")
-        return error_response(status, code, data.get("message") or error.description or error.name)
+        resp = error_response(status, code, data.get("message") or own_message(error) or _default_message(status))
+        # What the status obliges the answer to say (RFC 9110: a 405 lists
+        # the methods the address takes in Allow), as the pages keep it.
+        for name, value in error.get_headers():
+            if name in KEPT_ERROR_HEADERS:
+                resp.headers[name] = value
+        return resp
+
+
+#: Headers of an HTTP error that its JSON answer keeps (the web pages too).
+KEPT_ERROR_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+def _default_message(status: int) -> str:
+    """The API's message for an HTTP error no view worded (werkzeug's own
+    are English): in the request's language, like every other message."""
+    messages = {
+        400: _("The request could not be understood."),
+        401: _("Sign in first."),
+        403: _("You may not do this."),
+        404: _("What you are looking for does not exist or is no longer available."),
+        405: _("This address does not take that method."),
+        413: _("What you sent is too large."),
+        429: _("Too many requests. Wait a moment and try again."),
+    }
+    if status in messages:
+        return messages[status]
+    if status >= 500:
+        return _("Something went wrong on our side. Try again later.")
+    return _("This request cannot be done.")
 
 
 def domain_error(exc):

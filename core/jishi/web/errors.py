@@ -117,9 +117,14 @@ def error_page(status: int, message: str | None = None):
     return body, status
 
 
-def _own_message(exc: HTTPException) -> str | None:
+def own_message(exc: HTTPException) -> str | None:
     """A message a view gave the error (``abort(404, "...")``), not
-    werkzeug's English default."""
+    werkzeug's English default, nor flask-limiter's limit ("5 per 1
+    minute")."""
+    from flask_limiter import RateLimitExceeded
+
+    if isinstance(exc, RateLimitExceeded):
+        return None
     default = default_exceptions.get(exc.code or 500)
     if exc.description and (default is None or exc.description != default.description):
         return str(exc.description)
@@ -128,6 +133,8 @@ def _own_message(exc: HTTPException) -> str | None:
 
 def http_error(exc: HTTPException):
     """The app-wide handler of HTTP errors (aborts and unhandled exceptions)."""
+    from jishi.api.common import KEPT_ERROR_HEADERS
+
     api = current_app.extensions["jishi"].api
     if is_api_request() or getattr(exc, "jishi", None):  # fail(...) is the API's structured error
         return api.handle_http_exception(exc)
@@ -137,8 +144,8 @@ def http_error(exc: HTTPException):
 
         rollback()
     response = exc.get_response()
-    page, status = error_page(status, None if status >= 500 else _own_message(exc))
-    headers = {k: v for k, v in response.headers.items() if k in ("Allow", "Retry-After", "WWW-Authenticate")}
+    page, status = error_page(status, None if status >= 500 else own_message(exc))
+    headers = {k: v for k, v in response.headers.items() if k in KEPT_ERROR_HEADERS}
     return page, status, headers
 
 

@@ -562,7 +562,7 @@ def _sold_out():
 
 @blp.post("/flashsale/buy")
 @blp.doc(
-    requestBody={"content": {"application/json": {"schema": BuyArgs}}},
+    requestBody={"required": True, "content": {"application/json": {"schema": BuyArgs}}},
     parameters=[
         {
             "in": "header",

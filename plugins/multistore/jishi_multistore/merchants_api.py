@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Response
 from flask_login import current_user
 from jishi.access import platform_api
-from jishi.api.common import DateTime, Money, StrictInt, get_or_404, not_found
+from jishi.api.common import DateTime, Money, StrictBool, StrictInt, get_or_404, not_found
 from jishi.catalog.service import MAX_ID
 from jishi.db import commit, db
 from jishi.i18n import gettext as _
@@ -24,9 +24,6 @@ from jishi_multistore import merchants as service
 from jishi_multistore.blueprints import api as blp
 from jishi_multistore.models import BUSINESS_STATES, Announcement
 from jishi_multistore.principal import MERCHANT_ADMIN, current_principal, merchant, merchant_api
-
-STRICT_BOOL = {"truthy": {True}, "falsy": {False}}
-
 
 # --- Schemas ---------------------------------------------------------------------
 
@@ -139,7 +136,7 @@ class MerchantsProfileArgs(Schema):
     announcement = fields.String(
         validate=validate.Length(max=100, error="The announcement is limited to 100 characters.")
     )
-    returns_enabled = fields.Boolean(**STRICT_BOOL)
+    returns_enabled = StrictBool()
     return_address = fields.String(validate=validate.Length(max=200))
     return_recipient = fields.String(validate=validate.Length(max=40))
     return_phone = fields.String(validate=validate.Length(max=30))

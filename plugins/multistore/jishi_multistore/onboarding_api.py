@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 from jishi.access import platform_api
-from jishi.api.common import DateTime, StrictInt, login_required, not_found
+from jishi.api.common import DateTime, StrictBool, StrictInt, login_required, not_found
 from jishi.catalog.service import MAX_ID
 from jishi.db import commit
 from jishi.i18n import gettext as _
@@ -19,8 +19,6 @@ from marshmallow import Schema, fields, validate
 from jishi_multistore import onboarding as service
 from jishi_multistore.blueprints import api as blp
 from jishi_multistore.models import REVIEW_APPROVED, REVIEW_STATUSES
-
-STRICT_BOOL = {"truthy": {True}, "falsy": {False}}
 
 
 class OnboardingAppFieldSchema(Schema):
@@ -37,8 +35,12 @@ class OnboardingAppFieldArgs(Schema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=40))
     label = fields.String(required=True, validate=validate.Length(min=1, max=60))
     kind = fields.String(load_default="text", validate=validate.OneOf(service.FIELD_KINDS))
-    required = fields.Boolean(load_default=False, **STRICT_BOOL)
-    editable = fields.Boolean(load_default=True, **STRICT_BOOL)
+    required = StrictBool(
+        load_default=False,
+    )
+    editable = StrictBool(
+        load_default=True,
+    )
     sort = StrictInt(load_default=0, validate=validate.Range(min=-10000, max=10000))
 
 
@@ -46,8 +48,8 @@ class OnboardingAppFieldPatch(Schema):
     key = fields.String(validate=validate.Length(min=1, max=40))
     label = fields.String(validate=validate.Length(min=1, max=60))
     kind = fields.String(validate=validate.OneOf(service.FIELD_KINDS))
-    required = fields.Boolean(**STRICT_BOOL)
-    editable = fields.Boolean(**STRICT_BOOL)
+    required = StrictBool()
+    editable = StrictBool()
     sort = StrictInt(validate=validate.Range(min=-10000, max=10000))
 
 
@@ -63,7 +65,7 @@ class OnboardingRulesSchema(Schema):
 
 class OnboardingRulesArgs(Schema):
     agreement = fields.String(validate=validate.Length(max=20000))
-    review = fields.Boolean(**STRICT_BOOL)
+    review = StrictBool()
 
 
 class OnboardingApplicationSchema(Schema):
@@ -94,8 +96,9 @@ class OnboardingMyApplicationSchema(Schema):
 class OnboardingApplyArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     category = fields.String(load_default="", validate=validate.Length(max=40))
-    agree = fields.Boolean(
-        required=True, **STRICT_BOOL, metadata={"description": "must be true: the agreement is accepted"}
+    agree = StrictBool(
+        required=True,
+        metadata={"description": "must be true: the agreement is accepted", "enum": [True]},
     )
     fields = fields.Dict(
         keys=fields.String(validate=validate.Length(max=40)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 from jishi.access import platform_api
-from jishi.api.common import DateTime, Money, StrictInt, UtcDateTime, not_found
+from jishi.api.common import DateTime, Money, StrictBool, StrictInt, UtcDateTime, not_found
 from jishi.catalog.service import MAX_ID, MAX_PRICE, MAX_STOCK, seller_profiles
 from marshmallow import Schema, fields, validate
 
@@ -68,7 +68,7 @@ class MsProdProductFields(Schema):
     images = fields.List(fields.String(validate=validate.Length(min=1, max=300)), validate=validate.Length(max=20))
     params = fields.List(fields.Nested(MsProdParamArgs), validate=validate.Length(max=50))
     specs = fields.List(fields.Nested(MsProdSpecArgs), validate=validate.Length(max=5))
-    is_virtual = fields.Boolean(truthy={True}, falsy={False})
+    is_virtual = StrictBool()
     listing = fields.String(
         validate=validate.OneOf(service.LISTINGS), metadata={"description": "on_approval, stay_off or at_time"}
     )
@@ -93,7 +93,7 @@ class MsProdProductPatchArgs(MsProdProductFields):
 
 
 class MsProdShelfArgs(Schema):
-    on_shelf = fields.Boolean(truthy={True}, falsy={False}, required=True)
+    on_shelf = StrictBool(required=True)
 
 
 class MsProdRejectArgs(Schema):
