@@ -88,3 +88,33 @@ def test_a_boolean_is_json_true_or_false(api, factory, value):
     resp = api.post("/shops/application", user=buyer, json={"name": "茶铺", "agree": value})
     assert resp.status_code == 422 and resp.json["field"] == "agree", resp.json
     assert api.post("/addresses", user=buyer, json={**address, "is_default": True}).status_code == 201
+
+
+@pytest.mark.jishi_plugins(*FIRST_PARTY_PLUGINS)
+def test_every_boolean_a_body_takes_is_strict(app):
+    """K14: every boolean of every JSON body (nested too) is a
+    :class:`jishi.api.common.StrictBool`: marshmallow's own Boolean takes
+    "yes", "on", 1 and "1" where the document says boolean. (A query
+    string's booleans are text and stay lenient.)"""
+    from jishi.api.common import StrictBool
+    from marshmallow import fields
+
+    lenient: set[str] = set()
+
+    def walk(schema, where):
+        for name, field in schema.fields.items():
+            inner = field.inner if isinstance(field, fields.List) else field
+            if isinstance(inner, fields.Nested):
+                walk(inner.schema, f"{where}.{name}")
+            elif isinstance(inner, fields.Boolean) and not isinstance(inner, StrictBool):
+                lenient.add(f"{where}.{name}")
+
+    bodies = 0
+    for rule in app.url_map.iter_rules():
+        doc = getattr(app.view_functions[rule.endpoint], "_apidoc", {})
+        for arg in doc.get("arguments", {}).get("parameters", []):
+            if arg.get("in", "json") in ("json", "form"):
+                schema = arg["schema"]() if isinstance(arg["schema"], type) else arg["schema"]
+                walk(schema, f"{rule.rule} {type(schema).__name__}")
+                bodies += 1
+    assert bodies > 80 and lenient == set()

@@ -10,7 +10,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from jishi import media
-from jishi.api.common import Blueprint, DateTime, StrictInt, login_required, not_found
+from jishi.api.common import Blueprint, DateTime, StrictBool, StrictInt, login_required, not_found
 from jishi.api.orders import Id, QueryId, ids_in_range
 from jishi.db import db
 from jishi.extensions import limiter
@@ -71,7 +71,7 @@ class ReviewArgs(Schema):
     order_line_id = Id(required=True)
     rating = StrictInt(required=True, validate=validate.Range(min=1, max=5))
     content = fields.String(load_default="", validate=validate.Length(max=2000))
-    anonymous = fields.Boolean(load_default=False)
+    anonymous = StrictBool(load_default=False)
     images = fields.List(
         Id(),
         load_default=list,

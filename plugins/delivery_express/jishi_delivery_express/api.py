@@ -18,6 +18,7 @@ from jishi.api.common import Blueprint as ApiBlueprint
 from jishi.api.common import (
     DateTime,
     Money,
+    StrictBool,
     StrictInt,
     login_required,
     not_found,
@@ -52,7 +53,7 @@ def Fee(**kw):
 class ExpressRegionSchema(Schema):
     province = fields.String(required=True, validate=validate.Length(min=1, max=30))
     city = fields.String(load_default="", validate=validate.Length(max=30))
-    served = fields.Boolean(load_default=True)
+    served = StrictBool(load_default=True)
     first_units = Units(allow_none=True)
     first_fee = Fee(allow_none=True)
     additional_units = Units(allow_none=True)

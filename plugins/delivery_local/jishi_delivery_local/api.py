@@ -14,7 +14,7 @@ The seller always comes from the principal (:mod:`jishi.sellers`).
 from __future__ import annotations
 
 from flask_login import current_user
-from jishi.api.common import Blueprint, DateTime, Money, QueryId, StrictInt, fail
+from jishi.api.common import Blueprint, DateTime, Money, QueryId, StrictBool, StrictInt, fail
 from jishi.db import commit
 from jishi.i18n import gettext as _
 from jishi.orders import state
@@ -57,7 +57,7 @@ class WindowSchema(Schema):
 
 
 class SettingsSchema(Schema):
-    enabled = fields.Boolean(load_default=False)
+    enabled = StrictBool(load_default=False)
     lat = fields.Float(
         allow_none=True, load_default=None, allow_nan=False, metadata={"description": "shop latitude, degrees"}
     )

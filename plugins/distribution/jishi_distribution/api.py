@@ -19,7 +19,7 @@ from __future__ import annotations
 from flask import Response
 from flask_login import current_user
 from jishi.access import platform_api
-from jishi.api.common import Blueprint, DateTime, QueryId, StrictInt, login_required, not_found
+from jishi.api.common import Blueprint, DateTime, QueryId, StrictBool, StrictInt, login_required, not_found
 from jishi.db import commit, db
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
@@ -223,7 +223,7 @@ class DistributionWithdrawArgs(Schema):
     amount = StrictInt(required=True, validate=validate.Range(min=1, max=10**9))
     method = fields.String(required=True)
     account = fields.Nested(DistributionAccountSchema, required=True)
-    agree = fields.Boolean(load_default=False)
+    agree = StrictBool(load_default=False)
 
 
 class DistributionWithdrawalSchema(Schema):

@@ -31,6 +31,7 @@ from jishi.api.common import (
     DateTime,
     Id,
     Money,
+    StrictBool,
     StrictInt,
     UtcDateTime,
     error_response,
@@ -85,7 +86,7 @@ class ActivityArgs(Schema):
     )
     starts_at = UtcDateTime(required=True, metadata={"description": "ISO 8601; without an offset: UTC"})
     ends_at = UtcDateTime(required=True)
-    enabled = fields.Boolean(load_default=True)
+    enabled = StrictBool(load_default=True)
     skus = fields.List(fields.Nested(SkuArgs), required=True, validate=validate.Length(min=1, max=200))
 
 

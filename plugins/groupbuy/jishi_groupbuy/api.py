@@ -24,7 +24,18 @@ from __future__ import annotations
 
 from flask_login import current_user
 from jishi import promotions
-from jishi.api.common import Blueprint, DateTime, Id, Money, StrictInt, UtcDateTime, fail, login_required, not_found
+from jishi.api.common import (
+    Blueprint,
+    DateTime,
+    Id,
+    Money,
+    StrictBool,
+    StrictInt,
+    UtcDateTime,
+    fail,
+    login_required,
+    not_found,
+)
 from jishi.db import commit, db
 from jishi.i18n import gettext as _
 from jishi.sellers import seller_api
@@ -63,7 +74,7 @@ class GroupBuyActivityArgs(Schema):
     )
     starts_at = UtcDateTime(required=True, metadata={"description": "ISO 8601; without an offset: UTC"})
     ends_at = UtcDateTime(required=True)
-    enabled = fields.Boolean(load_default=True)
+    enabled = StrictBool(load_default=True)
     skus = fields.List(fields.Nested(GroupBuySkuPriceSchema), required=True, validate=validate.Length(min=1, max=200))
 
 

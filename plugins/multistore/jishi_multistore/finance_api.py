@@ -16,6 +16,7 @@ from jishi.api.common import (
     Id,
     Money,
     QueryId,
+    StrictBool,
     StrictInt,
     get_or_404,
     not_found,
@@ -148,7 +149,7 @@ class WithdrawArgs(Schema):
         metadata={"description": "with no account: the stored account's method"},
     )
     account = fields.Nested(AccountSchema, metadata={"description": "omit to reuse the stored account"})
-    agree = fields.Boolean(
+    agree = StrictBool(
         load_default=False,
         metadata={"description": "accepts the withdrawal agreement (required when the platform set one)"},
     )

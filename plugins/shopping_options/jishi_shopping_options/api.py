@@ -20,7 +20,7 @@ from __future__ import annotations
 from flask_login import current_user
 from jishi import promotions
 from jishi.access import platform_api
-from jishi.api.common import Blueprint, not_found
+from jishi.api.common import Blueprint, StrictBool, not_found
 from jishi.db import commit
 from jishi.sellers import seller_api
 from marshmallow import Schema, fields
@@ -64,7 +64,7 @@ class OverridesSchema(Schema):
     min_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
     max_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
     max_per_buyer = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
-    buy_now_only = fields.Boolean(allow_none=True, load_default=None)
+    buy_now_only = StrictBool(allow_none=True, load_default=None)
     member_levels = fields.List(
         fields.Integer(metadata={"minimum": 1, "maximum": service.MAX_ID}),
         allow_none=True,
@@ -141,7 +141,7 @@ class DefaultsSchema(Schema):
     min_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
     max_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
     max_per_buyer = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
-    buy_now_only = fields.Boolean(allow_none=True, load_default=None)
+    buy_now_only = StrictBool(allow_none=True, load_default=None)
     cap_per_order = fields.Integer(
         allow_none=True,
         load_default=None,
