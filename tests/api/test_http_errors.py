@@ -118,3 +118,25 @@ def test_every_boolean_a_body_takes_is_strict(app):
                 walk(schema, f"{rule.rule} {type(schema).__name__}")
                 bodies += 1
     assert bodies > 80 and lenient == set()
+
+
+@pytest.mark.jishi_plugins(*FIRST_PARTY_PLUGINS)
+def test_no_query_string_argument_is_strict(app):
+    """K14: a query string's values are text, so a strict integer (or
+    :class:`~jishi.api.common.StrictBool`) there refuses every value:
+    ``GET /seller/express/products?after=1`` answered 422 "不是有效的整数"."""
+    from jishi.api.common import StrictBool
+    from marshmallow import fields
+
+    strict: set[str] = set()
+    for rule in app.url_map.iter_rules():
+        doc = getattr(app.view_functions[rule.endpoint], "_apidoc", {})
+        for arg in doc.get("arguments", {}).get("parameters", []):
+            if arg.get("in") not in ("query", "headers", "cookies", "path", "form", "files"):
+                continue
+            schema = arg["schema"]() if isinstance(arg["schema"], type) else arg["schema"]
+            for name, field in schema.fields.items():
+                inner = field.inner if isinstance(field, fields.List) else field
+                if isinstance(inner, StrictBool) or (isinstance(inner, fields.Integer) and inner.strict):
+                    strict.add(f"{rule.rule} {type(schema).__name__}.{name}")
+    assert strict == set()

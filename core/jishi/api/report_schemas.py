@@ -183,13 +183,17 @@ class _FinanceDay(Schema):
     day = fields.String()
     paid_amount = Money()
     refund_amount = Money()
-    net_amount = Money()
+    net_amount = Money(
+        validate=None, metadata={"description": "paid less refunded (fen; negative when refunds exceed it)"}
+    )
 
 
 class _FinanceTotals(Schema):
     paid_amount = Money()
     refund_amount = Money()
-    net_amount = Money()
+    net_amount = Money(
+        validate=None, metadata={"description": "paid less refunded (fen; negative when refunds exceed it)"}
+    )
 
 
 class _Finance(Schema):

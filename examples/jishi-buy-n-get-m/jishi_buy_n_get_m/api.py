@@ -13,7 +13,7 @@ plugin's in the shared OpenAPI document.
 
 from __future__ import annotations
 
-from jishi.api.common import Blueprint, StrictInt, fail, not_found
+from jishi.api.common import Blueprint, StrictBool, StrictInt, fail, not_found
 from jishi.db import commit
 from jishi.i18n import gettext as _
 from jishi.sellers import SellerScope, current_scope, seller_api
@@ -42,7 +42,7 @@ class BuyNGetMRuleListSchema(Schema):
 class BuyNGetMRuleArgsSchema(Schema):
     buy_qty = StrictInt(required=True, validate=validate.Range(min=2, max=MAX_QTY))
     pay_qty = StrictInt(required=True, validate=validate.Range(min=1, max=MAX_QTY - 1))
-    active = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+    active = StrictBool(load_default=True)
 
 
 def _dump(rule) -> dict:

@@ -48,6 +48,11 @@ def test_buyers_read_a_products_rule(api, factory):
         assert (r.json["buy_qty"], r.json["pay_qty"], r.json["label"]) == (3, 2, "买3付2")
     assert api.get(f"/buy-n-get-m/products/{plain.id}").status_code == 404
     assert api.get(f"/buy-n-get-m/products/{2**31}").status_code == 404
+    for odd in (0, "false"):  # a boolean is JSON false, not 0 (1 == True in Python)
+        r = api.put(
+            f"/seller/buy-n-get-m/rules/{product.id}", user=admin, json={"buy_qty": 3, "pay_qty": 2, "active": odd}
+        )
+        assert r.status_code == 422 and r.json["field"] == "active"
     api.put(f"/seller/buy-n-get-m/rules/{product.id}", user=admin, json={"buy_qty": 3, "pay_qty": 2, "active": False})
     assert api.get(f"/buy-n-get-m/products/{product.id}").status_code == 404
 

@@ -114,7 +114,7 @@ class ExpressProductTemplateSchema(Schema):
 
 
 class ExpressProductListArgs(Schema):
-    after = StrictInt(load_default=None, validate=validate.Range(min=0, max=service.MAX_ID))
+    after = fields.Integer(load_default=None, validate=validate.Range(min=0, max=service.MAX_ID))  # query: text
 
 
 class ExpressProductListSchema(Schema):

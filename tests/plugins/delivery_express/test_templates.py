@@ -173,6 +173,20 @@ def test_seller_products_api(api, factory, svc):
     assert r.status_code == 200 and db.session.get(ExpressProductTemplate, p.id) is None
 
 
+def test_seller_products_api_pages(api, factory):
+    """DE-CHOICE, K14: the next page of the seller's products is
+    ``?after=<the last id>`` (a query string's number is text: the strict
+    integer the argument had refused every value, so no second page)."""
+    admin = factory.admin()
+    first, second = factory.product(name="茶"), factory.product(name="咖啡")
+    r = api.get(f"/seller/express/products?after={first.id}", user=admin)
+    assert r.status_code == 200 and [i["product_id"] for i in r.json["items"]] == [second.id]
+    assert api.get(f"/seller/express/products?after={second.id}", user=admin).json["items"] == []
+    for bad in ("x", "-1", "1.5", str(2**31)):
+        r = api.get(f"/seller/express/products?after={bad}", user=admin)
+        assert r.status_code == 422 and r.json["field"] == "after", (bad, r.json)
+
+
 def test_seller_console_pages(client, factory, svc):
     """DE-CHOICE: the seller console's settings and products pages."""
     admin = factory.admin()
