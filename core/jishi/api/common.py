@@ -165,6 +165,19 @@ class Blueprint(flask_smorest.Blueprint):
     quarter of a ping). Use it for every API blueprint (the kernel's and the
     plugins'); the OpenAPI document is flask-smorest's, unchanged."""
 
+    def arguments(self, schema, *, location="json", required=None, **kwargs):
+        """``flask_smorest.Blueprint.arguments``, whose ``required`` (which
+        only documents a body: webargs loads a missing one as ``{}``)
+        defaults to what the server does: a body is required when its schema
+        has a required field, and may be left out otherwise (a client or
+        schemathesis reading the document is not told "required" of a body
+        the server takes as empty)."""
+        if required is None:
+            required = location not in ("json", "form", "files", "json_or_form") or any(
+                f.required for f in resolve_schema_instance(schema).fields.values()
+            )
+        return super().arguments(schema, location=location, required=required, **kwargs)
+
     def response(self, status_code, schema=None, **kwargs):
         """Exactly ``flask_smorest.Blueprint.response``: the same document
         (flask-smorest's own decorator records it) and the same answer —

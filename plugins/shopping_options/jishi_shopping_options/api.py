@@ -20,7 +20,7 @@ from __future__ import annotations
 from flask_login import current_user
 from jishi import promotions
 from jishi.access import platform_api
-from jishi.api.common import Blueprint, StrictBool, not_found
+from jishi.api.common import Blueprint, StrictBool, StrictInt, not_found
 from jishi.db import commit
 from jishi.sellers import seller_api
 from marshmallow import Schema, fields
@@ -61,12 +61,12 @@ _UNITS = {"minimum": 0, "maximum": service.MAX_NUMBER}
 
 
 class OverridesSchema(Schema):
-    min_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
-    max_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
-    max_per_buyer = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
+    min_per_order = StrictInt(allow_none=True, load_default=None, metadata=_UNITS)
+    max_per_order = StrictInt(allow_none=True, load_default=None, metadata=_UNITS)
+    max_per_buyer = StrictInt(allow_none=True, load_default=None, metadata=_UNITS)
     buy_now_only = StrictBool(allow_none=True, load_default=None)
     member_levels = fields.List(
-        fields.Integer(metadata={"minimum": 1, "maximum": service.MAX_ID}),
+        StrictInt(metadata={"minimum": 1, "maximum": service.MAX_ID}),
         allow_none=True,
         load_default=None,
         metadata={"description": "member level ids that may buy (empty: all); an unknown one is refused"},
@@ -138,16 +138,16 @@ def seller_product_update(args, product_id):
 
 
 class DefaultsSchema(Schema):
-    min_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
-    max_per_order = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
-    max_per_buyer = fields.Integer(allow_none=True, load_default=None, metadata=_UNITS)
+    min_per_order = StrictInt(allow_none=True, load_default=None, metadata=_UNITS)
+    max_per_order = StrictInt(allow_none=True, load_default=None, metadata=_UNITS)
+    max_per_buyer = StrictInt(allow_none=True, load_default=None, metadata=_UNITS)
     buy_now_only = StrictBool(allow_none=True, load_default=None)
-    cap_per_order = fields.Integer(
+    cap_per_order = StrictInt(
         allow_none=True,
         load_default=None,
         metadata={**_UNITS, "description": "no product's maximum per order above it (0: none)"},
     )
-    cap_per_buyer = fields.Integer(
+    cap_per_buyer = StrictInt(
         allow_none=True,
         load_default=None,
         metadata={**_UNITS, "description": "no product's maximum per buyer above it (0: none)"},
