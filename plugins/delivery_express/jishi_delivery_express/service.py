@@ -67,6 +67,25 @@ def get_template(template_id) -> ExpressTemplate:
     return t
 
 
+def field_label(name: str) -> str:
+    """What a template's field is called in a message: ``first_fee`` is
+    "首费", ``regions.0.additional_fee`` "第 1 个地区的续费" (the error's
+    field keeps the name; the merchant reads the label)."""
+    key = name.rsplit(".", 1)[-1]
+    label = {
+        "first_units": _("First pieces / grams"),
+        "first_fee": _("First fee"),
+        "additional_units": _("Each additional pieces / grams"),
+        "additional_fee": _("Additional fee"),
+        "free_over_amount": _("Free shipping from amount"),
+        "free_over_pieces": _("Free shipping from pieces"),
+    }.get(key, key)
+    parts = name.split(".")
+    if len(parts) == 3 and parts[0] == "regions" and parts[1].isdecimal():
+        return _("Region %(n)d: %(field)s", n=int(parts[1]) + 1, field=label)
+    return label
+
+
 def _int(
     data: dict, key: str, *, minimum: int = 0, maximum: int = MAX_FEE, required: bool = True, prefix: str = ""
 ) -> int | None:
@@ -74,19 +93,22 @@ def _int(
     name = prefix + key
     if value is None or value == "":
         if required:
-            raise DomainError(name, _("%(field)s is required.", field=name))
+            raise DomainError(name, _("%(field)s is required.", field=field_label(name)))
         return None
     if isinstance(value, bool):
-        raise DomainError(name, _("%(field)s must be a whole number.", field=name))
+        raise DomainError(name, _("%(field)s must be a whole number.", field=field_label(name)))
     if isinstance(value, str):
         value = value.strip()
         if not value.removeprefix("-").isdecimal() or len(value) > 19:  # (int() of 4,301 digits raises)
-            raise DomainError(name, _("%(field)s must be a whole number.", field=name))
+            raise DomainError(name, _("%(field)s must be a whole number.", field=field_label(name)))
         value = int(value)
     if not isinstance(value, int):
-        raise DomainError(name, _("%(field)s must be a whole number.", field=name))
+        raise DomainError(name, _("%(field)s must be a whole number.", field=field_label(name)))
     if value < minimum or value > maximum:
-        raise DomainError(name, _("%(field)s must be between %(lo)d and %(hi)d.", field=name, lo=minimum, hi=maximum))
+        raise DomainError(
+            name,
+            _("%(field)s must be between %(lo)d and %(hi)d.", field=field_label(name), lo=minimum, hi=maximum),
+        )
     return value
 
 

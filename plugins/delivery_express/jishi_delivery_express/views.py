@@ -40,7 +40,9 @@ def _yuan(value: str, name: str) -> int | None:
     try:
         return parse_yuan(value)
     except MoneyError:
-        raise DomainError(name, _("%(field)s: enter an amount in yuan, e.g. 12.50.", field=name)) from None
+        raise DomainError(
+            name, _("%(field)s: enter an amount in yuan, e.g. 12.50.", field=service.field_label(name))
+        ) from None
 
 
 def _form_data(form) -> dict:

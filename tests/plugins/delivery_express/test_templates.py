@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from jishi.db import db
+from jishi.errors import DomainError
 from jishi_delivery_express.models import ExpressProductTemplate, ExpressTemplate
 
 from .helpers import PIECE, WEIGHT, login
@@ -79,6 +80,17 @@ def test_platform_api_bad_input(api, factory, patch, field):
     assert r.status_code == 422, r.json
     assert r.json["field"] == field
     assert db.session.query(ExpressTemplate).count() == 0
+
+
+def test_bad_input_names_the_field_in_words(api, factory, svc):
+    """DE-TPL, A4: the message calls a field what the merchant reads
+    ("续费"), not its key ("regions.0.additional_fee 必填。")."""
+    region = {"province": "浙江", "first_units": 1, "first_fee": 1, "additional_units": 1}
+    r = api.post("/admin/express/templates", user=factory.admin(), json={**PIECE, "regions": [region]})
+    assert r.status_code == 422 and r.json["message"] == "第 1 个地区的续费 必填。", r.json
+    with pytest.raises(DomainError) as exc:
+        svc.clean_template({**PIECE, "first_units": "x"})
+    assert (exc.value.field, exc.value.message) == ("first_units", "首件数 / 首重（克） 须为整数。")
 
 
 def test_platform_console_pages(client, factory):
