@@ -57,27 +57,45 @@ class CouponError(DomainError):
 # --- Defining ---------------------------------------------------------------
 
 
+def field_label(key: str) -> str:
+    """What a coupon's field is called in a message ("发放总量" for
+    ``total_quantity``); the error's field keeps the key."""
+    return {
+        "starts_at": _("Starts"),
+        "ends_at": _("Ends"),
+        "threshold": _("Threshold"),
+        "amount": _("Discount amount"),
+        "percent_off": _("Discount rate"),
+        "max_discount": _("Maximum discount"),
+        "valid_days": _("Valid days"),
+        "total_quantity": _("Total quantity"),
+        "per_user_limit": _("Per buyer"),
+    }.get(key, key)
+
+
 def _int(data: dict, key: str, *, required: bool = False, minimum: int = 0, maximum: int = MAX_FEN, default=None):
     value = data.get(key, default)
     if value is None or value == "":
         if required:
-            raise CouponError(key, _("%(field)s is required.", field=key))
+            raise CouponError(key, _("%(field)s is required.", field=field_label(key)))
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CouponError(key, _("%(field)s must be a whole number.", field=key))
+        raise CouponError(key, _("%(field)s must be a whole number.", field=field_label(key)))
     if not minimum <= value <= maximum:
-        raise CouponError(key, _("%(field)s must be between %(min)d and %(max)d.", field=key, min=minimum, max=maximum))
+        raise CouponError(
+            key, _("%(field)s must be between %(min)d and %(max)d.", field=field_label(key), min=minimum, max=maximum)
+        )
     return value
 
 
 def _dt(data: dict, key: str) -> datetime:
     value = data.get(key)
     if not isinstance(value, datetime):
-        raise CouponError(key, _("%(field)s is required.", field=key))
+        raise CouponError(key, _("%(field)s is required.", field=field_label(key)))
     try:
         return naive_utc(value)
     except ValueError:
-        raise CouponError(key, _("%(field)s is not a date and time.", field=key)) from None
+        raise CouponError(key, _("%(field)s is not a date and time.", field=field_label(key))) from None
 
 
 def _name(data: dict) -> str:

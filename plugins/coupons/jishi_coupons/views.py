@@ -172,7 +172,9 @@ def _form_dt(name: str):
     try:
         return parse_shop_time(raw)  # typed in the shop's time zone
     except ValueError:
-        raise service.CouponError(name, _("%(field)s is not a date and time.", field=name)) from None
+        raise service.CouponError(
+            name, _("%(field)s is not a date and time.", field=service.field_label(name))
+        ) from None
 
 
 def _form_money(name: str):
@@ -190,7 +192,7 @@ def _form_int(name: str):
     if not raw:
         return None
     if not raw.isdecimal() or len(raw) > 9:
-        raise service.CouponError(name, _("%(field)s must be a whole number.", field=name))
+        raise service.CouponError(name, _("%(field)s must be a whole number.", field=service.field_label(name)))
     return int(raw)
 
 

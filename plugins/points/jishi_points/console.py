@@ -137,9 +137,10 @@ def _range_or_error():
         return report.parse_range(request.args.get("start", ""), request.args.get("end", "")), None
     except ValueError as exc:
         field = str(exc)
+        label = {"start": _("From"), "end": _("To")}.get(field, field)  # the form's words, not the key
         return None, DomainError(
             field,
-            _("%(field)s: a day like 2026-01-31; a range of at most %(days)s days.", field=field, days=report.MAX_DAYS),
+            _("%(field)s: a day like 2026-01-31; a range of at most %(days)s days.", field=label, days=report.MAX_DAYS),
         )
 
 

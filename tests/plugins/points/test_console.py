@@ -240,6 +240,8 @@ def test_report_page_and_csv(client, factory, login):
     ):
         page = client.get(f"{C}/report?{query}")
         assert page.status_code == 400 and f'data-field="{field}"' in page.get_data(as_text=True), query
+        said = {"start": "从：日期格式如", "end": "至：日期格式如"}[field]  # the form's words, not the key
+        assert said in page.get_data(as_text=True), query
         assert client.get(f"{C}/report.csv?{query}").status_code == 400
     default = client.get(f"{C}/report")
     assert default.status_code == 200 and "未兑付积分负债" in default.get_data(as_text=True)
