@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FunctionType, MethodType
 from typing import Any
 
-from flask import Flask, abort, current_app, g, send_from_directory
+from flask import Flask, abort, current_app, g, redirect, send_from_directory
 from flask.ctx import AppContext
 from flask.globals import _cv_app, _cv_request
 from flask.json.provider import DefaultJSONProvider
@@ -451,7 +451,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _init_templates(app: Flask, ext: Jishi) -> None:
-    from jishi import i18n, web_helpers
+    from jishi import i18n, settings, web_helpers
 
     dirs = [
         *app.config.get("JISHI_THEMES_DIRS", []),
@@ -474,6 +474,17 @@ def _init_templates(app: Flask, ext: Jishi) -> None:
     )
     i18n.install_jinja(app)
     web_helpers.install(app)
+
+    @app.route("/favicon.ico")
+    def favicon():
+        """What a browser asks for on a first visit: the shop.icon setting
+        (a redirect), else Jishi's icon."""
+        icon = settings.get("shop.icon")
+        if icon:
+            response = redirect(icon, 302)
+            response.cache_control.max_age = 3600
+            return response
+        return send_from_directory(Path(__file__).parent / "static" / "jishi", "favicon.ico", max_age=86400)
 
     @app.route("/themes/<name>/static/<path:filename>")
     def theme_static(name: str, filename: str):

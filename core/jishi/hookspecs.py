@@ -702,9 +702,12 @@ class SettingField:
     """One setting in a settings panel; ``kind`` is text, int, bool, money
     (typed in yuan, stored in fen), percent (typed as a percentage with up to
     two decimals, stored as integer basis points, 100 = 1%), textarea,
-    choice (with ``choices``) or secret (an API key or app secret: the
-    console never shows it back, only its last four characters when it is
-    long enough, and an empty field keeps the stored value)."""
+    choice (with ``choices``), image (an image's address, picked from the
+    platform's media library or typed: the library's must be the
+    platform's own, any other must be ``http(s)://`` or start with ``/``;
+    stored as the address, empty for none) or secret (an API key or app
+    secret: the console never shows it back, only its last four characters
+    when it is long enough, and an empty field keeps the stored value)."""
 
     key: str
     label: str

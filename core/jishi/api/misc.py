@@ -1,4 +1,5 @@
-"""Small endpoints: the API's liveness answer."""
+"""Small endpoints: the API's liveness answer; the shop's name, logo and
+icon (``GET /site``) for a mini-program's header."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from marshmallow import Schema, fields
 
 from jishi.api.common import Blueprint
 
-blp = Blueprint("misc", __name__, url_prefix="/api/v1", description="Health")
+blp = Blueprint("misc", __name__, url_prefix="/api/v1", description="Health; the shop")
 
 
 class PingSchema(Schema):
@@ -20,3 +21,31 @@ def ping():
     database (the benchmarks' baseline). Readiness (the database, Redis)
     is ``GET /readyz``, outside the API (docs/operations.md#health)."""
     return {"ok": True}
+
+
+class SiteSchema(Schema):
+    name = fields.String(required=True, metadata={"description": "the shop's name (setting shop.name)"})
+    logo = fields.String(required=True, metadata={"description": "the logo's image address; empty: none (shop.logo)"})
+    icon = fields.String(
+        required=True, metadata={"description": "a square icon's address: shop.icon, else Jishi's (never empty)"}
+    )
+    notice = fields.String(required=True, metadata={"description": "the home page's notice; empty: none"})
+
+
+@blp.get("/site")
+@blp.response(200, SiteSchema)
+def site():
+    """The shop's name, logo, icon and home-page notice (public), as the
+    storefront's header shows them: for a mini-program's header, its share
+    cards and its about page. Addresses are the site's (``/media/...``)
+    unless the platform typed another site's."""
+    from flask import url_for
+
+    from jishi import settings
+
+    return {
+        "name": settings.get("shop.name") or "",
+        "logo": settings.get("shop.logo") or "",
+        "icon": settings.get("shop.icon") or url_for("static", filename="jishi/apple-touch-icon.png"),
+        "notice": settings.get("shop.notice") or "",
+    }

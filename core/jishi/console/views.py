@@ -334,10 +334,35 @@ def _field_value(field, errors: dict):
             errors[field.key] = _("Unknown theme.")
             return None
         return raw
+    if field.kind == "image":
+        return _image_setting(field.key, raw, errors)
     if field.kind == "choice" and field.choices and raw not in {c[0] for c in field.choices}:
         errors[field.key] = _("Choose one of the options.")
         return None
     return raw
+
+
+def _image_setting(key: str, raw: str, errors: dict) -> str | None:
+    """An image setting's address: the media library's (``media:<id>`` or
+    its address) must be the platform's own and is stored as its large
+    image's address; any other must be ``http(s)://`` or a path on this
+    site (never ``javascript:`` or ``data:``)."""
+    from jishi import media
+
+    if not raw:
+        return ""
+    if len(raw) > 300:
+        errors[key] = _("At most %(n)d characters.", n=300)
+        return None
+    try:
+        url = media.resolve_urls([raw], None, key)[0]
+    except media.MediaError as exc:
+        errors[key] = exc.message
+        return None
+    if not (url.startswith(("https://", "http://")) or (url.startswith("/") and not url.startswith("//"))):
+        errors[key] = _("Pick an image, or enter an address starting with https:// or /.")
+        return None
+    return url
 
 
 @bp.route("/settings", methods=["GET", "POST"], endpoint="settings")

@@ -114,6 +114,20 @@ def settings_panels():
             str(_l("Shop")),
             (
                 SettingField("shop.name", str(_l("Shop name")), "text", "集市"),
+                SettingField(
+                    "shop.logo",
+                    str(_l("Logo")),
+                    "image",
+                    "",
+                    help=str(_l("Shown before the shop name in the storefront's header; empty: the name only.")),
+                ),
+                SettingField(
+                    "shop.icon",
+                    str(_l("Browser and home-screen icon")),
+                    "image",
+                    "",
+                    help=str(_l("A square image, at least 180 × 180 pixels; empty: Jishi's icon.")),
+                ),
                 SettingField("shop.notice", str(_l("Notice on the home page")), "textarea", ""),
             ),
             sort=0,
