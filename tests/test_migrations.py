@@ -196,6 +196,7 @@ HEADS = {
     "coupons": "cp0003",
     "delivery_express": "de0002",
     "distribution": "ds0002",
+    "favorites": "fv0001",
     "groupbuy": "gb0002",
     "messages": "mg0001",
     "multistore": "ms0004",

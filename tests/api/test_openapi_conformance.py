@@ -38,6 +38,7 @@ PLUGINS = (
     "designer",
     "messages",
     "shopping_options",
+    "favorites",
 )
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: generated cases per operation (about 220 operations)

@@ -27,6 +27,7 @@ ALL = (
     "groupbuy",
     "flashsale",
     "shopping_options",
+    "favorites",
 )
 BUDGET = 6
 

@@ -71,6 +71,7 @@ FIRST_PARTY_PLUGINS = (
     "delivery_local",
     "designer",
     "distribution",
+    "favorites",
     "flashsale",
     "groupbuy",
     "messages",

@@ -1,0 +1,147 @@
+"""Keeping, listing and letting go of favorite products.
+
+Every function takes the buyer (the signed-in principal) from its caller,
+never from the request. Keeping is idempotent: the unique key on (buyer,
+product) makes a second keep, or two at once, one row, and the answer says
+whether this call added it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from jishi.catalog.models import Product
+from jishi.catalog.service import visible_products
+from jishi.db import db, utcnow
+from jishi.errors import DomainError
+from jishi.i18n import gettext as _
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from jishi_favorites.models import FavoriteProduct
+
+#: products a buyer may keep (Taobao's 收藏夹 holds a few hundred too)
+MAX_FAVORITES = 500
+#: a page of the list
+PAGE = 20
+MAX_ID = 2**31 - 1
+
+
+class FavoriteError(DomainError):
+    """404 for a product a buyer cannot open, 409 over the limit."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A favorite as the list shows it: the product now (its price, main
+    image) and whether a buyer can still open and buy it."""
+
+    id: int
+    product_id: int
+    name: str
+    image: str
+    price: int
+    original_price: int | None
+    available: bool
+    kept_at: object
+
+
+def _product_id(product_id) -> int:
+    if not isinstance(product_id, int) or isinstance(product_id, bool) or not 0 < product_id <= MAX_ID:
+        raise FavoriteError("product_id", _("This product does not exist."), status=404, code="not_found")
+    return product_id
+
+
+def keep(user, product_id: int) -> bool:
+    """Keep ``product_id`` for ``user``: True when this call added it, False
+    when it was kept already. 404 for a product the buyer cannot open (off
+    the shelf, hidden by a plugin's ``product_filters``); 409 at
+    :data:`MAX_FAVORITES` (the oldest are not dropped for it)."""
+    product_id = _product_id(product_id)
+    visible = db.session.execute(
+        visible_products(select(Product.id).where(Product.id == product_id))
+    ).scalar_one_or_none()
+    if visible is None:
+        raise FavoriteError("product_id", _("This product does not exist."), status=404, code="not_found")
+    if is_kept(user, product_id):
+        return False
+    if count(user) >= MAX_FAVORITES:
+        raise FavoriteError(
+            "product_id",
+            _("You keep %(n)d products already: let some go first.", n=MAX_FAVORITES),
+            status=409,
+            code="favorites_full",
+        )
+    try:
+        with db.session.begin_nested():
+            db.session.add(FavoriteProduct(user_id=user.id, product_id=product_id, created_at=utcnow()))
+    except IntegrityError:  # the same buyer's other tap won: it is kept
+        return False
+    return True
+
+
+def let_go(user, product_id: int) -> bool:
+    """Stop keeping ``product_id``: True when it was kept (a second call,
+    or a product never kept, changes nothing)."""
+    product_id = _product_id(product_id)
+    result = db.session.execute(
+        delete(FavoriteProduct).where(FavoriteProduct.user_id == user.id, FavoriteProduct.product_id == product_id)
+    )
+    return bool(result.rowcount)
+
+
+def is_kept(user, product_id: int) -> bool:
+    return (
+        db.session.execute(
+            select(FavoriteProduct.id).where(
+                FavoriteProduct.user_id == user.id, FavoriteProduct.product_id == product_id
+            )
+        ).first()
+        is not None
+    )
+
+
+def count(user) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(FavoriteProduct).where(FavoriteProduct.user_id == user.id)
+    ).scalar_one()
+
+
+def kept(user, *, before: int | None = None, limit: int = PAGE) -> tuple[list[Kept], int | None]:
+    """A page of ``user``'s favorites, newest first, in one statement; and
+    the ``before`` of the next page (None at the end). A product taken off
+    the shelf (or hidden) stays listed, not ``available``."""
+    stmt = (
+        select(
+            FavoriteProduct.id,
+            FavoriteProduct.product_id,
+            FavoriteProduct.created_at,
+            Product.name,
+            Product.image,
+            Product.price,
+            Product.original_price,
+            Product.id.in_(visible_products(select(Product.id))).label("available"),
+        )
+        .join(Product, Product.id == FavoriteProduct.product_id)
+        .where(FavoriteProduct.user_id == user.id)
+        .order_by(FavoriteProduct.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        stmt = stmt.where(FavoriteProduct.id < before)
+    rows = db.session.execute(stmt).all()
+    items = [
+        Kept(r.id, r.product_id, r.name, r.image, r.price, r.original_price, bool(r.available), r.created_at)
+        for r in rows[:limit]
+    ]
+    return items, (items[-1].id if len(rows) > limit else None)
+
+
+@functools.cache
+def kept_query():
+    """The product page's loader (``product_page_loaders``): the buyer's row
+    for the product, read with the page's one statement."""
+    return select(FavoriteProduct.id).where(
+        FavoriteProduct.user_id == bindparam("user_id"), FavoriteProduct.product_id == bindparam("product_id")
+    )

@@ -1,0 +1,84 @@
+"""Favorites pages (blueprint ``favorites``; no JavaScript needed).
+
+- The product page's heart (slot ``product_detail_after_price``): a form
+  posting to ``/favorites/products/<id>`` that keeps the product or lets
+  it go, then back to the page; signed out, a link to sign in first.
+- 我的收藏 ``/favorites``: the signed-in buyer's favorites, newest first,
+  20 a page, each with its price now, or "no longer available", and a
+  button to let it go. Linked from the account page (slot ``account_links``).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from jishi.i18n import gettext as _
+from markupsafe import Markup
+
+from jishi_favorites import service
+
+bp = Blueprint("favorites", __name__)
+
+
+def _back(default: str) -> str:
+    """``next`` when it is a path on this site, else ``default``."""
+    target = request.form.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
+        return target
+    return default
+
+
+@bp.get("/favorites")
+@login_required
+def listing():
+    raw = (request.args.get("before") or "").strip()
+    before = None
+    if raw:
+        if not raw.isdecimal() or len(raw) > 10 or not 0 < int(raw) <= service.MAX_ID:
+            abort(404)
+        before = int(raw)
+    items, next_before = service.kept(current_user, before=before)
+    return render_template(
+        "favorites/listing.html", items=items, next_before=next_before, total=service.count(current_user)
+    )
+
+
+@bp.post("/favorites/products/<int:product_id>")
+@login_required
+def toggle(product_id: int):
+    """Keep (``action=keep``) or let go (``action=let_go``) a product."""
+    from jishi.db import commit
+
+    action = request.form.get("action")
+    if action == "keep":
+        service.keep(current_user, product_id)  # a FavoriteError answers its page (404, 409)
+        commit()
+        flash(_("Kept in your favorites."), "success")
+    elif action == "let_go":
+        service.let_go(current_user, product_id)
+        commit()
+        flash(_("Removed from your favorites."), "success")
+    else:
+        abort(400)
+    return redirect(_back(url_for("favorites.listing")))
+
+
+def render_slot(slot: str, context: dict):
+    if slot == "account_links":
+        return Markup('<a href="%s">%s</a>') % (url_for("favorites.listing"), _("My favorites"))
+    if slot != "product_detail_after_price":
+        return None
+    product = context.get("product")
+    if product is None:
+        return None
+    if not current_user.is_authenticated:
+        return render_template("favorites/_heart.html", product=product, kept=False, signed_in=False)
+    loaded = context.get("loaded")
+    if loaded is not None and "favorites.kept" in loaded:
+        kept = loaded.first("favorites.kept") is not None
+    else:  # a page without the product page's loaders (a theme, the designer)
+        kept = service.is_kept(current_user, product.id)
+    return render_template("favorites/_heart.html", product=product, kept=kept, signed_in=True)
