@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from jishi.forms import render_kept
 from jishi.i18n import gettext as _
 from markupsafe import Markup
 
@@ -74,11 +75,12 @@ def render_slot(slot: str, context: dict):
     product = context.get("product")
     if product is None:
         return None
-    if not current_user.is_authenticated:
-        return render_template("favorites/_heart.html", product=product, kept=False, signed_in=False)
+    if not current_user.is_authenticated:  # the same for every visitor: kept rendered (issue 20)
+        return render_kept("favorites/_heart_signed_out.html", {"product_id": product.id})
     loaded = context.get("loaded")
     if loaded is not None and "favorites.kept" in loaded:
         kept = loaded.first("favorites.kept") is not None
     else:  # a page without the product page's loaders (a theme, the designer)
         kept = service.is_kept(current_user, product.id)
-    return render_template("favorites/_heart.html", product=product, kept=kept, signed_in=True)
+    template = current_app.jinja_env.get_template("favorites/_heart.html")  # no context processors needed
+    return Markup(template.render(product=product, kept=kept))

@@ -95,7 +95,7 @@ def test_the_heart_and_my_favorites_pages(client, factory):
     buyer = factory.user(phone="13900000401")
     tea = factory.product(name="龙井", price=5000)
     html = client.get(f"/product/{tea.id}").get_data(as_text=True)
-    assert 'data-favorite="sign-in"' in html and f"/login?next=/product/{tea.id}" in html
+    assert 'data-favorite="sign-in">♡ 收藏' in html and f"/login?next=/product/{tea.id}" in html
     sign_in_form(client, buyer)
     html = client.get(f"/product/{tea.id}").get_data(as_text=True)
     assert 'data-favorite="not-kept"' in html and "收藏" in html
