@@ -199,6 +199,14 @@ def run_row(
     return failures
 
 
+def no_data_leaked(case: Case, resp, expected) -> list[str]:
+    """A ``check`` for :func:`run_row`: a denied API call answered no data
+    (a denied call's 2xx JSON body would be someone else's)."""
+    if expected is False and case.row.is_api and resp.is_json and resp.status_code < 300:
+        return [f"{case.describe()}: data leaked"]
+    return []
+
+
 def assert_row(row: Row, world: World, **kw) -> None:
     """:func:`run_row`, failing with every unexpected answer listed."""
     failures = run_row(row, world, **kw)

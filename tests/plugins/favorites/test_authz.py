@@ -40,12 +40,6 @@ def build_world(factory) -> authz.World:
     return authz.World(who.users, objects)
 
 
-def no_data_leaked(case, resp, expected):
-    if expected is False and case.row.is_api and resp.is_json and resp.status_code < 300:
-        return [f"{case.describe()}: data leaked"]
-    return []
-
-
 @pytest.mark.parametrize("row", ROWS, ids=authz.label)
 def test_matrix(app, client, api, factory, row):
     authz.assert_row(
@@ -55,7 +49,7 @@ def test_matrix(app, client, api, factory, row):
         api=api,
         principals=PRINCIPALS,
         allowed=expected_allowed,
-        check=no_data_leaked,
+        check=authz.no_data_leaked,
     )
 
 
