@@ -65,7 +65,7 @@ def favorites(args):
 @blp.response(200, FavoriteStateSchema)
 def is_kept(product_id):
     """Whether the signed-in buyer keeps the product (the heart's state)."""
-    return {"kept": service.is_kept(current_user, product_id)}
+    return {"kept": service.is_kept(current_user, service.checked_id(product_id))}
 
 
 @blp.put("/favorites/products/<int:product_id>")

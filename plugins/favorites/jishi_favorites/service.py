@@ -47,7 +47,8 @@ class Kept:
     kept_at: object
 
 
-def _product_id(product_id) -> int:
+def checked_id(product_id) -> int:
+    """``product_id`` when it can be a product's id, else 404 naming it."""
     if not isinstance(product_id, int) or isinstance(product_id, bool) or not 0 < product_id <= MAX_ID:
         raise FavoriteError("product_id", _("This product does not exist."), status=404, code="not_found")
     return product_id
@@ -58,7 +59,7 @@ def keep(user, product_id: int) -> bool:
     when it was kept already. 404 for a product the buyer cannot open (off
     the shelf, hidden by a plugin's ``product_filters``); 409 at
     :data:`MAX_FAVORITES` (the oldest are not dropped for it)."""
-    product_id = _product_id(product_id)
+    product_id = checked_id(product_id)
     visible = db.session.execute(
         visible_products(select(Product.id).where(Product.id == product_id))
     ).scalar_one_or_none()
@@ -84,7 +85,7 @@ def keep(user, product_id: int) -> bool:
 def let_go(user, product_id: int) -> bool:
     """Stop keeping ``product_id``: True when it was kept (a second call,
     or a product never kept, changes nothing)."""
-    product_id = _product_id(product_id)
+    product_id = checked_id(product_id)
     result = db.session.execute(
         delete(FavoriteProduct).where(FavoriteProduct.user_id == user.id, FavoriteProduct.product_id == product_id)
     )

@@ -55,6 +55,9 @@ def test_only_what_a_buyer_can_open_is_kept(api, factory):
     for pid in (hidden.id, 999999, 2**31 - 1):
         r = api.put(f"/favorites/products/{pid}", user=buyer)
         assert r.status_code == 404 and r.json["field"] == "product_id", r.json
+    for method in ("get", "put", "delete"):  # no product has id 0 (schemathesis: GET answered {"kept": false})
+        r = getattr(api, method)("/favorites/products/0", user=buyer)
+        assert r.status_code == 404 and r.json["field"] == "product_id", (method, r.json)
     tea = factory.product(name="龙井")
     api.put(f"/favorites/products/{tea.id}", user=buyer)
     tea.on_shelf = False
