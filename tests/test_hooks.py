@@ -1341,6 +1341,28 @@ def test_hook_product_page_loaders(app, client, factory, queries, extra_plugins)
     assert isinstance(plugin_obj.seen[-1].first("rows.who")["at"], datetime)
 
 
+class SlotsSeen:
+    """Records ``product_page_loaders``' ``slots`` argument."""
+
+    def __init__(self):
+        self.seen: list[bool] = []
+
+    @hookimpl
+    def product_page_loaders(self, product, user, slots):
+        self.seen.append(slots)
+
+
+@plugin(SlotsSeen())
+def test_hook_product_page_loaders_slots(client, api, factory, extra_plugins):
+    """D: the product page asks the loaders for its slots (``slots`` True);
+    the product detail API renders no slot (False), so a loader feeding only
+    a slot can return nothing there (the favorites heart, issue 20)."""
+    p = factory.product()
+    assert client.get(f"/product/{p.id}").status_code == 200
+    assert api.get(f"/products/{p.id}").status_code == 200
+    assert extra_plugins[0].seen == [True, False]
+
+
 class CheckoutRows:
     """Reads the lines' stock through ``checkout_loaders`` (a query declared
     once) and records what the later checkout hooks see."""

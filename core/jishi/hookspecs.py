@@ -1358,7 +1358,7 @@ def cart_line_problems(product: Product, sku_id: int, quantity: int, user: User)
 
 
 @hookspec
-def product_page_loaders(product: Product, user: User | None) -> Sequence[PageLoader] | None:
+def product_page_loaders(product: Product, user: User | None, slots: bool) -> Sequence[PageLoader] | None:
     """The rows the plugin's product page slots need, as queries the kernel
     runs together with every plugin's (and its own images, parameters, specs
     and tags) in ONE statement, so that the product page costs the same
@@ -1370,6 +1370,12 @@ def product_page_loaders(product: Product, user: User | None) -> Sequence[PageLo
     without ``loaded`` (another page, a theme) reads for itself.
     :param product: the ``Product`` (its category and SKUs loaded).
     :param user: the signed-in buyer, or None.
+    :param slots: True for the storefront's product page, whose slots
+        render with these rows; False for the product detail API, which
+        renders none (its rows serve the hooks that read
+        ``jishi.catalog.service.product_loaded``, such as
+        ``purchase_blockers``): a loader whose rows only a slot shows
+        returns nothing then. An implementation may leave the argument out.
     :returns: a list of :class:`PageLoader` (or None). All collected.
     Default implementation: none.
 

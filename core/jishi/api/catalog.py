@@ -491,7 +491,7 @@ def get_product(product_id: int):
     # rows, which the hooks below take (service.product_loaded) instead of
     # reading for themselves.
     user = _user()
-    product, _loaded = service.product_page(product_id, user=user)
+    product, _loaded = service.product_page(product_id, user=user, slots=False)
     if product is None:
         not_found(_("product"))
     tracking.track("product", product.id, product.seller_id)

@@ -579,14 +579,15 @@ def get_product(product_id: int, *, visible_only: bool = True) -> Product | None
     return product
 
 
-def product_page(product_id: int, *, visible_only: bool = True, user=None):
+def product_page(product_id: int, *, visible_only: bool = True, user=None, slots: bool = True):
     """The storefront product page's product and what its slots need, in
     two statements: the product with its category and SKUs (joined), then
     ONE statement running every :class:`~jishi.hookspecs.PageLoader` (the
     kernel's images, parameters, specs and tags, and each plugin's
     ``product_page_loaders``) together (:func:`jishi.loaders.run`).
     Returns ``(product, loaded)``; ``(None, None)`` when missing or
-    (``visible_only``) off shelf."""
+    (``visible_only``) off shelf. ``slots`` False: no slot will render
+    (the product detail API), passed to ``product_page_loaders``."""
     if visible_only:
         conditions = _visible_conditions("detail")
         ckey = _conditions_key(conditions)
@@ -597,7 +598,9 @@ def product_page(product_id: int, *, visible_only: bool = True, user=None):
         return None, None
     pid = product.id
     own = [_loader(key, pid) for key in ("images", "params", "specs", "tags")]
-    theirs = [ld for found in jishi_hook().product_page_loaders(product=product, user=user) for ld in found or ()]
+    theirs = [
+        ld for found in jishi_hook().product_page_loaders(product=product, user=user, slots=slots) for ld in found or ()
+    ]
     loaded = loaders.run(own + theirs)
     for key in ("images", "params", "specs"):
         rows = loaded.pop(key)

@@ -12,7 +12,6 @@ Hooks implemented (see ``docs/plugins/favorites.md``):
 
 from __future__ import annotations
 
-from flask import has_request_context, request
 from jishi.hookspecs import PageLoader, hookimpl, slots
 
 from jishi_favorites import (
@@ -38,11 +37,11 @@ def api_blueprints():
 
 
 @hookimpl
-def product_page_loaders(product, user):
-    """The heart's row, for a signed-in buyer's product PAGE only: the
-    product detail API (a hot path, issue 20) renders no slot, so it is not
-    asked to read it (a mini-program asks ``/favorites/products/<id>``)."""
-    if user is None or (has_request_context() and request.path.startswith("/api/")):
+def product_page_loaders(product, user, slots):
+    """The heart's row, for a signed-in buyer's product page only: the
+    product detail API (``slots`` False, a hot path of issue 20) renders no
+    heart (a mini-program asks ``/favorites/products/<id>``)."""
+    if user is None or not slots:
         return None
     return [PageLoader("favorites.kept", service.kept_query(), {"user_id": user.id, "product_id": product.id})]
 
