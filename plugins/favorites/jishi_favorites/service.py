@@ -60,14 +60,19 @@ def keep(user, product_id: int) -> bool:
     the shelf, hidden by a plugin's ``product_filters``); 409 at
     :data:`MAX_FAVORITES` (the oldest are not dropped for it)."""
     product_id = checked_id(product_id)
-    visible = db.session.execute(
-        visible_products(select(Product.id).where(Product.id == product_id))
-    ).scalar_one_or_none()
+    mine = FavoriteProduct.user_id == user.id
+    visible, kept, n = db.session.execute(  # one statement: may it be kept, is it, how many are
+        select(
+            visible_products(select(Product.id).where(Product.id == product_id)).scalar_subquery(),
+            select(FavoriteProduct.id).where(mine, FavoriteProduct.product_id == product_id).scalar_subquery(),
+            select(func.count()).select_from(FavoriteProduct).where(mine).scalar_subquery(),
+        )
+    ).one()
     if visible is None:
         raise FavoriteError("product_id", _("This product does not exist."), status=404, code="not_found")
-    if is_kept(user, product_id):
+    if kept is not None:
         return False
-    if count(user) >= MAX_FAVORITES:
+    if n >= MAX_FAVORITES:
         raise FavoriteError(
             "product_id",
             _("You keep %(n)d products already: let some go first.", n=MAX_FAVORITES),
