@@ -17,6 +17,7 @@ from jishi.db import commit, db, rollback, utcnow
 from jishi.errors import DomainError
 from jishi.hookspecs import DeliveryOption
 from jishi.i18n import gettext as _
+from jishi.money import format_fen
 from jishi.orders import service as orders_service
 from jishi.orders import state
 from jishi.orders.models import Order
@@ -38,6 +39,7 @@ from jishi_delivery_express.models import (
 CODE = "express"
 MAX_ID = 2**31 - 1
 MAX_FEE = 10**8  # ¥1,000,000: a typo guard
+MONEY_FIELDS = frozenset({"first_fee", "additional_fee", "free_over_amount"})
 MAX_UNITS = 10**8
 
 
@@ -105,6 +107,16 @@ def _int(
     if not isinstance(value, int):
         raise DomainError(name, _("%(field)s must be a whole number.", field=field_label(name)))
     if value < minimum or value > maximum:
+        if key in MONEY_FIELDS:  # fen in the API, yuan in the console: the bound in money says both
+            raise DomainError(
+                name,
+                _(
+                    "%(field)s must be between %(lo)s and %(hi)s.",
+                    field=field_label(name),
+                    lo=format_fen(minimum),
+                    hi=format_fen(maximum),
+                ),
+            )
         raise DomainError(
             name,
             _("%(field)s must be between %(lo)d and %(hi)d.", field=field_label(name), lo=minimum, hi=maximum),

@@ -93,6 +93,31 @@ def test_bad_input_names_the_field_in_words(api, factory, svc):
     assert (exc.value.field, exc.value.message) == ("first_units", "首件数 / 首重（克） 须为整数。")
 
 
+def test_console_range_says_money_in_yuan(client, factory, svc):
+    """DE-TPL, A4: the console takes yuan, so a fee out of range is told in
+    money ("¥0.00 到 ¥1000000.00"), not in fen ("0 到 100000000"); units
+    keep their plain numbers."""
+    login(client, factory.admin())
+    form = {
+        "name": "太贵",
+        "charge_by": "piece",
+        "first_units": "1",
+        "first_fee": "2000000",
+        "additional_units": "1",
+        "additional_fee": "0",
+    }
+    r = client.post("/console/express/templates/new", data=form)
+    assert r.status_code == 422
+    assert "First fee must be between ¥0.00 and ¥1000000.00." in r.get_data(as_text=True)
+    assert db.session.query(ExpressTemplate).count() == 0
+    with pytest.raises(DomainError) as exc:
+        svc.clean_template({**PIECE, "first_fee": 10**8 + 1})
+    assert exc.value.message == "首费 须在 ¥0.00 到 ¥1000000.00 之间。"
+    with pytest.raises(DomainError) as exc:
+        svc.clean_template({**PIECE, "first_units": 10**9})
+    assert exc.value.message == f"首件数 / 首重（克） 须在 1 到 {svc.MAX_UNITS} 之间。"
+
+
 def test_platform_console_pages(client, factory):
     """DE-TPL: the console form takes yuan, stores fen, with region rows."""
     admin = factory.admin()
