@@ -183,6 +183,11 @@ def load_demo(logins: dict | None = None, *, history: bool = True) -> str:
     buyer = factories.user(phone=BUYER[0], password=BUYER[1], name="演示买家", member_level_id=level.id)
     address = factories.address(buyer, name="李四", phone=BUYER[0])
 
+    from jishi import settings
+
+    settings.set_many({"search.hot_words": "\n".join(("脐橙", "大米", "坚果", "充电宝", "数据线"))})
+    db.session.commit()
+
     tags = {name: Tag(name=name) for name in ("新品", "热卖", "包邮")}
     db.session.add_all(tags.values())
     db.session.commit()

@@ -46,7 +46,13 @@ def test_without_settings_jishi_s_icon(client):
         assert resp.status_code == 200, path
         resp.close()
     site = client.get("/api/v1/site").get_json()
-    assert site == {"name": "集市", "logo": "", "icon": "/static/jishi/apple-touch-icon.png", "notice": ""}
+    assert site == {
+        "name": "集市",
+        "logo": "",
+        "icon": "/static/jishi/apple-touch-icon.png",
+        "notice": "",
+        "hot_searches": [],
+    }
 
 
 def _save(client, token, **values):
@@ -86,6 +92,7 @@ def test_the_platform_sets_logo_and_icon(app, api, client, factory, login, theme
         "logo": large,
         "icon": "https://cdn.example.com/i.png",
         "notice": "",
+        "hot_searches": [],
     }
     assert _save(client, token, **{"shop.logo": "", "shop.icon": ""}).status_code == 302  # back to none
     g.pop("jishi_settings", None)

@@ -30,22 +30,29 @@ class SiteSchema(Schema):
         required=True, metadata={"description": "a square icon's address: shop.icon, else Jishi's (never empty)"}
     )
     notice = fields.String(required=True, metadata={"description": "the home page's notice; empty: none"})
+    hot_searches = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "the search page's suggested words, in order (search.hot_words; at most 10)"},
+    )
 
 
 @blp.get("/site")
 @blp.response(200, SiteSchema)
 def site():
-    """The shop's name, logo, icon and home-page notice (public), as the
-    storefront's header shows them: for a mini-program's header, its share
-    cards and its about page. Addresses are the site's (``/media/...``)
+    """The shop's name, logo, icon, home-page notice and hot searches
+    (public), as the storefront shows them: for a mini-program's header,
+    its share cards, its search page and its about page. Addresses are the site's (``/media/...``)
     unless the platform typed another site's."""
     from flask import url_for
 
     from jishi import settings
+    from jishi.catalog.service import hot_searches
 
     return {
         "name": settings.get("shop.name") or "",
         "logo": settings.get("shop.logo") or "",
         "icon": settings.get("shop.icon") or url_for("static", filename="jishi/apple-touch-icon.png"),
         "notice": settings.get("shop.notice") or "",
+        "hot_searches": hot_searches(),
     }

@@ -199,6 +199,41 @@ def category_subtree_ids(category_id: int) -> list[int]:
     return [r.id for r in rows if r.path.startswith(path)]
 
 
+#: hot searches (热门搜索): at most this many words, each at most this long
+MAX_HOT_SEARCHES = 10
+MAX_HOT_SEARCH_LENGTH = 20
+
+
+def parse_hot_searches(text: str | None) -> list[str]:
+    """The words of the ``search.hot_words`` setting, one per line, in
+    order: blank lines and repeats dropped, inner spaces kept."""
+    out: list[str] = []
+    for line in (text or "").splitlines():
+        word = " ".join(line.split())
+        if word and word not in out:
+            out.append(word)
+    return out
+
+
+def hot_search_problem(text: str | None) -> str | None:
+    """Why the platform's hot searches cannot be saved, or None."""
+    words = parse_hot_searches(text)
+    if len(words) > MAX_HOT_SEARCHES:
+        return _("At most %(n)d hot searches.", n=MAX_HOT_SEARCHES)
+    for word in words:
+        if len(word) > MAX_HOT_SEARCH_LENGTH:
+            return _("“%(word)s” is longer than %(n)d characters.", word=word, n=MAX_HOT_SEARCH_LENGTH)
+    return None
+
+
+def hot_searches() -> list[str]:
+    """What the search page and ``GET /api/v1/site`` suggest (setting
+    ``search.hot_words``; at most :data:`MAX_HOT_SEARCHES`)."""
+    from jishi import settings
+
+    return parse_hot_searches(settings.get("search.hot_words"))[:MAX_HOT_SEARCHES]
+
+
 def _like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

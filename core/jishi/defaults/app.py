@@ -106,6 +106,13 @@ def console_todos(console, principal):
     ]
 
 
+def _check_search(values: dict) -> dict:
+    from jishi.catalog.service import hot_search_problem
+
+    problem = hot_search_problem(values.get("search.hot_words"))
+    return {"search.hot_words": problem} if problem else {}
+
+
 @hookimpl
 def settings_panels():
     return [
@@ -131,6 +138,26 @@ def settings_panels():
                 SettingField("shop.notice", str(_l("Notice on the home page")), "textarea", ""),
             ),
             sort=0,
+        ),
+        SettingsPanel(
+            "search",
+            str(_l("Search")),
+            (
+                SettingField(
+                    "search.hot_words",
+                    str(_l("Hot searches")),
+                    "textarea",
+                    "",
+                    help=str(
+                        _l(
+                            "One per line, at most 10, each at most 20 characters: shown on the search page"
+                            " and to mini-programs (GET /api/v1/site)."
+                        )
+                    ),
+                ),
+            ),
+            sort=3,
+            validate=_check_search,
         ),
         SettingsPanel(
             "theme",

@@ -123,8 +123,11 @@ def categories():
 
 @bp.get("/search")
 def search():
+    """Products by keyword and filters; above them the platform's hot
+    searches (``search.hot_words``) and, kept by the browser alone, the
+    buyer's recent searches (``shop.js``)."""
     record_visit("search")
-    return _listing("shop/search.html", category=None)
+    return _listing("shop/search.html", category=None, hot_searches=_catalog().hot_searches())
 
 
 @bp.get("/product/<int:product_id>")

@@ -10,6 +10,11 @@
    - Confirmations: a button or form with data-confirm="question" asks first.
    - Galleries: a thumbnail [data-gallery-thumb="<url>"] in a [data-gallery]
      shows its image in the gallery's big picture (img.hero).
+   - Recent searches: the search page's [data-recent-searches] keeps the
+     words searched (its data-query) in this browser's localStorage (the
+     last 10, newest first; nothing goes to the server) and lists them as
+     links, with a button that clears them. data-record-only: keep the
+     word, show nothing (a page of results).
 */
 (function () {
   "use strict";
@@ -132,7 +137,46 @@
     if (ask && !window.confirm(ask.getAttribute("data-confirm"))) e.preventDefault();
   });
 
+  var RECENT_KEY = "jishi.recentSearches";
+  var RECENT_MAX = 10;
+
+  function recentSearches(box) {
+    var store;
+    try { store = window.localStorage; } catch (e) { return; }  // (storage blocked: nothing kept)
+    if (!store) return;
+    var words;
+    try { words = JSON.parse(store.getItem(RECENT_KEY) || "[]"); } catch (e) { words = []; }
+    if (!Array.isArray(words)) words = [];
+    words = words.filter(function (w) { return typeof w === "string" && w; });
+    var q = (box.getAttribute("data-query") || "").trim();
+    if (q) {
+      words = [q].concat(words.filter(function (w) { return w !== q; })).slice(0, RECENT_MAX);
+      try { store.setItem(RECENT_KEY, JSON.stringify(words)); } catch (e) { /* full: not kept */ }
+    }
+    if (box.hasAttribute("data-record-only")) return;
+    var panel = box.querySelector("[data-recent-box]");
+    var list = box.querySelector("[data-recent-list]");
+    if (!panel || !list || !words.length) return;
+    var url = box.getAttribute("data-search-url") || "/search";
+    words.forEach(function (w) {
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = url + "?q=" + encodeURIComponent(w);
+      a.textContent = w;
+      li.appendChild(a);
+      list.appendChild(li);
+    });
+    panel.hidden = false;
+    var clear = box.querySelector("[data-recent-clear]");
+    if (clear) clear.addEventListener("click", function () {
+      try { store.removeItem(RECENT_KEY); } catch (e) { /* nothing to do */ }
+      list.textContent = "";
+      panel.hidden = true;
+    });
+  }
+
   document.querySelectorAll("input[data-stepper]").forEach(stepper);
+  document.querySelectorAll("[data-recent-searches]").forEach(recentSearches);
   document.querySelectorAll("form[data-live-form]").forEach(liveForm);
   document.addEventListener("live:updated", function () {
     document.querySelectorAll("input[data-stepper]").forEach(stepper);
