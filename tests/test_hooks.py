@@ -1363,6 +1363,65 @@ def test_hook_product_page_loaders_slots(client, api, factory, extra_plugins):
     assert extra_plugins[0].seen == [True, False]
 
 
+class ViewsSeen:
+    """Records ``products_viewed``' batches; raises when told to."""
+
+    def __init__(self):
+        self.batches: list[list] = []
+        self.fail = False
+
+    @hookimpl
+    def products_viewed(self, views):
+        self.batches.append(list(views))
+        if self.fail:
+            raise RuntimeError("a plugin's bad day")
+
+
+@plugin(ViewsSeen())
+def test_hook_products_viewed(app, client, api, factory, extra_plugins):
+    """K16: a signed-in buyer's product page and product detail reach
+    ``products_viewed`` in tracking's batch, oldest first, with the buyer,
+    the product and the second; a visitor's, a bot's and other pages do
+    not; the request pays no statement for it; what the hook raises is
+    logged and the counters are written all the same."""
+    from datetime import timedelta
+
+    from jishi.db import utcnow
+    from jishi.hookspecs import ProductView
+    from jishi.models import PageVisit
+    from jishi.testing import flush_visits
+
+    seen = extra_plugins[0]
+    buyer = factory.user()
+    tea, cup = factory.product(name="龙井"), factory.product(name="茶杯")
+    ua = {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0"}
+    start = utcnow().replace(microsecond=0)
+    client.get(f"/product/{tea.id}", headers=ua)  # a visitor: counted, no view
+    app.test_client().get(f"/api/v1/products/{cup.id}", headers=ua)  # the same over the API
+    _login(client, buyer)
+    assert client.get(f"/product/{tea.id}", headers=ua).status_code == 200
+    assert api.get(f"/products/{cup.id}", user=buyer, headers=ua).status_code == 200
+    assert seen.batches == []  # not in the request: after it, in the batch
+    client.get("/search", headers=ua)
+    client.get(f"/product/{cup.id}", headers={"User-Agent": "Googlebot/2.1"})
+    assert flush_visits(app) == 5  # (the bot counts nothing)
+    (batch,) = seen.batches
+    assert [(v.user_id, v.product_id) for v in batch] == [(buyer.id, tea.id), (buyer.id, cup.id)]
+    assert all(isinstance(v, ProductView) and start <= v.viewed_at <= start + timedelta(seconds=30) for v in batch)
+    assert [v.viewed_at for v in batch] == sorted(v.viewed_at for v in batch)
+    seen.fail = True
+    client.get(f"/product/{tea.id}", headers=ua)
+    before = db.session.execute(
+        select(PageVisit.count).where(PageVisit.kind == "product", PageVisit.ref_id == tea.id)
+    ).scalar()
+    assert flush_visits(app) == 1 and len(seen.batches) == 2
+    db.session.rollback()
+    after = db.session.execute(
+        select(PageVisit.count).where(PageVisit.kind == "product", PageVisit.ref_id == tea.id)
+    ).scalar()
+    assert after == before + 1
+
+
 class CheckoutRows:
     """Reads the lines' stock through ``checkout_loaders`` (a query declared
     once) and records what the later checkout hooks see."""

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - the kernel's types, for annotations only
-    from datetime import date
+    from datetime import date, datetime
 
     import click
     from flask import Blueprint, Flask
@@ -847,6 +847,17 @@ class BlockContext:
     location: tuple[float, float] | None = None
     editor: bool = False
     now: Any = None
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """A signed-in buyer opened a product: its page, or the product detail
+    API (see the ``products_viewed`` hook). ``viewed_at`` is naive UTC, to
+    the second."""
+
+    user_id: int
+    product_id: int
+    viewed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -2117,4 +2128,37 @@ def order_actions(order: Order, principal: User) -> Sequence[MenuItem] | None:
             if order.user_id != principal.id:
                 return None
             return [MenuItem(_("Ask for an invoice"), "invoices.request")]
+    """
+
+
+@hookspec
+def products_viewed(views: Sequence[ProductView]) -> None:
+    """Signed-in buyers' product views, after the fact and in batches: for a
+    browsing history (足迹), "viewed together" or a recommender.
+
+    The kernel's visit tracking (:mod:`jishi.reports.tracking`) notes each
+    product page and product detail answered to a signed-in buyer (a user
+    the request loaded; tracking on, not a bot) and, when it writes its
+    counters (every ``JISHI_TRACKING_FLUSH_SECONDS`` or
+    ``JISHI_TRACKING_BATCH`` events, in a thread of the web process or the
+    worker's ``flush_visits`` job), calls this hook with that batch's views,
+    oldest first. No request waits for it and it adds no statement to one.
+    It runs in an application context outside any request, after the
+    counters are committed: use ``db.session`` and commit your own work.
+    Like the counters, views are lossy: a process that dies or a Redis lost
+    before the batch is written loses them, and an exception here is logged
+    and loses only your part of the batch (the session is rolled back).
+
+    :param views: :class:`ProductView` rows, the same buyer and product
+        more than once when the buyer came back.
+    :returns: nothing.
+    Default implementation: none.
+
+    Example::
+
+        @hookimpl
+        def products_viewed(views):
+            for view in views:
+                db.session.merge(Seen(user_id=view.user_id, product_id=view.product_id, at=view.viewed_at))
+            db.session.commit()
     """

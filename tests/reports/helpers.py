@@ -30,11 +30,9 @@ def uniques() -> dict[tuple[str, int], set[str]]:
 
 def flush(app) -> int:
     """End the test's own transaction (SQLite's single writer), then write the visit buffer."""
-    from jishi.reports import tracking
+    from jishi.testing import flush_visits
 
-    db.session.rollback()
-    with app.app_context():
-        return tracking.flush()
+    return flush_visits(app)
 
 
 def place(api, client, buyer, addr, sku, qty, key, pay=True) -> dict:

@@ -49,7 +49,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, request
 from flask.globals import _cv_app, _cv_request
@@ -293,13 +293,19 @@ _SQL_UNIQUES = "INSERT INTO visitor_days (day, kind, ref_id, visitor) VALUES (?,
 
 
 def write(events: list[list]) -> int:
-    """Write events (``[day, kind, ref_id, seller_id, visitor]``) on a
-    connection of its own: page-view counters and unique-visitor rows."""
+    """Write events (``[day, kind, ref_id, seller_id, visitor]``, a signed-in
+    buyer's product view followed by ``user_id, unix time``) on a
+    connection of its own: page-view counters and unique-visitor rows; then
+    hand the product views to the ``products_viewed`` hook."""
     from jishi.db import db
 
     counts: Counter = Counter()
     seen: set[tuple[str, str, int, str]] = set()
-    for day, kind, ref_id, seller_id, vid in events:
+    views: list[tuple[int, int, int]] = []
+    for event in events:
+        day, kind, ref_id, seller_id, vid = event[:5]
+        if len(event) == 7 and kind == "product":
+            views.append((int(event[5]), int(ref_id), int(event[6])))
         for k, r in _keys(kind, int(ref_id), int(seller_id)):
             counts[(day, k, r)] += 1
             if vid:
@@ -319,7 +325,29 @@ def write(events: list[list]) -> int:
             _sqlite_rows(conn, _SQL_COUNTS, rows)
             if uniques:
                 _sqlite_rows(conn, _SQL_UNIQUES, uniques)
+    if views:
+        _viewed(views)
     return len(events)
+
+
+def _viewed(views: list[tuple[int, int, int]]) -> None:
+    """The ``products_viewed`` hook with a batch's views, oldest first; what
+    it raises is logged (its part of the batch is lost, the counters are
+    written)."""
+    from jishi.db import db
+    from jishi.flaskctx import jishi_hook
+    from jishi.hookspecs import ProductView
+
+    views.sort(key=lambda v: v[2])
+    batch = [
+        ProductView(user_id, product_id, datetime.fromtimestamp(at, UTC).replace(tzinfo=None))
+        for user_id, product_id, at in views
+    ]
+    try:
+        jishi_hook().products_viewed(views=batch)
+    except Exception:
+        log.exception("products_viewed: %d views lost", len(batch))
+        db.session.rollback()
 
 
 _SQLITE_CHUNK = 200  # rows per statement: 800 bound values, under SQLite's oldest limit (999)
@@ -380,8 +408,15 @@ def _after_request(response):
         vid = getattr(g_, "_jishi_visitor", None)
         if vid is None:  # (as visitor(create=True), without keeping it)
             vid = _visitor(_cv_request.get().request, True)
+        rows = [[day, k, r, s, vid] for k, r, s in events]
+        user = getattr(g_, "_login_user", None)  # (loaded by the view, or not at all: never read here)
+        if user is not None and getattr(user, "is_authenticated", False):
+            now = int(time.time())
+            for row in rows:
+                if row[1] == "product":  # a signed-in buyer's product view: products_viewed
+                    row += [user.id, now]
         try:
-            due = _buffer([[day, k, r, s, vid] for k, r, s in events], app)
+            due = _buffer(rows, app)
         except Exception:
             log.warning("visit buffer: events lost", exc_info=True)
             due = False

@@ -278,6 +278,21 @@ def reset_database(app) -> None:
         db.engine.dispose()
 
 
+def flush_visits(app) -> int:
+    """Write the visit buffer now, as tracking's writer thread would after a
+    response (:func:`jishi.reports.tracking.flush`: the counters, then the
+    ``products_viewed`` hook); the number of events written. The test's own
+    transaction ends first (outside a request SQLite starts it as a write:
+    it would keep the writer out)."""
+    from jishi.db import db
+    from jishi.reports import tracking
+
+    if has_app_context():  # (the test's own session)
+        db.session.rollback()
+    with app.app_context():
+        return tracking.flush()
+
+
 class QueryCounter:
     """Counts SQL statements executed through the app's engine."""
 
