@@ -197,6 +197,7 @@ HEADS = {
     "delivery_express": "de0002",
     "distribution": "ds0002",
     "favorites": "fv0001",
+    "footprints": "fp0001",
     "groupbuy": "gb0002",
     "messages": "mg0001",
     "multistore": "ms0004",

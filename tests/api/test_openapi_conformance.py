@@ -39,6 +39,7 @@ PLUGINS = (
     "messages",
     "shopping_options",
     "favorites",
+    "footprints",
 )
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: generated cases per operation (about 220 operations)

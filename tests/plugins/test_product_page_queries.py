@@ -28,6 +28,7 @@ ALL = (
     "flashsale",
     "shopping_options",
     "favorites",
+    "footprints",
 )
 BUDGET = 6
 

@@ -72,6 +72,7 @@ FIRST_PARTY_PLUGINS = (
     "designer",
     "distribution",
     "favorites",
+    "footprints",
     "flashsale",
     "groupbuy",
     "messages",
