@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from jishi.accounts.models import User
 from jishi.catalog.models import Product
 from jishi.catalog.service import visible_products
 from jishi.db import db, utcnow
@@ -58,9 +59,16 @@ def keep(user, product_id: int) -> bool:
     """Keep ``product_id`` for ``user``: True when this call added it, False
     when it was kept already. 404 for a product the buyer cannot open (off
     the shelf, hidden by a plugin's ``product_filters``); 409 at
-    :data:`MAX_FAVORITES` (the oldest are not dropped for it)."""
+    :data:`MAX_FAVORITES` (the oldest are not dropped for it), exactly:
+    a buyer's keeps at once pass one by one (PostgreSQL: the buyer's row
+    locked for the transaction)."""
     product_id = checked_id(product_id)
     mine = FavoriteProduct.user_id == user.id
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One keep of a buyer at a time, so the count below is exact: two
+        # taps at 499 otherwise both saw 499 and ended at 501. (SQLite's
+        # writers are one at a time already: its keep begins immediately.)
+        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     visible, kept, n = db.session.execute(  # one statement: may it be kept, is it, how many are
         select(
             visible_products(select(Product.id).where(Product.id == product_id)).scalar_subquery(),
