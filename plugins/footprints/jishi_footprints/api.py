@@ -21,7 +21,8 @@ blp = Blueprint("footprints_api", __name__, url_prefix="/api/v1", description="F
 
 class FootprintListArgs(Schema):
     before = fields.String(
-        validate=validate.Length(max=30), metadata={"description": "the page before's next_before (opaque)"}
+        validate=validate.Regexp(r"^[0-9]{1,12}\.[0-9]{1,10}$"),
+        metadata={"description": "the page before's next_before (opaque)"},
     )
     limit = fields.Integer(load_default=service.PAGE, validate=validate.Range(min=1, max=100))
 
