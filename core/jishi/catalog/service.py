@@ -584,6 +584,32 @@ def visible_products(stmt):
     return _visible(stmt.where(Product.on_shelf.is_(True)), "detail")
 
 
+def checked_product_id(product_id) -> int:
+    """``product_id`` when it can be a product's id (an integer from 1 to
+    2**31-1), else a 404 :class:`DomainError` naming ``product_id``
+    (``not_found``): for a plugin's routes and services taking a product id
+    from a buyer (a larger number is no id, not a database error)."""
+    if not isinstance(product_id, int) or isinstance(product_id, bool) or not 0 < product_id <= MAX_ID:
+        raise DomainError("product_id", _("This product does not exist."), status=404, code="not_found")
+    return product_id
+
+
+def listed_product_columns() -> tuple:
+    """What a buyer's own list of products (favorites, footprints) shows of
+    each product now, as labelled columns to add to a select joined to
+    :class:`Product`: ``name``, ``image``, ``price``, ``original_price`` and
+    ``available`` (a buyer can open it: on the shelf and passing every
+    plugin's ``product_filters``). The kernel's ``product_row`` macro
+    (``_macros.html``) shows one such row."""
+    return (
+        Product.name,
+        Product.image,
+        Product.price,
+        Product.original_price,
+        Product.id.in_(visible_products(select(Product.id))).label("available"),
+    )
+
+
 def purchase_blockers(product: Product, user) -> list:
     """Why ``product`` cannot be bought now (``purchase_blockers`` hook)."""
     results = jishi_hook().purchase_blockers(product=product, user=user)

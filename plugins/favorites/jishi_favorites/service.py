@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from jishi.accounts.models import User
 from jishi.catalog.models import Product
-from jishi.catalog.service import visible_products
+from jishi.catalog.service import checked_product_id, listed_product_columns, visible_products
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
@@ -50,9 +50,7 @@ class Kept:
 
 def checked_id(product_id) -> int:
     """``product_id`` when it can be a product's id, else 404 naming it."""
-    if not isinstance(product_id, int) or isinstance(product_id, bool) or not 0 < product_id <= MAX_ID:
-        raise FavoriteError("product_id", _("This product does not exist."), status=404, code="not_found")
-    return product_id
+    return checked_product_id(product_id)
 
 
 def keep(user, product_id: int) -> bool:
@@ -131,11 +129,7 @@ def kept(user, *, before: int | None = None, limit: int = PAGE) -> tuple[list[Ke
             FavoriteProduct.id,
             FavoriteProduct.product_id,
             FavoriteProduct.created_at,
-            Product.name,
-            Product.image,
-            Product.price,
-            Product.original_price,
-            Product.id.in_(visible_products(select(Product.id))).label("available"),
+            *listed_product_columns(),
         )
         .join(Product, Product.id == FavoriteProduct.product_id)
         .where(FavoriteProduct.user_id == user.id)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from jishi.accounts.models import User
 from jishi.catalog.models import Product
-from jishi.catalog.service import visible_products
+from jishi.catalog.service import checked_product_id, listed_product_columns
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.hookspecs import ProductView
@@ -55,9 +55,7 @@ class Seen:
 
 def checked_id(product_id) -> int:
     """``product_id`` when it can be a product's id, else 404 naming it."""
-    if not isinstance(product_id, int) or isinstance(product_id, bool) or not 0 < product_id <= MAX_ID:
-        raise FootprintError("product_id", _("This product does not exist."), status=404, code="not_found")
-    return product_id
+    return checked_product_id(product_id)
 
 
 def record(views: Sequence[ProductView]) -> int:
@@ -137,11 +135,7 @@ def seen(user, *, before: str | None = None, limit: int = PAGE) -> tuple[list[Se
             Footprint.id,
             Footprint.product_id,
             Footprint.viewed_at,
-            Product.name,
-            Product.image,
-            Product.price,
-            Product.original_price,
-            Product.id.in_(visible_products(select(Product.id))).label("available"),
+            *listed_product_columns(),
         )
         .join(Product, Product.id == Footprint.product_id)
         .where(Footprint.user_id == user.id)
