@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from jishi.accounts.models import User
 from jishi.catalog.models import Product
-from jishi.catalog.service import checked_product_id, listed_product_columns
+from jishi.catalog.service import MAX_ID, checked_product_id, listed_product_columns
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.hookspecs import ProductView
@@ -30,12 +30,11 @@ from jishi_footprints.models import Footprint
 MAX_FOOTPRINTS = 200
 #: a page of the list
 PAGE = 30
-MAX_ID = 2**31 - 1
 _ROWS_A_STATEMENT = 300  # 900 bound values: under SQLite's oldest limit (999)
 
 
 class FootprintError(DomainError):
-    """422 for a cursor that is not one, 404 for an id that cannot be a product's."""
+    """422 for a cursor that is not one."""
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,6 @@ class Seen:
     original_price: int | None
     available: bool
     viewed_at: datetime
-
-
-def checked_id(product_id) -> int:
-    """``product_id`` when it can be a product's id, else 404 naming it."""
-    return checked_product_id(product_id)
 
 
 def record(views: Sequence[ProductView]) -> int:
@@ -162,7 +156,7 @@ def count(user) -> int:
 def remove(user, product_id: int) -> bool:
     """Forget that ``user`` opened ``product_id``: True when there was a
     footprint (a second call changes nothing)."""
-    product_id = checked_id(product_id)
+    product_id = checked_product_id(product_id)
     result = db.session.execute(
         delete(Footprint).where(Footprint.user_id == user.id, Footprint.product_id == product_id)
     )
