@@ -2,7 +2,8 @@
 the platform's hot searches are links before a search; each word searched
 is kept by the browser (localStorage, newest first, nothing sent to the
 server) and offered as a recent search; a search that finds nothing offers
-both; 清除 forgets them. Screenshots go to test-artifacts/browser/."""
+both; 清除 forgets them; the header's search box suggests product names
+as the buyer types (搜索联想). Screenshots go to test-artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def test_hot_and_recent_searches(live_app, browser, shot, context):
     assert page.locator(".hot-searches a").all_inner_texts() == ["脐橙", "大米", "坚果"]
     assert not page.is_visible("[data-recent-box]")  # nothing searched yet in this browser
     shot(page, f"search-hot-{kind}")
+
+    header = page.locator(".site-header form[role=search] input[name=q]")
+    header.type("脐")  # 搜索联想: the header asks as the buyer types
+    page.wait_for_function("document.querySelectorAll('#search-suggestions option').length > 0", timeout=10000)
+    assert page.eval_on_selector_all("#search-suggestions option", "os => os.map(o => o.value)") == ["赣南脐橙 5斤装"]
+    header.fill("")
 
     page.click(".hot-searches a >> text=大米")
     page.wait_for_load_state()

@@ -150,6 +150,22 @@ class CatalogCategoryNodeSchema(Schema):
     children = fields.List(fields.Nested(lambda: CatalogCategoryNodeSchema()))
 
 
+class SuggestionArgsSchema(Schema):
+    q = fields.String(
+        required=True, validate=validate.Length(max=50), metadata={"description": "what the buyer has typed so far"}
+    )
+    limit = fields.Integer(
+        load_default=8, validate=validate.Range(min=1, max=service.MAX_SUGGESTIONS), metadata={"description": "at most"}
+    )
+
+
+class SuggestionListSchema(Schema):
+    q = fields.String(required=True, metadata={"description": "the q asked for"})
+    items = fields.List(
+        fields.String(), required=True, metadata={"description": "product names, best sellers first, each once"}
+    )
+
+
 class CatalogTagListSchema(Schema):
     items = fields.List(fields.Nested(CatalogTagSchema))
 
@@ -496,6 +512,18 @@ def get_product(product_id: int):
         not_found(_("product"))
     tracking.track("product", product.id, product.seller_id)
     return detail_response(product_detail(product, user))
+
+
+@blp.get("/search/suggestions")
+@blp.arguments(SuggestionArgsSchema, location="query")
+@blp.response(200, SuggestionListSchema)
+def search_suggestions(args):
+    """Product names for a search box being typed (搜索联想): products on
+    sale matching every word of ``q`` as ``GET /products?q=`` does, best
+    sellers first. A mini-program asks as the buyer types; the storefront's
+    header does too (``shop.js``)."""
+    q = args["q"].strip()
+    return {"q": q, "items": service.suggestions(q, args["limit"])}
 
 
 @blp.get("/categories")

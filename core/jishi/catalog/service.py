@@ -234,6 +234,34 @@ def hot_searches() -> list[str]:
     return parse_hot_searches(settings.get("search.hot_words"))[:MAX_HOT_SEARCHES]
 
 
+#: suggestions a search box asks for at most (搜索联想)
+MAX_SUGGESTIONS = 10
+
+
+def suggestions(q: str | None, limit: int = 8) -> list[str]:
+    """Product names for a search box being typed (搜索联想): products a
+    buyer can find (on the shelf, every plugin's ``product_filters`` for
+    ``listing``) matching every word of ``q`` as the search does (the
+    lower-cased ``search_text``), best sellers first, each name once; at most
+    ``limit`` (up to :data:`MAX_SUGGESTIONS`). One statement; none for an
+    empty ``q``."""
+    terms = (q or "").lower().split()[:5]
+    limit = max(1, min(limit, MAX_SUGGESTIONS))
+    if not terms:
+        return []
+    stmt = select(Product.name).where(Product.on_shelf.is_(True))
+    for term in terms:
+        stmt = stmt.where(Product.search_text.like(f"%{_like_escape(term)}%", escape="\\"))
+    stmt = _visible(stmt, "listing").order_by(Product.sales.desc(), Product.id.desc()).limit(limit * 3)
+    out: list[str] = []
+    for name in db.session.execute(stmt).scalars():
+        if name not in out:
+            out.append(name)
+            if len(out) == limit:
+                break
+    return out
+
+
 def _like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

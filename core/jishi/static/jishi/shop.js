@@ -15,6 +15,10 @@
      last 10, newest first; nothing goes to the server) and lists them as
      links, with a button that clears them. data-record-only: keep the
      word, show nothing (a page of results).
+   - Search suggestions (搜索联想): an input[data-suggest="<url>"][list]
+     asks <url>?q=<what is typed> (GET /api/v1/search/suggestions) a
+     moment after the buyer stops typing and offers the product names in
+     its <datalist>; an answer to an older question is dropped.
 */
 (function () {
   "use strict";
@@ -175,8 +179,40 @@
     });
   }
 
+  function suggest(input) {
+    var url = input.getAttribute("data-suggest");
+    var list = document.getElementById(input.getAttribute("list") || "");
+    if (!window.fetch || !url || !list) return;
+    var timer = null;
+    var asked = 0;
+    var last = null;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var q = input.value.trim().slice(0, 50);
+        if (q === last) return;
+        last = q;
+        var mine = ++asked;
+        if (!q) { list.textContent = ""; return; }
+        fetch(url + "?q=" + encodeURIComponent(q), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (data) {
+            if (!data || mine !== asked) return;  // (an answer to an older question)
+            list.textContent = "";
+            (data.items || []).forEach(function (name) {
+              var option = document.createElement("option");
+              option.value = name;
+              list.appendChild(option);
+            });
+          })
+          .catch(function () { /* no suggestions: the search still works */ });
+      }, 150);
+    });
+  }
+
   document.querySelectorAll("input[data-stepper]").forEach(stepper);
   document.querySelectorAll("[data-recent-searches]").forEach(recentSearches);
+  document.querySelectorAll("input[data-suggest][list]").forEach(suggest);
   document.querySelectorAll("form[data-live-form]").forEach(liveForm);
   document.addEventListener("live:updated", function () {
     document.querySelectorAll("input[data-stepper]").forEach(stepper);
