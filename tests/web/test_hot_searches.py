@@ -44,6 +44,7 @@ def test_search_page_shows_hot_searches_before_a_search_and_when_nothing_is_foun
     assert 'data-query="脐橙" data-search-url="/search" data-record-only>' in found  # kept, not shown
     nothing = client.get("/search?q=榴莲").get_data(as_text=True)
     assert 'class="hot-searches"' in nothing and 'data-query="榴莲"' in nothing
+    assert "没有找到与“榴莲”相关的商品，换个词试试。" in nothing  # not "no products here yet"
     assert "data-record-only" not in nothing
 
 
