@@ -125,6 +125,37 @@ def test_every_boolean_and_integer_a_body_takes_is_strict(app):
 
 
 @pytest.mark.jishi_plugins(*FIRST_PARTY_PLUGINS)
+def test_every_raw_field_of_a_request_says_its_type(app):
+    """K14: a ``fields.Raw`` argument (the service checks its value itself)
+    still tells a client its type in the document (``metadata={"type": ...}``):
+    pickup points' name, address, lat, lng... were documented as any JSON,
+    so a client could not tell a number from a text. A field the view
+    ignores says so instead."""
+    from marshmallow import fields
+
+    untyped: set[str] = set()
+    raws = 0
+
+    def walk(schema, where):
+        nonlocal raws
+        for name, field in schema.fields.items():
+            inner = field.inner if isinstance(field, fields.List) else field
+            if isinstance(inner, fields.Nested):
+                walk(inner.schema, f"{where}.{name}")
+            elif type(inner) is fields.Raw:
+                raws += 1
+                if "type" not in inner.metadata and "ignored" not in inner.metadata.get("description", ""):
+                    untyped.add(f"{where}.{name}")
+
+    for rule in app.url_map.iter_rules():
+        doc = getattr(app.view_functions[rule.endpoint], "_apidoc", {})
+        for arg in doc.get("arguments", {}).get("parameters", []):
+            schema = arg["schema"]() if isinstance(arg["schema"], type) else arg["schema"]
+            walk(schema, f"{rule.rule} {type(schema).__name__}")
+    assert raws >= 8 and untyped == set()
+
+
+@pytest.mark.jishi_plugins(*FIRST_PARTY_PLUGINS)
 def test_no_query_string_argument_is_strict(app):
     """K14: a query string's values are text, so a strict integer (or
     :class:`~jishi.api.common.StrictBool`) there refuses every value:

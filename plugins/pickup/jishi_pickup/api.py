@@ -46,13 +46,31 @@ class PickupPointArgs(Schema):
     class Meta:
         unknown = "exclude"
 
-    name = fields.Raw(metadata={"description": "required on create; at most 60 characters"})
-    address = fields.Raw(metadata={"description": "required on create; at most 200 characters"})
-    lat = fields.Raw(allow_none=True, metadata={"description": "latitude -90..90 (with lng, or neither)"})
-    lng = fields.Raw(allow_none=True, metadata={"description": "longitude -180..180"})
-    hours = fields.Raw(allow_none=True, metadata={"description": "opening hours, at most 100 characters"})
-    phone = fields.Raw(allow_none=True)
-    is_active = fields.Raw(metadata={"description": "boolean; default true"})
+    # (fields.Raw: the service checks the values; the types below are the document's)
+    name = fields.Raw(
+        metadata={"type": "string", "maxLength": 60, "description": "required on create; at most 60 characters"}
+    )
+    address = fields.Raw(
+        metadata={"type": "string", "maxLength": 200, "description": "required on create; at most 200 characters"}
+    )
+    lat = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "number",
+            "minimum": -90,
+            "maximum": 90,
+            "description": "latitude -90..90 (with lng, or neither)",
+        },
+    )
+    lng = fields.Raw(
+        allow_none=True, metadata={"type": "number", "minimum": -180, "maximum": 180, "description": "longitude"}
+    )
+    hours = fields.Raw(allow_none=True, metadata={"type": "string", "maxLength": 100, "description": "opening hours"})
+    phone = fields.Raw(
+        allow_none=True,
+        metadata={"type": "string", "maxLength": 20, "description": "digits, spaces, +, - and brackets"},
+    )
+    is_active = fields.Raw(metadata={"type": "boolean", "description": "default true"})
 
 
 class PickupVerifyArgs(Schema):
@@ -61,7 +79,10 @@ class PickupVerifyArgs(Schema):
 
     code = fields.Raw(
         load_default=None,
-        metadata={"description": "the 12-digit pickup code (spaces or dashes between groups allowed)"},
+        metadata={
+            "type": "string",
+            "description": "the 12-digit pickup code (spaces or dashes between groups allowed)",
+        },
     )
 
 
