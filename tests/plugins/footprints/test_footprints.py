@@ -168,3 +168,32 @@ def test_demo_data(app, factory):
     products = [factory.product() for _ in range(6)]
     assert demo.demo_data({"buyer": buyer, "products": products}) == "the demo buyer opened 5 products"
     assert db.session.execute(select(func.count()).select_from(Footprint)).scalar() == 5
+
+
+def test_through_the_redis_buffer(app, client, api, factory, monkeypatch):
+    """K16: with JISHI_REDIS_URL a view waits in Redis as JSON (the buyer and
+    the second with it) until a flush, e.g. the worker's flush_visits job."""
+    from jishi.testing import redis_server
+
+    buyer, tea = factory.user(), factory.product(name="龙井")
+    try:
+        server = redis_server()
+        url = server.__enter__()
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+    try:
+        monkeypatch.setitem(app.config, "JISHI_REDIS_URL", url)
+        sign_in_form(client, buyer)
+        assert client.get(f"/product/{tea.id}", headers=UA).status_code == 200
+        import json
+
+        import redis
+        from jishi.reports import tracking
+
+        (raw,) = redis.Redis.from_url(url).lrange(tracking.REDIS_KEY, 0, -1)
+        event = json.loads(raw)
+        assert event[1:4] == ["product", tea.id, tea.seller_id or 0] and event[5] == buyer.id
+        assert flush_visits(app) == 1
+    finally:
+        server.__exit__(None, None, None)
+    assert [i["product_id"] for i in api.get("/footprints", user=buyer).json["items"]] == [tea.id]
