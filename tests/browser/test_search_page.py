@@ -40,6 +40,13 @@ def test_hot_and_recent_searches(live_app, browser, shot, context):
     page.wait_for_function("document.querySelectorAll('#search-suggestions option').length > 0", timeout=10000)
     assert page.eval_on_selector_all("#search-suggestions option", "os => os.map(o => o.value)") == ["赣南脐橙 5斤装"]
     header.fill("")
+    keyword = page.locator("form.filters input[name=q]")  # the page's own keyword box suggests too
+    keyword.type("大")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#search-suggestions option')].some(o => o.value === '五常大米 5kg')",
+        timeout=10000,
+    )
+    keyword.fill("")
 
     page.click(".hot-searches a >> text=大米")
     page.wait_for_load_state()
