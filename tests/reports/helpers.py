@@ -5,6 +5,7 @@ from __future__ import annotations
 from jishi.db import db
 from jishi.models import PageVisit
 from jishi.reports.models import VisitorDay
+from jishi.testing import flush_visits
 
 UA = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) MicroMessenger/8.0"}
 
@@ -28,11 +29,8 @@ def uniques() -> dict[tuple[str, int], set[str]]:
     return out
 
 
-def flush(app) -> int:
-    """End the test's own transaction (SQLite's single writer), then write the visit buffer."""
-    from jishi.testing import flush_visits
-
-    return flush_visits(app)
+#: end the test's own transaction (SQLite's single writer), then write the visit buffer
+flush = flush_visits
 
 
 def place(api, client, buyer, addr, sku, qty, key, pay=True) -> dict:

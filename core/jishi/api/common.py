@@ -59,6 +59,19 @@ def Money(**kwargs):
     return StrictInt(**kwargs)
 
 
+class ListedProductSchema(Schema):
+    """A product as a buyer's own list shows it now
+    (:class:`jishi.catalog.service.ListedProduct`): subclass it with the
+    list's own fields (favorites, footprints)."""
+
+    product_id = fields.Integer()
+    name = fields.String()
+    image = fields.String()
+    price = fields.Integer(metadata={"description": "the product's price now (fen)"})
+    original_price = fields.Integer(allow_none=True)
+    available = fields.Boolean(metadata={"description": "still on the shelf and open to buyers"})
+
+
 class DateTime(fields.DateTime):
     """A date-time sent with its offset: the stored naive times are UTC, so
     ``2026-12-04T02:36:46`` goes out as ``2026-12-04T02:36:46+00:00`` (an

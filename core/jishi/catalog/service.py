@@ -30,6 +30,7 @@ import functools
 import itertools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flask import has_app_context
@@ -620,6 +621,20 @@ def checked_product_id(product_id) -> int:
     if not isinstance(product_id, int) or isinstance(product_id, bool) or not 0 < product_id <= MAX_ID:
         raise DomainError("product_id", _("This product does not exist."), status=404, code="not_found")
     return product_id
+
+
+@dataclass(frozen=True)
+class ListedProduct:
+    """A product as a buyer's own list shows it now (the row of
+    :func:`listed_product_columns`): subclass it with the list's own
+    fields (its row's ``id``, when the buyer added it...)."""
+
+    product_id: int
+    name: str
+    image: str
+    price: int
+    original_price: int | None
+    available: bool
 
 
 def listed_product_columns() -> tuple:

@@ -9,7 +9,7 @@ it, idempotent: 201 when added, 200 when kept already; let it go: 204).
 from __future__ import annotations
 
 from flask_login import current_user
-from jishi.api.common import Blueprint, DateTime, QueryId, login_required
+from jishi.api.common import Blueprint, DateTime, ListedProductSchema, QueryId, login_required
 from jishi.db import commit
 from marshmallow import Schema, fields, validate
 
@@ -23,14 +23,8 @@ class FavoriteListArgs(Schema):
     limit = fields.Integer(load_default=service.PAGE, validate=validate.Range(min=1, max=100))
 
 
-class FavoriteSchema(Schema):
+class FavoriteSchema(ListedProductSchema):
     id = fields.Integer()
-    product_id = fields.Integer()
-    name = fields.String()
-    image = fields.String()
-    price = fields.Integer(metadata={"description": "the product's price now (fen)"})
-    original_price = fields.Integer(allow_none=True)
-    available = fields.Boolean(metadata={"description": "still on the shelf and open to buyers"})
     kept_at = DateTime()
 
 

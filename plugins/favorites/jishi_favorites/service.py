@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from jishi.accounts.models import User
 from jishi.catalog.models import Product
-from jishi.catalog.service import checked_product_id, listed_product_columns, visible_products
+from jishi.catalog.service import ListedProduct, checked_product_id, listed_product_columns, visible_products
 from jishi.db import db, utcnow
 from jishi.errors import DomainError
 from jishi.i18n import gettext as _
@@ -34,17 +34,11 @@ class FavoriteError(DomainError):
 
 
 @dataclass(frozen=True)
-class Kept:
+class Kept(ListedProduct):
     """A favorite as the list shows it: the product now (its price, main
     image) and whether a buyer can still open and buy it."""
 
     id: int
-    product_id: int
-    name: str
-    image: str
-    price: int
-    original_price: int | None
-    available: bool
     kept_at: object
 
 
@@ -140,7 +134,16 @@ def kept(user, *, before: int | None = None, limit: int = PAGE) -> tuple[list[Ke
         stmt = stmt.where(FavoriteProduct.id < before)
     rows = db.session.execute(stmt).all()
     items = [
-        Kept(r.id, r.product_id, r.name, r.image, r.price, r.original_price, bool(r.available), r.created_at)
+        Kept(
+            product_id=r.product_id,
+            name=r.name,
+            image=r.image,
+            price=r.price,
+            original_price=r.original_price,
+            available=bool(r.available),
+            id=r.id,
+            kept_at=r.created_at,
+        )
         for r in rows[:limit]
     ]
     return items, (items[-1].id if len(rows) > limit else None)

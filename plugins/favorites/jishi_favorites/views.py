@@ -10,26 +10,15 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from jishi.forms import render_kept
+from jishi.forms import render_kept, safe_next
 from jishi.i18n import gettext as _
 from markupsafe import Markup
 
 from jishi_favorites import service
 
 bp = Blueprint("favorites", __name__)
-
-
-def _back(default: str) -> str:
-    """``next`` when it is a path on this site, else ``default``."""
-    target = request.form.get("next") or ""
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
-        return target
-    return default
 
 
 @bp.get("/favorites")
@@ -64,7 +53,7 @@ def toggle(product_id: int):
         flash(_("Removed from your favorites."), "success")
     else:
         abort(400)
-    return redirect(_back(url_for("favorites.listing")))
+    return redirect(safe_next(url_for("favorites.listing")))
 
 
 def render_slot(slot: str, context: dict):

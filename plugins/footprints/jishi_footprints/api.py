@@ -10,7 +10,7 @@ not there was anything to forget.
 from __future__ import annotations
 
 from flask_login import current_user
-from jishi.api.common import Blueprint, DateTime, login_required
+from jishi.api.common import Blueprint, DateTime, ListedProductSchema, login_required
 from jishi.db import commit
 from marshmallow import Schema, fields, validate
 
@@ -27,14 +27,8 @@ class FootprintListArgs(Schema):
     limit = fields.Integer(load_default=service.PAGE, validate=validate.Range(min=1, max=100))
 
 
-class FootprintSchema(Schema):
+class FootprintSchema(ListedProductSchema):
     id = fields.Integer()
-    product_id = fields.Integer()
-    name = fields.String()
-    image = fields.String()
-    price = fields.Integer(metadata={"description": "the product's price now (fen)"})
-    original_price = fields.Integer(allow_none=True)
-    available = fields.Boolean(metadata={"description": "still on the shelf and open to buyers"})
     viewed_at = DateTime(metadata={"description": "the last time the buyer opened it"})
 
 

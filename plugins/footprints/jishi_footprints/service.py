@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from jishi.accounts.models import User
 from jishi.catalog.models import Product
-from jishi.catalog.service import MAX_ID, checked_product_id, listed_product_columns
+from jishi.catalog.service import MAX_ID, ListedProduct, checked_product_id, listed_product_columns
 from jishi.db import db
 from jishi.errors import DomainError
 from jishi.hookspecs import ProductView
@@ -38,17 +38,11 @@ class FootprintError(DomainError):
 
 
 @dataclass(frozen=True)
-class Seen:
+class Seen(ListedProduct):
     """A footprint as the list shows it: the product now (its price, main
     image) and whether a buyer can still open and buy it."""
 
     id: int
-    product_id: int
-    name: str
-    image: str
-    price: int
-    original_price: int | None
-    available: bool
     viewed_at: datetime
 
 
@@ -141,7 +135,16 @@ def seen(user, *, before: str | None = None, limit: int = PAGE) -> tuple[list[Se
         stmt = stmt.where(or_(Footprint.viewed_at < at, and_(Footprint.viewed_at == at, Footprint.id < last)))
     rows = db.session.execute(stmt).all()
     items = [
-        Seen(r.id, r.product_id, r.name, r.image, r.price, r.original_price, bool(r.available), r.viewed_at)
+        Seen(
+            product_id=r.product_id,
+            name=r.name,
+            image=r.image,
+            price=r.price,
+            original_price=r.original_price,
+            available=bool(r.available),
+            id=r.id,
+            viewed_at=r.viewed_at,
+        )
         for r in rows[:limit]
     ]
     return items, (_cursor(items[-1]) if len(rows) > limit else None)
