@@ -1452,6 +1452,8 @@ def _write_many(items: Sequence[tuple[Checkout, str | None]]) -> list[list[Payme
         for payment in payments:
             mine = sorted((o for o in orders if o.payment_id == payment.id), key=lambda o: o.id)
             set_committed_value(payment, "orders", mine)  # known: no lazy load
+            for order in mine:  # and each order's payment (its answer shows the payment's number)
+                set_committed_value(order, "payment", payment)
             signals.queue(signals.order_placed, payment, orders=mine)
         out.append(list(payments))
     for payments in out:
