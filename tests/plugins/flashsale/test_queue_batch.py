@@ -185,6 +185,52 @@ def test_a_refusal_at_write_time_falls_back_to_one_by_one(app, api, factory):
     assert _count(Order) == 3 and fs.flash_sku(aid).sold == 3 and _left(fsid) == 1
 
 
+def test_a_buyer_past_the_limit_by_an_earlier_order_is_refused_by_the_batch(app, api, factory):
+    """FS: b0 holds one unit from an earlier order and the limit is lowered
+    to 1 after the gate admitted b0's second: the batch refuses that ticket
+    ``limit`` (its unit back), places b1's and b2's, every counter exact."""
+    from jishi_flashsale.models import Activity
+
+    sku, fsid, aid = _sale(factory, stock=5, per_user=2)
+    b0, b1, b2 = (fs.buyer(factory) for _ in range(3))
+    first = fs.buy_api(api, b0, sku).json["ticket"]
+    assert fs_queue.work(idle_exit=True, block=0.05, batch=10) == 1
+    tickets = [fs.buy_api(api, u, sku).json["ticket"] for u in (b1, b0, b2)]
+    db.session.get(Activity, aid).per_user_limit = 1
+    db.session.commit()
+    assert fs_queue.work(idle_exit=True, block=0.05, batch=10) == 3
+    rows = {r.ticket: r for r in db.session.execute(db.select(Ticket)).scalars()}
+    assert rows[first].status == "placed"
+    assert [rows[t].status for t in tickets] == ["placed", "failed", "placed"]
+    assert rows[tickets[1]].code == "limit"
+    db.session.expire_all()
+    units = {u.user_id: u.units for u in db.session.execute(db.select(Usage)).scalars()}
+    assert units == {b0.id: 1, b1.id: 1, b2.id: 1}
+    assert _count(Reservation) == 3 and _count(Order) == 3
+    assert fs.flash_sku(aid).sold == 3 and _left(fsid) == 2
+
+
+def test_the_batch_upsert_of_the_buyers_counters_stops_each_at_the_limit(app, factory):
+    """FS: the batch's one statement for every buyer's counter (arrays on
+    PostgreSQL, rows on SQLite) adds each buyer's units while the sum stays
+    within the limit, creates the missing rows, and answers the buyers it
+    wrote: one already at the limit is left out and left as it was."""
+    from jishi_flashsale import service
+
+    _sku, fsid, _aid = _sale(factory, stock=10, per_user=2)
+    b0, b1, b2 = (fs.buyer(factory) for _ in range(3))
+    db.session.add_all(
+        [Usage(flash_sku_id=fsid, user_id=b0.id, units=2), Usage(flash_sku_id=fsid, user_id=b1.id, units=1)]
+    )
+    db.session.commit()
+    written = service._add_usage(fsid, {b2.id: 2, b0.id: 1, b1.id: 1}, 2)
+    db.session.commit()
+    assert sorted(r.user_id for r in written) == sorted([b1.id, b2.id])
+    db.session.expire_all()
+    units = {u.user_id: u.units for u in db.session.execute(db.select(Usage)).scalars()}
+    assert units == {b0.id: 2, b1.id: 2, b2.id: 2}
+
+
 class _PlatformDiscount:
     """A throwaway marketing plugin: 37 fen off every checkout (platform
     funded), so the orders compared below carry an allocation."""
