@@ -145,15 +145,10 @@ def test_redis_buffer_and_a_redis_that_is_down(app, client, factory, monkeypatch
     """Issue 19: with JISHI_REDIS_URL the events wait in Redis (shared by
     every process) until a flush; a Redis that is down costs no request:
     the events are buffered in the process instead."""
-    from jishi.testing import redis_server
+    from jishi.testing import redis_server_or_skip
 
     p = factory.product()
-    try:
-        server = redis_server()
-        url = server.__enter__()
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
-    try:
+    with redis_server_or_skip() as url:
         monkeypatch.setitem(app.config, "JISHI_REDIS_URL", url)
         client.get(f"/product/{p.id}", headers=UA)
         import redis
@@ -161,8 +156,6 @@ def test_redis_buffer_and_a_redis_that_is_down(app, client, factory, monkeypatch
         assert redis.Redis.from_url(url).llen(tracking.REDIS_KEY) == 1
         assert flush(app) == 1
         assert redis.Redis.from_url(url).llen(tracking.REDIS_KEY) == 0
-    finally:
-        server.__exit__(None, None, None)
     monkeypatch.setitem(app.config, "JISHI_REDIS_TIMEOUT", 0.1)
     assert client.get(f"/product/{p.id}", headers=UA).status_code == 200  # Redis gone
     assert flush(app) == 1

@@ -636,6 +636,20 @@ class ListedProduct:
     original_price: int | None
     available: bool
 
+    @classmethod
+    def from_row(cls, row, **own):
+        """One from ``row`` (a select of the product's ``product_id`` and
+        :func:`listed_product_columns`); ``own``: the subclass's fields."""
+        return cls(
+            product_id=row.product_id,
+            name=row.name,
+            image=row.image,
+            price=row.price,
+            original_price=row.original_price,
+            available=bool(row.available),
+            **own,
+        )
+
 
 def listed_product_columns() -> tuple:
     """What a buyer's own list of products (favorites, footprints) shows of

@@ -533,6 +533,21 @@ def redis_server():
 
 
 @contextlib.contextmanager
+def redis_server_or_skip():
+    """:func:`redis_server` for a test or fixture: yields its URL, and skips
+    the test (``pytest.skip``) where redis-server is not installed."""
+    import pytest
+
+    stack = contextlib.ExitStack()
+    try:
+        url = stack.enter_context(redis_server())
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+    with stack:
+        yield url
+
+
+@contextlib.contextmanager
 def http_server(handler):
     """A ``ThreadingHTTPServer`` on a free 127.0.0.1 port serving
     ``handler`` (a ``BaseHTTPRequestHandler`` class) from a daemon thread;

@@ -133,19 +133,7 @@ def kept(user, *, before: int | None = None, limit: int = PAGE) -> tuple[list[Ke
     if before is not None:
         stmt = stmt.where(FavoriteProduct.id < before)
     rows = db.session.execute(stmt).all()
-    items = [
-        Kept(
-            product_id=r.product_id,
-            name=r.name,
-            image=r.image,
-            price=r.price,
-            original_price=r.original_price,
-            available=bool(r.available),
-            id=r.id,
-            kept_at=r.created_at,
-        )
-        for r in rows[:limit]
-    ]
+    items = [Kept.from_row(r, id=r.id, kept_at=r.created_at) for r in rows[:limit]]
     return items, (items[-1].id if len(rows) > limit else None)
 
 

@@ -622,20 +622,16 @@ def _mark_many(params: list[dict]) -> None:
     any batch, prepared once; an executemany sent a statement per ticket,
     issue 20); on SQLite an executemany."""
     from jishi.db import db, utcnow
-    from sqlalchemy import String, bindparam, func, update
-    from sqlalchemy.dialects.postgresql import ARRAY
+    from sqlalchemy import String, bindparam, update
 
     from jishi_flashsale.models import Ticket
+    from jishi_flashsale.service import unnest
 
     table = Ticket.__table__
     now = utcnow()
     if db.session.get_bind().dialect.name == "postgresql":
         if not _MARK_MANY:
-            rows = (
-                func.unnest(*(bindparam(c, type_=ARRAY(String)) for c in _MARK_COLUMNS))
-                .table_valued(*_MARK_COLUMNS)
-                .render_derived()
-            )
+            rows = unnest(*_MARK_COLUMNS, type_=String)
             _MARK_MANY.append(
                 update(table)
                 .where(table.c.ticket == rows.c.b_ticket, table.c.status == "queued")

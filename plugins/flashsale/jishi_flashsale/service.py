@@ -683,11 +683,12 @@ def reserve(line, order) -> StockReservation | None:
 _BATCH_STATEMENTS: dict[str, Any] = {}
 
 
-def _unnest(*columns: str):
+def unnest(*columns: str, type_: Any = Integer):
     """PostgreSQL's ``unnest(:c1, :c2, ..) AS anon(c1, c2, ..)``: a batch's
-    rows as one integer array per column, so a statement's text is the same
-    for any number of rows."""
-    arrays = [bindparam(c, type_=ARRAY(Integer)) for c in columns]
+    rows as one array of ``type_`` per column (the parameter of each named
+    as its column), so a statement's text is the same for any number of
+    rows."""
+    arrays = [bindparam(c, type_=ARRAY(type_)) for c in columns]
     return func.unnest(*arrays).table_valued(*columns).render_derived()
 
 
@@ -696,7 +697,7 @@ def _add_usage(fsid: int, units: dict[int, int], limit: int) -> list:
     SKU ``fsid``, each only while it stays within ``limit``, in ONE upsert:
     the user ids of the rows it wrote (a buyer missing is past the limit).
 
-    On PostgreSQL the rows are arrays (:func:`_unnest`): one short
+    On PostgreSQL the rows are arrays (:func:`unnest`): one short
     statement, prepared once, for any batch. A VALUES list of 50 rows
     (SQLAlchemy's ``insertmanyvalues``) was a statement too long for
     psycopg to keep its conversion: parsed again each time, a tenth of the
@@ -707,7 +708,7 @@ def _add_usage(fsid: int, units: dict[int, int], limit: int) -> list:
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = _BATCH_STATEMENTS.get("usage")
         if stmt is None:
-            rows = _unnest("user_ids", "units")
+            rows = unnest("user_ids", "units")
             ins = pg_insert(table).from_select(
                 ["flash_sku_id", "user_id", "units"],
                 select(cast(bindparam("fsid"), Integer), rows.c.user_ids, rows.c.units),
@@ -732,13 +733,13 @@ def _add_usage(fsid: int, units: dict[int, int], limit: int) -> list:
 def _add_reservations(fsid: int, rows: list[tuple[int, int, int, int]]) -> None:
     """The reservations of flash SKU ``fsid``'s lines (``(order id, SKU id,
     buyer, quantity)``), in one statement: on PostgreSQL its rows as arrays
-    (:func:`_unnest`), on SQLite an executemany."""
+    (:func:`unnest`), on SQLite an executemany."""
     table = Reservation.__table__
     at = now()
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = _BATCH_STATEMENTS.get("reservations")
         if stmt is None:
-            u = _unnest("order_ids", "sku_ids", "user_ids", "quantities")
+            u = unnest("order_ids", "sku_ids", "user_ids", "quantities")
             stmt = _BATCH_STATEMENTS["reservations"] = insert(table).from_select(
                 ["order_id", "sku_id", "flash_sku_id", "user_id", "quantity", "released", "created_at"],
                 select(

@@ -134,19 +134,7 @@ def seen(user, *, before: str | None = None, limit: int = PAGE) -> tuple[list[Se
         at, last = _after(before)
         stmt = stmt.where(or_(Footprint.viewed_at < at, and_(Footprint.viewed_at == at, Footprint.id < last)))
     rows = db.session.execute(stmt).all()
-    items = [
-        Seen(
-            product_id=r.product_id,
-            name=r.name,
-            image=r.image,
-            price=r.price,
-            original_price=r.original_price,
-            available=bool(r.available),
-            id=r.id,
-            viewed_at=r.viewed_at,
-        )
-        for r in rows[:limit]
-    ]
+    items = [Seen.from_row(r, id=r.id, viewed_at=r.viewed_at) for r in rows[:limit]]
     return items, (_cursor(items[-1]) if len(rows) > limit else None)
 
 

@@ -26,12 +26,7 @@ def _clear_flags():
 @pytest.fixture(scope="module")
 def redis_url():
     """A real redis-server for this module's tests (skipped without one)."""
-    from jishi.testing import redis_server
+    from jishi.testing import redis_server_or_skip
 
-    try:
-        server = redis_server()
-        url = server.__enter__()
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
-    yield url
-    server.__exit__(None, None, None)
+    with redis_server_or_skip() as url:
+        yield url

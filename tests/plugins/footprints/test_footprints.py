@@ -173,15 +173,10 @@ def test_demo_data(app, factory):
 def test_through_the_redis_buffer(app, client, api, factory, monkeypatch):
     """K16: with JISHI_REDIS_URL a view waits in Redis as JSON (the buyer and
     the second with it) until a flush, e.g. the worker's flush_visits job."""
-    from jishi.testing import redis_server
+    from jishi.testing import redis_server_or_skip
 
     buyer, tea = factory.user(), factory.product(name="龙井")
-    try:
-        server = redis_server()
-        url = server.__enter__()
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
-    try:
+    with redis_server_or_skip() as url:
         monkeypatch.setitem(app.config, "JISHI_REDIS_URL", url)
         sign_in_form(client, buyer)
         assert client.get(f"/product/{tea.id}", headers=UA).status_code == 200
@@ -194,6 +189,4 @@ def test_through_the_redis_buffer(app, client, api, factory, monkeypatch):
         event = json.loads(raw)
         assert event[1:4] == ["product", tea.id, tea.seller_id or 0] and event[5] == buyer.id
         assert flush_visits(app) == 1
-    finally:
-        server.__exit__(None, None, None)
     assert [i["product_id"] for i in api.get("/footprints", user=buyer).json["items"]] == [tea.id]
