@@ -544,11 +544,13 @@ def served(
 
     with app.app_context():
         db.engine.dispose()
+    # served as deployed: Flask-Limiter on (JISHI_* variables do not reach
+    # RATELIMIT_ENABLED; the kernel's limiter returns at once on a route
+    # without a limit, as every path here is: jishi.extensions.JishiLimiter)
     env = {
         "JISHI_DATABASE_URL": url,
         "JISHI_SECRET_KEY": "bench",
         "JISHI_SANDBOX_SECRET": "bench",
-        "JISHI_RATELIMIT_ENABLED": "false",
         "JISHI_PLUGINS": _config()["JISHI_PLUGINS"],
     }
     engine = create_engine(url)
