@@ -403,12 +403,14 @@ def _init_extensions(app: Flask) -> None:
         check_liveness_at_checkout,
         close_session_safely,
         keep_prepared_statements,
+        libpq_reads,
         plan_with_page_cost,
         read_autocommit,
         sqlite_write_lock,
     )
 
     keep = app.config.get("JISHI_DB_KEEP_PREPARED", True)
+    libpq = app.config.get("JISHI_DB_LIBPQ_READS", True)
     write_lock = app.config.get("JISHI_DB_SQLITE_WRITE_LOCK", True)
     idle = app.config.get("JISHI_DB_PING_IDLE_SECONDS")
     idle = PING_IDLE_SECONDS if idle is None or idle == "" else float(idle)
@@ -421,6 +423,8 @@ def _init_extensions(app: Flask) -> None:
                 plan_with_page_cost(engine, page_cost)
             if keep:
                 keep_prepared_statements(engine)
+            if libpq:
+                libpq_reads(engine)
             if pre_ping:
                 check_liveness_at_checkout(engine, idle)
             if reading:

@@ -29,6 +29,7 @@ class DefaultConfig:
     # (jishi.db.plan_with_page_cost); None or "": the server's own (its default, 4, is a disk's seek)
     JISHI_DB_RANDOM_PAGE_COST = 1.1
     JISHI_DB_KEEP_PREPARED = True  # psycopg keeps its prepared statements across a rollback (jishi.db)
+    JISHI_DB_LIBPQ_READS = True  # PostgreSQL: held statements in autocommit run through libpq itself (jishi.db)
     JISHI_DB_SQLITE_WRITE_LOCK = True  # SQLite writers queue on a file lock, not in the busy handler (jishi.db)
     JISHI_SCHEMA_CHECK = True  # refuse to serve (503) while the schema is behind the code (jishi.schema)
     JISHI_SETTINGS_TTL = 2  # seconds a process reuses its copy of the settings table (jishi.settings)

@@ -878,6 +878,20 @@ def keep_prepared_statements(engine: Engine) -> bool:
     return True
 
 
+def libpq_reads(engine: Engine) -> bool:
+    """Let the held statements (:mod:`jishi.loaders`) that ``engine`` runs
+    on a psycopg connection in autocommit (a safe request's reads,
+    :func:`read_autocommit`) go through libpq itself, prepared once per
+    connection, instead of a psycopg cursor (``JISHI_DB_LIBPQ_READS``;
+    :func:`jishi.loaders._autocommit_rows`). True when it applies (a
+    ``postgresql+psycopg`` engine)."""
+    dialect = engine.dialect
+    if dialect.name != "postgresql" or dialect.driver != "psycopg":
+        return False
+    dialect.jishi_libpq_reads = True  # type: ignore[attr-defined]
+    return True
+
+
 # --- PostgreSQL: a safe request's reads without BEGIN and ROLLBACK ---------------------------
 
 

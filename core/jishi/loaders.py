@@ -276,11 +276,20 @@ try:  # psycopg >= 3.2: a cursor taking PostgreSQL's own $1 placeholders
     from psycopg import Error as _PsycopgError
     from psycopg import Pipeline as _Pipeline
     from psycopg import RawCursor as _RawCursor
+    from psycopg import errors as _pg_errors
+    from psycopg import pq as _pq
+    from psycopg.adapt import PyFormat as _PyFormat
+    from psycopg.adapt import Transformer as _Transformer
 
     #: whether this libpq has pipeline mode (14 and later; held_rows_many)
     _PIPELINES = _Pipeline.is_supported()
+    _PQ_IDLE = _pq.TransactionStatus.IDLE
+    _PQ_CONN_OK = _pq.ConnStatus.OK
+    _PQ_COMMAND_OK = _pq.ExecStatus.COMMAND_OK
+    _PQ_TUPLES_OK = _pq.ExecStatus.TUPLES_OK
+    _PQ_AUTO = _PyFormat.AUTO
 except ImportError:  # pragma: no cover - psycopg 3.1 or no psycopg
-    _RawCursor = _PsycopgConnection = None  # type: ignore[assignment,misc]
+    _RawCursor = _PsycopgConnection = _Transformer = None  # type: ignore[assignment,misc]
     _PsycopgError = Exception  # type: ignore[assignment,misc]  # (never raised: no pipelines)
     _PIPELINES = False
 
@@ -446,9 +455,19 @@ class _HeldSQL:
         driver = dbapi.driver_connection
         if getattr(driver, "_jishi_reading", False):  # a safe request reading in autocommit (jishi.db)
             leave_reading(driver, self.sql)
+        quiet = _quiet(conn)
+        if quiet and self.raw is not None and driver.autocommit and getattr(conn.dialect, "jishi_libpq_reads", False):
+            try:
+                rows = _autocommit_rows(driver, self.sql, args)
+            except BaseException as e:
+                if isinstance(e, conn.dialect.loaded_dbapi.Error):
+                    conn._handle_dbapi_exception(e, self.sql, args, None, None)
+                raise
+            if rows is not None:
+                return rows
         cursor = driver.cursor() if self.raw is None else self.raw(driver)
         try:
-            if _quiet(conn):
+            if quiet:
                 cursor.execute(self.sql, args)
             else:
                 conn._cursor_execute(cursor, self.sql, args)  # (raises wrapped, as execute does)
@@ -471,6 +490,103 @@ class _HeldSQL:
             return conn.exec_driver_sql(self.sql, args)
         finally:
             driver.cursor_factory = factory
+
+
+#: prepared statements one connection keeps for :func:`_autocommit_rows`
+#: (beyond them, the cursor's path: psycopg's own cache)
+_PQ_MAX = 512
+
+
+class _LibpqState:
+    """What :func:`_autocommit_rows` keeps on a psycopg connection: its
+    statements prepared there (``(SQL, parameter types)`` -> name, as
+    psycopg keys its own), a :class:`psycopg.adapt.Transformer` of the
+    connection (the dumpers and loaders it found for each type, kept as a
+    cursor keeps them) and the connection's encoding."""
+
+    __slots__ = ("count", "encoding", "names", "tx")
+
+    def __init__(self, driver):
+        self.names: dict[tuple, bytes] = {}
+        self.count = 0
+        self.tx = _Transformer.from_context(driver)
+        self.encoding = driver.info.encoding
+
+
+def _libpq_error(driver, result, encoding: str) -> Exception:
+    """The psycopg error of a failed ``result``, as psycopg raises it: an
+    ``OperationalError`` when the server dropped the connection (what
+    SQLAlchemy's psycopg dialect takes for a disconnect), else the error
+    class of its SQLSTATE."""
+    if driver.pgconn.status != _PQ_CONN_OK:
+        return _pg_errors.OperationalError(result.get_error_message(encoding) or "the connection is lost")
+    return _pg_errors.error_from_result(result, encoding=encoding)
+
+
+def _autocommit_rows(driver, sql: str, args: tuple) -> list | None:
+    """The rows of the held ``sql`` with ``args`` on the psycopg connection
+    ``driver`` in autocommit (a safe request's reads, :func:`jishi.db.read_autocommit`;
+    flashsale's own connections), run through libpq itself; None when the
+    connection is anywhere else (a transaction, a pipeline, closed, or its
+    prepared statements at :data:`_PQ_MAX`): then the cursor's path.
+
+    A psycopg cursor's execute and fetch cost ~40 µs of Python a statement
+    on top of libpq's ~25 (its query conversion, its prepared-statement
+    manager's bookkeeping, a transformer per cursor finding the dumpers
+    and loaders again, its generators and waits; measured on 2026-12-08,
+    issue 20); a product detail on PostgreSQL reads in three statements.
+    Here the statement is prepared once per connection under a name of
+    its own (``_jishi_<n>``) and then run by ``PQexecPrepared``: the
+    parameters dumped and the rows loaded by psycopg's own adapters (the
+    connection's :class:`~psycopg.adapt.Transformer`, C in
+    ``psycopg-binary``), in the text format a cursor asks for, so the rows
+    are the values a cursor's ``fetchall()`` gives. libpq's call releases
+    the GIL while it waits. A name the server no longer knows (psycopg's
+    own ``rollback()`` sends ``DEALLOCATE ALL`` when it had prepared
+    statements, as do ``DISCARD ALL`` and poolers): the statement is
+    prepared again and run once more, which in autocommit leaves nothing
+    behind. Any other error is psycopg's, raised as its cursor raises it."""
+    pgconn = driver.pgconn
+    if (
+        pgconn.transaction_status != _PQ_IDLE
+        or pgconn.status != _PQ_CONN_OK
+        or getattr(driver, "_pipeline", True) is not None
+    ):
+        return None
+    state = getattr(driver, "_jishi_libpq", None)
+    if state is None:
+        state = driver._jishi_libpq = _LibpqState(driver)
+    tx = state.tx
+    if args:
+        params = tx.dump_sequence(args, [_PQ_AUTO] * len(args))
+        types, formats = tuple(tx.types), tx.formats
+    else:
+        params, types, formats = None, (), None
+    key = (sql, types)
+    names = state.names
+    with driver.lock:
+        for attempt in (0, 1):
+            name = names.get(key)
+            if name is None:
+                if len(names) >= _PQ_MAX:
+                    return None
+                state.count += 1
+                name = b"_jishi_%d" % state.count
+                result = pgconn.prepare(name, sql.encode(state.encoding), types or None)
+                if result.status != _PQ_COMMAND_OK:
+                    raise _libpq_error(driver, result, state.encoding)
+                names[key] = name
+            result = pgconn.exec_prepared(name, params, formats)
+            if result.status == _PQ_TUPLES_OK:
+                break
+            if result.status == _PQ_COMMAND_OK:  # (a write without RETURNING: no rows)
+                return []
+            error = _libpq_error(driver, result, state.encoding)
+            if attempt or getattr(error, "sqlstate", None) != "26000":  # invalid_sql_statement_name
+                raise error
+            names.clear()  # deallocated on the server: every name of this connection
+        tx.set_pgresult(result)
+        return tx.load_rows(0, result.ntuples, tuple)
 
 
 def _quiet(conn) -> bool:
