@@ -557,14 +557,14 @@ def _autocommit_rows(driver, sql: str, args: tuple) -> list | None:
     if state is None:
         state = driver._jishi_libpq = _LibpqState(driver)
     tx = state.tx
-    if args:
-        params = tx.dump_sequence(args, [_PQ_AUTO] * len(args))
-        types, formats = tuple(tx.types), tx.formats
-    else:
-        params, types, formats = None, (), None
-    key = (sql, types)
     names = state.names
-    with driver.lock:
+    with driver.lock:  # (the connection's, as its cursors take it: the transformer is the connection's too)
+        if args:
+            params = tx.dump_sequence(args, [_PQ_AUTO] * len(args))
+            types, formats = tuple(tx.types), tx.formats
+        else:
+            params, types, formats = None, (), None
+        key = (sql, types)
         for attempt in (0, 1):
             name = names.get(key)
             if name is None:
